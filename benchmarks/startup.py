@@ -1,0 +1,111 @@
+"""Cold start of the kiosk to its attract screen, against a bare Kivy app in the same run.
+
+Each sample is a fresh process (offscreen SDL): the clock runs from spawning the process to the first
+frame flipped with the attract screen (kiosk) or with a single label (bare Kivy). Last line: one JSON
+object {"kiosk_start_s", "bare_kivy_start_s", "ratio", ...} with medians.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = int(os.environ.get("STARTUP_RUNS", "7"))
+MARK = "FIRST-FRAME "
+
+
+def _probe(kind: str) -> None:
+    """Run inside the child: start the app, print the time of the first useful frame, quit."""
+    sys.path.insert(0, str(ROOT))
+    from kiosk_app.ui.kivy_env import prepare_kivy
+
+    prepare_kivy(headless=True, kivy_home=Path(tempfile.mkdtemp(prefix="bench-kivy-")))
+    from kivy.app import App  # noqa: TID251 - the benchmark drives Kivy itself
+    from kivy.core.window import Window  # noqa: TID251
+
+    def ready() -> bool:
+        if kind == "bare":
+            return True
+        app = App.get_running_app()
+        manager = getattr(app, "manager", None) or app.root
+        return getattr(manager, "current", "") == "attract"
+
+    def on_flip(*_: object) -> None:
+        if ready():
+            Window.unbind(on_flip=on_flip)
+            print(MARK + repr(time.time()), flush=True)
+            App.get_running_app().stop()
+
+    Window.bind(on_flip=on_flip)
+    if kind == "bare":
+        from kivy.uix.label import Label  # noqa: TID251
+
+        class Bare(App):
+            def build(self) -> Label:
+                return Label(text="Anjungan", font_size=64)
+
+        Bare().run()
+        return
+    from kiosk_app.bootstrap import build_kiosk
+    from kiosk_app.config import load_config
+    from kiosk_app.ui.app import AnjunganApp
+
+    data = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
+    kiosk = build_kiosk(load_config(None, data_dir=data, output_dir=data / "out", headless=True))
+    try:
+        AnjunganApp(kiosk).run()
+    finally:
+        kiosk.close()
+
+
+def _sample(kind: str) -> float:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, __file__, "--probe", kind],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith(MARK):
+            return float(line[len(MARK) :]) - started
+    raise RuntimeError(f"{kind} probe printed no first frame:\n{out.stdout}\n{out.stderr[-2000:]}")
+
+
+def main() -> None:
+    """Alternate kiosk and bare samples so both see the same machine state."""
+    _sample("bare"), _sample("kiosk")  # warm the OS file cache once; not counted
+    kiosk, bare = [], []
+    for _ in range(RUNS):
+        bare.append(_sample("bare"))
+        kiosk.append(_sample("kiosk"))
+    k, b = statistics.median(kiosk), statistics.median(bare)
+    print(
+        json.dumps(
+            {
+                "kiosk_start_s": round(k, 3),
+                "bare_kivy_start_s": round(b, 3),
+                "ratio": round(k / b, 2),
+                "runs": RUNS,
+                "kiosk_samples_s": [round(x, 3) for x in kiosk],
+                "bare_samples_s": [round(x, 3) for x in bare],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--probe":
+        _probe(sys.argv[2])
+    else:
+        main()

@@ -1,0 +1,353 @@
+"""FastAPI application of the reference central server: kiosk enrolment, slots, applications."""
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any, NoReturn
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from central_server import numbering, quota
+from central_server.db import Database
+from central_server.models import Application, Kiosk, Office, Quota
+from central_server.schemas import (
+    ApplicationIn,
+    ApplicationStatusOut,
+    Error,
+    KioskIn,
+    KioskOut,
+    QuotaIn,
+    QuotaOut,
+    Service,
+    SlotOut,
+    SubmissionOut,
+)
+from kiosk_app.domain.identity import mask_name, mask_nik
+
+log = logging.getLogger("central_server")
+
+WIB = timezone(timedelta(hours=7), "WIB")
+DEFAULT_OFFICES: tuple[tuple[str, str], ...] = (
+    ("3517", "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Jombang"),
+)
+STATUS_TEXTS: dict[str, dict[str, str]] = {
+    "submitted": {
+        "id": "Pra-permohonan diterima, menunggu verifikasi di kantor Disdukcapil",
+        "en": "Pre-application received, awaiting verification at the Disdukcapil office",
+    },
+    "verified": {"id": "Berkas sudah diverifikasi", "en": "Documents verified"},
+    "in_process": {"id": "Dokumen sedang diproses", "en": "Document being processed"},
+    "completed": {"id": "Dokumen selesai, silakan diambil", "en": "Document ready for pick-up"},
+    "rejected": {"id": "Permohonan ditolak, hubungi petugas", "en": "Rejected, see an officer"},
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "Missing or invalid bearer token"},
+}
+
+
+@dataclass(frozen=True)
+class KioskRef:
+    """The authenticated kiosk and its office."""
+
+    kiosk_id: str
+    office_code: str
+    office_name: str
+
+
+def _now_wib() -> str:
+    return datetime.now(WIB).isoformat(timespec="seconds")
+
+
+def _today_wib() -> date:
+    return datetime.now(WIB).date()
+
+
+def _fail(status: int, code: str, message: str, **extra: Any) -> NoReturn:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    raise HTTPException(status, {"code": code, "message": message, **extra}, headers=headers)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a bearer token (tokens are 256-bit random, so no salt or stretching needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_app(
+    database_url: str = "sqlite:///./var/central.db",
+    *,
+    today: Callable[[], date] | None = None,
+    admin_token: str | None = None,
+    offices: Iterable[tuple[str, str]] = (),
+) -> FastAPI:
+    """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today."""
+    db = Database(database_url)
+    db.create_all(DEFAULT_OFFICES + tuple(offices))
+    today_fn = today or _today_wib
+    admin_secret = (
+        admin_token if admin_token is not None else os.environ.get("ANJUNGAN_ADMIN_TOKEN")
+    )
+    bearer = HTTPBearer(auto_error=False)
+    Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(title="Anjungan central server", version="1.0", lifespan=lifespan)
+    app.state.db = db
+
+    def current_kiosk(credentials: Credentials) -> KioskRef:
+        """Resolve the bearer token to a kiosk, or answer 401."""
+        if credentials is None:
+            _fail(401, "unauthorized", "missing bearer token")
+        with db.transaction() as session:
+            kiosk = session.scalar(
+                select(Kiosk).where(Kiosk.token_hash == hash_token(credentials.credentials))
+            )
+            if kiosk is None:
+                _fail(401, "unauthorized", "unknown or rotated kiosk token")
+            office = session.get_one(Office, kiosk.office_code)
+            return KioskRef(kiosk.kiosk_id, office.code, office.name)
+
+    def require_admin(credentials: Credentials) -> None:
+        """Admin guard: a shared token until officer login arrives (a later issue)."""
+        if not admin_secret:
+            _fail(403, "admin_disabled", "set ANJUNGAN_ADMIN_TOKEN to enable admin endpoints")
+        if credentials is None or not hmac.compare_digest(
+            credentials.credentials.encode(), admin_secret.encode()
+        ):
+            _fail(401, "unauthorized", "admin token required")
+
+    KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        """Liveness probe."""
+        return {"status": "ok"}
+
+    @app.post("/api/v1/kiosks", status_code=201, response_model=KioskOut)
+    def register_kiosk(body: KioskIn) -> KioskOut:
+        """Enrol a kiosk or rotate its token (open for now; enrolment codes come later)."""
+        token = secrets.token_urlsafe(32)
+        with db.transaction() as session:
+            if session.get(Office, body.office_code) is None:
+                _fail(404, "unknown_office", f"office {body.office_code} is not configured")
+            kiosk = session.get(Kiosk, body.kiosk_id)
+            if kiosk is None:
+                kiosk = Kiosk(kiosk_id=body.kiosk_id, registered_at=_now_wib())
+                session.add(kiosk)
+            kiosk.office_code, kiosk.name, kiosk.token_hash = (
+                body.office_code,
+                body.name,
+                hash_token(token),
+            )
+        log.info("kiosk %s enrolled at office %s", body.kiosk_id, body.office_code)
+        return KioskOut(kiosk_id=body.kiosk_id, token=token)
+
+    @app.put(
+        "/api/v1/offices/{office_code}/quotas/{service}",
+        response_model=QuotaOut,
+        responses={**ERRORS, 403: {"model": Error}, 404: {"model": Error}},
+        dependencies=[Depends(require_admin)],
+    )
+    def set_quota(office_code: str, service: Service, body: QuotaIn) -> QuotaOut:
+        """Set the daily quota of a service (admin token; officer login comes in a later issue)."""
+        with db.transaction() as session:
+            if session.get(Office, office_code) is None:
+                _fail(404, "unknown_office", f"office {office_code} is not configured")
+            row = session.get(Quota, (office_code, service.value))
+            if row is None:
+                row = Quota(office_code=office_code, service=service.value)
+                session.add(row)
+            row.daily_quota = body.daily_quota
+        return QuotaOut(office_code=office_code, service=service, daily_quota=body.daily_quota)
+
+    def daily_quota(session: Session, office_code: str, service: str) -> int:
+        row = session.get(Quota, (office_code, service))
+        return quota.DEFAULT_DAILY_QUOTA if row is None else row.daily_quota
+
+    def booked(
+        session: Session, office_code: str, service: str, days: list[date]
+    ) -> dict[Any, int]:
+        rows = session.execute(
+            select(Application.slot_date, Application.slot_window, func.count())
+            .where(
+                Application.office_code == office_code,
+                Application.service == service,
+                Application.slot_date.in_(days),
+            )
+            .group_by(Application.slot_date, Application.slot_window)
+        )
+        return {(d, w): n for d, w, n in rows}
+
+    @app.get("/api/v1/slots", response_model=list[SlotOut], responses=ERRORS)
+    def slots(
+        kiosk: KioskDep,
+        service: Service,
+        days: Annotated[int, Query(ge=1, le=quota.MAX_DAYS_AHEAD)] = 10,
+    ) -> list[SlotOut]:
+        """Bookable slots of the kiosk's office in the next `days` calendar days."""
+        candidates = quota.verification_days(today_fn(), days)
+        with db.transaction() as session:
+            q = daily_quota(session, kiosk.office_code, service.value)
+            used = booked(session, kiosk.office_code, service.value, candidates)
+        result = []
+        for day in candidates:
+            for window in quota.windows_on(day):
+                left = quota.window_capacity(q, window) - used.get((day, window), 0)
+                if left > 0:
+                    result.append(SlotOut(date=day, window=window, remaining=left))
+        return result
+
+    def replay(existing: Application, request_hash: str) -> JSONResponse:
+        if not hmac.compare_digest(existing.request_hash, request_hash):
+            _fail(409, "idempotency_conflict", "Idempotency-Key reused with a different body")
+        return JSONResponse(
+            json.loads(existing.response_json), 200, {"Idempotent-Replayed": "true"}
+        )
+
+    def find(session: Session, kiosk_id: str, key: str) -> Application | None:
+        return session.scalar(
+            select(Application).where(
+                Application.kiosk_id == kiosk_id, Application.idempotency_key == key
+            )
+        )
+
+    def create(
+        session: Session, kiosk: KioskRef, body: ApplicationIn, key: str, h: str
+    ) -> dict[str, Any]:
+        today = today_fn()
+        day, window, service = body.slot.date, body.slot.window, body.service.value
+        problem = quota.slot_problem(today, day, window)
+        if problem:
+            _fail(409, "slot_unavailable", problem, slot={"date": str(day), "window": window})
+        capacity = quota.window_capacity(daily_quota(session, kiosk.office_code, service), window)
+        if booked(session, kiosk.office_code, service, [day]).get((day, window), 0) >= capacity:
+            _fail(
+                409,
+                "slot_full",
+                "no places left in this slot; pick another",
+                slot={"date": str(day), "window": window},
+            )
+        try:
+            reg_seq = numbering.next_value(session, f"reg:{kiosk.office_code}:{today}")
+            q_seq = numbering.next_value(session, f"queue:{kiosk.office_code}:{day}:{window}")
+            number = numbering.registration_number(service, kiosk.office_code, today, reg_seq)
+            queue_no = numbering.queue_number(quota.WINDOW_LETTERS[window], q_seq)
+        except numbering.SequenceExhausted as exc:
+            _fail(409, "sequence_exhausted", str(exc))
+        created_at = _now_wib()
+        response = SubmissionOut(
+            registration_number=number,
+            queue_number=queue_no,
+            status="submitted",
+            service=body.service,
+            office_code=kiosk.office_code,
+            office_name=kiosk.office_name,
+            slot=body.slot,
+            created_at=created_at,
+        ).model_dump(mode="json")
+        session.add(
+            Application(
+                registration_number=number,
+                queue_number=queue_no,
+                kiosk_id=kiosk.kiosk_id,
+                idempotency_key=key,
+                request_hash=h,
+                office_code=kiosk.office_code,
+                service=service,
+                status="submitted",
+                applicant_nik=body.applicant_nik,
+                applicant_name=body.applicant_name,
+                data_json=json.dumps(body.data, ensure_ascii=False, sort_keys=True),
+                slot_date=day,
+                slot_window=window,
+                local_reference=body.local_reference,
+                submitted_at=body.submitted_at.isoformat() if body.submitted_at else None,
+                created_at=created_at,
+                response_json=json.dumps(response, sort_keys=True),
+            )
+        )
+        session.flush()  # surfaces the (kiosk_id, idempotency_key) IntegrityError here
+        return response
+
+    @app.post(
+        "/api/v1/applications",
+        status_code=201,
+        response_model=SubmissionOut,
+        responses={**ERRORS, 400: {"model": Error}, 409: {"model": Error}},
+    )
+    def submit(
+        body: ApplicationIn,
+        kiosk: KioskDep,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Create a pre-application; a repeated Idempotency-Key replays the first answer."""
+        if idempotency_key is None or not 8 <= len(idempotency_key) <= 128:
+            _fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
+        request_hash = hashlib.sha256(
+            json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
+        try:
+            with db.transaction() as session:
+                existing = find(session, kiosk.kiosk_id, idempotency_key)
+                if existing is not None:
+                    return replay(existing, request_hash)
+                response = create(session, kiosk, body, idempotency_key, request_hash)
+        except IntegrityError:
+            # A concurrent request with the same key won (only without SQLite's BEGIN IMMEDIATE).
+            with db.transaction() as session:
+                existing = find(session, kiosk.kiosk_id, idempotency_key)
+                if existing is None:
+                    raise
+                return replay(existing, request_hash)
+        log.info(
+            "application %s created by kiosk %s for nik=%s name=%s slot=%s %s",
+            response["registration_number"],
+            kiosk.kiosk_id,
+            mask_nik(body.applicant_nik),
+            mask_name(body.applicant_name),
+            body.slot.date,
+            body.slot.window,
+        )
+        return JSONResponse(response, 201)
+
+    @app.get(
+        "/api/v1/applications/{registration_number}",
+        response_model=ApplicationStatusOut,
+        responses={**ERRORS, 404: {"model": Error}},
+    )
+    def application_status(registration_number: str, _kiosk: KioskDep) -> ApplicationStatusOut:
+        """Public status of an application (no NIK, masked name)."""
+        with db.transaction() as session:
+            row = session.scalar(
+                select(Application).where(Application.registration_number == registration_number)
+            )
+            if row is None:
+                _fail(404, "not_found", "unknown registration number")
+            office = session.get_one(Office, row.office_code)
+            return ApplicationStatusOut(
+                registration_number=row.registration_number,
+                service=Service(row.service),
+                status=row.status,
+                status_text=STATUS_TEXTS.get(row.status, {"id": row.status, "en": row.status}),
+                masked_name=mask_name(row.applicant_name),
+                slot={"date": row.slot_date, "window": row.slot_window},
+                office_name=office.name,
+                created_at=row.created_at,
+            )
+
+    return app

@@ -1,0 +1,79 @@
+"""Run the central server inside the current process (kiosk without a central URL, tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from central_server.app import create_app
+
+STARTUP_TIMEOUT_S = 10.0
+
+
+class EmbeddedServer:
+    """A uvicorn server on a background thread, listening on a socket bound up front."""
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self._socket.listen(128)  # connections made before uvicorn starts wait in the backlog
+        self.host, self.port = host, self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            log_level="warning",
+            lifespan="on",
+            ws="none",
+            timeout_graceful_shutdown=5,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"central-server:{self.port}",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """URL of the server, e.g. http://127.0.0.1:43121."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> EmbeddedServer:
+        """Start serving and wait until uvicorn reports it has started."""
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"embedded central server failed to start on {self.base_url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit, wait for the thread, close the socket."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=STARTUP_TIMEOUT_S)
+        self._socket.close()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_embedded(
+    database_url: str, host: str = "127.0.0.1", port: int = 0, **app_options: Any
+) -> EmbeddedServer:
+    """Start a central server on host:port (0 = a free port); app_options go to create_app."""
+    return EmbeddedServer(create_app(database_url, **app_options), host, port).start()

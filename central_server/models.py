@@ -1,0 +1,76 @@
+"""SQLAlchemy tables of the central server."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Office(Base):
+    """A Disdukcapil office; code = 2-digit province + 2-digit regency (e.g. 3517 Jombang)."""
+
+    __tablename__ = "offices"
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Kiosk(Base):
+    """An enrolled kiosk; only the SHA-256 of its bearer token is stored."""
+
+    __tablename__ = "kiosks"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    registered_at: Mapped[str] = mapped_column(String(40))
+
+
+class Quota(Base):
+    """Daily quota of one service at one office (absent row = default quota)."""
+
+    __tablename__ = "quotas"
+    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"), primary_key=True)
+    service: Mapped[str] = mapped_column(String(40), primary_key=True)
+    daily_quota: Mapped[int]
+
+
+class Counter(Base):
+    """A named monotonically increasing sequence (registration and queue numbers)."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    value: Mapped[int]
+
+
+class Application(Base):
+    """A pre-application submitted by a kiosk, with the first answer kept for idempotent replay."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("kiosk_id", "idempotency_key", name="uq_kiosk_idempotency_key"),
+        Index("ix_applications_slot", "office_code", "service", "slot_date", "slot_window"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    registration_number: Mapped[str] = mapped_column(String(40), unique=True)
+    queue_number: Mapped[str] = mapped_column(String(10))
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
+    service: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    applicant_nik: Mapped[str] = mapped_column(String(16))
+    applicant_name: Mapped[str] = mapped_column(String(100))
+    data_json: Mapped[str] = mapped_column(Text)
+    slot_date: Mapped[date] = mapped_column(Date)
+    slot_window: Mapped[str] = mapped_column(String(20))
+    local_reference: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[str] = mapped_column(String(40))
+    response_json: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,51 @@
+"""Verification days, time windows and how a daily quota is split across windows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+WINDOWS: tuple[str, ...] = ("08.00-11.00", "13.00-15.00")
+WINDOW_LETTERS: dict[str, str] = {"08.00-11.00": "A", "13.00-15.00": "B"}
+DEFAULT_DAILY_QUOTA = 50
+MAX_DAILY_QUOTA = 300  # keeps registration (4-digit) and queue (3-digit) sequences in range
+MAX_DAYS_AHEAD = 14
+FRIDAY = 4
+
+
+def windows_on(day: date) -> tuple[str, ...]:
+    """Open windows on `day`: Mon-Thu both, Friday morning only (Friday prayers), weekend none."""
+    weekday = day.weekday()
+    if weekday < FRIDAY:
+        return WINDOWS
+    if weekday == FRIDAY:
+        return WINDOWS[:1]
+    return ()
+
+
+def window_capacity(daily_quota: int, window: str) -> int:
+    """Share of a daily quota for one window: morning ceil(q/2), afternoon floor(q/2).
+
+    The two shares add up to the daily quota. Friday opens only the morning window, so a
+    Friday offers ceil(q/2): the office works a short day.
+    """
+    return (daily_quota + 1) // 2 if window == WINDOWS[0] else daily_quota // 2
+
+
+def verification_days(today: date, days: int) -> list[date]:
+    """Working days in (today, today + days], days capped at MAX_DAYS_AHEAD."""
+    horizon = min(days, MAX_DAYS_AHEAD)
+    candidates = (today + timedelta(days=n) for n in range(1, horizon + 1))
+    return [d for d in candidates if windows_on(d)]
+
+
+def slot_problem(today: date, day: date, window: str) -> str | None:
+    """Why (day, window) cannot be booked today, or None when it can."""
+    if window not in WINDOWS:
+        return f"unknown window {window!r}; windows are {', '.join(WINDOWS)}"
+    if day <= today:
+        return "verification must be on a later day than the submission"
+    if day > today + timedelta(days=MAX_DAYS_AHEAD):
+        return f"verification must be within {MAX_DAYS_AHEAD} days"
+    if window not in windows_on(day):
+        return f"window {window} is closed on {day:%A}"
+    return None

@@ -1,0 +1,73 @@
+"""Composition root: config -> drivers -> central client -> services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.registry import Devices, build_devices
+from kiosk_app.central import CentralClient
+from kiosk_app.config import KioskConfig
+from kiosk_app.services.printing import PrintingService
+from kiosk_app.services.session import SessionService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Kiosk:
+    """Everything a running kiosk is made of; `close()` releases it all."""
+
+    config: KioskConfig
+    devices: Devices
+    central: CentralClient
+    session: SessionService
+    embedded_server: Any = None
+    _closed: bool = field(default=False, repr=False)
+
+    def close(self) -> None:
+        """Stop the session, the devices and the embedded server (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.session.close()
+        if self.embedded_server is not None:
+            self.embedded_server.stop()
+
+
+def build_kiosk(config: KioskConfig) -> Kiosk:
+    """Build and start a kiosk from its configuration."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    embedded = None
+    base_url = config.central_url
+    if base_url is None:
+        from central_server.embedded import start_embedded
+
+        db = (config.data_dir / "central.db").resolve()
+        embedded = start_embedded(f"sqlite:///{db}")
+        base_url = embedded.base_url
+        log.info("embedded central server at %s", base_url)
+    try:
+        central = CentralClient(
+            base_url, config.kiosk_id, config.office_code, token=config.central_token
+        )
+        if central.token is None:
+            central.register(config.kiosk_name)
+        devices = build_devices(config.devices)
+        printing = PrintingService(
+            devices.ticket_printer, devices.document_printer, kiosk_id=config.kiosk_id
+        )
+        session = SessionService(
+            card_reader=devices.card_reader,
+            central=central,
+            printing=printing,
+            timeouts=config.timeouts,
+            language=config.language,
+        )
+        session.start()
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
+    return Kiosk(config, devices, central, session, embedded)

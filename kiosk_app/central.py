@@ -1,0 +1,307 @@
+"""HTTP client of the central server; maps every failure to a precise CentralError."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from kiosk_app.domain.identity import mask_nik
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Slot
+
+log = logging.getLogger(__name__)
+
+MSG_UNAVAILABLE = Text(
+    "Server pusat sedang tidak dapat dihubungi. Silakan coba beberapa saat lagi.",
+    "The central server cannot be reached right now. Please try again shortly.",
+)
+MSG_SLOT_FULL = Text(
+    "Jadwal yang dipilih sudah penuh atau tidak tersedia. Silakan pilih jadwal lain.",
+    "The chosen appointment is full or no longer available. Please choose another one.",
+)
+MSG_REJECTED = Text(
+    "Permohonan tidak dapat diproses. Silakan hubungi petugas.",
+    "The application could not be processed. Please ask an officer for help.",
+)
+MSG_NOT_FOUND = Text(
+    "Nomor registrasi tidak ditemukan. Periksa kembali nomor Anda.",
+    "Registration number not found. Please check the number.",
+)
+
+
+class CentralError(Exception):
+    """A failed call to the central server, with a message ready for the citizen."""
+
+    retriable = False
+    default_message = MSG_REJECTED
+
+    def __init__(
+        self,
+        message: str,
+        citizen_message: Text | None = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.citizen_message = citizen_message or self.default_message
+        self.status = status
+        self.code = code
+
+
+class CentralUnavailable(CentralError):
+    """Connection refused, timeout, 5xx or 429: try again later (the outbox does)."""
+
+    retriable = True
+    default_message = MSG_UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class SlotFull(CentralError):
+    """The chosen slot is full or no longer bookable: pick another slot."""
+
+    default_message = MSG_SLOT_FULL
+
+
+class CentralRejected(CentralError):
+    """The server refused the request (4xx): retrying the same request will not help."""
+
+
+class NotFound(CentralError):
+    """No such registration number."""
+
+    default_message = MSG_NOT_FOUND
+
+
+@dataclass(frozen=True)
+class SlotAvailability:
+    """A bookable slot and the places left in it."""
+
+    slot: Slot
+    remaining: int
+
+
+@dataclass(frozen=True)
+class SubmissionReceipt:
+    """The central server's answer to a submission."""
+
+    registration_number: str
+    queue_number: str
+    status: str
+    service: str
+    office_code: str
+    office_name: str
+    slot: Slot
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ApplicationStatus:
+    """Public status of an application (no NIK, masked name only)."""
+
+    registration_number: str
+    service: str
+    status: str
+    status_text: Text
+    masked_name: str
+    slot: Slot
+    office_name: str
+    created_at: str
+
+
+def _slot(raw: dict[str, Any]) -> Slot:
+    return Slot(date=date.fromisoformat(raw["date"]), window=str(raw["window"]))
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Parse Retry-After: delay seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class CentralClient:
+    """Talks to one central server as one kiosk; no retries here (the outbox retries later)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        kiosk_id: str,
+        office_code: str,
+        token: str | None = None,
+        timeout: float = 5.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.kiosk_id = kiosk_id
+        self.office_code = office_code
+        self.token = token
+        self.timeout = timeout
+        self.session = session or requests.Session()
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()
+
+    def health(self) -> None:
+        """Return if the server answers /health, else raise CentralError."""
+        self._call("GET", "/health", auth=False)
+
+    def register(self, name: str) -> str:
+        """Enrol this kiosk (rotating any previous token); store and return the token."""
+        body = {"kiosk_id": self.kiosk_id, "office_code": self.office_code, "name": name}
+        answer = self._call("POST", "/api/v1/kiosks", json=body, auth=False)
+        self.token = str(answer["token"])
+        return self.token
+
+    def slots(self, service: str, days: int = 10) -> list[SlotAvailability]:
+        """Bookable verification slots of this kiosk's office for `service`."""
+        answer = self._call("GET", "/api/v1/slots", params={"service": service, "days": days})
+        return [SlotAvailability(_slot(item), int(item["remaining"])) for item in answer]
+
+    def submit(
+        self,
+        *,
+        service: str,
+        applicant_nik: str,
+        applicant_name: str,
+        data: dict[str, str],
+        slot: Slot,
+        idempotency_key: str,
+        local_reference: str | None = None,
+        submitted_at: str | None = None,
+    ) -> SubmissionReceipt:
+        """Submit a pre-application; resending with the same key returns the first receipt."""
+        body = {
+            "service": service,
+            "applicant_nik": applicant_nik,
+            "applicant_name": applicant_name,
+            "data": data,
+            "slot": {"date": slot.date.isoformat(), "window": slot.window},
+            "local_reference": local_reference,
+            "submitted_at": submitted_at,
+        }
+        what = f"submit {service} nik={mask_nik(applicant_nik)} key={idempotency_key}"
+        answer = self._call(
+            "POST",
+            "/api/v1/applications",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+            what=what,
+        )
+        log.info("%s -> %s", what, answer.get("registration_number"))
+        return SubmissionReceipt(
+            registration_number=answer["registration_number"],
+            queue_number=answer["queue_number"],
+            status=answer["status"],
+            service=answer["service"],
+            office_code=answer["office_code"],
+            office_name=answer["office_name"],
+            slot=_slot(answer["slot"]),
+            created_at=answer["created_at"],
+        )
+
+    def status(self, registration_number: str) -> ApplicationStatus:
+        """Look up the public status of an application."""
+        answer = self._call("GET", f"/api/v1/applications/{quote(registration_number, safe='')}")
+        return ApplicationStatus(
+            registration_number=answer["registration_number"],
+            service=answer["service"],
+            status=answer["status"],
+            status_text=Text(answer["status_text"]["id"], answer["status_text"]["en"]),
+            masked_name=answer.get("masked_name", ""),
+            slot=_slot(answer["slot"]),
+            office_name=answer["office_name"],
+            created_at=answer["created_at"],
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        headers: dict[str, str] | None = None,
+        what: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Send one request; return the decoded JSON or raise the matching CentralError."""
+        what = what or f"{method} {path}"
+        headers = dict(headers or {})
+        if auth:
+            if not self.token:
+                raise CentralRejected(f"{what}: kiosk not registered (no token)", code="no_token")
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = self.session.request(
+                method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+            )
+        except requests.Timeout as exc:
+            raise self._log(
+                CentralUnavailable(f"{what}: timed out after {self.timeout}s: {exc}")
+            ) from exc
+        except requests.RequestException as exc:
+            raise self._log(CentralUnavailable(f"{what}: {type(exc).__name__}: {exc}")) from exc
+        if response.ok:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise self._log(
+                    CentralUnavailable(
+                        f"{what}: HTTP {response.status_code} with a body that is not JSON",
+                        status=response.status_code,
+                    )
+                ) from exc
+        raise self._log(self._error(response, what))
+
+    @staticmethod
+    def _error(response: requests.Response, what: str) -> CentralError:
+        """Map an HTTP error answer to the exception the caller acts on."""
+        status = response.status_code
+        try:
+            detail = response.json().get("detail")
+        except (ValueError, AttributeError):
+            detail = response.text[:200]
+        code = detail.get("code") if isinstance(detail, dict) else None
+        if isinstance(detail, list):  # pydantic errors echo the input (maybe a NIK): drop it
+            detail = "; ".join(
+                f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"
+                for e in detail
+                if isinstance(e, dict)
+            )
+        elif isinstance(detail, dict):
+            detail = detail.get("message", "")
+        message = f"{what}: HTTP {status} {code or '-'}: {detail!s:.300}"
+        if status == 429 or status >= 500:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            return CentralUnavailable(message, retry_after=retry_after, status=status, code=code)
+        if status == 404 and code == "not_found":
+            return NotFound(message, status=status, code=code)
+        if status == 409 and code in ("slot_full", "slot_unavailable"):
+            return SlotFull(message, status=status, code=code)
+        return CentralRejected(message, status=status, code=code)
+
+    @staticmethod
+    def _log(error: CentralError) -> CentralError:
+        """Log one precise line (callers pass only masked personal data) and return the error."""
+        log.warning("central: %s", error)
+        return error

@@ -1,0 +1,73 @@
+"""Typed kiosk settings read from TOML; with no file, everything runs on simulators."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from drivers.registry import DeviceConfig
+from kiosk_app.domain.session import Timeouts
+
+
+@dataclass
+class KioskConfig:
+    """Everything the composition root needs to build a kiosk."""
+
+    kiosk_id: str = "KIOSK-DEV-001"
+    kiosk_name: str = "Anjungan pengembangan"
+    office_code: str = "3517"
+    central_url: str | None = None  # None: start an embedded central server
+    central_token: str | None = None  # set at provisioning; None: register on start
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    output_dir: Path | None = None  # where simulated printers drop their output
+    language: str = "id"
+    fullscreen: bool = True
+    headless: bool = False
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    devices: DeviceConfig = field(default_factory=DeviceConfig)
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or has an unknown or ill-typed key."""
+
+
+def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
+    """Read `path` (TOML) over the defaults; keyword overrides win over both."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    kiosk = dict(raw.get("kiosk", {}))
+    timeouts = _build(Timeouts, raw.get("timeouts", {}), "timeouts")
+    devices = _build(DeviceConfig, raw.get("devices", {}), "devices")
+    config = _build(KioskConfig, kiosk, "kiosk")
+    config.timeouts = timeouts
+    config.devices = devices
+    for key, value in overrides.items():
+        if not hasattr(config, key):
+            raise ConfigError(f"unknown setting {key}")
+        setattr(config, key, value)
+    for name in ("data_dir", "output_dir"):
+        value = getattr(config, name)
+        if isinstance(value, str):
+            setattr(config, name, Path(value))
+    if config.devices.output_dir is None:
+        config.devices.output_dir = config.output_dir
+    if config.language not in ("id", "en"):
+        raise ConfigError(f"language must be 'id' or 'en', not {config.language!r}")
+    return config
+
+
+def _build(cls: Any, values: dict[str, Any], section: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad value in [{section}]: {exc}") from exc

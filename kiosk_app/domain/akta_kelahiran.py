@@ -1,0 +1,423 @@
+"""Akta kelahiran (birth certificate) pre-application: the fields of form F-2.01 and their rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+
+from kiosk_app.domain.dates import day_name as day_name  # re-exported for the review screen
+from kiosk_app.domain.forms import (
+    Choice,
+    FieldKind,
+    FieldSpec,
+    FormPage,
+    FormSpec,
+    ValidationResult,
+)
+from kiosk_app.domain.identity import Identity, mask_nik
+from kiosk_app.domain.nik import normalize_sex, parse_nik, validate_nik
+from kiosk_app.domain.regions import is_known_province
+from kiosk_app.domain.text import Language, Text
+
+T = Text
+_SEX = (Choice("L", T("Laki-laki", "Male")), Choice("P", T("Perempuan", "Female")))
+_CITIZENSHIP = (
+    Choice("wni", T("WNI", "Indonesian citizen")),
+    Choice("wna", T("WNA", "Foreign citizen")),
+)
+_PLACE_TYPES = (
+    Choice("rs_rb", T("RS/RB", "Hospital/maternity clinic")),
+    Choice("puskesmas", T("Puskesmas", "Community health centre")),
+    Choice("polindes", T("Polindes", "Village maternity post")),
+    Choice("rumah", T("Rumah", "Home")),
+    Choice("lainnya", T("Lainnya", "Other")),
+)
+_BIRTH_TYPES = (
+    Choice("tunggal", T("Tunggal", "Single")),
+    Choice("kembar_2", T("Kembar 2", "Twins")),
+    Choice("kembar_3", T("Kembar 3", "Triplets")),
+    Choice("kembar_4", T("Kembar 4", "Quadruplets")),
+    Choice("lainnya", T("Lainnya", "Other")),
+)
+_ATTENDANTS = (
+    Choice("dokter", T("Dokter", "Doctor")),
+    Choice("bidan_perawat", T("Bidan/Perawat", "Midwife/Nurse")),
+    Choice("dukun", T("Dukun", "Traditional birth attendant")),
+    Choice("lainnya", T("Lainnya", "Other")),
+)
+K = FieldKind
+_DEFAULT_HINTS = {
+    K.DIGITS: T("16 angka, lihat e-KTP atau KK", "16 digits, see the e-KTP or family card"),
+    K.DATE: T("Tanggal-bulan-tahun", "Day-month-year"),
+}
+_DEFAULT_LIMITS = {K.DIGITS: 16, K.NUMBER: 6, K.DATE: 10, K.TIME: 5}
+
+
+def _f(
+    name: str,
+    id_: str,
+    en: str,
+    kind: FieldKind,
+    *,
+    required: bool = True,
+    choices: tuple[Choice, ...] = (),
+    max_length: int | None = None,
+    hint: Text | None = None,
+) -> FieldSpec:
+    limit = max_length if max_length is not None else _DEFAULT_LIMITS.get(kind, 60)
+    hint = hint if hint is not None else _DEFAULT_HINTS.get(kind)
+    return FieldSpec(name, T(id_, en), kind, required, choices, limit, hint)
+
+
+def _parent(who: str, id_: str, en: str) -> tuple[FieldSpec, ...]:
+    return (
+        _f(f"{who}_nik", f"NIK {id_}", f"{en}'s NIK", K.DIGITS),
+        _f(f"{who}_name", f"Nama lengkap {id_}", f"{en}'s full name", K.TEXT),
+        _f(f"{who}_birth_date", f"Tanggal lahir {id_}", f"{en}'s date of birth", K.DATE),
+        _f(f"{who}_occupation", f"Pekerjaan {id_}", f"{en}'s occupation", K.TEXT),
+        _f(f"{who}_address", f"Alamat {id_}", f"{en}'s address", K.TEXT, max_length=150),
+        _f(
+            f"{who}_citizenship",
+            f"Kewarganegaraan {id_}",
+            f"{en}'s citizenship",
+            K.CHOICE,
+            choices=_CITIZENSHIP,
+        ),
+    )
+
+
+_KK_HINT = T("16 angka di bagian atas KK", "16 digits at the top of the family card")
+_KELUARGA = (
+    _f("kk_head_name", "Nama kepala keluarga", "Name of the head of the family", K.TEXT),
+    _f(
+        "kk_number", "Nomor Kartu Keluarga (KK)", "Family card (KK) number", K.DIGITS, hint=_KK_HINT
+    ),
+)
+_ANAK_1 = (
+    _f("child_name", "Nama lengkap anak", "Child's full name", K.TEXT),
+    _f("child_sex", "Jenis kelamin anak", "Child's sex", K.CHOICE, choices=_SEX),
+    _f("birth_place_type", "Tempat dilahirkan", "Place of birth", K.CHOICE, choices=_PLACE_TYPES),
+    _f("birth_place_town", "Kota/kabupaten tempat lahir", "Town/city of birth", K.TEXT),
+)
+_TIME_HINT = T("Jam:menit, contoh 14:30", "Hours:minutes, e.g. 14:30")
+_ANAK_2 = (
+    _f("child_birth_date", "Tanggal lahir anak", "Child's date of birth", K.DATE),
+    _f("child_birth_time", "Pukul lahir", "Time of birth", K.TIME, hint=_TIME_HINT),
+    _f("birth_type", "Jenis kelahiran", "Type of birth", K.CHOICE, choices=_BIRTH_TYPES),
+    _f("birth_order", "Kelahiran anak ke-", "Birth order (child number)", K.NUMBER, max_length=2),
+    _f("birth_attendant", "Penolong kelahiran", "Birth attendant", K.CHOICE, choices=_ATTENDANTS),
+)
+_KG, _CM = T("Contoh 3,2", "E.g. 3.2"), T("Contoh 49", "E.g. 49")
+_ANAK_3 = (
+    _f("child_weight_kg", "Berat bayi (kg)", "Weight (kg)", K.NUMBER, hint=_KG),
+    _f("child_length_cm", "Panjang bayi (cm)", "Length (cm)", K.NUMBER, hint=_CM),
+)
+_MOTHER = _parent("mother", "ibu", "Mother")
+_FATHER = _parent("father", "ayah", "Father")
+_MARRIAGE = _f(
+    "marriage_date",
+    "Tanggal pencatatan perkawinan",
+    "Date the marriage was registered",
+    K.DATE,
+    required=False,
+    hint=T("Lihat buku nikah (kosongkan bila tidak ada)", "See the marriage book (or leave empty)"),
+)
+_SAKSI = (
+    _f("witness1_nik", "NIK saksi 1", "Witness 1 NIK", K.DIGITS),
+    _f("witness1_name", "Nama saksi 1", "Witness 1 name", K.TEXT),
+    _f("witness2_nik", "NIK saksi 2", "Witness 2 NIK", K.DIGITS),
+    _f("witness2_name", "Nama saksi 2", "Witness 2 name", K.TEXT),
+)
+
+PAGES: tuple[FormPage, ...] = (
+    FormPage("keluarga", T("Data keluarga", "Family card"), _KELUARGA),
+    FormPage("anak_1", T("Data anak (1)", "The child (1)"), _ANAK_1),
+    FormPage("anak_2", T("Data anak (2)", "The child (2)"), _ANAK_2),
+    FormPage("anak_3", T("Data anak (3)", "The child (3)"), _ANAK_3),
+    FormPage("ibu_1", T("Data ibu (1)", "The mother (1)"), _MOTHER[:3]),
+    FormPage("ibu_2", T("Data ibu (2)", "The mother (2)"), _MOTHER[3:]),
+    FormPage("ayah_1", T("Data ayah (1)", "The father (1)"), _FATHER[:3]),
+    FormPage("ayah_2", T("Data ayah (2)", "The father (2)"), _FATHER[3:] + (_MARRIAGE,)),
+    FormPage("saksi", T("Saksi", "Witnesses"), _SAKSI),
+)
+
+FIELDS: dict[str, FieldSpec] = {f.name: f for page in PAGES for f in page.fields}
+NAME_FIELDS = tuple(name for name in FIELDS if name.endswith("_name"))
+NIK_FIELDS = ("mother_nik", "father_nik", "witness1_nik", "witness2_nik")
+PLACE_FIELDS = ("birth_place_town", "mother_occupation", "father_occupation")
+
+MSG = {
+    "required": T("Wajib diisi.", "Please fill this in."),
+    "too_long": T("Terlalu panjang: paling banyak {n} huruf.", "Too long: at most {n} characters."),
+    "name": T(
+        "Gunakan huruf saja (boleh spasi dan tanda ' . , -), 2 sampai 60 huruf.",
+        "Use letters only (spaces and ' . , - are allowed), 2 to 60 characters.",
+    ),
+    "text": T("Isi dengan huruf, 2 sampai {n} huruf.", "Use letters, 2 to {n} characters."),
+    "address": T(
+        "Tulis alamat lengkap (5 sampai 150 huruf/angka).",
+        "Write the full address (5 to 150 letters/digits).",
+    ),
+    "choice": T("Pilih salah satu pilihan yang ada.", "Choose one of the options shown."),
+    "date": T(
+        "Tanggal tidak ada di kalender. Periksa tanggal, bulan dan tahun.",
+        "That date does not exist. Check the day, month and year.",
+    ),
+    "future": T("Tanggal tidak boleh setelah hari ini.", "The date cannot be after today."),
+    "before_1900": T("Tahun harus 1900 atau sesudahnya.", "The year must be 1900 or later."),
+    "time": T(
+        "Tulis jam lahir seperti 14:30 (jam 00-23, menit 00-59).",
+        "Write the time like 14:30 (hours 00-23, minutes 00-59).",
+    ),
+    "weight": T(
+        "Berat bayi harus antara 0,3 dan 8 kg, contoh 3,2.",
+        "The weight must be between 0.3 and 8 kg, e.g. 3.2.",
+    ),
+    "length": T(
+        "Panjang bayi harus antara 20 dan 70 cm, contoh 49.",
+        "The length must be between 20 and 70 cm, e.g. 49.",
+    ),
+    "order": T(
+        "Isi angka 1 sampai 20 (anak pertama = 1).",
+        "Enter a number from 1 to 20 (first child = 1).",
+    ),
+    "kk": T("Nomor KK harus 16 angka.", "The family card number must be 16 digits."),
+    "kk_region": T(
+        "Enam angka pertama nomor KK bukan kode wilayah yang benar.",
+        "The first six digits of the family card number are not a valid region code.",
+    ),
+    "mother_nik_sex": T(
+        "Ini bukan NIK perempuan. Periksa lagi NIK ibu.",
+        "This is not a woman's NIK. Check the mother's NIK again.",
+    ),
+    "father_nik_sex": T(
+        "Ini bukan NIK laki-laki. Periksa lagi NIK ayah.",
+        "This is not a man's NIK. Check the father's NIK again.",
+    ),
+    "parent_after_child": T(
+        "Tanggal lahir {who} harus sebelum tanggal lahir anak.",
+        "The {who_en}'s date of birth must be before the child's.",
+    ),
+    "parent_too_young": T(
+        "{Who} harus paling sedikit 10 tahun lebih tua dari anak.",
+        "The {who_en} must be at least 10 years older than the child.",
+    ),
+    "same_witness": T(
+        "Saksi 2 harus orang lain, bukan saksi 1.",
+        "Witness 2 must be a different person from witness 1.",
+    ),
+    "witness_is_child": T(
+        "Saksi tidak boleh anak itu sendiri.", "The witness cannot be the child."
+    ),
+}
+
+_NAME_PUNCTUATION = frozenset(" '.,-")
+_TEXT_RE = re.compile(r"[\w .,'()/&\-]+")
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_TIME_RE = re.compile(r"(\d{2}):(\d{2})")
+_DECIMAL_RE = re.compile(r"(\d{1,3})(?:[.,](\d{1,3}))?")
+
+
+def parse_date(value: str) -> date | None:
+    """Parse "YYYY-MM-DD" into a real date, else None."""
+    m = _DATE_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def parse_decimal(value: str) -> float | None:
+    """Parse "3,2" or "3.2" (comma or point as decimal separator), else None."""
+    m = _DECIMAL_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        return None
+    return float(f"{m[1]}.{m[2] or 0}")
+
+
+def _years_between(earlier: date, later: date) -> int:
+    return later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
+
+
+def _check_field(spec: FieldSpec, value: str, today: date) -> Text | None:
+    """The first problem with one field on its own, or None."""
+    name = spec.name
+    if spec.kind is FieldKind.TEXT and spec.max_length and len(value) > spec.max_length:
+        return MSG["too_long"].format(n=spec.max_length)
+    if spec.kind is FieldKind.CHOICE:
+        return None if value in {c.key for c in spec.choices} else MSG["choice"]
+    if name in NAME_FIELDS:
+        ok = (
+            2 <= len(value) <= 60
+            and value[0].isalpha()
+            and all(c.isalpha() or c in _NAME_PUNCTUATION for c in value)
+        )
+        return None if ok else MSG["name"]
+    if name in PLACE_FIELDS:
+        ok = len(value) >= 2 and _TEXT_RE.fullmatch(value) is not None
+        return None if ok and any(c.isalpha() for c in value) else MSG["text"].format(n=60)
+    if name.endswith("_address"):
+        ok = len(value) >= 5 and value.isprintable() and any(c.isalnum() for c in value)
+        return None if ok else MSG["address"]
+    if name == "kk_number":
+        if len(value) != 16 or not all(c in "0123456789" for c in value):
+            return MSG["kk"]
+        region_ok = is_known_province(value[:2]) and value[2:4] != "00" and value[4:6] != "00"
+        return None if region_ok else MSG["kk_region"]
+    if name in NIK_FIELDS:
+        problems = validate_nik(value, today=today)
+        if problems:
+            return problems[0]
+        parts = parse_nik(value, today)
+        if name == "mother_nik" and parts is not None and parts.sex != "P":
+            return MSG["mother_nik_sex"]
+        if name == "father_nik" and parts is not None and parts.sex != "L":
+            return MSG["father_nik_sex"]
+        return None
+    if spec.kind is FieldKind.DATE:
+        day = parse_date(value)
+        if day is None:
+            return MSG["date"]
+        if day > today:
+            return MSG["future"]
+        return MSG["before_1900"] if day.year < 1900 else None
+    if name == "child_birth_time":
+        m = _TIME_RE.fullmatch(value)
+        return None if m and int(m[1]) < 24 and int(m[2]) < 60 else MSG["time"]
+    if name == "birth_order":
+        ok = len(value) <= 2 and value.isascii() and value.isdigit() and 1 <= int(value) <= 20
+        return None if ok else MSG["order"]
+    if name in ("child_weight_kg", "child_length_cm"):
+        low, high, key = (0.3, 8.0, "weight") if name == "child_weight_kg" else (20, 70, "length")
+        number = parse_decimal(value)
+        return None if number is not None and low <= number <= high else MSG[key]
+    return None
+
+
+def _cross_checks(values: dict[str, str], errors: dict[str, Text]) -> None:
+    """Rules between fields; only fields that passed their own checks are compared."""
+    child = parse_date(values["child_birth_date"]) if "child_birth_date" not in errors else None
+    for who, id_, en in (("mother", "ibu", "mother"), ("father", "ayah", "father")):
+        key = f"{who}_birth_date"
+        parent = parse_date(values[key]) if key not in errors else None
+        if child is None or parent is None:
+            continue
+        if parent >= child:
+            errors[key] = MSG["parent_after_child"].format(who=id_, who_en=en)
+        elif _years_between(parent, child) < 10:
+            errors[key] = MSG["parent_too_young"].format(Who=id_.capitalize(), who_en=en)
+    n1, n2 = values["witness1_nik"], values["witness2_nik"]
+    if n1 and n1 == n2 and "witness1_nik" not in errors and "witness2_nik" not in errors:
+        errors["witness2_nik"] = MSG["same_witness"]
+    child_name = " ".join(values["child_name"].casefold().split())
+    for key in ("witness1_name", "witness2_name"):
+        witness = " ".join(values[key].casefold().split())
+        if child_name and witness == child_name and key not in errors:
+            errors[key] = MSG["witness_is_child"]
+
+
+def validate(values: Mapping[str, str], today: date | None = None) -> ValidationResult:
+    """Check every field and the rules between them; never raises, one message per field."""
+    today = today or date.today()
+    clean: dict[str, str] = {}
+    for name in FIELDS:
+        raw = values.get(name, "") if isinstance(values, Mapping) else ""
+        clean[name] = raw.strip() if isinstance(raw, str) else ""
+    errors: dict[str, Text] = {}
+    for name, spec in FIELDS.items():
+        value = clean[name]
+        if not value:
+            if spec.required:
+                errors[name] = MSG["required"]
+            continue
+        problem = _check_field(spec, value, today)
+        if problem is not None:
+            errors[name] = problem
+    _cross_checks(clean, errors)
+    return ValidationResult(errors)
+
+
+def _address_of(identity: Identity, limit: int) -> str:
+    rt_rw = identity.rt_rw.strip()
+    street = f"{identity.address.strip()} RT/RW {rt_rw}".strip() if rt_rw else identity.address
+    area = (identity.kelurahan_desa, identity.kecamatan, identity.kabupaten_kota, identity.province)
+    parts = [p for p in (street.strip(), *(a.strip() for a in area)) if p]
+    while len(", ".join(parts)) > limit and len(parts) > 1:
+        parts.pop()  # drop the widest areas first: the street and village matter most
+    return ", ".join(parts)[:limit]
+
+
+def prefill(identity: Identity) -> dict[str, str]:
+    """The card holder reports the birth: fill the father's (man) or mother's (woman) fields."""
+    sex = normalize_sex(identity.sex)
+    if sex is None:
+        parts = parse_nik(identity.nik)
+        sex = parts.sex if parts is not None else None
+    if sex is None:
+        return {}
+    who = "father" if sex == "L" else "mother"
+    citizenship = identity.citizenship.strip().lower()
+    values = {
+        f"{who}_nik": identity.nik.strip(),
+        f"{who}_name": identity.name.strip(),
+        f"{who}_birth_date": identity.birth_date.isoformat() if identity.nik else "",
+        f"{who}_occupation": identity.occupation.strip(),
+        f"{who}_address": _address_of(identity, FIELDS[f"{who}_address"].max_length or 150),
+        f"{who}_citizenship": citizenship if citizenship in ("wni", "wna") else "",
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def _display(spec: FieldSpec, value: str, lang: Language, mask: bool) -> str:
+    value = value.strip() if isinstance(value, str) else ""
+    if not value:
+        return "-"
+    if spec.kind is FieldKind.CHOICE:
+        for choice in spec.choices:
+            if choice.key == value:
+                return choice.label(lang)
+        return value
+    if spec.kind is FieldKind.DATE:
+        day = parse_date(value)
+        return day.strftime("%d-%m-%Y") if day else value
+    if spec.kind is FieldKind.DIGITS and mask:
+        return mask_nik(value)
+    if spec.name in ("child_weight_kg", "child_length_cm"):
+        number = parse_decimal(value)
+        if number is None:
+            return value
+        shown = f"{number:g}"
+        shown = shown.replace(".", ",") if lang == "id" else shown
+        return f"{shown} {'kg' if spec.name == 'child_weight_kg' else 'cm'}"
+    return value
+
+
+def summary(
+    values: Mapping[str, str], lang: Language, *, mask: bool = False
+) -> list[tuple[str, str]]:
+    """(label, display value) rows for the review screen and receipt; `mask` hides NIK/KK."""
+    rows: list[tuple[str, str]] = []
+    for name, spec in FIELDS.items():
+        raw = values.get(name, "") if isinstance(values, Mapping) else ""
+        rows.append((spec.label(lang), _display(spec, raw, lang, mask)))
+        if name == "child_birth_date":
+            day = parse_date(raw)
+            label = T("Hari lahir", "Day of birth")(lang)
+            rows.append((label, day_name(day)(lang) if day else "-"))
+    return rows
+
+
+def _validate_today(values: Mapping[str, str]) -> ValidationResult:
+    """FormSpec.validate takes only the values: check them against today's date."""
+    return validate(values)
+
+
+AKTA_KELAHIRAN = FormSpec(
+    service="akta_kelahiran",
+    title=T("Akta Kelahiran", "Birth certificate"),
+    pages=PAGES,
+    validate=_validate_today,
+)

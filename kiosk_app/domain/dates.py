@@ -1,0 +1,36 @@
+"""Dates as people read them: Indonesian (and English) day and month names."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from kiosk_app.domain.text import Language, Text
+
+DAYS: tuple[Text, ...] = (
+    Text("Senin", "Monday"),
+    Text("Selasa", "Tuesday"),
+    Text("Rabu", "Wednesday"),
+    Text("Kamis", "Thursday"),
+    Text("Jumat", "Friday"),
+    Text("Sabtu", "Saturday"),
+    Text("Minggu", "Sunday"),
+)
+MONTHS: tuple[Text, ...] = tuple(
+    Text(i, e)
+    for i, e in zip(
+        "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember".split(),
+        "January February March April May June July August September October November December".split(),
+        strict=True,
+    )
+)
+
+
+def day_name(day: date) -> Text:
+    """The day of the week in both languages, e.g. Senin/Monday."""
+    return DAYS[day.weekday()]
+
+
+def long_date(day: date, lang: str = "id") -> str:
+    """Format a date with day and month names: "Senin, 23 November 2026"."""
+    code: Language = "en" if lang == "en" else "id"
+    return f"{DAYS[day.weekday()](code)}, {day.day} {MONTHS[day.month - 1](code)} {day.year}"

@@ -1,0 +1,314 @@
+"""The citizen's session as a state machine: pure, clock injected, wipes what it held."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from kiosk_app.domain.identity import Identity
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Slot
+
+
+class SessionState(Enum):
+    """Where the citizen is in the journey."""
+
+    ATTRACT = "attract"
+    READING_CARD = "reading_card"
+    IDENTITY = "identity"
+    MENU = "menu"
+    FORM = "form"
+    SCHEDULE = "schedule"
+    REVIEW = "review"
+    SUBMITTING = "submitting"
+    RESULT = "result"
+    GOODBYE = "goodbye"
+
+
+class EndReason(Enum):
+    """Why a session ended."""
+
+    COMPLETED = "completed"
+    CARD_REMOVED = "card_removed"
+    INACTIVITY = "inactivity"
+    CANCELLED = "cancelled"
+
+
+GOODBYE_TEXT = {
+    EndReason.COMPLETED: Text(
+        "Terima kasih. Jangan lupa ambil e-KTP dan tiket Anda.",
+        "Thank you. Do not forget your e-KTP and your ticket.",
+    ),
+    EndReason.CARD_REMOVED: Text(
+        "e-KTP dilepas, sesi diakhiri dan data Anda sudah dihapus dari layar.",
+        "The e-KTP was removed; the session ended and your data was cleared.",
+    ),
+    EndReason.INACTIVITY: Text(
+        "Sesi diakhiri karena tidak ada aktivitas. Data Anda sudah dihapus dari layar.",
+        "The session ended after no activity. Your data was cleared.",
+    ),
+    EndReason.CANCELLED: Text(
+        "Sesi dibatalkan. Data Anda sudah dihapus dari layar.",
+        "The session was cancelled. Your data was cleared.",
+    ),
+}
+
+# States in which the citizen is expected to act (inactivity counts there).
+_INTERACTIVE = {
+    SessionState.IDENTITY,
+    SessionState.MENU,
+    SessionState.FORM,
+    SessionState.SCHEDULE,
+    SessionState.REVIEW,
+    SessionState.RESULT,
+}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Inactivity limits in seconds; the warning always leaves at least 20 s to answer."""
+
+    inactivity_s: float = 90.0
+    warning_s: float = 30.0
+    goodbye_s: float = 8.0
+    max_extensions: int = 1000  # "Saya masih di sini" is never refused in practice
+
+    def __post_init__(self) -> None:
+        if self.warning_s < 20:
+            raise ValueError("the inactivity warning must leave at least 20 s to answer")
+
+
+@dataclass
+class SessionMachine:
+    """Holds one citizen's session; every event returns whether it was accepted."""
+
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    state: SessionState = SessionState.ATTRACT
+    identity: Identity | None = None
+    service: str | None = None
+    page: int = 0
+    page_count: int = 0
+    values: dict[str, str] = field(default_factory=dict)
+    slot: Slot | None = None
+    result: dict[str, Any] | None = None
+    error: Text | None = None
+    end_reason: EndReason | None = None
+    last_activity: float = 0.0
+    warning_deadline: float | None = None
+    goodbye_deadline: float | None = None
+
+    # -- card events -------------------------------------------------------------------------
+    def card_inserted(self, now: float) -> bool:
+        """A card entered the field: start reading (from the attract or goodbye screen)."""
+        if self.state not in (SessionState.ATTRACT, SessionState.GOODBYE):
+            return False
+        self._reset()
+        self.state = SessionState.READING_CARD
+        self.last_activity = now
+        return True
+
+    def identity_read(self, identity: Identity, now: float) -> bool:
+        """The chip was read: show who the citizen is."""
+        if self.state is not SessionState.READING_CARD:
+            identity.wipe()
+            return False
+        self.identity = identity
+        self.state = SessionState.IDENTITY
+        self.last_activity = now
+        return True
+
+    def read_failed(self, message: Text, now: float) -> bool:
+        """Reading failed: back to the prompt with a message."""
+        if self.state is not SessionState.READING_CARD:
+            return False
+        self._reset()
+        self.state = SessionState.ATTRACT
+        self.error = message
+        return True
+
+    def card_removed(self, now: float) -> bool:
+        """The card left the reader: end the session from any state."""
+        if self.state is SessionState.ATTRACT:
+            return False
+        if self.state is SessionState.GOODBYE:
+            return True
+        if self.state is SessionState.READING_CARD:
+            self._reset()
+            self.state = SessionState.ATTRACT
+            return True
+        return self.end(EndReason.CARD_REMOVED, now)
+
+    # -- navigation --------------------------------------------------------------------------
+    def to_menu(self, now: float) -> bool:
+        """From the identity screen (or back from a form's first page) to the menu."""
+        if self.state is SessionState.IDENTITY or (
+            self.state is SessionState.FORM and self.page == 0
+        ):
+            self.state = SessionState.MENU
+            self.service = None
+            self.values.clear()
+            return self._active(now)
+        return False
+
+    def start_form(self, service: str, page_count: int, prefill: dict[str, str], now: float) -> bool:
+        """Open the first page of a service's form."""
+        if self.state is not SessionState.MENU or page_count < 1:
+            return False
+        self.service = service
+        self.page_count = page_count
+        self.page = 0
+        self.values = dict(prefill)
+        self.slot = None
+        self.state = SessionState.FORM
+        return self._active(now)
+
+    def next_page(self, now: float) -> bool:
+        """Go to the next form page, or to the schedule after the last one."""
+        if self.state is not SessionState.FORM:
+            return False
+        if self.page + 1 < self.page_count:
+            self.page += 1
+        else:
+            self.state = SessionState.SCHEDULE
+        return self._active(now)
+
+    def previous_page(self, now: float) -> bool:
+        """Go one step back in the journey."""
+        if self.state is SessionState.FORM:
+            if self.page == 0:
+                return self.to_menu(now)
+            self.page -= 1
+        elif self.state is SessionState.SCHEDULE:
+            self.state = SessionState.FORM
+            self.page = self.page_count - 1
+        elif self.state is SessionState.REVIEW:
+            self.state = SessionState.SCHEDULE
+        else:
+            return False
+        return self._active(now)
+
+    def edit_page(self, index: int, now: float) -> bool:
+        """From the review, jump back to a form page to correct it."""
+        if self.state is not SessionState.REVIEW or not 0 <= index < self.page_count:
+            return False
+        self.state = SessionState.FORM
+        self.page = index
+        return self._active(now)
+
+    def set_value(self, name: str, value: str, now: float) -> bool:
+        """Store what the citizen typed."""
+        if self.state is not SessionState.FORM:
+            return False
+        self.values[name] = value
+        return self._active(now)
+
+    def choose_slot(self, slot: Slot, now: float) -> bool:
+        """The citizen picked a verification date and window."""
+        if self.state is not SessionState.SCHEDULE:
+            return False
+        self.slot = slot
+        self.state = SessionState.REVIEW
+        return self._active(now)
+
+    def submit(self, now: float) -> bool:
+        """Send the pre-application."""
+        if self.state is not SessionState.REVIEW or self.slot is None:
+            return False
+        self.state = SessionState.SUBMITTING
+        self.error = None
+        return self._active(now)
+
+    def submitted(self, result: dict[str, Any], now: float) -> bool:
+        """The submission is stored: show the result."""
+        if self.state is not SessionState.SUBMITTING:
+            return False
+        self.result = result
+        self.state = SessionState.RESULT
+        return self._active(now)
+
+    def submit_failed(self, message: Text, now: float) -> bool:
+        """Submitting failed: back to the review with a message, nothing lost."""
+        if self.state is not SessionState.SUBMITTING:
+            return False
+        self.error = message
+        self.state = SessionState.REVIEW
+        return self._active(now)
+
+    def finish(self, now: float) -> bool:
+        """The citizen is done (or cancels): say goodbye and wipe."""
+        if self.state in (SessionState.ATTRACT, SessionState.READING_CARD, SessionState.GOODBYE):
+            return False
+        if self.state is SessionState.SUBMITTING:
+            return False  # never abandon a submission half way
+        reason = EndReason.COMPLETED if self.state is SessionState.RESULT else EndReason.CANCELLED
+        return self.end(reason, now)
+
+    # -- time --------------------------------------------------------------------------------
+    def activity(self, now: float) -> bool:
+        """Any touch: the citizen is here; clears a pending warning."""
+        if self.state not in _INTERACTIVE:
+            return False
+        return self._active(now)
+
+    def still_here(self, now: float) -> bool:
+        """The "Saya masih di sini" button."""
+        if self.warning_deadline is None:
+            return False
+        return self._active(now)
+
+    def warning_seconds_left(self, now: float) -> int | None:
+        """Seconds left on the inactivity warning, or None when no warning shows."""
+        if self.warning_deadline is None:
+            return None
+        return max(0, int(self.warning_deadline - now + 0.999))
+
+    def tick(self, now: float) -> bool:
+        """Advance timers; returns True when the state or the warning changed."""
+        if self.state is SessionState.GOODBYE:
+            if self.goodbye_deadline is not None and now >= self.goodbye_deadline:
+                self._reset()
+                self.state = SessionState.ATTRACT
+                return True
+            return False
+        if self.state not in _INTERACTIVE:
+            return False
+        if self.warning_deadline is None:
+            if now - self.last_activity >= self.timeouts.inactivity_s:
+                self.warning_deadline = now + self.timeouts.warning_s
+                return True
+            return False
+        if now >= self.warning_deadline:
+            return self.end(EndReason.INACTIVITY, now)
+        return False
+
+    def end(self, reason: EndReason, now: float) -> bool:
+        """End the session: wipe everything personal and show the goodbye."""
+        self._reset()
+        self.state = SessionState.GOODBYE
+        self.end_reason = reason
+        self.goodbye_deadline = now + self.timeouts.goodbye_s
+        return True
+
+    # -- internals ---------------------------------------------------------------------------
+    def _active(self, now: float) -> bool:
+        self.last_activity = now
+        self.warning_deadline = None
+        return True
+
+    def _reset(self) -> None:
+        if self.identity is not None:
+            self.identity.wipe()
+        self.identity = None
+        for key in list(self.values):
+            self.values[key] = ""
+        self.values.clear()
+        self.service = None
+        self.page = 0
+        self.page_count = 0
+        self.slot = None
+        self.result = None
+        self.error = None
+        self.end_reason = None
+        self.warning_deadline = None
+        self.goodbye_deadline = None

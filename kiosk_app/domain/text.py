@@ -1,0 +1,25 @@
+"""Bilingual text: what the citizen sees, Bahasa Indonesia first, English second."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Language = Literal["id", "en"]
+LANGUAGES: tuple[Language, ...] = ("id", "en")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A message in Bahasa Indonesia (`id`) with its English translation (`en`)."""
+
+    id: str
+    en: str
+
+    def __call__(self, lang: Language) -> str:
+        """Return the message in `lang`."""
+        return self.en if lang == "en" else self.id
+
+    def format(self, **values: object) -> Text:
+        """Return a copy with `str.format` placeholders filled in both languages."""
+        return Text(self.id.format(**values), self.en.format(**values))

@@ -1,0 +1,67 @@
+"""What the thermal ticket and the A4 receipt say (content, not bytes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from kiosk_app.domain.text import Text
+
+NOTES: tuple[Text, ...] = (
+    Text(
+        "Datanglah pada tanggal verifikasi yang tertera. Jika terlewat, silakan "
+        "mengajukan pra-permohonan kembali.",
+        "Come on the verification date shown. If you miss it, please submit a new "
+        "pre-application.",
+    ),
+    Text(
+        "Bawa dokumen asli persyaratan dan tanda terima ini ke loket pelayanan.",
+        "Bring the original supporting documents and this receipt to the service counter.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A verification appointment: a date and a time window such as 08.00-11.00."""
+
+    date: date
+    window: str
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The thermal ticket handed to the citizen after a pre-application."""
+
+    registration_number: str
+    queue_number: str
+    service: Text
+    masked_name: str
+    slot: Slot
+    office_name: str
+    qr_payload: str
+    issued_at: str  # "22-11-2026 10:15"
+    offline: bool = False
+    notes: tuple[Text, ...] = NOTES
+    language: str = "id"  # the citizen's language; Indonesian is always printed too where needed
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The A4 receipt "TANDA TERIMA PRA-PERMOHONAN"."""
+
+    registration_number: str
+    service: Text
+    for_whom: str  # the person the document is for, e.g. the child's name
+    applicant_nik_masked: str
+    applicant_name: str
+    address: str
+    status: Text
+    slot: Slot
+    purpose: Text
+    office_name: str
+    qr_payload: str
+    issued_at: str
+    kiosk_id: str
+    offline: bool = False
+    notes: tuple[Text, ...] = NOTES

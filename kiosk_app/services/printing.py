@@ -1,0 +1,135 @@
+"""Printing service: turns a stored submission into a thermal ticket and an A4 receipt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from drivers.document_printer.protocol import DocumentPrinter
+from drivers.errors import DeviceError
+from drivers.ticket_printer.protocol import TicketPrinter
+from kiosk_app.central import SubmissionReceipt
+from kiosk_app.domain.catalogue import ServiceInfo
+from kiosk_app.domain.identity import Identity, mask_name, mask_nik
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Receipt, Ticket
+from kiosk_app.services.documents import render_receipt_pdf
+
+log = logging.getLogger(__name__)
+
+STATUS_SUBMITTED = Text(
+    "Pra-permohonan diterima, menunggu verifikasi berkas asli",
+    "Pre-application received, awaiting verification of the originals",
+)
+TICKET_FAILED_HINT = Text(
+    "Tiket belum tercetak. Catat nomor registrasi di layar; petugas dapat mencetak ulang.",
+    "The ticket was not printed. Note the registration number on screen; an attendant can reprint it.",
+)
+RECEIPT_FAILED_HINT = Text(
+    "Tanda terima A4 belum tercetak. Petugas dapat mencetak ulang dengan nomor registrasi.",
+    "The A4 receipt was not printed. An attendant can reprint it with the registration number.",
+)
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    """What got printed, and what to tell the citizen about what did not."""
+
+    ticket_printed: bool
+    receipt_printed: bool
+    messages: tuple[Text, ...]
+
+
+class PrintingService:
+    """The only caller of the ticket and A4 printers."""
+
+    def __init__(
+        self,
+        ticket_printer: TicketPrinter,
+        document_printer: DocumentPrinter,
+        *,
+        kiosk_id: str,
+        now: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self._ticket_printer = ticket_printer
+        self._document_printer = document_printer
+        self._kiosk_id = kiosk_id
+        self._now = now
+
+    def print_pre_application(
+        self,
+        *,
+        receipt: SubmissionReceipt,
+        info: ServiceInfo,
+        identity: Identity,
+        values: Mapping[str, str],
+        language: str,
+    ) -> PrintResult:
+        """Print the ticket then the receipt; a failure of one never stops the other."""
+        issued_at = self._now().strftime("%d-%m-%Y %H:%M")
+        ticket = Ticket(
+            registration_number=receipt.registration_number,
+            queue_number=receipt.queue_number,
+            service=info.title,
+            masked_name=mask_name(identity.name),
+            slot=receipt.slot,
+            office_name=receipt.office_name,
+            qr_payload=receipt.registration_number,
+            issued_at=issued_at,
+            language=language,
+        )
+        a4 = Receipt(
+            registration_number=receipt.registration_number,
+            service=info.title,
+            for_whom=info.subject(values),
+            applicant_nik_masked=mask_nik(identity.nik),
+            applicant_name=identity.name,
+            address=_address(identity),
+            status=STATUS_SUBMITTED,
+            slot=receipt.slot,
+            purpose=info.purpose,
+            office_name=receipt.office_name,
+            qr_payload=receipt.registration_number,
+            issued_at=issued_at,
+            kiosk_id=self._kiosk_id,
+        )
+        messages: list[Text] = []
+        ticket_ok = self._attempt("ticket", lambda: self._ticket_printer.print_ticket(ticket), messages)
+        if not ticket_ok:
+            messages.append(TICKET_FAILED_HINT)
+
+        def print_receipt() -> None:
+            pdf = render_receipt_pdf(a4, language, summary=info.summary(values, language, mask=True))
+            self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+
+        receipt_ok = self._attempt("receipt", print_receipt, messages)
+        if not receipt_ok:
+            messages.append(RECEIPT_FAILED_HINT)
+        return PrintResult(ticket_ok, receipt_ok, tuple(messages))
+
+    def _attempt(self, what: str, job: Callable[[], None], messages: list[Text]) -> bool:
+        try:
+            job()
+        except DeviceError as exc:
+            log.warning("%s printing failed: %s: %s", what, type(exc).__name__, exc)
+            messages.append(exc.citizen_message)
+            return False
+        except Exception:
+            log.exception("%s printing crashed", what)
+            messages.append(DeviceError.citizen_message)
+            return False
+        return True
+
+
+def _address(identity: Identity) -> str:
+    parts = [
+        identity.address,
+        f"RT/RW {identity.rt_rw}" if identity.rt_rw else "",
+        identity.kelurahan_desa,
+        identity.kecamatan,
+        identity.kabupaten_kota,
+        identity.province,
+    ]
+    return ", ".join(p for p in parts if p)

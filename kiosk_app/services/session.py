@@ -1,0 +1,473 @@
+"""The session service: the only place where card events, the form, the central server and
+the printers meet. The UI renders its `SessionView` snapshots and calls its methods."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.card_reader.protocol import (
+    CardEvent,
+    CardInserted,
+    CardReader,
+    CardReadFailed,
+    CardRemoved,
+    IdentityRead,
+    ReaderStateChanged,
+)
+from kiosk_app.central import CentralClient, CentralError, SlotAvailability, SlotFull
+from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
+from kiosk_app.domain.identity import mask_nik
+from kiosk_app.domain.session import (
+    GOODBYE_TEXT,
+    EndReason,
+    SessionMachine,
+    SessionState,
+    Timeouts,
+)
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.printing import PrintingService
+
+log = logging.getLogger(__name__)
+
+NOT_BUILT = Text(
+    "Layanan ini belum tersedia di anjungan. Silakan ke loket pelayanan.",
+    "This service is not available on the kiosk yet. Please go to the service counter.",
+)
+FEATURE_NOT_BUILT = {
+    "status": Text(
+        "Cek status belum tersedia di anjungan ini. Silakan tanyakan ke petugas.",
+        "Checking status is not available on this kiosk yet. Please ask an attendant.",
+    ),
+    "print": Text(
+        "Cetak dokumen belum tersedia di anjungan ini. Silakan ke loket pelayanan.",
+        "Printing documents is not available on this kiosk yet. Please go to the counter.",
+    ),
+}
+SLOTS_FAILED = Text(
+    "Jadwal verifikasi tidak dapat dimuat. Sentuh Kembali lalu Lanjut untuk mencoba lagi.",
+    "The verification schedule could not be loaded. Touch Back, then Next to try again.",
+)
+SLOT_FULL = Text(
+    "Jadwal yang dipilih baru saja penuh. Silakan pilih tanggal lain.",
+    "The chosen date has just filled up. Please choose another date.",
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the result screen shows."""
+
+    registration_number: str
+    queue_number: str
+    slot: Slot
+    offline: bool
+    ticket_printed: bool
+    receipt_printed: bool
+    messages: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """An immutable snapshot of the session; the UI renders only from this."""
+
+    state: SessionState
+    language: str
+    reader_available: bool
+    simulated_reader: bool
+    message: Text | None = None
+    name: str = ""
+    masked_nik: str = ""
+    photo_jpeg: bytes = field(default=b"", repr=False)
+    services: tuple[ServiceInfo, ...] = ()
+    service: ServiceInfo | None = None
+    page: int = 0
+    values: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, Text] = field(default_factory=dict)
+    slots: tuple[SlotAvailability, ...] = ()
+    slots_loading: bool = False
+    slot: Slot | None = None
+    summary: tuple[tuple[str, str], ...] = ()
+    outcome: Outcome | None = None
+    warning_seconds_left: int | None = None
+    goodbye: Text | None = None
+    busy: bool = False
+
+
+Listener = Callable[[SessionView], None]
+
+
+class SessionService:
+    """Runs one citizen session at a time; all blocking work happens on a worker thread."""
+
+    def __init__(
+        self,
+        *,
+        card_reader: CardReader,
+        central: CentralClient,
+        printing: PrintingService,
+        timeouts: Timeouts | None = None,
+        language: str = "id",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._reader = card_reader
+        self._central = central
+        self._printing = printing
+        self._clock = clock
+        self._default_language = language
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-worker")
+        self._machine = SessionMachine(timeouts=timeouts or Timeouts())
+        self._language = language
+        self._reader_available = True
+        self._message: Text | None = None
+        self._errors: Mapping[str, Text] = {}
+        self._slots: tuple[SlotAvailability, ...] = ()
+        self._slots_loading = False
+        self._outcome: Outcome | None = None
+        self._busy = False
+        self._idempotency_key: str | None = None
+        self._generation = 0  # bumps when a session ends, so late worker results are dropped
+        self._services = tuple(SERVICES.values())
+        self.view = self._snapshot()
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start listening to the card reader."""
+        self._reader.start(self._on_card_event)
+
+    def close(self) -> None:
+        """Stop the reader and the worker; wipe what the session held."""
+        self._reader.stop()
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            if self._machine.state is not SessionState.ATTRACT:
+                self._machine.end(EndReason.CANCELLED, self._clock())
+            self._clear_session_extras()
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener` with every new view, from whichever thread made the change."""
+        with self._lock:
+            self._listeners.append(listener)
+        listener(self.view)
+
+    @property
+    def simulated_reader(self) -> bool:
+        """True when the card reader is the simulator (the attract screen offers a tap button)."""
+        return bool(getattr(self._reader, "is_simulated", False))
+
+    # -- citizen input -----------------------------------------------------------------------
+    def set_language(self, lang: str) -> None:
+        """Switch the language of everything shown (kept for this session)."""
+        if lang not in ("id", "en"):
+            return
+        with self._lock:
+            self._language = lang
+            self._machine.activity(self._clock())
+        self._publish()
+
+    def activity(self) -> None:
+        """Any touch: resets the inactivity timer."""
+        with self._lock:
+            shown = self._machine.warning_deadline is not None
+            self._machine.activity(self._clock())
+        if shown:
+            self._publish()
+
+    def still_here(self) -> None:
+        """The citizen answered the inactivity warning."""
+        with self._lock:
+            self._machine.still_here(self._clock())
+        self._publish()
+
+    def tick(self) -> None:
+        """Advance timers (inactivity warning and its countdown, goodbye back to attract)."""
+        with self._lock:
+            now = self._clock()
+            was_goodbye = self._machine.state is SessionState.GOODBYE
+            if self._machine.tick(now) and self._machine.state is SessionState.GOODBYE:
+                if not was_goodbye:
+                    log.info("session ended: %s", self._machine.end_reason)
+                self._clear_session_extras()
+            if was_goodbye and self._machine.state is SessionState.ATTRACT:
+                self._language = self._default_language  # the next citizen starts afresh
+            shown = (self.view.state, self.view.warning_seconds_left)
+            changed = shown != (self._machine.state, self._machine.warning_seconds_left(now))
+        if changed:
+            self._publish()
+
+    def simulate_card_tap(self, citizen_index: int = 0) -> None:
+        """Put a fictional citizen's card on the simulated reader."""
+        insert = getattr(self._reader, "insert_card", None)
+        if insert is not None:
+            insert(citizen_index)
+
+    def simulate_card_removal(self) -> None:
+        """Take the card off the simulated reader."""
+        remove = getattr(self._reader, "remove_card", None)
+        if remove is not None:
+            remove()
+
+    def continue_to_menu(self) -> None:
+        """Identity confirmed: show the menu."""
+        self._step(lambda now: self._machine.to_menu(now))
+
+    def choose_service(self, key: str) -> None:
+        """Open a service's form, or say plainly that it is not built yet."""
+        info = SERVICES.get(key)
+        with self._lock:
+            if self._machine.state is not SessionState.MENU:
+                return
+            self._machine.activity(self._clock())
+            if info is None or info.form is None:
+                self._message = FEATURE_NOT_BUILT.get(key, NOT_BUILT)
+            else:
+                prefill = info.prefill(self._machine.identity) if self._machine.identity else {}
+                self._machine.start_form(key, len(info.form.pages), prefill, self._clock())
+                self._message = None
+                self._errors = {}
+                self._idempotency_key = None
+        self._publish()
+
+    def set_value(self, name: str, value: str) -> None:
+        """Store what the citizen entered in a field."""
+        with self._lock:
+            if self._machine.set_value(name, value, self._clock()) and name in self._errors:
+                self._errors = {k: v for k, v in self._errors.items() if k != name}
+        self._publish()
+
+    def next_page(self) -> None:
+        """Validate the page; move on when it is valid, otherwise show the messages."""
+        load_slots = False
+        with self._lock:
+            form = self._form()
+            if self._machine.state is not SessionState.FORM or form is None:
+                return
+            result = form.validate_page(self._machine.page, self._machine.values)
+            self._errors = dict(result.errors)
+            if result.ok:
+                self._machine.next_page(self._clock())
+                load_slots = self._machine.state is SessionState.SCHEDULE
+            else:
+                self._machine.activity(self._clock())
+        self._publish()
+        if load_slots:
+            self._load_slots()
+
+    def previous_page(self) -> None:
+        """Go one step back."""
+        self._step(lambda now: self._machine.previous_page(now))
+
+    def edit_page(self, index: int) -> None:
+        """From the review, go back to a form page."""
+        self._step(lambda now: self._machine.edit_page(index, now))
+
+    def choose_slot(self, slot: Slot) -> None:
+        """The citizen picked a verification date and window."""
+        self._step(lambda now: self._machine.choose_slot(slot, now))
+
+    def submit(self) -> None:
+        """Send the pre-application and print the ticket and receipt, in the background."""
+        with self._lock:
+            if not self._machine.submit(self._clock()):
+                return
+            if self._idempotency_key is None:
+                self._idempotency_key = uuid.uuid4().hex
+            self._busy = True
+            self._message = None
+            generation = self._generation
+        self._publish()
+        self._worker.submit(self._submit_job, generation)
+
+    def finish(self) -> None:
+        """Done (or cancel): say goodbye and wipe."""
+        with self._lock:
+            if self._machine.finish(self._clock()):
+                self._clear_session_extras()
+        self._publish()
+
+    # -- background work ---------------------------------------------------------------------
+    def _load_slots(self) -> None:
+        with self._lock:
+            self._slots_loading = True
+            service = self._machine.service or ""
+            generation = self._generation
+        self._publish()
+        self._worker.submit(self._slots_job, service, generation)
+
+    def _slots_job(self, service: str, generation: int) -> None:
+        try:
+            slots = tuple(self._central.slots(service))
+            message = None
+        except CentralError as exc:
+            log.warning("loading slots failed: %s", exc)
+            slots, message = (), exc.citizen_message
+        except Exception:  # never let the worker die silently
+            log.exception("loading slots crashed")
+            slots, message = (), SLOTS_FAILED
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._slots, self._slots_loading, self._message = slots, False, message
+        self._publish()
+
+    def _submit_job(self, generation: int) -> None:
+        with self._lock:
+            m = self._machine
+            if generation != self._generation or m.identity is None or m.slot is None:
+                return
+            info = SERVICES[m.service or ""]
+            identity, slot, values = m.identity, m.slot, dict(m.values)
+            request: dict[str, Any] = {
+                "service": info.key,
+                "applicant_nik": identity.nik,
+                "applicant_name": identity.name,
+                "data": values,
+                "slot": slot,
+                "idempotency_key": self._idempotency_key,
+            }
+            language = self._language
+        log.info("submitting %s for NIK %s", info.key, mask_nik(request["applicant_nik"]))
+        try:
+            receipt = self._central.submit(**request)
+        except SlotFull:
+            self._submit_failed(generation, SLOT_FULL, reload_slots=True)
+            return
+        except CentralError as exc:
+            log.warning("submission failed: %s", exc)
+            self._submit_failed(generation, exc.citizen_message)
+            return
+        except Exception:
+            log.exception("submission crashed")
+            self._submit_failed(generation, CentralError.citizen_message)
+            return
+        printed = self._printing.print_pre_application(
+            receipt=receipt, info=info, identity=identity, values=values, language=language
+        )
+        outcome = Outcome(
+            registration_number=receipt.registration_number,
+            queue_number=receipt.queue_number,
+            slot=receipt.slot,
+            offline=False,
+            ticket_printed=printed.ticket_printed,
+            receipt_printed=printed.receipt_printed,
+            messages=printed.messages,
+        )
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._outcome = outcome
+            self._busy = False
+            self._idempotency_key = None
+            self._machine.submitted({"registration_number": outcome.registration_number}, self._clock())
+        self._publish()
+
+    def _submit_failed(self, generation: int, message: Text, reload_slots: bool = False) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._busy = False
+            self._machine.submit_failed(message, self._clock())
+            self._message = message
+            if reload_slots:
+                self._machine.previous_page(self._clock())
+                self._idempotency_key = None
+        self._publish()
+        if reload_slots:
+            self._load_slots()
+
+    # -- card events (driver thread) ---------------------------------------------------------
+    def _on_card_event(self, event: CardEvent) -> None:
+        now = self._clock()
+        with self._lock:
+            m = self._machine
+            if isinstance(event, CardInserted):
+                if m.card_inserted(now):
+                    self._clear_session_extras()
+            elif isinstance(event, IdentityRead):
+                if m.identity_read(event.identity, now):
+                    log.info("card read: NIK %s", mask_nik(event.identity.nik))
+            elif isinstance(event, CardReadFailed):
+                log.warning("card read failed: %s", event.error)
+                if m.read_failed(event.error.citizen_message, now):
+                    self._message = event.error.citizen_message
+            elif isinstance(event, CardRemoved):
+                if m.card_removed(now):
+                    log.info("card removed; session state now %s", m.state.value)
+                    self._clear_session_extras()
+            elif isinstance(event, ReaderStateChanged):
+                self._reader_available = event.available
+                log.info("reader available=%s: %s", event.available, event.detail)
+        self._publish()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _step(self, action: Callable[[float], bool]) -> None:
+        with self._lock:
+            if action(self._clock()):
+                self._message = None
+                self._errors = {}
+        self._publish()
+
+    def _form(self) -> Any:
+        info = SERVICES.get(self._machine.service or "")
+        return info.form if info else None
+
+    def _clear_session_extras(self) -> None:
+        self._generation += 1
+        self._message = self._machine.error
+        self._errors = {}
+        self._slots = ()
+        self._slots_loading = False
+        self._outcome = None
+        self._busy = False
+        self._idempotency_key = None
+
+    def _snapshot(self) -> SessionView:
+        m, now = self._machine, self._clock()
+        info = SERVICES.get(m.service or "")
+        identity = m.identity
+        summary: tuple[tuple[str, str], ...] = ()
+        if info is not None and m.state in (SessionState.REVIEW, SessionState.SUBMITTING):
+            summary = tuple(info.summary(m.values, self._language))
+        return SessionView(
+            state=m.state,
+            language=self._language,
+            reader_available=self._reader_available,
+            simulated_reader=self.simulated_reader,
+            message=self._message,
+            name=identity.name if identity else "",
+            masked_nik=mask_nik(identity.nik) if identity else "",
+            photo_jpeg=identity.photo_jpeg if identity else b"",
+            services=self._services,
+            service=info,
+            page=m.page,
+            values=dict(m.values),
+            errors=dict(self._errors),
+            slots=self._slots,
+            slots_loading=self._slots_loading,
+            slot=m.slot,
+            summary=summary,
+            outcome=self._outcome,
+            warning_seconds_left=m.warning_seconds_left(now),
+            goodbye=GOODBYE_TEXT.get(m.end_reason) if m.end_reason else None,
+            busy=self._busy,
+        )
+
+    def _publish(self) -> None:
+        with self._lock:
+            self.view = self._snapshot()
+            view, listeners = self.view, list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(view)
+            except Exception:
+                log.exception("session listener failed")
+

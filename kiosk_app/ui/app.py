@@ -1,0 +1,140 @@
+"""The kiosk's Kivy application: one screen per session state, driven by session views."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
+
+from kiosk_app.domain.session import SessionState
+from kiosk_app.services.session import SessionView
+from kiosk_app.ui.bridge import SessionBridge
+from kiosk_app.ui.screens import screen_classes
+from kiosk_app.ui.screens.base import KioskScreen
+from kiosk_app.ui.theme import get_theme
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.5
+
+
+class AnjunganApp(App):
+    """Renders the session service's views; every touch counts as activity."""
+
+    title = "Anjungan Dukcapil Mandiri"
+
+    def __init__(self, kiosk: Any, *, animate: bool = True, **kwargs: Any) -> None:
+        """`kiosk` comes from bootstrap.build_kiosk (only `.session` is used here)."""
+        super().__init__(**kwargs)
+        self.kiosk = kiosk
+        self.session = kiosk.session
+        self.animate = animate
+        self.view: SessionView | None = None
+        self.screens_seen: list[str] = []
+        self.warning: Any = None
+        self._tick_event: Any = None
+        self._bridge = SessionBridge(self.session, self.show)
+        self._started = False
+        self._shown: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def build(self) -> ScreenManager:
+        """One screen per session state."""
+        get_theme().track_window()
+        transition = FadeTransition(duration=0.15) if self.animate else NoTransition()
+        manager = ScreenManager(transition=transition)
+        classes = screen_classes()
+        for state in SessionState:
+            manager.add_widget(classes[state.value](name=state.value))
+        manager.current = SessionState.ATTRACT.value
+        return manager
+
+    def on_start(self) -> None:
+        """Listen to the session, tick its timers and count touches as activity."""
+        Window.bind(on_touch_down=self._on_any_touch)
+        self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
+        self._bridge.start()
+        self._started = True
+
+    def on_stop(self) -> None:
+        """Stop listening; the kiosk itself is closed by whoever built it."""
+        self._started = False
+        self._bridge.close()
+        if self._tick_event is not None:
+            self._tick_event.cancel()
+            self._tick_event = None
+        Window.unbind(on_touch_down=self._on_any_touch)
+        self._close_warning()
+
+    def start_embedded(self) -> None:
+        """Start without a blocking main loop (tests and the demo pump EventLoop.idle())."""
+        from kivy.base import runTouchApp
+
+        self._run_prepare()
+        runTouchApp(embedded=True)
+
+    def stop_embedded(self) -> None:
+        """Counterpart of start_embedded."""
+        self.stop()
+
+    # -- rendering ---------------------------------------------------------------------------
+    def show(self, view: SessionView) -> None:
+        """Main thread: switch to the screen for `view.state` and render it."""
+        if not self._started or self.root is None:
+            return
+        self.view = view
+        name = view.state.value
+        screen: KioskScreen = self.root.get_screen(name)
+        if self._shown is not None and self._shown != name:
+            try:
+                self.root.get_screen(self._shown).left()
+            except Exception:
+                log.exception("leaving %s failed", self._shown)
+        self._shown = name
+        try:
+            screen.render(view)
+        except Exception:  # a rendering bug must not take the kiosk down
+            log.exception("rendering %s failed", name)
+        if self.root.current != name:
+            self.root.current = name
+        if not self.screens_seen or self.screens_seen[-1] != name:
+            self.screens_seen.append(name)
+        self._update_warning(view)
+
+    def current_screen(self) -> KioskScreen:
+        """The screen on display."""
+        screen: KioskScreen = self.root.current_screen
+        return screen
+
+    def _update_warning(self, view: SessionView) -> None:
+        seconds = view.warning_seconds_left
+        if seconds is None:
+            self._close_warning()
+            return
+        if self.warning is None:
+            from kiosk_app.ui.widgets import InactivityWarning
+
+            self.warning = InactivityWarning(seconds_left=seconds, lang=view.language)
+            self.warning.pilot_id = "inactivity_warning"
+            self.warning.bind(on_still_here=lambda *_: self.session.still_here())
+            self.warning.open(animation=False)
+        else:
+            self.warning.seconds_left = seconds
+            self.warning.lang = view.language
+
+    def _close_warning(self) -> None:
+        if self.warning is not None:
+            warning, self.warning = self.warning, None
+            warning.dismiss(animation=False)
+
+    # -- input and timers --------------------------------------------------------------------
+    def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
+        self.session.activity()
+        return False
+
+    def _tick(self, _dt: float) -> None:
+        self.session.tick()

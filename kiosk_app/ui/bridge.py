@@ -1,0 +1,67 @@
+"""Moves session views from any thread onto the Kivy main thread, in order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kivy.clock import Clock
+
+from kiosk_app.services.session import SessionService, SessionView
+
+
+class SessionBridge:
+    """Subscribes to the session service and hands each view to `on_view` on the Kivy clock."""
+
+    def __init__(self, session: SessionService, on_view: Callable[[SessionView], None]) -> None:
+        self._session = session
+        self._on_view = on_view
+        self._lock = threading.Lock()
+        self._queue: list[SessionView] = []
+        self._scheduled = False
+        self._closed = False
+        self._subscribed = False
+
+    def start(self) -> None:
+        """Subscribe once; the service calls back at once with its current view."""
+        self._closed = False
+        if not self._subscribed:
+            self._subscribed = True
+            self._session.subscribe(self._receive)
+
+    def close(self) -> None:
+        """Stop delivering views (the service offers no unsubscribe, so we go deaf)."""
+        with self._lock:
+            self._closed = True
+            self._queue.clear()
+
+    def _receive(self, view: SessionView) -> None:
+        """Called from any thread: queue the view and wake the main thread once."""
+        with self._lock:
+            if self._closed:
+                return
+            self._queue.append(view)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        Clock.schedule_once(self._deliver, 0)
+
+    def _deliver(self, _dt: Any = None) -> None:
+        """On the main thread: render views, skipping those a same-state view replaced."""
+        with self._lock:
+            views, self._queue = self._queue, []
+            self._scheduled = False
+            if self._closed:
+                return
+        for index, view in enumerate(views):
+            later = views[index + 1] if index + 1 < len(views) else None
+            # Keep every state change (the pilot and screens_seen see each screen) but
+            # render only the newest of a run of views in the same state.
+            if later is not None and later.state is view.state:
+                continue
+            self._on_view(view)
+
+    def flush(self) -> None:
+        """Deliver pending views now (main thread only; used by the pilot)."""
+        self._deliver()

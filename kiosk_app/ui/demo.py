@@ -1,0 +1,201 @@
+"""Headless demo: drives the whole birth-certificate journey by touches and saves what it shows."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kiosk_app.ui.kivy_env import prepare_kivy
+
+log = logging.getLogger(__name__)
+
+CITIZEN = 0  # BUDI SANTOSO, the father in kiosk_app.demo_data.sample_birth_values
+SERVICE = "akta_kelahiran"
+
+
+class DemoRecorder:
+    """Numbers the screenshots and times each step."""
+
+    def __init__(self, out_dir: Path, pilot: Any) -> None:
+        """Write into out_dir/screens."""
+        self.out_dir = out_dir
+        self.pilot = pilot
+        self.screens: list[str] = []
+        self.timings: dict[str, float] = {}
+
+    def shot(self, name: str) -> Path:
+        """Save the next numbered screenshot, e.g. 05-form-keluarga.png."""
+        self.screens.append(name)
+        path = self.out_dir / "screens" / f"{len(self.screens):02d}-{name}.png"
+        return self.pilot.screenshot(path)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time one step of the journey."""
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.monotonic() - start, 3)
+
+
+def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, str]) -> None:
+    """Enter every empty field of `page` (values prefilled from the e-KTP are kept)."""
+    from kiosk_app.domain.forms import FieldKind
+
+    for spec in page.fields:
+        wanted = values.get(spec.name, "")
+        if not wanted or shown.get(spec.name, ""):
+            continue
+        if spec.kind in (FieldKind.TEXT, FieldKind.DIGITS, FieldKind.NUMBER):
+            pilot.type_into(spec.name, wanted)
+        elif spec.kind is FieldKind.DATE:
+            pilot.set_date(spec.name, wanted)
+        elif spec.kind is FieldKind.TIME:
+            pilot.set_time(spec.name, wanted)
+        else:
+            pilot.choose(spec.name, wanted)
+
+
+def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
+    """The citizen's whole journey; returns the registration number."""
+    from kiosk_app.domain.session import SessionState as S
+
+    app = pilot.app
+    with rec.step("attract"):
+        pilot.wait_for_state(S.ATTRACT)
+        pilot.tap("lang_id")
+        rec.shot("attract")
+    with rec.step("read_card"):
+        pilot.tap("sim_tap")
+        pilot.wait_until(lambda: pilot.state in ("reading_card", "identity"), what="card read")
+        if pilot.state == "reading_card":
+            rec.shot("reading_card")
+        pilot.wait_for_state(S.IDENTITY)
+        rec.shot("identity")
+    with rec.step("menu"):
+        pilot.tap("next")
+        pilot.wait_for_state(S.MENU)
+        rec.shot("menu")
+        pilot.tap(f"service_{SERVICE}")
+        pilot.wait_for_state(S.FORM)
+    form = app.view.service.form
+    for index, page in enumerate(form.pages):
+        with rec.step(f"form-{page.key}"):
+            pilot.wait_until(lambda i=index: app.view.page == i, what=f"form page {index}")
+            pilot.idle(2)
+            fill_page(pilot, page, values, dict(app.view.values))
+            pilot.idle(2)
+            rec.shot(f"form-{page.key}")
+            pilot.tap("next")
+            pilot.wait_until(
+                lambda i=index: app.view.state is not S.FORM or app.view.page != i or app.view.errors,
+                what=f"leaving form page {index}",
+            )
+            if app.view.state is S.FORM and app.view.errors and app.view.page == index:
+                names = ", ".join(sorted(app.view.errors))
+                raise RuntimeError(f"form page {page.key} rejected: {names}")
+    with rec.step("schedule"):
+        pilot.wait_for_state(S.SCHEDULE)
+        pilot.wait_until(lambda: not app.view.slots_loading, what="slots loaded")
+        pilot.wait_until(lambda: pilot.exists("slot_0"), timeout=5, what="first slot button")
+        rec.shot("schedule")
+        pilot.tap("slot_0")
+    with rec.step("review"):
+        pilot.wait_for_state(S.REVIEW)
+        rec.shot("review")
+        pilot.tap("scroll_down")
+        rec.shot("review-scrolled")
+    with rec.step("submit"):
+        pilot.tap("submit")
+        pilot.wait_until(lambda: pilot.state in ("submitting", "result"), what="submitting")
+        if pilot.state == "submitting":
+            rec.shot("submitting")
+        pilot.wait_for_state(S.RESULT, timeout=30)
+        rec.shot("result")
+    number = str(app.view.outcome.registration_number)
+    with rec.step("goodbye"):
+        pilot.tap("finish")
+        pilot.wait_for_state(S.GOODBYE)
+        rec.shot("goodbye")
+        pilot.wait_for_state(S.ATTRACT, timeout=30)
+    return number
+
+
+def _copy_prints(kiosk: Any, out_dir: Path) -> None:
+    """Copy the simulated printers' last outputs to ticket.png and receipt.pdf."""
+    ticket = getattr(kiosk.devices.ticket_printer, "last_png_path", None)
+    if ticket is None or not Path(ticket).is_file():
+        raise RuntimeError("the ticket printer produced no PNG")
+    shutil.copyfile(ticket, out_dir / "ticket.png")
+    receipt = getattr(kiosk.devices.document_printer, "last_pdf_path", None)
+    if receipt is None or not Path(receipt).is_file():
+        raise RuntimeError("the document printer produced no PDF")
+    shutil.copyfile(receipt, out_dir / "receipt.pdf")
+
+
+def run_demo(out_dir: Path) -> int:
+    """Run the journey headless into `out_dir`; 0 when every step worked."""
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out_dir / "screens", ignore_errors=True)
+    report: dict[str, Any] = {"screens": [], "registration_number": None, "timings": {}, "ok": False}
+    work = Path(tempfile.mkdtemp(prefix="anjungan-demo-"))
+    kiosk: Any = None
+    app: Any = None
+    rec: DemoRecorder | None = None
+    started = time.monotonic()
+    try:
+        prepare_kivy(headless=True, kivy_home=work / "kivy")
+        from kiosk_app.bootstrap import build_kiosk
+        from kiosk_app.config import load_config
+        from kiosk_app.demo_data import sample_birth_values
+        from kiosk_app.ui.app import AnjunganApp
+        from kiosk_app.ui.pilot import Pilot
+
+        config = load_config(
+            None, output_dir=out_dir, data_dir=work / "data", headless=True, fullscreen=False
+        )
+        config.devices.card_read_delay_s = max(config.devices.card_read_delay_s, 0.8)
+        kiosk = build_kiosk(config)
+        app = AnjunganApp(kiosk, animate=False)
+        app.start_embedded()
+        pilot = Pilot(app)
+        rec = DemoRecorder(out_dir, pilot)
+        number = drive_journey(pilot, rec, sample_birth_values())
+        _copy_prints(kiosk, out_dir)
+        report.update(registration_number=number, ok=True)
+    except Exception as exc:  # the report says what failed; the exit code says that it failed
+        log.error("demo failed: %s", exc)
+        report["error"] = f"{type(exc).__name__}: {exc}"
+        report["traceback"] = traceback.format_exc()
+        if rec is not None and app is not None:
+            try:
+                rec.shot(f"failed-{app.view.state.value if app.view else 'start'}")
+            except Exception:
+                log.exception("could not save the failure screenshot")
+    finally:
+        if rec is not None:
+            report["screens"] = rec.screens
+            report["timings"] = rec.timings
+        report["timings"]["total"] = round(time.monotonic() - started, 3)
+        if app is not None:
+            try:
+                app.stop()
+            except Exception:
+                log.exception("stopping the app failed")
+        if kiosk is not None:
+            kiosk.close()
+        shutil.rmtree(work, ignore_errors=True)
+        (out_dir / "journey.json").write_text(
+            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return 0 if report["ok"] else 1

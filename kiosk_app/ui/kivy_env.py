@@ -1,0 +1,67 @@
+"""Prepare Kivy's environment and Config before kivy is imported anywhere."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+WINDOW_SIZE = (1280, 800)
+_prepared: dict[str, object] = {}
+
+
+def prepare_kivy(
+    headless: bool,
+    kivy_home: Path | None = None,
+    fullscreen: bool = False,
+    touch_only: bool | None = None,
+) -> Path:
+    """Set env vars and Config for Kivy; call before the first `import kivy`; returns KIVY_HOME."""
+    if touch_only is None:
+        # ANJUNGAN_INPUT=touch|mouse overrides; by default a full-screen kiosk is the real box.
+        wanted = os.environ.get("ANJUNGAN_INPUT", "").strip().lower()
+        touch_only = wanted == "touch" if wanted else (fullscreen and not headless)
+    if _prepared:
+        return Path(str(_prepared["home"]))
+    if "kivy" in sys.modules and "KIVY_HOME" not in os.environ:
+        raise RuntimeError("prepare_kivy() must run before kivy is imported")
+    home = kivy_home or Path(tempfile.mkdtemp(prefix="anjungan-kivy-"))
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["KIVY_NO_ARGS"] = "1"
+    os.environ["KIVY_HOME"] = str(home)
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"
+    os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+        os.environ.setdefault("KIVY_AUDIO", "")
+    from kivy.config import Config  # noqa: TID251 - the one place that configures kivy
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "keyboard_mode", "")
+    Config.set("kivy", "log_level", "warning")
+    Config.set("graphics", "resizable", "0")
+    if fullscreen and not headless:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "borderless", "1")
+        Config.set("graphics", "show_cursor", "0")
+    else:
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "width", str(WINDOW_SIZE[0]))
+        Config.set("graphics", "height", str(WINDOW_SIZE[1]))
+    # Be explicit about input providers: a touchscreen seen both as a mouse and through
+    # probesysfs would deliver every touch twice.
+    if Config.has_section("input"):
+        for option in list(Config.options("input")):
+            Config.remove_option("input", option)
+    else:
+        Config.add_section("input")
+    if touch_only:
+        # One provider only: mtdev and hidinput on the same device would double touches too.
+        Config.set("input", "touch_%(name)s", "probesysfs,provider=hidinput")
+    else:
+        Config.set("input", "mouse", "mouse,disable_multitouch")
+    _prepared["home"] = str(home)
+    return home

@@ -1,0 +1,235 @@
+"""Drives the running app with real touches, like a citizen would (tests and the demo)."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from kivy.base import EventLoop
+from kivy.core.window import Window
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.widget import Widget
+
+from kiosk_app.domain.session import SessionState
+
+_DATE_LIMIT = 400  # taps; a sane date never needs more
+
+
+class PilotError(AssertionError):
+    """The pilot could not do what the script asked (missing widget, wrong screen)."""
+
+
+class Pilot:
+    """Finds widgets by `pilot_id` and taps them with UnitTestTouch at their centre."""
+
+    def __init__(self, app: Any) -> None:
+        """Pilot a started AnjunganApp (see AnjunganApp.start_embedded)."""
+        self.app = app
+
+    # -- time --------------------------------------------------------------------------------
+    def idle(self, frames: int = 1) -> None:
+        """Let Kivy run `frames` frames (clock, bridge, layout, drawing)."""
+        for _ in range(frames):
+            EventLoop.idle()
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10, what: str = "") -> None:
+        """Pump frames until `condition()` holds; TimeoutError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.idle()
+            if condition():
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}")
+
+    def wait_for_state(self, state: SessionState | str, timeout: float = 10) -> None:
+        """Wait until the screen for `state` is shown and laid out."""
+        name = state.value if isinstance(state, SessionState) else str(state)
+
+        def shown() -> bool:
+            view = self.app.view
+            return (
+                view is not None
+                and view.state.value == name
+                and self.app.root.current == name
+                and not self.app.root.transition.is_active
+            )
+
+        self.wait_until(shown, timeout, f"screen {name!r} (now {self.state})")
+        self.idle(2)
+
+    @property
+    def state(self) -> str:
+        """The state of the view last rendered."""
+        view = self.app.view
+        return view.state.value if view is not None else "-"
+
+    @property
+    def screens_seen(self) -> list[str]:
+        """Screen names in the order they were shown (repeats collapsed)."""
+        return list(self.app.screens_seen)
+
+    # -- finding -----------------------------------------------------------------------------
+    def _roots(self) -> list[Widget]:
+        """Modal views first (they sit on top), then the current screen."""
+        modals = [w for w in Window.children if w is not self.app.root]
+        return [*modals, self.app.root.current_screen]
+
+    @staticmethod
+    def _walk(widget: Widget) -> Iterator[Widget]:
+        yield widget
+        for child in widget.children:
+            yield from Pilot._walk(child)
+
+    def widgets(self) -> Iterator[Widget]:
+        """Every widget on display, top layer first."""
+        for root in self._roots():
+            yield from self._walk(root)
+
+    def find_all(self, match: Callable[[Widget], bool]) -> list[Widget]:
+        """All displayed widgets for which `match` is true."""
+        return [w for w in self.widgets() if match(w)]
+
+    def find(self, pilot_id: str) -> Widget:
+        """The displayed widget whose `pilot_id` is `pilot_id`."""
+        found = self.find_all(lambda w: getattr(w, "pilot_id", None) == pilot_id)
+        if not found:
+            raise PilotError(f"no widget {pilot_id!r} on screen {self.state!r}")
+        return found[0]
+
+    def exists(self, pilot_id: str) -> bool:
+        """True when a widget with this id is displayed."""
+        return any(getattr(w, "pilot_id", None) == pilot_id for w in self.widgets())
+
+    def texts(self) -> list[str]:
+        """Every non-empty text on display (labels, buttons, inputs)."""
+        return [t for w in self.widgets() if isinstance(t := getattr(w, "text", None), str) and t]
+
+    # -- touching ----------------------------------------------------------------------------
+    def touch(self, widget: Widget) -> None:
+        """Touch down and up at the widget's centre, in window coordinates."""
+        if getattr(widget, "disabled", False):
+            raise PilotError(f"widget {getattr(widget, 'pilot_id', widget)!r} is disabled")
+        x, y = widget.to_window(*widget.center)
+        if not (0 <= x <= Window.width and 0 <= y <= Window.height):
+            raise PilotError(f"widget {getattr(widget, 'pilot_id', widget)!r} is off screen")
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.idle()
+        touch.touch_up()
+        self.idle(2)
+
+    def tap(self, pilot_id: str) -> None:
+        """Tap the widget with this id."""
+        self.touch(self.find(pilot_id))
+
+    def tap_text(self, text: str) -> None:
+        """Tap the first displayed button whose text contains `text`."""
+        found = self.find_all(
+            lambda w: hasattr(w, "on_release") and text in str(getattr(w, "text", ""))
+        )
+        if not found:
+            raise PilotError(f"no button with text {text!r} on screen {self.state!r}")
+        self.touch(found[0])
+
+    def _tap_attr(self, attr: str, value: str, within: Widget | None = None) -> None:
+        pool = self._walk(within) if within is not None else self.widgets()
+        for widget in pool:
+            if getattr(widget, attr, None) == value and hasattr(widget, "on_release"):
+                self.touch(widget)
+                return
+        raise PilotError(f"no button with {attr}={value!r} on screen {self.state!r}")
+
+    def select_field(self, field_name: str) -> None:
+        """Tap a form field so its editor opens."""
+        self.tap(f"field_{field_name}")
+        if not self.find(f"field_{field_name}").selected:
+            raise PilotError(f"field {field_name!r} did not become selected")
+
+    def type_into(self, field_name: str, text: str, clear: bool = True) -> None:
+        """Select a text field, then type `text` key by key on the on-screen keyboard."""
+        self.select_field(field_name)
+        keyboard = self.find("keyboard")
+        box = self.find("editor_input")
+        if clear:
+            for _ in range(len(box.text)):
+                self._tap_attr("key", "backspace", keyboard)
+        for char in text:
+            key = "space" if char == " " else char.upper() if char.isalpha() else char
+            if char == "." and keyboard.mode == "number":
+                key = ","
+            self._tap_attr("key", key, keyboard)
+
+    def set_date(self, field_name: str, iso: str) -> None:
+        """Select a date field and tap the picker's +/- buttons until it shows `iso`."""
+        target = datetime.date.fromisoformat(iso)
+        self.select_field(field_name)
+        picker = self.find("date_picker")
+        if picker.current_date() is None and picker._start_date() == target:
+            self._tap_attr("action", "day+", picker)
+            self._tap_attr("action", "day-", picker)
+        for _ in range(_DATE_LIMIT):
+            current = picker.current_date() or picker._start_date()
+            if picker.current_date() == target:
+                return
+            self._tap_attr("action", self._date_step(current, target), picker)
+        raise PilotError(f"date picker did not reach {iso}")
+
+    @staticmethod
+    def _date_step(current: datetime.date, target: datetime.date) -> str:
+        if current.year != target.year:
+            diff = target.year - current.year
+            if abs(diff) >= 10:
+                return "year+10" if diff > 0 else "year-10"
+            return "year+" if diff > 0 else "year-"
+        if current.month != target.month:
+            forward = (target.month - current.month) % 12
+            return "month+" if forward <= 6 else "month-"
+        return "day+" if target.day > current.day else "day-"
+
+    def set_time(self, field_name: str, hhmm: str) -> None:
+        """Select a time field and tap hour/minute buttons until it shows `hhmm`."""
+        hour, minute = (int(p) for p in hhmm.split(":"))
+        self.select_field(field_name)
+        picker = self.find("time_picker")
+        for _ in range(100):
+            value = picker.value or picker.start_value or "08:00"
+            h, m = (int(p) for p in value.split(":"))
+            if picker.value and (h, m) == (hour, minute):
+                return
+            if (h, m) == (hour, minute):  # untouched but already right: touch it once
+                self._tap_attr("action", "hour+", picker)
+                self._tap_attr("action", "hour-", picker)
+                continue
+            if h != hour:
+                action = "hour+" if (hour - h) % 24 <= 12 else "hour-"
+            else:
+                forward = (minute - m) % 60
+                if forward <= 30:
+                    action = "minute+10" if forward >= 10 else "minute+"
+                else:
+                    action = "minute-10" if 60 - forward >= 10 else "minute-"
+            self._tap_attr("action", action, picker)
+        raise PilotError(f"time picker did not reach {hhmm}")
+
+    def choose(self, field_name: str, key: str) -> None:
+        """Select a choice field and tap the option `key`."""
+        self.select_field(field_name)
+        self._tap_attr("choice_key", key, self.find("choices"))
+
+    # -- pictures ----------------------------------------------------------------------------
+    def screenshot(self, path: Path | str) -> Path:
+        """Save what the window shows (including an open modal) as a PNG at `path`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.idle(3)
+        made = Window.screenshot(name=str(path))  # Kivy inserts a counter: name0001.png
+        if made and Path(made).is_file():
+            shutil.move(made, path)
+        else:  # some window providers cannot read back the frame buffer
+            self.app.root.export_to_png(str(path))
+        return path

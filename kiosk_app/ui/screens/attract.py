@@ -1,0 +1,49 @@
+"""Attract screen: invites the citizen to place the e-KTP; language choice; simulator button."""
+
+from __future__ import annotations
+
+from kivy.animation import Animation
+from kivy.properties import BooleanProperty, NumericProperty
+from kivy.uix.widget import Widget
+
+from kiosk_app.services.session import SessionView
+from kiosk_app.ui.screens.base import KioskScreen, load_kv
+from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
+
+
+class CardReaderArt(Widget):
+    """A card hovering over a reader, drawn with canvas instructions."""
+
+    lift = NumericProperty(0.0)  # 0..1, animated so the card seems to come down
+
+
+class AttractScreen(KioskScreen):
+    """The idle screen between citizens."""
+
+    reader_available = BooleanProperty(True)
+    simulated = BooleanProperty(False)
+
+    def update(self, view: SessionView) -> None:
+        """Show reader availability, the last message and the simulator button."""
+        self.reader_available = view.reader_available
+        self.simulated = view.simulated_reader
+
+    def on_enter(self, *_args: object) -> None:
+        """Start the gentle card animation."""
+        art = self.ids.get("art")
+        if art is not None:
+            Animation.cancel_all(art)
+            anim = Animation(lift=1.0, duration=1.2, t="in_out_sine") + Animation(
+                lift=0.0, duration=1.2, t="in_out_sine"
+            )
+            anim.repeat = True
+            anim.start(art)
+
+    def on_leave(self, *_args: object) -> None:
+        """Stop animating while hidden."""
+        art = self.ids.get("art")
+        if art is not None:
+            Animation.cancel_all(art)
+
+
+load_kv("attract")

@@ -1,0 +1,104 @@
+"""What every kiosk screen shares: rendering a view, translating Text, loading its .kv once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+from kiosk_app.domain.text import Text
+from kiosk_app.services.session import SessionService, SessionView
+
+_LOADED: set[str] = set()
+HERE = Path(__file__).resolve().parent
+
+
+def load_kv(name: str) -> None:
+    """Load screens/<name>.kv once per process (Builder warns on a second load)."""
+    path = str(HERE / f"{name}.kv")
+    if path not in _LOADED:
+        _LOADED.add(path)
+        Builder.load_file(path)
+
+
+
+
+class BusyArc(Widget):
+    """A turning arc that shows work in progress."""
+
+    angle = NumericProperty(0.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Start turning while on screen."""
+        super().__init__(**kwargs)
+        self._event: Any = None
+        self.bind(parent=self._on_parent)
+
+    def _on_parent(self, *_args: Any) -> None:
+        if self.parent is None:
+            self.stop()
+        else:
+            self.start()
+
+    def start(self) -> None:
+        """Begin (or keep) turning."""
+        if self._event is None:
+            self._event = Clock.schedule_interval(self._turn, 1 / 30)
+
+    def stop(self) -> None:
+        """Stop turning."""
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+
+    def _turn(self, dt: float) -> None:
+        self.angle = (self.angle + 300 * dt) % 360
+
+
+def tr(text: Text | None, lang: str) -> str:
+    """Text in the view's language; empty for None."""
+    if text is None:
+        return ""
+    return text("en" if lang == "en" else "id")
+
+
+load_kv("base")
+
+
+class KioskScreen(Screen):
+    """A screen that renders SessionView snapshots and hands touches to the session service."""
+
+    lang = StringProperty("id")
+    message = StringProperty("")
+
+    def render(self, view: SessionView) -> None:
+        """Show `view`; subclasses extend `update`."""
+        self.lang = view.language
+        self.message = tr(view.message, view.language)
+        self.update(view)
+
+    def update(self, view: SessionView) -> None:
+        """Screen specific rendering."""
+
+    def left(self) -> None:
+        """Another screen took over: drop anything personal this screen still shows."""
+
+    def t(self, text: Text | None) -> str:
+        """Translate `text` into the current language."""
+        return tr(text, self.lang)
+
+    @property
+    def session(self) -> SessionService:
+        """The running app's session service."""
+        app: Any = App.get_running_app()
+        return app.session  # type: ignore[no-any-return]
+
+    def call(self, method: str, *args: Any) -> None:
+        """Call a session method by name (kv handlers stay one-liners)."""
+        getattr(self.session, method)(*args)

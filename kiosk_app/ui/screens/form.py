@@ -1,0 +1,253 @@
+"""Form screen: one page of fields on the left, the editor of the selected field on the right."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from kivy.properties import StringProperty
+from kivy.uix.textinput import TextInput
+
+from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
+from kiosk_app.services.session import SessionView
+from kiosk_app.ui.screens import texts
+from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: F401 - kv uses BigButton
+from kiosk_app.ui.widgets.datepicker import DatePicker, parse_iso_date
+from kiosk_app.ui.widgets.field import FieldRow
+from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
+from kiosk_app.ui.widgets.timepicker import TimePicker
+
+KEYBOARD_MODES = {FieldKind.TEXT: "text", FieldKind.DIGITS: "digits", FieldKind.NUMBER: "number"}
+
+
+class FieldInput(TextInput):
+    """The text box the on-screen keyboard types into (the keyboard honours max_length)."""
+
+    max_length: int | None = None
+
+
+def display_value(spec: FieldSpec, value: str, lang: str) -> str:
+    """How a stored value reads in the field row (choice label, long date, grouped digits)."""
+    if not value:
+        return ""
+    if spec.kind is FieldKind.CHOICE:
+        for choice in spec.choices:
+            if choice.key == value:
+                return tr(choice.label, lang)
+        return value
+    if spec.kind is FieldKind.DATE:
+        day = parse_iso_date(value)
+        return texts.long_date(day, lang) if day else value
+    if spec.kind is FieldKind.DIGITS and value.isdigit() and len(value) > 8:
+        return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
+    return value
+
+
+class FormScreen(KioskScreen):
+    """Fills one FormPage; every change goes straight to session.set_value."""
+
+    title_text = StringProperty("")
+    step_text = StringProperty("")
+    editor_label = StringProperty("")
+    editor_hint = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Start with no page shown."""
+        super().__init__(**kwargs)
+        self._page_key: tuple[str, int] | None = None
+        self._page: FormPage | None = None
+        self._rows: dict[str, FieldRow] = {}
+        self._errors: set[str] = set()
+        self.selected: str | None = None
+        self.editor: Any = None
+        self.view: SessionView | None = None
+
+    # -- rendering ---------------------------------------------------------------------------
+    def update(self, view: SessionView) -> None:
+        """Rebuild on a new page; otherwise refresh values, errors and the language."""
+        self.view = view
+        service = view.service
+        if service is None or service.form is None:
+            return
+        form = service.form
+        if not 0 <= view.page < len(form.pages):
+            return
+        page = form.pages[view.page]
+        self.title_text = f"{tr(service.title, view.language)} · {tr(page.title, view.language)}"
+        self.step_text = texts.STEP.format(n=view.page + 1, total=len(form.pages))(view.language)
+        key = (service.key, view.page)
+        new_page = key != self._page_key
+        if new_page:
+            self._build_rows(page)
+            self._page_key = key
+        new_errors = set(view.errors) - self._errors
+        self._errors = set(view.errors)
+        for spec in page.fields:
+            self._refresh_row(spec, view)
+        if new_page:
+            first_error = next((f.name for f in page.fields if f.name in view.errors), None)
+            first_empty = next((f.name for f in page.fields if not view.values.get(f.name)), None)
+            self.select(first_error or first_empty or page.fields[0].name)
+        elif new_errors and self.selected not in view.errors:
+            self.select(next(f.name for f in page.fields if f.name in view.errors))
+        elif self.editor is not None and hasattr(self.editor, "lang"):
+            self.editor.lang = view.language
+            self._refresh_editor_texts()
+
+    def _build_rows(self, page: FormPage) -> None:
+        self._page = page
+        box = self.ids.fields
+        box.clear_widgets()
+        self._rows = {}
+        self.selected = None
+        for spec in page.fields:
+            row = FieldRow()
+            row.pilot_id = f"field_{spec.name}"
+            row.field_name = spec.name
+            row.bind(on_select=self._on_row_select)
+            self._rows[spec.name] = row
+            box.add_widget(row)
+        self.ids.scroll.scroll_y = 1
+
+    def _refresh_row(self, spec: FieldSpec, view: SessionView) -> None:
+        row = self._rows.get(spec.name)
+        if row is None:
+            return
+        lang = view.language
+        label = tr(spec.label, lang)
+        if not spec.required:
+            label = f"{label} {tr(texts.OPTIONAL, lang)}"
+        row.lang = lang
+        row.label_text = label
+        row.value_text = display_value(spec, view.values.get(spec.name, ""), lang)
+        row.hint_text = tr(spec.hint, lang) if spec.hint else tr(texts.EMPTY, lang)
+        row.error_text = tr(view.errors.get(spec.name), lang)
+        row.selected = spec.name == self.selected
+
+    # -- selecting a field and its editor ----------------------------------------------------
+    def _on_row_select(self, row: FieldRow) -> None:
+        self.select(row.field_name)
+
+    def select(self, name: str) -> None:
+        """Select field `name` and show its editor."""
+        if self._page is None or self.view is None:
+            return
+        spec = next((f for f in self._page.fields if f.name == name), None)
+        if spec is None:
+            return
+        self.selected = name
+        for field_name, row in self._rows.items():
+            row.selected = field_name == name
+        self._show_editor(spec, self.view.values.get(name, ""))
+        self._scroll_to(self._rows[name])
+
+    def _scroll_to(self, row: FieldRow) -> None:
+        scroll = self.ids.scroll
+        if scroll.height and self.ids.fields.height > scroll.height:
+            scroll.scroll_to(row, padding=10, animate=False)
+
+    def _show_editor(self, spec: FieldSpec, value: str) -> None:
+        area = self.ids.editor
+        if self.editor is not None and hasattr(self.editor, "detach"):
+            self.editor.detach()
+        area.clear_widgets()
+        lang = self.lang
+        self.editor_spec = spec
+        if spec.kind in KEYBOARD_MODES:
+            field_input = FieldInput(
+                text=value, multiline=False, write_tab=False, size_hint_y=None,
+                font_size=self._theme().sp_heading, font_name=self._theme().font_name,
+                height=self._theme().touch * 1.2, padding=[self._theme().padding] * 2,
+            )
+            field_input.max_length = spec.max_length
+            field_input.pilot_id = "editor_input"
+            field_input.bind(text=self._typed(spec.name))
+            keyboard = OnScreenKeyboard(mode=KEYBOARD_MODES[spec.kind], lang=lang, size_hint_y=None)
+            keyboard.pilot_id = "keyboard"
+            keyboard.attach(field_input)
+            keyboard.bind(on_key=self._on_key)
+            area.add_widget(field_input)
+            area.add_widget(keyboard)
+            self.editor = keyboard
+        elif spec.kind is FieldKind.DATE:
+            picker = DatePicker(value=value, lang=lang, start_value=self._date_start(spec))
+            picker.pilot_id = "date_picker"
+            picker.bind(value=self._picked(spec.name))
+            area.add_widget(picker)
+            self.editor = picker
+        elif spec.kind is FieldKind.TIME:
+            picker = TimePicker(value=value, lang=lang, start_value=value or "08:00")
+            picker.pilot_id = "time_picker"
+            picker.bind(value=self._picked(spec.name))
+            area.add_widget(picker)
+            self.editor = picker
+        else:
+            choices = ChoiceButtons(
+                choices=[(c.key, c.label) for c in spec.choices], value=value, lang=lang,
+                max_cols=2 if len(spec.choices) <= 4 else 3,
+            )
+            choices.pilot_id = "choices"
+            choices.bind(value=self._picked(spec.name))
+            area.add_widget(choices)
+            self.editor = choices
+        self._refresh_editor_texts()
+
+    def _refresh_editor_texts(self) -> None:
+        spec = getattr(self, "editor_spec", None)
+        if spec is None:
+            return
+        self.editor_label = tr(spec.label, self.lang)
+        self.editor_hint = tr(spec.hint, self.lang) if spec.hint else ""
+
+    @staticmethod
+    def _date_start(spec: FieldSpec) -> str:
+        """Where the date picker starts: today for the child, 30 years back for adults."""
+        today = datetime.date.today()
+        if spec.name.startswith("child") or spec.name.startswith("marriage"):
+            return today.isoformat()
+        return today.replace(year=today.year - 30, day=min(today.day, 28)).isoformat()
+
+    @staticmethod
+    def _theme() -> Any:
+        from kiosk_app.ui.theme import theme
+
+        return theme
+
+    def _typed(self, name: str) -> Any:
+        return lambda _input, text: self.session.set_value(name, text)
+
+    def _picked(self, name: str) -> Any:
+        return lambda _picker, value: self.session.set_value(name, value)
+
+    def _on_key(self, _keyboard: Any, key: str) -> None:
+        """"Selesai" on the keyboard moves to the next field of the page."""
+        if key != "done" or self._page is None or self.selected is None:
+            return
+        names = [f.name for f in self._page.fields]
+        index = names.index(self.selected)
+        if index + 1 < len(names):
+            self.select(names[index + 1])
+
+    # -- navigation --------------------------------------------------------------------------
+    def go_next(self) -> None:
+        """Validate and continue (every value already reached the service)."""
+        self.session.next_page()
+
+    def go_back(self) -> None:
+        """One page back (page 1 goes back to the menu)."""
+        self.session.previous_page()
+
+    def left(self) -> None:
+        """Forget the page (and the personal data in it) when another screen takes over."""
+        self._page_key = None
+        if self.editor is not None and hasattr(self.editor, "detach"):
+            self.editor.detach()
+        self.ids.editor.clear_widgets()
+        self.ids.fields.clear_widgets()
+        self._rows = {}
+        self.editor = None
+        self.selected = None
+
+
+load_kv("form")

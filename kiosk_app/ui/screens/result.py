@@ -1,0 +1,47 @@
+"""Result screen: registration number, queue number, verification date, what was printed."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk_app.services.session import SessionView
+from kiosk_app.ui.screens import texts
+from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
+
+
+class ResultScreen(KioskScreen):
+    """What the citizen takes away."""
+
+    registration_number = StringProperty("")
+    queue_number = StringProperty("")
+    visit_text = StringProperty("")
+    printed_text = StringProperty("")
+    offline = BooleanProperty(False)
+
+    def update(self, view: SessionView) -> None:
+        """Show the outcome of the submission."""
+        outcome = view.outcome
+        if outcome is None:
+            return
+        lang = view.language
+        self.registration_number = outcome.registration_number
+        self.queue_number = outcome.queue_number
+        self.visit_text = texts.slot_text(outcome.slot, lang)
+        lines: list[str] = []
+        if outcome.ticket_printed:
+            lines.append("✔ " + texts.TICKET_PRINTED(lang))  # type: ignore[arg-type]
+        if outcome.receipt_printed:
+            lines.append("✔ " + texts.RECEIPT_PRINTED(lang))  # type: ignore[arg-type]
+        self.printed_text = "\n".join(lines)
+        self.message = "\n".join(tr(m, lang) for m in outcome.messages)
+        self.offline = outcome.offline
+
+    def left(self) -> None:
+        """Clear the outcome."""
+        self.registration_number = self.queue_number = self.visit_text = ""
+        self.printed_text = self.message = ""
+        self.offline = False
+
+
+load_kv("result")

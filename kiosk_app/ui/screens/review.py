@@ -1,0 +1,80 @@
+"""Review screen: every answer, the chosen slot, "Ubah" per page and "Kirim"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk_app.services.session import SessionView
+from kiosk_app.ui.screens import texts
+from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.widgets.buttons import BigButton
+
+SCROLL_STEP = 0.6  # share of the visible height one scroll button moves
+
+
+class ReviewRow(BoxLayout):
+    """One (label, value) line of the summary."""
+
+    label_text = StringProperty("")
+    value_text = StringProperty("")
+
+
+class ReviewScreen(KioskScreen):
+    """Check before sending; big scroll buttons instead of swiping."""
+
+    slot_text = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Nothing shown yet."""
+        super().__init__(**kwargs)
+        self._shown: tuple[Any, ...] | None = None
+
+    def update(self, view: SessionView) -> None:
+        """Fill the summary, the slot and the "Ubah" buttons."""
+        slot = texts.slot_text(view.slot, view.language) if view.slot else ""
+        self.slot_text = texts.CHOSEN_SLOT.format(slot=slot)(view.language) if slot else ""  # type: ignore[arg-type]
+        pages = view.service.form.pages if view.service and view.service.form else ()
+        key = (view.summary, view.language, tuple(p.key for p in pages))
+        if key == self._shown:
+            return
+        self._shown = key
+        rows = self.ids.rows
+        rows.clear_widgets()
+        for label, value in view.summary:
+            rows.add_widget(ReviewRow(label_text=label, value_text=value))
+        edits = self.ids.edits
+        edits.clear_widgets()
+        for index, page in enumerate(pages):
+            button = BigButton(
+                text=tr(page.title, view.language),
+                kind="secondary", font_role="small",
+            )
+            button.pilot_id = f"edit_{index}"
+            button.bind(on_release=self._edit(index))
+            edits.add_widget(button)
+        self.ids.scroll.scroll_y = 1
+
+    def _edit(self, index: int) -> Any:
+        return lambda *_: self.session.edit_page(index)
+
+    def scroll(self, direction: int) -> None:
+        """Move the summary by most of a screenful (+1 down, -1 up)."""
+        scroll = self.ids.scroll
+        content = self.ids.rows.height
+        if content <= scroll.height:
+            return
+        step = SCROLL_STEP * scroll.height / (content - scroll.height)
+        scroll.scroll_y = min(1.0, max(0.0, scroll.scroll_y - direction * step))
+
+    def left(self) -> None:
+        """Drop the personal data shown."""
+        self._shown = None
+        self.ids.rows.clear_widgets()
+        self.ids.edits.clear_widgets()
+        self.slot_text = ""
+
+
+load_kv("review")

@@ -1,0 +1,122 @@
+"""Fixed words on the screens, in Bahasa Indonesia with the English translation."""
+
+from __future__ import annotations
+
+from kiosk_app.domain.text import Text
+
+T = Text
+
+BACK = T("Kembali", "Back")
+NEXT = T("Lanjut", "Next")
+FINISH = T("Selesai", "Finish")
+
+# attract
+TITLE = T("Anjungan Dukcapil Mandiri", "Civil Registration Self-Service Kiosk")
+PLACE_CARD = T("Tempelkan e-KTP Anda pada pembaca", "Place your e-KTP on the reader")
+PLACE_CARD_HINT = T(
+    "Letakkan kartu di atas pembaca di bawah layar dan biarkan sampai selesai.",
+    "Lay the card on the reader below the screen and leave it there until you are done.",
+)
+READER_UNAVAILABLE = T(
+    "Pembaca e-KTP sedang tidak tersedia. Silakan hubungi petugas.",
+    "The e-KTP reader is not available. Please ask an attendant.",
+)
+SIM_TAP = T("Simulasi: tempel e-KTP", "Simulation: place e-KTP")
+LANG_ID = "Bahasa Indonesia"
+LANG_EN = "English"
+
+# reading card
+READING = T("Membaca e-KTP...", "Reading the e-KTP...")
+KEEP_CARD = T("Jangan lepaskan kartu.", "Do not remove the card.")
+
+# identity
+WELCOME = T("Selamat datang,", "Welcome,")
+NIK = T("NIK", "NIK")
+IDENTITY_HINT = T(
+    "Biarkan e-KTP tetap di pembaca selama Anda menggunakan anjungan.",
+    "Keep the e-KTP on the reader while you use the kiosk.",
+)
+
+# menu
+MENU_TITLE = T("Pilih layanan", "Choose a service")
+NOT_AVAILABLE = T("Belum tersedia", "Not available yet")
+STATUS_TILE = T("Cek status permohonan", "Check application status")
+PRINT_TILE = T("Cetak dokumen", "Print documents")
+NOT_BUILT_TILE = T("Belum tersedia di anjungan ini", "Not available on this kiosk yet")
+
+# form
+STEP = T("Langkah {n} dari {total}", "Step {n} of {total}")
+TAP_FIELD = T("Sentuh salah satu isian di kiri untuk mengisinya.",
+              "Touch one of the fields on the left to fill it in.")
+OPTIONAL = T("(boleh dikosongkan)", "(optional)")
+EMPTY = T("Belum diisi", "Not filled in")
+
+# schedule
+SCHEDULE_TITLE = T("Pilih tanggal verifikasi", "Choose a verification date")
+SCHEDULE_HINT = T(
+    "Datang ke kantor Dukcapil pada tanggal yang Anda pilih, membawa dokumen asli.",
+    "Come to the Dukcapil office on the date you choose, with the original documents.",
+)
+SLOTS_LOADING = T("Memuat jadwal...", "Loading the schedule...")
+NO_SLOTS = T("Belum ada jadwal yang tersedia. Silakan hubungi petugas.",
+             "No dates are available yet. Please ask an attendant.")
+SLOT_LINE = T("{day}, {date} · pukul {window} · sisa {left}",
+              "{day}, {date} · {window} · {left} left")
+
+# review
+REVIEW_TITLE = T("Periksa kembali data Anda", "Check your details")
+CHOSEN_SLOT = T("Jadwal verifikasi: {slot}", "Verification date: {slot}")
+EDIT = T("Ubah", "Change")
+SUBMIT = T("Kirim", "Send")
+SCROLL_UP = T("▲ Ke atas", "▲ Up")
+SCROLL_DOWN = T("▼ Ke bawah", "▼ Down")
+
+# submitting
+SUBMITTING = T("Mengirim dan mencetak...", "Sending and printing...")
+PLEASE_WAIT = T("Mohon tunggu, jangan lepaskan e-KTP.", "Please wait, do not remove the e-KTP.")
+
+# result
+RESULT_TITLE = T("Pra-permohonan berhasil dikirim", "Your pre-application has been sent")
+REG_NUMBER = T("Nomor registrasi", "Registration number")
+QUEUE_NUMBER = T("Nomor antrean", "Queue number")
+VISIT = T("Datang pada", "Come on")
+TICKET_PRINTED = T("Tiket telah dicetak", "The ticket has been printed")
+RECEIPT_PRINTED = T("Tanda terima A4 telah dicetak", "The A4 receipt has been printed")
+OFFLINE = T(
+    "Jaringan sedang terputus: data tersimpan di anjungan dan akan dikirim otomatis.",
+    "The network is down: your data is saved on the kiosk and will be sent automatically.",
+)
+
+# goodbye
+GOODBYE_DEFAULT = T("Terima kasih.", "Thank you.")
+
+MONTHS = (
+    T("Januari", "January"), T("Februari", "February"), T("Maret", "March"),
+    T("April", "April"), T("Mei", "May"), T("Juni", "June"), T("Juli", "July"),
+    T("Agustus", "August"), T("September", "September"), T("Oktober", "October"),
+    T("November", "November"), T("Desember", "December"),
+)
+DAYS = (
+    T("Senin", "Monday"), T("Selasa", "Tuesday"), T("Rabu", "Wednesday"), T("Kamis", "Thursday"),
+    T("Jumat", "Friday"), T("Sabtu", "Saturday"), T("Minggu", "Sunday"),
+)
+
+
+def long_date(day: object, lang: str) -> str:
+    """23 November 2026 / 23 November 2026 (day month year in words)."""
+    d = getattr(day, "day", 0)
+    month = MONTHS[getattr(day, "month", 1) - 1](lang)  # type: ignore[arg-type]
+    return f"{d} {month} {getattr(day, 'year', '')}"
+
+
+def slot_text(slot: object, lang: str, remaining: int | None = None) -> str:
+    """Senin, 23 November 2026 · pukul 08.00-11.00 (· sisa 12)."""
+    day = getattr(slot, "date")
+    name = DAYS[day.weekday()](lang)  # type: ignore[arg-type]
+    window = getattr(slot, "window", "")
+    if remaining is None:
+        pukul = "pukul " if lang != "en" else ""
+        return f"{name}, {long_date(day, lang)} · {pukul}{window}"
+    return SLOT_LINE.format(day=name, date=long_date(day, lang), window=window, left=remaining)(
+        lang  # type: ignore[arg-type]
+    )

@@ -1,0 +1,161 @@
+"""Big rounded touch buttons and a single-choice button group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+
+from kiosk_app.domain.text import Text
+from kiosk_app.ui.theme import theme
+from kiosk_app.ui.widgets._kv import load_kv
+
+FONT_ROLES = ("small", "body", "key", "heading", "title")
+BUTTON_KINDS = ("primary", "secondary", "accent", "danger", "disabled-look")
+
+# kind -> (background, pressed background, text colour, border colour) theme colour names
+_KIND_COLOURS: dict[str, tuple[str, str, str, str]] = {
+    "primary": ("primary", "primary_pressed", "primary_text", "primary"),
+    "secondary": ("secondary", "secondary_pressed", "secondary_text", "border"),
+    "accent": ("accent", "accent_pressed", "accent_text", "accent_pressed"),
+    "danger": ("danger", "danger_pressed", "danger_text", "danger"),
+    "disabled-look": ("muted", "muted_pressed", "muted_text", "muted_pressed"),
+}
+
+
+class BigButton(Button):  # type: ignore[misc]
+    """A large rounded button whose text wraps; at least one touch target in each side."""
+
+    kind = OptionProperty("primary", options=BUTTON_KINDS)
+    bg_colour = ObjectProperty((0.0, 0.0, 0.0, 1.0))
+    fg_colour = ObjectProperty((1.0, 1.0, 1.0, 1.0))
+    border_colour = ObjectProperty((0.0, 0.0, 0.0, 1.0))
+    border_px = NumericProperty(2)
+    # Grow with the wrapped text when size_hint_y is None (the default).
+    auto_height = BooleanProperty(True)
+    font_role = OptionProperty("body", options=FONT_ROLES)
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Create the button, sized and coloured from the theme."""
+        theme.track_window()
+        if "size_hint" not in kwargs:
+            kwargs.setdefault("size_hint_y", None)
+        super().__init__(**kwargs)
+        self.bind(
+            kind=self._restyle,
+            state=self._restyle,
+            disabled=self._restyle,
+            texture_size=self._fit_height,
+            size_hint_y=self._fit_height,
+        )
+        theme.bind(revision=self._restyle, touch=self._fit_height, padding=self._fit_height)
+        self._restyle()
+        self._fit_height()
+
+    def _restyle(self, *_args: Any) -> None:
+        """Pick colours for the kind, the pressed state and the disabled state."""
+        kind = "disabled-look" if self.disabled else self.kind
+        bg, pressed, fg, border = _KIND_COLOURS[kind]
+        self.bg_colour = theme.colour(pressed if self.state == "down" else bg)
+        self.fg_colour = theme.colour(fg)
+        self.border_colour = theme.colour(border)
+        self.border_px = theme.border_width
+
+    def _fit_height(self, *_args: Any) -> None:
+        """Keep the height at least one touch target and tall enough for the text."""
+        if self.size_hint_y is None and self.auto_height:
+            self.height = max(theme.touch, self.texture_size[1] + 2 * theme.padding)
+
+
+class ChoiceButton(BigButton):
+    """One option of a ChoiceButtons group; shows a check mark when selected."""
+
+    choice_key = StringProperty("")
+    label = ObjectProperty("")
+    selected = BooleanProperty(False)
+    lang = StringProperty("id")
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Create the option button."""
+        super().__init__(**kwargs)
+        self.bind(selected=self._relabel, label=self._relabel, lang=self._relabel)
+        self._relabel()
+
+    def _relabel(self, *_args: Any) -> None:
+        """Show a check mark and the filled colour when selected, an empty circle otherwise."""
+        label = self.label(self.lang) if isinstance(self.label, Text) else str(self.label)
+        mark = theme.symbol("check") if self.selected else theme.symbol("unchecked")
+        self.text = f"{mark}  {label}"
+        self.kind = "primary" if self.selected else "secondary"
+
+    def _restyle(self, *_args: Any) -> None:
+        """Use the focus colour and a thicker border for the selected option."""
+        super()._restyle()
+        if getattr(self, "selected", False):
+            self.border_colour = theme.colour("focus")
+            self.border_px = theme.focus_width
+
+
+class ChoiceButtons(GridLayout):  # type: ignore[misc]
+    """A group of big buttons of which exactly one can be chosen by a single tap."""
+
+    choices = ListProperty([])
+    value = StringProperty("")
+    lang = StringProperty("id")
+    max_cols = NumericProperty(3)
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Create the group; `choices` is a list of (key, label) where label is str or Text."""
+        theme.track_window()
+        kwargs.setdefault("cols", None)
+        explicit_cols = kwargs.get("cols") is not None
+        super().__init__(**kwargs)
+        self._explicit_cols = explicit_cols
+        self.buttons: list[ChoiceButton] = []
+        self.bind(choices=self._rebuild, value=self._mark, lang=self._relang, max_cols=self._rebuild)
+        self._rebuild()
+
+    def _rebuild(self, *_args: Any) -> None:
+        """Create one button per choice."""
+        self.clear_widgets()
+        self.buttons = []
+        choices: Sequence[tuple[str, Any]] = list(self.choices)
+        if not self._explicit_cols:
+            self.cols = max(1, min(len(choices), int(self.max_cols)))
+        for key, label in choices:
+            button = ChoiceButton(choice_key=str(key), label=label, lang=self.lang)
+            button.bind(on_release=self._chosen)
+            self.buttons.append(button)
+            self.add_widget(button)
+        self._mark()
+
+    def _chosen(self, button: ChoiceButton) -> None:
+        """Select the tapped button's key."""
+        self.value = button.choice_key
+
+    def _mark(self, *_args: Any) -> None:
+        """Mark the button whose key equals `value`."""
+        for button in self.buttons:
+            button.selected = button.choice_key == self.value
+
+    def _relang(self, *_args: Any) -> None:
+        """Pass the language on to the buttons."""
+        for button in self.buttons:
+            button.lang = self.lang
+
+    def button_for(self, key: str) -> ChoiceButton | None:
+        """Return the button for `key`, if any."""
+        return next((b for b in self.buttons if b.choice_key == key), None)
+
+
+load_kv(__file__)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up a development/CI machine (Debian 12): system packages, then .venv from the lock file.
+# Idempotent: run it again after pulling; it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3 python3-venv python3-dev            # the interpreter, if the machine has no other
+  libgl1 libegl1 libgl1-mesa-dri libmtdev1    # software OpenGL for Kivy (SDL offscreen / Xvfb)
+  xvfb xauth                                  # a virtual screen when no real one is attached
+  fonts-dejavu-core                           # fonts with full Latin coverage
+  poppler-utils                               # pdftotext: tests read the printed receipts
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade "pip>=24"
+.venv/bin/python -m pip install -q -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps -e .
+echo "dev-setup: ready (.venv)"
