@@ -5,29 +5,31 @@ import hmac
 import json
 import logging
 import os
-import secrets
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, NoReturn
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central_server import numbering, quota
+from central_server import numbering, officer, quota
 from central_server.db import Database
-from central_server.models import Application, Kiosk, Office, Quota
+from central_server.fleet import Fleet, StaffAccess
+from central_server.kiosk_auth import KioskAuth, KioskRef, kiosk_claims_guard, kiosk_guard
+from central_server.kiosk_auth import build_router as build_enrolment_router
+from central_server.lifecycle import STATUS_TEXTS
+from central_server.models import Application, Office, Quota
+from central_server.notify import Channel
+from central_server.ratelimit import StatusLookupLimiter
 from central_server.schemas import (
     ApplicationIn,
     ApplicationStatusOut,
     Error,
-    KioskIn,
-    KioskOut,
     QuotaIn,
     QuotaOut,
     Service,
@@ -42,28 +44,9 @@ WIB = timezone(timedelta(hours=7), "WIB")
 DEFAULT_OFFICES: tuple[tuple[str, str], ...] = (
     ("3517", "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Jombang"),
 )
-STATUS_TEXTS: dict[str, dict[str, str]] = {
-    "submitted": {
-        "id": "Pra-permohonan diterima, menunggu verifikasi di kantor Disdukcapil",
-        "en": "Pre-application received, awaiting verification at the Disdukcapil office",
-    },
-    "verified": {"id": "Berkas sudah diverifikasi", "en": "Documents verified"},
-    "in_process": {"id": "Dokumen sedang diproses", "en": "Document being processed"},
-    "completed": {"id": "Dokumen selesai, silakan diambil", "en": "Document ready for pick-up"},
-    "rejected": {"id": "Permohonan ditolak, hubungi petugas", "en": "Rejected, see an officer"},
-}
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error, "description": "Missing or invalid bearer token"},
 }
-
-
-@dataclass(frozen=True)
-class KioskRef:
-    """The authenticated kiosk and its office."""
-
-    kiosk_id: str
-    office_code: str
-    office_name: str
 
 
 def _now_wib() -> str:
@@ -90,8 +73,17 @@ def create_app(
     today: Callable[[], date] | None = None,
     admin_token: str | None = None,
     offices: Iterable[tuple[str, str]] = (),
+    channels: Mapping[str, Channel] | None = None,
+    secret_key: str | None = None,
+    status_limiter: StatusLookupLimiter | None = None,
+    open_enrolment: bool | None = None,
+    token_secret: str | None = None,
 ) -> FastAPI:
-    """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today."""
+    """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
+
+    Kiosks enrol with a one-time code from a technician; `open_enrolment` (default: on only
+    without an admin token, i.e. a development server) lets any kiosk enrol without one.
+    """
     db = Database(database_url)
     db.create_all(DEFAULT_OFFICES + tuple(offices))
     today_fn = today or _today_wib
@@ -103,24 +95,20 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        review.start()
         yield
+        review.stop()
+        await fleet.aclose()
         db.dispose()
 
     app = FastAPI(title="Anjungan central server", version="1.0", lifespan=lifespan)
     app.state.db = db
 
-    def current_kiosk(credentials: Credentials) -> KioskRef:
-        """Resolve the bearer token to a kiosk, or answer 401."""
-        if credentials is None:
-            _fail(401, "unauthorized", "missing bearer token")
-        with db.transaction() as session:
-            kiosk = session.scalar(
-                select(Kiosk).where(Kiosk.token_hash == hash_token(credentials.credentials))
-            )
-            if kiosk is None:
-                _fail(401, "unauthorized", "unknown or rotated kiosk token")
-            office = session.get_one(Office, kiosk.office_code)
-            return KioskRef(kiosk.kiosk_id, office.code, office.name)
+    if open_enrolment is None:
+        flag = os.environ.get("ANJUNGAN_OPEN_ENROLMENT")
+        open_enrolment = flag == "1" if flag is not None else not admin_secret
+    kiosk_auth = KioskAuth(db, secret=token_secret, open_enrolment=open_enrolment)
+    current_kiosk = kiosk_guard(kiosk_auth)  # kiosk tokens only; staff credentials get 401
 
     def require_admin(credentials: Credentials) -> None:
         """Admin guard: a shared token until officer login arrives (a later issue)."""
@@ -132,30 +120,24 @@ def create_app(
             _fail(401, "unauthorized", "admin token required")
 
     KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
+    review = officer.install(
+        app,
+        db,
+        today=today_fn,
+        kiosk_dependency=current_kiosk,
+        channels=channels,
+        secret_key=secret_key,
+        status_limiter=status_limiter,
+    )
+    staff_access = StaffAccess(admin_secret, kiosk_auth.signing_key, review.auth)
+    fleet = Fleet(db, current_kiosk, kiosk_claims_guard(kiosk_auth), staff_access)
+    app.include_router(build_enrolment_router(kiosk_auth, staff_access.api))
+    fleet.install(app)
 
     @app.get("/health")
     def health() -> dict[str, str]:
         """Liveness probe."""
         return {"status": "ok"}
-
-    @app.post("/api/v1/kiosks", status_code=201, response_model=KioskOut)
-    def register_kiosk(body: KioskIn) -> KioskOut:
-        """Enrol a kiosk or rotate its token (open for now; enrolment codes come later)."""
-        token = secrets.token_urlsafe(32)
-        with db.transaction() as session:
-            if session.get(Office, body.office_code) is None:
-                _fail(404, "unknown_office", f"office {body.office_code} is not configured")
-            kiosk = session.get(Kiosk, body.kiosk_id)
-            if kiosk is None:
-                kiosk = Kiosk(kiosk_id=body.kiosk_id, registered_at=_now_wib())
-                session.add(kiosk)
-            kiosk.office_code, kiosk.name, kiosk.token_hash = (
-                body.office_code,
-                body.name,
-                hash_token(token),
-            )
-        log.info("kiosk %s enrolled at office %s", body.kiosk_id, body.office_code)
-        return KioskOut(kiosk_id=body.kiosk_id, token=token)
 
     @app.put(
         "/api/v1/offices/{office_code}/quotas/{service}",
@@ -234,6 +216,7 @@ def create_app(
         problem = quota.slot_problem(today, day, window)
         if problem:
             _fail(409, "slot_unavailable", problem, slot={"date": str(day), "window": window})
+        numbering.lock_slot(session, kiosk.office_code, service, day, window)
         capacity = quota.window_capacity(daily_quota(session, kiosk.office_code, service), window)
         if booked(session, kiosk.office_code, service, [day]).get((day, window), 0) >= capacity:
             _fail(
@@ -328,10 +311,13 @@ def create_app(
     @app.get(
         "/api/v1/applications/{registration_number}",
         response_model=ApplicationStatusOut,
-        responses={**ERRORS, 404: {"model": Error}},
+        responses={**ERRORS, 404: {"model": Error}, 429: {"model": Error}},
     )
-    def application_status(registration_number: str, _kiosk: KioskDep) -> ApplicationStatusOut:
-        """Public status of an application (no NIK, masked name)."""
+    def application_status(
+        registration_number: str, kiosk: KioskDep, request: Request
+    ) -> ApplicationStatusOut:
+        """Public status of an application (no NIK, masked name); rate-limited per kiosk/IP."""
+        review.status_limiter.check(request, kiosk.kiosk_id)
         with db.transaction() as session:
             row = session.scalar(
                 select(Application).where(Application.registration_number == registration_number)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from central_server.models import Counter
@@ -42,12 +44,27 @@ def queue_number(window_letter: str, sequence: int) -> str:
 
 
 def next_value(session: Session, name: str) -> int:
-    """Increment and return counter `name` (1 for a new one) inside the caller's transaction."""
-    counter = session.scalar(select(Counter).where(Counter.name == name).with_for_update())
-    if counter is None:
-        session.add(Counter(name=name, value=1))
-        session.flush()
-        return 1
-    counter.value += 1
-    session.flush()
-    return counter.value
+    """Increment and return counter `name` (1 for a new one) inside the caller's transaction.
+
+    One atomic INSERT ... ON CONFLICT DO UPDATE ... RETURNING: concurrent callers on PostgreSQL
+    queue on the row lock (no lost update, no duplicate insert); SQLite is serial anyway.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Counter).values(name=name, value=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Counter.name], set_={"value": Counter.value + 1}
+    ).returning(Counter.value)
+    return int(session.execute(stmt).scalar_one())
+
+
+def lock_slot(session: Session, office_code: str, service: str, day: date, window: str) -> None:
+    """Serialize bookings of one slot until the transaction ends (PostgreSQL advisory lock).
+
+    SQLite transactions already start with BEGIN IMMEDIATE; on PostgreSQL (READ COMMITTED) the
+    count-then-insert of a booking would otherwise let two kiosks overbook the last place.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"slot:{office_code}:{service}:{day}:{window}"
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})

@@ -42,6 +42,36 @@ class CardUnreadable(DeviceError):
     )
 
 
+class SamMissing(DeviceError):
+    """The reader's SAM slot is empty or the SAM does not answer: no e-KTP can be read."""
+
+    citizen_message = Text(
+        "Pembaca e-KTP belum siap (modul keamanan tidak terpasang). Silakan hubungi petugas.",
+        "The e-KTP reader is not ready (security module missing). Please ask an attendant.",
+    )
+    retriable = False
+
+
+class CardNotAuthentic(DeviceError):
+    """Mutual authentication between the chip and the SAM failed."""
+
+    citizen_message = Text(
+        "e-KTP tidak dapat diverifikasi. Silakan ke loket pelayanan.",
+        "The e-KTP could not be verified. Please go to the service counter.",
+    )
+    retriable = False
+
+
+class CardExpired(DeviceError):
+    """The chip says the card's validity has ended."""
+
+    citizen_message = Text(
+        "Masa berlaku e-KTP ini sudah habis. Silakan ke loket pelayanan untuk pembaruan.",
+        "This e-KTP has expired. Please go to the service counter to renew it.",
+    )
+    retriable = False
+
+
 class PaperOut(DeviceError):
     """The printer has no paper."""
 
@@ -76,3 +106,94 @@ class ScannerUnavailable(DeviceError):
         "Pemindai dokumen tidak tersedia. Silakan hubungi petugas.",
         "The document scanner is unavailable. Please ask an attendant.",
     )
+
+
+class PaperNearEnd(DeviceError):
+    """The paper roll is nearly used up: printing still works, an attendant should refill."""
+
+    citizen_message = Text(
+        "Kertas printer hampir habis. Petugas telah diberi tahu.",
+        "The printer paper is running low. An attendant has been told.",
+    )
+
+
+class PrinterFault(DeviceError):
+    """The printer reports an error of its own (cutter jam, head overheated)."""
+
+    citizen_message = Text(
+        "Printer mengalami gangguan. Silakan hubungi petugas untuk mencetak ulang.",
+        "The printer has a fault. Please ask an attendant to reprint.",
+    )
+
+
+class PaperJam(DeviceError):
+    """Paper is stuck in the printer."""
+
+    citizen_message = Text(
+        "Kertas tersangkut di printer. Petugas akan membantu mencetak ulang.",
+        "Paper is jammed in the printer. An attendant will help you reprint.",
+    )
+
+
+class DoorOpen(CoverOpen):
+    """A printer door or cover is open."""
+
+    citizen_message = Text(
+        "Pintu atau tutup printer terbuka. Silakan hubungi petugas.",
+        "A printer door or cover is open. Please ask an attendant.",
+    )
+
+
+class PrintTimeout(PrinterOffline):
+    """A print job did not finish within its time bound and was cancelled."""
+
+    citizen_message = Text(
+        "Pencetakan terlalu lama dan dibatalkan. Petugas akan membantu mencetak ulang.",
+        "Printing took too long and was cancelled. An attendant will help you reprint.",
+    )
+
+
+class PrintFailed(DeviceError):
+    """The print system rejected or aborted the job."""
+
+    citizen_message = Text(
+        "Dokumen gagal dicetak. Petugas akan membantu mencetak ulang.",
+        "The document could not be printed. An attendant will help you reprint.",
+    )
+
+
+class ScannerJam(ScannerUnavailable):
+    """Paper is stuck in the scanner's document feeder."""
+
+    citizen_message = Text(
+        "Kertas tersangkut di pemindai. Silakan hubungi petugas.",
+        "Paper is jammed in the scanner. Please ask an attendant.",
+    )
+
+
+class ScannerCoverOpen(ScannerUnavailable):
+    """The scanner's cover is open."""
+
+    citizen_message = Text(
+        "Tutup pemindai terbuka. Tutup kembali lalu coba lagi.",
+        "The scanner cover is open. Close it and try again.",
+    )
+
+
+class FeederEmpty(ScannerUnavailable):
+    """The automatic document feeder has no paper in it."""
+
+    citizen_message = Text(
+        "Tidak ada dokumen di pengumpan. Letakkan dokumen lalu coba lagi.",
+        "There is no document in the feeder. Insert the document and try again.",
+    )
+
+
+class DocumentTooLarge(DeviceError):
+    """Scanned pages do not fit the size limit even at the lowest quality."""
+
+    citizen_message = Text(
+        "Dokumen terlalu besar. Kurangi jumlah halaman atau hubungi petugas.",
+        "The document is too large. Scan fewer pages or ask an attendant.",
+    )
+    retriable = False

@@ -9,6 +9,7 @@ from typing import Any
 from drivers.registry import Devices, build_devices
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
+from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
 from kiosk_app.services.session import SessionService
 
@@ -24,6 +25,7 @@ class Kiosk:
     central: CentralClient
     session: SessionService
     embedded_server: Any = None
+    journal: PrintJournal | None = None
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -32,6 +34,8 @@ class Kiosk:
             return
         self._closed = True
         self.session.close()
+        if self.journal is not None:
+            self.journal.close()
         if self.embedded_server is not None:
             self.embedded_server.stop()
 
@@ -55,8 +59,16 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         if central.token is None:
             central.register(config.kiosk_name)
         devices = build_devices(config.devices)
+        journal = PrintJournal(config.data_dir / "print-journal.db", config.kiosk_id)
+        interrupted = journal.recover()
+        if interrupted:
+            log.warning("%d print job(s) interrupted by a stop; waiting for an attendant's reprint",
+                        len(interrupted))
         printing = PrintingService(
-            devices.ticket_printer, devices.document_printer, kiosk_id=config.kiosk_id
+            devices.ticket_printer,
+            devices.document_printer,
+            kiosk_id=config.kiosk_id,
+            journal=journal,
         )
         session = SessionService(
             card_reader=devices.card_reader,
@@ -70,4 +82,4 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         if embedded is not None:
             embedded.stop()
         raise
-    return Kiosk(config, devices, central, session, embedded)
+    return Kiosk(config, devices, central, session, embedded, journal)

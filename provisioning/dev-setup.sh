@@ -10,6 +10,14 @@ APT_PACKAGES=(
   xvfb xauth                                  # a virtual screen when no real one is attached
   fonts-dejavu-core                           # fonts with full Latin coverage
   poppler-utils                               # pdftotext: tests read the printed receipts
+  cups cups-client cups-bsd cups-ipp-utils    # A4 printing: cupsd, lpadmin, ippeveprinter
+  printer-driver-cups-pdf ghostscript         # the cups-pdf test queue
+  libcups2-dev swig                           # building pycups
+  avahi-daemon dbus iproute2 util-linux       # ippeveprinter's test bed in a network namespace
+  sane-utils libsane1 libsane-dev             # document scanner: SANE (test backend), python-sane
+  pcscd libpcsclite-dev vsmartcard-vpcd       # e-KTP reader: PC/SC daemon, pyscard build, vpcd
+  pcsc-tools                                  # pcsc_scan for technicians
+  chromium chromium-driver                    # officer/dashboard pages in headless Chromium
 )
 
 missing=()

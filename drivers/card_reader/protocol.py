@@ -23,6 +23,13 @@ class IdentityRead:
 
 
 @dataclass(frozen=True)
+class UidOnlyCard:
+    """A contactless card was read with the UID-only profile: no NIK, ask for NIK + PIN."""
+
+    uid: str  # hex; identifies the card, not the person
+
+
+@dataclass(frozen=True)
 class CardReadFailed:
     """Reading failed; the error carries the citizen message."""
 
@@ -42,7 +49,9 @@ class ReaderStateChanged:
     detail: str
 
 
-CardEvent = CardInserted | IdentityRead | CardReadFailed | CardRemoved | ReaderStateChanged
+CardEvent = (
+    CardInserted | IdentityRead | UidOnlyCard | CardReadFailed | CardRemoved | ReaderStateChanged
+)
 
 
 class CardReader(Protocol):

@@ -1,4 +1,4 @@
-"""A simulated 80 mm thermal printer that renders tickets to images and fails on command."""
+"""A simulated 80 mm thermal printer: the real ESC/POS bytes, rendered by the emulator."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from PIL import Image
 
 from drivers.errors import CoverOpen, PaperOut, PrinterOffline
-from drivers.ticket_printer.render import render_ticket
 from kiosk_app.domain.ticket import Ticket
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,11 @@ class SimulatedTicketPrinter:
         """Render and "print" `ticket`; raise PaperOut, CoverOpen or PrinterOffline on a fault."""
         with self._lock:
             self._raise_fault()
-            image = render_ticket(ticket, ticket.language)
+            from drivers.ticket_printer.emulator.machine import render_bytes
+            from drivers.ticket_printer.layout import build_ticket  # imports escpos: lazily
+
+            # The same bytes the serial driver sends, drawn as an 80 mm printer would print them.
+            image = render_bytes(build_ticket(ticket))[0]
             self.printed.append(image)
             self.tickets.append(ticket)
             number = len(self.printed)

@@ -16,6 +16,7 @@ from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Receipt, Ticket
 from kiosk_app.services.documents import render_receipt_pdf
+from kiosk_app.services.print_journal import DuplicatePrint, PrintJournal, ticket_payload
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,10 @@ class PrintingService:
         document_printer: DocumentPrinter,
         *,
         kiosk_id: str,
+        journal: PrintJournal | None = None,
         now: Callable[[], datetime] = datetime.now,
     ) -> None:
+        self._journal = journal
         self._ticket_printer = ticket_printer
         self._document_printer = document_printer
         self._kiosk_id = kiosk_id
@@ -96,7 +99,14 @@ class PrintingService:
             kiosk_id=self._kiosk_id,
         )
         messages: list[Text] = []
-        ticket_ok = self._attempt("ticket", lambda: self._ticket_printer.print_ticket(ticket), messages)
+        reference = receipt.registration_number
+        ticket_ok = self._attempt(
+            "ticket",
+            reference,
+            lambda: self._ticket_printer.print_ticket(ticket),
+            messages,
+            payload=ticket_payload(ticket),
+        )
         if not ticket_ok:
             messages.append(TICKET_FAILED_HINT)
 
@@ -104,20 +114,36 @@ class PrintingService:
             pdf = render_receipt_pdf(a4, language, summary=info.summary(values, language, mask=True))
             self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
 
-        receipt_ok = self._attempt("receipt", print_receipt, messages)
+        receipt_ok = self._attempt("receipt", reference, print_receipt, messages)
         if not receipt_ok:
             messages.append(RECEIPT_FAILED_HINT)
         return PrintResult(ticket_ok, receipt_ok, tuple(messages))
 
-    def _attempt(self, what: str, job: Callable[[], None], messages: list[Text]) -> bool:
+    def _attempt(
+        self,
+        kind: str,
+        reference: str,
+        job: Callable[[], None],
+        messages: list[Text],
+        payload: str | None = None,
+    ) -> bool:
+        """Run one print, journalled before it is sent so a crash never loses or doubles it."""
         try:
-            job()
+            if self._journal is None:
+                job()
+            else:
+                with self._journal.track(kind, reference, payload=payload):
+                    job()
+        except DuplicatePrint as exc:
+            log.warning("%s not printed again: %s", kind, exc)  # a reprint is the attendant's call
+            messages.append(exc.citizen_message)
+            return False
         except DeviceError as exc:
-            log.warning("%s printing failed: %s: %s", what, type(exc).__name__, exc)
+            log.warning("%s printing failed: %s: %s", kind, type(exc).__name__, exc)
             messages.append(exc.citizen_message)
             return False
         except Exception:
-            log.exception("%s printing crashed", what)
+            log.exception("%s printing crashed", kind)
             messages.append(DeviceError.citizen_message)
             return False
         return True

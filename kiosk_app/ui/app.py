@@ -120,6 +120,7 @@ class AnjunganApp(App):
 
             self.warning = InactivityWarning(seconds_left=seconds, lang=view.language)
             self.warning.pilot_id = "inactivity_warning"
+            self.warning.still_here_button.pilot_id = "still_here"
             self.warning.bind(on_still_here=lambda *_: self.session.still_here())
             self.warning.open(animation=False)
         else:

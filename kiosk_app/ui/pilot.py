@@ -12,6 +12,7 @@ from typing import Any
 from kivy.base import EventLoop
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.session import SessionState
@@ -110,17 +111,36 @@ class Pilot:
         return [t for w in self.widgets() if isinstance(t := getattr(w, "text", None), str) and t]
 
     # -- touching ----------------------------------------------------------------------------
-    def touch(self, widget: Widget) -> None:
-        """Touch down and up at the widget's centre, in window coordinates."""
+    def touch(self, widget: Widget, settle: int = 2) -> None:
+        """Touch down and up at the widget's centre (window coordinates), then run frames."""
+        name = getattr(widget, "pilot_id", None) or getattr(widget, "text", None) or widget
         if getattr(widget, "disabled", False):
-            raise PilotError(f"widget {getattr(widget, 'pilot_id', widget)!r} is disabled")
+            raise PilotError(f"widget {name!r} is disabled")
+        self._reveal(widget)
         x, y = widget.to_window(*widget.center)
-        if not (0 <= x <= Window.width and 0 <= y <= Window.height):
-            raise PilotError(f"widget {getattr(widget, 'pilot_id', widget)!r} is off screen")
+        if not (0 <= x < Window.width and 0 <= y < Window.height):
+            raise PilotError(f"widget {name!r} is off screen")
         touch = UnitTestTouch(x, y)
         touch.touch_down()
-        self.idle()
         touch.touch_up()
+        self.idle(settle)
+
+    def _reveal(self, widget: Widget) -> None:
+        """Scroll a widget inside a ScrollView into view (what the ▲/▼ buttons do for people)."""
+        parent = widget.parent
+        while parent is not None and not isinstance(parent, ScrollView):
+            if parent is Window or parent.parent is parent:
+                return
+            parent = parent.parent
+        if parent is None:
+            return
+        left, bottom = widget.to_window(widget.x, widget.y)
+        right, top = widget.to_window(widget.right, widget.top)
+        view_left, view_bottom = parent.to_window(parent.x, parent.y)
+        view_right, view_top = parent.to_window(parent.right, parent.top)
+        if bottom >= view_bottom - 1 and top <= view_top + 1:
+            return
+        parent.scroll_to(widget, padding=10, animate=False)
         self.idle(2)
 
     def tap(self, pilot_id: str) -> None:
@@ -136,11 +156,13 @@ class Pilot:
             raise PilotError(f"no button with text {text!r} on screen {self.state!r}")
         self.touch(found[0])
 
-    def _tap_attr(self, attr: str, value: str, within: Widget | None = None) -> None:
+    def _tap_attr(
+        self, attr: str, value: str, within: Widget | None = None, settle: int = 2
+    ) -> None:
         pool = self._walk(within) if within is not None else self.widgets()
         for widget in pool:
             if getattr(widget, attr, None) == value and hasattr(widget, "on_release"):
-                self.touch(widget)
+                self.touch(widget, settle)
                 return
         raise PilotError(f"no button with {attr}={value!r} on screen {self.state!r}")
 
@@ -155,14 +177,19 @@ class Pilot:
         self.select_field(field_name)
         keyboard = self.find("keyboard")
         box = self.find("editor_input")
+        # Keys are tapped one after the other without waiting for a frame in between (as
+        # a quick typist would); software GL makes every redraw expensive in tests.
         if clear:
             for _ in range(len(box.text)):
-                self._tap_attr("key", "backspace", keyboard)
+                self._tap_attr("key", "backspace", keyboard, settle=0)
         for char in text:
             key = "space" if char == " " else char.upper() if char.isalpha() else char
             if char == "." and keyboard.mode == "number":
                 key = ","
-            self._tap_attr("key", key, keyboard)
+            self._tap_attr("key", key, keyboard, settle=0)
+        self.idle(2)
+        if box.text != (text.upper() if keyboard.mode == "text" else text.replace(".", ",")):
+            raise PilotError(f"typed {text!r} into {field_name!r} but the box shows {box.text!r}")
 
     def set_date(self, field_name: str, iso: str) -> None:
         """Select a date field and tap the picker's +/- buttons until it shows `iso`."""
@@ -175,8 +202,9 @@ class Pilot:
         for _ in range(_DATE_LIMIT):
             current = picker.current_date() or picker._start_date()
             if picker.current_date() == target:
+                self.idle(2)
                 return
-            self._tap_attr("action", self._date_step(current, target), picker)
+            self._tap_attr("action", self._date_step(current, target), picker, settle=0)
         raise PilotError(f"date picker did not reach {iso}")
 
     @staticmethod
@@ -200,6 +228,7 @@ class Pilot:
             value = picker.value or picker.start_value or "08:00"
             h, m = (int(p) for p in value.split(":"))
             if picker.value and (h, m) == (hour, minute):
+                self.idle(2)
                 return
             if (h, m) == (hour, minute):  # untouched but already right: touch it once
                 self._tap_attr("action", "hour+", picker)
@@ -213,7 +242,7 @@ class Pilot:
                     action = "minute+10" if forward >= 10 else "minute+"
                 else:
                     action = "minute-10" if 60 - forward >= 10 else "minute-"
-            self._tap_attr("action", action, picker)
+            self._tap_attr("action", action, picker, settle=0)
         raise PilotError(f"time picker did not reach {hhmm}")
 
     def choose(self, field_name: str, key: str) -> None:

@@ -15,7 +15,9 @@ from drivers.card_reader.simulator import SimulatedCardReader
 from drivers.document_printer.simulator import SimulatedDocumentPrinter
 from drivers.errors import DeviceError
 from drivers.scanner.simulator import SimulatedScanner
-from drivers.ticket_printer.simulator import SimulatedTicketPrinter
+from tests.drivers.cups.fixtures import cups_testbed  # noqa: F401  (session fixture)
+from tests.drivers.pcsc.fixtures import pcsc_testbed  # noqa: F401  (session fixture)
+from tests.drivers.sane.fixtures import sane_config  # noqa: F401  (session fixture)
 
 WAIT_S = 3.0  # upper bound for any event; tests normally finish in milliseconds
 
@@ -59,10 +61,27 @@ class CardReaderHarness:
         """Connect or disconnect the reader."""
         self.reader.set_available(available)
 
+    def set_read_delay(self, seconds: float) -> None:
+        """Make the next reads take at least `seconds`."""
+        self.reader.read_delay_s = seconds
 
-@pytest.fixture(params=["simulated"])
+    def try_insert(self, index: int) -> bool:
+        """Try to present a card; False when the reader refuses (e.g. unavailable)."""
+        return bool(self.reader.insert_card(index))
+
+    def state(self) -> str:
+        """The reader's coarse state (status()['state'])."""
+        return str(self.reader.status()["state"])
+
+
+@pytest.fixture(params=["simulated", "pcsc"])
 def card_reader(request: pytest.FixtureRequest) -> Iterator[CardReaderHarness]:
     """A started card reader of each implementation, stopped afterwards."""
+    if request.param == "pcsc":
+        from tests.drivers.pcsc.fixtures import PcscCardReaderHarness
+
+        yield from PcscCardReaderHarness.running(request.getfixturevalue("pcsc_testbed"))
+        return
     harness = CardReaderHarness(SimulatedCardReader(read_delay_s=0.05))
     harness.reader.start(harness.events.put)
     yield harness
@@ -78,26 +97,29 @@ class PrinterHarness:
     out_dir: Path
 
 
-@pytest.fixture(params=["simulated"])
-def ticket_printer(request: pytest.FixtureRequest, tmp_path: Path) -> PrinterHarness:
-    """A ticket printer of each implementation with its fault switches."""
-    printer = SimulatedTicketPrinter(out_dir=tmp_path)
-    return PrinterHarness(
-        printer,
-        {
-            "paper_out": lambda on: printer.set_paper(not on),
-            "cover_open": printer.set_cover_open,
-            "offline": printer.set_offline,
-        },
-        tmp_path,
-    )
+@pytest.fixture(params=["simulated", "escpos_serial"])
+def ticket_printer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A ticket printer of each implementation (ESC/POS: the emulator on a pty) with faults."""
+    from tests.drivers.escpos.harness import escpos_harness, simulated_harness
+
+    if request.param == "simulated":
+        yield simulated_harness(tmp_path)
+        return
+    with escpos_harness(tmp_path) as harness:
+        yield harness
 
 
-@pytest.fixture(params=["simulated"])
-def document_printer(request: pytest.FixtureRequest, tmp_path: Path) -> PrinterHarness:
-    """A document printer of each implementation with its fault switches."""
+@pytest.fixture(params=["simulated", "cups"])
+def document_printer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A document printer of each implementation (CUPS: ippeveprinter queue) with faults."""
+    if request.param == "cups":
+        from tests.drivers.cups.harness import cups_harness
+
+        with cups_harness(request.getfixturevalue("cups_testbed"), tmp_path) as harness:
+            yield harness
+        return
     printer = SimulatedDocumentPrinter(out_dir=tmp_path)
-    return PrinterHarness(
+    yield PrinterHarness(
         printer,
         {
             "paper_out": lambda on: printer.set_paper(not on),
@@ -108,8 +130,12 @@ def document_printer(request: pytest.FixtureRequest, tmp_path: Path) -> PrinterH
     )
 
 
-@pytest.fixture(params=["simulated"])
+@pytest.fixture(params=["simulated", "sane"])
 def scanner(request: pytest.FixtureRequest) -> tuple[Any, Any]:
-    """A scanner of each implementation and its availability switch."""
+    """A scanner of each implementation (SANE: the test backend) and its availability switch."""
+    if request.param == "sane":
+        from tests.drivers.sane.harness import sane_harness
+
+        return sane_harness(request.getfixturevalue("sane_config"))
     device = SimulatedScanner()
     return device, device.set_available

@@ -13,7 +13,7 @@ from drivers.ticket_printer.render import WIDTH, qr_matrix, render_ticket
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
-from tests.drivers.conftest import PrinterHarness
+from tests.drivers.escpos.harness import TicketPrinterHarness as PrinterHarness
 
 
 def make_ticket(**changes: object) -> Ticket:
@@ -111,10 +111,10 @@ def test_print_records_and_writes_png(ticket_printer: PrinterHarness) -> None:
     printer = ticket_printer.printer
     printer.print_ticket(make_ticket())
     printer.print_ticket(make_ticket(queue_number="A-018"))
-    assert printer.status() == {"state": "online", "paper": "ok", "driver": "simulated"}
-    assert len(printer.printed) == 2
-    assert printer.last_png_path == ticket_printer.out_dir / "ticket-002.png"
-    with Image.open(printer.last_png_path) as png:
+    assert printer.status() == {"state": "online", "paper": "ok", "driver": ticket_printer.driver}
+    assert len(ticket_printer.printed()) == 2
+    assert ticket_printer.last_png() == ticket_printer.out_dir / "ticket-002.png"
+    with Image.open(ticket_printer.out_dir / "ticket-002.png") as png:
         assert png.width == WIDTH
 
 
@@ -135,10 +135,10 @@ def test_faults_raise_and_clear(
     with pytest.raises(error) as caught:
         printer.print_ticket(make_ticket())
     assert caught.value.citizen_message("id") and caught.value.citizen_message("en")
-    assert printer.printed == []
+    assert ticket_printer.printed() == []
     ticket_printer.faults[fault](False)
     printer.print_ticket(make_ticket())
-    assert len(printer.printed) == 1 and printer.status()["state"] == "online"
+    assert len(ticket_printer.printed()) == 1 and printer.status()["state"] == "online"
 
 
 def test_paper_status_reports_out(ticket_printer: PrinterHarness) -> None:

@@ -17,6 +17,7 @@ from kiosk_app.central import CentralClient
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.session import EndReason, SessionState, Timeouts
+from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
 from kiosk_app.services.session import SessionService, SessionView
 
@@ -40,6 +41,7 @@ class Rig:
     ticket: SimulatedTicketPrinter
     a4: SimulatedDocumentPrinter
     clock: FakeClock
+    journal: PrintJournal
     server: object
     views: list[SessionView]
     changed: threading.Condition
@@ -79,10 +81,11 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     ticket = SimulatedTicketPrinter(tmp_path / "out")
     a4 = SimulatedDocumentPrinter(tmp_path / "out")
     clock = FakeClock()
+    journal = PrintJournal(tmp_path / "journal.db", "KIOSK-TEST-01")
     service = SessionService(
         card_reader=reader,
         central=central,
-        printing=PrintingService(ticket, a4, kiosk_id="KIOSK-TEST-01"),
+        printing=PrintingService(ticket, a4, kiosk_id="KIOSK-TEST-01", journal=journal),
         timeouts=TIMEOUTS,
         clock=clock,
     )
@@ -97,9 +100,10 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     service.subscribe(listener)
     service.start()
     try:
-        yield Rig(service, reader, ticket, a4, clock, server, views, changed)
+        yield Rig(service, reader, ticket, a4, clock, journal, server, views, changed)
     finally:
         service.close()
+        journal.close()
         server.stop()
 
 
@@ -123,6 +127,11 @@ def test_whole_journey_submits_once_and_prints_ticket_and_receipt(rig: Rig) -> N
     assert len(rig.ticket.printed) == 1 and len(rig.a4.printed) == 1
     title, pdf = rig.a4.printed[0]
     assert pdf.startswith(b"%PDF") and outcome.registration_number in title
+    journalled = {(job.kind, job.reference, job.state) for job in rig.journal.log()}
+    assert journalled == {
+        ("ticket", outcome.registration_number, "done"),
+        ("receipt", outcome.registration_number, "done"),
+    }
     # The server knows the application and the slot has one place less.
     status = rig.service._central.status(outcome.registration_number)
     assert status.status == "submitted"
@@ -195,6 +204,8 @@ def test_paper_out_still_gives_registration_and_receipt(rig: Rig) -> None:
     assert not view.outcome.ticket_printed and view.outcome.receipt_printed
     assert any("Kertas" in m.id for m in view.outcome.messages)
     assert rig.ticket.printed == [] and len(rig.a4.printed) == 1
+    pending = rig.journal.pending()  # the attendant can reprint the ticket later
+    assert [(job.kind, job.state) for job in pending] == [("ticket", "failed")]
 
 
 def test_dead_server_keeps_form_and_retry_does_not_duplicate(rig: Rig, tmp_path: Path) -> None:

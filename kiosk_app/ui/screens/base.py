@@ -61,6 +61,14 @@ class BusyArc(Widget):
         self.angle = (self.angle + 300 * dt) % 360
 
 
+def scroll_by(scroll: Any, content_height: float, direction: int, share: float = 0.7) -> None:
+    """Move a ScrollView by `share` of its visible height (+1 down, -1 up): no swipe needed."""
+    if content_height <= scroll.height:
+        return
+    step = share * scroll.height / (content_height - scroll.height)
+    scroll.scroll_y = min(1.0, max(0.0, scroll.scroll_y - direction * step))
+
+
 def tr(text: Text | None, lang: str) -> str:
     """Text in the view's language; empty for None."""
     if text is None:

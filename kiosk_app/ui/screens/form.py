@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from kivy.properties import StringProperty
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
 
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
-from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
+from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: F401 - kv uses BigButton
 from kiosk_app.ui.widgets.datepicker import DatePicker, parse_iso_date
 from kiosk_app.ui.widgets.field import FieldRow
@@ -47,6 +50,7 @@ def display_value(spec: FieldSpec, value: str, lang: str) -> str:
 class FormScreen(KioskScreen):
     """Fills one FormPage; every change goes straight to session.set_value."""
 
+    overflow = BooleanProperty(False)  # more fields than fit: show the ▲/▼ buttons
     title_text = StringProperty("")
     step_text = StringProperty("")
     editor_label = StringProperty("")
@@ -60,7 +64,9 @@ class FormScreen(KioskScreen):
         self._rows: dict[str, FieldRow] = {}
         self._errors: set[str] = set()
         self.selected: str | None = None
+        self.editing: str | None = None
         self.editor: Any = None
+        self._editors: dict[str, Any] = {}
         self.view: SessionView | None = None
 
     # -- rendering ---------------------------------------------------------------------------
@@ -143,43 +149,55 @@ class FormScreen(KioskScreen):
         self._scroll_to(self._rows[name])
 
     def _scroll_to(self, row: FieldRow) -> None:
+        """After the next layout pass, keep the selected row in view."""
+        Clock.schedule_once(lambda _dt: self._scroll_now(row), 0)
+
+    def _scroll_now(self, row: FieldRow) -> None:
         scroll = self.ids.scroll
-        if scroll.height and self.ids.fields.height > scroll.height:
-            scroll.scroll_to(row, padding=10, animate=False)
+        if row.parent is None:
+            return
+        if self.ids.fields.height <= scroll.height:
+            scroll.scroll_y = 1
+        else:
+            scroll.scroll_to(row, padding=theme.padding, animate=False)
+
+    def check_overflow(self) -> None:
+        """Show the scroll buttons only when the fields do not fit."""
+        self.overflow = self.ids.fields.height > self.ids.scroll.height + 1
+
+    def scroll_fields(self, direction: int) -> None:
+        """Scroll the field list by most of its visible height (+1 down, -1 up)."""
+        scroll_by(self.ids.scroll, self.ids.fields.height, direction)
 
     def _show_editor(self, spec: FieldSpec, value: str) -> None:
+        """Put the editor for `spec` in the right part (editors are reused: they are costly)."""
         area = self.ids.editor
-        if self.editor is not None and hasattr(self.editor, "detach"):
-            self.editor.detach()
+        self.editing = None  # no set_value while the editor is being loaded
         area.clear_widgets()
         lang = self.lang
         self.editor_spec = spec
         if spec.kind in KEYBOARD_MODES:
-            field_input = FieldInput(
-                text=value, multiline=False, write_tab=False, size_hint_y=None,
-                font_size=self._theme().sp_heading, font_name=self._theme().font_name,
-                height=self._theme().touch * 1.2, padding=[self._theme().padding] * 2,
-            )
+            field_input, keyboard = self._keyboard(KEYBOARD_MODES[spec.kind])
             field_input.max_length = spec.max_length
-            field_input.pilot_id = "editor_input"
-            field_input.bind(text=self._typed(spec.name))
-            keyboard = OnScreenKeyboard(mode=KEYBOARD_MODES[spec.kind], lang=lang, size_hint_y=None)
-            keyboard.pilot_id = "keyboard"
+            field_input.text = value
+            keyboard.lang = lang
             keyboard.attach(field_input)
-            keyboard.bind(on_key=self._on_key)
             area.add_widget(field_input)
             area.add_widget(keyboard)
+            area.add_widget(Widget())
             self.editor = keyboard
         elif spec.kind is FieldKind.DATE:
-            picker = DatePicker(value=value, lang=lang, start_value=self._date_start(spec))
-            picker.pilot_id = "date_picker"
-            picker.bind(value=self._picked(spec.name))
+            picker = self._cached("date", self._make_date_picker)
+            picker.start_value = self._date_start(spec)
+            picker.value = value
+            picker.lang = lang
             area.add_widget(picker)
             self.editor = picker
         elif spec.kind is FieldKind.TIME:
-            picker = TimePicker(value=value, lang=lang, start_value=value or "08:00")
-            picker.pilot_id = "time_picker"
-            picker.bind(value=self._picked(spec.name))
+            picker = self._cached("time", self._make_time_picker)
+            picker.start_value = value or "08:00"
+            picker.value = value
+            picker.lang = lang
             area.add_widget(picker)
             self.editor = picker
         else:
@@ -188,10 +206,47 @@ class FormScreen(KioskScreen):
                 max_cols=2 if len(spec.choices) <= 4 else 3,
             )
             choices.pilot_id = "choices"
-            choices.bind(value=self._picked(spec.name))
+            choices.bind(value=self._picked)
             area.add_widget(choices)
+            area.add_widget(Widget())
             self.editor = choices
+        self.editing = spec.name
         self._refresh_editor_texts()
+
+    def _cached(self, key: str, make: Any) -> Any:
+        if key not in self._editors:
+            editor = make()
+            editor.pilot_id = f"{key}_picker"
+            self._editors[key] = editor
+        return self._editors[key]
+
+    def _keyboard(self, mode: str) -> tuple[FieldInput, OnScreenKeyboard]:
+        """The text box (shared) and the keyboard for `mode` (one per mode)."""
+        field_input = self._cached("input", lambda: FieldInput(
+            multiline=False, write_tab=False, size_hint_y=None, font_size=theme.sp_heading,
+            font_name=theme.font_name, height=theme.touch * 1.2, padding=[theme.padding] * 2,
+        ))
+        if not field_input.pilot_id == "editor_input":
+            field_input.pilot_id = "editor_input"
+            field_input.bind(text=self._typed)
+        keyboard = self._cached(f"keyboard_{mode}", lambda: self._make_keyboard(mode))
+        keyboard.pilot_id = "keyboard"
+        return field_input, keyboard
+
+    def _make_keyboard(self, mode: str) -> OnScreenKeyboard:
+        keyboard = OnScreenKeyboard(mode=mode, size_hint_y=None)
+        keyboard.bind(on_key=self._on_key)
+        return keyboard
+
+    def _make_date_picker(self) -> DatePicker:
+        picker = DatePicker()
+        picker.bind(value=self._picked)
+        return picker
+
+    def _make_time_picker(self) -> TimePicker:
+        picker = TimePicker()
+        picker.bind(value=self._picked)
+        return picker
 
     def _refresh_editor_texts(self) -> None:
         spec = getattr(self, "editor_spec", None)
@@ -208,17 +263,13 @@ class FormScreen(KioskScreen):
             return today.isoformat()
         return today.replace(year=today.year - 30, day=min(today.day, 28)).isoformat()
 
-    @staticmethod
-    def _theme() -> Any:
-        from kiosk_app.ui.theme import theme
+    def _typed(self, _input: Any, text: str) -> None:
+        if self.editing is not None:
+            self.session.set_value(self.editing, text)
 
-        return theme
-
-    def _typed(self, name: str) -> Any:
-        return lambda _input, text: self.session.set_value(name, text)
-
-    def _picked(self, name: str) -> Any:
-        return lambda _picker, value: self.session.set_value(name, value)
+    def _picked(self, _picker: Any, value: str) -> None:
+        if self.editing is not None:
+            self.session.set_value(self.editing, value)
 
     def _on_key(self, _keyboard: Any, key: str) -> None:
         """"Selesai" on the keyboard moves to the next field of the page."""
@@ -241,8 +292,14 @@ class FormScreen(KioskScreen):
     def left(self) -> None:
         """Forget the page (and the personal data in it) when another screen takes over."""
         self._page_key = None
+        self.editing = None
         if self.editor is not None and hasattr(self.editor, "detach"):
             self.editor.detach()
+        for editor in self._editors.values():  # no personal data may linger in them
+            if hasattr(editor, "value"):
+                editor.value = ""
+            elif isinstance(editor, TextInput):
+                editor.text = ""
         self.ids.editor.clear_widgets()
         self.ids.fields.clear_widgets()
         self._rows = {}

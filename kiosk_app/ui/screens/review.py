@@ -9,7 +9,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
-from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.widgets.buttons import BigButton
 
 SCROLL_STEP = 0.6  # share of the visible height one scroll button moves
@@ -34,8 +34,7 @@ class ReviewScreen(KioskScreen):
 
     def update(self, view: SessionView) -> None:
         """Fill the summary, the slot and the "Ubah" buttons."""
-        slot = texts.slot_text(view.slot, view.language) if view.slot else ""
-        self.slot_text = texts.CHOSEN_SLOT.format(slot=slot)(view.language) if slot else ""  # type: ignore[arg-type]
+        self.slot_text = texts.slot_text(view.slot, view.language) if view.slot else ""
         pages = view.service.form.pages if view.service and view.service.form else ()
         key = (view.summary, view.language, tuple(p.key for p in pages))
         if key == self._shown:
@@ -50,7 +49,7 @@ class ReviewScreen(KioskScreen):
         for index, page in enumerate(pages):
             button = BigButton(
                 text=tr(page.title, view.language),
-                kind="secondary", font_role="small",
+                kind="secondary", font_role="small", size_hint_x=1,
             )
             button.pilot_id = f"edit_{index}"
             button.bind(on_release=self._edit(index))
@@ -62,12 +61,7 @@ class ReviewScreen(KioskScreen):
 
     def scroll(self, direction: int) -> None:
         """Move the summary by most of a screenful (+1 down, -1 up)."""
-        scroll = self.ids.scroll
-        content = self.ids.rows.height
-        if content <= scroll.height:
-            return
-        step = SCROLL_STEP * scroll.height / (content - scroll.height)
-        scroll.scroll_y = min(1.0, max(0.0, scroll.scroll_y - direction * step))
+        scroll_by(self.ids.scroll, self.ids.rows.height, direction, SCROLL_STEP)
 
     def left(self) -> None:
         """Drop the personal data shown."""

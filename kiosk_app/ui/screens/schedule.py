@@ -8,7 +8,7 @@ from kivy.properties import BooleanProperty
 
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
-from kiosk_app.ui.screens.base import KioskScreen, load_kv
+from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by
 from kiosk_app.ui.widgets.buttons import BigButton
 
 
@@ -45,6 +45,10 @@ class ScheduleScreen(KioskScreen):
             button.bind(on_release=self._chosen(item.slot))
             box.add_widget(button)
         self.ids.scroll.scroll_y = 1
+
+    def scroll(self, direction: int) -> None:
+        """The ▲/▼ buttons."""
+        scroll_by(self.ids.scroll, self.ids.slots.height, direction)
 
     def _chosen(self, slot: Any) -> Any:
         return lambda *_: self.session.choose_slot(slot)

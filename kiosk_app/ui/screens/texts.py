@@ -65,8 +65,9 @@ SLOT_LINE = T("{day}, {date} · pukul {window} · sisa {left}",
 
 # review
 REVIEW_TITLE = T("Periksa kembali data Anda", "Check your details")
-CHOSEN_SLOT = T("Jadwal verifikasi: {slot}", "Verification date: {slot}")
+CHOSEN_SLOT_LABEL = T("Jadwal verifikasi", "Verification date")
 EDIT = T("Ubah", "Change")
+EDIT_PAGES = T("Ubah data:", "Change:")
 SUBMIT = T("Kirim", "Send")
 SCROLL_UP = T("▲ Ke atas", "▲ Up")
 SCROLL_DOWN = T("▼ Ke bawah", "▼ Down")

@@ -1,0 +1,192 @@
+"""Heartbeats per second into the central server on PostgreSQL, with p50 and p99 latency.
+
+Starts its own PostgreSQL (durable settings: fsync on) and uvicorn with WORKERS processes on
+127.0.0.1, enrols KIOSKS kiosks, then CONNECTIONS keep-alive connections send heartbeats (each a
+different kiosk) for DURATION_S seconds or MAX_REQUESTS requests, whichever comes first.
+Last line: {"heartbeats_per_s": .., "p50_ms": .., "p99_ms": .., ...}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+KIOSKS = int(os.environ.get("BENCH_KIOSKS", "2000"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
+WARMUP_S = 2.0
+MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "200000"))
+ADMIN = "bench-admin-token-0123456789"
+
+
+def app() -> object:
+    """uvicorn factory (runs in each worker process)."""
+    from central_server.app import create_app
+
+    return create_app(os.environ["BENCH_DB_URL"], admin_token=ADMIN, open_enrolment=True)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
+    """uvicorn with WORKERS processes; waits until /health answers."""
+    env = dict(os.environ, BENCH_DB_URL=db_url, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "heartbeats:app", "--factory",
+         "--app-dir", str(ROOT / "benchmarks"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(WORKERS), "--http", "httptools", "--loop", "uvloop",
+         "--no-access-log", "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                return process
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("server did not start")
+
+
+def enrol_all(port: int) -> list[str]:
+    """Enrol KIOSKS kiosks; return their tokens."""
+    import requests
+
+    session, tokens = requests.Session(), []
+    for n in range(KIOSKS):
+        body = {"kiosk_id": f"BENCH-{n:06d}", "office_code": "3517", "name": f"Kiosk {n}"}
+        r = session.post(f"http://127.0.0.1:{port}/api/v1/kiosks", json=body, timeout=10)
+        r.raise_for_status()
+        tokens.append(r.json()["token"])
+    session.close()
+    return tokens
+
+
+def request_bytes(port: int, token: str, n: int) -> bytes:
+    """One pre-built heartbeat request (HTTP/1.1, keep-alive)."""
+    body = json.dumps({
+        "app_version": "0.1.0", "uptime_s": 1000.0 + n, "disk_free_bytes": 40 << 30,
+        "disk_total_bytes": 64 << 30, "cpu_temp_c": 50.0, "outbox_depth": 0,
+        "devices": {"card_reader": {"state": "ready"},
+                    "ticket_printer": {"state": "online", "paper": "ok"},
+                    "document_printer": {"state": "online", "paper": "ok"},
+                    "scanner": {"state": "ready"}},
+    }).encode()  # fmt: skip
+    head = (
+        f"POST /api/v1/fleet/heartbeat HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def connection(
+    port: int, requests_: list[bytes], stop_at: float, measure_from: float, out: list[float],
+    errors: list[int],
+) -> None:  # fmt: skip
+    """Send heartbeats back to back on one connection, recording latencies after warm-up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = 0
+    try:
+        while time.monotonic() < stop_at and len(out) < MAX_REQUESTS:
+            payload = requests_[i % len(requests_)]
+            i += 1
+            started = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            elapsed = time.perf_counter() - started
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors.append(int(head[9:12]))
+            elif time.monotonic() >= measure_from:
+                out.append(elapsed)
+    finally:
+        writer.close()
+
+
+async def load(port: int, tokens: list[str]) -> tuple[list[float], list[int], float]:
+    """Run CONNECTIONS connections; return latencies, errors and the measured seconds."""
+    per_conn = [
+        [request_bytes(port, tokens[k], k) for k in range(c, len(tokens), CONNECTIONS)]
+        for c in range(CONNECTIONS)
+    ]
+    start = time.monotonic()
+    measure_from, stop_at = start + WARMUP_S, start + WARMUP_S + DURATION_S
+    latencies: list[float] = []
+    errors: list[int] = []
+    await asyncio.gather(
+        *(connection(port, reqs, stop_at, measure_from, latencies, errors) for reqs in per_conn)
+    )
+    return latencies, errors, min(time.monotonic(), stop_at) - measure_from
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (nearest rank) in milliseconds."""
+    ordered = sorted(values)
+    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def main() -> None:
+    """Start everything, measure, stop everything, print the JSON line."""
+    from central_server.app import DEFAULT_OFFICES
+    from central_server.db import Database
+    from tests.central.postgres import TemporaryPostgres
+
+    with TemporaryPostgres(durable=True, settings={"shared_buffers": "256MB"}) as pg:
+        url = pg.url(pg.create_database())
+        db = Database(url)
+        db.create_all(DEFAULT_OFFICES)
+        db.dispose()
+        port = free_port()
+        server = start_server(url, port)
+        try:
+            tokens = enrol_all(port)
+            try:
+                import uvloop
+
+                uvloop.install()
+            except ImportError:
+                pass
+            client_cpu = time.process_time()
+            latencies, errors, seconds = asyncio.run(load(port, tokens))
+            client_cpu = time.process_time() - client_cpu
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({
+        "heartbeats_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
+        "requests": len(latencies), "errors": len(errors), "kiosks": KIOSKS,
+        "connections": CONNECTIONS, "workers": WORKERS, "seconds": round(seconds, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "server_cpu_s": round(server_cpu.ru_utime + server_cpu.ru_stime, 2),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Fleet health: kiosk heartbeats, alerts, remote commands and the technicians' dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from central_server.db import Database
+from central_server.fleet.access import Staff, StaffAccess
+from central_server.fleet.api import build_api
+from central_server.fleet.dashboard import build_dashboard, install_handlers
+from central_server.fleet.heartbeats import SAMPLE_EVERY, HeartbeatWriter
+from central_server.fleet.service import FleetService
+from central_server.kiosk_auth import KioskRef
+
+HEARTBEAT_INTERVAL_S = 60
+
+__all__ = ["Fleet", "Staff", "StaffAccess"]
+
+
+class Fleet:
+    """Wires the fleet's API and dashboard into an app; `aclose()` on shutdown."""
+
+    def __init__(
+        self,
+        db: Database,
+        current_kiosk: Callable[..., KioskRef],
+        kiosk_claims: Callable[..., tuple[str, str]],
+        access: StaffAccess,
+        *,
+        heartbeat_interval_s: int = HEARTBEAT_INTERVAL_S,
+        sample_every: timedelta = SAMPLE_EVERY,
+    ) -> None:
+        self.service = FleetService(db)
+        self.writer = HeartbeatWriter(db, sample_every=sample_every)
+        self.access = access
+        self.current_kiosk = current_kiosk
+        self.kiosk_claims = kiosk_claims
+        self.heartbeat_interval_s = heartbeat_interval_s
+
+    def install(self, app: FastAPI) -> None:
+        """Include the API and dashboard routers and the login redirect."""
+        app.include_router(
+            build_api(
+                self.service,
+                self.writer,
+                self.current_kiosk,
+                self.kiosk_claims,
+                self.access.api,
+                self.heartbeat_interval_s,
+            )
+        )
+        app.include_router(build_dashboard(self.service, self.access))
+        install_handlers(app)
+
+    async def aclose(self) -> None:
+        """Stop the heartbeat writer."""
+        await self.writer.aclose()

@@ -1,0 +1,110 @@
+"""Alert rules: which heartbeat values are a problem, how bad, and online/offline/missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from central_server.fleet.schemas import HeartbeatIn
+
+ONLINE_WITHIN = timedelta(minutes=3)  # three missed one-minute heartbeats
+OFFLINE_ALERT_AFTER = timedelta(minutes=15)
+MISSING_AFTER = timedelta(hours=24)
+DISK_LOW_PCT = 10.0
+DISK_LOW_BYTES = 1 << 30
+CPU_HOT_C = 85.0
+OUTBOX_BACKLOG = 20
+
+OK, WARNING, CRITICAL = 0, 1, 2
+ALERTS: dict[str, tuple[int, str]] = {
+    "paper_out": (CRITICAL, "Ticket printer out of paper"),
+    "paper_near_end": (WARNING, "Ticket printer paper near end"),
+    "ticket_printer_fault": (CRITICAL, "Ticket printer offline or cover open"),
+    "a4_paper_out": (CRITICAL, "A4 printer out of paper"),
+    "a4_printer_fault": (CRITICAL, "A4 printer offline or jammed"),
+    "reader_missing": (CRITICAL, "e-KTP reader missing"),
+    "scanner_missing": (WARNING, "Document scanner unavailable"),
+    "disk_low": (WARNING, "Disk space low"),
+    "cpu_hot": (WARNING, "CPU temperature high"),
+    "outbox_backlog": (WARNING, "Applications waiting in the outbox"),
+    "offline_too_long": (CRITICAL, "Offline for more than 15 minutes"),
+}
+PROBLEM_CODES = tuple(ALERTS)
+READER_MISSING_STATES = {"unavailable", "stopped", "missing", "error", "no_reader"}
+PRINTER_FAULT_STATES = {"offline", "cover_open", "jammed", "error"}
+
+
+def device_problems(hb: HeartbeatIn) -> list[str]:
+    """Alert codes raised by one heartbeat (connectivity alerts come from last_seen)."""
+    found: list[str] = []
+    devices = hb.devices
+    ticket = devices.get("ticket_printer")
+    if ticket is not None:
+        if ticket.get("paper") == "out" or ticket.get("state") == "paper_out":
+            found.append("paper_out")
+        elif ticket.get("paper") == "near_end":
+            found.append("paper_near_end")
+        if ticket.get("state") in PRINTER_FAULT_STATES:
+            found.append("ticket_printer_fault")
+    a4 = devices.get("document_printer")
+    if a4 is not None:
+        if a4.get("paper") == "out" or a4.get("state") == "paper_out":
+            found.append("a4_paper_out")
+        if a4.get("state") in PRINTER_FAULT_STATES:
+            found.append("a4_printer_fault")
+    reader = devices.get("card_reader")
+    if reader is None or reader.get("state") in READER_MISSING_STATES:
+        found.append("reader_missing")
+    scanner = devices.get("scanner")
+    if scanner is not None and scanner.get("state") in READER_MISSING_STATES:
+        found.append("scanner_missing")
+    if hb.disk_free_pct < DISK_LOW_PCT or hb.disk_free_bytes < DISK_LOW_BYTES:
+        found.append("disk_low")
+    if hb.cpu_temp_c is not None and hb.cpu_temp_c >= CPU_HOT_C:
+        found.append("cpu_hot")
+    if hb.outbox_depth >= OUTBOX_BACKLOG:
+        found.append("outbox_backlog")
+    return found
+
+
+def severity(codes: Iterable[str]) -> int:
+    """The worst level among alert codes (unknown codes count as warnings)."""
+    return max((ALERTS.get(code, (WARNING, ""))[0] for code in codes), default=OK)
+
+
+def encode(codes: Iterable[str]) -> str:
+    """Store codes as ' a b ' so that LIKE '% a %' finds one exactly."""
+    codes = list(codes)
+    return f" {' '.join(codes)} " if codes else ""
+
+
+def decode(stored: str | None) -> list[str]:
+    """Inverse of encode."""
+    return (stored or "").split()
+
+
+def connectivity(last_seen: datetime | None, now: datetime) -> str:
+    """online, offline or missing from the last heartbeat time."""
+    if last_seen is None or now - last_seen >= MISSING_AFTER:
+        return "missing"
+    return "online" if now - last_seen < ONLINE_WITHIN else "offline"
+
+
+def current_alerts(stored: str | None, last_seen: datetime | None, now: datetime) -> list[str]:
+    """Device alerts of the last heartbeat plus offline_too_long from last_seen."""
+    codes = decode(stored)
+    if last_seen is None or now - last_seen >= OFFLINE_ALERT_AFTER:
+        codes.append("offline_too_long")
+    return codes
+
+
+def colour(status: str, alerts: list[str]) -> str:
+    """Dashboard colour: grey missing, red critical or long offline, amber warning, green ok."""
+    if status == "missing":
+        return "grey"
+    level = severity(alerts)
+    if level == CRITICAL:
+        return "red"
+    if level == WARNING or status == "offline":
+        return "amber"
+    return "green"

@@ -1,0 +1,167 @@
+"""The technicians' dashboard: server-rendered pages (Jinja2), forms, an inline SVG chart."""
+
+import hmac
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from central_server.fleet import alerts
+from central_server.fleet.access import COOKIE, LOGIN_PATH, SESSION_MAX_AGE_S, Staff, StaffAccess
+from central_server.fleet.chart import Series, history_svg
+from central_server.fleet.schemas import CommandIn, CommandKind
+from central_server.fleet.service import STATUSES, Filters, FleetService, utc
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+COMMAND_LABELS = {
+    CommandKind.restart_app: "Restart app",
+    CommandKind.reboot: "Reboot",
+    CommandKind.print_test_ticket: "Print test ticket",
+    CommandKind.upload_logs: "Upload logs",
+    CommandKind.screenshot: "Screenshot (personal fields blurred)",
+    CommandKind.push_config: "Push config",
+}
+
+
+def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
+    """Routes under /fleet (excluded from the OpenAPI document)."""
+    router = APIRouter(prefix="/fleet", include_in_schema=False)
+    StaffDep = Annotated[Staff, Depends(access.page)]
+
+    def render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:
+        return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> Response:
+        """The technician login form."""
+        return render(request, "login.html", error=None)
+
+    @router.post("/login")
+    def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Response:
+        """Check the staff token and set the session cookie."""
+        if not access.check_token(token):
+            return render(request, "login.html", 401, error="Token tidak dikenal / unknown token")
+        response = RedirectResponse("/fleet/", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            access.session_cookie(Staff("technician", "technician")),
+            max_age=SESSION_MAX_AGE_S,
+            httponly=True,
+            samesite="strict",
+            path="/",
+        )
+        return response
+
+    @router.post("/logout")
+    def logout() -> Response:
+        """Forget the session cookie."""
+        response = RedirectResponse(LOGIN_PATH, status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @router.get("/", response_class=HTMLResponse)
+    def fleet(
+        request: Request,
+        staff: StaffDep,
+        office: str | None = None,
+        problem: str | None = None,
+        status: str | None = None,
+    ) -> Response:
+        """Every kiosk with its colour, filterable by office, problem and status."""
+        office = office if office and office.isdigit() and len(office) == 4 else None
+        problem = problem if problem in (*alerts.PROBLEM_CODES, "any") else None
+        status = status if status in STATUSES else None
+        kiosks = service.kiosks(Filters(office, problem, status))
+        counts = {c: sum(k.colour == c for k in kiosks) for c in ("red", "amber", "green", "grey")}
+        return render(
+            request,
+            "fleet.html",
+            staff=staff,
+            kiosks=kiosks,
+            counts=counts,
+            offices=service.offices(),
+            problems=alerts.ALERTS,
+            statuses=STATUSES,
+            selected={"office": office, "problem": problem, "status": status},
+        )
+
+    @router.get("/kiosks/{kiosk_id}", response_class=HTMLResponse)
+    def kiosk_page(request: Request, kiosk_id: str, staff: StaffDep) -> Response:
+        """One kiosk: devices, alerts, a 24-hour chart, commands and their results."""
+        kiosk = service.kiosk(kiosk_id)
+        samples = service.samples(kiosk_id)
+        end = service.clock()
+        start = end - timedelta(hours=24)
+
+        series = [
+            Series("Disk free %", "#1f77b4", [(utc(s.at), s.disk_free_pct) for s in samples], 100),
+            Series("CPU °C (of 100)", "#d62728", [(utc(s.at), s.cpu_temp_c) for s in samples], 100),
+            Series(
+                "Outbox (of 50)",
+                "#2ca02c",
+                [(utc(s.at), float(s.outbox_depth)) for s in samples],
+                50,
+            ),
+        ]
+        return render(
+            request,
+            "kiosk.html",
+            staff=staff,
+            kiosk=kiosk,
+            alert_texts={code: alerts.ALERTS.get(code, (1, code))[1] for code in kiosk.alerts},
+            chart=history_svg(series, start, end),
+            sample_count=len(samples),
+            commands=service.commands(kiosk_id),
+            command_labels=COMMAND_LABELS,
+            csrf=access.csrf_token(staff),
+            error=request.query_params.get("error"),
+        )
+
+    @router.post("/kiosks/{kiosk_id}/commands")
+    def queue_command(
+        kiosk_id: str,
+        staff: StaffDep,
+        kind: Annotated[str, Form(max_length=40)],
+        csrf: Annotated[str, Form(max_length=200)],
+        args: Annotated[str, Form(max_length=16_000)] = "",
+    ) -> Response:
+        """Queue a command from the kiosk page's form, then show the page again."""
+        target = f"/fleet/kiosks/{kiosk_id}"
+        if not hmac.compare_digest(csrf, access.csrf_token(staff)):
+            return RedirectResponse(f"{target}?error=csrf", status_code=303)
+        try:
+            parsed = json.loads(args) if args.strip() else {}
+            body = CommandIn(kind=CommandKind(kind), args=parsed)
+        except ValueError:
+            return RedirectResponse(f"{target}?error=bad_command", status_code=303)
+        service.queue(kiosk_id, body, staff.name)
+        return RedirectResponse(target, status_code=303)
+
+    @router.get("/commands/{command_id}/attachment")
+    def attachment(command_id: int, _staff: StaffDep) -> Response:
+        """Download what a command produced (logs, blurred screenshot)."""
+        data, content_type = service.attachment(command_id)
+        return Response(
+            data,
+            media_type=content_type,
+            headers={"Content-Disposition": f'inline; filename="command-{command_id}"'},
+        )
+
+    return router
+
+
+def redirect_to_login(_request: Request, _exc: Exception) -> Response:
+    """Exception handler for LoginRequired."""
+    return RedirectResponse(LOGIN_PATH, status_code=303)
+
+
+def install_handlers(app: object, handler: Callable[..., Response] = redirect_to_login) -> None:
+    """Register the login redirect on the FastAPI app."""
+    from central_server.fleet.access import LoginRequired
+
+    app.add_exception_handler(LoginRequired, handler)  # type: ignore[attr-defined]

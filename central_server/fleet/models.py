@@ -1,0 +1,72 @@
+"""Fleet tables: each kiosk's current state, its sampled history, and remote commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central_server.models import Base
+
+
+class KioskState(Base):
+    """The latest heartbeat of a kiosk (one row per kiosk, upserted)."""
+
+    __tablename__ = "kiosk_states"
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"), primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    app_version: Mapped[str] = mapped_column(String(40))
+    uptime_s: Mapped[float] = mapped_column(Float)
+    disk_free_pct: Mapped[float] = mapped_column(Float)
+    disk_free_bytes: Mapped[int] = mapped_column(BigInteger)
+    cpu_temp_c: Mapped[float | None] = mapped_column(Float)
+    last_transaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outbox_depth: Mapped[int] = mapped_column(Integer)
+    devices_json: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(String(400))  # " code code " for LIKE filters
+    severity: Mapped[int] = mapped_column(Integer)  # 0 ok, 1 warning, 2 critical
+    history_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KioskSample(Base):
+    """A history sample of a kiosk, kept at most every few minutes for the chart."""
+
+    __tablename__ = "kiosk_samples"
+    __table_args__ = (Index("ix_kiosk_samples_kiosk_at", "kiosk_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disk_free_pct: Mapped[float] = mapped_column(Float)
+    cpu_temp_c: Mapped[float | None] = mapped_column(Float)
+    outbox_depth: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[int] = mapped_column(Integer)
+
+
+class FleetCommand(Base):
+    """A remote command queued for a kiosk, delivered with its next heartbeat."""
+
+    __tablename__ = "fleet_commands"
+    __table_args__ = (Index("ix_fleet_commands_kiosk_status", "kiosk_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    args_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # queued, sent, done, failed
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result_detail: Mapped[str | None] = mapped_column(Text)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_type: Mapped[str | None] = mapped_column(String(60))

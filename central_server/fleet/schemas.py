@@ -1,0 +1,129 @@
+"""Request and response bodies of the fleet API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+Short = Annotated[str, StringConstraints(max_length=40)]
+Word = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Detail = Annotated[str, StringConstraints(max_length=200)]
+MAX_ARGS_BYTES = 16_384
+MAX_ATTACHMENT_B64 = 8_000_000  # ~6 MB: a compressed log bundle or a screenshot
+
+
+class CommandKind(StrEnum):
+    """What a technician can ask a kiosk to do."""
+
+    restart_app = "restart_app"
+    reboot = "reboot"
+    print_test_ticket = "print_test_ticket"
+    upload_logs = "upload_logs"
+    screenshot = "screenshot"
+    push_config = "push_config"
+
+
+class HeartbeatIn(BaseModel):
+    """A kiosk's health report: devices, machine, software and queue figures."""
+
+    app_version: Word
+    uptime_s: float = Field(ge=0, le=1e9)
+    disk_free_bytes: int = Field(ge=0, le=2**62)
+    disk_total_bytes: int = Field(ge=1, le=2**62)
+    cpu_temp_c: float | None = Field(default=None, ge=-40, le=150)
+    last_transaction_at: datetime | None = None
+    outbox_depth: int = Field(default=0, ge=0, le=10**9)
+    devices: dict[Word, dict[Word, Detail]] = Field(default_factory=dict, max_length=12)
+
+    @field_validator("devices")
+    @classmethod
+    def _few_keys(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        if any(len(state) > 20 for state in value.values()):
+            raise ValueError("at most 20 keys per device")
+        return value
+
+    @property
+    def disk_free_pct(self) -> float:
+        """Free disk space in percent (0-100)."""
+        return round(min(100.0, 100.0 * self.disk_free_bytes / self.disk_total_bytes), 2)
+
+
+class CommandOut(BaseModel):
+    """A command delivered to a kiosk."""
+
+    id: int
+    kind: CommandKind
+    args: dict[str, Any]
+
+
+class HeartbeatOut(BaseModel):
+    """The server's answer: commands to run now and when to report next."""
+
+    server_time: datetime
+    next_heartbeat_s: int
+    commands: list[CommandOut]
+
+
+class CommandIn(BaseModel):
+    """A technician's remote command."""
+
+    kind: CommandKind
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("args")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        if len(json.dumps(value, default=str)) > MAX_ARGS_BYTES:
+            raise ValueError(f"args larger than {MAX_ARGS_BYTES} bytes")
+        return value
+
+
+class CommandResultIn(BaseModel):
+    """A kiosk's report on a command it ran; logs and screenshots come as base64."""
+
+    ok: bool
+    detail: Annotated[str, StringConstraints(max_length=2000)] = ""
+    attachment_b64: Annotated[str, StringConstraints(max_length=MAX_ATTACHMENT_B64)] | None = None
+    attachment_type: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]{1,40}$")] | None
+    ) = None
+
+
+class CommandStatusOut(BaseModel):
+    """A command and its outcome."""
+
+    id: int
+    kiosk_id: str
+    kind: CommandKind
+    args: dict[str, Any]
+    status: str
+    created_by: str
+    created_at: datetime
+    sent_at: datetime | None
+    finished_at: datetime | None
+    result_detail: str | None
+    has_attachment: bool
+
+
+class KioskHealthOut(BaseModel):
+    """One kiosk as the technicians see it."""
+
+    kiosk_id: str
+    name: str
+    office_code: str
+    status: str  # online, offline, missing
+    colour: str  # green, amber, red, grey
+    alerts: list[str]
+    last_seen: datetime | None
+    app_version: str | None
+    uptime_s: float | None
+    disk_free_pct: float | None
+    cpu_temp_c: float | None
+    outbox_depth: int | None
+    last_transaction_at: datetime | None
+    devices: dict[str, dict[str, str]]

@@ -1,0 +1,222 @@
+"""Fleet queries and commands shared by the JSON API and the dashboard."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from fastapi import HTTPException
+from sqlalchemy import Select, and_, or_, select
+
+from central_server.db import Database
+from central_server.fleet import alerts
+from central_server.fleet.models import FleetCommand, KioskSample, KioskState
+from central_server.fleet.schemas import (
+    CommandIn,
+    CommandKind,
+    CommandResultIn,
+    CommandStatusOut,
+    KioskHealthOut,
+)
+from central_server.models import Kiosk, Office
+
+log = logging.getLogger(__name__)
+MAX_LIST = 1000
+STATUSES = ("online", "offline", "missing")
+
+
+def _fail(status: int, code: str, message: str) -> NoReturn:
+    raise HTTPException(status, {"code": code, "message": message})
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Dashboard and API filters (all optional)."""
+
+    office: str | None = None
+    problem: str | None = None
+    status: str | None = None
+
+
+class FleetService:
+    """Reads kiosk health and manages remote commands."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] | None = None) -> None:
+        self.db = db
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def offices(self) -> list[tuple[str, str]]:
+        """Every office as (code, name)."""
+        with self.db.transaction() as session:
+            return [(o.code, o.name) for o in session.scalars(select(Office).order_by(Office.code))]
+
+    def _query(self, filters: Filters, now: datetime) -> Select[Any]:
+        query = select(Kiosk, KioskState).outerjoin(
+            KioskState, KioskState.kiosk_id == Kiosk.kiosk_id
+        )
+        if filters.office:
+            query = query.where(Kiosk.office_code == filters.office)
+        seen = KioskState.last_seen
+        if filters.status == "online":
+            query = query.where(seen >= now - alerts.ONLINE_WITHIN)
+        elif filters.status == "offline":
+            query = query.where(
+                seen < now - alerts.ONLINE_WITHIN, seen >= now - alerts.MISSING_AFTER
+            )
+        elif filters.status == "missing":
+            query = query.where(or_(seen.is_(None), seen < now - alerts.MISSING_AFTER))
+        if filters.problem == "offline_too_long":
+            query = query.where(or_(seen.is_(None), seen < now - alerts.OFFLINE_ALERT_AFTER))
+        elif filters.problem == "any":
+            query = query.where(
+                or_(KioskState.severity > 0, seen.is_(None), seen < now - alerts.ONLINE_WITHIN)
+            )
+        elif filters.problem:
+            query = query.where(KioskState.problems.like(f"% {filters.problem} %"))
+        return query.order_by(KioskState.severity.desc(), Kiosk.kiosk_id).limit(MAX_LIST)
+
+    def kiosks(self, filters: Filters = Filters()) -> list[KioskHealthOut]:
+        """Kiosks matching the filters, the most troubled first."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            rows = session.execute(self._query(filters, now)).all()
+        return [self._health(kiosk, state, now) for kiosk, state in rows]
+
+    def kiosk(self, kiosk_id: str) -> KioskHealthOut:
+        """One kiosk's health, or 404."""
+        with self.db.transaction() as session:
+            kiosk = session.get(Kiosk, kiosk_id)
+            if kiosk is None:
+                _fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
+            state = session.get(KioskState, kiosk_id)
+        return self._health(kiosk, state, self.clock())
+
+    def _health(self, kiosk: Kiosk, state: KioskState | None, now: datetime) -> KioskHealthOut:
+        seen = utc(state.last_seen) if state else None
+        status = alerts.connectivity(seen, now)
+        codes = alerts.current_alerts(state.problems if state else None, seen, now)
+        return KioskHealthOut(
+            kiosk_id=kiosk.kiosk_id,
+            name=kiosk.name,
+            office_code=kiosk.office_code,
+            status=status,
+            colour=alerts.colour(status, codes),
+            alerts=codes,
+            last_seen=seen,
+            app_version=state.app_version if state else None,
+            uptime_s=state.uptime_s if state else None,
+            disk_free_pct=state.disk_free_pct if state else None,
+            cpu_temp_c=state.cpu_temp_c if state else None,
+            outbox_depth=state.outbox_depth if state else None,
+            last_transaction_at=utc(state.last_transaction_at) if state else None,
+            devices=json.loads(state.devices_json) if state else {},
+        )
+
+    def samples(self, kiosk_id: str, hours: int = 24) -> list[KioskSample]:
+        """History samples of the last `hours`, oldest first."""
+        since = self.clock() - timedelta(hours=hours)
+        with self.db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(KioskSample)
+                    .where(and_(KioskSample.kiosk_id == kiosk_id, KioskSample.at >= since))
+                    .order_by(KioskSample.at)
+                )
+            )
+
+    def queue(self, kiosk_id: str, body: CommandIn, created_by: str) -> CommandStatusOut:
+        """Queue a command for the kiosk's next heartbeat."""
+        with self.db.transaction() as session:
+            if session.get(Kiosk, kiosk_id) is None:
+                _fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
+            command = FleetCommand(
+                kiosk_id=kiosk_id,
+                kind=body.kind.value,
+                args_json=json.dumps(body.args, sort_keys=True, default=str),
+                status="queued",
+                created_by=created_by,
+                created_at=self.clock(),
+            )
+            session.add(command)
+            session.flush()
+            out = self._command_out(command)
+        log.info(
+            "command %d (%s) queued for kiosk %s by %s", out.id, out.kind, kiosk_id, created_by
+        )
+        return out
+
+    def commands(self, kiosk_id: str, limit: int = 50) -> list[CommandStatusOut]:
+        """A kiosk's latest commands, newest first."""
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(FleetCommand)
+                .where(FleetCommand.kiosk_id == kiosk_id)
+                .order_by(FleetCommand.id.desc())
+                .limit(limit)
+            )
+            return [self._command_out(c) for c in rows]
+
+    def command(self, command_id: int) -> CommandStatusOut:
+        """One command, or 404."""
+        with self.db.transaction() as session:
+            row = session.get(FleetCommand, command_id)
+            if row is None:
+                _fail(404, "unknown_command", f"no command {command_id}")
+            return self._command_out(row)
+
+    def attachment(self, command_id: int) -> tuple[bytes, str]:
+        """The file a command produced (logs, screenshot), or 404."""
+        with self.db.transaction() as session:
+            row = session.get(FleetCommand, command_id)
+            if row is None or row.attachment is None:
+                _fail(404, "no_attachment", f"command {command_id} has no attachment")
+            return row.attachment, row.attachment_type or "application/octet-stream"
+
+    def record_result(self, kiosk_id: str, command_id: int, body: CommandResultIn) -> None:
+        """Store a kiosk's result for one of its own commands."""
+        data = None
+        if body.attachment_b64 is not None:
+            try:
+                data = base64.b64decode(body.attachment_b64, validate=True)
+            except (binascii.Error, ValueError):
+                _fail(422, "bad_attachment", "attachment_b64 is not valid base64")
+        with self.db.transaction() as session:
+            row = session.get(FleetCommand, command_id)
+            if row is None or row.kiosk_id != kiosk_id:  # never reveal other kiosks' commands
+                _fail(404, "unknown_command", f"no command {command_id} for this kiosk")
+            if row.status in ("done", "failed"):
+                _fail(409, "already_reported", f"command {command_id} already has a result")
+            row.status = "done" if body.ok else "failed"
+            row.finished_at = self.clock()
+            row.result_detail = body.detail
+            if data is not None:
+                row.attachment = data
+                row.attachment_type = body.attachment_type or "application/octet-stream"
+        log.info("command %d on kiosk %s: %s %s", command_id, kiosk_id, row.status, body.detail)
+
+    @staticmethod
+    def _command_out(row: FleetCommand) -> CommandStatusOut:
+        return CommandStatusOut(
+            id=row.id,
+            kiosk_id=row.kiosk_id,
+            kind=CommandKind(row.kind),
+            args=json.loads(row.args_json),
+            status=row.status,
+            created_by=row.created_by,
+            created_at=utc(row.created_at) or row.created_at,
+            sent_at=utc(row.sent_at),
+            finished_at=utc(row.finished_at),
+            result_detail=row.result_detail,
+            has_attachment=row.attachment is not None,
+        )

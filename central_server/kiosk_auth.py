@@ -1,0 +1,329 @@
+"""Per-kiosk credentials: one-time enrolment codes, signed kiosk tokens, the kiosk guard."""
+
+import hashlib
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, NoReturn
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import DateTime, ForeignKey, String, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central_server.db import Database
+from central_server.models import Base, Kiosk, Office
+from central_server.schemas import Error, KioskIn, KioskOut
+
+log = logging.getLogger(__name__)
+
+TOKEN_SALT = "anjungan.kiosk-token.v1"
+CACHE_TTL_S = 10.0  # a revoked or rotated token stops working within this delay
+CODE_TTL = timedelta(hours=24)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "Missing or invalid kiosk token"},
+}
+
+
+class ServerSecret(Base):
+    """A server-wide secret shared by every worker (the kiosk-token signing key)."""
+
+    __tablename__ = "server_secrets"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class EnrolmentCode(Base):
+    """A one-time code a technician hands to the person installing a kiosk (hash stored)."""
+
+    __tablename__ = "enrolment_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
+    kiosk_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by: Mapped[str | None] = mapped_column(String(64))
+
+
+@dataclass(frozen=True)
+class KioskRef:
+    """The authenticated kiosk and its office."""
+
+    kiosk_id: str
+    office_code: str
+    office_name: str
+
+
+class EnrolIn(KioskIn):
+    """Kiosk enrolment request; the code is required unless the server runs open enrolment."""
+
+    enrolment_code: Annotated[str, StringConstraints(min_length=8, max_length=64)] | None = None
+
+
+class EnrolmentCodeIn(BaseModel):
+    """A technician's request for a one-time enrolment code."""
+
+    office_code: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+    kiosk_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None
+    valid_hours: int = Field(default=24, ge=1, le=24 * 14)
+
+
+class EnrolmentCodeOut(BaseModel):
+    """A new enrolment code: shown once."""
+
+    code: str
+    office_code: str
+    kiosk_id: str | None
+    expires_at: datetime
+
+
+def hash_secret(value: str) -> str:
+    """SHA-256 of a high-entropy secret (tokens, codes): no salt or stretching needed."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _fail(status: int, code: str, message: str) -> NoReturn:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    raise HTTPException(status, {"code": code, "message": message}, headers=headers)
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class KioskAuth:
+    """Issues and checks kiosk tokens: HMAC-signed {kiosk, nonce}, whose hash the DB holds."""
+
+    def __init__(
+        self, db: Database, *, secret: str | None = None, open_enrolment: bool = False
+    ) -> None:
+        self.db = db
+        self.open_enrolment = open_enrolment
+        self._secret = secret or os.environ.get("ANJUNGAN_TOKEN_SECRET") or None
+        self._serializer: URLSafeSerializer | None = None
+        self._cache: dict[str, tuple[KioskRef, float]] = {}
+        self._lock = threading.Lock()
+
+    def signing_key(self) -> str:
+        """The server's signing key: from config, else created once and kept in the database."""
+        if self._secret is None:
+            self._secret = self._stored_secret()
+        return self._secret
+
+    def serializer(self) -> URLSafeSerializer:
+        """The kiosk-token signer."""
+        if self._serializer is None:
+            self._serializer = URLSafeSerializer(self.signing_key(), TOKEN_SALT)
+        return self._serializer
+
+    def _stored_secret(self) -> str:
+        for _attempt in range(2):
+            try:
+                with self.db.transaction() as session:
+                    row = session.get(ServerSecret, "kiosk_token_key")
+                    if row is None:
+                        row = ServerSecret(name="kiosk_token_key", value=secrets.token_hex(32))
+                        session.add(row)
+                    return row.value
+            except IntegrityError:  # another worker created it first: read theirs
+                continue
+        raise RuntimeError("cannot create the kiosk token key")
+
+    def issue(self, kiosk: Kiosk) -> str:
+        """Give `kiosk` a new token (the previous one stops working)."""
+        token = self.serializer().dumps({"k": kiosk.kiosk_id, "n": secrets.token_urlsafe(16)})
+        kiosk.token_hash = hash_secret(token)
+        with self._lock:
+            self._cache.clear()
+        return token
+
+    def claims(self, token: str) -> tuple[str, str]:
+        """(kiosk_id, token hash) of a signed token without touching the database, else 401.
+
+        The caller must still check the hash against the kiosk's row (heartbeats do it for a
+        whole batch in one query); tokens from before signing are resolved through the DB.
+        """
+        try:
+            claims = self.serializer().loads(token)
+        except BadSignature:
+            return self.authenticate(token).kiosk_id, hash_secret(token)
+        if not isinstance(claims, dict) or not isinstance(claims.get("k"), str):
+            _fail(401, "unauthorized", "malformed kiosk token")
+        return claims["k"], hash_secret(token)
+
+    def authenticate(self, token: str) -> KioskRef:
+        """The kiosk holding `token`, or HTTP 401; results are cached for CACHE_TTL_S."""
+        digest = hash_secret(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        try:
+            claims = self.serializer().loads(token)
+            kiosk_id = str(claims["k"]) if isinstance(claims, dict) else None
+        except BadSignature:
+            kiosk_id = None  # tokens issued before signed tokens: found by hash alone
+        with self.db.transaction() as session:
+            query = select(Kiosk, Office).join(Office, Office.code == Kiosk.office_code)
+            row = session.execute(query.where(Kiosk.token_hash == digest)).first()
+        if row is None or (kiosk_id is not None and row[0].kiosk_id != kiosk_id):
+            _fail(401, "unauthorized", "unknown, rotated or revoked kiosk token")
+        ref = KioskRef(row[0].kiosk_id, row[1].code, row[1].name)
+        with self._lock:
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            self._cache[digest] = (ref, now + CACHE_TTL_S)
+        return ref
+
+    def create_code(self, body: EnrolmentCodeIn) -> EnrolmentCodeOut:
+        """Store a one-time enrolment code for an office (and optionally one kiosk id)."""
+        code = secrets.token_urlsafe(12)
+        now = datetime.now(UTC)
+        expires = now + timedelta(hours=body.valid_hours)
+        with self.db.transaction() as session:
+            if session.get(Office, body.office_code) is None:
+                _fail(404, "unknown_office", f"office {body.office_code} is not configured")
+            session.add(
+                EnrolmentCode(
+                    code_hash=hash_secret(code),
+                    office_code=body.office_code,
+                    kiosk_id=body.kiosk_id,
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
+        log.info("enrolment code created for office %s kiosk %s", body.office_code, body.kiosk_id)
+        return EnrolmentCodeOut(
+            code=code, office_code=body.office_code, kiosk_id=body.kiosk_id, expires_at=expires
+        )
+
+    def enrol(self, body: EnrolIn) -> KioskOut:
+        """Enrol a kiosk (or rotate its token): redeem the code, store the new token's hash."""
+        now = datetime.now(UTC)
+        self.serializer()  # load the key first: SQLite cannot open a second write transaction
+        with self.db.transaction() as session:
+            if session.get(Office, body.office_code) is None:
+                _fail(404, "unknown_office", f"office {body.office_code} is not configured")
+            if body.enrolment_code is not None or not self.open_enrolment:
+                self._redeem(session, body, now)
+            kiosk = session.get(Kiosk, body.kiosk_id)
+            if kiosk is None:
+                kiosk = Kiosk(kiosk_id=body.kiosk_id, registered_at=now.isoformat())
+                session.add(kiosk)
+            kiosk.office_code, kiosk.name = body.office_code, body.name
+            token = self.issue(kiosk)
+        log.info("kiosk %s enrolled at office %s", body.kiosk_id, body.office_code)
+        return KioskOut(kiosk_id=body.kiosk_id, token=token)
+
+    def _redeem(self, session: Any, body: EnrolIn, now: datetime) -> None:
+        if body.enrolment_code is None:
+            _fail(401, "enrolment_code_required", "an enrolment code from a technician is required")
+        # One UPDATE marks the code used: two kiosks racing with the same code cannot both win.
+        used = session.execute(
+            update(EnrolmentCode)
+            .where(
+                EnrolmentCode.code_hash == hash_secret(body.enrolment_code),
+                EnrolmentCode.used_at.is_(None),
+                EnrolmentCode.expires_at > now,
+                EnrolmentCode.office_code == body.office_code,
+            )
+            .values(used_at=now, used_by=body.kiosk_id)
+            .returning(EnrolmentCode.kiosk_id)
+        ).first()
+        if used is None or (used[0] is not None and used[0] != body.kiosk_id):
+            log.warning("enrolment refused for kiosk %s: bad, used or expired code", body.kiosk_id)
+            _fail(
+                401, "bad_enrolment_code", "enrolment code unknown, used, expired or not for this"
+            )
+
+    def revoke(self, kiosk_id: str) -> None:
+        """Invalidate a kiosk's token (it must enrol again with a new code)."""
+        with self.db.transaction() as session:
+            kiosk = session.get(Kiosk, kiosk_id)
+            if kiosk is None:
+                _fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
+            kiosk.token_hash = hash_secret("revoked:" + secrets.token_hex(16))
+        with self._lock:
+            self._cache.clear()
+        log.info("kiosk %s token revoked", kiosk_id)
+
+
+def kiosk_guard(auth: KioskAuth) -> Callable[..., KioskRef]:
+    """A FastAPI dependency that admits kiosk tokens only (staff credentials get 401)."""
+    bearer = HTTPBearer(auto_error=False)
+
+    def current_kiosk(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> KioskRef:
+        """Resolve the bearer token to a kiosk, or answer 401."""
+        if credentials is None:
+            _fail(401, "unauthorized", "missing bearer token")
+        return auth.authenticate(credentials.credentials)
+
+    return current_kiosk
+
+
+def kiosk_claims_guard(auth: KioskAuth) -> Callable[..., tuple[str, str]]:
+    """Like kiosk_guard, but checks only the signature; the caller verifies the hash in bulk."""
+    bearer = HTTPBearer(auto_error=False)
+
+    def kiosk_claims(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> tuple[str, str]:
+        """(kiosk_id, token hash) of a signed kiosk token, or 401."""
+        if credentials is None:
+            _fail(401, "unauthorized", "missing bearer token")
+        return auth.claims(credentials.credentials)
+
+    return kiosk_claims
+
+
+def build_router(auth: KioskAuth, require_technician: Callable[..., Any]) -> APIRouter:
+    """Enrolment endpoints: open to kiosks with a code; codes and revocation for technicians."""
+    router = APIRouter(tags=["kiosk enrolment"])
+
+    @router.post(
+        "/api/v1/kiosks",
+        status_code=201,
+        response_model=KioskOut,
+        responses={401: {"model": Error}, 404: {"model": Error}},
+    )
+    def register_kiosk(body: EnrolIn) -> KioskOut:
+        """Enrol a kiosk or rotate its token with a one-time enrolment code."""
+        return auth.enrol(body)
+
+    staff = [Depends(require_technician)]
+
+    @router.post(
+        "/api/v1/enrolment-codes",
+        status_code=201,
+        response_model=EnrolmentCodeOut,
+        responses={401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}},
+        dependencies=staff,
+    )
+    def create_enrolment_code(body: EnrolmentCodeIn) -> EnrolmentCodeOut:
+        """Create a one-time enrolment code (technician or admin)."""
+        return auth.create_code(body)
+
+    @router.delete(
+        "/api/v1/kiosks/{kiosk_id}/token",
+        status_code=204,
+        responses={401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}},
+        dependencies=staff,
+    )
+    def revoke_kiosk_token(kiosk_id: str) -> None:
+        """Revoke a kiosk's token (technician or admin)."""
+        auth.revoke(kiosk_id)
+
+    return router

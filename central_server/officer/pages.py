@@ -1,0 +1,297 @@
+"""Officer pages for applications: list by office and state, detail with scans, actions."""
+
+import os
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+
+from central_server import issued, lifecycle, quota
+from central_server.auth import StaffUser
+from central_server.lifecycle import State, TransitionRefused
+from central_server.models import Application, Office
+from central_server.officer.common import (
+    PageContext,
+    field_value,
+    load_application,
+    offices_for,
+    redirect,
+)
+from central_server.review_models import ApplicationScan, Arrival
+from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.identity import mask_nik
+
+PAGE_SIZE = 50
+SCAN_TYPES = {"image/png", "image/jpeg", "application/pdf"}
+MAX_SCAN_BYTES = 5 * 1024 * 1024
+CONTACT_LABELS = {
+    "contact_phone": "Nomor HP",
+    "contact_email": "Email",
+    "contact_channel": "Kabar dikirim lewat",
+    "delivery": "Pengambilan dokumen",
+    "delivery_address": "Alamat pengiriman",
+}
+
+
+def field_labels(service: str) -> dict[str, str]:
+    """Form field name -> Indonesian label, from the kiosk's form definition."""
+    info = SERVICES.get(service)
+    if info is None or info.form is None:
+        return dict(CONTACT_LABELS)
+    return CONTACT_LABELS | {f.name: f.label("id") for page in info.form.pages for f in page.fields}
+
+
+def router(ctx: PageContext) -> APIRouter:
+    """Routes under /officer/applications."""
+    r = APIRouter(prefix="/officer", include_in_schema=False)
+    Officer = Annotated[StaffUser, Depends(ctx.auth.require("officer", "admin"))]
+
+    @r.get("/applications", response_class=HTMLResponse)
+    def applications(
+        request: Request, user: Officer, office: str = "", state: str = "", page: int = 1
+    ) -> Response:
+        """Applications of an office, filtered by state, newest first."""
+        with ctx.db.transaction() as session:
+            offices = offices_for(session, user)
+            codes = [o.code for o in offices]
+            office = office if office in codes else (user.office_code or codes[0])
+            where = [Application.office_code == office]
+            if state in State.__members__:
+                where.append(Application.status == state)
+            counts = dict(
+                session.execute(
+                    select(Application.status, func.count())
+                    .where(Application.office_code == office)
+                    .group_by(Application.status)
+                ).all()
+            )
+            page = max(1, page)
+            rows = list(
+                session.scalars(
+                    select(Application)
+                    .where(*where)
+                    .order_by(Application.id.desc())
+                    .limit(PAGE_SIZE)
+                    .offset((page - 1) * PAGE_SIZE)
+                )
+            )
+        return ctx.render(
+            request,
+            "applications.html",
+            user,
+            offices=offices,
+            office=office,
+            state=state,
+            counts=counts,
+            rows=rows,
+            page=page,
+            more=len(rows) == PAGE_SIZE,
+            states=[s.value for s in State],
+            titles={k: s.title("id") for k, s in SERVICES.items()},
+        )
+
+    @r.get("/applications/{registration_number}", response_class=HTMLResponse)
+    def detail(request: Request, user: Officer, registration_number: str) -> Response:
+        """One application: form values, scans, history, notes and the actions its state allows."""
+        today = ctx.today()
+        with ctx.db.transaction() as session:
+            app = load_application(session, user, registration_number)
+            office = session.get_one(Office, app.office_code)
+            scans = session.execute(
+                select(ApplicationScan.name, ApplicationScan.content_type)
+                .where(ApplicationScan.application_id == app.id)
+                .order_by(ApplicationScan.name)
+            ).all()
+            document = issued.document_for(session, app)
+            context: dict[str, Any] = {
+                "app": app,
+                "office": office,
+                "data": lifecycle.data_of(app),
+                "labels": field_labels(app.service),
+                "title": issued.document_title(app.service),
+                "masked_nik": mask_nik(app.applicant_nik),
+                "scans": scans,
+                "events": lifecycle.history(session, app),
+                "notes": lifecycle.open_fix_notes(session, app),
+                "arrival": session.get(Arrival, app.id),
+                "document": document,
+                "holder": issued.default_holder(app),
+                "wants_delivery": lifecycle.wants_delivery(app),
+                "allowed": {
+                    a for a, (src, _) in lifecycle.TRANSITIONS.items() if app.status in src
+                },
+                "slots": _slot_choices(session, app, today),
+                "today": today,
+            }
+        return ctx.render(request, "detail.html", user, **context)
+
+    @r.get("/applications/{registration_number}/scans/{name}")
+    def scan(user: Officer, registration_number: str, name: str) -> Response:
+        """The scanned document as uploaded (never cached by shared caches)."""
+        with ctx.db.transaction() as session:
+            app = load_application(session, user, registration_number)
+            row = session.scalar(
+                select(ApplicationScan).where(
+                    ApplicationScan.application_id == app.id, ApplicationScan.name == name
+                )
+            )
+            if row is None:
+                raise TransitionRefused("not_found", "no such scan", 404)
+            return Response(
+                row.content,
+                media_type=row.content_type,
+                headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+            )
+
+    @r.get("/applications/{registration_number}/document.pdf")
+    def document_pdf(request: Request, user: Officer, registration_number: str) -> Response:
+        """The issued document as PDF with its verification QR."""
+        with ctx.db.transaction() as session:
+            app = load_application(session, user, registration_number)
+            document = issued.document_for(session, app)
+            if document is None:
+                raise TransitionRefused("not_found", "no document issued yet", 404)
+            office = session.get_one(Office, app.office_code)
+            base = os.environ.get("ANJUNGAN_PUBLIC_URL") or str(request.base_url)
+            pdf = issued.render_pdf(document, office.name, issued.verify_url(base, document))
+        filename = f"{document.document_number}.pdf"
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'inline; filename="{filename}"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @r.post("/applications/{registration_number}/{action}")
+    async def act(
+        request: Request, user: Officer, registration_number: str, action: str
+    ) -> Response:
+        """Apply an officer action, then show the application again (post/redirect/get)."""
+        form = await ctx.form(request, user)
+        with ctx.db.transaction() as session:
+            app = load_application(session, user, registration_number)
+            _apply(session, app, action, user.username, form, ctx.today())
+        return redirect(f"/officer/applications/{registration_number}?ok={action}")
+
+    return r
+
+
+def _apply(session: Any, app: Application, action: str, actor: str, form: Any, today: date) -> None:
+    """Dispatch one action with its form fields."""
+    if action == "approve":
+        slot = field_value(form, "slot")
+        day_text, _, window = slot.partition("|")
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise TransitionRefused("bad_input", "pick a verification slot", 422) from None
+        lifecycle.approve(session, app, actor, day, window, today)
+    elif action == "ask_fix":
+        targets = form.getlist("target")
+        notes = form.getlist("note")
+        lifecycle.ask_fix(session, app, actor, list(zip(targets, notes, strict=False)))
+    elif action == "reject":
+        lifecycle.reject(session, app, actor, field_value(form, "reason"))
+    elif action == "resubmit":
+        lifecycle.resubmit(session, app, actor)
+    elif action == "arrive":
+        lifecycle.check_in(session, app, actor, today)
+    elif action == "issue":
+        issued.issue_document(
+            session,
+            app,
+            actor,
+            field_value(form, "holder_name"),
+            field_value(form, "holder_nik"),
+            today,
+        )
+    elif action == "deliver":
+        tracking = field_value(form, "tracking").strip()[:60]
+        if not tracking:
+            raise TransitionRefused("bad_input", "the Pos tracking number is required", 422)
+        lifecycle.transition(session, app, "deliver", actor, tracking)
+        document = issued.document_for(session, app)
+        if document is not None:
+            document.delivery_tracking = tracking
+    elif action == "revoke":
+        document = issued.document_for(session, app)
+        if document is None:
+            raise TransitionRefused("not_found", "no document issued yet", 404)
+        issued.revoke(session, document, field_value(form, "reason"))
+    elif action in lifecycle.TRANSITIONS:  # review, verify, collect: no form fields
+        lifecycle.transition(session, app, action, actor, field_value(form, "note")[:500])
+    else:
+        raise TransitionRefused("not_found", f"unknown action {action}", 404)
+
+
+def _slot_choices(session: Any, app: Application, today: date) -> list[dict[str, Any]]:
+    """Verification slots an officer may approve with: the booked one plus open ones."""
+    q = lifecycle.daily_quota(session, app.office_code, app.service)
+    choices = []
+    days = quota.verification_days(today, quota.MAX_DAYS_AHEAD)
+    if app.slot_date not in days:
+        days = [app.slot_date, *days]
+    for day in days:
+        for window in quota.windows_on(day) or (app.slot_window,):
+            taken = lifecycle.places_taken(session, app, day, window)
+            left = quota.window_capacity(q, window) - taken
+            booked = (day, window) == (app.slot_date, app.slot_window)
+            if left > 0 or booked:
+                choices.append(
+                    {
+                        "value": f"{day.isoformat()}|{window}",
+                        "day": day,
+                        "window": window,
+                        "left": left,
+                        "booked": booked,
+                    }
+                )
+    return choices
+
+
+def scan_upload_router(ctx: PageContext, kiosk_dependency: Callable[..., Any]) -> APIRouter:
+    """PUT /api/v1/applications/{number}/scans/{name}: a kiosk uploads a scanned document."""
+    r = APIRouter()
+    Kiosk = Annotated[Any, Depends(kiosk_dependency)]
+
+    @r.put(
+        "/api/v1/applications/{registration_number}/scans/{name}",
+        status_code=204,
+        responses={404: {"description": "unknown application"}, 413: {}, 415: {}},
+    )
+    async def upload_scan(
+        request: Request, registration_number: str, name: str, kiosk: Kiosk
+    ) -> Response:
+        """Store (or replace) one scan of an application sent by a kiosk of the same office."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type not in SCAN_TYPES:
+            raise TransitionRefused("unsupported_type", f"send one of {sorted(SCAN_TYPES)}", 415)
+        if not (1 <= len(name) <= 64 and name.replace("_", "").replace("-", "").isalnum()):
+            raise TransitionRefused("bad_name", "scan names are 1-64 of A-Z a-z 0-9 _ -", 422)
+        content = await request.body()
+        if not content or len(content) > MAX_SCAN_BYTES:
+            raise TransitionRefused("too_large", f"scans are 1 byte to {MAX_SCAN_BYTES} bytes", 413)
+        with ctx.db.transaction() as session:
+            app = session.scalar(
+                select(Application).where(Application.registration_number == registration_number)
+            )
+            if app is None or app.office_code != kiosk.office_code:
+                raise TransitionRefused("not_found", "unknown registration number", 404)
+            row = session.scalar(
+                select(ApplicationScan).where(
+                    ApplicationScan.application_id == app.id, ApplicationScan.name == name
+                )
+            )
+            if row is None:
+                row = ApplicationScan(application_id=app.id, name=name)
+                session.add(row)
+            row.content_type, row.content = content_type, content
+            row.uploaded_at = lifecycle.now_wib()
+        return Response(status_code=204)
+
+    return r

@@ -1,0 +1,426 @@
+"""The e-KTP reader on a real PC/SC stack (pyscard scard layer) with its own recovering monitor."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+
+from smartcard import scard
+
+from drivers.card_reader import tlv
+from drivers.card_reader.iso7816 import (
+    FileNotFound,
+    Iso7816,
+    MalformedResponse,
+    StatusWordError,
+)
+from drivers.card_reader.pcsc_link import Cancelled, CardLink, PcscGone, TransportError, open_card
+from drivers.card_reader.pcsc_settings import COARSE, PcscSettings, ReaderState, card_wants_extended
+from drivers.card_reader.profiles import CardData, get_profile
+from drivers.card_reader.profiles.sam import PcscSam
+from drivers.card_reader.protocol import (
+    CardEvent,
+    CardInserted,
+    CardReadFailed,
+    CardRemoved,
+    IdentityRead,
+    ReaderStateChanged,
+    UidOnlyCard,
+)
+from drivers.errors import CardRemoved as CardRemovedError
+from drivers.errors import CardUnreadable, DeviceError, NoReader, SamMissing
+from kiosk_app.domain.identity import mask_nik
+
+__all__ = ["PcscCardReader", "PcscSettings", "ReaderState"]
+
+log = logging.getLogger(__name__)
+
+PNP = "\\\\?PnP?\\Notification"
+REMOVAL_GRACE_MS = 1000
+_GONE = {
+    scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED, scard.SCARD_E_INVALID_HANDLE,
+    scard.SCARD_E_UNKNOWN_READER, scard.SCARD_E_READER_UNAVAILABLE, scard.SCARD_F_COMM_ERROR,
+    scard.SCARD_E_NO_READERS_AVAILABLE, scard.SCARD_F_INTERNAL_ERROR,
+}  # fmt: skip
+
+
+class PcscCardReader:
+    """CardReader over pcscd: one monitor thread owns the PC/SC context and every card."""
+
+    is_simulated = False
+
+    def __init__(self, settings: PcscSettings | None = None) -> None:
+        """Create a stopped reader."""
+        self.settings = settings or PcscSettings()
+        self.profile = get_profile(self.settings.profile)
+        self._card_re = re.compile(self.settings.reader_pattern)
+        self._sam_re = re.compile(self.settings.sam_pattern)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener: Callable[[CardEvent], None] | None = None
+        self._ctx: int | None = None
+        self._state = ReaderState.STOPPED
+        self._detail = ""
+        self._available = True  # what the listener was last told (True is the services' default)
+        self._card_reader: str | None = None
+        self._sam_reader: str | None = None
+        self._card_event = -1  # pcscd's per-reader event counter when we last saw the card
+        self._card_in = False
+        self._sam_in = False
+        self._sam: PcscSam | None = None
+        self._sam_link: CardLink | None = None
+        self._data: CardData | None = None
+        self.reads = 0
+
+    # -- protocol -------------------------------------------------------------------------------
+    def start(self, listener: Callable[[CardEvent], None]) -> None:
+        """Begin watching readers and cards; `listener` runs on the monitor thread."""
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("card reader already started")
+            self._listener = listener
+            self._stop.clear()
+            self._state = ReaderState.NO_SERVICE
+            self._thread = threading.Thread(target=self._run, name="pcsc-card-reader", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the monitor within about a second; safe to call twice."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            ctx = self._ctx
+        if thread is None:
+            return
+        self._stop.set()
+        if ctx is not None:
+            scard.SCardCancel(ctx)  # wakes a blocking SCardGetStatusChange at once
+        thread.join(timeout=1.0)
+        if thread.is_alive():
+            log.warning("PC/SC monitor still busy after 1 s (a card command is in flight)")
+        with self._lock:
+            self._state = ReaderState.STOPPED
+            self._wipe()
+
+    def status(self) -> dict[str, str]:
+        """Return the coarse state, the PC/SC state machine's state and why."""
+        with self._lock:
+            return {
+                "state": COARSE[self._state],
+                "pcsc_state": self._state.value,
+                "driver": "pcsc",
+                "profile": self.profile.name,
+                "detail": self._detail,
+                "reader": self._card_reader or "",
+                "sam": ("present" if self._sam_in else "missing")
+                if self.profile.needs_sam
+                else "not needed",
+                "card": str(self._card_in).lower(),
+            }
+
+    def match_fingerprint(self, template: bytes) -> bool:
+        """True when `template` matches a finger on the card in the reader (minutiae stay here)."""
+        with self._lock:
+            data = self._data
+        return bool(data and data.fingerprints and data.fingerprints.match(template))
+
+    # -- monitor thread ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        """Watch, read, recover; never let an exception end the thread."""
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except PcscGone as exc:
+                self._lost(ReaderState.NO_SERVICE, f"PC/SC service lost: {exc}")
+                self._stop.wait(self.settings.poll_s)
+            except Exception:
+                log.exception("PC/SC monitor error; starting over with a fresh context")
+                self._lost(ReaderState.NO_SERVICE, "internal error; reconnecting")
+                self._stop.wait(self.settings.poll_s)
+        self._release_context()
+
+    def _step(self) -> None:
+        """One turn: get a context, find readers, wait for a change, act on it."""
+        if self._ctx is None:
+            hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+            if hr != scard.SCARD_S_SUCCESS:
+                self._set_state(ReaderState.NO_SERVICE, "PC/SC service (pcscd) not running")
+                self._update_availability()
+                self._stop.wait(self.settings.poll_s)
+                return
+            self._ctx = ctx
+            self._card_reader = self._sam_reader = None
+        hr, readers = scard.SCardListReaders(self._ctx, [])
+        if hr == scard.SCARD_E_NO_READERS_AVAILABLE:
+            readers = []
+        elif hr != scard.SCARD_S_SUCCESS:
+            raise PcscGone(scard.SCardGetErrorMessage(hr))
+        card_reader = next((r for r in readers if self._card_re.search(r)), None)
+        sam_reader = next((r for r in readers if self._sam_re.search(r) and r != card_reader), None)
+        if card_reader != self._card_reader or sam_reader != self._sam_reader:
+            self._readers_changed(card_reader, sam_reader)
+        watch = [r for r in (sam_reader, card_reader) if r]  # SAM first: a card read needs it
+        if card_reader is None:
+            self._set_state(ReaderState.NO_READER, "no contactless reader connected")
+        timeout = int(self.settings.poll_s * 1000)
+        query = [(r, scard.SCARD_STATE_UNAWARE) for r in watch] or [(PNP, 0)]
+        hr, states = scard.SCardGetStatusChange(self._ctx, timeout, query)
+        if hr in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
+            return
+        if hr != scard.SCARD_S_SUCCESS:
+            raise PcscGone(scard.SCardGetErrorMessage(hr))
+        for name, flags, _atr in states:
+            present = bool(flags & scard.SCARD_STATE_PRESENT)
+            if name == sam_reader:
+                self._sam_seen(present)
+            elif name == card_reader:
+                self._card_seen(present, flags >> 16)
+        self._update_availability()
+        if not watch:
+            self._stop.wait(self.settings.poll_s)  # PnP may be unsupported: poll the list
+        elif not self._stop.is_set():
+            self._wait_change(watch)
+
+    def _wait_change(self, watch: list[str]) -> None:
+        """Block up to poll_s until a watched reader changes (or cancel)."""
+        known = []
+        for name in watch:
+            if name == self._card_reader:
+                flags = scard.SCARD_STATE_PRESENT if self._card_in else scard.SCARD_STATE_EMPTY
+                known.append((name, flags | (max(self._card_event, 0) << 16)))
+            else:
+                flags = scard.SCARD_STATE_PRESENT if self._sam_in else scard.SCARD_STATE_EMPTY
+                known.append((name, flags))
+        hr, _ = scard.SCardGetStatusChange(self._ctx, int(self.settings.poll_s * 1000), known)
+        if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
+            raise PcscGone(scard.SCardGetErrorMessage(hr))
+
+    def _readers_changed(self, card_reader: str | None, sam_reader: str | None) -> None:
+        """A reader appeared or vanished."""
+        log.info("PC/SC readers: card=%r sam=%r", card_reader, sam_reader)
+        if self._card_reader is not None and card_reader != self._card_reader:
+            self._card_gone(NoReader(f"reader {self._card_reader!r} disappeared"))
+        self._card_reader, self._sam_reader = card_reader, sam_reader
+        self._close_sam()
+        if sam_reader is None:
+            self._sam_seen(False)
+        if card_reader is not None and self._state in (
+            ReaderState.NO_SERVICE,
+            ReaderState.NO_READER,
+        ):
+            self._set_state(ReaderState.NO_CARD, f"watching {card_reader}")
+
+    def _sam_seen(self, present: bool) -> None:
+        """Track the SAM slot."""
+        if present != self._sam_in:
+            log.info("SAM %s", "inserted" if present else "missing")
+            self._sam_in = present
+            if not present:
+                self._close_sam()
+
+    def _card_seen(self, present: bool, event_count: int) -> None:
+        """React to the card reader's state: insertion (or a swap) reads, removal wipes."""
+        if present and (not self._card_in or event_count != self._card_event):
+            if self._card_in:  # swapped between two polls
+                self._card_gone(None)
+            self._card_in, self._card_event = True, event_count
+            self._read_card()
+        elif not present and self._card_in:
+            self._card_gone(None)
+            self._card_event = event_count
+
+    def _read_card(self) -> None:
+        """Run the profile on the card just inserted and report the outcome."""
+        assert self._ctx is not None and self._card_reader is not None
+        self._set_state(ReaderState.READING, "reading card")
+        self._emit(CardInserted())
+        self.reads += 1
+        link: CardLink | None = None
+        try:
+            link = open_card(self._ctx, self._card_reader, self._stop)
+            extended = {"always": True, "never": False}.get(
+                self.settings.extended_length, card_wants_extended(link.atr)
+            )
+            sam = self._open_sam() if self.profile.needs_sam else None
+            data = self.profile.read(Iso7816(link.transmit, extended=extended), sam)
+        except Exception as exc:  # every failure becomes one CardReadFailed
+            self._read_failed(self._classify(exc))
+            return
+        finally:
+            if link is not None:
+                link.close()
+        with self._lock:
+            self._data = data
+            self._state = ReaderState.IDENTITY_READ
+            self._detail = "identity read" if data.identity else "UID read"
+        if data.identity is not None:
+            log.info("e-KTP read: NIK %s", mask_nik(data.identity.nik))
+            self._emit(IdentityRead(data.identity))
+        else:
+            log.info("UID-only card read")
+            self._emit(UidOnlyCard(data.uid))
+
+    def _classify(self, exc: Exception) -> DeviceError:
+        """Turn any read failure into the DeviceError the citizen and technician need."""
+        if isinstance(exc, Cancelled):
+            return CardUnreadable("read cancelled: reader stopping")
+        if not self._service_alive():  # whatever failed, the root cause is pcscd going away
+            return NoReader(f"PC/SC service lost mid-read ({type(exc).__name__}: {exc})")
+        if isinstance(exc, TransportError):
+            return self._transport_error(exc)
+        if isinstance(exc, PcscGone):
+            return NoReader(f"PC/SC service lost mid-read: {exc}")
+        if isinstance(exc, DeviceError):
+            return exc
+        if isinstance(exc, FileNotFound) and exc.command == "SELECT AID":
+            error: DeviceError = CardUnreadable("not an e-KTP: application not found")
+            error.retriable = False
+            return error
+        if isinstance(exc, StatusWordError | tlv.TlvError | MalformedResponse):
+            return CardUnreadable(f"{type(exc).__name__}: {exc}")
+        log.exception("unexpected error while reading a card")
+        return CardUnreadable(f"unexpected {type(exc).__name__}")
+
+    def _service_alive(self) -> bool:
+        """True when pcscd still answers on our context."""
+        if self._ctx is None:
+            return False
+        hr, _ = scard.SCardListReaders(self._ctx, [])
+        return hr in (scard.SCARD_S_SUCCESS, scard.SCARD_E_NO_READERS_AVAILABLE)
+
+    def _transport_error(self, exc: TransportError) -> DeviceError:
+        """After a failed transmit, ask pcscd whether the card or the service went away."""
+        ctx, reader = self._ctx, self._card_reader
+        if ctx is None or reader is None:
+            return NoReader(f"reader lost during the read: {exc}")
+        hr, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        if hr == scard.SCARD_S_SUCCESS and states[0][1] & scard.SCARD_STATE_PRESENT:
+            # pcscd notices a torn card on its next poll: give it that long before judging.
+            known = [(reader, states[0][1] & ~scard.SCARD_STATE_CHANGED)]
+            hr, states = scard.SCardGetStatusChange(ctx, REMOVAL_GRACE_MS, known)
+            if hr == scard.SCARD_E_TIMEOUT:
+                return CardUnreadable(f"card stopped answering: {exc}")
+        if hr != scard.SCARD_S_SUCCESS:
+            return NoReader(f"reader lost during the read: {exc}")
+        if states[0][1] & scard.SCARD_STATE_PRESENT:
+            return CardUnreadable(f"card stopped answering: {exc}")
+        return CardRemovedError(f"card left during the read ({exc})")
+
+    def _read_failed(self, error: DeviceError) -> None:
+        """Report a failed read; the follow-up event depends on what was lost."""
+        fatal = not error.retriable
+        self._set_state(
+            ReaderState.ERROR_FATAL if fatal else ReaderState.ERROR_RETRIABLE,
+            f"{type(error).__name__}: {error}",
+        )
+        log.warning("card read failed: %s: %s", type(error).__name__, error)
+        self._emit(CardReadFailed(error))
+        if isinstance(error, CardRemovedError):
+            self._card_in = False
+            self._set_state(ReaderState.NO_CARD, "card removed mid-read")
+            self._emit(CardRemoved())
+        elif isinstance(error, NoReader):
+            self._card_in = False
+            raise PcscGone(str(error))
+
+    def _open_sam(self) -> PcscSam:
+        """Connect to the SAM once and keep it; SamMissing when the slot is empty."""
+        if self._sam is not None:
+            return self._sam
+        if self._ctx is None or self._sam_reader is None or not self._sam_in:
+            raise SamMissing("SAM slot empty or no SAM reader")
+        try:
+            self._sam_link = open_card(self._ctx, self._sam_reader, self._stop)
+            sam = PcscSam(Iso7816(self._sam_link.transmit))
+            sam.select()
+        except TransportError as exc:
+            self._close_sam()
+            raise SamMissing(f"SAM does not answer: {exc}") from exc
+        except SamMissing:
+            self._close_sam()
+            raise
+        self._sam = sam
+        return sam
+
+    def _close_sam(self) -> None:
+        """Forget the SAM connection (reopened on the next read)."""
+        link, self._sam_link, self._sam = self._sam_link, None, None
+        if link is not None:
+            link.close()
+
+    def _card_gone(self, error: DeviceError | None) -> None:
+        """The card (or its reader) left: tell the listener and wipe what we held."""
+        was_in = self._card_in
+        self._card_in = False
+        with self._lock:
+            self._wipe()
+        if error is not None:
+            self._set_state(ReaderState.NO_READER, str(error))
+        else:
+            self._set_state(ReaderState.NO_CARD, "card removed")
+        if was_in:
+            self._emit(CardRemoved())
+
+    def _lost(self, state: ReaderState, detail: str) -> None:
+        """The service or context died: drop everything and report unavailability."""
+        log.warning("%s", detail)
+        self._close_sam()
+        self._release_context()
+        if self._card_in and self._state is not ReaderState.READING:
+            self._card_in = False
+            self._emit(CardRemoved())
+        self._card_in = False
+        with self._lock:
+            self._wipe()
+        self._card_reader = self._sam_reader = None
+        self._sam_in = False
+        self._set_state(state, detail)
+        self._update_availability()
+
+    def _release_context(self) -> None:
+        """Release the PC/SC context; the next turn establishes a fresh one."""
+        with self._lock:
+            ctx, self._ctx = self._ctx, None
+        if ctx is not None:
+            scard.SCardReleaseContext(ctx)
+
+    def _update_availability(self) -> None:
+        """Emit ReaderStateChanged when what the attract screen should say changes."""
+        if self._ctx is None:
+            available, detail = False, "PC/SC service unavailable"
+        elif self._card_reader is None:
+            available, detail = False, "no contactless reader connected"
+        elif self.profile.needs_sam and not self._sam_in:
+            available, detail = False, "SAM missing from the reader's SAM slot"
+        else:
+            available, detail = True, f"reader {self._card_reader} ready"
+        if available != self._available:
+            self._available = available
+            self._emit(ReaderStateChanged(available=available, detail=detail))
+
+    def _set_state(self, state: ReaderState, detail: str) -> None:
+        """Move the state machine."""
+        with self._lock:
+            if self._state is ReaderState.STOPPED and self._thread is None:
+                return
+            self._state, self._detail = state, detail
+
+    def _wipe(self) -> None:
+        """Forget the last card's data (caller holds the lock); the Identity is the session's."""
+        data, self._data = self._data, None
+        if data is not None:
+            data.signature_png = b""
+            if data.fingerprints is not None:
+                data.fingerprints.wipe()
+
+    def _emit(self, event: CardEvent) -> None:
+        """Hand `event` to the listener; listener bugs must not kill the monitor."""
+        listener = self._listener
+        if listener is None or self._stop.is_set():
+            return
+        try:
+            listener(event)
+        except Exception:
+            log.exception("card event listener raised on %s", type(event).__name__)

@@ -1,0 +1,273 @@
+"""Kiosk health reporter: periodic heartbeats to the central server, and its remote commands."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk_app.central import CentralClient, CentralError
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Slot, Ticket
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 60.0
+MAX_LOG_BYTES = 2_000_000  # per file: the tail is what a technician needs
+THERMAL_ZONES = Path("/sys/class/thermal")
+
+
+class StatusSource(Protocol):
+    """Anything with a driver-style status() (every device protocol has one)."""
+
+    def status(self) -> dict[str, str]:
+        """Return the device's state for the health report."""
+
+
+class SystemActions(Protocol):
+    """What the kiosk's operating system does for remote commands."""
+
+    def restart_app(self) -> None:
+        """Restart the kiosk application."""
+
+    def reboot(self) -> None:
+        """Reboot the machine."""
+
+
+class SystemdActions:
+    """Real actions on a provisioned kiosk: the app runs as a systemd unit."""
+
+    def __init__(self, unit: str = "anjungan-kiosk.service") -> None:
+        self.unit = unit
+
+    def restart_app(self) -> None:
+        """Ask systemd to restart the kiosk unit (this process ends)."""
+        subprocess.run(["systemctl", "restart", "--no-block", self.unit], check=True, timeout=10)
+
+    def reboot(self) -> None:
+        """Ask systemd to reboot the machine."""
+        subprocess.run(["systemctl", "reboot"], check=True, timeout=10)
+
+
+@dataclass
+class RecordingSystemActions:
+    """Records restart and reboot requests instead of doing them (tests, simulators)."""
+
+    calls: list[str] = field(default_factory=list)
+
+    def restart_app(self) -> None:
+        """Record a restart."""
+        self.calls.append("restart_app")
+
+    def reboot(self) -> None:
+        """Record a reboot."""
+        self.calls.append("reboot")
+
+
+def cpu_temperature(root: Path = THERMAL_ZONES) -> float | None:
+    """The hottest readable thermal zone in degrees Celsius, or None (VMs often have none)."""
+    readings = []
+    for zone in sorted(root.glob("thermal_zone*")):
+        try:
+            readings.append(int((zone / "temp").read_text().strip()) / 1000.0)
+        except (OSError, ValueError):
+            continue
+    return max(readings) if readings else None
+
+
+def system_uptime(proc_uptime: Path = Path("/proc/uptime")) -> float:
+    """Seconds since boot (falls back to this process's monotonic clock)."""
+    try:
+        return float(proc_uptime.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return time.monotonic()
+
+
+def make_test_ticket(kiosk_id: str, now: datetime) -> Ticket:
+    """A ticket that obviously is a test print: no citizen data."""
+    return Ticket(
+        registration_number="TES-00.00.000000.0000",
+        queue_number="T-000",
+        service=Text("CETAK UJI", "TEST PRINT"),
+        masked_name=kiosk_id,
+        slot=Slot(date=date.today(), window="-"),
+        office_name="Uji printer / printer test",
+        qr_payload=f"TEST:{kiosk_id}",
+        issued_at=f"{now:%d-%m-%Y %H:%M}",
+    )
+
+
+@dataclass
+class HealthReporter:
+    """Sends a heartbeat every `interval_s` and runs the commands that come back."""
+
+    central: CentralClient
+    devices: Mapping[str, StatusSource]
+    app_version: str
+    data_dir: Path
+    system: SystemActions = field(default_factory=SystemdActions)
+    log_dir: Path | None = None
+    last_transaction: Callable[[], datetime | None] = lambda: None
+    outbox_depth: Callable[[], int] = lambda: 0  # 0 until the offline outbox exists
+    print_test_ticket: Callable[[], None] | None = None
+    screenshot: Callable[[], bytes] | None = None  # PNG with personal fields blurred (UI)
+    apply_config: Callable[[dict[str, Any]], str] | None = None
+    interval_s: float = DEFAULT_INTERVAL_S
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def collect(self) -> dict[str, Any]:
+        """The heartbeat body: device states, disk, temperature, uptime, version, queue."""
+        devices: dict[str, dict[str, str]] = {}
+        for name, device in self.devices.items():
+            try:
+                state = device.status()
+                devices[name] = {str(k)[:40]: str(v)[:200] for k, v in list(state.items())[:20]}
+            except Exception as exc:  # noqa: BLE001 - a broken driver is itself a report
+                log.warning("health: %s status() failed: %s", name, exc)
+                devices[name] = {"state": "error", "detail": str(exc)[:200]}
+        disk = shutil.disk_usage(self.data_dir)
+        last = self.last_transaction()
+        return {
+            "app_version": self.app_version,
+            "uptime_s": round(system_uptime(), 1),
+            "disk_free_bytes": disk.free,
+            "disk_total_bytes": max(disk.total, 1),
+            "cpu_temp_c": cpu_temperature(),
+            "last_transaction_at": last.isoformat() if last else None,
+            "outbox_depth": self.outbox_depth(),
+            "devices": devices,
+        }
+
+    def beat_once(self) -> list[dict[str, Any]]:
+        """Send one heartbeat and run the commands it brought; return those commands."""
+        answer = self.central._call(  # noqa: SLF001 - the client has no fleet methods yet
+            "POST", "/api/v1/fleet/heartbeat", json=self.collect(), what="heartbeat"
+        )
+        next_s = answer.get("next_heartbeat_s")
+        if isinstance(next_s, int | float) and 5 <= next_s <= 3600:
+            self.interval_s = float(next_s)
+        commands = list(answer.get("commands", []))
+        for command in commands:
+            self.run_command(command)
+        return commands
+
+    def run_command(self, command: dict[str, Any]) -> None:
+        """Run one command and report its result (restart and reboot report first)."""
+        cid, kind, args = int(command["id"]), str(command["kind"]), command.get("args") or {}
+        log.info("health: running command %d (%s)", cid, kind)
+        try:
+            if kind in ("restart_app", "reboot"):
+                self._report(cid, True, f"{kind} requested")
+                getattr(self.system, kind)()
+                return
+            ok, detail, attachment, content_type = self._execute(kind, args)
+        except Exception as exc:  # noqa: BLE001 - the technician needs to see every failure
+            log.warning("health: command %d (%s) failed: %s", cid, kind, exc)
+            ok, detail, attachment, content_type = False, f"{type(exc).__name__}: {exc}", None, None
+        self._report(cid, ok, detail, attachment, content_type)
+
+    def _execute(
+        self, kind: str, args: dict[str, Any]
+    ) -> tuple[bool, str, bytes | None, str | None]:
+        if kind == "print_test_ticket":
+            if self.print_test_ticket is None:
+                return False, "no ticket printer service", None, None
+            self.print_test_ticket()
+            return True, "test ticket printed", None, None
+        if kind == "upload_logs":
+            bundle, count = self._log_bundle()
+            return True, f"{count} log file(s)", bundle, "application/gzip"
+        if kind == "screenshot":
+            if self.screenshot is None:
+                return False, "screenshot not available on this kiosk", None, None
+            return True, "screenshot (personal fields blurred)", self.screenshot(), "image/png"
+        if kind == "push_config":
+            config = args.get("config")
+            if not isinstance(config, dict):
+                return False, 'push_config needs args {"config": {...}}', None, None
+            apply = self.apply_config or self._save_config
+            return True, apply(config), None, None
+        return False, f"unknown command {kind}", None, None
+
+    def _save_config(self, config: dict[str, Any]) -> str:
+        """Default push_config: keep the pushed settings for the next start."""
+        target = self.data_dir / "config.pushed.json"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, target)
+        return f"saved to {target.name}; applied at the next restart"
+
+    def _log_bundle(self) -> tuple[bytes, int]:
+        """A tar.gz of the tails of the kiosk's *.log files."""
+        buffer, count = io.BytesIO(), 0
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for path in sorted((self.log_dir or self.data_dir).glob("*.log*")):
+                if not path.is_file():
+                    continue
+                with path.open("rb") as handle:
+                    handle.seek(max(0, path.stat().st_size - MAX_LOG_BYTES))
+                    data = handle.read()
+                info = tarfile.TarInfo(path.name)
+                info.size, info.mtime = len(data), int(path.stat().st_mtime)
+                tar.addfile(info, io.BytesIO(data))
+                count += 1
+        return buffer.getvalue(), count
+
+    def _report(
+        self,
+        cid: int,
+        ok: bool,
+        detail: str,
+        attachment: bytes | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"ok": ok, "detail": detail[:2000]}
+        if attachment is not None:
+            body["attachment_b64"] = base64.b64encode(attachment).decode()
+            body["attachment_type"] = content_type
+        try:
+            self.central._call(  # noqa: SLF001
+                "POST", f"/api/v1/fleet/commands/{cid}/result", json=body, what=f"result {cid}"
+            )
+        except CentralError as exc:
+            log.warning("health: could not report command %d: %s", cid, exc)
+
+    def start(self) -> None:
+        """Report in the background until stop()."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="health-reporter", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background loop and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.beat_once()
+            except CentralError as exc:  # the client already logged the precise cause
+                log.info(
+                    "health: heartbeat not delivered (%s); retry in %.0f s",
+                    exc.code,
+                    self.interval_s,
+                )
+            except Exception:  # noqa: BLE001 - the reporter must never die
+                log.exception("health: heartbeat failed")
+            self._stop.wait(self.interval_s)

@@ -1,0 +1,75 @@
+"""Shared helpers of the fleet tests: enrolment, heartbeat bodies, staff headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from central_server.embedded import EmbeddedServer
+from tests.central.conftest import ADMIN_TOKEN, OFFICE
+
+STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+GIB = 1 << 30
+
+
+def enrol(server: EmbeddedServer, kiosk_id: str, office: str = OFFICE) -> dict[str, str]:
+    """Enrol a kiosk with a fresh one-time code; return its auth header."""
+    code = requests.post(
+        f"{server.base_url}/api/v1/enrolment-codes",
+        json={"office_code": office, "kiosk_id": kiosk_id},
+        headers=STAFF,
+        timeout=10,
+    )
+    assert code.status_code == 201, code.text
+    r = requests.post(
+        f"{server.base_url}/api/v1/kiosks",
+        json={
+            "kiosk_id": kiosk_id,
+            "office_code": office,
+            "name": f"Anjungan {kiosk_id}",
+            "enrolment_code": code.json()["code"],
+        },
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def heartbeat_body(**over: Any) -> dict[str, Any]:
+    """A healthy kiosk's heartbeat; keyword arguments override fields."""
+    body: dict[str, Any] = {
+        "app_version": "0.1.0",
+        "uptime_s": 3600.0,
+        "disk_free_bytes": 40 * GIB,
+        "disk_total_bytes": 64 * GIB,
+        "cpu_temp_c": 48.5,
+        "last_transaction_at": "2026-11-19T03:15:00+00:00",
+        "outbox_depth": 0,
+        "devices": {
+            "card_reader": {"state": "ready", "driver": "simulated"},
+            "ticket_printer": {"state": "online", "paper": "ok"},
+            "document_printer": {"state": "online", "paper": "ok"},
+            "scanner": {"state": "ready"},
+        },
+    }
+    return body | over
+
+
+def beat(server: EmbeddedServer, auth: dict[str, str], **over: Any) -> requests.Response:
+    """POST one heartbeat."""
+    return requests.post(
+        f"{server.base_url}/api/v1/fleet/heartbeat",
+        json=heartbeat_body(**over),
+        headers=auth,
+        timeout=10,
+    )
+
+
+def kiosks(server: EmbeddedServer, **params: str) -> dict[str, dict[str, Any]]:
+    """GET the fleet list as {kiosk_id: health}."""
+    r = requests.get(
+        f"{server.base_url}/api/v1/fleet/kiosks", params=params, headers=STAFF, timeout=10
+    )
+    assert r.status_code == 200, r.text
+    return {k["kiosk_id"]: k for k in r.json()}

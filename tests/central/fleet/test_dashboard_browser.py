@@ -1,0 +1,109 @@
+"""The technicians' dashboard in headless Chromium: log in, filter, send a remote command."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from central_server.embedded import EmbeddedServer
+from drivers.card_reader.simulator import SimulatedCardReader
+from drivers.ticket_printer.simulator import SimulatedTicketPrinter
+from kiosk_app.central import CentralClient
+from kiosk_app.services.health import HealthReporter, RecordingSystemActions, make_test_ticket
+from tests.central.conftest import ADMIN_TOKEN, OFFICE
+from tests.central.fleet.helpers import beat, enrol
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (apt: chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's build; never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=30_000
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_technician_filters_and_sends_a_test_print(
+    server: EmbeddedServer, browser: Any, tmp_path: Path
+) -> None:
+    paper_out = {"card_reader": {"state": "ready"}, "ticket_printer": {"paper": "out"}}
+    assert beat(server, enrol(server, "kiosk-paper"), devices=paper_out).status_code == 200
+    central = CentralClient(server.base_url, "kiosk-01", OFFICE, timeout=10)
+    central.register("Lobi utama")
+    printer, reader = SimulatedTicketPrinter(), SimulatedCardReader()
+    reader.start(lambda _event: None)
+    kiosk = HealthReporter(
+        central=central,
+        devices={"card_reader": reader, "ticket_printer": printer},
+        app_version="0.1.0",
+        data_dir=tmp_path,
+        system=RecordingSystemActions(),
+        print_test_ticket=lambda: printer.print_ticket(
+            make_test_ticket("kiosk-01", datetime.now(UTC))
+        ),
+    )
+    kiosk.beat_once()
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{server.base_url}/fleet/")
+        assert page.url.endswith("/fleet/login")
+        page.fill("#token", "wrong-token")
+        page.click("#login")
+        assert page.locator("#login-error").is_visible()
+        page.fill("#token", ADMIN_TOKEN)
+        page.click("#login")
+        page.wait_for_url("**/fleet/")
+        rows = page.locator("tr.kiosk")
+        assert rows.count() == 2
+        assert rows.first.get_attribute("data-kiosk") == "kiosk-paper"  # troubled first
+        assert rows.first.get_attribute("data-colour") == "red"
+        assert page.locator('tr[data-kiosk="kiosk-01"]').get_attribute("data-colour") == "green"
+        page.select_option("#problem", "paper_out")
+        page.click("#apply-filters")
+        page.wait_for_url("**problem=paper_out**")
+        assert [r.get_attribute("data-kiosk") for r in rows.all()] == ["kiosk-paper"]
+        page.goto(f"{server.base_url}/fleet/")
+        page.click("text=kiosk-01")
+        page.wait_for_url("**/fleet/kiosks/kiosk-01")
+        assert page.locator("svg.history-chart polyline, svg.history-chart circle").count() >= 1
+        assert page.locator("#status").inner_text() == "online"
+        page.select_option("#kind", "print_test_ticket")
+        page.click("#send-command")
+        page.wait_for_url("**/fleet/kiosks/kiosk-01")
+        command = page.locator("tr.command").first
+        assert command.get_attribute("data-status") == "queued"
+        assert kiosk.beat_once()[0]["kind"] == "print_test_ticket"  # the kiosk picks it up
+        page.reload()
+        assert command.get_attribute("data-status") == "done"
+        assert "test ticket printed" in command.inner_text()
+        assert printer.tickets[0].queue_number == "T-000"
+        page.screenshot(path=str(tmp_path / "fleet-kiosk.png"), full_page=True)
+    finally:
+        page.close()
+        reader.stop()
+        central.close()

@@ -1,0 +1,106 @@
+"""Per-kiosk credentials: one-time enrolment codes, signed tokens, kiosk-only endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from itsdangerous import URLSafeSerializer
+
+from central_server.embedded import EmbeddedServer, start_embedded
+from central_server.kiosk_auth import TOKEN_SALT
+from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
+from tests.central.fleet.helpers import STAFF, beat, enrol
+
+
+@pytest.fixture
+def strict(database_url: str) -> Iterator[EmbeddedServer]:
+    """A server as in production: enrolment only with a technician's code."""
+    with start_embedded(database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN) as running:
+        yield running
+
+
+def register(server: EmbeddedServer, kiosk_id: str, code: str | None) -> requests.Response:
+    """POST /api/v1/kiosks with an optional enrolment code."""
+    body = {"kiosk_id": kiosk_id, "office_code": OFFICE, "name": "Lobi"}
+    if code is not None:
+        body["enrolment_code"] = code
+    return requests.post(f"{server.base_url}/api/v1/kiosks", json=body, timeout=10)
+
+
+def new_code(server: EmbeddedServer, kiosk_id: str | None = None) -> str:
+    """A one-time code from the technician API."""
+    r = requests.post(
+        f"{server.base_url}/api/v1/enrolment-codes",
+        json={"office_code": OFFICE, "kiosk_id": kiosk_id},
+        headers=STAFF,
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["code"])
+
+
+def test_enrolment_needs_a_valid_one_time_code(strict: EmbeddedServer) -> None:
+    r = register(strict, "kiosk-a", None)
+    assert (r.status_code, r.json()["detail"]["code"]) == (401, "enrolment_code_required")
+    assert register(strict, "kiosk-a", "not-a-real-code-123").status_code == 401
+    code = new_code(strict, "kiosk-a")
+    assert register(strict, "kiosk-b", code).status_code == 401  # code bound to kiosk-a
+    assert register(strict, "kiosk-a", code).status_code == 201
+    assert register(strict, "kiosk-a", code).status_code == 401  # used once only
+    anyone = new_code(strict)
+    assert register(strict, "kiosk-c", anyone).status_code == 201
+
+
+def test_codes_need_staff_credentials(strict: EmbeddedServer) -> None:
+    url = f"{strict.base_url}/api/v1/enrolment-codes"
+    assert requests.post(url, json={"office_code": OFFICE}, timeout=10).status_code == 401
+    kiosk = enrol(strict, "kiosk-a")
+    assert requests.post(url, json={"office_code": OFFICE}, headers=kiosk).status_code == 401
+    r = requests.post(url, json={"office_code": "9999"}, headers=STAFF, timeout=10)
+    assert r.status_code == 404
+
+
+def test_kiosk_reaches_only_kiosk_endpoints(strict: EmbeddedServer) -> None:
+    kiosk = enrol(strict, "kiosk-a")
+    base = strict.base_url
+    assert requests.get(f"{base}/api/v1/fleet/kiosks", headers=kiosk).status_code == 401
+    assert requests.get(f"{base}/api/v1/fleet/kiosks/kiosk-a", headers=kiosk).status_code == 401
+    command = {"kind": "reboot", "args": {}}
+    r = requests.post(f"{base}/api/v1/fleet/kiosks/kiosk-a/commands", json=command, headers=kiosk)
+    assert r.status_code == 401
+    r = requests.put(
+        f"{base}/api/v1/offices/{OFFICE}/quotas/akta_kelahiran",
+        json={"daily_quota": 5},
+        headers=kiosk,
+    )
+    assert r.status_code == 401
+    page = requests.get(f"{base}/fleet/", headers=kiosk, allow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].endswith("/fleet/login")
+    # ...and staff credentials are no kiosk credentials.
+    assert beat(strict, STAFF).status_code == 401
+    assert beat(strict, kiosk).status_code == 200
+
+
+def test_forged_rotated_and_revoked_tokens_are_refused(strict: EmbeddedServer) -> None:
+    kiosk = enrol(strict, "kiosk-a")
+    forged = URLSafeSerializer("guessed-key", TOKEN_SALT).dumps({"k": "kiosk-a", "n": "x"})
+    assert beat(strict, {"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert beat(strict, {}).status_code == 401
+    rotated = enrol(strict, "kiosk-a")  # a new code re-enrols: the old token stops working
+    assert beat(strict, kiosk).status_code == 401
+    assert beat(strict, rotated).status_code == 200
+    url = f"{strict.base_url}/api/v1/kiosks/kiosk-a/token"
+    assert requests.delete(url, headers=rotated, timeout=10).status_code == 401
+    assert requests.delete(url, headers=STAFF, timeout=10).status_code == 204
+    r = beat(strict, rotated)
+    assert (r.status_code, r.json()["detail"]["code"]) == (401, "unauthorized")
+
+
+def test_open_enrolment_keeps_the_old_client_working(server: EmbeddedServer) -> None:
+    """The skeleton's kiosks enrol without a code on a development server."""
+    first = register(server, "kiosk-dev", None)
+    assert first.status_code == 201
+    token = first.json()["token"]
+    assert beat(server, {"Authorization": f"Bearer {token}"}).status_code == 200

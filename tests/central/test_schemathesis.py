@@ -1,0 +1,82 @@
+"""Property-based fuzzing of the OpenAPI document (schemathesis): no request makes a 5xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+
+from central_server.embedded import EmbeddedServer, start_embedded
+from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
+
+MAX_EXAMPLES = 15
+STAFF_PATHS = ("/api/v1/fleet/kiosks", "/api/v1/enrolment-codes", "/api/v1/offices/")
+
+
+@pytest.fixture
+def fuzzed_server(database_url: str) -> Iterator[tuple[EmbeddedServer, dict[str, str]]]:
+    """A server with one enrolled kiosk that has sent a heartbeat and has a command queued."""
+    with start_embedded(database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN) as server:
+        staff = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        code = requests.post(
+            f"{server.base_url}/api/v1/enrolment-codes",
+            json={"office_code": OFFICE},
+            headers=staff,
+            timeout=10,
+        ).json()["code"]
+        token = requests.post(
+            f"{server.base_url}/api/v1/kiosks",
+            json={
+                "kiosk_id": "kiosk-01",
+                "office_code": OFFICE,
+                "name": "Lobi",
+                "enrolment_code": code,
+            },
+            timeout=10,
+        ).json()["token"]
+        yield server, {"kiosk": f"Bearer {token}", "staff": staff["Authorization"]}
+
+
+def test_no_server_errors(fuzzed_server: tuple[EmbeddedServer, dict[str, str]]) -> None:
+    """Every operation, MAX_EXAMPLES generated requests each (kiosk or staff credentials)."""
+    server, tokens = fuzzed_server
+    schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
+    failures: list[str] = []
+    operations = 0
+    calls: list[int] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
+        def fuzz(case: Any) -> None:
+            path, method = case.path, case.method.upper()
+            staff = (
+                path.startswith(STAFF_PATHS)
+                or path.startswith("/api/v1/kiosks/")
+                or (path.startswith("/api/v1/fleet/commands/") and method == "GET")
+            )
+            headers = {"Authorization": tokens["staff" if staff else "kiosk"]}
+            response = case.call(base_url=server.base_url, headers=headers, timeout=15)
+            calls.append(response.status_code)
+            if response.status_code >= 500:
+                failures.append(
+                    f"{method} {case.formatted_path} -> {response.status_code}: "
+                    f"{response.text[:300]}"
+                )
+
+        fuzz()
+    assert operations >= 10 and len(calls) >= 5 * operations
+    assert any(code < 300 for code in calls)  # some requests got past validation and auth
+    assert not failures, "\n".join(failures[:20])

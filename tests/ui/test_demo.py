@@ -1,0 +1,43 @@
+"""The headless demo, run as the `anjungan demo` command in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMBER = re.compile(r"^AKTA-\d{2}\.\d{2}\.\d{6}\.\d{4}$")
+
+
+def test_demo_drives_the_whole_journey(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk_app", "demo", "--out", str(out)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    journey = json.loads((out / "journey.json").read_text(encoding="utf-8"))
+    assert done.returncode == 0, (journey.get("error"), done.stderr[-3000:])
+    assert journey["ok"] is True
+    assert NUMBER.match(journey["registration_number"])
+
+    shots = sorted(p.name for p in (out / "screens").glob("*.png"))
+    assert len(shots) == len(journey["screens"])
+    assert [re.sub(r"^\d{2}-|\.png$", "", s) for s in shots] == journey["screens"]
+    assert [s[:2] for s in shots] == [f"{i:02d}" for i in range(1, len(shots) + 1)]
+    for screen in ("attract", "identity", "menu", "form-keluarga", "form-saksi", "schedule",
+                   "review", "result", "goodbye"):
+        assert screen in journey["screens"]
+    assert all((out / "screens" / s).stat().st_size > 5000 for s in shots)
+
+    assert (out / "ticket.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "receipt.pdf").read_bytes()[:5] == b"%PDF-"
+    assert {"attract", "schedule", "submit", "total"} <= set(journey["timings"])
