@@ -44,13 +44,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    """uvicorn with WORKERS processes; waits until /health answers."""
+def start_server(
+    db_url: str, port: int, factory: str = "heartbeats:app"
+) -> subprocess.Popen[bytes]:
+    """uvicorn with BENCH_WORKERS processes; waits until /health answers."""
     env = dict(os.environ, BENCH_DB_URL=db_url, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "heartbeats:app", "--factory",
+        [sys.executable, "-m", "uvicorn", factory, "--factory",
          "--app-dir", str(ROOT / "benchmarks"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(WORKERS), "--http", "httptools", "--loop", "uvloop",
+         "--workers", os.environ.get("BENCH_WORKERS", str(WORKERS)),
+         "--http", "httptools", "--loop", "uvloop",
          "--no-access-log", "--log-level", "warning"],
         env=env,
     )  # fmt: skip

@@ -278,10 +278,10 @@ def kiosk_claims_guard(auth: KioskAuth) -> Callable[..., tuple[str, str]]:
     """Like kiosk_guard, but checks only the signature; the caller verifies the hash in bulk."""
     bearer = HTTPBearer(auto_error=False)
 
-    def kiosk_claims(
+    async def kiosk_claims(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> tuple[str, str]:
-        """(kiosk_id, token hash) of a signed kiosk token, or 401."""
+        """(kiosk_id, token hash) of a signed kiosk token, or 401 (async: no thread hop)."""
         if credentials is None:
             _fail(401, "unauthorized", "missing bearer token")
         return auth.claims(credentials.credentials)

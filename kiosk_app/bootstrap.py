@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.registry import Devices, build_devices
+from kiosk_app import __version__
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
+from kiosk_app.services.health import (
+    HealthReporter,
+    RecordingSystemActions,
+    SystemdActions,
+    make_test_ticket,
+)
 from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
 from kiosk_app.services.session import SessionService
@@ -26,6 +34,7 @@ class Kiosk:
     session: SessionService
     embedded_server: Any = None
     journal: PrintJournal | None = None
+    health: HealthReporter | None = None
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -33,6 +42,8 @@ class Kiosk:
         if self._closed:
             return
         self._closed = True
+        if self.health is not None:
+            self.health.stop()
         self.session.close()
         if self.journal is not None:
             self.journal.close()
@@ -78,8 +89,27 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             language=config.language,
         )
         session.start()
+        health = HealthReporter(
+            central=central,
+            devices={
+                "card_reader": devices.card_reader,
+                "ticket_printer": devices.ticket_printer,
+                "document_printer": devices.document_printer,
+                "scanner": devices.scanner,
+                "barcode_scanner": devices.barcode_scanner,
+            },
+            app_version=__version__,
+            data_dir=config.data_dir,
+            # A development kiosk on its embedded server must not reboot the developer's machine.
+            system=RecordingSystemActions() if embedded is not None else SystemdActions(),
+            last_transaction=lambda: session.last_transaction_at,
+            print_test_ticket=lambda: devices.ticket_printer.print_ticket(
+                make_test_ticket(config.kiosk_id, datetime.now())
+            ),
+        )
+        health.start()
     except BaseException:
         if embedded is not None:
             embedded.stop()
         raise
-    return Kiosk(config, devices, central, session, embedded, journal)
+    return Kiosk(config, devices, central, session, embedded, journal, health)

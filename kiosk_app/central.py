@@ -234,6 +234,22 @@ class CentralClient:
             created_at=answer["created_at"],
         )
 
+    def heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Send the kiosk's health report; the answer carries queued remote commands."""
+        answer: dict[str, Any] = self._call(
+            "POST", "/api/v1/fleet/heartbeat", json=report, what="heartbeat"
+        )
+        return answer
+
+    def report_command(self, command_id: int, result: dict[str, Any]) -> None:
+        """Tell the server how a remote command ended."""
+        self._call(
+            "POST",
+            f"/api/v1/fleet/commands/{command_id}/result",
+            json=result,
+            what=f"command {command_id} result",
+        )
+
     def _call(
         self,
         method: str,

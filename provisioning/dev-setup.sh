@@ -18,6 +18,7 @@ APT_PACKAGES=(
   pcscd libpcsclite-dev vsmartcard-vpcd       # e-KTP reader: PC/SC daemon, pyscard build, vpcd
   pcsc-tools                                  # pcsc_scan for technicians
   chromium chromium-driver                    # officer/dashboard pages in headless Chromium
+  postgresql-15                               # production database; server tests run on it too
 )
 
 missing=()

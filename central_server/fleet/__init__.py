@@ -53,6 +53,10 @@ class Fleet:
             )
         )
         app.include_router(build_dashboard(self.service, self.access))
+        # Heartbeats are most of the traffic: match their route first, not after every page.
+        routes = app.router.routes
+        hot = [r for r in routes if getattr(r, "path", "") == "/api/v1/fleet/heartbeat"]
+        routes[:] = hot + [r for r in routes if r not in hot]
         install_handlers(app)
 
     async def aclose(self) -> None:

@@ -17,6 +17,7 @@ from drivers.card_reader.protocol import (
     IdentityRead,
     ReaderStateChanged,
 )
+from drivers.errors import CardRemoved as CardRemovedError
 from drivers.errors import CardUnreadable, DeviceError, NoReader
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,10 @@ class SimulatedCardReader:
         with self._lock:
             if self._thread is None or not self._card_present:
                 return False
+            was_reading = self._reading
             self._card_present = False
             self._reading = False
-            self._commands.put(("remove",))
+            self._commands.put(("remove", was_reading))
         return True
 
     def fail_next_read(self, error: DeviceError | None = None) -> None:
@@ -147,6 +149,8 @@ class SimulatedCardReader:
                 self._emit(CardInserted())
                 pending = (time.monotonic() + self.read_delay_s, command[1])
             elif kind == "remove":
+                if command[1] and pending is not None:  # pulled mid-read, as the PC/SC reader says
+                    self._emit(CardReadFailed(CardRemovedError("card removed during the read")))
                 pending = None
                 self._emit(CardRemoved())
             elif kind == "available":

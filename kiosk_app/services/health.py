@@ -153,9 +153,7 @@ class HealthReporter:
 
     def beat_once(self) -> list[dict[str, Any]]:
         """Send one heartbeat and run the commands it brought; return those commands."""
-        answer = self.central._call(  # noqa: SLF001 - the client has no fleet methods yet
-            "POST", "/api/v1/fleet/heartbeat", json=self.collect(), what="heartbeat"
-        )
+        answer = self.central.heartbeat(self.collect())
         next_s = answer.get("next_heartbeat_s")
         if isinstance(next_s, int | float) and 5 <= next_s <= 3600:
             self.interval_s = float(next_s)
@@ -239,9 +237,7 @@ class HealthReporter:
             body["attachment_b64"] = base64.b64encode(attachment).decode()
             body["attachment_type"] = content_type
         try:
-            self.central._call(  # noqa: SLF001
-                "POST", f"/api/v1/fleet/commands/{cid}/result", json=body, what=f"result {cid}"
-            )
+            self.central.report_command(cid, body)
         except CentralError as exc:
             log.warning("health: could not report command %d: %s", cid, exc)
 

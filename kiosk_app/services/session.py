@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from drivers.card_reader.protocol import (
@@ -20,6 +21,7 @@ from drivers.card_reader.protocol import (
     CardRemoved,
     IdentityRead,
     ReaderStateChanged,
+    UidOnlyCard,
 )
 from kiosk_app.central import CentralClient, CentralError, SlotAvailability, SlotFull
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
@@ -54,6 +56,10 @@ FEATURE_NOT_BUILT = {
 SLOTS_FAILED = Text(
     "Jadwal verifikasi tidak dapat dimuat. Sentuh Kembali lalu Lanjut untuk mencoba lagi.",
     "The verification schedule could not be loaded. Touch Back, then Next to try again.",
+)
+UID_ONLY = Text(
+    "Kartu terbaca tanpa data e-KTP. Silakan minta bantuan petugas untuk melanjutkan.",
+    "The card was read without its e-KTP data. Please ask an attendant to continue.",
 )
 SLOT_FULL = Text(
     "Jadwal yang dipilih baru saja penuh. Silakan pilih tanggal lain.",
@@ -137,6 +143,7 @@ class SessionService:
         self._idempotency_key: str | None = None
         self._generation = 0  # bumps when a session ends, so late worker results are dropped
         self._services = tuple(SERVICES.values())
+        self.last_transaction_at: datetime | None = None  # for the health report
         self.view = self._snapshot()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -365,6 +372,7 @@ class SessionService:
             if generation != self._generation:
                 return
             self._outcome = outcome
+            self.last_transaction_at = datetime.now(UTC)
             self._busy = False
             self._idempotency_key = None
             self._machine.submitted({"registration_number": outcome.registration_number}, self._clock())
@@ -399,6 +407,11 @@ class SessionService:
                 log.warning("card read failed: %s", event.error)
                 if m.read_failed(event.error.citizen_message, now):
                     self._message = event.error.citizen_message
+            elif isinstance(event, UidOnlyCard):
+                # Entering the NIK and PIN on the kiosk is not built yet: an attendant helps.
+                log.info("UID-only card read; asking for an attendant")
+                if m.read_failed(UID_ONLY, now):
+                    self._message = UID_ONLY
             elif isinstance(event, CardRemoved):
                 if m.card_removed(now):
                     log.info("card removed; session state now %s", m.state.value)

@@ -69,6 +69,9 @@ class AnjunganApp(App):
             self._tick_event = None
         Window.unbind(on_touch_down=self._on_any_touch)
         self._close_warning()
+        if self.root is not None:
+            for screen in self.root.screens:
+                screen.halt()
 
     def start_embedded(self) -> None:
         """Start without a blocking main loop (tests and the demo pump EventLoop.idle())."""
@@ -78,8 +81,11 @@ class AnjunganApp(App):
         runTouchApp(embedded=True)
 
     def stop_embedded(self) -> None:
-        """Counterpart of start_embedded."""
+        """Counterpart of start_embedded; leaves Kivy's loop usable for a later app or test."""
+        from kivy.base import EventLoop
+
         self.stop()
+        EventLoop.quit = False  # stopTouchApp sets it, and idle() then skips layout and drawing
 
     # -- rendering ---------------------------------------------------------------------------
     def show(self, view: SessionView) -> None:

@@ -97,7 +97,9 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
             rec.shot(f"form-{page.key}")
             pilot.tap("next")
             pilot.wait_until(
-                lambda i=index: app.view.state is not S.FORM or app.view.page != i or app.view.errors,
+                lambda i=index: (
+                    app.view.state is not S.FORM or app.view.page != i or bool(app.view.errors)
+                ),
                 what=f"leaving form page {index}",
             )
             if app.view.state is S.FORM and app.view.errors and app.view.page == index:
@@ -147,7 +149,9 @@ def run_demo(out_dir: Path) -> int:
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out_dir / "screens", ignore_errors=True)
-    report: dict[str, Any] = {"screens": [], "registration_number": None, "timings": {}, "ok": False}
+    report: dict[str, Any] = {
+        "screens": [], "registration_number": None, "timings": {}, "ok": False,
+    }
     work = Path(tempfile.mkdtemp(prefix="anjungan-demo-"))
     kiosk: Any = None
     app: Any = None

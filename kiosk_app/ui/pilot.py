@@ -37,7 +37,9 @@ class Pilot:
         for _ in range(frames):
             EventLoop.idle()
 
-    def wait_until(self, condition: Callable[[], bool], timeout: float = 10, what: str = "") -> None:
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 10, what: str = ""
+    ) -> None:
         """Pump frames until `condition()` holds; TimeoutError after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while True:

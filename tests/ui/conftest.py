@@ -59,6 +59,6 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     yield start
     for app, kiosk in reversed(started):
         try:
-            app.stop()
+            app.stop_embedded()
         finally:
             kiosk.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kivy.animation import Animation
 from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.widget import Widget
@@ -28,7 +30,7 @@ class AttractScreen(KioskScreen):
         self.reader_available = view.reader_available
         self.simulated = view.simulated_reader
 
-    def on_enter(self, *_args: object) -> None:
+    def on_enter(self, *_args: Any) -> None:
         """Start the gentle card animation."""
         art = self.ids.get("art")
         if art is not None:
@@ -39,8 +41,9 @@ class AttractScreen(KioskScreen):
             anim.repeat = True
             anim.start(art)
 
-    def on_leave(self, *_args: object) -> None:
+    def halt(self) -> None:
         """Stop animating while hidden."""
+        super().halt()
         art = self.ids.get("art")
         if art is not None:
             Animation.cancel_all(art)

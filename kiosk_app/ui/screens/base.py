@@ -35,16 +35,9 @@ class BusyArc(Widget):
     angle = NumericProperty(0.0)
 
     def __init__(self, **kwargs: Any) -> None:
-        """Start turning while on screen."""
+        """Turning is started and stopped by the screen holding the arc."""
         super().__init__(**kwargs)
         self._event: Any = None
-        self.bind(parent=self._on_parent)
-
-    def _on_parent(self, *_args: Any) -> None:
-        if self.parent is None:
-            self.stop()
-        else:
-            self.start()
 
     def start(self) -> None:
         """Begin (or keep) turning."""
@@ -96,6 +89,23 @@ class KioskScreen(Screen):
 
     def left(self) -> None:
         """Another screen took over: drop anything personal this screen still shows."""
+
+    def on_pre_enter(self, *_args: Any) -> None:
+        """Start the progress arcs of this screen."""
+        for arc in self._arcs():
+            arc.start()
+
+    def on_leave(self, *_args: Any) -> None:
+        """Stop animating while hidden."""
+        self.halt()
+
+    def halt(self) -> None:
+        """Stop every animation of this screen (leaving it, or the app stopping)."""
+        for arc in self._arcs():
+            arc.stop()
+
+    def _arcs(self) -> list[BusyArc]:
+        return [w for w in self.walk(restrict=True) if isinstance(w, BusyArc)]
 
     def t(self, text: Text | None) -> str:
         """Translate `text` into the current language."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Slot
 
 T = Text
 
@@ -103,18 +106,16 @@ DAYS = (
 )
 
 
-def long_date(day: object, lang: str) -> str:
-    """23 November 2026 / 23 November 2026 (day month year in words)."""
-    d = getattr(day, "day", 0)
-    month = MONTHS[getattr(day, "month", 1) - 1](lang)  # type: ignore[arg-type]
-    return f"{d} {month} {getattr(day, 'year', '')}"
+def long_date(day: date, lang: str) -> str:
+    """23 November 2026 (day, month in words, year)."""
+    return f"{day.day} {MONTHS[day.month - 1](lang)} {day.year}"  # type: ignore[arg-type]
 
 
-def slot_text(slot: object, lang: str, remaining: int | None = None) -> str:
+def slot_text(slot: Slot, lang: str, remaining: int | None = None) -> str:
     """Senin, 23 November 2026 · pukul 08.00-11.00 (· sisa 12)."""
-    day = getattr(slot, "date")
+    day = slot.date
     name = DAYS[day.weekday()](lang)  # type: ignore[arg-type]
-    window = getattr(slot, "window", "")
+    window = slot.window
     if remaining is None:
         pukul = "pukul " if lang != "en" else ""
         return f"{name}, {long_date(day, lang)} · {pukul}{window}"

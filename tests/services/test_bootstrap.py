@@ -1,0 +1,27 @@
+"""The composition root builds a working kiosk from the default (simulated) configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk_app.bootstrap import build_kiosk
+from kiosk_app.config import load_config
+
+
+def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> None:
+    kiosk = build_kiosk(load_config(None, data_dir=tmp_path, output_dir=tmp_path / "out"))
+    try:
+        assert kiosk.embedded_server is not None  # no central_url: an embedded server
+        assert kiosk.session.simulated_reader
+        assert kiosk.central.token
+        assert kiosk.health is not None
+        report = kiosk.health.collect()
+        assert set(report["devices"]) == {
+            "card_reader", "ticket_printer", "document_printer", "scanner", "barcode_scanner"
+        }
+        assert report["devices"]["ticket_printer"]["state"] == "online"
+        assert kiosk.health.beat_once() == []  # delivered; no remote command queued
+        assert (tmp_path / "print-journal.db").exists()
+    finally:
+        kiosk.close()
+    kiosk.close()  # idempotent
