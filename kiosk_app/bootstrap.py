@@ -57,18 +57,20 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
     embedded = None
     base_url = config.central_url
     if base_url is None:
-        from central_server.embedded import start_embedded
+        from central_server.sidecar import SidecarServer
 
         db = (config.data_dir / "central.db").resolve()
-        embedded = start_embedded(f"sqlite:///{db}")
+        embedded = SidecarServer(f"sqlite:///{db}")
         base_url = embedded.base_url
-        log.info("embedded central server at %s", base_url)
+        log.info("embedded central server starting at %s", base_url)
     try:
         central = CentralClient(
-            base_url, config.kiosk_id, config.office_code, token=config.central_token
+            base_url,
+            config.kiosk_id,
+            config.office_code,
+            token=config.central_token,
+            enrol_as=config.kiosk_name,  # no token yet (development): enrol on first use
         )
-        if central.token is None:
-            central.register(config.kiosk_name)
         devices = build_devices(config.devices)
         journal = PrintJournal(config.data_dir / "print-journal.db", config.kiosk_id)
         interrupted = journal.recover()
@@ -106,6 +108,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             print_test_ticket=lambda: devices.ticket_printer.print_ticket(
                 make_test_ticket(config.kiosk_id, datetime.now())
             ),
+            first_delay_s=5.0,
         )
         health.start()
     except BaseException:

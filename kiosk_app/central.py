@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import requests
 
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -150,17 +152,30 @@ class CentralClient:
         token: str | None = None,
         timeout: float = 5.0,
         session: requests.Session | None = None,
+        enrol_as: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.enrol_as = enrol_as  # with no token, enrol under this name on the first call
+        self._enrol_lock = threading.Lock()
         self.kiosk_id = kiosk_id
         self.office_code = office_code
         self.token = token
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self._session = session  # made on first use: importing requests costs ~0.1 s at start
+
+    @property
+    def session(self) -> requests.Session:
+        """The pooled HTTP session (created on first use)."""
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
     def health(self) -> None:
         """Return if the server answers /health, else raise CentralError."""
@@ -264,9 +279,15 @@ class CentralClient:
         what = what or f"{method} {path}"
         headers = dict(headers or {})
         if auth:
+            if not self.token and self.enrol_as:
+                with self._enrol_lock:
+                    if not self.token:
+                        self.register(self.enrol_as)
             if not self.token:
                 raise CentralRejected(f"{what}: kiosk not registered (no token)", code="no_token")
             headers["Authorization"] = f"Bearer {self.token}"
+        import requests
+
         try:
             response = self.session.request(
                 method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs

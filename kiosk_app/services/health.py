@@ -125,6 +125,7 @@ class HealthReporter:
     screenshot: Callable[[], bytes] | None = None  # PNG with personal fields blurred (UI)
     apply_config: Callable[[dict[str, Any]], str] | None = None
     interval_s: float = DEFAULT_INTERVAL_S
+    first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -255,6 +256,8 @@ class HealthReporter:
             self._thread = None
 
     def _loop(self) -> None:
+        if self._stop.wait(self.first_delay_s):
+            return
         while not self._stop.is_set():
             try:
                 self.beat_once()

@@ -15,7 +15,6 @@ from kiosk_app.domain.catalogue import ServiceInfo
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Receipt, Ticket
-from kiosk_app.services.documents import render_receipt_pdf
 from kiosk_app.services.print_journal import DuplicatePrint, PrintJournal, ticket_payload
 
 log = logging.getLogger(__name__)
@@ -111,6 +110,8 @@ class PrintingService:
             messages.append(TICKET_FAILED_HINT)
 
         def print_receipt() -> None:
+            from kiosk_app.services.documents import render_receipt_pdf  # reportlab: ~0.2 s
+
             pdf = render_receipt_pdf(a4, language, summary=info.summary(values, language, mask=True))
             self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
 

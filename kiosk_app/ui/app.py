@@ -13,7 +13,7 @@ from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
 from kiosk_app.domain.session import SessionState
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.bridge import SessionBridge
-from kiosk_app.ui.screens import screen_classes
+from kiosk_app.ui.screens import screen_class
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.theme import get_theme
 
@@ -40,18 +40,32 @@ class AnjunganApp(App):
         self._bridge = SessionBridge(self.session, self.show)
         self._started = False
         self._shown: str | None = None
+        self._to_prepare: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
-        """One screen per session state."""
+        """The attract screen now; the other screens once it is on display."""
         get_theme().track_window()
         transition = FadeTransition(duration=0.15) if self.animate else NoTransition()
         manager = ScreenManager(transition=transition)
-        classes = screen_classes()
-        for state in SessionState:
-            manager.add_widget(classes[state.value](name=state.value))
+        manager.add_widget(screen_class(SessionState.ATTRACT.value)(name=SessionState.ATTRACT.value))
         manager.current = SessionState.ATTRACT.value
+        self._to_prepare = [s.value for s in SessionState if s is not SessionState.ATTRACT]
+        Clock.schedule_once(self._prepare_next_screen, 0.2)
         return manager
+
+    def screen(self, name: str) -> KioskScreen:
+        """The screen for state `name`, built on first use."""
+        if not self.root.has_screen(name):
+            self.root.add_widget(screen_class(name)(name=name))
+        screen: KioskScreen = self.root.get_screen(name)
+        return screen
+
+    def _prepare_next_screen(self, _dt: float) -> None:
+        # One screen per frame after start-up, so the first touches find them ready.
+        if self._to_prepare and self.root is not None:
+            self.screen(self._to_prepare.pop(0))
+            Clock.schedule_once(self._prepare_next_screen, 0)
 
     def on_start(self) -> None:
         """Listen to the session, tick its timers and count touches as activity."""
@@ -94,10 +108,10 @@ class AnjunganApp(App):
             return
         self.view = view
         name = view.state.value
-        screen: KioskScreen = self.root.get_screen(name)
+        screen = self.screen(name)
         if self._shown is not None and self._shown != name:
             try:
-                self.root.get_screen(self._shown).left()
+                self.screen(self._shown).left()
             except Exception:
                 log.exception("leaving %s failed", self._shown)
         self._shown = name

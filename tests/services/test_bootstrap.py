@@ -13,7 +13,6 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
     try:
         assert kiosk.embedded_server is not None  # no central_url: an embedded server
         assert kiosk.session.simulated_reader
-        assert kiosk.central.token
         assert kiosk.health is not None
         report = kiosk.health.collect()
         assert set(report["devices"]) == {
@@ -21,6 +20,7 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
         }
         assert report["devices"]["ticket_printer"]["state"] == "online"
         assert kiosk.health.beat_once() == []  # delivered; no remote command queued
+        assert kiosk.central.token  # enrolled on first use
         assert (tmp_path / "print-journal.db").exists()
     finally:
         kiosk.close()

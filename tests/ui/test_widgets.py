@@ -175,9 +175,10 @@ def test_text_keyboard_has_all_letters_and_fits_lower_part(
     keyboard = mount(OnScreenKeyboard())
     names = {k.key for k in keyboard.keys}
     assert set("ABCDEFGHIJKLMNOPQRSTUVWXYZ") <= names
-    assert {"space", "backspace", "done", "'", ".", ",", "-"} <= names
-    assert keyboard.height <= 0.45 * Window.height + 1
-    assert keyboard.top <= 0.45 * Window.height + 1
+    assert {"space", "backspace", "done", "'", ".", ",", "-", "/"} <= names
+    assert set("0123456789") <= names  # house numbers and RT/RW in addresses
+    assert keyboard.height <= 0.5 * Window.height + 1
+    assert keyboard.top <= 0.5 * Window.height + 1
     assert "Hapus" in key(keyboard, "backspace").text
     keyboard.lang = "en"
     assert "Delete" in key(keyboard, "backspace").text

@@ -1,32 +1,32 @@
-"""One screen per session state (one .py + .kv each); `screen_classes()` maps state to class."""
+"""One screen per session state (one .py + .kv each), imported when first needed."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
+
+# state name -> (module in this package, class); imported lazily: their .kv files import this
+# package, and the kiosk shows its attract screen before paying for the others.
+_SCREENS = {
+    "attract": ("attract", "AttractScreen"),
+    "reading_card": ("reading_card", "ReadingCardScreen"),
+    "identity": ("identity", "IdentityScreen"),
+    "menu": ("menu", "MenuScreen"),
+    "form": ("form", "FormScreen"),
+    "schedule": ("schedule", "ScheduleScreen"),
+    "review": ("review", "ReviewScreen"),
+    "submitting": ("submitting", "SubmittingScreen"),
+    "result": ("result", "ResultScreen"),
+    "goodbye": ("goodbye", "GoodbyeScreen"),
+}
+
+
+def screen_class(name: str) -> Any:
+    """The screen class for session state `name`."""
+    module, cls = _SCREENS[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 
 
 def screen_classes() -> dict[str, Any]:
-    """Import the screens (their .kv files import this package, so not at package import)."""
-    from kiosk_app.ui.screens.attract import AttractScreen
-    from kiosk_app.ui.screens.form import FormScreen
-    from kiosk_app.ui.screens.goodbye import GoodbyeScreen
-    from kiosk_app.ui.screens.identity import IdentityScreen
-    from kiosk_app.ui.screens.menu import MenuScreen
-    from kiosk_app.ui.screens.reading_card import ReadingCardScreen
-    from kiosk_app.ui.screens.result import ResultScreen
-    from kiosk_app.ui.screens.review import ReviewScreen
-    from kiosk_app.ui.screens.schedule import ScheduleScreen
-    from kiosk_app.ui.screens.submitting import SubmittingScreen
-
-    return {
-        "attract": AttractScreen,
-        "reading_card": ReadingCardScreen,
-        "identity": IdentityScreen,
-        "menu": MenuScreen,
-        "form": FormScreen,
-        "schedule": ScheduleScreen,
-        "review": ReviewScreen,
-        "submitting": SubmittingScreen,
-        "result": ResultScreen,
-        "goodbye": GoodbyeScreen,
-    }
+    """Every screen class by state name (imports them all)."""
+    return {name: screen_class(name) for name in _SCREENS}

@@ -22,13 +22,15 @@ from kiosk_app.ui.widgets.buttons import BigButton
 KEYBOARD_MODES = ("text", "digits", "number")
 SPECIAL_KEYS = ("backspace", "space", "done")
 # Share of the window height the keyboard may take.
-MAX_HEIGHT_RATIO = 0.45
+MAX_HEIGHT_RATIO = 0.5
 
 # Text layout: rows of (key, width in key units); "" is an empty spacer.
+# Digits and "/" are on it too: addresses carry house numbers and RT/RW ("JL. MAWAR NO. 12").
 _TEXT_ROWS: tuple[tuple[tuple[str, float], ...], ...] = (
+    tuple((c, 1.0) for c in "1234567890"),
     tuple((c, 1.0) for c in "QWERTYUIOP"),
     (("", 0.5), *((c, 1.0) for c in "ASDFGHJKL"), ("", 0.5)),
-    (("", 0.5), *((c, 1.0) for c in "ZXCVBNM'-"), ("", 0.5)),
+    tuple((c, 1.0) for c in "ZXCVBNM'-/"),
     ((".", 1.0), (",", 1.0), ("space", 3.0), ("backspace", 2.5), ("done", 2.5)),
 )
 _PAD_ROWS: tuple[tuple[str, ...], ...] = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"))

@@ -1,0 +1,85 @@
+"""The development kiosk's central server in a child process, so it never slows the kiosk UI.
+
+The parent binds the listening socket itself and hands it to the child: the URL is known at once,
+and requests made while the child is still importing wait in the socket's backlog. The child exits
+when its stdin closes, so it never outlives the kiosk that started it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+STOP_TIMEOUT_S = 10.0
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SidecarServer:
+    """A central server running in a child process on a loopback socket bound here."""
+
+    def __init__(self, database_url: str, host: str = "127.0.0.1") -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, 0))
+        listener.listen(128)
+        self.host, self.port = host, listener.getsockname()[1]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", "central_server.sidecar", "--fd", str(listener.fileno())]
+        self._process = subprocess.Popen(
+            [*command, "--db", database_url],
+            stdin=subprocess.PIPE,
+            pass_fds=[listener.fileno()],
+            env=env,
+        )
+        listener.close()  # the child holds the socket now
+
+    @property
+    def base_url(self) -> str:
+        """URL of the server, e.g. http://127.0.0.1:43121."""
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Close the child's stdin (it shuts down gracefully), kill it if it does not."""
+        if self._process.poll() is None:
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+            try:
+                self._process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def _serve(fd: int, database_url: str) -> None:
+    """Child side: serve on the inherited socket until stdin closes."""
+    import uvicorn
+
+    from central_server.app import create_app
+
+    listener = socket.socket(fileno=fd)
+    config = uvicorn.Config(
+        create_app(database_url), log_config=None, log_level="warning", ws="none",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+
+    def watch_parent() -> None:
+        sys.stdin.buffer.read()  # returns at EOF: the kiosk stopped or died
+        server.should_exit = True
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    server.run(sockets=[listener])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="central_server.sidecar", description=__doc__)
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--db", required=True)
+    arguments = parser.parse_args()
+    _serve(arguments.fd, arguments.db)
