@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "central":
-        from central_server.app import serve
+        from central_server.__main__ import serve
 
         if args.db.startswith("sqlite:///./"):
             Path("var").mkdir(exist_ok=True)

@@ -1,0 +1,100 @@
+"""The kiosk, configured for PC/SC, reading e-KTPs through the real pcscd (not the simulator)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drivers.card_reader.citizens import citizen
+from drivers.card_reader.virtual.testbed import Testbed
+from drivers.errors import CardRemoved
+from kiosk_app.bootstrap import Kiosk, build_kiosk
+from kiosk_app.config import load_config
+from kiosk_app.domain.identity import mask_nik
+from kiosk_app.domain.session import SessionState, Timeouts
+from tests.drivers.pcsc.fixtures import reset_bed, wait_for
+
+
+@pytest.fixture
+def kiosk(pcsc_testbed: Testbed, tmp_path: Path) -> Iterator[Kiosk]:
+    reset_bed(pcsc_testbed)
+    config = load_config(None, data_dir=tmp_path, output_dir=tmp_path / "out", headless=True)
+    config.devices.card_reader = "pcsc"  # chosen by configuration, as on a real kiosk
+    config.timeouts = Timeouts(goodbye_s=0.2)
+    kiosk = build_kiosk(config)
+    try:
+        wait_for(lambda: kiosk.session.view.reader_available, what="reader available")
+        wait_for(
+            lambda: kiosk.devices.card_reader.status()["pcsc_state"] == "no_card",
+            what="reader ready",
+        )
+        yield kiosk
+    finally:
+        kiosk.close()
+        reset_bed(pcsc_testbed)
+
+
+def _state(kiosk: Kiosk, state: SessionState, timeout: float = 5.0) -> None:
+    wait_for(lambda: kiosk.session.view.state is state, timeout, what=f"state {state.value}")
+
+
+def _back_to_attract(kiosk: Kiosk) -> None:
+    def ticked() -> bool:
+        kiosk.session.tick()
+        return kiosk.session.view.state is SessionState.ATTRACT
+
+    wait_for(ticked, what="attract screen")
+
+
+def test_identity_from_real_pcscd_then_card_removed_ends_session(
+    kiosk: Kiosk, pcsc_testbed: Testbed
+) -> None:
+    holder = citizen(2)
+    assert not kiosk.session.simulated_reader
+    assert pcsc_testbed.insert(2)
+    _state(kiosk, SessionState.IDENTITY)
+    view = kiosk.session.view
+    assert view.name == holder.name and view.masked_nik == mask_nik(holder.nik)
+    assert view.photo_jpeg[:2] == b"\xff\xd8"
+    pcsc_testbed.remove()
+    _state(kiosk, SessionState.GOODBYE)
+    assert kiosk.session.view.name == ""
+    _back_to_attract(kiosk)
+
+
+def test_card_pulled_mid_read_says_so_and_returns_to_prompt(
+    kiosk: Kiosk, pcsc_testbed: Testbed
+) -> None:
+    assert pcsc_testbed.insert(0, slow_s=0.15)
+    _state(kiosk, SessionState.READING_CARD)
+    pcsc_testbed.remove()
+    wait_for(
+        lambda: kiosk.session.view.state is SessionState.ATTRACT
+        and kiosk.session.view.message == CardRemoved.citizen_message,
+        what="the card-removed message on the attract screen",
+    )
+    assert kiosk.session.view.name == ""
+
+
+def test_pcscd_gone_reader_unavailable_then_recovers_by_itself(
+    kiosk: Kiosk, pcsc_testbed: Testbed
+) -> None:
+    pcsc_testbed.pcscd("kill")
+    wait_for(lambda: not kiosk.session.view.reader_available, what="reader unavailable")
+    health = kiosk.health
+    assert health is not None
+    reported = health.collect()["devices"]["card_reader"]
+    assert reported["state"] == "unavailable" and reported["pcsc_state"] == "no_service"
+    assert reported["detail"]  # the technician sees why
+    pcsc_testbed.pcscd("start")
+    # Recovers without restarting the kiosk (the wait only guards against a hang).
+    wait_for(lambda: kiosk.session.view.reader_available, what="reader back")
+    wait_for(
+        lambda: health.collect()["devices"]["card_reader"]["pcsc_state"] == "no_card",
+        what="health report recovered",
+    )
+    assert pcsc_testbed.insert(1)
+    _state(kiosk, SessionState.IDENTITY)
+    assert kiosk.session.view.name == citizen(1).name
