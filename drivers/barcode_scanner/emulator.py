@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import pty
-import tty
 from pathlib import Path
 
 from PIL import Image
+
+from drivers.pty_link import PtyLink
 
 
 class BarcodeScannerEmulator:
@@ -19,26 +19,16 @@ class BarcodeScannerEmulator:
         self.link = Path(link)
         self.terminator = terminator
         self.aim_prefix = aim_prefix
-        self._master = self._slave = -1
+        self._port = PtyLink(self.link)
 
     def start(self) -> BarcodeScannerEmulator:
         """Plug in: create the pty pair and the link."""
-        self._master, self._slave = pty.openpty()
-        tty.setraw(self._slave)
-        self.link.parent.mkdir(parents=True, exist_ok=True)
-        if self.link.is_symlink() or self.link.exists():
-            self.link.unlink()
-        self.link.symlink_to(os.ttyname(self._slave))
+        self._port.open()
         return self
 
     def stop(self) -> None:
         """Unplug: remove the link and close the pty (the host's reads fail)."""
-        if self.link.is_symlink():
-            self.link.unlink()
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                os.close(fd)
-        self._master = self._slave = -1
+        self._port.close()
 
     def __enter__(self) -> BarcodeScannerEmulator:
         """Plug in on entering a with block."""
@@ -55,9 +45,9 @@ class BarcodeScannerEmulator:
 
     def send_raw(self, data: bytes) -> None:
         """Send bytes as they are (noise, a missing terminator, a split line)."""
-        if self._master < 0:
+        if not self._port.is_open:
             raise RuntimeError("the scanner emulator is unplugged")
-        os.write(self._master, data)
+        os.write(self._port.master, data)
 
     def scan_image(self, image: Image.Image | Path | str) -> list[str]:
         """Decode the codes in a picture (e.g. a printed ticket) and send each; return them."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import pty
 import select
 import threading
 import time
-import tty
 from pathlib import Path
+
+from drivers.pty_link import PtyLink
 
 from drivers.ticket_printer.emulator.machine import EscposMachine, Faults, PrintedTicket
 from drivers.ticket_printer.emulator.paper import WIDTH
@@ -30,7 +30,7 @@ class EscposEmulator:
         self.baudrate = baudrate
         self.machine = EscposMachine(width, on_ticket=self._save)
         self.png_paths: list[Path] = []
-        self._master = self._slave = -1
+        self._port = PtyLink(self.link)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wire_free_at = 0.0
@@ -39,13 +39,7 @@ class EscposEmulator:
 
     def start(self) -> EscposEmulator:
         """Open the pty pair, link it and start answering."""
-        self._master, self._slave = pty.openpty()
-        tty.setraw(self._slave)  # keep LF as LF; the host's pyserial sets raw mode too
-        os.set_blocking(self._master, False)
-        self.link.parent.mkdir(parents=True, exist_ok=True)
-        if self.link.is_symlink() or self.link.exists():
-            self.link.unlink()
-        self.link.symlink_to(os.ttyname(self._slave))
+        self._port.open(blocking=False)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="escpos-emulator", daemon=True)
         self._thread.start()
@@ -58,12 +52,7 @@ class EscposEmulator:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
-        if self.link.is_symlink():
-            self.link.unlink()
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                os.close(fd)
-        self._master = self._slave = -1
+        self._port.close()
 
     def __enter__(self) -> EscposEmulator:
         """Start on entering a with block."""
@@ -107,10 +96,10 @@ class EscposEmulator:
         chunk = 4096 if not self.baudrate else max(16, self.baudrate // 1000)  # ~10 ms of wire
         while not self._stop.is_set():
             try:
-                ready, _, _ = select.select([self._master], [], [], 0.05)
+                ready, _, _ = select.select([self._port.master], [], [], 0.05)
                 if not ready:
                     continue
-                data = os.read(self._master, chunk)
+                data = os.read(self._port.master, chunk)
             except BlockingIOError:
                 continue
             except OSError:  # the host closed its side (EIO): wait for it to reopen
@@ -137,7 +126,7 @@ class EscposEmulator:
     def _write(self, data: bytes) -> None:
         """Send bytes back to the host."""
         try:
-            os.write(self._master, data)
+            os.write(self._port.master, data)
         except OSError as exc:
             log.warning("ESC/POS emulator: reply lost: %s", exc)
 
