@@ -25,7 +25,8 @@ from drivers.card_reader.protocol import (
 )
 from kiosk_app.central import CentralClient, CentralError, SlotAvailability, SlotFull
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
-from kiosk_app.domain.identity import mask_nik
+from kiosk_app.domain.identity import Identity, mask_nik
+from kiosk_app.domain.nik import validate_nik
 from kiosk_app.domain.session import (
     GOODBYE_TEXT,
     EndReason,
@@ -403,6 +404,7 @@ class SessionService:
             elif isinstance(event, IdentityRead):
                 if m.identity_read(event.identity, now):
                     log.info("card read: NIK %s", mask_nik(event.identity.nik))
+                    self._message = _identity_check(event.identity)
             elif isinstance(event, CardReadFailed):
                 log.warning("card read failed: %s", event.error)
                 if m.read_failed(event.error.citizen_message, now):
@@ -484,3 +486,21 @@ class SessionService:
             except Exception:
                 log.exception("session listener failed")
 
+
+
+CARD_DATA_INCONSISTENT = Text(
+    "Data NIK pada e-KTP Anda tidak cocok dengan tanggal lahir atau jenis kelamin. Anda tetap "
+    "dapat melanjutkan; petugas akan memeriksanya saat verifikasi.",
+    "The NIK on your e-KTP does not match its date of birth or sex. You can still continue; an "
+    "officer will check it at verification.",
+)
+
+
+def _identity_check(identity: Identity) -> Text | None:
+    """A card whose NIK disagrees with its own birth date or sex: say so, and let them go on."""
+    problems = validate_nik(identity.nik, birth_date=identity.birth_date, sex=identity.sex)
+    if not problems:
+        return None
+    log.warning("card NIK %s inconsistent with the card's data: %s", mask_nik(identity.nik),
+                "; ".join(p.en for p in problems))
+    return CARD_DATA_INCONSISTENT

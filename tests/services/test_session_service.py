@@ -254,3 +254,28 @@ def test_read_failure_returns_to_prompt_with_message(rig: Rig) -> None:
     rig.service.simulate_card_tap(0)
     view = rig.wait(lambda v: v.state is SessionState.ATTRACT and v.message is not None)
     assert view.message == CardUnreadable.citizen_message
+
+
+def test_card_whose_nik_disagrees_with_its_birth_date_is_flagged_not_refused(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import date
+
+    from drivers.card_reader.protocol import CardInserted, IdentityRead
+
+    holder = citizen(0)
+    holder.birth_date = date(1985, 8, 13)  # the NIK says 12 August
+    rig.service._on_card_event(CardInserted())
+    rig.service._on_card_event(IdentityRead(holder))
+    view = rig.service.view
+    assert view.state is SessionState.IDENTITY
+    assert view.message is not None and "tidak cocok" in view.message.id
+    rig.service.continue_to_menu()
+    assert rig.service.view.state is SessionState.MENU and rig.service.view.message is None
+    assert citizen(0).nik not in caplog.text and "inconsistent" in caplog.text
+
+
+def test_consistent_card_shows_no_warning(rig: Rig) -> None:
+    rig.service.simulate_card_tap(3)
+    view = rig.wait(lambda v: v.state is SessionState.IDENTITY)
+    assert view.message is None
