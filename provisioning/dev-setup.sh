@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libgl1 libegl1 libgl1-mesa-dri libmtdev1    # software OpenGL for Kivy (SDL offscreen / Xvfb)
   xvfb xauth                                  # a virtual screen when no real one is attached
   fonts-dejavu-core                           # fonts with full Latin coverage
+  systemd                                     # systemd-analyze verifies our units
   poppler-utils                               # pdftotext: tests read the printed receipts
   cups cups-client cups-bsd cups-ipp-utils    # A4 printing: cupsd, lpadmin, ippeveprinter
   printer-driver-cups-pdf ghostscript         # the cups-pdf test queue

@@ -12,6 +12,7 @@ from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
 
 from kiosk_app.domain.session import SessionState
 from kiosk_app.services.session import SessionView
+from kiosk_app.systemd_notify import notify, watchdog_interval_s
 from kiosk_app.ui.bridge import SessionBridge
 from kiosk_app.ui.screens import screen_class
 from kiosk_app.ui.screens.base import KioskScreen
@@ -37,6 +38,7 @@ class AnjunganApp(App):
         self.screens_seen: list[str] = []
         self.warning: Any = None
         self._tick_event: Any = None
+        self._watchdog_event: Any = None
         self._bridge = SessionBridge(self.session, self.show)
         self._started = False
         self._shown: str | None = None
@@ -71,6 +73,14 @@ class AnjunganApp(App):
         """Listen to the session, tick its timers and count touches as activity."""
         Window.bind(on_touch_down=self._on_any_touch)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
+        # systemd: ready once the first frame is up; the watchdog is fed from the main loop, so a
+        # frozen UI stops feeding it and systemd restarts the kiosk.
+        Clock.schedule_once(lambda _dt: notify("READY=1"), 0)
+        interval = watchdog_interval_s()
+        if interval is not None:
+            self._watchdog_event = Clock.schedule_interval(
+                lambda _dt: notify("WATCHDOG=1"), interval
+            )
         self._bridge.start()
         self._started = True
 
@@ -81,6 +91,9 @@ class AnjunganApp(App):
         if self._tick_event is not None:
             self._tick_event.cancel()
             self._tick_event = None
+        if self._watchdog_event is not None:
+            self._watchdog_event.cancel()
+            self._watchdog_event = None
         Window.unbind(on_touch_down=self._on_any_touch)
         self._close_warning()
         if self.root is not None:

@@ -1,0 +1,79 @@
+"""The appliance's systemd units verify cleanly, and the app speaks systemd's notify protocol."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kiosk_app.systemd_notify import notify, watchdog_interval_s
+
+ROOT = Path(__file__).resolve().parents[1]
+UNITS = sorted((ROOT / "systemd").glob("*.service"))
+SYSTEM_UNITS = Path("/usr/lib/systemd/system")
+
+
+def _exec_binaries(unit: Path) -> list[str]:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(unit)
+    return [shlex.split(parser["Service"][key])[0].lstrip("-@!+:")
+            for key in ("ExecStart", "ExecStartPre", "ExecStop") if key in parser["Service"]]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing")
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_unit_verifies_without_a_warning(unit: Path, tmp_path: Path) -> None:
+    # A throwaway root laid out as a provisioned kiosk: systemd's own units, ours, and the programs
+    # the unit starts (stand-ins: verify checks that they exist and are executable).
+    shutil.copytree(SYSTEM_UNITS, tmp_path / SYSTEM_UNITS.relative_to("/"), symlinks=True)
+    (tmp_path / "etc/systemd/system").mkdir(parents=True)
+    shutil.copy(unit, tmp_path / "etc/systemd/system" / unit.name)
+    for binary in _exec_binaries(unit):
+        stand_in = tmp_path / binary.lstrip("/")
+        stand_in.parent.mkdir(parents=True, exist_ok=True)
+        stand_in.write_text("#!/bin/sh\n")
+        stand_in.chmod(0o755)
+    done = subprocess.run(
+        ["systemd-analyze", "verify", f"--root={tmp_path}", unit.name],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
+
+
+def test_kiosk_unit_is_a_watched_notify_service_that_restarts() -> None:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(ROOT / "systemd/anjungan-kiosk.service")
+    service = parser["Service"]
+    assert service["Type"] == "notify" and service["NotifyAccess"] == "all"
+    assert int(service["WatchdogSec"]) > 0 and service["Restart"] == "always"
+    assert "cage" in service["ExecStart"] and "anjungan kiosk" in service["ExecStart"]
+
+
+def test_notify_reaches_systemd_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(path))
+        listener.settimeout(5)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        assert notify("READY=1")
+        assert listener.recv(64) == b"READY=1"
+    monkeypatch.delenv("NOTIFY_SOCKET")
+    assert notify("WATCHDOG=1") is False  # not under systemd: nothing to do
+
+
+def test_watchdog_interval_is_half_of_watchdog_sec(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("WATCHDOG_USEC", "30000000")
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getppid()))  # cage started us: still ours
+    assert watchdog_interval_s() == 15.0
+    monkeypatch.setenv("WATCHDOG_PID", "1")  # meant for another process
+    assert watchdog_interval_s() is None
+    monkeypatch.delenv("WATCHDOG_USEC")
+    assert watchdog_interval_s() is None
