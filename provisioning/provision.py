@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Provision a kiosk: packages, user, /etc/anjungan config, udev names, CUPS queue, enrolment.
+
+Idempotent: every step compares what is there with what should be and only changes the
+difference; a second run reports every step "unchanged" (the one-time enrolment code is used once:
+a kiosk that already holds a token is not enrolled again unless --re-enrol is given).
+
+Runs with the system's python3 and the standard library only (it runs before the venv exists).
+`--root DIR` writes the files under DIR instead of / (a throwaway root for tests and image
+builds); steps that change the running system (packages, user, CUPS, systemctl) then need
+--system, which only makes sense with --root /.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+PACKAGES = [
+    "python3", "python3-venv", "cage", "xwayland", "pcscd", "libccid", "cups", "cups-client",
+    "sane-utils", "libsane1", "fonts-dejavu-core", "espeak-ng", "libgl1", "libegl1",
+    "libgl1-mesa-dri", "libmtdev1",
+]
+KIOSK_USER = "anjungan"
+KIOSK_GROUPS = ["video", "input", "render", "dialout", "lp", "scanner"]
+
+
+class Step:
+    """Records what each step did, for the report and for idempotency checks."""
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str, str]] = []
+
+    def done(self, name: str, outcome: str) -> None:
+        """Note one step's outcome: changed, unchanged or skipped (with why)."""
+        self.results.append((name, outcome))
+        print(f"{name}: {outcome}")
+
+
+def write_file(path: Path, content: str, mode: int, step: Step, name: str) -> None:
+    """Write `content` atomically with `mode` unless the file already says exactly that."""
+    data = content.encode()
+    if path.exists() and path.read_bytes() == data and (path.stat().st_mode & 0o777) == mode:
+        step.done(name, "unchanged")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    step.done(name, "changed")
+
+
+def udev_rules(args: argparse.Namespace) -> str:
+    """Stable names for the serial devices, whatever order USB enumerates them in."""
+    lines = ["# Written by provisioning/provision.py: stable names for the kiosk's serial devices."]
+    for link, usb in (("anjungan-printer", args.printer_usb), ("anjungan-scanner", args.scanner_usb)):
+        if usb:
+            vendor, product = usb.lower().split(":")
+            lines.append(
+                f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{vendor}", ATTRS{{idProduct}}=="{product}", '
+                f'SYMLINK+="{link}", GROUP="dialout", MODE="0660"'
+            )
+    return "\n".join(lines) + "\n"
+
+
+def kiosk_toml(args: argparse.Namespace, token: str | None) -> str:
+    """The kiosk's configuration (TOML; read by kiosk_app.config.load_config)."""
+    def q(value: str) -> str:
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+    lines = [
+        "# Written by provisioning/provision.py; edit with care (the kiosk reads it at start).",
+        "[kiosk]",
+        f"kiosk_id = {q(args.kiosk_id)}",
+        f"kiosk_name = {q(args.kiosk_name or args.kiosk_id)}",
+        f"office_code = {q(args.office_code)}",
+        f"central_url = {q(args.central_url)}",
+    ]
+    if token:
+        lines.append(f"central_token = {q(token)}")
+    lines += [
+        'data_dir = "/var/lib/anjungan"',
+        'language = "id"',
+        "fullscreen = true",
+        "",
+        "[devices]",
+        'card_reader = "pcsc"',
+        'ticket_printer = "escpos_serial"',
+        'ticket_printer_port = "/dev/anjungan-printer"',
+        'document_printer = "cups"',
+        f"cups_queue = {q(args.cups_queue)}",
+        'scanner = "sane"',
+        'barcode_scanner = "serial"',
+        'barcode_scanner_port = "/dev/anjungan-scanner"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def existing_token(path: Path) -> str | None:
+    """The token a previous run stored in kiosk.toml, if any."""
+    if not path.exists():
+        return None
+    import tomllib
+
+    token = tomllib.loads(path.read_text()).get("kiosk", {}).get("central_token")
+    return str(token) if token else None
+
+
+def enrol(args: argparse.Namespace) -> str:
+    """Enrol with the central server using the technician's one-time code; return the token."""
+    body = json.dumps({
+        "kiosk_id": args.kiosk_id, "office_code": args.office_code,
+        "name": args.kiosk_name or args.kiosk_id, "enrolment_code": args.enrolment_code,
+    }).encode()
+    request = urllib.request.Request(
+        args.central_url.rstrip("/") + "/api/v1/kiosks", data=body, method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            return str(json.load(answer)["token"])
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise SystemExit(f"enrolment refused (HTTP {exc.code}): {detail}") from exc
+    except OSError as exc:
+        raise SystemExit(f"central server unreachable at {args.central_url}: {exc}") from exc
+
+
+def run(command: list[str], step: Step, name: str) -> None:
+    """Run a system command for a --system step; stop with its output when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} failed: {' '.join(command)}\n{done.stderr.strip()}")
+    step.done(name, "changed")
+
+
+def system_steps(args: argparse.Namespace, step: Step) -> None:
+    """Packages, the kiosk user, the CUPS queue and the units: the running system only."""
+    missing = [p for p in PACKAGES if subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
+    ).stdout != "install ok installed"]
+    if missing:
+        run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, "packages")
+    else:
+        step.done("packages", "unchanged")
+    if subprocess.run(["id", KIOSK_USER], capture_output=True).returncode == 0:
+        step.done("user", "unchanged")
+    else:
+        groups = [g for g in KIOSK_GROUPS if subprocess.run(
+            ["getent", "group", g], capture_output=True).returncode == 0]
+        run(["useradd", "--system", "--create-home", "--home-dir", f"/var/lib/{KIOSK_USER}",
+             "--groups", ",".join(groups), KIOSK_USER], step, "user")
+    queues = subprocess.run(["lpstat", "-e"], capture_output=True, text=True).stdout.split()
+    if args.cups_uri and args.cups_queue not in queues:
+        run(["lpadmin", "-p", args.cups_queue, "-E", "-v", args.cups_uri, "-m", "everywhere",
+             "-o", "media=iso_a4_210x297mm"], step, "cups queue")
+    else:
+        step.done("cups queue", "unchanged" if args.cups_queue in queues else "skipped: no --cups-uri")
+    run(["udevadm", "control", "--reload-rules"], step, "udev reload")
+    run(["systemctl", "daemon-reload"], step, "systemd reload")
+    run(["systemctl", "enable", "anjungan-kiosk.service"], step, "enable kiosk")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Provision; print one line per step and a JSON summary last."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiosk-id", required=True)
+    parser.add_argument("--kiosk-name")
+    parser.add_argument("--office-code", required=True)
+    parser.add_argument("--central-url", required=True)
+    parser.add_argument("--enrolment-code", help="one-time code from a technician")
+    parser.add_argument("--re-enrol", action="store_true", help="enrol again (rotates the token)")
+    parser.add_argument("--root", type=Path, default=Path("/"))
+    parser.add_argument("--system", action="store_true",
+                        help="also install packages, create the user, CUPS queue, enable units")
+    parser.add_argument("--printer-usb", help="VID:PID of the serial ticket printer")
+    parser.add_argument("--scanner-usb", help="VID:PID of the serial barcode scanner")
+    parser.add_argument("--cups-queue", default="A4")
+    parser.add_argument("--cups-uri", help="device URI of the A4 printer, e.g. ipp://printer/ipp/print")
+    args = parser.parse_args(argv)
+    if args.system and args.root != Path("/"):
+        parser.error("--system changes the running machine: use it with --root / only")
+    step = Step()
+    etc = args.root / "etc"
+    config = etc / "anjungan" / "kiosk.toml"
+
+    if args.system:
+        system_steps(args, step)
+    token = existing_token(config)
+    if token and not args.re_enrol:
+        step.done("enrolment", "unchanged")
+    elif not args.enrolment_code:
+        parser.error("an --enrolment-code from a technician is needed to enrol this kiosk")
+    else:
+        token = enrol(args)
+        step.done("enrolment", "changed")
+    write_file(config, kiosk_toml(args, token), 0o640, step, "kiosk.toml")
+    key = etc / "anjungan" / "outbox.key"  # encrypts personal data at rest; never leaves the kiosk
+    if key.exists():
+        step.done("outbox key", "unchanged")
+    else:
+        write_file(key, secrets.token_urlsafe(32) + "\n", 0o600, step, "outbox key")
+    write_file(etc / "udev" / "rules.d" / "60-anjungan.rules", udev_rules(args), 0o644, step,
+               "udev rules")
+    for unit in sorted((PROJECT / "systemd").glob("*.service")):
+        write_file(etc / "systemd" / "system" / unit.name, unit.read_text(), 0o644, step, unit.name)
+    if args.system:
+        shutil.chown(config, group=KIOSK_USER)
+        shutil.chown(key, user=KIOSK_USER, group=KIOSK_USER)
+    print(json.dumps({"changed": sum(1 for _, o in step.results if o == "changed"),
+                      "steps": dict(step.results)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
