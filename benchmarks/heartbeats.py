@@ -1,8 +1,9 @@
 """Heartbeats per second into the central server on PostgreSQL, with p50 and p99 latency.
 
-Starts its own PostgreSQL (durable settings: fsync on) and uvicorn with WORKERS processes on
-127.0.0.1, enrols KIOSKS kiosks, then CONNECTIONS keep-alive connections send heartbeats (each a
-different kiosk) for DURATION_S seconds or MAX_REQUESTS requests, whichever comes first.
+Starts its own PostgreSQL (durable settings: fsync on) and WORKERS uvicorn processes on
+127.0.0.1 (central_server.serve), enrols KIOSKS kiosks, then CONNECTIONS keep-alive connections
+send heartbeats (each a different kiosk) for DURATION_S seconds or MAX_REQUESTS requests,
+whichever comes first.
 Last line: {"heartbeats_per_s": .., "p50_ms": .., "p99_ms": .., ...}.
 """
 
@@ -47,14 +48,15 @@ def free_port() -> int:
 def start_server(
     db_url: str, port: int, factory: str = "heartbeats:app"
 ) -> subprocess.Popen[bytes]:
-    """uvicorn with BENCH_WORKERS processes; waits until /health answers."""
+    """BENCH_WORKERS uvicorn processes (httptools, uvloop), one SO_REUSEPORT socket each.
+
+    Waits until /health answers. See central_server/serve.py for why not `uvicorn --workers`.
+    """
     env = dict(os.environ, BENCH_DB_URL=db_url, PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", factory, "--factory",
+        [sys.executable, "-m", "central_server.serve", "--factory", factory,
          "--app-dir", str(ROOT / "benchmarks"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", os.environ.get("BENCH_WORKERS", str(WORKERS)),
-         "--http", "httptools", "--loop", "uvloop",
-         "--no-access-log", "--log-level", "warning"],
+         "--workers", os.environ.get("BENCH_WORKERS", str(WORKERS))],
         env=env,
     )  # fmt: skip
     import requests

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,6 @@ from central_server.db import Database
 from central_server.fleet import Fleet, StaffAccess
 from central_server.kiosk_auth import KioskAuth, KioskRef, kiosk_claims_guard, kiosk_guard
 from central_server.kiosk_auth import build_router as build_enrolment_router
-from central_server.lifecycle import STATUS_TEXTS
 from central_server.models import Application, Office, Quota
 from central_server.notify import Channel
 from central_server.ratelimit import StatusLookupLimiter
@@ -36,6 +35,7 @@ from central_server.schemas import (
     SlotOut,
     SubmissionOut,
 )
+from central_server.status import StatusLookup
 from kiosk_app.domain.identity import mask_name, mask_nik
 
 log = logging.getLogger("central_server")
@@ -99,6 +99,7 @@ def create_app(
         yield
         review.stop()
         await fleet.aclose()
+        await status_lookup.aclose()
         db.dispose()
 
     app = FastAPI(title="Anjungan central server", version="1.0", lifespan=lifespan)
@@ -120,6 +121,7 @@ def create_app(
             _fail(401, "unauthorized", "admin token required")
 
     KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
+    status_lookup = StatusLookup(db)
     review = officer.install(
         app,
         db,
@@ -130,7 +132,13 @@ def create_app(
         status_limiter=status_limiter,
     )
     staff_access = StaffAccess(admin_secret, kiosk_auth.signing_key, review.auth)
-    fleet = Fleet(db, current_kiosk, kiosk_claims_guard(kiosk_auth), staff_access)
+    fleet = Fleet(
+        db,
+        current_kiosk,
+        kiosk_claims_guard(kiosk_auth),
+        staff_access,
+        fast_claims=kiosk_auth.async_claims,
+    )
     app.include_router(build_enrolment_router(kiosk_auth, staff_access.api))
     fleet.install(app)
 
@@ -313,27 +321,14 @@ def create_app(
         response_model=ApplicationStatusOut,
         responses={**ERRORS, 404: {"model": Error}, 429: {"model": Error}},
     )
-    def application_status(
+    async def application_status(
         registration_number: str, kiosk: KioskDep, request: Request
-    ) -> ApplicationStatusOut:
+    ) -> Response:
         """Public status of an application (no NIK, masked name); rate-limited per kiosk/IP."""
         review.status_limiter.check(request, kiosk.kiosk_id)
-        with db.transaction() as session:
-            row = session.scalar(
-                select(Application).where(Application.registration_number == registration_number)
-            )
-            if row is None:
-                _fail(404, "not_found", "unknown registration number")
-            office = session.get_one(Office, row.office_code)
-            return ApplicationStatusOut(
-                registration_number=row.registration_number,
-                service=Service(row.service),
-                status=row.status,
-                status_text=STATUS_TEXTS.get(row.status, {"id": row.status, "en": row.status}),
-                masked_name=mask_name(row.applicant_name),
-                slot={"date": row.slot_date, "window": row.slot_window},
-                office_name=office.name,
-                created_at=row.created_at,
-            )
+        found = await status_lookup.fetch(registration_number)
+        if found is None:
+            _fail(404, "not_found", "unknown registration number")
+        return Response(found.model_dump_json(), media_type="application/json")
 
     return app

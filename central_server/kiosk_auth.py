@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import DateTime, ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
+from starlette.concurrency import run_in_threadpool
 
 from central_server.db import Database
 from central_server.models import Base, Kiosk, Office
@@ -153,22 +154,41 @@ class KioskAuth:
         The caller must still check the hash against the kiosk's row (heartbeats do it for a
         whole batch in one query); tokens from before signing are resolved through the DB.
         """
+        signed = self.signed_claims(token)
+        if signed is None:
+            return self.authenticate(token).kiosk_id, hash_secret(token)
+        return signed
+
+    def signed_claims(self, token: str) -> tuple[str, str] | None:
+        """Like `claims` for signed tokens (CPU only); None when the database must decide."""
         try:
             claims = self.serializer().loads(token)
         except BadSignature:
-            return self.authenticate(token).kiosk_id, hash_secret(token)
+            return None
         if not isinstance(claims, dict) or not isinstance(claims.get("k"), str):
             _fail(401, "unauthorized", "malformed kiosk token")
         return claims["k"], hash_secret(token)
 
+    def cached(self, token: str) -> KioskRef | None:
+        """The kiosk holding `token` if a recent look-up is cached (no database access)."""
+        with self._lock:
+            hit = self._cache.get(hash_secret(token))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+    async def async_claims(self, token: str) -> tuple[str, str]:
+        """`claims` for the event loop: signed tokens inline, the database in a thread."""
+        signed = self.signed_claims(token)
+        if signed is not None:
+            return signed
+        return await run_in_threadpool(self.claims, token)
+
     def authenticate(self, token: str) -> KioskRef:
         """The kiosk holding `token`, or HTTP 401; results are cached for CACHE_TTL_S."""
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         digest = hash_secret(token)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[1] > now:
-            return hit[0]
         try:
             claims = self.serializer().loads(token)
             kiosk_id = str(claims["k"]) if isinstance(claims, dict) else None
@@ -263,13 +283,16 @@ def kiosk_guard(auth: KioskAuth) -> Callable[..., KioskRef]:
     """A FastAPI dependency that admits kiosk tokens only (staff credentials get 401)."""
     bearer = HTTPBearer(auto_error=False)
 
-    def current_kiosk(
+    async def current_kiosk(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> KioskRef:
-        """Resolve the bearer token to a kiosk, or answer 401."""
+        """Resolve the bearer token to a kiosk, or answer 401 (cache hits skip the thread hop)."""
         if credentials is None:
             _fail(401, "unauthorized", "missing bearer token")
-        return auth.authenticate(credentials.credentials)
+        hit = auth.cached(credentials.credentials)
+        if hit is not None:
+            return hit
+        return await run_in_threadpool(auth.authenticate, credentials.credentials)
 
     return current_kiosk
 
@@ -284,7 +307,7 @@ def kiosk_claims_guard(auth: KioskAuth) -> Callable[..., tuple[str, str]]:
         """(kiosk_id, token hash) of a signed kiosk token, or 401 (async: no thread hop)."""
         if credentials is None:
             _fail(401, "unauthorized", "missing bearer token")
-        return auth.claims(credentials.credentials)
+        return await auth.async_claims(credentials.credentials)
 
     return kiosk_claims
 

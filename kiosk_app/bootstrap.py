@@ -17,8 +17,11 @@ from kiosk_app.services.health import (
     SystemdActions,
     make_test_ticket,
 )
+from kiosk_app.services.outbox import Outbox, load_key
+from kiosk_app.services.outbox_sender import OutboxSender
 from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
+from kiosk_app.services.reprint import TicketReprint, report_interrupted
 from kiosk_app.services.session import SessionService
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ class Kiosk:
     embedded_server: Any = None
     journal: PrintJournal | None = None
     health: HealthReporter | None = None
+    outbox: OutboxSender | None = None
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -45,6 +49,9 @@ class Kiosk:
         if self.health is not None:
             self.health.stop()
         self.session.close()
+        if self.outbox is not None:
+            self.outbox.stop()
+            self.outbox.outbox.close()
         if self.journal is not None:
             self.journal.close()
         if self.embedded_server is not None:
@@ -77,18 +84,28 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         if interrupted:
             log.warning("%d print job(s) interrupted by a stop; waiting for an attendant's reprint",
                         len(interrupted))
+            report_interrupted(interrupted)
         printing = PrintingService(
             devices.ticket_printer,
             devices.document_printer,
             kiosk_id=config.kiosk_id,
             journal=journal,
         )
+        outbox = OutboxSender(
+            Outbox(config.data_dir / "outbox.db",
+                   load_key(config.outbox_key_file, config.data_dir), config.kiosk_id),
+            central,
+        )
         session = SessionService(
+            outbox=outbox,
             card_reader=devices.card_reader,
             central=central,
             printing=printing,
             timeouts=config.timeouts,
             language=config.language,
+            barcode_scanner=devices.barcode_scanner,
+            reprint=TicketReprint(journal, devices.ticket_printer),
+            scanner=devices.scanner,
         )
         session.start()
         health = HealthReporter(
@@ -105,14 +122,16 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             # A development kiosk on its embedded server must not reboot the developer's machine.
             system=RecordingSystemActions() if embedded is not None else SystemdActions(),
             last_transaction=lambda: session.last_transaction_at,
+            outbox_depth=outbox.outbox.depth,
             print_test_ticket=lambda: devices.ticket_printer.print_ticket(
                 make_test_ticket(config.kiosk_id, datetime.now())
             ),
             first_delay_s=5.0,
         )
         health.start()
+        outbox.start()
     except BaseException:
         if embedded is not None:
             embedded.stop()
         raise
-    return Kiosk(config, devices, central, session, embedded, journal, health)
+    return Kiosk(config, devices, central, session, embedded, journal, health, outbox=outbox)

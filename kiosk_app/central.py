@@ -204,6 +204,7 @@ class CentralClient:
         idempotency_key: str,
         local_reference: str | None = None,
         submitted_at: str | None = None,
+        timeout: float | None = None,
     ) -> SubmissionReceipt:
         """Submit a pre-application; resending with the same key returns the first receipt."""
         body = {
@@ -222,6 +223,7 @@ class CentralClient:
             json=body,
             headers={"Idempotency-Key": idempotency_key},
             what=what,
+            timeout=timeout,
         )
         log.info("%s -> %s", what, answer.get("registration_number"))
         return SubmissionReceipt(
@@ -249,6 +251,17 @@ class CentralClient:
             created_at=answer["created_at"],
         )
 
+    def upload_scan(self, registration_number: str, name: str, pdf: bytes) -> None:
+        """Attach one scanned document (a PDF) to an application; re-sending replaces it."""
+        number = quote(registration_number, safe="")
+        self._call(
+            "PUT",
+            f"/api/v1/applications/{number}/scans/{quote(name, safe='')}",
+            data=pdf,
+            headers={"Content-Type": "application/pdf"},
+            what=f"upload scan {name} ({len(pdf)} bytes) for {registration_number}",
+        )
+
     def heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
         """Send the kiosk's health report; the answer carries queued remote commands."""
         answer: dict[str, Any] = self._call(
@@ -273,6 +286,7 @@ class CentralClient:
         auth: bool = True,
         headers: dict[str, str] | None = None,
         what: str | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
         """Send one request; return the decoded JSON or raise the matching CentralError."""
@@ -288,17 +302,20 @@ class CentralClient:
             headers["Authorization"] = f"Bearer {self.token}"
         import requests
 
+        timeout = self.timeout if timeout is None else timeout
         try:
             response = self.session.request(
-                method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+                method, self.base_url + path, headers=headers, timeout=timeout, **kwargs
             )
         except requests.Timeout as exc:
             raise self._log(
-                CentralUnavailable(f"{what}: timed out after {self.timeout}s: {exc}")
+                CentralUnavailable(f"{what}: timed out after {timeout}s: {exc}")
             ) from exc
         except requests.RequestException as exc:
             raise self._log(CentralUnavailable(f"{what}: {type(exc).__name__}: {exc}")) from exc
         if response.ok:
+            if response.status_code == 204 or not response.content:
+                return None  # e.g. an upload: nothing to decode
             try:
                 return response.json()
             except ValueError as exc:

@@ -21,6 +21,7 @@ class KioskConfig:
     central_url: str | None = None  # None: start an embedded central server
     central_token: str | None = None  # set at provisioning; None: register on start
     data_dir: Path = field(default_factory=lambda: Path("var"))
+    outbox_key_file: Path | None = None  # set at provisioning; None: /etc/anjungan/outbox.key
     output_dir: Path | None = None  # where simulated printers drop their output
     language: str = "id"
     fullscreen: bool = True
@@ -51,7 +52,7 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
         if not hasattr(config, key):
             raise ConfigError(f"unknown setting {key}")
         setattr(config, key, value)
-    for name in ("data_dir", "output_dir"):
+    for name in ("data_dir", "output_dir", "outbox_key_file"):
         value = getattr(config, name)
         if isinstance(value, str):
             setattr(config, name, Path(value))

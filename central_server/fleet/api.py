@@ -46,6 +46,8 @@ def build_api(
     @router.post("/heartbeat", response_model=HeartbeatOut, responses=KIOSK_ERRORS)
     async def heartbeat(body: HeartbeatIn, claims: ClaimsDep) -> HeartbeatOut:
         """Report a kiosk's health; the answer carries commands queued for it."""
+        # Served by fastpath.HeartbeatFastPath in front of the router (same contract); this
+        # route documents it in OpenAPI and serves apps built without the fast path.
         commands = await writer.submit(*claims, body)
         return HeartbeatOut(
             server_time=datetime.now(UTC),

@@ -12,13 +12,11 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import HTTPException
-from sqlalchemy import bindparam, case, select, text, update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from central_server.db import Database
-from central_server.fleet import alerts
+from central_server.fleet import alerts, pgbatch
 from central_server.fleet.models import FleetCommand, KioskSample, KioskState
 from central_server.fleet.schemas import CommandKind, CommandOut, HeartbeatIn
 from central_server.models import Kiosk
@@ -26,6 +24,7 @@ from central_server.models import Kiosk
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 400
+MAX_IN_FLIGHT = 3  # batches written at once per process: one waits on its commit, others fill
 SAMPLE_EVERY = timedelta(minutes=5)
 
 
@@ -57,7 +56,8 @@ class HeartbeatWriter:
         self._pending: list[_Pending] = []
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        self._upsert = _upsert_statement(pg_insert if db.is_postgresql else sqlite_insert)
+        self._upsert = _upsert_statement(sqlite_insert)  # PostgreSQL: see pgbatch
+        self._autocommit = db.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def submit(
         self, kiosk_id: str, token_hash: str, heartbeat: HeartbeatIn
@@ -93,36 +93,57 @@ class HeartbeatWriter:
 
     async def _run(self) -> None:
         assert self._wakeup is not None
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                try:
-                    result = await to_thread.run_sync(self.write, batch)
-                except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
-                    log.exception("heartbeat batch of %d failed", len(batch))
-                    for item in batch:
-                        if not item.future.done():
-                            item.future.set_exception(exc)
-                    continue
-                commands, current = result
-                valid = [item for item in batch if current.get(item.kiosk_id) == item.token_hash]
-                last = {item.kiosk_id: item for item in valid}  # commands go out exactly once
-                for item in batch:
-                    if item.future.done():
-                        continue
-                    if last.get(item.kiosk_id) is None or item not in valid:
-                        item.future.set_exception(
-                            HTTPException(
-                                401,
-                                {"code": "unauthorized", "message": "rotated or revoked token"},
-                                headers={"WWW-Authenticate": "Bearer"},
-                            )
-                        )
-                        continue
-                    mine = item is last[item.kiosk_id]
-                    item.future.set_result(commands[item.kiosk_id] if mine else [])
+        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._pending:
+                    await slots.acquire()  # heartbeats arriving meanwhile join this batch
+                    batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                    if not batch:
+                        slots.release()
+                        break
+                    task = asyncio.get_running_loop().create_task(self._flush(batch))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                    task.add_done_callback(lambda _t: slots.release())
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def _flush(self, batch: list[_Pending]) -> None:
+        """Write one batch in a worker thread and answer its waiters."""
+        try:
+            commands, current = await to_thread.run_sync(self.write, batch)
+        except asyncio.CancelledError:
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(RuntimeError("server shutting down"))
+            raise
+        except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
+            log.exception("heartbeat batch of %d failed", len(batch))
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+            return
+        valid = [item for item in batch if current.get(item.kiosk_id) == item.token_hash]
+        last = {item.kiosk_id: item for item in valid}  # commands go out exactly once
+        for item in batch:
+            if item.future.done():
+                continue
+            if last.get(item.kiosk_id) is None or item not in valid:
+                item.future.set_exception(
+                    HTTPException(
+                        401,
+                        {"code": "unauthorized", "message": "rotated or revoked token"},
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
+                )
+                continue
+            mine = item is last[item.kiosk_id]
+            item.future.set_result(commands[item.kiosk_id] if mine else [])
 
     def write(self, batch: list[_Pending]) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
         """Store a batch (last heartbeat per kiosk wins) and hand out queued commands.
@@ -131,6 +152,8 @@ class HeartbeatWriter:
         another token (rotated, revoked, unknown kiosk) were not stored.
         """
         now = self.clock()
+        if self.db.is_postgresql:
+            return self._write_pg(batch, now)
         with self.db.transaction() as session:
             current = dict(
                 session.execute(
@@ -144,6 +167,7 @@ class HeartbeatWriter:
                 for item in batch
                 if current.get(item.kiosk_id) == item.token_hash
             }
+            latest = dict(sorted(latest.items()))  # one lock order for concurrent batches
             if not latest:
                 return {}, current
             cutoff = now - self.sample_every
@@ -152,11 +176,7 @@ class HeartbeatWriter:
                 for kiosk_id, hb in latest.items()
             ]
             conn = session.connection()
-            if self.db.is_postgresql:  # one round trip for the whole batch
-                columns = {c: [row[c] for row in rows] for c in rows[0] if c != "cutoff"}
-                returned = conn.execute(_PG_UPSERT, {**columns, "cutoff": cutoff}).all()
-            else:
-                returned = conn.execute(self._upsert, rows).all()
+            returned = conn.execute(self._upsert, rows).all()
             sampled = [k for k, at in returned if _same(at, now)]
             if sampled:
                 conn.execute(
@@ -180,6 +200,34 @@ class HeartbeatWriter:
                 CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(args))
             )
             log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
+        return commands, current
+
+    def _write_pg(
+        self, batch: list[_Pending], now: datetime
+    ) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
+        """`write` on PostgreSQL: the whole batch in one autocommit statement."""
+        pairs = {(item.kiosk_id, item.token_hash): item.heartbeat for item in batch}
+        rows = [
+            self._state_row(kiosk_id, hb, now) | {"token_hash": token_hash}
+            for (kiosk_id, token_hash), hb in sorted(pairs.items(), key=lambda p: p[0])
+        ]
+        params = pgbatch.parameters(rows, now, now - self.sample_every)
+        with self._autocommit.connect() as conn:
+            driver = conn.connection.driver_connection  # psycopg, in autocommit mode
+            assert driver is not None
+            with driver.cursor() as cursor:
+                result = cursor.execute(pgbatch.BATCH_SQL, params, prepare=True).fetchall()
+        current: dict[str, str] = {}
+        commands: dict[str, list[CommandOut]] = {}
+        for kiosk_id, cid, kind, value in sorted(result, key=lambda r: (r[1] is not None, r[1])):
+            if cid is None:
+                current[kiosk_id] = value
+                commands.setdefault(kiosk_id, [])
+            else:
+                commands.setdefault(kiosk_id, []).append(
+                    CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
+                )
+                log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
         return commands, current
 
     @staticmethod
@@ -213,23 +261,6 @@ class HeartbeatWriter:
         }
 
 
-def _pg_unnest_upsert() -> Any:
-    """INSERT ... SELECT FROM unnest(column arrays) ON CONFLICT ...: a batch in one statement."""
-    table = KioskState.__table__
-    dialect = postgresql.dialect()
-    names = [c.name for c in table.columns]
-    arrays = ", ".join(
-        f"CAST(:{c.name} AS {c.type.compile(dialect=dialect)}[])" for c in table.columns
-    )
-    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n not in ("kiosk_id", "history_at"))
-    return text(
-        f"INSERT INTO kiosk_states ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT (kiosk_id) DO UPDATE SET {updates}, history_at = CASE WHEN "
-        "kiosk_states.history_at < :cutoff THEN EXCLUDED.history_at "
-        "ELSE kiosk_states.history_at END RETURNING kiosk_id, history_at"
-    ).bindparams(bindparam("cutoff", type_=table.c.history_at.type))
-
-
 def _upsert_statement(insert: Any) -> Any:
     """INSERT one kiosk state ... ON CONFLICT update it; sample time moves when one is due."""
     table = KioskState.__table__
@@ -256,6 +287,3 @@ def _same(stored: datetime, now: datetime) -> bool:
     if stored.tzinfo is None:
         stored = stored.replace(tzinfo=UTC)
     return abs((stored - now).total_seconds()) < 1e-3
-
-
-_PG_UPSERT = _pg_unnest_upsert()

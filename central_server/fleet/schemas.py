@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -37,6 +37,19 @@ class HeartbeatIn(BaseModel):
     last_transaction_at: datetime | None = None
     outbox_depth: int = Field(default=0, ge=0, le=10**9)
     devices: dict[Word, dict[Word, Detail]] = Field(default_factory=dict, max_length=12)
+
+    @field_validator("last_transaction_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime | None) -> datetime | None:
+        # Stored as UTC; offsets beyond +-14 h or years outside 2000-2100 are a broken clock.
+        if value is None:
+            return None
+        offset = value.utcoffset()
+        if offset is not None and abs(offset) > timedelta(hours=14):
+            raise ValueError("time zone offset beyond +-14 hours")
+        if not 2000 <= value.year <= 2100:
+            raise ValueError("year outside 2000-2100")
+        return value.astimezone(UTC) if offset is not None else value.replace(tzinfo=UTC)
 
     @field_validator("devices")
     @classmethod

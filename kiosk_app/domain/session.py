@@ -19,11 +19,13 @@ class SessionState(Enum):
     IDENTITY = "identity"
     MENU = "menu"
     FORM = "form"
+    SCAN = "scan"  # optional: scan the documents to bring, or skip them
     SCHEDULE = "schedule"
     REVIEW = "review"
     SUBMITTING = "submitting"
     RESULT = "result"
     GOODBYE = "goodbye"
+    STATUS = "status"  # checking an application (from the menu, or a QR with no card)
 
 
 class EndReason(Enum):
@@ -59,9 +61,11 @@ _INTERACTIVE = {
     SessionState.IDENTITY,
     SessionState.MENU,
     SessionState.FORM,
+    SessionState.SCAN,
     SessionState.SCHEDULE,
     SessionState.REVIEW,
     SessionState.RESULT,
+    SessionState.STATUS,
 }
 
 
@@ -89,6 +93,7 @@ class SessionMachine:
     service: str | None = None
     page: int = 0
     page_count: int = 0
+    scan_step: bool = False  # the journey has a document scanning step after the form
     values: dict[str, str] = field(default_factory=dict)
     slot: Slot | None = None
     result: dict[str, Any] | None = None
@@ -101,7 +106,8 @@ class SessionMachine:
     # -- card events -------------------------------------------------------------------------
     def card_inserted(self, now: float) -> bool:
         """A card entered the field: start reading (from the attract or goodbye screen)."""
-        if self.state not in (SessionState.ATTRACT, SessionState.GOODBYE):
+        anonymous_status = self.state is SessionState.STATUS and self.identity is None
+        if self.state not in (SessionState.ATTRACT, SessionState.GOODBYE) and not anonymous_status:
             return False
         self._reset()
         self.state = SessionState.READING_CARD
@@ -151,12 +157,21 @@ class SessionMachine:
             return self._active(now)
         return False
 
-    def start_form(self, service: str, page_count: int, prefill: dict[str, str], now: float) -> bool:
-        """Open the first page of a service's form."""
+    def start_form(
+        self,
+        service: str,
+        page_count: int,
+        prefill: dict[str, str],
+        now: float,
+        *,
+        scan_step: bool = False,
+    ) -> bool:
+        """Open the first page of a service's form (`scan_step`: scanning follows the form)."""
         if self.state is not SessionState.MENU or page_count < 1:
             return False
         self.service = service
         self.page_count = page_count
+        self.scan_step = scan_step
         self.page = 0
         self.values = dict(prefill)
         self.slot = None
@@ -170,7 +185,14 @@ class SessionMachine:
         if self.page + 1 < self.page_count:
             self.page += 1
         else:
-            self.state = SessionState.SCHEDULE
+            self.state = SessionState.SCAN if self.scan_step else SessionState.SCHEDULE
+        return self._active(now)
+
+    def scan_done(self, now: float) -> bool:
+        """The citizen scanned or skipped the documents: on to the schedule."""
+        if self.state is not SessionState.SCAN:
+            return False
+        self.state = SessionState.SCHEDULE
         return self._active(now)
 
     def previous_page(self, now: float) -> bool:
@@ -179,7 +201,9 @@ class SessionMachine:
             if self.page == 0:
                 return self.to_menu(now)
             self.page -= 1
-        elif self.state is SessionState.SCHEDULE:
+        elif self.state is SessionState.SCHEDULE and self.scan_step:
+            self.state = SessionState.SCAN
+        elif self.state in (SessionState.SCHEDULE, SessionState.SCAN):
             self.state = SessionState.FORM
             self.page = self.page_count - 1
         elif self.state is SessionState.REVIEW:
@@ -244,6 +268,28 @@ class SessionMachine:
         reason = EndReason.COMPLETED if self.state is SessionState.RESULT else EndReason.CANCELLED
         return self.end(reason, now)
 
+    def open_status(self, now: float) -> bool:
+        """Check an application's status: from the menu, or from the attract screen (no card)."""
+        if self.state is SessionState.MENU:
+            self.state = SessionState.STATUS
+            return self._active(now)
+        if self.state in (SessionState.ATTRACT, SessionState.GOODBYE):
+            self._reset()
+            self.state = SessionState.STATUS
+            return self._active(now)
+        return self.state is SessionState.STATUS
+
+    def close_status(self, now: float) -> bool:
+        """Leave the status check: back to the menu, or to the attract screen without a card."""
+        if self.state is not SessionState.STATUS:
+            return False
+        if self.identity is not None:
+            self.state = SessionState.MENU
+            return self._active(now)
+        self._reset()
+        self.state = SessionState.ATTRACT
+        return True
+
     # -- time --------------------------------------------------------------------------------
     def activity(self, now: float) -> bool:
         """Any touch: the citizen is here; clears a pending warning."""
@@ -306,6 +352,7 @@ class SessionMachine:
         self.service = None
         self.page = 0
         self.page_count = 0
+        self.scan_step = False
         self.slot = None
         self.result = None
         self.error = None

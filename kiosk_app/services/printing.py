@@ -68,8 +68,12 @@ class PrintingService:
         identity: Identity,
         values: Mapping[str, str],
         language: str,
+        offline: bool = False,
     ) -> PrintResult:
-        """Print the ticket then the receipt; a failure of one never stops the other."""
+        """Print the ticket then the receipt; a failure of one never stops the other.
+
+        `offline`: the receipt carries the kiosk's local reference (the outbox sends it later).
+        """
         issued_at = self._now().strftime("%d-%m-%Y %H:%M")
         ticket = Ticket(
             registration_number=receipt.registration_number,
@@ -80,6 +84,7 @@ class PrintingService:
             office_name=receipt.office_name,
             qr_payload=receipt.registration_number,
             issued_at=issued_at,
+            offline=offline,
             language=language,
         )
         a4 = Receipt(
@@ -96,6 +101,7 @@ class PrintingService:
             qr_payload=receipt.registration_number,
             issued_at=issued_at,
             kiosk_id=self._kiosk_id,
+            offline=offline,
         )
         messages: list[Text] = []
         reference = receipt.registration_number

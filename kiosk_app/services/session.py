@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from drivers.barcode_scanner.protocol import BarcodeScanner
 from drivers.card_reader.protocol import (
     CardEvent,
     CardInserted,
@@ -23,7 +24,14 @@ from drivers.card_reader.protocol import (
     ReaderStateChanged,
     UidOnlyCard,
 )
-from kiosk_app.central import CentralClient, CentralError, SlotAvailability, SlotFull
+from drivers.scanner.protocol import Scanner
+from kiosk_app.central import (
+    CentralClient,
+    CentralError,
+    SlotAvailability,
+    SlotFull,
+    SubmissionReceipt,
+)
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import validate_nik
@@ -36,7 +44,14 @@ from kiosk_app.domain.session import (
 )
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.documents_scan import DocumentScanStep, ScanView
+from kiosk_app.services.outbox import Attachment, Submission
+from kiosk_app.services.outbox_sender import QUEUED, SENT, OutboxSender
 from kiosk_app.services.printing import PrintingService
+from kiosk_app.services.reprint import ReprintOffer, TicketReprint
+from kiosk_app.services.scan_journey import ScanJourneyMixin
+from kiosk_app.services.status_check import StatusCheck, StatusCheckView
+from kiosk_app.services.status_journey import StatusJourneyMixin
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +60,6 @@ NOT_BUILT = Text(
     "This service is not available on the kiosk yet. Please go to the service counter.",
 )
 FEATURE_NOT_BUILT = {
-    "status": Text(
-        "Cek status belum tersedia di anjungan ini. Silakan tanyakan ke petugas.",
-        "Checking status is not available on this kiosk yet. Please ask an attendant.",
-    ),
     "print": Text(
         "Cetak dokumen belum tersedia di anjungan ini. Silakan ke loket pelayanan.",
         "Printing documents is not available on this kiosk yet. Please go to the counter.",
@@ -79,6 +90,7 @@ class Outcome:
     ticket_printed: bool
     receipt_printed: bool
     messages: tuple[Text, ...] = ()
+    local_reference: str = ""  # the outbox's LOK-... reference (the only number when offline)
 
 
 @dataclass(frozen=True)
@@ -106,12 +118,15 @@ class SessionView:
     warning_seconds_left: int | None = None
     goodbye: Text | None = None
     busy: bool = False
+    status_check: StatusCheckView | None = None  # in SessionState.STATUS
+    reprint: ReprintOffer | None = None  # on the result screen when the ticket did not print
+    scan: ScanView | None = None  # the document scanning step, in the SCAN state
 
 
 Listener = Callable[[SessionView], None]
 
 
-class SessionService:
+class SessionService(ScanJourneyMixin, StatusJourneyMixin):
     """Runs one citizen session at a time; all blocking work happens on a worker thread."""
 
     def __init__(
@@ -123,10 +138,17 @@ class SessionService:
         timeouts: Timeouts | None = None,
         language: str = "id",
         clock: Callable[[], float] = time.monotonic,
+        barcode_scanner: BarcodeScanner | None = None,
+        reprint: TicketReprint | None = None,
+        outbox: OutboxSender | None = None,
+        send_timeout_s: float = 3.0,
+        scanner: Scanner | None = None,
     ) -> None:
         self._reader = card_reader
         self._central = central
         self._printing = printing
+        self._outbox = outbox  # None: submit directly (no offline queue)
+        self._send_timeout_s = send_timeout_s  # the immediate try; then the outbox retries
         self._clock = clock
         self._default_language = language
         self._lock = threading.RLock()
@@ -144,18 +166,33 @@ class SessionService:
         self._idempotency_key: str | None = None
         self._generation = 0  # bumps when a session ends, so late worker results are dropped
         self._services = tuple(SERVICES.values())
+        # The document scanning step (None: no scanner, the journey goes form -> schedule).
+        self._scans = DocumentScanStep(scanner, on_change=self._on_scan_change) if scanner else None
+        self._scan_notice: Text | None = None
         self.last_transaction_at: datetime | None = None  # for the health report
+        self._barcode_scanner = barcode_scanner
+        self._reprint = reprint
+        self._reprint_offered: str | None = None  # the registration number offered
+        office = str(getattr(central, "office_code", ""))
+        self._status_check = StatusCheck(central, self._publish, office_code=office)
         self.view = self._snapshot()
 
     # -- plumbing ----------------------------------------------------------------------------
     def start(self) -> None:
         """Start listening to the card reader."""
         self._reader.start(self._on_card_event)
+        if self._barcode_scanner is not None:
+            self._barcode_scanner.start(self._on_scan_event)
 
     def close(self) -> None:
         """Stop the reader and the worker; wipe what the session held."""
         self._reader.stop()
+        if self._barcode_scanner is not None:
+            self._barcode_scanner.stop()
+        self._status_check.close()
         self._worker.shutdown(wait=True, cancel_futures=True)
+        if self._scans is not None:
+            self._scans.close()
         with self._lock:
             if self._machine.state is not SessionState.ATTRACT:
                 self._machine.end(EndReason.CANCELLED, self._clock())
@@ -230,6 +267,9 @@ class SessionService:
 
     def choose_service(self, key: str) -> None:
         """Open a service's form, or say plainly that it is not built yet."""
+        if key == "status":
+            self.open_status()
+            return
         info = SERVICES.get(key)
         with self._lock:
             if self._machine.state is not SessionState.MENU:
@@ -239,7 +279,10 @@ class SessionService:
                 self._message = FEATURE_NOT_BUILT.get(key, NOT_BUILT)
             else:
                 prefill = info.prefill(self._machine.identity) if self._machine.identity else {}
-                self._machine.start_form(key, len(info.form.pages), prefill, self._clock())
+                scan = self._scans is not None and bool(info.required_documents)
+                self._machine.start_form(
+                    key, len(info.form.pages), prefill, self._clock(), scan_step=scan
+                )
                 self._message = None
                 self._errors = {}
                 self._idempotency_key = None
@@ -264,6 +307,8 @@ class SessionService:
             if result.ok:
                 self._machine.next_page(self._clock())
                 load_slots = self._machine.state is SessionState.SCHEDULE
+                if self._machine.state is SessionState.SCAN and self._scans is not None:
+                    self._scans.begin(SERVICES[self._machine.service or ""].required_documents)
             else:
                 self._machine.activity(self._clock())
         self._publish()
@@ -272,6 +317,9 @@ class SessionService:
 
     def previous_page(self) -> None:
         """Go one step back."""
+        with self._lock:
+            if self._machine.state is SessionState.SCHEDULE and self._scans is not None:
+                self._scans.reopen()  # back to the scanning step: its last document
         self._step(lambda now: self._machine.previous_page(now))
 
     def edit_page(self, index: int) -> None:
@@ -344,8 +392,12 @@ class SessionService:
             }
             language = self._language
         log.info("submitting %s for NIK %s", info.key, mask_nik(request["applicant_nik"]))
+        offline, local_reference = False, ""
         try:
-            receipt = self._central.submit(**request)
+            if self._outbox is None:
+                receipt = self._central.submit(**request)
+            else:
+                receipt, local_reference, offline = self._submit_via_outbox(request)
         except SlotFull:
             self._submit_failed(generation, SLOT_FULL, reload_slots=True)
             return
@@ -357,27 +409,66 @@ class SessionService:
             log.exception("submission crashed")
             self._submit_failed(generation, CentralError.citizen_message)
             return
+        if self._outbox is None:  # with an outbox, the scans travel in its durable row
+            self._upload_scans(self._central, receipt.registration_number, generation, offline)
         printed = self._printing.print_pre_application(
-            receipt=receipt, info=info, identity=identity, values=values, language=language
+            receipt=receipt, info=info, identity=identity, values=values, language=language,
+            offline=offline,
         )
         outcome = Outcome(
             registration_number=receipt.registration_number,
             queue_number=receipt.queue_number,
             slot=receipt.slot,
-            offline=False,
+            offline=offline,
             ticket_printed=printed.ticket_printed,
             receipt_printed=printed.receipt_printed,
             messages=printed.messages,
+            local_reference=local_reference,
         )
         with self._lock:
             if generation != self._generation:
                 return
-            self._outcome = outcome
+            self._outcome = self._with_scan_notice(outcome)
             self.last_transaction_at = datetime.now(UTC)
             self._busy = False
             self._idempotency_key = None
             self._machine.submitted({"registration_number": outcome.registration_number}, self._clock())
         self._publish()
+
+    def _submit_via_outbox(self, request: dict[str, Any]) -> tuple[SubmissionReceipt, str, bool]:
+        """Commit to the outbox, then try once; (receipt, local reference, offline). Raises the
+        server's refusal (told on screen, row kept as 'returned') only when it answered no."""
+        assert self._outbox is not None
+        store = self._outbox.outbox
+        submitted_at = datetime.now(UTC).isoformat(timespec="seconds")
+        submission = Submission(
+            service=request["service"], applicant_nik=request["applicant_nik"],
+            applicant_name=request["applicant_name"], data=request["data"],
+            slot=request["slot"], submitted_at=submitted_at)
+        # The scanned documents go into the same durable row: the sender uploads them once the
+        # application exists on the server, now or after an outage.
+        scans = self._scans.documents() if self._scans is not None else []
+        attachments = [Attachment(name, "application/pdf", pdf) for name, pdf in scans]
+        entry = store.enqueue(submission, idempotency_key=request["idempotency_key"],
+                              attachments=attachments, hold_s=self._send_timeout_s + 30.0)
+        # Committed: from here on the submission survives a crash and is sent exactly once.
+        result = self._outbox.send(entry, attended=True, timeout=self._send_timeout_s)
+        if result.kind == SENT and result.receipt is not None:
+            if store.meta("office_name") != result.receipt.office_name:
+                store.set_meta("office_name", result.receipt.office_name)
+            return result.receipt, entry.local_reference, False
+        if result.kind == QUEUED:
+            self._outbox.wake()
+            log.info("central unreachable; %s queued offline", entry.local_reference)
+            office = store.meta("office_name") or f"Disdukcapil {self._central.office_code}"
+            receipt = SubmissionReceipt(
+                registration_number=entry.local_reference, queue_number="-", status="queued",
+                service=entry.service, office_code=self._central.office_code,
+                office_name=office, slot=entry.slot, created_at=submitted_at)
+            return receipt, entry.local_reference, True
+        with self._lock:
+            self._idempotency_key = None  # that row is closed: a new attempt is a new row
+        raise result.error or CentralError(f"outbox {entry.local_reference}: {result.kind}")
 
     def _submit_failed(self, generation: int, message: Text, reload_slots: bool = False) -> None:
         with self._lock:
@@ -437,6 +528,10 @@ class SessionService:
 
     def _clear_session_extras(self) -> None:
         self._generation += 1
+        self._status_check.clear()
+        self._reprint_offered = None
+        if self._reprint is not None:
+            self._reprint.withdraw()
         self._message = self._machine.error
         self._errors = {}
         self._slots = ()
@@ -444,6 +539,9 @@ class SessionService:
         self._outcome = None
         self._busy = False
         self._idempotency_key = None
+        self._scan_notice = None
+        if getattr(self, "_scans", None) is not None:
+            self._scans.clear()  # scanned pages are personal data: gone with the session
 
     def _snapshot(self) -> SessionView:
         m, now = self._machine, self._clock()
@@ -474,10 +572,16 @@ class SessionService:
             warning_seconds_left=m.warning_seconds_left(now),
             goodbye=GOODBYE_TEXT.get(m.end_reason) if m.end_reason else None,
             busy=self._busy,
+            status_check=self._status_check.view() if m.state is SessionState.STATUS else None,
+            reprint=self._reprint.view()
+            if self._reprint is not None and m.state is SessionState.RESULT
+            else None,
+            scan=self._scans.view() if self._scans and m.state is SessionState.SCAN else None,
         )
 
     def _publish(self) -> None:
         with self._lock:
+            self._offer_reprint_if_owed()
             self.view = self._snapshot()
             view, listeners = self.view, list(self._listeners)
         for listener in listeners:

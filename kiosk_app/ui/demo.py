@@ -65,6 +65,32 @@ def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, st
             pilot.choose(spec.name, wanted)
 
 
+def scan_one_document(pilot: Any, rec: DemoRecorder) -> None:
+    """The scanning step: scan one page of the first document, then skip the others."""
+    from kiosk_app.domain.session import SessionState as S
+
+    app = pilot.app
+
+    def scan_idle(pages: int | None = None, index: int | None = None) -> bool:
+        scan = app.view.scan
+        return (
+            app.view.state is S.SCAN and scan is not None and not scan.busy
+            and (index is None or scan.index == index)
+            and (pages is None or (scan.current is not None and scan.current.pages == pages))
+        )
+
+    pilot.wait_for_state(S.SCAN)
+    pilot.wait_until(scan_idle, what="scanner checked")
+    rec.shot("scan")
+    pilot.tap("scan_page")
+    pilot.wait_until(lambda: scan_idle(pages=1), timeout=20, what="page scanned")
+    pilot.idle(2)
+    rec.shot("scan-page")
+    pilot.tap("scan_next")
+    pilot.wait_until(lambda: scan_idle(index=1), timeout=20, what="document saved")
+    pilot.tap("scan_skip_all")
+
+
 def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
     """The citizen's whole journey; returns the registration number."""
     from kiosk_app.domain.session import SessionState as S
@@ -105,6 +131,8 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
             if app.view.state is S.FORM and app.view.errors and app.view.page == index:
                 names = ", ".join(sorted(app.view.errors))
                 raise RuntimeError(f"form page {page.key} rejected: {names}")
+    with rec.step("scan"):
+        scan_one_document(pilot, rec)
     with rec.step("schedule"):
         pilot.wait_for_state(S.SCHEDULE)
         pilot.wait_until(lambda: not app.view.slots_loading, what="slots loaded")

@@ -16,7 +16,7 @@ from kiosk_app.domain.ticket import Slot
 
 S = SessionState
 NO_IDENTITY = {S.ATTRACT, S.GOODBYE, S.READING_CARD}
-WITH_VALUES = {S.FORM, S.SCHEDULE, S.REVIEW, S.SUBMITTING, S.RESULT}
+WITH_VALUES = {S.FORM, S.SCAN, S.SCHEDULE, S.REVIEW, S.SUBMITTING, S.RESULT}
 MESSAGE = Text("Gagal", "Failed")
 REACHED: set[SessionState] = set()
 
@@ -60,10 +60,10 @@ class SessionEvents(RuleBasedStateMachine):
         self.warning_since: float | None = None
         self.serial = 0
 
-    def fire(self, event: str, *args: object) -> bool:
+    def fire(self, event: str, *args: object, **kwargs: object) -> bool:
         """Call one event at the current time, then check what changed."""
         before = self.m.state
-        accepted = getattr(self.m, event)(*args, self.now)
+        accepted = getattr(self.m, event)(*args, self.now, **kwargs)
         assert isinstance(accepted, bool)
         REACHED.add(self.m.state)
         if self.m.state is S.GOODBYE and before is not S.GOODBYE:
@@ -127,8 +127,24 @@ class SessionEvents(RuleBasedStateMachine):
         self.fire("next_page")
 
     @rule()
+    def scan_done(self) -> None:
+        if self.fire("scan_done"):
+            assert self.m.state is S.SCHEDULE and self.m.scan_step
+
+    @rule()
     def previous_page(self) -> None:
         self.fire("previous_page")
+
+    @rule()
+    def open_status(self) -> None:
+        with_card = self.m.identity is not None
+        if self.fire("open_status"):
+            assert self.m.state is S.STATUS and (self.m.identity is not None) == with_card
+
+    @rule()
+    def close_status(self) -> None:
+        if self.fire("close_status"):
+            assert self.m.state is (S.MENU if self.m.identity is not None else S.ATTRACT)
 
     @rule(index=st.integers(-2, 10))
     def edit_page(self, index: int) -> None:
@@ -172,8 +188,10 @@ class SessionEvents(RuleBasedStateMachine):
     def still_here(self) -> None:
         self.fire("still_here")
 
-    @rule(count=st.integers(1, 12), pages=st.integers(1, 3), dt=st.floats(0, 5))
-    def go_forward(self, count: int, pages: int, dt: float) -> None:
+    @rule(
+        count=st.integers(1, 12), pages=st.integers(1, 3), dt=st.floats(0, 5), scan=st.booleans()
+    )
+    def go_forward(self, count: int, pages: int, dt: float, scan: bool) -> None:
         """The citizen's natural next steps, so that deep states are reached often."""
         for _ in range(count):
             self.now += dt
@@ -185,10 +203,12 @@ class SessionEvents(RuleBasedStateMachine):
             elif state is S.IDENTITY:
                 self.to_menu()
             elif state is S.MENU:
-                self.fire("start_form", "akta_kelahiran", pages, {"x": "1"})
+                self.fire("start_form", "akta_kelahiran", pages, {"x": "1"}, scan_step=scan)
             elif state is S.FORM:
                 self.set_value("child_name", "Ayu")
                 self.next_page()
+            elif state is S.SCAN:
+                self.scan_done()
             elif state is S.SCHEDULE:
                 self.choose_slot(date(2025, 6, 2))
             elif state is S.REVIEW:

@@ -13,11 +13,13 @@ _SCREENS = {
     "identity": ("identity", "IdentityScreen"),
     "menu": ("menu", "MenuScreen"),
     "form": ("form", "FormScreen"),
+    "scan": ("scan", "ScanScreen"),
     "schedule": ("schedule", "ScheduleScreen"),
     "review": ("review", "ReviewScreen"),
     "submitting": ("submitting", "SubmittingScreen"),
     "result": ("result", "ResultScreen"),
     "goodbye": ("goodbye", "GoodbyeScreen"),
+    "status": ("status", "StatusScreen"),
 }
 
 

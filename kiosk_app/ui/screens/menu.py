@@ -13,6 +13,7 @@ from kiosk_app.ui.widgets.buttons import BigButton
 
 # Tiles for features the kiosk does not offer yet: the service answers with a message.
 EXTRA_TILES = (("status", texts.STATUS_TILE), ("print", texts.PRINT_TILE))
+BUILT_EXTRAS = frozenset({"status"})  # the others still answer with a message
 
 
 class MenuScreen(KioskScreen):
@@ -25,7 +26,9 @@ class MenuScreen(KioskScreen):
         rows: list[tuple[str, str, bool]] = [
             (s.key, tr(s.title, view.language), s.form is not None) for s in view.services
         ]
-        rows += [(key, tr(title, view.language), False) for key, title in EXTRA_TILES]
+        rows += [
+            (key, tr(title, view.language), key in BUILT_EXTRAS) for key, title in EXTRA_TILES
+        ]
         if rows != self.tiles:
             self.tiles = rows
             self._build()

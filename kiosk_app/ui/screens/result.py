@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
+
+REPRINT = Text("Cetak ulang tiket", "Reprint the ticket")
+REPRINTING = Text("Mencetak ulang tiket...", "Reprinting the ticket...")
 
 
 class ResultScreen(KioskScreen):
@@ -18,6 +22,9 @@ class ResultScreen(KioskScreen):
     visit_text = StringProperty("")
     printed_text = StringProperty("")
     offline = BooleanProperty(False)
+    reprint_shown = BooleanProperty(False)  # the ticket did not print: offer it again
+    reprint_ready = BooleanProperty(False)
+    reprint_text = StringProperty("")
 
     def update(self, view: SessionView) -> None:
         """Show the outcome of the submission."""
@@ -36,12 +43,19 @@ class ResultScreen(KioskScreen):
         self.printed_text = "\n".join(lines)
         self.message = "\n".join(tr(m, lang) for m in outcome.messages)
         self.offline = outcome.offline
+        offer = view.reprint
+        self.reprint_shown = offer is not None and not offer.printed
+        self.reprint_ready = offer is not None and offer.printer_ready and not offer.busy
+        self.reprint_text = tr(offer.message, lang) if offer is not None else ""
+        if offer is not None and offer.busy:
+            self.reprint_text = REPRINTING(lang)  # type: ignore[arg-type]
 
     def left(self) -> None:
         """Clear the outcome."""
         self.registration_number = self.queue_number = self.visit_text = ""
         self.printed_text = self.message = ""
-        self.offline = False
+        self.offline = self.reprint_shown = self.reprint_ready = False
+        self.reprint_text = ""
 
 
 load_kv("result")

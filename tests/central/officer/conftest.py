@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,12 +131,12 @@ class Staff:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
-    """A server on loopback with admin, two officers and a technician; channels record."""
+def central(database_url: str) -> Iterator[Central]:
+    """A server on loopback (SQLite and PostgreSQL) with admin, two officers and a technician."""
     calendar = {"today": TODAY}
     sms, email = RecordingChannel(), RecordingChannel()
     app = create_app(
-        f"sqlite:///{tmp_path / 'central.db'}",
+        database_url,
         today=lambda: calendar["today"],
         offices=[(OTHER_OFFICE, "Disdukcapil Kota Surabaya")],
         channels={"sms": sms, "whatsapp": sms, "email": email},

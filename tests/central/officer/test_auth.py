@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 
@@ -96,8 +94,8 @@ def test_repeated_failed_logins_are_slowed_down(central: Central) -> None:
     assert codes[10].status_code == 429 and int(codes[10].headers["Retry-After"]) >= 1
 
 
-def test_seed_admin_from_env_and_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite:///{tmp_path / 'seed.db'}"
+def test_seed_admin_from_env_and_cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = database_url
     monkeypatch.delenv("ANJUNGAN_ADMIN_PASSWORD", raising=False)
     assert auth.main(["--db", url, "create-admin"]) == 2
     monkeypatch.setenv("ANJUNGAN_ADMIN_PASSWORD", PASSWORD)

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,9 +36,9 @@ class Clock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    """An SQLite database with every table."""
-    database = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    """An empty database with every table (SQLite and PostgreSQL)."""
+    database = Database(database_url)
     database.create_all(())
     yield database
     database.dispose()

@@ -1,0 +1,406 @@
+"""The kiosk's outbox: submissions committed durably (SQLite WAL, synchronous=FULL) before the
+citizen is told they are saved, personal data encrypted at rest, sent once with their key."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kiosk_app.domain.ticket import Slot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEY_FILE = Path("/etc/anjungan/outbox.key")
+NONCE_BYTES = 12
+
+# Statuses: pending -> sent | rejected | needs_slot; returned = the citizen at the kiosk was
+# told on screen (slot full / refused) and starts again; payloads are wiped in sent/returned.
+PENDING, SENT, REJECTED, NEEDS_SLOT, RETURNED = (
+    "pending", "sent", "rejected", "needs_slot", "returned")
+WIPED = (SENT, RETURNED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    local_reference TEXT NOT NULL UNIQUE,   -- LOK-<kiosk>-<yymmdd>-<seq>: no personal data
+    idempotency_key TEXT NOT NULL UNIQUE,
+    service TEXT NOT NULL,
+    slot_date TEXT NOT NULL,
+    slot_window TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payload BLOB,                           -- AES-GCM nonce || ciphertext; NULL once wiped
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,  -- epoch seconds
+    last_error TEXT NOT NULL DEFAULT '',
+    registration_number TEXT,
+    queue_number TEXT,
+    created_at TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt_at);
+CREATE TABLE IF NOT EXISTS outbox_attachments (  -- scans: sent with the submission later
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    submission_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    data BLOB NOT NULL                      -- encrypted like the payload
+);
+CREATE TABLE IF NOT EXISTS outbox_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class OutboxError(Exception):
+    """The outbox could not store or read a submission."""
+
+
+# -- the key ---------------------------------------------------------------------------------
+
+
+def load_key(key_file: Path | None, data_dir: Path) -> bytes:
+    """The 256-bit outbox key: from `key_file` (set at provisioning), else /etc/anjungan, else a
+    development key generated in `data_dir` (0600) with a warning."""
+    for path in (key_file, DEFAULT_KEY_FILE):
+        if path is not None and Path(path).exists():
+            return _read_key(Path(path))
+    if key_file is not None:
+        raise OutboxError(f"outbox key file {key_file} does not exist")
+    dev = Path(data_dir) / "outbox.key"
+    if dev.exists():
+        return _read_key(dev)
+    log.warning("no provisioned outbox key; generating a development key in %s", dev)
+    dev.parent.mkdir(parents=True, exist_ok=True)
+    key = AESGCM.generate_key(bit_length=256)
+    fd = os.open(dev, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(base64.urlsafe_b64encode(key).decode() + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
+
+
+def _read_key(path: Path) -> bytes:
+    raw = path.read_bytes().strip()
+    if len(raw) == 32:
+        return raw
+    try:
+        key = base64.urlsafe_b64decode(raw)
+    except ValueError as exc:
+        raise OutboxError(f"outbox key {path} is not base64") from exc
+    if len(key) != 32:
+        raise OutboxError(f"outbox key {path} must hold 32 bytes, not {len(key)}")
+    if path.stat().st_mode & 0o077:
+        log.warning("outbox key %s is readable by group/others; chmod 600 it", path)
+    return key
+
+
+# -- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A scanned document stored with a submission."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What is sent to the central server (personal data: encrypted at rest)."""
+
+    service: str
+    applicant_nik: str
+    applicant_name: str
+    data: Mapping[str, str]
+    slot: Slot
+    submitted_at: str
+
+    def request(self) -> dict[str, Any]:
+        """Keyword arguments of CentralClient.submit (without key and reference)."""
+        return {
+            "service": self.service,
+            "applicant_nik": self.applicant_nik,
+            "applicant_name": self.applicant_name,
+            "data": dict(self.data),
+            "slot": self.slot,
+            "submitted_at": self.submitted_at,
+        }
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One outbox row as an attendant or the health report sees it (no personal data)."""
+
+    id: int
+    local_reference: str
+    idempotency_key: str
+    service: str
+    slot: Slot
+    status: str
+    attempts: int
+    next_attempt_at: float
+    last_error: str
+    registration_number: str | None
+    queue_number: str | None
+    created_at: str
+    sent_at: str | None
+
+
+class Outbox:
+    """SQLite outbox of one kiosk; thread-safe (one connection behind a lock)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        key: bytes,
+        kiosk_id: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        local_now: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        """Open (or create) the outbox at `path`, encrypting with the 32-byte `key`."""
+        self.kiosk_id = kiosk_id
+        self._aead = AESGCM(key)
+        self._clock = clock
+        self._local_now = local_now
+        self._lock = threading.Lock()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # committed = on disk, even on power loss
+        self._db.execute("PRAGMA secure_delete=ON")  # wiped payloads are zeroed, not just freed
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self.path = Path(path)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        submission: Submission,
+        *,
+        idempotency_key: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        hold_s: float = 0.0,
+    ) -> Entry:
+        """Commit a submission (and its scans) durably; return its row. The same key twice
+        returns the first row. `hold_s` keeps the sender off it while the caller tries it."""
+        key = idempotency_key or uuid.uuid4().hex
+        now = self._local_now()
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM outbox WHERE idempotency_key=?", (key,)).fetchone()
+            if row is not None:
+                return self._entry(db, row["id"])
+            reference = self._next_reference(db, now)
+            payload = self._seal(key, json.dumps({
+                "applicant_nik": submission.applicant_nik,
+                "applicant_name": submission.applicant_name,
+                "data": dict(submission.data),
+            }, ensure_ascii=False).encode())
+            cur = db.execute(
+                "INSERT INTO outbox (local_reference, idempotency_key, service, slot_date,"
+                " slot_window, status, payload, next_attempt_at, created_at, submitted_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (reference, key, submission.service, submission.slot.date.isoformat(),
+                 submission.slot.window, PENDING, payload, self._clock() + hold_s,
+                 datetime.now(UTC).isoformat(timespec="seconds"), submission.submitted_at))
+            entry_id = int(cur.lastrowid or 0)
+            for item in attachments:
+                db.execute(
+                    "INSERT INTO outbox_attachments (submission_id, name, content_type, data)"
+                    " VALUES (?,?,?,?)",
+                    (entry_id, item.name, item.content_type, self._seal(key, item.data)))
+            return self._entry(db, entry_id)
+
+    def mark_sent(self, entry_id: int, registration_number: str, queue_number: str) -> None:
+        """The server holds it: keep the log line, wipe the personal data and scans. Not fsynced
+        (synchronous=NORMAL): if power loss undoes it, the resend is replayed by its key."""
+        with self._tx(synchronous="NORMAL") as db:
+            db.execute(
+                "UPDATE outbox SET status=?, registration_number=?, queue_number=?, payload=NULL,"
+                " last_error='', sent_at=? WHERE id=?",
+                (SENT, registration_number, queue_number,
+                 datetime.now(UTC).isoformat(timespec="seconds"), entry_id))
+            db.execute("DELETE FROM outbox_attachments WHERE submission_id=?", (entry_id,))
+
+    def mark_retry(self, entry_id: int, delay_s: float, error: str) -> None:
+        """A transient failure: try again after `delay_s`."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=?"
+                " WHERE id=? AND status=?",
+                (self._clock() + delay_s, error[:300], entry_id, PENDING))
+
+    def mark_final(self, entry_id: int, status: str, error: str) -> None:
+        """Stop retrying: rejected / needs_slot keep the data for an attendant; returned wipes."""
+        if status not in (REJECTED, NEEDS_SLOT, RETURNED):
+            raise ValueError(f"not a final status: {status}")
+        with self._tx() as db:
+            wipe = ", payload=NULL" if status in WIPED else ""
+            db.execute(f"UPDATE outbox SET status=?, attempts=attempts+1, last_error=?{wipe}"
+                       " WHERE id=?", (status, error[:300], entry_id))
+            if status in WIPED:
+                db.execute("DELETE FROM outbox_attachments WHERE submission_id=?", (entry_id,))
+
+    def reschedule(self, entry_id: int, slot: Slot) -> None:
+        """An attendant picked another slot for a needs_slot row: send it again (same key)."""
+        with self._tx() as db:
+            db.execute("UPDATE outbox SET slot_date=?, slot_window=?, status=?, next_attempt_at=0,"
+                       " last_error='' WHERE id=? AND status IN (?, ?)",
+                       (slot.date.isoformat(), slot.window, PENDING, entry_id, NEEDS_SLOT,
+                        REJECTED))
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Remember a small setting (e.g. the office name of the last receipt)."""
+        with self._tx() as db:
+            db.execute("INSERT INTO outbox_meta (name, value) VALUES (?, ?) ON CONFLICT(name)"
+                       " DO UPDATE SET value=excluded.value", (name, value))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def meta(self, name: str, default: str = "") -> str:
+        """A value stored with set_meta."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM outbox_meta WHERE name=?", (name,)).fetchone()
+            return str(row["value"]) if row else default
+
+    def depth(self) -> int:
+        """Submissions still waiting to be sent (for the health report)."""
+        with self._tx() as db:
+            return int(db.execute("SELECT count(*) FROM outbox WHERE status=?",
+                                  (PENDING,)).fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status."""
+        with self._tx() as db:
+            rows = db.execute("SELECT status, count(*) AS n FROM outbox GROUP BY status")
+            return {r["status"]: int(r["n"]) for r in rows}
+
+    def due(self, limit: int = 50) -> list[Entry]:
+        """Pending rows whose next attempt is now or past, oldest first."""
+        with self._tx() as db:
+            rows = db.execute("SELECT id FROM outbox WHERE status=? AND next_attempt_at<=?"
+                              " ORDER BY id LIMIT ?", (PENDING, self._clock(), limit)).fetchall()
+            return [self._entry(db, r["id"]) for r in rows]
+
+    def next_due_at(self) -> float | None:
+        """When the earliest pending row becomes due (epoch seconds), or None."""
+        with self._tx() as db:
+            row = db.execute("SELECT min(next_attempt_at) FROM outbox WHERE status=?",
+                             (PENDING,)).fetchone()
+            return None if row[0] is None else float(row[0])
+
+    def entries(self, status: str | None = None) -> list[Entry]:
+        """Every row (or those with `status`), oldest first."""
+        with self._tx() as db:
+            rows = db.execute("SELECT id FROM outbox WHERE ?1 IS NULL OR status=?1 ORDER BY id",
+                              (status,)).fetchall()
+            return [self._entry(db, r["id"]) for r in rows]
+
+    def get(self, entry_id: int) -> Entry:
+        """One row (KeyError when unknown)."""
+        with self._tx() as db:
+            return self._entry(db, entry_id)
+
+    def submission(self, entry_id: int) -> Submission:
+        """Decrypt what a row holds (OutboxError once wiped)."""
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone()
+        if row is None or row["payload"] is None:
+            raise OutboxError(f"outbox row {entry_id} holds no data (wiped or unknown)")
+        data = json.loads(self._open(row["idempotency_key"], row["payload"]))
+        return Submission(
+            service=row["service"],
+            applicant_nik=data["applicant_nik"],
+            applicant_name=data["applicant_name"],
+            data=data["data"],
+            slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
+            submitted_at=row["submitted_at"],
+        )
+
+    def attachments(self, entry_id: int) -> list[Attachment]:
+        """The decrypted scans of a row."""
+        with self._tx() as db:
+            key = db.execute("SELECT idempotency_key FROM outbox WHERE id=?",
+                             (entry_id,)).fetchone()
+            rows = db.execute("SELECT * FROM outbox_attachments WHERE submission_id=? ORDER BY id",
+                              (entry_id,)).fetchall()
+        return [Attachment(r["name"], r["content_type"], self._open(key[0], r["data"]))
+                for r in rows]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self, synchronous: str = "FULL") -> Iterator[sqlite3.Connection]:
+        """One serialised transaction (BEGIN IMMEDIATE ... COMMIT)."""
+        with self._lock:
+            if synchronous != "FULL":
+                self._db.execute(f"PRAGMA synchronous={synchronous}")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if synchronous != "FULL":
+                    self._db.execute("PRAGMA synchronous=FULL")
+
+    def _next_reference(self, db: sqlite3.Connection, now: datetime) -> str:
+        day = now.strftime("%y%m%d")
+        name = f"seq:{day}"
+        db.execute("INSERT INTO outbox_meta (name, value) VALUES (?, '0') ON CONFLICT(name)"
+                   " DO NOTHING", (name,))
+        db.execute("UPDATE outbox_meta SET value=CAST(value AS INTEGER)+1 WHERE name=?", (name,))
+        seq = int(db.execute("SELECT value FROM outbox_meta WHERE name=?", (name,)).fetchone()[0])
+        return f"LOK-{self.kiosk_id}-{day}-{seq:04d}"
+
+    def _seal(self, key: str, plaintext: bytes) -> bytes:
+        """Encrypt, bound to the row's idempotency key (rows cannot be swapped)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, key.encode())
+
+    def _open(self, key: str, blob: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], key.encode())
+        except InvalidTag as exc:
+            raise OutboxError("outbox data does not decrypt with this kiosk's key") from exc
+
+    def _entry(self, db: sqlite3.Connection, entry_id: int) -> Entry:
+        row = db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no outbox row {entry_id}")
+        return Entry(
+            id=row["id"], local_reference=row["local_reference"],
+            idempotency_key=row["idempotency_key"], service=row["service"],
+            slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
+            status=row["status"], attempts=row["attempts"],
+            next_attempt_at=row["next_attempt_at"], last_error=row["last_error"],
+            registration_number=row["registration_number"], queue_number=row["queue_number"],
+            created_at=row["created_at"], sent_at=row["sent_at"])

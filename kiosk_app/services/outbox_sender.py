@@ -1,0 +1,210 @@
+"""Sends the outbox to the central server: once per idempotency key, with exponential backoff
+and full jitter, honouring Retry-After, parking permanent refusals for an attendant."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from kiosk_app.central import (
+    CentralClient,
+    CentralError,
+    CentralUnavailable,
+    SlotFull,
+    SubmissionReceipt,
+)
+from kiosk_app.services.outbox import (
+    NEEDS_SLOT,
+    REJECTED,
+    RETURNED,
+    Entry,
+    Outbox,
+    OutboxError,
+)
+
+log = logging.getLogger(__name__)
+
+SENT, QUEUED = "sent", "queued"
+IDLE_POLL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter (AWS architecture blog), capped."""
+
+    base_s: float = 1.0
+    cap_s: float = 300.0
+    max_retry_after_s: float = 3600.0
+
+    def delay(self, failures: int, retry_after: float | None = None,
+              rng: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after `failures` consecutive failures (>= 1)."""
+        if retry_after is not None:  # never earlier than the server asked; spread a little
+            return min(retry_after, self.max_retry_after_s) + rng() * self.base_s
+        ceiling = min(self.cap_s, self.base_s * 2 ** min(max(failures, 1) - 1, 32))
+        return rng() * ceiling
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How one attempt ended: sent, queued (try later), needs_slot, rejected or returned."""
+
+    kind: str
+    entry: Entry
+    receipt: SubmissionReceipt | None = None
+    error: CentralError | None = None
+    delay_s: float = 0.0
+
+
+class OutboxSender:
+    """Sends due rows on a background thread; `send()` is also the session's immediate try."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        central: CentralClient,
+        *,
+        backoff: Backoff | None = None,
+        rng: Callable[[], float] = random.random,
+        workers: int = 4,
+        batch: int = 64,
+        on_sent: Callable[[SendResult], None] | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.central = central
+        self.backoff = backoff or Backoff()
+        self._rng = rng
+        self._workers = max(1, workers)
+        self._batch = batch
+        self._on_sent = on_sent
+        self._failures = 0  # consecutive "server unavailable" answers, fleet-wide for this kiosk
+        self._paused_until = 0.0
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    def send(self, entry: Entry, *, attended: bool = False,
+             timeout: float | None = None) -> SendResult:
+        """Try to send one row now. `attended`: the citizen is at the kiosk, so a slot_full or
+        a refusal is told on screen (row 'returned') instead of being parked for an attendant."""
+        with self._lock:
+            if entry.id in self._in_flight:
+                return SendResult(QUEUED, entry)
+            self._in_flight.add(entry.id)
+        try:
+            return self._send(entry, attended, timeout)
+        finally:
+            with self._lock:
+                self._in_flight.discard(entry.id)
+
+    def _send(self, entry: Entry, attended: bool, timeout: float | None) -> SendResult:
+        where = f"outbox {entry.local_reference} (key {entry.idempotency_key[:8]})"
+        try:
+            submission = self.outbox.submission(entry.id)
+            receipt = self.central.submit(
+                **submission.request(), idempotency_key=entry.idempotency_key,
+                local_reference=entry.local_reference, timeout=timeout)
+            uploads = self.outbox.attachments(entry.id)
+            for item in uploads:  # PUT: a resend after a crash replaces, never doubles
+                self.central.upload_scan(receipt.registration_number, item.name, item.data)
+        except CentralUnavailable as exc:
+            with self._lock:
+                self._failures += 1
+                delay = self.backoff.delay(self._failures, exc.retry_after, self._rng)
+                self._paused_until = max(self._paused_until, time.monotonic() + delay)
+            self.outbox.mark_retry(entry.id, delay, str(exc))
+            log.info("%s not sent (%s); retry in %.1f s", where, exc.status or "no answer", delay)
+            return SendResult(QUEUED, entry, error=exc, delay_s=delay)
+        except CentralError as exc:
+            self._answered()
+            status = RETURNED if attended else NEEDS_SLOT if isinstance(exc, SlotFull) else REJECTED
+            self.outbox.mark_final(entry.id, status, str(exc))
+            log.warning("%s refused by the server: %s (status %s)", where, exc, status)
+            return SendResult(status, self.outbox.get(entry.id), error=exc)
+        except OutboxError as exc:  # wiped or undecryptable: nothing left to send
+            log.error("%s cannot be sent: %s", where, exc)
+            if self.outbox.get(entry.id).status == "pending":
+                self.outbox.mark_final(entry.id, REJECTED, str(exc))
+            return SendResult(REJECTED, self.outbox.get(entry.id))
+        except Exception as exc:  # a bug must not lose the row: keep it and back off
+            log.exception("%s: sending crashed", where)
+            with self._lock:
+                self._failures += 1
+                delay = self.backoff.delay(self._failures, None, self._rng)
+            self.outbox.mark_retry(entry.id, delay, f"{type(exc).__name__}")
+            return SendResult(QUEUED, entry, delay_s=delay)
+        self._answered()
+        self.outbox.mark_sent(entry.id, receipt.registration_number, receipt.queue_number)
+        log.info("%s sent: %s", where, receipt.registration_number)
+        result = SendResult(SENT, self.outbox.get(entry.id), receipt=receipt)
+        if self._on_sent is not None:
+            self._on_sent(result)
+        return result
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._paused_until = 0.0
+
+    # -- draining ----------------------------------------------------------------------------
+
+    def drain_once(self) -> int:
+        """Send every due row until none is due or the server stops answering; return sent."""
+        sent = 0
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="outbox-send") as pool:
+            while not self._stop.is_set() and time.monotonic() >= self._paused_until:
+                with self._lock:
+                    busy = set(self._in_flight)
+                due = [e for e in self.outbox.due(self._batch) if e.id not in busy]
+                if not due:
+                    break
+                results = list(pool.map(self.send, due))
+                sent += sum(r.kind == SENT for r in results)
+                if any(r.kind == QUEUED for r in results):
+                    break  # the server is down or busy: wait for the backoff
+        return sent
+
+    def wake(self) -> None:
+        """Look at the outbox now (e.g. a row was queued)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Drain in the background until stop()."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="outbox-sender", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background loop and wait for it."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain_once()
+                wait = self._next_wait()
+            except Exception:  # the sender must never die
+                log.exception("outbox sender round failed")
+                wait = self.backoff.base_s
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _next_wait(self) -> float:
+        """Seconds until the pause ends or the next row is due (at most IDLE_POLL_S)."""
+        pause = self._paused_until - time.monotonic()
+        due_at = self.outbox.next_due_at()
+        row = IDLE_POLL_S if due_at is None else due_at - time.time()
+        return min(IDLE_POLL_S, max(0.01, pause, row))

@@ -1,0 +1,105 @@
+"""Status screen: a registration number typed on a keypad (or read from a QR), and its status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
+
+from kiosk_app.domain.registration import PREFIXES
+from kiosk_app.domain.text import Text
+from kiosk_app.services.session import SessionView
+from kiosk_app.ui.screens import texts
+from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.widgets.buttons import BigButton
+from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard  # noqa: F401 - used by the .kv
+
+T = Text
+TITLE = T("Cek status permohonan", "Check application status")
+HINT = T("Pilih jenis layanan, lalu ketik angka nomor registrasi pada tiket Anda.",
+         "Choose the service, then type the digits of the registration number on your ticket.")
+SCAN_HINT = T("Atau dekatkan kode QR pada tiket atau tanda terima ke pemindai di bawah layar.",
+              "Or hold the QR code of your ticket or receipt under the scanner below the screen.")
+CHECK = T("Cek status", "Check status")
+CLEAR = T("Hapus semua", "Clear all")
+CHECKING = T("Memeriksa status...", "Checking the status...")
+WAITING = T("Status permohonan akan tampil di sini.", "The application's status will show here.")
+NEXT = T("Yang perlu Anda lakukan", "What to do next")
+VERIFY_ON = T("Jadwal verifikasi", "Verification date")
+BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
+
+
+class StatusScreen(KioskScreen):
+    """Type or scan a registration number; read the application's status in plain words."""
+
+    entry = StringProperty("")
+    prefix = StringProperty("")
+    loading = BooleanProperty(False)
+    has_card = BooleanProperty(False)
+    has_result = BooleanProperty(False)
+    number_text = StringProperty("")
+    service_text = StringProperty("")
+    status_text = StringProperty("")
+    next_text = StringProperty("")
+    slot_text = StringProperty("")
+    office_text = StringProperty("")
+
+    def on_kv_post(self, _base: Any) -> None:
+        """One big button per service prefix."""
+        row = self.ids.prefixes
+        for prefix, _service in PREFIXES:
+            button = BigButton(text=prefix, kind="secondary", size_hint=(1, 1),
+                               auto_height=False, font_role="small")
+            button.pilot_id = f"prefix_{prefix}"
+            button.prefix = prefix
+            button.bind(on_release=lambda b: self.call("status_prefix", b.prefix))
+            row.add_widget(button)
+        # The keypad's "done" key looks the number up: say so on it.
+        self.ids.keypad.bind(keys=self._label_done_key, lang=self._label_done_key)
+        self._label_done_key()
+
+    def _label_done_key(self, *_args: Any) -> None:
+        Clock.schedule_once(self._relabel_done_key, 0)  # after the keypad's own labelling
+
+    def _relabel_done_key(self, _dt: float) -> None:
+        for key in self.ids.keypad.keys:
+            if key.key == "done":
+                key.text = CHECK(self.lang)  # type: ignore[arg-type]
+
+    def update(self, view: SessionView) -> None:
+        """Show the number being typed, the look-up's progress and its result or message."""
+        self.has_card = bool(view.name)
+        check = view.status_check
+        if check is None:
+            return
+        lang = view.language
+        self.entry = check.entry
+        if check.prefix != self.prefix:
+            self.prefix = check.prefix
+            for button in self.ids.prefixes.children:
+                button.kind = "primary" if button.prefix == check.prefix else "secondary"
+        self.loading = check.loading
+        self.message = tr(check.message, lang)
+        result = check.result
+        self.has_result = result is not None
+        if result is None:
+            self.number_text = self.service_text = self.status_text = ""
+            self.next_text = self.slot_text = self.office_text = ""
+            return
+        self.number_text = result.registration_number
+        self.service_text = tr(result.service, lang)
+        self.status_text = tr(result.status_text, lang)
+        self.next_text = tr(result.next_step, lang)
+        self.slot_text = texts.slot_text(result.slot, lang) if result.slot else ""
+        office = result.office_name
+        self.office_text = f"{office} · {result.masked_name}" if result.masked_name else office
+
+    def left(self) -> None:
+        """Clear the number and the status."""
+        self.entry = self.number_text = self.service_text = self.status_text = ""
+        self.next_text = self.slot_text = self.office_text = self.message = ""
+        self.has_result = self.loading = False
+
+
+load_kv("status")

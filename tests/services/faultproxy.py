@@ -1,0 +1,157 @@
+"""A small fault-injecting TCP proxy on loopback: forward, down, slow, 500, 429, reset."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+MODES = ("forward", "down", "slow", "500", "429", "reset", "reset_after_forward")
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    """Read one HTTP request (headers + Content-Length body) or b'' on EOF."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b""
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def _read_response(conn: socket.socket) -> bytes:
+    """Read one HTTP response with a Content-Length body."""
+    return _read_request(conn)  # same framing (uvicorn always sends Content-Length here)
+
+
+def _reset(conn: socket.socket) -> None:
+    """Close with RST instead of FIN."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+class FaultProxy:
+    """Listens on 127.0.0.1:<port>; each request is handled per the current `mode`."""
+
+    def __init__(self, upstream_port: int, *, slow_s: float = 2.0, retry_after: str = "1") -> None:
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.mode = "forward"
+        self.slow_s = slow_s
+        self.retry_after = retry_after
+        self.requests = 0  # requests seen, any mode
+        self.forwarded = 0  # requests the server got
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(256)
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._open: set[socket.socket] = set()
+        self._thread = threading.Thread(target=self._accept, name="fault-proxy", daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        """URL to give the client."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_mode(self, mode: str) -> None:
+        """Switch the fault (applies to the next request)."""
+        assert mode in MODES, mode
+        self.mode = mode
+
+    def close(self) -> None:
+        """Stop accepting and wait for the handlers (each bounded by socket timeouts)."""
+        self._stop.set()
+        self._thread.join(5)
+        self._sock.close()
+        with self._lock:
+            for conn in self._open:  # wake handlers blocked on idle keep-alive connections
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        for thread in list(self._threads):
+            thread.join(5)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.mode == "down":  # as if nothing listened: reset at once
+                _reset(conn)
+                continue
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(10)
+        upstream: socket.socket | None = None
+        with self._lock:
+            self._open.add(conn)
+        try:
+            while not self._stop.is_set():
+                request = _read_request(conn)
+                if not request:
+                    return
+                with self._lock:
+                    self.requests += 1
+                mode = self.mode
+                if mode in ("down", "reset"):
+                    _reset(conn)
+                    return
+                if mode in ("500", "429"):
+                    reason = "Internal Server Error" if mode == "500" else "Too Many Requests"
+                    extra = f"Retry-After: {self.retry_after}\r\n" if mode == "429" else ""
+                    body = b'{"detail":"injected"}'
+                    conn.sendall(
+                        f"HTTP/1.1 {mode} {reason}\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(body)}\r\n{extra}\r\n".encode() + body)
+                    continue
+                if mode == "slow":
+                    time.sleep(self.slow_s)
+                if upstream is None:
+                    upstream = socket.create_connection(self.upstream, timeout=10)
+                    with self._lock:
+                        self._open.add(upstream)
+                upstream.sendall(request)
+                response = _read_response(upstream)
+                with self._lock:
+                    self.forwarded += 1
+                if mode == "reset_after_forward":  # the server did the work; the answer is lost
+                    _reset(conn)
+                    return
+                conn.sendall(response)
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._open.discard(conn)
+                self._open.discard(upstream)  # type: ignore[arg-type]
+            if upstream is not None:
+                upstream.close()
+            try:
+                conn.close()
+            except OSError:
+                pass

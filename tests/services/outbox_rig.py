@@ -1,0 +1,101 @@
+"""Helpers for the outbox tests: a real central server with room for thousands of bookings."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+from central_server.embedded import EmbeddedServer, start_embedded
+from central_server.sidecar import SidecarServer
+from kiosk_app.central import CentralClient
+from kiosk_app.domain.nik import make_nik
+from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.outbox import Submission
+
+ADMIN = "admin-token-for-outbox-tests"
+KIOSK_ID = "KIOSK-3517-OB"
+SERVICE = "akta_kelahiran"
+CANARY_NAME = "ZZKANARIWATI PRIVASIYANTO"
+
+
+def canary_nik(serial: int = 4242) -> str:
+    """A valid fictional NIK used to look for leaks."""
+    from datetime import date
+
+    return make_nik("35", "17", "08", date(1987, 6, 5), "P", serial)
+
+
+def start_server(db: Path) -> EmbeddedServer:
+    """A central server on loopback with an admin token and the maximum daily quota."""
+    server = start_embedded(f"sqlite:///{db}", admin_token=ADMIN, open_enrolment=True)
+    answer = requests.put(
+        f"{server.base_url}/api/v1/offices/3517/quotas/{SERVICE}",
+        json={"daily_quota": 300},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return server
+
+
+def start_sidecar(db: Path) -> SidecarServer:
+    """A central server in a child process (no GIL shared with the kiosk), maximum quota."""
+    server = SidecarServer(f"sqlite:///{db}")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{server.base_url}/health", timeout=5).raise_for_status()
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise
+            time.sleep(0.05)
+    with sqlite3.connect(db, timeout=10) as conn:
+        conn.execute("INSERT OR REPLACE INTO quotas (office_code, service, daily_quota)"
+                     " VALUES ('3517', ?, 300)", (SERVICE,))
+    return server
+
+
+def client(base_url: str, token: str | None = None, timeout: float = 5.0) -> CentralClient:
+    """A kiosk client; enrols unless a token is given."""
+    central = CentralClient(base_url, KIOSK_ID, "3517", token=token, timeout=timeout)
+    if token is None:
+        central.register("outbox test kiosk")
+    return central
+
+
+def slot_plan(central: CentralClient, count: int) -> Iterator[Slot]:
+    """`count` bookable slots, spread over the next two weeks within the quotas."""
+    given = 0
+    for available in central.slots(SERVICE, days=14):
+        for _ in range(available.remaining):
+            if given == count:
+                return
+            given += 1
+            yield available.slot
+    raise AssertionError(f"only {given} places bookable, {count} needed")
+
+
+def submission(slot: Slot, n: int = 0, nik: str | None = None, name: str = CANARY_NAME,
+               submitted_at: str = "2026-01-05T09:00:00+07:00") -> Submission:
+    """A birth pre-application with the canary applicant."""
+    return Submission(
+        service=SERVICE,
+        applicant_nik=nik or canary_nik(),
+        applicant_name=name,
+        data={"child_name": f"ANAK UJI {n}", "mother_name": "IBU UJI"},
+        slot=slot,
+        submitted_at=submitted_at,
+    )
+
+
+def server_rows(db: Path) -> list[tuple[str, str, str]]:
+    """(idempotency_key, local_reference, registration_number) of every application."""
+    with sqlite3.connect(db, timeout=10) as conn:
+        return list(conn.execute(
+            "SELECT idempotency_key, local_reference, registration_number FROM applications"))

@@ -1,0 +1,114 @@
+"""Crash safety: a kiosk submitting and printing, SIGKILLed at random points, again and again."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk_app.services.outbox import Outbox
+from kiosk_app.services.outbox_sender import Backoff, OutboxSender
+from tests.services.outbox_rig import KIOSK_ID, SERVICE, client, server_rows, start_sidecar
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("crash_child.py")
+KILLS = 200
+SOAK_KILLS = int(os.environ.get("ANJUNGAN_CRASH_SOAK", "300"))  # 10000 for the full soak
+
+
+def _line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert ready, "crash zygote did not answer"
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, "crash zygote exited"
+    return line.strip()
+
+
+def run_kills(tmp_path: Path, kills: int, seed: int) -> None:
+    """Kill `kills` kiosk lives at random moments, then check nothing was lost or doubled."""
+    db = tmp_path / "central.db"
+    server = start_sidecar(db)
+    work = tmp_path / "kiosk"
+    work.mkdir()
+    rng = random.Random(seed)
+    try:
+        direct = client(server.base_url)
+        slots = [(a.slot.date.isoformat(), a.slot.window) for a in direct.slots(SERVICE, 14)]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        zygote = subprocess.Popen(
+            [sys.executable, str(CHILD), str(work), server.base_url, str(direct.token),
+             json.dumps(slots)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        try:
+            assert _line(zygote, 60) == "ready"
+            assert zygote.stdin is not None
+            for run in range(kills):
+                zygote.stdin.write(f"go {run}\n")
+                zygote.stdin.flush()
+                pid = int(_line(zygote).split()[1])
+                # Mostly short lives (kills land in start-up, commit, send, print); every 25th
+                # lives long enough to finish prints even on a loaded machine.
+                time.sleep(1.5 if run % 25 == 24 else rng.uniform(0.0, 0.25))
+                os.kill(pid, signal.SIGKILL)
+                status = int(_line(zygote).split()[1])
+                assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
+        finally:
+            if zygote.stdin is not None:
+                zygote.stdin.close()
+            zygote.wait(timeout=30)
+        check(work, db, direct)
+    finally:
+        server.stop()
+
+
+def check(work: Path, db: Path, central) -> None:  # noqa: ANN001
+    """The kiosk restarts once more and drains; then compare kiosk, server and print journal."""
+    box = Outbox(work / "outbox.db", bytes(range(32)), KIOSK_ID)
+    try:
+        sender = OutboxSender(box, central, backoff=Backoff(base_s=0.01, cap_s=0.05))
+        for _ in range(20):
+            sender.drain_once()
+            if box.depth() == 0:
+                break
+            time.sleep(0.05)
+        assert box.depth() == 0
+        rows = {e.idempotency_key: e for e in box.entries()}
+    finally:
+        box.close()
+    acked = (work / "acks.log").read_text().split()[1::2]
+    assert len(acked) >= 20, "the kiosk hardly ever got to submit: kills too early?"
+    on_server = {key: number for key, _, number in server_rows(db)}
+    lost = [k for k in acked if k not in on_server and rows[k].status not in ("returned",)]
+    assert lost == [], f"{len(lost)} acknowledged submissions lost"
+    assert set(on_server) <= set(rows), "the server has submissions the kiosk never stored"
+    for key, number in on_server.items():  # exactly once, with the number the kiosk recorded
+        assert rows[key].status == "sent" and rows[key].registration_number == number
+    references = [ref for _, ref, _ in server_rows(db)]
+    assert len(references) == len(set(references))
+    with sqlite3.connect(work / "journal.db") as journal:
+        doubled = journal.execute(
+            "SELECT reference, count(*) FROM print_jobs WHERE kind='ticket' AND reprint_of IS NULL"
+            " GROUP BY reference HAVING count(*) > 1").fetchall()
+        tickets = journal.execute("SELECT count(*) FROM print_jobs WHERE kind='ticket'"
+                                  " AND state='done'").fetchone()[0]
+    assert doubled == [], f"tickets printed twice unasked: {doubled}"
+    assert tickets > 0, "no ticket ever finished printing: kills too early?"
+
+
+def test_kiosk_killed_200_times_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+    run_kills(tmp_path, KILLS, seed=6)
+
+
+@pytest.mark.slow
+def test_kill_soak(tmp_path: Path) -> None:
+    run_kills(tmp_path, SOAK_KILLS, seed=10_000)

@@ -1,0 +1,141 @@
+"""Status check and ticket reprint by touch on the real app (offscreen window, simulators)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.card_reader.citizens import citizen
+from kiosk_app.central import CentralError
+from kiosk_app.domain.registration import NEXT_STEPS, split_number
+from kiosk_app.services.reprint import MSG_PRINTER_NOT_READY
+
+pytestmark = pytest.mark.ui
+
+
+def wait_for_central(pilot: Any) -> Any:
+    """The kiosk's central client once its sidecar server answers (slow on a busy machine)."""
+    central = pilot.kiosk.central
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            central.health()
+            return central
+        except CentralError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def file_application(pilot: Any) -> str:
+    """File one application on the kiosk's central server; return its registration number."""
+    central = wait_for_central(pilot)
+    person = citizen(1)
+    slot = central.slots("akta_kelahiran")[0].slot
+    receipt = central.submit(service="akta_kelahiran", applicant_nik=person.nik,
+                             applicant_name=person.name, data={}, slot=slot,
+                             idempotency_key="ui-status-check")
+    return receipt.registration_number
+
+
+def test_status_from_the_menu_by_keypad(start_kiosk: Callable[..., Any], artifacts: Path) -> None:
+    pilot = start_kiosk()
+    number = file_application(pilot)
+    prefix, digits = split_number(number) or ("", "")
+    pilot.tap("sim_tap")
+    pilot.wait_for_state("identity")
+    pilot.tap("next")
+    pilot.wait_for_state("menu")
+    pilot.tap("service_status")
+    pilot.wait_for_state("status")
+    entry = pilot.find("status_entry")
+    assert entry.text == "AKTA-35.17.______.____"  # the office's own digits come pre-typed
+
+    pilot.tap("status_check")  # too early: says how many digits are missing
+    pilot.wait_until(lambda: "10 angka" in pilot.find("message").text, what="incomplete")
+    pilot.tap(f"prefix_{prefix}")
+    keypad = pilot.find("status_keypad")
+    for digit in digits[4:]:
+        pilot._tap_attr("key", digit, keypad, settle=0)
+    pilot.wait_until(lambda: entry.text == number, what="typed number")
+    pilot.tap("status_check")
+    pilot.wait_until(lambda: pilot.find("status_text").text != "", timeout=10, what="status")
+    assert pilot.find("status_next").text == NEXT_STEPS["submitted"].id
+    assert pilot.find("status_slot").text.startswith("Jadwal verifikasi: ")
+    assert pilot.find("message").text == ""
+    pilot.screenshot(artifacts / "status-by-keypad.png")
+
+    pilot.tap("status_back")
+    pilot.wait_for_state("menu")
+    assert pilot.app.root.get_screen("status").status_text == ""
+
+
+def test_receipt_qr_on_the_attract_screen_opens_the_status(
+    start_kiosk: Callable[..., Any], artifacts: Path
+) -> None:
+    pilot = start_kiosk()
+    number = file_application(pilot)
+    scanner = pilot.kiosk.devices.barcode_scanner
+    assert scanner.scan("]Q1" + number)
+    pilot.wait_for_state("status")
+    pilot.wait_until(lambda: pilot.find("status_text").text != "", timeout=10, what="status")
+    assert number in pilot.find("status_number").text
+    assert pilot.find("status_back").text == "Kembali"  # no card: back to the attract screen
+    pilot.screenshot(artifacts / "status-by-qr.png")
+
+    assert scanner.scan("WIFI:S:lobby;;")  # someone's other QR code
+    pilot.wait_until(lambda: pilot.find("message").text.startswith("Kode QR ini bukan"),
+                     what="foreign QR message")
+    pilot.tap("status_back")
+    pilot.wait_for_state("attract")
+    assert number not in pilot.app.root.get_screen("status").entry
+    pilot.tap("status_open")  # no card at all (e.g. a lost e-KTP): the attract screen's button
+    pilot.wait_for_state("status")
+    assert pilot.find("status_entry").text == "AKTA-35.17.______.____"
+    pilot.screenshot(artifacts / "status-without-card.png")
+
+
+def test_reprint_button_once_the_paper_is_back(
+    start_kiosk: Callable[..., Any], artifacts: Path
+) -> None:
+    from kiosk_app.demo_data import sample_birth_values
+
+    pilot = start_kiosk()
+    app, printer = pilot.app, pilot.kiosk.devices.ticket_printer
+    printer.set_paper(False)
+    wait_for_central(pilot)
+    pilot.tap("sim_tap")
+    pilot.wait_for_state("identity")
+    pilot.tap("next")
+    pilot.wait_for_state("menu")
+    # The form is filled through the service (its touches are covered by test_journey).
+    session, values = app.session, sample_birth_values()
+    session.choose_service("akta_kelahiran")
+    form = session.view.service.form
+    for index in range(len(form.pages)):
+        for name in form.page_fields(index):
+            session.set_value(name, values[name])
+        session.next_page()
+    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
+    if session.view.state.value == "scan":  # the optional document scanning step
+        session.scan_skip_all()
+    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
+    session.choose_slot(app.view.slots[0].slot)
+    session.submit()
+    pilot.wait_for_state("result", timeout=20)
+    pilot.wait_until(lambda: pilot.find("reprint_status").text != "", what="reprint offer")
+    assert pilot.find("reprint").disabled
+    assert pilot.find("reprint_status").text == MSG_PRINTER_NOT_READY["paper_out"].id
+    pilot.screenshot(artifacts / "result-reprint-offer.png")
+
+    printer.set_paper(True)
+    pilot.wait_until(lambda: not pilot.find("reprint").disabled, timeout=10, what="printer back")
+    pilot.tap("reprint")
+    pilot.wait_until(lambda: "Tiket telah dicetak" in pilot.find("printed").text, timeout=10,
+                     what="ticket printed")
+    assert len(printer.tickets) == 1
+    assert printer.tickets[0].registration_number == app.view.outcome.registration_number
