@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
 import itertools
 import logging
+import signal
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -96,6 +98,7 @@ class SaneScanner:
                 raise sane_error(exc, f"scan on {name}") from exc
             finally:
                 dev.close()
+                _ignore_sigpipe_again()
             return self._png(image, dpi, name)
 
     def scan_feeder(self, dpi: int = 200, mode: str = "Gray", max_pages: int = 50) -> list[bytes]:
@@ -117,6 +120,7 @@ class SaneScanner:
                 raise sane_error(exc, f"feeder scan on {name}") from exc
             finally:
                 dev.close()
+                _ignore_sigpipe_again()
         if not pages:
             raise FeederEmpty(f"the feeder of {name} gave no page")
         return pages
@@ -194,6 +198,19 @@ class SaneScanner:
         image.save(out, "PNG", pnginfo=info, dpi=(dpi, dpi))
         log.info("scanned page %d on %s at %d dpi (%d bytes)", page, device, dpi, out.tell())
         return out.getvalue()
+
+
+def _ignore_sigpipe_again() -> None:
+    """SANE's reader (sanei_thread) leaves SIGPIPE at its default after a scan; Python relies on
+    it being ignored, or one write to a reset socket (e.g. the outbox's upload) kills the kiosk.
+    Scans run on worker threads, where signal.signal() is refused: ask libc directly."""
+    _LIBC.signal(signal.SIGPIPE, _SIG_IGN)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_LIBC.signal.restype = ctypes.c_void_p
+_LIBC.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+_SIG_IGN = 1  # (void (*)(int)) 1
 
 
 def _check_args(dpi: int, mode: str) -> None:

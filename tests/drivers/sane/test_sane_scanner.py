@@ -130,3 +130,18 @@ def test_no_scanner_at_all(tmp_path: Path) -> None:
     assert lines[0] == "unavailable"
     assert lines[1].startswith("ScannerUnavailable | no scanner found")
     assert "Pemindai dokumen tidak tersedia" in lines[1]
+
+
+def test_sigpipe_stays_ignored_after_a_scan_on_a_worker_thread(scanner: SaneScanner) -> None:
+    """SANE leaves SIGPIPE at its default after a scan; the driver ignores it again, or one write
+    to a reset socket would kill the kiosk (found when the outbox's reset test died with 141)."""
+    import threading
+
+    from tests.conftest import sigpipe_ignored
+
+    done: list[bytes] = []
+    worker = threading.Thread(target=lambda: done.append(scanner.scan_page(dpi=75)))
+    worker.start()
+    worker.join(timeout=30)
+    assert done and done[0].startswith(b"\x89PNG")
+    assert sigpipe_ignored()
