@@ -21,6 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.durable import open_durable
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +181,7 @@ class Outbox:
         self._clock = clock
         self._local_now = local_now
         self._lock = threading.Lock()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # committed = on disk, even on power loss
-        self._db.execute("PRAGMA secure_delete=ON")  # wiped payloads are zeroed, not just freed
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA, secure_delete=True)
         self.path = Path(path)
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
+from kiosk_app.services.durable import open_durable
 
 # States: printing -> done | failed; printing found at start-up -> interrupted.
 # failed/interrupted -> reprinted (a new job) | dismissed.  done may be reprinted on request.
@@ -90,12 +91,7 @@ class PrintJournal:
         self.kiosk_id = kiosk_id
         self._now = now
         self._lock = threading.Lock()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a recorded job survives power loss
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA)  # a recorded job survives power loss
 
     def close(self) -> None:
         """Close the database."""
