@@ -18,6 +18,7 @@ class FieldKind(Enum):
     DATE = "date"  # date picker, value "YYYY-MM-DD"
     TIME = "time"  # time picker, value "HH:MM"
     CHOICE = "choice"  # big buttons, value is the choice key
+    REGION = "region"  # region picker (search as you type), value is a Kemendagri code
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class FieldSpec:
     choices: tuple[Choice, ...] = ()
     max_length: int | None = None
     hint: Text | None = None
+    # REGION fields: the level picked (1 province, 2 kabupaten/kota, 3 kecamatan, 4 kelurahan/desa)
+    region_level: int = 4
 
 
 @dataclass(frozen=True)
