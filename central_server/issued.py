@@ -20,7 +20,7 @@ from reportlab.pdfgen import canvas
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_server import lifecycle, numbering
+from central_server import lifecycle, numbering, print_codes
 from central_server.db import Database
 from central_server.models import Application, Office
 from central_server.review_models import IssuedDocument
@@ -29,7 +29,15 @@ from kiosk_app.domain.identity import mask_nik
 
 log = logging.getLogger("central_server.issued")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "officer" / "templates"))
-DOCUMENT_PREFIXES = {"akta_kelahiran": "LU", "akta_kematian": "KM"}  # as on Dukcapil's deeds
+# Document number prefixes: LU and KM as on Dukcapil's deeds, then one per other document type.
+DOCUMENT_PREFIXES = {
+    "akta_kelahiran": "LU",
+    "akta_kematian": "KM",
+    "perubahan_kk": "KK",
+    "cetak_ulang_ktp": "KTP",
+    "kia": "KIA",
+    "pindah": "SKPWNI",
+}
 
 
 def document_title(service: str) -> str:
@@ -43,7 +51,8 @@ def default_holder(app: Application) -> tuple[str, str]:
     data = lifecycle.data_of(app)
     info = SERVICES.get(app.service)
     name = (info.subject(data) if info else "") or app.applicant_name
-    nik = data.get("child_nik") or data.get("subject_nik") or app.applicant_nik
+    own = data.get(info.subject_nik_field, "") if info and info.subject_nik_field else ""
+    nik = own or data.get("child_nik") or data.get("subject_nik") or app.applicant_nik
     return name, nik
 
 
@@ -77,6 +86,7 @@ def issue_document(
     log.info(
         "document %s issued for %s nik=%s", number, app.registration_number, mask_nik(holder_nik)
     )
+    print_codes.create_for(session, app, document)  # one-time code, sent to the citizen
     return document
 
 

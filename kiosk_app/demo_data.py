@@ -42,4 +42,10 @@ def sample_birth_values(today: date | None = None) -> dict[str, str]:
         "witness1_name": "AHMAD FAUZI",
         "witness2_nik": make_nik("35", "17", "08", date(1982, 7, 21), "P", 44),
         "witness2_name": "SRI WAHYUNI",
+        # the common contact page (kiosk_app.domain.contact)
+        "contact_phone": "081234567890",
+        "contact_channel": "whatsapp",
+        "contact_email": "dewi@contoh.id",
+        "delivery": "office",
+        "delivery_address": "JL. MAWAR NO. 12, SENGON, JOMBANG",
     }

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from kiosk_app.domain import akta_kelahiran
+from kiosk_app.domain import akta_kelahiran, akta_kematian, kia, kk_change, ktp_reprint, pindah
 from kiosk_app.domain.akta_kelahiran import AKTA_KELAHIRAN
+from kiosk_app.domain.contact import with_contact, with_contact_prefill, with_contact_summary
 from kiosk_app.domain.forms import FormSpec
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.text import Language, Text
@@ -32,6 +33,7 @@ class ServiceInfo:
     prefill_from_card: Callable[[Identity], dict[str, str]] | None = field(default=None, compare=False)
     summarize: Callable[..., list[tuple[str, str]]] | None = field(default=None, compare=False)
     subject_field: str = ""  # the field that names whom the document is for
+    subject_nik_field: str = ""  # the field holding that person's NIK (the issued document's)
 
     def prefill(self, identity: Identity) -> dict[str, str]:
         """Form values known from the card holder's e-KTP."""
@@ -62,7 +64,7 @@ SERVICES: dict[str, ServiceInfo] = {
             key="akta_kelahiran",
             title=AKTA_KELAHIRAN.title,
             registration_prefix="AKTA",
-            form=AKTA_KELAHIRAN,
+            form=with_contact(AKTA_KELAHIRAN),
             required_documents=(
                 T(
                     "Surat keterangan lahir dari rumah sakit, puskesmas atau bidan",
@@ -77,15 +79,19 @@ SERVICES: dict[str, ServiceInfo] = {
                 T("e-KTP dua orang saksi", "The e-KTP of the two witnesses"),
             ),
             purpose=T("Penerbitan akta kelahiran anak", "Issuing a child's birth certificate"),
-            prefill_from_card=akta_kelahiran.prefill,
-            summarize=akta_kelahiran.summary,
+            prefill_from_card=with_contact_prefill(akta_kelahiran.prefill),
+            summarize=with_contact_summary(akta_kelahiran.summary),
             subject_field="child_name",
         ),
         ServiceInfo(
             key="akta_kematian",
             title=T("Akta Kematian", "Death certificate"),
             registration_prefix="AKM",
-            form=None,
+            form=with_contact(akta_kematian.AKTA_KEMATIAN),
+            prefill_from_card=with_contact_prefill(akta_kematian.prefill),
+            summarize=with_contact_summary(akta_kematian.summary),
+            subject_field="deceased_name",
+            subject_nik_field="deceased_nik",
             required_documents=(
                 T(
                     "Surat keterangan kematian dari rumah sakit atau kelurahan/desa",
@@ -104,7 +110,11 @@ SERVICES: dict[str, ServiceInfo] = {
             key="perubahan_kk",
             title=T("Perubahan Kartu Keluarga", "Family card update"),
             registration_prefix="KK",
-            form=None,
+            form=with_contact(kk_change.KK_CHANGE),
+            prefill_from_card=with_contact_prefill(kk_change.prefill),
+            summarize=with_contact_summary(kk_change.summary),
+            subject_field="kk_head_name",
+            subject_nik_field="",
             required_documents=(
                 _KK,
                 T(
@@ -121,7 +131,11 @@ SERVICES: dict[str, ServiceInfo] = {
             key="cetak_ulang_ktp",
             title=T("Cetak Ulang e-KTP", "e-KTP reprint"),
             registration_prefix="KTP",
-            form=None,
+            form=with_contact(ktp_reprint.KTP_REPRINT, delivery=False),
+            prefill_from_card=with_contact_prefill(ktp_reprint.prefill, delivery=False),
+            summarize=with_contact_summary(ktp_reprint.summary, delivery=False),
+            subject_field="ktp_name",
+            subject_nik_field="ktp_nik",
             required_documents=(
                 _KK,
                 T(
@@ -137,7 +151,11 @@ SERVICES: dict[str, ServiceInfo] = {
             key="kia",
             title=T("Kartu Identitas Anak (KIA)", "Child identity card (KIA)"),
             registration_prefix="KIA",
-            form=None,
+            form=with_contact(kia.KIA),
+            prefill_from_card=with_contact_prefill(kia.prefill),
+            summarize=with_contact_summary(kia.summary),
+            subject_field="child_name",
+            subject_nik_field="child_nik",
             required_documents=(
                 T("Akta kelahiran anak", "The child's birth certificate"),
                 _KK,
@@ -153,7 +171,11 @@ SERVICES: dict[str, ServiceInfo] = {
             key="pindah",
             title=T("Surat Pindah", "Moving letter"),
             registration_prefix="PDH",
-            form=None,
+            form=with_contact(pindah.PINDAH),
+            prefill_from_card=with_contact_prefill(pindah.prefill),
+            summarize=with_contact_summary(pindah.summary),
+            subject_field="kk_head_name",
+            subject_nik_field="",
             required_documents=(
                 _KK,
                 T("e-KTP anggota keluarga yang pindah", "The e-KTP of each family member moving"),

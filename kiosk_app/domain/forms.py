@@ -18,6 +18,7 @@ class FieldKind(Enum):
     DATE = "date"  # date picker, value "YYYY-MM-DD"
     TIME = "time"  # time picker, value "HH:MM"
     CHOICE = "choice"  # big buttons, value is the choice key
+    EMAIL = "email"  # email keyboard (small letters, "@"), value as typed
     REGION = "region"  # region picker (search as you type), value is a Kemendagri code
 
 

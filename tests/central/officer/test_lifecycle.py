@@ -55,9 +55,11 @@ def test_full_lifecycle_with_history_and_notifications(central: Central, officer
     ):
         assert label in history, label
     assert "tidak ada tindakan lagi" in page
-    # one SMS and one email per transition (review, approve, verify, issue, collect)
-    wait_for(lambda: len(central.sms.sent) == 5 and len(central.email.sent) == 5)
-    approved = central.sms.sent[1]
+    # one SMS and one email at submission and per transition (review, approve, verify, issue,
+    # collect), the submission's first
+    wait_for(lambda: len(central.sms.sent) >= 6 and len(central.email.sent) >= 6)
+    assert "Pra-permohonan diterima" in central.sms.sent[0].body
+    approved = next(m for m in central.sms.sent if "Selasa" in m.body)
     assert approved.recipient == "081234567890"
     assert "Selasa, 24 November 2026" in approved.body and "B-001" in approved.body
     assert all("3517014501200001" not in m.body and "Siti" not in m.body for m in central.sms.sent)
@@ -92,8 +94,8 @@ def test_ask_for_fix_with_notes_then_resubmit(central: Central, officer: Staff) 
     page = officer.get(f"/officer/applications/{number}").text
     assert "Nama lengkap anak</strong>: Ejaan nama beda dengan surat lahir" in page
     assert status_of(central, number)["status"] == "needs_fixing"
-    wait_for(lambda: len(central.sms.sent) == 1)
-    assert "- dokumen:kk: KK tidak terbaca" in central.sms.sent[0].body
+    wait_for(lambda: len(central.sms.sent) == 2)  # the submission's, then the fix request
+    assert "- dokumen:kk: KK tidak terbaca" in central.sms.sent[1].body
     assert officer.act(number, "resubmit").status_code == 303
     page = officer.get(f"/officer/applications/{number}").text
     assert 'id="fix-notes"' not in page

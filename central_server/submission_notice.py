@@ -1,0 +1,80 @@
+"""The first transition of every application: its submission, recorded and told to the citizen."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central_server.lifecycle import STATUS_TEXTS, now_wib
+from central_server.models import Application
+from central_server.notify.outbox import enqueue, recipients
+from central_server.review_models import ApplicationEvent
+from kiosk_app.domain.contact import is_email, normalize_phone
+from kiosk_app.domain.dates import long_date
+
+log = logging.getLogger("central_server.submission")
+
+
+def compose_submitted(app: Application) -> tuple[str, str]:
+    """Subject and body (Bahasa Indonesia) confirming a submission; no NIK, no name."""
+    lines = [
+        f"Permohonan {app.registration_number}: {STATUS_TEXTS['submitted']['id']}.",
+        f"Jadwal verifikasi: {long_date(app.slot_date)}, pukul {app.slot_window} WIB, "
+        f"nomor antrean {app.queue_number}. Bawa dokumen asli dan tanda terima.",
+        "Kabar berikutnya dikirim ke nomor atau email ini.",
+    ]
+    return f"Disdukcapil: permohonan {app.registration_number}", "\n".join(lines)
+
+
+def usable_recipients(app: Application) -> list[tuple[str, str]]:
+    """The form's contacts that pass the kiosk's own rules (kiosk_app.domain.contact)."""
+    usable = []
+    for channel, address in recipients(app):
+        ok = is_email(address) if channel == "email" else normalize_phone(address) is not None
+        if ok:
+            usable.append((channel, address))
+        else:
+            log.warning("application %s: unusable %s contact ignored", app.registration_number,
+                        channel)
+    return usable
+
+
+def record_submission(session: Session, app: Application, actor: str) -> int:
+    """Add the "submit" event to the history and queue one message per contact; returns that count.
+
+    Runs inside the submission's transaction, so the message exists exactly when the application
+    does (an idempotent replay of the same request queues nothing again).
+    """
+    session.add(
+        ApplicationEvent(
+            application_id=app.id,
+            action="submit",
+            from_status=None,
+            to_status=app.status,
+            actor=actor,
+            note="",
+            at=app.created_at or now_wib(),
+        )
+    )
+    contacts = usable_recipients(app)
+    if contacts:
+        subject, body = compose_submitted(app)
+        for channel, address in contacts:
+            enqueue(session, channel, address, subject, body, app.id)
+    log.info("application %s submitted; %d notification(s) queued",
+             app.registration_number, len(contacts))
+    return len(contacts)
+
+
+def record_many(session: Session, registration_numbers: list[str], actor: str) -> int:
+    """record_submission for applications inserted in bulk (the batch path); messages queued."""
+    if not registration_numbers:
+        return 0
+    apps = session.scalars(
+        select(Application)
+        .where(Application.registration_number.in_(registration_numbers))
+        .order_by(Application.id)
+    )
+    return sum(record_submission(session, app, actor) for app in apps)
