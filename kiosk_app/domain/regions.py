@@ -101,3 +101,37 @@ def regency_name(code: str) -> str | None:
 def district_name(code: str) -> str | None:
     """Name of a kecamatan from the built-in sample ("35.17.01" or "351701"), None if absent."""
     return DISTRICTS.get(_clean(code))
+
+
+# A sample of kelurahan/desa (ten-digit codes; the 7th digit is 1 for a kelurahan, 2 for a desa).
+VILLAGES: dict[str, str] = {
+    "3174071001": "Melawai",
+    "3174071002": "Gunung",
+    "3174071003": "Kramat Pela",
+    "3174071005": "Rawa Barat",
+    "3174071006": "Senayan",
+    "3174071009": "Gandaria Utara",
+    "3174071010": "Cipete Utara",
+    "3174011001": "Tebet Timur",
+    "3174011002": "Tebet Barat",
+    "3273021004": "Dago",
+    "3273021005": "Sekeloa",
+    "3517082001": "Kayangan",
+    "3517082003": "Bendet",
+    "3517082007": "Cukir",
+    "3517082011": "Diwek",
+    "3517082012": "Bandung",
+    "3517091002": "Jombatan",
+    "3517091004": "Kaliwungu",
+    "3517091005": "Jelakombo",
+    "3517091006": "Kepanjen",
+    "3517092009": "Sengon",
+    "3517092011": "Denanyar",
+    "3517092012": "Jombang",
+    "3517092013": "Candimulyo",
+}
+
+
+def sample_regions() -> dict[str, str]:
+    """The built-in sample as {code: name} over all four levels (the kiosk's fallback list)."""
+    return {**PROVINCES, **REGENCIES, **DISTRICTS, **VILLAGES}
