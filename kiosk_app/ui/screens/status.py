@@ -8,10 +8,12 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk_app.domain.registration import PREFIXES
+from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.screens.own_applications import OwnApplicationsPanel  # noqa: F401 - the .kv
 from kiosk_app.ui.widgets.buttons import BigButton
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard  # noqa: F401 - used by the .kv
 
@@ -44,6 +46,7 @@ class StatusScreen(KioskScreen):
     next_text = StringProperty("")
     slot_text = StringProperty("")
     office_text = StringProperty("")
+    own_shown = BooleanProperty(False)  # the card holder's own applications cover the keypad
 
     def on_kv_post(self, _base: Any) -> None:
         """One big button per service prefix."""
@@ -67,9 +70,33 @@ class StatusScreen(KioskScreen):
             if key.key == "done":
                 key.text = CHECK(self.lang)  # type: ignore[arg-type]
 
+    def prompt(self, view: SessionView) -> Text | None:
+        """How to look up, checking, or the status and what to do next."""
+        check = view.status_check
+        if check is not None and check.loading:
+            return CHECKING
+        result = check.result if check is not None else None
+        if result is None:
+            return join(TITLE, HINT, SCAN_HINT)
+        slot = result.slot
+        when = Text(f"{VERIFY_ON.id}: {texts.slot_text(slot, 'id')}",
+                    f"{VERIFY_ON.en}: {texts.slot_text(slot, 'en')}") if slot else None
+        return join(result.service, result.status_text, result.next_step, when)
+
+    def open_own(self) -> None:
+        """Show the card holder's own applications (loaded fresh)."""
+        self.own_shown = True
+        self.call("show_own_applications")
+
+    def close_own(self) -> None:
+        """Back to the keypad."""
+        self.own_shown = False
+
     def update(self, view: SessionView) -> None:
         """Show the number being typed, the look-up's progress and its result or message."""
         self.has_card = bool(view.name)
+        self.ids.own.show(getattr(view, "card_holder", None) if self.has_card else None,
+                          view.language)
         check = view.status_check
         if check is None:
             return
@@ -97,6 +124,8 @@ class StatusScreen(KioskScreen):
 
     def left(self) -> None:
         """Clear the number and the status."""
+        self.own_shown = False
+        self.ids.own.clear()
         self.entry = self.number_text = self.service_text = self.status_text = ""
         self.next_text = self.slot_text = self.office_text = self.message = ""
         self.has_result = self.loading = False

@@ -1,0 +1,93 @@
+"""The card holder's part of the central API: own applications and one-time document printing."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from kiosk_app.domain.identity import mask_nik
+from kiosk_app.domain.ticket import Slot
+from kiosk_app.domain.timeline import ApplicationRecord, Happened, IssuedCopy
+
+
+@dataclass(frozen=True)
+class PrintReservation:
+    """A document held for this kiosk while it prints, with its PDF."""
+
+    token: str
+    document_number: str
+    document_type: str
+    print_ref: str  # identifies the code in the print journal (never the code itself)
+    office_name: str
+    pdf: bytes = field(repr=False)
+
+
+def record_from(raw: dict[str, Any]) -> ApplicationRecord:
+    """One application of the server's answer as the domain's record."""
+    doc = raw.get("document")
+    document = None
+    if isinstance(doc, dict):
+        document = IssuedCopy(
+            document_number=str(doc["document_number"]),
+            print_state=str(doc["print_state"]),
+            print_code=doc.get("print_code"),
+            printed_at=doc.get("printed_at"),
+            delivery=bool(doc.get("delivery")),
+            tracking=str(doc.get("tracking") or ""),
+        )
+    return ApplicationRecord(
+        registration_number=str(raw["registration_number"]),
+        service=str(raw["service"]),
+        status=str(raw["status"]),
+        queue_number=str(raw.get("queue_number", "")),
+        slot=Slot(date.fromisoformat(raw["slot"]["date"]), str(raw["slot"]["window"])),
+        created_at=str(raw.get("created_at", "")),
+        events=tuple(Happened(str(e["action"]), str(e["at"])) for e in raw.get("events", ())),
+        fix_notes=tuple((str(n["target"]), str(n["note"])) for n in raw.get("fix_notes", ())),
+        reason=str(raw.get("reason") or ""),
+        document=document,
+    )
+
+
+class CardHolderApi:
+    """Mixed into CentralClient: calls made for the card in the reader (NIK in the body)."""
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        raise NotImplementedError  # CentralClient's
+
+    def my_applications(self, nik: str) -> list[ApplicationRecord]:
+        """The newest applications filed with this NIK, with what the timeline needs."""
+        answer = self._call("POST", "/api/v1/card-holder/applications", json={"nik": nik},
+                            what=f"applications of nik={mask_nik(nik)}")
+        return [record_from(item) for item in answer["applications"]]
+
+    def reserve_print(self, nik: str, *, code: str | None = None,
+                      registration_number: str | None = None) -> PrintReservation:
+        """Hold an issued document for printing here (by print code or own application)."""
+        body: dict[str, Any] = {"nik": nik, "code": code,
+                                "registration_number": registration_number}
+        what = (f"reserve print of {registration_number or 'a typed code'} "
+                f"for nik={mask_nik(nik)}")
+        answer = self._call("POST", "/api/v1/print-codes/reserve", json=body, what=what)
+        return PrintReservation(
+            token=str(answer["reservation"]),
+            document_number=str(answer["document_number"]),
+            document_type=str(answer["document_type"]),
+            print_ref=str(answer["print_ref"]),
+            office_name=str(answer["office_name"]),
+            pdf=base64.b64decode(answer["pdf_base64"]),
+        )
+
+    def confirm_print(self, token: str, nik: str) -> None:
+        """The document came out of the printer: the code is used up."""
+        self._call("POST", f"/api/v1/print-reservations/{quote(token, safe='')}/confirm",
+                   json={"nik": nik}, what=f"confirm print for nik={mask_nik(nik)}")
+
+    def release_print(self, token: str, nik: str, reason: str) -> None:
+        """Printing failed: give the code back so it can be used again."""
+        self._call("POST", f"/api/v1/print-reservations/{quote(token, safe='')}/release",
+                   json={"nik": nik, "reason": reason[:200]},
+                   what=f"release print for nik={mask_nik(nik)} ({reason})")

@@ -1,0 +1,122 @@
+"""Own applications' timelines and printing an issued document, by touch on the real app."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from drivers.card_reader.citizens import citizen
+from kiosk_app.domain.timeline import PRINT_HERE
+from kiosk_app.services.issued_print import ALREADY_PRINTED
+from tests.ui.test_status_ui import wait_for_central
+
+pytestmark = pytest.mark.ui
+HOLDER_NIK = "3517010101260001"
+
+
+def issue_on_the_kiosks_server(pilot: Any, tmp_path: Path) -> tuple[str, str]:
+    """File an application for the card of citizen 0 and take it to document_ready."""
+    from central_server import issued, lifecycle
+    from central_server.db import Database
+    from central_server.models import Application
+
+    central = wait_for_central(pilot)
+    person = citizen(0)
+    slot = central.slots("akta_kelahiran")[0].slot
+    receipt = central.submit(service="akta_kelahiran", applicant_nik=person.nik,
+                             applicant_name=person.name, data={"child_name": "Budi"},
+                             slot=slot, idempotency_key="ui-documents-0001")
+    db = Database(f"sqlite:///{(tmp_path / 'data' / 'central.db').resolve()}")
+    try:
+        with db.transaction() as session:
+            app = session.scalar(select(Application).where(
+                Application.registration_number == receipt.registration_number))
+            assert app is not None
+            lifecycle.transition(session, app, "approve", "petugas")
+            lifecycle.transition(session, app, "verify", "petugas")
+            document = issued.issue_document(session, app, "petugas", "Budi", HOLDER_NIK,
+                                             date(2026, 11, 23))
+            number = document.document_number
+    finally:
+        db.dispose()
+    return receipt.registration_number, number
+
+
+def to_menu(pilot: Any) -> None:
+    """Put citizen 0's card on the reader and go on to the menu."""
+    pilot.tap("sim_tap")
+    pilot.wait_for_state("identity")
+    pilot.tap("next")
+    pilot.wait_for_state("menu")
+
+
+def test_own_timeline_then_print_once_by_touch(
+    start_kiosk: Callable[..., Any], artifacts: Path, tmp_path: Path
+) -> None:
+    pilot = start_kiosk()
+    registration, document_number = issue_on_the_kiosks_server(pilot, tmp_path)
+    to_menu(pilot)
+
+    pilot.tap("service_status")
+    pilot.wait_for_state("status")
+    pilot.tap("status_mine")
+    pilot.wait_until(lambda: pilot.exists("own_next_0"), timeout=15, what="own timeline")
+    assert pilot.find("own_next_0").text == f"Berikutnya: {PRINT_HERE.id}"
+    code_label = pilot.find("own_code_0").text
+    code = re.search(r"([A-Z0-9]{4})-([A-Z0-9]{4})$", code_label)
+    assert code, code_label
+    texts = pilot.texts()
+    assert any(document_number in t for t in texts) and any(registration in t for t in texts)
+    pilot.tap("own_down")  # scrolled with buttons, no swipe
+    pilot.tap("own_up")
+    pilot.screenshot(artifacts / "status-own-applications.png")
+    pilot.tap("own_close")
+    pilot.wait_until(lambda: not pilot.app.root.get_screen("status").own_shown, what="closed")
+    pilot.tap("status_back")
+    pilot.wait_for_state("menu")
+
+    pilot.tap("service_print")
+    pilot.wait_for_state("documents")
+    pilot.wait_until(lambda: pilot.exists(f"print_{registration}"), timeout=15,
+                     what="ready document")
+    pilot.screenshot(artifacts / "documents-ready.png")
+    printer = pilot.kiosk.devices.document_printer
+    printed_before = len(printer.printed)
+    pilot.tap(f"print_{registration}")
+    notice = pilot.find("documents_notice")
+    pilot.wait_until(lambda: "sudah dicetak" in notice.text, timeout=20, what="printed")
+    assert document_number in notice.text
+    assert len(printer.printed) == printed_before + 1
+    title, pdf = printer.printed[-1]
+    assert title == f"document-{document_number}" and pdf.startswith(b"%PDF")
+    pilot.wait_until(lambda: not pilot.exists(f"print_{registration}"), timeout=15,
+                     what="no longer printable")
+    (job,) = [j for j in pilot.kiosk.journal.log() if j.kind == "document"]
+    assert job.reference == document_number and job.state == "done"
+    assert job.actor == citizen(0).nik[:4] + "********" + citizen(0).nik[-4:]
+
+    typed = code.group(1) + code.group(2)
+    for char in typed[:-1] + "A":  # a wrong last character, corrected with the delete key
+        pilot.tap(f"code_key_{char}")
+    pilot.tap("code_backspace")
+    assert pilot.find("documents_code").text == f"{code.group(1)}-{code.group(2)[:-1]}"
+    pilot.tap(f"code_key_{typed[-1]}")
+    assert pilot.find("documents_code").text == f"{code.group(1)}-{code.group(2)}"
+    pilot.tap("documents_print_code")
+    already = ALREADY_PRINTED.id.split("{")[0]
+    pilot.wait_until(lambda: notice.text.startswith(already), timeout=20, what="refused")
+    assert len(printer.printed) == printed_before + 1  # nothing printed twice
+    pilot.screenshot(artifacts / "documents-already-printed.png")
+
+    pilot.tap("documents_back")
+    pilot.wait_for_state("menu")
+    assert pilot.app.root.get_screen("documents").code == ""
+    # A document was printed in this visit: finishing from the menu offers the survey.
+    pilot.tap("finish")
+    pilot.wait_for_state("survey")
