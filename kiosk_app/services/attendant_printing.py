@@ -1,0 +1,169 @@
+"""The attendant's device check and ticket reprints from the print journal (each journalled)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from drivers.errors import DeviceError
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Ticket
+from kiosk_app.services import attendant_texts as T
+from kiosk_app.services.print_journal import (
+    UNRESOLVED,
+    JournalError,
+    PrintJob,
+    PrintJournal,
+    ticket_from_payload,
+)
+
+log = logging.getLogger(__name__)
+
+OK_STATES = {"online", "ready", "card_present", "reading"}
+LAST_TICKET_WINDOW = timedelta(hours=12)  # "the last ticket" means one printed today
+
+
+@dataclass(frozen=True)
+class DeviceLine:
+    """One device as the attendant sees it: fine or not, and what to do about it."""
+
+    name: str
+    label: Text
+    state: str
+    ok: bool
+    advice: Text
+    detail: str = ""  # the driver's own words (CUPS reasons, DLE EOT detail) for the technician
+
+
+@dataclass(frozen=True)
+class ReprintItem:
+    """A ticket the attendant may print again."""
+
+    job_id: int
+    reference: str  # the registration number (or LOK-... reference)
+    state: str  # failed | interrupted | last
+    created_at: str
+    reason: str = ""
+
+
+def device_lines(devices: Mapping[str, Any]) -> tuple[DeviceLine, ...]:
+    """Ask each device for its state now (DLE EOT for the ticket printer, IPP for CUPS)."""
+    lines = []
+    for name, device in devices.items():
+        try:
+            status = {str(k): str(v) for k, v in device.status().items()}
+        except Exception as exc:  # a broken driver is itself something to show
+            log.warning("attendant device check: %s status() failed: %s", name, exc)
+            status = {"state": "error", "detail": f"{type(exc).__name__}: {exc}"}
+        state = status.get("state", "unknown")
+        ok = state in OK_STATES
+        advice = T.ADVICE.get(state, T.ADVICE_UNKNOWN.format(state=state)) if not ok else T.READY
+        if ok and status.get("paper") == "near_end":
+            advice = T.ADVICE_NEAR_END
+        detail = "; ".join(v for k, v in status.items() if k in ("reasons", "message", "detail")
+                           and v)
+        lines.append(DeviceLine(name, T.DEVICE_LABELS.get(name, Text(name, name)), state, ok,
+                                advice, detail[:200]))
+        if not ok:
+            log.info("attendant device check: %s is %s (%s)", name, state, detail or "-")
+    return tuple(lines)
+
+
+class TicketReprinter:
+    """Reprints through the journal: a new job per asked-for reprint, never one unasked."""
+
+    def __init__(self, journal: PrintJournal | None, printer: Any, printing: Any = None,
+                 on_reprinted: Callable[[str], None] = lambda _ref: None) -> None:
+        """`printing`: the PrintingService, whose in-memory last ticket allows 'reprint last'."""
+        self._journal = journal
+        self._printer = printer
+        self._printing = printing
+        self._on_reprinted = on_reprinted
+
+    def items(self) -> tuple[ReprintItem, ...]:
+        """Failed and crash-interrupted tickets, then the last ticket printed (if still known)."""
+        if self._journal is None:
+            return ()
+        pending = [j for j in self._journal.pending() if j.kind == "ticket" and j.payload]
+        items = [ReprintItem(j.id, j.reference, j.state, j.created_at, j.reason)
+                 for j in pending]
+        last = self._last_job()
+        if last is not None and last.id not in {j.id for j in pending}:
+            items.append(ReprintItem(last.id, last.reference, "last", last.created_at))
+        return tuple(items)
+
+    def reprint(self, job_id: int, actor: str) -> tuple[bool, Text, str]:
+        """Print job `job_id`'s ticket again (blocking): (printed, message, reference)."""
+        if self._journal is None:
+            return False, T.NOTHING_TO_REPRINT, ""
+        try:
+            old = self._journal.get(job_id)
+        except KeyError:
+            return False, T.NOTHING_TO_REPRINT, ""
+        ticket = self._ticket_of(old)
+        if ticket is None:
+            log.warning("attendant reprint of job %d (%s, %s) refused: nothing to print",
+                        job_id, old.reference, old.state)
+            return False, T.NOTHING_TO_REPRINT, old.reference
+        try:
+            job = self._journal.reprint(job_id, actor)
+        except JournalError as exc:  # someone reprinted it meanwhile: never twice unasked
+            log.warning("attendant reprint of job %d refused: %s", job_id, exc)
+            return False, T.ALREADY_REPRINTED, old.reference
+        try:
+            self._printer.print_ticket(ticket)
+        except DeviceError as exc:
+            self._journal.mark_failed(job.id, type(exc).__name__)
+            log.warning("attendant reprint job %d (of %d) failed: %s: %s", job.id, job_id,
+                        type(exc).__name__, exc)
+            return False, exc.citizen_message, old.reference
+        except Exception as exc:
+            self._journal.mark_failed(job.id, type(exc).__name__)
+            log.exception("attendant reprint job %d crashed", job.id)
+            return False, T.ACTION_FAILED, old.reference
+        self._journal.mark_done(job.id)
+        log.info("ticket %s reprinted as job %d (of job %d) by %s", old.reference, job.id,
+                 job_id, actor)
+        self._on_reprinted(old.reference)
+        return True, T.REPRINTED.format(reference=old.reference), old.reference
+
+    def dismiss(self, job_id: int, actor: str) -> str:
+        """Give up on a pending ticket; its reference (or "")."""
+        if self._journal is None:
+            return ""
+        try:
+            reference = self._journal.get(job_id).reference
+        except KeyError:
+            return ""
+        self._journal.dismiss(job_id, actor)
+        return reference
+
+    def _ticket_of(self, job: PrintJob) -> Ticket | None:
+        """The ticket to print for `job`: its journalled payload, or the in-memory last one."""
+        if job.kind != "ticket":
+            return None
+        if job.state in UNRESOLVED and job.payload:
+            try:
+                return ticket_from_payload(job.payload)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("print job %d: unreadable payload: %s", job.id, exc)
+                return None
+        last = getattr(self._printing, "last_ticket", None)
+        newest = self._last_job()
+        if last is not None and newest is not None and newest.id == job.id:
+            return last  # type: ignore[no-any-return]
+        return None
+
+    def _last_job(self) -> PrintJob | None:
+        """The newest ticket job of the ticket the printing service still holds in memory."""
+        last = getattr(self._printing, "last_ticket", None)
+        if self._journal is None or last is None:
+            return None
+        since = datetime.now(UTC) - LAST_TICKET_WINDOW
+        jobs = [j for j in self._journal.log(since) if j.kind == "ticket"]
+        if not jobs or jobs[-1].reference != last.registration_number:
+            return None
+        return jobs[-1] if jobs[-1].state in ("done", "failed", "interrupted") else None
