@@ -229,23 +229,32 @@ class Outbox:
             return self._entry(db, entry_id)
 
     def mark_sent(self, entry_id: int, registration_number: str, queue_number: str) -> None:
-        """The server holds it: keep the log line, wipe the personal data and scans. Not fsynced
-        (synchronous=NORMAL): if power loss undoes it, the resend is replayed by its key."""
+        """The server holds it: keep the log line, wipe the personal data and scans."""
+        self.mark_sent_many([(entry_id, registration_number, queue_number)])
+
+    def mark_sent_many(self, sent: Sequence[tuple[int, str, str]]) -> None:
+        """mark_sent for (id, registration number, queue number) rows, in one transaction. Not
+        fsynced (synchronous=NORMAL): if power loss undoes it, the resend is replayed by key."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._tx(synchronous="NORMAL") as db:
-            db.execute(
+            db.executemany(
                 "UPDATE outbox SET status=?, registration_number=?, queue_number=?, payload=NULL,"
                 " last_error='', sent_at=? WHERE id=?",
-                (SENT, registration_number, queue_number,
-                 datetime.now(UTC).isoformat(timespec="seconds"), entry_id))
-            db.execute("DELETE FROM outbox_attachments WHERE submission_id=?", (entry_id,))
+                [(SENT, number, queue, now, entry_id) for entry_id, number, queue in sent])
+            db.executemany("DELETE FROM outbox_attachments WHERE submission_id=?",
+                           [(entry_id,) for entry_id, _, _ in sent])
 
     def mark_retry(self, entry_id: int, delay_s: float, error: str) -> None:
         """A transient failure: try again after `delay_s`."""
+        self.mark_retry_many([entry_id], delay_s, error)
+
+    def mark_retry_many(self, ids: Sequence[int], delay_s: float, error: str) -> None:
+        """mark_retry for several rows in one transaction."""
         with self._tx() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=?"
                 " WHERE id=? AND status=?",
-                (self._clock() + delay_s, error[:300], entry_id, PENDING))
+                [(self._clock() + delay_s, error[:300], entry_id, PENDING) for entry_id in ids])
 
     def mark_final(self, entry_id: int, status: str, error: str) -> None:
         """Stop retrying: rejected / needs_slot keep the data for an attendant; returned wipes."""
@@ -295,9 +304,17 @@ class Outbox:
     def due(self, limit: int = 50) -> list[Entry]:
         """Pending rows whose next attempt is now or past, oldest first."""
         with self._tx() as db:
-            rows = db.execute("SELECT id FROM outbox WHERE status=? AND next_attempt_at<=?"
+            rows = db.execute("SELECT * FROM outbox WHERE status=? AND next_attempt_at<=?"
                               " ORDER BY id LIMIT ?", (PENDING, self._clock(), limit)).fetchall()
-            return [self._entry(db, r["id"]) for r in rows]
+            return [_entry(row) for row in rows]
+
+    def with_attachments(self, ids: Sequence[int]) -> set[int]:
+        """Which of these rows carry scans (they are sent one by one, with their uploads)."""
+        with self._tx() as db:
+            marks = ",".join("?" * len(ids))
+            rows = db.execute("SELECT DISTINCT submission_id FROM outbox_attachments"
+                              f" WHERE submission_id IN ({marks})", list(ids)).fetchall()
+            return {int(r[0]) for r in rows}
 
     def next_due_at(self) -> float | None:
         """When the earliest pending row becomes due (epoch seconds), or None."""
@@ -320,8 +337,26 @@ class Outbox:
 
     def submission(self, entry_id: int) -> Submission:
         """Decrypt what a row holds (OutboxError once wiped)."""
+        found = self.submissions([entry_id])[entry_id]
+        if isinstance(found, OutboxError):
+            raise found
+        return found
+
+    def submissions(self, ids: Sequence[int]) -> dict[int, Submission | OutboxError]:
+        """Decrypt several rows in one read; a wiped or undecryptable row maps to its error."""
         with self._tx() as db:
-            row = db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone()
+            marks = ",".join("?" * len(ids))
+            rows = {r["id"]: r for r in db.execute(
+                f"SELECT * FROM outbox WHERE id IN ({marks})", list(ids)).fetchall()}
+        found: dict[int, Submission | OutboxError] = {}
+        for entry_id in ids:
+            try:
+                found[entry_id] = self._decrypt(entry_id, rows.get(entry_id))
+            except OutboxError as exc:
+                found[entry_id] = exc
+        return found
+
+    def _decrypt(self, entry_id: int, row: sqlite3.Row | None) -> Submission:
         if row is None or row["payload"] is None:
             raise OutboxError(f"outbox row {entry_id} holds no data (wiped or unknown)")
         data = json.loads(self._open(row["idempotency_key"], row["payload"]))
@@ -390,11 +425,16 @@ class Outbox:
         row = db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone()
         if row is None:
             raise KeyError(f"no outbox row {entry_id}")
-        return Entry(
-            id=row["id"], local_reference=row["local_reference"],
-            idempotency_key=row["idempotency_key"], service=row["service"],
-            slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
-            status=row["status"], attempts=row["attempts"],
-            next_attempt_at=row["next_attempt_at"], last_error=row["last_error"],
-            registration_number=row["registration_number"], queue_number=row["queue_number"],
-            created_at=row["created_at"], sent_at=row["sent_at"])
+        return _entry(row)
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    """An Entry from an outbox row."""
+    return Entry(
+        id=row["id"], local_reference=row["local_reference"],
+        idempotency_key=row["idempotency_key"], service=row["service"],
+        slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
+        status=row["status"], attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"], last_error=row["last_error"],
+        registration_number=row["registration_number"], queue_number=row["queue_number"],
+        created_at=row["created_at"], sent_at=row["sent_at"])

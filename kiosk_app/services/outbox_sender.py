@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kiosk_app.central import (
     CentralClient,
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SENT, QUEUED = "sent", "queued"
 IDLE_POLL_S = 30.0
+BATCH_ITEMS = 50  # rows per batch request: one server commit and one kiosk commit for all
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class OutboxSender:
         backoff: Backoff | None = None,
         rng: Callable[[], float] = random.random,
         workers: int = 4,
-        batch: int = 64,
+        batch: int = 200,
         on_sent: Callable[[SendResult], None] | None = None,
     ) -> None:
         self.outbox = outbox
@@ -81,6 +82,7 @@ class OutboxSender:
         self._rng = rng
         self._workers = max(1, workers)
         self._batch = batch
+        self._batch_endpoint = True  # False once the server says it has no batch endpoint
         self._on_sent = on_sent
         self._failures = 0  # consecutive "server unavailable" answers, fleet-wide for this kiosk
         self._paused_until = 0.0
@@ -167,11 +169,97 @@ class OutboxSender:
                 due = [e for e in self.outbox.due(self._batch) if e.id not in busy]
                 if not due:
                     break
-                results = list(pool.map(self.send, due))
+                scanned = self.outbox.with_attachments([e.id for e in due])
+                alone = [e for e in due if e.id in scanned or not self._batch_endpoint]
+                grouped = [e for e in due if e not in alone]
+                jobs = [pool.submit(self.send_batch, grouped[i:i + BATCH_ITEMS])
+                        for i in range(0, len(grouped), BATCH_ITEMS)]
+                jobs += [pool.submit(lambda e: [self.send(e)], e) for e in alone]
+                results = [r for job in jobs for r in job.result()]
                 sent += sum(r.kind == SENT for r in results)
                 if any(r.kind == QUEUED for r in results):
                     break  # the server is down or busy: wait for the backoff
         return sent
+
+    def send_batch(self, entries: list[Entry]) -> list[SendResult]:
+        """Send rows without scans in one request (one commit on each side); falls back to one
+        request per row when the server has no batch endpoint or refuses the batch as a whole."""
+        with self._lock:
+            entries = [e for e in entries if e.id not in self._in_flight]
+            self._in_flight.update(e.id for e in entries)
+        try:
+            return self._send_batch(entries) if entries else []
+        finally:
+            with self._lock:
+                self._in_flight.difference_update(e.id for e in entries)
+
+    def _send_batch(self, entries: list[Entry]) -> list[SendResult]:
+        where = f"outbox batch {entries[0].local_reference}..{entries[-1].local_reference}"
+        found = self.outbox.submissions([e.id for e in entries])
+        results: list[SendResult] = []
+        items, ready = [], []
+        for entry in entries:
+            submission = found[entry.id]
+            if isinstance(submission, OutboxError):
+                log.error("outbox %s cannot be sent: %s", entry.local_reference, submission)
+                self.outbox.mark_final(entry.id, REJECTED, str(submission))
+                results.append(SendResult(REJECTED, self.outbox.get(entry.id)))
+                continue
+            items.append((entry.idempotency_key,
+                          {**submission.request(), "local_reference": entry.local_reference}))
+            ready.append(entry)
+        if not ready:
+            return results
+        try:
+            answers = self.central.submit_batch(items)
+        except CentralUnavailable as exc:
+            delay = self._unavailable(exc.retry_after)
+            self.outbox.mark_retry_many([e.id for e in ready], delay, str(exc))
+            log.info("%s not sent (%s); retry in %.1f s", where, exc.status or "no answer", delay)
+            return results + [SendResult(QUEUED, e, error=exc, delay_s=delay) for e in ready]
+        except CentralError as exc:  # no batch endpoint, or one bad row spoils the batch
+            if exc.status in (404, 405):
+                log.warning("the central server has no batch endpoint; sending one by one")
+                self._batch_endpoint = False
+            return results + [self._send(e, False, None) for e in ready]  # already in flight
+        except Exception:  # a bug must not lose the rows: keep them and back off
+            log.exception("%s: sending crashed", where)
+            delay = self._unavailable(None)
+            self.outbox.mark_retry_many([e.id for e in ready], delay, "batch crashed")
+            return results + [SendResult(QUEUED, e, delay_s=delay) for e in ready]
+        self._answered()
+        sent = [(e, a) for e, a in zip(ready, answers, strict=True)
+                if isinstance(a, SubmissionReceipt)]
+        self.outbox.mark_sent_many([(e.id, a.registration_number, a.queue_number)
+                                    for e, a in sent])
+        log.info("%s: %d sent", where, len(sent))
+        for entry, answer in zip(ready, answers, strict=True):
+            if isinstance(answer, SubmissionReceipt):
+                done = replace(entry, status=SENT, registration_number=answer.registration_number,
+                               queue_number=answer.queue_number)
+                result = SendResult(SENT, done, receipt=answer)
+                if self._on_sent is not None:
+                    self._on_sent(result)
+            elif isinstance(answer, CentralUnavailable):
+                delay = self.backoff.delay(1, answer.retry_after, self._rng)
+                self.outbox.mark_retry(entry.id, delay, str(answer))
+                result = SendResult(QUEUED, entry, error=answer, delay_s=delay)
+            else:
+                status = NEEDS_SLOT if isinstance(answer, SlotFull) else REJECTED
+                self.outbox.mark_final(entry.id, status, str(answer))
+                log.warning("outbox %s refused by the server: %s (status %s)",
+                            entry.local_reference, answer, status)
+                result = SendResult(status, self.outbox.get(entry.id), error=answer)
+            results.append(result)
+        return results
+
+    def _unavailable(self, retry_after: float | None) -> float:
+        """Count a failure to reach the server; return the delay before the next try."""
+        with self._lock:
+            self._failures += 1
+            delay = self.backoff.delay(self._failures, retry_after, self._rng)
+            self._paused_until = max(self._paused_until, time.monotonic() + delay)
+        return delay
 
     def wake(self) -> None:
         """Look at the outbox now (e.g. a row was queued)."""
