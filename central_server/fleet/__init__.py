@@ -8,9 +8,10 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from central_server.db import Database
+from central_server.fleet import alert_history
 from central_server.fleet.access import Staff, StaffAccess
 from central_server.fleet.api import build_api
-from central_server.fleet.dashboard import build_dashboard, install_handlers
+from central_server.fleet.dashboard import TEMPLATES, build_dashboard, install_handlers
 from central_server.fleet.fastpath import HeartbeatFastPath
 from central_server.fleet.heartbeats import SAMPLE_EVERY, HeartbeatWriter
 from central_server.fleet.service import FleetService
@@ -56,6 +57,8 @@ class Fleet:
             )
         )
         app.include_router(build_dashboard(self.service, self.access))
+        history = alert_history.AlertHistory(self.service.db, self.service.clock)
+        app.include_router(alert_history.build_router(history, self.access, TEMPLATES))
         if self.fast_claims is not None:  # heartbeats are most traffic: skip the router
             app.add_middleware(
                 HeartbeatFastPath,

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from central_server.db import Database
-from central_server.fleet import alerts, pgbatch
+from central_server.fleet import alert_history, alerts, pgbatch
 from central_server.fleet.models import FleetCommand, KioskSample, KioskState
 from central_server.fleet.schemas import CommandKind, CommandOut, HeartbeatIn
 from central_server.models import Kiosk
@@ -176,7 +176,9 @@ class HeartbeatWriter:
                 for kiosk_id, hb in latest.items()
             ]
             conn = session.connection()
+            seen = alert_history.last_seen(conn, latest)  # before the upsert overwrites it
             returned = conn.execute(self._upsert, rows).all()
+            alert_history.record(conn, _problems(latest), seen, now)
             sampled = [k for k, at in returned if _same(at, now)]
             if sampled:
                 conn.execute(
@@ -213,21 +215,28 @@ class HeartbeatWriter:
         ]
         params = pgbatch.parameters(rows, now, now - self.sample_every)
         with self._autocommit.connect() as conn:
+            seen = alert_history.last_seen(conn, (item.kiosk_id for item in batch))
             driver = conn.connection.driver_connection  # psycopg, in autocommit mode
             assert driver is not None
             with driver.cursor() as cursor:
                 result = cursor.execute(pgbatch.BATCH_SQL, params, prepare=True).fetchall()
-        current: dict[str, str] = {}
-        commands: dict[str, list[CommandOut]] = {}
-        for kiosk_id, cid, kind, value in sorted(result, key=lambda r: (r[1] is not None, r[1])):
-            if cid is None:
-                current[kiosk_id] = value
-                commands.setdefault(kiosk_id, [])
-            else:
-                commands.setdefault(kiosk_id, []).append(
-                    CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
-                )
-                log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
+            current: dict[str, str] = {}
+            commands: dict[str, list[CommandOut]] = {}
+            for kiosk_id, cid, kind, value in sorted(
+                result, key=lambda r: (r[1] is not None, r[1])
+            ):
+                if cid is None:
+                    current[kiosk_id] = value
+                    commands.setdefault(kiosk_id, [])
+                else:
+                    commands.setdefault(kiosk_id, []).append(
+                        CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
+                    )
+                    log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
+            valid = {kiosk_id: pairs[(kiosk_id, token)] for kiosk_id, token in current.items()
+                     if (kiosk_id, token) in pairs}
+            if valid:  # one more read; writes only when an alert opens or clears
+                alert_history.record(conn, _problems(valid), seen, now)
         return commands, current
 
     @staticmethod
@@ -259,6 +268,11 @@ class HeartbeatWriter:
             "outbox_depth": hb.outbox_depth,
             "severity": alerts.severity(alerts.device_problems(hb)),
         }
+
+
+def _problems(latest: dict[str, HeartbeatIn]) -> dict[str, list[str]]:
+    """Each kiosk's alert codes from its latest heartbeat."""
+    return {kiosk_id: alerts.device_problems(hb) for kiosk_id, hb in latest.items()}
 
 
 def _upsert_statement(insert: Any) -> Any:
