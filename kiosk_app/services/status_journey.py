@@ -116,7 +116,7 @@ class StatusJourneyMixin:
         with self._lock:
             state = self._machine.state
             if state not in (SessionState.ATTRACT, SessionState.GOODBYE, SessionState.MENU,
-                             SessionState.STATUS):
+                             SessionState.STATUS, SessionState.CLOSED):
                 log.info("QR read in state %s ignored", state.value)
                 return
             if state is SessionState.STATUS:
