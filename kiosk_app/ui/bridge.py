@@ -45,7 +45,8 @@ class SessionBridge:
             if self._scheduled:
                 return
             self._scheduled = True
-        Clock.schedule_once(self._deliver, 0)
+        # -1: before the coming frame is drawn, so a touch and the view it caused share one frame
+        Clock.schedule_once(self._deliver, -1)
 
     def _deliver(self, _dt: Any = None) -> None:
         """On the main thread: render views, skipping those a same-state view replaced."""

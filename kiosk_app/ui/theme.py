@@ -20,7 +20,7 @@ FONTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 _REGULAR = FONTS_DIR / "DejaVuSans.ttf"
 _BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
 
-LARGE_TEXT_SCALE = 1.3
+LARGE_TEXT_SCALE = 1.3  # fonts only
 # Minimum finger target: 15 mm, and never less than 8 % of the screen height (64 px at 800 px).
 TOUCH_MM = 15.0
 TOUCH_HEIGHT_RATIO = 0.08
@@ -63,24 +63,38 @@ NORMAL_COLOURS: dict[str, RGBA] = {
     "selected": hex_rgba("#0b3d91"),
     "selected_text": hex_rgba("#ffffff"),
     "overlay": hex_rgba("#000000", 0.6),
+    "success": hex_rgba("#1a7326"),
 }
 
-# Maximal contrast: pure black on white, darker blue, black borders.
+# High contrast for low vision: white and yellow on black (every text pair >= 7:1, WCAG AAA).
 HIGH_CONTRAST_COLOURS: dict[str, RGBA] = {
-    **NORMAL_COLOURS,
-    "surface": hex_rgba("#ffffff"),
-    "text": hex_rgba("#000000"),
-    "text_muted": hex_rgba("#000000"),
-    "primary": hex_rgba("#00205b"),
-    "primary_pressed": hex_rgba("#000000"),
-    "secondary_text": hex_rgba("#00205b"),
+    "background": hex_rgba("#000000"),
+    "surface": hex_rgba("#1c1c1c"),
+    "text": hex_rgba("#ffffff"),
+    "text_muted": hex_rgba("#ffffff"),
+    "primary": hex_rgba("#ffe14d"),
+    "primary_pressed": hex_rgba("#ffffff"),
+    "primary_text": hex_rgba("#000000"),
+    "secondary": hex_rgba("#000000"),
+    "secondary_pressed": hex_rgba("#333333"),
+    "secondary_text": hex_rgba("#ffe14d"),
+    "accent": hex_rgba("#ffffff"),
+    "accent_pressed": hex_rgba("#cccccc"),
     "accent_text": hex_rgba("#000000"),
-    "danger": hex_rgba("#8a0000"),
-    "error": hex_rgba("#8a0000"),
-    "muted_text": hex_rgba("#000000"),
-    "border": hex_rgba("#000000"),
-    "selected": hex_rgba("#00205b"),
-    "overlay": hex_rgba("#000000", 0.8),
+    "danger": hex_rgba("#ffb0b0"),
+    "danger_pressed": hex_rgba("#ffffff"),
+    "danger_text": hex_rgba("#000000"),
+    "error": hex_rgba("#ffb0b0"),
+    "error_background": hex_rgba("#2a0000"),
+    "muted": hex_rgba("#4d4d4d"),
+    "muted_pressed": hex_rgba("#666666"),
+    "muted_text": hex_rgba("#ffffff"),
+    "border": hex_rgba("#ffe14d"),
+    "focus": hex_rgba("#00e5ff"),
+    "selected": hex_rgba("#ffe14d"),
+    "selected_text": hex_rgba("#000000"),
+    "overlay": hex_rgba("#000000", 0.85),
+    "success": hex_rgba("#8cff8c"),
 }
 
 # Symbols with ASCII fallbacks for fonts without them (Kivy's Roboto lacks some).
@@ -144,6 +158,7 @@ class Theme(EventDispatcher):  # type: ignore[misc]
     selected = ObjectProperty(NORMAL_COLOURS["selected"])
     selected_text = ObjectProperty(NORMAL_COLOURS["selected_text"])
     overlay = ObjectProperty(NORMAL_COLOURS["overlay"])
+    success = ObjectProperty(NORMAL_COLOURS["success"])
 
     def __init__(self, **kwargs: Any) -> None:
         """Create the theme with sizes for the reference window height."""
@@ -172,7 +187,7 @@ class Theme(EventDispatcher):  # type: ignore[misc]
             self.window_height = float(height)
 
     def _recompute(self, *_args: Any) -> None:
-        """Derive every size and colour from window height and the large-text flag."""
+        """Derive sizes and colours from the window height and the large-text (contrast) flag."""
         h = self.window_height
         s = LARGE_TEXT_SCALE if self.large_text else 1.0
         self.scale = s
@@ -181,9 +196,10 @@ class Theme(EventDispatcher):  # type: ignore[misc]
         self.sp_body = round(h / 28.0 * s)
         self.sp_small = round(h / 33.0 * s)
         self.sp_key = round(h / 24.0 * s)
-        self.touch = round(max(mm(TOUCH_MM), h * TOUCH_HEIGHT_RATIO) * s)
-        self.spacing = round(h / 100.0 * s)
-        self.padding = round(h / 60.0 * s)
+        # Targets keep their size in large-text mode (already >= 15 mm): layouts still fit.
+        self.touch = round(max(mm(TOUCH_MM), h * TOUCH_HEIGHT_RATIO))
+        self.spacing = round(h / 100.0)
+        self.padding = round(h / 60.0)
         self.radius = round(h / 80.0)
         self.border_width = max(2.0, round(h / 400.0 * (1.5 if self.large_text else 1.0)))
         self.focus_width = max(4.0, round(h / 160.0 * s))

@@ -1,0 +1,200 @@
+"""Accessibility: the bar on every screen (repeat, large text) and spoken guidance."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+from kiosk_app.domain.forms import FieldKind
+from kiosk_app.domain.session import SessionState
+from kiosk_app.domain.speech import date_spoken, join
+from kiosk_app.domain.text import Text
+from kiosk_app.services.audio import AudioGuidance, mode_from_env
+from kiosk_app.ui.theme import theme
+from kiosk_app.ui.widgets import a11y_texts as A
+from kiosk_app.ui.widgets import buttons as _buttons  # noqa: F401 - BigButton's kv rule
+from kiosk_app.ui.widgets import strings
+from kiosk_app.ui.widgets._kv import load_kv
+
+log = logging.getLogger(__name__)
+
+
+def _controller() -> Accessibility | None:
+    app: Any = App.get_running_app()
+    controller = getattr(app, "a11y", None)
+    return controller if isinstance(controller, Accessibility) else None
+
+
+class A11yButtons(BoxLayout):  # type: ignore[misc]
+    """ "Ulangi suara" and the large-text toggle, side by side."""
+
+    lang = StringProperty("id")
+
+    def repeat(self) -> None:
+        """Say the last prompt again."""
+        controller = _controller()
+        if controller is not None:
+            controller.repeat()
+
+    def toggle_large_text(self) -> None:
+        """Large text and high contrast on or off (kept until the session ends)."""
+        controller = _controller()
+        if controller is not None:
+            controller.toggle_large_text(self.lang)
+        else:
+            theme.large_text = not theme.large_text
+
+
+class A11yBar(BoxLayout):  # type: ignore[misc]
+    """A strip holding the buttons, for screens without a title bar."""
+
+    lang = StringProperty("id")
+
+
+def attach_a11y_bar(screen: Widget) -> Widget:
+    """Put the buttons in the screen's title bar, or in a strip above its content."""
+    top_bar = next((w for w in screen.walk(restrict=True) if type(w).__name__ == "KTopBar"), None)
+    if top_bar is not None:
+        buttons = A11yButtons(lang=getattr(screen, "lang", "id"), size_hint_y=1)
+        top_bar.add_widget(buttons)
+        screen.bind(lang=buttons.setter("lang"))
+        return buttons
+    content = list(reversed(screen.children))
+    for child in content:
+        screen.remove_widget(child)
+    box = BoxLayout(orientation="vertical")
+    bar = A11yBar(lang=getattr(screen, "lang", "id"))
+    box.add_widget(bar)
+    for child in content:
+        box.add_widget(child)
+    screen.add_widget(box)
+    screen.bind(lang=bar.setter("lang"))
+    return bar
+
+
+def visible_title(screen: Widget) -> Text | None:
+    """The first heading a screen shows (the prompt of screens that define none)."""
+    for widget in screen.walk(restrict=True):
+        cls = type(widget).__name__
+        if isinstance(widget, Label) and cls in ("KTopLabel", "KTitle", "KHeading") and widget.text:
+            return Text(widget.text, widget.text)
+    return None
+
+
+class Accessibility:
+    """Speaks each screen's prompt, confirmations and errors; owns the large-text mode."""
+
+    def __init__(self, audio: AudioGuidance) -> None:
+        self.audio = audio
+        self._state: SessionState | None = None
+        self._prompt: str = ""
+        self._message: Text | None = None
+        self._errors: Mapping[str, Text] = {}
+        self._values: Mapping[str, str] = {}
+        self._warning = False
+
+    def start(self) -> None:
+        """A fresh kiosk starts in normal mode."""
+        theme.large_text = False
+
+    def close(self) -> None:
+        """Stop speaking."""
+        self.audio.close()
+
+    # -- buttons -----------------------------------------------------------------------------
+    def repeat(self) -> None:
+        """The "Ulangi suara" button."""
+        self.audio.repeat()
+
+    def toggle_large_text(self, lang: str) -> None:
+        """The large-text button: switch, and say so."""
+        theme.large_text = not theme.large_text
+        self.audio.say(A.LARGE_ON if theme.large_text else A.LARGE_OFF, lang, remember=False)
+
+    # -- views -------------------------------------------------------------------------------
+    def on_view(self, view: Any, screen: Any) -> None:
+        """Main thread, after a render: say what changed for the citizen."""
+        try:
+            self._on_view(view, screen)
+        except Exception:  # guidance must never break rendering
+            log.exception("audio guidance for %s failed", view.state.value)
+
+    def _on_view(self, view: Any, screen: Any) -> None:
+        lang = view.language
+        previous = self._state
+        if previous is SessionState.GOODBYE and view.state is not SessionState.GOODBYE:
+            theme.large_text = False  # the next citizen starts in the normal mode
+            self.audio.forget()
+        prompt_text = screen.prompt(view) if hasattr(screen, "prompt") else None
+        prompt = prompt_text(lang) if prompt_text is not None else ""
+        message = view.message
+        errors = dict(view.errors)
+        warning = view.warning_seconds_left is not None
+        said: Text | None = None
+        remember = True
+        if warning and not self._warning:
+            said = join(strings.STILL_THERE,
+                        strings.COUNTDOWN.format(seconds=view.warning_seconds_left),
+                        A.STILL_HERE_HINT)
+        elif view.state is not previous or prompt != self._prompt:
+            said = join(prompt_text, message)
+        elif message is not None and message != self._message:
+            said = message
+        elif errors and errors != self._errors:
+            said = join(*(errors[k] for k in errors if self._errors.get(k) != errors[k]))
+        else:
+            said = self._confirmation(view)
+            remember = False
+        self._state, self._prompt, self._message = view.state, prompt, message
+        self._errors, self._values, self._warning = errors, dict(view.values), warning
+        if said is not None:
+            self.audio.say(said, lang, remember=remember)
+
+    def _confirmation(self, view: Any) -> Text | None:
+        """ "Laki-laki dipilih": a choice, a date or a time just set on the form."""
+        if view.state is not SessionState.FORM or view.service is None:
+            return None
+        form = view.service.form
+        if form is None or not 0 <= view.page < len(form.pages):
+            return None
+        for spec in form.pages[view.page].fields:
+            value = view.values.get(spec.name, "")
+            if not value or value == self._values.get(spec.name, ""):
+                continue
+            if spec.kind is FieldKind.CHOICE:
+                label = next((c.label for c in spec.choices if c.key == value), None)
+                if label is not None:
+                    return Text(A.CHOSEN.id.format(value=label.id),
+                                A.CHOSEN.en.format(value=label.en))
+            elif spec.kind is FieldKind.DATE and len(value) == 10:
+                year, month, day = (int(p) for p in value.split("-"))
+                return Text(A.CHOSEN.id.format(value=date_spoken(day, month, year, "id")),
+                            A.CHOSEN.en.format(value=date_spoken(day, month, year, "en")))
+            elif spec.kind is FieldKind.TIME:
+                hhmm = value.replace(":", ".")
+                return Text(A.CHOSEN.id.format(value=f"Pukul {hhmm}"),
+                            A.CHOSEN.en.format(value=hhmm))
+        return None
+
+
+load_kv(__file__)
+
+
+def make_audio(config: Any) -> AudioGuidance:
+    """Audio guidance as configured (`audio_guidance` = auto|speaker|wav|off; env overrides)."""
+    mode, wav_dir = mode_from_env(str(getattr(config, "audio_guidance", "auto") or "auto"))
+    if mode == "wav" and wav_dir is None:
+        wav_dir = Path(getattr(config, "data_dir", "var")) / "audio"
+    try:
+        return AudioGuidance(mode, wav_dir=wav_dir)
+    except ValueError:
+        log.warning("unknown audio_guidance %r; audio guidance is off", mode)
+        return AudioGuidance("off")

@@ -1,0 +1,312 @@
+"""A sample SessionView for every screen, and a harness rendering each in both modes and languages.
+
+A new session state needs one line in STATE_SAMPLES (what its view holds beyond the common sample);
+the screenshot and accessibility tests fail loudly until it has one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk_app.central import SlotAvailability
+from kiosk_app.demo_data import sample_birth_values
+from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.session import GOODBYE_TEXT, EndReason, SessionState
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.documents_scan import DocStatus, DocumentView, ScanView
+from kiosk_app.services.session import Outcome, SessionView
+from kiosk_app.services.status_check import StatusCheckView, StatusResult
+
+MODES = ("normal", "large")
+LANGS = ("id", "en")
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+UPDATE = os.environ.get("UPDATE_SCREENSHOTS", "") not in ("", "0")
+SHOT_SIZE = (640, 400)  # half of the 1280x800 window: small files, still readable
+MAX_SHOT_BYTES = 60_000
+ALWAYS_SHOT = ("attract",)  # grabbed on every run; the others with UPDATE_SCREENSHOTS=1
+
+TODAY = datetime.date(2026, 11, 23)  # fixed: screenshots must not change with the calendar
+SLOT = Slot(datetime.date(2026, 11, 30), "08.00-11.00")
+SERVICE = SERVICES["akta_kelahiran"]
+
+
+def _survey(lang: str) -> dict[str, Any]:
+    from kiosk_app.services.survey_journey import SurveyView
+
+    return {"survey": SurveyView(service="akta_kelahiran", answers={})}
+
+
+def _documents(lang: str) -> dict[str, Any]:
+    from kiosk_app.services.card_holder import CardHolderView
+
+    return {"card_holder": CardHolderView(loaded=True, code="ACEF")}
+
+
+def _common(lang: str) -> dict[str, Any]:
+    """What every sample view holds: a card holder in the middle of an akta kelahiran."""
+    values = sample_birth_values(TODAY)
+    return {
+        "language": lang,
+        "reader_available": True,
+        "simulated_reader": True,
+        "name": "SITI AMINAH",
+        "masked_nik": "3517**********01",
+        "services": tuple(SERVICES.values()),
+        "service": SERVICE,
+        "values": values,
+        "slot": SLOT,
+    }
+
+
+# state -> extra fields of its sample view (beyond _common), as a function of the language.
+STATE_SAMPLES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "attract": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {}},
+    "reading_card": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {}},
+    "identity": lambda lang: {"service": None, "values": {}},
+    "menu": lambda lang: {"service": None, "values": {}},
+    "form": lambda lang: {"page": 0, "errors": {
+        "kk_number": Text("Nomor KK harus 16 angka.", "The KK number must have 16 digits.")}},
+    "scan": lambda lang: {"scan": ScanView(
+        documents=tuple(DocumentView(t, f"doc{i}", DocStatus.PENDING, 0)
+                        for i, t in enumerate(SERVICE.required_documents)),
+        index=0)},
+    "schedule": lambda lang: {"slots": tuple(
+        SlotAvailability(Slot(SLOT.date + datetime.timedelta(days=d), w), 12 - d)
+        for d in range(3) for w in ("08.00-11.00", "13.00-15.00"))},
+    "review": lambda lang: {"summary": tuple(
+        SERVICE.summary(sample_birth_values(TODAY), lang))},  # type: ignore[arg-type]
+    "submitting": lambda lang: {"busy": True},
+    "result": lambda lang: {"outcome": Outcome(
+        registration_number="AKTA-35.17.261123.0007", queue_number="A-007", slot=SLOT,
+        offline=False, ticket_printed=True, receipt_printed=True)},
+    "goodbye": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {},
+                             "goodbye": GOODBYE_TEXT[EndReason.COMPLETED]},
+    "status": lambda lang: {"status_check": StatusCheckView(
+        prefix="AKTA", digits="35172611230007",
+        entry="AKTA-35.17.261123.0007", result=StatusResult(
+            registration_number="AKTA-35.17.261123.0007", service=SERVICE.title,
+            status="submitted", status_text=Text("Diterima, menunggu verifikasi",
+                                                 "Received, waiting for verification"),
+            next_step=Text("Datang pada tanggal verifikasi dengan dokumen asli.",
+                           "Come on the verification date with the original documents."),
+            slot=SLOT, office_name="Disdukcapil Kabupaten Jombang", masked_name="S*** A*****"))},
+    "survey": _survey,
+    "documents": _documents,
+    "closed": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {},
+                            "reopens": Text("Buka lagi Senin, 30 November 2026 pukul 08.00",
+                                            "Opens again Monday, 30 November 2026 at 08.00")},
+}
+
+
+class MissingSample(AssertionError):
+    """A screen has no sample view: add one line to STATE_SAMPLES."""
+
+
+def sample_view(state: str, lang: str) -> SessionView:
+    """The sample view of `state` in `lang`."""
+    extra = STATE_SAMPLES.get(state)
+    if extra is None:
+        raise MissingSample(
+            f"screen {state!r} has no sample view: add it to STATE_SAMPLES in {__file__}"
+        )
+    fields = {f.name for f in dataclasses.fields(SessionView)}
+    values = {**_common(lang), **extra(lang)}
+    known = {k: v for k, v in values.items() if k in fields}
+    return SessionView(state=SessionState(state), **known)
+
+
+@dataclass
+class Rendered:
+    """What one screen showed in one mode and language."""
+
+    screen: str
+    mode: str
+    lang: str
+    texts: list[str] = field(default_factory=list)  # visible label and button texts
+    buttons: list[tuple[str, float, float, bool]] = field(default_factory=list)  # id, w, h, inside
+    unscrollable: list[str] = field(default_factory=list)  # overflowing lists without ▲/▼
+    clipped: list[str] = field(default_factory=list)  # visible buttons outside the window
+    stale: list[str] = field(default_factory=list)  # font sizes not following the theme
+    overlaps: list[str] = field(default_factory=list)  # buttons drawn over one another
+    prompt: Text | None = None
+    shot: Path | None = None
+
+
+def visible_widgets(root: Any) -> Iterator[Any]:
+    """Widgets drawn with some opacity (an invisible parent hides its children)."""
+    if getattr(root, "opacity", 1) <= 0.01 or root.width <= 0 or root.height <= 0:
+        return
+    yield root
+    for child in root.children:
+        yield from visible_widgets(child)
+
+
+def describe(widget: Any) -> str:
+    """A readable name for failure messages."""
+    return str(getattr(widget, "pilot_id", None) or getattr(widget, "text", "") or
+               type(widget).__name__)
+
+
+class _SessionStub:
+    """Screens hand touches to the session; rendering samples needs none."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+_RESULT: dict[tuple[str, str, str], Rendered] | BaseException | None = None
+
+
+def render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
+    """Render every screen class in every mode and language once per test run."""
+    global _RESULT
+    if _RESULT is None:
+        try:
+            _RESULT = _render_all(artifacts)
+        except BaseException as exc:  # every test using it fails with the same reason
+            _RESULT = exc
+    if isinstance(_RESULT, BaseException):
+        raise _RESULT
+    return _RESULT
+
+
+def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
+    from kivy.app import App
+    from kivy.base import EventLoop, runTouchApp
+    from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+    from kiosk_app.services.audio import AudioGuidance
+    from kiosk_app.ui.screens import screen_classes
+    from kiosk_app.ui.theme import theme
+    from kiosk_app.ui.widgets.a11y import Accessibility
+
+    classes = screen_classes()
+    missing = sorted(set(classes) - set(STATE_SAMPLES))
+    if missing:
+        raise MissingSample(f"no sample view for screen(s) {missing}: add them to STATE_SAMPLES "
+                            f"in {__file__}")
+
+    class ShotApp(App):  # type: ignore[misc]
+        def build(self) -> ScreenManager:
+            return ScreenManager(transition=NoTransition())
+
+    app = ShotApp()
+    app.session = _SessionStub()
+    app.a11y = Accessibility(AudioGuidance("off"))
+    app._run_prepare()
+    runTouchApp(embedded=True)
+    screens: dict[str, Any] = {}
+    results: dict[tuple[str, str, str], Rendered] = {}
+    try:
+        for mode in MODES:
+            theme.large_text = mode == "large"
+            for lang in LANGS:
+                for name, cls in classes.items():
+                    if name not in screens:
+                        screens[name] = cls(name=name)
+                        app.root.add_widget(screens[name])
+                    screen = screens[name]
+                    app.root.current = name
+                    screen.left()  # as when the citizen comes to it from another screen
+                    view = sample_view(name, lang)
+                    screen.render(view)
+                    for _ in range(4):
+                        EventLoop.idle()
+                    record = _inspect(screen, name, mode, lang)
+                    record.prompt = screen.prompt(view)
+                    if UPDATE or name in ALWAYS_SHOT:  # a grab costs ~1 s of software GL
+                        record.shot = _screenshot(artifacts, record)
+                    results[(name, mode, lang)] = record
+    finally:
+        theme.large_text = False
+        for screen in screens.values():
+            screen.halt()
+        app.stop()
+        EventLoop.quit = False
+    return results
+
+
+def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
+    from kivy.core.window import Window
+    from kivy.uix.behaviors import ButtonBehavior
+    from kivy.uix.label import Label
+    from kivy.uix.scrollview import ScrollView
+
+    record = Rendered(name, mode, lang)
+    shown = list(visible_widgets(screen))
+    has_scroll_buttons = any(
+        isinstance(w, ButtonBehavior) and ("▲" in str(getattr(w, "text", "")) or
+                                           "▼" in str(getattr(w, "text", ""))) for w in shown)
+    scrolled = {id(c) for w in shown if isinstance(w, ScrollView) for c in w.walk(restrict=True)
+                if c is not w}
+    from kivy.uix.textinput import TextInput
+
+    from kiosk_app.ui.theme import theme
+
+    rects: list[tuple[str, float, float, float, float]] = []
+    sizes = {theme.sp_title, theme.sp_heading, theme.sp_body, theme.sp_small, theme.sp_key}
+    for widget in shown:
+        themed = isinstance(widget, TextInput) or type(widget).__name__ in (
+            "BigButton", "KeyButton", "StepButton", "ChoiceButton", "KLabel", "KTitle", "KHeading")
+        if themed and round(widget.font_size) not in sizes:
+            record.stale.append(f"{describe(widget)}: font {widget.font_size}")
+        if isinstance(widget, Label) and isinstance(widget.text, str) and widget.text.strip():
+            record.texts.append(widget.text)
+        if isinstance(widget, ButtonBehavior):
+            left, bottom = widget.to_window(widget.x, widget.y)
+            right, top = widget.to_window(widget.right, widget.top)
+            if right <= 0 or top <= 0 or left >= Window.width or bottom >= Window.height:
+                continue  # moved off the screen: hidden, not a target
+            inside = (id(widget) in scrolled or (left >= -1 and bottom >= -1 and
+                      right <= Window.width + 1 and top <= Window.height + 1))
+            record.buttons.append((describe(widget), widget.width, widget.height, inside))
+            if not inside:
+                record.clipped.append(describe(widget))
+            if id(widget) not in scrolled:
+                rects.append((describe(widget), left, bottom, right, top))
+        if isinstance(widget, ScrollView) and widget.children:
+            content = widget.children[0]
+            if content.height > widget.height + 1 and not has_scroll_buttons:
+                record.unscrollable.append(describe(content))
+    for index, (name, left, bottom, right, top) in enumerate(rects):
+        for other, o_left, o_bottom, o_right, o_top in rects[index + 1:]:
+            wide = min(right, o_right) - max(left, o_left)
+            if wide > 2 and min(top, o_top) - max(bottom, o_bottom) > 2:
+                record.overlaps.append(f"{name!r} and {other!r}")
+    return record
+
+
+def grab_window() -> Any:
+    """The last drawn frame as a PIL image (glReadPixels: Window.screenshot takes ~1 s here)."""
+    from kivy.core.window import Window
+    from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+    from PIL import Image
+
+    width, height = Window.size
+    data = glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE)
+    image = Image.frombytes("RGBA", (width, height), data).convert("RGB")
+    return image.transpose(Image.FLIP_TOP_BOTTOM)
+
+
+def _screenshot(artifacts: Path, record: Rendered) -> Path:
+    """Save the window, downscaled, for review; into the kept set with UPDATE_SCREENSHOTS=1."""
+    from PIL import Image
+
+    folder = f"{record.lang}-{record.mode}"
+    targets = [artifacts / "screenshots" / folder / f"{record.screen}.png"]
+    if UPDATE:
+        targets.append(SCREENSHOTS / folder / f"{record.screen}.png")
+    image = grab_window()
+    small = image.reduce(image.width // SHOT_SIZE[0]) if image.width >= 2 * SHOT_SIZE[0] else image
+    small = small.quantize(colors=64, method=Image.Quantize.FASTOCTREE)
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        small.save(target, optimize=UPDATE)
+    return targets[-1]

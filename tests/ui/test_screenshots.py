@@ -1,0 +1,178 @@
+"""Every screen rendered in both modes and both languages; screenshots kept in the repository.
+
+Regenerate the kept set with `UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.ui.screen_samples import (
+    LANGS,
+    MAX_SHOT_BYTES,
+    MODES,
+    SCREENSHOTS,
+    MissingSample,
+    render_all,
+    sample_view,
+)
+
+
+def test_every_screen_has_a_sample_view() -> None:
+    from kiosk_app.ui.screens import screen_classes
+
+    for name in screen_classes():
+        for lang in LANGS:
+            assert sample_view(name, lang).state.value == name
+    try:
+        sample_view("no_such_screen", "id")
+    except MissingSample as exc:
+        assert "STATE_SAMPLES" in str(exc)
+    else:
+        raise AssertionError("a screen without a sample must fail loudly")
+
+
+def test_every_screen_has_kept_screenshots(artifacts: Path) -> None:
+    rendered = render_all(artifacts)
+    from kiosk_app.ui.screens import screen_classes
+
+    missing, too_big = [], []
+    for name in screen_classes():
+        for mode in MODES:
+            for lang in LANGS:
+                assert (name, mode, lang) in rendered
+                kept = SCREENSHOTS / f"{lang}-{mode}" / f"{name}.png"
+                if not kept.is_file():
+                    missing.append(str(kept.relative_to(SCREENSHOTS)))
+                elif kept.stat().st_size > MAX_SHOT_BYTES:
+                    too_big.append(f"{kept.name}: {kept.stat().st_size} bytes")
+    assert not missing, (f"no kept screenshot for {missing}: run "
+                         "UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py and commit them")
+    assert not too_big, too_big
+
+
+def test_rendered_screenshots_differ_between_modes_and_languages(artifacts: Path) -> None:
+    rendered = render_all(artifacts)
+    shot = rendered[("attract", "normal", "id")].shot
+    assert shot is not None and shot.is_file()
+    blobs = {rendered[("attract", m, lang)].shot.read_bytes() for m in MODES for lang in LANGS}
+    assert len(blobs) == 4  # large text/contrast and the language change what the screen shows
+
+
+# -- translations ----------------------------------------------------------------------------
+
+PACKAGES = ("kiosk_app.domain", "kiosk_app.services", "kiosk_app.ui")
+# The same word in both languages by nature: names, acronyms, months, loan words.
+SAME_IN_BOTH = {
+    "NIK", "KK", "KIA", "AKTA", "e-KTP", "KTP-el", "April", "September", "November", "Dukcapil",
+    "Disdukcapil", "Status", "Total", "Email", "OK", "RT", "RW", "RT/RW", "WNI", "WNA", "PDF", "QR",
+}
+# Shown as is in every language: the language buttons name the language itself.
+ALWAYS_ALLOWED = {"Bahasa Indonesia"}
+# Words that only Indonesian sentences use: an English label holding one was not translated.
+INDONESIAN_WORDS = ("Anda", "yang", "dan", "tidak", "silakan", "Silakan", "dengan", "untuk",
+                    "belum", "sudah", "Sentuh", "Lanjut", "Kembali", "Selesai", "pukul", "dari",
+                    "halaman", "Kirim", "Ubah", "Hapus", "Pilih", "Cetak", "Lewati")
+
+
+def _modules() -> list[object]:
+    import importlib
+    import pkgutil
+
+    modules = []
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        modules.append(package)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def _texts_in(value: object, where: str, seen: set[int], depth: int = 0):  # type: ignore[no-untyped-def]
+    import dataclasses
+    import enum
+
+    from kiosk_app.domain.text import Text
+
+    if id(value) in seen or depth > 6:
+        return
+    seen.add(id(value))
+    if isinstance(value, Text):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts_in(key, where, seen, depth + 1)
+            yield from _texts_in(item, f"{where}[{key!r}]", seen, depth + 1)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for index, item in enumerate(value):
+            yield from _texts_in(item, f"{where}[{index}]", seen, depth + 1)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _texts_in(getattr(value, f.name, None), f"{where}.{f.name}", seen, depth + 1)
+    elif isinstance(value, enum.Enum):
+        yield from _texts_in(value.value, where, seen, depth + 1)
+
+
+def all_texts() -> list[tuple[str, object]]:
+    """Every Text reachable from module globals and class attributes of our packages."""
+    found: list[tuple[str, object]] = []
+    seen: set[int] = set()
+    for module in _modules():
+        name = module.__name__  # type: ignore[attr-defined]
+        for attr, value in vars(module).items():
+            if isinstance(value, type) and value.__module__ == name:
+                for cls_attr, cls_value in vars(value).items():
+                    found += _texts_in(cls_value, f"{name}.{attr}.{cls_attr}", seen)
+            else:
+                found += _texts_in(value, f"{name}.{attr}", seen)
+    return found
+
+
+def test_every_text_has_both_languages() -> None:
+    texts = all_texts()
+    assert len(texts) > 300  # the walk reaches the catalogue, forms, screens and widgets
+    empty = [w for w, t in texts if not t.id.strip() or not t.en.strip()]  # type: ignore[attr-defined]
+    assert not empty, f"Text with a missing language: {empty}"
+    same = sorted({t.id for _w, t in texts if t.id == t.en and t.id not in SAME_IN_BOTH  # type: ignore[attr-defined]
+                   and any(c.isalpha() for c in t.id)})  # type: ignore[attr-defined]
+    assert not same, f"not translated (same text in both languages): {same}"
+
+
+def _indonesian_only() -> list[str]:
+    """Fragments (>= 8 letters) of Indonesian texts that no English text contains."""
+    import re
+
+    english = " ".join(t.en for _w, t in all_texts())  # type: ignore[attr-defined]
+    fragments = set()
+    for _where, text in all_texts():
+        if text.id == text.en:  # type: ignore[attr-defined]
+            continue
+        for part in re.split(r"\{[^}]*\}", text.id):  # type: ignore[attr-defined]
+            part = part.strip(" .,:;·-")
+            if len(part) >= 8 and part not in english and part not in ALWAYS_ALLOWED:
+                fragments.add(part)
+    return sorted(fragments, key=len, reverse=True)
+
+
+def test_english_screens_show_no_indonesian(artifacts: Path) -> None:
+    import re
+
+    rendered = render_all(artifacts)
+    fragments = _indonesian_only()
+    words = re.compile(r"\b(" + "|".join(INDONESIAN_WORDS) + r")\b")
+
+    def indonesian(shown: str) -> str | None:
+        if shown in ALWAYS_ALLOWED:
+            return None
+        hit = next((f for f in fragments if f in shown), None)
+        return hit or (m.group(0) if (m := words.search(shown)) else None)
+
+    found = [f"{screen} ({mode}): {shown!r} has {indonesian(shown)!r}"
+             for (screen, mode, lang), record in rendered.items() if lang == "en"
+             for shown in record.texts if indonesian(shown)]
+    assert not found, "Indonesian on English screens:\n" + "\n".join(sorted(set(found)))
+    # The detector works: every Indonesian screen shows some Indonesian.
+    quiet = [s for (s, m, lang), r in rendered.items()
+             if lang == "id" and not any(indonesian(t) for t in r.texts)]
+    assert not quiet, f"no Indonesian found on Indonesian screens {quiet}: the check is blind"
+    assert any("Place your e-KTP" in t for t in rendered[("attract", "normal", "en")].texts)
