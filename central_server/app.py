@@ -17,7 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central_server import numbering, officer, quota
+from central_server import (
+    batch_submit,
+    numbering,
+    officer,
+    print_api,
+    quota,
+    regions,
+    submission_notice,
+    surveys,
+)
+from central_server.batch_create import Rules
 from central_server.db import Database
 from central_server.fleet import Fleet, StaffAccess
 from central_server.kiosk_auth import KioskAuth, KioskRef, kiosk_claims_guard, kiosk_guard
@@ -141,6 +151,9 @@ def create_app(
     )
     app.include_router(build_enrolment_router(kiosk_auth, staff_access.api))
     fleet.install(app)
+    app.include_router(surveys.router(db, current_kiosk, review.auth, today_fn))
+    app.include_router(print_api.build_router(db, current_kiosk))  # card holder, print codes
+    app.include_router(regions.build_router(db, current_kiosk))  # region master list
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -251,28 +264,28 @@ def create_app(
             slot=body.slot,
             created_at=created_at,
         ).model_dump(mode="json")
-        session.add(
-            Application(
-                registration_number=number,
-                queue_number=queue_no,
-                kiosk_id=kiosk.kiosk_id,
-                idempotency_key=key,
-                request_hash=h,
-                office_code=kiosk.office_code,
-                service=service,
-                status="submitted",
-                applicant_nik=body.applicant_nik,
-                applicant_name=body.applicant_name,
-                data_json=json.dumps(body.data, ensure_ascii=False, sort_keys=True),
-                slot_date=day,
-                slot_window=window,
-                local_reference=body.local_reference,
-                submitted_at=body.submitted_at.isoformat() if body.submitted_at else None,
-                created_at=created_at,
-                response_json=json.dumps(response, sort_keys=True),
-            )
+        row = Application(
+            registration_number=number,
+            queue_number=queue_no,
+            kiosk_id=kiosk.kiosk_id,
+            idempotency_key=key,
+            request_hash=h,
+            office_code=kiosk.office_code,
+            service=service,
+            status="submitted",
+            applicant_nik=body.applicant_nik,
+            applicant_name=body.applicant_name,
+            data_json=json.dumps(body.data, ensure_ascii=False, sort_keys=True),
+            slot_date=day,
+            slot_window=window,
+            local_reference=body.local_reference,
+            submitted_at=body.submitted_at.isoformat() if body.submitted_at else None,
+            created_at=created_at,
+            response_json=json.dumps(response, sort_keys=True),
         )
+        session.add(row)
         session.flush()  # surfaces the (kiosk_id, idempotency_key) IntegrityError here
+        submission_notice.record_submission(session, row, f"kiosk:{kiosk.kiosk_id}")
         return response
 
     @app.post(
@@ -315,6 +328,9 @@ def create_app(
             body.slot.window,
         )
         return JSONResponse(response, 201)
+
+    app.include_router(batch_submit.build_router(db, current_kiosk, find=find, create=create,
+                                                 rules=Rules(today_fn, _now_wib, daily_quota, booked)))
 
     @app.get(
         "/api/v1/applications/{registration_number}",

@@ -19,8 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8000)
     central.add_argument("--db", default="sqlite:///./var/central.db", help="SQLAlchemy database URL")
+    central.add_argument("--import-regions", type=Path, metavar="DIR",
+                         help="import an official region edition (CSV files in DIR), then exit")
     demo = sub.add_parser("demo", help="drive the whole journey headless and save what it shows")
     demo.add_argument("--out", type=Path, required=True)
+    pin = sub.add_parser("attendant-pin", help="print the config lines for an attendant's PIN")
+    pin.add_argument("--id", required=True, help="the attendant's id, e.g. PTG-07")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -30,13 +34,40 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.db.startswith("sqlite:///./"):
             Path("var").mkdir(exist_ok=True)
+        if args.import_regions is not None:
+            from central_server.regions import run_import
+
+            return run_import(args.import_regions, args.db)
         serve(args.host, args.port, args.db)
         return 0
+    if args.command == "attendant-pin":
+        return _attendant_pin(args.id)
     if args.command == "demo":
         from kiosk_app.ui.demo import run_demo
 
         return run_demo(args.out)
     return _run_kiosk(args.config, windowed=args.windowed)
+
+
+def _attendant_pin(attendant_id: str) -> int:
+    """Ask for a PIN (twice on a terminal, one line on stdin otherwise); print its hash lines."""
+    import getpass
+
+    from kiosk_app.services.attendant_auth import CredentialError, pin_config_lines
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass("PIN (4-12 digits): ")
+        if getpass.getpass("PIN again: ") != pin:
+            print("anjungan: the two PINs differ", file=sys.stderr)
+            return 2
+    else:
+        pin = sys.stdin.readline().strip()
+    try:
+        print(pin_config_lines(attendant_id, pin), end="")
+    except (ValueError, CredentialError) as exc:
+        print(f"anjungan: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _run_kiosk(config_path: Path | None, *, windowed: bool) -> int:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from drivers.registry import Devices, build_devices
 from kiosk_app import __version__
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
+from kiosk_app.services.attendant import AttendantService
 from kiosk_app.services.health import (
     HealthReporter,
     RecordingSystemActions,
@@ -21,8 +22,10 @@ from kiosk_app.services.outbox import Outbox, load_key
 from kiosk_app.services.outbox_sender import OutboxSender
 from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
+from kiosk_app.services.regions import RegionCache
 from kiosk_app.services.reprint import TicketReprint, report_interrupted
 from kiosk_app.services.session import SessionService
+from kiosk_app.services.surveys import SurveyQueue, SurveySender
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,9 @@ class Kiosk:
     journal: PrintJournal | None = None
     health: HealthReporter | None = None
     outbox: OutboxSender | None = None
+    surveys: SurveySender | None = None
+    attendant: AttendantService | None = None
+    regions: RegionCache | None = None
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -48,10 +54,17 @@ class Kiosk:
         self._closed = True
         if self.health is not None:
             self.health.stop()
+        if self.attendant is not None:
+            self.attendant.close()
         self.session.close()
+        if self.regions is not None:
+            self.regions.stop()
         if self.outbox is not None:
             self.outbox.stop()
             self.outbox.outbox.close()
+        if self.surveys is not None:
+            self.surveys.stop()
+            self.surveys.queue.close()
         if self.journal is not None:
             self.journal.close()
         if self.embedded_server is not None:
@@ -96,7 +109,11 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
                    load_key(config.outbox_key_file, config.data_dir), config.kiosk_id),
             central,
         )
+        surveys = SurveySender(SurveyQueue(config.data_dir / "surveys.db"), central)
+        regions = RegionCache(central, config.data_dir, first_delay_s=8.0)  # after 1st heartbeat
         session = SessionService(
+            regions=regions,
+            surveys=surveys,
             outbox=outbox,
             card_reader=devices.card_reader,
             central=central,
@@ -106,17 +123,23 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             barcode_scanner=devices.barcode_scanner,
             reprint=TicketReprint(journal, devices.ticket_printer),
             scanner=devices.scanner,
+            opening_hours=config.opening_hours,
         )
+        device_map = {
+            "card_reader": devices.card_reader,
+            "ticket_printer": devices.ticket_printer,
+            "document_printer": devices.document_printer,
+            "scanner": devices.scanner,
+            "barcode_scanner": devices.barcode_scanner,
+        }
+        attendant = AttendantService(config.attendant, kiosk_id=config.kiosk_id, session=session,
+                                     journal=journal, ticket_printer=devices.ticket_printer,
+                                     devices=device_map, printing=printing)
         session.start()
+        regions.start()
         health = HealthReporter(
             central=central,
-            devices={
-                "card_reader": devices.card_reader,
-                "ticket_printer": devices.ticket_printer,
-                "document_printer": devices.document_printer,
-                "scanner": devices.scanner,
-                "barcode_scanner": devices.barcode_scanner,
-            },
+            devices={**device_map, "attendant": attendant},  # attendant: assisted-action counts
             app_version=__version__,
             data_dir=config.data_dir,
             # A development kiosk on its embedded server must not reboot the developer's machine.
@@ -130,8 +153,10 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         )
         health.start()
         outbox.start()
+        surveys.start()
     except BaseException:
         if embedded is not None:
             embedded.stop()
         raise
-    return Kiosk(config, devices, central, session, embedded, journal, health, outbox=outbox)
+    return Kiosk(config, devices, central, session, embedded, journal, health, outbox=outbox,
+                 surveys=surveys, attendant=attendant, regions=regions)

@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from kiosk_app.central_documents import CardHolderApi
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
@@ -50,11 +51,13 @@ class CentralError(Exception):
         *,
         status: int | None = None,
         code: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.citizen_message = citizen_message or self.default_message
         self.status = status
         self.code = code
+        self.extra = extra or {}  # the error body's other fields (e.g. when it was printed)
 
 
 class CentralUnavailable(CentralError):
@@ -124,6 +127,19 @@ def _slot(raw: dict[str, Any]) -> Slot:
     return Slot(date=date.fromisoformat(raw["date"]), window=str(raw["window"]))
 
 
+def _receipt(answer: dict[str, Any]) -> SubmissionReceipt:
+    return SubmissionReceipt(
+        registration_number=answer["registration_number"],
+        queue_number=answer["queue_number"],
+        status=answer["status"],
+        service=answer["service"],
+        office_code=answer["office_code"],
+        office_name=answer["office_name"],
+        slot=_slot(answer["slot"]),
+        created_at=answer["created_at"],
+    )
+
+
 def _retry_after(value: str | None) -> float | None:
     """Parse Retry-After: delay seconds or an HTTP date."""
     if not value:
@@ -141,7 +157,7 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-class CentralClient:
+class CentralClient(CardHolderApi):
     """Talks to one central server as one kiosk; no retries here (the outbox retries later)."""
 
     def __init__(
@@ -226,16 +242,36 @@ class CentralClient:
             timeout=timeout,
         )
         log.info("%s -> %s", what, answer.get("registration_number"))
-        return SubmissionReceipt(
-            registration_number=answer["registration_number"],
-            queue_number=answer["queue_number"],
-            status=answer["status"],
-            service=answer["service"],
-            office_code=answer["office_code"],
-            office_name=answer["office_name"],
-            slot=_slot(answer["slot"]),
-            created_at=answer["created_at"],
-        )
+        return _receipt(answer)
+
+    def submit_batch(
+        self, items: list[tuple[str, dict[str, Any]]], timeout: float | None = None
+    ) -> list[SubmissionReceipt | CentralError]:
+        """Submit queued pre-applications at once: (idempotency key, submit() keywords) each.
+
+        One answer per item, in order: its receipt (created or replayed) or its refusal."""
+        body = {"items": [{"idempotency_key": key, "application": {
+            "service": kw["service"], "applicant_nik": kw["applicant_nik"],
+            "applicant_name": kw["applicant_name"], "data": kw["data"],
+            "slot": {"date": kw["slot"].date.isoformat(), "window": kw["slot"].window},
+            "local_reference": kw.get("local_reference"),
+            "submitted_at": kw.get("submitted_at")}} for key, kw in items]}
+        what = f"submit batch of {len(items)}"
+        answer = self._call("POST", "/api/v1/applications/batch", json=body, what=what,
+                            timeout=timeout)
+        results: list[SubmissionReceipt | CentralError] = []
+        for (key, kw), item in zip(items, answer["results"], strict=True):
+            if item.get("application") is not None:
+                results.append(_receipt(item["application"]))
+                continue
+            error, status = item.get("error") or {}, int(item["status"])
+            message = (f"submit {kw['service']} nik={mask_nik(kw['applicant_nik'])} key={key}: "
+                       f"HTTP {status} {error.get('code', '-')}: {error.get('message', '')!s:.300}")
+            kind = SlotFull if error.get("code") in ("slot_full", "slot_unavailable") else (
+                CentralUnavailable if status == 429 or status >= 500 else CentralRejected)
+            results.append(self._log(kind(message, status=status, code=error.get("code"))))
+        log.info("%s -> %d stored", what, sum(isinstance(r, SubmissionReceipt) for r in results))
+        return results
 
     def status(self, registration_number: str) -> ApplicationStatus:
         """Look up the public status of an application."""
@@ -262,6 +298,15 @@ class CentralClient:
             what=f"upload scan {name} ({len(pdf)} bytes) for {registration_number}",
         )
 
+    def submit_survey(self, *, service: str, survey_date: date, answers: dict[str, int],
+                      idempotency_key: str, timeout: float | None = None) -> dict[str, Any]:
+        """Send one satisfaction survey (no personal data); a resent key is counted once."""
+        body = {"service": service, "survey_date": survey_date.isoformat(), "answers": answers}
+        answer: dict[str, Any] = self._call(
+            "POST", "/api/v1/surveys", json=body, headers={"Idempotency-Key": idempotency_key},
+            what=f"survey {service} key={idempotency_key[:8]}", timeout=timeout)
+        return answer
+
     def heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
         """Send the kiosk's health report; the answer carries queued remote commands."""
         answer: dict[str, Any] = self._call(
@@ -287,6 +332,7 @@ class CentralClient:
         headers: dict[str, str] | None = None,
         what: str | None = None,
         timeout: float | None = None,
+        _retried: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Send one request; return the decoded JSON or raise the matching CentralError."""
@@ -313,6 +359,15 @@ class CentralClient:
             ) from exc
         except requests.RequestException as exc:
             raise self._log(CentralUnavailable(f"{what}: {type(exc).__name__}: {exc}")) from exc
+        if response.status_code == 401 and auth and self.enrol_as and not _retried:
+            # Dev kiosk (embedded server): an enrolment that timed out here may have landed on the
+            # server after a later one and rotated our token away. Enrol again, once, and retry.
+            with self._enrol_lock:
+                if self.token == headers["Authorization"].removeprefix("Bearer "):
+                    log.warning("%s: token refused (401); enrolling again", what)
+                    self.token = None
+            return self._call(method, path, auth=auth, headers=headers, what=what,
+                              timeout=timeout, _retried=True, **kwargs)
         if response.ok:
             if response.status_code == 204 or not response.content:
                 return None  # e.g. an upload: nothing to decode
@@ -336,6 +391,8 @@ class CentralClient:
         except (ValueError, AttributeError):
             detail = response.text[:200]
         code = detail.get("code") if isinstance(detail, dict) else None
+        extra = {k: v for k, v in detail.items() if k not in ("code", "message")} if isinstance(
+            detail, dict) else {}
         if isinstance(detail, list):  # pydantic errors echo the input (maybe a NIK): drop it
             detail = "; ".join(
                 f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"
@@ -352,7 +409,7 @@ class CentralClient:
             return NotFound(message, status=status, code=code)
         if status == 409 and code in ("slot_full", "slot_unavailable"):
             return SlotFull(message, status=status, code=code)
-        return CentralRejected(message, status=status, code=code)
+        return CentralRejected(message, status=status, code=code, extra=extra)
 
     @staticmethod
     def _log(error: CentralError) -> CentralError:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from drivers.registry import DeviceConfig
+from kiosk_app.domain.opening_hours import OpeningHours, parse_opening_hours
 from kiosk_app.domain.session import Timeouts
+from kiosk_app.services.attendant_auth import AttendantSettings
 
 
 @dataclass
@@ -24,10 +26,13 @@ class KioskConfig:
     outbox_key_file: Path | None = None  # set at provisioning; None: /etc/anjungan/outbox.key
     output_dir: Path | None = None  # where simulated printers drop their output
     language: str = "id"
+    audio_guidance: str = "auto"  # auto | speaker | wav | off (ANJUNGAN_AUDIO overrides)
     fullscreen: bool = True
     headless: bool = False
     timeouts: Timeouts = field(default_factory=Timeouts)
     devices: DeviceConfig = field(default_factory=DeviceConfig)
+    opening_hours: OpeningHours = field(default_factory=OpeningHours.always)
+    attendant: AttendantSettings = field(default_factory=AttendantSettings)  # [attendant]
 
 
 class ConfigError(ValueError):
@@ -48,6 +53,11 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
     config = _build(KioskConfig, kiosk, "kiosk")
     config.timeouts = timeouts
     config.devices = devices
+    try:
+        config.opening_hours = parse_opening_hours(raw.get("opening_hours"))
+    except ValueError as exc:
+        raise ConfigError(f"bad value in [opening_hours]: {exc}") from exc
+    config.attendant = _build(AttendantSettings, raw.get("attendant", {}), "attendant")
     for key, value in overrides.items():
         if not hasattr(config, key):
             raise ConfigError(f"unknown setting {key}")
@@ -60,6 +70,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
         config.devices.output_dir = config.output_dir
     if config.language not in ("id", "en"):
         raise ConfigError(f"language must be 'id' or 'en', not {config.language!r}")
+    if config.audio_guidance not in ("auto", "speaker", "wav", "off"):
+        raise ConfigError(
+            f"audio_guidance must be auto, speaker, wav or off, not {config.audio_guidance!r}")
     return config
 
 

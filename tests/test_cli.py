@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -56,3 +58,14 @@ def test_bad_config_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "language must be 'id' or 'en'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_audio_guidance_setting_is_checked(tmp_path: Path) -> None:
+    from kiosk_app.config import ConfigError, load_config
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\naudio_guidance = "off"\n', encoding="utf-8")
+    assert load_config(config).audio_guidance == "off"
+    config.write_text('[kiosk]\naudio_guidance = "loud"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="audio_guidance"):
+        load_config(config)

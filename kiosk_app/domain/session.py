@@ -26,6 +26,9 @@ class SessionState(Enum):
     RESULT = "result"
     GOODBYE = "goodbye"
     STATUS = "status"  # checking an application (from the menu, or a QR with no card)
+    SURVEY = "survey"  # the optional satisfaction survey at the end (nothing personal held)
+    DOCUMENTS = "documents"  # printing an issued document (card holder, one-time print code)
+    CLOSED = "closed"  # outside opening hours (entered only from ATTRACT): says when it reopens
 
 
 class EndReason(Enum):
@@ -66,6 +69,8 @@ _INTERACTIVE = {
     SessionState.REVIEW,
     SessionState.RESULT,
     SessionState.STATUS,
+    SessionState.SURVEY,
+    SessionState.DOCUMENTS,
 }
 
 
@@ -107,7 +112,8 @@ class SessionMachine:
     def card_inserted(self, now: float) -> bool:
         """A card entered the field: start reading (from the attract or goodbye screen)."""
         anonymous_status = self.state is SessionState.STATUS and self.identity is None
-        if self.state not in (SessionState.ATTRACT, SessionState.GOODBYE) and not anonymous_status:
+        idle = (SessionState.ATTRACT, SessionState.GOODBYE, SessionState.SURVEY)
+        if self.state not in idle and not anonymous_status:
             return False
         self._reset()
         self.state = SessionState.READING_CARD
@@ -135,10 +141,10 @@ class SessionMachine:
 
     def card_removed(self, now: float) -> bool:
         """The card left the reader: end the session from any state."""
-        if self.state is SessionState.ATTRACT:
+        if self.state in (SessionState.ATTRACT, SessionState.CLOSED):
             return False
-        if self.state is SessionState.GOODBYE:
-            return True
+        if self.state in (SessionState.GOODBYE, SessionState.SURVEY):
+            return True  # the survey holds nothing personal: taking the card is fine
         if self.state is SessionState.READING_CARD:
             self._reset()
             self.state = SessionState.ATTRACT
@@ -273,7 +279,7 @@ class SessionMachine:
         if self.state is SessionState.MENU:
             self.state = SessionState.STATUS
             return self._active(now)
-        if self.state in (SessionState.ATTRACT, SessionState.GOODBYE):
+        if self.state in (SessionState.ATTRACT, SessionState.GOODBYE, SessionState.CLOSED):
             self._reset()
             self.state = SessionState.STATUS
             return self._active(now)
@@ -289,6 +295,32 @@ class SessionMachine:
         self._reset()
         self.state = SessionState.ATTRACT
         return True
+
+    def open_survey(self, now: float) -> bool:
+        """End the visit's personal part (wiped) and show the optional survey."""
+        if self.state not in (SessionState.RESULT, SessionState.MENU, SessionState.STATUS):
+            return False
+        self._reset()
+        self.state = SessionState.SURVEY
+        return self._active(now)
+
+    def survey_done(self, now: float) -> bool:
+        """The survey was sent or skipped: the normal goodbye."""
+        return self.state is SessionState.SURVEY and self.end(EndReason.COMPLETED, now)
+
+    def open_documents(self, now: float) -> bool:
+        """From the menu to printing issued documents (a card holder only)."""
+        if self.state is not SessionState.MENU or self.identity is None:
+            return False
+        self.state = SessionState.DOCUMENTS
+        return self._active(now)
+
+    def close_documents(self, now: float) -> bool:
+        """Back to the menu from printing documents."""
+        if self.state is not SessionState.DOCUMENTS:
+            return False
+        self.state = SessionState.MENU
+        return self._active(now)
 
     # -- time --------------------------------------------------------------------------------
     def activity(self, now: float) -> bool:

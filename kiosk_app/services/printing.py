@@ -14,7 +14,7 @@ from kiosk_app.central import SubmissionReceipt
 from kiosk_app.domain.catalogue import ServiceInfo
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text
-from kiosk_app.domain.ticket import Receipt, Ticket
+from kiosk_app.domain.ticket import NOTES, Receipt, Ticket
 from kiosk_app.services.print_journal import DuplicatePrint, PrintJournal, ticket_payload
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,10 @@ STATUS_SUBMITTED = Text(
 TICKET_FAILED_HINT = Text(
     "Tiket belum tercetak. Catat nomor registrasi di layar; petugas dapat mencetak ulang.",
     "The ticket was not printed. Note the registration number on screen; an attendant can reprint it.",
+)
+ASSISTED_NOTE = Text(
+    "Pra-permohonan ini diisi dibantu petugas {attendant}.",
+    "This pre-application was filled in with the help of attendant {attendant}.",
 )
 RECEIPT_FAILED_HINT = Text(
     "Tanda terima A4 belum tercetak. Petugas dapat mencetak ulang dengan nomor registrasi.",
@@ -59,6 +63,7 @@ class PrintingService:
         self._document_printer = document_printer
         self._kiosk_id = kiosk_id
         self._now = now
+        self.last_ticket: Ticket | None = None
 
     def print_pre_application(
         self,
@@ -69,11 +74,14 @@ class PrintingService:
         values: Mapping[str, str],
         language: str,
         offline: bool = False,
+        assisted_by: str = "",
     ) -> PrintResult:
         """Print the ticket then the receipt; a failure of one never stops the other.
 
         `offline`: the receipt carries the kiosk's local reference (the outbox sends it later).
+        `assisted_by`: the attendant who filled in for the citizen ("dibantu petugas" is printed).
         """
+        notes = (*NOTES, ASSISTED_NOTE.format(attendant=assisted_by)) if assisted_by else NOTES
         issued_at = self._now().strftime("%d-%m-%Y %H:%M")
         ticket = Ticket(
             registration_number=receipt.registration_number,
@@ -86,7 +94,9 @@ class PrintingService:
             issued_at=issued_at,
             offline=offline,
             language=language,
+            notes=notes,
         )
+        self.last_ticket = ticket  # an attendant may reprint the last ticket (masked name only)
         a4 = Receipt(
             registration_number=receipt.registration_number,
             service=info.title,
@@ -102,6 +112,7 @@ class PrintingService:
             issued_at=issued_at,
             kiosk_id=self._kiosk_id,
             offline=offline,
+            notes=notes,
         )
         messages: list[Text] = []
         reference = receipt.registration_number
@@ -125,6 +136,15 @@ class PrintingService:
         if not receipt_ok:
             messages.append(RECEIPT_FAILED_HINT)
         return PrintResult(ticket_ok, receipt_ok, tuple(messages))
+
+    def print_issued_document(self, pdf: bytes, document_number: str, *, actor: str,
+                              code_ref: str) -> None:
+        """Print an issued document once per print code, journalled (CodeAlreadyUsed, DeviceError)."""
+        if self._journal is None:
+            self._document_printer.print_pdf(pdf, f"document-{document_number}")
+            return
+        with self._journal.track("document", document_number, actor=actor, code=code_ref):
+            self._document_printer.print_pdf(pdf, f"document-{document_number}")
 
     def _attempt(
         self,

@@ -33,6 +33,7 @@ from kiosk_app.central import (
     SubmissionReceipt,
 )
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
+from kiosk_app.domain.form_variants import skipped_pages, submitted_values
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import validate_nik
 from kiosk_app.domain.session import (
@@ -44,14 +45,21 @@ from kiosk_app.domain.session import (
 )
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.attendant_journey import AttendantJourneyMixin
+from kiosk_app.services.card_holder import CardHolderView
+from kiosk_app.services.documents_journey import DocumentsJourneyMixin
 from kiosk_app.services.documents_scan import DocumentScanStep, ScanView
+from kiosk_app.services.opening_journey import OpeningHours, OpeningHoursMixin
 from kiosk_app.services.outbox import Attachment, Submission
 from kiosk_app.services.outbox_sender import QUEUED, SENT, OutboxSender
 from kiosk_app.services.printing import PrintingService
+from kiosk_app.services.regions import RegionCache
 from kiosk_app.services.reprint import ReprintOffer, TicketReprint
 from kiosk_app.services.scan_journey import ScanJourneyMixin
 from kiosk_app.services.status_check import StatusCheck, StatusCheckView
 from kiosk_app.services.status_journey import StatusJourneyMixin
+from kiosk_app.services.survey_journey import SurveyJourneyMixin, SurveyView
+from kiosk_app.services.surveys import SurveySender
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +67,7 @@ NOT_BUILT = Text(
     "Layanan ini belum tersedia di anjungan. Silakan ke loket pelayanan.",
     "This service is not available on the kiosk yet. Please go to the service counter.",
 )
-FEATURE_NOT_BUILT = {
-    "print": Text(
-        "Cetak dokumen belum tersedia di anjungan ini. Silakan ke loket pelayanan.",
-        "Printing documents is not available on this kiosk yet. Please go to the counter.",
-    ),
-}
+FEATURE_NOT_BUILT: dict[str, Text] = {}  # menu extras not built yet (none left)
 SLOTS_FAILED = Text(
     "Jadwal verifikasi tidak dapat dimuat. Sentuh Kembali lalu Lanjut untuk mencoba lagi.",
     "The verification schedule could not be loaded. Touch Back, then Next to try again.",
@@ -121,12 +124,17 @@ class SessionView:
     status_check: StatusCheckView | None = None  # in SessionState.STATUS
     reprint: ReprintOffer | None = None  # on the result screen when the ticket did not print
     scan: ScanView | None = None  # the document scanning step, in the SCAN state
+    survey: SurveyView | None = None  # the satisfaction survey, in the SURVEY state
+    assisted_by: str = ""  # the attendant id while an attendant assists (a badge shows it)
+    card_holder: CardHolderView | None = None  # own applications and printing (STATUS, DOCUMENTS)
+    reopens: Text | None = None  # CLOSED: "Buka lagi Senin, 23 November 2026 pukul 08.00 WIB"
 
 
 Listener = Callable[[SessionView], None]
 
 
-class SessionService(ScanJourneyMixin, StatusJourneyMixin):
+class SessionService(ScanJourneyMixin, SurveyJourneyMixin, StatusJourneyMixin,
+                     AttendantJourneyMixin, DocumentsJourneyMixin, OpeningHoursMixin):
     """Runs one citizen session at a time; all blocking work happens on a worker thread."""
 
     def __init__(
@@ -143,6 +151,10 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
         outbox: OutboxSender | None = None,
         send_timeout_s: float = 3.0,
         scanner: Scanner | None = None,
+        surveys: SurveySender | None = None,
+        regions: RegionCache | None = None,
+        opening_hours: OpeningHours | None = None,  # None: always open
+        wall_clock: Callable[[], datetime] | None = None,  # aware "now" for the opening hours
     ) -> None:
         self._reader = card_reader
         self._central = central
@@ -175,6 +187,10 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
         self._reprint_offered: str | None = None  # the registration number offered
         office = str(getattr(central, "office_code", ""))
         self._status_check = StatusCheck(central, self._publish, office_code=office)
+        self._init_survey(surveys)  # None: no survey at the end of a visit
+        self.regions = regions  # the region list REGION fields pick from (None: built-in sample)
+        self._init_card_holder()
+        self._setup_opening_hours(opening_hours, wall_clock)
         self.view = self._snapshot()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -190,6 +206,7 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
         if self._barcode_scanner is not None:
             self._barcode_scanner.stop()
         self._status_check.close()
+        self._card_holder.close()
         self._worker.shutdown(wait=True, cancel_futures=True)
         if self._scans is not None:
             self._scans.close()
@@ -244,6 +261,7 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
                 self._clear_session_extras()
             if was_goodbye and self._machine.state is SessionState.ATTRACT:
                 self._language = self._default_language  # the next citizen starts afresh
+            self._follow_opening_hours()  # closes only from the idle attract screen
             shown = (self.view.state, self.view.warning_seconds_left)
             changed = shown != (self._machine.state, self._machine.warning_seconds_left(now))
         if changed:
@@ -267,8 +285,8 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
 
     def choose_service(self, key: str) -> None:
         """Open a service's form, or say plainly that it is not built yet."""
-        if key == "status":
-            self.open_status()
+        if key in ("status", "print"):
+            (self.open_status if key == "status" else self.open_documents)()
             return
         info = SERVICES.get(key)
         with self._lock:
@@ -306,6 +324,7 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
             self._errors = dict(result.errors)
             if result.ok:
                 self._machine.next_page(self._clock())
+                self._skip_other_variants(self._machine.next_page)
                 load_slots = self._machine.state is SessionState.SCHEDULE
                 if self._machine.state is SessionState.SCAN and self._scans is not None:
                     self._scans.begin(SERVICES[self._machine.service or ""].required_documents)
@@ -320,7 +339,22 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
         with self._lock:
             if self._machine.state is SessionState.SCHEDULE and self._scans is not None:
                 self._scans.reopen()  # back to the scanning step: its last document
-        self._step(lambda now: self._machine.previous_page(now))
+
+        def back(now: float) -> bool:
+            moved = self._machine.previous_page(now)
+            if moved:
+                self._skip_other_variants(self._machine.previous_page)
+            return moved
+
+        self._step(back)
+
+    def _skip_other_variants(self, move: Callable[[float], bool]) -> None:
+        """Pass over form pages that belong only to a variant the citizen did not choose."""
+        form, service = self._form(), self._machine.service or ""
+        skipped = skipped_pages(service, form, self._machine.values) if form else frozenset()
+        while self._machine.state is SessionState.FORM and self._machine.page in skipped:
+            if not move(self._clock()):
+                break
 
     def edit_page(self, index: int) -> None:
         """From the review, go back to a form page."""
@@ -345,6 +379,8 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
 
     def finish(self) -> None:
         """Done (or cancel): say goodbye and wipe."""
+        if self._survey_instead_of_finish():
+            return  # the visit is wiped; the optional survey shows first
         with self._lock:
             if self._machine.finish(self._clock()):
                 self._clear_session_extras()
@@ -381,12 +417,13 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
             if generation != self._generation or m.identity is None or m.slot is None:
                 return
             info = SERVICES[m.service or ""]
-            identity, slot, values = m.identity, m.slot, dict(m.values)
+            identity, slot = m.identity, m.slot
+            values = submitted_values(info.key, m.values)  # not what an abandoned variant held
             request: dict[str, Any] = {
                 "service": info.key,
                 "applicant_nik": identity.nik,
                 "applicant_name": identity.name,
-                "data": values,
+                "data": self._assisted_data(values),  # + assisted_by when assisted
                 "slot": slot,
                 "idempotency_key": self._idempotency_key,
             }
@@ -413,7 +450,7 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
             self._upload_scans(self._central, receipt.registration_number, generation, offline)
         printed = self._printing.print_pre_application(
             receipt=receipt, info=info, identity=identity, values=values, language=language,
-            offline=offline,
+            offline=offline, assisted_by=request["data"].get("assisted_by", ""),
         )
         outcome = Outcome(
             registration_number=receipt.registration_number,
@@ -489,6 +526,7 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
         now = self._clock()
         with self._lock:
             m = self._machine
+            self._closed_card_event(event)  # while closed, cards are not read
             if isinstance(event, CardInserted):
                 if m.card_inserted(now):
                     self._clear_session_extras()
@@ -500,12 +538,12 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
                 log.warning("card read failed: %s", event.error)
                 if m.read_failed(event.error.citizen_message, now):
                     self._message = event.error.citizen_message
-            elif isinstance(event, UidOnlyCard):
+            elif isinstance(event, UidOnlyCard) and not self._attendant_card(event.uid, now):
                 # Entering the NIK and PIN on the kiosk is not built yet: an attendant helps.
                 log.info("UID-only card read; asking for an attendant")
                 if m.read_failed(UID_ONLY, now):
                     self._message = UID_ONLY
-            elif isinstance(event, CardRemoved):
+            elif isinstance(event, CardRemoved) and self._assist_kind != "uid_card":
                 if m.card_removed(now):
                     log.info("card removed; session state now %s", m.state.value)
                     self._clear_session_extras()
@@ -540,8 +578,11 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
         self._busy = False
         self._idempotency_key = None
         self._scan_notice = None
+        self._clear_assisted()
         if getattr(self, "_scans", None) is not None:
             self._scans.clear()  # scanned pages are personal data: gone with the session
+        if getattr(self, "_card_holder", None) is not None:
+            self._card_holder.clear()  # own applications and a typed print code
 
     def _snapshot(self) -> SessionView:
         m, now = self._machine, self._clock()
@@ -577,6 +618,10 @@ class SessionService(ScanJourneyMixin, StatusJourneyMixin):
             if self._reprint is not None and m.state is SessionState.RESULT
             else None,
             scan=self._scans.view() if self._scans and m.state is SessionState.SCAN else None,
+            survey=self._survey_view(),
+            assisted_by=self._assisted_by,
+            card_holder=self._card_holder_view(),
+            reopens=self._reopening_text(),
         )
 
     def _publish(self) -> None:

@@ -17,6 +17,7 @@ from kiosk_app.ui.bridge import SessionBridge
 from kiosk_app.ui.screens import screen_class
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.theme import get_theme
+from kiosk_app.ui.widgets.a11y import Accessibility, make_audio
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,13 @@ class AnjunganApp(App):
         self._started = False
         self._shown: str | None = None
         self._to_prepare: list[str] = []
+        self.a11y = Accessibility(make_audio(getattr(kiosk, "config", None)))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
         """The attract screen now; the other screens once it is on display."""
         get_theme().track_window()
+        self.a11y.start()
         transition = FadeTransition(duration=0.15) if self.animate else NoTransition()
         manager = ScreenManager(transition=transition)
         manager.add_widget(screen_class(SessionState.ATTRACT.value)(name=SessionState.ATTRACT.value))
@@ -82,12 +85,18 @@ class AnjunganApp(App):
                 lambda _dt: notify("WATCHDOG=1"), interval
             )
         self._bridge.start()
+        from kiosk_app.ui.widgets.attendant import attach_attendant
+
+        self.attendant_overlay = attach_attendant(self)  # the "Petugas" button on every screen
         self._started = True
 
     def on_stop(self) -> None:
         """Stop listening; the kiosk itself is closed by whoever built it."""
         self._started = False
         self._bridge.close()
+        if getattr(self, "attendant_overlay", None) is not None:
+            self.attendant_overlay.close()
+            self.attendant_overlay = None
         if self._tick_event is not None:
             self._tick_event.cancel()
             self._tick_event = None
@@ -96,6 +105,7 @@ class AnjunganApp(App):
             self._watchdog_event = None
         Window.unbind(on_touch_down=self._on_any_touch)
         self._close_warning()
+        self.a11y.close()
         if self.root is not None:
             for screen in self.root.screens:
                 screen.halt()
@@ -137,6 +147,7 @@ class AnjunganApp(App):
         if not self.screens_seen or self.screens_seen[-1] != name:
             self.screens_seen.append(name)
         self._update_warning(view)
+        self.a11y.on_view(view, screen)
 
     def current_screen(self) -> KioskScreen:
         """The screen on display."""

@@ -55,12 +55,16 @@ def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, st
         wanted = values.get(spec.name, "")
         if not wanted or shown.get(spec.name, ""):
             continue
-        if spec.kind in (FieldKind.TEXT, FieldKind.DIGITS, FieldKind.NUMBER):
+        if spec.kind in (FieldKind.TEXT, FieldKind.EMAIL, FieldKind.DIGITS, FieldKind.NUMBER):
             pilot.type_into(spec.name, wanted)
         elif spec.kind is FieldKind.DATE:
             pilot.set_date(spec.name, wanted)
         elif spec.kind is FieldKind.TIME:
             pilot.set_time(spec.name, wanted)
+        elif spec.kind is FieldKind.REGION:  # type the place's name, touch it among the matches
+            from kiosk_app.ui.widgets.regionpicker import current_regions
+
+            pilot.pick_region(spec.name, current_regions().name(wanted) or wanted, wanted)
         else:
             pilot.choose(spec.name, wanted)
 
@@ -152,8 +156,20 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
         pilot.wait_for_state(S.RESULT, timeout=30)
         rec.shot("result")
     number = str(app.view.outcome.registration_number)
-    with rec.step("goodbye"):
+    with rec.step("survey"):  # the optional satisfaction survey: every answer by touch
         pilot.tap("finish")
+        pilot.wait_for_state(S.SURVEY)
+        rec.shot("survey")
+        for page in range(app.view.survey.page_count):
+            for element in app.view.survey.elements:
+                pilot.tap(f"survey_{element.code}_4")
+            if page + 1 < app.view.survey.page_count:
+                pilot.tap("survey_next")
+                pilot.wait_until(lambda p=page: app.view.survey.page == p + 1, what="survey page")
+        pilot.wait_until(lambda: app.view.survey.complete, what="survey answered")
+        rec.shot("survey-answered")
+    with rec.step("goodbye"):
+        pilot.tap("survey_send")
         pilot.wait_for_state(S.GOODBYE)
         rec.shot("goodbye")
         pilot.wait_for_state(S.ATTRACT, timeout=30)

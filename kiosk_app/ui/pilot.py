@@ -186,11 +186,16 @@ class Pilot:
                 self._tap_attr("key", "backspace", keyboard, settle=0)
         for char in text:
             key = "space" if char == " " else char.upper() if char.isalpha() else char
+            if keyboard.mode == "email":
+                key = char.lower()
             if char == "." and keyboard.mode == "number":
                 key = ","
             self._tap_attr("key", key, keyboard, settle=0)
         self.idle(2)
-        if box.text != (text.upper() if keyboard.mode == "text" else text.replace(".", ",")):
+        expected = {"text": text.upper(), "email": text.lower()}.get(
+            keyboard.mode, text.replace(".", ",")
+        )
+        if box.text != expected:
             raise PilotError(f"typed {text!r} into {field_name!r} but the box shows {box.text!r}")
 
     def set_date(self, field_name: str, iso: str) -> None:
@@ -251,6 +256,40 @@ class Pilot:
         """Select a choice field and tap the option `key`."""
         self.select_field(field_name)
         self._tap_attr("choice_key", key, self.find("choices"))
+
+    # -- region picker -----------------------------------------------------------------------
+    def pick_region(self, field_name: str, query: str, code: str) -> None:
+        """Select a REGION field, open its search, type `query` and touch the region `code`."""
+        self.select_field(field_name)
+        self.tap("region_search")
+        self.search_region(query, code)
+
+    def search_region(self, query: str, code: str) -> None:
+        """In the open region picker: type `query` key by key, then touch `code` (paging on)."""
+        keyboard = self.find("region_keyboard")
+        for char in query:
+            key = "space" if char == " " else char.upper() if char.isalpha() else char
+            self._tap_attr("key", key, keyboard, settle=0)
+        self.idle(3)
+        self._touch_region(code)
+
+    def browse_region(self, code: str) -> None:
+        """In the open region picker: browse down province by province to `code` and touch it."""
+        self.tap("region_mode_browse")
+        for length in (2, 4, 6, 10):
+            if len(code) < length:
+                break
+            self._touch_region(code[:length])
+
+    def _touch_region(self, code: str) -> None:
+        for _ in range(200):
+            if self.exists(f"region_{code}"):
+                self.tap(f"region_{code}")
+                return
+            if self.find("region_page_down").disabled:
+                break
+            self.tap("region_page_down")
+        raise PilotError(f"region {code} is not among the picker's results")
 
     # -- pictures ----------------------------------------------------------------------------
     def screenshot(self, path: Path | str) -> Path:

@@ -108,6 +108,19 @@ def test_reregistering_rotates_token(server: EmbeddedServer, client: CentralClie
     assert other.slots("kia")
 
 
+def test_dev_kiosk_enrols_again_when_its_token_was_rotated(server: EmbeddedServer) -> None:
+    """An enrolment that landed late (after a timeout here) rotated the token: enrol again once."""
+    dev = CentralClient(server.base_url, "kiosk-dev", OFFICE, timeout=10, enrol_as="Lobi")
+    assert dev.slots("kia")
+    first = dev.token
+    CentralClient(server.base_url, "kiosk-dev", OFFICE).register("Lobi")  # the late enrolment
+    assert dev.slots("kia")
+    assert dev.token and dev.token != first
+    fixed = CentralClient(server.base_url, "kiosk-01", OFFICE, token="not-a-token")
+    with pytest.raises(CentralRejected):  # a provisioned kiosk never re-enrols by itself
+        fixed.slots("kia")
+
+
 def test_validation_error_is_logged_without_the_nik(
     client: CentralClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -16,8 +16,10 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
         assert kiosk.health is not None
         report = kiosk.health.collect()
         assert set(report["devices"]) == {
-            "card_reader", "ticket_printer", "document_printer", "scanner", "barcode_scanner"
+            "card_reader", "ticket_printer", "document_printer", "scanner", "barcode_scanner",
+            "attendant",  # attendant mode: locked or not, and counts of assisted actions
         }
+        assert report["devices"]["attendant"]["state"] == "locked"
         assert report["devices"]["ticket_printer"]["state"] == "online"
         assert kiosk.health.beat_once() == []  # delivered; no remote command queued
         assert kiosk.central.token  # enrolled on first use

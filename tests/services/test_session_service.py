@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from central_server.embedded import start_embedded
 from drivers.card_reader.citizens import citizen
 from drivers.card_reader.simulator import SimulatedCardReader
@@ -241,7 +242,7 @@ def test_service_not_built_says_so_plainly(rig: Rig) -> None:
     rig.service.simulate_card_tap(1)
     rig.wait(lambda v: v.state is SessionState.IDENTITY)
     rig.service.continue_to_menu()
-    rig.service.choose_service("akta_kematian")
+    rig.service.choose_service("surat_nikah")  # not in the catalogue
     view = rig.service.view
     assert view.state is SessionState.MENU
     assert view.message is not None and "belum" in view.message.id
@@ -279,3 +280,27 @@ def test_consistent_card_shows_no_warning(rig: Rig) -> None:
     rig.service.simulate_card_tap(3)
     view = rig.wait(lambda v: v.state is SessionState.IDENTITY)
     assert view.message is None
+
+
+def test_pages_of_a_variant_not_chosen_are_passed_over_both_ways(rig: Rig) -> None:
+    from kiosk_app.domain import kk_change
+    from kiosk_app.domain.form_variants import submitted_values
+
+    rig.service.simulate_card_tap(0)
+    rig.wait(lambda v: v.state is SessionState.IDENTITY)
+    rig.service.continue_to_menu()
+    rig.service.choose_service("perubahan_kk")
+    pages = [p.key for p in kk_change.PAGES]
+    rig.service.set_value("change_type", kk_change.SPLIT)
+    rig.service.set_value("kk_number", "3517010101990001")
+    rig.service.set_value("kk_head_name", "BUDI SANTOSO")
+    rig.service.set_value("member_name", "TYPED BEFORE CHANGING MY MIND")
+    rig.service.next_page()
+    assert not rig.service.view.errors, rig.service.view.errors
+    service = rig.service.view.service
+    assert service is not None and service.form is not None
+    shown = service.form.pages[rig.service.view.page].key
+    assert shown == "pisah", (shown, pages)  # new-member and correction pages passed over
+    rig.service.previous_page()
+    assert rig.service.view.page == 0  # and again on the way back
+    assert "member_name" not in submitted_values("perubahan_kk", rig.service.view.values)

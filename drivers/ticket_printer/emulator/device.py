@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from drivers.pty_link import PtyLink
-
 from drivers.ticket_printer.emulator.machine import EscposMachine, Faults, PrintedTicket
 from drivers.ticket_printer.emulator.paper import WIDTH
 

@@ -20,6 +20,9 @@ _SCREENS = {
     "result": ("result", "ResultScreen"),
     "goodbye": ("goodbye", "GoodbyeScreen"),
     "status": ("status", "StatusScreen"),
+    "documents": ("documents", "DocumentsScreen"),
+    "survey": ("survey", "SurveyScreen"),
+    "closed": ("closed", "ClosedScreen"),
 }
 
 

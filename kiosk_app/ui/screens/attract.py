@@ -8,8 +8,11 @@ from kivy.animation import Animation
 from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.widget import Widget
 
+from kiosk_app.domain.speech import join
 from kiosk_app.services.session import SessionView
+from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv
+from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
 
 
@@ -22,6 +25,7 @@ class CardReaderArt(Widget):
 class AttractScreen(KioskScreen):
     """The idle screen between citizens."""
 
+    prompt_text = join(texts.PLACE_CARD, texts.PLACE_CARD_HINT, a11y_texts.ATTRACT)
     reader_available = BooleanProperty(True)
     simulated = BooleanProperty(False)
 

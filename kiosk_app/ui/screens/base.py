@@ -14,6 +14,7 @@ from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionService, SessionView
+from kiosk_app.ui.widgets.a11y import attach_a11y_bar, visible_title
 
 _LOADED: set[str] = set()
 HERE = Path(__file__).resolve().parent
@@ -77,6 +78,16 @@ class KioskScreen(Screen):
 
     lang = StringProperty("id")
     message = StringProperty("")
+    prompt_text: Text | None = None  # what audio guidance says when the screen shows
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Build the screen from its kv rule, under the accessibility bar every screen has."""
+        super().__init__(**kwargs)
+        attach_a11y_bar(self)
+
+    def prompt(self, view: SessionView) -> Text | None:
+        """The spoken prompt for `view` (screens override it when it depends on the view)."""
+        return self.prompt_text or visible_title(self)
 
     def render(self, view: SessionView) -> None:
         """Show `view`; subclasses extend `update`."""

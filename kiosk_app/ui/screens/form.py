@@ -10,18 +10,28 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
+from kiosk_app.domain.form_variants import required_now
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
+from kiosk_app.domain.speech import join
+from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.theme import theme
+from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: F401 - kv uses BigButton
 from kiosk_app.ui.widgets.datepicker import DatePicker, parse_iso_date
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
+from kiosk_app.ui.widgets.regionpicker import RegionField, region_text
 from kiosk_app.ui.widgets.timepicker import TimePicker
 
-KEYBOARD_MODES = {FieldKind.TEXT: "text", FieldKind.DIGITS: "digits", FieldKind.NUMBER: "number"}
+KEYBOARD_MODES = {
+    FieldKind.TEXT: "text",
+    FieldKind.EMAIL: "email",
+    FieldKind.DIGITS: "digits",
+    FieldKind.NUMBER: "number",
+}
 
 
 class FieldInput(TextInput):
@@ -39,6 +49,8 @@ def display_value(spec: FieldSpec, value: str, lang: str) -> str:
             if choice.key == value:
                 return tr(choice.label, lang)
         return value
+    if spec.kind is FieldKind.REGION:
+        return region_text(value)
     if spec.kind is FieldKind.DATE:
         day = parse_iso_date(value)
         return texts.long_date(day, lang) if day else value
@@ -68,6 +80,15 @@ class FormScreen(KioskScreen):
         self.editor: Any = None
         self._editors: dict[str, Any] = {}
         self.view: SessionView | None = None
+
+    def prompt(self, view: SessionView) -> Text | None:
+        """The service and page, the step, how to fill the page."""
+        service = view.service
+        if service is None or service.form is None or not 0 <= view.page < len(service.form.pages):
+            return None
+        page = service.form.pages[view.page]
+        step = texts.STEP.format(n=view.page + 1, total=len(service.form.pages))
+        return join(service.title, page.title, step, a11y_texts.FORM)
 
     # -- rendering ---------------------------------------------------------------------------
     def update(self, view: SessionView) -> None:
@@ -122,7 +143,8 @@ class FormScreen(KioskScreen):
             return
         lang = view.language
         label = tr(spec.label, lang)
-        if not spec.required:
+        service = view.service.key if view.service else ""
+        if not required_now(service, spec.name, view.values, spec.required):
             label = f"{label} {tr(texts.OPTIONAL, lang)}"
         row.lang = lang
         row.label_text = label
@@ -193,6 +215,12 @@ class FormScreen(KioskScreen):
             picker.lang = lang
             area.add_widget(picker)
             self.editor = picker
+        elif spec.kind is FieldKind.REGION:
+            picker = self._cached("region", self._make_region_field)
+            picker.level, picker.value, picker.lang = spec.region_level, value, lang
+            area.add_widget(picker)
+            area.add_widget(Widget())
+            self.editor = picker
         elif spec.kind is FieldKind.TIME:
             picker = self._cached("time", self._make_time_picker)
             picker.start_value = value or "08:00"
@@ -229,6 +257,7 @@ class FormScreen(KioskScreen):
         if not field_input.pilot_id == "editor_input":
             field_input.pilot_id = "editor_input"
             field_input.bind(text=self._typed)
+            theme.bind(sp_heading=field_input.setter("font_size"))  # large text, live
         keyboard = self._cached(f"keyboard_{mode}", lambda: self._make_keyboard(mode))
         keyboard.pilot_id = "keyboard"
         return field_input, keyboard
@@ -242,6 +271,11 @@ class FormScreen(KioskScreen):
         picker = DatePicker()
         picker.bind(value=self._picked)
         return picker
+
+    def _make_region_field(self) -> RegionField:
+        field = RegionField()
+        field.bind(value=self._picked)
+        return field
 
     def _make_time_picker(self) -> TimePicker:
         picker = TimePicker()

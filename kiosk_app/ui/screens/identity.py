@@ -10,6 +10,7 @@ from kivy.properties import ObjectProperty, StringProperty
 
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens.base import KioskScreen, load_kv
+from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 class IdentityScreen(KioskScreen):
     """Who is at the kiosk; "Lanjut" opens the menu."""
 
+    prompt_text = a11y_texts.IDENTITY  # the name is never said aloud in a lobby
     name_text = StringProperty("")
     nik_text = StringProperty("")
     photo = ObjectProperty(None, allownone=True)

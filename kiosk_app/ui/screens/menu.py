@@ -1,4 +1,4 @@
-"""Menu screen: one big tile per service, plus status and printing (not built yet)."""
+"""Menu screen: one big tile per service, plus status and printing issued documents."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from kivy.properties import ListProperty
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton
 
 # Tiles for features the kiosk does not offer yet: the service answers with a message.
 EXTRA_TILES = (("status", texts.STATUS_TILE), ("print", texts.PRINT_TILE))
-BUILT_EXTRAS = frozenset({"status"})  # the others still answer with a message
+BUILT_EXTRAS = frozenset({"status", "print"})  # the others still answer with a message
 
 
 class MenuScreen(KioskScreen):
     """Choose what to apply for."""
 
+    prompt_text = a11y_texts.MENU
     tiles = ListProperty([])
 
     def update(self, view: SessionView) -> None:

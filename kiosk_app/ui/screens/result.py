@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
 
 REPRINT = Text("Cetak ulang tiket", "Reprint the ticket")
@@ -25,6 +27,21 @@ class ResultScreen(KioskScreen):
     reprint_shown = BooleanProperty(False)  # the ticket did not print: offer it again
     reprint_ready = BooleanProperty(False)
     reprint_text = StringProperty("")
+
+    def prompt(self, view: SessionView) -> Text | None:
+        """Sent, the numbers, the date, what was printed, take the ticket."""
+        out = view.outcome
+        if out is None:
+            return texts.RESULT_TITLE
+        reg = out.local_reference or out.registration_number
+        numbers = (a11y_texts.RESULT_OFFLINE.format(reg=reg) if out.offline else
+                   a11y_texts.RESULT_NUMBERS.format(reg=reg, queue=out.queue_number))
+        visit = Text(f"{texts.VISIT.id} {texts.slot_text(out.slot, 'id')}",
+                     f"{texts.VISIT.en} {texts.slot_text(out.slot, 'en')}")
+        printed = texts.TICKET_PRINTED if out.ticket_printed else None
+        offline = texts.OFFLINE if out.offline else None
+        return join(texts.RESULT_TITLE, numbers, visit, printed, offline, *out.messages,
+                    a11y_texts.RESULT_END)
 
     def update(self, view: SessionView) -> None:
         """Show the outcome of the submission."""

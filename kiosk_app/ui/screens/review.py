@@ -7,9 +7,13 @@ from typing import Any
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk_app.domain.speech import join
+from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
+from kiosk_app.ui.theme import theme
+from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton
 
 SCROLL_STEP = 0.6  # share of the visible height one scroll button moves
@@ -31,9 +35,23 @@ class ReviewScreen(KioskScreen):
         """Nothing shown yet."""
         super().__init__(**kwargs)
         self._shown: tuple[Any, ...] | None = None
+        self._view: SessionView | None = None
+        theme.bind(large_text=self._on_large_text)  # a bound method: Kivy holds it weakly
+
+    def _on_large_text(self, *_args: Any) -> None:
+        if self._view is not None:  # the "Ubah" buttons change shape with large text
+            self._shown = None
+            self.update(self._view)
+
+    def prompt(self, view: SessionView) -> Text | None:
+        """Check, the chosen date, send or change."""
+        slot = Text(texts.slot_text(view.slot, "id"), texts.slot_text(view.slot, "en")) \
+            if view.slot else None
+        return join(texts.REVIEW_TITLE, texts.CHOSEN_SLOT_LABEL, slot, a11y_texts.REVIEW)
 
     def update(self, view: SessionView) -> None:
         """Fill the summary, the slot and the "Ubah" buttons."""
+        self._view = view
         self.slot_text = texts.slot_text(view.slot, view.language) if view.slot else ""
         pages = view.service.form.pages if view.service and view.service.form else ()
         key = (view.summary, view.language, tuple(p.key for p in pages))
@@ -50,6 +68,8 @@ class ReviewScreen(KioskScreen):
             button = BigButton(
                 text=tr(page.title, view.language),
                 kind="secondary", font_role="small", size_hint_x=1,
+                # large text: one line cut at the front ("...anak (1)"), so the column still fits
+                shorten=theme.large_text, shorten_from="left",
             )
             button.pilot_id = f"edit_{index}"
             button.bind(on_release=self._edit(index))
@@ -65,7 +85,7 @@ class ReviewScreen(KioskScreen):
 
     def left(self) -> None:
         """Drop the personal data shown."""
-        self._shown = None
+        self._shown = self._view = None
         self.ids.rows.clear_widgets()
         self.ids.edits.clear_widgets()
         self.slot_text = ""

@@ -9,6 +9,7 @@ from typing import Any
 from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
+from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.documents_scan import ScanView
 from kiosk_app.services.session import SessionView
@@ -67,6 +68,14 @@ class ScanScreen(KioskScreen):
         super().__init__(**kwargs)
         self._image_bytes = b""
         self._page_key: tuple[Any, ...] | None = None
+
+    def prompt(self, view: SessionView) -> Text | None:
+        """Which document, and how to scan or skip it."""
+        scan = view.scan
+        if scan is None or scan.current is None:
+            return None
+        title = TITLE.format(n=scan.index + 1, total=len(scan.documents))
+        return join(title, scan.current.title, HINT)
 
     def update(self, view: SessionView) -> None:
         """Render the scanning step's snapshot."""

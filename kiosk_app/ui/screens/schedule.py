@@ -6,9 +6,12 @@ from typing import Any
 
 from kivy.properties import BooleanProperty
 
+from kiosk_app.domain.speech import join
+from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by
+from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton
 
 
@@ -22,6 +25,17 @@ class ScheduleScreen(KioskScreen):
         """No slots shown yet."""
         super().__init__(**kwargs)
         self._shown: tuple[Any, ...] | None = None
+
+    def prompt(self, view: SessionView) -> Text | None:
+        """The title and hint, then loading, no dates, or the earliest open date."""
+        first = next((s.slot for s in view.slots if s.remaining > 0), None)
+        state = texts.SLOTS_LOADING if view.slots_loading else (
+            None if view.slots else texts.NO_SLOTS)
+        if first is not None:
+            slot = Text(texts.slot_text(first, "id"), texts.slot_text(first, "en"))
+            state = join(a11y_texts.SCHEDULE, Text(a11y_texts.FIRST_SLOT.id.format(slot=slot.id),
+                                                    a11y_texts.FIRST_SLOT.en.format(slot=slot.en)))
+        return join(texts.SCHEDULE_TITLE, texts.SCHEDULE_HINT, state)
 
     def update(self, view: SessionView) -> None:
         """Show the loading indicator, the slots, or a message when there are none."""

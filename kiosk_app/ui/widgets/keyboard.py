@@ -19,7 +19,7 @@ from kiosk_app.ui.widgets import strings
 from kiosk_app.ui.widgets._kv import load_kv
 from kiosk_app.ui.widgets.buttons import BigButton
 
-KEYBOARD_MODES = ("text", "digits", "number")
+KEYBOARD_MODES = ("text", "email", "digits", "number")
 SPECIAL_KEYS = ("backspace", "space", "done")
 # Share of the window height the keyboard may take.
 MAX_HEIGHT_RATIO = 0.5
@@ -33,6 +33,15 @@ _TEXT_ROWS: tuple[tuple[tuple[str, float], ...], ...] = (
     tuple((c, 1.0) for c in "ZXCVBNM'-/"),
     ((".", 1.0), (",", 1.0), ("space", 3.0), ("backspace", 2.5), ("done", 2.5)),
 )
+# Email layout: small letters (addresses are written that way) and what addresses contain.
+_EMAIL_ROWS: tuple[tuple[tuple[str, float], ...], ...] = (
+    tuple((c, 1.0) for c in "1234567890"),
+    tuple((c, 1.0) for c in "qwertyuiop"),
+    (("", 0.5), *((c, 1.0) for c in "asdfghjkl"), ("", 0.5)),
+    (*((c, 1.0) for c in "zxcvbnm"), ("_", 1.0), ("-", 1.0), ("+", 1.0)),
+    (("@", 1.5), (".", 1.0), (".com", 1.5), ("backspace", 3.0), ("done", 3.0)),
+)
+_LAYOUTS = {"text": _TEXT_ROWS, "email": _EMAIL_ROWS}
 _PAD_ROWS: tuple[tuple[str, ...], ...] = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"))
 
 
@@ -54,7 +63,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
     __events__ = ("on_key",)
 
     def __init__(self, **kwargs: Any) -> None:
-        """Create the keyboard in `mode` ("text", "digits" or "number")."""
+        """Create the keyboard in `mode` ("text", "email", "digits" or "number")."""
         theme.track_window()
         super().__init__(**kwargs)
         self.bind(mode=self._rebuild, lang=self._relabel, width=self._fit_width)
@@ -87,7 +96,8 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
 
     def _row_count(self) -> int:
         """Return how many rows of keys the current mode has."""
-        return len(_TEXT_ROWS) if self.mode == "text" else len(_PAD_ROWS) + 1
+        layout = _LAYOUTS.get(self.mode)
+        return len(layout) if layout else len(_PAD_ROWS) + 1
 
     def _rebuild(self, *_args: Any) -> None:
         """Lay out the keys for the current mode and size."""
@@ -98,9 +108,9 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         budget = theme.window_height * MAX_HEIGHT_RATIO - 2 * gap - (rows - 1) * gap
         self.key_height = max(theme.touch, min(1.25 * theme.touch, budget / rows))
         self.height = rows * self.key_height + (rows - 1) * gap + 2 * gap
-        if self.mode == "text":
+        if self.mode in _LAYOUTS:
             self._pad = None
-            for row in _TEXT_ROWS:
+            for row in _LAYOUTS[self.mode]:
                 self.add_widget(self._make_row(row))
         else:
             self._build_pad()
@@ -115,8 +125,9 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
 
     def _make_key(self, key: str, units: float = 1.0) -> KeyButton:
         """Return a key button sending `key`."""
-        kind = "accent" if key == "done" else "secondary" if len(key) == 1 else "primary"
-        role = "key" if len(key) == 1 else "body"
+        typed = len(key) == 1 or key not in SPECIAL_KEYS  # ".com" types text too
+        kind = "accent" if key == "done" else "secondary" if typed else "primary"
+        role = "key" if typed else "body"
         button = KeyButton(key=key, kind=kind, size_hint=(units, 1), font_role=role)
         button.bind(on_release=lambda b: self.press(b.key))
         self.keys.append(button)
