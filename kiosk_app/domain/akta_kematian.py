@@ -17,7 +17,7 @@ from kiosk_app.domain.formkit import (
     nik_matches,
     summary_rows,
 )
-from kiosk_app.domain.forms import Choice, FieldKind, FormPage, FormSpec, ValidationResult
+from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.text import Language, Text
 
@@ -173,13 +173,4 @@ def summary(
     return summary_rows(RULES, values, lang, mask)
 
 
-def _validate_today(values: Mapping[str, str]) -> ValidationResult:
-    return validate(values)
-
-
-AKTA_KEMATIAN = FormSpec(
-    service="akta_kematian",
-    title=T("Akta Kematian", "Death certificate"),
-    pages=PAGES,
-    validate=_validate_today,
-)
+AKTA_KEMATIAN = RULES.form("akta_kematian", T("Akta Kematian", "Death certificate"))

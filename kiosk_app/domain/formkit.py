@@ -9,7 +9,14 @@ from datetime import date
 
 from kiosk_app.domain.akta_kelahiran import MSG as BIRTH_MSG
 from kiosk_app.domain.akta_kelahiran import parse_date
-from kiosk_app.domain.forms import Choice, FieldKind, FieldSpec, FormPage, ValidationResult
+from kiosk_app.domain.forms import (
+    Choice,
+    FieldKind,
+    FieldSpec,
+    FormPage,
+    FormSpec,
+    ValidationResult,
+)
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import normalize_sex, parse_nik, validate_nik
 from kiosk_app.domain.regions import is_known_province
@@ -272,6 +279,14 @@ class FormRules:
     def fields(self) -> dict[str, FieldSpec]:
         """Every field by name, in page order."""
         return {f.name: f for page in self.pages for f in page.fields}
+
+    def form(self, service: str, title: Text) -> FormSpec:
+        """The FormSpec the kiosk renders; it validates against today's date."""
+        return FormSpec(service=service, title=title, pages=self.pages, validate=self.check_today)
+
+    def check_today(self, values: Mapping[str, str]) -> ValidationResult:
+        """validate() on today's date (FormSpec.validate takes only the values)."""
+        return self.validate(values, date.today())
 
     def applicable(self, values: Mapping[str, str]) -> frozenset[str]:
         """The fields that apply to the chosen variant (all common fields, none of the others)."""

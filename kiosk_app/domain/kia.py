@@ -19,7 +19,7 @@ from kiosk_app.domain.formkit import (
     nik_matches,
     summary_rows,
 )
-from kiosk_app.domain.forms import Choice, FieldKind, FormPage, FormSpec, ValidationResult
+from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.nik import parse_nik
 from kiosk_app.domain.text import Language, Text
@@ -159,13 +159,4 @@ def summary(
     return rows
 
 
-def _validate_today(values: Mapping[str, str]) -> ValidationResult:
-    return validate(values)
-
-
-KIA = FormSpec(
-    service="kia",
-    title=T("Kartu Identitas Anak (KIA)", "Child identity card (KIA)"),
-    pages=PAGES,
-    validate=_validate_today,
-)
+KIA = RULES.form("kia", T("Kartu Identitas Anak (KIA)", "Child identity card (KIA)"))

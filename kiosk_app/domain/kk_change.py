@@ -24,7 +24,7 @@ from kiosk_app.domain.formkit import (
     number_between,
     summary_rows,
 )
-from kiosk_app.domain.forms import Choice, FieldKind, FormPage, FormSpec, ValidationResult
+from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.text import Language, Text
 
@@ -233,13 +233,4 @@ def summary(
     return summary_rows(RULES, values, lang, mask)
 
 
-def _validate_today(values: Mapping[str, str]) -> ValidationResult:
-    return validate(values)
-
-
-KK_CHANGE = FormSpec(
-    service="perubahan_kk",
-    title=T("Perubahan Kartu Keluarga", "Family card update"),
-    pages=PAGES,
-    validate=_validate_today,
-)
+KK_CHANGE = RULES.form("perubahan_kk", T("Perubahan Kartu Keluarga", "Family card update"))

@@ -16,7 +16,7 @@ from kiosk_app.domain.formkit import (
     make_field,
     summary_rows,
 )
-from kiosk_app.domain.forms import Choice, FieldKind, FormPage, FormSpec, ValidationResult
+from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.text import Language, Text
 
@@ -124,13 +124,4 @@ def summary(
     return summary_rows(RULES, values, lang, mask)
 
 
-def _validate_today(values: Mapping[str, str]) -> ValidationResult:
-    return validate(values)
-
-
-KTP_REPRINT = FormSpec(
-    service="cetak_ulang_ktp",
-    title=T("Cetak Ulang e-KTP", "e-KTP reprint"),
-    pages=PAGES,
-    validate=_validate_today,
-)
+KTP_REPRINT = RULES.form("cetak_ulang_ktp", T("Cetak Ulang e-KTP", "e-KTP reprint"))

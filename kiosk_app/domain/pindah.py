@@ -18,7 +18,7 @@ from kiosk_app.domain.formkit import (
     number_between,
     summary_rows,
 )
-from kiosk_app.domain.forms import Choice, FieldKind, FormPage, FormSpec, ValidationResult
+from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.text import Language, Text
 
@@ -190,13 +190,4 @@ def summary(
     return summary_rows(RULES, values, lang, mask)
 
 
-def _validate_today(values: Mapping[str, str]) -> ValidationResult:
-    return validate(values)
-
-
-PINDAH = FormSpec(
-    service="pindah",
-    title=T("Surat Pindah", "Moving letter"),
-    pages=PAGES,
-    validate=_validate_today,
-)
+PINDAH = RULES.form("pindah", T("Surat Pindah", "Moving letter"))
