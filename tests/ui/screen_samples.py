@@ -134,6 +134,7 @@ class Rendered:
     unscrollable: list[str] = field(default_factory=list)  # overflowing lists without ▲/▼
     clipped: list[str] = field(default_factory=list)  # visible buttons outside the window
     stale: list[str] = field(default_factory=list)  # font sizes not following the theme
+    broken: list[str] = field(default_factory=list)  # buttons whose words break mid-word
     overlaps: list[str] = field(default_factory=list)  # buttons drawn over one another
     prompt: Text | None = None
     shot: Path | None = None
@@ -255,8 +256,14 @@ def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
     for widget in shown:
         themed = isinstance(widget, TextInput) or type(widget).__name__ in (
             "BigButton", "KeyButton", "StepButton", "ChoiceButton", "KLabel", "KTitle", "KHeading")
-        if themed and round(widget.font_size) not in sizes:
+        fit = float(getattr(widget, "fit_scale", 1.0))  # buttons shrink text to fit
+        if themed and round(widget.font_size / fit) not in sizes:
             record.stale.append(f"{describe(widget)}: font {widget.font_size}")
+        if hasattr(widget, "widest_word") and widget.width > 1 and not widget.shorten:
+            room = widget.width - 2 * theme.padding
+            if widget.widest_word(widget.font_size) > room + 1:
+                record.broken.append(f"{describe(widget)} ({widget.text!r}, {widget.width:.0f} px"
+                                     f" wide, font {widget.font_size:.0f}, fit {fit:.2f})")
         if isinstance(widget, Label) and isinstance(widget.text, str) and widget.text.strip():
             record.texts.append(widget.text)
         if isinstance(widget, ButtonBehavior):

@@ -44,6 +44,12 @@ def test_every_screen_follows_the_theme_live(artifacts: Path) -> None:
     assert not stale, "fonts that kept their size after the large-text switch:\n" + "\n".join(stale)
 
 
+def test_no_button_breaks_a_word_in_either_mode(artifacts: Path) -> None:
+    broken = [f"{s}/{m}/{lang}: {w}" for (s, m, lang), r in render_all(artifacts).items()
+              for w in r.broken]
+    assert not broken, "words broken inside a button (\"Kembal/i\"):\n" + "\n".join(broken)
+
+
 def test_no_gesture_beyond_a_single_tap() -> None:
     gestures = re.compile(r"is_double_tap|is_triple_tap|on_touch_move")
     found = [f"{p.relative_to(UI)}: {m.group(0)}" for p in [*UI.rglob("*.py"), *UI.rglob("*.kv")]

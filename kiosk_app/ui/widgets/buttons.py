@@ -21,6 +21,8 @@ from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets._kv import load_kv
 
 FONT_ROLES = ("small", "body", "key", "heading", "title")
+MIN_FIT = 0.5  # text shrinks to fit its button, never below this share of its role's size
+_MEASURE: dict[tuple[str, int], Any] = {}  # (font, size) -> a core label used to measure words
 BUTTON_KINDS = ("primary", "secondary", "accent", "danger", "disabled-look")
 
 # kind -> (background, pressed background, text colour, border colour) theme colour names
@@ -44,6 +46,9 @@ class BigButton(Button):  # type: ignore[misc]
     # Grow with the wrapped text when size_hint_y is None (the default).
     auto_height = BooleanProperty(True)
     font_role = OptionProperty("body", options=FONT_ROLES)
+    # Below 1 when a word would not fit the width (it would break mid-word, "Kembal/i") or the
+    # wrapped text would not fit a button whose height the layout fixes (large-text mode).
+    fit_scale = NumericProperty(1.0)
 
     def __init__(self, **kwargs: Any) -> None:
         """Create the button, sized and coloured from the theme."""
@@ -57,10 +62,44 @@ class BigButton(Button):  # type: ignore[misc]
             disabled=self._restyle,
             texture_size=self._fit_height,
             size_hint_y=self._fit_height,
+            text=self._fit_text,
+            width=self._fit_text,
+            height=self._fit_text,
+            font_name=self._fit_text,
+            font_role=self._fit_text,
         )
         theme.bind(revision=self._restyle, touch=self._fit_height, padding=self._fit_height)
+        theme.bind(sp_body=self._fit_text, sp_key=self._fit_text, sp_title=self._fit_text)
         self._restyle()
         self._fit_height()
+        self._fit_text()
+
+    def role_size(self) -> float:
+        """The theme's font size for this button's role (before any fitting)."""
+        return float(getattr(theme, f"sp_{self.font_role}", theme.sp_body))
+
+    def widest_word(self, size: float | None = None) -> float:
+        """Width in pixels of the text's widest word at font size `size` (default: role size)."""
+        words = str(self.text).split()
+        if not words:
+            return 0.0
+        size = round(size if size is not None else self.role_size())
+        key = (str(self.font_name), size)
+        measure = _MEASURE.get(key)
+        if measure is None:
+            from kivy.core.text import Label as CoreLabel
+
+            measure = _MEASURE[key] = CoreLabel(font_name=key[0], font_size=size)
+        longest = sorted(set(words), key=len)[-4:]  # a few candidates: glyphs differ in width
+        return float(max(measure.get_extents(word)[0] for word in longest))
+
+    def _fit_text(self, *_args: Any) -> None:
+        """Shrink the font just enough that the widest word fits on one line."""
+        room = self.width - 2 * theme.padding
+        widest = self.widest_word()
+        # 3% spare: glyph hinting makes widths not quite proportional to the font size
+        scale = 1.0 if widest <= 0 or room <= 1 else min(1.0, 0.97 * room / widest)
+        self.fit_scale = max(MIN_FIT, scale)
 
     def _restyle(self, *_args: Any) -> None:
         """Pick colours for the kind, the pressed state and the disabled state."""
@@ -72,9 +111,13 @@ class BigButton(Button):  # type: ignore[misc]
         self.border_px = theme.border_width
 
     def _fit_height(self, *_args: Any) -> None:
-        """Keep the height at least one touch target and tall enough for the text."""
+        """Keep the height at least one touch target and tall enough for the text; where the
+        layout fixes the height, shrink the text a step instead (never below MIN_FIT)."""
+        needed = self.texture_size[1] + 2 * theme.padding
         if self.size_hint_y is None and self.auto_height:
-            self.height = max(theme.touch, self.texture_size[1] + 2 * theme.padding)
+            self.height = max(theme.touch, needed)
+        elif needed > self.height + 1 and self.height > 1 and self.fit_scale > MIN_FIT:
+            self.fit_scale = max(MIN_FIT, self.fit_scale * 0.9)
 
 
 class ChoiceButton(BigButton):
