@@ -22,7 +22,7 @@ from tests.services.outbox_rig import KIOSK_ID, SERVICE, client, server_rows, st
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = 200
-SOAK_KILLS = int(os.environ.get("ANJUNGAN_CRASH_SOAK", "300"))  # 10000 for the full soak
+SOAK_KILLS = int(os.environ.get("ANJUNGAN_CRASH_SOAK", "0"))  # 10000 for the full soak
 
 
 def _line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
@@ -110,5 +110,6 @@ def test_kiosk_killed_200_times_loses_nothing_and_doubles_nothing(tmp_path: Path
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not SOAK_KILLS, reason="on demand: ANJUNGAN_CRASH_SOAK=10000 (CI runs 200)")
 def test_kill_soak(tmp_path: Path) -> None:
     run_kills(tmp_path, SOAK_KILLS, seed=10_000)
