@@ -215,17 +215,21 @@ class HeartbeatWriter:
         ]
         params = pgbatch.parameters(rows, now, now - self.sample_every)
         with self._autocommit.connect() as conn:
-            seen = alert_history.last_seen(conn, (item.kiosk_id for item in batch))
             driver = conn.connection.driver_connection  # psycopg, in autocommit mode
             assert driver is not None
             with driver.cursor() as cursor:
                 result = cursor.execute(pgbatch.BATCH_SQL, params, prepare=True).fetchall()
             current: dict[str, str] = {}
             commands: dict[str, list[CommandOut]] = {}
+            seen: dict[str, alert_history.Before] = {}
             for kiosk_id, cid, kind, value in sorted(
                 result, key=lambda r: (r[1] is not None, r[1])
             ):
-                if cid is None:
+                if cid == pgbatch.BEFORE_ROW:  # the state before this batch, same statement
+                    seen[kiosk_id] = alert_history.Before(
+                        datetime.fromtimestamp(float(value), UTC),
+                        frozenset(alerts.decode(kind)))
+                elif cid is None:
                     current[kiosk_id] = value
                     commands.setdefault(kiosk_id, [])
                 else:

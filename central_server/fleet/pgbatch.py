@@ -16,6 +16,9 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from central_server.fleet.models import KioskState
 
 
+BEFORE_ROW = -1  # the command id column's marker for a row of `old` (seen, problems before)
+
+
 def _statement() -> TextClause:
     table = KioskState.__table__
     dialect = postgresql.dialect()
@@ -31,6 +34,10 @@ def _statement() -> TextClause:
         f"AS b(token_hash, {cols})), "
         f"valid AS (SELECT {picked} FROM batch b JOIN kiosks k "
         "ON k.kiosk_id = b.kiosk_id AND k.token_hash = b.token_hash), "
+        # The states before this batch, for the alert history: every part of one statement sees
+        # the same snapshot, so this reads them as they were before `up` overwrites them.
+        "old AS (SELECT s.kiosk_id, s.last_seen, s.problems FROM kiosk_states s "
+        "JOIN valid v ON v.kiosk_id = s.kiosk_id), "
         f"up AS (INSERT INTO kiosk_states ({cols}) SELECT {cols} FROM valid ORDER BY kiosk_id "
         f"ON CONFLICT (kiosk_id) DO UPDATE SET {updates}, history_at = CASE WHEN "
         "kiosk_states.history_at < :cutoff THEN EXCLUDED.history_at "
@@ -43,7 +50,9 @@ def _statement() -> TextClause:
         "WHERE status = 'queued' AND kiosk_id IN (SELECT kiosk_id FROM valid) "
         "RETURNING id, kiosk_id, kind, args_json) "
         "SELECT kiosk_id, NULL::integer, NULL::varchar, token_hash::text FROM valid "
-        "UNION ALL SELECT kiosk_id, id, kind, args_json FROM sent"
+        "UNION ALL SELECT kiosk_id, id, kind, args_json FROM sent "
+        f"UNION ALL SELECT kiosk_id, {BEFORE_ROW}, problems, "
+        "CAST(extract(epoch FROM last_seen) AS text) FROM old"
     ).bindparams(
         bindparam("cutoff", type_=table.c.history_at.type),
         bindparam("now", type_=table.c.history_at.type),
