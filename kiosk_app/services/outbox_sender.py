@@ -18,6 +18,7 @@ from kiosk_app.central import (
     SlotFull,
     SubmissionReceipt,
 )
+from kiosk_app.services.drain_loop import DrainLoop
 from kiosk_app.services.outbox import (
     NEEDS_SLOT,
     REJECTED,
@@ -62,8 +63,10 @@ class SendResult:
     delay_s: float = 0.0
 
 
-class OutboxSender:
+class OutboxSender(DrainLoop):
     """Sends due rows on a background thread; `send()` is also the session's immediate try."""
+
+    thread_name = "outbox-sender"
 
     def __init__(
         self,
@@ -260,35 +263,6 @@ class OutboxSender:
             delay = self.backoff.delay(self._failures, retry_after, self._rng)
             self._paused_until = max(self._paused_until, time.monotonic() + delay)
         return delay
-
-    def wake(self) -> None:
-        """Look at the outbox now (e.g. a row was queued)."""
-        self._wake.set()
-
-    def start(self) -> None:
-        """Drain in the background until stop()."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="outbox-sender", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the background loop and wait for it."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.drain_once()
-                wait = self._next_wait()
-            except Exception:  # the sender must never die
-                log.exception("outbox sender round failed")
-                wait = self.backoff.base_s
-            self._wake.wait(wait)
-            self._wake.clear()
 
     def _next_wait(self) -> float:
         """Seconds until the pause ends or the next row is due (at most IDLE_POLL_S)."""

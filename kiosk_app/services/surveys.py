@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
 from kiosk_app.domain import ikm
+from kiosk_app.services.drain_loop import DrainLoop
 from kiosk_app.services.durable import open_durable
 from kiosk_app.services.outbox_sender import Backoff
 
@@ -151,8 +152,10 @@ class SurveyQueue:
             status=row["status"], attempts=row["attempts"], last_error=row["last_error"])
 
 
-class SurveySender:
+class SurveySender(DrainLoop):
     """Sends queued surveys on a background thread; `submit()` commits one and wakes it."""
+
+    thread_name = "survey-sender"
 
     def __init__(self, queue: SurveyQueue, central: CentralClient, *,
                  backoff: Backoff | None = None, rng: Callable[[], float] = random.random,
@@ -219,33 +222,8 @@ class SurveySender:
         log.info("%s sent", where)
         return SENT
 
-    def wake(self) -> None:
-        """Look at the queue now."""
-        self._wake.set()
-
-    def start(self) -> None:
-        """Send in the background until stop()."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="survey-sender", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the background loop and wait for it."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.drain_once()
-                due_at = self.queue.next_due_at()
-                wait = IDLE_POLL_S if due_at is None else due_at - time.time()
-                wait = min(IDLE_POLL_S, max(0.01, wait))
-            except Exception:  # the sender must never die
-                log.exception("survey sender round failed")
-                wait = self.backoff.base_s
-            self._wake.wait(wait)
-            self._wake.clear()
+    def _next_wait(self) -> float:
+        """Seconds until the next queued survey is due (at most IDLE_POLL_S)."""
+        due_at = self.queue.next_due_at()
+        wait = IDLE_POLL_S if due_at is None else due_at - time.time()
+        return min(IDLE_POLL_S, max(0.01, wait))

@@ -1,0 +1,59 @@
+"""The background loop shared by the kiosk's durable senders (outbox, surveys)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class DrainLoop:
+    """A daemon thread calling drain_once() until stop(); wake() cuts the wait short.
+
+    The class using it sets `_stop` and `_wake` (threading.Event), `_thread = None`, `backoff`
+    (with `base_s`) and provides drain_once() and _next_wait() (seconds until the next round)."""
+
+    thread_name = "drain-loop"
+    _stop: threading.Event
+    _wake: threading.Event
+    _thread: threading.Thread | None
+    backoff: Any
+
+    def drain_once(self) -> Any:
+        """One round of sending (provided by the sender)."""
+        raise NotImplementedError
+
+    def _next_wait(self) -> float:
+        """Seconds to wait before the next round (provided by the sender)."""
+        raise NotImplementedError
+
+    def wake(self) -> None:
+        """Look at the queue now (e.g. a row was queued)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Send in the background until stop()."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background loop and wait for it."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain_once()
+                wait = self._next_wait()
+            except Exception:  # the sender must never die
+                log.exception("%s round failed", self.thread_name)
+                wait = self.backoff.base_s
+            self._wake.wait(wait)
+            self._wake.clear()
