@@ -89,7 +89,8 @@ def check(work: Path, db: Path, central) -> None:  # noqa: ANN001
     assert len(acked) >= 20, "the kiosk hardly ever got to submit: kills too early?"
     on_server = {key: number for key, _, number in server_rows(db)}
     lost = [k for k in acked if k not in on_server and rows[k].status not in ("returned",)]
-    assert lost == [], f"{len(lost)} acknowledged submissions lost"
+    statuses = sorted({rows[k].status for k in lost})
+    assert lost == [], f"{len(lost)} acknowledged submissions not sent (kiosk status {statuses})"
     assert set(on_server) <= set(rows), "the server has submissions the kiosk never stored"
     for key, number in on_server.items():  # exactly once, with the number the kiosk recorded
         assert rows[key].status == "sent" and rows[key].registration_number == number
