@@ -31,7 +31,9 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Start a kiosk (simulators + embedded server) and its app; returns a Pilot."""
     started: list[tuple[Any, Any]] = []
 
-    def start(timeouts: Timeouts | None = None, language: str = "id") -> Any:
+    def start(timeouts: Timeouts | None = None, language: str = "id",
+              card_read_delay_s: float = 0.3, **settings: Any) -> Any:
+        """`settings`: further KioskConfig fields (e.g. attendant=...)."""
         from kiosk_app.bootstrap import build_kiosk
         from kiosk_app.config import load_config
         from kiosk_app.ui.app import AnjunganApp
@@ -45,8 +47,9 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
             fullscreen=False,
             language=language,
             timeouts=timeouts or Timeouts(goodbye_s=1.0),
+            **settings,
         )
-        config.devices.card_read_delay_s = 0.3
+        config.devices.card_read_delay_s = card_read_delay_s
         kiosk = build_kiosk(config)
         app = AnjunganApp(kiosk, animate=False)
         started.append((app, kiosk))

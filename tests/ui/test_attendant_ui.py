@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiosk_app.domain.session import Timeouts
 from kiosk_app.services.attendant_auth import Attendant, AttendantSettings, hash_pin
 from kiosk_app.services.print_journal import ticket_payload
 from tests.drivers.test_ticket_printer_contract import make_ticket
@@ -26,35 +25,9 @@ def settings() -> AttendantSettings:
 
 
 @pytest.fixture
-def start(tmp_path: Path, settings: AttendantSettings) -> Iterator[Callable[[], Any]]:
-    """Like tests/ui/conftest.py's start_kiosk, with attendants in the config."""
-    started: list[tuple[Any, Any]] = []
-
-    def run() -> Any:
-        from kiosk_app.bootstrap import build_kiosk
-        from kiosk_app.config import load_config
-        from kiosk_app.ui.app import AnjunganApp
-        from kiosk_app.ui.pilot import Pilot
-
-        config = load_config(None, data_dir=tmp_path / "data", output_dir=tmp_path / "printed",
-                             headless=True, fullscreen=False, timeouts=Timeouts(goodbye_s=1.0),
-                             attendant=settings)
-        config.devices.card_read_delay_s = 0.05
-        kiosk = build_kiosk(config)
-        app = AnjunganApp(kiosk, animate=False)
-        started.append((app, kiosk))
-        app.start_embedded()
-        pilot = Pilot(app)
-        pilot.kiosk = kiosk
-        pilot.wait_for_state("attract")
-        return pilot
-
-    yield run
-    for app, kiosk in reversed(started):
-        try:
-            app.stop_embedded()
-        finally:
-            kiosk.close()
+def start(start_kiosk: Callable[..., Any], settings: AttendantSettings) -> Callable[[], Any]:
+    """tests/ui/conftest.py's start_kiosk, with attendants in the config."""
+    return lambda: start_kiosk(card_read_delay_s=0.05, attendant=settings)
 
 
 def press(pilot: Any, keyboard_id: str, keys: list[str]) -> None:
