@@ -42,6 +42,34 @@ def file_application(pilot: Any) -> str:
     return receipt.registration_number
 
 
+def submit_by_card(pilot: Any) -> None:
+    """Card tap to the result screen; the form is filled through the session service (its
+    touches are covered by test_journey), the optional scanning step skipped."""
+    from kiosk_app.demo_data import sample_birth_values
+
+    app = pilot.app
+    wait_for_central(pilot)
+    pilot.tap("sim_tap")
+    pilot.wait_for_state("identity")
+    pilot.tap("next")
+    pilot.wait_for_state("menu")
+    # The form is filled through the service (its touches are covered by test_journey).
+    session, values = app.session, sample_birth_values()
+    session.choose_service("akta_kelahiran")
+    form = session.view.service.form
+    for index in range(len(form.pages)):
+        for name in form.page_fields(index):
+            session.set_value(name, values[name])
+        session.next_page()
+    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
+    if session.view.state.value == "scan":  # the optional document scanning step
+        session.scan_skip_all()
+    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
+    session.choose_slot(app.view.slots[0].slot)
+    session.submit()
+    pilot.wait_for_state("result", timeout=30)
+
+
 def test_status_from_the_menu_by_keypad(start_kiosk: Callable[..., Any], artifacts: Path) -> None:
     pilot = start_kiosk()
     number = file_application(pilot)
@@ -102,31 +130,11 @@ def test_receipt_qr_on_the_attract_screen_opens_the_status(
 def test_reprint_button_once_the_paper_is_back(
     start_kiosk: Callable[..., Any], artifacts: Path
 ) -> None:
-    from kiosk_app.demo_data import sample_birth_values
 
     pilot = start_kiosk()
     app, printer = pilot.app, pilot.kiosk.devices.ticket_printer
     printer.set_paper(False)
-    wait_for_central(pilot)
-    pilot.tap("sim_tap")
-    pilot.wait_for_state("identity")
-    pilot.tap("next")
-    pilot.wait_for_state("menu")
-    # The form is filled through the service (its touches are covered by test_journey).
-    session, values = app.session, sample_birth_values()
-    session.choose_service("akta_kelahiran")
-    form = session.view.service.form
-    for index in range(len(form.pages)):
-        for name in form.page_fields(index):
-            session.set_value(name, values[name])
-        session.next_page()
-    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
-    if session.view.state.value == "scan":  # the optional document scanning step
-        session.scan_skip_all()
-    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
-    session.choose_slot(app.view.slots[0].slot)
-    session.submit()
-    pilot.wait_for_state("result", timeout=20)
+    submit_by_card(pilot)
     pilot.wait_until(lambda: pilot.find("reprint_status").text != "", what="reprint offer")
     assert pilot.find("reprint").disabled
     assert pilot.find("reprint_status").text == MSG_PRINTER_NOT_READY["paper_out"].id

@@ -14,7 +14,7 @@ import pytest
 
 from kiosk_app.domain import ikm
 from kiosk_app.services.surveys import SENT
-from tests.ui.test_status_ui import file_application, wait_for_central
+from tests.ui.test_status_ui import file_application, submit_by_card
 
 pytestmark = pytest.mark.ui
 
@@ -89,30 +89,10 @@ def test_survey_after_a_status_check_is_sent_over_http(
 def test_survey_after_a_pre_application_skipped_leaves_nothing(
     start_kiosk: Callable[..., Any], artifacts: Path
 ) -> None:
-    from kiosk_app.demo_data import sample_birth_values
 
     pilot = start_kiosk(language="en")
     app = pilot.app
-    wait_for_central(pilot)
-    pilot.tap("sim_tap")
-    pilot.wait_for_state("identity")
-    pilot.tap("next")
-    pilot.wait_for_state("menu")
-    # The form is filled through the service (its touches are covered by test_journey).
-    session, values = app.session, sample_birth_values()
-    session.choose_service("akta_kelahiran")
-    form = session.view.service.form
-    for index in range(len(form.pages)):
-        for name in form.page_fields(index):
-            session.set_value(name, values[name])
-        session.next_page()
-    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
-    if session.view.state.value == "scan":
-        session.scan_skip_all()
-    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
-    session.choose_slot(app.view.slots[0].slot)
-    session.submit()
-    pilot.wait_for_state("result", timeout=30)
+    submit_by_card(pilot)
 
     pilot.tap("finish")
     pilot.wait_for_state("survey")
