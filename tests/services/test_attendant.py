@@ -6,9 +6,7 @@ import io
 import json
 import logging
 import sqlite3
-import subprocess
 import sys
-import textwrap
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ from kiosk_app.services.printing import PrintingService
 from kiosk_app.services.session import UID_ONLY, SessionService, SessionView
 from tests.drivers.test_receipt_pdf import PDFTOTEXT, pdf_text
 from tests.drivers.test_ticket_printer_contract import make_ticket
+from tests.services.test_print_journal import crash_mid_print
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN = "482913"
@@ -292,17 +291,7 @@ def test_reprint_of_a_crash_interrupted_ticket(tmp_path: Path, settings: Attenda
                                                emulated: tuple) -> None:
     emulator, printer = emulated
     ticket = make_ticket(registration_number=REG)
-    script = textwrap.dedent(f"""
-        import os, sys
-        sys.path.insert(0, {str(ROOT)!r})
-        from kiosk_app.services.print_journal import PrintJournal
-        j = PrintJournal({str(tmp_path / "j.db")!r}, "KIOSK-3517-01")
-        j.record("ticket", {REG!r}, payload=sys.stdin.read())
-        os._exit(9)  # the kiosk dies before the printer finished
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], input=ticket_payload(ticket),
-                          text=True, timeout=30)
-    assert proc.returncode == 9
+    crash_mid_print(tmp_path / "j.db", ticket, REG)
     journal = PrintJournal(tmp_path / "j.db", "KIOSK-3517-01")
     [interrupted] = journal.recover()
     service = _service(settings, journal, printer)

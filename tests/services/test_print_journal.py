@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,19 +64,24 @@ def test_never_twice_unasked(journal: PrintJournal) -> None:
     assert copy.reprint_of == 1 and copy.actor == "officer:PTG-07"
 
 
-def test_crash_mid_print_offers_a_reprint(tmp_path: Path) -> None:
-    ticket = make_ticket(registration_number=REG)
+def crash_mid_print(journal_path: Path, ticket: Any, reference: str = REG) -> None:
+    """A kiosk process journals `ticket` for printing, then dies before the printer finished."""
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from kiosk_app.services.print_journal import PrintJournal
-        j = PrintJournal({str(tmp_path / "j.db")!r}, "KIOSK-3517-01")
-        j.record("ticket", {REG!r}, payload=sys.stdin.read())
-        os._exit(9)  # the kiosk dies before the printer finished
+        j = PrintJournal({str(journal_path)!r}, "KIOSK-3517-01")
+        j.record("ticket", {reference!r}, payload=sys.stdin.read())
+        os._exit(9)
     """)
     proc = subprocess.run([sys.executable, "-c", script], input=ticket_payload(ticket),
                           text=True, timeout=30)
     assert proc.returncode == 9
+
+
+def test_crash_mid_print_offers_a_reprint(tmp_path: Path) -> None:
+    ticket = make_ticket(registration_number=REG)
+    crash_mid_print(tmp_path / "j.db", ticket)
     journal = PrintJournal(tmp_path / "j.db", "KIOSK-3517-01")
     [job] = journal.recover()
     assert job.state == "interrupted" and ticket_from_payload(job.payload or "") == ticket
