@@ -3,9 +3,10 @@
 The real app runs headless (SDL offscreen, Mesa llvmpipe) on simulated devices with its embedded
 central server. Touches go through the real Window (UnitTestTouch, as the pilot taps) on the form's
 keyboard; a touch counts as done when the text box shows the letter and the frame drawn after it
-is finished (glFinish: software GL rasterises lazily). Meanwhile, in the background, a simulated
-card reader reads cards with its read latency and the real ESC/POS serial driver prints tickets to
-the emulator on a pty (throttled to 38,400 baud), both without pause.
+is finished (glFinish: software GL rasterises lazily). Touches come at a citizen's pace (PAUSE_S).
+Meanwhile, in the background, a simulated card reader reads cards with its read latency and the
+real ESC/POS serial driver prints tickets to the emulator on a pty (throttled to 38,400 baud), both
+without pause.
 
 region_search_ms: p95 of the region picker's search (kiosk_app.services.regions.RegionCache) over
 the country-sized village list in ../shared/data/wilayah, for queries typed letter by letter; null
@@ -36,6 +37,10 @@ from kiosk_app.ui.kivy_env import prepare_kivy  # noqa: E402
 
 TOUCHES = max(50, int(os.environ.get("UI_TOUCHES", "60")))
 CARD_READ_S = float(os.environ.get("UI_CARD_READ_S", "0.8"))
+# Between two touches the app keeps running frames for PAUSE_S: about three keys a second, a
+# quick typist on a touch screen (first-timers and the elderly type slower). Each key's own
+# frames (the letter, then the key's release 35 ms later) are drawn within that pause.
+PAUSE_S = float(os.environ.get("UI_PAUSE_S", "0.3"))
 REGIONS_DIR = Path(os.environ.get("REGIONS_DIR", str(ROOT.parent / "shared" / "data" / "wilayah")))
 QUERIES = ("sengon", "jombang", "kebon jeruk", "sukamaju", "tanjung", "margo", "bandung wetan")
 
@@ -187,7 +192,8 @@ def touch_to_frame(folder: Path) -> list[float]:
                     raise TimeoutError(f"touch {index} on {key.key!r} showed nothing")
             glFinish()
             samples.append((time.perf_counter() - started) * 1000)
-            for _ in range(3):  # the citizen's pace: a few frames between two touches
+            pause_until = time.perf_counter() + PAUSE_S  # the citizen's pace between two keys
+            while time.perf_counter() < pause_until:
                 EventLoop.idle()
         glFinish()
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from kivy.app import App
@@ -49,7 +50,14 @@ class AnjunganApp(App):
     # -- lifecycle ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
         """The attract screen now; the other screens once it is on display."""
-        get_theme().track_window()
+        get_theme().track_window()  # also paints the screens' background
+        if os.environ.get("SDL_VIDEODRIVER") == "offscreen":
+            # Headless (tests, benchmarks, the demo): swapping an offscreen surface is a no-op,
+            # so Mesa would rasterise a frame only when the next one touches its textures.
+            # Flush as a display's swap does, so each frame is drawn when it is shown.
+            from kivy.graphics.opengl import glFlush
+
+            Window.bind(on_flip=lambda *_: glFlush())
         self.a11y.start()
         transition = FadeTransition(duration=0.15) if self.animate else NoTransition()
         manager = ScreenManager(transition=transition)

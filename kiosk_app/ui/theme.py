@@ -172,7 +172,9 @@ class Theme(EventDispatcher):  # type: ignore[misc]
         self._recompute()
 
     def track_window(self) -> None:
-        """Follow the Kivy window's height (creates the window on first call)."""
+        """Follow the Kivy window's height (creates the window on first call) and paint the
+        window's clear colour as every screen's background (a full-window rectangle per
+        screen cost a whole extra fill each frame on a software rasteriser)."""
         if self._window_bound:
             return
         from kivy.core.window import Window
@@ -180,6 +182,13 @@ class Theme(EventDispatcher):  # type: ignore[misc]
         self._window_bound = True
         Window.bind(height=self._on_window_height)
         self._on_window_height(Window, Window.height)
+        self.bind(background=self._paint_window)
+        self._paint_window()
+
+    def _paint_window(self, *_args: Any) -> None:
+        from kivy.core.window import Window
+
+        Window.clearcolor = tuple(self.background)
 
     def _on_window_height(self, _window: Any, height: float) -> None:
         """Store a new window height (ignoring a transient zero)."""
