@@ -27,7 +27,7 @@ from central_server import (
     submission_notice,
     surveys,
 )
-from central_server.batch_create import Rules
+from central_server.batch_create import Rules, first_free
 from central_server.db import Database
 from central_server.fleet import Fleet, StaffAccess
 from central_server.kiosk_auth import KioskAuth, KioskRef, kiosk_claims_guard, kiosk_guard
@@ -42,6 +42,7 @@ from central_server.schemas import (
     QuotaIn,
     QuotaOut,
     Service,
+    SlotIn,
     SlotOut,
     SubmissionOut,
 )
@@ -215,6 +216,8 @@ def create_app(
                     result.append(SlotOut(date=day, window=window, remaining=left))
         return result
 
+    rules = Rules(today_fn, _now_wib, daily_quota, booked)
+
     def replay(existing: Application, request_hash: str) -> JSONResponse:
         if not hmac.compare_digest(existing.request_hash, request_hash):
             _fail(409, "idempotency_conflict", "Idempotency-Key reused with a different body")
@@ -235,17 +238,29 @@ def create_app(
         today = today_fn()
         day, window, service = body.slot.date, body.slot.window, body.service.value
         problem = quota.slot_problem(today, day, window)
-        if problem:
-            _fail(409, "slot_unavailable", problem, slot={"date": str(day), "window": window})
-        numbering.lock_slot(session, kiosk.office_code, service, day, window)
-        capacity = quota.window_capacity(daily_quota(session, kiosk.office_code, service), window)
-        if booked(session, kiosk.office_code, service, [day]).get((day, window), 0) >= capacity:
-            _fail(
-                409,
-                "slot_full",
-                "no places left in this slot; pick another",
-                slot={"date": str(day), "window": window},
+        if problem is None:
+            numbering.lock_slot(session, kiosk.office_code, service, day, window)
+            daily = daily_quota(session, kiosk.office_code, service)
+            capacity = quota.window_capacity(daily, window)
+            if booked(session, kiosk.office_code, service, [day]).get((day, window), 0) >= capacity:
+                problem = "full"
+        moved_from = None
+        if problem is not None:
+            # A queued row whose slot is full or no longer bookable (its day passed while the
+            # kiosk was offline) moves to the first free slot after it.
+            moved = (
+                first_free(session, kiosk.office_code, service, (day, window), rules)
+                if body.if_slot_full == "next_free"
+                else None
             )
+            if moved is None:
+                code, detail = (
+                    ("slot_full", "no places left in this slot; pick another")
+                    if problem == "full"
+                    else ("slot_unavailable", problem)
+                )
+                _fail(409, code, detail, slot={"date": str(day), "window": window})
+            moved_from, (day, window) = (day, window), moved
         try:
             reg_seq = numbering.next_value(session, f"reg:{kiosk.office_code}:{today}")
             q_seq = numbering.next_value(session, f"queue:{kiosk.office_code}:{day}:{window}")
@@ -261,8 +276,9 @@ def create_app(
             service=body.service,
             office_code=kiosk.office_code,
             office_name=kiosk.office_name,
-            slot=body.slot,
+            slot=SlotIn(date=day, window=window),
             created_at=created_at,
+            moved_from=body.slot if moved_from is not None else None,
         ).model_dump(mode="json")
         row = Application(
             registration_number=number,
@@ -285,7 +301,7 @@ def create_app(
         )
         session.add(row)
         session.flush()  # surfaces the (kiosk_id, idempotency_key) IntegrityError here
-        submission_notice.record_submission(session, row, f"kiosk:{kiosk.kiosk_id}")
+        submission_notice.record_submission(session, row, f"kiosk:{kiosk.kiosk_id}", moved_from)
         return response
 
     @app.post(
@@ -302,9 +318,7 @@ def create_app(
         """Create a pre-application; a repeated Idempotency-Key replays the first answer."""
         if idempotency_key is None or not 8 <= len(idempotency_key) <= 128:
             _fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
-        request_hash = hashlib.sha256(
-            json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-        ).hexdigest()
+        request_hash = batch_submit.request_hash(body)
         try:
             with db.transaction() as session:
                 existing = find(session, kiosk.kiosk_id, idempotency_key)
@@ -324,13 +338,14 @@ def create_app(
             kiosk.kiosk_id,
             mask_nik(body.applicant_nik),
             mask_name(body.applicant_name),
-            body.slot.date,
-            body.slot.window,
+            response["slot"]["date"],
+            response["slot"]["window"],
         )
         return JSONResponse(response, 201)
 
-    app.include_router(batch_submit.build_router(db, current_kiosk, find=find, create=create,
-                                                 rules=Rules(today_fn, _now_wib, daily_quota, booked)))
+    app.include_router(
+        batch_submit.build_router(db, current_kiosk, find=find, create=create, rules=rules)
+    )
 
     @app.get(
         "/api/v1/applications/{registration_number}",

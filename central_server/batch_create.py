@@ -2,6 +2,7 @@
 
 The same rules as the single endpoint's `create` (slot problems, quota per window, registration
 and queue sequences, stored answer for replays), read once per slot instead of once per item.
+An item asking `if_slot_full="next_free"` whose slot is full books `first_free` instead.
 Anything unusual (a sequence running out, a concurrent insert of the same key) raises
 `Fallback`: the caller rolls back and goes item by item through the single endpoint's code.
 """
@@ -9,7 +10,7 @@ Anything unusual (a sequence running out, a concurrent insert of the same key) r
 import json
 import logging
 from collections import Counter as Tally
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from central_server import numbering, quota, submission_notice
 from central_server.models import Application, Counter
-from central_server.schemas import ApplicationIn, SubmissionOut
+from central_server.schemas import ApplicationIn, SlotIn, SubmissionOut
 from kiosk_app.domain.identity import mask_name, mask_nik
 
 log = logging.getLogger("central_server")
@@ -50,6 +51,31 @@ class New:
     digest: str
 
 
+def first_free(
+    session: Session, office: str, service: str, wanted: tuple[date, str], rules: Rules,
+    taken: Mapping[tuple[str, date, str], int] | None = None,
+) -> tuple[date, str] | None:
+    """The earliest slot after the full `wanted` one (quota.later_slots) with a place left,
+    locked for this transaction; None when the whole horizon is full. `taken`: places this
+    transaction already holds but has not inserted yet (the batch)."""
+    candidates = list(quota.later_slots(rules.today(), *wanted))
+    if not candidates:
+        return None
+    daily = rules.daily_quota(session, office, service)
+    held = taken or {}
+    # Counts only grow (no booking is ever deleted), so a slot full before locking stays full;
+    # one with room is locked, then counted again under the lock.
+    seen = rules.booked(session, office, service, sorted({d for d, _ in candidates}))
+    for day, window in candidates:
+        room = quota.window_capacity(daily, window) - held.get((service, day, window), 0)
+        if seen.get((day, window), 0) >= room:
+            continue
+        numbering.lock_slot(session, office, service, day, window)
+        if rules.booked(session, office, service, [day]).get((day, window), 0) < room:
+            return day, window
+    return None
+
+
 def create_many(
     session: Session, kiosk: Any, items: list[New], rules: Rules
 ) -> list[dict[str, Any] | tuple[int, str, str]]:
@@ -60,42 +86,53 @@ def create_many(
     capacity: dict[str, int] = {}
     used: dict[str, dict[Any, int]] = {}
     locked: set[tuple[str, date, str]] = set()
-    accepted: list[New] = []
+    accepted: list[tuple[New, date, str]] = []  # with the slot booked (moved when full)
     for item in items:
         service, day, window = item.body.service.value, item.body.slot.date, item.body.slot.window
-        problem = quota.slot_problem(today, day, window)
-        if problem:
-            answers.append((409, "slot_unavailable", problem))
-            continue
-        slot = (service, day, window)
-        if slot not in locked:
-            numbering.lock_slot(session, office, service, day, window)
-            locked.add(slot)
+        movable = item.body.if_slot_full == "next_free"
         if service not in capacity:
             capacity[service] = rules.daily_quota(session, office, service)
             days = sorted({i.body.slot.date for i in items if i.body.service.value == service})
             used[service] = rules.booked(session, office, service, days)
-        booked = used[service].get((day, window), 0)
-        room = quota.window_capacity(capacity[service], window) - booked
-        if taken[slot] >= room:
-            answers.append((409, "slot_full", "no places left in this slot; pick another"))
-            continue
+        problem = quota.slot_problem(today, day, window)
+        if problem is None:
+            slot = (service, day, window)
+            if slot not in locked:
+                numbering.lock_slot(session, office, service, day, window)
+                locked.add(slot)
+            booked = used[service].get((day, window), 0)
+            room = quota.window_capacity(capacity[service], window) - booked
+            if taken[slot] >= room:
+                problem = "full"
+        if problem is not None:
+            # A queued row whose slot is full or no longer bookable (its day passed while the
+            # kiosk was offline) moves to the first free slot after it.
+            moved = (first_free(session, office, service, (day, window), rules, taken)
+                     if movable else None)
+            if moved is None:
+                answers.append((409, "slot_full", "no places left in this slot; pick another")
+                               if problem == "full" else (409, "slot_unavailable", problem))
+                continue
+            day, window = moved
+            slot = (service, day, window)
+            locked.add(slot)  # first_free locked it and counted it under the lock
+            used[service].update(rules.booked(session, office, service, [day]))
         taken[slot] += 1
-        accepted.append(item)
+        accepted.append((item, day, window))
         answers.append({})  # filled below
     if not accepted:
         return answers
     first_reg = _reserve(session, f"reg:{office}:{today}", len(accepted))
-    per_slot = Tally((i.body.slot.date, i.body.slot.window) for i in accepted)
+    per_slot = Tally((day, window) for _, day, window in accepted)
     next_queue = {
         slot: _reserve(session, f"queue:{office}:{slot[0]}:{slot[1]}", n)
         for slot, n in sorted(per_slot.items())
     }
-    created_at, rows = rules.now(), []
+    created_at, rows, moved_from = rules.now(), [], {}
     fill = iter(n for n, a in enumerate(answers) if a == {})
-    for offset, item in enumerate(accepted):
+    for offset, (item, day, window) in enumerate(accepted):
         body = item.body
-        day, window = body.slot.date, body.slot.window
+        wanted = (body.slot.date, body.slot.window)
         try:
             number = numbering.registration_number(
                 body.service.value, office, today, first_reg + offset)
@@ -107,8 +144,11 @@ def create_many(
         response = SubmissionOut(
             registration_number=number, queue_number=queue_no, status="submitted",
             service=body.service, office_code=office, office_name=kiosk.office_name,
-            slot=body.slot, created_at=created_at,
+            slot=SlotIn(date=day, window=window), created_at=created_at,
+            moved_from=body.slot if wanted != (day, window) else None,
         ).model_dump(mode="json")
+        if wanted != (day, window):
+            moved_from[number] = wanted
         answers[next(fill)] = response
         rows.append({
             "registration_number": number, "queue_number": queue_no,
@@ -127,7 +167,7 @@ def create_many(
     session.execute(insert(Application), rows)
     # As the single endpoint does: a "submit" event, and the applicant told when a contact is given.
     submission_notice.record_many(
-        session, [r["registration_number"] for r in rows], f"kiosk:{kiosk.kiosk_id}")
+        session, [r["registration_number"] for r in rows], f"kiosk:{kiosk.kiosk_id}", moved_from)
     return answers
 
 

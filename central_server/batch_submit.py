@@ -61,9 +61,13 @@ class BatchOut(BaseModel):
 
 
 def request_hash(body: ApplicationIn) -> str:
-    """The same fingerprint as the single endpoint's (idempotency conflicts are detected)."""
+    """The fingerprint of an application, for both endpoints (idempotency conflicts).
+
+    `if_slot_full` is left out: it says what to do when nothing is stored yet, so a row first
+    tried at the kiosk ("refuse", answer lost) and resent from the queue ("next_free") is the
+    same request and replays, and fingerprints stored before the field existed still match."""
     return hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+        json.dumps(body.model_dump(mode="json", exclude={"if_slot_full"}), sort_keys=True).encode()
     ).hexdigest()
 
 
@@ -136,7 +140,7 @@ def build_router(
             return replay(key, existing, digest)
         log.info("application %s created by kiosk %s for nik=%s name=%s slot=%s %s (batch)",
                  created["registration_number"], kiosk.kiosk_id, mask_nik(body.applicant_nik),
-                 mask_name(body.applicant_name), body.slot.date, body.slot.window)
+                 mask_name(body.applicant_name), created["slot"]["date"], created["slot"]["window"])
         return BatchItemOut(idempotency_key=key, status=201, application=created)
 
     @router.post(

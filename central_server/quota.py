@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 WINDOWS: tuple[str, ...] = ("08.00-11.00", "13.00-15.00")
@@ -49,3 +50,16 @@ def slot_problem(today: date, day: date, window: str) -> str | None:
     if window not in windows_on(day):
         return f"window {window} is closed on {day:%A}"
     return None
+
+
+def later_slots(today: date, day: date, window: str) -> Iterator[tuple[date, str]]:
+    """Bookable slots after (day, window), earliest first: the same day's later windows, then
+    the following days' up to the booking horizon (where a full slot moves to)."""
+    after = WINDOWS.index(window) + 1 if window in WINDOWS else len(WINDOWS)
+    last = today + timedelta(days=MAX_DAYS_AHEAD)
+    current = day
+    while current <= last:
+        for w in windows_on(current):
+            if (current > day or WINDOWS.index(w) >= after) and not slot_problem(today, current, w):
+                yield current, w
+        current += timedelta(days=1)

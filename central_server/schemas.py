@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -89,6 +89,12 @@ class ApplicationIn(BaseModel):
     slot: SlotIn
     local_reference: Annotated[str, StringConstraints(max_length=64)] | None = None
     submitted_at: dt.datetime | None = None
+    if_slot_full: Literal["refuse", "next_free"] = Field(
+        "refuse",
+        description="When the slot is full: refuse (409 slot_full, the citizen picks another) or "
+        "book the nearest free slot after it within the booking horizon (queued sends: the "
+        "citizen has left). Not part of the idempotency fingerprint.",
+    )
 
 
 class SubmissionOut(BaseModel):
@@ -102,6 +108,9 @@ class SubmissionOut(BaseModel):
     office_name: str
     slot: SlotIn
     created_at: str
+    moved_from: SlotIn | None = Field(
+        None, description="The slot asked for, when it was full and `slot` was booked instead."
+    )
 
 
 class StatusText(BaseModel):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,15 +19,35 @@ from kiosk_app.domain.dates import long_date
 log = logging.getLogger("central_server.submission")
 
 
-def compose_submitted(app: Application) -> tuple[str, str]:
-    """Subject and body (Bahasa Indonesia) confirming a submission; no NIK, no name."""
-    lines = [
-        f"Permohonan {app.registration_number}: {STATUS_TEXTS['submitted']['id']}.",
+Slot = tuple[date, str]  # (verification date, window)
+
+
+def moved_note(wanted: Slot) -> str:
+    """History note of an application booked on a later slot because its own was full."""
+    day, window = wanted
+    return (f"Jadwal dipindah dari {day.isoformat()} {window} karena kuota penuh "
+            f"(moved from {day.isoformat()} {window}: quota full)")
+
+
+def compose_submitted(app: Application, moved_from: Slot | None = None) -> tuple[str, str]:
+    """Subject and body (Bahasa Indonesia) confirming a submission; no NIK, no name.
+
+    `moved_from`: the slot the citizen picked, full when the queued submission arrived, so the
+    application was booked on the nearest free slot instead: the message says so first."""
+    lines = [f"Permohonan {app.registration_number}: {STATUS_TEXTS['submitted']['id']}."]
+    if moved_from is not None:
+        lines.append(
+            f"Kuota {long_date(moved_from[0])} pukul {moved_from[1]} WIB sudah penuh, jadwal "
+            f"verifikasi Anda dipindah ke {long_date(app.slot_date)} pukul {app.slot_window} WIB "
+            "(jadwal pada tanda terima tidak berlaku lagi)."
+        )
+    lines += [
         f"Jadwal verifikasi: {long_date(app.slot_date)}, pukul {app.slot_window} WIB, "
         f"nomor antrean {app.queue_number}. Bawa dokumen asli dan tanda terima.",
         "Kabar berikutnya dikirim ke nomor atau email ini.",
     ]
-    return f"Disdukcapil: permohonan {app.registration_number}", "\n".join(lines)
+    moved = " (jadwal dipindah)" if moved_from is not None else ""
+    return f"Disdukcapil: permohonan {app.registration_number}{moved}", "\n".join(lines)
 
 
 def usable_recipients(app: Application) -> list[tuple[str, str]]:
@@ -41,8 +63,11 @@ def usable_recipients(app: Application) -> list[tuple[str, str]]:
     return usable
 
 
-def record_submission(session: Session, app: Application, actor: str) -> int:
+def record_submission(
+    session: Session, app: Application, actor: str, moved_from: Slot | None = None
+) -> int:
     """Add the "submit" event to the history and queue one message per contact; returns that count.
+    `moved_from`: the full slot asked for (noted in the history and told in the message).
 
     Runs inside the submission's transaction, so the message exists exactly when the application
     does (an idempotent replay of the same request queues nothing again).
@@ -54,13 +79,13 @@ def record_submission(session: Session, app: Application, actor: str) -> int:
             from_status=None,
             to_status=app.status,
             actor=actor,
-            note="",
+            note=moved_note(moved_from) if moved_from is not None else "",
             at=app.created_at or now_wib(),
         )
     )
     contacts = usable_recipients(app)
     if contacts:
-        subject, body = compose_submitted(app)
+        subject, body = compose_submitted(app, moved_from)
         for channel, address in contacts:
             enqueue(session, channel, address, subject, body, app.id)
     log.info("application %s submitted; %d notification(s) queued",
@@ -68,8 +93,12 @@ def record_submission(session: Session, app: Application, actor: str) -> int:
     return len(contacts)
 
 
-def record_many(session: Session, registration_numbers: list[str], actor: str) -> int:
-    """record_submission for applications inserted in bulk (the batch path); messages queued."""
+def record_many(
+    session: Session, registration_numbers: list[str], actor: str,
+    moved_from: Mapping[str, Slot] | None = None,
+) -> int:
+    """record_submission for applications inserted in bulk (the batch path); messages queued.
+    `moved_from`: registration number -> full slot asked for, of those booked elsewhere."""
     if not registration_numbers:
         return 0
     apps = session.scalars(
@@ -77,4 +106,6 @@ def record_many(session: Session, registration_numbers: list[str], actor: str) -
         .where(Application.registration_number.in_(registration_numbers))
         .order_by(Application.id)
     )
-    return sum(record_submission(session, app, actor) for app in apps)
+    moved = moved_from or {}
+    return sum(record_submission(session, app, actor, moved.get(app.registration_number))
+               for app in apps)

@@ -221,8 +221,12 @@ class CentralClient(CardHolderApi):
         local_reference: str | None = None,
         submitted_at: str | None = None,
         timeout: float | None = None,
+        if_slot_full: str = "refuse",
     ) -> SubmissionReceipt:
-        """Submit a pre-application; resending with the same key returns the first receipt."""
+        """Submit a pre-application; resending with the same key returns the first receipt.
+
+        `if_slot_full="next_free"`: a full slot books the nearest free one after it (the
+        receipt's slot) instead of refusing; for queued rows whose citizen has left."""
         body = {
             "service": service,
             "applicant_nik": applicant_nik,
@@ -232,6 +236,8 @@ class CentralClient(CardHolderApi):
             "local_reference": local_reference,
             "submitted_at": submitted_at,
         }
+        if if_slot_full != "refuse":
+            body["if_slot_full"] = if_slot_full
         what = f"submit {service} nik={mask_nik(applicant_nik)} key={idempotency_key}"
         answer = self._call(
             "POST",
@@ -255,7 +261,9 @@ class CentralClient(CardHolderApi):
             "applicant_name": kw["applicant_name"], "data": kw["data"],
             "slot": {"date": kw["slot"].date.isoformat(), "window": kw["slot"].window},
             "local_reference": kw.get("local_reference"),
-            "submitted_at": kw.get("submitted_at")}} for key, kw in items]}
+            "submitted_at": kw.get("submitted_at"),
+            **({"if_slot_full": kw["if_slot_full"]}
+               if kw.get("if_slot_full", "refuse") != "refuse" else {})}} for key, kw in items]}
         what = f"submit batch of {len(items)}"
         answer = self._call("POST", "/api/v1/applications/batch", json=body, what=what,
                             timeout=timeout)

@@ -95,17 +95,18 @@ def load_key(key_file: Path | None, data_dir: Path) -> bytes:
 
 
 def _read_key(path: Path) -> bytes:
-    raw = path.read_bytes().strip()
-    if len(raw) == 32:
+    """A key file holds the 32 raw bytes, or their base64 on a line."""
+    if path.stat().st_mode & 0o077:
+        log.warning("outbox key %s is readable by group/others; chmod 600 it", path)
+    raw = path.read_bytes()
+    if len(raw) == 32:  # raw bytes: never strip them (a key may begin or end with b"\n")
         return raw
     try:
-        key = base64.urlsafe_b64decode(raw)
+        key = base64.urlsafe_b64decode(raw.strip())
     except ValueError as exc:
         raise OutboxError(f"outbox key {path} is not base64") from exc
     if len(key) != 32:
         raise OutboxError(f"outbox key {path} must hold 32 bytes, not {len(key)}")
-    if path.stat().st_mode & 0o077:
-        log.warning("outbox key %s is readable by group/others; chmod 600 it", path)
     return key
 
 
@@ -228,19 +229,29 @@ class Outbox:
                     (entry_id, item.name, item.content_type, self._seal(key, item.data)))
             return self._entry(db, entry_id)
 
-    def mark_sent(self, entry_id: int, registration_number: str, queue_number: str) -> None:
-        """The server holds it: keep the log line, wipe the personal data and scans."""
-        self.mark_sent_many([(entry_id, registration_number, queue_number)])
+    def mark_sent(self, entry_id: int, registration_number: str, queue_number: str,
+                  slot: Slot | None = None) -> None:
+        """The server holds it: keep the log line, wipe the personal data and scans. `slot`: the
+        one the server booked (a later one when the row's was full), kept on the row."""
+        self.mark_sent_many([(entry_id, registration_number, queue_number)],
+                            {entry_id: slot} if slot is not None else None)
 
-    def mark_sent_many(self, sent: Sequence[tuple[int, str, str]]) -> None:
-        """mark_sent for (id, registration number, queue number) rows, in one transaction. Not
-        fsynced (synchronous=NORMAL): if power loss undoes it, the resend is replayed by key."""
+    def mark_sent_many(self, sent: Sequence[tuple[int, str, str]],
+                       slots: Mapping[int, Slot] | None = None) -> None:
+        """mark_sent for (id, registration number, queue number) rows, in one transaction; `slots`
+        the booked slot by id. Not fsynced (synchronous=NORMAL): if power loss undoes it, the
+        resend is replayed by key."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        booked = slots or {}
         with self._tx(synchronous="NORMAL") as db:
             db.executemany(
                 "UPDATE outbox SET status=?, registration_number=?, queue_number=?, payload=NULL,"
-                " last_error='', sent_at=? WHERE id=?",
-                [(SENT, number, queue, now, entry_id) for entry_id, number, queue in sent])
+                " last_error='', sent_at=?, slot_date=coalesce(?, slot_date),"
+                " slot_window=coalesce(?, slot_window) WHERE id=?",
+                [(SENT, number, queue, now,
+                  booked[entry_id].date.isoformat() if entry_id in booked else None,
+                  booked[entry_id].window if entry_id in booked else None, entry_id)
+                 for entry_id, number, queue in sent])
             db.executemany("DELETE FROM outbox_attachments WHERE submission_id=?",
                            [(entry_id,) for entry_id, _, _ in sent])
 

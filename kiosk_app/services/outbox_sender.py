@@ -31,6 +31,9 @@ from kiosk_app.services.outbox import (
 log = logging.getLogger(__name__)
 
 SENT, QUEUED = "sent", "queued"
+# A queued row's citizen has left with an offline ticket: when their slot filled up meanwhile,
+# the server books the nearest free one and tells them (the receipt's slot is kept on the row).
+UNATTENDED_IF_FULL = "next_free"
 IDLE_POLL_S = 30.0
 BATCH_ITEMS = 50  # rows per batch request: one server commit and one kiosk commit for all
 
@@ -117,7 +120,8 @@ class OutboxSender(DrainLoop):
             submission = self.outbox.submission(entry.id)
             receipt = self.central.submit(
                 **submission.request(), idempotency_key=entry.idempotency_key,
-                local_reference=entry.local_reference, timeout=timeout)
+                local_reference=entry.local_reference, timeout=timeout,
+                if_slot_full="refuse" if attended else UNATTENDED_IF_FULL)
             uploads = self.outbox.attachments(entry.id)
             for item in uploads:  # PUT: a resend after a crash replaces, never doubles
                 self.central.upload_scan(receipt.registration_number, item.name, item.data)
@@ -148,7 +152,10 @@ class OutboxSender(DrainLoop):
             self.outbox.mark_retry(entry.id, delay, f"{type(exc).__name__}")
             return SendResult(QUEUED, entry, delay_s=delay)
         self._answered()
-        self.outbox.mark_sent(entry.id, receipt.registration_number, receipt.queue_number)
+        self.outbox.mark_sent(entry.id, receipt.registration_number, receipt.queue_number,
+                              receipt.slot)
+        if receipt.slot != entry.slot:
+            log.info("%s: slot %s full, booked %s instead", where, entry.slot, receipt.slot)
         log.info("%s sent: %s", where, receipt.registration_number)
         result = SendResult(SENT, self.outbox.get(entry.id), receipt=receipt)
         if self._on_sent is not None:
@@ -209,7 +216,8 @@ class OutboxSender(DrainLoop):
                 results.append(SendResult(REJECTED, self.outbox.get(entry.id)))
                 continue
             items.append((entry.idempotency_key,
-                          {**submission.request(), "local_reference": entry.local_reference}))
+                          {**submission.request(), "local_reference": entry.local_reference,
+                           "if_slot_full": UNATTENDED_IF_FULL}))
             ready.append(entry)
         if not ready:
             return results
@@ -234,12 +242,12 @@ class OutboxSender(DrainLoop):
         sent = [(e, a) for e, a in zip(ready, answers, strict=True)
                 if isinstance(a, SubmissionReceipt)]
         self.outbox.mark_sent_many([(e.id, a.registration_number, a.queue_number)
-                                    for e, a in sent])
+                                    for e, a in sent], {e.id: a.slot for e, a in sent})
         log.info("%s: %d sent", where, len(sent))
         for entry, answer in zip(ready, answers, strict=True):
             if isinstance(answer, SubmissionReceipt):
                 done = replace(entry, status=SENT, registration_number=answer.registration_number,
-                               queue_number=answer.queue_number)
+                               queue_number=answer.queue_number, slot=answer.slot)
                 result = SendResult(SENT, done, receipt=answer)
                 if self._on_sent is not None:
                     self._on_sent(result)

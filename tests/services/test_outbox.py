@@ -170,6 +170,9 @@ def test_development_key_is_generated_private_and_reused(
     provisioned = tmp_path / "provisioned.key"
     provisioned.write_bytes(os.urandom(32))
     assert load_key(provisioned, tmp_path / "data") == provisioned.read_bytes()
+    for edge in (b"\n" + bytes(range(31)), bytes(range(31)) + b" ", b"\t" * 32):
+        provisioned.write_bytes(edge)  # raw keys may begin or end with whitespace bytes
+        assert load_key(provisioned, tmp_path / "data") == edge
     with pytest.raises(OutboxError):
         load_key(tmp_path / "missing.key", tmp_path / "data")
     short = tmp_path / "short.key"
