@@ -3,6 +3,10 @@
 Each child reopens the outbox and the print journal (as a restarted kiosk does), sends what is
 left, then submits and prints in a loop until the test SIGKILLs it. It appends "ACK <key>" to
 acks.log only after the outbox commit returned (what the citizen is told is saved).
+
+The plan file (outbox_rig.places and form_values) gives every outbox row its own bookable place:
+row number i takes places[i], so no row can meet a full slot. When the places run out the child
+exits with OUT_OF_PLACES instead of submitting: the rig is too small, not the kiosk wrong.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from drivers.card_reader.citizens import citizen
 from drivers.document_printer.simulator import SimulatedDocumentPrinter
 from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient, SubmissionReceipt
-from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services import documents  # noqa: F401 - reportlab imported before forking
@@ -26,8 +30,10 @@ from kiosk_app.services.outbox_sender import SENT, Backoff, OutboxSender
 from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
 
+OUT_OF_PLACES = 4
 
-def kiosk_child(work: Path, base_url: str, token: str, slots: list[Slot], run: int) -> None:
+
+def kiosk_child(work: Path, base_url: str, token: str, plan: dict[str, Any], run: int) -> None:
     """One life of the kiosk: recover, drain, then submit and print until killed."""
     box = Outbox(work / "outbox.db", bytes(range(32)), "KIOSK-3517-OB")
     journal = PrintJournal(work / "journal.db", "KIOSK-3517-OB")
@@ -37,12 +43,17 @@ def kiosk_child(work: Path, base_url: str, token: str, slots: list[Slot], run: i
     sender.drain_once()
     printing = PrintingService(SimulatedTicketPrinter(), SimulatedDocumentPrinter(None),
                                kiosk_id="KIOSK-3517-OB", journal=journal)
-    info = SERVICES["akta_kelahiran"]
+    places: list[tuple[str, Slot]] = plan["places"]
     holder = citizen(run % 3)
     acks = os.open(work / "acks.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    for n in range(1000):
-        slot = slots[(run * 7 + n) % len(slots)]
-        values = sample_birth_values()
+    for _ in range(1000):
+        row = sum(box.counts().values())  # rows ever stored: this one takes the next place
+        if row >= len(places):
+            os._exit(OUT_OF_PLACES)
+        service, slot = places[row]
+        info = SERVICES[service]
+        variants = plan["values"][service]
+        values = variants[(row // len(SERVICES)) % len(variants)]
         submission = Submission(info.key, holder.nik, holder.name, values, slot,
                                 "2026-01-05T09:00:00+07:00")
         entry = box.enqueue(submission)
@@ -62,14 +73,15 @@ def kiosk_child(work: Path, base_url: str, token: str, slots: list[Slot], run: i
 def main() -> None:
     """Serve "go <run>" lines: fork a child, answer "pid <pid>", then "exit <status>"."""
     work, base_url, token = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    slots = [Slot(date.fromisoformat(d), w) for d, w in json.loads(sys.argv[4])]
+    plan = json.loads(Path(sys.argv[4]).read_text())
+    plan["places"] = [(s, Slot(date.fromisoformat(d), w)) for s, d, w in plan["places"]]
     print("ready", flush=True)
     for line in sys.stdin:
         run = int(line.split()[1])
         pid = os.fork()
         if pid == 0:
             try:
-                kiosk_child(work, base_url, token, slots, run)
+                kiosk_child(work, base_url, token, plan, run)
             finally:
                 os._exit(3)
         print(f"pid {pid}", flush=True)

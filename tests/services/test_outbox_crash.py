@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import select
@@ -17,12 +18,25 @@ import pytest
 
 from kiosk_app.services.outbox import Outbox
 from kiosk_app.services.outbox_sender import Backoff, OutboxSender
-from tests.services.outbox_rig import KIOSK_ID, SERVICE, client, server_rows, start_sidecar
+from tests.services.crash_child import OUT_OF_PLACES
+from tests.services.outbox_rig import (
+    ALL_SERVICES,
+    KIOSK_ID,
+    client,
+    form_values,
+    places,
+    server_rows,
+    start_sidecar,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = 200
 SOAK_KILLS = int(os.environ.get("ANJUNGAN_CRASH_SOAK", "0"))  # 10000 for the full soak
+# Outbox rows per kiosk life, averaged over a run: 0.14-0.42 measured (2 shared cores), so 0.9
+# leaves margin for a faster machine. Each row needs its own bookable place (at most 9,999 a day:
+# registration numbers), and the up-front check sizes the rig with this bound.
+ROWS_PER_KILL_BOUND = 0.9
 
 
 def _line(proc: subprocess.Popen[str], timeout: float = 30.0) -> str:
@@ -43,11 +57,23 @@ def run_kills(tmp_path: Path, kills: int, seed: int) -> None:
     rng = random.Random(seed)
     try:
         direct = client(server.base_url)
-        slots = [(a.slot.date.isoformat(), a.slot.window) for a in direct.slots(SERVICE, 14)]
+        bookable = places(direct)
+        needed = math.ceil(kills * ROWS_PER_KILL_BOUND)
+        if len(bookable) < needed:
+            pytest.fail(
+                f"rig too small: {len(bookable)} bookable places ({len(ALL_SERVICES)} services),"
+                f" but {kills} kills may store up to {needed} submissions"
+                f" ({ROWS_PER_KILL_BOUND}/kill); run fewer kills", pytrace=False)
+        plan = tmp_path / "plan.json"
+        plan.write_text(json.dumps({
+            "places": [(service, slot.date.isoformat(), slot.window)
+                       for service, slot in bookable],
+            "values": form_values(),
+        }))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         zygote = subprocess.Popen(
             [sys.executable, str(CHILD), str(work), server.base_url, str(direct.token),
-             json.dumps(slots)],
+             str(plan)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
         try:
             assert _line(zygote, 60) == "ready"
@@ -59,20 +85,31 @@ def run_kills(tmp_path: Path, kills: int, seed: int) -> None:
                 # Mostly short lives (kills land in start-up, commit, send, print); every 25th
                 # lives long enough to finish prints even on a loaded machine.
                 time.sleep(1.5 if run % 25 == 24 else rng.uniform(0.0, 0.25))
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:  # it ended by itself: its status below tells why
+                    pass
                 status = int(_line(zygote).split()[1])
+                if os.WIFEXITED(status) and os.WEXITSTATUS(status) == OUT_OF_PLACES:
+                    pytest.fail(f"rig out of places after {run} kills: all {len(bookable)}"
+                                f" places taken: ROWS_PER_KILL_BOUND is too low", pytrace=False)
                 assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
         finally:
             if zygote.stdin is not None:
                 zygote.stdin.close()
             zygote.wait(timeout=30)
-        check(work, db, direct)
+        acked, stored = check(work, db, direct)
+        print(f"\ncrash rig: {kills} kills, {acked} acknowledged ({acked / kills:.3f}/kill),"
+              f" {stored} outbox rows ({stored / kills:.3f}/kill), {len(bookable)} places")
     finally:
         server.stop()
 
 
-def check(work: Path, db: Path, central) -> None:  # noqa: ANN001
-    """The kiosk restarts once more and drains; then compare kiosk, server and print journal."""
+def check(work: Path, db: Path, central) -> tuple[int, int]:  # noqa: ANN001
+    """The kiosk restarts once more and drains; then compare kiosk, server and print journal.
+
+    Returns (acknowledged submissions, outbox rows).
+    """
     box = Outbox(work / "outbox.db", bytes(range(32)), KIOSK_ID)
     try:
         sender = OutboxSender(box, central, backoff=Backoff(base_s=0.01, cap_s=0.05))
@@ -87,8 +124,10 @@ def check(work: Path, db: Path, central) -> None:  # noqa: ANN001
         box.close()
     acked = (work / "acks.log").read_text().split()[1::2]
     assert len(acked) >= 20, "the kiosk hardly ever got to submit: kills too early?"
+    keys = [key for key, _, _ in server_rows(db)]
+    assert len(keys) == len(set(keys)), "a submission is on the server twice"
     on_server = {key: number for key, _, number in server_rows(db)}
-    lost = [k for k in acked if k not in on_server and rows[k].status not in ("returned",)]
+    lost = [k for k in acked if k not in on_server or rows[k].status != "sent"]
     statuses = sorted({rows[k].status for k in lost})
     assert lost == [], f"{len(lost)} acknowledged submissions not sent (kiosk status {statuses})"
     assert set(on_server) <= set(rows), "the server has submissions the kiosk never stored"
@@ -96,6 +135,10 @@ def check(work: Path, db: Path, central) -> None:  # noqa: ANN001
         assert rows[key].status == "sent" and rows[key].registration_number == number
     references = [ref for _, ref, _ in server_rows(db)]
     assert len(references) == len(set(references))
+    with sqlite3.connect(db, timeout=10) as conn:
+        services = {s for (s,) in conn.execute("SELECT DISTINCT service FROM applications")}
+    if len(keys) >= 2 * len(ALL_SERVICES):  # rows take the services in turn
+        assert services == set(ALL_SERVICES), f"only {sorted(services)} reached the server"
     with sqlite3.connect(work / "journal.db") as journal:
         doubled = journal.execute(
             "SELECT reference, count(*) FROM print_jobs WHERE kind='ticket' AND reprint_of IS NULL"
@@ -104,6 +147,7 @@ def check(work: Path, db: Path, central) -> None:  # noqa: ANN001
                                   " AND state='done'").fetchone()[0]
     assert doubled == [], f"tickets printed twice unasked: {doubled}"
     assert tickets > 0, "no ticket ever finished printing: kills too early?"
+    return len(acked), len(rows)
 
 
 def test_kiosk_killed_200_times_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
