@@ -15,7 +15,6 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from central_server.fleet.models import KioskState
 
-
 BEFORE_ROW = -1  # the command id column's marker for a row of `old` (seen, problems before)
 
 

@@ -6,7 +6,9 @@ import sqlite3
 from pathlib import Path
 
 
-def open_durable(path: Path | str, schema: str, *, secure_delete: bool = False) -> sqlite3.Connection:
+def open_durable(
+    path: Path | str, schema: str, *, secure_delete: bool = False
+) -> sqlite3.Connection:
     """WAL with synchronous=FULL: a committed row is on disk even after a power cut."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)

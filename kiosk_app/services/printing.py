@@ -25,7 +25,8 @@ STATUS_SUBMITTED = Text(
 )
 TICKET_FAILED_HINT = Text(
     "Tiket belum tercetak. Catat nomor registrasi di layar; petugas dapat mencetak ulang.",
-    "The ticket was not printed. Note the registration number on screen; an attendant can reprint it.",
+    "The ticket was not printed. Note the registration number on screen; "
+    "an attendant can reprint it.",
 )
 ASSISTED_NOTE = Text(
     "Pra-permohonan ini diisi dibantu petugas {attendant}.",
@@ -129,7 +130,8 @@ class PrintingService:
         def print_receipt() -> None:
             from kiosk_app.services.documents import render_receipt_pdf  # reportlab: ~0.2 s
 
-            pdf = render_receipt_pdf(a4, language, summary=info.summary(values, language, mask=True))
+            summary = info.summary(values, language, mask=True)
+            pdf = render_receipt_pdf(a4, language, summary=summary)
             self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
 
         receipt_ok = self._attempt("receipt", reference, print_receipt, messages)
@@ -139,7 +141,8 @@ class PrintingService:
 
     def print_issued_document(self, pdf: bytes, document_number: str, *, actor: str,
                               code_ref: str) -> None:
-        """Print an issued document once per print code, journalled (CodeAlreadyUsed, DeviceError)."""
+        """Print an issued document once per print code, journalled (CodeAlreadyUsed,
+        DeviceError)."""
         if self._journal is None:
             self._document_printer.print_pdf(pdf, f"document-{document_number}")
             return

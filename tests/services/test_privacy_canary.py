@@ -112,8 +112,8 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kiosk_log: Path,
         central = CentralClient(proxy.base_url, "KIOSK-CANARY-01", "3517", timeout=10)
         central.register("canary kiosk")
         with sqlite3.connect(server_db, timeout=10) as conn:
-            # Room for every session on the first date: an offline submission whose slot filled
-            # meanwhile is kept as needs_slot for an attendant, which is not what this test is about.
+            # Room for every session on the first date: a full slot is not what this test is
+            # about (an offline submission would move to another slot).
             conn.execute("INSERT OR REPLACE INTO quotas VALUES ('3517', ?, ?)",
                          (SERVICE, max(300, 2 * SESSIONS)))
         journal = PrintJournal(data / "print-journal.db", "KIOSK-CANARY-01")
