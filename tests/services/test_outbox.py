@@ -24,8 +24,10 @@ from kiosk_app.services.outbox import (
 )
 from kiosk_app.services.outbox_sender import Backoff, OutboxSender
 from tests.services.outbox_rig import (
+    ADMIN,
     CANARY_NAME,
     KIOSK_ID,
+    SERVICE,
     canary_nik,
     client,
     server_rows,
@@ -128,13 +130,32 @@ def test_permanent_rejection_is_kept_for_an_attendant(rig: Rig) -> None:
     assert rig.sender.drain_once() == 0 and rig.outbox.get(entry.id).attempts == 1  # no retry
 
 
-def test_slot_gone_becomes_needs_slot_then_officer_reschedules(rig: Rig) -> None:
+def set_quota(rig: Rig, daily: int) -> None:
+    import requests
+
+    requests.put(f"{rig.server.base_url}/api/v1/offices/3517/quotas/{SERVICE}",
+                 json={"daily_quota": daily}, headers={"Authorization": f"Bearer {ADMIN}"},
+                 timeout=10).raise_for_status()
+
+
+def test_a_closed_day_moves_to_the_next_free_slot(rig: Rig) -> None:
     today = date.today()
     saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
     entry = rig.outbox.enqueue(submission(Slot(saturday, "08.00-11.00")))
+    assert rig.sender.drain_once() == 1
+    sent = rig.outbox.get(entry.id)
+    assert sent.status == "sent" and sent.slot.date > saturday  # the Monday after, or later
+    assert len(server_rows(rig.db)) == 1
+
+
+def test_no_place_in_the_horizon_becomes_needs_slot_then_is_rescheduled(rig: Rig) -> None:
+    slot = next(slot_plan(rig.central, 1))
+    set_quota(rig, 0)  # nothing left anywhere: the row cannot move
+    entry = rig.outbox.enqueue(submission(slot))
     rig.sender.drain_once()
     assert rig.outbox.get(entry.id).status == "needs_slot"
     assert server_rows(rig.db) == []
+    set_quota(rig, 300)
     rig.outbox.reschedule(entry.id, next(slot_plan(rig.central, 1)))
     assert rig.sender.drain_once() == 1
     sent = rig.outbox.get(entry.id)
