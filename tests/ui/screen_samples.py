@@ -136,6 +136,8 @@ class Rendered:
     stale: list[str] = field(default_factory=list)  # font sizes not following the theme
     broken: list[str] = field(default_factory=list)  # buttons whose words break mid-word
     overlaps: list[str] = field(default_factory=list)  # buttons drawn over one another
+    fits: list[tuple[str, float]] = field(default_factory=list)  # button, fit_scale (text shrink)
+    lines: dict[str, int] = field(default_factory=dict)  # pilot_id of a label -> lines it shows
     prompt: Text | None = None
     shot: Path | None = None
 
@@ -266,6 +268,10 @@ def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
                                      f" wide, font {widget.font_size:.0f}, fit {fit:.2f})")
         if isinstance(widget, Label) and isinstance(widget.text, str) and widget.text.strip():
             record.texts.append(widget.text)
+            if hasattr(widget, "fit_scale"):
+                record.fits.append((describe(widget), fit))
+            elif getattr(widget, "pilot_id", None):
+                record.lines[widget.pilot_id] = _line_count(widget)
         if isinstance(widget, ButtonBehavior):
             left, bottom = widget.to_window(widget.x, widget.y)
             right, top = widget.to_window(widget.right, widget.top)
@@ -288,6 +294,16 @@ def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
             if wide > 2 and min(top, o_top) - max(bottom, o_bottom) > 2:
                 record.overlaps.append(f"{name!r} and {other!r}")
     return record
+
+
+def _line_count(label: Any) -> int:
+    """How many lines a label's texture holds (its height over one line's height)."""
+    from kivy.core.text import Label as CoreLabel
+
+    one = CoreLabel(font_name=label.font_name, font_size=label.font_size).get_extents("Ag")[1]
+    padding = list(label.padding)
+    vertical = padding[1] + padding[3] if len(padding) == 4 else 2 * padding[-1]
+    return max(1, round((label.texture_size[1] - vertical) / max(1.0, one * label.line_height)))
 
 
 def grab_window() -> Any:

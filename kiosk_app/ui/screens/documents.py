@@ -45,7 +45,8 @@ class DocumentsScreen(KioskScreen):
         """The code pad holds only the letters and digits a print code can have."""
         pad: GridLayout = self.ids.code_pad
         for char in CODE_LETTERS:
-            key = BigButton(text=char, kind="secondary", font_role="title", size_hint=(1, 1),
+            # the keypads' role: "title" never fitted the rows (it shrank to the key size anyway)
+            key = BigButton(text=char, kind="secondary", font_role="key", size_hint=(1, 1),
                             auto_height=False)
             key.pilot_id, key.key = f"code_key_{char}", char
             key.bind(on_release=lambda b: self.call("documents_key", b.key))

@@ -54,23 +54,23 @@ class ReviewScreen(KioskScreen):
         self._view = view
         self.slot_text = texts.slot_text(view.slot, view.language) if view.slot else ""
         pages = view.service.form.pages if view.service and view.service.form else ()
-        key = (view.summary, view.language, tuple(p.key for p in pages))
+        key = (view.summary, view.language, tuple(p.key for p in pages), self.slot_text)
         if key == self._shown:
             return
         self._shown = key
         rows = self.ids.rows
         rows.clear_widgets()
+        if theme.large_text and self.slot_text:  # no room beside the summary: its first row
+            rows.add_widget(ReviewRow(label_text=tr(texts.CHOSEN_SLOT_LABEL, view.language),
+                                      value_text=self.slot_text))
         for label, value in view.summary:
             rows.add_widget(ReviewRow(label_text=label, value_text=value))
         edits = self.ids.edits
         edits.clear_widgets()
         for index, page in enumerate(pages):
-            button = BigButton(
-                text=tr(page.title, view.language),
-                kind="secondary", font_role="small", size_hint_x=1,
-                # large text: one line cut at the front ("...anak (1)"), so the column still fits
-                shorten=theme.large_text, shorten_from="left",
-            )
+            # large text: two columns, wrapped at full size (the slot made room for them)
+            button = BigButton(text=tr(page.title, view.language), kind="secondary",
+                               font_role="small", size_hint_x=1)
             button.pilot_id = f"edit_{index}"
             button.bind(on_release=self._edit(index))
             edits.add_widget(button)

@@ -30,6 +30,9 @@ WAITING = T("Status permohonan akan tampil di sini.", "The application's status 
 NEXT = T("Yang perlu Anda lakukan", "What to do next")
 VERIFY_ON = T("Jadwal verifikasi", "Verification date")
 BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
+# In large text the entry is as wide as the widest registration number
+# (docs/registration-numbers.md: the longest prefix, digits all equally wide).
+WIDEST_NUMBER = "AKTA-00.00.000000.0000"
 
 
 class StatusScreen(KioskScreen):

@@ -7,7 +7,6 @@ from typing import Any
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.gridlayout import GridLayout
 
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session import SessionView
@@ -90,10 +89,7 @@ class SurveyScreen(KioskScreen):
             question = Factory.SurveyQuestion(  # the theme's font and colours, kept up to date
                 text=f"{element.code[1:]}. {element.question(lang)}")  # type: ignore[arg-type]
             question.pilot_id = f"survey_question_{element.code}"
-            # One height for the row's four answers: two lines of text, never under 15 mm.
-            answers = GridLayout(cols=4, spacing=theme.spacing, size_hint_y=None,
-                                 row_force_default=True, row_default_height=theme.touch * 1.3)
-            answers.bind(minimum_height=answers.setter("height"))
+            answers = Factory.SurveyAnswers()  # four answers a row, sized in survey.kv
             for value, words in enumerate(element.answers, start=1):
                 button = ChoiceButton(choice_key=str(value), label=words, lang=lang,
                                       font_role="small", auto_height=False, size_hint_y=1)

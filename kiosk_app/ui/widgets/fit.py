@@ -1,0 +1,60 @@
+"""Widths that let a button's text keep its full size: on one line, or on two balanced lines.
+
+Layouts bind to these in kv (pass the properties they depend on, e.g. `self.text` and
+`theme.revision`, as extra arguments so kv re-evaluates when they change).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk_app.ui.theme import theme
+
+# Measured widths are exact for the font; hinting and the button's rounding need a little more.
+SPARE = 1.06
+_MEASURE: dict[tuple[str, int], Any] = {}
+
+
+def text_width(text: str, font_name: str, size: float) -> float:
+    """Width in pixels of `text` on one line in `font_name` at `size`."""
+    key = (font_name, round(size))
+    measure = _MEASURE.get(key)
+    if measure is None:
+        from kivy.core.text import Label as CoreLabel
+
+        measure = _MEASURE[key] = CoreLabel(font_name=key[0], font_size=key[1])
+    return float(measure.get_extents(text)[0]) if text else 0.0
+
+
+def _role_size(button: Any) -> float:
+    role = getattr(button, "font_role", "body")
+    return float(getattr(theme, f"sp_{role}", theme.sp_body))
+
+
+def one_line(button: Any, *_depends: Any) -> float:
+    """Width at which the button shows its whole text on one line at its role's size."""
+    width = text_width(str(button.text), str(button.font_name), _role_size(button))
+    return width * SPARE + 2 * theme.padding
+
+
+def two_lines(button: Any, *_depends: Any) -> float:
+    """Narrowest width at which the text wraps into at most two lines at its role's size."""
+    words = str(button.text).split(" ")
+    font, size = str(button.font_name), _role_size(button)
+    best = text_width(str(button.text), font, size)
+    for cut in range(1, len(words)):
+        first, rest = " ".join(words[:cut]).strip(), " ".join(words[cut:]).strip()
+        best = min(best, max(text_width(first, font, size), text_width(rest, font, size)))
+    return best * SPARE + 2 * theme.padding
+
+
+MIN_SHARE = 0.8  # a value shrinks to stay on one line, never below this share of its role's size
+
+
+def one_line_size(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
+    """Font size at which a value without letters (a NIK, a KK number) keeps one line in `room`
+    pixels, down to MIN_SHARE of `size`; other text keeps `size` and may wrap between words."""
+    if not text or room <= 1 or any(c.isalpha() for c in text):
+        return size
+    width = text_width(text, font_name, size)
+    return size if width <= room else max(size * MIN_SHARE, size * 0.98 * room / width)
