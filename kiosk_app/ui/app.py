@@ -25,6 +25,19 @@ log = logging.getLogger(__name__)
 TICK_S = 0.5
 
 
+# Kivy keeps rendered text input lines (keyed by their text) in its Cache for a minute.
+_TEXT_CACHES = ("textinput.label", "textinput.width")
+_IDLE_SCREENS = (SessionState.ATTRACT.value, SessionState.CLOSED.value)
+
+
+def forget_text_caches() -> None:
+    """Drop every cached text rendering (names and numbers a citizen typed or saw)."""
+    from kivy.cache import Cache
+
+    for category in _TEXT_CACHES:
+        Cache.remove(category)
+
+
 class AnjunganApp(App):
     """Renders the session service's views; every touch counts as activity."""
 
@@ -145,6 +158,8 @@ class AnjunganApp(App):
                 self.screen(self._shown).left()
             except Exception:
                 log.exception("leaving %s failed", self._shown)
+        if name in _IDLE_SCREENS and self._shown not in (None, *_IDLE_SCREENS):
+            forget_text_caches()  # the session ended: its texts leave Kivy's caches too
         self._shown = name
         try:
             screen.render(view)
