@@ -57,14 +57,15 @@ class Background:
     def __init__(self, folder: Path) -> None:
         from drivers.card_reader.simulator import SimulatedCardReader
 
-        # The printer is another device: its emulator runs in its own process, as the real one
-        # would not share the kiosk's CPU time slices with the UI.
+        # The printer is another device with its own processor: its emulator (which rasterises
+        # every ticket to check it) runs in its own process at the lowest CPU priority, so it
+        # takes the CPU time the kiosk leaves, as the real printer takes none of the kiosk's.
         link = folder / "ttyTicket"
         self.emulator = subprocess.Popen(
             [sys.executable, "-m", "drivers.ticket_printer.emulator", "--link", str(link),
              "--png-dir", str(folder / "tickets"), "--baud", "38400"],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True,
+            text=True, preexec_fn=lambda: os.nice(19),
         )
         assert self.emulator.stdout is not None
         ready = self.emulator.stdout.readline()

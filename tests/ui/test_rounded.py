@@ -30,7 +30,7 @@ def pixel(data: bytes, size: int, col: int, row: int) -> tuple[int, ...]:
 
 def test_fill_border_and_transparent_corners() -> None:
     size, data = rounded_pixels(RED, BLUE, radius=8, border_px=2)
-    assert size == 2 * nine_patch_border(8)[0] + 2
+    assert size == 2 * nine_patch_border(8, 2)[0] + 2
     mid = size // 2
     assert pixel(data, size, mid, mid) == (255, 0, 0, 255)  # the middle is the fill
     assert pixel(data, size, 0, mid) == (0, 0, 255, 255)  # the left edge is the border
@@ -55,8 +55,9 @@ def test_the_stretched_middle_is_a_straight_edge(radius: float, border_px: float
     """The nine-patch stretches the middle rows and columns: every one of them must look like
     the middle of a straight edge, or a wide button would show smears."""
     size, data = rounded_pixels(RED, BLUE, radius, border_px)
-    edge = nine_patch_border(radius)[0]
+    edge = nine_patch_border(radius, border_px)[0]
     middle = range(edge, size - edge)
+    assert pixel(data, size, edge, edge) == (255, 0, 0, 255)  # what stretches is the fill
     for row in middle:
         assert [pixel(data, size, c, row) for c in range(size)] == [
             pixel(data, size, c, edge) for c in range(size)

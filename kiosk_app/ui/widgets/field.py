@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
@@ -18,6 +18,7 @@ class FieldValue(ThemedLabel):
     """The value of a field, looking like an input; a thick frame shows it is selected."""
 
     selected = BooleanProperty(False)
+    line = NumericProperty(2)  # the frame's half-width (kv: thicker when selected)
 
 
 class ErrorIcon(Label):  # type: ignore[misc]

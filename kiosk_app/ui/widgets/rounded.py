@@ -30,9 +30,10 @@ def _clamp(value: float) -> float:
     return 0.0 if value < 0.0 else 1.0 if value > 1.0 else value
 
 
-def nine_patch_border(radius: float) -> tuple[int, int, int, int]:
-    """BorderImage `border` (bottom, right, top, left) for `rounded_texture(.., radius, ..)`."""
-    side = max(1, math.ceil(radius)) + 1
+def nine_patch_border(radius: float, border_px: float = 0) -> tuple[int, int, int, int]:
+    """BorderImage `border` (bottom, right, top, left) for `rounded_texture(.., radius,
+    border_px)`: the corners and the border stay 1:1, only the fill between them stretches."""
+    side = max(1, math.ceil(radius), math.ceil(border_px)) + 1
     return (side, side, side, side)
 
 
@@ -43,7 +44,7 @@ def rounded_pixels(
     around it, corners rounded by `radius`, edges antialiased. Straight (not premultiplied)
     alpha, as Kivy blends; transparent pixels keep the nearest colour so filtering adds no
     dark fringe."""
-    edge = nine_patch_border(radius)[0]
+    edge = nine_patch_border(radius, border_px)[0]
     size = 2 * edge + 2  # a 2-pixel middle that the nine-patch stretches
     half = size / 2.0
     r_out = min(max(0.0, float(radius)), half)
