@@ -22,6 +22,7 @@ from kiosk_app.services.outbox import Outbox, load_key
 from kiosk_app.services.outbox_sender import OutboxSender
 from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
+from kiosk_app.services.receipt_vault import ReceiptSealer
 from kiosk_app.services.regions import RegionCache
 from kiosk_app.services.reprint import TicketReprint, report_interrupted
 from kiosk_app.services.session import SessionService
@@ -98,15 +99,17 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             log.warning("%d print job(s) interrupted by a stop; waiting for an attendant's reprint",
                         len(interrupted))
             report_interrupted(interrupted)
+        key = load_key(config.outbox_key_file, config.data_dir)
+        receipts = ReceiptSealer(key, config.kiosk_id)  # A4 receipts kept sealed for reprints
         printing = PrintingService(
             devices.ticket_printer,
             devices.document_printer,
             kiosk_id=config.kiosk_id,
             journal=journal,
+            receipts=receipts,
         )
         outbox = OutboxSender(
-            Outbox(config.data_dir / "outbox.db",
-                   load_key(config.outbox_key_file, config.data_dir), config.kiosk_id),
+            Outbox(config.data_dir / "outbox.db", key, config.kiosk_id),
             central,
         )
         surveys = SurveySender(SurveyQueue(config.data_dir / "surveys.db"), central)
@@ -134,7 +137,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         }
         attendant = AttendantService(config.attendant, kiosk_id=config.kiosk_id, session=session,
                                      journal=journal, ticket_printer=devices.ticket_printer,
-                                     devices=device_map, printing=printing)
+                                     devices=device_map, printing=printing, receipts=receipts)
         session.start()
         regions.start()
         health = HealthReporter(

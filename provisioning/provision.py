@@ -33,6 +33,9 @@ PACKAGES = [
 ]
 KIOSK_USER = "anjungan"
 KIOSK_GROUPS = ["video", "input", "render", "dialout", "lp", "scanner"]
+CUPS_POLICY = "anjungan"  # the A4 queue's operation policy: see cups_policy()
+_POLICY_BEGIN = "# BEGIN anjungan policy (provisioning/provision.py)"
+_POLICY_END = "# END anjungan policy"
 
 
 class Step:
@@ -112,6 +115,68 @@ def kiosk_toml(args: argparse.Namespace, token: str | None) -> str:
     return "\n".join(lines)
 
 
+def cups_policy(user: str = KIOSK_USER) -> str:
+    """cupsd.conf's `<Policy anjungan>`: CUPS's default policy, plus `user` may resume.
+
+    After a jam or an empty tray CUPS stops the queue (and may reject jobs); the attendant's
+    "Resume the A4 printer" sends Resume-Printer and CUPS-Accept-Jobs as the kiosk user over the
+    local socket (authenticated by peer credentials). Only those two operations are opened up:
+    the kiosk user cannot stop, reconfigure or delete queues (it is not in SystemGroup).
+    """
+    admin = ("CUPS-Add-Modify-Printer CUPS-Delete-Printer CUPS-Add-Modify-Class CUPS-Delete-Class "
+             "CUPS-Set-Default CUPS-Get-Devices Pause-Printer Disable-Printer "
+             "Pause-Printer-After-Current-Job Hold-New-Jobs Release-Held-New-Jobs "
+             "Deactivate-Printer Activate-Printer Restart-Printer Shutdown-Printer "
+             "Startup-Printer Promote-Job Schedule-Job-After Cancel-Jobs CUPS-Reject-Jobs")
+    owner = ("Send-Document Send-URI Hold-Job Release-Job Restart-Job Purge-Jobs "
+             "Set-Job-Attributes Create-Job-Subscription Renew-Subscription Cancel-Subscription "
+             "Get-Notifications Reprocess-Job Cancel-Current-Job Suspend-Current-Job Resume-Job "
+             "Cancel-My-Jobs Close-Job CUPS-Move-Job CUPS-Get-Document")
+    return "\n".join([
+        _POLICY_BEGIN,
+        f"<Policy {CUPS_POLICY}>",
+        "  JobPrivateAccess default",
+        "  JobPrivateValues default",
+        "  SubscriptionPrivateAccess default",
+        "  SubscriptionPrivateValues default",
+        "  <Limit Create-Job Print-Job Print-URI Validate-Job>",
+        "    Order deny,allow",
+        "  </Limit>",
+        f"  <Limit {owner}>",
+        "    Require user @OWNER @SYSTEM",
+        "    Order deny,allow",
+        "  </Limit>",
+        "  <Limit Resume-Printer Enable-Printer CUPS-Accept-Jobs>",
+        "    AuthType Default",
+        f"    Require user @SYSTEM {user}",
+        "    Order deny,allow",
+        "  </Limit>",
+        f"  <Limit {admin}>",
+        "    AuthType Default",
+        "    Require user @SYSTEM",
+        "    Order deny,allow",
+        "  </Limit>",
+        "  <Limit Cancel-Job CUPS-Authenticate-Job>",
+        "    Require user @OWNER @SYSTEM",
+        "    Order deny,allow",
+        "  </Limit>",
+        "  <Limit All>",
+        "    Order deny,allow",
+        "  </Limit>",
+        "</Policy>",
+        _POLICY_END,
+        "",
+    ])
+
+
+def with_cups_policy(conf: str) -> str:
+    """`conf` (a cupsd.conf) with our policy block appended, or replaced where it already is."""
+    start, end = conf.find(_POLICY_BEGIN), conf.find(_POLICY_END)
+    if start != -1 and end > start:
+        conf = conf[:start] + conf[end + len(_POLICY_END):].lstrip("\n")
+    return conf.rstrip("\n") + "\n\n" + cups_policy()
+
+
 def existing_token(path: Path) -> str | None:
     """The token a previous run stored in kiosk.toml, if any."""
     if not path.exists():
@@ -177,6 +242,37 @@ def system_steps(args: argparse.Namespace, step: Step) -> None:
     run(["systemctl", "enable", "anjungan-kiosk.service"], step, "enable kiosk")
 
 
+def queue_op_policy(printers_conf: Path, queue: str) -> str | None:
+    """The OpPolicy cupsd saved for `queue` in printers.conf (None: not set or not readable)."""
+    try:
+        lines = printers_conf.read_text().splitlines()
+    except OSError:
+        return None
+    inside = False
+    for line in lines:
+        words = line.strip().rstrip(">").split()
+        if words[:1] in (["<Printer"], ["<DefaultPrinter"]):
+            inside = words[1:2] == [queue]
+        elif inside and words[:1] == ["OpPolicy"]:
+            return " ".join(words[1:])
+    return None
+
+
+def cups_queue_policy(args: argparse.Namespace, step: Step, *, restart: bool) -> None:
+    """Load the changed policy into cupsd and give it to the kiosk's A4 queue."""
+    if restart:
+        run(["systemctl", "restart", "cups.service"], step, "cups restart")
+    queues = subprocess.run(["lpstat", "-e"], capture_output=True, text=True).stdout.split()
+    if args.cups_queue not in queues:
+        step.done("cups queue policy", "skipped: no queue")
+        return
+    if queue_op_policy(args.root / "etc/cups/printers.conf", args.cups_queue) == CUPS_POLICY:
+        step.done("cups queue policy", "unchanged")
+        return
+    run(["lpadmin", "-p", args.cups_queue, "-o", f"printer-op-policy={CUPS_POLICY}"], step,
+        "cups queue policy")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Provision; print one line per step and a JSON summary last."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -218,6 +314,14 @@ def main(argv: list[str] | None = None) -> int:
         write_file(key, secrets.token_urlsafe(32) + "\n", 0o600, step, "outbox key")
     write_file(etc / "udev" / "rules.d" / "60-anjungan.rules", udev_rules(args), 0o644, step,
                "udev rules")
+    cupsd_conf = etc / "cups" / "cupsd.conf"
+    if cupsd_conf.exists():
+        mode = cupsd_conf.stat().st_mode & 0o777
+        write_file(cupsd_conf, with_cups_policy(cupsd_conf.read_text()), mode, step, "cups policy")
+        if args.system:
+            cups_queue_policy(args, step, restart=step.results[-1][1] == "changed")
+    else:
+        step.done("cups policy", "skipped: CUPS is not installed")
     for unit in sorted((PROJECT / "systemd").glob("*.service")):
         write_file(etc / "systemd" / "system" / unit.name, unit.read_text(), 0o644, step, unit.name)
     if args.system:

@@ -7,6 +7,7 @@ the kiosk user, adding the CUPS queue, reloading udev and enabling the units.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -94,3 +95,34 @@ def test_a_bad_enrolment_code_stops_before_writing_anything(
 def test_system_steps_refuse_a_throwaway_root(server: EmbeddedServer, tmp_path: Path) -> None:
     done = _provision(tmp_path / "root", server, "--system", "--enrolment-code", "x" * 12)
     assert done.returncode == 2 and "--system changes the running machine" in done.stderr
+
+
+def test_cups_policy_lets_the_kiosk_user_resume_its_queue_only(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    conf = root / "etc/cups/cupsd.conf"
+    conf.parent.mkdir(parents=True)
+    system = Path("/etc/cups/cupsd.conf")
+    original = system.read_text() if system.exists() else "Listen /run/cups/cups.sock\n"
+    conf.write_text(original)
+    conf.chmod(0o640)
+    first = _provision(root, server, "--enrolment-code", _code(server, "KIOSK-3517-07"))
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout.splitlines()[-1])["steps"]["cups policy"] == "changed"
+    text = conf.read_text()
+    assert text.startswith(original.rstrip("\n")) and conf.stat().st_mode & 0o777 == 0o640
+    assert text.count("<Policy anjungan>") == 1
+    limits = [line.strip() for line in text.split("<Policy anjungan>")[1].splitlines()]
+    opened = limits.index("<Limit Resume-Printer Enable-Printer CUPS-Accept-Jobs>")
+    assert limits[opened + 2] == "Require user @SYSTEM anjungan"
+    kiosk_rules = [line for line in limits if line.startswith("Require") and "anjungan" in line]
+    assert len(kiosk_rules) == 1  # nothing else is opened to the kiosk user
+    again = _provision(root, server)
+    assert json.loads(again.stdout.splitlines()[-1])["steps"]["cups policy"] == "unchanged"
+    assert conf.read_text() == text
+    if shutil.which("cupsd"):  # cupsd itself reads the result without complaint (no daemon)
+        checked = subprocess.run(["cupsd", "-t", "-c", str(conf)], capture_output=True,
+                                 text=True, timeout=30)
+        assert checked.returncode == 0 and "is OK" in checked.stdout + checked.stderr
+        assert "Bad" not in checked.stdout + checked.stderr, checked.stderr

@@ -14,6 +14,7 @@ from drivers.document_printer.ipp_state import (
     health_state,
     parse_reasons,
 )
+from drivers.document_printer.protocol import ResumeRefused
 from drivers.errors import DeviceError, PrinterOffline, PrintFailed, PrintTimeout
 
 try:
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 A4 = "iso_a4_210x297mm"
 JOB_COMPLETED, JOB_CANCELED, JOB_ABORTED = 9, 7, 8
 PRINTER_STOPPED = 5
+_QUEUE_STATES = {3: "idle", 4: "processing", 5: "stopped"}
 _JOB_STATES = {3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled",
                8: "aborted", 9: "completed"}
 _PRINTER_ATTRS = ["printer-state", "printer-state-reasons", "printer-state-message",
@@ -108,7 +110,42 @@ class CupsDocumentPrinter:
             "paper": "out" if state == "paper_out" else "ok",
             "reasons": ",".join(raw if isinstance(raw, list) else [raw]),
             "message": str(attrs.get("printer-state-message") or ""),
+            "queue_state": _QUEUE_STATES.get(attrs.get("printer-state"), "unknown"),
+            "accepting": "no" if attrs.get("printer-is-accepting-jobs") is False else "yes",
         }
+
+    def resume(self) -> dict[str, str]:
+        """Enable a stopped queue and accept jobs again (CUPS-Enable, CUPS-Accept-Jobs).
+
+        Only what is off is switched on, so a healthy queue needs no rights at all. Returns
+        status() read afterwards: enabling the queue loads no paper, so a fault the printer still
+        reports stays visible (and CUPS may stop the queue again on the next job).
+        """
+        with self._lock:
+            conn = self._connect()
+            attrs = self._printer_attrs(conn)
+            stopped = attrs.get("printer-state") == PRINTER_STOPPED
+            rejecting = attrs.get("printer-is-accepting-jobs") is False
+            try:
+                if stopped:
+                    conn.enablePrinter(self.queue)
+                if rejecting:
+                    conn.acceptJobs(self.queue)
+            except cups.IPPError as exc:
+                status = exc.args[0] if exc.args else None
+                if status in (cups.IPP_FORBIDDEN, cups.IPP_NOT_AUTHORIZED,
+                              cups.IPP_NOT_AUTHENTICATED):
+                    raise ResumeRefused(
+                        f"cupsd refused to resume {self.queue}: {_ipp(exc)} (the kiosk user needs "
+                        "CUPS-Enable and CUPS-Accept-Jobs in the queue's policy)") from exc
+                raise PrinterOffline(f"could not resume {self.queue}: {_ipp(exc)}") from exc
+            except RuntimeError as exc:
+                raise PrinterOffline(f"cupsd stopped answering: {exc}") from exc
+            log.warning("CUPS queue %s resumed (was %s%s; message %r)", self.queue,
+                        "stopped" if stopped else "enabled",
+                        ", rejecting jobs" if rejecting else "",
+                        str(attrs.get("printer-state-message") or ""))
+        return self.status()
 
     # -- steps -----------------------------------------------------------------------------
     def _connect(self) -> Any:

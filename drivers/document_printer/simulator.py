@@ -33,12 +33,16 @@ class SimulatedDocumentPrinter:
         self._paper = True
         self._offline = False
         self._jammed = False
+        self._stopped = False  # like a CUPS queue stopped after a fault
+        self._rejecting = False
 
     def print_pdf(self, pdf: bytes, title: str) -> str:
         """Accept a PDF job and return its id "sim-<n>"; raise a DeviceError on a fault."""
         with self._lock:
             if self._offline:
                 raise PrinterOffline("simulated document printer offline")
+            if self._stopped or self._rejecting:
+                raise PrinterOffline("simulated document printer queue stopped")
             if not self._paper:
                 raise PaperOut("simulated document printer out of paper")
             if self._jammed:
@@ -59,7 +63,7 @@ class SimulatedDocumentPrinter:
     def status(self) -> dict[str, str]:
         """Return {"state": online|offline|paper_out|jammed, "paper": ok|out}."""
         with self._lock:
-            if self._offline:
+            if self._offline or self._stopped:
                 state = "offline"
             elif not self._paper:
                 state = "paper_out"
@@ -72,7 +76,22 @@ class SimulatedDocumentPrinter:
                 "paper": "ok" if self._paper else "out",
                 "driver": "simulated",
                 "jobs": str(self._jobs),
+                "queue_state": "stopped" if self._stopped else "idle",
+                "accepting": "no" if self._rejecting else "yes",
             }
+
+    def resume(self) -> dict[str, str]:
+        """Restart a stopped queue (paper, jams and an unplugged printer stay as they are)."""
+        with self._lock:
+            self._stopped = self._rejecting = False
+        log.info("simulated document printer queue resumed")
+        return self.status()
+
+    def set_stopped(self, stopped: bool, *, rejecting: bool | None = None) -> None:
+        """Stop the queue (and reject jobs, unless told otherwise), as CUPS does after a fault."""
+        with self._lock:
+            self._stopped = stopped
+            self._rejecting = stopped if rejecting is None else rejecting
 
     def set_paper(self, present: bool) -> None:
         """Load or run out of paper."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from drivers.document_printer.protocol import ResumeRefused
+from drivers.errors import DeviceError
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import parse_nik, validate_nik
 from kiosk_app.domain.text import Text
@@ -21,18 +23,22 @@ from kiosk_app.services.attendant_auth import (
     CredentialChecker,
 )
 from kiosk_app.services.attendant_printing import (
+    OK_STATES,
     DeviceLine,
     ReprintItem,
     TicketReprinter,
     device_lines,
+    queue_stopped,
 )
 from kiosk_app.services.print_journal import PrintJournal
+from kiosk_app.services.receipt_vault import ReceiptSealer
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("anjungan.audit")  # one line per attendant action, no names
 
 MAX_NAME = 60
-BACKGROUND = frozenset({"unlock_with_pin", "check_devices", "reprint", "dismiss"})
+EXPIRE_EVERY_S = 60.0  # how often kept receipts past their window are wiped
+BACKGROUND = frozenset({"unlock_with_pin", "check_devices", "reprint", "dismiss", "resume_a4"})
 
 
 @dataclass(frozen=True)
@@ -62,15 +68,19 @@ class AttendantService:
     def __init__(self, settings: AttendantSettings, *, kiosk_id: str, session: Any,
                  journal: PrintJournal | None, ticket_printer: Any,
                  devices: Mapping[str, Any] | None = None, printing: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """`session`: the SessionService; `devices`: name -> driver with status()."""
+                 clock: Callable[[], float] = time.monotonic,
+                 receipts: ReceiptSealer | None = None) -> None:
+        """`session`: the SessionService; `devices`: name -> driver with status();
+        `receipts`: opens the A4 receipts the printing service kept sealed, for a reprint."""
         self.settings = settings
         self.kiosk_id = kiosk_id
         self._session = session
         self._clock = clock
         self._checker = CredentialChecker(settings, clock=clock)
-        self._reprinter = TicketReprinter(journal, ticket_printer, printing, self._on_reprinted)
         self._devices = dict(devices or {})
+        self._reprinter = TicketReprinter(journal, ticket_printer, printing, self._on_reprinted,
+                                          document_printer=self._devices.get("document_printer"),
+                                          receipts=receipts)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attendant")
@@ -80,7 +90,9 @@ class AttendantService:
         self._pin_was_locked = False  # so the pad hears when a lockout ends
         self._view = AttendantView()
         self.counts: dict[str, int] = {}
+        self._next_expiry = clock() + EXPIRE_EVERY_S
         self.attach()
+        self._worker.submit(self._expire_receipts)  # what a previous run left past its window
 
     # -- plumbing ----------------------------------------------------------------------------
     def attach(self) -> None:
@@ -183,12 +195,21 @@ class AttendantService:
             self._last_activity = self._clock()
 
     def tick(self) -> None:
-        """Lock after `idle_lock_s` without a touch; refresh a PIN lockout countdown."""
+        """Lock after `idle_lock_s` without a touch; refresh a PIN lockout countdown; now and
+        then wipe kept receipts past their window (on the worker)."""
         with self._lock:
             idle = (self._attendant is not None
                     and self._clock() - self._last_activity >= self.settings.idle_lock_s)
             locked = self._checker.locked_for() > 0
             counting, self._pin_was_locked = locked or self._pin_was_locked, locked
+            expire = self._clock() >= self._next_expiry
+            if expire:
+                self._next_expiry = self._clock() + EXPIRE_EVERY_S
+        if expire:
+            try:
+                self._worker.submit(self._expire_receipts)
+            except RuntimeError:  # closed: the kiosk is stopping
+                pass
         if idle:
             self.lock("idle")
         elif counting:
@@ -262,9 +283,10 @@ class AttendantService:
         attendant = self._require()
         if attendant is None:
             return False
+        kind = self._reprinter.kind_of(job_id)
         ok, message, reference = self._reprinter.reprint(job_id, f"attendant:{attendant}")
-        self._audit("reprint_ticket", detail=f"job={job_id} ref={reference or '-'} "
-                                             f"ok={str(ok).lower()}")
+        self._audit(f"reprint_{kind}", detail=f"job={job_id} ref={reference or '-'} "
+                                              f"ok={str(ok).lower()}")
         self._update(message=message, message_ok=ok, reprints=self._reprinter.items())
         return ok
 
@@ -277,10 +299,51 @@ class AttendantService:
         self._audit("dismiss_print", detail=f"job={job_id} ref={reference or '-'}")
         self._update(message=T.DISMISSED, message_ok=True, reprints=self._reprinter.items())
 
+    def resume_a4(self) -> bool:
+        """Restart the A4 printer's stopped queue (blocking: IPP); True when it prints again."""
+        attendant = self._require()
+        if attendant is None:
+            return False
+        printer = self._devices.get("document_printer")
+        if printer is None or not hasattr(printer, "resume"):
+            self._update(message=T.NO_A4_PRINTER, message_ok=False)
+            return False
+        outcome = "error"
+        try:
+            status = {str(k): str(v) for k, v in printer.resume().items()}
+        except ResumeRefused as exc:
+            log.error("attendant could not resume the A4 printer: %s", exc)
+            outcome, message = "refused", T.A4_RESUME_REFUSED
+        except DeviceError as exc:
+            log.warning("attendant could not resume the A4 printer: %s", exc)
+            outcome, message = "unreachable", T.A4_UNREACHABLE
+        else:
+            state = status.get("state", "unknown")
+            if queue_stopped(status):
+                outcome, message = "still_stopped", T.A4_STILL_STOPPED
+            elif state not in OK_STATES:
+                outcome = state
+                advice = T.ADVICE.get(state, T.ADVICE_UNKNOWN.format(state=state))
+                message = Text(f"{T.A4_RESUMED_BUT.id} {advice.id}",
+                               f"{T.A4_RESUMED_BUT.en} {advice.en}")
+            else:
+                outcome, message = "ok", T.A4_RESUMED
+        ok = outcome == "ok"
+        self._audit("resume_a4", detail=f"outcome={outcome}")
+        self._update(message=message, message_ok=ok, devices=device_lines(self._devices))
+        return ok
+
     def refresh(self) -> None:
         """Reload the reprint list (e.g. when the panel opens)."""
         if self._require() is not None:
             self._update(reprints=self._reprinter.items())
+
+    def _expire_receipts(self) -> None:
+        """Worker: wipe kept receipts past their window (a failure is logged, never raised)."""
+        try:
+            self._reprinter.expire()
+        except Exception:
+            log.exception("wiping kept receipts failed")
 
     def _on_reprinted(self, reference: str) -> None:
         """A ticket the citizen's result screen still offers was reprinted by the attendant."""
@@ -297,6 +360,8 @@ class AttendantService:
         return {"state": state, "assisted_sessions": str(counts.get("assist_form", 0)
                                                          + counts.get("continue_uid_card", 0)),
                 "reprints": str(counts.get("reprint_ticket", 0)),
+                "receipt_reprints": str(counts.get("reprint_receipt", 0)),
+                "a4_resumes": str(counts.get("resume_a4", 0)),
                 "actions": str(sum(counts.values())),
                 "pin_failures": str(self._checker.failures),
                 "pin_lockouts": str(self._checker.lockouts)}

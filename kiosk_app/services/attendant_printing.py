@@ -19,6 +19,7 @@ from kiosk_app.services.print_journal import (
     PrintJournal,
     ticket_from_payload,
 )
+from kiosk_app.services.receipt_vault import ReceiptSealer, SealError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class DeviceLine:
     ok: bool
     advice: Text
     detail: str = ""  # the driver's own words (CUPS reasons, DLE EOT detail) for the technician
+    resumable: bool = False  # a stopped or job-rejecting print queue the attendant may resume
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class ReprintItem:
     state: str  # failed | interrupted | last
     created_at: str
     reason: str = ""
+    kind: str = "ticket"  # ticket | receipt (the A4 receipt, kept sealed for a few hours)
 
 
 def device_lines(devices: Mapping[str, Any]) -> tuple[DeviceLine, ...]:
@@ -59,50 +62,79 @@ def device_lines(devices: Mapping[str, Any]) -> tuple[DeviceLine, ...]:
             log.warning("attendant device check: %s status() failed: %s", name, exc)
             status = {"state": "error", "detail": f"{type(exc).__name__}: {exc}"}
         state = status.get("state", "unknown")
-        ok = state in OK_STATES
+        resumable = hasattr(device, "resume") and queue_stopped(status)
+        ok = state in OK_STATES and not resumable
         advice = T.ADVICE.get(state, T.ADVICE_UNKNOWN.format(state=state)) if not ok else T.READY
         if ok and status.get("paper") == "near_end":
             advice = T.ADVICE_NEAR_END
+        if resumable and state in (*OK_STATES, "offline"):  # stopped, and no fault of its own
+            advice = T.ADVICE_QUEUE_STOPPED
         detail = "; ".join(v for k, v in status.items() if k in ("reasons", "message", "detail")
                            and v)
         lines.append(DeviceLine(name, T.DEVICE_LABELS.get(name, Text(name, name)), state, ok,
-                                advice, detail[:200]))
+                                advice, detail[:200], resumable))
         if not ok:
             log.info("attendant device check: %s is %s (%s)", name, state, detail or "-")
     return tuple(lines)
+
+
+def queue_stopped(status: Mapping[str, str]) -> bool:
+    """A print queue that is stopped or rejects jobs (CUPS does this after a jam or no paper)."""
+    return status.get("queue_state") == "stopped" or status.get("accepting") == "no"
 
 
 class TicketReprinter:
     """Reprints through the journal: a new job per asked-for reprint, never one unasked."""
 
     def __init__(self, journal: PrintJournal | None, printer: Any, printing: Any = None,
-                 on_reprinted: Callable[[str], None] = lambda _ref: None) -> None:
-        """`printing`: the PrintingService, whose in-memory last ticket allows 'reprint last'."""
+                 on_reprinted: Callable[[str], None] = lambda _ref: None, *,
+                 document_printer: Any = None, receipts: ReceiptSealer | None = None) -> None:
+        """`printing`: the PrintingService, whose in-memory last ticket allows 'reprint last';
+        `receipts` (with `document_printer`): failed A4 receipts kept sealed may be reprinted."""
         self._journal = journal
         self._printer = printer
         self._printing = printing
         self._on_reprinted = on_reprinted
+        self._a4 = document_printer
+        self._receipts = receipts if document_printer is not None else None
 
     def items(self) -> tuple[ReprintItem, ...]:
-        """Failed and crash-interrupted tickets, then the last ticket printed (if still known)."""
+        """Failed and crash-interrupted tickets (and receipts still kept), then the last ticket."""
         if self._journal is None:
             return ()
-        pending = [j for j in self._journal.pending() if j.kind == "ticket" and j.payload]
-        items = [ReprintItem(j.id, j.reference, j.state, j.created_at, j.reason)
+        pending = [j for j in self._journal.pending() if j.payload and (
+            j.kind == "ticket" or (j.kind == "receipt" and self._receipt_kept(j)))]
+        items = [ReprintItem(j.id, j.reference, j.state, j.created_at, j.reason, j.kind)
                  for j in pending]
         last = self._last_job()
         if last is not None and last.id not in {j.id for j in pending}:
             items.append(ReprintItem(last.id, last.reference, "last", last.created_at))
         return tuple(items)
 
+    def kind_of(self, job_id: int) -> str:
+        """"ticket" or "receipt" (for the audit line); "ticket" when unknown."""
+        try:
+            kind = self._journal.get(job_id).kind if self._journal is not None else "ticket"
+        except KeyError:
+            return "ticket"
+        return kind if kind in ("ticket", "receipt") else "ticket"
+
+    def expire(self) -> int:
+        """Wipe kept receipts past their window (blocking: a journal write)."""
+        if self._journal is None or self._receipts is None:
+            return 0
+        return self._receipts.expire(self._journal)
+
     def reprint(self, job_id: int, actor: str) -> tuple[bool, Text, str]:
-        """Print job `job_id`'s ticket again (blocking): (printed, message, reference)."""
+        """Print job `job_id`'s ticket (or receipt) again (blocking): (printed, message, ref)."""
         if self._journal is None:
             return False, T.NOTHING_TO_REPRINT, ""
         try:
             old = self._journal.get(job_id)
         except KeyError:
             return False, T.NOTHING_TO_REPRINT, ""
+        if old.kind == "receipt":
+            return self._reprint_receipt(old, actor)
         ticket = self._ticket_of(old)
         if ticket is None:
             log.warning("attendant reprint of job %d (%s, %s) refused: nothing to print",
@@ -129,6 +161,44 @@ class TicketReprinter:
                  job_id, actor)
         self._on_reprinted(old.reference)
         return True, T.REPRINTED.format(reference=old.reference), old.reference
+
+    def _reprint_receipt(self, old: PrintJob, actor: str) -> tuple[bool, Text, str]:
+        """Open the sealed receipt of a failed or interrupted job and print it on the A4."""
+        assert self._journal is not None
+        if (self._receipts is None or old.state not in UNRESOLVED or not old.payload
+                or not self._receipt_kept(old)):
+            log.warning("attendant reprint of receipt job %d (%s, %s) refused: not kept",
+                        old.id, old.reference, old.state)
+            return False, T.RECEIPT_NOT_KEPT, old.reference
+        try:
+            pdf = self._receipts.open(old.reference, old.payload)
+        except SealError as exc:
+            log.error("attendant reprint of receipt job %d refused: %s", old.id, exc)
+            return False, T.RECEIPT_NOT_KEPT, old.reference
+        try:
+            job = self._journal.reprint(old.id, actor)
+        except JournalError as exc:
+            log.warning("attendant reprint of receipt job %d refused: %s", old.id, exc)
+            return False, T.ALREADY_REPRINTED, old.reference
+        try:
+            self._a4.print_pdf(pdf, f"receipt-{old.reference}")
+        except DeviceError as exc:
+            self._journal.mark_failed(job.id, type(exc).__name__)  # still kept: may try again
+            log.warning("attendant receipt reprint job %d (of %d) failed: %s: %s", job.id,
+                        old.id, type(exc).__name__, exc)
+            return False, exc.citizen_message, old.reference
+        except Exception as exc:
+            self._journal.mark_failed(job.id, type(exc).__name__)
+            log.exception("attendant receipt reprint job %d crashed", job.id)
+            return False, T.ACTION_FAILED, old.reference
+        self._journal.mark_done(job.id)  # wipes the sealed copy
+        log.info("receipt %s reprinted as job %d (of job %d) by %s", old.reference, job.id,
+                 old.id, actor)
+        return True, T.RECEIPT_REPRINTED.format(reference=old.reference), old.reference
+
+    def _receipt_kept(self, job: PrintJob) -> bool:
+        """A receipt job whose sealed copy is still inside its reprint window."""
+        return self._receipts is not None and self._receipts.kept(job.created_at)
 
     def dismiss(self, job_id: int, actor: str) -> str:
         """Give up on a pending ticket; its reference (or "")."""

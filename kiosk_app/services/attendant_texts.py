@@ -75,3 +75,31 @@ ALREADY_REPRINTED = Text("Tiket ini baru saja dicetak ulang. Tidak dicetak dua k
                          "This ticket was just reprinted. It is not printed twice.")
 DISMISSED = Text("Tiket dihapus dari daftar cetak ulang.",
                  "The ticket was removed from the reprint list.")
+
+ADVICE_QUEUE_STOPPED = Text("Antrean cetak berhenti (setelah kertas habis atau tersangkut). "
+                            "Atasi dulu masalahnya, lalu sentuh Lanjutkan printer A4.",
+                            "The print queue has stopped (after running out of paper or a jam). "
+                            "Fix the problem first, then touch Resume the A4 printer.")
+A4_RESUMED = Text("Printer A4 berjalan lagi. Bukti pendaftaran dapat dicetak.",
+                  "The A4 printer is running again. Receipts can be printed.")
+A4_RESUMED_BUT = Text("Antrean printer A4 dilanjutkan, tetapi printer masih bermasalah.",
+                      "The A4 printer's queue was resumed, but the printer still has a problem.")
+A4_STILL_STOPPED = Text("Printer A4 masih berhenti. Periksa printer lalu coba lagi, atau hubungi "
+                        "teknisi.",
+                        "The A4 printer is still stopped. Check the printer and try again, or "
+                        "call a technician.")
+A4_RESUME_REFUSED = Text("Sistem cetak tidak mengizinkan anjungan melanjutkan printer A4. "
+                         "Hubungi teknisi.",
+                         "The print system does not allow the kiosk to resume the A4 printer. "
+                         "Please call a technician.")
+A4_UNREACHABLE = Text("Sistem cetak tidak menjawab. Periksa printer A4 atau hubungi teknisi.",
+                      "The print system does not answer. Check the A4 printer or call a "
+                      "technician.")
+NO_A4_PRINTER = Text("Anjungan ini tidak memakai antrean printer A4 yang dapat dilanjutkan.",
+                     "This kiosk has no A4 print queue that can be resumed.")
+RECEIPT_REPRINTED = Text("Bukti pendaftaran {reference} sudah dicetak ulang di printer A4.",
+                         "Receipt {reference} was reprinted on the A4 printer.")
+RECEIPT_NOT_KEPT = Text("Bukti ini tidak disimpan lagi (hanya beberapa jam). Warga dapat memakai "
+                        "tiket dan nomor registrasinya.",
+                        "This receipt is no longer kept (only for a few hours). The citizen can "
+                        "use the ticket and the registration number.")

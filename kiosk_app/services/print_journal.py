@@ -177,11 +177,14 @@ class PrintJournal:
                        "WHERE id=? AND state IN (?, ?)", (f"dismissed by {actor}", job_id,
                                                           *UNRESOLVED))
 
-    def purge_payloads(self, older_than: datetime) -> int:
-        """Wipe reprint payloads of jobs created before `older_than`; return how many."""
+    def purge_payloads(self, older_than: datetime, kind: str | None = None) -> int:
+        """Wipe reprint payloads of jobs (of `kind`) created before `older_than`; how many."""
+        if older_than.tzinfo is not None:  # stamps are UTC: compare like with like
+            older_than = older_than.astimezone(UTC)
+        stamp = older_than.isoformat(timespec="seconds")
         with self._tx() as db:
             cur = db.execute("UPDATE print_jobs SET payload=NULL WHERE payload IS NOT NULL AND "
-                             "created_at < ?", (older_than.isoformat(timespec="seconds"),))
+                             "created_at < ? AND kind = coalesce(?, kind)", (stamp, kind))
             return cur.rowcount
 
     def log(self, since: datetime | None = None) -> list[PrintJob]:

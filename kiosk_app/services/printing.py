@@ -16,6 +16,7 @@ from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import NOTES, Receipt, Ticket
 from kiosk_app.services.print_journal import DuplicatePrint, PrintJournal, ticket_payload
+from kiosk_app.services.receipt_vault import ReceiptSealer
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,11 @@ class PrintingService:
         kiosk_id: str,
         journal: PrintJournal | None = None,
         now: Callable[[], datetime] = datetime.now,
+        receipts: ReceiptSealer | None = None,
     ) -> None:
+        """`receipts`: seals each rendered receipt into its journal job for an attendant's
+        reprint (wiped once printed, reprinted, dismissed or past its window)."""
+        self._receipts = receipts
         self._journal = journal
         self._ticket_printer = ticket_printer
         self._document_printer = document_printer
@@ -127,14 +132,36 @@ class PrintingService:
         if not ticket_ok:
             messages.append(TICKET_FAILED_HINT)
 
-        def print_receipt() -> None:
+        def render() -> bytes:
             from kiosk_app.services.documents import render_receipt_pdf  # reportlab: ~0.2 s
 
             summary = info.summary(values, language, mask=True)
-            pdf = render_receipt_pdf(a4, language, summary=summary)
-            self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+            return render_receipt_pdf(a4, language, summary=summary)
 
-        receipt_ok = self._attempt("receipt", reference, print_receipt, messages)
+        sealed: str | None = None
+        if self._receipts is not None and self._journal is not None:
+            # Rendered before the job is journalled, so the sealed copy goes in with it.
+            pdf: bytes | None = None
+            failure: Exception | None = None
+            try:
+                pdf = render()
+            except Exception as exc:  # journalled as the receipt job's failure below
+                failure = exc
+            else:
+                sealed = self._receipts.seal(reference, pdf)
+
+            def print_receipt() -> None:
+                if pdf is None:
+                    assert failure is not None
+                    raise failure
+                self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+        else:
+
+            def print_receipt() -> None:
+                pdf = render()
+                self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+
+        receipt_ok = self._attempt("receipt", reference, print_receipt, messages, payload=sealed)
         if not receipt_ok:
             messages.append(RECEIPT_FAILED_HINT)
         return PrintResult(ticket_ok, receipt_ok, tuple(messages))

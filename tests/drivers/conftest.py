@@ -125,6 +125,7 @@ def document_printer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
             "paper_out": lambda on: printer.set_paper(not on),
             "offline": printer.set_offline,
             "jam": printer.set_jam,
+            "stopped": printer.set_stopped,
         },
         tmp_path,
     )

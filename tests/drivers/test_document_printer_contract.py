@@ -67,3 +67,18 @@ def test_faults_raise_and_clear(
     document_printer.faults[fault](False)
     assert printer.print_pdf(PDF, "t")
     assert printed_titles(document_printer) == ["t"]
+
+
+def test_stopped_queue_is_resumed_and_prints(document_printer: Any) -> None:
+    printer = document_printer.printer
+    assert printer.resume()["state"] == "online"  # nothing to do on a healthy queue
+    document_printer.faults["stopped"](True)
+    status = printer.status()
+    assert (status["state"], status["queue_state"], status["accepting"]) == (
+        "offline", "stopped", "no")
+    with pytest.raises(PrinterOffline, match="stopped|not accepting"):
+        printer.print_pdf(PDF, "t")
+    after = printer.resume()
+    assert (after["state"], after["queue_state"], after["accepting"]) == ("online", "idle", "yes")
+    assert printer.print_pdf(PDF, "t")
+    assert printed_titles(document_printer) == ["t"]

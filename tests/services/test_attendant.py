@@ -16,8 +16,9 @@ import pytest
 
 from central_server.embedded import start_embedded
 from drivers.card_reader.simulator import SimulatedCardReader
+from drivers.document_printer.protocol import ResumeRefused
 from drivers.document_printer.simulator import SimulatedDocumentPrinter
-from drivers.errors import PaperOut
+from drivers.errors import PaperOut, PrinterOffline
 from drivers.ticket_printer.emulator import EscposEmulator
 from drivers.ticket_printer.escpos_serial import EscposSerialTicketPrinter
 from drivers.ticket_printer.simulator import SimulatedTicketPrinter
@@ -37,10 +38,11 @@ from kiosk_app.services.attendant_auth import (
     hash_pin,
     verify_pin,
 )
+from kiosk_app.services.documents import render_receipt_pdf
 from kiosk_app.services.print_journal import PrintJournal, ticket_payload
 from kiosk_app.services.printing import PrintingService
 from kiosk_app.services.session import UID_ONLY, SessionService, SessionView
-from tests.drivers.test_receipt_pdf import PDFTOTEXT, pdf_text
+from tests.drivers.test_receipt_pdf import PDFTOTEXT, make_receipt, pdf_text
 from tests.drivers.test_ticket_printer_contract import make_ticket
 from tests.services.test_print_journal import crash_mid_print
 
@@ -337,3 +339,71 @@ def test_paper_out_cleared_then_reprinted(tmp_path: Path, settings: AttendantSet
     assert service.status()["reprints"] == "2"
     service.close()
     journal.close()
+
+
+# -- resuming the A4 printer's stopped queue --------------------------------------------------
+
+class RefusingA4(SimulatedDocumentPrinter):
+    """An A4 printer whose print system does not let the kiosk user resume the queue."""
+
+    def resume(self) -> dict[str, str]:
+        raise ResumeRefused("cupsd refused to resume A4: (1025) not-authorized")
+
+
+def _a4_service(settings: AttendantSettings, a4: object) -> AttendantService:
+    service = AttendantService(settings, kiosk_id="KIOSK-3517-01", session=None, journal=None,
+                               ticket_printer=None, devices={"document_printer": a4})
+    assert service.unlock_with_pin(PIN)
+    return service
+
+
+def test_stopped_a4_queue_resumed_by_the_attendant(tmp_path: Path, settings: AttendantSettings,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    a4 = SimulatedDocumentPrinter(tmp_path / "out")
+    a4.set_stopped(True)  # CUPS stopped the queue after a jam and rejects jobs
+    receipt = render_receipt_pdf(make_receipt())
+    with pytest.raises(PrinterOffline, match="queue stopped"):
+        a4.print_pdf(receipt, "receipt-before")
+    service = _a4_service(settings, a4)
+    [line] = service.check_devices()
+    assert line.resumable and not line.ok and line.advice == T.ADVICE_QUEUE_STOPPED
+    with caplog.at_level(logging.INFO, logger="anjungan.audit"):
+        assert service.resume_a4()
+    assert service.view().message == T.A4_RESUMED and service.view().message_ok
+    [line] = service.view().devices
+    assert line.ok and not line.resumable
+    audit = [r.getMessage() for r in caplog.records if r.name == "anjungan.audit"]
+    assert audit == ["AUDIT kiosk=KIOSK-3517-01 attendant=PTG-07 action=resume_a4 nik=- "
+                     "outcome=ok"]
+    assert a4.print_pdf(receipt, "receipt-after") and [t for t, _ in a4.printed] == [
+        "receipt-after"]
+    assert service.status()["a4_resumes"] == "1"
+
+    # Resumed with the paper still out: said so, and the queue's own fault stays on the list.
+    a4.set_stopped(True)
+    a4.set_paper(False)
+    assert not service.resume_a4()
+    message = service.view().message
+    assert message is not None and not service.view().message_ok
+    assert message.id.startswith(T.A4_RESUMED_BUT.id) and T.ADVICE["paper_out"].en in message.en
+    assert a4.status()["queue_state"] == "idle"
+    service.lock()
+    assert not service.resume_a4() and service.view().message == T.LOCKED
+    service.close()
+
+
+def test_resume_refused_or_impossible_says_so(tmp_path: Path, settings: AttendantSettings,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    refusing = RefusingA4(tmp_path)
+    refusing.set_stopped(True)
+    service = _a4_service(settings, refusing)
+    with caplog.at_level(logging.INFO, logger="anjungan.audit"):
+        assert not service.resume_a4()
+    assert service.view().message == T.A4_RESUME_REFUSED
+    assert "action=resume_a4 nik=- outcome=refused" in caplog.text
+    [line] = service.view().devices
+    assert line.resumable  # still stopped: the button stays
+    service.close()
+    service = _a4_service(settings, SimulatedTicketPrinter(tmp_path))  # no queue to resume
+    assert not service.resume_a4() and service.view().message == T.NO_A4_PRINTER
+    service.close()

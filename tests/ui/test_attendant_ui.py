@@ -153,3 +153,52 @@ def test_uid_card_continued_and_reprint_by_touches(start: Callable[[], Any],
     assert len(pilot.kiosk.devices.ticket_printer.tickets) == 1
     assert not pilot.exists(f"reprint_{job.id}")  # done: never offered twice
     assert [j.state for j in journal.log()] == ["reprinted", "done"]
+
+
+def test_stopped_a4_queue_resumed_by_touches(start: Callable[[], Any], artifacts: Path) -> None:
+    pilot = start()
+    a4 = pilot.kiosk.devices.document_printer
+    a4.set_stopped(True)  # CUPS stopped the queue after a jam; receipts are refused
+    pilot.tap("attendant_button")
+    pilot.wait_until(lambda: pilot.exists("attendant_pinpad"), what="PIN pad")
+    enter_pin(pilot, PIN)
+    pilot.wait_until(lambda: pilot.exists("attendant_panel"), what="attendant panel")
+    assert not pilot.exists("resume_a4")  # only offered once a check found the queue stopped
+    pilot.tap("act_devices")
+    pilot.wait_until(lambda: pilot.exists("resume_a4"), what="resume button")
+    assert "Antrean cetak berhenti" in text_of(pilot, "device_document_printer")
+    assert text_of(pilot, "resume_a4") == "Lanjutkan printer A4"
+    pilot.screenshot(artifacts / "attendant-a4-stopped.png")
+    pilot.tap("resume_a4")
+    pilot.wait_until(lambda: "berjalan lagi" in text_of(pilot, "panel_message"), what="resumed")
+    assert not pilot.exists("resume_a4")
+    assert "Siap" in text_of(pilot, "device_document_printer")
+    assert a4.status()["queue_state"] == "idle" and a4.status()["accepting"] == "yes"
+    assert pilot.kiosk.attendant.status()["a4_resumes"] == "1"
+
+
+def test_failed_receipt_reprinted_by_touches(start: Callable[[], Any]) -> None:
+    from tests.drivers.cups.fixtures import make_pdf
+
+    pilot = start()
+    reference = "AKTA-35.17.261122.0043"
+    sealer = pilot.kiosk.attendant._reprinter._receipts  # the kiosk's own (outbox key)
+    assert sealer is not None
+    journal = pilot.kiosk.journal
+    job = journal.record("receipt", reference, payload=sealer.seal(reference, make_pdf("bukti")))
+    journal.mark_failed(job.id, "PaperOut")
+    pilot.tap("attendant_button")
+    pilot.wait_until(lambda: pilot.exists("attendant_pinpad"), what="PIN pad")
+    enter_pin(pilot, PIN)
+    pilot.wait_until(lambda: pilot.exists("attendant_panel"), what="attendant panel")
+    pilot.tap("act_reprints")
+    pilot.wait_until(lambda: pilot.exists(f"reprint_{job.id}"), what="receipt row")
+    assert text_of(pilot, f"reprint_{job.id}") == "Cetak ulang bukti"
+    pilot.tap(f"reprint_{job.id}")
+    pilot.wait_until(lambda: "Bukti pendaftaran" in text_of(pilot, "panel_message"),
+                     what="receipt reprinted")
+    a4 = pilot.kiosk.devices.document_printer
+    assert [title for title, _ in a4.printed] == [f"receipt-{reference}"]
+    assert not pilot.exists(f"reprint_{job.id}")
+    assert [j.state for j in journal.log()] == ["reprinted", "done"]
+    assert journal.get(job.id).payload is None

@@ -58,6 +58,7 @@ class IppFaults:
         self.testbed.set_engine("STATE: -media-jam", "STATE: -cover-open")
         self.testbed.set_media(loaded=True)
         self.testbed.command("cupsenable", IPP_QUEUE)
+        self.testbed.command("cupsaccept", IPP_QUEUE)
         self.testbed.command("cancel", "-a", "-x", IPP_QUEUE)
         if self._keywords() & {"media-empty", "media-jam", "media-needed", "cover-open"}:
             self._probe(wait_completed=True)
@@ -79,6 +80,15 @@ class IppFaults:
     def offline(self, on: bool) -> None:
         """Stop (cupsdisable) or restart the queue."""
         self.testbed.command("cupsdisable" if on else "cupsenable", IPP_QUEUE)
+
+    def stopped(self, on: bool) -> None:
+        """Stop the queue and reject jobs, as CUPS leaves it after a failed job (or undo it)."""
+        if on:
+            self.testbed.command("cupsdisable", "-r", "paper jam", IPP_QUEUE)
+            self.testbed.command("cupsreject", "-r", "paper jam", IPP_QUEUE)
+        else:
+            self.testbed.command("cupsenable", IPP_QUEUE)
+            self.testbed.command("cupsaccept", IPP_QUEUE)
 
     # -- internals -------------------------------------------------------------------------
     def _keywords(self) -> set[str]:

@@ -45,7 +45,8 @@ def cups_harness(testbed: CupsTestbed, tmp_path: Path) -> Iterator[CupsPrinterHa
     faults = IppFaults(testbed)
     harness = CupsPrinterHarness(
         make_printer(testbed),
-        {"paper_out": faults.paper_out, "jam": faults.jam, "offline": faults.offline},
+        {"paper_out": faults.paper_out, "jam": faults.jam, "offline": faults.offline,
+         "stopped": faults.stopped},
         tmp_path,
         testbed,
         len(testbed.printed_titles()),

@@ -6,6 +6,7 @@ used from outside the namespace, so no daemon listens on a shared address.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ DEAD_QUEUE = "kiosk-dead"  # an IPP queue whose printer never answers
 IPP_PORT = 8631
 A4 = "iso_a4_210x297mm"
 AVAHI_RUN = Path("/run/avahi-daemon")
+POLICY_USER = "nobody"  # stands in for the kiosk user in provisioning's <Policy anjungan>
 
 _CUPS_FILES = """ServerRoot {root}/etc
 RequestRoot {root}/spool
@@ -75,6 +77,16 @@ while [ -f "$CTRL" ] && grep -q '^HOLD' "$CTRL" && [ $n -lt 600 ]; do sleep 0.1;
 printf '%s\\n' "$IPP_JOB_NAME" >> {root}/ipp/printed.log
 exit 0
 """
+
+
+def kiosk_policy(user: str = POLICY_USER) -> str:
+    """provisioning/provision.py's cupsd.conf policy for the A4 queue, with `user` as the kiosk."""
+    path = Path(__file__).resolve().parents[3] / "provisioning" / "provision.py"
+    spec = importlib.util.spec_from_file_location("anjungan_provision", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.cups_policy(user=user))
 
 
 class TestbedError(RuntimeError):
@@ -228,7 +240,7 @@ class CupsTestbed:
             shutil.chown(root / sub, "root", "lp")
             os.chmod(root / sub, mode)
         (root / "etc/cups-files.conf").write_text(_CUPS_FILES.format(root=root))
-        (root / "etc/cupsd.conf").write_text(_CUPSD.format(root=root))
+        (root / "etc/cupsd.conf").write_text(_CUPSD.format(root=root) + "\n" + kiosk_policy())
         (root / "dbus.conf").write_text(_DBUS.format(root=root))
         (root / "avahi.conf").write_text(_AVAHI)
         engine = root / "ipp/engine.sh"
