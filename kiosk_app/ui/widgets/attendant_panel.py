@@ -39,7 +39,10 @@ NIK = Text("NIK (16 angka)", "NIK (16 digits)")
 NAME = Text("Nama sesuai kartu", "Name as on the card")
 CONTINUE = Text("Lanjutkan layanan", "Continue the service")
 RECHECK = Text("Periksa ulang", "Check again")
+RESUME_A4 = Text("Lanjutkan printer A4", "Resume the A4 printer")
 REPRINT = Text("Cetak ulang", "Reprint")
+REPRINT_RECEIPT = Text("Cetak ulang bukti", "Reprint receipt")
+RECEIPT = Text("bukti A4", "A4 receipt")
 DISMISS = Text("Hapus", "Remove")
 NO_REPRINTS = Text("Tidak ada tiket yang perlu dicetak ulang.", "No ticket needs a reprint.")
 STATES = {"failed": Text("gagal", "failed"), "interrupted": Text("terputus", "interrupted"),
@@ -97,6 +100,11 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
         """Ask every device again, in the background."""
         self.section = "devices"
         self.service.in_background("check_devices")
+
+    def resume_a4(self) -> None:
+        """Restart the A4 printer's stopped print queue, in the background."""
+        self.section = "devices"
+        self.service.in_background("resume_a4")
 
     def reprint(self, job_id: int) -> None:
         """Reprint one ticket, in the background."""
@@ -232,6 +240,11 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
             label.pilot_id = f"device_{line.name}"
             body.add_widget(label)
         body.add_widget(Widget())
+        if any(line.resumable for line in self.view.devices):
+            resume = BigButton(text=self.t(RESUME_A4), kind="accent", size_hint_y=None)
+            resume.pilot_id = "resume_a4"
+            resume.bind(on_release=lambda _b: self.resume_a4())
+            body.add_widget(resume)
         again = BigButton(text=self.t(RECHECK), size_hint_y=None)
         again.pilot_id = "devices_recheck"
         again.bind(on_release=lambda _b: self.check_devices())
@@ -250,9 +263,12 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
                         height=theme.touch)
         state = self.t(STATES.get(item.state, Text(item.state, item.state)))
         when = item.created_at[11:16]
-        row.add_widget(ThemedLabel(text=f"{item.reference} \u00b7 {state} \u00b7 {when}",
+        receipt = item.kind == "receipt"
+        what = f" \u00b7 {self.t(RECEIPT)}" if receipt else ""
+        row.add_widget(ThemedLabel(text=f"{item.reference}{what} \u00b7 {state} \u00b7 {when}",
                                    halign="left", size_hint_y=1))
-        again = BigButton(text=self.t(REPRINT), size_hint=(0.22, 1))
+        again = BigButton(text=self.t(REPRINT_RECEIPT if receipt else REPRINT),
+                          size_hint=(0.26 if receipt else 0.22, 1))
         again.pilot_id = f"reprint_{item.job_id}"
         again.bind(on_release=lambda _b, j=item.job_id: self.reprint(j))
         row.add_widget(again)
