@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -108,3 +109,11 @@ def count_rows(db: Path | str, table: str = "applications") -> int:
             return int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
     finally:
         engine.dispose()
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    """Poll until predicate() holds (the notification outbox worker runs on its own thread)."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)

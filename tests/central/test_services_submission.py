@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -19,7 +19,7 @@ from central_server.review_models import ApplicationEvent, OutboxMessage
 from kiosk_app.central import CentralClient
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
-from tests.central.conftest import OFFICE, TODAY
+from tests.central.conftest import OFFICE, TODAY, wait_for
 from tests.domain.service_values import CASES, with_contact
 
 APPLICANT_NIK, APPLICANT = "3517081208850001", "BUDI SANTOSO"
@@ -63,14 +63,6 @@ def rig(database_url: str) -> Iterator[Rig]:
     finally:
         client.close()
         server.stop()
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Poll until predicate() holds (the outbox worker runs on its own thread)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def every_case() -> list[tuple[str, dict[str, str]]]:

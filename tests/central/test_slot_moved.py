@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,7 +25,7 @@ from kiosk_app.central import CentralClient, SlotFull, SubmissionReceipt
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.outbox import Attachment, Outbox, Submission
 from kiosk_app.services.outbox_sender import Backoff, OutboxSender
-from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
+from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY, wait_for
 from tests.domain.service_values import CASES, with_contact
 
 NIK, NAME = "3517081208850001", "BUDI SANTOSO"
@@ -74,6 +74,14 @@ class Rig:
             timeout=10,
         )
 
+    def set_quota(self, daily: int) -> None:
+        requests.put(
+            f"{self.server.base_url}/api/v1/offices/{OFFICE}/quotas/{SERVICE}",
+            json={"daily_quota": daily},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=10,
+        ).raise_for_status()
+
     def stored(self, number: str) -> tuple[date, str, list[tuple[str, str]]]:
         """Slot and (action, note) history of an application as the server keeps them."""
         with self.app.state.db.transaction() as session:
@@ -104,23 +112,12 @@ def rig(database_url: str) -> Iterator[Rig]:
     client = CentralClient(server.base_url, "kiosk-moved", OFFICE, timeout=10)
     try:
         client.register("Anjungan lobi")
-        requests.put(
-            f"{server.base_url}/api/v1/offices/{OFFICE}/quotas/{SERVICE}",
-            json={"daily_quota": 2},
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            timeout=10,
-        ).raise_for_status()
-        yield Rig(app, server, client, sms)
+        rig = Rig(app, server, client, sms)
+        rig.set_quota(2)
+        yield rig
     finally:
         client.close()
         server.stop()
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def moved_text(day: str, window: str) -> str:
@@ -193,12 +190,7 @@ def test_with_no_free_slot_left_in_the_horizon_the_answer_is_slot_full(rig: Rig)
     rig.submit(Slot(LAST_DAY, AFTERNOON))
     answer = rig.post(Slot(LAST_DAY, AFTERNOON), uuid.uuid4().hex, if_slot_full="next_free")
     assert answer.status_code == 409 and answer.json()["detail"]["code"] == "slot_full"
-    requests.put(
-        f"{rig.server.base_url}/api/v1/offices/{OFFICE}/quotas/{SERVICE}",
-        json={"daily_quota": 0},
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        timeout=10,
-    ).raise_for_status()
+    rig.set_quota(0)
     with pytest.raises(SlotFull):
         rig.submit(Slot(MONDAY, MORNING), if_slot_full="next_free")
     with rig.app.state.db.transaction() as session:
