@@ -19,10 +19,10 @@ from kivy.uix.gridlayout import GridLayout
 from kiosk_app.domain.text import Text
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets._kv import load_kv
+from kiosk_app.ui.widgets.fit import text_width
 
 FONT_ROLES = ("small", "body", "key", "heading", "title")
 MIN_FIT = 0.5  # text shrinks to fit its button, never below this share of its role's size
-_MEASURE: dict[tuple[str, int], Any] = {}  # (font, size) -> a core label used to measure words
 BUTTON_KINDS = ("primary", "secondary", "accent", "danger", "disabled-look")
 
 # kind -> (background, pressed background, text colour, border colour) theme colour names
@@ -83,15 +83,9 @@ class BigButton(Button):  # type: ignore[misc]
         words = str(self.text).split()
         if not words:
             return 0.0
-        size = round(size if size is not None else self.role_size())
-        key = (str(self.font_name), size)
-        measure = _MEASURE.get(key)
-        if measure is None:
-            from kivy.core.text import Label as CoreLabel
-
-            measure = _MEASURE[key] = CoreLabel(font_name=key[0], font_size=size)
+        size = size if size is not None else self.role_size()
         longest = sorted(set(words), key=len)[-4:]  # a few candidates: glyphs differ in width
-        return float(max(measure.get_extents(word)[0] for word in longest))
+        return max(text_width(word, str(self.font_name), size) for word in longest)
 
     def _fit_text(self, *_args: Any) -> None:
         """Shrink the font just enough that the widest word fits on one line."""

@@ -16,7 +16,8 @@ _MEASURE: dict[tuple[str, int], Any] = {}
 
 
 def text_width(text: str, font_name: str, size: float) -> float:
-    """Width in pixels of `text` on one line in `font_name` at `size`."""
+    """Width in pixels of `text` on one line in `font_name` at `size` (one measuring label per
+    font and size, shared by every widget that fits text)."""
     key = (font_name, round(size))
     measure = _MEASURE.get(key)
     if measure is None:
@@ -26,21 +27,16 @@ def text_width(text: str, font_name: str, size: float) -> float:
     return float(measure.get_extents(text)[0]) if text else 0.0
 
 
-def _role_size(button: Any) -> float:
-    role = getattr(button, "font_role", "body")
-    return float(getattr(theme, f"sp_{role}", theme.sp_body))
-
-
 def one_line(button: Any, *_depends: Any) -> float:
     """Width at which the button shows its whole text on one line at its role's size."""
-    width = text_width(str(button.text), str(button.font_name), _role_size(button))
+    width = text_width(str(button.text), str(button.font_name), button.role_size())
     return width * SPARE + 2 * theme.padding
 
 
 def two_lines(button: Any, *_depends: Any) -> float:
     """Narrowest width at which the text wraps into at most two lines at its role's size."""
     words = str(button.text).split(" ")
-    font, size = str(button.font_name), _role_size(button)
+    font, size = str(button.font_name), button.role_size()
     best = text_width(str(button.text), font, size)
     for cut in range(1, len(words)):
         first, rest = " ".join(words[:cut]).strip(), " ".join(words[cut:]).strip()
