@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from kiosk_app.domain.akta_kelahiran import MSG as BIRTH_MSG
 from kiosk_app.domain.akta_kelahiran import parse_date
@@ -19,6 +20,7 @@ from kiosk_app.domain.forms import (
 )
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import normalize_sex, parse_nik, validate_nik
+from kiosk_app.domain.region_search import CODE_LENGTHS
 from kiosk_app.domain.regions import is_known_province
 from kiosk_app.domain.text import Language, Text
 
@@ -33,7 +35,7 @@ TIME_HINT = T("Jam:menit, contoh 14:30", "Hours:minutes, e.g. 14:30")
 REGION_HINT = T("Ketik nama wilayah, lalu pilih", "Type the area's name, then pick it")
 _DEFAULT_LIMITS = {K.DIGITS: 16, K.NUMBER: 3, K.DATE: 10, K.TIME: 5, K.REGION: 10}
 _DEFAULT_HINTS = {K.DIGITS: NIK_HINT, K.DATE: DATE_HINT, K.TIME: TIME_HINT, K.REGION: REGION_HINT}
-REGION_DIGITS = {1: 2, 2: 4, 3: 6, 4: 10}
+REGION_DIGITS = CODE_LENGTHS  # digits of a region code by level
 
 SEX = (Choice("L", T("Laki-laki", "Male")), Choice("P", T("Perempuan", "Female")))
 YES = (Choice("ya", T("Ya", "Yes")),)
@@ -275,9 +277,9 @@ class FormRules:
     variants: Mapping[str, Variant] = field(default_factory=dict)
     cross: Cross | None = None
 
-    @property
+    @cached_property
     def fields(self) -> dict[str, FieldSpec]:
-        """Every field by name, in page order."""
+        """Every field by name, in page order (built once: the pages never change)."""
         return {f.name: f for page in self.pages for f in page.fields}
 
     def form(self, service: str, title: Text) -> FormSpec:

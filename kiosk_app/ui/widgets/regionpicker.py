@@ -18,7 +18,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.modalview import ModalView
 
-from kiosk_app.domain.region_search import RegionTree
+from kiosk_app.domain.region_search import CODE_LENGTHS, RegionTree
 from kiosk_app.domain.regions import sample_regions
 from kiosk_app.domain.text import Text
 from kiosk_app.ui.theme import theme
@@ -153,7 +153,7 @@ class RegionPicker(BoxLayout):  # type: ignore[misc]
     def touched(self, button: RegionButton) -> None:
         """A region was touched: pick it, or in the list go one level down."""
         code = button.code
-        if len(code) >= {1: 2, 2: 4, 3: 6, 4: 10}[int(self.level)]:
+        if len(code) >= CODE_LENGTHS[int(self.level)]:
             self.dispatch("on_pick", code)
         else:
             self.browse_code = code
