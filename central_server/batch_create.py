@@ -92,14 +92,15 @@ def create_many(
         movable = item.body.if_slot_full == "next_free"
         if service not in capacity:
             capacity[service] = rules.daily_quota(session, office, service)
-            days = sorted({i.body.slot.date for i in items if i.body.service.value == service})
-            used[service] = rules.booked(session, office, service, days)
+            used[service] = {}
         problem = quota.slot_problem(today, day, window)
         if problem is None:
             slot = (service, day, window)
             if slot not in locked:
                 numbering.lock_slot(session, office, service, day, window)
                 locked.add(slot)
+                # counted under the lock, as create() does: a concurrent batch may have booked
+                used[service].update(rules.booked(session, office, service, [day]))
             booked = used[service].get((day, window), 0)
             room = quota.window_capacity(capacity[service], window) - booked
             if taken[slot] >= room:
