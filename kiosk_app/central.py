@@ -127,6 +127,26 @@ def _slot(raw: dict[str, Any]) -> Slot:
     return Slot(date=date.fromisoformat(raw["date"]), window=str(raw["window"]))
 
 
+def _application_body(
+    *, service: str, applicant_nik: str, applicant_name: str, data: dict[str, str], slot: Slot,
+    local_reference: str | None = None, submitted_at: str | None = None,
+    if_slot_full: str = "refuse",
+) -> dict[str, Any]:
+    """The JSON of one pre-application, for the single and the batch endpoint alike."""
+    body: dict[str, Any] = {
+        "service": service,
+        "applicant_nik": applicant_nik,
+        "applicant_name": applicant_name,
+        "data": data,
+        "slot": {"date": slot.date.isoformat(), "window": slot.window},
+        "local_reference": local_reference,
+        "submitted_at": submitted_at,
+    }
+    if if_slot_full != "refuse":  # the server's default: old servers never see the field
+        body["if_slot_full"] = if_slot_full
+    return body
+
+
 def _receipt(answer: dict[str, Any]) -> SubmissionReceipt:
     return SubmissionReceipt(
         registration_number=answer["registration_number"],
@@ -227,17 +247,11 @@ class CentralClient(CardHolderApi):
 
         `if_slot_full="next_free"`: a full slot books the nearest free one after it (the
         receipt's slot) instead of refusing; for queued rows whose citizen has left."""
-        body = {
-            "service": service,
-            "applicant_nik": applicant_nik,
-            "applicant_name": applicant_name,
-            "data": data,
-            "slot": {"date": slot.date.isoformat(), "window": slot.window},
-            "local_reference": local_reference,
-            "submitted_at": submitted_at,
-        }
-        if if_slot_full != "refuse":
-            body["if_slot_full"] = if_slot_full
+        body = _application_body(
+            service=service, applicant_nik=applicant_nik, applicant_name=applicant_name,
+            data=data, slot=slot, local_reference=local_reference, submitted_at=submitted_at,
+            if_slot_full=if_slot_full,
+        )
         what = f"submit {service} nik={mask_nik(applicant_nik)} key={idempotency_key}"
         answer = self._call(
             "POST",
@@ -256,14 +270,8 @@ class CentralClient(CardHolderApi):
         """Submit queued pre-applications at once: (idempotency key, submit() keywords) each.
 
         One answer per item, in order: its receipt (created or replayed) or its refusal."""
-        body = {"items": [{"idempotency_key": key, "application": {
-            "service": kw["service"], "applicant_nik": kw["applicant_nik"],
-            "applicant_name": kw["applicant_name"], "data": kw["data"],
-            "slot": {"date": kw["slot"].date.isoformat(), "window": kw["slot"].window},
-            "local_reference": kw.get("local_reference"),
-            "submitted_at": kw.get("submitted_at"),
-            **({"if_slot_full": kw["if_slot_full"]}
-               if kw.get("if_slot_full", "refuse") != "refuse" else {})}} for key, kw in items]}
+        body = {"items": [{"idempotency_key": key, "application": _application_body(**kw)}
+                          for key, kw in items]}
         what = f"submit batch of {len(items)}"
         answer = self._call("POST", "/api/v1/applications/batch", json=body, what=what,
                             timeout=timeout)
