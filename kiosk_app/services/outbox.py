@@ -94,6 +94,17 @@ def load_key(key_file: Path | None, data_dir: Path) -> bytes:
     return key
 
 
+def seal(aead: AESGCM, plaintext: bytes, bound_to: bytes) -> bytes:
+    """A fresh nonce and the AES-GCM ciphertext of `plaintext`, bound to `bound_to` (AAD)."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + aead.encrypt(nonce, plaintext, bound_to)
+
+
+def unseal(aead: AESGCM, blob: bytes, bound_to: bytes) -> bytes:
+    """The plaintext of a `seal` result; cryptography's InvalidTag if it does not open."""
+    return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], bound_to)
+
+
 def _read_key(path: Path) -> bytes:
     """A key file holds the 32 raw bytes, or their base64 on a line."""
     if path.stat().st_mode & 0o077:
@@ -421,14 +432,13 @@ class Outbox:
 
     def _seal(self, key: str, plaintext: bytes) -> bytes:
         """Encrypt, bound to the row's idempotency key (rows cannot be swapped)."""
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plaintext, key.encode())
+        return seal(self._aead, plaintext, key.encode())
 
     def _open(self, key: str, blob: bytes) -> bytes:
         from cryptography.exceptions import InvalidTag
 
         try:
-            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], key.encode())
+            return unseal(self._aead, blob, key.encode())
         except InvalidTag as exc:
             raise OutboxError("outbox data does not decrypt with this kiosk's key") from exc
 

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kiosk_app.services.outbox import seal, unseal
 from kiosk_app.services.print_journal import PrintJournal
 
 log = logging.getLogger(__name__)
 
 RECEIPT_KEEP = timedelta(hours=4)
 _PREFIX = "aesgcm1:"
-_NONCE_BYTES = 12
 
 
 class SealError(Exception):
@@ -53,8 +52,7 @@ class ReceiptSealer:
 
     def seal(self, reference: str, pdf: bytes) -> str:
         """The journal payload for receipt `reference`: nonce and ciphertext, base64."""
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = nonce + self._aead.encrypt(nonce, bytes(pdf), self._aad(reference))
+        sealed = seal(self._aead, bytes(pdf), self._aad(reference))
         return _PREFIX + base64.b64encode(sealed).decode("ascii")
 
     def open(self, reference: str, payload: str) -> bytes:
@@ -63,8 +61,7 @@ class ReceiptSealer:
             raise SealError("not a sealed receipt")
         try:
             sealed = base64.b64decode(payload[len(_PREFIX):], validate=True)
-            return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:],
-                                      self._aad(reference))
+            return unseal(self._aead, sealed, self._aad(reference))
         except (ValueError, InvalidTag) as exc:
             raise SealError(f"sealed receipt for {reference} cannot be opened") from exc
 
