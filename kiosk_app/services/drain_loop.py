@@ -12,14 +12,17 @@ log = logging.getLogger(__name__)
 class DrainLoop:
     """A daemon thread calling drain_once() until stop(); wake() cuts the wait short.
 
-    The class using it sets `_stop` and `_wake` (threading.Event), `_thread = None`, `backoff`
-    (with `base_s`) and provides drain_once() and _next_wait() (seconds until the next round)."""
+    The class using it calls `DrainLoop.__init__`, sets `backoff` (with `base_s`) and provides
+    drain_once() and _next_wait() (seconds until the next round)."""
 
     thread_name = "drain-loop"
-    _stop: threading.Event
-    _wake: threading.Event
-    _thread: threading.Thread | None
     backoff: Any
+
+    def __init__(self) -> None:
+        """No thread yet: start() makes one."""
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def drain_once(self) -> Any:
         """One round of sending (provided by the sender)."""

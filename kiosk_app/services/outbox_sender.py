@@ -94,9 +94,7 @@ class OutboxSender(DrainLoop):
         self._paused_until = 0.0
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- one attempt -------------------------------------------------------------------------
 

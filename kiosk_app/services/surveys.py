@@ -167,9 +167,7 @@ class SurveySender(DrainLoop):
         self._timeout_s = timeout_s
         self._failures = 0
         self._send_lock = threading.Lock()  # one sender at a time: a row is never sent twice
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def submit(self, service: str, survey_date: date, answers: Mapping[str, int]) -> QueuedSurvey:
         """Commit a survey durably, then let the background thread send it."""
