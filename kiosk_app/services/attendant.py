@@ -334,9 +334,21 @@ class AttendantService:
         return ok
 
     def refresh(self) -> None:
-        """Reload the reprint list (e.g. when the panel opens)."""
+        """Reload the reprint list (blocking: it reads the print journal)."""
         if self._require() is not None:
             self._update(reprints=self._reprinter.items())
+
+    def refresh_later(self) -> None:
+        """Reload the reprint list on the worker thread (the panel opening, on the UI thread);
+        the view follows through the subscribers like every other change."""
+        self._worker.submit(self._run_quietly, self.refresh)
+
+    @staticmethod
+    def _run_quietly(action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except Exception:  # the attendant's worker must survive any bug
+            log.exception("attendant %s failed", getattr(action, "__name__", action))
 
     def _expire_receipts(self) -> None:
         """Worker: wipe kept receipts past their window (a failure is logged, never raised)."""

@@ -159,7 +159,7 @@ class AttendantOverlay(BoxLayout):  # type: ignore[misc]
         if self.panel.parent is None:
             self.panel.section = "home"
             self.panel.open(animation=False)
-        self.service.refresh()
+        self.service.refresh_later()  # reads the print journal: not on the UI thread
 
     # -- following the services ---------------------------------------------------------------
     def _later(self, render: Any, view: Any) -> None:
