@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from central_server import issued, lifecycle, print_codes
 from central_server.db import Database
-from central_server.kiosk_auth import KioskRef
+from central_server.kiosk_auth import KioskRef, hash_secret
 from central_server.models import Application, Office
 from central_server.ratelimit import RateLimiter, client_ip
 from central_server.review_models import ApplicationEvent, IssuedDocument
@@ -54,7 +54,7 @@ def _fail(status: int, code: str, message: str, **extra: Any) -> NoReturn:
 
 def _limit(limiter: RateLimiter, request: Request, kiosk: KioskRef, nik: str) -> None:
     """429 when the kiosk, its address or this card asks too often (codes cannot be guessed)."""
-    card = print_codes.hash_code(nik)
+    card = hash_secret(nik)
     keys = (f"ip:{client_ip(request)}", f"kiosk:{kiosk.kiosk_id}", f"nik:{card}")
     waits = [w for w in (limiter.acquire(k) for k in keys) if w is not None]
     if waits:

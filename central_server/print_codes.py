@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, ForeignKey, String, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central_server import lifecycle
-from central_server.kiosk_auth import ServerSecret
+from central_server.kiosk_auth import ServerSecret, hash_secret
 from central_server.models import Application, Base
+from central_server.notify.outbox import utcnow
 from central_server.review_models import IssuedDocument
 from kiosk_app.domain.identity import mask_nik
 
@@ -67,16 +67,6 @@ class PrintRefused(lifecycle.TransitionRefused):
         self.extra = extra
 
 
-def utcnow() -> datetime:
-    """Naive UTC now (stored the same way on every database)."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def hash_code(code: str) -> str:
-    """The stored form of a print code or reservation token."""
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
 def normalize(typed: str) -> str | None:
     """A typed code without spaces or dashes, upper case; None when it cannot be one of ours."""
     code = "".join(c for c in typed.upper() if c not in " -")
@@ -121,7 +111,7 @@ def create_for(session: Session, app: Application, document: IssuedDocument) -> 
     session.add(
         PrintCode(
             document_code=document.code,
-            code_hash=hash_code(code),
+            code_hash=hash_secret(code),
             generation=1,
             state=READY,
             created_at=lifecycle.now_wib(),
@@ -153,7 +143,7 @@ def find_by_code(session: Session, typed: str) -> tuple[PrintCode, IssuedDocumen
     code = normalize(typed)
     if code is None:
         return None
-    row = session.scalar(select(PrintCode).where(PrintCode.code_hash == hash_code(code)))
+    row = session.scalar(select(PrintCode).where(PrintCode.code_hash == hash_secret(code)))
     return None if row is None else (row, session.get_one(IssuedDocument, row.document_code))
 
 
@@ -184,7 +174,7 @@ def reserve(session: Session, row: PrintCode, document: IssuedDocument, kiosk_id
         .where(PrintCode.id == row.id,
                or_(PrintCode.state == READY,
                    (PrintCode.state == RESERVED) & (PrintCode.reserved_until < now)))
-        .values(state=RESERVED, reservation_hash=hash_code(token), reserved_by=kiosk_id,
+        .values(state=RESERVED, reservation_hash=hash_secret(token), reserved_by=kiosk_id,
                 reserved_until=now + RESERVATION_TTL)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -197,7 +187,7 @@ def reserve(session: Session, row: PrintCode, document: IssuedDocument, kiosk_id
 
 def held(session: Session, token: str, kiosk_id: str) -> tuple[PrintCode, IssuedDocument]:
     """The reservation `token` of `kiosk_id` (a printed one too: confirming twice is harmless)."""
-    row = session.scalar(select(PrintCode).where(PrintCode.reservation_hash == hash_code(token)))
+    row = session.scalar(select(PrintCode).where(PrintCode.reservation_hash == hash_secret(token)))
     if row is None or row.reserved_by != kiosk_id:
         raise PrintRefused("unknown_reservation", "no such reservation for this kiosk", 404)
     return row, session.get_one(IssuedDocument, row.document_code)

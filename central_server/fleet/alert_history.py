@@ -11,7 +11,7 @@ last_seen + 15 min until now; a kiosk silent right now shows an open spell at re
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +25,7 @@ from central_server.db import Database
 from central_server.fleet import alerts
 from central_server.fleet.access import Staff, StaffAccess
 from central_server.fleet.models import KioskState
+from central_server.fleet.service import utc
 from central_server.models import Base, Kiosk
 
 OFFLINE = "offline_too_long"
@@ -60,10 +61,6 @@ class AlertEventOut(BaseModel):
     open: bool
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 # -- recording (called by the heartbeat writer, inside or after its transaction) -------------
 
 
@@ -80,7 +77,7 @@ def last_seen(conn: Connection, kiosk_ids: Iterable[str]) -> dict[str, Before]:
     table = KioskState.__table__
     rows = conn.execute(select(table.c.kiosk_id, table.c.last_seen, table.c.problems).where(
         table.c.kiosk_id.in_(sorted(set(kiosk_ids)))))
-    return {kiosk_id: Before(_utc(seen), frozenset(alerts.decode(codes)))
+    return {kiosk_id: Before(utc(seen), frozenset(alerts.decode(codes)))
             for kiosk_id, seen, codes in rows if seen is not None}
 
 
@@ -154,8 +151,8 @@ class AlertHistory:
             query = query.where(KioskAlert.cleared_at.is_not(None))
         query = query.order_by(KioskAlert.raised_at.desc(), KioskAlert.id.desc()).limit(limit)
         with self.db.transaction() as session:
-            found = [_event(row.kiosk_id, office, row.code, _utc(row.raised_at),
-                            _utc(row.cleared_at)) for row, office in session.execute(query)]
+            found = [_event(row.kiosk_id, office, row.code, utc(row.raised_at),
+                            utc(row.cleared_at)) for row, office in session.execute(query)]
             if filters.state != "cleared" and filters.code in (None, OFFLINE):
                 found += self._silent(session, filters, now)
         found.sort(key=lambda e: e.raised_at, reverse=True)
@@ -171,7 +168,7 @@ class AlertHistory:
             query = query.where(KioskState.kiosk_id == filters.kiosk_id)
         if filters.office:
             query = query.where(Kiosk.office_code == filters.office)
-        return [_event(kiosk_id, office, OFFLINE, _utc(seen) + alerts.OFFLINE_ALERT_AFTER, None)
+        return [_event(kiosk_id, office, OFFLINE, utc(seen) + alerts.OFFLINE_ALERT_AFTER, None)
                 for kiosk_id, office, seen in session.execute(query.limit(MAX_ROWS))]
 
 
