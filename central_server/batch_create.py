@@ -16,12 +16,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from central_server import numbering, quota, submission_notice
-from central_server.models import Application, Counter
+from central_server.models import Application
 from central_server.schemas import ApplicationIn, SlotIn, SubmissionOut
 from kiosk_app.domain.identity import mask_name, mask_nik
 
@@ -123,10 +121,10 @@ def create_many(
         answers.append({})  # filled below
     if not accepted:
         return answers
-    first_reg = _reserve(session, f"reg:{office}:{today}", len(accepted))
+    first_reg = numbering.next_value(session, f"reg:{office}:{today}", len(accepted))
     per_slot = Tally((day, window) for _, day, window in accepted)
     next_queue = {
-        slot: _reserve(session, f"queue:{office}:{slot[0]}:{slot[1]}", n)
+        slot: numbering.next_value(session, f"queue:{office}:{slot[0]}:{slot[1]}", n)
         for slot, n in sorted(per_slot.items())
     }
     created_at, rows, moved_from = rules.now(), [], {}
@@ -170,14 +168,3 @@ def create_many(
     submission_notice.record_many(
         session, [r["registration_number"] for r in rows], f"kiosk:{kiosk.kiosk_id}", moved_from)
     return answers
-
-
-def _reserve(session: Session, name: str, count: int) -> int:
-    """Advance counter `name` by `count` atomically; return the first value reserved."""
-    dialect = session.get_bind().dialect.name
-    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = upsert(Counter).values(name=name, value=count)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Counter.name], set_={"value": Counter.value + count}
-    ).returning(Counter.value)
-    return int(session.execute(stmt).scalar_one()) - count + 1

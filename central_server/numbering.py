@@ -43,19 +43,20 @@ def queue_number(window_letter: str, sequence: int) -> str:
     return f"{window_letter}-{sequence:03d}"
 
 
-def next_value(session: Session, name: str) -> int:
-    """Increment and return counter `name` (1 for a new one) inside the caller's transaction.
+def next_value(session: Session, name: str, count: int = 1) -> int:
+    """Advance counter `name` by `count` inside the caller's transaction and return the first
+    value taken (1 for a new counter); `count` > 1 reserves a run of values (a batch).
 
     One atomic INSERT ... ON CONFLICT DO UPDATE ... RETURNING: concurrent callers on PostgreSQL
     queue on the row lock (no lost update, no duplicate insert); SQLite is serial anyway.
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Counter).values(name=name, value=1)
+    stmt = insert(Counter).values(name=name, value=count)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[Counter.name], set_={"value": Counter.value + 1}
+        index_elements=[Counter.name], set_={"value": Counter.value + count}
     ).returning(Counter.value)
-    return int(session.execute(stmt).scalar_one())
+    return int(session.execute(stmt).scalar_one()) - count + 1
 
 
 def lock_slot(session: Session, office_code: str, service: str, day: date, window: str) -> None:
