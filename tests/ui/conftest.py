@@ -46,7 +46,7 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
             headless=True,
             fullscreen=False,
             language=language,
-            timeouts=timeouts or Timeouts(goodbye_s=1.0),
+            timeouts=timeouts or Timeouts(goodbye_s=3.0),  # long enough to see on a slow machine
             **settings,
         )
         config.devices.card_read_delay_s = card_read_delay_s

@@ -116,7 +116,7 @@ def test_prompts_repeat_and_large_text_through_a_session(
 ) -> None:
     from kiosk_app.ui.theme import theme
 
-    pilot = start_kiosk(timeouts=Timeouts(goodbye_s=1.0))
+    pilot = start_kiosk(timeouts=Timeouts(goodbye_s=3.0))
     assert _spoken(pilot)[-1].startswith("Tempelkan e ka-te-pe Anda pada pembaca.")
     pilot.tap("a11y_large_text")
     assert theme.large_text and _spoken(pilot)[-1] == "Teks besar dan warna kontras aktif."
@@ -154,7 +154,7 @@ def test_prompts_repeat_and_large_text_through_a_session(
 def test_still_here_extends_the_session_at_least_ten_times(
     start_kiosk: Callable[..., Any], presses: int
 ) -> None:
-    pilot = start_kiosk(timeouts=Timeouts(inactivity_s=0.3, warning_s=20, goodbye_s=1.0))
+    pilot = start_kiosk(timeouts=Timeouts(inactivity_s=0.3, warning_s=20, goodbye_s=3.0))
     pilot.tap("sim_tap")
     pilot.wait_for_state(SessionState.IDENTITY, 20)
     answered: list[Any] = []

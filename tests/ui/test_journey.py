@@ -117,7 +117,7 @@ def test_form_rejects_invalid_weight_then_accepts(
 def test_inactivity_warning_then_still_here_keeps_session(
     start_kiosk: Callable[..., Any], artifacts: Path
 ) -> None:
-    pilot = start_kiosk(Timeouts(inactivity_s=1.0, warning_s=20.0, goodbye_s=1.0))
+    pilot = start_kiosk(Timeouts(inactivity_s=1.0, warning_s=20.0, goodbye_s=3.0))
     pilot.tap("sim_tap")
     pilot.wait_for_state("identity")
     pilot.wait_until(lambda: pilot.exists("inactivity_warning"), timeout=5, what="warning")
@@ -132,7 +132,7 @@ def test_inactivity_warning_then_still_here_keeps_session(
 
 
 def test_ignored_warning_ends_the_session(start_kiosk: Callable[..., Any]) -> None:
-    pilot = start_kiosk(Timeouts(inactivity_s=1.0, warning_s=20.0, goodbye_s=1.0))
+    pilot = start_kiosk(Timeouts(inactivity_s=1.0, warning_s=20.0, goodbye_s=3.0))
     session = pilot.app.session
     to_menu(pilot)
     pilot.wait_until(lambda: pilot.exists("inactivity_warning"), timeout=5, what="warning")
