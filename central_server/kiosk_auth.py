@@ -92,6 +92,23 @@ def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
+
+
+def new_enrolment_code() -> str:
+    """A one-time code a technician reads out and types: 80 random bits as four groups of four
+    from an alphabet without look-alikes (e.g. 7K2M-QX9D-R4TW-H0PA); never starts with "-"."""
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
+    return "-".join(chars[i:i + 4] for i in range(0, 16, 4))
+
+
+def canonical_code(typed: str) -> str:
+    """An enrolment code as issued, from what was typed: case, spaces and look-alikes forgiven."""
+    plain = "".join(typed.split()).upper().replace("-", "")
+    plain = plain.translate(str.maketrans("OILU", "011V"))
+    return "-".join(plain[i:i + 4] for i in range(0, len(plain), 4))
+
+
 def _fail(status: int, code: str, message: str) -> NoReturn:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     raise HTTPException(status, {"code": code, "message": message}, headers=headers)
@@ -208,7 +225,7 @@ class KioskAuth:
 
     def create_code(self, body: EnrolmentCodeIn) -> EnrolmentCodeOut:
         """Store a one-time enrolment code for an office (and optionally one kiosk id)."""
-        code = secrets.token_urlsafe(12)
+        code = new_enrolment_code()
         now = datetime.now(UTC)
         expires = now + timedelta(hours=body.valid_hours)
         with self.db.transaction() as session:
@@ -253,7 +270,8 @@ class KioskAuth:
         used = session.execute(
             update(EnrolmentCode)
             .where(
-                EnrolmentCode.code_hash == hash_secret(body.enrolment_code),
+                EnrolmentCode.code_hash.in_({hash_secret(body.enrolment_code),
+                                             hash_secret(canonical_code(body.enrolment_code))}),
                 EnrolmentCode.used_at.is_(None),
                 EnrolmentCode.expires_at > now,
                 EnrolmentCode.office_code == body.office_code,

@@ -53,7 +53,7 @@ def _provision(root: Path, server: EmbeddedServer, *extra: str) -> subprocess.Co
 
 def test_provisions_enrols_and_is_idempotent(server: EmbeddedServer, tmp_path: Path) -> None:
     root = tmp_path / "root"
-    first = _provision(root, server, "--enrolment-code", _code(server, "KIOSK-3517-07"))
+    first = _provision(root, server, f"--enrolment-code={_code(server, 'KIOSK-3517-07')}")
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout.splitlines()[-1])
     assert summary["steps"]["enrolment"] == "changed" and summary["changed"] >= 5
@@ -107,7 +107,7 @@ def test_cups_policy_lets_the_kiosk_user_resume_its_queue_only(
     original = system.read_text() if system.exists() else "Listen /run/cups/cups.sock\n"
     conf.write_text(original)
     conf.chmod(0o640)
-    first = _provision(root, server, "--enrolment-code", _code(server, "KIOSK-3517-07"))
+    first = _provision(root, server, f"--enrolment-code={_code(server, 'KIOSK-3517-07')}")
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout.splitlines()[-1])["steps"]["cups policy"] == "changed"
     text = conf.read_text()

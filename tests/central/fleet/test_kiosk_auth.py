@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -51,6 +52,14 @@ def test_enrolment_needs_a_valid_one_time_code(strict: EmbeddedServer) -> None:
     assert register(strict, "kiosk-a", code).status_code == 401  # used once only
     anyone = new_code(strict)
     assert register(strict, "kiosk-c", anyone).status_code == 201
+
+
+def test_codes_are_typed_as_read_out(strict: EmbeddedServer) -> None:
+    code = new_code(strict, "kiosk-a")
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}", code), code
+    typed = " ".join(code.replace("-", "").lower()).replace("0", "o").replace("1", "l")
+    assert register(strict, "kiosk-a", typed).status_code == 201  # case, spaces, look-alikes
+    assert register(strict, "kiosk-a", code).status_code == 401  # still used once only
 
 
 def test_codes_need_staff_credentials(strict: EmbeddedServer) -> None:
