@@ -37,7 +37,7 @@ def test_central_serves_health_and_openapi(tmp_path: Path) -> None:
                 assert server.poll() is None, server.stderr.read() if server.stderr else ""
                 assert time.monotonic() < deadline, "central server did not start"
                 time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=30) as r:
             paths = json.load(r)["paths"]
         assert "/api/v1/applications" in paths and "/api/v1/slots" in paths
     finally:

@@ -6,6 +6,7 @@ import datetime
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,20 @@ class Pilot:
 
         self.wait_until(shown, timeout, f"screen {name!r} (now {self.state})")
         self.idle(2)
+
+    @contextmanager
+    def hold_clock(self, skip_s: float = 0.0) -> Iterator[None]:
+        """Stand the session's clock still (its inactivity and goodbye timers wait) while a
+        short-lived screen is checked, first jumping it `skip_s` forward; afterwards it runs
+        on, still `skip_s` ahead."""
+        session = self.app.session
+        real = session._clock
+        held = real() + skip_s
+        session._clock = lambda: held
+        try:
+            yield
+        finally:
+            session._clock = (lambda: real() + skip_s) if skip_s else real
 
     @property
     def state(self) -> str:

@@ -19,7 +19,7 @@ from tests.drivers.cups.fixtures import cups_testbed  # noqa: F401  (session fix
 from tests.drivers.pcsc.fixtures import pcsc_testbed  # noqa: F401  (session fixture)
 from tests.drivers.sane.fixtures import sane_config  # noqa: F401  (session fixture)
 
-WAIT_S = 3.0  # upper bound for any event; tests normally finish in milliseconds
+WAIT_S = 10.0  # upper bound for any event; tests normally finish in milliseconds
 
 
 @dataclass

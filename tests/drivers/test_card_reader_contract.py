@@ -139,7 +139,7 @@ def test_listener_exception_does_not_kill_reader() -> None:
     reader.start(listener)
     try:
         reader.insert_card(0)
-        assert done.wait(3.0)
+        assert done.wait(10.0)
     finally:
         reader.stop()
     assert [type(e) for e in calls] == [CardInserted, IdentityRead]

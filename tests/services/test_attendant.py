@@ -273,7 +273,7 @@ def test_attendant_card_unlocks_and_mode_locks_when_idle(rig: Rig) -> None:
 @pytest.fixture
 def emulated(tmp_path: Path) -> Iterator[tuple[EscposEmulator, EscposSerialTicketPrinter]]:
     with EscposEmulator(tmp_path / "tty", tmp_path / "png") as emulator:
-        printer = EscposSerialTicketPrinter(str(emulator.link), status_timeout_s=0.2)
+        printer = EscposSerialTicketPrinter(str(emulator.link), status_timeout_s=1.0)
         try:
             yield emulator, printer
         finally:

@@ -96,8 +96,9 @@ def kiosk(central: Central, cups_bed: CupsTestbed, tmp_path: Path, queue: str = 
     client = CentralClient(central.url, "kiosk-01", OFFICE, timeout=30)
     client.register("Lobi")
     journal = journal or PrintJournal(tmp_path / "journal.db", "kiosk-01")
+    bound = 3.0 if queue == DEAD_QUEUE else 60.0  # the dead queue fails fast; cups-pdf may be slow
     printing = PrintingService(SimulatedTicketPrinter(), make_printer(cups_bed, queue,
-                               job_timeout_s=3.0), kiosk_id="kiosk-01", journal=journal)
+                               job_timeout_s=bound), kiosk_id="kiosk-01", journal=journal)
     return IssuedDocumentPrint(client, printing, retry_pause_s=0.05), journal
 
 

@@ -101,7 +101,7 @@ def test_failed_print_then_reprint_prints_exactly_once(journal: PrintJournal,
                                                       tmp_path: Path) -> None:
     ticket = make_ticket(registration_number=REG)
     with EscposEmulator(tmp_path / "tty", tmp_path / "png") as emulator:
-        printer = EscposSerialTicketPrinter(str(emulator.link), status_timeout_s=0.2)
+        printer = EscposSerialTicketPrinter(str(emulator.link), status_timeout_s=1.0)
         emulator.run_out_of_paper_after(200)
         with pytest.raises(PaperOut):
             with journal.track("ticket", REG, payload=ticket_payload(ticket)):

@@ -189,7 +189,7 @@ def test_clear_wipes_pages_and_drops_a_scan_still_running(sim: StepRig) -> None:
     original = slow.scan_page
 
     def held(*args: object, **kwargs: object) -> bytes:
-        gate.wait(5)
+        gate.wait(30)
         return original(*args, **kwargs)
 
     slow.scan_page = held  # type: ignore[method-assign]

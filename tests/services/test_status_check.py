@@ -132,7 +132,7 @@ def scanner_rig(tmp_path: Path) -> Iterator[tuple[Rig, BarcodeScannerEmulator]]:
     try:
         for made in make_rig(tmp_path, scanner=driver):
             deadline = threading.Event()
-            for _ in range(100):  # the driver opens the port on its own thread
+            for _ in range(500):  # the driver opens the port on its own thread
                 if driver.status()["state"] == "online":
                     break
                 deadline.wait(0.02)
@@ -266,8 +266,11 @@ def test_qr_mid_form_is_ignored_and_card_on_status_starts_a_session(
     rig.to_menu()
     rig.service.choose_service("akta_kelahiran")
     assert rig.service.view.state is SessionState.FORM
+    driver = rig.service._barcode_scanner  # noqa: SLF001
+    delivered, listener = threading.Event(), driver._listener  # noqa: SLF001
+    driver._listener = lambda event: (listener(event), delivered.set())  # noqa: SLF001
     emulator.scan(number)
-    threading.Event().wait(0.3)  # give the driver time to deliver (it must be ignored)
+    assert delivered.wait(WAIT_S)  # the driver handed it over (it must be ignored)
     assert rig.service.view.state is SessionState.FORM
     rig.service.finish()
     rig.reader.remove_card()

@@ -120,29 +120,30 @@ def test_inactivity_warning_then_still_here_keeps_session(
     pilot = start_kiosk(Timeouts(inactivity_s=1.0, warning_s=20.0, goodbye_s=3.0))
     pilot.tap("sim_tap")
     pilot.wait_for_state("identity")
-    pilot.wait_until(lambda: pilot.exists("inactivity_warning"), timeout=5, what="warning")
-    warning = pilot.find("inactivity_warning")
-    assert 15 <= warning.seconds_left <= 20
-    pilot.screenshot(artifacts / "inactivity-warning.png")
+    pilot.wait_until(lambda: pilot.exists("inactivity_warning"), what="warning")
+    with pilot.hold_clock():  # no new warning 1 s after the answer, however slow the frames
+        warning = pilot.find("inactivity_warning")
+        assert 15 <= warning.seconds_left <= 20
+        pilot.screenshot(artifacts / "inactivity-warning.png")
 
-    pilot.tap("still_here")
-    pilot.wait_until(lambda: not pilot.exists("inactivity_warning"), timeout=3, what="closed")
-    assert pilot.state == "identity"
-    assert HOLDER in all_texts(pilot)
+        pilot.tap("still_here")
+        pilot.wait_until(lambda: not pilot.exists("inactivity_warning"), what="closed")
+        assert pilot.state == "identity"
+        assert HOLDER in all_texts(pilot)
 
 
 def test_ignored_warning_ends_the_session(start_kiosk: Callable[..., Any]) -> None:
     pilot = start_kiosk(Timeouts(inactivity_s=1.0, warning_s=20.0, goodbye_s=3.0))
-    session = pilot.app.session
-    to_menu(pilot)
-    pilot.wait_until(lambda: pilot.exists("inactivity_warning"), timeout=5, what="warning")
-    # Jump the service's clock past the 20 s countdown instead of waiting for it.
-    real_clock = session._clock
-    session._clock = lambda: real_clock() + 25.0
-    pilot.wait_for_state("goodbye", timeout=5)
-    assert not pilot.exists("inactivity_warning")
-    assert pilot.find("goodbye").text == GOODBYE_TEXT[EndReason.INACTIVITY].id
-    pilot.wait_for_state("attract", timeout=5)
+    with pilot.hold_clock():  # no warning over the identity screen before "next" is touched
+        to_menu(pilot)
+    pilot.wait_until(lambda: pilot.exists("inactivity_warning"), what="warning")
+    # Jump the service's clock past the 20 s countdown instead of waiting for it; it stands
+    # still while the goodbye is checked.
+    with pilot.hold_clock(skip_s=25.0):
+        pilot.wait_for_state("goodbye")
+        assert not pilot.exists("inactivity_warning")
+        assert pilot.find("goodbye").text == GOODBYE_TEXT[EndReason.INACTIVITY].id
+    pilot.wait_for_state("attract")
     assert HOLDER not in all_texts(pilot)
 
 
@@ -154,10 +155,11 @@ def test_card_removal_mid_form_says_goodbye_and_clears(
     pilot.type_into("kk_head_name", HOLDER)
     assert HOLDER in all_texts(pilot)
 
-    pilot.kiosk.devices.card_reader.remove_card()
-    pilot.wait_for_state("goodbye")
-    assert pilot.find("goodbye").text == GOODBYE_TEXT[EndReason.CARD_REMOVED].id
-    pilot.screenshot(artifacts / "card-removed.png")
+    with pilot.hold_clock():  # the goodbye stays while it is checked
+        pilot.kiosk.devices.card_reader.remove_card()
+        pilot.wait_for_state("goodbye")
+        assert pilot.find("goodbye").text == GOODBYE_TEXT[EndReason.CARD_REMOVED].id
+        pilot.screenshot(artifacts / "card-removed.png")
     pilot.wait_for_state("attract", timeout=10)
     time.sleep(0.1)
     pilot.idle(3)
@@ -183,8 +185,9 @@ def test_menu_tiles_open_their_forms_or_answer_with_a_message(
     pilot.tap("documents_back")
     pilot.wait_for_state("menu")
     assert not FEATURE_NOT_BUILT  # every tile of the menu works now
-    pilot.tap("finish")
-    pilot.wait_for_state("goodbye")
+    with pilot.hold_clock():  # the goodbye stays until it is seen
+        pilot.tap("finish")
+        pilot.wait_for_state("goodbye")
 
 
 def test_language_buttons_switch_the_attract_screen(start_kiosk: Callable[..., Any]) -> None:

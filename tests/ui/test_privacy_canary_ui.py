@@ -222,19 +222,14 @@ def inactivity_session(pilot: Any, canary: Canary) -> None:
     clock jumps over the idle minutes (its timers run on that clock, ticked by the app)."""
     session = pilot.kiosk.session
     timeouts = session._machine.timeouts  # noqa: SLF001
-    real_clock, skipped = session._clock, [0.0]  # noqa: SLF001
-    frozen: list[float | None] = [None]  # the clock stands still while the goodbye is checked
-    session._clock = lambda: (  # noqa: SLF001
-        frozen[0] if frozen[0] is not None else real_clock() + skipped[0])
+    real_clock = session._clock  # noqa: SLF001
     try:
         to_form(pilot, canary)
-        skipped[0] += timeouts.inactivity_s + 1
-        pilot.wait_until(lambda: pilot.exists("inactivity_warning"), what="the warning")
-        skipped[0] += timeouts.warning_s + 1
-        frozen[0] = real_clock() + skipped[0]
-        pilot.wait_for_state("goodbye")
-        assert session._machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
-        frozen[0] = None
+        with pilot.hold_clock(skip_s=timeouts.inactivity_s + 1):
+            pilot.wait_until(lambda: pilot.exists("inactivity_warning"), what="the warning")
+        with pilot.hold_clock(skip_s=timeouts.warning_s + 1):  # the goodbye waits while held
+            pilot.wait_for_state("goodbye")
+            assert session._machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
         session.simulate_card_removal()
         pilot.wait_for_state("attract", timeout=30)  # the goodbye's timer runs on that clock too
     finally:

@@ -92,6 +92,7 @@ def test_scan_preview_retake_remove_then_skip_by_touch(
     assert statuses[:2] == [DocStatus.SCANNED, DocStatus.SKIPPED]
     assert screen.image is None  # the scanned picture left the screen with the step
 
-    pilot.kiosk.devices.card_reader.remove_card()
-    pilot.wait_for_state("goodbye")
+    with pilot.hold_clock():  # the goodbye stays until it is seen
+        pilot.kiosk.devices.card_reader.remove_card()
+        pilot.wait_for_state("goodbye")
     assert step.view().documents == () and step.documents() == []

@@ -40,7 +40,7 @@ def answer_page(pilot: Any, value: int) -> list[str]:
 
 
 def said_goodbye(pilot: Any) -> None:
-    """The survey ended in the goodbye, then the attract screen (the goodbye lasts 1 s in tests:
+    """The survey ended in the goodbye, then the attract screen (the goodbye lasts 3 s in tests:
     under load a poll can miss it, so the screens shown are checked instead)."""
     pilot.wait_for_state("attract", timeout=20)
     seen = pilot.app.screens_seen

@@ -74,6 +74,7 @@ def test_technician_filters_and_sends_a_test_print(
         assert page.url.endswith("/fleet/login")
         page.fill("#token", "wrong-token")
         page.click("#login")
+        page.locator("#login-error").wait_for()  # the answer page may still be loading
         assert page.locator("#login-error").is_visible()
         page.fill("#token", ADMIN_TOKEN)
         page.click("#login")

@@ -95,7 +95,7 @@ def test_reuseport_workers_share_connections(tmp_path: Path) -> None:
             assert server.poll() is None, "server exited"
             assert time.monotonic() < deadline, "workers did not start"
             time.sleep(0.2)
-        sockets = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+        sockets = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(40)]
         for sock in sockets:  # a request on each makes sure it was accepted
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             assert sock.recv(4096).startswith(b"HTTP/1.1 200")

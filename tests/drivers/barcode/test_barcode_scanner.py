@@ -22,7 +22,7 @@ from drivers.ticket_printer.escpos_serial import EscposSerialTicketPrinter
 from tests.drivers.test_ticket_printer_contract import make_ticket
 
 REG = "AKTA-35.17.261122.0007"
-WAIT_S = 3.0
+WAIT_S = 10.0
 
 
 class Listener:
@@ -118,7 +118,7 @@ def test_unplug_and_replug(rig) -> None:  # type: ignore[no-untyped-def]
 def test_scanning_a_printed_ticket(rig, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     emulator, _, listener = rig
     with EscposEmulator(tmp_path / "ttyPRINTER", tmp_path / "png") as printer_emulator:
-        printer = EscposSerialTicketPrinter(str(printer_emulator.link), status_timeout_s=0.2)
+        printer = EscposSerialTicketPrinter(str(printer_emulator.link), status_timeout_s=1.0)
         printer.print_ticket(make_ticket(registration_number=REG, qr_payload=REG))
         printer.close()
         png = printer_emulator.png_paths[0]

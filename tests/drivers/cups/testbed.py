@@ -139,11 +139,11 @@ class CupsTestbed:
                  f"mount --bind {self.pdf_out} {home_pdf} && exec sleep 86400"],
                 stdin=subprocess.DEVNULL,
             )
-            wait_for(self._netns_ready, 5, "the network namespace")
+            wait_for(self._netns_ready, 30, "the network namespace")
             env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={self.root}/dbus.sock"}
             self._spawn(["dbus-daemon", f"--config-file={self.root}/dbus.conf", "--nofork",
                          "--nopidfile"], "dbus", env)
-            wait_for(lambda: (self.root / "dbus.sock").exists(), 5, "dbus")
+            wait_for(lambda: (self.root / "dbus.sock").exists(), 30, "dbus")
             self._spawn(["avahi-daemon", "-f", f"{self.root}/avahi.conf", "--no-drop-root",
                          "--no-chroot", "--no-rlimits"], "avahi", env)
             self._spawn(["ippeveprinter", "-n", "localhost", "-p", str(IPP_PORT), "-d",
@@ -151,8 +151,8 @@ class CupsTestbed:
                          "-f", "application/pdf", "-m", "Anjungan A4", "AnjunganA4"], "ipp", env)
             self._spawn(["cupsd", "-f", "-c", f"{self.root}/etc/cupsd.conf", "-s",
                          f"{self.root}/etc/cups-files.conf"], "cupsd", env)
-            wait_for(lambda: Path(self.socket).exists(), 10, "cupsd's socket")
-            wait_for(lambda: self._http_get(f"http://localhost:{IPP_PORT}/"), 10,
+            wait_for(lambda: Path(self.socket).exists(), 30, "cupsd's socket")
+            wait_for(lambda: self._http_get(f"http://localhost:{IPP_PORT}/"), 30,
                      "ippeveprinter")
             self.set_media(loaded=True)
             self.lpadmin(PDF_QUEUE, "-E", "-v", "cups-pdf:/", "-P",

@@ -40,7 +40,7 @@ def escpos_harness(tmp_path: Path, baudrate: int | None = None) -> Iterator[Tick
     """The ESC/POS serial driver talking to the emulator over a pty pair."""
     with EscposEmulator(tmp_path / "ttyPRINTER", tmp_path, baudrate=baudrate) as emulator:
         printer = EscposSerialTicketPrinter(str(tmp_path / "ttyPRINTER"),
-                                            baudrate=baudrate or 115200, status_timeout_s=0.2)
+                                            baudrate=baudrate or 115200, status_timeout_s=1.0)
         try:
             yield TicketPrinterHarness(
                 printer,

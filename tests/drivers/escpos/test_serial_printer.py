@@ -29,7 +29,7 @@ def emulator(tmp_path: Path) -> Iterator[EscposEmulator]:
 @pytest.fixture
 def printer(emulator: EscposEmulator) -> Iterator[EscposSerialTicketPrinter]:
     """The driver on the emulator's port."""
-    p = EscposSerialTicketPrinter(str(emulator.link), baudrate=115200, status_timeout_s=0.2)
+    p = EscposSerialTicketPrinter(str(emulator.link), baudrate=115200, status_timeout_s=1.0)
     yield p
     p.close()
 
@@ -88,7 +88,7 @@ def test_silent_printer_gets_nothing_sent(
 
 def test_unplugged_port_then_replugged(tmp_path: Path) -> None:
     link = tmp_path / "ttyUSB0"
-    printer = EscposSerialTicketPrinter(str(link), status_timeout_s=0.2)
+    printer = EscposSerialTicketPrinter(str(link), status_timeout_s=1.0)
     with pytest.raises(PrinterOffline, match="cannot be opened"):
         printer.print_ticket(make_ticket())
     with EscposEmulator(link) as first:
@@ -102,9 +102,9 @@ def test_unplugged_port_then_replugged(tmp_path: Path) -> None:
 
 
 def test_throttled_line_still_gets_its_after_status(tmp_path: Path) -> None:
-    # ~800 bytes take ~0.2 s at 38,400 baud, as long as the status timeout itself.
-    with EscposEmulator(tmp_path / "tty", baudrate=38400) as emu:
-        printer = EscposSerialTicketPrinter(str(emu.link), 38400, status_timeout_s=0.2)
+    # ~800 bytes take ~0.8 s at 9,600 baud, longer than the status timeout itself.
+    with EscposEmulator(tmp_path / "tty", baudrate=9600) as emu:
+        printer = EscposSerialTicketPrinter(str(emu.link), 9600, status_timeout_s=0.5)
         printer.print_ticket(make_ticket())
         printer.close()
         assert len(emu.tickets) == 1 and (1, 1) in emu.machine.status_queries
@@ -131,7 +131,7 @@ def test_cli_emulator_takes_fault_commands(tmp_path: Path) -> None:
     assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().startswith("ready")
-        printer = EscposSerialTicketPrinter(str(link), status_timeout_s=0.5)
+        printer = EscposSerialTicketPrinter(str(link), status_timeout_s=1.0)
         printer.print_ticket(make_ticket())
         proc.stdin.write("cover_open on\n")
         proc.stdin.flush()

@@ -17,7 +17,7 @@ from drivers.card_reader.virtual.testbed import (
     requirements_missing,
 )
 
-WAIT_S = 5.0  # pcscd polls a vpcd slot every 0.4 s; removal and insertion each take one poll
+WAIT_S = 10.0  # pcscd polls a vpcd slot every 0.4 s; removal and insertion each take one poll
 
 
 @pytest.fixture(scope="session")

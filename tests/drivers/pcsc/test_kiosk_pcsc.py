@@ -36,7 +36,7 @@ def kiosk(pcsc_testbed: Testbed, tmp_path: Path) -> Iterator[Kiosk]:
         reset_bed(pcsc_testbed)
 
 
-def _state(kiosk: Kiosk, state: SessionState, timeout: float = 5.0) -> None:
+def _state(kiosk: Kiosk, state: SessionState, timeout: float = 10.0) -> None:
     wait_for(lambda: kiosk.session.view.state is state, timeout, what=f"state {state.value}")
 
 
