@@ -137,7 +137,8 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         }
         attendant = AttendantService(config.attendant, kiosk_id=config.kiosk_id, session=session,
                                      journal=journal, ticket_printer=devices.ticket_printer,
-                                     devices=device_map, printing=printing, receipts=receipts)
+                                     devices=device_map, printing=printing, receipts=receipts,
+                                     outbox=outbox)
         session.start()
         regions.start()
         health = HealthReporter(

@@ -22,6 +22,7 @@ from kiosk_app.services.attendant_auth import (
     AttendantSettings,
     CredentialChecker,
 )
+from kiosk_app.services.attendant_outbox import HeldItem, HeldSubmissions
 from kiosk_app.services.attendant_printing import (
     OK_STATES,
     DeviceLine,
@@ -30,6 +31,7 @@ from kiosk_app.services.attendant_printing import (
     device_lines,
     queue_stopped,
 )
+from kiosk_app.services.outbox_sender import OutboxSender
 from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.receipt_vault import ReceiptSealer
 
@@ -38,7 +40,8 @@ audit_log = logging.getLogger("anjungan.audit")  # one line per attendant action
 
 MAX_NAME = 60
 EXPIRE_EVERY_S = 60.0  # how often kept receipts past their window are wiped
-BACKGROUND = frozenset({"unlock_with_pin", "check_devices", "reprint", "dismiss", "resume_a4"})
+BACKGROUND = frozenset({"unlock_with_pin", "check_devices", "reprint", "dismiss", "resume_a4",
+                        "retry_held", "mark_handled"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class AttendantView:
     pin_locked_for_s: int = 0
     devices: tuple[DeviceLine, ...] = ()
     reprints: tuple[ReprintItem, ...] = ()
+    held: tuple[HeldItem, ...] = ()  # outbox rows refused or with no place, for the attendant
     can_assist: bool = False
     uid_card_waiting: bool = False
     session_assisted_by: str = ""
@@ -69,9 +73,11 @@ class AttendantService:
                  journal: PrintJournal | None, ticket_printer: Any,
                  devices: Mapping[str, Any] | None = None, printing: Any = None,
                  clock: Callable[[], float] = time.monotonic,
-                 receipts: ReceiptSealer | None = None) -> None:
+                 receipts: ReceiptSealer | None = None,
+                 outbox: OutboxSender | None = None) -> None:
         """`session`: the SessionService; `devices`: name -> driver with status();
-        `receipts`: opens the A4 receipts the printing service kept sealed, for a reprint."""
+        `receipts`: opens the A4 receipts the printing service kept sealed, for a reprint;
+        `outbox`: the OutboxSender, whose held rows the attendant retries or marks handled."""
         self.settings = settings
         self.kiosk_id = kiosk_id
         self._session = session
@@ -81,6 +87,7 @@ class AttendantService:
         self._reprinter = TicketReprinter(journal, ticket_printer, printing, self._on_reprinted,
                                           document_printer=self._devices.get("document_printer"),
                                           receipts=receipts)
+        self._held = HeldSubmissions(outbox)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attendant")
@@ -176,7 +183,7 @@ class AttendantService:
         self._audit("unlock", detail=f"by={how}")
         self._update(unlocked=True, attendant_id=attendant.id, unlocked_by=how,
                      message=T.WELCOME.format(attendant=attendant.id), message_ok=True,
-                     devices=(), reprints=self._reprinter.items())
+                     devices=(), reprints=self._reprinter.items(), held=self._held.items())
 
     def lock(self, reason: str = "left") -> None:
         """Leave attendant mode (the attendant's button, or idle too long)."""
@@ -333,13 +340,35 @@ class AttendantService:
         self._update(message=message, message_ok=ok, devices=device_lines(self._devices))
         return ok
 
+    def retry_held(self, entry_id: int) -> bool:
+        """Send a held row that found no place again now (blocking: HTTP); True when it was
+        sent or is queued for the background sender (server unreachable)."""
+        if self._require() is None:
+            return False
+        ok, message, reference, outcome = self._held.retry(entry_id)
+        self._audit("retry_held", detail=f"row={entry_id} ref={reference or '-'} "
+                                         f"outcome={outcome}")
+        self._update(message=message, message_ok=ok, held=self._held.items())
+        return ok
+
+    def mark_handled(self, entry_id: int) -> bool:
+        """The attendant dealt with a held row (e.g. called the citizen): kept, out of the list."""
+        attendant = self._require()
+        if attendant is None:
+            return False
+        ok, message, reference = self._held.handled(entry_id, attendant)
+        self._audit("handled_held", detail=f"row={entry_id} ref={reference or '-'} "
+                                           f"ok={str(ok).lower()}")
+        self._update(message=message, message_ok=ok, held=self._held.items())
+        return ok
+
     def refresh(self) -> None:
-        """Reload the reprint list (blocking: it reads the print journal)."""
+        """Reload the reprint and held lists (blocking: print journal and outbox reads)."""
         if self._require() is not None:
-            self._update(reprints=self._reprinter.items())
+            self._update(reprints=self._reprinter.items(), held=self._held.items())
 
     def refresh_later(self) -> None:
-        """Reload the reprint list on the worker thread (the panel opening, on the UI thread);
+        """Reload the lists on the worker thread (the panel opening, on the UI thread);
         the view follows through the subscribers like every other change."""
         self._worker.submit(self._run_quietly, self.refresh)
 
@@ -365,7 +394,8 @@ class AttendantService:
 
     # -- health and audit --------------------------------------------------------------------
     def status(self) -> dict[str, str]:
-        """For the health report: locked or not, and counts of attendant actions."""
+        """For the health report: locked or not, counts of attendant actions, and how many
+        outbox rows are held for an attendant (the fleet dashboard shows it)."""
         with self._lock:
             counts = dict(self.counts)
             state = "unlocked" if self._attendant else "locked"
@@ -374,6 +404,7 @@ class AttendantService:
                 "reprints": str(counts.get("reprint_ticket", 0)),
                 "receipt_reprints": str(counts.get("reprint_receipt", 0)),
                 "a4_resumes": str(counts.get("resume_a4", 0)),
+                "held_submissions": str(self._held.count()),  # waiting for an attendant
                 "actions": str(sum(counts.values())),
                 "pin_failures": str(self._checker.failures),
                 "pin_lockouts": str(self._checker.lockouts)}

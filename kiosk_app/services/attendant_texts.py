@@ -103,3 +103,26 @@ RECEIPT_NOT_KEPT = Text("Bukti ini tidak disimpan lagi (hanya beberapa jam). War
                         "tiket dan nomor registrasinya.",
                         "This receipt is no longer kept (only for a few hours). The citizen can "
                         "use the ticket and the registration number.")
+
+HELD_NO_PLACE = Text("Tidak ada jadwal kosong di seluruh masa pemesanan saat dikirim.",
+                     "No free place in the whole booking period when it was sent.")
+HELD_REFUSED = Text("Ditolak server pusat: {reason}", "Refused by the central server: {reason}")
+HELD_UNSENDABLE = Text("Tidak dapat dikirim dari anjungan ini: {reason}",
+                       "Cannot be sent from this kiosk: {reason}")
+HELD_SENT = Text("{reference} terkirim: nomor registrasi {number}, jadwal {day} pukul {window}.",
+                 "{reference} was sent: registration number {number}, appointment {day} at "
+                 "{window}.")
+HELD_STILL_NO_PLACE = Text("{reference} masih belum mendapat jadwal: tidak ada tempat kosong. "
+                           "Minta kantor menambah kuota, lalu coba lagi.",
+                           "{reference} still has no appointment: no free place. Ask the office "
+                           "to raise the quota, then try again.")
+HELD_REFUSED_NOW = Text("{reference} ditolak server pusat. Alasannya ada di daftar.",
+                        "{reference} was refused by the central server. The reason is in the "
+                        "list.")
+HELD_QUEUED = Text("Server pusat belum dapat dihubungi. {reference} dikirim otomatis begitu "
+                   "tersambung.",
+                   "The central server cannot be reached. {reference} is sent automatically "
+                   "once it is.")
+HELD_HANDLED = Text("{reference} ditandai sudah ditangani. Datanya tetap disimpan.",
+                    "{reference} was marked as handled. Its data is kept.")
+HELD_GONE = Text("Kiriman ini tidak tertahan lagi.", "This submission is no longer held.")

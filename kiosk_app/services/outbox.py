@@ -30,9 +30,12 @@ NONCE_BYTES = 12
 
 # Statuses: pending -> sent | rejected | needs_slot; returned = the citizen at the kiosk was
 # told on screen (slot full / refused) and starts again; payloads are wiped in sent/returned.
-PENDING, SENT, REJECTED, NEEDS_SLOT, RETURNED = (
-    "pending", "sent", "rejected", "needs_slot", "returned")
+# rejected / needs_slot are held for an attendant: needs_slot may go back to pending, either
+# may become handled (kept, with who and when in outbox_handled, out of the attendant's list).
+PENDING, SENT, REJECTED, NEEDS_SLOT, RETURNED, HANDLED = (
+    "pending", "sent", "rejected", "needs_slot", "returned", "handled")
 WIPED = (SENT, RETURNED)
+HELD = (REJECTED, NEEDS_SLOT)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -62,6 +65,12 @@ CREATE TABLE IF NOT EXISTS outbox_attachments (  -- scans: sent with the submiss
     data BLOB NOT NULL                      -- encrypted like the payload
 );
 CREATE TABLE IF NOT EXISTS outbox_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_handled (  -- held rows an attendant marked handled
+    submission_id INTEGER PRIMARY KEY REFERENCES outbox(id),
+    status_before TEXT NOT NULL,
+    attendant TEXT NOT NULL,
+    handled_at TEXT NOT NULL
+);
 """
 
 
@@ -297,6 +306,30 @@ class Outbox:
                        (slot.date.isoformat(), slot.window, PENDING, entry_id, NEEDS_SLOT,
                         REJECTED))
 
+    def requeue(self, entry_id: int, hold_s: float = 0.0) -> Entry | None:
+        """Send a needs_slot row again as it is (same key and slot: the server books the next
+        free place); `hold_s` keeps the sender off it while the caller tries it. None when the
+        row is no longer needs_slot."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE outbox SET status=?, next_attempt_at=? WHERE id=?"
+                             " AND status=?", (PENDING, self._clock() + hold_s, entry_id,
+                                               NEEDS_SLOT))
+            return self._entry(db, entry_id) if cur.rowcount else None
+
+    def mark_handled(self, entry_id: int, attendant: str) -> bool:
+        """An attendant dealt with a held row (e.g. called the citizen): it leaves the held list
+        and is kept with its data, who and when. False when the row is not held (any more)."""
+        with self._tx() as db:
+            row = db.execute("SELECT status FROM outbox WHERE id=?", (entry_id,)).fetchone()
+            if row is None or row["status"] not in HELD:
+                return False
+            db.execute("UPDATE outbox SET status=? WHERE id=?", (HANDLED, entry_id))
+            db.execute("INSERT INTO outbox_handled (submission_id, status_before, attendant,"
+                       " handled_at) VALUES (?,?,?,?)",
+                       (entry_id, row["status"], attendant,
+                        datetime.now(UTC).isoformat(timespec="seconds")))
+            return True
+
     def set_meta(self, name: str, value: str) -> None:
         """Remember a small setting (e.g. the office name of the last receipt)."""
         with self._tx() as db:
@@ -322,6 +355,26 @@ class Outbox:
         with self._tx() as db:
             rows = db.execute("SELECT status, count(*) AS n FROM outbox GROUP BY status")
             return {r["status"]: int(r["n"]) for r in rows}
+
+    def held(self) -> list[Entry]:
+        """Rows the server refused or could not book, waiting for an attendant, oldest first."""
+        with self._tx() as db:
+            rows = db.execute("SELECT * FROM outbox WHERE status IN (?, ?) ORDER BY id",
+                              HELD).fetchall()
+            return [_entry(row) for row in rows]
+
+    def held_count(self) -> int:
+        """How many rows are held for an attendant (for the health report)."""
+        with self._tx() as db:
+            return int(db.execute("SELECT count(*) FROM outbox WHERE status IN (?, ?)",
+                                  HELD).fetchone()[0])
+
+    def handled_by(self, entry_id: int) -> tuple[str, str, str] | None:
+        """(attendant, handled_at UTC, status before) of a handled row, or None."""
+        with self._tx() as db:
+            row = db.execute("SELECT attendant, handled_at, status_before FROM outbox_handled"
+                             " WHERE submission_id=?", (entry_id,)).fetchone()
+            return None if row is None else (row[0], row[1], row[2])
 
     def due(self, limit: int = 50) -> list[Entry]:
         """Pending rows whose next attempt is now or past, oldest first."""

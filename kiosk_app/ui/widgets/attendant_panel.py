@@ -1,16 +1,18 @@
-"""The attendant panel: assist the citizen, continue a UID-only card, devices, reprints, lock."""
+"""The attendant panel: assist the citizen, continue a UID-only card, devices, reprints, held
+outbox rows, lock."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, OptionProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
 from kiosk_app.services.attendant import AttendantService, AttendantView
+from kiosk_app.services.attendant_outbox import HeldItem
 from kiosk_app.services.attendant_printing import ReprintItem
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets._kv import load_kv
@@ -47,7 +49,22 @@ DISMISS = Text("Hapus", "Remove")
 NO_REPRINTS = Text("Tidak ada tiket yang perlu dicetak ulang.", "No ticket needs a reprint.")
 STATES = {"failed": Text("gagal", "failed"), "interrupted": Text("terputus", "interrupted"),
           "last": Text("tiket terakhir", "last ticket")}
+HELD = Text("Kiriman tertahan", "Held submissions")
+HELD_COUNTED = Text("Kiriman tertahan ({count})", "Held submissions ({count})")
+HELD_WAITING = Text("{count} kiriman tertahan menunggu petugas: sentuh Kiriman tertahan.",
+                    "{count} held submission(s) wait for an attendant: touch Held submissions.")
+NO_HELD = Text("Tidak ada kiriman yang tertahan.", "No submission is held.")
+MORE_HELD = Text("...dan {count} lagi: tangani yang di atas dulu.",
+                 "...and {count} more: deal with those above first.")
+RETRY_HELD = Text("Coba kirim lagi", "Try sending again")
+HANDLED = Text("Sudah ditangani", "Handled")
 MAX_ROWS = 5
+MAX_HELD_ROWS = 4
+
+
+def held_title(count: int) -> Text:
+    """The held section's button, with the number of held rows when there are any."""
+    return HELD_COUNTED.format(count=count) if count else HELD
 
 
 class AttendantPanel(ModalView):  # type: ignore[misc]
@@ -58,7 +75,8 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
     message = StringProperty("")
     message_ok = BooleanProperty(False)
     busy = BooleanProperty(False)
-    section = OptionProperty("home", options=("home", "uid", "devices", "reprints"))
+    section = OptionProperty("home", options=("home", "uid", "devices", "reprints", "held"))
+    held_count = NumericProperty(0)
     nik_text = StringProperty("")
     name_text = StringProperty("")
     field = OptionProperty("nik", options=("nik", "name"))
@@ -114,6 +132,14 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
         """Drop a ticket from the reprint list, in the background."""
         self.service.in_background("dismiss", job_id)
 
+    def retry_held(self, entry_id: int) -> None:
+        """Send a held submission again, in the background."""
+        self.service.in_background("retry_held", entry_id)
+
+    def mark_handled(self, entry_id: int) -> None:
+        """Mark a held submission handled, in the background."""
+        self.service.in_background("mark_handled", entry_id)
+
     def continue_uid(self) -> None:
         """Start the citizen's session from the typed NIK and name."""
         self._errors = self.service.continue_uid_card(self.nik_text, self.name_text)
@@ -154,8 +180,10 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
         self.busy = view.busy
         self.message = self.t(view.message)
         self.message_ok = view.message_ok
-        if (old.devices, old.reprints, old.session_assisted_by, old.uid_card_waiting) != (
-                view.devices, view.reprints, view.session_assisted_by, view.uid_card_waiting):
+        self.held_count = len(view.held)
+        if (old.devices, old.reprints, old.held, old.session_assisted_by,
+                old.uid_card_waiting) != (view.devices, view.reprints, view.held,
+                                          view.session_assisted_by, view.uid_card_waiting):
             self._rebuild()
 
     def _rebuild(self, *_args: Any) -> None:
@@ -168,6 +196,11 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
         who = self.view.session_assisted_by
         body.add_widget(ThemedLabel(text=self.t(SESSION_ASSISTED.format(attendant=who)
                                                if who else SESSION_NONE), halign="left"))
+        if self.view.held:  # e.g. at the start of the day: rows refused or not booked overnight
+            waiting = ThemedLabel(text=self.t(HELD_WAITING.format(count=len(self.view.held))),
+                                  halign="left", color=theme.error)
+            waiting.pilot_id = "held_waiting"
+            body.add_widget(waiting)
         body.add_widget(Widget())
 
     def _build_uid(self, body: BoxLayout) -> None:
@@ -277,6 +310,50 @@ class AttendantPanel(ModalView):  # type: ignore[misc]
             drop.pilot_id = f"dismiss_{item.job_id}"
             drop.bind(on_release=lambda _b, j=item.job_id: self.dismiss_job(j))
             row.add_widget(drop)
+        return row
+
+    def _build_held(self, body: BoxLayout) -> None:
+        items = self.view.held[:MAX_HELD_ROWS]
+        if not items:
+            body.add_widget(ThemedLabel(text=self.t(NO_HELD), halign="left"))
+        for item in items:
+            body.add_widget(self._held_row(item))
+        more = len(self.view.held) - len(items)
+        if more > 0:
+            body.add_widget(ThemedLabel(text=self.t(MORE_HELD.format(count=more)),
+                                        font_role="small", halign="left"))
+        body.add_widget(Widget())
+
+    def _held_row(self, item: HeldItem) -> BoxLayout:
+        """Reference, service, when queued, masked NIK, why held; the actions its reason allows."""
+        row = BoxLayout(orientation="horizontal", spacing=theme.spacing, size_hint_y=None)
+        words = BoxLayout(orientation="vertical", size_hint_y=None)
+        words.bind(minimum_height=words.setter("height"))
+        nik = f" \u00b7 NIK {item.masked_nik}" if item.masked_nik else ""
+        head = ThemedLabel(text=f"{item.reference} \u00b7 {self.t(item.service)} \u00b7 "
+                                f"{item.queued_at}{nik}", halign="left", font_role="small")
+        head.pilot_id = f"held_{item.entry_id}"
+        why = ThemedLabel(text=self.t(item.reason), halign="left", font_role="small",
+                          color=theme.error)
+        why.pilot_id = f"held_reason_{item.entry_id}"
+        words.add_widget(head)
+        words.add_widget(why)
+        row.add_widget(words)
+        row.height = max(theme.touch, words.height)
+        words.bind(height=lambda _w, h: setattr(row, "height", max(theme.touch, h)))
+        if item.kind == "no_place":
+            again = BigButton(text=self.t(RETRY_HELD), size_hint=(0.22, None),
+                              height=theme.touch)
+            again.pilot_id = f"held_retry_{item.entry_id}"
+            again.bind(on_release=lambda _b, e=item.entry_id: self.retry_held(e))
+            row.add_widget(again)
+        else:  # keeps "Sudah ditangani" in one column
+            row.add_widget(Widget(size_hint_x=0.22))
+        done = BigButton(text=self.t(HANDLED), kind="secondary", size_hint=(0.2, None),
+                         height=theme.touch)
+        done.pilot_id = f"held_handled_{item.entry_id}"
+        done.bind(on_release=lambda _b, e=item.entry_id: self.mark_handled(e))
+        row.add_widget(done)
         return row
 
 
