@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from kivy.clock import Clock
 
 from kiosk_app.services.session import SessionService, SessionView
+
+log = logging.getLogger(__name__)
 
 
 class SessionBridge:
@@ -61,7 +64,10 @@ class SessionBridge:
             # render only the newest of a run of views in the same state.
             if later is not None and later.state is view.state:
                 continue
-            self._on_view(view)
+            try:
+                self._on_view(view)
+            except Exception:  # a display bug must not stop the kiosk or the views after it
+                log.exception("showing the %s view failed", view.state.value)
 
     def flush(self) -> None:
         """Deliver pending views now (main thread only; used by the pilot)."""
