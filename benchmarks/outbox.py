@@ -20,8 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import requests  # noqa: E402
-
 from central_server.sidecar import SidecarServer  # noqa: E402
 from kiosk_app.central import CentralClient  # noqa: E402
 from kiosk_app.services.outbox import Outbox, Submission  # noqa: E402
@@ -35,15 +33,7 @@ SERVICE = "akta_kelahiran"
 def start(work: Path) -> SidecarServer:
     """A central server with the maximum daily quota, answering /health."""
     server = SidecarServer(f"sqlite:///{work / 'central.db'}")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{server.base_url}/health", timeout=5).raise_for_status()
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    server.wait_healthy(60)
     with sqlite3.connect(work / "central.db", timeout=10) as conn:
         conn.execute("INSERT OR REPLACE INTO quotas VALUES ('3517', ?, 300)", (SERVICE,))
     return server

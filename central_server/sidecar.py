@@ -13,6 +13,8 @@ import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from pathlib import Path
 
 STOP_TIMEOUT_S = 10.0
@@ -43,6 +45,20 @@ class SidecarServer:
     def base_url(self) -> str:
         """URL of the server, e.g. http://127.0.0.1:43121."""
         return f"http://{self.host}:{self.port}"
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        """Return once /health answers; after `timeout_s`, stop the child and raise the error."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with opener.open(f"{self.base_url}/health", timeout=5):
+                    return
+            except OSError:  # refused, reset, timed out or an HTTP error status
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.05)
 
     def stop(self) -> None:
         """Close the child's stdin (it shuts down gracefully), kill it if it does not."""

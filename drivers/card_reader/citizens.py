@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import random
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date
 from functools import cache
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -18,30 +19,14 @@ _RED = (200, 30, 36)
 _BLUE = (24, 72, 168)
 
 
-@dataclass(frozen=True)
-class _Citizen:
-    """Static data of one fictional citizen (the Identity is rebuilt from it on every call)."""
-
-    region: str  # PPKKCC: province, regency/city, district codes
-    serial: int
-    name: str
-    birth_place: str
-    birth_date: date
-    sex: str
-    blood_type: str
-    address: str
-    rt_rw: str
-    kelurahan_desa: str
-    kecamatan: str
-    kabupaten_kota: str
-    province: str
-    religion: str
-    marital_status: str
-    occupation: str
+def _citizen(region: str, serial: int, *card: Any) -> tuple[str, int, Identity]:
+    """One fictional citizen: region (PPKKCC: province, regency/city, district codes), serial,
+    and the card's fields from name to occupation; citizen() copies the Identity on every call."""
+    return region, serial, Identity("", *card, citizenship="WNI", valid_until="SEUMUR HIDUP")
 
 
-_CITIZENS: tuple[_Citizen, ...] = (
-    _Citizen(
+_CITIZENS: tuple[tuple[str, int, Identity], ...] = (
+    _citizen(
         "351709",
         1,
         "BUDI SANTOSO",
@@ -59,7 +44,7 @@ _CITIZENS: tuple[_Citizen, ...] = (
         "KAWIN",
         "WIRASWASTA",
     ),
-    _Citizen(
+    _citizen(
         "351708",
         23,
         "SITI NUR AINI",
@@ -77,7 +62,7 @@ _CITIZENS: tuple[_Citizen, ...] = (
         "KAWIN",
         "MENGURUS RUMAH TANGGA",
     ),
-    _Citizen(
+    _citizen(
         "317407",
         112,
         "ANDI PRATAMA WIJAYA",
@@ -95,7 +80,7 @@ _CITIZENS: tuple[_Citizen, ...] = (
         "BELUM KAWIN",
         "KARYAWAN SWASTA",
     ),
-    _Citizen(
+    _citizen(
         "317401",
         57,
         "MAYA KUSUMAWATI",
@@ -113,7 +98,7 @@ _CITIZENS: tuple[_Citizen, ...] = (
         "KAWIN",
         "PEGAWAI NEGERI SIPIL",
     ),
-    _Citizen(
+    _citizen(
         "327302",
         9,
         "ASEP HIDAYAT",
@@ -131,7 +116,7 @@ _CITIZENS: tuple[_Citizen, ...] = (
         "KAWIN",
         "GURU",
     ),
-    _Citizen(
+    _citizen(
         "327313",
         340,
         "NENG RINA MARLINA",
@@ -166,33 +151,15 @@ def citizen(index: int) -> Identity:
     """Return a fresh Identity for fictional citizen `index`; ValueError when out of range."""
     if not isinstance(index, int) or not 0 <= index < len(_CITIZENS):
         raise ValueError(f"citizen index must be 0..{len(_CITIZENS) - 1}, got {index!r}")
-    c = _CITIZENS[index]
-    return Identity(
-        nik=make_nik(c.region[0:2], c.region[2:4], c.region[4:6], c.birth_date, c.sex, c.serial),
-        name=c.name,
-        birth_place=c.birth_place,
-        birth_date=c.birth_date,
-        sex=c.sex,
-        blood_type=c.blood_type,
-        address=c.address,
-        rt_rw=c.rt_rw,
-        kelurahan_desa=c.kelurahan_desa,
-        kecamatan=c.kecamatan,
-        kabupaten_kota=c.kabupaten_kota,
-        province=c.province,
-        religion=c.religion,
-        marital_status=c.marital_status,
-        occupation=c.occupation,
-        citizenship="WNI",
-        valid_until="SEUMUR HIDUP",
-        photo_jpeg=_portrait(index),
-    )
+    region, serial, card = _CITIZENS[index]
+    nik = make_nik(region[0:2], region[2:4], region[4:6], card.birth_date, card.sex, serial)
+    return replace(card, nik=nik, photo_jpeg=_portrait(index))
 
 
 @cache
 def _portrait(index: int) -> bytes:
     """Draw a deterministic e-KTP style head-and-shoulders JPEG for citizen `index`."""
-    c = _CITIZENS[index]
+    c = _CITIZENS[index][2]
     rnd = random.Random(f"portrait-{index}")
     w, h = PHOTO_SIZE
     # e-KTP photos use red for odd birth years and blue for even ones.

@@ -7,6 +7,24 @@ from collections.abc import Mapping
 from datetime import date
 
 from kiosk_app.domain.dates import day_name as day_name  # re-exported for the review screen
+from kiosk_app.domain.formkit import (
+    KK_HINT,
+    SEX,
+    address_of,
+    age_on,
+    check_address,
+    check_choice,
+    check_kk,
+    check_name,
+    check_nik,
+    check_past_date,
+    check_time,
+    clean_values,
+    holder_sex,
+    make_field,
+    parse_date,
+)
+from kiosk_app.domain.formkit import MSG as FORM_MSG
 from kiosk_app.domain.forms import (
     Choice,
     FieldKind,
@@ -16,12 +34,10 @@ from kiosk_app.domain.forms import (
     ValidationResult,
 )
 from kiosk_app.domain.identity import Identity, mask_nik
-from kiosk_app.domain.nik import normalize_sex, parse_nik, validate_nik
-from kiosk_app.domain.regions import is_known_province
+from kiosk_app.domain.nik import parse_nik
 from kiosk_app.domain.text import Language, Text
 
 T = Text
-_SEX = (Choice("L", T("Laki-laki", "Male")), Choice("P", T("Perempuan", "Female")))
 _CITIZENSHIP = (
     Choice("wni", T("WNI", "Indonesian citizen")),
     Choice("wna", T("WNA", "Foreign citizen")),
@@ -47,27 +63,7 @@ _ATTENDANTS = (
     Choice("lainnya", T("Lainnya", "Other")),
 )
 K = FieldKind
-_DEFAULT_HINTS = {
-    K.DIGITS: T("16 angka, lihat e-KTP atau KK", "16 digits, see the e-KTP or family card"),
-    K.DATE: T("Tanggal-bulan-tahun", "Day-month-year"),
-}
-_DEFAULT_LIMITS = {K.DIGITS: 16, K.NUMBER: 6, K.DATE: 10, K.TIME: 5}
-
-
-def _f(
-    name: str,
-    id_: str,
-    en: str,
-    kind: FieldKind,
-    *,
-    required: bool = True,
-    choices: tuple[Choice, ...] = (),
-    max_length: int | None = None,
-    hint: Text | None = None,
-) -> FieldSpec:
-    limit = max_length if max_length is not None else _DEFAULT_LIMITS.get(kind, 60)
-    hint = hint if hint is not None else _DEFAULT_HINTS.get(kind)
-    return FieldSpec(name, T(id_, en), kind, required, choices, limit, hint)
+_f = make_field
 
 
 def _parent(who: str, id_: str, en: str) -> tuple[FieldSpec, ...]:
@@ -87,31 +83,29 @@ def _parent(who: str, id_: str, en: str) -> tuple[FieldSpec, ...]:
     )
 
 
-_KK_HINT = T("16 angka di bagian atas KK", "16 digits at the top of the family card")
 _KELUARGA = (
     _f("kk_head_name", "Nama kepala keluarga", "Name of the head of the family", K.TEXT),
     _f(
-        "kk_number", "Nomor Kartu Keluarga (KK)", "Family card (KK) number", K.DIGITS, hint=_KK_HINT
+        "kk_number", "Nomor Kartu Keluarga (KK)", "Family card (KK) number", K.DIGITS, hint=KK_HINT
     ),
 )
 _ANAK_1 = (
     _f("child_name", "Nama lengkap anak", "Child's full name", K.TEXT),
-    _f("child_sex", "Jenis kelamin anak", "Child's sex", K.CHOICE, choices=_SEX),
+    _f("child_sex", "Jenis kelamin anak", "Child's sex", K.CHOICE, choices=SEX),
     _f("birth_place_type", "Tempat dilahirkan", "Place of birth", K.CHOICE, choices=_PLACE_TYPES),
     _f("birth_place_town", "Kota/kabupaten tempat lahir", "Town/city of birth", K.TEXT),
 )
-_TIME_HINT = T("Jam:menit, contoh 14:30", "Hours:minutes, e.g. 14:30")
 _ANAK_2 = (
     _f("child_birth_date", "Tanggal lahir anak", "Child's date of birth", K.DATE),
-    _f("child_birth_time", "Pukul lahir", "Time of birth", K.TIME, hint=_TIME_HINT),
+    _f("child_birth_time", "Pukul lahir", "Time of birth", K.TIME),
     _f("birth_type", "Jenis kelahiran", "Type of birth", K.CHOICE, choices=_BIRTH_TYPES),
     _f("birth_order", "Kelahiran anak ke-", "Birth order (child number)", K.NUMBER, max_length=2),
     _f("birth_attendant", "Penolong kelahiran", "Birth attendant", K.CHOICE, choices=_ATTENDANTS),
 )
 _KG, _CM = T("Contoh 3,2", "E.g. 3.2"), T("Contoh 49", "E.g. 49")
 _ANAK_3 = (
-    _f("child_weight_kg", "Berat bayi (kg)", "Weight (kg)", K.NUMBER, hint=_KG),
-    _f("child_length_cm", "Panjang bayi (cm)", "Length (cm)", K.NUMBER, hint=_CM),
+    _f("child_weight_kg", "Berat bayi (kg)", "Weight (kg)", K.NUMBER, max_length=6, hint=_KG),
+    _f("child_length_cm", "Panjang bayi (cm)", "Length (cm)", K.NUMBER, max_length=6, hint=_CM),
 )
 _MOTHER = _parent("mother", "ibu", "Mother")
 _FATHER = _parent("father", "ayah", "Father")
@@ -148,28 +142,8 @@ NIK_FIELDS = ("mother_nik", "father_nik", "witness1_nik", "witness2_nik")
 PLACE_FIELDS = ("birth_place_town", "mother_occupation", "father_occupation")
 
 MSG = {
-    "required": T("Wajib diisi.", "Please fill this in."),
-    "too_long": T("Terlalu panjang: paling banyak {n} huruf.", "Too long: at most {n} characters."),
-    "name": T(
-        "Gunakan huruf saja (boleh spasi dan tanda ' . , -), 2 sampai 60 huruf.",
-        "Use letters only (spaces and ' . , - are allowed), 2 to 60 characters.",
-    ),
+    **FORM_MSG,
     "text": T("Isi dengan huruf, 2 sampai {n} huruf.", "Use letters, 2 to {n} characters."),
-    "address": T(
-        "Tulis alamat lengkap (5 sampai 150 huruf/angka).",
-        "Write the full address (5 to 150 letters/digits).",
-    ),
-    "choice": T("Pilih salah satu pilihan yang ada.", "Choose one of the options shown."),
-    "date": T(
-        "Tanggal tidak ada di kalender. Periksa tanggal, bulan dan tahun.",
-        "That date does not exist. Check the day, month and year.",
-    ),
-    "future": T("Tanggal tidak boleh setelah hari ini.", "The date cannot be after today."),
-    "before_1900": T("Tahun harus 1900 atau sesudahnya.", "The year must be 1900 or later."),
-    "time": T(
-        "Tulis jam lahir seperti 14:30 (jam 00-23, menit 00-59).",
-        "Write the time like 14:30 (hours 00-23, minutes 00-59).",
-    ),
     "weight": T(
         "Berat bayi harus antara 0,3 dan 8 kg, contoh 3,2.",
         "The weight must be between 0.3 and 8 kg, e.g. 3.2.",
@@ -181,11 +155,6 @@ MSG = {
     "order": T(
         "Isi angka 1 sampai 20 (anak pertama = 1).",
         "Enter a number from 1 to 20 (first child = 1).",
-    ),
-    "kk": T("Nomor KK harus 16 angka.", "The family card number must be 16 digits."),
-    "kk_region": T(
-        "Enam angka pertama nomor KK bukan kode wilayah yang benar.",
-        "The first six digits of the family card number are not a valid region code.",
     ),
     "mother_nik_sex": T(
         "Ini bukan NIK perempuan. Periksa lagi NIK ibu.",
@@ -212,22 +181,8 @@ MSG = {
     ),
 }
 
-_NAME_PUNCTUATION = frozenset(" '.,-")
 _TEXT_RE = re.compile(r"[\w .,'()/&\-]+")
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_TIME_RE = re.compile(r"(\d{2}):(\d{2})")
 _DECIMAL_RE = re.compile(r"(\d{1,3})(?:[.,](\d{1,3}))?")
-
-
-def parse_date(value: str) -> date | None:
-    """Parse "YYYY-MM-DD" into a real date, else None."""
-    m = _DATE_RE.fullmatch(value.strip()) if isinstance(value, str) else None
-    if m is None:
-        return None
-    try:
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
 
 
 def parse_decimal(value: str) -> float | None:
@@ -238,39 +193,26 @@ def parse_decimal(value: str) -> float | None:
     return float(f"{m[1]}.{m[2] or 0}")
 
 
-def _years_between(earlier: date, later: date) -> int:
-    return later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
-
-
 def _check_field(spec: FieldSpec, value: str, today: date) -> Text | None:
     """The first problem with one field on its own, or None."""
     name = spec.name
     if spec.kind is FieldKind.TEXT and spec.max_length and len(value) > spec.max_length:
         return MSG["too_long"].format(n=spec.max_length)
     if spec.kind is FieldKind.CHOICE:
-        return None if value in {c.key for c in spec.choices} else MSG["choice"]
+        return check_choice(spec, value, today)
     if name in NAME_FIELDS:
-        ok = (
-            2 <= len(value) <= 60
-            and value[0].isalpha()
-            and all(c.isalpha() or c in _NAME_PUNCTUATION for c in value)
-        )
-        return None if ok else MSG["name"]
+        return check_name(spec, value, today)
     if name in PLACE_FIELDS:
         ok = len(value) >= 2 and _TEXT_RE.fullmatch(value) is not None
         return None if ok and any(c.isalpha() for c in value) else MSG["text"].format(n=60)
     if name.endswith("_address"):
-        ok = len(value) >= 5 and value.isprintable() and any(c.isalnum() for c in value)
-        return None if ok else MSG["address"]
+        return check_address(spec, value, today)
     if name == "kk_number":
-        if len(value) != 16 or not all(c in "0123456789" for c in value):
-            return MSG["kk"]
-        region_ok = is_known_province(value[:2]) and value[2:4] != "00" and value[4:6] != "00"
-        return None if region_ok else MSG["kk_region"]
+        return check_kk(spec, value, today)
     if name in NIK_FIELDS:
-        problems = validate_nik(value, today=today)
-        if problems:
-            return problems[0]
+        problem = check_nik(spec, value, today)
+        if problem is not None:
+            return problem
         parts = parse_nik(value, today)
         if name == "mother_nik" and parts is not None and parts.sex != "P":
             return MSG["mother_nik_sex"]
@@ -278,15 +220,9 @@ def _check_field(spec: FieldSpec, value: str, today: date) -> Text | None:
             return MSG["father_nik_sex"]
         return None
     if spec.kind is FieldKind.DATE:
-        day = parse_date(value)
-        if day is None:
-            return MSG["date"]
-        if day > today:
-            return MSG["future"]
-        return MSG["before_1900"] if day.year < 1900 else None
+        return check_past_date(spec, value, today)
     if name == "child_birth_time":
-        m = _TIME_RE.fullmatch(value)
-        return None if m and int(m[1]) < 24 and int(m[2]) < 60 else MSG["time"]
+        return check_time(spec, value, today)
     if name == "birth_order":
         ok = len(value) <= 2 and value.isascii() and value.isdigit() and 1 <= int(value) <= 20
         return None if ok else MSG["order"]
@@ -307,7 +243,7 @@ def _cross_checks(values: dict[str, str], errors: dict[str, Text]) -> None:
             continue
         if parent >= child:
             errors[key] = MSG["parent_after_child"].format(who=id_, who_en=en)
-        elif _years_between(parent, child) < 10:
+        elif age_on(parent, child) < 10:
             errors[key] = MSG["parent_too_young"].format(Who=id_.capitalize(), who_en=en)
     n1, n2 = values["witness1_nik"], values["witness2_nik"]
     if n1 and n1 == n2 and "witness1_nik" not in errors and "witness2_nik" not in errors:
@@ -322,10 +258,7 @@ def _cross_checks(values: dict[str, str], errors: dict[str, Text]) -> None:
 def validate(values: Mapping[str, str], today: date | None = None) -> ValidationResult:
     """Check every field and the rules between them; never raises, one message per field."""
     today = today or date.today()
-    clean: dict[str, str] = {}
-    for name in FIELDS:
-        raw = values.get(name, "") if isinstance(values, Mapping) else ""
-        clean[name] = raw.strip() if isinstance(raw, str) else ""
+    clean = clean_values(values, FIELDS)
     errors: dict[str, Text] = {}
     for name, spec in FIELDS.items():
         value = clean[name]
@@ -340,23 +273,10 @@ def validate(values: Mapping[str, str], today: date | None = None) -> Validation
     return ValidationResult(errors)
 
 
-def _address_of(identity: Identity, limit: int) -> str:
-    rt_rw = identity.rt_rw.strip()
-    street = f"{identity.address.strip()} RT/RW {rt_rw}".strip() if rt_rw else identity.address
-    area = (identity.kelurahan_desa, identity.kecamatan, identity.kabupaten_kota, identity.province)
-    parts = [p for p in (street.strip(), *(a.strip() for a in area)) if p]
-    while len(", ".join(parts)) > limit and len(parts) > 1:
-        parts.pop()  # drop the widest areas first: the street and village matter most
-    return ", ".join(parts)[:limit]
-
-
 def prefill(identity: Identity) -> dict[str, str]:
     """The card holder reports the birth: fill the father's (man) or mother's (woman) fields."""
-    sex = normalize_sex(identity.sex)
-    if sex is None:
-        parts = parse_nik(identity.nik)
-        sex = parts.sex if parts is not None else None
-    if sex is None:
+    sex = holder_sex(identity)
+    if not sex:
         return {}
     who = "father" if sex == "L" else "mother"
     citizenship = identity.citizenship.strip().lower()
@@ -365,7 +285,7 @@ def prefill(identity: Identity) -> dict[str, str]:
         f"{who}_name": identity.name.strip(),
         f"{who}_birth_date": identity.birth_date.isoformat() if identity.nik else "",
         f"{who}_occupation": identity.occupation.strip(),
-        f"{who}_address": _address_of(identity, FIELDS[f"{who}_address"].max_length or 150),
+        f"{who}_address": address_of(identity, FIELDS[f"{who}_address"].max_length or 150),
         f"{who}_citizenship": citizenship if citizenship in ("wni", "wna") else "",
     }
     return {k: v for k, v in values.items() if v}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from kiosk_app.domain.akta_kelahiran import parse_date
 from kiosk_app.domain.formkit import (
     SEX,
     FormRules,
@@ -15,6 +14,7 @@ from kiosk_app.domain.formkit import (
     distinct_niks,
     make_field,
     nik_matches,
+    parse_date,
     summary_rows,
 )
 from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-from kiosk_app.domain.akta_kelahiran import MSG as BIRTH_MSG
-from kiosk_app.domain.akta_kelahiran import parse_date
 from kiosk_app.domain.forms import (
     Choice,
     FieldKind,
@@ -41,7 +39,32 @@ SEX = (Choice("L", T("Laki-laki", "Male")), Choice("P", T("Perempuan", "Female")
 YES = (Choice("ya", T("Ya", "Yes")),)
 
 MSG: dict[str, Text] = {
-    **BIRTH_MSG,
+    "required": T("Wajib diisi.", "Please fill this in."),
+    "too_long": T("Terlalu panjang: paling banyak {n} huruf.", "Too long: at most {n} characters."),
+    "name": T(
+        "Gunakan huruf saja (boleh spasi dan tanda ' . , -), 2 sampai 60 huruf.",
+        "Use letters only (spaces and ' . , - are allowed), 2 to 60 characters.",
+    ),
+    "address": T(
+        "Tulis alamat lengkap (5 sampai 150 huruf/angka).",
+        "Write the full address (5 to 150 letters/digits).",
+    ),
+    "choice": T("Pilih salah satu pilihan yang ada.", "Choose one of the options shown."),
+    "date": T(
+        "Tanggal tidak ada di kalender. Periksa tanggal, bulan dan tahun.",
+        "That date does not exist. Check the day, month and year.",
+    ),
+    "future": T("Tanggal tidak boleh setelah hari ini.", "The date cannot be after today."),
+    "before_1900": T("Tahun harus 1900 atau sesudahnya.", "The year must be 1900 or later."),
+    "time": T(
+        "Tulis jam lahir seperti 14:30 (jam 00-23, menit 00-59).",
+        "Write the time like 14:30 (hours 00-23, minutes 00-59).",
+    ),
+    "kk": T("Nomor KK harus 16 angka.", "The family card number must be 16 digits."),
+    "kk_region": T(
+        "Enam angka pertama nomor KK bukan kode wilayah yang benar.",
+        "The first six digits of the family card number are not a valid region code.",
+    ),
     "required_for": T(
         "Wajib diisi untuk pilihan \u201c{what}\u201d.",
         "Please fill this in for \u201c{what_en}\u201d.",
@@ -80,7 +103,19 @@ MSG: dict[str, Text] = {
 _NAME_PUNCTUATION = frozenset(" '.,-")
 _TEXT_RE = re.compile(r"[\w .,'()/&\-]+")
 _DOC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./\-]*")
+_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TIME_RE = re.compile(r"(\d{2}):(\d{2})")
+
+
+def parse_date(value: str) -> date | None:
+    """Parse "YYYY-MM-DD" into a real date, else None."""
+    m = _DATE_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        return None
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
 
 
 def make_field(

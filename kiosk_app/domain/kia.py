@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from kiosk_app.domain.akta_kelahiran import parse_date
 from kiosk_app.domain.formkit import (
     SEX,
     YES,
@@ -17,6 +16,7 @@ from kiosk_app.domain.formkit import (
     holder_sex,
     make_field,
     nik_matches,
+    parse_date,
     summary_rows,
 )
 from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from kiosk_app.domain.akta_kelahiran import parse_date
 from kiosk_app.domain.formkit import (
     REGION_HINT,
     SEX,
@@ -22,6 +21,7 @@ from kiosk_app.domain.formkit import (
     make_field,
     nik_matches,
     number_between,
+    parse_date,
     summary_rows,
 )
 from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from kiosk_app.domain.akta_kelahiran import parse_date
 from kiosk_app.domain.formkit import (
     YES,
     FormRules,
@@ -14,6 +13,7 @@ from kiosk_app.domain.formkit import (
     check_kk,
     check_name,
     make_field,
+    parse_date,
     summary_rows,
 )
 from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult

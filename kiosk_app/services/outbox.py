@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services.durable import open_durable
+from kiosk_app.services.durable import immediate, open_durable
 
 log = logging.getLogger(__name__)
 
@@ -463,13 +463,8 @@ class Outbox:
             if synchronous != "FULL":
                 self._db.execute(f"PRAGMA synchronous={synchronous}")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+                with immediate(self._db) as db:
+                    yield db
             finally:
                 if synchronous != "FULL":
                     self._db.execute("PRAGMA synchronous=FULL")

@@ -16,7 +16,7 @@ from typing import Any
 
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
-from kiosk_app.services.durable import open_durable
+from kiosk_app.services.durable import immediate, open_durable
 
 # States: printing -> done | failed; printing found at start-up -> interrupted.
 # failed/interrupted -> reprinted (a new job) | dismissed.  done may be reprinted on request.
@@ -204,14 +204,8 @@ class PrintJournal:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One serialised write transaction (BEGIN IMMEDIATE ... COMMIT)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, immediate(self._db) as db:
+            yield db
 
     def _insert(self, db: sqlite3.Connection, kind: str, reference: str, actor: str,
                 payload: str | None, code_hash: str | None, reprint_of: int | None) -> PrintJob:

@@ -95,6 +95,19 @@ def scan_one_document(pilot: Any, rec: DemoRecorder) -> None:
     pilot.tap("scan_skip_all")
 
 
+def pass_through(
+    pilot: Any, rec: DemoRecorder, button: str, passing: str, then: str, what: str,
+    timeout: float = 10,
+) -> None:
+    """Tap `button`; shoot the short-lived `passing` screen if a frame still shows it, then wait
+    for the `then` state (a slow frame may skip `passing` altogether)."""
+    pilot.tap(button)
+    pilot.wait_until(lambda: pilot.state in (passing, then), what=what)
+    if pilot.state == passing:
+        rec.shot(passing)
+    pilot.wait_for_state(then, timeout=timeout)
+
+
 def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
     """The citizen's whole journey; returns the registration number."""
     from kiosk_app.domain.session import SessionState as S
@@ -105,11 +118,7 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
         pilot.tap("lang_id")
         rec.shot("attract")
     with rec.step("read_card"):
-        pilot.tap("sim_tap")
-        pilot.wait_until(lambda: pilot.state in ("reading_card", "identity"), what="card read")
-        if pilot.state == "reading_card":
-            rec.shot("reading_card")
-        pilot.wait_for_state(S.IDENTITY)
+        pass_through(pilot, rec, "sim_tap", "reading_card", "identity", what="card read")
         rec.shot("identity")
     with rec.step("menu"):
         pilot.tap("next")
@@ -149,11 +158,7 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
         pilot.tap("scroll_down")
         rec.shot("review-scrolled")
     with rec.step("submit"):
-        pilot.tap("submit")
-        pilot.wait_until(lambda: pilot.state in ("submitting", "result"), what="submitting")
-        if pilot.state == "submitting":
-            rec.shot("submitting")
-        pilot.wait_for_state(S.RESULT, timeout=30)
+        pass_through(pilot, rec, "submit", "submitting", "result", what="submitting", timeout=30)
         rec.shot("result")
     number = str(app.view.outcome.registration_number)
     with rec.step("survey"):  # the optional satisfaction survey: every answer by touch
@@ -169,12 +174,8 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
         pilot.wait_until(lambda: app.view.survey.complete, what="survey answered")
         rec.shot("survey-answered")
     with rec.step("goodbye"):
-        pilot.tap("survey_send")
         # The goodbye lasts a few seconds: a slow frame may already show the attract screen.
-        pilot.wait_until(lambda: pilot.state in ("goodbye", "attract"), what="goodbye")
-        if pilot.state == "goodbye":
-            rec.shot("goodbye")
-        pilot.wait_for_state(S.ATTRACT, timeout=30)
+        pass_through(pilot, rec, "survey_send", "goodbye", "attract", what="goodbye", timeout=30)
     return number
 
 

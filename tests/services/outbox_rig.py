@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,16 +50,7 @@ def start_server(db: Path) -> EmbeddedServer:
 def start_sidecar(db: Path) -> SidecarServer:
     """A central server in a child process (no GIL shared with the kiosk), maximum quotas."""
     server = SidecarServer(f"sqlite:///{db}")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{server.base_url}/health", timeout=5).raise_for_status()
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                server.stop()
-                raise
-            time.sleep(0.05)
+    server.wait_healthy(30)
     with sqlite3.connect(db, timeout=10) as conn:
         conn.executemany("INSERT OR REPLACE INTO quotas (office_code, service, daily_quota)"
                          " VALUES ('3517', ?, ?)",

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 import drivers.card_reader.simulator as simulated_reader
 from central_server.sidecar import SidecarServer
@@ -108,7 +107,7 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kiosk_log: Path,
     proxy = FaultProxy(server.port)  # the network between kiosk and server, cut at will
     data = tmp_path / "data"
     try:
-        wait_healthy(server.base_url)
+        server.wait_healthy(60)
         central = CentralClient(proxy.base_url, "KIOSK-CANARY-01", "3517", timeout=10)
         central.register("canary kiosk")
         with sqlite3.connect(server_db, timeout=10) as conn:
@@ -145,17 +144,6 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kiosk_log: Path,
     finally:
         proxy.close()
         server.stop()
-
-
-def wait_healthy(base_url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{base_url}/health", timeout=5).raise_for_status()
-            return
-        except requests.RequestException:
-            assert time.monotonic() < deadline, "central server did not start"
-            time.sleep(0.05)
 
 
 def one_session(rig: Rig, n: int) -> str:
