@@ -90,7 +90,7 @@ def request_bytes(port: int, token: str, n: int) -> bytes:
     """One pre-built heartbeat request (HTTP/1.1, keep-alive)."""
     body = json.dumps({
         "app_version": "0.1.0", "uptime_s": 1000.0 + n, "disk_free_bytes": 40 << 30,
-        "disk_total_bytes": 64 << 30, "cpu_temp_c": 50.0, "outbox_depth": 0,
+        "disk_total_bytes": 64 << 30, "cpu_temp_c": 50.0, "outbox_depth": 0, "held_submissions": 0,
         "devices": {"card_reader": {"state": "ready"},
                     "ticket_printer": {"state": "online", "paper": "ok"},
                     "document_printer": {"state": "online", "paper": "ok"},

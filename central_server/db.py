@@ -17,6 +17,7 @@ from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateColumn
 
 from central_server.models import Base, Office
 
@@ -94,6 +95,8 @@ class Database:
                 _create_missing_tables(connection, metadata)
         else:
             metadata.create_all(self.engine)
+            with self.engine.begin() as connection:
+                _add_missing_columns(connection, metadata)
         with self.transaction() as session:
             for code, name in offices:
                 if session.get(Office, code) is None:
@@ -148,6 +151,19 @@ def _create_missing_tables(connection: Connection, metadata: MetaData) -> None:
             ", ".join(t.name for t in missing),
         )
         metadata.create_all(connection, tables=missing)
+
+
+def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
+    """SQLite has no migrations: columns added later (each with a server default) are added to
+    tables of an existing database file, as the PostgreSQL migrations add them."""
+    inspector = inspect(connection)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have and column.server_default is not None:
+                ddl = CreateColumn(column).compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+                log.info("added column %s.%s", table.name, column.name)
 
 
 def _serialize_sqlite_transactions(engine: Any, *, wal: bool) -> None:

@@ -150,6 +150,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             system=RecordingSystemActions() if embedded is not None else SystemdActions(),
             last_transaction=lambda: session.last_transaction_at,
             outbox_depth=outbox.outbox.depth,
+            held_submissions=outbox.outbox.held_count,
             print_test_ticket=lambda: devices.ticket_printer.print_ticket(
                 make_test_ticket(config.kiosk_id, datetime.now())
             ),

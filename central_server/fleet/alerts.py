@@ -27,6 +27,8 @@ ALERTS: dict[str, tuple[int, str]] = {
     "disk_low": (WARNING, "Disk space low"),
     "cpu_hot": (WARNING, "CPU temperature high"),
     "outbox_backlog": (WARNING, "Applications waiting in the outbox"),
+    "held_submissions": (
+        WARNING, "Kiriman tertahan menunggu petugas / Held submissions waiting for an attendant"),
     "offline_too_long": (CRITICAL, "Offline for more than 15 minutes"),
 }
 PROBLEM_CODES = tuple(ALERTS)
@@ -64,6 +66,8 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
         found.append("cpu_hot")
     if hb.outbox_depth >= OUTBOX_BACKLOG:
         found.append("outbox_backlog")
+    if hb.held_submissions > 0:
+        found.append("held_submissions")
     return found
 
 

@@ -107,6 +107,8 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
                 [(utc(s.at), float(s.outbox_depth)) for s in samples],
                 50,
             ),
+            Series("Held (of 10)", "#9467bd",
+                   [(utc(s.at), float(s.held_submissions)) for s in samples], 10),
         ]
         return render(
             request,

@@ -256,6 +256,7 @@ class HeartbeatWriter:
             "cpu_temp_c": hb.cpu_temp_c,
             "last_transaction_at": _aware(hb.last_transaction_at),
             "outbox_depth": hb.outbox_depth,
+            "held_submissions": hb.held_submissions,
             "devices_json": json.dumps(hb.devices, sort_keys=True),
             "problems": alerts.encode(problems),
             "severity": alerts.severity(problems),
@@ -270,6 +271,7 @@ class HeartbeatWriter:
             "disk_free_pct": hb.disk_free_pct,
             "cpu_temp_c": hb.cpu_temp_c,
             "outbox_depth": hb.outbox_depth,
+            "held_submissions": hb.held_submissions,
             "severity": alerts.severity(alerts.device_problems(hb)),
         }
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,7 @@ class KioskState(Base):
     cpu_temp_c: Mapped[float | None] = mapped_column(Float)
     last_transaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outbox_depth: Mapped[int] = mapped_column(Integer)
+    held_submissions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     devices_json: Mapped[str] = mapped_column(Text)
     problems: Mapped[str] = mapped_column(String(400))  # " code code " for LIKE filters
     severity: Mapped[int] = mapped_column(Integer)  # 0 ok, 1 warning, 2 critical
@@ -50,6 +52,7 @@ class KioskSample(Base):
     disk_free_pct: Mapped[float] = mapped_column(Float)
     cpu_temp_c: Mapped[float | None] = mapped_column(Float)
     outbox_depth: Mapped[int] = mapped_column(Integer)
+    held_submissions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     severity: Mapped[int] = mapped_column(Integer)
 
 

@@ -36,6 +36,7 @@ class HeartbeatIn(BaseModel):
     cpu_temp_c: float | None = Field(default=None, ge=-40, le=150)
     last_transaction_at: datetime | None = None
     outbox_depth: int = Field(default=0, ge=0, le=10**9)
+    held_submissions: int = Field(default=0, ge=0, le=10**9)  # waiting for an attendant
     devices: dict[Word, dict[Word, Detail]] = Field(default_factory=dict, max_length=12)
 
     @field_validator("last_transaction_at")
@@ -138,5 +139,6 @@ class KioskHealthOut(BaseModel):
     disk_free_pct: float | None
     cpu_temp_c: float | None
     outbox_depth: int | None
+    held_submissions: int | None
     last_transaction_at: datetime | None
     devices: dict[str, dict[str, str]]

@@ -119,6 +119,7 @@ class FleetService:
             disk_free_pct=state.disk_free_pct if state else None,
             cpu_temp_c=state.cpu_temp_c if state else None,
             outbox_depth=state.outbox_depth if state else None,
+            held_submissions=state.held_submissions if state else None,
             last_transaction_at=utc(state.last_transaction_at) if state else None,
             devices=json.loads(state.devices_json) if state else {},
         )

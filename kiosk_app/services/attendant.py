@@ -394,8 +394,8 @@ class AttendantService:
 
     # -- health and audit --------------------------------------------------------------------
     def status(self) -> dict[str, str]:
-        """For the health report: locked or not, counts of attendant actions, and how many
-        outbox rows are held for an attendant (the fleet dashboard shows it)."""
+        """For the health report: locked or not, and counts of attendant actions (held rows
+        travel as the heartbeat's own `held_submissions`, see HealthReporter)."""
         with self._lock:
             counts = dict(self.counts)
             state = "unlocked" if self._attendant else "locked"
@@ -404,7 +404,6 @@ class AttendantService:
                 "reprints": str(counts.get("reprint_ticket", 0)),
                 "receipt_reprints": str(counts.get("reprint_receipt", 0)),
                 "a4_resumes": str(counts.get("resume_a4", 0)),
-                "held_submissions": str(self._held.count()),  # waiting for an attendant
                 "actions": str(sum(counts.values())),
                 "pin_failures": str(self._checker.failures),
                 "pin_lockouts": str(self._checker.lockouts)}

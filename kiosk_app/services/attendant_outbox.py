@@ -80,10 +80,6 @@ class HeldSubmissions:
                                   held_reason(entry), nik))
         return tuple(items)
 
-    def count(self) -> int:
-        """How many rows are held (for the health report)."""
-        return 0 if self._sender is None else self._sender.outbox.held_count()
-
     def retry(self, entry_id: int) -> tuple[bool, Text, str, str]:
         """Send a no-place row again now; (sent or queued, message, reference, outcome)."""
         if self._sender is None:

@@ -121,6 +121,7 @@ class HealthReporter:
     log_dir: Path | None = None
     last_transaction: Callable[[], datetime | None] = lambda: None
     outbox_depth: Callable[[], int] = lambda: 0  # 0 until the offline outbox exists
+    held_submissions: Callable[[], int] = lambda: 0  # outbox rows waiting for an attendant
     print_test_ticket: Callable[[], None] | None = None
     screenshot: Callable[[], bytes] | None = None  # PNG with personal fields blurred (UI)
     apply_config: Callable[[dict[str, Any]], str] | None = None
@@ -149,6 +150,7 @@ class HealthReporter:
             "cpu_temp_c": cpu_temperature(),
             "last_transaction_at": last.isoformat() if last else None,
             "outbox_depth": self.outbox_depth(),
+            "held_submissions": self.held_submissions(),
             "devices": devices,
         }
 

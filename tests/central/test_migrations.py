@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from central_server.db import load_models
+from central_server.embedded import start_embedded
+from central_server.fleet.models import KioskState
+from central_server.models import Kiosk, Office
+from tests.central.conftest import ADMIN_TOKEN, BACKENDS, OFFICE
+from tests.central.fleet.helpers import beat, enrol, kiosks
 from tests.central.postgres import TemporaryPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,3 +66,37 @@ def test_upgrade_head_matches_create_all_and_downgrades(postgres: TemporaryPostg
     assert {"kiosk_states", "fleet_commands", "applications"} <= tables(created)
     alembic(migrated, "downgrade", "base")
     assert tables(migrated) == {"alembic_version"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_of_an_older_version_takes_held_submissions(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """At 0005 with a kiosk's state: starting the server adds the column (PostgreSQL by its
+    migration, a SQLite file by create_all); the old row reads 0, new heartbeats store counts."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'central.db'}"
+    else:
+        postgres: TemporaryPostgres = request.getfixturevalue("postgres")
+        url = postgres.url(postgres.create_database())
+    alembic(url, "upgrade", "0005_kiosk_alerts")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            now = datetime.now(UTC)
+            conn.execute(Office.__table__.insert(), {"code": OFFICE, "name": "Jombang"})
+            conn.execute(Kiosk.__table__.insert(), {
+                "kiosk_id": "old", "office_code": OFFICE, "name": "Lobi",
+                "token_hash": "0" * 64, "registered_at": now.isoformat()})
+            conn.execute(KioskState.__table__.insert(), {
+                "kiosk_id": "old", "last_seen": now, "app_version": "0.1.0", "uptime_s": 1.0,
+                "disk_free_pct": 50.0, "disk_free_bytes": 1 << 40, "cpu_temp_c": None,
+                "last_transaction_at": None, "outbox_depth": 0, "devices_json": "{}",
+                "problems": "", "severity": 0, "history_at": now})
+    finally:
+        engine.dispose()
+    with start_embedded(url, admin_token=ADMIN_TOKEN, open_enrolment=True) as server:
+        assert beat(server, enrol(server, "new"), held_submissions=4).status_code == 200
+        fleet = kiosks(server)
+    assert (fleet["old"]["held_submissions"], fleet["new"]["held_submissions"]) == (0, 4)
+    assert fleet["new"]["alerts"] == ["held_submissions"]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -64,6 +65,14 @@ def held_rows(rig: Rig) -> tuple[int, int]:
     return refused.id, no_place.id
 
 
+def fleet_entry(rig: Rig) -> dict[str, Any]:
+    """This kiosk as the fleet dashboard's API shows it."""
+    fleet = requests.get(f"{rig.server.base_url}/api/v1/fleet/kiosks",
+                         headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+    fleet.raise_for_status()
+    return dict({k["kiosk_id"]: k for k in fleet.json()}[KIOSK_ID])
+
+
 def audit_lines(caplog: pytest.LogCaptureFixture, action: str) -> list[str]:
     return [r.getMessage() for r in caplog.records
             if r.name == "anjungan.audit" and f"action={action}" in r.getMessage()]
@@ -90,17 +99,16 @@ def test_held_rows_listed_retried_handled_and_counted(
     assert first.masked_nik == canary_nik()[:4] + "*" * 8 + canary_nik()[-4:]
     assert canary_nik() not in repr(view) and CANARY_NAME not in repr(view)
 
-    # The fleet dashboard sees the count in the heartbeat (the attendant's device entry).
-    assert attendant.status()["held_submissions"] == "2"
+    # The heartbeat carries the count as its own field: the fleet raises an alert for it.
     health = HealthReporter(central=rig.central, devices={"attendant": attendant},
                             app_version="test", data_dir=tmp_path,
-                            system=RecordingSystemActions())
+                            system=RecordingSystemActions(),
+                            held_submissions=rig.outbox.held_count)
+    assert health.collect()["held_submissions"] == 2
     health.beat_once()
-    fleet = requests.get(f"{rig.server.base_url}/api/v1/fleet/kiosks",
-                         headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
-    fleet.raise_for_status()
-    mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK_ID]
-    assert mine["devices"]["attendant"]["held_submissions"] == "2"
+    mine = fleet_entry(rig)
+    assert mine["held_submissions"] == 2 and "held_submissions" in mine["alerts"]
+    assert "held_submissions" not in mine["devices"]["attendant"]  # one place only
 
     # A refused row is not sent again: the same payload would be refused again.
     assert not attendant.retry_held(refused)
@@ -129,7 +137,10 @@ def test_held_rows_listed_retried_handled_and_counted(
     who = rig.outbox.handled_by(refused)
     assert who is not None and who[0] == "PTG-07" and who[2] == REJECTED
     datetime.fromisoformat(who[1])
-    assert attendant.view().held == () and attendant.status()["held_submissions"] == "0"
+    assert attendant.view().held == () and rig.outbox.held_count() == 0
+    health.beat_once()
+    mine = fleet_entry(rig)
+    assert mine["held_submissions"] == 0 and "held_submissions" not in mine["alerts"]
     assert not attendant.mark_handled(refused)  # not held any more: nothing changes
     assert rig.outbox.handled_by(refused) == who
 

@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from central_server.embedded import EmbeddedServer
-from tests.central.conftest import count_rows
+from tests.central.conftest import ADMIN_TOKEN, count_rows
 from tests.central.fleet.helpers import GIB, STAFF, beat, enrol, kiosks
 
 
@@ -172,3 +172,55 @@ def test_concurrent_heartbeats_are_batched_safely(
     assert all(not r.json()["commands"] for k, r in answers if k != "k3")
     assert count_rows(database_url, "kiosk_states") == 8
     assert len(kiosks(server)) == 8
+
+
+def test_held_submissions_raise_an_alert_until_they_are_handled(
+    server: EmbeddedServer, database_url: str
+) -> None:
+    auth = enrol(server, "kiosk-h")
+    assert beat(server, auth).status_code == 200  # an old kiosk: no held_submissions field
+    k = kiosks(server)["kiosk-h"]
+    assert (k["held_submissions"], k["alerts"], k["colour"]) == (0, [], "green")
+    assert beat(server, auth, held_submissions=2).status_code == 200
+    k = kiosks(server)["kiosk-h"]
+    assert (k["held_submissions"], k["alerts"], k["colour"]) == (2, ["held_submissions"], "amber")
+    assert set(kiosks(server, problem="held_submissions")) == {"kiosk-h"}
+    assert beat(server, auth, held_submissions=-1).status_code == 422
+    events = requests.get(f"{server.base_url}/api/v1/fleet/alerts", headers=STAFF,
+                          params={"code": "held_submissions"}, timeout=10).json()
+    assert [(e["open"], e["severity"]) for e in events] == [(True, "warning")]
+    assert events[0]["text"].startswith("Kiriman tertahan menunggu petugas / Held submissions")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:  # the history sample is due again: it takes the count
+            conn.execute(text("UPDATE kiosk_states SET history_at = :t"),
+                         {"t": datetime.now(UTC) - timedelta(hours=1)})
+        assert beat(server, auth, held_submissions=3).status_code == 200
+        with engine.connect() as conn:
+            sampled = conn.execute(
+                text("SELECT held_submissions FROM kiosk_samples WHERE kiosk_id = 'kiosk-h'"
+                     " ORDER BY at")).scalars().all()
+    finally:
+        engine.dispose()
+    assert sampled == [0, 3]
+
+    staff = requests.Session()
+    staff.post(f"{server.base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
+    overview = staff.get(f"{server.base_url}/fleet/", timeout=10).text
+    row = overview.split('data-kiosk="kiosk-h"')[1].split("</tr>")[0]
+    assert '<td class="held alert"' in row and ">3</td>" in row
+    assert "Held submissions waiting for an attendant" in overview  # the problem filter
+    page = staff.get(f"{server.base_url}/fleet/kiosks/kiosk-h", timeout=10).text
+    assert '<span id="held">3</span>' in page
+    assert 'data-code="held_submissions">Kiriman tertahan menunggu petugas' in page
+
+    assert beat(server, auth, held_submissions=0).status_code == 200  # the attendant handled them
+    k = kiosks(server)["kiosk-h"]
+    assert (k["held_submissions"], k["alerts"], k["colour"]) == (0, [], "green")
+    assert kiosks(server, problem="held_submissions") == {}
+    events = requests.get(f"{server.base_url}/api/v1/fleet/alerts", headers=STAFF,
+                          params={"code": "held_submissions"}, timeout=10).json()
+    assert [e["open"] for e in events] == [False]
+    row = staff.get(f"{server.base_url}/fleet/", timeout=10).text.split(
+        'data-kiosk="kiosk-h"')[1].split("</tr>")[0]
+    assert '<td class="held"' in row and ">0</td>" in row
