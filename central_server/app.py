@@ -151,7 +151,7 @@ def create_app(
         fast_claims=kiosk_auth.async_claims,
     )
     app.include_router(build_enrolment_router(kiosk_auth, staff_access.api))
-    fleet.install(app)
+    fleet.install(app, kiosk_auth)
     app.include_router(surveys.router(db, current_kiosk, review.auth, today_fn))
     app.include_router(print_api.build_router(db, current_kiosk))  # card holder, print codes
     app.include_router(regions.build_router(db, current_kiosk))  # region master list

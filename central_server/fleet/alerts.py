@@ -16,20 +16,26 @@ CPU_HOT_C = 85.0
 OUTBOX_BACKLOG = 20
 
 OK, WARNING, CRITICAL = 0, 1, 2
-ALERTS: dict[str, tuple[int, str]] = {
-    "paper_out": (CRITICAL, "Ticket printer out of paper"),
-    "paper_near_end": (WARNING, "Ticket printer paper near end"),
-    "ticket_printer_fault": (CRITICAL, "Ticket printer offline or cover open"),
-    "a4_paper_out": (CRITICAL, "A4 printer out of paper"),
-    "a4_printer_fault": (CRITICAL, "A4 printer offline or jammed"),
-    "reader_missing": (CRITICAL, "e-KTP reader missing"),
-    "scanner_missing": (WARNING, "Document scanner unavailable"),
-    "disk_low": (WARNING, "Disk space low"),
-    "cpu_hot": (WARNING, "CPU temperature high"),
-    "outbox_backlog": (WARNING, "Applications waiting in the outbox"),
+ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
+    "paper_out": (CRITICAL, "Kertas printer tiket habis / Ticket printer out of paper"),
+    "paper_near_end": (
+        WARNING, "Kertas printer tiket hampir habis / Ticket printer paper near end"),
+    "ticket_printer_fault": (
+        CRITICAL, "Printer tiket mati atau tutup terbuka / Ticket printer offline or cover open"),
+    "a4_paper_out": (CRITICAL, "Kertas printer A4 habis / A4 printer out of paper"),
+    "a4_printer_fault": (
+        CRITICAL, "Printer A4 mati atau kertas macet / A4 printer offline or jammed"),
+    "reader_missing": (CRITICAL, "Pembaca e-KTP tidak terdeteksi / e-KTP reader missing"),
+    "scanner_missing": (
+        WARNING, "Pemindai dokumen tidak tersedia / Document scanner unavailable"),
+    "disk_low": (WARNING, "Ruang disk hampir habis / Disk space low"),
+    "cpu_hot": (WARNING, "Suhu CPU tinggi / CPU temperature high"),
+    "outbox_backlog": (
+        WARNING, "Permohonan menunggu di kotak keluar / Applications waiting in the outbox"),
     "held_submissions": (
         WARNING, "Kiriman tertahan menunggu petugas / Held submissions waiting for an attendant"),
-    "offline_too_long": (CRITICAL, "Offline for more than 15 minutes"),
+    "offline_too_long": (
+        CRITICAL, "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes"),
 }
 PROBLEM_CODES = tuple(ALERTS)
 READER_MISSING_STATES = {"unavailable", "stopped", "missing", "error", "no_reader"}

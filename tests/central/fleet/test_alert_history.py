@@ -37,7 +37,8 @@ def test_alerts_are_kept_after_they_clear_with_their_times(server: EmbeddedServe
     assert all(e["open"] and e["cleared_at"] is None for e in events)
     assert all(when(e["raised_at"]) >= before - timedelta(seconds=1) for e in events)
     paper = next(e for e in events if e["code"] == "paper_out")
-    assert paper["severity"] == "critical" and paper["text"] == "Ticket printer out of paper"
+    assert paper["severity"] == "critical"
+    assert paper["text"] == "Kertas printer tiket habis / Ticket printer out of paper"
 
     beat(server, auth, outbox_depth=25)  # paper refilled, backlog still there
     events = {e["code"]: e for e in history(server, kiosk_id="kiosk-h1")}

@@ -1,4 +1,4 @@
-"""The technicians' dashboard in headless Chromium: log in, filter, send a remote command."""
+"""The technicians' dashboard in headless Chromium: log in, filter, send a command, get a code."""
 
 from __future__ import annotations
 
@@ -104,6 +104,12 @@ def test_technician_filters_and_sends_a_test_print(
         assert "test ticket printed" in command.inner_text()
         assert printer.tickets[0].queue_number == "T-000"
         page.screenshot(path=str(tmp_path / "fleet-kiosk.png"), full_page=True)
+        page.click("#nav-enrolment")  # a code for the next kiosk, shown once with its command
+        page.fill("#enrol-kiosk", "kiosk-02")
+        page.click("#create-code")
+        code = page.locator("#enrolment-code").inner_text()
+        assert f"--enrolment-code {code}" in page.locator("#provision-command").inner_text()
+        page.screenshot(path=str(tmp_path / "fleet-enrolment.png"), full_page=True)
     finally:
         page.close()
         reader.stop()
