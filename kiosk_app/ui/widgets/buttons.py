@@ -68,8 +68,8 @@ class BigButton(Button):  # type: ignore[misc]
             font_name=self._fit_text,
             font_role=self._fit_text,
         )
-        theme.bind(revision=self._restyle, touch=self._fit_height, padding=self._fit_height)
-        theme.bind(sp_body=self._fit_text, sp_key=self._fit_text, sp_title=self._fit_text)
+        theme.follow(revision=self._restyle, touch=self._fit_height, padding=self._fit_height,
+                     sp_body=self._fit_text, sp_key=self._fit_text, sp_title=self._fit_text)
         self._restyle()
         self._fit_height()
         self._fit_text()

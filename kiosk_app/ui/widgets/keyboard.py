@@ -67,9 +67,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         theme.track_window()
         super().__init__(**kwargs)
         self.bind(mode=self._rebuild, lang=self._relabel, width=self._fit_width)
-        theme.bind(
-            touch=self._rebuild, window_height=self._rebuild, spacing=self._rebuild
-        )
+        theme.follow(touch=self._rebuild, window_height=self._rebuild, spacing=self._rebuild)
         self._pad: BoxLayout | None = None
         self._rebuild()
 
