@@ -18,13 +18,14 @@ from kiosk_app.services.health import (
     SystemdActions,
     make_test_ticket,
 )
-from kiosk_app.services.outbox import Outbox, load_key
+from kiosk_app.services.outbox import Outbox
 from kiosk_app.services.outbox_sender import OutboxSender
 from kiosk_app.services.print_journal import PrintJournal
 from kiosk_app.services.printing import PrintingService
 from kiosk_app.services.receipt_vault import ReceiptSealer
 from kiosk_app.services.regions import RegionCache
 from kiosk_app.services.reprint import TicketReprint, report_interrupted
+from kiosk_app.services.sealing import load_key
 from kiosk_app.services.session import SessionService
 from kiosk_app.services.surveys import SurveyQueue, SurveySender
 

@@ -3,10 +3,8 @@ citizen is told they are saved, personal data encrypted at rest, sent once with 
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -22,11 +20,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.durable import immediate, open_durable
+from kiosk_app.services.sealing import OutboxError, seal, unseal
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEY_FILE = Path("/etc/anjungan/outbox.key")
-NONCE_BYTES = 12
 
 # Statuses: pending -> sent | rejected | needs_slot; returned = the citizen at the kiosk was
 # told on screen (slot full / refused) and starts again; payloads are wiped in sent/returned.
@@ -72,62 +69,6 @@ CREATE TABLE IF NOT EXISTS outbox_handled (  -- held rows an attendant marked ha
     handled_at TEXT NOT NULL
 );
 """
-
-
-class OutboxError(Exception):
-    """The outbox could not store or read a submission."""
-
-
-# -- the key ---------------------------------------------------------------------------------
-
-
-def load_key(key_file: Path | None, data_dir: Path) -> bytes:
-    """The 256-bit outbox key: from `key_file` (set at provisioning), else /etc/anjungan, else a
-    development key generated in `data_dir` (0600) with a warning."""
-    for path in (key_file, DEFAULT_KEY_FILE):
-        if path is not None and Path(path).exists():
-            return _read_key(Path(path))
-    if key_file is not None:
-        raise OutboxError(f"outbox key file {key_file} does not exist")
-    dev = Path(data_dir) / "outbox.key"
-    if dev.exists():
-        return _read_key(dev)
-    log.warning("no provisioned outbox key; generating a development key in %s", dev)
-    dev.parent.mkdir(parents=True, exist_ok=True)
-    key = AESGCM.generate_key(bit_length=256)
-    fd = os.open(dev, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.urlsafe_b64encode(key).decode() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return key
-
-
-def seal(aead: AESGCM, plaintext: bytes, bound_to: bytes) -> bytes:
-    """A fresh nonce and the AES-GCM ciphertext of `plaintext`, bound to `bound_to` (AAD)."""
-    nonce = os.urandom(NONCE_BYTES)
-    return nonce + aead.encrypt(nonce, plaintext, bound_to)
-
-
-def unseal(aead: AESGCM, blob: bytes, bound_to: bytes) -> bytes:
-    """The plaintext of a `seal` result; cryptography's InvalidTag if it does not open."""
-    return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], bound_to)
-
-
-def _read_key(path: Path) -> bytes:
-    """A key file holds the 32 raw bytes, or their base64 on a line."""
-    if path.stat().st_mode & 0o077:
-        log.warning("outbox key %s is readable by group/others; chmod 600 it", path)
-    raw = path.read_bytes()
-    if len(raw) == 32:  # raw bytes: never strip them (a key may begin or end with b"\n")
-        return raw
-    try:
-        key = base64.urlsafe_b64decode(raw.strip())
-    except ValueError as exc:
-        raise OutboxError(f"outbox key {path} is not base64") from exc
-    if len(key) != 32:
-        raise OutboxError(f"outbox key {path} must hold 32 bytes, not {len(key)}")
-    return key
 
 
 # -- records -----------------------------------------------------------------------------------

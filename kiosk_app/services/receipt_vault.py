@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk_app.services.outbox import seal, unseal
 from kiosk_app.services.print_journal import PrintJournal
+from kiosk_app.services.sealing import seal, unseal
 
 log = logging.getLogger(__name__)
 

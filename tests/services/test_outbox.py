@@ -15,12 +15,11 @@ import pytest
 from central_server.embedded import EmbeddedServer
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services import outbox as outbox_module
+from kiosk_app.services import sealing
 from kiosk_app.services.outbox import (
     Attachment,
     Outbox,
     OutboxError,
-    load_key,
 )
 from kiosk_app.services.outbox_sender import Backoff, OutboxSender
 from tests.services.outbox_rig import (
@@ -181,25 +180,25 @@ def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
 def test_development_key_is_generated_private_and_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(outbox_module, "DEFAULT_KEY_FILE", tmp_path / "etc" / "outbox.key")
+    monkeypatch.setattr(sealing, "DEFAULT_KEY_FILE", tmp_path / "etc" / "outbox.key")
     with caplog.at_level(logging.WARNING):
-        key = load_key(None, tmp_path / "data")
+        key = sealing.load_key(None, tmp_path / "data")
     path = tmp_path / "data" / "outbox.key"
     assert len(key) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert any("development key" in r.getMessage() for r in caplog.records)
-    assert load_key(None, tmp_path / "data") == key
+    assert sealing.load_key(None, tmp_path / "data") == key
     provisioned = tmp_path / "provisioned.key"
     provisioned.write_bytes(os.urandom(32))
-    assert load_key(provisioned, tmp_path / "data") == provisioned.read_bytes()
+    assert sealing.load_key(provisioned, tmp_path / "data") == provisioned.read_bytes()
     for edge in (b"\n" + bytes(range(31)), bytes(range(31)) + b" ", b"\t" * 32):
         provisioned.write_bytes(edge)  # raw keys may begin or end with whitespace bytes
-        assert load_key(provisioned, tmp_path / "data") == edge
+        assert sealing.load_key(provisioned, tmp_path / "data") == edge
     with pytest.raises(OutboxError):
-        load_key(tmp_path / "missing.key", tmp_path / "data")
+        sealing.load_key(tmp_path / "missing.key", tmp_path / "data")
     short = tmp_path / "short.key"
     short.write_text("c2hvcnQ=")
     with pytest.raises(OutboxError):
-        load_key(short, tmp_path / "data")
+        sealing.load_key(short, tmp_path / "data")
 
 
 def test_local_references_count_per_day_and_survive_reopening(tmp_path: Path) -> None:
