@@ -87,6 +87,10 @@ class StaffAccess:
         key = self._signing_key().encode()
         return hmac.new(key, f"csrf:{staff.name}:{staff.role}".encode(), "sha256").hexdigest()
 
+    def csrf_ok(self, staff: Staff, token: str) -> bool:
+        """True when a form echoed this session's CSRF token."""
+        return hmac.compare_digest(token, self.csrf_token(staff))
+
     @property
     def api(self) -> Callable[..., Staff]:
         """Dependency for JSON endpoints: admin bearer token or staff cookie, else 401/403."""

@@ -1,6 +1,5 @@
 """The technicians' dashboard: server-rendered pages (Jinja2), forms, an inline SVG chart."""
 
-import hmac
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -134,7 +133,7 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
     ) -> Response:
         """Queue a command from the kiosk page's form, then show the page again."""
         target = f"/fleet/kiosks/{kiosk_id}"
-        if not hmac.compare_digest(csrf, access.csrf_token(staff)):
+        if not access.csrf_ok(staff, csrf):
             return RedirectResponse(f"{target}?error=csrf", status_code=303)
         try:
             parsed = json.loads(args) if args.strip() else {}

@@ -4,7 +4,6 @@ Codes come from KioskAuth.create_code (as POST /api/v1/enrolment-codes); the pag
 code once, then lists codes by office, kiosk and times only: the database keeps their hash.
 """
 
-import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,7 +115,7 @@ def build_router(auth: KioskAuth, access: StaffAccess, templates: Any,
     ) -> Response:
         """Create a code and show it once (form errors show the form again)."""
         form = {"office_code": office_code, "kiosk_id": kiosk_id, "valid_hours": valid_hours}
-        if not hmac.compare_digest(csrf, access.csrf_token(staff)):
+        if not access.csrf_ok(staff, csrf):
             return page(request, staff, 403, error="csrf", form=form)
         try:
             body = EnrolmentCodeIn(office_code=office_code, kiosk_id=kiosk_id.strip() or None,

@@ -99,7 +99,8 @@ class AttendantService:
         self.counts: dict[str, int] = {}
         self._next_expiry = clock() + EXPIRE_EVERY_S
         self.attach()
-        self._worker.submit(self._expire_receipts)  # what a previous run left past its window
+        # Kept receipts a previous run left past their window are wiped first.
+        self._worker.submit(self._run_quietly, self._reprinter.expire)
 
     # -- plumbing ----------------------------------------------------------------------------
     def attach(self) -> None:
@@ -214,7 +215,7 @@ class AttendantService:
                 self._next_expiry = self._clock() + EXPIRE_EVERY_S
         if expire:
             try:
-                self._worker.submit(self._expire_receipts)
+                self._worker.submit(self._run_quietly, self._reprinter.expire)
             except RuntimeError:  # closed: the kiosk is stopping
                 pass
         if idle:
@@ -378,13 +379,6 @@ class AttendantService:
             action()
         except Exception:  # the attendant's worker must survive any bug
             log.exception("attendant %s failed", getattr(action, "__name__", action))
-
-    def _expire_receipts(self) -> None:
-        """Worker: wipe kept receipts past their window (a failure is logged, never raised)."""
-        try:
-            self._reprinter.expire()
-        except Exception:
-            log.exception("wiping kept receipts failed")
 
     def _on_reprinted(self, reference: str) -> None:
         """A ticket the citizen's result screen still offers was reprinted by the attendant."""

@@ -306,9 +306,8 @@ class Outbox:
 
     def held_count(self) -> int:
         """How many rows are held for an attendant (for the health report)."""
-        with self._tx() as db:
-            return int(db.execute("SELECT count(*) FROM outbox WHERE status IN (?, ?)",
-                                  HELD).fetchone()[0])
+        counts = self.counts()
+        return sum(counts.get(status, 0) for status in HELD)
 
     def handled_by(self, entry_id: int) -> tuple[str, str, str] | None:
         """(attendant, handled_at UTC, status before) of a handled row, or None."""
