@@ -1,14 +1,23 @@
-"""Document scanning through SANE (python-sane): flatbed or ADF pages as PNG, faults typed."""
+"""Document scanning through SANE (python-sane): flatbed or ADF pages as PNG, faults typed.
+
+libsane runs in a worker process (drivers.scanner.sane_worker), one per scanner: a backend that
+hangs (SANE's reader threads can deadlock on a cancelled scan) is killed after a deadline and the
+next scan gets a fresh worker, instead of the kiosk freezing with Python's GIL held.
+"""
 
 from __future__ import annotations
 
-import ctypes
-import io
-import itertools
+import importlib.util
 import logging
-import signal
+import os
+import subprocess
+import sys
 import threading
+import time
+import weakref
 from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from drivers.errors import (
@@ -19,19 +28,16 @@ from drivers.errors import (
     ScannerUnavailable,
 )
 
-try:
-    import sane
-except ImportError as exc:  # pragma: no cover - depends on the machine
+if importlib.util.find_spec("sane") is None:  # pragma: no cover - depends on the machine
     raise ImportError(
         "the SANE scanner needs python-sane: pip install 'anjungan[devices]' "
         "(build needs the Debian package libsane-dev)"
-    ) from exc
+    )
 
 log = logging.getLogger(__name__)
 
 MODES = ("Gray", "Color", "Lineart")
 DPI_RANGE = (50, 600)
-ADF_WORDS = ("adf", "feeder", "automatic document")
 
 # sane_strstatus() texts (what python-sane's _sane.error carries) -> our typed errors.
 _STATUS_ERRORS: dict[str, type[DeviceError]] = {
@@ -40,27 +46,18 @@ _STATUS_ERRORS: dict[str, type[DeviceError]] = {
     "Document feeder out of documents": FeederEmpty,
 }
 
-_init_lock = threading.Lock()
-_initialised = False
+START_S = 30.0  # a worker's start: Python, python-sane, sane_init() and its backends
+CLOSE_S = 15.0  # from a scan's answer to the device closed again
 
 
-def sane_error(exc: BaseException, context: str) -> DeviceError:
+def sane_error(exc: BaseException | str, context: str) -> DeviceError:
     """Turn a SANE status error into ScannerJam, ScannerCoverOpen, FeederEmpty or the base error."""
-    text = str(exc.args[0]) if getattr(exc, "args", None) else str(exc)
+    if isinstance(exc, str):
+        text = exc
+    else:
+        text = str(exc.args[0]) if getattr(exc, "args", None) else str(exc)
     kind = _STATUS_ERRORS.get(text, ScannerUnavailable)
     return kind(f"{context}: SANE says {text!r}")
-
-
-def _ensure_init() -> None:
-    """sane.init() once per process (SANE reads SANE_CONFIG_DIR then)."""
-    global _initialised
-    with _init_lock:
-        if not _initialised:
-            try:
-                sane.init()
-            except sane._sane.error as exc:
-                raise ScannerUnavailable(f"SANE could not start: {exc}") from exc
-            _initialised = True
 
 
 class SaneScanner:
@@ -75,66 +72,41 @@ class SaneScanner:
         source: str | None = None,
         adf_source: str | None = None,
         options: Mapping[str, Any] | None = None,
+        deadline_s: float = 120.0,
     ) -> None:
-        """Use SANE `device` (None = the first one found), its flatbed `source` and ADF source."""
+        """Use SANE `device` (None = the first one found), its flatbed `source` and ADF source.
+
+        `deadline_s` bounds each step (opening the device, one page): a scanner silent for longer
+        is reported unavailable and its worker killed."""
         self.device = device
         self.source = source
         self.adf_source = adf_source
         self.options = dict(options or {})
+        self.deadline_s = deadline_s
         self._lock = threading.Lock()
-        self._pages = itertools.count(1)
+        self._next_page = 1
         self._scanned = 0
+        self._worker: _Worker | None = None
 
     # -- Scanner ---------------------------------------------------------------------------
     def scan_page(self, dpi: int = 200, mode: str = "Gray") -> bytes:
         """Scan one page from the flatbed (or the configured source) and return it as PNG."""
         _check_args(dpi, mode)
-        with self._lock:
-            dev, name = self._open()
-            try:
-                self._configure(dev, dpi, mode, self.source)
-                image = dev.scan()
-            except sane._sane.error as exc:
-                raise sane_error(exc, f"scan on {name}") from exc
-            finally:
-                dev.close()
-                _ignore_sigpipe_again()
-            return self._png(image, dpi, name)
+        return self._run("page", "scan", dpi=dpi, mode=mode, max_pages=1)[0]
 
     def scan_feeder(self, dpi: int = 200, mode: str = "Gray", max_pages: int = 50) -> list[bytes]:
         """Scan every page in the document feeder; FeederEmpty when it holds none."""
         _check_args(dpi, mode)
-        with self._lock:
-            dev, name = self._open()
-            try:
-                source = self.adf_source or _adf_source(dev)
-                if source is None:
-                    raise ScannerUnavailable(f"{name} has no document feeder")
-                self._configure(dev, dpi, mode, source)
-                pages: list[bytes] = []
-                for image in dev.multi_scan():
-                    pages.append(self._png(image, dpi, name))
-                    if len(pages) >= max_pages:
-                        break
-            except sane._sane.error as exc:
-                raise sane_error(exc, f"feeder scan on {name}") from exc
-            finally:
-                dev.close()
-                _ignore_sigpipe_again()
+        pages = self._run("feeder", "feeder scan", dpi=dpi, mode=mode, max_pages=max_pages)
         if not pages:
-            raise FeederEmpty(f"the feeder of {name} gave no page")
+            raise FeederEmpty(f"the feeder of {self.device or 'the scanner'} gave no page")
         return pages
 
     @property
     def has_feeder(self) -> bool:
         """True when the device offers an ADF source."""
         try:
-            with self._lock:
-                dev, _ = self._open()
-                try:
-                    return bool(self.adf_source or _adf_source(dev))
-                finally:
-                    dev.close()
+            return bool(self._ask_status()["feeder"])
         except DeviceError:
             return False
 
@@ -142,75 +114,167 @@ class SaneScanner:
         """Return {"state": ready|unavailable, ...} for the health report."""
         base = {"driver": "sane", "device": self.device or "auto", "pages": str(self._scanned)}
         try:
-            with self._lock:
-                dev, name = self._open()
-                try:
-                    feeder = self.adf_source or _adf_source(dev)
-                finally:
-                    dev.close()
+            info = self._ask_status()
         except DeviceError as exc:
             return {**base, "state": "unavailable", "detail": str(exc)}
-        return {**base, "state": "ready", "device": name, "feeder": "yes" if feeder else "no"}
+        return {**base, "state": "ready", "device": info["device"],
+                "feeder": "yes" if info["feeder"] else "no"}
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The process id of the SANE worker, None while none runs."""
+        worker = self._worker
+        return worker.process.pid if worker is not None and worker.alive else None
+
+    def close(self) -> None:
+        """Stop the SANE worker (a later scan starts a new one)."""
+        with self._lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
 
     # -- internals -------------------------------------------------------------------------
-    def _open(self) -> tuple[Any, str]:
-        _ensure_init()
-        name = self.device
-        if name is None:
+    def _ask_status(self) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        self._run("status", "status of", info=info)
+        return info
+
+    def _run(self, op: str, context: str, *, dpi: int = 200, mode: str = "Gray",
+             max_pages: int = 1, info: dict[str, Any] | None = None) -> list[bytes]:
+        """One request to the worker: its pages, or the typed error it ended with."""
+        with self._lock:
+            request = {"op": op, "device": self.device, "source": self.source,
+                       "adf_source": self.adf_source, "options": dict(self.options),
+                       "dpi": dpi, "mode": mode, "max_pages": max_pages,
+                       "first_page": self._next_page}
+            where = f"{context} on {self.device or 'the first SANE device'}"
+            worker = self._ready_worker(where)
+            pages: list[bytes] = []
             try:
-                devices = sane.get_devices()
-            except sane._sane.error as exc:
-                raise ScannerUnavailable(f"SANE could not list devices: {exc}") from exc
-            if not devices:
-                raise ScannerUnavailable("no scanner found: SANE lists no devices")
-            name = devices[0][0]
+                worker.send(request)
+                while True:
+                    reply = worker.receive(self.deadline_s, where)
+                    if reply[0] == "page":
+                        pages.append(reply[1])
+                        self._next_page += 1
+                        self._scanned += 1
+                        log.info("scanned page %d on %s at %d dpi (%d bytes)",
+                                 self._next_page - 1, self.device or "auto", dpi, len(reply[1]))
+                        continue
+                    if reply[0] == "done":
+                        if info is not None:
+                            info.update(reply[1])
+                        return pages
+                    if reply[0] == "sane":
+                        raise sane_error(reply[1], where)
+                    raise ScannerUnavailable(str(reply[1]))
+            except DeviceError:
+                if not worker.alive:
+                    self._worker = None
+                raise
+
+    def _ready_worker(self, where: str) -> _Worker:
+        """The worker, idle; a new one when there is none or the last did not close in time."""
+        if self._worker is not None and self._worker.process.poll() is not None:
+            log.warning("SANE worker for %s had ended (exit %s): starting a new one",
+                        self.device or "auto", self._worker.process.returncode)
+            self._worker.stop()
+            self._worker = None
+        if self._worker is not None and not self._worker.settle(CLOSE_S):
+            log.warning("SANE worker for %s did not close the device within %.0f s: killed, "
+                        "starting a new one", self.device or "auto", CLOSE_S)
+            self._worker.stop()
+            self._worker = None
+        if self._worker is None:
+            self._worker = _Worker.start(where)
+        return self._worker
+
+
+class _Worker:
+    """A running sane_worker process and its two pipes."""
+
+    def __init__(self, process: subprocess.Popen[bytes], requests: Connection,
+                 replies: Connection) -> None:
+        self.process = process
+        self.requests = requests
+        self.replies = replies
+        self.busy = False  # a request sent whose ("idle",) has not come yet
+        self.alive = True
+        self._finalizer = weakref.finalize(self, _kill, process, requests, replies)
+
+    @classmethod
+    def start(cls, where: str) -> _Worker:
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
         try:
-            return sane.open(name), name
-        except sane._sane.error as exc:
-            raise ScannerUnavailable(
-                f"cannot open scanner {name!r} ({exc}); SANE lists {_device_names()}"
-            ) from exc
+            process = subprocess.Popen(
+                [sys.executable, "-m", "drivers.scanner.sane_worker",
+                 str(to_child), str(from_child)],
+                pass_fds=(to_child, from_child), env=env, stdin=subprocess.DEVNULL)
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        worker = cls(process, Connection(from_parent, readable=False),
+                     Connection(to_parent, writable=False))
+        reply = worker.receive(START_S, where)
+        if reply[0] != "ready":
+            worker.stop()
+            raise ScannerUnavailable(str(reply[1]))
+        return worker
 
-    def _configure(self, dev: Any, dpi: int, mode: str, source: str | None) -> None:
-        settings: dict[str, Any] = dict(self.options)
-        if source:
-            settings["source"] = source
-        settings["mode"] = "Gray" if mode == "Lineart" and "Lineart" not in _choices(dev, "mode") \
-            else mode
-        if mode == "Lineart" and settings["mode"] == "Gray" and "depth" in dev.opt:
-            settings["depth"] = 1
-        settings["resolution"] = dpi
-        for key, value in settings.items():
-            attr = key.replace("-", "_")
-            if attr not in dev.opt:
-                raise ScannerUnavailable(f"scanner has no option {key!r} (check the config)")
-            setattr(dev, attr, value)
+    def send(self, request: dict[str, Any]) -> None:
+        try:
+            self.requests.send(request)
+        except OSError as exc:
+            self.stop()
+            raise ScannerUnavailable(f"the SANE worker is gone ({exc})") from exc
+        self.busy = True
 
-    def _png(self, image: Any, dpi: int, device: str) -> bytes:
-        from PIL.PngImagePlugin import PngInfo
+    def receive(self, deadline_s: float, where: str) -> tuple[Any, ...]:
+        """The worker's next reply within `deadline_s`, or ScannerUnavailable (worker killed)."""
+        try:
+            if self.replies.poll(deadline_s):
+                reply = self.replies.recv()
+                if reply[0] == "idle":
+                    self.busy = False
+                    return self.receive(deadline_s, where)
+                return reply
+        except (EOFError, OSError):
+            code = self.process.poll()
+            self.stop()
+            raise ScannerUnavailable(f"{where}: the SANE worker died (exit {code})") from None
+        self.stop()
+        log.error("%s: no answer from SANE within %.0f s: worker killed", where, deadline_s)
+        raise ScannerUnavailable(f"{where}: no answer from the scanner within {deadline_s:.0f} s")
 
-        page = next(self._pages)
-        self._scanned += 1
-        info = PngInfo()
-        info.add_text("Software", "Anjungan SANE driver")
-        info.add_text("Anjungan-Scan", str(page))
-        out = io.BytesIO()
-        image.save(out, "PNG", pnginfo=info, dpi=(dpi, dpi))
-        log.info("scanned page %d on %s at %d dpi (%d bytes)", page, device, dpi, out.tell())
-        return out.getvalue()
+    def settle(self, timeout_s: float) -> bool:
+        """Wait for the last request's ("idle",); False when it does not come in time."""
+        end = time.monotonic() + timeout_s
+        while self.busy and self.alive:
+            left = end - time.monotonic()
+            try:
+                if left <= 0 or not self.replies.poll(left):
+                    return False
+                if self.replies.recv()[0] == "idle":
+                    self.busy = False
+            except (EOFError, OSError):
+                return False
+        return self.alive
+
+    def stop(self) -> None:
+        self.alive = False
+        self._finalizer()
 
 
-def _ignore_sigpipe_again() -> None:
-    """SANE's reader (sanei_thread) leaves SIGPIPE at its default after a scan; Python relies on
-    it being ignored, or one write to a reset socket (e.g. the outbox's upload) kills the kiosk.
-    Scans run on worker threads, where signal.signal() is refused: ask libc directly."""
-    _LIBC.signal(signal.SIGPIPE, _SIG_IGN)
-
-
-_LIBC = ctypes.CDLL(None, use_errno=True)
-_LIBC.signal.restype = ctypes.c_void_p
-_LIBC.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
-_SIG_IGN = 1  # (void (*)(int)) 1
+def _kill(process: subprocess.Popen[bytes], *pipes: Connection) -> None:
+    for pipe in pipes:
+        pipe.close()
+    if process.poll() is None:
+        process.kill()
+    process.wait()
 
 
 def _check_args(dpi: int, mode: str) -> None:
@@ -219,25 +283,3 @@ def _check_args(dpi: int, mode: str) -> None:
                          f"got {dpi!r}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
-
-
-def _choices(dev: Any, option: str) -> list[Any]:
-    opt = dev.opt.get(option)
-    constraint = getattr(opt, "constraint", None)
-    return list(constraint) if isinstance(constraint, list | tuple) else []
-
-
-def _adf_source(dev: Any) -> str | None:
-    """The device's ADF source name, if it has one."""
-    for choice in _choices(dev, "source"):
-        if isinstance(choice, str) and any(w in choice.lower() for w in ADF_WORDS):
-            return choice
-    return None
-
-
-def _device_names() -> str:
-    try:
-        names = [d[0] for d in sane.get_devices()]
-    except sane._sane.error:
-        return "nothing (listing failed)"
-    return ", ".join(names) if names else "no devices"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +147,85 @@ def test_sigpipe_stays_ignored_after_a_scan_on_a_worker_thread(scanner: SaneScan
     worker.join(timeout=30)
     assert done and done[0].startswith(b"\x89PNG")
     assert sigpipe_ignored()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_scanner_that_stops_answering_is_killed_and_the_next_scan_works(
+    sane_config: Path,
+) -> None:
+    """The backend delays every block (read-delay): past the deadline the worker is killed, the
+    citizen hears the scanner is unavailable, and the next scan runs in a fresh worker."""
+    slow = SaneScanner(DEVICE, source="Flatbed", deadline_s=2,
+                       options={"read-delay": True, "read-delay-duration": 200_000})
+    slow.status()
+    first = slow.worker_pid
+    assert first is not None
+    with pytest.raises(ScannerUnavailable, match="no answer from the scanner within 2 s") as caught:
+        slow.scan_page(dpi=75)
+    assert type(caught.value) is ScannerUnavailable
+    assert "Pemindai dokumen tidak tersedia" in caught.value.citizen_message("id")
+    assert slow.worker_pid is None and _gone(first)
+    slow.options = {"read-delay": False}
+    assert _image(slow.scan_page(dpi=75)).height > 0
+    assert slow.worker_pid not in (None, first)
+    slow.close()
+
+
+def test_a_worker_hung_after_a_fault_is_replaced(
+    scanner: SaneScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libsane can deadlock cancelling a faulted scan (its reader thread cancelled inside malloc:
+    this hung CI for 90 minutes). The citizen still gets the fault at once; the next scan finds
+    the worker silent, kills it and scans in a new one. SIGSTOP stands in for the deadlock."""
+    from drivers.scanner import sane as driver
+
+    monkeypatch.setattr(driver, "CLOSE_S", 1.0)
+    scanner.options["read-return-value"] = "SANE_STATUS_JAMMED"
+    with pytest.raises(ScannerJam):
+        scanner.scan_page(dpi=75)
+    hung = scanner.worker_pid
+    assert hung is not None
+    os.kill(hung, signal.SIGSTOP)
+    scanner.options["read-return-value"] = "Default"
+    try:
+        assert _image(scanner.scan_page(dpi=75)).height > 0
+    finally:
+        if not _gone(hung):
+            os.kill(hung, signal.SIGCONT)
+    assert scanner.worker_pid != hung and _gone(hung)
+    scanner.close()
+
+
+def test_many_faulted_scans_each_end_in_their_typed_error(
+    scanner: SaneScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real race behind the CI hang: one scanner, many reads failed by the backend."""
+    from drivers.scanner import sane as driver
+
+    monkeypatch.setattr(driver, "CLOSE_S", 2.0)
+    scanner.options["read-return-value"] = "SANE_STATUS_IO_ERROR"
+    for _ in range(60):
+        with pytest.raises(ScannerUnavailable, match="Error during device I/O"):
+            scanner.scan_page(dpi=75)
+    scanner.options["read-return-value"] = "Default"
+    assert _image(scanner.scan_page(dpi=75)).height > 0
+    scanner.close()
+
+
+def test_a_worker_killed_between_scans_is_restarted(scanner: SaneScanner) -> None:
+    assert _image(scanner.scan_page(dpi=75)).height > 0
+    first = scanner.worker_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    while not _gone(first):
+        os.waitpid(first, os.WNOHANG)
+    assert _image(scanner.scan_page(dpi=75)).height > 0
+    assert scanner.worker_pid not in (None, first)
+    scanner.close()
