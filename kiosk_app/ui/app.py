@@ -144,6 +144,19 @@ class AnjunganApp(App):
 
         self.stop()
         EventLoop.quit = False  # stopTouchApp sets it, and idle() then skips layout and drawing
+        self._cancel_animations()
+
+    def _cancel_animations(self) -> None:
+        """Cancel the animations still running on this app's widgets (a ScrollView's fading bar):
+        Kivy keeps running animations in a class-level set, so one left behind would keep its
+        widget, the widget's screen and the whole app alive, observing the theme, for ever."""
+        from kivy.animation import Animation
+
+        screens = list(self.root.screens) if isinstance(self.root, ScreenManager) else []
+        for top in [self.root, *screens]:
+            if top is not None:
+                for widget in top.walk(restrict=True):
+                    Animation.cancel_all(widget)
 
     # -- rendering ---------------------------------------------------------------------------
     def show(self, view: SessionView) -> None:
