@@ -27,6 +27,7 @@ from drivers.errors import (
     ScannerJam,
     ScannerUnavailable,
 )
+from drivers.scanner.sane_worker import status_text
 
 if importlib.util.find_spec("sane") is None:  # pragma: no cover - depends on the machine
     raise ImportError(
@@ -52,10 +53,7 @@ CLOSE_S = 15.0  # from a scan's answer to the device closed again
 
 def sane_error(exc: BaseException | str, context: str) -> DeviceError:
     """Turn a SANE status error into ScannerJam, ScannerCoverOpen, FeederEmpty or the base error."""
-    if isinstance(exc, str):
-        text = exc
-    else:
-        text = str(exc.args[0]) if getattr(exc, "args", None) else str(exc)
+    text = exc if isinstance(exc, str) else status_text(exc)
     kind = _STATUS_ERRORS.get(text, ScannerUnavailable)
     return kind(f"{context}: SANE says {text!r}")
 
@@ -84,8 +82,7 @@ class SaneScanner:
         self.options = dict(options or {})
         self.deadline_s = deadline_s
         self._lock = threading.Lock()
-        self._next_page = 1
-        self._scanned = 0
+        self._next_page = 1  # of this scanner's pages; the one before it is the count scanned
         self._worker: _Worker | None = None
 
     # -- Scanner ---------------------------------------------------------------------------
@@ -112,7 +109,8 @@ class SaneScanner:
 
     def status(self) -> dict[str, str]:
         """Return {"state": ready|unavailable, ...} for the health report."""
-        base = {"driver": "sane", "device": self.device or "auto", "pages": str(self._scanned)}
+        base = {"driver": "sane", "device": self.device or "auto",
+                "pages": str(self._next_page - 1)}
         try:
             info = self._ask_status()
         except DeviceError as exc:
@@ -156,10 +154,9 @@ class SaneScanner:
                     reply = worker.receive(self.deadline_s, where)
                     if reply[0] == "page":
                         pages.append(reply[1])
-                        self._next_page += 1
-                        self._scanned += 1
                         log.info("scanned page %d on %s at %d dpi (%d bytes)",
-                                 self._next_page - 1, self.device or "auto", dpi, len(reply[1]))
+                                 self._next_page, self.device or "auto", dpi, len(reply[1]))
+                        self._next_page += 1
                         continue
                     if reply[0] == "done":
                         if info is not None:
@@ -175,18 +172,19 @@ class SaneScanner:
 
     def _ready_worker(self, where: str) -> _Worker:
         """The worker, idle; a new one when there is none or the last did not close in time."""
-        if self._worker is not None and self._worker.process.poll() is not None:
-            log.warning("SANE worker for %s had ended (exit %s): starting a new one",
-                        self.device or "auto", self._worker.process.returncode)
-            self._worker.stop()
-            self._worker = None
-        if self._worker is not None and not self._worker.settle(CLOSE_S):
-            log.warning("SANE worker for %s did not close the device within %.0f s: killed, "
-                        "starting a new one", self.device or "auto", CLOSE_S)
-            self._worker.stop()
-            self._worker = None
-        if self._worker is None:
-            self._worker = _Worker.start(where)
+        worker = self._worker
+        if worker is not None:
+            if worker.process.poll() is not None:
+                problem = f"had ended (exit {worker.process.returncode})"
+            elif not worker.settle(CLOSE_S):
+                problem = f"did not close the device within {CLOSE_S:.0f} s: killed"
+            else:
+                return worker
+            log.warning("SANE worker for %s %s; starting a new one", self.device or "auto",
+                        problem)
+            worker.stop()
+        self._worker = None
+        self._worker = _Worker.start(where)
         return self._worker
 
 
@@ -235,13 +233,13 @@ class _Worker:
 
     def receive(self, deadline_s: float, where: str) -> tuple[Any, ...]:
         """The worker's next reply within `deadline_s`, or ScannerUnavailable (worker killed)."""
+        end = time.monotonic() + deadline_s
         try:
-            if self.replies.poll(deadline_s):
+            while self.replies.poll(max(0.0, end - time.monotonic())):
                 reply = self.replies.recv()
-                if reply[0] == "idle":
-                    self.busy = False
-                    return self.receive(deadline_s, where)
-                return reply
+                if reply[0] != "idle":
+                    return reply
+                self.busy = False
         except (EOFError, OSError):
             code = self.process.poll()
             self.stop()

@@ -11,7 +11,7 @@ Protocol (pickled tuples over two pipes, see drivers.scanner.sane):
   request  {"op": "status"|"page"|"feeder", "device", "source", "adf_source", "options",
             "dpi", "mode", "max_pages", "first_page"}
   replies  ("page", png) per page, then one of
-           ("done", info) | ("sane", status_text, context) | ("unavailable", message)
+           ("done", info) | ("sane", status_text) | ("unavailable", message)
            and, once the device is closed again, ("idle",).
 """
 
@@ -26,6 +26,11 @@ from typing import Any
 
 ADF_WORDS = ("adf", "feeder", "automatic document")
 NO_DOCS = "Document feeder out of documents"
+
+
+def status_text(exc: BaseException) -> str:
+    """The sane_strstatus() text a python-sane error carries."""
+    return str(exc.args[0]) if exc.args else str(exc)
 
 
 class Unavailable(Exception):
@@ -69,7 +74,7 @@ def _serve(sane: Any, request: dict[str, Any], replies: Connection) -> None:
             _configure(dev, request, request["source"])
             dev.start()
             replies.send(("page", _png(dev.snap(no_cancel=True), request, request["first_page"])))
-            replies.send(("done", {"device": name, "pages": 1}))
+            replies.send(("done", {"device": name}))
         else:
             source = request["adf_source"] or _adf_source(dev)
             if source is None:
@@ -79,9 +84,9 @@ def _serve(sane: Any, request: dict[str, Any], replies: Connection) -> None:
             for image in _feeder_pages(sane, dev, request["max_pages"]):
                 replies.send(("page", _png(image, request, request["first_page"] + count)))
                 count += 1
-            replies.send(("done", {"device": name, "pages": count}))
+            replies.send(("done", {"device": name}))
     except sane._sane.error as exc:
-        replies.send(("sane", str(exc.args[0]) if exc.args else str(exc)))
+        replies.send(("sane", status_text(exc)))
     except Unavailable as exc:
         replies.send(("unavailable", str(exc)))
     finally:

@@ -152,11 +152,9 @@ class AnjunganApp(App):
         widget, the widget's screen and the whole app alive, observing the theme, for ever."""
         from kivy.animation import Animation
 
-        screens = list(self.root.screens) if isinstance(self.root, ScreenManager) else []
-        for top in [self.root, *screens]:
-            if top is not None:
-                for widget in top.walk(restrict=True):
-                    Animation.cancel_all(widget)
+        for screen in self.root.screens if isinstance(self.root, ScreenManager) else []:
+            for widget in screen.walk(restrict=True):
+                Animation.cancel_all(widget)
 
     # -- rendering ---------------------------------------------------------------------------
     def show(self, view: SessionView) -> None:

@@ -45,7 +45,7 @@ def prepare_kivy(
     Config.set("graphics", "resizable", "0")
     # No multisample anti-aliasing (Kivy asks for 2x): rounded corners are nine-patch textures and
     # the rest is straight edges, so it smooths nothing visible, and it doubled the cost of every
-    # frame on a GPU-less kiosk (Mesa llvmpipe: 95 -> 40 ms to draw the form with its keyboard).
+    # frame on a GPU-less kiosk (Mesa llvmpipe: 84 -> 40 ms to draw the form with its keyboard).
     Config.set("graphics", "multisamples", "0")
     if fullscreen and not headless:
         Config.set("graphics", "fullscreen", "auto")
