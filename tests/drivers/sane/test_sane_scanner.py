@@ -194,7 +194,12 @@ def test_a_worker_hung_after_a_fault_is_replaced(
     assert hung is not None
     os.kill(hung, signal.SIGSTOP)
     scanner.options["read-return-value"] = "Default"
+    scanner.deadline_s = 5  # if the worker had closed the device before SIGSTOP, it is just silent
     try:
+        try:
+            scanner.scan_page(dpi=75)
+        except ScannerUnavailable as exc:
+            assert "no answer from the scanner" in str(exc)
         assert _image(scanner.scan_page(dpi=75)).height > 0
     finally:
         if not _gone(hung):
