@@ -22,7 +22,7 @@ RUNS = int(os.environ.get("A4_RUNS", "5"))
 def main() -> None:
     """Render and print RUNS receipts; print one JSON line of medians."""
     from drivers.document_printer.cups import CupsDocumentPrinter
-    from kiosk_app.services.documents import render_receipt_pdf
+    from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
     from tests.drivers.cups.testbed import PDF_QUEUE, CupsTestbed
     from tests.drivers.test_receipt_pdf import make_receipt
 

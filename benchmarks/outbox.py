@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from central_server.sidecar import SidecarServer  # noqa: E402
 from kiosk_app.central import CentralClient  # noqa: E402
-from kiosk_app.services.outbox import Outbox, Submission  # noqa: E402
-from kiosk_app.services.outbox_sender import Backoff, OutboxSender  # noqa: E402
+from kiosk_app.services.outbox.sender import Backoff, OutboxSender  # noqa: E402
+from kiosk_app.services.outbox.store import Outbox, Submission  # noqa: E402
 
 COUNT = int(os.environ.get("OUTBOX_BENCH_COUNT", "1000"))
 SINGLE_COUNT = int(os.environ.get("OUTBOX_BENCH_SINGLE_COUNT", "300"))

@@ -53,7 +53,7 @@ def _attendant_pin(attendant_id: str) -> int:
     """Ask for a PIN (twice on a terminal, one line on stdin otherwise); print its hash lines."""
     import getpass
 
-    from kiosk_app.services.attendant_auth import CredentialError, pin_config_lines
+    from kiosk_app.services.attendant.auth import CredentialError, pin_config_lines
 
     if sys.stdin.isatty():
         pin = getpass.getpass("PIN (4-12 digits): ")

@@ -11,22 +11,22 @@ from drivers.registry import Devices, build_devices
 from kiosk_app import __version__
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
-from kiosk_app.services.attendant import AttendantService
+from kiosk_app.services.attendant.service import AttendantService
 from kiosk_app.services.health import (
     HealthReporter,
     RecordingSystemActions,
     SystemdActions,
     make_test_ticket,
 )
-from kiosk_app.services.outbox import Outbox
-from kiosk_app.services.outbox_sender import OutboxSender
-from kiosk_app.services.print_journal import PrintJournal
-from kiosk_app.services.printing import PrintingService
-from kiosk_app.services.receipt_vault import ReceiptSealer
+from kiosk_app.services.outbox.sender import OutboxSender
+from kiosk_app.services.outbox.store import Outbox
+from kiosk_app.services.printing.journal import PrintJournal
+from kiosk_app.services.printing.receipt_vault import ReceiptSealer
+from kiosk_app.services.printing.reprint import TicketReprint, report_interrupted
+from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.regions import RegionCache
-from kiosk_app.services.reprint import TicketReprint, report_interrupted
 from kiosk_app.services.sealing import load_key
-from kiosk_app.services.session import SessionService
+from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.surveys import SurveyQueue, SurveySender
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Any
 from drivers.registry import DeviceConfig
 from kiosk_app.domain.opening_hours import OpeningHours, parse_opening_hours
 from kiosk_app.domain.session import Timeouts
-from kiosk_app.services.attendant_auth import AttendantSettings
+from kiosk_app.services.attendant.auth import AttendantSettings
 
 
 @dataclass

@@ -19,7 +19,7 @@ from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
 from kiosk_app.domain import ikm
 from kiosk_app.services.drain_loop import DrainLoop
 from kiosk_app.services.durable import open_durable
-from kiosk_app.services.outbox_sender import Backoff
+from kiosk_app.services.outbox.sender import Backoff
 
 log = logging.getLogger(__name__)
 

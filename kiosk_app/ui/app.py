@@ -12,7 +12,7 @@ from kivy.core.window import Window
 from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
 
 from kiosk_app.domain.session import SessionState
-from kiosk_app.services.session import SessionView
+from kiosk_app.services.session.service import SessionView
 from kiosk_app.systemd_notify import notify, watchdog_interval_s
 from kiosk_app.ui.bridge import SessionBridge
 from kiosk_app.ui.screens import screen_class

@@ -9,7 +9,7 @@ from typing import Any
 
 from kivy.clock import Clock
 
-from kiosk_app.services.session import SessionService, SessionView
+from kiosk_app.services.session.service import SessionService, SessionView
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from central_server.app import create_app
 from central_server.embedded import EmbeddedServer
 from kiosk_app.central import CentralClient, CentralRejected
 from kiosk_app.domain import ikm
-from kiosk_app.services.outbox_sender import Backoff
+from kiosk_app.services.outbox.sender import Backoff
 from kiosk_app.services.surveys import PENDING, REJECTED, SENT, SurveyQueue, SurveySender
 from tests.central.conftest import OFFICE, TODAY, count_rows
 from tests.central.officer.conftest import (  # noqa: F401 - fixtures used by name

@@ -13,7 +13,7 @@ from drivers.card_reader.citizens import citizen
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Receipt, Slot
-from kiosk_app.services.documents import render_receipt_pdf
+from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 
 PDFTOTEXT = shutil.which("pdftotext")
 needs_pdftotext = pytest.mark.skipif(

@@ -32,11 +32,11 @@ from kiosk_app.central import CentralClient
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.session import SessionState, Timeouts
-from kiosk_app.services.outbox import Outbox
-from kiosk_app.services.outbox_sender import Backoff, OutboxSender
-from kiosk_app.services.print_journal import PrintJournal
-from kiosk_app.services.printing import PrintingService
-from kiosk_app.services.session import SessionService
+from kiosk_app.services.outbox.sender import Backoff, OutboxSender
+from kiosk_app.services.outbox.store import Outbox
+from kiosk_app.services.printing.journal import PrintJournal
+from kiosk_app.services.printing.service import PrintingService
+from kiosk_app.services.session.service import SessionService
 from tests.services.canary import Canary, scan, system_temp_roots
 from tests.services.faultproxy import FaultProxy
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from kiosk_app.services.attendant_auth import Attendant, AttendantSettings, hash_pin
-from kiosk_app.services.print_journal import ticket_payload
+from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
+from kiosk_app.services.printing.journal import ticket_payload
 from tests.drivers.test_ticket_printer_contract import make_ticket
 
 PIN = "482913"

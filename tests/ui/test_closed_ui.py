@@ -11,7 +11,7 @@ import pytest
 
 from kiosk_app.domain.opening_hours import ZONES, parse_opening_hours
 from kiosk_app.domain.session import Timeouts
-from kiosk_app.services.opening_journey import CARD_NOT_READ
+from kiosk_app.services.session.opening_hours import CARD_NOT_READ
 
 pytestmark = pytest.mark.ui
 

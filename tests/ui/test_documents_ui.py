@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from drivers.card_reader.citizens import citizen
 from kiosk_app.domain.timeline import PRINT_HERE
-from kiosk_app.services.issued_print import ALREADY_PRINTED
+from kiosk_app.services.printing.issued import ALREADY_PRINTED
 from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kiosk_app.services.documents_scan import NO_SCANNER, DocStatus
+from kiosk_app.services.scanning.step import NO_SCANNER, DocStatus
 
 pytestmark = pytest.mark.ui
 

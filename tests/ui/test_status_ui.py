@@ -12,7 +12,7 @@ import pytest
 from drivers.card_reader.citizens import citizen
 from kiosk_app.central import CentralError
 from kiosk_app.domain.registration import NEXT_STEPS, split_number
-from kiosk_app.services.reprint import MSG_PRINTER_NOT_READY
+from kiosk_app.services.printing.reprint import MSG_PRINTER_NOT_READY
 
 pytestmark = pytest.mark.ui
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drivers.errors import DoorOpen, PrinterOffline, PrintTimeout
-from kiosk_app.services.documents import render_receipt_pdf
+from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 from tests.drivers.cups.fixtures import IppFaults, find_canary, job_files, make_pdf, wait_for
 from tests.drivers.cups.harness import make_printer
 from tests.drivers.cups.testbed import DEAD_QUEUE, IPP_QUEUE, PDF_QUEUE, CupsTestbed

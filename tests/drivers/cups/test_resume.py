@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from drivers.errors import PrinterOffline
-from kiosk_app.services import attendant_texts as T
-from kiosk_app.services.attendant import AttendantService
-from kiosk_app.services.attendant_auth import Attendant, AttendantSettings, hash_pin
-from kiosk_app.services.documents import render_receipt_pdf
+from kiosk_app.services.attendant import texts as T
+from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
+from kiosk_app.services.attendant.service import AttendantService
+from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 from tests.drivers.cups.fixtures import IppFaults, job_files, make_pdf
 from tests.drivers.cups.harness import make_printer
 from tests.drivers.cups.testbed import IPP_QUEUE, POLICY_USER, CupsTestbed

@@ -12,7 +12,7 @@ from PIL import Image
 from drivers.errors import DocumentTooLarge, ScannerJam
 from drivers.scanner.sane import SaneScanner
 from drivers.scanner.simulator import SimulatedScanner
-from kiosk_app.services.scanning import PREVIEW_DPI, ScanSession, assemble_pdf
+from kiosk_app.services.scanning.pages import PREVIEW_DPI, ScanSession, assemble_pdf
 from tests.drivers.sane.harness import sane_harness
 
 

@@ -1,0 +1,1 @@
+"""Attendant mode: credentials, assisted sessions, device checks, held submissions."""

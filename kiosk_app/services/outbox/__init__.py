@@ -1,0 +1,1 @@
+"""Submissions stored durably on the kiosk and sent to the central server exactly once."""

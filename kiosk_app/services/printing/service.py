@@ -1,0 +1,220 @@
+"""Printing service: turns a stored submission into a thermal ticket and an A4 receipt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from drivers.document_printer.protocol import DocumentPrinter
+from drivers.errors import DeviceError
+from drivers.ticket_printer.protocol import TicketPrinter
+from kiosk_app.central import SubmissionReceipt
+from kiosk_app.domain.catalogue import ServiceInfo
+from kiosk_app.domain.identity import Identity, mask_name, mask_nik
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import NOTES, Receipt, Ticket
+from kiosk_app.services.printing.journal import DuplicatePrint, PrintJournal, ticket_payload
+from kiosk_app.services.printing.receipt_vault import ReceiptSealer
+
+log = logging.getLogger(__name__)
+
+STATUS_SUBMITTED = Text(
+    "Pra-permohonan diterima, menunggu verifikasi berkas asli",
+    "Pre-application received, awaiting verification of the originals",
+)
+TICKET_FAILED_HINT = Text(
+    "Tiket belum tercetak. Catat nomor registrasi di layar; petugas dapat mencetak ulang.",
+    "The ticket was not printed. Note the registration number on screen; "
+    "an attendant can reprint it.",
+)
+ASSISTED_NOTE = Text(
+    "Pra-permohonan ini diisi dibantu petugas {attendant}.",
+    "This pre-application was filled in with the help of attendant {attendant}.",
+)
+RECEIPT_FAILED_HINT = Text(
+    "Tanda terima A4 belum tercetak. Petugas dapat mencetak ulang dengan nomor registrasi.",
+    "The A4 receipt was not printed. An attendant can reprint it with the registration number.",
+)
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    """What got printed, and what to tell the citizen about what did not."""
+
+    ticket_printed: bool
+    receipt_printed: bool
+    messages: tuple[Text, ...]
+
+
+class PrintingService:
+    """The only caller of the ticket and A4 printers."""
+
+    def __init__(
+        self,
+        ticket_printer: TicketPrinter,
+        document_printer: DocumentPrinter,
+        *,
+        kiosk_id: str,
+        journal: PrintJournal | None = None,
+        now: Callable[[], datetime] = datetime.now,
+        receipts: ReceiptSealer | None = None,
+    ) -> None:
+        """`receipts`: seals each rendered receipt into its journal job for an attendant's
+        reprint (wiped once printed, reprinted, dismissed or past its window)."""
+        self._receipts = receipts
+        self._journal = journal
+        self._ticket_printer = ticket_printer
+        self._document_printer = document_printer
+        self._kiosk_id = kiosk_id
+        self._now = now
+        self.last_ticket: Ticket | None = None
+
+    def print_pre_application(
+        self,
+        *,
+        receipt: SubmissionReceipt,
+        info: ServiceInfo,
+        identity: Identity,
+        values: Mapping[str, str],
+        language: str,
+        offline: bool = False,
+        assisted_by: str = "",
+    ) -> PrintResult:
+        """Print the ticket then the receipt; a failure of one never stops the other.
+
+        `offline`: the receipt carries the kiosk's local reference (the outbox sends it later).
+        `assisted_by`: the attendant who filled in for the citizen ("dibantu petugas" is printed).
+        """
+        notes = (*NOTES, ASSISTED_NOTE.format(attendant=assisted_by)) if assisted_by else NOTES
+        issued_at = self._now().strftime("%d-%m-%Y %H:%M")
+        ticket = Ticket(
+            registration_number=receipt.registration_number,
+            queue_number=receipt.queue_number,
+            service=info.title,
+            masked_name=mask_name(identity.name),
+            slot=receipt.slot,
+            office_name=receipt.office_name,
+            qr_payload=receipt.registration_number,
+            issued_at=issued_at,
+            offline=offline,
+            language=language,
+            notes=notes,
+        )
+        self.last_ticket = ticket  # an attendant may reprint the last ticket (masked name only)
+        a4 = Receipt(
+            registration_number=receipt.registration_number,
+            service=info.title,
+            for_whom=info.subject(values),
+            applicant_nik_masked=mask_nik(identity.nik),
+            applicant_name=identity.name,
+            address=_address(identity),
+            status=STATUS_SUBMITTED,
+            slot=receipt.slot,
+            purpose=info.purpose,
+            office_name=receipt.office_name,
+            qr_payload=receipt.registration_number,
+            issued_at=issued_at,
+            kiosk_id=self._kiosk_id,
+            offline=offline,
+            notes=notes,
+        )
+        messages: list[Text] = []
+        reference = receipt.registration_number
+        ticket_ok = self._attempt(
+            "ticket",
+            reference,
+            lambda: self._ticket_printer.print_ticket(ticket),
+            messages,
+            payload=ticket_payload(ticket),
+        )
+        if not ticket_ok:
+            messages.append(TICKET_FAILED_HINT)
+
+        def render() -> bytes:
+            from kiosk_app.services.printing.receipt_pdf import (
+                render_receipt_pdf,  # reportlab: ~0.2 s
+            )
+
+            summary = info.summary(values, language, mask=True)
+            return render_receipt_pdf(a4, language, summary=summary)
+
+        sealed: str | None = None
+        if self._receipts is not None and self._journal is not None:
+            # Rendered before the job is journalled, so the sealed copy goes in with it.
+            pdf: bytes | None = None
+            failure: Exception | None = None
+            try:
+                pdf = render()
+            except Exception as exc:  # journalled as the receipt job's failure below
+                failure = exc
+            else:
+                sealed = self._receipts.seal(reference, pdf)
+
+            def print_receipt() -> None:
+                if pdf is None:
+                    assert failure is not None
+                    raise failure
+                self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+        else:
+
+            def print_receipt() -> None:
+                pdf = render()
+                self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+
+        receipt_ok = self._attempt("receipt", reference, print_receipt, messages, payload=sealed)
+        if not receipt_ok:
+            messages.append(RECEIPT_FAILED_HINT)
+        return PrintResult(ticket_ok, receipt_ok, tuple(messages))
+
+    def print_issued_document(self, pdf: bytes, document_number: str, *, actor: str,
+                              code_ref: str) -> None:
+        """Print an issued document once per print code, journalled (CodeAlreadyUsed,
+        DeviceError)."""
+        if self._journal is None:
+            self._document_printer.print_pdf(pdf, f"document-{document_number}")
+            return
+        with self._journal.track("document", document_number, actor=actor, code=code_ref):
+            self._document_printer.print_pdf(pdf, f"document-{document_number}")
+
+    def _attempt(
+        self,
+        kind: str,
+        reference: str,
+        job: Callable[[], None],
+        messages: list[Text],
+        payload: str | None = None,
+    ) -> bool:
+        """Run one print, journalled before it is sent so a crash never loses or doubles it."""
+        try:
+            if self._journal is None:
+                job()
+            else:
+                with self._journal.track(kind, reference, payload=payload):
+                    job()
+        except DuplicatePrint as exc:
+            log.warning("%s not printed again: %s", kind, exc)  # a reprint is the attendant's call
+            messages.append(exc.citizen_message)
+            return False
+        except DeviceError as exc:
+            log.warning("%s printing failed: %s: %s", kind, type(exc).__name__, exc)
+            messages.append(exc.citizen_message)
+            return False
+        except Exception:
+            log.exception("%s printing crashed", kind)
+            messages.append(DeviceError.citizen_message)
+            return False
+        return True
+
+
+def _address(identity: Identity) -> str:
+    parts = [
+        identity.address,
+        f"RT/RW {identity.rt_rw}" if identity.rt_rw else "",
+        identity.kelurahan_desa,
+        identity.kecamatan,
+        identity.kabupaten_kota,
+        identity.province,
+    ]
+    return ", ".join(p for p in parts if p)
