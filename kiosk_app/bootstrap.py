@@ -12,6 +12,7 @@ from kiosk_app import __version__
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
 from kiosk_app.services.attendant.service import AttendantService
+from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import (
     HealthReporter,
     RecordingSystemActions,
@@ -144,7 +145,8 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         regions.start()
         health = HealthReporter(
             central=central,
-            devices={**device_map, "attendant": attendant},  # attendant: assisted-action counts
+            # attendant: assisted-action counts; storage: damaged or unwritable durable files
+            devices={**device_map, "attendant": attendant, "storage": STORAGE},
             app_version=__version__,
             data_dir=config.data_dir,
             # A development kiosk on its embedded server must not reboot the developer's machine.

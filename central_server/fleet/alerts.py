@@ -34,11 +34,14 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         WARNING, "Permohonan menunggu di kotak keluar / Applications waiting in the outbox"),
     "held_submissions": (
         WARNING, "Kiriman tertahan menunggu petugas / Held submissions waiting for an attendant"),
+    "storage_fault": (
+        CRITICAL, "Penyimpanan data anjungan rusak atau penuh / Kiosk storage damaged or full"),
     "offline_too_long": (
         CRITICAL, "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes"),
 }
 PROBLEM_CODES = tuple(ALERTS)
 READER_MISSING_STATES = {"unavailable", "stopped", "missing", "error", "no_reader"}
+STORAGE_FAULT_STATES = {"damaged", "unwritable", "full"}  # kiosk_app.services.durable
 PRINTER_FAULT_STATES = {"offline", "cover_open", "jammed", "error"}
 
 
@@ -66,6 +69,9 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
     scanner = devices.get("scanner")
     if scanner is not None and scanner.get("state") in READER_MISSING_STATES:
         found.append("scanner_missing")
+    storage = devices.get("storage")
+    if storage is not None and storage.get("state") in STORAGE_FAULT_STATES:
+        found.append("storage_fault")
     if hb.disk_free_pct < DISK_LOW_PCT or hb.disk_free_bytes < DISK_LOW_BYTES:
         found.append("disk_low")
     if hb.cpu_temp_c is not None and hb.cpu_temp_c >= CPU_HOT_C:

@@ -18,8 +18,10 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
         assert set(report["devices"]) == {
             "card_reader", "ticket_printer", "document_printer", "scanner", "barcode_scanner",
             "attendant",  # attendant mode: locked or not, and counts of assisted actions
+            "storage",  # the durable files: ok, or which one is damaged, unwritable or full
         }
         assert report["devices"]["attendant"]["state"] == "locked"
+        assert report["devices"]["storage"] == {"state": "ok"}
         assert report["devices"]["ticket_printer"]["state"] == "online"
         assert kiosk.health.beat_once() == []  # delivered; no remote command queued
         assert kiosk.central.token  # enrolled on first use

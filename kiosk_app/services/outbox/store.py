@@ -19,7 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services.durable import immediate, open_durable
+from kiosk_app.services.durable import DAMAGED, STORAGE, immediate, open_durable
 from kiosk_app.services.sealing import OutboxError, seal, unseal
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 # told on screen (slot full / refused) and starts again; payloads are wiped in sent/returned.
 # rejected / needs_slot are held for an attendant: needs_slot may go back to pending, either
 # may become handled (kept, with who and when in outbox_handled, out of the attendant's list).
-PENDING, SENT, REJECTED, NEEDS_SLOT, RETURNED, HANDLED = (
-    "pending", "sent", "rejected", "needs_slot", "returned", "handled")
+# unreadable = a row whose columns no longer decode (damaged storage): kept, never sent, and
+# named in the health report; it no longer blocks the rows behind it.
+PENDING, SENT, REJECTED, NEEDS_SLOT, RETURNED, HANDLED, UNREADABLE = (
+    "pending", "sent", "rejected", "needs_slot", "returned", "handled", "unreadable")
 WIPED = (SENT, RETURNED)
 HELD = (REJECTED, NEEDS_SLOT)
 
@@ -68,6 +70,11 @@ CREATE TABLE IF NOT EXISTS outbox_handled (  -- held rows an attendant marked ha
     attendant TEXT NOT NULL,
     handled_at TEXT NOT NULL
 );
+"""
+
+
+_COUNTER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
@@ -143,13 +150,18 @@ class Outbox:
         self._clock = clock
         self._local_now = local_now
         self._lock = threading.Lock()
-        self._db = open_durable(path, _SCHEMA, secure_delete=True)
         self.path = Path(path)
+        self._db = open_durable(path, _SCHEMA, secure_delete=True)
+        # The LOK counter also lives in a file of its own: a lost or damaged outbox must not
+        # hand a new citizen a reference another citizen already holds.
+        self._counter = open_durable(self.path.with_name(self.path.stem + "-references.db"),
+                                     _COUNTER_SCHEMA)
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
             self._db.close()
+            self._counter.close()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -302,7 +314,7 @@ class Outbox:
         with self._tx() as db:
             rows = db.execute("SELECT * FROM outbox WHERE status IN (?, ?) ORDER BY id",
                               HELD).fetchall()
-            return [_entry(row) for row in rows]
+            return self._readable(db, rows)
 
     def held_count(self) -> int:
         """How many rows are held for an attendant (for the health report)."""
@@ -321,7 +333,7 @@ class Outbox:
         with self._tx() as db:
             rows = db.execute("SELECT * FROM outbox WHERE status=? AND next_attempt_at<=?"
                               " ORDER BY id LIMIT ?", (PENDING, self._clock(), limit)).fetchall()
-            return [_entry(row) for row in rows]
+            return self._readable(db, rows)
 
     def with_attachments(self, ids: Sequence[int]) -> set[int]:
         """Which of these rows carry scans (they are sent one by one, with their uploads)."""
@@ -341,9 +353,9 @@ class Outbox:
     def entries(self, status: str | None = None) -> list[Entry]:
         """Every row (or those with `status`), oldest first."""
         with self._tx() as db:
-            rows = db.execute("SELECT id FROM outbox WHERE ?1 IS NULL OR status=?1 ORDER BY id",
+            rows = db.execute("SELECT * FROM outbox WHERE ?1 IS NULL OR status=?1 ORDER BY id",
                               (status,)).fetchall()
-            return [self._entry(db, r["id"]) for r in rows]
+            return self._readable(db, rows)
 
     def get(self, entry_id: int) -> Entry:
         """One row (KeyError when unknown)."""
@@ -410,13 +422,47 @@ class Outbox:
                     self._db.execute("PRAGMA synchronous=FULL")
 
     def _next_reference(self, db: sqlite3.Connection, now: datetime) -> str:
+        """The next LOK reference of the day: one past what the outbox or the counter file
+        saw last, whichever is higher; the counter file is committed first (a crash between the
+        two skips a number, never repeats one)."""
         day = now.strftime("%y%m%d")
         name = f"seq:{day}"
-        db.execute("INSERT INTO outbox_meta (name, value) VALUES (?, '0') ON CONFLICT(name)"
-                   " DO NOTHING", (name,))
-        db.execute("UPDATE outbox_meta SET value=CAST(value AS INTEGER)+1 WHERE name=?", (name,))
-        seq = int(db.execute("SELECT value FROM outbox_meta WHERE name=?", (name,)).fetchone()[0])
+        row = db.execute("SELECT value FROM outbox_meta WHERE name=?", (name,)).fetchone()
+        counted = self._counter.execute("SELECT value FROM counters WHERE name=?",
+                                        (name,)).fetchone()
+        seq = max(int(row[0]) if row else 0, int(counted[0]) if counted else 0,
+                  self._highest_reference(db, day)) + 1
+        self._counter.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
+                              " DO UPDATE SET value=excluded.value", (name, seq))
+        db.execute("INSERT INTO outbox_meta (name, value) VALUES (?, ?) ON CONFLICT(name)"
+                   " DO UPDATE SET value=excluded.value", (name, str(seq)))
         return f"LOK-{self.kiosk_id}-{day}-{seq:04d}"
+
+    def _highest_reference(self, db: sqlite3.Connection, day: str) -> int:
+        """The highest sequence number of `day` among the rows (recovered rows included)."""
+        prefix = f"LOK-{self.kiosk_id}-{day}-"
+        row = db.execute("SELECT max(CAST(substr(local_reference, ?) AS INTEGER)) FROM outbox"
+                         " WHERE substr(local_reference, 1, ?) = ?",
+                         (len(prefix) + 1, len(prefix), prefix)).fetchone()
+        return int(row[0] or 0)
+
+    def _readable(self, db: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Entry]:
+        """Entries of `rows`; a row that no longer decodes is set aside as unreadable (kept,
+        reported), so it cannot block the rows behind it."""
+        found: list[Entry] = []
+        for row in rows:
+            try:
+                found.append(_entry(row))
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                try:
+                    db.execute("UPDATE outbox SET status=?, last_error=? WHERE id=?",
+                               (UNREADABLE, f"unreadable: {type(exc).__name__}", row["id"]))
+                except sqlite3.DatabaseError:
+                    pass  # the page itself is damaged: skipped on every read until repaired
+                log.error("outbox row %s is unreadable (%s): set aside, kept in %s",
+                          row["id"], type(exc).__name__, self.path)
+                STORAGE.report(self.path, DAMAGED, f"outbox row {row['id']} unreadable, kept")
+        return found
 
     def _seal(self, key: str, plaintext: bytes) -> bytes:
         """Encrypt, bound to the row's idempotency key (rows cannot be swapped)."""
@@ -428,6 +474,8 @@ class Outbox:
         try:
             return unseal(self._aead, blob, key.encode())
         except InvalidTag as exc:
+            STORAGE.report(self.path, DAMAGED, "a row does not decrypt with this kiosk's key"
+                           " (wrong key or damaged bytes): kept for an attendant")
             raise OutboxError("outbox data does not decrypt with this kiosk's key") from exc
 
     def _entry(self, db: sqlite3.Connection, entry_id: int) -> Entry:
@@ -438,7 +486,9 @@ class Outbox:
 
 
 def _entry(row: sqlite3.Row) -> Entry:
-    """An Entry from an outbox row."""
+    """An Entry from an outbox row (ValueError when a column was damaged)."""
+    if any(isinstance(value, str) and "\ufffd" in value for value in tuple(row)):
+        raise ValueError(f"outbox row {row['id']} holds damaged text")
     return Entry(
         id=row["id"], local_reference=row["local_reference"],
         idempotency_key=row["idempotency_key"], service=row["service"],
