@@ -159,6 +159,10 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             ),
             first_delay_s=5.0,
         )
+        # Anything reaching the server again (a heartbeat, a status check) ends the senders'
+        # backoff at once: after an outage the queue drains in seconds, not minutes.
+        central.on_answer(outbox.server_answered)
+        central.on_answer(surveys.server_answered)
         health.start()
         outbox.start()
         surveys.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -198,6 +199,19 @@ class CentralClient(CardHolderApi):
         self.token = token
         self.timeout = timeout
         self._session = session  # made on first use: importing requests costs ~0.1 s at start
+        self._answer_listeners: list[Callable[[], None]] = []
+
+    def on_answer(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every answer the server gives (any status below 500): the
+        senders use it to end their backoff as soon as anything reaches the server again."""
+        self._answer_listeners.append(listener)
+
+    def _answered(self) -> None:
+        for listener in self._answer_listeners:
+            try:
+                listener()
+            except Exception:  # a listener's fault must not fail this request
+                log.exception("answer listener %r failed", listener)
 
     @property
     def session(self) -> requests.Session:
@@ -375,6 +389,8 @@ class CentralClient(CardHolderApi):
             ) from exc
         except requests.RequestException as exc:
             raise self._log(CentralUnavailable(f"{what}: {type(exc).__name__}: {exc}")) from exc
+        if response.status_code < 500:
+            self._answered()
         if response.status_code == 401 and auth and self.enrol_as and not _retried:
             # Dev kiosk (embedded server): an enrolment that timed out here may have landed on the
             # server after a later one and rotated our token away. Enrol again, once, and retry.

@@ -23,6 +23,31 @@ class DrainLoop:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._unreachable = threading.Event()  # set while the server gives no answer at all
+
+    def server_unreachable(self) -> None:
+        """The server gave no answer (not a Retry-After): server_answered() will catch up."""
+        self._unreachable.set()
+
+    def server_answered(self) -> None:
+        """The server answered a request (any sender's, a heartbeat's): after an outage, every
+        row waiting out its backoff is due now, and the loop looks at once."""
+        if not self._unreachable.is_set():
+            return
+        self._unreachable.clear()
+        try:
+            brought = self._bring_forward()
+        except Exception:  # the hook runs on another service's thread: never raise into it
+            log.exception("%s: bringing rows forward failed", self.thread_name)
+            return
+        log.info("%s: the central server answers again; %d row(s) due now", self.thread_name,
+                 brought)
+        self._wake.set()
+
+    def _bring_forward(self) -> int:
+        """Make rows waiting out a backoff due now and reset the failure count; return them
+        (provided by the sender)."""
+        raise NotImplementedError
 
     def drain_once(self) -> Any:
         """One round of sending (provided by the sender)."""

@@ -133,6 +133,13 @@ class SurveyQueue:
                      " WHERE id=? AND status=?",
                      (self._clock() + delay_s, error[:300], survey_id, PENDING))
 
+    def bring_forward(self) -> int:
+        """Every pending survey waiting out a backoff is due now; return how many."""
+        now = self._clock()
+        with self._lock, self._db:
+            return int(self._db.execute("UPDATE surveys SET next_attempt_at=? WHERE status=? AND"
+                                        " next_attempt_at>?", (now, PENDING, now)).rowcount)
+
     def mark_rejected(self, survey_id: int, error: str) -> None:
         """The server refused it for good: keep the row and the reason for the technician."""
         self._update("UPDATE surveys SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
@@ -200,6 +207,8 @@ class SurveySender(DrainLoop):
             if isinstance(exc, CentralUnavailable) or exc.status in RETRY_LATER or (
                 exc.code == "no_token"
             ):
+                if isinstance(exc, CentralUnavailable) and retry_after is None:
+                    self.server_unreachable()
                 self._failures += 1
                 delay = self.backoff.delay(self._failures, retry_after, self._rng)
                 self.queue.mark_retry(row.id, delay, str(exc))
@@ -219,6 +228,11 @@ class SurveySender(DrainLoop):
         self.queue.mark_sent(row.id)
         log.info("%s sent", where)
         return SENT
+
+    def _bring_forward(self) -> int:
+        """After an outage: every pending survey is due now."""
+        self._failures = 0
+        return self.queue.bring_forward()
 
     def _next_wait(self) -> float:
         """Seconds until the next queued survey is due (at most IDLE_POLL_S)."""

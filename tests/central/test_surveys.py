@@ -208,3 +208,26 @@ def test_officer_page_shows_the_ikm_per_service_and_office(
     assert 'id="ikm-empty"' in empty.text and shown(empty.text) == {}
     anonymous = requests.get(f"{central.url}/officer/ikm", allow_redirects=False, timeout=10)
     assert anonymous.status_code == 303 and "/login" in anonymous.headers["location"]
+
+
+def test_a_waiting_survey_is_due_as_soon_as_the_server_answers_again(
+    database_url: str, down_then_up: tuple[int, list[EmbeddedServer]], tmp_path: Path
+) -> None:
+    port, running = down_then_up
+    kiosk = CentralClient(f"http://127.0.0.1:{port}", "kiosk-08", OFFICE, timeout=5,
+                          enrol_as="Lobi")
+    queue = SurveyQueue(tmp_path / "surveys.db")
+    sender = SurveySender(queue, kiosk, backoff=Backoff(base_s=300.0), rng=lambda: 1.0)
+    kiosk.on_answer(sender.server_answered)  # as bootstrap wires it
+    try:
+        sender.submit("cetak_ulang_ktp", TODAY, MIXED)
+        assert sender.drain_once() == 0  # refused connection: backed off for 300 s
+        assert sender.drain_once() == 0  # still waiting
+        app = create_app(database_url, today=lambda: TODAY, open_enrolment=True)
+        running.append(EmbeddedServer(app, "127.0.0.1", port).start())
+        kiosk.health()  # anything the server answers ends the wait
+        assert sender.drain_once() == 1
+        assert [r.status for r in queue.entries()] == [SENT]
+    finally:
+        queue.close()
+        kiosk.close()

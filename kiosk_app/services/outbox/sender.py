@@ -124,6 +124,8 @@ class OutboxSender(DrainLoop):
             for item in uploads:  # PUT: a resend after a crash replaces, never doubles
                 self.central.upload_scan(receipt.registration_number, item.name, item.data)
         except CentralUnavailable as exc:
+            if exc.retry_after is None:
+                self.server_unreachable()
             with self._lock:
                 self._failures += 1
                 delay = self.backoff.delay(self._failures, exc.retry_after, self._rng)
@@ -164,6 +166,11 @@ class OutboxSender(DrainLoop):
         with self._lock:
             self._failures = 0
             self._paused_until = 0.0
+
+    def _bring_forward(self) -> int:
+        """After an outage: the pause ends and every pending row is due now."""
+        self._answered()
+        return self.outbox.bring_forward()
 
     # -- draining ----------------------------------------------------------------------------
 
@@ -264,6 +271,8 @@ class OutboxSender(DrainLoop):
 
     def _unavailable(self, retry_after: float | None) -> float:
         """Count a failure to reach the server; return the delay before the next try."""
+        if retry_after is None:
+            self.server_unreachable()
         with self._lock:
             self._failures += 1
             delay = self.backoff.delay(self._failures, retry_after, self._rng)

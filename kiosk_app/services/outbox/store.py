@@ -259,6 +259,14 @@ class Outbox:
                        (slot.date.isoformat(), slot.window, PENDING, entry_id, NEEDS_SLOT,
                         REJECTED))
 
+    def bring_forward(self) -> int:
+        """Every pending row waiting out a backoff is due now (the server answers again);
+        return how many."""
+        with self._tx() as db:
+            now = self._clock()
+            return int(db.execute("UPDATE outbox SET next_attempt_at=? WHERE status=? AND"
+                                  " next_attempt_at>?", (now, PENDING, now)).rowcount)
+
     def requeue(self, entry_id: int, hold_s: float = 0.0) -> Entry | None:
         """Send a needs_slot row again as it is (same key and slot: the server books the next
         free place); `hold_s` keeps the sender off it while the caller tries it. None when the

@@ -12,6 +12,7 @@ import pytest
 
 from central_server.embedded import EmbeddedServer
 from kiosk_app.central import CentralClient
+from kiosk_app.services.health import HealthReporter, RecordingSystemActions
 from kiosk_app.services.outbox.sender import QUEUED, Backoff, OutboxSender
 from kiosk_app.services.outbox.store import Outbox
 from tests.services.faultproxy import FaultProxy
@@ -141,3 +142,36 @@ def test_a_day_of_queued_submissions_drains_after_the_server_returns(tmp_path: P
         direct.close()
         proxy.close()
         server.stop()
+
+
+def test_the_backlog_is_due_as_soon_as_a_heartbeat_reaches_the_server(net: Net,
+                                                                        tmp_path: Path) -> None:
+    net.central.on_answer(net.sender.server_answered)  # as bootstrap wires it
+    net.proxy.set_mode("down")
+    slots = list(slot_plan(net.direct, 20))
+    entries = [net.outbox.enqueue(submission(s, n)) for n, s in enumerate(slots)]
+    assert net.sender.drain_once() == 0  # no answer: the sender notes the outage
+    # Many failures later the rows wait out long jittered backoffs (the cap is 300 s).
+    net.outbox.mark_retry_many([e.id for e in entries], 300.0, "server down")
+    next_due = net.outbox.next_due_at()
+    assert next_due is not None and next_due > time.time() + 200
+    net.proxy.set_mode("forward")
+    health = HealthReporter(central=net.central, devices={}, app_version="test",
+                            data_dir=tmp_path, system=RecordingSystemActions())
+    health.beat_once()  # the server answers the heartbeat...
+    next_due = net.outbox.next_due_at()
+    assert next_due is not None and next_due <= time.time()  # ...so every row is due now
+    net.sender.start()
+    wait_for(lambda: net.outbox.depth() == 0, timeout=60)
+    assert len(server_rows(net.db)) == 20
+
+
+def test_a_server_that_asks_to_wait_is_not_hurried_by_other_answers(net: Net) -> None:
+    net.central.on_answer(net.sender.server_answered)
+    net.proxy.set_mode("429")  # busy, with Retry-After: an answer, not an outage
+    entry = net.outbox.enqueue(submission(next(slot_plan(net.direct, 1))))
+    assert net.sender.send(entry).kind == QUEUED
+    waiting_until = net.outbox.get(entry.id).next_attempt_at
+    net.proxy.set_mode("forward")
+    net.central.health()  # another request gets through
+    assert net.outbox.get(entry.id).next_attempt_at == waiting_until  # Retry-After still holds
