@@ -97,12 +97,16 @@ def down_then_up(database_url: str) -> Iterator[tuple[int, list[EmbeddedServer]]
         server.stop()
 
 
+def _kiosk(port: int, kiosk_id: str) -> CentralClient:
+    """A kiosk client that enrols itself on first use."""
+    return CentralClient(f"http://127.0.0.1:{port}", kiosk_id, OFFICE, timeout=5, enrol_as="Lobi")
+
+
 def test_offline_survey_is_kept_then_sent_exactly_once(
     database_url: str, down_then_up: tuple[int, list[EmbeddedServer]], tmp_path: Path
 ) -> None:
     port, running = down_then_up
-    kiosk = CentralClient(f"http://127.0.0.1:{port}", "kiosk-07", OFFICE, timeout=5,
-                          enrol_as="Lobi")
+    kiosk = _kiosk(port, "kiosk-07")
     queue = SurveyQueue(tmp_path / "surveys.db")
     sender = SurveySender(queue, kiosk, backoff=Backoff(base_s=0.0), rng=lambda: 0.0)
     try:
@@ -214,8 +218,7 @@ def test_a_waiting_survey_is_due_as_soon_as_the_server_answers_again(
     database_url: str, down_then_up: tuple[int, list[EmbeddedServer]], tmp_path: Path
 ) -> None:
     port, running = down_then_up
-    kiosk = CentralClient(f"http://127.0.0.1:{port}", "kiosk-08", OFFICE, timeout=5,
-                          enrol_as="Lobi")
+    kiosk = _kiosk(port, "kiosk-08")
     queue = SurveyQueue(tmp_path / "surveys.db")
     sender = SurveySender(queue, kiosk, backoff=Backoff(base_s=300.0), rng=lambda: 1.0)
     kiosk.on_answer(sender.server_answered)  # as bootstrap wires it
