@@ -74,6 +74,15 @@ class StorageHealth:
         if known is None or known.problem != problem:
             log.error("storage %s: %s: %s", problem, path, detail)
 
+    def writable_again(self, path: Path) -> None:
+        """`path` took a write: a full or unwritable problem of it is over (damage stays)."""
+        with self._lock:
+            known = self._events.get(str(path))
+            if known is None or known.problem == DAMAGED:
+                return
+            del self._events[str(path)]
+        log.warning("storage %s: writable again", path)
+
     def events(self) -> list[StorageEvent]:
         """Every file's newest problem, by file name."""
         with self._lock:
@@ -103,13 +112,19 @@ class DurableConnection(sqlite3.Connection):
     """A connection whose write failures are StorageErrors naming the file."""
 
     path: Path = Path()
+    failing: int | None = None  # total_changes when a write failed; None while writes work
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """sqlite3's execute; a failed write raises StorageError."""
         try:
-            return super().execute(sql, parameters)
+            cursor = super().execute(sql, parameters)
         except sqlite3.DatabaseError as exc:
             raise self._translated(exc) from exc
+        if self.failing is not None and not self.in_transaction and (
+                self.total_changes > self.failing):
+            self.failing = None  # a write reached the file since the failure
+            STORAGE.writable_again(self.path)
+        return cursor
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
         """sqlite3's executemany; a failed write raises StorageError."""
@@ -133,6 +148,7 @@ class DurableConnection(sqlite3.Connection):
             if "malformed" in str(exc):  # found at run time: moved aside at the next start
                 STORAGE.report(self.path, DAMAGED, str(exc))
             return exc
+        self.failing = self.total_changes
         STORAGE.report(self.path, problem, str(exc))
         return StorageError(self.path, problem, str(exc))
 
@@ -227,12 +243,7 @@ def _damage(path: Path) -> str | None:
 def _replace_damaged(path: Path, schema: str, secure_delete: bool,
                      problem: str) -> sqlite3.Connection:
     """Keep the damaged file aside, start a fresh one and copy back every readable row."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    kept = path.with_name(f"{path.name}.damaged-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        source = _sidecar(path, suffix)
-        if source.exists():
-            shutil.move(str(source), str(_sidecar(kept, suffix)))
+    kept = keep_aside(path) or path.with_name(f"{path.name}.damaged-missing")
     db = _connect(path, schema, secure_delete)
     recovered, unreadable = _salvage(kept, db)
     summary = ", ".join(f"{table} {n}" for table, n in sorted(recovered.items())) or "none"
@@ -240,6 +251,20 @@ def _replace_damaged(path: Path, schema: str, secure_delete: bool,
               + (f"; rows unreadable: {unreadable}" if unreadable else ""))
     STORAGE.report(path, DAMAGED, detail)
     return db
+
+
+def keep_aside(path: Path) -> Path | None:
+    """Move a damaged file (with SQLite's -wal and -shm) to `<name>.damaged-<UTC time>`, never
+    deleting it; the new name, or None when there was nothing to move."""
+    if not path.exists():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    kept = path.with_name(f"{path.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = _sidecar(path, suffix)
+        if source.exists():
+            shutil.move(str(source), str(_sidecar(kept, suffix)))
+    return kept
 
 
 def _salvage(kept: Path, db: sqlite3.Connection) -> tuple[dict[str, int], int]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from kiosk_app.domain.region_search import RegionTree, SearchResult, tree_from_payload
 from kiosk_app.domain.regions import sample_regions
+from kiosk_app.services.durable import DAMAGED, STORAGE, UNWRITABLE, keep_aside, write_problem
 
 if TYPE_CHECKING:
     from kiosk_app.central import CentralClient
@@ -124,6 +125,9 @@ class RegionCache:
         except (OSError, ValueError) as exc:
             log.warning("regions: cached file %s unusable (%s); using the built-in sample",
                         self.path, exc)
+            kept = keep_aside(self.path)
+            STORAGE.report(self.path, DAMAGED, f"{exc}; kept as {kept.name if kept else '-'};"
+                           " the next refresh downloads the edition again")
             return False
         finally:
             self.loaded.set()
@@ -205,6 +209,9 @@ class RegionCache:
             self._store(blob)
         except OSError as exc:  # still use it now; the next start downloads again
             log.warning("regions: cannot write %s: %s", self.path, exc)
+            STORAGE.report(self.path, write_problem(exc) or UNWRITABLE, str(exc))
+        else:
+            STORAGE.writable_again(self.path)
         self._use(tree)
         log.info("regions: edition %s downloaded (%d bytes, %d regions)",
                  tree.edition, len(blob), len(tree))

@@ -18,12 +18,13 @@ from pathlib import Path
 from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
 from kiosk_app.domain import ikm
 from kiosk_app.services.drain_loop import DrainLoop
-from kiosk_app.services.durable import open_durable
+from kiosk_app.services.durable import DAMAGED, STORAGE, immediate, open_durable
 from kiosk_app.services.outbox.sender import Backoff
 
 log = logging.getLogger(__name__)
 
 PENDING, SENT, REJECTED = "pending", "sent", "rejected"
+UNREADABLE = "unreadable"  # damaged columns: kept, never sent, no longer blocking the queue
 IDLE_POLL_S = 60.0
 KEEP_SENT_DAYS = 30
 RETRY_LATER = (401, 403, 408)  # a token being rotated or a proxy timing out: not the survey
@@ -81,8 +82,7 @@ class SurveyQueue:
         clean = ikm.validate(answers)
         key = idempotency_key or uuid.uuid4().hex
         now = datetime.now(UTC)
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._lock, immediate(self._db):  # its COMMIT reports a full disk (StorageError)
             row = self._db.execute("SELECT id FROM surveys WHERE idempotency_key=?",
                                    (key,)).fetchone()
             if row is None:
@@ -99,9 +99,17 @@ class SurveyQueue:
         """Pending rows whose next attempt is now or past, oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT idempotency_key FROM surveys WHERE status=? AND next_attempt_at<=?"
+                "SELECT id, idempotency_key FROM surveys WHERE status=? AND next_attempt_at<=?"
                 " ORDER BY id LIMIT ?", (PENDING, self._clock(), limit)).fetchall()
-            return [self._get(r[0]) for r in rows]
+            found = []
+            for row in rows:
+                try:
+                    found.append(self._get(row[1]))
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    self._db.execute("UPDATE surveys SET status=?, last_error=? WHERE id=?",
+                                     (UNREADABLE, type(exc).__name__, row[0]))
+                    STORAGE.report(self.path, DAMAGED, f"survey row {row[0]} unreadable, kept")
+            return found
 
     def next_due_at(self) -> float | None:
         """When the earliest pending row becomes due (epoch seconds), or None."""
@@ -136,7 +144,7 @@ class SurveyQueue:
     def bring_forward(self) -> int:
         """Every pending survey waiting out a backoff is due now; return how many."""
         now = self._clock()
-        with self._lock, self._db:
+        with self._lock, immediate(self._db):
             return int(self._db.execute("UPDATE surveys SET next_attempt_at=? WHERE status=? AND"
                                         " next_attempt_at>?", (now, PENDING, now)).rowcount)
 
@@ -146,8 +154,7 @@ class SurveyQueue:
                      (REJECTED, error[:300], survey_id))
 
     def _update(self, sql: str, params: tuple[object, ...]) -> None:
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._lock, immediate(self._db):
             self._db.execute(sql, params)
 
     def _get(self, key: str) -> QueuedSurvey:

@@ -318,3 +318,61 @@ def test_the_fleet_raises_a_storage_alert_naming_the_file(tmp_path: Path) -> Non
     finally:
         box.close()
         server.stop()
+
+
+def test_a_full_disk_alert_clears_once_a_write_succeeds_again(tmp_path: Path) -> None:
+    folder = tmp_path / "var"
+    folder.mkdir()
+    script = textwrap.dedent("""
+        import json, sys
+        from pathlib import Path
+        from kiosk_app.services.durable import STORAGE, StorageError
+        from kiosk_app.services.surveys import SurveyQueue
+        folder = Path(sys.argv[1])
+        queue = SurveyQueue(folder / "surveys.db")
+        ballast = folder / "ballast"
+        answers = {f"U{i}": 3 for i in range(1, 10)}
+        try:
+            with ballast.open("wb") as handle:
+                while True:
+                    handle.write(b"x" * 4096)
+                    handle.flush()
+        except OSError:
+            pass
+        states = []
+        try:
+            for _ in range(1000):
+                queue.enqueue("akta_kelahiran", __import__("datetime").date.today(), answers)
+        except StorageError:
+            states.append(STORAGE.status()["state"])
+        ballast.unlink()
+        queue.enqueue("akta_kelahiran", __import__("datetime").date.today(), answers)
+        states.append(STORAGE.status()["state"])
+        print(json.dumps(states))
+    """)
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         f"mount -t tmpfs -o size=400k tmpfs {folder} && "
+         f"exec {sys.executable} -c \"$SCRIPT\" {folder}"],
+        env={**os.environ, "SCRIPT": script, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == ["full", "ok"]
+
+
+def test_one_undecodable_survey_no_longer_blocks_the_queue(tmp_path: Path) -> None:
+    path = tmp_path / "surveys.db"
+    queue = SurveyQueue(path)
+    for _ in range(5):
+        queue.enqueue("akta_kelahiran", date.today(), ANSWERS)
+    queue.close()
+    db = open_durable(path, "")
+    db.execute("UPDATE surveys SET answers='{not json' WHERE id=2")
+    db.close()
+    queue = SurveyQueue(path)
+    try:
+        assert [r.id for r in queue.due()] == [1, 3, 4, 5]
+        assert [r.id for r in queue.due()] == [1, 3, 4, 5]
+        assert "survey row 2 unreadable" in STORAGE.status()["files"]
+    finally:
+        queue.close()

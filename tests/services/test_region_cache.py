@@ -16,6 +16,7 @@ from central_server.db import Database
 from central_server.embedded import EmbeddedServer, start_embedded
 from central_server.regions import import_edition
 from kiosk_app.central import CentralClient
+from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.regions import CACHE_FILE, RegionCache
 from tests.region_editions import NEW, OLD, write_edition
 
@@ -79,9 +80,14 @@ def test_background_refresh_and_a_corrupt_cache(
             time.sleep(0.05)
         assert cache.loaded.is_set() and cache.edition == new.edition_id
         stored = json.loads(gzip.decompress((tmp_path / "kiosk" / CACHE_FILE).read_bytes()))
-        assert stored["edition"] == new.edition_id  # the corrupt file was replaced
+        assert stored["edition"] == new.edition_id  # the corrupt file was replaced...
+        kept = list((tmp_path / "kiosk").glob(CACHE_FILE + ".damaged-*"))
+        assert [k.read_bytes() for k in kept] == [b"not gzip at all"]  # ...and kept aside
+        status = STORAGE.status()
+        assert status["state"] == "damaged" and CACHE_FILE in status["files"]
     finally:
         cache.stop()
+        STORAGE.clear()
 
 
 def test_never_downloaded_and_offline_uses_the_builtin_sample(tmp_path: Path) -> None:
