@@ -9,7 +9,7 @@ import threading
 from PIL import Image, ImageDraw
 
 from drivers.errors import ScannerUnavailable
-from drivers.ticket_printer.render import load_font
+from drivers.fonts import load_font
 
 log = logging.getLogger(__name__)
 

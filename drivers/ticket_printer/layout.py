@@ -9,7 +9,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk_app.domain import ticket as words
 from kiosk_app.domain.dates import long_date
+from kiosk_app.domain.text import Language
 from kiosk_app.domain.ticket import Ticket
 
 
@@ -35,8 +37,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the devi
     raise ImportError(
         "the ESC/POS ticket printer needs python-escpos: pip install 'anjungan[devices]'"
     ) from exc
-
-from drivers.ticket_printer.render import _LABELS
 
 # Characters the code pages lack but Indonesian text uses, mapped to what prints well.
 _FALLBACK = {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
@@ -136,34 +136,33 @@ class _Writer:
 def build_ticket(ticket: Ticket, profile: TicketProfile | None = None) -> bytes:
     """Return the ESC/POS bytes that print `ticket` in its language and cut it."""
     profile = profile or TicketProfile()
-    lang = "en" if ticket.language == "en" else "id"
-    labels = _LABELS[lang]
+    lang: Language = "en" if ticket.language == "en" else "id"
     w = _Writer(profile)
     w.line(ticket.office_name, align="center", bold=True)
     w.rule("=")
-    w.line(labels["queue"], align="center")
+    w.line(words.TICKET_QUEUE(lang), align="center")
     queue_size = 4 if len(ticket.queue_number) * 4 <= w.columns else 2
     w.line(ticket.queue_number, align="center", bold=True, size=queue_size)
     w.rule()
     for label, value in (
-        (labels["reg"], ticket.registration_number),
-        (labels["service"], ticket.service(lang)),
-        (labels["name"], ticket.masked_name),
+        (words.TICKET_REGISTRATION, ticket.registration_number),
+        (words.TICKET_SERVICE, ticket.service(lang)),
+        (words.TICKET_NAME, ticket.masked_name),
     ):
-        w.line(label)
+        w.line(label(lang))
         w.line(value, bold=True)
-    w.line(labels["schedule"])
+    w.line(words.TICKET_SCHEDULE(lang))
     w.line(long_date(ticket.slot.date, lang), bold=True)
-    w.line(labels["window"].format(window=ticket.slot.window), bold=True)
+    w.line(words.TICKET_WINDOW.format(window=ticket.slot.window)(lang), bold=True)
     if ticket.qr_payload:
         w.qr(ticket.qr_payload)
     w.rule()
     for note in ticket.notes:
         w.bullet(note(lang))
     w.rule()
-    w.line(f"{labels['issued']}: {ticket.issued_at}", align="center")
+    w.line(f"{words.TICKET_ISSUED(lang)}: {ticket.issued_at}", align="center")
     if ticket.offline:
         w.style(invert=True)
-        w.line(labels["offline"], align="center", bold=True)
+        w.line(words.TICKET_OFFLINE(lang), align="center", bold=True)
         w.style(invert=False)
     return w.finish()

@@ -20,6 +20,16 @@ NOTES: tuple[Text, ...] = (
     ),
 )
 
+# The words printed around a ticket's values (drivers/ticket_printer/layout.py lays them out).
+TICKET_QUEUE = Text("NOMOR ANTREAN", "QUEUE NUMBER")
+TICKET_REGISTRATION = Text("No. Registrasi", "Registration no.")
+TICKET_SERVICE = Text("Layanan", "Service")
+TICKET_NAME = Text("Nama", "Name")
+TICKET_SCHEDULE = Text("Jadwal verifikasi", "Verification")
+TICKET_WINDOW = Text("pukul {window} WIB", "at {window} WIB")
+TICKET_ISSUED = Text("Dicetak", "Issued")
+TICKET_OFFLINE = Text("OFFLINE - akan dikirim otomatis", "OFFLINE - will be sent automatically")
+
 
 @dataclass(frozen=True)
 class Slot:

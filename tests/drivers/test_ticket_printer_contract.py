@@ -1,4 +1,4 @@
-"""Ticket rendering and the contract every TicketPrinter implementation must satisfy."""
+"""The printed ticket and the contract every TicketPrinter implementation must satisfy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from drivers.errors import CoverOpen, DeviceError, PaperOut, PrinterOffline
-from drivers.ticket_printer.render import WIDTH, qr_matrix, render_ticket
+from drivers.ticket_printer.emulator import render_bytes
+from drivers.ticket_printer.emulator.paper import WIDTH, Paper
+from drivers.ticket_printer.layout import build_ticket
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
@@ -38,47 +40,52 @@ def dark_ratio(image: Image.Image) -> float:
     return sum(hist[:128]) / (grey.width * grey.height)
 
 
-# -- rendering ----------------------------------------------------------------------------------
+# -- the printed ticket: the layout's ESC/POS bytes drawn by the emulator ------------------------
+
+
+def printed(ticket: Ticket) -> Image.Image:
+    """The paper that comes out when the ticket's bytes reach an 80 mm printer."""
+    [image] = render_bytes(build_ticket(ticket))
+    return image
 
 
 def test_ticket_is_576_wide_black_and_white() -> None:
-    image = render_ticket(make_ticket())
+    image = printed(make_ticket())
     assert image.width == WIDTH == 576
-    assert image.height > 400
-    assert image.mode in ("1", "L")
+    assert image.height > 400 and image.mode == "1"
     colours = {c for _, c in image.convert("L").getcolors()}
     assert colours <= {0, 255}
     assert 0.03 < dark_ratio(image) < 0.4
 
 
 def test_offline_line_makes_the_ticket_taller() -> None:
-    online = render_ticket(make_ticket())
-    offline = render_ticket(make_ticket(offline=True))
+    online = printed(make_ticket())
+    offline = printed(make_ticket(offline=True))
     assert offline.height > online.height
     assert dark_ratio(offline) > dark_ratio(online)  # the reverse-printed banner
 
 
 def test_long_notes_wrap_and_grow_the_ticket() -> None:
     long_note = Text("kata " * 80, "word " * 80)
-    short = render_ticket(make_ticket())
-    long = render_ticket(make_ticket(notes=(long_note,) * 3))
+    short = printed(make_ticket())
+    long = printed(make_ticket(notes=(long_note,) * 3))
     assert long.width == WIDTH
     assert long.height > short.height + 100
 
 
 def test_language_changes_the_print() -> None:
-    a, b = render_ticket(make_ticket(), "id"), render_ticket(make_ticket(), "en")
+    a, b = printed(make_ticket()), printed(make_ticket(language="en"))
     assert a.tobytes() != b.tobytes()
 
 
 def test_qr_payload_changes_the_print() -> None:
-    a = render_ticket(make_ticket(qr_payload="A" * 10))
-    b = render_ticket(make_ticket(qr_payload="B" * 10))
+    a = printed(make_ticket(qr_payload="A" * 10))
+    b = printed(make_ticket(qr_payload="B" * 10))
     assert a.tobytes() != b.tobytes()
 
 
-def test_qr_matrix_has_finder_patterns() -> None:
-    matrix = qr_matrix("ANJUNGAN:PRA-1", border=0)
+def test_printed_qr_has_finder_patterns() -> None:
+    matrix = Paper().qr(b"ANJUNGAN:PRA-1", module=1, ec=49)
     n = len(matrix)
     assert (n - 21) % 4 == 0 and all(len(row) == n for row in matrix)
     for r0, c0 in ((0, 0), (0, n - 7), (n - 7, 0)):
@@ -96,7 +103,7 @@ def test_long_date_uses_day_and_month_names() -> None:
 
 
 def test_hostile_text_does_not_crash() -> None:
-    image = render_ticket(
+    image = printed(
         make_ticket(
             office_name="X" * 300, masked_name="", qr_payload="", queue_number="<&>\u00e9\u00df"
         )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from drivers.fonts import load_font
 
 WIDTH = 576  # 72 mm printable at 203 dpi (an 80 mm roll)
 FONTS = {0: (12, 24), 1: (9, 17)}  # Font A and Font B cells in dots
 DEFAULT_LINE_SPACING = 30
-_MONO_DIRS = (Path(__file__).resolve().parents[3] / "assets" / "fonts",
-              Path("/usr/share/fonts/truetype/dejavu"))
 _QR_EC = {48: qrcode.constants.ERROR_CORRECT_L, 49: qrcode.constants.ERROR_CORRECT_M,
           50: qrcode.constants.ERROR_CORRECT_Q, 51: qrcode.constants.ERROR_CORRECT_H}
 
@@ -30,23 +29,13 @@ class Style:
     invert: bool = False
 
 
-@lru_cache(maxsize=4)
-def _mono(size: int, bold: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """DejaVu Sans Mono, the closest shipped face to a printer's built-in font."""
-    name = "DejaVuSansMono-Bold.ttf" if bold else "DejaVuSansMono.ttf"
-    for folder in _MONO_DIRS:
-        if (folder / name).is_file():
-            return ImageFont.truetype(str(folder / name), size)
-    return ImageFont.load_default(size)
-
-
 @lru_cache(maxsize=2048)
 def glyph(char: str, style: Style) -> Image.Image:
     """Return the 1-bit cell of `char` as the printer's character generator would draw it."""
     cw, ch = FONTS.get(style.font, FONTS[0])
     cell = Image.new("L", (cw, ch), 0 if style.invert else 255)
     draw = ImageDraw.Draw(cell)
-    font = _mono(round(ch * 0.8), style.bold)
+    font = load_font(round(ch * 0.8), style.bold, mono=True)  # closest to a printer's font
     ink = 255 if style.invert else 0
     draw.text((cw / 2, ch * 0.82), char, font=font, fill=ink, anchor="ms")
     if style.underline:
