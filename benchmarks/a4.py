@@ -24,7 +24,7 @@ def main() -> None:
     from drivers.document_printer.cups import CupsDocumentPrinter
     from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
     from tests.drivers.cups.testbed import PDF_QUEUE, CupsTestbed
-    from tests.drivers.test_receipt_pdf import make_receipt
+    from tests.services.printing.test_receipt_pdf import make_receipt
 
     render_receipt_pdf(make_receipt())  # fonts registered once, as in a running kiosk
     render_ms = []

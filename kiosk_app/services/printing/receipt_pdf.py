@@ -21,7 +21,7 @@ from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.ticket import Receipt
 
 FONT_DIRS = (
-    Path(__file__).resolve().parents[2] / "assets" / "fonts",
+    Path(__file__).resolve().parents[3] / "assets" / "fonts",
     Path("/usr/share/fonts/truetype/dejavu"),
 )
 TITLE = "TANDA TERIMA PRA-PERMOHONAN"

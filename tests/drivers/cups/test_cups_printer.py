@@ -14,7 +14,7 @@ from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 from tests.drivers.cups.fixtures import IppFaults, find_canary, job_files, make_pdf, wait_for
 from tests.drivers.cups.harness import make_printer
 from tests.drivers.cups.testbed import DEAD_QUEUE, IPP_QUEUE, PDF_QUEUE, CupsTestbed
-from tests.drivers.test_receipt_pdf import make_receipt
+from tests.services.printing.test_receipt_pdf import make_receipt
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 from tests.drivers.cups.fixtures import IppFaults, job_files, make_pdf
 from tests.drivers.cups.harness import make_printer
 from tests.drivers.cups.testbed import IPP_QUEUE, POLICY_USER, CupsTestbed
-from tests.drivers.test_receipt_pdf import make_receipt
+from tests.services.printing.test_receipt_pdf import make_receipt
 
 PIN = "482913"
 

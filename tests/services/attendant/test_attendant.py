@@ -42,7 +42,7 @@ from kiosk_app.services.printing.journal import PrintJournal, ticket_payload
 from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.session.service import UID_ONLY, SessionService, SessionView
-from tests.drivers.test_receipt_pdf import PDFTOTEXT, make_receipt, pdf_text
+from tests.services.printing.test_receipt_pdf import PDFTOTEXT, make_receipt, pdf_text
 from tests.drivers.test_ticket_printer_contract import make_ticket
 from tests.services.printing.test_print_journal import crash_mid_print
 
@@ -221,7 +221,7 @@ def test_assisted_session_reaches_the_server_and_the_paper(
     [printed] = rig.ticket.tickets
     assert any("dibantu petugas PTG-07" in note("id") for note in printed.notes)
     [(_title, pdf)] = rig.a4.printed
-    if PDFTOTEXT:  # poppler-utils, as in tests/drivers/test_receipt_pdf.py
+    if PDFTOTEXT:  # poppler-utils, as in tests/services/printing/test_receipt_pdf.py
         assert "dibantu petugas PTG-07" in pdf_text(pdf)  # the receipt says so too
     assert ("AUDIT kiosk=KIOSK-TEST-01 attendant=PTG-07 action=submit_assisted "
             "nik=3517********0001 kind=form") in caplog.text

@@ -13,7 +13,7 @@ from drivers.card_reader.citizens import citizen
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Receipt, Slot
-from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
+from kiosk_app.services.printing.receipt_pdf import FONT_DIRS, render_receipt_pdf
 
 PDFTOTEXT = shutil.which("pdftotext")
 needs_pdftotext = pytest.mark.skipif(
@@ -87,3 +87,9 @@ def test_english_offline_receipt_with_summary() -> None:
 def test_empty_qr_and_long_values_do_not_crash() -> None:
     pdf = render_receipt_pdf(make_receipt(qr_payload="", address="JL. PANJANG " * 60))
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_shipped_fonts_are_found_first() -> None:
+    # A kiosk without fonts-dejavu still prints Indonesian text in the font we ship.
+    assert (FONT_DIRS[0] / "DejaVuSans.ttf").is_file()
+    assert (FONT_DIRS[0] / "DejaVuSans-Bold.ttf").is_file()
