@@ -128,7 +128,9 @@ class _Writer:
 
     def finish(self) -> bytes:
         """Feed past the cutter, cut, and return the command bytes."""
-        self.style(align="left", bold=False, size=1, invert=False)
+        # Alignment, bold and size print nothing on blank paper and the next ticket starts with
+        # ESC @, so they are left as they are; reverse print is ended before the feed.
+        self.style(invert=False)
         self.p.cut()
         return bytes(self.p.output)
 
@@ -164,5 +166,4 @@ def build_ticket(ticket: Ticket, profile: TicketProfile | None = None) -> bytes:
     if ticket.offline:
         w.style(invert=True)
         w.line(words.TICKET_OFFLINE(lang), align="center", bold=True)
-        w.style(invert=False)
     return w.finish()

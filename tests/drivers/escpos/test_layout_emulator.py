@@ -10,6 +10,7 @@ from PIL import Image
 
 from drivers.ticket_printer.emulator import EscposMachine, render_bytes
 from drivers.ticket_printer.layout import TicketProfile, build_ticket, printable
+from tests.drivers.escpos.direct import escpos_direct
 from tests.drivers.test_ticket_printer_contract import dark_ratio, make_ticket
 
 QR = b"\x1d(k"
@@ -41,6 +42,16 @@ def test_native_qr_ticket_is_small_and_scans() -> None:
     assert printed.qr_payloads == [ticket.qr_payload.encode()]
     assert decode(printed.image) == [ticket.qr_payload]
     assert "NOMOR ANTREAN" in printed.text and ticket.registration_number in printed.text
+
+
+@pytest.mark.parametrize("changes", [{}, {"language": "en"}, {"offline": True},
+                                     {"qr_payload": ""}])
+def test_ticket_bytes_stay_near_what_python_escpos_sends(changes: dict[str, object]) -> None:
+    ticket = make_ticket(**changes)
+    ours, direct = run(build_ticket(ticket)).tickets[0], run(escpos_direct(ticket)).tickets[0]
+    assert ours.text.split() == direct.text.split()  # the same words (wrapped differently)
+    assert ours.qr_payloads == direct.qr_payloads
+    assert len(build_ticket(ticket)) <= 1.3 * len(escpos_direct(ticket))
 
 
 def test_image_qr_profile_sends_a_raster_that_scans() -> None:

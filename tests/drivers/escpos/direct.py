@@ -1,0 +1,57 @@
+"""The ticket's content printed by plain python-escpos calls: the byte count to stay near."""
+
+from __future__ import annotations
+
+from escpos.printer import Dummy
+
+from drivers.ticket_printer import layout  # sets python-escpos's cache folder before it loads
+from kiosk_app.domain import ticket as words
+from kiosk_app.domain.dates import long_date
+from kiosk_app.domain.text import Language
+from kiosk_app.domain.ticket import Ticket
+
+
+def escpos_direct(ticket: Ticket) -> bytes:
+    """Return the bytes python-escpos sends for `ticket`'s text, QR and cut, styles set once a
+    change (no reset, no word wrapping: the printer breaks long lines itself)."""
+    lang: Language = "en" if ticket.language == "en" else "id"
+    profile = layout.TicketProfile()
+    p = Dummy(profile=profile.model)
+    columns = int(p.profile.get_columns("a"))
+    p.charcode(profile.code_page)
+    p.set(align="center", bold=True)
+    p.textln(ticket.office_name)
+    p.set(align="left", bold=False)
+    p.textln("=" * columns)
+    p.set(align="center")
+    p.textln(words.TICKET_QUEUE(lang))
+    p.set(bold=True, custom_size=True, width=4, height=4)
+    p.textln(ticket.queue_number)
+    p.set(custom_size=True, width=1, height=1, bold=False, align="left")
+    p.textln("-" * columns)
+    for label, value in (
+        (words.TICKET_REGISTRATION(lang), ticket.registration_number),
+        (words.TICKET_SERVICE(lang), ticket.service(lang)),
+        (words.TICKET_NAME(lang), ticket.masked_name),
+        (words.TICKET_SCHEDULE(lang), long_date(ticket.slot.date, lang)),
+    ):
+        p.set(bold=False)
+        p.textln(label)
+        p.set(bold=True)
+        p.textln(value)
+    p.textln(words.TICKET_WINDOW.format(window=ticket.slot.window)(lang))
+    if ticket.qr_payload:
+        p.set(align="center")
+        p.qr(ticket.qr_payload, ec=1, size=profile.qr_module_dots, native=True)
+    p.set(align="left", bold=False)
+    p.textln("-" * columns)
+    for note in ticket.notes:
+        p.textln("\u2022 " + note(lang))
+    p.textln("-" * columns)
+    p.set(align="center")
+    p.textln(f"{words.TICKET_ISSUED(lang)}: {ticket.issued_at}")
+    if ticket.offline:
+        p.set(bold=True, invert=True)
+        p.textln(words.TICKET_OFFLINE(lang))
+    p.cut()
+    return bytes(p.output)
