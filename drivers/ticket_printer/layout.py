@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kiosk_app.domain import ticket as words
 from kiosk_app.domain.dates import long_date
-from kiosk_app.domain.text import Language
+from kiosk_app.domain.text import as_language
 from kiosk_app.domain.ticket import Ticket
 
 
@@ -138,7 +138,7 @@ class _Writer:
 def build_ticket(ticket: Ticket, profile: TicketProfile | None = None) -> bytes:
     """Return the ESC/POS bytes that print `ticket` in its language and cut it."""
     profile = profile or TicketProfile()
-    lang: Language = "en" if ticket.language == "en" else "id"
+    lang = as_language(ticket.language)
     w = _Writer(profile)
     w.line(ticket.office_name, align="center", bold=True)
     w.rule("=")

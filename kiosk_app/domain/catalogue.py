@@ -30,7 +30,9 @@ class ServiceInfo:
     form: FormSpec | None
     required_documents: tuple[Text, ...]
     purpose: Text
-    prefill_from_card: Callable[[Identity], dict[str, str]] | None = field(default=None, compare=False)
+    prefill_from_card: Callable[[Identity], dict[str, str]] | None = field(
+        default=None, compare=False
+    )
     summarize: Callable[..., list[tuple[str, str]]] | None = field(default=None, compare=False)
     subject_field: str = ""  # the field that names whom the document is for
     subject_nik_field: str = ""  # the field holding that person's NIK (the issued document's)

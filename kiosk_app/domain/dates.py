@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kiosk_app.domain.text import Language, Text
+from kiosk_app.domain.text import Text, as_language
 
 DAYS: tuple[Text, ...] = (
     Text("Senin", "Monday"),
@@ -18,8 +18,10 @@ DAYS: tuple[Text, ...] = (
 MONTHS: tuple[Text, ...] = tuple(
     Text(i, e)
     for i, e in zip(
-        "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember".split(),
-        "January February March April May June July August September October November December".split(),
+        "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November "
+        "Desember".split(),
+        "January February March April May June July August September October November "
+        "December".split(),
         strict=True,
     )
 )
@@ -32,5 +34,5 @@ def day_name(day: date) -> Text:
 
 def long_date(day: date, lang: str = "id") -> str:
     """Format a date with day and month names: "Senin, 23 November 2026"."""
-    code: Language = "en" if lang == "en" else "id"
+    code = as_language(lang)
     return f"{DAYS[day.weekday()](code)}, {day.day} {MONTHS[day.month - 1](code)} {day.year}"

@@ -38,7 +38,7 @@ def parent_of(code: str) -> str | None:
     return code[: CODE_LENGTHS[level - 1]]
 
 
-_FOLD = {i: " " for i in range(128) if not chr(i).isalnum()}
+_FOLD: dict[int, str | None] = {i: " " for i in range(128) if not chr(i).isalnum()}
 _FOLD.update({ord("'"): None, ord("`"): None})
 
 

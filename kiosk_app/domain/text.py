@@ -9,6 +9,11 @@ Language = Literal["id", "en"]
 LANGUAGES: tuple[Language, ...] = ("id", "en")
 
 
+def as_language(code: str) -> Language:
+    """The language to show for a code: English when asked for, Bahasa Indonesia otherwise."""
+    return "en" if code == "en" else "id"
+
+
 @dataclass(frozen=True)
 class Text:
     """A message in Bahasa Indonesia (`id`) with its English translation (`en`)."""

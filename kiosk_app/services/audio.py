@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk_app.domain.speech import speakable
-from kiosk_app.domain.text import Text
+from kiosk_app.domain.text import Text, as_language
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def audio_device_present() -> bool:
     if os.environ.get("PULSE_SERVER"):
         return True
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    return bool(runtime) and (Path(runtime) / "pulse" / "native").exists()
+    return runtime is not None and runtime != "" and (Path(runtime) / "pulse" / "native").exists()
 
 
 def mode_from_env(default: str = "auto") -> tuple[str, Path | None]:
@@ -95,7 +95,7 @@ class AudioGuidance:
         """Speak `text` in `lang`, cutting off the prompt being spoken; remembered for repeat."""
         if text is None or self._closed:
             return
-        words = speakable(text(lang if lang == "en" else "id"), lang)  # type: ignore[arg-type]
+        words = speakable(text(as_language(lang)), lang)
         if not words:
             return
         with self._lock:

@@ -18,6 +18,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kiosk_app.domain.dates import long_date
+from kiosk_app.domain.text import as_language
 from kiosk_app.domain.ticket import Receipt
 
 FONT_DIRS = (
@@ -98,10 +99,10 @@ def _qr_drawing(payload: str, size: float = 38 * mm) -> Drawing:
 
 
 def render_receipt_pdf(
-    receipt: Receipt, lang: str = "id", summary: list[tuple[str, str]] | None = None
+    receipt: Receipt, language: str = "id", summary: list[tuple[str, str]] | None = None
 ) -> bytes:
     """Return the A4 receipt as PDF bytes (deterministic for the same input)."""
-    lang = "en" if lang == "en" else "id"
+    lang = as_language(language)
     regular, bold = _register_fonts()
     base = ParagraphStyle("base", fontName=regular, fontSize=10, leading=13)
     small = ParagraphStyle("small", parent=base, fontSize=8.5, leading=11)

@@ -13,7 +13,7 @@ from drivers.ticket_printer.protocol import TicketPrinter
 from kiosk_app.central import SubmissionReceipt
 from kiosk_app.domain.catalogue import ServiceInfo
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
-from kiosk_app.domain.text import Text
+from kiosk_app.domain.text import Text, as_language
 from kiosk_app.domain.ticket import NOTES, Receipt, Ticket
 from kiosk_app.services.printing.journal import DuplicatePrint, PrintJournal, ticket_payload
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
@@ -137,7 +137,7 @@ class PrintingService:
                 render_receipt_pdf,  # reportlab: ~0.2 s
             )
 
-            summary = info.summary(values, language, mask=True)
+            summary = info.summary(values, as_language(language), mask=True)
             return render_receipt_pdf(a4, language, summary=summary)
 
         sealed: str | None = None

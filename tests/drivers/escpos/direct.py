@@ -7,14 +7,14 @@ from escpos.printer import Dummy
 from drivers.ticket_printer import layout  # sets python-escpos's cache folder before it loads
 from kiosk_app.domain import ticket as words
 from kiosk_app.domain.dates import long_date
-from kiosk_app.domain.text import Language
+from kiosk_app.domain.text import as_language
 from kiosk_app.domain.ticket import Ticket
 
 
 def escpos_direct(ticket: Ticket) -> bytes:
     """Return the bytes python-escpos sends for `ticket`'s text, QR and cut, styles set once a
     change (no reset, no word wrapping: the printer breaks long lines itself)."""
-    lang: Language = "en" if ticket.language == "en" else "id"
+    lang = as_language(ticket.language)
     profile = layout.TicketProfile()
     p = Dummy(profile=profile.model)
     columns = int(p.profile.get_columns("a"))
