@@ -5,12 +5,17 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drivers.registry import DeviceConfig
 from kiosk_app.domain.opening_hours import OpeningHours, parse_opening_hours
 from kiosk_app.domain.session import Timeouts
 from kiosk_app.services.attendant.auth import AttendantSettings
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Settings = TypeVar("Settings", bound="DataclassInstance")
 
 
 @dataclass
@@ -76,7 +81,8 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
     return config
 
 
-def _build(cls: Any, values: dict[str, Any], section: str) -> Any:
+def _build(cls: type[Settings], values: dict[str, Any], section: str) -> Settings:
+    """One settings dataclass from its TOML table; ConfigError names the table."""
     known = {f.name for f in fields(cls)}
     unknown = set(values) - known
     if unknown:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+class Paced(Protocol):
+    """A sender's backoff, as far as the loop needs it."""
+
+    @property
+    def base_s(self) -> float:
+        """Seconds to wait after a round that crashed."""
 
 
 class DrainLoop:
@@ -16,7 +24,7 @@ class DrainLoop:
     drain_once() and _next_wait() (seconds until the next round)."""
 
     thread_name = "drain-loop"
-    backoff: Any
+    backoff: Paced
 
     def __init__(self) -> None:
         """No thread yet: start() makes one."""
@@ -49,7 +57,7 @@ class DrainLoop:
         (provided by the sender)."""
         raise NotImplementedError
 
-    def drain_once(self) -> Any:
+    def drain_once(self) -> object:
         """One round of sending (provided by the sender)."""
         raise NotImplementedError
 

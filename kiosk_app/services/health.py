@@ -137,7 +137,7 @@ class HealthReporter:
             try:
                 state = device.status()
                 devices[name] = {str(k)[:40]: str(v)[:200] for k, v in list(state.items())[:20]}
-            except Exception as exc:  # noqa: BLE001 - a broken driver is itself a report
+            except Exception as exc:  # a broken driver is itself a report
                 log.warning("health: %s status() failed: %s", name, exc)
                 devices[name] = {"state": "error", "detail": str(exc)[:200]}
         disk = shutil.disk_usage(self.data_dir)
@@ -175,7 +175,7 @@ class HealthReporter:
                 getattr(self.system, kind)()
                 return
             ok, detail, attachment, content_type = self._execute(kind, args)
-        except Exception as exc:  # noqa: BLE001 - the technician needs to see every failure
+        except Exception as exc:  # the technician needs to see every failure
             log.warning("health: command %d (%s) failed: %s", cid, kind, exc)
             ok, detail, attachment, content_type = False, f"{type(exc).__name__}: {exc}", None, None
         self._report(cid, ok, detail, attachment, content_type)
@@ -269,6 +269,6 @@ class HealthReporter:
                     exc.code,
                     self.interval_s,
                 )
-            except Exception:  # noqa: BLE001 - the reporter must never die
+            except Exception:  # the reporter must never die
                 log.exception("health: heartbeat failed")
             self._stop.wait(self.interval_s)

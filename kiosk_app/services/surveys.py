@@ -170,6 +170,7 @@ class SurveySender(DrainLoop):
     """Sends queued surveys on a background thread; `submit()` commits one and wakes it."""
 
     thread_name = "survey-sender"
+    backoff: Backoff
 
     def __init__(self, queue: SurveyQueue, central: CentralClient, *,
                  backoff: Backoff | None = None, rng: Callable[[], float] = random.random,

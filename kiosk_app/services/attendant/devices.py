@@ -6,9 +6,11 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from drivers.document_printer.protocol import DocumentPrinter
 from drivers.errors import DeviceError
+from drivers.ticket_printer.protocol import TicketPrinter
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Ticket
 from kiosk_app.services.attendant import texts as T
@@ -83,12 +85,20 @@ def queue_stopped(status: Mapping[str, str]) -> bool:
     return status.get("queue_state") == "stopped" or status.get("accepting") == "no"
 
 
+class HoldsLastTicket(Protocol):
+    """The printing service as far as 'reprint the last ticket' needs it."""
+
+    last_ticket: Ticket | None
+
+
 class TicketReprinter:
     """Reprints through the journal: a new job per asked-for reprint, never one unasked."""
 
-    def __init__(self, journal: PrintJournal | None, printer: Any, printing: Any = None,
+    def __init__(self, journal: PrintJournal | None, printer: TicketPrinter,
+                 printing: HoldsLastTicket | None = None,
                  on_reprinted: Callable[[str], None] = lambda _ref: None, *,
-                 document_printer: Any = None, receipts: ReceiptSealer | None = None) -> None:
+                 document_printer: DocumentPrinter | None = None,
+                 receipts: ReceiptSealer | None = None) -> None:
         """`printing`: the PrintingService, whose in-memory last ticket allows 'reprint last';
         `receipts` (with `document_printer`): failed A4 receipts kept sealed may be reprinted."""
         self._journal = journal
@@ -165,8 +175,8 @@ class TicketReprinter:
     def _reprint_receipt(self, old: PrintJob, actor: str) -> tuple[bool, Text, str]:
         """Open the sealed receipt of a failed or interrupted job and print it on the A4."""
         assert self._journal is not None
-        if (self._receipts is None or old.state not in UNRESOLVED or not old.payload
-                or not self._receipt_kept(old)):
+        if (self._receipts is None or self._a4 is None or old.state not in UNRESOLVED
+                or not old.payload or not self._receipt_kept(old)):
             log.warning("attendant reprint of receipt job %d (%s, %s) refused: not kept",
                         old.id, old.reference, old.state)
             return False, T.RECEIPT_NOT_KEPT, old.reference
@@ -221,15 +231,19 @@ class TicketReprinter:
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("print job %d: unreadable payload: %s", job.id, exc)
                 return None
-        last = getattr(self._printing, "last_ticket", None)
+        last = self._last_ticket()
         newest = self._last_job()
         if last is not None and newest is not None and newest.id == job.id:
-            return last  # type: ignore[no-any-return]
+            return last
         return None
+
+    def _last_ticket(self) -> Ticket | None:
+        """The last ticket the printing service printed, if it is there and still holds one."""
+        return self._printing.last_ticket if self._printing is not None else None
 
     def _last_job(self) -> PrintJob | None:
         """The newest ticket job of the ticket the printing service still holds in memory."""
-        last = getattr(self._printing, "last_ticket", None)
+        last = self._last_ticket()
         if self._journal is None or last is None:
             return None
         since = datetime.now(UTC) - LAST_TICKET_WINDOW

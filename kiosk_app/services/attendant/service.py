@@ -441,7 +441,7 @@ class AttendantService:
 
 def _typed_identity(nik: str, name: str, birth_date: date, sex: str) -> Identity:
     """An identity from what the attendant typed; the rest is filled in on the form."""
-    blank = dict.fromkeys(("birth_place", "blood_type", "address", "rt_rw", "kelurahan_desa",
-                           "kecamatan", "kabupaten_kota", "province", "religion",
-                           "marital_status", "occupation", "citizenship", "valid_until"), "")
-    return Identity(nik=nik, name=name, birth_date=birth_date, sex=sex, **blank)
+    return Identity(nik=nik, name=name, birth_date=birth_date, sex=sex, birth_place="",
+                    blood_type="", address="", rt_rw="", kelurahan_desa="", kecamatan="",
+                    kabupaten_kota="", province="", religion="", marital_status="",
+                    occupation="", citizenship="", valid_until="")

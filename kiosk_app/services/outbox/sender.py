@@ -25,8 +25,8 @@ from kiosk_app.services.outbox.store import (
     RETURNED,
     Entry,
     Outbox,
-    OutboxError,
 )
+from kiosk_app.services.sealing import OutboxError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Backoff:
         """Seconds to wait after `failures` consecutive failures (>= 1)."""
         if retry_after is not None:  # never earlier than the server asked; spread a little
             return min(retry_after, self.max_retry_after_s) + rng() * self.base_s
-        ceiling = min(self.cap_s, self.base_s * 2 ** min(max(failures, 1) - 1, 32))
+        ceiling = min(self.cap_s, self.base_s * 2.0 ** min(max(failures, 1) - 1, 32))
         return rng() * ceiling
 
 
@@ -70,6 +70,7 @@ class OutboxSender(DrainLoop):
     """Sends due rows on a background thread; `send()` is also the session's immediate try."""
 
     thread_name = "outbox-sender"
+    backoff: Backoff
 
     def __init__(
         self,

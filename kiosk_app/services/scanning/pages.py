@@ -136,7 +136,7 @@ def _render(images: list[Image.Image], quality: int, scale: float, title: str) -
     for image in images:
         if scale < 1.0:
             image = image.resize((max(1, round(image.width * scale)),
-                                  max(1, round(image.height * scale))), Image.LANCZOS)
+                                  max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
         jpeg = io.BytesIO()
         image.save(jpeg, "JPEG", quality=quality)
         jpeg.seek(0)

@@ -133,7 +133,7 @@ class DocumentScanStep:
         self.scanner = scanner
         self.on_change = on_change
         self.on_upload_failed = on_upload_failed
-        self._settings = {"dpi": dpi, "mode": mode, "limit_bytes": limit_bytes}
+        self._dpi, self._mode, self._limit_bytes = dpi, mode, limit_bytes
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-worker")
         self._uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-upload")
@@ -157,9 +157,8 @@ class DocumentScanStep:
             self._wipe()
             self._docs = [
                 _Document(t, scan_name(i, t), ScanSession(
-                    self.scanner, scan_name(i, t), dpi=int(self._settings["dpi"]),
-                    mode=str(self._settings["mode"]), max_pages=MAX_PAGES,
-                    limit_bytes=int(self._settings["limit_bytes"]),
+                    self.scanner, scan_name(i, t), dpi=self._dpi,
+                    mode=self._mode, max_pages=MAX_PAGES, limit_bytes=self._limit_bytes,
                 ))
                 for i, t in enumerate(titles)
             ]
