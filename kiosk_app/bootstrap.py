@@ -109,6 +109,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             kiosk_id=config.kiosk_id,
             journal=journal,
             receipts=receipts,
+            letterhead=config.office,
         )
         outbox = OutboxSender(
             Outbox(config.data_dir / "outbox.db", key, config.kiosk_id),

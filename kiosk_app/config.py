@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from drivers.registry import DeviceConfig
 from kiosk_app.domain.opening_hours import OpeningHours, parse_opening_hours
 from kiosk_app.domain.session import Timeouts
+from kiosk_app.domain.ticket import Letterhead
 from kiosk_app.services.attendant.auth import AttendantSettings
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 Settings = TypeVar("Settings", bound="DataclassInstance")
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+OFFICE_LOGO = "images/office-logo.png"  # under assets/: replace it with the office's emblem
+# The development kiosk's kop surat. A real kiosk's [office] table replaces all of it, so no
+# placeholder address or telephone reaches a real receipt.
+DEVELOPMENT_OFFICE = Letterhead(
+    government="PEMERINTAH KABUPATEN JOMBANG",
+    office="DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL",
+    address="Jl. Contoh No. 1, Jombang (alamat pengembangan)",
+    telephone="(0321) 000000",
+    logo=str(ASSETS / OFFICE_LOGO),
+)
 
 
 @dataclass
@@ -38,6 +51,7 @@ class KioskConfig:
     devices: DeviceConfig = field(default_factory=DeviceConfig)
     opening_hours: OpeningHours = field(default_factory=OpeningHours.always)
     attendant: AttendantSettings = field(default_factory=AttendantSettings)  # [attendant]
+    office: Letterhead = DEVELOPMENT_OFFICE  # [office]: the A4 receipt's kop surat
 
 
 class ConfigError(ValueError):
@@ -63,6 +77,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
     except ValueError as exc:
         raise ConfigError(f"bad value in [opening_hours]: {exc}") from exc
     config.attendant = _build(AttendantSettings, raw.get("attendant", {}), "attendant")
+    if "office" in raw:
+        config.office = _office(_build(Letterhead, {"logo": OFFICE_LOGO, **raw["office"]},
+                                       "office"))
     for key, value in overrides.items():
         if not hasattr(config, key):
             raise ConfigError(f"unknown setting {key}")
@@ -79,6 +96,13 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
         raise ConfigError(
             f"audio_guidance must be auto, speaker, wav or off, not {config.audio_guidance!r}")
     return config
+
+
+def _office(office: Letterhead) -> Letterhead:
+    """The office's letterhead with its logo path resolved against assets/ when relative."""
+    if not office.logo or Path(office.logo).is_absolute():
+        return office
+    return replace(office, logo=str(ASSETS / office.logo))
 
 
 def _build(cls: type[Settings], values: dict[str, Any], section: str) -> Settings:

@@ -57,6 +57,17 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class Letterhead:
+    """The office's kop surat at the top of the A4 receipt (from the kiosk's [office] table)."""
+
+    government: str = ""  # "PEMERINTAH KABUPATEN JOMBANG"
+    office: str = ""  # "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL"; empty: the server's office name
+    address: str = ""
+    telephone: str = ""
+    logo: str = ""  # path of the office's emblem (PNG); empty: none
+
+
+@dataclass(frozen=True)
 class Receipt:
     """The A4 receipt "TANDA TERIMA PRA-PERMOHONAN"."""
 
@@ -75,3 +86,6 @@ class Receipt:
     kiosk_id: str
     offline: bool = False
     notes: tuple[Text, ...] = NOTES
+    queue_number: str = ""
+    originals: tuple[Text, ...] = ()  # the original documents to bring to the counter
+    letterhead: Letterhead = Letterhead()

@@ -14,7 +14,7 @@ from kiosk_app.central import SubmissionReceipt
 from kiosk_app.domain.catalogue import ServiceInfo
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text, as_language
-from kiosk_app.domain.ticket import NOTES, Receipt, Ticket
+from kiosk_app.domain.ticket import NOTES, Letterhead, Receipt, Ticket
 from kiosk_app.services.printing.journal import DuplicatePrint, PrintJournal, ticket_payload
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 
@@ -60,10 +60,13 @@ class PrintingService:
         journal: PrintJournal | None = None,
         now: Callable[[], datetime] = datetime.now,
         receipts: ReceiptSealer | None = None,
+        letterhead: Letterhead | None = None,
     ) -> None:
         """`receipts`: seals each rendered receipt into its journal job for an attendant's
-        reprint (wiped once printed, reprinted, dismissed or past its window)."""
+        reprint (wiped once printed, reprinted, dismissed or past its window); `letterhead`:
+        the office's kop surat on the A4 receipt."""
         self._receipts = receipts
+        self._letterhead = letterhead or Letterhead()
         self._journal = journal
         self._ticket_printer = ticket_printer
         self._document_printer = document_printer
@@ -119,6 +122,9 @@ class PrintingService:
             kiosk_id=self._kiosk_id,
             offline=offline,
             notes=notes,
+            queue_number=receipt.queue_number,
+            originals=info.required_documents,
+            letterhead=self._letterhead,
         )
         messages: list[Text] = []
         reference = receipt.registration_number

@@ -1,0 +1,45 @@
+"""The kiosk's TOML settings: the [office] table that heads the A4 receipt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk_app.config import ASSETS, DEVELOPMENT_OFFICE, ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    """A config file holding `text`."""
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_without_an_office_table_the_development_kop_is_used() -> None:
+    office = load_config().office
+    assert office == DEVELOPMENT_OFFICE and Path(office.logo).is_file()
+
+
+def test_the_office_table_replaces_the_whole_kop(tmp_path: Path) -> None:
+    office = load_config(write(tmp_path, """
+[office]
+government = "PEMERINTAH KOTA MALANG"
+office = "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL"
+telephone = "(0341) 000111"
+""")).office
+    assert office.government == "PEMERINTAH KOTA MALANG"
+    assert office.address == ""  # never the development placeholder on a real kiosk
+    assert office.logo == str(ASSETS / "images" / "office-logo.png")
+
+
+def test_a_relative_logo_is_under_assets_and_an_absolute_one_is_kept(tmp_path: Path) -> None:
+    relative = load_config(write(tmp_path, '[office]\nlogo = "images/malang.png"\n')).office
+    assert relative.logo == str(ASSETS / "images" / "malang.png")
+    absolute = load_config(write(tmp_path, '[office]\nlogo = "/etc/anjungan/logo.png"\n')).office
+    assert absolute.logo == "/etc/anjungan/logo.png"
+
+
+def test_an_unknown_office_key_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[office\].*fax"):
+        load_config(write(tmp_path, '[office]\nfax = "0321"\n'))
