@@ -19,15 +19,15 @@ if TYPE_CHECKING:
 Settings = TypeVar("Settings", bound="DataclassInstance")
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-OFFICE_LOGO = "images/office-logo.png"  # under assets/: replace it with the office's emblem
-# The development kiosk's kop surat. A real kiosk's [office] table replaces all of it, so no
-# placeholder address or telephone reaches a real receipt.
+# The development kiosk's kop surat. A real kiosk's [office] table replaces all of it, logo
+# included; a kiosk on a real central server without one prints the server's office name alone.
+# So no placeholder address, telephone or emblem reaches a real receipt.
 DEVELOPMENT_OFFICE = Letterhead(
     government="PEMERINTAH KABUPATEN JOMBANG",
     office="DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL",
     address="Jl. Contoh No. 1, Jombang (alamat pengembangan)",
     telephone="(0321) 000000",
-    logo=str(ASSETS / OFFICE_LOGO),
+    logo=str(ASSETS / "images" / "office-logo.png"),  # a placeholder emblem
 )
 
 
@@ -78,8 +78,9 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
         raise ConfigError(f"bad value in [opening_hours]: {exc}") from exc
     config.attendant = _build(AttendantSettings, raw.get("attendant", {}), "attendant")
     if "office" in raw:
-        config.office = _office(_build(Letterhead, {"logo": OFFICE_LOGO, **raw["office"]},
-                                       "office"))
+        config.office = _office(_build(Letterhead, raw["office"], "office"))
+    elif config.central_url is not None:
+        config.office = Letterhead()
     for key, value in overrides.items():
         if not hasattr(config, key):
             raise ConfigError(f"unknown setting {key}")

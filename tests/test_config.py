@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kiosk_app.config import ASSETS, DEVELOPMENT_OFFICE, ConfigError, load_config
+from kiosk_app.domain.ticket import Letterhead
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -21,6 +22,11 @@ def test_without_an_office_table_the_development_kop_is_used() -> None:
     assert office == DEVELOPMENT_OFFICE and Path(office.logo).is_file()
 
 
+def test_a_real_kiosk_without_an_office_table_prints_no_placeholder(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[kiosk]\ncentral_url = "https://central.example/"\n'))
+    assert config.office == Letterhead()  # the receipt is headed by the server's office name
+
+
 def test_the_office_table_replaces_the_whole_kop(tmp_path: Path) -> None:
     office = load_config(write(tmp_path, """
 [office]
@@ -29,8 +35,7 @@ office = "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL"
 telephone = "(0341) 000111"
 """)).office
     assert office.government == "PEMERINTAH KOTA MALANG"
-    assert office.address == ""  # never the development placeholder on a real kiosk
-    assert office.logo == str(ASSETS / "images" / "office-logo.png")
+    assert office.address == "" and office.logo == ""  # never the development placeholders
 
 
 def test_a_relative_logo_is_under_assets_and_an_absolute_one_is_kept(tmp_path: Path) -> None:
