@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import zxingcpp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from drivers.ticket_printer.emulator import EscposMachine, render_bytes
+from drivers.ticket_printer.emulator import EscposEmulator, EscposMachine, render_bytes
+from drivers.ticket_printer.escpos_serial import EscposSerialTicketPrinter
 from drivers.ticket_printer.layout import TicketProfile, build_ticket, printable
 from tests.drivers.escpos.direct import escpos_direct
 from tests.drivers.test_ticket_printer_contract import dark_ratio, make_ticket
@@ -52,6 +55,25 @@ def test_ticket_bytes_stay_near_what_python_escpos_sends(changes: dict[str, obje
     assert ours.text.split() == direct.text.split()  # the same words (wrapped differently)
     assert ours.qr_payloads == direct.qr_payloads
     assert len(build_ticket(ticket)) <= 1.3 * len(escpos_direct(ticket))
+
+
+def test_the_ticket_through_a_serial_pty_scans_and_reads(tmp_path: Path) -> None:
+    ticket = make_ticket(language="en", offline=True)
+    with EscposEmulator(tmp_path / "ttyPRINTER", tmp_path / "png") as emulator:
+        printer = EscposSerialTicketPrinter(str(emulator.link), baudrate=115200,
+                                            status_timeout_s=1.0)
+        try:
+            printer.print_ticket(ticket)
+        finally:
+            printer.close()
+        [printed], [png] = emulator.tickets, emulator.png_paths
+    with Image.open(png) as paper:
+        assert decode(paper) == [ticket.qr_payload]
+    words = " ".join(printed.text.split())
+    for expected in ("QUEUE NUMBER", ticket.queue_number, ticket.registration_number,
+                     "Birth certificate", "Monday, 23 November 2026", "at 08.00-11.00 WIB",
+                     "OFFLINE - will be sent automatically", "Issued: 22-11-2026 10:15"):
+        assert expected in words
 
 
 def test_image_qr_profile_sends_a_raster_that_scans() -> None:
