@@ -12,8 +12,9 @@ from kiosk_app.domain.ticket import Ticket
 
 
 def escpos_direct(ticket: Ticket) -> bytes:
-    """Return the bytes python-escpos sends for `ticket`'s text, QR and cut, styles set once a
-    change (no reset, no word wrapping: the printer breaks long lines itself)."""
+    """Return the bytes plain python-escpos calls send for `ticket`'s words, QR and cut."""
+    # Styles are set when they change, as a careful caller would; no ESC @ and no word wrap
+    # (the printer breaks long lines itself), so this is a lean baseline, not a straw man.
     lang = as_language(ticket.language)
     profile = layout.TicketProfile()
     p = Dummy(profile=profile.model)
