@@ -122,9 +122,15 @@ class _Writer:
             self.p.qr(payload, ec=1, size=self.profile.qr_module_dots, native=True)  # ec 1 = M
             self.p.ln()
         else:
-            # ESC a centres raster images too, so no need to pad the image to full width.
-            self.p.qr(payload, ec=1, size=self.profile.qr_module_dots, native=False,
-                      image_arguments={"center": False})
+            # ESC a centres raster images too, so no need to pad the image to full width. An
+            # even module size goes as half-size dots the printer doubles both ways (GS v 0
+            # m=3): the same symbol from a quarter of the raster bytes (the raster's padding to
+            # whole bytes doubles too, so the centred symbol may sit a few dots aside).
+            dots = self.profile.qr_module_dots
+            doubled = dots % 2 == 0
+            self.p.qr(payload, ec=1, size=dots // 2 if doubled else dots, native=False,
+                      image_arguments={"center": False, "high_density_vertical": not doubled,
+                                       "high_density_horizontal": not doubled})
 
     def finish(self) -> bytes:
         """Feed past the cutter, cut, and return the command bytes."""

@@ -79,10 +79,27 @@ def test_the_ticket_through_a_serial_pty_scans_and_reads(tmp_path: Path) -> None
 def test_image_qr_profile_sends_a_raster_that_scans() -> None:
     ticket = make_ticket()
     data = build_ticket(ticket, TicketProfile(native_qr=False))
-    assert QR not in data and RASTER in data
-    assert len(data) > len(build_ticket(ticket))
+    assert QR not in data and RASTER + b"\x03" in data  # half-size dots, doubled by the printer
+    assert len(build_ticket(ticket)) < len(data) < 2000
     [image] = render_bytes(data)
     assert decode(image) == [ticket.qr_payload]
+    [native] = render_bytes(build_ticket(ticket))
+    assert qr_width(image) == qr_width(native)  # the same symbol size: 6-dot modules
+
+
+@pytest.mark.parametrize("dots", [3, 5])
+def test_an_odd_module_size_goes_at_full_density(dots: int) -> None:
+    ticket = make_ticket()
+    data = build_ticket(ticket, TicketProfile(native_qr=False, qr_module_dots=dots))
+    assert RASTER + b"\x00" in data
+    assert decode(render_bytes(data)[0]) == [ticket.qr_payload]
+
+
+def qr_width(image: Image.Image) -> int:
+    """Width in dots of the printed QR symbol, as the decoder located it."""
+    [found] = zxingcpp.read_barcodes(image.convert("L"))
+    pos = found.position
+    return max(pos.top_right.x, pos.bottom_right.x) - min(pos.top_left.x, pos.bottom_left.x)
 
 
 def test_english_ticket_and_no_qr() -> None:
