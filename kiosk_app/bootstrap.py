@@ -16,6 +16,7 @@ from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import (
     HealthReporter,
     RecordingSystemActions,
+    StatusSource,
     SystemdActions,
     make_test_ticket,
 )
@@ -131,7 +132,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             scanner=devices.scanner,
             opening_hours=config.opening_hours,
         )
-        device_map = {
+        device_map: dict[str, StatusSource] = {
             "card_reader": devices.card_reader,
             "ticket_printer": devices.ticket_printer,
             "document_printer": devices.document_printer,
