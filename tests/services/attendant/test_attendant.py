@@ -42,9 +42,9 @@ from kiosk_app.services.printing.journal import PrintJournal, ticket_payload
 from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.session.service import UID_ONLY, SessionService, SessionView
-from tests.services.printing.test_receipt_pdf import PDFTOTEXT, make_receipt, pdf_text
 from tests.drivers.test_ticket_printer_contract import make_ticket
 from tests.services.printing.test_print_journal import crash_mid_print
+from tests.services.printing.test_receipt_pdf import PDFTOTEXT, make_receipt, pdf_text
 
 ROOT = Path(__file__).resolve().parents[3]
 PIN = "482913"
