@@ -45,3 +45,14 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         yield
     finally:
         faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(autouse=True)
+def _storage_health_forgotten() -> Iterator[None]:
+    """The kiosk-wide record of damaged or unwritable files is per process: each test starts
+    with none, so one test's damaged file never shows in another's health report."""
+    from kiosk_app.services.durable import STORAGE
+
+    STORAGE.clear()
+    yield
+    STORAGE.clear()

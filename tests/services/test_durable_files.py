@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -32,13 +32,6 @@ SLOT = Slot(date.today() + timedelta(days=3), "08.00-10.00")
 ROWS = 30
 PAGE = 4096
 ANSWERS = {f"U{i}": 3 for i in range(1, 10)}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_storage_health() -> Iterator[None]:
-    STORAGE.clear()
-    yield
-    STORAGE.clear()
 
 
 def _zero(path: Path) -> None:

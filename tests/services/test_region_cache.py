@@ -87,7 +87,6 @@ def test_background_refresh_and_a_corrupt_cache(
         assert status["state"] == "damaged" and CACHE_FILE in status["files"]
     finally:
         cache.stop()
-        STORAGE.clear()
 
 
 def test_never_downloaded_and_offline_uses_the_builtin_sample(tmp_path: Path) -> None:
