@@ -106,8 +106,9 @@ def _qr_drawing(payload: str, size: float) -> Drawing:
     for r, row in enumerate(matrix):
         for c, dark in enumerate(row):
             if dark:
-                drawing.add(Rect(c * box, size - (r + 1) * box, box, box,
-                                 fillColor=colors.black, strokeColor=None, strokeWidth=0))
+                module = Rect(c * box, size - (r + 1) * box, box, box)
+                module.fillColor, module.strokeColor, module.strokeWidth = colors.black, None, 0
+                drawing.add(module)
     return drawing
 
 
@@ -217,7 +218,8 @@ def _summary(summary: list[tuple[str, str]], lang: Language, s: _Styles) -> list
     if not summary:
         return []
     shown = summary[:KEY_ROWS]
-    cells = [[_p(label, s.label), _p(value, s.small)] for label, value in shown]
+    cells: list[list[Paragraph | str]] = [[_p(label, s.label), _p(value, s.small)]
+                                          for label, value in shown]
     if len(cells) % 2:
         cells.append(["", ""])
     grid = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
