@@ -156,8 +156,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     """Start everything, measure, stop everything, print the JSON line."""
-    from central_server.app import DEFAULT_OFFICES
     from central_server.db import Database
+    from central_server.settings import DEFAULT_OFFICES
     from tests.central.postgres import TemporaryPostgres
 
     with TemporaryPostgres(durable=True, settings={"shared_buffers": "256MB"}) as pg:

@@ -140,8 +140,8 @@ def main() -> None:
     import requests
     from heartbeats import free_port, start_server
 
-    from central_server.app import DEFAULT_OFFICES
     from central_server.db import Database
+    from central_server.settings import DEFAULT_OFFICES
     from tests.central.postgres import TemporaryPostgres
 
     with TemporaryPostgres(durable=True, settings={"shared_buffers": "256MB"}) as pg:

@@ -7,6 +7,7 @@ import argparse
 import uvicorn
 
 from central_server.app import create_app
+from central_server.settings import DEFAULT_DATABASE_URL
 
 
 def serve(host: str, port: int, database_url: str) -> None:
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="central_server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--db", default="sqlite:///./var/central.db", help="SQLAlchemy URL")
+    parser.add_argument("--db", default=DEFAULT_DATABASE_URL, help="SQLAlchemy URL")
     args = parser.parse_args(argv)
     serve(args.host, args.port, args.db)
 

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -46,26 +46,15 @@ from central_server.schemas import (
     SlotOut,
     SubmissionOut,
 )
+from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, now_wib, today_wib
 from central_server.status import StatusLookup
 from kiosk_app.domain.identity import mask_name, mask_nik
 
 log = logging.getLogger("central_server")
 
-WIB = timezone(timedelta(hours=7), "WIB")
-DEFAULT_OFFICES: tuple[tuple[str, str], ...] = (
-    ("3517", "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Jombang"),
-)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error, "description": "Missing or invalid bearer token"},
 }
-
-
-def _now_wib() -> str:
-    return datetime.now(WIB).isoformat(timespec="seconds")
-
-
-def _today_wib() -> date:
-    return datetime.now(WIB).date()
 
 
 def _fail(status: int, code: str, message: str, **extra: Any) -> NoReturn:
@@ -79,7 +68,7 @@ def hash_token(token: str) -> str:
 
 
 def create_app(
-    database_url: str = "sqlite:///./var/central.db",
+    database_url: str = DEFAULT_DATABASE_URL,
     *,
     today: Callable[[], date] | None = None,
     admin_token: str | None = None,
@@ -97,7 +86,7 @@ def create_app(
     """
     db = Database(database_url)
     db.create_all(DEFAULT_OFFICES + tuple(offices))
-    today_fn = today or _today_wib
+    today_fn = today or today_wib
     admin_secret = (
         admin_token if admin_token is not None else os.environ.get("ANJUNGAN_ADMIN_TOKEN")
     )
@@ -216,7 +205,7 @@ def create_app(
                     result.append(SlotOut(date=day, window=window, remaining=left))
         return result
 
-    rules = Rules(today_fn, _now_wib, daily_quota, booked)
+    rules = Rules(today_fn, now_wib, daily_quota, booked)
 
     def replay(existing: Application, request_hash: str) -> JSONResponse:
         if not hmac.compare_digest(existing.request_hash, request_hash):
@@ -268,7 +257,7 @@ def create_app(
             queue_no = numbering.queue_number(quota.WINDOW_LETTERS[window], q_seq)
         except numbering.SequenceExhausted as exc:
             _fail(409, "sequence_exhausted", str(exc))
-        created_at = _now_wib()
+        created_at = now_wib()
         response = SubmissionOut(
             registration_number=number,
             queue_number=queue_no,

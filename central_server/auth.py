@@ -11,7 +11,6 @@ import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from central_server.db import Database
 from central_server.models import Office
 from central_server.review_models import StaffSecret, User
+from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, now_wib
 
 log = logging.getLogger("central_server.auth")
 
@@ -91,10 +91,6 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _now() -> str:
-    return datetime.now(timezone(timedelta(hours=7))).isoformat(timespec="seconds")
-
-
 def create_user(
     db: Database,
     username: str,
@@ -125,7 +121,7 @@ def create_user(
             password_hash=hash_password(password),
             role=role,
             office_code=office_code,
-            created_at=_now(),
+            created_at=now_wib(),
         )
         session.add(user)
         session.flush()
@@ -237,7 +233,7 @@ class Auth:
 def main(argv: list[str] | None = None) -> int:
     """`python -m central_server.auth --db URL create-admin|create-user ...`."""
     parser = argparse.ArgumentParser(prog="python -m central_server.auth", description=__doc__)
-    parser.add_argument("--db", default="sqlite:///./var/central.db", help="SQLAlchemy URL")
+    parser.add_argument("--db", default=DEFAULT_DATABASE_URL, help="SQLAlchemy URL")
     sub = parser.add_subparsers(dest="command", required=True)
     admin = sub.add_parser("create-admin", help="create the first admin user")
     admin.add_argument("--username", default="admin")
@@ -249,8 +245,6 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--full-name", default="")
     user.add_argument("--password", help="default: env ANJUNGAN_USER_PASSWORD")
     args = parser.parse_args(argv)
-    from central_server.app import DEFAULT_OFFICES  # late: app imports this module
-
     db = Database(args.db)
     try:
         db.create_all(DEFAULT_OFFICES)

@@ -57,7 +57,8 @@ def default_holder(app: Application) -> tuple[str, str]:
 
 
 def issue_document(
-    session: Session, app: Application, actor: str, holder_name: str, holder_nik: str, today: date
+    session: Session, app: Application, actor: str, holder_name: str, holder_nik: str, today: date,
+    *, notify: lifecycle.Notify | None,
 ) -> IssuedDocument:
     """Move a verified application to document_ready and create its numbered document."""
     holder_name, holder_nik = holder_name.strip(), holder_nik.strip()
@@ -68,7 +69,9 @@ def issue_document(
     prefix = DOCUMENT_PREFIXES.get(app.service, "DOK")
     seq = numbering.next_value(session, f"document:{app.office_code}:{prefix}:{today:%Y}")
     number = f"{app.office_code}-{prefix}-{today:%d%m%Y}-{seq:04d}"
-    event = lifecycle.transition(session, app, "issue", actor, f"nomor dokumen {number}")
+    event = lifecycle.transition(
+        session, app, "issue", actor, f"nomor dokumen {number}", notify=notify
+    )
     document = IssuedDocument(
         code=secrets.token_urlsafe(15),
         application_id=app.id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Sequence
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from central_server import numbering, quota
 from central_server.models import Application, Quota
 from central_server.review_models import ApplicationEvent, Arrival, FixNote
+from central_server.settings import now_wib
 from kiosk_app.domain.identity import mask_nik
 
 log = logging.getLogger("central_server.lifecycle")
-WIB = timezone(timedelta(hours=7), "WIB")
 
 
 class State(StrEnum):
@@ -94,15 +94,15 @@ class TransitionRefused(Exception):
         self.code, self.message, self.status = code, message, status
 
 
-def now_wib() -> str:
-    """Current time in WIB, ISO 8601 to the second."""
-    return datetime.now(WIB).isoformat(timespec="seconds")
-
-
 def data_of(app: Application) -> dict[str, str]:
     """The form values of an application."""
     value: dict[str, str] = json.loads(app.data_json or "{}")
     return value
+
+
+# Tells the citizen about a recorded transition (notify.outbox.enqueue_for_transition in the
+# server): handed in by the caller, so the lifecycle depends on no way of sending.
+Notify = Callable[[Session, Application, ApplicationEvent], object]
 
 
 def wants_delivery(app: Application) -> bool:
@@ -117,9 +117,9 @@ def transition(
     actor: str,
     note: str = "",
     *,
-    notify: bool = True,
+    notify: Notify | None,
 ) -> ApplicationEvent:
-    """Apply `action` to `app`, record it in the history and queue the notifications."""
+    """Apply `action` to `app`, record it in the history and tell `notify` (None: nobody)."""
     if action not in TRANSITIONS:
         raise TransitionRefused("unknown_action", f"unknown action {action!r}", 400)
     sources, target = TRANSITIONS[action]
@@ -145,18 +145,12 @@ def transition(
     )
     session.add(event)
     session.flush()
-    if notify:
-        _notify(session, app, event)
+    if notify is not None:
+        notify(session, app, event)
     log.info(
         "application %s: %s -> %s by %s", app.registration_number, current, target.value, actor
     )
     return event
-
-
-def _notify(session: Session, app: Application, event: ApplicationEvent) -> None:
-    from central_server.notify.outbox import enqueue_for_transition  # late: notify imports us
-
-    enqueue_for_transition(session, app, event)
 
 
 def daily_quota(session: Session, office_code: str, service: str) -> int:
@@ -183,11 +177,12 @@ def places_taken(session: Session, app: Application, day: date, window: str) -> 
 
 
 def approve(
-    session: Session, app: Application, actor: str, day: date, window: str, today: date
+    session: Session, app: Application, actor: str, day: date, window: str, today: date,
+    *, notify: Notify | None,
 ) -> ApplicationEvent:
     """Approve with a verification slot that is open and within the office's quota."""
     if app.status not in TRANSITIONS["approve"][0]:
-        transition(session, app, "approve", actor)  # raises the illegal-transition error
+        transition(session, app, "approve", actor, notify=None)  # raises the illegal transition
     moved = (day, window) != (app.slot_date, app.slot_window)
     if moved:
         problem = quota.slot_problem(today, day, window)
@@ -200,40 +195,48 @@ def approve(
         seq = numbering.next_value(session, f"queue:{app.office_code}:{day}:{window}")
         app.queue_number = numbering.queue_number(quota.WINDOW_LETTERS[window], seq)
         app.slot_date, app.slot_window = day, window
-    return transition(session, app, "approve", actor, f"jadwal {day.isoformat()} {window}")
+    return transition(
+        session, app, "approve", actor, f"jadwal {day.isoformat()} {window}", notify=notify
+    )
 
 
 def ask_fix(
-    session: Session, app: Application, actor: str, notes: Sequence[tuple[str, str]]
+    session: Session, app: Application, actor: str, notes: Sequence[tuple[str, str]],
+    *, notify: Notify | None,
 ) -> ApplicationEvent:
     """Send back for fixing with one note per field or document."""
     cleaned = [(t.strip(), n.strip()) for t, n in notes if t.strip() and n.strip()]
     if not cleaned:
         raise TransitionRefused("notes_required", "write at least one note for the citizen", 422)
     summary = "; ".join(f"{t}: {n}" for t, n in cleaned)
-    event = transition(session, app, "ask_fix", actor, summary, notify=False)
+    event = transition(session, app, "ask_fix", actor, summary, notify=None)  # told with notes
     for target, note in cleaned:
         session.add(
             FixNote(application_id=app.id, event_id=event.id, target=target[:80], note=note[:500])
         )
     session.flush()
-    _notify(session, app, event)
+    if notify is not None:
+        notify(session, app, event)
     return event
 
 
-def resubmit(session: Session, app: Application, actor: str) -> ApplicationEvent:
+def resubmit(
+    session: Session, app: Application, actor: str, *, notify: Notify | None
+) -> ApplicationEvent:
     """The citizen fixed what was asked: the open notes are resolved, review starts over."""
-    event = transition(session, app, "resubmit", actor)
+    event = transition(session, app, "resubmit", actor, notify=notify)
     for note in session.scalars(select(FixNote).where(FixNote.application_id == app.id)):
         note.resolved = True
     return event
 
 
-def reject(session: Session, app: Application, actor: str, reason: str) -> ApplicationEvent:
+def reject(
+    session: Session, app: Application, actor: str, reason: str, *, notify: Notify | None
+) -> ApplicationEvent:
     """Reject with a reason the citizen will read."""
     if not reason.strip():
         raise TransitionRefused("reason_required", "a rejection needs a reason", 422)
-    return transition(session, app, "reject", actor, reason.strip()[:500])
+    return transition(session, app, "reject", actor, reason.strip()[:500], notify=notify)
 
 
 def check_in(session: Session, app: Application, actor: str, today: date) -> Arrival:

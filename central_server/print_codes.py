@@ -13,8 +13,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from central_server import lifecycle
 from central_server.kiosk_auth import ServerSecret, hash_secret
 from central_server.models import Application, Base
-from central_server.notify.outbox import utcnow
+from central_server.notify.outbox import enqueue, recipients, utcnow
 from central_server.review_models import IssuedDocument
+from central_server.settings import now_wib
 from kiosk_app.domain.identity import mask_nik
 
 log = logging.getLogger("central_server.print_codes")
@@ -102,8 +103,6 @@ def derive(session: Session, document_code: str, generation: int) -> str:
 
 def create_for(session: Session, app: Application, document: IssuedDocument) -> str:
     """Give a newly issued paper document its print code and tell the citizen (outbox)."""
-    from central_server.notify.outbox import enqueue, recipients  # late: notify imports lifecycle
-
     if app.service not in PRINTABLE:
         return ""
     session.flush()  # the document row must exist for the foreign key
@@ -114,7 +113,7 @@ def create_for(session: Session, app: Application, document: IssuedDocument) -> 
             code_hash=hash_secret(code),
             generation=1,
             state=READY,
-            created_at=lifecycle.now_wib(),
+            created_at=now_wib(),
         )
     )
     body = (
@@ -134,7 +133,7 @@ def record(session: Session, number: str, kiosk_id: str, nik: str, event: str,
     """One print-log row and one log line (masked NIK, no names)."""
     masked = mask_nik(nik)
     session.add(PrintLogEntry(document_number=number, kiosk_id=kiosk_id, masked_nik=masked,
-                              event=event, reason=reason[:200], at=lifecycle.now_wib()))
+                              event=event, reason=reason[:200], at=now_wib()))
     log.info("print %s: document %s kiosk %s nik=%s %s", event, number, kiosk_id, masked, reason)
 
 
@@ -200,7 +199,7 @@ def confirm(session: Session, token: str, kiosk_id: str, nik: str) -> PrintCode:
         return row
     if row.state != RESERVED:
         raise PrintRefused("not_reserved", f"the reservation ended ({row.state})")
-    row.state, row.printed_at, row.printed_by = PRINTED, lifecycle.now_wib(), kiosk_id
+    row.state, row.printed_at, row.printed_by = PRINTED, now_wib(), kiosk_id
     row.reserved_until = None
     record(session, document.document_number, kiosk_id, nik, "printed")
     return row

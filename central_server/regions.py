@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from central_server.db import Database
 from central_server.region_models import Region, RegionEdition
+from central_server.settings import DEFAULT_DATABASE_URL
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--label", help="a name for the edition (default: the directory's name)")
     imp.add_argument(
         "--db",
-        default=os.environ.get("ANJUNGAN_DATABASE_URL", "sqlite:///./var/central.db"),
+        default=os.environ.get("ANJUNGAN_DATABASE_URL", DEFAULT_DATABASE_URL),
         help="SQLAlchemy database URL (default: $ANJUNGAN_DATABASE_URL or ./var/central.db)",
     )
     args = parser.parse_args(argv)

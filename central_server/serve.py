@@ -19,6 +19,8 @@ import sys
 import threading
 from typing import Any
 
+from central_server.settings import DEFAULT_DATABASE_URL
+
 STOP_TIMEOUT_S = 10.0
 
 
@@ -26,7 +28,7 @@ def default_app() -> Any:
     """Factory of the central server on $ANJUNGAN_DB (default: SQLite in ./var)."""
     from central_server.app import create_app
 
-    return create_app(os.environ.get("ANJUNGAN_DB", "sqlite:///./var/central.db"))
+    return create_app(os.environ.get("ANJUNGAN_DB", DEFAULT_DATABASE_URL))
 
 
 def reuseport_socket(host: str, port: int) -> socket.socket:

@@ -9,10 +9,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_server.lifecycle import STATUS_TEXTS, now_wib
+from central_server.lifecycle import STATUS_TEXTS
 from central_server.models import Application
 from central_server.notify.outbox import enqueue, recipients
 from central_server.review_models import ApplicationEvent
+from central_server.settings import now_wib
 from kiosk_app.domain.contact import is_email, normalize_phone
 from kiosk_app.domain.dates import long_date
 

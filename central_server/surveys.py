@@ -15,10 +15,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from central_server.auth import Auth, StaffUser
 from central_server.db import Database
 from central_server.kiosk_auth import KioskRef
-from central_server.lifecycle import now_wib
 from central_server.models import Base
 from central_server.officer.common import PageContext, offices_for
 from central_server.schemas import Error
+from central_server.settings import now_wib
 from kiosk_app.domain import ikm
 from kiosk_app.domain.catalogue import SERVICES
 

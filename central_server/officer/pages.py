@@ -13,6 +13,7 @@ from central_server import issued, lifecycle, quota
 from central_server.auth import StaffUser
 from central_server.lifecycle import State, TransitionRefused
 from central_server.models import Application, Office
+from central_server.notify.outbox import enqueue_for_transition
 from central_server.officer.common import (
     PageContext,
     field_value,
@@ -21,6 +22,7 @@ from central_server.officer.common import (
     redirect,
 )
 from central_server.review_models import ApplicationScan, Arrival
+from central_server.settings import now_wib
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_nik
 
@@ -182,7 +184,8 @@ def router(ctx: PageContext) -> APIRouter:
 
 
 def _apply(session: Any, app: Application, action: str, actor: str, form: Any, today: date) -> None:
-    """Dispatch one action with its form fields."""
+    """Dispatch one action with its form fields; the citizen is told through the outbox."""
+    tell = enqueue_for_transition
     if action == "approve":
         slot = field_value(form, "slot")
         day_text, _, window = slot.partition("|")
@@ -190,15 +193,17 @@ def _apply(session: Any, app: Application, action: str, actor: str, form: Any, t
             day = date.fromisoformat(day_text)
         except ValueError:
             raise TransitionRefused("bad_input", "pick a verification slot", 422) from None
-        lifecycle.approve(session, app, actor, day, window, today)
+        lifecycle.approve(session, app, actor, day, window, today, notify=tell)
     elif action == "ask_fix":
         targets = form.getlist("target")
         notes = form.getlist("note")
-        lifecycle.ask_fix(session, app, actor, list(zip(targets, notes, strict=False)))
+        lifecycle.ask_fix(
+            session, app, actor, list(zip(targets, notes, strict=False)), notify=tell
+        )
     elif action == "reject":
-        lifecycle.reject(session, app, actor, field_value(form, "reason"))
+        lifecycle.reject(session, app, actor, field_value(form, "reason"), notify=tell)
     elif action == "resubmit":
-        lifecycle.resubmit(session, app, actor)
+        lifecycle.resubmit(session, app, actor, notify=tell)
     elif action == "arrive":
         lifecycle.check_in(session, app, actor, today)
     elif action == "issue":
@@ -209,12 +214,13 @@ def _apply(session: Any, app: Application, action: str, actor: str, form: Any, t
             field_value(form, "holder_name"),
             field_value(form, "holder_nik"),
             today,
+            notify=tell,
         )
     elif action == "deliver":
         tracking = field_value(form, "tracking").strip()[:60]
         if not tracking:
             raise TransitionRefused("bad_input", "the Pos tracking number is required", 422)
-        lifecycle.transition(session, app, "deliver", actor, tracking)
+        lifecycle.transition(session, app, "deliver", actor, tracking, notify=tell)
         document = issued.document_for(session, app)
         if document is not None:
             document.delivery_tracking = tracking
@@ -224,7 +230,9 @@ def _apply(session: Any, app: Application, action: str, actor: str, form: Any, t
             raise TransitionRefused("not_found", "no document issued yet", 404)
         issued.revoke(session, document, field_value(form, "reason"))
     elif action in lifecycle.TRANSITIONS:  # review, verify, collect: no form fields
-        lifecycle.transition(session, app, action, actor, field_value(form, "note")[:500])
+        lifecycle.transition(
+            session, app, action, actor, field_value(form, "note")[:500], notify=tell
+        )
     else:
         raise TransitionRefused("not_found", f"unknown action {action}", 404)
 
@@ -291,7 +299,7 @@ def scan_upload_router(ctx: PageContext, kiosk_dependency: Callable[..., Any]) -
                 row = ApplicationScan(application_id=app.id, name=name)
                 session.add(row)
             row.content_type, row.content = content_type, content
-            row.uploaded_at = lifecycle.now_wib()
+            row.uploaded_at = now_wib()
         return Response(status_code=204)
 
     return r

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from central_server.db import Database
 from central_server.embedded import EmbeddedServer, start_embedded
+from central_server.settings import DEFAULT_OFFICES
 from kiosk_app.central import CentralClient
 from tests.central.postgres import TemporaryPostgres, find_binary
 
@@ -34,9 +36,6 @@ def postgres() -> Iterator[TemporaryPostgres]:
 @pytest.fixture(scope="session")
 def pg_database(postgres: TemporaryPostgres) -> str:
     """A database migrated to head once for the run; tests empty it (TRUNCATE) before use."""
-    from central_server.app import DEFAULT_OFFICES
-    from central_server.db import Database
-
     name = postgres.create_database()
     db = Database(postgres.url(name))
     try:

@@ -38,10 +38,10 @@ def issue_on_the_kiosks_server(pilot: Any, tmp_path: Path) -> tuple[str, str]:
             app = session.scalar(select(Application).where(
                 Application.registration_number == receipt.registration_number))
             assert app is not None
-            lifecycle.transition(session, app, "approve", "petugas")
-            lifecycle.transition(session, app, "verify", "petugas")
+            lifecycle.transition(session, app, "approve", "petugas", notify=None)
+            lifecycle.transition(session, app, "verify", "petugas", notify=None)
             document = issued.issue_document(session, app, "petugas", "Budi", HOLDER_NIK,
-                                             date(2026, 11, 23))
+                                             date(2026, 11, 23), notify=None)
             number = document.document_number
     finally:
         db.dispose()
