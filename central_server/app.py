@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -13,26 +12,22 @@ from typing import Annotated, Any, NoReturn
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from central_server import (
     batch_submit,
-    numbering,
+    lifecycle,
     officer,
     print_api,
     quota,
     regions,
-    submission_notice,
     surveys,
 )
-from central_server.batch_create import Rules, first_free
+from central_server.admission import Admission, Refused, Submission, booked
 from central_server.db import Database
 from central_server.fleet import Fleet, StaffAccess
 from central_server.kiosk_auth import KioskAuth, KioskRef, kiosk_claims_guard, kiosk_guard
 from central_server.kiosk_auth import build_router as build_enrolment_router
-from central_server.models import Application, Office, Quota
+from central_server.models import Office, Quota
 from central_server.notify import Channel
 from central_server.ratelimit import StatusLookupLimiter
 from central_server.schemas import (
@@ -42,13 +37,11 @@ from central_server.schemas import (
     QuotaIn,
     QuotaOut,
     Service,
-    SlotIn,
     SlotOut,
     SubmissionOut,
 )
-from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, now_wib, today_wib
+from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, today_wib
 from central_server.status import StatusLookup
-from kiosk_app.domain.identity import mask_name, mask_nik
 
 log = logging.getLogger("central_server")
 
@@ -168,24 +161,6 @@ def create_app(
             row.daily_quota = body.daily_quota
         return QuotaOut(office_code=office_code, service=service, daily_quota=body.daily_quota)
 
-    def daily_quota(session: Session, office_code: str, service: str) -> int:
-        row = session.get(Quota, (office_code, service))
-        return quota.DEFAULT_DAILY_QUOTA if row is None else row.daily_quota
-
-    def booked(
-        session: Session, office_code: str, service: str, days: list[date]
-    ) -> dict[Any, int]:
-        rows = session.execute(
-            select(Application.slot_date, Application.slot_window, func.count())
-            .where(
-                Application.office_code == office_code,
-                Application.service == service,
-                Application.slot_date.in_(days),
-            )
-            .group_by(Application.slot_date, Application.slot_window)
-        )
-        return {(d, w): n for d, w, n in rows}
-
     @app.get("/api/v1/slots", response_model=list[SlotOut], responses=ERRORS)
     def slots(
         kiosk: KioskDep,
@@ -195,7 +170,7 @@ def create_app(
         """Bookable slots of the kiosk's office in the next `days` calendar days."""
         candidates = quota.verification_days(today_fn(), days)
         with db.transaction() as session:
-            q = daily_quota(session, kiosk.office_code, service.value)
+            q = lifecycle.daily_quota(session, kiosk.office_code, service.value)
             used = booked(session, kiosk.office_code, service.value, candidates)
         result = []
         for day in candidates:
@@ -205,93 +180,7 @@ def create_app(
                     result.append(SlotOut(date=day, window=window, remaining=left))
         return result
 
-    rules = Rules(today_fn, now_wib, daily_quota, booked)
-
-    def replay(existing: Application, request_hash: str) -> JSONResponse:
-        if not hmac.compare_digest(existing.request_hash, request_hash):
-            _fail(409, "idempotency_conflict", "Idempotency-Key reused with a different body")
-        return JSONResponse(
-            json.loads(existing.response_json), 200, {"Idempotent-Replayed": "true"}
-        )
-
-    def find(session: Session, kiosk_id: str, key: str) -> Application | None:
-        return session.scalar(
-            select(Application).where(
-                Application.kiosk_id == kiosk_id, Application.idempotency_key == key
-            )
-        )
-
-    def create(
-        session: Session, kiosk: KioskRef, body: ApplicationIn, key: str, h: str
-    ) -> dict[str, Any]:
-        today = today_fn()
-        day, window, service = body.slot.date, body.slot.window, body.service.value
-        problem = quota.slot_problem(today, day, window)
-        if problem is None:
-            numbering.lock_slot(session, kiosk.office_code, service, day, window)
-            daily = daily_quota(session, kiosk.office_code, service)
-            capacity = quota.window_capacity(daily, window)
-            if booked(session, kiosk.office_code, service, [day]).get((day, window), 0) >= capacity:
-                problem = "full"
-        moved_from = None
-        if problem is not None:
-            # A queued row whose slot is full or no longer bookable (its day passed while the
-            # kiosk was offline) moves to the first free slot after it.
-            moved = (
-                first_free(session, kiosk.office_code, service, (day, window), rules)
-                if body.if_slot_full == "next_free"
-                else None
-            )
-            if moved is None:
-                code, detail = (
-                    ("slot_full", "no places left in this slot; pick another")
-                    if problem == "full"
-                    else ("slot_unavailable", problem)
-                )
-                _fail(409, code, detail, slot={"date": str(day), "window": window})
-            moved_from, (day, window) = (day, window), moved
-        try:
-            reg_seq = numbering.next_value(session, f"reg:{kiosk.office_code}:{today}")
-            q_seq = numbering.next_value(session, f"queue:{kiosk.office_code}:{day}:{window}")
-            number = numbering.registration_number(service, kiosk.office_code, today, reg_seq)
-            queue_no = numbering.queue_number(quota.WINDOW_LETTERS[window], q_seq)
-        except numbering.SequenceExhausted as exc:
-            _fail(409, "sequence_exhausted", str(exc))
-        created_at = now_wib()
-        response = SubmissionOut(
-            registration_number=number,
-            queue_number=queue_no,
-            status="submitted",
-            service=body.service,
-            office_code=kiosk.office_code,
-            office_name=kiosk.office_name,
-            slot=SlotIn(date=day, window=window),
-            created_at=created_at,
-            moved_from=body.slot if moved_from is not None else None,
-        ).model_dump(mode="json")
-        row = Application(
-            registration_number=number,
-            queue_number=queue_no,
-            kiosk_id=kiosk.kiosk_id,
-            idempotency_key=key,
-            request_hash=h,
-            office_code=kiosk.office_code,
-            service=service,
-            status="submitted",
-            applicant_nik=body.applicant_nik,
-            applicant_name=body.applicant_name,
-            data_json=json.dumps(body.data, ensure_ascii=False, sort_keys=True),
-            slot_date=day,
-            slot_window=window,
-            local_reference=body.local_reference,
-            submitted_at=body.submitted_at.isoformat() if body.submitted_at else None,
-            created_at=created_at,
-            response_json=json.dumps(response, sort_keys=True),
-        )
-        session.add(row)
-        session.flush()  # surfaces the (kiosk_id, idempotency_key) IntegrityError here
-        submission_notice.record_submission(session, row, f"kiosk:{kiosk.kiosk_id}", moved_from)
-        return response
+    admission = Admission(today_fn)
 
     @app.post(
         "/api/v1/applications",
@@ -307,34 +196,14 @@ def create_app(
         """Create a pre-application; a repeated Idempotency-Key replays the first answer."""
         if idempotency_key is None or not 8 <= len(idempotency_key) <= 128:
             _fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
-        request_hash = batch_submit.request_hash(body)
-        try:
-            with db.transaction() as session:
-                existing = find(session, kiosk.kiosk_id, idempotency_key)
-                if existing is not None:
-                    return replay(existing, request_hash)
-                response = create(session, kiosk, body, idempotency_key, request_hash)
-        except IntegrityError:
-            # A concurrent request with the same key won (only without SQLite's BEGIN IMMEDIATE).
-            with db.transaction() as session:
-                existing = find(session, kiosk.kiosk_id, idempotency_key)
-                if existing is None:
-                    raise
-                return replay(existing, request_hash)
-        log.info(
-            "application %s created by kiosk %s for nik=%s name=%s slot=%s %s",
-            response["registration_number"],
-            kiosk.kiosk_id,
-            mask_nik(body.applicant_nik),
-            mask_name(body.applicant_name),
-            response["slot"]["date"],
-            response["slot"]["window"],
-        )
-        return JSONResponse(response, 201)
+        with db.transaction() as session:
+            [outcome] = admission.admit(session, kiosk, [Submission(idempotency_key, body)])
+        if isinstance(outcome, Refused):
+            _fail(outcome.status, outcome.code, outcome.message, **outcome.extra)
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        return JSONResponse(outcome.answer, outcome.status, headers)
 
-    app.include_router(
-        batch_submit.build_router(db, current_kiosk, find=find, create=create, rules=rules)
-    )
+    app.include_router(batch_submit.build_router(db, current_kiosk, admission))
 
     @app.get(
         "/api/v1/applications/{registration_number}",
