@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, Field, StringConstraints
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
 
 from central_server.db import Database
+from central_server.errors import fail
 from central_server.models import Base, Kiosk, Office
 from central_server.schemas import Error, KioskIn, KioskOut
 
@@ -109,11 +110,6 @@ def canonical_code(typed: str) -> str:
     return "-".join(plain[i:i + 4] for i in range(0, len(plain), 4))
 
 
-def _fail(status: int, code: str, message: str) -> NoReturn:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    raise HTTPException(status, {"code": code, "message": message}, headers=headers)
-
-
 def _utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes: they were stored as UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -183,7 +179,7 @@ class KioskAuth:
         except BadSignature:
             return None
         if not isinstance(claims, dict) or not isinstance(claims.get("k"), str):
-            _fail(401, "unauthorized", "malformed kiosk token")
+            fail(401, "unauthorized", "malformed kiosk token")
         return claims["k"], hash_secret(token)
 
     def cached(self, token: str) -> KioskRef | None:
@@ -215,7 +211,7 @@ class KioskAuth:
             query = select(Kiosk, Office).join(Office, Office.code == Kiosk.office_code)
             row = session.execute(query.where(Kiosk.token_hash == digest)).first()
         if row is None or (kiosk_id is not None and row[0].kiosk_id != kiosk_id):
-            _fail(401, "unauthorized", "unknown, rotated or revoked kiosk token")
+            fail(401, "unauthorized", "unknown, rotated or revoked kiosk token")
         ref = KioskRef(row[0].kiosk_id, row[1].code, row[1].name)
         with self._lock:
             if len(self._cache) > 200_000:
@@ -230,7 +226,7 @@ class KioskAuth:
         expires = now + timedelta(hours=body.valid_hours)
         with self.db.transaction() as session:
             if session.get(Office, body.office_code) is None:
-                _fail(404, "unknown_office", f"office {body.office_code} is not configured")
+                fail(404, "unknown_office", f"office {body.office_code} is not configured")
             session.add(
                 EnrolmentCode(
                     code_hash=hash_secret(code),
@@ -251,7 +247,7 @@ class KioskAuth:
         self.serializer()  # load the key first: SQLite cannot open a second write transaction
         with self.db.transaction() as session:
             if session.get(Office, body.office_code) is None:
-                _fail(404, "unknown_office", f"office {body.office_code} is not configured")
+                fail(404, "unknown_office", f"office {body.office_code} is not configured")
             if body.enrolment_code is not None or not self.open_enrolment:
                 self._redeem(session, body, now)
             kiosk = session.get(Kiosk, body.kiosk_id)
@@ -265,7 +261,7 @@ class KioskAuth:
 
     def _redeem(self, session: Any, body: EnrolIn, now: datetime) -> None:
         if body.enrolment_code is None:
-            _fail(401, "enrolment_code_required", "an enrolment code from a technician is required")
+            fail(401, "enrolment_code_required", "an enrolment code from a technician is required")
         # One UPDATE marks the code used: two kiosks racing with the same code cannot both win.
         used = session.execute(
             update(EnrolmentCode)
@@ -281,7 +277,7 @@ class KioskAuth:
         ).first()
         if used is None or (used[0] is not None and used[0] != body.kiosk_id):
             log.warning("enrolment refused for kiosk %s: bad, used or expired code", body.kiosk_id)
-            _fail(
+            fail(
                 401, "bad_enrolment_code", "enrolment code unknown, used, expired or not for this"
             )
 
@@ -290,7 +286,7 @@ class KioskAuth:
         with self.db.transaction() as session:
             kiosk = session.get(Kiosk, kiosk_id)
             if kiosk is None:
-                _fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
+                fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
             kiosk.token_hash = hash_secret("revoked:" + secrets.token_hex(16))
         with self._lock:
             self._cache.clear()
@@ -306,7 +302,7 @@ def kiosk_guard(auth: KioskAuth) -> Callable[..., KioskRef]:
     ) -> KioskRef:
         """Resolve the bearer token to a kiosk, or answer 401 (cache hits skip the thread hop)."""
         if credentials is None:
-            _fail(401, "unauthorized", "missing bearer token")
+            fail(401, "unauthorized", "missing bearer token")
         hit = auth.cached(credentials.credentials)
         if hit is not None:
             return hit
@@ -324,7 +320,7 @@ def kiosk_claims_guard(auth: KioskAuth) -> Callable[..., tuple[str, str]]:
     ) -> tuple[str, str]:
         """(kiosk_id, token hash) of a signed kiosk token, or 401 (async: no thread hop)."""
         if credentials is None:
-            _fail(401, "unauthorized", "missing bearer token")
+            fail(401, "unauthorized", "missing bearer token")
         return await auth.async_claims(credentials.credentials)
 
     return kiosk_claims

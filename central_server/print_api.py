@@ -4,7 +4,7 @@ import base64
 import math
 import os
 from collections.abc import Callable
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from central_server import issued, lifecycle, print_codes
 from central_server.db import Database
+from central_server.errors import fail
 from central_server.kiosk_auth import KioskRef, hash_secret
 from central_server.models import Application, Office
 from central_server.ratelimit import RateLimiter, client_ip
@@ -46,10 +47,6 @@ class ReleaseIn(CardHolderIn):
     """Why printing failed (an error class name: no personal data)."""
 
     reason: Annotated[str, StringConstraints(max_length=200)] = ""
-
-
-def _fail(status: int, code: str, message: str, **extra: Any) -> NoReturn:
-    raise HTTPException(status, {"code": code, "message": message, **extra})
 
 
 def _limit(limiter: RateLimiter, request: Request, kiosk: KioskRef, nik: str) -> None:
@@ -141,7 +138,7 @@ def build_router(db: Database, kiosk_dependency: Callable[..., Any],
                     "pdf_base64": base64.b64encode(pdf).decode(),
                 }
         if refusal is not None:  # the refusal's log row is committed with the transaction
-            _fail(refusal.status, refusal.code, refusal.message, office_name=office.name,
+            fail(refusal.status, refusal.code, refusal.message, office_name=office.name,
                   **refusal.extra)
         return answer
 
@@ -168,18 +165,18 @@ def _find(session: Session, body: ReserveIn) -> tuple[print_codes.PrintCode, Iss
     if body.code:
         found = print_codes.find_by_code(session, body.code)
         if found is None:
-            _fail(404, "unknown_code", "no document has this print code")
+            fail(404, "unknown_code", "no document has this print code")
         return found
     if not body.registration_number:
-        _fail(422, "code_required", "send a print code or a registration number")
+        fail(422, "code_required", "send a print code or a registration number")
     app = session.scalar(select(Application).where(
         Application.registration_number == body.registration_number))
     if app is None or app.applicant_nik != body.nik:
-        _fail(404, "not_found", "no such application of this card holder")
+        fail(404, "not_found", "no such application of this card holder")
     found = print_codes.find_by_application(session, app)
     if found is None:
-        _fail(404, "not_issued", "no document was issued for this application yet")
+        fail(404, "not_issued", "no document was issued for this application yet")
     row, document = found
     if row is None:
-        _fail(404, "not_printable", "this document is not printed at kiosks (a card)")
+        fail(404, "not_printable", "this document is not printed at kiosks (a card)")
     return row, document

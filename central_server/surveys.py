@@ -5,15 +5,16 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from central_server.auth import Auth, StaffUser
+from central_server.auth import StaffUser
 from central_server.db import Database
+from central_server.errors import fail
 from central_server.kiosk_auth import KioskRef
 from central_server.models import Base
 from central_server.officer.common import PageContext, offices_for
@@ -78,10 +79,6 @@ class SurveyOut(BaseModel):
     received_at: str
 
 
-def _fail(status: int, code: str, message: str) -> Any:
-    raise HTTPException(status, {"code": code, "message": message})
-
-
 def _out(row: SurveyResponse) -> dict[str, Any]:
     return SurveyOut(id=row.id, service=row.service, survey_date=row.survey_date,
                      office_code=row.office_code, received_at=row.received_at
@@ -115,20 +112,18 @@ def summarise_rows(
     return result
 
 
-def router(
-    db: Database, kiosk_dependency: Callable[..., Any], auth: Auth, today: Callable[[], date]
+def kiosk_router(
+    db: Database, kiosk_dependency: Callable[..., KioskRef], today: Callable[[], date]
 ) -> APIRouter:
-    """POST /api/v1/surveys for kiosks and GET /officer/ikm for officers."""
+    """POST /api/v1/surveys: a kiosk stores one survey."""
     r = APIRouter()
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
-    Officer = Annotated[StaffUser, Depends(auth.require("officer", "admin"))]
-    ctx = PageContext(db=db, auth=auth, today=today)
 
     def replay(row: SurveyResponse, body: SurveyIn, answers: dict[str, int]) -> JSONResponse:
         same = (row.service, row.survey_date, row.answers()) == (body.service, body.survey_date,
                                                                  answers)
         if not same:
-            _fail(409, "idempotency_conflict", "Idempotency-Key reused with a different survey")
+            fail(409, "idempotency_conflict", "Idempotency-Key reused with a different survey")
         return JSONResponse(_out(row), 200, {"Idempotent-Replayed": "true"})
 
     def find(session: Session, kiosk_id: str, key: str) -> SurveyResponse | None:
@@ -143,14 +138,14 @@ def router(
     ) -> JSONResponse:
         """Store one survey of the kiosk's office; a repeated Idempotency-Key is counted once."""
         if idempotency_key is None:
-            _fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
+            fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
         try:
             answers = ikm.validate(body.answers)
         except ikm.InvalidAnswers as exc:
-            _fail(422, "invalid_answers", str(exc))
+            fail(422, "invalid_answers", str(exc))
         day = today()
         if not day - timedelta(days=MAX_AGE_DAYS) <= body.survey_date <= day + timedelta(days=1):
-            _fail(422, "bad_date", f"survey_date must lie within {MAX_AGE_DAYS} days before today")
+            fail(422, "bad_date", f"survey_date must lie within {MAX_AGE_DAYS} days before today")
         try:
             with db.transaction() as session:
                 existing = find(session, kiosk.kiosk_id, idempotency_key)
@@ -174,15 +169,23 @@ def router(
                  body.service)
         return JSONResponse(out, 201)
 
+    return r
+
+
+def officer_router(ctx: PageContext) -> APIRouter:
+    """GET /officer/ikm: the satisfaction index of an office for officers."""
+    r = APIRouter()
+    Officer = Annotated[StaffUser, Depends(ctx.auth.require("officer", "admin"))]
+
     @r.get("/officer/ikm", response_class=HTMLResponse, include_in_schema=False)
     def ikm_page(request: Request, user: Officer, office: str = "", start: str = "",
                  end: str = "") -> Response:
         """IKM per service of one office over a date range (default: this month so far)."""
-        day = today()
+        day = ctx.today()
         first, last = _parse(start, day.replace(day=1)), _parse(end, day)
         if first > last:
             first, last = last, first
-        with db.transaction() as session:
+        with ctx.db.transaction() as session:
             offices = offices_for(session, user)
             codes = [o.code for o in offices]
             office = office if office in codes else (user.office_code or codes[0])

@@ -9,12 +9,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy import Select, and_, or_, select
 
 from central_server.db import Database
+from central_server.errors import fail
 from central_server.fleet import alerts
 from central_server.fleet.models import FleetCommand, KioskSample, KioskState
 from central_server.fleet.schemas import (
@@ -29,10 +29,6 @@ from central_server.models import Kiosk, Office
 log = logging.getLogger(__name__)
 MAX_LIST = 1000
 STATUSES = ("online", "offline", "missing")
-
-
-def _fail(status: int, code: str, message: str) -> NoReturn:
-    raise HTTPException(status, {"code": code, "message": message})
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -98,7 +94,7 @@ class FleetService:
         with self.db.transaction() as session:
             kiosk = session.get(Kiosk, kiosk_id)
             if kiosk is None:
-                _fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
+                fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
             state = session.get(KioskState, kiosk_id)
         return self._health(kiosk, state, self.clock())
 
@@ -140,7 +136,7 @@ class FleetService:
         """Queue a command for the kiosk's next heartbeat."""
         with self.db.transaction() as session:
             if session.get(Kiosk, kiosk_id) is None:
-                _fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
+                fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
             command = FleetCommand(
                 kiosk_id=kiosk_id,
                 kind=body.kind.value,
@@ -173,7 +169,7 @@ class FleetService:
         with self.db.transaction() as session:
             row = session.get(FleetCommand, command_id)
             if row is None:
-                _fail(404, "unknown_command", f"no command {command_id}")
+                fail(404, "unknown_command", f"no command {command_id}")
             return self._command_out(row)
 
     def attachment(self, command_id: int) -> tuple[bytes, str]:
@@ -181,7 +177,7 @@ class FleetService:
         with self.db.transaction() as session:
             row = session.get(FleetCommand, command_id)
             if row is None or row.attachment is None:
-                _fail(404, "no_attachment", f"command {command_id} has no attachment")
+                fail(404, "no_attachment", f"command {command_id} has no attachment")
             return row.attachment, row.attachment_type or "application/octet-stream"
 
     def record_result(self, kiosk_id: str, command_id: int, body: CommandResultIn) -> None:
@@ -191,13 +187,13 @@ class FleetService:
             try:
                 data = base64.b64decode(body.attachment_b64, validate=True)
             except (binascii.Error, ValueError):
-                _fail(422, "bad_attachment", "attachment_b64 is not valid base64")
+                fail(422, "bad_attachment", "attachment_b64 is not valid base64")
         with self.db.transaction() as session:
             row = session.get(FleetCommand, command_id)
             if row is None or row.kiosk_id != kiosk_id:  # never reveal other kiosks' commands
-                _fail(404, "unknown_command", f"no command {command_id} for this kiosk")
+                fail(404, "unknown_command", f"no command {command_id} for this kiosk")
             if row.status in ("done", "failed"):
-                _fail(409, "already_reported", f"command {command_id} already has a result")
+                fail(409, "already_reported", f"command {command_id} already has a result")
             row.status = "done" if body.ok else "failed"
             row.finished_at = self.clock()
             row.result_detail = body.detail

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from central_server import issued, lifecycle, quota
 from central_server.auth import StaffUser
+from central_server.db import Database
+from central_server.kiosk_auth import KioskRef
 from central_server.lifecycle import State, TransitionRefused
 from central_server.models import Application, Office
 from central_server.notify.outbox import enqueue_for_transition
@@ -262,10 +264,10 @@ def _slot_choices(session: Any, app: Application, today: date) -> list[dict[str,
     return choices
 
 
-def scan_upload_router(ctx: PageContext, kiosk_dependency: Callable[..., Any]) -> APIRouter:
+def scan_upload_router(db: Database, kiosk_dependency: Callable[..., KioskRef]) -> APIRouter:
     """PUT /api/v1/applications/{number}/scans/{name}: a kiosk uploads a scanned document."""
     r = APIRouter()
-    Kiosk = Annotated[Any, Depends(kiosk_dependency)]
+    Kiosk = Annotated[KioskRef, Depends(kiosk_dependency)]
 
     @r.put(
         "/api/v1/applications/{registration_number}/scans/{name}",
@@ -284,7 +286,7 @@ def scan_upload_router(ctx: PageContext, kiosk_dependency: Callable[..., Any]) -
         content = await request.body()
         if not content or len(content) > MAX_SCAN_BYTES:
             raise TransitionRefused("too_large", f"scans are 1 byte to {MAX_SCAN_BYTES} bytes", 413)
-        with ctx.db.transaction() as session:
+        with db.transaction() as session:
             app = session.scalar(
                 select(Application).where(Application.registration_number == registration_number)
             )

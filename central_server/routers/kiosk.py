@@ -1,0 +1,108 @@
+"""The kiosk API: enrolment, slots, applications (single and batch), status, scans, surveys,
+card holder and print codes, the region list. Every route but enrolment takes a kiosk token."""
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from central_server import batch_submit, lifecycle, print_api, quota, regions, surveys
+from central_server.admission import Admission, Refused, Submission, booked
+from central_server.db import Database
+from central_server.errors import UNAUTHORIZED as ERRORS
+from central_server.errors import fail
+from central_server.kiosk_auth import KioskAuth, KioskRef
+from central_server.kiosk_auth import build_router as build_enrolment_router
+from central_server.officer.pages import scan_upload_router
+from central_server.ratelimit import StatusLookupLimiter
+from central_server.schemas import (
+    ApplicationIn,
+    ApplicationStatusOut,
+    Error,
+    Service,
+    SlotOut,
+    SubmissionOut,
+)
+from central_server.status import StatusLookup
+
+
+def router(
+    db: Database,
+    *,
+    kiosk_auth: KioskAuth,
+    current_kiosk: Callable[..., KioskRef],
+    require_technician: Callable[..., Any],
+    today: Callable[[], date],
+    status_lookup: StatusLookup,
+    status_limiter: StatusLookupLimiter,
+) -> APIRouter:
+    """Every route a kiosk calls; `require_technician` guards the enrolment codes."""
+    r = APIRouter()
+    KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
+    admission = Admission(today)
+    r.include_router(build_enrolment_router(kiosk_auth, require_technician))
+
+    @r.get("/api/v1/slots", response_model=list[SlotOut], responses=ERRORS)
+    def slots(
+        kiosk: KioskDep,
+        service: Service,
+        days: Annotated[int, Query(ge=1, le=quota.MAX_DAYS_AHEAD)] = 10,
+    ) -> list[SlotOut]:
+        """Bookable slots of the kiosk's office in the next `days` calendar days."""
+        candidates = quota.verification_days(today(), days)
+        with db.transaction() as session:
+            q = lifecycle.daily_quota(session, kiosk.office_code, service.value)
+            used = booked(session, kiosk.office_code, service.value, candidates)
+        result = []
+        for day in candidates:
+            for window in quota.windows_on(day):
+                left = quota.window_capacity(q, window) - used.get((day, window), 0)
+                if left > 0:
+                    result.append(SlotOut(date=day, window=window, remaining=left))
+        return result
+
+    @r.post(
+        "/api/v1/applications",
+        status_code=201,
+        response_model=SubmissionOut,
+        responses={**ERRORS, 400: {"model": Error}, 409: {"model": Error}},
+    )
+    def submit(
+        body: ApplicationIn,
+        kiosk: KioskDep,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Create a pre-application; a repeated Idempotency-Key replays the first answer."""
+        if idempotency_key is None or not 8 <= len(idempotency_key) <= 128:
+            fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
+        with db.transaction() as session:
+            [outcome] = admission.admit(session, kiosk, [Submission(idempotency_key, body)])
+        if isinstance(outcome, Refused):
+            fail(outcome.status, outcome.code, outcome.message, **outcome.extra)
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        return JSONResponse(outcome.answer, outcome.status, headers)
+
+    r.include_router(batch_submit.build_router(db, current_kiosk, admission))
+
+    @r.get(
+        "/api/v1/applications/{registration_number}",
+        response_model=ApplicationStatusOut,
+        responses={**ERRORS, 404: {"model": Error}, 429: {"model": Error}},
+    )
+    async def application_status(
+        registration_number: str, kiosk: KioskDep, request: Request
+    ) -> Response:
+        """Public status of an application (no NIK, masked name); rate-limited per kiosk/IP."""
+        status_limiter.check(request, kiosk.kiosk_id)
+        found = await status_lookup.fetch(registration_number)
+        if found is None:
+            fail(404, "not_found", "unknown registration number")
+        return Response(found.model_dump_json(), media_type="application/json")
+
+    r.include_router(scan_upload_router(db, current_kiosk))
+    r.include_router(surveys.kiosk_router(db, current_kiosk, today))
+    r.include_router(print_api.build_router(db, current_kiosk))  # card holder, print codes
+    r.include_router(regions.build_router(db, current_kiosk))  # region master list
+    return r
