@@ -6,7 +6,6 @@ item only, and an item first sent alone and resent in a batch (or the other way 
 replayed, never doubled.
 """
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -14,7 +13,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from central_server.admission import Admission, Admitted, Outcome, Submission
 from central_server.db import Database
-from central_server.kiosk_auth import KioskRef
+from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.schemas import ApplicationIn, Error, SubmissionOut
 
 MAX_ITEMS = 100
@@ -51,7 +50,7 @@ class BatchOut(BaseModel):
 
 
 def build_router(
-    db: Database, current_kiosk: Callable[..., KioskRef], admission: Admission
+    db: Database, current_kiosk: KioskGuard, admission: Admission
 ) -> APIRouter:
     """POST /api/v1/applications/batch: the queue's items through the one admission."""
     router = APIRouter(tags=["applications"])

@@ -138,7 +138,8 @@ def head_revision() -> str | None:
 def _current_revision(connection: Connection) -> str | None:
     if connection.scalar(text("SELECT to_regclass('alembic_version')")) is None:
         return None
-    return connection.scalar(text("SELECT version_num FROM alembic_version"))
+    version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    return None if version is None else str(version)
 
 
 def _create_missing_tables(connection: Connection, metadata: MetaData) -> None:

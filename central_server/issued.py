@@ -7,6 +7,7 @@ import logging
 import secrets
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -161,7 +162,7 @@ def verification_router(db: Database) -> APIRouter:
         """Public verification of an issued document."""
         with db.transaction() as session:
             document = session.get(IssuedDocument, code) if len(code) <= 32 else None
-            context = {"document": None}
+            context: dict[str, Any] = {"document": None}
             if document is not None:
                 office = session.get_one(Office, document.office_code)
                 context = {

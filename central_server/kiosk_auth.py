@@ -6,7 +6,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -63,6 +63,11 @@ class KioskRef:
     kiosk_id: str
     office_code: str
     office_name: str
+
+
+# FastAPI dependencies (async: a cache hit costs no thread hop) that answer 401 themselves.
+KioskGuard = Callable[..., Awaitable[KioskRef]]
+ClaimsGuard = Callable[..., Awaitable[tuple[str, str]]]  # (kiosk_id, token hash)
 
 
 class EnrolIn(KioskIn):
@@ -293,7 +298,7 @@ class KioskAuth:
         log.info("kiosk %s token revoked", kiosk_id)
 
 
-def kiosk_guard(auth: KioskAuth) -> Callable[..., KioskRef]:
+def kiosk_guard(auth: KioskAuth) -> KioskGuard:
     """A FastAPI dependency that admits kiosk tokens only (staff credentials get 401)."""
     bearer = HTTPBearer(auto_error=False)
 
@@ -311,7 +316,7 @@ def kiosk_guard(auth: KioskAuth) -> Callable[..., KioskRef]:
     return current_kiosk
 
 
-def kiosk_claims_guard(auth: KioskAuth) -> Callable[..., tuple[str, str]]:
+def kiosk_claims_guard(auth: KioskAuth) -> ClaimsGuard:
     """Like kiosk_guard, but checks only the signature; the caller verifies the hash in bulk."""
     bearer = HTTPBearer(auto_error=False)
 

@@ -52,11 +52,10 @@ def next_value(session: Session, name: str, count: int = 1) -> int:
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Counter).values(name=name, value=count)
-    stmt = stmt.on_conflict_do_update(
+    upsert = insert(Counter).values(name=name, value=count).on_conflict_do_update(
         index_elements=[Counter.name], set_={"value": Counter.value + count}
     ).returning(Counter.value)
-    return int(session.execute(stmt).scalar_one()) - count + 1
+    return int(session.execute(upsert).scalar_one()) - count + 1
 
 
 def lock_slot(session: Session, office_code: str, service: str, day: date, window: str) -> None:

@@ -3,7 +3,6 @@
 import base64
 import math
 import os
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from central_server import issued, lifecycle, print_codes
 from central_server.db import Database
 from central_server.errors import fail
-from central_server.kiosk_auth import KioskRef, hash_secret
+from central_server.kiosk_auth import KioskGuard, KioskRef, hash_secret
 from central_server.models import Application, Office
 from central_server.ratelimit import RateLimiter, client_ip
 from central_server.review_models import ApplicationEvent, IssuedDocument
@@ -96,7 +95,7 @@ def application_summary(session: Session, app: Application) -> dict[str, Any]:
     }
 
 
-def build_router(db: Database, kiosk_dependency: Callable[..., Any],
+def build_router(db: Database, kiosk_dependency: KioskGuard,
                  limiter: RateLimiter | None = None) -> APIRouter:
     """The card holder's applications and the print-code reservation cycle."""
     router = APIRouter(tags=["card holder"])
@@ -122,12 +121,12 @@ def build_router(db: Database, kiosk_dependency: Callable[..., Any],
             found = _find(session, body)
             row, document = found
             office = session.get_one(Office, document.office_code)
+            refusal: print_codes.PrintRefused | None = None
             try:
                 token = print_codes.reserve(session, row, document, kiosk.kiosk_id, body.nik)
             except print_codes.PrintRefused as exc:
                 refusal = exc
             else:
-                refusal = None
                 pdf = issued.render_pdf(document, office.name, issued.verify_url(base, document))
                 answer = {
                     "reservation": token,
@@ -173,10 +172,10 @@ def _find(session: Session, body: ReserveIn) -> tuple[print_codes.PrintCode, Iss
         Application.registration_number == body.registration_number))
     if app is None or app.applicant_nik != body.nik:
         fail(404, "not_found", "no such application of this card holder")
-    found = print_codes.find_by_application(session, app)
-    if found is None:
+    issued_for = print_codes.find_by_application(session, app)
+    if issued_for is None:
         fail(404, "not_issued", "no document was issued for this application yet")
-    row, document = found
+    row, document = issued_for
     if row is None:
         fail(404, "not_printable", "this document is not printed at kiosks (a card)")
     return row, document

@@ -6,8 +6,10 @@ import hmac
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import DateTime, ForeignKey, String, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central_server import lifecycle
@@ -168,15 +170,16 @@ def reserve(session: Session, row: PrintCode, document: IssuedDocument, kiosk_id
         raise PrintRefused("already_printed", "this document was already printed with its code",
                            printed_at=row.printed_at or "", printed_by=row.printed_by or "")
     token, now = secrets.token_urlsafe(24), utcnow()
-    claimed = session.execute(
+    # an UPDATE's result is a CursorResult (Session.execute is annotated for SELECTs)
+    claimed = cast(CursorResult[Any], session.execute(
         update(PrintCode)
         .where(PrintCode.id == row.id,
                or_(PrintCode.state == READY,
                    (PrintCode.state == RESERVED) & (PrintCode.reserved_until < now)))
         .values(state=RESERVED, reservation_hash=hash_secret(token), reserved_by=kiosk_id,
-                reserved_until=now + RESERVATION_TTL)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+                reserved_until=now + RESERVATION_TTL),
+        execution_options={"synchronize_session": False},
+    )).rowcount
     if claimed != 1:
         record(session, document.document_number, kiosk_id, nik, "refused", "busy elsewhere")
         raise PrintRefused("busy", "the document is being printed at a kiosk right now")

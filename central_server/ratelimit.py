@@ -61,8 +61,15 @@ def client_ip(request: Request) -> str:
 class StatusLookupLimiter:
     """Status look-ups are limited both per kiosk and per client IP; 429 with Retry-After."""
 
-    def __init__(self, per_minute: float = 30.0, burst: int = 10, **kwargs: object) -> None:
-        self.buckets = RateLimiter(per_minute, burst, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        per_minute: float = 30.0,
+        burst: int = 10,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = MAX_KEYS,
+    ) -> None:
+        self.buckets = RateLimiter(per_minute, burst, clock=clock, max_keys=max_keys)
 
     def check(self, request: Request, kiosk_id: str | None = None) -> None:
         """Raise 429 when the kiosk or the client IP has used up its look-ups."""

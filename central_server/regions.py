@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from central_server.db import Database
+from central_server.kiosk_auth import KioskGuard
 from central_server.region_models import Region, RegionEdition
 from central_server.settings import DEFAULT_DATABASE_URL
 
@@ -188,7 +188,7 @@ def _no_edition() -> HTTPException:
     )
 
 
-def build_router(db: Database, kiosk_dependency: Callable[..., Any]) -> APIRouter:
+def build_router(db: Database, kiosk_dependency: KioskGuard) -> APIRouter:
     """Kiosk endpoints: the current edition's id, and its download with ETag/If-None-Match."""
     router = APIRouter(prefix="/api/v1/regions", tags=["regions"],
                        dependencies=[Depends(kiosk_dependency)])  # fmt: skip

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
 from central_server.db import Database
 from central_server.lifecycle import STATUS_TEXTS
 from central_server.models import Application, Office
-from central_server.schemas import ApplicationStatusOut, Service
+from central_server.schemas import ApplicationStatusOut, Service, SlotIn, StatusText
 from kiosk_app.domain.identity import mask_name
 
 _QUERY = (
@@ -55,7 +56,7 @@ class StatusLookup:
             else db.engine
         )
 
-    def row(self, number: str) -> Row[Any] | None:
+    def row(self, number: str) -> Sequence[Any] | None:
         """The application's public columns and office name, or None."""
         with self.engine.connect() as conn:
             return conn.execute(_QUERY, {"number": number}).first()
@@ -66,7 +67,7 @@ class StatusLookup:
             return await run_in_threadpool(self, number)
         return self.public(await self._fetch_pg(number))
 
-    async def _fetch_pg(self, number: str) -> Any:
+    async def _fetch_pg(self, number: str) -> Sequence[Any] | None:
         loop = asyncio.get_running_loop()
         if self._pool_loop is not loop:  # connections belong to one event loop
             self._pool, self._pool_loop = [], loop
@@ -100,7 +101,7 @@ class StatusLookup:
         return self.public(self.row(number))
 
     @staticmethod
-    def public(found: Any) -> ApplicationStatusOut | None:
+    def public(found: Sequence[Any] | None) -> ApplicationStatusOut | None:
         """The response body for a row of the look-up query (None stays None)."""
         if found is None:
             return None
@@ -109,9 +110,9 @@ class StatusLookup:
             registration_number=number,
             service=Service(service),
             status=status,
-            status_text=STATUS_TEXTS.get(status, {"id": status, "en": status}),
+            status_text=StatusText(**STATUS_TEXTS.get(status, {"id": status, "en": status})),
             masked_name=mask_name(name),
-            slot={"date": slot_date, "window": slot_window},
+            slot=SlotIn(date=slot_date, window=slot_window),
             office_name=office,
             created_at=created_at,
         )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from central_server.auth import StaffUser
 from central_server.db import Database
 from central_server.errors import fail
-from central_server.kiosk_auth import KioskRef
+from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.models import Base
 from central_server.officer.common import PageContext, offices_for
 from central_server.schemas import Error
@@ -113,7 +113,7 @@ def summarise_rows(
 
 
 def kiosk_router(
-    db: Database, kiosk_dependency: Callable[..., KioskRef], today: Callable[[], date]
+    db: Database, kiosk_dependency: KioskGuard, today: Callable[[], date]
 ) -> APIRouter:
     """POST /api/v1/surveys: a kiosk stores one survey."""
     r = APIRouter()

@@ -13,7 +13,7 @@ from central_server.fleet.dashboard import install_handlers
 from central_server.fleet.fastpath import HeartbeatFastPath
 from central_server.fleet.heartbeats import SAMPLE_EVERY, HeartbeatWriter
 from central_server.fleet.service import FleetService
-from central_server.kiosk_auth import KioskRef
+from central_server.kiosk_auth import ClaimsGuard, KioskGuard
 
 HEARTBEAT_INTERVAL_S = 60
 
@@ -26,8 +26,8 @@ class Fleet:
     def __init__(
         self,
         db: Database,
-        current_kiosk: Callable[..., KioskRef],
-        kiosk_claims: Callable[..., tuple[str, str]],
+        current_kiosk: KioskGuard,
+        kiosk_claims: ClaimsGuard,
         access: StaffAccess,
         *,
         heartbeat_interval_s: int = HEARTBEAT_INTERVAL_S,

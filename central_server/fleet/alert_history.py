@@ -16,8 +16,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
-from sqlalchemy import DateTime, ForeignKey, Index, String, select, update
+from sqlalchemy import DateTime, ForeignKey, Index, String, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -107,9 +108,9 @@ def record(conn: Connection, problems: Mapping[str, Iterable[str]],
                          "raised_at": previous.seen + alerts.OFFLINE_ALERT_AFTER,
                          "cleared_at": now})
     if to_close:
-        conn.execute(update(table).where(table.c.id.in_(to_close)).values(cleared_at=now))
+        conn.execute(update(KioskAlert).where(table.c.id.in_(to_close)).values(cleared_at=now))
     if rows:
-        conn.execute(table.insert(), rows)
+        conn.execute(insert(KioskAlert), rows)
     return len(to_close) + len(rows)
 
 
@@ -188,7 +189,9 @@ KioskQ = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 Limit = Annotated[int, Query(ge=1, le=MAX_ROWS)]
 
 
-def build_router(history: AlertHistory, access: StaffAccess, templates: Any) -> APIRouter:
+def build_router(
+    history: AlertHistory, access: StaffAccess, templates: Jinja2Templates
+) -> APIRouter:
     """GET /api/v1/fleet/alerts (JSON, technicians) and /fleet/alerts (the dashboard page)."""
     router = APIRouter()
     ApiStaff = Annotated[Staff, Depends(access.api)]

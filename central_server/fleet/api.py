@@ -18,7 +18,7 @@ from central_server.fleet.schemas import (
     KioskHealthOut,
 )
 from central_server.fleet.service import STATUSES, Filters, FleetService
-from central_server.kiosk_auth import KioskRef
+from central_server.kiosk_auth import ClaimsGuard, KioskGuard, KioskRef
 from central_server.schemas import Error
 
 KIOSK_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Error}}
@@ -32,8 +32,8 @@ CommandId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 def build_api(
     service: FleetService,
     writer: HeartbeatWriter,
-    current_kiosk: Callable[..., KioskRef],
-    kiosk_claims: Callable[..., tuple[str, str]],
+    current_kiosk: KioskGuard,
+    kiosk_claims: ClaimsGuard,
     require_technician: Callable[..., Staff],
     heartbeat_interval_s: int,
 ) -> APIRouter:

@@ -6,12 +6,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from central_server.fleet import alerts
-from central_server.fleet.access import COOKIE, LOGIN_PATH, SESSION_MAX_AGE_S, Staff, StaffAccess
+from central_server.fleet.access import (
+    COOKIE,
+    LOGIN_PATH,
+    SESSION_MAX_AGE_S,
+    LoginRequired,
+    Staff,
+    StaffAccess,
+)
 from central_server.fleet.chart import Series, history_svg
 from central_server.fleet.schemas import CommandIn, CommandKind
 from central_server.fleet.service import STATUSES, Filters, FleetService, utc
@@ -161,8 +168,6 @@ def redirect_to_login(_request: Request, _exc: Exception) -> Response:
     return RedirectResponse(LOGIN_PATH, status_code=303)
 
 
-def install_handlers(app: object, handler: Callable[..., Response] = redirect_to_login) -> None:
+def install_handlers(app: FastAPI, handler: Callable[..., Response] = redirect_to_login) -> None:
     """Register the login redirect on the FastAPI app."""
-    from central_server.fleet.access import LoginRequired
-
-    app.add_exception_handler(LoginRequired, handler)  # type: ignore[attr-defined]
+    app.add_exception_handler(LoginRequired, handler)

@@ -8,10 +8,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -48,7 +49,7 @@ def local_time(value: datetime | None, office_code: str) -> str:
     if value is None:
         return ""
     zone = office_zone(office_code)
-    return f"{utc(value).astimezone(zone):%Y-%m-%d %H:%M} {zone.tzname(None)}"  # type: ignore[union-attr]
+    return f"{utc(value).astimezone(zone):%Y-%m-%d %H:%M} {zone.tzname(None)}"
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def listing(auth: KioskAuth, now: datetime) -> tuple[list[CodeRow], list[CodeRow
         )
 
 
-def build_router(auth: KioskAuth, access: StaffAccess, templates: Any,
+def build_router(auth: KioskAuth, access: StaffAccess, templates: Jinja2Templates,
                  offices: Callable[[], list[tuple[str, str]]]) -> APIRouter:
     """GET/POST /fleet/enrolment-codes for technicians and admins (as remote commands)."""
     router = APIRouter(include_in_schema=False)
@@ -118,8 +119,10 @@ def build_router(auth: KioskAuth, access: StaffAccess, templates: Any,
         if not access.csrf_ok(staff, csrf):
             return page(request, staff, 403, error="csrf", form=form)
         try:
-            body = EnrolmentCodeIn(office_code=office_code, kiosk_id=kiosk_id.strip() or None,
-                                   valid_hours=valid_hours)  # type: ignore[arg-type]
+            # the form's text goes through the model's own coercion, as a JSON body's would
+            body = EnrolmentCodeIn.model_validate({"office_code": office_code,
+                                                   "kiosk_id": kiosk_id.strip() or None,
+                                                   "valid_hours": valid_hours})
             created = auth.create_code(body)
         except ValidationError:
             return page(request, staff, 422, error="invalid", form=form)

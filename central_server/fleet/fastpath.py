@@ -8,7 +8,7 @@ with pydantic's JSON parser, hand the heartbeat to the group-commit writer, answ
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,7 +117,8 @@ def _is_json(content_type: bytes) -> bool:
 
 async def _read_body(receive: Receive) -> bytes | None:
     """The whole request body, or None beyond MAX_BODY_BYTES."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -131,7 +132,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-def _json(status: int, content: Any, headers: dict[str, str] | None = None) -> tuple[
+def _json(status: int, content: Any, headers: Mapping[str, str] | None = None) -> tuple[
     int, bytes, Headers
 ]:  # fmt: skip
     extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]

@@ -12,7 +12,7 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import HTTPException
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from central_server.db import Database
@@ -122,7 +122,7 @@ class HeartbeatWriter:
                 if not item.future.done():
                     item.future.set_exception(RuntimeError("server shutting down"))
             raise
-        except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
+        except Exception as exc:  # every waiter must get an answer
             log.exception("heartbeat batch of %d failed", len(batch))
             for item in batch:
                 if not item.future.done():
@@ -182,7 +182,7 @@ class HeartbeatWriter:
             sampled = [k for k, at in returned if _same(at, now)]
             if sampled:
                 conn.execute(
-                    KioskSample.__table__.insert(),
+                    insert(KioskSample),
                     [self._sample_row(k, latest[k], now) for k in sampled],
                 )
             delivered = session.execute(

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
+from sqlalchemy import TextClause, bindparam, make_url, text
 
 from central_server.fleet.models import KioskState
 
 BEFORE_ROW = -1  # the command id column's marker for a row of `old` (seen, problems before)
+# Looked up by URL: the dialect classes themselves have no annotated constructor.
+PSYCOPG = make_url("postgresql+psycopg://").get_dialect()()
 
 
 def _statement() -> TextClause:
     table = KioskState.__table__
-    dialect = postgresql.dialect()
+    dialect = PSYCOPG
     names = [c.name for c in table.columns]
     arrays = ", ".join(
         f"CAST(:{c.name} AS {c.type.compile(dialect=dialect)}[])" for c in table.columns
@@ -62,7 +62,7 @@ def _statement() -> TextClause:
 BATCH_STATEMENT = _statement()
 # The same statement as psycopg SQL (%(name)s placeholders): executed on the driver's cursor, it
 # skips SQLAlchemy's per-execution result set-up (~8% of the writer thread in the profile).
-BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=psycopg_dialect()))
+BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=PSYCOPG))
 
 
 def parameters(rows: list[dict[str, Any]], now: Any, cutoff: Any) -> dict[str, Any]:

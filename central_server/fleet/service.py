@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import overload
 
 from sqlalchemy import Select, and_, or_, select
 
@@ -31,6 +31,10 @@ MAX_LIST = 1000
 STATUSES = ("online", "offline", "missing")
 
 
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
 def utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes: they were stored as UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
@@ -57,7 +61,7 @@ class FleetService:
         with self.db.transaction() as session:
             return [(o.code, o.name) for o in session.scalars(select(Office).order_by(Office.code))]
 
-    def _query(self, filters: Filters, now: datetime) -> Select[Any]:
+    def _query(self, filters: Filters, now: datetime) -> Select[Kiosk, KioskState]:
         query = select(Kiosk, KioskState).outerjoin(
             KioskState, KioskState.kiosk_id == Kiosk.kiosk_id
         )

@@ -32,7 +32,8 @@ def utcnow() -> datetime:
 
 def backoff(attempts: int) -> timedelta:
     """Delay before retry number `attempts` + 1: 30 s, 1 min, 2 min, ... capped at 1 h."""
-    return min(BASE_DELAY * (2 ** max(0, attempts - 1)), MAX_DELAY)
+    delay: timedelta = BASE_DELAY * 2 ** max(0, attempts - 1)
+    return min(delay, MAX_DELAY)
 
 
 def enqueue(

@@ -1,7 +1,6 @@
 """Officer pages for applications: list by office and state, detail with scans, actions."""
 
 import os
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from central_server import issued, lifecycle, quota
 from central_server.auth import StaffUser
 from central_server.db import Database
-from central_server.kiosk_auth import KioskRef
+from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.lifecycle import State, TransitionRefused
 from central_server.models import Application, Office
 from central_server.notify.outbox import enqueue_for_transition
@@ -264,7 +263,7 @@ def _slot_choices(session: Any, app: Application, today: date) -> list[dict[str,
     return choices
 
 
-def scan_upload_router(db: Database, kiosk_dependency: Callable[..., KioskRef]) -> APIRouter:
+def scan_upload_router(db: Database, kiosk_dependency: KioskGuard) -> APIRouter:
     """PUT /api/v1/applications/{number}/scans/{name}: a kiosk uploads a scanned document."""
     r = APIRouter()
     Kiosk = Annotated[KioskRef, Depends(kiosk_dependency)]

@@ -13,7 +13,7 @@ from central_server.admission import Admission, Refused, Submission, booked
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
 from central_server.errors import fail
-from central_server.kiosk_auth import KioskAuth, KioskRef
+from central_server.kiosk_auth import KioskAuth, KioskGuard, KioskRef
 from central_server.kiosk_auth import build_router as build_enrolment_router
 from central_server.officer.pages import scan_upload_router
 from central_server.ratelimit import StatusLookupLimiter
@@ -32,7 +32,7 @@ def router(
     db: Database,
     *,
     kiosk_auth: KioskAuth,
-    current_kiosk: Callable[..., KioskRef],
+    current_kiosk: KioskGuard,
     require_technician: Callable[..., Any],
     today: Callable[[], date],
     status_lookup: StatusLookup,

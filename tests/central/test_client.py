@@ -151,7 +151,7 @@ def test_dead_server_is_unavailable_quickly() -> None:
 class _Stub(BaseHTTPRequestHandler):
     """Answers with the status and headers put on the server object; /slow never answers."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:  # http.server's naming
         if self.path.startswith("/slow"):
             time.sleep(1.0)
         status, headers, text = self.server.answer  # type: ignore[attr-defined]

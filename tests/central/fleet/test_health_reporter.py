@@ -149,9 +149,9 @@ def test_background_loop_survives_a_dead_server(
         time.sleep(0.05)
     reporter.central.base_url = "http://127.0.0.1:9"  # nothing listens: connection refused
     time.sleep(0.3)
-    assert reporter._thread is not None and reporter._thread.is_alive()  # noqa: SLF001
+    assert reporter._thread is not None and reporter._thread.is_alive()
     reporter.stop(timeout=5)
-    assert reporter._thread is None  # noqa: SLF001
+    assert reporter._thread is None
 
 
 def test_cpu_temperature_reads_thermal_zones(tmp_path: Path) -> None:

@@ -145,7 +145,7 @@ def test_sms_gateway_over_http() -> None:
     answers = [200, 503, 400]
 
     class Gateway(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:  # http.server's naming
             length = int(self.headers["Content-Length"])
             received.append((self.headers["Authorization"], json.loads(self.rfile.read(length))))
             self.send_response(answers.pop(0))
