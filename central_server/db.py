@@ -109,7 +109,7 @@ class Database:
 
 def alembic_config(url: str | None = None) -> Any:
     """An Alembic Config pointing at central_server/migrations (no alembic.ini needed)."""
-    from alembic.config import Config
+    from alembic.config import Config  # alembic loads only where PostgreSQL is migrated
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -120,7 +120,7 @@ def alembic_config(url: str | None = None) -> Any:
 
 def upgrade(connection: Connection, revision: str = "head") -> None:
     """Run `alembic upgrade` on an open connection (inside the caller's transaction)."""
-    from alembic import command
+    from alembic import command  # as above: SQLite servers (kiosk sidecars) never load it
 
     config = alembic_config()
     config.attributes["connection"] = connection
@@ -130,7 +130,7 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
 @functools.cache
 def head_revision() -> str | None:
     """The newest migration of central_server/migrations."""
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # as above
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

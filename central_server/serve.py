@@ -26,7 +26,7 @@ STOP_TIMEOUT_S = 10.0
 
 def default_app() -> Any:
     """Factory of the central server on $ANJUNGAN_DB (default: SQLite in ./var)."""
-    from central_server.app import create_app
+    from central_server.app import create_app  # in each worker only, not in the supervisor
 
     return create_app(os.environ.get("ANJUNGAN_DB", DEFAULT_DATABASE_URL))
 

@@ -74,6 +74,7 @@ class SidecarServer:
 
 def _serve(fd: int, database_url: str) -> None:
     """Child side: serve on the inherited socket until stdin closes."""
+    # Only the child imports the server: the kiosk that starts it stays light.
     import uvicorn
 
     from central_server.app import create_app

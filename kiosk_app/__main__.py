@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from central_server.settings import DEFAULT_DATABASE_URL
+
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen part of the product."""
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     central = sub.add_parser("central", help="run the central server alone")
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8000)
-    central.add_argument("--db", default="sqlite:///./var/central.db", help="SQLAlchemy database URL")
+    central.add_argument("--db", default=DEFAULT_DATABASE_URL, help="SQLAlchemy database URL")
     central.add_argument("--import-regions", type=Path, metavar="DIR",
                          help="import an official region edition (CSV files in DIR), then exit")
     demo = sub.add_parser("demo", help="drive the whole journey headless and save what it shows")

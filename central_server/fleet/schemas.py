@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -90,8 +91,6 @@ class CommandIn(BaseModel):
     @field_validator("args")
     @classmethod
     def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
-        import json
-
         if len(json.dumps(value, default=str)) > MAX_ARGS_BYTES:
             raise ValueError(f"args larger than {MAX_ARGS_BYTES} bytes")
         return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,3 +95,12 @@ def test_the_graph_sees_late_and_package_imports() -> None:
 def test_no_import_cycle_between_central_server_modules() -> None:
     cycle = find_cycle(graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_shared_settings_import_only_the_standard_library() -> None:
+    """The kiosk imports central_server.settings at start-up: it must stay cheap."""
+    tree = ast.parse((ROOT / PACKAGE / "settings.py").read_text(encoding="utf-8"))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert {n.split(".")[0] for n in names} <= sys.stdlib_module_names
