@@ -42,12 +42,26 @@ def imported(name: str, path: Path, known: set[str]) -> set[str]:
             targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
                        for a in node.names]
         for target in targets:
-            # importing a.b.c runs a and a.b first: the deepest known module stands for all
-            while target and target not in known:
+            while target and target not in known:  # `from mod import name`: the module
                 target = target.rpartition(".")[0]
-            if target and target != name:
-                found.add(target)
+            found |= _with_packages(target, name, known)
     return found
+
+
+def _with_packages(target: str, importer: str, known: set[str]) -> set[str]:
+    """`target` and the packages whose __init__ importing it runs (a.b.c runs a and a.b),
+    but not the importer's own packages: those are already being imported."""
+    running = {importer}
+    parent = importer
+    while parent:
+        parent = parent.rpartition(".")[0]
+        running.add(parent)
+    chain: set[str] = set()
+    while target:
+        if target in known and target not in running:
+            chain.add(target)
+        target = target.rpartition(".")[0]
+    return chain
 
 
 def graph() -> dict[str, set[str]]:
@@ -90,6 +104,9 @@ def test_the_graph_sees_late_and_package_imports() -> None:
     assert "central_server.db" in edges["central_server.app"]
     # serve.py imports the app inside a function: such imports count too
     assert "central_server.app" in edges["central_server.serve"]
+    # importing central_server.fleet.api runs central_server.fleet's __init__ first
+    assert "central_server.fleet" in edges["central_server.routers.fleet"]
+    assert "central_server.fleet" not in edges["central_server.fleet.api"]
 
 
 def test_no_import_cycle_between_central_server_modules() -> None:
