@@ -10,8 +10,6 @@ from sqlalchemy import func, select
 
 from central_server import issued, lifecycle, quota
 from central_server.auth import StaffUser
-from central_server.db import Database
-from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.lifecycle import State, TransitionRefused
 from central_server.models import Application, Office
 from central_server.notify.outbox import enqueue_for_transition
@@ -23,13 +21,10 @@ from central_server.officer.common import (
     redirect,
 )
 from central_server.review_models import ApplicationScan, Arrival
-from central_server.settings import now_wib
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_nik
 
 PAGE_SIZE = 50
-SCAN_TYPES = {"image/png", "image/jpeg", "application/pdf"}
-MAX_SCAN_BYTES = 5 * 1024 * 1024
 CONTACT_LABELS = {
     "contact_phone": "Nomor HP",
     "contact_email": "Email",
@@ -261,46 +256,3 @@ def _slot_choices(session: Any, app: Application, today: date) -> list[dict[str,
                     }
                 )
     return choices
-
-
-def scan_upload_router(db: Database, kiosk_dependency: KioskGuard) -> APIRouter:
-    """PUT /api/v1/applications/{number}/scans/{name}: a kiosk uploads a scanned document."""
-    r = APIRouter()
-    Kiosk = Annotated[KioskRef, Depends(kiosk_dependency)]
-
-    @r.put(
-        "/api/v1/applications/{registration_number}/scans/{name}",
-        status_code=204,
-        responses={404: {"description": "unknown application"}, 413: {}, 415: {}},
-    )
-    async def upload_scan(
-        request: Request, registration_number: str, name: str, kiosk: Kiosk
-    ) -> Response:
-        """Store (or replace) one scan of an application sent by a kiosk of the same office."""
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type not in SCAN_TYPES:
-            raise TransitionRefused("unsupported_type", f"send one of {sorted(SCAN_TYPES)}", 415)
-        if not (1 <= len(name) <= 64 and name.replace("_", "").replace("-", "").isalnum()):
-            raise TransitionRefused("bad_name", "scan names are 1-64 of A-Z a-z 0-9 _ -", 422)
-        content = await request.body()
-        if not content or len(content) > MAX_SCAN_BYTES:
-            raise TransitionRefused("too_large", f"scans are 1 byte to {MAX_SCAN_BYTES} bytes", 413)
-        with db.transaction() as session:
-            app = session.scalar(
-                select(Application).where(Application.registration_number == registration_number)
-            )
-            if app is None or app.office_code != kiosk.office_code:
-                raise TransitionRefused("not_found", "unknown registration number", 404)
-            row = session.scalar(
-                select(ApplicationScan).where(
-                    ApplicationScan.application_id == app.id, ApplicationScan.name == name
-                )
-            )
-            if row is None:
-                row = ApplicationScan(application_id=app.id, name=name)
-                session.add(row)
-            row.content_type, row.content = content_type, content
-            row.uploaded_at = now_wib()
-        return Response(status_code=204)
-
-    return r

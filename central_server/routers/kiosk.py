@@ -8,14 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from central_server import batch_submit, lifecycle, print_api, quota, regions, surveys
+from central_server import batch_submit, lifecycle, print_api, quota, regions, scans, surveys
 from central_server.admission import Admission, Refused, Submission, booked
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskAuth, KioskGuard, KioskRef
 from central_server.kiosk_auth import build_router as build_enrolment_router
-from central_server.officer.pages import scan_upload_router
 from central_server.ratelimit import StatusLookupLimiter
 from central_server.schemas import (
     ApplicationIn,
@@ -101,7 +100,7 @@ def router(
             fail(404, "not_found", "unknown registration number")
         return Response(found.model_dump_json(), media_type="application/json")
 
-    r.include_router(scan_upload_router(db, current_kiosk))
+    r.include_router(scans.upload_router(db, current_kiosk))
     r.include_router(surveys.kiosk_router(db, current_kiosk, today))
     r.include_router(print_api.build_router(db, current_kiosk))  # card holder, print codes
     r.include_router(regions.build_router(db, current_kiosk))  # region master list
