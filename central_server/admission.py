@@ -141,9 +141,7 @@ class Admission:
     def admit(
         self, session: Session, kiosk: KioskRef, submissions: Sequence[Submission]
     ) -> list[Outcome]:
-        """Admit `submissions` in order inside the caller's transaction; one outcome each.
-
-        Keys must differ within one call (the batch endpoint refuses a batch repeating one)."""
+        """Admit `submissions` (distinct keys) in the caller's transaction; one outcome each."""
         keys = [s.key for s in submissions]
         stored = {a.idempotency_key: a for a in session.scalars(select(Application).where(
             Application.kiosk_id == kiosk.kiosk_id, Application.idempotency_key.in_(keys)))}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import functools
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,14 +26,13 @@ def modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted((ROOT / PACKAGE).rglob("*.py"))}
 
 
-def imported(name: str, path: Path, known: set[str]) -> set[str]:
-    """The package's modules that `name` imports anywhere in its body (functions included)."""
+def import_statements(name: str, path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every import in the file, functions included; `import a` is (a, [])."""
     is_package = path.name == "__init__.py"
-    found: set[str] = set()
+    found: list[tuple[str, list[str]]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        targets: list[str] = []
         if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
+            found += [(alias.name, []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: resolve against this module's package
@@ -38,19 +40,38 @@ def imported(name: str, path: Path, known: set[str]) -> set[str]:
                 anchor = anchor if is_package else anchor[:-1]
                 anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join(anchor + ([base] if base else []))
-            # `from pkg import mod` imports the module pkg.mod; `from mod import x` imports mod
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
-                       for a in node.names]
+            found.append((base, [alias.name for alias in node.names]))
+    return found
+
+
+@functools.cache
+def parsed() -> dict[str, list[tuple[str, list[str]]]]:
+    """import_statements of every module, parsed in a child process."""
+    # Not here: CPython 3.11 shares the AST constructor's recursion counter between threads
+    # (python/cpython#106905), so a test server's thread formatting a traceback (3.11 finds
+    # its carets with ast.parse) at the same moment made ast.parse fail in this process.
+    out = subprocess.run([sys.executable, __file__], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, check=True)
+    return {name: [(base, names) for base, names in statements]
+            for name, statements in json.loads(out.stdout).items()}
+
+
+def imported(name: str, statements: list[tuple[str, list[str]]], known: set[str]) -> set[str]:
+    """The package's modules that `name` imports (and the packages that importing them runs)."""
+    found: set[str] = set()
+    for base, names in statements:
+        # `from pkg import mod` imports the module pkg.mod; `from mod import x` imports mod
+        targets = [f"{base}.{n}" if f"{base}.{n}" in known else base for n in names] or [base]
         for target in targets:
-            while target and target not in known:  # `from mod import name`: the module
+            while target and target not in known:  # a name in a module, or outside modules
                 target = target.rpartition(".")[0]
             found |= _with_packages(target, name, known)
     return found
 
 
 def _with_packages(target: str, importer: str, known: set[str]) -> set[str]:
-    """`target` and the packages whose __init__ importing it runs (a.b.c runs a and a.b),
-    but not the importer's own packages: those are already being imported."""
+    """`target` and the packages it runs first (a.b.c runs a and a.b), but not the importer's."""
+    # the importer's own packages are already being imported: no new edge
     running = {importer}
     parent = importer
     while parent:
@@ -66,8 +87,8 @@ def _with_packages(target: str, importer: str, known: set[str]) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     """Module -> the package's modules it imports."""
-    found = modules()
-    return {name: imported(name, path, set(found)) for name, path in found.items()}
+    statements = parsed()
+    return {name: imported(name, found, set(statements)) for name, found in statements.items()}
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
@@ -116,8 +137,9 @@ def test_no_import_cycle_between_central_server_modules() -> None:
 
 def test_the_shared_settings_import_only_the_standard_library() -> None:
     """The kiosk imports central_server.settings at start-up: it must stay cheap."""
-    tree = ast.parse((ROOT / PACKAGE / "settings.py").read_text(encoding="utf-8"))
-    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-             for alias in node.names}
-    names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert {n.split(".")[0] for n in names} <= sys.stdlib_module_names
+    statements = parsed()[f"{PACKAGE}.settings"]
+    assert {base.split(".")[0] for base, _ in statements} <= sys.stdlib_module_names
+
+
+if __name__ == "__main__":  # the child process of parsed()
+    print(json.dumps({name: import_statements(name, path) for name, path in modules().items()}))
