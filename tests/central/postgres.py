@@ -96,7 +96,7 @@ class TemporaryPostgres:
     def execute(self, sql: str, database: str = "postgres") -> None:
         """Run one statement outside a transaction (CREATE/DROP DATABASE)."""
         with psycopg.connect(self.dsn(database), autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def create_database(self, template: str | None = None) -> str:
         """A new empty database (or a copy of `template`); returns its name."""
