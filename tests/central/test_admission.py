@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from central_server.embedded import EmbeddedServer
 from central_server.numbering import MAX_DAILY_SEQUENCE
-from tests.central.conftest import OFFICE, TODAY
+from tests.central.conftest import OFFICE, TODAY, count_rows
 from tests.central.test_batch_submit import set_quota
 from tests.central.test_server_http import FRIDAY, MONDAY, body, enrol
 
@@ -134,3 +135,18 @@ def test_what_one_path_stored_the_other_replays(
     assert replayed == [Result(200, r.code, r.queue_number, r.slot, r.moved_from) for r in stored]
     conflict = DOORS[then](server, auth, [("k-cross-01", body(applicant_name="Lain"))])
     assert conflict == [Result(409, "idempotency_conflict")]
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_concurrent_resends_of_the_same_requests_create_each_once(
+    door: str, server: EmbeddedServer, database_url: str
+) -> None:
+    auth = enrol(server)
+    items: list[Item] = [("k-race-001", body()), ("k-race-002", body(day=TUESDAY))]
+    with ThreadPoolExecutor(6) as pool:
+        rounds = list(pool.map(lambda _: DOORS[door](server, auth, items), range(6)))
+    for n in range(len(items)):
+        answers = [results[n] for results in rounds]
+        assert sorted(a.status for a in answers) == [200] * 5 + [201]
+        assert len({(a.queue_number, a.slot) for a in answers}) == 1
+    assert count_rows(database_url) == 2
