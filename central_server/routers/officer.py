@@ -1,7 +1,8 @@
 """Officer and admin pages (login, queue, applications, quotas, users, IKM) and the admin API."""
 
 import hmac
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,7 +18,7 @@ from central_server.schemas import Error, QuotaIn, QuotaOut, Service
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
 
 
-def admin_guard(admin_secret: str | None) -> Any:
+def admin_guard(admin_secret: str | None) -> Callable[[Credentials], None]:
     """Admin API guard: a shared token (officers use their login on the pages)."""
 
     def require_admin(credentials: Credentials) -> None:
