@@ -13,6 +13,7 @@ class DeviceError(Exception):
         "A device is not working. Please ask an attendant.",
     )
     retriable = True
+    attendant_alert = False  # True: the fault is the kiosk's, an attendant and the fleet are told
 
 
 class NoReader(DeviceError):
@@ -42,14 +43,33 @@ class CardUnreadable(DeviceError):
     )
 
 
-class SamMissing(DeviceError):
-    """The reader's SAM slot is empty or the SAM does not answer: no e-KTP can be read."""
+class CardNotResponding(CardUnreadable):
+    """The card stopped answering (mute or far too slow) before the read finished."""
+
+    citizen_message = Text(
+        "e-KTP tidak merespons. Angkat e-KTP, tempelkan kembali, dan tahan sampai selesai.",
+        "The e-KTP stopped responding. Lift it, place it again and hold it still until done.",
+    )
+
+
+class SamFault(DeviceError):
+    """The reader's security module (SAM) is mute or failing: the kiosk's fault, not the card's."""
+
+    citizen_message = Text(
+        "Pembaca e-KTP belum siap. Petugas sedang dipanggil untuk membantu.",
+        "The e-KTP reader is not ready. An attendant is being called to help.",
+    )
+    retriable = False
+    attendant_alert = True
+
+
+class SamMissing(SamFault):
+    """The reader's SAM slot is empty or holds no SAM of ours: no e-KTP can be read."""
 
     citizen_message = Text(
         "Pembaca e-KTP belum siap (modul keamanan tidak terpasang). Silakan hubungi petugas.",
         "The e-KTP reader is not ready (security module missing). Please ask an attendant.",
     )
-    retriable = False
 
 
 class CardNotAuthentic(DeviceError):

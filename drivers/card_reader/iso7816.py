@@ -13,6 +13,11 @@ Transmit = Callable[[bytes], bytes]
 SHORT_MAX = 256
 EXTENDED_MAX = 65536
 MAX_GET_RESPONSE = 64  # bounds a card that answers 61xx forever
+EVEN_INS_MAX_OFFSET = 0x7FFF  # READ BINARY B0 carries a 15-bit offset in P1-P2
+TAG_OFFSET = 0x54  # READ BINARY B1: the offset data object in the command...
+TAG_DISCRETIONARY = 0x53  # ...and the data object wrapping the answer
+SW_OK = 0x9000
+SW_END_OF_FILE = 0x6282  # "end of file reached before reading Le bytes": data is still valid
 
 
 class StatusWordError(Exception):
@@ -127,6 +132,31 @@ class Response:
     sw: int
 
 
+def le_size(apdu: bytes) -> int:
+    """Bytes of the Le field at the end of `apdu`: 0 (none), 1 (short) or 2 (extended)."""
+    body = apdu[4:]
+    if not body:
+        return 0
+    if len(body) == 1:
+        return 1  # short case 2
+    if body[0] == 0 and len(body) >= 3:  # extended: Lc 0 does not exist in short form
+        if len(body) == 3:
+            return 2  # extended case 2
+        rest = len(body) - 3 - int.from_bytes(body[1:3], "big")
+        return 2 if rest == 2 else 0
+    return 1 if len(body) - 1 - body[0] == 1 else 0
+
+
+def with_le(apdu: bytes, sw2: int) -> bytes:
+    """`apdu` with its Le replaced by the length a 6Cxx answer gave (SW2 00 means 256)."""
+    size = le_size(apdu)
+    if size == 1:
+        return apdu[:-1] + bytes([sw2])
+    if size == 2:
+        return apdu[:-2] + (sw2 or SHORT_MAX).to_bytes(2, "big")
+    raise ValueError("6Cxx for a command without Le")
+
+
 def build_apdu(
     cla: int,
     ins: int,
@@ -172,10 +202,17 @@ class Iso7816:
 
     def send(self, apdu: bytes, command: str = "") -> bytes:
         """Send, chase 61xx with GET RESPONSE, retry once on 6Cxx; return data or raise."""
+        return self.exchange(apdu, command)[0]
+
+    def exchange(
+        self, apdu: bytes, command: str = "", *, eof_ok: bool = False
+    ) -> tuple[bytes, int]:
+        """Like send(); with `eof_ok` a 6282 answer returns its data too; gives (data, SW)."""
         response = self.raw(apdu)
-        if response.sw >> 8 == 0x6C and len(apdu) >= 5:
-            # Wrong Le: the card tells us the right one; resend with exactly that.
-            response = self.raw(apdu[:-1] + bytes([response.sw & 0xFF]))
+        if response.sw >> 8 == 0x6C and le_size(apdu):
+            # Wrong Le: the card tells us the right one; resend with exactly that, in the same
+            # (short or extended) form, or a two-byte Le would keep its stale high byte.
+            response = self.raw(with_le(apdu, response.sw & 0xFF))
         data = bytearray(response.data)
         rounds = 0
         while response.sw >> 8 == 0x61:
@@ -185,9 +222,9 @@ class Iso7816:
             le = response.sw & 0xFF
             response = self.raw(bytes([apdu[0] & 0x03, 0xC0, 0x00, 0x00, le]))
             data += response.data
-        if response.sw != 0x9000:
-            raise error_for(response.sw, command)
-        return bytes(data)
+        if response.sw == SW_OK or (eof_ok and response.sw == SW_END_OF_FILE):
+            return bytes(data), response.sw
+        raise error_for(response.sw, command)
 
     def select_aid(self, aid: bytes) -> bytes:
         """SELECT an application by AID; return its FCI (may be empty)."""
@@ -198,18 +235,47 @@ class Iso7816:
         self.send(build_apdu(0x00, 0xA4, 0x02, 0x0C, fid.to_bytes(2, "big")), "SELECT EF")
 
     def read_binary(self, offset: int, length: int) -> bytes:
-        """READ BINARY at `offset` (15-bit) of at most `length` bytes."""
-        if not 0 <= offset <= 0x7FFF:
-            raise ValueError(f"offset {offset} needs odd-INS READ BINARY")
-        le = length if length < (EXTENDED_MAX if self.extended else SHORT_MAX) else 0
-        apdu = build_apdu(0x00, 0xB0, offset >> 8, offset & 0xFF, b"", le, self.extended)
-        return self.send(apdu, "READ BINARY")
+        """READ BINARY of at most `length` bytes at `offset`; 6282 (end of file) is data too."""
+        return self.read_chunk(offset, length)[0]
+
+    def read_chunk(self, offset: int, length: int) -> tuple[bytes, bool]:
+        """READ BINARY at `offset`: (data, end of file reached); odd INS B1 past 32 KiB."""
+        if offset < 0:
+            raise ValueError(f"negative offset {offset}")
+        limit = EXTENDED_MAX if self.extended else SHORT_MAX
+        if offset <= EVEN_INS_MAX_OFFSET:
+            le = length if length < limit else 0
+            apdu = build_apdu(0x00, 0xB0, offset >> 8, offset & 0xFF, b"", le, self.extended)
+            data, sw = self.exchange(apdu, "READ BINARY", eof_ok=True)
+            return data, sw == SW_END_OF_FILE
+        # ISO 7816-4 odd INS: P1-P2 0000 is the current EF, the offset travels in tag 54 and
+        # the answer comes wrapped in tag 53 (at most 4 header bytes for a 64 KiB answer).
+        offset_do = tlv.encode(TAG_OFFSET, offset.to_bytes((offset.bit_length() + 7) // 8, "big"))
+        want = length + 4
+        le = want if want < limit else 0
+        apdu = build_apdu(0x00, 0xB1, 0x00, 0x00, offset_do, le, self.extended)
+        raw, sw = self.exchange(apdu, "READ BINARY (odd INS)", eof_ok=True)
+        if not raw:
+            return b"", sw == SW_END_OF_FILE
+        try:
+            item = tlv.parse_one(raw)
+        except tlv.TlvError as exc:
+            raise MalformedResponse(f"odd-INS READ BINARY answer is no 53 object: {exc}") from exc
+        if item.tag != TAG_DISCRETIONARY:
+            raise MalformedResponse(f"odd-INS READ BINARY answered tag {item.tag:X}, not 53")
+        return item.value, sw == SW_END_OF_FILE
 
     def read_tlv_file(self, fid: int, max_size: int = tlv.MAX_TOTAL) -> bytes:
-        """SELECT and read a file holding one BER-TLV object; its header gives the size."""
+        """SELECT and read a file holding one BER-TLV object; its header gives the size.
+
+        The first READ BINARY asks for as much as one APDU carries, whatever the file holds: a
+        card may answer less with 6282 (end of file). Every file up to `max_size` (tlv.MAX_TOTAL,
+        256 KiB, by default) is read; past 32 KiB with odd-INS READ BINARY (B1).
+        """
         self.select_file(fid)
         chunk = EXTENDED_MAX - 1 if self.extended else SHORT_MAX
-        data = bytearray(self.read_binary(0, chunk))
+        first, eof = self.read_chunk(0, chunk)
+        data = bytearray(first)
         if not data:
             raise tlv.TlvError(f"file {fid:04X} is empty")
         _, length, hlen = tlv.read_header(bytes(data[:8]) if len(data) >= 2 else bytes(data))
@@ -217,7 +283,9 @@ class Iso7816:
         if total > max_size:
             raise tlv.TlvError(f"file {fid:04X} announces {total} bytes, limit {max_size}")
         while len(data) < total:
-            part = self.read_binary(len(data), min(chunk, total - len(data)))
+            if eof:
+                raise tlv.TlvError(f"file {fid:04X} ended at {len(data)} of {total} bytes")
+            part, eof = self.read_chunk(len(data), min(chunk, total - len(data)))
             if not part:
                 raise tlv.TlvError(f"file {fid:04X} ended at {len(data)} of {total} bytes")
             data += part

@@ -23,6 +23,8 @@ TEST_MASTER_KEY = hashlib.sha256(
 ).digest()
 FINGER_CODES = (1, 6)  # right thumb, left thumb (ISO 19794-2 finger positions)
 OK = b"\x90\x00"
+VPCD_MAX_DATA = 0xFFFF - 2  # vpcd frames carry a 2-byte length: data + SW must fit
+MUTE = b""  # a card's answer that means: say nothing, keep the connection (see VpcdSlot)
 
 
 def card_key(master: bytes, serial: bytes) -> bytes:
@@ -72,6 +74,12 @@ class CardFaults:
     wrong_le: bool = False  # answer short READ BINARYs with 6Cxx first
     photo_size: int | None = None  # truncate the photo to this many bytes (keeps JPEG magic)
     forged: bool = False  # keys not derived from the SAM's master key: authentication fails
+    mute_after: int | None = None  # answer this many APDUs, then stay silent (still in the field)
+    garbled_at: int | None = None  # answer APDU number `garbled_at` (1-based) with one stray byte
+    wrong_le_extended: bool = False  # 6Cxx also for extended READ BINARYs asking past the end
+    eof_6282: bool = False  # READ BINARY past the end: the data left + 6282 (end of file)
+    photo_padding: int = 0  # grow the photo by this many bytes of JPEG comments (big files)
+    odd_ins: bool = True  # READ BINARY B1 (offset data object) is supported
 
 
 @dataclass
@@ -93,6 +101,8 @@ def personalise(index: int, faults: CardFaults | None = None) -> Personalisation
     photo = identity.photo_jpeg
     if faults.photo_size is not None:
         photo = photo[: max(2, faults.photo_size)]
+    if faults.photo_padding:
+        photo = photo[:2] + _jpeg_comments(faults.photo_padding) + photo[2:]
     dg1 = ref.encode_demographics(identity)
     if faults.malformed_tlv:
         _, _, hlen = tlv.read_header(dg1)  # first inner field: a 5-byte length field
@@ -111,6 +121,15 @@ def personalise(index: int, faults: CardFaults | None = None) -> Personalisation
             ),
         },
     )
+
+
+def _jpeg_comments(size: int) -> bytes:
+    """JPEG COM segments totalling `size` bytes (at least 4), to make a photo file big."""
+    out = bytearray()
+    while size - len(out) >= 4:
+        body = min(size - len(out) - 4, 65533)
+        out += b"\xff\xfe" + (body + 2).to_bytes(2, "big") + bytes([0x41 + len(out) % 26]) * body
+    return bytes(out)
 
 
 def _atr(historical: bytes) -> bytes:
@@ -155,6 +174,10 @@ class VirtualEktp:
             time.sleep(f.slow_s)
         if f.drop_after is not None and self.apdu_count > f.drop_after:
             return None
+        if f.mute_after is not None and self.apdu_count > f.mute_after:
+            return MUTE
+        if f.garbled_at == self.apdu_count:
+            return b"\x6f"
         if f.wrong_sw is not None and self.apdu_count == f.wrong_sw_at:
             return f.wrong_sw.to_bytes(2, "big")
         if len(apdu) < 4:
@@ -197,7 +220,11 @@ class VirtualEktp:
             self._file = self.data.files[fid]
             return OK
         if ins == 0xB0:
+            if p1 & 0x80:  # short EF identifier: not used by this profile
+                return b"\x6a\x86"
             return self._read_binary(apdu, (p1 << 8) | p2, le)
+        if ins == 0xB1 and self.faults.odd_ins:
+            return self._read_binary_odd(p1, p2, data, le)
         return b"\x6d\x00"
 
     def _mutual_auth(self, data: bytes) -> bytes:
@@ -220,11 +247,36 @@ class VirtualEktp:
             return b"\x69\x86"
         if offset >= len(self._file):
             return b"\x6b\x00"
-        chunk = self._file[offset : offset + le]
+        chunk = self._file[offset : offset + min(le, VPCD_MAX_DATA)]
+        at_end = offset + len(chunk) >= len(self._file) and len(chunk) < le
         short = len(apdu) == 5
-        if self.faults.wrong_le and short and len(chunk) < le:
-            return bytes([0x6C, len(chunk)])
+        if at_end and len(chunk) <= 256:
+            if (self.faults.wrong_le and short) or (self.faults.wrong_le_extended and not short):
+                return bytes([0x6C, len(chunk) % 256])  # SW2 00 means 256
+        if self.faults.eof_6282 and at_end:
+            return chunk + b"\x62\x82"
         return chunk + OK
+
+    def _read_binary_odd(self, p1: int, p2: int, data: bytes, le: int) -> bytes:
+        """READ BINARY B1: offset in a 54 data object, data back in a 53 data object."""
+        if not self._authenticated:
+            return b"\x69\x82"
+        if self._file is None or (p1, p2) != (0, 0):
+            return b"\x69\x86"
+        try:
+            offset_do = tlv.parse_one(data)
+        except tlv.TlvError:
+            return b"\x6a\x80"
+        if offset_do.tag != 0x54 or not 1 <= len(offset_do.value) <= 3:
+            return b"\x6a\x80"
+        offset = int.from_bytes(offset_do.value, "big")
+        if offset >= len(self._file):
+            return b"\x6b\x00"
+        room = min(le, VPCD_MAX_DATA) - 4  # 53 82 xx xx
+        chunk = self._file[offset : offset + room]
+        at_end = offset + len(chunk) >= len(self._file) and len(chunk) < room
+        sw = b"\x62\x82" if self.faults.eof_6282 and at_end else OK
+        return tlv.encode(0x53, chunk) + sw
 
 
 def _split(apdu: bytes) -> tuple[bytes, int]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.card_reader.virtual.card import CardFaults, VirtualEktp
-from drivers.card_reader.virtual.sam import VirtualSam
+from drivers.card_reader.virtual.sam import SamFaults, VirtualSam
 from drivers.card_reader.virtual.vpcd import VPCD_PORT, VpcdSlot
 
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
@@ -55,6 +55,7 @@ class Bed:
         self.card: VpcdSlot | None = None
         self.sam: VpcdSlot | None = None
         self.want_sam = True
+        self.sam_faulty = False
 
     def start_pcscd(self) -> None:
         """Start pcscd in the foreground and wait until vpcd listens on both slots."""
@@ -92,20 +93,23 @@ class Bed:
             for leftover in (PCSCD_SOCKET, PCSCD_SOCKET.with_name("pcscd.pid")):
                 leftover.unlink(missing_ok=True)
 
-    def insert_sam(self) -> bool:
-        """Put the virtual SAM into slot 1."""
+    def insert_sam(self, faults: dict[str, Any] | None = None) -> bool:
+        """Put the virtual SAM into slot 1 (a faulty one is swapped in even if a SAM is there)."""
         self.want_sam = True
-        if self.sam is not None and self.sam.inserted:
+        if self.sam is not None and self.sam.inserted and not faults and not self.sam_faulty:
             return True
-        self.sam = VpcdSlot(VirtualSam(), port=VPCD_PORT + 1)
+        self.remove_sam()
+        self.want_sam, self.sam_faulty = True, bool(faults)
+        self.sam = VpcdSlot(VirtualSam(faults=SamFaults(**(faults or {}))), port=VPCD_PORT + 1)
         return self.sam.insert(timeout=2.0)
 
-    def remove_sam(self) -> None:
+    def remove_sam(self) -> bool:
         """Empty slot 1."""
         self.want_sam = False
         if self.sam is not None:
             self.sam.remove()
         self.sam = None
+        return True
 
     def insert(self, citizen: int, faults: dict[str, Any]) -> bool:
         """Insert citizen `citizen`'s card with `faults`; False when no reader listens."""
@@ -130,7 +134,9 @@ class Bed:
         if name == "remove":
             self.remove()
         elif name == "sam":
-            return {"ok": self.insert_sam() if cmd.get("present", True) else self.remove_sam()}
+            if cmd.get("present", True):
+                return {"ok": self.insert_sam(cmd.get("faults") or None)}
+            return {"ok": self.remove_sam()}
         elif name == "pcscd":
             action = cmd.get("action")
             if action in ("stop", "kill", "restart"):
@@ -145,6 +151,7 @@ class Bed:
                 "card": card is not None and card.inserted,
                 "card_apdus": card.card.apdu_count if card else 0,  # type: ignore[attr-defined]
                 "sam": self.sam is not None and self.sam.inserted,
+                "sam_apdus": self.sam.apdu_count if self.sam else 0,
             }
         else:
             return {"ok": False, "error": f"unknown command {name!r}"}

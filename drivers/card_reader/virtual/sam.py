@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import hmac
 import os
+import time
+from dataclasses import dataclass
 
 from drivers.card_reader.profiles import reference as ref
-from drivers.card_reader.virtual.card import TEST_MASTER_KEY, _atr, _split, card_key, cryptogram
+from drivers.card_reader.virtual.card import (
+    MUTE,
+    TEST_MASTER_KEY,
+    _atr,
+    _split,
+    card_key,
+    cryptogram,
+)
 
 OK = b"\x90\x00"
+
+
+@dataclass
+class SamFaults:
+    """Faults a test can switch on for the SAM (APDU numbers count from its insertion)."""
+
+    mute_after: int | None = None  # answer this many APDUs, then stay silent
+    wrong_sw: int | None = None  # answer every AUTHENTICATE with this SW (e.g. 0x6581)
+    garbled: bool = False  # answer every AUTHENTICATE with one stray byte
+    slow_s: float = 0.0  # extra delay per APDU
 
 
 class VirtualSam:
@@ -16,9 +35,12 @@ class VirtualSam:
 
     ATR = _atr(b"ANJ-SAM")
 
-    def __init__(self, master_key: bytes = TEST_MASTER_KEY) -> None:
-        """Hold `master_key` (never leaves this object)."""
+    def __init__(
+        self, master_key: bytes = TEST_MASTER_KEY, faults: SamFaults | None = None
+    ) -> None:
+        """Hold `master_key` (never leaves this object); `faults` for tests."""
         self._master = master_key
+        self.faults = faults or SamFaults()
         self.apdu_count = 0
         self.reset()
 
@@ -34,9 +56,18 @@ class VirtualSam:
     def process(self, apdu: bytes) -> bytes | None:
         """Answer one C-APDU."""
         self.apdu_count += 1
+        f = self.faults
+        if f.slow_s:
+            time.sleep(f.slow_s)
+        if f.mute_after is not None and self.apdu_count > f.mute_after:
+            return MUTE
         if len(apdu) < 4:
             return b"\x67\x00"
         ins, p1 = apdu[1], apdu[2]
+        if apdu[0] == 0x80 and ins == 0xA0 and f.garbled:
+            return b"\x6f"
+        if apdu[0] == 0x80 and ins == 0xA0 and f.wrong_sw is not None:
+            return f.wrong_sw.to_bytes(2, "big")
         data, _ = _split(apdu)
         if ins == 0xA4 and p1 == 0x04:
             self._selected = data == ref.SAM_AID

@@ -93,9 +93,9 @@ class Testbed:
         """Take the card off."""
         self.call("remove")
 
-    def set_sam(self, present: bool) -> None:
-        """Insert or remove the SAM."""
-        self.call("sam", present=present)
+    def set_sam(self, present: bool, **faults: Any) -> None:
+        """Insert or remove the SAM; SamFaults `faults` swap in a faulty SAM."""
+        self.call("sam", present=present, faults=faults)
 
     def pcscd(self, action: str) -> None:
         """stop | kill | start | restart the daemon."""

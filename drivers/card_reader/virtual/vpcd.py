@@ -25,7 +25,7 @@ class VirtualCard(Protocol):
         """Forget the session (power cycle or warm reset)."""
 
     def process(self, apdu: bytes) -> bytes | None:
-        """Answer a C-APDU with an R-APDU; None means drop the connection (card torn away)."""
+        """Answer a C-APDU with an R-APDU; None: drop the connection (card torn away); b"": mute."""
 
 
 def _quickack(sock: socket.socket) -> None:
@@ -45,6 +45,7 @@ class VpcdSlot:
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self.apdu_count = 0
+        self.muted = False  # the card went silent: APDUs are read and never answered
 
     @property
     def inserted(self) -> bool:
@@ -117,10 +118,16 @@ class VpcdSlot:
                         self.card.reset()
                     continue
                 self.apdu_count += 1
+                if self.muted:
+                    continue
                 answer = self.card.process(payload)
                 if answer is None:  # torn away mid-APDU
                     sock.close()
                     return
+                if not answer:  # mute: the chip stays in the field and never answers again
+                    self.muted = True
+                    log.info("virtual card on port %d went mute", self.port)
+                    continue
                 self._send(sock, answer)
         except OSError:
             return
