@@ -61,6 +61,9 @@ class DeviceConfig:
     pcsc_sam_pattern: str = r"SAM| 00 01$"
     card_profile: str = "reference"  # "reference" (SAM mutual auth) | "uid" (UID only, no NIK)
     pcsc_extended_length: str = "auto"  # "auto" (the card's ATR says) | "always" | "never"
+    pcsc_apdu_timeout_s: float = 2.0  # a card APDU without an answer by then: card mute
+    pcsc_read_timeout_s: float = 4.0  # a whole e-KTP read, SAM authentication included
+    pcsc_sam_timeout_s: float = 1.5  # a SAM APDU without an answer by then: SAM fault
 
 
 @dataclass
@@ -131,6 +134,9 @@ def _card_reader(config: DeviceConfig) -> CardReader | None:
             sam_pattern=config.pcsc_sam_pattern,
             profile=config.card_profile,
             extended_length=config.pcsc_extended_length,
+            apdu_timeout_s=config.pcsc_apdu_timeout_s,
+            read_timeout_s=config.pcsc_read_timeout_s,
+            sam_timeout_s=config.pcsc_sam_timeout_s,
         )
     )
 

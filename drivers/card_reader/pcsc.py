@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 
 from smartcard import scard
@@ -16,7 +17,14 @@ from drivers.card_reader.iso7816 import (
     MalformedResponse,
     StatusWordError,
 )
-from drivers.card_reader.pcsc_link import Cancelled, CardLink, PcscGone, TransportError, open_card
+from drivers.card_reader.pcsc_link import (
+    Abort,
+    Cancelled,
+    CardLink,
+    NoAnswer,
+    PcscGone,
+    TransportError,
+)
 from drivers.card_reader.pcsc_settings import COARSE, PcscSettings, ReaderState, card_wants_extended
 from drivers.card_reader.profiles import CardData, get_profile
 from drivers.card_reader.profiles.sam import PcscSam
@@ -29,8 +37,15 @@ from drivers.card_reader.protocol import (
     ReaderStateChanged,
     UidOnlyCard,
 )
+from drivers.errors import (
+    CardNotResponding,
+    CardUnreadable,
+    DeviceError,
+    NoReader,
+    SamFault,
+    SamMissing,
+)
 from drivers.errors import CardRemoved as CardRemovedError
-from drivers.errors import CardUnreadable, DeviceError, NoReader, SamMissing
 from kiosk_app.domain.identity import mask_nik
 
 __all__ = ["PcscCardReader", "PcscSettings", "ReaderState"]
@@ -72,6 +87,8 @@ class PcscCardReader:
         self._sam_in = False
         self._sam: PcscSam | None = None
         self._sam_link: CardLink | None = None
+        self._sam_fault = ""  # why the SAM last failed ("" when it answers); cleared by a probe
+        self._sam_probed = 0.0
         self._data: CardData | None = None
         self.reads = 0
 
@@ -87,22 +104,35 @@ class PcscCardReader:
             self._thread = threading.Thread(target=self._run, name="pcsc-card-reader", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the monitor within about a second; safe to call twice."""
+    def stop(self) -> bool:
+        """Stop the monitor; True once its thread has ended, False (state "stopping") if not yet.
+
+        Safe to call again: a later call waits again and reports the truth then.
+        """
         with self._lock:
-            thread, self._thread = self._thread, None
+            thread = self._thread
             ctx = self._ctx
         if thread is None:
-            return
+            return True
         self._stop.set()
         if ctx is not None:
             scard.SCardCancel(ctx)  # wakes a blocking SCardGetStatusChange at once
-        thread.join(timeout=1.0)
-        if thread.is_alive():
-            log.warning("PC/SC monitor still busy after 1 s (a card command is in flight)")
+        thread.join(timeout=self.settings.stop_timeout_s)
         with self._lock:
-            self._state = ReaderState.STOPPED
-            self._wipe()
+            if thread.is_alive():
+                self._state = ReaderState.STOPPING
+                self._detail = "monitor thread still inside a PC/SC call"
+                alive = True
+            else:
+                if self._thread is thread:
+                    self._thread = None
+                self._state = ReaderState.STOPPED
+                self._wipe()
+                alive = False
+        if alive:
+            log.warning("PC/SC monitor still busy %.1f s after stop (blocked in pcscd)",
+                        self.settings.stop_timeout_s)
+        return not alive
 
     def status(self) -> dict[str, str]:
         """Return the coarse state, the PC/SC state machine's state and why."""
@@ -114,11 +144,17 @@ class PcscCardReader:
                 "profile": self.profile.name,
                 "detail": self._detail,
                 "reader": self._card_reader or "",
-                "sam": ("present" if self._sam_in else "missing")
-                if self.profile.needs_sam
-                else "not needed",
+                "sam": self._sam_word(),
                 "card": str(self._card_in).lower(),
             }
+
+    def _sam_word(self) -> str:
+        """present | missing | fault | not needed (caller holds the lock)."""
+        if not self.profile.needs_sam:
+            return "not needed"
+        if not self._sam_in:
+            return "missing"
+        return "fault" if self._sam_fault else "present"
 
     def match_fingerprint(self, template: bytes) -> bool:
         """True when `template` matches a finger on the card in the reader (minutiae stay here)."""
@@ -139,7 +175,13 @@ class PcscCardReader:
                 log.exception("PC/SC monitor error; starting over with a fresh context")
                 self._lost(ReaderState.NO_SERVICE, "internal error; reconnecting")
                 self._stop.wait(self.settings.poll_s)
+        self._close_sam()
         self._release_context()
+        with self._lock:  # a stop() that gave up waiting learns the truth here
+            if self._thread is threading.current_thread():
+                self._thread = None
+                self._state = ReaderState.STOPPED
+                self._wipe()
 
     def _step(self) -> None:
         """One turn: get a context, find readers, wait for a change, act on it."""
@@ -177,6 +219,7 @@ class PcscCardReader:
                 self._sam_seen(present)
             elif name == card_reader:
                 self._card_seen(present, flags >> 16)
+        self._probe_sam()
         self._update_availability()
         if not watch:
             self._stop.wait(self.settings.poll_s)  # PnP may be unsupported: poll the list
@@ -193,6 +236,9 @@ class PcscCardReader:
             else:
                 flags = scard.SCARD_STATE_PRESENT if self._sam_in else scard.SCARD_STATE_EMPTY
                 known.append((name, flags))
+        if self._sam_fault and self._sam_in:  # come back soon to probe the SAM again
+            self._stop.wait(self.settings.poll_s)
+            return
         hr, _ = scard.SCardGetStatusChange(self._ctx, int(self.settings.poll_s * 1000), known)
         if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
             raise PcscGone(scard.SCardGetErrorMessage(hr))
@@ -217,6 +263,7 @@ class PcscCardReader:
         if present != self._sam_in:
             log.info("SAM %s", "inserted" if present else "missing")
             self._sam_in = present
+            self._sam_fault = ""  # a new SAM (or none) gets judged afresh
             if not present:
                 self._close_sam()
 
@@ -238,19 +285,28 @@ class PcscCardReader:
         self._emit(CardInserted())
         self.reads += 1
         link: CardLink | None = None
+        deadline = time.monotonic() + self.settings.read_timeout_s
         try:
-            link = open_card(self._ctx, self._card_reader, self._stop)
+            link = CardLink(
+                self._card_reader, self._stop, apdu_timeout_s=self.settings.apdu_timeout_s,
+                deadline=deadline, abort=self._card_left, label="card",
+            ).open()  # fmt: skip
             extended = {"always": True, "never": False}.get(
                 self.settings.extended_length, card_wants_extended(link.atr)
             )
-            sam = self._open_sam() if self.profile.needs_sam else None
+            sam = self._open_sam(deadline, self._card_left) if self.profile.needs_sam else None
             data = self.profile.read(Iso7816(link.transmit, extended=extended), sam)
         except Exception as exc:  # every failure becomes one CardReadFailed
-            self._read_failed(self._classify(exc))
+            error = self._classify(exc)
+            if isinstance(error, SamFault) and self._sam_in and not self._sam_fault:
+                self._sam_failed(str(error))  # refused or garbled: reopened and probed later
+            self._read_failed(error)
             return
         finally:
             if link is not None:
                 link.close()
+        if self.profile.needs_sam:
+            self._sam_ok()
         with self._lock:
             self._data = data
             self._state = ReaderState.IDENTITY_READ
@@ -262,12 +318,27 @@ class PcscCardReader:
             log.info("UID-only card read")
             self._emit(UidOnlyCard(data.uid))
 
+    def _card_left(self) -> Exception | None:
+        """While waiting for an answer: CardRemoved when pcscd no longer sees the card."""
+        ctx, reader = self._ctx, self._card_reader
+        if ctx is None or reader is None:
+            return None
+        hr, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        if hr == scard.SCARD_S_SUCCESS and not states[0][1] & scard.SCARD_STATE_PRESENT:
+            return CardRemovedError("card left while the reader waited for an answer")
+        return None
+
     def _classify(self, exc: Exception) -> DeviceError:
         """Turn any read failure into the DeviceError the citizen and technician need."""
         if isinstance(exc, Cancelled):
             return CardUnreadable("read cancelled: reader stopping")
         if not self._service_alive():  # whatever failed, the root cause is pcscd going away
             return NoReader(f"PC/SC service lost mid-read ({type(exc).__name__}: {exc})")
+        if isinstance(exc, NoAnswer):
+            left = self._card_left()
+            if isinstance(left, DeviceError):
+                return left
+            return CardNotResponding(f"card stopped answering: {exc}")
         if isinstance(exc, TransportError):
             return self._transport_error(exc)
         if isinstance(exc, PcscGone):
@@ -325,27 +396,76 @@ class PcscCardReader:
             self._card_in = False
             raise PcscGone(str(error))
 
-    def _open_sam(self) -> PcscSam:
-        """Connect to the SAM once and keep it; SamMissing when the slot is empty."""
-        if self._sam is not None:
+    def _open_sam(self, deadline: float, abort: Abort | None) -> PcscSam:
+        """Connect to the SAM once and keep it; SamMissing when the slot is empty, SamFault when
+        it fails. Each use gets this read's deadline and `abort` (the card pulled meanwhile)."""
+        if self._sam is not None and self._sam_link is not None and not self._sam_link.abandoned:
+            self._sam_link.deadline, self._sam_link.abort = deadline, abort
             return self._sam
+        self._close_sam()
         if self._ctx is None or self._sam_reader is None or not self._sam_in:
             raise SamMissing("SAM slot empty or no SAM reader")
         try:
-            self._sam_link = open_card(self._ctx, self._sam_reader, self._stop)
-            sam = PcscSam(Iso7816(self._sam_link.transmit))
+            self._sam_link = CardLink(
+                self._sam_reader, self._stop, apdu_timeout_s=self.settings.sam_timeout_s,
+                deadline=deadline, abort=abort, label="SAM",
+            ).open()  # fmt: skip
+            sam = PcscSam(Iso7816(self._sam_transmit))
             sam.select()
-        except TransportError as exc:
+        except (TransportError, NoAnswer) as exc:
             self._close_sam()
-            raise SamMissing(f"SAM does not answer: {exc}") from exc
-        except SamMissing:
+            raise self._sam_failed(f"SAM does not answer: {exc}") from exc
+        except SamFault as exc:
+            self._close_sam()
+            raise self._sam_failed(str(exc), exc) from exc
+        except BaseException:
             self._close_sam()
             raise
         self._sam = sam
         return sam
 
+    def _sam_ok(self) -> None:
+        """The SAM did its part (a read or a probe): forget an earlier fault."""
+        if self._sam_fault:
+            log.info("SAM answers again (was: %s)", self._sam_fault)
+            self._sam_fault = ""
+
+    def _sam_transmit(self, apdu: bytes) -> bytes:
+        """Transmit to the SAM; its silence or a transport failure is a SamFault."""
+        link = self._sam_link
+        if link is None:
+            raise self._sam_failed("SAM link closed")
+        try:
+            return link.transmit(apdu)
+        except (TransportError, NoAnswer) as exc:
+            raise self._sam_failed(f"SAM transport: {exc}") from exc
+
+    def _sam_failed(self, why: str, error: SamFault | None = None) -> SamFault:
+        """Note a SAM fault for status() and availability; the SAM is reopened next time."""
+        self._sam_fault = why
+        self._sam_probed = time.monotonic()
+        link, self._sam_link, self._sam = self._sam_link, None, None
+        if link is not None:
+            link.close()
+        return error if error is not None else SamFault(why)
+
+    def _probe_sam(self) -> None:
+        """After a SAM fault, check now and then whether the SAM answers again."""
+        if not self._sam_fault or not self._sam_in or self._card_in:
+            return
+        if time.monotonic() - self._sam_probed < self.settings.sam_probe_s:
+            return
+        self._sam_probed = time.monotonic()
+        try:
+            self._open_sam(time.monotonic() + self.settings.sam_timeout_s, None).self_test()
+            self._sam_ok()
+        except SamFault as exc:
+            log.info("SAM still faulty: %s", exc)
+        except (Cancelled, CardRemovedError):
+            pass
+
     def _close_sam(self) -> None:
-        """Forget the SAM connection (reopened on the next read)."""
+        """Forget the SAM connection (reopened on the next read); never blocks."""
         link, self._sam_link, self._sam = self._sam_link, None, None
         if link is not None:
             link.close()
@@ -394,6 +514,8 @@ class PcscCardReader:
             available, detail = False, "no contactless reader connected"
         elif self.profile.needs_sam and not self._sam_in:
             available, detail = False, "SAM missing from the reader's SAM slot"
+        elif self.profile.needs_sam and self._sam_fault:
+            available, detail = False, f"SAM not working: {self._sam_fault}"
         else:
             available, detail = True, f"reader {self._card_reader} ready"
         if available != self._available:
@@ -403,8 +525,8 @@ class PcscCardReader:
     def _set_state(self, state: ReaderState, detail: str) -> None:
         """Move the state machine."""
         with self._lock:
-            if self._state is ReaderState.STOPPED and self._thread is None:
-                return
+            if self._stop.is_set() or self._thread is None:
+                return  # stop() owns the state from now on
             self._state, self._detail = state, detail
 
     def _wipe(self) -> None:

@@ -10,6 +10,7 @@ class ReaderState(StrEnum):
     """The driver's state machine, exposed by status()['pcsc_state']."""
 
     STOPPED = "stopped"
+    STOPPING = "stopping"  # stop() gave up waiting: the monitor thread has not ended yet
     NO_SERVICE = "no_service"
     NO_READER = "no_reader"
     NO_CARD = "no_card"
@@ -23,6 +24,7 @@ class ReaderState(StrEnum):
 # The coarse vocabulary every CardReader shares (status()['state']).
 COARSE = {
     ReaderState.STOPPED: "stopped",
+    ReaderState.STOPPING: "stopping",
     ReaderState.NO_SERVICE: "unavailable",
     ReaderState.NO_READER: "unavailable",
     ReaderState.NO_CARD: "ready",
@@ -43,6 +45,15 @@ class PcscSettings:
     profile: str = "reference"  # "reference" | "uid" (or a vendor profile registered beside them)
     extended_length: str = "auto"  # "auto" (card says so in its ATR) | "always" | "never"
     poll_s: float = 0.25  # longest blocking PC/SC wait; bounds stop() and recovery
+    # Deadlines (pcsc_link.py explains how a blocked SCardTransmit is abandoned). A reference
+    # read is ~12 APDUs of which the longest carries a ~14 KB photo: ~40 ms on vpcd, well under
+    # a second on a real reader at 212 kbit/s. A mute card or SAM ends in a typed error, told to
+    # the citizen, within these bounds.
+    apdu_timeout_s: float = 2.0  # one APDU to the card
+    read_timeout_s: float = 4.0  # the whole read, from connecting to the last data group
+    sam_timeout_s: float = 1.5  # one APDU to the SAM (mutual authentication)
+    sam_probe_s: float = 2.0  # after a SAM fault, check the SAM again this often
+    stop_timeout_s: float = 2.0  # stop() waits this long for the monitor thread, then says so
 
 
 def card_wants_extended(atr: bytes) -> bool:
