@@ -116,7 +116,11 @@ class PcscCardReader:
             return True
         self._stop.set()
         if ctx is not None:
-            scard.SCardCancel(ctx)  # wakes a blocking SCardGetStatusChange at once
+            # SCardCancel wakes a blocking SCardGetStatusChange at once, but it is a request to
+            # pcscd too: a hung pcscd would hang stop() with it, so it gets its own thread.
+            threading.Thread(
+                target=scard.SCardCancel, args=(ctx,), name="pcsc-cancel", daemon=True
+            ).start()
         thread.join(timeout=self.settings.stop_timeout_s)
         with self._lock:
             if thread.is_alive():

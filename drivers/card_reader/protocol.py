@@ -60,8 +60,8 @@ class CardReader(Protocol):
     def start(self, listener: Callable[[CardEvent], None]) -> None:
         """Begin watching for cards; `listener` is called from a driver thread."""
 
-    def stop(self) -> None:
-        """Stop watching and release the reader."""
+    def stop(self) -> bool:
+        """Stop watching; True once the driver thread has ended (else status() says "stopping")."""
 
     def status(self) -> dict[str, str]:
         """Return the reader's state for the health report."""

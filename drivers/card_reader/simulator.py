@@ -41,6 +41,8 @@ class SimulatedCardReader:
         self._card_present = False
         self._reading = False
         self._fail_next: DeviceError | None = None
+        self._stopping = False  # stop() called; the thread may not have ended yet
+        self.stop_timeout_s = 5.0
 
     # -- protocol -------------------------------------------------------------------------------
 
@@ -54,24 +56,33 @@ class SimulatedCardReader:
             self._thread = threading.Thread(target=self._run, name="sim-card-reader", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the event thread and wait for it; safe to call twice."""
+    def stop(self) -> bool:
+        """Stop the event thread; True once it has ended, False (state "stopping") if not yet."""
         with self._lock:
-            thread, self._thread = self._thread, None
+            thread = self._thread
             self._card_present = False
             self._reading = False
-        if thread is None:
-            return
+            if thread is None:
+                return True
+            self._stopping = True
         self._commands.put(_STOP)
-        thread.join(timeout=5.0)
+        thread.join(timeout=self.stop_timeout_s)
         if thread.is_alive():  # a listener is stuck; do not hang the caller forever
-            log.warning("simulated card reader thread did not stop within 5 s")
+            log.warning("simulated card reader thread did not stop within %.1f s",
+                        self.stop_timeout_s)
+            return False
+        with self._lock:
+            if self._thread is thread:
+                self._thread, self._stopping = None, False
+        return True
 
     def status(self) -> dict[str, str]:
         """Return the reader's state for the health report."""
         with self._lock:
             if self._thread is None:
                 state = "stopped"
+            elif self._stopping:
+                state = "stopping"
             elif not self._available:
                 state = "unavailable"
             elif self._reading:
@@ -89,7 +100,7 @@ class SimulatedCardReader:
         if not isinstance(citizen_index, int) or not 0 <= citizen_index < citizen_count():
             raise ValueError(f"citizen index must be 0..{citizen_count() - 1}")
         with self._lock:
-            if self._thread is None or not self._available or self._card_present:
+            if self._thread is None or self._stopping or not self._available or self._card_present:
                 return False
             self._card_present = True
             self._reading = True
@@ -99,7 +110,7 @@ class SimulatedCardReader:
     def remove_card(self) -> bool:
         """Take the card away (cancelling a read in progress); False when no card was in."""
         with self._lock:
-            if self._thread is None or not self._card_present:
+            if self._thread is None or self._stopping or not self._card_present:
                 return False
             was_reading = self._reading
             self._card_present = False
@@ -142,6 +153,9 @@ class SimulatedCardReader:
                 pending = None
                 continue
             if command is _STOP:
+                with self._lock:  # a stop() that gave up waiting learns the truth here
+                    if self._thread is threading.current_thread():
+                        self._thread, self._stopping = None, False
                 return
             assert isinstance(command, tuple)
             kind = command[0]
@@ -180,7 +194,7 @@ class SimulatedCardReader:
     def _emit(self, event: CardEvent) -> None:
         """Hand `event` to the listener; a failing listener must not kill the reader."""
         listener = self._listener
-        if listener is None:
+        if listener is None or self._stopping:
             return
         try:
             listener(event)

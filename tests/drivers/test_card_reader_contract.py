@@ -157,6 +157,35 @@ def test_stop_is_prompt_and_idempotent() -> None:
     assert reader.insert_card(0) is False
 
 
+def test_stop_reports_the_truth_while_a_listener_blocks() -> None:
+    release, inside = threading.Event(), threading.Event()
+
+    def listener(event: object) -> None:
+        if isinstance(event, CardInserted):
+            inside.set()
+            release.wait(10.0)
+
+    reader = SimulatedCardReader(read_delay_s=0.01)
+    reader.stop_timeout_s = 0.2
+    reader.start(listener)
+    reader.insert_card(0)
+    assert inside.wait(10.0)
+    assert reader.stop() is False
+    assert reader.status()["state"] == "stopping"
+    release.set()
+    deadline = time.monotonic() + 10.0
+    while reader.status()["state"] != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader.status()["state"] == "stopped"
+    assert reader.stop() is True
+
+
+def test_stop_returns_true_once_stopped(card_reader: CardReaderHarness) -> None:
+    assert card_reader.reader.stop() is True
+    assert card_reader.state() == "stopped"
+    assert card_reader.reader.stop() is True
+
+
 def test_bad_citizen_index_is_a_clear_error(card_reader: CardReaderHarness) -> None:
     for bad in (-1, 99):
         try:

@@ -143,6 +143,8 @@ class Bed:
                 self.stop_pcscd(hard=action != "stop")
             if action in ("start", "restart"):
                 self.start_pcscd()
+            if action in ("freeze", "thaw") and self.pcscd is not None:  # a hung daemon
+                self.pcscd.send_signal(signal.SIGSTOP if action == "freeze" else signal.SIGCONT)
         elif name == "status":
             card = self.card
             return {

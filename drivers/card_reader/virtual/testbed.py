@@ -98,7 +98,7 @@ class Testbed:
         self.call("sam", present=present, faults=faults)
 
     def pcscd(self, action: str) -> None:
-        """stop | kill | start | restart the daemon."""
+        """stop | kill | start | restart | freeze (SIGSTOP) | thaw (SIGCONT) the daemon."""
         self.call("pcscd", action=action)
 
     def status(self) -> dict[str, Any]:

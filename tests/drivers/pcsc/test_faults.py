@@ -210,3 +210,17 @@ def test_stop_during_a_mute_card_reports_the_truth(pcsc_testbed, start_reader) -
     assert stopped is True  # the transmit is abandoned on its own thread; the monitor ends
     assert reader.status()["state"] == "stopped"
     assert log.quiet(within=0.3)
+
+
+def test_stop_while_pcscd_hangs_says_stopping_until_the_thread_ends(
+    pcsc_testbed: Testbed, start_reader: Callable[..., Started]
+) -> None:
+    reader, log = start_reader(stop_timeout_s=0.5)
+    pcsc_testbed.pcscd("freeze")  # SIGSTOP: the monitor's next PC/SC call never returns
+    try:
+        wait_for(lambda: not reader.stop(), what="stop() to report the thread still running")
+        assert reader.status()["state"] == "stopping"
+    finally:
+        pcsc_testbed.pcscd("thaw")
+    wait_for(lambda: reader.status()["state"] == "stopped", what="the thread to end after thaw")
+    assert reader.stop() is True
