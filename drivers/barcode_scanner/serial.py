@@ -26,13 +26,19 @@ class SerialBarcodeScanner:
     is_simulated = False
 
     def __init__(self, port: str, baudrate: int = 9600, *, repeat_window_s: float = 1.0,
-                 reopen_interval_s: float = 1.0, max_length: int = 2048) -> None:
+                 reopen_interval_s: float = 1.0, max_length: int = 2048,
+                 line_gap_s: float = 0.5, stop_timeout_s: float = 2.0) -> None:
         """Remember the port; nothing is opened until start()."""
         self.port = port
         self.baudrate = baudrate
         self.repeat_window_s = repeat_window_s  # scanners in continuous mode repeat a code
         self.reopen_interval_s = reopen_interval_s
         self.max_length = max_length
+        # A scanner sends a code in one burst: bytes followed by this much silence without a
+        # line end are a whole code from a scanner set up without a suffix, not the start of
+        # the next scan (which would otherwise be glued to it, or wait forever).
+        self.line_gap_s = line_gap_s
+        self.stop_timeout_s = stop_timeout_s
         self._listener: Callable[[ScanEvent], None] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -41,23 +47,38 @@ class SerialBarcodeScanner:
         self._last: tuple[str, float] = ("", 0.0)
 
     def start(self, listener: Callable[[ScanEvent], None]) -> None:
-        """Start the reading thread."""
-        if self._thread is not None:
+        """Start the reading thread (after a stop() that returned False: once it has ended)."""
+        if self._thread is not None and self._thread.is_alive():
+            if self._stop.is_set():
+                raise RuntimeError("barcode scanner still stopping")
             return
         self._listener = listener
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="barcode-scanner", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the thread and close the port (returns within about 0.2 s)."""
+    def stop(self) -> bool:
+        """Stop the thread and close the port; True once the thread has ended (normally ~0.1 s).
+
+        False when it has not within stop_timeout_s: status() then says "stopping", not offline.
+        """
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-            self._thread = None
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout=self.stop_timeout_s)
+        if thread.is_alive():
+            log.warning("barcode scanner on %s: reading thread still busy after %.1f s",
+                        self.port, self.stop_timeout_s)
+            return False
+        self._thread = None
+        return True
 
     def status(self) -> dict[str, str]:
-        """Return {"state": online|offline, "driver": "serial", "detail": ...}."""
+        """Return {"state": online|offline|stopping, "driver": "serial", "detail": ...}."""
+        thread = self._thread
+        if thread is not None and self._stop.is_set() and thread.is_alive():
+            return {"state": "stopping", "driver": "serial", "detail": "reading thread busy"}
         return {"state": "online" if self._available else "offline", "driver": "serial",
                 "detail": self._detail}
 
@@ -83,8 +104,21 @@ class SerialBarcodeScanner:
     def _read_lines(self, port: serial.Serial) -> None:
         """Deliver every complete line until stopped or the port fails."""
         pending, overflowed = b"", False
+        last_byte_at = time.monotonic()
         while not self._stop.is_set():
-            pending += port.read(256)
+            data = port.read(256)
+            now = time.monotonic()
+            if data:
+                last_byte_at = now
+            elif (pending or overflowed) and now - last_byte_at >= self.line_gap_s:
+                if pending and not overflowed:
+                    log.warning("barcode scanner on %s: %d bytes without a line end taken as "
+                                "one code after %.1f s of silence (suffix not set?)",
+                                self.port, len(pending), self.line_gap_s)
+                    self._deliver(pending)
+                pending, overflowed = b"", False
+                continue
+            pending += data
             *lines, pending = _LINE_END.split(pending)
             if lines and overflowed:  # the tail of an over-long line: drop it too
                 lines, overflowed = lines[1:], False

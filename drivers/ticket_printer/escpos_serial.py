@@ -24,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the devi
     ) from exc
 
 log = logging.getLogger(__name__)
+DRAIN_MARGIN_S = 2.0  # beyond a ticket's wire time, how long the OS may take to send it
 _PORT_ERRORS = (OSError, serial.SerialException, termios.error)  # a vanished tty raises all three
 
 
@@ -94,12 +95,16 @@ class EscposSerialTicketPrinter:
     is_simulated = False
 
     def __init__(self, port: str, baudrate: int = 38400, profile: TicketProfile | None = None,
-                 status_timeout_s: float = 0.5) -> None:
+                 status_timeout_s: float = 0.5, write_timeout_s: float | None = None) -> None:
         """Remember the port; it is opened on first use and reopened after a failure."""
         self.port = port
         self.baudrate = baudrate
         self.profile = profile or TicketProfile()
         self.status_timeout_s = status_timeout_s
+        # A write blocks while the printer holds the line off (its buffer full, or hung): allow
+        # the largest ticket's wire time plus 5 s, then call the printer offline.
+        self.write_timeout_s = (write_timeout_s if write_timeout_s is not None
+                                else 5 + 20_000 * 10 / baudrate)
         self.last_status = PrinterStatus(answered=False, detail="not asked yet")
         self.bytes_sent = 0
         self._lock = threading.Lock()
@@ -153,7 +158,7 @@ class EscposSerialTicketPrinter:
         except DeviceNotFoundError as exc:
             raise PrinterOffline(f"ticket printer port {self.port} cannot be opened: "
                                  f"{str(exc).splitlines()[-1]}") from exc
-        printer.device.write_timeout = 5 + 20_000 * 10 / self.baudrate  # never block forever
+        printer.device.write_timeout = self.write_timeout_s  # never block forever
         self._printer = printer
         return printer
 
@@ -168,15 +173,29 @@ class EscposSerialTicketPrinter:
             self._printer = None
 
     def _send(self, data: bytes) -> None:
-        """Write the ticket and wait until the OS has passed it on."""
+        """Write the ticket and wait (bounded) until the OS has passed it on."""
         printer = self._open()
         try:
             printer._raw(data)
-            printer.device.flush()
+            self._drain(printer, len(data))
         except _PORT_ERRORS as exc:
             self._close()
             raise PrinterOffline(f"ticket printer on {self.port}: write failed: {exc}") from exc
         self.bytes_sent += len(data)
+
+    def _drain(self, printer: _StatusSerial, nbytes: int) -> None:
+        """Wait until the OS output queue is empty, at most the wire time plus a margin.
+
+        pyserial's flush() is tcdrain(), which waits without any limit while a printer holds
+        the line off (CTS low, a USB endpoint that keeps NAKing); polling TIOCOUTQ does not.
+        """
+        deadline = time.monotonic() + nbytes * 10 / self.baudrate + DRAIN_MARGIN_S
+        while printer.device.out_waiting:
+            if time.monotonic() > deadline:
+                self._close()
+                raise PrinterOffline(f"ticket printer on {self.port}: output not taken within "
+                                     f"{DRAIN_MARGIN_S:.0f} s of its wire time (line held off)")
+            time.sleep(0.01)
 
     def _query(self, extra_wait_s: float = 0.0) -> PrinterStatus:
         """Ask DLE EOT 1, 2, 4 (and 3 on error) and decode the answers."""

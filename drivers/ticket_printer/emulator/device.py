@@ -33,6 +33,7 @@ class EscposEmulator:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._wire_free_at = 0.0
+        self._read_budget: int | None = None  # bytes left to read before stalling; None: no limit
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -78,6 +79,16 @@ class EscposEmulator:
         with self.machine.lock:
             self.machine.faults.paper_left_bytes = nbytes
 
+    def stall(self, on: bool = True) -> None:
+        """Stop (or resume) reading the wire, like a printer holding the line off: the host's
+        bytes pile up in the pty and its status queries go unanswered."""
+        self._read_budget = 0 if on else None
+        log.info("ESC/POS emulator: %s", "stalled" if on else "reading again")
+
+    def stall_after(self, nbytes: int) -> None:
+        """Read `nbytes` more bytes, then stall (a printer hanging mid-ticket)."""
+        self._read_budget = nbytes
+
     @property
     def faults(self) -> Faults:
         """The current fault switches."""
@@ -94,11 +105,15 @@ class EscposEmulator:
         """Read the host's bytes, throttled to the baud rate, and answer."""
         chunk = 4096 if not self.baudrate else max(16, self.baudrate // 1000)  # ~10 ms of wire
         while not self._stop.is_set():
+            budget = self._read_budget
+            if budget == 0:
+                self._stop.wait(0.02)
+                continue
             try:
                 ready, _, _ = select.select([self._port.master], [], [], 0.05)
                 if not ready:
                     continue
-                data = os.read(self._port.master, chunk)
+                data = os.read(self._port.master, chunk if budget is None else min(chunk, budget))
             except BlockingIOError:
                 continue
             except OSError:  # the host closed its side (EIO): wait for it to reopen
@@ -106,6 +121,8 @@ class EscposEmulator:
                 continue
             if not data:
                 continue
+            if budget is not None and self._read_budget is not None:
+                self._read_budget = max(0, self._read_budget - len(data))
             self._wire(len(data))
             reply = self.machine.feed(data)
             if reply:

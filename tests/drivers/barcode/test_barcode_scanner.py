@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +151,38 @@ def test_simulated_scanner() -> None:
 )
 def test_registration_number_in(text: str, expected: str | None) -> None:
     assert registration_number_in(text) == expected
+
+
+def test_a_code_without_line_end_is_one_code_after_silence(rig) -> None:  # type: ignore[no-untyped-def]
+    emulator, _, listener = rig
+    emulator.send_raw(REG.encode())  # a scanner set up without a suffix
+    assert listener.next() == Scanned(REG)
+    emulator.send_raw(b"KTP-35.17.261122.0001")
+    assert listener.next() == Scanned("KTP-35.17.261122.0001")  # not glued to the one before
+
+
+def test_stop_reports_the_truth_while_a_listener_blocks(tmp_path: Path) -> None:
+    release, inside = threading.Event(), threading.Event()
+
+    def listener(event: ScanEvent) -> None:
+        if isinstance(event, Scanned):
+            inside.set()
+            release.wait(10.0)
+
+    with BarcodeScannerEmulator(tmp_path / "ttyACM0") as emulator:
+        driver = SerialBarcodeScanner(str(emulator.link), stop_timeout_s=0.2)
+        driver.start(listener)
+        for _ in range(100):
+            if driver.status()["state"] == "online":
+                break
+            inside.wait(0.05)
+        emulator.scan(REG)
+        assert inside.wait(WAIT_S)
+        assert driver.stop() is False
+        assert driver.status()["state"] == "stopping"
+        release.set()
+        for _ in range(200):
+            if driver.stop():
+                break
+        assert driver.stop() is True
+        assert driver.status()["state"] != "stopping"

@@ -149,3 +149,45 @@ def test_cli_emulator_takes_fault_commands(tmp_path: Path) -> None:
             proc.kill()
             proc.wait(timeout=5)
     assert (png_dir / "ticket-001.png").is_file() and not link.exists()
+
+
+def test_printer_hanging_mid_ticket_is_offline_then_recovers(
+    emulator: EscposEmulator, printer: EscposSerialTicketPrinter
+) -> None:
+    emulator.stall_after(9 + 40)  # the three DLE EOT queries, then 40 bytes of the ticket
+    with pytest.raises(PrinterOffline, match="no answer to DLE EOT 1") as caught:
+        printer.print_ticket(make_ticket())
+    assert "petugas" in caught.value.citizen_message("id")
+    assert printer.status()["state"] == "offline"
+    emulator.stall(False)  # the printer wakes up and reads what piled up in the meantime
+    printer.print_ticket(make_ticket())
+    assert printer.status() == {"state": "online", "paper": "ok", "driver": "escpos_serial"}
+
+
+def test_write_to_a_stalled_printer_has_a_deadline(tmp_path: Path) -> None:
+    with EscposEmulator(tmp_path / "tty", tmp_path / "png") as emu:
+        printer = EscposSerialTicketPrinter(str(emu.link), 115200, status_timeout_s=1.0,
+                                            write_timeout_s=0.5)
+        try:
+            printer.print_ticket(make_ticket())  # status is answered, the line works
+            emu.stall_after(9)  # answers the next status queries, then takes nothing more
+            with pytest.raises(PrinterOffline, match="write failed|no answer"):
+                for _ in range(40):  # more than the pty buffer holds (~12 KB)
+                    printer.print_ticket(make_ticket())
+            emu.stall(False)
+            for _ in range(20):  # the backlog drains; each query waits at most its deadline
+                if printer.status()["state"] == "online":
+                    break
+            printer.print_ticket(make_ticket())
+        finally:
+            printer.close()
+
+
+def test_every_status_query_has_a_deadline(
+    emulator: EscposEmulator, printer: EscposSerialTicketPrinter
+) -> None:
+    emulator.stall()
+    assert printer.status() == {"state": "offline", "paper": "unknown", "driver": "escpos_serial"}
+    assert "no answer to DLE EOT" in printer.last_status.detail
+    emulator.stall(False)
+    assert printer.status()["state"] == "online"
