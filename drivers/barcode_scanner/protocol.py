@@ -45,8 +45,8 @@ class BarcodeScanner(Protocol):
     def start(self, listener: Callable[[ScanEvent], None]) -> None:
         """Begin listening; `listener` is called from a driver thread."""
 
-    def stop(self) -> None:
-        """Stop listening and release the port."""
+    def stop(self) -> bool:
+        """Stop listening and release the port; True once the driver's thread has ended."""
 
     def status(self) -> dict[str, str]:
         """Return the scanner's state for the health report."""

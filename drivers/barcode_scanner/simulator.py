@@ -24,10 +24,11 @@ class SimulatedBarcodeScanner:
         with self._lock:
             self._listener = listener
 
-    def stop(self) -> None:
-        """Stop delivering scans."""
+    def stop(self) -> bool:
+        """Stop delivering scans (no thread of its own: always done at once)."""
         with self._lock:
             self._listener = None
+        return True
 
     def status(self) -> dict[str, str]:
         """Return {"state": online|offline, "driver": "simulated"}."""

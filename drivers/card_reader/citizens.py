@@ -22,7 +22,8 @@ _BLUE = (24, 72, 168)
 def _citizen(region: str, serial: int, *card: Any) -> tuple[str, int, Identity]:
     """One fictional citizen: region (PPKKCC: province, regency/city, district codes), serial,
     and the card's fields from name to occupation; citizen() copies the Identity on every call."""
-    return region, serial, Identity("", *card, citizenship="WNI", valid_until="SEUMUR HIDUP")
+    fields = ("", *card, "WNI", "SEUMUR HIDUP")  # NIK (made below), card..., citizenship, validity
+    return region, serial, Identity(*fields)
 
 
 _CITIZENS: tuple[tuple[str, int, Identity], ...] = (

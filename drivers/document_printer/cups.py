@@ -110,7 +110,7 @@ class CupsDocumentPrinter:
             "paper": "out" if state == "paper_out" else "ok",
             "reasons": ",".join(raw if isinstance(raw, list) else [raw]),
             "message": str(attrs.get("printer-state-message") or ""),
-            "queue_state": _QUEUE_STATES.get(attrs.get("printer-state"), "unknown"),
+            "queue_state": _QUEUE_STATES.get(_int(attrs.get("printer-state")), "unknown"),
             "accepting": "no" if attrs.get("printer-is-accepting-jobs") is False else "yes",
         }
 
@@ -243,9 +243,14 @@ class CupsDocumentPrinter:
             pass  # already gone
 
 
+def _int(value: object) -> int:
+    """An IPP integer attribute, or -1 when it is missing or not an integer."""
+    return value if isinstance(value, int) else -1
+
+
 def _ipp(exc: BaseException) -> str:
     """A short text for a pycups exception: '(1030) client-error-not-found'."""
-    args = getattr(exc, "args", ())
+    args = exc.args
     if len(args) == 2:
         return f"({args[0]}) {args[1]}"
     return str(exc) or type(exc).__name__

@@ -236,7 +236,7 @@ class _Worker:
         end = time.monotonic() + deadline_s
         try:
             while self.replies.poll(max(0.0, end - time.monotonic())):
-                reply = self.replies.recv()
+                reply: tuple[Any, ...] = self.replies.recv()
                 if reply[0] != "idle":
                     return reply
                 self.busy = False

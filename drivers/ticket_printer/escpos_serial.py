@@ -76,7 +76,7 @@ class PrinterStatus:
         return None
 
 
-class _StatusSerial(Serial):  # type: ignore[misc]
+class _StatusSerial(Serial):  # type: ignore[misc]  # python-escpos is untyped: Serial is Any
     """python-escpos Serial whose status read returns after the one byte a DLE EOT answers."""
 
     def _read(self) -> bytes:
@@ -235,7 +235,7 @@ class EscposSerialTicketPrinter:
             log.warning("ticket printer on %s: garbled status 0x%02x (baud rate mismatch?)",
                         self.port, reply[0])
             return None
-        return reply[0]
+        return int(reply[0])
 
 
 def _decode(answers: dict[int, int]) -> PrinterStatus:

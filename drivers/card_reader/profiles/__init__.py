@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drivers.card_reader.profiles.base import CardData, CardProfile, SamAuthenticator
 from drivers.card_reader.profiles.reference import ReferenceProfile
 from drivers.card_reader.profiles.uid import UidOnlyProfile
 
-PROFILES: dict[str, type] = {"reference": ReferenceProfile, "uid": UidOnlyProfile}
+PROFILES: dict[str, Callable[[], CardProfile]] = {
+    "reference": ReferenceProfile,
+    "uid": UidOnlyProfile,
+}
 
 
 def get_profile(name: str) -> CardProfile:
     """Return a fresh profile by name; ValueError for an unknown one."""
     try:
-        return PROFILES[name]()  # type: ignore[no-any-return]
+        return PROFILES[name]()
     except KeyError:
         raise ValueError(f"unknown card profile {name!r}; known: {sorted(PROFILES)}") from None
 

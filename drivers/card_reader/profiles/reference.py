@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 from drivers.card_reader import tlv
 from drivers.card_reader.iso7816 import Iso7816, StatusWordError, WarningStatus
@@ -54,12 +55,12 @@ def encode_demographics(identity: Identity) -> bytes:
     return tlv.encode(TAG_DG1, parts)
 
 
-def decode_demographics(raw: bytes) -> dict[str, object]:
+def decode_demographics(raw: bytes) -> dict[str, Any]:
     """Decode EF.DG1 into Identity keyword arguments; TlvError/CardUnreadable when malformed."""
     dg1 = tlv.parse_one(raw)
     if dg1.tag != TAG_DG1:
         raise tlv.TlvError(f"DG1 has tag {dg1.tag:X}")
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for name, tag in DG1_TAGS.items():
         item = dg1.require(tag)
         if len(item.value) > MAX_FIELD:
@@ -184,7 +185,7 @@ class ReferenceProfile:
             matcher = FingerprintMatcher(fingers)
         except ValueError as exc:
             raise tlv.TlvError(str(exc)) from exc
-        identity = Identity(photo_jpeg=photo, **values)  # type: ignore[arg-type]
+        identity = Identity(photo_jpeg=photo, **values)
         return CardData(uid=uid, identity=identity, signature_png=signature, fingerprints=matcher)
 
 

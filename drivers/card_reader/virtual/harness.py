@@ -61,7 +61,7 @@ class Bed:
         """Start pcscd in the foreground and wait until vpcd listens on both slots."""
         if self.pcscd is not None and self.pcscd.poll() is None:
             return
-        log = open(self.workdir / "pcscd.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.workdir / "pcscd.log", "ab")  # the child writes it; ours closes below
         self.pcscd = subprocess.Popen(
             ["pcscd", "-f", "-c", str(self.conf_dir)], stdout=log, stderr=subprocess.STDOUT
         )
@@ -151,7 +151,7 @@ class Bed:
                 "ok": True,
                 "pcscd": self.pcscd is not None and self.pcscd.poll() is None,
                 "card": card is not None and card.inserted,
-                "card_apdus": card.card.apdu_count if card else 0,  # type: ignore[attr-defined]
+                "card_apdus": card.apdu_count if card else 0,  # as the reader sent them
                 "sam": self.sam is not None and self.sam.inserted,
                 "sam_apdus": self.sam.apdu_count if self.sam else 0,
             }

@@ -73,7 +73,7 @@ class EscposMachine:
         self.paper.align = 0
         self.paper.line_spacing = 30
         self.codec = self.code_pages.get(0, "cp437")
-        self._qr = {"module": 3, "ec": 48, "data": b""}
+        self._qr_module, self._qr_ec, self._qr_data = 3, 48, b""
         self._qr_printed: list[bytes] = []
         self._text: list[str] = []
 
@@ -302,14 +302,14 @@ class EscposMachine:
         if cn != 49:
             return
         if fn == 67 and params:
-            self._qr["module"] = max(1, min(16, params[0]))
+            self._qr_module = max(1, min(16, params[0]))
         elif fn == 69 and params:
-            self._qr["ec"] = params[0]
+            self._qr_ec = params[0]
         elif fn == 80:
-            self._qr["data"] = params[1:]
-        elif fn == 81 and self._qr["data"]:
-            data = bytes(self._qr["data"])  # type: ignore[arg-type]
-            self.paper.qr(data, int(self._qr["module"]), int(self._qr["ec"]))  # type: ignore
+            self._qr_data = bytes(params[1:])
+        elif fn == 81 and self._qr_data:
+            data = self._qr_data
+            self.paper.qr(data, self._qr_module, self._qr_ec)
             self._qr_printed.append(data)
 
     def _codec(self, n: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import qrcode
 from PIL import Image, ImageDraw
@@ -160,6 +161,6 @@ class Paper:
         return {1: free // 2, 2: free}.get(self.align, 0)
 
 
-def styled(style: Style, **changes: object) -> Style:
+def styled(style: Style, **changes: Any) -> Style:
     """Return `style` with some attributes changed."""
-    return replace(style, **changes)  # type: ignore[arg-type]
+    return replace(style, **changes)
