@@ -23,6 +23,7 @@ from drivers.card_reader.pcsc_link import (
     CardLink,
     NoAnswer,
     PcscGone,
+    PcscWorker,
     TransportError,
 )
 from drivers.card_reader.pcsc_settings import COARSE, PcscSettings, ReaderState, card_wants_extended
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 PNP = "\\\\?PnP?\\Notification"
 REMOVAL_GRACE_MS = 1000
+PROBE_TIMEOUT_S = 1.0  # a presence or liveness question pcscd leaves unanswered this long: hung
 _GONE = {
     scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED, scard.SCARD_E_INVALID_HANDLE,
     scard.SCARD_E_UNKNOWN_READER, scard.SCARD_E_READER_UNAVAILABLE, scard.SCARD_F_COMM_ERROR,
@@ -89,6 +91,9 @@ class PcscCardReader:
         self._sam_link: CardLink | None = None
         self._sam_fault = ""  # why the SAM last failed ("" when it answers); cleared by a probe
         self._sam_probed = 0.0
+        # Questions to pcscd asked while a read waits (is the card still there, is pcscd
+        # alive) go through this thread with a deadline, so a hung pcscd cannot hold the read.
+        self._probe: PcscWorker | None = None
         self._data: CardData | None = None
         self.reads = 0
 
@@ -101,6 +106,7 @@ class PcscCardReader:
             self._listener = listener
             self._stop.clear()
             self._state = ReaderState.NO_SERVICE
+            self._probe = PcscWorker("pcsc-probe")
             self._thread = threading.Thread(target=self._run, name="pcsc-card-reader", daemon=True)
             self._thread.start()
 
@@ -181,6 +187,8 @@ class PcscCardReader:
                 self._stop.wait(self.settings.poll_s)
         self._close_sam()
         self._release_context()
+        if self._probe is not None:
+            self._probe.end()
         with self._lock:  # a stop() that gave up waiting learns the truth here
             if self._thread is threading.current_thread():
                 self._thread = None
@@ -323,11 +331,18 @@ class PcscCardReader:
             self._emit(UidOnlyCard(data.uid))
 
     def _card_left(self) -> Exception | None:
-        """While waiting for an answer: CardRemoved when pcscd no longer sees the card."""
-        ctx, reader = self._ctx, self._card_reader
-        if ctx is None or reader is None:
+        """While waiting for an answer: CardRemoved when pcscd no longer sees the card,
+        NoReader when pcscd itself does not answer."""
+        ctx, reader, probe = self._ctx, self._card_reader, self._probe
+        if ctx is None or reader is None or probe is None:
             return None
-        hr, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+        try:
+            hr, states = probe.run(
+                lambda: scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)]),
+                PROBE_TIMEOUT_S, "card presence",
+            )  # fmt: skip
+        except NoAnswer as exc:
+            return NoReader(f"PC/SC service not answering ({exc})")
         if hr == scard.SCARD_S_SUCCESS and not states[0][1] & scard.SCARD_STATE_PRESENT:
             return CardRemovedError("card left while the reader waited for an answer")
         return None
@@ -336,6 +351,8 @@ class PcscCardReader:
         """Turn any read failure into the DeviceError the citizen and technician need."""
         if isinstance(exc, Cancelled):
             return CardUnreadable("read cancelled: reader stopping")
+        if isinstance(exc, NoReader):
+            return exc
         if not self._service_alive():  # whatever failed, the root cause is pcscd going away
             return NoReader(f"PC/SC service lost mid-read ({type(exc).__name__}: {exc})")
         if isinstance(exc, NoAnswer):
@@ -359,10 +376,14 @@ class PcscCardReader:
         return CardUnreadable(f"unexpected {type(exc).__name__}")
 
     def _service_alive(self) -> bool:
-        """True when pcscd still answers on our context."""
-        if self._ctx is None:
+        """True when pcscd still answers on our context (within PROBE_TIMEOUT_S)."""
+        ctx, probe = self._ctx, self._probe
+        if ctx is None or probe is None:
             return False
-        hr, _ = scard.SCardListReaders(self._ctx, [])
+        try:
+            hr, _ = probe.run(lambda: scard.SCardListReaders(ctx, []), PROBE_TIMEOUT_S, "readers")
+        except NoAnswer:
+            return False
         return hr in (scard.SCARD_S_SUCCESS, scard.SCARD_E_NO_READERS_AVAILABLE)
 
     def _transport_error(self, exc: TransportError) -> DeviceError:
@@ -504,11 +525,17 @@ class PcscCardReader:
         self._update_availability()
 
     def _release_context(self) -> None:
-        """Release the PC/SC context; the next turn establishes a fresh one."""
+        """Release the PC/SC context; the next turn establishes a fresh one.
+
+        The release is a request to pcscd: on its own thread, so a hung pcscd cannot keep the
+        monitor from reporting the loss first.
+        """
         with self._lock:
             ctx, self._ctx = self._ctx, None
         if ctx is not None:
-            scard.SCardReleaseContext(ctx)
+            threading.Thread(
+                target=scard.SCardReleaseContext, args=(ctx,), name="pcsc-release", daemon=True
+            ).start()
 
     def _update_availability(self) -> None:
         """Emit ReaderStateChanged when what the attract screen should say changes."""

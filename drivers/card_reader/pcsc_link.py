@@ -56,12 +56,12 @@ class NoAnswer(Exception):
         """Say which command went unanswered and for how long."""
         self.waited_s = waited_s
         self.whole_read = whole_read  # the read's own deadline ran out (not the APDU's)
-        limit = "the read's deadline" if whole_read else "the APDU deadline"
-        super().__init__(f"{what}: no answer within {waited_s:.1f} s ({limit})")
+        limit = " (the read's deadline)" if whole_read else ""
+        super().__init__(f"{what}: no answer within {waited_s:.1f} s{limit}")
 
 
-class _Worker:
-    """A daemon thread running one connection's PC/SC calls in order."""
+class PcscWorker:
+    """A daemon thread running PC/SC calls in order, so a caller can stop waiting for one."""
 
     def __init__(self, name: str) -> None:
         """Start the thread."""
@@ -91,6 +91,17 @@ class _Worker:
 
         self._calls.put(call)
         return done, box
+
+    def run(self, fn: Callable[[], T], timeout: float, what: str) -> T:
+        """Run `fn` and return its result; NoAnswer when it takes longer than `timeout`."""
+        done, box = self.submit(fn)
+        if not done.wait(timeout):
+            raise NoAnswer(what, timeout)
+        kind, value = box[0]
+        if kind == "error":
+            raise value
+        result: T = value
+        return result
 
     def post(self, fn: Callable[[], None]) -> None:
         """Queue `fn` without waiting (cleanup after an abandoned call)."""
@@ -126,7 +137,7 @@ class CardLink:
         self._hcard: int | None = None
         self._protocol = 0
         self.abandoned = False  # a call outlived its deadline: the link is unusable
-        self._worker = _Worker(f"pcsc-{label}")
+        self._worker = PcscWorker(f"pcsc-{label}")
 
     # -- running a call with a deadline --------------------------------------------------------
     def _call(self, fn: Callable[[], T], what: str) -> T:

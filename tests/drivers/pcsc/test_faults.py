@@ -20,7 +20,7 @@ from drivers.card_reader.protocol import (
     ReaderStateChanged,
 )
 from drivers.card_reader.virtual.testbed import Testbed
-from drivers.errors import CardNotResponding, CardUnreadable, SamFault
+from drivers.errors import CardNotResponding, CardUnreadable, NoReader, SamFault
 from drivers.errors import CardRemoved as CardRemovedError
 from kiosk_app.domain.identity import Identity
 from tests.drivers.pcsc.fixtures import EventLog, reset_bed, sam_slot_present, wait_for
@@ -224,3 +224,26 @@ def test_stop_while_pcscd_hangs_says_stopping_until_the_thread_ends(
         pcsc_testbed.pcscd("thaw")
     wait_for(lambda: reader.status()["state"] == "stopped", what="the thread to end after thaw")
     assert reader.stop() is True
+
+
+def test_pcscd_hanging_mid_read_is_told_and_the_reader_recovers(
+    pcsc_testbed: Testbed, start_reader: Callable[..., Started]
+) -> None:
+    reader, log = start_reader(apdu_timeout_s=60.0, read_timeout_s=60.0)  # pcscd's fault first
+    assert pcsc_testbed.insert(0, slow_s=0.1)
+    log.expect(CardInserted)
+    pcsc_testbed.pcscd("freeze")
+    try:
+        failed, down = log.expect(CardReadFailed, ReaderStateChanged, timeout=HANG_GUARD_S)
+    finally:
+        pcsc_testbed.pcscd("thaw")
+    assert isinstance(failed.error, NoReader) and "not answering" in str(failed.error)
+    assert down.available is False
+    # pcscd is back with the card still on it: the reader may read it again; then it leaves.
+    wait_for(lambda: reader.status()["state"] in ("ready", "card_present"), HANG_GUARD_S,
+             what="the reader back after pcscd answers again")
+    pcsc_testbed.remove()
+    wait_for(lambda: reader.status()["pcsc_state"] == "no_card", HANG_GUARD_S, what="no card")
+    while not log.events.empty():
+        log.events.get_nowait()
+    assert _read(pcsc_testbed, log, 1) == citizen(1)
