@@ -462,7 +462,11 @@ class PcscCardReader:
             raise self._sam_failed("SAM link closed")
         try:
             return link.transmit(apdu)
-        except (TransportError, NoAnswer) as exc:
+        except NoAnswer as exc:
+            if exc.whole_read:  # a slow card used up the read's time: not the SAM's fault
+                raise
+            raise self._sam_failed(f"SAM transport: {exc}") from exc
+        except TransportError as exc:
             raise self._sam_failed(f"SAM transport: {exc}") from exc
 
     def _sam_failed(self, why: str, error: SamFault | None = None) -> SamFault:

@@ -247,3 +247,15 @@ def test_pcscd_hanging_mid_read_is_told_and_the_reader_recovers(
     while not log.events.empty():
         log.events.get_nowait()
     assert _read(pcsc_testbed, log, 1) == citizen(1)
+
+
+def test_read_deadline_spent_by_a_slow_card_is_not_blamed_on_the_sam(
+    pcsc_testbed: Testbed, start_reader: Callable[..., Started]
+) -> None:
+    _swap_sam(pcsc_testbed, slow_s=0.4)  # a sluggish SAM, yet well within its own deadline
+    # SAM SELECT ~0.4 s, three card APDUs ~0.3 s: the read's time runs out inside AUTHENTICATE.
+    reader, log = start_reader(read_timeout_s=0.9, sam_timeout_s=5.0)
+    failed = _fails(pcsc_testbed, log, 0, slow_s=0.1)
+    assert type(failed.error) is CardNotResponding, failed.error
+    assert reader.status()["sam"] == "present"
+    _pull(pcsc_testbed, log)

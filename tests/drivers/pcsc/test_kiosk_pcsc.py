@@ -9,12 +9,12 @@ import pytest
 
 from drivers.card_reader.citizens import citizen
 from drivers.card_reader.virtual.testbed import Testbed
-from drivers.errors import CardRemoved
+from drivers.errors import CardNotResponding, CardRemoved, SamFault
 from kiosk_app.bootstrap import Kiosk, build_kiosk
 from kiosk_app.config import load_config
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.session import SessionState, Timeouts
-from tests.drivers.pcsc.fixtures import reset_bed, wait_for
+from tests.drivers.pcsc.fixtures import reset_bed, sam_slot_present, wait_for
 
 
 @pytest.fixture
@@ -40,6 +40,13 @@ def _state(kiosk: Kiosk, state: SessionState, timeout: float = 10.0) -> None:
     wait_for(lambda: kiosk.session.view.state is state, timeout, what=f"state {state.value}")
 
 
+def _reads(kiosk: Kiosk, bed: Testbed, index: int) -> None:
+    """Citizen `index`'s card on the reader brings their identity on screen."""
+    assert bed.insert(index)
+    _state(kiosk, SessionState.IDENTITY)
+    assert kiosk.session.view.name == citizen(index).name
+
+
 def _back_to_attract(kiosk: Kiosk) -> None:
     def ticked() -> bool:
         kiosk.session.tick()
@@ -53,8 +60,7 @@ def test_identity_from_real_pcscd_then_card_removed_ends_session(
 ) -> None:
     holder = citizen(2)
     assert not kiosk.session.simulated_reader
-    assert pcsc_testbed.insert(2)
-    _state(kiosk, SessionState.IDENTITY)
+    _reads(kiosk, pcsc_testbed, 2)
     view = kiosk.session.view
     assert view.name == holder.name and view.masked_nik == mask_nik(holder.nik)
     assert view.photo_jpeg[:2] == b"\xff\xd8"
@@ -95,6 +101,40 @@ def test_pcscd_gone_reader_unavailable_then_recovers_by_itself(
         lambda: health.collect()["devices"]["card_reader"]["pcsc_state"] == "no_card",
         what="health report recovered",
     )
-    assert pcsc_testbed.insert(1)
-    _state(kiosk, SessionState.IDENTITY)
-    assert kiosk.session.view.name == citizen(1).name
+    _reads(kiosk, pcsc_testbed, 1)
+
+
+def test_mute_card_is_told_to_the_citizen_and_the_next_card_reads(
+    kiosk: Kiosk, pcsc_testbed: Testbed
+) -> None:
+    assert pcsc_testbed.insert(0, mute_after=3)  # silent from MUTUAL AUTHENTICATE on
+    # The driver's own deadlines (2 s per APDU, 4 s a read) end it; the wait only guards hangs.
+    wait_for(lambda: kiosk.session.view.message == CardNotResponding.citizen_message, 30.0,
+             what="the card-not-responding message")
+    pcsc_testbed.remove()
+    _back_to_attract(kiosk)
+    _reads(kiosk, pcsc_testbed, 1)
+
+
+def test_mute_sam_calls_an_attendant_not_the_citizen_s_card(
+    kiosk: Kiosk, pcsc_testbed: Testbed
+) -> None:
+    pcsc_testbed.set_sam(False)
+    wait_for(lambda: not sam_slot_present(), what="pcscd to see the SAM leave")
+    pcsc_testbed.set_sam(True, mute_after=1)  # answers SELECT, then never again
+    wait_for(sam_slot_present, what="pcscd to see the mute SAM")
+    wait_for(lambda: kiosk.session.view.reader_available, what="reader available")
+    assert pcsc_testbed.insert(0)
+    wait_for(lambda: kiosk.session.view.message == SamFault.citizen_message, 30.0,
+             what="the SAM-fault message")
+    wait_for(lambda: not kiosk.session.view.reader_available, what="reader not available")
+    health = kiosk.health
+    assert health is not None
+    reported = health.collect()["devices"]["card_reader"]
+    assert reported["sam"] == "fault" and "SAM" in reported["detail"]
+    pcsc_testbed.remove()
+    pcsc_testbed.set_sam(False)
+    pcsc_testbed.set_sam(True)  # an attendant puts a working SAM in
+    wait_for(lambda: kiosk.session.view.reader_available, 30.0, what="reader back")
+    _back_to_attract(kiosk)
+    _reads(kiosk, pcsc_testbed, 2)
