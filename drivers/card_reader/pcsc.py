@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from smartcard import scard
 
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 
 PNP = "\\\\?PnP?\\Notification"
 REMOVAL_GRACE_MS = 1000
-PROBE_TIMEOUT_S = 1.0  # a presence or liveness question pcscd leaves unanswered this long: hung
+PROBE_TIMEOUT_S = 1.0  # pcscd leaves a question unanswered this long beyond its own wait: hung
 _GONE = {
     scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED, scard.SCARD_E_INVALID_HANDLE,
     scard.SCARD_E_UNKNOWN_READER, scard.SCARD_E_READER_UNAVAILABLE, scard.SCARD_F_COMM_ERROR,
@@ -178,6 +179,8 @@ class PcscCardReader:
         while not self._stop.is_set():
             try:
                 self._step()
+            except Cancelled:
+                break
             except PcscGone as exc:
                 self._lost(ReaderState.NO_SERVICE, f"PC/SC service lost: {exc}")
                 self._stop.wait(self.settings.poll_s)
@@ -198,7 +201,13 @@ class PcscCardReader:
     def _step(self) -> None:
         """One turn: get a context, find readers, wait for a change, act on it."""
         if self._ctx is None:
-            hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+            try:
+                hr, ctx = self._pcsc(
+                    lambda: scard.SCardEstablishContext(scard.SCARD_SCOPE_USER), 0.0,
+                    "SCardEstablishContext",
+                )  # fmt: skip
+            except PcscGone:
+                hr = scard.SCARD_E_NO_SERVICE
             if hr != scard.SCARD_S_SUCCESS:
                 self._set_state(ReaderState.NO_SERVICE, "PC/SC service (pcscd) not running")
                 self._update_availability()
@@ -206,7 +215,8 @@ class PcscCardReader:
                 return
             self._ctx = ctx
             self._card_reader = self._sam_reader = None
-        hr, readers = scard.SCardListReaders(self._ctx, [])
+        ctx = self._ctx
+        hr, readers = self._pcsc(lambda: scard.SCardListReaders(ctx, []), 0.0, "SCardListReaders")
         if hr == scard.SCARD_E_NO_READERS_AVAILABLE:
             readers = []
         elif hr != scard.SCARD_S_SUCCESS:
@@ -220,7 +230,10 @@ class PcscCardReader:
             self._set_state(ReaderState.NO_READER, "no contactless reader connected")
         timeout = int(self.settings.poll_s * 1000)
         query = [(r, scard.SCARD_STATE_UNAWARE) for r in watch] or [(PNP, 0)]
-        hr, states = scard.SCardGetStatusChange(self._ctx, timeout, query)
+        hr, states = self._pcsc(
+            lambda: scard.SCardGetStatusChange(ctx, timeout, query), timeout / 1000,
+            "SCardGetStatusChange",
+        )  # fmt: skip
         if hr in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
             return
         if hr != scard.SCARD_S_SUCCESS:
@@ -251,7 +264,11 @@ class PcscCardReader:
         if self._sam_fault and self._sam_in:  # come back soon to probe the SAM again
             self._stop.wait(self.settings.poll_s)
             return
-        hr, _ = scard.SCardGetStatusChange(self._ctx, int(self.settings.poll_s * 1000), known)
+        ctx, wait_ms = self._ctx, int(self.settings.poll_s * 1000)
+        hr, _ = self._pcsc(
+            lambda: scard.SCardGetStatusChange(ctx, wait_ms, known), self.settings.poll_s,
+            "SCardGetStatusChange",
+        )  # fmt: skip
         if hr not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
             raise PcscGone(scard.SCardGetErrorMessage(hr))
 
@@ -330,6 +347,17 @@ class PcscCardReader:
             log.info("UID-only card read")
             self._emit(UidOnlyCard(data.uid))
 
+    def _pcsc(self, fn: Callable[[], Any], wait_s: float, what: str) -> Any:
+        """Ask pcscd through the probe thread: PcscGone when it is not answering `wait_s` plus
+        PROBE_TIMEOUT_S later (a hung daemon), Cancelled when the reader stops meanwhile."""
+        probe = self._probe
+        if probe is None:
+            raise PcscGone("reader not started")
+        try:
+            return probe.run(fn, wait_s + PROBE_TIMEOUT_S, what, self._stop)
+        except NoAnswer as exc:
+            raise PcscGone(f"pcscd not answering ({exc})") from exc
+
     def _card_left(self) -> Exception | None:
         """While waiting for an answer: CardRemoved when pcscd no longer sees the card,
         NoReader when pcscd itself does not answer."""
@@ -391,13 +419,22 @@ class PcscCardReader:
         ctx, reader = self._ctx, self._card_reader
         if ctx is None or reader is None:
             return NoReader(f"reader lost during the read: {exc}")
-        hr, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
-        if hr == scard.SCARD_S_SUCCESS and states[0][1] & scard.SCARD_STATE_PRESENT:
-            # pcscd notices a torn card on its next poll: give it that long before judging.
-            known = [(reader, states[0][1] & ~scard.SCARD_STATE_CHANGED)]
-            hr, states = scard.SCardGetStatusChange(ctx, REMOVAL_GRACE_MS, known)
-            if hr == scard.SCARD_E_TIMEOUT:
-                return CardUnreadable(f"card stopped answering: {exc}")
+        try:
+            hr, states = self._pcsc(
+                lambda: scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)]),
+                0.0, "card presence",
+            )  # fmt: skip
+            if hr == scard.SCARD_S_SUCCESS and states[0][1] & scard.SCARD_STATE_PRESENT:
+                # pcscd notices a torn card on its next poll: give it that long before judging.
+                known = [(reader, states[0][1] & ~scard.SCARD_STATE_CHANGED)]
+                hr, states = self._pcsc(
+                    lambda: scard.SCardGetStatusChange(ctx, REMOVAL_GRACE_MS, known),
+                    REMOVAL_GRACE_MS / 1000, "card presence",
+                )  # fmt: skip
+        except PcscGone as gone:
+            return NoReader(f"reader lost during the read: {exc}; {gone}")
+        if hr == scard.SCARD_E_TIMEOUT:  # still there after the grace: it just went silent
+            return CardUnreadable(f"card stopped answering: {exc}")
         if hr != scard.SCARD_S_SUCCESS:
             return NoReader(f"reader lost during the read: {exc}")
         if states[0][1] & scard.SCARD_STATE_PRESENT:

@@ -66,6 +66,8 @@ class PcscWorker:
     def __init__(self, name: str) -> None:
         """Start the thread."""
         self._calls: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._in_flight = 0  # calls submitted and not yet finished
+        self._count_lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
@@ -87,16 +89,31 @@ class PcscWorker:
                 box.append(("ok", fn()))
             except BaseException as exc:  # handed to the waiting caller
                 box.append(("error", exc))
+            with self._count_lock:
+                self._in_flight -= 1
             done.set()
 
+        with self._count_lock:
+            self._in_flight += 1
         self._calls.put(call)
         return done, box
 
-    def run(self, fn: Callable[[], T], timeout: float, what: str) -> T:
-        """Run `fn` and return its result; NoAnswer when it takes longer than `timeout`."""
+    def run(
+        self, fn: Callable[[], T], timeout: float, what: str, stop: threading.Event | None = None
+    ) -> T:
+        """Run `fn` and return its result; NoAnswer when it takes longer than `timeout` or an
+        abandoned call still blocks the thread (nothing queues behind it), Cancelled on `stop`."""
+        with self._count_lock:
+            blocked = self._in_flight > 0
+        if blocked:
+            raise NoAnswer(f"{what} (an earlier call is still unanswered)", 0.0)
         done, box = self.submit(fn)
-        if not done.wait(timeout):
-            raise NoAnswer(what, timeout)
+        end = time.monotonic() + timeout
+        while not done.wait(min(WAIT_SLICE_S, max(0.0, end - time.monotonic()))):
+            if stop is not None and stop.is_set():
+                raise Cancelled("reader stopping")
+            if time.monotonic() >= end:
+                raise NoAnswer(what, timeout)
         kind, value = box[0]
         if kind == "error":
             raise value

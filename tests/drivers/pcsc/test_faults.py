@@ -6,6 +6,7 @@ typed outcome, then checks that the next card reads fine.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -212,18 +213,43 @@ def test_stop_during_a_mute_card_reports_the_truth(pcsc_testbed, start_reader) -
     assert log.quiet(within=0.3)
 
 
-def test_stop_while_pcscd_hangs_says_stopping_until_the_thread_ends(
+def test_pcscd_hanging_while_idle_is_told_and_the_reader_recovers(
     pcsc_testbed: Testbed, start_reader: Callable[..., Started]
 ) -> None:
-    reader, log = start_reader(stop_timeout_s=0.5)
-    pcsc_testbed.pcscd("freeze")  # SIGSTOP: the monitor's next PC/SC call never returns
+    reader, log = start_reader()
+    pcsc_testbed.pcscd("freeze")  # SIGSTOP: pcscd takes requests and never answers
     try:
-        wait_for(lambda: not reader.stop(), what="stop() to report the thread still running")
-        assert reader.status()["state"] == "stopping"
+        (down,) = log.expect(ReaderStateChanged, timeout=HANG_GUARD_S)
+        assert down.available is False
+        assert reader.status()["state"] == "unavailable"
     finally:
         pcsc_testbed.pcscd("thaw")
-    wait_for(lambda: reader.status()["state"] == "stopped", what="the thread to end after thaw")
+    _until_available(log)
+    assert _read(pcsc_testbed, log, 3) == citizen(3)
+
+
+def test_stop_says_stopping_until_the_thread_has_ended(pcsc_testbed: Testbed) -> None:
+    reset_bed(pcsc_testbed)
+    release, inside = threading.Event(), threading.Event()
+
+    def listener(event: object) -> None:
+        if isinstance(event, CardInserted):  # a listener stuck in the kiosk's code
+            inside.set()
+            release.wait(HANG_GUARD_S)
+
+    reader = PcscCardReader(PcscSettings(stop_timeout_s=0.2))
+    reader.start(listener)
+    try:
+        wait_for(lambda: reader.status()["pcsc_state"] == "no_card", what="reader ready")
+        assert pcsc_testbed.insert(0)
+        assert inside.wait(HANG_GUARD_S)
+        assert reader.stop() is False
+        assert reader.status()["state"] == "stopping"
+    finally:
+        release.set()
+    wait_for(lambda: reader.status()["state"] == "stopped", what="the thread to end")
     assert reader.stop() is True
+    reset_bed(pcsc_testbed)
 
 
 def test_pcscd_hanging_mid_read_is_told_and_the_reader_recovers(
