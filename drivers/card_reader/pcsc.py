@@ -148,8 +148,13 @@ class PcscCardReader:
     def status(self) -> dict[str, str]:
         """Return the coarse state, the PC/SC state machine's state and why."""
         with self._lock:
+            state = COARSE[self._state]
+            if state not in ("stopped", "stopping", "unavailable") and self._sam_word() in (
+                "missing", "fault",
+            ):
+                state = "unavailable"  # no e-KTP can be read: the fleet raises its reader alert
             return {
-                "state": COARSE[self._state],
+                "state": state,
                 "pcsc_state": self._state.value,
                 "driver": "pcsc",
                 "profile": self.profile.name,

@@ -154,6 +154,7 @@ class Bed:
                 "card_apdus": card.apdu_count if card else 0,  # as the reader sent them
                 "sam": self.sam is not None and self.sam.inserted,
                 "sam_apdus": self.sam.apdu_count if self.sam else 0,
+                "sam_faulty": self.sam_faulty,
             }
         else:
             return {"ok": False, "error": f"unknown command {name!r}"}

@@ -69,6 +69,9 @@ def reset_bed(bed: Testbed) -> None:
     """Bring the bed back to: pcscd running, SAM in, card slot empty (as pcscd sees it)."""
     bed.remove()
     bed.pcscd("start")
+    if bed.status().get("sam_faulty"):  # swap it out visibly, or pcscd may miss a quick swap
+        bed.set_sam(False)
+        wait_for(lambda: not sam_slot_present(), what="pcscd to see the faulty SAM leave")
     bed.set_sam(True)
     wait_for(card_slot_empty, what="pcscd to see an empty card slot")
     wait_for(sam_slot_present, what="pcscd to see the SAM")

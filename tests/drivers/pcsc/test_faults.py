@@ -169,6 +169,7 @@ def _sam_fault_then_recovery(bed: Testbed, reader: PcscCardReader, log: EventLog
     (down,) = log.expect(ReaderStateChanged, timeout=HANG_GUARD_S)
     assert down.available is False and "SAM" in down.detail
     assert reader.status()["sam"] == "fault"
+    assert reader.status()["state"] == "unavailable"  # what the fleet's reader alert looks for
     assert reader.status()["pcsc_state"] == "error_fatal"
     _pull(bed, log)
     _swap_sam(bed)  # the attendant puts a working SAM in

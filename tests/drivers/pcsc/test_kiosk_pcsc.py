@@ -132,6 +132,7 @@ def test_mute_sam_calls_an_attendant_not_the_citizen_s_card(
     assert health is not None
     reported = health.collect()["devices"]["card_reader"]
     assert reported["sam"] == "fault" and "SAM" in reported["detail"]
+    assert reported["state"] == "unavailable"  # the fleet dashboard raises its reader alert
     pcsc_testbed.remove()
     pcsc_testbed.set_sam(False)
     pcsc_testbed.set_sam(True)  # an attendant puts a working SAM in

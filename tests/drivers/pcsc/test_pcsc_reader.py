@@ -169,6 +169,7 @@ def test_sam_slot_empty(pcsc_testbed: Testbed, start_reader) -> None:
     (event,) = log.expect(ReaderStateChanged)
     assert event.available is False and "SAM" in event.detail
     assert reader.status()["sam"] == "missing"
+    assert reader.status()["state"] == "unavailable"
     assert pcsc_testbed.insert(0)
     _, failed = log.expect(CardInserted, CardReadFailed)
     assert isinstance(failed.error, SamMissing) and not failed.error.retriable
