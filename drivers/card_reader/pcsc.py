@@ -64,6 +64,13 @@ _GONE = {
 }  # fmt: skip
 
 
+def _release_late_context(result: tuple[int, int]) -> None:
+    """A context pcscd granted after we stopped waiting: give it back."""
+    hr, ctx = result
+    if hr == scard.SCARD_S_SUCCESS:
+        scard.SCardReleaseContext(ctx)
+
+
 class PcscCardReader:
     """CardReader over pcscd: one monitor thread owns the PC/SC context and every card."""
 
@@ -209,7 +216,7 @@ class PcscCardReader:
             try:
                 hr, ctx = self._pcsc(
                     lambda: scard.SCardEstablishContext(scard.SCARD_SCOPE_USER), 0.0,
-                    "SCardEstablishContext",
+                    "SCardEstablishContext", dispose=_release_late_context,
                 )  # fmt: skip
             except PcscGone:
                 hr = scard.SCARD_E_NO_SERVICE
@@ -352,14 +359,20 @@ class PcscCardReader:
             log.info("UID-only card read")
             self._emit(UidOnlyCard(data.uid))
 
-    def _pcsc(self, fn: Callable[[], Any], wait_s: float, what: str) -> Any:
+    def _pcsc(
+        self,
+        fn: Callable[[], Any],
+        wait_s: float,
+        what: str,
+        dispose: Callable[[Any], None] | None = None,
+    ) -> Any:
         """Ask pcscd through the probe thread: PcscGone when it is not answering `wait_s` plus
         PROBE_TIMEOUT_S later (a hung daemon), Cancelled when the reader stops meanwhile."""
         probe = self._probe
         if probe is None:
             raise PcscGone("reader not started")
         try:
-            return probe.run(fn, wait_s + PROBE_TIMEOUT_S, what, self._stop)
+            return probe.run(fn, wait_s + PROBE_TIMEOUT_S, what, self._stop, dispose)
         except NoAnswer as exc:
             raise PcscGone(f"pcscd not answering ({exc})") from exc
 

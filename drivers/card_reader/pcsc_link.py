@@ -99,10 +99,16 @@ class PcscWorker:
         return done, box
 
     def run(
-        self, fn: Callable[[], T], timeout: float, what: str, stop: threading.Event | None = None
+        self,
+        fn: Callable[[], T],
+        timeout: float,
+        what: str,
+        stop: threading.Event | None = None,
+        dispose: Callable[[T], None] | None = None,
     ) -> T:
         """Run `fn` and return its result; NoAnswer when it takes longer than `timeout` or an
-        abandoned call still blocks the thread (nothing queues behind it), Cancelled on `stop`."""
+        abandoned call still blocks the thread (nothing queues behind it), Cancelled on `stop`.
+        A result that comes after the caller gave up goes to `dispose` (e.g. a context)."""
         with self._count_lock:
             blocked = self._in_flight > 0
         if blocked:
@@ -110,10 +116,15 @@ class PcscWorker:
         done, box = self.submit(fn)
         end = time.monotonic() + timeout
         while not done.wait(min(WAIT_SLICE_S, max(0.0, end - time.monotonic()))):
+            given_up: Exception | None = None
             if stop is not None and stop.is_set():
-                raise Cancelled("reader stopping")
-            if time.monotonic() >= end:
-                raise NoAnswer(what, timeout)
+                given_up = Cancelled("reader stopping")
+            elif time.monotonic() >= end:
+                given_up = NoAnswer(what, timeout)
+            if given_up is not None:
+                if dispose is not None:  # runs after the late call, on this same thread
+                    self.post(lambda: _dispose_late(box, dispose))
+                raise given_up
         kind, value = box[0]
         if kind == "error":
             raise value
@@ -127,6 +138,15 @@ class PcscWorker:
     def end(self) -> None:
         """Let the thread end once the queued calls are done."""
         self._calls.put(None)
+
+
+def _dispose_late(box: list[Any], dispose: Callable[[Any], None]) -> None:
+    """Hand a result nobody waited for to `dispose`; its errors are only logged."""
+    if box and box[0][0] == "ok":
+        try:
+            dispose(box[0][1])
+        except Exception:
+            log.exception("disposing of a late PC/SC result failed")
 
 
 class CardLink:

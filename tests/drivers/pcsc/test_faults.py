@@ -13,6 +13,7 @@ import pytest
 
 from drivers.card_reader.citizens import citizen
 from drivers.card_reader.pcsc import PcscCardReader, PcscSettings
+from drivers.card_reader.pcsc_link import NoAnswer, PcscWorker
 from drivers.card_reader.protocol import (
     CardInserted,
     CardReadFailed,
@@ -286,3 +287,21 @@ def test_read_deadline_spent_by_a_slow_card_is_not_blamed_on_the_sam(
     assert type(failed.error) is CardNotResponding, failed.error
     assert reader.status()["sam"] == "present"
     _pull(pcsc_testbed, log)
+
+
+def test_a_late_answer_is_disposed_of_and_nothing_queues_behind_a_stuck_call() -> None:
+    worker = PcscWorker("test-worker")
+    release, disposed = threading.Event(), []
+
+    def stuck() -> str:
+        release.wait(HANG_GUARD_S)
+        return "late context"
+
+    with pytest.raises(NoAnswer):
+        worker.run(stuck, 0.05, "stuck call", dispose=disposed.append)
+    with pytest.raises(NoAnswer, match="still unanswered"):
+        worker.run(lambda: "next", HANG_GUARD_S, "next call")
+    release.set()
+    wait_for(lambda: disposed == ["late context"], what="the late result disposed of")
+    assert worker.run(lambda: "next", HANG_GUARD_S, "next call") == "next"
+    worker.end()
