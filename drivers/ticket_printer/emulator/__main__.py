@@ -10,7 +10,7 @@ from drivers.ticket_printer.emulator.device import FAULTS, EscposEmulator
 
 HELP = (
     "commands: <fault> on|off (faults: " + ", ".join(FAULTS) + "), "
-    "runout <bytes>, status, quit"
+    "runout <bytes>, stall on|off, stallafter <bytes>, status, quit"
 )
 
 
@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
                           f"{emulator.machine.incomplete} faults={f}", flush=True)
                 elif words[0] == "runout":
                     emulator.run_out_of_paper_after(int(words[1]))
+                elif words[0] == "stall":  # stop reading the wire: a printer holding it off
+                    emulator.stall(words[1:2] != ["off"])
+                elif words[0] == "stallafter":
+                    emulator.stall_after(int(words[1]))
                 else:
                     emulator.set_fault(words[0], words[1:2] != ["off"])
                 print("ok", flush=True)

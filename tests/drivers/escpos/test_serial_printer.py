@@ -137,6 +137,13 @@ def test_cli_emulator_takes_fault_commands(tmp_path: Path) -> None:
         proc.stdin.flush()
         assert proc.stdout.readline().strip() == "ok"
         assert printer.status()["state"] == "cover_open"
+        proc.stdin.write("cover_open off\nstall on\n")
+        proc.stdin.flush()
+        assert [proc.stdout.readline().strip() for _ in range(2)] == ["ok", "ok"]
+        assert printer.status()["state"] == "offline"  # a stalled printer answers nothing
+        proc.stdin.write("stall off\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "ok"
         proc.stdin.write("bogus on\n")
         proc.stdin.flush()
         assert proc.stdout.readline().startswith("error: unknown fault")
