@@ -14,8 +14,8 @@ from drivers.card_reader.protocol import (
     ReaderStateChanged,
 )
 from drivers.card_reader.simulator import SimulatedCardReader
+from drivers.errors import CardNotResponding, CardUnreadable, NoReader
 from drivers.errors import CardRemoved as CardRemovedError
-from drivers.errors import CardUnreadable, NoReader
 from tests.drivers.conftest import CardReaderHarness
 
 
@@ -84,6 +84,22 @@ def test_failed_read_reports_error_once(card_reader: CardReaderHarness) -> None:
     card_reader.remove()
     assert isinstance(card_reader.next_event(), CardRemoved)
     card_reader.insert(0)  # the fault was one-shot
+    assert isinstance(card_reader.next_event(), CardInserted)
+    assert isinstance(card_reader.next_event(), IdentityRead)
+
+
+def test_mute_card_is_told_within_the_deadline_and_the_next_reads(
+    card_reader: CardReaderHarness,
+) -> None:
+    card_reader.fail_next(CardNotResponding("test: the chip stopped answering"))
+    card_reader.insert(0)
+    assert isinstance(card_reader.next_event(), CardInserted)
+    failed = card_reader.next_event()  # the driver's deadline ends it; WAIT_S only guards hangs
+    assert isinstance(failed, CardReadFailed) and isinstance(failed.error, CardNotResponding)
+    assert failed.error.retriable and "tempelkan kembali" in failed.error.citizen_message("id")
+    card_reader.remove()
+    assert isinstance(card_reader.next_event(), CardRemoved)
+    card_reader.insert(1)
     assert isinstance(card_reader.next_event(), CardInserted)
     assert isinstance(card_reader.next_event(), IdentityRead)
 

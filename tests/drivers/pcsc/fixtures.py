@@ -156,8 +156,13 @@ class PcscCardReaderHarness:
         self.bed.remove()
 
     def fail_next(self, error: Exception) -> None:
-        """The next card is not an e-KTP (the one fault that reads as CardUnreadable)."""
-        self._faults["not_ektp"] = True
+        """The next card goes mute (CardNotResponding) or is no e-KTP (other CardUnreadable)."""
+        from drivers.errors import CardNotResponding
+
+        if isinstance(error, CardNotResponding):
+            self._faults["mute_after"] = 2  # silent from GET CHALLENGE on
+        else:
+            self._faults["not_ektp"] = True
 
     def set_available(self, available: bool) -> None:
         """Start or stop pcscd (stopping waits until the driver has noticed a card put in)."""
