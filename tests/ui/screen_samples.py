@@ -30,7 +30,6 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 UPDATE = os.environ.get("UPDATE_SCREENSHOTS", "") not in ("", "0")
 SHOT_SIZE = (640, 400)  # half of the 1280x800 window: small files, still readable
 MAX_SHOT_BYTES = 60_000
-ALWAYS_SHOT = ("attract",)  # grabbed on every run; the others with UPDATE_SCREENSHOTS=1
 
 TODAY = datetime.date(2026, 11, 23)  # fixed: screenshots must not change with the calendar
 SLOT = Slot(datetime.date(2026, 11, 30), "08.00-11.00")
@@ -207,26 +206,51 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     runTouchApp(embedded=True)
     screens: dict[str, Any] = {}
     results: dict[tuple[str, str, str], Rendered] = {}
+
+    def show(name: str, mode: str, lang: str, shots: Path, keep: bool) -> Rendered:
+        if name not in screens:
+            screens[name] = classes[name](name=name)
+            app.root.add_widget(screens[name])
+        screen = screens[name]
+        app.root.current = name
+        screen.left()  # as when the citizen comes to it from another screen
+        view = sample_view(name, lang)
+        screen.render(view)
+        for _ in range(4):
+            EventLoop.idle()
+        record = _inspect(screen, name, mode, lang)
+        record.prompt = screen.prompt(view)
+        _hold_still(screen)
+        for _ in range(2):
+            EventLoop.idle()
+        record.shot = _screenshot(shot_path(shots, name, mode, lang), record if keep else None)
+        return record
+
     try:
         for mode in MODES:
             theme.large_text = mode == "large"
             for lang in LANGS:
-                for name, cls in classes.items():
-                    if name not in screens:
-                        screens[name] = cls(name=name)
-                        app.root.add_widget(screens[name])
-                    screen = screens[name]
-                    app.root.current = name
-                    screen.left()  # as when the citizen comes to it from another screen
-                    view = sample_view(name, lang)
-                    screen.render(view)
-                    for _ in range(4):
-                        EventLoop.idle()
-                    record = _inspect(screen, name, mode, lang)
-                    record.prompt = screen.prompt(view)
-                    if UPDATE or name in ALWAYS_SHOT:  # a grab costs ~1 s of software GL
-                        record.shot = _screenshot(artifacts, record)
-                    results[(name, mode, lang)] = record
+                for name in classes:
+                    results[(name, mode, lang)] = show(name, mode, lang,
+                                                       artifacts / "screenshots", keep=True)
+        # Once more in the last mode and language, seconds later: the same pixels. (Going back to
+        # the first mode would also test that large text turns off cleanly: issue 15.)
+        for name in classes:
+            shot = show(name, MODES[-1], LANGS[-1], artifacts / "again", keep=False).shot
+            assert shot is not None
+            _SECOND[name] = shot
+        # And the result screen with its queue number changed by one digit, as a bug would.
+        name, mode, lang = ALTERED
+        theme.large_text = mode == "large"
+        show(name, mode, lang, artifacts / "again", keep=False)
+        numbers = [w for w in screens[name].walk(restrict=True)
+                   if isinstance(getattr(w, "text", None), str) and "A-007" in w.text]
+        for label in numbers:
+            label.text = label.text.replace("A-007", "A-008")
+        for _ in range(4):
+            EventLoop.idle()
+        if numbers:
+            _SECOND["altered"] = _screenshot(shot_path(artifacts / "altered", name, mode, lang))
     finally:
         theme.large_text = False
         for screen in screens.values():
@@ -234,6 +258,22 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
         app.stop()
         EventLoop.quit = False
     return results
+
+
+ALTERED = ("result", MODES[-1], LANGS[-1])
+_SECOND: dict[str, Path] = {}
+
+
+def render_again(artifacts: Path, screen: str) -> Path:
+    """The screenshot of `screen` grabbed a second time (last mode and language), last."""
+    render_all(artifacts)
+    return _SECOND[screen]
+
+
+def render_altered(artifacts: Path) -> Path | None:
+    """The ALTERED screen grabbed with its queue number "A-007" shown as "A-008"."""
+    render_all(artifacts)
+    return _SECOND.get("altered")
 
 
 def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
@@ -318,18 +358,120 @@ def grab_window() -> Any:
     return image.transpose(Image.FLIP_TOP_BOTTOM)
 
 
-def _screenshot(artifacts: Path, record: Rendered) -> Path:
-    """Save the window, downscaled, for review; into the kept set with UPDATE_SCREENSHOTS=1."""
+def _hold_still(screen: Any) -> None:
+    """Stop and rewind what moves with the clock (the attract card, progress arcs, a scroll
+    bar fading out): a kept screenshot must not depend on how long the frames before it took."""
+    from kivy.animation import Animation
+    from kivy.uix.scrollview import ScrollView
+    from kivy.uix.textinput import TextInput
+
+    screen.halt()
+    for widget in screen.walk(restrict=True):
+        Animation.cancel_all(widget)
+        for moving in ("lift", "angle"):  # CardReaderArt.lift, BusyArc.angle
+            if hasattr(widget, moving):
+                setattr(widget, moving, 0.0)
+        if isinstance(widget, TextInput):
+            # Its text scrolls to keep the cursor in view, and where it stops depends on the
+            # box's history: in large text the form's editor box (76.8 px, padding 2 x 13) is
+            # lower than its line (59 px), so it scrolled 0 or 8 px. Show the line's top.
+            widget.scroll_x = widget.scroll_y = 0
+        if isinstance(widget, ScrollView):  # its bar as it rests a second after a scroll
+            fading = widget._bind_inactive_bar_color_ev
+            if fading is not None:
+                fading.cancel()
+            widget._bind_inactive_bar_color()
+            Animation.cancel_all(widget)
+            widget._bar_color = list(widget.bar_inactive_color)
+
+
+def shot_path(root: Path, screen: str, mode: str, lang: str) -> Path:
+    """Where the screenshot of `screen` in `mode` and `lang` lives under `root`."""
+    return root / f"{lang}-{mode}" / f"{screen}.png"
+
+
+def kept_path(record: Rendered) -> Path:
+    """The kept (reviewed, committed) screenshot of `record`'s screen."""
+    return shot_path(SCREENSHOTS, record.screen, record.mode, record.lang)
+
+
+def _screenshot(target: Path, record: Rendered | None = None) -> Path:
+    """Save the window, downscaled, to `target`; with UPDATE_SCREENSHOTS=1 also as `record`'s
+    kept image when that is missing or differs beyond the tolerance (noise leaves it alone)."""
     from PIL import Image
 
-    folder = f"{record.lang}-{record.mode}"
-    targets = [artifacts / "screenshots" / folder / f"{record.screen}.png"]
-    if UPDATE:
-        targets.append(SCREENSHOTS / folder / f"{record.screen}.png")
     image = grab_window()
     small = image.reduce(image.width // SHOT_SIZE[0]) if image.width >= 2 * SHOT_SIZE[0] else image
     small = small.quantize(colors=64, method=Image.Quantize.FASTOCTREE)
-    for target in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        small.save(target, optimize=UPDATE)
-    return targets[-1]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    small.save(target)
+    if UPDATE and record is not None:
+        kept = kept_path(record)
+        if not kept.is_file() or not compare_images(target, kept).passed:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            small.save(kept, optimize=True)
+    return target
+
+
+# -- comparing a rendered screen with its kept screenshot --------------------------------------
+
+# A pixel differs when one of its channels lies further than PIXEL_TOLERANCE outside the range
+# of the 3x3 neighbourhood of the same place in the other image (checked both ways): shading a
+# few levels off, antialiased edges that moved by a pixel and the 64-colour palette picking a
+# neighbouring shade stay inside it. A screen differs when more than MAX_DIFFERING of its
+# 256,000 pixels differ: one digit changed in a number is about a hundred, a small box several
+# hundred; the same code renders with 0 here, and the slack is for another machine's noise.
+PIXEL_TOLERANCE = 48
+MAX_DIFFERING = 24
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How far a rendered screenshot is from its kept image."""
+
+    differing: int  # pixels beyond PIXEL_TOLERANCE
+    size_mismatch: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """Within the tolerance: the same screen, give or take rendering noise."""
+        return not self.size_mismatch and self.differing <= MAX_DIFFERING
+
+
+def _excess(image: Any, other: Any) -> Any:
+    """Per pixel, how far `image` lies outside the 3x3 range of `other` (greyscale, 0..255)."""
+    from PIL import ImageChops, ImageFilter
+
+    low = other.filter(ImageFilter.MinFilter(3))
+    high = other.filter(ImageFilter.MaxFilter(3))
+    excess = ImageChops.lighter(ImageChops.subtract(low, image), ImageChops.subtract(image, high))
+    red, green, blue = excess.split()
+    return ImageChops.lighter(ImageChops.lighter(red, green), blue)
+
+
+def difference_mask(rendered: Any, kept: Any) -> Any:
+    """A mode "1" image, set where the two RGB images differ beyond the tolerance."""
+    from PIL import ImageChops
+
+    excess = ImageChops.lighter(_excess(rendered, kept), _excess(kept, rendered))
+    return excess.point(lambda v: 255 if v > PIXEL_TOLERANCE else 0).convert("1")
+
+
+def compare_images(rendered: Any, kept: Any, diff_path: Path | None = None) -> Comparison:
+    """Compare two screenshots (paths or PIL images); with `diff_path`, write the diff image
+    there when they differ: the kept image faded, the differing pixels in red."""
+    from PIL import Image
+
+    a = (Image.open(rendered) if isinstance(rendered, Path) else rendered).convert("RGB")
+    b = (Image.open(kept) if isinstance(kept, Path) else kept).convert("RGB")
+    if a.size != b.size:
+        return Comparison(0, f"rendered {a.size[0]}x{a.size[1]}, kept {b.size[0]}x{b.size[1]}")
+    mask = difference_mask(a, b)
+    differing = mask.histogram()[-1]
+    result = Comparison(differing)
+    if diff_path is not None and not result.passed:
+        faded = Image.blend(b, Image.new("RGB", b.size, "white"), 0.7)
+        faded.paste(Image.new("RGB", b.size, (230, 0, 0)), mask=mask)
+        diff_path.parent.mkdir(parents=True, exist_ok=True)
+        faded.save(diff_path)
+    return result

@@ -1,6 +1,9 @@
-"""Every screen rendered in both modes and both languages; screenshots kept in the repository.
+"""Every screen rendered in both modes and both languages and compared with its kept screenshot.
 
-Regenerate the kept set with `UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py`.
+A screen that differs beyond the tolerance fails with the paths of the kept, rendered and diff
+images (artifacts/ui/). Regenerate the kept set with
+`UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py`: it rewrites only the images that
+are missing or differ beyond the tolerance, so noise never churns the repository.
 """
 
 from __future__ import annotations
@@ -8,14 +11,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.ui.screen_samples import (
+    ALTERED,
     LANGS,
+    MAX_DIFFERING,
     MAX_SHOT_BYTES,
     MODES,
+    PIXEL_TOLERANCE,
     SCREENSHOTS,
     MissingSample,
+    compare_images,
+    kept_path,
+    render_again,
     render_all,
+    render_altered,
     sample_view,
+    shot_path,
 )
+
+UPDATE_COMMAND = "UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py"
 
 
 def test_every_screen_has_a_sample_view() -> None:
@@ -41,14 +54,96 @@ def test_every_screen_has_kept_screenshots(artifacts: Path) -> None:
         for mode in MODES:
             for lang in LANGS:
                 assert (name, mode, lang) in rendered
-                kept = SCREENSHOTS / f"{lang}-{mode}" / f"{name}.png"
+                kept = kept_path(rendered[(name, mode, lang)])
                 if not kept.is_file():
                     missing.append(str(kept.relative_to(SCREENSHOTS)))
                 elif kept.stat().st_size > MAX_SHOT_BYTES:
                     too_big.append(f"{kept.name}: {kept.stat().st_size} bytes")
     assert not missing, (f"no kept screenshot for {missing}: run "
-                         "UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py and commit them")
+                         f"{UPDATE_COMMAND} and commit them")
     assert not too_big, too_big
+
+
+def test_every_screen_matches_its_kept_screenshot(artifacts: Path) -> None:
+    rendered = render_all(artifacts)
+    differ = []
+    for record in rendered.values():
+        kept = kept_path(record)
+        if not kept.is_file():
+            continue  # reported by test_every_screen_has_kept_screenshots
+        assert record.shot is not None and record.shot.is_file()
+        diff = shot_path(artifacts / "screenshot-diffs", record.screen, record.mode, record.lang)
+        diff.unlink(missing_ok=True)  # a diff left by an earlier run must not mislead
+        result = compare_images(record.shot, kept, diff_path=diff)
+        if not result.passed:
+            why = result.size_mismatch or f"{result.differing} pixels differ"
+            differ.append(f"{record.lang}-{record.mode}/{record.screen}: {why}\n"
+                          f"    kept:     {kept}\n    rendered: {record.shot}\n"
+                          f"    diff:     {diff if diff.is_file() else '-'}")
+    assert not differ, (
+        f"{len(differ)} screen(s) differ from their kept screenshots beyond the tolerance "
+        f"(a pixel {PIXEL_TOLERANCE}/255 beyond its neighbours, {MAX_DIFFERING} such pixels). "
+        f"If the change is "
+        f"meant, review the rendered images and run {UPDATE_COMMAND}:\n" + "\n".join(differ))
+
+
+def test_the_comparison_reports_a_changed_screen(artifacts: Path, tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    rendered = render_all(artifacts)
+    first = rendered[ALTERED].shot
+    altered = render_altered(artifacts)
+    assert first is not None and altered is not None, "the result screen shows no 'A-007'"
+    diff = tmp_path / "altered.diff.png"
+    result = compare_images(altered, first, diff_path=diff)
+    assert not result.passed, "one digit of the queue number changed and nobody noticed"
+    assert diff.is_file()
+
+    shown = Image.open(first).convert("RGB")
+    boxed = shown.copy()  # a 12x12 box, as a stray widget would draw
+    ImageDraw.Draw(boxed).rectangle((300, 200, 311, 211), fill=(200, 30, 30))
+    diff = tmp_path / "boxed.diff.png"
+    result = compare_images(boxed, shown, diff_path=diff)
+    assert not result.passed and result.differing >= 12 * 12 * 0.9
+    assert Image.open(diff).getpixel((305, 205)) == (230, 0, 0)  # the box is red in the diff
+    assert not compare_images(shown, shown.resize((320, 200))).passed  # a size change fails
+
+
+def test_the_comparison_forgives_rendering_noise(artifacts: Path) -> None:
+    from PIL import Image, ImageFilter
+
+    record = render_all(artifacts)[("form", MODES[0], LANGS[0])]
+    assert record.shot is not None
+    shown = Image.open(record.shot).convert("RGB")
+    assert compare_images(shown, shown.copy()).differing == 0
+    # Every level a few steps off, then the 64-colour palette chosen again.
+    brighter = Image.eval(shown, lambda v: min(255, v + 5))
+    assert compare_images(brighter.quantize(64, method=Image.Quantize.FASTOCTREE), shown).passed
+    # Antialiasing that smooths edges a little more, and everything one pixel to the side.
+    softer = Image.blend(shown, shown.filter(ImageFilter.SMOOTH), 0.3)
+    assert compare_images(softer, shown).passed
+    shifted = shown.copy()
+    shifted.paste(shown.crop((0, 0, shown.width - 1, shown.height)), (1, 0))
+    assert compare_images(shifted, shown).passed
+
+
+def test_rendering_a_screen_again_gives_the_same_pixels(artifacts: Path) -> None:
+    """Nothing on a sample screen moves with the clock (animations, progress arcs): every screen
+    grabbed again at the end of the run, seconds later, is pixel for pixel its first grab
+    (in the last mode and language, so that nothing but time passed in between)."""
+    from PIL import Image, ImageChops
+
+    rendered = render_all(artifacts)
+    changed = []
+    for (name, mode, lang), record in rendered.items():
+        if (mode, lang) != (MODES[-1], LANGS[-1]):
+            continue
+        assert record.shot is not None
+        first = Image.open(record.shot).convert("RGB")
+        second = Image.open(render_again(artifacts, name)).convert("RGB")
+        if ImageChops.difference(first, second).getbbox() is not None:
+            changed.append(name)
+    assert not changed, f"screens that changed between two grabs: {changed}"
 
 
 def test_rendered_screenshots_differ_between_modes_and_languages(artifacts: Path) -> None:
