@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -37,7 +38,12 @@ def prepare_kivy(
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
         os.environ.setdefault("KIVY_AUDIO", "")
+    # A public kiosk has no use for the desktop's clipboard (and a citizen's NIK must not land
+    # in it): Kivy's in-process dummy clipboard, and no X11 cut buffer (see _quiet_cut_buffer).
+    os.environ["KIVY_CLIPBOARD"] = "dummy"
     from kivy.config import Config  # noqa: TID251 - the one place that configures kivy
+
+    _quiet_cut_buffer()
 
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "")
@@ -69,3 +75,20 @@ def prepare_kivy(
         Config.set("input", "mouse", "mouse,disable_multitouch")
     _prepared["home"] = str(home)
     return home
+
+
+def _quiet_cut_buffer() -> None:
+    """Stop Kivy probing for an X11 cut buffer (the first TextInput on Linux does)."""
+    # Kivy's only cut buffer providers run the `xclip` and `xsel` tools, absent on a kiosk: each
+    # probe failed with a traceback and then Kivy logged CRITICAL. No option turns the probe off:
+    # `kivy_options` (the provider table that KIVY_<CATEGORY> variables fill) skips both
+    # providers, and a filter drops the one CRITICAL record left, saying there is no cut buffer.
+    import kivy
+
+    kivy.kivy_options["cutbuffer"] = ()
+    logging.getLogger("kivy").addFilter(_no_cut_buffer_record)
+
+
+def _no_cut_buffer_record(record: logging.LogRecord) -> bool:
+    """False for Kivy's "Unable to find any valuable Cutbuffer provider" record."""
+    return not str(record.msg).startswith("Cutbuffer: Unable to find any valuable")
