@@ -119,12 +119,16 @@ def build_payload(edition_id: str, label: str, names: dict[str, str]) -> bytes:
 
 def import_edition(db: Database, directory: Path, label: str | None = None) -> ImportResult:
     """Make the edition in `directory` current (no-op when its content already is)."""
-    names = read_edition(directory)
+    return import_names(db, read_edition(directory), label or Path(directory).resolve().name)
+
+
+def import_names(db: Database, names: dict[str, str], label: str) -> ImportResult:
+    """Make the edition `names` ({code: name}) current (no-op when its content already is)."""
     canonical = "\n".join(f"{c}\t{names[c]}" for c in sorted(names)).encode()
     digest = hashlib.sha256(canonical).hexdigest()
     edition_id = digest[:16]
     counts = _counts(names)
-    label = (label or Path(directory).resolve().name)[:120]
+    label = label[:120]
     with db.transaction() as session:
         current = session.scalar(select(RegionEdition).where(RegionEdition.is_current))
         if current is not None and current.content_sha256 == digest:

@@ -72,6 +72,21 @@ class SidecarServer:
                 self._process.wait(timeout=STOP_TIMEOUT_S)
 
 
+def seed_sample_regions(database_url: str) -> None:
+    """A development server without a region edition gets the kiosk's built-in sample as one, so
+    the kiosk's first download finds an edition (an official import replaces it)."""
+    from central_server.db import Database
+    from central_server.regions import current_edition, import_names
+    from kiosk_app.domain.regions import sample_regions
+
+    db = Database(database_url)
+    try:
+        if current_edition(db) is None:
+            import_names(db, sample_regions(), "sampel bawaan (pengembangan)")
+    finally:
+        db.engine.dispose()
+
+
 def _serve(fd: int, database_url: str) -> None:
     """Child side: serve on the inherited socket until stdin closes."""
     # Only the child imports the server: the kiosk that starts it stays light.
@@ -80,8 +95,10 @@ def _serve(fd: int, database_url: str) -> None:
     from central_server.app import create_app
 
     listener = socket.socket(fileno=fd)
+    app = create_app(database_url)
+    seed_sample_regions(database_url)
     config = uvicorn.Config(
-        create_app(database_url), log_config=None, log_level="warning", ws="none",
+        app, log_config=None, log_level="warning", ws="none",
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
