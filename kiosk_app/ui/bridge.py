@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
 
-from kiosk_app.services.session.service import SessionService, SessionView
+if TYPE_CHECKING:  # the kiosk shows its first frame before the services are imported
+    from kiosk_app.services.session.service import SessionService, SessionView
 
 log = logging.getLogger(__name__)
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.animation import Animation
 from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.speech import join
-from kiosk_app.services.session.service import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
+
+if TYPE_CHECKING:
+    from kiosk_app.services.session.service import SessionView
 
 
 class CardReaderArt(Widget):

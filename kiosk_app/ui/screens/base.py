@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -13,8 +13,10 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
-from kiosk_app.services.session.service import SessionService, SessionView
 from kiosk_app.ui.widgets.a11y import attach_a11y_bar, visible_title
+
+if TYPE_CHECKING:  # the attract screen shows before the services are imported
+    from kiosk_app.services.session.service import SessionService, SessionView
 
 _LOADED: set[str] = set()
 HERE = Path(__file__).resolve().parent
