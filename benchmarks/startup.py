@@ -1,8 +1,9 @@
 """Cold start of the kiosk to its attract screen, against a bare Kivy app in the same run.
 
-Each sample is a fresh process (offscreen SDL): the clock runs from spawning the process to the first
-frame flipped with the attract screen (kiosk) or with a single label (bare Kivy). Last line: one JSON
-object {"kiosk_start_s", "bare_kivy_start_s", "ratio", ...} with medians.
+Each sample is a fresh process (offscreen SDL): the clock runs from spawning the process to the
+first frame flipped with the attract screen (kiosk, started as `anjungan kiosk` starts it) or with
+a single label (bare Kivy). Last line: one JSON object {"kiosk_start_s", "bare_kivy_start_s",
+"ratio", ...} with medians.
 """
 
 from __future__ import annotations
@@ -53,16 +54,11 @@ def _probe(kind: str) -> None:
 
         Bare().run()
         return
-    from kiosk_app.bootstrap import build_kiosk
+    from kiosk_app.__main__ import run_kiosk  # what `anjungan kiosk` runs
     from kiosk_app.config import load_config
-    from kiosk_app.ui.app import AnjunganApp
 
     data = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
-    kiosk = build_kiosk(load_config(None, data_dir=data, output_dir=data / "out", headless=True))
-    try:
-        AnjunganApp(kiosk).run()
-    finally:
-        kiosk.close()
+    run_kiosk(load_config(None, data_dir=data, output_dir=data / "out", headless=True))
 
 
 def _sample(kind: str) -> float:

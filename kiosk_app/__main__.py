@@ -6,8 +6,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from central_server.settings import DEFAULT_DATABASE_URL
+
+if TYPE_CHECKING:
+    from kiosk_app.bootstrap import Kiosk
+    from kiosk_app.config import KioskConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="anjungan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     kiosk = sub.add_parser("kiosk", help="run the full-screen kiosk")
-    kiosk.add_argument("--config", type=Path, help="TOML config (default: simulators + embedded server)")
-    kiosk.add_argument("--windowed", action="store_true", help="a 1280x800 window instead of full screen")
+    kiosk.add_argument("--config", type=Path,
+                       help="TOML config (default: simulators + embedded server)")
+    kiosk.add_argument("--windowed", action="store_true",
+                       help="a 1280x800 window instead of full screen")
     central = sub.add_parser("central", help="run the central server alone")
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8000)
@@ -82,18 +89,28 @@ def _run_kiosk(config_path: Path | None, *, windowed: bool) -> int:
         return 2
     if windowed:
         config.fullscreen = False
+    run_kiosk(config)
+    return 0
+
+
+def run_kiosk(config: KioskConfig) -> None:
+    """Show the attract screen, then build the kiosk behind it; run until the app stops."""
     from kiosk_app.ui.kivy_env import prepare_kivy
 
     prepare_kivy(headless=config.headless, fullscreen=config.fullscreen)
-    from kiosk_app.bootstrap import build_kiosk
     from kiosk_app.ui.app import AnjunganApp
 
-    kiosk = build_kiosk(config)
+    def build() -> Kiosk:
+        from kiosk_app.bootstrap import build_kiosk  # services, drivers: after the first frame
+
+        return build_kiosk(config)
+
+    app = AnjunganApp.cold_start(config, build)
     try:
-        AnjunganApp(kiosk).run()
+        app.run()
     finally:
-        kiosk.close()
-    return 0
+        if app.kiosk is not None:
+            app.kiosk.close()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -12,13 +13,15 @@ from kivy.core.window import Window
 from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
 
 from kiosk_app.domain.session import SessionState
-from kiosk_app.services.session.service import SessionView
 from kiosk_app.systemd_notify import notify, watchdog_interval_s
 from kiosk_app.ui.bridge import SessionBridge
 from kiosk_app.ui.screens import screen_class
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.theme import get_theme
 from kiosk_app.ui.widgets.a11y import Accessibility, make_audio
+
+if TYPE_CHECKING:  # a cold start shows the attract screen before importing the services
+    from kiosk_app.services.session.service import SessionView
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,14 @@ def forget_text_caches() -> None:
         Cache.remove(category)
 
 
+class _NoSessionYet:
+    """The session before a cold-started kiosk has built it: touches in that moment are lost."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        log.info("session not built yet; %s() ignored", name)
+        return lambda *args, **kwargs: None
+
+
 class AnjunganApp(App):
     """Renders the session service's views; every touch counts as activity."""
 
@@ -47,18 +58,31 @@ class AnjunganApp(App):
         """`kiosk` comes from bootstrap.build_kiosk (only `.session` is used here)."""
         super().__init__(**kwargs)
         self.kiosk = kiosk
-        self.session = kiosk.session
+        self.session = kiosk.session if kiosk is not None else _NoSessionYet()
         self.animate = animate
         self.view: SessionView | None = None
         self.screens_seen: list[str] = []
         self.warning: Any = None
         self._tick_event: Any = None
         self._watchdog_event: Any = None
-        self._bridge = SessionBridge(self.session, self.show)
+        self._bridge: SessionBridge | None = None
+        self._build_kiosk: Callable[[], Any] | None = None
+        self._simulated_reader = False
         self._started = False
         self._shown: str | None = None
         self._to_prepare: list[str] = []
         self.a11y = Accessibility(make_audio(getattr(kiosk, "config", None)))
+
+    @classmethod
+    def cold_start(cls, config: Any, build_kiosk: Callable[[], Any], **kwargs: Any) -> AnjunganApp:
+        """An app that shows the attract screen first and calls `build_kiosk()` (bootstrap's)
+        right after that frame: a cold start pays before it only for what the screen needs."""
+        app = cls(None, **kwargs)
+        app._build_kiosk = build_kiosk
+        app.a11y = Accessibility(make_audio(config))
+        # Until the session's first view: the simulator's button as the config says.
+        app._simulated_reader = getattr(config.devices, "card_reader", "") == "simulated"
+        return app
 
     # -- lifecycle ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
@@ -74,10 +98,13 @@ class AnjunganApp(App):
         self.a11y.start()
         transition = FadeTransition(duration=0.15) if self.animate else NoTransition()
         manager = ScreenManager(transition=transition)
-        manager.add_widget(screen_class(SessionState.ATTRACT.value)(name=SessionState.ATTRACT.value))
+        attract = screen_class(SessionState.ATTRACT.value)(name=SessionState.ATTRACT.value)
+        attract.simulated = self._simulated_reader
+        manager.add_widget(attract)
         manager.current = SessionState.ATTRACT.value
         self._to_prepare = [s.value for s in SessionState if s is not SessionState.ATTRACT]
-        Clock.schedule_once(self._prepare_next_screen, 0.2)
+        if self._build_kiosk is None:
+            Clock.schedule_once(self._prepare_next_screen, 0.2)
         return manager
 
     def screen(self, name: str) -> KioskScreen:
@@ -94,27 +121,49 @@ class AnjunganApp(App):
             Clock.schedule_once(self._prepare_next_screen, 0)
 
     def on_start(self) -> None:
-        """Listen to the session, tick its timers and count touches as activity."""
+        """Listen to the session (a cold start: once built), tick its timers, count touches."""
+        self._started = True
+        if self._build_kiosk is not None:
+            Window.bind(on_flip=self._after_first_frame)
+            return
+        self._listen()
+
+    def _after_first_frame(self, *_args: Any) -> None:
+        Window.unbind(on_flip=self._after_first_frame)
+        Clock.schedule_once(self._build_now, 0)  # in the next frame: this one is on screen now
+
+    def _build_now(self, _dt: float) -> None:
+        build, self._build_kiosk = self._build_kiosk, None
+        if build is None or not self._started:
+            return
+        self.kiosk = build()
+        self.session = self.kiosk.session
+        self._listen()
+        Clock.schedule_once(self._prepare_next_screen, 0.2)
+
+    def _listen(self) -> None:
         Window.bind(on_touch_down=self._on_any_touch)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
-        # systemd: ready once the first frame is up; the watchdog is fed from the main loop, so a
-        # frozen UI stops feeding it and systemd restarts the kiosk.
+        # systemd: ready once the first frame is up and the session listens; the watchdog is fed
+        # from the main loop, so a frozen UI stops feeding it and systemd restarts the kiosk.
         Clock.schedule_once(lambda _dt: notify("READY=1"), 0)
         interval = watchdog_interval_s()
         if interval is not None:
             self._watchdog_event = Clock.schedule_interval(
                 lambda _dt: notify("WATCHDOG=1"), interval
             )
+        self._bridge = SessionBridge(self.session, self.show)
         self._bridge.start()
         from kiosk_app.ui.widgets.attendant import attach_attendant
 
         self.attendant_overlay = attach_attendant(self)  # the "Petugas" button on every screen
-        self._started = True
 
     def on_stop(self) -> None:
         """Stop listening; the kiosk itself is closed by whoever built it."""
         self._started = False
-        self._bridge.close()
+        Window.unbind(on_flip=self._after_first_frame)
+        if self._bridge is not None:
+            self._bridge.close()
         if getattr(self, "attendant_overlay", None) is not None:
             self.attendant_overlay.close()
             self.attendant_overlay = None
