@@ -58,7 +58,7 @@ class AnjunganApp(App):
         """`kiosk` comes from bootstrap.build_kiosk (only `.session` is used here)."""
         super().__init__(**kwargs)
         self.kiosk = kiosk
-        self.session = kiosk.session if kiosk is not None else _NoSessionYet()
+        self.session: Any = kiosk.session if kiosk is not None else _NoSessionYet()
         self.animate = animate
         self.view: SessionView | None = None
         self.screens_seen: list[str] = []
