@@ -34,6 +34,9 @@ def prepare_kivy(
     os.environ["KIVY_LOG_MODE"] = "PYTHON"
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # Everything is set below: no config.ini to read, upgrade (two WARNINGs in every fresh
+    # KIVY_HOME) or write.
+    os.environ.setdefault("KIVY_NO_CONFIG", "1")
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")

@@ -14,7 +14,7 @@ DEADLINE_S = 120  # far above a start on a busy machine; only a hang reaches it
 # The region cache asks the server for its edition 8 s after the start: its answer is the last
 # thing a fresh development kiosk says on its own.
 REGIONS_DONE = ("regions: edition", "regions: the central server has no edition yet")
-NOISE = ("Traceback", "CRITICAL", " ERROR ", "HTTP 4", "HTTP 5", "no_regions")
+NOISE = ("Traceback", "CRITICAL", " ERROR ", "HTTP 4", "HTTP 5", "no_regions", "WARNING kivy")
 
 
 def _headless_env(tmp_path: Path) -> dict[str, str]:
@@ -55,6 +55,8 @@ def test_a_fresh_development_kiosk_starts_without_noise(tmp_path: Path) -> None:
 def test_a_text_box_leaves_the_desktop_clipboard_alone(tmp_path: Path) -> None:
     """The form's text box is the first TextInput: on Linux it made Kivy probe xclip and xsel."""
     script = (
+        "import logging\n"
+        "logging.basicConfig(level=logging.INFO)\n"
         "from kiosk_app.ui.kivy_env import prepare_kivy\n"
         "prepare_kivy(headless=True)\n"
         "from kivy.uix.textinput import TextInput\n"
@@ -63,7 +65,7 @@ def test_a_text_box_leaves_the_desktop_clipboard_alone(tmp_path: Path) -> None:
         "print('clipboard', type(Clipboard).__name__, 'cutbuffer', CutBuffer)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", "import logging; logging.basicConfig(level=logging.INFO)\n" + script],
+        [sys.executable, "-c", script],
         cwd=tmp_path, env=_headless_env(tmp_path), capture_output=True, text=True,
         timeout=DEADLINE_S,
     )
