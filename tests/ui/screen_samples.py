@@ -419,8 +419,8 @@ def _screenshot(target: Path, record: Rendered | None = None) -> Path:
 # of the 3x3 neighbourhood of the same place in the other image (checked both ways): shading a
 # few levels off, antialiased edges that moved by a pixel and the 64-colour palette picking a
 # neighbouring shade stay inside it. A screen differs when more than MAX_DIFFERING of its
-# 256,000 pixels differ: one digit changed in a number is about a hundred, a small box several
-# hundred; the same code renders with 0 here, and the slack is for another machine's noise.
+# 256,000 pixels differ: one digit of the result screen's queue number is 48, a 12 px box 144;
+# the same code renders with 0 here, and the slack is for another machine's noise.
 PIXEL_TOLERANCE = 48
 MAX_DIFFERING = 24
 
