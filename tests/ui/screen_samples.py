@@ -239,6 +239,13 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
             shot = show(name, MODES[-1], LANGS[-1], artifacts / "again", keep=False).shot
             assert shot is not None
             _SECOND[name] = shot
+        # The first mode and language again, after large text was turned off (issue 15: turning
+        # it off must restore the normal layout exactly).
+        theme.large_text = MODES[0] == "large"
+        for name in classes:
+            shot = show(name, MODES[0], LANGS[0], artifacts / "restored", keep=False).shot
+            assert shot is not None
+            _SECOND[f"restored:{name}"] = shot
         # And the result screen with its queue number changed by one digit, as a bug would.
         name, mode, lang = ALTERED
         theme.large_text = mode == "large"
@@ -268,6 +275,12 @@ def render_again(artifacts: Path, screen: str) -> Path:
     """The screenshot of `screen` grabbed a second time (last mode and language), last."""
     render_all(artifacts)
     return _SECOND[screen]
+
+
+def render_restored(artifacts: Path, screen: str) -> Path:
+    """The screenshot of `screen` in the first mode and language, after the large-text pass."""
+    render_all(artifacts)
+    return _SECOND[f"restored:{screen}"]
 
 
 def render_altered(artifacts: Path) -> Path | None:

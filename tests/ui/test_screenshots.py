@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.ui.screen_samples import (
     ALTERED,
     LANGS,
@@ -24,6 +26,7 @@ from tests.ui.screen_samples import (
     render_again,
     render_all,
     render_altered,
+    render_restored,
     sample_view,
     shot_path,
 )
@@ -144,6 +147,21 @@ def test_rendering_a_screen_again_gives_the_same_pixels(artifacts: Path) -> None
         if ImageChops.difference(first, second).getbbox() is not None:
             changed.append(name)
     assert not changed, f"screens that changed between two grabs: {changed}"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: turning large text off leaves some screens "
+                   "laid out differently (e.g. the form's fields, the attract headline)")
+def test_turning_large_text_off_restores_every_screen(artifacts: Path) -> None:
+    rendered = render_all(artifacts)
+    changed = []
+    for (name, mode, lang), record in rendered.items():
+        if (mode, lang) != (MODES[0], LANGS[0]):
+            continue
+        assert record.shot is not None
+        result = compare_images(render_restored(artifacts, name), record.shot)
+        if not result.passed:
+            changed.append(f"{name} ({result.differing} pixels)")
+    assert not changed, f"not restored after large text: {changed}"
 
 
 def test_rendered_screenshots_differ_between_modes_and_languages(artifacts: Path) -> None:
