@@ -85,7 +85,8 @@ def test_every_screen_matches_its_kept_screenshot(artifacts: Path) -> None:
                           f"    diff:     {diff if diff.is_file() else '-'}")
     assert not differ, (
         f"{len(differ)} screen(s) differ from their kept screenshots beyond the tolerance "
-        f"(a pixel {PIXEL_TOLERANCE}/255 beyond its neighbours, {MAX_DIFFERING} such pixels). "
+        f"(a pixel counts when {PIXEL_TOLERANCE}/255 beyond its 3x3 neighbourhood in the other "
+        f"image; more than {MAX_DIFFERING} such pixels fail). "
         f"If the change is "
         f"meant, review the rendered images and run {UPDATE_COMMAND}:\n" + "\n".join(differ))
 
