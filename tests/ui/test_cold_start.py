@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Modules the attract screen does not need: imported only once its first frame is up.
 AFTER_FIRST_FRAME = ("kiosk_app.bootstrap", "kiosk_app.services.session", "kiosk_app.central",
                      "central_server.sidecar", "drivers.card_reader.simulator", "reportlab",
-                     "qrcode", "requests", "cryptography", "sqlite3")
+                     "kiosk_app.domain.forms", "qrcode", "requests", "cryptography", "sqlite3")
 
 PROBE = """
 import json, sys, tempfile

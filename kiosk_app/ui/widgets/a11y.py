@@ -13,7 +13,6 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
-from kiosk_app.domain.forms import FieldKind
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.speech import date_spoken, join
 from kiosk_app.domain.text import Text
@@ -162,6 +161,8 @@ class Accessibility:
         """ "Laki-laki dipilih": a choice, a date or a time just set on the form."""
         if view.state is not SessionState.FORM or view.service is None:
             return None
+        from kiosk_app.domain.forms import FieldKind  # not before the attract screen's 1st frame
+
         form = view.service.form
         if form is None or not 0 <= view.page < len(form.pages):
             return None
