@@ -378,12 +378,16 @@ def _hold_still(screen: Any) -> None:
     from kivy.uix.scrollview import ScrollView
     from kivy.uix.textinput import TextInput
 
+    from kiosk_app.ui.screens.attract import CardReaderArt
+    from kiosk_app.ui.screens.base import BusyArc
+
     screen.halt()
     for widget in screen.walk(restrict=True):
         Animation.cancel_all(widget)
-        for moving in ("lift", "angle"):  # CardReaderArt.lift, BusyArc.angle
-            if hasattr(widget, moving):
-                setattr(widget, moving, 0.0)
+        if isinstance(widget, CardReaderArt):
+            widget.lift = 0.0
+        if isinstance(widget, BusyArc):
+            widget.angle = 0.0
         if isinstance(widget, TextInput):
             # Its text scrolls to keep the cursor in view, and where it stops depends on the
             # box's history: in large text the form's editor box (76.8 px, padding 2 x 13) is
