@@ -112,6 +112,12 @@ def test_the_comparison_reports_a_changed_screen(artifacts: Path, tmp_path: Path
     assert Image.open(diff).getpixel((305, 205)) == (230, 0, 0)  # the box is red in the diff
     assert not compare_images(shown, shown.resize((320, 200))).passed  # a size change fails
 
+    recoloured = shown.copy()  # the same shapes, one colour 80 levels off (a theme change)
+    red, green, blue = shown.crop((300, 200, 340, 220)).split()
+    recoloured.paste(Image.merge("RGB", (red, green.point(lambda v: min(255, v + 80)), blue)),
+                     (300, 200))
+    assert not compare_images(recoloured, shown).passed
+
 
 def test_the_comparison_forgives_rendering_noise(artifacts: Path) -> None:
     from PIL import Image, ImageFilter
