@@ -54,8 +54,9 @@ class AnjunganApp(App):
 
     title = "Anjungan Dukcapil Mandiri"
 
-    def __init__(self, kiosk: Any, *, animate: bool = True, **kwargs: Any) -> None:
-        """`kiosk` comes from bootstrap.build_kiosk (only `.session` is used here)."""
+    def __init__(self, kiosk: Any, *, animate: bool = True, settings: Any = None,
+                 **kwargs: Any) -> None:
+        """`kiosk` from bootstrap.build_kiosk; None and its `settings` for a cold start."""
         super().__init__(**kwargs)
         self.kiosk = kiosk
         self.session: Any = kiosk.session if kiosk is not None else _NoSessionYet()
@@ -71,15 +72,13 @@ class AnjunganApp(App):
         self._started = False
         self._shown: str | None = None
         self._to_prepare: list[str] = []
-        self.a11y = Accessibility(make_audio(getattr(kiosk, "config", None)))
+        self.a11y = Accessibility(make_audio(getattr(kiosk, "config", settings)))
 
     @classmethod
     def cold_start(cls, config: Any, build_kiosk: Callable[[], Any], **kwargs: Any) -> AnjunganApp:
-        """An app that shows the attract screen first and calls `build_kiosk()` (bootstrap's)
-        right after that frame: a cold start pays before it only for what the screen needs."""
-        app = cls(None, **kwargs)
+        """An app showing the attract screen first, then calling `build_kiosk()` a frame later."""
+        app = cls(None, settings=config, **kwargs)
         app._build_kiosk = build_kiosk
-        app.a11y = Accessibility(make_audio(config))
         # Until the session's first view: the simulator's button as the config says.
         app._simulated_reader = getattr(config.devices, "card_reader", "") == "simulated"
         return app
