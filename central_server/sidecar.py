@@ -73,8 +73,8 @@ class SidecarServer:
 
 
 def seed_sample_regions(database_url: str) -> None:
-    """A development server without a region edition gets the kiosk's built-in sample as one, so
-    the kiosk's first download finds an edition (an official import replaces it)."""
+    """Give a development server without a region edition the kiosk's built-in sample."""
+    # The kiosk's first download then finds an edition; an official import replaces it.
     # Only the child imports the server's modules: the kiosk that starts it stays light.
     from central_server.db import Database
     from central_server.regions import current_edition, import_names

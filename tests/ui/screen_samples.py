@@ -372,8 +372,8 @@ def grab_window() -> Any:
 
 
 def _hold_still(screen: Any) -> None:
-    """Stop and rewind what moves with the clock (the attract card, progress arcs, a scroll
-    bar fading out): a kept screenshot must not depend on how long the frames before it took."""
+    """Stop and rewind what moves with the clock: the attract card, arcs, fading scroll bars."""
+    # A kept screenshot must not depend on how long the frames before it took.
     from kivy.animation import Animation
     from kivy.uix.scrollview import ScrollView
     from kivy.uix.textinput import TextInput
@@ -413,8 +413,9 @@ def kept_path(record: Rendered) -> Path:
 
 
 def _screenshot(target: Path, record: Rendered | None = None) -> Path:
-    """Save the window, downscaled, to `target`; with UPDATE_SCREENSHOTS=1 also as `record`'s
-    kept image when that is missing or differs beyond the tolerance (noise leaves it alone)."""
+    """Save the window, downscaled, to `target`; with UPDATE_SCREENSHOTS=1 maybe kept too."""
+    # Kept only when `record`'s kept image is missing or differs beyond the tolerance: noise
+    # leaves the repository alone.
     from PIL import Image
 
     image = grab_window()
@@ -480,8 +481,8 @@ def difference_mask(rendered: Any, kept: Any) -> Any:
 
 
 def compare_images(rendered: Any, kept: Any, diff_path: Path | None = None) -> Comparison:
-    """Compare two screenshots (paths or PIL images); with `diff_path`, write the diff image
-    there when they differ: the kept image faded, the differing pixels in red."""
+    """Compare two screenshots (paths or images); a difference goes to `diff_path` if given."""
+    # The diff image: the kept image faded, the differing pixels in red.
     from PIL import Image
 
     a = (Image.open(rendered) if isinstance(rendered, Path) else rendered).convert("RGB")

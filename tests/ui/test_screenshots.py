@@ -138,9 +138,9 @@ def test_the_comparison_forgives_rendering_noise(artifacts: Path) -> None:
 
 
 def test_rendering_a_screen_again_gives_the_same_pixels(artifacts: Path) -> None:
-    """Nothing on a sample screen moves with the clock (animations, progress arcs): every screen
-    grabbed again at the end of the run, seconds later, is pixel for pixel its first grab
-    (in the last mode and language, so that nothing but time passed in between)."""
+    """Every screen grabbed again seconds later is pixel for pixel its first grab."""
+    # In the last mode and language, so that nothing but time passed in between: nothing on a
+    # sample screen may move with the clock (animations, progress arcs).
     from PIL import Image, ImageChops
 
     rendered = render_all(artifacts)
