@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.ui
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Modules the attract screen does not need: imported only once its first frame is up.

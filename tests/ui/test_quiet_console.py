@@ -9,6 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.ui
+
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 120  # far above a start on a busy machine; only a hang reaches it
 # The region cache asks the server for its edition 8 s after the start: its answer is the last
