@@ -296,3 +296,30 @@ def test_english_screens_show_no_indonesian(artifacts: Path) -> None:
              if lang == "id" and not any(indonesian(t) for t in r.texts)]
     assert not quiet, f"no Indonesian found on Indonesian screens {quiet}: the check is blind"
     assert any("Place your e-KTP" in t for t in rendered[("attract", "normal", "en")].texts)
+
+
+def test_update_rewrites_only_missing_or_changed_kept_screenshots(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image, ImageDraw
+
+    from tests.ui import screen_samples
+    from tests.ui.screen_samples import Rendered
+
+    frame = Image.new("RGB", (1280, 800), (240, 244, 250))
+    ImageDraw.Draw(frame).rectangle((100, 100, 600, 300), fill=(14, 60, 140))
+    monkeypatch.setattr(screen_samples, "grab_window", lambda: frame.copy())
+    monkeypatch.setattr(screen_samples, "SCREENSHOTS", tmp_path / "kept")
+    monkeypatch.setattr(screen_samples, "UPDATE", True)
+    record = Rendered("menu", "normal", "id")
+    kept = screen_samples.kept_path(record)
+
+    def update() -> bytes:
+        screen_samples._screenshot(tmp_path / "rendered.png", record)
+        return kept.read_bytes()
+
+    first = update()  # missing: written
+    frame.paste(Image.eval(frame, lambda v: min(255, v + 4)))  # noise: left alone
+    assert update() == first
+    ImageDraw.Draw(frame).rectangle((700, 400, 760, 460), fill=(200, 30, 30))  # a change
+    assert update() != first
+    assert compare_images(tmp_path / "rendered.png", kept).differing == 0
