@@ -104,10 +104,9 @@ class AttendantService:
 
     # -- plumbing ----------------------------------------------------------------------------
     def attach(self) -> None:
-        """Let the session hand attendant cards to this service."""
+        """Give the session this service as its AssistHooks (attendant cards, audit lines)."""
         if self._session is not None:
-            self._session.attendant_card = self._card_presented
-            self._session.attendant_audit = self._audit
+            self._session.attach_attendant(self)
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every new view, from whichever thread made the change."""
@@ -169,7 +168,7 @@ class AttendantService:
         self._update(message=message, message_ok=False)
         return False
 
-    def _card_presented(self, uid: str) -> bool:
+    def card_presented(self, uid: str) -> bool:
         """Card thread: an attendant's card unlocks (True); any other card is a citizen's."""
         attendant = self._checker.check_card(uid)
         if attendant is None:
@@ -401,6 +400,11 @@ class AttendantService:
                 "actions": str(sum(counts.values())),
                 "pin_failures": str(self._checker.failures),
                 "pin_lockouts": str(self._checker.lockouts)}
+
+    def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
+              detail: str = "") -> None:
+        """AssistHooks: an audit line on the session's behalf (an assisted submission)."""
+        self._audit(action, attendant=attendant, nik=nik, detail=detail)
 
     def _audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
                detail: str = "") -> None:
