@@ -12,13 +12,13 @@ from kivy.core.window import Window
 from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
 
 from kiosk_app.domain.session import SessionState
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.systemd_notify import notify, watchdog_interval_s
 from kiosk_app.ui.bridge import SessionBridge
 from kiosk_app.ui.screens import screen_class
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.theme import get_theme
-from kiosk_app.ui.widgets.a11y import Accessibility, make_audio
+from kiosk_app.ui.widgets.a11y import Accessibility
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class AnjunganApp(App):
     title = "Anjungan Dukcapil Mandiri"
 
     def __init__(self, kiosk: Any, *, animate: bool = True, **kwargs: Any) -> None:
-        """`kiosk` comes from bootstrap.build_kiosk (only `.session` is used here)."""
+        """`kiosk` comes from bootstrap.build_kiosk (its `.session` and `.audio` are used)."""
         super().__init__(**kwargs)
         self.kiosk = kiosk
         self.session = kiosk.session
@@ -58,7 +58,7 @@ class AnjunganApp(App):
         self._started = False
         self._shown: str | None = None
         self._to_prepare: list[str] = []
-        self.a11y = Accessibility(make_audio(getattr(kiosk, "config", None)))
+        self.a11y = Accessibility(kiosk.audio)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def build(self) -> ScreenManager:
