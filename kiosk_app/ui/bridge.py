@@ -9,7 +9,8 @@ from typing import Any
 
 from kivy.clock import Clock
 
-from kiosk_app.services.session.service import SessionService, SessionView
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
-from kiosk_app.services.session.service import SessionService, SessionView
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.widgets.a11y import attach_a11y_bar, visible_title
 
 _LOADED: set[str] = set()
