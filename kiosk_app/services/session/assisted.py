@@ -1,5 +1,4 @@
-"""The assisted journey: an attendant fills the form with the citizen or continues a UID-only
-card; an attendant's own card unlocks attendant mode."""
+"""The assisted journey: an attendant helps with the form or continues a UID-only card."""
 
 from __future__ import annotations
 

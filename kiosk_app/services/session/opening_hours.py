@@ -47,8 +47,7 @@ class OpeningHoursJourney:
         self._wall_clock = wall_clock or utc_now
 
     def follow(self) -> None:
-        """Close from the idle attract screen when hours end; reopen when they start (lock
-        held; called on every tick)."""
+        """Close or reopen by the hours, only from the idle screens (every tick, lock held)."""
         core = self._core
         m = core.machine
         if m.state not in (SessionState.ATTRACT, SessionState.CLOSED):
@@ -66,8 +65,8 @@ class OpeningHoursJourney:
             log.info("opening hours started: kiosk open")
 
     def card_event(self, event: CardEvent) -> None:
-        """While closed: a card placed is not read (say so); taken away, the notice goes
-        (lock held; the session machine refuses card events in CLOSED by itself)."""
+        """While closed, say a card placed is not read; taken away, the notice goes (lock held)."""
+        # The session machine itself refuses card events in CLOSED: only the message is ours.
         if self._core.state() is not SessionState.CLOSED:
             return
         if isinstance(event, CardInserted):

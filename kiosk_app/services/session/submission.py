@@ -48,8 +48,7 @@ class SubmissionJourney:
                  outbox: OutboxSender | None, send_timeout_s: float, schedule: SlotLoader,
                  documents: ScannedDocuments | None, assistance: Assistance,
                  result: ResultSink) -> None:
-        """`outbox`: None submits directly (no offline queue); `send_timeout_s`: the
-        immediate try, then the outbox retries."""
+        """`outbox` None: no offline queue; `send_timeout_s`: the try before queueing."""
         self._core = core
         self._central = central
         self._printing = printing
@@ -162,8 +161,8 @@ class SubmissionJourney:
 
     def _via_outbox(self, outbox: OutboxSender,
                     app: Application) -> tuple[SubmissionReceipt, str, bool]:
-        """Commit to the outbox, then try once; (receipt, local reference, offline). Raises the
-        server's refusal (told on screen, row kept as 'returned') only when it answered no."""
+        """Commit to the outbox, then try once: (receipt, local reference, offline)."""
+        # Raises only when the server answered no: told on screen, the row kept as 'returned'.
         store = outbox.outbox
         submitted_at = datetime.now(UTC).isoformat(timespec="seconds")
         submission = Submission(
