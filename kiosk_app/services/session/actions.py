@@ -9,7 +9,7 @@ from typing import Protocol
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services.session.ports import AssistHooks
+from kiosk_app.services.session.hooks import AssistHooks
 from kiosk_app.services.session.views import (
     CardHolderView,
     Outcome,

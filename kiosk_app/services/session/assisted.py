@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.session import SessionState
 from kiosk_app.services.session.core import SessionCore
-from kiosk_app.services.session.ports import AssistHooks
+from kiosk_app.services.session.hooks import AssistHooks
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""What one journey may ask of another, and of attendant mode: small Protocols, nothing more."""
+"""What one journey may ask of another: small Protocols, nothing more."""
 
 from __future__ import annotations
 
@@ -70,13 +70,3 @@ class ClosedCards(Protocol):
     def card_event(self, event: CardEvent) -> None:
         """Answer a card placed or taken while closed (lock held)."""
 
-
-class AssistHooks(Protocol):
-    """What the session asks of attendant mode (AttendantService implements it)."""
-
-    def card_presented(self, uid: str) -> bool:
-        """True when `uid` is an attendant's card (attendant mode unlocks)."""
-
-    def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
-              detail: str = "") -> None:
-        """Write one audit line (masked NIK only)."""

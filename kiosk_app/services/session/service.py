@@ -37,8 +37,8 @@ from kiosk_app.services.session.card import CardJourney
 from kiosk_app.services.session.card_holder import CardHolderJourney
 from kiosk_app.services.session.core import Listener, SessionCore, as_language
 from kiosk_app.services.session.form import FormJourney
+from kiosk_app.services.session.hooks import AssistHooks
 from kiosk_app.services.session.opening_hours import OpeningHoursJourney
-from kiosk_app.services.session.ports import AssistHooks
 from kiosk_app.services.session.result import ResultJourney
 from kiosk_app.services.session.scan import ScanJourney
 from kiosk_app.services.session.schedule import ScheduleJourney
