@@ -151,3 +151,28 @@ def test_every_session_method_a_kv_file_names_exists_on_the_facade() -> None:
     missing = {name: where for name, where in named.items()
                if not callable(getattr(SessionService, name, None))}
     assert missing == {}
+
+
+# The session's shared modules; a journey may import these and its own helper, never another
+# journey (what it needs of one is a Protocol in ports.py, wired by the facade).
+SESSION_SHARED = {"core", "ports", "hooks", "views"}
+SESSION_HELPERS = {"card_holder": {"desk"}, "status": {"status_check"}, "desk": {"status_check"}}
+SESSION_JOURNEYS = ("assisted", "card", "card_holder", "form", "opening_hours", "result", "scan",
+                    "schedule", "status", "submission", "survey")
+
+
+@pytest.mark.parametrize("journey", SESSION_JOURNEYS)
+def test_a_journey_imports_no_other_journey(journey: str) -> None:
+    prefix = "kiosk_app.services.session."
+    used = {name.removeprefix(prefix) for name in
+            _imports(ROOT / f"kiosk_app/services/session/{journey}.py")
+            if name.startswith(prefix)}
+    assert "core" in used  # built with the core
+    assert used - SESSION_SHARED - SESSION_HELPERS.get(journey, set()) == set()
+
+
+def test_only_the_facade_builds_journeys() -> None:
+    journeys = {f"kiosk_app.services.session.{name}" for name in SESSION_JOURNEYS}
+    importers = {str(path.relative_to(ROOT)) for path in _files("kiosk_app")
+                 if _imports(path) & journeys}
+    assert importers == {"kiosk_app/services/session/service.py"}
