@@ -157,4 +157,6 @@ class SurveyJourney:
             log.exception("survey for %s could not be queued", service)
 
     def _wipe(self) -> None:
-        self._form, self._after_menu = None, None
+        # The open survey stays: it holds nothing personal, and taking the card (which ends
+        # the visit) must not end it.
+        self._after_menu = None

@@ -11,6 +11,7 @@ from kiosk_app.domain.text import Text
 from kiosk_app.services.session.assisted import AssistedJourney
 from kiosk_app.services.session.core import SessionCore
 from kiosk_app.services.session.schedule import ScheduleJourney
+from kiosk_app.services.session.survey import SurveyJourney
 from kiosk_app.services.session.views import SessionView
 
 
@@ -129,4 +130,22 @@ def test_assisted_journey_talks_to_attendant_mode_only_through_its_hooks() -> No
     with core.lock:
         core.end_visit()
         assert assisted.stamp({"x": "1"}) == {"x": "1"}  # the next visit is the citizen's own
+    core.close()
+
+
+def test_taking_the_card_during_the_survey_keeps_the_survey() -> None:
+    core = make_core()
+    survey = SurveyJourney(core, sender=object())  # type: ignore[arg-type]  # never sent here
+    with core.lock:
+        core.machine.card_inserted(core.now())
+        core.machine.identity_read(citizen(0), core.now())
+        core.machine.to_menu(core.now())
+    survey.note_visit("print")  # e.g. a document printed, then back at the menu
+    assert survey.offer_at_finish()
+    survey.answer("U1", 2)
+    with core.lock:  # the card leaves the reader: the visit's personal part ends
+        assert core.machine.card_removed(core.now())
+        core.end_visit()
+    view = survey.view()
+    assert view is not None and view.service == "print" and view.answers == {"U1": 2}
     core.close()
