@@ -100,7 +100,7 @@ class SessionService:
             core, central=central, printing=printing,
             on_printed=lambda: survey.note_visit("print"))
         self._services = tuple(SERVICES.values())
-        core.publish()
+        core.publish()  # the first view: only now does every journey _render reads exist
 
     # -- plumbing ----------------------------------------------------------------------------
     def start(self) -> None:
