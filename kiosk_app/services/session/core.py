@@ -32,9 +32,13 @@ class SessionCore:
         self.lock = threading.RLock()
         self.machine = SessionMachine(timeouts=timeouts)
         self.clock = clock  # replaceable: the UI pilot holds it still or jumps it forward
+        # Shared by every journey, so owned here: set_language() sets the language, tick()
+        # and the opening hours set it back to the default for the next citizen.
         self.default_language: Language = language
-        self.language: Language = language  # this visit's; the next citizen starts afresh
-        self.message: Text | None = None  # the screen's message line: the last action's answer
+        self.language: Language = language
+        # The screen's message line: written by whichever journey answers the citizen's last
+        # action (or the card reader's last event); end_visit() resets it.
+        self.message: Text | None = None
         self.generation = 0  # bumps when a visit ends, so late worker results are dropped
         self.view = SessionView(state=SessionState.ATTRACT, language=language,
                                 reader_available=True, simulated_reader=False)
