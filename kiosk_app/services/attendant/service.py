@@ -34,6 +34,7 @@ from kiosk_app.services.attendant.held import HeldItem, HeldSubmissions
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
+from kiosk_app.services.session.hooks import AttendedSession
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("anjungan.audit")  # one line per attendant action, no names
@@ -69,7 +70,8 @@ Listener = Callable[[AttendantView], None]
 class AttendantService:
     """The attendant's side of the kiosk; every assisted action is written to the audit log."""
 
-    def __init__(self, settings: AttendantSettings, *, kiosk_id: str, session: Any,
+    def __init__(self, settings: AttendantSettings, *, kiosk_id: str,
+                 session: AttendedSession | None,
                  journal: PrintJournal | None, ticket_printer: Any,
                  devices: Mapping[str, Any] | None = None, printing: Any = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -234,7 +236,7 @@ class AttendantService:
         attendant = self._require()
         if attendant is None:
             return False
-        masked = self._session.assist(attendant)
+        masked = self._session.assist(attendant) if self._session is not None else None
         if masked is None:
             self._update(message=T.NO_CITIZEN, message_ok=False)
             return False
@@ -247,7 +249,7 @@ class AttendantService:
         attendant = self._require()
         if attendant is None:
             return {"nik": T.LOCKED}
-        if not self._session.uid_card_waiting():
+        if self._session is None or not self._session.uid_card_waiting():
             self._update(message=T.NO_UID_CARD, message_ok=False)
             return {"nik": T.NO_UID_CARD}
         nik, name = "".join(nik.split()), " ".join(name.upper().split())
@@ -381,9 +383,8 @@ class AttendantService:
 
     def _on_reprinted(self, reference: str) -> None:
         """A ticket the citizen's result screen still offers was reprinted by the attendant."""
-        withdraw = getattr(self._session, "attendant_reprinted", None)
-        if withdraw is not None:
-            withdraw(reference)
+        if self._session is not None:
+            self._session.attendant_reprinted(reference)
 
     # -- health and audit --------------------------------------------------------------------
     def status(self) -> dict[str, str]:
