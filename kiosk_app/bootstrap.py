@@ -12,6 +12,7 @@ from kiosk_app import __version__
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
 from kiosk_app.services.attendant.service import AttendantService
+from kiosk_app.services.audio import AudioGuidance, guidance_from_config
 from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import (
     HealthReporter,
@@ -49,6 +50,7 @@ class Kiosk:
     surveys: SurveySender | None = None
     attendant: AttendantService | None = None
     regions: RegionCache | None = None
+    audio: AudioGuidance = field(default_factory=lambda: AudioGuidance("off"))
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -61,6 +63,7 @@ class Kiosk:
         if self.attendant is not None:
             self.attendant.close()
         self.session.close()
+        self.audio.close()
         if self.regions is not None:
             self.regions.stop()
         if self.outbox is not None:
@@ -143,6 +146,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
                                      journal=journal, ticket_printer=devices.ticket_printer,
                                      devices=device_map, printing=printing, receipts=receipts,
                                      outbox=outbox)
+        audio = guidance_from_config(config.audio_guidance, config.data_dir)
         session.start()
         regions.start()
         health = HealthReporter(
@@ -173,4 +177,4 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             embedded.stop()
         raise
     return Kiosk(config, devices, central, session, embedded, journal, health, outbox=outbox,
-                 surveys=surveys, attendant=attendant, regions=regions)
+                 surveys=surveys, attendant=attendant, regions=regions, audio=audio)

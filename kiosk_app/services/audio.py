@@ -228,3 +228,15 @@ class AudioGuidance:
         """Everything said so far (or recorded while silent), oldest first."""
         with self._lock:
             return [u.words for u in self.history]
+
+
+def guidance_from_config(mode: str, data_dir: Path) -> AudioGuidance:
+    """Audio guidance as configured (`audio_guidance` = auto|speaker|wav|off; env overrides)."""
+    chosen, wav_dir = mode_from_env(mode or "auto")
+    if chosen == "wav" and wav_dir is None:
+        wav_dir = data_dir / "audio"
+    try:
+        return AudioGuidance(chosen, wav_dir=wav_dir)
+    except ValueError:
+        log.warning("unknown audio_guidance %r; audio guidance is off", chosen)
+        return AudioGuidance("off")

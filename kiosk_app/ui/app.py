@@ -18,10 +18,10 @@ from kiosk_app.ui.bridge import SessionBridge
 from kiosk_app.ui.screens import screen_class
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.theme import get_theme
-from kiosk_app.ui.widgets.a11y import Accessibility, make_audio
+from kiosk_app.ui.widgets.a11y import Accessibility
 
 if TYPE_CHECKING:  # a cold start shows the attract screen before importing the services
-    from kiosk_app.services.session.service import SessionView
+    from kiosk_app.services.session.views import SessionView
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,15 @@ def forget_text_caches() -> None:
         Cache.remove(category)
 
 
-class _NoSessionYet:
-    """The session before a cold-started kiosk has built it: touches in that moment are lost."""
+class _NotBuiltYet:
+    """A service before a cold-started kiosk has built it: calls in that moment are dropped
+    (a touch on the session, a prompt to speak)."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
 
     def __getattr__(self, name: str) -> Callable[..., None]:
-        log.info("session not built yet; %s() ignored", name)
+        log.info("%s not built yet; %s() ignored", self._what, name)
         return lambda *args, **kwargs: None
 
 
@@ -54,12 +58,12 @@ class AnjunganApp(App):
 
     title = "Anjungan Dukcapil Mandiri"
 
-    def __init__(self, kiosk: Any, *, animate: bool = True, settings: Any = None,
-                 **kwargs: Any) -> None:
-        """`kiosk` from bootstrap.build_kiosk; None and its `settings` for a cold start."""
+    def __init__(self, kiosk: Any, *, animate: bool = True, **kwargs: Any) -> None:
+        """`kiosk` from bootstrap.build_kiosk (its `.session` and `.audio` are used); None for
+        a cold start, which builds it after the first frame."""
         super().__init__(**kwargs)
         self.kiosk = kiosk
-        self.session: Any = kiosk.session if kiosk is not None else _NoSessionYet()
+        self.session: Any = kiosk.session if kiosk is not None else _NotBuiltYet("session")
         self.animate = animate
         self.view: SessionView | None = None
         self.screens_seen: list[str] = []
@@ -72,12 +76,13 @@ class AnjunganApp(App):
         self._started = False
         self._shown: str | None = None
         self._to_prepare: list[str] = []
-        self.a11y = Accessibility(make_audio(getattr(kiosk, "config", settings)))
+        # A cold start speaks once the kiosk (and its audio guidance) is built.
+        self.a11y = Accessibility(kiosk.audio if kiosk is not None else _NotBuiltYet("audio"))
 
     @classmethod
     def cold_start(cls, config: Any, build_kiosk: Callable[[], Any], **kwargs: Any) -> AnjunganApp:
         """An app showing the attract screen first, then calling `build_kiosk()` a frame later."""
-        app = cls(None, settings=config, **kwargs)
+        app = cls(None, **kwargs)
         app._build_kiosk = build_kiosk
         # Until the session's first view: the simulator's button as the config says.
         app._simulated_reader = getattr(config.devices, "card_reader", "") == "simulated"
@@ -137,6 +142,7 @@ class AnjunganApp(App):
             return
         self.kiosk = build()
         self.session = self.kiosk.session
+        self.a11y.audio = self.kiosk.audio
         self._listen()
         Clock.schedule_once(self._prepare_next_screen, 0.2)
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from kivy.clock import Clock
 
 if TYPE_CHECKING:  # the kiosk shows its first frame before the services are imported
-    from kiosk_app.services.session.service import SessionService, SessionView
+    from kiosk_app.services.session.service import SessionService
+    from kiosk_app.services.session.views import SessionView
 
 log = logging.getLogger(__name__)
 

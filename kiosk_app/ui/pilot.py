@@ -72,13 +72,13 @@ class Pilot:
         short-lived screen is checked, first jumping it `skip_s` forward; afterwards it runs
         on, still `skip_s` ahead."""
         session = self.app.session
-        real = session._clock
+        real = session.core.clock
         held = real() + skip_s
-        session._clock = lambda: held
+        session.core.clock = lambda: held
         try:
             yield
         finally:
-            session._clock = (lambda: real() + skip_s) if skip_s else real
+            session.core.clock = (lambda: real() + skip_s) if skip_s else real
 
     @property
     def state(self) -> str:

@@ -207,7 +207,7 @@ def run_canary(rig: Rig, sessions: int, tmp_path: Path, kiosk_log: Path,
         time.sleep(0.05)
     assert box.depth() == 0 and set(box.counts()) == {"sent"}
     rig.service.close()  # the kiosk stops: files are flushed and closed
-    rig.service._outbox.outbox.close()  # noqa: SLF001
+    rig.outbox.outbox.close()
     logging.getLogger("canary").info("canary run of %d sessions done", sessions)
     log_text = kiosk_log.read_text(encoding="utf-8")
     assert "canary run of" in log_text and "submitting akta_kelahiran for NIK" in log_text

@@ -21,8 +21,14 @@ from kiosk_app.domain.session import GOODBYE_TEXT, EndReason, SessionState
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.scanning.step import DocStatus, DocumentView, ScanView
-from kiosk_app.services.session.service import Outcome, SessionView
-from kiosk_app.services.session.status_check import StatusCheckView, StatusResult
+from kiosk_app.services.session.views import (
+    CardHolderView,
+    Outcome,
+    SessionView,
+    StatusCheckView,
+    StatusResult,
+    SurveyView,
+)
 
 MODES = ("normal", "large")
 LANGS = ("id", "en")
@@ -37,14 +43,10 @@ SERVICE = SERVICES["akta_kelahiran"]
 
 
 def _survey(lang: str) -> dict[str, Any]:
-    from kiosk_app.services.session.survey import SurveyView
-
     return {"survey": SurveyView(service="akta_kelahiran", answers={})}
 
 
 def _documents(lang: str) -> dict[str, Any]:
-    from kiosk_app.services.session.card_holder import CardHolderView
-
     return {"card_holder": CardHolderView(loaded=True, code="ACEF")}
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from kiosk_app.domain.akta_kelahiran import MSG
 from kiosk_app.domain.session import GOODBYE_TEXT, EndReason, Timeouts
-from kiosk_app.services.session.service import FEATURE_NOT_BUILT
+from kiosk_app.services.session.form import FEATURE_NOT_BUILT
 
 pytestmark = pytest.mark.ui
 

@@ -221,19 +221,19 @@ def inactivity_session(pilot: Any, canary: Canary) -> None:
     """The form opened, then nobody touches anything: the warning, then the end. The session's
     clock jumps over the idle minutes (its timers run on that clock, ticked by the app)."""
     session = pilot.kiosk.session
-    timeouts = session._machine.timeouts  # noqa: SLF001
-    real_clock = session._clock  # noqa: SLF001
+    timeouts = session.core.machine.timeouts  # noqa: SLF001
+    real_clock = session.core.clock  # noqa: SLF001
     try:
         to_form(pilot, canary)
         with pilot.hold_clock(skip_s=timeouts.inactivity_s + 1):
             pilot.wait_until(lambda: pilot.exists("inactivity_warning"), what="the warning")
         with pilot.hold_clock(skip_s=timeouts.warning_s + 1):  # the goodbye waits while held
             pilot.wait_for_state("goodbye")
-            assert session._machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
+            assert session.core.machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
         session.simulate_card_removal()
         pilot.wait_for_state("attract", timeout=30)  # the goodbye's timer runs on that clock too
     finally:
-        session._clock = real_clock  # noqa: SLF001
+        session.core.clock = real_clock  # noqa: SLF001
 
 
 Session = Callable[[Any, Canary], None]

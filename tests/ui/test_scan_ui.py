@@ -66,7 +66,7 @@ def test_scan_preview_retake_remove_then_skip_by_touch(
     assert pilot.find("pages_scanned").text == "2 halaman terpindai"
     pilot.tap("page_0")
     assert pilot.find("scan_retake").text == "Ulangi halaman 1"
-    step = pilot.kiosk.session._scans
+    step = pilot.kiosk.session._scan.step
     before = step._docs[0].pages.pages[0]
     pilot.tap("scan_retake")
     scan_idle(pilot)

@@ -34,6 +34,7 @@ from kiosk_app.services.attendant.held import HeldItem, HeldSubmissions
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
+from kiosk_app.services.session.hooks import AttendedSession
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("anjungan.audit")  # one line per attendant action, no names
@@ -69,7 +70,8 @@ Listener = Callable[[AttendantView], None]
 class AttendantService:
     """The attendant's side of the kiosk; every assisted action is written to the audit log."""
 
-    def __init__(self, settings: AttendantSettings, *, kiosk_id: str, session: Any,
+    def __init__(self, settings: AttendantSettings, *, kiosk_id: str,
+                 session: AttendedSession | None,
                  journal: PrintJournal | None, ticket_printer: Any,
                  devices: Mapping[str, Any] | None = None, printing: Any = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -104,10 +106,9 @@ class AttendantService:
 
     # -- plumbing ----------------------------------------------------------------------------
     def attach(self) -> None:
-        """Let the session hand attendant cards to this service."""
+        """Give the session this service as its AssistHooks (attendant cards, audit lines)."""
         if self._session is not None:
-            self._session.attendant_card = self._card_presented
-            self._session.attendant_audit = self._audit
+            self._session.attach_attendant(self)
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every new view, from whichever thread made the change."""
@@ -169,7 +170,7 @@ class AttendantService:
         self._update(message=message, message_ok=False)
         return False
 
-    def _card_presented(self, uid: str) -> bool:
+    def card_presented(self, uid: str) -> bool:
         """Card thread: an attendant's card unlocks (True); any other card is a citizen's."""
         attendant = self._checker.check_card(uid)
         if attendant is None:
@@ -235,7 +236,7 @@ class AttendantService:
         attendant = self._require()
         if attendant is None:
             return False
-        masked = self._session.assist(attendant)
+        masked = self._session.assist(attendant) if self._session is not None else None
         if masked is None:
             self._update(message=T.NO_CITIZEN, message_ok=False)
             return False
@@ -248,7 +249,7 @@ class AttendantService:
         attendant = self._require()
         if attendant is None:
             return {"nik": T.LOCKED}
-        if not self._session.uid_card_waiting():
+        if self._session is None or not self._session.uid_card_waiting():
             self._update(message=T.NO_UID_CARD, message_ok=False)
             return {"nik": T.NO_UID_CARD}
         nik, name = "".join(nik.split()), " ".join(name.upper().split())
@@ -382,9 +383,8 @@ class AttendantService:
 
     def _on_reprinted(self, reference: str) -> None:
         """A ticket the citizen's result screen still offers was reprinted by the attendant."""
-        withdraw = getattr(self._session, "attendant_reprinted", None)
-        if withdraw is not None:
-            withdraw(reference)
+        if self._session is not None:
+            self._session.attendant_reprinted(reference)
 
     # -- health and audit --------------------------------------------------------------------
     def status(self) -> dict[str, str]:
@@ -401,6 +401,11 @@ class AttendantService:
                 "actions": str(sum(counts.values())),
                 "pin_failures": str(self._checker.failures),
                 "pin_lockouts": str(self._checker.lockouts)}
+
+    def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
+              detail: str = "") -> None:
+        """AssistHooks: an audit line on the session's behalf (an assisted submission)."""
+        self._audit(action, attendant=attendant, nik=nik, detail=detail)
 
     def _audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
                detail: str = "") -> None:

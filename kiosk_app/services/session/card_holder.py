@@ -1,190 +1,94 @@
-"""The card holder's own applications (timelines) and document printing, off the UI thread."""
+"""The card holder's journey: own applications on the status screen, "Cetak Dokumen"."""
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 
-from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
-from kiosk_app.domain.text import Text
-from kiosk_app.domain.timeline import Timeline, timeline
-from kiosk_app.services.printing.issued import (
-    CODE_LENGTH,
-    CODE_LETTERS,
-    FAILED,
-    IssuedDocumentPrint,
-)
-from kiosk_app.services.session.status_check import unavailable_message
-
-log = logging.getLogger(__name__)
-
-NONE_FILED = Text("Belum ada permohonan dengan NIK pada e-KTP ini.",
-                  "There are no applications with the NIK on this e-KTP yet.")
-NONE_READY = Text("Belum ada dokumen Anda yang siap dicetak. Bila Anda menerima kode cetak, "
-                  "ketik kodenya.",
-                  "None of your documents is ready to print. If you received a print code, "
-                  "type it.")
+from kiosk_app.central import CentralClient
+from kiosk_app.domain.session import SessionState
+from kiosk_app.services.printing.issued import IssuedDocumentPrint
+from kiosk_app.services.printing.service import PrintingService
+from kiosk_app.services.session.core import SessionCore
+from kiosk_app.services.session.desk import CardHolderDesk
+from kiosk_app.services.session.views import CardHolderView
 
 
-@dataclass(frozen=True)
-class ReadyDocument:
-    """A document of the card holder that the kiosk can print now."""
+class CardHolderJourney:
+    """Citizen actions of the DOCUMENTS state and of the status screen's own applications."""
 
-    registration_number: str
-    title: Text
-    document_number: str
+    def __init__(self, core: SessionCore, *, central: CentralClient, printing: PrintingService,
+                 on_printed: Callable[[], None]) -> None:
+        """`on_printed`: a document printed (e.g. the survey is offered at the end)."""
+        self._core = core
+        printer = IssuedDocumentPrint(central, printing)
+        self._desk = CardHolderDesk(central, printer, core.publish, on_printed=on_printed)
+        core.on_visit_end(self._desk.clear)  # own applications and a typed print code
 
+    def open_documents(self) -> None:
+        """The menu's "Cetak Dokumen": the card holder's ready documents and a code pad."""
+        core = self._core
+        with core.lock:
+            opened = core.machine.open_documents(core.now())
+            nik = self._nik()
+            if opened:
+                self._desk.clear()
+                core.message = None
+        core.publish()
+        if opened and nik:
+            self._desk.load(nik)
 
-@dataclass(frozen=True)
-class CardHolderView:
-    """What the status (own applications) and documents screens show."""
-
-    loading: bool = False
-    loaded: bool = False
-    timelines: tuple[Timeline, ...] = ()
-    ready: tuple[ReadyDocument, ...] = ()
-    code: str = ""  # typed so far, shown as ACEF-HJ34
-    printing: bool = False
-    printed: bool = False
-    messages: tuple[Text, ...] = ()
-
-
-def shown_code(typed: str) -> str:
-    """The code as typed, with the dash after four characters."""
-    return typed if len(typed) <= 4 else f"{typed[:4]}-{typed[4:]}"
-
-
-class CardHolderDesk:
-    """Loads the card holder's applications and prints their documents on one worker thread."""
-
-    def __init__(self, central: CentralClient, printer: IssuedDocumentPrint,
-                 on_change: Callable[[], None],
-                 on_printed: Callable[[], None] | None = None) -> None:
-        self._on_printed = on_printed  # e.g. offer the satisfaction survey at the end
-        self._central = central
-        self._printer = printer
-        self._on_change = on_change
-        self._lock = threading.Lock()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="card-holder")
-        self._generation = 0
-        self._view = CardHolderView()
-
-    def view(self) -> CardHolderView:
-        """The current snapshot."""
-        with self._lock:
-            return self._view
-
-    def clear(self) -> None:
-        """Forget everything (the session ended); running work is dropped when it returns."""
-        with self._lock:
-            self._generation += 1
-            self._view = CardHolderView()
-
-    def load(self, nik: str) -> None:
-        """Fetch the card holder's applications (keeps the typed code and messages)."""
-        with self._lock:
-            if self._view.loading or self._view.printing:
-                return
-            self._view = _replace(self._view, loading=True)
-            generation = self._generation
-        self._on_change()
-        self._submit(self._load_job, nik, generation)
+    def close_documents(self) -> None:
+        """Back to the menu."""
+        core = self._core
+        with core.lock:
+            if core.machine.close_documents(core.now()):
+                self._desk.clear()
+                core.message = None
+        core.publish()
 
     def key(self, key: str) -> None:
-        """A key of the code pad: a letter or digit, "backspace" or "clear"."""
-        with self._lock:
-            code = self._view.code.replace("-", "")
-            if key == "backspace":
-                code = code[:-1]
-            elif key == "clear":
-                code = ""
-            elif len(key) == 1 and key.upper() in CODE_LETTERS and len(code) < CODE_LENGTH:
-                code += key.upper()
-            else:
-                return
-            self._view = _replace(self._view, code=shown_code(code), messages=(), printed=False)
-        self._on_change()
+        """A key of the print-code pad."""
+        if self._activity(SessionState.DOCUMENTS):
+            self._desk.key(key)
 
-    def print_code(self, nik: str) -> None:
-        """Print the document of the typed code."""
-        with self._lock:
-            code = self._view.code
-        self._print(nik, code=code)
+    def print_by_code(self) -> None:
+        """Print the document whose one-time code was typed."""
+        nik = self._activity(SessionState.DOCUMENTS)
+        if nik:
+            self._desk.print_code(nik)
 
-    def print_own(self, nik: str, registration_number: str) -> None:
-        """Print the card holder's own ready document."""
-        self._print(nik, registration_number=registration_number)
+    def print_own(self, registration_number: str) -> None:
+        """Print one of the card holder's own ready documents."""
+        nik = self._activity(SessionState.DOCUMENTS)
+        if nik:
+            self._desk.print_own(nik, registration_number)
+
+    def show_own(self) -> None:
+        """On the status screen: load the timelines of the card holder's own applications."""
+        nik = self._activity(SessionState.STATUS)
+        if nik:
+            self._desk.load(nik)
+
+    def view(self) -> CardHolderView | None:
+        """The desk's snapshot where it is shown, only while a card holder is known."""
+        if self._core.machine.identity is None or self._core.state() not in (
+            SessionState.DOCUMENTS, SessionState.STATUS
+        ):
+            return None
+        return self._desk.view()
 
     def close(self) -> None:
-        """Stop the worker (running work is dropped)."""
-        self.clear()
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        """Stop the desk's worker."""
+        self._desk.close()
 
-    # -- jobs ----------------------------------------------------------------------------------
-    def _print(self, nik: str, **what: str) -> None:
-        with self._lock:
-            if self._view.printing or self._view.loading:
-                return
-            self._view = _replace(self._view, printing=True, printed=False, messages=())
-            generation = self._generation
-        self._on_change()
-        self._submit(self._print_job, nik, what, generation)
+    def _activity(self, state: SessionState) -> str:
+        """The card holder's NIK when in `state` (counts as activity), else ""."""
+        with self._core.lock:
+            if self._core.state() is not state:
+                return ""
+            self._core.touch()
+            return self._nik()
 
-    def _print_job(self, nik: str, what: dict[str, str], generation: int) -> None:
-        try:
-            result = self._printer.print_document(nik, **what)
-            printed, messages = result.printed, result.messages
-        except Exception:  # never let the worker die silently
-            log.exception("document printing crashed")
-            printed, messages = False, (FAILED,)
-        with self._lock:
-            if generation != self._generation:
-                return
-            code = "" if printed else self._view.code
-            self._view = _replace(self._view, printing=False, printed=printed,
-                                  messages=messages, code=code)
-        self._on_change()
-        if printed:  # the document is no longer printable: show the new state
-            if self._on_printed is not None:
-                self._on_printed()
-            self.load(nik)
-
-    def _load_job(self, nik: str, generation: int) -> None:
-        timelines: tuple[Timeline, ...] = ()
-        message: Text | None = None
-        try:
-            timelines = tuple(timeline(r) for r in self._central.my_applications(nik))
-            if not timelines:
-                message = NONE_FILED
-        except CentralUnavailable as exc:
-            message = unavailable_message(exc)
-        except CentralError as exc:
-            log.warning("own applications not loaded: %s", exc)
-            message = FAILED
-        except Exception:
-            log.exception("loading own applications crashed")
-            message = FAILED
-        ready = tuple(ReadyDocument(t.registration_number, t.title, t.document_number)
-                      for t in timelines if t.printable)
-        with self._lock:
-            if generation != self._generation:
-                return
-            messages = self._view.messages or ((message,) if message else ())
-            self._view = _replace(self._view, loading=False, loaded=True, timelines=timelines,
-                                  ready=ready, messages=messages)
-        self._on_change()
-
-    def _submit(self, job: Callable[..., None], *args: object) -> None:
-        try:
-            self._worker.submit(job, *args)
-        except RuntimeError:  # closed while the kiosk stops
-            with self._lock:
-                self._view = _replace(self._view, loading=False, printing=False)
-
-
-def _replace(view: CardHolderView, **changes: object) -> CardHolderView:
-    return replace(view, **changes)  # type: ignore[arg-type]
-
+    def _nik(self) -> str:
+        identity = self._core.machine.identity
+        return identity.nik if identity is not None else ""

@@ -1,130 +1,124 @@
-"""The scanning step's part of the session service (a mixin, so session.py stays small)."""
+"""The scanning journey: the SCAN state's documents, scanned after the form."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
+from drivers.scanner.protocol import Scanner
+from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
-from kiosk_app.services.scanning.step import SCANS_AT_COUNTER, DocumentScanStep
+from kiosk_app.domain.text import Text
+from kiosk_app.services.scanning.step import DocumentScanStep
+from kiosk_app.services.session.core import SessionCore
+from kiosk_app.services.session.ports import SlotLoader
+from kiosk_app.services.session.views import ScanView
 
 log = logging.getLogger(__name__)
 
 
-class ScanJourneyMixin:
-    """Citizen actions of the SCAN state; SessionService provides the attributes used here."""
+class ScanJourney:
+    """Citizen actions of the SCAN state; the step does the device work on its own worker."""
 
-    _scans: DocumentScanStep | None
-    _scan_notice: Any
-    _lock: Any
-    _machine: Any
-    _clock: Callable[[], float]
-    _generation: int
-    _outcome: Any
-
-    _publish: Callable[[], None]
-    _load_slots: Callable[[], None]
+    def __init__(self, core: SessionCore, *, scanner: Scanner, central: CentralClient,
+                 schedule: SlotLoader) -> None:
+        """After the last document the journey goes on to the schedule."""
+        self._core = core
+        self._central = central  # where the scans go after a direct submission
+        self._schedule = schedule
+        self.step = DocumentScanStep(scanner, on_change=self._on_change)
+        core.on_visit_end(self.step.clear)  # scanned pages are personal data: gone with it
 
     # -- citizen actions ---------------------------------------------------------------------
-    def scan_preview(self) -> None:
+    def preview(self) -> None:
         """Show a quick preview of what lies on the scanner glass."""
-        self._scan_call(lambda step: step.preview())
+        self._call(DocumentScanStep.preview)
 
-    def scan_page(self) -> None:
+    def page(self) -> None:
         """Scan one more page of the current document."""
-        self._scan_call(lambda step: step.scan())
+        self._call(DocumentScanStep.scan)
 
-    def scan_feeder(self) -> None:
+    def feeder(self) -> None:
         """Scan all pages in the document feeder."""
-        self._scan_call(lambda step: step.scan_feeder())
+        self._call(DocumentScanStep.scan_feeder)
 
-    def scan_retake(self, index: int) -> None:
+    def retake(self, index: int) -> None:
         """Scan page `index` of the current document again."""
-        self._scan_call(lambda step: step.retake(index))
+        self._call(lambda step: step.retake(index))
 
-    def scan_remove(self, index: int) -> None:
+    def remove(self, index: int) -> None:
         """Drop page `index` of the current document."""
-        self._scan_call(lambda step: step.remove(index))
+        self._call(lambda step: step.remove(index))
 
-    def scan_next_document(self) -> None:
+    def next_document(self) -> None:
         """This document is done: on to the next one (or to the schedule after the last)."""
-        self._scan_call(lambda step: step.next_document())
+        self._call(DocumentScanStep.next_document)
 
-    def scan_skip_document(self) -> None:
+    def skip_document(self) -> None:
         """The citizen brings this document to the counter instead."""
-        self._scan_call(lambda step: step.skip_document())
+        self._call(DocumentScanStep.skip_document)
 
-    def scan_skip_all(self) -> None:
+    def skip_all(self) -> None:
         """Skip every remaining document and go on to the schedule."""
-        self._scan_call(lambda step: step.skip_rest())
+        self._call(DocumentScanStep.skip_rest)
 
-    def scan_previous_document(self) -> None:
-        """Back to the previous document, or to the form from the first one."""
-        with self._lock:
-            first = self._scans is None or self._scans.view().index == 0
-        if first:
-            self.previous_page()
-        else:
-            self._scan_call(lambda step: step.previous_document())
+    def previous_document(self) -> bool:
+        """Back to the previous document; False on the first one (the form comes before)."""
+        if self.step.view().index == 0:
+            return False
+        self._call(DocumentScanStep.previous_document)
+        return True
 
-    def previous_page(self) -> None:  # pragma: no cover - SessionService defines it
-        """Provided by SessionService."""
-        raise NotImplementedError
+    # -- the form and the submission ---------------------------------------------------------
+    def begin(self, titles: Sequence[Text]) -> None:
+        """The form is done: scan these documents (or resume them)."""
+        self.step.begin(titles)
 
-    # -- wiring ------------------------------------------------------------------------------
-    def _scan_call(self, action: Callable[[DocumentScanStep], None]) -> None:
-        with self._lock:
-            if self._scans is None or self._machine.state is not SessionState.SCAN:
-                return
-            self._machine.activity(self._clock())
-            step = self._scans
-        action(step)  # outside the session lock: the step calls back into _on_scan_change
+    def reopen(self) -> None:
+        """Back from the schedule: the last document again."""
+        self.step.reopen()
 
-    def _on_scan_change(self, finished: bool) -> None:
-        """The step changed (from any thread): re-render; after the last document, go on."""
-        with self._lock:
-            if self._machine.state is not SessionState.SCAN:
-                return
-            self._machine.activity(self._clock())  # a long scan is not inactivity
-            go_on = finished and self._machine.scan_done(self._clock())
-        self._publish()
-        if go_on:
-            self._load_slots()
+    def documents(self) -> list[tuple[str, bytes]]:
+        """(name, pdf) of every scanned document."""
+        return self.step.documents()
 
-    def _upload_scans(
-        self, central: Any, number: str, generation: int, offline: bool = False
-    ) -> None:
+    def upload(self, number: str, on_failed: Callable[[], None]) -> None:
         """The submission is stored: attach the scanned PDFs in the background."""
-        if self._scans is None:
-            return
-        if offline:  # queued with a local reference only: no application to attach to yet
-            failed = self._scans.hand_over_unsent(number, "submission queued offline")
-            self._scans_uploaded(generation, failed)
-            return
+        def done(failed: list[str]) -> None:
+            if failed:
+                on_failed()
+
         try:
-            self._scans.upload(
-                central, number, lambda failed: self._scans_uploaded(generation, failed)
-            )
+            self.step.upload(self._central, number, done)
         except Exception:  # the submission is stored; scans are only a convenience
             log.exception("starting the scan upload for %s failed", number)
-            self._scans_uploaded(generation, ["*"])
+            on_failed()
 
-    def _scans_uploaded(self, generation: int, failed: list[str]) -> None:
-        """Tell the citizen (if still here) that failed documents are checked at the counter."""
-        if not failed:
-            return
-        with self._lock:
-            if generation != self._generation:
+    def view(self) -> ScanView | None:
+        """The step's snapshot in the SCAN state (lock held)."""
+        return self.step.view() if self._core.state() is SessionState.SCAN else None
+
+    def close(self) -> None:
+        """Wipe and stop the step's workers."""
+        self.step.close()
+
+    # -- wiring ------------------------------------------------------------------------------
+    def _call(self, action: Callable[[DocumentScanStep], None]) -> None:
+        core = self._core
+        with core.lock:
+            if core.state() is not SessionState.SCAN:
                 return
-            self._scan_notice = SCANS_AT_COUNTER
-            if self._outcome is not None:
-                self._outcome = self._with_scan_notice(self._outcome)
-        self._publish()
+            core.touch()
+        action(self.step)  # outside the session lock: the step calls back into _on_change
 
-    def _with_scan_notice(self, outcome: Any) -> Any:
-        """The outcome with the scan upload notice added once, when there is one."""
-        if self._scan_notice is None or self._scan_notice in outcome.messages:
-            return outcome
-        return dataclasses.replace(outcome, messages=(*outcome.messages, self._scan_notice))
+    def _on_change(self, finished: bool) -> None:
+        """The step changed (from any thread): re-render; after the last document, go on."""
+        core = self._core
+        with core.lock:
+            if core.state() is not SessionState.SCAN:
+                return
+            core.touch()  # a long scan is not inactivity
+            go_on = finished and core.machine.scan_done(core.now())
+        core.publish()
+        if go_on:
+            self._schedule.load()

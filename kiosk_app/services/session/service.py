@@ -1,115 +1,56 @@
-"""The session service: the only place where card events, the form, the central server and
-the printers meet. The UI renders its `SessionView` snapshots and calls its methods."""
+"""The session facade: the one object the UI calls; each call goes to one journey."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from drivers.barcode_scanner.protocol import BarcodeScanner
-from drivers.card_reader.protocol import (
-    CardEvent,
-    CardInserted,
-    CardReader,
-    CardReadFailed,
-    CardRemoved,
-    IdentityRead,
-    ReaderStateChanged,
-    UidOnlyCard,
-)
+from drivers.card_reader.protocol import CardReader
 from drivers.scanner.protocol import Scanner
-from kiosk_app.central import (
-    CentralClient,
-    SlotAvailability,
-)
-from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
-from kiosk_app.domain.form_variants import skipped_pages
+from kiosk_app.central import CentralClient
+from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import Identity, mask_nik
-from kiosk_app.domain.nik import validate_nik
-from kiosk_app.domain.session import (
-    GOODBYE_TEXT,
-    EndReason,
-    SessionMachine,
-    SessionState,
-    Timeouts,
-)
-from kiosk_app.domain.text import Text
+from kiosk_app.domain.opening_hours import OpeningHours
+from kiosk_app.domain.session import GOODBYE_TEXT, SessionState, Timeouts
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.outbox.sender import OutboxSender
-from kiosk_app.services.printing.reprint import ReprintOffer, TicketReprint
+from kiosk_app.services.printing.reprint import TicketReprint
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.regions import RegionCache
-from kiosk_app.services.scanning.step import DocumentScanStep, ScanView
-from kiosk_app.services.session.assisted import AttendantJourneyMixin
-from kiosk_app.services.session.card_holder import CardHolderView
-from kiosk_app.services.session.documents import DocumentsJourneyMixin
-from kiosk_app.services.session.opening_hours import OpeningHours, OpeningHoursMixin
-from kiosk_app.services.session.scan import ScanJourneyMixin
-from kiosk_app.services.session.status import StatusJourneyMixin
-from kiosk_app.services.session.status_check import StatusCheck, StatusCheckView
-from kiosk_app.services.session.submission import Outcome, SubmissionJourneyMixin
-from kiosk_app.services.session.survey import SurveyJourneyMixin, SurveyView
+from kiosk_app.services.session.actions import (
+    AssistActions,
+    CardActions,
+    CardHolderActions,
+    FormActions,
+    HoursActions,
+    ResultActions,
+    ScanActions,
+    ScheduleActions,
+    StatusActions,
+    SubmitActions,
+    SurveyActions,
+)
+from kiosk_app.services.session.assisted import AssistedJourney
+from kiosk_app.services.session.card import CardJourney
+from kiosk_app.services.session.card_holder import CardHolderJourney
+from kiosk_app.services.session.core import Listener, SessionCore, as_language
+from kiosk_app.services.session.form import FormJourney
+from kiosk_app.services.session.hooks import AssistHooks
+from kiosk_app.services.session.opening_hours import OpeningHoursJourney
+from kiosk_app.services.session.result import ResultJourney
+from kiosk_app.services.session.scan import ScanJourney
+from kiosk_app.services.session.schedule import ScheduleJourney
+from kiosk_app.services.session.status import StatusJourney
+from kiosk_app.services.session.submission import SubmissionJourney
+from kiosk_app.services.session.survey import STATUS_VISIT, SurveyJourney
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.services.surveys import SurveySender
 
-log = logging.getLogger(__name__)
 
-NOT_BUILT = Text(
-    "Layanan ini belum tersedia di anjungan. Silakan ke loket pelayanan.",
-    "This service is not available on the kiosk yet. Please go to the service counter.",
-)
-FEATURE_NOT_BUILT: dict[str, Text] = {}  # menu extras not built yet (none left)
-UID_ONLY = Text(
-    "Kartu terbaca tanpa data e-KTP. Silakan minta bantuan petugas untuk melanjutkan.",
-    "The card was read without its e-KTP data. Please ask an attendant to continue.",
-)
-@dataclass(frozen=True)
-class SessionView:
-    """An immutable snapshot of the session; the UI renders only from this."""
-
-    state: SessionState
-    language: str
-    reader_available: bool
-    simulated_reader: bool
-    message: Text | None = None
-    name: str = ""
-    masked_nik: str = ""
-    photo_jpeg: bytes = field(default=b"", repr=False)
-    services: tuple[ServiceInfo, ...] = ()
-    service: ServiceInfo | None = None
-    page: int = 0
-    values: Mapping[str, str] = field(default_factory=dict)
-    errors: Mapping[str, Text] = field(default_factory=dict)
-    slots: tuple[SlotAvailability, ...] = ()
-    slots_loading: bool = False
-    slot: Slot | None = None
-    summary: tuple[tuple[str, str], ...] = ()
-    outcome: Outcome | None = None
-    warning_seconds_left: int | None = None
-    goodbye: Text | None = None
-    busy: bool = False
-    status_check: StatusCheckView | None = None  # in SessionState.STATUS
-    reprint: ReprintOffer | None = None  # on the result screen when the ticket did not print
-    scan: ScanView | None = None  # the document scanning step, in the SCAN state
-    survey: SurveyView | None = None  # the satisfaction survey, in the SURVEY state
-    assisted_by: str = ""  # the attendant id while an attendant assists (a badge shows it)
-    card_holder: CardHolderView | None = None  # own applications and printing (STATUS, DOCUMENTS)
-    reopens: Text | None = None  # CLOSED: "Buka lagi Senin, 23 November 2026 pukul 08.00 WIB"
-
-
-Listener = Callable[[SessionView], None]
-
-
-class SessionService(SubmissionJourneyMixin, ScanJourneyMixin, SurveyJourneyMixin,
-                     StatusJourneyMixin, AttendantJourneyMixin, DocumentsJourneyMixin,
-                     OpeningHoursMixin):
-    """Runs one citizen session at a time; all blocking work happens on a worker thread."""
+class SessionService:
+    """Runs one citizen's visit at a time over a shared core; blocking work runs on workers."""
 
     def __init__(
         self,
@@ -130,312 +71,314 @@ class SessionService(SubmissionJourneyMixin, ScanJourneyMixin, SurveyJourneyMixi
         opening_hours: OpeningHours | None = None,  # None: always open
         wall_clock: Callable[[], datetime] | None = None,  # aware "now" for the opening hours
     ) -> None:
-        self._reader = card_reader
-        self._central = central
-        self._printing = printing
-        self._outbox = outbox  # None: submit directly (no offline queue)
-        self._send_timeout_s = send_timeout_s  # the immediate try; then the outbox retries
-        self._clock = clock
-        self._default_language = language
-        self._lock = threading.RLock()
-        self._listeners: list[Listener] = []
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-worker")
-        self._machine = SessionMachine(timeouts=timeouts or Timeouts())
-        self._language = language
-        self._reader_available = True
-        self._message: Text | None = None
-        self._errors: Mapping[str, Text] = {}
-        self._slots: tuple[SlotAvailability, ...] = ()
-        self._slots_loading = False
-        self._outcome: Outcome | None = None
-        self._busy = False
-        self._idempotency_key: str | None = None
-        self._generation = 0  # bumps when a session ends, so late worker results are dropped
-        self._services = tuple(SERVICES.values())
-        # The document scanning step (None: no scanner, the journey goes form -> schedule).
-        self._scans = DocumentScanStep(scanner, on_change=self._on_scan_change) if scanner else None
-        self._scan_notice: Text | None = None
-        self.last_transaction_at: datetime | None = None  # for the health report
-        self._barcode_scanner = barcode_scanner
-        self._reprint = reprint
-        self._reprint_offered: str | None = None  # the registration number offered
-        office = str(getattr(central, "office_code", ""))
-        self._status_check = StatusCheck(central, self._publish, office_code=office)
-        self._init_survey(surveys)  # None: no survey at the end of a visit
+        """Build the core and every journey with only the collaborators it needs."""
+        core = SessionCore(timeouts=timeouts or Timeouts(), language=as_language(language) or "id",
+                           clock=clock, render=self._render)
+        self.core = core  # shared machinery: tests and the UI pilot hold its clock
         self.regions = regions  # the region list REGION fields pick from (None: built-in sample)
-        self._init_card_holder()
-        self._setup_opening_hours(opening_hours, wall_clock)
-        self.view = self._snapshot()
+        hours = OpeningHoursJourney(core, opening_hours, wall_clock)
+        assisted = AssistedJourney(core)
+        schedule = ScheduleJourney(core, central)
+        scan = ScanJourney(core, scanner=scanner, central=central,
+                           schedule=schedule) if scanner is not None else None
+        result = ResultJourney(core, reprint)
+        survey = SurveyJourney(core, surveys)  # None: no survey at the end of a visit
+        self._hours: HoursActions = hours
+        self._assisted: AssistActions = assisted
+        self._card: CardActions = CardJourney(core, card_reader, attendant=assisted, closed=hours)
+        self._schedule: ScheduleActions = schedule
+        self._scan: ScanActions | None = scan
+        self._result: ResultActions = result
+        self._submission: SubmitActions = SubmissionJourney(
+            core, central=central, printing=printing, outbox=outbox,
+            send_timeout_s=send_timeout_s, schedule=schedule, documents=scan,
+            assistance=assisted, result=result)
+        self._form: FormActions = FormJourney(core, scans=scan, schedule=schedule)
+        self._survey: SurveyActions = survey
+        self._status: StatusActions = StatusJourney(core, central, barcode_scanner)
+        self._card_holder: CardHolderActions = CardHolderJourney(
+            core, central=central, printing=printing,
+            on_printed=lambda: survey.note_visit("print"))
+        self._services = tuple(SERVICES.values())
+        core.publish()  # the first view: only now does every journey _render reads exist
 
     # -- plumbing ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Start listening to the card reader."""
-        self._reader.start(self._on_card_event)
-        if self._barcode_scanner is not None:
-            self._barcode_scanner.start(self._on_scan_event)
+        """Start listening to the card reader and the barcode scanner."""
+        self._card.start()
+        self._status.start()
 
     def close(self) -> None:
-        """Stop the reader and the worker; wipe what the session held."""
-        self._reader.stop()
-        if self._barcode_scanner is not None:
-            self._barcode_scanner.stop()
-        self._status_check.close()
+        """Stop the devices and the workers; wipe what the session held."""
+        self._card.stop()
+        self._status.stop()
         self._card_holder.close()
-        self._worker.shutdown(wait=True, cancel_futures=True)
-        if self._scans is not None:
-            self._scans.close()
-        with self._lock:
-            if self._machine.state is not SessionState.ATTRACT:
-                self._machine.end(EndReason.CANCELLED, self._clock())
-            self._clear_session_extras()
+        self.core.close()
+        if self._scan is not None:
+            self._scan.close()
+        self.core.cancel()
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every new view, from whichever thread made the change."""
-        with self._lock:
-            self._listeners.append(listener)
-        listener(self.view)
+        self.core.subscribe(listener)
+
+    @property
+    def view(self) -> SessionView:
+        """The latest view."""
+        return self.core.view
 
     @property
     def simulated_reader(self) -> bool:
         """True when the card reader is the simulator (the attract screen offers a tap button)."""
-        return bool(getattr(self._reader, "is_simulated", False))
+        return self._card.simulated
 
-    # -- citizen input -----------------------------------------------------------------------
+    @property
+    def last_transaction_at(self) -> datetime | None:
+        """When the last submission completed (for the health report)."""
+        return self._submission.last_transaction_at
+
+    # -- every screen ------------------------------------------------------------------------
     def set_language(self, lang: str) -> None:
-        """Switch the language of everything shown (kept for this session)."""
-        if lang not in ("id", "en"):
-            return
-        with self._lock:
-            self._language = lang
-            self._machine.activity(self._clock())
-        self._publish()
+        """Switch the language of everything shown (kept for this visit)."""
+        self.core.set_language(lang)
 
     def activity(self) -> None:
         """Any touch: resets the inactivity timer."""
-        with self._lock:
-            shown = self._machine.warning_deadline is not None
-            self._machine.activity(self._clock())
-        if shown:
-            self._publish()
+        self.core.activity()
 
     def still_here(self) -> None:
         """The citizen answered the inactivity warning."""
-        with self._lock:
-            self._machine.still_here(self._clock())
-        self._publish()
+        self.core.still_here()
 
     def tick(self) -> None:
-        """Advance timers (inactivity warning and its countdown, goodbye back to attract)."""
-        with self._lock:
-            now = self._clock()
-            was_goodbye = self._machine.state is SessionState.GOODBYE
-            if self._machine.tick(now) and self._machine.state is SessionState.GOODBYE:
-                if not was_goodbye:
-                    log.info("session ended: %s", self._machine.end_reason)
-                self._clear_session_extras()
-            if was_goodbye and self._machine.state is SessionState.ATTRACT:
-                self._language = self._default_language  # the next citizen starts afresh
-            self._follow_opening_hours()  # closes only from the idle attract screen
-            shown = (self.view.state, self.view.warning_seconds_left)
-            changed = shown != (self._machine.state, self._machine.warning_seconds_left(now))
-        if changed:
-            self._publish()
+        """Advance timers (inactivity, goodbye back to attract, opening hours)."""
+        self.core.tick(self._hours.follow)
 
+    def finish(self) -> None:
+        """Done (or cancel): the survey after a visit that did something, else the goodbye."""
+        if self._survey.offer_at_finish():
+            return  # the visit is wiped; the optional survey shows first
+        core = self.core
+        with core.lock:
+            if core.machine.finish(core.now()):
+                core.end_visit()
+        core.publish()
+
+    # -- the card ----------------------------------------------------------------------------
     def simulate_card_tap(self, citizen_index: int = 0) -> None:
         """Put a fictional citizen's card on the simulated reader."""
-        insert = getattr(self._reader, "insert_card", None)
-        if insert is not None:
-            insert(citizen_index)
+        self._card.simulate_tap(citizen_index)
 
     def simulate_card_removal(self) -> None:
         """Take the card off the simulated reader."""
-        remove = getattr(self._reader, "remove_card", None)
-        if remove is not None:
-            remove()
+        self._card.simulate_removal()
 
+    def simulate_uid_card(self, uid: str) -> None:
+        """Present a UID-only card (an attendant's or a citizen's) on the simulated reader."""
+        self._card.simulate_uid_card(uid)
+
+    def simulate_uid_card_removal(self) -> None:
+        """Take the simulated UID-only card away."""
+        self._card.simulate_uid_card_removal()
+
+    # -- menu, form, schedule, review --------------------------------------------------------
     def continue_to_menu(self) -> None:
         """Identity confirmed: show the menu."""
-        self._step(lambda now: self._machine.to_menu(now))
+        self._form.continue_to_menu()
 
     def choose_service(self, key: str) -> None:
-        """Open a service's form, or say plainly that it is not built yet."""
-        if key in ("status", "print"):
-            (self.open_status if key == "status" else self.open_documents)()
-            return
-        info = SERVICES.get(key)
-        with self._lock:
-            if self._machine.state is not SessionState.MENU:
-                return
-            self._machine.activity(self._clock())
-            if info is None or info.form is None:
-                self._message = FEATURE_NOT_BUILT.get(key, NOT_BUILT)
-            else:
-                prefill = info.prefill(self._machine.identity) if self._machine.identity else {}
-                scan = self._scans is not None and bool(info.required_documents)
-                self._machine.start_form(
-                    key, len(info.form.pages), prefill, self._clock(), scan_step=scan
-                )
-                self._message = None
-                self._errors = {}
-                self._idempotency_key = None
-        self._publish()
+        """Open a service's form, the status check or "Cetak Dokumen"."""
+        if key == "status":
+            self.open_status()
+        elif key == "print":
+            self.open_documents()
+        elif self._form.choose_service(key):
+            self._submission.new_application()
 
     def set_value(self, name: str, value: str) -> None:
         """Store what the citizen entered in a field."""
-        with self._lock:
-            if self._machine.set_value(name, value, self._clock()) and name in self._errors:
-                self._errors = {k: v for k, v in self._errors.items() if k != name}
-        self._publish()
+        self._form.set_value(name, value)
 
     def next_page(self) -> None:
         """Validate the page; move on when it is valid, otherwise show the messages."""
-        load_slots = False
-        with self._lock:
-            form = self._form()
-            if self._machine.state is not SessionState.FORM or form is None:
-                return
-            result = form.validate_page(self._machine.page, self._machine.values)
-            self._errors = dict(result.errors)
-            if result.ok:
-                self._machine.next_page(self._clock())
-                self._skip_other_variants(self._machine.next_page)
-                load_slots = self._machine.state is SessionState.SCHEDULE
-                if self._machine.state is SessionState.SCAN and self._scans is not None:
-                    self._scans.begin(SERVICES[self._machine.service or ""].required_documents)
-            else:
-                self._machine.activity(self._clock())
-        self._publish()
-        if load_slots:
-            self._load_slots()
+        self._form.next_page()
 
     def previous_page(self) -> None:
         """Go one step back."""
-        with self._lock:
-            if self._machine.state is SessionState.SCHEDULE and self._scans is not None:
-                self._scans.reopen()  # back to the scanning step: its last document
-
-        def back(now: float) -> bool:
-            moved = self._machine.previous_page(now)
-            if moved:
-                self._skip_other_variants(self._machine.previous_page)
-            return moved
-
-        self._step(back)
-
-    def _skip_other_variants(self, move: Callable[[float], bool]) -> None:
-        """Pass over form pages that belong only to a variant the citizen did not choose."""
-        form, service = self._form(), self._machine.service or ""
-        skipped = skipped_pages(service, form, self._machine.values) if form else frozenset()
-        while self._machine.state is SessionState.FORM and self._machine.page in skipped:
-            if not move(self._clock()):
-                break
+        self._form.previous_page()
 
     def edit_page(self, index: int) -> None:
         """From the review, go back to a form page."""
-        self._step(lambda now: self._machine.edit_page(index, now))
+        self._form.edit_page(index)
 
     def choose_slot(self, slot: Slot) -> None:
         """The citizen picked a verification date and window."""
-        self._step(lambda now: self._machine.choose_slot(slot, now))
+        self._form.choose_slot(slot)
 
     def submit(self) -> None:
         """Send the pre-application and print the ticket and receipt, in the background."""
-        with self._lock:
-            if not self._machine.submit(self._clock()):
-                return
-            if self._idempotency_key is None:
-                self._idempotency_key = uuid.uuid4().hex
-            self._busy = True
-            self._message = None
-            generation = self._generation
-        self._publish()
-        self._worker.submit(self._submit_job, generation)
+        self._submission.submit()
 
-    def finish(self) -> None:
-        """Done (or cancel): say goodbye and wipe."""
-        if self._survey_instead_of_finish():
-            return  # the visit is wiped; the optional survey shows first
-        with self._lock:
-            if self._machine.finish(self._clock()):
-                self._clear_session_extras()
-        self._publish()
+    def reprint_ticket(self) -> None:
+        """The citizen asked for the ticket that did not print, now that the printer is back."""
+        self._result.reprint_ticket()
 
-    # -- card events (driver thread) ---------------------------------------------------------
-    def _on_card_event(self, event: CardEvent) -> None:
-        now = self._clock()
-        with self._lock:
-            m = self._machine
-            self._closed_card_event(event)  # while closed, cards are not read
-            if isinstance(event, CardInserted):
-                if m.card_inserted(now):
-                    self._clear_session_extras()
-            elif isinstance(event, IdentityRead):
-                if m.identity_read(event.identity, now):
-                    log.info("card read: NIK %s", mask_nik(event.identity.nik))
-                    self._message = _identity_check(event.identity)
-            elif isinstance(event, CardReadFailed):
-                log.warning("card read failed: %s", event.error)
-                if m.read_failed(event.error.citizen_message, now):
-                    self._message = event.error.citizen_message
-            elif isinstance(event, UidOnlyCard) and not self._attendant_card(event.uid, now):
-                # Entering the NIK and PIN on the kiosk is not built yet: an attendant helps.
-                log.info("UID-only card read; asking for an attendant")
-                if m.read_failed(UID_ONLY, now):
-                    self._message = UID_ONLY
-            elif isinstance(event, CardRemoved) and self._assist_kind != "uid_card":
-                if m.card_removed(now):
-                    log.info("card removed; session state now %s", m.state.value)
-                    self._clear_session_extras()
-            elif isinstance(event, ReaderStateChanged):
-                self._reader_available = event.available
-                log.info("reader available=%s: %s", event.available, event.detail)
-        self._publish()
+    # -- scanning ----------------------------------------------------------------------------
+    def scan_preview(self) -> None:
+        """Show a quick preview of what lies on the scanner glass."""
+        if self._scan is not None:
+            self._scan.preview()
 
-    # -- helpers -----------------------------------------------------------------------------
-    def _step(self, action: Callable[[float], bool]) -> None:
-        with self._lock:
-            if action(self._clock()):
-                self._message = None
-                self._errors = {}
-        self._publish()
+    def scan_page(self) -> None:
+        """Scan one more page of the current document."""
+        if self._scan is not None:
+            self._scan.page()
 
-    def _form(self) -> Any:
-        info = SERVICES.get(self._machine.service or "")
-        return info.form if info else None
+    def scan_feeder(self) -> None:
+        """Scan all pages in the document feeder."""
+        if self._scan is not None:
+            self._scan.feeder()
 
-    def _clear_session_extras(self) -> None:
-        self._generation += 1
-        self._status_check.clear()
-        self._reprint_offered = None
-        if self._reprint is not None:
-            self._reprint.withdraw()
-        self._message = self._machine.error
-        self._errors = {}
-        self._slots = ()
-        self._slots_loading = False
-        self._outcome = None
-        self._busy = False
-        self._idempotency_key = None
-        self._scan_notice = None
-        self._clear_assisted()
-        if getattr(self, "_scans", None) is not None:
-            self._scans.clear()  # scanned pages are personal data: gone with the session
-        if getattr(self, "_card_holder", None) is not None:
-            self._card_holder.clear()  # own applications and a typed print code
+    def scan_retake(self, index: int) -> None:
+        """Scan page `index` of the current document again."""
+        if self._scan is not None:
+            self._scan.retake(index)
 
-    def _snapshot(self) -> SessionView:
-        m, now = self._machine, self._clock()
+    def scan_remove(self, index: int) -> None:
+        """Drop page `index` of the current document."""
+        if self._scan is not None:
+            self._scan.remove(index)
+
+    def scan_next_document(self) -> None:
+        """This document is done: on to the next one (or to the schedule after the last)."""
+        if self._scan is not None:
+            self._scan.next_document()
+
+    def scan_skip_document(self) -> None:
+        """The citizen brings this document to the counter instead."""
+        if self._scan is not None:
+            self._scan.skip_document()
+
+    def scan_skip_all(self) -> None:
+        """Skip every remaining document and go on to the schedule."""
+        if self._scan is not None:
+            self._scan.skip_all()
+
+    def scan_previous_document(self) -> None:
+        """Back to the previous document, or to the form from the first one."""
+        if self._scan is None or not self._scan.previous_document():
+            self._form.previous_page()
+
+    # -- status check ------------------------------------------------------------------------
+    def open_status(self) -> None:
+        """Open the status check (the menu's tile; a QR read opens it from the attract screen)."""
+        self._status.open_status()
+
+    def close_status(self) -> None:
+        """Leave the status check: the survey (no card), the menu or the attract screen."""
+        checked = self._status.showed_result()
+        if checked and self._survey.offer_without_card(STATUS_VISIT):
+            return
+        self._status.close_status()
+        if checked:
+            self._survey.note_visit(STATUS_VISIT)
+
+    def status_prefix(self, prefix: str) -> None:
+        """Choose the service prefix of the number being typed."""
+        self._status.prefix(prefix)
+
+    def status_key(self, key: str) -> None:
+        """A keypad key on the status screen: digit, backspace, clear or done (look up)."""
+        self._status.key(key)
+
+    # -- the card holder's documents ---------------------------------------------------------
+    def open_documents(self) -> None:
+        """The menu's "Cetak Dokumen": the card holder's ready documents and a code pad."""
+        self._card_holder.open_documents()
+
+    def close_documents(self) -> None:
+        """Back to the menu."""
+        self._card_holder.close_documents()
+
+    def documents_key(self, key: str) -> None:
+        """A key of the print-code pad."""
+        self._card_holder.key(key)
+
+    def print_by_code(self) -> None:
+        """Print the document whose one-time code was typed."""
+        self._card_holder.print_by_code()
+
+    def print_own_document(self, registration_number: str) -> None:
+        """Print one of the card holder's own ready documents."""
+        self._card_holder.print_own(registration_number)
+
+    def show_own_applications(self) -> None:
+        """On the status screen: load the timelines of the card holder's own applications."""
+        self._card_holder.show_own()
+
+    # -- survey ------------------------------------------------------------------------------
+    def note_visit_for_survey(self, service: str) -> None:
+        """Another journey finished: offer the survey at the end of the visit."""
+        self._survey.note_visit(service)
+
+    def survey_answer(self, code: str, value: int) -> None:
+        """One answer (1..4) to one element."""
+        self._survey.answer(code, value)
+
+    def survey_page(self, delta: int) -> None:
+        """The next (+1) or previous (-1) page of questions."""
+        self._survey.page(delta)
+
+    def survey_send(self) -> None:
+        """Send the answers (in the background) and say goodbye; or say what is missing."""
+        self._survey.send()
+
+    def survey_skip(self) -> None:
+        """No survey: nothing is kept, the goodbye."""
+        self._survey.skip()
+
+    # -- attendant mode (AttendantService calls these) ---------------------------------------
+    def attach_attendant(self, hooks: AssistHooks) -> None:
+        """Attendant mode is there: its cards unlock it, assisted submissions are audited."""
+        self._assisted.attach(hooks)
+
+    @property
+    def assisted_by(self) -> str:
+        """The attendant id when this visit is assisted, else ""."""
+        return self._assisted.assisted_by()
+
+    def assist(self, attendant_id: str) -> str | None:
+        """Mark the running visit assisted; the masked NIK, or None when no citizen is here."""
+        return self._assisted.assist(attendant_id)
+
+    def uid_card_waiting(self) -> bool:
+        """True when a citizen's UID-only card was read lately and no visit runs."""
+        return self._assisted.uid_card_waiting()
+
+    def continue_uid_card(self, identity: Identity, attendant_id: str) -> bool:
+        """Start the citizen's visit from the NIK and name the attendant typed off the card."""
+        return self._assisted.continue_uid_card(identity, attendant_id)
+
+    def attendant_reprinted(self, reference: str) -> None:
+        """The attendant reprinted `reference`'s ticket: the result screen stops offering it."""
+        self._result.ticket_reprinted(reference)
+
+    # -- the view ----------------------------------------------------------------------------
+    def _render(self) -> SessionView:
+        """Compose the view from the core and every journey (lock held)."""
+        core = self.core
+        m, now = core.machine, core.now()
         info = SERVICES.get(m.service or "")
         identity = m.identity
         summary: tuple[tuple[str, str], ...] = ()
         if info is not None and m.state in (SessionState.REVIEW, SessionState.SUBMITTING):
-            summary = tuple(info.summary(m.values, self._language))
+            summary = tuple(info.summary(m.values, core.language))
         return SessionView(
             state=m.state,
-            language=self._language,
-            reader_available=self._reader_available,
-            simulated_reader=self.simulated_reader,
-            message=self._message,
+            language=core.language,
+            reader_available=self._card.reader_available(),
+            simulated_reader=self._card.simulated,
+            message=core.message,
             name=identity.name if identity else "",
             masked_nik=mask_nik(identity.nik) if identity else "",
             photo_jpeg=identity.photo_jpeg if identity else b"",
@@ -443,52 +386,20 @@ class SessionService(SubmissionJourneyMixin, ScanJourneyMixin, SurveyJourneyMixi
             service=info,
             page=m.page,
             values=dict(m.values),
-            errors=dict(self._errors),
-            slots=self._slots,
-            slots_loading=self._slots_loading,
+            errors=self._form.errors(),
+            slots=self._schedule.slots(),
+            slots_loading=self._schedule.loading(),
             slot=m.slot,
             summary=summary,
-            outcome=self._outcome,
+            outcome=self._result.outcome(),
             warning_seconds_left=m.warning_seconds_left(now),
             goodbye=GOODBYE_TEXT.get(m.end_reason) if m.end_reason else None,
-            busy=self._busy,
-            status_check=self._status_check.view() if m.state is SessionState.STATUS else None,
-            reprint=self._reprint.view()
-            if self._reprint is not None and m.state is SessionState.RESULT
-            else None,
-            scan=self._scans.view() if self._scans and m.state is SessionState.SCAN else None,
-            survey=self._survey_view(),
-            assisted_by=self._assisted_by,
-            card_holder=self._card_holder_view(),
-            reopens=self._reopening_text(),
+            busy=self._submission.busy(),
+            status_check=self._status.view(),
+            reprint=self._result.reprint_offer(),
+            scan=self._scan.view() if self._scan is not None else None,
+            survey=self._survey.view(),
+            assisted_by=self._assisted.assisted_by(),
+            card_holder=self._card_holder.view(),
+            reopens=self._hours.reopening_text(),
         )
-
-    def _publish(self) -> None:
-        with self._lock:
-            self._offer_reprint_if_owed()
-            self.view = self._snapshot()
-            view, listeners = self.view, list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(view)
-            except Exception:
-                log.exception("session listener failed")
-
-
-
-CARD_DATA_INCONSISTENT = Text(
-    "Data NIK pada e-KTP Anda tidak cocok dengan tanggal lahir atau jenis kelamin. Anda tetap "
-    "dapat melanjutkan; petugas akan memeriksanya saat verifikasi.",
-    "The NIK on your e-KTP does not match its date of birth or sex. You can still continue; an "
-    "officer will check it at verification.",
-)
-
-
-def _identity_check(identity: Identity) -> Text | None:
-    """A card whose NIK disagrees with its own birth date or sex: say so, and let them go on."""
-    problems = validate_nik(identity.nik, birth_date=identity.birth_date, sex=identity.sex)
-    if not problems:
-        return None
-    log.warning("card NIK %s inconsistent with the card's data: %s", mask_nik(identity.nik),
-                "; ".join(p.en for p in problems))
-    return CARD_DATA_INCONSISTENT

@@ -7,7 +7,6 @@ import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from kiosk_app.central import (
     ApplicationStatus,
@@ -28,7 +27,7 @@ from kiosk_app.domain.registration import (
     split_number,
 )
 from kiosk_app.domain.text import Text
-from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.session.views import StatusCheckView, StatusResult
 
 log = logging.getLogger(__name__)
 
@@ -62,37 +61,6 @@ MSG_NOT_OUR_CODE = Text(
     "This QR code is not a Dukcapil ticket or receipt. Scan the QR on your ticket, "
     "or type its registration number.",
 )
-
-
-@dataclass(frozen=True)
-class StatusResult:
-    """An application's status in plain words (no NIK; masked name only)."""
-
-    registration_number: str
-    service: Text
-    status: str
-    status_text: Text
-    next_step: Text
-    slot: Slot | None  # shown only while the verification date still matters
-    office_name: str
-    masked_name: str
-
-
-@dataclass(frozen=True)
-class StatusCheckView:
-    """What the status screen shows."""
-
-    prefix: str
-    digits: str
-    entry: str  # the number as typed so far, with blanks
-    loading: bool = False
-    result: StatusResult | None = None
-    message: Text | None = None
-
-    @property
-    def complete(self) -> bool:
-        """True when every digit of the number is typed."""
-        return len(self.digits) == DIGITS
 
 
 class StatusCheck:

@@ -15,7 +15,7 @@ from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
 
 if TYPE_CHECKING:
-    from kiosk_app.services.session.service import SessionView
+    from kiosk_app.services.session.views import SessionView
 
 
 class CardReaderArt(Widget):

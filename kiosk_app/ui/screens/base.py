@@ -16,7 +16,8 @@ from kiosk_app.domain.text import Text
 from kiosk_app.ui.widgets.a11y import attach_a11y_bar, visible_title
 
 if TYPE_CHECKING:  # the attract screen shows before the services are imported
-    from kiosk_app.services.session.service import SessionService, SessionView
+    from kiosk_app.services.session.service import SessionService
+    from kiosk_app.services.session.views import SessionView
 
 _LOADED: set[str] = set()
 HERE = Path(__file__).resolve().parent

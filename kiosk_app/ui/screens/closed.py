@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk_app.domain.text import Text
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
 

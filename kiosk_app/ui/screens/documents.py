@@ -8,9 +8,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.gridlayout import GridLayout
 
 from kiosk_app.domain.text import Text
-from kiosk_app.services.printing.issued import CODE_LETTERS
-from kiosk_app.services.session.card_holder import NONE_READY, CardHolderView
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import CODE_LETTERS, NONE_READY, CardHolderView, SessionView
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
 from kiosk_app.ui.widgets.buttons import BigButton
 

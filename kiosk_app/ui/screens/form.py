@@ -14,7 +14,7 @@ from kiosk_app.domain.form_variants import required_now
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.theme import theme

@@ -8,7 +8,7 @@ import logging
 from kivy.core.image import Image as CoreImage
 from kivy.properties import ObjectProperty, StringProperty
 
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens.base import KioskScreen, load_kv
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv

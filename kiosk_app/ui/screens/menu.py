@@ -6,7 +6,7 @@ from typing import Any
 
 from kivy.properties import ListProperty
 
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
 from kiosk_app.ui.widgets import a11y_texts

@@ -10,7 +10,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.timeline import Timeline
-from kiosk_app.services.session.card_holder import CardHolderView
+from kiosk_app.services.session.views import CardHolderView
 from kiosk_app.ui.screens.base import load_kv, scroll_by, tr
 
 T = Text

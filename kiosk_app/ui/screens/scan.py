@@ -11,8 +11,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
-from kiosk_app.services.scanning.step import ScanView
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import ScanView, SessionView
 from kiosk_app.ui.screens.base import BusyArc, KioskScreen, load_kv  # noqa: F401 - the .kv
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets.buttons import BigButton

@@ -8,7 +8,7 @@ from kivy.properties import BooleanProperty
 
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
-from kiosk_app.services.session.service import SessionView
+from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by
 from kiosk_app.ui.widgets import a11y_texts

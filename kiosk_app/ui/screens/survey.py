@@ -9,8 +9,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk_app.domain.text import Text
-from kiosk_app.services.session.service import SessionView
-from kiosk_app.services.session.survey import SurveyView
+from kiosk_app.services.session.views import SessionView, SurveyView
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButton  # noqa: F401 - the .kv

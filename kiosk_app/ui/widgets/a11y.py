@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.properties import StringProperty
@@ -16,12 +15,14 @@ from kivy.uix.widget import Widget
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.speech import date_spoken, join
 from kiosk_app.domain.text import Text
-from kiosk_app.services.audio import AudioGuidance, mode_from_env
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts as A
 from kiosk_app.ui.widgets import buttons as _buttons  # noqa: F401 - BigButton's kv rule
 from kiosk_app.ui.widgets import strings
 from kiosk_app.ui.widgets._kv import load_kv
+
+if TYPE_CHECKING:  # the attract screen shows before the services are imported
+    from kiosk_app.services.audio import AudioGuidance
 
 log = logging.getLogger(__name__)
 
@@ -188,14 +189,3 @@ class Accessibility:
 
 load_kv(__file__)
 
-
-def make_audio(config: Any) -> AudioGuidance:
-    """Audio guidance as configured (`audio_guidance` = auto|speaker|wav|off; env overrides)."""
-    mode, wav_dir = mode_from_env(str(getattr(config, "audio_guidance", "auto") or "auto"))
-    if mode == "wav" and wav_dir is None:
-        wav_dir = Path(getattr(config, "data_dir", "var")) / "audio"
-    try:
-        return AudioGuidance(mode, wav_dir=wav_dir)
-    except ValueError:
-        log.warning("unknown audio_guidance %r; audio guidance is off", mode)
-        return AudioGuidance("off")

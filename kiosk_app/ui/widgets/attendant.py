@@ -14,9 +14,8 @@ from kivy.uix.button import Button
 from kivy.uix.modalview import ModalView
 
 from kiosk_app.domain.text import Text
-from kiosk_app.services.attendant.auth import PIN_MAX
-from kiosk_app.services.attendant.service import AttendantService, AttendantView
-from kiosk_app.services.attendant.texts import PIN_LOCKED
+from kiosk_app.services.attendant.service import AttendantService
+from kiosk_app.services.session.views import PIN_LOCKED, PIN_MAX, AttendantView
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import buttons as _buttons  # noqa: F401  (BigButton's kv rule)
 from kiosk_app.ui.widgets import keyboard as _keyboard  # noqa: F401  (OnScreenKeyboard)

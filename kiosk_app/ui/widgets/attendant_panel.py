@@ -11,9 +11,8 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
-from kiosk_app.services.attendant.devices import ReprintItem
-from kiosk_app.services.attendant.held import HeldItem
-from kiosk_app.services.attendant.service import AttendantService, AttendantView
+from kiosk_app.services.attendant.service import AttendantService
+from kiosk_app.services.session.views import AttendantView, HeldItem, ReprintItem
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets._kv import load_kv
 from kiosk_app.ui.widgets.buttons import BigButton

@@ -41,7 +41,9 @@ from kiosk_app.services.attendant.service import AttendantService
 from kiosk_app.services.printing.journal import PrintJournal, ticket_payload
 from kiosk_app.services.printing.receipt_pdf import render_receipt_pdf
 from kiosk_app.services.printing.service import PrintingService
-from kiosk_app.services.session.service import UID_ONLY, SessionService, SessionView
+from kiosk_app.services.session.card import UID_ONLY
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
 from tests.drivers.test_ticket_printer_contract import make_ticket
 from tests.services.printing.test_print_journal import crash_mid_print
 from tests.services.printing.test_receipt_pdf import PDFTOTEXT, make_receipt, pdf_text

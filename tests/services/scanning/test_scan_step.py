@@ -29,7 +29,8 @@ from kiosk_app.services.scanning.step import (
     ScanView,
     scan_name,
 )
-from kiosk_app.services.session.service import SessionService, SessionView
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
 from tests.drivers.sane.fixtures import sane_config  # noqa: F401  (session fixture)
 from tests.drivers.sane.harness import sane_harness
 
@@ -303,7 +304,7 @@ def test_journey_scans_one_document_and_the_officer_gets_it(server, tmp_path: Pa
         assert stored[scan_name(0, DOCS[0])].startswith(b"%PDF")
         assert SCANS_AT_COUNTER not in session.service.view.outcome.messages
         session.service.finish()
-        assert session.service._scans.view().documents == ()
+        assert session.service._scan.step.view().documents == ()
     finally:
         session.close()
 
@@ -324,7 +325,7 @@ def test_failed_upload_keeps_the_submission_and_says_counter(
     failing = UploadsNowhere(srv.base_url, "KIOSK-TEST-01", "3517", token=central.token)
     session = Session(tmp_path, failing, SimulatedScanner())
     queued: list[tuple[str, str, int]] = []
-    session.service._scans.on_upload_failed = (
+    session.service._scan.step.on_upload_failed = (
         lambda number, name, pdf, exc: queued.append((number, name, len(pdf))))
     try:
         session.to_scan()
@@ -347,11 +348,11 @@ def test_card_removed_mid_scan_wipes_every_page(server, tmp_path: Path) -> None:
         session.to_scan()
         session.service.scan_page()
         session.wait(lambda v: v.scan is not None and v.scan.current.pages == 1)
-        pages = session.service._scans._docs[0].pages
+        pages = session.service._scan.step._docs[0].pages
         session.reader.remove_card()
         view = session.wait(lambda v: v.state is SessionState.GOODBYE)
         assert view.scan is None and pages.pages == []
-        assert session.service._scans.view().documents == ()
+        assert session.service._scan.step.view().documents == ()
     finally:
         session.close()
 

@@ -19,7 +19,8 @@ from kiosk_app.domain.opening_hours import ZONES, parse_opening_hours
 from kiosk_app.domain.session import EndReason, SessionState, Timeouts
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.session.opening_hours import CARD_NOT_READ
-from kiosk_app.services.session.service import SessionService, SessionView
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
 
 HOURS = parse_opening_hours({
     "timezone": "WIB",
@@ -120,7 +121,7 @@ def test_inactivity_still_ends_a_session_after_hours(rig: Rig) -> None:
     rig.clocks.monotonic += 26
     view = rig.at(2026, 11, 20, 22, 31)
     assert view.state is SessionState.GOODBYE
-    assert rig.service._machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
+    assert rig.service.core.machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
 
 
 def test_a_card_while_closed_is_not_read_and_the_citizen_is_told(rig: Rig) -> None:
@@ -128,7 +129,7 @@ def test_a_card_while_closed_is_not_read_and_the_citizen_is_told(rig: Rig) -> No
     rig.service.simulate_card_tap(1)
     view = rig.wait(lambda v: v.message == CARD_NOT_READ)
     assert view.state is SessionState.CLOSED and view.name == "" and view.masked_nik == ""
-    assert rig.service._machine.identity is None  # noqa: SLF001 - nothing personal held
+    assert rig.service.core.machine.identity is None  # noqa: SLF001 - nothing personal held
     rig.service.simulate_card_removal()
     view = rig.wait(lambda v: v.message is None)
     assert view.state is SessionState.CLOSED

@@ -20,7 +20,8 @@ from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.session import EndReason, SessionState, Timeouts
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.service import PrintingService
-from kiosk_app.services.session.service import SessionService, SessionView
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
 
 TIMEOUTS = Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5)
 
@@ -46,6 +47,7 @@ class Rig:
     server: object
     views: list[SessionView]
     changed: threading.Condition
+    central: CentralClient | None = None
 
     def wait(self, predicate, timeout: float = 10.0) -> SessionView:
         """Wait until a published view satisfies `predicate`."""
@@ -101,7 +103,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     service.subscribe(listener)
     service.start()
     try:
-        yield Rig(service, reader, ticket, a4, clock, journal, server, views, changed)
+        yield Rig(service, reader, ticket, a4, clock, journal, server, views, changed, central)
     finally:
         service.close()
         journal.close()
@@ -134,9 +136,9 @@ def test_whole_journey_submits_once_and_prints_ticket_and_receipt(rig: Rig) -> N
         ("receipt", outcome.registration_number, "done"),
     }
     # The server knows the application and the slot has one place less.
-    status = rig.service._central.status(outcome.registration_number)
+    status = rig.central.status(outcome.registration_number)
     assert status.status == "submitted"
-    after = {s.slot: s.remaining for s in rig.service._central.slots("akta_kelahiran")}
+    after = {s.slot: s.remaining for s in rig.central.slots("akta_kelahiran")}
     assert after.get(first.slot, 0) == first.remaining - 1
     rig.service.finish()
     view = rig.service.view
@@ -161,7 +163,7 @@ def test_invalid_page_stays_with_messages_next_to_the_fields(rig: Rig) -> None:
 
 def test_card_removed_mid_form_ends_session_and_wipes(rig: Rig) -> None:
     rig.to_form()
-    identity = rig.service._machine.identity
+    identity = rig.service.core.machine.identity
     assert identity is not None and identity.name
     rig.service.set_value("child_name", "RAFA")
     rig.reader.remove_card()
@@ -189,7 +191,7 @@ def test_inactivity_warns_first_can_be_extended_then_ends(rig: Rig) -> None:
     rig.service.tick()
     view = rig.service.view
     assert view.state is SessionState.GOODBYE
-    assert rig.service._machine.end_reason is EndReason.INACTIVITY
+    assert rig.service.core.machine.end_reason is EndReason.INACTIVITY
     assert view.goodbye is not None and "aktivitas" in view.goodbye.id
 
 
@@ -214,20 +216,20 @@ def test_dead_server_keeps_form_and_retry_does_not_duplicate(rig: Rig, tmp_path:
     rig.fill_all_pages()
     view = rig.wait(lambda v: bool(v.slots))
     rig.service.choose_slot(view.slots[0].slot)
-    real = rig.service._central.base_url
-    rig.service._central.base_url = "http://127.0.0.1:9"  # nothing listens there
+    real = rig.central.base_url
+    rig.central.base_url = "http://127.0.0.1:9"  # nothing listens there
     rig.service.submit()
     view = rig.wait(lambda v: v.state is SessionState.REVIEW and v.message is not None)
     assert view.values["child_name"] == "RAFA ADITYA SANTOSO"
-    key = rig.service._idempotency_key
+    key = rig.service._submission.idempotency_key()  # noqa: SLF001
     assert key is not None
-    rig.service._central.base_url = real
+    rig.central.base_url = real
     rig.service.submit()
     view = rig.wait(lambda v: v.state is SessionState.RESULT)
     assert view.outcome is not None
     # Replaying the same request with the same idempotency key returns the same registration.
     holder = citizen(0)
-    again = rig.service._central.submit(
+    again = rig.central.submit(
         service="akta_kelahiran",
         applicant_nik=holder.nik,
         applicant_name=holder.name,
@@ -266,8 +268,9 @@ def test_card_whose_nik_disagrees_with_its_birth_date_is_flagged_not_refused(
 
     holder = citizen(0)
     holder.birth_date = date(1985, 8, 13)  # the NIK says 12 August
-    rig.service._on_card_event(CardInserted())
-    rig.service._on_card_event(IdentityRead(holder))
+    cards = rig.service._card  # noqa: SLF001 - the reader's events, as the driver sends them
+    cards.on_event(CardInserted())
+    cards.on_event(IdentityRead(holder))
     view = rig.service.view
     assert view.state is SessionState.IDENTITY
     assert view.message is not None and "tidak cocok" in view.message.id

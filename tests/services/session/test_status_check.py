@@ -38,7 +38,8 @@ from kiosk_app.services.printing.reprint import (
 )
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.session import status_check as sc
-from kiosk_app.services.session.service import SessionService, SessionView
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
 from tests.drivers.test_ticket_printer_contract import make_ticket
 
 KIOSK = "KIOSK-STATUS-01"
@@ -270,7 +271,7 @@ def test_qr_mid_form_is_ignored_and_card_on_status_starts_a_session(
     rig.to_menu()
     rig.service.choose_service("akta_kelahiran")
     assert rig.service.view.state is SessionState.FORM
-    driver = rig.service._barcode_scanner  # noqa: SLF001
+    driver = rig.service._status._scanner  # noqa: SLF001
     delivered, listener = threading.Event(), driver._listener  # noqa: SLF001
     driver._listener = lambda event: (listener(event), delivered.set())  # noqa: SLF001
     emulator.scan(number)

@@ -1,0 +1,53 @@
+"""The session and attendant mode, as each sees the other (imports nothing of either side)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kiosk_app.domain.identity import Identity
+
+
+class AssistHooks(Protocol):
+    """What the session asks of attendant mode (AttendantService implements it)."""
+
+    def card_presented(self, uid: str) -> bool:
+        """True when `uid` is an attendant's card (attendant mode unlocks)."""
+
+    def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
+              detail: str = "") -> None:
+        """Write one audit line (masked NIK only)."""
+
+
+class ShownCitizen(Protocol):
+    """The part of the session's view attendant mode reads."""
+
+    @property
+    def masked_nik(self) -> str:
+        """The citizen's masked NIK, or "" when no citizen is here."""
+
+
+class AttendedSession(Protocol):
+    """What attendant mode calls on the session (SessionService implements it)."""
+
+    @property
+    def view(self) -> ShownCitizen:
+        """The latest view."""
+
+    @property
+    def assisted_by(self) -> str:
+        """The assisting attendant's id, or ""."""
+
+    def attach_attendant(self, hooks: AssistHooks) -> None:
+        """Attendant mode is there."""
+
+    def assist(self, attendant_id: str) -> str | None:
+        """Mark the visit assisted; the masked NIK, or None."""
+
+    def uid_card_waiting(self) -> bool:
+        """True when a UID-only card waits for an attendant."""
+
+    def continue_uid_card(self, identity: Identity, attendant_id: str) -> bool:
+        """Start a visit from what the attendant typed off the card."""
+
+    def attendant_reprinted(self, reference: str) -> None:
+        """The attendant reprinted `reference`'s ticket."""
