@@ -21,8 +21,8 @@ class Text:
     id: str
     en: str
 
-    def __call__(self, lang: Language) -> str:
-        """Return the message in `lang`."""
+    def __call__(self, lang: str) -> str:
+        """Return the message in `lang` (any code but "en" reads Bahasa Indonesia)."""
         return self.en if lang == "en" else self.id
 
     def format(self, **values: object) -> Text:
