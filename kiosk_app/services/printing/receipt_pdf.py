@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import qrcode
+from PIL import Image as PILImage
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -142,6 +143,19 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text)), style)
 
 
+def _opaque_png(path: Path) -> io.BytesIO:
+    """The logo flattened onto white: a transparent image (a soft mask in the PDF) makes CUPS's
+    filters rasterise the whole page, so the receipt would print as a 300 dpi picture."""
+    with PILImage.open(path) as source:
+        rgba = source.convert("RGBA")
+    flat = PILImage.new("RGB", rgba.size, "white")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    out = io.BytesIO()
+    flat.save(out, format="PNG")
+    out.seek(0)
+    return out
+
+
 def _letterhead(head: Letterhead, office_name: str, s: _Styles) -> list[Flowable]:
     """The kop surat: emblem, government, office, address and telephone, then a double rule."""
     lines = [_p(head.government, s.government)] if head.government else []
@@ -153,7 +167,7 @@ def _letterhead(head: Letterhead, office_name: str, s: _Styles) -> list[Flowable
         lines.append(_p(contact, s.contact))
     logo: Flowable | str = ""
     if head.logo and Path(head.logo).is_file():
-        logo = Image(head.logo, width=22 * mm, height=22 * mm, mask="auto")
+        logo = Image(_opaque_png(Path(head.logo)), width=22 * mm, height=22 * mm)
     elif head.logo:
         log.warning("receipt: office logo %s not found; printing the kop without it", head.logo)
     # The right column balances the emblem, narrower so a long office name keeps to one line.

@@ -206,3 +206,10 @@ def test_the_printing_service_prints_the_kop_queue_number_and_originals(tmp_path
     assert KOP.government in text and "B-042" in text and "AKTA-35.17.261122.0007" in text
     assert all(doc.id in text for doc in info.required_documents)
     assert APPLICANT.nik not in text
+
+
+def test_the_kop_logo_carries_no_transparency() -> None:
+    # A soft mask makes CUPS's filters rasterise the whole page: the receipt would print as a
+    # 300 dpi picture (the UI privacy canary saw cups-pdf's copy lose every word).
+    pdf = render_receipt_pdf(make_receipt())
+    assert b"/Image" in pdf and b"/SMask" not in pdf
