@@ -14,7 +14,7 @@ from kiosk_app.central import SubmissionReceipt
 from kiosk_app.domain.catalogue import ServiceInfo
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text, as_language
-from kiosk_app.domain.ticket import NOTES, Letterhead, Receipt, Ticket
+from kiosk_app.domain.ticket import NOTES, Letterhead, Receipt, Slot, Ticket
 from kiosk_app.services.printing.journal import DuplicatePrint, PrintJournal, ticket_payload
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 
@@ -36,6 +36,11 @@ ASSISTED_NOTE = Text(
 RECEIPT_FAILED_HINT = Text(
     "Tanda terima A4 belum tercetak. Petugas dapat mencetak ulang dengan nomor registrasi.",
     "The A4 receipt was not printed. An attendant can reprint it with the registration number.",
+)
+NOT_STORED = "TIDAK TERSIMPAN"  # where a refusal slip's registration number would be
+NOT_BOOKED = Text(
+    "Jadwal di atas BELUM dipesan dan permohonan ini BELUM tercatat.",
+    "The date above is NOT booked and this application is NOT recorded.",
 )
 
 
@@ -183,6 +188,25 @@ class PrintingService:
             return
         with self._journal.track("document", document_number, actor=actor, code=code_ref):
             self._document_printer.print_pdf(pdf, f"document-{document_number}")
+
+    def print_refusal(self, *, info: ServiceInfo, identity: Identity, slot: Slot,
+                      language: str, why: Text) -> bool:
+        """Print a slip saying the application was NOT stored (never journalled: the journal's
+        disk may be the one that refused); True when it printed."""
+        slip = Ticket(
+            registration_number=NOT_STORED, queue_number="-", service=info.title,
+            masked_name=mask_name(identity.name), slot=slot, office_name="", qr_payload="",
+            issued_at=self._now().strftime("%d-%m-%Y %H:%M"), language=language,
+            notes=(why, NOT_BOOKED))
+        try:
+            self._ticket_printer.print_ticket(slip)
+        except DeviceError as exc:
+            log.warning("refusal slip not printed: %s: %s", type(exc).__name__, exc)
+            return False
+        except Exception:
+            log.exception("refusal slip printing crashed")
+            return False
+        return True
 
     def _attempt(
         self,

@@ -22,6 +22,7 @@ from PIL import Image
 from drivers.errors import DeviceError, ScannerUnavailable
 from drivers.scanner.protocol import Scanner
 from kiosk_app.domain.text import Text
+from kiosk_app.services.background import watched
 from kiosk_app.services.scanning.pages import DEFAULT_LIMIT_BYTES, ScanSession
 
 log = logging.getLogger(__name__)
@@ -290,7 +291,7 @@ class DocumentScanStep:
         documents = self.documents()
         if not documents:
             return False
-        self._uploads.submit(self._upload_job, central, number, documents, on_done)
+        watched(self._uploads.submit(self._upload_job, central, number, documents, on_done))
         return True
 
     def hand_over_unsent(self, reference: str, reason: str) -> list[str]:
@@ -364,7 +365,7 @@ class DocumentScanStep:
 
     def _run(self, job: Callable[[], None]) -> None:
         try:
-            self._worker.submit(job)
+            watched(self._worker.submit(job))
         except RuntimeError:  # shut down: the kiosk is closing
             log.info("scan step closed; job dropped")
 

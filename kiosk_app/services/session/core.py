@@ -10,6 +10,7 @@ from typing import ParamSpec
 
 from kiosk_app.domain.session import EndReason, SessionMachine, SessionState, Timeouts
 from kiosk_app.domain.text import Language, Text
+from kiosk_app.services.background import watched
 from kiosk_app.services.session.views import SessionView
 
 log = logging.getLogger("kiosk_app.services.session.service")
@@ -126,8 +127,8 @@ class SessionCore:
 
     # -- work and views ----------------------------------------------------------------------
     def run(self, job: Callable[P, None], *args: P.args, **kwargs: P.kwargs) -> None:
-        """Run `job` on the session's single worker thread."""
-        self._worker.submit(job, *args, **kwargs)
+        """Run `job` on the session's single worker thread; an exception it raises is logged."""
+        watched(self._worker.submit(job, *args, **kwargs))
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every new view, from whichever thread made the change."""

@@ -11,6 +11,7 @@ from dataclasses import replace
 from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.timeline import Timeline, timeline
+from kiosk_app.services.background import watched
 from kiosk_app.services.printing.issued import (
     CODE_LENGTH,
     CODE_LETTERS,
@@ -153,7 +154,7 @@ class CardHolderDesk:
 
     def _submit(self, job: Callable[..., None], *args: object) -> None:
         try:
-            self._worker.submit(job, *args)
+            watched(self._worker.submit(job, *args))
         except RuntimeError:  # closed while the kiosk stops
             with self._lock:
                 self._view = replace(self._view, loading=False, printing=False)

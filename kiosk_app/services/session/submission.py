@@ -7,15 +7,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kiosk_app.central import CentralClient, CentralError, SlotFull, SubmissionReceipt
+from kiosk_app.central import (
+    MSG_REJECTED,
+    CentralClient,
+    CentralError,
+    SlotFull,
+    SubmissionReceipt,
+)
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
 from kiosk_app.domain.form_variants import submitted_values
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.text import Language, Text
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.durable import StorageError
 from kiosk_app.services.outbox.sender import QUEUED, SENT, OutboxSender
 from kiosk_app.services.outbox.store import Attachment, Submission
 from kiosk_app.services.printing.service import PrintingService
+from kiosk_app.services.sealing import OutboxError
 from kiosk_app.services.session.core import SessionCore
 from kiosk_app.services.session.ports import Assistance, ResultSink, ScannedDocuments, SlotLoader
 from kiosk_app.services.session.views import Outcome
@@ -25,6 +33,17 @@ log = logging.getLogger("kiosk_app.services.session.service")
 SLOT_FULL = Text(
     "Jadwal yang dipilih baru saja penuh. Silakan pilih tanggal lain.",
     "The chosen date has just filled up. Please choose another date.",
+)
+STORAGE_REFUSED = Text(
+    "Permohonan Anda TIDAK dapat disimpan karena penyimpanan anjungan bermasalah, jadi belum "
+    "terkirim. Teknisi sudah diberi tahu. Silakan ke loket pelayanan atau coba lagi nanti.",
+    "Your application could NOT be stored because the kiosk's storage has a fault, so it was "
+    "not submitted. The technician has been told. Please go to the service counter or try "
+    "again later.",
+)
+REFUSAL_PRINTED = Text(
+    "Keterangan ini juga tercetak pada struk.",
+    "This explanation is also printed on a slip.",
 )
 
 
@@ -121,13 +140,18 @@ class SubmissionJourney:
         except SlotFull:
             self._failed(generation, SLOT_FULL, reload_slots=True)
             return
+        except (StorageError, OutboxError) as exc:
+            # Never acknowledged: the row is not on disk (full, read-only, no key).
+            log.error("submission refused, it cannot be stored: %s", exc)
+            self._refused(generation, app)
+            return
         except CentralError as exc:
             log.warning("submission failed: %s", exc)
             self._failed(generation, exc.citizen_message)
             return
         except Exception:
             log.exception("submission crashed")
-            self._failed(generation, CentralError.default_message)
+            self._failed(generation, MSG_REJECTED)
             return
         if self._outbox is None and self._documents is not None:
             # With an outbox, the scans travel in its durable row instead.
@@ -193,6 +217,19 @@ class SubmissionJourney:
         with self._core.lock:
             self._key = None  # that row is closed: a new attempt is a new row
         raise result.error or CentralError(f"outbox {entry.local_reference}: {result.kind}")
+
+    def _refused(self, generation: int, app: Application) -> None:
+        """Tell the citizen the application was not stored: on screen, spoken, and printed."""
+        with self._core.lock:
+            self._key = None  # nothing was stored under it: a retry is a new attempt
+        printed = self._printing.print_refusal(info=app.info, identity=app.identity,
+                                               slot=app.slot, language=app.language,
+                                               why=STORAGE_REFUSED)
+        message = STORAGE_REFUSED
+        if printed:
+            message = Text(f"{STORAGE_REFUSED.id} {REFUSAL_PRINTED.id}",
+                           f"{STORAGE_REFUSED.en} {REFUSAL_PRINTED.en}")
+        self._failed(generation, message)
 
     def _failed(self, generation: int, message: Text, reload_slots: bool = False) -> None:
         core = self._core
