@@ -59,6 +59,13 @@ GOODBYE_TEXT = {
     ),
 }
 
+READ_TIMED_OUT = Text(
+    "e-KTP tidak selesai dibaca. Angkat e-KTP, lalu tempelkan kembali. Jika tetap gagal, "
+    "silakan hubungi petugas.",
+    "The e-KTP could not be read in time. Lift it and place it again. If it still fails, "
+    "please ask an attendant.",
+)
+
 # States in which the citizen is expected to act (inactivity counts there).
 _INTERACTIVE = {
     SessionState.IDENTITY,
@@ -82,10 +89,16 @@ class Timeouts:
     warning_s: float = 30.0
     goodbye_s: float = 8.0
     max_extensions: int = 1000  # "Saya masih di sini" is never refused in practice
+    # Longest wait for a card read to end (identity or failure): a few seconds beyond the
+    # driver's own whole-read deadline (pcsc_read_timeout_s, 4 s), so the driver's typed
+    # error normally comes first and this is only the backstop for a reader gone quiet.
+    reading_s: float = 8.0
 
     def __post_init__(self) -> None:
         if self.warning_s < 20:
             raise ValueError("the inactivity warning must leave at least 20 s to answer")
+        if not 0 < self.reading_s <= 60:
+            raise ValueError("the card reading deadline must be between 0 and 60 s")
 
 
 @dataclass
@@ -107,6 +120,7 @@ class SessionMachine:
     last_activity: float = 0.0
     warning_deadline: float | None = None
     goodbye_deadline: float | None = None
+    reading_deadline: float | None = None
 
     # -- card events -------------------------------------------------------------------------
     def card_inserted(self, now: float) -> bool:
@@ -118,6 +132,7 @@ class SessionMachine:
         self._reset()
         self.state = SessionState.READING_CARD
         self.last_activity = now
+        self.reading_deadline = now + self.timeouts.reading_s
         return True
 
     def identity_read(self, identity: Identity, now: float) -> bool:
@@ -128,6 +143,7 @@ class SessionMachine:
         self.identity = identity
         self.state = SessionState.IDENTITY
         self.last_activity = now
+        self.reading_deadline = None
         return True
 
     def read_failed(self, message: Text, now: float) -> bool:
@@ -343,6 +359,10 @@ class SessionMachine:
 
     def tick(self, now: float) -> bool:
         """Advance timers; returns True when the state or the warning changed."""
+        if self.state is SessionState.READING_CARD:
+            if self.reading_deadline is not None and now >= self.reading_deadline:
+                return self.read_failed(READ_TIMED_OUT, now)  # never stuck on "reading"
+            return False
         if self.state is SessionState.GOODBYE:
             if self.goodbye_deadline is not None and now >= self.goodbye_deadline:
                 self._reset()
@@ -391,3 +411,4 @@ class SessionMachine:
         self.end_reason = None
         self.warning_deadline = None
         self.goodbye_deadline = None
+        self.reading_deadline = None

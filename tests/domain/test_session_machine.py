@@ -10,7 +10,14 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.nik import make_nik
-from kiosk_app.domain.session import _INTERACTIVE, EndReason, SessionMachine, SessionState, Timeouts
+from kiosk_app.domain.session import (
+    _INTERACTIVE,
+    READ_TIMED_OUT,
+    EndReason,
+    SessionMachine,
+    SessionState,
+    Timeouts,
+)
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
 
@@ -235,6 +242,26 @@ class SessionEvents(RuleBasedStateMachine):
             assert self.fire("still_here")
             assert self.m.warning_deadline is None and self.m.state is state
 
+    @precondition(lambda self: self.m.state is S.READING_CARD)
+    @rule()
+    def reader_goes_quiet(self) -> None:
+        """No identity and no failure: the reading state ends at its deadline, with a message."""
+        self.now += self.timeouts.reading_s
+        assert self.fire("tick")
+        assert self.m.state is S.ATTRACT and self.m.error == READ_TIMED_OUT
+        self.card_inserted()
+        assert self.m.state is S.READING_CARD  # a new tap works at once
+
+    @invariant()
+    def never_stuck_reading(self) -> None:
+        if not hasattr(self, "m"):
+            return
+        deadline = self.m.reading_deadline
+        if self.m.state is S.READING_CARD:
+            assert deadline is not None and deadline <= self.now + self.timeouts.reading_s
+        else:
+            assert deadline is None  # a stale deadline would fire in a later visit
+
     @invariant()
     def privacy(self) -> None:
         if not hasattr(self, "m"):
@@ -268,3 +295,15 @@ def test_inactivity_warns_then_ends_and_wipes() -> None:
     assert not m.tick(shown + m.timeouts.warning_s - 0.1) and m.state is S.MENU
     assert m.tick(shown + m.timeouts.warning_s)
     assert m.state is S.GOODBYE and m.end_reason is EndReason.INACTIVITY and card.nik == ""
+
+
+def test_a_read_with_no_answer_ends_at_its_deadline_and_a_new_tap_works() -> None:
+    m = SessionMachine(timeouts=Timeouts(reading_s=8.0))
+    assert m.card_inserted(10)
+    assert not m.tick(17.9) and m.state is S.READING_CARD
+    assert m.tick(18.0) and m.state is S.ATTRACT and m.error == READ_TIMED_OUT
+    late = new_identity(3)
+    assert not m.identity_read(late, 19) and late.nik == ""  # the late answer is dropped, wiped
+    assert not m.read_failed(MESSAGE, 19) and m.error == READ_TIMED_OUT
+    assert m.card_inserted(20) and m.identity_read(new_identity(4), 21)
+    assert m.state is S.IDENTITY and m.reading_deadline is None

@@ -106,15 +106,20 @@ class SessionCore:
         with self.lock:
             m, now = self.machine, self.now()
             was_goodbye = m.state is SessionState.GOODBYE
+            was_reading = m.state is SessionState.READING_CARD
             if m.tick(now) and m.state is SessionState.GOODBYE:
                 if not was_goodbye:
                     log.info("session ended: %s", m.end_reason)
                 self.end_visit()
+            elif was_reading and m.state is SessionState.ATTRACT:
+                log.warning("card read gave no answer within %.1f s; back to the prompt",
+                            m.timeouts.reading_s)
+                self.end_visit()  # a late identity or failure of that read is dropped
             if was_goodbye and m.state is SessionState.ATTRACT:
                 self.language = self.default_language  # the next citizen starts afresh
             follow_hours()
-            changed = (self.view.state, self.view.warning_seconds_left) != (
-                m.state, m.warning_seconds_left(now))
+            changed = (self.view.state, self.view.warning_seconds_left, self.view.message) != (
+                m.state, m.warning_seconds_left(now), self.message)
         if changed:
             self.publish()
 
