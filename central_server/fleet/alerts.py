@@ -26,6 +26,12 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
     "a4_printer_fault": (
         CRITICAL, "Printer A4 mati atau kertas macet / A4 printer offline or jammed"),
     "reader_missing": (CRITICAL, "Pembaca e-KTP tidak terdeteksi / e-KTP reader missing"),
+    "sam_fault": (
+        CRITICAL, "Modul keamanan (SAM) pembaca e-KTP tidak ada atau tidak merespons; petugas "
+                  "dipanggil / e-KTP reader's security module (SAM) missing or not answering; "
+                  "attendant called"),
+    "attendant_called": (
+        WARNING, "Anjungan memanggil petugas / The kiosk is calling an attendant"),
     "scanner_missing": (
         WARNING, "Pemindai dokumen tidak tersedia / Document scanner unavailable"),
     "disk_low": (WARNING, "Ruang disk hampir habis / Disk space low"),
@@ -40,6 +46,7 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         CRITICAL, "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes"),
 }
 PROBLEM_CODES = tuple(ALERTS)
+SAM_FAULT_STATES = {"fault", "missing"}  # drivers.card_reader.pcsc status()["sam"]
 READER_MISSING_STATES = {"unavailable", "stopped", "missing", "error", "no_reader"}
 STORAGE_FAULT_STATES = {"damaged", "unwritable", "full"}  # kiosk_app.services.durable
 PRINTER_FAULT_STATES = {"offline", "cover_open", "jammed", "error"}
@@ -65,10 +72,16 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
             found.append("a4_printer_fault")
     reader = devices.get("card_reader")
     if reader is None or reader.get("state") in READER_MISSING_STATES:
-        found.append("reader_missing")
+        # A reader that is there but whose SAM is missing or faulty cannot read an e-KTP
+        # either; the technician needs to know which part to bring.
+        sam_fault = reader is not None and bool(reader.get("reader")) and reader.get(
+            "sam") in SAM_FAULT_STATES
+        found.append("sam_fault" if sam_fault else "reader_missing")
     scanner = devices.get("scanner")
     if scanner is not None and scanner.get("state") in READER_MISSING_STATES:
         found.append("scanner_missing")
+    if (devices.get("attendant") or {}).get("called"):
+        found.append("attendant_called")
     storage = devices.get("storage")
     if storage is not None and storage.get("state") in STORAGE_FAULT_STATES:
         found.append("storage_fault")

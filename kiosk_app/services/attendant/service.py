@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from drivers.document_printer.protocol import ResumeRefused
@@ -62,6 +62,8 @@ class AttendantView:
     uid_card_waiting: bool = False
     session_assisted_by: str = ""
     unlocked_by: str = ""  # "pin" | "card"
+    called: str = ""  # why the kiosk calls an attendant (a device fault); kept until one has
+    # signed in and out again (lock() starts a fresh view)
 
 
 Listener = Callable[[AttendantView], None]
@@ -97,6 +99,7 @@ class AttendantService:
         self._unlocked_by = ""
         self._last_activity = clock()
         self._pin_was_locked = False  # so the pad hears when a lockout ends
+        self._called_at = ""
         self._view = AttendantView()
         self.counts: dict[str, int] = {}
         self._next_expiry = clock() + EXPIRE_EVERY_S
@@ -393,6 +396,7 @@ class AttendantService:
         with self._lock:
             counts = dict(self.counts)
             state = "unlocked" if self._attendant else "locked"
+            called, called_at = self._view.called, self._called_at
         return {"state": state, "assisted_sessions": str(counts.get("assist_form", 0)
                                                          + counts.get("continue_uid_card", 0)),
                 "reprints": str(counts.get("reprint_ticket", 0)),
@@ -400,7 +404,17 @@ class AttendantService:
                 "a4_resumes": str(counts.get("resume_a4", 0)),
                 "actions": str(sum(counts.values())),
                 "pin_failures": str(self._checker.failures),
-                "pin_lockouts": str(self._checker.lockouts)}
+                "pin_lockouts": str(self._checker.lockouts),
+                "called": called, "called_at": called_at if called else ""}
+
+    def call_attendant(self, reason: str) -> None:
+        """AssistHooks: the kiosk needs an attendant (shown, audited, in the health report)."""
+        with self._lock:
+            first = self._view.called != reason
+            self._called_at = datetime.now(UTC).isoformat(timespec="seconds")
+        if first:
+            self._audit("attendant_called", attendant="-", detail=reason.replace(" ", "_"))
+        self._update(called=reason)
 
     def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
               detail: str = "") -> None:

@@ -102,6 +102,13 @@ class AssistedJourney:
         self._uid_card_at = now
         return False
 
+    def call_attendant(self, reason: str) -> None:
+        """Call an attendant through attendant mode (logged as well: it may not be attached)."""
+        log.warning("calling an attendant: %s", reason)
+        hooks = self._hooks
+        if hooks is not None:
+            hooks.call_attendant(reason)
+
     def holds_card_session(self) -> bool:
         """True when the visit runs on a UID-only card taken off the reader (lock held)."""
         return self._kind == "uid_card"

@@ -68,6 +68,7 @@ class CardJourney:
         """A card reader event (driver thread)."""
         core = self._core
         now = core.now()
+        call: str | None = None
         with core.lock:
             m = core.machine
             self._closed.card_event(event)  # while closed, cards are not read
@@ -79,9 +80,11 @@ class CardJourney:
                     log.info("card read: NIK %s", mask_nik(event.identity.nik))
                     core.message = identity_check(event.identity)
             elif isinstance(event, CardReadFailed):
-                log.warning("card read failed: %s", event.error)
+                log.warning("card read failed: %s: %s", type(event.error).__name__, event.error)
                 if m.read_failed(event.error.citizen_message, now):
                     core.message = event.error.citizen_message
+                if event.error.attendant_alert:  # the kiosk's fault (a SAM): not the citizen's
+                    call = f"card reader: {type(event.error).__name__}: {event.error}"[:200]
             elif isinstance(event, UidOnlyCard):
                 if not self._attendant.card_presented(event.uid, now):
                     # Entering the NIK and PIN on the kiosk is not built yet: an attendant helps.
@@ -96,6 +99,8 @@ class CardJourney:
                 self._available = event.available
                 log.info("reader available=%s: %s", event.available, event.detail)
         core.publish()
+        if call is not None:
+            self._attendant.call_attendant(call)  # outside the session's lock
 
     # -- the simulated reader ----------------------------------------------------------------
     def simulate_tap(self, citizen_index: int = 0) -> None:

@@ -17,6 +17,9 @@ class AssistHooks(Protocol):
               detail: str = "") -> None:
         """Write one audit line (masked NIK only)."""
 
+    def call_attendant(self, reason: str) -> None:
+        """The kiosk needs an attendant now: a fault the citizen cannot fix (no personal data)."""
+
 
 class ShownCitizen(Protocol):
     """The part of the session's view attendant mode reads."""

@@ -63,6 +63,9 @@ class AttendantCards(Protocol):
     def holds_card_session(self) -> bool:
         """True when the visit runs on a UID-only card taken off the reader (lock held)."""
 
+    def call_attendant(self, reason: str) -> None:
+        """Call an attendant to the kiosk (lock not held)."""
+
 
 class ClosedCards(Protocol):
     """The opening hours, as the card reader's events see them."""
