@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from drivers.registry import Devices, build_devices
@@ -13,7 +14,7 @@ from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
 from kiosk_app.services.attendant.service import AttendantService
 from kiosk_app.services.audio import AudioGuidance, guidance_from_config
-from kiosk_app.services.durable import STORAGE
+from kiosk_app.services.durable import NO_KEY, STORAGE
 from kiosk_app.services.health import (
     HealthReporter,
     RecordingSystemActions,
@@ -28,7 +29,7 @@ from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 from kiosk_app.services.printing.reprint import TicketReprint, report_interrupted
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.regions import RegionCache
-from kiosk_app.services.sealing import load_key
+from kiosk_app.services.sealing import OutboxError, load_key
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.surveys import SurveyQueue, SurveySender
 
@@ -105,8 +106,9 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             log.warning("%d print job(s) interrupted by a stop; waiting for an attendant's reprint",
                         len(interrupted))
             report_interrupted(interrupted)
-        key = load_key(config.outbox_key_file, config.data_dir)
-        receipts = ReceiptSealer(key, config.kiosk_id)  # A4 receipts kept sealed for reprints
+        key = _outbox_key(config)  # None: submissions are refused, the kiosk still runs
+        # A4 receipts kept sealed for reprints (none without a key: nothing is submitted then)
+        receipts = ReceiptSealer(key, config.kiosk_id) if key is not None else None
         printing = PrintingService(
             devices.ticket_printer,
             devices.document_printer,
@@ -170,7 +172,8 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         central.on_answer(outbox.server_answered)
         central.on_answer(surveys.server_answered)
         health.start()
-        outbox.start()
+        if key is not None:  # without the key its rows stay sealed and pending, never refused
+            outbox.start()
         surveys.start()
     except BaseException:
         if embedded is not None:
@@ -178,3 +181,13 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         raise
     return Kiosk(config, devices, central, session, embedded, journal, health, outbox=outbox,
                  surveys=surveys, attendant=attendant, regions=regions, audio=audio)
+
+
+def _outbox_key(config: KioskConfig) -> bytes | None:
+    """The outbox key, or None (reported as the storage fault naming the key file)."""
+    try:
+        return load_key(config.outbox_key_file, config.data_dir)
+    except (OutboxError, OSError) as exc:
+        path = config.outbox_key_file or config.data_dir / "outbox.key"
+        STORAGE.report(Path(path), NO_KEY, f"{type(exc).__name__}: {exc}")
+        return None

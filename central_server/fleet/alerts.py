@@ -48,7 +48,7 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
 PROBLEM_CODES = tuple(ALERTS)
 SAM_FAULT_STATES = {"fault", "missing"}  # drivers.card_reader.pcsc status()["sam"]
 READER_MISSING_STATES = {"unavailable", "stopped", "missing", "error", "no_reader"}
-STORAGE_FAULT_STATES = {"damaged", "unwritable", "full"}  # kiosk_app.services.durable
+STORAGE_FAULT_STATES = {"damaged", "unwritable", "full", "no_key"}  # kiosk_app.services.durable
 PRINTER_FAULT_STATES = {"offline", "cover_open", "jammed", "error"}
 
 

@@ -27,6 +27,7 @@ MAX_ROWID = 1 << 40  # far past any kiosk's rows: the end of a damaged table's s
 SKIP_LIMIT = 1 << 16  # a seek past a damaged page grows to this many rowids at once
 # Problems, as the health report names them (the fleet raises "storage_fault" for each).
 DAMAGED, UNWRITABLE, FULL = "damaged", "unwritable", "full"
+NO_KEY = "no_key"  # the outbox key is missing or unreadable: nothing personal can be stored
 _WRITE_PROBLEMS = (
     ("database or disk is full", FULL),
     ("no space left", FULL),
@@ -89,11 +90,11 @@ class StorageHealth:
             return sorted(self._events.values(), key=lambda e: e.file)
 
     def status(self) -> dict[str, str]:
-        """Driver-style status: state ok | damaged | unwritable | full, and the files."""
+        """Driver-style status: state ok | damaged | unwritable | full | no_key, and the files."""
         events = self.events()
         if not events:
             return {"state": "ok"}
-        worst = next((p for p in (FULL, UNWRITABLE, DAMAGED) if any(e.problem == p
+        worst = next((p for p in (FULL, UNWRITABLE, NO_KEY, DAMAGED) if any(e.problem == p
                                                                      for e in events)), DAMAGED)
         return {"state": worst,
                 "files": "; ".join(f"{e.file}: {e.problem}: {e.detail}" for e in events)}

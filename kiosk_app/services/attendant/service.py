@@ -31,6 +31,7 @@ from kiosk_app.services.attendant.devices import (
     queue_stopped,
 )
 from kiosk_app.services.attendant.held import HeldItem, HeldSubmissions
+from kiosk_app.services.durable import StorageError
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
@@ -381,6 +382,8 @@ class AttendantService:
     def _run_quietly(action: Callable[[], Any]) -> None:
         try:
             action()
+        except StorageError as exc:  # already in the health report, naming the file
+            log.warning("attendant %s: %s", getattr(action, "__name__", action), exc)
         except Exception:  # the attendant's worker must survive any bug
             log.exception("attendant %s failed", getattr(action, "__name__", action))
 

@@ -19,7 +19,14 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services.durable import DAMAGED, STORAGE, immediate, open_durable
+from kiosk_app.services.durable import (
+    DAMAGED,
+    NO_KEY,
+    STORAGE,
+    StorageError,
+    immediate,
+    open_durable,
+)
 from kiosk_app.services.sealing import OutboxError, seal, unseal
 
 log = logging.getLogger(__name__)
@@ -138,15 +145,16 @@ class Outbox:
     def __init__(
         self,
         path: Path | str,
-        key: bytes,
+        key: bytes | None,
         kiosk_id: str,
         *,
         clock: Callable[[], float] = time.time,
         local_now: Callable[[], datetime] = datetime.now,
     ) -> None:
-        """Open (or create) the outbox at `path`, encrypting with the 32-byte `key`."""
+        """Open (or create) the outbox at `path`, encrypting with the 32-byte `key`; None (the
+        key is missing or damaged): rows are kept, nothing new is stored (StorageError)."""
         self.kiosk_id = kiosk_id
-        self._aead = AESGCM(key)
+        self._aead = AESGCM(key) if key is not None else None
         self._clock = clock
         self._local_now = local_now
         self._lock = threading.Lock()
@@ -177,6 +185,8 @@ class Outbox:
         returns the first row. `hold_s` keeps the sender off it while the caller tries it."""
         key = idempotency_key or uuid.uuid4().hex
         now = self._local_now()
+        if self._aead is None:  # before the counter: no reference is spent on a refusal
+            raise StorageError(self.path, NO_KEY, "no outbox key: a submission cannot be sealed")
         with self._tx() as db:
             row = db.execute("SELECT id FROM outbox WHERE idempotency_key=?", (key,)).fetchone()
             if row is not None:
@@ -474,11 +484,15 @@ class Outbox:
 
     def _seal(self, key: str, plaintext: bytes) -> bytes:
         """Encrypt, bound to the row's idempotency key (rows cannot be swapped)."""
+        if self._aead is None:
+            raise StorageError(self.path, NO_KEY, "no outbox key")
         return seal(self._aead, plaintext, key.encode())
 
     def _open(self, key: str, blob: bytes) -> bytes:
         from cryptography.exceptions import InvalidTag
 
+        if self._aead is None:
+            raise OutboxError("no outbox key: the row stays sealed until the key is back")
         try:
             return unseal(self._aead, blob, key.encode())
         except InvalidTag as exc:

@@ -27,6 +27,7 @@ from kiosk_app.domain.registration import (
     split_number,
 )
 from kiosk_app.domain.text import Text
+from kiosk_app.services.background import watched
 from kiosk_app.services.session.views import StatusCheckView, StatusResult
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ class StatusCheck:
             self._loading, self._result, self._message = True, None, None
         self._on_change()
         try:
-            self._worker.submit(self._lookup_job, number, generation)
+            watched(self._worker.submit(self._lookup_job, number, generation))
         except RuntimeError:  # closed while the kiosk stops
             with self._lock:
                 self._loading = False
