@@ -66,8 +66,10 @@ CHILD = textwrap.dedent("""
         s.scan_skip_all()
     view = wait(lambda v: v.state is SessionState.SCHEDULE and bool(v.slots), "slots")
     s.choose_slot(view.slots[0].slot)
+    started = time.monotonic()
     s.submit()
     view = wait(lambda v: v.state is not SessionState.SUBMITTING, "the submission's end")
+    told_s = time.monotonic() - started
     tickets = kiosk.devices.ticket_printer.tickets
     result = {
         "state": view.state.value,
@@ -75,6 +77,7 @@ CHILD = textwrap.dedent("""
         "message_en": view.message.en if view.message else None,
         "slip": tickets[-1].registration_number if tickets else None,
         "pending": kiosk.outbox.outbox.depth(),
+        "told_s": round(told_s, 3),  # for benchmarks/faults.py; never asserted
     }
     s.finish()  # the citizen leaves; the next one checks a status without a card
     wait(lambda v: v.state is SessionState.GOODBYE, "goodbye")
@@ -106,7 +109,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedS
     server.stop()
 
 
-def _kiosk_in_namespace(tmp_path: Path, server: tuple[EmbeddedServer, str], mount: str, *,
+def kiosk_in_namespace(tmp_path: Path, server: tuple[EmbeddedServer, str], mount: str, *,
                         key_file: Path | None, fill: bool = False) -> dict[str, object]:
     """Build the kiosk in a child whose data folder is re-mounted by `mount`; its JSON answer."""
     base_url, number = server[0].base_url, server[1]
@@ -147,7 +150,7 @@ def _refused(result: dict[str, object], number: str, *, slip: bool = True) -> No
 
 def test_a_read_only_data_folder(tmp_path: Path, server: tuple[EmbeddedServer, str]) -> None:
     folder = tmp_path / "var"
-    result = _kiosk_in_namespace(
+    result = kiosk_in_namespace(
         tmp_path, server, f"mkdir -p {folder} && mount --bind {folder} {folder} && "
                           f"mount -o remount,bind,ro {folder}", key_file=_key(tmp_path))
     _refused(result, server[1])
@@ -158,7 +161,7 @@ def test_a_read_only_data_folder(tmp_path: Path, server: tuple[EmbeddedServer, s
 
 def test_a_full_data_disk(tmp_path: Path, server: tuple[EmbeddedServer, str]) -> None:
     folder = tmp_path / "var"
-    result = _kiosk_in_namespace(
+    result = kiosk_in_namespace(
         tmp_path, server, f"mkdir -p {folder} && mount -t tmpfs -o size=2m tmpfs {folder}",
         key_file=_key(tmp_path), fill=True)
     _refused(result, server[1])
@@ -173,7 +176,7 @@ def test_no_usable_outbox_key(tmp_path: Path, server: tuple[EmbeddedServer, str]
     key_file = tmp_path / "outbox.key"
     if key == "damaged":
         key_file.write_bytes(b"not a key at all\n")
-    result = _kiosk_in_namespace(tmp_path, server, "", key_file=key_file)
+    result = kiosk_in_namespace(tmp_path, server, "", key_file=key_file)
     _refused(result, server[1])
     storage = result["storage"]
     assert isinstance(storage, dict) and storage["state"] == "no_key"
