@@ -72,6 +72,10 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
     config = _build(KioskConfig, kiosk, "kiosk")
     config.timeouts = timeouts
     config.devices = devices
+    if timeouts.reading_s <= devices.pcsc_read_timeout_s:  # the driver's typed error comes first
+        raise ConfigError(
+            f"[timeouts] reading_s ({timeouts.reading_s} s) must exceed [devices] "
+            f"pcsc_read_timeout_s ({devices.pcsc_read_timeout_s} s)")
     try:
         config.opening_hours = parse_opening_hours(raw.get("opening_hours"))
     except ValueError as exc:

@@ -48,3 +48,12 @@ def test_a_relative_logo_is_under_assets_and_an_absolute_one_is_kept(tmp_path: P
 def test_an_unknown_office_key_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[office\].*fax"):
         load_config(write(tmp_path, '[office]\nfax = "0321"\n'))
+
+
+def test_the_reading_deadline_is_configurable_and_outlasts_the_driver_read(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text("[timeouts]\nreading_s = 6.5\n[devices]\npcsc_read_timeout_s = 5.0\n")
+    assert load_config(path).timeouts.reading_s == 6.5
+    path.write_text("[timeouts]\nreading_s = 3.0\n")  # shorter than the driver's 4 s read
+    with pytest.raises(ConfigError, match="reading_s"):
+        load_config(path)
