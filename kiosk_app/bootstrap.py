@@ -12,7 +12,7 @@ from drivers.registry import Devices, build_devices
 from kiosk_app import __version__
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
-from kiosk_app.services.attendant.service import AttendantService
+from kiosk_app.services.attendant.service import AttendantService, AttendantView
 from kiosk_app.services.audio import AudioGuidance, guidance_from_config
 from kiosk_app.services.durable import NO_KEY, STORAGE
 from kiosk_app.services.health import (
@@ -172,6 +172,15 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         central.on_answer(outbox.server_answered)
         central.on_answer(surveys.server_answered)
         health.start()
+        calls: list[str] = [""]
+
+        def tell_fleet(view: AttendantView) -> None:
+            """A new attendant call (a SAM fault) goes out in a heartbeat at once."""
+            if view.called and view.called != calls[0]:
+                health.beat_soon()
+            calls[0] = view.called
+
+        attendant.subscribe(tell_fleet)
         if key is not None:  # without the key its rows stay sealed and pending, never refused
             outbox.start()
         surveys.start()

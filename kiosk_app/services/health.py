@@ -128,6 +128,7 @@ class HealthReporter:
     interval_s: float = DEFAULT_INTERVAL_S
     first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _soon: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     def collect(self) -> dict[str, Any]:
@@ -250,9 +251,14 @@ class HealthReporter:
         self._thread = threading.Thread(target=self._loop, name="health-reporter", daemon=True)
         self._thread.start()
 
+    def beat_soon(self) -> None:
+        """Send the next heartbeat now (something the fleet must see at once happened)."""
+        self._soon.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the background loop and wait for it."""
         self._stop.set()
+        self._soon.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -271,4 +277,5 @@ class HealthReporter:
                 )
             except Exception:  # the reporter must never die
                 log.exception("health: heartbeat failed")
-            self._stop.wait(self.interval_s)
+            self._soon.wait(self.interval_s)  # beat_soon() cuts the wait short
+            self._soon.clear()

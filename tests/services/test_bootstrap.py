@@ -29,3 +29,21 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
     finally:
         kiosk.close()
     kiosk.close()  # idempotent
+
+
+def test_a_sam_fault_calls_an_attendant_and_beats_at_once(tmp_path: Path) -> None:
+    import threading
+
+    from drivers.errors import SamFault
+
+    kiosk = build_kiosk(load_config(None, data_dir=tmp_path, output_dir=tmp_path / "out"))
+    try:
+        assert kiosk.health is not None and kiosk.attendant is not None
+        beat = threading.Event()
+        kiosk.health.beat_soon = beat.set  # type: ignore[method-assign]
+        kiosk.devices.card_reader.fail_next_read(SamFault("SAM does not answer"))  # type: ignore[attr-defined]
+        kiosk.session.simulate_card_tap(0)
+        assert beat.wait(30)  # only against hangs
+        assert "SamFault" in kiosk.attendant.status()["called"]
+    finally:
+        kiosk.close()

@@ -145,3 +145,28 @@ def test_a_mute_sam_on_real_pcscd_reaches_the_citizen_the_attendant_and_the_flee
         server.stop()
         pcsc_testbed.remove()
         reset_bed(pcsc_testbed)
+
+
+class CountingCentral:
+    """Counts heartbeats; answers with no commands."""
+
+    def __init__(self) -> None:
+        self.beats = threading.Semaphore(0)
+
+    def heartbeat(self, _body: dict[str, Any]) -> dict[str, Any]:
+        self.beats.release()
+        return {"commands": []}
+
+
+def test_an_attendant_call_goes_out_in_a_heartbeat_at_once(tmp_path: Path) -> None:
+    central = CountingCentral()
+    health = HealthReporter(central=central, devices={}, app_version="test",  # type: ignore[arg-type]
+                            data_dir=tmp_path, system=RecordingSystemActions(),
+                            interval_s=3600.0)  # the next regular beat is an hour away
+    health.start()
+    try:
+        assert central.beats.acquire(timeout=HANG_GUARD_S)  # the first beat
+        health.beat_soon()
+        assert central.beats.acquire(timeout=HANG_GUARD_S)  # not an hour later
+    finally:
+        health.stop()
