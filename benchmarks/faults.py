@@ -7,6 +7,11 @@ Covered (partial matrix, see "covers" in the JSON):
 - storage faults: the whole kiosk (build_kiosk) in a child's private mount namespace with a
   read-only or full data folder, or no usable outbox key, submitting through the session
   (the harness of tests/services/test_kiosk_storage_faults.py).
+- damaged durable files at start: the outbox (0 bytes, truncated, flipped header, schema page,
+  row page; 30 rows in it), the print journal and the survey queue (0 bytes, truncated, flipped
+  header): the whole kiosk must start, take a submission and answer a status check (how many
+  of the damaged file's rows come back is tests/services/test_durable_files.py's to check;
+  "lost" is not measured for these);
 - server faults: the session with its outbox behind the tests' fault proxy (down, slow, 500,
   429, reset, reset after the server did the work); a fault counts as told when the citizen
   gets a result (offline: a local reference) or a message; afterwards the queue must drain
@@ -148,18 +153,24 @@ def card_matrix(results: list[dict[str, Any]]) -> None:
         bed.close()
 
 
+def _server_with_application(root: Path) -> tuple[Any, str]:
+    """A central server holding one application, whose status each kiosk looks up."""
+    server = start_server(root / "central.db")
+    central = client(server.base_url)
+    slot = next(s.slot for s in central.slots(SERVICE) if s.remaining > 0)
+    number = central.submit(
+        service=SERVICE, applicant_nik=canary_nik(), applicant_name="UJI",
+        data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"}, slot=slot,
+        idempotency_key=uuid.uuid4().hex).registration_number
+    return server, number
+
+
 def storage_matrix(results: list[dict[str, Any]]) -> None:
     """The whole kiosk on broken storage, each in a child's private mount namespace."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server = start_server(root / "central.db")
+        server, number = _server_with_application(root)
         try:
-            central = client(server.base_url)
-            slot = next(s.slot for s in central.slots(SERVICE) if s.remaining > 0)
-            number = central.submit(
-                service=SERVICE, applicant_nik=canary_nik(), applicant_name="UJI",
-                data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"}, slot=slot,
-                idempotency_key=uuid.uuid4().hex).registration_number
             for name in ("read-only data folder", "full data disk", "outbox key missing",
                          "outbox key damaged"):
                 case = root / name.replace(" ", "-")
@@ -189,6 +200,51 @@ def storage_matrix(results: list[dict[str, Any]]) -> None:
                 verdict = "told" if message.startswith(STORAGE_REFUSED.en) else "untold"
                 results.append({"fault": name, "kind": "storage", "verdict": verdict,
                                 "lost": lost, "time_to_message_s": got["told_s"]})
+        finally:
+            server.stop()
+
+
+def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
+    """The whole kiosk starting on damaged durable files, then serving a citizen."""
+    from datetime import date
+
+    from kiosk_app.services.printing.journal import PrintJournal
+    from kiosk_app.services.surveys import SurveyQueue
+    from tests.services.test_durable_files import DAMAGE, _filled_outbox
+
+    def journal(path: Path) -> None:
+        PrintJournal(path, "KIOSK-3517-SF").close()
+
+    def surveys(path: Path) -> None:
+        queue = SurveyQueue(path)
+        for _ in range(5):
+            queue.enqueue("akta_kelahiran", date.today(), {f"U{i}": 3 for i in range(1, 10)})
+        queue.close()
+
+    cases: list[tuple[str, Any, str]] = [("outbox.db", _filled_outbox, d) for d in sorted(DAMAGE)]
+    cases += [(f, make, d) for f, make in (("print-journal.db", journal), ("surveys.db", surveys))
+              for d in ("zero_bytes", "truncated", "header")]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        server, number = _server_with_application(root)
+        try:
+            for file, make, damage in cases:
+                name = f"{file} {damage}"
+                case = root / name.replace(" ", "-")
+                (case / "var").mkdir(parents=True)
+                make(case / "var" / file)
+                DAMAGE[damage](case / "var" / file)
+                key = case / "outbox.key"
+                key.write_bytes(bytes(range(32)))
+                try:
+                    got = kiosk_in_namespace(case, (server, number), "", key_file=key)
+                except Exception as exc:
+                    results.append({"fault": name, "kind": "damaged file", "verdict": "hung",
+                                    "error": str(exc)[:300], "time_to_message_s": HANG_S})
+                    continue
+                verdict = "told" if got["outcome"] and got["status_found"] == number else "untold"
+                results.append({"fault": name, "kind": "damaged file", "verdict": verdict,
+                                "time_to_message_s": got["told_s"]})
         finally:
             server.stop()
 
@@ -298,6 +354,7 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     card_matrix(results)
     storage_matrix(results)
+    damaged_file_matrix(results)
     references = server_matrix(results)
     for row in results:
         print(json.dumps(row))
@@ -308,7 +365,8 @@ def main() -> None:
         "untold": sum(1 for r in results if r["verdict"] == "untold"),
         "reused_refs": len(references) - len(set(references)),
         "max_time_to_message_s": max(r["time_to_message_s"] for r in results),
-        "covers": "card+SAM faults on pcscd/vpcd, storage faults on the whole kiosk, "
+        "covers": "card+SAM faults on pcscd/vpcd, storage faults and damaged files on the "
+                  "whole kiosk, "
                   "server faults through the fault proxy",
     }))
 
