@@ -32,11 +32,15 @@ def create_app(
     status_limiter: StatusLookupLimiter | None = None,
     open_enrolment: bool | None = None,
     token_secret: str | None = None,
+    background_loops: bool = True,
+    secure_cookies: bool = False,
 ) -> FastAPI:
     """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
 
     Kiosks enrol with a one-time code from a technician; `open_enrolment` (default: on only
     without an admin token, i.e. a development server) lets any kiosk enrol without one.
+    `background_loops=False`: no notification delivery here (production runs it once per
+    deployment in central_server.worker).
     """
     db = Database(database_url)
     db.create_all(DEFAULT_OFFICES + tuple(offices))
@@ -49,7 +53,7 @@ def create_app(
         open_enrolment = flag == "1" if flag is not None else not admin_secret
     kiosk_auth = KioskAuth(db, secret=token_secret, open_enrolment=open_enrolment)
     current_kiosk = kiosk_guard(kiosk_auth)  # kiosk tokens only; staff credentials get 401
-    auth = Auth(db, secret_key)
+    auth = Auth(db, secret_key, secure_cookie=secure_cookies)
     pages = PageContext(db=db, auth=auth, today=today_fn)
     review = Review(auth, OutboxWorker(db, channels or {}), status_limiter or StatusLookupLimiter())
     status_lookup = StatusLookup(db)
@@ -64,7 +68,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        review.start()
+        if background_loops:
+            review.start()
         yield
         review.stop()
         await fleet.aclose()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from central_server.__main__ import add_arguments as add_central_arguments
 from central_server.settings import DEFAULT_DATABASE_URL
 
 if TYPE_CHECKING:
@@ -25,9 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     kiosk.add_argument("--windowed", action="store_true",
                        help="a 1280x800 window instead of full screen")
     central = sub.add_parser("central", help="run the central server alone")
-    central.add_argument("--host", default="127.0.0.1")
-    central.add_argument("--port", type=int, default=8000)
-    central.add_argument("--db", default=DEFAULT_DATABASE_URL, help="SQLAlchemy database URL")
+    add_central_arguments(central)
     central.add_argument("--import-regions", type=Path, metavar="DIR",
                          help="import an official region edition (CSV files in DIR), then exit")
     demo = sub.add_parser("demo", help="drive the whole journey headless and save what it shows")
@@ -39,16 +38,16 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "central":
-        from central_server.__main__ import serve
+        from central_server.__main__ import run
 
-        if args.db.startswith("sqlite:///./"):
-            Path("var").mkdir(exist_ok=True)
         if args.import_regions is not None:
             from central_server.regions import run_import
 
-            return run_import(args.import_regions, args.db)
-        serve(args.host, args.port, args.db)
-        return 0
+            db = args.db or DEFAULT_DATABASE_URL
+            if db.startswith("sqlite:///./"):
+                Path("var").mkdir(exist_ok=True)
+            return run_import(args.import_regions, db)
+        return run(args)
     if args.command == "attendant-pin":
         return _attendant_pin(args.id)
     if args.command == "demo":

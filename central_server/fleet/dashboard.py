@@ -60,6 +60,7 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
             httponly=True,
             samesite="strict",
             path="/",
+            secure=bool(getattr(access.staff_auth, "secure_cookie", False)),
         )
         return response
 

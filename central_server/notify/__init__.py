@@ -3,6 +3,7 @@
 from central_server.notify.channels import (
     Channel,
     DeliveryError,
+    FileChannel,
     HttpGatewayChannel,
     RecordingChannel,
     SmtpChannel,
@@ -12,6 +13,7 @@ from central_server.notify.outbox import OutboxWorker, enqueue, enqueue_for_tran
 __all__ = [
     "Channel",
     "DeliveryError",
+    "FileChannel",
     "HttpGatewayChannel",
     "OutboxWorker",
     "RecordingChannel",

@@ -1,12 +1,15 @@
-"""Notification channels: SMS and WhatsApp HTTP gateways, email over SMTP, a recording channel."""
+"""Notification channels: SMS/WhatsApp gateways (HTTP), email (SMTP), files, a recording channel."""
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Protocol
 
 import requests
@@ -120,3 +123,31 @@ class SmtpChannel:
             raise DeliveryError("recipient refused by the SMTP server", permanent=True) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"SMTP failed: {type(exc).__name__}") from exc
+
+
+class FileChannel:
+    """Development channel: each message becomes a text file under `directory`, newest last.
+
+    A newcomer running `anjungan central` sees what a citizen would have received in
+    var/messages/ (file names sort by time: 20261206T101500.123456-sms-1.txt).
+    """
+
+    def __init__(self, directory: Path, channel: str) -> None:
+        self.directory, self.channel = Path(directory), channel
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def send(self, recipient: str, subject: str, body: str) -> None:
+        """Write the message atomically (a temporary file renamed into place)."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+        with self._lock:
+            self._count += 1
+            name = f"{stamp}-{self.channel}-{os.getpid()}-{self._count}.txt"
+        text = f"Channel: {self.channel}\nTo: {recipient}\nSubject: {subject}\n\n{body}\n"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial = self.directory / f".{name}.partial"
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(self.directory / name)
+        except OSError as exc:
+            raise DeliveryError(f"cannot write message file: {exc.strerror}") from exc

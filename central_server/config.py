@@ -1,0 +1,310 @@
+"""Typed central-server settings read from TOML; with no file, a development server on SQLite.
+
+Standard library only: the worker, the app servers and provisioning read the same file. Every
+error names the table and key at fault, e.g. "[limits] max_body_bytes must be an integer".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES
+
+NOTIFY_CHANNELS = ("sms", "whatsapp", "email")
+MAX_DAILY_QUOTA = 10_000  # the officers' quota page allows no more either
+DEVELOPMENT_MESSAGES_DIR = "var/messages"
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable, or a key is unknown, missing or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """[server]: where the app server listens, its database and how it is reached."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str = "http://127.0.0.1:8000"  # what citizens and kiosks see (behind nginx)
+    # Addresses whose X-Forwarded-For/-Proto are believed (nginx on the same host: 127.0.0.1).
+    trusted_proxies: tuple[str, ...] = ()
+    # True: this process also runs the background loops (notification delivery). Production
+    # sets false and runs them once per deployment in anjungan-central-worker.service.
+    background_loops: bool = True
+
+
+@dataclass(frozen=True)
+class CookieSettings:
+    """[cookies]: staff session cookies; `secure` unset means secure when public_url is https."""
+
+    secure: bool | None = None
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """[limits]: request body sizes and rate limits (the server enforces them per route)."""
+
+    max_body_bytes: int = 1 << 20  # any request without a larger limit of its own
+    max_application_bytes: int = 256 << 10  # one pre-application (JSON)
+    max_batch_bytes: int = 8 << 20  # a batch of queued pre-applications
+    max_scan_bytes: int = 5 << 20  # one scanned document (PDF)
+    max_heartbeat_bytes: int = 16 << 10
+    status_lookups_per_minute: float = 30.0
+    status_lookup_burst: int = 10
+    login_attempts_per_15_minutes: int = 10
+    login_lockout_minutes: int = 15
+    enrolments_per_hour_per_ip: int = 30
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    """[[offices]]: an office the database must hold and the daily quotas it starts with."""
+
+    code: str
+    name: str
+    # service -> daily quota, written only where the office has no quota of its own yet, so
+    # quotas an admin changes on /officer/quotas survive a restart
+    quotas: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileChannelSettings:
+    """[notify.file]: each message written as a file under `directory` (development)."""
+
+    directory: Path = Path(DEVELOPMENT_MESSAGES_DIR)
+    channels: tuple[str, ...] = NOTIFY_CHANNELS
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """[notify.sms] / [notify.whatsapp]: an HTTP gateway taking JSON {"to", "message"}."""
+
+    url: str
+    token_file: Path | None = None  # the bearer token (e.g. a systemd credential)
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """[notify.email]: an SMTP server."""
+
+    host: str
+    port: int = 25
+    sender: str = "noreply@disdukcapil.go.id"
+    starttls: bool = False
+    username: str = ""
+    password_file: Path | None = None
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """[notify]: which channel delivers sms, whatsapp and email messages."""
+
+    file: FileChannelSettings | None = None
+    sms: GatewaySettings | None = None
+    whatsapp: GatewaySettings | None = None
+    email: SmtpSettings | None = None
+
+    def routes(self) -> dict[str, str]:
+        """Channel name -> what delivers it ("file", "gateway" or "smtp")."""
+        found = {name: "file" for name in (self.file.channels if self.file else ())}
+        for name, kind in (("sms", "gateway"), ("whatsapp", "gateway"), ("email", "smtp")):
+            if getattr(self, name) is not None:
+                found[name] = kind
+        return found
+
+
+DEVELOPMENT_NOTIFY = NotifySettings(file=FileChannelSettings())
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    """Everything `anjungan central` and the worker need."""
+
+    server: ServerSettings = ServerSettings()
+    cookies: CookieSettings = CookieSettings()
+    limits: LimitSettings = LimitSettings()
+    offices: tuple[OfficeSettings, ...] = tuple(
+        OfficeSettings(code, name) for code, name in DEFAULT_OFFICES
+    )
+    notify: NotifySettings = DEVELOPMENT_NOTIFY
+    source: Path | None = None  # the file read, None for the development defaults
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether staff cookies carry Secure (explicit, else when served over https)."""
+        if self.cookies.secure is not None:
+            return self.cookies.secure
+        return self.server.public_url.lower().startswith("https://")
+
+
+def load_central_config(path: Path | None = None) -> CentralConfig:
+    """Read `path` (TOML) over the development defaults; ConfigError names the faulty key."""
+    if path is None:
+        return CentralConfig()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read central config {path}: {exc}") from exc
+    return parse_central_config(raw, source=Path(path))
+
+
+def parse_central_config(raw: dict[str, Any], *, source: Path | None = None) -> CentralConfig:
+    """Build and validate the config from parsed TOML."""
+    known = {"server", "cookies", "limits", "offices", "notify"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown table(s): {', '.join(sorted(unknown))}")
+    server = build(ServerSettings, _table(raw, "server"), "server")
+    _check_server(server)
+    cookies = build(CookieSettings, _table(raw, "cookies"), "cookies")
+    limits = build(LimitSettings, _table(raw, "limits"), "limits")
+    for item in fields(LimitSettings):
+        if getattr(limits, item.name) <= 0:
+            raise ConfigError(f"[limits] {item.name} must be above 0")
+    offices = _offices(raw.get("offices"))
+    notify = _notify(raw["notify"]) if "notify" in raw else DEVELOPMENT_NOTIFY
+    return CentralConfig(server, cookies, limits, offices, notify, source)
+
+
+def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return value
+
+
+def _check_server(server: ServerSettings) -> None:
+    if not 0 < server.port < 65536:
+        raise ConfigError(f"[server] port must be 1-65535, not {server.port}")
+    if not server.public_url.lower().startswith(("http://", "https://")):
+        raise ConfigError("[server] public_url must start with http:// or https://")
+    if not server.database_url.startswith(("sqlite:", "postgresql")):
+        raise ConfigError("[server] database_url must be a sqlite: or postgresql URL")
+    for proxy in server.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"[server] trusted_proxies: {proxy!r} is not an address or network"
+            ) from exc
+
+
+def _offices(raw: Any) -> tuple[OfficeSettings, ...]:
+    if raw is None:
+        return CentralConfig().offices
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("[[offices]] must be a list of at least one table")
+    offices: list[OfficeSettings] = []
+    for n, item in enumerate(raw, start=1):
+        where = f"offices #{n}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"[{where}] must be a table")
+        office = build(OfficeSettings, item, where)
+        if not (office.code.isdigit() and len(office.code) == 4):
+            raise ConfigError(f"[{where}] code must be 4 digits (a kabupaten/kota code)")
+        if any(o.code == office.code for o in offices):
+            raise ConfigError(f"[{where}] code {office.code} appears twice")
+        for service, quota in office.quotas.items():
+            if not 0 <= quota <= MAX_DAILY_QUOTA:
+                raise ConfigError(f"[{where}] quotas.{service} must be 0-{MAX_DAILY_QUOTA}")
+        offices.append(office)
+    return tuple(offices)
+
+
+def _notify(raw: Any) -> NotifySettings:
+    if not isinstance(raw, dict):
+        raise ConfigError("[notify] must be a table")
+    unknown = set(raw) - {f.name for f in fields(NotifySettings)}
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [notify]: {', '.join(sorted(unknown))}")
+    parts: dict[str, Any] = {}
+    kinds: dict[str, type[Any]] = {
+        "file": FileChannelSettings, "sms": GatewaySettings, "whatsapp": GatewaySettings,
+        "email": SmtpSettings,
+    }  # fmt: skip
+    for name, value in raw.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"[notify.{name}] must be a table")
+        parts[name] = build(kinds[name], value, f"notify.{name}")
+    notify = NotifySettings(**parts)
+    if notify.file is not None:
+        for channel in notify.file.channels:
+            if channel not in NOTIFY_CHANNELS:
+                choices = ", ".join(NOTIFY_CHANNELS)
+                raise ConfigError(f"[notify.file] channels: {channel!r} is not one of {choices}")
+            if getattr(notify, channel) is not None:
+                raise ConfigError(
+                    f"[notify.file] channels: {channel} is also delivered by [notify.{channel}]"
+                )
+    for name in ("sms", "whatsapp"):
+        gateway: GatewaySettings | None = getattr(notify, name)
+        if gateway is not None and not gateway.url.startswith(("http://", "https://")):
+            raise ConfigError(f"[notify.{name}] url must start with http:// or https://")
+    return notify
+
+
+def build(cls: type[T], values: dict[str, Any], section: str) -> T:
+    """One settings dataclass from its TOML table, each value checked against its field's type."""
+    hints = typing.get_type_hints(cls)
+    declared = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(values) - set(declared)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    missing = [
+        name for name, f in declared.items()
+        if name not in values and f.default is MISSING and f.default_factory is MISSING
+    ]  # fmt: skip
+    if missing:
+        raise ConfigError(f"[{section}] needs {', '.join(missing)}")
+    converted = {
+        name: _convert(hints[name], value, f"[{section}] {name}") for name, value in values.items()
+    }
+    return cls(**converted)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    """`value` as the type `hint` says, or ConfigError naming `where`."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, where)  # TOML has no null: a present key is a value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, not {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number, not {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a path (a string), not {value!r}")
+        return Path(value)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, not {value!r}")
+        return tuple(_convert(args[0], item, f"{where}[{n}]") for n, item in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table, not {value!r}")
+        return {k: _convert(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    raise TypeError(f"no conversion for {hint!r}")  # a programming error in the dataclasses
