@@ -4,8 +4,10 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from central_server.auth import Auth
 from central_server.db import Database
@@ -19,6 +21,8 @@ from central_server.routers import fleet as fleet_routes
 from central_server.routers import kiosk, officer, public
 from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, today_wib
 from central_server.status import StatusLookup
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(
@@ -78,6 +82,8 @@ def create_app(
 
     app = FastAPI(title="Anjungan central server", version="1.0", lifespan=lifespan)
     app.state.db = db
+    # nginx serves the same folder at /static/ in production (provisioning/central.py)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.review = review
     add_exception_handlers(app, pages)  # officer pages and the API's refused transitions
     app.include_router(officer.router(pages, admin_secret))

@@ -20,6 +20,7 @@ APT_PACKAGES=(
   pcsc-tools                                  # pcsc_scan for technicians
   chromium chromium-driver                    # officer/dashboard pages in headless Chromium
   postgresql-15                               # production database; server tests run on it too
+  nginx-light openssl                         # the central server's front (TLS, static files)
   espeak-ng                                   # audio guidance (Bahasa Indonesia voice)
 )
 

@@ -14,7 +14,7 @@ import pytest
 from kiosk_app.systemd_notify import notify, watchdog_interval_s
 
 ROOT = Path(__file__).resolve().parents[1]
-UNITS = sorted((ROOT / "systemd").glob("*.service"))
+UNITS = sorted((ROOT / "systemd").glob("*.service")) + sorted((ROOT / "systemd").glob("*.target"))
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
 
 
@@ -22,6 +22,8 @@ def _exec_binaries(unit: Path) -> list[str]:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read(unit)
+    if "Service" not in parser:
+        return []
     return [shlex.split(parser["Service"][key])[0].lstrip("-@!+:")
             for key in ("ExecStart", "ExecStartPre", "ExecStop") if key in parser["Service"]]
 
@@ -33,14 +35,16 @@ def test_unit_verifies_without_a_warning(unit: Path, tmp_path: Path) -> None:
     # the unit starts (stand-ins: verify checks that they exist and are executable).
     shutil.copytree(SYSTEM_UNITS, tmp_path / SYSTEM_UNITS.relative_to("/"), symlinks=True)
     (tmp_path / "etc/systemd/system").mkdir(parents=True)
-    shutil.copy(unit, tmp_path / "etc/systemd/system" / unit.name)
+    for sibling in UNITS:  # the central units refer to each other (PartOf=, WantedBy=)
+        shutil.copy(sibling, tmp_path / "etc/systemd/system" / sibling.name)
     for binary in _exec_binaries(unit):
         stand_in = tmp_path / binary.lstrip("/")
         stand_in.parent.mkdir(parents=True, exist_ok=True)
         stand_in.write_text("#!/bin/sh\n")
         stand_in.chmod(0o755)
+    name = unit.name.replace("@.", "@8001.")  # a template is verified through an instance
     done = subprocess.run(
-        ["systemd-analyze", "verify", f"--root={tmp_path}", unit.name],
+        ["systemd-analyze", "verify", f"--root={tmp_path}", name],
         capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
@@ -53,6 +57,22 @@ def test_kiosk_unit_is_a_watched_notify_service_that_restarts() -> None:
     assert service["Type"] == "notify" and service["NotifyAccess"] == "all"
     assert int(service["WatchdogSec"]) > 0 and service["Restart"] == "always"
     assert "cage" in service["ExecStart"] and "anjungan kiosk" in service["ExecStart"]
+
+
+def _service(name: str) -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(ROOT / "systemd" / name)
+    return parser["Service"]
+
+
+def test_central_app_servers_and_worker_are_separate_units_of_one_target() -> None:
+    app, worker = _service("anjungan-central@.service"), _service("anjungan-central-worker.service")
+    assert "--port %i" in app["ExecStart"] and "--worker" not in app["ExecStart"]
+    assert "--worker" in worker["ExecStart"]
+    for service in (app, worker):
+        assert "--config /etc/anjungan/central.toml" in service["ExecStart"]
+        assert service["Restart"] == "always" and service["User"] == "anjungan-central"
+    assert not (ROOT / "systemd/anjungan-central.service").exists()  # no one-unit-does-all
 
 
 def test_notify_reaches_systemd_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

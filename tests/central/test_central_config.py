@@ -260,3 +260,23 @@ directory = "{tmp_path / 'messages'}"
     assert not worker.is_alive()
     assert len(_messages(tmp_path / "messages")) == 1
 
+
+
+def test_provisioning_writes_a_production_config_once_and_keeps_an_edited_one(
+    tmp_path: Path,
+) -> None:
+    command = [sys.executable, str(ROOT / "provisioning/central.py"), "--root", str(tmp_path),
+               "--server-name", "anjungan.jombangkab.go.id", "--app-ports", "8001,8002,8003",
+               "--sms-gateway", "https://sms.example/send"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    assert "central.toml: changed" in first.stdout
+    config = load_central_config(tmp_path / "etc/anjungan/central.toml")
+    assert not config.server.background_loops and config.secure_cookies
+    assert config.server.trusted_proxies == ("127.0.0.1", "::1")
+    assert config.notify.routes() == {"sms": "gateway", "whatsapp": "file", "email": "file"}
+    site = (tmp_path / "etc/nginx/sites-available/anjungan-central").read_text()
+    assert all(f"server 127.0.0.1:{port} " in site for port in (8001, 8002, 8003))
+    (tmp_path / "etc/anjungan/central.toml").write_text("[server]\nport = 9000\n")  # edited
+    again = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
+    assert "changed" not in again.stdout.replace("unchanged", "")
+    assert (tmp_path / "etc/anjungan/central.toml").read_text() == "[server]\nport = 9000\n"

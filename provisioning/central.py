@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Provision the central server on Debian: nginx in front, N app servers, one worker, PostgreSQL.
+
+    nginx :443 (TLS, client_max_body_size, /static/ from disk)
+      -> anjungan-central@8001 .. @800N (one uvicorn process each, 127.0.0.1 only)
+    anjungan-central-worker (notification delivery: once per deployment)
+    PostgreSQL (all shared state)
+
+Idempotent like provision.py: files are rewritten only when they differ, the certificate and
+central.toml only when absent. Standard library only. `--root DIR` writes into a throwaway root;
+`--system` (with --root /) also installs packages, creates the user and database, enables units.
+The tests build their nginx from the same functions (nginx_site, nginx_main_conf).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from provision import Step, run, write_file  # noqa: E402  (a sibling script, not a package)
+
+PROJECT = HERE.parent
+STATIC_DIR = PROJECT / "central_server" / "static"
+INSTALLED_STATIC_DIR = Path("/opt/anjungan/central_server/static")
+PACKAGES = ["nginx-light", "postgresql-15", "python3", "python3-venv", "openssl"]
+SERVICE_USER = "anjungan-central"
+DEFAULT_PORTS = (8001, 8002)
+# The largest body any route accepts (a batch of queued pre-applications, [limits]
+# max_batch_bytes); the app servers enforce each route's own limit.
+CLIENT_MAX_BODY = "8m"
+
+
+def nginx_site(
+    *,
+    server_name: str,
+    app_ports: tuple[int, ...],
+    cert: Path,
+    key: Path,
+    static_dir: Path = INSTALLED_STATIC_DIR,
+    https_listen: str = "443",
+    http_listen: str | None = "80",
+    access_log: str = "/var/log/nginx/anjungan-central.access.log",
+) -> str:
+    """The http-level part of nginx's config: the upstream app servers and the servers."""
+    upstreams = "\n".join(
+        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in app_ports
+    )
+    log = "access_log off;" if access_log == "off" else (
+        f"access_log {access_log} combined buffer=64k flush=5s;"
+    )
+    redirect = "" if http_listen is None else f"""
+server {{
+    listen {http_listen};
+    server_name {server_name};
+    return 301 https://$host$request_uri;
+}}
+"""
+    return f"""# Anjungan central server (provisioning/central.py); app servers on loopback only.
+upstream anjungan_central {{
+{upstreams}
+    keepalive 64;               # reuse connections to the app servers (no connect per request)
+    keepalive_requests 100000;
+    keepalive_timeout 60s;      # below the app servers' own keep-alive (75 s)
+}}
+{redirect}
+server {{
+    listen {https_listen} ssl;
+    server_name {server_name};
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:anjungan:10m;
+    ssl_session_timeout 1h;
+    keepalive_timeout 75s;
+    keepalive_requests 100000;  # a kiosk keeps one connection for its heartbeats
+    client_max_body_size {CLIENT_MAX_BODY};
+    {log}
+
+    location /static/ {{
+        alias {static_dir}/;
+        expires 1h;
+        access_log off;
+    }}
+
+    location / {{
+        proxy_pass http://anjungan_central;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        # replaced, not appended: a client cannot plant an address the app servers believe
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        # a refused or dead app server: try the next one (POSTs only if not yet sent; the
+        # kiosks resend with the same idempotency key otherwise)
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_tries 3;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 60s;
+    }}
+}}
+"""
+
+
+def nginx_main_conf(prefix: Path, site: str, *, user: str | None = None) -> str:
+    """A whole nginx.conf living under `prefix` (tests and benchmarks; Debian ships its own)."""
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix / 'tmp' / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    indented = "\n".join(f"    {line}" if line else "" for line in site.splitlines())
+    return f"""{f"user {user};" if user else ""}
+worker_processes auto;
+pid {prefix / 'nginx.pid'};
+error_log {prefix / 'error.log'} warn;
+events {{
+    worker_connections 4096;
+}}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+{temp}
+{indented}
+}}
+"""
+
+
+def central_toml(args: argparse.Namespace) -> str:
+    """The first /etc/anjungan/central.toml: PostgreSQL over its socket, no in-process loops."""
+    missing = [name for name, given in (("sms", args.sms_gateway),
+               ("whatsapp", args.whatsapp_gateway), ("email", args.smtp_host)) if not given]
+    notify = ""
+    if args.sms_gateway:
+        notify += f'\n[notify.sms]\nurl = "{args.sms_gateway}"\n'
+    if args.whatsapp_gateway:
+        notify += f'\n[notify.whatsapp]\nurl = "{args.whatsapp_gateway}"\n'
+    if args.smtp_host:
+        notify += f'\n[notify.email]\nhost = "{args.smtp_host}"\nport = 587\nstarttls = true\n'
+    if missing:
+        channels = ", ".join(f'"{name}"' for name in missing)
+        notify += (
+            "\n# No gateway given for these: messages are written as files (see README)\n"
+            f'[notify.file]\ndirectory = "/var/lib/{SERVICE_USER}/messages"\n'
+            f"channels = [{channels}]\n"
+        )
+    return f"""# Anjungan central server (written once by provisioning/central.py; edit freely)
+[server]
+host = "127.0.0.1"              # nginx is the only client; each unit passes --port
+database_url = "{args.database_url}"
+public_url = "https://{args.server_name}/"
+trusted_proxies = ["127.0.0.1", "::1"]
+background_loops = false        # anjungan-central-worker.service delivers notifications
+
+[cookies]
+secure = true
+
+[[offices]]
+code = "{args.office_code}"
+name = "{args.office_name}"
+{notify}"""
+
+
+def self_signed_cert(cert: Path, key: Path, server_name: str) -> None:
+    """A self-signed certificate for `server_name` (and 127.0.0.1), until a real one replaces it."""
+    cert.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "825", "-subj", f"/CN={server_name}",
+         "-addext", f"subjectAltName=DNS:{server_name},IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    key.chmod(0o600)
+
+
+def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -> None:
+    """Packages, the service user, the database, nginx and the units: the running system only."""
+    missing = [p for p in PACKAGES if subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
+    ).stdout != "install ok installed"]  # fmt: skip
+    if missing:
+        run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, "packages")
+    if subprocess.run(["id", SERVICE_USER], capture_output=True).returncode != 0:
+        run(["useradd", "--system", "--home-dir", f"/var/lib/{SERVICE_USER}", SERVICE_USER],
+            step, "user")
+    exists = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-tAc",
+         f"SELECT 1 FROM pg_roles WHERE rolname = '{SERVICE_USER}'"],
+        capture_output=True, text=True,
+    ).stdout.strip() == "1"  # fmt: skip
+    if not exists:
+        run(["runuser", "-u", "postgres", "--", "createuser", SERVICE_USER], step, "db user")
+        run(["runuser", "-u", "postgres", "--", "createdb", "-O", SERVICE_USER, "anjungan"],
+            step, "database")
+    run(["ln", "-sf", "/etc/nginx/sites-available/anjungan-central",
+         "/etc/nginx/sites-enabled/anjungan-central"], step, "nginx site")
+    run(["nginx", "-t"], step, "nginx check")
+    run(["systemctl", "daemon-reload"], step, "systemd reload")
+    units = [f"anjungan-central@{port}.service" for port in ports]
+    run(["systemctl", "enable", "anjungan-central.target", "anjungan-central-worker.service",
+         *units], step, "enable units")
+    run(["systemctl", "reload-or-restart", "nginx.service"], step, "nginx reload")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the central server's files (and with --system set up the machine)."""
+    parser = argparse.ArgumentParser(prog="provisioning/central.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server-name", required=True, help="e.g. anjungan.jombangkab.go.id")
+    parser.add_argument("--app-ports", default=",".join(map(str, DEFAULT_PORTS)),
+                        help="one app server per port (default 8001,8002)")
+    parser.add_argument("--database-url",
+                        default=f"postgresql+psycopg://{SERVICE_USER}@/anjungan?host=/run/postgresql")
+    parser.add_argument("--office-code", default="3517")
+    parser.add_argument("--office-name",
+                        default="Dinas Kependudukan dan Pencatatan Sipil Kabupaten Jombang")
+    parser.add_argument("--sms-gateway", help="URL of the SMS gateway")
+    parser.add_argument("--whatsapp-gateway", help="URL of the WhatsApp gateway")
+    parser.add_argument("--smtp-host", help="SMTP server for email")
+    parser.add_argument("--root", type=Path, default=Path("/"))
+    parser.add_argument("--system", action="store_true", help="also change the running system")
+    args = parser.parse_args(argv)
+    ports = tuple(int(p) for p in args.app_ports.split(","))
+    root, step = args.root, Step()
+    config = root / "etc/anjungan/central.toml"
+    if config.exists():
+        step.done("central.toml", "unchanged (kept as edited)")
+    else:
+        write_file(config, central_toml(args), 0o640, step, "central.toml")
+    cert, key = Path("/etc/anjungan/tls/central.crt"), Path("/etc/anjungan/tls/central.key")
+    if (root / cert.relative_to("/")).exists():
+        step.done("tls certificate", "unchanged")
+    else:
+        self_signed_cert(root / cert.relative_to("/"), root / key.relative_to("/"),
+                         args.server_name)
+        step.done("tls certificate", "changed (self-signed)")
+    site = nginx_site(server_name=args.server_name, app_ports=ports, cert=cert, key=key)
+    write_file(root / "etc/nginx/sites-available/anjungan-central", site, 0o644, step, "nginx")
+    for unit in ("anjungan-central@.service", "anjungan-central-worker.service",
+                 "anjungan-central.target"):
+        text = (PROJECT / "systemd" / unit).read_text()
+        write_file(root / "etc/systemd/system" / unit, text, 0o644, step, unit)
+    if args.system:
+        system_steps(args, ports, step)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
