@@ -3,19 +3,25 @@
 Starts its own PostgreSQL (durable settings: fsync on) and WORKERS uvicorn processes on
 127.0.0.1 (central_server.serve), enrols KIOSKS kiosks, then CONNECTIONS keep-alive connections
 send heartbeats (each a different kiosk) for DURATION_S seconds or MAX_REQUESTS requests,
-whichever comes first.
-Last line: {"heartbeats_per_s": .., "p50_ms": .., "p99_ms": .., ...}.
+whichever comes first: once straight to the app servers, then once through nginx as
+provisioning/central.py configures it (TLS unless BENCH_NGINX_TLS=0; keep-alive to the app servers).
+Last line: {"heartbeats_per_s": .., "p50_ms": .., "p99_ms": .., ..., "nginx_heartbeats_per_s": ..,
+"nginx_p50_ms": .., "nginx_p99_ms": .., "nginx_ratio": ..} (ratio: through nginx / direct).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import resource
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +35,7 @@ DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
 WARMUP_S = 2.0
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "200000"))
 ADMIN = "bench-admin-token-0123456789"
+NGINX_TLS = os.environ.get("BENCH_NGINX_TLS", "1") != "0"
 
 
 def app() -> object:
@@ -72,6 +79,45 @@ def start_server(
     raise RuntimeError("server did not start")
 
 
+def start_nginx(workdir: Path, app_port: int) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """nginx (as provisioning/central.py configures it) in front of the app servers.
+
+    Returns the process, its port (TLS unless BENCH_NGINX_TLS=0) and the certificate.
+    """
+    spec = importlib.util.spec_from_file_location("central_provisioning",
+                                                  ROOT / "provisioning" / "central.py")
+    assert spec is not None and spec.loader is not None
+    prov = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prov)
+    prefix = workdir / "nginx"
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / "tmp" / kind).mkdir(parents=True)
+    cert, key = workdir / "central.crt", workdir / "central.key"
+    prov.self_signed_cert(cert, key, "127.0.0.1")
+    port = free_port()
+    site = prov.nginx_site(
+        server_name="127.0.0.1", app_ports=(app_port,), cert=cert, key=key,
+        static_dir=ROOT / "central_server" / "static", https_listen=f"127.0.0.1:{port}",
+        http_listen=None, access_log="off",
+    )  # fmt: skip
+    if not NGINX_TLS:  # the same site, plain HTTP (to see what TLS costs)
+        site = site.replace(f"listen 127.0.0.1:{port} ssl;", f"listen 127.0.0.1:{port};")
+    conf = prefix / "nginx.conf"
+    user = "root" if os.geteuid() == 0 else None
+    workers = os.environ.get("BENCH_NGINX_WORKERS", "auto")
+    conf.write_text(prov.nginx_main_conf(prefix, site, user=user, workers=workers))
+    process = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port, cert
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("nginx did not start")
+
+
 def enrol_all(port: int) -> list[str]:
     """Enrol KIOSKS kiosks; return their tokens."""
     import requests
@@ -106,10 +152,10 @@ def request_bytes(port: int, token: str, n: int) -> bytes:
 
 async def connection(
     port: int, requests_: list[bytes], stop_at: float, measure_from: float, out: list[float],
-    errors: list[int],
+    errors: list[int], tls: ssl.SSLContext | None = None,
 ) -> None:  # fmt: skip
     """Send heartbeats back to back on one connection, recording latencies after warm-up."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
     i = 0
     try:
         while time.monotonic() < stop_at and len(out) < MAX_REQUESTS:
@@ -132,7 +178,9 @@ async def connection(
         writer.close()
 
 
-async def load(port: int, tokens: list[str]) -> tuple[list[float], list[int], float]:
+async def load(
+    port: int, tokens: list[str], tls: ssl.SSLContext | None = None
+) -> tuple[list[float], list[int], float]:
     """Run CONNECTIONS connections; return latencies, errors and the measured seconds."""
     per_conn = [
         [request_bytes(port, tokens[k], k) for k in range(c, len(tokens), CONNECTIONS)]
@@ -143,7 +191,8 @@ async def load(port: int, tokens: list[str]) -> tuple[list[float], list[int], fl
     latencies: list[float] = []
     errors: list[int] = []
     await asyncio.gather(
-        *(connection(port, reqs, stop_at, measure_from, latencies, errors) for reqs in per_conn)
+        *(connection(port, reqs, stop_at, measure_from, latencies, errors, tls)
+          for reqs in per_conn)
     )
     return latencies, errors, min(time.monotonic(), stop_at) - measure_from
 
@@ -155,11 +204,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    """Start everything, measure, stop everything, print the JSON line."""
+    """Start everything, measure both paths, stop everything, print the JSON line."""
     from central_server.db import Database
     from central_server.settings import DEFAULT_OFFICES
     from tests.central.postgres import TemporaryPostgres
 
+    if shutil.which("nginx") is None:
+        raise SystemExit("nginx not found (apt: nginx-light)")
+    workdir = Path(tempfile.mkdtemp(prefix="anjungan-bench-"))
+    workdir.chmod(0o755)
     with TemporaryPostgres(durable=True, settings={"shared_buffers": "256MB"}) as pg:
         url = pg.url(pg.create_database())
         db = Database(url)
@@ -167,8 +220,10 @@ def main() -> None:
         db.dispose()
         port = free_port()
         server = start_server(url, port)
+        nginx: subprocess.Popen[bytes] | None = None
         try:
             tokens = enrol_all(port)
+            nginx, nginx_port, cert = start_nginx(workdir, port)
             try:
                 import uvloop
 
@@ -178,18 +233,32 @@ def main() -> None:
             client_cpu = time.process_time()
             latencies, errors, seconds = asyncio.run(load(port, tokens))
             client_cpu = time.process_time() - client_cpu
+            tls = ssl.create_default_context(cafile=str(cert)) if NGINX_TLS else None
+            via, via_errors, via_seconds = asyncio.run(load(nginx_port, tokens, tls))
         finally:
+            if nginx is not None:
+                nginx.terminate()
+                nginx.wait(timeout=30)
             server.terminate()
             server.wait(timeout=30)
+            shutil.rmtree(workdir, ignore_errors=True)
         server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    direct = len(latencies) / seconds
+    through = len(via) / via_seconds
     print(json.dumps({
-        "heartbeats_per_s": round(len(latencies) / seconds, 1),
+        "heartbeats_per_s": round(direct, 1),
         "p50_ms": percentile(latencies, 0.50),
         "p99_ms": percentile(latencies, 0.99),
         "requests": len(latencies), "errors": len(errors), "kiosks": KIOSKS,
         "connections": CONNECTIONS, "workers": WORKERS, "seconds": round(seconds, 2),
         "client_cpu_s": round(client_cpu, 2),
         "server_cpu_s": round(server_cpu.ru_utime + server_cpu.ru_stime, 2),
+        "nginx_tls": NGINX_TLS,
+        "nginx_heartbeats_per_s": round(through, 1),
+        "nginx_p50_ms": percentile(via, 0.50),
+        "nginx_p99_ms": percentile(via, 0.99),
+        "nginx_errors": len(via_errors),
+        "nginx_ratio": round(through / direct, 3),
     }))  # fmt: skip
 
 

@@ -105,7 +105,9 @@ server {{
 """
 
 
-def nginx_main_conf(prefix: Path, site: str, *, user: str | None = None) -> str:
+def nginx_main_conf(
+    prefix: Path, site: str, *, user: str | None = None, workers: str = "auto"
+) -> str:
     """A whole nginx.conf living under `prefix` (tests and benchmarks; Debian ships its own)."""
     temp = "\n".join(
         f"    {kind}_temp_path {prefix / 'tmp' / kind};"
@@ -113,7 +115,7 @@ def nginx_main_conf(prefix: Path, site: str, *, user: str | None = None) -> str:
     )
     indented = "\n".join(f"    {line}" if line else "" for line in site.splitlines())
     return f"""{f"user {user};" if user else ""}
-worker_processes auto;
+worker_processes {workers};
 pid {prefix / 'nginx.pid'};
 error_log {prefix / 'error.log'} warn;
 events {{
