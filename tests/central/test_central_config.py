@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from central_server.config import (
     ConfigError,
     GatewaySettings,
     load_central_config,
+    parse_central_config,
 )
 from central_server.embedded import EmbeddedServer
 from central_server.models import Quota
@@ -280,3 +282,11 @@ def test_provisioning_writes_a_production_config_once_and_keeps_an_edited_one(
     again = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
     assert "changed" not in again.stdout.replace("unchanged", "")
     assert (tmp_path / "etc/anjungan/central.toml").read_text() == "[server]\nport = 9000\n"
+
+
+def test_the_readme_example_is_a_valid_config() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index("    [server]\n    host"), readme.index("Unknown tables or keys")
+    example = "\n".join(line[4:] for line in readme[start:end].splitlines())
+    config = parse_central_config(tomllib.loads(example))
+    assert config.notify.routes() == {"sms": "gateway", "whatsapp": "file", "email": "smtp"}
