@@ -1,6 +1,6 @@
 """The technicians' dashboard: server-rendered pages (Jinja2), forms, an inline SVG chart."""
 
-import json
+import tomllib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -25,13 +25,47 @@ from central_server.fleet.service import STATUSES, Filters, FleetService, utc
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 COMMAND_LABELS = {
-    CommandKind.restart_app: "Restart app",
-    CommandKind.reboot: "Reboot",
-    CommandKind.print_test_ticket: "Print test ticket",
-    CommandKind.upload_logs: "Upload logs",
-    CommandKind.screenshot: "Screenshot (personal fields blurred)",
-    CommandKind.push_config: "Push config",
+    CommandKind.print_test_ticket: "Cetak tiket uji / Print test ticket",
+    CommandKind.upload_logs: "Unggah log / Upload logs",
+    CommandKind.screenshot: "Tangkapan layar (data pribadi dikaburkan) / Screenshot (blurred)",
+    CommandKind.push_config: "Kirim pengaturan / Push config",
+    CommandKind.restart_app: "Mulai ulang aplikasi / Restart app",
+    CommandKind.reboot: "Nyalakan ulang anjungan / Reboot kiosk",
 }
+# Commands that end a citizen's session on the kiosk: asked again on a confirmation page.
+DISRUPTIVE = {
+    CommandKind.restart_app: (
+        "Aplikasi anjungan akan dimulai ulang (sekitar 30 detik). Warga yang sedang dilayani "
+        "kehilangan isian yang belum dikirim. / The kiosk app restarts (about 30 s); a citizen "
+        "being served loses what was not sent yet."
+    ),
+    CommandKind.reboot: (
+        "Anjungan akan dinyalakan ulang (beberapa menit tidak bisa dipakai). Warga yang sedang "
+        "dilayani kehilangan isian yang belum dikirim. / The kiosk reboots (unusable for a few "
+        "minutes); a citizen being served loses what was not sent yet."
+    ),
+}
+STATUS_LABELS = {
+    "online": "Terhubung / online",
+    "offline": "Terputus / offline",
+    "missing": "Tidak melapor lebih dari sehari / missing",
+}
+COLOUR_LABELS = {
+    "red": "Kritis / critical",
+    "amber": "Perlu perhatian / warning",
+    "green": "Baik / OK",
+    "grey": "Tidak melapor / not reporting",
+}
+
+
+def alert_text(code: str) -> str:
+    """An alert in words (Bahasa Indonesia / English), the code itself if unknown."""
+    return alerts.ALERTS.get(code, (alerts.WARNING, code))[1]
+
+
+TEMPLATES.env.globals.update(
+    alert_text=alert_text, status_label=STATUS_LABELS.get, colour_label=COLOUR_LABELS.get
+)
 
 
 def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
@@ -133,21 +167,30 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
 
     @router.post("/kiosks/{kiosk_id}/commands")
     def queue_command(
+        request: Request,
         kiosk_id: str,
         staff: StaffDep,
         kind: Annotated[str, Form(max_length=40)],
         csrf: Annotated[str, Form(max_length=200)],
-        args: Annotated[str, Form(max_length=16_000)] = "",
+        config: Annotated[str, Form(max_length=16_000)] = "",
+        confirmed: Annotated[str, Form(max_length=1)] = "",
     ) -> Response:
-        """Queue a command from the kiosk page's form, then show the page again."""
+        """Queue a command from the kiosk page's form (disruptive ones after a confirmation)."""
         target = f"/fleet/kiosks/{kiosk_id}"
         if not access.csrf_ok(staff, csrf):
             return RedirectResponse(f"{target}?error=csrf", status_code=303)
         try:
-            parsed = json.loads(args) if args.strip() else {}
-            body = CommandIn(kind=CommandKind(kind), args=parsed)
-        except ValueError:
+            command = CommandKind(kind)
+            args = {"config": tomllib.loads(config)} if command is CommandKind.push_config else {}
+            body = CommandIn(kind=command, args=args)
+        except (ValueError, tomllib.TOMLDecodeError):
             return RedirectResponse(f"{target}?error=bad_command", status_code=303)
+        if command in DISRUPTIVE and confirmed != "1":
+            service.kiosk(kiosk_id)  # 404 for an unknown kiosk before asking anything
+            return render(
+                request, "confirm.html", staff=staff, kiosk_id=kiosk_id, kind=command,
+                label=COMMAND_LABELS[command], warning=DISRUPTIVE[command], csrf=csrf,
+            )  # fmt: skip
         service.queue(kiosk_id, body, staff.name)
         return RedirectResponse(target, status_code=303)
 

@@ -92,7 +92,8 @@ def test_technician_filters_and_sends_a_test_print(
         page.click("text=kiosk-01")
         page.wait_for_url("**/fleet/kiosks/kiosk-01")
         assert page.locator("svg.history-chart polyline, svg.history-chart circle").count() >= 1
-        assert page.locator("#status").inner_text() == "online"
+        assert page.locator("#status").get_attribute("data-status") == "online"
+        assert page.locator("#status").inner_text() == "Terhubung / online"
         page.select_option("#kind", "print_test_ticket")
         page.click("#send-command")
         page.wait_for_url("**/fleet/kiosks/kiosk-01")
@@ -114,3 +115,66 @@ def test_technician_filters_and_sends_a_test_print(
         page.close()
         reader.stop()
         central.close()
+
+
+PHONE = {"width": 390, "height": 844}  # a common phone, CSS pixels
+WIDER_THAN_VIEWPORT = """[...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > innerWidth)
+    .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
+    server: EmbeddedServer, browser: Any, tmp_path: Path
+) -> None:
+    paper_out = {"card_reader": {"state": "ready"}, "ticket_printer": {"paper": "out"}}
+    token = enrol(server, "kiosk-lobi")
+    assert beat(server, token, devices=paper_out).status_code == 200
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{server.base_url}/fleet/login")
+        page.fill("#token", ADMIN_TOKEN)
+        page.click("#login")
+        page.wait_for_url("**/fleet/")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        wide = page.evaluate(WIDER_THAN_VIEWPORT)
+        assert width <= PHONE["width"], f"the overview is {width} px wide on a phone: {wide}"
+        row = page.locator('tr[data-kiosk="kiosk-lobi"]')
+        text = row.inner_text()
+        assert "Kertas printer tiket habis" in text and "paper_out" not in text
+        assert "Kritis" in row.locator("td.state").inner_text()  # a word beside the red dot
+        assert row.locator("td.status").inner_text() == "Terhubung / online"
+        page.screenshot(path=str(tmp_path / "fleet-phone.png"), full_page=True)
+
+        page.click("text=kiosk-lobi")
+        page.wait_for_url("**/fleet/kiosks/kiosk-lobi")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the kiosk page is {width} px wide on a phone"
+        page.select_option("#kind", "reboot")
+        page.click("#send-command")
+        page.locator("#confirm-warning").wait_for()  # asked first, nothing queued yet
+        assert "kehilangan isian" in page.locator("#confirm-warning").inner_text()
+        page.click("#cancel-command")
+        page.wait_for_url("**/fleet/kiosks/kiosk-lobi")
+        assert page.locator("tr.command").count() == 0
+        page.select_option("#kind", "reboot")
+        page.click("#send-command")
+        page.click("#confirm-command")
+        page.wait_for_url("**/fleet/kiosks/kiosk-lobi")
+        assert [r.get_attribute("data-status") for r in page.locator("tr.command").all()] == [
+            "queued"]
+
+        page.select_option("#kind", "push_config")  # settings typed as TOML, not JSON
+        page.fill("#config", "[timeouts]\ninactivity_s = 120\n")
+        page.click("#send-command")
+        page.wait_for_url("**/fleet/kiosks/kiosk-lobi")
+        assert page.locator("tr.command").count() == 2  # queued without a confirmation
+        page.screenshot(path=str(tmp_path / "fleet-kiosk-phone.png"), full_page=True)
+    finally:
+        context.close()
+    delivered = beat(server, token).json()["commands"]
+    assert [(c["kind"], c["args"]) for c in delivered] == [
+        ("reboot", {}), ("push_config", {"config": {"timeouts": {"inactivity_s": 120}}})]
