@@ -90,7 +90,7 @@ server {{
         proxy_pass http://anjungan_central;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;  # with its port, for absolute redirects
         # replaced, not appended: a client cannot plant an address the app servers believe
         proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;

@@ -250,6 +250,10 @@ def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
         huge = session.post(f"{deployment.base_url}/api/v1/kiosks", data=b"x" * (9 << 20),
                             headers={"Content-Type": "application/json"}, timeout=30)
         assert huge.status_code == 413 and len(huge.content) < 1000
+        # X-Forwarded-Proto from a trusted proxy: the app's own redirects stay on https
+        slash = session.get(f"{deployment.base_url}/fleet", timeout=10, allow_redirects=False)
+        assert slash.status_code == 307
+        assert slash.headers["Location"] == f"{deployment.base_url}/fleet/"
         css = (STATIC_DIR / "fleet.css").read_bytes()
         for app in deployment.apps:
             app.send_signal(signal.SIGKILL)
