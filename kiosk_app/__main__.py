@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from central_server.__main__ import add_arguments as add_central_arguments
-from central_server.settings import DEFAULT_DATABASE_URL
 
 if TYPE_CHECKING:
     from kiosk_app.bootstrap import Kiosk
@@ -38,12 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "central":
-        from central_server.__main__ import run
+        from central_server.__main__ import configure, run
 
         if args.import_regions is not None:
+            from central_server.config import ConfigError
             from central_server.regions import run_import
 
-            db = args.db or DEFAULT_DATABASE_URL
+            try:
+                db = configure(args.config, db=args.db).server.database_url
+            except ConfigError as exc:
+                print(f"anjungan central: {exc}", file=sys.stderr)
+                return 2
             if db.startswith("sqlite:///./"):
                 Path("var").mkdir(exist_ok=True)
             return run_import(args.import_regions, db)
