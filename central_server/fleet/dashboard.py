@@ -57,6 +57,14 @@ COLOUR_LABELS = {
     "grey": "Tidak melapor / not reporting",
 }
 
+COMMAND_STATUS_LABELS = {
+    "queued": "Menunggu anjungan / queued",
+    "sent": "Diterima anjungan / sent",
+    "done": "Selesai / done",
+    "failed": "Gagal / failed",
+}
+ALERT_STATE_LABELS = {"open": "Masih aktif / open", "cleared": "Sudah selesai / cleared"}
+
 
 def alert_text(code: str) -> str:
     """An alert in words (Bahasa Indonesia / English), the code itself if unknown."""
@@ -64,7 +72,11 @@ def alert_text(code: str) -> str:
 
 
 TEMPLATES.env.globals.update(
-    alert_text=alert_text, status_label=STATUS_LABELS.get, colour_label=COLOUR_LABELS.get
+    alert_text=alert_text,
+    status_label=STATUS_LABELS.get,
+    colour_label=COLOUR_LABELS.get,
+    command_status_label=COMMAND_STATUS_LABELS.get,
+    alert_state_label=ALERT_STATE_LABELS.get,
 )
 
 
