@@ -17,6 +17,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+from central_server.config import (
+    CentralConfig,
+    FileChannelSettings,
+    NotifySettings,
+    ServerSettings,
+)
+
 STOP_TIMEOUT_S = 10.0
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,15 +95,24 @@ def seed_sample_regions(database_url: str) -> None:
         db.engine.dispose()
 
 
+def development_config(database_url: str) -> CentralConfig:
+    """Development defaults on `database_url`; messages to citizens as files beside SQLite."""
+    server = ServerSettings(database_url=database_url)
+    if not database_url.startswith("sqlite:///"):
+        return CentralConfig(server=server, notify=NotifySettings())
+    messages = Path(database_url.removeprefix("sqlite:///")).parent / "messages"
+    return CentralConfig(server=server, notify=NotifySettings(file=FileChannelSettings(messages)))
+
+
 def _serve(fd: int, database_url: str) -> None:
     """Child side: serve on the inherited socket until stdin closes."""
     # Only the child imports the server: the kiosk that starts it stays light.
     import uvicorn
 
-    from central_server.app import create_app
+    from central_server.runtime import build_app
 
     listener = socket.socket(fileno=fd)
-    app = create_app(database_url)
+    app = build_app(development_config(database_url))
     seed_sample_regions(database_url)
     config = uvicorn.Config(
         app, log_config=None, log_level="warning", ws="none",

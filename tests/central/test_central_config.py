@@ -23,6 +23,7 @@ from central_server.embedded import EmbeddedServer
 from central_server.models import Quota
 from central_server.notify import FileChannel, HttpGatewayChannel, SmtpChannel
 from central_server.runtime import build_app, build_channels, run_worker
+from central_server.sidecar import SidecarServer
 from kiosk_app.central import CentralClient
 from tests.central.conftest import OFFICE, wait_for
 from tests.domain.service_values import CASES, with_contact
@@ -290,3 +291,15 @@ def test_the_readme_example_is_a_valid_config() -> None:
     example = "\n".join(line[4:] for line in readme[start:end].splitlines())
     config = parse_central_config(tomllib.loads(example))
     assert config.notify.routes() == {"sms": "gateway", "whatsapp": "file", "email": "smtp"}
+
+
+def test_the_development_kiosks_own_server_writes_messages_beside_its_database(
+    tmp_path: Path,
+) -> None:
+    server = SidecarServer(f"sqlite:///{tmp_path / 'central.db'}")
+    try:
+        server.wait_healthy(60)
+        number = _submit(server.base_url)
+        wait_for(lambda: any(number in m for m in _messages(tmp_path / "messages")), 20)
+    finally:
+        server.stop()
