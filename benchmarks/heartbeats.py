@@ -3,8 +3,10 @@
 Starts its own PostgreSQL (durable settings: fsync on) and WORKERS uvicorn processes on
 127.0.0.1 (central_server.serve), enrols KIOSKS kiosks, then CONNECTIONS keep-alive connections
 send heartbeats (each a different kiosk) for DURATION_S seconds or MAX_REQUESTS requests,
-whichever comes first: once straight to the app servers, then once through nginx as
-provisioning/central.py configures it (TLS unless BENCH_NGINX_TLS=0; keep-alive to the app servers).
+whichever comes first, straight to the app servers and through nginx as provisioning/central.py
+configures it (TLS unless BENCH_NGINX_TLS=0; keep-alive to the app servers). The two paths
+alternate in BENCH_ROUNDS rounds (order swapped each round), so a neighbour's load on a shared
+machine falls on both rather than on whichever ran second.
 Last line: {"heartbeats_per_s": .., "p50_ms": .., "p99_ms": .., ..., "nginx_heartbeats_per_s": ..,
 "nginx_p50_ms": .., "nginx_p99_ms": .., "nginx_ratio": ..} (ratio: through nginx / direct).
 """
@@ -32,7 +34,8 @@ KIOSKS = int(os.environ.get("BENCH_KIOSKS", "2000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "10"))
-WARMUP_S = 2.0
+WARMUP_S = 2.0  # first round of each path; later rounds warm up for 0.5 s
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "200000"))
 ADMIN = "bench-admin-token-0123456789"
 NGINX_TLS = os.environ.get("BENCH_NGINX_TLS", "1") != "0"
@@ -179,15 +182,16 @@ async def connection(
 
 
 async def load(
-    port: int, tokens: list[str], tls: ssl.SSLContext | None = None
-) -> tuple[list[float], list[int], float]:
+    port: int, tokens: list[str], tls: ssl.SSLContext | None = None,
+    warmup_s: float = WARMUP_S, duration_s: float = DURATION_S,
+) -> tuple[list[float], list[int], float]:  # fmt: skip
     """Run CONNECTIONS connections; return latencies, errors and the measured seconds."""
     per_conn = [
         [request_bytes(port, tokens[k], k) for k in range(c, len(tokens), CONNECTIONS)]
         for c in range(CONNECTIONS)
     ]
     start = time.monotonic()
-    measure_from, stop_at = start + WARMUP_S, start + WARMUP_S + DURATION_S
+    measure_from, stop_at = start + warmup_s, start + warmup_s + duration_s
     latencies: list[float] = []
     errors: list[int] = []
     await asyncio.gather(
@@ -230,11 +234,26 @@ def main() -> None:
                 uvloop.install()
             except ImportError:
                 pass
-            client_cpu = time.process_time()
-            latencies, errors, seconds = asyncio.run(load(port, tokens))
-            client_cpu = time.process_time() - client_cpu
             tls = ssl.create_default_context(cafile=str(cert)) if NGINX_TLS else None
-            via, via_errors, via_seconds = asyncio.run(load(nginx_port, tokens, tls))
+            latencies, errors, seconds = [], [], 0.0
+            via, via_errors, via_seconds = [], [], 0.0
+            client_cpu = 0.0
+            for n in range(ROUNDS):
+                warmup, duration = (WARMUP_S if n == 0 else 0.5), DURATION_S / ROUNDS
+                paths = ["direct", "nginx"] if n % 2 == 0 else ["nginx", "direct"]
+                for path in paths:
+                    if path == "direct":
+                        started = time.process_time()
+                        got = asyncio.run(load(port, tokens, None, warmup, duration))
+                        client_cpu += time.process_time() - started
+                        latencies += got[0]
+                        errors += got[1]
+                        seconds += got[2]
+                    else:
+                        got = asyncio.run(load(nginx_port, tokens, tls, warmup, duration))
+                        via += got[0]
+                        via_errors += got[1]
+                        via_seconds += got[2]
         finally:
             if nginx is not None:
                 nginx.terminate()
@@ -253,7 +272,7 @@ def main() -> None:
         "connections": CONNECTIONS, "workers": WORKERS, "seconds": round(seconds, 2),
         "client_cpu_s": round(client_cpu, 2),
         "server_cpu_s": round(server_cpu.ru_utime + server_cpu.ru_stime, 2),
-        "nginx_tls": NGINX_TLS,
+        "rounds": ROUNDS, "nginx_tls": NGINX_TLS,
         "nginx_heartbeats_per_s": round(through, 1),
         "nginx_p50_ms": percentile(via, 0.50),
         "nginx_p99_ms": percentile(via, 0.99),
