@@ -44,7 +44,7 @@ def create_app(
     Kiosks enrol with a one-time code from a technician; `open_enrolment` (default: on only
     without an admin token, i.e. a development server) lets any kiosk enrol without one.
     `background_loops=False`: no notification delivery here (production runs it once per
-    deployment in central_server.worker).
+    deployment: `anjungan central --worker`, central_server.runtime.run_worker).
     """
     db = Database(database_url)
     db.create_all(DEFAULT_OFFICES + tuple(offices))
