@@ -237,6 +237,8 @@ def test_killing_an_app_server_under_load_loses_no_heartbeat_or_submission(
     wait_for(lambda: len(list(messages.glob("*.txt"))) >= len(told), timeout_s=30)
     bodies = [p.read_text() for p in messages.glob("*.txt")]
     assert sorted(n for n in told for body in bodies if n in body) == told
+    deployment.worker.terminate()  # systemctl stop: the pass in progress ends, exit 0
+    assert deployment.worker.wait(timeout=30) == 0
 
 
 def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
