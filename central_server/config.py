@@ -51,18 +51,21 @@ class CookieSettings:
 
 @dataclass(frozen=True)
 class LimitSettings:
-    """[limits]: request body sizes and rate limits (the server enforces them per route)."""
+    """[limits]: request body sizes (bytes) and rate limits; the defaults are today's values."""
 
-    max_body_bytes: int = 1 << 20  # any request without a larger limit of its own
-    max_application_bytes: int = 256 << 10  # one pre-application (JSON)
+    max_body_bytes: int = 64 << 10  # any route without a limit of its own (forms, heartbeats)
+    max_application_bytes: int = 1 << 20  # one pre-application (JSON)
     max_batch_bytes: int = 8 << 20  # a batch of queued pre-applications
     max_scan_bytes: int = 5 << 20  # one scanned document (PDF)
-    max_heartbeat_bytes: int = 16 << 10
-    status_lookups_per_minute: float = 30.0
+    max_command_result_bytes: int = (8 << 20) + (64 << 10)  # a kiosk's logs or screenshot
+    status_lookups_per_minute: float = 30.0  # per kiosk and per client address
     status_lookup_burst: int = 10
-    login_attempts_per_15_minutes: int = 10
-    login_lockout_minutes: int = 15
-    enrolments_per_hour_per_ip: int = 30
+    logins_per_minute_per_ip: float = 10.0
+    login_burst_per_ip: int = 30
+    lockout_after_failures: int = 10  # failed logins of one account within lockout_minutes
+    lockout_minutes: int = 15
+    enrolments_per_minute_per_ip: float = 10.0
+    enrolment_burst_per_ip: int = 20
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ starttls = true
 username = "anjungan"
 
 [limits]
-max_body_bytes = 65536
+max_body_bytes = 32768
 status_lookups_per_minute = 12.5
 """
 
@@ -96,7 +96,7 @@ def test_a_production_file_is_read_into_typed_settings(tmp_path: Path) -> None:
         Path("/run/credentials/anjungan-central-worker.service/sms-token"),
     )
     assert config.notify.routes() == {"sms": "gateway", "whatsapp": "gateway", "email": "smtp"}
-    assert config.limits.max_body_bytes == 65536 and config.limits.status_lookups_per_minute == 12.5
+    assert config.limits.max_body_bytes == 32768 and config.limits.status_lookups_per_minute == 12.5
     assert config.limits.max_scan_bytes == 5 << 20  # default kept
 
 
