@@ -29,9 +29,9 @@ INSTALLED_STATIC_DIR = Path("/opt/anjungan/central_server/static")
 PACKAGES = ["nginx-light", "postgresql-15", "python3", "python3-venv", "openssl"]
 SERVICE_USER = "anjungan-central"
 DEFAULT_PORTS = (8001, 8002)
-# The largest body any route accepts (a batch of queued pre-applications, [limits]
-# max_batch_bytes); the app servers enforce each route's own limit.
-CLIENT_MAX_BODY = "8m"
+# Above the largest body any route accepts (a kiosk's command result with its logs, [limits]
+# max_command_result_bytes = 8 MiB + 64 KiB); the app servers enforce each route's own limit.
+CLIENT_MAX_BODY = "9m"
 
 
 def nginx_site(

@@ -249,7 +249,7 @@ def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
                             allow_redirects=False)
         assert plain.status_code == 301
         assert plain.headers["Location"].startswith("https://127.0.0.1")
-        huge = session.post(f"{deployment.base_url}/api/v1/kiosks", data=b"x" * (9 << 20),
+        huge = session.post(f"{deployment.base_url}/api/v1/kiosks", data=b"x" * (10 << 20),
                             headers={"Content-Type": "application/json"}, timeout=30)
         assert huge.status_code == 413 and len(huge.content) < 1000
         # X-Forwarded-Proto from a trusted proxy: the app's own redirects stay on https
