@@ -19,6 +19,8 @@ from central_server.officer.common import PageContext, add_exception_handlers
 from central_server.ratelimit import StatusLookupLimiter
 from central_server.routers import fleet as fleet_routes
 from central_server.routers import kiosk, officer, public
+from central_server.security import SecurityOptions
+from central_server.security import install as install_security
 from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, today_wib
 from central_server.status import StatusLookup
 
@@ -38,6 +40,7 @@ def create_app(
     token_secret: str | None = None,
     background_loops: bool = True,
     secure_cookies: bool = False,
+    security: SecurityOptions | None = None,
 ) -> FastAPI:
     """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
 
@@ -80,7 +83,9 @@ def create_app(
         await status_lookup.aclose()
         db.dispose()
 
-    app = FastAPI(title="Anjungan central server", version="1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Anjungan central server", version="1.0", lifespan=lifespan, docs_url=None
+    )
     app.state.db = db
     # nginx serves the same folder at /static/ in production (provisioning/central.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -101,4 +106,5 @@ def create_app(
             status_limiter=review.status_limiter,
         )
     )
+    install_security(app, security or SecurityOptions.from_environment())  # last: outermost
     return app

@@ -31,6 +31,7 @@ class EmbeddedServer:
             log_level="warning",
             lifespan="on",
             ws="none",
+            proxy_headers=False,  # central_server.security trusts configured proxies only
             timeout_graceful_shutdown=5,
         )
         self._server = uvicorn.Server(config)

@@ -70,6 +70,7 @@ def serve(
         "ws": "none",
         "log_level": "warning",
         "access_log": False,
+        "proxy_headers": False,  # central_server.security trusts configured proxies only
         **options,
     }
     reuseport_socket(host, port).close()  # fail early (address in use) in the parent

@@ -116,6 +116,7 @@ def _serve(fd: int, database_url: str) -> None:
     seed_sample_regions(database_url)
     config = uvicorn.Config(
         app, log_config=None, log_level="warning", ws="none",
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

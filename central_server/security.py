@@ -1,0 +1,273 @@
+"""HTTP hardening around the whole app: security headers, trusted proxies, body limits, 422s.
+
+One pure ASGI middleware, outermost, so every response (pages, API, errors, the heartbeat fast
+path, downloads) gets the same headers and every route its body limit while the body is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import re
+from base64 import b64encode
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+KIB, MIB = 1024, 1024 * 1024
+DEFAULT_BODY_LIMIT = 64 * KIB  # forms, logins, heartbeats, enrolment: a few KiB at most
+# (method, path pattern, limit): the routes that legitimately take more than the default
+ROUTE_BODY_LIMITS: tuple[tuple[str, str, int], ...] = (
+    ("PUT", r"/api/v1/applications/[^/]+/scans/[^/]+", 5 * MIB),  # scans.MAX_SCAN_BYTES
+    ("POST", r"/api/v1/applications", 1 * MIB),  # 100 fields of 2,000 characters
+    ("POST", r"/api/v1/applications/batch", 8 * MIB),  # up to 100 applications
+    ("POST", r"/api/v1/fleet/commands/\d+/result", 8 * MIB + 64 * KIB),  # base64 attachment
+)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# What a kiosk uploaded is served under this policy: no script, no plugin, no same origin.
+DOWNLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+HSTS = "max-age=31536000; includeSubDomains"
+MAX_ERROR_TEXT = 200  # characters of a validation message kept in a 422
+
+
+def _env_list(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class SecurityOptions:
+    """Trusted proxies, cookie security and body limits (constructor arguments or environment)."""
+
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks of the front proxies
+    secure_cookies: bool | None = None  # None: Secure exactly when the request came over https
+    default_body_limit: int = DEFAULT_BODY_LIMIT
+    route_body_limits: tuple[tuple[str, str, int], ...] = ROUTE_BODY_LIMITS
+    _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        networks = tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+        object.__setattr__(self, "_networks", networks)
+
+    @classmethod
+    def from_environment(cls) -> SecurityOptions:
+        """ANJUNGAN_TRUSTED_PROXIES (comma-separated) and ANJUNGAN_SECURE_COOKIES (1/0)."""
+        flag = os.environ.get("ANJUNGAN_SECURE_COOKIES")
+        return cls(
+            trusted_proxies=tuple(_env_list("ANJUNGAN_TRUSTED_PROXIES")),
+            secure_cookies=None if flag in (None, "") else flag == "1",
+        )
+
+    def trusted(self, address: str) -> bool:
+        """True when `address` is one of the configured front proxies."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    def client_address(self, peer: str, forwarded_for: str | None) -> str:
+        """The peer, or behind a trusted proxy the last X-Forwarded-For hop that is no proxy."""
+        if not forwarded_for or not self.trusted(peer):
+            return peer
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self.trusted(hop):
+                return hop if _is_ip(hop) else peer
+        return hops[0] if hops and _is_ip(hops[0]) else peer
+
+    def body_limit(self, method: str, path: str) -> int:
+        """The largest request body this route accepts."""
+        for route_method, pattern, limit in self.route_body_limits:
+            if method == route_method and re.fullmatch(pattern, path):
+                return limit
+        return self.default_body_limit
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _too_large_detail(limit: int) -> dict[str, str]:
+    return {"code": "too_large", "message": f"request body over {limit} bytes"}
+
+
+class BodyTooLarge(HTTPException):
+    """The request body passed its route's limit while being read (FastAPI re-raises these)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_detail(limit), headers={"Connection": "close"})
+
+
+def _too_large(limit: int) -> tuple[bytes, int]:
+    return json.dumps({"detail": _too_large_detail(limit)}).encode(), 413
+
+
+class SecurityMiddleware:
+    """Headers on every response, the client and scheme from trusted proxies, body limits."""
+
+    def __init__(self, app: ASGIApp, options: SecurityOptions) -> None:
+        self.app = app
+        self.options = options
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        peer = scope["client"][0] if scope.get("client") else ""
+        if self.options.trusted(peer):
+            client = self.options.client_address(peer, headers.get("x-forwarded-for"))
+            scope["client"] = (client, 0)
+            proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+            if proto in ("http", "https"):
+                scope["scheme"] = proto
+        https = scope.get("scheme") == "https"
+        secure_cookies = self.options.secure_cookies
+        if secure_cookies is None:
+            secure_cookies = https
+        limit = self.options.body_limit(scope["method"], scope["path"])
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = _secured(list(message.get("headers", [])), https,
+                                              secure_cookies)
+            await send(message)
+
+        async def reject() -> None:
+            body, status = _too_large(limit)
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await reject()
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send_with_headers)
+        except BodyTooLarge:
+            if not started:
+                await reject()
+
+
+def _secured(headers: list[Any], https: bool, secure_cookies: bool) -> list[Any]:
+    """The response headers plus the security headers (a route's own CSP is kept)."""
+    names = {bytes(k).lower() for k, _ in headers}
+    out: list[Any] = []
+    for key, value in headers:
+        if bytes(key).lower() == b"set-cookie" and secure_cookies:
+            if b"secure" not in [p.strip().lower() for p in bytes(value).split(b";")]:
+                value = bytes(value) + b"; Secure"
+        out.append((key, value))
+    defaults = [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if https:
+        defaults.append((b"strict-transport-security", HSTS.encode()))
+    out.extend((k, v) for k, v in defaults if k not in names)
+    return out
+
+
+def _short(value: Any) -> Any:
+    """A validation message or context value, never longer than MAX_ERROR_TEXT characters."""
+    if isinstance(value, str):
+        return value[:MAX_ERROR_TEXT]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return str(value)[:MAX_ERROR_TEXT]
+
+
+def validation_error_body(errors: Iterable[Any]) -> dict[str, Any]:
+    """FastAPI's 422 body without the rejected input (a 200 MB body must not come back)."""
+    detail = []
+    for error in list(errors)[:20]:
+        item: dict[str, Any] = {
+            "loc": [_short(part) for part in error.get("loc", ())][:10],
+            "msg": _short(error.get("msg", "")),
+            "type": _short(error.get("type", "")),
+        }
+        detail.append(item)
+    return {"detail": detail}
+
+
+async def _validation_failed(_request: Request, exc: Exception) -> Response:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse(validation_error_body(errors), status_code=422)
+
+
+def _docs_page(app: FastAPI) -> Callable[[], Response]:
+    def docs() -> Response:
+        """Swagger UI with its one inline script allowed by hash, not by 'unsafe-inline'."""
+        page = get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json",
+                                   title=f"{app.title} - Swagger UI")
+        html = bytes(page.body).decode()
+        hashes = " ".join(
+            f"'sha256-{b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+            for s in re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+        )
+        policy = CSP.replace(
+            "script-src 'self'", f"script-src 'self' https://cdn.jsdelivr.net {hashes}"
+        ).replace("style-src 'self'", "style-src 'self' https://cdn.jsdelivr.net")
+        policy = policy.replace(
+            "img-src 'self' data:", "img-src 'self' data: https://fastapi.tiangolo.com"
+        )
+        return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+    return docs
+
+
+def install(app: FastAPI, options: SecurityOptions) -> None:
+    """Add the middleware (call last: outermost), the 422 handler and the hashed docs page."""
+    app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_api_route("/docs", _docs_page(app), include_in_schema=False, methods=["GET"])
+    app.add_middleware(SecurityMiddleware, options=options)
