@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from central_server.db import Database
+from central_server.downloads import looks_like
 from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.lifecycle import TransitionRefused
 from central_server.models import Application
@@ -39,6 +40,8 @@ def upload_router(db: Database, kiosk_dependency: KioskGuard) -> APIRouter:
         content = await request.body()
         if not content or len(content) > MAX_SCAN_BYTES:
             raise TransitionRefused("too_large", f"scans are 1 byte to {MAX_SCAN_BYTES} bytes", 413)
+        if not looks_like(content_type, content):
+            raise TransitionRefused("not_that_type", f"the scan is not a {content_type} file", 415)
         with db.transaction() as session:
             app = session.scalar(
                 select(Application).where(Application.registration_number == registration_number)

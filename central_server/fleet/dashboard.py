@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from central_server.downloads import download
 from central_server.fleet import alerts
 from central_server.fleet.access import (
     COOKIE,
@@ -210,11 +211,8 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
     def attachment(command_id: int, _staff: StaffDep) -> Response:
         """Download what a command produced (logs, blurred screenshot)."""
         data, content_type = service.attachment(command_id)
-        return Response(
-            data,
-            media_type=content_type,
-            headers={"Content-Disposition": f'inline; filename="command-{command_id}"'},
-        )
+        extension = {"application/gzip": ".tar.gz", "image/png": ".png"}.get(content_type, "")
+        return download(data, content_type, f"command-{command_id}{extension}")
 
     return router
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from central_server.downloads import UploadType as AttachmentType
+
 Short = Annotated[str, StringConstraints(max_length=40)]
 Word = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Detail = Annotated[str, StringConstraints(max_length=200)]
@@ -102,9 +104,7 @@ class CommandResultIn(BaseModel):
     ok: bool
     detail: Annotated[str, StringConstraints(max_length=2000)] = ""
     attachment_b64: Annotated[str, StringConstraints(max_length=MAX_ATTACHMENT_B64)] | None = None
-    attachment_type: (
-        Annotated[str, StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]{1,40}$")] | None
-    ) = None
+    attachment_type: AttachmentType | None = None
 
 
 class CommandStatusOut(BaseModel):

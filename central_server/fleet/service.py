@@ -14,6 +14,7 @@ from typing import overload
 from sqlalchemy import Select, and_, or_, select
 
 from central_server.db import Database
+from central_server.downloads import FALLBACK_TYPE, looks_like, served_type
 from central_server.errors import fail
 from central_server.fleet import alerts
 from central_server.fleet.models import FleetCommand, KioskSample, KioskState
@@ -182,7 +183,7 @@ class FleetService:
             row = session.get(FleetCommand, command_id)
             if row is None or row.attachment is None:
                 fail(404, "no_attachment", f"command {command_id} has no attachment")
-            return row.attachment, row.attachment_type or "application/octet-stream"
+            return row.attachment, served_type(row.attachment_type)
 
     def record_result(self, kiosk_id: str, command_id: int, body: CommandResultIn) -> None:
         """Store a kiosk's result for one of its own commands."""
@@ -192,6 +193,8 @@ class FleetService:
                 data = base64.b64decode(body.attachment_b64, validate=True)
             except (binascii.Error, ValueError):
                 fail(422, "bad_attachment", "attachment_b64 is not valid base64")
+            if not looks_like(body.attachment_type or FALLBACK_TYPE, data):
+                fail(422, "bad_attachment", "the attachment is not what attachment_type says")
         with self.db.transaction() as session:
             row = session.get(FleetCommand, command_id)
             if row is None or row.kiosk_id != kiosk_id:  # never reveal other kiosks' commands
@@ -203,7 +206,7 @@ class FleetService:
             row.result_detail = body.detail
             if data is not None:
                 row.attachment = data
-                row.attachment_type = body.attachment_type or "application/octet-stream"
+                row.attachment_type = body.attachment_type or FALLBACK_TYPE
         log.info("command %d on kiosk %s: %s %s", command_id, kiosk_id, row.status, body.detail)
 
     @staticmethod

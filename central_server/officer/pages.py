@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from central_server import issued, lifecycle, quota
 from central_server.auth import StaffUser
+from central_server.downloads import download
 from central_server.lifecycle import State, TransitionRefused
 from central_server.models import Application, Office
 from central_server.notify.outbox import enqueue_for_transition
@@ -138,11 +139,9 @@ def router(ctx: PageContext) -> APIRouter:
             )
             if row is None:
                 raise TransitionRefused("not_found", "no such scan", 404)
-            return Response(
-                row.content,
-                media_type=row.content_type,
-                headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
-            )
+            extension = {"image/png": ".png", "image/jpeg": ".jpg", "application/pdf": ".pdf"}
+            filename = f"{registration_number}-{name}{extension.get(row.content_type, '')}"
+            return download(row.content, row.content_type, filename)
 
     @r.get("/applications/{registration_number}/document.pdf")
     def document_pdf(request: Request, user: Officer, registration_number: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -118,7 +119,7 @@ def test_command_round_trip_with_attachment(server: EmbeddedServer) -> None:
         "ok": True,
         "detail": "2 files",
         "attachment_type": "application/gzip",
-        "attachment_b64": base64.b64encode(b"logs!").decode(),
+        "attachment_b64": base64.b64encode(gzip.compress(b"logs!")).decode(),
     }
     url = f"{base}/commands/{command_id}/result"
     assert requests.post(url, json=result, headers=other, timeout=10).status_code == 404

@@ -85,6 +85,11 @@ def test_kiosk_scans_are_shown_to_the_officer(central: Central, officer: Staff) 
         ).status_code
         == 415
     )
+    html_as_png = requests.put(
+        url, data=b"<html><script>alert(1)</script>", timeout=10,
+        headers={**central.kiosk(), "Content-Type": "image/png"},
+    )
+    assert html_as_png.status_code == 415  # not a PNG inside
     assert (
         requests.put(url, data=png, headers={"Content-Type": "image/png"}, timeout=10).status_code
         == 401
@@ -100,6 +105,8 @@ def test_kiosk_scans_are_shown_to_the_officer(central: Central, officer: Staff) 
     assert f'/officer/applications/{number}/scans/kk"' in page
     scan = officer.get(f"/officer/applications/{number}/scans/kk")
     assert scan.content == png and scan.headers["content-type"] == "image/png"
+    assert scan.headers["content-disposition"] == f'attachment; filename="{number}-kk.png"'
+    assert "sandbox" in scan.headers["content-security-policy"]
     assert (
         requests.get(
             f"{central.url}/officer/applications/{number}/scans/kk",
