@@ -4,8 +4,6 @@ import hashlib
 import logging
 import os
 import secrets
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +26,6 @@ from central_server.schemas import Error, KioskIn, KioskOut
 log = logging.getLogger(__name__)
 
 TOKEN_SALT = "anjungan.kiosk-token.v1"
-CACHE_TTL_S = 10.0  # a revoked or rotated token stops working within this delay
 CODE_TTL = timedelta(hours=24)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error, "description": "Missing or invalid kiosk token"},
@@ -65,7 +62,7 @@ class KioskRef:
     office_name: str
 
 
-# FastAPI dependencies (async: a cache hit costs no thread hop) that answer 401 themselves.
+# FastAPI dependencies that answer 401 themselves.
 KioskGuard = Callable[..., Awaitable[KioskRef]]
 ClaimsGuard = Callable[..., Awaitable[tuple[str, str]]]  # (kiosk_id, token hash)
 
@@ -80,7 +77,7 @@ class EnrolmentCodeIn(BaseModel):
     """A technician's request for a one-time enrolment code."""
 
     office_code: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
-    kiosk_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None
+    kiosk_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
     valid_hours: int = Field(default=24, ge=1, le=24 * 14)
 
 
@@ -89,13 +86,21 @@ class EnrolmentCodeOut(BaseModel):
 
     code: str
     office_code: str
-    kiosk_id: str | None
+    kiosk_id: str
     expires_at: datetime
 
 
 def hash_secret(value: str) -> str:
     """SHA-256 of a high-entropy secret (tokens, codes): no salt or stretching needed."""
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+REVOKED = "revoked:"  # a revoked kiosk's token_hash starts so (no SHA-256 hex digest does)
+
+
+def is_active(kiosk: Kiosk) -> bool:
+    """True while the kiosk holds a token a technician has not revoked."""
+    return not kiosk.token_hash.startswith(REVOKED)
 
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O, U
@@ -130,8 +135,6 @@ class KioskAuth:
         self.open_enrolment = open_enrolment
         self._secret = secret or os.environ.get("ANJUNGAN_TOKEN_SECRET") or None
         self._serializer: URLSafeSerializer | None = None
-        self._cache: dict[str, tuple[KioskRef, float]] = {}
-        self._lock = threading.Lock()
 
     def signing_key(self) -> str:
         """The server's signing key: from config, else created once and kept in the database."""
@@ -162,8 +165,6 @@ class KioskAuth:
         """Give `kiosk` a new token (the previous one stops working)."""
         token = self.serializer().dumps({"k": kiosk.kiosk_id, "n": secrets.token_urlsafe(16)})
         kiosk.token_hash = hash_secret(token)
-        with self._lock:
-            self._cache.clear()
         return token
 
     def claims(self, token: str) -> tuple[str, str]:
@@ -187,12 +188,6 @@ class KioskAuth:
             fail(401, "unauthorized", "malformed kiosk token")
         return claims["k"], hash_secret(token)
 
-    def cached(self, token: str) -> KioskRef | None:
-        """The kiosk holding `token` if a recent look-up is cached (no database access)."""
-        with self._lock:
-            hit = self._cache.get(hash_secret(token))
-        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
-
     async def async_claims(self, token: str) -> tuple[str, str]:
         """`claims` for the event loop: signed tokens inline, the database in a thread."""
         signed = self.signed_claims(token)
@@ -201,12 +196,12 @@ class KioskAuth:
         return await run_in_threadpool(self.claims, token)
 
     def authenticate(self, token: str) -> KioskRef:
-        """The kiosk holding `token`, or HTTP 401; results are cached for CACHE_TTL_S."""
-        hit = self.cached(token)
-        if hit is not None:
-            return hit
+        """The kiosk holding `token`, or HTTP 401.
+
+        Read from the database on every request, never from a per-process cache: a token
+        revoked or rotated through one app server is refused by every other one at once.
+        """
         digest = hash_secret(token)
-        now = time.monotonic()
         try:
             claims = self.serializer().loads(token)
             kiosk_id = str(claims["k"]) if isinstance(claims, dict) else None
@@ -217,15 +212,10 @@ class KioskAuth:
             row = session.execute(query.where(Kiosk.token_hash == digest)).first()
         if row is None or (kiosk_id is not None and row[0].kiosk_id != kiosk_id):
             fail(401, "unauthorized", "unknown, rotated or revoked kiosk token")
-        ref = KioskRef(row[0].kiosk_id, row[1].code, row[1].name)
-        with self._lock:
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache[digest] = (ref, now + CACHE_TTL_S)
-        return ref
+        return KioskRef(row[0].kiosk_id, row[1].code, row[1].name)
 
     def create_code(self, body: EnrolmentCodeIn) -> EnrolmentCodeOut:
-        """Store a one-time enrolment code for an office (and optionally one kiosk id)."""
+        """Store a one-time enrolment code for one kiosk id at one office."""
         code = new_enrolment_code()
         now = datetime.now(UTC)
         expires = now + timedelta(hours=body.valid_hours)
@@ -253,9 +243,13 @@ class KioskAuth:
         with self.db.transaction() as session:
             if session.get(Office, body.office_code) is None:
                 fail(404, "unknown_office", f"office {body.office_code} is not configured")
-            if body.enrolment_code is not None or not self.open_enrolment:
-                self._redeem(session, body, now)
             kiosk = session.get(Kiosk, body.kiosk_id)
+            if body.enrolment_code is not None or not self.open_enrolment:
+                if kiosk is not None and is_active(kiosk):
+                    log.warning("enrolment refused: kiosk %s is active", body.kiosk_id)
+                    fail(409, "kiosk_active", "this kiosk is enrolled; a technician must "
+                         "revoke its token before it enrols again")
+                self._redeem(session, body, now)
             if kiosk is None:
                 kiosk = Kiosk(kiosk_id=body.kiosk_id, registered_at=now.isoformat())
                 session.add(kiosk)
@@ -276,11 +270,12 @@ class KioskAuth:
                 EnrolmentCode.used_at.is_(None),
                 EnrolmentCode.expires_at > now,
                 EnrolmentCode.office_code == body.office_code,
+                EnrolmentCode.kiosk_id == body.kiosk_id,  # a code made for another kiosk: unknown
             )
             .values(used_at=now, used_by=body.kiosk_id)
             .returning(EnrolmentCode.kiosk_id)
         ).first()
-        if used is None or (used[0] is not None and used[0] != body.kiosk_id):
+        if used is None:
             log.warning("enrolment refused for kiosk %s: bad, used or expired code", body.kiosk_id)
             fail(
                 401, "bad_enrolment_code", "enrolment code unknown, used, expired or not for this"
@@ -292,9 +287,7 @@ class KioskAuth:
             kiosk = session.get(Kiosk, kiosk_id)
             if kiosk is None:
                 fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
-            kiosk.token_hash = hash_secret("revoked:" + secrets.token_hex(16))
-        with self._lock:
-            self._cache.clear()
+            kiosk.token_hash = REVOKED + secrets.token_hex(24)  # matches no token, unique
         log.info("kiosk %s token revoked", kiosk_id)
 
 
@@ -305,12 +298,9 @@ def kiosk_guard(auth: KioskAuth) -> KioskGuard:
     async def current_kiosk(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> KioskRef:
-        """Resolve the bearer token to a kiosk, or answer 401 (cache hits skip the thread hop)."""
+        """Resolve the bearer token to a kiosk through the database, or answer 401."""
         if credentials is None:
             fail(401, "unauthorized", "missing bearer token")
-        hit = auth.cached(credentials.credentials)
-        if hit is not None:
-            return hit
         return await run_in_threadpool(auth.authenticate, credentials.credentials)
 
     return current_kiosk
@@ -339,10 +329,10 @@ def build_router(auth: KioskAuth, require_technician: Callable[..., Any]) -> API
         "/api/v1/kiosks",
         status_code=201,
         response_model=KioskOut,
-        responses={401: {"model": Error}, 404: {"model": Error}},
+        responses={401: {"model": Error}, 404: {"model": Error}, 409: {"model": Error}},
     )
     def register_kiosk(body: EnrolIn) -> KioskOut:
-        """Enrol a kiosk or rotate its token with a one-time enrolment code."""
+        """Enrol a kiosk with a one-time code made for it (an active kiosk: revoke first)."""
         return auth.enrol(body)
 
     staff = [Depends(require_technician)]

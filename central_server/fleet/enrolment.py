@@ -111,7 +111,7 @@ def build_router(auth: KioskAuth, access: StaffAccess, templates: Jinja2Template
         staff: PageStaff,
         csrf: Annotated[str, Form(max_length=200)],
         office_code: Annotated[str, Form(max_length=4)],
-        kiosk_id: Annotated[str, Form(max_length=64)] = "",
+        kiosk_id: Annotated[str, Form(max_length=64)] = "",  # required: checked by the model
         valid_hours: Annotated[str, Form(max_length=4)] = str(DEFAULT_HOURS),
     ) -> Response:
         """Create a code and show it once (form errors show the form again)."""
@@ -121,7 +121,7 @@ def build_router(auth: KioskAuth, access: StaffAccess, templates: Jinja2Template
         try:
             # the form's text goes through the model's own coercion, as a JSON body's would
             body = EnrolmentCodeIn.model_validate({"office_code": office_code,
-                                                   "kiosk_id": kiosk_id.strip() or None,
+                                                   "kiosk_id": kiosk_id.strip(),
                                                    "valid_hours": valid_hours})
             created = auth.create_code(body)
         except ValidationError:

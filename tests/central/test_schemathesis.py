@@ -25,7 +25,7 @@ def fuzzed_server(database_url: str) -> Iterator[tuple[EmbeddedServer, dict[str,
         staff = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         code = requests.post(
             f"{server.base_url}/api/v1/enrolment-codes",
-            json={"office_code": OFFICE},
+            json={"office_code": OFFICE, "kiosk_id": "kiosk-01"},
             headers=staff,
             timeout=10,
         ).json()["code"]

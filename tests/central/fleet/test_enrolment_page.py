@@ -81,8 +81,8 @@ def test_technician_creates_a_code_and_a_kiosk_enrols_with_it(strict: tuple) -> 
 def test_expiry_in_office_time_and_form_errors(strict: tuple) -> None:
     server, db = strict
     tech = Staff(server.base_url, "teknisi")
-    made = create(tech, office_code=DENPASAR, valid_hours="2")
-    assert made.status_code == 201 and "--kiosk-id &lt;kiosk-id&gt;" in made.text
+    made = create(tech, office_code=DENPASAR, kiosk_id="kiosk-bali", valid_hours="2")
+    assert made.status_code == 201 and "--kiosk-id kiosk-bali" in made.text
     with db.transaction() as session:
         row = session.scalars(select(EnrolmentCode)).one()
     expires = row.expires_at.replace(tzinfo=row.expires_at.tzinfo or UTC)
@@ -90,8 +90,9 @@ def test_expiry_in_office_time_and_form_errors(strict: tuple) -> None:
     assert f'id="code-expires">{shown}<' in made.text
     assert row.expires_at - row.created_at == timedelta(hours=2)
     for form, status in (({"office_code": OFFICE, "kiosk_id": "bad id!"}, 422),
-                         ({"office_code": "9999"}, 404),
-                         ({"office_code": OFFICE, "valid_hours": "9999"}, 422)):
+                         ({"office_code": OFFICE}, 422),  # every code names its kiosk
+                         ({"office_code": "9999", "kiosk_id": "kiosk-x"}, 404),
+                         ({"office_code": OFFICE, "kiosk_id": "k", "valid_hours": "9999"}, 422)):
         refused = create(tech, **form)
         assert refused.status_code == status and 'id="enrolment-error"' in refused.text
         assert CODE_RE.search(refused.text) is None
