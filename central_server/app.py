@@ -23,6 +23,7 @@ from central_server.security import SecurityOptions
 from central_server.security import install as install_security
 from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, today_wib
 from central_server.status import StatusLookup
+from central_server.throttle import DatabaseRateLimiter
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -62,7 +63,10 @@ def create_app(
     current_kiosk = kiosk_guard(kiosk_auth)  # kiosk tokens only; staff credentials get 401
     auth = Auth(db, secret_key, secure_cookie=secure_cookies)
     pages = PageContext(db=db, auth=auth, today=today_fn)
-    review = Review(auth, OutboxWorker(db, channels or {}), status_limiter or StatusLookupLimiter())
+    status_limiter = status_limiter or StatusLookupLimiter(
+        buckets=DatabaseRateLimiter(db, per_minute=30, burst=10)  # shared by every app server
+    )
+    review = Review(auth, OutboxWorker(db, channels or {}), status_limiter)
     status_lookup = StatusLookup(db)
     staff_access = StaffAccess(admin_secret, kiosk_auth.signing_key, auth)
     fleet = Fleet(

@@ -23,6 +23,7 @@ from central_server.db import Database
 from central_server.models import Office
 from central_server.review_models import StaffSecret, User
 from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, now_wib
+from central_server.throttle import normalise_account
 
 log = logging.getLogger("central_server.auth")
 
@@ -107,7 +108,7 @@ def create_user(
         raise ValueError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     if role == "officer" and not office_code:
         raise ValueError("an officer belongs to an office")
-    username = username.strip().lower()
+    username = normalise_account(username)
     if not username or len(username) > 64:
         raise ValueError("username must have 1-64 characters")
     with db.transaction() as session:
@@ -166,7 +167,8 @@ class Auth:
     def authenticate(self, username: str, password: str) -> StaffUser | None:
         """The active user with this username and password, or None."""
         with self.db.transaction() as session:
-            user = session.scalar(select(User).where(User.username == username.strip().lower()))
+            account = normalise_account(username)
+            user = session.scalar(select(User).where(User.username == account))
             if user is None or not user.active:
                 _burn_time(password)
                 return None

@@ -1,11 +1,10 @@
 """Kiosk API for the card holder: their own applications, and printing issued documents once."""
 
 import base64
-import math
 import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
@@ -16,9 +15,10 @@ from central_server.db import Database
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskGuard, KioskRef, hash_secret
 from central_server.models import Application, Office
-from central_server.ratelimit import RateLimiter, client_ip
+from central_server.ratelimit import Limiter, check_all
 from central_server.review_models import ApplicationEvent, IssuedDocument
 from central_server.schemas import Error
+from central_server.throttle import DatabaseRateLimiter
 
 MAX_APPLICATIONS = 20  # the newest ones: enough for any citizen's screen
 Nik = Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
@@ -48,15 +48,10 @@ class ReleaseIn(CardHolderIn):
     reason: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
-def _limit(limiter: RateLimiter, request: Request, kiosk: KioskRef, nik: str) -> None:
-    """429 when the kiosk, its address or this card asks too often (codes cannot be guessed)."""
+def _limit(limiter: Limiter, kiosk: KioskRef, nik: str) -> None:
+    """429 when the kiosk or this card asks too often (codes cannot be guessed)."""
     card = hash_secret(nik)
-    keys = (f"ip:{client_ip(request)}", f"kiosk:{kiosk.kiosk_id}", f"nik:{card}")
-    waits = [w for w in (limiter.acquire(k) for k in keys) if w is not None]
-    if waits:
-        retry = max(1, math.ceil(max(waits)))
-        raise HTTPException(429, {"code": "rate_limited", "message": f"retry after {retry} s"},
-                            headers={"Retry-After": str(retry)})
+    check_all(limiter, [f"print:kiosk:{kiosk.kiosk_id}", f"print:nik:{card}"], "requests")
 
 
 def application_summary(session: Session, app: Application) -> dict[str, Any]:
@@ -96,16 +91,16 @@ def application_summary(session: Session, app: Application) -> dict[str, Any]:
 
 
 def build_router(db: Database, kiosk_dependency: KioskGuard,
-                 limiter: RateLimiter | None = None) -> APIRouter:
+                 limiter: Limiter | None = None) -> APIRouter:
     """The card holder's applications and the print-code reservation cycle."""
     router = APIRouter(tags=["card holder"])
-    limits = limiter or RateLimiter(per_minute=20, burst=10)
+    limits = limiter or DatabaseRateLimiter(db, per_minute=20, burst=10)
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
 
     @router.post("/api/v1/card-holder/applications", responses=ERRORS)
-    def my_applications(body: CardHolderIn, kiosk: KioskDep, request: Request) -> dict[str, Any]:
+    def my_applications(body: CardHolderIn, kiosk: KioskDep) -> dict[str, Any]:
         """The newest applications filed with the NIK of the card in the kiosk's reader."""
-        _limit(limits, request, kiosk, body.nik)
+        _limit(limits, kiosk, body.nik)
         with db.transaction() as session:
             apps = session.scalars(select(Application).where(
                 Application.applicant_nik == body.nik).order_by(Application.id.desc())
@@ -115,7 +110,7 @@ def build_router(db: Database, kiosk_dependency: KioskGuard,
     @router.post("/api/v1/print-codes/reserve", responses=ERRORS)
     def reserve(body: ReserveIn, kiosk: KioskDep, request: Request) -> dict[str, Any]:
         """Hold a document for printing at this kiosk; answers with its PDF (verification QR)."""
-        _limit(limits, request, kiosk, body.nik)
+        _limit(limits, kiosk, body.nik)
         base = os.environ.get("ANJUNGAN_PUBLIC_URL") or str(request.base_url)
         with db.transaction() as session:
             found = _find(session, body)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from fastapi import HTTPException, Request
 
@@ -53,13 +54,33 @@ class RateLimiter:
             self._buckets.clear()
 
 
+class Limiter(Protocol):
+    """A token bucket per key: RateLimiter (one process) or throttle.DatabaseRateLimiter."""
+
+    def acquire(self, key: str) -> float | None:
+        """None when allowed, else seconds until a token is available."""
+        ...
+
+
 def client_ip(request: Request) -> str:
-    """The peer address (put a proxy's X-Forwarded-For handling in uvicorn's --proxy-headers)."""
+    """The client address (security.SecurityMiddleware resolved it through trusted proxies)."""
     return request.client.host if request.client else "unknown"
 
 
+def check_all(limiter: Limiter, keys: list[str], what: str) -> None:
+    """Take a token for every key; 429 with Retry-After when any bucket is empty."""
+    waits = [w for w in (limiter.acquire(k) for k in keys) if w is not None]
+    if waits:
+        retry_after = max(1, math.ceil(max(waits)))
+        raise HTTPException(
+            429,
+            {"code": "rate_limited", "message": f"too many {what}; retry after {retry_after} s"},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 class StatusLookupLimiter:
-    """Status look-ups are limited both per kiosk and per client IP; 429 with Retry-After."""
+    """Status look-ups per kiosk (its token's identity), else per client address; 429."""
 
     def __init__(
         self,
@@ -68,20 +89,15 @@ class StatusLookupLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = MAX_KEYS,
+        buckets: Limiter | None = None,
     ) -> None:
-        self.buckets = RateLimiter(per_minute, burst, clock=clock, max_keys=max_keys)
+        self.buckets = buckets or RateLimiter(per_minute, burst, clock=clock, max_keys=max_keys)
 
     def check(self, request: Request, kiosk_id: str | None = None) -> None:
-        """Raise 429 when the kiosk or the client IP has used up its look-ups."""
-        keys = [f"ip:{client_ip(request)}"] + ([f"kiosk:{kiosk_id}"] if kiosk_id else [])
-        waits = [w for w in (self.buckets.acquire(k) for k in keys) if w is not None]
-        if waits:
-            retry_after = max(1, math.ceil(max(waits)))
-            raise HTTPException(
-                429,
-                {
-                    "code": "rate_limited",
-                    "message": f"too many status look-ups; retry after {retry_after} s",
-                },
-                headers={"Retry-After": str(retry_after)},
-            )
+        """Raise 429 when the kiosk (or an anonymous client's address) used up its look-ups.
+
+        Kiosks are keyed on their own identity: behind a proxy or a NAT a whole fleet shares
+        one address, and one busy kiosk must not lock out the others.
+        """
+        key = f"kiosk:{kiosk_id}" if kiosk_id else f"ip:{client_ip(request)}"
+        check_all(self.buckets, [f"status:{key}"], "status look-ups")

@@ -1,6 +1,7 @@
 """Login and logout, today's arrival queue, daily quotas and (admin) staff accounts."""
 
 import logging
+import os
 import secrets
 from typing import Annotated
 
@@ -20,12 +21,23 @@ from central_server.auth import (
 )
 from central_server.models import Quota
 from central_server.officer.common import PageContext, field_value, offices_for, redirect
-from central_server.ratelimit import RateLimiter, client_ip
+from central_server.ratelimit import client_ip
 from central_server.review_models import User
 from central_server.schemas import Service
+from central_server.throttle import LOCKOUT, DatabaseRateLimiter, LoginGuard, admin_notifier
 from kiosk_app.domain.catalogue import SERVICES
 
 log = logging.getLogger("central_server.officer")
+LOCKED_TEXT = (
+    "Akun ini dikunci sementara karena terlalu banyak percobaan masuk yang gagal; admin sudah "
+    "diberi tahu. Coba lagi nanti. / This account is locked for a while after too many failed "
+    "logins; the admins have been told."
+)
+
+
+def admin_addresses() -> list[str]:
+    """Where lockout notices go: ANJUNGAN_ADMIN_NOTIFY ("email:it@kab.go.id,sms:+62...")."""
+    return [a.strip() for a in os.environ.get("ANJUNGAN_ADMIN_NOTIFY", "").split(",") if a.strip()]
 
 
 def _safe_next(target: str, default: str) -> str:
@@ -38,7 +50,9 @@ def router(ctx: PageContext) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     Officer = Annotated[StaffUser, Depends(ctx.auth.require("officer", "admin"))]
     Admin = Annotated[StaffUser, Depends(ctx.auth.require("admin"))]
-    login_failures = RateLimiter(per_minute=5, burst=10)
+    # per address (an office NAT: many officers at 08.00); the account lockout is the real guard
+    per_client = DatabaseRateLimiter(ctx.db, per_minute=10, burst=30, prefix="login:ip:")
+    lockouts = LoginGuard(ctx.db, notify_admins=admin_notifier(admin_addresses))
 
     def home_of(user: StaffUser) -> str:
         return "/officer/applications" if user.role in ("officer", "admin") else "/fleet"
@@ -65,14 +79,17 @@ def router(ctx: PageContext) -> APIRouter:
         if not token or not secrets.compare_digest(token, cookie):
             raise CsrfFailed()
         username, nxt = field_value(form, "username")[:64], field_value(form, "next")
-        key = f"{client_ip(request)}:{username.lower()}"
-        wait = login_failures.acquire(key)
+        client = client_ip(request)  # resolved through the trusted proxies only
+        locked = lockouts.locked_for(username)
+        wait = locked or per_client.acquire(client)
         user = None if wait else ctx.auth.authenticate(username, field_value(form, "password"))
         if user is None:
-            log.warning("failed login for a staff account from %s", client_ip(request))
+            log.warning("failed login for a staff account from %s", client)
+            if not wait and lockouts.failed(username, client):
+                locked = wait = LOCKOUT.total_seconds()
             error = (
-                "Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi."
-                if wait
+                LOCKED_TEXT if locked
+                else "Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi." if wait
                 else "Nama pengguna atau kata sandi salah."
             )
             response = ctx.render(
@@ -97,6 +114,7 @@ def router(ctx: PageContext) -> APIRouter:
             secure=ctx.auth.secure_cookie,
         )
         response.delete_cookie(LOGIN_CSRF_COOKIE)
+        lockouts.succeeded(username)
         log.info("staff %s logged in", user.username)
         return response
 

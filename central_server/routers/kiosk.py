@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from central_server import batch_submit, lifecycle, print_api, quota, regions, scans, surveys
 from central_server.admission import Admission, Refused, Submission, booked
@@ -94,7 +95,7 @@ def router(
         registration_number: str, kiosk: KioskDep, request: Request
     ) -> Response:
         """Public status of an application (no NIK, masked name); rate-limited per kiosk/IP."""
-        status_limiter.check(request, kiosk.kiosk_id)
+        await run_in_threadpool(status_limiter.check, request, kiosk.kiosk_id)  # a DB row
         found = await status_lookup.fetch(registration_number)
         if found is None:
             fail(404, "not_found", "unknown registration number")

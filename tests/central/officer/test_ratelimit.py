@@ -1,4 +1,4 @@
-"""Status look-ups by registration number are rate-limited per kiosk and per client IP."""
+"""Status look-ups by registration number are rate-limited per kiosk."""
 
 from __future__ import annotations
 
@@ -32,6 +32,6 @@ def test_enumerating_registration_numbers_gets_429(central: Central) -> None:
     assert limited.status_code == 429
     assert limited.json()["detail"]["code"] == "rate_limited"
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    # another kiosk behind the same address shares the IP budget
+    # another kiosk behind the same address (a proxy, a NAT) has its own budget
     other = central.kiosk("kiosk-02")
-    assert requests.get(f"{url}/{number}", headers=other, timeout=10).status_code == 429
+    assert requests.get(f"{url}/{number}", headers=other, timeout=10).status_code == 200

@@ -1,0 +1,46 @@
+"""Rate limits live in the database: two app servers on one database grant one allowance."""
+
+from __future__ import annotations
+
+import requests
+
+from central_server.db import Database
+from central_server.embedded import EmbeddedServer, start_embedded
+from central_server.throttle import DatabaseRateLimiter
+from tests.central.conftest import ADMIN_TOKEN, TODAY
+from tests.central.fleet.helpers import enrol
+
+
+def test_two_app_servers_share_one_status_lookup_budget(
+    server: EmbeddedServer, database_url: str
+) -> None:
+    """The default burst of 10 look-ups, spread over two servers, then 429 on both."""
+    with start_embedded(database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN) as other:
+        kiosk = enrol(server, "kiosk-a")
+        path = "/api/v1/applications/AKTA-35.17.261119.{:04d}"
+        codes = [
+            requests.get((server, other)[n % 2].base_url + path.format(n), headers=kiosk,
+                         timeout=10).status_code
+            for n in range(12)
+        ]
+        assert codes[:10] == [404] * 10 and codes[10:] == [429, 429]
+        # Another kiosk on the same address has its own budget.
+        assert requests.get(other.base_url + path.format(1), headers=enrol(server, "kiosk-b"),
+                            timeout=10).status_code == 404
+
+
+def test_a_database_bucket_refills_at_its_rate(server: EmbeddedServer, database_url: str) -> None:
+    """Token bucket arithmetic on the database rows, with a fixed clock."""
+    now = [1000.0]
+    db = Database(database_url)
+    try:
+        limiter = DatabaseRateLimiter(db, per_minute=6, burst=2, clock=lambda: now[0])
+        assert limiter.acquire("a") is None and limiter.acquire("a") is None
+        assert limiter.acquire("a") == 10.0
+        assert limiter.acquire("b") is None
+        now[0] += 10.0
+        assert limiter.acquire("a") is None and limiter.acquire("a") is not None
+        second = DatabaseRateLimiter(db, per_minute=6, burst=2, clock=lambda: now[0])
+        assert second.acquire("a") is not None  # another process sees the same bucket
+    finally:
+        db.dispose()
