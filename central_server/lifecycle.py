@@ -131,6 +131,11 @@ def transition(
             f"cannot {action} an application in state {current}; "
             f"allowed: {allowed or 'nothing (final state)'}",
         )
+    if action == "verify" and session.get(Arrival, app.id) is None:
+        # Verification happens at the counter: never before the citizen came on the slot's day.
+        raise TransitionRefused(
+            "not_arrived", "the citizen has not been checked in at the counter (arrive first)"
+        )
     if action == "deliver" and not wants_delivery(app):
         raise TransitionRefused("no_delivery", "the citizen did not choose delivery by Pos")
     app.status = target.value

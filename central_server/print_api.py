@@ -36,9 +36,9 @@ class CardHolderIn(BaseModel):
 
 
 class ReserveIn(CardHolderIn):
-    """A typed print code, or the card holder's own application to print."""
+    """The print code the citizen typed (and optionally which of their applications it is for)."""
 
-    code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     registration_number: Annotated[str, StringConstraints(max_length=40)] | None = None
 
 
@@ -65,12 +65,9 @@ def application_summary(session: Session, app: Application) -> dict[str, Any]:
         row, doc = found
         state = "not_printable" if row is None else row.state
         state = print_codes.REVOKED if not doc.active else state
-        shown = row is not None and state in (print_codes.READY, print_codes.RESERVED)
-        document = {
+        document = {  # never the print code: the citizen types the one sent to them
             "document_number": doc.document_number,
             "print_state": state,
-            "print_code": print_codes.display(print_codes.derive(session, doc.code, row.generation))
-            if row is not None and shown else None,
             "printed_at": row.printed_at if row is not None else None,
             "delivery": lifecycle.wants_delivery(app),
             "tracking": doc.delivery_tracking,
@@ -155,22 +152,12 @@ def build_router(db: Database, kiosk_dependency: KioskGuard,
 
 
 def _find(session: Session, body: ReserveIn) -> tuple[print_codes.PrintCode, IssuedDocument]:
-    """The document asked for: by typed code, or by the card holder's own application."""
-    if body.code:
-        found = print_codes.find_by_code(session, body.code)
-        if found is None:
-            fail(404, "unknown_code", "no document has this print code")
-        return found
-    if not body.registration_number:
-        fail(422, "code_required", "send a print code or a registration number")
-    app = session.scalar(select(Application).where(
-        Application.registration_number == body.registration_number))
-    if app is None or app.applicant_nik != body.nik:
-        fail(404, "not_found", "no such application of this card holder")
-    issued_for = print_codes.find_by_application(session, app)
-    if issued_for is None:
-        fail(404, "not_issued", "no document was issued for this application yet")
-    row, document = issued_for
-    if row is None:
-        fail(404, "not_printable", "this document is not printed at kiosks (a card)")
-    return row, document
+    """The document of the typed code; a NIK and a registration number alone print nothing."""
+    found = print_codes.find_by_code(session, body.code)
+    if found is None:
+        fail(404, "unknown_code", "no document has this print code")
+    if body.registration_number is not None:
+        app = session.get(Application, found[1].application_id)
+        if app is None or app.registration_number != body.registration_number:
+            fail(404, "unknown_code", "no document of this application has this print code")
+    return found

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from central_server import lifecycle
 from central_server.kiosk_auth import ServerSecret, hash_secret
 from central_server.models import Application, Base
-from central_server.notify.outbox import enqueue, recipients, utcnow
+from central_server.notify.outbox import conceal, enqueue, recipients, utcnow
 from central_server.review_models import IssuedDocument
 from central_server.settings import now_wib
 from kiosk_app.domain.identity import mask_nik
@@ -120,8 +120,8 @@ def create_for(session: Session, app: Application, document: IssuedDocument) -> 
     )
     body = (
         f"Dokumen {document.document_number} untuk permohonan {app.registration_number} "
-        f"sudah terbit. Kode cetak: {display(code)}. Cetak satu kali di anjungan Dukcapil, "
-        "menu Cetak Dokumen. Jangan berikan kode ini kepada orang lain."
+        f"sudah terbit. Kode cetak: {conceal(display(code))}. Cetak satu kali di anjungan "
+        "Dukcapil, menu Cetak Dokumen. Jangan berikan kode ini kepada orang lain."
     )
     for channel, address in recipients(app):
         enqueue(session, channel, address, f"Disdukcapil: kode cetak {app.registration_number}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,25 @@ LEASE = timedelta(minutes=5)  # a claimed message is retried after this if its w
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
 MAX_ATTEMPTS = 8
+
+
+SECRET = re.compile("\u27e6([^\u27e7]*)\u27e7")  # ⟦...⟧ marks a secret inside a message body
+ERASED = "[dihapus setelah dikirim / erased once sent]"
+
+
+def conceal(secret: str) -> str:
+    """`secret` marked in a message body: sent as is, erased from the outbox once sent."""
+    return f"\u27e6{secret}\u27e7"
+
+
+def for_sending(body: str) -> str:
+    """The body the citizen receives: secrets in clear, without their marks."""
+    return SECRET.sub(lambda m: m.group(1), body)
+
+
+def erased(body: str) -> str:
+    """The body the outbox keeps once the message is sent or given up: secrets erased."""
+    return SECRET.sub(ERASED, body)
 
 
 def utcnow() -> datetime:
@@ -155,10 +175,12 @@ class OutboxWorker:
             message = session.get_one(OutboxMessage, message_id)
             if error is None:
                 message.status, message.sent_at, message.last_error = "sent", now, ""
+                message.body = erased(message.body)
                 return
             message.last_error = str(error)[:500]
             if error.permanent or message.attempts >= MAX_ATTEMPTS:
                 message.status = "failed"
+                message.body = erased(message.body)
                 log.warning(
                     "notification %d via %s failed for good after %d attempts: %s",
                     message.id,
@@ -176,7 +198,7 @@ class OutboxWorker:
             error: DeliveryError | None = None
             try:
                 self.channels[message.channel].send(
-                    message.recipient, message.subject, message.body
+                    message.recipient, message.subject, for_sending(message.body)
                 )
                 sent += 1
             except DeliveryError as exc:

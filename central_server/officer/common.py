@@ -39,6 +39,8 @@ ERROR_TEXTS: dict[str, str] = {
     "not_approved": "Hanya permohonan yang sudah disetujui yang bisa ditandai hadir.",
     "wrong_day": "Jadwal verifikasi pemohon bukan hari ini.",
     "already_arrived": "Pemohon sudah ditandai hadir.",
+    "not_arrived": "Pemohon belum ditandai hadir di loket. Verifikasi dilakukan setelah pemohon "
+    "datang pada hari jadwalnya.",
     "holder_name": "Nama pemilik dokumen wajib diisi.",
     "holder_nik": "NIK pemilik dokumen harus 16 angka.",
     "bad_input": "Isian formulir tidak lengkap atau tidak sah.",

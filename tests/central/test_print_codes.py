@@ -36,6 +36,7 @@ def issue(central: Central, officer: Staff, **data: str) -> str:
     number = central.submit(**data)
     officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
     central.calendar["today"] = MONDAY
+    officer.act(number, "arrive")  # at the counter on the slot day
     officer.act(number, "verify")
     r = officer.act(number, "issue", holder_name="Budi Santoso", holder_nik="3517010101260001")
     assert r.status_code == 303, r.text
@@ -80,9 +81,11 @@ def test_code_is_sent_and_shown_only_to_the_card_holder(central: Central, office
     assert r.status_code == 200, r.text
     (app,) = r.json()["applications"]
     assert app["registration_number"] == number and app["status"] == "document_ready"
-    assert app["document"]["print_code"] == code and app["document"]["print_state"] == "ready"
+    assert app["document"]["print_state"] == "ready"
+    assert "print_code" not in app["document"]  # never returned: the citizen types it
     assert [e["to_status"] for e in app["events"]][-1] == "document_ready"
     raw = r.text
+    assert code not in raw and code.replace("-", "") not in raw
     assert NIK not in raw and "Siti" not in raw and "Budi" not in raw and "081234" not in raw
     other = post(central, "/api/v1/card-holder/applications", {"nik": OTHER_NIK})
     assert other.json() == {"applications": []}
@@ -120,7 +123,6 @@ def test_code_prints_once_and_a_second_use_is_refused(
     assert detail["printed_at"] and "Jombang" in detail["office_name"]
     listed = post(central, "/api/v1/card-holder/applications", {"nik": NIK}).json()
     assert listed["applications"][0]["document"]["print_state"] == "printed"
-    assert listed["applications"][0]["document"]["print_code"] is None
 
     log = print_log(central)
     assert [(row[1], row[3]) for row in log] == [
@@ -132,7 +134,8 @@ def test_code_prints_once_and_a_second_use_is_refused(
 
 def test_failed_print_releases_the_code(central: Central, officer: Staff) -> None:
     number = issue(central, officer)
-    body = {"nik": NIK, "registration_number": number}  # the card holder picks their document
+    code = sent_code(central)
+    body = {"nik": NIK, "registration_number": number, "code": code}  # typed at the kiosk
     first = post(central, "/api/v1/print-codes/reserve", body)
     assert first.status_code == 200, first.text
     busy = post(central, "/api/v1/print-codes/reserve", body, kiosk="kiosk-02")
@@ -157,11 +160,13 @@ def test_only_the_applicant_may_pick_and_unknown_codes_are_refused(
 ) -> None:
     waiting = central.submit()
     number = issue(central, officer)
+    code = sent_code(central)
+    # The penetration test's case: NIK + registration number, no code, printed the document.
+    r = post(central, "/api/v1/print-codes/reserve", {"nik": NIK, "registration_number": number})
+    assert r.status_code == 422
     r = post(central, "/api/v1/print-codes/reserve",
-             {"nik": OTHER_NIK, "registration_number": number})
-    assert r.status_code == 404
-    r = post(central, "/api/v1/print-codes/reserve", {"nik": NIK, "registration_number": waiting})
-    assert r.status_code == 404 and r.json()["detail"]["code"] == "not_issued"
+             {"nik": NIK, "registration_number": waiting, "code": code})
+    assert r.status_code == 404 and r.json()["detail"]["code"] == "unknown_code"
     r = post(central, "/api/v1/print-codes/reserve", {"nik": NIK, "code": "ACEF-HJKM"})
     assert r.status_code == 404 and r.json()["detail"]["code"] == "unknown_code"
     r = post(central, "/api/v1/print-codes/reserve", {"nik": NIK, "code": "0000-0000"})
@@ -200,17 +205,42 @@ def test_cards_get_no_print_code(central: Central, officer: Staff) -> None:
     number = r.json()["registration_number"]
     officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
     central.calendar["today"] = MONDAY
+    officer.act(number, "arrive")  # at the counter on the slot day
     officer.act(number, "verify")
     issued = officer.act(number, "issue", holder_name="Budi", holder_nik="3517010101260001")
     assert issued.status_code == 303, issued.text
     (app,) = post(central, "/api/v1/card-holder/applications", {"nik": NIK}).json()["applications"]
     assert app["document"]["print_state"] == "not_printable"
-    assert app["document"]["print_code"] is None
+    assert "print_code" not in app["document"]
     refused = post(central, "/api/v1/print-codes/reserve",
                    {"nik": NIK, "registration_number": number})
-    assert refused.status_code == 404 and refused.json()["detail"]["code"] == "not_printable"
+    assert refused.status_code == 422  # no code, no print
     deadline = time.monotonic() + 15  # the issue's own message went out: no code came with it
     while not any("Dokumen sudah terbit" in m.body for m in central.sms.sent):
         assert time.monotonic() < deadline, central.sms.sent
         time.sleep(0.05)
     assert not any(CODE_RE.search(m.body) for m in central.sms.sent)
+
+
+def test_the_outbox_keeps_no_print_code_once_sent(central: Central, officer: Staff) -> None:
+    """The SMS carried the code; the outbox row keeps the message with the code erased."""
+    issue(central, officer)
+    code = sent_code(central)
+    engine = create_engine(central.app.state.db.url)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT status, body FROM notification_outbox WHERE body LIKE '%Kode cetak%'"
+                )).all()
+            if rows and all(status == "sent" for status, _ in rows):
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    for _status, body in rows:
+        assert code not in body and code.replace("-", "") not in body
+        assert "dihapus" in body and "\u27e6" not in body
+    assert all("\u27e6" not in m.body for m in central.sms.sent)  # the marks never go out

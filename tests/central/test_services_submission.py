@@ -122,12 +122,13 @@ def test_documents_of_the_new_services_carry_their_prefix_and_holder(rig: Rig) -
         name, nik = issued.default_holder(app)
         assert (name, nik) == ("AHMAD SUBAGYO", death["deceased_nik"])
         lifecycle.transition(session, app, "approve", "petugas", notify=None)
+        lifecycle.check_in(session, app, "petugas", app.slot_date)  # at the counter
         lifecycle.transition(session, app, "verify", "petugas", notify=None)
         document = issued.issue_document(session, app, "petugas", name, nik, TODAY, notify=None)
         assert document.document_number.startswith(f"{OFFICE}-KM-")
         assert session.scalars(
             select(ApplicationEvent.action).where(ApplicationEvent.application_id == app.id)
-        ).all() == ["submit", "approve", "verify", "issue"]
+        ).all() == ["submit", "approve", "arrive", "verify", "issue"]
     assert set(issued.DOCUMENT_PREFIXES) == set(SERVICES)
 
 

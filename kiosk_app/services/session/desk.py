@@ -90,8 +90,13 @@ class CardHolderDesk:
         self._print(nik, code=code)
 
     def print_own(self, nik: str, registration_number: str) -> None:
-        """Print the card holder's own ready document."""
-        self._print(nik, registration_number=registration_number)
+        """Print the card holder's own ready document with the code typed on the pad.
+
+        The server never tells a kiosk a print code: the citizen types the one sent to them.
+        """
+        with self._lock:
+            code = self._view.code
+        self._print(nik, registration_number=registration_number, code=code)
 
     def close(self) -> None:
         """Stop the worker (running work is dropped)."""

@@ -21,6 +21,7 @@ def issue(central: Central, officer: Staff) -> str:
     number = central.submit()
     officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
     central.calendar["today"] = MONDAY
+    officer.act(number, "arrive")  # at the counter on the slot day
     officer.act(number, "verify")
     r = officer.act(number, "issue", holder_name="Budi Santoso", holder_nik=HOLDER_NIK)
     assert r.status_code == 303, r.text
@@ -64,6 +65,7 @@ def test_pdf_qr_opens_the_public_verification_page(
 def test_holder_nik_is_checked(central: Central, officer: Staff) -> None:
     number = central.submit()
     officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
+    officer.act(number, "arrive")  # at the counter on the slot day
     officer.act(number, "verify")
     r = officer.act(number, "issue", holder_name="Budi", holder_nik="12345")
     assert r.status_code == 422 and "16 angka" in r.text

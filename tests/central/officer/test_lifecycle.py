@@ -148,6 +148,7 @@ def test_delivery_by_pos(central: Central, officer: Staff) -> None:
         officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
     central.calendar["today"] = MONDAY
     for number in (pickup, pos):
+        officer.act(number, "arrive")  # at the counter on the slot day
         officer.act(number, "verify")
         assert (
             officer.act(
@@ -160,3 +161,21 @@ def test_delivery_by_pos(central: Central, officer: Staff) -> None:
     assert officer.act(pos, "deliver", tracking="RR123456789ID").status_code == 303
     assert status_of(central, pos)["status"] == "delivered"
     wait_for(lambda: any("RR123456789ID" in m.body for m in central.sms.sent))
+
+
+def test_no_document_before_the_citizen_came(central: Central, officer: Staff) -> None:
+    """The penetration test's case: approve, verify, issue the day before the slot, no arrival."""
+    number = central.submit()
+    approved = officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
+    assert approved.status_code == 303
+    r = officer.act(number, "verify")  # the day before: nobody has arrived
+    assert r.status_code == 409 and "belum ditandai hadir" in r.text
+    r = officer.act(number, "arrive")
+    assert r.status_code == 409 and "bukan hari ini" in r.text  # arrival only on the slot day
+    r = officer.act(number, "issue", holder_name="Budi", holder_nik="3517010101260001")
+    assert r.status_code == 409
+    central.calendar["today"] = MONDAY
+    assert officer.act(number, "arrive").status_code == 303
+    assert officer.act(number, "verify").status_code == 303
+    r = officer.act(number, "issue", holder_name="Budi", holder_nik="3517010101260001")
+    assert r.status_code == 303

@@ -78,6 +78,7 @@ def issued_application(central: Central) -> tuple[str, str]:
     number = central.submit()
     officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
     central.calendar["today"] = MONDAY
+    officer.act(number, "arrive")  # at the counter on the slot day
     officer.act(number, "verify")
     r = officer.act(number, "issue", holder_name="Budi Santoso", holder_nik="3517010101260001")
     assert r.status_code == 303, r.text
@@ -130,7 +131,7 @@ def test_document_prints_once_on_cups_with_its_verification_qr(
     number, code = issued_application(central)
     printer, journal = kiosk(central, cups_bed, tmp_path)
     before = paper(cups_bed)
-    result = printer.print_document(NIK, registration_number=number)
+    result = printer.print_document(NIK, registration_number=number, code=code)
     assert result.printed, result.messages
     assert result.messages == (PRINTED.format(number=result.document_number),)
     ((sheet, _),) = paper(cups_bed) - before  # it came out of the printer
