@@ -19,9 +19,10 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from central_server import keys
 from central_server.db import Database
 from central_server.models import Office
-from central_server.review_models import StaffSecret, User
+from central_server.review_models import User
 from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, now_wib
 from central_server.throttle import normalise_account
 
@@ -142,16 +143,6 @@ def seed_admin(db: Database, username: str = "admin", password: str | None = Non
     return True
 
 
-def _stored_secret(db: Database) -> str:
-    """The session key kept in the database, generated on first use (shared by all workers)."""
-    with db.transaction() as session:
-        row = session.get(StaffSecret, "session")
-        if row is None:
-            row = StaffSecret(name="session", value=secrets.token_urlsafe(48))
-            session.add(row)
-        return row.value
-
-
 class Auth:
     """Logs staff in and out and resolves a request's session cookie to a StaffUser."""
 
@@ -159,7 +150,7 @@ class Auth:
         self, db: Database, secret_key: str | None = None, *, secure_cookie: bool = False
     ) -> None:
         self.db = db
-        secret = secret_key or os.environ.get("ANJUNGAN_SECRET_KEY") or _stored_secret(db)
+        secret = secret_key or keys.load_secret(keys.SESSION_KEY, db.url)  # never the database
         self._secret = secret.encode()
         self._signer = URLSafeTimedSerializer(secret, salt="anjungan-session")
         self.secure_cookie = secure_cookie

@@ -2,7 +2,6 @@
 
 import hashlib
 import logging
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,10 +13,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import DateTime, ForeignKey, String, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
 
+from central_server import keys
 from central_server.db import Database
 from central_server.errors import fail
 from central_server.models import Base, Kiosk, Office
@@ -26,6 +25,7 @@ from central_server.schemas import Error, KioskIn, KioskOut
 log = logging.getLogger(__name__)
 
 TOKEN_SALT = "anjungan.kiosk-token.v1"
+LEGACY_KEY_NAME = "kiosk_token_key"  # where versions before issue 14 kept the signing key
 CODE_TTL = timedelta(hours=24)
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error, "description": "Missing or invalid kiosk token"},
@@ -33,7 +33,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class ServerSecret(Base):
-    """A server-wide secret shared by every worker (the kiosk-token signing key)."""
+    """Secrets older versions kept in the database: read only, to accept their kiosk tokens."""
 
     __tablename__ = "server_secrets"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -133,33 +133,24 @@ class KioskAuth:
     ) -> None:
         self.db = db
         self.open_enrolment = open_enrolment
-        self._secret = secret or os.environ.get("ANJUNGAN_TOKEN_SECRET") or None
+        self._secret = secret
         self._serializer: URLSafeSerializer | None = None
 
     def signing_key(self) -> str:
-        """The server's signing key: from config, else created once and kept in the database."""
+        """The token-signing key: a systemd credential, the environment or a development file."""
         if self._secret is None:
-            self._secret = self._stored_secret()
+            self._secret = keys.load_secret(keys.TOKEN_SIGNING_KEY, self.db.url)
         return self._secret
 
     def serializer(self) -> URLSafeSerializer:
-        """The kiosk-token signer."""
+        """The kiosk-token signer (tokens signed with a key an older version kept in the
+        database are still accepted, so enrolled kiosks keep working after the upgrade)."""
         if self._serializer is None:
-            self._serializer = URLSafeSerializer(self.signing_key(), TOKEN_SALT)
+            with self.db.transaction() as session:
+                legacy = session.get(ServerSecret, LEGACY_KEY_NAME)
+            accepted = ([legacy.value] if legacy is not None else []) + [self.signing_key()]
+            self._serializer = URLSafeSerializer(accepted, TOKEN_SALT)  # signs with the last
         return self._serializer
-
-    def _stored_secret(self) -> str:
-        for _attempt in range(2):
-            try:
-                with self.db.transaction() as session:
-                    row = session.get(ServerSecret, "kiosk_token_key")
-                    if row is None:
-                        row = ServerSecret(name="kiosk_token_key", value=secrets.token_hex(32))
-                        session.add(row)
-                    return row.value
-            except IntegrityError:  # another worker created it first: read theirs
-                continue
-        raise RuntimeError("cannot create the kiosk token key")
 
     def issue(self, kiosk: Kiosk) -> str:
         """Give `kiosk` a new token (the previous one stops working)."""

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import DateTime, ForeignKey, String, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from central_server import lifecycle
-from central_server.kiosk_auth import ServerSecret, hash_secret
+from central_server import keys, lifecycle
+from central_server.kiosk_auth import hash_secret
 from central_server.models import Application, Base
 from central_server.notify.outbox import conceal, enqueue, recipients, utcnow
 from central_server.review_models import IssuedDocument
@@ -27,7 +27,6 @@ ALPHABET = "ACEFHJKMNPRTWXY34679"
 CODE_LENGTH = 8
 RESERVATION_TTL = timedelta(minutes=10)  # a kiosk that died mid-print frees the code after this
 READY, RESERVED, PRINTED, REVOKED = "ready", "reserved", "printed", "revoked"
-KEY_NAME = "print_code_key"
 # Paper documents a kiosk can print on A4; e-KTP and KIA are cards, made at the office.
 PRINTABLE = frozenset({"akta_kelahiran", "akta_kematian", "perubahan_kk", "pindah"})
 
@@ -84,13 +83,11 @@ def display(code: str) -> str:
 
 
 def _key(session: Session) -> bytes:
-    """The server's print-code key (created once, in the caller's transaction)."""
-    row = session.get(ServerSecret, KEY_NAME)
-    if row is None:
-        row = ServerSecret(name=KEY_NAME, value=secrets.token_hex(32))
-        session.add(row)
-        session.flush()
-    return bytes.fromhex(row.value)
+    """The print-code pepper: a systemd credential, the environment or a development file."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    url = engine.url.render_as_string(hide_password=False)
+    return keys.load_secret(keys.PRINT_CODE_PEPPER, url).encode()
 
 
 def derive(session: Session, document_code: str, generation: int) -> str:
