@@ -16,6 +16,7 @@ from central_server.kiosk_auth import KioskAuth, kiosk_claims_guard, kiosk_guard
 from central_server.notify import Channel, OutboxWorker
 from central_server.officer import Review
 from central_server.officer.common import PageContext, add_exception_handlers
+from central_server.openapi import install as document_responses
 from central_server.ratelimit import StatusLookupLimiter
 from central_server.routers import fleet as fleet_routes
 from central_server.routers import kiosk, officer, public
@@ -110,5 +111,6 @@ def create_app(
             status_limiter=review.status_limiter,
         )
     )
+    document_responses(app)  # the OpenAPI document as the server really answers
     install_security(app, security or SecurityOptions.from_environment())  # last: outermost
     return app

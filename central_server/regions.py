@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from central_server.db import Database
 from central_server.kiosk_auth import KioskGuard
 from central_server.region_models import Region, RegionEdition
+from central_server.schemas import Error
 from central_server.settings import DEFAULT_DATABASE_URL
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ def build_router(db: Database, kiosk_dependency: KioskGuard) -> APIRouter:
     router = APIRouter(prefix="/api/v1/regions", tags=["regions"],
                        dependencies=[Depends(kiosk_dependency)])  # fmt: skip
 
-    @router.get("/edition")
+    @router.get("/edition", responses={404: {"model": Error}})
     def edition() -> dict[str, Any]:
         """Id, label and counts of the current edition (cheap: kiosks poll it)."""
         row = current_edition(db)

@@ -20,7 +20,9 @@ class Service(StrEnum):
     pindah = "pindah"
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")
+]  # not blank
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 DataValue = Annotated[str, StringConstraints(max_length=2000)]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -61,12 +61,30 @@ class SurveyResponse(Base):
         return {code: int(getattr(self, code.lower())) for code in ikm.CODES}
 
 
+Answer = Annotated[int, Field(ge=1, le=4)]
+
+
+class Answers(BaseModel):
+    """The nine IKM elements (Permenpan-RB 14/2017), each answered 1..4."""
+
+    model_config = ConfigDict(extra="forbid")
+    U1: Answer
+    U2: Answer
+    U3: Answer
+    U4: Answer
+    U5: Answer
+    U6: Answer
+    U7: Answer
+    U8: Answer
+    U9: Answer
+
+
 class SurveyIn(BaseModel):
     """A survey sent by a kiosk: the visit's service, its local date and the nine answers."""
 
     service: ServiceKey
     survey_date: date
-    answers: dict[Annotated[str, StringConstraints(max_length=8)], int] = Field(max_length=20)
+    answers: Answers
 
 
 class SurveyOut(BaseModel):
@@ -140,7 +158,7 @@ def kiosk_router(
         if idempotency_key is None:
             fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
         try:
-            answers = ikm.validate(body.answers)
+            answers = ikm.validate(body.answers.model_dump())
         except ikm.InvalidAnswers as exc:
             fail(422, "invalid_answers", str(exc))
         day = today()
