@@ -32,7 +32,7 @@ PRINTABLE = frozenset({"akta_kelahiran", "akta_kematian", "perubahan_kk", "pinda
 
 
 class PrintCode(Base):
-    """The one-time print code of an issued document; only its SHA-256 is stored."""
+    """The one-time print code of an issued document; only its keyed hash is stored."""
 
     __tablename__ = "print_codes"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -100,6 +100,12 @@ def derive(session: Session, document_code: str, generation: int) -> str:
     return "".join(chars)
 
 
+def code_hash(session: Session, code: str) -> str:
+    """HMAC-SHA256 of a code under the pepper: 20^8 codes are too few for a bare hash (a
+    database dump alone would give every code back in minutes)."""
+    return hmac.new(_key(session), f"code:{code}".encode(), "sha256").hexdigest()
+
+
 def create_for(session: Session, app: Application, document: IssuedDocument) -> str:
     """Give a newly issued paper document its print code and tell the citizen (outbox)."""
     if app.service not in PRINTABLE:
@@ -109,7 +115,7 @@ def create_for(session: Session, app: Application, document: IssuedDocument) -> 
     session.add(
         PrintCode(
             document_code=document.code,
-            code_hash=hash_secret(code),
+            code_hash=code_hash(session, code),
             generation=1,
             state=READY,
             created_at=now_wib(),
@@ -141,7 +147,9 @@ def find_by_code(session: Session, typed: str) -> tuple[PrintCode, IssuedDocumen
     code = normalize(typed)
     if code is None:
         return None
-    row = session.scalar(select(PrintCode).where(PrintCode.code_hash == hash_secret(code)))
+    # keyed hash; plain SHA-256 for codes made before issue 14 (until they are printed)
+    hashes = {code_hash(session, code), hash_secret(code)}
+    row = session.scalar(select(PrintCode).where(PrintCode.code_hash.in_(hashes)))
     return None if row is None else (row, session.get_one(IssuedDocument, row.document_code))
 
 

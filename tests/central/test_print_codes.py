@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import subprocess
@@ -244,3 +245,19 @@ def test_the_outbox_keeps_no_print_code_once_sent(central: Central, officer: Sta
         assert code not in body and code.replace("-", "") not in body
         assert "dihapus" in body and "\u27e6" not in body
     assert all("\u27e6" not in m.body for m in central.sms.sent)  # the marks never go out
+
+
+def test_the_database_holds_no_code_nor_a_plain_hash_of_it(
+    central: Central, officer: Staff
+) -> None:
+    """The stored hash is keyed (the pepper is outside the database): SHA-256 of the code is
+    not in the print_codes table, so a dump alone cannot be searched for the 20^8 codes."""
+    issue(central, officer)
+    code = sent_code(central).replace("-", "")
+    engine = create_engine(central.app.state.db.url)
+    try:
+        with engine.connect() as conn:
+            (stored,) = conn.execute(text("SELECT code_hash FROM print_codes")).scalars().all()
+    finally:
+        engine.dispose()
+    assert stored != hashlib.sha256(code.encode()).hexdigest() and code not in stored

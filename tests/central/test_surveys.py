@@ -52,14 +52,15 @@ def test_a_survey_is_stored_once_per_key(client: CentralClient, db_path: str) ->
 
 
 @pytest.mark.parametrize(("answers", "day", "code"), [
-    ({**MIXED, "U9": 5}, TODAY, "invalid_answers"),
-    ({k: v for k, v in MIXED.items() if k != "U5"}, TODAY, "invalid_answers"),
-    ({**MIXED, "U10": 1}, TODAY, "invalid_answers"),
+    # the nine answers are in the OpenAPI schema: field errors (FastAPI's 422 list, no code)
+    ({**MIXED, "U9": 5}, TODAY, None),
+    ({k: v for k, v in MIXED.items() if k != "U5"}, TODAY, None),
+    ({**MIXED, "U10": 1}, TODAY, None),
     (MIXED, TODAY + timedelta(days=5), "bad_date"),
     (MIXED, TODAY - timedelta(days=900), "bad_date"),
 ])
 def test_bad_surveys_are_refused(
-    client: CentralClient, db_path: str, answers: dict[str, int], day: date, code: str
+    client: CentralClient, db_path: str, answers: dict[str, int], day: date, code: str | None
 ) -> None:
     with pytest.raises(CentralRejected) as refused:
         client.submit_survey(service="kia", survey_date=day, answers=answers,
