@@ -41,6 +41,10 @@ BUSY = Text("Dokumen ini sedang dicetak di anjungan lain. Coba lagi 10 menit lag
             "an attendant.")
 REVOKED = Text("Dokumen ini sudah dibatalkan dan tidak dapat dicetak. Silakan ke loket pelayanan.",
                "This document was cancelled and cannot be printed. Please go to the counter.")
+TYPE_CODE = Text("Ketik dulu kode cetak dari SMS, WhatsApp atau email Anda, lalu tekan tombol "
+                 "dokumen Anda.",
+                 "First type the print code from your SMS, WhatsApp or email, then press your "
+                 "document's button.")
 NOT_YOURS = Text("Dokumen tidak ditemukan untuk e-KTP ini. Ketik kode cetak dari SMS Anda.",
                  "No document was found for this e-KTP. Type the print code from your SMS.")
 NOT_PRINTABLE = Text("Dokumen ini berupa kartu dan dibuat di kantor Disdukcapil, tidak dicetak di "
@@ -95,6 +99,8 @@ class IssuedDocumentPrint:
                        registration_number: str | None = None) -> IssuedPrintResult:
         """Reserve, print and confirm; a failed print gives the code back."""
         who = mask_nik(nik)
+        if code is not None and not code.strip():
+            return IssuedPrintResult(False, "", (TYPE_CODE,))  # the server never tells a code
         if code is not None:
             code = normalize_code(code)
             if code is None:

@@ -29,6 +29,7 @@ from kiosk_app.services.printing.issued import (
     BAD_CODE,
     PRINTED,
     STILL_VALID,
+    TYPE_CODE,
     IssuedDocumentPrint,
 )
 from kiosk_app.services.printing.journal import PrintJournal
@@ -131,6 +132,8 @@ def test_document_prints_once_on_cups_with_its_verification_qr(
     number, code = issued_application(central)
     printer, journal = kiosk(central, cups_bed, tmp_path)
     before = paper(cups_bed)
+    untyped = printer.print_document(NIK, registration_number=number, code="")
+    assert not untyped.printed and untyped.messages == (TYPE_CODE,)  # the code is typed
     result = printer.print_document(NIK, registration_number=number, code=code)
     assert result.printed, result.messages
     assert result.messages == (PRINTED.format(number=result.document_number),)
