@@ -86,10 +86,14 @@ STATE_LABELS: dict[str, str] = {
 }
 
 
+MAX_MESSAGE = 300
+
+
 class TransitionRefused(Exception):
     """An action that the application's state or the rules do not allow (HTTP 409)."""
 
     def __init__(self, code: str, message: str, status: int = 409) -> None:
+        message = message[:MAX_MESSAGE]  # a message may quote the input: never much of it
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
 

@@ -193,3 +193,14 @@ def test_a_422_never_echoes_the_input(server: EmbeddedServer) -> None:
     assert r.status_code == 422
     assert len(r.content) < 2000 and "ZZZZZZZZ" not in r.text
     assert all("input" not in error for error in r.json()["detail"])
+
+
+def test_an_error_quoting_a_long_path_stays_short(server: EmbeddedServer) -> None:
+    """A 404 naming an 8,000-character kiosk id does not send the id back."""
+    kiosk_id = "K" * 8000
+    r = requests.delete(
+        f"{server.base_url}/api/v1/kiosks/{kiosk_id}/token",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
+    assert r.status_code == 404 and len(r.content) < 500
