@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, Field, StringConstraints
@@ -20,7 +20,9 @@ from central_server import keys
 from central_server.db import Database
 from central_server.errors import fail
 from central_server.models import Base, Kiosk, Office
+from central_server.ratelimit import check_all, client_ip
 from central_server.schemas import Error, KioskIn, KioskOut
+from central_server.throttle import DatabaseRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -316,14 +318,21 @@ def build_router(auth: KioskAuth, require_technician: Callable[..., Any]) -> API
     """Enrolment endpoints: open to kiosks with a code; codes and revocation for technicians."""
     router = APIRouter(tags=["kiosk enrolment"])
 
+    # Anonymous: limited per client address (resolved through the trusted proxies only), in
+    # the database so every app server counts the same guesses.
+    per_client = DatabaseRateLimiter(auth.db, per_minute=10, burst=20, prefix="enrol:ip:")
+
     @router.post(
         "/api/v1/kiosks",
         status_code=201,
         response_model=KioskOut,
-        responses={401: {"model": Error}, 404: {"model": Error}, 409: {"model": Error}},
+        responses={401: {"model": Error}, 404: {"model": Error}, 409: {"model": Error},
+                   429: {"model": Error}},
     )
-    def register_kiosk(body: EnrolIn) -> KioskOut:
+    def register_kiosk(body: EnrolIn, request: Request) -> KioskOut:
         """Enrol a kiosk with a one-time code made for it (an active kiosk: revoke first)."""
+        if not auth.open_enrolment:  # the limit guards code guessing; a dev server has none
+            check_all(per_client, [client_ip(request)], "enrolment attempts")
         return auth.enrol(body)
 
     staff = [Depends(require_technician)]

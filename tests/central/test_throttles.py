@@ -6,6 +6,7 @@ import requests
 
 from central_server.db import Database
 from central_server.embedded import EmbeddedServer, start_embedded
+from central_server.security import SecurityOptions
 from central_server.throttle import DatabaseRateLimiter
 from tests.central.conftest import ADMIN_TOKEN, TODAY
 from tests.central.fleet.helpers import enrol
@@ -44,3 +45,30 @@ def test_a_database_bucket_refills_at_its_rate(server: EmbeddedServer, database_
         assert second.acquire("a") is not None  # another process sees the same bucket
     finally:
         db.dispose()
+
+
+def test_enrolment_guesses_are_limited_per_client_address(database_url: str) -> None:
+    """Behind a trusted proxy each client has its own budget; a forged X-Forwarded-For from an
+    untrusted peer changes nothing."""
+    options = SecurityOptions(trusted_proxies=("127.0.0.1",))
+    body = {"kiosk_id": "kiosk-x", "office_code": "3517", "name": "Lobi",
+            "enrolment_code": "AAAA-BBBB-CCCC-DDDD"}
+    with start_embedded(database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN,
+                        security=options) as proxied:
+        url = f"{proxied.base_url}/api/v1/kiosks"
+
+        def guess(client: str) -> int:
+            return requests.post(url, json=body, headers={"X-Forwarded-For": client},
+                                 timeout=10).status_code
+
+        codes = [guess("198.51.100.7") for _ in range(21)]
+        assert codes[:20] == [401] * 20 and codes[20] == 429
+        assert guess("198.51.100.8") == 401  # another client behind the same proxy
+    with start_embedded(database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN) as direct:
+        r = requests.post(f"{direct.base_url}/api/v1/kiosks", json=body, timeout=10,
+                          headers={"X-Forwarded-For": "203.0.113.1"})
+        assert r.status_code == 401  # the peer 127.0.0.1 itself: its own fresh bucket
+        for n in range(20):
+            r = requests.post(f"{direct.base_url}/api/v1/kiosks", json=body, timeout=10,
+                              headers={"X-Forwarded-For": f"203.0.113.{n + 2}"})
+        assert r.status_code == 429  # the forged addresses all counted as 127.0.0.1
