@@ -159,8 +159,15 @@ class LoginGuard:
                 self._notify(session, text)
             return True
 
+    def locked(self) -> dict[str, datetime]:
+        """Accounts locked now, with the time (naive UTC) their lock ends."""
+        now = self._clock()
+        with self.db.transaction() as session:
+            rows = session.scalars(select(LoginFailure).where(LoginFailure.locked_until > now))
+            return {row.account: row.locked_until for row in rows if row.locked_until}
+
     def succeeded(self, username: str) -> None:
-        """Forget the failures of an account that logged in."""
+        """Forget the failures of an account (it logged in, or an admin unlocked it)."""
         with self.db.transaction() as session:
             session.execute(delete(LoginFailure).where(
                 LoginFailure.account == normalise_account(username)))

@@ -24,7 +24,13 @@ from central_server.officer.common import PageContext, field_value, offices_for,
 from central_server.ratelimit import client_ip
 from central_server.review_models import User
 from central_server.schemas import Service
-from central_server.throttle import LOCKOUT, DatabaseRateLimiter, LoginGuard, admin_notifier
+from central_server.throttle import (
+    LOCKOUT,
+    DatabaseRateLimiter,
+    LoginGuard,
+    admin_notifier,
+    audit,
+)
 from kiosk_app.domain.catalogue import SERVICES
 
 log = logging.getLogger("central_server.officer")
@@ -192,14 +198,18 @@ def router(ctx: PageContext) -> APIRouter:
         with ctx.db.transaction() as session:
             rows = list(session.scalars(select(User).order_by(User.username)))
             offices = offices_for(session, user)
-        return ctx.render(
-            request, "users.html", user, rows=rows, offices=offices, roles=ROLES, error=""
-        )
+        return ctx.render(request, "users.html", user, rows=rows, offices=offices, roles=ROLES,
+                          error="", locked=lockouts.locked())
 
     @r.post("/officer/users")
     async def add_user(request: Request, user: Admin) -> Response:
         """Create an account, or deactivate one (which ends its sessions)."""
         form = await ctx.form(request, user)
+        unlock = field_value(form, "unlock")
+        if unlock:
+            lockouts.succeeded(unlock)
+            audit.warning("login lock of account %s lifted by admin %s", unlock, user.username)
+            return redirect("/officer/users?ok=unlocked")
         deactivate = field_value(form, "deactivate")
         if deactivate:
             with ctx.db.transaction() as session:
@@ -233,6 +243,7 @@ def router(ctx: PageContext) -> APIRouter:
                 offices=offices,
                 roles=ROLES,
                 error=str(exc),
+                locked=lockouts.locked(),
             )
         return redirect("/officer/users?ok=created")
 

@@ -64,3 +64,19 @@ def test_a_successful_login_forgets_earlier_failures(central: Central) -> None:
     assert Staff(central.url, " Petugas ").login_response.status_code == 303
     with central.app.state.db.transaction() as session:
         assert session.get(LoginFailure, "petugas") is None
+
+
+def test_an_admin_sees_the_locked_account_and_unlocks_it(central: Central) -> None:
+    """The users page lists the lock; "Buka kunci" lifts it and the officer logs in again."""
+    for n in range(LOCKOUT_AFTER):
+        Staff(central.url, "petugas", f"tebakan-{n:04d}")
+    admin = Staff(central.url, "admin")
+    page = admin.get("/officer/users").text
+    assert 'id="locked-accounts"' in page and "<td>petugas</td>" in page
+    assert Staff(central.url, "petugas").login_response.status_code == 429
+    r = admin.post("/officer/users", {"unlock": "petugas"}, csrf=True)
+    assert r.status_code == 303 and r.headers["location"].endswith("ok=unlocked")
+    assert 'id="locked-accounts"' not in admin.get("/officer/users").text
+    assert Staff(central.url, "petugas").login_response.status_code == 303
+    forged = admin.post("/officer/users", {"unlock": "petugas"}, csrf=False)
+    assert forged.status_code == 403  # a form without the session's CSRF token
