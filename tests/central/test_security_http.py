@@ -146,11 +146,14 @@ def test_a_huge_enrolment_body_is_refused_by_its_length(server: EmbeddedServer) 
     assert status == 413 and len(body) < 300 and b"too_large" in body
 
 
-def test_a_chunked_body_is_cut_off_while_reading(server: EmbeddedServer) -> None:
-    """No Content-Length: the server counts the bytes and stops at the route's limit."""
+@pytest.mark.parametrize("path", ["/api/v1/kiosks", "/api/v1/fleet/heartbeat"])
+def test_a_chunked_body_is_cut_off_while_reading(server: EmbeddedServer, path: str) -> None:
+    """No Content-Length: the server counts the bytes and stops at the route's limit (the
+    heartbeat fast path, which reads its own body, too)."""
+    auth = enrol(server, "kiosk-chunked")
     chunks = (b'{"kiosk_id": "' + b"A" * 64 * 1024 for _ in range(64))  # 4 MiB
     status, body = raw_request(
-        server.base_url, "POST", "/api/v1/kiosks", chunks, {"Content-Type": "application/json"}
+        server.base_url, "POST", path, chunks, {"Content-Type": "application/json", **auth}
     )
     assert status == 413 and len(body) < 300 and b"AAAA" not in body
 
