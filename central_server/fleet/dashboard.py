@@ -23,6 +23,8 @@ from central_server.fleet.access import (
 from central_server.fleet.chart import Series, history_svg
 from central_server.fleet.schemas import CommandIn, CommandKind
 from central_server.fleet.service import STATUSES, Filters, FleetService, utc
+from central_server.ratelimit import client_ip
+from central_server.throttle import DatabaseRateLimiter
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 COMMAND_LABELS = {
@@ -94,9 +96,18 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
         """The technician login form."""
         return render(request, "login.html", error=None)
 
+    # token guesses per client address (through trusted proxies), counted on every app server
+    guesses = DatabaseRateLimiter(service.db, per_minute=10, burst=30, prefix="fleet-login:ip:")
+
     @router.post("/login")
     def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Response:
         """Check the staff token and set the session cookie."""
+        wait = guesses.acquire(client_ip(request))
+        if wait is not None:
+            response = render(request, "login.html", 429,
+                              error="Terlalu banyak percobaan / too many attempts")
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
         if not access.check_token(token):
             return render(request, "login.html", 401, error="Token tidak dikenal / unknown token")
         response = RedirectResponse("/fleet/", status_code=303)

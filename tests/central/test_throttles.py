@@ -72,3 +72,13 @@ def test_enrolment_guesses_are_limited_per_client_address(database_url: str) -> 
             r = requests.post(f"{direct.base_url}/api/v1/kiosks", json=body, timeout=10,
                               headers={"X-Forwarded-For": f"203.0.113.{n + 2}"})
         assert r.status_code == 429  # the forged addresses all counted as 127.0.0.1
+
+
+def test_admin_token_guesses_on_the_fleet_login_are_limited(server: EmbeddedServer) -> None:
+    """30 wrong tokens from one address, then 429 even for the right one (for a while)."""
+    url = f"{server.base_url}/fleet/login"
+    codes = [requests.post(url, data={"token": f"tebakan-{n}"}, timeout=10,
+                           allow_redirects=False).status_code for n in range(30)]
+    assert codes == [401] * 30
+    r = requests.post(url, data={"token": ADMIN_TOKEN}, timeout=10, allow_redirects=False)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
