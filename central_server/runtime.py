@@ -82,6 +82,7 @@ def seed_quotas(db: Database, config: CentralConfig) -> int:
 def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
     """The central server app as `config` says; keyword overrides go to create_app (tests)."""
     from central_server.app import create_app  # the worker never builds the app
+    from central_server.security import SecurityOptions
 
     channels = build_channels(config) if config.server.background_loops else {}
     options: dict[str, Any] = {
@@ -89,6 +90,9 @@ def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
         "channels": channels,
         "background_loops": config.server.background_loops,
         "secure_cookies": config.secure_cookies,
+        # X-Forwarded-* only from the configured proxies; Secure cookies forced, else over https
+        "security": SecurityOptions(trusted_proxies=tuple(config.server.trusted_proxies),
+                                    secure_cookies=True if config.secure_cookies else None),
         **overrides,
     }
     app = create_app(config.server.database_url, **options)
