@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+# pcscd owns a fixed socket (/run/pcscd/pcscd.comm): one definition of its session fixture for
+# the whole suite, so every package that uses it shares one daemon instead of starting a second.
+from tests.drivers.pcsc.fixtures import pcsc_testbed  # noqa: F401  (session fixture)
+
 HUNG_TEST_S = 900  # far above the slowest test (the CI crash soak, about two minutes)
 SIGPIPE_BIT = 1 << 12  # signal 13 in /proc/self/status's SigIgn mask
 

@@ -16,7 +16,6 @@ from drivers.document_printer.simulator import SimulatedDocumentPrinter
 from drivers.errors import DeviceError
 from drivers.scanner.simulator import SimulatedScanner
 from tests.drivers.cups.fixtures import cups_testbed  # noqa: F401  (session fixture)
-from tests.drivers.pcsc.fixtures import pcsc_testbed  # noqa: F401  (session fixture)
 from tests.drivers.sane.fixtures import sane_config  # noqa: F401  (session fixture)
 
 WAIT_S = 10.0  # upper bound for any event; tests normally finish in milliseconds

@@ -23,8 +23,7 @@ from kiosk_app.services.health import HealthReporter, RecordingSystemActions
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.views import SessionView
-from tests.drivers.pcsc.fixtures import (  # noqa: F401  (pcsc_testbed: a session fixture)
-    pcsc_testbed,
+from tests.drivers.pcsc.fixtures import (
     reset_bed,
     sam_slot_present,
     wait_for,
@@ -109,7 +108,7 @@ def test_a_sam_fault_is_told_as_one_and_calls_an_attendant(
 
 
 def test_a_mute_sam_on_real_pcscd_reaches_the_citizen_the_attendant_and_the_fleet(
-        pcsc_testbed: Any, tmp_path: Path) -> None:  # noqa: F811
+        pcsc_testbed: Any, tmp_path: Path) -> None:
     from drivers.card_reader.pcsc import PcscCardReader, PcscSettings
     reset_bed(pcsc_testbed)
     pcsc_testbed.set_sam(False)
