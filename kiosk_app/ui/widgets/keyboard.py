@@ -66,7 +66,8 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         """Create the keyboard in `mode` ("text", "email", "digits" or "number")."""
         theme.track_window()
         super().__init__(**kwargs)
-        self.bind(mode=self._rebuild, lang=self._relabel, width=self._fit_width)
+        self.bind(mode=self._rebuild, lang=self._relabel, width=self._fit_width,
+                  size_hint_y=self._fit_height)
         theme.follow(touch=self._rebuild, window_height=self._rebuild, spacing=self._rebuild)
         self._pad: BoxLayout | None = None
         self._rebuild()
@@ -101,11 +102,7 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         """Lay out the keys for the current mode and size."""
         self.clear_widgets()
         self.keys = []
-        rows = self._row_count()
-        gap = theme.spacing
-        budget = theme.window_height * MAX_HEIGHT_RATIO - 2 * gap - (rows - 1) * gap
-        self.key_height = max(theme.touch, min(1.25 * theme.touch, budget / rows))
-        self.height = rows * self.key_height + (rows - 1) * gap + 2 * gap
+        self._fit_height()
         if self.mode in _LAYOUTS:
             self._pad = None
             for row in _LAYOUTS[self.mode]:
@@ -113,6 +110,16 @@ class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
         else:
             self._build_pad()
         self._relabel()
+
+    def _fit_height(self, *_args: Any) -> None:
+        """Size the keys from the window; a keyboard the layout does not stretch takes their
+        height (again when a layout stops stretching it, as after large text)."""
+        rows = self._row_count()
+        gap = theme.spacing
+        budget = theme.window_height * MAX_HEIGHT_RATIO - 2 * gap - (rows - 1) * gap
+        self.key_height = max(theme.touch, min(1.25 * theme.touch, budget / rows))
+        if self.size_hint_y is None:
+            self.height = rows * self.key_height + (rows - 1) * gap + 2 * gap
 
     def _make_row(self, row: tuple[tuple[str, float], ...]) -> BoxLayout:
         """Return one horizontal row of keys with their relative widths."""
