@@ -61,18 +61,20 @@ class BigButton(Button):  # type: ignore[misc]
             state=self._restyle,
             disabled=self._restyle,
             texture_size=self._fit_height,
-            size_hint_y=self._fit_height,
+            size_hint_y=self._fit_text,
+            auto_height=self._fit_text,
             text=self._fit_text,
             width=self._fit_text,
             height=self._fit_text,
             font_name=self._fit_text,
             font_role=self._fit_text,
         )
-        theme.follow(revision=self._restyle, touch=self._fit_height, padding=self._fit_height,
-                     sp_body=self._fit_text, sp_key=self._fit_text, sp_title=self._fit_text)
+        # revision: bumped once every theme size is fresh (a size alone may be half-updated)
+        theme.follow(revision=self._restyle, touch=self._fit_height, padding=self._fit_height)
+        theme.follow(revision=self._fit_text)
         self._restyle()
-        self._fit_height()
         self._fit_text()
+        self._fit_height()
 
     def role_size(self) -> float:
         """The theme's font size for this button's role (before any fitting)."""
@@ -88,12 +90,29 @@ class BigButton(Button):  # type: ignore[misc]
         return max(text_width(word, str(self.font_name), size) for word in longest)
 
     def _fit_text(self, *_args: Any) -> None:
-        """Shrink the font just enough that the widest word fits on one line."""
+        """Shrink the font just enough that the widest word fits on one line and, where the
+        layout fixes the height, that the wrapped text fits it (never below MIN_FIT)."""
+        # A function of the button's text, size and the theme only, never of its last value:
+        # turning large text off gives exactly the layout the normal mode started with.
         room = self.width - 2 * theme.padding
         widest = self.widest_word()
         # 3% spare: glyph hinting makes widths not quite proportional to the font size
         scale = 1.0 if widest <= 0 or room <= 1 else min(1.0, 0.97 * room / widest)
+        fixed = not (self.size_hint_y is None and self.auto_height)
+        if fixed and self.height > 1 and room > 1 and self.text:
+            # half the padding above and below: a line box already holds its own leading
+            while scale > MIN_FIT and self.wrapped_height(scale) + theme.padding > self.height:
+                scale *= 0.95
         self.fit_scale = max(MIN_FIT, scale)
+
+    def wrapped_height(self, scale: float = 1.0) -> float:
+        """Height in pixels of the text wrapped to the button's width at `scale` of its role."""
+        from kivy.core.text import Label as CoreLabel
+
+        measure = CoreLabel(text=str(self.text), font_name=str(self.font_name),
+                            font_size=self.role_size() * scale, halign="center",
+                            text_size=(max(1, self.width - 2 * theme.padding), None))
+        return float(measure.render()[1])
 
     def _restyle(self, *_args: Any) -> None:
         """Pick colours for the kind, the pressed state and the disabled state."""
@@ -105,13 +124,10 @@ class BigButton(Button):  # type: ignore[misc]
         self.border_px = theme.border_width
 
     def _fit_height(self, *_args: Any) -> None:
-        """Keep the height at least one touch target and tall enough for the text; where the
-        layout fixes the height, shrink the text a step instead (never below MIN_FIT)."""
-        needed = self.texture_size[1] + 2 * theme.padding
+        """Keep the height at least one touch target and tall enough for the text (where the
+        layout leaves the height to the button)."""
         if self.size_hint_y is None and self.auto_height:
-            self.height = max(theme.touch, needed)
-        elif needed > self.height + 1 and self.height > 1 and self.fit_scale > MIN_FIT:
-            self.fit_scale = max(MIN_FIT, self.fit_scale * 0.9)
+            self.height = max(theme.touch, self.texture_size[1] + 2 * theme.padding)
 
 
 class ChoiceButton(BigButton):
