@@ -156,8 +156,6 @@ def test_rendering_a_screen_again_gives_the_same_pixels(artifacts: Path) -> None
     assert not changed, f"screens that changed between two grabs: {changed}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: turning large text off leaves some screens "
-                   "laid out differently (e.g. the form's fields, the attract headline)")
 def test_turning_large_text_off_restores_every_screen(artifacts: Path) -> None:
     rendered = render_all(artifacts)
     changed = []
