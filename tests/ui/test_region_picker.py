@@ -163,7 +163,7 @@ def test_region_field_in_the_pindah_form(start_kiosk: Callable[..., Any], artifa
     field.open_picker("search")
     pilot.idle(3)
     assert pilot.find("region_title").text == "Pilih kecamatan"
-    for key in [*"JOMB", "done"]:  # one match: "Selesai" picks it
+    for key in [*"JOMB", "done"]:  # one match: "OK" picks it
         pilot._tap_attr("key", key, pilot.find("region_keyboard"), settle=0)
     pilot.idle(3)
     assert field.value == "351709"

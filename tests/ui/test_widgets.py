@@ -180,9 +180,11 @@ def test_text_keyboard_has_all_letters_and_fits_lower_part(
     assert keyboard.height <= 0.5 * Window.height + 1
     assert keyboard.top <= 0.5 * Window.height + 1
     assert "Hapus" in key(keyboard, "backspace").text
+    # the done key says "OK": "Selesai" is also the menu's "end my visit"
+    assert key(keyboard, "done").text == "OK"
     keyboard.lang = "en"
     assert "Delete" in key(keyboard, "backspace").text
-    assert key(keyboard, "done").text == "Done"
+    assert key(keyboard, "done").text == "OK"
 
 
 def test_digits_keyboard_has_no_letters(mount: Callable[[Widget], Widget]) -> None:

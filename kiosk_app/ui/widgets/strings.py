@@ -6,7 +6,8 @@ from kiosk_app.domain.text import Text
 
 BACKSPACE = Text("Hapus", "Delete")
 SPACE = Text("Spasi", "Space")
-DONE = Text("Selesai", "Done")
+# Not "Selesai": on the menu that word ends the visit.
+DONE = Text("OK", "OK")
 
 DAY = Text("Tanggal", "Day")
 MONTH = Text("Bulan", "Month")
