@@ -54,3 +54,20 @@ def one_line_size(text: str, font_name: str, size: float, room: float, *_depends
         return size
     width = text_width(text, font_name, size)
     return size if width <= room else max(size * MIN_SHARE, size * 0.98 * room / width)
+
+
+def shrink_to(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
+    """Font size at which `text` (one word, e.g. a registration number) keeps one line in `room`
+    pixels: `size` when it fits, else just small enough."""
+    width = text_width(text, font_name, size)
+    return size if room <= 1 or width <= room else size * 0.98 * room / width
+
+
+def heading_or_body(text: str, font_name: str, room: float, *_depends: Any) -> float:
+    """The heading size when `text` fits one line in `room` pixels, else the body size (two
+    lines of it fit a top bar: a header keeps its section name and step whole)."""
+    fits = text_width(text, font_name, theme.sp_heading) <= room
+    # in large text never below the normal mode's heading (its body size is a little smaller)
+    wrapped = max(theme.sp_body, round(theme.sp_heading / theme.scale)) if theme.large_text \
+        else theme.sp_body
+    return float(theme.sp_heading if fits or room <= 1 else wrapped)
