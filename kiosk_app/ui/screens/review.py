@@ -60,7 +60,7 @@ class ReviewScreen(KioskScreen):
         self._shown = key
         rows = self.ids.rows
         rows.clear_widgets()
-        if theme.large_text and self.slot_text:  # no room beside the summary: its first row
+        if self.slot_text:  # the summary's first row: beside it, the slot pushed the buttons up
             rows.add_widget(ReviewRow(label_text=tr(texts.CHOSEN_SLOT_LABEL, view.language),
                                       value_text=self.slot_text))
         for label, value in view.summary:
