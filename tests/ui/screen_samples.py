@@ -29,6 +29,7 @@ from kiosk_app.services.session.views import (
     StatusResult,
     SurveyView,
 )
+from tests.ui.layout_check import Layout, check_layout
 
 MODES = ("normal", "large")
 LANGS = ("id", "en")
@@ -141,6 +142,7 @@ class Rendered:
     lines: dict[str, int] = field(default_factory=dict)  # pilot_id of a label -> lines it shows
     prompt: Text | None = None
     shot: Path | None = None
+    layout: Layout | None = None  # labels that do not fit, widgets off the window, covered
 
 
 def visible_widgets(root: Any) -> Iterator[Any]:
@@ -184,6 +186,7 @@ def render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
 def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     from kivy.app import App
     from kivy.base import EventLoop, runTouchApp
+    from kivy.core.window import Window
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
     from kiosk_app.services.audio import AudioGuidance
@@ -221,6 +224,7 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
         for _ in range(4):
             EventLoop.idle()
         record = _inspect(screen, name, mode, lang)
+        record.layout = check_layout(screen, Window.size)
         record.prompt = screen.prompt(view)
         _hold_still(screen)
         for _ in range(2):
