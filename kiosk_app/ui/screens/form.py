@@ -67,6 +67,7 @@ class FormScreen(KioskScreen):
     step_text = StringProperty("")
     editor_label = StringProperty("")
     editor_hint = StringProperty("")
+    tall_editor = BooleanProperty(False)  # a keyboard or picker: in large text, no room for a hint
 
     def __init__(self, **kwargs: Any) -> None:
         """Start with no page shown."""
@@ -198,6 +199,8 @@ class FormScreen(KioskScreen):
         area.clear_widgets()
         lang = self.lang
         self.editor_spec = spec
+        self.tall_editor = spec.kind in KEYBOARD_MODES or spec.kind in (FieldKind.DATE,
+                                                                          FieldKind.TIME)
         if spec.kind in KEYBOARD_MODES:
             field_input, keyboard = self._keyboard(KEYBOARD_MODES[spec.kind])
             field_input.max_length = spec.max_length

@@ -21,8 +21,9 @@ from kiosk_app.ui.widgets.buttons import BigButton
 
 KEYBOARD_MODES = ("text", "email", "digits", "number")
 SPECIAL_KEYS = ("backspace", "space", "done")
-# Share of the window height the keyboard may take.
-MAX_HEIGHT_RATIO = 0.5
+# Share of the window height the keyboard may take: a letter keyboard's five rows then have keys
+# one touch target high, leaving the form's editor room for its heading, hint and text box.
+MAX_HEIGHT_RATIO = 0.46
 
 # Text layout: rows of (key, width in key units); "" is an empty spacer.
 # Digits and "/" are on it too: addresses carry house numbers and RT/RW ("JL. MAWAR NO. 12").
