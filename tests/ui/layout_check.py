@@ -141,3 +141,27 @@ def shrunk(normal: Layout, large: Layout) -> list[str]:
         if before is not None and before[0] == name and size + 0.5 < before[1]:
             found.append(f"{name!r}: {before[1]:.1f} px normal, {size:.1f} px large")
     return found
+
+
+def all_layouts(rendered: dict[tuple[str, str, str], Any],
+                forms: dict[tuple[str, str, str], Layout]) -> dict[tuple[str, str, str], Layout]:
+    """Every checked layout: the sample screens and each form page with each field's editor."""
+    layouts = {key: record.layout for key, record in rendered.items() if record.layout}
+    return {**layouts, **forms}
+
+
+def count(layouts: dict[tuple[str, str, str], Layout]) -> tuple[dict[str, int], list[str]]:
+    """The findings' counts (the benchmark's JSON) and every finding as a line."""
+    counts = {"screens": len(layouts), "clipped": 0, "shrunk_in_large": 0, "off_window": 0,
+              "covered": 0}
+    lines = []
+    for (screen, mode, lang), layout in sorted(layouts.items()):
+        found = {"clipped": layout.clipped, "off_window": layout.off_window,
+                 "covered": layout.covered}
+        normal = layouts.get((screen, "normal", lang))
+        if mode == "large" and normal is not None:
+            found["shrunk_in_large"] = shrunk(normal, layout)
+        for kind, items in found.items():
+            counts[kind] += len(items)
+            lines += [f"{kind}: {lang}-{mode}/{screen}: {item}" for item in items]
+    return counts, lines

@@ -264,6 +264,27 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
             EventLoop.idle()
         if numbers:
             _SECOND["altered"] = _screenshot(shot_path(artifacts / "altered", name, mode, lang))
+        # Every page of every form with each of its fields' editors, for the layout check.
+        form = screens["form"]
+        for mode in MODES:
+            theme.large_text = mode == "large"
+            for lang in LANGS:
+                for key, service in SERVICES.items():
+                    pages = service.form.pages if service.form else ()
+                    for index, page in enumerate(pages):
+                        view = dataclasses.replace(sample_view("form", lang), service=service,
+                                                   page=index, errors={},
+                                                   values=_common(lang)["values"]
+                                                   if service is SERVICE else {})
+                        app.root.current = "form"
+                        form.left()
+                        form.render(view)
+                        for spec in page.fields:
+                            form.select(spec.name)
+                            for _ in range(3):
+                                EventLoop.idle()
+                            FORM_LAYOUTS[(f"form:{key}:{index + 1}:{spec.name}", mode, lang)] = \
+                                check_layout(form, Window.size)
     finally:
         theme.large_text = False
         for screen in screens.values():
@@ -274,6 +295,8 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
 
 
 ALTERED = ("result", MODES[-1], LANGS[-1])
+# (form:<service>:<page>:<field being edited>, mode, lang) -> its layout findings
+FORM_LAYOUTS: dict[tuple[str, str, str], Layout] = {}
 _SECOND: dict[str, Path] = {}
 
 

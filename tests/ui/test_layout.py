@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.layout_check import shrunk
-from tests.ui.screen_samples import render_all
+import pytest
+
+from tests.ui.layout_check import all_layouts, count
+from tests.ui.screen_samples import FORM_LAYOUTS, render_all
 
 
 def _findings(artifacts: Path, kind: str) -> list[str]:
+    """Findings of `kind` on the sample screens (the form on its first page)."""
     rendered = render_all(artifacts)
-    found = []
-    for (screen, mode, lang), record in rendered.items():
-        assert record.layout is not None
-        found += [f"{lang}-{mode}/{screen}: {item}" for item in getattr(record.layout, kind)]
-    return found
+    assert all(record.layout is not None for record in rendered.values())
+    layouts = all_layouts(rendered, {})
+    return [line.split(": ", 1)[1] for line in count(layouts)[1] if line.startswith(kind + ":")]
 
 
 def test_every_text_fits_its_box(artifacts: Path) -> None:
@@ -34,17 +35,24 @@ def test_no_control_covers_another(artifacts: Path) -> None:
 
 
 def test_large_text_never_makes_a_text_smaller(artifacts: Path) -> None:
-    rendered = render_all(artifacts)
-    found = []
-    for (screen, mode, lang), record in rendered.items():
-        if mode != "large":
-            continue
-        normal = rendered[(screen, "normal", lang)].layout
-        assert normal is not None and record.layout is not None
-        found += [f"{lang}/{screen}: {item}" for item in shrunk(normal, record.layout)]
+    found = _findings(artifacts, "shrunk_in_large")
     assert not found, "smaller in large-text mode:\n" + "\n".join(found)
     # the comparison sees the texts: every screen has some in both modes
-    assert all(len(r.layout.sizes) >= 2 for r in rendered.values() if r.layout is not None)
+    layouts = all_layouts(render_all(artifacts), FORM_LAYOUTS)
+    assert all(len(layout.sizes) >= 2 for layout in layouts.values())
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15: on some form pages a hint holds a word wider "
+                   "than its column (an e-mail address, 3517-LU-01022020-0001), a two-line hint "
+                   "pushes the text box, and in large text a date picker's 'Bulan' meets the "
+                   "heading: benchmarks/layout.py lists them")
+def test_every_form_page_with_each_editor_fits(artifacts: Path) -> None:
+    render_all(artifacts)
+    # every page of every form was checked, with each field's editor, in both modes and languages
+    assert len(FORM_LAYOUTS) > 4 * 100
+    counts, lines = count(all_layouts({}, FORM_LAYOUTS))
+    assert counts["clipped"] + counts["covered"] + counts["off_window"] == 0, "\n".join(lines)
+    assert counts["shrunk_in_large"] == 0, "\n".join(lines)
 
 
 def test_the_check_sees_what_a_reader_would(artifacts: Path) -> None:
