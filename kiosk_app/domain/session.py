@@ -50,12 +50,14 @@ GOODBYE_TEXT = {
         "The e-KTP was removed; the session ended and your data was cleared.",
     ),
     EndReason.INACTIVITY: Text(
-        "Sesi diakhiri karena tidak ada aktivitas. Data Anda sudah dihapus dari layar.",
-        "The session ended after no activity. Your data was cleared.",
+        "Sesi diakhiri karena tidak ada aktivitas. Data Anda sudah dihapus dari layar. "
+        "Jangan lupa ambil e-KTP Anda.",
+        "The session ended after no activity. Your data was cleared. "
+        "Do not forget to take your e-KTP.",
     ),
     EndReason.CANCELLED: Text(
-        "Sesi dibatalkan. Data Anda sudah dihapus dari layar.",
-        "The session was cancelled. Your data was cleared.",
+        "Sesi dibatalkan. Data Anda sudah dihapus dari layar. Jangan lupa ambil e-KTP Anda.",
+        "The session was cancelled. Your data was cleared. Do not forget to take your e-KTP.",
     ),
 }
 

@@ -81,3 +81,12 @@ def test_the_check_sees_what_a_reader_would(artifacts: Path) -> None:
     found = check_layout(root, (1280, 800))
     assert found.off_window == ["'A' at [1200, 10, 1320, 70]"]
     assert found.covered == ["'B' and 'C'"]
+
+
+def test_every_ending_with_the_card_in_the_reader_reminds_to_take_it() -> None:
+    from kiosk_app.domain.session import GOODBYE_TEXT, EndReason
+
+    for reason, text in GOODBYE_TEXT.items():
+        if reason is EndReason.CARD_REMOVED:
+            continue  # the card is already in the citizen's hand
+        assert "ambil e-KTP" in text.id and "e-KTP" in text.en, reason
