@@ -19,7 +19,7 @@ from kivy.uix.gridlayout import GridLayout
 from kiosk_app.domain.text import Text
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets._kv import load_kv
-from kiosk_app.ui.widgets.fit import text_width
+from kiosk_app.ui.widgets.fit import line_height, text_width
 
 FONT_ROLES = ("small", "body", "key", "heading", "title")
 MIN_FIT = 0.5  # text shrinks to fit its button, never below this share of its role's size
@@ -61,8 +61,8 @@ class BigButton(Button):  # type: ignore[misc]
             state=self._restyle,
             disabled=self._restyle,
             texture_size=self._fit_height,
-            size_hint_y=self._fit_text,
-            auto_height=self._fit_text,
+            size_hint_y=self._refit,
+            auto_height=self._refit,
             text=self._fit_text,
             width=self._fit_text,
             height=self._fit_text,
@@ -71,7 +71,7 @@ class BigButton(Button):  # type: ignore[misc]
         )
         # revision: bumped once every theme size is fresh (a size alone may be half-updated)
         theme.follow(revision=self._restyle, touch=self._fit_height, padding=self._fit_height)
-        theme.follow(revision=self._fit_text)
+        theme.follow(revision=self._refit)
         self._restyle()
         self._fit_text()
         self._fit_height()
@@ -103,16 +103,30 @@ class BigButton(Button):  # type: ignore[misc]
             # half the padding above and below: a line box already holds its own leading
             while scale > MIN_FIT and self.wrapped_height(scale) + theme.padding > self.height:
                 scale *= 0.95
+            scale = round(self.role_size() * scale) / self.role_size()
         self.fit_scale = max(MIN_FIT, scale)
 
-    def wrapped_height(self, scale: float = 1.0) -> float:
-        """Height in pixels of the text wrapped to the button's width at `scale` of its role."""
-        from kivy.core.text import Label as CoreLabel
+    def _refit(self, *_args: Any) -> None:
+        """Fit the text, then the height to it."""
+        self._fit_text()
+        self._fit_height()
 
-        measure = CoreLabel(text=str(self.text), font_name=str(self.font_name),
-                            font_size=self.role_size() * scale, halign="center",
-                            text_size=(max(1, self.width - 2 * theme.padding), None))
-        return float(measure.render()[1])
+    def wrapped_height(self, scale: float = 1.0) -> float:
+        """Height in pixels of the text wrapped between words to the button's width at `scale`
+        of its role's size (measured with the shared measuring labels)."""
+        font, size = str(self.font_name), round(self.role_size() * scale)
+        room = max(1.0, self.width - 2 * theme.padding)
+        lines, line = 0, ""
+        for paragraph in str(self.text).split("\n"):
+            lines += 1
+            line = ""
+            for word in paragraph.split(" "):
+                longer = f"{line} {word}" if line else word
+                if line and text_width(longer, font, size) > room:
+                    lines, line = lines + 1, word
+                else:
+                    line = longer
+        return lines * line_height(font, size)
 
     def _restyle(self, *_args: Any) -> None:
         """Pick colours for the kind, the pressed state and the disabled state."""

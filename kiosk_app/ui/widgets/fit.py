@@ -27,6 +27,12 @@ def text_width(text: str, font_name: str, size: float) -> float:
     return float(measure.get_extents(text)[0]) if text else 0.0
 
 
+def line_height(font_name: str, size: float) -> float:
+    """Height in pixels of one line of text in `font_name` at `size`."""
+    text_width("", font_name, size)
+    return float(_MEASURE[(font_name, round(size))].get_extents("Ag")[1])
+
+
 def one_line(button: Any, *_depends: Any) -> float:
     """Width at which the button shows its whole text on one line at its role's size."""
     width = text_width(str(button.text), str(button.font_name), button.role_size())
