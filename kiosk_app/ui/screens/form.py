@@ -65,6 +65,7 @@ class FormScreen(KioskScreen):
     overflow = BooleanProperty(False)  # more fields than fit: show the ▲/▼ buttons
     title_text = StringProperty("")
     step_text = StringProperty("")
+    step_lines = StringProperty("")  # "Langkah" above "1 dari 10"
     editor_label = StringProperty("")
     editor_hint = StringProperty("")
     tall_editor = BooleanProperty(False)  # a keyboard or picker: in large text, no room for a hint
@@ -104,6 +105,7 @@ class FormScreen(KioskScreen):
         page = form.pages[view.page]
         self.title_text = f"{tr(service.title, view.language)} · {tr(page.title, view.language)}"
         self.step_text = texts.STEP.format(n=view.page + 1, total=len(form.pages))(view.language)
+        self.step_lines = self.step_text.replace(" ", "\n", 1)
         key = (service.key, view.page)
         new_page = key != self._page_key
         if new_page:
