@@ -63,10 +63,13 @@ def one_line_size(text: str, font_name: str, size: float, room: float, *_depends
 
 
 def shrink_to(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
-    """Font size at which `text` (one word, e.g. a registration number) keeps one line in `room`
-    pixels: `size` when it fits, else just small enough."""
-    width = text_width(text, font_name, size)
-    return size if room <= 1 or width <= room else size * 0.98 * room / width
+    """The largest theme size up to `size` at which `text` (one word, e.g. a registration
+    number) keeps one line in `room` pixels (the body size at the least)."""
+    sizes = sorted({theme.sp_title, theme.sp_heading, theme.sp_key, theme.sp_body}, reverse=True)
+    for candidate in (s for s in sizes if s <= size):
+        if room <= 1 or text_width(text, font_name, candidate) <= room:
+            return float(candidate)
+    return float(theme.sp_body)
 
 
 def heading_or_body(text: str, font_name: str, room: float, *_depends: Any) -> float:
@@ -76,4 +79,12 @@ def heading_or_body(text: str, font_name: str, room: float, *_depends: Any) -> f
     # in large text never below the normal mode's heading (its body size is a little smaller)
     wrapped = max(theme.sp_body, round(theme.sp_heading / theme.scale)) if theme.large_text \
         else theme.sp_body
+    return float(theme.sp_heading if fits or room <= 1 else wrapped)
+
+
+def heading_or_key(text: str, font_name: str, room: float, *_depends: Any) -> float:
+    """A heading beside a keyboard or picker: the heading size on one line, else the body size
+    (the keys' size in large text, larger than the normal mode's heading)."""
+    fits = text_width(text, font_name, theme.sp_heading) <= room
+    wrapped = theme.sp_key if theme.large_text else theme.sp_body
     return float(theme.sp_heading if fits or room <= 1 else wrapped)
