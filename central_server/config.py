@@ -260,6 +260,7 @@ def _notify(raw: Any) -> NotifySettings:
 def build(cls: type[T], values: dict[str, Any], section: str) -> T:
     """One settings dataclass from its TOML table, each value checked against its field's type."""
     hints = typing.get_type_hints(cls)
+    # T is bound to the settings dataclasses, but mypy cannot see a TypeVar as a dataclass.
     declared = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     unknown = set(values) - set(declared)
     if unknown:

@@ -62,6 +62,7 @@ def _row_for_update(session: Session, db: Database, model: type[Row], key: str,
     """The row of `key`, created with `fresh` if missing, locked until the transaction ends."""
     insert = pg_insert if db.is_postgresql else sqlite_insert
     session.execute(insert(model).values(**fresh).on_conflict_do_nothing())
+    # Declarative models get __table__ from the metaclass, which mypy does not see on type[Row].
     column = next(iter(model.__table__.primary_key.columns))  # type: ignore[attr-defined]
     query = select(model).where(column == key)
     if db.is_postgresql:

@@ -77,7 +77,8 @@ class AnjunganApp(App):
         self._shown: str | None = None
         self._to_prepare: list[str] = []
         # A cold start speaks once the kiosk (and its audio guidance) is built.
-        self.a11y = Accessibility(kiosk.audio if kiosk is not None else _NotBuiltYet("audio"))
+        audio: Any = kiosk.audio if kiosk is not None else _NotBuiltYet("audio")
+        self.a11y = Accessibility(audio)
 
     @classmethod
     def cold_start(cls, config: Any, build_kiosk: Callable[[], Any], **kwargs: Any) -> AnjunganApp:
@@ -169,8 +170,9 @@ class AnjunganApp(App):
         Window.unbind(on_flip=self._after_first_frame)
         if self._bridge is not None:
             self._bridge.close()
-        if getattr(self, "attendant_overlay", None) is not None:
-            self.attendant_overlay.close()
+        overlay = getattr(self, "attendant_overlay", None)
+        if overlay is not None:
+            overlay.close()
             self.attendant_overlay = None
         if self._tick_event is not None:
             self._tick_event.cancel()

@@ -35,7 +35,7 @@ class DemoRecorder:
         """Save the next numbered screenshot, e.g. 05-form-keluarga.png."""
         self.screens.append(name)
         path = self.out_dir / "screens" / f"{len(self.screens):02d}-{name}.png"
-        return self.pilot.screenshot(path)
+        return Path(self.pilot.screenshot(path))
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:

@@ -107,7 +107,7 @@ _SYMBOLS: dict[str, tuple[str, str]] = {
 }
 
 
-class Theme(EventDispatcher):  # type: ignore[misc]
+class Theme(EventDispatcher):
     """Sizes, colours and fonts the widgets and screens bind to."""
 
     large_text = BooleanProperty(False)

@@ -129,7 +129,8 @@ class KioskScreen(Screen):
     def session(self) -> SessionService:
         """The running app's session service."""
         app: Any = App.get_running_app()
-        return app.session  # type: ignore[no-any-return]
+        session: SessionService = app.session
+        return session
 
     def call(self, method: str, *args: Any) -> None:
         """Call a session method by name (kv handlers stay one-liners)."""

@@ -77,7 +77,7 @@ class DocumentsScreen(KioskScreen):
         box.clear_widgets()
         for doc in desk.ready:
             button = BigButton(
-                text=f"{PRINT_THIS(lang)}: {doc.title(lang)}\n{doc.document_number}",  # type: ignore[arg-type]
+                text=f"{PRINT_THIS(lang)}: {doc.title(lang)}\n{doc.document_number}",
                 kind="accent", disabled=desk.printing,
             )
             button.pilot_id = f"print_{doc.registration_number}"

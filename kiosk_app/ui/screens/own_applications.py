@@ -26,7 +26,7 @@ BACK = T("Kembali", "Back")
 SCROLL_SHARE = 0.8
 
 
-class OwnApplicationsPanel(BoxLayout):  # type: ignore[misc]
+class OwnApplicationsPanel(BoxLayout):
     """Timelines of the card holder's applications; scrolled with ▲/▼ buttons, never a swipe."""
 
     lang = StringProperty("id")

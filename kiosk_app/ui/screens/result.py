@@ -54,9 +54,9 @@ class ResultScreen(KioskScreen):
         self.visit_text = texts.slot_text(outcome.slot, lang)
         lines: list[str] = []
         if outcome.ticket_printed:
-            lines.append("✔ " + texts.TICKET_PRINTED(lang))  # type: ignore[arg-type]
+            lines.append("✔ " + texts.TICKET_PRINTED(lang))
         if outcome.receipt_printed:
-            lines.append("✔ " + texts.RECEIPT_PRINTED(lang))  # type: ignore[arg-type]
+            lines.append("✔ " + texts.RECEIPT_PRINTED(lang))
         self.printed_text = "\n".join(lines)
         self.message = "\n".join(tr(m, lang) for m in outcome.messages)
         self.offline = outcome.offline
@@ -65,7 +65,7 @@ class ResultScreen(KioskScreen):
         self.reprint_ready = offer is not None and offer.printer_ready and not offer.busy
         self.reprint_text = tr(offer.message, lang) if offer is not None else ""
         if offer is not None and offer.busy:
-            self.reprint_text = REPRINTING(lang)  # type: ignore[arg-type]
+            self.reprint_text = REPRINTING(lang)
 
     def left(self) -> None:
         """Clear the outcome."""

@@ -45,7 +45,7 @@ NO_IMAGE = T("Gambar hasil pindai tampil di sini", "The scanned page shows here"
 
 
 def _fmt(text: Text, lang: str, **values: Any) -> str:
-    return text.format(**values)(lang)  # type: ignore[arg-type]
+    return text.format(**values)(lang)
 
 
 class ScanScreen(KioskScreen):
@@ -84,23 +84,23 @@ class ScanScreen(KioskScreen):
             return
         doc = scan.current
         self.title_text = _fmt(TITLE, lang, n=scan.index + 1, total=len(scan.documents))
-        self.doc_title = doc.title(lang)  # type: ignore[arg-type]
+        self.doc_title = doc.title(lang)
         if self.pages != doc.pages or (self._page_key and self._page_key[0] != scan.index):
             self.selected = max(0, doc.pages - 1)
         self.pages = doc.pages
         self.pages_text = _fmt(PAGES, lang, n=doc.pages)
         self.busy, self.ready, self.feeder = scan.busy, scan.scanner_ready, scan.has_feeder
         if scan.message is not None:
-            self.message = scan.message(lang)  # type: ignore[arg-type]
+            self.message = scan.message(lang)
         if scan.image_png != self._image_bytes:
             self._image_bytes = scan.image_png
             self.image = self._texture(scan.image_png)
         if not scan.image_png:
-            self.caption = NO_IMAGE(lang)  # type: ignore[arg-type]
+            self.caption = NO_IMAGE(lang)
         elif scan.image_is_preview:
-            self.caption = PREVIEW_CAPTION(lang)  # type: ignore[arg-type]
+            self.caption = PREVIEW_CAPTION(lang)
         else:
-            self.caption = PAGE_CAPTION(lang)  # type: ignore[arg-type]
+            self.caption = PAGE_CAPTION(lang)
         self._build_pages(scan.index, doc.pages, lang)
 
     def _build_pages(self, index: int, pages: int, lang: str) -> None:

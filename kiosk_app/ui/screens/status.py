@@ -71,7 +71,7 @@ class StatusScreen(KioskScreen):
     def _relabel_done_key(self, _dt: float) -> None:
         for key in self.ids.keypad.keys:
             if key.key == "done":
-                key.text = CHECK(self.lang)  # type: ignore[arg-type]
+                key.text = CHECK(self.lang)
 
     def prompt(self, view: SessionView) -> Text | None:
         """How to look up, checking, or the status and what to do next."""

@@ -86,7 +86,7 @@ class SurveyScreen(KioskScreen):
             row = BoxLayout(orientation="vertical", size_hint_y=None, spacing=theme.spacing)
             row.bind(minimum_height=row.setter("height"))
             question = Factory.SurveyQuestion(  # the theme's font and colours, kept up to date
-                text=f"{element.code[1:]}. {element.question(lang)}")  # type: ignore[arg-type]
+                text=f"{element.code[1:]}. {element.question(lang)}")
             question.pilot_id = f"survey_question_{element.code}"
             answers = Factory.SurveyAnswers()  # four answers a row, sized in survey.kv
             for value, words in enumerate(element.answers, start=1):

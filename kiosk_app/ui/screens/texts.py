@@ -108,17 +108,17 @@ DAYS = (
 
 def long_date(day: date, lang: str) -> str:
     """23 November 2026 (day, month in words, year)."""
-    return f"{day.day} {MONTHS[day.month - 1](lang)} {day.year}"  # type: ignore[arg-type]
+    return f"{day.day} {MONTHS[day.month - 1](lang)} {day.year}"
 
 
 def slot_text(slot: Slot, lang: str, remaining: int | None = None) -> str:
     """Senin, 23 November 2026 · pukul 08.00-11.00 (· sisa 12)."""
     day = slot.date
-    name = DAYS[day.weekday()](lang)  # type: ignore[arg-type]
+    name = DAYS[day.weekday()](lang)
     window = slot.window
     if remaining is None:
         pukul = "pukul " if lang != "en" else ""
         return f"{name}, {long_date(day, lang)} · {pukul}{window}"
     return SLOT_LINE.format(day=name, date=long_date(day, lang), window=window, left=remaining)(
-        lang  # type: ignore[arg-type]
+        lang
     )

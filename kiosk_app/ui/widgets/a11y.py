@@ -33,7 +33,7 @@ def _controller() -> Accessibility | None:
     return controller if isinstance(controller, Accessibility) else None
 
 
-class A11yButtons(BoxLayout):  # type: ignore[misc]
+class A11yButtons(BoxLayout):
     """ "Ulangi suara" and the large-text toggle, side by side."""
 
     lang = StringProperty("id")
@@ -53,7 +53,7 @@ class A11yButtons(BoxLayout):  # type: ignore[misc]
             theme.large_text = not theme.large_text
 
 
-class A11yBar(BoxLayout):  # type: ignore[misc]
+class A11yBar(BoxLayout):
     """A strip holding the buttons, for screens without a title bar."""
 
     lang = StringProperty("id")

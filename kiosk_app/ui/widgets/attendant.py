@@ -35,11 +35,11 @@ CHECKING = Text("Memeriksa PIN...", "Checking the PIN...")
 CANCEL = Text("Batal", "Cancel")
 
 
-class AttendantTab(Button):  # type: ignore[misc]
+class AttendantTab(Button):
     """The small "Petugas" button at the bottom edge of every screen."""
 
 
-class AttendantPinPad(ModalView):  # type: ignore[misc]
+class AttendantPinPad(ModalView):
     """Big digit keys, dots for what was typed, and a plain message when the PIN is wrong."""
 
     lang = StringProperty("id")
@@ -113,7 +113,7 @@ class AttendantPinPad(ModalView):  # type: ignore[misc]
             self.message = ""
 
 
-class AttendantOverlay(BoxLayout):  # type: ignore[misc]
+class AttendantOverlay(BoxLayout):
     """Sits on top of every screen: the assisted badge and the attendant button."""
 
     lang = StringProperty("id")

@@ -66,7 +66,7 @@ def held_title(count: int) -> Text:
     return HELD_COUNTED.format(count=count) if count else HELD
 
 
-class AttendantPanel(ModalView):  # type: ignore[misc]
+class AttendantPanel(ModalView):
     """Full-screen panel over the citizen's screen while attendant mode is unlocked."""
 
     lang = StringProperty("id")

@@ -35,7 +35,7 @@ _KIND_COLOURS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
-class BigButton(Button):  # type: ignore[misc]
+class BigButton(Button):
     """A large rounded button whose text wraps; at least one touch target in each side."""
 
     kind = OptionProperty("primary", options=BUTTON_KINDS)
@@ -173,7 +173,7 @@ class ChoiceButton(BigButton):
             self.border_px = theme.focus_width
 
 
-class ChoiceButtons(GridLayout):  # type: ignore[misc]
+class ChoiceButtons(GridLayout):
     """A group of big buttons of which exactly one can be chosen by a single tap."""
 
     choices = ListProperty([])

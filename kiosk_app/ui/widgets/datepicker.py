@@ -56,7 +56,7 @@ def step_date(
     return datetime.date(year, month, day)
 
 
-class DatePicker(BoxLayout):  # type: ignore[misc]
+class DatePicker(BoxLayout):
     """Pick a date with single taps; `value` is '' until touched, then always an ISO date."""
 
     value = StringProperty("")

@@ -21,11 +21,11 @@ class FieldValue(ThemedLabel):
     line = NumericProperty(2)  # the frame's half-width (kv: thicker when selected)
 
 
-class ErrorIcon(Label):  # type: ignore[misc]
+class ErrorIcon(Label):
     """A round error mark with "!" so errors never rely on colour alone."""
 
 
-class FieldRow(ButtonBehavior, BoxLayout):  # type: ignore[misc]
+class FieldRow(ButtonBehavior, BoxLayout):
     """One field of a form; a single tap anywhere on it fires on_select."""
 
     label_text = StringProperty("")

@@ -36,7 +36,7 @@ def line_height(font_name: str, size: float) -> float:
 def one_line(button: Any, *_depends: Any) -> float:
     """Width at which the button shows its whole text on one line at its role's size."""
     width = text_width(str(button.text), str(button.font_name), button.role_size())
-    return width * SPARE + 2 * theme.padding
+    return float(width * SPARE + 2 * theme.padding)
 
 
 def two_lines(button: Any, *_depends: Any) -> float:
@@ -47,7 +47,7 @@ def two_lines(button: Any, *_depends: Any) -> float:
     for cut in range(1, len(words)):
         first, rest = " ".join(words[:cut]).strip(), " ".join(words[cut:]).strip()
         best = min(best, max(text_width(first, font, size), text_width(rest, font, size)))
-    return best * SPARE + 2 * theme.padding
+    return float(best * SPARE + 2 * theme.padding)
 
 
 MIN_SHARE = 0.8  # a value shrinks to stay on one line, never below this share of its role's size

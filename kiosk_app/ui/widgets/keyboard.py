@@ -52,7 +52,7 @@ class KeyButton(BigButton):
     key = StringProperty("")
 
 
-class OnScreenKeyboard(BoxLayout):  # type: ignore[misc]
+class OnScreenKeyboard(BoxLayout):
     """Keyboard firing on_key(key); when attached to a TextInput it edits that input directly."""
 
     mode = OptionProperty("text", options=KEYBOARD_MODES)

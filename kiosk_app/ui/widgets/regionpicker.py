@@ -85,7 +85,7 @@ class RegionButton(BigButton):
     code = StringProperty("")
 
 
-class RegionPicker(BoxLayout):  # type: ignore[misc]
+class RegionPicker(BoxLayout):
     """Search or browse the regions of `level`; fires on_pick(code) when one is touched."""
 
     level = NumericProperty(4)
@@ -259,7 +259,7 @@ class RegionPicker(BoxLayout):  # type: ignore[misc]
             box.add_widget(button)
 
 
-class RegionPickerPopup(ModalView):  # type: ignore[misc]
+class RegionPickerPopup(ModalView):
     """The picker over the whole window; closes on a pick or on "Tutup"."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -273,7 +273,7 @@ class RegionPickerPopup(ModalView):  # type: ignore[misc]
         self.add_widget(self.picker)
 
 
-class RegionField(BoxLayout):  # type: ignore[misc]
+class RegionField(BoxLayout):
     """The form's editor for a REGION field: what is chosen, and buttons to search or browse."""
 
     value = StringProperty("")

@@ -13,7 +13,7 @@ from kiosk_app.ui.widgets._kv import load_kv
 from kiosk_app.ui.widgets.buttons import FONT_ROLES, BigButton
 
 
-class ThemedLabel(Label):  # type: ignore[misc]
+class ThemedLabel(Label):
     """A wrapped, centred label whose font size follows the theme (`font_role`)."""
 
     font_role = OptionProperty("body", options=FONT_ROLES)
@@ -29,7 +29,7 @@ class StepButton(BigButton):
     action = StringProperty("")
 
 
-class StepColumn(BoxLayout):  # type: ignore[misc]
+class StepColumn(BoxLayout):
     """A column: heading, rows of "+" buttons, the value, rows of "-" buttons."""
 
     def __init__(self, plus: list[tuple[str, str]], minus: list[tuple[str, str]], **kwargs: Any):

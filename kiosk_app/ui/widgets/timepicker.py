@@ -34,7 +34,7 @@ def step_time(hour: int, minute: int, action: str) -> tuple[int, int]:
     return (hour + dh) % 24, (minute + dm) % 60
 
 
-class TimePicker(BoxLayout):  # type: ignore[misc]
+class TimePicker(BoxLayout):
     """Pick a time with single taps; `value` is 'HH:MM' (or '' until touched)."""
 
     value = StringProperty("")

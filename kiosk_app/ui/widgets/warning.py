@@ -14,7 +14,7 @@ from kiosk_app.ui.widgets import strings
 from kiosk_app.ui.widgets._kv import load_kv
 
 
-class InactivityWarning(ModalView):  # type: ignore[misc]
+class InactivityWarning(ModalView):
     """Shows "Are you still there?" and a countdown; one huge button fires on_still_here."""
 
     seconds_left = NumericProperty(30)
