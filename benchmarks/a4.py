@@ -35,8 +35,9 @@ def main() -> None:
 
     testbed = CupsTestbed(Path(tempfile.mkdtemp(prefix="bench-cups-"))).start()
     try:
-        printer = CupsDocumentPrinter(PDF_QUEUE, server=testbed.socket, job_timeout_s=60,
-                                      poll_s=0.05)
+        printer = CupsDocumentPrinter(
+            PDF_QUEUE, server=testbed.socket, job_timeout_s=60, poll_s=0.05
+        )
         completed_s = []
         for i in range(RUNS):
             start = time.perf_counter()
@@ -45,13 +46,17 @@ def main() -> None:
         pages = len(testbed.new_pdfs())
     finally:
         testbed.stop()
-    print(json.dumps({
-        "runs": RUNS,
-        "pdf_bytes": len(pdf),
-        "pdfs_out": pages,
-        "pdf_render_ms": round(statistics.median(render_ms), 1),
-        "cups_completed_s": round(statistics.median(completed_s), 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "runs": RUNS,
+                "pdf_bytes": len(pdf),
+                "pdfs_out": pages,
+                "pdf_render_ms": round(statistics.median(render_ms), 1),
+                "cups_completed_s": round(statistics.median(completed_s), 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smartcard import scard  # noqa: E402
+from smartcard import scard
 
-from drivers.card_reader import pcsc  # noqa: E402
-from drivers.card_reader.pcsc_link import CardLink  # noqa: E402
-from drivers.card_reader.protocol import CardInserted, IdentityRead  # noqa: E402
-from drivers.card_reader.virtual.testbed import CARD_READER, SAM_READER, Testbed  # noqa: E402
+from drivers.card_reader import pcsc
+from drivers.card_reader.pcsc_link import CardLink
+from drivers.card_reader.protocol import CardInserted, IdentityRead
+from drivers.card_reader.virtual.testbed import CARD_READER, SAM_READER, Testbed
 
 RUNS = int(os.environ.get("CARD_READ_RUNS", "30"))
 TIMEOUT_S = 5.0

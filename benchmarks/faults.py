@@ -38,21 +38,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.card_reader.pcsc import PcscCardReader, PcscSettings  # noqa: E402
-from drivers.card_reader.virtual.testbed import Testbed  # noqa: E402
-from drivers.document_printer.simulator import SimulatedDocumentPrinter  # noqa: E402
-from drivers.errors import SamFault  # noqa: E402
-from drivers.ticket_printer.simulator import SimulatedTicketPrinter  # noqa: E402
-from kiosk_app.central import CentralClient  # noqa: E402
-from kiosk_app.domain.session import SessionState  # noqa: E402
-from kiosk_app.domain.text import Text  # noqa: E402
-from kiosk_app.services.printing.service import PrintingService  # noqa: E402
-from kiosk_app.services.session.service import SessionService  # noqa: E402
-from kiosk_app.services.session.submission import STORAGE_REFUSED  # noqa: E402
-from kiosk_app.services.session.views import SessionView  # noqa: E402
-from tests.drivers.pcsc.fixtures import reset_bed, sam_slot_present, wait_for  # noqa: E402
-from tests.services.outbox_rig import SERVICE, canary_nik, client, start_server  # noqa: E402
-from tests.services.test_kiosk_storage_faults import kiosk_in_namespace  # noqa: E402
+from drivers.card_reader.pcsc import PcscCardReader, PcscSettings
+from drivers.card_reader.virtual.testbed import Testbed
+from drivers.document_printer.simulator import SimulatedDocumentPrinter
+from drivers.errors import SamFault
+from drivers.ticket_printer.simulator import SimulatedTicketPrinter
+from kiosk_app.central import CentralClient
+from kiosk_app.domain.session import SessionState
+from kiosk_app.domain.text import Text
+from kiosk_app.services.printing.service import PrintingService
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.submission import STORAGE_REFUSED
+from kiosk_app.services.session.views import SessionView
+from tests.drivers.pcsc.fixtures import reset_bed, sam_slot_present, wait_for
+from tests.services.outbox_rig import SERVICE, canary_nik, client, start_server
+from tests.services.test_kiosk_storage_faults import kiosk_in_namespace
 
 HANG_S = 30.0
 CARD_FAULTS: dict[str, dict[str, Any]] = {
@@ -95,8 +95,10 @@ class Watch:
             while True:
                 for at, view in self.views:
                     if at >= since and view.state in (SessionState.ATTRACT, SessionState.IDENTITY):
-                        read_started = any(a >= since and v.state is SessionState.READING_CARD
-                                           for a, v in self.views)
+                        read_started = any(
+                            a >= since and v.state is SessionState.READING_CARD
+                            for a, v in self.views
+                        )
                         if not read_started:
                             continue
                         if view.state is SessionState.IDENTITY:
@@ -114,9 +116,12 @@ def card_matrix(results: list[dict[str, Any]]) -> None:
     bed = Testbed().start()
     reader = PcscCardReader(PcscSettings(sam_probe_s=0.2))
     session = SessionService(
-        card_reader=reader, central=CentralClient("http://127.0.0.1:9", "KIOSK-BENCH", "3517"),
-        printing=PrintingService(SimulatedTicketPrinter(), SimulatedDocumentPrinter(),
-                                 kiosk_id="KIOSK-BENCH"))
+        card_reader=reader,
+        central=CentralClient("http://127.0.0.1:9", "KIOSK-BENCH", "3517"),
+        printing=PrintingService(
+            SimulatedTicketPrinter(), SimulatedDocumentPrinter(), kiosk_id="KIOSK-BENCH"
+        ),
+    )
     watch = Watch()
     session.subscribe(watch)
     stop = threading.Event()
@@ -138,13 +143,22 @@ def card_matrix(results: list[dict[str, Any]]) -> None:
                 wait_for(lambda: not sam_slot_present(), what="the SAM to leave")
                 bed.set_sam(True, **sam)
                 wait_for(sam_slot_present, what="the faulty SAM")
-            wait_for(lambda: reader.status()["pcsc_state"] == "no_card", timeout=HANG_S,
-                     what="the reader ready")
+            wait_for(
+                lambda: reader.status()["pcsc_state"] == "no_card",
+                timeout=HANG_S,
+                what="the reader ready",
+            )
             since = time.monotonic()
             bed.insert(0, **card)
             verdict, seconds = watch.outcome(since, SamFault.citizen_message if sam else None)
-            results.append({"fault": name, "kind": "card", "verdict": verdict,
-                            "time_to_message_s": round(seconds, 3)})
+            results.append(
+                {
+                    "fault": name,
+                    "kind": "card",
+                    "verdict": verdict,
+                    "time_to_message_s": round(seconds, 3),
+                }
+            )
             bed.remove()
         reset_bed(bed)
     finally:
@@ -159,9 +173,13 @@ def _server_with_application(root: Path) -> tuple[Any, str]:
     central = client(server.base_url)
     slot = next(s.slot for s in central.slots(SERVICE) if s.remaining > 0)
     number = central.submit(
-        service=SERVICE, applicant_nik=canary_nik(), applicant_name="UJI",
-        data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"}, slot=slot,
-        idempotency_key=uuid.uuid4().hex).registration_number
+        service=SERVICE,
+        applicant_nik=canary_nik(),
+        applicant_name="UJI",
+        data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"},
+        slot=slot,
+        idempotency_key=uuid.uuid4().hex,
+    ).registration_number
     return server, number
 
 
@@ -171,35 +189,56 @@ def storage_matrix(results: list[dict[str, Any]]) -> None:
         root = Path(tmp)
         server, number = _server_with_application(root)
         try:
-            for name in ("read-only data folder", "full data disk", "outbox key missing",
-                         "outbox key damaged"):
+            for name in (
+                "read-only data folder",
+                "full data disk",
+                "outbox key missing",
+                "outbox key damaged",
+            ):
                 case = root / name.replace(" ", "-")
                 case.mkdir()
                 folder = case / "var"
                 key = case / "outbox.key"
                 mount, fill = "", False
                 if name == "read-only data folder":
-                    mount = (f"mkdir -p '{folder}' && mount --bind '{folder}' '{folder}' && "
-                             f"mount -o remount,bind,ro '{folder}'")
+                    mount = (
+                        f"mkdir -p '{folder}' && mount --bind '{folder}' '{folder}' && "
+                        f"mount -o remount,bind,ro '{folder}'"
+                    )
                 elif name == "full data disk":
-                    mount, fill = f"mkdir -p '{folder}' && mount -t tmpfs -o size=2m tmpfs "\
-                                  f"'{folder}'", True
+                    mount, fill = (
+                        f"mkdir -p '{folder}' && mount -t tmpfs -o size=2m tmpfs '{folder}'",
+                        True,
+                    )
                 if name == "outbox key damaged":
                     key.write_bytes(b"not a key\n")
                 elif name != "outbox key missing":
                     key.write_bytes(bytes(range(32)))
                 try:
-                    got = kiosk_in_namespace(case, (server, number), mount, key_file=key,
-                                              fill=fill)
+                    got = kiosk_in_namespace(case, (server, number), mount, key_file=key, fill=fill)
                 except Exception as exc:  # a kiosk that did not start or answer is a finding
-                    results.append({"fault": name, "kind": "storage", "verdict": "hung",
-                                    "error": str(exc)[:300], "time_to_message_s": HANG_S})
+                    results.append(
+                        {
+                            "fault": name,
+                            "kind": "storage",
+                            "verdict": "hung",
+                            "error": str(exc)[:300],
+                            "time_to_message_s": HANG_S,
+                        }
+                    )
                     continue
                 lost = bool(got["outcome"])  # acknowledged although nothing could be stored
                 message = str(got["message_en"] or "")
                 verdict = "told" if message.startswith(STORAGE_REFUSED.en) else "untold"
-                results.append({"fault": name, "kind": "storage", "verdict": verdict,
-                                "lost": lost, "time_to_message_s": got["told_s"]})
+                results.append(
+                    {
+                        "fault": name,
+                        "kind": "storage",
+                        "verdict": verdict,
+                        "lost": lost,
+                        "time_to_message_s": got["told_s"],
+                    }
+                )
         finally:
             server.stop()
 
@@ -222,8 +261,11 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
         queue.close()
 
     cases: list[tuple[str, Any, str]] = [("outbox.db", _filled_outbox, d) for d in sorted(DAMAGE)]
-    cases += [(f, make, d) for f, make in (("print-journal.db", journal), ("surveys.db", surveys))
-              for d in ("zero_bytes", "truncated", "header")]
+    cases += [
+        (f, make, d)
+        for f, make in (("print-journal.db", journal), ("surveys.db", surveys))
+        for d in ("zero_bytes", "truncated", "header")
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         server, number = _server_with_application(root)
@@ -239,12 +281,25 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
                 try:
                     got = kiosk_in_namespace(case, (server, number), "", key_file=key)
                 except Exception as exc:
-                    results.append({"fault": name, "kind": "damaged file", "verdict": "hung",
-                                    "error": str(exc)[:300], "time_to_message_s": HANG_S})
+                    results.append(
+                        {
+                            "fault": name,
+                            "kind": "damaged file",
+                            "verdict": "hung",
+                            "error": str(exc)[:300],
+                            "time_to_message_s": HANG_S,
+                        }
+                    )
                     continue
                 verdict = "told" if got["outcome"] and got["status_found"] == number else "untold"
-                results.append({"fault": name, "kind": "damaged file", "verdict": verdict,
-                                "time_to_message_s": got["told_s"]})
+                results.append(
+                    {
+                        "fault": name,
+                        "kind": "damaged file",
+                        "verdict": verdict,
+                        "time_to_message_s": got["told_s"],
+                    }
+                )
         finally:
             server.stop()
 
@@ -269,9 +324,14 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
         sender = OutboxSender(box, central, backoff=Backoff(base_s=0.05, cap_s=0.2))
         reader = SimulatedCardReader(read_delay_s=0.01)
         session = SessionService(
-            card_reader=reader, central=central, outbox=sender, send_timeout_s=1.5,
-            printing=PrintingService(SimulatedTicketPrinter(), SimulatedDocumentPrinter(),
-                                     kiosk_id=central.kiosk_id))
+            card_reader=reader,
+            central=central,
+            outbox=sender,
+            send_timeout_s=1.5,
+            printing=PrintingService(
+                SimulatedTicketPrinter(), SimulatedDocumentPrinter(), kiosk_id=central.kiosk_id
+            ),
+        )
         watch = Watch()
         session.subscribe(watch)
         session.start()
@@ -314,18 +374,28 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
                     verdict = "hung"
                 elif view.outcome is not None:
                     verdict = "told"
-                    acknowledged.append(view.outcome.local_reference
-                                        or view.outcome.registration_number)
+                    acknowledged.append(
+                        view.outcome.local_reference or view.outcome.registration_number
+                    )
                     if view.outcome.local_reference:
                         references.append(view.outcome.local_reference)
                 else:
                     verdict = "told" if view.message is not None else "untold"
-                results.append({"fault": f"server {mode}", "kind": "server", "verdict": verdict,
-                                "time_to_message_s": round(min(seconds, HANG_S), 3)})
+                results.append(
+                    {
+                        "fault": f"server {mode}",
+                        "kind": "server",
+                        "verdict": verdict,
+                        "time_to_message_s": round(min(seconds, HANG_S), 3),
+                    }
+                )
                 session.finish()
                 reader.remove_card()
-                until(lambda v: v.state in (SessionState.GOODBYE, SessionState.ATTRACT,
-                                            SessionState.SURVEY))
+                until(
+                    lambda v: (
+                        v.state in (SessionState.GOODBYE, SessionState.ATTRACT, SessionState.SURVEY)
+                    )
+                )
                 session.finish()
             proxy.set_mode("forward")
             deadline = time.monotonic() + HANG_S
@@ -338,9 +408,16 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
                     row["lost"] = False
             lost_refs = [r for r in acknowledged if r in on_server and not on_server[r]]
             if missing or lost_refs:
-                results.append({"fault": "server: queue after the faults", "kind": "server",
-                                "verdict": "told", "lost": True, "time_to_message_s": 0.0,
-                                "error": f"{missing} row(s) never sent"})
+                results.append(
+                    {
+                        "fault": "server: queue after the faults",
+                        "kind": "server",
+                        "verdict": "told",
+                        "lost": True,
+                        "time_to_message_s": 0.0,
+                        "error": f"{missing} row(s) never sent",
+                    }
+                )
         finally:
             session.close()
             sender.stop()
@@ -358,17 +435,21 @@ def main() -> None:
     references = server_matrix(results)
     for row in results:
         print(json.dumps(row))
-    print(json.dumps({
-        "faults": len(results),
-        "lost": sum(1 for r in results if r.get("lost")),
-        "hung": sum(1 for r in results if r["verdict"] == "hung"),
-        "untold": sum(1 for r in results if r["verdict"] == "untold"),
-        "reused_refs": len(references) - len(set(references)),
-        "max_time_to_message_s": max(r["time_to_message_s"] for r in results),
-        "covers": "card+SAM faults on pcscd/vpcd, storage faults and damaged files on the "
-                  "whole kiosk, "
-                  "server faults through the fault proxy",
-    }))
+    print(
+        json.dumps(
+            {
+                "faults": len(results),
+                "lost": sum(1 for r in results if r.get("lost")),
+                "hung": sum(1 for r in results if r["verdict"] == "hung"),
+                "untold": sum(1 for r in results if r["verdict"] == "untold"),
+                "reused_refs": len(references) - len(set(references)),
+                "max_time_to_message_s": max(r["time_to_message_s"] for r in results),
+                "covers": "card+SAM faults on pcscd/vpcd, storage faults and damaged files on the "
+                "whole kiosk, "
+                "server faults through the fault proxy",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

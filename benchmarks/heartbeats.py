@@ -87,8 +87,9 @@ def start_nginx(workdir: Path, app_port: int) -> tuple[subprocess.Popen[bytes], 
 
     Returns the process, its port (TLS unless BENCH_NGINX_TLS=0) and the certificate.
     """
-    spec = importlib.util.spec_from_file_location("central_provisioning",
-                                                  ROOT / "provisioning" / "central.py")
+    spec = importlib.util.spec_from_file_location(
+        "central_provisioning", ROOT / "provisioning" / "central.py"
+    )
     assert spec is not None and spec.loader is not None
     prov = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(prov)
@@ -195,8 +196,10 @@ async def load(
     latencies: list[float] = []
     errors: list[int] = []
     await asyncio.gather(
-        *(connection(port, reqs, stop_at, measure_from, latencies, errors, tls)
-          for reqs in per_conn)
+        *(
+            connection(port, reqs, stop_at, measure_from, latencies, errors, tls)
+            for reqs in per_conn
+        )
     )
     return latencies, errors, min(time.monotonic(), stop_at) - measure_from
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from central_server.sidecar import SidecarServer  # noqa: E402
-from kiosk_app.central import CentralClient  # noqa: E402
-from kiosk_app.services.outbox.sender import Backoff, OutboxSender  # noqa: E402
-from kiosk_app.services.outbox.store import Outbox, Submission  # noqa: E402
+from central_server.sidecar import SidecarServer
+from kiosk_app.central import CentralClient
+from kiosk_app.services.outbox.sender import Backoff, OutboxSender
+from kiosk_app.services.outbox.store import Outbox, Submission
 
 COUNT = int(os.environ.get("OUTBOX_BENCH_COUNT", "1000"))
 SINGLE_COUNT = int(os.environ.get("OUTBOX_BENCH_SINGLE_COUNT", "300"))
@@ -49,14 +49,19 @@ def drain(work: Path, kiosk_id: str, count: int, batch: bool) -> tuple[float, li
         box = Outbox(work / "outbox.db", os.urandom(32), kiosk_id)
         enqueue_ms = []
         for n in range(count):  # the outage: everything is queued
-            item = Submission(SERVICE, "3517084506870001", "WARGA BENCHMARK",
-                              {"child_name": f"ANAK {n}"}, slots[n % len(slots)],
-                              "2026-01-05T09:00:00+07:00")
+            item = Submission(
+                SERVICE,
+                "3517084506870001",
+                "WARGA BENCHMARK",
+                {"child_name": f"ANAK {n}"},
+                slots[n % len(slots)],
+                "2026-01-05T09:00:00+07:00",
+            )
             started = time.perf_counter()
             box.enqueue(item)
             enqueue_ms.append((time.perf_counter() - started) * 1000)
         sender = OutboxSender(box, central, backoff=Backoff(base_s=0.05, cap_s=0.5), workers=8)
-        sender._batch_endpoint = batch  # noqa: SLF001 - False: the one-request-per-row path
+        sender._batch_endpoint = batch
         started = time.perf_counter()
         sent = 0
         while box.depth() and time.perf_counter() - started < 300:

@@ -30,8 +30,8 @@ def _probe(kind: str) -> None:
     from kiosk_app.ui.kivy_env import prepare_kivy
 
     prepare_kivy(headless=True, kivy_home=Path(tempfile.mkdtemp(prefix="bench-kivy-")))
-    from kivy.app import App  # noqa: TID251 - the benchmark drives Kivy itself
-    from kivy.core.window import Window  # noqa: TID251
+    from kivy.app import App
+    from kivy.core.window import Window
 
     def ready() -> bool:
         if kind == "bare":
@@ -57,11 +57,11 @@ def _probe(kind: str) -> None:
         app.stop()
         return False
 
-    from kivy.clock import Clock  # noqa: TID251
+    from kivy.clock import Clock
 
     Window.bind(on_flip=on_flip)
     if kind == "bare":
-        from kivy.uix.label import Label  # noqa: TID251
+        from kivy.uix.label import Label
 
         class Bare(App):
             def build(self) -> Label:

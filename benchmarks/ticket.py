@@ -77,9 +77,11 @@ def main() -> None:
             "send_s_115200": round(send_time(115200, native, folder), 3),
         }
         image_38400 = round(send_time(38400, image, folder), 3)
-    print(f"native QR: {native_bytes} B; image QR: {image_bytes} B "
-          f"({image_38400} s at 38,400 baud); wire time alone at 38,400: "
-          f"{native_bytes * 10 / 38400:.3f} s native, {image_bytes * 10 / 38400:.3f} s image")
+    print(
+        f"native QR: {native_bytes} B; image QR: {image_bytes} B "
+        f"({image_38400} s at 38,400 baud); wire time alone at 38,400: "
+        f"{native_bytes * 10 / 38400:.3f} s native, {image_bytes * 10 / 38400:.3f} s image"
+    )
     print(json.dumps(figures))
 
 

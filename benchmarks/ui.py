@@ -62,10 +62,23 @@ class Background:
         # takes the CPU time the kiosk leaves, as the real printer takes none of the kiosk's.
         link = folder / "ttyTicket"
         self.emulator = subprocess.Popen(
-            [sys.executable, "-m", "drivers.ticket_printer.emulator", "--link", str(link),
-             "--png-dir", str(folder / "tickets"), "--baud", "38400"],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, preexec_fn=lambda: os.nice(19),
+            [
+                sys.executable,
+                "-m",
+                "drivers.ticket_printer.emulator",
+                "--link",
+                str(link),
+                "--png-dir",
+                str(folder / "tickets"),
+                "--baud",
+                "38400",
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=lambda: os.nice(19),
         )
         assert self.emulator.stdout is not None
         ready = self.emulator.stdout.readline()
@@ -76,8 +89,10 @@ class Background:
         self.reads = self.prints = self.print_errors = 0
         self._read_done = threading.Event()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._print_loop, daemon=True),
-                         threading.Thread(target=self._read_loop, daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._print_loop, daemon=True),
+            threading.Thread(target=self._read_loop, daemon=True),
+        ]
 
     def start(self) -> None:
         """Begin reading and printing."""
@@ -107,11 +122,14 @@ class Background:
         printer = EscposSerialTicketPrinter(str(self.link), 38400, TicketProfile())
 
         ticket = Ticket(
-            registration_number="AKTA-35.17.261122.0007", queue_number="A-017",
-            service=Text("Akta Kelahiran", "Birth certificate"), masked_name="S*** A*****",
+            registration_number="AKTA-35.17.261122.0007",
+            queue_number="A-017",
+            service=Text("Akta Kelahiran", "Birth certificate"),
+            masked_name="S*** A*****",
             slot=Slot(date(2026, 11, 30), "08.00-11.00"),
             office_name="DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL KABUPATEN JOMBANG",
-            qr_payload="AKTA-35.17.261122.0007", issued_at="22-11-2026 10:15",
+            qr_payload="AKTA-35.17.261122.0007",
+            issued_at="22-11-2026 10:15",
         )
         while not self._stop.is_set():
             try:
@@ -148,8 +166,13 @@ def touch_to_frame(folder: Path) -> list[float]:
     from kiosk_app.ui.app import AnjunganApp
     from kiosk_app.ui.pilot import Pilot
 
-    config = load_config(None, data_dir=folder / "data", output_dir=folder / "printed",
-                         headless=True, fullscreen=False)
+    config = load_config(
+        None,
+        data_dir=folder / "data",
+        output_dir=folder / "printed",
+        headless=True,
+        fullscreen=False,
+    )
     config.devices.card_read_delay_s = 0.3
     kiosk = build_kiosk(config)
     app = AnjunganApp(kiosk, animate=False)
@@ -201,8 +224,11 @@ def touch_to_frame(folder: Path) -> list[float]:
         background.stop()
         app.stop_embedded()
         kiosk.close()
-    print(f"background: {background.reads} card reads, {background.prints} tickets printed "
-          f"({background.print_errors} failed)", file=sys.stderr)
+    print(
+        f"background: {background.reads} card reads, {background.prints} tickets printed "
+        f"({background.print_errors} failed)",
+        file=sys.stderr,
+    )
     return samples
 
 
@@ -232,8 +258,11 @@ def region_search_ms(folder: Path) -> float | None:
             started = time.perf_counter()
             cache.search(query[:end])
             samples.append((time.perf_counter() - started) * 1000)
-    print(f"region search over {len(rows)} regions: median {statistics.median(samples):.2f} ms, "
-          f"max {max(samples):.2f} ms", file=sys.stderr)
+    print(
+        f"region search over {len(rows)} regions: median {statistics.median(samples):.2f} ms, "
+        f"max {max(samples):.2f} ms",
+        file=sys.stderr,
+    )
     return round(percentile(samples, 0.95), 2)
 
 
@@ -244,14 +273,20 @@ def main() -> None:
         folder = Path(tmp)
         samples = touch_to_frame(folder)
         region = region_search_ms(folder)
-    print(f"{len(samples)} touches: median {statistics.median(samples):.1f} ms, "
-          f"p95 {percentile(samples, 0.95):.1f} ms, max {max(samples):.1f} ms; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(json.dumps({
-        "touch_to_frame_median_ms": round(statistics.median(samples), 1),
-        "touch_to_frame_p95_ms": round(percentile(samples, 0.95), 1),
-        "region_search_ms": region,
-    }))
+    print(
+        f"{len(samples)} touches: median {statistics.median(samples):.1f} ms, "
+        f"p95 {percentile(samples, 0.95):.1f} ms, max {max(samples):.1f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        json.dumps(
+            {
+                "touch_to_frame_median_ms": round(statistics.median(samples), 1),
+                "touch_to_frame_p95_ms": round(percentile(samples, 0.95), 1),
+                "region_search_ms": region,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="listen address (default: [server] host)")
     parser.add_argument("--port", type=int, help="listen port (default: [server] port)")
     parser.add_argument("--db", help="SQLAlchemy URL (default: [server] database_url)")
-    parser.add_argument("--worker", action="store_true",
-                        help="run the background worker (notification delivery) instead")
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="run the background worker (notification delivery) instead",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -100,7 +100,11 @@ def booked(session: Session, office_code: str, service: str, days: list[date]) -
 
 
 def first_free(
-    session: Session, office: str, service: str, wanted: Slot, today: date,
+    session: Session,
+    office: str,
+    service: str,
+    wanted: Slot,
+    today: date,
     taken: Mapping[tuple[str, date, str], int] | None = None,
 ) -> Slot | None:
     """The earliest slot after the full `wanted` one (quota.later_slots) with a place left,
@@ -143,8 +147,14 @@ class Admission:
     ) -> list[Outcome]:
         """Admit `submissions` (distinct keys) in the caller's transaction; one outcome each."""
         keys = [s.key for s in submissions]
-        stored = {a.idempotency_key: a for a in session.scalars(select(Application).where(
-            Application.kiosk_id == kiosk.kiosk_id, Application.idempotency_key.in_(keys)))}
+        stored = {
+            a.idempotency_key: a
+            for a in session.scalars(
+                select(Application).where(
+                    Application.kiosk_id == kiosk.kiosk_id, Application.idempotency_key.in_(keys)
+                )
+            )
+        }
         outcomes: list[Outcome | None] = []
         new: list[_New] = []
         for r in submissions:
@@ -168,8 +178,7 @@ class Admission:
             with session.begin_nested():
                 return self._create(session, kiosk, new)
         except (numbering.SequenceExhausted, IntegrityError) as exc:
-            log.info("batch of kiosk %s goes item by item: %s", kiosk.kiosk_id,
-                     type(exc).__name__)
+            log.info("batch of kiosk %s goes item by item: %s", kiosk.kiosk_id, type(exc).__name__)
             return None
 
     def _admit_one(self, session: Session, kiosk: KioskRef, item: _New) -> Outcome:
@@ -182,9 +191,12 @@ class Admission:
         except IntegrityError:
             # A concurrent request with the same key committed first (PostgreSQL; SQLite's
             # BEGIN IMMEDIATE serializes): its answer is the one to replay.
-            existing = session.scalar(select(Application).where(
-                Application.kiosk_id == kiosk.kiosk_id,
-                Application.idempotency_key == item.submission.key))
+            existing = session.scalar(
+                select(Application).where(
+                    Application.kiosk_id == kiosk.kiosk_id,
+                    Application.idempotency_key == item.submission.key,
+                )
+            )
             if existing is None:
                 raise
             return _replay(existing, item.digest)
@@ -213,14 +225,18 @@ class Admission:
                     # counted under the lock: a concurrent submission may have booked
                     used[service].update(booked(session, office, service, [day]))
                 room = quota.window_capacity(capacity[service], window) - used[service].get(
-                    (day, window), 0)
+                    (day, window), 0
+                )
                 if taken[slot] >= room:
                     problem = "full"
             if problem is not None:
                 # A queued row whose slot is full or no longer bookable (its day passed while
                 # the kiosk was offline) moves to the first free slot after it.
-                moved = (first_free(session, office, service, (day, window), today, taken)
-                         if body.if_slot_full == "next_free" else None)
+                moved = (
+                    first_free(session, office, service, (day, window), today, taken)
+                    if body.if_slot_full == "next_free"
+                    else None
+                )
                 if moved is None:
                     outcomes.append(_slot_refused(problem, day, window))
                     continue
@@ -235,7 +251,10 @@ class Admission:
         return [o if o is not None else next(created) for o in outcomes]
 
     def _store(
-        self, session: Session, kiosk: KioskRef, accepted: list[tuple[_New, date, str]],
+        self,
+        session: Session,
+        kiosk: KioskRef,
+        accepted: list[tuple[_New, date, str]],
         today: date,
     ) -> list[Outcome]:
         """Number and insert the accepted items; record their submission (history, messages)."""
@@ -256,37 +275,59 @@ class Admission:
             body = item.submission.body
             wanted = (body.slot.date, body.slot.window)
             number = numbering.registration_number(
-                body.service.value, office, today, first_reg + offset)
+                body.service.value, office, today, first_reg + offset
+            )
             letter = quota.WINDOW_LETTERS[window]
             queue_no = numbering.queue_number(letter, next_queue[(day, window)])
             next_queue[(day, window)] += 1
             answer = SubmissionOut(
-                registration_number=number, queue_number=queue_no, status="submitted",
-                service=body.service, office_code=office, office_name=kiosk.office_name,
-                slot=SlotIn(date=day, window=window), created_at=created_at,
+                registration_number=number,
+                queue_number=queue_no,
+                status="submitted",
+                service=body.service,
+                office_code=office,
+                office_name=kiosk.office_name,
+                slot=SlotIn(date=day, window=window),
+                created_at=created_at,
                 moved_from=body.slot if wanted != (day, window) else None,
             ).model_dump(mode="json")
             if wanted != (day, window):
                 moved_from[number] = wanted
             outcomes.append(Admitted(201, answer))
-            rows.append({
-                "registration_number": number, "queue_number": queue_no,
-                "kiosk_id": kiosk.kiosk_id, "idempotency_key": item.submission.key,
-                "request_hash": item.digest, "office_code": office,
-                "service": body.service.value, "status": "submitted",
-                "applicant_nik": body.applicant_nik, "applicant_name": body.applicant_name,
-                "data_json": json.dumps(body.data, ensure_ascii=False, sort_keys=True),
-                "slot_date": day, "slot_window": window, "local_reference": body.local_reference,
-                "submitted_at": body.submitted_at.isoformat() if body.submitted_at else None,
-                "created_at": created_at, "response_json": json.dumps(answer, sort_keys=True),
-            })
-            log.info("application %s created by kiosk %s for nik=%s name=%s slot=%s %s",
-                     number, kiosk.kiosk_id, mask_nik(body.applicant_nik),
-                     mask_name(body.applicant_name), day, window)
+            rows.append(
+                {
+                    "registration_number": number,
+                    "queue_number": queue_no,
+                    "kiosk_id": kiosk.kiosk_id,
+                    "idempotency_key": item.submission.key,
+                    "request_hash": item.digest,
+                    "office_code": office,
+                    "service": body.service.value,
+                    "status": "submitted",
+                    "applicant_nik": body.applicant_nik,
+                    "applicant_name": body.applicant_name,
+                    "data_json": json.dumps(body.data, ensure_ascii=False, sort_keys=True),
+                    "slot_date": day,
+                    "slot_window": window,
+                    "local_reference": body.local_reference,
+                    "submitted_at": body.submitted_at.isoformat() if body.submitted_at else None,
+                    "created_at": created_at,
+                    "response_json": json.dumps(answer, sort_keys=True),
+                }
+            )
+            log.info(
+                "application %s created by kiosk %s for nik=%s name=%s slot=%s %s",
+                number,
+                kiosk.kiosk_id,
+                mask_nik(body.applicant_nik),
+                mask_name(body.applicant_name),
+                day,
+                window,
+            )
         session.execute(insert(Application), rows)
         submission_notice.record_many(
-            session, [r["registration_number"] for r in rows], f"kiosk:{kiosk.kiosk_id}",
-            moved_from)
+            session, [r["registration_number"] for r in rows], f"kiosk:{kiosk.kiosk_id}", moved_from
+        )
         return outcomes
 
 
@@ -299,6 +340,9 @@ def _replay(existing: Application, digest: str) -> Outcome:
 
 def _slot_refused(problem: str, day: date, window: str) -> Refused:
     """A slot that is full, or not bookable (`problem` says why)."""
-    code, message = (("slot_full", "no places left in this slot; pick another")
-                     if problem == "full" else ("slot_unavailable", problem))
+    code, message = (
+        ("slot_full", "no places left in this slot; pick another")
+        if problem == "full"
+        else ("slot_unavailable", problem)
+    )
     return Refused(409, code, message, {"slot": {"date": str(day), "window": window}})

@@ -88,9 +88,7 @@ def create_app(
         await status_lookup.aclose()
         db.dispose()
 
-    app = FastAPI(
-        title="Anjungan central server", version="1.0", lifespan=lifespan, docs_url=None
-    )
+    app = FastAPI(title="Anjungan central server", version="1.0", lifespan=lifespan, docs_url=None)
     app.state.db = db
     # nginx serves the same folder at /static/ in production (provisioning/central.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

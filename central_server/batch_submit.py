@@ -49,9 +49,7 @@ class BatchOut(BaseModel):
     results: list[BatchItemOut]
 
 
-def build_router(
-    db: Database, current_kiosk: KioskGuard, admission: Admission
-) -> APIRouter:
+def build_router(db: Database, current_kiosk: KioskGuard, admission: Admission) -> APIRouter:
     """POST /api/v1/applications/batch: the queue's items through the one admission."""
     router = APIRouter(tags=["applications"])
 
@@ -60,14 +58,17 @@ def build_router(
         response_model=BatchOut,
         responses={401: {"model": Error}, 422: {"model": Error}},
     )
-    def submit_batch(
-        body: BatchIn, kiosk: Annotated[KioskRef, Depends(current_kiosk)]
-    ) -> BatchOut:
+    def submit_batch(body: BatchIn, kiosk: Annotated[KioskRef, Depends(current_kiosk)]) -> BatchOut:
         """Create up to 100 queued applications in one transaction; results per item."""
         keys = [item.idempotency_key for item in body.items]
         if len(set(keys)) != len(keys):
-            raise HTTPException(422, {"code": "duplicate_key",
-                                      "message": "an idempotency key appears twice in the batch"})
+            raise HTTPException(
+                422,
+                {
+                    "code": "duplicate_key",
+                    "message": "an idempotency key appears twice in the batch",
+                },
+            )
         items = [Submission(i.idempotency_key, i.application) for i in body.items]
         with db.transaction() as session:
             outcomes = admission.admit(session, kiosk, items)
@@ -79,7 +80,13 @@ def build_router(
 def _result(key: str, outcome: Outcome) -> BatchItemOut:
     """One item's result as the batch answers it."""
     if isinstance(outcome, Admitted):
-        return BatchItemOut(idempotency_key=key, status=outcome.status,
-                            application=SubmissionOut.model_validate(outcome.answer))
-    return BatchItemOut(idempotency_key=key, status=outcome.status,
-                        error=Error.Detail(code=outcome.code, message=outcome.message))
+        return BatchItemOut(
+            idempotency_key=key,
+            status=outcome.status,
+            application=SubmissionOut.model_validate(outcome.answer),
+        )
+    return BatchItemOut(
+        idempotency_key=key,
+        status=outcome.status,
+        error=Error.Detail(code=outcome.code, message=outcome.message),
+    )

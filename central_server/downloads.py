@@ -14,7 +14,11 @@ from fastapi.responses import Response
 from central_server.security import DOWNLOAD_CSP
 
 UploadType = Literal[
-    "application/gzip", "application/pdf", "image/png", "image/jpeg", "text/plain",
+    "application/gzip",
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "text/plain",
     "application/octet-stream",
 ]
 # Types a kiosk may label an upload with, and the first bytes each must start with (b"": any).

@@ -58,8 +58,14 @@ def default_holder(app: Application) -> tuple[str, str]:
 
 
 def issue_document(
-    session: Session, app: Application, actor: str, holder_name: str, holder_nik: str, today: date,
-    *, notify: lifecycle.Notify | None,
+    session: Session,
+    app: Application,
+    actor: str,
+    holder_name: str,
+    holder_nik: str,
+    today: date,
+    *,
+    notify: lifecycle.Notify | None,
 ) -> IssuedDocument:
     """Move a verified application to document_ready and create its numbered document."""
     holder_name, holder_nik = holder_name.strip(), holder_nik.strip()

@@ -73,6 +73,10 @@ def _development_key(name: str, directory: Path) -> str:
             draft.unlink()
         log.warning(
             "secret %s: using the development key file %s; in production give it as the "
-            "systemd credential %s or in %s", name, path, name, ENVIRONMENT.get(name, ("",))[0],
+            "systemd credential %s or in %s",
+            name,
+            path,
+            name,
+            ENVIRONMENT.get(name, ("",))[0],
         )
     return path.read_text().strip()

@@ -112,14 +112,14 @@ def new_enrolment_code() -> str:
     """A one-time code a technician reads out and types: 80 random bits as four groups of four
     from an alphabet without look-alikes (e.g. 7K2M-QX9D-R4TW-H0PA); never starts with "-"."""
     chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
-    return "-".join(chars[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
 def canonical_code(typed: str) -> str:
     """An enrolment code as issued, from what was typed: case, spaces and look-alikes forgiven."""
     plain = "".join(typed.split()).upper().replace("-", "")
     plain = plain.translate(str.maketrans("OILU", "011V"))
-    return "-".join(plain[i:i + 4] for i in range(0, len(plain), 4))
+    return "-".join(plain[i : i + 4] for i in range(0, len(plain), 4))
 
 
 def _utc(value: datetime) -> datetime:
@@ -240,8 +240,12 @@ class KioskAuth:
             if body.enrolment_code is not None or not self.open_enrolment:
                 if kiosk is not None and is_active(kiosk):
                     log.warning("enrolment refused: kiosk %s is active", body.kiosk_id)
-                    fail(409, "kiosk_active", "this kiosk is enrolled; a technician must "
-                         "revoke its token before it enrols again")
+                    fail(
+                        409,
+                        "kiosk_active",
+                        "this kiosk is enrolled; a technician must "
+                        "revoke its token before it enrols again",
+                    )
                 self._redeem(session, body, now)
             if kiosk is None:
                 kiosk = Kiosk(kiosk_id=body.kiosk_id, registered_at=now.isoformat())
@@ -258,8 +262,12 @@ class KioskAuth:
         used = session.execute(
             update(EnrolmentCode)
             .where(
-                EnrolmentCode.code_hash.in_({hash_secret(body.enrolment_code),
-                                             hash_secret(canonical_code(body.enrolment_code))}),
+                EnrolmentCode.code_hash.in_(
+                    {
+                        hash_secret(body.enrolment_code),
+                        hash_secret(canonical_code(body.enrolment_code)),
+                    }
+                ),
                 EnrolmentCode.used_at.is_(None),
                 EnrolmentCode.expires_at > now,
                 EnrolmentCode.office_code == body.office_code,
@@ -270,9 +278,7 @@ class KioskAuth:
         ).first()
         if used is None:
             log.warning("enrolment refused for kiosk %s: bad, used or expired code", body.kiosk_id)
-            fail(
-                401, "bad_enrolment_code", "enrolment code unknown, used, expired or not for this"
-            )
+            fail(401, "bad_enrolment_code", "enrolment code unknown, used, expired or not for this")
 
     def revoke(self, kiosk_id: str) -> None:
         """Invalidate a kiosk's token (it must enrol again with a new code)."""
@@ -326,8 +332,12 @@ def build_router(auth: KioskAuth, require_technician: Callable[..., Any]) -> API
         "/api/v1/kiosks",
         status_code=201,
         response_model=KioskOut,
-        responses={401: {"model": Error}, 404: {"model": Error}, 409: {"model": Error},
-                   429: {"model": Error}},
+        responses={
+            401: {"model": Error},
+            404: {"model": Error},
+            409: {"model": Error},
+            429: {"model": Error},
+        },
     )
     def register_kiosk(body: EnrolIn, request: Request) -> KioskOut:
         """Enrol a kiosk with a one-time code made for it (an active kiosk: revoke first)."""

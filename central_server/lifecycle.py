@@ -186,8 +186,14 @@ def places_taken(session: Session, app: Application, day: date, window: str) -> 
 
 
 def approve(
-    session: Session, app: Application, actor: str, day: date, window: str, today: date,
-    *, notify: Notify | None,
+    session: Session,
+    app: Application,
+    actor: str,
+    day: date,
+    window: str,
+    today: date,
+    *,
+    notify: Notify | None,
 ) -> ApplicationEvent:
     """Approve with a verification slot that is open and within the office's quota."""
     if app.status not in TRANSITIONS["approve"][0]:
@@ -210,8 +216,12 @@ def approve(
 
 
 def ask_fix(
-    session: Session, app: Application, actor: str, notes: Sequence[tuple[str, str]],
-    *, notify: Notify | None,
+    session: Session,
+    app: Application,
+    actor: str,
+    notes: Sequence[tuple[str, str]],
+    *,
+    notify: Notify | None,
 ) -> ApplicationEvent:
     """Send back for fixing with one note per field or document."""
     cleaned = [(t.strip(), n.strip()) for t, n in notes if t.strip() and n.strip()]

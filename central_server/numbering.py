@@ -52,9 +52,12 @@ def next_value(session: Session, name: str, count: int = 1) -> int:
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    upsert = insert(Counter).values(name=name, value=count).on_conflict_do_update(
-        index_elements=[Counter.name], set_={"value": Counter.value + count}
-    ).returning(Counter.value)
+    upsert = (
+        insert(Counter)
+        .values(name=name, value=count)
+        .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + count})
+        .returning(Counter.value)
+    )
     return int(session.execute(upsert).scalar_one()) - count + 1
 
 

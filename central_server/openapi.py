@@ -20,8 +20,10 @@ PUBLIC = {("post", "/api/v1/kiosks")}  # answers 401 itself (documented by the r
 
 
 def _error(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": schema or ERROR_REF}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema or ERROR_REF}},
+    }
 
 
 def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
@@ -30,8 +32,10 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
     if method in ("post", "put", "patch"):
         responses.setdefault("413", _error("Request body over this route's limit"))
     if takes_input or "422" in responses:
-        responses["422"] = _error("Invalid input (field errors, or a refusal with a code)",
-                                  {"anyOf": [VALIDATION_REF, ERROR_REF]})
+        responses["422"] = _error(
+            "Invalid input (field errors, or a refusal with a code)",
+            {"anyOf": [VALIDATION_REF, ERROR_REF]},
+        )
     if path.startswith("/api/") and (method, path) not in PUBLIC and path != "/api/v1/kiosks":
         responses.setdefault("401", _error("Missing or invalid credentials"))
     if "{" in path:
@@ -44,8 +48,12 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
             schema = parameter.get("schema", {})
             if "anyOf" in schema:  # Optional[...] in the code: the handler answers 400 instead
                 schema = next(s for s in schema["anyOf"] if s.get("type") == "string")
-            parameter["schema"] = {"type": "string", "minLength": 8, "maxLength": 128,
-                                   "pattern": schema.get("pattern", r"^[A-Za-z0-9_.:-]{8,128}$")}
+            parameter["schema"] = {
+                "type": "string",
+                "minLength": 8,
+                "maxLength": 128,
+                "pattern": schema.get("pattern", r"^[A-Za-z0-9_.:-]{8,128}$"),
+            }
             responses.setdefault("400", _error("Idempotency-Key missing"))
 
 
@@ -56,14 +64,18 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, routes=app.routes)
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            schemas.setdefault("Error", Error.model_json_schema(
-                ref_template="#/components/schemas/{model}"))
+            schemas.setdefault(
+                "Error", Error.model_json_schema(ref_template="#/components/schemas/{model}")
+            )
             for name, definition in schemas["Error"].pop("$defs", {}).items():
                 schemas.setdefault(name, definition)
-            schemas.setdefault("HTTPValidationError", {
-                "type": "object",
-                "properties": {"detail": {"type": "array", "items": {"type": "object"}}},
-            })
+            schemas.setdefault(
+                "HTTPValidationError",
+                {
+                    "type": "object",
+                    "properties": {"detail": {"type": "array", "items": {"type": "object"}}},
+                },
+            )
             for path, operations in document.get("paths", {}).items():
                 for method, operation in operations.items():
                     _complete(path, method, operation)

@@ -24,8 +24,12 @@ MAX_APPLICATIONS = 20  # the newest ones: enough for any citizen's screen
 Nik = Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
 Token = Annotated[str, StringConstraints(min_length=16, max_length=64)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Error}, 404: {"model": Error}, 409: {"model": Error}, 410: {"model": Error},
-    422: {"model": Error}, 429: {"model": Error},
+    401: {"model": Error},
+    404: {"model": Error},
+    409: {"model": Error},
+    410: {"model": Error},
+    422: {"model": Error},
+    429: {"model": Error},
 }
 
 
@@ -56,8 +60,11 @@ def _limit(limiter: Limiter, kiosk: KioskRef, nik: str) -> None:
 
 def application_summary(session: Session, app: Application) -> dict[str, Any]:
     """What the card holder's timeline needs, and nothing more (no names, no NIK, no form)."""
-    events = session.scalars(select(ApplicationEvent).where(
-        ApplicationEvent.application_id == app.id).order_by(ApplicationEvent.id)).all()
+    events = session.scalars(
+        select(ApplicationEvent)
+        .where(ApplicationEvent.application_id == app.id)
+        .order_by(ApplicationEvent.id)
+    ).all()
     reason = next((e.note for e in reversed(events) if e.action == "reject"), "")
     found = print_codes.find_by_application(session, app)
     document: dict[str, Any] | None = None
@@ -80,15 +87,17 @@ def application_summary(session: Session, app: Application) -> dict[str, Any]:
         "slot": {"date": app.slot_date.isoformat(), "window": app.slot_window},
         "created_at": app.created_at,
         "events": [{"action": e.action, "to_status": e.to_status, "at": e.at} for e in events],
-        "fix_notes": [{"target": n.target, "note": n.note}
-                      for n in lifecycle.open_fix_notes(session, app)],
+        "fix_notes": [
+            {"target": n.target, "note": n.note} for n in lifecycle.open_fix_notes(session, app)
+        ],
         "reason": reason,
         "document": document,
     }
 
 
-def build_router(db: Database, kiosk_dependency: KioskGuard,
-                 limiter: Limiter | None = None) -> APIRouter:
+def build_router(
+    db: Database, kiosk_dependency: KioskGuard, limiter: Limiter | None = None
+) -> APIRouter:
     """The card holder's applications and the print-code reservation cycle."""
     router = APIRouter(tags=["card holder"])
     limits = limiter or DatabaseRateLimiter(db, per_minute=20, burst=10)
@@ -99,9 +108,12 @@ def build_router(db: Database, kiosk_dependency: KioskGuard,
         """The newest applications filed with the NIK of the card in the kiosk's reader."""
         _limit(limits, kiosk, body.nik)
         with db.transaction() as session:
-            apps = session.scalars(select(Application).where(
-                Application.applicant_nik == body.nik).order_by(Application.id.desc())
-                .limit(MAX_APPLICATIONS)).all()
+            apps = session.scalars(
+                select(Application)
+                .where(Application.applicant_nik == body.nik)
+                .order_by(Application.id.desc())
+                .limit(MAX_APPLICATIONS)
+            ).all()
             return {"applications": [application_summary(session, a) for a in apps]}
 
     @router.post("/api/v1/print-codes/reserve", responses=ERRORS)
@@ -129,8 +141,13 @@ def build_router(db: Database, kiosk_dependency: KioskGuard,
                     "pdf_base64": base64.b64encode(pdf).decode(),
                 }
         if refusal is not None:  # the refusal's log row is committed with the transaction
-            fail(refusal.status, refusal.code, refusal.message, office_name=office.name,
-                  **refusal.extra)
+            fail(
+                refusal.status,
+                refusal.code,
+                refusal.message,
+                office_name=office.name,
+                **refusal.extra,
+            )
         return answer
 
     @router.post("/api/v1/print-reservations/{reservation}/confirm", responses=ERRORS)
@@ -140,8 +157,9 @@ def build_router(db: Database, kiosk_dependency: KioskGuard,
             row = print_codes.confirm(session, reservation, kiosk.kiosk_id, body.nik)
             return {"state": row.state, "printed_at": row.printed_at}
 
-    @router.post("/api/v1/print-reservations/{reservation}/release", status_code=204,
-                 responses=ERRORS)
+    @router.post(
+        "/api/v1/print-reservations/{reservation}/release", status_code=204, responses=ERRORS
+    )
     def release(reservation: Token, body: ReleaseIn, kiosk: KioskDep) -> Response:
         """Printing failed: the code can be used again."""
         with db.transaction() as session:

@@ -127,18 +127,33 @@ def create_for(session: Session, app: Application, document: IssuedDocument) -> 
         "Dukcapil, menu Cetak Dokumen. Jangan berikan kode ini kepada orang lain."
     )
     for channel, address in recipients(app):
-        enqueue(session, channel, address, f"Disdukcapil: kode cetak {app.registration_number}",
-                body, app.id)
+        enqueue(
+            session,
+            channel,
+            address,
+            f"Disdukcapil: kode cetak {app.registration_number}",
+            body,
+            app.id,
+        )
     log.info("print code created for document %s", document.document_number)
     return code
 
 
-def record(session: Session, number: str, kiosk_id: str, nik: str, event: str,
-           reason: str = "") -> None:
+def record(
+    session: Session, number: str, kiosk_id: str, nik: str, event: str, reason: str = ""
+) -> None:
     """One print-log row and one log line (masked NIK, no names)."""
     masked = mask_nik(nik)
-    session.add(PrintLogEntry(document_number=number, kiosk_id=kiosk_id, masked_nik=masked,
-                              event=event, reason=reason[:200], at=now_wib()))
+    session.add(
+        PrintLogEntry(
+            document_number=number,
+            kiosk_id=kiosk_id,
+            masked_nik=masked,
+            event=event,
+            reason=reason[:200],
+            at=now_wib(),
+        )
+    )
     log.info("print %s: document %s kiosk %s nik=%s %s", event, number, kiosk_id, masked, reason)
 
 
@@ -164,27 +179,43 @@ def find_by_application(
     return row, document
 
 
-def reserve(session: Session, row: PrintCode, document: IssuedDocument, kiosk_id: str,
-            nik: str) -> str:
+def reserve(
+    session: Session, row: PrintCode, document: IssuedDocument, kiosk_id: str, nik: str
+) -> str:
     """Hold the code for one kiosk while it prints; returns the reservation token."""
     if not document.active or row.state == REVOKED:
         record(session, document.document_number, kiosk_id, nik, "refused", "revoked")
         raise PrintRefused("revoked", "the document was revoked", 410)
     if row.state == PRINTED:
         record(session, document.document_number, kiosk_id, nik, "refused", "already printed")
-        raise PrintRefused("already_printed", "this document was already printed with its code",
-                           printed_at=row.printed_at or "", printed_by=row.printed_by or "")
+        raise PrintRefused(
+            "already_printed",
+            "this document was already printed with its code",
+            printed_at=row.printed_at or "",
+            printed_by=row.printed_by or "",
+        )
     token, now = secrets.token_urlsafe(24), utcnow()
     # an UPDATE's result is a CursorResult (Session.execute is annotated for SELECTs)
-    claimed = cast(CursorResult[Any], session.execute(
-        update(PrintCode)
-        .where(PrintCode.id == row.id,
-               or_(PrintCode.state == READY,
-                   (PrintCode.state == RESERVED) & (PrintCode.reserved_until < now)))
-        .values(state=RESERVED, reservation_hash=hash_secret(token), reserved_by=kiosk_id,
-                reserved_until=now + RESERVATION_TTL),
-        execution_options={"synchronize_session": False},
-    )).rowcount
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(PrintCode)
+            .where(
+                PrintCode.id == row.id,
+                or_(
+                    PrintCode.state == READY,
+                    (PrintCode.state == RESERVED) & (PrintCode.reserved_until < now),
+                ),
+            )
+            .values(
+                state=RESERVED,
+                reservation_hash=hash_secret(token),
+                reserved_by=kiosk_id,
+                reserved_until=now + RESERVATION_TTL,
+            ),
+            execution_options={"synchronize_session": False},
+        ),
+    ).rowcount
     if claimed != 1:
         record(session, document.document_number, kiosk_id, nik, "refused", "busy elsewhere")
         raise PrintRefused("busy", "the document is being printed at a kiosk right now")
@@ -220,4 +251,3 @@ def release(session: Session, token: str, kiosk_id: str, nik: str, reason: str) 
         raise PrintRefused("not_reserved", f"nothing to release ({row.state})")
     row.state, row.reservation_hash, row.reserved_by, row.reserved_until = READY, None, None, None
     record(session, document.document_number, kiosk_id, nik, "released", reason)
-

@@ -91,8 +91,10 @@ def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
         "background_loops": config.server.background_loops,
         "secure_cookies": config.secure_cookies,
         # X-Forwarded-* only from the configured proxies; Secure cookies forced, else over https
-        "security": SecurityOptions(trusted_proxies=tuple(config.server.trusted_proxies),
-                                    secure_cookies=True if config.secure_cookies else None),
+        "security": SecurityOptions(
+            trusted_proxies=tuple(config.server.trusted_proxies),
+            secure_cookies=True if config.secure_cookies else None,
+        ),
         **overrides,
     }
     app = create_app(config.server.database_url, **options)

@@ -155,8 +155,9 @@ class SecurityMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = _secured(list(message.get("headers", [])), https,
-                                              secure_cookies)
+                message["headers"] = _secured(
+                    list(message.get("headers", [])), https, secure_cookies
+                )
             await send(message)
 
         async def reject() -> None:
@@ -248,8 +249,9 @@ async def _validation_failed(_request: Request, exc: Exception) -> Response:
 def _docs_page(app: FastAPI) -> Callable[[], Response]:
     def docs() -> Response:
         """Swagger UI with its one inline script allowed by hash, not by 'unsafe-inline'."""
-        page = get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json",
-                                   title=f"{app.title} - Swagger UI")
+        page = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} - Swagger UI"
+        )
         html = bytes(page.body).decode()
         hashes = " ".join(
             f"'sha256-{b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"

@@ -115,7 +115,10 @@ def _serve(fd: int, database_url: str) -> None:
     app = build_app(development_config(database_url))
     seed_sample_regions(database_url)
     config = uvicorn.Config(
-        app, log_config=None, log_level="warning", ws="none",
+        app,
+        log_config=None,
+        log_level="warning",
+        ws="none",
         proxy_headers=False,
         timeout_graceful_shutdown=5,
     )

@@ -26,8 +26,10 @@ Slot = tuple[date, str]  # (verification date, window)
 def moved_note(wanted: Slot) -> str:
     """History note of an application booked on a later slot because its own was full."""
     day, window = wanted
-    return (f"Jadwal dipindah dari {day.isoformat()} {window} karena kuota penuh "
-            f"(moved from {day.isoformat()} {window}: quota full)")
+    return (
+        f"Jadwal dipindah dari {day.isoformat()} {window} karena kuota penuh "
+        f"(moved from {day.isoformat()} {window}: quota full)"
+    )
 
 
 def compose_submitted(app: Application, moved_from: Slot | None = None) -> tuple[str, str]:
@@ -59,8 +61,9 @@ def usable_recipients(app: Application) -> list[tuple[str, str]]:
         if ok:
             usable.append((channel, address))
         else:
-            log.warning("application %s: unusable %s contact ignored", app.registration_number,
-                        channel)
+            log.warning(
+                "application %s: unusable %s contact ignored", app.registration_number, channel
+            )
     return usable
 
 
@@ -89,13 +92,18 @@ def record_submission(
         subject, body = compose_submitted(app, moved_from)
         for channel, address in contacts:
             enqueue(session, channel, address, subject, body, app.id)
-    log.info("application %s submitted; %d notification(s) queued",
-             app.registration_number, len(contacts))
+    log.info(
+        "application %s submitted; %d notification(s) queued",
+        app.registration_number,
+        len(contacts),
+    )
     return len(contacts)
 
 
 def record_many(
-    session: Session, registration_numbers: list[str], actor: str,
+    session: Session,
+    registration_numbers: list[str],
+    actor: str,
     moved_from: Mapping[str, Slot] | None = None,
 ) -> int:
     """record_submission for applications inserted in bulk (the batch path); messages queued.
@@ -108,5 +116,6 @@ def record_many(
         .order_by(Application.id)
     )
     moved = moved_from or {}
-    return sum(record_submission(session, app, actor, moved.get(app.registration_number))
-               for app in apps)
+    return sum(
+        record_submission(session, app, actor, moved.get(app.registration_number)) for app in apps
+    )

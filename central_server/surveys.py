@@ -98,9 +98,13 @@ class SurveyOut(BaseModel):
 
 
 def _out(row: SurveyResponse) -> dict[str, Any]:
-    return SurveyOut(id=row.id, service=row.service, survey_date=row.survey_date,
-                     office_code=row.office_code, received_at=row.received_at
-                     ).model_dump(mode="json")
+    return SurveyOut(
+        id=row.id,
+        service=row.service,
+        survey_date=row.survey_date,
+        office_code=row.office_code,
+        received_at=row.received_at,
+    ).model_dump(mode="json")
 
 
 def summarise_rows(
@@ -108,11 +112,15 @@ def summarise_rows(
 ) -> list[tuple[str, ikm.IkmSummary]]:
     """(service, summary) for every service with answers in the range, plus "" for all."""
     sums = [func.sum(getattr(SurveyResponse, code.lower())) for code in ikm.CODES]
-    where = (SurveyResponse.office_code == office_code, SurveyResponse.survey_date >= start,
-             SurveyResponse.survey_date <= end)
+    where = (
+        SurveyResponse.office_code == office_code,
+        SurveyResponse.survey_date >= start,
+        SurveyResponse.survey_date <= end,
+    )
     query = select(SurveyResponse.service, func.count(), *sums).where(*where)
-    rows = session.execute(query.group_by(SurveyResponse.service).order_by(
-        SurveyResponse.service)).all()
+    rows = session.execute(
+        query.group_by(SurveyResponse.service).order_by(SurveyResponse.service)
+    ).all()
     result: list[tuple[str, ikm.IkmSummary]] = []
     grand = dict.fromkeys(ikm.CODES, 0)
     respondents = 0
@@ -138,20 +146,31 @@ def kiosk_router(
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
 
     def replay(row: SurveyResponse, body: SurveyIn, answers: dict[str, int]) -> JSONResponse:
-        same = (row.service, row.survey_date, row.answers()) == (body.service, body.survey_date,
-                                                                 answers)
+        same = (row.service, row.survey_date, row.answers()) == (
+            body.service,
+            body.survey_date,
+            answers,
+        )
         if not same:
             fail(409, "idempotency_conflict", "Idempotency-Key reused with a different survey")
         return JSONResponse(_out(row), 200, {"Idempotent-Replayed": "true"})
 
     def find(session: Session, kiosk_id: str, key: str) -> SurveyResponse | None:
-        return session.scalar(select(SurveyResponse).where(
-            SurveyResponse.kiosk_id == kiosk_id, SurveyResponse.idempotency_key == key))
+        return session.scalar(
+            select(SurveyResponse).where(
+                SurveyResponse.kiosk_id == kiosk_id, SurveyResponse.idempotency_key == key
+            )
+        )
 
-    @r.post("/api/v1/surveys", status_code=201, response_model=SurveyOut,
-            responses={401: {"model": Error}, 409: {"model": Error}, 422: {"model": Error}})
+    @r.post(
+        "/api/v1/surveys",
+        status_code=201,
+        response_model=SurveyOut,
+        responses={401: {"model": Error}, 409: {"model": Error}, 422: {"model": Error}},
+    )
     def submit_survey(
-        body: SurveyIn, kiosk: KioskDep,
+        body: SurveyIn,
+        kiosk: KioskDep,
         idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
     ) -> JSONResponse:
         """Store one survey of the kiosk's office; a repeated Idempotency-Key is counted once."""
@@ -170,10 +189,14 @@ def kiosk_router(
                 if existing is not None:
                     return replay(existing, body, answers)
                 row = SurveyResponse(
-                    kiosk_id=kiosk.kiosk_id, idempotency_key=idempotency_key,
-                    office_code=kiosk.office_code, service=body.service,
-                    survey_date=body.survey_date, received_at=now_wib(),
-                    **{code.lower(): value for code, value in answers.items()})
+                    kiosk_id=kiosk.kiosk_id,
+                    idempotency_key=idempotency_key,
+                    office_code=kiosk.office_code,
+                    service=body.service,
+                    survey_date=body.survey_date,
+                    received_at=now_wib(),
+                    **{code.lower(): value for code, value in answers.items()},
+                )
                 session.add(row)
                 session.flush()
                 out = _out(row)
@@ -183,8 +206,9 @@ def kiosk_router(
                 if existing is None:
                     raise
                 return replay(existing, body, answers)
-        log.info("survey %s stored for office %s service %s", out["id"], kiosk.office_code,
-                 body.service)
+        log.info(
+            "survey %s stored for office %s service %s", out["id"], kiosk.office_code, body.service
+        )
         return JSONResponse(out, 201)
 
     return r
@@ -196,8 +220,9 @@ def officer_router(ctx: PageContext) -> APIRouter:
     Officer = Annotated[StaffUser, Depends(ctx.auth.require("officer", "admin"))]
 
     @r.get("/officer/ikm", response_class=HTMLResponse, include_in_schema=False)
-    def ikm_page(request: Request, user: Officer, office: str = "", start: str = "",
-                 end: str = "") -> Response:
+    def ikm_page(
+        request: Request, user: Officer, office: str = "", start: str = "", end: str = ""
+    ) -> Response:
         """IKM per service of one office over a date range (default: this month so far)."""
         day = ctx.today()
         first, last = _parse(start, day.replace(day=1)), _parse(end, day)
@@ -209,9 +234,19 @@ def officer_router(ctx: PageContext) -> APIRouter:
             office = office if office in codes else (user.office_code or codes[0])
             summaries = summarise_rows(session, office, first, last)
         titles = {k: s.title("id") for k, s in SERVICES.items()} | VISIT_TITLES
-        return ctx.render(request, "ikm.html", user, offices=offices, office=office,
-                          start=first, end=last, summaries=summaries, titles=titles,
-                          elements=ikm.ELEMENTS, categories=ikm.CATEGORIES)
+        return ctx.render(
+            request,
+            "ikm.html",
+            user,
+            offices=offices,
+            office=office,
+            start=first,
+            end=last,
+            summaries=summaries,
+            titles=titles,
+            elements=ikm.ELEMENTS,
+            categories=ikm.CATEGORIES,
+        )
 
     return r
 

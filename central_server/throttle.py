@@ -57,8 +57,9 @@ def normalise_account(username: str) -> str:
     return username.strip().casefold()[:64]
 
 
-def _row_for_update(session: Session, db: Database, model: type[Row], key: str,
-                    fresh: dict[str, object]) -> Row:
+def _row_for_update(
+    session: Session, db: Database, model: type[Row], key: str, fresh: dict[str, object]
+) -> Row:
     """The row of `key`, created with `fresh` if missing, locked until the transaction ends."""
     insert = pg_insert if db.is_postgresql else sqlite_insert
     session.execute(insert(model).values(**fresh).on_conflict_do_nothing())
@@ -93,10 +94,16 @@ class DatabaseRateLimiter:
         key = f"{self.prefix}{key}"[:200]
         now = self._clock()
         with self.db.transaction() as session:
-            row = _row_for_update(session, self.db, RateBucket, key,
-                                  {"key": key, "tokens": float(self.burst), "updated_at": now})
-            tokens = min(float(self.burst),
-                         row.tokens + max(0.0, now - row.updated_at) * self.rate_per_s)
+            row = _row_for_update(
+                session,
+                self.db,
+                RateBucket,
+                key,
+                {"key": key, "tokens": float(self.burst), "updated_at": now},
+            )
+            tokens = min(
+                float(self.burst), row.tokens + max(0.0, now - row.updated_at) * self.rate_per_s
+            )
             allowed = tokens >= 1.0
             row.tokens, row.updated_at = (tokens - 1.0 if allowed else tokens), now
             if random.random() < 0.001:  # now and then: forget buckets idle for an hour
@@ -141,8 +148,13 @@ class LoginGuard:
         """Count a failure; True when this one locked the account."""
         account, now = normalise_account(username), self._clock()
         with self.db.transaction() as session:
-            row = _row_for_update(session, self.db, LoginFailure, account, {
-                "account": account, "failures": 0, "first_failed_at": now})
+            row = _row_for_update(
+                session,
+                self.db,
+                LoginFailure,
+                account,
+                {"account": account, "failures": 0, "first_failed_at": now},
+            )
             expired = row.locked_until is not None and row.locked_until <= now
             stale = row.locked_until is None and now - row.first_failed_at > FAILURE_WINDOW
             if expired or stale:
@@ -151,11 +163,17 @@ class LoginGuard:
             if row.locked_until is not None or row.failures < self.lockout_after:
                 return False
             row.locked_until = now + LOCKOUT
-            text = (f"Akun staf '{account}' dikunci {int(LOCKOUT.total_seconds() // 60)} menit "
-                    f"setelah {row.failures} kali gagal masuk (terakhir dari {client}). / "
-                    f"Staff account '{account}' locked after {row.failures} failed logins.")
-            audit.warning("login lockout: account %s after %d failures, last from %s",
-                          account, row.failures, client)
+            text = (
+                f"Akun staf '{account}' dikunci {int(LOCKOUT.total_seconds() // 60)} menit "
+                f"setelah {row.failures} kali gagal masuk (terakhir dari {client}). / "
+                f"Staff account '{account}' locked after {row.failures} failed logins."
+            )
+            audit.warning(
+                "login lockout: account %s after %d failures, last from %s",
+                account,
+                row.failures,
+                client,
+            )
             if self._notify is not None:
                 self._notify(session, text)
             return True
@@ -170,12 +188,14 @@ class LoginGuard:
     def succeeded(self, username: str) -> None:
         """Forget the failures of an account (it logged in, or an admin unlocked it)."""
         with self.db.transaction() as session:
-            session.execute(delete(LoginFailure).where(
-                LoginFailure.account == normalise_account(username)))
+            session.execute(
+                delete(LoginFailure).where(LoginFailure.account == normalise_account(username))
+            )
 
 
 def admin_notifier(addresses: Callable[[], Sequence[str]]) -> Callable[[Session, str], None]:
     """Queue `text` for each admin address ("email:x@y", "sms:+62...", or a bare e-mail)."""
+
     def notify(session: Session, text: str) -> None:
         for address in addresses():
             if ":" not in address:

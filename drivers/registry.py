@@ -115,11 +115,14 @@ def _ticket_printer(config: DeviceConfig) -> TicketPrinter | None:
     from drivers.ticket_printer.escpos_serial import EscposSerialTicketPrinter
     from drivers.ticket_printer.layout import TicketProfile
 
-    profile = TicketProfile(model=config.ticket_printer_model,
-                            native_qr=config.ticket_printer_native_qr,
-                            code_page=config.ticket_printer_code_page)
-    return EscposSerialTicketPrinter(config.ticket_printer_port,
-                                     config.ticket_printer_baudrate, profile)
+    profile = TicketProfile(
+        model=config.ticket_printer_model,
+        native_qr=config.ticket_printer_native_qr,
+        code_page=config.ticket_printer_code_page,
+    )
+    return EscposSerialTicketPrinter(
+        config.ticket_printer_port, config.ticket_printer_baudrate, profile
+    )
 
 
 def _card_reader(config: DeviceConfig) -> CardReader | None:
@@ -156,9 +159,12 @@ def _document_printer(config: DeviceConfig) -> DocumentPrinter | None:
         return None
     from drivers.document_printer.cups import CupsDocumentPrinter
 
-    return CupsDocumentPrinter(config.cups_queue, server=config.cups_server,
-                               job_timeout_s=config.cups_job_timeout_s,
-                               fault_grace_s=config.cups_fault_grace_s)
+    return CupsDocumentPrinter(
+        config.cups_queue,
+        server=config.cups_server,
+        job_timeout_s=config.cups_job_timeout_s,
+        fault_grace_s=config.cups_fault_grace_s,
+    )
 
 
 def _scanner(config: DeviceConfig) -> Scanner | None:
@@ -167,5 +173,6 @@ def _scanner(config: DeviceConfig) -> Scanner | None:
         return None
     from drivers.scanner.sane import SaneScanner
 
-    return SaneScanner(config.sane_device, source=config.sane_source,
-                       adf_source=config.sane_adf_source)
+    return SaneScanner(
+        config.sane_device, source=config.sane_source, adf_source=config.sane_adf_source
+    )

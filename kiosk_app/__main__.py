@@ -20,14 +20,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="anjungan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     kiosk = sub.add_parser("kiosk", help="run the full-screen kiosk")
-    kiosk.add_argument("--config", type=Path,
-                       help="TOML config (default: simulators + embedded server)")
-    kiosk.add_argument("--windowed", action="store_true",
-                       help="a 1280x800 window instead of full screen")
+    kiosk.add_argument(
+        "--config", type=Path, help="TOML config (default: simulators + embedded server)"
+    )
+    kiosk.add_argument(
+        "--windowed", action="store_true", help="a 1280x800 window instead of full screen"
+    )
     central = sub.add_parser("central", help="run the central server alone")
     add_central_arguments(central)
-    central.add_argument("--import-regions", type=Path, metavar="DIR",
-                         help="import an official region edition (CSV files in DIR), then exit")
+    central.add_argument(
+        "--import-regions",
+        type=Path,
+        metavar="DIR",
+        help="import an official region edition (CSV files in DIR), then exit",
+    )
     demo = sub.add_parser("demo", help="drive the whole journey headless and save what it shows")
     demo.add_argument("--out", type=Path, required=True)
     pin = sub.add_parser("attendant-pin", help="print the config lines for an attendant's PIN")

@@ -103,8 +103,10 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         journal = PrintJournal(config.data_dir / "print-journal.db", config.kiosk_id)
         interrupted = journal.recover()
         if interrupted:
-            log.warning("%d print job(s) interrupted by a stop; waiting for an attendant's reprint",
-                        len(interrupted))
+            log.warning(
+                "%d print job(s) interrupted by a stop; waiting for an attendant's reprint",
+                len(interrupted),
+            )
             report_interrupted(interrupted)
         key = _outbox_key(config)  # None: submissions are refused, the kiosk still runs
         # A4 receipts kept sealed for reprints (none without a key: nothing is submitted then)
@@ -144,10 +146,17 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             "scanner": devices.scanner,
             "barcode_scanner": devices.barcode_scanner,
         }
-        attendant = AttendantService(config.attendant, kiosk_id=config.kiosk_id, session=session,
-                                     journal=journal, ticket_printer=devices.ticket_printer,
-                                     devices=device_map, printing=printing, receipts=receipts,
-                                     outbox=outbox)
+        attendant = AttendantService(
+            config.attendant,
+            kiosk_id=config.kiosk_id,
+            session=session,
+            journal=journal,
+            ticket_printer=devices.ticket_printer,
+            devices=device_map,
+            printing=printing,
+            receipts=receipts,
+            outbox=outbox,
+        )
         audio = guidance_from_config(config.audio_guidance, config.data_dir)
         session.start()
         regions.start()
@@ -188,8 +197,20 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         if embedded is not None:
             embedded.stop()
         raise
-    return Kiosk(config, devices, central, session, embedded, journal, health, outbox=outbox,
-                 surveys=surveys, attendant=attendant, regions=regions, audio=audio)
+    return Kiosk(
+        config,
+        devices,
+        central,
+        session,
+        embedded,
+        journal,
+        health,
+        outbox=outbox,
+        surveys=surveys,
+        attendant=attendant,
+        regions=regions,
+        audio=audio,
+    )
 
 
 def _outbox_key(config: KioskConfig) -> bytes | None:

@@ -129,8 +129,14 @@ def _slot(raw: dict[str, Any]) -> Slot:
 
 
 def _application_body(
-    *, service: str, applicant_nik: str, applicant_name: str, data: dict[str, str], slot: Slot,
-    local_reference: str | None = None, submitted_at: str | None = None,
+    *,
+    service: str,
+    applicant_nik: str,
+    applicant_name: str,
+    data: dict[str, str],
+    slot: Slot,
+    local_reference: str | None = None,
+    submitted_at: str | None = None,
     if_slot_full: str = "refuse",
 ) -> dict[str, Any]:
     """The JSON of one pre-application, for the single and the batch endpoint alike."""
@@ -262,8 +268,13 @@ class CentralClient(CardHolderApi):
         `if_slot_full="next_free"`: a full slot books the nearest free one after it (the
         receipt's slot) instead of refusing; for queued rows whose citizen has left."""
         body = _application_body(
-            service=service, applicant_nik=applicant_nik, applicant_name=applicant_name,
-            data=data, slot=slot, local_reference=local_reference, submitted_at=submitted_at,
+            service=service,
+            applicant_nik=applicant_nik,
+            applicant_name=applicant_name,
+            data=data,
+            slot=slot,
+            local_reference=local_reference,
+            submitted_at=submitted_at,
             if_slot_full=if_slot_full,
         )
         what = f"submit {service} nik={mask_nik(applicant_nik)} key={idempotency_key}"
@@ -284,21 +295,31 @@ class CentralClient(CardHolderApi):
         """Submit queued pre-applications at once: (idempotency key, submit() keywords) each.
 
         One answer per item, in order: its receipt (created or replayed) or its refusal."""
-        body = {"items": [{"idempotency_key": key, "application": _application_body(**kw)}
-                          for key, kw in items]}
+        body = {
+            "items": [
+                {"idempotency_key": key, "application": _application_body(**kw)}
+                for key, kw in items
+            ]
+        }
         what = f"submit batch of {len(items)}"
-        answer = self._call("POST", "/api/v1/applications/batch", json=body, what=what,
-                            timeout=timeout)
+        answer = self._call(
+            "POST", "/api/v1/applications/batch", json=body, what=what, timeout=timeout
+        )
         results: list[SubmissionReceipt | CentralError] = []
         for (key, kw), item in zip(items, answer["results"], strict=True):
             if item.get("application") is not None:
                 results.append(_receipt(item["application"]))
                 continue
             error, status = item.get("error") or {}, int(item["status"])
-            message = (f"submit {kw['service']} nik={mask_nik(kw['applicant_nik'])} key={key}: "
-                       f"HTTP {status} {error.get('code', '-')}: {error.get('message', '')!s:.300}")
-            kind = SlotFull if error.get("code") in ("slot_full", "slot_unavailable") else (
-                CentralUnavailable if status == 429 or status >= 500 else CentralRejected)
+            message = (
+                f"submit {kw['service']} nik={mask_nik(kw['applicant_nik'])} key={key}: "
+                f"HTTP {status} {error.get('code', '-')}: {error.get('message', '')!s:.300}"
+            )
+            kind = (
+                SlotFull
+                if error.get("code") in ("slot_full", "slot_unavailable")
+                else (CentralUnavailable if status == 429 or status >= 500 else CentralRejected)
+            )
             results.append(self._log(kind(message, status=status, code=error.get("code"))))
         log.info("%s -> %d stored", what, sum(isinstance(r, SubmissionReceipt) for r in results))
         return results
@@ -328,13 +349,25 @@ class CentralClient(CardHolderApi):
             what=f"upload scan {name} ({len(pdf)} bytes) for {registration_number}",
         )
 
-    def submit_survey(self, *, service: str, survey_date: date, answers: dict[str, int],
-                      idempotency_key: str, timeout: float | None = None) -> dict[str, Any]:
+    def submit_survey(
+        self,
+        *,
+        service: str,
+        survey_date: date,
+        answers: dict[str, int],
+        idempotency_key: str,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Send one satisfaction survey (no personal data); a resent key is counted once."""
         body = {"service": service, "survey_date": survey_date.isoformat(), "answers": answers}
         answer: dict[str, Any] = self._call(
-            "POST", "/api/v1/surveys", json=body, headers={"Idempotency-Key": idempotency_key},
-            what=f"survey {service} key={idempotency_key[:8]}", timeout=timeout)
+            "POST",
+            "/api/v1/surveys",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+            what=f"survey {service} key={idempotency_key[:8]}",
+            timeout=timeout,
+        )
         return answer
 
     def heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
@@ -398,8 +431,16 @@ class CentralClient(CardHolderApi):
                 if self.token == headers["Authorization"].removeprefix("Bearer "):
                     log.warning("%s: token refused (401); enrolling again", what)
                     self.token = None
-            return self._call(method, path, auth=auth, headers=headers, what=what,
-                              timeout=timeout, _retried=True, **kwargs)
+            return self._call(
+                method,
+                path,
+                auth=auth,
+                headers=headers,
+                what=what,
+                timeout=timeout,
+                _retried=True,
+                **kwargs,
+            )
         if response.ok:
             if response.status_code == 204 or not response.content:
                 return None  # e.g. an upload: nothing to decode
@@ -423,8 +464,11 @@ class CentralClient(CardHolderApi):
         except (ValueError, AttributeError):
             detail = response.text[:200]
         code = detail.get("code") if isinstance(detail, dict) else None
-        extra = {k: v for k, v in detail.items() if k not in ("code", "message")} if isinstance(
-            detail, dict) else {}
+        extra = (
+            {k: v for k, v in detail.items() if k not in ("code", "message")}
+            if isinstance(detail, dict)
+            else {}
+        )
         if isinstance(detail, list):  # pydantic errors echo the input (maybe a NIK): drop it
             detail = "; ".join(
                 f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"

@@ -60,17 +60,24 @@ class CardHolderApi:
 
     def my_applications(self, nik: str) -> list[ApplicationRecord]:
         """The newest applications filed with this NIK, with what the timeline needs."""
-        answer = self._call("POST", "/api/v1/card-holder/applications", json={"nik": nik},
-                            what=f"applications of nik={mask_nik(nik)}")
+        answer = self._call(
+            "POST",
+            "/api/v1/card-holder/applications",
+            json={"nik": nik},
+            what=f"applications of nik={mask_nik(nik)}",
+        )
         return [record_from(item) for item in answer["applications"]]
 
-    def reserve_print(self, nik: str, *, code: str | None = None,
-                      registration_number: str | None = None) -> PrintReservation:
+    def reserve_print(
+        self, nik: str, *, code: str | None = None, registration_number: str | None = None
+    ) -> PrintReservation:
         """Hold an issued document for printing here (by print code or own application)."""
-        body: dict[str, Any] = {"nik": nik, "code": code,
-                                "registration_number": registration_number}
-        what = (f"reserve print of {registration_number or 'a typed code'} "
-                f"for nik={mask_nik(nik)}")
+        body: dict[str, Any] = {
+            "nik": nik,
+            "code": code,
+            "registration_number": registration_number,
+        }
+        what = f"reserve print of {registration_number or 'a typed code'} for nik={mask_nik(nik)}"
         answer = self._call("POST", "/api/v1/print-codes/reserve", json=body, what=what)
         return PrintReservation(
             token=str(answer["reservation"]),
@@ -83,11 +90,18 @@ class CardHolderApi:
 
     def confirm_print(self, token: str, nik: str) -> None:
         """The document came out of the printer: the code is used up."""
-        self._call("POST", f"/api/v1/print-reservations/{quote(token, safe='')}/confirm",
-                   json={"nik": nik}, what=f"confirm print for nik={mask_nik(nik)}")
+        self._call(
+            "POST",
+            f"/api/v1/print-reservations/{quote(token, safe='')}/confirm",
+            json={"nik": nik},
+            what=f"confirm print for nik={mask_nik(nik)}",
+        )
 
     def release_print(self, token: str, nik: str, reason: str) -> None:
         """Printing failed: give the code back so it can be used again."""
-        self._call("POST", f"/api/v1/print-reservations/{quote(token, safe='')}/release",
-                   json={"nik": nik, "reason": reason[:200]},
-                   what=f"release print for nik={mask_nik(nik)} ({reason})")
+        self._call(
+            "POST",
+            f"/api/v1/print-reservations/{quote(token, safe='')}/release",
+            json={"nik": nik, "reason": reason[:200]},
+            what=f"release print for nik={mask_nik(nik)} ({reason})",
+        )

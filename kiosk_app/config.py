@@ -75,7 +75,8 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
     if timeouts.reading_s <= devices.pcsc_read_timeout_s:  # the driver's typed error comes first
         raise ConfigError(
             f"[timeouts] reading_s ({timeouts.reading_s} s) must exceed [devices] "
-            f"pcsc_read_timeout_s ({devices.pcsc_read_timeout_s} s)")
+            f"pcsc_read_timeout_s ({devices.pcsc_read_timeout_s} s)"
+        )
     try:
         config.opening_hours = parse_opening_hours(raw.get("opening_hours"))
     except ValueError as exc:
@@ -99,7 +100,8 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
         raise ConfigError(f"language must be 'id' or 'en', not {config.language!r}")
     if config.audio_guidance not in ("auto", "speaker", "wav", "off"):
         raise ConfigError(
-            f"audio_guidance must be auto, speaker, wav or off, not {config.audio_guidance!r}")
+            f"audio_guidance must be auto, speaker, wav or off, not {config.audio_guidance!r}"
+        )
     return config
 
 

@@ -49,16 +49,22 @@ def nginx_site(
     upstreams = "\n".join(
         f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in app_ports
     )
-    log = "access_log off;" if access_log == "off" else (
-        f"access_log {access_log} combined buffer=64k flush=5s;"
+    log = (
+        "access_log off;"
+        if access_log == "off"
+        else (f"access_log {access_log} combined buffer=64k flush=5s;")
     )
-    redirect = "" if http_listen is None else f"""
+    redirect = (
+        ""
+        if http_listen is None
+        else f"""
 server {{
     listen {http_listen};
     server_name {server_name};
     return 301 https://$host$request_uri;
 }}
 """
+    )
     return f"""# Anjungan central server (provisioning/central.py); app servers on loopback only.
 upstream anjungan_central {{
 {upstreams}
@@ -116,8 +122,8 @@ def nginx_main_conf(
     indented = "\n".join(f"    {line}" if line else "" for line in site.splitlines())
     return f"""{f"user {user};" if user else ""}
 worker_processes {workers};
-pid {prefix / 'nginx.pid'};
-error_log {prefix / 'error.log'} warn;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"} warn;
 events {{
     worker_connections 4096;
 }}
@@ -135,8 +141,15 @@ http {{
 
 def central_toml(args: argparse.Namespace) -> str:
     """The first /etc/anjungan/central.toml: PostgreSQL over its socket, no in-process loops."""
-    missing = [name for name, given in (("sms", args.sms_gateway),
-               ("whatsapp", args.whatsapp_gateway), ("email", args.smtp_host)) if not given]
+    missing = [
+        name
+        for name, given in (
+            ("sms", args.sms_gateway),
+            ("whatsapp", args.whatsapp_gateway),
+            ("email", args.smtp_host),
+        )
+        if not given
+    ]
     notify = ""
     if args.sms_gateway:
         notify += f'\n[notify.sms]\nurl = "{args.sms_gateway}"\n'
@@ -189,8 +202,11 @@ def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -
     if missing:
         run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, "packages")
     if subprocess.run(["id", SERVICE_USER], capture_output=True).returncode != 0:
-        run(["useradd", "--system", "--home-dir", f"/var/lib/{SERVICE_USER}", SERVICE_USER],
-            step, "user")
+        run(
+            ["useradd", "--system", "--home-dir", f"/var/lib/{SERVICE_USER}", SERVICE_USER],
+            step,
+            "user",
+        )
     exists = subprocess.run(
         ["runuser", "-u", "postgres", "--", "psql", "-tAc",
          f"SELECT 1 FROM pg_roles WHERE rolname = '{SERVICE_USER}'"],
@@ -198,30 +214,59 @@ def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -
     ).stdout.strip() == "1"  # fmt: skip
     if not exists:
         run(["runuser", "-u", "postgres", "--", "createuser", SERVICE_USER], step, "db user")
-        run(["runuser", "-u", "postgres", "--", "createdb", "-O", SERVICE_USER, "anjungan"],
-            step, "database")
-    run(["ln", "-sf", "/etc/nginx/sites-available/anjungan-central",
-         "/etc/nginx/sites-enabled/anjungan-central"], step, "nginx site")
+        run(
+            ["runuser", "-u", "postgres", "--", "createdb", "-O", SERVICE_USER, "anjungan"],
+            step,
+            "database",
+        )
+    run(
+        [
+            "ln",
+            "-sf",
+            "/etc/nginx/sites-available/anjungan-central",
+            "/etc/nginx/sites-enabled/anjungan-central",
+        ],
+        step,
+        "nginx site",
+    )
     run(["nginx", "-t"], step, "nginx check")
     run(["systemctl", "daemon-reload"], step, "systemd reload")
     units = [f"anjungan-central@{port}.service" for port in ports]
-    run(["systemctl", "enable", "anjungan-central.target", "anjungan-central-worker.service",
-         *units], step, "enable units")
+    run(
+        [
+            "systemctl",
+            "enable",
+            "anjungan-central.target",
+            "anjungan-central-worker.service",
+            *units,
+        ],
+        step,
+        "enable units",
+    )
     run(["systemctl", "reload-or-restart", "nginx.service"], step, "nginx reload")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write the central server's files (and with --system set up the machine)."""
-    parser = argparse.ArgumentParser(prog="provisioning/central.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="provisioning/central.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--server-name", required=True, help="e.g. anjungan.jombangkab.go.id")
-    parser.add_argument("--app-ports", default=",".join(map(str, DEFAULT_PORTS)),
-                        help="one app server per port (default 8001,8002)")
-    parser.add_argument("--database-url",
-                        default=f"postgresql+psycopg://{SERVICE_USER}@/anjungan?host=/run/postgresql")
+    parser.add_argument(
+        "--app-ports",
+        default=",".join(map(str, DEFAULT_PORTS)),
+        help="one app server per port (default 8001,8002)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=f"postgresql+psycopg://{SERVICE_USER}@/anjungan?host=/run/postgresql",
+    )
     parser.add_argument("--office-code", default="3517")
-    parser.add_argument("--office-name",
-                        default="Dinas Kependudukan dan Pencatatan Sipil Kabupaten Jombang")
+    parser.add_argument(
+        "--office-name", default="Dinas Kependudukan dan Pencatatan Sipil Kabupaten Jombang"
+    )
     parser.add_argument("--sms-gateway", help="URL of the SMS gateway")
     parser.add_argument("--whatsapp-gateway", help="URL of the WhatsApp gateway")
     parser.add_argument("--smtp-host", help="SMTP server for email")
@@ -239,13 +284,17 @@ def main(argv: list[str] | None = None) -> int:
     if (root / cert.relative_to("/")).exists():
         step.done("tls certificate", "unchanged")
     else:
-        self_signed_cert(root / cert.relative_to("/"), root / key.relative_to("/"),
-                         args.server_name)
+        self_signed_cert(
+            root / cert.relative_to("/"), root / key.relative_to("/"), args.server_name
+        )
         step.done("tls certificate", "changed (self-signed)")
     site = nginx_site(server_name=args.server_name, app_ports=ports, cert=cert, key=key)
     write_file(root / "etc/nginx/sites-available/anjungan-central", site, 0o644, step, "nginx")
-    for unit in ("anjungan-central@.service", "anjungan-central-worker.service",
-                 "anjungan-central.target"):
+    for unit in (
+        "anjungan-central@.service",
+        "anjungan-central-worker.service",
+        "anjungan-central.target",
+    ):
         text = (PROJECT / "systemd" / unit).read_text()
         write_file(root / "etc/systemd/system" / unit, text, 0o644, step, unit)
     if args.system:

@@ -27,9 +27,22 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 PACKAGES = [
-    "python3", "python3-venv", "cage", "xwayland", "pcscd", "libccid", "cups", "cups-client",
-    "sane-utils", "libsane1", "fonts-dejavu-core", "espeak-ng", "libgl1", "libegl1",
-    "libgl1-mesa-dri", "libmtdev1",
+    "python3",
+    "python3-venv",
+    "cage",
+    "xwayland",
+    "pcscd",
+    "libccid",
+    "cups",
+    "cups-client",
+    "sane-utils",
+    "libsane1",
+    "fonts-dejavu-core",
+    "espeak-ng",
+    "libgl1",
+    "libegl1",
+    "libgl1-mesa-dri",
+    "libmtdev1",
 ]
 KIOSK_USER = "anjungan"
 KIOSK_GROUPS = ["video", "input", "render", "dialout", "lp", "scanner"]
@@ -71,11 +84,15 @@ def write_file(path: Path, content: str, mode: int, step: Step, name: str) -> No
 def udev_rules(args: argparse.Namespace) -> str:
     """Stable names for the serial devices, whatever order USB enumerates them in."""
     lines = ["# Written by provisioning/provision.py: stable names for the kiosk's serial devices."]
-    for link, usb in (("anjungan-printer", args.printer_usb), ("anjungan-scanner", args.scanner_usb)):
+    for link, usb in (
+        ("anjungan-printer", args.printer_usb),
+        ("anjungan-scanner", args.scanner_usb),
+    ):
         if usb:
             vendor, product = usb.lower().split(":")
             lines.append(
-                f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{vendor}", ATTRS{{idProduct}}=="{product}", '
+                f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{vendor}", '
+                f'ATTRS{{idProduct}}=="{product}", '
                 f'SYMLINK+="{link}", GROUP="dialout", MODE="0660"'
             )
     return "\n".join(lines) + "\n"
@@ -83,6 +100,7 @@ def udev_rules(args: argparse.Namespace) -> str:
 
 def kiosk_toml(args: argparse.Namespace, token: str | None) -> str:
     """The kiosk's configuration (TOML; read by kiosk_app.config.load_config)."""
+
     def q(value: str) -> str:
         return json.dumps(value)  # a JSON string is a valid TOML basic string
 
@@ -123,57 +141,63 @@ def cups_policy(user: str = KIOSK_USER) -> str:
     local socket (authenticated by peer credentials). Only those two operations are opened up:
     the kiosk user cannot stop, reconfigure or delete queues (it is not in SystemGroup).
     """
-    admin = ("CUPS-Add-Modify-Printer CUPS-Delete-Printer CUPS-Add-Modify-Class CUPS-Delete-Class "
-             "CUPS-Set-Default CUPS-Get-Devices Pause-Printer Disable-Printer "
-             "Pause-Printer-After-Current-Job Hold-New-Jobs Release-Held-New-Jobs "
-             "Deactivate-Printer Activate-Printer Restart-Printer Shutdown-Printer "
-             "Startup-Printer Promote-Job Schedule-Job-After Cancel-Jobs CUPS-Reject-Jobs")
-    owner = ("Send-Document Send-URI Hold-Job Release-Job Restart-Job Purge-Jobs "
-             "Set-Job-Attributes Create-Job-Subscription Renew-Subscription Cancel-Subscription "
-             "Get-Notifications Reprocess-Job Cancel-Current-Job Suspend-Current-Job Resume-Job "
-             "Cancel-My-Jobs Close-Job CUPS-Move-Job CUPS-Get-Document")
-    return "\n".join([
-        _POLICY_BEGIN,
-        f"<Policy {CUPS_POLICY}>",
-        "  JobPrivateAccess default",
-        "  JobPrivateValues default",
-        "  SubscriptionPrivateAccess default",
-        "  SubscriptionPrivateValues default",
-        "  <Limit Create-Job Print-Job Print-URI Validate-Job>",
-        "    Order deny,allow",
-        "  </Limit>",
-        f"  <Limit {owner}>",
-        "    Require user @OWNER @SYSTEM",
-        "    Order deny,allow",
-        "  </Limit>",
-        "  <Limit Resume-Printer Enable-Printer CUPS-Accept-Jobs>",
-        "    AuthType Default",
-        f"    Require user @SYSTEM {user}",
-        "    Order deny,allow",
-        "  </Limit>",
-        f"  <Limit {admin}>",
-        "    AuthType Default",
-        "    Require user @SYSTEM",
-        "    Order deny,allow",
-        "  </Limit>",
-        "  <Limit Cancel-Job CUPS-Authenticate-Job>",
-        "    Require user @OWNER @SYSTEM",
-        "    Order deny,allow",
-        "  </Limit>",
-        "  <Limit All>",
-        "    Order deny,allow",
-        "  </Limit>",
-        "</Policy>",
-        _POLICY_END,
-        "",
-    ])
+    admin = (
+        "CUPS-Add-Modify-Printer CUPS-Delete-Printer CUPS-Add-Modify-Class CUPS-Delete-Class "
+        "CUPS-Set-Default CUPS-Get-Devices Pause-Printer Disable-Printer "
+        "Pause-Printer-After-Current-Job Hold-New-Jobs Release-Held-New-Jobs "
+        "Deactivate-Printer Activate-Printer Restart-Printer Shutdown-Printer "
+        "Startup-Printer Promote-Job Schedule-Job-After Cancel-Jobs CUPS-Reject-Jobs"
+    )
+    owner = (
+        "Send-Document Send-URI Hold-Job Release-Job Restart-Job Purge-Jobs "
+        "Set-Job-Attributes Create-Job-Subscription Renew-Subscription Cancel-Subscription "
+        "Get-Notifications Reprocess-Job Cancel-Current-Job Suspend-Current-Job Resume-Job "
+        "Cancel-My-Jobs Close-Job CUPS-Move-Job CUPS-Get-Document"
+    )
+    return "\n".join(
+        [
+            _POLICY_BEGIN,
+            f"<Policy {CUPS_POLICY}>",
+            "  JobPrivateAccess default",
+            "  JobPrivateValues default",
+            "  SubscriptionPrivateAccess default",
+            "  SubscriptionPrivateValues default",
+            "  <Limit Create-Job Print-Job Print-URI Validate-Job>",
+            "    Order deny,allow",
+            "  </Limit>",
+            f"  <Limit {owner}>",
+            "    Require user @OWNER @SYSTEM",
+            "    Order deny,allow",
+            "  </Limit>",
+            "  <Limit Resume-Printer Enable-Printer CUPS-Accept-Jobs>",
+            "    AuthType Default",
+            f"    Require user @SYSTEM {user}",
+            "    Order deny,allow",
+            "  </Limit>",
+            f"  <Limit {admin}>",
+            "    AuthType Default",
+            "    Require user @SYSTEM",
+            "    Order deny,allow",
+            "  </Limit>",
+            "  <Limit Cancel-Job CUPS-Authenticate-Job>",
+            "    Require user @OWNER @SYSTEM",
+            "    Order deny,allow",
+            "  </Limit>",
+            "  <Limit All>",
+            "    Order deny,allow",
+            "  </Limit>",
+            "</Policy>",
+            _POLICY_END,
+            "",
+        ]
+    )
 
 
 def with_cups_policy(conf: str) -> str:
     """`conf` (a cupsd.conf) with our policy block appended, or replaced where it already is."""
     start, end = conf.find(_POLICY_BEGIN), conf.find(_POLICY_END)
     if start != -1 and end > start:
-        conf = conf[:start] + conf[end + len(_POLICY_END):].lstrip("\n")
+        conf = conf[:start] + conf[end + len(_POLICY_END) :].lstrip("\n")
     return conf.rstrip("\n") + "\n\n" + cups_policy()
 
 
@@ -189,12 +213,18 @@ def existing_token(path: Path) -> str | None:
 
 def enrol(args: argparse.Namespace) -> str:
     """Enrol with the central server using the technician's one-time code; return the token."""
-    body = json.dumps({
-        "kiosk_id": args.kiosk_id, "office_code": args.office_code,
-        "name": args.kiosk_name or args.kiosk_id, "enrolment_code": args.enrolment_code,
-    }).encode()
+    body = json.dumps(
+        {
+            "kiosk_id": args.kiosk_id,
+            "office_code": args.office_code,
+            "name": args.kiosk_name or args.kiosk_id,
+            "enrolment_code": args.enrolment_code,
+        }
+    ).encode()
     request = urllib.request.Request(
-        args.central_url.rstrip("/") + "/api/v1/kiosks", data=body, method="POST",
+        args.central_url.rstrip("/") + "/api/v1/kiosks",
+        data=body,
+        method="POST",
         headers={"Content-Type": "application/json"},
     )
     try:
@@ -217,9 +247,14 @@ def run(command: list[str], step: Step, name: str) -> None:
 
 def system_steps(args: argparse.Namespace, step: Step) -> None:
     """Packages, the kiosk user, the CUPS queue and the units: the running system only."""
-    missing = [p for p in PACKAGES if subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
-    ).stdout != "install ok installed"]
+    missing = [
+        p
+        for p in PACKAGES
+        if subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
+        ).stdout
+        != "install ok installed"
+    ]
     if missing:
         run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, "packages")
     else:
@@ -227,16 +262,47 @@ def system_steps(args: argparse.Namespace, step: Step) -> None:
     if subprocess.run(["id", KIOSK_USER], capture_output=True).returncode == 0:
         step.done("user", "unchanged")
     else:
-        groups = [g for g in KIOSK_GROUPS if subprocess.run(
-            ["getent", "group", g], capture_output=True).returncode == 0]
-        run(["useradd", "--system", "--create-home", "--home-dir", f"/var/lib/{KIOSK_USER}",
-             "--groups", ",".join(groups), KIOSK_USER], step, "user")
+        groups = [
+            g
+            for g in KIOSK_GROUPS
+            if subprocess.run(["getent", "group", g], capture_output=True).returncode == 0
+        ]
+        run(
+            [
+                "useradd",
+                "--system",
+                "--create-home",
+                "--home-dir",
+                f"/var/lib/{KIOSK_USER}",
+                "--groups",
+                ",".join(groups),
+                KIOSK_USER,
+            ],
+            step,
+            "user",
+        )
     queues = subprocess.run(["lpstat", "-e"], capture_output=True, text=True).stdout.split()
     if args.cups_uri and args.cups_queue not in queues:
-        run(["lpadmin", "-p", args.cups_queue, "-E", "-v", args.cups_uri, "-m", "everywhere",
-             "-o", "media=iso_a4_210x297mm"], step, "cups queue")
+        run(
+            [
+                "lpadmin",
+                "-p",
+                args.cups_queue,
+                "-E",
+                "-v",
+                args.cups_uri,
+                "-m",
+                "everywhere",
+                "-o",
+                "media=iso_a4_210x297mm",
+            ],
+            step,
+            "cups queue",
+        )
     else:
-        step.done("cups queue", "unchanged" if args.cups_queue in queues else "skipped: no --cups-uri")
+        step.done(
+            "cups queue", "unchanged" if args.cups_queue in queues else "skipped: no --cups-uri"
+        )
     run(["udevadm", "control", "--reload-rules"], step, "udev reload")
     run(["systemctl", "daemon-reload"], step, "systemd reload")
     run(["systemctl", "enable", "anjungan-kiosk.service"], step, "enable kiosk")
@@ -269,8 +335,11 @@ def cups_queue_policy(args: argparse.Namespace, step: Step, *, restart: bool) ->
     if queue_op_policy(args.root / "etc/cups/printers.conf", args.cups_queue) == CUPS_POLICY:
         step.done("cups queue policy", "unchanged")
         return
-    run(["lpadmin", "-p", args.cups_queue, "-o", f"printer-op-policy={CUPS_POLICY}"], step,
-        "cups queue policy")
+    run(
+        ["lpadmin", "-p", args.cups_queue, "-o", f"printer-op-policy={CUPS_POLICY}"],
+        step,
+        "cups queue policy",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,12 +352,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enrolment-code", help="one-time code from a technician")
     parser.add_argument("--re-enrol", action="store_true", help="enrol again (rotates the token)")
     parser.add_argument("--root", type=Path, default=Path("/"))
-    parser.add_argument("--system", action="store_true",
-                        help="also install packages, create the user, CUPS queue, enable units")
+    parser.add_argument(
+        "--system",
+        action="store_true",
+        help="also install packages, create the user, CUPS queue, enable units",
+    )
     parser.add_argument("--printer-usb", help="VID:PID of the serial ticket printer")
     parser.add_argument("--scanner-usb", help="VID:PID of the serial barcode scanner")
     parser.add_argument("--cups-queue", default="A4")
-    parser.add_argument("--cups-uri", help="device URI of the A4 printer, e.g. ipp://printer/ipp/print")
+    parser.add_argument(
+        "--cups-uri", help="device URI of the A4 printer, e.g. ipp://printer/ipp/print"
+    )
     args = parser.parse_args(argv)
     if args.system and args.root != Path("/"):
         parser.error("--system changes the running machine: use it with --root / only")
@@ -312,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         step.done("outbox key", "unchanged")
     else:
         write_file(key, secrets.token_urlsafe(32) + "\n", 0o600, step, "outbox key")
-    write_file(etc / "udev" / "rules.d" / "60-anjungan.rules", udev_rules(args), 0o644, step,
-               "udev rules")
+    write_file(
+        etc / "udev" / "rules.d" / "60-anjungan.rules", udev_rules(args), 0o644, step, "udev rules"
+    )
     cupsd_conf = etc / "cups" / "cupsd.conf"
     if cupsd_conf.exists():
         mode = cupsd_conf.stat().st_mode & 0o777
@@ -327,8 +402,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.system:
         shutil.chown(config, group=KIOSK_USER)
         shutil.chown(key, user=KIOSK_USER, group=KIOSK_USER)
-    print(json.dumps({"changed": sum(1 for _, o in step.results if o == "changed"),
-                      "steps": dict(step.results)}))
+    print(
+        json.dumps(
+            {
+                "changed": sum(1 for _, o in step.results if o == "changed"),
+                "steps": dict(step.results),
+            }
+        )
+    )
     return 0
 
 

@@ -25,7 +25,9 @@ OLD: dict[str, dict[str, str]] = {
 NEW: dict[str, dict[str, str]] = {
     "provinces": {"35": "JAWA TIMUR", "91": "PAPUA", "93": "PAPUA SELATAN"},
     "cities": {
-        "3517": "KABUPATEN JOMBANG", "9301": "KABUPATEN MERAUKE", "9103": "KABUPATEN JAYAPURA",
+        "3517": "KABUPATEN JOMBANG",
+        "9301": "KABUPATEN MERAUKE",
+        "9103": "KABUPATEN JAYAPURA",
     },
     "districts": {"351708": "Diwek", "351709": "Jombang", "930101": "Merauke", "910301": "Sentani"},
     "villages": {

@@ -10,8 +10,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-IO_LIBRARIES = {"kivy", "smartcard", "serial", "cups", "sane", "requests", "escpos", "fastapi",
-                "sqlalchemy", "PIL", "reportlab", "qrcode", "uvicorn"}
+IO_LIBRARIES = {
+    "kivy",
+    "smartcard",
+    "serial",
+    "cups",
+    "sane",
+    "requests",
+    "escpos",
+    "fastapi",
+    "sqlalchemy",
+    "PIL",
+    "reportlab",
+    "qrcode",
+    "uvicorn",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -38,8 +51,9 @@ def test_domain_imports_only_the_standard_library(path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("package", ["kiosk_app/domain", "kiosk_app/services", "drivers",
-                                     "central_server"])
+@pytest.mark.parametrize(
+    "package", ["kiosk_app/domain", "kiosk_app/services", "drivers", "central_server"]
+)
 def test_only_the_ui_imports_kivy(package: str) -> None:
     offenders = [
         f"{path.relative_to(ROOT)}: {name}"
@@ -67,9 +81,12 @@ def test_io_libraries_never_enter_the_domain() -> None:
 
 
 def _classes(package: str) -> list[tuple[Path, ast.ClassDef]]:
-    return [(path, node) for path in _files(package)
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-            if isinstance(node, ast.ClassDef)]
+    return [
+        (path, node)
+        for path in _files(package)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+    ]
 
 
 def _base_name(base: ast.expr) -> str:
@@ -86,16 +103,22 @@ MIXIN_LIKE = ("Mixin", "Behavior")  # ours, and Kivy's behaviours (ButtonBehavio
 
 @pytest.mark.parametrize("package", ["kiosk_app/services", "drivers", "central_server"])
 def test_services_drivers_and_server_compose_instead_of_mixing_in(package: str) -> None:
-    offenders = [f"{path.relative_to(ROOT)}: {node.name}({_base_name(base)})"
-                 for path, node in _classes(package) for base in node.bases
-                 if _base_name(base).endswith("Mixin")]
+    offenders = [
+        f"{path.relative_to(ROOT)}: {node.name}({_base_name(base)})"
+        for path, node in _classes(package)
+        for base in node.bases
+        if _base_name(base).endswith("Mixin")
+    ]
     assert offenders == []
 
 
 def test_no_class_has_more_than_two_mixin_like_bases() -> None:
-    counts = {f"{path.relative_to(ROOT)}: {node.name}":
-              sum(_base_name(base).endswith(MIXIN_LIKE) for base in node.bases)
-              for path, node in _classes("kiosk_app")}
+    counts = {
+        f"{path.relative_to(ROOT)}: {node.name}": sum(
+            _base_name(base).endswith(MIXIN_LIKE) for base in node.bases
+        )
+        for path, node in _classes("kiosk_app")
+    }
     assert {name: n for name, n in counts.items() if n > 2} == {}
     assert counts["kiosk_app/ui/widgets/field.py: FieldRow"] == 1  # the check sees bases
 
@@ -105,10 +128,12 @@ def test_no_class_has_more_than_two_mixin_like_bases() -> None:
 UI_SERVICE_TYPES = {
     ("kiosk_app.services.session.service", "kiosk_app/ui/bridge.py"): {"SessionService"},
     ("kiosk_app.services.session.service", "kiosk_app/ui/screens/base.py"): {"SessionService"},
-    ("kiosk_app.services.attendant.service", "kiosk_app/ui/widgets/attendant.py"):
-        {"AttendantService"},
-    ("kiosk_app.services.attendant.service", "kiosk_app/ui/widgets/attendant_panel.py"):
-        {"AttendantService"},
+    ("kiosk_app.services.attendant.service", "kiosk_app/ui/widgets/attendant.py"): {
+        "AttendantService"
+    },
+    ("kiosk_app.services.attendant.service", "kiosk_app/ui/widgets/attendant_panel.py"): {
+        "AttendantService"
+    },
     ("kiosk_app.services.audio", "kiosk_app/ui/widgets/a11y.py"): {"AudioGuidance"},
 }
 
@@ -124,10 +149,13 @@ def test_the_ui_imports_view_models_from_one_module() -> None:
                 taken = [(node.module, alias.name) for alias in node.names]
             else:
                 continue
-            offenders += [f"{where}: {module}.{name}" for module, name in taken
-                          if module.startswith("kiosk_app.services")
-                          and module != "kiosk_app.services.session.views"
-                          and name not in UI_SERVICE_TYPES.get((module, where), set())]
+            offenders += [
+                f"{where}: {module}.{name}"
+                for module, name in taken
+                if module.startswith("kiosk_app.services")
+                and module != "kiosk_app.services.session.views"
+                and name not in UI_SERVICE_TYPES.get((module, where), set())
+            ]
     assert offenders == []
 
 
@@ -148,8 +176,11 @@ def test_every_session_method_a_kv_file_names_exists_on_the_facade() -> None:
         for by_name, direct in CALL_IN_PY.findall(path.read_text(encoding="utf-8")):
             named.setdefault(by_name or direct, str(path.relative_to(ROOT)))
     assert len(named) >= 35, sorted(named)  # the patterns still find the handlers
-    missing = {name: where for name, where in named.items()
-               if not callable(getattr(SessionService, name, None))}
+    missing = {
+        name: where
+        for name, where in named.items()
+        if not callable(getattr(SessionService, name, None))
+    }
     assert missing == {}
 
 
@@ -157,22 +188,36 @@ def test_every_session_method_a_kv_file_names_exists_on_the_facade() -> None:
 # journey (what it needs of one is a Protocol in ports.py, wired by the facade).
 SESSION_SHARED = {"core", "ports", "hooks", "views"}
 SESSION_HELPERS = {"card_holder": {"desk"}, "status": {"status_check"}, "desk": {"status_check"}}
-SESSION_JOURNEYS = ("assisted", "card", "card_holder", "form", "opening_hours", "result", "scan",
-                    "schedule", "status", "submission", "survey")
+SESSION_JOURNEYS = (
+    "assisted",
+    "card",
+    "card_holder",
+    "form",
+    "opening_hours",
+    "result",
+    "scan",
+    "schedule",
+    "status",
+    "submission",
+    "survey",
+)
 
 
 @pytest.mark.parametrize("journey", SESSION_JOURNEYS)
 def test_a_journey_imports_no_other_journey(journey: str) -> None:
     prefix = "kiosk_app.services.session."
-    used = {name.removeprefix(prefix) for name in
-            _imports(ROOT / f"kiosk_app/services/session/{journey}.py")
-            if name.startswith(prefix)}
+    used = {
+        name.removeprefix(prefix)
+        for name in _imports(ROOT / f"kiosk_app/services/session/{journey}.py")
+        if name.startswith(prefix)
+    }
     assert "core" in used  # built with the core
     assert used - SESSION_SHARED - SESSION_HELPERS.get(journey, set()) == set()
 
 
 def test_only_the_facade_builds_journeys() -> None:
     journeys = {f"kiosk_app.services.session.{name}" for name in SESSION_JOURNEYS}
-    importers = {str(path.relative_to(ROOT)) for path in _files("kiosk_app")
-                 if _imports(path) & journeys}
+    importers = {
+        str(path.relative_to(ROOT)) for path in _files("kiosk_app") if _imports(path) & journeys
+    }
     assert importers == {"kiosk_app/services/session/service.py"}

@@ -28,12 +28,17 @@ def test_a_real_kiosk_without_an_office_table_prints_no_placeholder(tmp_path: Pa
 
 
 def test_the_office_table_replaces_the_whole_kop(tmp_path: Path) -> None:
-    office = load_config(write(tmp_path, """
+    office = load_config(
+        write(
+            tmp_path,
+            """
 [office]
 government = "PEMERINTAH KOTA MALANG"
 office = "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL"
 telephone = "(0341) 000111"
-""")).office
+""",
+        )
+    ).office
     assert office.government == "PEMERINTAH KOTA MALANG"
     assert office.address == "" and office.logo == ""  # never the development placeholders
 

@@ -44,10 +44,25 @@ def _code(server: EmbeddedServer, kiosk_id: str) -> str:
 
 def _provision(root: Path, server: EmbeddedServer, *extra: str) -> subprocess.CompletedProcess[str]:
     # -I -S: isolated, no site-packages: the script needs nothing beyond the standard library.
-    command = [sys.executable, "-I", "-S", str(SCRIPT), "--root", str(root),
-               "--kiosk-id", "KIOSK-3517-07", "--office-code", "3517",
-               "--central-url", server.base_url, "--printer-usb", "0416:5011",
-               "--scanner-usb", "1eab:8003", *extra]
+    command = [
+        sys.executable,
+        "-I",
+        "-S",
+        str(SCRIPT),
+        "--root",
+        str(root),
+        "--kiosk-id",
+        "KIOSK-3517-07",
+        "--office-code",
+        "3517",
+        "--central-url",
+        server.base_url,
+        "--printer-usb",
+        "0416:5011",
+        "--scanner-usb",
+        "1eab:8003",
+        *extra,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
@@ -70,8 +85,9 @@ def test_provisions_enrols_and_is_idempotent(server: EmbeddedServer, tmp_path: P
     config = load_config(config_path)  # the kiosk can read what provisioning wrote
     assert config.kiosk_id == "KIOSK-3517-07" and config.devices.card_reader == "pcsc"
     assert config.devices.ticket_printer_port == "/dev/anjungan-printer"
-    client = CentralClient(config.central_url or "", config.kiosk_id, config.office_code,
-                           token=config.central_token)
+    client = CentralClient(
+        config.central_url or "", config.kiosk_id, config.office_code, token=config.central_token
+    )
     assert client.slots("akta_kelahiran")  # the enrolled token opens the kiosk API
 
     key = (root / "etc/anjungan/outbox.key").read_bytes()
@@ -122,7 +138,8 @@ def test_cups_policy_lets_the_kiosk_user_resume_its_queue_only(
     assert json.loads(again.stdout.splitlines()[-1])["steps"]["cups policy"] == "unchanged"
     assert conf.read_text() == text
     if shutil.which("cupsd"):  # cupsd itself reads the result without complaint (no daemon)
-        checked = subprocess.run(["cupsd", "-t", "-c", str(conf)], capture_output=True,
-                                 text=True, timeout=30)
+        checked = subprocess.run(
+            ["cupsd", "-t", "-c", str(conf)], capture_output=True, text=True, timeout=30
+        )
         assert checked.returncode == 0 and "is OK" in checked.stdout + checked.stderr
         assert "Bad" not in checked.stdout + checked.stderr, checked.stderr

@@ -24,8 +24,11 @@ def _exec_binaries(unit: Path) -> list[str]:
     parser.read(unit)
     if "Service" not in parser:
         return []
-    return [shlex.split(parser["Service"][key])[0].lstrip("-@!+:")
-            for key in ("ExecStart", "ExecStartPre", "ExecStop") if key in parser["Service"]]
+    return [
+        shlex.split(parser["Service"][key])[0].lstrip("-@!+:")
+        for key in ("ExecStart", "ExecStartPre", "ExecStop")
+        if key in parser["Service"]
+    ]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing")
@@ -45,7 +48,9 @@ def test_unit_verifies_without_a_warning(unit: Path, tmp_path: Path) -> None:
     name = unit.name.replace("@.", "@8001.")  # a template is verified through an instance
     done = subprocess.run(
         ["systemd-analyze", "verify", f"--root={tmp_path}", name],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
 

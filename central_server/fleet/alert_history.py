@@ -8,7 +8,6 @@ gap itself: a heartbeat arriving after more than 15 minutes records the offline 
 last_seen + 15 min until now; a kiosk silent right now shows an open spell at read time.
 """
 
-
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,37 +75,62 @@ class Before:
 def last_seen(conn: Connection, kiosk_ids: Iterable[str]) -> dict[str, Before]:
     """Each kiosk's state before this batch (read before the upsert overwrites it)."""
     table = KioskState.__table__
-    rows = conn.execute(select(table.c.kiosk_id, table.c.last_seen, table.c.problems).where(
-        table.c.kiosk_id.in_(sorted(set(kiosk_ids)))))
-    return {kiosk_id: Before(utc(seen), frozenset(alerts.decode(codes)))
-            for kiosk_id, seen, codes in rows if seen is not None}
+    rows = conn.execute(
+        select(table.c.kiosk_id, table.c.last_seen, table.c.problems).where(
+            table.c.kiosk_id.in_(sorted(set(kiosk_ids)))
+        )
+    )
+    return {
+        kiosk_id: Before(utc(seen), frozenset(alerts.decode(codes)))
+        for kiosk_id, seen, codes in rows
+        if seen is not None
+    }
 
 
-def record(conn: Connection, problems: Mapping[str, Iterable[str]],
-           before: Mapping[str, Before], now: datetime) -> int:
+def record(
+    conn: Connection,
+    problems: Mapping[str, Iterable[str]],
+    before: Mapping[str, Before],
+    now: datetime,
+) -> int:
     """Open and close history rows for these kiosks' current codes; return rows changed.
 
     Kiosks whose codes did not change since their last heartbeat are skipped (no read): the
     steady state costs nothing but the one read of `last_seen`."""
     table = KioskAlert.__table__
-    current = {kiosk_id: set(codes) for kiosk_id, codes in problems.items()
-               if kiosk_id not in before or before[kiosk_id].codes != set(codes)
-               or now - before[kiosk_id].seen >= alerts.OFFLINE_ALERT_AFTER}
+    current = {
+        kiosk_id: set(codes)
+        for kiosk_id, codes in problems.items()
+        if kiosk_id not in before
+        or before[kiosk_id].codes != set(codes)
+        or now - before[kiosk_id].seen >= alerts.OFFLINE_ALERT_AFTER
+    }
     if not current:
         return 0
-    opened = conn.execute(select(table.c.id, table.c.kiosk_id, table.c.code).where(
-        table.c.kiosk_id.in_(sorted(current)), table.c.cleared_at.is_(None))).all()
+    opened = conn.execute(
+        select(table.c.id, table.c.kiosk_id, table.c.code).where(
+            table.c.kiosk_id.in_(sorted(current)), table.c.cleared_at.is_(None)
+        )
+    ).all()
     still_open = {(kiosk_id, code) for _, kiosk_id, code in opened}
     to_close = [row_id for row_id, kiosk_id, code in opened if code not in current[kiosk_id]]
-    rows = [{"kiosk_id": kiosk_id, "code": code, "raised_at": now, "cleared_at": None}
-            for kiosk_id, codes in sorted(current.items()) for code in sorted(codes)
-            if (kiosk_id, code) not in still_open]
+    rows = [
+        {"kiosk_id": kiosk_id, "code": code, "raised_at": now, "cleared_at": None}
+        for kiosk_id, codes in sorted(current.items())
+        for code in sorted(codes)
+        if (kiosk_id, code) not in still_open
+    ]
     for kiosk_id in sorted(current):  # the offline spell that this heartbeat ends
         previous = before.get(kiosk_id)
         if previous is not None and now - previous.seen >= alerts.OFFLINE_ALERT_AFTER:
-            rows.append({"kiosk_id": kiosk_id, "code": OFFLINE,
-                         "raised_at": previous.seen + alerts.OFFLINE_ALERT_AFTER,
-                         "cleared_at": now})
+            rows.append(
+                {
+                    "kiosk_id": kiosk_id,
+                    "code": OFFLINE,
+                    "raised_at": previous.seen + alerts.OFFLINE_ALERT_AFTER,
+                    "cleared_at": now,
+                }
+            )
     if to_close:
         conn.execute(update(KioskAlert).where(table.c.id.in_(to_close)).values(cleared_at=now))
     if rows:
@@ -134,12 +158,14 @@ class AlertHistory:
         self.db = db
         self.clock = clock
 
-    def events(self, filters: HistoryFilters = HistoryFilters(),
-               limit: int = MAX_ROWS) -> list[AlertEventOut]:
+    def events(
+        self, filters: HistoryFilters = HistoryFilters(), limit: int = MAX_ROWS
+    ) -> list[AlertEventOut]:
         """Alerts matching the filters, newest first (open offline spells included)."""
         now = self.clock()
         query = select(KioskAlert, Kiosk.office_code).join(
-            Kiosk, Kiosk.kiosk_id == KioskAlert.kiosk_id)
+            Kiosk, Kiosk.kiosk_id == KioskAlert.kiosk_id
+        )
         if filters.kiosk_id:
             query = query.where(KioskAlert.kiosk_id == filters.kiosk_id)
         if filters.office:
@@ -152,8 +178,10 @@ class AlertHistory:
             query = query.where(KioskAlert.cleared_at.is_not(None))
         query = query.order_by(KioskAlert.raised_at.desc(), KioskAlert.id.desc()).limit(limit)
         with self.db.transaction() as session:
-            found = [_event(row.kiosk_id, office, row.code, utc(row.raised_at),
-                            utc(row.cleared_at)) for row, office in session.execute(query)]
+            found = [
+                _event(row.kiosk_id, office, row.code, utc(row.raised_at), utc(row.cleared_at))
+                for row, office in session.execute(query)
+            ]
             if filters.state != "cleared" and filters.code in (None, OFFLINE):
                 found += self._silent(session, filters, now)
         found.sort(key=lambda e: e.raised_at, reverse=True)
@@ -163,21 +191,33 @@ class AlertHistory:
     def _silent(session: Any, filters: HistoryFilters, now: datetime) -> list[AlertEventOut]:
         """Kiosks offline too long right now: an open spell since last_seen + 15 min."""
         cutoff = now - alerts.OFFLINE_ALERT_AFTER
-        query = select(KioskState.kiosk_id, Kiosk.office_code, KioskState.last_seen).join(
-            Kiosk, Kiosk.kiosk_id == KioskState.kiosk_id).where(KioskState.last_seen < cutoff)
+        query = (
+            select(KioskState.kiosk_id, Kiosk.office_code, KioskState.last_seen)
+            .join(Kiosk, Kiosk.kiosk_id == KioskState.kiosk_id)
+            .where(KioskState.last_seen < cutoff)
+        )
         if filters.kiosk_id:
             query = query.where(KioskState.kiosk_id == filters.kiosk_id)
         if filters.office:
             query = query.where(Kiosk.office_code == filters.office)
-        return [_event(kiosk_id, office, OFFLINE, utc(seen) + alerts.OFFLINE_ALERT_AFTER, None)
-                for kiosk_id, office, seen in session.execute(query.limit(MAX_ROWS))]
+        return [
+            _event(kiosk_id, office, OFFLINE, utc(seen) + alerts.OFFLINE_ALERT_AFTER, None)
+            for kiosk_id, office, seen in session.execute(query.limit(MAX_ROWS))
+        ]
 
 
 def _event(kiosk_id: str, office: str, code: str, raised: Any, cleared: Any) -> AlertEventOut:
     level, text = alerts.ALERTS.get(code, (alerts.WARNING, code))
-    return AlertEventOut(kiosk_id=kiosk_id, office_code=office, code=code, text=text,
-                         severity="critical" if level == alerts.CRITICAL else "warning",
-                         raised_at=raised, cleared_at=cleared, open=cleared is None)
+    return AlertEventOut(
+        kiosk_id=kiosk_id,
+        office_code=office,
+        code=code,
+        text=text,
+        severity="critical" if level == alerts.CRITICAL else "warning",
+        raised_at=raised,
+        cleared_at=cleared,
+        open=cleared is None,
+    )
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -198,16 +238,26 @@ def build_router(
     PageStaff = Annotated[Staff, Depends(access.page)]
 
     @router.get("/api/v1/fleet/alerts", response_model=list[AlertEventOut], tags=["fleet"])
-    def alert_history(_staff: ApiStaff, kiosk_id: KioskQ = None, office: OfficeQ = None,
-                      code: Code = None, state: State = None,
-                      limit: Limit = MAX_ROWS) -> list[AlertEventOut]:
+    def alert_history(
+        _staff: ApiStaff,
+        kiosk_id: KioskQ = None,
+        office: OfficeQ = None,
+        code: Code = None,
+        state: State = None,
+        limit: Limit = MAX_ROWS,
+    ) -> list[AlertEventOut]:
         """Alerts raised and cleared, newest first, filterable by kiosk, office, code, state."""
         return history.events(HistoryFilters(kiosk_id, office, code, state), limit)
 
     @router.get("/fleet/alerts", response_class=HTMLResponse, include_in_schema=False)
-    def alert_page(request: Request, staff: PageStaff, kiosk_id: str | None = None,
-                   office: str | None = None, code: str | None = None,
-                   state: str | None = None) -> Response:
+    def alert_page(
+        request: Request,
+        staff: PageStaff,
+        kiosk_id: str | None = None,
+        office: str | None = None,
+        code: str | None = None,
+        state: str | None = None,
+    ) -> Response:
         """The alert history page with its filters (bad filter values are ignored)."""
         selected = {
             "kiosk_id": kiosk_id if kiosk_id and len(kiosk_id) <= 64 else None,
@@ -216,8 +266,17 @@ def build_router(
             "state": state if state in STATES else None,
         }
         events = history.events(HistoryFilters(**selected))
-        return templates.TemplateResponse(request, "alerts.html", {
-            "staff": staff, "events": events, "selected": selected, "problems": alerts.ALERTS,
-            "states": STATES, "now": history.clock()})
+        return templates.TemplateResponse(
+            request,
+            "alerts.html",
+            {
+                "staff": staff,
+                "events": events,
+                "selected": selected,
+                "problems": alerts.ALERTS,
+                "states": STATES,
+                "now": history.clock(),
+            },
+        )
 
     return router

@@ -19,31 +19,45 @@ OK, WARNING, CRITICAL = 0, 1, 2
 ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
     "paper_out": (CRITICAL, "Kertas printer tiket habis / Ticket printer out of paper"),
     "paper_near_end": (
-        WARNING, "Kertas printer tiket hampir habis / Ticket printer paper near end"),
+        WARNING,
+        "Kertas printer tiket hampir habis / Ticket printer paper near end",
+    ),
     "ticket_printer_fault": (
-        CRITICAL, "Printer tiket mati atau tutup terbuka / Ticket printer offline or cover open"),
+        CRITICAL,
+        "Printer tiket mati atau tutup terbuka / Ticket printer offline or cover open",
+    ),
     "a4_paper_out": (CRITICAL, "Kertas printer A4 habis / A4 printer out of paper"),
     "a4_printer_fault": (
-        CRITICAL, "Printer A4 mati atau kertas macet / A4 printer offline or jammed"),
+        CRITICAL,
+        "Printer A4 mati atau kertas macet / A4 printer offline or jammed",
+    ),
     "reader_missing": (CRITICAL, "Pembaca e-KTP tidak terdeteksi / e-KTP reader missing"),
     "sam_fault": (
-        CRITICAL, "Modul keamanan (SAM) pembaca e-KTP tidak ada atau tidak merespons; petugas "
-                  "dipanggil / e-KTP reader's security module (SAM) missing or not answering; "
-                  "attendant called"),
-    "attendant_called": (
-        WARNING, "Anjungan memanggil petugas / The kiosk is calling an attendant"),
-    "scanner_missing": (
-        WARNING, "Pemindai dokumen tidak tersedia / Document scanner unavailable"),
+        CRITICAL,
+        "Modul keamanan (SAM) pembaca e-KTP tidak ada atau tidak merespons; petugas "
+        "dipanggil / e-KTP reader's security module (SAM) missing or not answering; "
+        "attendant called",
+    ),
+    "attendant_called": (WARNING, "Anjungan memanggil petugas / The kiosk is calling an attendant"),
+    "scanner_missing": (WARNING, "Pemindai dokumen tidak tersedia / Document scanner unavailable"),
     "disk_low": (WARNING, "Ruang disk hampir habis / Disk space low"),
     "cpu_hot": (WARNING, "Suhu CPU tinggi / CPU temperature high"),
     "outbox_backlog": (
-        WARNING, "Permohonan menunggu di kotak keluar / Applications waiting in the outbox"),
+        WARNING,
+        "Permohonan menunggu di kotak keluar / Applications waiting in the outbox",
+    ),
     "held_submissions": (
-        WARNING, "Kiriman tertahan menunggu petugas / Held submissions waiting for an attendant"),
+        WARNING,
+        "Kiriman tertahan menunggu petugas / Held submissions waiting for an attendant",
+    ),
     "storage_fault": (
-        CRITICAL, "Penyimpanan data anjungan rusak atau penuh / Kiosk storage damaged or full"),
+        CRITICAL,
+        "Penyimpanan data anjungan rusak atau penuh / Kiosk storage damaged or full",
+    ),
     "offline_too_long": (
-        CRITICAL, "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes"),
+        CRITICAL,
+        "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes",
+    ),
 }
 PROBLEM_CODES = tuple(ALERTS)
 SAM_FAULT_STATES = {"fault", "missing"}  # drivers.card_reader.pcsc status()["sam"]
@@ -74,8 +88,11 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
     if reader is None or reader.get("state") in READER_MISSING_STATES:
         # A reader that is there but whose SAM is missing or faulty cannot read an e-KTP
         # either; the technician needs to know which part to bring.
-        sam_fault = reader is not None and bool(reader.get("reader")) and reader.get(
-            "sam") in SAM_FAULT_STATES
+        sam_fault = (
+            reader is not None
+            and bool(reader.get("reader"))
+            and reader.get("sam") in SAM_FAULT_STATES
+        )
         found.append("sam_fault" if sam_fault else "reader_missing")
     scanner = devices.get("scanner")
     if scanner is not None and scanner.get("state") in READER_MISSING_STATES:

@@ -104,8 +104,9 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
         """Check the staff token and set the session cookie."""
         wait = guesses.acquire(client_ip(request))
         if wait is not None:
-            response = render(request, "login.html", 429,
-                              error="Terlalu banyak percobaan / too many attempts")
+            response = render(
+                request, "login.html", 429, error="Terlalu banyak percobaan / too many attempts"
+            )
             response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
         if not access.check_token(token):
@@ -172,8 +173,12 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
                 [(utc(s.at), float(s.outbox_depth)) for s in samples],
                 50,
             ),
-            Series("Held (of 10)", "#9467bd",
-                   [(utc(s.at), float(s.held_submissions)) for s in samples], 10),
+            Series(
+                "Held (of 10)",
+                "#9467bd",
+                [(utc(s.at), float(s.held_submissions)) for s in samples],
+                10,
+            ),
         ]
         return render(
             request,

@@ -67,36 +67,72 @@ class CodeRow:
 
 def listing(auth: KioskAuth, now: datetime) -> tuple[list[CodeRow], list[CodeRow]]:
     """Codes waiting (unused, unexpired; newest first) and codes used in the last seven days."""
-    columns = (EnrolmentCode.office_code, Office.name, EnrolmentCode.kiosk_id,
-               EnrolmentCode.created_at, EnrolmentCode.expires_at, EnrolmentCode.used_at,
-               EnrolmentCode.used_by)
+    columns = (
+        EnrolmentCode.office_code,
+        Office.name,
+        EnrolmentCode.kiosk_id,
+        EnrolmentCode.created_at,
+        EnrolmentCode.expires_at,
+        EnrolmentCode.used_at,
+        EnrolmentCode.used_by,
+    )
     query = select(*columns).join(Office, Office.code == EnrolmentCode.office_code)
     waiting = query.where(EnrolmentCode.used_at.is_(None), EnrolmentCode.expires_at > now)
     used = query.where(EnrolmentCode.used_at >= now - RECENTLY_USED)
     with auth.db.transaction() as session:
         return (
-            [CodeRow(*row) for row in session.execute(
-                waiting.order_by(EnrolmentCode.created_at.desc()).limit(MAX_ROWS))],
-            [CodeRow(*row) for row in session.execute(
-                used.order_by(EnrolmentCode.used_at.desc()).limit(MAX_ROWS))],
+            [
+                CodeRow(*row)
+                for row in session.execute(
+                    waiting.order_by(EnrolmentCode.created_at.desc()).limit(MAX_ROWS)
+                )
+            ],
+            [
+                CodeRow(*row)
+                for row in session.execute(
+                    used.order_by(EnrolmentCode.used_at.desc()).limit(MAX_ROWS)
+                )
+            ],
         )
 
 
-def build_router(auth: KioskAuth, access: StaffAccess, templates: Jinja2Templates,
-                 offices: Callable[[], list[tuple[str, str]]]) -> APIRouter:
+def build_router(
+    auth: KioskAuth,
+    access: StaffAccess,
+    templates: Jinja2Templates,
+    offices: Callable[[], list[tuple[str, str]]],
+) -> APIRouter:
     """GET/POST /fleet/enrolment-codes for technicians and admins (as remote commands)."""
     router = APIRouter(include_in_schema=False)
     PageStaff = Annotated[Staff, Depends(access.page)]
 
-    def page(request: Request, staff: Staff, status_code: int = 200, *,
-             created: EnrolmentCodeOut | None = None, error: str | None = None,
-             form: dict[str, str] | None = None) -> Response:
+    def page(
+        request: Request,
+        staff: Staff,
+        status_code: int = 200,
+        *,
+        created: EnrolmentCodeOut | None = None,
+        error: str | None = None,
+        form: dict[str, str] | None = None,
+    ) -> Response:
         waiting, used = listing(auth, datetime.now(UTC))
-        response = templates.TemplateResponse(request, "enrolment.html", {
-            "staff": staff, "csrf": access.csrf_token(staff), "offices": offices(),
-            "waiting": waiting, "used": used, "created": created, "local": local_time,
-            "error": ERRORS.get(error or ""), "form": form or {"valid_hours": str(DEFAULT_HOURS)},
-            "central_url": str(request.base_url).rstrip("/")}, status_code=status_code)
+        response = templates.TemplateResponse(
+            request,
+            "enrolment.html",
+            {
+                "staff": staff,
+                "csrf": access.csrf_token(staff),
+                "offices": offices(),
+                "waiting": waiting,
+                "used": used,
+                "created": created,
+                "local": local_time,
+                "error": ERRORS.get(error or ""),
+                "form": form or {"valid_hours": str(DEFAULT_HOURS)},
+                "central_url": str(request.base_url).rstrip("/"),
+            },
+            status_code=status_code,
+        )
         response.headers["Cache-Control"] = "no-store"  # a new code must not stay in a cache
         return response
 
@@ -120,16 +156,23 @@ def build_router(auth: KioskAuth, access: StaffAccess, templates: Jinja2Template
             return page(request, staff, 403, error="csrf", form=form)
         try:
             # the form's text goes through the model's own coercion, as a JSON body's would
-            body = EnrolmentCodeIn.model_validate({"office_code": office_code,
-                                                   "kiosk_id": kiosk_id.strip(),
-                                                   "valid_hours": valid_hours})
+            body = EnrolmentCodeIn.model_validate(
+                {
+                    "office_code": office_code,
+                    "kiosk_id": kiosk_id.strip(),
+                    "valid_hours": valid_hours,
+                }
+            )
             created = auth.create_code(body)
         except ValidationError:
             return page(request, staff, 422, error="invalid", form=form)
         except HTTPException as exc:
             return page(request, staff, exc.status_code, error="unknown_office", form=form)
-        log.info("enrolment code for office %s created on the dashboard by %s",
-                 created.office_code, staff.name)
+        log.info(
+            "enrolment code for office %s created on the dashboard by %s",
+            created.office_code,
+            staff.name,
+        )
         return page(request, staff, 201, created=created)
 
     return router

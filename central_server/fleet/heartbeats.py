@@ -227,8 +227,8 @@ class HeartbeatWriter:
             ):
                 if cid == pgbatch.BEFORE_ROW:  # the state before this batch, same statement
                     seen[kiosk_id] = alert_history.Before(
-                        datetime.fromtimestamp(float(value), UTC),
-                        frozenset(alerts.decode(kind)))
+                        datetime.fromtimestamp(float(value), UTC), frozenset(alerts.decode(kind))
+                    )
                 elif cid is None:
                     current[kiosk_id] = value
                     commands.setdefault(kiosk_id, [])
@@ -237,8 +237,11 @@ class HeartbeatWriter:
                         CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
                     )
                     log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
-            valid = {kiosk_id: pairs[(kiosk_id, token)] for kiosk_id, token in current.items()
-                     if (kiosk_id, token) in pairs}
+            valid = {
+                kiosk_id: pairs[(kiosk_id, token)]
+                for kiosk_id, token in current.items()
+                if (kiosk_id, token) in pairs
+            }
             if valid:  # one more read; writes only when an alert opens or clears
                 alert_history.record(conn, _problems(valid), seen, now)
         return commands, current

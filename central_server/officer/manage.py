@@ -94,8 +94,10 @@ def router(ctx: PageContext) -> APIRouter:
             if not wait and lockouts.failed(username, client):
                 locked = wait = LOCKOUT.total_seconds()
             error = (
-                LOCKED_TEXT if locked
-                else "Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi." if wait
+                LOCKED_TEXT
+                if locked
+                else "Terlalu banyak percobaan. Tunggu sebentar lalu coba lagi."
+                if wait
                 else "Nama pengguna atau kata sandi salah."
             )
             response = ctx.render(
@@ -198,8 +200,16 @@ def router(ctx: PageContext) -> APIRouter:
         with ctx.db.transaction() as session:
             rows = list(session.scalars(select(User).order_by(User.username)))
             offices = offices_for(session, user)
-        return ctx.render(request, "users.html", user, rows=rows, offices=offices, roles=ROLES,
-                          error="", locked=lockouts.locked())
+        return ctx.render(
+            request,
+            "users.html",
+            user,
+            rows=rows,
+            offices=offices,
+            roles=ROLES,
+            error="",
+            locked=lockouts.locked(),
+        )
 
     @r.post("/officer/users")
     async def add_user(request: Request, user: Admin) -> Response:

@@ -192,9 +192,7 @@ def _apply(session: Any, app: Application, action: str, actor: str, form: Any, t
     elif action == "ask_fix":
         targets = form.getlist("target")
         notes = form.getlist("note")
-        lifecycle.ask_fix(
-            session, app, actor, list(zip(targets, notes, strict=False)), notify=tell
-        )
+        lifecycle.ask_fix(session, app, actor, list(zip(targets, notes, strict=False)), notify=tell)
     elif action == "reject":
         lifecycle.reject(session, app, actor, field_value(form, "reason"), notify=tell)
     elif action == "resubmit":

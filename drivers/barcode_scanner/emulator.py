@@ -13,8 +13,9 @@ from drivers.pty_link import PtyLink
 class BarcodeScannerEmulator:
     """A USB-CDC scanner as the host sees it: a serial port that sends a line per code."""
 
-    def __init__(self, link: Path | str, terminator: bytes = b"\r",
-                 aim_prefix: bool = False) -> None:
+    def __init__(
+        self, link: Path | str, terminator: bytes = b"\r", aim_prefix: bool = False
+    ) -> None:
         """Prepare a scanner at `link` that ends codes with `terminator`."""
         self.link = Path(link)
         self.terminator = terminator

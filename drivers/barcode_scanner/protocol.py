@@ -8,11 +8,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 # docs/registration-numbers.md; the ticket QR may carry a prefix such as "ANJUNGAN:".
-REGISTRATION_NUMBER_RE = re.compile(r"(?:^|[^A-Z])((?:AKTA|AKM|KK|KTP|KIA|PDH)-\d{2}\.\d{2}\.\d{6}"
-                                    r"\.\d{4})(?![\d.])")
+REGISTRATION_NUMBER_RE = re.compile(
+    r"(?:^|[^A-Z])((?:AKTA|AKM|KK|KTP|KIA|PDH)-\d{2}\.\d{2}\.\d{6}"
+    r"\.\d{4})(?![\d.])"
+)
 # AIM symbology identifiers (]Xm) that scanners can be set to prefix.
-AIM_SYMBOLOGIES = {"Q": "qr", "d": "datamatrix", "L": "pdf417", "C": "code128", "E": "ean",
-                   "A": "code39", "z": "aztec"}
+AIM_SYMBOLOGIES = {
+    "Q": "qr",
+    "d": "datamatrix",
+    "L": "pdf417",
+    "C": "code128",
+    "E": "ean",
+    "A": "code39",
+    "z": "aztec",
+}
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,17 @@ class SerialBarcodeScanner:
 
     is_simulated = False
 
-    def __init__(self, port: str, baudrate: int = 9600, *, repeat_window_s: float = 1.0,
-                 reopen_interval_s: float = 1.0, max_length: int = 2048,
-                 line_gap_s: float = 0.5, stop_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 9600,
+        *,
+        repeat_window_s: float = 1.0,
+        reopen_interval_s: float = 1.0,
+        max_length: int = 2048,
+        line_gap_s: float = 0.5,
+        stop_timeout_s: float = 2.0,
+    ) -> None:
         """Remember the port; nothing is opened until start()."""
         self.port = port
         self.baudrate = baudrate
@@ -68,8 +76,11 @@ class SerialBarcodeScanner:
             return True
         thread.join(timeout=self.stop_timeout_s)
         if thread.is_alive():
-            log.warning("barcode scanner on %s: reading thread still busy after %.1f s",
-                        self.port, self.stop_timeout_s)
+            log.warning(
+                "barcode scanner on %s: reading thread still busy after %.1f s",
+                self.port,
+                self.stop_timeout_s,
+            )
             return False
         self._thread = None
         return True
@@ -79,8 +90,11 @@ class SerialBarcodeScanner:
         thread = self._thread
         if thread is not None and self._stop.is_set() and thread.is_alive():
             return {"state": "stopping", "driver": "serial", "detail": "reading thread busy"}
-        return {"state": "online" if self._available else "offline", "driver": "serial",
-                "detail": self._detail}
+        return {
+            "state": "online" if self._available else "offline",
+            "driver": "serial",
+            "detail": self._detail,
+        }
 
     # -- the reading thread ---------------------------------------------------------------------
 
@@ -112,9 +126,13 @@ class SerialBarcodeScanner:
                 last_byte_at = now
             elif (pending or overflowed) and now - last_byte_at >= self.line_gap_s:
                 if pending and not overflowed:
-                    log.warning("barcode scanner on %s: %d bytes without a line end taken as "
-                                "one code after %.1f s of silence (suffix not set?)",
-                                self.port, len(pending), self.line_gap_s)
+                    log.warning(
+                        "barcode scanner on %s: %d bytes without a line end taken as "
+                        "one code after %.1f s of silence (suffix not set?)",
+                        self.port,
+                        len(pending),
+                        self.line_gap_s,
+                    )
                     self._deliver(pending)
                 pending, overflowed = b"", False
                 continue
@@ -126,8 +144,12 @@ class SerialBarcodeScanner:
                 self._deliver(line)
             if len(pending) > self.max_length:
                 if not overflowed:
-                    log.warning("barcode scanner on %s: over %d bytes without a line end "
-                                "dropped (terminator setting wrong?)", self.port, self.max_length)
+                    log.warning(
+                        "barcode scanner on %s: over %d bytes without a line end "
+                        "dropped (terminator setting wrong?)",
+                        self.port,
+                        self.max_length,
+                    )
                 pending, overflowed = b"", True
 
     def _deliver(self, line: bytes) -> None:

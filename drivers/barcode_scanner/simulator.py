@@ -50,5 +50,8 @@ class SimulatedBarcodeScanner:
             self._available = available
             listener = self._listener
         if changed and listener is not None:
-            listener(ScannerStateChanged(available, "simulated " + ("plugged in" if available
-                                                                    else "unplugged")))
+            listener(
+                ScannerStateChanged(
+                    available, "simulated " + ("plugged in" if available else "unplugged")
+                )
+            )

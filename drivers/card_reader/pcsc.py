@@ -148,8 +148,10 @@ class PcscCardReader:
                 self._wipe()
                 alive = False
         if alive:
-            log.warning("PC/SC monitor still busy %.1f s after stop (blocked in pcscd)",
-                        self.settings.stop_timeout_s)
+            log.warning(
+                "PC/SC monitor still busy %.1f s after stop (blocked in pcscd)",
+                self.settings.stop_timeout_s,
+            )
         return not alive
 
     def status(self) -> dict[str, str]:
@@ -157,7 +159,8 @@ class PcscCardReader:
         with self._lock:
             state = COARSE[self._state]
             if state not in ("stopped", "stopping", "unavailable") and self._sam_word() in (
-                "missing", "fault",
+                "missing",
+                "fault",
             ):
                 state = "unavailable"  # no e-KTP can be read: the fleet raises its reader alert
             return {

@@ -212,8 +212,9 @@ class CardLink:
     def _abandon(self, what: str) -> None:
         """Give up on the call in flight; the worker cleans up whenever pcscd lets it go."""
         self.abandoned = True
-        log.warning("%s on %r: %s abandoned (still in flight in pcscd)", self.label, self.reader,
-                    what)
+        log.warning(
+            "%s on %r: %s abandoned (still in flight in pcscd)", self.label, self.reader, what
+        )
         self._worker.post(self._release)
         self._worker.end()
 
@@ -288,4 +289,3 @@ class CardLink:
     def busy(self) -> bool:
         """True while the worker still runs (a call abandoned inside pcscd, or cleanup)."""
         return self._worker.thread.is_alive()
-

@@ -68,8 +68,9 @@ class SimulatedCardReader:
         self._commands.put(_STOP)
         thread.join(timeout=self.stop_timeout_s)
         if thread.is_alive():  # a listener is stuck; do not hang the caller forever
-            log.warning("simulated card reader thread did not stop within %.1f s",
-                        self.stop_timeout_s)
+            log.warning(
+                "simulated card reader thread did not stop within %.1f s", self.stop_timeout_s
+            )
             return False
         with self._lock:
             if self._thread is thread:

@@ -31,10 +31,21 @@ A4 = "iso_a4_210x297mm"
 JOB_COMPLETED, JOB_CANCELED, JOB_ABORTED = 9, 7, 8
 PRINTER_STOPPED = 5
 _QUEUE_STATES = {3: "idle", 4: "processing", 5: "stopped"}
-_JOB_STATES = {3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled",
-               8: "aborted", 9: "completed"}
-_PRINTER_ATTRS = ["printer-state", "printer-state-reasons", "printer-state-message",
-                  "printer-is-accepting-jobs"]
+_JOB_STATES = {
+    3: "pending",
+    4: "held",
+    5: "processing",
+    6: "stopped",
+    7: "canceled",
+    8: "aborted",
+    9: "completed",
+}
+_PRINTER_ATTRS = [
+    "printer-state",
+    "printer-state-reasons",
+    "printer-state-message",
+    "printer-is-accepting-jobs",
+]
 _JOB_ATTRS = ["job-state", "job-state-reasons", "job-printer-state-message"]
 
 
@@ -88,8 +99,13 @@ class CupsDocumentPrinter:
                 self._cancel(conn, job_id, f"follow crashed: {type(exc).__name__}")
                 raise PrintFailed(f"following CUPS job {job_id} failed: {exc}") from exc
             self._jobs += 1
-            log.info("CUPS job %s on %s completed in %.2f s (%d bytes)", job_id, self.queue,
-                     self._clock() - started, len(data))
+            log.info(
+                "CUPS job %s on %s completed in %.2f s (%d bytes)",
+                job_id,
+                self.queue,
+                self._clock() - started,
+                len(data),
+            )
             return str(job_id)
 
     def status(self) -> dict[str, str]:
@@ -133,18 +149,25 @@ class CupsDocumentPrinter:
                     conn.acceptJobs(self.queue)
             except cups.IPPError as exc:
                 status = exc.args[0] if exc.args else None
-                if status in (cups.IPP_FORBIDDEN, cups.IPP_NOT_AUTHORIZED,
-                              cups.IPP_NOT_AUTHENTICATED):
+                if status in (
+                    cups.IPP_FORBIDDEN,
+                    cups.IPP_NOT_AUTHORIZED,
+                    cups.IPP_NOT_AUTHENTICATED,
+                ):
                     raise ResumeRefused(
                         f"cupsd refused to resume {self.queue}: {_ipp(exc)} (the kiosk user needs "
-                        "CUPS-Enable and CUPS-Accept-Jobs in the queue's policy)") from exc
+                        "CUPS-Enable and CUPS-Accept-Jobs in the queue's policy)"
+                    ) from exc
                 raise PrinterOffline(f"could not resume {self.queue}: {_ipp(exc)}") from exc
             except RuntimeError as exc:
                 raise PrinterOffline(f"cupsd stopped answering: {exc}") from exc
-            log.warning("CUPS queue %s resumed (was %s%s; message %r)", self.queue,
-                        "stopped" if stopped else "enabled",
-                        ", rejecting jobs" if rejecting else "",
-                        str(attrs.get("printer-state-message") or ""))
+            log.warning(
+                "CUPS queue %s resumed (was %s%s; message %r)",
+                self.queue,
+                "stopped" if stopped else "enabled",
+                ", rejecting jobs" if rejecting else "",
+                str(attrs.get("printer-state-message") or ""),
+            )
         return self.status()
 
     # -- steps -----------------------------------------------------------------------------
@@ -205,8 +228,10 @@ class CupsDocumentPrinter:
             printer = self._printer_attrs(conn)
             reasons = parse_reasons(printer.get("printer-state-reasons"))
             fault = blocking(reasons)
-            detail = (f"CUPS job {job_id} {_JOB_STATES.get(state, state)} "
-                      f"({job.get('job-state-reasons')}; {job.get('job-printer-state-message')!r})")
+            detail = (
+                f"CUPS job {job_id} {_JOB_STATES.get(state, state)} "
+                f"({job.get('job-state-reasons')}; {job.get('job-printer-state-message')!r})"
+            )
             if state in (JOB_CANCELED, JOB_ABORTED):
                 self._purge(conn, job_id)
                 if fault is not None:

@@ -109,14 +109,21 @@ class SaneScanner:
 
     def status(self) -> dict[str, str]:
         """Return {"state": ready|unavailable, ...} for the health report."""
-        base = {"driver": "sane", "device": self.device or "auto",
-                "pages": str(self._next_page - 1)}
+        base = {
+            "driver": "sane",
+            "device": self.device or "auto",
+            "pages": str(self._next_page - 1),
+        }
         try:
             info = self._ask_status()
         except DeviceError as exc:
             return {**base, "state": "unavailable", "detail": str(exc)}
-        return {**base, "state": "ready", "device": info["device"],
-                "feeder": "yes" if info["feeder"] else "no"}
+        return {
+            **base,
+            "state": "ready",
+            "device": info["device"],
+            "feeder": "yes" if info["feeder"] else "no",
+        }
 
     @property
     def worker_pid(self) -> int | None:
@@ -137,14 +144,29 @@ class SaneScanner:
         self._run("status", "status of", info=info)
         return info
 
-    def _run(self, op: str, context: str, *, dpi: int = 200, mode: str = "Gray",
-             max_pages: int = 1, info: dict[str, Any] | None = None) -> list[bytes]:
+    def _run(
+        self,
+        op: str,
+        context: str,
+        *,
+        dpi: int = 200,
+        mode: str = "Gray",
+        max_pages: int = 1,
+        info: dict[str, Any] | None = None,
+    ) -> list[bytes]:
         """One request to the worker: its pages, or the typed error it ended with."""
         with self._lock:
-            request = {"op": op, "device": self.device, "source": self.source,
-                       "adf_source": self.adf_source, "options": dict(self.options),
-                       "dpi": dpi, "mode": mode, "max_pages": max_pages,
-                       "first_page": self._next_page}
+            request = {
+                "op": op,
+                "device": self.device,
+                "source": self.source,
+                "adf_source": self.adf_source,
+                "options": dict(self.options),
+                "dpi": dpi,
+                "mode": mode,
+                "max_pages": max_pages,
+                "first_page": self._next_page,
+            }
             where = f"{context} on {self.device or 'the first SANE device'}"
             worker = self._ready_worker(where)
             pages: list[bytes] = []
@@ -154,8 +176,13 @@ class SaneScanner:
                     reply = worker.receive(self.deadline_s, where)
                     if reply[0] == "page":
                         pages.append(reply[1])
-                        log.info("scanned page %d on %s at %d dpi (%d bytes)",
-                                 self._next_page, self.device or "auto", dpi, len(reply[1]))
+                        log.info(
+                            "scanned page %d on %s at %d dpi (%d bytes)",
+                            self._next_page,
+                            self.device or "auto",
+                            dpi,
+                            len(reply[1]),
+                        )
                         self._next_page += 1
                         continue
                     if reply[0] == "done":
@@ -180,8 +207,7 @@ class SaneScanner:
                 problem = f"did not close the device within {CLOSE_S:.0f} s: killed"
             else:
                 return worker
-            log.warning("SANE worker for %s %s; starting a new one", self.device or "auto",
-                        problem)
+            log.warning("SANE worker for %s %s; starting a new one", self.device or "auto", problem)
             worker.stop()
         self._worker = None
         self._worker = _Worker.start(where)
@@ -191,8 +217,9 @@ class SaneScanner:
 class _Worker:
     """A running sane_worker process and its two pipes."""
 
-    def __init__(self, process: subprocess.Popen[bytes], requests: Connection,
-                 replies: Connection) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], requests: Connection, replies: Connection
+    ) -> None:
         self.process = process
         self.requests = requests
         self.replies = replies
@@ -205,18 +232,29 @@ class _Worker:
         to_child, from_parent = os.pipe()
         to_parent, from_child = os.pipe()
         root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p),
+        }
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "drivers.scanner.sane_worker",
-                 str(to_child), str(from_child)],
-                pass_fds=(to_child, from_child), env=env, stdin=subprocess.DEVNULL)
+                [
+                    sys.executable,
+                    "-m",
+                    "drivers.scanner.sane_worker",
+                    str(to_child),
+                    str(from_child),
+                ],
+                pass_fds=(to_child, from_child),
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
         finally:
             os.close(to_child)
             os.close(from_child)
-        worker = cls(process, Connection(from_parent, readable=False),
-                     Connection(to_parent, writable=False))
+        worker = cls(
+            process, Connection(from_parent, readable=False), Connection(to_parent, writable=False)
+        )
         reply = worker.receive(START_S, where)
         if reply[0] != "ready":
             worker.stop()
@@ -277,7 +315,8 @@ def _kill(process: subprocess.Popen[bytes], *pipes: Connection) -> None:
 
 def _check_args(dpi: int, mode: str) -> None:
     if not isinstance(dpi, int) or isinstance(dpi, bool) or not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
-        raise ValueError(f"dpi must be an integer between {DPI_RANGE[0]} and {DPI_RANGE[1]}, "
-                         f"got {dpi!r}")
+        raise ValueError(
+            f"dpi must be an integer between {DPI_RANGE[0]} and {DPI_RANGE[1]}, got {dpi!r}"
+        )
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")

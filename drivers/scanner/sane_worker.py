@@ -68,8 +68,9 @@ def _serve(sane: Any, request: dict[str, Any], replies: Connection) -> None:
         dev, name = _open(sane, request["device"])
         op = request["op"]
         if op == "status":
-            replies.send(("done", {"device": name,
-                                   "feeder": request["adf_source"] or _adf_source(dev)}))
+            replies.send(
+                ("done", {"device": name, "feeder": request["adf_source"] or _adf_source(dev)})
+            )
         elif op == "page":
             _configure(dev, request, request["source"])
             dev.start()
@@ -137,8 +138,9 @@ def _configure(dev: Any, request: dict[str, Any], source: str | None) -> None:
     settings: dict[str, Any] = dict(request["options"])
     if source:
         settings["source"] = source
-    settings["mode"] = "Gray" if mode == "Lineart" and "Lineart" not in _choices(dev, "mode") \
-        else mode
+    settings["mode"] = (
+        "Gray" if mode == "Lineart" and "Lineart" not in _choices(dev, "mode") else mode
+    )
     if mode == "Lineart" and settings["mode"] == "Gray" and "depth" in dev.opt:
         settings["depth"] = 1
     settings["resolution"] = request["dpi"]

@@ -94,8 +94,14 @@ class EscposSerialTicketPrinter:
 
     is_simulated = False
 
-    def __init__(self, port: str, baudrate: int = 38400, profile: TicketProfile | None = None,
-                 status_timeout_s: float = 0.5, write_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 38400,
+        profile: TicketProfile | None = None,
+        status_timeout_s: float = 0.5,
+        write_timeout_s: float | None = None,
+    ) -> None:
         """Remember the port; it is opened on first use and reopened after a failure."""
         self.port = port
         self.baudrate = baudrate
@@ -103,8 +109,9 @@ class EscposSerialTicketPrinter:
         self.status_timeout_s = status_timeout_s
         # A write blocks while the printer holds the line off (its buffer full, or hung): allow
         # the largest ticket's wire time plus 5 s, then call the printer offline.
-        self.write_timeout_s = (write_timeout_s if write_timeout_s is not None
-                                else 5 + 20_000 * 10 / baudrate)
+        self.write_timeout_s = (
+            write_timeout_s if write_timeout_s is not None else 5 + 20_000 * 10 / baudrate
+        )
         self.last_status = PrinterStatus(answered=False, detail="not asked yet")
         self.bytes_sent = 0
         self._lock = threading.Lock()
@@ -130,8 +137,7 @@ class EscposSerialTicketPrinter:
             raise error
         if after.paper_near_end:
             log.warning("ticket printer on %s: paper near end, refill soon", self.port)
-        log.info("ticket %s printed on %s (%d bytes)", ticket.queue_number, self.port,
-                 len(data))
+        log.info("ticket %s printed on %s (%d bytes)", ticket.queue_number, self.port, len(data))
 
     def status(self) -> dict[str, str]:
         """Ask the printer (DLE EOT); return {"state", "paper", "driver"} for the health report."""
@@ -150,14 +156,19 @@ class EscposSerialTicketPrinter:
         """Open the port (caller holds the lock); PrinterOffline when it is not there."""
         if self._printer is not None:
             return self._printer
-        printer = _StatusSerial(devfile=self.port, baudrate=self.baudrate,
-                                timeout=self.status_timeout_s, dsrdtr=False,
-                                profile=self.profile.model)
+        printer = _StatusSerial(
+            devfile=self.port,
+            baudrate=self.baudrate,
+            timeout=self.status_timeout_s,
+            dsrdtr=False,
+            profile=self.profile.model,
+        )
         try:
             printer.open()
         except DeviceNotFoundError as exc:
-            raise PrinterOffline(f"ticket printer port {self.port} cannot be opened: "
-                                 f"{str(exc).splitlines()[-1]}") from exc
+            raise PrinterOffline(
+                f"ticket printer port {self.port} cannot be opened: {str(exc).splitlines()[-1]}"
+            ) from exc
         printer.device.write_timeout = self.write_timeout_s  # never block forever
         self._printer = printer
         return printer
@@ -193,8 +204,10 @@ class EscposSerialTicketPrinter:
         while printer.device.out_waiting:
             if time.monotonic() > deadline:
                 self._close()
-                raise PrinterOffline(f"ticket printer on {self.port}: output not taken within "
-                                     f"{DRAIN_MARGIN_S:.0f} s of its wire time (line held off)")
+                raise PrinterOffline(
+                    f"ticket printer on {self.port}: output not taken within "
+                    f"{DRAIN_MARGIN_S:.0f} s of its wire time (line held off)"
+                )
             time.sleep(0.01)
 
     def _query(self, extra_wait_s: float = 0.0) -> PrinterStatus:
@@ -211,7 +224,8 @@ class EscposSerialTicketPrinter:
                 byte = self._ask(printer, n, extra_wait_s if n == 1 else 0.0)
                 if byte is None:
                     self.last_status = PrinterStatus(
-                        answered=False, detail=f"no answer to DLE EOT {n} at {self.baudrate} baud")
+                        answered=False, detail=f"no answer to DLE EOT {n} at {self.baudrate} baud"
+                    )
                     return self.last_status
                 answers[n] = byte
             if answers[2] & 0x40:
@@ -232,8 +246,11 @@ class EscposSerialTicketPrinter:
             log.debug("DLE EOT %d: silent after %.2f s", n, time.monotonic() - started)
             return None
         if not _valid(reply[0]):
-            log.warning("ticket printer on %s: garbled status 0x%02x (baud rate mismatch?)",
-                        self.port, reply[0])
+            log.warning(
+                "ticket printer on %s: garbled status 0x%02x (baud rate mismatch?)",
+                self.port,
+                reply[0],
+            )
             return None
         return int(reply[0])
 
@@ -242,8 +259,15 @@ def _decode(answers: dict[int, int]) -> PrinterStatus:
     """Turn the DLE EOT answer bytes into a PrinterStatus."""
     offline_cause, paper = answers[2], answers[4]
     error_cause = answers.get(3, 0x12)
-    details = [name for bit, name in ((0x08, "autocutter error"), (0x20, "unrecoverable error"),
-                                      (0x40, "auto-recoverable error")) if error_cause & bit]
+    details = [
+        name
+        for bit, name in (
+            (0x08, "autocutter error"),
+            (0x20, "unrecoverable error"),
+            (0x40, "auto-recoverable error"),
+        )
+        if error_cause & bit
+    ]
     return PrinterStatus(
         answered=True,
         offline=bool(answers[1] & 0x08),

@@ -39,9 +39,20 @@ except ImportError as exc:  # pragma: no cover - exercised only without the devi
     ) from exc
 
 # Characters the code pages lack but Indonesian text uses, mapped to what prints well.
-_FALLBACK = {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
-             "\u201d": '"', "\u2026": "...", "\u00a0": " ", "\u0141": "L", "\u0142": "l",
-             "\u0110": "D", "\u0111": "d"}
+_FALLBACK = {
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u0141": "L",
+    "\u0142": "l",
+    "\u0110": "D",
+    "\u0111": "d",
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +95,7 @@ class _Writer:
         self.columns = profile.columns or int(self.p.profile.get_columns("a"))
         self.p.hw("INIT")  # ESC @ also resets the code page, so select it after
         self.p.charcode(profile.code_page)
-        self.state: dict[str, object] = {"align": "left", "bold": False, "size": 1,
-                                         "invert": False}
+        self.state: dict[str, object] = {"align": "left", "bold": False, "size": 1, "invert": False}
 
     def style(self, **wanted: object) -> None:
         """Send only the style commands that change the printer's current state."""
@@ -97,8 +107,9 @@ class _Writer:
         if changed:
             self.p.set(**changed)
 
-    def line(self, text: str, *, align: str = "left", bold: bool = False, size: int = 1,
-             indent: int = 0) -> None:
+    def line(
+        self, text: str, *, align: str = "left", bold: bool = False, size: int = 1, indent: int = 0
+    ) -> None:
         """Print word-wrapped text at `size` times the normal width and height."""
         self.style(align=align, bold=bold, size=size)
         width = max(1, self.columns // size - indent)
@@ -128,9 +139,17 @@ class _Writer:
             # whole bytes doubles too, so the centred symbol may sit a few dots aside).
             dots = self.profile.qr_module_dots
             doubled = dots % 2 == 0
-            self.p.qr(payload, ec=1, size=dots // 2 if doubled else dots, native=False,
-                      image_arguments={"center": False, "high_density_vertical": not doubled,
-                                       "high_density_horizontal": not doubled})
+            self.p.qr(
+                payload,
+                ec=1,
+                size=dots // 2 if doubled else dots,
+                native=False,
+                image_arguments={
+                    "center": False,
+                    "high_density_vertical": not doubled,
+                    "high_density_horizontal": not doubled,
+                },
+            )
 
     def finish(self) -> bytes:
         """Feed past the cutter, cut, and return the command bytes."""

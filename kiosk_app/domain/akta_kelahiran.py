@@ -85,9 +85,7 @@ def _parent(who: str, id_: str, en: str) -> tuple[FieldSpec, ...]:
 
 _KELUARGA = (
     _f("kk_head_name", "Nama kepala keluarga", "Name of the head of the family", K.TEXT),
-    _f(
-        "kk_number", "Nomor Kartu Keluarga (KK)", "Family card (KK) number", K.DIGITS, hint=KK_HINT
-    ),
+    _f("kk_number", "Nomor Kartu Keluarga (KK)", "Family card (KK) number", K.DIGITS, hint=KK_HINT),
 )
 _ANAK_1 = (
     _f("child_name", "Nama lengkap anak", "Child's full name", K.TEXT),

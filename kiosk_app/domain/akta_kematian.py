@@ -58,8 +58,12 @@ PAGES: tuple[FormPage, ...] = (
         T("Yang meninggal (1)", "The deceased (1)"),
         (
             f("deceased_nik", "NIK almarhum/almarhumah", "NIK of the deceased", K.DIGITS),
-            f("deceased_name", "Nama lengkap almarhum/almarhumah", "Full name of the deceased",
-              K.TEXT),
+            f(
+                "deceased_name",
+                "Nama lengkap almarhum/almarhumah",
+                "Full name of the deceased",
+                K.TEXT,
+            ),
             f("deceased_sex", "Jenis kelamin", "Sex", K.CHOICE, choices=SEX),
             f("deceased_birth_date", "Tanggal lahir", "Date of birth", K.DATE),
         ),
@@ -68,8 +72,13 @@ PAGES: tuple[FormPage, ...] = (
         "almarhum_2",
         T("Yang meninggal (2)", "The deceased (2)"),
         (
-            f("kk_number", "Nomor KK almarhum/almarhumah", "Family card (KK) number", K.DIGITS,
-              hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card")),
+            f(
+                "kk_number",
+                "Nomor KK almarhum/almarhumah",
+                "Family card (KK) number",
+                K.DIGITS,
+                hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card"),
+            ),
             f("deceased_birth_place", "Tempat lahir", "Place of birth", K.TEXT),
             f("deceased_occupation", "Pekerjaan terakhir", "Last occupation", K.TEXT),
             f("deceased_address", "Alamat terakhir", "Last address", K.TEXT, max_length=150),
@@ -80,14 +89,27 @@ PAGES: tuple[FormPage, ...] = (
         T("Waktu dan sebab kematian", "Time and cause of death"),
         (
             f("death_date", "Tanggal meninggal", "Date of death", K.DATE),
-            f("death_time", "Pukul meninggal", "Time of death", K.TIME, required=False,
-              hint=T("Jam:menit, contoh 14:30 (kosongkan bila tidak tahu)",
-                     "Hours:minutes, e.g. 14:30 (leave empty if unknown)")),
+            f(
+                "death_time",
+                "Pukul meninggal",
+                "Time of death",
+                K.TIME,
+                required=False,
+                hint=T(
+                    "Jam:menit, contoh 14:30 (kosongkan bila tidak tahu)",
+                    "Hours:minutes, e.g. 14:30 (leave empty if unknown)",
+                ),
+            ),
             f("death_place_type", "Meninggal di", "Died at", K.CHOICE, choices=PLACES),
             f("death_place", "Nama tempat / kota", "Name of the place / town", K.TEXT),
             f("death_cause", "Sebab kematian", "Cause of death", K.CHOICE, choices=CAUSES),
-            f("death_certifier", "Yang menerangkan kematian", "Death certified by", K.CHOICE,
-              choices=CERTIFIERS),
+            f(
+                "death_certifier",
+                "Yang menerangkan kematian",
+                "Death certified by",
+                K.CHOICE,
+                choices=CERTIFIERS,
+            ),
         ),
     ),
     FormPage(
@@ -96,8 +118,13 @@ PAGES: tuple[FormPage, ...] = (
         (
             f("reporter_nik", "NIK pelapor", "Reporter's NIK", K.DIGITS),
             f("reporter_name", "Nama pelapor", "Reporter's name", K.TEXT),
-            f("reporter_relation", "Hubungan dengan yang meninggal", "Relation to the deceased",
-              K.CHOICE, choices=RELATIONS),
+            f(
+                "reporter_relation",
+                "Hubungan dengan yang meninggal",
+                "Relation to the deceased",
+                K.CHOICE,
+                choices=RELATIONS,
+            ),
         ),
     ),
     FormPage(
@@ -134,8 +161,14 @@ CHECKS = {
 
 
 def _cross(values: Mapping[str, str], errors: dict[str, Text], today: date) -> None:
-    nik_matches(values, errors, "deceased_nik", sex_key="deceased_sex",
-                birth_key="deceased_birth_date", today=today)
+    nik_matches(
+        values,
+        errors,
+        "deceased_nik",
+        sex_key="deceased_sex",
+        birth_key="deceased_birth_date",
+        today=today,
+    )
     born = parse_date(values["deceased_birth_date"])
     born = born if "deceased_birth_date" not in errors else None
     died = parse_date(values["death_date"]) if "death_date" not in errors else None

@@ -396,7 +396,7 @@ def address_of(identity: Identity, limit: int = 150) -> str:
 
 
 def holder_sex(identity: Identity) -> str:
-    """"L" or "P" from the card, else from the NIK, else ""."""
+    """ "L" or "P" from the card, else from the NIK, else ""."""
     sex = normalize_sex(identity.sex)
     if sex is None:
         parts = parse_nik(identity.nik)

@@ -36,63 +36,117 @@ def _answers(*pairs: tuple[str, str]) -> tuple[Text, Text, Text, Text]:
     return (a, b, c, d)
 
 
-_SUITABLE = (("Tidak sesuai", "Not suitable"), ("Kurang sesuai", "Somewhat unsuitable"),
-             ("Sesuai", "Suitable"), ("Sangat sesuai", "Very suitable"))
+_SUITABLE = (
+    ("Tidak sesuai", "Not suitable"),
+    ("Kurang sesuai", "Somewhat unsuitable"),
+    ("Sesuai", "Suitable"),
+    ("Sangat sesuai", "Very suitable"),
+)
 
 ELEMENTS: tuple[Element, ...] = (
     Element(
-        "U1", Text("Persyaratan", "Requirements"),
-        Text("Apakah persyaratan sesuai dengan layanan yang Anda urus?",
-             "Did the requirements suit the service you came for?"),
-        _answers(*_SUITABLE)),
+        "U1",
+        Text("Persyaratan", "Requirements"),
+        Text(
+            "Apakah persyaratan sesuai dengan layanan yang Anda urus?",
+            "Did the requirements suit the service you came for?",
+        ),
+        _answers(*_SUITABLE),
+    ),
     Element(
-        "U2", Text("Sistem, mekanisme dan prosedur", "System, mechanism and procedure"),
-        Text("Seberapa mudah prosedur pelayanan di sini?",
-             "How easy was the service procedure here?"),
-        _answers(("Tidak mudah", "Not easy"), ("Kurang mudah", "Not very easy"),
-                 ("Mudah", "Easy"), ("Sangat mudah", "Very easy"))),
+        "U2",
+        Text("Sistem, mekanisme dan prosedur", "System, mechanism and procedure"),
+        Text(
+            "Seberapa mudah prosedur pelayanan di sini?", "How easy was the service procedure here?"
+        ),
+        _answers(
+            ("Tidak mudah", "Not easy"),
+            ("Kurang mudah", "Not very easy"),
+            ("Mudah", "Easy"),
+            ("Sangat mudah", "Very easy"),
+        ),
+    ),
     Element(
-        "U3", Text("Waktu penyelesaian", "Completion time"),
+        "U3",
+        Text("Waktu penyelesaian", "Completion time"),
         Text("Seberapa cepat Anda dilayani?", "How fast were you served?"),
-        _answers(("Tidak cepat", "Not fast"), ("Kurang cepat", "Not very fast"),
-                 ("Cepat", "Fast"), ("Sangat cepat", "Very fast"))),
+        _answers(
+            ("Tidak cepat", "Not fast"),
+            ("Kurang cepat", "Not very fast"),
+            ("Cepat", "Fast"),
+            ("Sangat cepat", "Very fast"),
+        ),
+    ),
     Element(
-        "U4", Text("Biaya/tarif", "Cost/fee"),
-        Text("Bagaimana biaya pelayanan ini menurut Anda?",
-             "What do you think of the cost of this service?"),
-        _answers(("Sangat mahal", "Very expensive"), ("Cukup mahal", "Rather expensive"),
-                 ("Murah", "Cheap"), ("Gratis", "Free"))),
+        "U4",
+        Text("Biaya/tarif", "Cost/fee"),
+        Text(
+            "Bagaimana biaya pelayanan ini menurut Anda?",
+            "What do you think of the cost of this service?",
+        ),
+        _answers(
+            ("Sangat mahal", "Very expensive"),
+            ("Cukup mahal", "Rather expensive"),
+            ("Murah", "Cheap"),
+            ("Gratis", "Free"),
+        ),
+    ),
     Element(
-        "U5", Text("Produk spesifikasi jenis pelayanan", "Service product"),
-        Text("Apakah hasil layanan sesuai dengan standar pelayanan yang diumumkan?",
-             "Did the result match the announced service standard?"),
-        _answers(*_SUITABLE)),
+        "U5",
+        Text("Produk spesifikasi jenis pelayanan", "Service product"),
+        Text(
+            "Apakah hasil layanan sesuai dengan standar pelayanan yang diumumkan?",
+            "Did the result match the announced service standard?",
+        ),
+        _answers(*_SUITABLE),
+    ),
     Element(
-        "U6", Text("Kompetensi pelaksana", "Staff competence"),
+        "U6",
+        Text("Kompetensi pelaksana", "Staff competence"),
         Text("Seberapa mampu petugas melayani Anda?", "How capable were the staff?"),
-        _answers(("Tidak kompeten", "Not competent"), ("Kurang kompeten", "Not very competent"),
-                 ("Kompeten", "Competent"), ("Sangat kompeten", "Very competent"))),
+        _answers(
+            ("Tidak kompeten", "Not competent"),
+            ("Kurang kompeten", "Not very competent"),
+            ("Kompeten", "Competent"),
+            ("Sangat kompeten", "Very competent"),
+        ),
+    ),
     Element(
-        "U7", Text("Perilaku pelaksana", "Staff behaviour"),
+        "U7",
+        Text("Perilaku pelaksana", "Staff behaviour"),
         Text("Seberapa sopan dan ramah petugas?", "How polite and friendly were the staff?"),
-        _answers(("Tidak sopan dan ramah", "Not polite and friendly"),
-                 ("Kurang sopan dan ramah", "Not very polite and friendly"),
-                 ("Sopan dan ramah", "Polite and friendly"),
-                 ("Sangat sopan dan ramah", "Very polite and friendly"))),
+        _answers(
+            ("Tidak sopan dan ramah", "Not polite and friendly"),
+            ("Kurang sopan dan ramah", "Not very polite and friendly"),
+            ("Sopan dan ramah", "Polite and friendly"),
+            ("Sangat sopan dan ramah", "Very polite and friendly"),
+        ),
+    ),
     Element(
-        "U8", Text("Penanganan pengaduan, saran dan masukan", "Complaints and suggestions"),
-        Text("Bagaimana penanganan pengaduan dan saran di sini?",
-             "How are complaints and suggestions handled here?"),
-        _answers(("Tidak ada", "There is none"),
-                 ("Ada tetapi tidak berfungsi", "There is one, but it does not work"),
-                 ("Berfungsi kurang maksimal", "It works, but not fully"),
-                 ("Dikelola dengan baik", "It is well managed"))),
+        "U8",
+        Text("Penanganan pengaduan, saran dan masukan", "Complaints and suggestions"),
+        Text(
+            "Bagaimana penanganan pengaduan dan saran di sini?",
+            "How are complaints and suggestions handled here?",
+        ),
+        _answers(
+            ("Tidak ada", "There is none"),
+            ("Ada tetapi tidak berfungsi", "There is one, but it does not work"),
+            ("Berfungsi kurang maksimal", "It works, but not fully"),
+            ("Dikelola dengan baik", "It is well managed"),
+        ),
+    ),
     Element(
-        "U9", Text("Sarana dan prasarana", "Facilities"),
-        Text("Bagaimana sarana dan prasarana (ruang, kursi, anjungan) di sini?",
-             "How are the facilities here (rooms, seats, kiosk)?"),
-        _answers(("Buruk", "Poor"), ("Cukup", "Fair"), ("Baik", "Good"),
-                 ("Sangat baik", "Very good"))),
+        "U9",
+        Text("Sarana dan prasarana", "Facilities"),
+        Text(
+            "Bagaimana sarana dan prasarana (ruang, kursi, anjungan) di sini?",
+            "How are the facilities here (rooms, seats, kiosk)?",
+        ),
+        _answers(
+            ("Buruk", "Poor"), ("Cukup", "Fair"), ("Baik", "Good"), ("Sangat baik", "Very good")
+        ),
+    ),
 )
 CODES: tuple[str, ...] = tuple(e.code for e in ELEMENTS)
 BY_CODE: dict[str, Element] = {e.code: e for e in ELEMENTS}

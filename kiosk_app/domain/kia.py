@@ -41,9 +41,16 @@ PAGES: tuple[FormPage, ...] = (
         "anak_1",
         T("Data anak (1)", "The child (1)"),
         (
-            f("child_nik", "NIK anak", "Child's NIK", K.DIGITS,
-              hint=T("16 angka, lihat KK atau akta kelahiran",
-                     "16 digits, see the family card or birth certificate")),
+            f(
+                "child_nik",
+                "NIK anak",
+                "Child's NIK",
+                K.DIGITS,
+                hint=T(
+                    "16 angka, lihat KK atau akta kelahiran",
+                    "16 digits, see the family card or birth certificate",
+                ),
+            ),
             f("child_name", "Nama lengkap anak", "Child's full name", K.TEXT),
             f("child_sex", "Jenis kelamin anak", "Child's sex", K.CHOICE, choices=SEX),
             f("child_birth_date", "Tanggal lahir anak", "Child's date of birth", K.DATE),
@@ -54,15 +61,30 @@ PAGES: tuple[FormPage, ...] = (
         T("Data anak (2)", "The child (2)"),
         (
             f("child_birth_place", "Tempat lahir anak", "Child's place of birth", K.TEXT),
-            f("birth_certificate_number", "Nomor akta kelahiran anak",
-              "Number of the child's birth certificate", K.TEXT, max_length=40,
-              hint=T("Contoh 3517-LU-01022020-0001", "E.g. 3517-LU-01022020-0001")),
-            f("kk_number", "Nomor KK", "Family card (KK) number", K.DIGITS,
-              hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card")),
-            f("child_photo", "Saya akan membawa pas foto anak berwarna 2x3",
-              "I will bring a 2x3 colour photo of the child", K.CHOICE, choices=YES,
-              required=False,
-              hint=T("Wajib untuk anak 5 tahun ke atas", "Needed for children aged 5 and over")),
+            f(
+                "birth_certificate_number",
+                "Nomor akta kelahiran anak",
+                "Number of the child's birth certificate",
+                K.TEXT,
+                max_length=40,
+                hint=T("Contoh 3517-LU-01022020-0001", "E.g. 3517-LU-01022020-0001"),
+            ),
+            f(
+                "kk_number",
+                "Nomor KK",
+                "Family card (KK) number",
+                K.DIGITS,
+                hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card"),
+            ),
+            f(
+                "child_photo",
+                "Saya akan membawa pas foto anak berwarna 2x3",
+                "I will bring a 2x3 colour photo of the child",
+                K.CHOICE,
+                choices=YES,
+                required=False,
+                hint=T("Wajib untuk anak 5 tahun ke atas", "Needed for children aged 5 and over"),
+            ),
         ),
     ),
     FormPage(
@@ -71,8 +93,7 @@ PAGES: tuple[FormPage, ...] = (
         (
             f("parent_nik", "NIK ayah / ibu / wali", "NIK of the parent / guardian", K.DIGITS),
             f("parent_name", "Nama ayah / ibu / wali", "Name of the parent / guardian", K.TEXT),
-            f("parent_role", "Anda adalah", "You are the child's", K.CHOICE,
-              choices=PARENT_ROLES),
+            f("parent_role", "Anda adalah", "You are the child's", K.CHOICE, choices=PARENT_ROLES),
         ),
     ),
 )
@@ -110,8 +131,9 @@ def child_age(values: Mapping[str, str], today: date) -> int | None:
 
 
 def _cross(values: Mapping[str, str], errors: dict[str, Text], today: date) -> None:
-    nik_matches(values, errors, "child_nik", sex_key="child_sex",
-                birth_key="child_birth_date", today=today)
+    nik_matches(
+        values, errors, "child_nik", sex_key="child_sex", birth_key="child_birth_date", today=today
+    )
     age = child_age(values, today) if "child_birth_date" not in errors else None
     if age is not None and age >= KIA_MAX_AGE:
         errors["child_birth_date"] = MSG["too_old"]

@@ -34,8 +34,10 @@ f = make_field
 
 NEW_MEMBER, CORRECTION, SPLIT = "anggota_baru", "perbaikan_data", "pisah_kk"
 CHANGE_TYPES = (
-    Choice(NEW_MEMBER, T("Tambah anggota keluarga (lahir / datang)",
-                         "Add a family member (birth / moving in)")),
+    Choice(
+        NEW_MEMBER,
+        T("Tambah anggota keluarga (lahir / datang)", "Add a family member (birth / moving in)"),
+    ),
     Choice(CORRECTION, T("Perbaikan data anggota", "Correct a member's data")),
     Choice(SPLIT, T("Pisah KK (membuat KK baru)", "Split off (a new family card)")),
 )
@@ -68,22 +70,37 @@ SPLIT_REASONS = (
     Choice("cerai", T("Cerai", "Divorce")),
     Choice("lainnya", T("Lainnya", "Other")),
 )
-ONLY_NEW = T("Hanya untuk tambah anggota. Pilihan lain: lewati.",
-             "Only when adding a member. Otherwise: skip.")
-ONLY_FIX = T("Hanya untuk perbaikan data. Pilihan lain: lewati.",
-             "Only when correcting data. Otherwise: skip.")
-ONLY_SPLIT = T("Hanya untuk pisah KK. Pilihan lain: lewati.",
-               "Only when splitting off. Otherwise: skip.")
+ONLY_NEW = T(
+    "Hanya untuk tambah anggota. Pilihan lain: lewati.",
+    "Only when adding a member. Otherwise: skip.",
+)
+ONLY_FIX = T(
+    "Hanya untuk perbaikan data. Pilihan lain: lewati.",
+    "Only when correcting data. Otherwise: skip.",
+)
+ONLY_SPLIT = T(
+    "Hanya untuk pisah KK. Pilihan lain: lewati.", "Only when splitting off. Otherwise: skip."
+)
 
 PAGES: tuple[FormPage, ...] = (
     FormPage(
         "jenis",
         T("Jenis perubahan KK", "Kind of change"),
         (
-            f("change_type", "Apa yang ingin diubah?", "What do you want to change?", K.CHOICE,
-              choices=CHANGE_TYPES),
-            f("kk_number", "Nomor KK sekarang", "Current family card (KK) number", K.DIGITS,
-              hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card")),
+            f(
+                "change_type",
+                "Apa yang ingin diubah?",
+                "What do you want to change?",
+                K.CHOICE,
+                choices=CHANGE_TYPES,
+            ),
+            f(
+                "kk_number",
+                "Nomor KK sekarang",
+                "Current family card (KK) number",
+                K.DIGITS,
+                hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card"),
+            ),
             f("kk_head_name", "Nama kepala keluarga", "Name of the head of the family", K.TEXT),
         ),
     ),
@@ -91,58 +108,169 @@ PAGES: tuple[FormPage, ...] = (
         "anggota_baru",
         T("Anggota baru", "The new member"),
         (
-            f("member_reason", "Alasan masuk KK", "Why they join", K.CHOICE,
-              choices=MEMBER_REASONS, required=False, hint=ONLY_NEW),
-            f("member_nik", "NIK anggota baru", "New member's NIK", K.DIGITS, required=False,
-              hint=T("Bayi yang baru lahir belum punya NIK: kosongkan",
-                     "A newborn has no NIK yet: leave empty")),
-            f("member_name", "Nama lengkap anggota baru", "New member's full name", K.TEXT,
-              required=False, hint=ONLY_NEW),
-            f("member_sex", "Jenis kelamin", "Sex", K.CHOICE, choices=SEX, required=False,
-              hint=ONLY_NEW),
-            f("member_birth_date", "Tanggal lahir", "Date of birth", K.DATE, required=False,
-              hint=ONLY_NEW),
-            f("member_relation", "Hubungan dengan kepala keluarga",
-              "Relation to the head of the family", K.CHOICE, choices=RELATIONS,
-              required=False, hint=ONLY_NEW),
+            f(
+                "member_reason",
+                "Alasan masuk KK",
+                "Why they join",
+                K.CHOICE,
+                choices=MEMBER_REASONS,
+                required=False,
+                hint=ONLY_NEW,
+            ),
+            f(
+                "member_nik",
+                "NIK anggota baru",
+                "New member's NIK",
+                K.DIGITS,
+                required=False,
+                hint=T(
+                    "Bayi yang baru lahir belum punya NIK: kosongkan",
+                    "A newborn has no NIK yet: leave empty",
+                ),
+            ),
+            f(
+                "member_name",
+                "Nama lengkap anggota baru",
+                "New member's full name",
+                K.TEXT,
+                required=False,
+                hint=ONLY_NEW,
+            ),
+            f(
+                "member_sex",
+                "Jenis kelamin",
+                "Sex",
+                K.CHOICE,
+                choices=SEX,
+                required=False,
+                hint=ONLY_NEW,
+            ),
+            f(
+                "member_birth_date",
+                "Tanggal lahir",
+                "Date of birth",
+                K.DATE,
+                required=False,
+                hint=ONLY_NEW,
+            ),
+            f(
+                "member_relation",
+                "Hubungan dengan kepala keluarga",
+                "Relation to the head of the family",
+                K.CHOICE,
+                choices=RELATIONS,
+                required=False,
+                hint=ONLY_NEW,
+            ),
         ),
     ),
     FormPage(
         "perbaikan",
         T("Perbaikan data", "Correcting data"),
         (
-            f("person_nik", "NIK anggota yang datanya salah", "NIK of the member to correct",
-              K.DIGITS, required=False, hint=ONLY_FIX),
-            f("person_name", "Nama anggota itu", "That member's name", K.TEXT, required=False,
-              hint=ONLY_FIX),
-            f("data_element", "Data yang salah", "Which data is wrong", K.CHOICE,
-              choices=ELEMENTS, required=False, hint=ONLY_FIX),
-            f("old_value", "Tertulis sekarang", "What is written now", K.TEXT, required=False,
-              hint=ONLY_FIX),
-            f("new_value", "Seharusnya", "What it should be", K.TEXT, required=False,
-              hint=T("Sesuai dokumen (akta, ijazah, buku nikah)",
-                     "As on the document (certificate, diploma, marriage book)")),
+            f(
+                "person_nik",
+                "NIK anggota yang datanya salah",
+                "NIK of the member to correct",
+                K.DIGITS,
+                required=False,
+                hint=ONLY_FIX,
+            ),
+            f(
+                "person_name",
+                "Nama anggota itu",
+                "That member's name",
+                K.TEXT,
+                required=False,
+                hint=ONLY_FIX,
+            ),
+            f(
+                "data_element",
+                "Data yang salah",
+                "Which data is wrong",
+                K.CHOICE,
+                choices=ELEMENTS,
+                required=False,
+                hint=ONLY_FIX,
+            ),
+            f(
+                "old_value",
+                "Tertulis sekarang",
+                "What is written now",
+                K.TEXT,
+                required=False,
+                hint=ONLY_FIX,
+            ),
+            f(
+                "new_value",
+                "Seharusnya",
+                "What it should be",
+                K.TEXT,
+                required=False,
+                hint=T(
+                    "Sesuai dokumen (akta, ijazah, buku nikah)",
+                    "As on the document (certificate, diploma, marriage book)",
+                ),
+            ),
         ),
     ),
     FormPage(
         "pisah",
         T("Pisah KK", "Splitting off"),
         (
-            f("new_head_nik", "NIK kepala keluarga baru", "NIK of the new head of family",
-              K.DIGITS, required=False, hint=ONLY_SPLIT),
-            f("new_head_name", "Nama kepala keluarga baru", "Name of the new head of family",
-              K.TEXT, required=False, hint=ONLY_SPLIT),
-            f("split_reason", "Alasan pisah KK", "Why split off", K.CHOICE,
-              choices=SPLIT_REASONS, required=False, hint=ONLY_SPLIT),
-            f("split_members", "Jumlah orang di KK baru", "People on the new family card",
-              K.NUMBER, max_length=2, required=False,
-              hint=T("Termasuk kepala keluarga baru, 1 sampai 20",
-                     "Including the new head, 1 to 20")),
-            f("new_region", "Desa/kelurahan alamat baru", "Village of the new address",
-              K.REGION, required=False, hint=REGION_HINT),
-            f("new_address", "Alamat baru (jalan, nomor, RT/RW)",
-              "New address (street, number, RT/RW)", K.TEXT, max_length=150, required=False,
-              hint=ONLY_SPLIT),
+            f(
+                "new_head_nik",
+                "NIK kepala keluarga baru",
+                "NIK of the new head of family",
+                K.DIGITS,
+                required=False,
+                hint=ONLY_SPLIT,
+            ),
+            f(
+                "new_head_name",
+                "Nama kepala keluarga baru",
+                "Name of the new head of family",
+                K.TEXT,
+                required=False,
+                hint=ONLY_SPLIT,
+            ),
+            f(
+                "split_reason",
+                "Alasan pisah KK",
+                "Why split off",
+                K.CHOICE,
+                choices=SPLIT_REASONS,
+                required=False,
+                hint=ONLY_SPLIT,
+            ),
+            f(
+                "split_members",
+                "Jumlah orang di KK baru",
+                "People on the new family card",
+                K.NUMBER,
+                max_length=2,
+                required=False,
+                hint=T(
+                    "Termasuk kepala keluarga baru, 1 sampai 20", "Including the new head, 1 to 20"
+                ),
+            ),
+            f(
+                "new_region",
+                "Desa/kelurahan alamat baru",
+                "Village of the new address",
+                K.REGION,
+                required=False,
+                hint=REGION_HINT,
+            ),
+            f(
+                "new_address",
+                "Alamat baru (jalan, nomor, RT/RW)",
+                "New address (street, number, RT/RW)",
+                K.TEXT,
+                max_length=150,
+                required=False,
+                hint=ONLY_SPLIT,
+            ),
         ),
     ),
 )
@@ -152,8 +280,9 @@ VARIANTS = {
     NEW_MEMBER: Variant(
         _LABEL[NEW_MEMBER],
         frozenset(f.name for f in PAGES[1].fields),
-        frozenset({"member_reason", "member_name", "member_sex", "member_birth_date",
-                   "member_relation"}),
+        frozenset(
+            {"member_reason", "member_name", "member_sex", "member_birth_date", "member_relation"}
+        ),
     ),
     CORRECTION: Variant(
         _LABEL[CORRECTION],
@@ -201,8 +330,14 @@ def _cross(values: Mapping[str, str], errors: dict[str, Text], today: date) -> N
         if reason == "lahir" and born and "member_birth_date" not in errors:
             if (today - born).days > 366:
                 errors["member_birth_date"] = MSG["newborn_too_old"]
-        nik_matches(values, errors, "member_nik", sex_key="member_sex",
-                    birth_key="member_birth_date", today=today)
+        nik_matches(
+            values,
+            errors,
+            "member_nik",
+            sex_key="member_sex",
+            birth_key="member_birth_date",
+            today=today,
+        )
     elif kind == CORRECTION:
         old, new = values.get("old_value", ""), values.get("new_value", "")
         if old and new and old.casefold() == new.casefold() and "new_value" not in errors:

@@ -27,11 +27,12 @@ f = make_field
 LOST, DAMAGED = "hilang", "rusak"
 REASONS = (
     Choice(LOST, T("Hilang", "Lost")),
-    Choice(DAMAGED, T("Rusak (patah, pudar, chip tidak terbaca)",
-                      "Damaged (broken, faded, chip unreadable)")),
+    Choice(
+        DAMAGED,
+        T("Rusak (patah, pudar, chip tidak terbaca)", "Damaged (broken, faded, chip unreadable)"),
+    ),
 )
-POLICE_HINT = T("Lihat surat keterangan hilang dari polisi",
-                "See the police report of the loss")
+POLICE_HINT = T("Lihat surat keterangan hilang dari polisi", "See the police report of the loss")
 
 PAGES: tuple[FormPage, ...] = (
     FormPage(
@@ -40,32 +41,61 @@ PAGES: tuple[FormPage, ...] = (
         (
             f("ktp_nik", "NIK pemilik e-KTP", "NIK of the e-KTP's holder", K.DIGITS),
             f("ktp_name", "Nama pemilik e-KTP", "Name of the e-KTP's holder", K.TEXT),
-            f("kk_number", "Nomor KK", "Family card (KK) number", K.DIGITS,
-              hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card")),
-            f("reprint_reason", "Mengapa dicetak ulang?", "Why reprint it?", K.CHOICE,
-              choices=REASONS),
+            f(
+                "kk_number",
+                "Nomor KK",
+                "Family card (KK) number",
+                K.DIGITS,
+                hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card"),
+            ),
+            f(
+                "reprint_reason",
+                "Mengapa dicetak ulang?",
+                "Why reprint it?",
+                K.CHOICE,
+                choices=REASONS,
+            ),
         ),
     ),
     FormPage(
         "hilang",
         T("Bila e-KTP hilang", "If the e-KTP was lost"),
         (
-            f("police_report_number", "Nomor surat kehilangan dari polisi",
-              "Number of the police report", K.TEXT, max_length=40, required=False,
-              hint=POLICE_HINT),
-            f("police_report_date", "Tanggal surat kehilangan", "Date of the police report",
-              K.DATE, required=False, hint=POLICE_HINT),
+            f(
+                "police_report_number",
+                "Nomor surat kehilangan dari polisi",
+                "Number of the police report",
+                K.TEXT,
+                max_length=40,
+                required=False,
+                hint=POLICE_HINT,
+            ),
+            f(
+                "police_report_date",
+                "Tanggal surat kehilangan",
+                "Date of the police report",
+                K.DATE,
+                required=False,
+                hint=POLICE_HINT,
+            ),
         ),
     ),
     FormPage(
         "rusak",
         T("Bila e-KTP rusak", "If the e-KTP is damaged"),
         (
-            f("bring_old_card", "Saya akan membawa e-KTP yang rusak ke kantor",
-              "I will bring the damaged e-KTP to the office", K.CHOICE, choices=YES,
-              required=False,
-              hint=T("e-KTP lama diserahkan saat verifikasi",
-                     "The old e-KTP is handed in at the verification")),
+            f(
+                "bring_old_card",
+                "Saya akan membawa e-KTP yang rusak ke kantor",
+                "I will bring the damaged e-KTP to the office",
+                K.CHOICE,
+                choices=YES,
+                required=False,
+                hint=T(
+                    "e-KTP lama diserahkan saat verifikasi",
+                    "The old e-KTP is handed in at the verification",
+                ),
+            ),
         ),
     ),
 )
@@ -76,8 +106,9 @@ VARIANTS = {
         frozenset({"police_report_number", "police_report_date"}),
         frozenset({"police_report_number", "police_report_date"}),
     ),
-    DAMAGED: Variant(REASONS[1].label, frozenset({"bring_old_card"}),
-                     frozenset({"bring_old_card"})),
+    DAMAGED: Variant(
+        REASONS[1].label, frozenset({"bring_old_card"}), frozenset({"bring_old_card"})
+    ),
 }
 POLICE_REPORT_MAX_AGE = timedelta(days=365)
 

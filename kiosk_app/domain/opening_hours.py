@@ -120,9 +120,12 @@ class OpeningHours:
         when = self.next_opening(at)
         if when is None:
             return NOT_REOPENING
-        return REOPENS.format(day_id=long_date(when.date(), "id"),
-                              day_en=long_date(when.date(), "en"),
-                              time=f"{when:%H.%M}", zone=self.zone)
+        return REOPENS.format(
+            day_id=long_date(when.date(), "id"),
+            day_en=long_date(when.date(), "en"),
+            time=f"{when:%H.%M}",
+            zone=self.zone,
+        )
 
 
 def parse_window(text: str) -> Window:
@@ -150,10 +153,13 @@ def parse_opening_hours(raw: Mapping[str, Any] | None) -> OpeningHours:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise ValueError(f"{name} must be a list of windows like \"08.00-12.00\"")
+            raise ValueError(f'{name} must be a list of windows like "08.00-12.00"')
         weekly.append(tuple(sorted(parse_window(str(item)) for item in value)))
-    return OpeningHours(tuple(weekly), frozenset(_dates(raw.get("closed_dates", []))),
-                        str(raw.get("timezone", "WIB")).upper())
+    return OpeningHours(
+        tuple(weekly),
+        frozenset(_dates(raw.get("closed_dates", []))),
+        str(raw.get("timezone", "WIB")).upper(),
+    )
 
 
 def _dates(values: Iterable[Any]) -> Iterable[date]:

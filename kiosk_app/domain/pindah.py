@@ -46,22 +46,35 @@ MOVE_TYPES = (
     Choice(WHOLE, T("Seluruh anggota KK", "The whole family card")),
     Choice(PART, T("Saya dan sebagian anggota keluarga", "Me and some family members")),
 )
-ONLY_OUT = T("Hanya untuk pindah keluar. Pilihan lain: lewati.",
-             "Only when moving out. Otherwise: skip.")
-ONLY_IN = T("Hanya untuk pindah datang. Pilihan lain: lewati.",
-            "Only when moving in. Otherwise: skip.")
-MEMBER_HINT = T("NIK anggota yang ikut pindah (boleh kosong)",
-                "NIK of a member moving with you (may be empty)")
+ONLY_OUT = T(
+    "Hanya untuk pindah keluar. Pilihan lain: lewati.", "Only when moving out. Otherwise: skip."
+)
+ONLY_IN = T(
+    "Hanya untuk pindah datang. Pilihan lain: lewati.", "Only when moving in. Otherwise: skip."
+)
+MEMBER_HINT = T(
+    "NIK anggota yang ikut pindah (boleh kosong)", "NIK of a member moving with you (may be empty)"
+)
 
 PAGES: tuple[FormPage, ...] = (
     FormPage(
         "arah",
         T("Jenis kepindahan", "Kind of move"),
         (
-            f("direction", "Anda pindah ke mana?", "Which way are you moving?", K.CHOICE,
-              choices=DIRECTIONS),
-            f("kk_number", "Nomor KK", "Family card (KK) number", K.DIGITS,
-              hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card")),
+            f(
+                "direction",
+                "Anda pindah ke mana?",
+                "Which way are you moving?",
+                K.CHOICE,
+                choices=DIRECTIONS,
+            ),
+            f(
+                "kk_number",
+                "Nomor KK",
+                "Family card (KK) number",
+                K.DIGITS,
+                hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card"),
+            ),
             f("kk_head_name", "Nama kepala keluarga", "Name of the head of the family", K.TEXT),
         ),
     ),
@@ -69,48 +82,126 @@ PAGES: tuple[FormPage, ...] = (
         "tujuan",
         T("Pindah keluar: tujuan", "Moving out: destination"),
         (
-            f("dest_region", "Desa/kelurahan tujuan", "Destination village", K.REGION,
-              required=False),
-            f("dest_address", "Alamat tujuan (jalan, nomor, RT/RW)",
-              "Destination address (street, number, RT/RW)", K.TEXT, max_length=150,
-              required=False, hint=ONLY_OUT),
-            f("move_reason", "Alasan pindah", "Reason for moving", K.CHOICE, choices=REASONS,
-              required=False, hint=ONLY_OUT),
-            f("move_type", "Siapa yang pindah?", "Who is moving?", K.CHOICE,
-              choices=MOVE_TYPES, required=False, hint=ONLY_OUT),
+            f(
+                "dest_region",
+                "Desa/kelurahan tujuan",
+                "Destination village",
+                K.REGION,
+                required=False,
+            ),
+            f(
+                "dest_address",
+                "Alamat tujuan (jalan, nomor, RT/RW)",
+                "Destination address (street, number, RT/RW)",
+                K.TEXT,
+                max_length=150,
+                required=False,
+                hint=ONLY_OUT,
+            ),
+            f(
+                "move_reason",
+                "Alasan pindah",
+                "Reason for moving",
+                K.CHOICE,
+                choices=REASONS,
+                required=False,
+                hint=ONLY_OUT,
+            ),
+            f(
+                "move_type",
+                "Siapa yang pindah?",
+                "Who is moving?",
+                K.CHOICE,
+                choices=MOVE_TYPES,
+                required=False,
+                hint=ONLY_OUT,
+            ),
         ),
     ),
     FormPage(
         "anggota",
         T("Pindah keluar: yang ikut pindah", "Moving out: who moves with you"),
         (
-            f("members_count", "Jumlah orang yang pindah", "Number of people moving",
-              K.NUMBER, max_length=2, required=False,
-              hint=T("Termasuk Anda, 1 sampai 20", "Including you, 1 to 20")),
-            f("member1_nik", "NIK anggota 1", "Member 1 NIK", K.DIGITS, required=False,
-              hint=MEMBER_HINT),
-            f("member2_nik", "NIK anggota 2", "Member 2 NIK", K.DIGITS, required=False,
-              hint=MEMBER_HINT),
-            f("member3_nik", "NIK anggota 3", "Member 3 NIK", K.DIGITS, required=False,
-              hint=T("Anggota lain sebutkan di loket", "Name any others at the counter")),
+            f(
+                "members_count",
+                "Jumlah orang yang pindah",
+                "Number of people moving",
+                K.NUMBER,
+                max_length=2,
+                required=False,
+                hint=T("Termasuk Anda, 1 sampai 20", "Including you, 1 to 20"),
+            ),
+            f(
+                "member1_nik",
+                "NIK anggota 1",
+                "Member 1 NIK",
+                K.DIGITS,
+                required=False,
+                hint=MEMBER_HINT,
+            ),
+            f(
+                "member2_nik",
+                "NIK anggota 2",
+                "Member 2 NIK",
+                K.DIGITS,
+                required=False,
+                hint=MEMBER_HINT,
+            ),
+            f(
+                "member3_nik",
+                "NIK anggota 3",
+                "Member 3 NIK",
+                K.DIGITS,
+                required=False,
+                hint=T("Anggota lain sebutkan di loket", "Name any others at the counter"),
+            ),
         ),
     ),
     FormPage(
         "datang",
         T("Pindah datang: asal dan alamat baru", "Moving in: origin and new address"),
         (
-            f("origin_region", "Desa/kelurahan asal", "Village you come from", K.REGION,
-              required=False),
-            f("origin_address", "Alamat asal", "Previous address", K.TEXT, max_length=150,
-              required=False, hint=T("Dari e-KTP, boleh diubah", "From the e-KTP, may be changed")),
-            f("moving_letter_number", "Nomor surat keterangan pindah (SKPWNI)",
-              "Number of the moving letter (SKPWNI)", K.TEXT, max_length=40, required=False,
-              hint=T("Dari Disdukcapil daerah asal", "From the civil registry you came from")),
-            f("new_region", "Desa/kelurahan alamat baru", "Village of the new address",
-              K.REGION, required=False),
-            f("new_address", "Alamat baru (jalan, nomor, RT/RW)",
-              "New address (street, number, RT/RW)", K.TEXT, max_length=150, required=False,
-              hint=ONLY_IN),
+            f(
+                "origin_region",
+                "Desa/kelurahan asal",
+                "Village you come from",
+                K.REGION,
+                required=False,
+            ),
+            f(
+                "origin_address",
+                "Alamat asal",
+                "Previous address",
+                K.TEXT,
+                max_length=150,
+                required=False,
+                hint=T("Dari e-KTP, boleh diubah", "From the e-KTP, may be changed"),
+            ),
+            f(
+                "moving_letter_number",
+                "Nomor surat keterangan pindah (SKPWNI)",
+                "Number of the moving letter (SKPWNI)",
+                K.TEXT,
+                max_length=40,
+                required=False,
+                hint=T("Dari Disdukcapil daerah asal", "From the civil registry you came from"),
+            ),
+            f(
+                "new_region",
+                "Desa/kelurahan alamat baru",
+                "Village of the new address",
+                K.REGION,
+                required=False,
+            ),
+            f(
+                "new_address",
+                "Alamat baru (jalan, nomor, RT/RW)",
+                "New address (street, number, RT/RW)",
+                K.TEXT,
+                max_length=150,
+                required=False,
+                hint=ONLY_IN,
+            ),
         ),
     ),
 )

@@ -95,13 +95,19 @@ NEXT_STEPS: dict[str, Text] = {
         "Permohonan tidak dapat dilanjutkan. Silakan ke loket pelayanan untuk penjelasan.",
         "The application cannot go on. Please go to the service counter for an explanation.",
     ),
-    "in_process": _T("Dokumen sedang diproses. Cek lagi dalam beberapa hari.",
-                     "The document is being processed. Check again in a few days."),
-    "completed": _T("Dokumen selesai. Ambil di kantor dengan membawa tiket ini.",
-                    "The document is ready. Collect it at the office with this ticket."),
+    "in_process": _T(
+        "Dokumen sedang diproses. Cek lagi dalam beberapa hari.",
+        "The document is being processed. Check again in a few days.",
+    ),
+    "completed": _T(
+        "Dokumen selesai. Ambil di kantor dengan membawa tiket ini.",
+        "The document is ready. Collect it at the office with this ticket.",
+    ),
 }
-NEXT_STEP_UNKNOWN = _T("Untuk keterangan lebih lanjut, silakan tanyakan ke petugas.",
-                       "For more information, please ask an attendant.")
+NEXT_STEP_UNKNOWN = _T(
+    "Untuk keterangan lebih lanjut, silakan tanyakan ke petugas.",
+    "For more information, please ask an attendant.",
+)
 # Statuses where the verification date still matters to the citizen.
 SLOT_MATTERS = frozenset({"submitted", "under_review", "approved"})
 

@@ -7,28 +7,93 @@ from collections.abc import Callable
 
 from kiosk_app.domain.text import Text
 
-MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-             "September", "Oktober", "November", "Desember")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-             "September", "October", "November", "December")
+MONTHS_ID = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 # Letters people say as a word or as Indonesian letter names (longest first where they overlap).
 _WORDS_ID: tuple[tuple[str, str], ...] = (
-    ("e-KTP", "e ka-te-pe"), ("KTP-el", "ka-te-pe elektronik"), ("KTP", "ka-te-pe"),
-    ("RT/RW", "er-te er-we"), ("RT", "er-te"), ("RW", "er-we"), ("NIK", "nik"), ("KK", "ka-ka"),
-    ("KIA", "kia"), ("IKM", "i-ka-em"), ("QR", "kiu-ar"), ("WIB", "we-i-be"), ("A4", "A empat"),
-    ("AKM", "a-ka-em"), ("PDH", "pe-de-ha"), ("LOK", "lokal"), ("AKTA", "akta"),
-    ("No.", "nomor"), ("Jl.", "jalan"), ("Kab.", "kabupaten"), ("Kec.", "kecamatan"),
-    ("Kel.", "kelurahan"), ("Hal.", "halaman"), ("Tgl.", "tanggal"), ("Rp", "rupiah"),
+    ("e-KTP", "e ka-te-pe"),
+    ("KTP-el", "ka-te-pe elektronik"),
+    ("KTP", "ka-te-pe"),
+    ("RT/RW", "er-te er-we"),
+    ("RT", "er-te"),
+    ("RW", "er-we"),
+    ("NIK", "nik"),
+    ("KK", "ka-ka"),
+    ("KIA", "kia"),
+    ("IKM", "i-ka-em"),
+    ("QR", "kiu-ar"),
+    ("WIB", "we-i-be"),
+    ("A4", "A empat"),
+    ("AKM", "a-ka-em"),
+    ("PDH", "pe-de-ha"),
+    ("LOK", "lokal"),
+    ("AKTA", "akta"),
+    ("No.", "nomor"),
+    ("Jl.", "jalan"),
+    ("Kab.", "kabupaten"),
+    ("Kec.", "kecamatan"),
+    ("Kel.", "kelurahan"),
+    ("Hal.", "halaman"),
+    ("Tgl.", "tanggal"),
+    ("Rp", "rupiah"),
 )
 _WORDS_EN: tuple[tuple[str, str], ...] = (
-    ("e-KTP", "e K T P"), ("KTP-el", "K T P"), ("KTP", "K T P"), ("RT/RW", "R T, R W"),
-    ("NIK", "N I K"), ("KK", "K K"), ("KIA", "K I A"), ("QR", "Q R"), ("A4", "A four"),
-    ("LOK", "local"), ("AKTA", "akta"), ("No.", "number"), ("P.", "page"),
+    ("e-KTP", "e K T P"),
+    ("KTP-el", "K T P"),
+    ("KTP", "K T P"),
+    ("RT/RW", "R T, R W"),
+    ("NIK", "N I K"),
+    ("KK", "K K"),
+    ("KIA", "K I A"),
+    ("QR", "Q R"),
+    ("A4", "A four"),
+    ("LOK", "local"),
+    ("AKTA", "akta"),
+    ("No.", "number"),
+    ("P.", "page"),
 )
 _UNIT = {"id": (" sampai ", " lewat ", " menit"), "en": (" to ", " ", "")}
-_SYMBOLS = {"›": " ", "‹": " ", "▲": " ", "▼": " ", "✔": " ", "○": " ", "⌫": " ", "·": ",",
-            "…": ".", "...": ".", "*": " ", "_": " "}
+_SYMBOLS = {
+    "›": " ",
+    "‹": " ",
+    "▲": " ",
+    "▼": " ",
+    "✔": " ",
+    "○": " ",
+    "⌫": " ",
+    "·": ",",
+    "…": ".",
+    "...": ".",
+    "*": " ",
+    "_": " ",
+}
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _DMY_DATE = re.compile(r"\b(\d{1,2})[/-](\d{1,2})[/-](\d{4})\b")
@@ -73,8 +138,12 @@ def _word_table(lang: str) -> Callable[[str], str]:
     table = _WORDS_EN if _lang(lang) == "en" else _WORDS_ID
     # A word is matched whole: not inside a longer word or a reference like AKTA-35.17...
     pattern = re.compile(
-        "|".join(rf"(?<![\w-]){re.escape(src)}(?![\w]|-\w)" if src[-1].isalnum()
-                 else rf"(?<![\w-]){re.escape(src)}" for src, _ in table)
+        "|".join(
+            rf"(?<![\w-]){re.escape(src)}(?![\w]|-\w)"
+            if src[-1].isalnum()
+            else rf"(?<![\w-]){re.escape(src)}"
+            for src, _ in table
+        )
     )
     lookup = dict(table)
     return lambda text: pattern.sub(lambda m: lookup[m.group(0)], text)
@@ -110,14 +179,17 @@ def speakable(text: str, lang: str = "id") -> str:
     out = _ISO_DATE.sub(lambda m: date_spoken(int(m[3]), int(m[2]), int(m[1]), lang), out)
     out = _DMY_DATE.sub(lambda m: date_spoken(int(m[1]), int(m[2]), int(m[3]), lang), out)
     out = _TIME_RANGE.sub(
-        lambda m: time_spoken(int(m[1]), int(m[2]), lang) + to
-        + time_spoken(int(m[3]), int(m[4]), lang)
-        if int(m[1]) < 24 and int(m[3]) < 24 and int(m[2]) < 60 and int(m[4]) < 60 else m[0],
+        lambda m: (
+            time_spoken(int(m[1]), int(m[2]), lang) + to + time_spoken(int(m[3]), int(m[4]), lang)
+            if int(m[1]) < 24 and int(m[3]) < 24 and int(m[2]) < 60 and int(m[4]) < 60
+            else m[0]
+        ),
         out,
     )
     out = _TIME.sub(
-        lambda m: time_spoken(int(m[1]), int(m[2]), lang)
-        if int(m[1]) < 24 and int(m[2]) < 60 else m[0],
+        lambda m: (
+            time_spoken(int(m[1]), int(m[2]), lang) if int(m[1]) < 24 and int(m[2]) < 60 else m[0]
+        ),
         out,
     )
     out = _REFERENCE.sub(lambda m: _reference_spoken(m, lang), out)

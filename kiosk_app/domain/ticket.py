@@ -11,8 +11,7 @@ NOTES: tuple[Text, ...] = (
     Text(
         "Datanglah pada tanggal verifikasi yang tertera. Jika terlewat, silakan "
         "mengajukan pra-permohonan kembali.",
-        "Come on the verification date shown. If you miss it, please submit a new "
-        "pre-application.",
+        "Come on the verification date shown. If you miss it, please submit a new pre-application.",
     ),
     Text(
         "Bawa dokumen asli persyaratan dan tanda terima ini ke loket pelayanan.",

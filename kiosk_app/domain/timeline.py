@@ -78,13 +78,17 @@ HAPPENED: dict[str, Text] = {
     "submitted": SENT,
     "submit": SENT,
     "review": T("Petugas mulai memeriksa data Anda.", "An officer started checking your data."),
-    "ask_fix": T("Petugas meminta Anda memperbaiki data.",
-                 "An officer asked you to fix your data."),
+    "ask_fix": T(
+        "Petugas meminta Anda memperbaiki data.", "An officer asked you to fix your data."
+    ),
     "resubmit": T("Perbaikan Anda sudah diterima.", "Your corrections were received."),
-    "approve": T("Data Anda disetujui; jadwal verifikasi sudah pasti.",
-                 "Your data was approved; the verification appointment is confirmed."),
-    "arrive": T("Anda hadir di loket untuk verifikasi.",
-                "You came to the counter for verification."),
+    "approve": T(
+        "Data Anda disetujui; jadwal verifikasi sudah pasti.",
+        "Your data was approved; the verification appointment is confirmed.",
+    ),
+    "arrive": T(
+        "Anda hadir di loket untuk verifikasi.", "You came to the counter for verification."
+    ),
     "verify": T("Dokumen asli Anda sudah diperiksa petugas.", "An officer checked your originals."),
     "issue": T("Dokumen Anda sudah terbit.", "Your document has been issued."),
     "collect": T("Dokumen sudah diambil.", "The document was collected."),
@@ -92,50 +96,73 @@ HAPPENED: dict[str, Text] = {
     "reject": T("Permohonan ditolak.", "The application was rejected."),
 }
 NEXT: dict[str, Text] = {
-    "submitted": T("Petugas akan memeriksa data Anda. Kabar berikutnya dikirim lewat SMS "
-                   "atau WhatsApp.",
-                   "An officer will check your data. You will hear from us by SMS or WhatsApp."),
-    "under_review": T("Tunggu kabar dari petugas. Tidak perlu datang sebelum jadwal.",
-                      "Wait to hear from the officer. No need to come before your appointment."),
-    "needs_fixing": T("Perbaiki yang diminta petugas di loket pelayanan, dengan membawa nomor "
-                      "registrasi ini.",
-                      "Fix what the officer asked for at the service counter; bring this "
-                      "registration number."),
-    "approved": T("Datang ke kantor Disdukcapil pada jadwal verifikasi.",
-                  "Come to the Disdukcapil office at your verification appointment."),
-    "verified": T("Petugas sedang menerbitkan dokumen Anda. Anda akan dikabari bila sudah terbit.",
-                  "The officer is issuing your document. You will be told when it is ready."),
-    "collected": T("Selesai. Tidak ada lagi yang perlu Anda lakukan.",
-                   "Done. There is nothing more you need to do."),
-    "delivered": T("Tunggu kiriman Pos di alamat Anda.",
-                   "Wait for the Pos delivery at your address."),
-    "rejected": T("Tanyakan alasannya di loket pelayanan. Anda boleh mengajukan lagi.",
-                  "Ask at the service counter why. You may apply again."),
+    "submitted": T(
+        "Petugas akan memeriksa data Anda. Kabar berikutnya dikirim lewat SMS atau WhatsApp.",
+        "An officer will check your data. You will hear from us by SMS or WhatsApp.",
+    ),
+    "under_review": T(
+        "Tunggu kabar dari petugas. Tidak perlu datang sebelum jadwal.",
+        "Wait to hear from the officer. No need to come before your appointment.",
+    ),
+    "needs_fixing": T(
+        "Perbaiki yang diminta petugas di loket pelayanan, dengan membawa nomor registrasi ini.",
+        "Fix what the officer asked for at the service counter; bring this registration number.",
+    ),
+    "approved": T(
+        "Datang ke kantor Disdukcapil pada jadwal verifikasi.",
+        "Come to the Disdukcapil office at your verification appointment.",
+    ),
+    "verified": T(
+        "Petugas sedang menerbitkan dokumen Anda. Anda akan dikabari bila sudah terbit.",
+        "The officer is issuing your document. You will be told when it is ready.",
+    ),
+    "collected": T(
+        "Selesai. Tidak ada lagi yang perlu Anda lakukan.",
+        "Done. There is nothing more you need to do.",
+    ),
+    "delivered": T(
+        "Tunggu kiriman Pos di alamat Anda.", "Wait for the Pos delivery at your address."
+    ),
+    "rejected": T(
+        "Tanyakan alasannya di loket pelayanan. Anda boleh mengajukan lagi.",
+        "Ask at the service counter why. You may apply again.",
+    ),
 }
 UNKNOWN_NEXT = T("Tanyakan ke petugas di loket pelayanan.", "Please ask at the service counter.")
-PRINT_HERE = T("Cetak dokumen Anda di anjungan ini: menu Cetak Dokumen. Kode cetak hanya "
-               "berlaku satu kali.",
-               "Print your document at this kiosk: the Print documents menu. The print code "
-               "works only once.")
-PRINTED = T("Dokumen sudah dicetak pada {when}. Bila hilang atau rusak, tanyakan ke loket "
-            "pelayanan.",
-            "The document was printed on {when}. If it is lost or damaged, ask at the "
-            "service counter.")
-AT_OFFICE = T("Ambil dokumen Anda di kantor Disdukcapil dengan membawa e-KTP dan tiket.",
-              "Collect your document at the Disdukcapil office; bring your e-KTP and ticket.")
-BY_POS = T("Dokumen akan dikirim lewat Pos ke alamat Anda.",
-           "The document will be sent by Pos to your address.")
-REVOKED = T("Dokumen ini dibatalkan. Silakan ke loket pelayanan.",
-            "This document was cancelled. Please go to the service counter.")
-ISSUED_AS = T("Dokumen Anda sudah terbit, nomor {number}.",
-              "Your document has been issued, number {number}.")
-SENT_AS = T("Dokumen dikirim lewat Pos, nomor resi {tracking}.",
-            "The document was sent by Pos, tracking number {tracking}.")
+PRINT_HERE = T(
+    "Cetak dokumen Anda di anjungan ini: menu Cetak Dokumen. Kode cetak hanya berlaku satu kali.",
+    "Print your document at this kiosk: the Print documents menu. The print code works only once.",
+)
+PRINTED = T(
+    "Dokumen sudah dicetak pada {when}. Bila hilang atau rusak, tanyakan ke loket pelayanan.",
+    "The document was printed on {when}. If it is lost or damaged, ask at the service counter.",
+)
+AT_OFFICE = T(
+    "Ambil dokumen Anda di kantor Disdukcapil dengan membawa e-KTP dan tiket.",
+    "Collect your document at the Disdukcapil office; bring your e-KTP and ticket.",
+)
+BY_POS = T(
+    "Dokumen akan dikirim lewat Pos ke alamat Anda.",
+    "The document will be sent by Pos to your address.",
+)
+REVOKED = T(
+    "Dokumen ini dibatalkan. Silakan ke loket pelayanan.",
+    "This document was cancelled. Please go to the service counter.",
+)
+ISSUED_AS = T(
+    "Dokumen Anda sudah terbit, nomor {number}.", "Your document has been issued, number {number}."
+)
+SENT_AS = T(
+    "Dokumen dikirim lewat Pos, nomor resi {tracking}.",
+    "The document was sent by Pos, tracking number {tracking}.",
+)
 ASKED_FIX = T("Petugas meminta perbaikan: {notes}.", "The officer asked you to fix: {notes}.")
 REJECTED_BECAUSE = T("Permohonan ditolak: {reason}.", "The application was rejected: {reason}.")
 APPOINTMENT = T("{date}, pukul {window} WIB", "{date}, at {window} WIB")
-APPOINTMENT_QUEUE = T("{date}, pukul {window} WIB, nomor antrean {queue}",
-                      "{date}, at {window} WIB, queue number {queue}")
+APPOINTMENT_QUEUE = T(
+    "{date}, pukul {window} WIB, nomor antrean {queue}",
+    "{date}, at {window} WIB, queue number {queue}",
+)
 BRING_KTP = T("e-KTP Anda", "Your e-KTP")
 BRING_TICKET = T("Tiket atau tanda terima pra-permohonan", "The pre-application ticket or receipt")
 BRING_ORIGINALS = T("Dokumen asli: {document}", "Original: {document}")
@@ -184,8 +211,9 @@ def _document_next(document: IssuedCopy | None) -> tuple[Text, bool]:
 def _bring(record: ApplicationRecord) -> tuple[Text, ...]:
     """What to bring to the office for the application's next step."""
     info = SERVICES.get(record.service)
-    originals = tuple(BRING_ORIGINALS.format(document=d) for d in
-                      (info.required_documents if info else ()))
+    originals = tuple(
+        BRING_ORIGINALS.format(document=d) for d in (info.required_documents if info else ())
+    )
     if record.status in ("submitted", "under_review", "approved"):
         return (BRING_KTP, BRING_TICKET, *originals)
     if record.status == "needs_fixing":
@@ -199,8 +227,11 @@ def timeline(record: ApplicationRecord) -> Timeline:
     """The application's story so far and its next step, in plain words."""
     info = SERVICES.get(record.service)
     title = info.title if info else T(record.service, record.service)
-    steps = [] if any(e.action == "submit" for e in record.events) else [
-        Step(SENT, when_text(record.created_at))]  # rows from before the submit event existed
+    steps = (
+        []
+        if any(e.action == "submit" for e in record.events)
+        else [Step(SENT, when_text(record.created_at))]
+    )  # rows from before the submit event existed
     steps += [_step(record, e) for e in record.events]
     printable = False
     if record.status == "document_ready":
@@ -211,9 +242,20 @@ def timeline(record: ApplicationRecord) -> Timeline:
     if record.status in SLOT_MATTERS:
         template = APPOINTMENT_QUEUE if record.status == "approved" else APPOINTMENT
         values = {"window": record.slot.window, "queue": record.queue_number}
-        when = T(template.id.format(date=long_date(record.slot.date, "id"), **values),
-                 template.en.format(date=long_date(record.slot.date, "en"), **values))
+        when = T(
+            template.id.format(date=long_date(record.slot.date, "id"), **values),
+            template.en.format(date=long_date(record.slot.date, "en"), **values),
+        )
     code = record.document.print_code if record.document and printable else None
     number = record.document.document_number if record.document else ""
-    return Timeline(title, record.registration_number, tuple(steps), next_text,
-                    _bring(record), when, code, printable, number)
+    return Timeline(
+        title,
+        record.registration_number,
+        tuple(steps),
+        next_text,
+        _bring(record),
+        when,
+        code,
+        printable,
+        number,
+    )

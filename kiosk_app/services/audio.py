@@ -37,8 +37,9 @@ class Utterance:
 def audio_device_present() -> bool:
     """True when a sound card or a PulseAudio/PipeWire server is there to play on."""
     snd = Path("/dev/snd")
-    if snd.is_dir() and any(p.name.startswith("pcm") and p.name.endswith("p")
-                            for p in snd.iterdir()):
+    if snd.is_dir() and any(
+        p.name.startswith("pcm") and p.name.endswith("p") for p in snd.iterdir()
+    ):
         return True
     if os.environ.get("PULSE_SERVER"):
         return True
@@ -177,14 +178,26 @@ class AudioGuidance:
         self._run_espeak(item, [])
 
     def _run_espeak(self, item: Utterance, extra: list[str]) -> int | None:
-        command = [str(self._espeak), "-v", VOICES.get(item.lang, "id"),
-                   "-s", str(WORDS_PER_MINUTE), *extra, "--", item.words]
+        command = [
+            str(self._espeak),
+            "-v",
+            VOICES.get(item.lang, "id"),
+            "-s",
+            str(WORDS_PER_MINUTE),
+            *extra,
+            "--",
+            item.words,
+        ]
         with self._lock:
             if item.seq != self._seq:
                 return None  # a newer prompt arrived meanwhile
             try:
-                process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             except OSError as exc:
                 self._silent(f"espeak-ng could not start: {exc}")
                 return None

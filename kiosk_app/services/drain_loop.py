@@ -48,8 +48,9 @@ class DrainLoop:
         except Exception:  # the hook runs on another service's thread: never raise into it
             log.exception("%s: bringing rows forward failed", self.thread_name)
             return
-        log.info("%s: the central server answers again; %d row(s) due now", self.thread_name,
-                 brought)
+        log.info(
+            "%s: the central server answers again; %d row(s) due now", self.thread_name, brought
+        )
         self._wake.set()
 
     def _bring_forward(self) -> int:

@@ -67,8 +67,9 @@ class StorageHealth:
 
     def report(self, path: Path, problem: str, detail: str) -> None:
         """Remember the newest problem of `path` and log it for the technician."""
-        event = StorageEvent(path.name, problem, detail[:300],
-                             datetime.now(UTC).isoformat(timespec="seconds"))
+        event = StorageEvent(
+            path.name, problem, detail[:300], datetime.now(UTC).isoformat(timespec="seconds")
+        )
         with self._lock:
             known = self._events.get(str(path))
             self._events[str(path)] = event
@@ -94,10 +95,14 @@ class StorageHealth:
         events = self.events()
         if not events:
             return {"state": "ok"}
-        worst = next((p for p in (FULL, UNWRITABLE, NO_KEY, DAMAGED) if any(e.problem == p
-                                                                     for e in events)), DAMAGED)
-        return {"state": worst,
-                "files": "; ".join(f"{e.file}: {e.problem}: {e.detail}" for e in events)}
+        worst = next(
+            (p for p in (FULL, UNWRITABLE, NO_KEY, DAMAGED) if any(e.problem == p for e in events)),
+            DAMAGED,
+        )
+        return {
+            "state": worst,
+            "files": "; ".join(f"{e.file}: {e.problem}: {e.detail}" for e in events),
+        }
 
     def clear(self) -> None:
         """Forget every problem (a test's fresh start; a technician's repair)."""
@@ -121,8 +126,11 @@ class DurableConnection(sqlite3.Connection):
             cursor = super().execute(sql, parameters)
         except sqlite3.DatabaseError as exc:
             raise self._translated(exc) from exc
-        if self.failing is not None and not self.in_transaction and (
-                self.total_changes > self.failing):
+        if (
+            self.failing is not None
+            and not self.in_transaction
+            and (self.total_changes > self.failing)
+        ):
             self.failing = None  # a write reached the file since the failure
             STORAGE.writable_again(self.path)
         return cursor
@@ -200,8 +208,9 @@ def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def _connect(path: Path, schema: str, secure_delete: bool) -> sqlite3.Connection:
     """Open `path`, check it and apply the schema (sqlite3.DatabaseError when damaged)."""
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                         factory=DurableConnection)
+    db = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, factory=DurableConnection
+    )
     assert isinstance(db, DurableConnection)
     db.path = path
     db.text_factory = _lenient_text
@@ -241,15 +250,17 @@ def _damage(path: Path) -> str | None:
     return None
 
 
-def _replace_damaged(path: Path, schema: str, secure_delete: bool,
-                     problem: str) -> sqlite3.Connection:
+def _replace_damaged(
+    path: Path, schema: str, secure_delete: bool, problem: str
+) -> sqlite3.Connection:
     """Keep the damaged file aside, start a fresh one and copy back every readable row."""
     kept = keep_aside(path) or path.with_name(f"{path.name}.damaged-missing")
     db = _connect(path, schema, secure_delete)
     recovered, unreadable = _salvage(kept, db)
     summary = ", ".join(f"{table} {n}" for table, n in sorted(recovered.items())) or "none"
-    detail = (f"{problem}; kept as {kept.name}; rows recovered: {summary}"
-              + (f"; rows unreadable: {unreadable}" if unreadable else ""))
+    detail = f"{problem}; kept as {kept.name}; rows recovered: {summary}" + (
+        f"; rows unreadable: {unreadable}" if unreadable else ""
+    )
     STORAGE.report(path, DAMAGED, detail)
     return db
 
@@ -283,8 +294,12 @@ def _salvage(kept: Path, db: sqlite3.Connection) -> tuple[dict[str, int], int]:
         log.warning("rows of %s cannot be read: %s", kept, exc)
         return recovered, unreadable
     try:
-        tables = [r[0] for r in db.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        tables = [
+            r[0]
+            for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
         for table in tables:
             count, lost = _copy_rows(old, db, table)
             recovered[table] = count
@@ -327,8 +342,9 @@ def _copy_rows(old: sqlite3.Connection, db: sqlite3.Connection, table: str) -> t
 
 def _stand_in(path: Path, schema: str) -> sqlite3.Connection:
     """An empty in-memory database with `schema` that refuses every write (StorageError)."""
-    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False,
-                         factory=DurableConnection)
+    db = sqlite3.connect(
+        ":memory:", isolation_level=None, check_same_thread=False, factory=DurableConnection
+    )
     assert isinstance(db, DurableConnection)
     db.path = path
     db.text_factory = _lenient_text
@@ -340,8 +356,14 @@ def _stand_in(path: Path, schema: str) -> sqlite3.Connection:
 
 def _read_only(action: int, *_: object) -> int:
     """SQLite authorizer: reads and transactions pass, any change is denied."""
-    denied = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE,
-              sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_ALTER_TABLE}
+    denied = {
+        sqlite3.SQLITE_INSERT,
+        sqlite3.SQLITE_UPDATE,
+        sqlite3.SQLITE_DELETE,
+        sqlite3.SQLITE_CREATE_TABLE,
+        sqlite3.SQLITE_DROP_TABLE,
+        sqlite3.SQLITE_ALTER_TABLE,
+    }
     return sqlite3.SQLITE_DENY if action in denied else sqlite3.SQLITE_OK
 
 

@@ -123,11 +123,16 @@ class RegionCache:
                 return False
             tree = self._parse(self.path.read_bytes(), source="cache")
         except (OSError, ValueError) as exc:
-            log.warning("regions: cached file %s unusable (%s); using the built-in sample",
-                        self.path, exc)
+            log.warning(
+                "regions: cached file %s unusable (%s); using the built-in sample", self.path, exc
+            )
             kept = keep_aside(self.path)
-            STORAGE.report(self.path, DAMAGED, f"{exc}; kept as {kept.name if kept else '-'};"
-                           " the next refresh downloads the edition again")
+            STORAGE.report(
+                self.path,
+                DAMAGED,
+                f"{exc}; kept as {kept.name if kept else '-'};"
+                " the next refresh downloads the edition again",
+            )
             return False
         finally:
             self.loaded.set()
@@ -182,19 +187,22 @@ class RegionCache:
             headers["If-None-Match"] = f'"{self.edition}"'
         url = central.base_url + "/api/v1/regions"
         try:
-            with central.session.get(url, headers=headers, timeout=self._timeout,
-                                     stream=True) as response:
+            with central.session.get(
+                url, headers=headers, timeout=self._timeout, stream=True
+            ) as response:
                 if response.status_code == 304:
                     return "unchanged"
                 if response.status_code != 200:
-                    log.warning("regions: download of edition %s: HTTP %d",
-                                announced, response.status_code)
+                    log.warning(
+                        "regions: download of edition %s: HTTP %d", announced, response.status_code
+                    )
                     return "unavailable"
                 etag = response.headers.get("ETag", "").strip('"')
                 blob = response.raw.read(MAX_DOWNLOAD_BYTES + 1, decode_content=False)
         except requests.RequestException as exc:
-            log.warning("regions: download of edition %s failed: %s: %s",
-                        announced, type(exc).__name__, exc)
+            log.warning(
+                "regions: download of edition %s failed: %s: %s", announced, type(exc).__name__, exc
+            )
             return "unavailable"
         try:
             if len(blob) > MAX_DOWNLOAD_BYTES:
@@ -213,8 +221,12 @@ class RegionCache:
         else:
             STORAGE.writable_again(self.path)
         self._use(tree)
-        log.info("regions: edition %s downloaded (%d bytes, %d regions)",
-                 tree.edition, len(blob), len(tree))
+        log.info(
+            "regions: edition %s downloaded (%d bytes, %d regions)",
+            tree.edition,
+            len(blob),
+            len(tree),
+        )
         return "updated"
 
     def _store(self, blob: bytes) -> None:

@@ -76,21 +76,34 @@ class SurveyQueue:
         with self._lock:
             self._db.close()
 
-    def enqueue(self, service: str, survey_date: date, answers: Mapping[str, object],
-                idempotency_key: str | None = None) -> QueuedSurvey:
+    def enqueue(
+        self,
+        service: str,
+        survey_date: date,
+        answers: Mapping[str, object],
+        idempotency_key: str | None = None,
+    ) -> QueuedSurvey:
         """Commit a complete survey (validated); the same key twice returns the first row."""
         clean = ikm.validate(answers)
         key = idempotency_key or uuid.uuid4().hex
         now = datetime.now(UTC)
         with self._lock, immediate(self._db):  # its COMMIT reports a full disk (StorageError)
-            row = self._db.execute("SELECT id FROM surveys WHERE idempotency_key=?",
-                                   (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT id FROM surveys WHERE idempotency_key=?", (key,)
+            ).fetchone()
             if row is None:
                 self._db.execute(
                     "INSERT INTO surveys (idempotency_key, service, survey_date, answers, status,"
                     " created_at) VALUES (?,?,?,?,?,?)",
-                    (key, service, survey_date.isoformat(), json.dumps(clean, sort_keys=True),
-                     PENDING, now.isoformat(timespec="seconds")))
+                    (
+                        key,
+                        service,
+                        survey_date.isoformat(),
+                        json.dumps(clean, sort_keys=True),
+                        PENDING,
+                        now.isoformat(timespec="seconds"),
+                    ),
+                )
                 old = (now - timedelta(days=KEEP_SENT_DAYS)).isoformat(timespec="seconds")
                 self._db.execute("DELETE FROM surveys WHERE status=? AND sent_at<?", (SENT, old))
             return self._get(key)
@@ -100,22 +113,27 @@ class SurveyQueue:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, idempotency_key FROM surveys WHERE status=? AND next_attempt_at<=?"
-                " ORDER BY id LIMIT ?", (PENDING, self._clock(), limit)).fetchall()
+                " ORDER BY id LIMIT ?",
+                (PENDING, self._clock(), limit),
+            ).fetchall()
             found = []
             for row in rows:
                 try:
                     found.append(self._get(row[1]))
                 except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                    self._db.execute("UPDATE surveys SET status=?, last_error=? WHERE id=?",
-                                     (UNREADABLE, type(exc).__name__, row[0]))
+                    self._db.execute(
+                        "UPDATE surveys SET status=?, last_error=? WHERE id=?",
+                        (UNREADABLE, type(exc).__name__, row[0]),
+                    )
                     STORAGE.report(self.path, DAMAGED, f"survey row {row[0]} unreadable, kept")
             return found
 
     def next_due_at(self) -> float | None:
         """When the earliest pending row becomes due (epoch seconds), or None."""
         with self._lock:
-            row = self._db.execute("SELECT min(next_attempt_at) FROM surveys WHERE status=?",
-                                   (PENDING,)).fetchone()
+            row = self._db.execute(
+                "SELECT min(next_attempt_at) FROM surveys WHERE status=?", (PENDING,)
+            ).fetchone()
             return None if row[0] is None else float(row[0])
 
     def counts(self) -> dict[str, int]:
@@ -132,26 +150,36 @@ class SurveyQueue:
 
     def mark_sent(self, survey_id: int) -> None:
         """The server holds it (a resend after a lost update is replayed by its key)."""
-        self._update("UPDATE surveys SET status=?, last_error='', sent_at=? WHERE id=?",
-                      (SENT, datetime.now(UTC).isoformat(timespec="seconds"), survey_id))
+        self._update(
+            "UPDATE surveys SET status=?, last_error='', sent_at=? WHERE id=?",
+            (SENT, datetime.now(UTC).isoformat(timespec="seconds"), survey_id),
+        )
 
     def mark_retry(self, survey_id: int, delay_s: float, error: str) -> None:
         """A transient failure: try again after `delay_s`."""
-        self._update("UPDATE surveys SET attempts=attempts+1, next_attempt_at=?, last_error=?"
-                     " WHERE id=? AND status=?",
-                     (self._clock() + delay_s, error[:300], survey_id, PENDING))
+        self._update(
+            "UPDATE surveys SET attempts=attempts+1, next_attempt_at=?, last_error=?"
+            " WHERE id=? AND status=?",
+            (self._clock() + delay_s, error[:300], survey_id, PENDING),
+        )
 
     def bring_forward(self) -> int:
         """Every pending survey waiting out a backoff is due now; return how many."""
         now = self._clock()
         with self._lock, immediate(self._db):
-            return int(self._db.execute("UPDATE surveys SET next_attempt_at=? WHERE status=? AND"
-                                        " next_attempt_at>?", (now, PENDING, now)).rowcount)
+            return int(
+                self._db.execute(
+                    "UPDATE surveys SET next_attempt_at=? WHERE status=? AND next_attempt_at>?",
+                    (now, PENDING, now),
+                ).rowcount
+            )
 
     def mark_rejected(self, survey_id: int, error: str) -> None:
         """The server refused it for good: keep the row and the reason for the technician."""
-        self._update("UPDATE surveys SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
-                     (REJECTED, error[:300], survey_id))
+        self._update(
+            "UPDATE surveys SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
+            (REJECTED, error[:300], survey_id),
+        )
 
     def _update(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock, immediate(self._db):
@@ -160,10 +188,15 @@ class SurveyQueue:
     def _get(self, key: str) -> QueuedSurvey:
         row = self._db.execute("SELECT * FROM surveys WHERE idempotency_key=?", (key,)).fetchone()
         return QueuedSurvey(
-            id=row["id"], idempotency_key=row["idempotency_key"], service=row["service"],
+            id=row["id"],
+            idempotency_key=row["idempotency_key"],
+            service=row["service"],
             survey_date=date.fromisoformat(row["survey_date"]),
             answers={k: int(v) for k, v in json.loads(row["answers"]).items()},
-            status=row["status"], attempts=row["attempts"], last_error=row["last_error"])
+            status=row["status"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+        )
 
 
 class SurveySender(DrainLoop):
@@ -172,9 +205,15 @@ class SurveySender(DrainLoop):
     thread_name = "survey-sender"
     backoff: Backoff
 
-    def __init__(self, queue: SurveyQueue, central: CentralClient, *,
-                 backoff: Backoff | None = None, rng: Callable[[], float] = random.random,
-                 timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        queue: SurveyQueue,
+        central: CentralClient,
+        *,
+        backoff: Backoff | None = None,
+        rng: Callable[[], float] = random.random,
+        timeout_s: float = 5.0,
+    ) -> None:
         self.queue = queue
         self.central = central
         self.backoff = backoff or Backoff()
@@ -208,12 +247,18 @@ class SurveySender(DrainLoop):
         where = f"survey {row.idempotency_key[:8]}"
         try:
             self.central.submit_survey(
-                service=row.service, survey_date=row.survey_date, answers=row.answers,
-                idempotency_key=row.idempotency_key, timeout=self._timeout_s)
+                service=row.service,
+                survey_date=row.survey_date,
+                answers=row.answers,
+                idempotency_key=row.idempotency_key,
+                timeout=self._timeout_s,
+            )
         except CentralError as exc:
             retry_after = exc.retry_after if isinstance(exc, CentralUnavailable) else None
-            if isinstance(exc, CentralUnavailable) or exc.status in RETRY_LATER or (
-                exc.code == "no_token"
+            if (
+                isinstance(exc, CentralUnavailable)
+                or exc.status in RETRY_LATER
+                or (exc.code == "no_token")
             ):
                 if isinstance(exc, CentralUnavailable) and retry_after is None:
                     self.server_unreachable()
@@ -229,8 +274,9 @@ class SurveySender(DrainLoop):
         except Exception as exc:  # a bug must not lose the row: keep it and back off
             log.exception("%s: sending crashed", where)
             self._failures += 1
-            self.queue.mark_retry(row.id, self.backoff.delay(self._failures, None, self._rng),
-                                  type(exc).__name__)
+            self.queue.mark_retry(
+                row.id, self.backoff.delay(self._failures, None, self._rng), type(exc).__name__
+            )
             return PENDING
         self._failures = 0
         self.queue.mark_sent(row.id)

@@ -78,7 +78,9 @@ def scan_one_document(pilot: Any, rec: DemoRecorder) -> None:
     def scan_idle(pages: int | None = None, index: int | None = None) -> bool:
         scan = app.view.scan
         return (
-            app.view.state is S.SCAN and scan is not None and not scan.busy
+            app.view.state is S.SCAN
+            and scan is not None
+            and not scan.busy
             and (index is None or scan.index == index)
             and (pages is None or (scan.current is not None and scan.current.pages == pages))
         )
@@ -96,7 +98,12 @@ def scan_one_document(pilot: Any, rec: DemoRecorder) -> None:
 
 
 def pass_through(
-    pilot: Any, rec: DemoRecorder, button: str, passing: str, then: str, what: str,
+    pilot: Any,
+    rec: DemoRecorder,
+    button: str,
+    passing: str,
+    then: str,
+    what: str,
     timeout: float = 10,
 ) -> None:
     """Tap `button`; shoot the short-lived `passing` screen if a frame still shows it, then wait
@@ -197,7 +204,10 @@ def run_demo(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out_dir / "screens", ignore_errors=True)
     report: dict[str, Any] = {
-        "screens": [], "registration_number": None, "timings": {}, "ok": False,
+        "screens": [],
+        "registration_number": None,
+        "timings": {},
+        "ok": False,
     }
     work = Path(tempfile.mkdtemp(prefix="anjungan-demo-"))
     kiosk: Any = None

@@ -44,7 +44,7 @@ def prepare_kivy(
     # A public kiosk has no use for the desktop's clipboard (and a citizen's NIK must not land
     # in it): Kivy's in-process dummy clipboard, and no X11 cut buffer (see _quiet_cut_buffer).
     os.environ["KIVY_CLIPBOARD"] = "dummy"
-    from kivy.config import Config  # noqa: TID251 - the one place that configures kivy
+    from kivy.config import Config
 
     _quiet_cut_buffer()
 

@@ -35,17 +35,25 @@ class Result:
 
 def _booked(status: int, answer: dict[str, Any]) -> Result:
     moved = answer["moved_from"]
-    return Result(status, None, answer["queue_number"],
-                  (answer["slot"]["date"], answer["slot"]["window"]),
-                  (moved["date"], moved["window"]) if moved else None)
+    return Result(
+        status,
+        None,
+        answer["queue_number"],
+        (answer["slot"]["date"], answer["slot"]["window"]),
+        (moved["date"], moved["window"]) if moved else None,
+    )
 
 
 def send_single(server: EmbeddedServer, auth: dict[str, str], items: list[Item]) -> list[Result]:
     """Each item as its own POST /api/v1/applications."""
     results = []
     for key, payload in items:
-        r = requests.post(f"{server.base_url}/api/v1/applications", json=payload,
-                          headers={**auth, "Idempotency-Key": key}, timeout=30)
+        r = requests.post(
+            f"{server.base_url}/api/v1/applications",
+            json=payload,
+            headers={**auth, "Idempotency-Key": key},
+            timeout=30,
+        )
         if r.status_code in (200, 201):
             assert (r.headers.get("Idempotent-Replayed") == "true") == (r.status_code == 200)
             results.append(_booked(r.status_code, r.json()))
@@ -57,11 +65,18 @@ def send_single(server: EmbeddedServer, auth: dict[str, str], items: list[Item])
 def send_batch(server: EmbeddedServer, auth: dict[str, str], items: list[Item]) -> list[Result]:
     """All items in one POST /api/v1/applications/batch."""
     r = requests.post(
-        f"{server.base_url}/api/v1/applications/batch", headers=auth, timeout=30,
-        json={"items": [{"idempotency_key": k, "application": b} for k, b in items]})
+        f"{server.base_url}/api/v1/applications/batch",
+        headers=auth,
+        timeout=30,
+        json={"items": [{"idempotency_key": k, "application": b} for k, b in items]},
+    )
     assert r.status_code == 200, r.text
-    return [_booked(x["status"], x["application"]) if x["application"]
-            else Result(x["status"], x["error"]["code"]) for x in r.json()["results"]]
+    return [
+        _booked(x["status"], x["application"])
+        if x["application"]
+        else Result(x["status"], x["error"]["code"])
+        for x in r.json()["results"]
+    ]
 
 
 DOORS = {"single": send_single, "batch": send_batch}
@@ -72,8 +87,10 @@ def exhaust_registration_numbers(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE counters SET value = :v WHERE name = :n"),
-                         {"v": MAX_DAILY_SEQUENCE, "n": f"reg:{OFFICE}:{TODAY}"})
+            conn.execute(
+                text("UPDATE counters SET value = :v WHERE name = :n"),
+                {"v": MAX_DAILY_SEQUENCE, "n": f"reg:{OFFICE}:{TODAY}"},
+            )
     finally:
         engine.dispose()
 
@@ -86,14 +103,18 @@ def test_both_submission_paths_admit_and_refuse_alike(
     send = DOORS[door]
     set_quota(server, 2)  # Friday: one morning place; Monday: one morning, one afternoon
     fri = ("k-fri-0001", body(day=FRIDAY))
-    first = send(server, auth, [
-        fri,
-        ("k-fri-0002", body(day=FRIDAY, data={"child_name": "Dua"})),  # the place is taken
-        ("k-closed-1", body(day=FRIDAY, window=AFTERNOON)),  # closed on Fridays
-        ("k-past-001", body(day=date(2026, 11, 18))),  # yesterday
-        ("k-moved-01", body(day=FRIDAY, data={"child_name": "Tiga"}, if_slot_full="next_free")),
-        ("k-mon-pm-1", body(day=MONDAY, window=AFTERNOON)),
-    ])
+    first = send(
+        server,
+        auth,
+        [
+            fri,
+            ("k-fri-0002", body(day=FRIDAY, data={"child_name": "Dua"})),  # the place is taken
+            ("k-closed-1", body(day=FRIDAY, window=AFTERNOON)),  # closed on Fridays
+            ("k-past-001", body(day=date(2026, 11, 18))),  # yesterday
+            ("k-moved-01", body(day=FRIDAY, data={"child_name": "Tiga"}, if_slot_full="next_free")),
+            ("k-mon-pm-1", body(day=MONDAY, window=AFTERNOON)),
+        ],
+    )
     fri_slot, mon_slot = (FRIDAY.isoformat(), MORNING), (MONDAY.isoformat(), MORNING)
     assert first == [
         Result(201, None, "A-001", fri_slot),
@@ -103,24 +124,35 @@ def test_both_submission_paths_admit_and_refuse_alike(
         Result(201, None, "A-001", mon_slot, moved_from=fri_slot),
         Result(201, None, "B-001", (MONDAY.isoformat(), AFTERNOON)),
     ]
-    second = send(server, auth, [
-        fri,  # the answer was lost: the same request replays
-        ("k-mon-pm-1", body(day=MONDAY, window=AFTERNOON, applicant_name="Lain")),
-        ("k-tue-0001", body(day=TUESDAY)),
-    ])
+    second = send(
+        server,
+        auth,
+        [
+            fri,  # the answer was lost: the same request replays
+            ("k-mon-pm-1", body(day=MONDAY, window=AFTERNOON, applicant_name="Lain")),
+            ("k-tue-0001", body(day=TUESDAY)),
+        ],
+    )
     assert second == [
         Result(200, None, "A-001", fri_slot),
         Result(409, "idempotency_conflict"),
         Result(201, None, "A-001", (TUESDAY.isoformat(), MORNING)),
     ]
     exhaust_registration_numbers(database_url)
-    third = send(server, auth, [
-        ("k-wed-0001", body(day=WEDNESDAY)),
-        fri,
-        ("k-wed-0002", body(day=WEDNESDAY, window=AFTERNOON)),
-    ])
-    assert third == [Result(409, "sequence_exhausted"), Result(200, None, "A-001", fri_slot),
-                     Result(409, "sequence_exhausted")]
+    third = send(
+        server,
+        auth,
+        [
+            ("k-wed-0001", body(day=WEDNESDAY)),
+            fri,
+            ("k-wed-0002", body(day=WEDNESDAY, window=AFTERNOON)),
+        ],
+    )
+    assert third == [
+        Result(409, "sequence_exhausted"),
+        Result(200, None, "A-001", fri_slot),
+        Result(409, "sequence_exhausted"),
+    ]
 
 
 @pytest.mark.parametrize(("first", "then"), [("single", "batch"), ("batch", "single")])

@@ -14,7 +14,8 @@ def batch(server: EmbeddedServer, auth: dict[str, str], items: list[tuple[str, d
     r = requests.post(
         f"{server.base_url}/api/v1/applications/batch",
         json={"items": [{"idempotency_key": k, "application": b} for k, b in items]},
-        headers=auth, timeout=30,
+        headers=auth,
+        timeout=30,
     )
     assert r.status_code == 200, r.text
     results = r.json()["results"]
@@ -23,9 +24,12 @@ def batch(server: EmbeddedServer, auth: dict[str, str], items: list[tuple[str, d
 
 
 def set_quota(server: EmbeddedServer, quota: int) -> None:
-    r = requests.put(f"{server.base_url}/api/v1/offices/{OFFICE}/quotas/akta_kelahiran",
-                     json={"daily_quota": quota},
-                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+    r = requests.put(
+        f"{server.base_url}/api/v1/offices/{OFFICE}/quotas/akta_kelahiran",
+        json={"daily_quota": quota},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
 
 
@@ -33,30 +37,42 @@ def test_batch_creates_in_order_and_replays_what_single_submit_stored(
     server: EmbeddedServer, db_path: str
 ) -> None:
     auth = enrol(server)
-    single = requests.post(f"{server.base_url}/api/v1/applications", json=body(),
-                           headers={**auth, "Idempotency-Key": "key-single-1"}, timeout=10)
+    single = requests.post(
+        f"{server.base_url}/api/v1/applications",
+        json=body(),
+        headers={**auth, "Idempotency-Key": "key-single-1"},
+        timeout=10,
+    )
     assert single.status_code == 201
     items = [("key-single-1", body())] + [
-        (f"key-batch-{n:03d}", body(data={"child_name": f"Anak {n}"})) for n in range(5)]
+        (f"key-batch-{n:03d}", body(data={"child_name": f"Anak {n}"})) for n in range(5)
+    ]
     results = batch(server, auth, items)
     assert [x["status"] for x in results] == [200, 201, 201, 201, 201, 201]
     assert results[0]["application"] == single.json()
     numbers = [x["application"]["registration_number"] for x in results]
     assert len(set(numbers)) == 6
     assert [x["application"]["queue_number"] for x in results[1:]] == [
-        "A-002", "A-003", "A-004", "A-005", "A-006"]
+        "A-002",
+        "A-003",
+        "A-004",
+        "A-005",
+        "A-006",
+    ]
     again = batch(server, auth, items)  # the answer was lost: resending doubles nothing
     assert [x["status"] for x in again] == [200] * 6
     assert [x["application"] for x in again] == [x["application"] for x in results]
-    replay = requests.post(f"{server.base_url}/api/v1/applications", json=items[3][1],
-                           headers={**auth, "Idempotency-Key": items[3][0]}, timeout=10)
+    replay = requests.post(
+        f"{server.base_url}/api/v1/applications",
+        json=items[3][1],
+        headers={**auth, "Idempotency-Key": items[3][0]},
+        timeout=10,
+    )
     assert replay.status_code == 200 and replay.json() == results[3]["application"]
     assert count_rows(db_path) == 6
 
 
-def test_refusals_are_per_item_and_spoil_nothing_else(
-    server: EmbeddedServer, db_path: str
-) -> None:
+def test_refusals_are_per_item_and_spoil_nothing_else(server: EmbeddedServer, db_path: str) -> None:
     auth = enrol(server)
     set_quota(server, 2)  # Friday: the morning window alone, 1 place
     items = [
@@ -66,8 +82,12 @@ def test_refusals_are_per_item_and_spoil_nothing_else(
         ("key-monday-1", body(day=MONDAY)),
         ("key-fri-0001", body(day=FRIDAY)),
     ]
-    r = requests.post(f"{server.base_url}/api/v1/applications/batch", headers=auth, timeout=10,
-                      json={"items": [{"idempotency_key": k, "application": b} for k, b in items]})
+    r = requests.post(
+        f"{server.base_url}/api/v1/applications/batch",
+        headers=auth,
+        timeout=10,
+        json={"items": [{"idempotency_key": k, "application": b} for k, b in items]},
+    )
     assert r.status_code == 422 and r.json()["detail"]["code"] == "duplicate_key"
     results = batch(server, auth, items[:4])
     assert [x["status"] for x in results] == [201, 409, 409, 201]
@@ -89,8 +109,7 @@ def test_batch_needs_a_kiosk_token_and_valid_items(server: EmbeddedServer) -> No
     r = requests.post(url, json={"items": [item, bad]}, headers=auth, timeout=10)
     assert r.status_code == 422  # one invalid item refuses the batch: the kiosk goes one by one
     too_many = [{"idempotency_key": f"key-{n:06d}", "application": body()} for n in range(101)]
-    assert requests.post(url, json={"items": too_many}, headers=auth,
-                         timeout=10).status_code == 422
+    assert requests.post(url, json={"items": too_many}, headers=auth, timeout=10).status_code == 422
 
 
 def test_a_running_out_sequence_falls_back_to_item_by_item(
@@ -103,15 +122,16 @@ def test_a_running_out_sequence_falls_back_to_item_by_item(
     engine = create_engine(db_path)
     try:
         with engine.begin() as conn:  # two registration numbers left today
-            conn.execute(text("INSERT INTO counters (name, value) VALUES (:n, 9997)"),
-                         {"n": f"reg:{OFFICE}:{TODAY}"})
+            conn.execute(
+                text("INSERT INTO counters (name, value) VALUES (:n, 9997)"),
+                {"n": f"reg:{OFFICE}:{TODAY}"},
+            )
     finally:
         engine.dispose()
     auth = enrol(server)
     items = [(f"key-last-{n:04d}", body(data={"child_name": f"Anak {n}"})) for n in range(3)]
     results = batch(server, auth, items)
     assert [x["status"] for x in results] == [201, 201, 409]
-    assert [x["application"]["registration_number"][-4:] for x in results[:2]] == [
-        "9998", "9999"]
+    assert [x["application"]["registration_number"][-4:] for x in results[:2]] == ["9998", "9999"]
     assert results[2]["error"]["code"] == "sequence_exhausted"
     assert count_rows(db_path) == 2

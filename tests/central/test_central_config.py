@@ -103,22 +103,28 @@ def test_a_production_file_is_read_into_typed_settings(tmp_path: Path) -> None:
 def test_gateway_token_and_smtp_password_come_from_files(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("sekret-token\n")
     (tmp_path / "password").write_text("sandi\n")
-    config = load_central_config(write(tmp_path, f"""
+    config = load_central_config(
+        write(
+            tmp_path,
+            f"""
 [notify.sms]
 url = "http://127.0.0.1:9/send"
-token_file = "{tmp_path / 'token'}"
+token_file = "{tmp_path / "token"}"
 [notify.email]
 host = "127.0.0.1"
-password_file = "{tmp_path / 'password'}"
+password_file = "{tmp_path / "password"}"
 username = "u"
-"""))
+""",
+        )
+    )
     channels = build_channels(config)
     assert sorted(channels) == ["email", "sms"]  # no file channel once [notify] is given
     sms, email = channels["sms"], channels["email"]
     assert isinstance(sms, HttpGatewayChannel) and isinstance(email, SmtpChannel)
     assert email.password == "sandi"
-    missing = load_central_config(write(tmp_path, '[notify.sms]\nurl = "http://x/"\n'
-                                                  'token_file = "/nonexistent/token"\n'))
+    missing = load_central_config(
+        write(tmp_path, '[notify.sms]\nurl = "http://x/"\ntoken_file = "/nonexistent/token"\n')
+    )
     with pytest.raises(ConfigError, match=r"\[notify.sms\] token_file: cannot read"):
         build_channels(missing)
 
@@ -155,27 +161,37 @@ def test_a_bad_value_is_refused_naming_its_key(tmp_path: Path, text: str, messag
 
 
 def test_unknown_quota_service_is_refused_at_start(tmp_path: Path) -> None:
-    config = load_central_config(write(tmp_path, f"""
+    config = load_central_config(
+        write(
+            tmp_path,
+            f"""
 [server]
-database_url = "sqlite:///{tmp_path / 'c.db'}"
+database_url = "sqlite:///{tmp_path / "c.db"}"
 [[offices]]
 code = "3517"
 name = "Jombang"
 quotas = {{ kartu_kuning = 5 }}
-"""))
+""",
+        )
+    )
     with pytest.raises(ConfigError, match=r"\[offices #1\] quotas.kartu_kuning: unknown service"):
         build_app(config)
 
 
 def test_config_quotas_seed_an_office_but_never_overwrite_an_admins_change(tmp_path: Path) -> None:
-    config = load_central_config(write(tmp_path, f"""
+    config = load_central_config(
+        write(
+            tmp_path,
+            f"""
 [server]
-database_url = "sqlite:///{tmp_path / 'c.db'}"
+database_url = "sqlite:///{tmp_path / "c.db"}"
 [[offices]]
 code = "3578"
 name = "Disdukcapil Kota Surabaya"
 quotas = {{ kia = 7 }}
-"""))
+""",
+        )
+    )
     db = build_app(config).state.db
     with db.transaction() as session:
         assert session.get_one(Quota, ("3578", "kia")).daily_quota == 7
@@ -190,9 +206,14 @@ def _submit(base_url: str) -> str:
     try:
         client.register("Anjungan lobi")
         slot = client.slots("kia", days=14)[0].slot
-        receipt = client.submit(service="kia", applicant_nik="3517081208850001",
-                                applicant_name="BUDI SANTOSO", data=DATA, slot=slot,
-                                idempotency_key=uuid.uuid4().hex)
+        receipt = client.submit(
+            service="kia",
+            applicant_nik="3517081208850001",
+            applicant_name="BUDI SANTOSO",
+            data=DATA,
+            slot=slot,
+            idempotency_key=uuid.uuid4().hex,
+        )
         return receipt.registration_number
     finally:
         client.close()
@@ -210,9 +231,13 @@ def test_anjungan_central_without_a_config_writes_each_message_under_var(tmp_pat
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANJUNGAN_")}
     env["PYTHONPATH"] = str(ROOT)
-    server = subprocess.Popen([sys.executable, "-m", "kiosk_app", "central", "--port", str(port)],
-                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kiosk_app", "central", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         client = CentralClient(f"http://127.0.0.1:{port}", "probe", OFFICE, timeout=2)
 
@@ -240,13 +265,18 @@ def test_anjungan_central_without_a_config_writes_each_message_under_var(tmp_pat
 def test_app_servers_without_background_loops_leave_delivery_to_the_worker(
     tmp_path: Path,
 ) -> None:
-    config = load_central_config(write(tmp_path, f"""
+    config = load_central_config(
+        write(
+            tmp_path,
+            f"""
 [server]
-database_url = "sqlite:///{tmp_path / 'c.db'}"
+database_url = "sqlite:///{tmp_path / "c.db"}"
 background_loops = false
 [notify.file]
-directory = "{tmp_path / 'messages'}"
-"""))
+directory = "{tmp_path / "messages"}"
+""",
+        )
+    )
     app = build_app(config)
     assert app.state.review.worker.channels == {}  # the app server delivers nothing itself
     with EmbeddedServer(app, "127.0.0.1", 0).start() as server:
@@ -264,13 +294,21 @@ directory = "{tmp_path / 'messages'}"
     assert len(_messages(tmp_path / "messages")) == 1
 
 
-
 def test_provisioning_writes_a_production_config_once_and_keeps_an_edited_one(
     tmp_path: Path,
 ) -> None:
-    command = [sys.executable, str(ROOT / "provisioning/central.py"), "--root", str(tmp_path),
-               "--server-name", "anjungan.jombangkab.go.id", "--app-ports", "8001,8002,8003",
-               "--sms-gateway", "https://sms.example/send"]
+    command = [
+        sys.executable,
+        str(ROOT / "provisioning/central.py"),
+        "--root",
+        str(tmp_path),
+        "--server-name",
+        "anjungan.jombangkab.go.id",
+        "--app-ports",
+        "8001,8002,8003",
+        "--sms-gateway",
+        "https://sms.example/send",
+    ]
     first = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
     assert "central.toml: changed" in first.stdout
     config = load_central_config(tmp_path / "etc/anjungan/central.toml")

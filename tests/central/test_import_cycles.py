@@ -50,10 +50,18 @@ def parsed() -> dict[str, list[tuple[str, list[str]]]]:
     # Not here: CPython 3.11 shares the AST constructor's recursion counter between threads
     # (python/cpython#106905), so a test server's thread formatting a traceback (3.11 finds
     # its carets with ast.parse) at the same moment made ast.parse fail in this process.
-    out = subprocess.run([sys.executable, __file__], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120, check=True)
-    return {name: [(base, names) for base, names in statements]
-            for name, statements in json.loads(out.stdout).items()}
+    out = subprocess.run(
+        [sys.executable, __file__],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return {
+        name: [(base, names) for base, names in statements]
+        for name, statements in json.loads(out.stdout).items()
+    }
 
 
 def imported(name: str, statements: list[tuple[str, list[str]]], known: set[str]) -> set[str]:
@@ -101,7 +109,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)) is not None:
                 return cycle
         path.pop()

@@ -40,8 +40,11 @@ def test_a_development_key_file_is_made_once_beside_the_database(
 ) -> None:
     """No credential, no environment: a 0600 file beside the SQLite database, kept across
     restarts (tokens stay valid), and the database holds no secret."""
-    for variable in ("CREDENTIALS_DIRECTORY", "ANJUNGAN_TOKEN_SECRET",
-                     "ANJUNGAN_TOKEN_SIGNING_KEY"):
+    for variable in (
+        "CREDENTIALS_DIRECTORY",
+        "ANJUNGAN_TOKEN_SECRET",
+        "ANJUNGAN_TOKEN_SIGNING_KEY",
+    ):
         monkeypatch.delenv(variable, raising=False)
     url = f"sqlite:///{tmp_path / 'central.db'}"
     with start_embedded(url, today=lambda: TODAY, admin_token=ADMIN_TOKEN) as server:
@@ -66,11 +69,15 @@ def test_tokens_signed_with_the_old_database_key_keep_working(
         engine = create_engine(database_url)
         try:
             with engine.begin() as conn:
-                conn.execute(text("INSERT INTO server_secrets (name, value) "
-                                  "VALUES ('kiosk_token_key', :v)"), {"v": old_key})
+                conn.execute(
+                    text("INSERT INTO server_secrets (name, value) VALUES ('kiosk_token_key', :v)"),
+                    {"v": old_key},
+                )
                 digest = hashlib.sha256(old_token.encode()).hexdigest()
-                conn.execute(text("UPDATE kiosks SET token_hash = :h WHERE kiosk_id = :k"),
-                             {"h": digest, "k": "kiosk-old"})
+                conn.execute(
+                    text("UPDATE kiosks SET token_hash = :h WHERE kiosk_id = :k"),
+                    {"h": digest, "k": "kiosk-old"},
+                )
         finally:
             engine.dispose()
     with start_embedded(database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN) as upgraded:

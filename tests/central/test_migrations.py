@@ -85,14 +85,34 @@ def test_a_database_of_an_older_version_takes_held_submissions(
         with engine.begin() as conn:
             now = datetime.now(UTC)
             conn.execute(Office.__table__.insert(), {"code": OFFICE, "name": "Jombang"})
-            conn.execute(Kiosk.__table__.insert(), {
-                "kiosk_id": "old", "office_code": OFFICE, "name": "Lobi",
-                "token_hash": "0" * 64, "registered_at": now.isoformat()})
-            conn.execute(KioskState.__table__.insert(), {
-                "kiosk_id": "old", "last_seen": now, "app_version": "0.1.0", "uptime_s": 1.0,
-                "disk_free_pct": 50.0, "disk_free_bytes": 1 << 40, "cpu_temp_c": None,
-                "last_transaction_at": None, "outbox_depth": 0, "devices_json": "{}",
-                "problems": "", "severity": 0, "history_at": now})
+            conn.execute(
+                Kiosk.__table__.insert(),
+                {
+                    "kiosk_id": "old",
+                    "office_code": OFFICE,
+                    "name": "Lobi",
+                    "token_hash": "0" * 64,
+                    "registered_at": now.isoformat(),
+                },
+            )
+            conn.execute(
+                KioskState.__table__.insert(),
+                {
+                    "kiosk_id": "old",
+                    "last_seen": now,
+                    "app_version": "0.1.0",
+                    "uptime_s": 1.0,
+                    "disk_free_pct": 50.0,
+                    "disk_free_bytes": 1 << 40,
+                    "cpu_temp_c": None,
+                    "last_transaction_at": None,
+                    "outbox_depth": 0,
+                    "devices_json": "{}",
+                    "problems": "",
+                    "severity": 0,
+                    "history_at": now,
+                },
+            )
     finally:
         engine.dispose()
     with start_embedded(url, admin_token=ADMIN_TOKEN, open_enrolment=True) as server:

@@ -46,8 +46,9 @@ def issue(central: Central, officer: Staff, **data: str) -> str:
 
 def post(central: Central, path: str, body: dict[str, Any], kiosk: str = "kiosk-01") -> Any:
     """POST JSON as an enrolled kiosk."""
-    return requests.post(f"{central.url}{path}", json=body, headers=central.kiosk(kiosk),
-                         timeout=30)
+    return requests.post(
+        f"{central.url}{path}", json=body, headers=central.kiosk(kiosk), timeout=30
+    )
 
 
 def sent_code(central: Central) -> str:
@@ -67,8 +68,12 @@ def print_log(central: Central) -> list[tuple[str, ...]]:
     engine = create_engine(central.app.state.db.url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT document_number, kiosk_id, masked_nik, event, at "
-                                     "FROM print_log ORDER BY id")).all()
+            rows = conn.execute(
+                text(
+                    "SELECT document_number, kiosk_id, masked_nik, event, at "
+                    "FROM print_log ORDER BY id"
+                )
+            ).all()
     finally:
         engine.dispose()
     return [tuple(r) for r in rows]
@@ -90,8 +95,12 @@ def test_code_is_sent_and_shown_only_to_the_card_holder(central: Central, office
     assert NIK not in raw and "Siti" not in raw and "Budi" not in raw and "081234" not in raw
     other = post(central, "/api/v1/card-holder/applications", {"nik": OTHER_NIK})
     assert other.json() == {"applications": []}
-    assert requests.post(f"{central.url}/api/v1/card-holder/applications", json={"nik": NIK},
-                         timeout=10).status_code == 401
+    assert (
+        requests.post(
+            f"{central.url}/api/v1/card-holder/applications", json={"nik": NIK}, timeout=10
+        ).status_code
+        == 401
+    )
     assert post(central, "/api/v1/card-holder/applications", {"nik": "123"}).status_code == 422
 
 
@@ -106,8 +115,11 @@ def test_code_prints_once_and_a_second_use_is_refused(
     answer = r.json()
     pdf = tmp_path / "doc.pdf"
     pdf.write_bytes(base64.b64decode(answer["pdf_base64"]))
-    subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf),
-                    str(tmp_path / "p")], timeout=30, check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), str(tmp_path / "p")],
+        timeout=30,
+        check=True,
+    )
     (url,) = [c.text for c in zxingcpp.read_barcodes(Image.open(tmp_path / "p.png").convert("L"))]
     assert "/verify/" in url and "SAH dan AKTIF" in requests.get(url, timeout=10).text
     token = answer["reservation"]
@@ -116,8 +128,9 @@ def test_code_prints_once_and_a_second_use_is_refused(
     again = post(central, f"/api/v1/print-reservations/{token}/confirm", {"nik": OTHER_NIK})
     assert again.status_code == 200  # a repeated confirmation (lost answer) is harmless
 
-    second = post(central, "/api/v1/print-codes/reserve", {"nik": NIK, "code": code},
-                  kiosk="kiosk-02")
+    second = post(
+        central, "/api/v1/print-codes/reserve", {"nik": NIK, "code": code}, kiosk="kiosk-02"
+    )
     assert second.status_code == 409, second.text
     detail = second.json()["detail"]
     assert detail["code"] == "already_printed" and detail["printed_by"] == "kiosk-01"
@@ -127,7 +140,10 @@ def test_code_prints_once_and_a_second_use_is_refused(
 
     log = print_log(central)
     assert [(row[1], row[3]) for row in log] == [
-        ("kiosk-01", "reserved"), ("kiosk-01", "printed"), ("kiosk-02", "refused")]
+        ("kiosk-01", "reserved"),
+        ("kiosk-01", "printed"),
+        ("kiosk-02", "refused"),
+    ]
     assert {row[0] for row in log} == {answer["document_number"]}
     assert log[0][2] == "3517********0002" and log[2][2] == "3517********0001"
     assert NIK not in json.dumps(log) and OTHER_NIK not in json.dumps(log)
@@ -142,11 +158,16 @@ def test_failed_print_releases_the_code(central: Central, officer: Staff) -> Non
     busy = post(central, "/api/v1/print-codes/reserve", body, kiosk="kiosk-02")
     assert busy.status_code == 409 and busy.json()["detail"]["code"] == "busy"
     token = first.json()["reservation"]
-    gone = post(central, f"/api/v1/print-reservations/{token}/release",
-                {"nik": NIK, "reason": "PaperOut"}, kiosk="kiosk-02")
+    gone = post(
+        central,
+        f"/api/v1/print-reservations/{token}/release",
+        {"nik": NIK, "reason": "PaperOut"},
+        kiosk="kiosk-02",
+    )
     assert gone.status_code == 404  # only the kiosk holding it may release it
-    r = post(central, f"/api/v1/print-reservations/{token}/release",
-             {"nik": NIK, "reason": "PaperOut"})
+    r = post(
+        central, f"/api/v1/print-reservations/{token}/release", {"nik": NIK, "reason": "PaperOut"}
+    )
     assert r.status_code == 204, r.text
     late = post(central, f"/api/v1/print-reservations/{token}/confirm", {"nik": NIK})
     assert late.status_code == 404  # a released reservation is gone: printing starts over
@@ -165,8 +186,11 @@ def test_only_the_applicant_may_pick_and_unknown_codes_are_refused(
     # The penetration test's case: NIK + registration number, no code, printed the document.
     r = post(central, "/api/v1/print-codes/reserve", {"nik": NIK, "registration_number": number})
     assert r.status_code == 422
-    r = post(central, "/api/v1/print-codes/reserve",
-             {"nik": NIK, "registration_number": waiting, "code": code})
+    r = post(
+        central,
+        "/api/v1/print-codes/reserve",
+        {"nik": NIK, "registration_number": waiting, "code": code},
+    )
     assert r.status_code == 404 and r.json()["detail"]["code"] == "unknown_code"
     r = post(central, "/api/v1/print-codes/reserve", {"nik": NIK, "code": "ACEF-HJKM"})
     assert r.status_code == 404 and r.json()["detail"]["code"] == "unknown_code"
@@ -198,10 +222,16 @@ def test_cards_get_no_print_code(central: Central, officer: Staff) -> None:
 
     r = requests.post(
         f"{central.url}/api/v1/applications",
-        json={"service": "kia", "applicant_nik": NIK, "applicant_name": "Siti Aminah",
-              "data": {"contact_phone": "081234567890"},
-              "slot": {"date": MONDAY.isoformat(), "window": "08.00-11.00"}},
-        headers={**central.kiosk(), "Idempotency-Key": uuid.uuid4().hex}, timeout=10)
+        json={
+            "service": "kia",
+            "applicant_nik": NIK,
+            "applicant_name": "Siti Aminah",
+            "data": {"contact_phone": "081234567890"},
+            "slot": {"date": MONDAY.isoformat(), "window": "08.00-11.00"},
+        },
+        headers={**central.kiosk(), "Idempotency-Key": uuid.uuid4().hex},
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
     number = r.json()["registration_number"]
     officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|08.00-11.00")
@@ -213,8 +243,9 @@ def test_cards_get_no_print_code(central: Central, officer: Staff) -> None:
     (app,) = post(central, "/api/v1/card-holder/applications", {"nik": NIK}).json()["applications"]
     assert app["document"]["print_state"] == "not_printable"
     assert "print_code" not in app["document"]
-    refused = post(central, "/api/v1/print-codes/reserve",
-                   {"nik": NIK, "registration_number": number})
+    refused = post(
+        central, "/api/v1/print-codes/reserve", {"nik": NIK, "registration_number": number}
+    )
     assert refused.status_code == 422  # no code, no print
     deadline = time.monotonic() + 15  # the issue's own message went out: no code came with it
     while not any("Dokumen sudah terbit" in m.body for m in central.sms.sent):
@@ -232,9 +263,12 @@ def test_the_outbox_keeps_no_print_code_once_sent(central: Central, officer: Sta
         deadline = time.monotonic() + 15
         while True:
             with engine.connect() as conn:
-                rows = conn.execute(text(
-                    "SELECT status, body FROM notification_outbox WHERE body LIKE '%Kode cetak%'"
-                )).all()
+                rows = conn.execute(
+                    text(
+                        "SELECT status, body FROM notification_outbox"
+                        " WHERE body LIKE '%Kode cetak%'"
+                    )
+                ).all()
             if rows and all(status == "sent" for status, _ in rows):
                 break
             assert time.monotonic() < deadline, rows

@@ -39,7 +39,9 @@ DATA = with_contact("kia", CASES[6][2]) | {"contact_channel": "sms", "contact_em
 T = TypeVar("T")
 
 pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("nginx") is None or shutil.which("openssl") is None
+    os.geteuid() != 0
+    or shutil.which("nginx") is None
+    or shutil.which("openssl") is None
     or find_binary("initdb") is None,
     reason="needs root, nginx (apt: nginx-light), openssl and PostgreSQL",
 )
@@ -47,8 +49,9 @@ pytestmark = pytest.mark.skipif(
 
 def provisioning() -> ModuleType:
     """provisioning/central.py (a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("central_provisioning",
-                                                  ROOT / "provisioning" / "central.py")
+    spec = importlib.util.spec_from_file_location(
+        "central_provisioning", ROOT / "provisioning" / "central.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -93,7 +96,7 @@ public_url = "https://127.0.0.1:{self.https}/"
 trusted_proxies = ["127.0.0.1"]
 background_loops = false
 [notify.file]
-directory = "{tmp / 'messages'}"
+directory = "{tmp / "messages"}"
 """)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANJUNGAN_")}
         env["PYTHONPATH"] = str(ROOT)
@@ -110,8 +113,7 @@ directory = "{tmp / 'messages'}"
         )  # fmt: skip
         conf = prefix / "nginx.conf"
         conf.write_text(prov.nginx_main_conf(prefix, site, user="root"))
-        self.nginx = self.spawn(["nginx", "-p", str(prefix), "-c", str(conf),
-                                 "-g", "daemon off;"])
+        self.nginx = self.spawn(["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"])
         self.base_url = f"https://127.0.0.1:{self.https}"
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
@@ -119,8 +121,9 @@ directory = "{tmp / 'messages'}"
         return self.spawn([sys.executable, "-m", "kiosk_app", *args, "--config", str(self.config)])
 
     def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(command, cwd=self.tmp, env=self.env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         self.processes.append(process)
         return process
 
@@ -132,14 +135,18 @@ directory = "{tmp / 'messages'}"
 
     def wait_ready(self) -> None:
         with self.session() as session:
+
             def up() -> bool:
                 for process in self.processes:
                     assert process.poll() is None, process.stderr.read() if process.stderr else ""
                 try:
-                    return all(
-                        session.get(f"http://127.0.0.1:{port}/health", timeout=2).ok
-                        for port in self.app_ports
-                    ) and session.get(f"{self.base_url}/health", timeout=2).ok
+                    return (
+                        all(
+                            session.get(f"http://127.0.0.1:{port}/health", timeout=2).ok
+                            for port in self.app_ports
+                        )
+                        and session.get(f"{self.base_url}/health", timeout=2).ok
+                    )
                 except requests.RequestException:
                     return False
 
@@ -166,8 +173,13 @@ class Kiosk:
     """One kiosk's client through nginx, and what the server told it."""
 
     def __init__(self, deployment: Deployment, n: int) -> None:
-        self.client = CentralClient(deployment.base_url, f"KIOSK-PROD-{n:02d}", OFFICE,
-                                    timeout=10, session=deployment.session())
+        self.client = CentralClient(
+            deployment.base_url,
+            f"KIOSK-PROD-{n:02d}",
+            OFFICE,
+            timeout=10,
+            session=deployment.session(),
+        )
         self.tries = [0]
         self.last_heartbeat = -1
         self.numbers: list[str] = []
@@ -178,15 +190,27 @@ class Kiosk:
             retried(lambda: self.client.register("Anjungan lobi"), self.tries)
             slot = retried(lambda: self.client.slots("kia", days=14), self.tries)[0].slot
             for n in range(ROUNDS):
-                report = {"app_version": "0.1.0", "uptime_s": float(n),
-                          "disk_free_bytes": 10 << 30, "disk_total_bytes": 64 << 30}
+                report = {
+                    "app_version": "0.1.0",
+                    "uptime_s": float(n),
+                    "disk_free_bytes": 10 << 30,
+                    "disk_total_bytes": 64 << 30,
+                }
                 retried(lambda r=report: self.client.heartbeat(r), self.tries)  # type: ignore[misc]
                 self.last_heartbeat = n
                 key = uuid.uuid4().hex  # one key per submission, kept across its retries
-                receipt = retried(lambda k=key: self.client.submit(  # type: ignore[misc]
-                    service="kia", applicant_nik="3517081208850001",
-                    applicant_name="BUDI SANTOSO", data=DATA, slot=slot, idempotency_key=k,
-                    if_slot_full="next_free"), self.tries)
+                receipt = retried(
+                    lambda k=key: self.client.submit(  # type: ignore[misc]
+                        service="kia",
+                        applicant_nik="3517081208850001",
+                        applicant_name="BUDI SANTOSO",
+                        data=DATA,
+                        slot=slot,
+                        idempotency_key=k,
+                        if_slot_full="next_free",
+                    ),
+                    self.tries,
+                )
                 self.numbers.append(receipt.registration_number)
                 acknowledged()
         except BaseException as exc:  # reported by the test thread
@@ -225,8 +249,9 @@ def test_killing_an_app_server_under_load_loses_no_heartbeat_or_submission(
 
     told = sorted(number for k in kiosks for number in k.numbers)
     assert len(told) == len(set(told)) == CLIENTS * ROUNDS
-    stored = sorted(row[0] for row in deployment.query(
-        "SELECT registration_number FROM applications"))
+    stored = sorted(
+        row[0] for row in deployment.query("SELECT registration_number FROM applications")
+    )
     assert stored == told  # every acknowledged submission once, nothing else
     states = dict(deployment.query("SELECT kiosk_id, uptime_s FROM kiosk_states"))
     assert states == {k.client.kiosk_id: float(ROUNDS - 1) for k in kiosks}
@@ -245,12 +270,17 @@ def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
     deployment: Deployment,
 ) -> None:
     with deployment.session() as session:
-        plain = session.get(f"http://127.0.0.1:{deployment.http}/health", timeout=10,
-                            allow_redirects=False)
+        plain = session.get(
+            f"http://127.0.0.1:{deployment.http}/health", timeout=10, allow_redirects=False
+        )
         assert plain.status_code == 301
         assert plain.headers["Location"].startswith("https://127.0.0.1")
-        huge = session.post(f"{deployment.base_url}/api/v1/kiosks", data=b"x" * (10 << 20),
-                            headers={"Content-Type": "application/json"}, timeout=30)
+        huge = session.post(
+            f"{deployment.base_url}/api/v1/kiosks",
+            data=b"x" * (10 << 20),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
         assert huge.status_code == 413 and len(huge.content) < 1000
         # X-Forwarded-Proto from a trusted proxy: the app's own redirects stay on https
         slash = session.get(f"{deployment.base_url}/fleet", timeout=10, allow_redirects=False)

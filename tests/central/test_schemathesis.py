@@ -93,17 +93,23 @@ def test_every_check_passes(fuzzed_server: tuple[EmbeddedServer, dict[str, str]]
             response = case.call(base_url=server.base_url, headers=headers, timeout=15)
             calls.append(response.status_code)
             try:
-                case.validate_response(response, checks=CHECKS, headers=headers,
-                                       transport_kwargs={"base_url": server.base_url})
+                case.validate_response(
+                    response,
+                    checks=CHECKS,
+                    headers=headers,
+                    transport_kwargs={"base_url": server.base_url},
+                )
             except FailureGroup as group:  # the failed checks of this call
                 for failure in group.exceptions:
                     if (method, case.operation.path) in SEMANTIC_RULES and (
                         failure.title == "Schema-valid request rejected"
                     ):
                         continue
-                    failures.append(f"{method} {case.operation.path} -> "
-                                    f"{response.status_code}: {failure.title}: "
-                                    f"{failure.message[:200]!r} {response.text[:200]}")
+                    failures.append(
+                        f"{method} {case.operation.path} -> "
+                        f"{response.status_code}: {failure.title}: "
+                        f"{failure.message[:200]!r} {response.text[:200]}"
+                    )
 
         fuzz()
     assert operations >= 10 and len(calls) >= 5 * operations

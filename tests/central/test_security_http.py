@@ -72,9 +72,7 @@ def test_every_response_has_security_headers(
     server: EmbeddedServer, method: str, path: str
 ) -> None:
     """Pages, API answers, errors and the heartbeat fast path all carry the headers."""
-    r = requests.request(
-        method, server.base_url + path, json={}, timeout=10, allow_redirects=False
-    )
+    r = requests.request(method, server.base_url + path, json={}, timeout=10, allow_redirects=False)
     assert r.status_code < 500
     check_headers(r)
 

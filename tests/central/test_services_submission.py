@@ -39,8 +39,12 @@ class Rig:
         """Submit through the kiosk's client on the first free slot; the registration number."""
         slot = self.client.slots(service, days=14)[0].slot
         receipt = self.client.submit(
-            service=service, applicant_nik=APPLICANT_NIK, applicant_name=APPLICANT, data=data,
-            slot=slot, idempotency_key=key or uuid.uuid4().hex,
+            service=service,
+            applicant_nik=APPLICANT_NIK,
+            applicant_name=APPLICANT,
+            data=data,
+            slot=slot,
+            idempotency_key=key or uuid.uuid4().hex,
         )
         return receipt.registration_number
 
@@ -50,9 +54,11 @@ def rig(database_url: str) -> Iterator[Rig]:
     """A central server on loopback (SQLite and PostgreSQL) whose channels record messages."""
     sms, whatsapp, email = RecordingChannel(), RecordingChannel(), RecordingChannel()
     app = create_app(
-        database_url, today=lambda: TODAY,
+        database_url,
+        today=lambda: TODAY,
         channels={"sms": sms, "whatsapp": whatsapp, "email": email},
-        secret_key="test-session-key-0123456789abcdef", open_enrolment=True,
+        secret_key="test-session-key-0123456789abcdef",
+        open_enrolment=True,
     )
     app.state.review.worker.poll_s = 0.05
     server = EmbeddedServer(app, "127.0.0.1", 0).start()
@@ -142,14 +148,25 @@ def test_applications_inserted_in_bulk_are_told_too(rig: Rig) -> None:
     data = '{"contact_phone": "081299990000", "contact_channel": "sms"}'
     with db.transaction() as session:
         for n, number in enumerate(numbers):
-            session.add(Application(
-                registration_number=number, queue_number=f"A-{900 + n}", kiosk_id="kiosk-services",
-                idempotency_key=f"bulk-key-{n}", request_hash="h", office_code=OFFICE,
-                service="kia", status="submitted", applicant_nik=APPLICANT_NIK,
-                applicant_name=APPLICANT, data_json=data, slot_date=date(2026, 11, 23),
-                slot_window="08.00-11.00", created_at="2026-11-19T09:00:00+07:00",
-                response_json="{}",
-            ))
+            session.add(
+                Application(
+                    registration_number=number,
+                    queue_number=f"A-{900 + n}",
+                    kiosk_id="kiosk-services",
+                    idempotency_key=f"bulk-key-{n}",
+                    request_hash="h",
+                    office_code=OFFICE,
+                    service="kia",
+                    status="submitted",
+                    applicant_nik=APPLICANT_NIK,
+                    applicant_name=APPLICANT,
+                    data_json=data,
+                    slot_date=date(2026, 11, 23),
+                    slot_window="08.00-11.00",
+                    created_at="2026-11-19T09:00:00+07:00",
+                    response_json="{}",
+                )
+            )
         session.flush()
         assert record_many(session, numbers, "kiosk:bulk") == 2
         assert record_many(session, [], "kiosk:bulk") == 0
@@ -161,9 +178,19 @@ def test_applications_inserted_in_bulk_are_told_too(rig: Rig) -> None:
 def test_a_backlog_sent_in_one_batch_tells_each_applicant(rig: Rig) -> None:
     slot = rig.client.slots("kia", days=14)[0].slot
     data = with_contact("kia", CASES[6][2]) | {"contact_channel": "sms", "contact_email": ""}
-    items = [(f"batch-notice-{n}", {"service": "kia", "applicant_nik": APPLICANT_NIK,
-                                     "applicant_name": APPLICANT, "data": data, "slot": slot})
-             for n in range(3)]
+    items = [
+        (
+            f"batch-notice-{n}",
+            {
+                "service": "kia",
+                "applicant_nik": APPLICANT_NIK,
+                "applicant_name": APPLICANT,
+                "data": data,
+                "slot": slot,
+            },
+        )
+        for n in range(3)
+    ]
     receipts = rig.client.submit_batch(items)
     numbers = [r.registration_number for r in receipts]  # type: ignore[union-attr]
     wait_for(lambda: len(rig.sms.sent) == 3)
@@ -175,7 +202,9 @@ def test_a_backlog_sent_in_one_batch_tells_each_applicant(rig: Rig) -> None:
 
 def test_contacts_the_kiosk_would_refuse_are_not_queued(rig: Rig) -> None:
     data = with_contact("kia", CASES[7][2]) | {
-        "contact_phone": "0812\x00345", "contact_email": "bukan email", "contact_channel": "sms",
+        "contact_phone": "0812\x00345",
+        "contact_email": "bukan email",
+        "contact_channel": "sms",
     }
     number = rig.submit("kia", data)
     db = rig.app.state.db  # type: ignore[attr-defined]

@@ -31,40 +31,50 @@ from tests.central.officer.conftest import (  # noqa: F401 - fixtures used by na
 
 ALL_GOOD = dict.fromkeys(ikm.CODES, 4)
 MIXED = {"U1": 3, "U2": 3, "U3": 2, "U4": 4, "U5": 3, "U6": 3, "U7": 4, "U8": 2, "U9": 3}
-IKM_CELL = re.compile(r'data-service="(\w+)">.*?<td class="ikm"><strong>([\d.]+)</strong></td>'
-                      r'\s*<td class="mutu">([A-D])</td>', re.S)
+IKM_CELL = re.compile(
+    r'data-service="(\w+)">.*?<td class="ikm"><strong>([\d.]+)</strong></td>'
+    r'\s*<td class="mutu">([A-D])</td>',
+    re.S,
+)
 
 
 def test_a_survey_is_stored_once_per_key(client: CentralClient, db_path: str) -> None:
     key = uuid.uuid4().hex
-    first = client.submit_survey(service="akta_kelahiran", survey_date=TODAY, answers=MIXED,
-                                 idempotency_key=key)
+    first = client.submit_survey(
+        service="akta_kelahiran", survey_date=TODAY, answers=MIXED, idempotency_key=key
+    )
     assert first["office_code"] == OFFICE and first["service"] == "akta_kelahiran"
-    again = client.submit_survey(service="akta_kelahiran", survey_date=TODAY, answers=MIXED,
-                                 idempotency_key=key)
+    again = client.submit_survey(
+        service="akta_kelahiran", survey_date=TODAY, answers=MIXED, idempotency_key=key
+    )
     assert again == first
     assert count_rows(db_path, "survey_responses") == 1
     with pytest.raises(CentralRejected) as conflict:
-        client.submit_survey(service="akta_kelahiran", survey_date=TODAY, answers=ALL_GOOD,
-                             idempotency_key=key)
+        client.submit_survey(
+            service="akta_kelahiran", survey_date=TODAY, answers=ALL_GOOD, idempotency_key=key
+        )
     assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")
     assert count_rows(db_path, "survey_responses") == 1
 
 
-@pytest.mark.parametrize(("answers", "day", "code"), [
-    # the nine answers are in the OpenAPI schema: field errors (FastAPI's 422 list, no code)
-    ({**MIXED, "U9": 5}, TODAY, None),
-    ({k: v for k, v in MIXED.items() if k != "U5"}, TODAY, None),
-    ({**MIXED, "U10": 1}, TODAY, None),
-    (MIXED, TODAY + timedelta(days=5), "bad_date"),
-    (MIXED, TODAY - timedelta(days=900), "bad_date"),
-])
+@pytest.mark.parametrize(
+    ("answers", "day", "code"),
+    [
+        # the nine answers are in the OpenAPI schema: field errors (FastAPI's 422 list, no code)
+        ({**MIXED, "U9": 5}, TODAY, None),
+        ({k: v for k, v in MIXED.items() if k != "U5"}, TODAY, None),
+        ({**MIXED, "U10": 1}, TODAY, None),
+        (MIXED, TODAY + timedelta(days=5), "bad_date"),
+        (MIXED, TODAY - timedelta(days=900), "bad_date"),
+    ],
+)
 def test_bad_surveys_are_refused(
     client: CentralClient, db_path: str, answers: dict[str, int], day: date, code: str | None
 ) -> None:
     with pytest.raises(CentralRejected) as refused:
-        client.submit_survey(service="kia", survey_date=day, answers=answers,
-                             idempotency_key=uuid.uuid4().hex)
+        client.submit_survey(
+            service="kia", survey_date=day, answers=answers, idempotency_key=uuid.uuid4().hex
+        )
     assert (refused.value.status, refused.value.code) == (422, code)
     assert count_rows(db_path, "survey_responses") == 0
 
@@ -74,8 +84,9 @@ def test_surveys_need_a_kiosk_token_and_a_key(client: CentralClient, db_path: st
     url = f"{client.base_url}/api/v1/surveys"
     anonymous = requests.post(url, json=body, headers={"Idempotency-Key": "a" * 16}, timeout=10)
     assert anonymous.status_code == 401
-    keyless = requests.post(url, json=body, headers={"Authorization": f"Bearer {client.token}"},
-                            timeout=10)
+    keyless = requests.post(
+        url, json=body, headers={"Authorization": f"Bearer {client.token}"}, timeout=10
+    )
     assert keyless.status_code == 400
     assert count_rows(db_path, "survey_responses") == 0
 
@@ -164,13 +175,20 @@ def test_the_queue_refuses_incomplete_answers(tmp_path: Path) -> None:
 # -- the officers' page ------------------------------------------------------------------------
 
 
-def send(server: Central, answers: dict[str, int], service: str = "akta_kelahiran",
-         day: date = TODAY, kiosk_id: str = "kiosk-01", office: str = OFFICE) -> None:
+def send(
+    server: Central,
+    answers: dict[str, int],
+    service: str = "akta_kelahiran",
+    day: date = TODAY,
+    kiosk_id: str = "kiosk-01",
+    office: str = OFFICE,
+) -> None:
     r = requests.post(
         f"{server.url}/api/v1/surveys",
         json={"service": service, "survey_date": day.isoformat(), "answers": answers},
         headers={**server.kiosk(kiosk_id, office), "Idempotency-Key": uuid.uuid4().hex},
-        timeout=10)
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
 
 
@@ -180,7 +198,8 @@ def shown(page: str) -> dict[str, tuple[str, str]]:
 
 
 def test_officer_page_shows_the_ikm_per_service_and_office(
-    central: Central, officer: Staff  # noqa: F811 - the imported fixtures
+    central: Central,  # noqa: F811 - the imported fixtures
+    officer: Staff,  # noqa: F811
 ) -> None:
     birth = [ALL_GOOD, MIXED, MIXED]
     for answers in birth:

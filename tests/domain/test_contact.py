@@ -24,9 +24,7 @@ def check(**values: str) -> dict[str, str]:
 
 
 REST = st.text("0123456789", min_size=8, max_size=11)  # after "08": 10 to 13 digits in all
-GOOD_PHONES = st.tuples(st.sampled_from(["08", "+628", "628", "08 ", "+62 8"]), REST).map(
-    "".join
-)
+GOOD_PHONES = st.tuples(st.sampled_from(["08", "+628", "628", "08 ", "+62 8"]), REST).map("".join)
 
 
 @EXAMPLES
@@ -104,18 +102,32 @@ def test_without_delivery_the_page_asks_only_how_to_reach_the_citizen() -> None:
     assert contact.validate(values, TODAY, delivery=False).ok
     ktp = SERVICES["cetak_ulang_ktp"].form
     assert ktp is not None
-    assert ktp.page_fields(len(ktp.pages) - 1) == ("contact_phone", "contact_channel",
-                                                   "contact_email")
+    assert ktp.page_fields(len(ktp.pages) - 1) == (
+        "contact_phone",
+        "contact_channel",
+        "contact_email",
+    )
 
 
 def card() -> Identity:
     return Identity(
-        nik="3517081208850001", name="BUDI SANTOSO", birth_place="JOMBANG",
-        birth_date=date(1985, 8, 12), sex="LAKI-LAKI", blood_type="O",
-        address="JL. MAWAR NO. 12", rt_rw="001/002", kelurahan_desa="SENGON",
-        kecamatan="JOMBANG", kabupaten_kota="JOMBANG", province="JAWA TIMUR",
-        religion="ISLAM", marital_status="KAWIN", occupation="WIRASWASTA",
-        citizenship="WNI", valid_until="SEUMUR HIDUP",
+        nik="3517081208850001",
+        name="BUDI SANTOSO",
+        birth_place="JOMBANG",
+        birth_date=date(1985, 8, 12),
+        sex="LAKI-LAKI",
+        blood_type="O",
+        address="JL. MAWAR NO. 12",
+        rt_rw="001/002",
+        kelurahan_desa="SENGON",
+        kecamatan="JOMBANG",
+        kabupaten_kota="JOMBANG",
+        province="JAWA TIMUR",
+        religion="ISLAM",
+        marital_status="KAWIN",
+        occupation="WIRASWASTA",
+        citizenship="WNI",
+        valid_until="SEUMUR HIDUP",
     )
 
 

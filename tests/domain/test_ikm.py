@@ -21,10 +21,17 @@ responses = st.lists(response, min_size=1, max_size=40)
 def test_nine_elements_in_the_regulations_order_with_four_worded_answers() -> None:
     assert ikm.CODES == ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9")
     names = [e.name.id for e in ikm.ELEMENTS]
-    assert names == ["Persyaratan", "Sistem, mekanisme dan prosedur", "Waktu penyelesaian",
-                     "Biaya/tarif", "Produk spesifikasi jenis pelayanan", "Kompetensi pelaksana",
-                     "Perilaku pelaksana", "Penanganan pengaduan, saran dan masukan",
-                     "Sarana dan prasarana"]
+    assert names == [
+        "Persyaratan",
+        "Sistem, mekanisme dan prosedur",
+        "Waktu penyelesaian",
+        "Biaya/tarif",
+        "Produk spesifikasi jenis pelayanan",
+        "Kompetensi pelaksana",
+        "Perilaku pelaksana",
+        "Penanganan pengaduan, saran dan masukan",
+        "Sarana dan prasarana",
+    ]
     for element in ikm.ELEMENTS:
         assert element.question.id and element.question.en and element.question.id.endswith("?")
         assert len(element.answers) == 4
@@ -41,9 +48,17 @@ def test_a_complete_response_validates_to_itself(answers: dict[str, int]) -> Non
     assert ikm.missing(answers) == [] and ikm.missing_message(answers) is None
 
 
-@given(response, st.sampled_from(ikm.CODES),
-       st.one_of(st.integers().filter(lambda v: v not in ikm.SCALE), st.none(), st.booleans(),
-                 st.text(max_size=3), st.floats(allow_nan=False)))
+@given(
+    response,
+    st.sampled_from(ikm.CODES),
+    st.one_of(
+        st.integers().filter(lambda v: v not in ikm.SCALE),
+        st.none(),
+        st.booleans(),
+        st.text(max_size=3),
+        st.floats(allow_nan=False),
+    ),
+)
 def test_a_bad_answer_is_refused(answers: dict[str, int], code: str, bad: object) -> None:
     broken: dict[str, object] = {**answers, code: bad}
     with pytest.raises(ikm.InvalidAnswers, match=code):
@@ -109,17 +124,32 @@ def test_no_respondents_no_index() -> None:
         ikm.summarise_totals(2, dict.fromkeys(ikm.CODES, 9))
 
 
-@pytest.mark.parametrize(("value", "letter"), [
-    (25.0, "D"), (64.99, "D"), (64.994, "D"), (65.0, "C"), (76.6, "C"), (76.604, "C"),
-    (76.61, "B"), (88.3, "B"), (88.31, "A"), (100.0, "A"),
-])
+@pytest.mark.parametrize(
+    ("value", "letter"),
+    [
+        (25.0, "D"),
+        (64.99, "D"),
+        (64.994, "D"),
+        (65.0, "C"),
+        (76.6, "C"),
+        (76.604, "C"),
+        (76.61, "B"),
+        (88.3, "B"),
+        (88.31, "A"),
+        (100.0, "A"),
+    ],
+)
 def test_category_bounds_of_the_regulation(value: float, letter: str) -> None:
     assert ikm.category(value).letter == letter
 
 
 def test_everyone_answering_the_same_gives_25_times_the_answer() -> None:
-    for value, letter, words in ((1, "D", "Tidak baik"), (2, "D", "Tidak baik"),
-                                 (3, "C", "Kurang baik"), (4, "A", "Sangat baik")):
+    for value, letter, words in (
+        (1, "D", "Tidak baik"),
+        (2, "D", "Tidak baik"),
+        (3, "C", "Kurang baik"),
+        (4, "A", "Sangat baik"),
+    ):
         summary = ikm.summarise([dict.fromkeys(ikm.CODES, value)] * 3)
         assert summary is not None
         assert summary.rounded == 25 * value
@@ -144,12 +174,26 @@ def test_an_index_outside_25_to_100_is_a_bug(value: float) -> None:
 
 
 def identity() -> Identity:
-    return Identity(nik="3517014501900001", name="SITI AMINAH", birth_place="JOMBANG",
-                    birth_date=date(1990, 1, 5), sex="P", blood_type="O", address="JL. MERDEKA 1",
-                    rt_rw="001/002", kelurahan_desa="PERAK", kecamatan="PERAK",
-                    kabupaten_kota="JOMBANG", province="JAWA TIMUR", religion="ISLAM",
-                    marital_status="KAWIN", occupation="WIRASWASTA", citizenship="WNI",
-                    valid_until="SEUMUR HIDUP", photo_jpeg=b"\xff\xd8photo")
+    return Identity(
+        nik="3517014501900001",
+        name="SITI AMINAH",
+        birth_place="JOMBANG",
+        birth_date=date(1990, 1, 5),
+        sex="P",
+        blood_type="O",
+        address="JL. MERDEKA 1",
+        rt_rw="001/002",
+        kelurahan_desa="PERAK",
+        kecamatan="PERAK",
+        kabupaten_kota="JOMBANG",
+        province="JAWA TIMUR",
+        religion="ISLAM",
+        marital_status="KAWIN",
+        occupation="WIRASWASTA",
+        citizenship="WNI",
+        valid_until="SEUMUR HIDUP",
+        photo_jpeg=b"\xff\xd8photo",
+    )
 
 
 def at_menu() -> tuple[SessionMachine, Identity]:

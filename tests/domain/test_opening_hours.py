@@ -61,7 +61,8 @@ def test_the_office_zone_decides(zone: str, local_hour: int) -> None:
     assert hours.local(at).hour == local_hour
     assert hours.is_open(at)
     assert hours.reopening_text(datetime(2026, 11, 22, 1, tzinfo=UTC)).id.endswith(
-        f"pukul 08.00 {zone}")
+        f"pukul 08.00 {zone}"
+    )
 
 
 def test_no_schedule_is_always_open_and_an_empty_one_never_reopens() -> None:
@@ -73,11 +74,19 @@ def test_no_schedule_is_always_open_and_an_empty_one_never_reopens() -> None:
     assert never.reopening_text(wib(2026, 11, 23, 9, 0)) == NOT_REOPENING
 
 
-@pytest.mark.parametrize("bad", [
-    {"monday": ["8-12"]}, {"monday": ["12.00-08.00"]}, {"monday": ["08.00-25.00"]},
-    {"monday": ["08.00-12.00", "11.00-13.00"]}, {"timezone": "UTC"}, {"funday": []},
-    {"closed_dates": ["25-12-2026"]}, {"monday": 8},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"monday": ["8-12"]},
+        {"monday": ["12.00-08.00"]},
+        {"monday": ["08.00-25.00"]},
+        {"monday": ["08.00-12.00", "11.00-13.00"]},
+        {"timezone": "UTC"},
+        {"funday": []},
+        {"closed_dates": ["25-12-2026"]},
+        {"monday": 8},
+    ],
+)
 def test_bad_config_is_refused_with_a_reason(bad: dict) -> None:
     with pytest.raises(ValueError, match=r"\w"):
         parse_opening_hours(bad)
@@ -97,8 +106,12 @@ def schedules(draw: st.DrawFn) -> OpeningHours:
     for _ in range(7):
         cuts = sorted(draw(st.lists(minutes, max_size=6, unique=True)))
         cuts = cuts[: len(cuts) // 2 * 2]
-        weekly.append(tuple(Window(time(a // 60, a % 60), time(b // 60, b % 60))
-                            for a, b in zip(cuts[::2], cuts[1::2], strict=True)))
+        weekly.append(
+            tuple(
+                Window(time(a // 60, a % 60), time(b // 60, b % 60))
+                for a, b in zip(cuts[::2], cuts[1::2], strict=True)
+            )
+        )
     closed = draw(st.frozensets(st.dates(date(2026, 1, 1), date(2026, 3, 1)), max_size=20))
     return OpeningHours(tuple(weekly), closed, draw(st.sampled_from(sorted(ZONES))))
 
@@ -108,8 +121,9 @@ instants = st.datetimes(datetime(2026, 1, 1), datetime(2026, 2, 1), timezones=st
 
 @settings(max_examples=150, deadline=None)
 @given(schedules(), instants, st.lists(st.floats(0, 1), min_size=1, max_size=8))
-def test_next_opening_is_the_first_open_moment(hours: OpeningHours, at: datetime,
-                                               probes: list[float]) -> None:
+def test_next_opening_is_the_first_open_moment(
+    hours: OpeningHours, at: datetime, probes: list[float]
+) -> None:
     when = hours.next_opening(at)
     if hours.is_open(at):
         assert when == at

@@ -17,23 +17,40 @@ from tests.domain.service_values import CASES, with_contact
 # Fields each case must have besides those every variant requires (FieldSpec.required).
 VARIANT_REQUIRED: dict[str, set[str]] = {
     "death": set(),
-    "new_member": {"member_reason", "member_name", "member_sex", "member_birth_date",
-                   "member_relation"},
+    "new_member": {
+        "member_reason",
+        "member_name",
+        "member_sex",
+        "member_birth_date",
+        "member_relation",
+    },
     "correction": {"person_nik", "person_name", "data_element", "old_value", "new_value"},
-    "split": {"new_head_nik", "new_head_name", "split_reason", "split_members", "new_region",
-              "new_address"},
+    "split": {
+        "new_head_nik",
+        "new_head_name",
+        "split_reason",
+        "split_members",
+        "new_region",
+        "new_address",
+    },
     "lost": {"police_report_number", "police_report_date"},
     "damaged": {"bring_old_card"},
     "child_6": {"child_photo"},
     "child_3": set(),
-    "out": {"dest_region", "dest_address", "move_reason", "move_type", "members_count",
-            "member1_nik"},
-    "in": {"origin_region", "origin_address", "moving_letter_number", "new_region",
-           "new_address"},
+    "out": {
+        "dest_region",
+        "dest_address",
+        "move_reason",
+        "move_type",
+        "members_count",
+        "member1_nik",
+    },
+    "in": {"origin_region", "origin_address", "moving_letter_number", "new_region", "new_address"},
 }
 IDS = [f"{service}-{name}" for service, name, _ in CASES]
-EXAMPLES = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def form_of(service: str) -> FormSpec:
@@ -104,7 +121,9 @@ def test_leaving_out_what_the_case_does_not_need_is_fine(
 def nik_fields(service: str, values: Mapping[str, str]) -> list[str]:
     form = form_of(service)
     return sorted(
-        f.name for page in form.pages for f in page.fields
+        f.name
+        for page in form.pages
+        for f in page.fields
         if f.kind is FieldKind.DIGITS and f.name in values and f.name.endswith("_nik")
     )
 
@@ -139,7 +158,9 @@ def test_a_bad_nik_is_refused_on_its_field(
 def region_fields(service: str, values: Mapping[str, str]) -> list[str]:
     form = form_of(service)
     return sorted(
-        f.name for page in form.pages for f in page.fields
+        f.name
+        for page in form.pages
+        for f in page.fields
         if f.kind is FieldKind.REGION and f.name in values
     )
 
@@ -150,8 +171,9 @@ BAD_REGIONS = st.one_of(
     st.text("0123456789", min_size=11, max_size=14),
     st.just("35.17.08.2001"),  # dots are not kept
     st.text("ABCXYZ", min_size=10, max_size=10),
-    st.tuples(st.sampled_from(UNKNOWN_PROVINCES), st.text("0123456789", min_size=8,
-                                                          max_size=8)).map("".join),
+    st.tuples(
+        st.sampled_from(UNKNOWN_PROVINCES), st.text("0123456789", min_size=8, max_size=8)
+    ).map("".join),
 )
 
 
@@ -168,8 +190,11 @@ def test_regions_have_the_shape_of_their_level(
     bad = data.draw(BAD_REGIONS, label="bad")
     errors = errors_of(service, with_contact(service, values) | {name: bad})
     assert name in errors and shown_in_both_languages(errors[name])
-    good = data.draw(st.tuples(st.sampled_from(sorted(PROVINCES)),
-                               st.text("0123456789", min_size=8, max_size=8)).map("".join))
+    good = data.draw(
+        st.tuples(
+            st.sampled_from(sorted(PROVINCES)), st.text("0123456789", min_size=8, max_size=8)
+        ).map("".join)
+    )
     others = {values[n] for n in names if n != name}
     assume(good not in others)
     assert name not in errors_of(service, with_contact(service, values) | {name: good})
@@ -200,8 +225,11 @@ def test_summary_masks_niks_and_names_the_subject(service: str) -> None:
     info = SERVICES[service]
     from kiosk_app.demo_data import sample_birth_values
 
-    with_niks = [with_contact(s, v) for s, _, v in CASES
-                 if s == service and any(k.endswith("_nik") for k in v)]
+    with_niks = [
+        with_contact(s, v)
+        for s, _, v in CASES
+        if s == service and any(k.endswith("_nik") for k in v)
+    ]
     values = with_niks[0] if with_niks else sample_birth_values()
     assert info.subject_field and info.subject(values), service
     if info.subject_nik_field:

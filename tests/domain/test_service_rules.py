@@ -20,11 +20,22 @@ def en(module: object, values: dict[str, str]) -> dict[str, str]:
 def card(sex: str = "L") -> Identity:
     return Identity(
         nik=sv.HOLDER_NIK if sex == "L" else make_nik("35", "17", "08", date(1990, 4, 9), "P", 12),
-        name="BUDI SANTOSO" if sex == "L" else "DEWI LESTARI", birth_place="JOMBANG",
-        birth_date=date(1985, 8, 12), sex=sex, blood_type="O", address="JL. MAWAR NO. 12",
-        rt_rw="001/002", kelurahan_desa="SENGON", kecamatan="JOMBANG", kabupaten_kota="JOMBANG",
-        province="JAWA TIMUR", religion="ISLAM", marital_status="KAWIN",
-        occupation="WIRASWASTA", citizenship="WNI", valid_until="SEUMUR HIDUP",
+        name="BUDI SANTOSO" if sex == "L" else "DEWI LESTARI",
+        birth_place="JOMBANG",
+        birth_date=date(1985, 8, 12),
+        sex=sex,
+        blood_type="O",
+        address="JL. MAWAR NO. 12",
+        rt_rw="001/002",
+        kelurahan_desa="SENGON",
+        kecamatan="JOMBANG",
+        kabupaten_kota="JOMBANG",
+        province="JAWA TIMUR",
+        religion="ISLAM",
+        marital_status="KAWIN",
+        occupation="WIRASWASTA",
+        citizenship="WNI",
+        valid_until="SEUMUR HIDUP",
     )
 
 
@@ -33,13 +44,19 @@ def test_death_rules_between_fields() -> None:
     values = sv.akta_kematian()
     early = en(akta_kematian, values | {"death_date": "1949-01-01"})
     assert "before the date of birth" in early["death_date"]
-    assert "cannot be the deceased" in en(
-        akta_kematian, values | {"reporter_nik": values["deceased_nik"]})["reporter_nik"]
-    assert "different person" in en(
-        akta_kematian, values | {"witness2_nik": values["witness1_nik"]})["witness2_nik"]
+    assert (
+        "cannot be the deceased"
+        in en(akta_kematian, values | {"reporter_nik": values["deceased_nik"]})["reporter_nik"]
+    )
+    assert (
+        "different person"
+        in en(akta_kematian, values | {"witness2_nik": values["witness1_nik"]})["witness2_nik"]
+    )
     assert "sex does not match" in en(akta_kematian, values | {"deceased_sex": "P"})["deceased_sex"]
-    assert "does not match" in en(
-        akta_kematian, values | {"deceased_birth_date": "1950-03-05"})["deceased_birth_date"]
+    assert (
+        "does not match"
+        in en(akta_kematian, values | {"deceased_birth_date": "1950-03-05"})["deceased_birth_date"]
+    )
     future = (date.today() + timedelta(days=1)).isoformat()
     assert "after today" in en(akta_kematian, values | {"death_date": future})["death_date"]
     assert en(akta_kematian, values | {"death_time": ""}) == {}  # the hour may be unknown
@@ -55,8 +72,13 @@ def test_the_card_holder_is_the_reporter() -> None:
 # -- perubahan KK -------------------------------------------------------------------------------
 def test_the_kind_of_change_decides_what_is_required() -> None:
     new = en(kk_change, sv.kk_common("anggota_baru"))
-    assert set(new) == {"member_reason", "member_name", "member_sex", "member_birth_date",
-                        "member_relation"}
+    assert set(new) == {
+        "member_reason",
+        "member_name",
+        "member_sex",
+        "member_birth_date",
+        "member_relation",
+    }
     assert "Add a family member" in new["member_name"]
     fix = en(kk_change, sv.kk_common("perbaikan_data"))
     assert set(fix) == {"person_nik", "person_name", "data_element", "old_value", "new_value"}
@@ -88,10 +110,14 @@ def test_lost_needs_a_recent_police_report_and_damaged_the_old_card() -> None:
     lost = sv.ktp_lost()
     assert "police_report_number" in en(ktp_reprint, lost | {"police_report_number": ""})
     old = (date.today() - timedelta(days=400)).isoformat()
-    assert "more than a year" in en(ktp_reprint, lost | {"police_report_date": old})[
-        "police_report_date"]
-    assert "number as printed" in en(ktp_reprint, lost | {"police_report_number": "ABC"})[
-        "police_report_number"]
+    assert (
+        "more than a year"
+        in en(ktp_reprint, lost | {"police_report_date": old})["police_report_date"]
+    )
+    assert (
+        "number as printed"
+        in en(ktp_reprint, lost | {"police_report_number": "ABC"})["police_report_number"]
+    )
     assert en(ktp_reprint, sv.ktp_damaged() | {"police_report_number": ""}) == {}
     damaged = en(ktp_reprint, sv.ktp_damaged() | {"bring_old_card": ""})
     assert "Damaged" in damaged["bring_old_card"]
@@ -112,8 +138,9 @@ def test_kia_is_for_children_under_17_with_a_photo_from_5() -> None:
 def test_kia_child_and_parent_must_fit_the_niks() -> None:
     values = sv.kia(6)
     assert "sex does not match" in en(kia, values | {"child_sex": "L"})["child_sex"]
-    assert "cannot be the child" in en(kia, values | {"parent_nik": values["child_nik"]})[
-        "parent_nik"]
+    assert (
+        "cannot be the child" in en(kia, values | {"parent_nik": values["child_nik"]})["parent_nik"]
+    )
     young = make_nik("35", "17", "08", date.today() - timedelta(days=365 * 12), "L", 9)
     assert "10 years older" in en(kia, values | {"parent_nik": young})["parent_nik"]
     assert kia.prefill(card("P"))["parent_role"] == "ibu"

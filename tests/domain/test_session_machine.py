@@ -195,9 +195,7 @@ class SessionEvents(RuleBasedStateMachine):
     def still_here(self) -> None:
         self.fire("still_here")
 
-    @rule(
-        count=st.integers(1, 12), pages=st.integers(1, 3), dt=st.floats(0, 5), scan=st.booleans()
-    )
+    @rule(count=st.integers(1, 12), pages=st.integers(1, 3), dt=st.floats(0, 5), scan=st.booleans())
     def go_forward(self, count: int, pages: int, dt: float, scan: bool) -> None:
         """The citizen's natural next steps, so that deep states are reached often."""
         for _ in range(count):

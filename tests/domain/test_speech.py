@@ -82,7 +82,11 @@ def test_any_text_is_speakable_without_crash(text: str) -> None:
 
 
 def test_join_and_spoken_text_keep_both_languages() -> None:
-    joined = join(Text("Pilih layanan", "Choose a service"), None, Text("", ""),
-                  Text("Sentuh e-KTP", "Touch e-KTP"))
+    joined = join(
+        Text("Pilih layanan", "Choose a service"),
+        None,
+        Text("", ""),
+        Text("Sentuh e-KTP", "Touch e-KTP"),
+    )
     assert joined == Text("Pilih layanan. Sentuh e-KTP.", "Choose a service. Touch e-KTP.")
     assert spoken_text(joined).id == "Pilih layanan. Sentuh e ka-te-pe."

@@ -30,15 +30,27 @@ SLOT = Slot(date(2026, 11, 23), "08.00-11.00")
 def record(status: str, *actions: str, **extra: object) -> ApplicationRecord:
     """An akta kelahiran application in `status` after `actions`."""
     events = tuple(Happened(a, f"2026-11-2{i}T10:1{i}:00+07:00") for i, a in enumerate(actions))
-    return ApplicationRecord("AKTA-35.17.191126.0001", "akta_kelahiran", status, "A-001", SLOT,
-                             "2026-11-19T09:00:00+07:00", events, **extra)  # type: ignore[arg-type]
+    return ApplicationRecord(
+        "AKTA-35.17.191126.0001",
+        "akta_kelahiran",
+        status,
+        "A-001",
+        SLOT,
+        "2026-11-19T09:00:00+07:00",
+        events,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def issued(**kw: object) -> IssuedCopy:
     """An issued document, ready to print unless told otherwise."""
-    values: dict[str, object] = {"document_number": "3517-LU-23112026-0001",
-                                 "print_state": "ready", "print_code": "ACEF-HJ34",
-                                 "printed_at": None, "delivery": False} | kw
+    values: dict[str, object] = {
+        "document_number": "3517-LU-23112026-0001",
+        "print_state": "ready",
+        "print_code": "ACEF-HJ34",
+        "printed_at": None,
+        "delivery": False,
+    } | kw
     return IssuedCopy(**values)  # type: ignore[arg-type]
 
 
@@ -51,8 +63,11 @@ def test_every_action_and_state_of_the_lifecycle_has_words() -> None:
 
 def test_approved_says_when_and_what_to_bring() -> None:
     line = timeline(record("approved", "review", "approve"))
-    assert [s.what for s in line.steps] == [HAPPENED["submitted"], HAPPENED["review"],
-                                            HAPPENED["approve"]]
+    assert [s.what for s in line.steps] == [
+        HAPPENED["submitted"],
+        HAPPENED["review"],
+        HAPPENED["approve"],
+    ]
     assert line.steps[1].when == "20-11-2026 10.10"
     assert line.when is not None
     assert line.when.id == "Senin, 23 November 2026, pukul 08.00-11.00 WIB, nomor antrean A-001"
@@ -73,8 +88,10 @@ def test_ready_document_can_be_printed_with_its_code() -> None:
     ("document", "expected"),
     [
         (issued(delivery=True), BY_POS.id),
-        (issued(print_state="printed", print_code=None, printed_at="2026-11-24T09:05:00+07:00"),
-         "24-11-2026 09.05"),
+        (
+            issued(print_state="printed", print_code=None, printed_at="2026-11-24T09:05:00+07:00"),
+            "24-11-2026 09.05",
+        ),
         (issued(print_state="revoked", print_code=None), "dibatalkan"),
         (issued(print_state="not_printable", print_code=None), "kantor Disdukcapil"),
     ],
@@ -107,8 +124,11 @@ def test_any_record_gives_filled_sentences_in_both_languages(
     status: str, actions: list[str], at: str
 ) -> None:
     events = tuple(Happened(a, at) for a in actions)
-    line = timeline(ApplicationRecord("X", "akta_kelahiran", status, "A-001", SLOT, at, events,
-                                      document=issued()))
+    line = timeline(
+        ApplicationRecord(
+            "X", "akta_kelahiran", status, "A-001", SLOT, at, events, document=issued()
+        )
+    )
     texts = [line.next, *line.bring, *(s.what for s in line.steps)]
     texts += [line.when] if line.when else []
     for text in texts:

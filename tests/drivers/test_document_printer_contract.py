@@ -75,7 +75,10 @@ def test_stopped_queue_is_resumed_and_prints(document_printer: Any) -> None:
     document_printer.faults["stopped"](True)
     status = printer.status()
     assert (status["state"], status["queue_state"], status["accepting"]) == (
-        "offline", "stopped", "no")
+        "offline",
+        "stopped",
+        "no",
+    )
     with pytest.raises(PrinterOffline, match="stopped|not accepting"):
         printer.print_pdf(PDF, "t")
     after = printer.resume()

@@ -41,8 +41,14 @@ class Canary:
         rng = random.Random(time.time_ns())
         words = ["ZZ" + "".join(rng.choices(string.ascii_uppercase, k=8)) for _ in range(2)]
         holder = citizen(0)  # the card's other data stay consistent with the NIK
-        nik = make_nik(holder.nik[:2], holder.nik[2:4], holder.nik[4:6], holder.birth_date,
-                       holder.sex, rng.randrange(1000, 9999))
+        nik = make_nik(
+            holder.nik[:2],
+            holder.nik[2:4],
+            holder.nik[4:6],
+            holder.birth_date,
+            holder.sex,
+            rng.randrange(1000, 9999),
+        )
         return cls(nik, " ".join(words))
 
     def identity(self, index: int = 0) -> Identity:
@@ -64,8 +70,11 @@ class Canary:
         for blob in _expanded(data):
             for needle in self.needles():
                 if needle in blob:
-                    return needle.decode("utf-8", "replace") if b"\x00" not in needle else \
-                        f"{needle!r} (utf-16)"
+                    return (
+                        needle.decode("utf-8", "replace")
+                        if b"\x00" not in needle
+                        else f"{needle!r} (utf-16)"
+                    )
         return None
 
 
@@ -81,7 +90,9 @@ def _expanded(data: bytes) -> list[bytes]:
         blobs.append(pdf_text(data))
     for match in _STREAM.finditer(data):
         try:
-            blobs.append(zlib.decompressobj().decompress(data[match.end():match.end() + 4_000_000]))
+            blobs.append(
+                zlib.decompressobj().decompress(data[match.end() : match.end() + 4_000_000])
+            )
         except zlib.error:
             continue
     return blobs
@@ -91,21 +102,26 @@ def pdf_text(data: bytes) -> bytes:
     """The text of a PDF as pdftotext reads it (UTF-8)."""
     tool = shutil.which("pdftotext")
     assert tool is not None, "pdftotext missing (apt: poppler-utils)"
-    result = subprocess.run([tool, "-q", "-", "-"], input=data, capture_output=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        [tool, "-q", "-", "-"], input=data, capture_output=True, timeout=60, check=False
+    )
     return result.stdout
 
 
-def scan(canary: Canary, roots: list[Path], *, since: float = 0.0,
-         skip: tuple[Path, ...] = ()) -> dict[str, str]:
+def scan(
+    canary: Canary, roots: list[Path], *, since: float = 0.0, skip: tuple[Path, ...] = ()
+) -> dict[str, str]:
     """{path: form found} for files under `roots` (changed after `since`), not under `skip`."""
     leaks: dict[str, str] = {}
     skip = tuple(p.resolve() for p in skip)
     for root in roots:
         if not root.exists():
             continue
-        walk = os.walk(root, followlinks=False) if root.is_dir() else [
-            (str(root.parent), [], [root.name])]
+        walk = (
+            os.walk(root, followlinks=False)
+            if root.is_dir()
+            else [(str(root.parent), [], [root.name])]
+        )
         for dirpath, dirs, files in walk:
             here = Path(dirpath).resolve()
             if any(here == s or s in here.parents for s in skip):

@@ -127,7 +127,9 @@ class FaultProxy:
                     body = b'{"detail":"injected"}'
                     conn.sendall(
                         f"HTTP/1.1 {mode} {reason}\r\nContent-Type: application/json\r\n"
-                        f"Content-Length: {len(body)}\r\n{extra}\r\n".encode() + body)
+                        f"Content-Length: {len(body)}\r\n{extra}\r\n".encode()
+                        + body
+                    )
                     continue
                 if mode == "slow":
                     time.sleep(self.slow_s)

@@ -52,9 +52,11 @@ def start_sidecar(db: Path) -> SidecarServer:
     server = SidecarServer(f"sqlite:///{db}")
     server.wait_healthy(30)
     with sqlite3.connect(db, timeout=10) as conn:
-        conn.executemany("INSERT OR REPLACE INTO quotas (office_code, service, daily_quota)"
-                         " VALUES ('3517', ?, ?)",
-                         [(service, MAX_DAILY_QUOTA) for service in ALL_SERVICES])
+        conn.executemany(
+            "INSERT OR REPLACE INTO quotas (office_code, service, daily_quota)"
+            " VALUES ('3517', ?, ?)",
+            [(service, MAX_DAILY_QUOTA) for service in ALL_SERVICES],
+        )
     return server
 
 
@@ -116,8 +118,13 @@ def form_values() -> dict[str, list[dict[str, str]]]:
     return values
 
 
-def submission(slot: Slot, n: int = 0, nik: str | None = None, name: str = CANARY_NAME,
-               submitted_at: str = "2026-01-05T09:00:00+07:00") -> Submission:
+def submission(
+    slot: Slot,
+    n: int = 0,
+    nik: str | None = None,
+    name: str = CANARY_NAME,
+    submitted_at: str = "2026-01-05T09:00:00+07:00",
+) -> Submission:
     """A birth pre-application with the canary applicant."""
     return Submission(
         service=SERVICE,
@@ -132,5 +139,8 @@ def submission(slot: Slot, n: int = 0, nik: str | None = None, name: str = CANAR
 def server_rows(db: Path) -> list[tuple[str, str, str]]:
     """(idempotency_key, local_reference, registration_number) of every application."""
     with sqlite3.connect(db, timeout=10) as conn:
-        return list(conn.execute(
-            "SELECT idempotency_key, local_reference, registration_number FROM applications"))
+        return list(
+            conn.execute(
+                "SELECT idempotency_key, local_reference, registration_number FROM applications"
+            )
+        )

@@ -44,7 +44,7 @@ def _slow_espeak(tmp_path: Path) -> tuple[Path, Path]:
     script.write_text(
         "#!/bin/sh\n"
         f'for last; do :; done; echo "start $last" >> {log}\n'
-        f'trap \'kill $!; echo "cut $last" >> {log}; exit 0\' TERM\n'
+        f"trap 'kill $!; echo \"cut $last\" >> {log}; exit 0' TERM\n"
         "sleep 30 & wait\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)

@@ -16,7 +16,11 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
         assert kiosk.health is not None
         report = kiosk.health.collect()
         assert set(report["devices"]) == {
-            "card_reader", "ticket_printer", "document_printer", "scanner", "barcode_scanner",
+            "card_reader",
+            "ticket_printer",
+            "document_printer",
+            "scanner",
+            "barcode_scanner",
             "attendant",  # attendant mode: locked or not, and counts of assisted actions
             "storage",  # the durable files: ok, or which one is damaged, unwritable or full
         }

@@ -45,7 +45,7 @@ def _truncate_half(path: Path) -> None:
 
 def _flip(path: Path, start: int, length: int) -> None:
     data = bytearray(path.read_bytes())
-    data[start:start + length] = bytes((b ^ 0xA5) for b in data[start:start + length])
+    data[start : start + length] = bytes((b ^ 0xA5) for b in data[start : start + length])
     path.write_bytes(bytes(data))
 
 
@@ -67,8 +67,11 @@ def _filled_outbox(path: Path) -> list[str]:
 
 
 def _kept_copies(path: Path) -> list[Path]:
-    return sorted(p for p in path.parent.glob(path.name + ".damaged-*") if not
-                  p.name.endswith(("-wal", "-shm")))
+    return sorted(
+        p
+        for p in path.parent.glob(path.name + ".damaged-*")
+        if not p.name.endswith(("-wal", "-shm"))
+    )
 
 
 def _seq(reference: str) -> int:
@@ -77,7 +80,8 @@ def _seq(reference: str) -> int:
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_a_damaged_outbox_is_kept_recovered_and_never_reissues_a_reference(
-        tmp_path: Path, damage: str) -> None:
+    tmp_path: Path, damage: str
+) -> None:
     path = tmp_path / "outbox.db"
     refs = _filled_outbox(path)
     DAMAGE[damage](path)
@@ -253,11 +257,16 @@ CHILD = textwrap.dedent("""
 
 def _in_namespace(folder: Path, mount: str) -> dict[str, object]:
     """Run CHILD with `folder` re-mounted by the shell snippet `mount`; its JSON answer."""
-    script = f"{mount} && exec {sys.executable} -c \"$CHILD\" {folder}"
+    script = f'{mount} && exec {sys.executable} -c "$CHILD" {folder}'
     done = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        env={**os.environ, "CHILD": CHILD, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-        capture_output=True, text=True, timeout=300, check=False)
+        env={**os.environ, "CHILD": CHILD, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -266,8 +275,9 @@ def test_a_read_only_data_folder_keeps_the_kiosk_up_and_refuses_to_store(tmp_pat
     folder = tmp_path / "var"
     folder.mkdir()
     _filled_outbox(folder / "outbox.db")
-    result = _in_namespace(folder, f"mount --bind {folder} {folder} && "
-                                   f"mount -o remount,bind,ro {folder}")
+    result = _in_namespace(
+        folder, f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
+    )
     assert result["stored"] == 0
     assert result["refused"] == {"problem": "unwritable", "names_file": True}
     health = result["health"]
@@ -298,12 +308,19 @@ def test_the_fleet_raises_a_storage_alert_naming_the_file(tmp_path: Path) -> Non
     server = start_server(tmp_path / "central.db")
     box = Outbox(path, KEY, KIOSK_ID)
     try:
-        health = HealthReporter(central=client(server.base_url), devices={"storage": STORAGE},
-                                app_version="test", data_dir=tmp_path,
-                                system=RecordingSystemActions())
+        health = HealthReporter(
+            central=client(server.base_url),
+            devices={"storage": STORAGE},
+            app_version="test",
+            data_dir=tmp_path,
+            system=RecordingSystemActions(),
+        )
         health.beat_once()
-        fleet = requests.get(f"{server.base_url}/api/v1/fleet/kiosks",
-                             headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+        fleet = requests.get(
+            f"{server.base_url}/api/v1/fleet/kiosks",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=10,
+        )
         mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK_ID]
         assert "storage_fault" in mine["alerts"]
         assert mine["devices"]["storage"]["state"] == "damaged"
@@ -344,11 +361,23 @@ def test_a_full_disk_alert_clears_once_a_write_succeeds_again(tmp_path: Path) ->
         print(json.dumps(states))
     """)
     done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-         f"mount -t tmpfs -o size=400k tmpfs {folder} && "
-         f"exec {sys.executable} -c \"$SCRIPT\" {folder}"],
-        env={**os.environ, "SCRIPT": script, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-        capture_output=True, text=True, timeout=300, check=False)
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            f"mount -t tmpfs -o size=400k tmpfs {folder} && "
+            f'exec {sys.executable} -c "$SCRIPT" {folder}',
+        ],
+        env={**os.environ, "SCRIPT": script, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["full", "ok"]
 

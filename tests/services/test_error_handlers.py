@@ -15,8 +15,10 @@ TOP_FILES = ("kiosk_app/bootstrap.py", "kiosk_app/central.py", "kiosk_app/config
 def _modules() -> list[tuple[str, Path]]:
     files = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")]
     files += [ROOT / name for name in TOP_FILES]
-    return [(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"), p)
-            for p in sorted(files)]
+    return [
+        (".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"), p)
+        for p in sorted(files)
+    ]
 
 
 def _wrong_uses(module: object, source: str) -> tuple[int, list[str]]:

@@ -105,15 +105,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedS
     server = start_server(tmp_path_factory.mktemp("central") / "central.db")
     central = client(server.base_url)
     slot = next(s.slot for s in central.slots(SERVICE) if s.remaining > 0)
-    receipt = central.submit(service=SERVICE, applicant_nik=canary_nik(), applicant_name="UJI",
-                             data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"},
-                             slot=slot, idempotency_key=uuid.uuid4().hex)
+    receipt = central.submit(
+        service=SERVICE,
+        applicant_nik=canary_nik(),
+        applicant_name="UJI",
+        data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"},
+        slot=slot,
+        idempotency_key=uuid.uuid4().hex,
+    )
     yield server, receipt.registration_number
     server.stop()
 
 
-def kiosk_in_namespace(tmp_path: Path, server: tuple[EmbeddedServer, str], mount: str, *,
-                        key_file: Path | None, fill: bool = False) -> dict[str, object]:
+def kiosk_in_namespace(
+    tmp_path: Path,
+    server: tuple[EmbeddedServer, str],
+    mount: str,
+    *,
+    key_file: Path | None,
+    fill: bool = False,
+) -> dict[str, object]:
     """Build the kiosk in a child whose data folder is re-mounted by `mount`; its JSON answer."""
     base_url, number = server[0].base_url, server[1]
     folder = tmp_path / "var"
@@ -123,13 +134,21 @@ def kiosk_in_namespace(tmp_path: Path, server: tuple[EmbeddedServer, str], mount
     config.write_text(
         f'[kiosk]\nkiosk_id = "KIOSK-3517-SF"\noffice_code = "3517"\n'
         f'central_url = "{base_url}"\ndata_dir = "{folder}"\noutput_dir = "{tmp_path / "out"}"\n'
-        f'audio_guidance = "off"\n{key_line}')
-    script = (f"{mount + ' && ' if mount else ''}exec {sys.executable} -c \"$CHILD\" {config} "
-              f"{number} {'fill' if fill else 'nofill'}")
+        f'audio_guidance = "off"\n{key_line}'
+    )
+    script = (
+        f'{mount + " && " if mount else ""}exec {sys.executable} -c "$CHILD" {config} '
+        f"{number} {'fill' if fill else 'nofill'}"
+    )
     done = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        env={**os.environ, "CHILD": CHILD, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-        capture_output=True, text=True, timeout=HANG_GUARD_S, check=False)
+        env={**os.environ, "CHILD": CHILD, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]  # told and logged, not crashed
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -154,8 +173,11 @@ def _refused(result: dict[str, object], number: str, *, slip: bool = True) -> No
 def test_a_read_only_data_folder(tmp_path: Path, server: tuple[EmbeddedServer, str]) -> None:
     folder = tmp_path / "var"
     result = kiosk_in_namespace(
-        tmp_path, server, f"mkdir -p {folder} && mount --bind {folder} {folder} && "
-                          f"mount -o remount,bind,ro {folder}", key_file=_key(tmp_path))
+        tmp_path,
+        server,
+        f"mkdir -p {folder} && mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}",
+        key_file=_key(tmp_path),
+    )
     _refused(result, server[1])
     storage = result["storage"]
     assert isinstance(storage, dict) and storage["state"] == "unwritable"
@@ -165,8 +187,12 @@ def test_a_read_only_data_folder(tmp_path: Path, server: tuple[EmbeddedServer, s
 def test_a_full_data_disk(tmp_path: Path, server: tuple[EmbeddedServer, str]) -> None:
     folder = tmp_path / "var"
     result = kiosk_in_namespace(
-        tmp_path, server, f"mkdir -p {folder} && mount -t tmpfs -o size=2m tmpfs {folder}",
-        key_file=_key(tmp_path), fill=True)
+        tmp_path,
+        server,
+        f"mkdir -p {folder} && mount -t tmpfs -o size=2m tmpfs {folder}",
+        key_file=_key(tmp_path),
+        fill=True,
+    )
     _refused(result, server[1])
     storage = result["storage"]
     assert isinstance(storage, dict) and storage["state"] == "full"
@@ -174,8 +200,7 @@ def test_a_full_data_disk(tmp_path: Path, server: tuple[EmbeddedServer, str]) ->
 
 
 @pytest.mark.parametrize("key", ["missing", "damaged"])
-def test_no_usable_outbox_key(tmp_path: Path, server: tuple[EmbeddedServer, str],
-                              key: str) -> None:
+def test_no_usable_outbox_key(tmp_path: Path, server: tuple[EmbeddedServer, str], key: str) -> None:
     key_file = tmp_path / "outbox.key"
     if key == "damaged":
         key_file.write_bytes(b"not a key at all\n")

@@ -57,7 +57,7 @@ class Rig:
     proxy: FaultProxy
     outbox: OutboxSender
 
-    def wait(self, predicate, timeout: float = 20.0) -> None:  # noqa: ANN001
+    def wait(self, predicate, timeout: float = 20.0) -> None:
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.service.view), timeout)
         assert ok, f"timed out in state {self.service.view.state}"
@@ -97,8 +97,9 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kiosk_log: Path,
-        private_tmp: Path) -> Iterator[Rig]:
+def rig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kiosk_log: Path, private_tmp: Path
+) -> Iterator[Rig]:
     canary = Canary.fresh()
     monkeypatch.setattr(simulated_reader, "citizen", canary.identity)  # every card: the canary
     server_db = tmp_path / "server" / "central.db"
@@ -113,19 +114,31 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kiosk_log: Path,
         with sqlite3.connect(server_db, timeout=10) as conn:
             # Room for every session on the first date: a full slot is not what this test is
             # about (an offline submission would move to another slot).
-            conn.execute("INSERT OR REPLACE INTO quotas VALUES ('3517', ?, ?)",
-                         (SERVICE, max(300, 2 * SESSIONS)))
+            conn.execute(
+                "INSERT OR REPLACE INTO quotas VALUES ('3517', ?, ?)",
+                (SERVICE, max(300, 2 * SESSIONS)),
+            )
         journal = PrintJournal(data / "print-journal.db", "KIOSK-CANARY-01")
-        outbox = OutboxSender(Outbox(data / "outbox.db", os.urandom(32), "KIOSK-CANARY-01"),
-                              central, backoff=Backoff(base_s=0.01, cap_s=0.05))
+        outbox = OutboxSender(
+            Outbox(data / "outbox.db", os.urandom(32), "KIOSK-CANARY-01"),
+            central,
+            backoff=Backoff(base_s=0.01, cap_s=0.05),
+        )
         reader = SimulatedCardReader(read_delay_s=0.0)
         clock = [1000.0]
         service = SessionService(
-            card_reader=reader, central=central, outbox=outbox, timeouts=TIMEOUTS,
+            card_reader=reader,
+            central=central,
+            outbox=outbox,
+            timeouts=TIMEOUTS,
             clock=lambda: clock[0],
-            printing=PrintingService(SimulatedTicketPrinter(None),
-                                     SimulatedDocumentPrinter(tmp_path / "paper"),
-                                     kiosk_id="KIOSK-CANARY-01", journal=journal))
+            printing=PrintingService(
+                SimulatedTicketPrinter(None),
+                SimulatedDocumentPrinter(tmp_path / "paper"),
+                kiosk_id="KIOSK-CANARY-01",
+                journal=journal,
+            ),
+        )
         changed = threading.Condition()
 
         def listener(_view: object) -> None:
@@ -193,8 +206,7 @@ def one_session(rig: Rig, n: int) -> str:
     return ending
 
 
-def run_canary(rig: Rig, sessions: int, tmp_path: Path, kiosk_log: Path,
-               private_tmp: Path) -> None:
+def run_canary(rig: Rig, sessions: int, tmp_path: Path, kiosk_log: Path, private_tmp: Path) -> None:
     started = time.time() - 1
     endings = [one_session(rig, n) for n in range(sessions)]
     assert {"completion", "removal", "inactivity"} <= set(endings)
@@ -215,8 +227,7 @@ def run_canary(rig: Rig, sessions: int, tmp_path: Path, kiosk_log: Path,
     kivy_home = os.environ.get("KIVY_HOME")
     if kivy_home:
         roots.append(Path(kivy_home))
-    leaks = scan(rig.canary, roots, since=started,
-                 skip=(tmp_path / "server", tmp_path / "paper"))
+    leaks = scan(rig.canary, roots, since=started, skip=(tmp_path / "server", tmp_path / "paper"))
     assert leaks == {}, f"the canary was found in: {leaks}"
     assert scan(rig.canary, [tmp_path / "paper"]), "the scan misses the printed receipts"
 

@@ -104,7 +104,7 @@ class _LyingServer(http.server.BaseHTTPRequestHandler):
 
     body = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         if self.path.endswith("/edition"):
             payload = json.dumps({"edition": "abc"}).encode()
             self.send_response(200)

@@ -31,8 +31,12 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Start a kiosk (simulators + embedded server) and its app; returns a Pilot."""
     started: list[tuple[Any, Any]] = []
 
-    def start(timeouts: Timeouts | None = None, language: str = "id",
-              card_read_delay_s: float = 0.3, **settings: Any) -> Any:
+    def start(
+        timeouts: Timeouts | None = None,
+        language: str = "id",
+        card_read_delay_s: float = 0.3,
+        **settings: Any,
+    ) -> Any:
         """`settings`: further KioskConfig fields (e.g. attendant=...)."""
         from kiosk_app.bootstrap import build_kiosk
         from kiosk_app.config import load_config

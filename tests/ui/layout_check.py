@@ -62,8 +62,9 @@ def check_label(label: Any) -> list[str]:
     padding = list(label.padding) if hasattr(label.padding, "__len__") else [label.padding] * 2
     pad_x = padding[0] + padding[2] if len(padding) == 4 else 2 * padding[0]
     if tex_w > label.width + SLACK or tex_h > label.height + SLACK:
-        found.append(f"{name!r}: text {tex_w:.0f}x{tex_h:.0f} in a {label.width:.0f}x"
-                     f"{label.height:.0f} box")
+        found.append(
+            f"{name!r}: text {tex_w:.0f}x{tex_h:.0f} in a {label.width:.0f}x{label.height:.0f} box"
+        )
     core = getattr(label, "_label", None)
     if core is not None and getattr(core, "is_shortened", False):
         found.append(f"{name!r}: shortened to fit ({label.text!r})")
@@ -72,9 +73,14 @@ def check_label(label: Any) -> list[str]:
         # a fixed text height drops the lines past it without a trace: measure them all
         from kivy.core.text import Label as CoreLabel
 
-        whole = CoreLabel(text=str(label.text), font_name=str(label.font_name),
-                          font_size=float(label.font_size), text_size=(wrap, None),
-                          padding=label.padding, line_height=label.line_height).render()[1]
+        whole = CoreLabel(
+            text=str(label.text),
+            font_name=str(label.font_name),
+            font_size=float(label.font_size),
+            text_size=(wrap, None),
+            padding=label.padding,
+            line_height=label.line_height,
+        ).render()[1]
         if whole > label.text_size[1] + SLACK:
             found.append(f"{name!r}: {whole:.0f} px of text in {label.text_size[1]:.0f} px")
     if wrap:
@@ -106,14 +112,22 @@ def check_layout(root: Any, window_size: tuple[float, float]) -> Layout:
         rect = _window_rect(widget)
         inside_view = [r for p, r in views if path[: len(p)] == p and path != p]
         for view in inside_view:  # what a ScrollView shows of it
-            rect = (max(rect[0], view[0]), max(rect[1], view[1]),
-                    min(rect[2], view[2]), min(rect[3], view[3]))
+            rect = (
+                max(rect[0], view[0]),
+                max(rect[1], view[1]),
+                min(rect[2], view[2]),
+                min(rect[3], view[3]),
+            )
         if rect[2] - rect[0] <= SLACK or rect[3] - rect[1] <= SLACK:
             continue  # scrolled out of its view, or moved off the screen on purpose
         if isinstance(widget, ScrollView):
             views.append((path, rect))
-        if (rect[0] < -SLACK or rect[1] < -SLACK or rect[2] > width + SLACK
-                or rect[3] > height + SLACK) and (rect[2] > 0 and rect[0] < width):
+        if (
+            rect[0] < -SLACK
+            or rect[1] < -SLACK
+            or rect[2] > width + SLACK
+            or rect[3] > height + SLACK
+        ) and (rect[2] > 0 and rect[0] < width):
             result.off_window.append(f"{_name(widget)!r} at {[round(v) for v in rect]}")
         if isinstance(widget, Label) and str(widget.text).strip():
             if not inside_view or rect == _window_rect(widget):
@@ -123,7 +137,7 @@ def check_layout(root: Any, window_size: tuple[float, float]) -> Layout:
             controls.append((_name(widget), path, rect))  # a label on a control hides it too
     # drawn over one another: controls and texts, other than a text inside its own control
     for index, (name, path, rect) in enumerate(controls):
-        for other, o_path, o_rect in controls[index + 1:]:
+        for other, o_path, o_rect in controls[index + 1 :]:
             if o_path[: len(path)] == path or path[: len(o_path)] == o_path:
                 continue  # a control inside another (a key in a keyboard)
             wide = min(rect[2], o_rect[2]) - max(rect[0], o_rect[0])
@@ -143,8 +157,9 @@ def shrunk(normal: Layout, large: Layout) -> list[str]:
     return found
 
 
-def all_layouts(rendered: dict[tuple[str, str, str], Any],
-                forms: dict[tuple[str, str, str], Layout]) -> dict[tuple[str, str, str], Layout]:
+def all_layouts(
+    rendered: dict[tuple[str, str, str], Any], forms: dict[tuple[str, str, str], Layout]
+) -> dict[tuple[str, str, str], Layout]:
     """Every checked layout: the sample screens and each form page with each field's editor."""
     layouts = {key: record.layout for key, record in rendered.items() if record.layout}
     return {**layouts, **forms}
@@ -152,12 +167,20 @@ def all_layouts(rendered: dict[tuple[str, str, str], Any],
 
 def count(layouts: dict[tuple[str, str, str], Layout]) -> tuple[dict[str, int], list[str]]:
     """The findings' counts (the benchmark's JSON) and every finding as a line."""
-    counts = {"screens": len(layouts), "clipped": 0, "shrunk_in_large": 0, "off_window": 0,
-              "covered": 0}
+    counts = {
+        "screens": len(layouts),
+        "clipped": 0,
+        "shrunk_in_large": 0,
+        "off_window": 0,
+        "covered": 0,
+    }
     lines = []
     for (screen, mode, lang), layout in sorted(layouts.items()):
-        found = {"clipped": layout.clipped, "off_window": layout.off_window,
-                 "covered": layout.covered}
+        found = {
+            "clipped": layout.clipped,
+            "off_window": layout.off_window,
+            "covered": layout.covered,
+        }
         normal = layouts.get((screen, "normal", lang))
         if mode == "large" and normal is not None:
             found["shrunk_in_large"] = shrunk(normal, layout)

@@ -73,37 +73,81 @@ STATE_SAMPLES: dict[str, Callable[[str], dict[str, Any]]] = {
     "reading_card": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {}},
     "identity": lambda lang: {"service": None, "values": {}},
     "menu": lambda lang: {"service": None, "values": {}},
-    "form": lambda lang: {"page": 0, "errors": {
-        "kk_number": Text("Nomor KK harus 16 angka.", "The KK number must have 16 digits.")}},
-    "scan": lambda lang: {"scan": ScanView(
-        documents=tuple(DocumentView(t, f"doc{i}", DocStatus.PENDING, 0)
-                        for i, t in enumerate(SERVICE.required_documents)),
-        index=0)},
-    "schedule": lambda lang: {"slots": tuple(
-        SlotAvailability(Slot(SLOT.date + datetime.timedelta(days=d), w), 12 - d)
-        for d in range(3) for w in ("08.00-11.00", "13.00-15.00"))},
-    "review": lambda lang: {"summary": tuple(
-        SERVICE.summary(sample_birth_values(TODAY), lang))},  # type: ignore[arg-type]
+    "form": lambda lang: {
+        "page": 0,
+        "errors": {
+            "kk_number": Text("Nomor KK harus 16 angka.", "The KK number must have 16 digits.")
+        },
+    },
+    "scan": lambda lang: {
+        "scan": ScanView(
+            documents=tuple(
+                DocumentView(t, f"doc{i}", DocStatus.PENDING, 0)
+                for i, t in enumerate(SERVICE.required_documents)
+            ),
+            index=0,
+        )
+    },
+    "schedule": lambda lang: {
+        "slots": tuple(
+            SlotAvailability(Slot(SLOT.date + datetime.timedelta(days=d), w), 12 - d)
+            for d in range(3)
+            for w in ("08.00-11.00", "13.00-15.00")
+        )
+    },
+    "review": lambda lang: {"summary": tuple(SERVICE.summary(sample_birth_values(TODAY), lang))},  # type: ignore[arg-type]
     "submitting": lambda lang: {"busy": True},
-    "result": lambda lang: {"outcome": Outcome(
-        registration_number="AKTA-35.17.261123.0007", queue_number="A-007", slot=SLOT,
-        offline=False, ticket_printed=True, receipt_printed=True)},
-    "goodbye": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {},
-                             "goodbye": GOODBYE_TEXT[EndReason.COMPLETED]},
-    "status": lambda lang: {"status_check": StatusCheckView(
-        prefix="AKTA", digits="35172611230007",
-        entry="AKTA-35.17.261123.0007", result=StatusResult(
-            registration_number="AKTA-35.17.261123.0007", service=SERVICE.title,
-            status="submitted", status_text=Text("Diterima, menunggu verifikasi",
-                                                 "Received, waiting for verification"),
-            next_step=Text("Datang pada tanggal verifikasi dengan dokumen asli.",
-                           "Come on the verification date with the original documents."),
-            slot=SLOT, office_name="Disdukcapil Kabupaten Jombang", masked_name="S*** A*****"))},
+    "result": lambda lang: {
+        "outcome": Outcome(
+            registration_number="AKTA-35.17.261123.0007",
+            queue_number="A-007",
+            slot=SLOT,
+            offline=False,
+            ticket_printed=True,
+            receipt_printed=True,
+        )
+    },
+    "goodbye": lambda lang: {
+        "name": "",
+        "masked_nik": "",
+        "service": None,
+        "values": {},
+        "goodbye": GOODBYE_TEXT[EndReason.COMPLETED],
+    },
+    "status": lambda lang: {
+        "status_check": StatusCheckView(
+            prefix="AKTA",
+            digits="35172611230007",
+            entry="AKTA-35.17.261123.0007",
+            result=StatusResult(
+                registration_number="AKTA-35.17.261123.0007",
+                service=SERVICE.title,
+                status="submitted",
+                status_text=Text(
+                    "Diterima, menunggu verifikasi", "Received, waiting for verification"
+                ),
+                next_step=Text(
+                    "Datang pada tanggal verifikasi dengan dokumen asli.",
+                    "Come on the verification date with the original documents.",
+                ),
+                slot=SLOT,
+                office_name="Disdukcapil Kabupaten Jombang",
+                masked_name="S*** A*****",
+            ),
+        )
+    },
     "survey": _survey,
     "documents": _documents,
-    "closed": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {},
-                            "reopens": Text("Buka lagi Senin, 30 November 2026 pukul 08.00",
-                                            "Opens again Monday, 30 November 2026 at 08.00")},
+    "closed": lambda lang: {
+        "name": "",
+        "masked_nik": "",
+        "service": None,
+        "values": {},
+        "reopens": Text(
+            "Buka lagi Senin, 30 November 2026 pukul 08.00",
+            "Opens again Monday, 30 November 2026 at 08.00",
+        ),
+    },
 }
 
 
@@ -156,8 +200,9 @@ def visible_widgets(root: Any) -> Iterator[Any]:
 
 def describe(widget: Any) -> str:
     """A readable name for failure messages."""
-    return str(getattr(widget, "pilot_id", None) or getattr(widget, "text", "") or
-               type(widget).__name__)
+    return str(
+        getattr(widget, "pilot_id", None) or getattr(widget, "text", "") or type(widget).__name__
+    )
 
 
 class _SessionStub:
@@ -197,8 +242,9 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     classes = screen_classes()
     missing = sorted(set(classes) - set(STATE_SAMPLES))
     if missing:
-        raise MissingSample(f"no sample view for screen(s) {missing}: add them to STATE_SAMPLES "
-                            f"in {__file__}")
+        raise MissingSample(
+            f"no sample view for screen(s) {missing}: add them to STATE_SAMPLES in {__file__}"
+        )
 
     class ShotApp(App):  # type: ignore[misc]
         def build(self) -> ScreenManager:
@@ -237,8 +283,9 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
             theme.large_text = mode == "large"
             for lang in LANGS:
                 for name in classes:
-                    results[(name, mode, lang)] = show(name, mode, lang,
-                                                       artifacts / "screenshots", keep=True)
+                    results[(name, mode, lang)] = show(
+                        name, mode, lang, artifacts / "screenshots", keep=True
+                    )
         # Once more in the last mode and language, seconds later: the same pixels.
         for name in classes:
             shot = show(name, MODES[-1], LANGS[-1], artifacts / "again", keep=False).shot
@@ -255,8 +302,11 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
         name, mode, lang = ALTERED
         theme.large_text = mode == "large"
         show(name, mode, lang, artifacts / "again", keep=False)
-        numbers = [w for w in screens[name].walk(restrict=True)
-                   if isinstance(getattr(w, "text", None), str) and "A-007" in w.text]
+        numbers = [
+            w
+            for w in screens[name].walk(restrict=True)
+            if isinstance(getattr(w, "text", None), str) and "A-007" in w.text
+        ]
         for label in numbers:
             label.text = label.text.replace("A-007", "A-008")
         _hold_still(screens[name])
@@ -272,10 +322,13 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                 for key, service in SERVICES.items():
                     pages = service.form.pages if service.form else ()
                     for index, page in enumerate(pages):
-                        view = dataclasses.replace(sample_view("form", lang), service=service,
-                                                   page=index, errors={},
-                                                   values=_common(lang)["values"]
-                                                   if service is SERVICE else {})
+                        view = dataclasses.replace(
+                            sample_view("form", lang),
+                            service=service,
+                            page=index,
+                            errors={},
+                            values=_common(lang)["values"] if service is SERVICE else {},
+                        )
                         app.root.current = "form"
                         form.left()
                         form.render(view)
@@ -283,8 +336,9 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                             form.select(spec.name)
                             for _ in range(3):
                                 EventLoop.idle()
-                            FORM_LAYOUTS[(f"form:{key}:{index + 1}:{spec.name}", mode, lang)] = \
+                            FORM_LAYOUTS[(f"form:{key}:{index + 1}:{spec.name}", mode, lang)] = (
                                 check_layout(form, Window.size)
+                            )
     finally:
         theme.large_text = False
         for screen in screens.values():
@@ -327,10 +381,17 @@ def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
     record = Rendered(name, mode, lang)
     shown = list(visible_widgets(screen))
     has_scroll_buttons = any(
-        isinstance(w, ButtonBehavior) and ("▲" in str(getattr(w, "text", "")) or
-                                           "▼" in str(getattr(w, "text", ""))) for w in shown)
-    scrolled = {id(c) for w in shown if isinstance(w, ScrollView) for c in w.walk(restrict=True)
-                if c is not w}
+        isinstance(w, ButtonBehavior)
+        and ("▲" in str(getattr(w, "text", "")) or "▼" in str(getattr(w, "text", "")))
+        for w in shown
+    )
+    scrolled = {
+        id(c)
+        for w in shown
+        if isinstance(w, ScrollView)
+        for c in w.walk(restrict=True)
+        if c is not w
+    }
     from kivy.uix.textinput import TextInput
 
     from kiosk_app.ui.theme import theme
@@ -339,15 +400,24 @@ def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
     sizes = {theme.sp_title, theme.sp_heading, theme.sp_body, theme.sp_small, theme.sp_key}
     for widget in shown:
         themed = isinstance(widget, TextInput) or type(widget).__name__ in (
-            "BigButton", "KeyButton", "StepButton", "ChoiceButton", "KLabel", "KTitle", "KHeading")
+            "BigButton",
+            "KeyButton",
+            "StepButton",
+            "ChoiceButton",
+            "KLabel",
+            "KTitle",
+            "KHeading",
+        )
         fit = float(getattr(widget, "fit_scale", 1.0))  # buttons shrink text to fit
         if themed and round(widget.font_size / fit) not in sizes:
             record.stale.append(f"{describe(widget)}: font {widget.font_size}")
         if hasattr(widget, "widest_word") and widget.width > 1 and not widget.shorten:
             room = widget.width - 2 * theme.padding
             if widget.widest_word(widget.font_size) > room + 1:
-                record.broken.append(f"{describe(widget)} ({widget.text!r}, {widget.width:.0f} px"
-                                     f" wide, font {widget.font_size:.0f}, fit {fit:.2f})")
+                record.broken.append(
+                    f"{describe(widget)} ({widget.text!r}, {widget.width:.0f} px"
+                    f" wide, font {widget.font_size:.0f}, fit {fit:.2f})"
+                )
         if isinstance(widget, Label) and isinstance(widget.text, str) and widget.text.strip():
             record.texts.append(widget.text)
             if hasattr(widget, "fit_scale"):
@@ -359,8 +429,12 @@ def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
             right, top = widget.to_window(widget.right, widget.top)
             if right <= 0 or top <= 0 or left >= Window.width or bottom >= Window.height:
                 continue  # moved off the screen: hidden, not a target
-            inside = (id(widget) in scrolled or (left >= -1 and bottom >= -1 and
-                      right <= Window.width + 1 and top <= Window.height + 1))
+            inside = id(widget) in scrolled or (
+                left >= -1
+                and bottom >= -1
+                and right <= Window.width + 1
+                and top <= Window.height + 1
+            )
             record.buttons.append((describe(widget), widget.width, widget.height, inside))
             if not inside:
                 record.clipped.append(describe(widget))
@@ -371,7 +445,7 @@ def _inspect(screen: Any, name: str, mode: str, lang: str) -> Rendered:
             if content.height > widget.height + 1 and not has_scroll_buttons:
                 record.unscrollable.append(describe(content))
     for index, (name, left, bottom, right, top) in enumerate(rects):
-        for other, o_left, o_bottom, o_right, o_top in rects[index + 1:]:
+        for other, o_left, o_bottom, o_right, o_top in rects[index + 1 :]:
             wide = min(right, o_right) - max(left, o_left)
             if wide > 2 and min(top, o_top) - max(bottom, o_bottom) > 2:
                 record.overlaps.append(f"{name!r} and {other!r}")

@@ -39,21 +39,28 @@ def test_touch_targets_at_least_15mm_on_every_screen_in_both_modes(artifacts: Pa
 
 
 def test_every_screen_follows_the_theme_live(artifacts: Path) -> None:
-    stale = [f"{s}/{m}/{lang}: {w}" for (s, m, lang), r in render_all(artifacts).items()
-             for w in r.stale]
+    stale = [
+        f"{s}/{m}/{lang}: {w}" for (s, m, lang), r in render_all(artifacts).items() for w in r.stale
+    ]
     assert not stale, "fonts that kept their size after the large-text switch:\n" + "\n".join(stale)
 
 
 def test_no_button_breaks_a_word_in_either_mode(artifacts: Path) -> None:
-    broken = [f"{s}/{m}/{lang}: {w}" for (s, m, lang), r in render_all(artifacts).items()
-              for w in r.broken]
-    assert not broken, "words broken inside a button (\"Kembal/i\"):\n" + "\n".join(broken)
+    broken = [
+        f"{s}/{m}/{lang}: {w}"
+        for (s, m, lang), r in render_all(artifacts).items()
+        for w in r.broken
+    ]
+    assert not broken, 'words broken inside a button ("Kembal/i"):\n' + "\n".join(broken)
 
 
 def test_no_gesture_beyond_a_single_tap() -> None:
     gestures = re.compile(r"is_double_tap|is_triple_tap|on_touch_move")
-    found = [f"{p.relative_to(UI)}: {m.group(0)}" for p in [*UI.rglob("*.py"), *UI.rglob("*.kv")]
-             for m in gestures.finditer(p.read_text(encoding="utf-8"))]
+    found = [
+        f"{p.relative_to(UI)}: {m.group(0)}"
+        for p in [*UI.rglob("*.py"), *UI.rglob("*.kv")]
+        for m in gestures.finditer(p.read_text(encoding="utf-8"))
+    ]
     assert not found, f"gestures other than a tap: {found}"
 
 
@@ -72,8 +79,11 @@ def _form_view(values: dict[str, str], **extra: Any) -> Any:
     from kiosk_app.domain.catalogue import SERVICES
 
     service = SERVICES["akta_kelahiran"]
-    page = next(i for i, p in enumerate(service.form.pages)  # type: ignore[union-attr]
-                if any(f.name == "child_birth_date" for f in p.fields))
+    page = next(
+        i
+        for i, p in enumerate(service.form.pages)  # type: ignore[union-attr]
+        if any(f.name == "child_birth_date" for f in p.fields)
+    )
     view = sample_view("form", "id")
     return dataclasses.replace(view, **{"page": page, "values": values, "errors": {}, **extra})
 
@@ -99,8 +109,12 @@ def test_confirmations_and_errors_are_spoken() -> None:
     error = Text("Jam lahir wajib diisi.", "The time of birth is required.")
     a11y.on_view(_form_view(done, errors={"child_birth_time": error}), _Screen())
     said = a11y.audio.spoken_words()
-    assert said[1:] == ["Tunggal dipilih.", "12 Januari 2026 dipilih.",
-                        "Pukul 8 lewat 30 menit dipilih.", "Jam lahir wajib diisi."]
+    assert said[1:] == [
+        "Tunggal dipilih.",
+        "12 Januari 2026 dipilih.",
+        "Pukul 8 lewat 30 menit dipilih.",
+        "Jam lahir wajib diisi.",
+    ]
     assert said[0].startswith("Halaman")
     assert a11y.audio.last is not None and a11y.audio.last[0] == error  # repeat says the error
     a11y.close()
@@ -163,9 +177,14 @@ def test_still_here_extends_the_session_at_least_ten_times(
         # The session's clock skips the idle minute, then stands still until the answer (so
         # no new warning can come before it, however slow the frames).
         with pilot.hold_clock(skip_s=61):
-            pilot.wait_until(lambda: pilot.app.warning is not None and
-                             all(pilot.app.warning is not w for w in answered), 10,
-                             f"warning {press + 1}")
+            pilot.wait_until(
+                lambda: (
+                    pilot.app.warning is not None
+                    and all(pilot.app.warning is not w for w in answered)
+                ),
+                10,
+                f"warning {press + 1}",
+            )
             warning = pilot.app.warning
             assert pilot.exists("still_here")
             pilot.tap("still_here")
@@ -178,7 +197,11 @@ def test_still_here_extends_the_session_at_least_ten_times(
 
 
 def test_no_button_covers_another(artifacts: Path) -> None:
-    found = [f"{s}/{m}/{lang}: {o}" for (s, m, lang), r in render_all(artifacts).items()
-             for o in r.overlaps]
-    assert not found, "buttons drawn over one another (a tap could hit the wrong one):\n" + \
-        "\n".join(found)
+    found = [
+        f"{s}/{m}/{lang}: {o}"
+        for (s, m, lang), r in render_all(artifacts).items()
+        for o in r.overlaps
+    ]
+    assert not found, (
+        "buttons drawn over one another (a tap could hit the wrong one):\n" + "\n".join(found)
+    )

@@ -29,12 +29,15 @@ def set_quota(pilot: Any, daily: int) -> None:
     """The office's quota in the embedded server's database (as an officer would set it)."""
     db = pilot.kiosk.config.data_dir / "central.db"
     with sqlite3.connect(db, timeout=10) as conn:
-        conn.execute("INSERT OR REPLACE INTO quotas (office_code, service, daily_quota)"
-                     " VALUES (?, ?, ?)", (pilot.kiosk.config.office_code, SERVICE, daily))
+        conn.execute(
+            "INSERT OR REPLACE INTO quotas (office_code, service, daily_quota) VALUES (?, ?, ?)",
+            (pilot.kiosk.config.office_code, SERVICE, daily),
+        )
 
 
-def test_held_submissions_listed_retried_and_handled(start: Callable[[], Any],
-                                                     artifacts: Path) -> None:
+def test_held_submissions_listed_retried_and_handled(
+    start: Callable[[], Any], artifacts: Path
+) -> None:
     pilot = start()
     sender = pilot.kiosk.outbox
     box = sender.outbox
@@ -48,8 +51,11 @@ def test_held_submissions_listed_retried_and_handled(start: Callable[[], Any],
     refused = box.enqueue(replace(fine, data={**fine.data, "child_name": "X" * 2001})).id
     no_place = box.enqueue(submission(slot, 1)).id
     sender.wake()
-    pilot.wait_until(lambda: (box.get(refused).status, box.get(no_place).status) == (
-        REJECTED, NEEDS_SLOT), timeout=30, what="the server's answers")
+    pilot.wait_until(
+        lambda: (box.get(refused).status, box.get(no_place).status) == (REJECTED, NEEDS_SLOT),
+        timeout=30,
+        what="the server's answers",
+    )
     assert pilot.kiosk.health.held_submissions() == 2  # type: ignore[union-attr]  # heartbeat
 
     pilot.tap("attendant_button")
@@ -67,8 +73,9 @@ def test_held_submissions_listed_retried_and_handled(start: Callable[[], Any],
     assert "2000 characters" in text_of(pilot, f"held_reason_{refused}")
     assert "Tidak ada jadwal kosong" in text_of(pilot, f"held_reason_{no_place}")
     assert not pilot.exists(f"held_retry_{refused}")  # a refused row is not sent again as is
-    panel_text = " ".join(str(getattr(w, "text", "")) for w in
-                          pilot.app.attendant_overlay.panel.walk())
+    panel_text = " ".join(
+        str(getattr(w, "text", "")) for w in pilot.app.attendant_overlay.panel.walk()
+    )
     assert CANARY_NAME not in panel_text and canary_nik() not in panel_text
     pilot.screenshot(artifacts / "attendant-held.png")
 
@@ -84,8 +91,7 @@ def test_held_submissions_listed_retried_and_handled(start: Callable[[], Any],
     assert text_of(pilot, "act_held") == "Kiriman tertahan (1)"
 
     pilot.tap(f"held_handled_{refused}")
-    pilot.wait_until(lambda: "sudah ditangani" in text_of(pilot, "panel_message"),
-                     what="handled")
+    pilot.wait_until(lambda: "sudah ditangani" in text_of(pilot, "panel_message"), what="handled")
     pilot.wait_until(lambda: not pilot.exists(f"held_{refused}"), what="row to leave")
     assert text_of(pilot, "act_held") == "Kiriman tertahan"
     assert box.get(refused).status == HANDLED

@@ -48,8 +48,9 @@ def enter_pin(pilot: Any, pin: str) -> None:
     press(pilot, "pin_keys", [*pin, "done"])
 
 
-def test_pin_pad_lockout_panel_assist_devices_and_lock(start: Callable[[], Any],
-                                                       artifacts: Path) -> None:
+def test_pin_pad_lockout_panel_assist_devices_and_lock(
+    start: Callable[[], Any], artifacts: Path
+) -> None:
     pilot = start()
     later = [0.0]  # moves the lockout's clock on, instead of waiting a minute
     pilot.kiosk.attendant._checker._clock = lambda: time.monotonic() + later[0]
@@ -84,8 +85,9 @@ def test_pin_pad_lockout_panel_assist_devices_and_lock(start: Callable[[], Any],
     pilot.tap("attendant_button")  # unlocked: straight to the panel
     pilot.tap("act_assist")
     pilot.wait_until(lambda: not pilot.exists("attendant_panel"), what="panel to close")
-    pilot.wait_until(lambda: text_of(pilot, "assisted_badge") == "Dibantu petugas PTG-07",
-                     what="assisted badge")
+    pilot.wait_until(
+        lambda: text_of(pilot, "assisted_badge") == "Dibantu petugas PTG-07", what="assisted badge"
+    )
     assert pilot.app.session.view.assisted_by == "PTG-07"
     pilot.tap("next")
     pilot.wait_for_state("menu")
@@ -114,8 +116,9 @@ def test_pin_pad_lockout_panel_assist_devices_and_lock(start: Callable[[], Any],
     assert pilot.app.session.view.assisted_by == "PTG-07"  # the session stays assisted
 
 
-def test_uid_card_continued_and_reprint_by_touches(start: Callable[[], Any],
-                                                   artifacts: Path) -> None:
+def test_uid_card_continued_and_reprint_by_touches(
+    start: Callable[[], Any], artifacts: Path
+) -> None:
     pilot = start()
     session = pilot.app.session
     session.simulate_uid_card("E0040150AABBCCDD")  # a citizen's card without e-KTP data
@@ -140,16 +143,17 @@ def test_uid_card_continued_and_reprint_by_touches(start: Callable[[], Any],
 
     # (d) a ticket whose print failed earlier, reprinted from the journal.
     journal = pilot.kiosk.journal
-    job = journal.record("ticket", "AKTA-35.17.261122.0042",
-                         payload=ticket_payload(make_ticket(
-                             registration_number="AKTA-35.17.261122.0042")))
+    job = journal.record(
+        "ticket",
+        "AKTA-35.17.261122.0042",
+        payload=ticket_payload(make_ticket(registration_number="AKTA-35.17.261122.0042")),
+    )
     journal.mark_failed(job.id, "PaperOut")
     pilot.tap("attendant_button")
     pilot.tap("act_reprints")
     pilot.wait_until(lambda: pilot.exists(f"reprint_{job.id}"), what="reprint row")
     pilot.tap(f"reprint_{job.id}")
-    pilot.wait_until(lambda: "dicetak ulang" in text_of(pilot, "panel_message"),
-                     what="reprinted")
+    pilot.wait_until(lambda: "dicetak ulang" in text_of(pilot, "panel_message"), what="reprinted")
     assert len(pilot.kiosk.devices.ticket_printer.tickets) == 1
     assert not pilot.exists(f"reprint_{job.id}")  # done: never offered twice
     assert [j.state for j in journal.log()] == ["reprinted", "done"]
@@ -195,8 +199,9 @@ def test_failed_receipt_reprinted_by_touches(start: Callable[[], Any]) -> None:
     pilot.wait_until(lambda: pilot.exists(f"reprint_{job.id}"), what="receipt row")
     assert text_of(pilot, f"reprint_{job.id}") == "Cetak ulang bukti"
     pilot.tap(f"reprint_{job.id}")
-    pilot.wait_until(lambda: "Bukti pendaftaran" in text_of(pilot, "panel_message"),
-                     what="receipt reprinted")
+    pilot.wait_until(
+        lambda: "Bukti pendaftaran" in text_of(pilot, "panel_message"), what="receipt reprinted"
+    )
     a4 = pilot.kiosk.devices.document_printer
     assert [title for title, _ in a4.printed] == [f"receipt-{reference}"]
     assert not pilot.exists(f"reprint_{job.id}")

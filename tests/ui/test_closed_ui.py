@@ -20,8 +20,13 @@ def hours_closed_today() -> Any:
     """Open every day 08.00-16.00 WITA, but today (in WITA) is a closed date."""
     today = datetime.now(UTC).astimezone(ZONES["WITA"]).date()
     days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    return parse_opening_hours({"timezone": "WITA", "closed_dates": [today.isoformat()],
-                                **{day: ["08.00-16.00"] for day in days}})
+    return parse_opening_hours(
+        {
+            "timezone": "WITA",
+            "closed_dates": [today.isoformat()],
+            **{day: ["08.00-16.00"] for day in days},
+        }
+    )
 
 
 @pytest.fixture
@@ -32,9 +37,15 @@ def closed_kiosk(tmp_path: Path) -> Iterator[Any]:
     from kiosk_app.ui.app import AnjunganApp
     from kiosk_app.ui.pilot import Pilot
 
-    config = load_config(None, data_dir=tmp_path / "data", output_dir=tmp_path / "printed",
-                         headless=True, fullscreen=False, timeouts=Timeouts(goodbye_s=1.0),
-                         opening_hours=hours_closed_today())
+    config = load_config(
+        None,
+        data_dir=tmp_path / "data",
+        output_dir=tmp_path / "printed",
+        headless=True,
+        fullscreen=False,
+        timeouts=Timeouts(goodbye_s=1.0),
+        opening_hours=hours_closed_today(),
+    )
     config.devices.card_read_delay_s = 0.3
     kiosk = build_kiosk(config)
     app = AnjunganApp(kiosk, animate=False)
@@ -64,8 +75,9 @@ def test_closed_screen_says_when_it_opens_and_ignores_cards(
     pilot.screenshot(artifacts / "closed.png")
 
     pilot.tap("closed_sim_tap")  # a card on the reader: not read, and the citizen is told
-    pilot.wait_until(lambda: pilot.find("closed_message").text == CARD_NOT_READ.id,
-                     what="card not read")
+    pilot.wait_until(
+        lambda: pilot.find("closed_message").text == CARD_NOT_READ.id, what="card not read"
+    )
     assert pilot.state == "closed" and pilot.kiosk.session.view.name == ""
     pilot.kiosk.session.simulate_card_removal()
     pilot.wait_until(lambda: pilot.find("closed_message").text == "", what="notice gone")

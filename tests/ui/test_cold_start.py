@@ -15,9 +15,19 @@ pytestmark = pytest.mark.ui
 ROOT = Path(__file__).resolve().parents[2]
 
 # Modules the attract screen does not need: imported only once its first frame is up.
-AFTER_FIRST_FRAME = ("kiosk_app.bootstrap", "kiosk_app.services.session", "kiosk_app.central",
-                     "central_server.sidecar", "drivers.card_reader.simulator", "reportlab",
-                     "kiosk_app.domain.forms", "qrcode", "requests", "cryptography", "sqlite3")
+AFTER_FIRST_FRAME = (
+    "kiosk_app.bootstrap",
+    "kiosk_app.services.session",
+    "kiosk_app.central",
+    "central_server.sidecar",
+    "drivers.card_reader.simulator",
+    "reportlab",
+    "kiosk_app.domain.forms",
+    "qrcode",
+    "requests",
+    "cryptography",
+    "sqlite3",
+)
 
 PROBE = """
 import json, sys, tempfile
@@ -66,11 +76,15 @@ def test_the_attract_screen_shows_before_the_services_are_built() -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(
         [sys.executable, "-c", f"AFTER = {AFTER_FIRST_FRAME!r}\n" + PROBE],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.stdout + done.stderr[-3000:]
-    seen = json.loads(lines[-1][len("RESULT "):])
+    seen = json.loads(lines[-1][len("RESULT ") :])
     assert seen["screen_at_first_frame"] == "attract"
     assert seen["built_at_first_frame"] is False
     assert seen["imported_at_first_frame"] == []

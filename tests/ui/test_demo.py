@@ -22,7 +22,11 @@ def test_demo_drives_the_whole_journey(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "kiosk_app", "demo", "--out", str(out)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     journey = json.loads((out / "journey.json").read_text(encoding="utf-8"))
     assert done.returncode == 0, (journey.get("error"), done.stderr[-3000:])
@@ -33,8 +37,17 @@ def test_demo_drives_the_whole_journey(tmp_path: Path) -> None:
     assert len(shots) == len(journey["screens"])
     assert [re.sub(r"^\d{2}-|\.png$", "", s) for s in shots] == journey["screens"]
     assert [s[:2] for s in shots] == [f"{i:02d}" for i in range(1, len(shots) + 1)]
-    for screen in ("attract", "identity", "menu", "form-keluarga", "form-saksi", "schedule",
-                   "review", "result", "goodbye"):
+    for screen in (
+        "attract",
+        "identity",
+        "menu",
+        "form-keluarga",
+        "form-saksi",
+        "schedule",
+        "review",
+        "result",
+        "goodbye",
+    ):
         assert screen in journey["screens"]
     assert all((out / "screens" / s).stat().st_size > 5000 for s in shots)
 

@@ -30,20 +30,29 @@ def issue_on_the_kiosks_server(pilot: Any, tmp_path: Path) -> tuple[str, str, st
     central = wait_for_central(pilot)
     person = citizen(0)
     slot = central.slots("akta_kelahiran")[0].slot
-    receipt = central.submit(service="akta_kelahiran", applicant_nik=person.nik,
-                             applicant_name=person.name, data={"child_name": "Budi"},
-                             slot=slot, idempotency_key="ui-documents-0001")
+    receipt = central.submit(
+        service="akta_kelahiran",
+        applicant_nik=person.nik,
+        applicant_name=person.name,
+        data={"child_name": "Budi"},
+        slot=slot,
+        idempotency_key="ui-documents-0001",
+    )
     db = Database(f"sqlite:///{(tmp_path / 'data' / 'central.db').resolve()}")
     try:
         with db.transaction() as session:
-            app = session.scalar(select(Application).where(
-                Application.registration_number == receipt.registration_number))
+            app = session.scalar(
+                select(Application).where(
+                    Application.registration_number == receipt.registration_number
+                )
+            )
             assert app is not None
             lifecycle.transition(session, app, "approve", "petugas", notify=None)
             lifecycle.check_in(session, app, "petugas", app.slot_date)  # at the counter
             lifecycle.transition(session, app, "verify", "petugas", notify=None)
-            document = issued.issue_document(session, app, "petugas", "Budi", HOLDER_NIK,
-                                             date(2026, 11, 23), notify=None)
+            document = issued.issue_document(
+                session, app, "petugas", "Budi", HOLDER_NIK, date(2026, 11, 23), notify=None
+            )
             number = document.document_number
             code = print_codes.display(print_codes.derive(session, document.code, 1))
     finally:
@@ -87,8 +96,9 @@ def test_own_timeline_then_print_once_by_touch(
 
     pilot.tap("service_print")
     pilot.wait_for_state("documents")
-    pilot.wait_until(lambda: pilot.exists(f"print_{registration}"), timeout=15,
-                     what="ready document")
+    pilot.wait_until(
+        lambda: pilot.exists(f"print_{registration}"), timeout=15, what="ready document"
+    )
     pilot.screenshot(artifacts / "documents-ready.png")
     printer = pilot.kiosk.devices.document_printer
     printed_before = len(printer.printed)
@@ -101,8 +111,9 @@ def test_own_timeline_then_print_once_by_touch(
     assert len(printer.printed) == printed_before + 1
     title, pdf = printer.printed[-1]
     assert title == f"document-{document_number}" and pdf.startswith(b"%PDF")
-    pilot.wait_until(lambda: not pilot.exists(f"print_{registration}"), timeout=15,
-                     what="no longer printable")
+    pilot.wait_until(
+        lambda: not pilot.exists(f"print_{registration}"), timeout=15, what="no longer printable"
+    )
     (job,) = [j for j in pilot.kiosk.journal.log() if j.kind == "document"]
     assert job.reference == document_number and job.state == "done"
     assert job.actor == citizen(0).nik[:4] + "********" + citizen(0).nik[-4:]

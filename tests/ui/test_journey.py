@@ -20,8 +20,19 @@ pytestmark = pytest.mark.ui
 NUMBER = re.compile(r"^AKTA-\d{2}\.\d{2}\.\d{6}\.\d{4}$")
 HOLDER = "BUDI SANTOSO"  # fictional citizen 0 of the simulated reader
 ALL_STATES = [
-    "attract", "reading_card", "identity", "menu", "form", "scan", "schedule", "review",
-    "submitting", "result", "survey", "goodbye", "attract",
+    "attract",
+    "reading_card",
+    "identity",
+    "menu",
+    "form",
+    "scan",
+    "schedule",
+    "review",
+    "submitting",
+    "result",
+    "survey",
+    "goodbye",
+    "attract",
 ]
 
 

@@ -42,10 +42,13 @@ def test_large_text_never_makes_a_text_smaller(artifacts: Path) -> None:
     assert all(len(layout.sizes) >= 2 for layout in layouts.values())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: on some form pages a hint holds a word wider "
-                   "than its column (an e-mail address, 3517-LU-01022020-0001), a two-line hint "
-                   "pushes the text box, and in large text a date picker's 'Bulan' meets the "
-                   "heading: benchmarks/layout.py lists them")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: on some form pages a hint holds a word wider "
+    "than its column (an e-mail address, 3517-LU-01022020-0001), a two-line hint "
+    "pushes the text box, and in large text a date picker's 'Bulan' meets the "
+    "heading: benchmarks/layout.py lists them",
+)
 def test_every_form_page_with_each_editor_fits(artifacts: Path) -> None:
     render_all(artifacts)
     # every page of every form was checked, with each field's editor, in both modes and languages
@@ -63,15 +66,21 @@ def test_the_check_sees_what_a_reader_would(artifacts: Path) -> None:
     from tests.ui.layout_check import check_label, check_layout
 
     render_all(artifacts)  # the window exists
-    spill = Button(text="Simulasi: tempel e-KTP", font_size=40, size=(200, 60),
-                   text_size=(180, None))
+    spill = Button(
+        text="Simulasi: tempel e-KTP", font_size=40, size=(200, 60), text_size=(180, None)
+    )
     spill.texture_update()
     assert any("box" in f for f in check_label(spill)), "text taller than its button"
     broken = Label(text="almarhumah", font_size=40, size=(150, 200), text_size=(150, None))
     broken.texture_update()
     assert any("wider than" in f for f in check_label(broken)), "a word broken inside"
-    cut = Label(text="Akta Kelahiran · Data keluarga", font_size=40, size=(200, 50),
-                text_size=(200, 50), shorten=True)
+    cut = Label(
+        text="Akta Kelahiran · Data keluarga",
+        font_size=40,
+        size=(200, 50),
+        text_size=(200, 50),
+        shorten=True,
+    )
     cut.texture_update()
     assert check_label(cut), "a shortened heading"
     root = Widget(size=(1280, 800))

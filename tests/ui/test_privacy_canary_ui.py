@@ -42,8 +42,11 @@ INACTIVITY_EVERY = int(os.environ.get("CANARY_UI_INACTIVITY_EVERY", "100"))
 
 
 @pytest.fixture
-def canary_kiosk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                 cups_testbed: CupsTestbed) -> Iterator[tuple[Any, Canary, Path]]:  # noqa: F811
+def canary_kiosk(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cups_testbed: CupsTestbed,  # noqa: F811 - the imported session fixture
+) -> Iterator[tuple[Any, Canary, Path]]:
     """The app on simulators, but receipts go to cupsd; every card is the canary's."""
     from kiosk_app.bootstrap import build_kiosk
     from kiosk_app.config import load_config
@@ -66,8 +69,14 @@ def canary_kiosk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     timeouts = Timeouts(goodbye_s=0.1)  # inactivity_session() skips over the idle minutes
-    config = load_config(None, data_dir=tmp_path / "data", output_dir=tmp_path / "printed",
-                         headless=True, fullscreen=False, timeouts=timeouts)
+    config = load_config(
+        None,
+        data_dir=tmp_path / "data",
+        output_dir=tmp_path / "printed",
+        headless=True,
+        fullscreen=False,
+        timeouts=timeouts,
+    )
     config.devices.card_read_delay_s = 0.1
     config.devices.document_printer = "cups"
     config.devices.cups_queue = PDF_QUEUE
@@ -145,8 +154,12 @@ def fill_form(pilot: Any, pages: int | None = None) -> None:
                 pilot.kiosk.session.set_value(spec.name, values[spec.name])
         if pages is None:
             pilot.tap("next")
-            pilot.wait_until(lambda i=index: app.view.state.value != "form"
-                             or app.view.page != i or bool(app.view.errors), what="next page")
+            pilot.wait_until(
+                lambda i=index: (
+                    app.view.state.value != "form" or app.view.page != i or bool(app.view.errors)
+                ),
+                what="next page",
+            )
             assert not app.view.errors, sorted(app.view.errors)
 
 
@@ -198,8 +211,9 @@ def own_applications(pilot: Any, canary: Canary) -> None:
     pilot.tap("service_status")
     pilot.wait_for_state("status")
     pilot.tap("status_mine")
-    pilot.wait_until(lambda: pilot.exists("own_title_0"), timeout=30,
-                     what="the canary's applications")
+    pilot.wait_until(
+        lambda: pilot.exists("own_title_0"), timeout=30, what="the canary's applications"
+    )
     pilot.tap("own_close")
     pilot.wait_until(lambda: not pilot.app.root.get_screen("status").own_shown, what="closed")
     pilot.tap("status_back")
@@ -221,24 +235,29 @@ def inactivity_session(pilot: Any, canary: Canary) -> None:
     """The form opened, then nobody touches anything: the warning, then the end. The session's
     clock jumps over the idle minutes (its timers run on that clock, ticked by the app)."""
     session = pilot.kiosk.session
-    timeouts = session.core.machine.timeouts  # noqa: SLF001
-    real_clock = session.core.clock  # noqa: SLF001
+    timeouts = session.core.machine.timeouts
+    real_clock = session.core.clock
     try:
         to_form(pilot, canary)
         with pilot.hold_clock(skip_s=timeouts.inactivity_s + 1):
             pilot.wait_until(lambda: pilot.exists("inactivity_warning"), what="the warning")
         with pilot.hold_clock(skip_s=timeouts.warning_s + 1):  # the goodbye waits while held
             pilot.wait_for_state("goodbye")
-            assert session.core.machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
+            assert session.core.machine.end_reason is EndReason.INACTIVITY
         session.simulate_card_removal()
         pilot.wait_for_state("attract", timeout=30)  # the goodbye's timer runs on that clock too
     finally:
-        session.core.clock = real_clock  # noqa: SLF001
+        session.core.clock = real_clock
 
 
 Session = Callable[[Any, Canary], None]
-SHORT: tuple[Session, ...] = (removal_on_identity, finish_on_identity, finish_on_menu,
-                              own_applications, removal_in_form)
+SHORT: tuple[Session, ...] = (
+    removal_on_identity,
+    finish_on_identity,
+    finish_on_menu,
+    own_applications,
+    removal_in_form,
+)
 
 
 def plan(sessions: int) -> list[Session]:
@@ -258,7 +277,9 @@ def plan(sessions: int) -> list[Session]:
 
 
 def test_canary_leaves_no_trace_through_the_app_and_cups(
-    canary_kiosk: tuple[Any, Canary, Path], tmp_path: Path, cups_testbed: CupsTestbed,  # noqa: F811
+    canary_kiosk: tuple[Any, Canary, Path],
+    tmp_path: Path,
+    cups_testbed: CupsTestbed,  # noqa: F811
 ) -> None:
     pilot, canary, log_path = canary_kiosk
     started = time.time() - 1
@@ -269,8 +290,10 @@ def test_canary_leaves_no_trace_through_the_app_and_cups(
         began = time.monotonic()
         session(pilot, canary)
         spent.setdefault(session.__name__, []).append(time.monotonic() - began)
-    print("sessions, mean seconds:", {k: f"{len(v)} x {sum(v) / len(v):.1f}"
-                                      for k, v in spent.items()})
+    print(
+        "sessions, mean seconds:",
+        {k: f"{len(v)} x {sum(v) / len(v):.1f}" for k, v in spent.items()},
+    )
     receipts = printed_before + kinds.count(completed_session)
     deadline = time.monotonic() + 30
     while len(cups_testbed.new_pdfs()) < receipts and time.monotonic() < deadline:
@@ -282,9 +305,17 @@ def test_canary_leaves_no_trace_through_the_app_and_cups(
     assert log_text.count("card read: NIK") == len(kinds)  # every session read the card
     assert log_path.stat().st_size < MAX_FILE_BYTES  # the scan reads it whole
     data = tmp_path / "data"
-    roots = [log_path.parent, data, tmp_path / "tmp", Path(os.environ["KIVY_HOME"]),
-             cups_testbed.spool, cups_testbed.root / "log", Path("/var/spool/cups"),
-             Path("/var/spool/cups-pdf"), *system_temp_roots(started)]
+    roots = [
+        log_path.parent,
+        data,
+        tmp_path / "tmp",
+        Path(os.environ["KIVY_HOME"]),
+        cups_testbed.spool,
+        cups_testbed.root / "log",
+        Path("/var/spool/cups"),
+        Path("/var/spool/cups-pdf"),
+        *system_temp_roots(started),
+    ]
     server_files = tuple(data / f"central.db{suffix}" for suffix in ("", "-wal", "-shm"))
     leaks = scan(canary, roots, since=started, skip=(cups_testbed.pdf_out, *server_files))
     assert leaks == {}, f"the canary was found in: {leaks}"

@@ -22,8 +22,13 @@ NOISE = ("Traceback", "CRITICAL", " ERROR ", "HTTP 4", "HTTP 5", "no_regions", "
 
 
 def _headless_env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), SDL_VIDEODRIVER="offscreen",
-               SDL_AUDIODRIVER="dummy", HOME=str(tmp_path))
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        SDL_VIDEODRIVER="offscreen",
+        SDL_AUDIODRIVER="dummy",
+        HOME=str(tmp_path),
+    )
     env.pop("KIVY_HOME", None)  # the kiosk makes its own, as on a fresh machine
     return env
 
@@ -32,8 +37,11 @@ def test_a_fresh_development_kiosk_starts_without_noise(tmp_path: Path) -> None:
     """`anjungan kiosk --windowed` (README) with no config, headless, in an empty folder."""
     kiosk = subprocess.Popen(
         [sys.executable, "-m", "kiosk_app", "kiosk", "--windowed"],
-        cwd=tmp_path, env=_headless_env(tmp_path), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=_headless_env(tmp_path),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     watchdog = threading.Timer(DEADLINE_S, kiosk.kill)
     watchdog.start()
@@ -70,7 +78,10 @@ def test_a_text_box_leaves_the_desktop_clipboard_alone(tmp_path: Path) -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=tmp_path, env=_headless_env(tmp_path), capture_output=True, text=True,
+        cwd=tmp_path,
+        env=_headless_env(tmp_path),
+        capture_output=True,
+        text=True,
         timeout=DEADLINE_S,
     )
     console = done.stdout + done.stderr

@@ -24,7 +24,10 @@ EDITION: dict[str, dict[str, str]] = {
     "provinces": {"32": "JAWA BARAT", "35": "JAWA TIMUR"},
     "cities": {"3203": "KABUPATEN CIANJUR", "3205": "KABUPATEN GARUT", "3517": "KABUPATEN JOMBANG"},
     "districts": {
-        "320301": "Cianjur", "320501": "Garut Kota", "320502": "Cilawu", "351709": "Jombang",
+        "320301": "Cianjur",
+        "320501": "Garut Kota",
+        "320502": "Cilawu",
+        "351709": "Jombang",
     },
     "villages": {
         "3203012001": "Sukamaju",
@@ -109,8 +112,11 @@ def test_search_and_browse_by_touch(
     pilot.tap("region_3517")
     pilot.tap("region_351709")
     assert pilot.find("region_page_up").disabled and not pilot.find("region_page_down").disabled
-    first_page = {w.pilot_id for w in pilot.widgets() if str(getattr(w, "pilot_id", "")).startswith(
-        "region_3517092")}
+    first_page = {
+        w.pilot_id
+        for w in pilot.widgets()
+        if str(getattr(w, "pilot_id", "")).startswith("region_3517092")
+    }
     assert len(first_page) == 12
     pilot.tap("region_page_down")
     assert pilot.exists("region_3517092012") and not pilot.exists("region_3517092011")
@@ -121,8 +127,6 @@ def test_search_and_browse_by_touch(
     pilot.browse_region("3205012001")
     assert field.value == "3205012001"
     assert field.summary.startswith("Desa Sukamaju, Kec. Garut Kota, Kab. Garut")
-
-
 
 
 def test_region_field_in_the_pindah_form(start_kiosk: Callable[..., Any], artifacts: Path) -> None:

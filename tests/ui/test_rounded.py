@@ -10,11 +10,11 @@ os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 
-import pytest  # noqa: E402
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from kiosk_app.ui.widgets.rounded import nine_patch_border, rounded_pixels  # noqa: E402
+from kiosk_app.ui.widgets.rounded import nine_patch_border, rounded_pixels
 
 pytestmark = pytest.mark.ui
 

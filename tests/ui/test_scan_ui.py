@@ -35,7 +35,8 @@ def to_scan_step(pilot: Any) -> None:
 
 def scan_idle(pilot: Any) -> Any:
     pilot.wait_until(
-        lambda: pilot.app.view.scan is not None and not pilot.app.view.scan.busy, timeout=15,
+        lambda: pilot.app.view.scan is not None and not pilot.app.view.scan.busy,
+        timeout=15,
         what="scan finished",
     )
     pilot.idle(2)

@@ -62,8 +62,7 @@ def test_every_screen_has_kept_screenshots(artifacts: Path) -> None:
                     missing.append(str(kept.relative_to(SCREENSHOTS)))
                 elif kept.stat().st_size > MAX_SHOT_BYTES:
                     too_big.append(f"{kept.name}: {kept.stat().st_size} bytes")
-    assert not missing, (f"no kept screenshot for {missing}: run "
-                         f"{UPDATE_COMMAND} and commit them")
+    assert not missing, f"no kept screenshot for {missing}: run {UPDATE_COMMAND} and commit them"
     assert not too_big, too_big
 
 
@@ -80,15 +79,18 @@ def test_every_screen_matches_its_kept_screenshot(artifacts: Path) -> None:
         result = compare_images(record.shot, kept, diff_path=diff)
         if not result.passed:
             why = result.size_mismatch or f"{result.differing} pixels differ"
-            differ.append(f"{record.lang}-{record.mode}/{record.screen}: {why}\n"
-                          f"    kept:     {kept}\n    rendered: {record.shot}\n"
-                          f"    diff:     {diff if diff.is_file() else '-'}")
+            differ.append(
+                f"{record.lang}-{record.mode}/{record.screen}: {why}\n"
+                f"    kept:     {kept}\n    rendered: {record.shot}\n"
+                f"    diff:     {diff if diff.is_file() else '-'}"
+            )
     assert not differ, (
         f"{len(differ)} screen(s) differ from their kept screenshots beyond the tolerance "
         f"(a pixel counts when {PIXEL_TOLERANCE}/255 beyond its 3x3 neighbourhood in the other "
         f"image; more than {MAX_DIFFERING} such pixels fail). "
         f"If the change is "
-        f"meant, review the rendered images and run {UPDATE_COMMAND}:\n" + "\n".join(differ))
+        f"meant, review the rendered images and run {UPDATE_COMMAND}:\n" + "\n".join(differ)
+    )
 
 
 def test_the_comparison_reports_a_changed_screen(artifacts: Path, tmp_path: Path) -> None:
@@ -114,8 +116,9 @@ def test_the_comparison_reports_a_changed_screen(artifacts: Path, tmp_path: Path
 
     recoloured = shown.copy()  # the same shapes, one colour 80 levels off (a theme change)
     red, green, blue = shown.crop((300, 200, 340, 220)).split()
-    recoloured.paste(Image.merge("RGB", (red, green.point(lambda v: min(255, v + 80)), blue)),
-                     (300, 200))
+    recoloured.paste(
+        Image.merge("RGB", (red, green.point(lambda v: min(255, v + 80)), blue)), (300, 200)
+    )
     assert not compare_images(recoloured, shown).passed
 
 
@@ -182,15 +185,57 @@ def test_rendered_screenshots_differ_between_modes_and_languages(artifacts: Path
 PACKAGES = ("kiosk_app.domain", "kiosk_app.services", "kiosk_app.ui")
 # The same word in both languages by nature: names, acronyms, months, loan words.
 SAME_IN_BOTH = {
-    "NIK", "KK", "KIA", "AKTA", "e-KTP", "KTP-el", "April", "September", "November", "Dukcapil",
-    "Disdukcapil", "Status", "Total", "Email", "OK", "RT", "RW", "RT/RW", "WNI", "WNA", "PDF", "QR",
+    "NIK",
+    "KK",
+    "KIA",
+    "AKTA",
+    "e-KTP",
+    "KTP-el",
+    "April",
+    "September",
+    "November",
+    "Dukcapil",
+    "Disdukcapil",
+    "Status",
+    "Total",
+    "Email",
+    "OK",
+    "RT",
+    "RW",
+    "RT/RW",
+    "WNI",
+    "WNA",
+    "PDF",
+    "QR",
 }
 # Shown as is in every language: the language buttons name the language itself.
 ALWAYS_ALLOWED = {"Bahasa Indonesia"}
 # Words that only Indonesian sentences use: an English label holding one was not translated.
-INDONESIAN_WORDS = ("Anda", "yang", "dan", "tidak", "silakan", "Silakan", "dengan", "untuk",
-                    "belum", "sudah", "Sentuh", "Lanjut", "Kembali", "Selesai", "pukul", "dari",
-                    "halaman", "Kirim", "Ubah", "Hapus", "Pilih", "Cetak", "Lewati")
+INDONESIAN_WORDS = (
+    "Anda",
+    "yang",
+    "dan",
+    "tidak",
+    "silakan",
+    "Silakan",
+    "dengan",
+    "untuk",
+    "belum",
+    "sudah",
+    "Sentuh",
+    "Lanjut",
+    "Kembali",
+    "Selesai",
+    "pukul",
+    "dari",
+    "halaman",
+    "Kirim",
+    "Ubah",
+    "Hapus",
+    "Pilih",
+    "Cetak",
+    "Lewati",
+)
 
 
 def _modules() -> list[object]:
@@ -251,8 +296,15 @@ def test_every_text_has_both_languages() -> None:
     assert len(texts) > 300  # the walk reaches the catalogue, forms, screens and widgets
     empty = [w for w, t in texts if not t.id.strip() or not t.en.strip()]  # type: ignore[attr-defined]
     assert not empty, f"Text with a missing language: {empty}"
-    same = sorted({t.id for _w, t in texts if t.id == t.en and t.id not in SAME_IN_BOTH  # type: ignore[attr-defined]
-                   and any(c.isalpha() for c in t.id)})  # type: ignore[attr-defined]
+    same = sorted(
+        {
+            t.id
+            for _w, t in texts
+            if t.id == t.en
+            and t.id not in SAME_IN_BOTH  # type: ignore[attr-defined]
+            and any(c.isalpha() for c in t.id)
+        }
+    )  # type: ignore[attr-defined]
     assert not same, f"not translated (same text in both languages): {same}"
 
 
@@ -285,19 +337,27 @@ def test_english_screens_show_no_indonesian(artifacts: Path) -> None:
         hit = next((f for f in fragments if f in shown), None)
         return hit or (m.group(0) if (m := words.search(shown)) else None)
 
-    found = [f"{screen} ({mode}): {shown!r} has {indonesian(shown)!r}"
-             for (screen, mode, lang), record in rendered.items() if lang == "en"
-             for shown in record.texts if indonesian(shown)]
+    found = [
+        f"{screen} ({mode}): {shown!r} has {indonesian(shown)!r}"
+        for (screen, mode, lang), record in rendered.items()
+        if lang == "en"
+        for shown in record.texts
+        if indonesian(shown)
+    ]
     assert not found, "Indonesian on English screens:\n" + "\n".join(sorted(set(found)))
     # The detector works: every Indonesian screen shows some Indonesian.
-    quiet = [s for (s, m, lang), r in rendered.items()
-             if lang == "id" and not any(indonesian(t) for t in r.texts)]
+    quiet = [
+        s
+        for (s, m, lang), r in rendered.items()
+        if lang == "id" and not any(indonesian(t) for t in r.texts)
+    ]
     assert not quiet, f"no Indonesian found on Indonesian screens {quiet}: the check is blind"
     assert any("Place your e-KTP" in t for t in rendered[("attract", "normal", "en")].texts)
 
 
 def test_update_rewrites_only_missing_or_changed_kept_screenshots(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from PIL import Image, ImageDraw
 
     from tests.ui import screen_samples

@@ -36,9 +36,14 @@ def file_application(pilot: Any) -> str:
     central = wait_for_central(pilot)
     person = citizen(1)
     slot = central.slots("akta_kelahiran")[0].slot
-    receipt = central.submit(service="akta_kelahiran", applicant_nik=person.nik,
-                             applicant_name=person.name, data={}, slot=slot,
-                             idempotency_key="ui-status-check")
+    receipt = central.submit(
+        service="akta_kelahiran",
+        applicant_nik=person.nik,
+        applicant_name=person.name,
+        data={},
+        slot=slot,
+        idempotency_key="ui-status-check",
+    )
     return receipt.registration_number
 
 
@@ -116,8 +121,10 @@ def test_receipt_qr_on_the_attract_screen_opens_the_status(
     pilot.screenshot(artifacts / "status-by-qr.png")
 
     assert scanner.scan("WIFI:S:lobby;;")  # someone's other QR code
-    pilot.wait_until(lambda: pilot.find("message").text.startswith("Kode QR ini bukan"),
-                     what="foreign QR message")
+    pilot.wait_until(
+        lambda: pilot.find("message").text.startswith("Kode QR ini bukan"),
+        what="foreign QR message",
+    )
     pilot.tap("status_back")
     pilot.wait_for_state("attract")
     assert number not in pilot.app.root.get_screen("status").entry
@@ -143,7 +150,10 @@ def test_reprint_button_once_the_paper_is_back(
     printer.set_paper(True)
     pilot.wait_until(lambda: not pilot.find("reprint").disabled, timeout=10, what="printer back")
     pilot.tap("reprint")
-    pilot.wait_until(lambda: "Tiket telah dicetak" in pilot.find("printed").text, timeout=10,
-                     what="ticket printed")
+    pilot.wait_until(
+        lambda: "Tiket telah dicetak" in pilot.find("printed").text,
+        timeout=10,
+        what="ticket printed",
+    )
     assert len(printer.tickets) == 1
     assert printer.tickets[0].registration_number == app.view.outcome.registration_number

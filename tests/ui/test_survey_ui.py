@@ -25,8 +25,10 @@ def server_surveys(pilot: Any) -> list[tuple[Any, ...]]:
     """Rows of the embedded central server's survey table (its SQLite file)."""
     path = pilot.kiosk.config.data_dir / "central.db"
     with closing(sqlite3.connect(path)) as db:
-        return db.execute("SELECT service, office_code, kiosk_id, u1, u2, u3, u4, u5, u6, u7, u8,"
-                          " u9 FROM survey_responses").fetchall()
+        return db.execute(
+            "SELECT service, office_code, kiosk_id, u1, u2, u3, u4, u5, u6, u7, u8,"
+            " u9 FROM survey_responses"
+        ).fetchall()
 
 
 def answer_page(pilot: Any, value: int) -> list[str]:
@@ -34,8 +36,10 @@ def answer_page(pilot: Any, value: int) -> list[str]:
     codes = [e.code for e in pilot.app.view.survey.elements]
     for code in codes:
         pilot.tap(f"survey_{code}_{value}")
-    pilot.wait_until(lambda: all(pilot.app.view.survey.answers.get(c) == value for c in codes),
-                     what="answers recorded")
+    pilot.wait_until(
+        lambda: all(pilot.app.view.survey.answers.get(c) == value for c in codes),
+        what="answers recorded",
+    )
     return codes
 
 
@@ -67,8 +71,9 @@ def test_survey_after_a_status_check_is_sent_over_http(
 
     answer_page(pilot, 3)
     pilot.tap("survey_send")  # six questions left: said plainly, and their page opens
-    pilot.wait_until(lambda: "nomor 4, 5, 6, 7, 8, 9" in pilot.find("message").text,
-                     what="missing answers")
+    pilot.wait_until(
+        lambda: "nomor 4, 5, 6, 7, 8, 9" in pilot.find("message").text, what="missing answers"
+    )
     assert pilot.app.view.survey.page == 1 and pilot.state == "survey"
     pilot.screenshot(artifacts / "survey-missing.png")
     answer_page(pilot, 4)

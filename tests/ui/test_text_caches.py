@@ -10,7 +10,7 @@ os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 
-import pytest  # noqa: E402
+import pytest
 
 pytestmark = pytest.mark.ui
 
@@ -20,7 +20,7 @@ SECRET = "ZZKANARIWATI 3517084506870001"
 def cached_keys() -> list[str]:
     from kivy.cache import Cache
 
-    objects = Cache._objects  # noqa: SLF001 - no public listing of a category's keys
+    objects = Cache._objects
     return [str(k) for category in ("textinput.label", "textinput.width")
             for k in objects.get(category, {})]  # fmt: skip
 

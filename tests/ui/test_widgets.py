@@ -10,29 +10,29 @@ os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 
-import datetime  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import datetime
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from kivy.base import EventLoop  # noqa: E402
-from kivy.core.window import Window  # noqa: E402
-from kivy.tests.common import UnitTestTouch  # noqa: E402
-from kivy.uix.behaviors import ButtonBehavior  # noqa: E402
-from kivy.uix.boxlayout import BoxLayout  # noqa: E402
-from kivy.uix.textinput import TextInput  # noqa: E402
-from kivy.uix.widget import Widget  # noqa: E402
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kivy.base import EventLoop
+from kivy.core.window import Window
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
 
-from kiosk_app.ui.theme import LARGE_TEXT_SCALE, theme  # noqa: E402
-from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: E402
-from kiosk_app.ui.widgets.datepicker import DATE_ACTIONS, DatePicker, step_date  # noqa: E402
-from kiosk_app.ui.widgets.field import FieldRow  # noqa: E402
-from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard  # noqa: E402
-from kiosk_app.ui.widgets.timepicker import TimePicker  # noqa: E402
-from kiosk_app.ui.widgets.warning import InactivityWarning  # noqa: E402
+from kiosk_app.ui.theme import LARGE_TEXT_SCALE, theme
+from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons
+from kiosk_app.ui.widgets.datepicker import DATE_ACTIONS, DatePicker, step_date
+from kiosk_app.ui.widgets.field import FieldRow
+from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
+from kiosk_app.ui.widgets.timepicker import TimePicker
+from kiosk_app.ui.widgets.warning import InactivityWarning
 
 pytestmark = pytest.mark.ui
 
@@ -422,9 +422,7 @@ def test_inactivity_warning(mount: Callable[[Widget], Widget]) -> None:
 
 
 @pytest.mark.parametrize("large", [False, True])
-def test_all_touch_targets_are_big_enough(
-    mount: Callable[[Widget], Widget], large: bool
-) -> None:
+def test_all_touch_targets_are_big_enough(mount: Callable[[Widget], Widget], large: bool) -> None:
     theme.large_text = large
     idle()
     widgets: list[Widget] = [

@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=10), nullable=False),
         sa.Column("level", sa.SmallInteger(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["edition_id"], ["region_editions.edition_id"], ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["edition_id"], ["region_editions.edition_id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("edition_id", "code"),
     )
 

@@ -35,11 +35,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["kiosk_id"], ["kiosks.kiosk_id"]),
         sa.ForeignKeyConstraint(["office_code"], ["offices.code"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("kiosk_id", "idempotency_key",
-                            name="uq_survey_kiosk_idempotency_key"),
+        sa.UniqueConstraint("kiosk_id", "idempotency_key", name="uq_survey_kiosk_idempotency_key"),
     )
-    op.create_index("ix_survey_responses_office_date", "survey_responses",
-                    ["office_code", "survey_date"], unique=False)
+    op.create_index(
+        "ix_survey_responses_office_date",
+        "survey_responses",
+        ["office_code", "survey_date"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:

@@ -30,20 +30,30 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["kiosk_id"], ["kiosks.kiosk_id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_kiosk_alerts_kiosk_open", "kiosk_alerts", ["kiosk_id", "cleared_at"],
-                    unique=False)
+    op.create_index(
+        "ix_kiosk_alerts_kiosk_open", "kiosk_alerts", ["kiosk_id", "cleared_at"], unique=False
+    )
     op.create_index("ix_kiosk_alerts_raised", "kiosk_alerts", ["raised_at"], unique=False)
     # The alerts kiosks have right now start the history (raised when last seen).
-    states = sa.table("kiosk_states", sa.column("kiosk_id", sa.String),
-                      sa.column("last_seen", sa.DateTime(timezone=True)),
-                      sa.column("problems", sa.String))
-    history = sa.table("kiosk_alerts", sa.column("kiosk_id", sa.String),
-                       sa.column("code", sa.String),
-                       sa.column("raised_at", sa.DateTime(timezone=True)))
-    rows = [{"kiosk_id": kiosk_id, "code": code, "raised_at": seen}
-            for kiosk_id, seen, problems in op.get_bind().execute(
-                sa.select(states.c.kiosk_id, states.c.last_seen, states.c.problems))
-            for code in (problems or "").split()]
+    states = sa.table(
+        "kiosk_states",
+        sa.column("kiosk_id", sa.String),
+        sa.column("last_seen", sa.DateTime(timezone=True)),
+        sa.column("problems", sa.String),
+    )
+    history = sa.table(
+        "kiosk_alerts",
+        sa.column("kiosk_id", sa.String),
+        sa.column("code", sa.String),
+        sa.column("raised_at", sa.DateTime(timezone=True)),
+    )
+    rows = [
+        {"kiosk_id": kiosk_id, "code": code, "raised_at": seen}
+        for kiosk_id, seen, problems in op.get_bind().execute(
+            sa.select(states.c.kiosk_id, states.c.last_seen, states.c.problems)
+        )
+        for code in (problems or "").split()
+    ]
     if rows:
         op.bulk_insert(history, rows)
 

@@ -22,8 +22,12 @@ TABLES = ("kiosk_states", "kiosk_samples")
 def upgrade() -> None:
     """Apply this revision (existing rows: 0, as old kiosks report)."""
     for table in TABLES:
-        op.add_column(table, sa.Column("held_submissions", sa.Integer(), nullable=False,
-                                       server_default=sa.text("0")))
+        op.add_column(
+            table,
+            sa.Column(
+                "held_submissions", sa.Integer(), nullable=False, server_default=sa.text("0")
+            ),
+        )
 
 
 def downgrade() -> None:

@@ -8,5 +8,4 @@ from drivers.ticket_printer.emulator.machine import (
     render_bytes,
 )
 
-__all__ = ["FAULTS", "EscposEmulator", "EscposMachine", "Faults", "PrintedTicket",
-           "render_bytes"]
+__all__ = ["FAULTS", "EscposEmulator", "EscposMachine", "Faults", "PrintedTicket", "render_bytes"]

@@ -16,12 +16,17 @@ HELP = (
 
 def main(argv: list[str] | None = None) -> int:
     """Start the emulator and obey stdin commands until quit or end of input."""
-    parser = argparse.ArgumentParser(prog="python -m drivers.ticket_printer.emulator",
-                                     description=__doc__, epilog=HELP)
+    parser = argparse.ArgumentParser(
+        prog="python -m drivers.ticket_printer.emulator", description=__doc__, epilog=HELP
+    )
     parser.add_argument("--link", required=True, help="path of the serial port to create")
     parser.add_argument("--png-dir", required=True, help="where cut tickets are written")
-    parser.add_argument("--baud", type=int, default=None,
-                        help="throttle reads to this baud rate (default: unthrottled)")
+    parser.add_argument(
+        "--baud",
+        type=int,
+        default=None,
+        help="throttle reads to this baud rate (default: unthrottled)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with EscposEmulator(args.link, args.png_dir, baudrate=args.baud) as emulator:
@@ -35,8 +40,11 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 if words[0] == "status":
                     f = emulator.faults
-                    print(f"tickets={len(emulator.tickets)} incomplete="
-                          f"{emulator.machine.incomplete} faults={f}", flush=True)
+                    print(
+                        f"tickets={len(emulator.tickets)} incomplete="
+                        f"{emulator.machine.incomplete} faults={f}",
+                        flush=True,
+                    )
                 elif words[0] == "runout":
                     emulator.run_out_of_paper_after(int(words[1]))
                 elif words[0] == "stall":  # stop reading the wire: a printer holding it off

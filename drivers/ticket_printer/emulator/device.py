@@ -21,8 +21,13 @@ FAULTS = ("paper_out", "paper_near_end", "cover_open", "cutter_error", "silent")
 class EscposEmulator:
     """An 80 mm ESC/POS printer behind a pty pair, throttled to a baud rate like a real wire."""
 
-    def __init__(self, link: Path | str, png_dir: Path | str | None = None,
-                 baudrate: int | None = None, width: int = WIDTH) -> None:
+    def __init__(
+        self,
+        link: Path | str,
+        png_dir: Path | str | None = None,
+        baudrate: int | None = None,
+        width: int = WIDTH,
+    ) -> None:
         """Prepare a printer at `link`; `baudrate` None means no throttling (fast tests)."""
         self.link = Path(link)
         self.png_dir = Path(png_dir) if png_dir is not None else None

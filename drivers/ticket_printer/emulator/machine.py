@@ -16,10 +16,39 @@ log = logging.getLogger(__name__)
 
 ESC, GS, DLE, FS = 0x1B, 0x1D, 0x10, 0x1C
 # ESC/GS commands that take a fixed number of parameter bytes we do not act on.
-_ESC_SKIP = {0x20: 1, 0x24: 2, 0x25: 1, 0x3D: 1, 0x52: 1, 0x55: 1, 0x56: 1, 0x5C: 2,
-             0x63: 2, 0x70: 3, 0x72: 1, 0x7B: 1, 0x3F: 1, 0x44: 0}
-_GS_SKIP = {0x48: 1, 0x50: 2, 0x61: 1, 0x62: 1, 0x66: 1, 0x68: 1, 0x77: 1, 0x7C: 1,
-            0x4C: 2, 0x57: 2, 0x49: 1, 0x3A: 0, 0x24: 2, 0x5C: 2, 0x54: 1}
+_ESC_SKIP = {
+    0x20: 1,
+    0x24: 2,
+    0x25: 1,
+    0x3D: 1,
+    0x52: 1,
+    0x55: 1,
+    0x56: 1,
+    0x5C: 2,
+    0x63: 2,
+    0x70: 3,
+    0x72: 1,
+    0x7B: 1,
+    0x3F: 1,
+    0x44: 0,
+}
+_GS_SKIP = {
+    0x48: 1,
+    0x50: 2,
+    0x61: 1,
+    0x62: 1,
+    0x66: 1,
+    0x68: 1,
+    0x77: 1,
+    0x7C: 1,
+    0x4C: 2,
+    0x57: 2,
+    0x49: 1,
+    0x3A: 0,
+    0x24: 2,
+    0x5C: 2,
+    0x54: 1,
+}
 _NEED_MORE = -1
 
 
@@ -51,8 +80,12 @@ class PrintedTicket:
 class EscposMachine:
     """Interprets ESC/POS the way an 80 mm Epson-compatible printer does."""
 
-    def __init__(self, width: int = WIDTH, code_pages: dict[int, str] | None = None,
-                 on_ticket: Callable[[PrintedTicket], None] | None = None) -> None:
+    def __init__(
+        self,
+        width: int = WIDTH,
+        code_pages: dict[int, str] | None = None,
+        on_ticket: Callable[[PrintedTicket], None] | None = None,
+    ) -> None:
         """Power on with blank paper; `code_pages` maps ESC t numbers to encodings."""
         self.faults = Faults()
         self.code_pages = code_pages or {0: "cp437", 2: "cp850", 16: "cp1252", 19: "cp858"}
@@ -91,7 +124,7 @@ class EscposMachine:
         elif n == 3 and f.cutter_error:
             byte |= 0x08
         elif n == 4:
-            byte |= (0x0C if f.paper_near_end or f.paper_out else 0)
+            byte |= 0x0C if f.paper_near_end or f.paper_out else 0
             byte |= 0x60 if f.paper_out else 0
         return byte
 
@@ -161,7 +194,7 @@ class EscposMachine:
         """The `count` bytes after the 2-byte command at `pos`, or None if not all here yet."""
         if pos + 2 + count > len(self._buf):
             return None
-        return bytes(self._buf[pos + 2:pos + 2 + count])
+        return bytes(self._buf[pos + 2 : pos + 2 + count])
 
     def _esc(self, pos: int, cmd: int, reply: bytearray) -> int:
         """ESC x commands."""
@@ -172,8 +205,9 @@ class EscposMachine:
             self.paper.line_spacing = 30
             return 2
         if cmd in _ESC_SKIP:
-            return 2 + _ESC_SKIP[cmd] if self._param(pos, _ESC_SKIP[cmd]) is not None else \
-                _NEED_MORE
+            return (
+                2 + _ESC_SKIP[cmd] if self._param(pos, _ESC_SKIP[cmd]) is not None else _NEED_MORE
+            )
         if cmd == 0x2A:  # ESC * m nL nH d...: column bit image (not used by our layout)
             head = self._param(pos, 3)
             if head is None:
@@ -185,9 +219,14 @@ class EscposMachine:
             return _NEED_MORE
         n = p[0]
         if cmd == 0x21:  # ESC ! n: print mode
-            self.style = styled(self.style, font=n & 1, bold=bool(n & 8),
-                                height=2 if n & 0x10 else 1, width=2 if n & 0x20 else 1,
-                                underline=1 if n & 0x80 else 0)
+            self.style = styled(
+                self.style,
+                font=n & 1,
+                bold=bool(n & 8),
+                height=2 if n & 0x10 else 1,
+                width=2 if n & 0x20 else 1,
+                underline=1 if n & 0x80 else 0,
+            )
         elif cmd in (0x45, 0x47):
             self.style = styled(self.style, bold=bool(n & 1))
         elif cmd == 0x2D:
@@ -246,8 +285,7 @@ class EscposMachine:
         if cmd == 0x6B:  # GS k m ...: 1-D barcode, consumed but not drawn
             return self._skip_barcode(pos)
         if cmd in _GS_SKIP:
-            return 2 + _GS_SKIP[cmd] if self._param(pos, _GS_SKIP[cmd]) is not None else \
-                _NEED_MORE
+            return 2 + _GS_SKIP[cmd] if self._param(pos, _GS_SKIP[cmd]) is not None else _NEED_MORE
         p = self._param(pos, 1)
         if p is None:
             return _NEED_MORE

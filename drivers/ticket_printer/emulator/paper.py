@@ -14,8 +14,12 @@ from drivers.fonts import load_font
 WIDTH = 576  # 72 mm printable at 203 dpi (an 80 mm roll)
 FONTS = {0: (12, 24), 1: (9, 17)}  # Font A and Font B cells in dots
 DEFAULT_LINE_SPACING = 30
-_QR_EC = {48: qrcode.constants.ERROR_CORRECT_L, 49: qrcode.constants.ERROR_CORRECT_M,
-          50: qrcode.constants.ERROR_CORRECT_Q, 51: qrcode.constants.ERROR_CORRECT_H}
+_QR_EC = {
+    48: qrcode.constants.ERROR_CORRECT_L,
+    49: qrcode.constants.ERROR_CORRECT_M,
+    50: qrcode.constants.ERROR_CORRECT_Q,
+    51: qrcode.constants.ERROR_CORRECT_H,
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,7 @@ class Paper:
 
     def print_line(self, feed: bool = True) -> None:
         """Print the line buffer (LF): align it, then feed one line."""
-        height = max((FONTS.get(s.font, FONTS[0])[1] * s.height for _, s in self._line),
-                     default=0)
+        height = max((FONTS.get(s.font, FONTS[0])[1] * s.height for _, s in self._line), default=0)
         advance = max(height, self.line_spacing) if feed else height
         if advance == 0:
             return
@@ -103,15 +106,17 @@ class Paper:
         if dots > 0:
             self._rows.append(Image.new("L", (self.width, dots), 255))
 
-    def raster(self, width_bytes: int, height: int, data: bytes, scale_x: int = 1,
-               scale_y: int = 1) -> None:
+    def raster(
+        self, width_bytes: int, height: int, data: bytes, scale_x: int = 1, scale_y: int = 1
+    ) -> None:
         """Print a GS v 0 raster bit image (MSB first, 1 = black) at the current alignment."""
         self.flush()
         image = Image.frombytes("1", (width_bytes * 8, height), data)
         image = Image.eval(image.convert("L"), lambda p: 255 - p)  # PIL "1": 1 = white
         if scale_x > 1 or scale_y > 1:
-            image = image.resize((image.width * scale_x, image.height * scale_y),
-                                 Image.Resampling.NEAREST)
+            image = image.resize(
+                (image.width * scale_x, image.height * scale_y), Image.Resampling.NEAREST
+            )
         self._place(image)
 
     def qr(self, payload: bytes, module: int, ec: int) -> list[list[bool]]:
@@ -127,8 +132,9 @@ class Paper:
         for r, row in enumerate(matrix):
             for c, dark in enumerate(row):
                 if dark:
-                    draw.rectangle((c * module, r * module, (c + 1) * module - 1,
-                                    (r + 1) * module - 1), fill=0)
+                    draw.rectangle(
+                        (c * module, r * module, (c + 1) * module - 1, (r + 1) * module - 1), fill=0
+                    )
         self._place(image)
         return matrix
 

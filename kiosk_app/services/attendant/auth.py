@@ -33,8 +33,7 @@ def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else secrets.token_bytes(16)
     key = hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     b64 = base64.b64encode
-    return (f"scrypt$n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}"
-            f"${b64(salt).decode()}${b64(key).decode()}")
+    return f"scrypt$n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}${b64(salt).decode()}${b64(key).decode()}"
 
 
 def verify_pin(pin: str, stored: str) -> bool:
@@ -43,16 +42,26 @@ def verify_pin(pin: str, stored: str) -> bool:
         scheme, params, salt_b64, key_b64 = stored.split("$")
         cost = dict(part.split("=", 1) for part in params.split(","))
         n, r, p = int(cost["n"]), int(cost["r"]), int(cost["p"])
-        salt, key = base64.b64decode(salt_b64, validate=True), base64.b64decode(key_b64,
-                                                                                  validate=True)
+        salt, key = (
+            base64.b64decode(salt_b64, validate=True),
+            base64.b64decode(key_b64, validate=True),
+        )
     except (ValueError, KeyError):
         return False
-    if (scheme != "scrypt" or not valid_pin_format(pin) or n > 2**20 or r > 32 or p > 16
-            or len(key) != 32 or len(salt) < 16):  # a cut-down key would match too easily
+    if (
+        scheme != "scrypt"
+        or not valid_pin_format(pin)
+        or n > 2**20
+        or r > 32
+        or p > 16
+        or len(key) != 32
+        or len(salt) < 16
+    ):  # a cut-down key would match too easily
         return False
     try:
-        got = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(key),
-                             maxmem=256 * n * r + 2**20)
+        got = hashlib.scrypt(
+            pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(key), maxmem=256 * n * r + 2**20
+        )
     except ValueError:
         return False
     return hmac.compare_digest(got, key)
@@ -60,8 +69,9 @@ def verify_pin(pin: str, stored: str) -> bool:
 
 def valid_pin_format(pin: str) -> bool:
     """A PIN is 4 to 12 ASCII digits."""
-    return isinstance(pin, str) and PIN_MIN <= len(pin) <= PIN_MAX and pin.isascii() \
-        and pin.isdigit()
+    return (
+        isinstance(pin, str) and PIN_MIN <= len(pin) <= PIN_MAX and pin.isascii() and pin.isdigit()
+    )
 
 
 def normalise_uid(uid: str) -> str:
@@ -81,8 +91,10 @@ class Attendant:
         if not _ID.match(self.id):
             raise CredentialError(f"attendant id {self.id!r}: 1-32 letters, digits, . _ -")
         if self.pin_hash and not self.pin_hash.startswith("scrypt$"):
-            raise CredentialError(f"attendant {self.id}: pin_hash must be a scrypt$... line "
-                                  "made by `anjungan attendant-pin`, never a plain PIN")
+            raise CredentialError(
+                f"attendant {self.id}: pin_hash must be a scrypt$... line "
+                "made by `anjungan attendant-pin`, never a plain PIN"
+            )
         cards = tuple(normalise_uid(c) for c in self.cards)
         if any(not _HEX.match(c) for c in cards):
             raise CredentialError(f"attendant {self.id}: card UIDs are hex serials")
@@ -99,8 +111,7 @@ class AttendantSettings:
     lockout_s: float = 60.0
 
     def __post_init__(self) -> None:
-        self.staff = [s if isinstance(s, Attendant) else Attendant(**_entry(s))
-                      for s in self.staff]
+        self.staff = [s if isinstance(s, Attendant) else Attendant(**_entry(s)) for s in self.staff]
         ids = [s.id for s in self.staff]
         if len(set(ids)) != len(ids):
             raise CredentialError("attendant ids must be unique")
@@ -132,8 +143,9 @@ class PinResult:
 class CredentialChecker:
     """Checks PINs and cards; five wrong PINs in a row lock PIN entry for `lockout_s`."""
 
-    def __init__(self, settings: AttendantSettings, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings: AttendantSettings, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
         self._clock = clock
         self._lock = threading.Lock()
@@ -165,13 +177,17 @@ class CredentialChecker:
             self.failures += 1
             tries_left = self.settings.max_tries - self._wrong
             if tries_left > 0:
-                return PinResult(None, "wrong" if valid_pin_format(pin) else "bad_format",
-                                 tries_left=tries_left)
+                return PinResult(
+                    None, "wrong" if valid_pin_format(pin) else "bad_format", tries_left=tries_left
+                )
             self._wrong = 0
             self.lockouts += 1
             self._locked_until = self._clock() + self.settings.lockout_s
-        log.warning("attendant PIN pad locked for %.0f s after %d wrong PINs",
-                    self.settings.lockout_s, self.settings.max_tries)
+        log.warning(
+            "attendant PIN pad locked for %.0f s after %d wrong PINs",
+            self.settings.lockout_s,
+            self.settings.max_tries,
+        )
         return PinResult(None, "locked", locked_for_s=self.settings.lockout_s)
 
     def check_card(self, uid: str) -> Attendant | None:
@@ -183,5 +199,7 @@ class CredentialChecker:
 def pin_config_lines(attendant_id: str, pin: str) -> str:
     """The TOML lines `anjungan attendant-pin` prints for the kiosk config."""
     Attendant(attendant_id)  # validates the id
-    return (f'[[attendant.staff]]\nid = "{attendant_id}"\npin_hash = "{hash_pin(pin)}"\n'
-            f'# cards = ["04A1B2C3D4"]   # optional: the attendant card UID(s)\n')
+    return (
+        f'[[attendant.staff]]\nid = "{attendant_id}"\npin_hash = "{hash_pin(pin)}"\n'
+        f'# cards = ["04A1B2C3D4"]   # optional: the attendant card UID(s)\n'
+    )

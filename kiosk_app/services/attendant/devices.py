@@ -71,10 +71,20 @@ def device_lines(devices: Mapping[str, Any]) -> tuple[DeviceLine, ...]:
             advice = T.ADVICE_NEAR_END
         if resumable and state in (*OK_STATES, "offline"):  # stopped, and no fault of its own
             advice = T.ADVICE_QUEUE_STOPPED
-        detail = "; ".join(v for k, v in status.items() if k in ("reasons", "message", "detail")
-                           and v)
-        lines.append(DeviceLine(name, T.DEVICE_LABELS.get(name, Text(name, name)), state, ok,
-                                advice, detail[:200], resumable))
+        detail = "; ".join(
+            v for k, v in status.items() if k in ("reasons", "message", "detail") and v
+        )
+        lines.append(
+            DeviceLine(
+                name,
+                T.DEVICE_LABELS.get(name, Text(name, name)),
+                state,
+                ok,
+                advice,
+                detail[:200],
+                resumable,
+            )
+        )
         if not ok:
             log.info("attendant device check: %s is %s (%s)", name, state, detail or "-")
     return tuple(lines)
@@ -94,11 +104,16 @@ class HoldsLastTicket(Protocol):
 class TicketReprinter:
     """Reprints through the journal: a new job per asked-for reprint, never one unasked."""
 
-    def __init__(self, journal: PrintJournal | None, printer: TicketPrinter,
-                 printing: HoldsLastTicket | None = None,
-                 on_reprinted: Callable[[str], None] = lambda _ref: None, *,
-                 document_printer: DocumentPrinter | None = None,
-                 receipts: ReceiptSealer | None = None) -> None:
+    def __init__(
+        self,
+        journal: PrintJournal | None,
+        printer: TicketPrinter,
+        printing: HoldsLastTicket | None = None,
+        on_reprinted: Callable[[str], None] = lambda _ref: None,
+        *,
+        document_printer: DocumentPrinter | None = None,
+        receipts: ReceiptSealer | None = None,
+    ) -> None:
         """`printing`: the PrintingService, whose in-memory last ticket allows 'reprint last';
         `receipts` (with `document_printer`): failed A4 receipts kept sealed may be reprinted."""
         self._journal = journal
@@ -112,17 +127,21 @@ class TicketReprinter:
         """Failed and crash-interrupted tickets (and receipts still kept), then the last ticket."""
         if self._journal is None:
             return ()
-        pending = [j for j in self._journal.pending() if j.payload and (
-            j.kind == "ticket" or (j.kind == "receipt" and self._receipt_kept(j)))]
-        items = [ReprintItem(j.id, j.reference, j.state, j.created_at, j.reason, j.kind)
-                 for j in pending]
+        pending = [
+            j
+            for j in self._journal.pending()
+            if j.payload and (j.kind == "ticket" or (j.kind == "receipt" and self._receipt_kept(j)))
+        ]
+        items = [
+            ReprintItem(j.id, j.reference, j.state, j.created_at, j.reason, j.kind) for j in pending
+        ]
         last = self._last_job()
         if last is not None and last.id not in {j.id for j in pending}:
             items.append(ReprintItem(last.id, last.reference, "last", last.created_at))
         return tuple(items)
 
     def kind_of(self, job_id: int) -> str:
-        """"ticket" or "receipt" (for the audit line); "ticket" when unknown."""
+        """ "ticket" or "receipt" (for the audit line); "ticket" when unknown."""
         try:
             kind = self._journal.get(job_id).kind if self._journal is not None else "ticket"
         except KeyError:
@@ -147,8 +166,12 @@ class TicketReprinter:
             return self._reprint_receipt(old, actor)
         ticket = self._ticket_of(old)
         if ticket is None:
-            log.warning("attendant reprint of job %d (%s, %s) refused: nothing to print",
-                        job_id, old.reference, old.state)
+            log.warning(
+                "attendant reprint of job %d (%s, %s) refused: nothing to print",
+                job_id,
+                old.reference,
+                old.state,
+            )
             return False, T.NOTHING_TO_REPRINT, old.reference
         try:
             job = self._journal.reprint(job_id, actor)
@@ -159,26 +182,41 @@ class TicketReprinter:
             self._printer.print_ticket(ticket)
         except DeviceError as exc:
             self._journal.mark_failed(job.id, type(exc).__name__)
-            log.warning("attendant reprint job %d (of %d) failed: %s: %s", job.id, job_id,
-                        type(exc).__name__, exc)
+            log.warning(
+                "attendant reprint job %d (of %d) failed: %s: %s",
+                job.id,
+                job_id,
+                type(exc).__name__,
+                exc,
+            )
             return False, exc.citizen_message, old.reference
         except Exception as exc:
             self._journal.mark_failed(job.id, type(exc).__name__)
             log.exception("attendant reprint job %d crashed", job.id)
             return False, T.ACTION_FAILED, old.reference
         self._journal.mark_done(job.id)
-        log.info("ticket %s reprinted as job %d (of job %d) by %s", old.reference, job.id,
-                 job_id, actor)
+        log.info(
+            "ticket %s reprinted as job %d (of job %d) by %s", old.reference, job.id, job_id, actor
+        )
         self._on_reprinted(old.reference)
         return True, T.REPRINTED.format(reference=old.reference), old.reference
 
     def _reprint_receipt(self, old: PrintJob, actor: str) -> tuple[bool, Text, str]:
         """Open the sealed receipt of a failed or interrupted job and print it on the A4."""
         assert self._journal is not None
-        if (self._receipts is None or self._a4 is None or old.state not in UNRESOLVED
-                or not old.payload or not self._receipt_kept(old)):
-            log.warning("attendant reprint of receipt job %d (%s, %s) refused: not kept",
-                        old.id, old.reference, old.state)
+        if (
+            self._receipts is None
+            or self._a4 is None
+            or old.state not in UNRESOLVED
+            or not old.payload
+            or not self._receipt_kept(old)
+        ):
+            log.warning(
+                "attendant reprint of receipt job %d (%s, %s) refused: not kept",
+                old.id,
+                old.reference,
+                old.state,
+            )
             return False, T.RECEIPT_NOT_KEPT, old.reference
         try:
             pdf = self._receipts.open(old.reference, old.payload)
@@ -194,16 +232,22 @@ class TicketReprinter:
             self._a4.print_pdf(pdf, f"receipt-{old.reference}")
         except DeviceError as exc:
             self._journal.mark_failed(job.id, type(exc).__name__)  # still kept: may try again
-            log.warning("attendant receipt reprint job %d (of %d) failed: %s: %s", job.id,
-                        old.id, type(exc).__name__, exc)
+            log.warning(
+                "attendant receipt reprint job %d (of %d) failed: %s: %s",
+                job.id,
+                old.id,
+                type(exc).__name__,
+                exc,
+            )
             return False, exc.citizen_message, old.reference
         except Exception as exc:
             self._journal.mark_failed(job.id, type(exc).__name__)
             log.exception("attendant receipt reprint job %d crashed", job.id)
             return False, T.ACTION_FAILED, old.reference
         self._journal.mark_done(job.id)  # wipes the sealed copy
-        log.info("receipt %s reprinted as job %d (of job %d) by %s", old.reference, job.id,
-                 old.id, actor)
+        log.info(
+            "receipt %s reprinted as job %d (of job %d) by %s", old.reference, job.id, old.id, actor
+        )
         return True, T.RECEIPT_REPRINTED.format(reference=old.reference), old.reference
 
     def _receipt_kept(self, job: PrintJob) -> bool:

@@ -72,12 +72,22 @@ class HeldSubmissions:
         for entry in entries:
             data = found.get(entry.id)
             nik = mask_nik(data.applicant_nik) if isinstance(data, Submission) else ""
-            service = SERVICES[entry.service].title if entry.service in SERVICES else Text(
-                entry.service, entry.service)
-            items.append(HeldItem(entry.id, entry.local_reference, service,
-                                  _local_time(entry.created_at),
-                                  "no_place" if entry.status == NEEDS_SLOT else "refused",
-                                  held_reason(entry), nik))
+            service = (
+                SERVICES[entry.service].title
+                if entry.service in SERVICES
+                else Text(entry.service, entry.service)
+            )
+            items.append(
+                HeldItem(
+                    entry.id,
+                    entry.local_reference,
+                    service,
+                    _local_time(entry.created_at),
+                    "no_place" if entry.status == NEEDS_SLOT else "refused",
+                    held_reason(entry),
+                    nik,
+                )
+            )
         return tuple(items)
 
     def retry(self, entry_id: int) -> tuple[bool, Text, str, str]:
@@ -91,9 +101,17 @@ class HeldSubmissions:
         ref = entry.local_reference
         if result.kind == SENT and result.receipt is not None:
             slot = result.receipt.slot
-            message = Text(*(T.HELD_SENT(lang).format(
-                reference=ref, number=result.receipt.registration_number,
-                day=long_date(slot.date, lang), window=slot.window) for lang in ("id", "en")))
+            message = Text(
+                *(
+                    T.HELD_SENT(lang).format(
+                        reference=ref,
+                        number=result.receipt.registration_number,
+                        day=long_date(slot.date, lang),
+                        window=slot.window,
+                    )
+                    for lang in ("id", "en")
+                )
+            )
             return True, message, ref, SENT
         if result.kind == QUEUED:
             return True, T.HELD_QUEUED.format(reference=ref), ref, QUEUED

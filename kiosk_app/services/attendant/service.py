@@ -42,8 +42,17 @@ audit_log = logging.getLogger("anjungan.audit")  # one line per attendant action
 
 MAX_NAME = 60
 EXPIRE_EVERY_S = 60.0  # how often kept receipts past their window are wiped
-BACKGROUND = frozenset({"unlock_with_pin", "check_devices", "reprint", "dismiss", "resume_a4",
-                        "retry_held", "mark_handled"})
+BACKGROUND = frozenset(
+    {
+        "unlock_with_pin",
+        "check_devices",
+        "reprint",
+        "dismiss",
+        "resume_a4",
+        "retry_held",
+        "mark_handled",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -73,13 +82,20 @@ Listener = Callable[[AttendantView], None]
 class AttendantService:
     """The attendant's side of the kiosk; every assisted action is written to the audit log."""
 
-    def __init__(self, settings: AttendantSettings, *, kiosk_id: str,
-                 session: AttendedSession | None,
-                 journal: PrintJournal | None, ticket_printer: Any,
-                 devices: Mapping[str, Any] | None = None, printing: Any = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 receipts: ReceiptSealer | None = None,
-                 outbox: OutboxSender | None = None) -> None:
+    def __init__(
+        self,
+        settings: AttendantSettings,
+        *,
+        kiosk_id: str,
+        session: AttendedSession | None,
+        journal: PrintJournal | None,
+        ticket_printer: Any,
+        devices: Mapping[str, Any] | None = None,
+        printing: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+        receipts: ReceiptSealer | None = None,
+        outbox: OutboxSender | None = None,
+    ) -> None:
         """`session`: the SessionService; `devices`: name -> driver with status();
         `receipts`: opens the A4 receipts the printing service kept sealed, for a reprint;
         `outbox`: the OutboxSender, whose held rows the attendant retries or marks handled."""
@@ -89,9 +105,14 @@ class AttendantService:
         self._clock = clock
         self._checker = CredentialChecker(settings, clock=clock)
         self._devices = dict(devices or {})
-        self._reprinter = TicketReprinter(journal, ticket_printer, printing, self._on_reprinted,
-                                          document_printer=self._devices.get("document_printer"),
-                                          receipts=receipts)
+        self._reprinter = TicketReprinter(
+            journal,
+            ticket_printer,
+            printing,
+            self._on_reprinted,
+            document_printer=self._devices.get("document_printer"),
+            receipts=receipts,
+        )
         self._held = HeldSubmissions(outbox)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
@@ -127,9 +148,13 @@ class AttendantService:
         s = self._session
         if s is None or not view.unlocked:
             return replace(view, pin_locked_for_s=int(self._checker.locked_for() + 0.999))
-        return replace(view, can_assist=s.view.masked_nik != "" and not s.assisted_by,
-                       uid_card_waiting=s.uid_card_waiting(), session_assisted_by=s.assisted_by,
-                       pin_locked_for_s=0)
+        return replace(
+            view,
+            can_assist=s.view.masked_nik != "" and not s.assisted_by,
+            uid_card_waiting=s.uid_card_waiting(),
+            session_assisted_by=s.assisted_by,
+            pin_locked_for_s=0,
+        )
 
     def close(self) -> None:
         """Lock and stop the worker."""
@@ -160,16 +185,17 @@ class AttendantService:
             self._unlock(result.attendant, "pin")
             return True
         if result.outcome == "locked":
-            audit_log.warning("AUDIT kiosk=%s attendant=- action=pin_locked seconds=%.0f",
-                              self.kiosk_id, result.locked_for_s)
+            audit_log.warning(
+                "AUDIT kiosk=%s attendant=- action=pin_locked seconds=%.0f",
+                self.kiosk_id,
+                result.locked_for_s,
+            )
             message = T.PIN_LOCKED.format(seconds=int(result.locked_for_s + 0.999))
         elif result.outcome == "no_staff":
-            log.warning("attendant PIN entered but no attendant is configured on %s",
-                        self.kiosk_id)
+            log.warning("attendant PIN entered but no attendant is configured on %s", self.kiosk_id)
             message = T.NO_STAFF
         else:
-            log.info("attendant PIN wrong on %s (%d tries left)", self.kiosk_id,
-                     result.tries_left)
+            log.info("attendant PIN wrong on %s (%d tries left)", self.kiosk_id, result.tries_left)
             message = T.WRONG_PIN.format(tries=result.tries_left)
         self._update(message=message, message_ok=False)
         return False
@@ -187,9 +213,16 @@ class AttendantService:
             self._attendant, self._unlocked_by = attendant, how
             self._last_activity = self._clock()
         self._audit("unlock", detail=f"by={how}")
-        self._update(unlocked=True, attendant_id=attendant.id, unlocked_by=how,
-                     message=T.WELCOME.format(attendant=attendant.id), message_ok=True,
-                     devices=(), reprints=self._reprinter.items(), held=self._held.items())
+        self._update(
+            unlocked=True,
+            attendant_id=attendant.id,
+            unlocked_by=how,
+            message=T.WELCOME.format(attendant=attendant.id),
+            message_ok=True,
+            devices=(),
+            reprints=self._reprinter.items(),
+            held=self._held.items(),
+        )
 
     def lock(self, reason: str = "left") -> None:
         """Leave attendant mode (the attendant's button, or idle too long)."""
@@ -211,8 +244,10 @@ class AttendantService:
         """Lock after `idle_lock_s` without a touch; refresh a PIN lockout countdown; now and
         then wipe kept receipts past their window (on the worker)."""
         with self._lock:
-            idle = (self._attendant is not None
-                    and self._clock() - self._last_activity >= self.settings.idle_lock_s)
+            idle = (
+                self._attendant is not None
+                and self._clock() - self._last_activity >= self.settings.idle_lock_s
+            )
             locked = self._checker.locked_for() > 0
             counting, self._pin_was_locked = locked or self._pin_was_locked, locked
             expire = self._clock() >= self._next_expiry
@@ -287,8 +322,9 @@ class AttendantService:
         bad = [line.name for line in lines if not line.ok]
         self._audit("check_devices", detail="problems=" + (",".join(bad) or "none"))
         message = T.DEVICES_OK if not bad else T.DEVICES_NOT_OK.format(count=len(bad))
-        self._update(devices=lines, reprints=self._reprinter.items(), message=message,
-                     message_ok=not bad)
+        self._update(
+            devices=lines, reprints=self._reprinter.items(), message=message, message_ok=not bad
+        )
         return lines
 
     def reprint(self, job_id: int) -> bool:
@@ -298,8 +334,9 @@ class AttendantService:
             return False
         kind = self._reprinter.kind_of(job_id)
         ok, message, reference = self._reprinter.reprint(job_id, f"attendant:{attendant}")
-        self._audit(f"reprint_{kind}", detail=f"job={job_id} ref={reference or '-'} "
-                                              f"ok={str(ok).lower()}")
+        self._audit(
+            f"reprint_{kind}", detail=f"job={job_id} ref={reference or '-'} ok={str(ok).lower()}"
+        )
         self._update(message=message, message_ok=ok, reprints=self._reprinter.items())
         return ok
 
@@ -337,8 +374,9 @@ class AttendantService:
             elif state not in OK_STATES:
                 outcome = state
                 advice = T.ADVICE.get(state, T.ADVICE_UNKNOWN.format(state=state))
-                message = Text(f"{T.A4_RESUMED_BUT.id} {advice.id}",
-                               f"{T.A4_RESUMED_BUT.en} {advice.en}")
+                message = Text(
+                    f"{T.A4_RESUMED_BUT.id} {advice.id}", f"{T.A4_RESUMED_BUT.en} {advice.en}"
+                )
             else:
                 outcome, message = "ok", T.A4_RESUMED
         ok = outcome == "ok"
@@ -352,8 +390,7 @@ class AttendantService:
         if self._require() is None:
             return False
         ok, message, reference, outcome = self._held.retry(entry_id)
-        self._audit("retry_held", detail=f"row={entry_id} ref={reference or '-'} "
-                                         f"outcome={outcome}")
+        self._audit("retry_held", detail=f"row={entry_id} ref={reference or '-'} outcome={outcome}")
         self._update(message=message, message_ok=ok, held=self._held.items())
         return ok
 
@@ -363,8 +400,9 @@ class AttendantService:
         if attendant is None:
             return False
         ok, message, reference = self._held.handled(entry_id, attendant)
-        self._audit("handled_held", detail=f"row={entry_id} ref={reference or '-'} "
-                                           f"ok={str(ok).lower()}")
+        self._audit(
+            "handled_held", detail=f"row={entry_id} ref={reference or '-'} ok={str(ok).lower()}"
+        )
         self._update(message=message, message_ok=ok, held=self._held.items())
         return ok
 
@@ -400,15 +438,20 @@ class AttendantService:
             counts = dict(self.counts)
             state = "unlocked" if self._attendant else "locked"
             called, called_at = self._view.called, self._called_at
-        return {"state": state, "assisted_sessions": str(counts.get("assist_form", 0)
-                                                         + counts.get("continue_uid_card", 0)),
-                "reprints": str(counts.get("reprint_ticket", 0)),
-                "receipt_reprints": str(counts.get("reprint_receipt", 0)),
-                "a4_resumes": str(counts.get("resume_a4", 0)),
-                "actions": str(sum(counts.values())),
-                "pin_failures": str(self._checker.failures),
-                "pin_lockouts": str(self._checker.lockouts),
-                "called": called, "called_at": called_at if called else ""}
+        return {
+            "state": state,
+            "assisted_sessions": str(
+                counts.get("assist_form", 0) + counts.get("continue_uid_card", 0)
+            ),
+            "reprints": str(counts.get("reprint_ticket", 0)),
+            "receipt_reprints": str(counts.get("reprint_receipt", 0)),
+            "a4_resumes": str(counts.get("resume_a4", 0)),
+            "actions": str(sum(counts.values())),
+            "pin_failures": str(self._checker.failures),
+            "pin_lockouts": str(self._checker.lockouts),
+            "called": called,
+            "called_at": called_at if called else "",
+        }
 
     def call_attendant(self, reason: str) -> None:
         """AssistHooks: the kiosk needs an attendant (shown, audited, in the health report)."""
@@ -419,19 +462,27 @@ class AttendantService:
             self._audit("attendant_called", attendant="-", detail=reason.replace(" ", "_"))
         self._update(called=reason)
 
-    def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
-              detail: str = "") -> None:
+    def audit(
+        self, action: str, *, attendant: str | None = None, nik: str = "-", detail: str = ""
+    ) -> None:
         """AssistHooks: an audit line on the session's behalf (an assisted submission)."""
         self._audit(action, attendant=attendant, nik=nik, detail=detail)
 
-    def _audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
-               detail: str = "") -> None:
+    def _audit(
+        self, action: str, *, attendant: str | None = None, nik: str = "-", detail: str = ""
+    ) -> None:
         """One audit line: attendant id, action, masked NIK, kiosk id (never a name)."""
         who = attendant or self.attendant_id or "-"
         with self._lock:
             self.counts[action] = self.counts.get(action, 0) + 1
-        audit_log.info("AUDIT kiosk=%s attendant=%s action=%s nik=%s%s", self.kiosk_id, who,
-                       action, nik, f" {detail}" if detail else "")
+        audit_log.info(
+            "AUDIT kiosk=%s attendant=%s action=%s nik=%s%s",
+            self.kiosk_id,
+            who,
+            action,
+            nik,
+            f" {detail}" if detail else "",
+        )
 
     # -- helpers -----------------------------------------------------------------------------
     def _require(self) -> str | None:
@@ -463,7 +514,22 @@ class AttendantService:
 
 def _typed_identity(nik: str, name: str, birth_date: date, sex: str) -> Identity:
     """An identity from what the attendant typed; the rest is filled in on the form."""
-    return Identity(nik=nik, name=name, birth_date=birth_date, sex=sex, birth_place="",
-                    blood_type="", address="", rt_rw="", kelurahan_desa="", kecamatan="",
-                    kabupaten_kota="", province="", religion="", marital_status="",
-                    occupation="", citizenship="", valid_until="")
+    return Identity(
+        nik=nik,
+        name=name,
+        birth_date=birth_date,
+        sex=sex,
+        birth_place="",
+        blood_type="",
+        address="",
+        rt_rw="",
+        kelurahan_desa="",
+        kecamatan="",
+        kabupaten_kota="",
+        province="",
+        religion="",
+        marital_status="",
+        occupation="",
+        citizenship="",
+        valid_until="",
+    )

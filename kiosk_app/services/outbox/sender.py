@@ -46,8 +46,12 @@ class Backoff:
     cap_s: float = 300.0
     max_retry_after_s: float = 3600.0
 
-    def delay(self, failures: int, retry_after: float | None = None,
-              rng: Callable[[], float] = random.random) -> float:
+    def delay(
+        self,
+        failures: int,
+        retry_after: float | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> float:
         """Seconds to wait after `failures` consecutive failures (>= 1)."""
         if retry_after is not None:  # never earlier than the server asked; spread a little
             return min(retry_after, self.max_retry_after_s) + rng() * self.base_s
@@ -99,8 +103,9 @@ class OutboxSender(DrainLoop):
 
     # -- one attempt -------------------------------------------------------------------------
 
-    def send(self, entry: Entry, *, attended: bool = False,
-             timeout: float | None = None) -> SendResult:
+    def send(
+        self, entry: Entry, *, attended: bool = False, timeout: float | None = None
+    ) -> SendResult:
         """Try to send one row now. `attended`: the citizen is at the kiosk, so a slot_full or
         a refusal is told on screen (row 'returned') instead of being parked for an attendant."""
         with self._lock:
@@ -118,9 +123,12 @@ class OutboxSender(DrainLoop):
         try:
             submission = self.outbox.submission(entry.id)
             receipt = self.central.submit(
-                **submission.request(), idempotency_key=entry.idempotency_key,
-                local_reference=entry.local_reference, timeout=timeout,
-                if_slot_full="refuse" if attended else UNATTENDED_IF_FULL)
+                **submission.request(),
+                idempotency_key=entry.idempotency_key,
+                local_reference=entry.local_reference,
+                timeout=timeout,
+                if_slot_full="refuse" if attended else UNATTENDED_IF_FULL,
+            )
             uploads = self.outbox.attachments(entry.id)
             for item in uploads:  # PUT: a resend after a crash replaces, never doubles
                 self.central.upload_scan(receipt.registration_number, item.name, item.data)
@@ -153,8 +161,9 @@ class OutboxSender(DrainLoop):
             self.outbox.mark_retry(entry.id, delay, f"{type(exc).__name__}")
             return SendResult(QUEUED, entry, delay_s=delay)
         self._answered()
-        self.outbox.mark_sent(entry.id, receipt.registration_number, receipt.queue_number,
-                              receipt.slot)
+        self.outbox.mark_sent(
+            entry.id, receipt.registration_number, receipt.queue_number, receipt.slot
+        )
         if receipt.slot != entry.slot:
             log.info("%s: slot %s full, booked %s instead", where, entry.slot, receipt.slot)
         log.info("%s sent: %s", where, receipt.registration_number)
@@ -188,8 +197,10 @@ class OutboxSender(DrainLoop):
                 scanned = self.outbox.with_attachments([e.id for e in due])
                 alone = [e for e in due if e.id in scanned or not self._batch_endpoint]
                 grouped = [e for e in due if e not in alone]
-                jobs = [pool.submit(self.send_batch, grouped[i:i + BATCH_ITEMS])
-                        for i in range(0, len(grouped), BATCH_ITEMS)]
+                jobs = [
+                    pool.submit(self.send_batch, grouped[i : i + BATCH_ITEMS])
+                    for i in range(0, len(grouped), BATCH_ITEMS)
+                ]
                 jobs += [pool.submit(lambda e: [self.send(e)], e) for e in alone]
                 results = [r for job in jobs for r in job.result()]
                 sent += sum(r.kind == SENT for r in results)
@@ -221,9 +232,16 @@ class OutboxSender(DrainLoop):
                 self.outbox.mark_final(entry.id, REJECTED, str(submission))
                 results.append(SendResult(REJECTED, self.outbox.get(entry.id)))
                 continue
-            items.append((entry.idempotency_key,
-                          {**submission.request(), "local_reference": entry.local_reference,
-                           "if_slot_full": UNATTENDED_IF_FULL}))
+            items.append(
+                (
+                    entry.idempotency_key,
+                    {
+                        **submission.request(),
+                        "local_reference": entry.local_reference,
+                        "if_slot_full": UNATTENDED_IF_FULL,
+                    },
+                )
+            )
             ready.append(entry)
         if not ready:
             return results
@@ -245,15 +263,23 @@ class OutboxSender(DrainLoop):
             self.outbox.mark_retry_many([e.id for e in ready], delay, "batch crashed")
             return results + [SendResult(QUEUED, e, delay_s=delay) for e in ready]
         self._answered()
-        sent = [(e, a) for e, a in zip(ready, answers, strict=True)
-                if isinstance(a, SubmissionReceipt)]
-        self.outbox.mark_sent_many([(e.id, a.registration_number, a.queue_number)
-                                    for e, a in sent], {e.id: a.slot for e, a in sent})
+        sent = [
+            (e, a) for e, a in zip(ready, answers, strict=True) if isinstance(a, SubmissionReceipt)
+        ]
+        self.outbox.mark_sent_many(
+            [(e.id, a.registration_number, a.queue_number) for e, a in sent],
+            {e.id: a.slot for e, a in sent},
+        )
         log.info("%s: %d sent", where, len(sent))
         for entry, answer in zip(ready, answers, strict=True):
             if isinstance(answer, SubmissionReceipt):
-                done = replace(entry, status=SENT, registration_number=answer.registration_number,
-                               queue_number=answer.queue_number, slot=answer.slot)
+                done = replace(
+                    entry,
+                    status=SENT,
+                    registration_number=answer.registration_number,
+                    queue_number=answer.queue_number,
+                    slot=answer.slot,
+                )
                 result = SendResult(SENT, done, receipt=answer)
                 if self._on_sent is not None:
                     self._on_sent(result)
@@ -264,8 +290,12 @@ class OutboxSender(DrainLoop):
             else:
                 status = NEEDS_SLOT if isinstance(answer, SlotFull) else REJECTED
                 self.outbox.mark_final(entry.id, status, str(answer))
-                log.warning("outbox %s refused by the server: %s (status %s)",
-                            entry.local_reference, answer, status)
+                log.warning(
+                    "outbox %s refused by the server: %s (status %s)",
+                    entry.local_reference,
+                    answer,
+                    status,
+                )
                 result = SendResult(status, self.outbox.get(entry.id), error=answer)
             results.append(result)
         return results

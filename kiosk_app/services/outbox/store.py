@@ -39,7 +39,14 @@ log = logging.getLogger(__name__)
 # unreadable = a row whose columns no longer decode (damaged storage): kept, never sent, and
 # named in the health report; it no longer blocks the rows behind it.
 PENDING, SENT, REJECTED, NEEDS_SLOT, RETURNED, HANDLED, UNREADABLE = (
-    "pending", "sent", "rejected", "needs_slot", "returned", "handled", "unreadable")
+    "pending",
+    "sent",
+    "rejected",
+    "needs_slot",
+    "returned",
+    "handled",
+    "unreadable",
+)
 WIPED = (SENT, RETURNED)
 HELD = (REJECTED, NEEDS_SLOT)
 
@@ -162,8 +169,9 @@ class Outbox:
         self._db = open_durable(path, _SCHEMA, secure_delete=True)
         # The LOK counter also lives in a file of its own: a lost or damaged outbox must not
         # hand a new citizen a reference another citizen already holds.
-        self._counter = open_durable(self.path.with_name(self.path.stem + "-references.db"),
-                                     _COUNTER_SCHEMA)
+        self._counter = open_durable(
+            self.path.with_name(self.path.stem + "-references.db"), _COUNTER_SCHEMA
+        )
 
     def close(self) -> None:
         """Close the database."""
@@ -192,35 +200,56 @@ class Outbox:
             if row is not None:
                 return self._entry(db, row["id"])
             reference = self._next_reference(db, now)
-            payload = self._seal(key, json.dumps({
-                "applicant_nik": submission.applicant_nik,
-                "applicant_name": submission.applicant_name,
-                "data": dict(submission.data),
-            }, ensure_ascii=False).encode())
+            payload = self._seal(
+                key,
+                json.dumps(
+                    {
+                        "applicant_nik": submission.applicant_nik,
+                        "applicant_name": submission.applicant_name,
+                        "data": dict(submission.data),
+                    },
+                    ensure_ascii=False,
+                ).encode(),
+            )
             cur = db.execute(
                 "INSERT INTO outbox (local_reference, idempotency_key, service, slot_date,"
                 " slot_window, status, payload, next_attempt_at, created_at, submitted_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (reference, key, submission.service, submission.slot.date.isoformat(),
-                 submission.slot.window, PENDING, payload, self._clock() + hold_s,
-                 datetime.now(UTC).isoformat(timespec="seconds"), submission.submitted_at))
+                (
+                    reference,
+                    key,
+                    submission.service,
+                    submission.slot.date.isoformat(),
+                    submission.slot.window,
+                    PENDING,
+                    payload,
+                    self._clock() + hold_s,
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    submission.submitted_at,
+                ),
+            )
             entry_id = int(cur.lastrowid or 0)
             for item in attachments:
                 db.execute(
                     "INSERT INTO outbox_attachments (submission_id, name, content_type, data)"
                     " VALUES (?,?,?,?)",
-                    (entry_id, item.name, item.content_type, self._seal(key, item.data)))
+                    (entry_id, item.name, item.content_type, self._seal(key, item.data)),
+                )
             return self._entry(db, entry_id)
 
-    def mark_sent(self, entry_id: int, registration_number: str, queue_number: str,
-                  slot: Slot | None = None) -> None:
+    def mark_sent(
+        self, entry_id: int, registration_number: str, queue_number: str, slot: Slot | None = None
+    ) -> None:
         """The server holds it: keep the log line, wipe the personal data and scans. `slot`: the
         one the server booked (a later one when the row's was full), kept on the row."""
-        self.mark_sent_many([(entry_id, registration_number, queue_number)],
-                            {entry_id: slot} if slot is not None else None)
+        self.mark_sent_many(
+            [(entry_id, registration_number, queue_number)],
+            {entry_id: slot} if slot is not None else None,
+        )
 
-    def mark_sent_many(self, sent: Sequence[tuple[int, str, str]],
-                       slots: Mapping[int, Slot] | None = None) -> None:
+    def mark_sent_many(
+        self, sent: Sequence[tuple[int, str, str]], slots: Mapping[int, Slot] | None = None
+    ) -> None:
         """mark_sent for (id, registration number, queue number) rows, in one transaction; `slots`
         the booked slot by id. Not fsynced (synchronous=NORMAL): if power loss undoes it, the
         resend is replayed by key."""
@@ -231,12 +260,23 @@ class Outbox:
                 "UPDATE outbox SET status=?, registration_number=?, queue_number=?, payload=NULL,"
                 " last_error='', sent_at=?, slot_date=coalesce(?, slot_date),"
                 " slot_window=coalesce(?, slot_window) WHERE id=?",
-                [(SENT, number, queue, now,
-                  booked[entry_id].date.isoformat() if entry_id in booked else None,
-                  booked[entry_id].window if entry_id in booked else None, entry_id)
-                 for entry_id, number, queue in sent])
-            db.executemany("DELETE FROM outbox_attachments WHERE submission_id=?",
-                           [(entry_id,) for entry_id, _, _ in sent])
+                [
+                    (
+                        SENT,
+                        number,
+                        queue,
+                        now,
+                        booked[entry_id].date.isoformat() if entry_id in booked else None,
+                        booked[entry_id].window if entry_id in booked else None,
+                        entry_id,
+                    )
+                    for entry_id, number, queue in sent
+                ],
+            )
+            db.executemany(
+                "DELETE FROM outbox_attachments WHERE submission_id=?",
+                [(entry_id,) for entry_id, _, _ in sent],
+            )
 
     def mark_retry(self, entry_id: int, delay_s: float, error: str) -> None:
         """A transient failure: try again after `delay_s`."""
@@ -248,7 +288,8 @@ class Outbox:
             db.executemany(
                 "UPDATE outbox SET attempts=attempts+1, next_attempt_at=?, last_error=?"
                 " WHERE id=? AND status=?",
-                [(self._clock() + delay_s, error[:300], entry_id, PENDING) for entry_id in ids])
+                [(self._clock() + delay_s, error[:300], entry_id, PENDING) for entry_id in ids],
+            )
 
     def mark_final(self, entry_id: int, status: str, error: str) -> None:
         """Stop retrying: rejected / needs_slot keep the data for an attendant; returned wipes."""
@@ -256,35 +297,43 @@ class Outbox:
             raise ValueError(f"not a final status: {status}")
         with self._tx() as db:
             wipe = ", payload=NULL" if status in WIPED else ""
-            db.execute(f"UPDATE outbox SET status=?, attempts=attempts+1, last_error=?{wipe}"
-                       " WHERE id=?", (status, error[:300], entry_id))
+            db.execute(
+                f"UPDATE outbox SET status=?, attempts=attempts+1, last_error=?{wipe} WHERE id=?",
+                (status, error[:300], entry_id),
+            )
             if status in WIPED:
                 db.execute("DELETE FROM outbox_attachments WHERE submission_id=?", (entry_id,))
 
     def reschedule(self, entry_id: int, slot: Slot) -> None:
         """An attendant picked another slot for a needs_slot row: send it again (same key)."""
         with self._tx() as db:
-            db.execute("UPDATE outbox SET slot_date=?, slot_window=?, status=?, next_attempt_at=0,"
-                       " last_error='' WHERE id=? AND status IN (?, ?)",
-                       (slot.date.isoformat(), slot.window, PENDING, entry_id, NEEDS_SLOT,
-                        REJECTED))
+            db.execute(
+                "UPDATE outbox SET slot_date=?, slot_window=?, status=?, next_attempt_at=0,"
+                " last_error='' WHERE id=? AND status IN (?, ?)",
+                (slot.date.isoformat(), slot.window, PENDING, entry_id, NEEDS_SLOT, REJECTED),
+            )
 
     def bring_forward(self) -> int:
         """Every pending row waiting out a backoff is due now (the server answers again);
         return how many."""
         with self._tx() as db:
             now = self._clock()
-            return int(db.execute("UPDATE outbox SET next_attempt_at=? WHERE status=? AND"
-                                  " next_attempt_at>?", (now, PENDING, now)).rowcount)
+            return int(
+                db.execute(
+                    "UPDATE outbox SET next_attempt_at=? WHERE status=? AND next_attempt_at>?",
+                    (now, PENDING, now),
+                ).rowcount
+            )
 
     def requeue(self, entry_id: int, hold_s: float = 0.0) -> Entry | None:
         """Send a needs_slot row again as it is (same key and slot: the server books the next
         free place); `hold_s` keeps the sender off it while the caller tries it. None when the
         row is no longer needs_slot."""
         with self._tx() as db:
-            cur = db.execute("UPDATE outbox SET status=?, next_attempt_at=? WHERE id=?"
-                             " AND status=?", (PENDING, self._clock() + hold_s, entry_id,
-                                               NEEDS_SLOT))
+            cur = db.execute(
+                "UPDATE outbox SET status=?, next_attempt_at=? WHERE id=? AND status=?",
+                (PENDING, self._clock() + hold_s, entry_id, NEEDS_SLOT),
+            )
             return self._entry(db, entry_id) if cur.rowcount else None
 
     def mark_handled(self, entry_id: int, attendant: str) -> bool:
@@ -295,17 +344,26 @@ class Outbox:
             if row is None or row["status"] not in HELD:
                 return False
             db.execute("UPDATE outbox SET status=? WHERE id=?", (HANDLED, entry_id))
-            db.execute("INSERT INTO outbox_handled (submission_id, status_before, attendant,"
-                       " handled_at) VALUES (?,?,?,?)",
-                       (entry_id, row["status"], attendant,
-                        datetime.now(UTC).isoformat(timespec="seconds")))
+            db.execute(
+                "INSERT INTO outbox_handled (submission_id, status_before, attendant,"
+                " handled_at) VALUES (?,?,?,?)",
+                (
+                    entry_id,
+                    row["status"],
+                    attendant,
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                ),
+            )
             return True
 
     def set_meta(self, name: str, value: str) -> None:
         """Remember a small setting (e.g. the office name of the last receipt)."""
         with self._tx() as db:
-            db.execute("INSERT INTO outbox_meta (name, value) VALUES (?, ?) ON CONFLICT(name)"
-                       " DO UPDATE SET value=excluded.value", (name, value))
+            db.execute(
+                "INSERT INTO outbox_meta (name, value) VALUES (?, ?) ON CONFLICT(name)"
+                " DO UPDATE SET value=excluded.value",
+                (name, value),
+            )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -318,8 +376,9 @@ class Outbox:
     def depth(self) -> int:
         """Submissions still waiting to be sent (for the health report)."""
         with self._tx() as db:
-            return int(db.execute("SELECT count(*) FROM outbox WHERE status=?",
-                                  (PENDING,)).fetchone()[0])
+            return int(
+                db.execute("SELECT count(*) FROM outbox WHERE status=?", (PENDING,)).fetchone()[0]
+            )
 
     def counts(self) -> dict[str, int]:
         """Rows per status."""
@@ -330,8 +389,9 @@ class Outbox:
     def held(self) -> list[Entry]:
         """Rows the server refused or could not book, waiting for an attendant, oldest first."""
         with self._tx() as db:
-            rows = db.execute("SELECT * FROM outbox WHERE status IN (?, ?) ORDER BY id",
-                              HELD).fetchall()
+            rows = db.execute(
+                "SELECT * FROM outbox WHERE status IN (?, ?) ORDER BY id", HELD
+            ).fetchall()
             return self._readable(db, rows)
 
     def held_count(self) -> int:
@@ -342,37 +402,47 @@ class Outbox:
     def handled_by(self, entry_id: int) -> tuple[str, str, str] | None:
         """(attendant, handled_at UTC, status before) of a handled row, or None."""
         with self._tx() as db:
-            row = db.execute("SELECT attendant, handled_at, status_before FROM outbox_handled"
-                             " WHERE submission_id=?", (entry_id,)).fetchone()
+            row = db.execute(
+                "SELECT attendant, handled_at, status_before FROM outbox_handled"
+                " WHERE submission_id=?",
+                (entry_id,),
+            ).fetchone()
             return None if row is None else (row[0], row[1], row[2])
 
     def due(self, limit: int = 50) -> list[Entry]:
         """Pending rows whose next attempt is now or past, oldest first."""
         with self._tx() as db:
-            rows = db.execute("SELECT * FROM outbox WHERE status=? AND next_attempt_at<=?"
-                              " ORDER BY id LIMIT ?", (PENDING, self._clock(), limit)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM outbox WHERE status=? AND next_attempt_at<=? ORDER BY id LIMIT ?",
+                (PENDING, self._clock(), limit),
+            ).fetchall()
             return self._readable(db, rows)
 
     def with_attachments(self, ids: Sequence[int]) -> set[int]:
         """Which of these rows carry scans (they are sent one by one, with their uploads)."""
         with self._tx() as db:
             marks = ",".join("?" * len(ids))
-            rows = db.execute("SELECT DISTINCT submission_id FROM outbox_attachments"
-                              f" WHERE submission_id IN ({marks})", list(ids)).fetchall()
+            rows = db.execute(
+                "SELECT DISTINCT submission_id FROM outbox_attachments"
+                f" WHERE submission_id IN ({marks})",
+                list(ids),
+            ).fetchall()
             return {int(r[0]) for r in rows}
 
     def next_due_at(self) -> float | None:
         """When the earliest pending row becomes due (epoch seconds), or None."""
         with self._tx() as db:
-            row = db.execute("SELECT min(next_attempt_at) FROM outbox WHERE status=?",
-                             (PENDING,)).fetchone()
+            row = db.execute(
+                "SELECT min(next_attempt_at) FROM outbox WHERE status=?", (PENDING,)
+            ).fetchone()
             return None if row[0] is None else float(row[0])
 
     def entries(self, status: str | None = None) -> list[Entry]:
         """Every row (or those with `status`), oldest first."""
         with self._tx() as db:
-            rows = db.execute("SELECT * FROM outbox WHERE ?1 IS NULL OR status=?1 ORDER BY id",
-                              (status,)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM outbox WHERE ?1 IS NULL OR status=?1 ORDER BY id", (status,)
+            ).fetchall()
             return self._readable(db, rows)
 
     def get(self, entry_id: int) -> Entry:
@@ -391,8 +461,12 @@ class Outbox:
         """Decrypt several rows in one read; a wiped or undecryptable row maps to its error."""
         with self._tx() as db:
             marks = ",".join("?" * len(ids))
-            rows = {r["id"]: r for r in db.execute(
-                f"SELECT * FROM outbox WHERE id IN ({marks})", list(ids)).fetchall()}
+            rows = {
+                r["id"]: r
+                for r in db.execute(
+                    f"SELECT * FROM outbox WHERE id IN ({marks})", list(ids)
+                ).fetchall()
+            }
         found: dict[int, Submission | OutboxError] = {}
         for entry_id in ids:
             try:
@@ -417,12 +491,15 @@ class Outbox:
     def attachments(self, entry_id: int) -> list[Attachment]:
         """The decrypted scans of a row."""
         with self._tx() as db:
-            key = db.execute("SELECT idempotency_key FROM outbox WHERE id=?",
-                             (entry_id,)).fetchone()
-            rows = db.execute("SELECT * FROM outbox_attachments WHERE submission_id=? ORDER BY id",
-                              (entry_id,)).fetchall()
-        return [Attachment(r["name"], r["content_type"], self._open(key[0], r["data"]))
-                for r in rows]
+            key = db.execute(
+                "SELECT idempotency_key FROM outbox WHERE id=?", (entry_id,)
+            ).fetchone()
+            rows = db.execute(
+                "SELECT * FROM outbox_attachments WHERE submission_id=? ORDER BY id", (entry_id,)
+            ).fetchall()
+        return [
+            Attachment(r["name"], r["content_type"], self._open(key[0], r["data"])) for r in rows
+        ]
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -446,22 +523,37 @@ class Outbox:
         day = now.strftime("%y%m%d")
         name = f"seq:{day}"
         row = db.execute("SELECT value FROM outbox_meta WHERE name=?", (name,)).fetchone()
-        counted = self._counter.execute("SELECT value FROM counters WHERE name=?",
-                                        (name,)).fetchone()
-        seq = max(int(row[0]) if row else 0, int(counted[0]) if counted else 0,
-                  self._highest_reference(db, day)) + 1
-        self._counter.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
-                              " DO UPDATE SET value=excluded.value", (name, seq))
-        db.execute("INSERT INTO outbox_meta (name, value) VALUES (?, ?) ON CONFLICT(name)"
-                   " DO UPDATE SET value=excluded.value", (name, str(seq)))
+        counted = self._counter.execute(
+            "SELECT value FROM counters WHERE name=?", (name,)
+        ).fetchone()
+        seq = (
+            max(
+                int(row[0]) if row else 0,
+                int(counted[0]) if counted else 0,
+                self._highest_reference(db, day),
+            )
+            + 1
+        )
+        self._counter.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
+            " DO UPDATE SET value=excluded.value",
+            (name, seq),
+        )
+        db.execute(
+            "INSERT INTO outbox_meta (name, value) VALUES (?, ?) ON CONFLICT(name)"
+            " DO UPDATE SET value=excluded.value",
+            (name, str(seq)),
+        )
         return f"LOK-{self.kiosk_id}-{day}-{seq:04d}"
 
     def _highest_reference(self, db: sqlite3.Connection, day: str) -> int:
         """The highest sequence number of `day` among the rows (recovered rows included)."""
         prefix = f"LOK-{self.kiosk_id}-{day}-"
-        row = db.execute("SELECT max(CAST(substr(local_reference, ?) AS INTEGER)) FROM outbox"
-                         " WHERE substr(local_reference, 1, ?) = ?",
-                         (len(prefix) + 1, len(prefix), prefix)).fetchone()
+        row = db.execute(
+            "SELECT max(CAST(substr(local_reference, ?) AS INTEGER)) FROM outbox"
+            " WHERE substr(local_reference, 1, ?) = ?",
+            (len(prefix) + 1, len(prefix), prefix),
+        ).fetchone()
         return int(row[0] or 0)
 
     def _readable(self, db: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Entry]:
@@ -473,12 +565,18 @@ class Outbox:
                 found.append(_entry(row))
             except (ValueError, TypeError, KeyError, IndexError) as exc:
                 try:
-                    db.execute("UPDATE outbox SET status=?, last_error=? WHERE id=?",
-                               (UNREADABLE, f"unreadable: {type(exc).__name__}", row["id"]))
+                    db.execute(
+                        "UPDATE outbox SET status=?, last_error=? WHERE id=?",
+                        (UNREADABLE, f"unreadable: {type(exc).__name__}", row["id"]),
+                    )
                 except sqlite3.DatabaseError:
                     pass  # the page itself is damaged: skipped on every read until repaired
-                log.error("outbox row %s is unreadable (%s): set aside, kept in %s",
-                          row["id"], type(exc).__name__, self.path)
+                log.error(
+                    "outbox row %s is unreadable (%s): set aside, kept in %s",
+                    row["id"],
+                    type(exc).__name__,
+                    self.path,
+                )
                 STORAGE.report(self.path, DAMAGED, f"outbox row {row['id']} unreadable, kept")
         return found
 
@@ -496,8 +594,12 @@ class Outbox:
         try:
             return unseal(self._aead, blob, key.encode())
         except InvalidTag as exc:
-            STORAGE.report(self.path, DAMAGED, "a row does not decrypt with this kiosk's key"
-                           " (wrong key or damaged bytes): kept for an attendant")
+            STORAGE.report(
+                self.path,
+                DAMAGED,
+                "a row does not decrypt with this kiosk's key"
+                " (wrong key or damaged bytes): kept for an attendant",
+            )
             raise OutboxError("outbox data does not decrypt with this kiosk's key") from exc
 
     def _entry(self, db: sqlite3.Connection, entry_id: int) -> Entry:
@@ -512,10 +614,17 @@ def _entry(row: sqlite3.Row) -> Entry:
     if any(isinstance(value, str) and "\ufffd" in value for value in tuple(row)):
         raise ValueError(f"outbox row {row['id']} holds damaged text")
     return Entry(
-        id=row["id"], local_reference=row["local_reference"],
-        idempotency_key=row["idempotency_key"], service=row["service"],
+        id=row["id"],
+        local_reference=row["local_reference"],
+        idempotency_key=row["idempotency_key"],
+        service=row["service"],
         slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
-        status=row["status"], attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"], last_error=row["last_error"],
-        registration_number=row["registration_number"], queue_number=row["queue_number"],
-        created_at=row["created_at"], sent_at=row["sent_at"])
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        registration_number=row["registration_number"],
+        queue_number=row["queue_number"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+    )

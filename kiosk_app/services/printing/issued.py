@@ -20,47 +20,71 @@ CODE_LETTERS = "ACEFHJKMNPRTWXY34679"  # central_server.print_codes.ALPHABET
 CODE_LENGTH = 8
 CONFIRM_TRIES = 3
 
-PRINTED = Text("Dokumen {number} sudah dicetak. Ambil kertasnya di bawah layar.",
-               "Document {number} has been printed. Take the paper from below the screen.")
-BAD_CODE = Text("Kode cetak terdiri dari 8 huruf dan angka, misalnya ACEF-HJ34. Periksa lagi "
-                "kode pada SMS atau WhatsApp Anda.",
-                "A print code has 8 letters and digits, like ACEF-HJ34. Check the code in "
-                "your SMS or WhatsApp again.")
-UNKNOWN_CODE = Text("Kode cetak ini tidak dikenal. Periksa lagi kode pada SMS atau WhatsApp Anda.",
-                    "This print code is not known. Check the code in your SMS or WhatsApp again.")
+PRINTED = Text(
+    "Dokumen {number} sudah dicetak. Ambil kertasnya di bawah layar.",
+    "Document {number} has been printed. Take the paper from below the screen.",
+)
+BAD_CODE = Text(
+    "Kode cetak terdiri dari 8 huruf dan angka, misalnya ACEF-HJ34. Periksa lagi "
+    "kode pada SMS atau WhatsApp Anda.",
+    "A print code has 8 letters and digits, like ACEF-HJ34. Check the code in "
+    "your SMS or WhatsApp again.",
+)
+UNKNOWN_CODE = Text(
+    "Kode cetak ini tidak dikenal. Periksa lagi kode pada SMS atau WhatsApp Anda.",
+    "This print code is not known. Check the code in your SMS or WhatsApp again.",
+)
 ALREADY_PRINTED = Text(
     "Dokumen ini sudah dicetak pada {when}; kode cetak hanya berlaku satu kali. Bila hilang "
     "atau rusak, tanyakan ke loket pelayanan {office}.",
     "This document was already printed on {when}; a print code works only once. If it is "
-    "lost or damaged, ask at the service counter of {office}.")
-ALREADY_HERE = Text("Dokumen ini sudah dicetak di anjungan ini. Silakan tanyakan ke petugas.",
-                    "This document was already printed at this kiosk. Please ask an attendant.")
-BUSY = Text("Dokumen ini sedang dicetak di anjungan lain. Coba lagi 10 menit lagi, atau tanyakan "
-            "ke petugas.",
-            "This document is being printed at another kiosk. Try again in 10 minutes, or ask "
-            "an attendant.")
-REVOKED = Text("Dokumen ini sudah dibatalkan dan tidak dapat dicetak. Silakan ke loket pelayanan.",
-               "This document was cancelled and cannot be printed. Please go to the counter.")
-TYPE_CODE = Text("Ketik dulu kode cetak dari SMS, WhatsApp atau email Anda, lalu tekan tombol "
-                 "dokumen Anda.",
-                 "First type the print code from your SMS, WhatsApp or email, then press your "
-                 "document's button.")
-NOT_YOURS = Text("Dokumen tidak ditemukan untuk e-KTP ini. Ketik kode cetak dari SMS Anda.",
-                 "No document was found for this e-KTP. Type the print code from your SMS.")
-NOT_PRINTABLE = Text("Dokumen ini berupa kartu dan dibuat di kantor Disdukcapil, tidak dicetak di "
-                     "anjungan.",
-                     "This document is a card made at the Disdukcapil office, not printed at the "
-                     "kiosk.")
-STILL_VALID = Text("Dokumen belum tercetak, dan kode cetak Anda tetap berlaku: coba lagi nanti.",
-                   "The document was not printed, and your print code still works: try later.")
-RATE_LIMITED = Text("Terlalu banyak percobaan. Silakan coba lagi dalam {seconds} detik.",
-                    "Too many tries. Please try again in {seconds} seconds.")
-SERVER_DOWN = Text("Server pusat tidak dapat dihubungi, jadi dokumen belum bisa dicetak. Kode "
-                   "cetak Anda tetap berlaku; coba lagi nanti.",
-                   "The central server cannot be reached, so the document cannot be printed "
-                   "now. Your print code still works; try again later.")
-FAILED = Text("Dokumen tidak dapat dicetak saat ini. Silakan tanyakan ke petugas.",
-              "The document cannot be printed right now. Please ask an attendant.")
+    "lost or damaged, ask at the service counter of {office}.",
+)
+ALREADY_HERE = Text(
+    "Dokumen ini sudah dicetak di anjungan ini. Silakan tanyakan ke petugas.",
+    "This document was already printed at this kiosk. Please ask an attendant.",
+)
+BUSY = Text(
+    "Dokumen ini sedang dicetak di anjungan lain. Coba lagi 10 menit lagi, atau tanyakan "
+    "ke petugas.",
+    "This document is being printed at another kiosk. Try again in 10 minutes, or ask "
+    "an attendant.",
+)
+REVOKED = Text(
+    "Dokumen ini sudah dibatalkan dan tidak dapat dicetak. Silakan ke loket pelayanan.",
+    "This document was cancelled and cannot be printed. Please go to the counter.",
+)
+TYPE_CODE = Text(
+    "Ketik dulu kode cetak dari SMS, WhatsApp atau email Anda, lalu tekan tombol dokumen Anda.",
+    "First type the print code from your SMS, WhatsApp or email, then press your "
+    "document's button.",
+)
+NOT_YOURS = Text(
+    "Dokumen tidak ditemukan untuk e-KTP ini. Ketik kode cetak dari SMS Anda.",
+    "No document was found for this e-KTP. Type the print code from your SMS.",
+)
+NOT_PRINTABLE = Text(
+    "Dokumen ini berupa kartu dan dibuat di kantor Disdukcapil, tidak dicetak di anjungan.",
+    "This document is a card made at the Disdukcapil office, not printed at the kiosk.",
+)
+STILL_VALID = Text(
+    "Dokumen belum tercetak, dan kode cetak Anda tetap berlaku: coba lagi nanti.",
+    "The document was not printed, and your print code still works: try later.",
+)
+RATE_LIMITED = Text(
+    "Terlalu banyak percobaan. Silakan coba lagi dalam {seconds} detik.",
+    "Too many tries. Please try again in {seconds} seconds.",
+)
+SERVER_DOWN = Text(
+    "Server pusat tidak dapat dihubungi, jadi dokumen belum bisa dicetak. Kode "
+    "cetak Anda tetap berlaku; coba lagi nanti.",
+    "The central server cannot be reached, so the document cannot be printed "
+    "now. Your print code still works; try again later.",
+)
+FAILED = Text(
+    "Dokumen tidak dapat dicetak saat ini. Silakan tanyakan ke petugas.",
+    "The document cannot be printed right now. Please ask an attendant.",
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +105,7 @@ def normalize_code(typed: str) -> str | None:
 
 
 def short_office(name: str) -> str:
-    """"Disdukcapil Kabupaten Jombang" for the office's long official name."""
+    """ "Disdukcapil Kabupaten Jombang" for the office's long official name."""
     long_form = "Dinas Kependudukan dan Pencatatan Sipil"
     return name.replace(long_form, "Disdukcapil") if name else "Disdukcapil"
 
@@ -89,14 +113,16 @@ def short_office(name: str) -> str:
 class IssuedDocumentPrint:
     """Prints issued documents exactly once per code; every step is logged without names."""
 
-    def __init__(self, central: CentralClient, printing: PrintingService,
-                 retry_pause_s: float = 0.5) -> None:
+    def __init__(
+        self, central: CentralClient, printing: PrintingService, retry_pause_s: float = 0.5
+    ) -> None:
         self._central = central
         self._printing = printing
         self._retry_pause_s = retry_pause_s
 
-    def print_document(self, nik: str, *, code: str | None = None,
-                       registration_number: str | None = None) -> IssuedPrintResult:
+    def print_document(
+        self, nik: str, *, code: str | None = None, registration_number: str | None = None
+    ) -> IssuedPrintResult:
         """Reserve, print and confirm; a failed print gives the code back."""
         who = mask_nik(nik)
         if code is not None and not code.strip():
@@ -106,8 +132,9 @@ class IssuedDocumentPrint:
             if code is None:
                 return IssuedPrintResult(False, "", (BAD_CODE,))
         try:
-            held = self._central.reserve_print(nik, code=code,
-                                               registration_number=registration_number)
+            held = self._central.reserve_print(
+                nik, code=code, registration_number=registration_number
+            )
         except CentralError as exc:
             return IssuedPrintResult(False, "", (self._refusal(exc),))
         except Exception:
@@ -116,8 +143,9 @@ class IssuedDocumentPrint:
         number = held.document_number
         log.info("printing document %s for nik=%s", number, who)
         try:
-            self._printing.print_issued_document(held.pdf, number, actor=who,
-                                                 code_ref=held.print_ref)
+            self._printing.print_issued_document(
+                held.pdf, number, actor=who, code_ref=held.print_ref
+            )
         except CodeAlreadyUsed as exc:
             log.warning("document %s not printed again: %s", number, exc)
             self._release(held.token, nik, "already in this kiosk's journal")
@@ -142,8 +170,12 @@ class IssuedDocumentPrint:
                 return
             except CentralError as exc:
                 if not exc.retriable or attempt == CONFIRM_TRIES:
-                    log.error("document %s printed but not confirmed: %s (the reservation lapses;"
-                              " this kiosk's journal refuses a second print)", number, exc)
+                    log.error(
+                        "document %s printed but not confirmed: %s (the reservation lapses;"
+                        " this kiosk's journal refuses a second print)",
+                        number,
+                        exc,
+                    )
                     return
             time.sleep(self._retry_pause_s * attempt)
 
@@ -165,6 +197,11 @@ class IssuedDocumentPrint:
             when = when_text(str(exc.extra.get("printed_at", "")))
             office = short_office(str(exc.extra.get("office_name") or ""))
             return ALREADY_PRINTED.format(when=when, office=office)
-        return {"unknown_code": UNKNOWN_CODE, "busy": BUSY, "revoked": REVOKED,
-                "not_found": NOT_YOURS, "not_issued": NOT_YOURS,
-                "not_printable": NOT_PRINTABLE}.get(exc.code or "", FAILED)
+        return {
+            "unknown_code": UNKNOWN_CODE,
+            "busy": BUSY,
+            "revoked": REVOKED,
+            "not_found": NOT_YOURS,
+            "not_issued": NOT_YOURS,
+            "not_printable": NOT_PRINTABLE,
+        }.get(exc.code or "", FAILED)

@@ -47,22 +47,28 @@ CREATE UNIQUE INDEX IF NOT EXISTS print_jobs_code ON print_jobs(code_hash)
 class JournalError(Exception):
     """A print the journal refuses; `citizen_message` is safe to show."""
 
-    citizen_message = Text("Dokumen ini tidak dapat dicetak. Silakan hubungi petugas.",
-                           "This document cannot be printed. Please ask an attendant.")
+    citizen_message = Text(
+        "Dokumen ini tidak dapat dicetak. Silakan hubungi petugas.",
+        "This document cannot be printed. Please ask an attendant.",
+    )
 
 
 class DuplicatePrint(JournalError):
     """The same thing was printed (or started printing) before; only a reprint may follow."""
 
-    citizen_message = Text("Dokumen ini sudah dicetak. Petugas dapat mencetak ulang bila perlu.",
-                           "This was already printed. An attendant can reprint it if needed.")
+    citizen_message = Text(
+        "Dokumen ini sudah dicetak. Petugas dapat mencetak ulang bila perlu.",
+        "This was already printed. An attendant can reprint it if needed.",
+    )
 
 
 class CodeAlreadyUsed(JournalError):
     """A one-time print code was used already."""
 
-    citizen_message = Text("Kode cetak ini sudah digunakan. Silakan hubungi petugas.",
-                           "This print code has already been used. Please ask an attendant.")
+    citizen_message = Text(
+        "Kode cetak ini sudah digunakan. Silakan hubungi petugas.",
+        "This print code has already been used. Please ask an attendant.",
+    )
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,12 @@ class PrintJob:
 class PrintJournal:
     """SQLite (WAL, synchronous=FULL) journal of print jobs on this kiosk."""
 
-    def __init__(self, path: Path | str, kiosk_id: str,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        kiosk_id: str,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         """Open (or create) the journal; call recover() once at start-up."""
         self.kiosk_id = kiosk_id
         self._now = now
@@ -100,25 +110,42 @@ class PrintJournal:
 
     # -- the print cycle ------------------------------------------------------------------------
 
-    def record(self, kind: str, reference: str, *, actor: str = "citizen",
-               payload: str | None = None, code: str | None = None,
-               reprint_of: int | None = None) -> PrintJob:
+    def record(
+        self,
+        kind: str,
+        reference: str,
+        *,
+        actor: str = "citizen",
+        payload: str | None = None,
+        code: str | None = None,
+        reprint_of: int | None = None,
+    ) -> PrintJob:
         """Record a job before sending it; DuplicatePrint/CodeAlreadyUsed when not allowed."""
         _no_personal_data(kind, reference, actor)
         code_hash = _hash(code) if code else None
         with self._tx() as db:
             if reprint_of is None and code_hash is None:
-                seen = db.execute("SELECT id, state FROM print_jobs WHERE kind=? AND reference=?"
-                                  " AND state != 'dismissed' LIMIT 1", (kind, reference)).fetchone()
+                seen = db.execute(
+                    "SELECT id, state FROM print_jobs WHERE kind=? AND reference=?"
+                    " AND state != 'dismissed' LIMIT 1",
+                    (kind, reference),
+                ).fetchone()
                 if seen is not None:
-                    raise DuplicatePrint(f"{kind} {reference} already journalled as job "
-                                         f"{seen['id']} ({seen['state']})")
+                    raise DuplicatePrint(
+                        f"{kind} {reference} already journalled as job "
+                        f"{seen['id']} ({seen['state']})"
+                    )
             if code_hash is not None:
-                used = db.execute("SELECT id, state FROM print_jobs WHERE code_hash=? AND state IN"
-                                  " ('printing','done','interrupted')", (code_hash,)).fetchone()
+                used = db.execute(
+                    "SELECT id, state FROM print_jobs WHERE code_hash=? AND state IN"
+                    " ('printing','done','interrupted')",
+                    (code_hash,),
+                ).fetchone()
                 if used is not None:
-                    raise CodeAlreadyUsed(f"print code for {kind} {reference} used by job "
-                                          f"{used['id']} ({used['state']})")
+                    raise CodeAlreadyUsed(
+                        f"print code for {kind} {reference} used by job "
+                        f"{used['id']} ({used['state']})"
+                    )
             return self._insert(db, kind, reference, actor, payload, code_hash, reprint_of)
 
     def mark_done(self, job_id: int) -> None:
@@ -150,8 +177,11 @@ class PrintJournal:
             return []
         with self._tx() as db:
             rows = db.execute("SELECT id FROM print_jobs WHERE state='printing'").fetchall()
-            db.execute("UPDATE print_jobs SET state='interrupted', reason='kiosk stopped while "
-                       "printing', finished_at=? WHERE state='printing'", (self._stamp(),))
+            db.execute(
+                "UPDATE print_jobs SET state='interrupted', reason='kiosk stopped while "
+                "printing', finished_at=? WHERE state='printing'",
+                (self._stamp(),),
+            )
             return [self._get(db, r["id"]) for r in rows]
 
     def _writable(self) -> bool:
@@ -166,8 +196,9 @@ class PrintJournal:
     def pending(self) -> list[PrintJob]:
         """Jobs that did not print (failed or interrupted) and wait for a reprint or dismissal."""
         with self._tx() as db:
-            rows = db.execute("SELECT id FROM print_jobs WHERE state IN (?, ?) ORDER BY id",
-                              UNRESOLVED).fetchall()
+            rows = db.execute(
+                "SELECT id FROM print_jobs WHERE state IN (?, ?) ORDER BY id", UNRESOLVED
+            ).fetchall()
             return [self._get(db, r["id"]) for r in rows]
 
     def reprint(self, job_id: int, actor: str) -> PrintJob:
@@ -178,17 +209,20 @@ class PrintJournal:
             if old.state not in (*UNRESOLVED, "done"):
                 raise DuplicatePrint(f"job {job_id} is {old.state}: nothing to reprint")
             if old.state in UNRESOLVED:
-                db.execute("UPDATE print_jobs SET state='reprinted', payload=NULL WHERE id=?",
-                           (job_id,))
+                db.execute(
+                    "UPDATE print_jobs SET state='reprinted', payload=NULL WHERE id=?", (job_id,)
+                )
             return self._insert(db, old.kind, old.reference, actor, old.payload, None, job_id)
 
     def dismiss(self, job_id: int, actor: str) -> None:
         """Give up on a failed or interrupted job (e.g. the citizen has left)."""
         _no_personal_data("", "", actor)
         with self._tx() as db:
-            db.execute("UPDATE print_jobs SET state='dismissed', payload=NULL, reason=? "
-                       "WHERE id=? AND state IN (?, ?)", (f"dismissed by {actor}", job_id,
-                                                          *UNRESOLVED))
+            db.execute(
+                "UPDATE print_jobs SET state='dismissed', payload=NULL, reason=? "
+                "WHERE id=? AND state IN (?, ?)",
+                (f"dismissed by {actor}", job_id, *UNRESOLVED),
+            )
 
     def purge_payloads(self, older_than: datetime, kind: str | None = None) -> int:
         """Wipe reprint payloads of jobs (of `kind`) created before `older_than`; how many."""
@@ -196,15 +230,20 @@ class PrintJournal:
             older_than = older_than.astimezone(UTC)
         stamp = older_than.isoformat(timespec="seconds")
         with self._tx() as db:
-            cur = db.execute("UPDATE print_jobs SET payload=NULL WHERE payload IS NOT NULL AND "
-                             "created_at < ? AND kind = coalesce(?, kind)", (stamp, kind))
+            cur = db.execute(
+                "UPDATE print_jobs SET payload=NULL WHERE payload IS NOT NULL AND "
+                "created_at < ? AND kind = coalesce(?, kind)",
+                (stamp, kind),
+            )
             return cur.rowcount
 
     def log(self, since: datetime | None = None) -> list[PrintJob]:
         """Every print: who, what, when, which kiosk (payloads left out)."""
         with self._tx() as db:
-            rows = db.execute("SELECT id FROM print_jobs WHERE created_at >= ? ORDER BY id",
-                              (since.isoformat(timespec="seconds") if since else "",)).fetchall()
+            rows = db.execute(
+                "SELECT id FROM print_jobs WHERE created_at >= ? ORDER BY id",
+                (since.isoformat(timespec="seconds") if since else "",),
+            ).fetchall()
             return [_without_payload(self._get(db, r["id"])) for r in rows]
 
     def get(self, job_id: int) -> PrintJob:
@@ -220,22 +259,32 @@ class PrintJournal:
         with self._lock, immediate(self._db) as db:
             yield db
 
-    def _insert(self, db: sqlite3.Connection, kind: str, reference: str, actor: str,
-                payload: str | None, code_hash: str | None, reprint_of: int | None) -> PrintJob:
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        reference: str,
+        actor: str,
+        payload: str | None,
+        code_hash: str | None,
+        reprint_of: int | None,
+    ) -> PrintJob:
         """Add a job in state 'printing'."""
         cur = db.execute(
             "INSERT INTO print_jobs (kind, reference, actor, kiosk_id, state, reprint_of,"
             " code_hash, payload, created_at) VALUES (?,?,?,?, 'printing', ?,?,?,?)",
-            (kind, reference, actor, self.kiosk_id, reprint_of, code_hash, payload,
-             self._stamp()))
+            (kind, reference, actor, self.kiosk_id, reprint_of, code_hash, payload, self._stamp()),
+        )
         return self._get(db, int(cur.lastrowid or 0))
 
     def _finish(self, job_id: int, state: str, reason: str, wipe: bool) -> None:
         """Move a printing job to its final state."""
         with self._tx() as db:
-            db.execute(f"UPDATE print_jobs SET state=?, reason=?, finished_at=?"
-                       f"{', payload=NULL' if wipe else ''} WHERE id=? AND state='printing'",
-                       (state, reason, self._stamp(), job_id))
+            db.execute(
+                f"UPDATE print_jobs SET state=?, reason=?, finished_at=?"
+                f"{', payload=NULL' if wipe else ''} WHERE id=? AND state='printing'",
+                (state, reason, self._stamp(), job_id),
+            )
 
     def _get(self, db: sqlite3.Connection, job_id: int) -> PrintJob:
         """Read one job."""
@@ -276,5 +325,11 @@ def ticket_from_payload(payload: str) -> Ticket:
     """Rebuild the ticket a payload was made from."""
     data = json.loads(payload)
     slot = Slot(date.fromisoformat(data["slot"]["date"]), data["slot"]["window"])
-    return Ticket(**{**data, "slot": slot, "service": Text(**data["service"]),
-                     "notes": tuple(Text(**n) for n in data["notes"])})
+    return Ticket(
+        **{
+            **data,
+            "slot": slot,
+            "service": Text(**data["service"]),
+            "notes": tuple(Text(**n) for n in data["notes"]),
+        }
+    )

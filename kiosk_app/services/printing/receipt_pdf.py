@@ -58,10 +58,14 @@ LABELS = {
     "status": Text("Status", "Status"),
     "purpose": Text("Keperluan", "Purpose"),
     "summary": Text("Data utama isian", "Key data of the form"),
-    "more": Text("{count} isian lainnya tersimpan pada permohonan di server Disdukcapil.",
-                 "{count} more entries are kept with the application on the Disdukcapil server."),
-    "originals": Text("Dokumen asli yang dibawa saat verifikasi",
-                      "Original documents to bring to the verification"),
+    "more": Text(
+        "{count} isian lainnya tersimpan pada permohonan di server Disdukcapil.",
+        "{count} more entries are kept with the application on the Disdukcapil server.",
+    ),
+    "originals": Text(
+        "Dokumen asli yang dibawa saat verifikasi",
+        "Original documents to bring to the verification",
+    ),
     "notes": Text("Catatan", "Notes"),
     "issued": Text("Dicetak", "Issued"),
     "kiosk": Text("Anjungan", "Kiosk"),
@@ -121,19 +125,22 @@ class _Styles:
         regular, bold = _register_fonts()
         self.base = ParagraphStyle("base", fontName=regular, fontSize=9.5, leading=12)
         self.small = ParagraphStyle("small", parent=self.base, fontSize=8.5, leading=10.5)
-        self.label = ParagraphStyle("label", parent=self.small,
-                                    textColor=colors.HexColor("#333333"))
+        self.label = ParagraphStyle(
+            "label", parent=self.small, textColor=colors.HexColor("#333333")
+        )
         self.strong = ParagraphStyle("strong", parent=self.base, fontName=bold)
         self.centered = ParagraphStyle("centered", parent=self.base, alignment=TA_CENTER)
-        self.government = ParagraphStyle("government", parent=self.centered, fontName=bold,
-                                         fontSize=12, leading=15)
-        self.office = ParagraphStyle("office", parent=self.government, fontSize=12.5,
-                                     leading=15.5)
+        self.government = ParagraphStyle(
+            "government", parent=self.centered, fontName=bold, fontSize=12, leading=15
+        )
+        self.office = ParagraphStyle("office", parent=self.government, fontSize=12.5, leading=15.5)
         self.contact = ParagraphStyle("contact", parent=self.centered, fontSize=9, leading=11)
-        self.title = ParagraphStyle("title", parent=self.centered, fontName=bold, fontSize=15,
-                                    leading=19)
-        self.number = ParagraphStyle("number", parent=self.base, fontName=bold, fontSize=13,
-                                     leading=16)
+        self.title = ParagraphStyle(
+            "title", parent=self.centered, fontName=bold, fontSize=15, leading=19
+        )
+        self.number = ParagraphStyle(
+            "number", parent=self.base, fontName=bold, fontSize=13, leading=16
+        )
         self.queue = ParagraphStyle("queue", parent=self.number, fontSize=24, leading=28)
         self.notice = ParagraphStyle("notice", parent=self.strong, textColor=colors.white)
 
@@ -160,9 +167,14 @@ def _letterhead(head: Letterhead, office_name: str, s: _Styles) -> list[Flowable
     """The kop surat: emblem, government, office, address and telephone, then a double rule."""
     lines = [_p(head.government, s.government)] if head.government else []
     lines.append(_p(head.office or office_name, s.office))
-    contact = " \u00b7 ".join(part for part in (
-        head.address, f"{LABELS['telephone'].id} {head.telephone}" if head.telephone else "")
-        if part)
+    contact = " \u00b7 ".join(
+        part
+        for part in (
+            head.address,
+            f"{LABELS['telephone'].id} {head.telephone}" if head.telephone else "",
+        )
+        if part
+    )
     if contact:
         lines.append(_p(contact, s.contact))
     logo: Flowable | str = ""
@@ -172,39 +184,52 @@ def _letterhead(head: Letterhead, office_name: str, s: _Styles) -> list[Flowable
         log.warning("receipt: office logo %s not found; printing the kop without it", head.logo)
     # The right column balances the emblem, narrower so a long office name keeps to one line.
     kop = Table([[logo, lines, ""]], colWidths=[26 * mm, WIDTH - 44 * mm, 18 * mm])
-    kop.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                             ("LEFTPADDING", (0, 0), (0, 0), 0)]))
-    return [kop, Spacer(1, 1.5 * mm),
-            HRFlowable(width="100%", thickness=2.2, color=colors.black, spaceAfter=1),
-            HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=0)]
+    kop.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (0, 0), 0)])
+    )
+    return [
+        kop,
+        Spacer(1, 1.5 * mm),
+        HRFlowable(width="100%", thickness=2.2, color=colors.black, spaceAfter=1),
+        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=0),
+    ]
 
 
 def _numbers(receipt: Receipt, lang: Language, s: _Styles) -> Table:
     """Registration and queue numbers, the verification date and window, and the QR."""
-    slot = (f"{long_date(receipt.slot.date, lang)}, "
-            f"{LABELS['window'].format(window=receipt.slot.window)(lang)}")
+    slot = (
+        f"{long_date(receipt.slot.date, lang)}, "
+        f"{LABELS['window'].format(window=receipt.slot.window)(lang)}"
+    )
     qr: Flowable | str = _qr_drawing(receipt.qr_payload, 36 * mm) if receipt.qr_payload else ""
     table = Table(
         [
             [_p(_label("reg", lang), s.label), _p(_label("queue", lang), s.label), qr],
-            [_p(receipt.registration_number, s.number), _p(receipt.queue_number or "-", s.queue),
-             ""],
+            [
+                _p(receipt.registration_number, s.number),
+                _p(receipt.queue_number or "-", s.queue),
+                "",
+            ],
             [_p(_label("slot", lang), s.label), "", ""],
             [_p(slot, s.number), "", ""],
         ],
         colWidths=[80 * mm, 58 * mm, WIDTH - 138 * mm],
     )
-    table.setStyle(TableStyle([
-        ("BOX", (0, 0), (1, -1), 0.8, colors.black),
-        ("LINEBELOW", (0, 1), (1, 1), 0.5, colors.grey),
-        ("SPAN", (2, 0), (2, -1)),
-        ("SPAN", (0, 2), (1, 2)),
-        ("SPAN", (0, 3), (1, 3)),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("VALIGN", (2, 0), (2, -1), "MIDDLE"),
-        ("ALIGN", (2, 0), (2, -1), "RIGHT"),
-        ("BACKGROUND", (0, 0), (1, -1), colors.HexColor("#F2F2F2")),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (1, -1), 0.8, colors.black),
+                ("LINEBELOW", (0, 1), (1, 1), 0.5, colors.grey),
+                ("SPAN", (2, 0), (2, -1)),
+                ("SPAN", (0, 2), (1, 2)),
+                ("SPAN", (0, 3), (1, 3)),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("VALIGN", (2, 0), (2, -1), "MIDDLE"),
+                ("ALIGN", (2, 0), (2, -1), "RIGHT"),
+                ("BACKGROUND", (0, 0), (1, -1), colors.HexColor("#F2F2F2")),
+            ]
+        )
+    )
     return table
 
 
@@ -219,11 +244,19 @@ def _details(receipt: Receipt, lang: Language, s: _Styles) -> Table:
         ("status", receipt.status(lang)),
         ("purpose", receipt.purpose(lang)),
     ]
-    table = Table([[_p(_label(k, lang), s.label), _p(v, s.base)] for k, v in rows if v],
-                  colWidths=[48 * mm, WIDTH - 48 * mm])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#EEEEEE"))]))
+    table = Table(
+        [[_p(_label(k, lang), s.label), _p(v, s.base)] for k, v in rows if v],
+        colWidths=[48 * mm, WIDTH - 48 * mm],
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#EEEEEE")),
+            ]
+        )
+    )
     return table
 
 
@@ -232,15 +265,19 @@ def _summary(summary: list[tuple[str, str]], lang: Language, s: _Styles) -> list
     if not summary:
         return []
     shown = summary[:KEY_ROWS]
-    cells: list[list[Paragraph | str]] = [[_p(label, s.label), _p(value, s.small)]
-                                          for label, value in shown]
+    cells: list[list[Paragraph | str]] = [
+        [_p(label, s.label), _p(value, s.small)] for label, value in shown
+    ]
     if len(cells) % 2:
         cells.append(["", ""])
     grid = [cells[i] + cells[i + 1] for i in range(0, len(cells), 2)]
     half = WIDTH / 2
     table = Table(grid, colWidths=[34 * mm, half - 34 * mm] * 2)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(
+        TableStyle(
+            [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+        )
+    )
     story: list[Flowable] = [Spacer(1, 3 * mm), _p(_label("summary", lang), s.strong), table]
     if len(summary) > len(shown):
         story.append(_p(LABELS["more"].format(count=len(summary) - len(shown))(lang), s.small))
@@ -252,23 +289,31 @@ def _originals(receipt: Receipt, lang: Language, s: _Styles) -> list[Flowable]:
     if not receipt.originals:
         return []
     return [Spacer(1, 3 * mm), _p(_label("originals", lang) + ":", s.strong)] + [
-        _p(f"{i}. {doc(lang)}", s.base) for i, doc in enumerate(receipt.originals, 1)]
+        _p(f"{i}. {doc(lang)}", s.base) for i, doc in enumerate(receipt.originals, 1)
+    ]
 
 
 def _footer(receipt: Receipt, lang: Language, s: _Styles) -> list[Flowable]:
     """The offline notice if any, the notes, and when and where it was printed."""
     story: list[Flowable] = [Spacer(1, 3 * mm)]
     if receipt.offline:
-        banner = Table([[_p(LABELS["offline"].id, s.notice)]]
-                       + ([[_p(LABELS["offline"].en, s.notice)]] if lang == "en" else []),
-                       colWidths=[WIDTH])
+        banner = Table(
+            [[_p(LABELS["offline"].id, s.notice)]]
+            + ([[_p(LABELS["offline"].en, s.notice)]] if lang == "en" else []),
+            colWidths=[WIDTH],
+        )
         banner.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.black)]))
         story += [banner, Spacer(1, 3 * mm)]
     story.append(_p(_label("notes", lang) + ":", s.strong))
     story += [_p(f"{i}. {note(lang)}", s.small) for i, note in enumerate(receipt.notes, 1)]
-    story += [Spacer(1, 2 * mm), _p(
-        f"{LABELS['issued'](lang)}: {receipt.issued_at} \u00b7 "
-        f"{LABELS['kiosk'](lang)}: {receipt.kiosk_id}", s.small)]
+    story += [
+        Spacer(1, 2 * mm),
+        _p(
+            f"{LABELS['issued'](lang)}: {receipt.issued_at} \u00b7 "
+            f"{LABELS['kiosk'](lang)}: {receipt.kiosk_id}",
+            s.small,
+        ),
+    ]
     return story
 
 
@@ -282,15 +327,27 @@ def render_receipt_pdf(
     story += [Spacer(1, 4 * mm), _p(TITLE, s.title)]
     if lang == "en":
         story.append(_p(SUBTITLE_EN, s.centered))
-    story += [Spacer(1, 4 * mm), _numbers(receipt, lang, s), Spacer(1, 3 * mm),
-              _details(receipt, lang, s)]
+    story += [
+        Spacer(1, 4 * mm),
+        _numbers(receipt, lang, s),
+        Spacer(1, 3 * mm),
+        _details(receipt, lang, s),
+    ]
     story += _summary(summary or [], lang, s)
     story += _originals(receipt, lang, s)
     story += _footer(receipt, lang, s)
     out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
-                            topMargin=MARGIN, bottomMargin=MARGIN, title=TITLE,
-                            author=receipt.office_name, invariant=True)
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=TITLE,
+        author=receipt.office_name,
+        invariant=True,
+    )
     # Long values (an address, many notes) shrink the page's content rather than spill onto a
     # second sheet: the receipt is one page by design.
     doc.build([KeepInFrame(WIDTH, A4[1] - 2 * MARGIN - PADDING, story, mode="shrink")])

@@ -40,8 +40,14 @@ def receipt_cutoff(now: datetime, keep: timedelta = RECEIPT_KEEP) -> datetime:
 class ReceiptSealer:
     """Seals rendered receipts for the journal and opens them for a reprint."""
 
-    def __init__(self, key: bytes, kiosk_id: str, *, keep: timedelta = RECEIPT_KEEP,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        kiosk_id: str,
+        *,
+        keep: timedelta = RECEIPT_KEEP,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         """`key`: the outbox's 32-byte key (load_key)."""
         if keep <= timedelta(0):
             raise ValueError("keep must be positive")
@@ -60,7 +66,7 @@ class ReceiptSealer:
         if not payload.startswith(_PREFIX):
             raise SealError("not a sealed receipt")
         try:
-            sealed = base64.b64decode(payload[len(_PREFIX):], validate=True)
+            sealed = base64.b64decode(payload[len(_PREFIX) :], validate=True)
             return unseal(self._aead, sealed, self._aad(reference))
         except (ValueError, InvalidTag) as exc:
             raise SealError(f"sealed receipt for {reference} cannot be opened") from exc

@@ -20,21 +20,24 @@ from kiosk_app.services.printing.journal import (
 log = logging.getLogger(__name__)
 
 MSG_PRINTER_NOT_READY = {
-    "paper_out": Text("Kertas tiket habis. Tombol cetak ulang aktif setelah petugas mengisi "
-                      "kertas.",
-                      "The ticket paper ran out. The reprint button works once an attendant "
-                      "loads paper."),
-    "cover_open": Text("Tutup printer tiket terbuka. Tombol cetak ulang aktif setelah ditutup.",
-                       "The ticket printer cover is open. The reprint button works once it is "
-                       "closed."),
+    "paper_out": Text(
+        "Kertas tiket habis. Tombol cetak ulang aktif setelah petugas mengisi kertas.",
+        "The ticket paper ran out. The reprint button works once an attendant loads paper.",
+    ),
+    "cover_open": Text(
+        "Tutup printer tiket terbuka. Tombol cetak ulang aktif setelah ditutup.",
+        "The ticket printer cover is open. The reprint button works once it is closed.",
+    ),
 }
-MSG_PRINTER_OFFLINE = Text("Printer tiket belum siap. Tombol cetak ulang aktif setelah printer "
-                           "siap kembali.",
-                           "The ticket printer is not ready. The reprint button works once it is "
-                           "back.")
+MSG_PRINTER_OFFLINE = Text(
+    "Printer tiket belum siap. Tombol cetak ulang aktif setelah printer siap kembali.",
+    "The ticket printer is not ready. The reprint button works once it is back.",
+)
 MSG_REPRINTED = Text("Tiket telah dicetak ulang.", "The ticket has been reprinted.")
-MSG_REPRINT_FAILED = Text("Cetak ulang belum berhasil. Silakan coba lagi atau panggil petugas.",
-                          "The reprint did not work. Please try again or call an attendant.")
+MSG_REPRINT_FAILED = Text(
+    "Cetak ulang belum berhasil. Silakan coba lagi atau panggil petugas.",
+    "The reprint did not work. Please try again or call an attendant.",
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,9 @@ class ReprintOffer:
 class TicketReprint:
     """Offers the reprint of one failed ticket; a watcher thread follows the printer's state."""
 
-    def __init__(self, journal: PrintJournal, printer: TicketPrinter, *,
-                 poll_s: float = 1.0) -> None:
+    def __init__(
+        self, journal: PrintJournal, printer: TicketPrinter, *, poll_s: float = 1.0
+    ) -> None:
         """`poll_s`: how often the printer's status is asked while a reprint is offered."""
         self._journal = journal
         self._printer = printer
@@ -64,8 +68,9 @@ class TicketReprint:
 
     def pending_ticket(self, reference: str) -> PrintJob | None:
         """The failed or interrupted ticket job of `reference`, if one waits."""
-        jobs = [j for j in self._journal.pending()
-                if j.kind == "ticket" and j.reference == reference]
+        jobs = [
+            j for j in self._journal.pending() if j.kind == "ticket" and j.reference == reference
+        ]
         return jobs[-1] if jobs else None
 
     def offer(self, reference: str, on_change: Callable[[], None]) -> bool:
@@ -77,8 +82,9 @@ class TicketReprint:
             self._reference, self._on_change = reference, on_change
             self._offer = ReprintOffer(printer_ready=False)
             self._stop = stop = threading.Event()
-        threading.Thread(target=self._watch, args=(stop,), name="reprint-watch",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._watch, args=(stop,), name="reprint-watch", daemon=True
+        ).start()
         return True
 
     def withdraw(self) -> None:
@@ -104,8 +110,9 @@ class TicketReprint:
         with self._lock:
             if self._reference == reference:
                 ready = printed or self._offer is not None and self._offer.printer_ready
-                self._offer = ReprintOffer(printer_ready=ready and not printed, printed=printed,
-                                           message=message)
+                self._offer = ReprintOffer(
+                    printer_ready=ready and not printed, printed=printed, message=message
+                )
         self._on_change()
         return printed
 
@@ -123,16 +130,22 @@ class TicketReprint:
             self._printer.print_ticket(ticket_from_payload(job.payload or ""))
         except DeviceError as exc:
             self._journal.mark_failed(job.id, type(exc).__name__)
-            log.warning("ticket %s: reprint job %d failed: %s: %s", reference, job.id,
-                        type(exc).__name__, exc)
+            log.warning(
+                "ticket %s: reprint job %d failed: %s: %s",
+                reference,
+                job.id,
+                type(exc).__name__,
+                exc,
+            )
             return False, exc.citizen_message
         except Exception as exc:
             self._journal.mark_failed(job.id, type(exc).__name__)
             log.exception("ticket %s: reprint job %d crashed", reference, job.id)
             return False, MSG_REPRINT_FAILED
         self._journal.mark_done(job.id)
-        log.info("ticket %s reprinted as job %d (of job %d) by %s", reference, job.id, old.id,
-                 actor)
+        log.info(
+            "ticket %s reprinted as job %d (of job %d) by %s", reference, job.id, old.id, actor
+        )
         return True, MSG_REPRINTED
 
     def _watch(self, stop: threading.Event) -> None:
@@ -142,8 +155,13 @@ class TicketReprint:
             new = ReprintOffer(printer_ready=ready, message=None if ready else message)
             with self._lock:
                 offer = self._offer
-                changed = (not stop.is_set() and offer is not None and not offer.busy
-                           and not offer.printed and offer != new)
+                changed = (
+                    not stop.is_set()
+                    and offer is not None
+                    and not offer.busy
+                    and not offer.printed
+                    and offer != new
+                )
                 if changed:
                     self._offer = new
                 on_change = self._on_change
@@ -163,6 +181,12 @@ class TicketReprint:
 def report_interrupted(jobs: list[PrintJob]) -> None:
     """At start-up: one log line per print a crash interrupted, for the attendant to resolve."""
     for job in jobs:
-        log.warning("print job %d (%s %s, asked by %s at %s) was interrupted by a stop; "
-                    "an attendant may reprint or dismiss it", job.id, job.kind, job.reference,
-                    job.actor, job.created_at)
+        log.warning(
+            "print job %d (%s %s, asked by %s at %s) was interrupted by a stop; "
+            "an attendant may reprint or dismiss it",
+            job.id,
+            job.kind,
+            job.reference,
+            job.actor,
+            job.created_at,
+        )

@@ -179,8 +179,9 @@ class PrintingService:
             messages.append(RECEIPT_FAILED_HINT)
         return PrintResult(ticket_ok, receipt_ok, tuple(messages))
 
-    def print_issued_document(self, pdf: bytes, document_number: str, *, actor: str,
-                              code_ref: str) -> None:
+    def print_issued_document(
+        self, pdf: bytes, document_number: str, *, actor: str, code_ref: str
+    ) -> None:
         """Print an issued document once per print code, journalled (CodeAlreadyUsed,
         DeviceError)."""
         if self._journal is None:
@@ -189,15 +190,23 @@ class PrintingService:
         with self._journal.track("document", document_number, actor=actor, code=code_ref):
             self._document_printer.print_pdf(pdf, f"document-{document_number}")
 
-    def print_refusal(self, *, info: ServiceInfo, identity: Identity, slot: Slot,
-                      language: str, why: Text) -> bool:
+    def print_refusal(
+        self, *, info: ServiceInfo, identity: Identity, slot: Slot, language: str, why: Text
+    ) -> bool:
         """Print a slip saying the application was NOT stored (never journalled: the journal's
         disk may be the one that refused); True when it printed."""
         slip = Ticket(
-            registration_number=NOT_STORED, queue_number="-", service=info.title,
-            masked_name=mask_name(identity.name), slot=slot, office_name="", qr_payload="",
-            issued_at=self._now().strftime("%d-%m-%Y %H:%M"), language=language,
-            notes=(why, NOT_BOOKED))
+            registration_number=NOT_STORED,
+            queue_number="-",
+            service=info.title,
+            masked_name=mask_name(identity.name),
+            slot=slot,
+            office_name="",
+            qr_payload="",
+            issued_at=self._now().strftime("%d-%m-%Y %H:%M"),
+            language=language,
+            notes=(why, NOT_BOOKED),
+        )
         try:
             self._ticket_printer.print_ticket(slip)
         except DeviceError as exc:

@@ -110,12 +110,17 @@ def assemble_pdf(pages: list[bytes], limit_bytes: int, title: str = "document") 
         pdf = _render(images, quality, scale, title)
         size = len(pdf)
         if size <= limit_bytes:
-            log.info("%s: %d pages in %d bytes (quality %d, scale %.2f)", title, len(pages),
-                     size, quality, scale)
+            log.info(
+                "%s: %d pages in %d bytes (quality %d, scale %.2f)",
+                title,
+                len(pages),
+                size,
+                quality,
+                scale,
+            )
             return pdf
     raise DocumentTooLarge(
-        f"{title}: {len(pages)} pages need {size} bytes at the lowest quality, "
-        f"limit {limit_bytes}"
+        f"{title}: {len(pages)} pages need {size} bytes at the lowest quality, limit {limit_bytes}"
     )
 
 
@@ -135,8 +140,10 @@ def _render(images: list[Image.Image], quality: int, scale: float, title: str) -
     page_w, page_h = A4
     for image in images:
         if scale < 1.0:
-            image = image.resize((max(1, round(image.width * scale)),
-                                  max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+            image = image.resize(
+                (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                Image.Resampling.LANCZOS,
+            )
         jpeg = io.BytesIO()
         image.save(jpeg, "JPEG", quality=quality)
         jpeg.seek(0)

@@ -157,10 +157,18 @@ class DocumentScanStep:
                 return
             self._wipe()
             self._docs = [
-                _Document(t, scan_name(i, t), ScanSession(
-                    self.scanner, scan_name(i, t), dpi=self._dpi,
-                    mode=self._mode, max_pages=MAX_PAGES, limit_bytes=self._limit_bytes,
-                ))
+                _Document(
+                    t,
+                    scan_name(i, t),
+                    ScanSession(
+                        self.scanner,
+                        scan_name(i, t),
+                        dpi=self._dpi,
+                        mode=self._mode,
+                        max_pages=MAX_PAGES,
+                        limit_bytes=self._limit_bytes,
+                    ),
+                )
                 for i, t in enumerate(titles)
             ]
         self._run(self._check_scanner)
@@ -188,8 +196,16 @@ class DocumentScanStep:
             docs = tuple(
                 DocumentView(d.title, d.name, d.status, len(d.pages.pages)) for d in self._docs
             )
-            return ScanView(docs, self._index, self._ready, self._feeder, self._busy,
-                            self._message, self._image, self._image_is_preview)
+            return ScanView(
+                docs,
+                self._index,
+                self._ready,
+                self._feeder,
+                self._busy,
+                self._message,
+                self._image,
+                self._image_is_preview,
+            )
 
     # -- citizen actions (all return at once; the worker does the device work) ---------------
     def preview(self) -> None:
@@ -202,16 +218,20 @@ class DocumentScanStep:
 
     def scan_feeder(self) -> None:
         """Scan every page in the document feeder into the current document."""
+
         def job(d: _Document) -> bytes:
             d.pages.scan_feeder()
             return d.pages.pages[-1]
+
         self._device_job(job)
 
     def retake(self, index: int) -> None:
         """Scan page `index` of the current document again."""
+
         def job(d: _Document) -> bytes:
             d.pages.retake(index)
             return d.pages.pages[index]
+
         self._device_job(job)
 
     def remove(self, index: int) -> None:
@@ -299,8 +319,13 @@ class DocumentScanStep:
         failed = []
         for name, pdf in self.documents():
             failed.append(name)
-            log.warning("scan %s (%d bytes) for %s not uploaded: %s; the counter checks the "
-                        "original", name, len(pdf), reference, reason)
+            log.warning(
+                "scan %s (%d bytes) for %s not uploaded: %s; the counter checks the original",
+                name,
+                len(pdf),
+                reference,
+                reason,
+            )
             if self.on_upload_failed is not None:
                 try:
                     self.on_upload_failed(reference, name, pdf, RuntimeError(reason))
@@ -309,7 +334,10 @@ class DocumentScanStep:
         return failed
 
     def _upload_job(
-        self, central: UploadTarget, number: str, documents: list[tuple[str, bytes]],
+        self,
+        central: UploadTarget,
+        number: str,
+        documents: list[tuple[str, bytes]],
         on_done: Callable[[list[str]], None],
     ) -> None:
         failed: list[str] = []
@@ -320,9 +348,15 @@ class DocumentScanStep:
                 log.info("scan %s (%d bytes) attached to %s", name, len(pdf), number)
             except Exception as exc:  # a failed upload must never lose the submission
                 failed.append(name)
-                log.warning("scan upload failed for %s, document %s (%d bytes): %s: %s; the "
-                            "counter checks the original", number, name, len(pdf),
-                            type(exc).__name__, exc)
+                log.warning(
+                    "scan upload failed for %s, document %s (%d bytes): %s: %s; the "
+                    "counter checks the original",
+                    number,
+                    name,
+                    len(pdf),
+                    type(exc).__name__,
+                    exc,
+                )
                 if self.on_upload_failed is not None:
                     try:
                         self.on_upload_failed(number, name, pdf, exc)

@@ -14,8 +14,15 @@ log = logging.getLogger(__name__)
 
 UID_CARD_WAIT_S = 600.0  # how long after a UID-only card an attendant may continue it
 # States in which an attendant may take over the form with the citizen present.
-ASSISTABLE = (SessionState.IDENTITY, SessionState.MENU, SessionState.FORM, SessionState.SCAN,
-              SessionState.SCHEDULE, SessionState.REVIEW, SessionState.STATUS)
+ASSISTABLE = (
+    SessionState.IDENTITY,
+    SessionState.MENU,
+    SessionState.FORM,
+    SessionState.SCAN,
+    SessionState.SCHEDULE,
+    SessionState.REVIEW,
+    SessionState.STATUS,
+)
 IDLE = (SessionState.ATTRACT, SessionState.GOODBYE)
 
 
@@ -60,8 +67,7 @@ class AssistedJourney:
         core = self._core
         with core.lock:
             at = self._uid_card_at
-            return (at is not None and core.now() - at <= UID_CARD_WAIT_S
-                    and core.state() in IDLE)
+            return at is not None and core.now() - at <= UID_CARD_WAIT_S and core.state() in IDLE
 
     def continue_uid_card(self, identity: Identity, attendant_id: str) -> bool:
         """Start the citizen's visit from the NIK and name the attendant typed off the card."""
@@ -77,8 +83,11 @@ class AssistedJourney:
             core.message = None
             self._by, self._kind = attendant_id, "uid_card"
             self._uid_card_at = None
-        log.info("UID-only card continued by attendant %s for NIK %s", attendant_id,
-                 mask_nik(identity.nik))
+        log.info(
+            "UID-only card continued by attendant %s for NIK %s",
+            attendant_id,
+            mask_nik(identity.nik),
+        )
         core.publish()
         return True
 
@@ -89,8 +98,12 @@ class AssistedJourney:
             return dict(values)
         identity = self._core.machine.identity
         if self._hooks is not None and identity is not None:
-            self._hooks.audit("submit_assisted", attendant=self._by,
-                              nik=mask_nik(identity.nik), detail=f"kind={self._kind}")
+            self._hooks.audit(
+                "submit_assisted",
+                attendant=self._by,
+                nik=mask_nik(identity.nik),
+                detail=f"kind={self._kind}",
+            )
         return {**values, "assisted_by": self._by, "assisted_kind": self._kind}
 
     def card_presented(self, uid: str, now: float) -> bool:

@@ -38,8 +38,14 @@ CARD_DATA_INCONSISTENT = Text(
 class CardJourney:
     """Turns card reader events (driver thread) into the session's steps."""
 
-    def __init__(self, core: SessionCore, reader: CardReader, *, attendant: AttendantCards,
-                 closed: ClosedCards) -> None:
+    def __init__(
+        self,
+        core: SessionCore,
+        reader: CardReader,
+        *,
+        attendant: AttendantCards,
+        closed: ClosedCards,
+    ) -> None:
         """`attendant` tells attendant cards apart; `closed` answers cards while closed."""
         self._core = core
         self._reader = reader
@@ -132,6 +138,9 @@ def identity_check(identity: Identity) -> Text | None:
     problems = validate_nik(identity.nik, birth_date=identity.birth_date, sex=identity.sex)
     if not problems:
         return None
-    log.warning("card NIK %s inconsistent with the card's data: %s", mask_nik(identity.nik),
-                "; ".join(p.en for p in problems))
+    log.warning(
+        "card NIK %s inconsistent with the card's data: %s",
+        mask_nik(identity.nik),
+        "; ".join(p.en for p in problems),
+    )
     return CARD_DATA_INCONSISTENT

@@ -16,8 +16,14 @@ from kiosk_app.services.session.views import CardHolderView
 class CardHolderJourney:
     """Citizen actions of the DOCUMENTS state and of the status screen's own applications."""
 
-    def __init__(self, core: SessionCore, *, central: CentralClient, printing: PrintingService,
-                 on_printed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        core: SessionCore,
+        *,
+        central: CentralClient,
+        printing: PrintingService,
+        on_printed: Callable[[], None],
+    ) -> None:
         """`on_printed`: a document printed (e.g. the survey is offered at the end)."""
         self._core = core
         printer = IssuedDocumentPrint(central, printing)
@@ -72,7 +78,8 @@ class CardHolderJourney:
     def view(self) -> CardHolderView | None:
         """The desk's snapshot where it is shown, only while a card holder is known."""
         if self._core.machine.identity is None or self._core.state() not in (
-            SessionState.DOCUMENTS, SessionState.STATUS
+            SessionState.DOCUMENTS,
+            SessionState.STATUS,
         ):
             return None
         return self._desk.view()

@@ -27,8 +27,14 @@ def as_language(lang: str) -> Language | None:
 class SessionCore:
     """What every journey shares; each journey keeps its own state and wipes it at visit end."""
 
-    def __init__(self, *, timeouts: Timeouts, language: Language,
-                 clock: Callable[[], float], render: Callable[[], SessionView]) -> None:
+    def __init__(
+        self,
+        *,
+        timeouts: Timeouts,
+        language: Language,
+        clock: Callable[[], float],
+        render: Callable[[], SessionView],
+    ) -> None:
         """`render` composes the view from the journeys (called with the lock held)."""
         self.lock = threading.RLock()
         self.machine = SessionMachine(timeouts=timeouts)
@@ -41,8 +47,12 @@ class SessionCore:
         # action (or the card reader's last event); end_visit() resets it.
         self.message: Text | None = None
         self.generation = 0  # bumps when a visit ends, so late worker results are dropped
-        self.view = SessionView(state=SessionState.ATTRACT, language=language,
-                                reader_available=True, simulated_reader=False)
+        self.view = SessionView(
+            state=SessionState.ATTRACT,
+            language=language,
+            reader_available=True,
+            simulated_reader=False,
+        )
         self._render = render
         self._wipes: list[Callable[[], None]] = []
         self._listeners: list[Listener] = []
@@ -112,14 +122,19 @@ class SessionCore:
                     log.info("session ended: %s", m.end_reason)
                 self.end_visit()
             elif was_reading and m.state is SessionState.ATTRACT:
-                log.warning("card read gave no answer within %.1f s; back to the prompt",
-                            m.timeouts.reading_s)
+                log.warning(
+                    "card read gave no answer within %.1f s; back to the prompt",
+                    m.timeouts.reading_s,
+                )
                 self.end_visit()  # a late identity or failure of that read is dropped
             if was_goodbye and m.state is SessionState.ATTRACT:
                 self.language = self.default_language  # the next citizen starts afresh
             follow_hours()
             changed = (self.view.state, self.view.warning_seconds_left, self.view.message) != (
-                m.state, m.warning_seconds_left(now), self.message)
+                m.state,
+                m.warning_seconds_left(now),
+                self.message,
+            )
         if changed:
             self.publish()
 

@@ -23,8 +23,10 @@ from kiosk_app.services.session.views import CardHolderView, ReadyDocument
 
 log = logging.getLogger(__name__)
 
-NONE_FILED = Text("Belum ada permohonan dengan NIK pada e-KTP ini.",
-                  "There are no applications with the NIK on this e-KTP yet.")
+NONE_FILED = Text(
+    "Belum ada permohonan dengan NIK pada e-KTP ini.",
+    "There are no applications with the NIK on this e-KTP yet.",
+)
 
 
 def shown_code(typed: str) -> str:
@@ -35,9 +37,13 @@ def shown_code(typed: str) -> str:
 class CardHolderDesk:
     """Loads the card holder's applications and prints their documents on one worker thread."""
 
-    def __init__(self, central: CentralClient, printer: IssuedDocumentPrint,
-                 on_change: Callable[[], None],
-                 on_printed: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        central: CentralClient,
+        printer: IssuedDocumentPrint,
+        on_change: Callable[[], None],
+        on_printed: Callable[[], None] | None = None,
+    ) -> None:
         self._on_printed = on_printed  # e.g. offer the satisfaction survey at the end
         self._central = central
         self._printer = printer
@@ -124,8 +130,9 @@ class CardHolderDesk:
             if generation != self._generation:
                 return
             code = "" if printed else self._view.code
-            self._view = replace(self._view, printing=False, printed=printed,
-                                  messages=messages, code=code)
+            self._view = replace(
+                self._view, printing=False, printed=printed, messages=messages, code=code
+            )
         self._on_change()
         if printed:  # the document is no longer printable: show the new state
             if self._on_printed is not None:
@@ -147,14 +154,23 @@ class CardHolderDesk:
         except Exception:
             log.exception("loading own applications crashed")
             message = FAILED
-        ready = tuple(ReadyDocument(t.registration_number, t.title, t.document_number)
-                      for t in timelines if t.printable)
+        ready = tuple(
+            ReadyDocument(t.registration_number, t.title, t.document_number)
+            for t in timelines
+            if t.printable
+        )
         with self._lock:
             if generation != self._generation:
                 return
             messages = self._view.messages or ((message,) if message else ())
-            self._view = replace(self._view, loading=False, loaded=True, timelines=timelines,
-                                  ready=ready, messages=messages)
+            self._view = replace(
+                self._view,
+                loading=False,
+                loaded=True,
+                timelines=timelines,
+                ready=ready,
+                messages=messages,
+            )
         self._on_change()
 
     def _submit(self, job: Callable[..., None], *args: object) -> None:
@@ -163,4 +179,3 @@ class CardHolderDesk:
         except RuntimeError:  # closed while the kiosk stops
             with self._lock:
                 self._view = replace(self._view, loading=False, printing=False)
-

@@ -23,8 +23,7 @@ FEATURE_NOT_BUILT: dict[str, Text] = {}  # menu extras not built yet (none left)
 class FormJourney:
     """Citizen actions of the IDENTITY, MENU, FORM, SCHEDULE and REVIEW states."""
 
-    def __init__(self, core: SessionCore, *, scans: ScanStart | None,
-                 schedule: SlotLoader) -> None:
+    def __init__(self, core: SessionCore, *, scans: ScanStart | None, schedule: SlotLoader) -> None:
         """`scans`: the scanning step after the form (None: form -> schedule)."""
         self._core = core
         self._scans = scans
@@ -54,8 +53,9 @@ class FormJourney:
             else:
                 prefill = info.prefill(m.identity) if m.identity else {}
                 scan = self._scans is not None and bool(info.required_documents)
-                started = m.start_form(key, len(info.form.pages), prefill, core.now(),
-                                       scan_step=scan)
+                started = m.start_form(
+                    key, len(info.form.pages), prefill, core.now(), scan_step=scan
+                )
                 core.message = None
                 self._errors = {}
         core.publish()

@@ -13,8 +13,9 @@ class AssistHooks(Protocol):
     def card_presented(self, uid: str) -> bool:
         """True when `uid` is an attendant's card (attendant mode unlocks)."""
 
-    def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
-              detail: str = "") -> None:
+    def audit(
+        self, action: str, *, attendant: str | None = None, nik: str = "-", detail: str = ""
+    ) -> None:
         """Write one audit line (masked NIK only)."""
 
     def call_attendant(self, reason: str) -> None:

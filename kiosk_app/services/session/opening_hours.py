@@ -39,8 +39,12 @@ def utc_now() -> datetime:
 class OpeningHoursJourney:
     """Opens and closes the kiosk by its hours; says when a card is placed while closed."""
 
-    def __init__(self, core: SessionCore, hours: OpeningHours | None,
-                 wall_clock: Callable[[], datetime] | None) -> None:
+    def __init__(
+        self,
+        core: SessionCore,
+        hours: OpeningHours | None,
+        wall_clock: Callable[[], datetime] | None,
+    ) -> None:
         """No hours: always open; `wall_clock`: aware "now" (the office's local time)."""
         self._core = core
         self._hours = hours or OpeningHours.always()

@@ -72,4 +72,3 @@ class ClosedCards(Protocol):
 
     def card_event(self, event: CardEvent) -> None:
         """Answer a card placed or taken while closed (lock held)."""
-

@@ -77,8 +77,11 @@ class ResultJourney:
         core = self._core
         with core.lock:
             outcome = self._outcome
-            if (outcome is None or outcome.registration_number != reference
-                    or outcome.ticket_printed):
+            if (
+                outcome is None
+                or outcome.registration_number != reference
+                or outcome.ticket_printed
+            ):
                 return
             if self._reprint is not None:
                 self._reprint.withdraw()

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 class ScanJourney:
     """Citizen actions of the SCAN state; the step does the device work on its own worker."""
 
-    def __init__(self, core: SessionCore, *, scanner: Scanner, central: CentralClient,
-                 schedule: SlotLoader) -> None:
+    def __init__(
+        self, core: SessionCore, *, scanner: Scanner, central: CentralClient, schedule: SlotLoader
+    ) -> None:
         """After the last document the journey goes on to the schedule."""
         self._core = core
         self._central = central  # where the scans go after a direct submission
@@ -84,6 +85,7 @@ class ScanJourney:
 
     def upload(self, number: str, on_failed: Callable[[], None]) -> None:
         """The submission is stored: attach the scanned PDFs in the background."""
+
         def done(failed: list[str]) -> None:
             if failed:
                 on_failed()

@@ -72,15 +72,22 @@ class SessionService:
         wall_clock: Callable[[], datetime] | None = None,  # aware "now" for the opening hours
     ) -> None:
         """Build the core and every journey with only the collaborators it needs."""
-        core = SessionCore(timeouts=timeouts or Timeouts(), language=as_language(language) or "id",
-                           clock=clock, render=self._render)
+        core = SessionCore(
+            timeouts=timeouts or Timeouts(),
+            language=as_language(language) or "id",
+            clock=clock,
+            render=self._render,
+        )
         self.core = core  # shared machinery: tests and the UI pilot hold its clock
         self.regions = regions  # the region list REGION fields pick from (None: built-in sample)
         hours = OpeningHoursJourney(core, opening_hours, wall_clock)
         assisted = AssistedJourney(core)
         schedule = ScheduleJourney(core, central)
-        scan = ScanJourney(core, scanner=scanner, central=central,
-                           schedule=schedule) if scanner is not None else None
+        scan = (
+            ScanJourney(core, scanner=scanner, central=central, schedule=schedule)
+            if scanner is not None
+            else None
+        )
         result = ResultJourney(core, reprint)
         survey = SurveyJourney(core, surveys)  # None: no survey at the end of a visit
         self._hours: HoursActions = hours
@@ -90,15 +97,22 @@ class SessionService:
         self._scan: ScanActions | None = scan
         self._result: ResultActions = result
         self._submission: SubmitActions = SubmissionJourney(
-            core, central=central, printing=printing, outbox=outbox,
-            send_timeout_s=send_timeout_s, schedule=schedule, documents=scan,
-            assistance=assisted, result=result)
+            core,
+            central=central,
+            printing=printing,
+            outbox=outbox,
+            send_timeout_s=send_timeout_s,
+            schedule=schedule,
+            documents=scan,
+            assistance=assisted,
+            result=result,
+        )
         self._form: FormActions = FormJourney(core, scans=scan, schedule=schedule)
         self._survey: SurveyActions = survey
         self._status: StatusActions = StatusJourney(core, central, barcode_scanner)
         self._card_holder: CardHolderActions = CardHolderJourney(
-            core, central=central, printing=printing,
-            on_printed=lambda: survey.note_visit("print"))
+            core, central=central, printing=printing, on_printed=lambda: survey.note_visit("print")
+        )
         self._services = tuple(SERVICES.values())
         core.publish()  # the first view: only now does every journey _render reads exist
 

@@ -14,15 +14,21 @@ from kiosk_app.services.session.views import StatusCheckView
 log = logging.getLogger("kiosk_app.services.session.service")
 
 # States in which a receipt's QR opens its status (with no card, or from the menu).
-QR_OPENS = (SessionState.ATTRACT, SessionState.GOODBYE, SessionState.MENU, SessionState.STATUS,
-            SessionState.CLOSED)
+QR_OPENS = (
+    SessionState.ATTRACT,
+    SessionState.GOODBYE,
+    SessionState.MENU,
+    SessionState.STATUS,
+    SessionState.CLOSED,
+)
 
 
 class StatusJourney:
     """Citizen actions of the STATUS state; the barcode scanner's QR reads open it."""
 
-    def __init__(self, core: SessionCore, central: CentralClient,
-                 barcode_scanner: BarcodeScanner | None) -> None:
+    def __init__(
+        self, core: SessionCore, central: CentralClient, barcode_scanner: BarcodeScanner | None
+    ) -> None:
         """The office's PP.KK digits come pre-typed on the keypad."""
         self._core = core
         self._scanner = barcode_scanner
@@ -61,8 +67,9 @@ class StatusJourney:
     def showed_result(self) -> bool:
         """True when the status screen shows an application's status."""
         with self._core.lock:
-            return (self._core.state() is SessionState.STATUS
-                    and self._check.view().result is not None)
+            return (
+                self._core.state() is SessionState.STATUS and self._check.view().result is not None
+            )
 
     def prefix(self, prefix: str) -> None:
         """Choose the service prefix of the number being typed."""

@@ -67,8 +67,9 @@ MSG_NOT_OUR_CODE = Text(
 class StatusCheck:
     """Keypad entry plus look-ups on a worker thread; `on_change` is called after each change."""
 
-    def __init__(self, central: CentralClient, on_change: Callable[[], None],
-                 office_code: str = "") -> None:
+    def __init__(
+        self, central: CentralClient, on_change: Callable[[], None], office_code: str = ""
+    ) -> None:
         """Start empty; the office's PP.KK digits are offered pre-typed."""
         self._central = central
         self._on_change = on_change

@@ -63,10 +63,19 @@ class Application:
 class SubmissionJourney:
     """Sends the pre-application once (idempotency key), prints, hands the outcome on."""
 
-    def __init__(self, core: SessionCore, *, central: CentralClient, printing: PrintingService,
-                 outbox: OutboxSender | None, send_timeout_s: float, schedule: SlotLoader,
-                 documents: ScannedDocuments | None, assistance: Assistance,
-                 result: ResultSink) -> None:
+    def __init__(
+        self,
+        core: SessionCore,
+        *,
+        central: CentralClient,
+        printing: PrintingService,
+        outbox: OutboxSender | None,
+        send_timeout_s: float,
+        schedule: SlotLoader,
+        documents: ScannedDocuments | None,
+        assistance: Assistance,
+        result: ResultSink,
+    ) -> None:
         """`outbox` None: no offline queue; `send_timeout_s`: the try before queueing."""
         self._core = core
         self._central = central
@@ -115,13 +124,24 @@ class SubmissionJourney:
         with self._core.lock:
             m = self._core.machine
             key = self._key
-            if (not self._core.is_current(generation) or m.identity is None or m.slot is None
-                    or key is None):
+            if (
+                not self._core.is_current(generation)
+                or m.identity is None
+                or m.slot is None
+                or key is None
+            ):
                 return None
             info = SERVICES[m.service or ""]
             values = submitted_values(info.key, m.values)
-            return Application(info, m.identity, values, self._assistance.stamp(values), m.slot,
-                               key, self._core.language)
+            return Application(
+                info,
+                m.identity,
+                values,
+                self._assistance.stamp(values),
+                m.slot,
+                key,
+                self._core.language,
+            )
 
     def _job(self, generation: int) -> None:
         app = self._application(generation)
@@ -132,9 +152,13 @@ class SubmissionJourney:
         try:
             if self._outbox is None:
                 receipt = self._central.submit(
-                    service=app.info.key, applicant_nik=app.identity.nik,
-                    applicant_name=app.identity.name, data=app.data, slot=app.slot,
-                    idempotency_key=app.idempotency_key)
+                    service=app.info.key,
+                    applicant_nik=app.identity.nik,
+                    applicant_name=app.identity.name,
+                    data=app.data,
+                    slot=app.slot,
+                    idempotency_key=app.idempotency_key,
+                )
             else:
                 receipt, local_reference, offline = self._via_outbox(self._outbox, app)
         except SlotFull:
@@ -155,11 +179,16 @@ class SubmissionJourney:
             return
         if self._outbox is None and self._documents is not None:
             # With an outbox, the scans travel in its durable row instead.
-            self._documents.upload(receipt.registration_number,
-                                   lambda: self._result.documents_not_sent(generation))
+            self._documents.upload(
+                receipt.registration_number, lambda: self._result.documents_not_sent(generation)
+            )
         printed = self._printing.print_pre_application(
-            receipt=receipt, info=app.info, identity=app.identity, values=app.values,
-            language=app.language, offline=offline,
+            receipt=receipt,
+            info=app.info,
+            identity=app.identity,
+            values=app.values,
+            language=app.language,
+            offline=offline,
             assisted_by=app.data.get("assisted_by", ""),
         )
         outcome = Outcome(
@@ -178,27 +207,35 @@ class SubmissionJourney:
                 return
             self.last_transaction_at = datetime.now(UTC)
             self._busy, self._key = False, None
-            core.machine.submitted({"registration_number": outcome.registration_number},
-                                   core.now())
+            core.machine.submitted({"registration_number": outcome.registration_number}, core.now())
             self._result.show(outcome)
         core.publish()
 
-    def _via_outbox(self, outbox: OutboxSender,
-                    app: Application) -> tuple[SubmissionReceipt, str, bool]:
+    def _via_outbox(
+        self, outbox: OutboxSender, app: Application
+    ) -> tuple[SubmissionReceipt, str, bool]:
         """Commit to the outbox, then try once: (receipt, local reference, offline)."""
         # Raises only when the server answered no: told on screen, the row kept as 'returned'.
         store = outbox.outbox
         submitted_at = datetime.now(UTC).isoformat(timespec="seconds")
         submission = Submission(
-            service=app.info.key, applicant_nik=app.identity.nik,
-            applicant_name=app.identity.name, data=app.data, slot=app.slot,
-            submitted_at=submitted_at)
+            service=app.info.key,
+            applicant_nik=app.identity.nik,
+            applicant_name=app.identity.name,
+            data=app.data,
+            slot=app.slot,
+            submitted_at=submitted_at,
+        )
         # The scanned documents go into the same durable row: the sender uploads them once the
         # application exists on the server, now or after an outage.
         scans = self._documents.documents() if self._documents is not None else []
         attachments = [Attachment(name, "application/pdf", pdf) for name, pdf in scans]
-        entry = store.enqueue(submission, idempotency_key=app.idempotency_key,
-                              attachments=attachments, hold_s=self._send_timeout_s + 30.0)
+        entry = store.enqueue(
+            submission,
+            idempotency_key=app.idempotency_key,
+            attachments=attachments,
+            hold_s=self._send_timeout_s + 30.0,
+        )
         # Committed: from here on the submission survives a crash and is sent exactly once.
         result = outbox.send(entry, attended=True, timeout=self._send_timeout_s)
         if result.kind == SENT and result.receipt is not None:
@@ -210,9 +247,15 @@ class SubmissionJourney:
             log.info("central unreachable; %s queued offline", entry.local_reference)
             office = store.meta("office_name") or f"Disdukcapil {self._central.office_code}"
             receipt = SubmissionReceipt(
-                registration_number=entry.local_reference, queue_number="-", status="queued",
-                service=entry.service, office_code=self._central.office_code,
-                office_name=office, slot=entry.slot, created_at=submitted_at)
+                registration_number=entry.local_reference,
+                queue_number="-",
+                status="queued",
+                service=entry.service,
+                office_code=self._central.office_code,
+                office_name=office,
+                slot=entry.slot,
+                created_at=submitted_at,
+            )
             return receipt, entry.local_reference, True
         with self._core.lock:
             self._key = None  # that row is closed: a new attempt is a new row
@@ -222,13 +265,19 @@ class SubmissionJourney:
         """Tell the citizen the application was not stored: on screen, spoken, and printed."""
         with self._core.lock:
             self._key = None  # nothing was stored under it: a retry is a new attempt
-        printed = self._printing.print_refusal(info=app.info, identity=app.identity,
-                                               slot=app.slot, language=app.language,
-                                               why=STORAGE_REFUSED)
+        printed = self._printing.print_refusal(
+            info=app.info,
+            identity=app.identity,
+            slot=app.slot,
+            language=app.language,
+            why=STORAGE_REFUSED,
+        )
         message = STORAGE_REFUSED
         if printed:
-            message = Text(f"{STORAGE_REFUSED.id} {REFUSAL_PRINTED.id}",
-                           f"{STORAGE_REFUSED.en} {REFUSAL_PRINTED.en}")
+            message = Text(
+                f"{STORAGE_REFUSED.id} {REFUSAL_PRINTED.id}",
+                f"{STORAGE_REFUSED.en} {REFUSAL_PRINTED.en}",
+            )
         self._failed(generation, message)
 
     def _failed(self, generation: int, message: Text, reload_slots: bool = False) -> None:

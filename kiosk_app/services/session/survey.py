@@ -30,8 +30,9 @@ class _SurveyForm:
 class SurveyJourney:
     """Citizen actions of the SURVEY state, and when the survey is offered."""
 
-    def __init__(self, core: SessionCore, sender: SurveySender | None,
-                 today: Callable[[], date] = date.today) -> None:
+    def __init__(
+        self, core: SessionCore, sender: SurveySender | None, today: Callable[[], date] = date.today
+    ) -> None:
         """No sender: no survey, the visit ends straight with the goodbye."""
         self._core = core
         self._sender = sender
@@ -149,8 +150,7 @@ class SurveyJourney:
         return self._form
 
     @staticmethod
-    def _commit(sender: SurveySender, service: str, today: date,
-                answers: dict[str, int]) -> None:
+    def _commit(sender: SurveySender, service: str, today: date, answers: dict[str, int]) -> None:
         try:
             sender.submit(service, today, answers)
         except Exception:  # the citizen has left; the technician reads the log

@@ -23,19 +23,34 @@ from kiosk_app.services.printing.reprint import ReprintOffer
 from kiosk_app.services.scanning.step import DocStatus, DocumentView, ScanView
 
 __all__ = [
-    "CODE_LETTERS", "NONE_READY", "PIN_LOCKED", "PIN_MAX", "AttendantView", "CardHolderView",
-    "DocStatus", "DocumentView", "HeldItem", "Outcome", "ReadyDocument", "ReprintItem",
-    "ReprintOffer", "ScanView", "SessionView", "SlotAvailability", "StatusCheckView",
-    "StatusResult", "SurveyView",
+    "CODE_LETTERS",
+    "NONE_READY",
+    "PIN_LOCKED",
+    "PIN_MAX",
+    "AttendantView",
+    "CardHolderView",
+    "DocStatus",
+    "DocumentView",
+    "HeldItem",
+    "Outcome",
+    "ReadyDocument",
+    "ReprintItem",
+    "ReprintOffer",
+    "ScanView",
+    "SessionView",
+    "SlotAvailability",
+    "StatusCheckView",
+    "StatusResult",
+    "SurveyView",
 ]
 
 PER_PAGE = 3  # survey questions per page: four big answers each still fit a 800 px screen
 PAGE_COUNT = -(-len(ikm.ELEMENTS) // PER_PAGE)
 
-NONE_READY = Text("Belum ada dokumen Anda yang siap dicetak. Bila Anda menerima kode cetak, "
-                  "ketik kodenya.",
-                  "None of your documents is ready to print. If you received a print code, "
-                  "type it.")
+NONE_READY = Text(
+    "Belum ada dokumen Anda yang siap dicetak. Bila Anda menerima kode cetak, ketik kodenya.",
+    "None of your documents is ready to print. If you received a print code, type it.",
+)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,6 @@ def load_kv(name: str) -> None:
         Builder.load_file(path)
 
 
-
-
 class BusyArc(Widget):
     """A turning arc that shows work in progress."""
 

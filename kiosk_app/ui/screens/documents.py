@@ -16,12 +16,15 @@ T = Text
 TITLE = T("Cetak dokumen", "Print documents")
 MINE = T("Dokumen Anda yang siap dicetak", "Your documents ready to print")
 LOADING = T("Mencari dokumen Anda...", "Looking for your documents...")
-CODE = T("Atau ketik kode cetak dari SMS / WhatsApp",
-         "Or type the print code from your SMS / WhatsApp")
+CODE = T(
+    "Atau ketik kode cetak dari SMS / WhatsApp", "Or type the print code from your SMS / WhatsApp"
+)
 PRINT_CODE = T("Cetak dengan kode", "Print with the code")
 PRINT_THIS = T("Cetak", "Print")
-PRINTING = T("Sedang mencetak... Jangan cabut e-KTP Anda.",
-             "Printing... Please leave your e-KTP on the reader.")
+PRINTING = T(
+    "Sedang mencetak... Jangan cabut e-KTP Anda.",
+    "Printing... Please leave your e-KTP on the reader.",
+)
 BACKSPACE = T("Hapus", "Delete")
 CLEAR = T("Hapus semua", "Clear all")
 BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
@@ -44,8 +47,9 @@ class DocumentsScreen(KioskScreen):
         pad: GridLayout = self.ids.code_pad
         for char in CODE_LETTERS:
             # the keypads' role: "title" never fitted the rows (it shrank to the key size anyway)
-            key = BigButton(text=char, kind="secondary", font_role="key", size_hint=(1, 1),
-                            auto_height=False)
+            key = BigButton(
+                text=char, kind="secondary", font_role="key", size_hint=(1, 1), auto_height=False
+            )
             key.pilot_id, key.key = f"code_key_{char}", char
             key.bind(on_release=lambda b: self.call("documents_key", b.key))
             pad.add_widget(key)
@@ -59,8 +63,9 @@ class DocumentsScreen(KioskScreen):
         lang = view.language
         self.code = desk.code
         self.busy, self.loading = desk.printing, desk.loading
-        self.busy_text = tr(PRINTING, lang) if desk.printing else (
-            tr(LOADING, lang) if desk.loading else "")
+        self.busy_text = (
+            tr(PRINTING, lang) if desk.printing else (tr(LOADING, lang) if desk.loading else "")
+        )
         self.printed = desk.printed
         self.notice = "\n".join(tr(m, lang) for m in desk.messages)
         if desk.loaded and not desk.ready and not desk.loading and not desk.messages:
@@ -78,7 +83,8 @@ class DocumentsScreen(KioskScreen):
         for doc in desk.ready:
             button = BigButton(
                 text=f"{PRINT_THIS(lang)}: {doc.title(lang)}\n{doc.document_number}",
-                kind="accent", disabled=desk.printing,
+                kind="accent",
+                disabled=desk.printing,
             )
             button.pilot_id = f"print_{doc.registration_number}"
             button.number = doc.registration_number

@@ -201,8 +201,10 @@ class FormScreen(KioskScreen):
         area.clear_widgets()
         lang = self.lang
         self.editor_spec = spec
-        self.tall_editor = spec.kind in KEYBOARD_MODES or spec.kind in (FieldKind.DATE,
-                                                                          FieldKind.TIME)
+        self.tall_editor = spec.kind in KEYBOARD_MODES or spec.kind in (
+            FieldKind.DATE,
+            FieldKind.TIME,
+        )
         if spec.kind in KEYBOARD_MODES:
             field_input, keyboard = self._keyboard(KEYBOARD_MODES[spec.kind])
             field_input.max_length = spec.max_length
@@ -235,7 +237,9 @@ class FormScreen(KioskScreen):
             self.editor = picker
         else:
             choices = ChoiceButtons(
-                choices=[(c.key, c.label) for c in spec.choices], value=value, lang=lang,
+                choices=[(c.key, c.label) for c in spec.choices],
+                value=value,
+                lang=lang,
                 max_cols=2 if len(spec.choices) <= 4 else 3,
             )
             choices.pilot_id = "choices"
@@ -255,10 +259,18 @@ class FormScreen(KioskScreen):
 
     def _keyboard(self, mode: str) -> tuple[FieldInput, OnScreenKeyboard]:
         """The text box (shared) and the keyboard for `mode` (one per mode)."""
-        field_input = self._cached("input", lambda: FieldInput(
-            multiline=False, write_tab=False, size_hint_y=None, font_size=theme.sp_heading,
-            font_name=theme.font_name, height=theme.touch * 1.2, padding=[theme.padding] * 2,
-        ))
+        field_input = self._cached(
+            "input",
+            lambda: FieldInput(
+                multiline=False,
+                write_tab=False,
+                size_hint_y=None,
+                font_size=theme.sp_heading,
+                font_name=theme.font_name,
+                height=theme.touch * 1.2,
+                padding=[theme.padding] * 2,
+            ),
+        )
         if not field_input.pilot_id == "editor_input":
             field_input.pilot_id = "editor_input"
             field_input.bind(text=self._typed)
@@ -311,7 +323,7 @@ class FormScreen(KioskScreen):
             self.session.set_value(self.editing, value)
 
     def _on_key(self, _keyboard: Any, key: str) -> None:
-        """"Selesai" on the keyboard moves to the next field of the page."""
+        """ "Selesai" on the keyboard moves to the next field of the page."""
         if key != "done" or self._page is None or self.selected is None:
             return
         names = [f.name for f in self._page.fields]

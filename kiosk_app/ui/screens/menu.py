@@ -28,9 +28,7 @@ class MenuScreen(KioskScreen):
         rows: list[tuple[str, str, bool]] = [
             (s.key, tr(s.title, view.language), s.form is not None) for s in view.services
         ]
-        rows += [
-            (key, tr(title, view.language), key in BUILT_EXTRAS) for key, title in EXTRA_TILES
-        ]
+        rows += [(key, tr(title, view.language), key in BUILT_EXTRAS) for key, title in EXTRA_TILES]
         if rows != self.tiles:
             self.tiles = rows
             self._build()

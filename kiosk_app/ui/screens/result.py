@@ -34,14 +34,26 @@ class ResultScreen(KioskScreen):
         if out is None:
             return texts.RESULT_TITLE
         reg = out.local_reference or out.registration_number
-        numbers = (a11y_texts.RESULT_OFFLINE.format(reg=reg) if out.offline else
-                   a11y_texts.RESULT_NUMBERS.format(reg=reg, queue=out.queue_number))
-        visit = Text(f"{texts.VISIT.id} {texts.slot_text(out.slot, 'id')}",
-                     f"{texts.VISIT.en} {texts.slot_text(out.slot, 'en')}")
+        numbers = (
+            a11y_texts.RESULT_OFFLINE.format(reg=reg)
+            if out.offline
+            else a11y_texts.RESULT_NUMBERS.format(reg=reg, queue=out.queue_number)
+        )
+        visit = Text(
+            f"{texts.VISIT.id} {texts.slot_text(out.slot, 'id')}",
+            f"{texts.VISIT.en} {texts.slot_text(out.slot, 'en')}",
+        )
         printed = texts.TICKET_PRINTED if out.ticket_printed else None
         offline = texts.OFFLINE if out.offline else None
-        return join(texts.RESULT_TITLE, numbers, visit, printed, offline, *out.messages,
-                    a11y_texts.RESULT_END)
+        return join(
+            texts.RESULT_TITLE,
+            numbers,
+            visit,
+            printed,
+            offline,
+            *out.messages,
+            a11y_texts.RESULT_END,
+        )
 
     def update(self, view: SessionView) -> None:
         """Show the outcome of the submission."""

@@ -45,8 +45,11 @@ class ReviewScreen(KioskScreen):
 
     def prompt(self, view: SessionView) -> Text | None:
         """Check, the chosen date, send or change."""
-        slot = Text(texts.slot_text(view.slot, "id"), texts.slot_text(view.slot, "en")) \
-            if view.slot else None
+        slot = (
+            Text(texts.slot_text(view.slot, "id"), texts.slot_text(view.slot, "en"))
+            if view.slot
+            else None
+        )
         return join(texts.REVIEW_TITLE, texts.CHOSEN_SLOT_LABEL, slot, a11y_texts.REVIEW)
 
     def update(self, view: SessionView) -> None:
@@ -61,16 +64,23 @@ class ReviewScreen(KioskScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         if self.slot_text:  # the summary's first row: beside it, the slot pushed the buttons up
-            rows.add_widget(ReviewRow(label_text=tr(texts.CHOSEN_SLOT_LABEL, view.language),
-                                      value_text=self.slot_text))
+            rows.add_widget(
+                ReviewRow(
+                    label_text=tr(texts.CHOSEN_SLOT_LABEL, view.language), value_text=self.slot_text
+                )
+            )
         for label, value in view.summary:
             rows.add_widget(ReviewRow(label_text=label, value_text=value))
         edits = self.ids.edits
         edits.clear_widgets()
         for index, page in enumerate(pages):
             # large text: two columns, wrapped at full size (the slot made room for them)
-            button = BigButton(text=tr(page.title, view.language), kind="secondary",
-                               font_role="small", size_hint_x=1)
+            button = BigButton(
+                text=tr(page.title, view.language),
+                kind="secondary",
+                font_role="small",
+                size_hint_x=1,
+            )
             button.pilot_id = f"edit_{index}"
             button.bind(on_release=self._edit(index))
             edits.add_widget(button)

@@ -111,8 +111,13 @@ class ScanScreen(KioskScreen):
         box = self.ids.page_buttons
         box.clear_widgets()
         for page in range(pages):
-            button = BigButton(text=_fmt(PAGE, lang, n=page + 1), size_hint=(None, 1),
-                               width=theme.touch * 2.0, font_role="small", kind="secondary")
+            button = BigButton(
+                text=_fmt(PAGE, lang, n=page + 1),
+                size_hint=(None, 1),
+                width=theme.touch * 2.0,
+                font_role="small",
+                kind="secondary",
+            )
             button.pilot_id = f"page_{page}"
             button.bind(on_release=self._select(page))
             box.add_widget(button)
@@ -121,6 +126,7 @@ class ScanScreen(KioskScreen):
         def select(*_args: Any) -> None:
             self.selected = page
             self.session.activity()
+
         return select
 
     @staticmethod

@@ -29,12 +29,18 @@ class ScheduleScreen(KioskScreen):
     def prompt(self, view: SessionView) -> Text | None:
         """The title and hint, then loading, no dates, or the earliest open date."""
         first = next((s.slot for s in view.slots if s.remaining > 0), None)
-        state = texts.SLOTS_LOADING if view.slots_loading else (
-            None if view.slots else texts.NO_SLOTS)
+        state = (
+            texts.SLOTS_LOADING if view.slots_loading else (None if view.slots else texts.NO_SLOTS)
+        )
         if first is not None:
             slot = Text(texts.slot_text(first, "id"), texts.slot_text(first, "en"))
-            state = join(a11y_texts.SCHEDULE, Text(a11y_texts.FIRST_SLOT.id.format(slot=slot.id),
-                                                    a11y_texts.FIRST_SLOT.en.format(slot=slot.en)))
+            state = join(
+                a11y_texts.SCHEDULE,
+                Text(
+                    a11y_texts.FIRST_SLOT.id.format(slot=slot.id),
+                    a11y_texts.FIRST_SLOT.en.format(slot=slot.en),
+                ),
+            )
         return join(texts.SCHEDULE_TITLE, texts.SCHEDULE_HINT, state)
 
     def update(self, view: SessionView) -> None:

@@ -19,10 +19,14 @@ from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard  # noqa: F401 - used 
 
 T = Text
 TITLE = T("Cek status permohonan", "Check application status")
-HINT = T("Pilih jenis layanan, lalu ketik angka nomor registrasi pada tiket Anda.",
-         "Choose the service, then type the digits of the registration number on your ticket.")
-SCAN_HINT = T("Atau dekatkan kode QR pada tiket atau tanda terima ke pemindai di bawah layar.",
-              "Or hold the QR code of your ticket or receipt under the scanner below the screen.")
+HINT = T(
+    "Pilih jenis layanan, lalu ketik angka nomor registrasi pada tiket Anda.",
+    "Choose the service, then type the digits of the registration number on your ticket.",
+)
+SCAN_HINT = T(
+    "Atau dekatkan kode QR pada tiket atau tanda terima ke pemindai di bawah layar.",
+    "Or hold the QR code of your ticket or receipt under the scanner below the screen.",
+)
 CHECK = T("Cek status", "Check status")
 CLEAR = T("Hapus semua", "Clear all")
 CHECKING = T("Memeriksa status...", "Checking the status...")
@@ -55,8 +59,13 @@ class StatusScreen(KioskScreen):
         """One big button per service prefix."""
         row = self.ids.prefixes
         for prefix, _service in PREFIXES:
-            button = BigButton(text=prefix, kind="secondary", size_hint=(1, 1),
-                               auto_height=False, font_role="small")
+            button = BigButton(
+                text=prefix,
+                kind="secondary",
+                size_hint=(1, 1),
+                auto_height=False,
+                font_role="small",
+            )
             button.pilot_id = f"prefix_{prefix}"
             button.prefix = prefix
             button.bind(on_release=lambda b: self.call("status_prefix", b.prefix))
@@ -82,8 +91,14 @@ class StatusScreen(KioskScreen):
         if result is None:
             return join(TITLE, HINT, SCAN_HINT)
         slot = result.slot
-        when = Text(f"{VERIFY_ON.id}: {texts.slot_text(slot, 'id')}",
-                    f"{VERIFY_ON.en}: {texts.slot_text(slot, 'en')}") if slot else None
+        when = (
+            Text(
+                f"{VERIFY_ON.id}: {texts.slot_text(slot, 'id')}",
+                f"{VERIFY_ON.en}: {texts.slot_text(slot, 'en')}",
+            )
+            if slot
+            else None
+        )
         return join(result.service, result.status_text, result.next_step, when)
 
     def open_own(self) -> None:
@@ -98,8 +113,9 @@ class StatusScreen(KioskScreen):
     def update(self, view: SessionView) -> None:
         """Show the number being typed, the look-up's progress and its result or message."""
         self.has_card = bool(view.name)
-        self.ids.own.show(getattr(view, "card_holder", None) if self.has_card else None,
-                          view.language)
+        self.ids.own.show(
+            getattr(view, "card_holder", None) if self.has_card else None, view.language
+        )
         check = view.status_check
         if check is None:
             return

@@ -14,8 +14,9 @@ from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButton  # noqa: F401 - the .kv
 
-TITLE = Text("Survei kepuasan · halaman {n} dari {total}",
-             "Satisfaction survey · page {n} of {total}")
+TITLE = Text(
+    "Survei kepuasan · halaman {n} dari {total}", "Satisfaction survey · page {n} of {total}"
+)
 INTRO = Text(
     "Bagaimana pelayanan kami hari ini? Sentuh satu jawaban untuk setiap pertanyaan. "
     "Survei ini tidak wajib dan tidak menyimpan nama atau NIK Anda.",
@@ -86,12 +87,19 @@ class SurveyScreen(KioskScreen):
             row = BoxLayout(orientation="vertical", size_hint_y=None, spacing=theme.spacing)
             row.bind(minimum_height=row.setter("height"))
             question = Factory.SurveyQuestion(  # the theme's font and colours, kept up to date
-                text=f"{element.code[1:]}. {element.question(lang)}")
+                text=f"{element.code[1:]}. {element.question(lang)}"
+            )
             question.pilot_id = f"survey_question_{element.code}"
             answers = Factory.SurveyAnswers()  # four answers a row, sized in survey.kv
             for value, words in enumerate(element.answers, start=1):
-                button = ChoiceButton(choice_key=str(value), label=words, lang=lang,
-                                      font_role="small", auto_height=False, size_hint_y=1)
+                button = ChoiceButton(
+                    choice_key=str(value),
+                    label=words,
+                    lang=lang,
+                    font_role="small",
+                    auto_height=False,
+                    size_hint_y=1,
+                )
                 button.pilot_id = f"survey_{element.code}_{value}"
                 button.bind(on_release=self._answer(element.code, value))
                 self._buttons[(element.code, value)] = button

@@ -49,8 +49,10 @@ NOT_BUILT_TILE = T("Belum tersedia di anjungan ini", "Not available on this kios
 
 # form
 STEP = T("Langkah {n} dari {total}", "Step {n} of {total}")
-TAP_FIELD = T("Sentuh salah satu isian di kiri untuk mengisinya.",
-              "Touch one of the fields on the left to fill it in.")
+TAP_FIELD = T(
+    "Sentuh salah satu isian di kiri untuk mengisinya.",
+    "Touch one of the fields on the left to fill it in.",
+)
 OPTIONAL = T("(boleh dikosongkan)", "(optional)")
 EMPTY = T("Belum diisi", "Not filled in")
 
@@ -61,10 +63,13 @@ SCHEDULE_HINT = T(
     "Come to the Dukcapil office on the date you choose, with the original documents.",
 )
 SLOTS_LOADING = T("Memuat jadwal...", "Loading the schedule...")
-NO_SLOTS = T("Belum ada jadwal yang tersedia. Silakan hubungi petugas.",
-             "No dates are available yet. Please ask an attendant.")
-SLOT_LINE = T("{day}, {date} · pukul {window} · sisa {left}",
-              "{day}, {date} · {window} · {left} left")
+NO_SLOTS = T(
+    "Belum ada jadwal yang tersedia. Silakan hubungi petugas.",
+    "No dates are available yet. Please ask an attendant.",
+)
+SLOT_LINE = T(
+    "{day}, {date} · pukul {window} · sisa {left}", "{day}, {date} · {window} · {left} left"
+)
 
 # review
 REVIEW_TITLE = T("Periksa kembali data Anda", "Check your details")
@@ -95,14 +100,27 @@ OFFLINE = T(
 GOODBYE_DEFAULT = T("Terima kasih.", "Thank you.")
 
 MONTHS = (
-    T("Januari", "January"), T("Februari", "February"), T("Maret", "March"),
-    T("April", "April"), T("Mei", "May"), T("Juni", "June"), T("Juli", "July"),
-    T("Agustus", "August"), T("September", "September"), T("Oktober", "October"),
-    T("November", "November"), T("Desember", "December"),
+    T("Januari", "January"),
+    T("Februari", "February"),
+    T("Maret", "March"),
+    T("April", "April"),
+    T("Mei", "May"),
+    T("Juni", "June"),
+    T("Juli", "July"),
+    T("Agustus", "August"),
+    T("September", "September"),
+    T("Oktober", "October"),
+    T("November", "November"),
+    T("Desember", "December"),
 )
 DAYS = (
-    T("Senin", "Monday"), T("Selasa", "Tuesday"), T("Rabu", "Wednesday"), T("Kamis", "Thursday"),
-    T("Jumat", "Friday"), T("Sabtu", "Saturday"), T("Minggu", "Sunday"),
+    T("Senin", "Monday"),
+    T("Selasa", "Tuesday"),
+    T("Rabu", "Wednesday"),
+    T("Kamis", "Thursday"),
+    T("Jumat", "Friday"),
+    T("Sabtu", "Saturday"),
+    T("Minggu", "Sunday"),
 )
 
 

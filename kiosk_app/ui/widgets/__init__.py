@@ -1,4 +1,4 @@
-"""Reusable big touch widgets of the kiosk (imported lazily: `from kiosk_app.ui.widgets import X`)."""
+"""Big touch widgets of the kiosk, imported lazily (`from kiosk_app.ui.widgets import X`)."""
 
 from __future__ import annotations
 

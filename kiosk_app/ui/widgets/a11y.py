@@ -141,9 +141,11 @@ class Accessibility:
         said: Text | None = None
         remember = True
         if warning and not self._warning:
-            said = join(strings.STILL_THERE,
-                        strings.COUNTDOWN.format(seconds=view.warning_seconds_left),
-                        A.STILL_HERE_HINT)
+            said = join(
+                strings.STILL_THERE,
+                strings.COUNTDOWN.format(seconds=view.warning_seconds_left),
+                A.STILL_HERE_HINT,
+            )
         elif view.state is not previous or prompt != self._prompt:
             said = join(prompt_text, message)
         elif message is not None and message != self._message:
@@ -174,18 +176,21 @@ class Accessibility:
             if spec.kind is FieldKind.CHOICE:
                 label = next((c.label for c in spec.choices if c.key == value), None)
                 if label is not None:
-                    return Text(A.CHOSEN.id.format(value=label.id),
-                                A.CHOSEN.en.format(value=label.en))
+                    return Text(
+                        A.CHOSEN.id.format(value=label.id), A.CHOSEN.en.format(value=label.en)
+                    )
             elif spec.kind is FieldKind.DATE and len(value) == 10:
                 year, month, day = (int(p) for p in value.split("-"))
-                return Text(A.CHOSEN.id.format(value=date_spoken(day, month, year, "id")),
-                            A.CHOSEN.en.format(value=date_spoken(day, month, year, "en")))
+                return Text(
+                    A.CHOSEN.id.format(value=date_spoken(day, month, year, "id")),
+                    A.CHOSEN.en.format(value=date_spoken(day, month, year, "en")),
+                )
             elif spec.kind is FieldKind.TIME:
                 hhmm = value.replace(":", ".")
-                return Text(A.CHOSEN.id.format(value=f"Pukul {hhmm}"),
-                            A.CHOSEN.en.format(value=hhmm))
+                return Text(
+                    A.CHOSEN.id.format(value=f"Pukul {hhmm}"), A.CHOSEN.en.format(value=hhmm)
+                )
         return None
 
 
 load_kv(__file__)
-

@@ -39,7 +39,9 @@ REVIEW = T(
     "Sentuh Kirim bila data sudah benar, atau Ubah untuk memperbaikinya.",
     "Touch Send when everything is right, or Change to correct it.",
 )
-RESULT_NUMBERS = T("Nomor registrasi {reg}. Nomor antrean {queue}.",
-                   "Registration number {reg}. Queue number {queue}.")
+RESULT_NUMBERS = T(
+    "Nomor registrasi {reg}. Nomor antrean {queue}.",
+    "Registration number {reg}. Queue number {queue}.",
+)
 RESULT_OFFLINE = T("Nomor rujukan {reg}.", "Reference number {reg}.")
 RESULT_END = T("Ambil tiket Anda, lalu sentuh Selesai.", "Take your ticket, then touch Finish.")

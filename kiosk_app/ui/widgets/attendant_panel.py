@@ -26,16 +26,22 @@ ASSIST = Text("Bantu isi formulir", "Fill in for the citizen")
 UID = Text("Kartu tanpa chip", "Card without chip")
 DEVICES = Text("Periksa perangkat", "Check devices")
 REPRINTS = Text("Cetak ulang tiket", "Reprint tickets")
-HOME = Text("Pilih tugas di atas. Mode ini terkunci sendiri bila tidak disentuh.",
-            "Choose a task above. This mode locks itself when left untouched.")
-SESSION_ASSISTED = Text("Sesi saat ini dibantu petugas {attendant}.",
-                        "The current session is assisted by {attendant}.")
-SESSION_NONE = Text("Sesi saat ini belum dibantu petugas.",
-                    "The current session is not assisted.")
-UID_WAITING = Text("Kartu warga tanpa data e-KTP sudah terbaca. Ketik NIK dan nama dari kartu.",
-                   "A citizen's card without e-KTP data was read. Type the NIK and name from it.")
-UID_NONE = Text("Minta warga menempelkan kartunya dulu; lalu ketik NIK dan nama dari kartu.",
-                "Ask the citizen to place the card first; then type the NIK and name from it.")
+HOME = Text(
+    "Pilih tugas di atas. Mode ini terkunci sendiri bila tidak disentuh.",
+    "Choose a task above. This mode locks itself when left untouched.",
+)
+SESSION_ASSISTED = Text(
+    "Sesi saat ini dibantu petugas {attendant}.", "The current session is assisted by {attendant}."
+)
+SESSION_NONE = Text("Sesi saat ini belum dibantu petugas.", "The current session is not assisted.")
+UID_WAITING = Text(
+    "Kartu warga tanpa data e-KTP sudah terbaca. Ketik NIK dan nama dari kartu.",
+    "A citizen's card without e-KTP data was read. Type the NIK and name from it.",
+)
+UID_NONE = Text(
+    "Minta warga menempelkan kartunya dulu; lalu ketik NIK dan nama dari kartu.",
+    "Ask the citizen to place the card first; then type the NIK and name from it.",
+)
 NIK = Text("NIK (16 angka)", "NIK (16 digits)")
 NAME = Text("Nama sesuai kartu", "Name as on the card")
 CONTINUE = Text("Lanjutkan layanan", "Continue the service")
@@ -46,15 +52,22 @@ REPRINT_RECEIPT = Text("Cetak ulang bukti", "Reprint receipt")
 RECEIPT = Text("bukti A4", "A4 receipt")
 DISMISS = Text("Hapus", "Remove")
 NO_REPRINTS = Text("Tidak ada tiket yang perlu dicetak ulang.", "No ticket needs a reprint.")
-STATES = {"failed": Text("gagal", "failed"), "interrupted": Text("terputus", "interrupted"),
-          "last": Text("tiket terakhir", "last ticket")}
+STATES = {
+    "failed": Text("gagal", "failed"),
+    "interrupted": Text("terputus", "interrupted"),
+    "last": Text("tiket terakhir", "last ticket"),
+}
 HELD = Text("Kiriman tertahan", "Held submissions")
 HELD_COUNTED = Text("Kiriman tertahan ({count})", "Held submissions ({count})")
-HELD_WAITING = Text("{count} kiriman tertahan menunggu petugas: sentuh Kiriman tertahan.",
-                    "{count} held submission(s) wait for an attendant: touch Held submissions.")
+HELD_WAITING = Text(
+    "{count} kiriman tertahan menunggu petugas: sentuh Kiriman tertahan.",
+    "{count} held submission(s) wait for an attendant: touch Held submissions.",
+)
 NO_HELD = Text("Tidak ada kiriman yang tertahan.", "No submission is held.")
-MORE_HELD = Text("...dan {count} lagi: tangani yang di atas dulu.",
-                 "...and {count} more: deal with those above first.")
+MORE_HELD = Text(
+    "...dan {count} lagi: tangani yang di atas dulu.",
+    "...and {count} more: deal with those above first.",
+)
 RETRY_HELD = Text("Coba kirim lagi", "Try sending again")
 HANDLED = Text("Sudah ditangani", "Handled")
 MAX_ROWS = 5
@@ -180,9 +193,13 @@ class AttendantPanel(ModalView):
         self.message = self.t(view.message)
         self.message_ok = view.message_ok
         self.held_count = len(view.held)
-        if (old.devices, old.reprints, old.held, old.session_assisted_by,
-                old.uid_card_waiting) != (view.devices, view.reprints, view.held,
-                                          view.session_assisted_by, view.uid_card_waiting):
+        if (old.devices, old.reprints, old.held, old.session_assisted_by, old.uid_card_waiting) != (
+            view.devices,
+            view.reprints,
+            view.held,
+            view.session_assisted_by,
+            view.uid_card_waiting,
+        ):
             self._rebuild()
 
     def _rebuild(self, *_args: Any) -> None:
@@ -193,11 +210,18 @@ class AttendantPanel(ModalView):
     def _build_home(self, body: BoxLayout) -> None:
         body.add_widget(ThemedLabel(text=self.t(HOME), halign="left"))
         who = self.view.session_assisted_by
-        body.add_widget(ThemedLabel(text=self.t(SESSION_ASSISTED.format(attendant=who)
-                                               if who else SESSION_NONE), halign="left"))
+        body.add_widget(
+            ThemedLabel(
+                text=self.t(SESSION_ASSISTED.format(attendant=who) if who else SESSION_NONE),
+                halign="left",
+            )
+        )
         if self.view.held:  # e.g. at the start of the day: rows refused or not booked overnight
-            waiting = ThemedLabel(text=self.t(HELD_WAITING.format(count=len(self.view.held))),
-                                  halign="left", color=theme.error)
+            waiting = ThemedLabel(
+                text=self.t(HELD_WAITING.format(count=len(self.view.held))),
+                halign="left",
+                color=theme.error,
+            )
             waiting.pilot_id = "held_waiting"
             body.add_widget(waiting)
         body.add_widget(Widget())
@@ -243,8 +267,9 @@ class AttendantPanel(ModalView):
             box = ids[name] = BigButton(font_role="heading")
             box.pilot_id = f"uid_{name}"
             box.bind(on_release=lambda _b, n=name: self.select(n))
-            error = ids[f"{name}_error"] = ThemedLabel(font_role="small", halign="left",
-                                                      color=theme.error)
+            error = ids[f"{name}_error"] = ThemedLabel(
+                font_role="small", halign="left", color=theme.error
+            )
             error.pilot_id = f"uid_{name}_error"
             for widget in (ids[f"{name}_label"], box, error):
                 left.add_widget(widget)
@@ -267,8 +292,12 @@ class AttendantPanel(ModalView):
         for line in self.view.devices:
             mark = theme.symbol("check") if line.ok else "\u2716"
             text = f"{mark} {self.t(line.label)}: {self.t(line.advice)}"
-            label = ThemedLabel(text=text, halign="left", font_role="body",
-                                color=theme.success if line.ok else theme.error)
+            label = ThemedLabel(
+                text=text,
+                halign="left",
+                font_role="body",
+                color=theme.success if line.ok else theme.error,
+            )
             label.pilot_id = f"device_{line.name}"
             body.add_widget(label)
         body.add_widget(Widget())
@@ -291,16 +320,24 @@ class AttendantPanel(ModalView):
         body.add_widget(Widget())
 
     def _reprint_row(self, item: ReprintItem) -> BoxLayout:
-        row = BoxLayout(orientation="horizontal", spacing=theme.spacing, size_hint_y=None,
-                        height=theme.touch)
+        row = BoxLayout(
+            orientation="horizontal", spacing=theme.spacing, size_hint_y=None, height=theme.touch
+        )
         state = self.t(STATES.get(item.state, Text(item.state, item.state)))
         when = item.created_at[11:16]
         receipt = item.kind == "receipt"
         what = f" \u00b7 {self.t(RECEIPT)}" if receipt else ""
-        row.add_widget(ThemedLabel(text=f"{item.reference}{what} \u00b7 {state} \u00b7 {when}",
-                                   halign="left", size_hint_y=1))
-        again = BigButton(text=self.t(REPRINT_RECEIPT if receipt else REPRINT),
-                          size_hint=(0.26 if receipt else 0.22, 1))
+        row.add_widget(
+            ThemedLabel(
+                text=f"{item.reference}{what} \u00b7 {state} \u00b7 {when}",
+                halign="left",
+                size_hint_y=1,
+            )
+        )
+        again = BigButton(
+            text=self.t(REPRINT_RECEIPT if receipt else REPRINT),
+            size_hint=(0.26 if receipt else 0.22, 1),
+        )
         again.pilot_id = f"reprint_{item.job_id}"
         again.bind(on_release=lambda _b, j=item.job_id: self.reprint(j))
         row.add_widget(again)
@@ -319,8 +356,11 @@ class AttendantPanel(ModalView):
             body.add_widget(self._held_row(item))
         more = len(self.view.held) - len(items)
         if more > 0:
-            body.add_widget(ThemedLabel(text=self.t(MORE_HELD.format(count=more)),
-                                        font_role="small", halign="left"))
+            body.add_widget(
+                ThemedLabel(
+                    text=self.t(MORE_HELD.format(count=more)), font_role="small", halign="left"
+                )
+            )
         body.add_widget(Widget())
 
     def _held_row(self, item: HeldItem) -> BoxLayout:
@@ -329,11 +369,15 @@ class AttendantPanel(ModalView):
         words = BoxLayout(orientation="vertical", size_hint_y=None)
         words.bind(minimum_height=words.setter("height"))
         nik = f" \u00b7 NIK {item.masked_nik}" if item.masked_nik else ""
-        head = ThemedLabel(text=f"{item.reference} \u00b7 {self.t(item.service)} \u00b7 "
-                                f"{item.queued_at}{nik}", halign="left", font_role="small")
+        head = ThemedLabel(
+            text=f"{item.reference} \u00b7 {self.t(item.service)} \u00b7 {item.queued_at}{nik}",
+            halign="left",
+            font_role="small",
+        )
         head.pilot_id = f"held_{item.entry_id}"
-        why = ThemedLabel(text=self.t(item.reason), halign="left", font_role="small",
-                          color=theme.error)
+        why = ThemedLabel(
+            text=self.t(item.reason), halign="left", font_role="small", color=theme.error
+        )
         why.pilot_id = f"held_reason_{item.entry_id}"
         words.add_widget(head)
         words.add_widget(why)
@@ -341,15 +385,15 @@ class AttendantPanel(ModalView):
         row.height = max(theme.touch, words.height)
         words.bind(height=lambda _w, h: setattr(row, "height", max(theme.touch, h)))
         if item.kind == "no_place":
-            again = BigButton(text=self.t(RETRY_HELD), size_hint=(0.22, None),
-                              height=theme.touch)
+            again = BigButton(text=self.t(RETRY_HELD), size_hint=(0.22, None), height=theme.touch)
             again.pilot_id = f"held_retry_{item.entry_id}"
             again.bind(on_release=lambda _b, e=item.entry_id: self.retry_held(e))
             row.add_widget(again)
         else:  # keeps "Sudah ditangani" in one column
             row.add_widget(Widget(size_hint_x=0.22))
-        done = BigButton(text=self.t(HANDLED), kind="secondary", size_hint=(0.2, None),
-                         height=theme.touch)
+        done = BigButton(
+            text=self.t(HANDLED), kind="secondary", size_hint=(0.2, None), height=theme.touch
+        )
         done.pilot_id = f"held_handled_{item.entry_id}"
         done.bind(on_release=lambda _b, e=item.entry_id: self.mark_handled(e))
         row.add_widget(done)
@@ -358,7 +402,7 @@ class AttendantPanel(ModalView):
 
 def _grouped(nik: str) -> str:
     """A NIK in groups of four, as printed on the card."""
-    return " ".join(nik[i:i + 4] for i in range(0, len(nik), 4))
+    return " ".join(nik[i : i + 4] for i in range(0, len(nik), 4))
 
 
 load_kv(__file__)

@@ -189,8 +189,9 @@ class ChoiceButtons(GridLayout):
         super().__init__(**kwargs)
         self._explicit_cols = explicit_cols
         self.buttons: list[ChoiceButton] = []
-        self.bind(choices=self._rebuild, value=self._mark, lang=self._relang,
-                  max_cols=self._rebuild)
+        self.bind(
+            choices=self._rebuild, value=self._mark, lang=self._relang, max_cols=self._rebuild
+        )
         self._rebuild()
 
     def _rebuild(self, *_args: Any) -> None:

@@ -16,7 +16,14 @@ from kiosk_app.ui.widgets.buttons import BigButton
 from kiosk_app.ui.widgets.stepper import StepButton, StepColumn, minus_caption, plus_caption
 
 DATE_ACTIONS = (
-    "day+", "day-", "month+", "month-", "year+", "year-", "year+10", "year-10",
+    "day+",
+    "day-",
+    "month+",
+    "month-",
+    "year+",
+    "year-",
+    "year+10",
+    "year-10",
 )
 EMPTY = "\u2013"
 
@@ -31,9 +38,7 @@ def parse_iso_date(value: str) -> datetime.date | None:
         return None
 
 
-def step_date(
-    current: datetime.date, action: str, min_year: int, max_year: int
-) -> datetime.date:
+def step_date(current: datetime.date, action: str, min_year: int, max_year: int) -> datetime.date:
     """Return `current` changed by one picker action (day/month wrap, year clamps)."""
     day, month, year = current.day, current.month, current.year
     if action == "day+":
@@ -87,8 +92,11 @@ class DatePicker(BoxLayout):
         self.add_widget(columns)
         self.add_widget(jumps)
         all_buttons: list[BigButton] = [
-            *self.day_column.buttons, *self.month_column.buttons, *self.year_column.buttons,
-            self.jump_back, self.jump_forward,
+            *self.day_column.buttons,
+            *self.month_column.buttons,
+            *self.year_column.buttons,
+            self.jump_back,
+            self.jump_forward,
         ]
         for button in all_buttons:
             button.bind(on_release=lambda b: self.apply(b.action))

@@ -77,8 +77,11 @@ def heading_or_body(text: str, font_name: str, room: float, *_depends: Any) -> f
     lines of it fit a top bar: a header keeps its section name and step whole)."""
     fits = text_width(text, font_name, theme.sp_heading) <= room
     # in large text never below the normal mode's heading (its body size is a little smaller)
-    wrapped = max(theme.sp_body, round(theme.sp_heading / theme.scale)) if theme.large_text \
+    wrapped = (
+        max(theme.sp_body, round(theme.sp_heading / theme.scale))
+        if theme.large_text
         else theme.sp_body
+    )
     return float(theme.sp_heading if fits or room <= 1 else wrapped)
 
 

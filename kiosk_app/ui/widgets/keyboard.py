@@ -67,8 +67,12 @@ class OnScreenKeyboard(BoxLayout):
         """Create the keyboard in `mode` ("text", "email", "digits" or "number")."""
         theme.track_window()
         super().__init__(**kwargs)
-        self.bind(mode=self._rebuild, lang=self._relabel, width=self._fit_width,
-                  size_hint_y=self._fit_height)
+        self.bind(
+            mode=self._rebuild,
+            lang=self._relabel,
+            width=self._fit_width,
+            size_hint_y=self._fit_height,
+        )
         theme.follow(touch=self._rebuild, window_height=self._rebuild, spacing=self._rebuild)
         self._pad: BoxLayout | None = None
         self._rebuild()

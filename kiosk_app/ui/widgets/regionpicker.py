@@ -47,8 +47,8 @@ FOUND_MANY = Text(
     "{n} places found. Type more letters, or add the regency's name.",
 )
 NOT_FOUND = Text(
-    "Tidak ditemukan. Periksa ejaannya, atau sentuh \"Pilih dari daftar\".",
-    "Nothing found. Check the spelling, or touch \"Choose from the list\".",
+    'Tidak ditemukan. Periksa ejaannya, atau sentuh "Pilih dari daftar".',
+    'Nothing found. Check the spelling, or touch "Choose from the list".',
 )
 SEARCH = Text("Cari nama", "Search by name")
 BROWSE = Text("Pilih dari daftar", "Choose from the list")
@@ -139,7 +139,7 @@ class RegionPicker(BoxLayout):
         self._refresh()
 
     def _key(self, _keyboard: Any, key: str) -> None:
-        """"Selesai" with exactly one match picks it."""
+        """ "Selesai" with exactly one match picks it."""
         if key == "done" and self.mode == "search":
             found = self.source.search(self.query, level=int(self.level), limit=2)
             if found.total == 1:
@@ -231,7 +231,11 @@ class RegionPicker(BoxLayout):
             else:
                 text = source.label(code)
             button = RegionButton(
-                code=code, markup=True, kind="secondary", size_hint_y=1, auto_height=False,
+                code=code,
+                markup=True,
+                kind="secondary",
+                size_hint_y=1,
+                auto_height=False,
                 halign="left" if search else "center",
             )
             button.text = text

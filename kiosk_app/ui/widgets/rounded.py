@@ -61,9 +61,7 @@ def rounded_pixels(
         for col in range(quarter):
             x, y = col + 0.5 - half, row + 0.5 - half
             outer = _clamp(0.5 - _rounded_distance(x, y, half, r_out))
-            inner = (
-                _clamp(0.5 - _rounded_distance(x, y, half - width, r_in)) if width else 1.0
-            )
+            inner = _clamp(0.5 - _rounded_distance(x, y, half - width, r_in)) if width else 1.0
             # mix border and fill by the inner coverage, premultiplied, then un-premultiply
             alpha = b[3] * (1 - inner) + f[3] * inner
             if alpha > 0:

@@ -26,8 +26,14 @@ def parse_hhmm(value: str) -> tuple[int, int] | None:
 
 def step_time(hour: int, minute: int, action: str) -> tuple[int, int]:
     """Return the time changed by one action; hours wrap 23->00, minutes wrap 59->00."""
-    steps = {"hour+": (1, 0), "hour-": (-1, 0), "minute+": (0, 1), "minute-": (0, -1),
-             "minute+10": (0, 10), "minute-10": (0, -10)}
+    steps = {
+        "hour+": (1, 0),
+        "hour-": (-1, 0),
+        "minute+": (0, 1),
+        "minute-": (0, -1),
+        "minute+10": (0, 10),
+        "minute-10": (0, -10),
+    }
     if action not in steps:
         raise ValueError(f"unknown time action {action!r}")
     dh, dm = steps[action]

@@ -12,13 +12,16 @@ from tests.central.conftest import ADMIN_TOKEN
 from tests.central.fleet.helpers import GIB, STAFF, beat, enrol
 from tests.central.fleet.test_fleet_api import age_kiosk
 
-PAPER_OUT = {"card_reader": {"state": "ready"},
-             "ticket_printer": {"state": "paper_out", "paper": "out"}}
+PAPER_OUT = {
+    "card_reader": {"state": "ready"},
+    "ticket_printer": {"state": "paper_out", "paper": "out"},
+}
 
 
 def history(server: EmbeddedServer, **params: str) -> list[dict[str, Any]]:
-    r = requests.get(f"{server.base_url}/api/v1/fleet/alerts", params=params, headers=STAFF,
-                     timeout=10)
+    r = requests.get(
+        f"{server.base_url}/api/v1/fleet/alerts", params=params, headers=STAFF, timeout=10
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -49,10 +52,11 @@ def test_alerts_are_kept_after_they_clear_with_their_times(server: EmbeddedServe
     beat(server, auth, devices=PAPER_OUT)  # paper out again: a second, separate alert
     paper_rows = history(server, kiosk_id="kiosk-h1", code="paper_out")
     assert [e["open"] for e in paper_rows] == [True, False]  # newest first
-    assert [e["code"] for e in history(server, kiosk_id="kiosk-h1", state="open")] == [
-        "paper_out"]
+    assert [e["code"] for e in history(server, kiosk_id="kiosk-h1", state="open")] == ["paper_out"]
     assert {e["code"] for e in history(server, kiosk_id="kiosk-h1", state="cleared")} == {
-        "paper_out", "outbox_backlog"}
+        "paper_out",
+        "outbox_backlog",
+    }
 
 
 def test_filters_by_kiosk_office_code_and_state(server: EmbeddedServer) -> None:
@@ -67,8 +71,9 @@ def test_filters_by_kiosk_office_code_and_state(server: EmbeddedServer) -> None:
     assert history(server, kiosk_id="kiosk-f2", code="disk_low") == []
     assert len(history(server, limit="1")) == 1
     for bad in ({"code": "nonsense"}, {"state": "closed"}, {"office": "35"}, {"limit": "0"}):
-        r = requests.get(f"{server.base_url}/api/v1/fleet/alerts", params=bad, headers=STAFF,
-                         timeout=10)
+        r = requests.get(
+            f"{server.base_url}/api/v1/fleet/alerts", params=bad, headers=STAFF, timeout=10
+        )
         assert r.status_code == 422, bad
     assert requests.get(f"{server.base_url}/api/v1/fleet/alerts", timeout=10).status_code == 401
     kiosk = requests.get(f"{server.base_url}/api/v1/fleet/alerts", headers=a, timeout=10)
@@ -100,21 +105,29 @@ def test_dashboard_page_lists_history_per_kiosk_with_filters(server: EmbeddedSer
     beat(server, auth)
     beat(server, other, disk_free_bytes=GIB // 2)
     browser = requests.Session()
-    assert browser.get(f"{server.base_url}/fleet/alerts", timeout=10,
-                       allow_redirects=False).status_code == 303  # log in first
-    login = browser.post(f"{server.base_url}/fleet/login", data={"token": ADMIN_TOKEN},
-                         timeout=10, allow_redirects=False)
+    assert (
+        browser.get(
+            f"{server.base_url}/fleet/alerts", timeout=10, allow_redirects=False
+        ).status_code
+        == 303
+    )  # log in first
+    login = browser.post(
+        f"{server.base_url}/fleet/login",
+        data={"token": ADMIN_TOKEN},
+        timeout=10,
+        allow_redirects=False,
+    )
     assert login.status_code == 303
-    page = browser.get(f"{server.base_url}/fleet/alerts", params={"kiosk_id": "kiosk-p1"},
-                       timeout=10)
+    page = browser.get(
+        f"{server.base_url}/fleet/alerts", params={"kiosk_id": "kiosk-p1"}, timeout=10
+    )
     assert page.status_code == 200
     assert 'data-kiosk="kiosk-p1" data-code="paper_out" data-state="cleared"' in page.text
     assert "kiosk-p2" not in page.text.split('id="alert-history"')[1]
     page = browser.get(f"{server.base_url}/fleet/alerts", params={"state": "open"}, timeout=10)
     assert 'data-code="disk_low" data-state="open"' in page.text
     assert 'data-code="paper_out"' not in page.text.split('id="alert-history"')[1]
-    junk = browser.get(f"{server.base_url}/fleet/alerts", params={"code": "<script>"},
-                       timeout=10)
+    junk = browser.get(f"{server.base_url}/fleet/alerts", params={"code": "<script>"}, timeout=10)
     assert junk.status_code == 200 and "<script>" not in junk.text
     kiosk_page = browser.get(f"{server.base_url}/fleet/kiosks/kiosk-p1", timeout=10)
     assert "/fleet/alerts?kiosk_id=kiosk-p1" in kiosk_page.text

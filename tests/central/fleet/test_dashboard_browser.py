@@ -130,8 +130,9 @@ def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
     paper_out = {"card_reader": {"state": "ready"}, "ticket_printer": {"paper": "out"}}
     token = enrol(server, "kiosk-lobi")
     assert beat(server, token, devices=paper_out).status_code == 200
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
@@ -165,7 +166,8 @@ def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
         page.click("#confirm-command")
         page.wait_for_url("**/fleet/kiosks/kiosk-lobi")
         assert [r.get_attribute("data-status") for r in page.locator("tr.command").all()] == [
-            "queued"]
+            "queued"
+        ]
         assert page.locator("tr.command td.status").inner_text() == "Menunggu anjungan / queued"
 
         page.select_option("#kind", "push_config")  # settings typed as TOML, not JSON
@@ -178,4 +180,6 @@ def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
         context.close()
     delivered = beat(server, token).json()["commands"]
     assert [(c["kind"], c["args"]) for c in delivered] == [
-        ("reboot", {}), ("push_config", {"config": {"timeouts": {"inactivity_s": 120}}})]
+        ("reboot", {}),
+        ("push_config", {"config": {"timeouts": {"inactivity_s": 120}}}),
+    ]

@@ -187,20 +187,33 @@ def test_held_submissions_raise_an_alert_until_they_are_handled(
     assert (k["held_submissions"], k["alerts"], k["colour"]) == (2, ["held_submissions"], "amber")
     assert set(kiosks(server, problem="held_submissions")) == {"kiosk-h"}
     assert beat(server, auth, held_submissions=-1).status_code == 422
-    events = requests.get(f"{server.base_url}/api/v1/fleet/alerts", headers=STAFF,
-                          params={"code": "held_submissions"}, timeout=10).json()
+    events = requests.get(
+        f"{server.base_url}/api/v1/fleet/alerts",
+        headers=STAFF,
+        params={"code": "held_submissions"},
+        timeout=10,
+    ).json()
     assert [(e["open"], e["severity"]) for e in events] == [(True, "warning")]
     assert events[0]["text"].startswith("Kiriman tertahan menunggu petugas / Held submissions")
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:  # the history sample is due again: it takes the count
-            conn.execute(text("UPDATE kiosk_states SET history_at = :t"),
-                         {"t": datetime.now(UTC) - timedelta(hours=1)})
+            conn.execute(
+                text("UPDATE kiosk_states SET history_at = :t"),
+                {"t": datetime.now(UTC) - timedelta(hours=1)},
+            )
         assert beat(server, auth, held_submissions=3).status_code == 200
         with engine.connect() as conn:
-            sampled = conn.execute(
-                text("SELECT held_submissions FROM kiosk_samples WHERE kiosk_id = 'kiosk-h'"
-                     " ORDER BY at")).scalars().all()
+            sampled = (
+                conn.execute(
+                    text(
+                        "SELECT held_submissions FROM kiosk_samples WHERE kiosk_id = 'kiosk-h'"
+                        " ORDER BY at"
+                    )
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     assert sampled == [0, 3]
@@ -219,9 +232,16 @@ def test_held_submissions_raise_an_alert_until_they_are_handled(
     k = kiosks(server)["kiosk-h"]
     assert (k["held_submissions"], k["alerts"], k["colour"]) == (0, [], "green")
     assert kiosks(server, problem="held_submissions") == {}
-    events = requests.get(f"{server.base_url}/api/v1/fleet/alerts", headers=STAFF,
-                          params={"code": "held_submissions"}, timeout=10).json()
+    events = requests.get(
+        f"{server.base_url}/api/v1/fleet/alerts",
+        headers=STAFF,
+        params={"code": "held_submissions"},
+        timeout=10,
+    ).json()
     assert [e["open"] for e in events] == [False]
-    row = staff.get(f"{server.base_url}/fleet/", timeout=10).text.split(
-        'data-kiosk="kiosk-h"')[1].split("</tr>")[0]
+    row = (
+        staff.get(f"{server.base_url}/fleet/", timeout=10)
+        .text.split('data-kiosk="kiosk-h"')[1]
+        .split("</tr>")[0]
+    )
     assert '<td class="held"' in row and ">0</td>" in row

@@ -30,7 +30,9 @@ def command_with_result(server: EmbeddedServer, content_type: str, data: bytes) 
     auth = enrol(server, "kiosk-evil")
     base = f"{server.base_url}/api/v1/fleet"
     r = requests.post(
-        f"{base}/kiosks/kiosk-evil/commands", json={"kind": "upload_logs"}, headers=STAFF,
+        f"{base}/kiosks/kiosk-evil/commands",
+        json={"kind": "upload_logs"},
+        headers=STAFF,
         timeout=10,
     )
     command_id: int = r.json()["id"]
@@ -41,8 +43,7 @@ def command_with_result(server: EmbeddedServer, content_type: str, data: bytes) 
         "attachment_type": content_type,
         "attachment_b64": base64.b64encode(data).decode(),
     }
-    r = requests.post(f"{base}/commands/{command_id}/result", json=result, headers=auth,
-                      timeout=10)
+    r = requests.post(f"{base}/commands/{command_id}/result", json=result, headers=auth, timeout=10)
     assert r.status_code in (204, 422), r.text
     return command_id if r.status_code == 204 else -r.status_code
 

@@ -56,8 +56,12 @@ def test_enrolment_needs_a_valid_one_time_code(strict: EmbeddedServer) -> None:
     assert register(strict, "kiosk-a", code).status_code == 409  # active: revoke first
     requests.delete(f"{strict.base_url}/api/v1/kiosks/kiosk-a/token", headers=STAFF, timeout=10)
     assert register(strict, "kiosk-a", code).status_code == 401  # used once only
-    r = requests.post(f"{strict.base_url}/api/v1/enrolment-codes", json={"office_code": OFFICE},
-                      headers=STAFF, timeout=10)
+    r = requests.post(
+        f"{strict.base_url}/api/v1/enrolment-codes",
+        json={"office_code": OFFICE},
+        headers=STAFF,
+        timeout=10,
+    )
     assert r.status_code == 422  # no code for any kiosk: each names the kiosk it enrols
 
 
@@ -67,8 +71,12 @@ def test_an_office_code_cannot_take_over_another_office_s_active_kiosk(
     """The penetration test's case: a code of office 3578 re-enrolled 3517's active kiosk."""
     real = enrol(strict, "kiosk-a")
     for office in ("3578", OFFICE):
-        body = {"kiosk_id": "kiosk-a", "office_code": office, "name": "Palsu",
-                "enrolment_code": new_code(strict, "kiosk-a", office)}
+        body = {
+            "kiosk_id": "kiosk-a",
+            "office_code": office,
+            "name": "Palsu",
+            "enrolment_code": new_code(strict, "kiosk-a", office),
+        }
         r = requests.post(f"{strict.base_url}/api/v1/kiosks", json=body, timeout=10)
         assert (r.status_code, r.json()["detail"]["code"]) == (409, "kiosk_active")
     assert beat(strict, real).status_code == 200  # the real kiosk keeps working

@@ -88,7 +88,9 @@ def test_kiosk_scans_are_shown_to_the_officer(central: Central, officer: Staff) 
         == 415
     )
     html_as_png = requests.put(
-        url, data=b"<html><script>alert(1)</script>", timeout=10,
+        url,
+        data=b"<html><script>alert(1)</script>",
+        timeout=10,
         headers={**central.kiosk(), "Content-Type": "image/png"},
     )
     assert html_as_png.status_code == 415  # not a PNG inside

@@ -33,7 +33,9 @@ def test_the_lockout_holds_for_every_spelling_of_the_account(
     assert any("login lockout: account petugas" in r.getMessage() for r in caplog.records)
     wait_for(lambda: len(central.email.sent) == 2)  # both admin addresses, by the outbox
     assert {m.recipient for m in central.email.sent} == {
-        "it@dukcapil.example", "keamanan@dukcapil.example"}
+        "it@dukcapil.example",
+        "keamanan@dukcapil.example",
+    }
     assert all("petugas" in m.body and "dikunci" in m.body for m in central.email.sent)
     # Other accounts are not affected.
     assert Staff(central.url, "admin").login_response.status_code == 303
@@ -41,8 +43,9 @@ def test_the_lockout_holds_for_every_spelling_of_the_account(
 
 def test_failures_on_two_app_servers_count_together(central: Central) -> None:
     """Half the tries on each of two servers on one database: the lock is taken and shared."""
-    with start_embedded(central.app.state.db.url,
-                        secret_key="test-session-key-0123456789abcdef") as other:
+    with start_embedded(
+        central.app.state.db.url, secret_key="test-session-key-0123456789abcdef"
+    ) as other:
         urls = [central.url, other.base_url]
         answers = [
             Staff(urls[n % 2], "petugas", f"tebakan-{n:04d}").login_response.status_code

@@ -61,7 +61,8 @@ def rig(tmp_path: Path) -> Iterator[tuple[BarcodeScannerEmulator, SerialBarcodeS
     listener = Listener()
     driver.start(listener.events.put)
     assert listener.next(ScannerStateChanged) == ScannerStateChanged(
-        True, f"listening on {emulator.link} at 9600 baud")
+        True, f"listening on {emulator.link} at 9600 baud"
+    )
     yield emulator, driver, listener
     driver.stop()
     emulator.stop()

@@ -92,12 +92,14 @@ class IppFaults:
 
     # -- internals -------------------------------------------------------------------------
     def _keywords(self) -> set[str]:
-        attrs = self.conn.getPrinterAttributes(IPP_QUEUE, requested_attributes=[
-            "printer-state-reasons"])
+        attrs = self.conn.getPrinterAttributes(
+            IPP_QUEUE, requested_attributes=["printer-state-reasons"]
+        )
         raw = attrs.get("printer-state-reasons") or []
         raw = [raw] if isinstance(raw, str) else raw
-        return {r.rsplit("-", 1)[0] if r.endswith(("-report", "-warning", "-error")) else r
-                for r in raw}
+        return {
+            r.rsplit("-", 1)[0] if r.endswith(("-report", "-warning", "-error")) else r for r in raw
+        }
 
     def _probe(self, wait_completed: bool) -> int:
         pdf = make_pdf("probe")
@@ -135,8 +137,11 @@ def find_canary(canary: bytes, folders: list[Path], skip: tuple[Path, ...] = ())
             for name in files:
                 path = here / name
                 try:
-                    if path.is_file() and path.stat().st_size < 50_000_000 and \
-                            canary in path.read_bytes():
+                    if (
+                        path.is_file()
+                        and path.stat().st_size < 50_000_000
+                        and canary in path.read_bytes()
+                    ):
                         hits.append(path)
                 except OSError:
                     continue

@@ -25,7 +25,7 @@ class CupsPrinterHarness:
 
     def printed_titles(self) -> list[str]:
         """Titles of the jobs the engine finished during this test (probe jobs left out)."""
-        titles = self.testbed.printed_titles()[self._titles_before:]
+        titles = self.testbed.printed_titles()[self._titles_before :]
         return [t for t in titles if t != "probe"]
 
 
@@ -33,8 +33,12 @@ def make_printer(
     testbed: CupsTestbed, queue: str = IPP_QUEUE, **kwargs: Any
 ) -> CupsDocumentPrinter:
     """A CUPS printer on the test bed with bounds short enough for tests."""
-    options: dict[str, Any] = {"server": testbed.socket, "job_timeout_s": 20.0,
-                               "fault_grace_s": 1.0, "poll_s": 0.1}
+    options: dict[str, Any] = {
+        "server": testbed.socket,
+        "job_timeout_s": 20.0,
+        "fault_grace_s": 1.0,
+        "poll_s": 0.1,
+    }
     options.update(kwargs)
     return CupsDocumentPrinter(queue, **options)
 
@@ -45,8 +49,12 @@ def cups_harness(testbed: CupsTestbed, tmp_path: Path) -> Iterator[CupsPrinterHa
     faults = IppFaults(testbed)
     harness = CupsPrinterHarness(
         make_printer(testbed),
-        {"paper_out": faults.paper_out, "jam": faults.jam, "offline": faults.offline,
-         "stopped": faults.stopped},
+        {
+            "paper_out": faults.paper_out,
+            "jam": faults.jam,
+            "offline": faults.offline,
+            "stopped": faults.stopped,
+        },
         tmp_path,
         testbed,
         len(testbed.printed_titles()),

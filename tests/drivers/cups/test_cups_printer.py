@@ -27,8 +27,13 @@ def faults(cups_testbed: CupsTestbed):  # type: ignore[no-untyped-def]
 
 def private_places(testbed: CupsTestbed) -> list[Path]:
     """Everywhere a copy of a document could linger on the kiosk."""
-    return [testbed.spool, testbed.root / "cache", Path("/var/spool/cups-pdf"),
-            Path("/var/spool/cups"), Path(tempfile.gettempdir())]
+    return [
+        testbed.spool,
+        testbed.root / "cache",
+        Path("/var/spool/cups-pdf"),
+        Path("/var/spool/cups"),
+        Path(tempfile.gettempdir()),
+    ]
 
 
 def test_receipt_prints_to_completion_on_cups_pdf(cups_testbed: CupsTestbed) -> None:
@@ -63,7 +68,7 @@ def test_stuck_job_is_cancelled_reported_and_wiped(
     def run() -> None:
         try:
             printer.print_pdf(pdf, "receipt")
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        except BaseException as exc:
             outcome.append(exc)
 
     worker = threading.Thread(target=run)
@@ -110,4 +115,3 @@ def test_missing_queue_and_missing_cupsd_are_offline(cups_testbed: CupsTestbed) 
     with pytest.raises(PrinterOffline, match="cannot reach cupsd"):
         gone.print_pdf(make_pdf(), "x")
     assert gone.status()["state"] == "offline"
-

@@ -11,10 +11,16 @@ from tests.drivers.cups.testbed import PDF_QUEUE, CupsTestbed
 
 
 def test_cups_and_sane_from_config(cups_testbed: CupsTestbed, sane_config: Path) -> None:
-    devices = build_devices(DeviceConfig(
-        document_printer="cups", cups_queue=PDF_QUEUE, cups_server=cups_testbed.socket,
-        cups_job_timeout_s=30, scanner="sane", sane_device="test:0",
-    ))
+    devices = build_devices(
+        DeviceConfig(
+            document_printer="cups",
+            cups_queue=PDF_QUEUE,
+            cups_server=cups_testbed.socket,
+            cups_job_timeout_s=30,
+            scanner="sane",
+            sane_device="test:0",
+        )
+    )
     assert isinstance(devices.document_printer, CupsDocumentPrinter)
     assert devices.document_printer.job_timeout_s == 30
     assert devices.document_printer.status()["state"] == "online"

@@ -38,14 +38,22 @@ def settings() -> AttendantSettings:
 
 def attendant_for(settings: AttendantSettings, printer: object) -> AttendantService:
     """An unlocked attendant service that sees only the A4 printer."""
-    service = AttendantService(settings, kiosk_id="KIOSK-3517-01", session=None, journal=None,
-                               ticket_printer=None, devices={"document_printer": printer})
+    service = AttendantService(
+        settings,
+        kiosk_id="KIOSK-3517-01",
+        session=None,
+        journal=None,
+        ticket_printer=None,
+        devices={"document_printer": printer},
+    )
     assert service.unlock_with_pin(PIN)
     return service
 
 
 def test_stopped_rejecting_queue_is_resumed_then_a_receipt_prints(
-    cups_testbed: CupsTestbed, faults: IppFaults, settings: AttendantSettings,
+    cups_testbed: CupsTestbed,
+    faults: IppFaults,
+    settings: AttendantSettings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The queue as CUPS leaves it after a job error (stopped with a message, rejecting jobs).
@@ -70,7 +78,7 @@ def test_stopped_rejecting_queue_is_resumed_then_a_receipt_prints(
     before = [t for t in cups_testbed.printed_titles() if t != "probe"]
     assert printer.print_pdf(render_receipt_pdf(make_receipt()), "receipt-PRA-3517").isdigit()
     after = [t for t in cups_testbed.printed_titles() if t != "probe"]
-    assert after[len(before):] == ["receipt-PRA-3517"]
+    assert after[len(before) :] == ["receipt-PRA-3517"]
     assert job_files(cups_testbed) == []
     service.close()
 
@@ -106,9 +114,21 @@ def test_provisioned_policy_lets_the_kiosk_user_resume_and_nothing_more(
         pytest.skip("runuser is needed to act as a non-root user")
 
     def as_kiosk_user(*command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["runuser", "-u", POLICY_USER, "--", "env",
-                               f"CUPS_SERVER={cups_testbed.socket}", *command],
-                              capture_output=True, text=True, timeout=30, check=False)
+        return subprocess.run(
+            [
+                "runuser",
+                "-u",
+                POLICY_USER,
+                "--",
+                "env",
+                f"CUPS_SERVER={cups_testbed.socket}",
+                *command,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
 
     printer = make_printer(cups_testbed, IPP_QUEUE)
     faults.stopped(True)
@@ -121,8 +141,11 @@ def test_provisioned_policy_lets_the_kiosk_user_resume_and_nothing_more(
             assert done.returncode == 0, done.stderr
         status = printer.status()
         assert (status["queue_state"], status["accepting"]) == ("idle", "yes")
-        for command in (["cupsdisable", IPP_QUEUE], ["cupsreject", IPP_QUEUE],
-                        ["lpadmin", "-p", IPP_QUEUE, "-D", "changed"]):
+        for command in (
+            ["cupsdisable", IPP_QUEUE],
+            ["cupsreject", IPP_QUEUE],
+            ["lpadmin", "-p", IPP_QUEUE, "-D", "changed"],
+        ):
             denied = as_kiosk_user(*command)
             assert denied.returncode != 0 and "orbidden" in denied.stderr, command
         status = printer.status()

@@ -64,8 +64,10 @@ _DBUS = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configurati
   </policy>
 </busconfig>
 """
-_AVAHI = "[server]\nuse-ipv4=yes\nuse-ipv6=no\n[wide-area]\nenable-wide-area=no\n" \
+_AVAHI = (
+    "[server]\nuse-ipv4=yes\nuse-ipv6=no\n[wide-area]\nenable-wide-area=no\n"
     "[publish]\npublish-hinfo=no\npublish-workstation=no\n"
+)
 # The simulated printer's engine: emits STATE lines from `control`, holds the job while the control
 # file says HOLD (a jam or an open door that nobody clears), and logs each finished job's title.
 _ENGINE = """#!/bin/sh
@@ -121,8 +123,15 @@ class CupsTestbed:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> CupsTestbed:
         """Write configs, start every daemon and create the queues; TestbedError on failure."""
-        for tool in ("cupsd", "lpadmin", "ippeveprinter", "avahi-daemon", "dbus-daemon",
-                     "unshare", "nsenter"):
+        for tool in (
+            "cupsd",
+            "lpadmin",
+            "ippeveprinter",
+            "avahi-daemon",
+            "dbus-daemon",
+            "unshare",
+            "nsenter",
+        ):
             if shutil.which(tool) is None:
                 raise TestbedError(f"{tool} is not installed (see provisioning/dev-setup.sh)")
         self._write_configs()
@@ -134,32 +143,86 @@ class CupsTestbed:
             home_pdf = Path.home() / "PDF"
             home_pdf.mkdir(mode=0o700, exist_ok=True)
             self._holder = subprocess.Popen(
-                ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c",
-                 f"ip link set lo up && mount -t tmpfs tmpfs {AVAHI_RUN} && "
-                 f"mount --bind {self.pdf_out} {home_pdf} && exec sleep 86400"],
+                [
+                    "unshare",
+                    "--net",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "sh",
+                    "-c",
+                    f"ip link set lo up && mount -t tmpfs tmpfs {AVAHI_RUN} && "
+                    f"mount --bind {self.pdf_out} {home_pdf} && exec sleep 86400",
+                ],
                 stdin=subprocess.DEVNULL,
             )
             wait_for(self._netns_ready, 30, "the network namespace")
             env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={self.root}/dbus.sock"}
-            self._spawn(["dbus-daemon", f"--config-file={self.root}/dbus.conf", "--nofork",
-                         "--nopidfile"], "dbus", env)
+            self._spawn(
+                ["dbus-daemon", f"--config-file={self.root}/dbus.conf", "--nofork", "--nopidfile"],
+                "dbus",
+                env,
+            )
             wait_for(lambda: (self.root / "dbus.sock").exists(), 30, "dbus")
-            self._spawn(["avahi-daemon", "-f", f"{self.root}/avahi.conf", "--no-drop-root",
-                         "--no-chroot", "--no-rlimits"], "avahi", env)
-            self._spawn(["ippeveprinter", "-n", "localhost", "-p", str(IPP_PORT), "-d",
-                         str(self.ipp_dir / "spool"), "-c", str(self.ipp_dir / "engine.sh"),
-                         "-f", "application/pdf", "-m", "Anjungan A4", "AnjunganA4"], "ipp", env)
-            self._spawn(["cupsd", "-f", "-c", f"{self.root}/etc/cupsd.conf", "-s",
-                         f"{self.root}/etc/cups-files.conf"], "cupsd", env)
+            self._spawn(
+                [
+                    "avahi-daemon",
+                    "-f",
+                    f"{self.root}/avahi.conf",
+                    "--no-drop-root",
+                    "--no-chroot",
+                    "--no-rlimits",
+                ],
+                "avahi",
+                env,
+            )
+            self._spawn(
+                [
+                    "ippeveprinter",
+                    "-n",
+                    "localhost",
+                    "-p",
+                    str(IPP_PORT),
+                    "-d",
+                    str(self.ipp_dir / "spool"),
+                    "-c",
+                    str(self.ipp_dir / "engine.sh"),
+                    "-f",
+                    "application/pdf",
+                    "-m",
+                    "Anjungan A4",
+                    "AnjunganA4",
+                ],
+                "ipp",
+                env,
+            )
+            self._spawn(
+                [
+                    "cupsd",
+                    "-f",
+                    "-c",
+                    f"{self.root}/etc/cupsd.conf",
+                    "-s",
+                    f"{self.root}/etc/cups-files.conf",
+                ],
+                "cupsd",
+                env,
+            )
             wait_for(lambda: Path(self.socket).exists(), 30, "cupsd's socket")
-            wait_for(lambda: self._http_get(f"http://localhost:{IPP_PORT}/"), 30,
-                     "ippeveprinter")
+            wait_for(lambda: self._http_get(f"http://localhost:{IPP_PORT}/"), 30, "ippeveprinter")
             self.set_media(loaded=True)
-            self.lpadmin(PDF_QUEUE, "-E", "-v", "cups-pdf:/", "-P",
-                         "/usr/share/ppd/cups-pdf/CUPS-PDF_noopt.ppd")
+            self.lpadmin(
+                PDF_QUEUE,
+                "-E",
+                "-v",
+                "cups-pdf:/",
+                "-P",
+                "/usr/share/ppd/cups-pdf/CUPS-PDF_noopt.ppd",
+            )
             uri = f"ipp://localhost:{IPP_PORT}/ipp/print"
-            self.lpadmin(IPP_QUEUE, "-E", "-v", uri, "-m", "everywhere", "-o",
-                         f"media-default={A4}")
+            self.lpadmin(
+                IPP_QUEUE, "-E", "-v", uri, "-m", "everywhere", "-o", f"media-default={A4}"
+            )
             self.lpadmin(DEAD_QUEUE, "-E", "-v", uri, "-m", "everywhere")
             self.lpadmin(DEAD_QUEUE, "-v", "ipp://localhost:8699/ipp/print")
         except BaseException:
@@ -201,13 +264,19 @@ class CupsTestbed:
     def in_netns(self, args: list[str], timeout: float = 10) -> subprocess.CompletedProcess[bytes]:
         """Run a command inside the test bed's network namespace."""
         assert self._holder is not None, "test bed not started"
-        return subprocess.run(["nsenter", "-t", str(self._holder.pid), "-n", "-m", *args],
-                              capture_output=True, timeout=timeout, check=False)
+        return subprocess.run(
+            ["nsenter", "-t", str(self._holder.pid), "-n", "-m", *args],
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def set_media(self, loaded: bool) -> None:
         """Load A4 paper into ippeveprinter's main tray, or empty it (media-empty)."""
         main, bypass = (250, 25) if loaded else (0, 0)
-        url = f"http://localhost:{IPP_PORT}/media?size1={A4}&level1={main}&size3={A4}&level3={bypass}"
+        url = (
+            f"http://localhost:{IPP_PORT}/media?size1={A4}&level1={main}&size3={A4}&level3={bypass}"
+        )
         if not self._http_get(url):
             raise TestbedError("ippeveprinter's media form did not answer")
 
@@ -232,8 +301,16 @@ class CupsTestbed:
     # -- internals -------------------------------------------------------------------------
     def _write_configs(self) -> None:
         root = self.root
-        for sub in ("etc/ppd", "etc/ssl", "spool/tmp", "cache", "state", "log", "ipp/spool",
-                    "paper"):
+        for sub in (
+            "etc/ppd",
+            "etc/ssl",
+            "spool/tmp",
+            "cache",
+            "state",
+            "log",
+            "ipp/spool",
+            "paper",
+        ):
             (root / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o755)
         for sub, mode in (("spool", 0o710), ("spool/tmp", 0o1770)):
@@ -266,10 +343,14 @@ class CupsTestbed:
 
     def _spawn(self, args: list[str], name: str, env: dict[str, str]) -> None:
         assert self._holder is not None
-        log = open(self.root / "log" / f"{name}.out", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(["nsenter", "-t", str(self._holder.pid), "-n", "-m", *args],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env=env)
+        log = open(self.root / "log" / f"{name}.out", "wb")
+        proc = subprocess.Popen(
+            ["nsenter", "-t", str(self._holder.pid), "-n", "-m", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         log.close()
         self._procs.append(proc)
         time.sleep(0.05)

@@ -30,24 +30,37 @@ def simulated_harness(tmp_path: Path) -> TicketPrinterHarness:
     printer = SimulatedTicketPrinter(out_dir=tmp_path)
     return TicketPrinterHarness(
         printer,
-        {"paper_out": lambda on: printer.set_paper(not on), "cover_open": printer.set_cover_open,
-         "offline": printer.set_offline},
-        tmp_path, "simulated", lambda: printer.printed, lambda: printer.last_png_path)
+        {
+            "paper_out": lambda on: printer.set_paper(not on),
+            "cover_open": printer.set_cover_open,
+            "offline": printer.set_offline,
+        },
+        tmp_path,
+        "simulated",
+        lambda: printer.printed,
+        lambda: printer.last_png_path,
+    )
 
 
 @contextmanager
 def escpos_harness(tmp_path: Path, baudrate: int | None = None) -> Iterator[TicketPrinterHarness]:
     """The ESC/POS serial driver talking to the emulator over a pty pair."""
     with EscposEmulator(tmp_path / "ttyPRINTER", tmp_path, baudrate=baudrate) as emulator:
-        printer = EscposSerialTicketPrinter(str(tmp_path / "ttyPRINTER"),
-                                            baudrate=baudrate or 115200, status_timeout_s=1.0)
+        printer = EscposSerialTicketPrinter(
+            str(tmp_path / "ttyPRINTER"), baudrate=baudrate or 115200, status_timeout_s=1.0
+        )
         try:
             yield TicketPrinterHarness(
                 printer,
-                {"paper_out": lambda on: emulator.set_fault("paper_out", on),
-                 "cover_open": lambda on: emulator.set_fault("cover_open", on),
-                 "offline": lambda on: emulator.set_fault("silent", on)},
-                tmp_path, "escpos_serial", lambda: emulator.tickets,
-                lambda: emulator.png_paths[-1] if emulator.png_paths else None)
+                {
+                    "paper_out": lambda on: emulator.set_fault("paper_out", on),
+                    "cover_open": lambda on: emulator.set_fault("cover_open", on),
+                    "offline": lambda on: emulator.set_fault("silent", on),
+                },
+                tmp_path,
+                "escpos_serial",
+                lambda: emulator.tickets,
+                lambda: emulator.png_paths[-1] if emulator.png_paths else None,
+            )
         finally:
             printer.close()

@@ -47,8 +47,7 @@ def test_native_qr_ticket_is_small_and_scans() -> None:
     assert "NOMOR ANTREAN" in printed.text and ticket.registration_number in printed.text
 
 
-@pytest.mark.parametrize("changes", [{}, {"language": "en"}, {"offline": True},
-                                     {"qr_payload": ""}])
+@pytest.mark.parametrize("changes", [{}, {"language": "en"}, {"offline": True}, {"qr_payload": ""}])
 def test_ticket_bytes_stay_near_what_python_escpos_sends(changes: dict[str, object]) -> None:
     ticket = make_ticket(**changes)
     ours, direct = run(build_ticket(ticket)).tickets[0], run(escpos_direct(ticket)).tickets[0]
@@ -60,8 +59,9 @@ def test_ticket_bytes_stay_near_what_python_escpos_sends(changes: dict[str, obje
 def test_the_ticket_through_a_serial_pty_scans_and_reads(tmp_path: Path) -> None:
     ticket = make_ticket(language="en", offline=True)
     with EscposEmulator(tmp_path / "ttyPRINTER", tmp_path / "png") as emulator:
-        printer = EscposSerialTicketPrinter(str(emulator.link), baudrate=115200,
-                                            status_timeout_s=1.0)
+        printer = EscposSerialTicketPrinter(
+            str(emulator.link), baudrate=115200, status_timeout_s=1.0
+        )
         try:
             printer.print_ticket(ticket)
         finally:
@@ -70,9 +70,16 @@ def test_the_ticket_through_a_serial_pty_scans_and_reads(tmp_path: Path) -> None
     with Image.open(png) as paper:
         assert decode(paper) == [ticket.qr_payload]
     words = " ".join(printed.text.split())
-    for expected in ("QUEUE NUMBER", ticket.queue_number, ticket.registration_number,
-                     "Birth certificate", "Monday, 23 November 2026", "at 08.00-11.00 WIB",
-                     "OFFLINE - will be sent automatically", "Issued: 22-11-2026 10:15"):
+    for expected in (
+        "QUEUE NUMBER",
+        ticket.queue_number,
+        ticket.registration_number,
+        "Birth certificate",
+        "Monday, 23 November 2026",
+        "at 08.00-11.00 WIB",
+        "OFFLINE - will be sent automatically",
+        "Issued: 22-11-2026 10:15",
+    ):
         assert expected in words
 
 
@@ -130,8 +137,9 @@ def test_sizes_bold_and_centring_are_drawn() -> None:
     assert normal.height == 30 and quad.height == 96
     assert dark_ratio(piece(b"\x1bE\x01WWWW\n")) > dark_ratio(piece(b"WWWW\n"))
     centred = piece(b"\x1ba\x01XX\n").convert("L")
-    dark_x = [x for x in range(576) for y in range(centred.height)
-              if centred.getpixel((x, y)) < 128]
+    dark_x = [
+        x for x in range(576) for y in range(centred.height) if centred.getpixel((x, y)) < 128
+    ]
     assert abs((min(dark_x) + max(dark_x)) / 2 - 288) < 6
 
 
@@ -145,7 +153,7 @@ def test_split_byte_stream_prints_the_same(chunk: int) -> None:
     whole = render_bytes(data)[0]
     machine = EscposMachine()
     for i in range(0, len(data), chunk):
-        machine.feed(data[i:i + chunk])
+        machine.feed(data[i : i + chunk])
     assert machine.tickets[0].image.tobytes() == whole.tobytes()
 
 
@@ -164,7 +172,8 @@ def test_dle_eot_answers(fault: str | None, answers: dict[int, int]) -> None:
     if fault:
         setattr(machine.faults, fault, True)
     assert machine.feed(b"".join(b"\x10\x04" + bytes([n]) for n in (1, 2, 3, 4))) == bytes(
-        answers[n] for n in (1, 2, 3, 4))
+        answers[n] for n in (1, 2, 3, 4)
+    )
 
 
 def test_blocked_printer_spoils_the_ticket_but_not_the_next() -> None:

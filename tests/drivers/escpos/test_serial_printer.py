@@ -111,9 +111,13 @@ def test_throttled_line_still_gets_its_after_status(tmp_path: Path) -> None:
 
 
 def test_registry_builds_the_serial_printer(emulator: EscposEmulator) -> None:
-    devices = build_devices(DeviceConfig(ticket_printer="escpos_serial",
-                                         ticket_printer_port=str(emulator.link),
-                                         ticket_printer_native_qr=False))
+    devices = build_devices(
+        DeviceConfig(
+            ticket_printer="escpos_serial",
+            ticket_printer_port=str(emulator.link),
+            ticket_printer_native_qr=False,
+        )
+    )
     printer = devices.ticket_printer
     assert isinstance(printer, EscposSerialTicketPrinter) and not printer.profile.native_qr
     printer.print_ticket(make_ticket())
@@ -124,10 +128,21 @@ def test_registry_builds_the_serial_printer(emulator: EscposEmulator) -> None:
 def test_cli_emulator_takes_fault_commands(tmp_path: Path) -> None:
     link, png_dir = tmp_path / "ttyCLI", tmp_path / "png"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "drivers.ticket_printer.emulator", "--link", str(link),
-         "--png-dir", str(png_dir)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True)
+        [
+            sys.executable,
+            "-m",
+            "drivers.ticket_printer.emulator",
+            "--link",
+            str(link),
+            "--png-dir",
+            str(png_dir),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         assert proc.stdout.readline().startswith("ready")
@@ -173,8 +188,9 @@ def test_printer_hanging_mid_ticket_is_offline_then_recovers(
 
 def test_write_to_a_stalled_printer_has_a_deadline(tmp_path: Path) -> None:
     with EscposEmulator(tmp_path / "tty", tmp_path / "png") as emu:
-        printer = EscposSerialTicketPrinter(str(emu.link), 115200, status_timeout_s=1.0,
-                                            write_timeout_s=0.5)
+        printer = EscposSerialTicketPrinter(
+            str(emu.link), 115200, status_timeout_s=1.0, write_timeout_s=0.5
+        )
         try:
             printer.print_ticket(make_ticket())  # status is answered, the line works
             emu.stall_after(9)  # answers the next status queries, then takes nothing more

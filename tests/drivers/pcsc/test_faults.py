@@ -268,8 +268,11 @@ def test_pcscd_hanging_mid_read_is_told_and_the_reader_recovers(
     assert isinstance(failed.error, NoReader) and "not answering" in str(failed.error)
     assert down.available is False
     # pcscd is back with the card still on it: the reader may read it again; then it leaves.
-    wait_for(lambda: reader.status()["state"] in ("ready", "card_present"), HANG_GUARD_S,
-             what="the reader back after pcscd answers again")
+    wait_for(
+        lambda: reader.status()["state"] in ("ready", "card_present"),
+        HANG_GUARD_S,
+        what="the reader back after pcscd answers again",
+    )
     pcsc_testbed.remove()
     wait_for(lambda: reader.status()["pcsc_state"] == "no_card", HANG_GUARD_S, what="no card")
     while not log.events.empty():

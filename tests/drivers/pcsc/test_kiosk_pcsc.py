@@ -77,8 +77,10 @@ def test_card_pulled_mid_read_says_so_and_returns_to_prompt(
     _state(kiosk, SessionState.READING_CARD)
     pcsc_testbed.remove()
     wait_for(
-        lambda: kiosk.session.view.state is SessionState.ATTRACT
-        and kiosk.session.view.message == CardRemoved.citizen_message,
+        lambda: (
+            kiosk.session.view.state is SessionState.ATTRACT
+            and kiosk.session.view.message == CardRemoved.citizen_message
+        ),
         what="the card-removed message on the attract screen",
     )
     assert kiosk.session.view.name == ""
@@ -109,8 +111,11 @@ def test_mute_card_is_told_to_the_citizen_and_the_next_card_reads(
 ) -> None:
     assert pcsc_testbed.insert(0, mute_after=3)  # silent from MUTUAL AUTHENTICATE on
     # The driver's own deadlines (2 s per APDU, 4 s a read) end it; the wait only guards hangs.
-    wait_for(lambda: kiosk.session.view.message == CardNotResponding.citizen_message, 30.0,
-             what="the card-not-responding message")
+    wait_for(
+        lambda: kiosk.session.view.message == CardNotResponding.citizen_message,
+        30.0,
+        what="the card-not-responding message",
+    )
     pcsc_testbed.remove()
     _back_to_attract(kiosk)
     _reads(kiosk, pcsc_testbed, 1)
@@ -125,8 +130,11 @@ def test_mute_sam_calls_an_attendant_not_the_citizen_s_card(
     wait_for(sam_slot_present, what="pcscd to see the mute SAM")
     wait_for(lambda: kiosk.session.view.reader_available, what="reader available")
     assert pcsc_testbed.insert(0)
-    wait_for(lambda: kiosk.session.view.message == SamFault.citizen_message, 30.0,
-             what="the SAM-fault message")
+    wait_for(
+        lambda: kiosk.session.view.message == SamFault.citizen_message,
+        30.0,
+        what="the SAM-fault message",
+    )
     wait_for(lambda: not kiosk.session.view.reader_available, what="reader not available")
     health = kiosk.health
     assert health is not None

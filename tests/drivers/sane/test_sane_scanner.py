@@ -125,9 +125,15 @@ def test_no_scanner_at_all(tmp_path: Path) -> None:
         "    print(type(e).__name__, '|', e, '|', e.citizen_message('id'))\n"
     )
     root = Path(__file__).resolve().parents[3]
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=root, env={"SANE_CONFIG_DIR": str(config), "PATH": "/usr/bin:/bin"},
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+        env={"SANE_CONFIG_DIR": str(config), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
     lines = done.stdout.splitlines()
     assert lines[0] == "unavailable"
     assert lines[1].startswith("ScannerUnavailable | no scanner found")
@@ -162,8 +168,12 @@ def test_a_scanner_that_stops_answering_is_killed_and_the_next_scan_works(
 ) -> None:
     """The backend delays every block (read-delay): past the deadline the worker is killed, the
     citizen hears the scanner is unavailable, and the next scan runs in a fresh worker."""
-    slow = SaneScanner(DEVICE, source="Flatbed", deadline_s=2,
-                       options={"read-delay": True, "read-delay-duration": 200_000})
+    slow = SaneScanner(
+        DEVICE,
+        source="Flatbed",
+        deadline_s=2,
+        options={"read-delay": True, "read-delay-duration": 200_000},
+    )
     slow.status()
     first = slow.worker_pid
     assert first is not None

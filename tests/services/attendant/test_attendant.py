@@ -72,6 +72,7 @@ def settings() -> AttendantSettings:
 
 # -- PINs -------------------------------------------------------------------------------------
 
+
 def test_pin_hash_verifies_and_holds_no_pin() -> None:
     stored = hash_pin(PIN)
     assert stored.startswith("scrypt$n=16384,r=8,p=1$") and PIN not in stored
@@ -85,8 +86,9 @@ def test_pin_hash_verifies_and_holds_no_pin() -> None:
         Attendant("PTG-07", pin_hash="482913")
 
 
-def test_lockout_after_five_wrong_pins(settings: AttendantSettings,
-                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_lockout_after_five_wrong_pins(
+    settings: AttendantSettings, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = FakeClock()
     checker = CredentialChecker(settings, clock=clock)
     assert [checker.check_pin("000000").tries_left for _ in range(4)] == [4, 3, 2, 1]
@@ -103,8 +105,9 @@ def test_lockout_after_five_wrong_pins(settings: AttendantSettings,
     assert checker.check_card("04a1b2c3d4") is not None and checker.check_card("0411") is None
 
 
-def test_cli_prints_config_lines_that_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_config_lines_that_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(PIN + "\n"))
     assert cli_main(["attendant-pin", "--id", "PTG-07"]) == 0
     lines = capsys.readouterr().out
@@ -123,6 +126,7 @@ def test_cli_prints_config_lines_that_load(tmp_path: Path, monkeypatch: pytest.M
 
 
 # -- the session rig: simulated reader, real central server over loopback HTTP ----------------
+
 
 @dataclass
 class Rig:
@@ -157,8 +161,10 @@ class Rig:
 
     def stored_data(self, registration_number: str) -> dict[str, str]:
         with sqlite3.connect(self.db_path) as db:
-            row = db.execute("SELECT data_json FROM applications WHERE registration_number=?",
-                             (registration_number,)).fetchone()
+            row = db.execute(
+                "SELECT data_json FROM applications WHERE registration_number=?",
+                (registration_number,),
+            ).fetchone()
         return json.loads(row[0])
 
 
@@ -171,15 +177,25 @@ def rig(tmp_path: Path, settings: AttendantSettings) -> Iterator[Rig]:
     ticket = SimulatedTicketPrinter(tmp_path / "out")
     journal = PrintJournal(tmp_path / "journal.db", "KIOSK-TEST-01")
     a4 = SimulatedDocumentPrinter(tmp_path / "out")
-    printing = PrintingService(ticket, a4,
-                               kiosk_id="KIOSK-TEST-01", journal=journal)
+    printing = PrintingService(ticket, a4, kiosk_id="KIOSK-TEST-01", journal=journal)
     clock = FakeClock()
-    session = SessionService(card_reader=SimulatedCardReader(read_delay_s=0.01), central=central,
-                             printing=printing, clock=clock,
-                             timeouts=Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5))
-    attendant = AttendantService(settings, kiosk_id="KIOSK-TEST-01", session=session,
-                                 journal=journal, ticket_printer=ticket, printing=printing,
-                                 devices={"ticket_printer": ticket}, clock=clock)
+    session = SessionService(
+        card_reader=SimulatedCardReader(read_delay_s=0.01),
+        central=central,
+        printing=printing,
+        clock=clock,
+        timeouts=Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5),
+    )
+    attendant = AttendantService(
+        settings,
+        kiosk_id="KIOSK-TEST-01",
+        session=session,
+        journal=journal,
+        ticket_printer=ticket,
+        printing=printing,
+        devices={"ticket_printer": ticket},
+        clock=clock,
+    )
     changed = threading.Condition()
 
     def listener(_view: SessionView) -> None:
@@ -198,7 +214,8 @@ def rig(tmp_path: Path, settings: AttendantSettings) -> Iterator[Rig]:
 
 
 def test_assisted_session_reaches_the_server_and_the_paper(
-        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     assert not rig.attendant.assist()  # locked: nothing happens
     assert not rig.attendant.unlock_with_pin("000000")
     assert rig.attendant.view().message == T.WRONG_PIN.format(tries=4)
@@ -213,8 +230,9 @@ def test_assisted_session_reaches_the_server_and_the_paper(
     caplog.set_level(logging.INFO, logger="anjungan.audit")
     assert rig.attendant.assist()
     line = next(r.getMessage() for r in caplog.records if "assist_form" in r.getMessage())
-    assert line == ("AUDIT kiosk=KIOSK-TEST-01 attendant=PTG-07 action=assist_form "
-                    "nik=3517********0001")
+    assert line == (
+        "AUDIT kiosk=KIOSK-TEST-01 attendant=PTG-07 action=assist_form nik=3517********0001"
+    )
     assert rig.session.view.assisted_by == "PTG-07"
     view = rig.fill_and_submit()
     assert view.assisted_by == "PTG-07" and view.outcome is not None
@@ -225,8 +243,10 @@ def test_assisted_session_reaches_the_server_and_the_paper(
     [(_title, pdf)] = rig.a4.printed
     if PDFTOTEXT:  # poppler-utils, as in tests/services/printing/test_receipt_pdf.py
         assert "dibantu petugas PTG-07" in pdf_text(pdf)  # the receipt says so too
-    assert ("AUDIT kiosk=KIOSK-TEST-01 attendant=PTG-07 action=submit_assisted "
-            "nik=3517********0001 kind=form") in caplog.text
+    assert (
+        "AUDIT kiosk=KIOSK-TEST-01 attendant=PTG-07 action=submit_assisted "
+        "nik=3517********0001 kind=form"
+    ) in caplog.text
     assert name and all(name not in r.getMessage() for r in caplog.records)
     assert rig.attendant.status()["assisted_sessions"] == "1"
     rig.session.finish()
@@ -272,6 +292,7 @@ def test_attendant_card_unlocks_and_mode_locks_when_idle(rig: Rig) -> None:
 
 # -- reprints and paper through the real ESC/POS emulator on a pty ------------------------------
 
+
 @pytest.fixture
 def emulated(tmp_path: Path) -> Iterator[tuple[EscposEmulator, EscposSerialTicketPrinter]]:
     with EscposEmulator(tmp_path / "tty", tmp_path / "png") as emulator:
@@ -282,17 +303,25 @@ def emulated(tmp_path: Path) -> Iterator[tuple[EscposEmulator, EscposSerialTicke
             printer.close()
 
 
-def _service(settings: AttendantSettings, journal: PrintJournal, printer: object,
-             printing: object = None) -> AttendantService:
-    service = AttendantService(settings, kiosk_id="KIOSK-3517-01", session=None, journal=journal,
-                               ticket_printer=printer, printing=printing,
-                               devices={"ticket_printer": printer})
+def _service(
+    settings: AttendantSettings, journal: PrintJournal, printer: object, printing: object = None
+) -> AttendantService:
+    service = AttendantService(
+        settings,
+        kiosk_id="KIOSK-3517-01",
+        session=None,
+        journal=journal,
+        ticket_printer=printer,
+        printing=printing,
+        devices={"ticket_printer": printer},
+    )
     assert service.unlock_with_pin(PIN)
     return service
 
 
-def test_reprint_of_a_crash_interrupted_ticket(tmp_path: Path, settings: AttendantSettings,
-                                               emulated: tuple) -> None:
+def test_reprint_of_a_crash_interrupted_ticket(
+    tmp_path: Path, settings: AttendantSettings, emulated: tuple
+) -> None:
     emulator, printer = emulated
     ticket = make_ticket(registration_number=REG)
     crash_mid_print(tmp_path / "j.db", ticket, REG)
@@ -309,14 +338,14 @@ def test_reprint_of_a_crash_interrupted_ticket(tmp_path: Path, settings: Attenda
     assert service.view().message == T.NOTHING_TO_REPRINT and len(emulator.tickets) == 1
     assert service.view().reprints == ()
     states = [(j.state, j.actor, j.reprint_of) for j in journal.log()]
-    assert states == [("reprinted", "citizen", None),
-                      ("done", "attendant:PTG-07", interrupted.id)]
+    assert states == [("reprinted", "citizen", None), ("done", "attendant:PTG-07", interrupted.id)]
     service.close()
     journal.close()
 
 
-def test_paper_out_cleared_then_reprinted(tmp_path: Path, settings: AttendantSettings,
-                                          emulated: tuple) -> None:
+def test_paper_out_cleared_then_reprinted(
+    tmp_path: Path, settings: AttendantSettings, emulated: tuple
+) -> None:
     emulator, printer = emulated
     journal = PrintJournal(tmp_path / "j.db", "KIOSK-3517-01")
     ticket = make_ticket(registration_number=REG)
@@ -345,6 +374,7 @@ def test_paper_out_cleared_then_reprinted(tmp_path: Path, settings: AttendantSet
 
 # -- resuming the A4 printer's stopped queue --------------------------------------------------
 
+
 class RefusingA4(SimulatedDocumentPrinter):
     """An A4 printer whose print system does not let the kiosk user resume the queue."""
 
@@ -353,14 +383,21 @@ class RefusingA4(SimulatedDocumentPrinter):
 
 
 def _a4_service(settings: AttendantSettings, a4: object) -> AttendantService:
-    service = AttendantService(settings, kiosk_id="KIOSK-3517-01", session=None, journal=None,
-                               ticket_printer=None, devices={"document_printer": a4})
+    service = AttendantService(
+        settings,
+        kiosk_id="KIOSK-3517-01",
+        session=None,
+        journal=None,
+        ticket_printer=None,
+        devices={"document_printer": a4},
+    )
     assert service.unlock_with_pin(PIN)
     return service
 
 
-def test_stopped_a4_queue_resumed_by_the_attendant(tmp_path: Path, settings: AttendantSettings,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_stopped_a4_queue_resumed_by_the_attendant(
+    tmp_path: Path, settings: AttendantSettings, caplog: pytest.LogCaptureFixture
+) -> None:
     a4 = SimulatedDocumentPrinter(tmp_path / "out")
     a4.set_stopped(True)  # CUPS stopped the queue after a jam and rejects jobs
     receipt = render_receipt_pdf(make_receipt())
@@ -375,10 +412,10 @@ def test_stopped_a4_queue_resumed_by_the_attendant(tmp_path: Path, settings: Att
     [line] = service.view().devices
     assert line.ok and not line.resumable
     audit = [r.getMessage() for r in caplog.records if r.name == "anjungan.audit"]
-    assert audit == ["AUDIT kiosk=KIOSK-3517-01 attendant=PTG-07 action=resume_a4 nik=- "
-                     "outcome=ok"]
+    assert audit == ["AUDIT kiosk=KIOSK-3517-01 attendant=PTG-07 action=resume_a4 nik=- outcome=ok"]
     assert a4.print_pdf(receipt, "receipt-after") and [t for t, _ in a4.printed] == [
-        "receipt-after"]
+        "receipt-after"
+    ]
     assert service.status()["a4_resumes"] == "1"
 
     # Resumed with the paper still out: said so, and the queue's own fault stays on the list.
@@ -394,8 +431,9 @@ def test_stopped_a4_queue_resumed_by_the_attendant(tmp_path: Path, settings: Att
     service.close()
 
 
-def test_resume_refused_or_impossible_says_so(tmp_path: Path, settings: AttendantSettings,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_resume_refused_or_impossible_says_so(
+    tmp_path: Path, settings: AttendantSettings, caplog: pytest.LogCaptureFixture
+) -> None:
     refusing = RefusingA4(tmp_path)
     refusing.set_stopped(True)
     service = _a4_service(settings, refusing)

@@ -42,8 +42,14 @@ def settings() -> AttendantSettings:
 @pytest.fixture
 def attendant(rig: Rig, settings: AttendantSettings) -> Iterator[AttendantService]:
     """Attendant mode over test_outbox's rig: its outbox, sender and server."""
-    service = AttendantService(settings, kiosk_id=KIOSK_ID, session=None, journal=None,
-                               ticket_printer=None, outbox=rig.sender)
+    service = AttendantService(
+        settings,
+        kiosk_id=KIOSK_ID,
+        session=None,
+        journal=None,
+        ticket_printer=None,
+        outbox=rig.sender,
+    )
     try:
         yield service
     finally:
@@ -67,27 +73,35 @@ def held_rows(rig: Rig) -> tuple[int, int]:
 
 def fleet_entry(rig: Rig) -> dict[str, Any]:
     """This kiosk as the fleet dashboard's API shows it."""
-    fleet = requests.get(f"{rig.server.base_url}/api/v1/fleet/kiosks",
-                         headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+    fleet = requests.get(
+        f"{rig.server.base_url}/api/v1/fleet/kiosks",
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        timeout=10,
+    )
     fleet.raise_for_status()
     return dict({k["kiosk_id"]: k for k in fleet.json()}[KIOSK_ID])
 
 
 def audit_lines(caplog: pytest.LogCaptureFixture, action: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "anjungan.audit" and f"action={action}" in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "anjungan.audit" and f"action={action}" in r.getMessage()
+    ]
 
 
 def test_held_rows_listed_retried_handled_and_counted(
-        rig: Rig, attendant: AttendantService, tmp_path: Path,
-        caplog: pytest.LogCaptureFixture) -> None:
+    rig: Rig, attendant: AttendantService, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     refused, no_place = held_rows(rig)
     assert attendant.view().held == ()  # locked: nothing shown
     assert attendant.unlock_with_pin(PIN)
     view = attendant.view()
-    assert [(h.entry_id, h.kind) for h in view.held] == [(refused, "refused"),
-                                                         (no_place, "no_place")]
+    assert [(h.entry_id, h.kind) for h in view.held] == [
+        (refused, "refused"),
+        (no_place, "no_place"),
+    ]
     first, second = view.held
     assert first.reference == rig.outbox.get(refused).local_reference
     assert first.reference.startswith(f"LOK-{KIOSK_ID}-")
@@ -100,10 +114,14 @@ def test_held_rows_listed_retried_handled_and_counted(
     assert canary_nik() not in repr(view) and CANARY_NAME not in repr(view)
 
     # The heartbeat carries the count as its own field: the fleet raises an alert for it.
-    health = HealthReporter(central=rig.central, devices={"attendant": attendant},
-                            app_version="test", data_dir=tmp_path,
-                            system=RecordingSystemActions(),
-                            held_submissions=rig.outbox.held_count)
+    health = HealthReporter(
+        central=rig.central,
+        devices={"attendant": attendant},
+        app_version="test",
+        data_dir=tmp_path,
+        system=RecordingSystemActions(),
+        held_submissions=rig.outbox.held_count,
+    )
     assert health.collect()["held_submissions"] == 2
     health.beat_once()
     mine = fleet_entry(rig)
@@ -124,7 +142,8 @@ def test_held_rows_listed_retried_handled_and_counted(
     sent = rig.outbox.get(no_place)
     assert sent.status == SENT and sent.registration_number
     assert [(k, n) for k, _, n in server_rows(rig.db)] == [
-        (sent.idempotency_key, sent.registration_number)]
+        (sent.idempotency_key, sent.registration_number)
+    ]
     view = attendant.view()
     assert view.message_ok and sent.registration_number in view.message.id
     assert [h.entry_id for h in view.held] == [refused]
@@ -154,7 +173,8 @@ def test_held_rows_listed_retried_handled_and_counted(
 
 
 def test_retry_while_the_server_is_down_goes_back_to_the_queue(
-        rig: Rig, attendant: AttendantService) -> None:
+    rig: Rig, attendant: AttendantService
+) -> None:
     _, no_place = held_rows(rig)
     set_quota(rig, MAX_DAILY_QUOTA)
     rig.server.stop()
@@ -171,5 +191,7 @@ def test_locked_attendant_cannot_act(rig: Rig, attendant: AttendantService) -> N
     assert not attendant.retry_held(no_place)
     assert not attendant.mark_handled(refused)
     assert {rig.outbox.get(refused).status, rig.outbox.get(no_place).status} == {
-        REJECTED, NEEDS_SLOT}
+        REJECTED,
+        NEEDS_SLOT,
+    }
     assert rig.outbox.handled_by(refused) is None

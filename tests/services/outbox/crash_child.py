@@ -41,8 +41,12 @@ def kiosk_child(work: Path, base_url: str, token: str, plan: dict[str, Any], run
     central = CentralClient(base_url, "KIOSK-3517-OB", "3517", token=token, timeout=5)
     sender = OutboxSender(box, central, backoff=Backoff(base_s=0.01, cap_s=0.05), workers=1)
     sender.drain_once()
-    printing = PrintingService(SimulatedTicketPrinter(), SimulatedDocumentPrinter(None),
-                               kiosk_id="KIOSK-3517-OB", journal=journal)
+    printing = PrintingService(
+        SimulatedTicketPrinter(),
+        SimulatedDocumentPrinter(None),
+        kiosk_id="KIOSK-3517-OB",
+        journal=journal,
+    )
     places: list[tuple[str, Slot]] = plan["places"]
     holder = citizen(run % 3)
     acks = os.open(work / "acks.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -54,19 +58,27 @@ def kiosk_child(work: Path, base_url: str, token: str, plan: dict[str, Any], run
         info = SERVICES[service]
         variants = plan["values"][service]
         values = variants[(row // len(SERVICES)) % len(variants)]
-        submission = Submission(info.key, holder.nik, holder.name, values, slot,
-                                "2026-01-05T09:00:00+07:00")
+        submission = Submission(
+            info.key, holder.nik, holder.name, values, slot, "2026-01-05T09:00:00+07:00"
+        )
         entry = box.enqueue(submission)
         os.write(acks, f"ACK {entry.idempotency_key}\n".encode())
         result = sender.send(entry, attended=True, timeout=5)
         if result.kind == SENT and result.receipt is not None:
             receipt, offline = result.receipt, False
         else:
-            receipt = SubmissionReceipt(entry.local_reference, "-", "queued", info.key, "3517",
-                                        "Disdukcapil", slot, "")
+            receipt = SubmissionReceipt(
+                entry.local_reference, "-", "queued", info.key, "3517", "Disdukcapil", slot, ""
+            )
             offline = True
-        printing.print_pre_application(receipt=receipt, info=info, identity=holder,
-                                       values=values, language="id", offline=offline)
+        printing.print_pre_application(
+            receipt=receipt,
+            info=info,
+            identity=holder,
+            values=values,
+            language="id",
+            offline=offline,
+        )
     os._exit(0)
 
 

@@ -65,8 +65,9 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 def test_personal_data_never_in_the_sqlite_file_or_its_wal(rig: Rig) -> None:
     slot = next(slot_plan(rig.central, 1))
     scan = b"%PDF-1.4 scanned KK of " + CANARY_NAME.encode()
-    entry = rig.outbox.enqueue(submission(slot), attachments=[Attachment("kk", "application/pdf",
-                                                                          scan)])
+    entry = rig.outbox.enqueue(
+        submission(slot), attachments=[Attachment("kk", "application/pdf", scan)]
+    )
     assert entry.local_reference.startswith(f"LOK-{KIOSK_ID}-") and entry.status == "pending"
     files = [rig.outbox.path, Path(f"{rig.outbox.path}-wal")]
     assert files[1].stat().st_size > 0  # the commit is in the WAL (not yet checkpointed)
@@ -108,9 +109,11 @@ def test_lost_answer_is_resent_and_replayed_not_duplicated(rig: Rig) -> None:
     slot = next(slot_plan(rig.central, 1))
     entry = rig.outbox.enqueue(submission(slot))
     # The server got it, the kiosk never heard back (e.g. killed after the POST).
-    first = rig.central.submit(**rig.outbox.submission(entry.id).request(),
-                               idempotency_key=entry.idempotency_key,
-                               local_reference=entry.local_reference)
+    first = rig.central.submit(
+        **rig.outbox.submission(entry.id).request(),
+        idempotency_key=entry.idempotency_key,
+        local_reference=entry.local_reference,
+    )
     assert rig.sender.drain_once() == 1
     assert rig.outbox.get(entry.id).registration_number == first.registration_number
     assert len(server_rows(rig.db)) == 1
@@ -132,9 +135,12 @@ def test_permanent_rejection_is_kept_for_an_attendant(rig: Rig) -> None:
 def set_quota(rig: Rig, daily: int) -> None:
     import requests
 
-    requests.put(f"{rig.server.base_url}/api/v1/offices/3517/quotas/{SERVICE}",
-                 json={"daily_quota": daily}, headers={"Authorization": f"Bearer {ADMIN}"},
-                 timeout=10).raise_for_status()
+    requests.put(
+        f"{rig.server.base_url}/api/v1/offices/3517/quotas/{SERVICE}",
+        json={"daily_quota": daily},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        timeout=10,
+    ).raise_for_status()
 
 
 def test_a_closed_day_moves_to_the_next_free_slot(rig: Rig) -> None:

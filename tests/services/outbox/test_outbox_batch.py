@@ -57,12 +57,15 @@ def test_a_backlog_goes_in_batches_with_per_item_verdicts(rig: Rig) -> None:
     slots = list(slot_plan(rig.central, 120))
     entries = [rig.outbox.enqueue(submission(s, n)) for n, s in enumerate(slots)]
     closed = rig.outbox.enqueue(submission(Slot(next_sunday(), "08.00-11.00"), 999))
-    scanned = rig.outbox.enqueue(submission(slots[0], 1000),
-                                 attachments=[Attachment("kk", "application/pdf", b"%PDF-1.4 x")])
+    scanned = rig.outbox.enqueue(
+        submission(slots[0], 1000), attachments=[Attachment("kk", "application/pdf", b"%PDF-1.4 x")]
+    )
     # Sent alone before, but the answer was lost: the server holds it, the row is pending.
-    first = rig.central.submit(**rig.outbox.submission(entries[0].id).request(),
-                               idempotency_key=entries[0].idempotency_key,
-                               local_reference=entries[0].local_reference)
+    first = rig.central.submit(
+        **rig.outbox.submission(entries[0].id).request(),
+        idempotency_key=entries[0].idempotency_key,
+        local_reference=entries[0].local_reference,
+    )
     assert rig.sender.drain_once() == 122  # 121 in batches (one replayed) and the scanned row
     assert rig.outbox.counts() == {"sent": 122}
     moved = rig.outbox.get(closed.id)  # the Sunday slot cannot be booked: the next free one is
@@ -80,13 +83,14 @@ def test_a_server_without_the_batch_endpoint_gets_one_request_per_row(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def old_server(*_args: object, **_kwargs: object) -> None:
-        raise CentralRejected("POST /api/v1/applications/batch: HTTP 404 -: Not Found",
-                              status=404)
+        raise CentralRejected("POST /api/v1/applications/batch: HTTP 404 -: Not Found", status=404)
 
     monkeypatch.setattr(rig.central, "submit_batch", old_server)
-    entries = [rig.outbox.enqueue(submission(s, n))
-               for n, s in enumerate(slot_plan(rig.central, 5))]
+    entries = [
+        rig.outbox.enqueue(submission(s, n)) for n, s in enumerate(slot_plan(rig.central, 5))
+    ]
     assert rig.sender.drain_once() == 5
-    assert rig.sender._batch_endpoint is False  # noqa: SLF001 - later drains skip the batch
+    assert rig.sender._batch_endpoint is False
     assert sorted(k for k, _, _ in server_rows(rig.db)) == sorted(
-        e.idempotency_key for e in entries)
+        e.idempotency_key for e in entries
+    )

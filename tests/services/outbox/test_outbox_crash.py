@@ -63,18 +63,29 @@ def run_kills(tmp_path: Path, kills: int, seed: int) -> None:
             pytest.fail(
                 f"rig too small: {len(bookable)} bookable places ({len(ALL_SERVICES)} services),"
                 f" but {kills} kills may store up to {needed} submissions"
-                f" ({ROWS_PER_KILL_BOUND}/kill); run fewer kills", pytrace=False)
+                f" ({ROWS_PER_KILL_BOUND}/kill); run fewer kills",
+                pytrace=False,
+            )
         plan = tmp_path / "plan.json"
-        plan.write_text(json.dumps({
-            "places": [(service, slot.date.isoformat(), slot.window)
-                       for service, slot in bookable],
-            "values": form_values(),
-        }))
+        plan.write_text(
+            json.dumps(
+                {
+                    "places": [
+                        (service, slot.date.isoformat(), slot.window) for service, slot in bookable
+                    ],
+                    "values": form_values(),
+                }
+            )
+        )
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         zygote = subprocess.Popen(
-            [sys.executable, str(CHILD), str(work), server.base_url, str(direct.token),
-             str(plan)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+            [sys.executable, str(CHILD), str(work), server.base_url, str(direct.token), str(plan)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
         try:
             assert _line(zygote, 60) == "ready"
             assert zygote.stdin is not None
@@ -91,21 +102,26 @@ def run_kills(tmp_path: Path, kills: int, seed: int) -> None:
                     pass
                 status = int(_line(zygote).split()[1])
                 if os.WIFEXITED(status) and os.WEXITSTATUS(status) == OUT_OF_PLACES:
-                    pytest.fail(f"rig out of places after {run} kills: all {len(bookable)}"
-                                f" places taken: ROWS_PER_KILL_BOUND is too low", pytrace=False)
+                    pytest.fail(
+                        f"rig out of places after {run} kills: all {len(bookable)}"
+                        f" places taken: ROWS_PER_KILL_BOUND is too low",
+                        pytrace=False,
+                    )
                 assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
         finally:
             if zygote.stdin is not None:
                 zygote.stdin.close()
             zygote.wait(timeout=30)
         acked, stored = check(work, db, direct)
-        print(f"\ncrash rig: {kills} kills, {acked} acknowledged ({acked / kills:.3f}/kill),"
-              f" {stored} outbox rows ({stored / kills:.3f}/kill), {len(bookable)} places")
+        print(
+            f"\ncrash rig: {kills} kills, {acked} acknowledged ({acked / kills:.3f}/kill),"
+            f" {stored} outbox rows ({stored / kills:.3f}/kill), {len(bookable)} places"
+        )
     finally:
         server.stop()
 
 
-def check(work: Path, db: Path, central) -> tuple[int, int]:  # noqa: ANN001
+def check(work: Path, db: Path, central) -> tuple[int, int]:
     """The kiosk restarts once more and drains; then compare kiosk, server and print journal.
 
     Returns (acknowledged submissions, outbox rows).
@@ -142,9 +158,11 @@ def check(work: Path, db: Path, central) -> tuple[int, int]:  # noqa: ANN001
     with sqlite3.connect(work / "journal.db") as journal:
         doubled = journal.execute(
             "SELECT reference, count(*) FROM print_jobs WHERE kind='ticket' AND reprint_of IS NULL"
-            " GROUP BY reference HAVING count(*) > 1").fetchall()
-        tickets = journal.execute("SELECT count(*) FROM print_jobs WHERE kind='ticket'"
-                                  " AND state='done'").fetchone()[0]
+            " GROUP BY reference HAVING count(*) > 1"
+        ).fetchall()
+        tickets = journal.execute(
+            "SELECT count(*) FROM print_jobs WHERE kind='ticket' AND state='done'"
+        ).fetchone()[0]
     assert doubled == [], f"tickets printed twice unasked: {doubled}"
     assert tickets > 0, "no ticket ever finished printing: kills too early?"
     return len(acked), len(rows)

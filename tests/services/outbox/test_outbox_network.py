@@ -98,8 +98,7 @@ def test_retry_after_of_a_429_is_honoured(net: Net) -> None:
 
 
 def test_answer_lost_after_the_server_stored_it_is_not_duplicated(net: Net) -> None:
-    entries = [net.outbox.enqueue(submission(s, n))
-               for n, s in enumerate(slot_plan(net.direct, 5))]
+    entries = [net.outbox.enqueue(submission(s, n)) for n, s in enumerate(slot_plan(net.direct, 5))]
     net.proxy.set_mode("reset_after_forward")
     for entry in entries:
         assert net.sender.send(entry).kind == QUEUED
@@ -144,8 +143,9 @@ def test_a_day_of_queued_submissions_drains_after_the_server_returns(tmp_path: P
         server.stop()
 
 
-def test_the_backlog_is_due_as_soon_as_a_heartbeat_reaches_the_server(net: Net,
-                                                                        tmp_path: Path) -> None:
+def test_the_backlog_is_due_as_soon_as_a_heartbeat_reaches_the_server(
+    net: Net, tmp_path: Path
+) -> None:
     net.central.on_answer(net.sender.server_answered)  # as bootstrap wires it
     net.proxy.set_mode("down")
     slots = list(slot_plan(net.direct, 20))
@@ -156,8 +156,13 @@ def test_the_backlog_is_due_as_soon_as_a_heartbeat_reaches_the_server(net: Net,
     next_due = net.outbox.next_due_at()
     assert next_due is not None and next_due > time.time() + 200
     net.proxy.set_mode("forward")
-    health = HealthReporter(central=net.central, devices={}, app_version="test",
-                            data_dir=tmp_path, system=RecordingSystemActions())
+    health = HealthReporter(
+        central=net.central,
+        devices={},
+        app_version="test",
+        data_dir=tmp_path,
+        system=RecordingSystemActions(),
+    )
     health.beat_once()  # the server answers the heartbeat...
     next_due = net.outbox.next_due_at()
     assert next_due is not None and next_due <= time.time()  # ...so every row is due now

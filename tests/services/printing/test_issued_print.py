@@ -60,9 +60,12 @@ def central(tmp_path: Path) -> Iterator[Central]:
     previous = use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     calendar = {"today": TODAY}
     sms = RecordingChannel()
-    app = create_app(f"sqlite:///{tmp_path / 'central.db'}", today=lambda: calendar["today"],
-                     channels={"sms": sms, "whatsapp": sms, "email": RecordingChannel()},
-                     secret_key="test-session-key-0123456789abcdef")
+    app = create_app(
+        f"sqlite:///{tmp_path / 'central.db'}",
+        today=lambda: calendar["today"],
+        channels={"sms": sms, "whatsapp": sms, "email": RecordingChannel()},
+        secret_key="test-session-key-0123456789abcdef",
+    )
     app.state.review.worker.poll_s = 0.05
     create_user(app.state.db, "petugas", PASSWORD, "officer", office_code=OFFICE)
     server = EmbeddedServer(app, "127.0.0.1", 0).start()
@@ -92,15 +95,24 @@ def issued_application(central: Central) -> tuple[str, str]:
     raise AssertionError("no print code was sent")
 
 
-def kiosk(central: Central, cups_bed: CupsTestbed, tmp_path: Path, queue: str = PDF_QUEUE,
-          journal: PrintJournal | None = None) -> tuple[IssuedDocumentPrint, PrintJournal]:
+def kiosk(
+    central: Central,
+    cups_bed: CupsTestbed,
+    tmp_path: Path,
+    queue: str = PDF_QUEUE,
+    journal: PrintJournal | None = None,
+) -> tuple[IssuedDocumentPrint, PrintJournal]:
     """The kiosk's printing path on a real CUPS queue, journalled."""
     client = CentralClient(central.url, "kiosk-01", OFFICE, timeout=30)
     client.register("Lobi")
     journal = journal or PrintJournal(tmp_path / "journal.db", "kiosk-01")
     bound = 3.0 if queue == DEAD_QUEUE else 60.0  # the dead queue fails fast; cups-pdf may be slow
-    printing = PrintingService(SimulatedTicketPrinter(), make_printer(cups_bed, queue,
-                               job_timeout_s=bound), kiosk_id="kiosk-01", journal=journal)
+    printing = PrintingService(
+        SimulatedTicketPrinter(),
+        make_printer(cups_bed, queue, job_timeout_s=bound),
+        kiosk_id="kiosk-01",
+        journal=journal,
+    )
     return IssuedDocumentPrint(client, printing, retry_pause_s=0.05), journal
 
 
@@ -118,10 +130,14 @@ def paper(testbed: CupsTestbed) -> set[tuple[Path, int]]:
 
 def pdf_text_and_qr(pdf: Path, tmp_path: Path) -> tuple[str, list[str]]:
     """The text of a PDF and the QR codes found on its page."""
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          timeout=30, check=True).stdout
-    subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf),
-                    str(tmp_path / "page")], timeout=30, check=True)
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), str(tmp_path / "page")],
+        timeout=30,
+        check=True,
+    )
     page = Image.open(tmp_path / "page.png").convert("L")
     return text, [c.text for c in zxingcpp.read_barcodes(page)]
 
@@ -151,7 +167,11 @@ def test_document_prints_once_on_cups_with_its_verification_qr(
 
     (job,) = journal.log()
     assert (job.kind, job.reference, job.actor, job.state) == (
-        "document", result.document_number, MASKED, "done")
+        "document",
+        result.document_number,
+        MASKED,
+        "done",
+    )
     assert [e[3] for e in server_log(central)] == ["reserved", "printed", "refused"]
     assert {e[2] for e in server_log(central)} == {MASKED}
 

@@ -51,7 +51,11 @@ def test_done_job_is_logged_without_its_payload(journal: PrintJournal) -> None:
     assert done.state == "done" and done.payload is None and done.finished_at
     [entry] = journal.log()
     assert (entry.kind, entry.reference, entry.actor, entry.kiosk_id) == (
-        "ticket", REG, "citizen", "KIOSK-3517-01")
+        "ticket",
+        REG,
+        "citizen",
+        "KIOSK-3517-01",
+    )
     assert journal.pending() == []
 
 
@@ -74,8 +78,9 @@ def crash_mid_print(journal_path: Path, ticket: Any, reference: str = REG) -> No
         j.record("ticket", {reference!r}, payload=sys.stdin.read())
         os._exit(9)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], input=ticket_payload(ticket),
-                          text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], input=ticket_payload(ticket), text=True, timeout=30
+    )
     assert proc.returncode == 9
 
 
@@ -97,8 +102,9 @@ def test_crash_mid_print_offers_a_reprint(tmp_path: Path) -> None:
     journal.close()
 
 
-def test_failed_print_then_reprint_prints_exactly_once(journal: PrintJournal,
-                                                      tmp_path: Path) -> None:
+def test_failed_print_then_reprint_prints_exactly_once(
+    journal: PrintJournal, tmp_path: Path
+) -> None:
     ticket = make_ticket(registration_number=REG)
     with EscposEmulator(tmp_path / "tty", tmp_path / "png") as emulator:
         printer = EscposSerialTicketPrinter(str(emulator.link), status_timeout_s=1.0)

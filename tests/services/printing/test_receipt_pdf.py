@@ -69,16 +69,20 @@ def make_receipt(**changes: object) -> Receipt:
 
 def pages(pdf: bytes) -> int:
     """The page count pdfinfo reads."""
-    done = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, timeout=30,
-                          check=True)
+    done = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, timeout=30, check=True)
     [line] = [x for x in done.stdout.decode().splitlines() if x.startswith("Pages:")]
     return int(line.split()[1])
 
 
 def first_page(pdf: bytes, dpi: int = 150) -> Image.Image:
     """Page 1 as printed at `dpi`, drawn by pdftoppm."""
-    done = subprocess.run(["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-png", "-"],
-                          input=pdf, capture_output=True, timeout=60, check=True)
+    done = subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-f", "1", "-l", "1", "-png", "-"],
+        input=pdf,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     return Image.open(io.BytesIO(done.stdout)).convert("L")
 
 
@@ -161,8 +165,9 @@ def test_receipt_is_one_page_with_kop_numbers_qr_originals_and_notes() -> None:
 @needs_pdftotext
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_the_worst_case_still_fits_one_page(lang: str) -> None:
-    worst = make_receipt(offline=True, address="JL. PANJANG SEKALI " * 40,
-                         for_whom="NAMA YANG SANGAT PANJANG " * 8)
+    worst = make_receipt(
+        offline=True, address="JL. PANJANG SEKALI " * 40, for_whom="NAMA YANG SANGAT PANJANG " * 8
+    )
     pdf = render_receipt_pdf(worst, lang, long_summary(80))
     assert pages(pdf) == 1
     text = pdf_text(pdf)
@@ -171,13 +176,15 @@ def test_the_worst_case_still_fits_one_page(lang: str) -> None:
 
 
 def test_the_logo_is_embedded_and_a_missing_one_is_left_out(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with_logo = render_receipt_pdf(make_receipt())
     without = render_receipt_pdf(make_receipt(letterhead=dataclasses.replace(KOP, logo="")))
     assert b"/Subtype /Image" in with_logo and b"/Subtype /Image" not in without
     with caplog.at_level(logging.WARNING):
         missing = render_receipt_pdf(
-            make_receipt(letterhead=dataclasses.replace(KOP, logo="/nonexistent/logo.png")))
+            make_receipt(letterhead=dataclasses.replace(KOP, logo="/nonexistent/logo.png"))
+        )
     assert b"/Subtype /Image" not in missing and "logo" in caplog.text
 
 
@@ -191,14 +198,23 @@ def test_without_a_configured_office_the_server_office_name_heads_the_page() -> 
 @needs_pdftotext
 def test_the_printing_service_prints_the_kop_queue_number_and_originals(tmp_path: Path) -> None:
     a4 = SimulatedDocumentPrinter()
-    printing = PrintingService(SimulatedTicketPrinter(), a4, kiosk_id="KIOSK-JBG-01",
-                               letterhead=KOP)
+    printing = PrintingService(
+        SimulatedTicketPrinter(), a4, kiosk_id="KIOSK-JBG-01", letterhead=KOP
+    )
     info = SERVICES["akta_kelahiran"]
-    answer = SubmissionReceipt("AKTA-35.17.261122.0007", "B-042", "submitted", info.key, "3517",
-                               "Disdukcapil Kab. Jombang", Slot(date(2026, 11, 24), "08.00-09.00"),
-                               "")
-    result = printing.print_pre_application(receipt=answer, info=info, identity=APPLICANT,
-                                            values=sample_birth_values(), language="id")
+    answer = SubmissionReceipt(
+        "AKTA-35.17.261122.0007",
+        "B-042",
+        "submitted",
+        info.key,
+        "3517",
+        "Disdukcapil Kab. Jombang",
+        Slot(date(2026, 11, 24), "08.00-09.00"),
+        "",
+    )
+    result = printing.print_pre_application(
+        receipt=answer, info=info, identity=APPLICANT, values=sample_birth_values(), language="id"
+    )
     assert result.receipt_printed
     [(_title, pdf)] = a4.printed
     assert pages(pdf) == 1

@@ -48,27 +48,50 @@ class Kiosk:
         self.now = [noon.astimezone(UTC)]
         clock = lambda: self.now[0]  # noqa: E731
         self.journal = PrintJournal(data / "print-journal.db", "KIOSK-3517-01", now=clock)
-        self.sealer = ReceiptSealer(AESGCM.generate_key(bit_length=256), "KIOSK-3517-01",
-                                    keep=timedelta(hours=4), now=clock)
+        self.sealer = ReceiptSealer(
+            AESGCM.generate_key(bit_length=256), "KIOSK-3517-01", keep=timedelta(hours=4), now=clock
+        )
         self.ticket = SimulatedTicketPrinter()
         self.a4 = SimulatedDocumentPrinter()
-        self.printing = PrintingService(self.ticket, self.a4, kiosk_id="KIOSK-3517-01",
-                                        journal=self.journal, receipts=self.sealer)
+        self.printing = PrintingService(
+            self.ticket,
+            self.a4,
+            kiosk_id="KIOSK-3517-01",
+            journal=self.journal,
+            receipts=self.sealer,
+        )
         self.attendant = AttendantService(
-            settings, kiosk_id="KIOSK-3517-01", session=None, journal=self.journal,
-            ticket_printer=self.ticket, printing=self.printing, receipts=self.sealer,
-            devices={"ticket_printer": self.ticket, "document_printer": self.a4})
+            settings,
+            kiosk_id="KIOSK-3517-01",
+            session=None,
+            journal=self.journal,
+            ticket_printer=self.ticket,
+            printing=self.printing,
+            receipts=self.sealer,
+            devices={"ticket_printer": self.ticket, "document_printer": self.a4},
+        )
         assert self.attendant.unlock_with_pin(PIN)
 
     def submit(self, canary: Canary, reference: str = REG) -> bool:
         """A citizen's pre-application printed: True when the A4 receipt came out."""
         info = SERVICES["akta_kelahiran"]
-        receipt = SubmissionReceipt(reference, "A-007", "submitted", info.key, "3517",
-                                    "Disdukcapil Kab. Jombang",
-                                    Slot(date(2026, 11, 24), "08:00-09:00"), "")
+        receipt = SubmissionReceipt(
+            reference,
+            "A-007",
+            "submitted",
+            info.key,
+            "3517",
+            "Disdukcapil Kab. Jombang",
+            Slot(date(2026, 11, 24), "08:00-09:00"),
+            "",
+        )
         result = self.printing.print_pre_application(
-            receipt=receipt, info=info, identity=canary.identity(),
-            values=sample_birth_values(), language="id")
+            receipt=receipt,
+            info=info,
+            identity=canary.identity(),
+            values=sample_birth_values(),
+            language="id",
+        )
         assert result.ticket_printed
         return result.receipt_printed
 
@@ -172,14 +195,27 @@ def test_without_a_sealer_no_receipt_is_kept(tmp_path: Path) -> None:
     journal = PrintJournal(tmp_path / "j.db", "KIOSK-3517-01")
     a4 = SimulatedDocumentPrinter()
     a4.set_paper(False)
-    printing = PrintingService(SimulatedTicketPrinter(), a4, kiosk_id="KIOSK-3517-01",
-                               journal=journal)
+    printing = PrintingService(
+        SimulatedTicketPrinter(), a4, kiosk_id="KIOSK-3517-01", journal=journal
+    )
     info = SERVICES["akta_kelahiran"]
-    receipt = SubmissionReceipt(REG, "A-007", "submitted", info.key, "3517", "Disdukcapil",
-                                Slot(date(2026, 11, 24), "08:00-09:00"), "")
-    result = printing.print_pre_application(receipt=receipt, info=info,
-                                            identity=Canary.fresh().identity(),
-                                            values=sample_birth_values(), language="id")
+    receipt = SubmissionReceipt(
+        REG,
+        "A-007",
+        "submitted",
+        info.key,
+        "3517",
+        "Disdukcapil",
+        Slot(date(2026, 11, 24), "08:00-09:00"),
+        "",
+    )
+    result = printing.print_pre_application(
+        receipt=receipt,
+        info=info,
+        identity=Canary.fresh().identity(),
+        values=sample_birth_values(),
+        language="id",
+    )
     assert not result.receipt_printed
     [job] = [j for j in journal.pending() if j.kind == "receipt"]
     assert job.payload is None

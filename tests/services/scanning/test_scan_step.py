@@ -152,7 +152,9 @@ def test_a_missing_scanner_says_so_and_lets_the_citizen_skip() -> None:
     [("SANE_STATUS_JAMMED", ScannerJam), ("SANE_STATUS_COVER_OPEN", ScannerCoverOpen)],
 )
 def test_jam_and_cover_open_give_their_own_message_then_scanning_resumes(
-    sane_rig: tuple[StepRig, SaneScanner], status: str, error: type[Exception],
+    sane_rig: tuple[StepRig, SaneScanner],
+    status: str,
+    error: type[Exception],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     rig, scanner = sane_rig
@@ -161,8 +163,9 @@ def test_jam_and_cover_open_give_their_own_message_then_scanning_resumes(
     view = rig.wait(lambda v: not v.busy and v.message is not None)
     assert view.message == error.citizen_message  # type: ignore[attr-defined]
     assert view.scanner_ready and view.current.pages == 0
-    assert any(error.__name__ in r.getMessage() and "SANE says" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        error.__name__ in r.getMessage() and "SANE says" in r.getMessage() for r in caplog.records
+    )
     scanner.options["read-return-value"] = "Default"
     rig.step.scan()
     view = rig.wait(lambda v: not v.busy and v.current.pages == 1)
@@ -211,9 +214,11 @@ class Session:
         self.reader = SimulatedCardReader(read_delay_s=0.01)
         out = tmp_path / "out"
         self.service = SessionService(
-            card_reader=self.reader, central=central,
-            printing=PrintingService(SimulatedTicketPrinter(out), SimulatedDocumentPrinter(out),
-                                     kiosk_id="KIOSK-TEST-01"),
+            card_reader=self.reader,
+            central=central,
+            printing=PrintingService(
+                SimulatedTicketPrinter(out), SimulatedDocumentPrinter(out), kiosk_id="KIOSK-TEST-01"
+            ),
             timeouts=Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5),
             scanner=scanner,  # type: ignore[arg-type]
         )
@@ -243,8 +248,7 @@ class Session:
             for name in form.page_fields(index):
                 s.set_value(name, values[name])
             s.next_page()
-        self.wait(lambda v: v.state is SessionState.SCAN and v.scan is not None
-                  and not v.scan.busy)
+        self.wait(lambda v: v.state is SessionState.SCAN and v.scan is not None and not v.scan.busy)
 
     def scan_one_page_skip_rest(self) -> None:
         s = self.service
@@ -279,7 +283,8 @@ def stored_scans(db: Path, number: str) -> dict[str, bytes]:
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "SELECT s.name, s.content FROM application_scans s JOIN applications a"
-            " ON a.id = s.application_id WHERE a.registration_number = ?", (number,)
+            " ON a.id = s.application_id WHERE a.registration_number = ?",
+            (number,),
         ).fetchall()
     return {name: bytes(content) for name, content in rows}
 
@@ -313,8 +318,9 @@ class UploadsNowhere(CentralClient):
     """Submits to the real server; uploads go to a closed port (a real network failure)."""
 
     def upload_scan(self, registration_number: str, name: str, pdf: bytes) -> None:
-        dead = CentralClient("http://127.0.0.1:9", self.kiosk_id, self.office_code,
-                             token=self.token, timeout=1.0)
+        dead = CentralClient(
+            "http://127.0.0.1:9", self.kiosk_id, self.office_code, token=self.token, timeout=1.0
+        )
         dead.upload_scan(registration_number, name, pdf)
 
 
@@ -325,8 +331,9 @@ def test_failed_upload_keeps_the_submission_and_says_counter(
     failing = UploadsNowhere(srv.base_url, "KIOSK-TEST-01", "3517", token=central.token)
     session = Session(tmp_path, failing, SimulatedScanner())
     queued: list[tuple[str, str, int]] = []
-    session.service._scan.step.on_upload_failed = (
-        lambda number, name, pdf, exc: queued.append((number, name, len(pdf))))
+    session.service._scan.step.on_upload_failed = lambda number, name, pdf, exc: queued.append(
+        (number, name, len(pdf))
+    )
     try:
         session.to_scan()
         session.scan_one_page_skip_rest()

@@ -40,9 +40,14 @@ class Session:
 
     def __init__(self, reader: Any, central: CentralClient, clock: Callable[[], float]) -> None:
         self.service = SessionService(
-            card_reader=reader, central=central, timeouts=TIMEOUTS, clock=clock,
-            printing=PrintingService(SimulatedTicketPrinter(), SimulatedDocumentPrinter(),
-                                     kiosk_id=KIOSK_ID))
+            card_reader=reader,
+            central=central,
+            timeouts=TIMEOUTS,
+            clock=clock,
+            printing=PrintingService(
+                SimulatedTicketPrinter(), SimulatedDocumentPrinter(), kiosk_id=KIOSK_ID
+            ),
+        )
         self._changed = threading.Condition()
         self.service.subscribe(self._notify)
 
@@ -70,7 +75,8 @@ def mute_session() -> Iterator[tuple[Session, SimulatedCardReader, FakeClock]]:
 
 
 def test_a_read_with_no_answer_ends_in_a_message_and_a_new_tap_works(
-        mute_session: tuple[Session, SimulatedCardReader, FakeClock]) -> None:
+    mute_session: tuple[Session, SimulatedCardReader, FakeClock],
+) -> None:
     session, reader, clock = mute_session
     assert reader.insert_card(0)
     session.wait(lambda v: v.state is SessionState.READING_CARD)
@@ -89,10 +95,16 @@ def test_a_read_with_no_answer_ends_in_a_message_and_a_new_tap_works(
 
 
 def test_a_sam_fault_is_told_as_one_and_calls_an_attendant(
-        mute_session: tuple[Session, SimulatedCardReader, FakeClock]) -> None:
+    mute_session: tuple[Session, SimulatedCardReader, FakeClock],
+) -> None:
     session, reader, _clock = mute_session
-    attendant = AttendantService(AttendantSettings(), kiosk_id=KIOSK_ID,
-                                 session=session.service, journal=None, ticket_printer=None)
+    attendant = AttendantService(
+        AttendantSettings(),
+        kiosk_id=KIOSK_ID,
+        session=session.service,
+        journal=None,
+        ticket_printer=None,
+    )
     try:
         reader.read_delay_s = 0.01
         reader.fail_next_read(SamFault("SAM does not answer"))
@@ -108,8 +120,10 @@ def test_a_sam_fault_is_told_as_one_and_calls_an_attendant(
 
 
 def test_a_mute_sam_on_real_pcscd_reaches_the_citizen_the_attendant_and_the_fleet(
-        pcsc_testbed: Any, tmp_path: Path) -> None:
+    pcsc_testbed: Any, tmp_path: Path
+) -> None:
     from drivers.card_reader.pcsc import PcscCardReader, PcscSettings
+
     reset_bed(pcsc_testbed)
     pcsc_testbed.set_sam(False)
     wait_for(lambda: not sam_slot_present(), what="pcscd to see the SAM leave")
@@ -119,8 +133,13 @@ def test_a_mute_sam_on_real_pcscd_reaches_the_citizen_the_attendant_and_the_flee
     reader = PcscCardReader(PcscSettings(sam_timeout_s=0.5, sam_probe_s=60.0))
     central = client(server.base_url)
     session = Session(reader, central, FakeClock())
-    attendant = AttendantService(AttendantSettings(), kiosk_id=KIOSK_ID,
-                                 session=session.service, journal=None, ticket_printer=None)
+    attendant = AttendantService(
+        AttendantSettings(),
+        kiosk_id=KIOSK_ID,
+        session=session.service,
+        journal=None,
+        ticket_printer=None,
+    )
     try:
         session.service.start()
         wait_for(lambda: reader.status()["pcsc_state"] == "no_card", what="reader ready")
@@ -128,12 +147,19 @@ def test_a_mute_sam_on_real_pcscd_reaches_the_citizen_the_attendant_and_the_flee
         view = session.wait(lambda v: v.state is SessionState.ATTRACT and v.message is not None)
         assert view.message == SamFault.citizen_message
         wait_for(lambda: attendant.view().called != "", what="the attendant call")
-        health = HealthReporter(central=central, app_version="test", data_dir=tmp_path,
-                                devices={"card_reader": reader, "attendant": attendant},
-                                system=RecordingSystemActions())
+        health = HealthReporter(
+            central=central,
+            app_version="test",
+            data_dir=tmp_path,
+            devices={"card_reader": reader, "attendant": attendant},
+            system=RecordingSystemActions(),
+        )
         health.beat_once()
-        fleet = requests.get(f"{server.base_url}/api/v1/fleet/kiosks",
-                             headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
+        fleet = requests.get(
+            f"{server.base_url}/api/v1/fleet/kiosks",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=10,
+        )
         mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK_ID]
         assert "sam_fault" in mine["alerts"] and "attendant_called" in mine["alerts"]
         assert "reader_missing" not in mine["alerts"]  # the reader is there; its SAM is not
@@ -159,9 +185,14 @@ class CountingCentral:
 
 def test_an_attendant_call_goes_out_in_a_heartbeat_at_once(tmp_path: Path) -> None:
     central = CountingCentral()
-    health = HealthReporter(central=central, devices={}, app_version="test",  # type: ignore[arg-type]
-                            data_dir=tmp_path, system=RecordingSystemActions(),
-                            interval_s=3600.0)  # the next regular beat is an hour away
+    health = HealthReporter(
+        central=central,
+        devices={},
+        app_version="test",  # type: ignore[arg-type]
+        data_dir=tmp_path,
+        system=RecordingSystemActions(),
+        interval_s=3600.0,
+    )  # the next regular beat is an hour away
     health.start()
     try:
         assert central.beats.acquire(timeout=HANG_GUARD_S)  # the first beat

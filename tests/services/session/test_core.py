@@ -30,8 +30,13 @@ def make_core() -> SessionCore:
 
     def plain() -> SessionView:
         core = holder[0]
-        return SessionView(state=core.state(), language=core.language,
-                           reader_available=True, simulated_reader=False, message=core.message)
+        return SessionView(
+            state=core.state(),
+            language=core.language,
+            reader_available=True,
+            simulated_reader=False,
+            message=core.message,
+        )
 
     core = SessionCore(timeouts=Timeouts(), language="id", clock=Clock(), render=plain)
     holder.append(core)
@@ -99,8 +104,9 @@ class Hooks:
     def card_presented(self, uid: str) -> bool:
         return uid == "ATTENDANT-CARD"
 
-    def audit(self, action: str, *, attendant: str | None = None, nik: str = "-",
-              detail: str = "") -> None:
+    def audit(
+        self, action: str, *, attendant: str | None = None, nik: str = "-", detail: str = ""
+    ) -> None:
         self.lines.append((action, attendant, nik, detail))
 
 

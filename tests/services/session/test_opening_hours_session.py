@@ -22,11 +22,13 @@ from kiosk_app.services.session.opening_hours import CARD_NOT_READ
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.views import SessionView
 
-HOURS = parse_opening_hours({
-    "timezone": "WIB",
-    "monday": ["08.00-12.00", "13.00-16.00"],
-    "friday": ["08.00-11.00", "19.00-22.00"],
-})
+HOURS = parse_opening_hours(
+    {
+        "timezone": "WIB",
+        "monday": ["08.00-12.00", "13.00-16.00"],
+        "friday": ["08.00-11.00", "19.00-22.00"],
+    }
+)
 WIB = ZONES["WIB"]
 
 
@@ -42,7 +44,7 @@ class Rig:
     clocks: Clocks
     changed: threading.Condition
 
-    def wait(self, predicate, timeout: float = 10.0) -> SessionView:  # noqa: ANN001
+    def wait(self, predicate, timeout: float = 10.0) -> SessionView:
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.service.view), timeout)
         assert ok, f"timed out; last view state {self.service.view.state}"
@@ -62,11 +64,16 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     central.register("hours kiosk")
     clocks = Clocks()
     service = SessionService(
-        card_reader=SimulatedCardReader(read_delay_s=0.01), central=central,
-        printing=PrintingService(SimulatedTicketPrinter(None), SimulatedDocumentPrinter(None),
-                                 kiosk_id="KIOSK-HOURS-01"),
+        card_reader=SimulatedCardReader(read_delay_s=0.01),
+        central=central,
+        printing=PrintingService(
+            SimulatedTicketPrinter(None), SimulatedDocumentPrinter(None), kiosk_id="KIOSK-HOURS-01"
+        ),
         timeouts=Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5),
-        clock=lambda: clocks.monotonic, opening_hours=HOURS, wall_clock=lambda: clocks.wall)
+        clock=lambda: clocks.monotonic,
+        opening_hours=HOURS,
+        wall_clock=lambda: clocks.wall,
+    )
     changed = threading.Condition()
 
     def listener(_view: SessionView) -> None:
@@ -121,7 +128,7 @@ def test_inactivity_still_ends_a_session_after_hours(rig: Rig) -> None:
     rig.clocks.monotonic += 26
     view = rig.at(2026, 11, 20, 22, 31)
     assert view.state is SessionState.GOODBYE
-    assert rig.service.core.machine.end_reason is EndReason.INACTIVITY  # noqa: SLF001
+    assert rig.service.core.machine.end_reason is EndReason.INACTIVITY
 
 
 def test_a_card_while_closed_is_not_read_and_the_citizen_is_told(rig: Rig) -> None:
@@ -129,7 +136,7 @@ def test_a_card_while_closed_is_not_read_and_the_citizen_is_told(rig: Rig) -> No
     rig.service.simulate_card_tap(1)
     view = rig.wait(lambda v: v.message == CARD_NOT_READ)
     assert view.state is SessionState.CLOSED and view.name == "" and view.masked_nik == ""
-    assert rig.service.core.machine.identity is None  # noqa: SLF001 - nothing personal held
+    assert rig.service.core.machine.identity is None
     rig.service.simulate_card_removal()
     view = rig.wait(lambda v: v.message is None)
     assert view.state is SessionState.CLOSED

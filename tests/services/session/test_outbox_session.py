@@ -29,9 +29,14 @@ def test_offline_submission_gets_local_reference_then_is_sent_once(tmp_path: Pat
     ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
     journal = PrintJournal(tmp_path / "journal.db", "KIOSK-TEST-01")
     service = SessionService(
-        card_reader=reader, central=central, timeouts=TIMEOUTS, clock=clock, outbox=sender,
+        card_reader=reader,
+        central=central,
+        timeouts=TIMEOUTS,
+        clock=clock,
+        outbox=sender,
         printing=PrintingService(ticket, a4, kiosk_id="KIOSK-TEST-01", journal=journal),
-        send_timeout_s=1.0)
+        send_timeout_s=1.0,
+    )
     changed = threading.Condition()
 
     def listener(_view: object) -> None:
@@ -87,10 +92,20 @@ def test_scans_of_an_offline_submission_reach_the_officer_when_the_server_return
     reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
     journal = PrintJournal(tmp_path / "journal.db", "KIOSK-TEST-01")
     service = SessionService(
-        card_reader=reader, central=central, timeouts=TIMEOUTS, clock=clock, outbox=sender,
-        printing=PrintingService(SimulatedTicketPrinter(), SimulatedDocumentPrinter(),
-                                 kiosk_id="KIOSK-TEST-01", journal=journal),
-        send_timeout_s=1.0, scanner=SimulatedScanner())
+        card_reader=reader,
+        central=central,
+        timeouts=TIMEOUTS,
+        clock=clock,
+        outbox=sender,
+        printing=PrintingService(
+            SimulatedTicketPrinter(),
+            SimulatedDocumentPrinter(),
+            kiosk_id="KIOSK-TEST-01",
+            journal=journal,
+        ),
+        send_timeout_s=1.0,
+        scanner=SimulatedScanner(),
+    )
     changed = threading.Condition()
 
     def listener(_view: object) -> None:

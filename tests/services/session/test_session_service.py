@@ -221,7 +221,7 @@ def test_dead_server_keeps_form_and_retry_does_not_duplicate(rig: Rig, tmp_path:
     rig.service.submit()
     view = rig.wait(lambda v: v.state is SessionState.REVIEW and v.message is not None)
     assert view.values["child_name"] == "RAFA ADITYA SANTOSO"
-    key = rig.service._submission.idempotency_key()  # noqa: SLF001
+    key = rig.service._submission.idempotency_key()
     assert key is not None
     rig.central.base_url = real
     rig.service.submit()
@@ -268,7 +268,7 @@ def test_card_whose_nik_disagrees_with_its_birth_date_is_flagged_not_refused(
 
     holder = citizen(0)
     holder.birth_date = date(1985, 8, 13)  # the NIK says 12 August
-    cards = rig.service._card  # noqa: SLF001 - the reader's events, as the driver sends them
+    cards = rig.service._card
     cards.on_event(CardInserted())
     cards.on_event(IdentityRead(holder))
     view = rig.service.view

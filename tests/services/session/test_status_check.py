@@ -73,9 +73,14 @@ class Rig:
         """File one application directly on the server; return its registration number."""
         person = citizen(1)
         slot = self.central.slots("akta_kelahiran")[0].slot
-        receipt = self.central.submit(service="akta_kelahiran", applicant_nik=person.nik,
-                                      applicant_name=person.name, data={}, slot=slot,
-                                      idempotency_key=f"status-{id(slot)}-{threading.get_ident()}")
+        receipt = self.central.submit(
+            service="akta_kelahiran",
+            applicant_nik=person.nik,
+            applicant_name=person.name,
+            data={},
+            slot=slot,
+            idempotency_key=f"status-{id(slot)}-{threading.get_ident()}",
+        )
         return receipt.registration_number
 
     def type_number(self, number: str) -> None:
@@ -88,8 +93,13 @@ class Rig:
             self.service.status_key(digit)
 
 
-def make_rig(tmp_path: Path, *, scanner: Any = None, limiter: StatusLookupLimiter | None = None,
-             base_url: str | None = None) -> Iterator[Rig]:
+def make_rig(
+    tmp_path: Path,
+    *,
+    scanner: Any = None,
+    limiter: StatusLookupLimiter | None = None,
+    base_url: str | None = None,
+) -> Iterator[Rig]:
     """A session service on a real central server (or on `base_url`, e.g. a closed port)."""
     server = start_embedded(f"sqlite:///{tmp_path / 'central.db'}", status_limiter=limiter)
     central = CentralClient(server.base_url, KIOSK, "3517")
@@ -102,8 +112,9 @@ def make_rig(tmp_path: Path, *, scanner: Any = None, limiter: StatusLookupLimite
     service = SessionService(
         card_reader=reader,
         central=central,
-        printing=PrintingService(ticket, SimulatedDocumentPrinter(), kiosk_id=KIOSK,
-                                 journal=journal),
+        printing=PrintingService(
+            ticket, SimulatedDocumentPrinter(), kiosk_id=KIOSK, journal=journal
+        ),
         timeouts=Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5),
         barcode_scanner=scanner,
         reprint=TicketReprint(journal, ticket, poll_s=0.05),
@@ -149,6 +160,7 @@ def scanner_rig(tmp_path: Path) -> Iterator[tuple[Rig, BarcodeScannerEmulator]]:
 
 # -- the registration number on a keypad ------------------------------------------------------
 
+
 def test_entry_formats_and_splits_registration_numbers() -> None:
     assert format_entry("AKTA", "3517") == "AKTA-35.17.______.____"
     assert number_from("AKTA", "3517") is None
@@ -186,8 +198,9 @@ def test_typed_number_shows_status_and_next_step(rig: Rig) -> None:
     rig.service.status_key("7")  # a 15th digit is ignored
     assert rig.service.view.status_check.entry == number
     rig.service.status_key("done")
-    view = rig.wait(lambda v: v.status_check is not None and v.status_check.result is not None,
-                    "status result")
+    view = rig.wait(
+        lambda v: v.status_check is not None and v.status_check.result is not None, "status result"
+    )
     result = view.status_check.result
     assert result.registration_number == number and result.status == "submitted"
     assert result.next_step == NEXT_STEPS["submitted"]
@@ -243,14 +256,17 @@ def test_server_down_says_so(tmp_path: Path) -> None:
 
 # -- the receipt's QR under the barcode scanner -----------------------------------------------
 
+
 def test_qr_on_attract_opens_status_without_card_then_back(
     scanner_rig: tuple[Rig, BarcodeScannerEmulator],
 ) -> None:
     rig, emulator = scanner_rig
     number = rig.submit_application()
     emulator.scan("ANJUNGAN:" + number)
-    view = rig.wait(lambda v: v.status_check is not None and v.status_check.result is not None,
-                    "status from a QR")
+    view = rig.wait(
+        lambda v: v.status_check is not None and v.status_check.result is not None,
+        "status from a QR",
+    )
     assert view.state is SessionState.STATUS and not view.name
     assert view.status_check.result.registration_number == number
     assert view.status_check.entry == number
@@ -271,9 +287,9 @@ def test_qr_mid_form_is_ignored_and_card_on_status_starts_a_session(
     rig.to_menu()
     rig.service.choose_service("akta_kelahiran")
     assert rig.service.view.state is SessionState.FORM
-    driver = rig.service._status._scanner  # noqa: SLF001
-    delivered, listener = threading.Event(), driver._listener  # noqa: SLF001
-    driver._listener = lambda event: (listener(event), delivered.set())  # noqa: SLF001
+    driver = rig.service._status._scanner
+    delivered, listener = threading.Event(), driver._listener
+    driver._listener = lambda event: (listener(event), delivered.set())
     emulator.scan(number)
     assert delivered.wait(WAIT_S)  # the driver handed it over (it must be ignored)
     assert rig.service.view.state is SessionState.FORM
@@ -283,14 +299,16 @@ def test_qr_mid_form_is_ignored_and_card_on_status_starts_a_session(
 
     # From the goodbye screen too (another payload: the driver drops a repeat within 1 s).
     emulator.scan("ANJUNGAN:" + number)
-    rig.wait(lambda v: v.state is SessionState.STATUS and v.status_check.result is not None,
-             "status")
+    rig.wait(
+        lambda v: v.state is SessionState.STATUS and v.status_check.result is not None, "status"
+    )
     rig.service.simulate_card_tap(0)  # a card on the reader starts a session at once
     view = rig.wait(lambda v: v.state is SessionState.IDENTITY, "identity")
     assert view.status_check is None
 
 
 # -- ticket reprints through the print journal ------------------------------------------------
+
 
 def test_ticket_not_printed_is_offered_once_the_printer_is_back(rig: Rig) -> None:
     from kiosk_app.demo_data import sample_birth_values
@@ -310,8 +328,14 @@ def test_ticket_not_printed_is_offered_once_the_printer_is_back(rig: Rig) -> Non
     view = rig.wait(lambda v: v.state is SessionState.SCHEDULE and bool(v.slots), "slots")
     rig.service.choose_slot(view.slots[0].slot)
     rig.service.submit()
-    view = rig.wait(lambda v: v.state is SessionState.RESULT and v.reprint is not None
-                    and v.reprint.message is not None, "reprint offer")
+    view = rig.wait(
+        lambda v: (
+            v.state is SessionState.RESULT
+            and v.reprint is not None
+            and v.reprint.message is not None
+        ),
+        "reprint offer",
+    )
     number = view.outcome.registration_number
     assert not view.outcome.ticket_printed and not view.reprint.printer_ready
     assert view.reprint.message == MSG_PRINTER_NOT_READY["paper_out"]

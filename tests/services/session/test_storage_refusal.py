@@ -42,8 +42,14 @@ def unwritable_rig(tmp_path: Path) -> Iterator[tuple[Rig, Outbox]]:
     reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
     ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
     service = SessionService(
-        card_reader=reader, central=central, timeouts=TIMEOUTS, clock=clock, outbox=sender,
-        printing=PrintingService(ticket, a4, kiosk_id=KIOSK), send_timeout_s=1.0)
+        card_reader=reader,
+        central=central,
+        timeouts=TIMEOUTS,
+        clock=clock,
+        outbox=sender,
+        printing=PrintingService(ticket, a4, kiosk_id=KIOSK),
+        send_timeout_s=1.0,
+    )
     changed = threading.Condition()
 
     def listener(_view: SessionView) -> None:
@@ -53,8 +59,21 @@ def unwritable_rig(tmp_path: Path) -> Iterator[tuple[Rig, Outbox]]:
     service.subscribe(listener)
     service.start()
     try:
-        yield Rig(service, reader, ticket, a4, clock, None, server, [], changed,  # type: ignore[arg-type]
-                  central), box
+        yield (
+            Rig(
+                service,
+                reader,
+                ticket,
+                a4,
+                clock,
+                None,
+                server,
+                [],
+                changed,  # type: ignore[arg-type]
+                central,
+            ),
+            box,
+        )
     finally:
         service.close()
         box.close()
@@ -72,12 +91,14 @@ def _submit(rig: Rig) -> SessionView:
 
 
 def test_an_unstorable_submission_is_refused_printed_and_explained(
-        unwritable_rig: tuple[Rig, Outbox]) -> None:
+    unwritable_rig: tuple[Rig, Outbox],
+) -> None:
     rig, box = unwritable_rig
     view = _submit(rig)
     assert view.state is SessionState.REVIEW and view.outcome is None  # never acknowledged
-    assert view.message == Text(f"{STORAGE_REFUSED.id} {REFUSAL_PRINTED.id}",
-                                f"{STORAGE_REFUSED.en} {REFUSAL_PRINTED.en}")
+    assert view.message == Text(
+        f"{STORAGE_REFUSED.id} {REFUSAL_PRINTED.id}", f"{STORAGE_REFUSED.en} {REFUSAL_PRINTED.en}"
+    )
     slip = rig.ticket.tickets[-1]
     assert slip.registration_number == NOT_STORED and slip.qr_payload == ""
     assert STORAGE_REFUSED in slip.notes
@@ -87,7 +108,8 @@ def test_an_unstorable_submission_is_refused_printed_and_explained(
 
 
 def test_without_a_working_ticket_printer_the_refusal_is_still_told(
-        unwritable_rig: tuple[Rig, Outbox]) -> None:
+    unwritable_rig: tuple[Rig, Outbox],
+) -> None:
     rig, _box = unwritable_rig
     rig.ticket.set_paper(False)
     view = _submit(rig)
@@ -96,10 +118,14 @@ def test_without_a_working_ticket_printer_the_refusal_is_still_told(
 
 
 def test_a_worker_job_that_raises_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    core = SessionCore(timeouts=TIMEOUTS, language="id", clock=FakeClock(),
-                       render=lambda: SessionView(state=SessionState.ATTRACT, language="id",
-                                                  reader_available=True,
-                                                  simulated_reader=False))
+    core = SessionCore(
+        timeouts=TIMEOUTS,
+        language="id",
+        clock=FakeClock(),
+        render=lambda: SessionView(
+            state=SessionState.ATTRACT, language="id", reader_available=True, simulated_reader=False
+        ),
+    )
 
     def job() -> None:
         raise RuntimeError("boom in the worker")
