@@ -16,7 +16,10 @@ Covered (partial matrix, see "covers" in the JSON):
   429, reset, reset after the server did the work); a fault counts as told when the citizen
   gets a result (offline: a local reference) or a message; afterwards the queue must drain
   (a row left unsent counts as lost; duplicates on the server are not counted here).
-Not covered yet: damaged durable files at start, SIGKILL, hostile HTTP.
+- printer faults during a submission: the session with simulated ticket and A4 printers that
+  run out of paper, open their cover, go offline, jam or stop their queue; the application must
+  be stored (a registration number) and the citizen told what did not print.
+Not covered yet: SIGKILL, hostile HTTP.
 
 "lost": an acknowledged submission missing from the outbox; "hung": no outcome within 30 s;
 "untold": an outcome without a message; "reused_refs": a local reference issued twice.
@@ -304,12 +307,129 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
             server.stop()
 
 
+def _to_a_chosen_slot(session: SessionService, until: Any) -> None:
+    """A card tap, the birth form filled, scans skipped and the first free slot chosen."""
+    from kiosk_app.demo_data import sample_birth_values
+    from kiosk_app.domain.catalogue import SERVICES
+
+    form, values = SERVICES[SERVICE].form, sample_birth_values()
+    assert form is not None
+    session.simulate_card_tap(0)
+    until(lambda v: v.state is SessionState.IDENTITY)
+    session.continue_to_menu()
+    session.choose_service(SERVICE)
+    for index in range(len(form.pages)):
+        for name in form.page_fields(index):
+            session.set_value(name, values[name])
+        session.next_page()
+    if session.view.state is SessionState.SCAN:
+        session.scan_skip_all()
+    view = until(lambda v: v.state is SessionState.SCHEDULE and bool(v.slots))
+    assert view is not None, "no slots"
+    session.choose_slot(view.slots[0].slot)
+
+
+def _end_visit(session: SessionService, reader: Any, until: Any) -> None:
+    """Finish, take the card, and finish again past the goodbye or the survey."""
+    session.finish()
+    reader.remove_card()
+    until(lambda v: v.state in (SessionState.GOODBYE, SessionState.ATTRACT, SessionState.SURVEY))
+    session.finish()
+
+
+def _watched(session: SessionService) -> Any:
+    """until(predicate): the session's view once it satisfies `predicate`, None after HANG_S."""
+    watch = Watch()
+    session.subscribe(watch)
+
+    def until(predicate: Any) -> SessionView | None:
+        deadline = time.monotonic() + HANG_S
+        with watch.changed:
+            while not predicate(session.view):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                watch.changed.wait(left)
+        return session.view
+
+    return until
+
+
+PRINTER_FAULTS = {
+    "ticket printer out of paper": ("ticket", lambda t, a: t.set_paper(False)),
+    "ticket printer cover open": ("ticket", lambda t, a: t.set_cover_open(True)),
+    "ticket printer offline": ("ticket", lambda t, a: t.set_offline(True)),
+    "A4 printer out of paper": ("a4", lambda t, a: a.set_paper(False)),
+    "A4 printer jammed": ("a4", lambda t, a: a.set_jam(True)),
+    "A4 queue stopped": ("a4", lambda t, a: a.set_stopped(True)),
+}
+
+
+def printer_matrix(results: list[dict[str, Any]]) -> None:
+    """Submissions through the session while a printer fails: the application must be stored
+    (a registration number on the server), and the citizen told what did not print."""
+    from drivers.card_reader.simulator import SimulatedCardReader
+    from kiosk_app.services.outbox.sender import OutboxSender
+    from kiosk_app.services.outbox.store import Outbox
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        server = start_server(root / "central.db")
+        central = client(server.base_url, timeout=5.0)
+        box = Outbox(root / "outbox.db", bytes(range(32)), central.kiosk_id)
+        sender = OutboxSender(box, central)
+        try:
+            for name, (which, inject) in PRINTER_FAULTS.items():
+                ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
+                reader = SimulatedCardReader(read_delay_s=0.01)
+                session = SessionService(
+                    card_reader=reader,
+                    central=central,
+                    outbox=sender,
+                    printing=PrintingService(ticket, a4, kiosk_id=central.kiosk_id),
+                )
+                until = _watched(session)
+                session.start()
+                try:
+                    _to_a_chosen_slot(session, until)
+                    inject(ticket, a4)
+                    since = time.monotonic()
+                    session.submit()
+                    view = until(
+                        lambda v: v.state is not SessionState.SUBMITTING and v.outcome is not None
+                    )
+                    seconds = time.monotonic() - since
+                    verdict, lost = "hung", True
+                    if view is not None and view.outcome is not None:
+                        outcome = view.outcome
+                        failed = not (
+                            outcome.ticket_printed if which == "ticket" else outcome.receipt_printed
+                        )
+                        told = bool(outcome.messages) or view.reprint is not None
+                        verdict = "told" if failed and told else "untold"
+                        lost = not outcome.registration_number
+                    results.append(
+                        {
+                            "fault": name,
+                            "kind": "printer",
+                            "verdict": verdict,
+                            "lost": lost,
+                            "time_to_message_s": round(min(seconds, HANG_S), 3),
+                        }
+                    )
+                    _end_visit(session, reader, until)
+                finally:
+                    session.close()
+        finally:
+            sender.stop()
+            box.close()
+            server.stop()
+
+
 def server_matrix(results: list[dict[str, Any]]) -> list[str]:
     """Submissions through the session while the server is unreachable or failing; the local
     references issued (to check none is issued twice)."""
     from drivers.card_reader.simulator import SimulatedCardReader
-    from kiosk_app.demo_data import sample_birth_values
-    from kiosk_app.domain.catalogue import SERVICES
     from kiosk_app.services.outbox.sender import Backoff, OutboxSender
     from kiosk_app.services.outbox.store import Outbox
     from tests.services.faultproxy import FaultProxy
@@ -332,39 +452,14 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
                 SimulatedTicketPrinter(), SimulatedDocumentPrinter(), kiosk_id=central.kiosk_id
             ),
         )
-        watch = Watch()
-        session.subscribe(watch)
+        until = _watched(session)
         session.start()
-
-        def until(predicate: Any) -> SessionView | None:
-            deadline = time.monotonic() + HANG_S
-            with watch.changed:
-                while not predicate(session.view):
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        return None
-                    watch.changed.wait(left)
-            return session.view
 
         acknowledged: list[str] = []
         try:
-            form, values = SERVICES[SERVICE].form, sample_birth_values()
-            assert form is not None
             for mode in ("down", "slow", "500", "429", "reset", "reset_after_forward"):
                 proxy.set_mode("forward")
-                session.simulate_card_tap(0)
-                until(lambda v: v.state is SessionState.IDENTITY)
-                session.continue_to_menu()
-                session.choose_service(SERVICE)
-                for index in range(len(form.pages)):
-                    for name in form.page_fields(index):
-                        session.set_value(name, values[name])
-                    session.next_page()
-                if session.view.state is SessionState.SCAN:
-                    session.scan_skip_all()
-                view = until(lambda v: v.state is SessionState.SCHEDULE and bool(v.slots))
-                assert view is not None, "no slots"
-                session.choose_slot(view.slots[0].slot)
+                _to_a_chosen_slot(session, until)
                 proxy.set_mode(mode)
                 since = time.monotonic()
                 session.submit()
@@ -389,14 +484,7 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
                         "time_to_message_s": round(min(seconds, HANG_S), 3),
                     }
                 )
-                session.finish()
-                reader.remove_card()
-                until(
-                    lambda v: (
-                        v.state in (SessionState.GOODBYE, SessionState.ATTRACT, SessionState.SURVEY)
-                    )
-                )
-                session.finish()
+                _end_visit(session, reader, until)
             proxy.set_mode("forward")
             deadline = time.monotonic() + HANG_S
             while box.depth() and time.monotonic() < deadline:
@@ -433,6 +521,7 @@ def main() -> None:
     storage_matrix(results)
     damaged_file_matrix(results)
     references = server_matrix(results)
+    printer_matrix(results)
     for row in results:
         print(json.dumps(row))
     print(
@@ -446,7 +535,8 @@ def main() -> None:
                 "max_time_to_message_s": max(r["time_to_message_s"] for r in results),
                 "covers": "card+SAM faults on pcscd/vpcd, storage faults and damaged files on the "
                 "whole kiosk, "
-                "server faults through the fault proxy",
+                "server faults through the fault proxy, ticket and A4 printer faults during a "
+                "submission",
             }
         )
     )
