@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -255,12 +256,12 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _in_namespace(folder: Path, mount: str) -> dict[str, object]:
-    """Run CHILD with `folder` re-mounted by the shell snippet `mount`; its JSON answer."""
-    script = f'{mount} && exec {sys.executable} -c "$CHILD" {folder}'
+def _in_namespace(folder: Path, mount: str, child: str = CHILD, *args: str) -> dict[str, Any]:
+    """Run `child` with `folder` re-mounted by the shell snippet `mount`; its JSON answer."""
+    script = f'{mount} && exec {sys.executable} -c "$CHILD" {folder} {" ".join(args)}'
     done = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        env={**os.environ, "CHILD": CHILD, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "CHILD": child, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -398,3 +399,51 @@ def test_one_undecodable_survey_no_longer_blocks_the_queue(tmp_path: Path) -> No
         assert "survey row 2 unreadable" in STORAGE.status()["files"]
     finally:
         queue.close()
+
+
+STORE_CHILD = textwrap.dedent("""
+    import json, sys
+    from datetime import date
+    from pathlib import Path
+    from kiosk_app.services.durable import STORAGE, StorageError
+    from kiosk_app.services.printing.journal import PrintJournal
+    from kiosk_app.services.surveys import SurveyQueue
+    folder, kind = Path(sys.argv[1]), sys.argv[2]
+    answers = {f"U{i}": 3 for i in range(1, 10)}
+    result = {"stored": 0, "refused": None}
+    if kind == "journal":
+        store = PrintJournal(folder / "print-journal.db", "KIOSK-T")
+        store.recover()
+        write = lambda n: store.record("receipt", f"REF-{n:06d}", payload="p" * 4000)
+    else:
+        store = SurveyQueue(folder / "surveys.db")
+        write = lambda n: store.enqueue("akta_kelahiran", date.today(), answers)
+    try:
+        for n in range(100000):
+            write(n)
+            result["stored"] += 1
+    except StorageError as exc:
+        result["refused"] = {"problem": exc.problem, "names_file": exc.path.name}
+    result["health"] = STORAGE.status()
+    print(json.dumps(result))
+""")
+MOUNTS = {
+    "read_only": "mount --bind {0} {0} && mount -o remount,bind,ro {0}",
+    "full": "mount -t tmpfs -o size=400k tmpfs {0}",
+}
+
+
+@pytest.mark.parametrize("mount", sorted(MOUNTS))
+@pytest.mark.parametrize(
+    ("kind", "file"), [("journal", "print-journal.db"), ("surveys", "surveys.db")]
+)
+def test_the_journal_and_the_survey_queue_refuse_writes_naming_their_file(
+    tmp_path: Path, mount: str, kind: str, file: str
+) -> None:
+    folder = tmp_path / "var"
+    folder.mkdir()
+    result = _in_namespace(folder, MOUNTS[mount].format(folder), STORE_CHILD, kind)
+    problem = "unwritable" if mount == "read_only" else "full"
+    assert result["refused"] == {"problem": problem, "names_file": file}
+    assert (result["stored"] == 0) == (mount == "read_only")  # a full disk took some first
+    assert result["health"]["state"] == problem and file in result["health"]["files"]
