@@ -1,8 +1,8 @@
 """SQLite opened for things the kiosk must never lose (outbox, print journal, survey queue).
 
 A file SQLite cannot read is never silently replaced: it is moved aside and kept (named in an
-ERROR line and in the health report), a fresh file takes its place, and every row SQLite's own
-recovery (`sqlite3 .recover`) still reads is copied back, row by row. A file that cannot be
+ERROR line and in the health report), a fresh file takes its place, and every row still
+readable is copied back, row by row. A file that cannot be
 written (read-only or missing folder, full disk) keeps the kiosk up: the store opens empty in
 memory, every write raises `StorageError` naming the file, and the health report says why.
 """
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 MAX_ROWID = 1 << 40  # far past any kiosk's rows: the end of a damaged table's seek
-SKIP_LIMIT = 1 << 16  # a seek past a damaged page grows to this many rowids at once
 # Problems, as the health report names them (the fleet raises "storage_fault" for each).
 DAMAGED, UNWRITABLE, FULL = "damaged", "unwritable", "full"
 NO_KEY = "no_key"  # the outbox key is missing or unreadable: nothing personal can be stored
@@ -327,7 +326,10 @@ def _copy_rows(old: sqlite3.Connection, db: sqlite3.Connection, table: str) -> t
             row = old.execute(select, (last,)).fetchone()
         except sqlite3.DatabaseError:
             lost += 1
-            last, skip = last + skip, min(skip * 2, SKIP_LIMIT)  # past the damaged page
+            # Past the damaged page, doubling the jump: a table whose every seek fails ends
+            # within ~40 tries (a capped jump took millions, stalling the start); the first
+            # seek that works again returns the first readable row past the jump.
+            last, skip = last + skip, skip * 2
             continue
         if row is None:
             break
