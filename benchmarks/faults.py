@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,12 @@ from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.submission import STORAGE_REFUSED
 from kiosk_app.services.session.views import SessionView
 from tests.drivers.pcsc.fixtures import reset_bed, sam_slot_present, wait_for
-from tests.services.outbox_rig import SERVICE, canary_nik, client, start_server
+from tests.services.outbox_rig import (
+    SERVICE,
+    client,
+    server_with_application,
+    start_server,
+)
 from tests.services.test_kiosk_storage_faults import kiosk_in_namespace
 
 HANG_S = 30.0
@@ -170,27 +174,11 @@ def card_matrix(results: list[dict[str, Any]]) -> None:
         bed.close()
 
 
-def _server_with_application(root: Path) -> tuple[Any, str]:
-    """A central server holding one application, whose status each kiosk looks up."""
-    server = start_server(root / "central.db")
-    central = client(server.base_url)
-    slot = next(s.slot for s in central.slots(SERVICE) if s.remaining > 0)
-    number = central.submit(
-        service=SERVICE,
-        applicant_nik=canary_nik(),
-        applicant_name="UJI",
-        data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"},
-        slot=slot,
-        idempotency_key=uuid.uuid4().hex,
-    ).registration_number
-    return server, number
-
-
 def storage_matrix(results: list[dict[str, Any]]) -> None:
     """The whole kiosk on broken storage, each in a child's private mount namespace."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server, number = _server_with_application(root)
+        server, number = server_with_application(root / "central.db")
         try:
             for name in (
                 "read-only data folder",
@@ -271,7 +259,7 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server, number = _server_with_application(root)
+        server, number = server_with_application(root / "central.db")
         try:
             for file, make, damage in cases:
                 name = f"{file} {damage}"

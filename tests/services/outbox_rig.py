@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,3 +145,19 @@ def server_rows(db: Path) -> list[tuple[str, str, str]]:
                 "SELECT idempotency_key, local_reference, registration_number FROM applications"
             )
         )
+
+
+def server_with_application(db: Path) -> tuple[EmbeddedServer, str]:
+    """A central server at `db` holding one application; (server, its registration number)."""
+    server = start_server(db)
+    central = client(server.base_url)
+    slot = next(s.slot for s in central.slots(SERVICE) if s.remaining > 0)
+    receipt = central.submit(
+        service=SERVICE,
+        applicant_nik=canary_nik(),
+        applicant_name="UJI",
+        data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"},
+        slot=slot,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    return server, receipt.registration_number

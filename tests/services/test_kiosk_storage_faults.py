@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from central_server.embedded import EmbeddedServer
 from kiosk_app.services.session.submission import STORAGE_REFUSED
-from tests.services.outbox_rig import SERVICE, canary_nik, client, start_server
+from tests.services.outbox_rig import server_with_application
 
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 240  # only against hangs
@@ -102,18 +101,8 @@ CHILD = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedServer, str]]:
     """A central server holding one application whose status the kiosk looks up."""
-    server = start_server(tmp_path_factory.mktemp("central") / "central.db")
-    central = client(server.base_url)
-    slot = next(s.slot for s in central.slots(SERVICE) if s.remaining > 0)
-    receipt = central.submit(
-        service=SERVICE,
-        applicant_nik=canary_nik(),
-        applicant_name="UJI",
-        data={"child_name": "ANAK UJI", "mother_name": "IBU UJI"},
-        slot=slot,
-        idempotency_key=uuid.uuid4().hex,
-    )
-    yield server, receipt.registration_number
+    server, number = server_with_application(tmp_path_factory.mktemp("central") / "central.db")
+    yield server, number
     server.stop()
 
 
