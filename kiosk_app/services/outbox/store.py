@@ -526,14 +526,10 @@ class Outbox:
         counted = self._counter.execute(
             "SELECT value FROM counters WHERE name=?", (name,)
         ).fetchone()
-        seq = (
-            max(
-                int(row[0]) if row else 0,
-                int(counted[0]) if counted else 0,
-                self._highest_reference(db, day),
-            )
-            + 1
-        )
+        # The day's meta value moves with every row in one transaction; only without it (a
+        # fresh or rebuilt outbox) do the rows themselves need scanning.
+        stored = int(row[0]) if row else self._highest_reference(db, day)
+        seq = max(stored, int(counted[0]) if counted else 0) + 1
         self._counter.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
             " DO UPDATE SET value=excluded.value",
