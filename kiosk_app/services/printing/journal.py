@@ -173,25 +173,17 @@ class PrintJournal:
         """At start-up: jobs left 'printing' by a crash become 'interrupted'; return them.
         A journal that cannot be written (read-only or full disk) marks nothing: the kiosk
         starts, and the health report already names the file."""
-        if not self._writable():
-            return []
-        with self._tx() as db:
-            rows = db.execute("SELECT id FROM print_jobs WHERE state='printing'").fetchall()
-            db.execute(
-                "UPDATE print_jobs SET state='interrupted', reason='kiosk stopped while "
-                "printing', finished_at=? WHERE state='printing'",
-                (self._stamp(),),
-            )
-            return [self._get(db, r["id"]) for r in rows]
-
-    def _writable(self) -> bool:
-        """False when the journal is the read-only stand-in of an unwritable file."""
         try:
             with self._tx() as db:
-                db.execute("UPDATE print_jobs SET state=state WHERE 0")
+                rows = db.execute("SELECT id FROM print_jobs WHERE state='printing'").fetchall()
+                db.execute(
+                    "UPDATE print_jobs SET state='interrupted', reason='kiosk stopped while "
+                    "printing', finished_at=? WHERE state='printing'",
+                    (self._stamp(),),
+                )
+                return [self._get(db, r["id"]) for r in rows]
         except StorageError:
-            return False
-        return True
+            return []
 
     def pending(self) -> list[PrintJob]:
         """Jobs that did not print (failed or interrupted) and wait for a reprint or dismissal."""
