@@ -1,7 +1,7 @@
 """The reference central server's composition root: services built once, one router per area."""
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from central_server.auth import Auth
+from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.fleet import Fleet, StaffAccess
 from central_server.kiosk_auth import KioskAuth, kiosk_claims_guard, kiosk_guard
@@ -43,6 +44,8 @@ def create_app(
     background_loops: bool = True,
     secure_cookies: bool = False,
     security: SecurityOptions | None = None,
+    limits: LimitSettings | None = None,
+    admin_addresses: Sequence[str] | None = None,
 ) -> FastAPI:
     """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
 
@@ -50,7 +53,10 @@ def create_app(
     without an admin token, i.e. a development server) lets any kiosk enrol without one.
     `background_loops=False`: no notification delivery here (production runs it once per
     deployment: `anjungan central --worker`, central_server.runtime.run_worker).
+    `limits` are the [limits] table (body sizes, rate limits, lockout); `admin_addresses` who is
+    told of a staff lockout (default: ANJUNGAN_ADMIN_NOTIFY).
     """
+    limits = limits or LimitSettings()
     db = Database(database_url)
     db.create_all(DEFAULT_OFFICES + tuple(offices))
     today_fn = today or today_wib
@@ -63,9 +69,13 @@ def create_app(
     kiosk_auth = KioskAuth(db, secret=token_secret, open_enrolment=open_enrolment)
     current_kiosk = kiosk_guard(kiosk_auth)  # kiosk tokens only; staff credentials get 401
     auth = Auth(db, secret_key, secure_cookie=secure_cookies)
-    pages = PageContext(db=db, auth=auth, today=today_fn)
+    pages = PageContext(
+        db=db, auth=auth, today=today_fn, limits=limits, admin_addresses=admin_addresses
+    )
     status_limiter = status_limiter or StatusLookupLimiter(
-        buckets=DatabaseRateLimiter(db, per_minute=30, burst=10)  # shared by every app server
+        buckets=DatabaseRateLimiter(  # shared by every app server
+            db, per_minute=limits.status_lookups_per_minute, burst=limits.status_lookup_burst
+        )
     )
     review = Review(auth, OutboxWorker(db, channels or {}), status_limiter)
     status_lookup = StatusLookup(db)
@@ -107,8 +117,9 @@ def create_app(
             today=today_fn,
             status_lookup=status_lookup,
             status_limiter=review.status_limiter,
+            limits=limits,
         )
     )
     document_responses(app)  # the OpenAPI document as the server really answers
-    install_security(app, security or SecurityOptions.from_environment())  # last: outermost
+    install_security(app, security or SecurityOptions.from_environment(limits))  # last: outermost
     return app

@@ -66,6 +66,8 @@ class LimitSettings:
     lockout_minutes: int = 15
     enrolments_per_minute_per_ip: float = 10.0
     enrolment_burst_per_ip: int = 20
+    print_lookups_per_minute: float = 20.0  # card-holder lists and print reservations, per NIK
+    print_lookup_burst: int = 10
 
 
 @dataclass(frozen=True)
@@ -111,12 +113,14 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class NotifySettings:
-    """[notify]: which channel delivers sms, whatsapp and email messages."""
+    """[notify]: which channel delivers sms, whatsapp and email messages, and who is told when a
+    staff account is locked (`admins`: "email:it@kab.go.id", "sms:+62...", or a bare e-mail)."""
 
     file: FileChannelSettings | None = None
     sms: GatewaySettings | None = None
     whatsapp: GatewaySettings | None = None
     email: SmtpSettings | None = None
+    admins: tuple[str, ...] = ()
 
     def routes(self) -> dict[str, str]:
         """Channel name -> what delivers it ("file", "gateway" or "smtp")."""
@@ -231,12 +235,14 @@ def _notify(raw: Any) -> NotifySettings:
     unknown = set(raw) - {f.name for f in fields(NotifySettings)}
     if unknown:
         raise ConfigError(f"unknown key(s) in [notify]: {', '.join(sorted(unknown))}")
-    parts: dict[str, Any] = {}
+    parts: dict[str, Any] = {"admins": _admins(raw.get("admins", []))}
     kinds: dict[str, type[Any]] = {
         "file": FileChannelSettings, "sms": GatewaySettings, "whatsapp": GatewaySettings,
         "email": SmtpSettings,
     }  # fmt: skip
     for name, value in raw.items():
+        if name == "admins":
+            continue
         if not isinstance(value, dict):
             raise ConfigError(f"[notify.{name}] must be a table")
         parts[name] = build(kinds[name], value, f"notify.{name}")
@@ -255,6 +261,17 @@ def _notify(raw: Any) -> NotifySettings:
         if gateway is not None and not gateway.url.startswith(("http://", "https://")):
             raise ConfigError(f"[notify.{name}] url must start with http:// or https://")
     return notify
+
+
+def _admins(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(a, str) and a.strip() for a in raw):
+        raise ConfigError('[notify] admins must be a list of addresses like "email:it@kab.go.id"')
+    for address in raw:
+        channel = address.partition(":")[0] if ":" in address else "email"
+        if channel not in NOTIFY_CHANNELS:
+            choices = ", ".join(NOTIFY_CHANNELS)
+            raise ConfigError(f"[notify] admins: {address!r} names no channel of {choices}")
+    return tuple(a.strip() for a in raw)
 
 
 def build(cls: type[T], values: dict[str, Any], section: str) -> T:

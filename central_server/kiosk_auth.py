@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
 
 from central_server import keys
+from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.errors import fail
 from central_server.models import Base, Kiosk, Office
@@ -320,13 +321,21 @@ def kiosk_claims_guard(auth: KioskAuth) -> ClaimsGuard:
     return kiosk_claims
 
 
-def build_router(auth: KioskAuth, require_technician: Callable[..., Any]) -> APIRouter:
+def build_router(
+    auth: KioskAuth, require_technician: Callable[..., Any], limits: LimitSettings | None = None
+) -> APIRouter:
     """Enrolment endpoints: open to kiosks with a code; codes and revocation for technicians."""
+    limits = limits or LimitSettings()
     router = APIRouter(tags=["kiosk enrolment"])
 
     # Anonymous: limited per client address (resolved through the trusted proxies only), in
     # the database so every app server counts the same guesses.
-    per_client = DatabaseRateLimiter(auth.db, per_minute=10, burst=20, prefix="enrol:ip:")
+    per_client = DatabaseRateLimiter(
+        auth.db,
+        per_minute=limits.enrolments_per_minute_per_ip,
+        burst=limits.enrolment_burst_per_ip,
+        prefix="enrol:ip:",
+    )
 
     @router.post(
         "/api/v1/kiosks",

@@ -91,15 +91,19 @@ def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
         "background_loops": config.server.background_loops,
         "secure_cookies": config.secure_cookies,
         # X-Forwarded-* only from the configured proxies; Secure cookies forced, else over https
-        "security": SecurityOptions(
+        "security": SecurityOptions.with_limits(
+            config.limits,
             trusted_proxies=tuple(config.server.trusted_proxies),
             secure_cookies=True if config.secure_cookies else None,
         ),
+        "limits": config.limits,
+        # [notify] admins, else ANJUNGAN_ADMIN_NOTIFY (a deployment's environment)
+        "admin_addresses": config.notify.admins or None,
         **overrides,
     }
     app = create_app(config.server.database_url, **options)
     seed_quotas(app.state.db, config)
-    app.state.config = config  # limits and proxies for the middleware that enforces them
+    app.state.config = config
     return app
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.downloads import looks_like
 from central_server.kiosk_auth import KioskGuard, KioskRef
@@ -15,10 +16,12 @@ from central_server.review_models import ApplicationScan
 from central_server.settings import now_wib
 
 SCAN_TYPES = {"image/png", "image/jpeg", "application/pdf"}
-MAX_SCAN_BYTES = 5 * 1024 * 1024
+MAX_SCAN_BYTES = LimitSettings().max_scan_bytes  # the default of [limits] max_scan_bytes
 
 
-def upload_router(db: Database, kiosk_dependency: KioskGuard) -> APIRouter:
+def upload_router(
+    db: Database, kiosk_dependency: KioskGuard, max_bytes: int = MAX_SCAN_BYTES
+) -> APIRouter:
     """PUT /api/v1/applications/{number}/scans/{name}: a kiosk uploads a scanned document."""
     r = APIRouter()
     Kiosk = Annotated[KioskRef, Depends(kiosk_dependency)]
@@ -38,8 +41,8 @@ def upload_router(db: Database, kiosk_dependency: KioskGuard) -> APIRouter:
         if not (1 <= len(name) <= 64 and name.replace("_", "").replace("-", "").isalnum()):
             raise TransitionRefused("bad_name", "scan names are 1-64 of A-Z a-z 0-9 _ -", 422)
         content = await request.body()
-        if not content or len(content) > MAX_SCAN_BYTES:
-            raise TransitionRefused("too_large", f"scans are 1 byte to {MAX_SCAN_BYTES} bytes", 413)
+        if not content or len(content) > max_bytes:
+            raise TransitionRefused("too_large", f"scans are 1 byte to {max_bytes} bytes", 413)
         if not looks_like(content_type, content):
             raise TransitionRefused("not_that_type", f"the scan is not a {content_type} file", 415)
         with db.transaction() as session:

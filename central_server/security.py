@@ -21,21 +21,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from central_server.config import LimitSettings
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-KIB, MIB = 1024, 1024 * 1024
-DEFAULT_BODY_LIMIT = 64 * KIB  # forms, logins, heartbeats, enrolment: a few KiB at most
-# (method, path pattern, limit): the routes that legitimately take more than the default
-ROUTE_BODY_LIMITS: tuple[tuple[str, str, int], ...] = (
-    ("PUT", r"/api/v1/applications/[^/]+/scans/[^/]+", 5 * MIB),  # scans.MAX_SCAN_BYTES
-    ("POST", r"/api/v1/applications", 1 * MIB),  # 100 fields of 2,000 characters
-    ("POST", r"/api/v1/applications/batch", 8 * MIB),  # up to 100 applications
-    ("POST", r"/api/v1/fleet/commands/\d+/result", 8 * MIB + 64 * KIB),  # base64 attachment
-)
+
+def route_body_limits(limits: LimitSettings) -> tuple[tuple[str, str, int], ...]:
+    """(method, path pattern, limit): the routes that legitimately take more than the default
+    (forms, logins, heartbeats, enrolment: a few KiB at most), from the [limits] table."""
+    return (
+        ("PUT", r"/api/v1/applications/[^/]+/scans/[^/]+", limits.max_scan_bytes),
+        ("POST", r"/api/v1/applications", limits.max_application_bytes),
+        ("POST", r"/api/v1/applications/batch", limits.max_batch_bytes),
+        ("POST", r"/api/v1/fleet/commands/\d+/result", limits.max_command_result_bytes),
+    )
+
+
+DEFAULT_LIMITS = LimitSettings()
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -57,8 +63,8 @@ class SecurityOptions:
 
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks of the front proxies
     secure_cookies: bool | None = None  # None: Secure exactly when the request came over https
-    default_body_limit: int = DEFAULT_BODY_LIMIT
-    route_body_limits: tuple[tuple[str, str, int], ...] = ROUTE_BODY_LIMITS
+    default_body_limit: int = DEFAULT_LIMITS.max_body_bytes
+    route_body_limits: tuple[tuple[str, str, int], ...] = route_body_limits(DEFAULT_LIMITS)
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), init=False, repr=False, compare=False
     )
@@ -68,12 +74,29 @@ class SecurityOptions:
         object.__setattr__(self, "_networks", networks)
 
     @classmethod
-    def from_environment(cls) -> SecurityOptions:
+    def from_environment(cls, limits: LimitSettings = DEFAULT_LIMITS) -> SecurityOptions:
         """ANJUNGAN_TRUSTED_PROXIES (comma-separated) and ANJUNGAN_SECURE_COOKIES (1/0)."""
         flag = os.environ.get("ANJUNGAN_SECURE_COOKIES")
-        return cls(
+        return cls.with_limits(
+            limits,
             trusted_proxies=tuple(_env_list("ANJUNGAN_TRUSTED_PROXIES")),
             secure_cookies=None if flag in (None, "") else flag == "1",
+        )
+
+    @classmethod
+    def with_limits(
+        cls,
+        limits: LimitSettings,
+        *,
+        trusted_proxies: tuple[str, ...] = (),
+        secure_cookies: bool | None = None,
+    ) -> SecurityOptions:
+        """Options whose body limits are the [limits] table's."""
+        return cls(
+            trusted_proxies=trusted_proxies,
+            secure_cookies=secure_cookies,
+            default_body_limit=limits.max_body_bytes,
+            route_body_limits=route_body_limits(limits),
         )
 
     def trusted(self, address: str) -> bool:

@@ -130,9 +130,10 @@ class LoginGuard:
         *,
         notify_admins: Callable[[Session, str], None] | None = None,
         lockout_after: int = LOCKOUT_AFTER,
+        lockout: timedelta = LOCKOUT,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.db, self.lockout_after, self._clock = db, lockout_after, clock
+        self.db, self.lockout_after, self.lockout, self._clock = db, lockout_after, lockout, clock
         self._notify = notify_admins
 
     def locked_for(self, username: str) -> float | None:
@@ -162,9 +163,9 @@ class LoginGuard:
             row.failures += 1
             if row.locked_until is not None or row.failures < self.lockout_after:
                 return False
-            row.locked_until = now + LOCKOUT
+            row.locked_until = now + self.lockout
             text = (
-                f"Akun staf '{account}' dikunci {int(LOCKOUT.total_seconds() // 60)} menit "
+                f"Akun staf '{account}' dikunci {int(self.lockout.total_seconds() // 60)} menit "
                 f"setelah {row.failures} kali gagal masuk (terakhir dari {client}). / "
                 f"Staff account '{account}' locked after {row.failures} failed logins."
             )

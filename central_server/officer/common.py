@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from central_server.auth import Auth, CsrfFailed, Forbidden, LoginRequired, StaffUser
+from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.lifecycle import STATE_LABELS, TransitionRefused
 from central_server.models import Application, Office
@@ -54,6 +55,8 @@ class PageContext:
     db: Database
     auth: Auth
     today: Callable[[], date]
+    limits: LimitSettings = field(default_factory=LimitSettings)  # login rates and lockout
+    admin_addresses: Sequence[str] | None = None  # lockout notices; None: ANJUNGAN_ADMIN_NOTIFY
 
     def render(
         self,

@@ -3,6 +3,8 @@
 import logging
 import os
 import secrets
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -25,7 +27,6 @@ from central_server.ratelimit import client_ip
 from central_server.review_models import User
 from central_server.schemas import Service
 from central_server.throttle import (
-    LOCKOUT,
     DatabaseRateLimiter,
     LoginGuard,
     admin_notifier,
@@ -41,9 +42,17 @@ LOCKED_TEXT = (
 )
 
 
-def admin_addresses() -> list[str]:
-    """Where lockout notices go: ANJUNGAN_ADMIN_NOTIFY ("email:it@kab.go.id,sms:+62...")."""
-    return [a.strip() for a in os.environ.get("ANJUNGAN_ADMIN_NOTIFY", "").split(",") if a.strip()]
+def admin_addresses(configured: Sequence[str] | None) -> Callable[[], Sequence[str]]:
+    """Where lockout notices go: the config's [notify] admins, else ANJUNGAN_ADMIN_NOTIFY
+    ("email:it@kab.go.id,sms:+62...")."""
+
+    def addresses() -> Sequence[str]:
+        if configured is not None:
+            return configured
+        found = os.environ.get("ANJUNGAN_ADMIN_NOTIFY", "").split(",")
+        return [a.strip() for a in found if a.strip()]
+
+    return addresses
 
 
 def _safe_next(target: str, default: str) -> str:
@@ -57,8 +66,19 @@ def router(ctx: PageContext) -> APIRouter:
     Officer = Annotated[StaffUser, Depends(ctx.auth.require("officer", "admin"))]
     Admin = Annotated[StaffUser, Depends(ctx.auth.require("admin"))]
     # per address (an office NAT: many officers at 08.00); the account lockout is the real guard
-    per_client = DatabaseRateLimiter(ctx.db, per_minute=10, burst=30, prefix="login:ip:")
-    lockouts = LoginGuard(ctx.db, notify_admins=admin_notifier(admin_addresses))
+    limits = ctx.limits
+    per_client = DatabaseRateLimiter(
+        ctx.db,
+        per_minute=limits.logins_per_minute_per_ip,
+        burst=limits.login_burst_per_ip,
+        prefix="login:ip:",
+    )
+    lockouts = LoginGuard(
+        ctx.db,
+        notify_admins=admin_notifier(admin_addresses(ctx.admin_addresses)),
+        lockout_after=limits.lockout_after_failures,
+        lockout=timedelta(minutes=limits.lockout_minutes),
+    )
 
     def home_of(user: StaffUser) -> str:
         return "/officer/applications" if user.role in ("officer", "admin") else "/fleet"
@@ -92,7 +112,7 @@ def router(ctx: PageContext) -> APIRouter:
         if user is None:
             log.warning("failed login for a staff account from %s", client)
             if not wait and lockouts.failed(username, client):
-                locked = wait = LOCKOUT.total_seconds()
+                locked = wait = lockouts.lockout.total_seconds()
             error = (
                 LOCKED_TEXT
                 if locked

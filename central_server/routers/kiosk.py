@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central_server import batch_submit, lifecycle, print_api, quota, regions, scans, surveys
 from central_server.admission import Admission, Refused, Submission, booked
+from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
 from central_server.errors import fail
@@ -26,6 +27,7 @@ from central_server.schemas import (
     SubmissionOut,
 )
 from central_server.status import StatusLookup
+from central_server.throttle import DatabaseRateLimiter
 
 
 def router(
@@ -37,12 +39,13 @@ def router(
     today: Callable[[], date],
     status_lookup: StatusLookup,
     status_limiter: StatusLookupLimiter,
+    limits: LimitSettings,
 ) -> APIRouter:
     """Every route a kiosk calls; `require_technician` guards the enrolment codes."""
     r = APIRouter()
     KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
     admission = Admission(today)
-    r.include_router(build_enrolment_router(kiosk_auth, require_technician))
+    r.include_router(build_enrolment_router(kiosk_auth, require_technician, limits))
 
     @r.get("/api/v1/slots", response_model=list[SlotOut], responses=ERRORS)
     def slots(
@@ -101,8 +104,11 @@ def router(
             fail(404, "not_found", "unknown registration number")
         return Response(found.model_dump_json(), media_type="application/json")
 
-    r.include_router(scans.upload_router(db, current_kiosk))
+    r.include_router(scans.upload_router(db, current_kiosk, limits.max_scan_bytes))
     r.include_router(surveys.kiosk_router(db, current_kiosk, today))
-    r.include_router(print_api.build_router(db, current_kiosk))  # card holder, print codes
+    print_limiter = DatabaseRateLimiter(
+        db, per_minute=limits.print_lookups_per_minute, burst=limits.print_lookup_burst
+    )
+    r.include_router(print_api.build_router(db, current_kiosk, print_limiter))  # print codes
     r.include_router(regions.build_router(db, current_kiosk))  # region master list
     return r
