@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -18,7 +19,10 @@ STARTUP_TIMEOUT_S = 10.0
 class EmbeddedServer:
     """A uvicorn server on a background thread, listening on a socket bound up front."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(
+        self, app: FastAPI, host: str, port: int, tls: tuple[Path, Path] | None = None
+    ) -> None:
+        """`tls`: (certificate, key) PEM files to serve https (a self-signed server in tests)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -33,7 +37,10 @@ class EmbeddedServer:
             ws="none",
             proxy_headers=False,  # central_server.security trusts configured proxies only
             timeout_graceful_shutdown=5,
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
         )
+        self.scheme = "https" if tls else "http"
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
@@ -44,9 +51,9 @@ class EmbeddedServer:
 
     @property
     def base_url(self) -> str:
-        """URL of the server, e.g. http://127.0.0.1:43121."""
+        """URL of the server, e.g. http://127.0.0.1:43121 (https with `tls`)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def start(self) -> EmbeddedServer:
         """Start serving and wait until uvicorn reports it has started."""

@@ -98,6 +98,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             config.office_code,
             token=config.central_token,
             enrol_as=config.kiosk_name,  # no token yet (development): enrol on first use
+            ca_file=config.central_ca_file,
         )
         devices = build_devices(config.devices)
         journal = PrintJournal(config.data_dir / "print-journal.db", config.kiosk_id)

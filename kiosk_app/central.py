@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -196,8 +197,10 @@ class CentralClient(CardHolderApi):
         timeout: float = 5.0,
         session: requests.Session | None = None,
         enrol_as: str | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.ca_file = ca_file  # trust only this CA for the server's certificate (self-signed)
         self.enrol_as = enrol_as  # with no token, enrol under this name on the first call
         self._enrol_lock = threading.Lock()
         self.kiosk_id = kiosk_id
@@ -412,6 +415,8 @@ class CentralClient(CardHolderApi):
         import requests
 
         timeout = self.timeout if timeout is None else timeout
+        if self.ca_file is not None:  # per request: REQUESTS_CA_BUNDLE beats Session.verify
+            kwargs["verify"] = str(self.ca_file)
         try:
             response = self.session.request(
                 method, self.base_url + path, headers=headers, timeout=timeout, **kwargs

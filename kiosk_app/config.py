@@ -40,6 +40,9 @@ class KioskConfig:
     office_code: str = "3517"
     central_url: str | None = None  # None: start an embedded central server
     central_token: str | None = None  # set at provisioning; None: register on start
+    # PEM file of the CA (or the self-signed certificate) of the central server; None: the
+    # system's CA store (a server with a certificate from a public CA)
+    central_ca_file: Path | None = None
     data_dir: Path = field(default_factory=lambda: Path("var"))
     outbox_key_file: Path | None = None  # set at provisioning; None: /etc/anjungan/outbox.key
     output_dir: Path | None = None  # where simulated printers drop their output
@@ -90,10 +93,12 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
         if not hasattr(config, key):
             raise ConfigError(f"unknown setting {key}")
         setattr(config, key, value)
-    for name in ("data_dir", "output_dir", "outbox_key_file"):
+    for name in ("data_dir", "output_dir", "outbox_key_file", "central_ca_file"):
         value = getattr(config, name)
         if isinstance(value, str):
             setattr(config, name, Path(value))
+    if config.central_ca_file is not None and not config.central_ca_file.is_file():
+        raise ConfigError(f"central_ca_file {config.central_ca_file} is not a readable file")
     if config.devices.output_dir is None:
         config.devices.output_dir = config.output_dir
     if config.language not in ("id", "en"):

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -46,6 +47,7 @@ PACKAGES = [
 ]
 KIOSK_USER = "anjungan"
 KIOSK_GROUPS = ["video", "input", "render", "dialout", "lp", "scanner"]
+CENTRAL_CA = "/etc/anjungan/central-ca.pem"  # the central server's CA, given with --central-ca
 CUPS_POLICY = "anjungan"  # the A4 queue's operation policy: see cups_policy()
 _POLICY_BEGIN = "# BEGIN anjungan policy (provisioning/provision.py)"
 _POLICY_END = "# END anjungan policy"
@@ -114,6 +116,8 @@ def kiosk_toml(args: argparse.Namespace, token: str | None) -> str:
     ]
     if token:
         lines.append(f"central_token = {q(token)}")
+    if args.central_ca:
+        lines.append(f"central_ca_file = {q(CENTRAL_CA)}")
     lines += [
         'data_dir = "/var/lib/anjungan"',
         'language = "id"',
@@ -227,8 +231,10 @@ def enrol(args: argparse.Namespace) -> str:
         method="POST",
         headers={"Content-Type": "application/json"},
     )
+    # a central server with a certificate of its own CA (or self-signed): trust that file only
+    context = ssl.create_default_context(cafile=args.central_ca) if args.central_ca else None
     try:
-        with urllib.request.urlopen(request, timeout=20) as answer:
+        with urllib.request.urlopen(request, timeout=20, context=context) as answer:
             return str(json.load(answer)["token"])
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]
@@ -350,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--office-code", required=True)
     parser.add_argument("--central-url", required=True)
     parser.add_argument("--enrolment-code", help="one-time code from a technician")
+    parser.add_argument(
+        "--central-ca", help="PEM file of the CA (or self-signed certificate) of the central server"
+    )
     parser.add_argument("--re-enrol", action="store_true", help="enrol again (rotates the token)")
     parser.add_argument("--root", type=Path, default=Path("/"))
     parser.add_argument(
@@ -372,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.system:
         system_steps(args, step)
+    if args.central_ca:  # before enrolling: the kiosk trusts the server's certificate by it
+        ca = Path(args.central_ca).read_text(encoding="ascii")
+        write_file(args.root / CENTRAL_CA.lstrip("/"), ca, 0o644, step, "central CA")
     token = existing_token(config)
     if token and not args.re_enrol:
         step.done("enrolment", "unchanged")

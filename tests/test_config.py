@@ -62,3 +62,11 @@ def test_the_reading_deadline_is_configurable_and_outlasts_the_driver_read(tmp_p
     path.write_text("[timeouts]\nreading_s = 3.0\n")  # shorter than the driver's 4 s read
     with pytest.raises(ConfigError, match="reading_s"):
         load_config(path)
+
+
+def test_a_missing_central_ca_file_is_named_at_start(tmp_path: Path) -> None:
+    missing = tmp_path / "central-ca.pem"
+    with pytest.raises(ConfigError, match="central_ca_file .*central-ca.pem"):
+        load_config(write(tmp_path, f'[kiosk]\ncentral_ca_file = "{missing}"\n'))
+    missing.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert load_config(tmp_path / "kiosk.toml").central_ca_file == missing

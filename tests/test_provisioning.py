@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from central_server.app import create_app
 from central_server.embedded import EmbeddedServer, start_embedded
-from kiosk_app.central import CentralClient
+from kiosk_app.central import CentralClient, CentralUnavailable
 from kiosk_app.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,3 +144,46 @@ def test_cups_policy_lets_the_kiosk_user_resume_its_queue_only(
         )
         assert checked.returncode == 0 and "is OK" in checked.stdout + checked.stderr
         assert "Bad" not in checked.stdout + checked.stderr, checked.stderr
+
+
+def test_a_kiosk_trusts_a_self_signed_central_server_by_its_ca_file(tmp_path: Path) -> None:
+    """--central-ca: provisioning enrols over https with that file only, writes it beside the
+    config, and the kiosk's client trusts the server by it (and refuses it without)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl (apt: openssl)")
+    sys.path.insert(0, str(ROOT / "provisioning"))
+    try:
+        import central as central_provisioning
+    finally:
+        sys.path.remove(str(ROOT / "provisioning"))
+    cert, key = tmp_path / "tls" / "central.pem", tmp_path / "tls" / "central.key"
+    central_provisioning.self_signed_cert(cert, key, "127.0.0.1")
+    app = create_app(f"sqlite:///{tmp_path / 'central.db'}", admin_token=ADMIN)
+    with EmbeddedServer(app, "127.0.0.1", 0, tls=(cert, key)).start() as server:
+        assert server.base_url.startswith("https://")
+        code = requests.post(
+            f"{server.base_url}/api/v1/enrolment-codes",
+            json={"office_code": "3517", "kiosk_id": "KIOSK-3517-07"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=10,
+            verify=str(cert),
+        ).json()["code"]
+        root = tmp_path / "root"
+        refused = _provision(root, server, f"--enrolment-code={code}")
+        assert refused.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+        done = _provision(root, server, f"--enrolment-code={code}", f"--central-ca={cert}")
+        assert done.returncode == 0, done.stderr
+        copied = root / "etc/anjungan/central-ca.pem"
+        assert copied.read_bytes() == cert.read_bytes()
+        written = (root / "etc/anjungan/kiosk.toml").read_text()
+        assert 'central_ca_file = "/etc/anjungan/central-ca.pem"' in written
+        # what provisioning wrote, read with the file's real place under the throwaway root
+        config = load_config(root / "etc/anjungan/kiosk.toml", central_ca_file=copied)
+        trusting = CentralClient(server.base_url, "KIOSK-3517-07", "3517", ca_file=copied)
+        trusting.health()  # no exception: the certificate verified against the file
+        assert config.central_ca_file == copied
+        default = CentralClient(server.base_url, "KIOSK-3517-07", "3517")
+        with pytest.raises(CentralUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            default.health()
+        trusting.close()
+        default.close()
