@@ -231,6 +231,12 @@ class CentralClient(CardHolderApi):
             self._session = requests.Session()
         return self._session
 
+    @property
+    def verify(self) -> str | bool:
+        """requests' `verify` for every call: given per request, because an environment's
+        REQUESTS_CA_BUNDLE beats Session.verify (requests #3829)."""
+        return str(self.ca_file) if self.ca_file is not None else True
+
     def close(self) -> None:
         """Close pooled connections."""
         if self._session is not None:
@@ -415,8 +421,7 @@ class CentralClient(CardHolderApi):
         import requests
 
         timeout = self.timeout if timeout is None else timeout
-        if self.ca_file is not None:  # per request: REQUESTS_CA_BUNDLE beats Session.verify
-            kwargs["verify"] = str(self.ca_file)
+        kwargs.setdefault("verify", self.verify)
         try:
             response = self.session.request(
                 method, self.base_url + path, headers=headers, timeout=timeout, **kwargs

@@ -188,7 +188,7 @@ class RegionCache:
         url = central.base_url + "/api/v1/regions"
         try:
             with central.session.get(
-                url, headers=headers, timeout=self._timeout, stream=True
+                url, headers=headers, timeout=self._timeout, stream=True, verify=central.verify
             ) as response:
                 if response.status_code == 304:
                     return "unchanged"
