@@ -15,6 +15,7 @@ The tests build their nginx from the same functions (nginx_site, nginx_main_conf
 from __future__ import annotations
 
 import argparse
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,9 @@ INSTALLED_STATIC_DIR = Path("/opt/anjungan/central_server/static")
 PACKAGES = ["nginx-light", "postgresql-15", "python3", "python3-venv", "openssl"]
 SERVICE_USER = "anjungan-central"
 DEFAULT_PORTS = (8001, 8002)
+CREDENTIALS_DIR = Path("/etc/anjungan/credentials")  # root-only; units LoadCredential= them
+# central_server/keys.py's names: the app servers' LoadCredential= lines name the same files
+SERVER_SECRETS = ("token-signing-key", "session-key", "print-code-pepper")
 # Above the largest body any route accepts (a kiosk's command result with its logs, [limits]
 # max_command_result_bytes = 8 MiB + 64 KiB); the app servers enforce each route's own limit.
 CLIENT_MAX_BODY = "9m"
@@ -288,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
             root / cert.relative_to("/"), root / key.relative_to("/"), args.server_name
         )
         step.done("tls certificate", "changed (self-signed)")
+    for name in SERVER_SECRETS:  # made once: a new key would void sessions and kiosk tokens
+        secret = root / CREDENTIALS_DIR.relative_to("/") / name
+        if secret.exists():
+            step.done(f"secret {name}", "unchanged")
+        else:
+            write_file(secret, secrets.token_hex(32) + "\n", 0o600, step, f"secret {name}")
     site = nginx_site(server_name=args.server_name, app_ports=ports, cert=cert, key=key)
     write_file(root / "etc/nginx/sites-available/anjungan-central", site, 0o644, step, "nginx")
     for unit in (

@@ -102,3 +102,13 @@ def test_watchdog_interval_is_half_of_watchdog_sec(monkeypatch: pytest.MonkeyPat
     assert watchdog_interval_s() is None
     monkeypatch.delenv("WATCHDOG_USEC")
     assert watchdog_interval_s() is None
+
+
+def test_app_servers_load_every_server_secret_as_a_credential() -> None:
+    """Each secret central_server/keys.py loads reaches the app servers through LoadCredential=
+    from the root-only file provisioning/central.py makes (the service user cannot read it)."""
+    from central_server import keys
+
+    unit = (ROOT / "systemd" / "anjungan-central@.service").read_text()
+    for name in keys.ENVIRONMENT:
+        assert f"LoadCredential={name}:/etc/anjungan/credentials/{name}\n" in unit

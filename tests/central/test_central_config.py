@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from central_server import keys
 from central_server.config import (
     ConfigError,
     GatewaySettings,
@@ -317,9 +318,15 @@ def test_provisioning_writes_a_production_config_once_and_keeps_an_edited_one(
     assert config.notify.routes() == {"sms": "gateway", "whatsapp": "file", "email": "file"}
     site = (tmp_path / "etc/nginx/sites-available/anjungan-central").read_text()
     assert all(f"server 127.0.0.1:{port} " in site for port in (8001, 8002, 8003))
+    secrets = {p.name: p for p in (tmp_path / "etc/anjungan/credentials").iterdir()}
+    assert sorted(secrets) == sorted(keys.ENVIRONMENT)  # every secret the server loads
+    for path in secrets.values():
+        assert path.stat().st_mode & 0o777 == 0o600 and len(path.read_text().strip()) >= 64
+    made = {name: path.read_text() for name, path in secrets.items()}
     (tmp_path / "etc/anjungan/central.toml").write_text("[server]\nport = 9000\n")  # edited
     again = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
     assert "changed" not in again.stdout.replace("unchanged", "")
+    assert {name: path.read_text() for name, path in secrets.items()} == made  # kept
     assert (tmp_path / "etc/anjungan/central.toml").read_text() == "[server]\nport = 9000\n"
 
 
