@@ -95,12 +95,17 @@ class Timeouts:
     # driver's own whole-read deadline (pcsc_read_timeout_s, 4 s), so the driver's typed
     # error normally comes first and this is only the backstop for a reader gone quiet.
     reading_s: float = 8.0
+    # How long the reader may stay unavailable while nobody is reading (pcscd starting at boot,
+    # a cable reseated) before the kiosk calls an attendant; it comes back by itself otherwise.
+    reader_missing_s: float = 20.0
 
     def __post_init__(self) -> None:
         if self.warning_s < 20:
             raise ValueError("the inactivity warning must leave at least 20 s to answer")
         if not 0 < self.reading_s <= 60:
             raise ValueError("the card reading deadline must be between 0 and 60 s")
+        if self.reader_missing_s <= 0:
+            raise ValueError("the reader's grace before calling an attendant must be above 0 s")
 
 
 @dataclass

@@ -52,6 +52,8 @@ class CardJourney:
         self._attendant = attendant
         self._closed = closed
         self._available = True
+        self._unavailable: tuple[float, str] | None = None  # since when, and why
+        self._missing_called = False
 
     @property
     def simulated(self) -> bool:
@@ -104,9 +106,30 @@ class CardJourney:
             elif isinstance(event, ReaderStateChanged):
                 self._available = event.available
                 log.info("reader available=%s: %s", event.available, event.detail)
+                if event.available:
+                    self._unavailable, self._missing_called = None, False
+                elif self._unavailable is None:
+                    self._unavailable = (now, event.detail)
         core.publish()
         if call is not None:
             self._attendant.call_attendant(call)  # outside the session's lock
+
+    def follow_reader(self) -> None:
+        """(Each tick) Call an attendant once when the reader stayed unavailable longer than
+        `reader_missing_s`: idle, no citizen's read fails to tell anyone; a short gap (pcscd
+        starting, a cable reseated) passes without a call."""
+        core = self._core
+        with core.lock:
+            if self._unavailable is None or self._missing_called:
+                return
+            since, detail = self._unavailable
+            gone_s = core.now() - since
+            if gone_s < core.machine.timeouts.reader_missing_s:
+                return
+            self._missing_called = True
+        reason = f"card reader unavailable for {gone_s:.0f} s: {detail}"[:200]
+        log.warning("%s; calling an attendant", reason)
+        self._attendant.call_attendant(reason)
 
     # -- the simulated reader ----------------------------------------------------------------
     def simulate_tap(self, citizen_index: int = 0) -> None:

@@ -165,8 +165,9 @@ class SessionService:
         self.core.still_here()
 
     def tick(self) -> None:
-        """Advance timers (inactivity, goodbye back to attract, opening hours)."""
+        """Advance timers (inactivity, goodbye back to attract, opening hours, the reader)."""
         self.core.tick(self._hours.follow)
+        self._card.follow_reader()
 
     def finish(self) -> None:
         """Done (or cancel): the survey after a visit that did something, else the goodbye."""

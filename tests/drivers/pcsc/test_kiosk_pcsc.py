@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,17 @@ from tests.drivers.pcsc.fixtures import reset_bed, sam_slot_present, wait_for
 
 @pytest.fixture
 def kiosk(pcsc_testbed: Testbed, tmp_path: Path) -> Iterator[Kiosk]:
+    with _pcsc_kiosk(pcsc_testbed, tmp_path, Timeouts(goodbye_s=0.2)) as kiosk:
+        yield kiosk
+
+
+@contextmanager
+def _pcsc_kiosk(bed: Testbed, tmp_path: Path, timeouts: Timeouts) -> Iterator[Kiosk]:
+    pcsc_testbed = bed
     reset_bed(pcsc_testbed)
     config = load_config(None, data_dir=tmp_path, output_dir=tmp_path / "out", headless=True)
     config.devices.card_reader = "pcsc"  # chosen by configuration, as on a real kiosk
-    config.timeouts = Timeouts(goodbye_s=0.2)
+    config.timeouts = timeouts
     kiosk = build_kiosk(config)
     try:
         wait_for(lambda: kiosk.session.view.reader_available, what="reader available")
@@ -147,3 +155,28 @@ def test_mute_sam_calls_an_attendant_not_the_citizen_s_card(
     wait_for(lambda: kiosk.session.view.reader_available, 30.0, what="reader back")
     _back_to_attract(kiosk)
     _reads(kiosk, pcsc_testbed, 2)
+
+
+def test_a_reader_gone_while_idle_calls_an_attendant_after_its_grace(
+    pcsc_testbed: Testbed, tmp_path: Path
+) -> None:
+    """Nobody reads a card, so no failed read tells anyone: past `reader_missing_s` the kiosk
+    calls an attendant itself (once), and the health report says why."""
+    timeouts = Timeouts(goodbye_s=0.2, reader_missing_s=0.5)
+    with _pcsc_kiosk(pcsc_testbed, tmp_path, timeouts) as kiosk:
+        health = kiosk.health
+        assert health is not None
+        kiosk.session.tick()
+        assert health.collect()["devices"]["attendant"]["called"] == ""  # reader present
+        pcsc_testbed.pcscd("kill")
+        wait_for(lambda: not kiosk.session.view.reader_available, what="reader unavailable")
+
+        def called() -> str:
+            kiosk.session.tick()
+            return str(health.collect()["devices"]["attendant"]["called"])
+
+        wait_for(lambda: called().startswith("card reader unavailable"), what="attendant call")
+        assert "PC/SC service" in called()  # the driver's own words: what is missing
+        pcsc_testbed.pcscd("start")
+        wait_for(lambda: kiosk.session.view.reader_available, what="reader back")
+        _reads(kiosk, pcsc_testbed, 1)
