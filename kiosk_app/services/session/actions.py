@@ -37,6 +37,9 @@ class CardActions(Protocol):
     def stop(self) -> None:
         """Stop the card reader."""
 
+    def follow_reader(self) -> None:
+        """(Each tick) Call an attendant when the reader stayed unavailable too long."""
+
     def simulate_tap(self, citizen_index: int = 0) -> None:
         """Put a fictional citizen's card on the simulated reader."""
 
