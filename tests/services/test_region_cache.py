@@ -5,10 +5,15 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +24,8 @@ from kiosk_app.central import CentralClient
 from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.regions import CACHE_FILE, RegionCache
 from tests.region_editions import NEW, OLD, write_edition
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -147,3 +154,85 @@ def test_a_bad_download_is_refused_and_the_cache_kept(tmp_path: Path, body: byte
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+REFRESH_CHILD = textwrap.dedent("""
+    import errno, json, sys
+    from pathlib import Path
+    from kiosk_app.central import CentralClient
+    from kiosk_app.services.durable import STORAGE
+    from kiosk_app.services.regions import CACHE_FILE, RegionCache
+    folder, url, fill = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "fill"
+    if fill:  # take every byte of the tiny disk
+        with open(folder / "ballast", "wb", buffering=0) as ballast:
+            try:
+                while True:
+                    ballast.write(b"x" * 4096)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    client = CentralClient(url, "KIOSK-T-09", "3517", enrol_as="test", timeout=10)
+    cache = RegionCache(client, folder)
+    loaded = cache.load()
+    outcome = cache.refresh()
+    print(json.dumps({
+        "loaded_before": loaded,
+        "outcome": outcome,
+        "edition": cache.edition,
+        "found": cache.search("sentani").total,
+        "health": STORAGE.status(),
+        "left_over": sorted(p.name for p in folder.iterdir() if p.name != "ballast"),
+    }))
+""")
+
+
+def _refresh_in_namespace(folder: Path, mount: str, url: str, fill: bool) -> dict[str, Any]:
+    script = (
+        f'{mount} && exec {sys.executable} -c "$CHILD" {folder} {url} {"fill" if fill else "keep"}'
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        env={**os.environ, "CHILD": REFRESH_CHILD, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_read_only_data_folder_keeps_the_old_cache_and_uses_the_download(
+    central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
+) -> None:
+    server, db, client = central
+    folder = tmp_path / "kiosk"
+    old = import_edition(db, write_edition(tmp_path / "2020", OLD))
+    assert RegionCache(client, folder).refresh() == "updated"
+    kept = (folder / CACHE_FILE).read_bytes()
+    new = import_edition(db, write_edition(tmp_path / "2022", NEW))
+    readonly = f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
+    result = _refresh_in_namespace(folder, readonly, server.base_url, fill=False)
+    assert result["loaded_before"] is True  # the stored edition was read first
+    assert (result["outcome"], result["edition"]) == ("updated", new.edition_id)
+    assert result["found"] == 1  # the citizen searches the new edition now
+    assert result["health"]["state"] == "unwritable" and CACHE_FILE in result["health"]["files"]
+    assert (folder / CACHE_FILE).read_bytes() == kept  # the old cache is untouched
+    again = RegionCache(client, folder)
+    assert again.load() and again.edition == old.edition_id  # and still usable after
+
+
+def test_a_full_disk_uses_the_download_and_leaves_no_half_written_file(
+    central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
+) -> None:
+    server, db, _client = central
+    folder = tmp_path / "kiosk"
+    folder.mkdir()
+    new = import_edition(db, write_edition(tmp_path / "2022", NEW))
+    tiny = f"mount -t tmpfs -o size=64k tmpfs {folder}"
+    result = _refresh_in_namespace(folder, tiny, server.base_url, fill=True)
+    assert result["loaded_before"] is False
+    assert (result["outcome"], result["edition"]) == ("updated", new.edition_id)
+    assert result["found"] == 1
+    assert result["health"]["state"] == "full" and CACHE_FILE in result["health"]["files"]
+    assert result["left_over"] == []  # no half-written regions.json.tmp holding the space
