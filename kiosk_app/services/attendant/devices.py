@@ -14,6 +14,7 @@ from drivers.ticket_printer.protocol import TicketPrinter
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Ticket
 from kiosk_app.services.attendant import texts as T
+from kiosk_app.services.durable import DAMAGED, STORAGE
 from kiosk_app.services.printing.journal import (
     UNRESOLVED,
     JournalError,
@@ -222,6 +223,12 @@ class TicketReprinter:
             pdf = self._receipts.open(old.reference, old.payload)
         except SealError as exc:
             log.error("attendant reprint of receipt job %d refused: %s", old.id, exc)
+            STORAGE.report(  # the technician's alert: a replaced outbox key, or damaged bytes
+                self._journal.path,
+                DAMAGED,
+                f"kept receipt of job {old.id} does not open with this kiosk's key"
+                " (replaced key or damaged bytes): not reprinted, kept until it expires",
+            )
             return False, T.RECEIPT_NOT_KEPT, old.reference
         try:
             job = self._journal.reprint(old.id, actor)

@@ -98,6 +98,7 @@ class PrintJournal:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """Open (or create) the journal; call recover() once at start-up."""
+        self.path = Path(path)
         self.kiosk_id = kiosk_id
         self._now = now
         self._lock = threading.Lock()

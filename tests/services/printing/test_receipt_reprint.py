@@ -21,6 +21,7 @@ from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.attendant import texts as T
 from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
 from kiosk_app.services.attendant.service import AttendantService
+from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.receipt_vault import (
     ReceiptSealer,
@@ -43,14 +44,13 @@ def settings() -> AttendantSettings:
 class Kiosk:
     """Printing and attendant services on one journal, with a clock the test moves."""
 
-    def __init__(self, data: Path, settings: AttendantSettings) -> None:
+    def __init__(self, data: Path, settings: AttendantSettings, key: bytes | None = None) -> None:
         noon = datetime.now().astimezone().replace(hour=12, minute=0, second=0, microsecond=0)
         self.now = [noon.astimezone(UTC)]
         clock = lambda: self.now[0]  # noqa: E731
         self.journal = PrintJournal(data / "print-journal.db", "KIOSK-3517-01", now=clock)
-        self.sealer = ReceiptSealer(
-            AESGCM.generate_key(bit_length=256), "KIOSK-3517-01", keep=timedelta(hours=4), now=clock
-        )
+        self.key = key or AESGCM.generate_key(bit_length=256)
+        self.sealer = ReceiptSealer(self.key, "KIOSK-3517-01", keep=timedelta(hours=4), now=clock)
         self.ticket = SimulatedTicketPrinter()
         self.a4 = SimulatedDocumentPrinter()
         self.printing = PrintingService(
@@ -220,3 +220,40 @@ def test_without_a_sealer_no_receipt_is_kept(tmp_path: Path) -> None:
     [job] = [j for j in journal.pending() if j.kind == "receipt"]
     assert job.payload is None
     journal.close()
+
+
+def test_a_replaced_key_refuses_the_reprint_tells_the_technician_and_keeps_the_receipt(
+    tmp_path: Path, settings: AttendantSettings
+) -> None:
+    """The kiosk restarts with another outbox key (a replaced disk, a wrong file): the kept
+    receipt cannot be opened; the attendant hears it is not kept, the health report names the
+    journal, and the sealed copy stays for the right key (until it expires)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    first = Kiosk(data, settings)
+    first.a4.set_paper(False)
+    assert not first.submit(Canary.fresh())
+    right_key = first.key
+    first.close()
+
+    replaced = Kiosk(data, settings, key=AESGCM.generate_key(bit_length=256))
+    try:
+        replaced.attendant.refresh()
+        [item] = [i for i in replaced.attendant.view().reprints if i.kind == "receipt"]
+        assert not replaced.attendant.reprint(item.job_id)
+        assert replaced.attendant.view().message == T.RECEIPT_NOT_KEPT
+        status = STORAGE.status()
+        assert status["state"] == "damaged" and "print-journal.db" in status["files"]
+        assert "does not open with this kiosk's key" in status["files"]
+        assert replaced.receipt_payloads()[0] is not None  # kept, not wiped
+    finally:
+        replaced.close()
+
+    again = Kiosk(data, settings, key=right_key)
+    try:
+        again.attendant.refresh()
+        [item] = [i for i in again.attendant.view().reprints if i.kind == "receipt"]
+        assert again.attendant.reprint(item.job_id)
+        assert again.a4.printed and again.a4.printed[-1][1][:5] == b"%PDF-"
+    finally:
+        again.close()
