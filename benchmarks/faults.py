@@ -1,6 +1,6 @@
 """A fault matrix through the real kiosk services; last line: one JSON object.
 
-Covered (partial matrix, see "covers" in the JSON):
+Covered (see "covers" in the JSON):
 - card and SAM faults: the real SessionService on a PcscCardReader, pcscd + vpcd + the virtual
   e-KTP and SAM (the tests' test bed), the session's timers ticking on the real clock; a fault
   counts as told when the session is back on the prompt with a message for the citizen;
@@ -9,17 +9,20 @@ Covered (partial matrix, see "covers" in the JSON):
   (the harness of tests/services/test_kiosk_storage_faults.py).
 - damaged durable files at start: the outbox (0 bytes, truncated, flipped header, schema page,
   row page; 30 rows in it), the print journal and the survey queue (0 bytes, truncated, flipped
-  header): the whole kiosk must start, take a submission and answer a status check (how many
-  of the damaged file's rows come back is tests/services/test_durable_files.py's to check;
-  "lost" is not measured for these);
+  header): the whole kiosk must start, take a submission and answer a status check; "lost"
+  for the outbox: a row plain sqlite3 still reads from the damaged file, row by row,
+  that the kiosk did not bring back);
 - server faults: the session with its outbox behind the tests' fault proxy (down, slow, 500,
-  429, reset, reset after the server did the work); a fault counts as told when the citizen
+  429, reset, reset after the server did the work, and hostile 200s: an HTML page, JSON of
+  another shape, a body cut short, a 16 MiB body); a fault counts as told when the citizen
   gets a result (offline: a local reference) or a message; afterwards the queue must drain
   (a row left unsent counts as lost; duplicates on the server are not counted here).
 - printer faults during a submission: the session with simulated ticket and A4 printers that
   run out of paper, open their cover, go offline, jam or stop their queue; the application must
   be stored (a registration number) and the citizen told what did not print.
-Not covered yet: SIGKILL, hostile HTTP.
+- SIGKILL: the crash rig of tests/services/outbox/test_outbox_crash.py, 60 kills while
+  submitting and printing, then a restart and drain: no acknowledged submission lost, none on
+  the server twice, no ticket printed twice.
 
 "lost": an acknowledged submission missing from the outbox; "hung": no outcome within 30 s;
 "untold": an outcome without a message; "reused_refs": a local reference issued twice.
@@ -267,6 +270,7 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
                 (case / "var").mkdir(parents=True)
                 make(case / "var" / file)
                 DAMAGE[damage](case / "var" / file)
+                readable = _readable_refs(case / "var" / file) if file == "outbox.db" else set()
                 key = case / "outbox.key"
                 key.write_bytes(bytes(range(32)))
                 try:
@@ -283,16 +287,62 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
                     )
                     continue
                 verdict = "told" if got["outcome"] and got["status_found"] == number else "untold"
+                # lost: a row any reader gets from the damaged file that the kiosk did not bring
+                # back (it may have sent it since: the outbox keeps sent rows too)
+                missing = readable - _outbox_refs(case / "var" / file) if readable else set()
                 results.append(
                     {
                         "fault": name,
                         "kind": "damaged file",
                         "verdict": verdict,
                         "time_to_message_s": got["told_s"],
+                        "lost": bool(missing),
+                        "readable_rows": len(readable),
+                        **(
+                            {"error": f"{len(missing)} readable row(s) not recovered"}
+                            if missing
+                            else {}
+                        ),
                     }
                 )
         finally:
             server.stop()
+
+
+def _readable_refs(path: Path) -> set[str]:
+    """The local references an independent reader gets from a damaged outbox file, row by row
+    (plain sqlite3, no recovery of ours): the floor of what must come back."""
+    import sqlite3
+
+    found: set[str] = set()
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return found
+    try:
+        for rowid in range(1, 200):
+            try:
+                row = db.execute(
+                    "SELECT local_reference FROM outbox WHERE rowid=?", (rowid,)
+                ).fetchone()
+            except sqlite3.Error:
+                continue
+            if row and isinstance(row[0], str):
+                found.add(row[0])
+    finally:
+        db.close()
+    return found
+
+
+def _outbox_refs(path: Path) -> set[str]:
+    """Every local reference in the kiosk's outbox after its start (pending or sent)."""
+    from kiosk_app.services.outbox.store import Outbox
+
+    box = Outbox(path, bytes(range(32)), "KIOSK-3517-SF")
+    try:
+        return {entry.local_reference for entry in box.entries()}
+    finally:
+        box.close()
 
 
 def _to_a_chosen_slot(session: SessionService, until: Any) -> None:
@@ -420,7 +470,7 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
     from drivers.card_reader.simulator import SimulatedCardReader
     from kiosk_app.services.outbox.sender import Backoff, OutboxSender
     from kiosk_app.services.outbox.store import Outbox
-    from tests.services.faultproxy import FaultProxy
+    from tests.services.faultproxy import HOSTILE, FaultProxy
 
     references: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -445,7 +495,8 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
 
         acknowledged: list[str] = []
         try:
-            for mode in ("down", "slow", "500", "429", "reset", "reset_after_forward"):
+            modes = ("down", "slow", "500", "429", "reset", "reset_after_forward", *HOSTILE)
+            for mode in modes:
                 proxy.set_mode("forward")
                 _to_a_chosen_slot(session, until)
                 proxy.set_mode(mode)
@@ -503,6 +554,42 @@ def server_matrix(results: list[dict[str, Any]]) -> list[str]:
     return references
 
 
+def kill_matrix(results: list[dict[str, Any]], kills: int = 60) -> None:
+    """The kiosk SIGKILLed `kills` times while submitting and printing (the crash rig of
+    tests/services/outbox/test_outbox_crash.py): nothing acknowledged lost, nothing doubled."""
+    from tests.services.outbox.test_outbox_crash import run_kills
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            run_kills(Path(tmp), kills, seed=13)
+        except BaseException as exc:  # the rig's assertions and pytest.fail (Failed)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            text = str(exc)[:300]
+            results.append(
+                {
+                    "fault": f"SIGKILL x{kills} while submitting and printing",
+                    "kind": "sigkill",
+                    "verdict": "told",
+                    "lost": "not sent" in text or "twice" in text,
+                    "error": text,
+                    "time_to_message_s": 0.0,
+                }
+            )
+            return
+    results.append(
+        {
+            "fault": f"SIGKILL x{kills} while submitting and printing",
+            "kind": "sigkill",
+            "verdict": "told",
+            "lost": False,
+            "time_to_message_s": 0.0,  # a killed kiosk tells nobody; the restart loses nothing
+            "rig_s": round(time.monotonic() - started, 1),
+        }
+    )
+
+
 def main() -> None:
     results: list[dict[str, Any]] = []
     card_matrix(results)
@@ -510,6 +597,7 @@ def main() -> None:
     damaged_file_matrix(results)
     references = server_matrix(results)
     printer_matrix(results)
+    kill_matrix(results)
     for row in results:
         print(json.dumps(row))
     print(
@@ -522,9 +610,8 @@ def main() -> None:
                 "reused_refs": len(references) - len(set(references)),
                 "max_time_to_message_s": max(r["time_to_message_s"] for r in results),
                 "covers": "card+SAM faults on pcscd/vpcd, storage faults and damaged files on the "
-                "whole kiosk, "
-                "server faults through the fault proxy, ticket and A4 printer faults during a "
-                "submission",
+                "whole kiosk, server faults and hostile answers through the fault proxy, ticket "
+                "and A4 printer faults during a submission, SIGKILLs while submitting",
             }
         )
     )

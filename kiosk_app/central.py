@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The largest answer read (an issued document's PDF in JSON is a few hundred KiB; the region
+# list has its own download and cap): anything larger is a hostile or broken server.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 MSG_UNAVAILABLE = Text(
     "Server pusat sedang tidak dapat dihubungi. Silakan coba beberapa saat lagi.",
     "The central server cannot be reached right now. Please try again shortly.",
@@ -183,6 +186,26 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _read_capped(response: requests.Response, what: str) -> None:
+    """Read a streamed answer into `response.content`, refusing one over MAX_ANSWER_BYTES (a
+    hostile or broken server, or a portal page in between, must not fill the kiosk's memory)."""
+    import requests
+
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        response.close()
+        raise requests.RequestException(f"{what}: answer of {declared} bytes refused (too large)")
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            response.close()
+            raise requests.RequestException(
+                f"{what}: answer over {MAX_ANSWER_BYTES} bytes refused (too large)"
+            )
+    response._content = bytes(body)  # what .content, .json() and .text read from now on
 
 
 class CentralClient(CardHolderApi):
@@ -424,8 +447,14 @@ class CentralClient(CardHolderApi):
         kwargs.setdefault("verify", self.verify)
         try:
             response = self.session.request(
-                method, self.base_url + path, headers=headers, timeout=timeout, **kwargs
+                method,
+                self.base_url + path,
+                headers=headers,
+                timeout=timeout,
+                stream=True,
+                **kwargs,
             )
+            _read_capped(response, what)
         except requests.Timeout as exc:
             raise self._log(
                 CentralUnavailable(f"{what}: timed out after {timeout}s: {exc}")

@@ -1,4 +1,5 @@
-"""A small fault-injecting TCP proxy on loopback: forward, down, slow, 500, 429, reset."""
+"""A small fault-injecting TCP proxy on loopback: forward, down, slow, 500, 429, reset, and
+hostile answers (a 200 that is not JSON, JSON of another shape, a body cut short, a huge body)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import struct
 import threading
 import time
 
-MODES = ("forward", "down", "slow", "500", "429", "reset", "reset_after_forward")
+# A hostile or broken server's 200 answers, sent without forwarding: (headers, body, cut short)
+HOSTILE: dict[str, tuple[str, bytes, bool]] = {
+    "garbage": ("Content-Type: text/html\r\n", b"<html><body>Gateway login</body></html>", False),
+    "wrong_json": ("Content-Type: application/json\r\n", b'{"ok": true, "items": [1, 2]}', False),
+    "truncated": ("Content-Type: application/json\r\n", b'{"registration_number": "AK', True),
+    "huge": ("Content-Type: application/json\r\n", b"[" + b"0," * (8 << 20) + b"0]", False),
+}
+MODES = ("forward", "down", "slow", "500", "429", "reset", "reset_after_forward", *HOSTILE)
 
 
 def _read_request(conn: socket.socket) -> bytes:
@@ -130,6 +138,17 @@ class FaultProxy:
                         f"Content-Length: {len(body)}\r\n{extra}\r\n".encode()
                         + body
                     )
+                    continue
+                if mode in HOSTILE:
+                    headers, body, cut = HOSTILE[mode]
+                    length = len(body) * 2 if cut else len(body)  # cut: promises more than sent
+                    conn.sendall(
+                        f"HTTP/1.1 200 OK\r\n{headers}Content-Length: {length}\r\n\r\n".encode()
+                        + body
+                    )
+                    if cut:
+                        conn.close()
+                        return
                     continue
                 if mode == "slow":
                     time.sleep(self.slow_s)

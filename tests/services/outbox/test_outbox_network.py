@@ -15,7 +15,7 @@ from kiosk_app.central import CentralClient
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
 from kiosk_app.services.outbox.sender import QUEUED, Backoff, OutboxSender
 from kiosk_app.services.outbox.store import Outbox
-from tests.services.faultproxy import FaultProxy
+from tests.services.faultproxy import HOSTILE, FaultProxy
 from tests.services.outbox_rig import (
     KIOSK_ID,
     client,
@@ -66,7 +66,7 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("fault", ["down", "slow", "500", "reset"])
+@pytest.mark.parametrize("fault", ["down", "slow", "500", "reset", *HOSTILE])
 def test_each_fault_keeps_the_row_pending_then_it_is_sent_once(net: Net, fault: str) -> None:
     entry = net.outbox.enqueue(submission(next(slot_plan(net.direct, 1))))
     net.proxy.set_mode(fault)
@@ -75,6 +75,8 @@ def test_each_fault_keeps_the_row_pending_then_it_is_sent_once(net: Net, fault: 
     row = net.outbox.get(entry.id)
     assert row.status == "pending" and row.attempts == 1 and row.last_error
     assert "ANAK" not in row.last_error and net.outbox.depth() == 1
+    if fault == "huge":  # refused while reading, not after taking 16 MiB into memory
+        assert "refused (too large)" in row.last_error
     net.proxy.set_mode("forward")
     time.sleep(0.05)  # past the backoff
     assert net.sender.drain_once() == 1
