@@ -5,15 +5,11 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,6 +20,7 @@ from kiosk_app.central import CentralClient
 from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.regions import CACHE_FILE, RegionCache
 from tests.region_editions import NEW, OLD, write_edition
+from tests.services.test_durable_files import _in_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,23 +182,6 @@ REFRESH_CHILD = textwrap.dedent("""
 """)
 
 
-def _refresh_in_namespace(folder: Path, mount: str, url: str, fill: bool) -> dict[str, Any]:
-    script = (
-        f'{mount} && exec {sys.executable} -c "$CHILD" {folder} {url} {"fill" if fill else "keep"}'
-    )
-    done = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        env={**os.environ, "CHILD": REFRESH_CHILD, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
 def test_a_read_only_data_folder_keeps_the_old_cache_and_uses_the_download(
     central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
 ) -> None:
@@ -212,7 +192,7 @@ def test_a_read_only_data_folder_keeps_the_old_cache_and_uses_the_download(
     kept = (folder / CACHE_FILE).read_bytes()
     new = import_edition(db, write_edition(tmp_path / "2022", NEW))
     readonly = f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
-    result = _refresh_in_namespace(folder, readonly, server.base_url, fill=False)
+    result = _in_namespace(folder, readonly, REFRESH_CHILD, server.base_url, "keep")
     assert result["loaded_before"] is True  # the stored edition was read first
     assert (result["outcome"], result["edition"]) == ("updated", new.edition_id)
     assert result["found"] == 1  # the citizen searches the new edition now
@@ -230,7 +210,7 @@ def test_a_full_disk_uses_the_download_and_leaves_no_half_written_file(
     folder.mkdir()
     new = import_edition(db, write_edition(tmp_path / "2022", NEW))
     tiny = f"mount -t tmpfs -o size=64k tmpfs {folder}"
-    result = _refresh_in_namespace(folder, tiny, server.base_url, fill=True)
+    result = _in_namespace(folder, tiny, REFRESH_CHILD, server.base_url, "fill")
     assert result["loaded_before"] is False
     assert (result["outcome"], result["edition"]) == ("updated", new.edition_id)
     assert result["found"] == 1
