@@ -46,6 +46,7 @@ def create_app(
     security: SecurityOptions | None = None,
     limits: LimitSettings | None = None,
     admin_addresses: Sequence[str] | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
     """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
 
@@ -54,7 +55,8 @@ def create_app(
     `background_loops=False`: no notification delivery here (production runs it once per
     deployment: `anjungan central --worker`, central_server.runtime.run_worker).
     `limits` are the [limits] table (body sizes, rate limits, lockout); `admin_addresses` who is
-    told of a staff lockout (default: ANJUNGAN_ADMIN_NOTIFY).
+    told of a staff lockout (default: ANJUNGAN_ADMIN_NOTIFY); `public_url` where citizens reach
+    the server, for verification QR codes (default: ANJUNGAN_PUBLIC_URL, else the request's).
     """
     limits = limits or LimitSettings()
     db = Database(database_url)
@@ -100,6 +102,7 @@ def create_app(
 
     app = FastAPI(title="Anjungan central server", version="1.0", lifespan=lifespan, docs_url=None)
     app.state.db = db
+    app.state.public_url = public_url
     # nginx serves the same folder at /static/ in production (provisioning/central.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.review = review

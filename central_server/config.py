@@ -34,7 +34,9 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = DEFAULT_DATABASE_URL
-    public_url: str = "http://127.0.0.1:8000"  # what citizens and kiosks see (behind nginx)
+    # what citizens and kiosks see (behind nginx), e.g. in verification QR codes; empty: the
+    # address each request came to (a development server on any port)
+    public_url: str = ""
     # Addresses whose X-Forwarded-For/-Proto are believed (nginx on the same host: 127.0.0.1).
     trusted_proxies: tuple[str, ...] = ()
     # True: this process also runs the background loops (notification delivery). Production
@@ -194,7 +196,7 @@ def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
 def _check_server(server: ServerSettings) -> None:
     if not 0 < server.port < 65536:
         raise ConfigError(f"[server] port must be 1-65535, not {server.port}")
-    if not server.public_url.lower().startswith(("http://", "https://")):
+    if server.public_url and not server.public_url.lower().startswith(("http://", "https://")):
         raise ConfigError("[server] public_url must start with http:// or https://")
     if not server.database_url.startswith(("sqlite:", "postgresql")):
         raise ConfigError("[server] database_url must be a sqlite: or postgresql URL")

@@ -1,7 +1,6 @@
 """Kiosk API for the card holder: their own applications, and printing issued documents once."""
 
 import base64
-import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -120,7 +119,7 @@ def build_router(
     def reserve(body: ReserveIn, kiosk: KioskDep, request: Request) -> dict[str, Any]:
         """Hold a document for printing at this kiosk; answers with its PDF (verification QR)."""
         _limit(limits, kiosk, body.nik)
-        base = os.environ.get("ANJUNGAN_PUBLIC_URL") or str(request.base_url)
+        base = issued.public_base(request)
         with db.transaction() as session:
             found = _find(session, body)
             row, document = found

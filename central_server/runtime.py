@@ -99,6 +99,7 @@ def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
         "limits": config.limits,
         # [notify] admins, else ANJUNGAN_ADMIN_NOTIFY (a deployment's environment)
         "admin_addresses": config.notify.admins or None,
+        "public_url": config.server.public_url or None,
         **overrides,
     }
     app = create_app(config.server.database_url, **options)

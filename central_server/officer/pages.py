@@ -1,6 +1,5 @@
 """Officer pages for applications: list by office and state, detail with scans, actions."""
 
-import os
 from datetime import date
 from typing import Annotated, Any
 
@@ -152,7 +151,7 @@ def router(ctx: PageContext) -> APIRouter:
             if document is None:
                 raise TransitionRefused("not_found", "no document issued yet", 404)
             office = session.get_one(Office, app.office_code)
-            base = os.environ.get("ANJUNGAN_PUBLIC_URL") or str(request.base_url)
+            base = issued.public_base(request)
             pdf = issued.render_pdf(document, office.name, issued.verify_url(base, document))
         filename = f"{document.document_number}.pdf"
         return Response(

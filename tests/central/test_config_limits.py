@@ -1,4 +1,5 @@
-"""The [limits] and [notify] admins tables of the central config are what the server enforces."""
+"""The [limits] and [notify] admins tables of the central config are what the server enforces;
+its public_url is where verification QR codes point."""
 
 from __future__ import annotations
 
@@ -84,3 +85,18 @@ def test_bad_admin_addresses_are_refused(tmp_path: Path, admins: str, message: s
     path.write_text(f"[notify]\nadmins = {admins}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_central_config(path)
+
+
+def test_public_url_comes_from_a_config_file_only(tmp_path: Path) -> None:
+    """The development default (port 8000) would point QR codes at the wrong port: only a
+    file's public_url is used; without one the request's own address is."""
+    config = load_central_config(_config(tmp_path, ""))
+    assert build_app(config).state.public_url is None  # the file leaves it at the default
+    path = tmp_path / "central.toml"
+    path.write_text(
+        path.read_text().replace(
+            "[server]\n", '[server]\npublic_url = "https://anjungan.example.go.id/"\n'
+        )
+    )
+    app = build_app(load_central_config(path))
+    assert app.state.public_url == "https://anjungan.example.go.id/"

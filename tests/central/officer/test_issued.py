@@ -50,6 +50,17 @@ def test_pdf_qr_opens_the_public_verification_page(
     picture = Image.open(tmp_path / "p.png").convert("L")
     (url,) = [code.text for code in zxingcpp.read_barcodes(picture)]
     assert url.startswith(f"{central.url}/verify/"), url
+    central.app.state.public_url = "https://anjungan.example.go.id/"  # the config's public_url
+    again = officer.get(f"/officer/applications/{number}/document.pdf")
+    pdf.write_bytes(again.content)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), str(tmp_path / "q")],
+        timeout=30,
+        check=True,
+    )
+    (public,) = [c.text for c in zxingcpp.read_barcodes(Image.open(tmp_path / "q.png"))]
+    assert public == url.replace(central.url, "https://anjungan.example.go.id")
+    central.app.state.public_url = None
     page = requests.get(url, timeout=10)
     assert page.status_code == 200
     assert "SAH dan AKTIF" in page.text and document_number.group(0) in page.text
