@@ -9,6 +9,15 @@ citizen's notifications. Many new items are created with a few statements; when 
 unusual happens (a sequence running out, a concurrent insert of the same key) the batch is
 rolled back to its savepoint and admitted item by item, each in its own savepoint, so a
 refusal spoils nothing else.
+
+Places lent to kiosks (slot leases, central_server.leases) and not used yet count as taken: a
+slot's room is its quota less its bookings less those places. An item booked offline from a
+lease ("lease": {"lease_id", "seal"}) is admitted on exactly its sealed date and window against
+its lease (used += 1), never moved and never refused for quota; its seal must verify with the
+kiosk's key (a kiosk with no key registered yet is admitted, noted "unknown_kiosk"), and the same
+seal twice is the same application. Its content refused (an impossible NIK) does not turn the
+citizen away: it is admitted held for an officer, and the citizen told. Any new application of a
+citizen who already has an open one for the same service is admitted and flagged.
 """
 
 from __future__ import annotations
@@ -20,20 +29,21 @@ import logging
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central_server import numbering, quota, submission_notice
+from central_server import numbering, quota, seals, submission_notice
 from central_server.kiosk_auth import KioskRef
-from central_server.lifecycle import daily_quota
-from central_server.models import Application
+from central_server.lifecycle import TERMINAL, daily_quota
+from central_server.models import Application, SlotLease
 from central_server.schemas import ApplicationIn, SlotIn, SubmissionOut
 from central_server.settings import now_wib
 from kiosk_app.domain.identity import mask_name, mask_nik
+from kiosk_app.domain.nik import parse_nik
 
 log = logging.getLogger("central_server")
 
@@ -80,8 +90,9 @@ def request_hash(body: ApplicationIn) -> str:
     `if_slot_full` is left out: it says what to do when nothing is stored yet, so a row first
     tried at the kiosk ("refuse", answer lost) and resent from the queue ("next_free") is the
     same request and replays, and fingerprints stored before the field existed still match."""
+    left_out = {"if_slot_full"} | ({"lease"} if body.lease is None else set())
     return hashlib.sha256(
-        json.dumps(body.model_dump(mode="json", exclude={"if_slot_full"}), sort_keys=True).encode()
+        json.dumps(body.model_dump(mode="json", exclude=left_out), sort_keys=True).encode()
     ).hexdigest()
 
 
@@ -99,12 +110,39 @@ def booked(session: Session, office_code: str, service: str, days: list[date]) -
     return {(d, w): n for d, w, n in rows}
 
 
+def leased(
+    session: Session, office_code: str, service: str, days: list[date], now: datetime
+) -> dict[Slot, int]:
+    """Places lent to kiosks and not used yet per (day, window), leases not expired at `now`."""
+    rows = session.execute(
+        select(SlotLease.day, SlotLease.window, func.sum(SlotLease.places - SlotLease.used))
+        .where(
+            SlotLease.office_code == office_code,
+            SlotLease.service == service,
+            SlotLease.day.in_(days),
+            SlotLease.expires_at > now.astimezone(UTC),
+        )
+        .group_by(SlotLease.day, SlotLease.window)
+    )
+    return {(d, w): int(n or 0) for d, w, n in rows}
+
+
+def occupied(
+    session: Session, office_code: str, service: str, days: list[date], now: datetime
+) -> dict[Slot, int]:
+    """Places of each slot that are not free: bookings plus places lent and not used yet."""
+    counts = Tally(booked(session, office_code, service, days))
+    counts.update(leased(session, office_code, service, days, now))
+    return dict(counts)
+
+
 def first_free(
     session: Session,
     office: str,
     service: str,
     wanted: Slot,
     today: date,
+    now: datetime,
     taken: Mapping[tuple[str, date, str], int] | None = None,
 ) -> Slot | None:
     """The earliest slot after the full `wanted` one (quota.later_slots) with a place left,
@@ -115,17 +153,54 @@ def first_free(
         return None
     daily = daily_quota(session, office, service)
     held = taken or {}
-    # Counts only grow (no booking is ever deleted), so a slot full before locking stays full;
-    # one with room is locked, then counted again under the lock.
-    seen = booked(session, office, service, sorted({d for d, _ in candidates}))
+    # A slot full before locking rarely frees up (only a lease given back or expiring), so
+    # it is skipped; one with room is locked, then counted again under the lock.
+    seen = occupied(session, office, service, sorted({d for d, _ in candidates}), now)
     for day, window in candidates:
         room = quota.window_capacity(daily, window) - held.get((service, day, window), 0)
         if seen.get((day, window), 0) >= room:
             continue
         numbering.lock_slot(session, office, service, day, window)
-        if booked(session, office, service, [day]).get((day, window), 0) < room:
+        if occupied(session, office, service, [day], now).get((day, window), 0) < room:
             return day, window
     return None
+
+
+def content_problem(body: ApplicationIn, today: date) -> str | None:
+    """Why the server refuses an application's content, or None (checked on offline bookings,
+    which the kiosk could not have checked with the server)."""
+    if parse_nik(body.applicant_nik, today) is None:
+        return "NIK tidak sah (tanggal lahir atau kode wilayah mustahil) / impossible NIK"
+    return None
+
+
+def lease_problem(
+    session: Session, kiosk: KioskRef, body: ApplicationIn
+) -> tuple[Refused | None, str]:
+    """Check an offline booking's seal and lease: (refusal or None, the seal's status)."""
+    claim = body.lease
+    assert claim is not None
+    checked = seals.check(session, claim.seal)
+    claims = checked.claims
+    if claims is None or checked.status == seals.ALTERED:
+        log.warning("kiosk %s sent a booking with a %s seal", kiosk.kiosk_id, checked.status)
+        return Refused(
+            409, "seal_invalid", f"the receipt seal does not verify ({checked.status})"
+        ), ""
+    slot = (body.service.value, body.slot.date, body.slot.window)
+    if (claims.kiosk_id, claims.office, claims.service, claims.day, claims.window) != (
+        kiosk.kiosk_id,
+        kiosk.office_code,
+        *slot,
+    ):
+        return Refused(409, "seal_mismatch", "the seal names another kiosk, office or slot"), ""
+    lease = session.get(SlotLease, claim.lease_id)
+    if lease is None or (lease.kiosk_id, lease.service, lease.day, lease.window) != (
+        kiosk.kiosk_id,
+        *slot,
+    ):
+        return Refused(409, "lease_mismatch", "the lease is not this kiosk's for this slot"), ""
+    return None, checked.status
 
 
 @dataclass(frozen=True)
@@ -136,11 +211,31 @@ class _New:
     digest: str
 
 
-class Admission:
-    """The submission rules on the server's calendar (`today`) and clock (`now`)."""
+@dataclass(frozen=True)
+class _Accepted:
+    """An item that will be stored: on (day, window), moved or not; its lease and flags."""
 
-    def __init__(self, today: Callable[[], date], now: Callable[[], str] = now_wib) -> None:
-        self.today, self.now = today, now
+    item: _New
+    day: date
+    window: str
+    seal_status: str | None = None
+    hold_reason: str | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Admission:
+    """The submission rules on the server's calendar (`today`) and clock (`now`, `clock`)."""
+
+    def __init__(
+        self,
+        today: Callable[[], date],
+        now: Callable[[], str] = now_wib,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.today, self.now, self.clock = today, now, clock
 
     def admit(
         self, session: Session, kiosk: KioskRef, submissions: Sequence[Submission]
@@ -155,20 +250,49 @@ class Admission:
                 )
             )
         }
+        sealed = _seals(submissions)
+        by_seal = (
+            {
+                a.seal: a
+                for a in session.scalars(select(Application).where(Application.seal.in_(sealed)))
+            }
+            if sealed
+            else {}
+        )
         outcomes: list[Outcome | None] = []
         new: list[_New] = []
-        for r in submissions:
+        later: dict[int, str] = {}  # the same seal again in this request: replayed after
+        fresh: set[str] = set()
+        for index, r in enumerate(submissions):
             digest = request_hash(r.body)
+            seal = r.body.lease.seal if r.body.lease is not None else None
             if r.key in stored:
                 outcomes.append(_replay(stored[r.key], digest))
+            elif seal is not None and seal in by_seal:
+                outcomes.append(_same_seal(by_seal[seal]))
+            elif seal is not None and seal in fresh:
+                outcomes.append(None)
+                later[index] = seal
             else:
                 outcomes.append(None)
                 new.append(_New(r, digest))
+                if seal is not None:
+                    fresh.add(seal)
         created = self._create_in_bulk(session, kiosk, new) if len(new) > 1 else None
         if created is None:
             created = [self._admit_one(session, kiosk, item) for item in new]
         answers = iter(created)
-        return [o if o is not None else next(answers) for o in outcomes]
+        result = [
+            o if o is not None or i in later else next(answers) for i, o in enumerate(outcomes)
+        ]
+        for index, seal in later.items():
+            first = session.scalar(select(Application).where(Application.seal == seal))
+            result[index] = (
+                _same_seal(first)
+                if first is not None
+                else Refused(409, "seal_invalid", "the receipt seal was refused")
+            )
+        return [o for o in result if o is not None]
 
     def _create_in_bulk(
         self, session: Session, kiosk: KioskRef, new: list[_New]
@@ -189,30 +313,47 @@ class Admission:
         except numbering.SequenceExhausted as exc:
             return Refused(409, "sequence_exhausted", str(exc))
         except IntegrityError:
-            # A concurrent request with the same key committed first (PostgreSQL; SQLite's
-            # BEGIN IMMEDIATE serializes): its answer is the one to replay.
+            # A concurrent request with the same key (or seal) committed first (PostgreSQL;
+            # SQLite's BEGIN IMMEDIATE serializes): its answer is the one to replay.
             existing = session.scalar(
                 select(Application).where(
                     Application.kiosk_id == kiosk.kiosk_id,
                     Application.idempotency_key == item.submission.key,
                 )
             )
-            if existing is None:
-                raise
-            return _replay(existing, item.digest)
+            if existing is not None:
+                return _replay(existing, item.digest)
+            lease = item.submission.body.lease
+            if lease is not None:
+                same = session.scalar(select(Application).where(Application.seal == lease.seal))
+                if same is not None:
+                    return _same_seal(same)
+            raise
 
     def _create(self, session: Session, kiosk: KioskRef, items: list[_New]) -> list[Outcome]:
         """Book, number, store and record `items`; raises SequenceExhausted or IntegrityError."""
-        today, office = self.today(), kiosk.office_code
+        today, office, now = self.today(), kiosk.office_code, self.clock()
         outcomes: list[Outcome | None] = []
         taken: Tally[tuple[str, date, str]] = Tally()
         capacity: dict[str, int] = {}
         used: dict[str, dict[Slot, int]] = {}
         locked: set[tuple[str, date, str]] = set()
-        accepted: list[tuple[_New, date, str]] = []  # with the slot booked (moved when full)
+        accepted: list[_Accepted] = []  # with the slot booked (moved when full)
         for item in items:
             body = item.submission.body
             service, day, window = body.service.value, body.slot.date, body.slot.window
+            if body.lease is not None:
+                refused, status = lease_problem(session, kiosk, body)
+                if refused is not None:
+                    outcomes.append(refused)
+                    continue
+                # The sealed slot, whatever its quota: the place was lent for it.
+                numbering.lock_slot(session, office, service, day, window)
+                _use_lease(session, body.lease.lease_id)
+                hold = content_problem(body, today)
+                accepted.append(_Accepted(item, day, window, status, hold))
+                outcomes.append(None)
+                continue
             if service not in capacity:
                 capacity[service] = daily_quota(session, office, service)
                 used[service] = {}
@@ -223,7 +364,7 @@ class Admission:
                     numbering.lock_slot(session, office, service, day, window)
                     locked.add(slot)
                     # counted under the lock: a concurrent submission may have booked
-                    used[service].update(booked(session, office, service, [day]))
+                    used[service].update(occupied(session, office, service, [day], now))
                 room = quota.window_capacity(capacity[service], window) - used[service].get(
                     (day, window), 0
                 )
@@ -233,7 +374,7 @@ class Admission:
                 # A queued row whose slot is full or no longer bookable (its day passed while
                 # the kiosk was offline) moves to the first free slot after it.
                 moved = (
-                    first_free(session, office, service, (day, window), today, taken)
+                    first_free(session, office, service, (day, window), today, now, taken)
                     if body.if_slot_full == "next_free"
                     else None
                 )
@@ -243,9 +384,9 @@ class Admission:
                 day, window = moved
                 slot = (service, day, window)
                 locked.add(slot)  # first_free locked it and counted it under the lock
-                used[service].update(booked(session, office, service, [day]))
+                used[service].update(occupied(session, office, service, [day], now))
             taken[slot] += 1
-            accepted.append((item, day, window))
+            accepted.append(_Accepted(item, day, window))
             outcomes.append(None)  # filled below
         created = iter(self._store(session, kiosk, accepted, today))
         return [o if o is not None else next(created) for o in outcomes]
@@ -254,7 +395,7 @@ class Admission:
         self,
         session: Session,
         kiosk: KioskRef,
-        accepted: list[tuple[_New, date, str]],
+        accepted: list[_Accepted],
         today: date,
     ) -> list[Outcome]:
         """Number and insert the accepted items; record their submission (history, messages)."""
@@ -262,17 +403,19 @@ class Admission:
             return []
         office = kiosk.office_code
         first_reg = numbering.next_value(session, f"reg:{office}:{today}", len(accepted))
-        per_slot = Tally((day, window) for _, day, window in accepted)
+        per_slot = Tally((a.day, a.window) for a in accepted)
         next_queue = {
             slot: numbering.next_value(session, f"queue:{office}:{slot[0]}:{slot[1]}", n)
             for slot, n in sorted(per_slot.items())
         }
+        earlier = open_applications(session, [a.item.submission.body for a in accepted])
         created_at = self.now()
         rows: list[dict[str, Any]] = []
         outcomes: list[Outcome] = []
         moved_from: dict[str, Slot] = {}
-        for offset, (item, day, window) in enumerate(accepted):
-            body = item.submission.body
+        held: dict[str, str] = {}
+        for offset, accept in enumerate(accepted):
+            body, day, window = accept.item.submission.body, accept.day, accept.window
             wanted = (body.slot.date, body.slot.window)
             number = numbering.registration_number(
                 body.service.value, office, today, first_reg + offset
@@ -293,14 +436,19 @@ class Admission:
             ).model_dump(mode="json")
             if wanted != (day, window):
                 moved_from[number] = wanted
+            if accept.hold_reason is not None:
+                held[number] = accept.hold_reason
+            citizen = (body.applicant_nik, body.service.value)
+            duplicate_of = earlier.get(citizen)
+            earlier.setdefault(citizen, number)
             outcomes.append(Admitted(201, answer))
             rows.append(
                 {
                     "registration_number": number,
                     "queue_number": queue_no,
                     "kiosk_id": kiosk.kiosk_id,
-                    "idempotency_key": item.submission.key,
-                    "request_hash": item.digest,
+                    "idempotency_key": accept.item.submission.key,
+                    "request_hash": accept.item.digest,
                     "office_code": office,
                     "service": body.service.value,
                     "status": "submitted",
@@ -313,22 +461,76 @@ class Admission:
                     "submitted_at": body.submitted_at.isoformat() if body.submitted_at else None,
                     "created_at": created_at,
                     "response_json": json.dumps(answer, sort_keys=True),
+                    "lease_id": body.lease.lease_id if body.lease else None,
+                    "seal": body.lease.seal if body.lease else None,
+                    "seal_status": accept.seal_status,
+                    "duplicate_of": duplicate_of,
+                    "hold_reason": accept.hold_reason,
                 }
             )
             log.info(
-                "application %s created by kiosk %s for nik=%s name=%s slot=%s %s",
+                "application %s created by kiosk %s for nik=%s name=%s slot=%s %s%s%s%s",
                 number,
                 kiosk.kiosk_id,
                 mask_nik(body.applicant_nik),
                 mask_name(body.applicant_name),
                 day,
                 window,
+                f" from lease {body.lease.lease_id}" if body.lease else "",
+                f" duplicate of {duplicate_of}" if duplicate_of else "",
+                " held for an officer" if accept.hold_reason else "",
             )
         session.execute(insert(Application), rows)
         submission_notice.record_many(
-            session, [r["registration_number"] for r in rows], f"kiosk:{kiosk.kiosk_id}", moved_from
+            session,
+            [r["registration_number"] for r in rows],
+            f"kiosk:{kiosk.kiosk_id}",
+            moved_from,
+            held,
         )
         return outcomes
+
+
+def open_applications(
+    session: Session, bodies: Sequence[ApplicationIn]
+) -> dict[tuple[str, str], str]:
+    """(NIK, service) -> the earliest still open application of that citizen and service."""
+    niks = sorted({b.applicant_nik for b in bodies})
+    rows = session.execute(
+        select(Application.applicant_nik, Application.service, Application.registration_number)
+        .where(
+            Application.applicant_nik.in_(niks),
+            Application.status.not_in([s.value for s in TERMINAL]),
+        )
+        .order_by(Application.id.desc())
+    )
+    return {(nik, service): number for nik, service, number in rows}
+
+
+def _use_lease(session: Session, lease_id: str) -> None:
+    """One place of the lease is now a booking (one atomic UPDATE: returns and renewals of the
+    same row cannot lose it). A place booked after its lease was reclaimed is honoured all the
+    same: the lease grows to cover it."""
+    session.execute(
+        update(SlotLease)
+        .where(SlotLease.id == lease_id)
+        .values(
+            used=SlotLease.used + 1,
+            places=case(
+                (SlotLease.used + 1 > SlotLease.places, SlotLease.used + 1),
+                else_=SlotLease.places,
+            ),
+        )
+    )
+
+
+def _seals(submissions: Sequence[Submission]) -> list[str]:
+    return sorted({s.body.lease.seal for s in submissions if s.body.lease is not None})
+
+
+def _same_seal(existing: Application) -> Outcome:
+    """The application already admitted with this seal (resent under another key)."""
+    return Admitted(200, json.loads(existing.response_json))
 
 
 def _replay(existing: Application, digest: str) -> Outcome:

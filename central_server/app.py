@@ -3,7 +3,7 @@
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.fleet import Fleet, StaffAccess
 from central_server.kiosk_auth import KioskAuth, kiosk_claims_guard, kiosk_guard
+from central_server.leases import LeasePolicy, Leases
 from central_server.notify import Channel, OutboxWorker
 from central_server.officer import Review
 from central_server.officer.common import PageContext, add_exception_handlers
@@ -23,7 +24,7 @@ from central_server.routers import fleet as fleet_routes
 from central_server.routers import kiosk, officer, public
 from central_server.security import SecurityOptions
 from central_server.security import install as install_security
-from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, today_wib
+from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, WIB, today_wib
 from central_server.status import StatusLookup
 from central_server.throttle import DatabaseRateLimiter
 
@@ -47,8 +48,13 @@ def create_app(
     limits: LimitSettings | None = None,
     admin_addresses: Sequence[str] | None = None,
     public_url: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+    lease_policy: LeasePolicy | None = None,
 ) -> FastAPI:
     """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
+
+    `clock` (aware datetimes) times slot leases; by default the time of day now on `today`'s
+    date, so a fixed calendar gets a matching clock. `lease_policy`: how long leases last.
 
     Kiosks enrol with a one-time code from a technician; `open_enrolment` (default: on only
     without an admin token, i.e. a development server) lets any kiosk enrol without one.
@@ -62,6 +68,7 @@ def create_app(
     db = Database(database_url)
     db.create_all(DEFAULT_OFFICES + tuple(offices))
     today_fn = today or today_wib
+    clock_fn = clock or (lambda: on_day(today_fn()))
     admin_secret = (
         admin_token if admin_token is not None else os.environ.get("ANJUNGAN_ADMIN_TOKEN")
     )
@@ -80,6 +87,7 @@ def create_app(
         )
     )
     review = Review(auth, OutboxWorker(db, channels or {}), status_limiter)
+    lease_book = Leases(db, today_fn, clock_fn, lease_policy)
     status_lookup = StatusLookup(db)
     staff_access = StaffAccess(admin_secret, kiosk_auth.signing_key, auth)
     fleet = Fleet(
@@ -88,6 +96,7 @@ def create_app(
         kiosk_claims_guard(kiosk_auth),
         staff_access,
         fast_claims=kiosk_auth.async_claims,
+        lease_clock=clock_fn,
     )
 
     @asynccontextmanager
@@ -121,8 +130,16 @@ def create_app(
             status_lookup=status_lookup,
             status_limiter=review.status_limiter,
             limits=limits,
+            clock=clock_fn,
+            lease_book=lease_book,
         )
     )
     document_responses(app)  # the OpenAPI document as the server really answers
     install_security(app, security or SecurityOptions.from_environment(limits))  # last: outermost
     return app
+
+
+def on_day(day: date) -> datetime:
+    """Now's time of day (WIB) on `day`, in UTC: the default lease clock of a fixed calendar."""
+    now = datetime.now(WIB)
+    return datetime.combine(day, now.timetz()).astimezone(UTC)

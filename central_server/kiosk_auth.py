@@ -252,9 +252,19 @@ class KioskAuth:
                 kiosk = Kiosk(kiosk_id=body.kiosk_id, registered_at=now.isoformat())
                 session.add(kiosk)
             kiosk.office_code, kiosk.name = body.office_code, body.name
+            if body.signing_key is not None:
+                kiosk.signing_key = body.signing_key
             token = self.issue(kiosk)
         log.info("kiosk %s enrolled at office %s", body.kiosk_id, body.office_code)
         return KioskOut(kiosk_id=body.kiosk_id, token=token)
+
+    def set_signing_key(self, kiosk_id: str, signing_key: str) -> None:
+        """Register (or replace) the public key of the receipts an enrolled kiosk seals."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Kiosk).where(Kiosk.kiosk_id == kiosk_id).values(signing_key=signing_key)
+            )
+        log.info("kiosk %s registered its receipt signing key", kiosk_id)
 
     def _redeem(self, session: Any, body: EnrolIn, now: datetime) -> None:
         if body.enrolment_code is None:

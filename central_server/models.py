@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -29,6 +29,8 @@ class Kiosk(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[str] = mapped_column(String(40))
+    # Ed25519 public key of the receipts it seals (receipt_seal.public_key_text), None = unknown
+    signing_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Quota(Base):
@@ -55,6 +57,7 @@ class Application(Base):
     __table_args__ = (
         UniqueConstraint("kiosk_id", "idempotency_key", name="uq_kiosk_idempotency_key"),
         Index("ix_applications_slot", "office_code", "service", "slot_date", "slot_window"),
+        Index("ix_applications_applicant", "applicant_nik", "service"),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     registration_number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -74,3 +77,38 @@ class Application(Base):
     submitted_at: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[str] = mapped_column(String(40))
     response_json: Mapped[str] = mapped_column(Text)
+    # Booked offline from a slot lease: the lease and the kiosk's seal (same seal, same row).
+    lease_id: Mapped[str | None] = mapped_column(ForeignKey("slot_leases.id"))
+    seal: Mapped[str | None] = mapped_column(String(400), unique=True)
+    seal_status: Mapped[str | None] = mapped_column(String(20))  # as checked at admission
+    # Reconciliation flags for the officer: an earlier open application of the same citizen
+    # and service, and why the content was held for an officer (the place is kept).
+    duplicate_of: Mapped[str | None] = mapped_column(String(40))
+    hold_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class SlotLease(Base):
+    """Places of one slot (office, service, day, window) lent to one kiosk to book offline.
+
+    `places` counts what the kiosk holds, used ones included; `used` the offline bookings
+    admitted against it; `returned` what went back to the pool (given back or reclaimed at
+    expiry). Unused places of a lease not yet expired are taken out of the slot's quota.
+    """
+
+    __tablename__ = "slot_leases"
+    __table_args__ = (
+        UniqueConstraint("kiosk_id", "service", "day", "window", name="uq_lease_slot"),
+        Index("ix_leases_slot", "office_code", "service", "day", "window"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
+    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
+    service: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    window: Mapped[str] = mapped_column(String(20))
+    places: Mapped[int]
+    used: Mapped[int]
+    returned: Mapped[int]
+    book_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -63,3 +64,27 @@ def later_slots(today: date, day: date, window: str) -> Iterator[tuple[date, str
             if (current > day or WINDOWS.index(w) >= after) and not slot_problem(today, current, w):
                 yield current, w
         current += timedelta(days=1)
+
+
+def windows_between(first: date, last: date) -> int:
+    """How many windows open from `first` to `last` inclusive."""
+    return sum(len(windows_on(first + timedelta(days=n))) for n in range((last - first).days + 1))
+
+
+def lease_demand(recent: int, windows: int, headroom: float) -> int:
+    """Places a kiosk should hold per slot of a service: its `recent` bookings spread over the
+    `windows` they were made in, with `headroom` for an outage's rush; at least 1."""
+    return max(1, math.ceil(headroom * recent / max(1, windows)))
+
+
+def lease_top_up(wanted: int, free: int, holding: int, kiosks: int) -> int:
+    """Places to add to a kiosk's lease of one slot.
+
+    `wanted`: what it should hold (lease_demand); `free`: the slot's places neither booked nor
+    lent; `holding`: the unused places it holds already (never taken back here: it returns
+    them itself); `kiosks`: the office's kiosks. Never more than a fair share of what is left,
+    (free + holding) // (kiosks + 1), one share kept for online bookings, but at least one
+    place while any is free; never more than is free, so leased + booked stays within quota.
+    """
+    share = max(1, (free + holding) // (kiosks + 1))
+    return max(0, min(min(wanted, share) - holding, free))

@@ -23,6 +23,7 @@ class Service(StrEnum):
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")
 ]  # not blank
+SigningKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 DataValue = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -45,6 +46,15 @@ class KioskIn(BaseModel):
     kiosk_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
     office_code: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
     name: Name
+    signing_key: SigningKey | None = Field(
+        None, description="Ed25519 public key of the kiosk's receipt seals (base64url, 32 bytes)"
+    )
+
+
+class SigningKeyIn(BaseModel):
+    """A kiosk's Ed25519 public key for its receipt seals (receipt_seal.public_key_text)."""
+
+    signing_key: SigningKey
 
 
 class KioskOut(BaseModel):
@@ -81,6 +91,13 @@ class SlotOut(SlotIn):
     remaining: int
 
 
+class LeaseClaim(BaseModel):
+    """An offline booking's place: the kiosk's slot lease and the seal printed on the receipt."""
+
+    lease_id: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    seal: Annotated[str, StringConstraints(min_length=1, max_length=400)]
+
+
 class ApplicationIn(BaseModel):
     """A pre-application sent by a kiosk."""
 
@@ -96,6 +113,12 @@ class ApplicationIn(BaseModel):
         description="When the slot is full: refuse (409 slot_full, the citizen picks another) or "
         "book the nearest free slot after it within the booking horizon (queued sends: the "
         "citizen has left). Not part of the idempotency fingerprint.",
+    )
+    lease: LeaseClaim | None = Field(
+        None,
+        description="Booked offline from a slot lease: admitted on exactly its sealed date and "
+        "window against the lease (never moved, never refused for quota); the same seal twice "
+        "is the same application.",
     )
 
 
@@ -133,3 +156,42 @@ class ApplicationStatusOut(BaseModel):
     slot: SlotIn
     office_name: str
     created_at: str
+
+
+class LeasesIn(BaseModel):
+    """Grant or renew the kiosk's slot leases over the next `days` days."""
+
+    days: int = Field(default=14, ge=1, le=14)
+
+
+class LeaseReturn(BaseModel):
+    """Unused places of one lease given back to the pool."""
+
+    lease_id: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    places: int = Field(ge=1, le=300)
+
+
+class LeaseReturnsIn(BaseModel):
+    """Places a kiosk gives back."""
+
+    returns: list[LeaseReturn] = Field(max_length=500)
+
+
+class LeaseOut(BaseModel):
+    """Places of one slot lent to the kiosk; it books offline from them until `book_until`."""
+
+    lease_id: str
+    service: Service
+    date: dt.date
+    window: str
+    places: int
+    used: int
+    book_until: dt.datetime
+    expires_at: dt.datetime
+
+
+class LeasesOut(BaseModel):
+    """What the kiosk holds now, and the server's clock (UTC)."""
+
+    leases: list[LeaseOut]
+    server_time: dt.datetime

@@ -32,12 +32,31 @@ def moved_note(wanted: Slot) -> str:
     )
 
 
-def compose_submitted(app: Application, moved_from: Slot | None = None) -> tuple[str, str]:
+def held_note(reason: str) -> str:
+    """History note of an application whose content an officer must check first."""
+    return f"Ditahan untuk pemeriksaan petugas (held for an officer): {reason}"
+
+
+def compose_submitted(
+    app: Application, moved_from: Slot | None = None, held: str | None = None
+) -> tuple[str, str]:
     """Subject and body (Bahasa Indonesia) confirming a submission; no NIK, no name.
 
     `moved_from`: the slot the citizen picked, full when the queued submission arrived, so the
-    application was booked on the nearest free slot instead: the message says so first."""
+    application was booked on the nearest free slot instead: the message says so first.
+    `held`: why an officer must check the content first (an offline booking the server could
+    not accept as it is); the date and window stay."""
     lines = [f"Permohonan {app.registration_number}: {STATUS_TEXTS['submitted']['id']}."]
+    if app.lease_id and app.local_reference:  # booked offline: the receipt shows LOK-...
+        lines[0] = (
+            f"Permohonan {app.local_reference} kini bernomor {app.registration_number}: "
+            f"{STATUS_TEXTS['submitted']['id']}."
+        )
+    if held is not None:
+        lines.append(
+            "Isian permohonan Anda perlu diperiksa petugas sebelum diproses; petugas akan "
+            "menghubungi Anda. Jadwal verifikasi Anda tetap berlaku."
+        )
     if moved_from is not None:
         lines.append(
             f"Kuota {long_date(moved_from[0])} pukul {moved_from[1]} WIB sudah penuh, jadwal "
@@ -50,7 +69,8 @@ def compose_submitted(app: Application, moved_from: Slot | None = None) -> tuple
         "Kabar berikutnya dikirim ke nomor atau email ini.",
     ]
     moved = " (jadwal dipindah)" if moved_from is not None else ""
-    return f"Disdukcapil: permohonan {app.registration_number}{moved}", "\n".join(lines)
+    checked = " (perlu diperiksa petugas)" if held is not None else ""
+    return f"Disdukcapil: permohonan {app.registration_number}{moved}{checked}", "\n".join(lines)
 
 
 def usable_recipients(app: Application) -> list[tuple[str, str]]:
@@ -68,10 +88,15 @@ def usable_recipients(app: Application) -> list[tuple[str, str]]:
 
 
 def record_submission(
-    session: Session, app: Application, actor: str, moved_from: Slot | None = None
+    session: Session,
+    app: Application,
+    actor: str,
+    moved_from: Slot | None = None,
+    held: str | None = None,
 ) -> int:
     """Add the "submit" event to the history and queue one message per contact; returns that count.
-    `moved_from`: the full slot asked for (noted in the history and told in the message).
+    `moved_from`: the full slot asked for (noted in the history and told in the message);
+    `held`: why the content waits for an officer (noted and told).
 
     Runs inside the submission's transaction, so the message exists exactly when the application
     does (an idempotent replay of the same request queues nothing again).
@@ -83,13 +108,16 @@ def record_submission(
             from_status=None,
             to_status=app.status,
             actor=actor,
-            note=moved_note(moved_from) if moved_from is not None else "",
+            note="; ".join(
+                ([moved_note(moved_from)] if moved_from is not None else [])
+                + ([held_note(held)] if held is not None else [])
+            ),
             at=app.created_at or now_wib(),
         )
     )
     contacts = usable_recipients(app)
     if contacts:
-        subject, body = compose_submitted(app, moved_from)
+        subject, body = compose_submitted(app, moved_from, held)
         for channel, address in contacts:
             enqueue(session, channel, address, subject, body, app.id)
     log.info(
@@ -105,9 +133,11 @@ def record_many(
     registration_numbers: list[str],
     actor: str,
     moved_from: Mapping[str, Slot] | None = None,
+    held: Mapping[str, str] | None = None,
 ) -> int:
     """record_submission for applications inserted in bulk (the batch path); messages queued.
-    `moved_from`: registration number -> full slot asked for, of those booked elsewhere."""
+    `moved_from`: registration number -> full slot asked for, of those booked elsewhere;
+    `held`: registration number -> why its content waits for an officer."""
     if not registration_numbers:
         return 0
     apps = session.scalars(
@@ -115,7 +145,14 @@ def record_many(
         .where(Application.registration_number.in_(registration_numbers))
         .order_by(Application.id)
     )
-    moved = moved_from or {}
+    moved, holds = moved_from or {}, held or {}
     return sum(
-        record_submission(session, app, actor, moved.get(app.registration_number)) for app in apps
+        record_submission(
+            session,
+            app,
+            actor,
+            moved.get(app.registration_number),
+            holds.get(app.registration_number),
+        )
+        for app in apps
     )

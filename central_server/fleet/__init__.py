@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -33,6 +33,7 @@ class Fleet:
         heartbeat_interval_s: int = HEARTBEAT_INTERVAL_S,
         sample_every: timedelta = SAMPLE_EVERY,
         fast_claims: Callable[[str], Awaitable[tuple[str, str]]] | None = None,
+        lease_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.service = FleetService(db)
         self.writer = HeartbeatWriter(db, sample_every=sample_every)
@@ -41,6 +42,7 @@ class Fleet:
         self.kiosk_claims = kiosk_claims
         self.heartbeat_interval_s = heartbeat_interval_s
         self.fast_claims = fast_claims
+        self.lease_clock = lease_clock  # the clock slot leases expire by (the dashboard)
 
     def install_middleware(self, app: FastAPI) -> None:
         """The heartbeat fast path (when `fast_claims` is given) and the login redirect."""

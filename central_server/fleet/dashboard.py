@@ -2,7 +2,7 @@
 
 import tomllib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from central_server import leases
 from central_server.downloads import download
 from central_server.fleet import alerts
 from central_server.fleet.access import (
@@ -83,8 +84,12 @@ TEMPLATES.env.globals.update(
 )
 
 
-def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
-    """Routes under /fleet (excluded from the OpenAPI document)."""
+def build_dashboard(
+    service: FleetService, access: StaffAccess, lease_clock: Callable[[], datetime] | None = None
+) -> APIRouter:
+    """Routes under /fleet (excluded from the OpenAPI document); `lease_clock`: the clock slot
+    leases expire by (the server's, default the fleet's)."""
+    lease_now = lease_clock or service.clock
     router = APIRouter(prefix="/fleet", include_in_schema=False)
     StaffDep = Annotated[Staff, Depends(access.page)]
 
@@ -144,6 +149,8 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
         status = status if status in STATUSES else None
         kiosks = service.kiosks(Filters(office, problem, status))
         counts = {c: sum(k.colour == c for k in kiosks) for c in ("red", "amber", "green", "grey")}
+        with service.db.transaction() as session:
+            lease_totals = leases.totals(session, lease_now())
         return render(
             request,
             "fleet.html",
@@ -154,6 +161,7 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
             problems=alerts.ALERTS,
             statuses=STATUSES,
             selected={"office": office, "problem": problem, "status": status},
+            lease_totals=lease_totals,
         )
 
     @router.get("/kiosks/{kiosk_id}", response_class=HTMLResponse)
@@ -161,6 +169,9 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
         """One kiosk: devices, alerts, a 24-hour chart, commands and their results."""
         kiosk = service.kiosk(kiosk_id)
         samples = service.samples(kiosk_id)
+        with service.db.transaction() as session:
+            held = leases.of_kiosk(session, kiosk_id, lease_now())
+            lease_total = leases.totals(session, lease_now()).get(kiosk_id, leases.LeaseTotals())
         end = service.clock()
         start = end - timedelta(hours=24)
 
@@ -190,6 +201,8 @@ def build_dashboard(service: FleetService, access: StaffAccess) -> APIRouter:
             sample_count=len(samples),
             commands=service.commands(kiosk_id),
             command_labels=COMMAND_LABELS,
+            leases=held,
+            lease_total=lease_total,
             csrf=access.csrf_token(staff),
             error=request.query_params.get("error"),
         )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from central_server import issued, lifecycle, quota
+from central_server import issued, lifecycle, quota, seals
 from central_server.auth import StaffUser
 from central_server.downloads import download
 from central_server.lifecycle import State, TransitionRefused
@@ -91,6 +91,18 @@ def router(ctx: PageContext) -> APIRouter:
             titles={k: s.title("id") for k, s in SERVICES.items()},
         )
 
+    @r.get("/seal", response_class=HTMLResponse)
+    def seal(request: Request, user: Officer, seal: str = "") -> Response:
+        """Check a ticket's or receipt's seal, scanned or pasted (also before its application
+        has arrived from a kiosk that booked it offline)."""
+        typed = seal.strip()[: seals.MAX_TYPED]
+        context: dict[str, Any] = {"typed": typed}
+        with ctx.db.transaction() as session:
+            context["offices"] = [o.code for o in offices_for(session, user)]
+            if typed:
+                context |= seals.describe(session, typed)
+        return ctx.render(request, "seal.html", user, **context)
+
     @r.get("/applications/{registration_number}", response_class=HTMLResponse)
     def detail(request: Request, user: Officer, registration_number: str) -> Response:
         """One application: form values, scans, history, notes and the actions its state allows."""
@@ -123,6 +135,7 @@ def router(ctx: PageContext) -> APIRouter:
                 },
                 "slots": _slot_choices(session, app, today),
                 "today": today,
+                "seal": seals.check(session, app.seal) if app.seal else None,
             }
         return ctx.render(request, "detail.html", user, **context)
 

@@ -22,7 +22,7 @@ def router(fleet: Fleet, kiosk_auth: KioskAuth) -> APIRouter:
             fleet.heartbeat_interval_s,
         )
     )
-    r.include_router(build_dashboard(fleet.service, fleet.access))
+    r.include_router(build_dashboard(fleet.service, fleet.access, fleet.lease_clock))
     history = alert_history.AlertHistory(fleet.service.db, fleet.service.clock)
     r.include_router(alert_history.build_router(history, fleet.access, TEMPLATES))
     r.include_router(

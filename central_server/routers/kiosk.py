@@ -2,15 +2,24 @@
 card holder and print codes, the region list. Every route but enrolment takes a kiosk token."""
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from central_server import batch_submit, lifecycle, print_api, quota, regions, scans, surveys
-from central_server.admission import Admission, Refused, Submission, booked
+from central_server import (
+    batch_submit,
+    leases,
+    lifecycle,
+    print_api,
+    quota,
+    regions,
+    scans,
+    surveys,
+)
+from central_server.admission import Admission, Refused, Submission, occupied
 from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
@@ -23,6 +32,7 @@ from central_server.schemas import (
     ApplicationStatusOut,
     Error,
     Service,
+    SigningKeyIn,
     SlotOut,
     SubmissionOut,
 )
@@ -40,12 +50,22 @@ def router(
     status_lookup: StatusLookup,
     status_limiter: StatusLookupLimiter,
     limits: LimitSettings,
+    clock: Callable[[], datetime],
+    lease_book: leases.Leases,
 ) -> APIRouter:
     """Every route a kiosk calls; `require_technician` guards the enrolment codes."""
     r = APIRouter()
     KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
-    admission = Admission(today)
+    admission = Admission(today, clock=clock)
     r.include_router(build_enrolment_router(kiosk_auth, require_technician, limits))
+
+    @r.put("/api/v1/kiosk/signing-key", status_code=204, responses=ERRORS)
+    def register_signing_key(body: SigningKeyIn, kiosk: KioskDep) -> Response:
+        """Register (or replace) the Ed25519 public key of the kiosk's receipt seals."""
+        kiosk_auth.set_signing_key(kiosk.kiosk_id, body.signing_key)
+        return Response(status_code=204)
+
+    r.include_router(leases.build_router(lease_book, current_kiosk))
 
     @r.get("/api/v1/slots", response_model=list[SlotOut], responses=ERRORS)
     def slots(
@@ -53,11 +73,12 @@ def router(
         service: Service,
         days: Annotated[int, Query(ge=1, le=quota.MAX_DAYS_AHEAD)] = 10,
     ) -> list[SlotOut]:
-        """Bookable slots of the kiosk's office in the next `days` calendar days."""
+        """Bookable slots of the kiosk's office in the next `days` calendar days (places lent
+        to kiosks and not used yet are not offered)."""
         candidates = quota.verification_days(today(), days)
         with db.transaction() as session:
             q = lifecycle.daily_quota(session, kiosk.office_code, service.value)
-            used = booked(session, kiosk.office_code, service.value, candidates)
+            used = occupied(session, kiosk.office_code, service.value, candidates, clock())
         result = []
         for day in candidates:
             for window in quota.windows_on(day):

@@ -1,9 +1,13 @@
-"""What anyone may open: the liveness probe and the verification page of issued documents."""
+"""What anyone may open: the liveness probe, the verification page of issued documents and
+the one of receipt seals (a ticket's or receipt's QR)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
+from central_server import seals
 from central_server.db import Database
 from central_server.issued import verification_router
+from central_server.officer.common import TEMPLATES
 
 
 def router(db: Database) -> APIRouter:
@@ -16,4 +20,16 @@ def router(db: Database) -> APIRouter:
         return {"status": "ok"}
 
     r.include_router(verification_router(db))
+
+    @r.get("/r/{seal}", response_class=HTMLResponse, include_in_schema=False)
+    def verify_seal(request: Request, seal: str) -> Response:
+        """Public check of a receipt seal: genuine, altered or forged, unknown kiosk; whether
+        its application has arrived. No personal data."""
+        with db.transaction() as session:
+            context = seals.describe(session, seal[: seals.MAX_TYPED])
+        found = context["check"].status != seals.MALFORMED
+        return TEMPLATES.TemplateResponse(
+            request, "seal_public.html", context, status_code=200 if found else 404
+        )
+
     return r

@@ -1,0 +1,353 @@
+"""Slot leases: places of a slot lent to one kiosk ahead of time, to book from while the
+central server cannot be reached (issue 16; the contract is docs of POST /api/v1/leases).
+
+A kiosk asks for its leases (POST /api/v1/leases) whenever it can: every open window of every
+service over the horizon gets a lease sized from the kiosk's recent use (quota.lease_demand),
+never more than a fair share of what is left (quota.lease_top_up), topped up, never taken back,
+and its times renewed. The kiosk books from a lease until `book_until` (at most the slot's day:
+a booking is always for a later day) and the server reclaims the unused places at
+`expires_at`, a margin later, so an offline booking made in time and sent late is honoured.
+Unused places of an unexpired lease count as taken for everyone else (admission.occupied): for
+every slot, places leased and not used plus places booked never exceed the quota. Each slot is
+topped up in its own short transaction under the slot's lock (numbering.lock_slot, the one the
+booking path takes), so a grant never holds two slot locks and cannot deadlock with a batch.
+"""
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from central_server import numbering, quota
+from central_server.admission import booked, leased, occupied
+from central_server.db import Database
+from central_server.kiosk_auth import ERRORS, KioskGuard, KioskRef
+from central_server.lifecycle import daily_quota
+from central_server.models import Application, Kiosk, SlotLease
+from central_server.schemas import LeaseOut, LeaseReturn, LeaseReturnsIn, LeasesIn, LeasesOut
+from central_server.settings import WIB
+from kiosk_app.domain.catalogue import SERVICES
+
+log = logging.getLogger("central_server.leases")
+Slot = tuple[str, date, str]  # (service, day, window)
+
+
+@dataclass(frozen=True)
+class LeasePolicy:
+    """How long leases last and how they are sized."""
+
+    hours: float = 24.0  # a kiosk books from a lease until this long after its last renewal
+    margin_hours: float = 6.0  # after book_until, before unused places go back to the pool
+    history_days: int = 14  # the recent use leases are sized from
+    headroom: float = 2.0  # times the recent use per slot (an outage's rush)
+
+
+def utc(value: datetime) -> datetime:
+    """`value` in UTC (SQLite gives naive datetimes back: they were stored in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def day_start(day: date) -> datetime:
+    """Midnight WIB opening `day`, in UTC: the last moment a booking for `day` can be made."""
+    return datetime.combine(day, time(0), WIB).astimezone(UTC)
+
+
+def lease_out(lease: SlotLease) -> LeaseOut:
+    """A lease as the kiosk reads it."""
+    return LeaseOut(
+        lease_id=lease.id,
+        service=lease.service,  # type: ignore[arg-type]  # validated into the enum
+        date=lease.day,
+        window=lease.window,
+        places=lease.places,
+        used=lease.used,
+        book_until=utc(lease.book_until),
+        expires_at=utc(lease.expires_at),
+    )
+
+
+@dataclass(frozen=True)
+class LeaseTotals:
+    """One kiosk's unexpired leases summed: places held (used ones included) and used."""
+
+    places: int = 0
+    used: int = 0
+
+    @property
+    def unused(self) -> int:
+        """Places still free to book from."""
+        return self.places - self.used
+
+
+class Leases:
+    """Grants, renewals, returns and reclaims on the server's calendar and clock."""
+
+    def __init__(
+        self,
+        db: Database,
+        today: Callable[[], date],
+        clock: Callable[[], datetime],
+        policy: LeasePolicy | None = None,
+    ) -> None:
+        self.db, self.today, self.clock = db, today, clock
+        self.policy = policy or LeasePolicy()
+
+    def times(self, day: date, now: datetime) -> tuple[datetime, datetime]:
+        """(book_until, expires_at) of a lease on `day` granted or renewed at `now`."""
+        until = min(now + timedelta(hours=self.policy.hours), day_start(day))
+        return until, until + timedelta(hours=self.policy.margin_hours)
+
+    def grant(self, kiosk: KioskRef, days: int) -> LeasesOut:
+        """Grant, top up and renew the kiosk's leases over the next `days` days."""
+        now, today = utc(self.clock()), self.today()
+        candidates = [d for d in quota.verification_days(today, days) if day_start(d) > now]
+        with self.db.transaction() as session:
+            reclaim(session, now, kiosk.office_code)
+            self._renew(session, kiosk, candidates, now)
+            wanted, kiosks = self._top_ups(session, kiosk, candidates, now, today)
+        for slot, demand in wanted:
+            with self.db.transaction() as session:
+                self._top_up(session, kiosk, slot, demand, kiosks, now)
+        with self.db.transaction() as session:
+            return self.current(session, kiosk, now)
+
+    def give_back(self, kiosk: KioskRef, returns: Sequence[LeaseReturn]) -> LeasesOut:
+        """Return unused places (used ones stay); unknown or foreign leases are skipped."""
+        now = utc(self.clock())
+        with self.db.transaction() as session:
+            for item in returns:
+                spare = SlotLease.places - SlotLease.used
+                back = case((spare < item.places, spare), else_=item.places)
+                done = session.execute(
+                    update(SlotLease)
+                    .where(
+                        SlotLease.id == item.lease_id,
+                        SlotLease.kiosk_id == kiosk.kiosk_id,
+                        SlotLease.expires_at > now,
+                    )
+                    .values(places=SlotLease.places - back, returned=SlotLease.returned + back)
+                    .execution_options(synchronize_session=False)
+                )
+                if not getattr(done, "rowcount", 0):
+                    log.warning(
+                        "kiosk %s returned places of lease %s it does not hold",
+                        kiosk.kiosk_id,
+                        item.lease_id[:32],
+                    )
+            log.info("kiosk %s returned places of %d lease(s)", kiosk.kiosk_id, len(returns))
+            return self.current(session, kiosk, now)
+
+    def current(self, session: Session, kiosk: KioskRef, now: datetime) -> LeasesOut:
+        """The kiosk's unexpired leases, earliest slot first."""
+        rows = session.scalars(
+            select(SlotLease)
+            .where(SlotLease.kiosk_id == kiosk.kiosk_id, SlotLease.expires_at > now)
+            .order_by(SlotLease.day, SlotLease.window, SlotLease.service)
+        )
+        return LeasesOut(leases=[lease_out(r) for r in rows], server_time=now)
+
+    def _renew(
+        self, session: Session, kiosk: KioskRef, candidates: list[date], now: datetime
+    ) -> None:
+        """Move the times of the kiosk's unexpired leases on (never back): holding them longer
+        changes no count now, so no slot lock is needed."""
+        for lease in session.scalars(
+            select(SlotLease).where(
+                SlotLease.kiosk_id == kiosk.kiosk_id,
+                SlotLease.day.in_(candidates),
+                SlotLease.expires_at > now,
+            )
+        ):
+            until, expires = self.times(lease.day, now)
+            lease.book_until = max(utc(lease.book_until), until)
+            lease.expires_at = max(utc(lease.expires_at), expires)
+
+    def _demand(self, session: Session, kiosk: KioskRef, today: date) -> dict[str, int]:
+        """Places per slot each service should have at this kiosk, from its recent bookings."""
+        since = today - timedelta(days=self.policy.history_days)
+        windows = quota.windows_between(since, today)
+        recent = dict(
+            session.execute(
+                select(Application.service, func.count())
+                .where(
+                    Application.kiosk_id == kiosk.kiosk_id,
+                    Application.created_at >= since.isoformat(),
+                )
+                .group_by(Application.service)
+            ).all()
+        )
+        return {
+            service: quota.lease_demand(int(recent.get(service, 0)), windows, self.policy.headroom)
+            for service in leasable()
+        }
+
+    def _top_ups(
+        self,
+        session: Session,
+        kiosk: KioskRef,
+        candidates: list[date],
+        now: datetime,
+        today: date,
+    ) -> tuple[list[tuple[Slot, int]], int]:
+        """Slots where the kiosk should get more places with its demand there, judged without
+        locks (the top-up counts again under the slot's lock), and the office's kiosks."""
+        demand = self._demand(session, kiosk, today)
+        kiosks = _kiosks_of(session, kiosk.office_code)
+        mine = {
+            (lease.service, lease.day, lease.window): lease.places - lease.used
+            for lease in session.scalars(
+                select(SlotLease).where(
+                    SlotLease.kiosk_id == kiosk.kiosk_id,
+                    SlotLease.day.in_(candidates),
+                    SlotLease.expires_at > now,
+                )
+            )
+        }
+        wanted: list[tuple[Slot, int]] = []
+        for service in leasable():
+            daily = daily_quota(session, kiosk.office_code, service)
+            taken = occupied(session, kiosk.office_code, service, candidates, now)
+            for day in candidates:
+                for window in quota.windows_on(day):
+                    free = quota.window_capacity(daily, window) - taken.get((day, window), 0)
+                    holding = mine.get((service, day, window), 0)
+                    if quota.lease_top_up(demand[service], free, holding, kiosks) > 0:
+                        wanted.append(((service, day, window), demand[service]))
+        return wanted, kiosks
+
+    def _top_up(
+        self,
+        session: Session,
+        kiosk: KioskRef,
+        slot: Slot,
+        demand: int,
+        kiosks: int,
+        now: datetime,
+    ) -> None:
+        """Add places to the kiosk's lease of one slot, counted under the slot's lock."""
+        service, day, window = slot
+        office = kiosk.office_code
+        numbering.lock_slot(session, office, service, day, window)
+        capacity = quota.window_capacity(daily_quota(session, office, service), window)
+        free = (
+            capacity
+            - booked(session, office, service, [day]).get((day, window), 0)
+            - leased(session, office, service, [day], now).get((day, window), 0)
+        )
+        lease = session.scalar(
+            select(SlotLease).where(
+                SlotLease.kiosk_id == kiosk.kiosk_id,
+                SlotLease.service == service,
+                SlotLease.day == day,
+                SlotLease.window == window,
+            )
+        )
+        active = lease is not None and utc(lease.expires_at) > now
+        holding = lease.places - lease.used if lease is not None and active else 0
+        add = quota.lease_top_up(demand, free, holding, kiosks)
+        if add <= 0:
+            return
+        until, expires = self.times(day, now)
+        if lease is None:
+            lease = SlotLease(
+                id=secrets.token_hex(8),
+                kiosk_id=kiosk.kiosk_id,
+                office_code=office,
+                service=service,
+                day=day,
+                window=window,
+                places=0,
+                used=0,
+                returned=0,
+                granted_at=now,
+            )
+            session.add(lease)
+        elif not active:  # expired: its unused places went back to the pool (reclaim)
+            lease.returned += lease.places - lease.used
+            lease.places = lease.used
+        else:  # renewed already (_renew): never moved back
+            until, expires = max(utc(lease.book_until), until), max(utc(lease.expires_at), expires)
+        lease.places += add
+        lease.book_until, lease.expires_at = until, expires
+        log.info(
+            "lease %s: kiosk %s holds %d unused place(s) of %s %s %s",
+            lease.id,
+            kiosk.kiosk_id,
+            lease.places - lease.used,
+            service,
+            day,
+            window,
+        )
+
+
+def leasable() -> list[str]:
+    """The services a kiosk can book (their form is built)."""
+    return sorted(key for key, info in SERVICES.items() if info.available)
+
+
+def _kiosks_of(session: Session, office: str) -> int:
+    """How many kiosks an office has (the fair share's divisor)."""
+    return int(session.scalar(select(func.count()).where(Kiosk.office_code == office)) or 0)
+
+
+def reclaim(session: Session, now: datetime, office: str | None = None) -> int:
+    """Give the unused places of leases expired at `now` back to the pool, for good; returns
+    how many. (They stopped counting at expiry already: this writes down that they went.)"""
+    spare = SlotLease.places - SlotLease.used
+    query = update(SlotLease).where(SlotLease.expires_at <= utc(now), spare > 0)
+    if office is not None:
+        query = query.where(SlotLease.office_code == office)
+    done = session.execute(
+        query.values(returned=SlotLease.returned + spare, places=SlotLease.used).execution_options(
+            synchronize_session=False
+        )
+    )
+    count = int(getattr(done, "rowcount", 0) or 0)
+    if count:
+        log.info("reclaimed the unused places of %d expired lease(s)", count)
+    return count
+
+
+def totals(session: Session, now: datetime) -> dict[str, LeaseTotals]:
+    """Each kiosk's unexpired leases summed (the fleet dashboard)."""
+    rows = session.execute(
+        select(SlotLease.kiosk_id, func.sum(SlotLease.places), func.sum(SlotLease.used))
+        .where(SlotLease.expires_at > utc(now))
+        .group_by(SlotLease.kiosk_id)
+    )
+    return {k: LeaseTotals(int(p or 0), int(u or 0)) for k, p, u in rows}
+
+
+def of_kiosk(session: Session, kiosk_id: str, now: datetime) -> list[SlotLease]:
+    """A kiosk's unexpired leases, earliest slot first (the fleet dashboard's kiosk page)."""
+    return list(
+        session.scalars(
+            select(SlotLease)
+            .where(SlotLease.kiosk_id == kiosk_id, SlotLease.expires_at > utc(now))
+            .order_by(SlotLease.day, SlotLease.window, SlotLease.service)
+        )
+    )
+
+
+def build_router(leases: Leases, current_kiosk: KioskGuard) -> APIRouter:
+    """POST /api/v1/leases and POST /api/v1/leases/return (kiosk token)."""
+    router = APIRouter(tags=["slot leases"])
+    KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
+
+    @router.post("/api/v1/leases", response_model=LeasesOut, responses=ERRORS)
+    def grant(kiosk: KioskDep, body: LeasesIn | None = None) -> LeasesOut:
+        """Grant or renew (top up) the kiosk's slot leases; calling again returns the set."""
+        return leases.grant(kiosk, (body or LeasesIn()).days)
+
+    @router.post("/api/v1/leases/return", response_model=LeasesOut, responses=ERRORS)
+    def give_back(body: LeaseReturnsIn, kiosk: KioskDep) -> LeasesOut:
+        """Give unused places back to the pool; answers what the kiosk still holds."""
+        return leases.give_back(kiosk, body.returns)
+
+    return router

@@ -1,0 +1,110 @@
+"""Receipt seals checked on the server: the kiosk's registered key, and what a seal vouches for.
+
+The kiosk signs every ticket's and receipt's QR (kiosk_app.domain.receipt_seal); the server
+keeps each kiosk's public key (enrolment, or PUT /api/v1/kiosk/signing-key) and checks a seal
+for admission (offline bookings), the officer pages and the public page GET /r/{seal}.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from central_server.lifecycle import STATUS_TEXTS
+from central_server.models import Application, Kiosk, Office
+from central_server.settings import WIB
+from kiosk_app.domain import receipt_seal
+from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.receipt_seal import ReceiptClaims, SealInvalid
+
+log = logging.getLogger("central_server.seals")
+
+VALID, ALTERED, UNKNOWN_KIOSK, MALFORMED = "valid", "bad_signature", "unknown_kiosk", "malformed"
+MAX_TYPED = 700  # what a verification page reads of a scanned or pasted code
+
+
+@dataclass(frozen=True)
+class SealCheck:
+    """How a seal verified: `status` is VALID, ALTERED (altered or forged), UNKNOWN_KIOSK (no
+    key registered for the kiosk it names) or MALFORMED; `claims` unless malformed (unverified
+    unless VALID); `application` the row it vouches for, None when it has not arrived (yet)."""
+
+    status: str
+    claims: ReceiptClaims | None
+    application: Application | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True when the named kiosk's key signed exactly these claims."""
+        return self.status == VALID
+
+
+def public_key_of(session: Session, kiosk_id: str) -> bytes | None:
+    """The raw Ed25519 public key a kiosk registered, None when it has none (or a bad one)."""
+    text = session.scalar(select(Kiosk.signing_key).where(Kiosk.kiosk_id == kiosk_id))
+    if not text:
+        return None
+    try:
+        return receipt_seal.public_key_from_text(text)
+    except SealInvalid:
+        log.warning("kiosk %s has an unusable signing key", kiosk_id)
+        return None
+
+
+def check(session: Session, sealed: str) -> SealCheck:
+    """Verify `sealed` with the key of the kiosk it names (the signature only, no lookups)."""
+    try:
+        return SealCheck(VALID, receipt_seal.verify(sealed, lambda k: public_key_of(session, k)))
+    except SealInvalid as exc:
+        if exc.reason == MALFORMED:
+            return SealCheck(MALFORMED, None)
+        return SealCheck(exc.reason, receipt_seal.read(sealed))
+
+
+def find(session: Session, sealed: str) -> SealCheck:
+    """`check`, and for a valid seal the application it vouches for: the one admitted with this
+    seal, the kiosk's application of that local reference, or the registration number itself
+    (an online booking is sealed after the server answered)."""
+    result = check(session, sealed)
+    if not result.valid or result.claims is None:
+        return result
+    claims = result.claims
+    application = session.scalars(
+        select(Application)
+        .where(
+            or_(
+                Application.seal == sealed,
+                (Application.kiosk_id == claims.kiosk_id)
+                & (Application.local_reference == claims.reference),
+                Application.registration_number == claims.reference,
+            ),
+            Application.office_code == claims.office,
+        )
+        .order_by(Application.id)
+        .limit(1)
+    ).first()
+    return SealCheck(result.status, claims, application)
+
+
+def describe(session: Session, sealed: str) -> dict[str, Any]:
+    """What a verification page shows of a seal; no personal data (the public page uses it):
+    the verdict, the claims, the office's name, the service's title and, once the
+    application has arrived, its registration number and status."""
+    sealed = receipt_seal.parse_qr(sealed[:MAX_TYPED]) or sealed[:MAX_TYPED]
+    found = find(session, sealed)
+    context: dict[str, Any] = {"check": found, "claims": found.claims}
+    if found.claims is not None:
+        office = session.get(Office, found.claims.office)
+        info = SERVICES.get(found.claims.service)
+        context |= {
+            "office_name": office.name if office else found.claims.office,
+            "service_title": info.title.id if info else found.claims.service,
+            "issued_wib": found.claims.issued_at.astimezone(WIB).strftime("%d-%m-%Y %H.%M WIB"),
+        }
+    if found.application is not None:
+        context["status_text"] = STATUS_TEXTS.get(found.application.status, {})
+    return context
