@@ -155,13 +155,16 @@ def _create_missing_tables(connection: Connection, metadata: MetaData) -> None:
 
 
 def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
-    """SQLite has no migrations: columns added later (each with a server default) are added to
-    tables of an existing database file, as the PostgreSQL migrations add them."""
+    """SQLite has no migrations: columns added later (each with a server default, or nullable)
+    are added to tables of an existing database file, as the PostgreSQL migrations add them.
+    (A column's UNIQUE constraint cannot be added this way: on SQLite, where transactions are
+    serial, the code checks before inserting anyway.)"""
     inspector = inspect(connection)
     for table in metadata.sorted_tables:
         have = {c["name"] for c in inspector.get_columns(table.name)}
         for column in table.columns:
-            if column.name not in have and column.server_default is not None:
+            addable = column.server_default is not None or column.nullable
+            if column.name not in have and addable and not column.primary_key:
                 ddl = CreateColumn(column).compile(dialect=connection.dialect)
                 connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
                 log.info("added column %s.%s", table.name, column.name)

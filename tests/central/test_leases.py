@@ -6,15 +6,18 @@ held for an officer and told to the citizen; the public verification page GET /r
 
 from __future__ import annotations
 
+import random
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from central_server.leases import day_start
 from central_server.models import Application, SlotLease
@@ -281,3 +284,93 @@ def test_refused_content_is_held_for_an_officer_and_the_citizen_told(rig: LeaseS
     [message] = [m for m in rig.sms.sent if number in m.body]
     assert "perlu diperiksa petugas" in message.body
     assert booking["local_reference"] in message.body  # the LOK number on the receipt
+
+
+def over_quota(database_url: str, now: datetime, capacity: int) -> dict[tuple[date, str], int]:
+    """Slots where bookings plus unused leased places exceed `capacity`, read in one snapshot."""
+    engine = create_engine(database_url, isolation_level="REPEATABLE READ")
+    try:
+        with engine.connect() as conn, conn.begin():
+            counts: Counter[tuple[date, str]] = Counter()
+            for day, window, n in conn.execute(
+                text(
+                    "SELECT slot_date, slot_window, count(*) FROM applications"
+                    " WHERE service = :s GROUP BY slot_date, slot_window"
+                ),
+                {"s": SERVICE},
+            ):
+                counts[(day, window)] += n
+            for day, window, n in conn.execute(
+                text(
+                    'SELECT day, "window", sum(places - used) FROM slot_leases'
+                    ' WHERE service = :s AND expires_at > :now GROUP BY day, "window"'
+                ),
+                {"s": SERVICE, "now": now},
+            ):
+                counts[(day, window)] += int(n)
+    finally:
+        engine.dispose()
+    return {slot: n for slot, n in counts.items() if n > capacity}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_leased_plus_booked_never_exceeds_the_quota_under_concurrency(
+    rig: LeaseServer, database_url: str
+) -> None:
+    """Six kiosks at once grant, book online, book offline from their leases and give places
+    back; a reader checks the invariant in consistent snapshots all along and at the end."""
+    kiosks = seed_office(rig.base_url, 6, {SERVICE: 10})  # 5 a window, 3 slots
+    capacity = 5
+    stop = threading.Event()
+    seen: list[dict[tuple[date, str], int]] = []
+    booked_online: Counter[str] = Counter()
+    booked_offline: Counter[str] = Counter()
+
+    def check() -> None:
+        while not stop.is_set():
+            seen.append(over_quota(database_url, rig.clock(), capacity))
+
+    def work(kiosk: LeaseKiosk, seed: int) -> None:
+        rng = random.Random(seed)
+        for round_ in range(6):
+            leases = [x for x in kiosk.leases(days=4) if x["places"] > x["used"]]
+            for _ in range(2):
+                day, window = rng.choice(
+                    [("2026-11-20", MORNING), ("2026-11-23", MORNING), ("2026-11-23", AFTERNOON)]
+                )
+                body = {
+                    "service": SERVICE,
+                    "applicant_nik": f"3517081208{seed:02d}{round_:02d}{_:02d}",
+                    "applicant_name": "WARGA",
+                    "data": {},
+                    "slot": {"date": day, "window": window},
+                }
+                r = kiosk.submit(body)
+                assert r.status_code in (201, 409), r.text
+                booked_online[kiosk.kiosk_id] += r.status_code == 201
+            if leases and rng.random() < 0.6:
+                lease = rng.choice(leases)
+                r = kiosk.submit(kiosk.offline_booking(lease, rig.clock(), nik=NIK))
+                assert r.status_code == 201, r.text
+                booked_offline[kiosk.kiosk_id] += 1
+            elif leases:
+                kiosk.give_back([(leases[0]["lease_id"], 1)])
+
+    checker = threading.Thread(target=check)
+    checker.start()
+    with ThreadPoolExecutor(len(kiosks)) as pool:
+        for future in [pool.submit(work, k, n) for n, k in enumerate(kiosks)]:
+            future.result()
+    stop.set()
+    checker.join()
+    assert len(seen) >= 2 and all(found == {} for found in seen)
+    assert over_quota(database_url, rig.clock(), capacity) == {}
+    stored = rows(rig)
+    assert len(stored) == sum(booked_online.values()) + sum(booked_offline.values())
+    assert sum(a.lease_id is not None for a in stored) == sum(booked_offline.values())
+    assert sum(booked_offline.values()) > 0
+    # every slot was used to the full between online bookings and leases
+    per_slot = Counter((a.slot_date, a.slot_window) for a in stored)
+    assert all(n <= capacity for n in per_slot.values())
+    used = {x.id: x.used for x in lease_rows(rig)}
+    assert sum(used.values()) == sum(booked_offline.values())
