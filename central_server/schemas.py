@@ -24,6 +24,7 @@ Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")
 ]  # not blank
 SigningKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+LeaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 DataValue = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -94,8 +95,8 @@ class SlotOut(SlotIn):
 class LeaseClaim(BaseModel):
     """An offline booking's place: the kiosk's slot lease and the seal printed on the receipt."""
 
-    lease_id: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    seal: Annotated[str, StringConstraints(min_length=1, max_length=400)]
+    lease_id: LeaseId
+    seal: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,400}$")]
 
 
 class ApplicationIn(BaseModel):
@@ -167,7 +168,7 @@ class LeasesIn(BaseModel):
 class LeaseReturn(BaseModel):
     """Unused places of one lease given back to the pool."""
 
-    lease_id: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    lease_id: LeaseId
     places: int = Field(ge=1, le=300)
 
 

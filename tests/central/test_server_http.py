@@ -90,8 +90,14 @@ def test_health_and_openapi(server: EmbeddedServer) -> None:
         "/api/v1/applications",
         "/api/v1/applications/{registration_number}",
         "/api/v1/offices/{office_code}/quotas/{service}",
+        "/api/v1/leases",
+        "/api/v1/leases/return",
+        "/api/v1/kiosk/signing-key",
     ):
         assert path in spec["paths"], path
+    schemas = spec["components"]["schemas"]
+    assert "lease" in schemas["ApplicationIn"]["properties"]  # offline bookings carry it
+    assert "signing_key" in schemas["EnrolIn"]["properties"]
     assert requests.get(f"{server.base_url}/docs").status_code == 200
 
 
