@@ -7,6 +7,7 @@ held for an officer and told to the citizen; the public verification page GET /r
 from __future__ import annotations
 
 import random
+import re
 import threading
 import uuid
 from collections import Counter
@@ -19,10 +20,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
+from central_server.auth import create_user
 from central_server.leases import day_start
 from central_server.models import Application, SlotLease
 from kiosk_app.domain import receipt_seal
-from tests.central.conftest import wait_for
+from tests.central.conftest import ADMIN_TOKEN, OFFICE, wait_for
 from tests.central.lease_rig import (
     NIK,
     SERVICE,
@@ -33,6 +35,7 @@ from tests.central.lease_rig import (
     seed_office,
     set_quota,
 )
+from tests.central.officer.conftest import PASSWORD, Staff
 
 MONDAY = date(2026, 11, 23)
 MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
@@ -374,3 +377,50 @@ def test_leased_plus_booked_never_exceeds_the_quota_under_concurrency(
     assert all(n <= capacity for n in per_slot.values())
     used = {x.id: x.used for x in lease_rows(rig)}
     assert sum(used.values()) == sum(booked_offline.values())
+
+
+def test_officer_pages_check_seals_and_show_the_flags(rig: LeaseServer) -> None:
+    create_user(rig.app.state.db, "petugas", PASSWORD, "officer", office_code=OFFICE)
+    officer = Staff(rig.base_url, "petugas")
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 8})
+    lease = kiosk.leases(days=4)[0]
+    booking = kiosk.offline_booking(lease, rig.clock(), nik="3517089999850001")
+    qr = receipt_seal.qr_text(booking["lease"]["seal"], "https://anjungan.example")
+    # scanned before the application arrived: genuine, on its way
+    page = officer.get("/officer/seal", params={"seal": qr})
+    assert page.status_code == 200
+    assert 'data-status="valid"' in page.text and 'data-arrived="no"' in page.text
+    number = kiosk.submit(booking).json()["registration_number"]
+    kiosk.submit(dict(booking, lease=None, slot={"date": "2026-11-24", "window": MORNING}))
+    page = officer.get("/officer/seal", params={"seal": qr})
+    assert 'data-arrived="yes"' in page.text and f"/officer/applications/{number}" in page.text
+    head, body, signature = booking["lease"]["seal"].split(".")
+    altered = f"{head}.{body}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    assert (
+        'data-status="bad_signature"' in officer.get("/officer/seal", params={"seal": altered}).text
+    )
+    detail = officer.get(f"/officer/applications/{number}").text
+    assert 'id="seal-verdict" data-status="valid"' in detail and 'id="hold-reason"' in detail
+    listing = officer.get("/officer/applications").text
+    assert "flag-held" in listing and "flag-duplicate" in listing and "flag-offline" in listing
+    [second] = [a for a in rows(rig) if a.registration_number != number]
+    assert second.duplicate_of == number
+    assert (
+        f"/officer/applications/{number}"
+        in officer.get(f"/officer/applications/{second.registration_number}").text
+    )
+
+
+def test_the_fleet_dashboard_shows_each_kiosks_leases(rig: LeaseServer) -> None:
+    k1, k2 = seed_office(rig.base_url, 2, {SERVICE: 8})
+    lease = k1.leases(days=4)[0]
+    assert k1.submit(k1.offline_booking(lease, rig.clock())).status_code == 201
+    technician = requests.Session()
+    r = technician.post(f"{rig.base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
+    assert r.status_code == 200, r.text
+    fleet = technician.get(f"{rig.base_url}/fleet/", timeout=10).text
+    assert re.search(r'class="leases"[^>]*>1 / 3</td>', fleet), fleet
+    assert re.search(r'class="leases"[^>]*></td>', fleet)  # k2 holds nothing
+    page = technician.get(f"{rig.base_url}/fleet/kiosks/{k1.kiosk_id}", timeout=10).text
+    assert 'id="lease-places">3<' in page and 'id="lease-used">1<' in page
+    assert page.count("<tr><td>kia</td>") == 3
