@@ -111,9 +111,13 @@ class Leases:
             reclaim(session, now, kiosk.office_code)
             self._renew(session, kiosk, candidates, now)
             wanted, kiosks = self._top_ups(session, kiosk, candidates, now, today)
-        for slot, demand in wanted:
+        # PostgreSQL: one transaction per slot, so a grant holds one slot lock at a time;
+        # SQLite serializes whole transactions anyway: one for all (a commit each is slow).
+        groups = [[w] for w in wanted] if self.db.is_postgresql else [wanted]
+        for group in groups:
             with self.db.transaction() as session:
-                self._top_up(session, kiosk, slot, demand, kiosks, now)
+                for slot, demand in group:
+                    self._top_up(session, kiosk, slot, demand, kiosks, now)
         with self.db.transaction() as session:
             return self.current(session, kiosk, now)
 
