@@ -21,9 +21,9 @@ from central_server.notify import RecordingChannel
 from central_server.settings import WIB
 from kiosk_app.domain import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
+from tests.central.fleet.helpers import STAFF, enrol
 from tests.domain.service_values import CASES, with_contact
 
-STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SERVICE = "kia"
 NIK, NAME = "3517081208850001", "BUDI SANTOSO"
 DATA = with_contact(SERVICE, CASES[6][2]) | {"contact_channel": "sms", "contact_email": ""}
@@ -147,25 +147,11 @@ def enrol_kiosk(
     base_url: str, kiosk_id: str, office: str = OFFICE, *, signing_key: bool = True
 ) -> LeaseKiosk:
     """Enrol a kiosk with a one-time code, registering a fresh signing key unless told not to."""
-    code = requests.post(
-        f"{base_url}/api/v1/enrolment-codes",
-        json={"office_code": office, "kiosk_id": kiosk_id},
-        headers=STAFF,
-        timeout=10,
-    )
-    assert code.status_code == 201, code.text
     key = receipt_seal.new_key()
-    body: dict[str, Any] = {
-        "kiosk_id": kiosk_id,
-        "office_code": office,
-        "name": f"Anjungan {kiosk_id}",
-        "enrolment_code": code.json()["code"],
-    }
-    if signing_key:
-        body["signing_key"] = receipt_seal.public_key_text(key)
-    r = requests.post(f"{base_url}/api/v1/kiosks", json=body, timeout=10)
-    assert r.status_code == 201, r.text
-    return LeaseKiosk(base_url, kiosk_id, r.json()["token"], key, office)
+    fields = {"signing_key": receipt_seal.public_key_text(key)} if signing_key else {}
+    headers = enrol(base_url, kiosk_id, office, **fields)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    return LeaseKiosk(base_url, kiosk_id, token, key, office)
 
 
 def seed_office(

@@ -13,22 +13,27 @@ STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 GIB = 1 << 30
 
 
-def enrol(server: EmbeddedServer, kiosk_id: str, office: str = OFFICE) -> dict[str, str]:
-    """Enrol a kiosk with a fresh one-time code; return its auth header."""
+def enrol(
+    server: EmbeddedServer | str, kiosk_id: str, office: str = OFFICE, **fields: Any
+) -> dict[str, str]:
+    """Enrol a kiosk with a fresh one-time code (`fields` go into the enrolment body, e.g. its
+    signing_key); return its auth header. `server`: a running server or its base URL."""
+    base_url = server if isinstance(server, str) else server.base_url
     code = requests.post(
-        f"{server.base_url}/api/v1/enrolment-codes",
+        f"{base_url}/api/v1/enrolment-codes",
         json={"office_code": office, "kiosk_id": kiosk_id},
         headers=STAFF,
         timeout=10,
     )
     assert code.status_code == 201, code.text
     r = requests.post(
-        f"{server.base_url}/api/v1/kiosks",
+        f"{base_url}/api/v1/kiosks",
         json={
             "kiosk_id": kiosk_id,
             "office_code": office,
             "name": f"Anjungan {kiosk_id}",
             "enrolment_code": code.json()["code"],
+            **fields,
         },
         timeout=10,
     )
