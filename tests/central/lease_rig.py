@@ -5,6 +5,7 @@ start from. Everything goes over HTTP on loopback, like a kiosk."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +14,9 @@ from typing import Any
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import create_engine, text
 
+from central_server import quota
 from central_server.app import create_app
 from central_server.embedded import EmbeddedServer
 from central_server.leases import LeasePolicy
@@ -207,3 +210,48 @@ def lease_server(
         yield LeaseServer(app, server, clock, sms)
     finally:
         server.stop()
+
+
+def over_quota(database_url: str, now: datetime) -> dict[tuple[str, date, str], int]:
+    """Slots (service, day, window) of any office where bookings plus the unused places of
+    leases unexpired at `now` exceed the window's share of the quota, read in one snapshot
+    (REPEATABLE READ on PostgreSQL; SQLite reads one snapshot per transaction anyway)."""
+    options = {} if database_url.startswith("sqlite") else {"isolation_level": "REPEATABLE READ"}
+    engine = create_engine(database_url, **options)
+    try:
+        with engine.connect() as conn, conn.begin():
+            quotas = {
+                (office, service): daily
+                for office, service, daily in conn.execute(
+                    text("SELECT office_code, service, daily_quota FROM quotas")
+                )
+            }
+            counts: Counter[tuple[str, str, date, str]] = Counter()
+            for office, service, day, window, n in conn.execute(
+                text(
+                    "SELECT office_code, service, slot_date, slot_window, count(*)"
+                    " FROM applications GROUP BY office_code, service, slot_date, slot_window"
+                )
+            ):
+                counts[(office, service, _day(day), window)] += n
+            for office, service, day, window, n in conn.execute(
+                text(
+                    'SELECT office_code, service, day, "window", sum(places - used)'
+                    " FROM slot_leases WHERE expires_at > :now"
+                    ' GROUP BY office_code, service, day, "window"'
+                ),
+                {"now": now.astimezone(UTC).replace(tzinfo=None) if options == {} else now},
+            ):
+                counts[(office, service, _day(day), window)] += int(n)
+    finally:
+        engine.dispose()
+    return {
+        (service, day, window): n
+        for (office, service, day, window), n in counts.items()
+        if n
+        > quota.window_capacity(quotas.get((office, service), quota.DEFAULT_DAILY_QUOTA), window)
+    }
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from central_server.auth import create_user
 from central_server.leases import day_start
@@ -32,6 +32,7 @@ from tests.central.lease_rig import (
     LeaseServer,
     enrol_kiosk,
     lease_server,
+    over_quota,
     seed_office,
     set_quota,
 )
@@ -111,7 +112,7 @@ def test_leases_are_granted_renewed_returned_and_reclaimed_at_expiry(rig: LeaseS
     assert returned == {"kiosk-01": 3, "kiosk-02": 3}  # k1: 1 given back, 2 expired
 
 
-def test_leases_follow_recent_use_within_a_fair_share(rig: LeaseServer) -> None:
+def test_leases_follow_recent_use_within_a_fair_share(rig: LeaseServer, database_url: str) -> None:
     [busy, quiet, *_] = seed_office(rig.base_url, 3, {SERVICE: 40})  # 20 a window
     # the busy kiosk booked 30 times online recently
     for n in range(30):
@@ -132,6 +133,14 @@ def test_leases_follow_recent_use_within_a_fair_share(rig: LeaseServer) -> None:
     assert busy_leases[("2026-11-24", MORNING)] == 3
     # Monday has 5 places left in each window: a share of 1
     assert busy_leases[("2026-11-23", MORNING)] == 1
+    assert over_quota(database_url, rig.clock()) == {}
+    # the check sees a quota cut below what is booked and lent (15 + one place to each of two
+    # kiosks on each Monday window; 31 a day is 16 in the morning, 15 in the afternoon)
+    set_quota(rig.base_url, SERVICE, 31)
+    assert over_quota(database_url, rig.clock()) == {
+        (SERVICE, MONDAY, MORNING): 17,
+        (SERVICE, MONDAY, AFTERNOON): 17,
+    }
 
 
 def test_an_offline_booking_is_admitted_once_on_its_sealed_slot(rig: LeaseServer) -> None:
@@ -252,6 +261,15 @@ def test_the_public_page_tells_a_valid_seal_not_arrived_yet_without_personal_dat
     for personal in (NIK, booking["applicant_name"], booking["data"]["contact_phone"]):
         assert personal not in page.text
     assert requests.get(f"{rig.base_url}/r/not-a-seal", timeout=10).status_code == 404
+    # an online booking is sealed after the server answered: its reference is the number
+    online = kiosk.submit(dict(booking, lease=None, slot={"date": "2026-11-24", "window": MORNING}))
+    number = online.json()["registration_number"]
+    sealed = kiosk.seal_for(
+        {"service": SERVICE, "date": "2026-11-24", "window": MORNING}, number, rig.clock()
+    )
+    page = requests.get(f"{rig.base_url}/r/{sealed}", timeout=10)
+    assert 'data-status="valid"' in page.text and 'data-arrived="yes"' in page.text
+    assert number in page.text
 
 
 def test_the_same_citizen_and_service_still_open_is_admitted_and_flagged(rig: LeaseServer) -> None:
@@ -289,33 +307,6 @@ def test_refused_content_is_held_for_an_officer_and_the_citizen_told(rig: LeaseS
     assert booking["local_reference"] in message.body  # the LOK number on the receipt
 
 
-def over_quota(database_url: str, now: datetime, capacity: int) -> dict[tuple[date, str], int]:
-    """Slots where bookings plus unused leased places exceed `capacity`, read in one snapshot."""
-    engine = create_engine(database_url, isolation_level="REPEATABLE READ")
-    try:
-        with engine.connect() as conn, conn.begin():
-            counts: Counter[tuple[date, str]] = Counter()
-            for day, window, n in conn.execute(
-                text(
-                    "SELECT slot_date, slot_window, count(*) FROM applications"
-                    " WHERE service = :s GROUP BY slot_date, slot_window"
-                ),
-                {"s": SERVICE},
-            ):
-                counts[(day, window)] += n
-            for day, window, n in conn.execute(
-                text(
-                    'SELECT day, "window", sum(places - used) FROM slot_leases'
-                    ' WHERE service = :s AND expires_at > :now GROUP BY day, "window"'
-                ),
-                {"s": SERVICE, "now": now},
-            ):
-                counts[(day, window)] += int(n)
-    finally:
-        engine.dispose()
-    return {slot: n for slot, n in counts.items() if n > capacity}
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_leased_plus_booked_never_exceeds_the_quota_under_concurrency(
     rig: LeaseServer, database_url: str
@@ -325,13 +316,13 @@ def test_leased_plus_booked_never_exceeds_the_quota_under_concurrency(
     kiosks = seed_office(rig.base_url, 6, {SERVICE: 10})  # 5 a window, 3 slots
     capacity = 5
     stop = threading.Event()
-    seen: list[dict[tuple[date, str], int]] = []
+    seen: list[dict[tuple[str, date, str], int]] = []
     booked_online: Counter[str] = Counter()
     booked_offline: Counter[str] = Counter()
 
     def check() -> None:
         while not stop.is_set():
-            seen.append(over_quota(database_url, rig.clock(), capacity))
+            seen.append(over_quota(database_url, rig.clock()))
 
     def work(kiosk: LeaseKiosk, seed: int) -> None:
         rng = random.Random(seed)
@@ -367,7 +358,7 @@ def test_leased_plus_booked_never_exceeds_the_quota_under_concurrency(
     stop.set()
     checker.join()
     assert len(seen) >= 2 and all(found == {} for found in seen)
-    assert over_quota(database_url, rig.clock(), capacity) == {}
+    assert over_quota(database_url, rig.clock()) == {}
     stored = rows(rig)
     assert len(stored) == sum(booked_online.values()) + sum(booked_offline.values())
     assert sum(a.lease_id is not None for a in stored) == sum(booked_offline.values())
