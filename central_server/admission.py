@@ -42,6 +42,7 @@ from central_server.lifecycle import TERMINAL, daily_quota
 from central_server.models import Application, SlotLease
 from central_server.schemas import ApplicationIn, SlotIn, SubmissionOut
 from central_server.settings import now_wib
+from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_name, mask_nik
 from kiosk_app.domain.nik import parse_nik
 
@@ -438,7 +439,7 @@ class Admission:
                 moved_from[number] = wanted
             if accept.hold_reason is not None:
                 held[number] = accept.hold_reason
-            citizen = (body.applicant_nik, body.service.value)
+            citizen = citizen_key(body.applicant_nik, body.service.value, body.data)
             duplicate_of = earlier.get(citizen)
             earlier.setdefault(citizen, number)
             outcomes.append(Admitted(201, answer))
@@ -491,20 +492,39 @@ class Admission:
         return outcomes
 
 
-def open_applications(
-    session: Session, bodies: Sequence[ApplicationIn]
-) -> dict[tuple[str, str], str]:
-    """(NIK, service) -> the earliest still open application of that citizen and service."""
+Citizen = tuple[str, str, str]  # (applicant NIK, service, whom the document is for)
+
+
+def citizen_key(nik: str, service: str, data: Mapping[str, str]) -> Citizen:
+    """Who applies for what for whom: a parent's KIA for a second child is not a duplicate."""
+    info = SERVICES.get(service)
+    subject = ""
+    if info is not None:
+        subject = data.get(info.subject_nik_field, "") if info.subject_nik_field else ""
+        subject = subject or data.get(info.subject_field, "")
+    return nik, service, " ".join(subject.upper().split())
+
+
+def open_applications(session: Session, bodies: Sequence[ApplicationIn]) -> dict[Citizen, str]:
+    """citizen_key -> the earliest still open application of that citizen, service and subject."""
     niks = sorted({b.applicant_nik for b in bodies})
     rows = session.execute(
-        select(Application.applicant_nik, Application.service, Application.registration_number)
+        select(
+            Application.applicant_nik,
+            Application.service,
+            Application.data_json,
+            Application.registration_number,
+        )
         .where(
             Application.applicant_nik.in_(niks),
             Application.status.not_in([s.value for s in TERMINAL]),
         )
         .order_by(Application.id.desc())
     )
-    return {(nik, service): number for nik, service, number in rows}
+    return {
+        citizen_key(nik, service, json.loads(data or "{}")): number
+        for nik, service, data, number in rows
+    }
 
 
 def _use_lease(session: Session, lease_id: str) -> None:

@@ -26,6 +26,7 @@ from central_server.models import Application, SlotLease
 from kiosk_app.domain import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, wait_for
 from tests.central.lease_rig import (
+    DATA,
     NIK,
     SERVICE,
     LeaseKiosk,
@@ -278,17 +279,20 @@ def test_the_same_citizen_and_service_still_open_is_admitted_and_flagged(rig: Le
         "service": SERVICE,
         "applicant_nik": NIK,
         "applicant_name": "BUDI",
-        "data": {},
+        "data": DATA,
         "slot": {"date": "2026-11-24", "window": MORNING},
     }
     first = kiosk.submit(online).json()["registration_number"]
     lease = kiosk.leases(days=4)[0]
+    # came back and applied again, offline: admitted, flagged
     assert kiosk.submit(kiosk.offline_booking(lease, rig.clock())).status_code == 201
-    other_service = dict(online, service="akta_kematian")
+    # a KIA for another child of the same parent, and another service: not duplicates
+    second_child = DATA | {"child_nik": "3517084403230002", "child_name": "RINA"}
+    assert kiosk.submit(dict(online, data=second_child)).status_code == 201
     set_quota(rig.base_url, "akta_kematian", 4)
-    assert kiosk.submit(other_service).status_code == 201
+    assert kiosk.submit(dict(online, service="akta_kematian", data={})).status_code == 201
     stored = rows(rig)
-    assert [a.duplicate_of for a in stored] == [None, first, None]
+    assert [a.duplicate_of for a in stored] == [None, first, None, None]
 
 
 def test_refused_content_is_held_for_an_officer_and_the_citizen_told(rig: LeaseServer) -> None:
