@@ -419,3 +419,27 @@ def test_the_fleet_dashboard_shows_each_kiosks_leases(rig: LeaseServer) -> None:
     page = technician.get(f"{rig.base_url}/fleet/kiosks/{k1.kiosk_id}", timeout=10).text
     assert 'id="lease-places">3<' in page and 'id="lease-used">1<' in page
     assert page.count("<tr><td>kia</td>") == 3
+
+
+def test_a_booking_sent_after_its_lease_expired_is_still_honoured(rig: LeaseServer) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 2})  # one place a window
+    lease = next(x for x in kiosk.leases(days=4) if x["date"] == "2026-11-23")
+    booking = kiosk.offline_booking(lease, rig.clock())  # booked in time...
+    rig.clock.advance(hours=31)  # ...sent after expiry: the place went back to the pool
+    other = enrol_kiosk(rig.base_url, "kiosk-02")
+    taken = [x for x in other.leases(days=4) if x["date"] == "2026-11-23"]
+    assert {(x["window"], x["places"]) for x in taken} == {(MORNING, 1), (AFTERNOON, 1)}
+    r = kiosk.submit(booking)
+    assert r.status_code == 201 and r.json()["slot"]["window"] == lease["window"]
+    [row] = [x for x in lease_rows(rig) if x.id == lease["lease_id"]]
+    assert (row.places, row.used) == (1, 1)  # the lease grew back to cover the booking
+
+
+def test_the_same_seal_twice_in_one_batch_is_one_application(rig: LeaseServer) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 8})
+    lease = kiosk.leases(days=4)[0]
+    booking = kiosk.offline_booking(lease, rig.clock())
+    results = kiosk.submit_batch([(uuid.uuid4().hex, booking), (uuid.uuid4().hex, booking)])
+    assert [r["status"] for r in results] == [201, 200]
+    numbers = {r["application"]["registration_number"] for r in results}
+    assert len(numbers) == 1 and len(rows(rig)) == 1
