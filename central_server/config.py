@@ -73,6 +73,16 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class LeaseSettings:
+    """[leases]: how long kiosks hold slot leases and how they are sized (central_server.leases)."""
+
+    hours: float = 24.0  # a kiosk books from a lease until this long after its last renewal
+    margin_hours: float = 6.0  # after that, before unused places go back to the pool
+    history_days: int = 14  # the recent use a lease is sized from
+    headroom: float = 2.0  # times that recent use per slot (an outage's rush)
+
+
+@dataclass(frozen=True)
 class OfficeSettings:
     """[[offices]]: an office the database must hold and the daily quotas it starts with."""
 
@@ -143,6 +153,7 @@ class CentralConfig:
     server: ServerSettings = ServerSettings()
     cookies: CookieSettings = CookieSettings()
     limits: LimitSettings = LimitSettings()
+    leases: LeaseSettings = LeaseSettings()
     offices: tuple[OfficeSettings, ...] = tuple(
         OfficeSettings(code, name) for code, name in DEFAULT_OFFICES
     )
@@ -170,7 +181,7 @@ def load_central_config(path: Path | None = None) -> CentralConfig:
 
 def parse_central_config(raw: dict[str, Any], *, source: Path | None = None) -> CentralConfig:
     """Build and validate the config from parsed TOML."""
-    known = {"server", "cookies", "limits", "offices", "notify"}
+    known = {"server", "cookies", "limits", "leases", "offices", "notify"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown table(s): {', '.join(sorted(unknown))}")
@@ -181,9 +192,13 @@ def parse_central_config(raw: dict[str, Any], *, source: Path | None = None) -> 
     for item in fields(LimitSettings):
         if getattr(limits, item.name) <= 0:
             raise ConfigError(f"[limits] {item.name} must be above 0")
+    leases = build(LeaseSettings, _table(raw, "leases"), "leases")
+    for item in fields(LeaseSettings):
+        if getattr(leases, item.name) <= 0:
+            raise ConfigError(f"[leases] {item.name} must be above 0")
     offices = _offices(raw.get("offices"))
     notify = _notify(raw["notify"]) if "notify" in raw else DEVELOPMENT_NOTIFY
-    return CentralConfig(server, cookies, limits, offices, notify, source)
+    return CentralConfig(server, cookies, limits, leases, offices, notify, source)
 
 
 def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:

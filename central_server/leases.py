@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from central_server import numbering, quota
 from central_server.admission import booked, leased, occupied
+from central_server.config import LeaseSettings
 from central_server.db import Database
 from central_server.kiosk_auth import ERRORS, KioskGuard, KioskRef
 from central_server.lifecycle import daily_quota
@@ -38,14 +39,7 @@ log = logging.getLogger("central_server.leases")
 Slot = tuple[str, date, str]  # (service, day, window)
 
 
-@dataclass(frozen=True)
-class LeasePolicy:
-    """How long leases last and how they are sized."""
-
-    hours: float = 24.0  # a kiosk books from a lease until this long after its last renewal
-    margin_hours: float = 6.0  # after book_until, before unused places go back to the pool
-    history_days: int = 14  # the recent use leases are sized from
-    headroom: float = 2.0  # times the recent use per slot (an outage's rush)
+LeasePolicy = LeaseSettings  # how long leases last and how they are sized ([leases])
 
 
 def utc(value: datetime) -> datetime:

@@ -97,6 +97,7 @@ def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
             secure_cookies=True if config.secure_cookies else None,
         ),
         "limits": config.limits,
+        "lease_policy": config.leases,
         # [notify] admins, else ANJUNGAN_ADMIN_NOTIFY (a deployment's environment)
         "admin_addresses": config.notify.admins or None,
         "public_url": config.server.public_url or None,

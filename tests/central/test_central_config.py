@@ -66,6 +66,10 @@ username = "anjungan"
 [limits]
 max_body_bytes = 32768
 status_lookups_per_minute = 12.5
+
+[leases]
+hours = 12
+margin_hours = 2.5
 """
 
 
@@ -99,6 +103,8 @@ def test_a_production_file_is_read_into_typed_settings(tmp_path: Path) -> None:
     assert config.notify.routes() == {"sms": "gateway", "whatsapp": "gateway", "email": "smtp"}
     assert config.limits.max_body_bytes == 32768 and config.limits.status_lookups_per_minute == 12.5
     assert config.limits.max_scan_bytes == 5 << 20  # default kept
+    assert (config.leases.hours, config.leases.margin_hours) == (12, 2.5)
+    assert config.leases.history_days == 14  # default kept
 
 
 def test_gateway_token_and_smtp_password_come_from_files(tmp_path: Path) -> None:
@@ -141,6 +147,8 @@ username = "u"
     ("[sever]\nport = 1", r"unknown table\(s\): sever"),
     ("[limits]\nmax_body_bytes = 0", r"\[limits\] max_body_bytes must be above 0"),
     ("[limits]\nmax_scan_bytes = 1.5", r"\[limits\] max_scan_bytes must be an integer"),
+    ("[leases]\nmargin_hours = 0", r"\[leases\] margin_hours must be above 0"),
+    ("[leases]\nhistory_days = 7.5", r"\[leases\] history_days must be an integer"),
     ("[cookies]\nsecure = \"yes\"", r"\[cookies\] secure must be true or false"),
     ("[[offices]]\nname = \"X\"", r"\[offices #1\] needs code"),
     ("[[offices]]\ncode = \"35\"\nname = \"X\"", r"\[offices #1\] code must be 4 digits"),
