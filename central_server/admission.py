@@ -36,7 +36,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central_server import numbering, quota, seals, submission_notice
+from central_server import lifecycle, numbering, quota, seals, submission_notice
 from central_server.kiosk_auth import KioskRef
 from central_server.lifecycle import TERMINAL, daily_quota
 from central_server.models import Application, SlotLease
@@ -111,21 +111,7 @@ def booked(session: Session, office_code: str, service: str, days: list[date]) -
     return {(d, w): n for d, w, n in rows}
 
 
-def leased(
-    session: Session, office_code: str, service: str, days: list[date], now: datetime
-) -> dict[Slot, int]:
-    """Places lent to kiosks and not used yet per (day, window), leases not expired at `now`."""
-    rows = session.execute(
-        select(SlotLease.day, SlotLease.window, func.sum(SlotLease.places - SlotLease.used))
-        .where(
-            SlotLease.office_code == office_code,
-            SlotLease.service == service,
-            SlotLease.day.in_(days),
-            SlotLease.expires_at > now.astimezone(UTC),
-        )
-        .group_by(SlotLease.day, SlotLease.window)
-    )
-    return {(d, w): int(n or 0) for d, w, n in rows}
+leased = lifecycle.leased_places  # places lent to kiosks and not used yet, per (day, window)
 
 
 def occupied(

@@ -79,7 +79,12 @@ def create_app(
     current_kiosk = kiosk_guard(kiosk_auth)  # kiosk tokens only; staff credentials get 401
     auth = Auth(db, secret_key, secure_cookie=secure_cookies)
     pages = PageContext(
-        db=db, auth=auth, today=today_fn, limits=limits, admin_addresses=admin_addresses
+        db=db,
+        auth=auth,
+        today=today_fn,
+        limits=limits,
+        admin_addresses=admin_addresses,
+        clock=clock_fn,
     )
     status_limiter = status_limiter or StatusLookupLimiter(
         buckets=DatabaseRateLimiter(  # shared by every app server

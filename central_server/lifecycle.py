@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central_server import numbering, quota
-from central_server.models import Application, Quota
+from central_server.models import Application, Quota, SlotLease
 from central_server.review_models import ApplicationEvent, Arrival, FixNote
 from central_server.settings import now_wib
 from kiosk_app.domain.identity import mask_nik
@@ -168,9 +168,30 @@ def daily_quota(session: Session, office_code: str, service: str) -> int:
     return quota.DEFAULT_DAILY_QUOTA if row is None else row.daily_quota
 
 
-def places_taken(session: Session, app: Application, day: date, window: str) -> int:
-    """Applications other than `app` holding (day, window) for its office and service."""
-    return (
+def leased_places(
+    session: Session, office_code: str, service: str, days: list[date], now: datetime
+) -> dict[tuple[date, str], int]:
+    """Places lent to kiosks (slot leases) and not used yet per (day, window), of leases not
+    expired at `now`: taken for everyone else."""
+    rows = session.execute(
+        select(SlotLease.day, SlotLease.window, func.sum(SlotLease.places - SlotLease.used))
+        .where(
+            SlotLease.office_code == office_code,
+            SlotLease.service == service,
+            SlotLease.day.in_(days),
+            SlotLease.expires_at > now.astimezone(UTC),
+        )
+        .group_by(SlotLease.day, SlotLease.window)
+    )
+    return {(d, w): int(n or 0) for d, w, n in rows}
+
+
+def places_taken(
+    session: Session, app: Application, day: date, window: str, now: datetime | None = None
+) -> int:
+    """Places of (day, window) for its office and service held by applications other than
+    `app` and by kiosks' slot leases (unused, unexpired at `now`, default the current time)."""
+    booked = (
         session.scalar(
             select(func.count()).where(
                 Application.office_code == app.office_code,
@@ -183,6 +204,8 @@ def places_taken(session: Session, app: Application, day: date, window: str) -> 
         )
         or 0
     )
+    lent = leased_places(session, app.office_code, app.service, [day], now or datetime.now(UTC))
+    return booked + lent.get((day, window), 0)
 
 
 def approve(
@@ -194,8 +217,10 @@ def approve(
     today: date,
     *,
     notify: Notify | None,
+    now: datetime | None = None,
 ) -> ApplicationEvent:
-    """Approve with a verification slot that is open and within the office's quota."""
+    """Approve with a verification slot that is open and within the office's quota (places
+    lent to kiosks and unused at `now` count as taken)."""
     if app.status not in TRANSITIONS["approve"][0]:
         transition(session, app, "approve", actor, notify=None)  # raises the illegal transition
     moved = (day, window) != (app.slot_date, app.slot_window)
@@ -204,7 +229,9 @@ def approve(
         if problem:
             raise TransitionRefused("slot_unavailable", problem)
     capacity = quota.window_capacity(daily_quota(session, app.office_code, app.service), window)
-    if places_taken(session, app, day, window) >= capacity:
+    if moved:  # counted under the slot's lock, as kiosks' bookings and lease grants are
+        numbering.lock_slot(session, app.office_code, app.service, day, window)
+    if places_taken(session, app, day, window, now) >= capacity:
         raise TransitionRefused("slot_full", f"slot {day} {window} is full (quota {capacity})")
     if moved:
         seq = numbering.next_value(session, f"queue:{app.office_code}:{day}:{window}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -57,6 +57,7 @@ class PageContext:
     today: Callable[[], date]
     limits: LimitSettings = field(default_factory=LimitSettings)  # login rates and lockout
     admin_addresses: Sequence[str] | None = None  # lockout notices; None: ANJUNGAN_ADMIN_NOTIFY
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # leases expire by
 
     def render(
         self,

@@ -1,6 +1,6 @@
 """Officer pages for applications: list by office and state, detail with scans, actions."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -133,7 +133,7 @@ def router(ctx: PageContext) -> APIRouter:
                 "allowed": {
                     a for a, (src, _) in lifecycle.TRANSITIONS.items() if app.status in src
                 },
-                "slots": _slot_choices(session, app, today),
+                "slots": _slot_choices(session, app, today, ctx.clock()),
                 "today": today,
                 "seal": seals.check(session, app.seal) if app.seal else None,
             }
@@ -184,13 +184,21 @@ def router(ctx: PageContext) -> APIRouter:
         form = await ctx.form(request, user)
         with ctx.db.transaction() as session:
             app = load_application(session, user, registration_number)
-            _apply(session, app, action, user.username, form, ctx.today())
+            _apply(session, app, action, user.username, form, ctx.today(), ctx.clock())
         return redirect(f"/officer/applications/{registration_number}?ok={action}")
 
     return r
 
 
-def _apply(session: Any, app: Application, action: str, actor: str, form: Any, today: date) -> None:
+def _apply(
+    session: Any,
+    app: Application,
+    action: str,
+    actor: str,
+    form: Any,
+    today: date,
+    now: datetime,
+) -> None:
     """Dispatch one action with its form fields; the citizen is told through the outbox."""
     tell = enqueue_for_transition
     if action == "approve":
@@ -200,7 +208,7 @@ def _apply(session: Any, app: Application, action: str, actor: str, form: Any, t
             day = date.fromisoformat(day_text)
         except ValueError:
             raise TransitionRefused("bad_input", "pick a verification slot", 422) from None
-        lifecycle.approve(session, app, actor, day, window, today, notify=tell)
+        lifecycle.approve(session, app, actor, day, window, today, notify=tell, now=now)
     elif action == "ask_fix":
         targets = form.getlist("target")
         notes = form.getlist("note")
@@ -242,7 +250,9 @@ def _apply(session: Any, app: Application, action: str, actor: str, form: Any, t
         raise TransitionRefused("not_found", f"unknown action {action}", 404)
 
 
-def _slot_choices(session: Any, app: Application, today: date) -> list[dict[str, Any]]:
+def _slot_choices(
+    session: Any, app: Application, today: date, now: datetime
+) -> list[dict[str, Any]]:
     """Verification slots an officer may approve with: the booked one plus open ones."""
     q = lifecycle.daily_quota(session, app.office_code, app.service)
     choices = []
@@ -251,7 +261,7 @@ def _slot_choices(session: Any, app: Application, today: date) -> list[dict[str,
         days = [app.slot_date, *days]
     for day in days:
         for window in quota.windows_on(day) or (app.slot_window,):
-            taken = lifecycle.places_taken(session, app, day, window)
+            taken = lifecycle.places_taken(session, app, day, window, now)
             left = quota.window_capacity(q, window) - taken
             booked = (day, window) == (app.slot_date, app.slot_window)
             if left > 0 or booked:

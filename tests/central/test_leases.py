@@ -443,3 +443,26 @@ def test_the_same_seal_twice_in_one_batch_is_one_application(rig: LeaseServer) -
     assert [r["status"] for r in results] == [201, 200]
     numbers = {r["application"]["registration_number"] for r in results}
     assert len(numbers) == 1 and len(rows(rig)) == 1
+
+
+def test_an_officer_cannot_move_an_application_onto_places_lent_to_kiosks(
+    rig: LeaseServer,
+) -> None:
+    create_user(rig.app.state.db, "petugas", PASSWORD, "officer", office_code=OFFICE)
+    officer = Staff(rig.base_url, "petugas")
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 2})  # one place a window
+    body: dict[str, Any] = {
+        "service": SERVICE,
+        "applicant_nik": NIK,
+        "applicant_name": "BUDI",
+        "data": DATA,
+        "slot": {"date": "2026-11-24", "window": MORNING},
+    }
+    number = kiosk.submit(body).json()["registration_number"]
+    kiosk.leases(days=4)  # Monday's places are lent to the kiosk now
+    r = officer.act(number, "approve", slot="2026-11-23|" + MORNING)
+    with rig.app.state.db.transaction() as session:
+        app = session.scalar(select(Application).where(Application.registration_number == number))
+        assert app is not None
+        assert (app.status, app.slot_date) == ("submitted", date(2026, 11, 24))
+    assert r.status_code in (303, 409)
