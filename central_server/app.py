@@ -68,7 +68,9 @@ def create_app(
     db = Database(database_url)
     db.create_all(DEFAULT_OFFICES + tuple(offices))
     today_fn = today or today_wib
-    clock_fn = clock or (lambda: on_day(today_fn()))
+    if clock is None:  # the real clock, or a fixed calendar's date at the time of day now
+        clock = (lambda: datetime.now(UTC)) if today is None else (lambda: on_day(today_fn()))
+    clock_fn = clock
     admin_secret = (
         admin_token if admin_token is not None else os.environ.get("ANJUNGAN_ADMIN_TOKEN")
     )

@@ -42,3 +42,28 @@ def test_sequences_beyond_their_width_are_refused() -> None:
     with pytest.raises(numbering.SequenceExhausted):
         numbering.queue_number("A", 1000)
     assert numbering.queue_number("B", 7) == "B-007"
+
+
+@given(
+    st.integers(1, 50),  # wanted
+    st.integers(-10, quota.MAX_DAILY_QUOTA),  # free (below 0 after a quota cut)
+    st.integers(0, 20),  # holding
+    st.integers(1, 40),  # kiosks
+)
+def test_a_lease_top_up_stays_within_what_is_free_and_a_fair_share(
+    wanted: int, free: int, holding: int, kiosks: int
+) -> None:
+    add = quota.lease_top_up(wanted, free, holding, kiosks)
+    assert 0 <= add <= max(free, 0)  # leased + booked never exceeds the quota
+    assert holding + add <= max(wanted, holding)  # never more than the kiosk's use asks
+    share = (free + holding) // (kiosks + 1)
+    assert add == 0 or holding + add <= max(1, share)  # a fair share, at least one place
+    if free > 0 and holding == 0:
+        assert add >= 1  # at least one where the quota allows
+
+
+def test_lease_demand_follows_recent_use_and_is_at_least_one() -> None:
+    assert quota.lease_demand(0, 20, 2.0) == 1
+    assert quota.lease_demand(30, 20, 2.0) == 3
+    assert quota.lease_demand(5, 0, 2.0) == 10  # no window in the history: per one window
+    assert quota.windows_between(date(2026, 11, 16), date(2026, 11, 22)) == 9  # Mon-Sun
