@@ -229,7 +229,7 @@ class LeaseStore:
         """Every lease held, with the places used of it."""
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT l.*, l.places - {_REMAINING} AS taken FROM leases l ORDER BY day, window"
+                f"SELECT l.*, l.places - ({_REMAINING}) AS taken FROM leases l ORDER BY day, window"
             ).fetchall()
         return [
             LeaseUse(
