@@ -33,6 +33,9 @@ from kiosk_app.services.outbox.sender import Backoff
 log = logging.getLogger(__name__)
 
 REFRESH_S = 300.0  # renew the leases this often while the server answers
+# While the server cannot be reached, look again at least this often: its first answer ends
+# every sender's backoff (CentralClient.on_answer), so offline bookings reconcile in seconds.
+PROBE_S = 4.0
 KEY_REGISTERED = "signing_key_registered"  # meta: the public key the server has
 
 _SCHEMA = """
@@ -313,14 +316,17 @@ class LeaseKeeper(DrainLoop):
         public_key: str,
         opening_hours: OpeningHours | None = None,
         refresh_s: float = REFRESH_S,
+        probe_s: float = PROBE_S,
         backoff: Backoff | None = None,
     ) -> None:
-        """`public_key`: the kiosk's public seal key (public_key_text)."""
+        """`public_key`: the kiosk's public seal key (public_key_text); `probe_s`: the longest
+        wait between two tries while the server cannot be reached."""
         self.store = store
         self.central = central
         self.public_key = public_key
         self.hours = opening_hours or OpeningHours.always()
         self.refresh_s = refresh_s
+        self.probe_s = probe_s
         self.backoff = backoff or Backoff(base_s=2.0, cap_s=refresh_s)
         self._failures = 0
         self._round = threading.Lock()
@@ -370,5 +376,5 @@ class LeaseKeeper(DrainLoop):
 
     def _next_wait(self) -> float:
         if self._failures:
-            return max(0.5, self.backoff.delay(self._failures))
+            return max(0.5, min(self.probe_s, self.backoff.delay(self._failures)))
         return self.refresh_s

@@ -24,6 +24,9 @@ class LeasedSlots(SlotLoader, Protocol):
     def leased(self, slot: Slot) -> str | None:
         """The lease `slot` was offered from, or None when the server offered it (lock held)."""
 
+    def offline(self) -> bool:
+        """True when the slots shown came while the server could not be reached (lock held)."""
+
 
 class ScanStart(Protocol):
     """The scanning step, as the form sees it."""

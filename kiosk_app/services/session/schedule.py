@@ -41,6 +41,7 @@ class ScheduleJourney:
         self._leases = leases
         self._slots: tuple[SlotAvailability, ...] = ()
         self._leased: dict[Slot, str] = {}  # slot -> lease id, when offered from a lease
+        self._offline = False
         self._loading = False
         core.on_visit_end(self._wipe)
 
@@ -51,6 +52,10 @@ class ScheduleJourney:
     def leased(self, slot: Slot) -> str | None:
         """The lease `slot` was offered from, or None when the server offered it (lock held)."""
         return self._leased.get(slot)
+
+    def offline(self) -> bool:
+        """True when the slots shown came while the server could not be reached (lock held)."""
+        return self._offline
 
     def loading(self) -> bool:
         """True while the slots are being loaded (lock held)."""
@@ -69,12 +74,15 @@ class ScheduleJourney:
     def _job(self, service: str, generation: int) -> None:
         message: Text | None = None
         leased: dict[Slot, str] = {}
+        offline = False
         try:
             slots = tuple(self._central.slots(service))
+            slots, leased = self._with_own_places(service, slots)
         except CentralError as exc:
             log.warning("loading slots failed: %s", exc)
             slots, message = (), exc.citizen_message
             if exc.retriable:
+                offline = True
                 slots, leased, message = self._from_leases(service, message)
         except Exception:  # never let the worker die silently
             log.exception("loading slots crashed")
@@ -84,8 +92,29 @@ class ScheduleJourney:
             if not core.is_current(generation):
                 return
             self._slots, self._loading, core.message = slots, False, message
-            self._leased = leased
+            self._leased, self._offline = leased, offline
         core.publish()
+
+    def _with_own_places(
+        self, service: str, slots: tuple[SlotAvailability, ...]
+    ) -> tuple[tuple[SlotAvailability, ...], dict[Slot, str]]:
+        """The server's slots, plus this kiosk's own leased places where the server shows none
+        left (the places lent to this kiosk are not offered to anyone by the server)."""
+        if self._leases is None:
+            return slots, {}
+        try:
+            offered = self._leases.offer(service)
+        except StorageError as exc:
+            log.error("leases unreadable: %s", exc)
+            return slots, {}
+        open_ = {s.slot for s in slots if s.remaining > 0}
+        own = {item.slot: item for item in offered if item.slot not in open_}
+        if not own:
+            return slots, {}
+        merged = {s.slot: s for s in slots}
+        merged.update({k: SlotAvailability(k, item.remaining) for k, item in own.items()})
+        ordered = tuple(merged[k] for k in sorted(merged, key=lambda s: (s.date, s.window)))
+        return ordered, {k: item.lease_id for k, item in own.items()}
 
     def _from_leases(
         self, service: str, message: Text | None
@@ -106,4 +135,4 @@ class ScheduleJourney:
         return slots, {item.slot: item.lease_id for item in offered}, None
 
     def _wipe(self) -> None:
-        self._slots, self._loading, self._leased = (), False, {}
+        self._slots, self._loading, self._leased, self._offline = (), False, {}, False

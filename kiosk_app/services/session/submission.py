@@ -60,7 +60,8 @@ class Application:
     slot: Slot
     idempotency_key: str
     language: Language
-    lease_id: str | None = None  # the slot was offered from this lease (server unreachable)
+    lease_id: str | None = None  # the slot was offered from this kiosk's lease
+    offline: bool = False  # the slots came while the server could not be reached
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class SubmissionJourney:
                 key,
                 self._core.language,
                 self._schedule.leased(m.slot),
+                self._schedule.offline(),
             )
 
     def _job(self, generation: int) -> None:
@@ -298,8 +300,9 @@ class SubmissionJourney:
         attachments: list[Attachment],
     ) -> Booked:
         """The place comes from the kiosk's lease: booked and sealed in the lease file, then the
-        row committed to the outbox carrying the seal, before anything prints. No try now: the
-        server could not be reached a moment ago, and the citizen need not wait for it."""
+        row committed to the outbox carrying the seal, before anything prints. Tried at once
+        only when the server answered a moment ago (the schedule came from it): offline, the
+        citizen need not wait for a server that is not there."""
         leases, signer, lease_id = self._leases, self._signer, app.lease_id
         assert leases is not None and signer is not None and lease_id is not None
 
@@ -312,11 +315,23 @@ class SubmissionJourney:
             )
 
         entry = outbox.outbox.enqueue(
-            submission, idempotency_key=app.idempotency_key, attachments=attachments, book=book
+            submission,
+            idempotency_key=app.idempotency_key,
+            attachments=attachments,
+            hold_s=0.0 if app.offline else self._send_timeout_s + 30.0,
+            book=book,
         )
         # Committed in both files: the booking is found again by its key (the sender may
         # already have sent and wiped the row).
         sealed = book(entry.local_reference)["seal"]
+        if not app.offline:
+            result = outbox.send(entry, attended=True, timeout=self._send_timeout_s)
+            if result.kind == SENT and result.receipt is not None:
+                return Booked(result.receipt, entry.local_reference, False)
+            if result.kind != QUEUED:
+                with self._core.lock:
+                    self._key = None  # that row is closed: a new attempt is a new row
+                raise result.error or CentralError(f"outbox {entry.local_reference}: refused")
         outbox.wake()
         log.info("%s booked offline from lease %s", entry.local_reference, lease_id)
         return Booked(self._local_receipt(outbox, entry), entry.local_reference, True, sealed)
