@@ -204,6 +204,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         central.on_answer(surveys.server_answered)
         if leases is not None:
             central.on_answer(leases.server_answered)
+            central.on_no_answer(leases.server_silent)
         health.start()
         calls: list[str] = [""]
 

@@ -273,14 +273,24 @@ class CentralClient(CardHolderApi):
         self.timeout = timeout
         self._session = session  # made on first use: importing requests costs ~0.1 s at start
         self._answer_listeners: list[Callable[[], None]] = []
+        self._silence_listeners: list[Callable[[], None]] = []
 
     def on_answer(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every answer the server gives (any status below 500): the
         senders use it to end their backoff as soon as anything reaches the server again."""
         self._answer_listeners.append(listener)
 
+    def on_no_answer(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every request the server gave no answer to (refused, reset,
+        timed out): the lease keeper then looks again every few seconds until it answers."""
+        self._silence_listeners.append(listener)
+
     def _answered(self) -> None:
-        for listener in self._answer_listeners:
+        self._notify(self._answer_listeners)
+
+    @staticmethod
+    def _notify(listeners: list[Callable[[], None]]) -> None:
+        for listener in listeners:
             try:
                 listener()
             except Exception:  # a listener's fault must not fail this request
@@ -522,10 +532,12 @@ class CentralClient(CardHolderApi):
             )
             _read_capped(response, what)
         except requests.Timeout as exc:
+            self._notify(self._silence_listeners)
             raise self._log(
                 CentralUnavailable(f"{what}: timed out after {timeout}s: {exc}")
             ) from exc
         except requests.RequestException as exc:
+            self._notify(self._silence_listeners)
             raise self._log(CentralUnavailable(f"{what}: {type(exc).__name__}: {exc}")) from exc
         if response.status_code < 500:
             self._answered()

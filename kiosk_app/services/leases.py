@@ -336,10 +336,23 @@ class LeaseKeeper(DrainLoop):
         self._failures = 0
         return 1  # one renewal due now
 
+    def server_silent(self) -> None:
+        """Some request got no answer (CentralClient.on_no_answer): from now on look again
+        every few seconds, so the server's return is noticed at once."""
+        if self._unreachable.is_set():
+            return
+        self.server_unreachable()
+        self._failures = max(self._failures, 1)
+        self.wake()
+
     def drain_once(self) -> bool:
         """One round: the seal key, places given back, the leases renewed; True when done."""
         with self._round:
             try:
+                if self._unreachable.is_set():
+                    # The cheapest question first: its answer ends every sender's backoff
+                    # (on_answer) before the heavier renewal below.
+                    self.central.health()
                 self._register_key()
                 returns = self.store.give_back(self.hours)
                 if returns:
