@@ -141,6 +141,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
                 central,
                 public_key=signer.public_key,
                 opening_hours=config.opening_hours,
+                first_delay_s=6.0,  # after the first heartbeat
             )
             if signer is not None
             else None

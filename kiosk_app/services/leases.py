@@ -318,15 +318,18 @@ class LeaseKeeper(DrainLoop):
         refresh_s: float = REFRESH_S,
         probe_s: float = PROBE_S,
         backoff: Backoff | None = None,
+        first_delay_s: float = 0.0,
     ) -> None:
         """`public_key`: the kiosk's public seal key (public_key_text); `probe_s`: the longest
-        wait between two tries while the server cannot be reached."""
+        wait between two tries while the server cannot be reached; `first_delay_s`: let the
+        kiosk finish starting first (the leases held are in the file meanwhile)."""
         self.store = store
         self.central = central
         self.public_key = public_key
         self.hours = opening_hours or OpeningHours.always()
         self.refresh_s = refresh_s
         self.probe_s = probe_s
+        self.first_delay_s = first_delay_s
         self.backoff = backoff or Backoff(base_s=2.0, cap_s=refresh_s)
         self._failures = 0
         self._round = threading.Lock()
@@ -360,10 +363,13 @@ class LeaseKeeper(DrainLoop):
                     self.store.replace(self.central.return_leases(returns))
                 self.store.replace(self.central.leases())
             except CentralError as exc:
-                if exc.retriable and getattr(exc, "retry_after", None) is None:
+                log.warning("leases not renewed: %s", exc)
+                if not exc.retriable:  # refused (e.g. a server without leases): next round
+                    self._failures = 0
+                    return False
+                if getattr(exc, "retry_after", None) is None:
                     self.server_unreachable()
                 self._failures += 1
-                log.warning("leases not renewed: %s", exc)
                 return False
             except StorageError as exc:  # reported as STORAGE health by the durable file
                 self._failures += 1
@@ -386,6 +392,11 @@ class LeaseKeeper(DrainLoop):
             raise
         self.store.set_meta(KEY_REGISTERED, self.public_key)
         log.info("seal key registered with the central server")
+
+    def _loop(self) -> None:
+        if self._stop.wait(self.first_delay_s):
+            return
+        super()._loop()
 
     def _next_wait(self) -> float:
         if self._failures:

@@ -227,7 +227,6 @@ class Ledger:
     overbooked: int
     lost: int
     duplicates: int
-    flagged: Counter[str]
 
 
 def server_rows(db: Path) -> list[sqlite3.Row]:
@@ -267,7 +266,7 @@ def ledger(db: Path, fleet: list[FleetKiosk], daily_quota: int) -> Ledger:
                 lost += 1  # arrived, but not on the date and window the citizen holds
     duplicates = sum(n - 1 for n in by_local.values() if n > 1)
     duplicates += len(rows) - len({r["registration_number"] for r in rows})
-    return Ledger(offline, overbooked, lost, duplicates, Counter())
+    return Ledger(offline, overbooked, lost, duplicates)
 
 
 def seal_status(base_url: str, qr: str) -> str:
