@@ -61,7 +61,7 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # the outage's expected warnings stay quiet
     with tempfile.TemporaryDirectory(prefix="anjungan-outage-") as tmp:
         work = Path(tmp)
-        db = work / "central.db"
+        db = f"sqlite:///{work / 'central.db'}"
         server = start_central(db, DAILY_QUOTA)
         proxy = new_proxy(server)
         fleet = build_fleet(work, KIOSKS, proxy.base_url, public_url=server.base_url)

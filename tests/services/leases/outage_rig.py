@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import re
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -22,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy import create_engine, text
 
+from central_server.db import Database
 from central_server.quota import window_capacity
+from central_server.settings import DEFAULT_OFFICES
 from central_server.sidecar import SidecarServer
 from drivers.card_reader.citizens import citizen_count
 from kiosk_app.bootstrap import Kiosk, build_kiosk
@@ -39,16 +41,30 @@ SERVICE = "akta_kelahiran"
 _STATUS = re.compile(r'id="seal-status" data-status="([a-z_]+)"')
 
 
-def start_central(db: Path, daily_quota: int) -> SidecarServer:
-    """The central server in its own process on `db`, with `daily_quota` for SERVICE."""
-    server = SidecarServer(f"sqlite:///{db}")
+def start_central(url: str, daily_quota: int) -> SidecarServer:
+    """The central server in its own process on the database at `url` (SQLite or PostgreSQL),
+    with `daily_quota` for SERVICE."""
+    db = Database(url)
+    try:
+        db.create_all(DEFAULT_OFFICES)  # PostgreSQL: migrated; a no-op once done
+    finally:
+        db.dispose()
+    server = SidecarServer(url)
     server.wait_healthy(60)
-    with sqlite3.connect(db, timeout=10) as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO quotas (office_code, service, daily_quota)"
-            " VALUES ('3517', ?, ?)",
-            (SERVICE, daily_quota),
-        )
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("DELETE FROM quotas WHERE office_code='3517' AND service=:s"), {"s": SERVICE}
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO quotas (office_code, service, daily_quota) VALUES ('3517', :s, :q)"
+                ),
+                {"s": SERVICE, "q": daily_quota},
+            )
+    finally:
+        engine.dispose()
     return server
 
 
@@ -229,19 +245,25 @@ class Ledger:
     duplicates: int
 
 
-def server_rows(db: Path) -> list[sqlite3.Row]:
+def server_rows(url: str) -> list[dict[str, Any]]:
     """The applications the central server stored."""
-    with sqlite3.connect(db, timeout=10) as conn:
-        conn.row_factory = sqlite3.Row
-        return conn.execute(
-            "SELECT registration_number, kiosk_id, local_reference, service, slot_date,"
-            " slot_window FROM applications"
-        ).fetchall()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT registration_number, kiosk_id, local_reference, service, slot_date,"
+                    " slot_window FROM applications"
+                )
+            )
+            return [{**row._mapping, "slot_date": str(row._mapping["slot_date"])} for row in rows]
+    finally:
+        engine.dispose()
 
 
-def ledger(db: Path, fleet: list[FleetKiosk], daily_quota: int) -> Ledger:
+def ledger(url: str, fleet: list[FleetKiosk], daily_quota: int) -> Ledger:
     """Overbooked places, tickets with no application (lost), applications twice."""
-    rows = server_rows(db)
+    rows = server_rows(url)
     per_slot = Counter((r["service"], r["slot_date"], r["slot_window"]) for r in rows)
     overbooked = sum(
         max(0, n - window_capacity(daily_quota, window)) for (_, _, window), n in per_slot.items()

@@ -6,10 +6,12 @@ offline ticket's seal verifies on the server's public page, and a forged one doe
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.central.postgres import TemporaryPostgres, find_binary
 from tests.services.leases.outage_rig import (
     build_fleet,
     close_fleet,
@@ -32,11 +34,23 @@ OFFLINE_VISITS = 6  # per kiosk, during it
 DAILY_QUOTA = 12  # six a window: the leases of four kiosks press against it
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The central server's database: a SQLite file, or a throw-away PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.db'}"
+        return
+    if not (find_binary("initdb") and find_binary("pg_ctl")):
+        pytest.skip("PostgreSQL server not installed (apt: postgresql-15)")
+    with TemporaryPostgres() as cluster:
+        yield cluster.url(cluster.create_database())
+
+
 @pytest.mark.parametrize("seed", [16])
 def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
-    tmp_path: Path, seed: int
+    tmp_path: Path, database: str, seed: int
 ) -> None:
-    db = tmp_path / "central.db"
+    db = database
     server = start_central(db, DAILY_QUOTA)
     proxy = new_proxy(server)
     fleet = build_fleet(tmp_path, KIOSKS, proxy.base_url, public_url=server.base_url)
