@@ -136,6 +136,10 @@ class LeaseStore:
         self._lock = threading.Lock()
         self._db = open_durable(self.path, _SCHEMA)
 
+    def now(self) -> datetime:
+        """The store's clock (UTC)."""
+        return self._clock()
+
     def close(self) -> None:
         """Close the file."""
         with self._lock:
@@ -248,7 +252,7 @@ class LeaseStore:
     def give_back(self, hours: OpeningHours) -> dict[str, int]:
         """Mark the leases whose booking time ends before this kiosk opens again as given
         back; return their unused places (lease id -> places) for the server."""
-        now = self._clock().astimezone(UTC)
+        now = self.now().astimezone(UTC)
         if hours.is_open(now):
             return {}
         reopens = hours.next_opening(now)
@@ -361,7 +365,8 @@ class LeaseKeeper(DrainLoop):
                 if returns:
                     log.info("giving back %d unused place(s)", sum(returns.values()))
                     self.store.replace(self.central.return_leases(returns))
-                self.store.replace(self.central.leases())
+                if self.hours.is_open(self.store.now()):  # closed: no booking, no new places
+                    self.store.replace(self.central.leases())
             except CentralError as exc:
                 log.warning("leases not renewed: %s", exc)
                 if not exc.retriable:  # refused (e.g. a server without leases): next round

@@ -11,6 +11,7 @@ import requests
 
 from kiosk_app.central import CentralClient
 from kiosk_app.domain import receipt_seal
+from kiosk_app.domain.opening_hours import WEEKDAYS, parse_opening_hours
 from kiosk_app.services.attendant.held import HeldSubmissions
 from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
@@ -77,5 +78,29 @@ def test_offline_bookings_are_admitted_once_on_their_slot_and_a_refusal_is_held(
     finally:
         sender.stop()
         box.close()
+        store.close()
+        server.stop()
+
+
+def test_places_of_days_the_kiosk_will_not_reach_go_back_to_the_server(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "central.db")
+    signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
+    central = CentralClient(
+        server.base_url, KIOSK_ID, "3517", enrol_as="lease kiosk", signing_key=signer.public_key
+    )
+    store = LeaseStore(tmp_path / "leases.db")
+    try:
+        assert LeaseKeeper(store, central, public_key=signer.public_key).drain_once()
+        lent = sum(u.places - u.used for u in store.usage())
+        assert lent > 0
+        before = sum(a.remaining for a in central.slots(SERVICE, days=14))
+        # The kiosk is taken out of service: it opens on no day any more.
+        never = parse_opening_hours({day: [] for day in WEEKDAYS})
+        keeper = LeaseKeeper(store, central, public_key=signer.public_key, opening_hours=never)
+        assert keeper.drain_once()
+        assert store.offer(SERVICE) == []  # nothing is booked from them any more
+        after = sum(a.remaining for a in central.slots(SERVICE, days=14))
+        assert after > before  # the places are offered to everyone again
+    finally:
         store.close()
         server.stop()
