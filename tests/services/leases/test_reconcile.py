@@ -71,6 +71,7 @@ def test_offline_bookings_are_admitted_once_on_their_slot_and_a_refusal_is_held(
         held = HeldSubmissions(sender).items()
         assert [(h.reference, h.kind) for h in held] == [(refused.local_reference, "refused")]
         assert "lease" in held[0].reason.en
+        assert f"sealed ticket {refused.local_reference}" in held[0].reason.en  # date promised
         # the lease counts the place on both sides now
         assert [u.used for u in store.usage() if u.lease_id == good.lease_id] == [1]
         assert keeper.drain_once()
