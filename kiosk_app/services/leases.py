@@ -153,7 +153,7 @@ class LeaseStore:
     # -- from the server -----------------------------------------------------------------------
     def replace(self, leases: list[Lease]) -> None:
         """The server's current set: renewed places kept, leases it no longer holds dropped
-        (their bookings stay, for the count)."""
+        with their bookings (reclaimed at expiry, after every booking from them was due)."""
         with self._tx() as db:
             known = {r[0] for r in db.execute("SELECT lease_id FROM leases")}
             fresh = {lease.lease_id for lease in leases}
@@ -176,6 +176,9 @@ class LeaseStore:
                     )
                     for lease in leases
                 ],
+            )
+            db.execute(
+                "DELETE FROM lease_bookings WHERE lease_id NOT IN (SELECT lease_id FROM leases)"
             )
 
     # -- booking -------------------------------------------------------------------------------
