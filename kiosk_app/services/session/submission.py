@@ -182,12 +182,8 @@ class SubmissionJourney:
                 )
             else:
                 booked = self._via_outbox(self._outbox, app)
-                receipt, local_reference, offline = (
-                    booked.receipt,
-                    booked.local_reference,
-                    (booked.offline),
-                )
-                sealed = booked.seal
+                receipt, local_reference = booked.receipt, booked.local_reference
+                offline, sealed = booked.offline, booked.seal
         except (SlotFull, LeaseExhausted):
             self._failed(generation, SLOT_FULL, reload_slots=True)
             return
