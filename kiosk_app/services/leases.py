@@ -371,7 +371,8 @@ class LeaseKeeper(DrainLoop):
                 if self.hours.is_open(self.store.now()):  # closed: no booking, no new places
                     self.store.replace(self.central.leases())
             except CentralError as exc:
-                log.warning("leases not renewed: %s", exc)
+                # One warning per outage; the probes after it are routine.
+                (log.info if self._failures else log.warning)("leases not renewed: %s", exc)
                 if not exc.retriable:  # refused (e.g. a server without leases): next round
                     self._failures = 0
                     return False
@@ -379,8 +380,8 @@ class LeaseKeeper(DrainLoop):
                     self.server_unreachable()
                 self._failures += 1
                 return False
-            except StorageError as exc:  # reported as STORAGE health by the durable file
-                self._failures += 1
+            except StorageError as exc:  # reported as STORAGE health; tried next round
+                self._failures = 0
                 log.error("leases not stored: %s", exc)
                 return False
             self._failures = 0
