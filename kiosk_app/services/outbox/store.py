@@ -312,6 +312,26 @@ class Outbox:
             if status in WIPED:
                 db.execute("DELETE FROM outbox_attachments WHERE submission_id=?", (entry_id,))
 
+    def attach_lease(
+        self, entry_id: int, book: Callable[[str], Mapping[str, str]]
+    ) -> Mapping[str, str] | None:
+        """A pending row's place taken from a lease after all (its first try found no
+        server): `book(local_reference)` books it (see enqueue) and the row carries the
+        {"lease_id", "seal"} it returns from now on. None when the row is no longer pending
+        (sent meanwhile); the row's own lease when it already has one."""
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone()
+            if row is None or row["status"] != PENDING or row["payload"] is None:
+                return None
+            key = row["idempotency_key"]
+            plain = json.loads(self._open(key, row["payload"]))
+            if plain.get("lease"):
+                return dict(plain["lease"])
+            plain["lease"] = dict(book(row["local_reference"]))
+            payload = self._seal(key, json.dumps(plain, ensure_ascii=False).encode())
+            db.execute("UPDATE outbox SET payload=? WHERE id=?", (payload, entry_id))
+            return dict(plain["lease"])
+
     def reschedule(self, entry_id: int, slot: Slot) -> None:
         """An attendant picked another slot for a needs_slot row: send it again (same key)."""
         with self._tx() as db:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -207,7 +208,7 @@ class SubmissionJourney:
             )
         if sealed is None and not offline:
             sealed = self._seal_online(receipt)
-        notes = (LEASE_NOTE,) if offline and app.lease_id else ()
+        notes = (LEASE_NOTE,) if offline and sealed else ()  # a certain date, a local number
         printed = self._printing.print_pre_application(
             receipt=receipt,
             info=app.info,
@@ -252,7 +253,6 @@ class SubmissionJourney:
     def _via_outbox(self, outbox: OutboxSender, app: Application) -> Booked:
         """Commit to the outbox, then try once (or book from the lease)."""
         # Raises only when the server answered no: told on screen, the row kept as 'returned'.
-        store = outbox.outbox
         submitted_at = datetime.now(UTC).isoformat(timespec="seconds")
         submission = Submission(
             service=app.info.key,
@@ -268,25 +268,52 @@ class SubmissionJourney:
         attachments = [Attachment(name, "application/pdf", pdf) for name, pdf in scans]
         if app.lease_id is not None and self._leases is not None and self._signer is not None:
             return self._from_lease(outbox, app, submission, attachments)
-        entry = store.enqueue(
+        entry = outbox.outbox.enqueue(
             submission,
             idempotency_key=app.idempotency_key,
             attachments=attachments,
             hold_s=self._send_timeout_s + 30.0,
         )
         # Committed: from here on the submission survives a crash and is sent exactly once.
+        sent = self._try_once(outbox, entry)
+        if sent is not None:
+            return sent
+        # The server went away since the schedule loaded: a lease holding this very slot
+        # makes the date certain all the same.
+        sealed = self._lease_after_all(outbox, app, entry)
+        outbox.wake()
+        log.info("central unreachable; %s queued offline", entry.local_reference)
+        return Booked(self._local_receipt(outbox, entry), entry.local_reference, True, sealed)
+
+    def _try_once(self, outbox: OutboxSender, entry: Entry) -> Booked | None:
+        """Send the committed row now: the booking when sent, None when queued; raises the
+        server's refusal (told on screen, the row kept as 'returned')."""
         result = outbox.send(entry, attended=True, timeout=self._send_timeout_s)
         if result.kind == SENT and result.receipt is not None:
+            store = outbox.outbox
             if store.meta("office_name") != result.receipt.office_name:
                 store.set_meta("office_name", result.receipt.office_name)
             return Booked(result.receipt, entry.local_reference, False)
         if result.kind == QUEUED:
-            outbox.wake()
-            log.info("central unreachable; %s queued offline", entry.local_reference)
-            return Booked(self._local_receipt(outbox, entry), entry.local_reference, True)
+            return None
         with self._core.lock:
             self._key = None  # that row is closed: a new attempt is a new row
         raise result.error or CentralError(f"outbox {entry.local_reference}: {result.kind}")
+
+    def _booker(self, app: Application, lease_id: str) -> Callable[[str], dict[str, str]]:
+        """Books `app` from lease `lease_id` under a LOK reference: {"lease_id", "seal"}."""
+        leases, signer = self._leases, self._signer
+        assert leases is not None and signer is not None
+
+        def book(reference: str) -> dict[str, str]:
+            return leases.book(
+                lease_id,
+                app.idempotency_key,
+                reference,
+                lambda lease: signer.seal(reference, app.info.key, lease.slot),
+            )
+
+        return book
 
     def _from_lease(
         self,
@@ -299,17 +326,8 @@ class SubmissionJourney:
         row committed to the outbox carrying the seal, before anything prints. Tried at once
         only when the server answered a moment ago (the schedule came from it): offline, the
         citizen need not wait for a server that is not there."""
-        leases, signer, lease_id = self._leases, self._signer, app.lease_id
-        assert leases is not None and signer is not None and lease_id is not None
-
-        def book(reference: str) -> dict[str, str]:
-            return leases.book(
-                lease_id,
-                app.idempotency_key,
-                reference,
-                lambda lease: signer.seal(reference, app.info.key, lease.slot),
-            )
-
+        assert app.lease_id is not None
+        book = self._booker(app, app.lease_id)
         entry = outbox.outbox.enqueue(
             submission,
             idempotency_key=app.idempotency_key,
@@ -321,16 +339,33 @@ class SubmissionJourney:
         # already have sent and wiped the row).
         sealed = book(entry.local_reference)["seal"]
         if not app.offline:
-            result = outbox.send(entry, attended=True, timeout=self._send_timeout_s)
-            if result.kind == SENT and result.receipt is not None:
-                return Booked(result.receipt, entry.local_reference, False)
-            if result.kind != QUEUED:
-                with self._core.lock:
-                    self._key = None  # that row is closed: a new attempt is a new row
-                raise result.error or CentralError(f"outbox {entry.local_reference}: refused")
+            sent = self._try_once(outbox, entry)
+            if sent is not None:
+                return sent
         outbox.wake()
-        log.info("%s booked offline from lease %s", entry.local_reference, lease_id)
+        log.info("%s booked offline from lease %s", entry.local_reference, app.lease_id)
         return Booked(self._local_receipt(outbox, entry), entry.local_reference, True, sealed)
+
+    def _lease_after_all(self, outbox: OutboxSender, app: Application, entry: Entry) -> str | None:
+        """Book a queued row's slot from this kiosk's lease for it, if one holds a place on
+        it: the row carries the lease from now on; the seal, or None."""
+        if self._leases is None or self._signer is None:
+            return None
+        try:
+            lease_id = next(
+                (o.lease_id for o in self._leases.offer(app.info.key) if o.slot == app.slot),
+                None,
+            )
+            if lease_id is None:
+                return None
+            lease = outbox.attach_lease(entry, self._booker(app, lease_id))
+        except (LeaseExhausted, StorageError, OutboxError) as exc:
+            log.warning("%s not booked from a lease: %s", entry.local_reference, exc)
+            return None
+        if lease is None:
+            return None
+        log.info("%s booked from lease %s after all", entry.local_reference, lease["lease_id"])
+        return lease["seal"]
 
     def _local_receipt(self, outbox: OutboxSender, entry: Entry) -> SubmissionReceipt:
         """What the citizen's offline ticket says: the LOK reference is the only number."""

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -172,3 +173,28 @@ def test_sigkill_while_booking_never_gives_a_place_twice(tmp_path: Path, seed: i
     assert set(rows) <= set(booked)  # no outbox row without a place
     # a kill between the lease commit and the outbox commit loses a place, never doubles one
     assert places - len(rows) == len(set(booked) - set(rows))
+
+
+def test_a_lease_is_attached_to_a_pending_row_only(tmp_path: Path) -> None:
+    from kiosk_app.services.outbox.store import Outbox, Submission
+
+    store = LeaseStore(tmp_path / "leases.db")
+    store.replace([lease(places=3)])
+    box = Outbox(tmp_path / "outbox.db", bytes(32), "K-1")
+    slot = Slot(DAY, "08.00-11.00")
+    item = Submission("akta_kelahiran", "3517084506870001", "UJI", {}, slot, "2030-01-01")
+
+    def booker(key: str) -> Callable[[str], dict[str, str]]:
+        return lambda ref: store.book("L-1", key, ref, lambda _lease: seal_of(ref))
+
+    pending = box.enqueue(item, idempotency_key="k-1")
+    attached = box.attach_lease(pending.id, booker("k-1"))
+    assert attached == {"lease_id": "L-1", "seal": seal_of(pending.local_reference)}
+    assert box.submission(pending.id).lease == attached
+    assert box.attach_lease(pending.id, booker("k-other")) == attached  # once
+    sent = box.enqueue(item, idempotency_key="k-2")
+    box.mark_sent(sent.id, "AKTA-1", "A-001")
+    assert box.attach_lease(sent.id, booker("k-2")) is None  # the server has it already
+    assert [s.remaining for s in store.offer("akta_kelahiran")] == [2]
+    box.close()
+    store.close()

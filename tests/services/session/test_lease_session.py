@@ -157,3 +157,65 @@ def test_no_lease_for_the_service_says_what_to_do(lease_rig: LeaseRig) -> None:
     rig.fill_all_pages()
     view = rig.wait(lambda v: v.message is not None and not v.slots_loading)
     assert view.slots == () and view.message == NO_LEASE
+
+
+def test_a_server_lost_after_the_schedule_loaded_still_gives_a_certain_date(
+    tmp_path: Path,
+) -> None:
+    from central_server.embedded import start_embedded
+
+    server = start_embedded(f"sqlite:///{tmp_path / 'central.db'}")
+    central = CentralClient(server.base_url, KIOSK, "3517")
+    central.register("test kiosk")
+    box = Outbox(tmp_path / "outbox.db", bytes(32), KIOSK)
+    sender = OutboxSender(box, central, backoff=Backoff(base_s=30, cap_s=60))
+    leases = LeaseStore(tmp_path / "leases.db")
+    signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK, office_code="3517")
+    reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
+    ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
+    journal = PrintJournal(tmp_path / "journal.db", KIOSK)
+    service = SessionService(
+        card_reader=reader,
+        central=central,
+        timeouts=TIMEOUTS,
+        clock=clock,
+        outbox=sender,
+        printing=PrintingService(ticket, a4, kiosk_id=KIOSK, journal=journal),
+        send_timeout_s=1.0,
+        leases=leases,
+        signer=signer,
+    )
+    changed = threading.Condition()
+
+    def listener(_view: object) -> None:
+        with changed:
+            changed.notify_all()
+
+    service.subscribe(listener)
+    service.start()
+    rig = Rig(service, reader, ticket, a4, clock, journal, server, [], changed)
+    try:
+        first = central.slots("akta_kelahiran")[0].slot
+        leases.replace([lease("L-7", first.date, first.window, 1, "akta_kelahiran")])
+        rig.to_form()
+        rig.fill_all_pages()
+        view = rig.wait(lambda v: bool(v.slots) and not v.slots_loading)
+        assert view.slots[0].slot == first  # the server's slot (it has room of its own)
+        rig.service.choose_slot(first)
+        central.base_url = UNREACHABLE  # the server goes away before the submission
+        rig.service.submit()
+        view = rig.wait(lambda v: v.state is SessionState.RESULT)
+        outcome = view.outcome
+        assert outcome is not None and outcome.offline and LEASE_NOTE in outcome.messages
+        sealed = receipt_seal.parse_qr(ticket.tickets[0].qr_payload)
+        assert sealed is not None and receipt_seal.read(sealed).reference == outcome.local_reference
+        row = box.entries()[0]
+        assert box.submission(row.id).lease == {"lease_id": "L-7", "seal": sealed}
+        assert leases.offer("akta_kelahiran") == []  # its one place is taken
+    finally:
+        service.close()
+        sender.stop()
+        box.close()
+        leases.close()
+        journal.close()
+        server.stop()
