@@ -22,6 +22,7 @@ from kiosk_app.services.health import (
     SystemdActions,
     make_test_ticket,
 )
+from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.outbox.store import Outbox
 from kiosk_app.services.printing.journal import PrintJournal
@@ -29,7 +30,7 @@ from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 from kiosk_app.services.printing.reprint import TicketReprint, report_interrupted
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.regions import RegionCache
-from kiosk_app.services.sealing import OutboxError, load_key
+from kiosk_app.services.sealing import OutboxError, load_key, load_signing_key
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.surveys import SurveyQueue, SurveySender
 
@@ -51,6 +52,7 @@ class Kiosk:
     surveys: SurveySender | None = None
     attendant: AttendantService | None = None
     regions: RegionCache | None = None
+    leases: LeaseKeeper | None = None
     audio: AudioGuidance = field(default_factory=lambda: AudioGuidance("off"))
     _closed: bool = field(default=False, repr=False)
 
@@ -67,6 +69,9 @@ class Kiosk:
         self.audio.close()
         if self.regions is not None:
             self.regions.stop()
+        if self.leases is not None:
+            self.leases.stop()
+            self.leases.store.close()
         if self.outbox is not None:
             self.outbox.stop()
             self.outbox.outbox.close()
@@ -92,6 +97,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         base_url = embedded.base_url
         log.info("embedded central server starting at %s", base_url)
     try:
+        signer = _signer(config, base_url if embedded is None else None)
         central = CentralClient(
             base_url,
             config.kiosk_id,
@@ -99,6 +105,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             token=config.central_token,
             enrol_as=config.kiosk_name,  # no token yet (development): enrol on first use
             ca_file=config.central_ca_file,
+            signing_key=signer.public_key if signer is not None else None,
         )
         devices = build_devices(config.devices)
         journal = PrintJournal(config.data_dir / "print-journal.db", config.kiosk_id)
@@ -126,6 +133,19 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         )
         surveys = SurveySender(SurveyQueue(config.data_dir / "surveys.db"), central)
         regions = RegionCache(central, config.data_dir, first_delay_s=8.0)  # after 1st heartbeat
+        # Places set aside for this kiosk, booked while the server cannot be reached (no
+        # signing key: nothing offline can be sealed, so no lease is taken either).
+        leases = (
+            LeaseKeeper(
+                LeaseStore(config.data_dir / "leases.db"),
+                central,
+                public_key=signer.public_key,
+                opening_hours=config.opening_hours,
+                first_delay_s=6.0,  # after the first heartbeat
+            )
+            if signer is not None
+            else None
+        )
         session = SessionService(
             regions=regions,
             surveys=surveys,
@@ -139,6 +159,8 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             reprint=TicketReprint(journal, devices.ticket_printer),
             scanner=devices.scanner,
             opening_hours=config.opening_hours,
+            leases=leases.store if leases is not None else None,
+            signer=signer,
         )
         device_map: dict[str, StatusSource] = {
             "card_reader": devices.card_reader,
@@ -181,6 +203,9 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         # backoff at once: after an outage the queue drains in seconds, not minutes.
         central.on_answer(outbox.server_answered)
         central.on_answer(surveys.server_answered)
+        if leases is not None:
+            central.on_answer(leases.server_answered)
+            central.on_no_answer(leases.server_silent)
         health.start()
         calls: list[str] = [""]
 
@@ -194,6 +219,8 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         if key is not None:  # without the key its rows stay sealed and pending, never refused
             outbox.start()
         surveys.start()
+        if leases is not None:
+            leases.start()
     except BaseException:
         if embedded is not None:
             embedded.stop()
@@ -210,7 +237,24 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         surveys=surveys,
         attendant=attendant,
         regions=regions,
+        leases=leases,
         audio=audio,
+    )
+
+
+def _signer(config: KioskConfig, central_url: str | None) -> ReceiptSigner | None:
+    """The kiosk's seal signer, or None (reported as the storage fault naming the key file)."""
+    try:
+        key = load_signing_key(config.signing_key_file, config.data_dir)
+    except (OutboxError, OSError, ValueError) as exc:
+        path = config.signing_key_file or config.data_dir / "signing.key"
+        STORAGE.report(Path(path), NO_KEY, f"{type(exc).__name__}: {exc}")
+        return None
+    return ReceiptSigner(
+        key,
+        kiosk_id=config.kiosk_id,
+        office_code=config.office_code,
+        verify_base=config.verify_url or central_url or "",
     )
 
 

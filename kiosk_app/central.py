@@ -128,6 +128,40 @@ class ApplicationStatus:
     created_at: str
 
 
+@dataclass(frozen=True)
+class Lease:
+    """Places of one office's service, day and window the server set aside for this kiosk: it
+    books them itself while the server cannot be reached (issue 16)."""
+
+    lease_id: str
+    service: str
+    slot: Slot
+    places: int  # granted in all, used ones included
+    used: int  # bookings from it the server has already admitted
+    book_until: datetime  # UTC: no offline booking from it after this
+    expires_at: datetime  # UTC: the server reclaims the unused places then
+
+
+def _utc(text: str) -> datetime:
+    when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _leases(answer: dict[str, Any]) -> list[Lease]:
+    return [
+        Lease(
+            lease_id=str(item["lease_id"]),
+            service=str(item["service"]),
+            slot=_slot(item),
+            places=int(item["places"]),
+            used=int(item["used"]),
+            book_until=_utc(item["book_until"]),
+            expires_at=_utc(item["expires_at"]),
+        )
+        for item in answer["leases"]
+    ]
+
+
 def _slot(raw: dict[str, Any]) -> Slot:
     return Slot(date=date.fromisoformat(raw["date"]), window=str(raw["window"]))
 
@@ -142,8 +176,10 @@ def _application_body(
     local_reference: str | None = None,
     submitted_at: str | None = None,
     if_slot_full: str = "refuse",
+    lease: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON of one pre-application, for the single and the batch endpoint alike."""
+    """The JSON of one pre-application, for the single and the batch endpoint alike; `lease`:
+    {"lease_id", "seal"} of a place the kiosk booked from its lease."""
     body: dict[str, Any] = {
         "service": service,
         "applicant_nik": applicant_nik,
@@ -155,6 +191,8 @@ def _application_body(
     }
     if if_slot_full != "refuse":  # the server's default: old servers never see the field
         body["if_slot_full"] = if_slot_full
+    if lease:
+        body["lease"] = {"lease_id": lease["lease_id"], "seal": lease["seal"]}
     return body
 
 
@@ -221,9 +259,12 @@ class CentralClient(CardHolderApi):
         session: requests.Session | None = None,
         enrol_as: str | None = None,
         ca_file: Path | None = None,
+        signing_key: str | None = None,
     ) -> None:
+        """`signing_key`: the kiosk's public seal key (public_key_text), sent at enrolment."""
         self.base_url = base_url.rstrip("/")
         self.ca_file = ca_file  # trust only this CA for the server's certificate (self-signed)
+        self.signing_key = signing_key
         self.enrol_as = enrol_as  # with no token, enrol under this name on the first call
         self._enrol_lock = threading.Lock()
         self.kiosk_id = kiosk_id
@@ -232,14 +273,24 @@ class CentralClient(CardHolderApi):
         self.timeout = timeout
         self._session = session  # made on first use: importing requests costs ~0.1 s at start
         self._answer_listeners: list[Callable[[], None]] = []
+        self._silence_listeners: list[Callable[[], None]] = []
 
     def on_answer(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every answer the server gives (any status below 500): the
         senders use it to end their backoff as soon as anything reaches the server again."""
         self._answer_listeners.append(listener)
 
+    def on_no_answer(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every request the server gave no answer to (refused, reset,
+        timed out): the lease keeper then looks again every few seconds until it answers."""
+        self._silence_listeners.append(listener)
+
     def _answered(self) -> None:
-        for listener in self._answer_listeners:
+        self._notify(self._answer_listeners)
+
+    @staticmethod
+    def _notify(listeners: list[Callable[[], None]]) -> None:
+        for listener in listeners:
             try:
                 listener()
             except Exception:  # a listener's fault must not fail this request
@@ -272,9 +323,32 @@ class CentralClient(CardHolderApi):
     def register(self, name: str) -> str:
         """Enrol this kiosk (rotating any previous token); store and return the token."""
         body = {"kiosk_id": self.kiosk_id, "office_code": self.office_code, "name": name}
+        if self.signing_key:
+            body["signing_key"] = self.signing_key
         answer = self._call("POST", "/api/v1/kiosks", json=body, auth=False)
         self.token = str(answer["token"])
         return self.token
+
+    def put_signing_key(self, public_key: str) -> None:
+        """(Re)register this kiosk's public seal key with the server (kiosk token auth)."""
+        self._call(
+            "PUT",
+            "/api/v1/kiosk/signing-key",
+            json={"signing_key": public_key},
+            what="register signing key",
+        )
+
+    def leases(self, days: int | None = None) -> list[Lease]:
+        """Grant or renew this kiosk's slot leases (idempotent): every lease it holds now."""
+        body = {} if days is None else {"days": days}
+        answer = self._call("POST", "/api/v1/leases", json=body, what="leases")
+        return _leases(answer)
+
+    def return_leases(self, returns: dict[str, int]) -> list[Lease]:
+        """Give unused places back (lease id -> places): the leases the kiosk still holds."""
+        body = {"returns": [{"lease_id": k, "places": n} for k, n in returns.items()]}
+        answer = self._call("POST", "/api/v1/leases/return", json=body, what="return leases")
+        return _leases(answer)
 
     def slots(self, service: str, days: int = 10) -> list[SlotAvailability]:
         """Bookable verification slots of this kiosk's office for `service`."""
@@ -294,6 +368,7 @@ class CentralClient(CardHolderApi):
         submitted_at: str | None = None,
         timeout: float | None = None,
         if_slot_full: str = "refuse",
+        lease: dict[str, str] | None = None,
     ) -> SubmissionReceipt:
         """Submit a pre-application; resending with the same key returns the first receipt.
 
@@ -308,6 +383,7 @@ class CentralClient(CardHolderApi):
             local_reference=local_reference,
             submitted_at=submitted_at,
             if_slot_full=if_slot_full,
+            lease=lease,
         )
         what = f"submit {service} nik={mask_nik(applicant_nik)} key={idempotency_key}"
         answer = self._call(
@@ -456,10 +532,12 @@ class CentralClient(CardHolderApi):
             )
             _read_capped(response, what)
         except requests.Timeout as exc:
+            self._notify(self._silence_listeners)
             raise self._log(
                 CentralUnavailable(f"{what}: timed out after {timeout}s: {exc}")
             ) from exc
         except requests.RequestException as exc:
+            self._notify(self._silence_listeners)
             raise self._log(CentralUnavailable(f"{what}: {type(exc).__name__}: {exc}")) from exc
         if response.status_code < 500:
             self._answered()

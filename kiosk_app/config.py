@@ -45,6 +45,10 @@ class KioskConfig:
     central_ca_file: Path | None = None
     data_dir: Path = field(default_factory=lambda: Path("var"))
     outbox_key_file: Path | None = None  # set at provisioning; None: /etc/anjungan/outbox.key
+    signing_key_file: Path | None = None  # set at provisioning; None: /etc/anjungan/signing.key
+    # The central server's public address printed in the seal's QR (a phone opens
+    # <verify_url>/r/<seal>); None: central_url, or the bare seal on an embedded server.
+    verify_url: str | None = None
     output_dir: Path | None = None  # where simulated printers drop their output
     language: str = "id"
     audio_guidance: str = "auto"  # auto | speaker | wav | off (ANJUNGAN_AUDIO overrides)
@@ -93,7 +97,13 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
         if not hasattr(config, key):
             raise ConfigError(f"unknown setting {key}")
         setattr(config, key, value)
-    for name in ("data_dir", "output_dir", "outbox_key_file", "central_ca_file"):
+    for name in (
+        "data_dir",
+        "output_dir",
+        "outbox_key_file",
+        "central_ca_file",
+        "signing_key_file",
+    ):
         value = getattr(config, name)
         if isinstance(value, str):
             setattr(config, name, Path(value))

@@ -398,6 +398,13 @@ def main(argv: list[str] | None = None) -> int:
         step.done("outbox key", "unchanged")
     else:
         write_file(key, secrets.token_urlsafe(32) + "\n", 0o600, step, "outbox key")
+    # Seals tickets and receipts (Ed25519: the private key is 32 random bytes); the kiosk sends
+    # its public key to the central server itself on start. Never leaves the kiosk either.
+    signing = etc / "anjungan" / "signing.key"
+    if signing.exists():
+        step.done("signing key", "unchanged")
+    else:
+        write_file(signing, secrets.token_urlsafe(32) + "\n", 0o600, step, "signing key")
     write_file(
         etc / "udev" / "rules.d" / "60-anjungan.rules", udev_rules(args), 0o644, step, "udev rules"
     )
@@ -414,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.system:
         shutil.chown(config, group=KIOSK_USER)
         shutil.chown(key, user=KIOSK_USER, group=KIOSK_USER)
+        shutil.chown(signing, user=KIOSK_USER, group=KIOSK_USER)
     print(
         json.dumps(
             {

@@ -20,6 +20,8 @@ from central_server.app import create_app
 from central_server.embedded import EmbeddedServer, start_embedded
 from kiosk_app.central import CentralClient, CentralUnavailable
 from kiosk_app.config import load_config
+from kiosk_app.domain.receipt_seal import public_key_text
+from kiosk_app.services.sealing import load_key, load_signing_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "provisioning" / "provision.py"
@@ -77,6 +79,12 @@ def test_provisions_enrols_and_is_idempotent(server: EmbeddedServer, tmp_path: P
     config_path = root / "etc/anjungan/kiosk.toml"
     assert config_path.stat().st_mode & 0o777 == 0o640
     assert (root / "etc/anjungan/outbox.key").stat().st_mode & 0o777 == 0o600
+    assert (root / "etc/anjungan/signing.key").stat().st_mode & 0o777 == 0o600
+    # the kiosk loads both keys as provisioning wrote them
+    assert len(load_key(root / "etc/anjungan/outbox.key", tmp_path / "data")) == 32
+    signing = load_signing_key(root / "etc/anjungan/signing.key", tmp_path / "data")
+    assert len(public_key_text(signing)) == 43
+    assert not (tmp_path / "data").exists()  # no development key was made instead
     rules = (root / "etc/udev/rules.d/60-anjungan.rules").read_text()
     assert 'ATTRS{idVendor}=="0416"' in rules and 'SYMLINK+="anjungan-printer"' in rules
     assert (root / "etc/systemd/system/anjungan-kiosk.service").read_text() == (
@@ -92,11 +100,13 @@ def test_provisions_enrols_and_is_idempotent(server: EmbeddedServer, tmp_path: P
     assert client.slots("akta_kelahiran")  # the enrolled token opens the kiosk API
 
     key = (root / "etc/anjungan/outbox.key").read_bytes()
+    signing_bytes = (root / "etc/anjungan/signing.key").read_bytes()
     again = _provision(root, server)  # no code needed: the kiosk already holds a token
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout.splitlines()[-1])
     assert summary["changed"] == 0, summary
     assert (root / "etc/anjungan/outbox.key").read_bytes() == key  # never rotated by a re-run
+    assert (root / "etc/anjungan/signing.key").read_bytes() == signing_bytes
 
 
 def test_a_bad_enrolment_code_stops_before_writing_anything(

@@ -28,6 +28,13 @@ TICKET_SCHEDULE = Text("Jadwal verifikasi", "Verification")
 TICKET_WINDOW = Text("pukul {window} WIB", "at {window} WIB")
 TICKET_ISSUED = Text("Dicetak", "Issued")
 TICKET_OFFLINE = Text("OFFLINE - akan dikirim otomatis", "OFFLINE - will be sent automatically")
+# A place booked from the kiosk's lease while the central server could not be reached.
+LEASE_NOTE = Text(
+    "Nomor di atas adalah nomor lokal anjungan (LOK-...). Nomor registrasi akhir dikirim lewat "
+    "SMS atau WhatsApp. Tanggal dan jam verifikasi sudah pasti.",
+    "The number above is the kiosk's local number (LOK-...). The final registration number "
+    "comes by SMS or WhatsApp. The verification date and time are certain.",
+)
 
 
 @dataclass(frozen=True)

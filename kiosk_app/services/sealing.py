@@ -1,5 +1,7 @@
-"""The outbox key and AES-GCM sealing: personal data at rest on the kiosk (the outbox, the sealed
-receipt copies) is encrypted with a 256-bit key set at provisioning, never in the repository."""
+"""The kiosk's keys and AES-GCM sealing: personal data at rest on the kiosk (the outbox, the sealed
+receipt copies) is encrypted with a 256-bit key set at provisioning, never in the repository; the
+Ed25519 signing key that seals tickets and receipts (kiosk_app/domain/receipt_seal.py) lies beside
+it, made the same way (32 random bytes: an Ed25519 private key is its 32-byte seed)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import logging
 import os
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY_FILE = Path("/etc/anjungan/outbox.key")
+DEFAULT_SIGNING_KEY_FILE = Path("/etc/anjungan/signing.key")
 NONCE_BYTES = 12
 
 
@@ -26,17 +30,30 @@ class OutboxError(Exception):
 def load_key(key_file: Path | None, data_dir: Path) -> bytes:
     """The 256-bit outbox key: from `key_file` (set at provisioning), else /etc/anjungan, else a
     development key generated in `data_dir` (0600) with a warning."""
-    for path in (key_file, DEFAULT_KEY_FILE):
+    return _load_secret(key_file, DEFAULT_KEY_FILE, Path(data_dir) / "outbox.key", "outbox key")
+
+
+def load_signing_key(key_file: Path | None, data_dir: Path) -> Ed25519PrivateKey:
+    """The kiosk's Ed25519 signing key, found like the outbox key (`key_file`, else
+    /etc/anjungan/signing.key, else a development key in `data_dir`, 0600, with a warning)."""
+    seed = _load_secret(
+        key_file, DEFAULT_SIGNING_KEY_FILE, Path(data_dir) / "signing.key", "signing key"
+    )
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def _load_secret(key_file: Path | None, default: Path, dev: Path, what: str) -> bytes:
+    """32 secret bytes from `key_file`, else `default`, else a development file `dev`."""
+    for path in (key_file, default):
         if path is not None and Path(path).exists():
-            return _read_key(Path(path))
+            return _read_key(Path(path), what)
     if key_file is not None:
-        raise OutboxError(f"outbox key file {key_file} does not exist")
-    dev = Path(data_dir) / "outbox.key"
+        raise OutboxError(f"{what} file {key_file} does not exist")
     if dev.exists():
-        return _read_key(dev)
-    log.warning("no provisioned outbox key; generating a development key in %s", dev)
+        return _read_key(dev, what)
+    log.warning("no provisioned %s; generating a development key in %s", what, dev)
     dev.parent.mkdir(parents=True, exist_ok=True)
-    key = AESGCM.generate_key(bit_length=256)
+    key = AESGCM.generate_key(bit_length=256)  # 32 random bytes from the OS
     fd = os.open(dev, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.urlsafe_b64encode(key).decode() + "\n")
@@ -56,17 +73,18 @@ def unseal(aead: AESGCM, blob: bytes, bound_to: bytes) -> bytes:
     return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], bound_to)
 
 
-def _read_key(path: Path) -> bytes:
+def _read_key(path: Path, what: str = "outbox key") -> bytes:
     """A key file holds the 32 raw bytes, or their base64 on a line."""
     if path.stat().st_mode & 0o077:
-        log.warning("outbox key %s is readable by group/others; chmod 600 it", path)
+        log.warning("%s %s is readable by group/others; chmod 600 it", what, path)
     raw = path.read_bytes()
     if len(raw) == 32:  # raw bytes: never strip them (a key may begin or end with b"\n")
         return raw
-    try:
-        key = base64.urlsafe_b64decode(raw.strip())
+    text = raw.strip()
+    try:  # provisioning writes secrets.token_urlsafe(32): base64url without its padding
+        key = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
     except ValueError as exc:
-        raise OutboxError(f"outbox key {path} is not base64") from exc
+        raise OutboxError(f"{what} {path} is not base64") from exc
     if len(key) != 32:
-        raise OutboxError(f"outbox key {path} must hold 32 bytes, not {len(key)}")
+        raise OutboxError(f"{what} {path} must hold 32 bytes, not {len(key)}")
     return key

@@ -415,6 +415,19 @@ STORE_CHILD = textwrap.dedent("""
         store = PrintJournal(folder / "print-journal.db", "KIOSK-T")
         store.recover()
         write = lambda n: store.record("receipt", f"REF-{n:06d}", payload="p" * 4000)
+    elif kind == "leases":
+        from datetime import UTC, datetime
+        from kiosk_app.central import Lease
+        from kiosk_app.domain.ticket import Slot
+        from kiosk_app.services.leases import LeaseStore
+        store = LeaseStore(folder / "leases.db")
+        until = datetime(2031, 1, 1, tzinfo=UTC)
+        big = Lease("L-1", "akta_kelahiran", Slot(date(2030, 1, 7), "08.00-11.00"), 10**9, 0,
+                    until, until)
+        def write(n):
+            if n == 0:
+                store.replace([big])
+            store.book("L-1", f"key-{n}", f"LOK-{n}", lambda _lease: "s" * 2000)
     else:
         store = SurveyQueue(folder / "surveys.db")
         write = lambda n: store.enqueue("akta_kelahiran", date.today(), answers)
@@ -435,9 +448,10 @@ MOUNTS = {
 
 @pytest.mark.parametrize("mount", sorted(MOUNTS))
 @pytest.mark.parametrize(
-    ("kind", "file"), [("journal", "print-journal.db"), ("surveys", "surveys.db")]
+    ("kind", "file"),
+    [("journal", "print-journal.db"), ("surveys", "surveys.db"), ("leases", "leases.db")],
 )
-def test_the_journal_and_the_survey_queue_refuse_writes_naming_their_file(
+def test_the_journal_the_survey_queue_and_the_leases_refuse_writes_naming_their_file(
     tmp_path: Path, mount: str, kind: str, file: str
 ) -> None:
     folder = tmp_path / "var"

@@ -10,6 +10,7 @@ from datetime import datetime
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.identity import mask_nik
+from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.attendant import texts as T
 from kiosk_app.services.outbox.sender import QUEUED, SENT, OutboxSender
@@ -47,6 +48,20 @@ def held_reason(entry: Entry) -> Text:
     return T.HELD_REFUSED.format(reason=f"{words[:MAX_REASON]} (HTTP {status})")
 
 
+def _promised(entry: Entry) -> Text:
+    """What the citizen's sealed ticket promised: the date and window are certain."""
+    return Text(
+        *(
+            T.HELD_LEASED(lang).format(
+                reference=entry.local_reference,
+                day=long_date(entry.slot.date, lang),
+                window=entry.slot.window,
+            )
+            for lang in ("id", "en")
+        )
+    )
+
+
 def _local_time(utc_iso: str) -> str:
     try:
         return datetime.fromisoformat(utc_iso).astimezone().strftime("%d-%m-%Y %H:%M")
@@ -72,6 +87,9 @@ class HeldSubmissions:
         for entry in entries:
             data = found.get(entry.id)
             nik = mask_nik(data.applicant_nik) if isinstance(data, Submission) else ""
+            reason = held_reason(entry)
+            if isinstance(data, Submission) and data.lease:  # booked offline from a lease
+                reason = join(reason, _promised(entry))
             service = (
                 SERVICES[entry.service].title
                 if entry.service in SERVICES
@@ -84,7 +102,7 @@ class HeldSubmissions:
                     service,
                     _local_time(entry.created_at),
                     "no_place" if entry.status == NEEDS_SLOT else "refused",
-                    held_reason(entry),
+                    reason,
                     nik,
                 )
             )

@@ -165,6 +165,10 @@ HELD_NO_PLACE = Text(
     "No free place in the whole booking period when it was sent.",
 )
 HELD_REFUSED = Text("Ditolak server pusat: {reason}", "Refused by the central server: {reason}")
+HELD_LEASED = Text(
+    "Warga memegang tiket bersegel {reference}: jadwal {day} pukul {window} sudah dijanjikan.",
+    "The citizen holds sealed ticket {reference}: {day} at {window} was promised.",
+)
 HELD_UNSENDABLE = Text(
     "Tidak dapat dikirim dari anjungan ini: {reason}", "Cannot be sent from this kiosk: {reason}"
 )

@@ -7,7 +7,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -114,6 +114,21 @@ class OutboxSender(DrainLoop):
             self._in_flight.add(entry.id)
         try:
             return self._send(entry, attended, timeout)
+        finally:
+            with self._lock:
+                self._in_flight.discard(entry.id)
+
+    def attach_lease(
+        self, entry: Entry, book: Callable[[str], Mapping[str, str]]
+    ) -> Mapping[str, str] | None:
+        """Outbox.attach_lease while no send of the row runs (None when one does, or the
+        row is no longer pending): what is sent afterwards carries the lease."""
+        with self._lock:
+            if entry.id in self._in_flight:
+                return None
+            self._in_flight.add(entry.id)
+        try:
+            return self.outbox.attach_lease(entry.id, book)
         finally:
             with self._lock:
                 self._in_flight.discard(entry.id)

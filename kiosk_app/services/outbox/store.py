@@ -114,10 +114,12 @@ class Submission:
     data: Mapping[str, str]
     slot: Slot
     submitted_at: str
+    # {"lease_id", "seal"}: the place was booked from the kiosk's lease (the server honours it)
+    lease: Mapping[str, str] | None = None
 
     def request(self) -> dict[str, Any]:
         """Keyword arguments of CentralClient.submit (without key and reference)."""
-        return {
+        found: dict[str, Any] = {
             "service": self.service,
             "applicant_nik": self.applicant_nik,
             "applicant_name": self.applicant_name,
@@ -125,6 +127,9 @@ class Submission:
             "slot": self.slot,
             "submitted_at": self.submitted_at,
         }
+        if self.lease:
+            found["lease"] = dict(self.lease)
+        return found
 
 
 @dataclass(frozen=True)
@@ -188,9 +193,14 @@ class Outbox:
         idempotency_key: str | None = None,
         attachments: Sequence[Attachment] = (),
         hold_s: float = 0.0,
+        book: Callable[[str], Mapping[str, str]] | None = None,
     ) -> Entry:
         """Commit a submission (and its scans) durably; return its row. The same key twice
-        returns the first row. `hold_s` keeps the sender off it while the caller tries it."""
+        returns the first row. `hold_s` keeps the sender off it while the caller tries it.
+        `book(local_reference)`: books the place from a lease (committed in the lease file,
+        raising when none is left) and returns the {"lease_id", "seal"} the row carries; it runs
+        inside this row's transaction, so a refusal stores nothing and a crash after it loses
+        a place, never gives one twice."""
         key = idempotency_key or uuid.uuid4().hex
         now = self._local_now()
         if self._aead is None:  # before the counter: no reference is spent on a refusal
@@ -200,17 +210,15 @@ class Outbox:
             if row is not None:
                 return self._entry(db, row["id"])
             reference = self._next_reference(db, now)
-            payload = self._seal(
-                key,
-                json.dumps(
-                    {
-                        "applicant_nik": submission.applicant_nik,
-                        "applicant_name": submission.applicant_name,
-                        "data": dict(submission.data),
-                    },
-                    ensure_ascii=False,
-                ).encode(),
-            )
+            lease = dict(book(reference)) if book is not None else submission.lease
+            plain: dict[str, Any] = {
+                "applicant_nik": submission.applicant_nik,
+                "applicant_name": submission.applicant_name,
+                "data": dict(submission.data),
+            }
+            if lease:
+                plain["lease"] = dict(lease)
+            payload = self._seal(key, json.dumps(plain, ensure_ascii=False).encode())
             cur = db.execute(
                 "INSERT INTO outbox (local_reference, idempotency_key, service, slot_date,"
                 " slot_window, status, payload, next_attempt_at, created_at, submitted_at)"
@@ -303,6 +311,26 @@ class Outbox:
             )
             if status in WIPED:
                 db.execute("DELETE FROM outbox_attachments WHERE submission_id=?", (entry_id,))
+
+    def attach_lease(
+        self, entry_id: int, book: Callable[[str], Mapping[str, str]]
+    ) -> Mapping[str, str] | None:
+        """A pending row's place taken from a lease after all (its first try found no
+        server): `book(local_reference)` books it (see enqueue) and the row carries the
+        {"lease_id", "seal"} it returns from now on. None when the row is no longer pending
+        (sent meanwhile); the row's own lease when it already has one."""
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone()
+            if row is None or row["status"] != PENDING or row["payload"] is None:
+                return None
+            key = row["idempotency_key"]
+            plain = json.loads(self._open(key, row["payload"]))
+            if plain.get("lease"):
+                return dict(plain["lease"])
+            plain["lease"] = dict(book(row["local_reference"]))
+            payload = self._seal(key, json.dumps(plain, ensure_ascii=False).encode())
+            db.execute("UPDATE outbox SET payload=? WHERE id=?", (payload, entry_id))
+            return dict(plain["lease"])
 
     def reschedule(self, entry_id: int, slot: Slot) -> None:
         """An attendant picked another slot for a needs_slot row: send it again (same key)."""
@@ -486,6 +514,7 @@ class Outbox:
             data=data["data"],
             slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
             submitted_at=row["submitted_at"],
+            lease=data.get("lease"),
         )
 
     def attachments(self, entry_id: int) -> list[Attachment]:

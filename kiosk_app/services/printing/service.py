@@ -89,13 +89,20 @@ class PrintingService:
         language: str,
         offline: bool = False,
         assisted_by: str = "",
+        qr_payload: str | None = None,
+        extra_notes: tuple[Text, ...] = (),
     ) -> PrintResult:
         """Print the ticket then the receipt; a failure of one never stops the other.
 
         `offline`: the receipt carries the kiosk's local reference (the outbox sends it later).
         `assisted_by`: the attendant who filled in for the citizen ("dibantu petugas" is printed).
+        `qr_payload`: what the QR carries (the kiosk's seal; None: the registration number);
+        `extra_notes`: printed first (e.g. that the number is local and the date certain).
         """
-        notes = (*NOTES, ASSISTED_NOTE.format(attendant=assisted_by)) if assisted_by else NOTES
+        notes = (*extra_notes, *NOTES)
+        if assisted_by:
+            notes = (*notes, ASSISTED_NOTE.format(attendant=assisted_by))
+        qr = receipt.registration_number if qr_payload is None else qr_payload
         issued_at = self._now().strftime("%d-%m-%Y %H:%M")
         ticket = Ticket(
             registration_number=receipt.registration_number,
@@ -104,7 +111,7 @@ class PrintingService:
             masked_name=mask_name(identity.name),
             slot=receipt.slot,
             office_name=receipt.office_name,
-            qr_payload=receipt.registration_number,
+            qr_payload=qr,
             issued_at=issued_at,
             offline=offline,
             language=language,
@@ -122,7 +129,7 @@ class PrintingService:
             slot=receipt.slot,
             purpose=info.purpose,
             office_name=receipt.office_name,
-            qr_payload=receipt.registration_number,
+            qr_payload=qr,
             issued_at=issued_at,
             kiosk_id=self._kiosk_id,
             offline=offline,

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from drivers.card_reader.protocol import CardEvent
 from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.session.views import Outcome
 
 
@@ -15,6 +16,16 @@ class SlotLoader(Protocol):
 
     def load(self) -> None:
         """(Re)load the chosen service's slots in the background."""
+
+
+class LeasedSlots(SlotLoader, Protocol):
+    """The schedule, as the submission sees it."""
+
+    def leased(self, slot: Slot) -> str | None:
+        """The lease `slot` was offered from, or None when the server offered it (lock held)."""
+
+    def offline(self) -> bool:
+        """True when the slots shown came while the server could not be reached (lock held)."""
 
 
 class ScanStart(Protocol):

@@ -15,6 +15,7 @@ from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.opening_hours import OpeningHours
 from kiosk_app.domain.session import GOODBYE_TEXT, SessionState, Timeouts
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.leases import LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.printing.reprint import TicketReprint
 from kiosk_app.services.printing.service import PrintingService
@@ -70,6 +71,8 @@ class SessionService:
         regions: RegionCache | None = None,
         opening_hours: OpeningHours | None = None,  # None: always open
         wall_clock: Callable[[], datetime] | None = None,  # aware "now" for the opening hours
+        leases: LeaseStore | None = None,  # booked from while the server cannot be reached
+        signer: ReceiptSigner | None = None,  # seals the ticket's and receipt's QR
     ) -> None:
         """Build the core and every journey with only the collaborators it needs."""
         core = SessionCore(
@@ -82,7 +85,7 @@ class SessionService:
         self.regions = regions  # the region list REGION fields pick from (None: built-in sample)
         hours = OpeningHoursJourney(core, opening_hours, wall_clock)
         assisted = AssistedJourney(core)
-        schedule = ScheduleJourney(core, central)
+        schedule = ScheduleJourney(core, central, leases)
         scan = (
             ScanJourney(core, scanner=scanner, central=central, schedule=schedule)
             if scanner is not None
@@ -106,6 +109,8 @@ class SessionService:
             documents=scan,
             assistance=assisted,
             result=result,
+            leases=leases,
+            signer=signer,
         )
         self._form: FormActions = FormJourney(core, scans=scan, schedule=schedule)
         self._survey: SurveyActions = survey

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,15 +18,17 @@ from kiosk_app.central import (
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
 from kiosk_app.domain.form_variants import submitted_values
 from kiosk_app.domain.identity import Identity, mask_nik
+from kiosk_app.domain.receipt_seal import SealInvalid
 from kiosk_app.domain.text import Language, Text
-from kiosk_app.domain.ticket import Slot
+from kiosk_app.domain.ticket import LEASE_NOTE, Slot
 from kiosk_app.services.durable import StorageError
+from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import QUEUED, SENT, OutboxSender
-from kiosk_app.services.outbox.store import Attachment, Submission
+from kiosk_app.services.outbox.store import Attachment, Entry, Submission
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.sealing import OutboxError
 from kiosk_app.services.session.core import SessionCore
-from kiosk_app.services.session.ports import Assistance, ResultSink, ScannedDocuments, SlotLoader
+from kiosk_app.services.session.ports import Assistance, LeasedSlots, ResultSink, ScannedDocuments
 from kiosk_app.services.session.views import Outcome
 
 log = logging.getLogger("kiosk_app.services.session.service")
@@ -58,6 +61,18 @@ class Application:
     slot: Slot
     idempotency_key: str
     language: Language
+    lease_id: str | None = None  # the slot was offered from this kiosk's lease
+    offline: bool = False  # the slots came while the server could not be reached
+
+
+@dataclass(frozen=True)
+class Booked:
+    """What the outbox path gives back: the receipt, the LOK reference, offline, the seal."""
+
+    receipt: SubmissionReceipt
+    local_reference: str
+    offline: bool
+    seal: str | None = None  # the kiosk's seal of a place booked from its lease
 
 
 class SubmissionJourney:
@@ -71,13 +86,18 @@ class SubmissionJourney:
         printing: PrintingService,
         outbox: OutboxSender | None,
         send_timeout_s: float,
-        schedule: SlotLoader,
+        schedule: LeasedSlots,
         documents: ScannedDocuments | None,
         assistance: Assistance,
         result: ResultSink,
+        leases: LeaseStore | None = None,
+        signer: ReceiptSigner | None = None,
     ) -> None:
-        """`outbox` None: no offline queue; `send_timeout_s`: the try before queueing."""
+        """`outbox` None: no offline queue; `send_timeout_s`: the try before queueing;
+        `leases`: books the places offered from a lease; `signer`: seals the ticket's QR."""
         self._core = core
+        self._leases = leases
+        self._signer = signer
         self._central = central
         self._printing = printing
         self._outbox = outbox
@@ -141,6 +161,8 @@ class SubmissionJourney:
                 m.slot,
                 key,
                 self._core.language,
+                self._schedule.leased(m.slot),
+                self._schedule.offline(),
             )
 
     def _job(self, generation: int) -> None:
@@ -148,7 +170,7 @@ class SubmissionJourney:
         if app is None:
             return
         log.info("submitting %s for NIK %s", app.info.key, mask_nik(app.identity.nik))
-        offline, local_reference = False, ""
+        offline, local_reference, sealed = False, "", None
         try:
             if self._outbox is None:
                 receipt = self._central.submit(
@@ -160,8 +182,10 @@ class SubmissionJourney:
                     idempotency_key=app.idempotency_key,
                 )
             else:
-                receipt, local_reference, offline = self._via_outbox(self._outbox, app)
-        except SlotFull:
+                booked = self._via_outbox(self._outbox, app)
+                receipt, local_reference = booked.receipt, booked.local_reference
+                offline, sealed = booked.offline, booked.seal
+        except (SlotFull, LeaseExhausted):
             self._failed(generation, SLOT_FULL, reload_slots=True)
             return
         except (StorageError, OutboxError) as exc:
@@ -182,6 +206,9 @@ class SubmissionJourney:
             self._documents.upload(
                 receipt.registration_number, lambda: self._result.documents_not_sent(generation)
             )
+        if sealed is None and not offline:
+            sealed = self._seal_online(receipt)
+        notes = (LEASE_NOTE,) if offline and sealed else ()  # a certain date, a local number
         printed = self._printing.print_pre_application(
             receipt=receipt,
             info=app.info,
@@ -190,6 +217,8 @@ class SubmissionJourney:
             language=app.language,
             offline=offline,
             assisted_by=app.data.get("assisted_by", ""),
+            qr_payload=self._signer.qr(sealed) if sealed and self._signer else None,
+            extra_notes=notes,
         )
         outcome = Outcome(
             registration_number=receipt.registration_number,
@@ -198,7 +227,7 @@ class SubmissionJourney:
             offline=offline,
             ticket_printed=printed.ticket_printed,
             receipt_printed=printed.receipt_printed,
-            messages=printed.messages,
+            messages=(*notes, *printed.messages),
             local_reference=local_reference,
         )
         core = self._core
@@ -211,12 +240,19 @@ class SubmissionJourney:
             self._result.show(outcome)
         core.publish()
 
-    def _via_outbox(
-        self, outbox: OutboxSender, app: Application
-    ) -> tuple[SubmissionReceipt, str, bool]:
-        """Commit to the outbox, then try once: (receipt, local reference, offline)."""
+    def _seal_online(self, receipt: SubmissionReceipt) -> str | None:
+        """The seal of a booking the server answered (its registration number), or None."""
+        if self._signer is None:
+            return None
+        try:
+            return self._signer.seal(receipt.registration_number, receipt.service, receipt.slot)
+        except SealInvalid as exc:  # a number the seal cannot carry: the bare number instead
+            log.warning("receipt %s not sealed: %s", receipt.registration_number, exc)
+            return None
+
+    def _via_outbox(self, outbox: OutboxSender, app: Application) -> Booked:
+        """Commit to the outbox, then try once (or book from the lease)."""
         # Raises only when the server answered no: told on screen, the row kept as 'returned'.
-        store = outbox.outbox
         submitted_at = datetime.now(UTC).isoformat(timespec="seconds")
         submission = Submission(
             service=app.info.key,
@@ -230,36 +266,120 @@ class SubmissionJourney:
         # application exists on the server, now or after an outage.
         scans = self._documents.documents() if self._documents is not None else []
         attachments = [Attachment(name, "application/pdf", pdf) for name, pdf in scans]
-        entry = store.enqueue(
+        if app.lease_id is not None and self._leases is not None and self._signer is not None:
+            return self._from_lease(outbox, app, submission, attachments)
+        entry = outbox.outbox.enqueue(
             submission,
             idempotency_key=app.idempotency_key,
             attachments=attachments,
             hold_s=self._send_timeout_s + 30.0,
         )
         # Committed: from here on the submission survives a crash and is sent exactly once.
+        sent = self._try_once(outbox, entry)
+        if sent is not None:
+            return sent
+        # The server went away since the schedule loaded: a lease holding this very slot
+        # makes the date certain all the same.
+        sealed = self._lease_after_all(outbox, app, entry)
+        outbox.wake()
+        log.info("central unreachable; %s queued offline", entry.local_reference)
+        return Booked(self._local_receipt(outbox, entry), entry.local_reference, True, sealed)
+
+    def _try_once(self, outbox: OutboxSender, entry: Entry) -> Booked | None:
+        """Send the committed row now: the booking when sent, None when queued; raises the
+        server's refusal (told on screen, the row kept as 'returned')."""
         result = outbox.send(entry, attended=True, timeout=self._send_timeout_s)
         if result.kind == SENT and result.receipt is not None:
+            store = outbox.outbox
             if store.meta("office_name") != result.receipt.office_name:
                 store.set_meta("office_name", result.receipt.office_name)
-            return result.receipt, entry.local_reference, False
+            return Booked(result.receipt, entry.local_reference, False)
         if result.kind == QUEUED:
-            outbox.wake()
-            log.info("central unreachable; %s queued offline", entry.local_reference)
-            office = store.meta("office_name") or f"Disdukcapil {self._central.office_code}"
-            receipt = SubmissionReceipt(
-                registration_number=entry.local_reference,
-                queue_number="-",
-                status="queued",
-                service=entry.service,
-                office_code=self._central.office_code,
-                office_name=office,
-                slot=entry.slot,
-                created_at=submitted_at,
-            )
-            return receipt, entry.local_reference, True
+            return None
         with self._core.lock:
             self._key = None  # that row is closed: a new attempt is a new row
         raise result.error or CentralError(f"outbox {entry.local_reference}: {result.kind}")
+
+    def _booker(self, app: Application, lease_id: str) -> Callable[[str], dict[str, str]]:
+        """Books `app` from lease `lease_id` under a LOK reference: {"lease_id", "seal"}."""
+        leases, signer = self._leases, self._signer
+        assert leases is not None and signer is not None
+
+        def book(reference: str) -> dict[str, str]:
+            return leases.book(
+                lease_id,
+                app.idempotency_key,
+                reference,
+                lambda lease: signer.seal(reference, app.info.key, lease.slot),
+            )
+
+        return book
+
+    def _from_lease(
+        self,
+        outbox: OutboxSender,
+        app: Application,
+        submission: Submission,
+        attachments: list[Attachment],
+    ) -> Booked:
+        """The place comes from the kiosk's lease: booked and sealed in the lease file, then the
+        row committed to the outbox carrying the seal, before anything prints. Tried at once
+        only when the server answered a moment ago (the schedule came from it): offline, the
+        citizen need not wait for a server that is not there."""
+        assert app.lease_id is not None
+        book = self._booker(app, app.lease_id)
+        entry = outbox.outbox.enqueue(
+            submission,
+            idempotency_key=app.idempotency_key,
+            attachments=attachments,
+            hold_s=0.0 if app.offline else self._send_timeout_s + 30.0,
+            book=book,
+        )
+        # Committed in both files: the booking is found again by its key (the sender may
+        # already have sent and wiped the row).
+        sealed = book(entry.local_reference)["seal"]
+        if not app.offline:
+            sent = self._try_once(outbox, entry)
+            if sent is not None:
+                return sent
+        outbox.wake()
+        log.info("%s booked offline from lease %s", entry.local_reference, app.lease_id)
+        return Booked(self._local_receipt(outbox, entry), entry.local_reference, True, sealed)
+
+    def _lease_after_all(self, outbox: OutboxSender, app: Application, entry: Entry) -> str | None:
+        """Book a queued row's slot from this kiosk's lease for it, if one holds a place on
+        it: the row carries the lease from now on; the seal, or None."""
+        if self._leases is None or self._signer is None:
+            return None
+        try:
+            lease_id = next(
+                (o.lease_id for o in self._leases.offer(app.info.key) if o.slot == app.slot),
+                None,
+            )
+            if lease_id is None:
+                return None
+            lease = outbox.attach_lease(entry, self._booker(app, lease_id))
+        except (LeaseExhausted, StorageError, OutboxError) as exc:
+            log.warning("%s not booked from a lease: %s", entry.local_reference, exc)
+            return None
+        if lease is None:
+            return None
+        log.info("%s booked from lease %s after all", entry.local_reference, lease["lease_id"])
+        return lease["seal"]
+
+    def _local_receipt(self, outbox: OutboxSender, entry: Entry) -> SubmissionReceipt:
+        """What the citizen's offline ticket says: the LOK reference is the only number."""
+        office = outbox.outbox.meta("office_name") or f"Disdukcapil {self._central.office_code}"
+        return SubmissionReceipt(
+            registration_number=entry.local_reference,
+            queue_number="-",
+            status="queued",
+            service=entry.service,
+            office_code=self._central.office_code,
+            office_name=office,
+            slot=entry.slot,
+            created_at=entry.created_at,
+        )
 
     def _refused(self, generation: int, app: Application) -> None:
         """Tell the citizen the application was not stored: on screen, spoken, and printed."""

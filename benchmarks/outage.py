@@ -1,0 +1,123 @@
+"""Outage figures: a fleet of kiosks serving citizens through a central-server outage.
+
+Starts the reference central server as a real process (SQLite) behind the fault proxy and
+KIOSKS kiosks (the real composition root each: own data dir, outbox, leases, signing key,
+simulated devices) talking HTTP to it. A few online visits first (the leases follow that use),
+then the network is cut AND the server process killed for OFFLINE_VISITS random visits per
+kiosk, then a new server process starts on the same data and the proxy forwards again.
+
+Counts: offline_confirmed (tickets booked offline whose application the server then holds on
+the ticket's date and window), overbooked (places past a slot's quota), lost (tickets with no
+application, or on another slot), duplicates (an application twice), turned_away (visits the
+kiosk could offer no slot during the outage), reconcile_s (from the server's return to every
+outbox empty), lease_utilisation (offline bookings / places the fleet held when the outage
+began), seals_valid (offline tickets whose QR the server's public page calls genuine).
+Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.services.leases.outage_rig import (
+    FleetKiosk,
+    build_fleet,
+    close_fleet,
+    forge,
+    kill,
+    leases_held,
+    ledger,
+    new_proxy,
+    pending,
+    reconnect,
+    run_visits,
+    seal_status,
+    start_central,
+    wait_until,
+)
+
+KIOSKS = int(os.environ.get("OUTAGE_BENCH_KIOSKS", "10"))
+ONLINE_VISITS = int(os.environ.get("OUTAGE_BENCH_ONLINE", "2"))
+OFFLINE_VISITS = int(os.environ.get("OUTAGE_BENCH_OFFLINE", "11"))
+DAILY_QUOTA = int(os.environ.get("OUTAGE_BENCH_QUOTA", "60"))
+SEED = 16
+
+
+def held(fleet: list[FleetKiosk]) -> int:
+    """Places the fleet can book from its leases."""
+    return sum(leases_held(item) for item in fleet)
+
+
+def main() -> None:
+    """Run the outage; print the figures."""
+    logging.basicConfig(level=logging.ERROR)  # the outage's expected warnings stay quiet
+    with tempfile.TemporaryDirectory(prefix="anjungan-outage-") as tmp:
+        work = Path(tmp)
+        db = f"sqlite:///{work / 'central.db'}"
+        server = start_central(db, DAILY_QUOTA)
+        proxy = new_proxy(server)
+        fleet = build_fleet(work, KIOSKS, proxy.base_url, public_url=server.base_url)
+        try:
+            wait_until(lambda: all(leases_held(k) > 0 for k in fleet), 120, "leases")
+            run_visits(fleet, ONLINE_VISITS, SEED)
+            online_turned_away = sum(k.turned_away for k in fleet)
+            for item in fleet:  # renewed after that use, as the keeper does every round
+                assert item.kiosk.leases is not None
+                item.kiosk.leases.drain_once()
+            places = held(fleet)
+
+            proxy.set_mode("down")
+            kill(server)
+            started = time.perf_counter()
+            run_visits(fleet, OFFLINE_VISITS, SEED + 1)
+            outage_s = time.perf_counter() - started
+            turned_away = sum(k.turned_away for k in fleet) - online_turned_away
+            offline = [b for k in fleet for b in k.bookings if b.outcome.offline]
+
+            server = start_central(db, DAILY_QUOTA)
+            returned = time.perf_counter()
+            reconnect(proxy, server)
+            wait_until(lambda: pending(fleet) == 0, 300, "every outbox drained")
+            reconcile_s = time.perf_counter() - returned
+
+            found = ledger(db, fleet, DAILY_QUOTA)
+            valid = sum(seal_status(server.base_url, b.qr) == "valid" for b in offline)
+            forged = seal_status(server.base_url, forge(offline[0].qr)) if offline else "-"
+        finally:
+            close_fleet(fleet)
+            proxy.close()
+            server.stop()
+    print(
+        f"{KIOSKS} kiosks, {len(offline)} offline bookings in {outage_s:.1f} s of outage; "
+        f"reconciled {reconcile_s:.2f} s after the server's return",
+        file=sys.stderr,
+    )
+    print(
+        json.dumps(
+            {
+                "kiosks": KIOSKS,
+                "offline_confirmed": found.offline - found.lost,
+                "overbooked": found.overbooked,
+                "lost": found.lost,
+                "duplicates": found.duplicates,
+                "turned_away": turned_away,
+                "reconcile_s": round(reconcile_s, 2),
+                "lease_utilisation": round(len(offline) / places, 3) if places else 0.0,
+                "seals_valid": valid,
+                "forged_seal": forged,
+                "failed": sum(len(k.failed) for k in fleet),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
