@@ -1,6 +1,6 @@
 """Receipt seals checked on the server: the kiosk's registered key, and what a seal vouches for.
 
-The kiosk signs every ticket's and receipt's QR (kiosk_app.domain.receipt_seal); the server
+The kiosk signs every ticket's and receipt's QR (kiosk_app.services.receipt_seal); the server
 keeps each kiosk's public key (enrolment, or PUT /api/v1/kiosk/signing-key) and checks a seal
 for admission (offline bookings), the officer pages and the public page GET /r/{seal}.
 """
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from central_server.lifecycle import STATUS_TEXTS
 from central_server.models import Application, Kiosk, Office
 from central_server.settings import WIB
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.catalogue import SERVICES
-from kiosk_app.domain.receipt_seal import ReceiptClaims, SealInvalid
+from kiosk_app.services import receipt_seal
+from kiosk_app.services.receipt_seal import ReceiptClaims, SealInvalid
 
 log = logging.getLogger("central_server.seals")
 

@@ -20,7 +20,7 @@ from central_server.app import create_app
 from central_server.embedded import EmbeddedServer, start_embedded
 from kiosk_app.central import CentralClient, CentralUnavailable
 from kiosk_app.config import load_config
-from kiosk_app.domain.receipt_seal import public_key_text
+from kiosk_app.services.receipt_seal import public_key_text
 from kiosk_app.services.sealing import load_key, load_signing_key
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,9 +23,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk_app.central import CentralClient, CentralError, CentralRejected, Lease
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.opening_hours import OpeningHours
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services import receipt_seal
 from kiosk_app.services.drain_loop import DrainLoop
 from kiosk_app.services.durable import StorageError, immediate, open_durable
 from kiosk_app.services.outbox.sender import Backoff

@@ -1,6 +1,6 @@
 """The kiosk's keys and AES-GCM sealing: personal data at rest on the kiosk (the outbox, the sealed
 receipt copies) is encrypted with a 256-bit key set at provisioning, never in the repository; the
-Ed25519 signing key that seals tickets and receipts (kiosk_app/domain/receipt_seal.py) lies beside
+Ed25519 signing key that seals tickets and receipts (kiosk_app/services/receipt_seal.py) lies beside
 it, made the same way (32 random bytes: an Ed25519 private key is its 32-byte seed)."""
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from central_server.embedded import EmbeddedServer
 from central_server.leases import LeasePolicy
 from central_server.notify import RecordingChannel
 from central_server.settings import WIB
-from kiosk_app.domain import receipt_seal
+from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
 from tests.central.fleet.helpers import STAFF, enrol
 from tests.domain.service_values import CASES, with_contact

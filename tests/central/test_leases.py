@@ -23,7 +23,7 @@ from sqlalchemy import select
 from central_server.auth import create_user
 from central_server.leases import day_start
 from central_server.models import Application, SlotLease
-from kiosk_app.domain import receipt_seal
+from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, wait_for
 from tests.central.lease_rig import (
     DATA,

@@ -13,8 +13,8 @@ import pytest
 import zxingcpp
 
 from kiosk_app.central import Lease
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.ticket import LEASE_NOTE, Slot
+from kiosk_app.services import receipt_seal
 from tests.services.printing.test_receipt_pdf import first_page, needs_pdftotext, pdf_text
 from tests.ui.test_journey import demo_values, to_form
 

@@ -18,7 +18,6 @@ from kiosk_app.central import (
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
 from kiosk_app.domain.form_variants import submitted_values
 from kiosk_app.domain.identity import Identity, mask_nik
-from kiosk_app.domain.receipt_seal import SealInvalid
 from kiosk_app.domain.text import Language, Text
 from kiosk_app.domain.ticket import LEASE_NOTE, Slot
 from kiosk_app.services.durable import StorageError
@@ -26,6 +25,7 @@ from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import QUEUED, SENT, OutboxSender
 from kiosk_app.services.outbox.store import Attachment, Entry, Submission
 from kiosk_app.services.printing.service import PrintingService
+from kiosk_app.services.receipt_seal import SealInvalid
 from kiosk_app.services.sealing import OutboxError
 from kiosk_app.services.session.core import SessionCore
 from kiosk_app.services.session.ports import Assistance, LeasedSlots, ResultSink, ScannedDocuments

@@ -10,8 +10,8 @@ import uuid
 from datetime import date
 from pathlib import Path
 
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services import receipt_seal
 from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.store import Outbox, Submission
 

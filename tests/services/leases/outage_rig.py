@@ -31,9 +31,9 @@ from drivers.card_reader.citizens import citizen_count
 from kiosk_app.bootstrap import Kiosk, build_kiosk
 from kiosk_app.config import load_config
 from kiosk_app.demo_data import sample_birth_values
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.session import SessionState, Timeouts
+from kiosk_app.services import receipt_seal
 from kiosk_app.services.session.views import Outcome, SessionView
 from tests.services.faultproxy import FaultProxy
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from kiosk_app.central import Lease
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.opening_hours import parse_opening_hours
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services import receipt_seal
 from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
 from kiosk_app.services.sealing import load_signing_key
 from tests.services.leases.crash_child import LEASE_ID

@@ -10,8 +10,8 @@ from pathlib import Path
 import requests
 
 from kiosk_app.central import CentralClient
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.opening_hours import WEEKDAYS, parse_opening_hours
+from kiosk_app.services import receipt_seal
 from kiosk_app.services.attendant.held import HeldSubmissions
 from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender

@@ -15,9 +15,9 @@ from drivers.card_reader.simulator import SimulatedCardReader
 from drivers.document_printer.simulator import SimulatedDocumentPrinter
 from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient, Lease
-from kiosk_app.domain import receipt_seal
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.ticket import LEASE_NOTE, Slot
+from kiosk_app.services import receipt_seal
 from kiosk_app.services.leases import LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
 from kiosk_app.services.outbox.store import Outbox

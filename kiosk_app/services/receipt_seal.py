@@ -9,6 +9,9 @@ Format (compact, for a small QR): ``AJ1.<body>.<signature>``, both base64url wit
 The body is the claims joined by ``~``; the signature covers ``AJ1.`` followed by the body's
 bytes, so a seal of another format version can never verify as this one. A QR carries either
 the bare seal or a verification URL ending in ``/r/<seal>`` (a phone's camera opens the page).
+
+It lives among the services, not in the (standard-library-only) domain, because it signs and
+verifies with `cryptography`; the central server imports it to verify what kiosks signed.
 """
 
 from __future__ import annotations

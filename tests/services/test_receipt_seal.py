@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from kiosk_app.domain import receipt_seal
-from kiosk_app.domain.receipt_seal import ReceiptClaims, SealInvalid
+from kiosk_app.services import receipt_seal
+from kiosk_app.services.receipt_seal import ReceiptClaims, SealInvalid
 
 CLAIMS = ReceiptClaims(
     reference="LOK-KIOSK-DEV-001-261207-0003",
