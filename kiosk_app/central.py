@@ -306,10 +306,11 @@ class CentralClient(CardHolderApi):
         return self._session
 
     @property
-    def verify(self) -> str | bool:
-        """requests' `verify` for every call: given per request, because an environment's
-        REQUESTS_CA_BUNDLE beats Session.verify (requests #3829)."""
-        return str(self.ca_file) if self.ca_file is not None else True
+    def verify(self) -> str | None:
+        """requests' `verify` for every call: the configured CA file, given per request because
+        an environment's REQUESTS_CA_BUNDLE beats Session.verify (requests #3829); None leaves
+        it to the session (a session given by the caller keeps its own)."""
+        return str(self.ca_file) if self.ca_file is not None else None
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -520,7 +521,8 @@ class CentralClient(CardHolderApi):
         import requests
 
         timeout = self.timeout if timeout is None else timeout
-        kwargs.setdefault("verify", self.verify)
+        if self.verify is not None:
+            kwargs.setdefault("verify", self.verify)
         try:
             response = self.session.request(
                 method,
