@@ -396,8 +396,16 @@ def test_officer_pages_check_seals_and_show_the_flags(rig: LeaseServer) -> None:
     )
     detail = officer.get(f"/officer/applications/{number}").text
     assert 'id="seal-verdict" data-status="valid"' in detail and 'id="hold-reason"' in detail
+    assert "flag-held" in officer.get("/officer/applications").text
+    # held: not approved until an officer has checked the content and released it
+    slot = f"{lease['date']}|{lease['window']}"
+    refused = officer.act(number, "approve", slot=slot)
+    assert refused.status_code == 409 and "ditahan" in refused.text
+    assert officer.act(number, "release").status_code == 303
+    assert officer.act(number, "approve", slot=slot).status_code == 303
+    assert 'id="hold-reason"' not in officer.get(f"/officer/applications/{number}").text
     listing = officer.get("/officer/applications").text
-    assert "flag-held" in listing and "flag-duplicate" in listing and "flag-offline" in listing
+    assert "flag-duplicate" in listing and "flag-offline" in listing
     [second] = [a for a in rows(rig) if a.registration_number != number]
     assert second.duplicate_of == number
     assert (
