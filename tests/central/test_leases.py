@@ -259,6 +259,9 @@ def test_the_public_page_tells_a_valid_seal_not_arrived_yet_without_personal_dat
     answer = kiosk.submit(booking).json()
     page = requests.get(url, timeout=10)
     assert 'data-arrived="yes"' in page.text and answer["registration_number"] in page.text
+    as_json = requests.get(url, headers={"Accept": "application/json"}, timeout=10).json()
+    assert as_json["status"] == "valid" and as_json["claims"]["kiosk_id"] == kiosk.kiosk_id
+    assert as_json["application"]["registration_number"] == answer["registration_number"]
     for personal in (NIK, booking["applicant_name"], booking["data"]["contact_phone"]):
         assert personal not in page.text
     assert requests.get(f"{rig.base_url}/r/not-a-seal", timeout=10).status_code == 404
