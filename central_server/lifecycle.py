@@ -223,6 +223,10 @@ def approve(
     lent to kiosks and unused at `now` count as taken)."""
     if app.status not in TRANSITIONS["approve"][0]:
         transition(session, app, "approve", actor, notify=None)  # raises the illegal transition
+    if app.hold_reason:
+        raise TransitionRefused(
+            "content_held", f"the content is held for an officer's check: {app.hold_reason}"
+        )
     moved = (day, window) != (app.slot_date, app.slot_window)
     if moved:
         problem = quota.slot_problem(today, day, window)
@@ -240,6 +244,26 @@ def approve(
     return transition(
         session, app, "approve", actor, f"jadwal {day.isoformat()} {window}", notify=notify
     )
+
+
+def release_hold(session: Session, app: Application, actor: str) -> ApplicationEvent:
+    """An officer checked the content held at admission (an offline booking the server could
+    not accept as it was): the hold ends, the application goes on as any other."""
+    if not app.hold_reason:
+        raise TransitionRefused("not_held", "the application is not held")
+    event = ApplicationEvent(
+        application_id=app.id,
+        action="release",
+        from_status=app.status,
+        to_status=app.status,
+        actor=actor,
+        note=f"isian diperiksa, tahanan dilepas (was held: {app.hold_reason})"[:500],
+        at=now_wib(),
+    )
+    session.add(event)
+    app.hold_reason = None
+    log.info("application %s: hold released by %s", app.registration_number, actor)
+    return event
 
 
 def ask_fix(

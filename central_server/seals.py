@@ -108,3 +108,27 @@ def describe(session: Session, sealed: str) -> dict[str, Any]:
     if found.application is not None:
         context["status_text"] = STATUS_TEXTS.get(found.application.status, {})
     return context
+
+
+def verdict(found: SealCheck) -> dict[str, Any]:
+    """A seal check as JSON: the status, the claims, and the registration number and status of
+    its application once arrived (null before). No personal data."""
+    claims = found.claims
+    app = found.application
+    return {
+        "status": found.status,
+        "claims": None
+        if claims is None
+        else {
+            "reference": claims.reference,
+            "office": claims.office,
+            "service": claims.service,
+            "date": claims.day.isoformat(),
+            "window": claims.window,
+            "issued_at": claims.issued_at.isoformat(),
+            "kiosk_id": claims.kiosk_id,
+        },
+        "application": None
+        if app is None
+        else {"registration_number": app.registration_number, "status": app.status},
+    }

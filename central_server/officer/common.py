@@ -45,6 +45,9 @@ ERROR_TEXTS: dict[str, str] = {
     "holder_name": "Nama pemilik dokumen wajib diisi.",
     "holder_nik": "NIK pemilik dokumen harus 16 angka.",
     "bad_input": "Isian formulir tidak lengkap atau tidak sah.",
+    "content_held": "Isian permohonan ini ditahan untuk diperiksa. Periksa isiannya lalu lepas "
+    "tahanan, atau minta perbaikan.",
+    "not_held": "Permohonan ini tidak ditahan.",
 }
 
 

@@ -219,6 +219,8 @@ def _apply(
         lifecycle.resubmit(session, app, actor, notify=tell)
     elif action == "arrive":
         lifecycle.check_in(session, app, actor, today)
+    elif action == "release":
+        lifecycle.release_hold(session, app, actor)
     elif action == "issue":
         issued.issue_document(
             session,

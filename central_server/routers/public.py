@@ -2,7 +2,7 @@
 the one of receipt seals (a ticket's or receipt's QR)."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from central_server import seals
 from central_server.db import Database
@@ -24,12 +24,13 @@ def router(db: Database) -> APIRouter:
     @r.get("/r/{seal}", response_class=HTMLResponse, include_in_schema=False)
     def verify_seal(request: Request, seal: str) -> Response:
         """Public check of a receipt seal: genuine, altered or forged, unknown kiosk; whether
-        its application has arrived. No personal data."""
+        its application has arrived. No personal data. HTML, or JSON when asked for."""
         with db.transaction() as session:
             context = seals.describe(session, seal[: seals.MAX_TYPED])
         found = context["check"].status != seals.MALFORMED
-        return TEMPLATES.TemplateResponse(
-            request, "seal_public.html", context, status_code=200 if found else 404
-        )
+        status_code = 200 if found else 404
+        if "application/json" in request.headers.get("accept", ""):  # scripts, the tests
+            return JSONResponse(seals.verdict(context["check"]), status_code)
+        return TEMPLATES.TemplateResponse(request, "seal_public.html", context, status_code)
 
     return r

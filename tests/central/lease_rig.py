@@ -136,6 +136,23 @@ class LeaseKiosk:
         return results
 
 
+def online_booking(
+    day: date | str,
+    window: str,
+    nik: str = NIK,
+    data: dict[str, str] | None = None,
+    service: str = SERVICE,
+) -> dict[str, Any]:
+    """The body of a booking made while the kiosk reaches the server (no lease)."""
+    return {
+        "service": service,
+        "applicant_nik": nik,
+        "applicant_name": NAME,
+        "data": DATA if data is None else data,
+        "slot": {"date": str(day), "window": window},
+    }
+
+
 def set_quota(base_url: str, service: str, daily: int, office: str = OFFICE) -> None:
     """PUT the daily quota of a service at an office (admin token)."""
     requests.put(

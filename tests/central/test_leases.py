@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import pytest
 import requests
@@ -33,6 +32,7 @@ from tests.central.lease_rig import (
     LeaseServer,
     enrol_kiosk,
     lease_server,
+    online_booking,
     over_quota,
     seed_office,
     set_quota,
@@ -118,13 +118,7 @@ def test_leases_follow_recent_use_within_a_fair_share(rig: LeaseServer, database
     # the busy kiosk booked 30 times online recently
     for n in range(30):
         day, window = (MONDAY, MORNING) if n < 15 else (MONDAY, AFTERNOON)
-        body = {
-            "service": SERVICE,
-            "applicant_nik": f"35170812088{n:05d}",
-            "applicant_name": "WARGA",
-            "data": {},
-            "slot": {"date": day.isoformat(), "window": window},
-        }
+        body = online_booking(day, window, nik=f"35170812088{n:05d}", data={})
         assert busy.submit(body).status_code == 201
     busy_leases = {(x["date"], x["window"]): x["places"] for x in busy.leases(days=7)}
     quiet_leases = {(x["date"], x["window"]): x["places"] for x in quiet.leases(days=7)}
@@ -259,6 +253,9 @@ def test_the_public_page_tells_a_valid_seal_not_arrived_yet_without_personal_dat
     answer = kiosk.submit(booking).json()
     page = requests.get(url, timeout=10)
     assert 'data-arrived="yes"' in page.text and answer["registration_number"] in page.text
+    as_json = requests.get(url, headers={"Accept": "application/json"}, timeout=10).json()
+    assert as_json["status"] == "valid" and as_json["claims"]["kiosk_id"] == kiosk.kiosk_id
+    assert as_json["application"]["registration_number"] == answer["registration_number"]
     for personal in (NIK, booking["applicant_name"], booking["data"]["contact_phone"]):
         assert personal not in page.text
     assert requests.get(f"{rig.base_url}/r/not-a-seal", timeout=10).status_code == 404
@@ -275,13 +272,7 @@ def test_the_public_page_tells_a_valid_seal_not_arrived_yet_without_personal_dat
 
 def test_the_same_citizen_and_service_still_open_is_admitted_and_flagged(rig: LeaseServer) -> None:
     [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 8})
-    online: dict[str, Any] = {
-        "service": SERVICE,
-        "applicant_nik": NIK,
-        "applicant_name": "BUDI",
-        "data": DATA,
-        "slot": {"date": "2026-11-24", "window": MORNING},
-    }
+    online = online_booking("2026-11-24", MORNING)
     first = kiosk.submit(online).json()["registration_number"]
     lease = kiosk.leases(days=4)[0]
     # came back and applied again, offline: admitted, flagged
@@ -336,14 +327,8 @@ def test_leased_plus_booked_never_exceeds_the_quota_under_concurrency(
                 day, window = rng.choice(
                     [("2026-11-20", MORNING), ("2026-11-23", MORNING), ("2026-11-23", AFTERNOON)]
                 )
-                body = {
-                    "service": SERVICE,
-                    "applicant_nik": f"3517081208{seed:02d}{round_:02d}{_:02d}",
-                    "applicant_name": "WARGA",
-                    "data": {},
-                    "slot": {"date": day, "window": window},
-                }
-                r = kiosk.submit(body)
+                nik = f"3517081208{seed:02d}{round_:02d}{_:02d}"
+                r = kiosk.submit(online_booking(day, window, nik=nik, data={}))
                 assert r.status_code in (201, 409), r.text
                 booked_online[kiosk.kiosk_id] += r.status_code == 201
             if leases and rng.random() < 0.6:
@@ -396,8 +381,16 @@ def test_officer_pages_check_seals_and_show_the_flags(rig: LeaseServer) -> None:
     )
     detail = officer.get(f"/officer/applications/{number}").text
     assert 'id="seal-verdict" data-status="valid"' in detail and 'id="hold-reason"' in detail
+    assert "flag-held" in officer.get("/officer/applications").text
+    # held: not approved until an officer has checked the content and released it
+    slot = f"{lease['date']}|{lease['window']}"
+    refused = officer.act(number, "approve", slot=slot)
+    assert refused.status_code == 409 and "ditahan" in refused.text
+    assert officer.act(number, "release").status_code == 303
+    assert officer.act(number, "approve", slot=slot).status_code == 303
+    assert 'id="hold-reason"' not in officer.get(f"/officer/applications/{number}").text
     listing = officer.get("/officer/applications").text
-    assert "flag-held" in listing and "flag-duplicate" in listing and "flag-offline" in listing
+    assert "flag-duplicate" in listing and "flag-offline" in listing
     [second] = [a for a in rows(rig) if a.registration_number != number]
     assert second.duplicate_of == number
     assert (
@@ -451,14 +444,7 @@ def test_an_officer_cannot_move_an_application_onto_places_lent_to_kiosks(
     create_user(rig.app.state.db, "petugas", PASSWORD, "officer", office_code=OFFICE)
     officer = Staff(rig.base_url, "petugas")
     [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 2})  # one place a window
-    body: dict[str, Any] = {
-        "service": SERVICE,
-        "applicant_nik": NIK,
-        "applicant_name": "BUDI",
-        "data": DATA,
-        "slot": {"date": "2026-11-24", "window": MORNING},
-    }
-    number = kiosk.submit(body).json()["registration_number"]
+    number = kiosk.submit(online_booking("2026-11-24", MORNING)).json()["registration_number"]
     kiosk.leases(days=4)  # Monday's places are lent to the kiosk now
     r = officer.act(number, "approve", slot="2026-11-23|" + MORNING)
     with rig.app.state.db.transaction() as session:
