@@ -19,9 +19,11 @@ from central_server.notify import Channel, OutboxWorker
 from central_server.officer import Review
 from central_server.officer.common import PageContext, add_exception_handlers
 from central_server.openapi import install as document_responses
+from central_server.queue.hub import DisplayHub
 from central_server.ratelimit import StatusLookupLimiter
 from central_server.routers import fleet as fleet_routes
 from central_server.routers import kiosk, officer, public
+from central_server.routers import queue as queue_routes
 from central_server.security import SecurityOptions
 from central_server.security import install as install_security
 from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, WIB, today_wib
@@ -53,8 +55,9 @@ def create_app(
 ) -> FastAPI:
     """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
 
-    `clock` (aware datetimes) times slot leases; by default the time of day now on `today`'s
-    date, so a fixed calendar gets a matching clock. `lease_policy`: how long leases last.
+    `clock` (aware datetimes) times slot leases and the check-in windows of the verification
+    day; by default the time of day now on `today`'s date, so a fixed calendar gets a matching
+    clock. `lease_policy`: how long leases last.
 
     Kiosks enrol with a one-time code from a technician; `open_enrolment` (default: on only
     without an admin token, i.e. a development server) lets any kiosk enrol without one.
@@ -106,11 +109,14 @@ def create_app(
         lease_clock=clock_fn,
     )
 
+    displays = DisplayHub(db, today_fn)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background_loops:
             review.start()
         yield
+        await displays.aclose()
         review.stop()
         await fleet.aclose()
         await status_lookup.aclose()
@@ -122,9 +128,11 @@ def create_app(
     # nginx serves the same folder at /static/ in production (provisioning/central.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.review = review
+    app.state.displays = displays
     add_exception_handlers(app, pages)  # officer pages and the API's refused transitions
     app.include_router(officer.router(pages, admin_secret))
     app.include_router(public.router(db))
+    app.include_router(queue_routes.router(db, displays, current_kiosk, clock_fn, pages))
     app.include_router(fleet_routes.router(fleet, kiosk_auth))
     fleet.install_middleware(app)  # the heartbeat fast path, the dashboard's login redirect
     app.include_router(

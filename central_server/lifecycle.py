@@ -325,6 +325,7 @@ def check_in(session: Session, app: Application, actor: str, today: date) -> Arr
         office_code=app.office_code,
         day=today,
         sequence=seq,
+        service=app.service,  # the counters' queue takes citizens by service
         arrived_at=now_wib(),
     )
     session.add(arrival)

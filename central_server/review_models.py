@@ -82,15 +82,27 @@ class ApplicationScan(Base):
 
 
 class Arrival(Base):
-    """A citizen checked in at the counter on their verification day (first-come order)."""
+    """A citizen checked in on their verification day (first-come order) and where they stand
+    in the counters' queue (central_server.queue): waiting, called to a counter, set aside as
+    a no-show, or done. A waiting row with a counter was transferred to that counter."""
 
     __tablename__ = "arrivals"
-    __table_args__ = (Index("ix_arrivals_day", "office_code", "day", "sequence"),)
+    __table_args__ = (
+        Index("ix_arrivals_day", "office_code", "day", "sequence"),
+        Index("ix_arrivals_queue", "office_code", "day", "state", "sequence"),
+    )
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
     day: Mapped[date] = mapped_column(Date)
     sequence: Mapped[int]
     arrived_at: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    state: Mapped[str] = mapped_column(String(12), default="waiting", server_default="waiting")
+    priority: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("queue_counters.id"))
+    calls: Mapped[int] = mapped_column(default=0, server_default="0")
+    called_at: Mapped[str | None] = mapped_column(String(40))
+    finished_at: Mapped[str | None] = mapped_column(String(40))
 
 
 class IssuedDocument(Base):

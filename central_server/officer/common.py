@@ -48,6 +48,11 @@ ERROR_TEXTS: dict[str, str] = {
     "content_held": "Isian permohonan ini ditahan untuk diperiksa. Periksa isiannya lalu lepas "
     "tahanan, atau minta perbaikan.",
     "not_held": "Permohonan ini tidak ditahan.",
+    "counter_busy": "Loket ini masih melayani pemohon. Selesaikan, alihkan, atau tandai tidak "
+    "hadir dulu.",
+    "nobody_called": "Loket ini belum memanggil siapa pun.",
+    "not_enough_calls": "Panggil pemohon tiga kali sebelum menandai tidak hadir.",
+    "not_checked_in": "Pemohon belum check-in hari ini.",
 }
 
 

@@ -6,18 +6,19 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 import pytest
 import requests
 from argon2 import PasswordHasher
 
-from central_server.app import create_app
+from central_server.app import create_app, on_day
 from central_server.auth import create_user, use_hasher
 from central_server.embedded import EmbeddedServer
 from central_server.notify import RecordingChannel
 from central_server.ratelimit import StatusLookupLimiter
+from central_server.settings import WIB
 
 TODAY = date(2026, 11, 19)  # a Thursday
 MONDAY = date(2026, 11, 23)
@@ -39,6 +40,12 @@ class Central:
     sms: RecordingChannel
     email: RecordingChannel
     kiosks: dict[str, dict[str, str]] = field(default_factory=dict)
+    clock: dict[str, datetime] = field(default_factory=dict)  # "now": the check-in clock
+
+    def at(self, day: date, hour: int, minute: int = 0) -> None:
+        """Move the calendar and the check-in clock to `day` at hour.minute WIB."""
+        self.calendar["today"] = day
+        self.clock["now"] = datetime.combine(day, time(hour, minute), WIB)
 
     @property
     def url(self) -> str:
@@ -134,10 +141,12 @@ class Staff:
 def central(database_url: str) -> Iterator[Central]:
     """A server on loopback (SQLite and PostgreSQL) with admin, two officers and a technician."""
     calendar = {"today": TODAY}
+    clock: dict[str, datetime] = {}
     sms, email = RecordingChannel(), RecordingChannel()
     app = create_app(
         database_url,
         today=lambda: calendar["today"],
+        clock=lambda: clock.get("now") or on_day(calendar["today"]),
         offices=[(OTHER_OFFICE, "Disdukcapil Kota Surabaya")],
         channels={"sms": sms, "whatsapp": sms, "email": email},
         secret_key="test-session-key-0123456789abcdef",
@@ -151,7 +160,7 @@ def central(database_url: str) -> Iterator[Central]:
     create_user(db, "teknisi", PASSWORD, "technician", full_name="Agus Teknisi")
     server = EmbeddedServer(app, "127.0.0.1", 0).start()
     try:
-        yield Central(server, app, calendar, sms, email)
+        yield Central(server, app, calendar, sms, email, clock=clock)
     finally:
         server.stop()
 

@@ -1,0 +1,186 @@
+"""The verification day's queue over HTTP: kiosk check-in and the attendant's priority lane
+(kiosk token), and the waiting-room displays (public: calling numbers only, no personal data)."""
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from central_server.db import Database
+from central_server.errors import UNAUTHORIZED as ERRORS
+from central_server.errors import fail
+from central_server.kiosk_auth import KioskGuard, KioskRef
+from central_server.models import Office
+from central_server.numbering import QUEUE_NUMBER_RE
+from central_server.officer import counters
+from central_server.officer.common import PageContext
+from central_server.queue import service
+from central_server.queue.audio import call_wav
+from central_server.queue.hub import DisplayHub
+from central_server.queue.service import Lookup, QueueRefused
+from central_server.schemas import Error
+from central_server.settings import WIB
+from kiosk_app.domain.terbilang import call_sentence
+
+TEMPLATES = Jinja2Templates(
+    directory=str(Path(__file__).resolve().parent.parent / "queue" / "templates")
+)
+MAX_COUNTER = 99
+
+
+class CheckinIn(BaseModel):
+    """Exactly one of: the ticket's QR text, the registration number, the card holder's NIK."""
+
+    seal: str | None = Field(default=None, max_length=2000)
+    registration_number: str | None = Field(default=None, max_length=64)
+    nik: str | None = Field(default=None, pattern=r"^\d{16}$")
+
+
+class TicketOut(BaseModel):
+    """The calling ticket."""
+
+    calling_number: str
+    registration_number: str
+    service: str
+    service_name: str
+    counter_group: str
+    people_ahead: int
+    estimated_wait_minutes: int
+    window: str
+    date: date
+    repeat: bool
+    priority: str
+
+
+class PriorityIn(BaseModel):
+    """The attendant puts a checked-in citizen in the priority lane."""
+
+    registration_number: str = Field(max_length=64)
+    reason: str = Field(max_length=20)
+    attendant: str = Field(min_length=1, max_length=60)
+
+
+def refuse(exc: QueueRefused) -> None:
+    """A refusal as the API's error answer (with the kiosk's details: date, window, ...)."""
+    fail(exc.status, exc.code, exc.message, **exc.extra)
+
+
+def router(
+    db: Database,
+    hub: DisplayHub,
+    current_kiosk: KioskGuard,
+    clock: Callable[[], datetime],
+    pages: PageContext,
+) -> APIRouter:
+    """POST /api/v1/checkin, POST /api/v1/queue/priority, the /display pages and the
+    officers' counter pages."""
+    r = APIRouter()
+    r.include_router(counters.router(pages, hub.committed))
+
+    def today() -> date:
+        return clock().astimezone(WIB).date()
+
+    KioskDep = Annotated[KioskRef, Depends(current_kiosk)]
+
+    @r.post(
+        "/api/v1/checkin",
+        response_model=TicketOut,
+        responses={**ERRORS, 404: {"model": Error}, 409: {"model": Error}, 422: {"model": Error}},
+    )
+    def checkin(body: CheckinIn, kiosk: KioskDep) -> dict[str, Any]:
+        """Check in on the verification day: the calling ticket (the same one when repeated)."""
+        given = [v for v in (body.seal, body.registration_number, body.nik) if v is not None]
+        if len(given) != 1:
+            fail(422, "bad_input", "give exactly one of seal, registration_number, nik")
+        lookup = Lookup(seal=body.seal, registration_number=body.registration_number, nik=body.nik)
+        try:
+            with db.transaction() as session:
+                ticket = service.check_in(
+                    session, kiosk.office_code, lookup, clock(), f"kiosk:{kiosk.kiosk_id}"
+                )
+        except QueueRefused as exc:
+            refuse(exc)
+        if not ticket["repeat"]:
+            hub.committed(kiosk.office_code)
+        return ticket
+
+    @r.post(
+        "/api/v1/queue/priority",
+        response_model=TicketOut,
+        responses={**ERRORS, 404: {"model": Error}, 409: {"model": Error}, 422: {"model": Error}},
+    )
+    def priority(body: PriorityIn, kiosk: KioskDep) -> dict[str, Any]:
+        """The attendant grants the priority lane (lansia, disabilitas, ibu hamil); logged."""
+        day = today()
+        try:
+            with db.transaction() as session:
+                app = service.find_application(
+                    session,
+                    kiosk.office_code,
+                    Lookup(registration_number=body.registration_number),
+                    day,
+                )
+                if app.office_code != kiosk.office_code:
+                    raise QueueRefused("not_found", "unknown registration number", status=404)
+                actor = f"petugas:{body.attendant.strip()}@kiosk:{kiosk.kiosk_id}"
+                arrival = service.grant_priority(session, app, body.reason, actor, day)
+                ticket = service.ticket(session, app, arrival, repeat=True)
+        except QueueRefused as exc:
+            refuse(exc)
+        hub.committed(kiosk.office_code)
+        return ticket
+
+    def known_office(office_code: str) -> None:
+        with db.transaction() as session:
+            if session.get(Office, office_code) is None:
+                fail(404, "unknown_office", f"office {office_code[:8]} is not configured")
+
+    @r.get("/display/{office_code}", response_class=HTMLResponse, include_in_schema=False)
+    def display(request: Request, office_code: str) -> Response:
+        """The waiting room's full-screen display (Chromium in kiosk mode on a TV)."""
+        with db.transaction() as session:
+            office = session.get(Office, office_code)
+            if office is None:
+                fail(404, "unknown_office", f"office {office_code[:8]} is not configured")
+            state = service.display_state(session, office_code, today())
+        return TEMPLATES.TemplateResponse(
+            request, "display.html", {"office": office, "state": state}
+        )
+
+    @r.get("/display/{office_code}/state", include_in_schema=False)
+    def display_state(office_code: str) -> dict[str, Any]:
+        """The display's state as JSON (what the first server-sent event carries)."""
+        known_office(office_code)
+        with db.transaction() as session:
+            return service.display_state(session, office_code, today())
+
+    @r.get("/display/{office_code}/events", include_in_schema=False)
+    async def display_events(
+        office_code: str, last_event_id: Annotated[str | None, Header()] = None
+    ) -> StreamingResponse:
+        """Server-sent events: `state` on connect and on every change, `call` for each call."""
+        if not office_code.isdigit() or len(office_code) != 4:
+            fail(404, "unknown_office", "unknown office")
+        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        return StreamingResponse(
+            hub.stream(office_code, after),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @r.get("/display/audio/{calling_number}/{counter}.wav", include_in_schema=False)
+    def audio(calling_number: str, counter: int) -> Response:
+        """The chime and the spoken call (espeak-ng, Bahasa Indonesia), cached per sentence."""
+        if not QUEUE_NUMBER_RE.match(calling_number) or not 1 <= counter <= MAX_COUNTER:
+            fail(404, "not_found", "no such call")
+        wav = call_wav(call_sentence(calling_number, counter))
+        return Response(
+            wav, media_type="audio/wav", headers={"Cache-Control": "public, max-age=86400"}
+        )
+
+    return r
