@@ -29,6 +29,7 @@ class EmbeddedServer:
         self._socket.bind((host, port))
         self._socket.listen(128)  # connections made before uvicorn starts wait in the backlog
         self.host, self.port = host, self._socket.getsockname()[1]
+        self._app = app
         config = uvicorn.Config(
             app,
             log_config=None,
@@ -68,6 +69,9 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         """Ask uvicorn to exit, wait for the thread, close the socket."""
+        displays = getattr(self._app.state, "displays", None)
+        if displays is not None:
+            displays.close_soon()  # open display streams would hold the graceful shutdown
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=STARTUP_TIMEOUT_S)

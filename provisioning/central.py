@@ -27,7 +27,7 @@ from provision import Step, run, write_file  # noqa: E402  (a sibling script, no
 PROJECT = HERE.parent
 STATIC_DIR = PROJECT / "central_server" / "static"
 INSTALLED_STATIC_DIR = Path("/opt/anjungan/central_server/static")
-PACKAGES = ["nginx-light", "postgresql-15", "python3", "python3-venv", "openssl"]
+PACKAGES = ["nginx-light", "postgresql-15", "python3", "python3-venv", "openssl", "espeak-ng"]
 SERVICE_USER = "anjungan-central"
 DEFAULT_PORTS = (8001, 8002)
 CREDENTIALS_DIR = Path("/etc/anjungan/credentials")  # root-only; units LoadCredential= them

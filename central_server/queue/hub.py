@@ -28,6 +28,7 @@ KEEPALIVE_S = 15.0  # a comment line keeps proxies from closing an idle stream
 RETRY_MS = 1000  # the browser reconnects one second after a dropped stream
 LISTEN_RETRY_S = 1.0
 QUEUE_SIZE = 200  # messages a slow display may lag behind before it is dropped (it reconnects)
+LOOKBACK = 200  # event ids before the newest sent that are read again (late commits)
 MAX_REPLAYED_CALLS = 3  # calls a reconnecting display announces again, newest last
 
 
@@ -42,12 +43,14 @@ class DisplayHub:
     def __init__(self, db: Database, today: Callable[[], date]) -> None:
         self.db, self.today = db, today
         self._streams: dict[str, set[asyncio.Queue[str | None]]] = {}
-        self._sent: dict[str, int] = {}  # office -> last event id fanned out
+        self._sent: dict[str, int] = {}  # office -> newest event id fanned out
+        self._announced: dict[str, set[int]] = {}  # office -> calls sent (ids near the newest)
         self._dirty: set[str] = set()
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set while the LISTEN connection is up (tests)
+        self._closing = False
 
     # --- waking --------------------------------------------------------------------------
 
@@ -81,11 +84,19 @@ class DisplayHub:
             self._pumps.pop(office_code, None)
 
     async def _fan_out(self, office_code: str) -> None:
+        # Event ids come from a sequence: a transaction may commit after one with a higher id
+        # (and the state's newest id may be read after the calls). So the calls are read from
+        # LOOKBACK ids before the newest sent, and each is sent once (by id).
         after = self._sent.get(office_code, 0)
-        calls, state = await run_in_threadpool(self._read, office_code, after)
-        messages = [sse("call", c["event_id"], c) for c in calls]
+        calls, state = await run_in_threadpool(self._read, office_code, max(0, after - LOOKBACK))
+        announced = self._announced.setdefault(office_code, set())
+        fresh = [c for c in calls if c["event_id"] not in announced]
+        announced.update(c["event_id"] for c in fresh)
+        newest = max([after, state["event_id"], *(c["event_id"] for c in fresh)])
+        self._sent[office_code] = newest
+        self._announced[office_code] = {i for i in announced if i > newest - LOOKBACK}
+        messages = [sse("call", c["event_id"], c) for c in fresh]
         messages.append(sse("state", state["event_id"], state))
-        self._sent[office_code] = max(after, state["event_id"])
         for stream in list(self._streams.get(office_code, ())):
             for message in messages:
                 try:
@@ -110,11 +121,15 @@ class DisplayHub:
         """One display's event stream: full state first (after the calls it missed when
         reconnecting with Last-Event-ID), then every change, until the client goes away."""
         self._start()
+        if self._closing:
+            return
         queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_SIZE)
         self._streams.setdefault(office_code, set()).add(queue)
         try:
             calls, state = await run_in_threadpool(self._read, office_code, last_event_id)
-            self._sent.setdefault(office_code, state["event_id"])
+            if office_code not in self._sent:
+                self._sent[office_code] = state["event_id"]
+                self._announced[office_code] = {c["event_id"] for c in calls}
             yield f"retry: {RETRY_MS}\n\n"
             for call in calls[-MAX_REPLAYED_CALLS:]:
                 yield sse("call", call["event_id"], call)
@@ -135,6 +150,7 @@ class DisplayHub:
                 if not streams:
                     del self._streams[office_code]
                     self._sent.pop(office_code, None)
+                    self._announced.pop(office_code, None)
 
     def _close(self, stream: asyncio.Queue[str | None]) -> None:
         while not stream.empty():
@@ -149,6 +165,18 @@ class DisplayHub:
                 self._close(stream)
                 dropped += 1
         return dropped
+
+    def close_soon(self) -> None:
+        """From any thread, before the server stops: end the streams now, so that the server's
+        graceful shutdown does not wait for them (the browsers reconnect to another server)."""
+        if self._loop is None:
+            return
+
+        def close() -> None:
+            self._closing = True
+            self.drop_streams()
+
+        self._loop.call_soon_threadsafe(close)
 
     def connected(self) -> int:
         """Display streams open in this process."""

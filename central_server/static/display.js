@@ -7,7 +7,8 @@
 (function () {
   const body = document.body;
   const office = body.dataset.office;
-  let lastId = Number(body.dataset.eventId || 0);
+  let lastStateId = Number(body.dataset.eventId || 0);
+  const seen = [];  // ids of the calls announced (a call may come after a newer state)
   const queue = [];  // calls waiting for the audio element
   let playing = false;
   const audio = document.getElementById("call-audio");
@@ -66,18 +67,18 @@
 
   function onCall(message) {
     const call = JSON.parse(message.data);
-    if (call.event_id <= lastId) { return; }  // already shown (a state crossed it)
-    lastId = call.event_id;
-    body.dataset.eventId = lastId;
+    if (seen.includes(call.event_id)) { return; }  // replayed after a reconnect
+    seen.push(call.event_id);
+    if (seen.length > 200) { seen.shift(); }
     queue.push(call);
     playNext();
   }
 
   function onState(message) {
     const state = JSON.parse(message.data);
-    if (state.event_id < lastId) { return; }
-    lastId = state.event_id;
-    body.dataset.eventId = lastId;
+    if (state.event_id < lastStateId) { return; }  // an older state crossed a newer one
+    lastStateId = state.event_id;
+    body.dataset.eventId = lastStateId;
     renderState(state);
   }
 
