@@ -23,7 +23,7 @@
       li.dataset.counter = c.number;
       const name = document.createElement("span");
       name.className = "loket";
-      name.textContent = "Loket " + c.number;
+      name.textContent = String(c.number);
       const serving = document.createElement("span");
       serving.className = "serving";
       serving.textContent = c.serving || "—";

@@ -4,6 +4,7 @@ loaded shows and is played to its end, and the page reconnects when the server d
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ def kiosk_browser() -> Iterator[Any]:
 
 
 def test_display_shows_and_plays_a_call_and_reconnects_after_a_drop(
-    central: Central, officer: Staff, kiosk_browser: Any
+    central: Central, officer: Staff, kiosk_browser: Any, tmp_path: Path
 ) -> None:
     first, second = book(central, officer, 2)
     central.at(MONDAY, 8)
@@ -56,6 +57,7 @@ def test_display_shows_and_plays_a_call_and_reconnects_after_a_drop(
     assert played == [["ended", "A-001 3"]]
     duration = page.locator("#call-audio").evaluate("a => a.duration")
     assert duration > 2.0  # chime (1.4 s) and the voice, not the chime alone
+    page.screenshot(path=str(tmp_path / "display.png"))  # what the TV shows (1920x1080)
 
     # The server drops every display stream: the page reconnects and catches up.
     assert central.app.state.displays.drop_streams() == 1
