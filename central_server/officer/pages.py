@@ -20,6 +20,7 @@ from central_server.officer.common import (
     offices_for,
     redirect,
 )
+from central_server.queue import service as queue
 from central_server.review_models import ApplicationScan, Arrival
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_nik
@@ -217,8 +218,9 @@ def _apply(
         lifecycle.reject(session, app, actor, field_value(form, "reason"), notify=tell)
     elif action == "resubmit":
         lifecycle.resubmit(session, app, actor, notify=tell)
-    elif action == "arrive":
+    elif action == "arrive":  # marked by an officer: into the counters' queue like a check-in
         lifecycle.check_in(session, app, actor, today)
+        queue.record(session, app.office_code, today, "checkin", app.queue_number, actor, app.id)
     elif action == "release":
         lifecycle.release_hold(session, app, actor)
     elif action == "issue":

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
-from central_server import lifecycle
+from central_server import lifecycle, numbering
 from central_server.lifecycle import Notify, State, TransitionRefused
 from central_server.models import Application
 from central_server.queue.models import QueueCounter, QueueEvent
@@ -121,9 +121,10 @@ def find_application(
     if lookup.nik is not None:
         return _booking_of_holder(session, office_code, lookup.nik.strip(), today)
     number = seal_reference(lookup.seal) if lookup.seal is not None else lookup.registration_number
-    app = session.scalar(
-        select(Application).where(Application.registration_number == (number or "").strip())
-    )
+    number = (number or "").strip()
+    if not numbering.REGISTRATION_NUMBER_RE.match(number):  # also keeps NUL bytes from the SQL
+        raise QueueRefused("not_found", "unknown registration number", status=404)
+    app = session.scalar(select(Application).where(Application.registration_number == number))
     if app is None:
         raise QueueRefused("not_found", "unknown registration number", status=404)
     return app
@@ -468,6 +469,8 @@ def restore(
     session: Session, office_code: str, calling_number: str, actor: str, day: date
 ) -> Application:
     """A no-show came after all: back into the queue at their arrival place."""
+    if not numbering.QUEUE_NUMBER_RE.match(calling_number):
+        raise QueueRefused("not_found", "not a calling number", status=404)
     row = session.execute(
         select(Arrival, Application)
         .join(Application, Application.id == Arrival.application_id)

@@ -4,12 +4,12 @@
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
@@ -33,12 +33,28 @@ TEMPLATES = Jinja2Templates(
 MAX_COUNTER = 99
 
 
-class CheckinIn(BaseModel):
-    """Exactly one of: the ticket's QR text, the registration number, the card holder's NIK."""
+class SealIn(BaseModel):
+    """The text of the ticket's or receipt's QR (barcode scanner)."""
 
-    seal: str | None = Field(default=None, max_length=2000)
-    registration_number: str | None = Field(default=None, max_length=64)
-    nik: str | None = Field(default=None, pattern=r"^\d{16}$")
+    model_config = ConfigDict(extra="forbid")
+    seal: str = Field(min_length=1, max_length=2000)
+
+
+class NumberIn(BaseModel):
+    """The registration number, typed."""
+
+    model_config = ConfigDict(extra="forbid")
+    registration_number: str = Field(min_length=1, max_length=64)
+
+
+class NikIn(BaseModel):
+    """The card holder's NIK (e-KTP tap): their booking for today at the kiosk's office."""
+
+    model_config = ConfigDict(extra="forbid")
+    nik: str = Field(pattern=r"^\d{16}$")
+
+
+CheckinIn = SealIn | NumberIn | NikIn
 
 
 class TicketOut(BaseModel):
@@ -61,8 +77,8 @@ class PriorityIn(BaseModel):
     """The attendant puts a checked-in citizen in the priority lane."""
 
     registration_number: str = Field(max_length=64)
-    reason: str = Field(max_length=20)
-    attendant: str = Field(min_length=1, max_length=60)
+    reason: Literal["lansia", "disabilitas", "ibu_hamil"]  # service.PRIORITY_REASONS
+    attendant: str = Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
 def refuse(exc: QueueRefused) -> None:
@@ -90,14 +106,16 @@ def router(
     @r.post(
         "/api/v1/checkin",
         response_model=TicketOut,
-        responses={**ERRORS, 404: {"model": Error}, 409: {"model": Error}, 422: {"model": Error}},
+        responses={**ERRORS, 404: {"model": Error}, 409: {"model": Error}},
     )
     def checkin(body: CheckinIn, kiosk: KioskDep) -> dict[str, Any]:
         """Check in on the verification day: the calling ticket (the same one when repeated)."""
-        given = [v for v in (body.seal, body.registration_number, body.nik) if v is not None]
-        if len(given) != 1:
-            fail(422, "bad_input", "give exactly one of seal, registration_number, nik")
-        lookup = Lookup(seal=body.seal, registration_number=body.registration_number, nik=body.nik)
+        if isinstance(body, SealIn):
+            lookup = Lookup(seal=body.seal)
+        elif isinstance(body, NumberIn):
+            lookup = Lookup(registration_number=body.registration_number)
+        else:
+            lookup = Lookup(nik=body.nik)
         try:
             with db.transaction() as session:
                 ticket = service.check_in(
@@ -112,7 +130,7 @@ def router(
     @r.post(
         "/api/v1/queue/priority",
         response_model=TicketOut,
-        responses={**ERRORS, 404: {"model": Error}, 409: {"model": Error}, 422: {"model": Error}},
+        responses={**ERRORS, 404: {"model": Error}, 409: {"model": Error}},
     )
     def priority(body: PriorityIn, kiosk: KioskDep) -> dict[str, Any]:
         """The attendant grants the priority lane (lansia, disabilitas, ibu hamil); logged."""
