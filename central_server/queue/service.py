@@ -9,7 +9,6 @@ pressing "Panggil berikutnya" together never get the same one; SQLite transactio
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
-from central_server import lifecycle, numbering
+from central_server import lifecycle, numbering, seals
 from central_server.lifecycle import Notify, State, TransitionRefused
 from central_server.models import Application
 from central_server.queue.models import QueueCounter, QueueEvent
@@ -27,6 +26,7 @@ from central_server.settings import WIB, now_wib
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.terbilang import call_sentence
+from kiosk_app.services import receipt_seal
 
 log = logging.getLogger("central_server.queue")
 
@@ -79,27 +79,6 @@ def counter_group(service: str) -> str:
     return COUNTER_GROUPS.get(service, DEFAULT_COUNTER_GROUP)
 
 
-def seal_reference(qr_text: str) -> str:
-    """The registration number a ticket's QR holds: a signed seal's reference when the kiosk's
-    seal module (issue 16) parses it, else the text itself (today's tickets)."""
-    text_ = qr_text.strip()
-    try:
-        module: Any = importlib.import_module("kiosk_app.domain.receipt_seal")
-    except ImportError:
-        return text_
-    parse = getattr(module, "parse_qr", None)
-    if parse is None:
-        return text_
-    try:
-        parsed = parse(text_)
-    except Exception:  # not a seal: a bare registration number
-        return text_
-    if isinstance(parsed, str):
-        return parsed or text_
-    reference = getattr(parsed, "reference", None)
-    return reference if isinstance(reference, str) and reference else text_
-
-
 def _window_bounds(day: date, window: str) -> tuple[datetime, datetime]:
     start_text, _, end_text = window.partition("-")
 
@@ -117,10 +96,25 @@ def _slot_extra(app: Application) -> dict[str, str]:
 def find_application(
     session: Session, office_code: str, lookup: Lookup, today: date
 ) -> Application:
-    """The booking a kiosk's check-in names (404 not_found when there is none)."""
+    """The booking a kiosk's check-in names (404 not_found when there is none). A scanned QR
+    is a signed seal (issue 16: the kiosk's key must have signed it, 409 bad_seal otherwise)
+    or, on older tickets, the bare registration number."""
     if lookup.nik is not None:
         return _booking_of_holder(session, office_code, lookup.nik.strip(), today)
-    number = seal_reference(lookup.seal) if lookup.seal is not None else lookup.registration_number
+    number = lookup.registration_number
+    if lookup.seal is not None:
+        sealed = receipt_seal.parse_qr(lookup.seal)
+        if sealed is None:
+            number = lookup.seal
+        else:
+            found = seals.find(session, sealed)
+            if not found.valid:
+                raise QueueRefused(
+                    "bad_seal", f"the ticket's seal does not verify ({found.status})"
+                )
+            if found.application is None:  # booked offline, the kiosk has not sent it yet
+                raise QueueRefused("not_found", "the sealed booking has not arrived", status=404)
+            return found.application
     number = (number or "").strip()
     if not numbering.REGISTRATION_NUMBER_RE.match(number):  # also keeps NUL bytes from the SQL
         raise QueueRefused("not_found", "unknown registration number", status=404)

@@ -1,7 +1,7 @@
 """the counters' queue: counters (loket), queue events, each arrival's place in the queue
 
 Revision ID: 0009_queue
-Revises: 0007_shared_throttles
+Revises: 0008_slot_leases
 Create Date: 2026-12-06 06:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_queue"
-down_revision: str | None = "0007_shared_throttles"  # the lead re-chains it onto 0008 at merge
+down_revision: str | None = "0008_slot_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

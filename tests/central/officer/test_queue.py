@@ -10,7 +10,7 @@ import threading
 import wave
 from array import array
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from central_server.embedded import EmbeddedServer
 from central_server.queue.audio import chime
 from central_server.queue.models import QueueEvent
 from central_server.review_models import Arrival
+from kiosk_app.services import receipt_seal
 from tests.central.officer.conftest import MONDAY, NIK, OFFICE, OTHER_OFFICE, Central, Staff
 
 MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
@@ -394,3 +395,36 @@ def test_two_app_servers_on_one_postgresql_a_call_on_one_shows_on_the_other(
             on_b.close()
     finally:
         server_b.stop()
+
+
+def test_check_in_with_the_signed_seal_of_the_receipts_qr(central: Central, officer: Staff) -> None:
+    [number] = book(central, officer)
+    key = receipt_seal.new_key()
+    r = requests.post(
+        f"{central.url}/api/v1/kiosks",
+        json={
+            "kiosk_id": "kiosk-seal",
+            "office_code": OFFICE,
+            "name": "Lobi",
+            "signing_key": receipt_seal.public_key_text(key),
+        },
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    claims = receipt_seal.ReceiptClaims(
+        reference=number,
+        office=OFFICE,
+        service="akta_kelahiran",
+        day=MONDAY,
+        window=MORNING,
+        issued_at=datetime(2026, 11, 19, 2, 0, tzinfo=UTC),
+        kiosk_id="kiosk-seal",
+    )
+    sealed = receipt_seal.seal(claims, key)
+    central.at(MONDAY, 8)
+    forged = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
+    r = check_in(central, seal=receipt_seal.qr_text(forged, central.url))
+    assert (r.status_code, r.json()["detail"]["code"]) == (409, "bad_seal")
+    r = check_in(central, seal=receipt_seal.qr_text(sealed, central.url))
+    assert r.status_code == 200, r.text
+    assert (r.json()["registration_number"], r.json()["calling_number"]) == (number, "A-001")
