@@ -27,8 +27,8 @@ import os  # noqa: E402
 import re  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
-import time  # noqa: E402
-from datetime import date  # noqa: E402
+import time as timer  # noqa: E402
+from datetime import date, datetime, time  # noqa: E402
 from typing import Any  # noqa: E402
 
 DISPLAYS = int(os.environ.get("BENCH_DISPLAYS", "50"))
@@ -45,8 +45,10 @@ def serve_worker(db_url: str, port: int) -> None:
     import uvicorn
 
     from central_server.app import create_app
+    from central_server.settings import WIB
 
-    app = create_app(db_url, today=lambda: DAY, open_enrolment=True)
+    nine = datetime.combine(DAY, time(9), WIB)  # inside the morning window, whenever it runs
+    app = create_app(db_url, today=lambda: DAY, clock=lambda: nine, open_enrolment=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
 
 
@@ -55,13 +57,13 @@ def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
     import requests
 
     process = subprocess.Popen([sys.executable, __file__, "--serve", db_url, str(port)])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    deadline = timer.monotonic() + 60
+    while timer.monotonic() < deadline:
         try:
             if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
                 return process
         except requests.RequestException:
-            time.sleep(0.2)
+            timer.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"app server on port {port} did not start")
 
@@ -133,7 +135,7 @@ class Display:
                 elif line.startswith("data: ") and kind == "call":
                     call = json.loads(line[6:])
                     if call["calling_number"] not in self.calls:
-                        self.calls[call["calling_number"]] = time.perf_counter()
+                        self.calls[call["calling_number"]] = timer.perf_counter()
                         self.order.append(call["calling_number"])
         finally:
             writer.close()
@@ -232,11 +234,11 @@ async def measure(ports: list[int], token: str, numbers: list[str], client: Any)
         latencies, order = [], []
         for i, number in enumerate(reversed(numbers)):  # arrival order is not booking order
             conn = connections[i % 2]
-            started = time.perf_counter()
+            started = timer.perf_counter()
             conn.request("POST", "/api/v1/checkin", json.dumps({"seal": number}), headers)
             response = conn.getresponse()
             body = json.loads(response.read())
-            latencies.append(time.perf_counter() - started)
+            latencies.append(timer.perf_counter() - started)
             assert response.status == 200, body
             order.append(body["calling_number"])
         for conn in connections:
@@ -254,18 +256,18 @@ async def measure(ports: list[int], token: str, numbers: list[str], client: Any)
         counter = 0
         while True:
             counter = counter % COUNTERS + 1
-            started = time.perf_counter()
+            started = timer.perf_counter()
             location = officer.post(f"/officer/counters/{counter}/next")
             if location.endswith("ok=empty"):
                 return presses, missed
             expected = arrival_order[len(presses)]
-            deadline = time.monotonic() + CALL_TIMEOUT_S
+            deadline = timer.monotonic() + CALL_TIMEOUT_S
             called = None
-            while time.monotonic() < deadline:  # the number the first display was given
+            while timer.monotonic() < deadline:  # the number the first display was given
                 if len(displays[0].order) > len(presses):
                     called = displays[0].order[len(presses)]
                     break
-                time.sleep(0.002)
+                timer.sleep(0.002)
             if called is None:
                 missed += 1
                 called = expected
