@@ -173,7 +173,9 @@ def check_in(
         raise QueueRefused(
             "not_ready", f"the application is not approved yet ({app.status})", extra=extra
         )
-    arrival = session.get(Arrival, app.id, with_for_update=True)
+    # The application's row lock makes a double scan of one ticket on two kiosks one arrival.
+    session.execute(select(Application.id).where(Application.id == app.id).with_for_update())
+    arrival = session.get(Arrival, app.id)
     if app.status != State.approved.value or (arrival is not None and arrival.state == DONE):
         raise QueueRefused("already_served", "verification is already done", extra=extra)
     if arrival is not None:

@@ -428,3 +428,29 @@ def test_check_in_with_the_signed_seal_of_the_receipts_qr(central: Central, offi
     r = check_in(central, seal=receipt_seal.qr_text(sealed, central.url))
     assert r.status_code == 200, r.text
     assert (r.json()["registration_number"], r.json()["calling_number"]) == (number, "A-001")
+
+
+def test_one_ticket_scanned_on_two_kiosks_at_once_is_one_arrival(
+    central: Central, officer: Staff
+) -> None:
+    numbers = book(central, officer, 6)
+    central.at(MONDAY, 8)
+    central.kiosk()  # enrolled before the race
+    answers: list[requests.Response] = []
+    start = threading.Barrier(2)
+
+    def scan(number: str) -> None:
+        start.wait()
+        answers.append(check_in(central, registration_number=number))
+
+    for number in numbers:
+        start.reset()
+        threads = [threading.Thread(target=scan, args=(number,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert [r.status_code for r in answers] == [200] * 12
+    assert sorted(r.json()["repeat"] for r in answers) == [False] * 6 + [True] * 6
+    with central.app.state.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Arrival)) == 6
