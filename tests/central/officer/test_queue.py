@@ -454,3 +454,31 @@ def test_one_ticket_scanned_on_two_kiosks_at_once_is_one_arrival(
     assert sorted(r.json()["repeat"] for r in answers) == [False] * 6 + [True] * 6
     with central.app.state.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Arrival)) == 6
+
+
+def test_officer_grants_priority_and_closing_a_counter_puts_its_citizen_back(
+    central: Central, officer: Staff
+) -> None:
+    numbers = book(central, officer, 3)
+    central.at(MONDAY, 8)
+    for number in numbers:
+        assert check_in(central, registration_number=number).status_code == 200
+    r = officer.post(
+        "/officer/counters/priority",
+        {"office": OFFICE, "registration_number": numbers[2], "reason": "lansia"},
+    )
+    assert r.status_code == 303, r.text
+    r = officer.post(
+        "/officer/counters/priority",
+        {"office": OFFICE, "registration_number": numbers[1], "reason": "vip"},
+    )
+    assert r.status_code == 422  # only lansia, disabilitas, ibu hamil
+    open_counter(officer, 1, "akta_kelahiran")
+    assert call_next(officer, 1) == "A-003"  # the officer's priority grant
+    assert counter(officer, 1, "close").status_code == 303
+    page = officer.get(f"/officer/counters?office={OFFICE}").text
+    waiting = page[page.index('id="waiting"') :]
+    assert "A-003" in waiting and "Lansia" in waiting  # back in line, still in priority lane
+    with central.app.state.db.transaction() as session:
+        grant = session.scalars(select(QueueEvent).where(QueueEvent.kind == "priority")).one()
+    assert (grant.actor, grant.note, grant.calling_number) == ("petugas", "Lansia", "A-003")
