@@ -20,13 +20,24 @@ class Service(StrEnum):
     pindah = "pindah"
 
 
+# No control characters anywhere a kiosk sends text (PostgreSQL refuses a NUL in a string: a
+# 500 instead of a 422); free text keeps tab and line breaks.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"\S")
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+    ),
 ]  # not blank
 SigningKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
 LeaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-DataKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-DataValue = Annotated[str, StringConstraints(max_length=2000)]
+DataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]  # a field name
+DataValue = Annotated[
+    str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
+LocalReference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 
 
 class Error(BaseModel):
@@ -107,7 +118,7 @@ class ApplicationIn(BaseModel):
     applicant_name: Name
     data: dict[DataKey, DataValue] = Field(default_factory=dict, max_length=100)
     slot: SlotIn
-    local_reference: Annotated[str, StringConstraints(max_length=64)] | None = None
+    local_reference: LocalReference | None = None
     submitted_at: dt.datetime | None = None
     if_slot_full: Literal["refuse", "next_free"] = Field(
         "refuse",
