@@ -135,11 +135,13 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.01)
 
 
-def leases_held(item: FleetKiosk) -> int:
-    """Places the kiosk can still book from its leases."""
+def leases_held(item: FleetKiosk, service: str | None = None) -> int:
+    """Places the kiosk can still book from its leases (of `service`, or of every one)."""
     keeper = item.kiosk.leases
     assert keeper is not None
-    return sum(u.places - u.used for u in keeper.store.usage())
+    return sum(
+        u.places - u.used for u in keeper.store.usage() if service is None or u.service == service
+    )
 
 
 def _view(item: FleetKiosk, predicate: Callable[[SessionView], bool], what: str) -> SessionView:
