@@ -20,6 +20,7 @@ from tests.services.leases.outage_rig import (
     leases_held,
     ledger,
     new_proxy,
+    over_quota_now,
     pending,
     reconnect,
     run_visits,
@@ -62,6 +63,7 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         assert not any(b.outcome.offline for b in online)
         for item in fleet:  # renewed with the use just seen, as the keeper does every round
             assert item.kiosk.leases is not None and item.kiosk.leases.drain_once()
+        assert over_quota_now(db) == 0  # leased plus booked within every slot's quota
 
         proxy.set_mode("down")  # the network is cut...
         kill(server)  # ...and the server process dies
@@ -71,6 +73,7 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         assert len(offline) == KIOSKS * OFFLINE_VISITS
         assert all(b.outcome.local_reference.startswith("LOK-") for b in offline)
         assert pending(fleet) == len(offline)
+        assert over_quota_now(db) == 0
         assert [k.failed for k in fleet] == [[]] * KIOSKS
 
         server = start_central(db, DAILY_QUOTA)  # back, as a new process on the same data
