@@ -11,7 +11,6 @@ process; the return starts a new server process on the same database.
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from collections import Counter
@@ -39,7 +38,6 @@ from kiosk_app.services.session.views import Outcome, SessionView
 from tests.services.faultproxy import FaultProxy
 
 SERVICE = "akta_kelahiran"
-_STATUS = re.compile(r'id="seal-status" data-status="([a-z_]+)"')
 
 
 def start_central(url: str, daily_quota: int) -> SidecarServer:
@@ -316,15 +314,23 @@ def ledger(url: str, fleet: list[FleetKiosk], daily_quota: int) -> Ledger:
     return Ledger(offline, overbooked, lost, duplicates)
 
 
-def seal_status(base_url: str, qr: str) -> str:
-    """What the central server's public page says of a ticket's QR: valid, bad_signature,
-    unknown_kiosk or malformed."""
+def seal_verdict(base_url: str, qr: str) -> dict[str, Any]:
+    """What the central server's public page says of a ticket's QR, as JSON: "status"
+    (valid, bad_signature, unknown_kiosk, malformed), the claims, and the application the
+    seal vouches for once it arrived."""
     sealed = receipt_seal.parse_qr(qr)
     if sealed is None:
-        return "malformed"
-    answer = requests.get(f"{base_url}/r/{sealed}", timeout=10)
-    found = _STATUS.search(answer.text)
-    return found.group(1) if found else f"HTTP {answer.status_code}"
+        return {"status": "malformed", "claims": None, "application": None}
+    answer = requests.get(
+        f"{base_url}/r/{sealed}", headers={"Accept": "application/json"}, timeout=10
+    )
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def seal_status(base_url: str, qr: str) -> str:
+    """The status alone of seal_verdict."""
+    return str(seal_verdict(base_url, qr)["status"])
 
 
 def forge(qr: str) -> str:

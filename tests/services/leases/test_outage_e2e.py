@@ -25,6 +25,7 @@ from tests.services.leases.outage_rig import (
     reconnect,
     run_visits,
     seal_status,
+    seal_verdict,
     start_central,
     wait_until,
 )
@@ -83,8 +84,11 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         found = ledger(db, fleet, DAILY_QUOTA)
         assert found.offline == len(offline) > 0
         assert (found.overbooked, found.lost, found.duplicates) == (0, 0, 0)
-        for booking in offline:
-            assert seal_status(server.base_url, booking.qr) == "valid", booking
+        for booking in offline:  # genuine, and vouching for the application that arrived
+            verdict = seal_verdict(server.base_url, booking.qr)
+            assert verdict["status"] == "valid", booking
+            assert verdict["claims"]["reference"] == booking.outcome.local_reference
+            assert verdict["application"] is not None, booking
         for booking in online:  # online tickets are sealed too (the registration number)
             assert seal_status(server.base_url, booking.qr) == "valid", booking
         forged = forge(random.Random(seed).choice(offline).qr)
