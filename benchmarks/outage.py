@@ -10,8 +10,9 @@ Counts: offline_confirmed (tickets booked offline whose application the server t
 the ticket's date and window), overbooked (places past a slot's quota), lost (tickets with no
 application, or on another slot), duplicates (an application twice), turned_away (visits the
 kiosk could offer no slot during the outage), reconcile_s (from the server's return to every
-outbox empty), lease_utilisation (offline bookings / places the fleet held when the outage
-began), seals_valid (offline tickets whose QR the server's public page calls genuine).
+outbox empty), lease_utilisation (offline bookings / places of that service the fleet held
+when the outage began), seals_valid (offline tickets whose QR the server's public page calls
+genuine).
 Last line: one JSON object.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.services.leases.outage_rig import (
+    SERVICE,
     FleetKiosk,
     build_fleet,
     close_fleet,
@@ -52,8 +54,8 @@ SEED = 16
 
 
 def held(fleet: list[FleetKiosk]) -> int:
-    """Places the fleet can book from its leases."""
-    return sum(leases_held(item) for item in fleet)
+    """Places of the booked service the fleet can book from its leases."""
+    return sum(leases_held(item, SERVICE) for item in fleet)
 
 
 def main() -> None:

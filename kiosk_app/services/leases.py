@@ -78,7 +78,7 @@ class LeasedSlot:
 
 @dataclass(frozen=True)
 class LeaseUse:
-    """One lease as the health report and the benchmark see it."""
+    """One lease and how much of it is used here (the fleet dashboard shows the server's)."""
 
     lease_id: str
     service: str

@@ -76,6 +76,7 @@ CHILD = textwrap.dedent("""
         "message_en": view.message.en if view.message else None,
         "slip": tickets[-1].registration_number if tickets else None,
         "pending": kiosk.outbox.outbox.depth(),
+        "qr": tickets[-1].qr_payload if tickets else None,
         "told_s": round(told_s, 3),  # for benchmarks/faults.py; never asserted
     }
     s.finish()  # the citizen leaves; the next one checks a status without a card
@@ -113,6 +114,7 @@ def kiosk_in_namespace(
     *,
     key_file: Path | None,
     fill: bool = False,
+    extra: str = "",
 ) -> dict[str, object]:
     """Build the kiosk in a child whose data folder is re-mounted by `mount`; its JSON answer."""
     base_url, number = server[0].base_url, server[1]
@@ -123,7 +125,7 @@ def kiosk_in_namespace(
     config.write_text(
         f'[kiosk]\nkiosk_id = "KIOSK-3517-SF"\noffice_code = "3517"\n'
         f'central_url = "{base_url}"\ndata_dir = "{folder}"\noutput_dir = "{tmp_path / "out"}"\n'
-        f'audio_guidance = "off"\n{key_line}'
+        f'audio_guidance = "off"\n{key_line}{extra}'
     )
     script = (
         f'{mount + " && " if mount else ""}exec {sys.executable} -c "$CHILD" {config} '
@@ -198,3 +200,18 @@ def test_no_usable_outbox_key(tmp_path: Path, server: tuple[EmbeddedServer, str]
     storage = result["storage"]
     assert isinstance(storage, dict) and storage["state"] == "no_key"
     assert "outbox.key" in storage["files"]
+
+
+def test_no_usable_signing_key(tmp_path: Path, server: tuple[EmbeddedServer, str]) -> None:
+    signing = tmp_path / "signing.key"
+    signing.write_bytes(b"not a key at all\n")
+    result = kiosk_in_namespace(
+        tmp_path, server, "", key_file=_key(tmp_path), extra=f'signing_key_file = "{signing}"\n'
+    )
+    # The kiosk serves all the same: the booking goes through, its QR the bare number (no
+    # seal, no lease taken), and the health report names the key file.
+    assert result["state"] == "result" and result["outcome"] is True
+    assert result["qr"] == result["slip"] and str(result["qr"]).startswith("AKTA-")
+    storage = result["storage"]
+    assert isinstance(storage, dict) and storage["state"] == "no_key"
+    assert "signing.key" in storage["files"]

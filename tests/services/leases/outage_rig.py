@@ -11,12 +11,12 @@ process; the return starts a new server process on the same database.
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from central_server.db import Database
-from central_server.quota import window_capacity
+from central_server.quota import DEFAULT_DAILY_QUOTA, window_capacity
 from central_server.settings import DEFAULT_OFFICES
 from central_server.sidecar import SidecarServer
 from drivers.card_reader.citizens import citizen_count
@@ -38,7 +38,6 @@ from kiosk_app.services.session.views import Outcome, SessionView
 from tests.services.faultproxy import FaultProxy
 
 SERVICE = "akta_kelahiran"
-_STATUS = re.compile(r'id="seal-status" data-status="([a-z_]+)"')
 
 
 def start_central(url: str, daily_quota: int) -> SidecarServer:
@@ -135,11 +134,13 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.01)
 
 
-def leases_held(item: FleetKiosk) -> int:
-    """Places the kiosk can still book from its leases."""
+def leases_held(item: FleetKiosk, service: str | None = None) -> int:
+    """Places the kiosk can still book from its leases (of `service`, or of every one)."""
     keeper = item.kiosk.leases
     assert keeper is not None
-    return sum(u.places - u.used for u in keeper.store.usage())
+    return sum(
+        u.places - u.used for u in keeper.store.usage() if service is None or u.service == service
+    )
 
 
 def _view(item: FleetKiosk, predicate: Callable[[SessionView], bool], what: str) -> SessionView:
@@ -261,11 +262,33 @@ def server_rows(url: str) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+def over_quota_now(url: str) -> int:
+    """Places past a slot's quota, counting bookings AND unused places of live leases (the
+    server's invariant: leased plus booked never exceed the quota)."""
+    from tests.central.lease_rig import over_quota  # the server's side of issue 16
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            quotas = {
+                str(service): int(daily)
+                for service, daily in conn.execute(
+                    text("SELECT service, daily_quota FROM quotas WHERE office_code='3517'")
+                )
+            }
+    finally:
+        engine.dispose()
+    return sum(
+        n - window_capacity(quotas.get(service, DEFAULT_DAILY_QUOTA), window)
+        for (service, _, window), n in over_quota(url, datetime.now(UTC)).items()
+    )
+
+
 def ledger(url: str, fleet: list[FleetKiosk], daily_quota: int) -> Ledger:
     """Overbooked places, tickets with no application (lost), applications twice."""
     rows = server_rows(url)
     per_slot = Counter((r["service"], r["slot_date"], r["slot_window"]) for r in rows)
-    overbooked = sum(
+    overbooked = over_quota_now(url) + sum(
         max(0, n - window_capacity(daily_quota, window)) for (_, _, window), n in per_slot.items()
     )
     by_local = Counter((r["kiosk_id"], r["local_reference"]) for r in rows if r["local_reference"])
@@ -291,15 +314,23 @@ def ledger(url: str, fleet: list[FleetKiosk], daily_quota: int) -> Ledger:
     return Ledger(offline, overbooked, lost, duplicates)
 
 
-def seal_status(base_url: str, qr: str) -> str:
-    """What the central server's public page says of a ticket's QR: valid, bad_signature,
-    unknown_kiosk or malformed."""
+def seal_verdict(base_url: str, qr: str) -> dict[str, Any]:
+    """What the central server's public page says of a ticket's QR, as JSON: "status"
+    (valid, bad_signature, unknown_kiosk, malformed), the claims, and the application the
+    seal vouches for once it arrived."""
     sealed = receipt_seal.parse_qr(qr)
     if sealed is None:
-        return "malformed"
-    answer = requests.get(f"{base_url}/r/{sealed}", timeout=10)
-    found = _STATUS.search(answer.text)
-    return found.group(1) if found else f"HTTP {answer.status_code}"
+        return {"status": "malformed", "claims": None, "application": None}
+    answer = requests.get(
+        f"{base_url}/r/{sealed}", headers={"Accept": "application/json"}, timeout=10
+    )
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def seal_status(base_url: str, qr: str) -> str:
+    """The status alone of seal_verdict."""
+    return str(seal_verdict(base_url, qr)["status"])
 
 
 def forge(qr: str) -> str:

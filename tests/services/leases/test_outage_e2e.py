@@ -20,10 +20,12 @@ from tests.services.leases.outage_rig import (
     leases_held,
     ledger,
     new_proxy,
+    over_quota_now,
     pending,
     reconnect,
     run_visits,
     seal_status,
+    seal_verdict,
     start_central,
     wait_until,
 )
@@ -62,6 +64,7 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         assert not any(b.outcome.offline for b in online)
         for item in fleet:  # renewed with the use just seen, as the keeper does every round
             assert item.kiosk.leases is not None and item.kiosk.leases.drain_once()
+        assert over_quota_now(db) == 0  # leased plus booked within every slot's quota
 
         proxy.set_mode("down")  # the network is cut...
         kill(server)  # ...and the server process dies
@@ -71,6 +74,7 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         assert len(offline) == KIOSKS * OFFLINE_VISITS
         assert all(b.outcome.local_reference.startswith("LOK-") for b in offline)
         assert pending(fleet) == len(offline)
+        assert over_quota_now(db) == 0
         assert [k.failed for k in fleet] == [[]] * KIOSKS
 
         server = start_central(db, DAILY_QUOTA)  # back, as a new process on the same data
@@ -80,8 +84,11 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         found = ledger(db, fleet, DAILY_QUOTA)
         assert found.offline == len(offline) > 0
         assert (found.overbooked, found.lost, found.duplicates) == (0, 0, 0)
-        for booking in offline:
-            assert seal_status(server.base_url, booking.qr) == "valid", booking
+        for booking in offline:  # genuine, and vouching for the application that arrived
+            verdict = seal_verdict(server.base_url, booking.qr)
+            assert verdict["status"] == "valid", booking
+            assert verdict["claims"]["reference"] == booking.outcome.local_reference
+            assert verdict["application"] is not None, booking
         for booking in online:  # online tickets are sealed too (the registration number)
             assert seal_status(server.base_url, booking.qr) == "valid", booking
         forged = forge(random.Random(seed).choice(offline).qr)
