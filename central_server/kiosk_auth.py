@@ -22,7 +22,7 @@ from central_server.db import Database
 from central_server.errors import fail
 from central_server.models import Base, Kiosk, Office
 from central_server.ratelimit import check_all, client_ip
-from central_server.schemas import Error, KioskIn, KioskOut
+from central_server.schemas import PLAIN, Error, KioskIn, KioskOut
 from central_server.throttle import DatabaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ ClaimsGuard = Callable[..., Awaitable[tuple[str, str]]]  # (kiosk_id, token hash
 class EnrolIn(KioskIn):
     """Kiosk enrolment request; the code is required unless the server runs open enrolment."""
 
-    enrolment_code: Annotated[str, StringConstraints(min_length=8, max_length=64)] | None = None
+    enrolment_code: (
+        Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=PLAIN)] | None
+    ) = None
 
 
 class EnrolmentCodeIn(BaseModel):

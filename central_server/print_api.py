@@ -16,12 +16,12 @@ from central_server.kiosk_auth import KioskGuard, KioskRef, hash_secret
 from central_server.models import Application, Office
 from central_server.ratelimit import Limiter, check_all
 from central_server.review_models import ApplicationEvent, IssuedDocument
-from central_server.schemas import Error
+from central_server.schemas import PLAIN, TEXT, Error
 from central_server.throttle import DatabaseRateLimiter
 
 MAX_APPLICATIONS = 20  # the newest ones: enough for any citizen's screen
 Nik = Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
-Token = Annotated[str, StringConstraints(min_length=16, max_length=64)]
+Token = Annotated[str, StringConstraints(min_length=16, max_length=64, pattern=PLAIN)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error},
     404: {"model": Error},
@@ -41,14 +41,16 @@ class CardHolderIn(BaseModel):
 class ReserveIn(CardHolderIn):
     """The print code the citizen typed (and optionally which of their applications it is for)."""
 
-    code: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    registration_number: Annotated[str, StringConstraints(max_length=40)] | None = None
+    code: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=PLAIN)]
+    registration_number: Annotated[str, StringConstraints(max_length=40, pattern=PLAIN)] | None = (
+        None
+    )
 
 
 class ReleaseIn(CardHolderIn):
     """Why printing failed (an error class name: no personal data)."""
 
-    reason: Annotated[str, StringConstraints(max_length=200)] = ""
+    reason: Annotated[str, StringConstraints(max_length=200, pattern=TEXT)] = ""
 
 
 def _limit(limiter: Limiter, kiosk: KioskRef, nik: str) -> None:

@@ -20,8 +20,10 @@ class Service(StrEnum):
     pindah = "pindah"
 
 
-# No control characters anywhere a kiosk sends text (PostgreSQL refuses a NUL in a string: a
+# No control characters anywhere a client sends text (PostgreSQL refuses a NUL in a string: a
 # 500 instead of a 422); free text keeps tab and line breaks.
+PLAIN = r"^[^\x00-\x1f\x7f]*$"  # one line of text
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # free text: tabs and line breaks too
 Name = Annotated[
     str,
     StringConstraints(
@@ -33,10 +35,9 @@ Name = Annotated[
 ]  # not blank
 SigningKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
 LeaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-DataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]  # a field name
-DataValue = Annotated[
-    str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
-]
+DATA_KEY_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"  # a form field's name
+DataKey = Annotated[str, StringConstraints(pattern=DATA_KEY_PATTERN)]
+DataValue = Annotated[str, StringConstraints(max_length=2000, pattern=TEXT)]
 LocalReference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]
 
 
@@ -94,7 +95,7 @@ class SlotIn(BaseModel):
     """A verification appointment: date and window."""
 
     date: dt.date
-    window: Annotated[str, StringConstraints(max_length=20)]
+    window: Annotated[str, StringConstraints(max_length=20, pattern=PLAIN)]
 
 
 class SlotOut(SlotIn):
@@ -116,7 +117,11 @@ class ApplicationIn(BaseModel):
     service: Service
     applicant_nik: Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
     applicant_name: Name
-    data: dict[DataKey, DataValue] = Field(default_factory=dict, max_length=100)
+    data: dict[DataKey, DataValue] = Field(
+        default_factory=dict,
+        max_length=100,
+        json_schema_extra={"propertyNames": {"pattern": DATA_KEY_PATTERN}},  # the keys' rule
+    )
     slot: SlotIn
     local_reference: LocalReference | None = None
     submitted_at: dt.datetime | None = None

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from central_server.downloads import UploadType as AttachmentType
+from central_server.schemas import PLAIN, TEXT
 
-Short = Annotated[str, StringConstraints(max_length=40)]
-Word = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-Detail = Annotated[str, StringConstraints(max_length=200)]
+Short = Annotated[str, StringConstraints(max_length=40, pattern=PLAIN)]
+Word = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PLAIN)]
+Detail = Annotated[str, StringConstraints(max_length=200, pattern=PLAIN)]
 MAX_ARGS_BYTES = 16_384
 MAX_ATTACHMENT_B64 = 8_000_000  # ~6 MB: a compressed log bundle or a screenshot
 
@@ -102,8 +103,10 @@ class CommandResultIn(BaseModel):
     """A kiosk's report on a command it ran; logs and screenshots come as base64."""
 
     ok: bool
-    detail: Annotated[str, StringConstraints(max_length=2000)] = ""
-    attachment_b64: Annotated[str, StringConstraints(max_length=MAX_ATTACHMENT_B64)] | None = None
+    detail: Annotated[str, StringConstraints(max_length=2000, pattern=TEXT)] = ""
+    attachment_b64: (
+        Annotated[str, StringConstraints(max_length=MAX_ATTACHMENT_B64, pattern=PLAIN)] | None
+    ) = None
     attachment_type: AttachmentType | None = None
 
 

@@ -91,7 +91,15 @@ def router(
         "/api/v1/applications",
         status_code=201,
         response_model=SubmissionOut,
-        responses={**ERRORS, 400: {"model": Error}, 409: {"model": Error}},
+        responses={
+            **ERRORS,
+            200: {
+                "model": SubmissionOut,
+                "description": "The first answer to this Idempotency-Key (or this seal), replayed",
+            },
+            400: {"model": Error},
+            409: {"model": Error},
+        },
     )
     def submit(
         body: ApplicationIn,

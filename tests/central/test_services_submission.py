@@ -16,7 +16,7 @@ from central_server.embedded import EmbeddedServer
 from central_server.models import Application
 from central_server.notify import RecordingChannel
 from central_server.review_models import ApplicationEvent, OutboxMessage
-from kiosk_app.central import CentralClient
+from kiosk_app.central import CentralClient, CentralRejected
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
 from tests.central.conftest import OFFICE, TODAY, wait_for
@@ -202,10 +202,12 @@ def test_a_backlog_sent_in_one_batch_tells_each_applicant(rig: Rig) -> None:
 
 def test_contacts_the_kiosk_would_refuse_are_not_queued(rig: Rig) -> None:
     data = with_contact("kia", CASES[7][2]) | {
-        "contact_phone": "0812\x00345",
+        "contact_phone": "0812-34",
         "contact_email": "bukan email",
         "contact_channel": "sms",
     }
+    with pytest.raises(CentralRejected, match="contact_phone"):  # a NUL never gets past the API
+        rig.submit("kia", data | {"contact_phone": "0812\x00345"})
     number = rig.submit("kia", data)
     db = rig.app.state.db  # type: ignore[attr-defined]
     with db.transaction() as session:
