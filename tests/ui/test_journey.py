@@ -198,6 +198,7 @@ def test_menu_tiles_open_their_forms_or_answer_with_a_message(
     assert not FEATURE_NOT_BUILT  # every tile of the menu works now
     with pilot.hold_clock():  # the goodbye stays until it is seen
         pilot.tap("finish")
+        pilot.tap("confirm_yes")
         pilot.wait_for_state("goodbye")
 
 

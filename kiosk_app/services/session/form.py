@@ -29,6 +29,7 @@ class FormJourney:
         self._scans = scans
         self._schedule = schedule
         self._errors: Mapping[str, Text] = {}  # the current page's field messages
+        self._prefill: dict[str, str] = {}  # what the form started with (from the card)
         core.on_visit_end(self._wipe)
 
     def errors(self) -> Mapping[str, Text]:
@@ -56,10 +57,23 @@ class FormJourney:
                 started = m.start_form(
                     key, len(info.form.pages), prefill, core.now(), scan_step=scan
                 )
+                self._prefill = dict(prefill)
                 core.message = None
                 self._errors = {}
         core.publish()
         return started
+
+    def typed_data(self) -> bool:
+        """True when the citizen entered something in the open form beyond what was prefilled
+        (going back to the menu would discard it)."""
+        with self._core.lock:
+            m = self._core.machine
+            if m.state is not SessionState.FORM:
+                return False
+            return any(
+                value.strip() and value != self._prefill.get(name, "")
+                for name, value in m.values.items()
+            )
 
     def set_value(self, name: str, value: str) -> None:
         """Store what the citizen entered in a field."""
@@ -136,3 +150,4 @@ class FormJourney:
 
     def _wipe(self) -> None:
         self._errors = {}
+        self._prefill = {}

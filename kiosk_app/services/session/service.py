@@ -184,6 +184,11 @@ class SessionService:
                 core.end_visit()
         core.publish()
 
+    def unsent_work(self) -> str:
+        """This visit's pre-application still waiting in the outbox (LOK-...), or "": ending
+        the visit then tells the citizen it is kept and sent later."""
+        return self._submission.unsent()
+
     # -- the card ----------------------------------------------------------------------------
     def simulate_card_tap(self, citizen_index: int = 0) -> None:
         """Put a fictional citizen's card on the simulated reader."""
@@ -218,6 +223,11 @@ class SessionService:
     def set_value(self, name: str, value: str) -> None:
         """Store what the citizen entered in a field."""
         self._form.set_value(name, value)
+
+    def typed_data(self) -> bool:
+        """True when the open form holds something the citizen entered (not only prefill):
+        leaving the form's first page for the menu then asks first."""
+        return self._form.typed_data()
 
     def next_page(self) -> None:
         """Validate the page; move on when it is valid, otherwise show the messages."""

@@ -17,6 +17,7 @@ from kiosk_app.domain.text import Text
 from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
+from kiosk_app.ui.screens.endings import back_to_menu
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: F401 - kv uses BigButton
@@ -337,8 +338,11 @@ class FormScreen(KioskScreen):
         self.session.next_page()
 
     def go_back(self) -> None:
-        """One page back (page 1 goes back to the menu)."""
-        self.session.previous_page()
+        """One page back (page 1 goes back to the menu, asking first when it loses typing)."""
+        if self.view is not None and self.view.page == 0:
+            back_to_menu(self)
+        else:
+            self.session.previous_page()
 
     def left(self) -> None:
         """Forget the page (and the personal data in it) when another screen takes over."""

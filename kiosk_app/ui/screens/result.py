@@ -9,6 +9,7 @@ from kiosk_app.domain.text import Text
 from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.screens.endings import end_visit
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
 
@@ -78,6 +79,10 @@ class ResultScreen(KioskScreen):
         self.reprint_text = tr(offer.message, lang) if offer is not None else ""
         if offer is not None and offer.busy:
             self.reprint_text = REPRINTING(lang)
+
+    def end_visit(self) -> None:
+        """Done: asked first only when the pre-application still waits in the outbox."""
+        end_visit(self, always=False)
 
     def left(self) -> None:
         """Clear the outcome."""

@@ -99,6 +99,31 @@ OFFLINE = T(
 # goodbye
 GOODBYE_DEFAULT = T("Terima kasih.", "Thank you.")
 
+# confirmations before work is lost or the visit ends
+END_VISIT = T("Akhiri kunjungan", "End my visit")
+END_QUESTION = T("Akhiri kunjungan Anda?", "End your visit?")
+END_DETAIL = T(
+    "Data Anda dihapus dari layar. Jangan lupa ambil e-KTP Anda dari pembaca.",
+    "Your data is cleared from the screen. Do not forget to take your e-KTP from the reader.",
+)
+END_UNSENT = T(
+    "Pra-permohonan Anda ({reference}) belum sampai ke kantor Dukcapil karena jaringan "
+    "terputus. Data tersimpan aman di anjungan ini dan dikirim otomatis begitu jaringan "
+    "kembali. Simpan tiket Anda. Jangan lupa ambil e-KTP Anda dari pembaca.",
+    "Your pre-application ({reference}) has not reached the Dukcapil office: the network is "
+    "down. It is kept safely on this kiosk and sent automatically once the network is back. "
+    "Keep your ticket. Do not forget to take your e-KTP from the reader.",
+)
+END_YES = T("Ya, akhiri", "Yes, end it")
+END_NO = T("Tidak, kembali", "No, go back")
+DISCARD_QUESTION = T("Hapus isian formulir ini?", "Discard what you entered?")
+DISCARD_DETAIL = T(
+    "Bila Anda kembali ke menu, data yang sudah Anda isi di formulir ini dihapus.",
+    "Going back to the menu clears what you entered in this form.",
+)
+DISCARD_YES = T("Ya, hapus", "Yes, discard")
+DISCARD_NO = T("Tidak, lanjut mengisi", "No, keep filling in")
+
 MONTHS = (
     T("Januari", "January"),
     T("Februari", "February"),
