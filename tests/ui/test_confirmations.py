@@ -74,7 +74,7 @@ def test_a_question_left_open_closes_when_the_visit_ends(start_kiosk: Callable[.
     assert not pilot.exists("confirm")
 
 
-def test_ending_with_the_pre_application_still_in_the_outbox_is_told(
+def test_the_result_says_what_to_bring_and_ending_with_unsent_work_is_told(
     start_kiosk: Callable[..., Any], artifacts: Path
 ) -> None:
     from kiosk_app.demo_data import sample_birth_values
@@ -101,6 +101,12 @@ def test_ending_with_the_pre_application_still_in_the_outbox_is_told(
     pilot.wait_for_state("result", timeout=60)
     outcome = app.view.outcome
     assert outcome is not None and outcome.offline and outcome.local_reference
+    # The result says where the prints come out and which originals to bring (also spoken).
+    assert "di bawah layar" in pilot.find("printed").text
+    bring = pilot.find("bring").text
+    prompt = pilot.app.current_screen().prompt(app.view)
+    for document in app.view.service.required_documents:
+        assert document.id in bring and document.id in prompt.id
     pilot.tap("finish")
     assert pilot.exists("confirm"), "the visit ended without saying the work is unsent"
     detail = pilot.find("confirm").detail_text

@@ -89,8 +89,19 @@ RESULT_TITLE = T("Pra-permohonan berhasil dikirim", "Your pre-application has be
 REG_NUMBER = T("Nomor registrasi", "Registration number")
 QUEUE_NUMBER = T("Nomor antrean", "Queue number")
 VISIT = T("Datang pada", "Come on")
-TICKET_PRINTED = T("Tiket telah dicetak", "The ticket has been printed")
-RECEIPT_PRINTED = T("Tanda terima A4 telah dicetak", "The A4 receipt has been printed")
+TICKET_PRINTED = T(
+    "Tiket telah dicetak. Ambil dari celah di bawah layar.",
+    "The ticket has been printed. Take it from the slot below the screen.",
+)
+RECEIPT_PRINTED = T(
+    "Tanda terima A4 telah dicetak. Ambil di bawah layar.",
+    "The A4 receipt has been printed. Take it from below the screen.",
+)
+BOTH_PRINTED = T(
+    "Tiket dan tanda terima A4 telah dicetak. Ambil di bawah layar.",
+    "The ticket and the A4 receipt have been printed. Take them from below the screen.",
+)
+BRING = T("Bawa tiket dan dokumen asli ini:", "Bring the ticket and these originals:")
 OFFLINE = T(
     "Jaringan sedang terputus: data tersimpan di anjungan dan akan dikirim otomatis.",
     "The network is down: your data is saved on the kiosk and will be sent automatically.",
