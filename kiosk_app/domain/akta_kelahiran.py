@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from kiosk_app.domain.dates import day_name as day_name  # re-exported for the review screen
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.formkit import (
     KK_HINT,
     SEX,
@@ -39,8 +40,8 @@ from kiosk_app.domain.text import Language, Text
 
 T = Text
 _CITIZENSHIP = (
-    Choice("wni", T("WNI", "Indonesian citizen")),
-    Choice("wna", T("WNA", "Foreign citizen")),
+    Choice("wni", T("WNI (Warga Negara Indonesia)", "Indonesian citizen")),
+    Choice("wna", T("WNA (Warga Negara Asing)", "Foreign citizen")),
 )
 _PLACE_TYPES = (
     Choice("rs_rb", T("RS/RB", "Hospital/maternity clinic")),
@@ -300,7 +301,7 @@ def _display(spec: FieldSpec, value: str, lang: Language, mask: bool) -> str:
         return value
     if spec.kind is FieldKind.DATE:
         day = parse_date(value)
-        return day.strftime("%d-%m-%Y") if day else value
+        return long_date(day, lang) if day else value  # one format everywhere
     if spec.kind is FieldKind.DIGITS and mask:
         return mask_nik(value)
     if spec.name in ("child_weight_kg", "child_length_cm"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.forms import (
     Choice,
     FieldKind,
@@ -413,7 +414,7 @@ def display(spec: FieldSpec, value: str, lang: Language, mask: bool) -> str:
         return next((c.label(lang) for c in spec.choices if c.key == value), value)
     if spec.kind is K.DATE:
         day = parse_date(value)
-        return day.strftime("%d-%m-%Y") if day else value
+        return long_date(day, lang) if day else value  # one format everywhere
     if spec.kind is K.DIGITS and mask and len(value) >= 8:
         return mask_nik(value)
     return value

@@ -225,3 +225,4 @@ def test_language_chosen_on_attract_is_kept_for_the_session(
     pilot.tap("sim_tap")
     pilot.wait_for_state("identity")
     assert texts.WELCOME.en in all_texts(pilot)
+    assert "Welcome, Mr" in all_texts(pilot)  # BUDI SANTOSO's card says L: Mr (Bapak)

@@ -11,6 +11,7 @@ from drivers.card_reader.protocol import CardReader
 from drivers.scanner.protocol import Scanner
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.formkit import holder_sex
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.opening_hours import OpeningHours
 from kiosk_app.domain.session import GOODBYE_TEXT, SessionState, Timeouts
@@ -411,6 +412,7 @@ class SessionService:
             message=core.message,
             name=identity.name if identity else "",
             masked_nik=mask_nik(identity.nik) if identity else "",
+            holder_sex=holder_sex(identity) if identity else "",
             photo_jpeg=identity.photo_jpeg if identity else b"",
             services=self._services,
             service=info,

@@ -10,6 +10,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.form_variants import required_now
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.domain.speech import join
@@ -54,7 +55,7 @@ def display_value(spec: FieldSpec, value: str, lang: str) -> str:
         return region_text(value)
     if spec.kind is FieldKind.DATE:
         day = parse_iso_date(value)
-        return texts.long_date(day, lang) if day else value
+        return long_date(day, lang) if day else value
     if spec.kind is FieldKind.DIGITS and value.isdigit() and len(value) > 8:
         return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
     return value

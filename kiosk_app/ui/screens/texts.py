@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
 
@@ -34,6 +33,10 @@ KEEP_CARD = T("Jangan lepaskan kartu.", "Do not remove the card.")
 
 # identity
 WELCOME = T("Selamat datang,", "Welcome,")
+WELCOME_BY_SEX = {  # the card's sex: Bapak/Ibu, as a counter clerk would greet
+    "L": T("Selamat datang, Bapak", "Welcome, Mr"),
+    "P": T("Selamat datang, Ibu", "Welcome, Ms"),
+}
 NIK = T("NIK", "NIK")
 IDENTITY_HINT = T(
     "Biarkan e-KTP tetap di pembaca selama Anda menggunakan anjungan.",
@@ -67,9 +70,7 @@ NO_SLOTS = T(
     "Belum ada jadwal yang tersedia. Silakan hubungi petugas.",
     "No dates are available yet. Please ask an attendant.",
 )
-SLOT_LINE = T(
-    "{day}, {date} · pukul {window} · sisa {left}", "{day}, {date} · {window} · {left} left"
-)
+SLOT_LINE = T("{date} · pukul {window} · sisa {left}", "{date} · {window} · {left} left")
 
 # review
 REVIEW_TITLE = T("Periksa kembali data Anda", "Check your details")
@@ -135,44 +136,12 @@ DISCARD_DETAIL = T(
 DISCARD_YES = T("Ya, hapus", "Yes, discard")
 DISCARD_NO = T("Tidak, lanjut mengisi", "No, keep filling in")
 
-MONTHS = (
-    T("Januari", "January"),
-    T("Februari", "February"),
-    T("Maret", "March"),
-    T("April", "April"),
-    T("Mei", "May"),
-    T("Juni", "June"),
-    T("Juli", "July"),
-    T("Agustus", "August"),
-    T("September", "September"),
-    T("Oktober", "October"),
-    T("November", "November"),
-    T("Desember", "December"),
-)
-DAYS = (
-    T("Senin", "Monday"),
-    T("Selasa", "Tuesday"),
-    T("Rabu", "Wednesday"),
-    T("Kamis", "Thursday"),
-    T("Jumat", "Friday"),
-    T("Sabtu", "Saturday"),
-    T("Minggu", "Sunday"),
-)
-
-
-def long_date(day: date, lang: str) -> str:
-    """23 November 2026 (day, month in words, year)."""
-    return f"{day.day} {MONTHS[day.month - 1](lang)} {day.year}"
-
 
 def slot_text(slot: Slot, lang: str, remaining: int | None = None) -> str:
     """Senin, 23 November 2026 · pukul 08.00-11.00 (· sisa 12)."""
-    day = slot.date
-    name = DAYS[day.weekday()](lang)
+    day = long_date(slot.date, lang)  # "Senin, 23 November 2026", as on every screen
     window = slot.window
     if remaining is None:
         pukul = "pukul " if lang != "en" else ""
-        return f"{name}, {long_date(day, lang)} · {pukul}{window}"
-    return SLOT_LINE.format(day=name, date=long_date(day, lang), window=window, left=remaining)(
-        lang
-    )
+        return f"{day} · {pukul}{window}"
+    return SLOT_LINE.format(date=day, window=window, left=remaining)(lang)
