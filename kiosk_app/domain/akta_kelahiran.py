@@ -9,6 +9,7 @@ from datetime import date
 from kiosk_app.domain.dates import day_name as day_name  # re-exported for the review screen
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.formkit import (
+    CITIZENSHIP,
     KK_HINT,
     SEX,
     address_of,
@@ -39,10 +40,7 @@ from kiosk_app.domain.nik import parse_nik
 from kiosk_app.domain.text import Language, Text
 
 T = Text
-_CITIZENSHIP = (
-    Choice("wni", T("WNI (Warga Negara Indonesia)", "Indonesian citizen")),
-    Choice("wna", T("WNA (Warga Negara Asing)", "Foreign citizen")),
-)
+_CITIZENSHIP = CITIZENSHIP
 _PLACE_TYPES = (
     Choice("rs_rb", T("RS/RB", "Hospital/maternity clinic")),
     Choice("puskesmas", T("Puskesmas", "Community health centre")),

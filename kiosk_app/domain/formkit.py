@@ -38,6 +38,10 @@ REGION_DIGITS = CODE_LENGTHS  # digits of a region code by level
 
 SEX = (Choice("L", T("Laki-laki", "Male")), Choice("P", T("Perempuan", "Female")))
 YES = (Choice("ya", T("Ya", "Yes")),)
+CITIZENSHIP = (
+    Choice("wni", T("WNI (Warga Negara Indonesia)", "Indonesian citizen")),
+    Choice("wna", T("WNA (Warga Negara Asing)", "Foreign citizen")),
+)
 
 MSG: dict[str, Text] = {
     "required": T("Wajib diisi.", "Please fill this in."),
@@ -394,6 +398,12 @@ def address_of(identity: Identity, limit: int = 150) -> str:
     while len(", ".join(parts)) > limit and len(parts) > 1:
         parts.pop()
     return ", ".join(parts)[:limit]
+
+
+def holder_citizenship(identity: Identity) -> str:
+    """ "wni" or "wna" from the card, else ""."""
+    citizenship = identity.citizenship.strip().lower()
+    return citizenship if citizenship in ("wni", "wna") else ""
 
 
 def holder_sex(identity: Identity) -> str:

@@ -48,11 +48,17 @@ def akta_kematian() -> dict[str, str]:
         "death_certifier": "dokter",
         "reporter_nik": HOLDER_NIK,
         "reporter_name": "BUDI SANTOSO",
+        "reporter_citizenship": "wni",
+        "reporter_kk": KK_NUMBER,
         "reporter_relation": "anak",
         "witness1_nik": W1,
         "witness1_name": "AHMAD FAUZI",
+        "witness1_citizenship": "wni",
+        "witness1_kk": "3517080202100011",
         "witness2_nik": W2,
         "witness2_name": "SRI WAHYUNI",
+        "witness2_citizenship": "wni",
+        "witness2_kk": "3517080303100012",
     }
 
 

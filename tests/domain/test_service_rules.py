@@ -65,7 +65,13 @@ def test_death_rules_between_fields() -> None:
 
 def test_the_card_holder_is_the_reporter() -> None:
     values = akta_kematian.prefill(card())
-    assert values == {"reporter_nik": sv.HOLDER_NIK, "reporter_name": "BUDI SANTOSO"}
+    assert values == {
+        "reporter_nik": sv.HOLDER_NIK,
+        "reporter_name": "BUDI SANTOSO",
+        "reporter_citizenship": "wni",  # F-2.01 asks it; the card says WNI
+    }
+    missing = en(akta_kematian, sv.akta_kematian() | {"witness2_kk": "", "reporter_kk": "12"})
+    assert set(missing) == {"witness2_kk", "reporter_kk"}  # F-2.01: the KK of each person
     assert SERVICES["akta_kematian"].subject(sv.akta_kematian()) == "AHMAD SUBAGYO"
 
 
