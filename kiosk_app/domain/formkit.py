@@ -316,6 +316,9 @@ class FormRules:
     variant_field: str = ""
     variants: Mapping[str, Variant] = field(default_factory=dict)
     cross: Cross | None = None
+    # Fields that do not apply for the values given, beyond the variants: the rows of a list
+    # the citizen sized (e.g. the members who move), so the form shows only those rows.
+    hide: Callable[[Mapping[str, str]], frozenset[str]] | None = None
 
     @cached_property
     def fields(self) -> dict[str, FieldSpec]:
@@ -335,7 +338,14 @@ class FormRules:
         chosen = self.variants.get(_get(values, self.variant_field))
         variant_only = {n for v in self.variants.values() for n in v.fields}
         own = chosen.fields if chosen else frozenset()
-        return frozenset(n for n in self.fields if n not in variant_only or n in own)
+        hidden = self.hidden(values)
+        return frozenset(
+            n for n in self.fields if (n not in variant_only or n in own) and n not in hidden
+        )
+
+    def hidden(self, values: Mapping[str, str]) -> frozenset[str]:
+        """The list rows the values leave out (see `hide`)."""
+        return self.hide(values) if self.hide is not None else frozenset()
 
     def required(self, values: Mapping[str, str]) -> frozenset[str]:
         """The fields the citizen must fill with the values given so far."""

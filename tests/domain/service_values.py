@@ -152,10 +152,15 @@ def pindah_out() -> dict[str, str]:
         "kk_head_name": "BUDI SANTOSO",
         "dest_region": "3273021004",
         "dest_address": "JL. DAGO NO. 5 RT 02 RW 03",
+        "move_class": "antar_provinsi",
         "move_reason": "pekerjaan",
+        "move_date": (TODAY + timedelta(days=14)).isoformat(),
         "move_type": "sebagian",
+        "kk_status_moving": "kk_baru",
+        "kk_status_staying": "kk_tetap",
         "members_count": "2",
         "member1_nik": W2,
+        "member1_shdk": "istri",
     }
 
 

@@ -11,7 +11,7 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.dates import long_date
-from kiosk_app.domain.form_variants import required_now
+from kiosk_app.domain.form_variants import hidden_fields, required_now
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
@@ -34,6 +34,12 @@ KEYBOARD_MODES = {
     FieldKind.DIGITS: "digits",
     FieldKind.NUMBER: "number",
 }
+
+
+# Where a date field's picker starts (see FormScreen._date_start).
+YEARS_BACK = {"deceased_birth_date": 70}
+RECENT_DATES = ("child", "marriage", "death", "move", "police", "member_birth")
+FUTURE_DATES = frozenset({"move_date"})
 
 
 class FieldInput(TextInput):
@@ -77,6 +83,7 @@ class FormScreen(KioskScreen):
         super().__init__(**kwargs)
         self._page_key: tuple[str, int] | None = None
         self._page: FormPage | None = None
+        self._shown: list[FieldSpec] = []  # the page's fields shown (list rows left out)
         self._rows: dict[str, FieldRow] = {}
         self._errors: set[str] = set()
         self.selected: str | None = None
@@ -110,37 +117,53 @@ class FormScreen(KioskScreen):
         self.step_lines = self.step_text.replace(" ", "\n", 1)
         key = (service.key, view.page)
         new_page = key != self._page_key
+        hidden = hidden_fields(service.key, view.values)  # list rows beyond the number given
+        fields = [f for f in page.fields if f.name not in hidden] or list(page.fields)
         if new_page:
-            self._build_rows(page)
+            self._build_rows(page, fields)
             self._page_key = key
+        elif [f.name for f in fields] != list(self._rows):
+            self._rebuild_rows(page, fields)  # a row added or removed: keep the selection
         new_errors = set(view.errors) - self._errors
         self._errors = set(view.errors)
-        for spec in page.fields:
+        for spec in fields:
             self._refresh_row(spec, view)
         if new_page:
-            first_error = next((f.name for f in page.fields if f.name in view.errors), None)
-            first_empty = next((f.name for f in page.fields if not view.values.get(f.name)), None)
-            self.select(first_error or first_empty or page.fields[0].name)
+            first_error = next((f.name for f in fields if f.name in view.errors), None)
+            first_empty = next((f.name for f in fields if not view.values.get(f.name)), None)
+            self.select(first_error or first_empty or fields[0].name)
         elif new_errors and self.selected not in view.errors:
-            self.select(next(f.name for f in page.fields if f.name in view.errors))
+            shown = [f.name for f in fields if f.name in view.errors]
+            if shown:
+                self.select(shown[0])
         elif self.editor is not None and hasattr(self.editor, "lang"):
             self.editor.lang = view.language
             self._refresh_editor_texts()
 
-    def _build_rows(self, page: FormPage) -> None:
+    def _rebuild_rows(self, page: FormPage, fields: list[FieldSpec]) -> None:
+        """The rows shown changed (a list sized by a count): rebuild, keep the selected one."""
+        selected = self.selected
+        self._build_rows(page, fields, scroll_top=False)
+        if selected in self._rows:
+            self.selected = selected
+            self._rows[selected].selected = True
+
+    def _build_rows(self, page: FormPage, fields: list[FieldSpec], scroll_top: bool = True) -> None:
         self._page = page
+        self._shown = fields
         box = self.ids.fields
         box.clear_widgets()
         self._rows = {}
         self.selected = None
-        for spec in page.fields:
+        for spec in fields:
             row = FieldRow()
             row.pilot_id = f"field_{spec.name}"
             row.field_name = spec.name
             row.bind(on_select=self._on_row_select)
             self._rows[spec.name] = row
             box.add_widget(row)
-        self.ids.scroll.scroll_y = 1
+        if scroll_top:
+            self.ids.scroll.scroll_y = 1
 
     def _refresh_row(self, spec: FieldSpec, view: SessionView) -> None:
         row = self._rows.get(spec.name)
@@ -166,8 +189,8 @@ class FormScreen(KioskScreen):
         """Select field `name` and show its editor."""
         if self._page is None or self.view is None:
             return
-        spec = next((f for f in self._page.fields if f.name == name), None)
-        if spec is None:
+        spec = next((f for f in self._shown if f.name == name), None)
+        if spec is None or name not in self._rows:
             return
         self.selected = name
         for field_name, row in self._rows.items():
@@ -219,6 +242,8 @@ class FormScreen(KioskScreen):
             self.editor = keyboard
         elif spec.kind is FieldKind.DATE:
             picker = self._cached("date", self._make_date_picker)
+            # a planned date (moving) may lie in the next year; every other date is past
+            picker.max_year = datetime.date.today().year + (1 if spec.name in FUTURE_DATES else 0)
             picker.start_value = self._date_start(spec)
             picker.value = value
             picker.lang = lang
@@ -310,11 +335,15 @@ class FormScreen(KioskScreen):
 
     @staticmethod
     def _date_start(spec: FieldSpec) -> str:
-        """Where the date picker starts: today for the child, 30 years back for adults."""
+        """Where the date picker starts: near the date the field most likely holds (today for
+        events, 30 years back for adults' births, 70 for a deceased person's birth), so a
+        few taps (and the 10-year jumps) reach it."""
         today = datetime.date.today()
-        if spec.name.startswith("child") or spec.name.startswith("marriage"):
-            return today.isoformat()
-        return today.replace(year=today.year - 30, day=min(today.day, 28)).isoformat()
+        years = YEARS_BACK.get(spec.name)
+        if years is None:
+            recent = spec.name.startswith(RECENT_DATES)
+            years = 0 if recent else 30
+        return today.replace(year=today.year - years, day=min(today.day, 28)).isoformat()
 
     def _typed(self, _input: Any, text: str) -> None:
         if self.editing is not None:
@@ -328,7 +357,9 @@ class FormScreen(KioskScreen):
         """ "Selesai" on the keyboard moves to the next field of the page."""
         if key != "done" or self._page is None or self.selected is None:
             return
-        names = [f.name for f in self._page.fields]
+        names = [f.name for f in self._shown]
+        if self.selected not in names:
+            return
         index = names.index(self.selected)
         if index + 1 < len(names):
             self.select(names[index + 1])
@@ -359,6 +390,7 @@ class FormScreen(KioskScreen):
         self.ids.editor.clear_widgets()
         self.ids.fields.clear_widgets()
         self._rows = {}
+        self._shown = []
         self.editor = None
         self.selected = None
 
