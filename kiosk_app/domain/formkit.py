@@ -410,6 +410,19 @@ def address_of(identity: Identity, limit: int = 150) -> str:
     return ", ".join(parts)[:limit]
 
 
+def from_nik(names: Collection[str], name: str, value: str) -> dict[str, str]:
+    """What a NIK typed into `name` ("<who>_nik") tells of the same person's fields among
+    `names`: "<who>_sex" and "<who>_birth_date" (the NIK codes both; the rules check them)."""
+    if not name.endswith("_nik"):
+        return {}
+    parts = parse_nik(value.strip())
+    if parts is None:
+        return {}
+    who = name[: -len("_nik")]
+    derived = {f"{who}_sex": parts.sex, f"{who}_birth_date": parts.birth_date.isoformat()}
+    return {key: v for key, v in derived.items() if key in names}
+
+
 def holder_citizenship(identity: Identity) -> str:
     """ "wni" or "wna" from the card, else ""."""
     citizenship = identity.citizenship.strip().lower()

@@ -270,7 +270,7 @@ class FormScreen(KioskScreen):
                 max_cols=2 if len(spec.choices) <= 4 else 3,
             )
             choices.pilot_id = "choices"
-            choices.bind(value=self._picked)
+            choices.bind(value=self._chose)
             area.add_widget(choices)
             area.add_widget(Widget())
             self.editor = choices
@@ -352,6 +352,25 @@ class FormScreen(KioskScreen):
     def _picked(self, _picker: Any, value: str) -> None:
         if self.editing is not None:
             self.session.set_value(self.editing, value)
+
+    def _chose(self, _choices: Any, value: str) -> None:
+        """An option touched: stored, then on to the next field (or page, when it is alone)."""
+        name = self.editing
+        if name is None or not value:
+            return
+        self.session.set_value(name, value)
+        Clock.schedule_once(lambda _dt: self._move_on(name), 0)
+
+    def _move_on(self, name: str) -> None:
+        """After `name` was answered by a choice: the next field of the page, or the next page
+        when it is the page's only field (one touch fewer each time)."""
+        if self.editing != name or self.view is None:
+            return  # the citizen moved on already, or the screen changed
+        names = [f.name for f in self._shown]
+        if names == [name]:
+            self.go_next()
+        elif name in names and names.index(name) + 1 < len(names):
+            self.select(names[names.index(name) + 1])
 
     def _on_key(self, _keyboard: Any, key: str) -> None:
         """ "Selesai" on the keyboard moves to the next field of the page."""
