@@ -233,7 +233,7 @@ PAGES: tuple[FormPage, ...] = (
     ),
     FormPage(
         "datang",
-        T("Pindah datang: asal dan alamat baru", "Moving in: origin and new address"),
+        T("Pindah datang: alamat", "Moving in: addresses"),
         (
             f(
                 "origin_region",

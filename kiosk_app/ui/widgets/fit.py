@@ -62,6 +62,18 @@ def one_line_size(text: str, font_name: str, size: float, room: float, *_depends
     return size if width <= room else max(size * MIN_SHARE, size * 0.98 * room / width)
 
 
+def words_fit_size(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
+    """Font size at which the longest word of `text` fits `room` pixels (a word is never broken
+    inside, "nama@contoh.com", "November"), down to the body size; `size` when it fits."""
+    words = text.split()
+    if not words or room <= 1:
+        return size
+    widest = max(text_width(word, font_name, size) for word in words)
+    if widest <= room:
+        return size
+    return max(float(min(theme.sp_body, size)), size * 0.98 * room / widest)
+
+
 def shrink_to(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
     """The largest theme size up to `size` at which `text` (one word, e.g. a registration
     number) keeps one line in `room` pixels (the body size at the least)."""
