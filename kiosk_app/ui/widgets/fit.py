@@ -64,14 +64,18 @@ def one_line_size(text: str, font_name: str, size: float, room: float, *_depends
 
 def words_fit_size(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
     """Font size at which the longest word of `text` fits `room` pixels (a word is never broken
-    inside, "nama@contoh.com", "November"), down to the body size; `size` when it fits."""
+    inside, "nama@contoh.com", "November"), down to the body size (in large text: down to the
+    size the normal mode gives, never smaller); `size` when it fits."""
     words = text.split()
     if not words or room <= 1:
         return size
     widest = max(text_width(word, font_name, size) for word in words)
     if widest <= room:
         return size
-    return max(float(min(theme.sp_body, size)), size * 0.98 * room / widest)
+    floor = min(theme.sp_body, size)
+    if theme.large_text and theme.scale > 0:
+        floor /= theme.scale  # the normal mode's floor: both modes then fit at the same size
+    return max(float(floor), size * 0.98 * room / widest)
 
 
 def shrink_to(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
