@@ -42,9 +42,9 @@ from kiosk_app.domain.text import Language, Text
 T = Text
 _CITIZENSHIP = CITIZENSHIP
 _PLACE_TYPES = (
-    Choice("rs_rb", T("RS/RB", "Hospital/maternity clinic")),
+    Choice("rs_rb", T("Rumah sakit / rumah bersalin", "Hospital / maternity clinic")),
     Choice("puskesmas", T("Puskesmas", "Community health centre")),
-    Choice("polindes", T("Polindes", "Village maternity post")),
+    Choice("polindes", T("Polindes (pondok bersalin desa)", "Village maternity post")),
     Choice("rumah", T("Rumah", "Home")),
     Choice("lainnya", T("Lainnya", "Other")),
 )

@@ -54,6 +54,8 @@ def test_ending_the_visit_on_the_menu_asks_and_reminds_the_e_ktp(
     pilot.tap("finish")
     assert pilot.exists("confirm")
     assert "e-KTP" in pilot.find("confirm").detail_text
+    pilot.app.a11y.audio.wait_idle(20)  # the question is spoken too
+    assert pilot.app.a11y.audio.spoken_words()[-1].startswith("End your visit?")
     pilot.tap("confirm_no")
     assert pilot.state == "menu" and not pilot.exists("confirm")
     with pilot.hold_clock():  # the goodbye stays while it is checked

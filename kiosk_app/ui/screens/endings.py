@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from kivy.app import App
+
+from kiosk_app.domain.speech import join
+from kiosk_app.domain.text import Text
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.widgets.confirm import ask
@@ -25,6 +29,7 @@ def end_visit(screen: KioskScreen, *, always: bool) -> None:
         session.finish,
         screen.manager,
     )
+    _say(join(texts.END_QUESTION, detail), screen.lang)
 
 
 def back_to_menu(screen: KioskScreen) -> None:
@@ -42,6 +47,14 @@ def back_to_menu(screen: KioskScreen) -> None:
         session.previous_page,
         screen.manager,
     )
+    _say(join(texts.DISCARD_QUESTION, texts.DISCARD_DETAIL), screen.lang)
+
+
+def _say(text: Text, lang: str) -> None:
+    """The question is spoken too (audio guidance; silent when it is off)."""
+    a11y = getattr(App.get_running_app(), "a11y", None)
+    if a11y is not None:
+        a11y.audio.say(text, lang, remember=True)
 
 
 __all__ = ["back_to_menu", "end_visit"]
