@@ -224,8 +224,8 @@ PAGES: tuple[FormPage, ...] = (
                 max_length=2,
                 required=False,
                 hint=T(
-                    "Termasuk Anda bila Anda ikut pindah. Baris anggota muncul sesuai jumlah.",
-                    "Including you if you move. A row for each member appears.",
+                    "Termasuk Anda bila Anda ikut pindah. Tiap anggota mendapat satu baris.",
+                    "Including you if you move. Each member gets a row.",
                 ),
             ),
             *MEMBER_FIELDS,

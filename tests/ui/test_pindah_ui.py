@@ -34,11 +34,11 @@ def test_members_who_move_get_one_row_each(
         pilot.wait_until(lambda i=index: app.view.page > i, what=f"past page {index + 1}")
         assert not app.view.errors, app.view.errors
     assert not pilot.exists("field_member1_nik")  # no rows before the number is known
-    pilot.type_into("members_count", "3")
+    pilot.set_count("members_count", 3)  # "+" three times: a row per member appears
     pilot.wait_until(lambda: pilot.exists("field_member3_shdk"), what="three member rows")
     assert not pilot.exists("field_member4_nik")
     pilot.screenshot(artifacts / "pindah-members.png")
-    pilot.type_into("members_count", "2")  # one fewer: its row goes
+    pilot.set_count("members_count", 2)  # "-" once: the last row goes
     pilot.wait_until(lambda: not pilot.exists("field_member3_nik"), what="the third row gone")
     pilot.tap("next")
     pilot.wait_until(lambda: "member2_nik" in app.view.errors, what="each row is needed")

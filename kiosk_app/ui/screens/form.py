@@ -22,6 +22,7 @@ from kiosk_app.ui.screens.endings import back_to_menu
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: F401 - kv uses BigButton
+from kiosk_app.ui.widgets.countpicker import CountPicker
 from kiosk_app.ui.widgets.datepicker import DatePicker, parse_iso_date
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
@@ -40,6 +41,7 @@ KEYBOARD_MODES = {
 YEARS_BACK = {"deceased_birth_date": 70}
 RECENT_DATES = ("child", "marriage", "death", "move", "police", "member_birth")
 FUTURE_DATES = frozenset({"move_date"})
+COUNT_SUFFIX = "_count"  # a NUMBER field named so sizes a list: a +/- picker, not a keyboard
 
 
 class FieldInput(TextInput):
@@ -230,7 +232,15 @@ class FormScreen(KioskScreen):
             FieldKind.DATE,
             FieldKind.TIME,
         )
-        if spec.kind in KEYBOARD_MODES:
+        if spec.kind is FieldKind.NUMBER and spec.name.endswith(COUNT_SUFFIX):
+            # a count that sizes a list of rows (the members who move): "+" adds a row, "-"
+            # takes the last one away
+            picker = self._cached("count", self._make_count_picker)
+            picker.value, picker.lang = value, lang
+            area.add_widget(picker)
+            area.add_widget(Widget())
+            self.editor = picker
+        elif spec.kind in KEYBOARD_MODES:
             field_input, keyboard = self._keyboard(KEYBOARD_MODES[spec.kind])
             field_input.max_length = spec.max_length
             field_input.text = value
@@ -313,6 +323,11 @@ class FormScreen(KioskScreen):
 
     def _make_date_picker(self) -> DatePicker:
         picker = DatePicker()
+        picker.bind(value=self._picked)
+        return picker
+
+    def _make_count_picker(self) -> CountPicker:
+        picker = CountPicker()
         picker.bind(value=self._picked)
         return picker
 
