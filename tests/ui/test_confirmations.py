@@ -62,8 +62,9 @@ def test_ending_the_visit_on_the_menu_asks_and_reminds_the_e_ktp(
         pilot.tap("finish")
         pilot.tap("confirm_yes")
         pilot.wait_for_state("goodbye")
-        assert GOODBYE_TEXT[EndReason.CANCELLED].en in "\n".join(pilot.texts())
-        assert "e-KTP" in GOODBYE_TEXT[EndReason.CANCELLED].en
+        # ended by the citizen: thanked (not "cancelled") and reminded of the e-KTP
+        assert GOODBYE_TEXT[EndReason.ENDED].en in "\n".join(pilot.texts())
+        assert "e-KTP" in GOODBYE_TEXT[EndReason.ENDED].en
 
 
 def test_a_question_left_open_closes_when_the_visit_ends(start_kiosk: Callable[..., Any]) -> None:
