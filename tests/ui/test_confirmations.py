@@ -104,6 +104,7 @@ def test_the_result_says_what_to_bring_and_ending_with_unsent_work_is_told(
     pilot.wait_for_state("result", timeout=60)
     outcome = app.view.outcome
     assert outcome is not None and outcome.offline and outcome.local_reference
+    assert "tersimpan di anjungan" in "\n".join(pilot.texts())  # not "berhasil dikirim"
     # The result says where the prints come out and which originals to bring (also spoken).
     assert "di bawah layar" in pilot.find("printed").text
     bring = pilot.find("bring").text

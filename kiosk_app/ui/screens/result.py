@@ -58,7 +58,7 @@ class ResultScreen(KioskScreen):
         offline = texts.OFFLINE if out.offline else None
         documents = view.service.required_documents if view.service is not None else ()
         return join(
-            texts.RESULT_TITLE,
+            texts.RESULT_SAVED if out.offline else texts.RESULT_TITLE,
             numbers,
             visit,
             printed,

@@ -87,6 +87,9 @@ PLEASE_WAIT = T("Mohon tunggu, jangan lepaskan e-KTP.", "Please wait, do not rem
 
 # result
 RESULT_TITLE = T("Pra-permohonan berhasil dikirim", "Your pre-application has been sent")
+RESULT_SAVED = T(  # offline: kept on the kiosk, sent later (not "sent")
+    "Pra-permohonan tersimpan di anjungan", "Your pre-application is saved on the kiosk"
+)
 REG_NUMBER = T("Nomor registrasi", "Registration number")
 QUEUE_NUMBER = T("Nomor antrean", "Queue number")
 VISIT = T("Datang pada", "Come on")
