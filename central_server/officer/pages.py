@@ -29,7 +29,7 @@ PAGE_SIZE = 50
 CONTACT_LABELS = {
     "contact_phone": "Nomor HP",
     "contact_email": "Email",
-    "contact_channel": "Kabar dikirim lewat",
+    "contact_channel": "Cara menerima kabar permohonan",
     "delivery": "Pengambilan dokumen",
     "delivery_address": "Alamat pengiriman",
 }

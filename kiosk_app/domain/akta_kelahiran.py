@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from datetime import date
 
 from kiosk_app.domain.dates import day_name as day_name  # re-exported for the review screen
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.formkit import (
+    CITIZENSHIP,
     KK_HINT,
     SEX,
     address_of,
@@ -38,14 +40,11 @@ from kiosk_app.domain.nik import parse_nik
 from kiosk_app.domain.text import Language, Text
 
 T = Text
-_CITIZENSHIP = (
-    Choice("wni", T("WNI", "Indonesian citizen")),
-    Choice("wna", T("WNA", "Foreign citizen")),
-)
+_CITIZENSHIP = CITIZENSHIP
 _PLACE_TYPES = (
-    Choice("rs_rb", T("RS/RB", "Hospital/maternity clinic")),
+    Choice("rs_rb", T("Rumah sakit / rumah bersalin", "Hospital / maternity clinic")),
     Choice("puskesmas", T("Puskesmas", "Community health centre")),
-    Choice("polindes", T("Polindes", "Village maternity post")),
+    Choice("polindes", T("Polindes (pondok bersalin desa)", "Village maternity post")),
     Choice("rumah", T("Rumah", "Home")),
     Choice("lainnya", T("Lainnya", "Other")),
 )
@@ -300,7 +299,7 @@ def _display(spec: FieldSpec, value: str, lang: Language, mask: bool) -> str:
         return value
     if spec.kind is FieldKind.DATE:
         day = parse_date(value)
-        return day.strftime("%d-%m-%Y") if day else value
+        return long_date(day, lang) if day else value  # one format everywhere
     if spec.kind is FieldKind.DIGITS and mask:
         return mask_nik(value)
     if spec.name in ("child_weight_kg", "child_length_cm"):

@@ -6,12 +6,15 @@ from collections.abc import Mapping
 from datetime import date
 
 from kiosk_app.domain.formkit import (
+    CITIZENSHIP,
+    KK_HINT,
     SEX,
     FormRules,
     check_address,
     check_kk,
     check_name,
     distinct_niks,
+    holder_citizenship,
     make_field,
     nik_matches,
     parse_date,
@@ -51,6 +54,33 @@ RELATIONS = (
     Choice("saudara", T("Saudara", "Sibling")),
     Choice("lainnya", T("Lainnya", "Other")),
 )
+
+
+def _witness(n: int) -> FormPage:
+    """One witness of form F-2.01: NIK, name, citizenship and family card number."""
+    return FormPage(
+        f"saksi_{n}",
+        T(f"Saksi {n}", f"Witness {n}"),
+        (
+            f(f"witness{n}_nik", f"NIK saksi {n}", f"Witness {n} NIK", K.DIGITS),
+            f(f"witness{n}_name", f"Nama saksi {n}", f"Witness {n} name", K.TEXT),
+            f(
+                f"witness{n}_citizenship",
+                f"Kewarganegaraan saksi {n}",
+                f"Witness {n} citizenship",
+                K.CHOICE,
+                choices=CITIZENSHIP,
+            ),
+            f(
+                f"witness{n}_kk",
+                f"Nomor KK saksi {n}",
+                f"Witness {n} family card number",
+                K.DIGITS,
+                hint=KK_HINT,
+            ),
+        ),
+    )
+
 
 PAGES: tuple[FormPage, ...] = (
     FormPage(
@@ -119,6 +149,20 @@ PAGES: tuple[FormPage, ...] = (
             f("reporter_nik", "NIK pelapor", "Reporter's NIK", K.DIGITS),
             f("reporter_name", "Nama pelapor", "Reporter's name", K.TEXT),
             f(
+                "reporter_citizenship",
+                "Kewarganegaraan pelapor",
+                "Reporter's citizenship",
+                K.CHOICE,
+                choices=CITIZENSHIP,
+            ),
+            f(
+                "reporter_kk",
+                "Nomor KK pelapor",
+                "Reporter's family card number",
+                K.DIGITS,
+                hint=KK_HINT,
+            ),
+            f(
                 "reporter_relation",
                 "Hubungan dengan yang meninggal",
                 "Relation to the deceased",
@@ -127,16 +171,7 @@ PAGES: tuple[FormPage, ...] = (
             ),
         ),
     ),
-    FormPage(
-        "saksi",
-        T("Saksi", "Witnesses"),
-        (
-            f("witness1_nik", "NIK saksi 1", "Witness 1 NIK", K.DIGITS),
-            f("witness1_name", "Nama saksi 1", "Witness 1 name", K.TEXT),
-            f("witness2_nik", "NIK saksi 2", "Witness 2 NIK", K.DIGITS),
-            f("witness2_name", "Nama saksi 2", "Witness 2 name", K.TEXT),
-        ),
-    ),
+    *(_witness(n) for n in (1, 2)),
 )
 
 MSG = {
@@ -153,9 +188,10 @@ MSG = {
 }
 
 NAME_FIELDS = ("deceased_name", "reporter_name", "witness1_name", "witness2_name")
+KK_FIELDS = ("kk_number", "reporter_kk", "witness1_kk", "witness2_kk")
 CHECKS = {
     **dict.fromkeys(NAME_FIELDS, check_name),
-    "kk_number": check_kk,
+    **dict.fromkeys(KK_FIELDS, check_kk),
     "deceased_address": check_address,
 }
 
@@ -195,7 +231,11 @@ def validate(values: Mapping[str, str], today: date | None = None) -> Validation
 
 def prefill(identity: Identity) -> dict[str, str]:
     """The card holder reports the death."""
-    values = {"reporter_nik": identity.nik.strip(), "reporter_name": identity.name.strip()}
+    values = {
+        "reporter_nik": identity.nik.strip(),
+        "reporter_name": identity.name.strip(),
+        "reporter_citizenship": holder_citizenship(identity),
+    }
     return {k: v for k, v in values.items() if v}
 
 

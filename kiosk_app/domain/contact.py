@@ -71,8 +71,8 @@ PHONE_FIELD = make_field(
 )
 CHANNEL_FIELD = make_field(
     CHANNEL,
-    "Kabar dikirim lewat",
-    "Send news by",
+    "Cara menerima kabar permohonan",
+    "How to receive news of the application",
     K.CHOICE,
     required=False,
     choices=(Choice("sms", T("SMS", "SMS")), Choice("whatsapp", T("WhatsApp", "WhatsApp"))),

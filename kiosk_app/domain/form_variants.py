@@ -27,6 +27,12 @@ def applicable_fields(service: str, values: Mapping[str, str]) -> frozenset[str]
     return rules.applicable(values) if rules is not None else None
 
 
+def hidden_fields(service: str, values: Mapping[str, str]) -> frozenset[str]:
+    """Rows of a list the values leave out (the form does not show them)."""
+    rules = RULES.get(service)
+    return rules.hidden(values) if rules is not None else frozenset()
+
+
 def required_now(service: str, name: str, values: Mapping[str, str], default: bool) -> bool:
     """Whether field `name` must be filled for the variant chosen so far (`default` otherwise)."""
     rules = RULES.get(service)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.forms import (
     Choice,
     FieldKind,
@@ -37,6 +38,10 @@ REGION_DIGITS = CODE_LENGTHS  # digits of a region code by level
 
 SEX = (Choice("L", T("Laki-laki", "Male")), Choice("P", T("Perempuan", "Female")))
 YES = (Choice("ya", T("Ya", "Yes")),)
+CITIZENSHIP = (
+    Choice("wni", T("WNI (Warga Negara Indonesia)", "Indonesian citizen")),
+    Choice("wna", T("WNA (Warga Negara Asing)", "Foreign citizen")),
+)
 
 MSG: dict[str, Text] = {
     "required": T("Wajib diisi.", "Please fill this in."),
@@ -311,6 +316,9 @@ class FormRules:
     variant_field: str = ""
     variants: Mapping[str, Variant] = field(default_factory=dict)
     cross: Cross | None = None
+    # Fields that do not apply for the values given, beyond the variants: the rows of a list
+    # the citizen sized (e.g. the members who move), so the form shows only those rows.
+    hide: Callable[[Mapping[str, str]], frozenset[str]] | None = None
 
     @cached_property
     def fields(self) -> dict[str, FieldSpec]:
@@ -330,7 +338,14 @@ class FormRules:
         chosen = self.variants.get(_get(values, self.variant_field))
         variant_only = {n for v in self.variants.values() for n in v.fields}
         own = chosen.fields if chosen else frozenset()
-        return frozenset(n for n in self.fields if n not in variant_only or n in own)
+        hidden = self.hidden(values)
+        return frozenset(
+            n for n in self.fields if (n not in variant_only or n in own) and n not in hidden
+        )
+
+    def hidden(self, values: Mapping[str, str]) -> frozenset[str]:
+        """The list rows the values leave out (see `hide`)."""
+        return self.hide(values) if self.hide is not None else frozenset()
 
     def required(self, values: Mapping[str, str]) -> frozenset[str]:
         """The fields the citizen must fill with the values given so far."""
@@ -395,6 +410,25 @@ def address_of(identity: Identity, limit: int = 150) -> str:
     return ", ".join(parts)[:limit]
 
 
+def from_nik(names: Collection[str], name: str, value: str) -> dict[str, str]:
+    """What a NIK typed into `name` ("<who>_nik") tells of the same person's fields among
+    `names`: "<who>_sex" and "<who>_birth_date" (the NIK codes both; the rules check them)."""
+    if not name.endswith("_nik"):
+        return {}
+    parts = parse_nik(value.strip())
+    if parts is None:
+        return {}
+    who = name[: -len("_nik")]
+    derived = {f"{who}_sex": parts.sex, f"{who}_birth_date": parts.birth_date.isoformat()}
+    return {key: v for key, v in derived.items() if key in names}
+
+
+def holder_citizenship(identity: Identity) -> str:
+    """ "wni" or "wna" from the card, else ""."""
+    citizenship = identity.citizenship.strip().lower()
+    return citizenship if citizenship in ("wni", "wna") else ""
+
+
 def holder_sex(identity: Identity) -> str:
     """ "L" or "P" from the card, else from the NIK, else ""."""
     sex = normalize_sex(identity.sex)
@@ -413,7 +447,7 @@ def display(spec: FieldSpec, value: str, lang: Language, mask: bool) -> str:
         return next((c.label(lang) for c in spec.choices if c.key == value), value)
     if spec.kind is K.DATE:
         day = parse_date(value)
-        return day.strftime("%d-%m-%Y") if day else value
+        return long_date(day, lang) if day else value  # one format everywhere
     if spec.kind is K.DIGITS and mask and len(value) >= 8:
         return mask_nik(value)
     return value

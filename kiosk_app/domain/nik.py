@@ -38,8 +38,10 @@ MSG_UNKNOWN_REGION = Text(
     "The NIK's region code ({code}) is not in the list of districts.",
 )
 MSG_DATE = Text(
-    "Angka ke-7 sampai ke-12 NIK bukan tanggal lahir yang mungkin (format TTBBTT).",
-    "Digits 7-12 of the NIK are not a possible birth date (DDMMYY).",
+    "Angka ke-7 sampai ke-12 NIK harus tanggal lahir: dua angka tanggal, dua angka bulan, "
+    "dua angka tahun (untuk perempuan tanggalnya ditambah 40). Periksa kembali NIK ini.",
+    "Digits 7-12 of the NIK must be the birth date: two digits each for the day, the month "
+    "and the year (for a woman the day plus 40). Please check this NIK again.",
 )
 MSG_SERIAL = Text(
     "Empat angka terakhir NIK (nomor urut) tidak boleh 0000.",

@@ -38,6 +38,7 @@ class EndReason(Enum):
     CARD_REMOVED = "card_removed"
     INACTIVITY = "inactivity"
     CANCELLED = "cancelled"
+    ENDED = "ended"  # the citizen ended the visit from the menu ("Akhiri kunjungan")
 
 
 GOODBYE_TEXT = {
@@ -54,6 +55,11 @@ GOODBYE_TEXT = {
         "Jangan lupa ambil e-KTP Anda.",
         "The session ended after no activity. Your data was cleared. "
         "Do not forget to take your e-KTP.",
+    ),
+    EndReason.ENDED: Text(
+        "Terima kasih atas kunjungan Anda. Data Anda sudah dihapus dari layar. "
+        "Jangan lupa ambil e-KTP Anda.",
+        "Thank you for your visit. Your data was cleared. Do not forget to take your e-KTP.",
     ),
     EndReason.CANCELLED: Text(
         "Sesi dibatalkan. Data Anda sudah dihapus dari layar. Jangan lupa ambil e-KTP Anda.",
@@ -294,7 +300,13 @@ class SessionMachine:
             return False
         if self.state is SessionState.SUBMITTING:
             return False  # never abandon a submission half way
-        reason = EndReason.COMPLETED if self.state is SessionState.RESULT else EndReason.CANCELLED
+        reason = (
+            EndReason.COMPLETED
+            if self.state is SessionState.RESULT
+            else EndReason.ENDED
+            if self.state is SessionState.MENU
+            else EndReason.CANCELLED
+        )
         return self.end(reason, now)
 
     def open_status(self, now: float) -> bool:

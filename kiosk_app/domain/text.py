@@ -26,5 +26,10 @@ class Text:
         return self.en if lang == "en" else self.id
 
     def format(self, **values: object) -> Text:
-        """Return a copy with `str.format` placeholders filled in both languages."""
-        return Text(self.id.format(**values), self.en.format(**values))
+        """Return a copy with `str.format` placeholders filled in both languages (a Text value
+        fills each language with its own words)."""
+
+        def filled(lang: str) -> dict[str, object]:
+            return {k: v(lang) if isinstance(v, Text) else v for k, v in values.items()}
+
+        return Text(self.id.format(**filled("id")), self.en.format(**filled("en")))

@@ -54,7 +54,7 @@ class Step:
     """One line of the timeline: what happened, and when (already formatted)."""
 
     what: Text
-    when: str
+    when: Text
 
 
 @dataclass(frozen=True)
@@ -169,13 +169,22 @@ BRING_ORIGINALS = T("Dokumen asli: {document}", "Original: {document}")
 SLOT_MATTERS = frozenset({"submitted", "under_review", "needs_fixing", "approved"})
 
 
-def when_text(at: str) -> str:
-    """An ISO time as people read it: 23-11-2026 10.15 (the server's WIB clock)."""
+AT_TIME = T("{date} pukul {time}", "{date} at {time}")
+
+
+def when_text(at: str) -> Text:
+    """An ISO time as people read it, the date as on every screen: "Senin, 23 November 2026
+    pukul 10.15" (the server's WIB clock)."""
     try:
         moment = datetime.fromisoformat(at)
     except ValueError:
-        return at[:16]
-    return moment.strftime("%d-%m-%Y %H.%M")
+        return T(at[:16], at[:16])
+    time = moment.strftime("%H.%M")
+    day = moment.date()
+    return T(
+        AT_TIME.id.format(date=long_date(day, "id"), time=time),
+        AT_TIME.en.format(date=long_date(day, "en"), time=time),
+    )
 
 
 def _step(record: ApplicationRecord, event: Happened) -> Step:

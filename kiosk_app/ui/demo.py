@@ -55,7 +55,9 @@ def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, st
         wanted = values.get(spec.name, "")
         if not wanted or shown.get(spec.name, ""):
             continue
-        if spec.kind in (FieldKind.TEXT, FieldKind.EMAIL, FieldKind.DIGITS, FieldKind.NUMBER):
+        if spec.kind is FieldKind.NUMBER and spec.name.endswith("_count"):
+            pilot.set_count(spec.name, int(wanted))  # a +/- picker sizes the list below it
+        elif spec.kind in (FieldKind.TEXT, FieldKind.EMAIL, FieldKind.DIGITS, FieldKind.NUMBER):
             pilot.type_into(spec.name, wanted)
         elif spec.kind is FieldKind.DATE:
             pilot.set_date(spec.name, wanted)

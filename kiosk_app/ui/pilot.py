@@ -267,6 +267,19 @@ class Pilot:
             self._tap_attr("action", action, picker, settle=0)
         raise PilotError(f"time picker did not reach {hhmm}")
 
+    def set_count(self, field_name: str, count: int) -> None:
+        """Select a count field and tap "+" or "-" until it shows `count`."""
+        self.select_field(field_name)
+        picker = self.find("count_picker")
+        for _ in range(100):
+            value = int(picker.value) if picker.value.isdigit() else None
+            if value == count:
+                self.idle(2)
+                return
+            up = value is None or value < count
+            self._tap_attr("action", "count+" if up else "count-", picker, settle=0)
+        raise PilotError(f"count picker did not reach {count}")
+
     def choose(self, field_name: str, key: str) -> None:
         """Select a choice field and tap the option `key`."""
         self.select_field(field_name)

@@ -48,11 +48,17 @@ def akta_kematian() -> dict[str, str]:
         "death_certifier": "dokter",
         "reporter_nik": HOLDER_NIK,
         "reporter_name": "BUDI SANTOSO",
+        "reporter_citizenship": "wni",
+        "reporter_kk": KK_NUMBER,
         "reporter_relation": "anak",
         "witness1_nik": W1,
         "witness1_name": "AHMAD FAUZI",
+        "witness1_citizenship": "wni",
+        "witness1_kk": "3517080202100011",
         "witness2_nik": W2,
         "witness2_name": "SRI WAHYUNI",
+        "witness2_citizenship": "wni",
+        "witness2_kk": "3517080303100012",
     }
 
 
@@ -146,10 +152,15 @@ def pindah_out() -> dict[str, str]:
         "kk_head_name": "BUDI SANTOSO",
         "dest_region": "3273021004",
         "dest_address": "JL. DAGO NO. 5 RT 02 RW 03",
+        "move_class": "antar_provinsi",
         "move_reason": "pekerjaan",
+        "move_date": (TODAY + timedelta(days=14)).isoformat(),
         "move_type": "sebagian",
+        "kk_status_moving": "kk_baru",
+        "kk_status_staying": "kk_tetap",
         "members_count": "2",
         "member1_nik": W2,
+        "member1_shdk": "istri",
     }
 
 

@@ -327,10 +327,10 @@ def test_prefill_falls_back_on_the_nik_and_skips_a_wiped_card() -> None:
 def test_summary_shows_labels_dates_and_day_name() -> None:
     rows_id = dict(ak.summary(valid_values(), "id"))
     rows_en = dict(ak.summary(valid_values(), "en"))
-    assert rows_id["Tanggal lahir anak"] == "20-05-2025"
+    assert rows_id["Tanggal lahir anak"] == "Selasa, 20 Mei 2025"
     assert rows_id["Hari lahir"] == "Selasa" and rows_en["Day of birth"] == "Tuesday"
     assert rows_id["Jenis kelamin anak"] == "Perempuan" and rows_en["Child's sex"] == "Female"
-    assert rows_id["Tempat dilahirkan"] == "RS/RB"
+    assert rows_id["Tempat dilahirkan"] == "Rumah sakit / rumah bersalin"
     assert rows_id["Penolong kelahiran"] == "Bidan/Perawat"
     assert rows_id["Berat bayi (kg)"] == "3,2 kg" and rows_en["Weight (kg)"] == "3.2 kg"
     assert rows_id["NIK ibu"] == MOTHER_NIK

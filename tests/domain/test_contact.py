@@ -145,11 +145,11 @@ def test_prefill_offers_pickup_and_the_cards_address(service: str) -> None:
 def test_summary_shows_the_address_only_for_pos_and_no_channel_without_a_phone() -> None:
     rows = dict(contact.summary(CONTACT, "en"))
     assert rows["Mobile phone number"] == "081234567890"
-    assert rows["Send news by"] == "WhatsApp"
+    assert rows["How to receive news of the application"] == "WhatsApp"
     assert rows["When the document is ready"] == "I collect it at the office"
     assert "Delivery address (Pos)" not in rows
     pos = dict(contact.summary(CONTACT | {"delivery": "pos", "contact_phone": ""}, "id"))
     assert pos["Alamat pengiriman Pos"] == CONTACT["delivery_address"]
-    assert pos["Kabar dikirim lewat"] == "-"
+    assert pos["Cara menerima kabar permohonan"] == "-"
     masked = dict(contact.summary(CONTACT, "id", mask=True))
     assert masked["Nomor HP"] == "0812****7890"

@@ -40,10 +40,15 @@ VARIANT_REQUIRED: dict[str, set[str]] = {
     "out": {
         "dest_region",
         "dest_address",
+        "move_class",
         "move_reason",
+        "move_date",
         "move_type",
+        "kk_status_moving",
+        "kk_status_staying",
         "members_count",
         "member1_nik",
+        "member1_shdk",
     },
     "in": {"origin_region", "origin_address", "moving_letter_number", "new_region", "new_address"},
 }

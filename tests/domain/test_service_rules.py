@@ -65,7 +65,13 @@ def test_death_rules_between_fields() -> None:
 
 def test_the_card_holder_is_the_reporter() -> None:
     values = akta_kematian.prefill(card())
-    assert values == {"reporter_nik": sv.HOLDER_NIK, "reporter_name": "BUDI SANTOSO"}
+    assert values == {
+        "reporter_nik": sv.HOLDER_NIK,
+        "reporter_name": "BUDI SANTOSO",
+        "reporter_citizenship": "wni",  # F-2.01 asks it; the card says WNI
+    }
+    missing = en(akta_kematian, sv.akta_kematian() | {"witness2_kk": "", "reporter_kk": "12"})
+    assert set(missing) == {"witness2_kk", "reporter_kk"}  # F-2.01: the KK of each person
     assert SERVICES["akta_kematian"].subject(sv.akta_kematian()) == "AHMAD SUBAGYO"
 
 
@@ -150,11 +156,39 @@ def test_kia_child_and_parent_must_fit_the_niks() -> None:
 # -- pindah -------------------------------------------------------------------------------------
 def test_moving_out_counts_the_people_moving() -> None:
     values = sv.pindah_out()
-    assert "at least one member" in en(pindah, values | {"member1_nik": ""})["member1_nik"]
+    assert "Moving out" in en(pindah, values | {"member1_nik": ""})["member1_nik"]
+    assert "member1_shdk" in en(pindah, values | {"member1_shdk": ""})
     alone = values | {"move_type": "sendiri", "member1_nik": ""}
     assert "must be 1" in en(pindah, alone)["members_count"]
-    assert en(pindah, alone | {"members_count": "1"}) == {}
+    assert en(pindah, alone | {"members_count": "1"}) == {}  # no member rows when alone
     assert "at least 2" in en(pindah, values | {"members_count": "1"})["members_count"]
+
+
+def test_moving_out_lists_one_row_per_member_however_many() -> None:
+    values = sv.pindah_out()
+    shown = pindah.RULES.applicable(values)
+    assert "member1_nik" in shown and "member2_nik" not in shown  # you and one member
+    # Four people: you and three members, each with a NIK and their SHDK.
+    four = values | {"members_count": "4"}
+    missing = en(pindah, four)
+    assert set(missing) == {f"member{n}_{k}" for n in (2, 3) for k in ("nik", "shdk")}
+    members = {
+        f"member{n}_nik": make_nik("35", "17", "08", date(2010, 1, n), "L", 40 + n) for n in (2, 3)
+    } | {"member2_shdk": "anak", "member3_shdk": "anak"}
+    assert en(pindah, four | members) == {}
+    # Only members move, the applicant stays: every mover is a row, the KK left behind stays.
+    only = values | {"move_type": "anggota", "members_count": "3"} | members
+    assert en(pindah, only) == {}
+    assert "member3_nik" in pindah.RULES.applicable(only)
+    assert (
+        "Someone stays"
+        in en(pindah, only | {"kk_status_staying": "tidak_ada"})["kk_status_staying"]
+    )
+    whole = values | {"move_type": "seluruh"}
+    assert "Nobody stays" in en(pindah, whole)["kk_status_staying"]
+    assert en(pindah, whole | {"kk_status_staying": "tidak_ada"}) == {}
+    far = (date.today() + timedelta(days=400)).isoformat()
+    assert "within a year" in en(pindah, values | {"move_date": far})["move_date"]
     assert "Moving out" in en(pindah, values | {"dest_region": ""})["dest_region"]
 
 
@@ -188,7 +222,7 @@ def test_pages_of_other_variants_can_be_skipped() -> None:
     assert skipped("perubahan_kk", sv.kk_split()) == {"anggota_baru", "perbaikan"}
     assert skipped("perubahan_kk", {}) == {"anggota_baru", "perbaikan", "pisah"}
     assert skipped("cetak_ulang_ktp", sv.ktp_lost()) == {"rusak"}
-    assert skipped("pindah", sv.pindah_in()) == {"tujuan", "anggota"}
+    assert skipped("pindah", sv.pindah_in()) == {"tujuan", "rencana", "anggota"}
     assert skipped("pindah", sv.pindah_out()) == {"datang"}
     assert skipped("akta_kematian", sv.akta_kematian()) == set()
     assert skipped("akta_kelahiran", {}) == set()

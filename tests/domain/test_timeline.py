@@ -68,7 +68,7 @@ def test_approved_says_when_and_what_to_bring() -> None:
         HAPPENED["review"],
         HAPPENED["approve"],
     ]
-    assert line.steps[1].when == "20-11-2026 10.10"
+    assert line.steps[1].when.id == "Jumat, 20 November 2026 pukul 10.10"
     assert line.when is not None
     assert line.when.id == "Senin, 23 November 2026, pukul 08.00-11.00 WIB, nomor antrean A-001"
     assert line.when.en.startswith("Monday, 23 November 2026, at 08.00-11.00 WIB")
@@ -90,7 +90,7 @@ def test_ready_document_can_be_printed_with_its_code() -> None:
         (issued(delivery=True), BY_POS.id),
         (
             issued(print_state="printed", print_code=None, printed_at="2026-11-24T09:05:00+07:00"),
-            "24-11-2026 09.05",
+            "Selasa, 24 November 2026 pukul 09.05",
         ),
         (issued(print_state="revoked", print_code=None), "dibatalkan"),
         (issued(print_state="not_printable", print_code=None), "kantor Disdukcapil"),
@@ -104,7 +104,7 @@ def test_a_document_that_cannot_be_printed_says_why(document: IssuedCopy, expect
 def test_the_submit_event_replaces_the_creation_time() -> None:
     line = timeline(record("submitted", "submit", "mystery"))
     assert [s.what for s in line.steps] == [HAPPENED["submit"], UPDATED]
-    assert line.steps[0].when == "20-11-2026 10.10"
+    assert line.steps[0].when.id == "Jumat, 20 November 2026 pukul 10.10"
 
 
 def test_fix_notes_and_rejection_reasons_are_told() -> None:

@@ -60,6 +60,7 @@ def _common(lang: str) -> dict[str, Any]:
         "simulated_reader": True,
         "name": "SITI AMINAH",
         "masked_nik": "3517**********01",
+        "holder_sex": "P",
         "services": tuple(SERVICES.values()),
         "service": SERVICE,
         "values": values,

@@ -157,6 +157,7 @@ def test_prompts_repeat_and_large_text_through_a_session(
     pilot.wait_for_state(SessionState.MENU)
     with pilot.hold_clock():  # the goodbye stays while it is checked
         pilot.tap("finish")
+        pilot.tap("confirm_yes")
         pilot.wait_for_state(SessionState.GOODBYE)
         assert theme.large_text
     pilot.wait_for_state(SessionState.ATTRACT, 10)

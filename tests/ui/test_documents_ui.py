@@ -136,4 +136,5 @@ def test_own_timeline_then_print_once_by_touch(
     assert pilot.app.root.get_screen("documents").code == ""
     # A document was printed in this visit: finishing from the menu offers the survey.
     pilot.tap("finish")
+    pilot.tap("confirm_yes")
     pilot.wait_for_state("survey")

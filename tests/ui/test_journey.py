@@ -198,6 +198,7 @@ def test_menu_tiles_open_their_forms_or_answer_with_a_message(
     assert not FEATURE_NOT_BUILT  # every tile of the menu works now
     with pilot.hold_clock():  # the goodbye stays until it is seen
         pilot.tap("finish")
+        pilot.tap("confirm_yes")
         pilot.wait_for_state("goodbye")
 
 
@@ -224,3 +225,4 @@ def test_language_chosen_on_attract_is_kept_for_the_session(
     pilot.tap("sim_tap")
     pilot.wait_for_state("identity")
     assert texts.WELCOME.en in all_texts(pilot)
+    assert "Welcome, Mr" in all_texts(pilot)  # BUDI SANTOSO's card says L: Mr (Bapak)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.ui.layout_check import all_layouts, count
 from tests.ui.screen_samples import FORM_LAYOUTS, render_all
 
@@ -42,13 +40,6 @@ def test_large_text_never_makes_a_text_smaller(artifacts: Path) -> None:
     assert all(len(layout.sizes) >= 2 for layout in layouts.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: on some form pages a hint holds a word wider "
-    "than its column (an e-mail address, 3517-LU-01022020-0001), a two-line hint "
-    "pushes the text box, and in large text a date picker's 'Bulan' meets the "
-    "heading: benchmarks/layout.py lists them",
-)
 def test_every_form_page_with_each_editor_fits(artifacts: Path) -> None:
     render_all(artifacts)
     # every page of every form was checked, with each field's editor, in both modes and languages

@@ -201,6 +201,7 @@ def finish_on_menu(pilot: Any, canary: Canary) -> None:
     """Card read, the menu, then "Selesai"."""
     to_menu(pilot, canary)
     pilot.tap("finish")
+    pilot.tap("confirm_yes")
     ended(pilot)
 
 
@@ -219,6 +220,7 @@ def own_applications(pilot: Any, canary: Canary) -> None:
     pilot.tap("status_back")
     pilot.wait_for_state("menu")
     pilot.tap("finish")
+    pilot.tap("confirm_yes")
     ended(pilot)
 
 

@@ -12,6 +12,7 @@ from drivers.errors import DeviceError
 from drivers.ticket_printer.protocol import TicketPrinter
 from kiosk_app.central import SubmissionReceipt
 from kiosk_app.domain.catalogue import ServiceInfo
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text, as_language
 from kiosk_app.domain.ticket import NOTES, Letterhead, Receipt, Slot, Ticket
@@ -79,6 +80,11 @@ class PrintingService:
         self._now = now
         self.last_ticket: Ticket | None = None
 
+    def _issued_at(self, language: str) -> str:
+        """When it printed, the date as on every screen: "Senin, 7 Desember 2026 10.15"."""
+        now = self._now()
+        return f"{long_date(now.date(), language)} {now:%H.%M}"
+
     def print_pre_application(
         self,
         *,
@@ -103,7 +109,7 @@ class PrintingService:
         if assisted_by:
             notes = (*notes, ASSISTED_NOTE.format(attendant=assisted_by))
         qr = receipt.registration_number if qr_payload is None else qr_payload
-        issued_at = self._now().strftime("%d-%m-%Y %H:%M")
+        issued_at = self._issued_at(language)
         ticket = Ticket(
             registration_number=receipt.registration_number,
             queue_number=receipt.queue_number,
@@ -210,7 +216,7 @@ class PrintingService:
             slot=slot,
             office_name="",
             qr_payload="",
-            issued_at=self._now().strftime("%d-%m-%Y %H:%M"),
+            issued_at=self._issued_at(language),
             language=language,
             notes=(why, NOT_BOOKED),
         )

@@ -65,6 +65,9 @@ class FormActions(Protocol):
     def choose_service(self, key: str) -> bool:
         """Open a service's form (True), or say it is not built yet."""
 
+    def typed_data(self) -> bool:
+        """True when the open form holds something the citizen entered."""
+
     def set_value(self, name: str, value: str) -> None:
         """Store what the citizen entered in a field."""
 
@@ -104,6 +107,9 @@ class SubmitActions(Protocol):
 
     def new_application(self) -> None:
         """The next submission is a new application."""
+
+    def unsent(self) -> str:
+        """This visit's submission still waiting in the outbox (its LOK-... reference), or ""."""
 
 
 class ResultActions(Protocol):

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.form_variants import skipped_pages
+from kiosk_app.domain.formkit import from_nik
 from kiosk_app.domain.forms import FormSpec
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.text import Text
@@ -29,6 +30,8 @@ class FormJourney:
         self._scans = scans
         self._schedule = schedule
         self._errors: Mapping[str, Text] = {}  # the current page's field messages
+        self._prefill: dict[str, str] = {}  # what the form started with (from the card)
+        self._derived: dict[str, str] = {}  # sex and birth dates filled from a typed NIK
         core.on_visit_end(self._wipe)
 
     def errors(self) -> Mapping[str, Text]:
@@ -56,17 +59,43 @@ class FormJourney:
                 started = m.start_form(
                     key, len(info.form.pages), prefill, core.now(), scan_step=scan
                 )
+                self._prefill = dict(prefill)
+                self._derived = {}
                 core.message = None
                 self._errors = {}
         core.publish()
         return started
 
+    def typed_data(self) -> bool:
+        """True when the citizen entered something in the open form beyond what was prefilled
+        (going back to the menu would discard it)."""
+        with self._core.lock:
+            m = self._core.machine
+            if m.state is not SessionState.FORM:
+                return False
+            return any(
+                value.strip() and value != self._prefill.get(name, "")
+                for name, value in m.values.items()
+            )
+
     def set_value(self, name: str, value: str) -> None:
-        """Store what the citizen entered in a field."""
+        """Store what the citizen entered in a field; a NIK also fills that person's sex and
+        birth date when they are empty (or were filled from an earlier NIK)."""
         core = self._core
         with core.lock:
-            if core.machine.set_value(name, value, core.now()) and name in self._errors:
-                self._errors = {k: v for k, v in self._errors.items() if k != name}
+            m = core.machine
+            changed = m.set_value(name, value, core.now())
+            touched = {name} if changed else set()
+            form = self._form()
+            if changed and form is not None:
+                names = {f.name for page in form.pages for f in page.fields}
+                for key, derived in from_nik(names, name, value).items():
+                    if not m.values.get(key) or m.values.get(key) == self._derived.get(key):
+                        m.set_value(key, derived, core.now())
+                        self._derived[key] = derived
+                        touched.add(key)
+            if touched & set(self._errors):
+                self._errors = {k: v for k, v in self._errors.items() if k not in touched}
         core.publish()
 
     def next_page(self) -> None:
@@ -136,3 +165,5 @@ class FormJourney:
 
     def _wipe(self) -> None:
         self._errors = {}
+        self._prefill = {}
+        self._derived = {}

@@ -11,6 +11,7 @@ from drivers.card_reader.protocol import CardReader
 from drivers.scanner.protocol import Scanner
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.formkit import holder_sex
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.opening_hours import OpeningHours
 from kiosk_app.domain.session import GOODBYE_TEXT, SessionState, Timeouts
@@ -184,6 +185,11 @@ class SessionService:
                 core.end_visit()
         core.publish()
 
+    def unsent_work(self) -> str:
+        """This visit's pre-application still waiting in the outbox (LOK-...), or "": ending
+        the visit then tells the citizen it is kept and sent later."""
+        return self._submission.unsent()
+
     # -- the card ----------------------------------------------------------------------------
     def simulate_card_tap(self, citizen_index: int = 0) -> None:
         """Put a fictional citizen's card on the simulated reader."""
@@ -218,6 +224,11 @@ class SessionService:
     def set_value(self, name: str, value: str) -> None:
         """Store what the citizen entered in a field."""
         self._form.set_value(name, value)
+
+    def typed_data(self) -> bool:
+        """True when the open form holds something the citizen entered (not only prefill):
+        leaving the form's first page for the menu then asks first."""
+        return self._form.typed_data()
 
     def next_page(self) -> None:
         """Validate the page; move on when it is valid, otherwise show the messages."""
@@ -401,6 +412,7 @@ class SessionService:
             message=core.message,
             name=identity.name if identity else "",
             masked_nik=mask_nik(identity.nik) if identity else "",
+            holder_sex=holder_sex(identity) if identity else "",
             photo_jpeg=identity.photo_jpeg if identity else b"",
             services=self._services,
             service=info,

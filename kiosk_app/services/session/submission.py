@@ -23,7 +23,7 @@ from kiosk_app.domain.ticket import LEASE_NOTE, Slot
 from kiosk_app.services.durable import StorageError
 from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import QUEUED, SENT, OutboxSender
-from kiosk_app.services.outbox.store import Attachment, Entry, Submission
+from kiosk_app.services.outbox.store import HELD, PENDING, Attachment, Entry, Submission
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.receipt_seal import SealInvalid
 from kiosk_app.services.sealing import OutboxError
@@ -109,7 +109,9 @@ class SubmissionJourney:
         self._key: str | None = None  # kept across a failed try, so a retry replays
         self._busy = False
         self.last_transaction_at: datetime | None = None  # for the health report
+        self._queued: set[str] = set()  # this visit's submissions queued offline (LOK-...)
         core.on_visit_end(self.new_application)
+        core.on_visit_end(self._queued.clear)
 
     def busy(self) -> bool:
         """True while the submission runs (lock held)."""
@@ -119,6 +121,23 @@ class SubmissionJourney:
         """The key of the application being submitted (a retry sends the same one)."""
         with self._core.lock:
             return self._key
+
+    def unsent(self) -> str:
+        """The local reference of this visit's submission still waiting in the outbox, or ""."""
+        with self._core.lock:
+            queued = set(self._queued)
+        if not queued or self._outbox is None:
+            return ""
+        try:
+            waiting = [
+                entry.local_reference
+                for entry in self._outbox.outbox.entries()
+                if entry.status in (PENDING, *HELD) and entry.local_reference in queued
+            ]
+        except (StorageError, OutboxError) as exc:  # unreadable: say it may not be sent yet
+            log.warning("outbox not readable while ending a visit: %s", exc)
+            return sorted(queued)[0]
+        return waiting[0] if waiting else ""
 
     def new_application(self) -> None:
         """A new form was started, or the visit ended: the next submission is a new one."""
@@ -236,6 +255,8 @@ class SubmissionJourney:
                 return
             self.last_transaction_at = datetime.now(UTC)
             self._busy, self._key = False, None
+            if offline:
+                self._queued.add(local_reference)
             core.machine.submitted({"registration_number": outcome.registration_number}, core.now())
             self._result.show(outcome)
         core.publish()

@@ -153,6 +153,7 @@ class SessionView:
     message: Text | None = None
     name: str = ""
     masked_nik: str = ""
+    holder_sex: str = ""  # "L" or "P" (card, else NIK) for Bapak/Ibu; "" unknown
     photo_jpeg: bytes = field(default=b"", repr=False)
     services: tuple[ServiceInfo, ...] = ()
     service: ServiceInfo | None = None

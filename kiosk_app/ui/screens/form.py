@@ -10,16 +10,19 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
-from kiosk_app.domain.form_variants import required_now
+from kiosk_app.domain.dates import long_date
+from kiosk_app.domain.form_variants import hidden_fields, required_now
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
+from kiosk_app.ui.screens.endings import back_to_menu
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: F401 - kv uses BigButton
+from kiosk_app.ui.widgets.countpicker import CountPicker
 from kiosk_app.ui.widgets.datepicker import DatePicker, parse_iso_date
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
@@ -32,6 +35,13 @@ KEYBOARD_MODES = {
     FieldKind.DIGITS: "digits",
     FieldKind.NUMBER: "number",
 }
+
+
+# Where a date field's picker starts (see FormScreen._date_start).
+YEARS_BACK = {"deceased_birth_date": 70}
+RECENT_DATES = ("child", "marriage", "death", "move", "police", "member_birth")
+FUTURE_DATES = frozenset({"move_date"})
+COUNT_SUFFIX = "_count"  # a NUMBER field named so sizes a list: a +/- picker, not a keyboard
 
 
 class FieldInput(TextInput):
@@ -53,7 +63,7 @@ def display_value(spec: FieldSpec, value: str, lang: str) -> str:
         return region_text(value)
     if spec.kind is FieldKind.DATE:
         day = parse_iso_date(value)
-        return texts.long_date(day, lang) if day else value
+        return long_date(day, lang) if day else value
     if spec.kind is FieldKind.DIGITS and value.isdigit() and len(value) > 8:
         return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
     return value
@@ -75,6 +85,7 @@ class FormScreen(KioskScreen):
         super().__init__(**kwargs)
         self._page_key: tuple[str, int] | None = None
         self._page: FormPage | None = None
+        self._shown: list[FieldSpec] = []  # the page's fields shown (list rows left out)
         self._rows: dict[str, FieldRow] = {}
         self._errors: set[str] = set()
         self.selected: str | None = None
@@ -108,37 +119,53 @@ class FormScreen(KioskScreen):
         self.step_lines = self.step_text.replace(" ", "\n", 1)
         key = (service.key, view.page)
         new_page = key != self._page_key
+        hidden = hidden_fields(service.key, view.values)  # list rows beyond the number given
+        fields = [f for f in page.fields if f.name not in hidden] or list(page.fields)
         if new_page:
-            self._build_rows(page)
+            self._build_rows(page, fields)
             self._page_key = key
+        elif [f.name for f in fields] != list(self._rows):
+            self._rebuild_rows(page, fields)  # a row added or removed: keep the selection
         new_errors = set(view.errors) - self._errors
         self._errors = set(view.errors)
-        for spec in page.fields:
+        for spec in fields:
             self._refresh_row(spec, view)
         if new_page:
-            first_error = next((f.name for f in page.fields if f.name in view.errors), None)
-            first_empty = next((f.name for f in page.fields if not view.values.get(f.name)), None)
-            self.select(first_error or first_empty or page.fields[0].name)
+            first_error = next((f.name for f in fields if f.name in view.errors), None)
+            first_empty = next((f.name for f in fields if not view.values.get(f.name)), None)
+            self.select(first_error or first_empty or fields[0].name)
         elif new_errors and self.selected not in view.errors:
-            self.select(next(f.name for f in page.fields if f.name in view.errors))
+            shown = [f.name for f in fields if f.name in view.errors]
+            if shown:
+                self.select(shown[0])
         elif self.editor is not None and hasattr(self.editor, "lang"):
             self.editor.lang = view.language
             self._refresh_editor_texts()
 
-    def _build_rows(self, page: FormPage) -> None:
+    def _rebuild_rows(self, page: FormPage, fields: list[FieldSpec]) -> None:
+        """The rows shown changed (a list sized by a count): rebuild, keep the selected one."""
+        selected = self.selected
+        self._build_rows(page, fields, scroll_top=False)
+        if selected in self._rows:
+            self.selected = selected
+            self._rows[selected].selected = True
+
+    def _build_rows(self, page: FormPage, fields: list[FieldSpec], scroll_top: bool = True) -> None:
         self._page = page
+        self._shown = fields
         box = self.ids.fields
         box.clear_widgets()
         self._rows = {}
         self.selected = None
-        for spec in page.fields:
+        for spec in fields:
             row = FieldRow()
             row.pilot_id = f"field_{spec.name}"
             row.field_name = spec.name
             row.bind(on_select=self._on_row_select)
             self._rows[spec.name] = row
             box.add_widget(row)
-        self.ids.scroll.scroll_y = 1
+        if scroll_top:
+            self.ids.scroll.scroll_y = 1
 
     def _refresh_row(self, spec: FieldSpec, view: SessionView) -> None:
         row = self._rows.get(spec.name)
@@ -164,8 +191,8 @@ class FormScreen(KioskScreen):
         """Select field `name` and show its editor."""
         if self._page is None or self.view is None:
             return
-        spec = next((f for f in self._page.fields if f.name == name), None)
-        if spec is None:
+        spec = next((f for f in self._shown if f.name == name), None)
+        if spec is None or name not in self._rows:
             return
         self.selected = name
         for field_name, row in self._rows.items():
@@ -205,7 +232,15 @@ class FormScreen(KioskScreen):
             FieldKind.DATE,
             FieldKind.TIME,
         )
-        if spec.kind in KEYBOARD_MODES:
+        if spec.kind is FieldKind.NUMBER and spec.name.endswith(COUNT_SUFFIX):
+            # a count that sizes a list of rows (the members who move): "+" adds a row, "-"
+            # takes the last one away
+            picker = self._cached("count", self._make_count_picker)
+            picker.value, picker.lang = value, lang
+            area.add_widget(picker)
+            area.add_widget(Widget())
+            self.editor = picker
+        elif spec.kind in KEYBOARD_MODES:
             field_input, keyboard = self._keyboard(KEYBOARD_MODES[spec.kind])
             field_input.max_length = spec.max_length
             field_input.text = value
@@ -217,6 +252,8 @@ class FormScreen(KioskScreen):
             self.editor = keyboard
         elif spec.kind is FieldKind.DATE:
             picker = self._cached("date", self._make_date_picker)
+            # a planned date (moving) may lie in the next year; every other date is past
+            picker.max_year = datetime.date.today().year + (1 if spec.name in FUTURE_DATES else 0)
             picker.start_value = self._date_start(spec)
             picker.value = value
             picker.lang = lang
@@ -243,7 +280,7 @@ class FormScreen(KioskScreen):
                 max_cols=2 if len(spec.choices) <= 4 else 3,
             )
             choices.pilot_id = "choices"
-            choices.bind(value=self._picked)
+            choices.bind(value=self._chose)
             area.add_widget(choices)
             area.add_widget(Widget())
             self.editor = choices
@@ -289,6 +326,11 @@ class FormScreen(KioskScreen):
         picker.bind(value=self._picked)
         return picker
 
+    def _make_count_picker(self) -> CountPicker:
+        picker = CountPicker()
+        picker.bind(value=self._picked)
+        return picker
+
     def _make_region_field(self) -> RegionField:
         field = RegionField()
         field.bind(value=self._picked)
@@ -308,11 +350,15 @@ class FormScreen(KioskScreen):
 
     @staticmethod
     def _date_start(spec: FieldSpec) -> str:
-        """Where the date picker starts: today for the child, 30 years back for adults."""
+        """Where the date picker starts: near the date the field most likely holds (today for
+        events, 30 years back for adults' births, 70 for a deceased person's birth), so a
+        few taps (and the 10-year jumps) reach it."""
         today = datetime.date.today()
-        if spec.name.startswith("child") or spec.name.startswith("marriage"):
-            return today.isoformat()
-        return today.replace(year=today.year - 30, day=min(today.day, 28)).isoformat()
+        years = YEARS_BACK.get(spec.name)
+        if years is None:
+            recent = spec.name.startswith(RECENT_DATES)
+            years = 0 if recent else 30
+        return today.replace(year=today.year - years, day=min(today.day, 28)).isoformat()
 
     def _typed(self, _input: Any, text: str) -> None:
         if self.editing is not None:
@@ -322,11 +368,32 @@ class FormScreen(KioskScreen):
         if self.editing is not None:
             self.session.set_value(self.editing, value)
 
+    def _chose(self, _choices: Any, value: str) -> None:
+        """An option touched: stored, then on to the next field (or page, when it is alone)."""
+        name = self.editing
+        if name is None or not value:
+            return
+        self.session.set_value(name, value)
+        Clock.schedule_once(lambda _dt: self._move_on(name), 0)
+
+    def _move_on(self, name: str) -> None:
+        """After `name` was answered by a choice: the next field of the page, or the next page
+        when it is the page's only field (one touch fewer each time)."""
+        if self.editing != name or self.view is None:
+            return  # the citizen moved on already, or the screen changed
+        names = [f.name for f in self._shown]
+        if names == [name]:
+            self.go_next()
+        elif name in names and names.index(name) + 1 < len(names):
+            self.select(names[names.index(name) + 1])
+
     def _on_key(self, _keyboard: Any, key: str) -> None:
         """ "Selesai" on the keyboard moves to the next field of the page."""
         if key != "done" or self._page is None or self.selected is None:
             return
-        names = [f.name for f in self._page.fields]
+        names = [f.name for f in self._shown]
+        if self.selected not in names:
+            return
         index = names.index(self.selected)
         if index + 1 < len(names):
             self.select(names[index + 1])
@@ -337,8 +404,11 @@ class FormScreen(KioskScreen):
         self.session.next_page()
 
     def go_back(self) -> None:
-        """One page back (page 1 goes back to the menu)."""
-        self.session.previous_page()
+        """One page back (page 1 goes back to the menu, asking first when it loses typing)."""
+        if self.view is not None and self.view.page == 0:
+            back_to_menu(self)
+        else:
+            self.session.previous_page()
 
     def left(self) -> None:
         """Forget the page (and the personal data in it) when another screen takes over."""
@@ -354,6 +424,7 @@ class FormScreen(KioskScreen):
         self.ids.editor.clear_widgets()
         self.ids.fields.clear_widgets()
         self._rows = {}
+        self._shown = []
         self.editor = None
         self.selected = None
 

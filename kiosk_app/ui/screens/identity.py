@@ -9,6 +9,7 @@ from kivy.core.image import Image as CoreImage
 from kivy.properties import ObjectProperty, StringProperty
 
 from kiosk_app.services.session.views import SessionView
+from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton  # noqa: F401 - used by the .kv
@@ -22,6 +23,7 @@ class IdentityScreen(KioskScreen):
     prompt_text = a11y_texts.IDENTITY  # the name is never said aloud in a lobby
     name_text = StringProperty("")
     nik_text = StringProperty("")
+    greeting = StringProperty("")
     photo = ObjectProperty(None, allownone=True)
     _photo_bytes = b""
 
@@ -29,6 +31,7 @@ class IdentityScreen(KioskScreen):
         """Show the holder's photo, name and masked NIK."""
         self.name_text = view.name
         self.nik_text = view.masked_nik
+        self.greeting = texts.WELCOME_BY_SEX.get(view.holder_sex, texts.WELCOME)(view.language)
         if view.photo_jpeg != self._photo_bytes:
             self._photo_bytes = view.photo_jpeg
             self.photo = self._texture(view.photo_jpeg)
@@ -37,6 +40,7 @@ class IdentityScreen(KioskScreen):
         """Forget everything personal once the citizen moved on."""
         self.name_text = ""
         self.nik_text = ""
+        self.greeting = ""
         self.photo = None
         self._photo_bytes = b""
 

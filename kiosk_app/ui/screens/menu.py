@@ -9,6 +9,7 @@ from kivy.properties import ListProperty
 from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.screens.endings import end_visit
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton
 
@@ -52,6 +53,10 @@ class MenuScreen(KioskScreen):
         if key in dict(EXTRA_TILES):
             return self.t(texts.NOT_BUILT_TILE)
         return self.t(texts.NOT_AVAILABLE)
+
+    def end_visit(self) -> None:
+        """The citizen ends the visit: asked first (and reminded of the e-KTP)."""
+        end_visit(self, always=True)
 
     def _chosen(self, key: str) -> Any:
         return lambda *_: self.session.choose_service(key)

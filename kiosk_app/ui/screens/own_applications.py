@@ -70,7 +70,7 @@ class OwnApplicationsPanel(BoxLayout):
         heading.pilot_id = f"own_title_{index}"
         label(f"{tr(NUMBER, lang)}: {line.registration_number}")
         for step in line.steps:
-            label(f"•  {step.when}  —  {tr(step.what, lang)}")
+            label(f"•  {tr(step.when, lang)}  —  {tr(step.what, lang)}")
         nxt = label(f"{tr(NEXT, lang)}: {tr(line.next, lang)}", "KHeading")
         nxt.pilot_id = f"own_next_{index}"
         if line.when is not None:

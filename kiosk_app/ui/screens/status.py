@@ -34,6 +34,15 @@ WAITING = T("Status permohonan akan tampil di sini.", "The application's status 
 NEXT = T("Yang perlu Anda lakukan", "What to do next")
 VERIFY_ON = T("Jadwal verifikasi", "Verification date")
 BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
+# Under each prefix the service in one word: "AKM" or "PDH" alone means nothing to a citizen.
+PREFIX_WORDS = {
+    "AKTA": T("kelahiran", "birth"),
+    "AKM": T("kematian", "death"),
+    "KK": T("keluarga", "family"),
+    "KTP": T("e-KTP", "e-KTP"),
+    "KIA": T("anak", "child"),
+    "PDH": T("pindah", "moving"),
+}
 # In large text the entry is as wide as the widest registration number
 # (docs/registration-numbers.md: the longest prefix, digits all equally wide).
 WIDEST_NUMBER = "AKTA-00.00.000000.0000"
@@ -60,7 +69,7 @@ class StatusScreen(KioskScreen):
         row = self.ids.prefixes
         for prefix, _service in PREFIXES:
             button = BigButton(
-                text=prefix,
+                text=self._prefix_text(prefix),
                 kind="secondary",
                 size_hint=(1, 1),
                 auto_height=False,
@@ -70,9 +79,18 @@ class StatusScreen(KioskScreen):
             button.prefix = prefix
             button.bind(on_release=lambda b: self.call("status_prefix", b.prefix))
             row.add_widget(button)
+        self.bind(lang=self._relabel_prefixes)
         # The keypad's "done" key looks the number up: say so on it.
         self.ids.keypad.bind(keys=self._label_done_key, lang=self._label_done_key)
         self._label_done_key()
+
+    def _prefix_text(self, prefix: str) -> str:
+        word = PREFIX_WORDS.get(prefix)
+        return f"{prefix}\n{word(self.lang)}" if word is not None else prefix
+
+    def _relabel_prefixes(self, *_args: Any) -> None:
+        for button in self.ids.prefixes.children:
+            button.text = self._prefix_text(button.prefix)
 
     def _label_done_key(self, *_args: Any) -> None:
         Clock.schedule_once(self._relabel_done_key, 0)  # after the keypad's own labelling

@@ -25,7 +25,7 @@ INTRO = Text(
 )
 SEND = Text("Kirim", "Send")
 SKIP = Text("Lewati", "Skip")
-PREVIOUS = Text("Sebelumnya", "Previous")
+PREVIOUS = Text("Kembali", "Back")  # the previous page, as "Kembali" on every screen
 NEXT = Text("Berikutnya", "Next")
 ANSWERED = Text("{n} dari 9 terjawab", "{n} of 9 answered")
 

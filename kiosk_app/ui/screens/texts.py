@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
 
@@ -34,6 +33,10 @@ KEEP_CARD = T("Jangan lepaskan kartu.", "Do not remove the card.")
 
 # identity
 WELCOME = T("Selamat datang,", "Welcome,")
+WELCOME_BY_SEX = {  # the card's sex: Bapak/Ibu, as a counter clerk would greet
+    "L": T("Selamat datang, Bapak", "Welcome, Mr"),
+    "P": T("Selamat datang, Ibu", "Welcome, Ms"),
+}
 NIK = T("NIK", "NIK")
 IDENTITY_HINT = T(
     "Biarkan e-KTP tetap di pembaca selama Anda menggunakan anjungan.",
@@ -67,9 +70,7 @@ NO_SLOTS = T(
     "Belum ada jadwal yang tersedia. Silakan hubungi petugas.",
     "No dates are available yet. Please ask an attendant.",
 )
-SLOT_LINE = T(
-    "{day}, {date} · pukul {window} · sisa {left}", "{day}, {date} · {window} · {left} left"
-)
+SLOT_LINE = T("{date} · pukul {window} · sisa {left}", "{date} · {window} · {left} left")
 
 # review
 REVIEW_TITLE = T("Periksa kembali data Anda", "Check your details")
@@ -86,11 +87,25 @@ PLEASE_WAIT = T("Mohon tunggu, jangan lepaskan e-KTP.", "Please wait, do not rem
 
 # result
 RESULT_TITLE = T("Pra-permohonan berhasil dikirim", "Your pre-application has been sent")
+RESULT_SAVED = T(  # offline: kept on the kiosk, sent later (not "sent")
+    "Pra-permohonan tersimpan di anjungan", "Your pre-application is saved on the kiosk"
+)
 REG_NUMBER = T("Nomor registrasi", "Registration number")
 QUEUE_NUMBER = T("Nomor antrean", "Queue number")
 VISIT = T("Datang pada", "Come on")
-TICKET_PRINTED = T("Tiket telah dicetak", "The ticket has been printed")
-RECEIPT_PRINTED = T("Tanda terima A4 telah dicetak", "The A4 receipt has been printed")
+TICKET_PRINTED = T(
+    "Tiket telah dicetak. Ambil dari celah di bawah layar.",
+    "The ticket has been printed. Take it from the slot below the screen.",
+)
+RECEIPT_PRINTED = T(
+    "Tanda terima A4 telah dicetak. Ambil di bawah layar.",
+    "The A4 receipt has been printed. Take it from below the screen.",
+)
+BOTH_PRINTED = T(
+    "Tiket dan tanda terima A4 telah dicetak. Ambil di bawah layar.",
+    "The ticket and the A4 receipt have been printed. Take them from below the screen.",
+)
+BRING = T("Bawa tiket dan dokumen asli ini:", "Bring the ticket and these originals:")
 OFFLINE = T(
     "Jaringan sedang terputus: data tersimpan di anjungan dan akan dikirim otomatis.",
     "The network is down: your data is saved on the kiosk and will be sent automatically.",
@@ -99,44 +114,37 @@ OFFLINE = T(
 # goodbye
 GOODBYE_DEFAULT = T("Terima kasih.", "Thank you.")
 
-MONTHS = (
-    T("Januari", "January"),
-    T("Februari", "February"),
-    T("Maret", "March"),
-    T("April", "April"),
-    T("Mei", "May"),
-    T("Juni", "June"),
-    T("Juli", "July"),
-    T("Agustus", "August"),
-    T("September", "September"),
-    T("Oktober", "October"),
-    T("November", "November"),
-    T("Desember", "December"),
+# confirmations before work is lost or the visit ends
+END_VISIT = T("Akhiri kunjungan", "End my visit")
+END_QUESTION = T("Akhiri kunjungan Anda?", "End your visit?")
+END_DETAIL = T(
+    "Data Anda dihapus dari layar. Jangan lupa ambil e-KTP Anda dari pembaca.",
+    "Your data is cleared from the screen. Do not forget to take your e-KTP from the reader.",
 )
-DAYS = (
-    T("Senin", "Monday"),
-    T("Selasa", "Tuesday"),
-    T("Rabu", "Wednesday"),
-    T("Kamis", "Thursday"),
-    T("Jumat", "Friday"),
-    T("Sabtu", "Saturday"),
-    T("Minggu", "Sunday"),
+END_UNSENT = T(
+    "Pra-permohonan Anda ({reference}) belum sampai ke kantor Dukcapil karena jaringan "
+    "terputus. Data tersimpan aman di anjungan ini dan dikirim otomatis begitu jaringan "
+    "kembali. Simpan tiket Anda. Jangan lupa ambil e-KTP Anda dari pembaca.",
+    "Your pre-application ({reference}) has not reached the Dukcapil office: the network is "
+    "down. It is kept safely on this kiosk and sent automatically once the network is back. "
+    "Keep your ticket. Do not forget to take your e-KTP from the reader.",
 )
-
-
-def long_date(day: date, lang: str) -> str:
-    """23 November 2026 (day, month in words, year)."""
-    return f"{day.day} {MONTHS[day.month - 1](lang)} {day.year}"
+END_YES = T("Ya, akhiri", "Yes, end it")
+END_NO = T("Tidak, kembali", "No, go back")
+DISCARD_QUESTION = T("Hapus isian formulir ini?", "Discard what you entered?")
+DISCARD_DETAIL = T(
+    "Bila Anda kembali ke menu, data yang sudah Anda isi di formulir ini dihapus.",
+    "Going back to the menu clears what you entered in this form.",
+)
+DISCARD_YES = T("Ya, hapus", "Yes, discard")
+DISCARD_NO = T("Tidak, lanjut mengisi", "No, keep filling in")
 
 
 def slot_text(slot: Slot, lang: str, remaining: int | None = None) -> str:
     """Senin, 23 November 2026 · pukul 08.00-11.00 (· sisa 12)."""
-    day = slot.date
-    name = DAYS[day.weekday()](lang)
+    day = long_date(slot.date, lang)  # "Senin, 23 November 2026", as on every screen
     window = slot.window
     if remaining is None:
         pukul = "pukul " if lang != "en" else ""
-        return f"{name}, {long_date(day, lang)} · {pukul}{window}"
-    return SLOT_LINE.format(day=name, date=long_date(day, lang), window=window, left=remaining)(
-        lang
-    )
+        return f"{day} · {pukul}{window}"
+    return SLOT_LINE.format(date=day, window=window, left=remaining)(lang)

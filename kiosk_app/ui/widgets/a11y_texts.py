@@ -26,8 +26,9 @@ IDENTITY = T(
     "Welcome. Check your name and photo on the screen, then touch Next.",
 )
 MENU = T(
-    "Pilih layanan yang Anda perlukan dengan menyentuh tombolnya. Sentuh Selesai untuk mengakhiri.",
-    "Choose the service you need by touching its button. Touch Finish to end.",
+    "Pilih layanan yang Anda perlukan dengan menyentuh tombolnya. "
+    "Sentuh Akhiri kunjungan untuk mengakhiri.",
+    "Choose the service you need by touching its button. Touch End my visit to end.",
 )
 FORM = T(
     "Sentuh setiap isian di kiri, lalu isi di sebelah kanan. Sentuh Lanjut bila sudah selesai.",

@@ -29,8 +29,8 @@ BUTTON_OPEN = Text("Petugas \u00b7 {attendant}", "Attendant \u00b7 {attendant}")
 BADGE = Text("Dibantu petugas {attendant}", "Assisted by {attendant}")
 PIN_TITLE = Text("PIN petugas", "Attendant PIN")
 PIN_HINT = Text(
-    "Masukkan PIN lalu sentuh Selesai, atau tempelkan kartu petugas.",
-    "Enter the PIN and touch Done, or place the attendant card on the reader.",
+    "Masukkan PIN lalu sentuh OK, atau tempelkan kartu petugas.",
+    "Enter the PIN and touch OK, or place the attendant card on the reader.",
 )
 PIN_SHORT = Text("PIN terdiri dari 4 sampai 12 angka.", "A PIN has 4 to 12 digits.")
 CHECKING = Text("Memeriksa PIN...", "Checking the PIN...")

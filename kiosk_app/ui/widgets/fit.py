@@ -62,6 +62,22 @@ def one_line_size(text: str, font_name: str, size: float, room: float, *_depends
     return size if width <= room else max(size * MIN_SHARE, size * 0.98 * room / width)
 
 
+def words_fit_size(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
+    """Font size at which the longest word of `text` fits `room` pixels (a word is never broken
+    inside, "nama@contoh.com", "November"), down to the body size (in large text: down to the
+    size the normal mode gives, never smaller); `size` when it fits."""
+    words = text.split()
+    if not words or room <= 1:
+        return size
+    widest = max(text_width(word, font_name, size) for word in words)
+    if widest <= room:
+        return size
+    floor = min(theme.sp_body, size)
+    if theme.large_text and theme.scale > 0:
+        floor /= theme.scale  # the normal mode's floor: both modes then fit at the same size
+    return max(float(floor), size * 0.98 * room / widest)
+
+
 def shrink_to(text: str, font_name: str, size: float, room: float, *_depends: Any) -> float:
     """The largest theme size up to `size` at which `text` (one word, e.g. a registration
     number) keeps one line in `room` pixels (the body size at the least)."""
