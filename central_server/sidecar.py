@@ -8,6 +8,7 @@ when its stdin closes, so it never outlives the kiosk that started it.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import subprocess
@@ -15,7 +16,10 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import datetime
+from datetime import time as time_of_day
 from pathlib import Path
+from typing import Any
 
 from central_server.config import (
     CentralConfig,
@@ -26,6 +30,10 @@ from central_server.config import (
 
 STOP_TIMEOUT_S = 10.0
 ROOT = Path(__file__).resolve().parents[1]
+# Development only: a file holding the server's "now" (2026-11-23T08:30 WIB, or a bare date for
+# 09.00 that day), read on every request, so a demo or a UI test can book today and check in on
+# the verification day with the same server. Missing or empty: the real WIB time.
+DEV_CLOCK_ENV = "ANJUNGAN_DEV_CLOCK"
 
 
 class SidecarServer:
@@ -104,6 +112,36 @@ def development_config(database_url: str) -> CentralConfig:
     return CentralConfig(server=server, notify=NotifySettings(file=FileChannelSettings(messages)))
 
 
+def dev_clock(path: Path) -> dict[str, Any]:
+    """create_app's `today` and `clock` read from the file at `path` on every call."""
+    from central_server.settings import WIB
+
+    log = logging.getLogger(__name__)
+
+    def now() -> datetime:
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            text = ""
+        if not text:
+            return datetime.now(WIB)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            log.warning(
+                "%s=%s holds %r, not an ISO date or time: the real time is used",
+                DEV_CLOCK_ENV,
+                path,
+                text[:40],
+            )
+            return datetime.now(WIB)
+        if "T" not in text and " " not in text:
+            moment = datetime.combine(moment.date(), time_of_day(9))
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=WIB)
+
+    return {"today": lambda: now().date(), "clock": now}
+
+
 def _serve(fd: int, database_url: str) -> None:
     """Child side: serve on the inherited socket until stdin closes."""
     # Only the child imports the server: the kiosk that starts it stays light.
@@ -112,7 +150,9 @@ def _serve(fd: int, database_url: str) -> None:
     from central_server.runtime import build_app
 
     listener = socket.socket(fileno=fd)
-    app = build_app(development_config(database_url))
+    clock_file = os.environ.get(DEV_CLOCK_ENV)
+    overrides = dev_clock(Path(clock_file)) if clock_file else {}
+    app = build_app(development_config(database_url), **overrides)
     seed_sample_regions(database_url)
     config = uvicorn.Config(
         app,

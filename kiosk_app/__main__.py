@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo = sub.add_parser("demo", help="drive the whole journey headless and save what it shows")
     demo.add_argument("--out", type=Path, required=True)
+    demo.add_argument(
+        "--journey",
+        choices=("pre_application", "arrival"),
+        default="pre_application",
+        help="arrival: also the verification day (check-in, calling ticket, counter, display)",
+    )
     pin = sub.add_parser("attendant-pin", help="print the config lines for an attendant's PIN")
     pin.add_argument("--id", required=True, help="the attendant's id, e.g. PTG-07")
     args = parser.parse_args(argv)
@@ -63,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from kiosk_app.ui.demo import run_demo
 
-        return run_demo(args.out)
+        return run_demo(args.out, args.journey)
     return _run_kiosk(args.config, windowed=args.windowed)
 
 

@@ -162,6 +162,37 @@ def _leases(answer: dict[str, Any]) -> list[Lease]:
     ]
 
 
+@dataclass(frozen=True)
+class CheckinAnswer:
+    """The server's answer to a check-in: the calling number and where the citizen waits."""
+
+    calling_number: str
+    registration_number: str
+    service: str
+    service_name: str
+    counter_group: str
+    people_ahead: int
+    estimated_wait_minutes: int
+    window: str
+    repeat: bool  # checked in before: the same number again
+    priority: str = ""  # "", "lansia", "disabilitas" or "ibu_hamil" (the priority lane)
+
+
+def _checkin_answer(answer: dict[str, Any]) -> CheckinAnswer:
+    return CheckinAnswer(
+        calling_number=str(answer["calling_number"]),
+        registration_number=str(answer["registration_number"]),
+        service=str(answer["service"]),
+        service_name=str(answer.get("service_name") or answer["service"]),
+        counter_group=str(answer.get("counter_group") or ""),
+        people_ahead=int(answer.get("people_ahead") or 0),
+        estimated_wait_minutes=int(answer.get("estimated_wait_minutes") or 0),
+        window=str(answer.get("window") or ""),
+        repeat=bool(answer.get("repeat")),
+        priority=str(answer.get("priority") or ""),
+    )
+
+
 def _slot(raw: dict[str, Any]) -> Slot:
     return Slot(date=date.fromisoformat(raw["date"]), window=str(raw["window"]))
 
@@ -446,6 +477,36 @@ class CentralClient(CardHolderApi):
             office_name=answer["office_name"],
             created_at=answer["created_at"],
         )
+
+    def checkin(self, *, field: str, value: str) -> CheckinAnswer:
+        """Check a citizen in for today's verification by one of "seal" (a QR's text),
+        "registration_number" or "nik" (the card holder's booking today).
+
+        Refusals raise CentralRejected with the server's code ("too_early", "other_day", ...)
+        and its details (date, window, come_back_at) in `extra`; an unknown one NotFound."""
+        if field not in ("seal", "registration_number", "nik"):
+            raise ValueError(f"no check-in by {field!r}")
+        shown = mask_nik(value) if field == "nik" else value[:40]
+        answer = self._call(
+            "POST", "/api/v1/checkin", json={field: value}, what=f"check-in {field}={shown}"
+        )
+        log.info("check-in %s=%s -> %s", field, shown, answer.get("calling_number"))
+        return _checkin_answer(answer)
+
+    def queue_priority(
+        self, registration_number: str, reason: str, attendant: str
+    ) -> CheckinAnswer:
+        """An attendant puts a checked-in citizen in the priority lane ("lansia", "disabilitas",
+        "ibu_hamil"); the calling ticket recomputed. Refusals as for checkin()."""
+        body = {
+            "registration_number": registration_number,
+            "reason": reason,
+            "attendant": attendant,
+        }
+        what = f"priority {reason} for {registration_number} by {attendant}"
+        answer = self._call("POST", "/api/v1/queue/priority", json=body, what=what)
+        log.info("%s -> %s", what, answer.get("calling_number"))
+        return _checkin_answer(answer)
 
     def upload_scan(self, registration_number: str, name: str, pdf: bytes) -> None:
         """Attach one scanned document (a PDF) to an application; re-sending replaces it."""

@@ -187,11 +187,17 @@ def test_every_session_method_a_kv_file_names_exists_on_the_facade() -> None:
 # The session's shared modules; a journey may import these and its own helper, never another
 # journey (what it needs of one is a Protocol in ports.py, wired by the facade).
 SESSION_SHARED = {"core", "ports", "hooks", "views"}
-SESSION_HELPERS = {"card_holder": {"desk"}, "status": {"status_check"}, "desk": {"status_check"}}
+SESSION_HELPERS = {
+    "card_holder": {"desk"},
+    "status": {"status_check"},
+    "desk": {"status_check"},
+    "checkin": {"number_entry"},
+}
 SESSION_JOURNEYS = (
     "assisted",
     "card",
     "card_holder",
+    "checkin",
     "form",
     "opening_hours",
     "result",

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 
 from drivers.errors import CoverOpen, DeviceError, PaperOut, PrinterFault, PrinterOffline
-from drivers.ticket_printer.layout import TicketProfile, build_ticket
-from kiosk_app.domain.ticket import Ticket
+from drivers.ticket_printer.layout import TicketProfile, build_calling_ticket, build_ticket
+from kiosk_app.domain.ticket import CallingTicket, Ticket
 
 try:
     import serial
@@ -121,7 +121,15 @@ class EscposSerialTicketPrinter:
 
     def print_ticket(self, ticket: Ticket) -> None:
         """Check status, send the ticket, check status again; raise a DeviceError on a fault."""
-        data = build_ticket(ticket, self.profile)
+        self._print(build_ticket(ticket, self.profile), f"ticket {ticket.queue_number}")
+
+    def print_calling_ticket(self, ticket: CallingTicket) -> None:
+        """Print a check-in's calling ticket the same way (status, bytes, status)."""
+        self._print(
+            build_calling_ticket(ticket, self.profile), f"calling ticket {ticket.calling_number}"
+        )
+
+    def _print(self, data: bytes, what: str) -> None:
         with self._lock:
             before = self._query()
             error = before.error_to_raise(self.port, "before printing")
@@ -137,7 +145,7 @@ class EscposSerialTicketPrinter:
             raise error
         if after.paper_near_end:
             log.warning("ticket printer on %s: paper near end, refill soon", self.port)
-        log.info("ticket %s printed on %s (%d bytes)", ticket.queue_number, self.port, len(data))
+        log.info("%s printed on %s (%d bytes)", what, self.port, len(data))
 
     def status(self) -> dict[str, str]:
         """Ask the printer (DLE EOT); return {"state", "paper", "driver"} for the health report."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from kiosk_app.domain import ticket as words
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.text import as_language
-from kiosk_app.domain.ticket import Ticket
+from kiosk_app.domain.ticket import CallingTicket, Ticket
 
 
 def _escpos_cache_dir() -> str:
@@ -191,4 +191,40 @@ def build_ticket(ticket: Ticket, profile: TicketProfile | None = None) -> bytes:
     if ticket.offline:
         w.style(invert=True)
         w.line(words.TICKET_OFFLINE(lang), align="center", bold=True)
+    return w.finish()
+
+
+def build_calling_ticket(ticket: CallingTicket, profile: TicketProfile | None = None) -> bytes:
+    """Return the ESC/POS bytes of a check-in's calling ticket: the number as large as the
+    printer prints, then the service, counter group, people ahead and estimated wait."""
+    profile = profile or TicketProfile()
+    lang = as_language(ticket.language)
+    w = _Writer(profile)
+    if ticket.office_name:
+        w.line(ticket.office_name, align="center", bold=True)
+    w.rule("=")
+    w.line(words.CALLING_TITLE(lang), align="center")
+    number_size = max(2, min(8, w.columns // max(1, len(ticket.calling_number))))
+    w.line(ticket.calling_number, align="center", bold=True, size=number_size)
+    w.rule()
+    for label, value in (
+        (words.TICKET_SERVICE, ticket.service(lang)),
+        (words.CALLING_COUNTER, ticket.counter_group),
+        (words.CALLING_AHEAD, words.CALLING_AHEAD_VALUE.format(people=ticket.people_ahead)(lang)),
+        (
+            words.CALLING_WAIT,
+            words.CALLING_WAIT_VALUE.format(minutes=ticket.estimated_wait_minutes)(lang)
+            if ticket.people_ahead
+            else words.CALLING_WAIT_SOON(lang),
+        ),
+        (words.TICKET_REGISTRATION, ticket.registration_number),
+    ):
+        if value:
+            w.line(label(lang))
+            w.line(value, bold=True)
+    w.rule()
+    for note in ticket.notes:
+        w.bullet(note(lang))
+    w.rule()
+    w.line(f"{words.TICKET_ISSUED(lang)}: {ticket.issued_at}", align="center")
     return w.finish()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from kiosk_app.domain.ticket import Ticket
+from kiosk_app.domain.ticket import CallingTicket, Ticket
 
 
 class TicketPrinter(Protocol):
@@ -12,6 +12,9 @@ class TicketPrinter(Protocol):
 
     def print_ticket(self, ticket: Ticket) -> None:
         """Print and cut one ticket; raise PaperOut, CoverOpen or PrinterOffline on failure."""
+
+    def print_calling_ticket(self, ticket: CallingTicket) -> None:
+        """Print and cut a check-in's calling ticket; the same errors as print_ticket."""
 
     def status(self) -> dict[str, str]:
         """Return the printer's state for the health report (online, paper)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
 from drivers.errors import CoverOpen, PaperOut, PrinterOffline
-from kiosk_app.domain.ticket import Ticket
+from kiosk_app.domain.ticket import CallingTicket, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ class SimulatedTicketPrinter:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.printed: list[Image.Image] = []
         self.tickets: list[Ticket] = []
+        self.calling_tickets: list[CallingTicket] = []
+        self.printed_bytes: list[bytes] = []  # the ESC/POS bytes of each print, in order
         self.last_png_path: Path | None = None
         self._lock = threading.Lock()
         self._paper = True
@@ -33,15 +36,29 @@ class SimulatedTicketPrinter:
 
     def print_ticket(self, ticket: Ticket) -> None:
         """Render and "print" `ticket`; raise PaperOut, CoverOpen or PrinterOffline on a fault."""
+        from drivers.ticket_printer.layout import build_ticket  # imports escpos: lazily
+
+        self._print(lambda: build_ticket(ticket), lambda: self.tickets.append(ticket))
+
+    def print_calling_ticket(self, ticket: CallingTicket) -> None:
+        """Render and "print" a check-in's calling ticket (the same faults)."""
+        from drivers.ticket_printer.layout import build_calling_ticket
+
+        self._print(
+            lambda: build_calling_ticket(ticket), lambda: self.calling_tickets.append(ticket)
+        )
+
+    def _print(self, build: Callable[[], bytes], keep: Callable[[], None]) -> None:
         with self._lock:
             self._raise_fault()
             from drivers.ticket_printer.emulator.machine import render_bytes
-            from drivers.ticket_printer.layout import build_ticket  # imports escpos: lazily
 
             # The same bytes the serial driver sends, drawn as an 80 mm printer would print them.
-            image = render_bytes(build_ticket(ticket))[0]
+            data = build()
+            image = render_bytes(data)[0]
             self.printed.append(image)
-            self.tickets.append(ticket)
+            self.printed_bytes.append(data)
+            keep()
             number = len(self.printed)
             if self.out_dir is not None:
                 self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ class SessionState(Enum):
     SURVEY = "survey"  # the optional satisfaction survey at the end (nothing personal held)
     DOCUMENTS = "documents"  # printing an issued document (card holder, one-time print code)
     CLOSED = "closed"  # outside opening hours (entered only from ATTRACT): says when it reopens
+    CHECKIN = "checkin"  # the verification day: exchange the ticket for a calling number
 
 
 class EndReason(Enum):
@@ -86,6 +87,7 @@ _INTERACTIVE = {
     SessionState.STATUS,
     SessionState.SURVEY,
     SessionState.DOCUMENTS,
+    SessionState.CHECKIN,
 }
 
 
@@ -311,18 +313,36 @@ class SessionMachine:
 
     def open_status(self, now: float) -> bool:
         """Check an application's status: from the menu, or from the attract screen (no card)."""
-        if self.state is SessionState.MENU:
-            self.state = SessionState.STATUS
-            return self._active(now)
-        if self.state in (SessionState.ATTRACT, SessionState.GOODBYE, SessionState.CLOSED):
-            self._reset()
-            self.state = SessionState.STATUS
-            return self._active(now)
-        return self.state is SessionState.STATUS
+        return self._open_aside(SessionState.STATUS, now)
 
     def close_status(self, now: float) -> bool:
         """Leave the status check: back to the menu, or to the attract screen without a card."""
-        if self.state is not SessionState.STATUS:
+        return self._close_aside(SessionState.STATUS, now)
+
+    def open_checkin(self, now: float) -> bool:
+        """Check in for today's verification: from the menu (the card holder's booking), or
+        from the attract screen with no card (a QR, the keypad, or a card tapped there)."""
+        return self._open_aside(SessionState.CHECKIN, now)
+
+    def close_checkin(self, now: float) -> bool:
+        """Leave the check-in: back to the menu with a card, to the attract screen without."""
+        return self._close_aside(SessionState.CHECKIN, now)
+
+    def _open_aside(self, state: SessionState, now: float) -> bool:
+        """A side journey open to anyone: from the menu (the card stays), or from the attract,
+        goodbye or closed screen with no card."""
+        if self.state is SessionState.MENU:
+            self.state = state
+            return self._active(now)
+        if self.state in (SessionState.ATTRACT, SessionState.GOODBYE, SessionState.CLOSED):
+            self._reset()
+            self.state = state
+            return self._active(now)
+        return self.state is state
+
+    def _close_aside(self, state: SessionState, now: float) -> bool:
+        """Leave a side journey: back to the menu, or to the attract screen without a card."""
+        if self.state is not state:
             return False
         if self.identity is not None:
             self.state = SessionState.MENU

@@ -35,6 +35,24 @@ LEASE_NOTE = Text(
     "The number above is the kiosk's local number (LOK-...). The final registration number "
     "comes by SMS or WhatsApp. The verification date and time are certain.",
 )
+# The calling ticket of the verification day (check-in at the kiosk).
+CALLING_TITLE = Text("NOMOR PANGGILAN VERIFIKASI", "VERIFICATION CALLING NUMBER")
+CALLING_COUNTER = Text("Loket", "Counter")
+CALLING_AHEAD = Text("Antrean di depan Anda", "People ahead of you")
+CALLING_AHEAD_VALUE = Text("{people} orang", "{people} people")
+CALLING_WAIT = Text("Perkiraan waktu tunggu", "Estimated wait")
+CALLING_WAIT_VALUE = Text("+/- {minutes} menit", "about {minutes} minutes")
+CALLING_WAIT_SOON = Text("Segera dipanggil", "Called shortly")
+CALLING_NOTES: tuple[Text, ...] = (
+    Text(
+        "Tunggu hingga nomor Anda dipanggil di layar dan melalui pengeras suara.",
+        "Wait until your number is called on the screen and over the speakers.",
+    ),
+    Text(
+        "Siapkan dokumen asli persyaratan dan tiket pra-permohonan Anda.",
+        "Have your original documents and your pre-application ticket ready.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,22 @@ class Ticket:
     offline: bool = False
     notes: tuple[Text, ...] = NOTES
     language: str = "id"  # the citizen's language; Indonesian is always printed too where needed
+
+
+@dataclass(frozen=True)
+class CallingTicket:
+    """The small ticket a check-in prints: the calling number and where to wait."""
+
+    calling_number: str  # "A-012"
+    registration_number: str
+    service: Text
+    counter_group: str  # the counters handling the service, e.g. "Pencatatan Sipil"
+    people_ahead: int
+    estimated_wait_minutes: int
+    office_name: str
+    issued_at: str  # "23-11-2026 08.41"
+    language: str = "id"
+    notes: tuple[Text, ...] = CALLING_NOTES
 
 
 @dataclass(frozen=True)

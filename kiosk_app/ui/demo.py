@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -200,12 +201,21 @@ def _copy_prints(kiosk: Any, out_dir: Path) -> None:
     shutil.copyfile(receipt, out_dir / "receipt.pdf")
 
 
-def run_demo(out_dir: Path) -> int:
-    """Run the journey headless into `out_dir`; 0 when every step worked."""
+JOURNEYS = ("pre_application", "arrival")
+
+
+def run_demo(out_dir: Path, journey: str = "pre_application") -> int:
+    """Run the journey headless into `out_dir`; 0 when every step worked.
+
+    "arrival" goes on to the verification day (kiosk_app.ui.demo_arrival): check-in, the
+    calling ticket (queue_ticket.png), a counter's call and the display (display.png)."""
+    if journey not in JOURNEYS:
+        raise ValueError(f"journey must be one of {JOURNEYS}, not {journey!r}")
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out_dir / "screens", ignore_errors=True)
     report: dict[str, Any] = {
+        "journey": journey,
         "screens": [],
         "registration_number": None,
         "timings": {},
@@ -216,6 +226,12 @@ def run_demo(out_dir: Path) -> int:
     app: Any = None
     rec: DemoRecorder | None = None
     started = time.monotonic()
+    from central_server.sidecar import DEV_CLOCK_ENV  # the kiosk's development server
+
+    clock_file = work / "central-clock"  # the development server's "now" (arrival)
+    previous_clock = os.environ.get(DEV_CLOCK_ENV)
+    if journey == "arrival":
+        os.environ[DEV_CLOCK_ENV] = str(clock_file)  # the sidecar server inherits it
     try:
         prepare_kivy(headless=True, kivy_home=work / "kivy")
         from kiosk_app.bootstrap import build_kiosk
@@ -235,7 +251,19 @@ def run_demo(out_dir: Path) -> int:
         rec = DemoRecorder(out_dir, pilot)
         number = drive_journey(pilot, rec, sample_birth_values())
         _copy_prints(kiosk, out_dir)
-        report.update(registration_number=number, ok=True)
+        report.update(registration_number=number)
+        if journey == "arrival":
+            from kiosk_app.ui.demo_arrival import drive_arrival
+
+            report["arrival"] = drive_arrival(
+                pilot,
+                rec,
+                number=number,
+                clock_file=clock_file,
+                data_dir=work / "data",
+                out_dir=out_dir,
+            )
+        report.update(ok=True)
     except Exception as exc:  # the report says what failed; the exit code says that it failed
         log.error("demo failed: %s", exc)
         report["error"] = f"{type(exc).__name__}: {exc}"
@@ -257,6 +285,11 @@ def run_demo(out_dir: Path) -> int:
                 log.exception("stopping the app failed")
         if kiosk is not None:
             kiosk.close()
+        if journey == "arrival":
+            if previous_clock is None:
+                os.environ.pop(DEV_CLOCK_ENV, None)
+            else:
+                os.environ[DEV_CLOCK_ENV] = previous_clock
         shutil.rmtree(work, ignore_errors=True)
         (out_dir / "journey.json").write_text(
             json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

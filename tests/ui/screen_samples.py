@@ -23,6 +23,8 @@ from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.scanning.step import DocStatus, DocumentView, ScanView
 from kiosk_app.services.session.views import (
     CardHolderView,
+    CheckinResult,
+    CheckinView,
     Outcome,
     SessionView,
     StatusCheckView,
@@ -139,6 +141,30 @@ STATE_SAMPLES: dict[str, Callable[[str], dict[str, Any]]] = {
     },
     "survey": _survey,
     "documents": _documents,
+    "checkin": lambda lang: {
+        "name": "",
+        "masked_nik": "",
+        "service": None,
+        "values": {},
+        "checkin": CheckinView(
+            prefix="AKTA",
+            digits="35172611230007",
+            entry="AKTA-35.17.261123.0007",
+            result=CheckinResult(
+                calling_number="A-012",
+                registration_number="AKTA-35.17.261123.0007",
+                service=SERVICE.title,
+                counter_group="Pencatatan Sipil",
+                people_ahead=3,
+                estimated_wait_minutes=30,
+                repeat=False,
+                announcement=Text(
+                    "Nomor antrean Anda A dua belas.", "Your calling number is A-012."
+                ),
+                printed=True,
+            ),
+        ),
+    },
     "closed": lambda lang: {
         "name": "",
         "masked_nik": "",

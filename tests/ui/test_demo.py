@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,19 +18,25 @@ ROOT = Path(__file__).resolve().parents[2]
 NUMBER = re.compile(r"^AKTA-\d{2}\.\d{2}\.\d{6}\.\d{4}$")
 
 
-def test_demo_drives_the_whole_journey(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
+def run_demo(out: Path, *options: str) -> dict[str, Any]:
+    """`anjungan demo --out OUT [options]` in a subprocess; its journey.json (exit code 0)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "kiosk_app", "demo", "--out", str(out)],
-        cwd=tmp_path,
+        [sys.executable, "-m", "kiosk_app", "demo", *options, "--out", str(out)],
+        cwd=out.parent,
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    journey = json.loads((out / "journey.json").read_text(encoding="utf-8"))
+    journey: dict[str, Any] = json.loads((out / "journey.json").read_text(encoding="utf-8"))
     assert done.returncode == 0, (journey.get("error"), done.stderr[-3000:])
+    return journey
+
+
+def test_demo_drives_the_whole_journey(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    journey = run_demo(out)
     assert journey["ok"] is True
     assert NUMBER.match(journey["registration_number"])
 
@@ -54,3 +61,23 @@ def test_demo_drives_the_whole_journey(tmp_path: Path) -> None:
     assert (out / "ticket.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "receipt.pdf").read_bytes()[:5] == b"%PDF-"
     assert {"attract", "schedule", "submit", "total"} <= set(journey["timings"])
+
+
+def test_demo_arrival_checks_in_prints_the_calling_ticket_and_shows_the_display(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "arrival"
+    journey = run_demo(out, "--journey", "arrival")
+    assert journey["ok"] is True and journey["journey"] == "arrival"
+    arrival = journey["arrival"]
+    assert arrival["calling_number"] == "A-001"  # the first to check in is the first called
+    assert arrival["waiting_after"] == ["A-002", "A-003"]  # on the display's "Berikutnya"
+    assert arrival["spoken"].startswith("Nomor antrean Anda A satu")  # its words, not digits
+    for screen in ("result", "verification-day", "checkin", "calling-number"):
+        assert screen in journey["screens"]
+    for picture in ("queue_ticket.png", "display.png", "ticket.png"):
+        assert (out / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+    from PIL import Image
+
+    assert Image.open(out / "display.png").size == (1920, 1080)
+    assert {"approve", "checkin", "others", "call", "display"} <= set(journey["timings"])

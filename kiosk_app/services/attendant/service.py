@@ -51,6 +51,7 @@ BACKGROUND = frozenset(
         "resume_a4",
         "retry_held",
         "mark_handled",
+        "grant_priority",
     }
 )
 
@@ -312,6 +313,21 @@ class AttendantService:
         self._audit("continue_uid_card", nik=mask_nik(nik))
         self._update(message=T.UID_CONTINUED, message_ok=True)
         return {}
+
+    # -- the verification day's priority lane ------------------------------------------------
+    def grant_priority(self, reason: str) -> bool:
+        """Lansia, disabilitas or ibu hamil: the calling number on screen goes to the priority
+        lane (blocking: run it in the background); audited."""
+        attendant = self._require()
+        if attendant is None or self._session is None:
+            return False
+        refused = self._session.grant_priority(reason, attendant)
+        if refused is not None:
+            self._update(message=refused, message_ok=False)
+            return False
+        self._audit("queue_priority", detail=reason)
+        self._update(message=T.PRIORITY_GIVEN, message_ok=True)
+        return True
 
     # -- devices and reprints ----------------------------------------------------------------
     def check_devices(self) -> tuple[DeviceLine, ...]:

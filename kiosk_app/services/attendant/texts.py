@@ -195,3 +195,8 @@ HELD_HANDLED = Text(
     "{reference} was marked as handled. Its data is kept.",
 )
 HELD_GONE = Text("Kiriman ini tidak tertahan lagi.", "This submission is no longer held.")
+
+PRIORITY_GIVEN = Text(
+    "Jalur prioritas diberikan; perkiraan antrean di layar sudah diperbarui.",
+    "Priority lane given; the waiting estimate on screen is updated.",
+)

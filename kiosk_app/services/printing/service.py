@@ -10,12 +10,12 @@ from datetime import datetime
 from drivers.document_printer.protocol import DocumentPrinter
 from drivers.errors import DeviceError
 from drivers.ticket_printer.protocol import TicketPrinter
-from kiosk_app.central import SubmissionReceipt
+from kiosk_app.central import CheckinAnswer, SubmissionReceipt
 from kiosk_app.domain.catalogue import ServiceInfo
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text, as_language
-from kiosk_app.domain.ticket import NOTES, Letterhead, Receipt, Slot, Ticket
+from kiosk_app.domain.ticket import NOTES, CallingTicket, Letterhead, Receipt, Slot, Ticket
 from kiosk_app.services.printing.journal import DuplicatePrint, PrintJournal, ticket_payload
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 
@@ -37,6 +37,12 @@ ASSISTED_NOTE = Text(
 RECEIPT_FAILED_HINT = Text(
     "Tanda terima A4 belum tercetak. Petugas dapat mencetak ulang dengan nomor registrasi.",
     "The A4 receipt was not printed. An attendant can reprint it with the registration number.",
+)
+CALLING_TICKET_FAILED = Text(
+    "Nomor panggilan belum tercetak. Catat nomor di layar; Anda tetap dipanggil dengan nomor "
+    "itu. Petugas sudah diberi tahu.",
+    "The calling number was not printed. Note the number on screen; you will still be called "
+    "by it. An attendant has been told.",
 )
 NOT_STORED = "TIDAK TERSIMPAN"  # where a refusal slip's registration number would be
 NOT_BOOKED = Text(
@@ -79,6 +85,8 @@ class PrintingService:
         self._kiosk_id = kiosk_id
         self._now = now
         self.last_ticket: Ticket | None = None
+        # The calling ticket's heading: the letterhead's office (a check-in has no receipt).
+        self._office_name = self._letterhead.office or self._letterhead.government
 
     def _issued_at(self, language: str) -> str:
         """When it printed, the date as on every screen: "Senin, 7 Desember 2026 10.15"."""
@@ -202,6 +210,37 @@ class PrintingService:
             return
         with self._journal.track("document", document_number, actor=actor, code=code_ref):
             self._document_printer.print_pdf(pdf, f"document-{document_number}")
+
+    def print_calling_ticket(
+        self, answer: CheckinAnswer, *, service: Text, language: str
+    ) -> Text | None:
+        """Print a check-in's calling ticket (not journalled: a repeat check-in prints the same
+        number again); None when it printed, else what to tell the citizen."""
+        ticket = CallingTicket(
+            calling_number=answer.calling_number,
+            registration_number=answer.registration_number,
+            service=service,
+            counter_group=answer.counter_group,
+            people_ahead=answer.people_ahead,
+            estimated_wait_minutes=answer.estimated_wait_minutes,
+            office_name=self._office_name,
+            issued_at=self._now().strftime("%d-%m-%Y %H.%M"),
+            language=language,
+        )
+        try:
+            self._ticket_printer.print_calling_ticket(ticket)
+        except DeviceError as exc:
+            log.warning(
+                "calling ticket %s not printed: %s: %s",
+                ticket.calling_number,
+                type(exc).__name__,
+                exc,
+            )
+            return CALLING_TICKET_FAILED
+        except Exception:
+            log.exception("calling ticket %s printing crashed", ticket.calling_number)
+            return CALLING_TICKET_FAILED
+        return None
 
     def print_refusal(
         self, *, info: ServiceInfo, identity: Identity, slot: Slot, language: str, why: Text

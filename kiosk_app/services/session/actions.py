@@ -12,6 +12,7 @@ from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.session.hooks import AssistHooks
 from kiosk_app.services.session.views import (
     CardHolderView,
+    CheckinView,
     Outcome,
     ReprintOffer,
     ScanView,
@@ -219,6 +220,31 @@ class StatusActions(Protocol):
 
     def view(self) -> StatusCheckView | None:
         """The check's snapshot."""
+
+
+class CheckinActions(Protocol):
+    """The verification day's check-in."""
+
+    def open_checkin(self) -> None:
+        """Open the check-in (a card holder's booking is checked at once)."""
+
+    def close_checkin(self) -> None:
+        """Leave the check-in."""
+
+    def prefix(self, prefix: str) -> None:
+        """Choose the number's service prefix."""
+
+    def key(self, key: str) -> None:
+        """A keypad key ("done": check in by the typed number)."""
+
+    def grant_priority(self, reason: str, attendant_id: str) -> Text | None:
+        """The attendant's priority lane for the number on screen; None, or why not."""
+
+    def view(self) -> CheckinView | None:
+        """The check-in's snapshot."""
+
+    def close(self) -> None:
+        """Stop the check-in's worker."""
 
 
 class CardHolderActions(Protocol):

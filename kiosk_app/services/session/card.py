@@ -19,7 +19,7 @@ from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import validate_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session.core import SessionCore
-from kiosk_app.services.session.ports import AttendantCards, ClosedCards
+from kiosk_app.services.session.ports import AttendantCards, CheckinCards, ClosedCards
 
 log = logging.getLogger("kiosk_app.services.session.service")
 
@@ -45,8 +45,11 @@ class CardJourney:
         *,
         attendant: AttendantCards,
         closed: ClosedCards,
+        checkin: CheckinCards | None = None,
     ) -> None:
-        """`attendant` tells attendant cards apart; `closed` answers cards while closed."""
+        """`attendant` tells attendant cards apart; `closed` answers cards while closed;
+        `checkin` takes a card tapped during an anonymous check-in."""
+        self._checkin = checkin
         self._core = core
         self._reader = reader
         self._attendant = attendant
@@ -80,7 +83,9 @@ class CardJourney:
         with core.lock:
             m = core.machine
             self._closed.card_event(event)  # while closed, cards are not read
-            if isinstance(event, CardInserted):
+            if self._checkin is not None and self._checkin.card_event(event):
+                pass  # a tap at the check-in: the holder's booking today, no visit opened
+            elif isinstance(event, CardInserted):
                 if m.card_inserted(now):
                     core.end_visit()
             elif isinstance(event, IdentityRead):

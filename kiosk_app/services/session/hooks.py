@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from kiosk_app.domain.identity import Identity
+from kiosk_app.domain.text import Text
 
 
 class AssistHooks(Protocol):
@@ -55,3 +56,6 @@ class AttendedSession(Protocol):
 
     def attendant_reprinted(self, reference: str) -> None:
         """The attendant reprinted `reference`'s ticket."""
+
+    def grant_priority(self, reason: str, attendant_id: str) -> Text | None:
+        """The priority lane for the calling number on screen; None, or why not (blocking)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+from drivers.barcode_scanner.protocol import Scanned
 from drivers.card_reader.protocol import CardEvent
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
@@ -83,3 +84,24 @@ class ClosedCards(Protocol):
 
     def card_event(self, event: CardEvent) -> None:
         """Answer a card placed or taken while closed (lock held)."""
+
+
+class AttendantCall(Protocol):
+    """The assisted journey, as a journey that needs an attendant sees it."""
+
+    def call_attendant(self, reason: str) -> None:
+        """Call an attendant to the kiosk (lock not held)."""
+
+
+class CheckinCards(Protocol):
+    """The check-in, as the card reader's events see it."""
+
+    def card_event(self, event: CardEvent) -> bool:
+        """A card tapped during an anonymous check-in: True when the check-in took it."""
+
+
+class CheckinScans(Protocol):
+    """The check-in, as the barcode scanner's reads see it."""
+
+    def scanned(self, event: Scanned) -> bool:
+        """A QR read during the check-in: True when the check-in took it."""

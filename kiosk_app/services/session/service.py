@@ -15,6 +15,7 @@ from kiosk_app.domain.formkit import holder_sex
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.opening_hours import OpeningHours
 from kiosk_app.domain.session import GOODBYE_TEXT, SessionState, Timeouts
+from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.leases import LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import OutboxSender
@@ -25,6 +26,7 @@ from kiosk_app.services.session.actions import (
     AssistActions,
     CardActions,
     CardHolderActions,
+    CheckinActions,
     FormActions,
     HoursActions,
     ResultActions,
@@ -37,6 +39,7 @@ from kiosk_app.services.session.actions import (
 from kiosk_app.services.session.assisted import AssistedJourney
 from kiosk_app.services.session.card import CardJourney
 from kiosk_app.services.session.card_holder import CardHolderJourney
+from kiosk_app.services.session.checkin import CheckinJourney
 from kiosk_app.services.session.core import Listener, SessionCore, as_language
 from kiosk_app.services.session.form import FormJourney
 from kiosk_app.services.session.hooks import AssistHooks
@@ -94,9 +97,13 @@ class SessionService:
         )
         result = ResultJourney(core, reprint)
         survey = SurveyJourney(core, surveys)  # None: no survey at the end of a visit
+        checkin = CheckinJourney(core, central=central, printing=printing, attendant=assisted)
         self._hours: HoursActions = hours
         self._assisted: AssistActions = assisted
-        self._card: CardActions = CardJourney(core, card_reader, attendant=assisted, closed=hours)
+        self._checkin: CheckinActions = checkin
+        self._card: CardActions = CardJourney(
+            core, card_reader, attendant=assisted, closed=hours, checkin=checkin
+        )
         self._schedule: ScheduleActions = schedule
         self._scan: ScanActions | None = scan
         self._result: ResultActions = result
@@ -115,7 +122,7 @@ class SessionService:
         )
         self._form: FormActions = FormJourney(core, scans=scan, schedule=schedule)
         self._survey: SurveyActions = survey
-        self._status: StatusActions = StatusJourney(core, central, barcode_scanner)
+        self._status: StatusActions = StatusJourney(core, central, barcode_scanner, checkin)
         self._card_holder: CardHolderActions = CardHolderJourney(
             core, central=central, printing=printing, on_printed=lambda: survey.note_visit("print")
         )
@@ -133,6 +140,7 @@ class SessionService:
         self._card.stop()
         self._status.stop()
         self._card_holder.close()
+        self._checkin.close()
         self.core.close()
         if self._scan is not None:
             self._scan.close()
@@ -216,6 +224,8 @@ class SessionService:
         """Open a service's form, the status check or "Cetak Dokumen"."""
         if key == "status":
             self.open_status()
+        elif key == "checkin":
+            self.open_checkin()
         elif key == "print":
             self.open_documents()
         elif self._form.choose_service(key):
@@ -322,6 +332,23 @@ class SessionService:
         """A keypad key on the status screen: digit, backspace, clear or done (look up)."""
         self._status.key(key)
 
+    # -- the verification day's check-in -----------------------------------------------------
+    def open_checkin(self) -> None:
+        """ "Saya datang untuk verifikasi hari ini": scan, tap or type for a calling number."""
+        self._checkin.open_checkin()
+
+    def close_checkin(self) -> None:
+        """Leave the check-in: the menu (card holder) or the attract screen."""
+        self._checkin.close_checkin()
+
+    def checkin_prefix(self, prefix: str) -> None:
+        """Choose the service prefix of the number being typed at the check-in."""
+        self._checkin.prefix(prefix)
+
+    def checkin_key(self, key: str) -> None:
+        """A keypad key at the check-in: digit, backspace, clear or done (check in)."""
+        self._checkin.key(key)
+
     # -- the card holder's documents ---------------------------------------------------------
     def open_documents(self) -> None:
         """The menu's "Cetak Dokumen": the card holder's ready documents and a code pad."""
@@ -390,6 +417,11 @@ class SessionService:
         """Start the citizen's visit from the NIK and name the attendant typed off the card."""
         return self._assisted.continue_uid_card(identity, attendant_id)
 
+    def grant_priority(self, reason: str, attendant_id: str) -> Text | None:
+        """The attendant puts the citizen whose calling number is on screen in the priority
+        lane (blocking); None when done, else why not."""
+        return self._checkin.grant_priority(reason, attendant_id)
+
     def attendant_reprinted(self, reference: str) -> None:
         """The attendant reprinted `reference`'s ticket: the result screen stops offering it."""
         self._result.ticket_reprinted(reference)
@@ -433,5 +465,6 @@ class SessionService:
             survey=self._survey.view(),
             assisted_by=self._assisted.assisted_by(),
             card_holder=self._card_holder.view(),
+            checkin=self._checkin.view(),
             reopens=self._hours.reopening_text(),
         )

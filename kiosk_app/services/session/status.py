@@ -8,6 +8,7 @@ from drivers.barcode_scanner.protocol import BarcodeScanner, ScanEvent, Scanned
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
 from kiosk_app.services.session.core import SessionCore
+from kiosk_app.services.session.ports import CheckinScans
 from kiosk_app.services.session.status_check import StatusCheck
 from kiosk_app.services.session.views import StatusCheckView
 
@@ -27,10 +28,16 @@ class StatusJourney:
     """Citizen actions of the STATUS state; the barcode scanner's QR reads open it."""
 
     def __init__(
-        self, core: SessionCore, central: CentralClient, barcode_scanner: BarcodeScanner | None
+        self,
+        core: SessionCore,
+        central: CentralClient,
+        barcode_scanner: BarcodeScanner | None,
+        checkin: CheckinScans | None = None,
     ) -> None:
-        """The office's PP.KK digits come pre-typed on the keypad."""
+        """The office's PP.KK digits come pre-typed on the keypad; `checkin` takes the QR
+        reads made during a check-in."""
         self._core = core
+        self._checkin = checkin
         self._scanner = barcode_scanner
         self._check = StatusCheck(central, core.publish, office_code=central.office_code)
         core.on_visit_end(self._check.clear)
@@ -89,6 +96,8 @@ class StatusJourney:
         """Barcode scanner thread: a receipt's QR opens its status (menu, or with no card)."""
         if not isinstance(event, Scanned):
             log.info("barcode scanner available=%s: %s", event.available, event.detail)
+            return
+        if self._checkin is not None and self._checkin.scanned(event):
             return
         number = event.registration_number
         core = self._core

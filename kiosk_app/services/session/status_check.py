@@ -16,32 +16,19 @@ from kiosk_app.central import (
     NotFound,
 )
 from kiosk_app.domain.catalogue import SERVICES
-from kiosk_app.domain.registration import (
-    DIGITS,
-    PREFIXES,
-    SLOT_MATTERS,
-    format_entry,
-    next_step,
-    number_from,
-    office_digits,
-    split_number,
-)
+from kiosk_app.domain.registration import SLOT_MATTERS, next_step
 from kiosk_app.domain.text import Text
 from kiosk_app.services.background import watched
+from kiosk_app.services.session.number_entry import (
+    MSG_INCOMPLETE,
+    MSG_NOT_FOUND,
+    MSG_NOT_OUR_CODE,
+    NumberEntry,
+)
 from kiosk_app.services.session.views import StatusCheckView, StatusResult
 
 log = logging.getLogger(__name__)
 
-MSG_INCOMPLETE = Text(
-    "Nomor registrasi belum lengkap: ketik {missing} angka lagi.",
-    "The registration number is not complete: type {missing} more digit(s).",
-)
-MSG_NOT_FOUND = Text(
-    "Nomor registrasi {number} tidak ditemukan. Periksa kembali nomor pada tiket Anda; "
-    "bila sudah benar, tanyakan ke petugas.",
-    "Registration number {number} was not found. Check the number on your ticket; "
-    "if it is right, please ask an attendant.",
-)
 MSG_RATE_LIMITED = Text(
     "Terlalu banyak pengecekan dalam waktu singkat. Silakan coba lagi dalam {seconds} detik.",
     "Too many checks in a short time. Please try again in {seconds} seconds.",
@@ -56,12 +43,6 @@ MSG_FAILED = Text(
     "Status tidak dapat dicek saat ini. Silakan tanyakan ke petugas.",
     "The status cannot be checked right now. Please ask an attendant.",
 )
-MSG_NOT_OUR_CODE = Text(
-    "Kode QR ini bukan tiket atau tanda terima Dukcapil. Pindai QR pada tiket Anda, "
-    "atau ketik nomor registrasinya.",
-    "This QR code is not a Dukcapil ticket or receipt. Scan the QR on your ticket, "
-    "or type its registration number.",
-)
 
 
 class StatusCheck:
@@ -73,12 +54,10 @@ class StatusCheck:
         """Start empty; the office's PP.KK digits are offered pre-typed."""
         self._central = central
         self._on_change = on_change
-        self._start_digits = office_digits(office_code)
+        self._entry = NumberEntry(office_code)
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="status-check")
         self._generation = 0
-        self._prefix = PREFIXES[0][0]
-        self._digits = self._start_digits
         self._loading = False
         self._result: StatusResult | None = None
         self._message: Text | None = None
@@ -88,18 +67,17 @@ class StatusCheck:
         """A fresh entry: default prefix, office digits, no result (drops a running look-up)."""
         with self._lock:
             self._generation += 1
-            self._prefix = PREFIXES[0][0]
-            self._digits = self._start_digits
+            self._entry.reset()
             self._loading, self._result, self._message = False, None, None
 
     clear = reset  # the session ended: nothing of the look-up stays
 
     def set_prefix(self, prefix: str) -> None:
         """Choose the service prefix (AKTA, AKM, ...)."""
-        if prefix not in dict(PREFIXES):
-            return
         with self._lock:
-            self._prefix, self._message = prefix, None
+            if not self._entry.set_prefix(prefix):
+                return
+            self._message = None
         self._on_change()
 
     def key(self, key: str) -> None:
@@ -108,13 +86,7 @@ class StatusCheck:
             self.lookup_entry()
             return
         with self._lock:
-            if key == "backspace":
-                self._digits = self._digits[:-1]
-            elif key == "clear":
-                self._digits = ""
-            elif len(key) == 1 and key.isdigit() and len(self._digits) < DIGITS:
-                self._digits += key
-            else:
+            if not self._entry.key(key):
                 return
             self._message = None
         self._on_change()
@@ -122,10 +94,9 @@ class StatusCheck:
     def lookup_entry(self) -> None:
         """Look up the typed number, or say how many digits are missing."""
         with self._lock:
-            number = number_from(self._prefix, self._digits)
+            number = self._entry.number
             if number is None:
-                missing = DIGITS - len(self._digits)
-                self._message = MSG_INCOMPLETE.format(missing=missing)
+                self._message = MSG_INCOMPLETE.format(missing=self._entry.missing)
         if number is None:
             self._on_change()
         else:
@@ -133,16 +104,16 @@ class StatusCheck:
 
     def scanned(self, number: str | None) -> None:
         """A QR was read: look its registration number up, or say it is not one of ours."""
-        parts = split_number(number) if number else None
-        if parts is None:
-            with self._lock:
+        with self._lock:
+            filled = self._entry.fill(number)
+            if not filled:
                 self._generation += 1
                 self._loading, self._result, self._message = False, None, MSG_NOT_OUR_CODE
+            shown = self._entry.number
+        if filled and shown is not None:
+            self.lookup(shown)
+        else:
             self._on_change()
-            return
-        with self._lock:
-            self._prefix, self._digits = parts
-        self.lookup(format_entry(*parts))
 
     # -- look-up -------------------------------------------------------------------------------
     def lookup(self, number: str) -> None:
@@ -187,9 +158,9 @@ class StatusCheck:
         """A snapshot for the session view."""
         with self._lock:
             return StatusCheckView(
-                prefix=self._prefix,
-                digits=self._digits,
-                entry=format_entry(self._prefix, self._digits),
+                prefix=self._entry.prefix,
+                digits=self._entry.digits,
+                entry=self._entry.shown,
                 loading=self._loading,
                 result=self._result,
                 message=self._message,

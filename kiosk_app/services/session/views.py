@@ -29,6 +29,8 @@ __all__ = [
     "PIN_MAX",
     "AttendantView",
     "CardHolderView",
+    "CheckinResult",
+    "CheckinView",
     "DocStatus",
     "DocumentView",
     "HeldItem",
@@ -91,6 +93,40 @@ class StatusCheckView:
     loading: bool = False
     result: StatusResult | None = None
     message: Text | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when every digit of the number is typed."""
+        return len(self.digits) == DIGITS
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """A check-in's answer as the screen shows it: the calling number, large."""
+
+    calling_number: str
+    registration_number: str
+    service: Text
+    counter_group: str
+    people_ahead: int
+    estimated_wait_minutes: int
+    repeat: bool  # checked in before: the same number again
+    announcement: Text  # what is said aloud: "Nomor antrean A dua belas. ..."
+    printed: bool | None = None  # None while the calling ticket prints
+    priority: Text | None = None  # the priority lane an attendant granted
+
+
+@dataclass(frozen=True)
+class CheckinView:
+    """What the check-in screen shows."""
+
+    prefix: str
+    digits: str
+    entry: str  # the number as typed so far, with blanks
+    loading: bool = False
+    result: CheckinResult | None = None
+    message: Text | None = None  # a refusal or a fault, in the citizen's words
+    attendant_called: bool = False  # the kiosk called an attendant (server unreachable)
 
     @property
     def complete(self) -> bool:
@@ -174,4 +210,5 @@ class SessionView:
     survey: SurveyView | None = None  # the satisfaction survey, in the SURVEY state
     assisted_by: str = ""  # the attendant id while an attendant assists (a badge shows it)
     card_holder: CardHolderView | None = None  # own applications and printing (STATUS, DOCUMENTS)
+    checkin: CheckinView | None = None  # in SessionState.CHECKIN
     reopens: Text | None = None  # CLOSED: "Buka lagi Senin, 23 November 2026 pukul 08.00 WIB"

@@ -23,6 +23,7 @@ _SCREENS = {
     "documents": ("documents", "DocumentsScreen"),
     "survey": ("survey", "SurveyScreen"),
     "closed": ("closed", "ClosedScreen"),
+    "checkin": ("checkin", "CheckinScreen"),
 }
 
 

@@ -14,8 +14,12 @@ from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton
 
 # Tiles for features the kiosk does not offer yet: the service answers with a message.
-EXTRA_TILES = (("status", texts.STATUS_TILE), ("print", texts.PRINT_TILE))
-BUILT_EXTRAS = frozenset({"status", "print"})  # the others still answer with a message
+EXTRA_TILES = (
+    ("checkin", texts.CHECKIN_TILE),
+    ("status", texts.STATUS_TILE),
+    ("print", texts.PRINT_TILE),
+)
+BUILT_EXTRAS = frozenset({"checkin", "status", "print"})  # the others still answer with a message
 
 
 class MenuScreen(KioskScreen):

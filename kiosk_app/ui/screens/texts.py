@@ -148,3 +148,7 @@ def slot_text(slot: Slot, lang: str, remaining: int | None = None) -> str:
         pukul = "pukul " if lang != "en" else ""
         return f"{day} · {pukul}{window}"
     return SLOT_LINE.format(date=day, window=window, left=remaining)(lang)
+
+
+# The verification day's check-in (attract screen button, menu tile).
+CHECKIN_TILE = T("Saya datang untuk verifikasi hari ini", "I have come for verification today")

@@ -26,6 +26,16 @@ ASSIST = Text("Bantu isi formulir", "Fill in for the citizen")
 UID = Text("Kartu tanpa chip", "Card without chip")
 DEVICES = Text("Periksa perangkat", "Check devices")
 REPRINTS = Text("Cetak ulang tiket", "Reprint tickets")
+PRIORITY = Text("Jalur prioritas", "Priority lane")
+PRIORITY_HINT = Text(
+    "Untuk warga yang nomor antreannya tampil di layar check-in:",
+    "For the citizen whose calling number shows on the check-in screen:",
+)
+PRIORITY_REASONS = (
+    ("lansia", Text("Lansia", "Elderly")),
+    ("disabilitas", Text("Disabilitas", "Disability")),
+    ("ibu_hamil", Text("Ibu hamil", "Pregnant")),
+)
 HOME = Text(
     "Pilih tugas di atas. Mode ini terkunci sendiri bila tidak disentuh.",
     "Choose a task above. This mode locks itself when left untouched.",
@@ -87,7 +97,9 @@ class AttendantPanel(ModalView):
     message = StringProperty("")
     message_ok = BooleanProperty(False)
     busy = BooleanProperty(False)
-    section = OptionProperty("home", options=("home", "uid", "devices", "reprints", "held"))
+    section = OptionProperty(
+        "home", options=("home", "uid", "devices", "reprints", "held", "priority")
+    )
     held_count = NumericProperty(0)
     nik_text = StringProperty("")
     name_text = StringProperty("")
@@ -310,6 +322,19 @@ class AttendantPanel(ModalView):
         again.pilot_id = "devices_recheck"
         again.bind(on_release=lambda _b: self.check_devices())
         body.add_widget(again)
+
+    def _build_priority(self, body: BoxLayout) -> None:
+        body.add_widget(ThemedLabel(text=self.t(PRIORITY_HINT), halign="left"))
+        row = BoxLayout(size_hint_y=None, height=theme.touch * 1.3, spacing=theme.spacing * 1.5)
+        for reason, label in PRIORITY_REASONS:
+            button = BigButton(text=self.t(label), size_hint_y=1, auto_height=False)
+            button.pilot_id = f"priority_{reason}"
+            button.bind(
+                on_release=lambda _b, r=reason: self.service.in_background("grant_priority", r)
+            )
+            row.add_widget(button)
+        body.add_widget(row)
+        body.add_widget(Widget())
 
     def _build_reprints(self, body: BoxLayout) -> None:
         items = list(reversed(self.view.reprints))[:MAX_ROWS]

@@ -1,0 +1,49 @@
+"""The registration number pad the status check and the check-in share: one button per service
+prefix above the on-screen keypad, whose "done" key says what it does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+
+from kiosk_app.domain.registration import PREFIXES
+from kiosk_app.domain.text import Text
+from kiosk_app.ui.widgets.buttons import BigButton
+
+
+def add_prefix_buttons(row: Any, id_prefix: str, chosen: Any) -> None:
+    """One big button per service prefix in `row`; `chosen(prefix)` on a touch."""
+    for prefix, _service in PREFIXES:
+        button = BigButton(
+            text=prefix,
+            kind="secondary",
+            size_hint=(1, 1),
+            auto_height=False,
+            font_role="small",
+        )
+        button.pilot_id = f"{id_prefix}{prefix}"
+        button.prefix = prefix
+        button.bind(on_release=lambda b: chosen(b.prefix))
+        row.add_widget(button)
+
+
+def show_prefix(row: Any, prefix: str) -> None:
+    """The chosen prefix's button stands out."""
+    for button in row.children:
+        button.kind = "primary" if button.prefix == prefix else "secondary"
+
+
+def label_done_key(keypad: Any, label: Text) -> None:
+    """The keypad's "done" key says `label` in the keypad's language, whenever it relabels."""
+
+    def relabel(_dt: float) -> None:
+        for key in keypad.keys:
+            if key.key == "done":
+                key.text = label(keypad.lang)
+
+    def later(*_args: Any) -> None:
+        Clock.schedule_once(relabel, 0)  # after the keypad's own labelling
+
+    keypad.bind(keys=later, lang=later)
+    later()

@@ -1,0 +1,509 @@
+"""The verification day's check-in through the session service: the real central server on
+loopback (its POST /api/v1/checkin, its clock set to the booked day), the real barcode scanner
+driver on a pty emulator, the ESC/POS serial driver printing into the printer emulator on a pty,
+and the real pcscd with the virtual e-KTP for the card tap."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from central_server.app import create_app
+from central_server.auth import create_user, use_hasher
+from central_server.embedded import EmbeddedServer
+from central_server.settings import WIB
+from drivers.barcode_scanner.emulator import BarcodeScannerEmulator
+from drivers.barcode_scanner.serial import SerialBarcodeScanner
+from drivers.card_reader.citizens import citizen
+from drivers.card_reader.simulator import SimulatedCardReader
+from drivers.document_printer.simulator import SimulatedDocumentPrinter
+from drivers.ticket_printer.emulator import EscposEmulator
+from drivers.ticket_printer.escpos_serial import EscposSerialTicketPrinter
+from kiosk_app.central import CentralClient
+from kiosk_app.domain.session import SessionState, Timeouts
+from kiosk_app.domain.ticket import Letterhead
+from kiosk_app.services import receipt_seal
+from kiosk_app.services.printing.service import CALLING_TICKET_FAILED, PrintingService
+from kiosk_app.services.session import checkin as ck
+from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.session.views import SessionView
+from tests.central.officer.conftest import Staff
+from tests.drivers.pcsc.fixtures import reset_bed, wait_for
+
+KIOSK = "KIOSK-CHECKIN-01"
+OFFICE = "3517"
+PASSWORD = "rahasia-petugas-123"
+BOOKED_ON = date(2026, 11, 19)  # a Thursday: the server's day when the citizen books
+MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
+WAIT_S = 20.0
+
+
+@dataclass
+class Calls:
+    """The attendant calls the session made (AssistedJourney's hooks)."""
+
+    reasons: list[str] = field(default_factory=list)
+
+    def call_attendant(self, reason: str) -> None:
+        self.reasons.append(reason)
+
+    def card_presented(self, uid: str) -> bool:
+        return False  # no attendant cards here
+
+
+@dataclass
+class Server:
+    """The central server on loopback with its clock in hand, as a kiosk and an officer."""
+
+    central: CentralClient
+    officer: Staff
+    clock: dict[str, Any]
+    key: Any  # the kiosk's seal key (its public half enrolled)
+
+    def book(self, window: str = MORNING) -> tuple[str, date]:
+        """Citizen 0's akta kelahiran booked on BOOKED_ON for the first `window` slot, approved
+        by the officer; its registration number and verification day."""
+        self.clock["today"] = BOOKED_ON
+        person = citizen(0)
+        slot = next(s.slot for s in self.central.slots("akta_kelahiran") if s.slot.window == window)
+        receipt = self.central.submit(
+            service="akta_kelahiran",
+            applicant_nik=person.nik,
+            applicant_name=person.name,
+            data={"child_name": "Budi Santoso", "contact_phone": "081234567890"},
+            slot=slot,
+            idempotency_key=uuid.uuid4().hex,
+        )
+        number = receipt.registration_number
+        r = self.officer.act(number, "approve", slot=f"{slot.date.isoformat()}|{window}")
+        assert r.status_code == 303, r.text
+        return number, slot.date
+
+    def at(self, day: date, hour: int, minute: int = 0) -> None:
+        """The server's calendar and check-in clock."""
+        self.clock["today"] = day
+        self.clock["now"] = datetime.combine(day, time(hour, minute), WIB)
+
+
+@contextmanager
+def central_server(tmp_path: Path) -> Iterator[Server]:
+    """create_app on SQLite with an injected calendar and clock, an officer logged in, and this
+    kiosk enrolled."""
+    previous = use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    clock: dict[str, Any] = {"today": BOOKED_ON}
+    app = create_app(
+        f"sqlite:///{tmp_path / 'central.db'}",
+        today=lambda: clock["today"],
+        clock=lambda: clock.get("now") or datetime.combine(clock["today"], time(9), WIB),
+        secret_key="test-session-key-0123456789abcdef",
+    )
+    create_user(app.state.db, "petugas", PASSWORD, "officer", office_code=OFFICE)
+    server = EmbeddedServer(app, "127.0.0.1", 0).start()
+    key = receipt_seal.new_key()
+    central = CentralClient(
+        server.base_url, KIOSK, OFFICE, signing_key=receipt_seal.public_key_text(key)
+    )
+    try:
+        central.register("check-in kiosk")
+        officer = Staff(server.base_url, "petugas")
+        assert officer.login_response.status_code == 303
+        yield Server(central, officer, clock, key)
+    finally:
+        central.close()
+        server.stop()
+        use_hasher(previous)
+
+
+class Watched:
+    """A session service's views, waited for."""
+
+    def __init__(self, service: SessionService) -> None:
+        self.service = service
+        self.changed = threading.Condition()
+        service.subscribe(self._notify)
+
+    def _notify(self, _view: SessionView) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait(self, predicate: Callable[[SessionView], bool], what: str = "") -> SessionView:
+        """Wait (bounded) until the current view satisfies `predicate`."""
+        with self.changed:
+            ok = self.changed.wait_for(lambda: predicate(self.service.view), WAIT_S)
+        view = self.service.view
+        assert ok, f"timed out waiting for {what}; state {view.state}, {view.checkin}"
+        return view
+
+    def checked_in(self) -> SessionView:
+        """The check-in's answer (and the calling ticket's printing over)."""
+        return self.wait(
+            lambda v: (
+                v.checkin is not None
+                and not v.checkin.loading
+                and (v.checkin.message not in (None, ck.MSG_READING_CARD) or v.checkin.result)
+                and (v.checkin.result is None or v.checkin.result.printed is not None)
+            ),
+            "the check-in's answer",
+        )
+
+
+class Rig(Watched):
+    """The kiosk's session on the server, the scanner and the printer on their ptys."""
+
+    def __init__(
+        self,
+        service: SessionService,
+        server: Server,
+        printer: EscposEmulator,
+        scanner: BarcodeScannerEmulator,
+        driver: EscposSerialTicketPrinter,
+        calls: Calls,
+    ) -> None:
+        super().__init__(service)
+        self.server, self.central, self.clock = server, server.central, server.clock
+        self.book, self.at = server.book, server.at
+        self.printer, self.scanner, self.driver, self.calls = printer, scanner, driver, calls
+
+    def scan(self, text: str) -> SessionView:
+        """Read `text` with the serial scanner (its bytes on the pty); the check-in's answer."""
+        self.service.checkin_key("clear")  # the last answer's message goes
+        self.wait(lambda v: v.checkin is not None and v.checkin.message is None, "cleared")
+        self.scanner.scan(text)
+        return self.checked_in()
+
+    def calling_tickets(self) -> list[Any]:
+        """The calling tickets that came out of the printer emulator."""
+        return [t for t in self.printer.tickets if "NOMOR PANGGILAN" in t.text]
+
+
+@contextmanager
+def checkin_rig(tmp_path: Path, printer_baud: int | None = None) -> Iterator[Rig]:
+    """The whole rig; `printer_baud`: the printer emulator reads no faster than that wire
+    (None: unthrottled, for tests)."""
+    printer = EscposEmulator(
+        tmp_path / "ttyPRINTER", tmp_path / "printed", baudrate=printer_baud
+    ).start()
+    scanner = BarcodeScannerEmulator(tmp_path / "ttyACM0").start()
+    # a repeat of the same code within 1 s is a continuous-mode echo; here it is a second read
+    barcode = SerialBarcodeScanner(str(scanner.link), reopen_interval_s=0.05, repeat_window_s=0.0)
+    driver = EscposSerialTicketPrinter(
+        str(tmp_path / "ttyPRINTER"), baudrate=printer_baud or 115200, status_timeout_s=1.0
+    )
+    try:
+        with central_server(tmp_path) as server:
+            service = SessionService(
+                card_reader=SimulatedCardReader(read_delay_s=0.01),
+                central=server.central,
+                printing=PrintingService(
+                    driver,
+                    SimulatedDocumentPrinter(),
+                    kiosk_id=KIOSK,
+                    letterhead=Letterhead(office="DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL"),
+                ),
+                timeouts=Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5),
+                barcode_scanner=barcode,
+            )
+            calls = Calls()
+            service.attach_attendant(calls)  # type: ignore[arg-type]  # call_attendant only
+            rig = Rig(service, server, printer, scanner, driver, calls)
+            service.start()
+            try:
+                wait_for(lambda: barcode.status()["state"] == "online", what="the scanner port")
+                yield rig
+            finally:
+                service.close()
+    finally:
+        driver.close()
+        scanner.stop()
+        printer.stop()
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with checkin_rig(tmp_path) as made:
+        yield made
+
+
+def test_typed_number_gives_the_calling_number_printed_and_said_in_words(rig: Rig) -> None:
+    number, day = rig.book()
+    rig.at(day, 8, 30)
+    rig.service.open_checkin()
+    view = rig.service.view
+    assert view.state is SessionState.CHECKIN and view.checkin is not None
+    assert view.checkin.entry == "AKTA-35.17.______.____"  # the office's digits pre-typed
+    rig.service.checkin_key("done")
+    assert rig.service.view.checkin.message == ck.MSG_INCOMPLETE.format(missing=10)
+    prefix, digits = number.split("-", 1)
+    rig.service.checkin_prefix(prefix)
+    rig.service.checkin_key("clear")
+    for digit in digits.replace(".", ""):
+        rig.service.checkin_key(digit)
+    rig.service.checkin_key("done")
+    view = rig.checked_in()
+    result = view.checkin.result
+    assert result is not None and view.checkin.message is None
+    assert result.calling_number == "A-001" and result.registration_number == number
+    assert (result.counter_group, result.people_ahead, result.repeat) == (
+        "Pencatatan Sipil",
+        0,
+        False,
+    )
+    assert result.printed is True
+    assert result.announcement.id.startswith("Nomor antrean Anda A satu.")
+    assert "loket Pencatatan Sipil" in result.announcement.id
+    wait_for(lambda: len(rig.calling_tickets()) == 1, what="the calling ticket on paper")
+    paper = rig.calling_tickets()[0].text
+    for printed in (
+        "NOMOR PANGGILAN VERIFIKASI",
+        "A-001",
+        "Akta Kelahiran",
+        "Pencatatan Sipil",
+        "Segera dipanggil",
+        number,
+        "DINAS KEPENDUDUKAN",
+    ):
+        assert printed in paper, (printed, paper)
+    assert rig.calls.reasons == []
+
+    rig.service.close_checkin()
+    assert rig.service.view.state is SessionState.ATTRACT
+    assert rig.service.view.checkin is None
+
+
+def test_the_tickets_qr_over_the_serial_scanner_checks_in_and_again_gives_the_same(
+    rig: Rig,
+) -> None:
+    first, day = rig.book()
+    second, _ = rig.book()
+    rig.at(day, 7, 5)
+    rig.service.open_checkin()
+    view = rig.scan("]Q1" + second)  # the pre-application ticket's QR, as bytes
+    assert view.checkin.result is not None
+    assert view.checkin.result.calling_number == "A-002"
+    assert view.checkin.entry == second  # the read number is shown on the entry
+    rig.service.close_checkin()
+
+    rig.service.open_checkin()
+    view = rig.scan(first)
+    assert view.checkin.result.calling_number == "A-001"
+    assert view.checkin.result.people_ahead == 1  # A-002 came first
+    assert "Ada 1 orang di depan Anda, perkiraan menunggu 10 menit" in (
+        view.checkin.result.announcement.id
+    )
+    paper = rig.calling_tickets()[-1].text
+    assert "1 orang" in paper and "+/- 10 menit" in paper
+    rig.service.close_checkin()
+
+    rig.service.open_checkin()
+    view = rig.scan(first)
+    assert view.checkin.result.repeat and view.checkin.result.calling_number == "A-001"
+    assert view.checkin.result.announcement.id.startswith(ck.ANNOUNCEMENT_REPEAT.id)
+    wait_for(lambda: len(rig.calling_tickets()) == 3, what="three calling tickets")
+
+    rig.scanner.scan("WIFI:S:lobby;;")  # someone's other QR: not even asked
+    view = rig.wait(lambda v: v.checkin is not None and v.checkin.message is not None)
+    assert view.checkin.message == ck.MSG_NOT_OUR_CODE and view.checkin.result is None
+
+
+def test_too_early_another_day_too_late_and_not_found_are_said_with_what_to_do(
+    rig: Rig,
+) -> None:
+    number, day = rig.book(AFTERNOON)
+    rig.service.open_checkin()
+
+    rig.at(day, 9, 0)  # check-in for 13.00 opens at 12.00
+    view = rig.scan(number)
+    assert view.checkin.result is None
+    assert view.checkin.message == ck.MSG_TOO_EARLY.format(window=AFTERNOON, come_back_at="12.00")
+    assert "kembali pukul 12.00" in view.checkin.message.id
+
+    rig.at(date(2026, 11, 19), 9, 0)  # the Thursday before
+    view = rig.scan(number)
+    message = view.checkin.message
+    assert message is not None and message.id.startswith("Jadwal verifikasi Anda bukan hari ini")
+    assert f"{day.day} " in message.id and "pukul 13.00-15.00 WIB" in message.id
+    assert "petugas dapat menjadwalkan ulang" in message.id and "tidak hilang" in message.id
+
+    rig.at(day, 15, 30)
+    view = rig.scan(number)
+    assert view.checkin.message == ck.MSG_TOO_LATE.format(window=AFTERNOON)
+
+    view = rig.scan("AKTA-35.17.261119.9999")
+    assert view.checkin.message == ck.MSG_NOT_FOUND.format(number="AKTA-35.17.261119.9999")
+    assert rig.calling_tickets() == [] and rig.calls.reasons == []
+
+
+def test_not_approved_yet_is_not_ready(rig: Rig) -> None:
+    rig.clock["today"] = BOOKED_ON
+    slot = rig.central.slots("akta_kelahiran")[0].slot
+    receipt = rig.central.submit(
+        service="akta_kelahiran",
+        applicant_nik=citizen(0).nik,
+        applicant_name=citizen(0).name,
+        data={},
+        slot=slot,
+        idempotency_key="checkin-not-ready",
+    )
+    rig.at(slot.date, 9)
+    rig.service.open_checkin()
+    rig.scanner.scan(receipt.registration_number)
+    assert rig.checked_in().checkin.message == ck.MSG_NOT_READY
+
+
+def test_the_card_holder_from_the_menu_is_checked_in_at_once(rig: Rig) -> None:
+    number, day = rig.book()
+    rig.at(day, 9)
+    rig.service.simulate_card_tap(0)
+    rig.wait(lambda v: v.state is SessionState.IDENTITY, "identity")
+    rig.service.continue_to_menu()
+    rig.service.choose_service("checkin")  # the menu's tile
+    view = rig.checked_in()
+    assert view.state is SessionState.CHECKIN and view.name  # the visit goes on
+    assert view.checkin.result is not None and view.checkin.result.registration_number == number
+    rig.service.close_checkin()
+    assert rig.service.view.state is SessionState.MENU
+
+
+def test_server_unreachable_says_check_in_needs_it_and_calls_the_attendant(
+    rig: Rig,
+) -> None:
+    number, day = rig.book()
+    rig.at(day, 9)
+    rig.central.base_url = "http://127.0.0.1:9"  # nothing listens there
+    rig.service.open_checkin()
+    view = rig.scan(number)
+    assert view.checkin.message == ck.MSG_SERVER_DOWN and view.checkin.attendant_called
+    assert "server pusat" in view.checkin.message.id
+    wait_for(lambda: len(rig.calls.reasons) == 1, what="the attendant call")
+    assert "central server unreachable" in rig.calls.reasons[0]
+    assert rig.calling_tickets() == []
+
+
+def test_paper_out_keeps_the_number_on_screen_and_calls_the_attendant(rig: Rig) -> None:
+    number, day = rig.book()
+    rig.at(day, 9)
+    rig.printer.set_fault("paper_out", True)
+    rig.service.open_checkin()
+    view = rig.scan(number)
+    assert view.checkin.result is not None and view.checkin.result.calling_number == "A-001"
+    assert view.checkin.result.printed is False
+    assert view.checkin.message == CALLING_TICKET_FAILED
+    wait_for(lambda: any("not printed" in r for r in rig.calls.reasons), what="attendant call")
+
+
+def test_the_e_ktp_tapped_on_real_pcscd_checks_in_the_holders_booking(
+    pcsc_testbed: Any, tmp_path: Path
+) -> None:
+    from drivers.card_reader.pcsc import PcscCardReader, PcscSettings
+    from drivers.ticket_printer.simulator import SimulatedTicketPrinter
+
+    reset_bed(pcsc_testbed)
+    reader = PcscCardReader(PcscSettings())
+    tickets = SimulatedTicketPrinter()  # its bytes rendered by the emulator
+    with central_server(tmp_path) as server:
+        number, day = server.book()
+        server.at(day, 8, 15)
+        service = SessionService(
+            card_reader=reader,
+            central=server.central,
+            printing=PrintingService(tickets, SimulatedDocumentPrinter(), kiosk_id=KIOSK),
+        )
+        session = Watched(service)
+        service.start()
+        try:
+            wait_for(lambda: reader.status()["pcsc_state"] == "no_card", what="reader ready")
+            service.open_checkin()
+            assert pcsc_testbed.insert(0)
+            view = session.checked_in()
+            assert view.state is SessionState.CHECKIN and view.name == ""  # no visit opened
+            assert view.checkin is not None and view.checkin.result is not None
+            assert view.checkin.result.registration_number == number
+            assert tickets.calling_tickets[0].calling_number == "A-001"
+            pcsc_testbed.remove()
+            wait_for(lambda: reader.status()["pcsc_state"] == "no_card", what="card lifted")
+            assert service.view.state is SessionState.CHECKIN  # lifting the card ends nothing
+        finally:
+            pcsc_testbed.remove()
+            service.close()
+
+
+def test_the_attendant_gives_the_priority_lane_to_the_number_on_screen(rig: Rig) -> None:
+    from kiosk_app.services.attendant import texts as attendant_texts
+    from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
+    from kiosk_app.services.attendant.service import AttendantService
+
+    first, day = rig.book()
+    second, _ = rig.book()
+    rig.at(day, 8, 0)
+    rig.service.open_checkin()
+    rig.scan(first)
+    rig.service.close_checkin()
+    rig.service.open_checkin()
+    view = rig.scan(second)
+    assert view.checkin.result is not None and view.checkin.result.people_ahead == 1
+    attendant = AttendantService(
+        AttendantSettings(staff=[Attendant("PTG-07", hash_pin("246810"), ())]),
+        kiosk_id=KIOSK,
+        session=rig.service,
+        journal=None,
+        ticket_printer=None,
+    )
+    try:
+        assert not attendant.grant_priority("lansia")  # locked: nothing happens
+        assert attendant.unlock_with_pin("246810")
+        assert attendant.grant_priority("lansia")
+        assert attendant.view().message == attendant_texts.PRIORITY_GIVEN
+        view = rig.wait(
+            lambda v: (
+                v.checkin is not None
+                and v.checkin.result is not None
+                and v.checkin.result.priority is not None
+            ),
+            "the priority lane on screen",
+        )
+        result = view.checkin.result
+        assert result.people_ahead == 0 and result.calling_number == "A-002"
+        assert result.priority == ck.PRIORITY_LANES["lansia"]
+        assert result.announcement.id.startswith("Anda di jalur prioritas lansia.")
+        rig.service.close_checkin()
+        assert not attendant.grant_priority("lansia")  # no number on screen any more
+        assert attendant.view().message == ck.MSG_NO_NUMBER_SHOWN
+    finally:
+        attendant.close()
+
+
+def test_a_receipts_signed_seal_checks_in(rig: Rig) -> None:
+    from datetime import UTC
+
+    number, day = rig.book()
+    rig.at(day, 9)
+    claims = receipt_seal.ReceiptClaims(
+        reference=number,
+        office=OFFICE,
+        service="akta_kelahiran",
+        day=day,
+        window=MORNING,
+        issued_at=datetime(2026, 11, 19, 3, 0, tzinfo=UTC),
+        kiosk_id=KIOSK,
+    )
+    sealed = receipt_seal.seal(claims, rig.server.key)  # this kiosk's key: it verifies
+    rig.service.open_checkin()
+    view = rig.scan(receipt_seal.qr_text(sealed, "https://anjungan.example.go.id"))
+    assert view.checkin.result is not None, view.checkin.message
+    assert view.checkin.result.registration_number == number
+    assert view.checkin.entry == number  # the seal's reference shown on the entry
+    rig.service.close_checkin()
+
+    forged = receipt_seal.seal(claims, receipt_seal.new_key())  # another key: not this kiosk's
+    rig.service.open_checkin()
+    view = rig.scan(forged)
+    assert view.checkin.message == ck.MSG_BAD_SEAL and view.checkin.result is None
