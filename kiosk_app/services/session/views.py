@@ -84,20 +84,27 @@ class StatusResult:
 
 
 @dataclass(frozen=True)
-class StatusCheckView:
-    """What the status screen shows."""
+class NumberPadView:
+    """A registration number being typed on the keypad (status check and check-in), and
+    whether its look-up runs or what it said."""
 
     prefix: str
     digits: str
     entry: str  # the number as typed so far, with blanks
     loading: bool = False
-    result: StatusResult | None = None
-    message: Text | None = None
+    message: Text | None = None  # a refusal or a fault, in the citizen's words
 
     @property
     def complete(self) -> bool:
         """True when every digit of the number is typed."""
         return len(self.digits) == DIGITS
+
+
+@dataclass(frozen=True)
+class StatusCheckView(NumberPadView):
+    """What the status screen shows."""
+
+    result: StatusResult | None = None
 
 
 @dataclass(frozen=True)
@@ -117,21 +124,11 @@ class CheckinResult:
 
 
 @dataclass(frozen=True)
-class CheckinView:
+class CheckinView(NumberPadView):
     """What the check-in screen shows."""
 
-    prefix: str
-    digits: str
-    entry: str  # the number as typed so far, with blanks
-    loading: bool = False
     result: CheckinResult | None = None
-    message: Text | None = None  # a refusal or a fault, in the citizen's words
     attendant_called: bool = False  # the kiosk called an attendant (server unreachable)
-
-    @property
-    def complete(self) -> bool:
-        """True when every digit of the number is typed."""
-        return len(self.digits) == DIGITS
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import StringProperty
 
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
-from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
-from kiosk_app.ui.screens.number_pad import add_prefix_buttons, label_done_key, show_prefix
+from kiosk_app.ui.screens.base import load_kv, tr
+from kiosk_app.ui.screens.number_pad import NumberPadScreen, add_prefix_buttons, label_done_key
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard  # noqa: F401 - used by the .kv
 
 T = Text
@@ -45,14 +45,9 @@ BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
 WIDEST_NUMBER = "AKTA-00.00.000000.0000"
 
 
-class CheckinScreen(KioskScreen):
+class CheckinScreen(NumberPadScreen):
     """The verification day: a calling number for the ticket, shown large."""
 
-    entry = StringProperty("")
-    prefix = StringProperty("")
-    loading = BooleanProperty(False)
-    has_card = BooleanProperty(False)
-    has_result = BooleanProperty(False)
     calling_number = StringProperty("")
     service_text = StringProperty("")
     counter_text = StringProperty("")
@@ -87,11 +82,7 @@ class CheckinScreen(KioskScreen):
         if checkin is None:
             return
         lang = view.language
-        self.entry = checkin.entry
-        if checkin.prefix != self.prefix:
-            self.prefix = checkin.prefix
-            show_prefix(self.ids.prefixes, checkin.prefix)
-        self.loading = checkin.loading
+        self.show_typing(checkin)
         message = tr(checkin.message, lang)
         if checkin.attendant_called:
             message = f"{message} {ATTENDANT_CALLED(lang)}".strip()

@@ -3,20 +3,27 @@ prefix above the on-screen keypad, whose "done" key says what it does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk_app.domain.registration import PREFIXES
 from kiosk_app.domain.text import Text
+from kiosk_app.services.session.views import NumberPadView
+from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.widgets.buttons import BigButton
 
 
-def add_prefix_buttons(row: Any, id_prefix: str, chosen: Any) -> None:
-    """One big button per service prefix in `row`; `chosen(prefix)` on a touch."""
+def add_prefix_buttons(
+    row: Any, id_prefix: str, chosen: Any, label: Callable[[str], str] = str
+) -> None:
+    """One big button per service prefix in `row`, showing `label(prefix)`; `chosen(prefix)`
+    on a touch."""
     for prefix, _service in PREFIXES:
         button = BigButton(
-            text=prefix,
+            text=label(prefix),
             kind="secondary",
             size_hint=(1, 1),
             auto_height=False,
@@ -26,6 +33,12 @@ def add_prefix_buttons(row: Any, id_prefix: str, chosen: Any) -> None:
         button.prefix = prefix
         button.bind(on_release=lambda b: chosen(b.prefix))
         row.add_widget(button)
+
+
+def relabel_prefixes(row: Any, label: Callable[[str], str]) -> None:
+    """Each prefix button shows `label(prefix)` again (after a change of language)."""
+    for button in row.children:
+        button.text = label(button.prefix)
 
 
 def show_prefix(row: Any, prefix: str) -> None:
@@ -47,3 +60,22 @@ def label_done_key(keypad: Any, label: Text) -> None:
 
     keypad.bind(keys=later, lang=later)
     later()
+
+
+class NumberPadScreen(KioskScreen):
+    """A screen with the number pad (its .kv has `prefixes` and `keypad`): the number typed,
+    the chosen prefix, whether the look-up runs, and whether its answer is shown."""
+
+    entry = StringProperty("")
+    prefix = StringProperty("")
+    loading = BooleanProperty(False)
+    has_card = BooleanProperty(False)
+    has_result = BooleanProperty(False)
+
+    def show_typing(self, pad: NumberPadView) -> None:
+        """The number as typed so far, its prefix's button standing out, the look-up's progress."""
+        self.entry = pad.entry
+        if pad.prefix != self.prefix:
+            self.prefix = pad.prefix
+            show_prefix(self.ids.prefixes, pad.prefix)
+        self.loading = pad.loading

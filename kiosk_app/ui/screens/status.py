@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk_app.domain.registration import PREFIXES
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
-from kiosk_app.ui.screens.base import KioskScreen, load_kv, tr
+from kiosk_app.ui.screens.base import load_kv, tr
+from kiosk_app.ui.screens.number_pad import (
+    NumberPadScreen,
+    add_prefix_buttons,
+    label_done_key,
+    relabel_prefixes,
+)
 from kiosk_app.ui.screens.own_applications import OwnApplicationsPanel  # noqa: F401 - the .kv
-from kiosk_app.ui.widgets.buttons import BigButton
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard  # noqa: F401 - used by the .kv
 
 T = Text
@@ -48,14 +51,9 @@ PREFIX_WORDS = {
 WIDEST_NUMBER = "AKTA-00.00.000000.0000"
 
 
-class StatusScreen(KioskScreen):
+class StatusScreen(NumberPadScreen):
     """Type or scan a registration number; read the application's status in plain words."""
 
-    entry = StringProperty("")
-    prefix = StringProperty("")
-    loading = BooleanProperty(False)
-    has_card = BooleanProperty(False)
-    has_result = BooleanProperty(False)
     number_text = StringProperty("")
     service_text = StringProperty("")
     status_text = StringProperty("")
@@ -65,40 +63,19 @@ class StatusScreen(KioskScreen):
     own_shown = BooleanProperty(False)  # the card holder's own applications cover the keypad
 
     def on_kv_post(self, _base: Any) -> None:
-        """One big button per service prefix."""
-        row = self.ids.prefixes
-        for prefix, _service in PREFIXES:
-            button = BigButton(
-                text=self._prefix_text(prefix),
-                kind="secondary",
-                size_hint=(1, 1),
-                auto_height=False,
-                font_role="small",
-            )
-            button.pilot_id = f"prefix_{prefix}"
-            button.prefix = prefix
-            button.bind(on_release=lambda b: self.call("status_prefix", b.prefix))
-            row.add_widget(button)
-        self.bind(lang=self._relabel_prefixes)
-        # The keypad's "done" key looks the number up: say so on it.
-        self.ids.keypad.bind(keys=self._label_done_key, lang=self._label_done_key)
-        self._label_done_key()
+        """One big button per service prefix; the keypad's "done" key looks the number up."""
+        add_prefix_buttons(
+            self.ids.prefixes,
+            "prefix_",
+            lambda p: self.call("status_prefix", p),
+            self._prefix_text,
+        )
+        self.bind(lang=lambda *_: relabel_prefixes(self.ids.prefixes, self._prefix_text))
+        label_done_key(self.ids.keypad, CHECK)
 
     def _prefix_text(self, prefix: str) -> str:
         word = PREFIX_WORDS.get(prefix)
         return f"{prefix}\n{word(self.lang)}" if word is not None else prefix
-
-    def _relabel_prefixes(self, *_args: Any) -> None:
-        for button in self.ids.prefixes.children:
-            button.text = self._prefix_text(button.prefix)
-
-    def _label_done_key(self, *_args: Any) -> None:
-        Clock.schedule_once(self._relabel_done_key, 0)  # after the keypad's own labelling
-
-    def _relabel_done_key(self, _dt: float) -> None:
-        for key in self.ids.keypad.keys:
-            if key.key == "done":
-                key.text = CHECK(self.lang)
 
     def prompt(self, view: SessionView) -> Text | None:
         """How to look up, checking, or the status and what to do next."""
@@ -138,12 +115,7 @@ class StatusScreen(KioskScreen):
         if check is None:
             return
         lang = view.language
-        self.entry = check.entry
-        if check.prefix != self.prefix:
-            self.prefix = check.prefix
-            for button in self.ids.prefixes.children:
-                button.kind = "primary" if button.prefix == check.prefix else "secondary"
-        self.loading = check.loading
+        self.show_typing(check)
         self.message = tr(check.message, lang)
         result = check.result
         self.has_result = result is not None
