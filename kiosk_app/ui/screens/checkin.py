@@ -40,9 +40,6 @@ PRINTED = T(
 )
 ATTENDANT_CALLED = T("Petugas sudah dipanggil.", "An attendant has been called.")
 DONE = T("Selesai", "Done")
-CLEAR = T("Hapus semua", "Clear all")
-BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
-WIDEST_NUMBER = "AKTA-00.00.000000.0000"
 
 
 class CheckinScreen(NumberPadScreen):

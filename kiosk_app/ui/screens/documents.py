@@ -26,8 +26,6 @@ PRINTING = T(
     "Printing... Please leave your e-KTP on the reader.",
 )
 BACKSPACE = T("Hapus", "Delete")
-CLEAR = T("Hapus semua", "Clear all")
-BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
 CODE_PAD_COLUMNS = 5
 
 

@@ -15,6 +15,10 @@ from kiosk_app.services.session.views import NumberPadView
 from kiosk_app.ui.screens.base import KioskScreen
 from kiosk_app.ui.widgets.buttons import BigButton
 
+# In large text the entry is as wide as the widest registration number
+# (docs/registration-numbers.md: the longest prefix, digits all equally wide).
+WIDEST_NUMBER = "AKTA-00.00.000000.0000"
+
 
 def add_prefix_buttons(
     row: Any, id_prefix: str, chosen: Any, label: Callable[[str], str] = str

@@ -31,12 +31,10 @@ SCAN_HINT = T(
     "Or hold the QR code of your ticket or receipt under the scanner below the screen.",
 )
 CHECK = T("Cek status", "Check status")
-CLEAR = T("Hapus semua", "Clear all")
 CHECKING = T("Memeriksa status...", "Checking the status...")
 WAITING = T("Status permohonan akan tampil di sini.", "The application's status will show here.")
 NEXT = T("Yang perlu Anda lakukan", "What to do next")
 VERIFY_ON = T("Jadwal verifikasi", "Verification date")
-BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
 # Under each prefix the service in one word: "AKM" or "PDH" alone means nothing to a citizen.
 PREFIX_WORDS = {
     "AKTA": T("kelahiran", "birth"),
@@ -46,9 +44,6 @@ PREFIX_WORDS = {
     "KIA": T("anak", "child"),
     "PDH": T("pindah", "moving"),
 }
-# In large text the entry is as wide as the widest registration number
-# (docs/registration-numbers.md: the longest prefix, digits all equally wide).
-WIDEST_NUMBER = "AKTA-00.00.000000.0000"
 
 
 class StatusScreen(NumberPadScreen):

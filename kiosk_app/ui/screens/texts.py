@@ -9,6 +9,8 @@ from kiosk_app.domain.ticket import Slot
 T = Text
 
 BACK = T("Kembali", "Back")
+BACK_TO_MENU = T("Kembali ke menu", "Back to the menu")
+CLEAR_ALL = T("Hapus semua", "Clear all")
 NEXT = T("Lanjut", "Next")
 FINISH = T("Selesai", "Finish")
 
