@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.pop(0)  # not benchmarks/: its queue.py would hide the standard library's queue
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from smartcard import scard

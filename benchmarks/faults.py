@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.pop(0)  # not benchmarks/: its queue.py would hide the standard library's queue
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.card_reader.pcsc import PcscCardReader, PcscSettings

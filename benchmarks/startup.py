@@ -26,7 +26,7 @@ READY = "SESSION-VIEW "
 
 def _probe(kind: str) -> None:
     """Run inside the child: start the app, print the time of the first useful frame, quit."""
-    sys.path.insert(0, str(ROOT))
+    sys.path[0] = str(ROOT)  # the project, not benchmarks/ (its queue.py hides the stdlib's)
     from kiosk_app.ui.kivy_env import prepare_kivy
 
     prepare_kivy(headless=True, kivy_home=Path(tempfile.mkdtemp(prefix="bench-kivy-")))

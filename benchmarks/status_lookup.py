@@ -18,8 +18,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.pop(0)  # not benchmarks/: its queue.py would hide the standard library's queue
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.append(str(ROOT / "benchmarks"))  # last: its queue.py must not hide the stdlib's
 
 APPLICATIONS = int(os.environ.get("BENCH_APPLICATIONS", "1000000"))
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "5000"))

@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.pop(0)  # not benchmarks/: its queue.py would hide the standard library's queue
 sys.path.insert(0, str(ROOT))
 
 from drivers.ticket_printer.emulator import EscposEmulator  # noqa: E402
