@@ -69,3 +69,43 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
             app.stop_embedded()
         finally:
             kiosk.close()
+
+
+def fill_birth_form(pilot: Any) -> None:
+    """From the menu, choose the birth certificate and fill every page through the session
+    service (the form's touches are covered by test_journey)."""
+    from kiosk_app.demo_data import sample_birth_values
+
+    session, values = pilot.app.session, sample_birth_values()
+    session.choose_service("akta_kelahiran")
+    form = session.view.service.form
+    for index in range(len(form.pages)):
+        for name in form.page_fields(index):
+            session.set_value(name, values[name])
+        session.next_page()
+
+
+def choose_first_slot(pilot: Any) -> None:
+    """From the menu: the filled form, the optional scanning step skipped, the first slot."""
+    app = pilot.app
+    session = app.session
+    fill_birth_form(pilot)
+    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
+    if session.view.state.value == "scan":  # the optional document scanning step
+        session.scan_skip_all()
+    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
+    session.choose_slot(app.view.slots[0].slot)
+
+
+def file_birth_application(central: Any, holder: Any, slot: Any, key: str) -> str:
+    """File an akta kelahiran for `holder` in `slot` straight on the central server (no kiosk
+    session); return its registration number."""
+    receipt = central.submit(
+        service="akta_kelahiran",
+        applicant_nik=holder.nik,
+        applicant_name=holder.name,
+        data={},
+        slot=slot,
+        idempotency_key=key,
+    )
+    return str(receipt.registration_number)

@@ -19,6 +19,7 @@ from kiosk_app.domain.registration import split_number
 from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
 from kiosk_app.services.session import checkin as ck
 from tests.central.officer.conftest import Staff
+from tests.ui.conftest import file_birth_application
 from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui
@@ -43,18 +44,11 @@ def book_and_approve(pilot: Any, key: str) -> tuple[str, str]:
     central = wait_for_central(pilot)
     holder = citizen(0)
     slot = next(s.slot for s in central.slots("akta_kelahiran") if s.slot.window == MORNING)
-    receipt = central.submit(
-        service="akta_kelahiran",
-        applicant_nik=holder.nik,
-        applicant_name=holder.name,
-        data={},
-        slot=slot,
-        idempotency_key=key,
-    )
+    number = file_birth_application(central, holder, slot, key)
     officer = Staff(central.base_url, "petugas")
-    r = officer.act(receipt.registration_number, "approve", slot=f"{slot.date}|{MORNING}")
+    r = officer.act(number, "approve", slot=f"{slot.date}|{MORNING}")
     assert r.status_code == 303, r.text
-    return receipt.registration_number, slot.date.isoformat()
+    return number, slot.date.isoformat()
 
 
 def test_check_in_by_keypad_qr_and_card_tap(

@@ -13,6 +13,8 @@ from drivers.card_reader.citizens import citizen
 from kiosk_app.central import CentralError
 from kiosk_app.domain.registration import NEXT_STEPS, split_number
 from kiosk_app.services.printing.reprint import MSG_PRINTER_NOT_READY
+from tests.ui.conftest import choose_first_slot, file_birth_application
+from tests.ui.test_journey import to_menu
 
 pytestmark = pytest.mark.ui
 
@@ -36,42 +38,16 @@ def file_application(pilot: Any) -> str:
     central = wait_for_central(pilot)
     person = citizen(1)
     slot = central.slots("akta_kelahiran")[0].slot
-    receipt = central.submit(
-        service="akta_kelahiran",
-        applicant_nik=person.nik,
-        applicant_name=person.name,
-        data={},
-        slot=slot,
-        idempotency_key="ui-status-check",
-    )
-    return receipt.registration_number
+    return file_birth_application(central, person, slot, "ui-status-check")
 
 
 def submit_by_card(pilot: Any) -> None:
     """Card tap to the result screen; the form is filled through the session service (its
     touches are covered by test_journey), the optional scanning step skipped."""
-    from kiosk_app.demo_data import sample_birth_values
-
-    app = pilot.app
     wait_for_central(pilot)
-    pilot.tap("sim_tap")
-    pilot.wait_for_state("identity")
-    pilot.tap("next")
-    pilot.wait_for_state("menu")
-    # The form is filled through the service (its touches are covered by test_journey).
-    session, values = app.session, sample_birth_values()
-    session.choose_service("akta_kelahiran")
-    form = session.view.service.form
-    for index in range(len(form.pages)):
-        for name in form.page_fields(index):
-            session.set_value(name, values[name])
-        session.next_page()
-    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
-    if session.view.state.value == "scan":  # the optional document scanning step
-        session.scan_skip_all()
-    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
-    session.choose_slot(app.view.slots[0].slot)
-    session.submit()
+    to_menu(pilot)
+    choose_first_slot(pilot)
+    pilot.app.session.submit()
     pilot.wait_for_state("result", timeout=30)
 
 
