@@ -72,10 +72,15 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
 
 
 def fill_birth_form(pilot: Any) -> None:
-    """From the menu, choose the birth certificate and fill every page through the session
-    service (the form's touches are covered by test_journey)."""
+    """Once the central server answers: card tap to the menu, the birth certificate chosen and
+    every page filled through the session service (the form's touches are covered by
+    test_journey)."""
     from kiosk_app.demo_data import sample_birth_values
+    from tests.ui.test_journey import to_menu
+    from tests.ui.test_status_ui import wait_for_central
 
+    wait_for_central(pilot)
+    to_menu(pilot)
     session, values = pilot.app.session, sample_birth_values()
     session.choose_service("akta_kelahiran")
     form = session.view.service.form
@@ -86,7 +91,7 @@ def fill_birth_form(pilot: Any) -> None:
 
 
 def choose_first_slot(pilot: Any) -> None:
-    """From the menu: the filled form, the optional scanning step skipped, the first slot."""
+    """Card tap to the filled form, the optional scanning step skipped, the first slot."""
     app = pilot.app
     session = app.session
     fill_birth_form(pilot)
@@ -109,3 +114,17 @@ def file_birth_application(central: Any, holder: Any, slot: Any, key: str) -> st
         idempotency_key=key,
     )
     return str(receipt.registration_number)
+
+
+def type_number(pilot: Any, number: str, *, prefix: str, keypad: str, entry: str) -> None:
+    """Type registration `number` on a number pad: tap its prefix button (`prefix` + the
+    number's prefix), then its digits after the office's pre-typed four on `keypad`."""
+    from kiosk_app.domain.registration import split_number
+
+    kind, digits = split_number(number) or ("", "")
+    pilot.tap(f"{prefix}{kind}")
+    pad = pilot.find(keypad)
+    for digit in digits[4:]:
+        pilot._tap_attr("key", digit, pad, settle=0)
+    shown = pilot.find(entry)
+    pilot.wait_until(lambda: shown.text == number, what="typed number")

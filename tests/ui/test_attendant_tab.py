@@ -9,8 +9,6 @@ from typing import Any
 import pytest
 
 from tests.ui.conftest import fill_birth_form
-from tests.ui.test_journey import to_menu
-from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui
 
@@ -41,8 +39,6 @@ def test_the_attendant_tab_covers_no_button_on_scan_and_survey(
 ) -> None:
     pilot = start_kiosk()
     app = pilot.app
-    wait_for_central(pilot)
-    to_menu(pilot)
     fill_birth_form(pilot)
     pilot.wait_for_state("scan")
     pilot.idle(3)

@@ -14,7 +14,6 @@ from kiosk_app.domain.session import GOODBYE_TEXT, EndReason
 from kiosk_app.ui.screens import texts
 from tests.ui.conftest import choose_first_slot
 from tests.ui.test_journey import to_form, to_menu
-from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui
 
@@ -83,8 +82,6 @@ def test_the_result_says_what_to_bring_and_ending_with_unsent_work_is_told(
 ) -> None:
     pilot = start_kiosk()
     app = pilot.app
-    wait_for_central(pilot)
-    to_menu(pilot)
     choose_first_slot(pilot)
     pilot.wait_for_state("review")
     pilot.kiosk.embedded_server.stop()  # the central server goes away: the outbox keeps it

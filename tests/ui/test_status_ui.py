@@ -11,10 +11,9 @@ import pytest
 
 from drivers.card_reader.citizens import citizen
 from kiosk_app.central import CentralError
-from kiosk_app.domain.registration import NEXT_STEPS, split_number
+from kiosk_app.domain.registration import NEXT_STEPS
 from kiosk_app.services.printing.reprint import MSG_PRINTER_NOT_READY
-from tests.ui.conftest import choose_first_slot, file_birth_application
-from tests.ui.test_journey import to_menu
+from tests.ui.conftest import choose_first_slot, file_birth_application, type_number
 
 pytestmark = pytest.mark.ui
 
@@ -44,8 +43,6 @@ def file_application(pilot: Any) -> str:
 def submit_by_card(pilot: Any) -> None:
     """Card tap to the result screen; the form is filled through the session service (its
     touches are covered by test_journey), the optional scanning step skipped."""
-    wait_for_central(pilot)
-    to_menu(pilot)
     choose_first_slot(pilot)
     pilot.app.session.submit()
     pilot.wait_for_state("result", timeout=30)
@@ -54,7 +51,6 @@ def submit_by_card(pilot: Any) -> None:
 def test_status_from_the_menu_by_keypad(start_kiosk: Callable[..., Any], artifacts: Path) -> None:
     pilot = start_kiosk()
     number = file_application(pilot)
-    prefix, digits = split_number(number) or ("", "")
     pilot.tap("sim_tap")
     pilot.wait_for_state("identity")
     pilot.tap("next")
@@ -66,11 +62,7 @@ def test_status_from_the_menu_by_keypad(start_kiosk: Callable[..., Any], artifac
 
     pilot.tap("status_check")  # too early: says how many digits are missing
     pilot.wait_until(lambda: "10 angka" in pilot.find("message").text, what="incomplete")
-    pilot.tap(f"prefix_{prefix}")
-    keypad = pilot.find("status_keypad")
-    for digit in digits[4:]:
-        pilot._tap_attr("key", digit, keypad, settle=0)
-    pilot.wait_until(lambda: entry.text == number, what="typed number")
+    type_number(pilot, number, prefix="prefix_", keypad="status_keypad", entry="status_entry")
     pilot.tap("status_check")
     pilot.wait_until(lambda: pilot.find("status_text").text != "", timeout=10, what="status")
     assert pilot.find("status_next").text == NEXT_STEPS["submitted"].id
