@@ -32,19 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.services.leases.outage_rig import (
     SERVICE,
     FleetKiosk,
-    build_fleet,
-    close_fleet,
     forge,
-    kill,
     leases_held,
     ledger,
-    new_proxy,
-    pending,
-    reconnect,
+    outage_fleet,
     run_visits,
     seal_status,
-    start_central,
-    wait_until,
 )
 
 KIOSKS = int(os.environ.get("OUTAGE_BENCH_KIOSKS", "10"))
@@ -65,11 +58,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="anjungan-outage-") as tmp:
         work = Path(tmp)
         db = f"sqlite:///{work / 'central.db'}"
-        server = start_central(db, DAILY_QUOTA)
-        proxy = new_proxy(server)
-        fleet = build_fleet(work, KIOSKS, proxy.base_url, public_url=server.base_url)
-        try:
-            wait_until(lambda: all(leases_held(k) > 0 for k in fleet), 120, "leases")
+        with outage_fleet(work, db, DAILY_QUOTA, KIOSKS, 120) as scene:
+            fleet = scene.fleet
             run_visits(fleet, ONLINE_VISITS, SEED)
             online_turned_away = sum(k.turned_away for k in fleet)
             for item in fleet:  # renewed after that use, as the keeper does every round
@@ -77,27 +67,19 @@ def main() -> None:
                 item.kiosk.leases.drain_once()
             places = held(fleet)
 
-            proxy.set_mode("down")
-            kill(server)
+            scene.cut()
             started = time.perf_counter()
             run_visits(fleet, OFFLINE_VISITS, SEED + 1)
             outage_s = time.perf_counter() - started
             turned_away = sum(k.turned_away for k in fleet) - online_turned_away
             offline = [b for k in fleet for b in k.bookings if b.outcome.offline]
 
-            server = start_central(db, DAILY_QUOTA)
-            returned = time.perf_counter()
-            reconnect(proxy, server)
-            wait_until(lambda: pending(fleet) == 0, 300, "every outbox drained")
-            reconcile_s = time.perf_counter() - returned
+            reconcile_s = scene.restore(300)
+            server = scene.server
 
             found = ledger(db, fleet, DAILY_QUOTA)
             valid = sum(seal_status(server.base_url, b.qr) == "valid" for b in offline)
             forged = seal_status(server.base_url, forge(offline[0].qr)) if offline else "-"
-        finally:
-            close_fleet(fleet)
-            proxy.close()
-            server.stop()
     print(
         f"{KIOSKS} kiosks, {len(offline)} offline bookings in {outage_s:.1f} s of outage; "
         f"reconciled {reconcile_s:.2f} s after the server's return",

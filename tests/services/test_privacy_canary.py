@@ -39,6 +39,7 @@ from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.session.service import SessionService
 from tests.services.canary import Canary, scan, system_temp_roots
 from tests.services.faultproxy import FaultProxy
+from tests.services.session.session_rig import started
 
 # A soak test (marked slow; CI runs it with a small count): one receipt render costs 0.4-1.1 s
 # on the 2-core CI machine. The full run: CANARY_SESSIONS=1000.
@@ -139,14 +140,7 @@ def rig(
                 journal=journal,
             ),
         )
-        changed = threading.Condition()
-
-        def listener(_view: object) -> None:
-            with changed:
-                changed.notify_all()
-
-        service.subscribe(listener)
-        service.start()
+        changed = started(service)
         try:
             yield Rig(service, reader, clock, changed, canary, proxy, outbox)
         finally:

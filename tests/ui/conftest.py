@@ -69,3 +69,62 @@ def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
             app.stop_embedded()
         finally:
             kiosk.close()
+
+
+def fill_birth_form(pilot: Any) -> None:
+    """Once the central server answers: card tap to the menu, the birth certificate chosen and
+    every page filled through the session service (the form's touches are covered by
+    test_journey)."""
+    from kiosk_app.demo_data import sample_birth_values
+    from tests.ui.test_journey import to_menu
+    from tests.ui.test_status_ui import wait_for_central
+
+    wait_for_central(pilot)
+    to_menu(pilot)
+    session, values = pilot.app.session, sample_birth_values()
+    session.choose_service("akta_kelahiran")
+    form = session.view.service.form
+    for index in range(len(form.pages)):
+        for name in form.page_fields(index):
+            session.set_value(name, values[name])
+        session.next_page()
+
+
+def choose_first_slot(pilot: Any) -> None:
+    """Card tap to the filled form, the optional scanning step skipped, the first slot."""
+    app = pilot.app
+    session = app.session
+    fill_birth_form(pilot)
+    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
+    if session.view.state.value == "scan":  # the optional document scanning step
+        session.scan_skip_all()
+    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
+    session.choose_slot(app.view.slots[0].slot)
+
+
+def file_birth_application(central: Any, holder: Any, slot: Any, key: str) -> str:
+    """File an akta kelahiran for `holder` in `slot` straight on the central server (no kiosk
+    session); return its registration number."""
+    receipt = central.submit(
+        service="akta_kelahiran",
+        applicant_nik=holder.nik,
+        applicant_name=holder.name,
+        data={},
+        slot=slot,
+        idempotency_key=key,
+    )
+    return str(receipt.registration_number)
+
+
+def type_number(pilot: Any, number: str, *, prefix: str, keypad: str, entry: str) -> None:
+    """Type registration `number` on a number pad: tap its prefix button (`prefix` + the
+    number's prefix), then its digits after the office's pre-typed four on `keypad`."""
+    from kiosk_app.domain.registration import split_number
+
+    kind, digits = split_number(number) or ("", "")
+    pilot.tap(f"{prefix}{kind}")
+    pad = pilot.find(keypad)
+    for digit in digits[4:]:
+        pilot._tap_attr("key", digit, pad, settle=0)
+    shown = pilot.find(entry)
+    pilot.wait_until(lambda: shown.text == number, what="typed number")

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.test_journey import to_menu
-from tests.ui.test_status_ui import wait_for_central
+from tests.ui.conftest import fill_birth_form
 
 pytestmark = pytest.mark.ui
 
@@ -38,19 +37,9 @@ def covered_buttons(pilot: Any) -> list[str]:
 def test_the_attendant_tab_covers_no_button_on_scan_and_survey(
     start_kiosk: Callable[..., Any],
 ) -> None:
-    from kiosk_app.demo_data import sample_birth_values
-
     pilot = start_kiosk()
     app = pilot.app
-    wait_for_central(pilot)
-    to_menu(pilot)
-    session, values = app.session, sample_birth_values()
-    session.choose_service("akta_kelahiran")
-    form = session.view.service.form
-    for index in range(len(form.pages)):
-        for name in form.page_fields(index):
-            session.set_value(name, values[name])
-        session.next_page()
+    fill_birth_form(pilot)
     pilot.wait_for_state("scan")
     pilot.idle(3)
     assert pilot.exists("attendant_button")
@@ -61,7 +50,7 @@ def test_the_attendant_tab_covers_no_button_on_scan_and_survey(
     pilot.tap("scan_skip_all")
     pilot.wait_for_state("schedule")
     pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
-    session.choose_slot(app.view.slots[0].slot)
+    app.session.choose_slot(app.view.slots[0].slot)
     pilot.wait_for_state("review")
     pilot.tap("submit")
     pilot.wait_for_state("result", timeout=60)

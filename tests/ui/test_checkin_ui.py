@@ -15,10 +15,10 @@ from central_server.auth import create_user
 from central_server.db import Database
 from central_server.sidecar import DEV_CLOCK_ENV
 from drivers.card_reader.citizens import citizen
-from kiosk_app.domain.registration import split_number
 from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
 from kiosk_app.services.session import checkin as ck
 from tests.central.officer.conftest import Staff
+from tests.ui.conftest import file_birth_application, type_number
 from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui
@@ -43,18 +43,11 @@ def book_and_approve(pilot: Any, key: str) -> tuple[str, str]:
     central = wait_for_central(pilot)
     holder = citizen(0)
     slot = next(s.slot for s in central.slots("akta_kelahiran") if s.slot.window == MORNING)
-    receipt = central.submit(
-        service="akta_kelahiran",
-        applicant_nik=holder.nik,
-        applicant_name=holder.name,
-        data={},
-        slot=slot,
-        idempotency_key=key,
-    )
+    number = file_birth_application(central, holder, slot, key)
     officer = Staff(central.base_url, "petugas")
-    r = officer.act(receipt.registration_number, "approve", slot=f"{slot.date}|{MORNING}")
+    r = officer.act(number, "approve", slot=f"{slot.date}|{MORNING}")
     assert r.status_code == 303, r.text
-    return receipt.registration_number, slot.date.isoformat()
+    return number, slot.date.isoformat()
 
 
 def test_check_in_by_keypad_qr_and_card_tap(
@@ -77,12 +70,9 @@ def test_check_in_by_keypad_qr_and_card_tap(
     pilot.wait_for_state("checkin")
     entry = pilot.find("checkin_entry")
     assert entry.text == "AKTA-35.17.______.____"
-    prefix, digits = split_number(number) or ("", "")
-    pilot.tap(f"checkin_prefix_{prefix}")
-    keypad = pilot.find("checkin_keypad")
-    for digit in digits[4:]:
-        pilot._tap_attr("key", digit, keypad, settle=0)
-    pilot.wait_until(lambda: entry.text == number, what="typed number")
+    type_number(
+        pilot, number, prefix="checkin_prefix_", keypad="checkin_keypad", entry="checkin_entry"
+    )
     pilot.tap("checkin_go")
     big = pilot.find("checkin_number")
     pilot.wait_until(lambda: big.text == "A-001", timeout=15, what="the calling number")

@@ -12,8 +12,8 @@ import pytest
 
 from kiosk_app.domain.session import GOODBYE_TEXT, EndReason
 from kiosk_app.ui.screens import texts
+from tests.ui.conftest import choose_first_slot
 from tests.ui.test_journey import to_form, to_menu
-from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui
 
@@ -80,24 +80,9 @@ def test_a_question_left_open_closes_when_the_visit_ends(start_kiosk: Callable[.
 def test_the_result_says_what_to_bring_and_ending_with_unsent_work_is_told(
     start_kiosk: Callable[..., Any], artifacts: Path
 ) -> None:
-    from kiosk_app.demo_data import sample_birth_values
-
     pilot = start_kiosk()
     app = pilot.app
-    wait_for_central(pilot)
-    to_menu(pilot)
-    session, values = app.session, sample_birth_values()
-    session.choose_service("akta_kelahiran")
-    form = session.view.service.form
-    for index in range(len(form.pages)):
-        for name in form.page_fields(index):
-            session.set_value(name, values[name])
-        session.next_page()
-    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
-    if session.view.state.value == "scan":
-        session.scan_skip_all()
-    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
-    session.choose_slot(app.view.slots[0].slot)
+    choose_first_slot(pilot)
     pilot.wait_for_state("review")
     pilot.kiosk.embedded_server.stop()  # the central server goes away: the outbox keeps it
     pilot.tap("submit")

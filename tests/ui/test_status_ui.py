@@ -11,8 +11,9 @@ import pytest
 
 from drivers.card_reader.citizens import citizen
 from kiosk_app.central import CentralError
-from kiosk_app.domain.registration import NEXT_STEPS, split_number
+from kiosk_app.domain.registration import NEXT_STEPS
 from kiosk_app.services.printing.reprint import MSG_PRINTER_NOT_READY
+from tests.ui.conftest import choose_first_slot, file_birth_application, type_number
 
 pytestmark = pytest.mark.ui
 
@@ -36,49 +37,20 @@ def file_application(pilot: Any) -> str:
     central = wait_for_central(pilot)
     person = citizen(1)
     slot = central.slots("akta_kelahiran")[0].slot
-    receipt = central.submit(
-        service="akta_kelahiran",
-        applicant_nik=person.nik,
-        applicant_name=person.name,
-        data={},
-        slot=slot,
-        idempotency_key="ui-status-check",
-    )
-    return receipt.registration_number
+    return file_birth_application(central, person, slot, "ui-status-check")
 
 
 def submit_by_card(pilot: Any) -> None:
     """Card tap to the result screen; the form is filled through the session service (its
     touches are covered by test_journey), the optional scanning step skipped."""
-    from kiosk_app.demo_data import sample_birth_values
-
-    app = pilot.app
-    wait_for_central(pilot)
-    pilot.tap("sim_tap")
-    pilot.wait_for_state("identity")
-    pilot.tap("next")
-    pilot.wait_for_state("menu")
-    # The form is filled through the service (its touches are covered by test_journey).
-    session, values = app.session, sample_birth_values()
-    session.choose_service("akta_kelahiran")
-    form = session.view.service.form
-    for index in range(len(form.pages)):
-        for name in form.page_fields(index):
-            session.set_value(name, values[name])
-        session.next_page()
-    pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
-    if session.view.state.value == "scan":  # the optional document scanning step
-        session.scan_skip_all()
-    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
-    session.choose_slot(app.view.slots[0].slot)
-    session.submit()
+    choose_first_slot(pilot)
+    pilot.app.session.submit()
     pilot.wait_for_state("result", timeout=30)
 
 
 def test_status_from_the_menu_by_keypad(start_kiosk: Callable[..., Any], artifacts: Path) -> None:
     pilot = start_kiosk()
     number = file_application(pilot)
-    prefix, digits = split_number(number) or ("", "")
     pilot.tap("sim_tap")
     pilot.wait_for_state("identity")
     pilot.tap("next")
@@ -90,11 +62,7 @@ def test_status_from_the_menu_by_keypad(start_kiosk: Callable[..., Any], artifac
 
     pilot.tap("status_check")  # too early: says how many digits are missing
     pilot.wait_until(lambda: "10 angka" in pilot.find("message").text, what="incomplete")
-    pilot.tap(f"prefix_{prefix}")
-    keypad = pilot.find("status_keypad")
-    for digit in digits[4:]:
-        pilot._tap_attr("key", digit, keypad, settle=0)
-    pilot.wait_until(lambda: entry.text == number, what="typed number")
+    type_number(pilot, number, prefix="prefix_", keypad="status_keypad", entry="status_entry")
     pilot.tap("status_check")
     pilot.wait_until(lambda: pilot.find("status_text").text != "", timeout=10, what="status")
     assert pilot.find("status_next").text == NEXT_STEPS["submitted"].id

@@ -179,3 +179,22 @@ def cheap_password_hashing() -> Iterator[None]:
     previous = use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     yield
     use_hasher(previous)
+
+
+def sealed_receipt(number: str, day: date, kiosk_id: str, key: Any, office: str = "3517") -> str:
+    """The signed seal a kiosk prints in the receipt's QR for `number`, an akta kelahiran booked
+    for `day`'s morning window; `key` is the kiosk's receipt_seal private key."""
+    from datetime import UTC
+
+    from kiosk_app.services import receipt_seal
+
+    claims = receipt_seal.ReceiptClaims(
+        reference=number,
+        office=office,
+        service="akta_kelahiran",
+        day=day,
+        window="08.00-11.00",
+        issued_at=datetime(2026, 11, 19, 2, 0, tzinfo=UTC),
+        kiosk_id=kiosk_id,
+    )
+    return receipt_seal.seal(claims, key)

@@ -10,7 +10,7 @@ import threading
 import wave
 from array import array
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -23,7 +23,15 @@ from central_server.queue.audio import chime
 from central_server.queue.models import QueueEvent
 from central_server.review_models import Arrival
 from kiosk_app.services import receipt_seal
-from tests.central.officer.conftest import MONDAY, NIK, OFFICE, OTHER_OFFICE, Central, Staff
+from tests.central.officer.conftest import (
+    MONDAY,
+    NIK,
+    OFFICE,
+    OTHER_OFFICE,
+    Central,
+    Staff,
+    sealed_receipt,
+)
 
 MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
 
@@ -36,6 +44,15 @@ def book(central: Central, officer: Staff, count: int = 1, window: str = MORNING
         r = officer.act(number, "approve", slot=f"{MONDAY.isoformat()}|{window}")
         assert r.status_code == 303, r.text
         numbers.append(number)
+    return numbers
+
+
+def arrived(central: Central, officer: Staff, count: int) -> list[str]:
+    """`count` booked citizens checked in on Monday morning, in booking order."""
+    numbers = book(central, officer, count)
+    central.at(MONDAY, 8)
+    for number in numbers:
+        assert check_in(central, registration_number=number).status_code == 200
     return numbers
 
 
@@ -213,10 +230,7 @@ def test_counters_call_in_order_of_arrival_with_priority_no_show_restore_transfe
 def test_two_officers_pressing_next_together_never_get_the_same_citizen(
     central: Central, officer: Staff
 ) -> None:
-    numbers = book(central, officer, 16)
-    central.at(MONDAY, 8)
-    for number in numbers:
-        assert check_in(central, registration_number=number).status_code == 200
+    arrived(central, officer, 16)
     open_counter(officer, 1, "akta_kelahiran")
     open_counter(officer, 2, "akta_kelahiran")
     second = Staff(central.url, "admin")
@@ -411,16 +425,7 @@ def test_check_in_with_the_signed_seal_of_the_receipts_qr(central: Central, offi
         timeout=10,
     )
     assert r.status_code == 201, r.text
-    claims = receipt_seal.ReceiptClaims(
-        reference=number,
-        office=OFFICE,
-        service="akta_kelahiran",
-        day=MONDAY,
-        window=MORNING,
-        issued_at=datetime(2026, 11, 19, 2, 0, tzinfo=UTC),
-        kiosk_id="kiosk-seal",
-    )
-    sealed = receipt_seal.seal(claims, key)
+    sealed = sealed_receipt(number, MONDAY, "kiosk-seal", key)
     central.at(MONDAY, 8)
     forged = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
     r = check_in(central, seal=receipt_seal.qr_text(forged, central.url))
@@ -459,10 +464,7 @@ def test_one_ticket_scanned_on_two_kiosks_at_once_is_one_arrival(
 def test_officer_grants_priority_and_closing_a_counter_puts_its_citizen_back(
     central: Central, officer: Staff
 ) -> None:
-    numbers = book(central, officer, 3)
-    central.at(MONDAY, 8)
-    for number in numbers:
-        assert check_in(central, registration_number=number).status_code == 200
+    numbers = arrived(central, officer, 3)
     r = officer.post(
         "/officer/counters/priority",
         {"office": OFFICE, "registration_number": numbers[2], "reason": "lansia"},

@@ -14,7 +14,8 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -354,3 +355,46 @@ def reconnect(proxy: FaultProxy, server: SidecarServer) -> None:
     """The server is back: the proxy forwards to the new process."""
     proxy.upstream = ("127.0.0.1", server.port)
     proxy.set_mode("forward")
+
+
+@dataclass
+class Outage:
+    """A fleet in front of the central server (a real process behind the fault proxy)."""
+
+    url: str  # the server's database
+    daily_quota: int
+    server: SidecarServer
+    proxy: FaultProxy
+    fleet: list[FleetKiosk]
+
+    def cut(self) -> None:
+        """The network is cut and the server process dies."""
+        self.proxy.set_mode("down")
+        kill(self.server)
+
+    def restore(self, timeout: float) -> float:
+        """A new server process on the same data, the proxy forwarding to it; seconds from the
+        server's return until every kiosk's outbox is empty."""
+        self.server = start_central(self.url, self.daily_quota)
+        returned = time.perf_counter()
+        reconnect(self.proxy, self.server)
+        wait_until(lambda: pending(self.fleet) == 0, timeout, "every outbox drained")
+        return time.perf_counter() - returned
+
+
+@contextmanager
+def outage_fleet(
+    work: Path, url: str, daily_quota: int, kiosks: int, leases_timeout: float
+) -> Iterator[Outage]:
+    """`kiosks` kiosks (data under `work`) served by a server on `url`, each holding leases."""
+    server = start_central(url, daily_quota)
+    proxy = new_proxy(server)
+    fleet = build_fleet(work, kiosks, proxy.base_url, public_url=server.base_url)
+    scene = Outage(url, daily_quota, server, proxy, fleet)
+    try:
+        wait_until(lambda: all(leases_held(k) > 0 for k in fleet), leases_timeout, "leases")
+        yield scene
+    finally:
+        close_fleet(fleet)
+        proxy.close()
+        scene.server.stop()

@@ -4,26 +4,18 @@ final registration number and a sealed QR, and the server counts the place again
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import requests
 
-from drivers.card_reader.simulator import SimulatedCardReader
-from drivers.document_printer.simulator import SimulatedDocumentPrinter
-from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.ticket import LEASE_NOTE
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
-from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import Outbox
-from kiosk_app.services.printing.journal import PrintJournal
-from kiosk_app.services.printing.service import PrintingService
-from kiosk_app.services.session.service import SessionService
+from kiosk_app.services.outbox.sender import Backoff
 from tests.services.outbox_rig import ADMIN, KIOSK_ID, SERVICE, start_server
-from tests.services.session.test_session_service import TIMEOUTS, FakeClock, Rig
+from tests.services.session.session_rig import outbox_session
 
 
 def test_own_leased_places_are_offered_and_booked_online(tmp_path: Path) -> None:
@@ -41,32 +33,17 @@ def test_own_leased_places_are_offered_and_booked_online(tmp_path: Path) -> None
         server.base_url, KIOSK_ID, "3517", enrol_as="lease kiosk", signing_key=signer.public_key
     )
     leases = LeaseStore(tmp_path / "leases.db")
-    box = Outbox(tmp_path / "outbox.db", bytes(32), KIOSK_ID)
-    sender = OutboxSender(box, central, backoff=Backoff(base_s=0.01, cap_s=0.02))
-    reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
-    ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
-    journal = PrintJournal(tmp_path / "journal.db", KIOSK_ID)
-    service = SessionService(
-        card_reader=reader,
-        central=central,
-        timeouts=TIMEOUTS,
-        clock=clock,
-        outbox=sender,
-        printing=PrintingService(ticket, a4, kiosk_id=KIOSK_ID, journal=journal),
-        send_timeout_s=5.0,
+    with outbox_session(
+        tmp_path,
+        central,
+        KIOSK_ID,
+        backoff=Backoff(base_s=0.01, cap_s=0.02),
+        server=server,
         leases=leases,
+        send_timeout_s=5.0,
         signer=signer,
-    )
-    changed = threading.Condition()
-
-    def listener(_view: object) -> None:
-        with changed:
-            changed.notify_all()
-
-    service.subscribe(listener)
-    service.start()
-    rig = Rig(service, reader, ticket, a4, clock, journal, server, [], changed)
-    try:
+    ) as rig:
+        box, ticket = rig.box, rig.ticket
         assert LeaseKeeper(leases, central, public_key=signer.public_key).drain_once()
         own = {s.slot: s.remaining for s in leases.offer(SERVICE)}
         assert own
@@ -94,10 +71,3 @@ def test_own_leased_places_are_offered_and_booked_online(tmp_path: Path) -> None
         mine = [lease.used for lease in granted if (lease.service, lease.slot) == (SERVICE, chosen)]
         assert mine == [1]  # its lease
         assert sum(lease.used for lease in granted) == 1
-    finally:
-        service.close()
-        sender.stop()
-        box.close()
-        leases.close()
-        journal.close()
-        server.stop()

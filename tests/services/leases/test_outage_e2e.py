@@ -13,21 +13,14 @@ import pytest
 
 from tests.central.postgres import TemporaryPostgres, find_binary
 from tests.services.leases.outage_rig import (
-    build_fleet,
-    close_fleet,
     forge,
-    kill,
-    leases_held,
     ledger,
-    new_proxy,
+    outage_fleet,
     over_quota_now,
     pending,
-    reconnect,
     run_visits,
     seal_status,
     seal_verdict,
-    start_central,
-    wait_until,
 )
 
 KIOSKS = 4
@@ -53,11 +46,8 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
     tmp_path: Path, database: str, seed: int
 ) -> None:
     db = database
-    server = start_central(db, DAILY_QUOTA)
-    proxy = new_proxy(server)
-    fleet = build_fleet(tmp_path, KIOSKS, proxy.base_url, public_url=server.base_url)
-    try:
-        wait_until(lambda: all(leases_held(k) > 0 for k in fleet), 60, "every kiosk's leases")
+    with outage_fleet(tmp_path, db, DAILY_QUOTA, KIOSKS, 60) as scene:
+        fleet = scene.fleet
         run_visits(fleet, ONLINE_VISITS, seed)  # online: the server books, the QR is sealed
         online = [b for k in fleet for b in k.bookings]
         assert len(online) == KIOSKS * ONLINE_VISITS
@@ -66,8 +56,7 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
             assert item.kiosk.leases is not None and item.kiosk.leases.drain_once()
         assert over_quota_now(db) == 0  # leased plus booked within every slot's quota
 
-        proxy.set_mode("down")  # the network is cut...
-        kill(server)  # ...and the server process dies
+        scene.cut()  # the network is cut and the server process dies
         run_visits(fleet, OFFLINE_VISITS, seed + 1)
         offline = [b for k in fleet for b in k.bookings if b.outcome.offline]
         assert sum(k.turned_away for k in fleet) == 0  # every citizen left with a ticket
@@ -77,9 +66,8 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         assert over_quota_now(db) == 0
         assert [k.failed for k in fleet] == [[]] * KIOSKS
 
-        server = start_central(db, DAILY_QUOTA)  # back, as a new process on the same data
-        reconnect(proxy, server)
-        wait_until(lambda: pending(fleet) == 0, 60, "every outbox drained")
+        scene.restore(60)  # back, as a new process on the same data
+        server = scene.server
 
         found = ledger(db, fleet, DAILY_QUOTA)
         assert found.offline == len(offline) > 0
@@ -93,7 +81,3 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
             assert seal_status(server.base_url, booking.qr) == "valid", booking
         forged = forge(random.Random(seed).choice(offline).qr)
         assert seal_status(server.base_url, forged) == "bad_signature"
-    finally:
-        close_fleet(fleet)
-        proxy.close()
-        server.stop()

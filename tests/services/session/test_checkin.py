@@ -36,7 +36,7 @@ from kiosk_app.services.printing.service import CALLING_TICKET_FAILED, PrintingS
 from kiosk_app.services.session import checkin as ck
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.views import SessionView
-from tests.central.officer.conftest import Staff
+from tests.central.officer.conftest import Staff, sealed_receipt
 from tests.drivers.pcsc.fixtures import reset_bed, wait_for
 
 KIOSK = "KIOSK-CHECKIN-01"
@@ -482,20 +482,9 @@ def test_the_attendant_gives_the_priority_lane_to_the_number_on_screen(rig: Rig)
 
 
 def test_a_receipts_signed_seal_checks_in(rig: Rig) -> None:
-    from datetime import UTC
-
     number, day = rig.book()
     rig.at(day, 9)
-    claims = receipt_seal.ReceiptClaims(
-        reference=number,
-        office=OFFICE,
-        service="akta_kelahiran",
-        day=day,
-        window=MORNING,
-        issued_at=datetime(2026, 11, 19, 3, 0, tzinfo=UTC),
-        kiosk_id=KIOSK,
-    )
-    sealed = receipt_seal.seal(claims, rig.server.key)  # this kiosk's key: it verifies
+    sealed = sealed_receipt(number, day, KIOSK, rig.server.key)  # this kiosk's key: it verifies
     rig.service.open_checkin()
     view = rig.scan(receipt_seal.qr_text(sealed, "https://anjungan.example.go.id"))
     assert view.checkin.result is not None, view.checkin.message
@@ -503,7 +492,7 @@ def test_a_receipts_signed_seal_checks_in(rig: Rig) -> None:
     assert view.checkin.entry == number  # the seal's reference shown on the entry
     rig.service.close_checkin()
 
-    forged = receipt_seal.seal(claims, receipt_seal.new_key())  # another key: not this kiosk's
+    forged = sealed_receipt(number, day, KIOSK, receipt_seal.new_key())  # not this kiosk's key
     rig.service.open_checkin()
     view = rig.scan(forged)
     assert view.checkin.message == ck.MSG_BAD_SEAL and view.checkin.result is None

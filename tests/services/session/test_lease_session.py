@@ -3,7 +3,6 @@ date and window, LOK number with a note, a sealed QR, the lease and seal in the 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -11,21 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from drivers.card_reader.simulator import SimulatedCardReader
-from drivers.document_printer.simulator import SimulatedDocumentPrinter
-from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient, Lease
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.ticket import LEASE_NOTE, Slot
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.leases import LeaseStore, ReceiptSigner
-from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import Outbox
-from kiosk_app.services.printing.journal import PrintJournal
-from kiosk_app.services.printing.service import PrintingService
+from kiosk_app.services.outbox.sender import Backoff
 from kiosk_app.services.session.schedule import NO_LEASE
-from kiosk_app.services.session.service import SessionService
-from tests.services.session.test_session_service import TIMEOUTS, FakeClock, Rig
+from tests.services.session.session_rig import OutboxRig, outbox_session
 
 KIOSK = "KIOSK-TEST-01"
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens on the discard port
@@ -33,11 +25,9 @@ UNREACHABLE = "http://127.0.0.1:9"  # nothing listens on the discard port
 
 @dataclass
 class LeaseRig:
-    rig: Rig
-    box: Outbox
+    rig: OutboxRig
     leases: LeaseStore
     signer: ReceiptSigner
-    ticket: SimulatedTicketPrinter
 
 
 def lease(lease_id: str, day: date, window: str, places: int, service: str) -> Lease:
@@ -56,46 +46,23 @@ def lease(lease_id: str, day: date, window: str, places: int, service: str) -> L
 @pytest.fixture
 def lease_rig(tmp_path: Path) -> Iterator[LeaseRig]:
     central = CentralClient(UNREACHABLE, KIOSK, "3517", token="t", timeout=0.5)
-    box = Outbox(tmp_path / "outbox.db", bytes(32), KIOSK)
-    sender = OutboxSender(box, central, backoff=Backoff(base_s=30, cap_s=60))
-    leases = LeaseStore(tmp_path / "leases.db")
     signer = ReceiptSigner(
         receipt_seal.new_key(),
         kiosk_id=KIOSK,
         office_code="3517",
         verify_base="https://dukcapil.example/",
     )
-    reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
-    ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
-    journal = PrintJournal(tmp_path / "journal.db", KIOSK)
-    service = SessionService(
-        card_reader=reader,
-        central=central,
-        timeouts=TIMEOUTS,
-        clock=clock,
-        outbox=sender,
-        printing=PrintingService(ticket, a4, kiosk_id=KIOSK, journal=journal),
-        send_timeout_s=0.5,
+    leases = LeaseStore(tmp_path / "leases.db")
+    with outbox_session(
+        tmp_path,
+        central,
+        KIOSK,
+        backoff=Backoff(base_s=30, cap_s=60),
         leases=leases,
+        send_timeout_s=0.5,
         signer=signer,
-    )
-    changed = threading.Condition()
-
-    def listener(_view: object) -> None:
-        with changed:
-            changed.notify_all()
-
-    service.subscribe(listener)
-    service.start()
-    rig = Rig(service, reader, ticket, a4, clock, journal, None, [], changed)
-    try:
-        yield LeaseRig(rig, box, leases, signer, ticket)
-    finally:
-        service.close()
-        sender.stop()
-        box.close()
-        leases.close()
-        journal.close()
+    ) as rig:
+        yield LeaseRig(rig, leases, signer)
 
 
 def test_unreachable_server_offers_the_lease_and_books_a_certain_sealed_place(
@@ -126,7 +93,7 @@ def test_unreachable_server_offers_the_lease_and_books_a_certain_sealed_place(
     assert outcome is not None and outcome.offline
     assert outcome.local_reference.startswith(f"LOK-{KIOSK}-")
     assert outcome.slot == chosen and LEASE_NOTE in outcome.messages
-    printed = lease_rig.ticket.tickets[0]
+    printed = lease_rig.rig.ticket.tickets[0]
     assert LEASE_NOTE in printed.notes
     assert printed.qr_payload.startswith("https://dukcapil.example/r/AJ1.")
     sealed = receipt_seal.parse_qr(printed.qr_payload)
@@ -140,9 +107,9 @@ def test_unreachable_server_offers_the_lease_and_books_a_certain_sealed_place(
         chosen.window,
     )
     # the outbox row carries the lease and the seal; the lease counts the place
-    row = lease_rig.box.entries()[0]
+    row = lease_rig.rig.box.entries()[0]
     assert row.local_reference == outcome.local_reference
-    assert lease_rig.box.submission(row.id).lease == {"lease_id": "L-2", "seal": sealed}
+    assert lease_rig.rig.box.submission(row.id).lease == {"lease_id": "L-2", "seal": sealed}
     assert [s.remaining for s in leases.offer("akta_kelahiran")] == [2]
     forged = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
     with pytest.raises(receipt_seal.SealInvalid):
@@ -167,34 +134,18 @@ def test_a_server_lost_after_the_schedule_loaded_still_gives_a_certain_date(
     server = start_embedded(f"sqlite:///{tmp_path / 'central.db'}")
     central = CentralClient(server.base_url, KIOSK, "3517")
     central.register("test kiosk")
-    box = Outbox(tmp_path / "outbox.db", bytes(32), KIOSK)
-    sender = OutboxSender(box, central, backoff=Backoff(base_s=30, cap_s=60))
     leases = LeaseStore(tmp_path / "leases.db")
     signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK, office_code="3517")
-    reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
-    ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
-    journal = PrintJournal(tmp_path / "journal.db", KIOSK)
-    service = SessionService(
-        card_reader=reader,
-        central=central,
-        timeouts=TIMEOUTS,
-        clock=clock,
-        outbox=sender,
-        printing=PrintingService(ticket, a4, kiosk_id=KIOSK, journal=journal),
-        send_timeout_s=1.0,
+    with outbox_session(
+        tmp_path,
+        central,
+        KIOSK,
+        backoff=Backoff(base_s=30, cap_s=60),
+        server=server,
         leases=leases,
         signer=signer,
-    )
-    changed = threading.Condition()
-
-    def listener(_view: object) -> None:
-        with changed:
-            changed.notify_all()
-
-    service.subscribe(listener)
-    service.start()
-    rig = Rig(service, reader, ticket, a4, clock, journal, server, [], changed)
-    try:
+    ) as rig:
+        box, ticket = rig.box, rig.ticket
         first = central.slots("akta_kelahiran")[0].slot
         leases.replace([lease("L-7", first.date, first.window, 1, "akta_kelahiran")])
         rig.to_form()
@@ -212,10 +163,3 @@ def test_a_server_lost_after_the_schedule_loaded_still_gives_a_certain_date(
         row = box.entries()[0]
         assert box.submission(row.id).lease == {"lease_id": "L-7", "seal": sealed}
         assert leases.offer("akta_kelahiran") == []  # its one place is taken
-    finally:
-        service.close()
-        sender.stop()
-        box.close()
-        leases.close()
-        journal.close()
-        server.stop()

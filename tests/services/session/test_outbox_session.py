@@ -2,51 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from central_server.embedded import start_embedded
-from drivers.card_reader.simulator import SimulatedCardReader
-from drivers.document_printer.simulator import SimulatedDocumentPrinter
-from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
-from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import Outbox
-from kiosk_app.services.printing.journal import PrintJournal
-from kiosk_app.services.printing.service import PrintingService
-from kiosk_app.services.session.service import SessionService
-from tests.services.session.test_session_service import TIMEOUTS, FakeClock, Rig
+from kiosk_app.services.outbox.sender import Backoff
+from tests.services.session.session_rig import outbox_session
+
+KIOSK = "KIOSK-TEST-01"
 
 
 def test_offline_submission_gets_local_reference_then_is_sent_once(tmp_path: Path) -> None:
     server = start_embedded(f"sqlite:///{tmp_path / 'central.db'}")
-    central = CentralClient(server.base_url, "KIOSK-TEST-01", "3517")
+    central = CentralClient(server.base_url, KIOSK, "3517")
     central.register("test kiosk")
-    box = Outbox(tmp_path / "outbox.db", bytes(32), "KIOSK-TEST-01")
-    sender = OutboxSender(box, central, backoff=Backoff(base_s=0.01, cap_s=0.02))
-    reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
-    ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
-    journal = PrintJournal(tmp_path / "journal.db", "KIOSK-TEST-01")
-    service = SessionService(
-        card_reader=reader,
-        central=central,
-        timeouts=TIMEOUTS,
-        clock=clock,
-        outbox=sender,
-        printing=PrintingService(ticket, a4, kiosk_id="KIOSK-TEST-01", journal=journal),
-        send_timeout_s=1.0,
-    )
-    changed = threading.Condition()
-
-    def listener(_view: object) -> None:
-        with changed:
-            changed.notify_all()
-
-    service.subscribe(listener)
-    service.start()
-    rig = Rig(service, reader, ticket, a4, clock, journal, server, [], changed)
-    try:
+    with outbox_session(
+        tmp_path, central, KIOSK, backoff=Backoff(base_s=0.01, cap_s=0.02), server=server
+    ) as rig:
+        box, sender, ticket = rig.box, rig.sender, rig.ticket
         rig.to_form()
         rig.fill_all_pages()
         view = rig.wait(lambda v: bool(v.slots))
@@ -59,7 +33,7 @@ def test_offline_submission_gets_local_reference_then_is_sent_once(tmp_path: Pat
         outcome = view.outcome
         assert outcome is not None and outcome.offline
         assert outcome.registration_number == outcome.local_reference
-        assert outcome.local_reference.startswith("LOK-KIOSK-TEST-01-")
+        assert outcome.local_reference.startswith(f"LOK-{KIOSK}-")
         assert outcome.slot == chosen and outcome.ticket_printed and outcome.receipt_printed
         assert ticket.tickets[0].offline and ticket.tickets[0].qr_payload == outcome.local_reference
         assert box.depth() == 1
@@ -69,12 +43,6 @@ def test_offline_submission_gets_local_reference_then_is_sent_once(tmp_path: Pat
         assert row.status == "sent" and row.local_reference == outcome.local_reference
         assert central.status(row.registration_number or "").slot == chosen
         assert sender.drain_once() == 0 and box.depth() == 0
-    finally:
-        service.close()
-        sender.stop()
-        box.close()
-        journal.close()
-        server.stop()
 
 
 def test_scans_of_an_offline_submission_reach_the_officer_when_the_server_returns(
@@ -85,37 +53,17 @@ def test_scans_of_an_offline_submission_reach_the_officer_when_the_server_return
 
     db = tmp_path / "central.db"
     server = start_embedded(f"sqlite:///{db}")
-    central = CentralClient(server.base_url, "KIOSK-TEST-01", "3517")
+    central = CentralClient(server.base_url, KIOSK, "3517")
     central.register("test kiosk")
-    box = Outbox(tmp_path / "outbox.db", bytes(32), "KIOSK-TEST-01")
-    sender = OutboxSender(box, central, backoff=Backoff(base_s=0.01, cap_s=0.02))
-    reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
-    journal = PrintJournal(tmp_path / "journal.db", "KIOSK-TEST-01")
-    service = SessionService(
-        card_reader=reader,
-        central=central,
-        timeouts=TIMEOUTS,
-        clock=clock,
-        outbox=sender,
-        printing=PrintingService(
-            SimulatedTicketPrinter(),
-            SimulatedDocumentPrinter(),
-            kiosk_id="KIOSK-TEST-01",
-            journal=journal,
-        ),
-        send_timeout_s=1.0,
+    with outbox_session(
+        tmp_path,
+        central,
+        KIOSK,
+        backoff=Backoff(base_s=0.01, cap_s=0.02),
+        server=server,
         scanner=SimulatedScanner(),
-    )
-    changed = threading.Condition()
-
-    def listener(_view: object) -> None:
-        with changed:
-            changed.notify_all()
-
-    service.subscribe(listener)
-    service.start()
-    rig = Rig(service, reader, None, None, clock, journal, server, [], changed)  # type: ignore[arg-type]
-    try:
+    ) as rig:
+        box, sender, service = rig.box, rig.sender, rig.service
         rig.to_form()
         rig.fill_all_pages()
         rig.wait(lambda v: v.state is SessionState.SCAN)
@@ -140,9 +88,3 @@ def test_scans_of_an_offline_submission_reach_the_officer_when_the_server_return
         scans = stored_scans(db, number)
         assert len(scans) == 1 and next(iter(scans.values())).startswith(b"%PDF")
         assert box.attachments(row.id) == []  # wiped once delivered
-    finally:
-        service.close()
-        sender.stop()
-        box.close()
-        journal.close()
-        server.stop()

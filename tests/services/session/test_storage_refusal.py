@@ -4,27 +4,22 @@ job's exception is logged instead of vanishing in an unread future."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from central_server.embedded import start_embedded
-from drivers.card_reader.simulator import SimulatedCardReader
-from drivers.document_printer.simulator import SimulatedDocumentPrinter
-from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.text import Text
 from kiosk_app.services.durable import STORAGE
-from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.outbox.store import Outbox
-from kiosk_app.services.printing.service import NOT_STORED, PrintingService
+from kiosk_app.services.printing.service import NOT_STORED
 from kiosk_app.services.session.core import SessionCore
-from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.submission import REFUSAL_PRINTED, STORAGE_REFUSED
 from kiosk_app.services.session.views import SessionView
+from tests.services.session.session_rig import outbox_session
 from tests.services.session.test_session_service import TIMEOUTS, FakeClock, Rig
 
 KIOSK = "KIOSK-TEST-01"
@@ -38,47 +33,11 @@ def unwritable_rig(tmp_path: Path) -> Iterator[tuple[Rig, Outbox]]:
     central.register("test kiosk")
     (tmp_path / "var").write_bytes(b"not a folder")
     box = Outbox(tmp_path / "var" / "outbox.db", bytes(32), KIOSK)
-    sender = OutboxSender(box, central)
-    reader, clock = SimulatedCardReader(read_delay_s=0.01), FakeClock()
-    ticket, a4 = SimulatedTicketPrinter(), SimulatedDocumentPrinter()
-    service = SessionService(
-        card_reader=reader,
-        central=central,
-        timeouts=TIMEOUTS,
-        clock=clock,
-        outbox=sender,
-        printing=PrintingService(ticket, a4, kiosk_id=KIOSK),
-        send_timeout_s=1.0,
-    )
-    changed = threading.Condition()
-
-    def listener(_view: SessionView) -> None:
-        with changed:
-            changed.notify_all()
-
-    service.subscribe(listener)
-    service.start()
-    try:
-        yield (
-            Rig(
-                service,
-                reader,
-                ticket,
-                a4,
-                clock,
-                None,
-                server,
-                [],
-                changed,  # type: ignore[arg-type]
-                central,
-            ),
-            box,
-        )
-    finally:
-        service.close()
-        box.close()
-        server.stop()
-        STORAGE.clear()
+    with outbox_session(tmp_path, central, KIOSK, box=box, server=server, journal=False) as rig:
+        try:
+            yield rig, box
+        finally:
+            STORAGE.clear()
 
 
 def _submit(rig: Rig) -> SessionView:
