@@ -17,7 +17,6 @@ from central_server.models import Application, Office
 from central_server.ratelimit import Limiter, check_all
 from central_server.review_models import ApplicationEvent, IssuedDocument
 from central_server.schemas import PLAIN, TEXT, Error
-from central_server.throttle import DatabaseRateLimiter
 
 MAX_APPLICATIONS = 20  # the newest ones: enough for any citizen's screen
 Nik = Annotated[str, StringConstraints(pattern=r"^\d{16}$")]
@@ -96,12 +95,10 @@ def application_summary(session: Session, app: Application) -> dict[str, Any]:
     }
 
 
-def build_router(
-    db: Database, kiosk_dependency: KioskGuard, limiter: Limiter | None = None
-) -> APIRouter:
-    """The card holder's applications and the print-code reservation cycle."""
+def build_router(db: Database, kiosk_dependency: KioskGuard, limits: Limiter) -> APIRouter:
+    """The card holder's applications and the print-code reservation cycle; `limits` per NIK
+    ([limits] print_lookups_per_minute, shared by every app server)."""
     router = APIRouter(tags=["card holder"])
-    limits = limiter or DatabaseRateLimiter(db, per_minute=20, burst=10)
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
 
     @router.post("/api/v1/card-holder/applications", responses=ERRORS)

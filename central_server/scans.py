@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.downloads import looks_like
 from central_server.kiosk_auth import KioskGuard, KioskRef
@@ -16,13 +15,11 @@ from central_server.review_models import ApplicationScan
 from central_server.settings import now_wib
 
 SCAN_TYPES = {"image/png", "image/jpeg", "application/pdf"}
-MAX_SCAN_BYTES = LimitSettings().max_scan_bytes  # the default of [limits] max_scan_bytes
 
 
-def upload_router(
-    db: Database, kiosk_dependency: KioskGuard, max_bytes: int = MAX_SCAN_BYTES
-) -> APIRouter:
-    """PUT /api/v1/applications/{number}/scans/{name}: a kiosk uploads a scanned document."""
+def upload_router(db: Database, kiosk_dependency: KioskGuard, max_bytes: int) -> APIRouter:
+    """PUT /api/v1/applications/{number}/scans/{name}: a kiosk uploads a scanned document of at
+    most `max_bytes` ([limits] max_scan_bytes)."""
     r = APIRouter()
     Kiosk = Annotated[KioskRef, Depends(kiosk_dependency)]
 
