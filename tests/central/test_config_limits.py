@@ -14,11 +14,12 @@ from central_server.embedded import EmbeddedServer
 from central_server.runtime import build_app
 from tests.central.conftest import wait_for
 from tests.central.officer.conftest import Staff
+from tests.central.test_central_config import write
 
 
 def _config(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "central.toml"
-    path.write_text(
+    return write(
+        tmp_path,
         f"""
 [server]
 database_url = "sqlite:///{tmp_path / "c.db"}"
@@ -36,9 +37,7 @@ admins = ["sms:+628111000222", "it@dukcapil.example"]
 directory = "{tmp_path / "messages"}"
 {extra}
 """,
-        encoding="utf-8",
     )
-    return path
 
 
 @pytest.fixture
