@@ -464,3 +464,28 @@ def summary_rows(
         for name, spec in rules.fields.items()
         if name in applicable
     ]
+
+
+# -- one touch for what the form already holds ------------------------------------------------
+# A text field whose answer is often another field's: its editor offers that value with one
+# touch (the citizen's choice, never filled unasked). The first source holding a value is offered.
+SAME_AS: dict[str, tuple[tuple[str, Text], ...]] = {
+    "kk_head_name": (
+        ("father_name", T("Sama dengan nama ayah", "Same as the father's name")),
+        ("mother_name", T("Sama dengan nama ibu", "Same as the mother's name")),
+    ),
+    "mother_address": (
+        ("father_address", T("Sama dengan alamat ayah", "Same as the father's address")),
+    ),
+    "father_address": (
+        ("mother_address", T("Sama dengan alamat ibu", "Same as the mother's address")),
+    ),
+}
+
+
+def same_as(name: str, values: Mapping[str, str]) -> tuple[str, Text] | None:
+    """(source field, button label) to copy into `name` with one touch, or None."""
+    for source, label in SAME_AS.get(name, ()):
+        if str(values.get(source, "")).strip():
+            return source, label
+    return None

@@ -23,7 +23,7 @@ SERVICE = "akta_kelahiran"
 
 
 class DemoRecorder:
-    """Numbers the screenshots and times each step."""
+    """Numbers the screenshots, times each step and counts its touches."""
 
     def __init__(self, out_dir: Path, pilot: Any) -> None:
         """Write into out_dir/screens."""
@@ -31,6 +31,8 @@ class DemoRecorder:
         self.pilot = pilot
         self.screens: list[str] = []
         self.timings: dict[str, float] = {}
+        self.step_taps: dict[str, int] = {}  # the citizen's touches (keys included) per step
+        self.journey_taps: dict[str, int] = {}  # per journey, then "total"
 
     def shot(self, name: str) -> Path:
         """Save the next numbered screenshot, e.g. 05-form-keluarga.png."""
@@ -40,23 +42,39 @@ class DemoRecorder:
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
-        """Time one step of the journey."""
-        start = time.monotonic()
+        """Time one step of the journey and count its touches."""
+        start, taps = time.monotonic(), self.pilot.taps
         try:
             yield
         finally:
             self.timings[name] = round(time.monotonic() - start, 3)
+            self.step_taps[name] = self.pilot.taps - taps
+
+    @contextmanager
+    def journey(self, name: str) -> Iterator[None]:
+        """Count the touches of one journey (pre-application, arrival) and of all so far."""
+        taps = self.pilot.taps
+        try:
+            yield
+        finally:
+            self.journey_taps[name] = self.pilot.taps - taps
+            self.journey_taps["total"] = self.pilot.taps
 
 
 def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, str]) -> None:
     """Enter every empty field of `page` (values prefilled from the e-KTP are kept)."""
+    from kiosk_app.domain.formkit import same_as
     from kiosk_app.domain.forms import FieldKind
 
     for spec in page.fields:
         wanted = values.get(spec.name, "")
         if not wanted or shown.get(spec.name, ""):
             continue
-        if spec.kind is FieldKind.NUMBER and spec.name.endswith("_count"):
+        offer = same_as(spec.name, shown)
+        if offer is not None and values.get(offer[0]) == wanted:  # the same as a field above
+            pilot.select_field(spec.name)
+            pilot.tap("same_as")
+        elif spec.kind is FieldKind.NUMBER and spec.name.endswith("_count"):
             pilot.set_count(spec.name, int(wanted))  # a +/- picker sizes the list below it
         elif spec.kind in (FieldKind.TEXT, FieldKind.EMAIL, FieldKind.DIGITS, FieldKind.NUMBER):
             pilot.type_into(spec.name, wanted)
@@ -219,6 +237,7 @@ def run_demo(out_dir: Path, journey: str = "pre_application") -> int:
         "screens": [],
         "registration_number": None,
         "timings": {},
+        "taps": {},
         "ok": False,
     }
     work = Path(tempfile.mkdtemp(prefix="anjungan-demo-"))
@@ -249,20 +268,22 @@ def run_demo(out_dir: Path, journey: str = "pre_application") -> int:
         app.start_embedded()
         pilot = Pilot(app)
         rec = DemoRecorder(out_dir, pilot)
-        number = drive_journey(pilot, rec, sample_birth_values())
+        with rec.journey("pre_application"):
+            number = drive_journey(pilot, rec, sample_birth_values())
         _copy_prints(kiosk, out_dir)
         report.update(registration_number=number)
         if journey == "arrival":
             from kiosk_app.ui.demo_arrival import drive_arrival
 
-            report["arrival"] = drive_arrival(
-                pilot,
-                rec,
-                number=number,
-                clock_file=clock_file,
-                data_dir=work / "data",
-                out_dir=out_dir,
-            )
+            with rec.journey("arrival"):
+                report["arrival"] = drive_arrival(
+                    pilot,
+                    rec,
+                    number=number,
+                    clock_file=clock_file,
+                    data_dir=work / "data",
+                    out_dir=out_dir,
+                )
         report.update(ok=True)
     except Exception as exc:  # the report says what failed; the exit code says that it failed
         log.error("demo failed: %s", exc)
@@ -277,6 +298,7 @@ def run_demo(out_dir: Path, journey: str = "pre_application") -> int:
         if rec is not None:
             report["screens"] = rec.screens
             report["timings"] = rec.timings
+            report["taps"] = {**rec.journey_taps, "steps": rec.step_taps}
         report["timings"]["total"] = round(time.monotonic() - started, 3)
         if app is not None:
             try:

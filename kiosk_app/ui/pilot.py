@@ -18,7 +18,7 @@ from kivy.uix.widget import Widget
 
 from kiosk_app.domain.session import SessionState
 
-_DATE_LIMIT = 400  # taps; a sane date never needs more
+_DATE_LIMIT = 12  # taps; a date on the grid needs at most eight
 
 
 class PilotError(AssertionError):
@@ -31,6 +31,7 @@ class Pilot:
     def __init__(self, app: Any) -> None:
         """Pilot a started AnjunganApp (see AnjunganApp.start_embedded)."""
         self.app = app
+        self.taps = 0  # every touch made, keys included (the demo's journey.json counts them)
 
     # -- time --------------------------------------------------------------------------------
     def idle(self, frames: int = 1) -> None:
@@ -140,6 +141,7 @@ class Pilot:
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         touch.touch_up()
+        self.taps += 1
         self.idle(settle)
 
     def _reveal(self, widget: Widget) -> None:
@@ -184,8 +186,10 @@ class Pilot:
         raise PilotError(f"no button with {attr}={value!r} on screen {self.state!r}")
 
     def select_field(self, field_name: str) -> None:
-        """Tap a form field so its editor opens."""
-        self.tap(f"field_{field_name}")
+        """Tap a form field so its editor opens (no touch when it is open already, as when
+        the page opens on it or a choice moved on to it)."""
+        if not self.find(f"field_{field_name}").selected:
+            self.tap(f"field_{field_name}")
         if not self.find(f"field_{field_name}").selected:
             raise PilotError(f"field {field_name!r} did not become selected")
 
@@ -214,32 +218,44 @@ class Pilot:
             raise PilotError(f"typed {text!r} into {field_name!r} but the box shows {box.text!r}")
 
     def set_date(self, field_name: str, iso: str) -> None:
-        """Select a date field and tap the picker's +/- buttons until it shows `iso`."""
+        """Select a date field and pick `iso` on its grid: one level up until the target lies
+        in view, then its decade, year, month and day (nothing when it already shows `iso`)."""
         target = datetime.date.fromisoformat(iso)
         self.select_field(field_name)
         picker = self.find("date_picker")
-        if picker.current_date() is None and picker._start_date() == target:
-            self._tap_attr("action", "day+", picker)
-            self._tap_attr("action", "day-", picker)
+        if picker.stage == "typed":
+            self._tap_attr("action", "grid", picker)
         for _ in range(_DATE_LIMIT):
-            current = picker.current_date() or picker._start_date()
             if picker.current_date() == target:
                 self.idle(2)
                 return
-            self._tap_attr("action", self._date_step(current, target), picker, settle=0)
+            self._tap_attr("action", self._date_step(picker, target), picker, settle=1)
         raise PilotError(f"date picker did not reach {iso}")
 
     @staticmethod
-    def _date_step(current: datetime.date, target: datetime.date) -> str:
-        if current.year != target.year:
-            diff = target.year - current.year
-            if abs(diff) >= 10:
-                return "year+10" if diff > 0 else "year-10"
-            return "year+" if diff > 0 else "year-"
-        if current.month != target.month:
-            forward = (target.month - current.month) % 12
-            return "month+" if forward <= 6 else "month-"
-        return "day+" if target.day > current.day else "day-"
+    def _date_step(picker: Any, target: datetime.date) -> str:
+        stage = picker.stage
+        if stage == "decade":
+            return f"decade:{target.year // 10 * 10}"
+        if stage == "year":
+            return f"year:{target.year}" if picker.decade == target.year // 10 * 10 else "up"
+        if stage == "month":
+            return f"month:{target.month}" if picker.year == target.year else "up"
+        same_month = (picker.year, picker.month) == (target.year, target.month)
+        return f"day:{target.day}" if same_month else "up"
+
+    def type_date(self, field_name: str, iso: str) -> None:
+        """Select a date field, switch to typing and type `iso` as DD MM YYYY on its pad."""
+        target = datetime.date.fromisoformat(iso)
+        self.select_field(field_name)
+        picker = self.find("date_picker")
+        if picker.stage != "typed":
+            self._tap_attr("action", "typed", picker)
+        for char in target.strftime("%d%m%Y"):
+            self._tap_attr("key", char, picker.pad, settle=0)
+        self.idle(2)
+        if picker.current_date() != target:
+            raise PilotError(f"typed {iso} into {field_name!r}; the picker shows {picker.value!r}")
 
     def set_time(self, field_name: str, hhmm: str) -> None:
         """Select a time field and tap hour/minute buttons until it shows `hhmm`."""

@@ -7,11 +7,13 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.form_variants import hidden_fields, required_now
+from kiosk_app.domain.formkit import same_as
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
@@ -21,9 +23,9 @@ from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.screens.endings import back_to_menu
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
-from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons  # noqa: F401 - kv uses BigButton
+from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons
 from kiosk_app.ui.widgets.countpicker import CountPicker
-from kiosk_app.ui.widgets.datepicker import DatePicker, parse_iso_date
+from kiosk_app.ui.widgets.dategrid import DateGrid, parse_iso
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
 from kiosk_app.ui.widgets.regionpicker import RegionField, region_text
@@ -39,7 +41,7 @@ KEYBOARD_MODES = {
 
 # Where a date field's picker starts (see FormScreen._date_start).
 YEARS_BACK = {"deceased_birth_date": 70}
-RECENT_DATES = ("child", "marriage", "death", "move", "police", "member_birth")
+RECENT_DATES = ("child", "death", "move", "police", "member_birth")
 FUTURE_DATES = frozenset({"move_date"})
 COUNT_SUFFIX = "_count"  # a NUMBER field named so sizes a list: a +/- picker, not a keyboard
 
@@ -62,7 +64,7 @@ def display_value(spec: FieldSpec, value: str, lang: str) -> str:
     if spec.kind is FieldKind.REGION:
         return region_text(value)
     if spec.kind is FieldKind.DATE:
-        day = parse_iso_date(value)
+        day = parse_iso(value)
         return long_date(day, lang) if day else value
     if spec.kind is FieldKind.DIGITS and value.isdigit() and len(value) > 8:
         return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
@@ -246,7 +248,7 @@ class FormScreen(KioskScreen):
             field_input.text = value
             keyboard.lang = lang
             keyboard.attach(field_input)
-            area.add_widget(field_input)
+            area.add_widget(self._input_row(spec, field_input, lang))
             area.add_widget(keyboard)
             area.add_widget(Widget())
             self.editor = keyboard
@@ -255,8 +257,10 @@ class FormScreen(KioskScreen):
             # a planned date (moving) may lie in the next year; every other date is past
             picker.max_year = datetime.date.today().year + (1 if spec.name in FUTURE_DATES else 0)
             picker.start_value = self._date_start(spec)
+            picker.year_first = picker.start_value[:4] != str(datetime.date.today().year)
             picker.value = value
             picker.lang = lang
+            picker.reset()
             area.add_widget(picker)
             self.editor = picker
         elif spec.kind is FieldKind.REGION:
@@ -316,13 +320,45 @@ class FormScreen(KioskScreen):
         keyboard.pilot_id = "keyboard"
         return field_input, keyboard
 
+    def _input_row(self, spec: FieldSpec, field_input: FieldInput, lang: str) -> Any:
+        """The text box, beside it a button copying what another field holds when the answer
+        is often the same (formkit.SAME_AS: one touch instead of typing it again)."""
+        row = self._cached("input_row", lambda: BoxLayout(spacing=theme.spacing * 2))
+        copy = self._cached("same_as", self._make_copy_button)
+        copy.pilot_id = "same_as"
+        row.clear_widgets()
+        if field_input.parent is not None:
+            field_input.parent.remove_widget(field_input)
+        row.size_hint_y, row.height = None, field_input.height
+        row.add_widget(field_input)
+        offer = same_as(spec.name, self.view.values) if self.view is not None else None
+        if offer is not None:
+            copy.source, copy.text = offer[0], tr(offer[1], lang)
+            row.add_widget(copy)
+        return row
+
+    def _make_copy_button(self) -> BigButton:
+        button = BigButton(kind="secondary", size_hint=(0.5, 1), auto_height=False)
+        button.font_role = "small"
+        button.source = ""
+        button.bind(on_release=self._copy_same)
+        return button
+
+    def _copy_same(self, button: Any) -> None:
+        """Copy the offered field's value into the field being edited."""
+        if self.view is None or self.editing is None:
+            return
+        field_input = self._editors.get("input")
+        if field_input is not None:
+            field_input.text = str(self.view.values.get(button.source, ""))
+
     def _make_keyboard(self, mode: str) -> OnScreenKeyboard:
         keyboard = OnScreenKeyboard(mode=mode, size_hint_y=None)
         keyboard.bind(on_key=self._on_key)
         return keyboard
 
-    def _make_date_picker(self) -> DatePicker:
-        picker = DatePicker()
+    def _make_date_picker(self) -> DateGrid:
+        picker = DateGrid()
         picker.bind(value=self._picked)
         return picker
 
@@ -350,9 +386,9 @@ class FormScreen(KioskScreen):
 
     @staticmethod
     def _date_start(spec: FieldSpec) -> str:
-        """Where the date picker starts: near the date the field most likely holds (today for
-        events, 30 years back for adults' births, 70 for a deceased person's birth), so a
-        few taps (and the 10-year jumps) reach it."""
+        """Where the date picker starts: near the date the field most likely holds (today's
+        month for events; 30 years back for adults' births, 70 for a deceased person's birth,
+        where the picker starts at the decades: a birth year is picked first)."""
         today = datetime.date.today()
         years = YEARS_BACK.get(spec.name)
         if years is None:
