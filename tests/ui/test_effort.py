@@ -31,12 +31,13 @@ def test_a_typed_nik_fills_sex_and_birth_date(start_kiosk: Callable[..., Any]) -
     pilot.type_into("deceased_nik", make_nik("35", "17", "08", datetime.date(1950, 1, 2), "L", 7))
     pilot.wait_until(lambda: app.view.values.get("deceased_sex") == "L", what="sex updated")
     assert app.view.values["deceased_birth_date"] == "1950-01-02"
-    # An elderly person's birth date: the picker starts 70 years back, not 30.
+    # An elderly person's birth date: the picker starts 70 years back, at the decades.
     app.session.set_value("deceased_birth_date", "")
     pilot.idle(2)
     pilot.select_field("deceased_birth_date")
     picker = pilot.find("date_picker")
-    assert picker._start_date().year == datetime.date.today().year - 70
+    assert picker.start_date().year == datetime.date.today().year - 70
+    assert picker.stage == "decade"
 
 
 def test_choosing_an_option_moves_on(start_kiosk: Callable[..., Any]) -> None:
@@ -59,3 +60,75 @@ def test_choosing_an_option_moves_on(start_kiosk: Callable[..., Any]) -> None:
     pilot.choose("contact_channel", "whatsapp")
     pilot.wait_until(lambda: screen.selected == "contact_email", what="the next field")
     assert app.view.values["contact_channel"] == "whatsapp"
+
+
+def test_a_birth_year_like_1945_takes_four_touches(start_kiosk: Callable[..., Any]) -> None:
+    """Year first: the decade, the year, the month, the day; typed: 8 digits on the pad."""
+    pilot = start_kiosk()
+    app = pilot.app
+    to_menu(pilot)
+    pilot.tap("service_akta_kematian")
+    pilot.wait_for_state("form")
+    pilot.select_field("deceased_birth_date")
+    picker = pilot.find("date_picker")
+    assert picker.stage == "decade" and not picker.value
+    before = pilot.taps
+    pilot.set_date("deceased_birth_date", "1945-03-04")
+    assert pilot.taps - before == 4  # the +/- picker took 20 from 1956 (70 years back)
+    assert app.view.values["deceased_birth_date"] == "1945-03-04"
+    # Opened again, it shows that month: another day of it is one touch.
+    before = pilot.taps
+    pilot.set_date("deceased_birth_date", "1945-03-17")
+    assert pilot.taps - before == 1
+    # Typed as digits: "Ketik tanggal", then DD MM YYYY (the date is taken at the 8th digit).
+    before = pilot.taps
+    pilot.type_date("deceased_birth_date", "1944-12-31")
+    assert pilot.taps - before == 9
+    assert app.view.values["deceased_birth_date"] == "1944-12-31"
+
+
+def test_a_typed_date_that_does_not_exist_is_refused_in_words(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    pilot = start_kiosk()
+    app = pilot.app
+    to_menu(pilot)
+    pilot.tap("service_akta_kematian")
+    pilot.wait_for_state("form")
+    pilot.select_field("deceased_birth_date")
+    picker = pilot.find("date_picker")
+    pilot.touch(next(w for w in pilot._walk(picker) if getattr(w, "action", "") == "typed"))
+    for key in "31021945":  # no 31 February
+        pilot.touch(next(w for w in pilot._walk(picker.pad) if getattr(w, "key", "") == key), 0)
+    pilot.idle(2)
+    assert not app.view.values.get("deceased_birth_date")
+    assert pilot.find("date_prompt").text == "Tanggal itu tidak ada di kalender. Periksa lagi."
+    assert pilot.find("date_typed").text == "31 - 02 - 1945"
+    # Corrected: 28 February is taken.
+    for key in ("backspace",) * 8 + tuple("28021945"):
+        pilot.touch(next(w for w in pilot._walk(picker.pad) if getattr(w, "key", "") == key), 0)
+    pilot.idle(2)
+    assert app.view.values["deceased_birth_date"] == "1945-02-28"
+    # The grid stays one touch away, open on the month typed.
+    pilot.touch(next(w for w in pilot._walk(picker) if getattr(w, "action", "") == "grid"))
+    assert picker.stage == "day" and (picker.year, picker.month) == (1945, 2)
+
+
+def test_same_as_copies_what_the_form_holds_with_one_touch(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    pilot = start_kiosk()  # the card holder is the father: his name and address are prefilled
+    app = pilot.app
+    to_menu(pilot)
+    pilot.tap("service_akta_kelahiran")
+    pilot.wait_for_state("form")
+    pilot.select_field("kk_head_name")
+    assert pilot.find("same_as").text == "Sama dengan nama ayah"
+    before = pilot.taps
+    pilot.tap("same_as")
+    assert pilot.taps - before == 1
+    assert app.view.values["kk_head_name"] == app.view.values["father_name"] != ""
+    assert pilot.find("editor_input").text == app.view.values["father_name"]
+    # A field with nothing to copy offers no button.
+    pilot.select_field("kk_number")
+    assert not pilot.exists("same_as")
