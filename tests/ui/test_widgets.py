@@ -28,6 +28,7 @@ from kivy.uix.widget import Widget
 
 from kiosk_app.ui.theme import LARGE_TEXT_SCALE, theme
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons
+from kiosk_app.ui.widgets.dategrid import DateGrid
 from kiosk_app.ui.widgets.datepicker import DATE_ACTIONS, DatePicker, step_date
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
@@ -430,6 +431,8 @@ def test_all_touch_targets_are_big_enough(mount: Callable[[Widget], Widget], lar
         OnScreenKeyboard(mode="digits"),
         OnScreenKeyboard(mode="number"),
         DatePicker(value="1950-02-28"),
+        DateGrid(value="1950-02-28"),
+        DateGrid(year_first=True),
         TimePicker(value="12:00"),
         ChoiceButtons(choices=[(str(i), f"Pilihan {i}") for i in range(5)]),
         FieldRow(label_text="NIK", value_text="3174"),

@@ -25,7 +25,8 @@ from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons
 from kiosk_app.ui.widgets.countpicker import CountPicker
-from kiosk_app.ui.widgets.dategrid import DateGrid, parse_iso
+from kiosk_app.ui.widgets.dategrid import DateGrid
+from kiosk_app.ui.widgets.datepicker import parse_iso_date
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
 from kiosk_app.ui.widgets.regionpicker import RegionField, region_text
@@ -64,7 +65,7 @@ def display_value(spec: FieldSpec, value: str, lang: str) -> str:
     if spec.kind is FieldKind.REGION:
         return region_text(value)
     if spec.kind is FieldKind.DATE:
-        day = parse_iso(value)
+        day = parse_iso_date(value)
         return long_date(day, lang) if day else value
     if spec.kind is FieldKind.DIGITS and value.isdigit() and len(value) > 8:
         return " ".join(value[i : i + 4] for i in range(0, len(value), 4))

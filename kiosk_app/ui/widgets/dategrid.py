@@ -14,12 +14,14 @@ from typing import Any
 from kivy.properties import BooleanProperty, NumericProperty, OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import strings
 from kiosk_app.ui.widgets._kv import load_kv
 from kiosk_app.ui.widgets.buttons import BigButton
+from kiosk_app.ui.widgets.datepicker import parse_iso_date
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
 from kiosk_app.ui.widgets.stepper import ThemedLabel
 
@@ -76,14 +78,6 @@ def typed_display(digits: str) -> str:
     return f"{shown[:2]} - {shown[2:4]} - {shown[4:]}"
 
 
-def parse_iso(value: str) -> datetime.date | None:
-    """The date of a 'YYYY-MM-DD' string, or None."""
-    try:
-        return datetime.date.fromisoformat(value) if len(value) == 10 else None
-    except (TypeError, ValueError):
-        return None
-
-
 class GridCell(BigButton):
     """One touch in the grid; `action` says what, e.g. "decade:1940", "month:3", "day:4"."""
 
@@ -113,7 +107,11 @@ class DateGrid(BoxLayout):
         self.decade = 1900
         self.prompt_label = ThemedLabel(font_role="body")
         self.prompt_label.pilot_id = "date_prompt"
-        self.grid = GridLayout(cols=7, spacing=theme.spacing)
+        # every cell one touch target high (the layout check sees that the rows fit)
+        self.grid = GridLayout(cols=7, spacing=theme.spacing, size_hint_y=None)
+        self.grid.row_force_default = True
+        self.grid.bind(minimum_height=self.grid.setter("height"))
+        self.filler = Widget()
         self.cells = [self._cell() for _ in range(31)]
         self.display = ThemedLabel(font_role="title")
         self.display.pilot_id = "date_typed"
@@ -128,14 +126,14 @@ class DateGrid(BoxLayout):
         self.switch.bind(on_release=lambda _b: self.toggle_typing())
         self.bar = BoxLayout(orientation="horizontal", spacing=theme.spacing * 2)
         self.bar.size_hint_y = None
-        self.bar.height = theme.touch
-        theme.follow(touch=self._bar_height)
+        self._bar_height()
+        theme.follow(touch=self._bar_height, revision=self._show)
         self.bind(value=self._on_value, lang=self._show, stage=self._show, digits=self._show)
         self.bind(error=self._show)
         self.reset()
 
     def _bar_height(self, *_args: Any) -> None:
-        self.bar.height = theme.touch
+        self.bar.height = self.grid.row_default_height = theme.touch
 
     def _cell(self) -> GridCell:
         cell = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)
@@ -145,12 +143,12 @@ class DateGrid(BoxLayout):
     # -- state -------------------------------------------------------------------------------
     def current_date(self) -> datetime.date | None:
         """The chosen date, or None."""
-        return parse_iso(self.value)
+        return parse_iso_date(self.value)
 
     def start_date(self) -> datetime.date:
         """Where browsing starts: the chosen date, else `start_value` (default today), within
         the year range."""
-        start = self.current_date() or parse_iso(self.start_value) or datetime.date.today()
+        start = self.current_date() or parse_iso_date(self.start_value) or datetime.date.today()
         year = min(max(start.year, int(self.min_year)), int(self.max_year))
         return start.replace(year=year, day=min(start.day, 28))
 
@@ -239,6 +237,7 @@ class DateGrid(BoxLayout):
         else:
             self._fill_grid(stage, lang)
             self.add_widget(self.grid)
+            self.add_widget(self.filler)
         if stage in UP:
             self.up.text, self.up.action = f"‹  {UP[stage](lang)}", "up"
             self.bar.add_widget(self.up)
@@ -269,7 +268,8 @@ class DateGrid(BoxLayout):
                 mark = chosen == datetime.date(self.year, self.month, day)
                 items.append((f"day:{day}", str(day), mark))
         self.grid.clear_widgets()
-        self.grid.cols = _COLUMNS[stage]
+        # large text: the days in four rows of eight, leaving the taller prompt its room
+        self.grid.cols = 8 if stage == "day" and theme.large_text else _COLUMNS[stage]
         for cell, (action, text, mark) in zip(self.cells, items, strict=False):
             cell.action, cell.text = action, text
             cell.kind = "primary" if mark else "secondary"
