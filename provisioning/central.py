@@ -16,19 +16,32 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from provision import Step, run, write_file  # noqa: E402  (a sibling script, not a package)
+from provision import (  # noqa: E402  (a sibling script, not a package)
+    Step,
+    enable_units,
+    install_packages,
+    run,
+    succeeds,
+    write_file,
+)
 
 PROJECT = HERE.parent
 STATIC_DIR = PROJECT / "central_server" / "static"
 INSTALLED_STATIC_DIR = Path("/opt/anjungan/central_server/static")
 PACKAGES = ["nginx-light", "postgresql-15", "python3", "python3-venv", "openssl", "espeak-ng"]
 SERVICE_USER = "anjungan-central"
+DATABASE = "anjungan"
+INSTALLED_ANJUNGAN = Path("/opt/anjungan/.venv/bin/anjungan")  # what the units start
+SITE_AVAILABLE = Path("/etc/nginx/sites-available/anjungan-central")
+TARGET = "anjungan-central.target"
+UNITS = ("anjungan-central@.service", "anjungan-central-worker.service", TARGET)
 DEFAULT_PORTS = (8001, 8002)
 CREDENTIALS_DIR = Path("/etc/anjungan/credentials")  # root-only; units LoadCredential= them
 # central_server/keys.py's names: the app servers' LoadCredential= lines name the same files
@@ -198,56 +211,78 @@ def self_signed_cert(cert: Path, key: Path, server_name: str) -> None:
     key.chmod(0o600)
 
 
-def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -> None:
-    """Packages, the service user, the database, nginx and the units: the running system only."""
-    missing = [p for p in PACKAGES if subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
-    ).stdout != "install ok installed"]  # fmt: skip
-    if missing:
-        run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, "packages")
-    if subprocess.run(["id", SERVICE_USER], capture_output=True).returncode != 0:
-        run(
-            ["useradd", "--system", "--home-dir", f"/var/lib/{SERVICE_USER}", SERVICE_USER],
-            step,
-            "user",
-        )
-    exists = subprocess.run(
-        ["runuser", "-u", "postgres", "--", "psql", "-tAc",
-         f"SELECT 1 FROM pg_roles WHERE rolname = '{SERVICE_USER}'"],
-        capture_output=True, text=True,
-    ).stdout.strip() == "1"  # fmt: skip
-    if not exists:
+def psql(sql: str) -> str:
+    """One query as the cluster's superuser over the local socket (peer authentication)."""
+    return run(["runuser", "-u", "postgres", "--", "psql", "-tAc", sql], None, "database").strip()
+
+
+def database_steps(step: Step) -> None:
+    """The service's PostgreSQL role and its database (each made only when missing)."""
+    if psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{SERVICE_USER}'") == "1":
+        step.done("db user", "unchanged")
+    else:
         run(["runuser", "-u", "postgres", "--", "createuser", SERVICE_USER], step, "db user")
+    if psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'") == "1":
+        step.done("database", "unchanged")
+    else:
         run(
-            ["runuser", "-u", "postgres", "--", "createdb", "-O", SERVICE_USER, "anjungan"],
+            ["runuser", "-u", "postgres", "--", "createdb", "-O", SERVICE_USER, DATABASE],
             step,
             "database",
         )
-    run(
-        [
-            "ln",
-            "-sf",
-            "/etc/nginx/sites-available/anjungan-central",
-            "/etc/nginx/sites-enabled/anjungan-central",
-        ],
-        step,
-        "nginx site",
-    )
-    run(["nginx", "-t"], step, "nginx check")
-    run(["systemctl", "daemon-reload"], step, "systemd reload")
+
+
+def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -> None:
+    """Packages, the service user, the database, nginx and the units: the running system only."""
+    changed = {name for name, outcome in step.results if outcome.startswith("changed")}
+    install_packages(PACKAGES, step)
+    if not INSTALLED_ANJUNGAN.exists():
+        raise SystemExit(f"{INSTALLED_ANJUNGAN} is missing: install the project at /opt/anjungan")
+    if succeeds(["id", SERVICE_USER]):
+        step.done("user", "unchanged")
+    else:
+        run(
+            ["useradd", "--system", "--user-group", "--home-dir", f"/var/lib/{SERVICE_USER}",
+             "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            step, "user",
+        )  # fmt: skip
+    # the service reads its config (root:anjungan-central 0640), never the secrets (root 0700)
+    config = Path("/etc/anjungan/central.toml")
+    if config.group() == SERVICE_USER:
+        step.done("central.toml group", "unchanged")
+    else:
+        shutil.chown(config, group=SERVICE_USER)
+        step.done("central.toml group", "changed")
+    if CREDENTIALS_DIR.stat().st_mode & 0o777 == 0o700:
+        step.done("credentials directory", "unchanged")
+    else:
+        CREDENTIALS_DIR.chmod(0o700)
+        step.done("credentials directory", "changed")
+    database_steps(step)
+    site = Path("/etc/nginx/sites-enabled/anjungan-central")
+    linked = site.is_symlink() and site.readlink() == SITE_AVAILABLE
+    if linked:
+        step.done("nginx site", "unchanged")
+    else:
+        site.unlink(missing_ok=True)
+        site.symlink_to(SITE_AVAILABLE)
+        step.done("nginx site", "changed")
+    run(["nginx", "-t"], None, "nginx check")
+    nginx_changed = not linked or bool({"nginx", "tls certificate"} & changed)
+    if nginx_changed or not succeeds(["systemctl", "is-active", "--quiet", "nginx.service"]):
+        run(["systemctl", "reload-or-restart", "nginx.service"], step, "nginx reload")
+    else:
+        step.done("nginx reload", "unchanged")
     units = [f"anjungan-central@{port}.service" for port in ports]
-    run(
-        [
-            "systemctl",
-            "enable",
-            "anjungan-central.target",
-            "anjungan-central-worker.service",
-            *units,
-        ],
-        step,
-        "enable units",
-    )
-    run(["systemctl", "reload-or-restart", "nginx.service"], step, "nginx reload")
+    units += ["anjungan-central-worker.service", TARGET]
+    unit_changed = bool(set(UNITS) & changed)
+    enable_units(units, step, reload=unit_changed)
+    if not succeeds(["systemctl", "is-active", "--quiet", *units]):
+        run(["systemctl", "start", *units], step, "start")
+    elif unit_changed:  # PartOf=: the target's restart restarts the app servers and the worker
+        run(["systemctl", "restart", TARGET], step, "restart")
+    else:
+        step.done("start", "unchanged (running)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--database-url",
-        default=f"postgresql+psycopg://{SERVICE_USER}@/anjungan?host=/run/postgresql",
+        default=f"postgresql+psycopg://{SERVICE_USER}@/{DATABASE}?host=/run/postgresql",
     )
     parser.add_argument("--office-code", default="3517")
     parser.add_argument(
@@ -277,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("/"))
     parser.add_argument("--system", action="store_true", help="also change the running system")
     args = parser.parse_args(argv)
+    if args.system and args.root != Path("/"):
+        parser.error("--system changes the running machine: use it with --root / only")
     ports = tuple(int(p) for p in args.app_ports.split(","))
     root, step = args.root, Step()
     config = root / "etc/anjungan/central.toml"
@@ -292,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             root / cert.relative_to("/"), root / key.relative_to("/"), args.server_name
         )
         step.done("tls certificate", "changed (self-signed)")
+    (root / CREDENTIALS_DIR.relative_to("/")).mkdir(parents=True, exist_ok=True, mode=0o700)
     for name in SERVER_SECRETS:  # made once: a new key would void sessions and kiosk tokens
         secret = root / CREDENTIALS_DIR.relative_to("/") / name
         if secret.exists():
@@ -300,11 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             write_file(secret, secrets.token_hex(32) + "\n", 0o600, step, f"secret {name}")
     site = nginx_site(server_name=args.server_name, app_ports=ports, cert=cert, key=key)
     write_file(root / "etc/nginx/sites-available/anjungan-central", site, 0o644, step, "nginx")
-    for unit in (
-        "anjungan-central@.service",
-        "anjungan-central-worker.service",
-        "anjungan-central.target",
-    ):
+    for unit in UNITS:
         text = (PROJECT / "systemd" / unit).read_text()
         write_file(root / "etc/systemd/system" / unit, text, 0o644, step, unit)
     if args.system:

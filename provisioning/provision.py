@@ -46,6 +46,7 @@ PACKAGES = [
     "libmtdev1",
 ]
 KIOSK_USER = "anjungan"
+KIOSK_UNIT = "anjungan-kiosk.service"
 KIOSK_GROUPS = ["video", "input", "render", "dialout", "lp", "scanner"]
 CENTRAL_CA = "/etc/anjungan/central-ca.pem"  # the central server's CA, given with --central-ca
 CUPS_POLICY = "anjungan"  # the A4 queue's operation policy: see cups_policy()
@@ -243,36 +244,63 @@ def enrol(args: argparse.Namespace) -> str:
         raise SystemExit(f"central server unreachable at {args.central_url}: {exc}") from exc
 
 
-def run(command: list[str], step: Step, name: str) -> None:
-    """Run a system command for a --system step; stop with its output when it fails."""
-    done = subprocess.run(command, capture_output=True, text=True)
+def run(command: list[str], step: Step | None, name: str) -> str:
+    """Run a system command for a --system step; stop with its output when it fails.
+
+    With a `step` the command changed something and is reported; without, it only looked."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise SystemExit(f"{name} failed: {' '.join(command)}\n{done.stderr.strip()}")
-    step.done(name, "changed")
+        detail = (done.stderr.strip() or done.stdout.strip())[-2000:]
+        raise SystemExit(f"{name} failed: {' '.join(command)}\n{detail}")
+    if step is not None:
+        step.done(name, "changed")
+    return done.stdout
 
 
-def system_steps(args: argparse.Namespace, step: Step) -> None:
-    """Packages, the kiosk user, the CUPS queue and the units: the running system only."""
-    missing = [
+def succeeds(command: list[str]) -> bool:
+    """Whether a checking command (id, systemctl is-enabled ...) exits with 0."""
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
+def missing_packages(packages: list[str]) -> list[str]:
+    """The Debian packages of `packages` that are not installed."""
+    return [
         p
-        for p in PACKAGES
+        for p in packages
         if subprocess.run(
             ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True
         ).stdout
         != "install ok installed"
     ]
+
+
+def install_packages(packages: list[str], step: Step) -> None:
+    """apt-get install what is missing (nothing, and no network, when all are there)."""
+    missing = missing_packages(packages)
     if missing:
         run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, "packages")
     else:
         step.done("packages", "unchanged")
-    if subprocess.run(["id", KIOSK_USER], capture_output=True).returncode == 0:
+
+
+def enable_units(units: list[str], step: Step, *, reload: bool) -> None:
+    """systemctl daemon-reload when a unit file changed, and enable the units not yet enabled."""
+    if reload:
+        run(["systemctl", "daemon-reload"], step, "systemd reload")
+    if succeeds(["systemctl", "is-enabled", "--quiet", *units]):
+        step.done("enable units", "unchanged")
+    else:
+        run(["systemctl", "enable", *units], step, "enable units")
+
+
+def system_steps(args: argparse.Namespace, step: Step) -> None:
+    """Packages, the kiosk user and the CUPS queue: the running system, before the files."""
+    install_packages(PACKAGES, step)
+    if succeeds(["id", KIOSK_USER]):
         step.done("user", "unchanged")
     else:
-        groups = [
-            g
-            for g in KIOSK_GROUPS
-            if subprocess.run(["getent", "group", g], capture_output=True).returncode == 0
-        ]
+        groups = [g for g in KIOSK_GROUPS if succeeds(["getent", "group", g])]
         run(
             [
                 "useradd",
@@ -280,6 +308,8 @@ def system_steps(args: argparse.Namespace, step: Step) -> None:
                 "--create-home",
                 "--home-dir",
                 f"/var/lib/{KIOSK_USER}",
+                "--shell",
+                "/usr/sbin/nologin",
                 "--groups",
                 ",".join(groups),
                 KIOSK_USER,
@@ -309,9 +339,28 @@ def system_steps(args: argparse.Namespace, step: Step) -> None:
         step.done(
             "cups queue", "unchanged" if args.cups_queue in queues else "skipped: no --cups-uri"
         )
-    run(["udevadm", "control", "--reload-rules"], step, "udev reload")
-    run(["systemctl", "daemon-reload"], step, "systemd reload")
-    run(["systemctl", "enable", "anjungan-kiosk.service"], step, "enable kiosk")
+
+
+def system_files_steps(step: Step, files: list[Path]) -> None:
+    """After the files: the kiosk user's ownership, udev and systemd told of what changed."""
+    changed = {name for name, outcome in step.results if outcome == "changed"}
+    config, key, signing = files
+    owners = {
+        config: ("root", KIOSK_USER),
+        key: (KIOSK_USER, KIOSK_USER),
+        signing: (KIOSK_USER, KIOSK_USER),
+    }
+    wrong = [
+        path
+        for path, (user, group) in owners.items()
+        if (path.owner(), path.group()) != (user, group)
+    ]
+    for path in wrong:
+        shutil.chown(path, *owners[path])
+    step.done("file owners", "changed" if wrong else "unchanged")
+    if "udev rules" in changed:
+        run(["udevadm", "control", "--reload-rules"], step, "udev reload")
+    enable_units([KIOSK_UNIT], step, reload=KIOSK_UNIT in changed)
 
 
 def queue_op_policy(printers_conf: Path, queue: str) -> str | None:
@@ -416,12 +465,10 @@ def main(argv: list[str] | None = None) -> int:
             cups_queue_policy(args, step, restart=step.results[-1][1] == "changed")
     else:
         step.done("cups policy", "skipped: CUPS is not installed")
-    for unit in sorted((PROJECT / "systemd").glob("*.service")):
-        write_file(etc / "systemd" / "system" / unit.name, unit.read_text(), 0o644, step, unit.name)
+    unit = PROJECT / "systemd" / KIOSK_UNIT  # the central server's units: provisioning/central.py
+    write_file(etc / "systemd" / "system" / KIOSK_UNIT, unit.read_text(), 0o644, step, KIOSK_UNIT)
     if args.system:
-        shutil.chown(config, group=KIOSK_USER)
-        shutil.chown(key, user=KIOSK_USER, group=KIOSK_USER)
-        shutil.chown(signing, user=KIOSK_USER, group=KIOSK_USER)
+        system_files_steps(step, [config, key, signing])
     print(
         json.dumps(
             {

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""A stand-in `systemctl` for provisioning's --system tests (tests/test_provisioning_system.py).
+
+Why a stand-in: the test machines (a developer's container, CI's) are Debian 12 containers where
+systemd is not PID 1, so the real systemctl has no manager to talk to. Booting systemd ourselves
+is no way out: as PID 1 of a new PID namespace over the host's file system it runs
+systemd-tmpfiles --boot, which empties the host's /tmp (tried once: it did).
+
+It does what systemd would do for the few verbs provisioning uses, from the unit files as
+installed, so a wrong unit fails here as it would on a kiosk or a server:
+  daemon-reload             recorded only
+  enable UNIT...            the unit file must exist and pass `systemd-analyze verify`; the
+                            [Install] WantedBy=/RequiredBy= symlinks are made as systemd makes them
+  is-enabled / is-active    from those symlinks / from the running process
+  start, restart, stop, reload-or-restart UNIT...
+                            a target starts what it wants (its .wants/ directory); a service's
+                            ExecStartPre= and ExecStart= run as the unit says: User=, Group=,
+                            the user's groups, SupplementaryGroups=, Environment=, LoadCredential=
+                            (copied to /run/credentials/UNIT, $CREDENTIALS_DIRECTORY),
+                            StateDirectory= (made, owned by the user), WorkingDirectory=, and
+                            Type=forking with PIDFile= or exec/simple/notify (the process is kept)
+Not emulated: the sandboxing options (ProtectSystem=, PrivateTmp=, NoNewPrivileges=...), cgroups,
+restarts, the notify protocol, ordering. Every call is appended to /run/standin/calls.log (one JSON
+line); a service's output goes to /run/standin/log/UNIT.log (the journal's stand-in). The file
+/run/standin/service.env (KEY=VALUE lines, if present) adds to every service's environment.
+Standard library only: it runs with the system's python3, like provisioning.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STATE = Path("/run/standin")
+UNIT_DIRS = (
+    Path("/etc/systemd/system"),
+    Path("/lib/systemd/system"),
+    Path("/usr/lib/systemd/system"),
+)
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
+
+
+class Failed(Exception):
+    """What systemctl would print before exiting with 1."""
+
+
+def unit_file(name: str) -> Path:
+    """The file that defines `name` (a template's file for an instance), as systemd looks it up."""
+    candidates = [name]
+    if "@" in name:
+        prefix, _, rest = name.partition("@")
+        candidates.append(f"{prefix}@{rest[rest.rfind('.') :]}")
+    for directory in UNIT_DIRS:
+        for candidate in candidates:
+            if (directory / candidate).is_file():
+                return directory / candidate
+    raise Failed(f"Unit file {name} does not exist.")
+
+
+def parse(name: str) -> dict[str, dict[str, list[str]]]:
+    """Sections -> key -> values (a key may repeat), continuation lines joined, %i expanded."""
+    instance = name.partition("@")[2].rpartition(".")[0]
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] = {}
+    pending = ""
+    for raw in unit_file(name).read_text().splitlines():
+        line = pending + raw.strip()
+        pending = ""
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            value = value.strip().replace("%i", instance).replace("%n", name)
+            current.setdefault(key.strip(), []).append(value)
+    return sections
+
+
+def record(argv: list[str]) -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    with (STATE / "calls.log").open("a") as log:
+        log.write(json.dumps(["systemctl", *argv]) + "\n")
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def main_pid(name: str) -> int | None:
+    service = parse(name).get("Service", {})
+    pid_file = Path(service["PIDFile"][-1]) if "PIDFile" in service else STATE / "pid" / name
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if alive(pid) else None
+
+
+def wants(target: str) -> list[str]:
+    wanted = Path("/etc/systemd/system") / f"{target}.wants"
+    return sorted(p.name for p in wanted.iterdir()) if wanted.is_dir() else []
+
+
+def verify(name: str) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        return
+    done = subprocess.run([analyze, "verify", name], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0 or done.stderr.strip():
+        raise Failed(f"systemd-analyze verify {name}:\n{done.stderr.strip()}")
+
+
+def enable(name: str) -> None:
+    path = unit_file(name)
+    verify(name)
+    install = parse(name).get("Install", {})
+    for key, suffix in (("WantedBy", "wants"), ("RequiredBy", "requires")):
+        for target in " ".join(install.get(key, [])).split():
+            link = Path("/etc/systemd/system") / f"{target}.{suffix}" / name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.is_symlink():
+                link.symlink_to(path)
+                print(f"Created symlink {link} \u2192 {path}.")
+
+
+def is_enabled(name: str) -> bool:
+    unit_file(name)
+    return any(Path("/etc/systemd/system").glob(f"*.wants/{name}")) or any(
+        Path("/etc/systemd/system").glob(f"*.requires/{name}")
+    )
+
+
+def credentials(name: str, service: dict[str, list[str]], uid: int, gid: int) -> Path | None:
+    loads = service.get("LoadCredential", [])
+    if not loads:
+        return None
+    directory = Path("/run/credentials") / name
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    for entry in loads:
+        credential, _, source = entry.partition(":")
+        target = directory / credential
+        try:
+            target.write_bytes(Path(source).read_bytes())
+        except OSError as exc:
+            raise Failed(f"{name}: LoadCredential={entry}: {exc}") from exc
+        target.chmod(0o400)
+        os.chown(target, uid, gid)
+    directory.chmod(0o500)
+    os.chown(directory, uid, gid)
+    return directory
+
+
+def command_line(value: str) -> tuple[list[str], bool]:
+    """An Exec*= line as argv, and whether its failure is ignored (the "-" prefix)."""
+    argv = shlex.split(value)
+    prefix = argv[0][: len(argv[0]) - len(argv[0].lstrip("-@!+:"))]
+    argv[0] = argv[0][len(prefix) :]
+    return argv, "-" in prefix
+
+
+def start_service(name: str) -> None:
+    if main_pid(name) is not None:
+        return
+    service = parse(name).get("Service", {})
+    user = pwd.getpwnam(service.get("User", ["root"])[-1])
+    gid = user.pw_gid
+    if "Group" in service:
+        gid = grp.getgrnam(service["Group"][-1]).gr_gid
+    groups = os.getgrouplist(user.pw_name, gid)
+    for group in " ".join(service.get("SupplementaryGroups", [])).split():
+        groups.append(grp.getgrnam(group).gr_gid)
+    env = {
+        "PATH": DEFAULT_PATH,
+        "LANG": "C.UTF-8",
+        "USER": user.pw_name,
+        "LOGNAME": user.pw_name,
+        "HOME": user.pw_dir,
+        "SHELL": user.pw_shell,
+        "INVOCATION_ID": os.urandom(16).hex(),
+    }
+    for directory in " ".join(service.get("StateDirectory", [])).split():
+        state = Path("/var/lib") / directory
+        state.mkdir(parents=True, exist_ok=True)
+        os.chown(state, user.pw_uid, gid)
+        env["STATE_DIRECTORY"] = str(state)
+    creds = credentials(name, service, user.pw_uid, gid)
+    if creds is not None:
+        env["CREDENTIALS_DIRECTORY"] = str(creds)
+    for assignment in service.get("Environment", []):
+        for pair in shlex.split(assignment):
+            key, _, value = pair.partition("=")
+            env[key] = value
+    extra = STATE / "service.env"
+    if extra.exists():
+        for line in extra.read_text().splitlines():
+            if "=" in line:
+                key, _, value = line.partition("=")
+                env[key] = value
+    cwd = service.get("WorkingDirectory", [user.pw_dir if user.pw_uid else "/"])[-1].lstrip("-")
+    (STATE / "log").mkdir(parents=True, exist_ok=True)
+    options = {
+        "user": user.pw_uid,
+        "group": gid,
+        "extra_groups": sorted(set(groups)),
+        "env": env,
+        "cwd": cwd,
+        "stdin": subprocess.DEVNULL,
+        "start_new_session": True,
+    }
+    with (STATE / "log" / f"{name}.log").open("ab") as log:
+        for pre in service.get("ExecStartPre", []):
+            argv, ignore = command_line(pre)
+            done = subprocess.run(argv, stdout=log, stderr=log, timeout=60, **options)  # type: ignore[call-overload]
+            if done.returncode and not ignore:
+                raise Failed(f"{name}: ExecStartPre= {pre} exited with {done.returncode}")
+        argv, _ = command_line(service["ExecStart"][-1])
+        process = subprocess.Popen(argv, stdout=log, stderr=log, **options)  # type: ignore[call-overload]
+    if service.get("Type", ["simple"])[-1] == "forking":
+        if process.wait(timeout=60) != 0:
+            raise Failed(f"{name}: ExecStart= exited with {process.returncode}")
+        if main_pid(name) is None:
+            raise Failed(f"{name}: no live process in its PIDFile=")
+        return
+    (STATE / "pid").mkdir(parents=True, exist_ok=True)
+    (STATE / "pid" / name).write_text(f"{process.pid}\n")
+
+
+def stop(name: str) -> None:
+    if name.endswith(".target"):
+        for unit in wants(name):
+            stop(unit)
+        return
+    pid = main_pid(name)
+    if pid is None:
+        return
+    try:
+        os.killpg(os.getpgid(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(200):
+        if not alive(pid):
+            return
+        time.sleep(0.05)
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+
+def start(name: str) -> None:
+    if name.endswith(".target"):
+        unit_file(name)
+        for unit in wants(name):
+            start(unit)
+        return
+    start_service(name)
+
+
+def reload_or_restart(name: str) -> None:
+    reload = parse(name).get("Service", {}).get("ExecReload", [])
+    if reload and main_pid(name) is not None:
+        argv, _ = command_line(reload[-1])
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise Failed(f"{name}: ExecReload= failed: {done.stderr.strip()}")
+        return
+    stop(name)
+    start(name)
+
+
+def main(argv: list[str]) -> int:
+    record(argv)
+    args = [a for a in argv if not a.startswith("-")]
+    now = "--now" in argv
+    verb, units = (args[0], args[1:]) if args else ("", [])
+    try:
+        if verb == "daemon-reload":
+            return 0
+        if verb == "enable":
+            for unit in units:
+                enable(unit)
+            if now:
+                for unit in units:
+                    start(unit)
+            return 0
+        if verb == "is-enabled":
+            states = [is_enabled(unit) for unit in units]
+            print("\n".join("enabled" if state else "disabled" for state in states))
+            return 0 if all(states) else 1
+        if verb == "is-active":
+            states = [
+                all(main_pid(u) for u in wants(unit))
+                if unit.endswith(".target")
+                else bool(main_pid(unit))
+                for unit in units
+            ]
+            print("\n".join("active" if state else "inactive" for state in states))
+            return 0 if all(states) else 3
+        actions = {
+            "start": start,
+            "stop": stop,
+            "restart": lambda unit: (stop(unit), start(unit)),
+            "reload-or-restart": reload_or_restart,
+        }
+        if verb in actions:
+            for unit in units:
+                actions[verb](unit)
+            return 0
+    except Failed as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"systemctl stand-in: verb {verb!r} is not emulated", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
