@@ -395,6 +395,9 @@ def cups_queue_policy(args: argparse.Namespace, step: Step, *, restart: bool) ->
         step,
         "cups queue policy",
     )
+    # cupsd writes printers.conf up to 30 s later (DirtyCleanInterval); stopping writes it now,
+    # so that the next run reads the policy back from the file instead of setting it again
+    run(["systemctl", "restart", "cups.service"], None, "cups restart")
 
 
 def main(argv: list[str] | None = None) -> int:

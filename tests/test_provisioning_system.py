@@ -237,7 +237,11 @@ def test_central_server_system_provisioning_runs_and_is_idempotent(
         "/usr/bin/python3", "/opt/anjungan/provisioning/provision.py", "--system",
         "--kiosk-id", KIOSK, "--office-code", OFFICE, "--central-url", f"https://{SERVER}",
         "--central-ca", "/root/central-ca.pem", "--printer-usb", "0416:5011",
+        "--cups-uri", "ipp://localhost:8631/ipp/print",
     ]  # fmt: skip
+    # CUPS runs before provisioning, as on an installed Debian (cups.socket); no printer
+    # answers at the URI (ippeveprinter needs avahi), so CUPS makes the queue without a PPD
+    assert kiosk.run("systemctl", "start", "cups.service").returncode == 0
     with kiosk.path("/etc/hosts").open("a") as hosts:  # the kiosk finds the server by name
         hosts.write(f"127.0.0.1 {SERVER}\n")
     kiosk_steps = provision(kiosk, [*kiosk_command, f"--enrolment-code={code}"])
@@ -253,6 +257,14 @@ def test_central_server_system_provisioning_runs_and_is_idempotent(
     assert {"video", "input", "dialout", "lp"} <= set(kiosk_groups)
     assert ["systemctl", "enable", "anjungan-kiosk.service"] in calls(kiosk)
     assert ["udevadm", "control", "--reload-rules"] in calls(kiosk)
+    # the A4 queue exists with the kiosk's policy: its user may resume it, not stop it
+    assert kiosk_steps["cups queue"] == kiosk_steps["cups queue policy"] == "changed"
+    printers = kiosk.path("/etc/cups/printers.conf").read_text()
+    assert "<Printer A4>" in printers and "OpPolicy anjungan" in printers
+    as_kiosk = ["runuser", "-u", "anjungan", "--"]
+    assert kiosk.run(*as_kiosk, "cupsenable", "A4").returncode == 0
+    refused = kiosk.run(*as_kiosk, "cupsdisable", "A4")
+    assert refused.returncode != 0 and "forbidden" in refused.stderr, refused.stderr
     assert not kiosk.path("/etc/systemd/system/anjungan-central@.service").exists()
     token = re.search(
         r'central_token = "([^"]+)"', kiosk.path("/etc/anjungan/kiosk.toml").read_text()

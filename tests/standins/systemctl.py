@@ -35,6 +35,7 @@ import pwd
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -168,6 +169,25 @@ def credentials(name: str, service: dict[str, list[str]], uid: int, gid: int) ->
     return directory
 
 
+def listening_sockets(name: str) -> list[socket.socket]:
+    """The Unix stream sockets of the service's .socket unit (ListenStream=/path), bound."""
+    try:
+        listen = parse(name.rpartition(".")[0] + ".socket").get("Socket", {})
+    except Failed:
+        return []
+    sockets = []
+    for path in listen.get("ListenStream", []):
+        if path.startswith("/"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).unlink(missing_ok=True)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(path)
+            os.chmod(path, int(listen.get("SocketMode", ["0666"])[-1], 8))
+            sock.listen(128)
+            sockets.append(sock)
+    return sockets
+
+
 def command_line(value: str) -> tuple[list[str], bool]:
     """An Exec*= line as argv, and whether its failure is ignored (the "-" prefix)."""
     argv = shlex.split(value)
@@ -216,7 +236,7 @@ def start_service(name: str) -> None:
                 env[key] = value
     cwd = service.get("WorkingDirectory", [user.pw_dir if user.pw_uid else "/"])[-1].lstrip("-")
     (STATE / "log").mkdir(parents=True, exist_ok=True)
-    options = {
+    options: dict[str, object] = {
         "user": user.pw_uid,
         "group": gid,
         "extra_groups": sorted(set(groups)),
@@ -232,6 +252,17 @@ def start_service(name: str) -> None:
             if done.returncode and not ignore:
                 raise Failed(f"{name}: ExecStartPre= {pre} exited with {done.returncode}")
         argv, _ = command_line(service["ExecStart"][-1])
+        sockets = listening_sockets(name)
+        if sockets:  # socket activation: fds 3.. and LISTEN_FDS, LISTEN_PID (the exec'd pid)
+            env["LISTEN_FDS"] = str(len(sockets))
+            argv = ["/bin/sh", "-c", 'LISTEN_PID=$$ exec "$@"', "sh", *argv]
+
+            def as_fds_from_3() -> None:
+                for n, sock in enumerate(sockets):
+                    os.dup2(sock.fileno(), 3 + n)
+
+            options["preexec_fn"] = as_fds_from_3
+            options["pass_fds"] = tuple(range(3, 3 + len(sockets)))
         process = subprocess.Popen(argv, stdout=log, stderr=log, **options)  # type: ignore[call-overload]
     if service.get("Type", ["simple"])[-1] == "forking":
         if process.wait(timeout=60) != 0:
