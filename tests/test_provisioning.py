@@ -1,7 +1,7 @@
 """provisioning/provision.py in a throwaway root, enrolling with a real central server on loopback.
 
-What this cannot test here (it needs the real machine, `--system`): installing packages, creating
-the kiosk user, adding the CUPS queue, reloading udev and enabling the units.
+The `--system` steps (packages, the kiosk user, the CUPS queue, udev, the units) run in
+tests/test_provisioning_system.py, in a namespaced copy of the machine.
 """
 
 from __future__ import annotations
