@@ -359,3 +359,32 @@ def test_system_provisioning_of_a_server_and_a_kiosk_runs_and_is_idempotent(
     kiosk_again = provision(kiosk, KIOSK_COMMAND)
     assert changed(kiosk_again) == {}, kiosk_again
     assert on_loopback(up)
+
+
+@needs_root
+def test_a_missing_package_stops_system_provisioning_with_apt_gets_words(tmp_path: Path) -> None:
+    """The path the main test does not reach: apt-get install really runs (dpkg removed a
+    package in the sandbox) and, with no network there and no downloaded .deb, fails;
+    provisioning stops before it changes anything else and says which command failed and why."""
+    sandbox = Sandbox(tmp_path / "machine").start()
+    try:
+        removed = sandbox.run("dpkg", "--remove", "--force-depends", "--no-triggers", "espeak-ng")
+        assert removed.returncode == 0, removed.stderr
+        archives = "/var/cache/apt/archives"  # a .deb apt kept would install without network
+        emptied = sandbox.run(
+            "sh", "-c", f"mount -t tmpfs none {archives} && mkdir {archives}/partial"
+        )
+        assert emptied.returncode == 0, emptied.stderr
+        done = sandbox.run(*CENTRAL)
+        assert done.returncode == 1
+        assert "packages failed: apt-get install -y --no-install-recommends espeak-ng" in (
+            done.stderr
+        )
+        assert "E: Failed to fetch" in done.stderr  # apt-get's own reason follows
+        assert "anjungan-central:" not in sandbox.path("/etc/passwd").read_text()
+        host = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", "espeak-ng"], capture_output=True, text=True
+        )
+        assert host.stdout == "install ok installed"  # removed in the sandbox only
+    finally:
+        sandbox.close()
