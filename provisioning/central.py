@@ -232,6 +232,27 @@ def database_steps(step: Step) -> None:
         )
 
 
+def nginx_steps(step: Step, *, changed: bool) -> None:
+    """Enable the site, check the whole config, and reload nginx if anything of ours changed."""
+    site = Path("/etc/nginx/sites-enabled/anjungan-central")
+    linked = site.is_symlink() and site.readlink() == SITE_AVAILABLE
+    if linked:
+        step.done("nginx site", "unchanged")
+    else:
+        site.unlink(missing_ok=True)
+        site.symlink_to(SITE_AVAILABLE)
+        step.done("nginx site", "changed")
+    run(["nginx", "-t"], None, "nginx check")
+    if (
+        changed
+        or not linked
+        or not succeeds(["systemctl", "is-active", "--quiet", "nginx.service"])
+    ):
+        run(["systemctl", "reload-or-restart", "nginx.service"], step, "nginx reload")
+    else:
+        step.done("nginx reload", "unchanged")
+
+
 def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -> None:
     """Packages, the service user, the database, nginx and the units: the running system only."""
     changed = {name for name, outcome in step.results if outcome.startswith("changed")}
@@ -259,20 +280,7 @@ def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -
         CREDENTIALS_DIR.chmod(0o700)
         step.done("credentials directory", "changed")
     database_steps(step)
-    site = Path("/etc/nginx/sites-enabled/anjungan-central")
-    linked = site.is_symlink() and site.readlink() == SITE_AVAILABLE
-    if linked:
-        step.done("nginx site", "unchanged")
-    else:
-        site.unlink(missing_ok=True)
-        site.symlink_to(SITE_AVAILABLE)
-        step.done("nginx site", "changed")
-    run(["nginx", "-t"], None, "nginx check")
-    nginx_changed = not linked or bool({"nginx", "tls certificate"} & changed)
-    if nginx_changed or not succeeds(["systemctl", "is-active", "--quiet", "nginx.service"]):
-        run(["systemctl", "reload-or-restart", "nginx.service"], step, "nginx reload")
-    else:
-        step.done("nginx reload", "unchanged")
+    nginx_steps(step, changed=bool({"nginx", "tls certificate"} & changed))
     units = [f"anjungan-central@{port}.service" for port in ports]
     units += ["anjungan-central-worker.service", TARGET]
     unit_changed = bool(set(UNITS) & changed)

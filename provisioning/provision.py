@@ -308,8 +308,6 @@ def system_steps(args: argparse.Namespace, step: Step) -> None:
                 "--create-home",
                 "--home-dir",
                 f"/var/lib/{KIOSK_USER}",
-                "--shell",
-                "/usr/sbin/nologin",
                 "--groups",
                 ",".join(groups),
                 KIOSK_USER,
@@ -341,10 +339,9 @@ def system_steps(args: argparse.Namespace, step: Step) -> None:
         )
 
 
-def system_files_steps(step: Step, files: list[Path]) -> None:
+def system_files_steps(step: Step, config: Path, key: Path, signing: Path) -> None:
     """After the files: the kiosk user's ownership, udev and systemd told of what changed."""
     changed = {name for name, outcome in step.results if outcome == "changed"}
-    config, key, signing = files
     owners = {
         config: ("root", KIOSK_USER),
         key: (KIOSK_USER, KIOSK_USER),
@@ -471,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     unit = PROJECT / "systemd" / KIOSK_UNIT  # the central server's units: provisioning/central.py
     write_file(etc / "systemd" / "system" / KIOSK_UNIT, unit.read_text(), 0o644, step, KIOSK_UNIT)
     if args.system:
-        system_files_steps(step, [config, key, signing])
+        system_files_steps(step, config, key, signing)
     print(
         json.dumps(
             {

@@ -319,6 +319,7 @@ def main(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("-")]
     now = "--now" in argv
     verb, units = (args[0], args[1:]) if args else ("", [])
+    units = [u if "." in u else f"{u}.service" for u in units]  # "nginx" is nginx.service
     try:
         if verb == "daemon-reload":
             return 0
