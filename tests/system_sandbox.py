@@ -15,13 +15,16 @@ local cluster. systemctl and udevadm are stand-ins on PATH (tests/standins/: why
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "standins"
+PR_SET_PDEATHSIG = 1
 PATH = "/run/standin/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Runs as the sandbox's first process: mounts, then reaps orphans until killed.
@@ -81,6 +84,11 @@ while True:
 """
 
 
+def _die_with_parent() -> None:
+    """SIGKILL this child when the test process dies, whatever way it dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Sandbox:
     """Start with start(), run commands with run(), read its files at path(), end with close()."""
 
@@ -97,12 +105,14 @@ class Sandbox:
         command = [
             *net,
             "unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation=private",
+            "--kill-child",  # unshare gone (this test killed too): the sandbox ends
             *([] if network_of else ["--net"]),
             "bash", "-c", SETUP, "setup", str(self.scratch), str(ROOT), sys.prefix,
             str(self.pg_socket or ""), str(STANDINS),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
+            preexec_fn=_die_with_parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
