@@ -231,6 +231,11 @@ def check_central_machine(central: Sandbox, postgres: TemporaryPostgres) -> None
         status = central.path(f"/proc/{pid}/status").read_text()
         assert re.search(rf"^Uid:\s+{service_uid}\s", status, re.M), (unit, status)
     assert mode(central, "/var/lib/anjungan-central")[1:] == ("anjungan-central",) * 2
+    # in their units' sandbox: all read-only but the state directory, a private /tmp
+    mounts = central.path(f"/proc/{pid}/mountinfo").read_text().splitlines()
+    options = {line.split()[4]: line.split()[5].split(",")[0] for line in mounts}
+    assert options["/"] == options["/etc"] == options["/opt/anjungan"] == "ro"
+    assert options["/var/lib/anjungan-central"] == options["/tmp"] == "rw"
     app = int(central.path(f"/run/standin/pid/{CENTRAL_UNITS[0]}").read_text())
     environ = central.path(f"/proc/{app}/environ").read_bytes().split(b"\0")
     credentials = f"/run/credentials/{CENTRAL_UNITS[0]}"

@@ -17,11 +17,14 @@ installed, so a wrong unit fails here as it would on a kiosk or a server:
                             ExecStartPre= and ExecStart= run as the unit says: User=, Group=,
                             the user's groups, SupplementaryGroups=, Environment=, LoadCredential=
                             (copied to /run/credentials/UNIT, $CREDENTIALS_DIRECTORY),
-                            StateDirectory= (made, owned by the user), WorkingDirectory=, and
-                            Type=forking with PIDFile= or exec/simple/notify (the process is kept)
-Not emulated: the sandboxing options (ProtectSystem=, PrivateTmp=, NoNewPrivileges=...), cgroups,
-restarts, the notify protocol, ordering. Every call is appended to /run/standin/calls.log (one JSON
-line); a service's output goes to /run/standin/log/UNIT.log (the journal's stand-in). The file
+                            StateDirectory= (made, owned by the user), WorkingDirectory=,
+                            PrivateTmp=, ProtectSystem=, ReadWritePaths=, NoNewPrivileges= (a
+                            mount namespace per service, see HARDENING), socket activation by the
+                            service's .socket unit, and Type=forking with PIDFile= or
+                            exec/simple/notify (the process is kept)
+Not emulated: ProtectHome= (see hardening()), cgroups, Restart=, the notify protocol, ordering.
+Every call is appended to /run/standin/calls.log (one JSON line); a service's output goes to
+/run/standin/log/UNIT.log (the journal's stand-in). The file
 /run/standin/service.env (KEY=VALUE lines, if present) adds to every service's environment.
 Standard library only: it runs with the system's python3, like provisioning.
 """
@@ -196,6 +199,58 @@ def command_line(value: str) -> tuple[list[str], bool]:
     return argv, "-" in prefix
 
 
+def flag(service: dict[str, list[str]], key: str) -> bool:
+    return service.get(key, ["no"])[-1].lower() in ("yes", "true", "1", "on")
+
+
+# PrivateTmp=, ProtectSystem= and ReadWritePaths=/StateDirectory= as systemd makes them: a mount
+# namespace of the service's own, the rest of the file system read-only, then chdir.
+HARDENING = r"""
+set -e
+private_tmp=$1 protect=$2 writable=$3 cwd=$4
+shift 4
+if [ "$private_tmp" = yes ]; then
+  mount -t tmpfs -o mode=1777 private-tmp /tmp
+  mount -t tmpfs -o mode=1777 private-var-tmp /var/tmp
+  writable="$writable /tmp /var/tmp"
+fi
+for dir in $writable; do mount --bind "$dir" "$dir"; done
+case "$protect" in
+  strict) read_only=$(findmnt -rn -o TARGET | grep -vE '^/(dev|proc|sys)(/|$)') ;;
+  full) read_only="/usr /boot /efi /etc" ;;
+  yes|true) read_only="/usr /boot /efi" ;;
+  *) read_only="" ;;
+esac
+for target in $read_only; do
+  case " $writable " in *" $target "*) continue ;; esac
+  [ -d "$target" ] || continue
+  [ "$protect" = strict ] || mount --bind "$target" "$target"
+  mount -o remount,bind,ro "$target"
+done
+cd "$cwd"
+exec "$@"
+"""
+
+
+def hardening(service: dict[str, list[str]], cwd: str) -> list[str]:
+    """The command that runs its arguments in the unit's file-system sandbox ([] if none).
+
+    Not emulated: ProtectHome= (on a developer's machine the venv's interpreter may live under
+    /root, e.g. pyenv; CI's and production's venvs use Debian's /usr/bin/python3)."""
+    protect = service.get("ProtectSystem", ["no"])[-1]
+    private_tmp = flag(service, "PrivateTmp")
+    if protect == "no" and not private_tmp and not flag(service, "NoNewPrivileges"):
+        return []
+    writable = [
+        str(Path("/var/lib") / d) for d in " ".join(service.get("StateDirectory", [])).split()
+    ]
+    writable += " ".join(service.get("ReadWritePaths", [])).split()
+    return [
+        "unshare", "--mount", "--propagation=private", "/bin/sh", "-c", HARDENING, "sh",
+        "yes" if private_tmp else "no", protect, " ".join(writable), cwd,
+    ]  # fmt: skip
+
+
 def start_service(name: str) -> None:
     if main_pid(name) is not None:
         return
@@ -245,13 +300,25 @@ def start_service(name: str) -> None:
         "stdin": subprocess.DEVNULL,
         "start_new_session": True,
     }
+    hardened = hardening(service, cwd)
+    if hardened:  # the namespace is made as root; setpriv becomes the user inside it
+        for key in ("user", "group", "extra_groups"):
+            del options[key]
+        hardened += [
+            "setpriv", f"--reuid={user.pw_uid}", f"--regid={gid}",
+            "--groups=" + ",".join(map(str, sorted(set(groups)))),
+            *(["--no-new-privs"] if flag(service, "NoNewPrivileges") else []),
+            "--",
+        ]  # fmt: skip
     with (STATE / "log" / f"{name}.log").open("ab") as log:
         for pre in service.get("ExecStartPre", []):
             argv, ignore = command_line(pre)
-            done = subprocess.run(argv, stdout=log, stderr=log, timeout=60, **options)  # type: ignore[call-overload]
+            done = subprocess.run([*hardened, *argv], stdout=log, stderr=log, timeout=60, **options)  # type: ignore[call-overload]
             if done.returncode and not ignore:
                 raise Failed(f"{name}: ExecStartPre= {pre} exited with {done.returncode}")
         argv, _ = command_line(service["ExecStart"][-1])
+        command = argv
+        argv = [*hardened, *argv]
         sockets = listening_sockets(name)
         if sockets:  # socket activation: fds 3.. and LISTEN_FDS, LISTEN_PID (the exec'd pid)
             env["LISTEN_FDS"] = str(len(sockets))
@@ -270,8 +337,25 @@ def start_service(name: str) -> None:
         if main_pid(name) is None:
             raise Failed(f"{name}: no live process in its PIDFile=")
         return
+    executed(name, process, command)
     (STATE / "pid").mkdir(parents=True, exist_ok=True)
     (STATE / "pid" / name).write_text(f"{process.pid}\n")
+
+
+def executed(name: str, process: subprocess.Popen[bytes], command: list[str]) -> None:
+    """Wait, as Type=exec does, until the wrappers have become the service's own program."""
+    wanted = [part.encode() for part in command]
+    for _ in range(400):
+        if process.poll() is not None:
+            raise Failed(f"{name}: exited with {process.returncode} (see its log)")
+        try:
+            cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        except OSError:
+            cmdline = []
+        if wanted in (cmdline, cmdline[1:]):  # a script: its interpreter comes first
+            return
+        time.sleep(0.025)
+    raise Failed(f"{name}: {command[0]} was not executed within 10 s")
 
 
 def stop(name: str) -> None:
