@@ -207,6 +207,7 @@ class _Accepted:
     window: str
     seal_status: str | None = None
     hold_reason: str | None = None
+    over_quota: bool = False
 
 
 def _utc_now() -> datetime:
@@ -336,9 +337,19 @@ class Admission:
                     continue
                 # The sealed slot, whatever its quota: the place was lent for it.
                 numbering.lock_slot(session, office, service, day, window)
-                _use_lease(session, body.lease.lease_id)
+                over = False
+                if not _use_lease(session, body.lease.lease_id):
+                    # its place went back to the pool meanwhile: one more in the slot
+                    slot = (service, day, window)
+                    taken[slot] += 1
+                    if service not in capacity:
+                        capacity[service] = daily_quota(session, office, service)
+                        used[service] = {}
+                    room = quota.window_capacity(capacity[service], window)
+                    seen = occupied(session, office, service, [day], now).get((day, window), 0)
+                    over = seen + taken[slot] > room
                 hold = content_problem(body, today)
-                accepted.append(_Accepted(item, day, window, status, hold))
+                accepted.append(_Accepted(item, day, window, status, hold, over))
                 outcomes.append(None)
                 continue
             if service not in capacity:
@@ -425,6 +436,16 @@ class Admission:
                 moved_from[number] = wanted
             if accept.hold_reason is not None:
                 held[number] = accept.hold_reason
+            if accept.over_quota:
+                log.warning(
+                    "application %s booked offline by kiosk %s from a place given back "
+                    "meanwhile: slot %s %s %s is over its quota by one (honoured, flagged)",
+                    number,
+                    kiosk.kiosk_id,
+                    body.service.value,
+                    day,
+                    window,
+                )
             citizen = citizen_key(body.applicant_nik, body.service.value, body.data)
             duplicate_of = earlier.get(citizen)
             earlier.setdefault(citizen, number)
@@ -453,6 +474,7 @@ class Admission:
                     "seal_status": accept.seal_status,
                     "duplicate_of": duplicate_of,
                     "hold_reason": accept.hold_reason,
+                    "over_quota": accept.over_quota,
                 }
             )
             log.info(
@@ -513,10 +535,14 @@ def open_applications(session: Session, bodies: Sequence[ApplicationIn]) -> dict
     }
 
 
-def _use_lease(session: Session, lease_id: str) -> None:
+def _use_lease(session: Session, lease_id: str) -> bool:
     """One place of the lease is now a booking (one atomic UPDATE: returns and renewals of the
-    same row cannot lose it). A place booked after its lease was reclaimed is honoured all the
-    same: the lease grows to cover it."""
+    same row cannot lose it); True when the lease still had that place. A place booked after
+    it went back to the pool (released by a technician, the day begun) is honoured all the
+    same: the lease grows to cover it, and False says the slot holds one more."""
+    spare = session.scalar(
+        select(SlotLease.places - SlotLease.used).where(SlotLease.id == lease_id)
+    )
     session.execute(
         update(SlotLease)
         .where(SlotLease.id == lease_id)
@@ -528,6 +554,7 @@ def _use_lease(session: Session, lease_id: str) -> None:
             ),
         )
     )
+    return spare is not None and spare > 0
 
 
 def _seals(submissions: Sequence[Submission]) -> list[str]:

@@ -14,6 +14,7 @@ from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.fleet import Fleet, StaffAccess
 from central_server.kiosk_auth import KioskAuth, kiosk_claims_guard, kiosk_guard
+from central_server.lease_reports import LeaseSweep
 from central_server.leases import LeasePolicy, Leases
 from central_server.notify import Channel, OutboxWorker
 from central_server.officer import Review
@@ -61,8 +62,8 @@ def create_app(
 
     Kiosks enrol with a one-time code from a technician; `open_enrolment` (default: on only
     without an admin token, i.e. a development server) lets any kiosk enrol without one.
-    `background_loops=False`: no notification delivery here (production runs it once per
-    deployment: `anjungan central --worker`, central_server.runtime.run_worker).
+    `background_loops=False`: no notification delivery and no lease sweep here (production
+    runs them once per deployment: `anjungan central --worker`, runtime.run_worker).
     `limits` are the [limits] table (body sizes, rate limits, lockout); `admin_addresses` who is
     told of a staff lockout (default: ANJUNGAN_ADMIN_NOTIFY); `public_url` where citizens reach
     the server, for verification QR codes (default: ANJUNGAN_PUBLIC_URL, else the request's).
@@ -98,6 +99,7 @@ def create_app(
     )
     review = Review(auth, OutboxWorker(db, channels or {}), status_limiter)
     lease_book = Leases(db, today_fn, clock_fn, lease_policy)
+    lease_sweep = LeaseSweep(db, clock_fn)  # expired leases written down with no kiosk calling
     status_lookup = StatusLookup(db)
     staff_access = StaffAccess(admin_secret, kiosk_auth.signing_key, auth)
     fleet = Fleet(
@@ -115,8 +117,10 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background_loops:
             review.start()
+            lease_sweep.start()
         yield
         await displays.aclose()
+        lease_sweep.stop()
         review.stop()
         await fleet.aclose()
         await status_lookup.aclose()
@@ -128,6 +132,7 @@ def create_app(
     # nginx serves the same folder at /static/ in production (provisioning/central.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.review = review
+    app.state.lease_sweep = lease_sweep
     app.state.displays = displays
     add_exception_handlers(app, pages)  # officer pages and the API's refused transitions
     app.include_router(officer.router(pages, admin_secret))

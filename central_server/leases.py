@@ -5,9 +5,10 @@ A kiosk asks for its leases (POST /api/v1/leases) whenever it can: every open wi
 service over the horizon gets a lease sized from the kiosk's recent use (quota.lease_demand),
 never more than a fair share of what is left (quota.lease_top_up), topped up, never taken back,
 and its times renewed. The kiosk books from a lease until `book_until` (at most the slot's day:
-a booking is always for a later day) and the server reclaims the unused places at
-`expires_at`, a margin later, so an offline booking made in time and sent late is honoured.
-Unused places of an unexpired lease count as taken for everyone else (admission.occupied): for
+a booking is always for a later day); at `expires_at`, a margin later, the unused places go
+back to the pool once the kiosk has reported its final use, else they stay in doubt
+(central_server.lease_reports), so an offline booking made in time and sent late is honoured
+and never overbooks. Unused places count as taken for everyone else (admission.occupied): for
 every slot, places leased and not used plus places booked never exceed the quota. Each slot is
 topped up in its own short transaction under the slot's lock (numbering.lock_slot, the one the
 booking path takes), so a grant never holds two slot locks and cannot deadlock with a batch.
@@ -29,6 +30,7 @@ from central_server.admission import booked, leased, occupied
 from central_server.config import LeaseSettings
 from central_server.db import Database
 from central_server.kiosk_auth import ERRORS, KioskGuard, KioskRef
+from central_server.lease_reports import live, reclaim, utc
 from central_server.lifecycle import daily_quota
 from central_server.models import Application, Kiosk, SlotLease
 from central_server.schemas import LeaseOut, LeaseReturn, LeaseReturnsIn, LeasesIn, LeasesOut
@@ -40,11 +42,6 @@ Slot = tuple[str, date, str]  # (service, day, window)
 
 
 LeasePolicy = LeaseSettings  # how long leases last and how they are sized ([leases])
-
-
-def utc(value: datetime) -> datetime:
-    """`value` in UTC (SQLite gives naive datetimes back: they were stored in UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def day_start(day: date) -> datetime:
@@ -142,10 +139,10 @@ class Leases:
             return self.current(session, kiosk, now)
 
     def current(self, session: Session, kiosk: KioskRef, now: datetime) -> LeasesOut:
-        """The kiosk's unexpired leases, earliest slot first."""
+        """The leases the kiosk holds (lease_reports.live), earliest slot first."""
         rows = session.scalars(
             select(SlotLease)
-            .where(SlotLease.kiosk_id == kiosk.kiosk_id, SlotLease.expires_at > now)
+            .where(SlotLease.kiosk_id == kiosk.kiosk_id, live(now))
             .order_by(SlotLease.day, SlotLease.window, SlotLease.service)
         )
         return LeasesOut(leases=[lease_out(r) for r in rows], server_time=now)
@@ -246,8 +243,7 @@ class Leases:
                 SlotLease.window == window,
             )
         )
-        active = lease is not None and utc(lease.expires_at) > now
-        holding = lease.places - lease.used if lease is not None and active else 0
+        holding = lease.places - lease.used if lease is not None else 0
         add = quota.lease_top_up(demand, free, holding, kiosks)
         if add <= 0:
             return
@@ -266,10 +262,9 @@ class Leases:
                 granted_at=now,
             )
             session.add(lease)
-        elif not active:  # expired: its unused places went back to the pool (reclaim)
-            lease.returned += lease.places - lease.used
-            lease.places = lease.used
-        else:  # renewed already (_renew): never moved back
+        else:  # renewed already (_renew), or expired and renewed now: never moved back. An
+            # expired lease keeps what it still holds (owed or in doubt): the kiosk counts its
+            # bookings from it against it, also those still on their way.
             until, expires = max(utc(lease.book_until), until), max(utc(lease.expires_at), expires)
         lease.places += add
         lease.book_until, lease.expires_at = until, expires
@@ -294,40 +289,22 @@ def _kiosks_of(session: Session, office: str) -> int:
     return int(session.scalar(select(func.count()).where(Kiosk.office_code == office)) or 0)
 
 
-def reclaim(session: Session, now: datetime, office: str | None = None) -> int:
-    """Give the unused places of leases expired at `now` back to the pool, for good; returns
-    how many. (They stopped counting at expiry already: this writes down that they went.)"""
-    spare = SlotLease.places - SlotLease.used
-    query = update(SlotLease).where(SlotLease.expires_at <= utc(now), spare > 0)
-    if office is not None:
-        query = query.where(SlotLease.office_code == office)
-    done = session.execute(
-        query.values(returned=SlotLease.returned + spare, places=SlotLease.used).execution_options(
-            synchronize_session=False
-        )
-    )
-    count = int(getattr(done, "rowcount", 0) or 0)
-    if count:
-        log.info("reclaimed the unused places of %d expired lease(s)", count)
-    return count
-
-
 def totals(session: Session, now: datetime) -> dict[str, LeaseTotals]:
-    """Each kiosk's unexpired leases summed (the fleet dashboard)."""
+    """Each kiosk's leases held (lease_reports.live) summed (the fleet dashboard)."""
     rows = session.execute(
         select(SlotLease.kiosk_id, func.sum(SlotLease.places), func.sum(SlotLease.used))
-        .where(SlotLease.expires_at > utc(now))
+        .where(live(now))
         .group_by(SlotLease.kiosk_id)
     )
     return {k: LeaseTotals(int(p or 0), int(u or 0)) for k, p, u in rows}
 
 
 def of_kiosk(session: Session, kiosk_id: str, now: datetime) -> list[SlotLease]:
-    """A kiosk's unexpired leases, earliest slot first (the fleet dashboard's kiosk page)."""
+    """A kiosk's leases held, earliest slot first (the fleet dashboard's kiosk page)."""
     return list(
         session.scalars(
             select(SlotLease)
-            .where(SlotLease.kiosk_id == kiosk_id, SlotLease.expires_at > utc(now))
+            .where(SlotLease.kiosk_id == kiosk_id, live(now))
             .order_by(SlotLease.day, SlotLease.window, SlotLease.service)
         )
     )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central_server import numbering, quota
+from central_server import lease_reports, numbering, quota
 from central_server.models import Application, Quota, SlotLease
 from central_server.review_models import ApplicationEvent, Arrival, FixNote
 from central_server.settings import now_wib
@@ -171,15 +171,15 @@ def daily_quota(session: Session, office_code: str, service: str) -> int:
 def leased_places(
     session: Session, office_code: str, service: str, days: list[date], now: datetime
 ) -> dict[tuple[date, str], int]:
-    """Places lent to kiosks (slot leases) and not used yet per (day, window), of leases not
-    expired at `now`: taken for everyone else."""
+    """Places lent to kiosks (slot leases) and not used yet per (day, window) that count as
+    taken for everyone else at `now` (lease_reports.held: unexpired, owed or in doubt)."""
     rows = session.execute(
-        select(SlotLease.day, SlotLease.window, func.sum(SlotLease.places - SlotLease.used))
+        select(SlotLease.day, SlotLease.window, func.sum(lease_reports.held(now)))
         .where(
             SlotLease.office_code == office_code,
             SlotLease.service == service,
             SlotLease.day.in_(days),
-            SlotLease.expires_at > now.astimezone(UTC),
+            lease_reports.counted(now),
         )
         .group_by(SlotLease.day, SlotLease.window)
     )

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -85,14 +95,23 @@ class Application(Base):
     # and service, and why the content was held for an officer (the place is kept).
     duplicate_of: Mapped[str | None] = mapped_column(String(40))
     hold_reason: Mapped[str | None] = mapped_column(String(300))
+    # Booked from a lease place given back meanwhile (released by a technician, or the day
+    # began) and taken by someone else: honoured, the slot is over its quota by this one.
+    over_quota: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    # Moved to another date or window after the kiosk sealed it: the server's seal of the new
+    # slot (central_server.server_seal); the kiosk's seal then verifies as superseded.
+    server_seal: Mapped[str | None] = mapped_column(String(400), unique=True)
 
 
 class SlotLease(Base):
     """Places of one slot (office, service, day, window) lent to one kiosk to book offline.
 
     `places` counts what the kiosk holds, used ones included; `used` the offline bookings
-    admitted against it; `returned` what went back to the pool (given back or reclaimed at
-    expiry). Unused places of a lease not yet expired are taken out of the slot's quota.
+    admitted against it; `returned` what went back to the pool (given back, reclaimed after
+    expiry, released by a technician). Unused places count as taken out of the slot's quota
+    until they are returned or the slot's day begins (central_server.lease_reports).
+    `reported_used` is what the kiosk last said it booked from the lease (heartbeats),
+    `reported_at` when; `released_by` the technician who released places in doubt.
     """
 
     __tablename__ = "slot_leases"
@@ -112,3 +131,7 @@ class SlotLease(Base):
     book_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_used: Mapped[int | None]
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from fastapi import FastAPI
 
 from central_server.config import CentralConfig, ConfigError
 from central_server.db import Database
+from central_server.lease_reports import LeaseSweep
 from central_server.models import Quota
 from central_server.notify import (
     Channel,
@@ -141,7 +144,8 @@ def serve(config: CentralConfig, host: str | None = None, port: int | None = Non
 
 
 def run_worker(config: CentralConfig, stop: threading.Event | None = None) -> int:
-    """Deliver notifications until `stop` is set or SIGTERM arrives (once per deployment)."""
+    """Deliver notifications and sweep expired slot leases until `stop` is set or SIGTERM
+    arrives (once per deployment)."""
     stop = stop or threading.Event()
     db = Database(config.server.database_url)
     db.create_all(tuple((office.code, office.name) for office in config.offices))
@@ -149,6 +153,8 @@ def run_worker(config: CentralConfig, stop: threading.Event | None = None) -> in
     if not channels:
         log.warning("no notification channel configured: nothing to deliver")
     worker = OutboxWorker(db, channels)
+    sweep = LeaseSweep(db, lambda: datetime.now(UTC))
+    swept_at = float("-inf")
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -159,6 +165,12 @@ def run_worker(config: CentralConfig, stop: threading.Event | None = None) -> in
                 worker.run_once()
             except Exception:  # a database outage: try again on the next pass
                 log.exception("notification pass failed; retrying")
+            if time.monotonic() - swept_at >= sweep.poll_s:
+                swept_at = time.monotonic()
+                try:
+                    sweep.run_once()
+                except Exception:  # as above
+                    log.exception("lease sweep failed; retrying")
             stop.wait(worker.poll_s)
     finally:
         db.dispose()

@@ -194,6 +194,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             last_transaction=lambda: session.last_transaction_at,
             outbox_depth=outbox.outbox.depth,
             held_submissions=outbox.outbox.held_count,
+            lease_usage=leases.store.usage_report if leases is not None else None,
             print_test_ticket=lambda: devices.ticket_printer.print_ticket(
                 make_test_ticket(config.kiosk_id, datetime.now())
             ),

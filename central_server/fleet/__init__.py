@@ -36,7 +36,7 @@ class Fleet:
         lease_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.service = FleetService(db)
-        self.writer = HeartbeatWriter(db, sample_every=sample_every)
+        self.writer = HeartbeatWriter(db, sample_every=sample_every, lease_clock=lease_clock)
         self.access = access
         self.current_kiosk = current_kiosk
         self.kiosk_claims = kiosk_claims

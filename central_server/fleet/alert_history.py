@@ -10,7 +10,7 @@ last_seen + 15 min until now; a kiosk silent right now shows an open spell at re
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,9 +26,11 @@ from central_server.fleet import alerts
 from central_server.fleet.access import Staff, StaffAccess
 from central_server.fleet.models import KioskState
 from central_server.fleet.service import utc
-from central_server.models import Base, Kiosk
+from central_server.models import Application, Base, Kiosk
+from central_server.settings import WIB
 
 OFFLINE = "offline_too_long"
+OVER_QUOTA = "over_quota"
 MAX_ROWS = 500
 STATES = ("open", "cleared")
 
@@ -184,6 +186,10 @@ class AlertHistory:
             ]
             if filters.state != "cleared" and filters.code in (None, OFFLINE):
                 found += self._silent(session, filters, now)
+            if filters.code in (None, OVER_QUOTA):
+                found += [
+                    e for e in _over_quota_events(session, filters, now) if _state_ok(e, filters)
+                ]
         found.sort(key=lambda e: e.raised_at, reverse=True)
         return found[:limit]
 
@@ -204,6 +210,36 @@ class AlertHistory:
             _event(kiosk_id, office, OFFLINE, utc(seen) + alerts.OFFLINE_ALERT_AFTER, None)
             for kiosk_id, office, seen in session.execute(query.limit(MAX_ROWS))
         ]
+
+
+def _state_ok(event: AlertEventOut, filters: HistoryFilters) -> bool:
+    return filters.state is None or (filters.state == "open") == event.open
+
+
+def _over_quota_events(session: Any, filters: HistoryFilters, now: datetime) -> list[AlertEventOut]:
+    """Offline bookings honoured over their slot's quota (admission flags them): an alert
+    from their arrival until their verification day is over."""
+    query = (
+        select(
+            Application.kiosk_id, Kiosk.office_code, Application.created_at, Application.slot_date
+        )
+        .join(Kiosk, Kiosk.kiosk_id == Application.kiosk_id)
+        .where(Application.over_quota.is_(True))
+    )
+    if filters.kiosk_id:
+        query = query.where(Application.kiosk_id == filters.kiosk_id)
+    if filters.office:
+        query = query.where(Kiosk.office_code == filters.office)
+    found = []
+    for kiosk_id, office, created, day in session.execute(query.limit(MAX_ROWS)):
+        over = datetime.combine(day + timedelta(days=1), time(0), WIB)
+        found.append(
+            _event(
+                kiosk_id, office, OVER_QUOTA, datetime.fromisoformat(created),
+                over if over <= now else None,
+            )
+        )  # fmt: skip
+    return found
 
 
 def _event(kiosk_id: str, office: str, code: str, raised: Any, cleared: Any) -> AlertEventOut:

@@ -54,6 +54,12 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         CRITICAL,
         "Penyimpanan data anjungan rusak atau penuh / Kiosk storage damaged or full",
     ),
+    "over_quota": (
+        CRITICAL,
+        "Pemesanan luring masuk untuk tempat yang sudah dilepas dan terisi: jadwal melebihi "
+        "kuota, warga tetap dilayani / An offline booking arrived for a place released and "
+        "taken meanwhile: the slot is over its quota, the citizen is still served",
+    ),
     "offline_too_long": (
         CRITICAL,
         "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes",

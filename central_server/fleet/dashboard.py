@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from central_server import leases
+from central_server import lease_reports, leases
 from central_server.downloads import download
 from central_server.fleet import alerts
 from central_server.fleet.access import (
@@ -172,6 +172,7 @@ def build_dashboard(
         with service.db.transaction() as session:
             held = leases.of_kiosk(session, kiosk_id, lease_now())
             lease_total = leases.totals(session, lease_now()).get(kiosk_id, leases.LeaseTotals())
+            doubtful = lease_reports.doubtful(session, kiosk_id, lease_now())
         end = service.clock()
         start = end - timedelta(hours=24)
 
@@ -203,6 +204,9 @@ def build_dashboard(
             command_labels=COMMAND_LABELS,
             leases=held,
             lease_total=lease_total,
+            doubtful=doubtful,
+            in_doubt=sum(x.places - x.used for x in doubtful),
+            released=request.query_params.get("released"),
             csrf=access.csrf_token(staff),
             error=request.query_params.get("error"),
         )
@@ -235,6 +239,30 @@ def build_dashboard(
             )  # fmt: skip
         service.queue(kiosk_id, body, staff.name)
         return RedirectResponse(target, status_code=303)
+
+    @router.post("/kiosks/{kiosk_id}/leases/release")
+    def release_leases(
+        request: Request,
+        kiosk_id: str,
+        staff: StaffDep,
+        csrf: Annotated[str, Form(max_length=200)],
+        confirmed: Annotated[str, Form(max_length=1)] = "",
+    ) -> Response:
+        """Give a silent kiosk's places in doubt back to the pool, after a confirmation."""
+        target = f"/fleet/kiosks/{kiosk_id}"
+        if not access.csrf_ok(staff, csrf):
+            return RedirectResponse(f"{target}?error=csrf", status_code=303)
+        service.kiosk(kiosk_id)  # 404 for an unknown kiosk before anything else
+        if confirmed != "1":
+            with service.db.transaction() as session:
+                doubtful = lease_reports.doubtful(session, kiosk_id, lease_now())
+            return render(
+                request, "release_leases.html", staff=staff, kiosk_id=kiosk_id, csrf=csrf,
+                doubtful=doubtful, in_doubt=sum(x.places - x.used for x in doubtful),
+            )  # fmt: skip
+        with service.db.transaction() as session:
+            places = lease_reports.release(session, kiosk_id, lease_now(), staff.name)
+        return RedirectResponse(f"{target}?released={places}", status_code=303)
 
     @router.get("/commands/{command_id}/attachment")
     def attachment(command_id: int, _staff: StaffDep) -> Response:

@@ -15,6 +15,7 @@ from fastapi import HTTPException
 from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from central_server import lease_reports
 from central_server.db import Database
 from central_server.fleet import alert_history, alerts, pgbatch
 from central_server.fleet.models import FleetCommand, KioskSample, KioskState
@@ -49,10 +50,13 @@ class HeartbeatWriter:
         *,
         sample_every: timedelta = SAMPLE_EVERY,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lease_clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """`lease_clock`: the clock slot leases expire by (their usage reports are timed by it)."""
         self.db = db
         self.sample_every = sample_every
         self.clock = clock
+        self.lease_clock = lease_clock or clock
         self._pending: list[_Pending] = []
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -179,6 +183,7 @@ class HeartbeatWriter:
             seen = alert_history.last_seen(conn, latest)  # before the upsert overwrites it
             returned = conn.execute(self._upsert, rows).all()
             alert_history.record(conn, _problems(latest), seen, now)
+            lease_reports.record(conn, _lease_usage(latest), self.lease_clock())
             sampled = [k for k, at in returned if _same(at, now)]
             if sampled:
                 conn.execute(
@@ -244,6 +249,9 @@ class HeartbeatWriter:
             }
             if valid:  # one more read; writes only when an alert opens or clears
                 alert_history.record(conn, _problems(valid), seen, now)
+            usage = _lease_usage(valid)
+            if usage:  # kiosks holding slot leases: one more statement
+                lease_reports.record(conn, usage, self.lease_clock())
         return commands, current
 
     @staticmethod
@@ -282,6 +290,11 @@ class HeartbeatWriter:
 def _problems(latest: dict[str, HeartbeatIn]) -> dict[str, list[str]]:
     """Each kiosk's alert codes from its latest heartbeat."""
     return {kiosk_id: alerts.device_problems(hb) for kiosk_id, hb in latest.items()}
+
+
+def _lease_usage(latest: dict[str, HeartbeatIn]) -> dict[str, dict[str, int]]:
+    """The slot lease usage each kiosk reported (kiosks that report none left out)."""
+    return {kiosk_id: hb.leases for kiosk_id, hb in latest.items() if hb.leases}
 
 
 def _upsert_statement(insert: Any) -> Any:

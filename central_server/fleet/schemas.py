@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from central_server.downloads import UploadType as AttachmentType
-from central_server.schemas import PLAIN, TEXT
+from central_server.schemas import PLAIN, TEXT, LeaseId
 
 Short = Annotated[str, StringConstraints(max_length=40, pattern=PLAIN)]
 Word = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PLAIN)]
@@ -42,6 +42,11 @@ class HeartbeatIn(BaseModel):
     outbox_depth: int = Field(default=0, ge=0, le=10**9)
     held_submissions: int = Field(default=0, ge=0, le=10**9)  # waiting for an attendant
     devices: dict[Word, dict[Word, Detail]] = Field(default_factory=dict, max_length=12)
+    # Slot leases the kiosk holds: lease id -> places booked from it so far (None: a kiosk
+    # that does not report them; central_server.lease_reports)
+    leases: dict[LeaseId, Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
+        default=None, max_length=2000
+    )
 
     @field_validator("last_transaction_at")
     @classmethod

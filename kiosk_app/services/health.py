@@ -122,6 +122,8 @@ class HealthReporter:
     last_transaction: Callable[[], datetime | None] = lambda: None
     outbox_depth: Callable[[], int] = lambda: 0  # 0 until the offline outbox exists
     held_submissions: Callable[[], int] = lambda: 0  # outbox rows waiting for an attendant
+    # slot leases held: lease id -> places booked from each (None: no leases on this kiosk)
+    lease_usage: Callable[[], dict[str, int]] | None = None
     print_test_ticket: Callable[[], None] | None = None
     screenshot: Callable[[], bytes] | None = None  # PNG with personal fields blurred (UI)
     apply_config: Callable[[dict[str, Any]], str] | None = None
@@ -143,7 +145,13 @@ class HealthReporter:
                 devices[name] = {"state": "error", "detail": str(exc)[:200]}
         disk = shutil.disk_usage(self.data_dir)
         last = self.last_transaction()
-        return {
+        report: dict[str, Any] = {}
+        if self.lease_usage is not None:
+            try:  # the server frees unused leased places once it has the final count
+                report["leases"] = self.lease_usage()
+            except Exception as exc:  # a damaged lease file: reported as STORAGE health
+                log.warning("health: lease usage unavailable: %s", exc)
+        return report | {
             "app_version": self.app_version,
             "uptime_s": round(system_uptime(), 1),
             "disk_free_bytes": disk.free,

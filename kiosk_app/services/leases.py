@@ -252,6 +252,11 @@ class LeaseStore:
             for r in rows
         ]
 
+    def usage_report(self) -> dict[str, int]:
+        """Lease id -> places booked from it so far, for the heartbeat: once a lease's booking
+        time has passed this count is final, and the server frees the rest."""
+        return {use.lease_id: use.used for use in self.usage()}
+
     def give_back(self, hours: OpeningHours) -> dict[str, int]:
         """Mark the leases whose booking time ends before this kiosk opens again as given
         back; return their unused places (lease id -> places) for the server."""

@@ -1,0 +1,229 @@
+"""What happens to a slot lease after its booking time: the kiosk's usage reports, the
+reclaim at expiry, places in doubt, a technician's release, and the background sweep.
+
+A kiosk books from a lease until `book_until`; its bookings reach the server through its outbox,
+perhaps long after. Each heartbeat carries, per lease it holds, the places it has used so far
+(`record`). At `expires_at` the unused places go back to the pool only for leases whose kiosk
+reported after their `book_until`: that count is final, no booking can come from the lease any
+more, so the lease keeps exactly the places already used (admitted or still on their way) and
+gives back the rest. A lease whose kiosk has been silent since before `book_until` keeps its
+unused places "in doubt": they still count as taken (`held`) until the kiosk reports, a
+technician releases them (`release`, the fleet dashboard) or the slot's day begins. So for
+every slot, places leased and not used plus places booked never exceed the quota.
+
+A booking that still arrives for a released place someone else took meanwhile is honoured (the
+citizen holds a signed receipt) and flagged `over_quota` for officers and the fleet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from central_server.db import Database
+from central_server.models import SlotLease
+from central_server.settings import WIB
+
+log = logging.getLogger("central_server.leases")
+audit = logging.getLogger("central_server.audit")
+
+SWEEP_S = 60.0  # how often the background sweep writes expired leases down
+
+
+def utc(value: datetime) -> datetime:
+    """`value` in UTC (SQLite gives naive datetimes back: they were stored in UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def day_begun(now: datetime) -> date:
+    """The last slot day that has begun at `now` (WIB): its leases no longer matter."""
+    return utc(now).astimezone(WIB).date()
+
+
+def _reported_final() -> ColumnElement[bool]:
+    """The kiosk reported after the lease's booking time: its count is final."""
+    return and_(
+        SlotLease.reported_used.is_not(None),
+        SlotLease.reported_at.is_not(None),
+        SlotLease.reported_at > SlotLease.book_until,
+    )
+
+
+def _owed() -> ColumnElement[int]:
+    """Of a finally reported lease, the places it must keep: those the kiosk used (at least the
+    ones admitted, at most the places it held)."""
+    reported = case(
+        (SlotLease.reported_used > SlotLease.places, SlotLease.places),
+        else_=SlotLease.reported_used,
+    )
+    return case((reported > SlotLease.used, reported), else_=SlotLease.used)
+
+
+def held(now: datetime) -> ColumnElement[int]:
+    """The places of a lease that count as taken at `now` (with `counted`): all unused ones
+    until expiry; after it, those still owed to a kiosk that reported, or all unused ones in
+    doubt (never reported after its booking time, not released)."""
+    now = utc(now)
+    return case(
+        (SlotLease.expires_at > now, SlotLease.places - SlotLease.used),
+        (_reported_final(), _owed() - SlotLease.used),
+        else_=SlotLease.places - SlotLease.used,
+    )
+
+
+def counted(now: datetime) -> ColumnElement[bool]:
+    """Leases whose places can still count (their slot's day has not begun at `now`)."""
+    return SlotLease.day > day_begun(now)
+
+
+def in_doubt(now: datetime) -> ColumnElement[bool]:
+    """Expired leases with unused places whose kiosk has not reported since their booking
+    time (and whose day has not begun)."""
+    return and_(
+        SlotLease.expires_at <= utc(now),
+        SlotLease.places > SlotLease.used,
+        counted(now),
+        or_(SlotLease.reported_at.is_(None), SlotLease.reported_at <= SlotLease.book_until),
+    )
+
+
+def reclaim(session: Session, now: datetime, office: str | None = None) -> int:
+    """Write down that the unused places of leases expired at `now` and finally reported went
+    back to the pool (they stopped counting at expiry already); places in doubt stay. Returns
+    how many leases gave places back."""
+    now = utc(now)
+    query = update(SlotLease).where(
+        SlotLease.expires_at <= now, _reported_final(), SlotLease.places > _owed()
+    )
+    if office is not None:
+        query = query.where(SlotLease.office_code == office)
+    done = session.execute(
+        query.values(
+            returned=SlotLease.returned + SlotLease.places - _owed(), places=_owed()
+        ).execution_options(synchronize_session=False)
+    )
+    count = int(getattr(done, "rowcount", 0) or 0)
+    if count:
+        log.info("reclaimed the unused places of %d expired lease(s)", count)
+    return count
+
+
+def doubtful(session: Session, kiosk_id: str, now: datetime) -> list[SlotLease]:
+    """A kiosk's leases in doubt at `now`, earliest slot first (the fleet dashboard)."""
+    return list(
+        session.scalars(
+            select(SlotLease)
+            .where(SlotLease.kiosk_id == kiosk_id, in_doubt(now))
+            .order_by(SlotLease.day, SlotLease.window, SlotLease.service)
+        )
+    )
+
+
+def release(session: Session, kiosk_id: str, now: datetime, actor: str) -> int:
+    """A technician gives the places in doubt of a kiosk's expired leases back to the pool
+    (the kiosk is gone or will not report); returns how many places. Audit-logged. A booking
+    that still arrives from them is honoured and, when the place was taken, flagged."""
+    now = utc(now)
+    places = 0
+    for lease in doubtful(session, kiosk_id, now):
+        spare = lease.places - lease.used
+        lease.returned += spare
+        lease.places = lease.used
+        lease.released_by, lease.released_at = actor[:64], now
+        places += spare
+        audit.warning(
+            "technician %s released %d place(s) in doubt of lease %s (kiosk %s, %s %s %s)",
+            actor,
+            spare,
+            lease.id,
+            kiosk_id,
+            lease.service,
+            lease.day,
+            lease.window,
+        )
+    return places
+
+
+_REPORT = (
+    update(SlotLease)
+    .where(
+        SlotLease.id == bindparam("lid"),
+        SlotLease.kiosk_id == bindparam("kid"),
+        # Only what changes something: a new count, or the first report after the booking
+        # time (the one that makes the count final); the steady state writes nothing.
+        or_(
+            SlotLease.reported_used.is_(None),
+            SlotLease.reported_used != bindparam("n"),
+            and_(
+                SlotLease.reported_at <= SlotLease.book_until,
+                SlotLease.book_until < bindparam("at", type_=SlotLease.reported_at.type),
+            ),
+        ),
+    )
+    .values(reported_used=bindparam("n"), reported_at=bindparam("at"))
+)
+
+
+def record(conn: Connection, reports: Mapping[str, Mapping[str, int]], now: datetime) -> None:
+    """Store the lease usage kiosks reported at `now` (kiosk id -> lease id -> places used);
+    leases of other kiosks or unknown ones are ignored."""
+    rows = [
+        {"lid": lease_id, "kid": kiosk_id, "n": int(used), "at": utc(now)}
+        for kiosk_id, usage in sorted(reports.items())
+        for lease_id, used in sorted(usage.items())
+    ]
+    if rows:
+        conn.execute(_REPORT, rows)
+
+
+def live(now: datetime) -> ColumnElement[bool]:
+    """Leases a kiosk still holds at `now`: unexpired, or expired with places still counted
+    (in doubt, or owed to bookings on their way). The kiosk keeps them, with its bookings
+    from them, and reports them until they settle."""
+    return or_(SlotLease.expires_at > utc(now), and_(counted(now), held(now) > 0))
+
+
+class LeaseSweep:
+    """Writes expired leases down in the background (`reclaim`), with no kiosk calling: in the
+    app server when it runs its background loops (development), else in the worker
+    (`anjungan central --worker`, once per deployment)."""
+
+    def __init__(
+        self, db: Database, clock: Callable[[], datetime], poll_s: float = SWEEP_S
+    ) -> None:
+        self.db, self.clock, self.poll_s = db, clock, poll_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """One sweep: how many leases gave places back."""
+        with self.db.transaction() as session:
+            return reclaim(session, self.clock())
+
+    def start(self) -> None:
+        """Sweep every `poll_s` in a background thread until stop()."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="lease-sweep", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a database outage: try again on the next pass
+                log.exception("lease sweep failed; retrying")
+            self._stop.wait(self.poll_s)
