@@ -95,8 +95,8 @@ def in_doubt(now: datetime) -> ColumnElement[bool]:
 
 def reclaim(session: Session, now: datetime, office: str | None = None) -> int:
     """Write down that the unused places of leases expired at `now` and finally reported went
-    back to the pool (they stopped counting at expiry already); places in doubt stay. Returns
-    how many leases gave places back."""
+    back to the pool (they stopped counting at expiry already), and those in doubt whose day
+    has begun; places in doubt of later days stay. Returns how many leases gave places back."""
     now = utc(now)
     query = update(SlotLease).where(
         SlotLease.expires_at <= now, _reported_final(), SlotLease.places > _owed()
@@ -109,6 +109,22 @@ def reclaim(session: Session, now: datetime, office: str | None = None) -> int:
         ).execution_options(synchronize_session=False)
     )
     count = int(getattr(done, "rowcount", 0) or 0)
+    # In doubt until their day began: they no longer count (`counted`); written down too.
+    begun = update(SlotLease).where(
+        SlotLease.expires_at <= now,
+        SlotLease.day <= day_begun(now),
+        SlotLease.places > SlotLease.used,
+        ~_reported_final(),
+    )
+    if office is not None:
+        begun = begun.where(SlotLease.office_code == office)
+    done = session.execute(
+        begun.values(
+            returned=SlotLease.returned + SlotLease.places - SlotLease.used,
+            places=SlotLease.used,
+        ).execution_options(synchronize_session=False)
+    )
+    count += int(getattr(done, "rowcount", 0) or 0)
     if count:
         log.info("reclaimed the unused places of %d expired lease(s)", count)
     return count

@@ -24,7 +24,7 @@ from central_server.notify import RecordingChannel
 from central_server.settings import WIB
 from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
-from tests.central.fleet.helpers import STAFF, enrol
+from tests.central.fleet.helpers import STAFF, enrol, heartbeat_body
 from tests.domain.service_values import CASES, with_contact
 
 SERVICE = "kia"
@@ -78,6 +78,11 @@ class LeaseKiosk:
         assert r.status_code == 200, r.text
         leases: list[dict[str, Any]] = r.json()["leases"]
         return leases
+
+    def report(self, usage: dict[str, int]) -> None:
+        """POST a heartbeat reporting the places used of each lease it holds (lease id ->)."""
+        r = self.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(leases=usage))
+        assert r.status_code == 200, r.text
 
     def seal_for(self, lease: dict[str, Any], reference: str, issued: datetime) -> str:
         """The seal the kiosk prints for an offline booking on `lease`'s slot."""
@@ -230,11 +235,18 @@ def lease_server(
 
 
 def over_quota(database_url: str, now: datetime) -> dict[tuple[str, date, str], int]:
-    """Slots (service, day, window) of any office where bookings plus the unused places of
-    leases unexpired at `now` exceed the window's share of the quota, read in one snapshot
-    (REPEATABLE READ on PostgreSQL; SQLite reads one snapshot per transaction anyway)."""
+    """Slots (service, day, window) of any office where bookings plus the leased places that
+    count as taken at `now` exceed the window's share of the quota, read in one snapshot
+    (REPEATABLE READ on PostgreSQL; SQLite reads one snapshot per transaction anyway).
+
+    Leased places taken, written out here on their own: all unused ones of a lease until it
+    expires; after that, of a lease whose kiosk reported after its booking time, those the
+    kiosk used and the server has not admitted yet; of any other (in doubt), all unused ones.
+    A slot whose day has begun (WIB) no longer counts its leases."""
     options = {} if database_url.startswith("sqlite") else {"isolation_level": "REPEATABLE READ"}
     engine = create_engine(database_url, **options)
+    at = now.astimezone(UTC).replace(tzinfo=None) if options == {} else now
+    begun = now.astimezone(WIB).date()
     try:
         with engine.connect() as conn, conn.begin():
             quotas = {
@@ -251,15 +263,22 @@ def over_quota(database_url: str, now: datetime) -> dict[tuple[str, date, str], 
                 )
             ):
                 counts[(office, service, _day(day), window)] += n
-            for office, service, day, window, n in conn.execute(
+            for row in conn.execute(
                 text(
-                    'SELECT office_code, service, day, "window", sum(places - used)'
-                    " FROM slot_leases WHERE expires_at > :now"
-                    ' GROUP BY office_code, service, day, "window"'
+                    'SELECT office_code, service, day, "window", places, used, reported_used,'
+                    " reported_at > book_until, expires_at > :now FROM slot_leases"
                 ),
-                {"now": now.astimezone(UTC).replace(tzinfo=None) if options == {} else now},
+                {"now": at},
             ):
-                counts[(office, service, _day(day), window)] += int(n)
+                office, service, day, window, places, used, reported, final, live = row
+                if _day(day) <= begun:
+                    continue
+                if live or not final or reported is None:
+                    counts[(office, service, _day(day), window)] += places - used
+                else:
+                    counts[(office, service, _day(day), window)] += max(
+                        0, min(reported, places) - used
+                    )
     finally:
         engine.dispose()
     return {

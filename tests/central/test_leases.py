@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -53,6 +54,14 @@ def slots(kiosk: LeaseKiosk, days: int = 4) -> dict[tuple[str, str], int]:
     r = kiosk.call("GET", "/api/v1/slots", params={"service": SERVICE, "days": days})
     assert r.status_code == 200, r.text
     return {(s["date"], s["window"]): s["remaining"] for s in r.json()}
+
+
+def held_by(kiosk: LeaseKiosk) -> list[dict[str, Any]]:
+    """The leases a kiosk still holds, without a grant (an empty return)."""
+    r = kiosk.call("POST", "/api/v1/leases/return", json={"returns": []})
+    assert r.status_code == 200, r.text
+    leases: list[dict[str, Any]] = r.json()["leases"]
+    return leases
 
 
 def rows(rig: LeaseServer) -> list[Application]:
@@ -102,10 +111,16 @@ def test_leases_are_granted_renewed_returned_and_reclaimed_at_expiry(rig: LeaseS
     assert slots(k1)[("2026-11-23", MORNING)] == 4
     k2.leases(days=4)
     assert slots(k1)[("2026-11-23", AFTERNOON)] == 2  # one each
-    # k1 vanishes: past expiry its places are back in the pool (k2's too once they expire)
+    # both fall silent: past expiry their unused places stay in doubt (still taken), until
+    # each reports after the booking time: then they are back in the pool
     rig.clock.advance(hours=40)
+    assert slots(k2)[("2026-11-23", AFTERNOON)] == 2
+    assert len(held_by(k1)) == 1  # Monday afternoon's (Friday's day has begun)
+    k1.report({x["lease_id"]: 0 for x in leases})
+    assert slots(k2)[("2026-11-23", AFTERNOON)] == 3
+    k2.report({x["lease_id"]: 0 for x in held_by(k2)})
     assert slots(k2)[("2026-11-23", AFTERNOON)] == 4
-    assert k1.call("POST", "/api/v1/leases/return", json={"returns": []}).json()["leases"] == []
+    assert held_by(k1) == []
     k1.leases(days=4)  # a grant writes the reclaim down: returned = given back + expired
     returned: Counter[str] = Counter()
     for row in lease_rows(rig):
@@ -414,18 +429,27 @@ def test_the_fleet_dashboard_shows_each_kiosks_leases(rig: LeaseServer) -> None:
     assert page.count("<tr><td>kia</td>") == 3
 
 
-def test_a_booking_sent_after_its_lease_expired_is_still_honoured(rig: LeaseServer) -> None:
+def test_a_booking_sent_after_its_lease_expired_is_still_honoured(
+    rig: LeaseServer, database_url: str
+) -> None:
     [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 2})  # one place a window
     lease = next(x for x in kiosk.leases(days=4) if x["date"] == "2026-11-23")
     booking = kiosk.offline_booking(lease, rig.clock())  # booked in time...
-    rig.clock.advance(hours=31)  # ...sent after expiry: the place went back to the pool
+    rig.clock.advance(hours=31)  # ...sent after expiry: the kiosk never said, so in doubt
     other = enrol_kiosk(rig.base_url, "kiosk-02")
     taken = [x for x in other.leases(days=4) if x["date"] == "2026-11-23"]
-    assert {(x["window"], x["places"]) for x in taken} == {(MORNING, 1), (AFTERNOON, 1)}
+    assert taken == []  # both Monday windows are the silent kiosk's, in doubt
     r = kiosk.submit(booking)
     assert r.status_code == 201 and r.json()["slot"]["window"] == lease["window"]
     [row] = [x for x in lease_rows(rig) if x.id == lease["lease_id"]]
-    assert (row.places, row.used) == (1, 1)  # the lease grew back to cover the booking
+    assert (row.places, row.used) == (1, 1)  # its place was still there
+    assert not rows(rig)[0].over_quota
+    # the kiosk reports its final use: the place it did not use goes to the other kiosk
+    kiosk.report({x.id: x.used for x in lease_rows(rig) if x.kiosk_id == kiosk.kiosk_id})
+    taken = [x for x in other.leases(days=4) if x["date"] == "2026-11-23"]
+    others = {MORNING, AFTERNOON} - {lease["window"]}
+    assert [(x["window"], x["places"]) for x in taken] == [(w, 1) for w in others]
+    assert over_quota(database_url, rig.clock()) == {}
 
 
 def test_the_same_seal_twice_in_one_batch_is_one_application(rig: LeaseServer) -> None:
