@@ -227,6 +227,7 @@ def lease_server(
         **options,
     )
     app.state.review.worker.poll_s = 0.05
+    app.state.lease_sweep.poll_s = 0.05  # the background lease sweep, when loops run
     server = EmbeddedServer(app, "127.0.0.1", 0).start()
     try:
         yield LeaseServer(app, server, clock, sms)
