@@ -27,6 +27,7 @@ from central_server.routers import kiosk, officer, public
 from central_server.routers import queue as queue_routes
 from central_server.security import SecurityOptions
 from central_server.security import install as install_security
+from central_server.server_seal import ServerSealer
 from central_server.settings import DEFAULT_DATABASE_URL, DEFAULT_OFFICES, WIB, today_wib
 from central_server.status import StatusLookup
 from central_server.throttle import DatabaseRateLimiter
@@ -53,6 +54,7 @@ def create_app(
     public_url: str | None = None,
     clock: Callable[[], datetime] | None = None,
     lease_policy: LeasePolicy | None = None,
+    seal_secret: str | None = None,
 ) -> FastAPI:
     """Build the app on `database_url`; `today` fixes the calendar (tests), default WIB today.
 
@@ -67,6 +69,7 @@ def create_app(
     `limits` are the [limits] table (body sizes, rate limits, lockout); `admin_addresses` who is
     told of a staff lockout (default: ANJUNGAN_ADMIN_NOTIFY); `public_url` where citizens reach
     the server, for verification QR codes (default: ANJUNGAN_PUBLIC_URL, else the request's).
+    `seal_secret`: the server's receipt-seal key (default: keys.SEAL_SIGNING_KEY's sources).
     """
     limits = limits or LimitSettings()
     db = Database(database_url)
@@ -84,6 +87,7 @@ def create_app(
     kiosk_auth = KioskAuth(db, secret=token_secret, open_enrolment=open_enrolment)
     current_kiosk = kiosk_guard(kiosk_auth)  # kiosk tokens only; staff credentials get 401
     auth = Auth(db, secret_key, secure_cookie=secure_cookies)
+    sealer = ServerSealer(db.url, seal_secret, clock_fn)  # applications moved to another slot
     pages = PageContext(
         db=db,
         auth=auth,
@@ -91,6 +95,7 @@ def create_app(
         limits=limits,
         admin_addresses=admin_addresses,
         clock=clock_fn,
+        sealer=sealer,
     )
     status_limiter = status_limiter or StatusLookupLimiter(
         buckets=DatabaseRateLimiter(  # shared by every app server
@@ -136,7 +141,7 @@ def create_app(
     app.state.displays = displays
     add_exception_handlers(app, pages)  # officer pages and the API's refused transitions
     app.include_router(officer.router(pages, admin_secret))
-    app.include_router(public.router(db))
+    app.include_router(public.router(db, sealer))
     app.include_router(queue_routes.router(db, displays, current_kiosk, clock_fn, pages))
     app.include_router(fleet_routes.router(fleet, kiosk_auth))
     fleet.install_middleware(app)  # the heartbeat fast path, the dashboard's login redirect

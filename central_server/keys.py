@@ -3,7 +3,8 @@
 Looked up in order: $CREDENTIALS_DIRECTORY/<name> (systemd's LoadCredential=/SetCredential=),
 the environment variable ANJUNGAN_<NAME>, and on a development machine a key file created once
 beside the SQLite database (var/keys/<name>), with a warning. A copy of the database alone
-then signs no kiosk token, forges no staff session and derives no print code.
+then signs no kiosk token, forges no staff session, derives no print code and seals no
+receipt.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ log = logging.getLogger("central_server.keys")
 TOKEN_SIGNING_KEY = "token-signing-key"
 SESSION_KEY = "session-key"
 PRINT_CODE_PEPPER = "print-code-pepper"
+SEAL_SIGNING_KEY = "seal-signing-key"  # the server's Ed25519 receipt seals (server_seal)
 # name: the environment variables that may hold it (the first one is the documented one)
 ENVIRONMENT: dict[str, tuple[str, ...]] = {
     TOKEN_SIGNING_KEY: ("ANJUNGAN_TOKEN_SIGNING_KEY", "ANJUNGAN_TOKEN_SECRET"),
     SESSION_KEY: ("ANJUNGAN_SESSION_KEY", "ANJUNGAN_SECRET_KEY"),
     PRINT_CODE_PEPPER: ("ANJUNGAN_PRINT_CODE_PEPPER",),
+    SEAL_SIGNING_KEY: ("ANJUNGAN_SEAL_SIGNING_KEY",),
 }
 MIN_LENGTH = 32
 

@@ -218,9 +218,12 @@ def approve(
     *,
     notify: Notify | None,
     now: datetime | None = None,
+    reseal: Callable[[Application], str] | None = None,
 ) -> ApplicationEvent:
     """Approve with a verification slot that is open and within the office's quota (places
-    lent to kiosks and unused at `now` count as taken)."""
+    lent to kiosks and unused at `now` count as taken). Moved to another slot, the application
+    is sealed again by `reseal` (the server's key): the kiosk's seal no longer tells the truth,
+    and the citizen is told with the new seal's verification link."""
     if app.status not in TRANSITIONS["approve"][0]:
         transition(session, app, "approve", actor, notify=None)  # raises the illegal transition
     if app.hold_reason:
@@ -241,6 +244,8 @@ def approve(
         seq = numbering.next_value(session, f"queue:{app.office_code}:{day}:{window}")
         app.queue_number = numbering.queue_number(quota.WINDOW_LETTERS[window], seq)
         app.slot_date, app.slot_window = day, window
+        if reseal is not None:
+            app.server_seal = reseal(app)
     return transition(
         session, app, "approve", actor, f"jadwal {day.isoformat()} {window}", notify=notify
     )

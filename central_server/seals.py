@@ -2,7 +2,9 @@
 
 The kiosk signs every ticket's and receipt's QR (kiosk_app.services.receipt_seal); the server
 keeps each kiosk's public key (enrolment, or PUT /api/v1/kiosk/signing-key) and checks a seal
-for admission (offline bookings), the officer pages and the public page GET /r/{seal}.
+for admission (offline bookings), the officer pages and the public page GET /r/{seal}. An
+application moved to another slot is sealed again by the server (server_seal); the seal it
+replaced then verifies as superseded, "moved to <date, window>".
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from central_server.lifecycle import STATUS_TEXTS
 from central_server.models import Application, Kiosk, Office
+from central_server.server_seal import SERVER_ID, ServerSealer
 from central_server.settings import WIB
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.services import receipt_seal
@@ -24,14 +27,17 @@ from kiosk_app.services.receipt_seal import ReceiptClaims, SealInvalid
 log = logging.getLogger("central_server.seals")
 
 VALID, ALTERED, UNKNOWN_KIOSK, MALFORMED = "valid", "bad_signature", "unknown_kiosk", "malformed"
+SUPERSEDED = "superseded"  # genuine, but its application was moved to another date or window
 MAX_TYPED = 700  # what a verification page reads of a scanned or pasted code
 
 
 @dataclass(frozen=True)
 class SealCheck:
-    """How a seal verified: `status` is VALID, ALTERED (altered or forged), UNKNOWN_KIOSK (no
-    key registered for the kiosk it names) or MALFORMED; `claims` unless malformed (unverified
-    unless VALID); `application` the row it vouches for, None when it has not arrived (yet)."""
+    """How a seal verified: `status` is VALID, SUPERSEDED (genuine, but the application was
+    moved since: its date and window are the application's now), ALTERED (altered or forged),
+    UNKNOWN_KIOSK (no key registered for the kiosk it names) or MALFORMED; `claims` unless
+    malformed (unverified unless VALID or SUPERSEDED); `application` the row it vouches for,
+    None when it has not arrived (yet)."""
 
     status: str
     claims: ReceiptClaims | None
@@ -55,21 +61,29 @@ def public_key_of(session: Session, kiosk_id: str) -> bytes | None:
         return None
 
 
-def check(session: Session, sealed: str) -> SealCheck:
-    """Verify `sealed` with the key of the kiosk it names (the signature only, no lookups)."""
+def check(session: Session, sealed: str, server: ServerSealer | None = None) -> SealCheck:
+    """Verify `sealed` with the key of the kiosk it names, or the server's (`server`) for a
+    server seal (the signature only, no lookups)."""
+
+    def key_of(kiosk_id: str) -> bytes | None:
+        if kiosk_id == SERVER_ID:
+            return server.public_key() if server is not None else None
+        return public_key_of(session, kiosk_id)
+
     try:
-        return SealCheck(VALID, receipt_seal.verify(sealed, lambda k: public_key_of(session, k)))
+        return SealCheck(VALID, receipt_seal.verify(sealed, key_of))
     except SealInvalid as exc:
         if exc.reason == MALFORMED:
             return SealCheck(MALFORMED, None)
         return SealCheck(exc.reason, receipt_seal.read(sealed))
 
 
-def find(session: Session, sealed: str) -> SealCheck:
+def find(session: Session, sealed: str, server: ServerSealer | None = None) -> SealCheck:
     """`check`, and for a valid seal the application it vouches for: the one admitted with this
     seal, the kiosk's application of that local reference, or the registration number itself
-    (an online booking is sealed after the server answered)."""
-    result = check(session, sealed)
+    (an online booking is sealed after the server answered, a server seal names it). An
+    application now on another date or window than the seal's makes it SUPERSEDED."""
+    result = check(session, sealed, server)
     if not result.valid or result.claims is None:
         return result
     claims = result.claims
@@ -78,6 +92,7 @@ def find(session: Session, sealed: str) -> SealCheck:
         .where(
             or_(
                 Application.seal == sealed,
+                Application.server_seal == sealed,
                 (Application.kiosk_id == claims.kiosk_id)
                 & (Application.local_reference == claims.reference),
                 Application.registration_number == claims.reference,
@@ -87,16 +102,25 @@ def find(session: Session, sealed: str) -> SealCheck:
         .order_by(Application.id)
         .limit(1)
     ).first()
+    if application is not None and (application.slot_date, application.slot_window) != (
+        claims.day,
+        claims.window,
+    ):
+        return SealCheck(SUPERSEDED, claims, application)
     return SealCheck(result.status, claims, application)
 
 
-def describe(session: Session, sealed: str) -> dict[str, Any]:
+def describe(session: Session, sealed: str, server: ServerSealer | None = None) -> dict[str, Any]:
     """What a verification page shows of a seal; no personal data (the public page uses it):
     the verdict, the claims, the office's name, the service's title and, once the
     application has arrived, its registration number and status."""
     sealed = receipt_seal.parse_qr(sealed[:MAX_TYPED]) or sealed[:MAX_TYPED]
-    found = find(session, sealed)
-    context: dict[str, Any] = {"check": found, "claims": found.claims}
+    found = find(session, sealed, server)
+    context: dict[str, Any] = {
+        "check": found,
+        "claims": found.claims,
+        "by_server": found.claims is not None and found.claims.kiosk_id == SERVER_ID,
+    }
     if found.claims is not None:
         office = session.get(Office, found.claims.office)
         info = SERVICES.get(found.claims.service)
@@ -131,4 +155,7 @@ def verdict(found: SealCheck) -> dict[str, Any]:
         "application": None
         if app is None
         else {"registration_number": app.registration_number, "status": app.status},
+        "moved_to": None
+        if app is None or found.status != SUPERSEDED
+        else {"date": app.slot_date.isoformat(), "window": app.slot_window},
     }

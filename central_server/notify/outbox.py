@@ -17,6 +17,7 @@ from central_server.models import Application
 from central_server.notify.channels import Channel, DeliveryError
 from central_server.review_models import ApplicationEvent, OutboxMessage
 from kiosk_app.domain.dates import long_date
+from kiosk_app.services import receipt_seal
 
 log = logging.getLogger("central_server.notify")
 
@@ -96,8 +97,11 @@ def recipients(app: Application) -> list[tuple[str, str]]:
     return found
 
 
-def compose(session: Session, app: Application, event: ApplicationEvent) -> tuple[str, str]:
-    """Subject and body (Bahasa Indonesia) telling the citizen what changed; no NIK, no name."""
+def compose(
+    session: Session, app: Application, event: ApplicationEvent, verify_base: str = ""
+) -> tuple[str, str]:
+    """Subject and body (Bahasa Indonesia) telling the citizen what changed; no NIK, no name.
+    `verify_base`: where citizens reach the server (a moved application's new seal's link)."""
     state = event.to_status
     lines = [f"Permohonan {app.registration_number}: {STATUS_TEXTS[state]['id']}."]
     if state == "approved":
@@ -105,6 +109,12 @@ def compose(session: Session, app: Application, event: ApplicationEvent) -> tupl
             f"Jadwal verifikasi: {long_date(app.slot_date)}, pukul {app.slot_window} WIB, "
             f"nomor antrean {app.queue_number}. Bawa dokumen asli."
         )
+        if app.server_seal:
+            link = receipt_seal.qr_text(app.server_seal, verify_base)
+            lines.append(
+                "Jadwal ini menggantikan jadwal pada tanda terima anjungan. "
+                f"Tanda terima baru (periksa keasliannya): {link}"
+            )
     elif state == "needs_fixing":
         lines += [f"- {n.target}: {n.note}" for n in open_fix_notes(session, app)]
         lines.append("Perbaiki di anjungan atau di loket dengan nomor pendaftaran ini.")
@@ -121,11 +131,13 @@ def compose(session: Session, app: Application, event: ApplicationEvent) -> tupl
     return f"Disdukcapil: permohonan {app.registration_number}", "\n".join(lines)
 
 
-def enqueue_for_transition(session: Session, app: Application, event: ApplicationEvent) -> int:
+def enqueue_for_transition(
+    session: Session, app: Application, event: ApplicationEvent, verify_base: str = ""
+) -> int:
     """Queue the citizen's notifications for a transition; returns how many were queued."""
     contacts = recipients(app)
     if contacts:
-        subject, body = compose(session, app, event)
+        subject, body = compose(session, app, event, verify_base)
         for channel, address in contacts:
             enqueue(session, channel, address, subject, body, app.id)
     return len(contacts)

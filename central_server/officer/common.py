@@ -22,6 +22,7 @@ from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.lifecycle import STATE_LABELS, TransitionRefused
 from central_server.models import Application, Office
+from central_server.server_seal import ServerSealer
 from kiosk_app.domain.dates import long_date
 
 log = logging.getLogger("central_server.officer")
@@ -66,6 +67,7 @@ class PageContext:
     limits: LimitSettings = field(default_factory=LimitSettings)  # login rates and lockout
     admin_addresses: Sequence[str] | None = None  # lockout notices; None: ANJUNGAN_ADMIN_NOTIFY
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # leases expire by
+    sealer: ServerSealer | None = None  # seals applications moved to another slot
 
     def render(
         self,

@@ -1,6 +1,8 @@
 """Officer pages for applications: list by office and state, detail with scans, actions."""
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,10 +24,21 @@ from central_server.officer.common import (
 )
 from central_server.queue import service as queue
 from central_server.review_models import ApplicationScan, Arrival
+from central_server.server_seal import ServerSealer
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_nik
 
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Moves:
+    """How an action tells the citizen, and who seals an application moved to another slot."""
+
+    tell: lifecycle.Notify
+    sealer: ServerSealer | None = None
+
+
 CONTACT_LABELS = {
     "contact_phone": "Nomor HP",
     "contact_email": "Email",
@@ -101,7 +114,7 @@ def router(ctx: PageContext) -> APIRouter:
         with ctx.db.transaction() as session:
             context["offices"] = [o.code for o in offices_for(session, user)]
             if typed:
-                context |= seals.describe(session, typed)
+                context |= seals.describe(session, typed, ctx.sealer)
         return ctx.render(request, "seal.html", user, **context)
 
     @r.get("/applications/{registration_number}", response_class=HTMLResponse)
@@ -136,7 +149,10 @@ def router(ctx: PageContext) -> APIRouter:
                 },
                 "slots": _slot_choices(session, app, today, ctx.clock()),
                 "today": today,
-                "seal": seals.check(session, app.seal) if app.seal else None,
+                "seal": seals.find(session, app.seal, ctx.sealer) if app.seal else None,
+                "server_seal": (
+                    seals.find(session, app.server_seal, ctx.sealer) if app.server_seal else None
+                ),
             }
         return ctx.render(request, "detail.html", user, **context)
 
@@ -185,7 +201,9 @@ def router(ctx: PageContext) -> APIRouter:
         form = await ctx.form(request, user)
         with ctx.db.transaction() as session:
             app = load_application(session, user, registration_number)
-            _apply(session, app, action, user.username, form, ctx.today(), ctx.clock())
+            tell = partial(enqueue_for_transition, verify_base=issued.public_base(request))
+            moves = Moves(tell, ctx.sealer)
+            _apply(session, app, action, user.username, form, ctx.today(), ctx.clock(), moves)
         return redirect(f"/officer/applications/{registration_number}?ok={action}")
 
     return r
@@ -199,9 +217,12 @@ def _apply(
     form: Any,
     today: date,
     now: datetime,
+    moves: Moves | None = None,
 ) -> None:
-    """Dispatch one action with its form fields; the citizen is told through the outbox."""
-    tell = enqueue_for_transition
+    """Dispatch one action with its form fields; the citizen is told through the outbox
+    (`moves`: how, and who seals an application moved to another slot)."""
+    moves = moves or Moves(enqueue_for_transition)
+    tell = moves.tell
     if action == "approve":
         slot = field_value(form, "slot")
         day_text, _, window = slot.partition("|")
@@ -209,7 +230,10 @@ def _apply(
             day = date.fromisoformat(day_text)
         except ValueError:
             raise TransitionRefused("bad_input", "pick a verification slot", 422) from None
-        lifecycle.approve(session, app, actor, day, window, today, notify=tell, now=now)
+        reseal = moves.sealer.seal if moves.sealer is not None else None
+        lifecycle.approve(
+            session, app, actor, day, window, today, notify=tell, now=now, reseal=reseal
+        )
     elif action == "ask_fix":
         targets = form.getlist("target")
         notes = form.getlist("note")

@@ -8,9 +8,10 @@ from central_server import seals
 from central_server.db import Database
 from central_server.issued import verification_router
 from central_server.officer.common import TEMPLATES
+from central_server.server_seal import ServerSealer
 
 
-def router(db: Database) -> APIRouter:
+def router(db: Database, sealer: ServerSealer | None = None) -> APIRouter:
     """GET /health and GET /verify/{code} (the QR printed on every issued document)."""
     r = APIRouter()
 
@@ -23,10 +24,11 @@ def router(db: Database) -> APIRouter:
 
     @r.get("/r/{seal}", response_class=HTMLResponse, include_in_schema=False)
     def verify_seal(request: Request, seal: str) -> Response:
-        """Public check of a receipt seal: genuine, altered or forged, unknown kiosk; whether
-        its application has arrived. No personal data. HTML, or JSON when asked for."""
+        """Public check of a receipt seal: genuine (a kiosk's or the server's), superseded
+        (moved to another slot), altered or forged, unknown kiosk; whether its application has
+        arrived. No personal data. HTML, or JSON when asked for."""
         with db.transaction() as session:
-            context = seals.describe(session, seal[: seals.MAX_TYPED])
+            context = seals.describe(session, seal[: seals.MAX_TYPED], sealer)
         found = context["check"].status != seals.MALFORMED
         status_code = 200 if found else 404
         if "application/json" in request.headers.get("accept", ""):  # scripts, the tests
