@@ -17,7 +17,9 @@ its lease (used += 1), never moved and never refused for quota; its seal must ve
 kiosk's key (a kiosk with no key registered yet is admitted, noted "unknown_kiosk"), and the same
 seal twice is the same application. Its content refused (an impossible NIK) does not turn the
 citizen away: it is admitted held for an officer, and the citizen told. Any new application of a
-citizen who already has an open one for the same service is admitted and flagged.
+citizen who already has an open one for the same service is admitted and flagged (those checks
+live in central_server.reconcile). A place booked from a lease after it went back to the pool
+(released by a technician) is honoured, and flagged over_quota when the slot is then over.
 """
 
 from __future__ import annotations
@@ -32,19 +34,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central_server import lifecycle, numbering, quota, seals, submission_notice
+from central_server import lifecycle, numbering, quota, reconcile, submission_notice
 from central_server.kiosk_auth import KioskRef
-from central_server.lifecycle import TERMINAL, daily_quota
-from central_server.models import Application, SlotLease
+from central_server.lifecycle import daily_quota
+from central_server.models import Application
 from central_server.schemas import ApplicationIn, SlotIn, SubmissionOut
 from central_server.settings import now_wib
-from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_name, mask_nik
-from kiosk_app.domain.nik import parse_nik
 
 log = logging.getLogger("central_server")
 
@@ -151,43 +151,6 @@ def first_free(
         if occupied(session, office, service, [day], now).get((day, window), 0) < room:
             return day, window
     return None
-
-
-def content_problem(body: ApplicationIn, today: date) -> str | None:
-    """Why the server refuses an application's content, or None (checked on offline bookings,
-    which the kiosk could not have checked with the server)."""
-    if parse_nik(body.applicant_nik, today) is None:
-        return "NIK tidak sah (tanggal lahir atau kode wilayah mustahil) / impossible NIK"
-    return None
-
-
-def lease_problem(
-    session: Session, kiosk: KioskRef, body: ApplicationIn
-) -> tuple[Refused | None, str]:
-    """Check an offline booking's seal and lease: (refusal or None, the seal's status)."""
-    claim = body.lease
-    assert claim is not None
-    checked = seals.check(session, claim.seal)
-    claims = checked.claims
-    if claims is None or checked.status == seals.ALTERED:
-        log.warning("kiosk %s sent a booking with a %s seal", kiosk.kiosk_id, checked.status)
-        return Refused(
-            409, "seal_invalid", f"the receipt seal does not verify ({checked.status})"
-        ), ""
-    slot = (body.service.value, body.slot.date, body.slot.window)
-    if (claims.kiosk_id, claims.office, claims.service, claims.day, claims.window) != (
-        kiosk.kiosk_id,
-        kiosk.office_code,
-        *slot,
-    ):
-        return Refused(409, "seal_mismatch", "the seal names another kiosk, office or slot"), ""
-    lease = session.get(SlotLease, claim.lease_id)
-    if lease is None or (lease.kiosk_id, lease.service, lease.day, lease.window) != (
-        kiosk.kiosk_id,
-        *slot,
-    ):
-        return Refused(409, "lease_mismatch", "the lease is not this kiosk's for this slot"), ""
-    return None, checked.status
 
 
 @dataclass(frozen=True)
@@ -331,14 +294,14 @@ class Admission:
             body = item.submission.body
             service, day, window = body.service.value, body.slot.date, body.slot.window
             if body.lease is not None:
-                refused, status = lease_problem(session, kiosk, body)
-                if refused is not None:
-                    outcomes.append(refused)
+                refusal, status = reconcile.lease_problem(session, kiosk, body)
+                if refusal is not None:
+                    outcomes.append(Refused(409, *refusal))
                     continue
                 # The sealed slot, whatever its quota: the place was lent for it.
                 numbering.lock_slot(session, office, service, day, window)
                 over = False
-                if not _use_lease(session, body.lease.lease_id):
+                if not reconcile.use_lease(session, body.lease.lease_id):
                     # its place went back to the pool meanwhile: one more in the slot
                     slot = (service, day, window)
                     taken[slot] += 1
@@ -348,7 +311,7 @@ class Admission:
                     room = quota.window_capacity(capacity[service], window)
                     seen = occupied(session, office, service, [day], now).get((day, window), 0)
                     over = seen + taken[slot] > room
-                hold = content_problem(body, today)
+                hold = reconcile.content_problem(body, today)
                 accepted.append(_Accepted(item, day, window, status, hold, over))
                 outcomes.append(None)
                 continue
@@ -406,7 +369,7 @@ class Admission:
             slot: numbering.next_value(session, f"queue:{office}:{slot[0]}:{slot[1]}", n)
             for slot, n in sorted(per_slot.items())
         }
-        earlier = open_applications(session, [a.item.submission.body for a in accepted])
+        earlier = reconcile.open_applications(session, [a.item.submission.body for a in accepted])
         created_at = self.now()
         rows: list[dict[str, Any]] = []
         outcomes: list[Outcome] = []
@@ -446,7 +409,7 @@ class Admission:
                     day,
                     window,
                 )
-            citizen = citizen_key(body.applicant_nik, body.service.value, body.data)
+            citizen = reconcile.citizen_key(body.applicant_nik, body.service.value, body.data)
             duplicate_of = earlier.get(citizen)
             earlier.setdefault(citizen, number)
             outcomes.append(Admitted(201, answer))
@@ -498,63 +461,6 @@ class Admission:
             held,
         )
         return outcomes
-
-
-Citizen = tuple[str, str, str]  # (applicant NIK, service, whom the document is for)
-
-
-def citizen_key(nik: str, service: str, data: Mapping[str, str]) -> Citizen:
-    """Who applies for what for whom: a parent's KIA for a second child is not a duplicate."""
-    info = SERVICES.get(service)
-    subject = ""
-    if info is not None:
-        subject = data.get(info.subject_nik_field, "") if info.subject_nik_field else ""
-        subject = subject or data.get(info.subject_field, "")
-    return nik, service, " ".join(subject.upper().split())
-
-
-def open_applications(session: Session, bodies: Sequence[ApplicationIn]) -> dict[Citizen, str]:
-    """citizen_key -> the earliest still open application of that citizen, service and subject."""
-    niks = sorted({b.applicant_nik for b in bodies})
-    rows = session.execute(
-        select(
-            Application.applicant_nik,
-            Application.service,
-            Application.data_json,
-            Application.registration_number,
-        )
-        .where(
-            Application.applicant_nik.in_(niks),
-            Application.status.not_in([s.value for s in TERMINAL]),
-        )
-        .order_by(Application.id.desc())
-    )
-    return {
-        citizen_key(nik, service, json.loads(data or "{}")): number
-        for nik, service, data, number in rows
-    }
-
-
-def _use_lease(session: Session, lease_id: str) -> bool:
-    """One place of the lease is now a booking (one atomic UPDATE: returns and renewals of the
-    same row cannot lose it); True when the lease still had that place. A place booked after
-    it went back to the pool (released by a technician, the day begun) is honoured all the
-    same: the lease grows to cover it, and False says the slot holds one more."""
-    spare = session.scalar(
-        select(SlotLease.places - SlotLease.used).where(SlotLease.id == lease_id)
-    )
-    session.execute(
-        update(SlotLease)
-        .where(SlotLease.id == lease_id)
-        .values(
-            used=SlotLease.used + 1,
-            places=case(
-                (SlotLease.used + 1 > SlotLease.places, SlotLease.used + 1),
-                else_=SlotLease.places,
-            ),
-        )
-    )
-    return spare is not None and spare > 0
 
 
 def _seals(submissions: Sequence[Submission]) -> list[str]:

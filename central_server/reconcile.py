@@ -1,0 +1,118 @@
+"""Reconciling what kiosks booked offline: the seal and lease an offline booking names, the
+content the kiosk could not check with the server, the place it takes from its lease, and the
+same citizen applying twice for the same service (admission calls these)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from central_server import seals
+from central_server.kiosk_auth import KioskRef
+from central_server.lifecycle import TERMINAL
+from central_server.models import Application, SlotLease
+from central_server.schemas import ApplicationIn
+from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.nik import parse_nik
+
+log = logging.getLogger("central_server")
+
+Problem = tuple[str, str]  # (error code, message) of a refused offline booking
+
+
+def content_problem(body: ApplicationIn, today: date) -> str | None:
+    """Why the server refuses an application's content, or None (checked on offline bookings,
+    which the kiosk could not have checked with the server)."""
+    if parse_nik(body.applicant_nik, today) is None:
+        return "NIK tidak sah (tanggal lahir atau kode wilayah mustahil) / impossible NIK"
+    return None
+
+
+def lease_problem(
+    session: Session, kiosk: KioskRef, body: ApplicationIn
+) -> tuple[Problem | None, str]:
+    """Check an offline booking's seal and lease: ((code, message) of its refusal or None,
+    the seal's status)."""
+    claim = body.lease
+    assert claim is not None
+    checked = seals.check(session, claim.seal)
+    claims = checked.claims
+    if claims is None or checked.status == seals.ALTERED:
+        log.warning("kiosk %s sent a booking with a %s seal", kiosk.kiosk_id, checked.status)
+        return ("seal_invalid", f"the receipt seal does not verify ({checked.status})"), ""
+    slot = (body.service.value, body.slot.date, body.slot.window)
+    if (claims.kiosk_id, claims.office, claims.service, claims.day, claims.window) != (
+        kiosk.kiosk_id,
+        kiosk.office_code,
+        *slot,
+    ):
+        return ("seal_mismatch", "the seal names another kiosk, office or slot"), ""
+    lease = session.get(SlotLease, claim.lease_id)
+    if lease is None or (lease.kiosk_id, lease.service, lease.day, lease.window) != (
+        kiosk.kiosk_id,
+        *slot,
+    ):
+        return ("lease_mismatch", "the lease is not this kiosk's for this slot"), ""
+    return None, checked.status
+
+
+Citizen = tuple[str, str, str]  # (applicant NIK, service, whom the document is for)
+
+
+def citizen_key(nik: str, service: str, data: Mapping[str, str]) -> Citizen:
+    """Who applies for what for whom: a parent's KIA for a second child is not a duplicate."""
+    info = SERVICES.get(service)
+    subject = ""
+    if info is not None:
+        subject = data.get(info.subject_nik_field, "") if info.subject_nik_field else ""
+        subject = subject or data.get(info.subject_field, "")
+    return nik, service, " ".join(subject.upper().split())
+
+
+def open_applications(session: Session, bodies: Sequence[ApplicationIn]) -> dict[Citizen, str]:
+    """citizen_key -> the earliest still open application of that citizen, service and subject."""
+    niks = sorted({b.applicant_nik for b in bodies})
+    rows = session.execute(
+        select(
+            Application.applicant_nik,
+            Application.service,
+            Application.data_json,
+            Application.registration_number,
+        )
+        .where(
+            Application.applicant_nik.in_(niks),
+            Application.status.not_in([s.value for s in TERMINAL]),
+        )
+        .order_by(Application.id.desc())
+    )
+    return {
+        citizen_key(nik, service, json.loads(data or "{}")): number
+        for nik, service, data, number in rows
+    }
+
+
+def use_lease(session: Session, lease_id: str) -> bool:
+    """One place of the lease is now a booking (one atomic UPDATE: returns and renewals of the
+    same row cannot lose it); True when the lease still had that place. A place booked after
+    it went back to the pool (released by a technician, the day begun) is honoured all the
+    same: the lease grows to cover it, and False says the slot holds one more."""
+    spare = session.scalar(
+        select(SlotLease.places - SlotLease.used).where(SlotLease.id == lease_id)
+    )
+    session.execute(
+        update(SlotLease)
+        .where(SlotLease.id == lease_id)
+        .values(
+            used=SlotLease.used + 1,
+            places=case(
+                (SlotLease.used + 1 > SlotLease.places, SlotLease.used + 1),
+                else_=SlotLease.places,
+            ),
+        )
+    )
+    return spare is not None and spare > 0
