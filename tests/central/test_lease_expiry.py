@@ -186,6 +186,16 @@ def test_a_technician_releases_places_in_doubt_and_a_late_booking_is_flagged_ove
     assert "melebihi kuota" in alerts[0]["text"]
 
 
+def test_a_kiosk_back_after_expiry_gives_its_places_in_doubt_back(rig: LeaseServer) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 2})
+    lease = on(kiosk.leases(days=4), MONDAY, MORNING)
+    rig.clock.now = datetime.fromisoformat(lease["expires_at"]) + timedelta(hours=1)
+    assert remaining(kiosk, MONDAY, MORNING) == 0  # in doubt
+    held = kiosk.give_back([(lease["lease_id"], 1)])  # closed till then: it will not use it
+    assert all(x["lease_id"] != lease["lease_id"] for x in held)
+    assert remaining(kiosk, MONDAY, MORNING) == 1
+
+
 def test_the_sweep_returns_expired_reported_places_with_no_kiosk_calling(
     rig: LeaseServer,
 ) -> None:
