@@ -1,7 +1,9 @@
-"""A fleet of kiosks through a central-server outage, end to end with real processes: the server
-(a real process behind the fault proxy) is partitioned away and killed for a day of random
-bookings, then comes back. The quota is never exceeded, no booking is lost or doubled, every
-offline ticket's seal verifies on the server's public page, and a forged one does not."""
+"""A fleet of kiosks through a central-server outage, end to end with real processes: every kiosk
+its own process, the server (a real process behind the fault proxy) partitioned away and
+killed for a day of random bookings, one kiosk SIGKILLed mid-visit and restarted on its data
+dir, then the server comes back. The quota is never exceeded, no booking is lost or doubled
+(the killed kiosk's too), every offline ticket's seal verifies on the server's public page,
+and a forged one does not."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from tests.services.leases.outage_rig import (
     outage_fleet,
     over_quota_now,
     pending,
+    renew,
     run_visits,
     seal_status,
     seal_verdict,
@@ -27,6 +30,7 @@ KIOSKS = 4
 ONLINE_VISITS = 2  # per kiosk, before the outage
 OFFLINE_VISITS = 6  # per kiosk, during it
 DAILY_QUOTA = 12  # six a window: the leases of four kiosks press against it
+KILLED = 1  # this kiosk is SIGKILLed mid-visit during the outage and restarted
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -51,18 +55,19 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         run_visits(fleet, ONLINE_VISITS, seed)  # online: the server books, the QR is sealed
         online = [b for k in fleet for b in k.bookings]
         assert len(online) == KIOSKS * ONLINE_VISITS
-        assert not any(b.outcome.offline for b in online)
-        for item in fleet:  # renewed with the use just seen, as the keeper does every round
-            assert item.kiosk.leases is not None and item.kiosk.leases.drain_once()
+        assert not any(b.offline for b in online)
+        assert all(renew(fleet))  # with the use just seen, as the keeper does every round
         assert over_quota_now(db) == 0  # leased plus booked within every slot's quota
 
         scene.cut()  # the network is cut and the server process dies
-        run_visits(fleet, OFFLINE_VISITS, seed + 1)
-        offline = [b for k in fleet for b in k.bookings if b.outcome.offline]
+        run_visits(fleet, OFFLINE_VISITS, seed + 1, kill=[KILLED], kill_after=2)
+        assert fleet[KILLED].restarts == 1
+        offline = [b for k in fleet for b in k.bookings if b.offline]
         assert sum(k.turned_away for k in fleet) == 0  # every citizen left with a ticket
         assert len(offline) == KIOSKS * OFFLINE_VISITS
-        assert all(b.outcome.local_reference.startswith("LOK-") for b in offline)
-        assert pending(fleet) == len(offline)
+        assert all(b.local_reference.startswith("LOK-") for b in offline)
+        # the visit the kill cut short may have queued its row before the ticket
+        assert len(offline) <= pending(fleet) <= len(offline) + 1
         assert over_quota_now(db) == 0
         assert [k.failed for k in fleet] == [[]] * KIOSKS
 
@@ -72,10 +77,11 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         found = ledger(db, fleet, DAILY_QUOTA)
         assert found.offline == len(offline) > 0
         assert (found.overbooked, found.lost, found.duplicates) == (0, 0, 0)
+        assert found.unticketed <= 1  # at most the visit cut short by the kill
         for booking in offline:  # genuine, and vouching for the application that arrived
             verdict = seal_verdict(server.base_url, booking.qr)
             assert verdict["status"] == "valid", booking
-            assert verdict["claims"]["reference"] == booking.outcome.local_reference
+            assert verdict["claims"]["reference"] == booking.local_reference
             assert verdict["application"] is not None, booking
         for booking in online:  # online tickets are sealed too (the registration number)
             assert seal_status(server.base_url, booking.qr) == "valid", booking
