@@ -1,10 +1,12 @@
 """Outage figures: a fleet of kiosks serving citizens through a central-server outage.
 
 Starts the reference central server as a real process (SQLite) behind the fault proxy and
-KIOSKS kiosks (the real composition root each: own data dir, outbox, leases, signing key,
-simulated devices) talking HTTP to it. A few online visits first (the leases follow that use),
-then the network is cut AND the server process killed for OFFLINE_VISITS random visits per
-kiosk, then a new server process starts on the same data and the proxy forwards again.
+KIOSKS kiosks, each its own process (the real composition root each: own data dir, outbox,
+leases, signing key, simulated devices) talking HTTP to it. A few online visits first (the
+leases follow that use), then the network is cut AND the server process killed for
+OFFLINE_VISITS random visits per kiosk, during which KILLED kiosks are SIGKILLed mid-visit and
+restarted on their data dirs; then a new server process starts on the same data and the proxy
+forwards again.
 
 Counts: offline_confirmed (tickets booked offline whose application the server then holds on
 the ticket's date and window), overbooked (places past a slot's quota), lost (tickets with no
@@ -12,7 +14,8 @@ application, or on another slot), duplicates (an application twice), turned_away
 kiosk could offer no slot during the outage), reconcile_s (from the server's return to every
 outbox empty), lease_utilisation (offline bookings / places of that service the fleet held
 when the outage began), seals_valid (offline tickets whose QR the server's public page calls
-genuine).
+genuine), kiosk_restarts (kiosks SIGKILLed and restarted), unticketed (applications whose
+ticket a kill cut short; at most one per restart).
 Last line: one JSON object.
 """
 
@@ -36,6 +39,7 @@ from tests.services.leases.outage_rig import (
     leases_held,
     ledger,
     outage_fleet,
+    renew,
     run_visits,
     seal_status,
 )
@@ -44,6 +48,7 @@ KIOSKS = int(os.environ.get("OUTAGE_BENCH_KIOSKS", "10"))
 ONLINE_VISITS = int(os.environ.get("OUTAGE_BENCH_ONLINE", "2"))
 OFFLINE_VISITS = int(os.environ.get("OUTAGE_BENCH_OFFLINE", "11"))
 DAILY_QUOTA = int(os.environ.get("OUTAGE_BENCH_QUOTA", "60"))
+KILLED = [0, KIOSKS // 2] if KIOSKS > 1 else [0]  # SIGKILLed mid-visit during the outage
 SEED = 16
 
 
@@ -62,17 +67,15 @@ def main() -> None:
             fleet = scene.fleet
             run_visits(fleet, ONLINE_VISITS, SEED)
             online_turned_away = sum(k.turned_away for k in fleet)
-            for item in fleet:  # renewed after that use, as the keeper does every round
-                assert item.kiosk.leases is not None
-                item.kiosk.leases.drain_once()
+            renew(fleet)  # after that use, as the keeper does every round
             places = held(fleet)
 
             scene.cut()
             started = time.perf_counter()
-            run_visits(fleet, OFFLINE_VISITS, SEED + 1)
+            run_visits(fleet, OFFLINE_VISITS, SEED + 1, kill=KILLED, kill_after=OFFLINE_VISITS // 2)
             outage_s = time.perf_counter() - started
             turned_away = sum(k.turned_away for k in fleet) - online_turned_away
-            offline = [b for k in fleet for b in k.bookings if b.outcome.offline]
+            offline = [b for k in fleet for b in k.bookings if b.offline]
 
             reconcile_s = scene.restore(300)
             server = scene.server
@@ -99,6 +102,8 @@ def main() -> None:
                 "seals_valid": valid,
                 "forged_seal": forged,
                 "failed": sum(len(k.failed) for k in fleet),
+                "kiosk_restarts": sum(k.restarts for k in fleet),
+                "unticketed": found.unticketed,
             }
         )
     )
