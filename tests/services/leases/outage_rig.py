@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -217,6 +217,14 @@ def reconnect(proxy: FaultProxy, server: SidecarServer) -> None:
     proxy.set_mode("forward")
 
 
+def restart_while_draining(item: FleetKiosk, before: int, timeout: float) -> None:
+    """SIGKILL `item` once fewer than `before` rows wait in its outbox, and restart it."""
+    wait_until(
+        lambda: pending([item]) < before, timeout, f"{item.kiosk_id}: its outbox draining", 0.001
+    )
+    item.restart()
+
+
 @dataclass
 class Outage:
     """A fleet in front of the central server (a real process behind the fault proxy)."""
@@ -232,12 +240,17 @@ class Outage:
         self.proxy.set_mode("down")
         kill(self.server)
 
-    def restore(self, timeout: float) -> float:
+    def restore(self, timeout: float, kill: Sequence[int] = ()) -> float:
         """A new server process on the same data, the proxy forwarding to it; seconds from the
-        server's return until every kiosk's outbox is empty."""
+        server's return until every kiosk's outbox is empty. The kiosks numbered in `kill` are
+        SIGKILLed as soon as their outbox began to drain (or drained) and restarted on their
+        data dir: what they had not sent yet must still arrive, exactly once."""
+        waiting = {index: pending([self.fleet[index]]) for index in kill}
         self.server = start_central(self.url, self.daily_quota)
         returned = time.perf_counter()
         reconnect(self.proxy, self.server)
+        for index, before in waiting.items():
+            restart_while_draining(self.fleet[index], before, timeout)
         wait_until(lambda: pending(self.fleet) == 0, timeout, "every outbox drained", 0.05)
         return time.perf_counter() - returned
 

@@ -75,7 +75,10 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         assert over_quota_now(db) == 0
         assert [k.failed for k in fleet] == [[]] * KIOSKS
 
-        scene.restore(60)  # back, as a new process on the same data
+        # back, as a new process on the same data; the kiosk killed before is killed again
+        # while its outbox drains
+        scene.restore(60, kill=[KILLED])
+        assert fleet[KILLED].restarts == 2
         server = scene.server
 
         found = ledger(db, fleet, DAILY_QUOTA)
