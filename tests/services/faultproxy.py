@@ -52,11 +52,13 @@ def _reset(conn: socket.socket) -> None:
 
 
 class FaultProxy:
-    """Listens on 127.0.0.1:<port>; each request is handled per the current `mode`."""
+    """Listens on 127.0.0.1:<port>; each request is handled per the current `mode` (only the
+    requests whose request line starts with `only`, when set; the others are forwarded)."""
 
     def __init__(self, upstream_port: int, *, slow_s: float = 2.0, retry_after: str = "1") -> None:
         self.upstream = ("127.0.0.1", upstream_port)
         self.mode = "forward"
+        self.only: bytes | None = None  # e.g. b"POST /api/v1/applications/batch"
         self.slow_s = slow_s
         self.retry_after = retry_after
         self.requests = 0  # requests seen, any mode
@@ -126,6 +128,8 @@ class FaultProxy:
                 with self._lock:
                     self.requests += 1
                 mode = self.mode
+                if self.only is not None and not request.startswith(self.only):
+                    mode = "forward"
                 if mode in ("down", "reset"):
                     _reset(conn)
                     return

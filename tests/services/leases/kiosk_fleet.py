@@ -197,12 +197,12 @@ class FleetKiosk:
         return [r["message"] for r in self.records if r["kind"] == "failed"]
 
 
-def build_fleet(work: Path, count: int, central_url: str, public_url: str) -> list[FleetKiosk]:
-    """`count` kiosk processes, each with its own data dir under `work`, talking to
-    `central_url`; started side by side, returned once all are ready."""
+def build_fleet(work: Path, central_urls: Sequence[str], public_url: str) -> list[FleetKiosk]:
+    """A kiosk process for each of `central_urls` (kiosk i talks to central_urls[i]), each with
+    its own data dir under `work`; started side by side, returned once all are ready."""
     fleet = [
-        FleetKiosk(index, work / f"kiosk-{index:02d}", central_url, public_url)
-        for index in range(count)
+        FleetKiosk(index, work / f"kiosk-{index:02d}", url, public_url)
+        for index, url in enumerate(central_urls)
     ]
     try:
         for item in fleet:

@@ -1,13 +1,13 @@
 """A fleet of kiosks through a central-server outage, for the end-to-end test and
 benchmarks/outage.py.
 
-Real processes: the central server (the sidecar, SQLite or PostgreSQL) behind the fault proxy,
-and every kiosk in its own process (kiosk_child: the real composition root with its own data
-dir, outbox, lease keeper, signing key, simulated devices) talking HTTP to the proxy, driven
-through its session like a citizen at the screen (kiosk_fleet). The outage partitions the
-proxy AND kills the server process, so the kiosks' real sockets are refused; the return
-starts a new server process on the same database. A kiosk can be SIGKILLed mid-visit and
-restarted on its data dir.
+Real processes: the central server (the sidecar, SQLite or PostgreSQL) behind a fault proxy
+per kiosk, and every kiosk in its own process (kiosk_child: the real composition root with its
+own data dir, outbox, lease keeper, signing key, simulated devices) talking HTTP to its proxy,
+driven through its session like a citizen at the screen (kiosk_fleet). The outage partitions
+the proxies AND kills the server process, so the kiosks' real sockets are refused; the return
+starts a new server process on the same database. A kiosk can be SIGKILLed mid-visit, or
+after the server took its bookings but before it heard so, and restarted on its data dir.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ __all__ = [  # the fleet's side, used by the test and the benchmark through this
     "renew",
     "run_visits",
 ]
+BATCH = b"POST /api/v1/applications/batch"  # how an outbox sends what waited (request line)
 
 
 def start_central(url: str, daily_quota: int) -> SidecarServer:
@@ -206,51 +207,56 @@ def forge(qr: str) -> str:
     return f"{version}.{encoded}.{signature}"
 
 
-def new_proxy(server: SidecarServer) -> FaultProxy:
-    """The fault proxy in front of `server`."""
-    return FaultProxy(server.port)
-
-
-def reconnect(proxy: FaultProxy, server: SidecarServer) -> None:
-    """The server is back: the proxy forwards to the new process."""
-    proxy.upstream = ("127.0.0.1", server.port)
-    proxy.set_mode("forward")
-
-
-def restart_while_draining(item: FleetKiosk, before: int, timeout: float) -> None:
-    """SIGKILL `item` once fewer than `before` rows wait in its outbox, and restart it."""
-    wait_until(
-        lambda: pending([item]) < before, timeout, f"{item.kiosk_id}: its outbox draining", 0.001
-    )
-    item.restart()
+def arrived(url: str, kiosk_id: str) -> int:
+    """Applications the central server holds from `kiosk_id`."""
+    return sum(row["kiosk_id"] == kiosk_id for row in server_rows(url))
 
 
 @dataclass
 class Outage:
-    """A fleet in front of the central server (a real process behind the fault proxy)."""
+    """A fleet in front of the central server (a real process behind a fault proxy per
+    kiosk, so one kiosk's network can fail alone)."""
 
     url: str  # the server's database
     daily_quota: int
     server: SidecarServer
-    proxy: FaultProxy
+    proxies: list[FaultProxy]  # kiosk i talks through proxies[i]
     fleet: list[FleetKiosk]
 
     def cut(self) -> None:
         """The network is cut and the server process dies."""
-        self.proxy.set_mode("down")
+        for proxy in self.proxies:
+            proxy.set_mode("down")
         kill(self.server)
 
     def restore(self, timeout: float, kill: Sequence[int] = ()) -> float:
-        """A new server process on the same data, the proxy forwarding to it; seconds from the
-        server's return until every kiosk's outbox is empty. The kiosks numbered in `kill` are
-        SIGKILLed as soon as their outbox began to drain (or drained) and restarted on their
-        data dir: what they had not sent yet must still arrive, exactly once."""
-        waiting = {index: pending([self.fleet[index]]) for index in kill}
+        """A new server process on the same data, the proxies forwarding to it; seconds from
+        the server's return until every kiosk's outbox is empty. The kiosks numbered in `kill`
+        lose the answers to what they send until the server has taken some of their offline
+        bookings; then they are SIGKILLed and restarted on their data dir, their network whole
+        again: they send those bookings again, and each must still be there exactly once."""
+        before = {index: arrived(self.url, self.fleet[index].kiosk_id) for index in kill}
         self.server = start_central(self.url, self.daily_quota)
         returned = time.perf_counter()
-        reconnect(self.proxy, self.server)
-        for index, before in waiting.items():
-            restart_while_draining(self.fleet[index], before, timeout)
+        for index, proxy in enumerate(self.proxies):
+            proxy.upstream = ("127.0.0.1", self.server.port)
+            if index in before:  # the server admits the batch; its answer is lost
+                proxy.only = BATCH
+                proxy.set_mode("reset_after_forward")
+            else:
+                proxy.set_mode("forward")
+        for index, count in before.items():
+            item = self.fleet[index]
+            wait_until(
+                lambda: arrived(self.url, item.kiosk_id) > count,  # noqa: B023  # waited here
+                timeout,
+                f"{item.kiosk_id}: its offline bookings reaching the server",
+                0.02,
+            )
+            item.kill()  # the server took them; the kiosk never heard so
+            self.proxies[index].set_mode("forward")
+            self.proxies[index].only = None
+            item.restart()
         wait_until(lambda: pending(self.fleet) == 0, timeout, "every outbox drained", 0.05)
         return time.perf_counter() - returned
 
@@ -261,14 +267,21 @@ def outage_fleet(
 ) -> Iterator[Outage]:
     """`kiosks` kiosks (data under `work`) served by a server on `url`, each holding leases."""
     server = start_central(url, daily_quota)
-    proxy = new_proxy(server)
-    fleet = build_fleet(work, kiosks, proxy.base_url, public_url=server.base_url)
-    scene = Outage(url, daily_quota, server, proxy, fleet)
+    proxies = [FaultProxy(server.port) for _ in range(kiosks)]
+    try:
+        fleet = build_fleet(work, [p.base_url for p in proxies], public_url=server.base_url)
+    except BaseException:
+        for proxy in proxies:
+            proxy.close()
+        server.stop()
+        raise
+    scene = Outage(url, daily_quota, server, proxies, fleet)
     try:
         renew(fleet)  # enrol and take leases now, not after the keeper's first delay
         wait_until(lambda: all(leases_held(k) > 0 for k in fleet), leases_timeout, "leases")
         yield scene
     finally:
         close_fleet(fleet)
-        proxy.close()
+        for proxy in proxies:
+            proxy.close()
         scene.server.stop()

@@ -1,7 +1,8 @@
 """A fleet of kiosks through a central-server outage, end to end with real processes: every kiosk
 its own process, the server (a real process behind the fault proxy) partitioned away and
 killed for a day of random bookings, one kiosk SIGKILLed mid-visit and restarted on its data
-dir, then the server comes back. The quota is never exceeded, no booking is lost or doubled
+dir, then the server comes back (and that kiosk is killed again after the server took its
+bookings but before it heard so). The quota is never exceeded, no booking is lost or doubled
 (the killed kiosk's too), every offline ticket's seal verifies on the server's public page,
 and a forged one does not."""
 
@@ -75,8 +76,9 @@ def test_a_fleet_serves_through_an_outage_and_reconciles_exactly_once(
         assert over_quota_now(db) == 0
         assert [k.failed for k in fleet] == [[]] * KIOSKS
 
-        # back, as a new process on the same data; the kiosk killed before is killed again
-        # while its outbox drains
+        # Back, as a new process on the same data. The kiosk killed before loses the server's
+        # answers until the server took some of its offline bookings, and is killed again:
+        # restarted, it sends them again, and each must still be there once.
         scene.restore(60, kill=[KILLED])
         assert fleet[KILLED].restarts == 2
         server = scene.server
