@@ -6,10 +6,13 @@ perhaps long after. Each heartbeat carries, per lease it holds, the places it ha
 (`record`). At `expires_at` the unused places go back to the pool only for leases whose kiosk
 reported after their `book_until`: that count is final, no booking can come from the lease any
 more, so the lease keeps exactly the places already used (admitted or still on their way) and
-gives back the rest. A lease whose kiosk has been silent since before `book_until` keeps its
-unused places "in doubt": they still count as taken (`held`) until the kiosk reports, a
-technician releases them (`release`, the fleet dashboard) or the slot's day begins. So for
-every slot, places leased and not used plus places booked never exceed the quota.
+gives back the rest. A heartbeat names every lease its kiosk holds, so a report after a
+lease's `book_until` that does not name it is final too: the grant's answer never reached the
+kiosk, nothing was booked from it. A lease whose kiosk has been silent since before
+`book_until` keeps its unused places "in doubt": they still count as taken (`held`) until the
+kiosk reports, a technician releases them (`release`, the fleet dashboard) or the slot's day
+begins. So for every slot, places leased and not used plus places booked never exceed the
+quota.
 
 A booking that still arrives for a released place someone else took meanwhile is honoured (the
 citizen holds a signed receipt) and flagged `over_quota` for officers and the fleet.
@@ -22,7 +25,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -186,16 +189,45 @@ _REPORT = (
 )
 
 
+# A kiosk's heartbeat names every lease it holds (kiosk_app LeaseStore.usage_report), and the
+# kiosk keeps each lease the server lists until the server stops listing it (`live`): a report
+# after a lease's booking time that does not name it proves the kiosk never had it (the grant's
+# answer never arrived), so none was booked from it. Its count becomes final: 0, or the last
+# count the kiosk gave if it ever named it (its lease file lost since: the safer count). Runs
+# after _REPORT, which makes every named lease past its booking time final first, so exactly
+# the unnamed ones are left; the first final report is the only write (then never again).
+_UNNAMED = (
+    update(SlotLease)
+    .where(
+        SlotLease.kiosk_id == bindparam("kid"),
+        SlotLease.book_until < bindparam("at", type_=SlotLease.reported_at.type),
+        or_(SlotLease.reported_at.is_(None), SlotLease.reported_at <= SlotLease.book_until),
+        SlotLease.day > bindparam("begun", type_=SlotLease.day.type),
+        SlotLease.places > SlotLease.used,
+    )
+    .values(reported_used=func.coalesce(SlotLease.reported_used, 0), reported_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def record(conn: Connection, reports: Mapping[str, Mapping[str, int]], now: datetime) -> None:
-    """Store the lease usage kiosks reported at `now` (kiosk id -> lease id -> places used);
-    leases of other kiosks or unknown ones are ignored."""
+    """Store the lease usage kiosks reported at `now` (kiosk id -> lease id -> places used,
+    every lease the kiosk holds; an empty mapping: it holds none); leases of other kiosks or
+    unknown ones are ignored. A kiosk's lease past its booking time that its report does not
+    name was never received by it: reported unused, final (`_UNNAMED`)."""
+    at = utc(now)
     rows = [
-        {"lid": lease_id, "kid": kiosk_id, "n": int(used), "at": utc(now)}
+        {"lid": lease_id, "kid": kiosk_id, "n": int(used), "at": at}
         for kiosk_id, usage in sorted(reports.items())
         for lease_id, used in sorted(usage.items())
     ]
     if rows:
         conn.execute(_REPORT, rows)
+    if reports:
+        begun = day_begun(at)
+        conn.execute(
+            _UNNAMED, [{"kid": kiosk_id, "at": at, "begun": begun} for kiosk_id in sorted(reports)]
+        )
 
 
 def live(now: datetime) -> ColumnElement[bool]:

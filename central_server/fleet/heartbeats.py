@@ -250,7 +250,7 @@ class HeartbeatWriter:
             if valid:  # one more read; writes only when an alert opens or clears
                 alert_history.record(conn, _problems(valid), seen, now)
             usage = _lease_usage(valid)
-            if usage:  # kiosks holding slot leases: one more statement
+            if usage:  # kiosks reporting slot leases: two more statements
                 lease_reports.record(conn, usage, self.lease_clock())
         return commands, current
 
@@ -293,8 +293,9 @@ def _problems(latest: dict[str, HeartbeatIn]) -> dict[str, list[str]]:
 
 
 def _lease_usage(latest: dict[str, HeartbeatIn]) -> dict[str, dict[str, int]]:
-    """The slot lease usage each kiosk reported (kiosks that report none left out)."""
-    return {kiosk_id: hb.leases for kiosk_id, hb in latest.items() if hb.leases}
+    """The slot lease usage each kiosk reported: every lease it holds, {} when it holds none
+    (kiosks without leases, or whose lease file cannot be read, send none: left out)."""
+    return {kiosk_id: hb.leases for kiosk_id, hb in latest.items() if hb.leases is not None}
 
 
 def _upsert_statement(insert: Any) -> Any:

@@ -1,9 +1,11 @@
 """Slot leases after their booking time, over HTTP on SQLite and PostgreSQL: kiosks report
 their lease usage in heartbeats; at expiry only finally reported leases give places back, the
 places of a silent kiosk stay in doubt (taken) until it reports, a technician releases them or
-their day begins; a late booking is honoured, and flagged over_quota when its released place
-was taken; the background sweep (app server loops, and the worker) writes expiries down with
-no kiosk calling. The quota invariant is checked by counting all along (lease_rig.over_quota).
+their day begins, and those of a lease whose grant never reached its kiosk are settled by its
+next report after their booking time (a heartbeat names every lease the kiosk holds); a late
+booking is honoured, and flagged over_quota when its released place was taken; the background
+sweep (app server loops, and the worker) writes expiries down with no kiosk calling. The quota
+invariant is checked by counting all along (lease_rig.over_quota).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,12 +22,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from central_server import lease_reports
 from central_server.auth import create_user
 from central_server.config import CentralConfig, NotifySettings, ServerSettings
 from central_server.models import Application, SlotLease
 from central_server.runtime import run_worker
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, wait_for
-from tests.central.fleet.helpers import STAFF
+from tests.central.fleet.helpers import STAFF, heartbeat_body
 from tests.central.lease_rig import (
     SERVICE,
     LeaseKiosk,
@@ -35,6 +39,7 @@ from tests.central.lease_rig import (
     seed_office,
 )
 from tests.central.officer.conftest import PASSWORD, Staff
+from tests.services.faultproxy import FaultProxy
 
 MONDAY = date(2026, 11, 23)
 MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
@@ -231,3 +236,49 @@ def test_the_worker_sweeps_expired_leases_once_per_deployment(database_url: str)
             worker.join(30)
         assert not worker.is_alive()
         assert sum(x.returned for x in lease_rows(rig)) == 3
+
+
+def test_a_lease_whose_grant_never_reached_its_kiosk_is_settled_by_its_next_report(
+    rig: LeaseServer, database_url: str
+) -> None:
+    a, b, c = seed_office(rig.base_url, 3, {SERVICE: 6})  # 3 places a window, one each
+    proxy = FaultProxy(rig.server.port)  # the network between kiosks a and c and the server
+    try:
+        proxy.set_mode("reset_after_forward")  # the server grants; the answer is lost
+        for kiosk in (a, c):
+            with pytest.raises(requests.ConnectionError):
+                replace(kiosk, base_url=proxy.base_url).leases(days=4)
+    finally:
+        proxy.close()
+    theirs = b.leases(days=4)
+    morning, afternoon = on(theirs, MONDAY, MORNING), on(theirs, MONDAY, AFTERNOON)
+    assert {(x.day, x.places) for x in lease_rows(rig, a) if x.day == MONDAY} == {(MONDAY, 1)}
+    a.report({})  # a holds none: before the booking time this proves nothing yet
+    assert {x.reported_at for x in lease_rows(rig, a)} == {None}
+    rig.clock.now = datetime.fromisoformat(morning["book_until"]) + timedelta(minutes=1)
+    # after it: a holds none; b names its morning lease (1 booked from it) but not its
+    # afternoon one; c sends no lease list (its lease file unreadable)
+    a.report({})
+    b.report({morning["lease_id"]: 1})
+    r = c.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body())
+    assert r.status_code == 200, r.text
+    settled = {x.id: x for x in lease_rows(rig, a) if x.day == MONDAY}
+    assert {(x.reported_used, x.reported_at is not None) for x in settled.values()} == {(0, True)}
+    assert {x.reported_used for x in lease_rows(rig, c)} == {None}  # nothing proved: in doubt
+    rig.clock.now = datetime.fromisoformat(morning["expires_at"]) + timedelta(hours=1)
+    a.report({})  # the steady state writes nothing more
+    assert {x.id: x.reported_at for x in lease_rows(rig, a) if x.day == MONDAY} == {
+        x.id: x.reported_at for x in settled.values()
+    }
+    # a's two places and b's afternoon one are back; b's used morning one and c's stay taken
+    assert remaining(b, MONDAY, MORNING) == 1
+    assert remaining(b, MONDAY, AFTERNOON) == 2
+    assert over_quota(database_url, rig.clock()) == {}
+    rig.app.state.lease_sweep.run_once()
+    rows = {x.id: x for x in lease_rows(rig) if x.day == MONDAY}
+    assert {(rows[x].places, rows[x].returned) for x in settled} == {(0, 1)}
+    assert (rows[morning["lease_id"]].places, rows[afternoon["lease_id"]].places) == (1, 0)
+    with rig.app.state.db.transaction() as session:
+        doubt = lease_reports.doubtful(session, c.kiosk_id, rig.clock())
+        assert [(x.window, x.places - x.used) for x in doubt] == [(MORNING, 1), (AFTERNOON, 1)]
+    assert over_quota(database_url, rig.clock()) == {}

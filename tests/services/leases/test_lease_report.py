@@ -4,6 +4,7 @@ that lets it free the unused places at expiry)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -66,6 +67,10 @@ def test_heartbeats_carry_each_leases_usage_to_the_server(tmp_path: Path) -> Non
             system=RecordingSystemActions(),
             lease_usage=store.usage_report,
         )
+        empty = LeaseStore(tmp_path / "none.db")
+        # holding none is said too: the server settles a lease whose grant never arrived
+        assert replace(health, lease_usage=empty.usage_report).collect()["leases"] == {}
+        empty.close()
         assert health.collect()["leases"][first.lease_id] == 1
         health.beat_once()
         engine = create_engine(f"sqlite:///{tmp_path / 'central.db'}")
