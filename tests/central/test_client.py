@@ -15,7 +15,6 @@ import requests
 
 from central_server.embedded import EmbeddedServer
 from kiosk_app.central import (
-    MSG_UNAVAILABLE,
     ApplicationStatus,
     CentralClient,
     CentralRejected,
@@ -23,6 +22,7 @@ from kiosk_app.central import (
     NotFound,
     SlotFull,
 )
+from kiosk_app.central_transport import MSG_UNAVAILABLE
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot

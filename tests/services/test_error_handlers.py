@@ -9,7 +9,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("kiosk_app/services", "kiosk_app/domain", "drivers")
-TOP_FILES = ("kiosk_app/bootstrap.py", "kiosk_app/central.py", "kiosk_app/config.py")
+TOP_FILES = (
+    "kiosk_app/bootstrap.py",
+    "kiosk_app/central.py",
+    "kiosk_app/central_transport.py",
+    "kiosk_app/config.py",
+)
 
 
 def _modules() -> list[tuple[str, Path]]:

@@ -8,13 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kiosk_app.central import (
-    MSG_REJECTED,
-    CentralClient,
-    CentralError,
-    SlotFull,
-    SubmissionReceipt,
-)
+from kiosk_app.central import CentralClient, CentralError, SlotFull, SubmissionReceipt
+from kiosk_app.central_transport import MSG_REJECTED
 from kiosk_app.domain.catalogue import SERVICES, ServiceInfo
 from kiosk_app.domain.form_variants import submitted_values
 from kiosk_app.domain.identity import Identity, mask_nik
