@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from central_server.sidecar import SidecarServer
 from kiosk_app.central import CentralClient
+from kiosk_app.services.outbox.records import Submission
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import Outbox, Submission
+from kiosk_app.services.outbox.store import Outbox
 
 COUNT = int(os.environ.get("OUTBOX_BENCH_COUNT", "1000"))
 SINGLE_COUNT = int(os.environ.get("OUTBOX_BENCH_SINGLE_COUNT", "300"))

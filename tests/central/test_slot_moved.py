@@ -23,8 +23,9 @@ from central_server.models import Application
 from central_server.notify import RecordingChannel
 from kiosk_app.central import CentralClient, SlotFull, SubmissionReceipt
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.outbox.records import Attachment, Submission
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import Attachment, Outbox, Submission
+from kiosk_app.services.outbox.store import Outbox
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY, wait_for
 from tests.domain.service_values import CASES, with_contact
 

@@ -18,7 +18,7 @@ from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.nik import make_nik
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services.outbox.store import Submission
+from kiosk_app.services.outbox.records import Submission
 
 ADMIN = "admin-token-for-outbox-tests"
 KIOSK_ID = "KIOSK-3517-OB"

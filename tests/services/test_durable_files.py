@@ -21,8 +21,10 @@ import requests
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.durable import STORAGE, open_durable
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
-from kiosk_app.services.outbox.store import PENDING, UNREADABLE, Outbox, OutboxError
+from kiosk_app.services.outbox.records import PENDING, UNREADABLE
+from kiosk_app.services.outbox.store import Outbox
 from kiosk_app.services.printing.journal import PrintJournal
+from kiosk_app.services.sealing import OutboxError
 from kiosk_app.services.surveys import SurveyQueue
 from tests.services.outbox_rig import ADMIN, KIOSK_ID, client, start_server, submission
 

@@ -14,7 +14,7 @@ import pytest
 
 from central_server.quota import MAX_DAILY_QUOTA
 from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
-from kiosk_app.services.outbox.store import HANDLED, NEEDS_SLOT, REJECTED, SENT
+from kiosk_app.services.outbox.records import HANDLED, NEEDS_SLOT, REJECTED, SENT
 from tests.services.outbox_rig import CANARY_NAME, SERVICE, canary_nik, submission
 from tests.ui.test_attendant_ui import PIN, enter_pin, text_of
 

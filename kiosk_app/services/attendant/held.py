@@ -13,8 +13,8 @@ from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.attendant import texts as T
+from kiosk_app.services.outbox.records import NEEDS_SLOT, Entry, Submission
 from kiosk_app.services.outbox.sender import QUEUED, SENT, OutboxSender
-from kiosk_app.services.outbox.store import NEEDS_SLOT, Entry, Submission
 
 RETRY_HOLD_S = 120.0  # the background sender keeps off a row while the attendant's try runs
 RETRY_TIMEOUT_S = 10.0

@@ -19,13 +19,8 @@ from kiosk_app.central import (
     SubmissionReceipt,
 )
 from kiosk_app.services.drain_loop import DrainLoop
-from kiosk_app.services.outbox.store import (
-    NEEDS_SLOT,
-    REJECTED,
-    RETURNED,
-    Entry,
-    Outbox,
-)
+from kiosk_app.services.outbox.records import NEEDS_SLOT, REJECTED, RETURNED, Entry
+from kiosk_app.services.outbox.store import Outbox
 from kiosk_app.services.sealing import OutboxError
 
 log = logging.getLogger(__name__)

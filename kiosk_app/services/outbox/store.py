@@ -1,5 +1,8 @@
 """The kiosk's outbox: submissions committed durably (SQLite WAL, synchronous=FULL) before the
-citizen is told they are saved, personal data encrypted at rest, sent once with their key."""
+citizen is told they are saved, personal data encrypted at rest, sent once with their key.
+
+What a row holds is kiosk_app.services.outbox.records; its local reference comes from
+kiosk_app.services.outbox.references; the sender is kiosk_app.services.outbox.sender."""
 
 from __future__ import annotations
 
@@ -11,44 +14,38 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.durable import (
-    DAMAGED,
     NO_KEY,
-    STORAGE,
     StorageError,
     immediate,
     open_durable,
 )
-from kiosk_app.services.sealing import OutboxError, seal, unseal
+from kiosk_app.services.outbox.cipher import RowCipher
+from kiosk_app.services.outbox.records import (
+    HANDLED,
+    HELD,
+    NEEDS_SLOT,
+    PENDING,
+    REJECTED,
+    RETURNED,
+    SENT,
+    WIPED,
+    Attachment,
+    Entry,
+    Submission,
+    entry_from_row,
+    readable_entries,
+)
+from kiosk_app.services.outbox.references import References
+from kiosk_app.services.sealing import OutboxError
 
 log = logging.getLogger(__name__)
 
-
-# Statuses: pending -> sent | rejected | needs_slot; returned = the citizen at the kiosk was
-# told on screen (slot full / refused) and starts again; payloads are wiped in sent/returned.
-# rejected / needs_slot are held for an attendant: needs_slot may go back to pending, either
-# may become handled (kept, with who and when in outbox_handled, out of the attendant's list).
-# unreadable = a row whose columns no longer decode (damaged storage): kept, never sent, and
-# named in the health report; it no longer blocks the rows behind it.
-PENDING, SENT, REJECTED, NEEDS_SLOT, RETURNED, HANDLED, UNREADABLE = (
-    "pending",
-    "sent",
-    "rejected",
-    "needs_slot",
-    "returned",
-    "handled",
-    "unreadable",
-)
-WIPED = (SENT, RETURNED)
-HELD = (REJECTED, NEEDS_SLOT)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -87,70 +84,6 @@ CREATE TABLE IF NOT EXISTS outbox_handled (  -- held rows an attendant marked ha
 """
 
 
-_COUNTER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-
-
-# -- records -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A scanned document stored with a submission."""
-
-    name: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What is sent to the central server (personal data: encrypted at rest)."""
-
-    service: str
-    applicant_nik: str
-    applicant_name: str
-    data: Mapping[str, str]
-    slot: Slot
-    submitted_at: str
-    # {"lease_id", "seal"}: the place was booked from the kiosk's lease (the server honours it)
-    lease: Mapping[str, str] | None = None
-
-    def request(self) -> dict[str, Any]:
-        """Keyword arguments of CentralClient.submit (without key and reference)."""
-        found: dict[str, Any] = {
-            "service": self.service,
-            "applicant_nik": self.applicant_nik,
-            "applicant_name": self.applicant_name,
-            "data": dict(self.data),
-            "slot": self.slot,
-            "submitted_at": self.submitted_at,
-        }
-        if self.lease:
-            found["lease"] = dict(self.lease)
-        return found
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One outbox row as an attendant or the health report sees it (no personal data)."""
-
-    id: int
-    local_reference: str
-    idempotency_key: str
-    service: str
-    slot: Slot
-    status: str
-    attempts: int
-    next_attempt_at: float
-    last_error: str
-    registration_number: str | None
-    queue_number: str | None
-    created_at: str
-    sent_at: str | None
-
-
 class Outbox:
     """SQLite outbox of one kiosk; thread-safe (one connection behind a lock)."""
 
@@ -166,23 +99,19 @@ class Outbox:
         """Open (or create) the outbox at `path`, encrypting with the 32-byte `key`; None (the
         key is missing or damaged): rows are kept, nothing new is stored (StorageError)."""
         self.kiosk_id = kiosk_id
-        self._aead = AESGCM(key) if key is not None else None
         self._clock = clock
         self._local_now = local_now
         self._lock = threading.Lock()
         self.path = Path(path)
+        self._cipher = RowCipher(key, self.path)
         self._db = open_durable(path, _SCHEMA, secure_delete=True)
-        # The LOK counter also lives in a file of its own: a lost or damaged outbox must not
-        # hand a new citizen a reference another citizen already holds.
-        self._counter = open_durable(
-            self.path.with_name(self.path.stem + "-references.db"), _COUNTER_SCHEMA
-        )
+        self._references = References(self.path, kiosk_id)
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
             self._db.close()
-            self._counter.close()
+            self._references.close()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -203,13 +132,13 @@ class Outbox:
         a place, never gives one twice."""
         key = idempotency_key or uuid.uuid4().hex
         now = self._local_now()
-        if self._aead is None:  # before the counter: no reference is spent on a refusal
+        if not self._cipher.usable:  # before the counter: no reference is spent on a refusal
             raise StorageError(self.path, NO_KEY, "no outbox key: a submission cannot be sealed")
         with self._tx() as db:
             row = db.execute("SELECT id FROM outbox WHERE idempotency_key=?", (key,)).fetchone()
             if row is not None:
                 return self._entry(db, row["id"])
-            reference = self._next_reference(db, now)
+            reference = self._references.next(db, now)
             lease = dict(book(reference)) if book is not None else submission.lease
             plain: dict[str, Any] = {
                 "applicant_nik": submission.applicant_nik,
@@ -218,7 +147,7 @@ class Outbox:
             }
             if lease:
                 plain["lease"] = dict(lease)
-            payload = self._seal(key, json.dumps(plain, ensure_ascii=False).encode())
+            payload = self._cipher.seal(key, json.dumps(plain, ensure_ascii=False).encode())
             cur = db.execute(
                 "INSERT INTO outbox (local_reference, idempotency_key, service, slot_date,"
                 " slot_window, status, payload, next_attempt_at, created_at, submitted_at)"
@@ -241,7 +170,7 @@ class Outbox:
                 db.execute(
                     "INSERT INTO outbox_attachments (submission_id, name, content_type, data)"
                     " VALUES (?,?,?,?)",
-                    (entry_id, item.name, item.content_type, self._seal(key, item.data)),
+                    (entry_id, item.name, item.content_type, self._cipher.seal(key, item.data)),
                 )
             return self._entry(db, entry_id)
 
@@ -324,11 +253,11 @@ class Outbox:
             if row is None or row["status"] != PENDING or row["payload"] is None:
                 return None
             key = row["idempotency_key"]
-            plain = json.loads(self._open(key, row["payload"]))
+            plain = json.loads(self._cipher.open(key, row["payload"]))
             if plain.get("lease"):
                 return dict(plain["lease"])
             plain["lease"] = dict(book(row["local_reference"]))
-            payload = self._seal(key, json.dumps(plain, ensure_ascii=False).encode())
+            payload = self._cipher.seal(key, json.dumps(plain, ensure_ascii=False).encode())
             db.execute("UPDATE outbox SET payload=? WHERE id=?", (payload, entry_id))
             return dict(plain["lease"])
 
@@ -420,7 +349,7 @@ class Outbox:
             rows = db.execute(
                 "SELECT * FROM outbox WHERE status IN (?, ?) ORDER BY id", HELD
             ).fetchall()
-            return self._readable(db, rows)
+            return readable_entries(db, rows, self.path)
 
     def held_count(self) -> int:
         """How many rows are held for an attendant (for the health report)."""
@@ -444,7 +373,7 @@ class Outbox:
                 "SELECT * FROM outbox WHERE status=? AND next_attempt_at<=? ORDER BY id LIMIT ?",
                 (PENDING, self._clock(), limit),
             ).fetchall()
-            return self._readable(db, rows)
+            return readable_entries(db, rows, self.path)
 
     def with_attachments(self, ids: Sequence[int]) -> set[int]:
         """Which of these rows carry scans (they are sent one by one, with their uploads)."""
@@ -471,7 +400,7 @@ class Outbox:
             rows = db.execute(
                 "SELECT * FROM outbox WHERE ?1 IS NULL OR status=?1 ORDER BY id", (status,)
             ).fetchall()
-            return self._readable(db, rows)
+            return readable_entries(db, rows, self.path)
 
     def get(self, entry_id: int) -> Entry:
         """One row (KeyError when unknown)."""
@@ -498,24 +427,10 @@ class Outbox:
         found: dict[int, Submission | OutboxError] = {}
         for entry_id in ids:
             try:
-                found[entry_id] = self._decrypt(entry_id, rows.get(entry_id))
+                found[entry_id] = self._cipher.submission(entry_id, rows.get(entry_id))
             except OutboxError as exc:
                 found[entry_id] = exc
         return found
-
-    def _decrypt(self, entry_id: int, row: sqlite3.Row | None) -> Submission:
-        if row is None or row["payload"] is None:
-            raise OutboxError(f"outbox row {entry_id} holds no data (wiped or unknown)")
-        data = json.loads(self._open(row["idempotency_key"], row["payload"]))
-        return Submission(
-            service=row["service"],
-            applicant_nik=data["applicant_nik"],
-            applicant_name=data["applicant_name"],
-            data=data["data"],
-            slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
-            submitted_at=row["submitted_at"],
-            lease=data.get("lease"),
-        )
 
     def attachments(self, entry_id: int) -> list[Attachment]:
         """The decrypted scans of a row."""
@@ -527,7 +442,8 @@ class Outbox:
                 "SELECT * FROM outbox_attachments WHERE submission_id=? ORDER BY id", (entry_id,)
             ).fetchall()
         return [
-            Attachment(r["name"], r["content_type"], self._open(key[0], r["data"])) for r in rows
+            Attachment(r["name"], r["content_type"], self._cipher.open(key[0], r["data"]))
+            for r in rows
         ]
 
     # -- internals -----------------------------------------------------------------------------
@@ -545,111 +461,8 @@ class Outbox:
                 if synchronous != "FULL":
                     self._db.execute("PRAGMA synchronous=FULL")
 
-    def _next_reference(self, db: sqlite3.Connection, now: datetime) -> str:
-        """The next LOK reference of the day: one past what the outbox or the counter file
-        saw last, whichever is higher; the counter file is committed first (a crash between the
-        two skips a number, never repeats one)."""
-        day = now.strftime("%y%m%d")
-        name = f"seq:{day}"
-        row = db.execute("SELECT value FROM outbox_meta WHERE name=?", (name,)).fetchone()
-        counted = self._counter.execute(
-            "SELECT value FROM counters WHERE name=?", (name,)
-        ).fetchone()
-        # The day's meta value moves with every row in one transaction; only without it (a
-        # fresh or rebuilt outbox) do the rows themselves need scanning.
-        stored = int(row[0]) if row else self._highest_reference(db, day)
-        seq = max(stored, int(counted[0]) if counted else 0) + 1
-        self._counter.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
-            " DO UPDATE SET value=excluded.value",
-            (name, seq),
-        )
-        db.execute(
-            "INSERT INTO outbox_meta (name, value) VALUES (?, ?) ON CONFLICT(name)"
-            " DO UPDATE SET value=excluded.value",
-            (name, str(seq)),
-        )
-        return f"LOK-{self.kiosk_id}-{day}-{seq:04d}"
-
-    def _highest_reference(self, db: sqlite3.Connection, day: str) -> int:
-        """The highest sequence number of `day` among the rows (recovered rows included)."""
-        prefix = f"LOK-{self.kiosk_id}-{day}-"
-        row = db.execute(
-            "SELECT max(CAST(substr(local_reference, ?) AS INTEGER)) FROM outbox"
-            " WHERE substr(local_reference, 1, ?) = ?",
-            (len(prefix) + 1, len(prefix), prefix),
-        ).fetchone()
-        return int(row[0] or 0)
-
-    def _readable(self, db: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Entry]:
-        """Entries of `rows`; a row that no longer decodes is set aside as unreadable (kept,
-        reported), so it cannot block the rows behind it."""
-        found: list[Entry] = []
-        for row in rows:
-            try:
-                found.append(_entry(row))
-            except (ValueError, TypeError, KeyError, IndexError) as exc:
-                try:
-                    db.execute(
-                        "UPDATE outbox SET status=?, last_error=? WHERE id=?",
-                        (UNREADABLE, f"unreadable: {type(exc).__name__}", row["id"]),
-                    )
-                except sqlite3.DatabaseError:
-                    pass  # the page itself is damaged: skipped on every read until repaired
-                log.error(
-                    "outbox row %s is unreadable (%s): set aside, kept in %s",
-                    row["id"],
-                    type(exc).__name__,
-                    self.path,
-                )
-                STORAGE.report(self.path, DAMAGED, f"outbox row {row['id']} unreadable, kept")
-        return found
-
-    def _seal(self, key: str, plaintext: bytes) -> bytes:
-        """Encrypt, bound to the row's idempotency key (rows cannot be swapped)."""
-        if self._aead is None:
-            raise StorageError(self.path, NO_KEY, "no outbox key")
-        return seal(self._aead, plaintext, key.encode())
-
-    def _open(self, key: str, blob: bytes) -> bytes:
-        from cryptography.exceptions import InvalidTag
-
-        if self._aead is None:
-            raise OutboxError("no outbox key: the row stays sealed until the key is back")
-        try:
-            return unseal(self._aead, blob, key.encode())
-        except InvalidTag as exc:
-            STORAGE.report(
-                self.path,
-                DAMAGED,
-                "a row does not decrypt with this kiosk's key"
-                " (wrong key or damaged bytes): kept for an attendant",
-            )
-            raise OutboxError("outbox data does not decrypt with this kiosk's key") from exc
-
     def _entry(self, db: sqlite3.Connection, entry_id: int) -> Entry:
         row = db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone()
         if row is None:
             raise KeyError(f"no outbox row {entry_id}")
-        return _entry(row)
-
-
-def _entry(row: sqlite3.Row) -> Entry:
-    """An Entry from an outbox row (ValueError when a column was damaged)."""
-    if any(isinstance(value, str) and "\ufffd" in value for value in tuple(row)):
-        raise ValueError(f"outbox row {row['id']} holds damaged text")
-    return Entry(
-        id=row["id"],
-        local_reference=row["local_reference"],
-        idempotency_key=row["idempotency_key"],
-        service=row["service"],
-        slot=Slot(date.fromisoformat(row["slot_date"]), row["slot_window"]),
-        status=row["status"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        last_error=row["last_error"],
-        registration_number=row["registration_number"],
-        queue_number=row["queue_number"],
-        created_at=row["created_at"],
-        sent_at=row["sent_at"],
-    )
+        return entry_from_row(row)

@@ -17,8 +17,8 @@ from kiosk_app.domain.text import Language, Text
 from kiosk_app.domain.ticket import LEASE_NOTE, Slot
 from kiosk_app.services.durable import StorageError
 from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
+from kiosk_app.services.outbox.records import HELD, PENDING, Attachment, Entry, Submission
 from kiosk_app.services.outbox.sender import QUEUED, SENT, OutboxSender
-from kiosk_app.services.outbox.store import HELD, PENDING, Attachment, Entry, Submission
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.receipt_seal import SealInvalid
 from kiosk_app.services.sealing import OutboxError

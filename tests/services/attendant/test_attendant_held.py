@@ -19,7 +19,7 @@ from central_server.quota import MAX_DAILY_QUOTA
 from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
 from kiosk_app.services.attendant.service import AttendantService
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
-from kiosk_app.services.outbox.store import HANDLED, NEEDS_SLOT, PENDING, REJECTED, SENT
+from kiosk_app.services.outbox.records import HANDLED, NEEDS_SLOT, PENDING, REJECTED, SENT
 from tests.services.outbox.test_outbox import Rig, rig, set_quota  # noqa: F401  (fixture)
 from tests.services.outbox_rig import (
     ADMIN,

@@ -13,7 +13,8 @@ from pathlib import Path
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
-from kiosk_app.services.outbox.store import Outbox, Submission
+from kiosk_app.services.outbox.records import Submission
+from kiosk_app.services.outbox.store import Outbox
 
 KIOSK = "KIOSK-CRASH-1"
 LEASE_ID = "L-CRASH"

@@ -176,7 +176,8 @@ def test_sigkill_while_booking_never_gives_a_place_twice(tmp_path: Path, seed: i
 
 
 def test_a_lease_is_attached_to_a_pending_row_only(tmp_path: Path) -> None:
-    from kiosk_app.services.outbox.store import Outbox, Submission
+    from kiosk_app.services.outbox.records import Submission
+    from kiosk_app.services.outbox.store import Outbox
 
     store = LeaseStore(tmp_path / "leases.db")
     store.replace([lease(places=3)])

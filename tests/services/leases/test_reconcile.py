@@ -14,8 +14,9 @@ from kiosk_app.domain.opening_hours import WEEKDAYS, parse_opening_hours
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.attendant.held import HeldSubmissions
 from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
+from kiosk_app.services.outbox.records import REJECTED, SENT, Entry
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import REJECTED, SENT, Entry, Outbox
+from kiosk_app.services.outbox.store import Outbox
 from tests.services.outbox_rig import KIOSK_ID, SERVICE, start_server, submission
 
 

@@ -24,8 +24,9 @@ from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient, SubmissionReceipt
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.outbox.records import Submission
 from kiosk_app.services.outbox.sender import SENT, Backoff, OutboxSender
-from kiosk_app.services.outbox.store import Outbox, Submission
+from kiosk_app.services.outbox.store import Outbox
 from kiosk_app.services.printing import receipt_pdf  # noqa: F401 - reportlab imported before forking
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.service import PrintingService

@@ -16,12 +16,10 @@ from central_server.embedded import EmbeddedServer
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services import sealing
+from kiosk_app.services.outbox.records import Attachment
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import (
-    Attachment,
-    Outbox,
-    OutboxError,
-)
+from kiosk_app.services.outbox.store import Outbox
+from kiosk_app.services.sealing import OutboxError
 from tests.services.outbox_rig import (
     ADMIN,
     CANARY_NAME,

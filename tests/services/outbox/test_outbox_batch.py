@@ -13,8 +13,9 @@ import pytest
 from central_server.embedded import EmbeddedServer
 from kiosk_app.central import CentralClient, CentralRejected
 from kiosk_app.domain.ticket import Slot
+from kiosk_app.services.outbox.records import Attachment
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
-from kiosk_app.services.outbox.store import Attachment, Outbox
+from kiosk_app.services.outbox.store import Outbox
 from tests.services.outbox_rig import (
     KIOSK_ID,
     client,
