@@ -12,7 +12,8 @@ from central_server.auth import StaffUser
 from central_server.lifecycle import TransitionRefused
 from central_server.notify.outbox import enqueue_for_transition
 from central_server.officer.common import PageContext, field_value, offices_for, redirect
-from central_server.queue import service
+from central_server.queue import checkin, core, display
+from central_server.queue import counters as calling
 from kiosk_app.domain.catalogue import SERVICES
 
 COUNTER_ACTIONS = ("next", "recall", "no_show", "transfer", "finish", "close")
@@ -48,20 +49,20 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
         with ctx.db.transaction() as session:
             office, offices = office_of(session, user, office)
             open_counters = [
-                {"counter": c, "serving": service.serving(session, c)}
-                for c in service.open_counters(session, office)
+                {"counter": c, "serving": calling.serving(session, c)}
+                for c in calling.open_counters(session, office)
             ]
             context: dict[str, Any] = {
                 "offices": offices,
                 "office": office,
                 "today": today,
                 "counters": open_counters,
-                "waiting": service.waiting_rows(session, office, today),
-                "no_shows": service.waiting_rows(session, office, today, service.NO_SHOW),
-                "stats": service.today_stats(session, office, today),
+                "waiting": display.waiting_rows(session, office, today),
+                "no_shows": display.waiting_rows(session, office, today, core.NO_SHOW),
+                "stats": display.today_stats(session, office, today),
                 "services": {k: s.title("id") for k, s in SERVICES.items()},
-                "reasons": service.PRIORITY_REASONS,
-                "no_show_after": service.NO_SHOW_AFTER_CALLS,
+                "reasons": core.PRIORITY_REASONS,
+                "no_show_after": calling.NO_SHOW_AFTER_CALLS,
             }
         return ctx.render(request, "counters.html", user, **context)
 
@@ -73,7 +74,7 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
             office, _ = office_of(session, user, field_value(form, "office"))
             number = _int(field_value(form, "number"))
             services = [s for s in form.getlist("service") if isinstance(s, str)]
-            service.open_counter(session, office, number, services, user.username)
+            calling.open_counter(session, office, number, services, user.username)
         committed(office)
         return redirect(f"/officer/counters?office={office}&ok=open")
 
@@ -87,23 +88,23 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
         ok = action
         with ctx.db.transaction() as session:
             office, _ = office_of(session, user, field_value(form, "office"))
-            counter = service.get_counter(session, office, number)
+            counter = calling.get_counter(session, office, number)
             if action == "next":
-                called = service.call_next(session, counter, user.username, today)
+                called = calling.call_next(session, counter, user.username, today)
                 ok = "next" if called is not None else "empty"
             elif action == "recall":
-                service.recall(session, counter, user.username, today)
+                calling.recall(session, counter, user.username, today)
             elif action == "no_show":
-                service.no_show(session, counter, user.username, today)
+                calling.no_show(session, counter, user.username, today)
             elif action == "transfer":
                 target = _int(field_value(form, "target"))
-                service.transfer(session, counter, target, user.username, today)
+                calling.transfer(session, counter, target, user.username, today)
             elif action == "finish":
-                service.finish(
+                calling.finish(
                     session, counter, user.username, today, notify=enqueue_for_transition
                 )
             else:
-                service.close_counter(session, counter, user.username, today)
+                calling.close_counter(session, counter, user.username, today)
         committed(office)
         return redirect(f"/officer/counters?office={office}&ok={ok}")
 
@@ -113,7 +114,7 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
         form = await ctx.form(request, user)
         with ctx.db.transaction() as session:
             office, _ = office_of(session, user, field_value(form, "office"))
-            service.restore(
+            calling.restore(
                 session, office, field_value(form, "calling_number"), user.username, ctx.today()
             )
         committed(office)
@@ -126,15 +127,15 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
         today = ctx.today()
         with ctx.db.transaction() as session:
             office, _ = office_of(session, user, field_value(form, "office"))
-            app = service.find_application(
+            app = checkin.find_application(
                 session,
                 office,
-                service.Lookup(registration_number=field_value(form, "registration_number")),
+                checkin.Lookup(registration_number=field_value(form, "registration_number")),
                 today,
             )
             if app.office_code != office:
                 raise TransitionRefused("not_found", "unknown registration number", 404)
-            service.grant_priority(session, app, field_value(form, "reason"), user.username, today)
+            checkin.grant_priority(session, app, field_value(form, "reason"), user.username, today)
         committed(office)
         return redirect(f"/officer/counters?office={office}&ok=priority")
 

@@ -22,7 +22,7 @@ from central_server.officer.common import (
     offices_for,
     redirect,
 )
-from central_server.queue import service as queue
+from central_server.queue import core as queue
 from central_server.review_models import ApplicationScan, Arrival
 from central_server.server_seal import ServerSealer
 from kiosk_app.domain.catalogue import SERVICES

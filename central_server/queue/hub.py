@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
 from central_server.db import Database
-from central_server.queue import service
+from central_server.queue import core, display
 
 log = logging.getLogger("central_server.queue.hub")
 
@@ -111,9 +111,9 @@ class DisplayHub:
         """The calls after event `after` (None: none) and the office's state, in one read."""
         day = self.today()
         with self.db.transaction() as session:
-            events = [] if after is None else service.calls_since(session, office_code, after, day)
-            calls = [service.call_message(e) for e in events]
-            return calls, service.display_state(session, office_code, day)
+            events = [] if after is None else display.calls_since(session, office_code, after, day)
+            calls = [display.call_message(e) for e in events]
+            return calls, display.display_state(session, office_code, day)
 
     # --- streams -------------------------------------------------------------------------
 
@@ -198,7 +198,7 @@ class DisplayHub:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {service.CHANNEL}")
+                    await conn.execute(f"LISTEN {core.CHANNEL}")
                     self.listening.set()
                     for office_code in list(self._streams):  # catch up what a gap missed
                         self.wake(office_code)

@@ -19,10 +19,12 @@ from central_server.models import Office
 from central_server.numbering import QUEUE_NUMBER_RE
 from central_server.officer import counters
 from central_server.officer.common import PageContext
-from central_server.queue import service
+from central_server.queue import checkin as queue_checkin
+from central_server.queue import display as queue_display
 from central_server.queue.audio import call_wav
+from central_server.queue.checkin import Lookup
+from central_server.queue.core import QueueRefused
 from central_server.queue.hub import DisplayHub
-from central_server.queue.service import Lookup, QueueRefused
 from central_server.schemas import Error
 from central_server.settings import WIB
 from kiosk_app.domain.terbilang import call_sentence
@@ -77,7 +79,7 @@ class PriorityIn(BaseModel):
     """The attendant puts a checked-in citizen in the priority lane."""
 
     registration_number: str = Field(max_length=64)
-    reason: Literal["lansia", "disabilitas", "ibu_hamil"]  # service.PRIORITY_REASONS
+    reason: Literal["lansia", "disabilitas", "ibu_hamil"]  # queue.core.PRIORITY_REASONS
     attendant: str = Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")
 
 
@@ -118,7 +120,7 @@ def router(
             lookup = Lookup(nik=body.nik)
         try:
             with db.transaction() as session:
-                ticket = service.check_in(
+                ticket = queue_checkin.check_in(
                     session, kiosk.office_code, lookup, clock(), f"kiosk:{kiosk.kiosk_id}"
                 )
         except QueueRefused as exc:
@@ -137,7 +139,7 @@ def router(
         day = today()
         try:
             with db.transaction() as session:
-                app = service.find_application(
+                app = queue_checkin.find_application(
                     session,
                     kiosk.office_code,
                     Lookup(registration_number=body.registration_number),
@@ -146,8 +148,8 @@ def router(
                 if app.office_code != kiosk.office_code:
                     raise QueueRefused("not_found", "unknown registration number", status=404)
                 actor = f"petugas:{body.attendant.strip()}@kiosk:{kiosk.kiosk_id}"
-                arrival = service.grant_priority(session, app, body.reason, actor, day)
-                ticket = service.ticket(session, app, arrival, repeat=True)
+                arrival = queue_checkin.grant_priority(session, app, body.reason, actor, day)
+                ticket = queue_checkin.ticket(session, app, arrival, repeat=True)
         except QueueRefused as exc:
             refuse(exc)
         hub.committed(kiosk.office_code)
@@ -165,7 +167,7 @@ def router(
             office = session.get(Office, office_code)
             if office is None:
                 fail(404, "unknown_office", f"office {office_code[:8]} is not configured")
-            state = service.display_state(session, office_code, today())
+            state = queue_display.display_state(session, office_code, today())
         return TEMPLATES.TemplateResponse(
             request, "display.html", {"office": office, "state": state}
         )
@@ -175,7 +177,7 @@ def router(
         """The display's state as JSON (what the first server-sent event carries)."""
         known_office(office_code)
         with db.transaction() as session:
-            return service.display_state(session, office_code, today())
+            return queue_display.display_state(session, office_code, today())
 
     @r.get("/display/{office_code}/events", include_in_schema=False)
     async def display_events(

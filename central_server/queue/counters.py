@@ -1,0 +1,226 @@
+"""The counters of the verification day's queue: opened and closed by officers, each calling
+its next citizen (transferred to it first, then the priority lane, then first come first served
+among the services it handles), calling again, setting aside a no-show, restoring, transferring
+and finishing. On PostgreSQL the next citizen is taken with SELECT ... FOR UPDATE SKIP LOCKED,
+so two officers pressing "Panggil berikutnya" together never get the same one; SQLite
+transactions are serial. Every function works inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from central_server import lifecycle, numbering
+from central_server.lifecycle import Notify, State
+from central_server.models import Application
+from central_server.queue.core import CALLED, DONE, NO_SHOW, WAITING, QueueRefused, record
+from central_server.queue.models import QueueCounter
+from central_server.review_models import Arrival
+from central_server.settings import now_wib
+from kiosk_app.domain.catalogue import SERVICES
+
+NO_SHOW_AFTER_CALLS = 3
+
+
+def open_counters(session: Session, office_code: str) -> list[QueueCounter]:
+    """The office's open counters by number."""
+    return list(
+        session.scalars(
+            select(QueueCounter)
+            .where(QueueCounter.office_code == office_code, QueueCounter.is_open.is_(True))
+            .order_by(QueueCounter.number)
+        )
+    )
+
+
+def open_counter(
+    session: Session, office_code: str, number: int, services: list[str], officer: str
+) -> QueueCounter:
+    """Open (or re-open) counter `number` for `services`, worked by `officer`."""
+    chosen = [s for s in services if s in SERVICES]
+    if not chosen:
+        raise QueueRefused("bad_input", "choose at least one service for the counter", status=422)
+    if not 1 <= number <= 99:
+        raise QueueRefused("bad_input", "counter numbers are 1-99", status=422)
+    counter = session.scalar(
+        select(QueueCounter).where(
+            QueueCounter.office_code == office_code, QueueCounter.number == number
+        )
+    )
+    if counter is None:
+        counter = QueueCounter(office_code=office_code, number=number)
+        session.add(counter)
+    counter.services, counter.officer, counter.is_open = ",".join(chosen), officer, True
+    counter.opened_at = now_wib()
+    session.flush()
+    return counter
+
+
+def get_counter(session: Session, office_code: str, number: int) -> QueueCounter:
+    """An open counter of the office (404 when it is not open)."""
+    counter = session.scalar(
+        select(QueueCounter).where(
+            QueueCounter.office_code == office_code,
+            QueueCounter.number == number,
+            QueueCounter.is_open.is_(True),
+        )
+    )
+    if counter is None:
+        raise QueueRefused("not_found", f"counter {number} is not open", status=404)
+    return counter
+
+
+def serving(session: Session, counter: QueueCounter) -> tuple[Arrival, Application] | None:
+    """Who the counter has called and is serving now."""
+    row = session.execute(
+        select(Arrival, Application)
+        .join(Application, Application.id == Arrival.application_id)
+        .where(Arrival.counter_id == counter.id, Arrival.state == CALLED)
+        .with_for_update(of=Arrival)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def close_counter(session: Session, counter: QueueCounter, actor: str, day: date) -> None:
+    """Close a counter; whoever it was serving goes back to the queue at their place."""
+    current = serving(session, counter)
+    if current is not None:
+        arrival, _app = current
+        arrival.state, arrival.counter_id = WAITING, None
+    counter.is_open = False
+    record(session, counter.office_code, day, "close", "", actor, counter_number=counter.number)
+
+
+def call_next(session: Session, counter: QueueCounter, actor: str, day: date) -> Application | None:
+    """Call the next citizen to `counter` (None when nobody waits for it)."""
+    if serving(session, counter) is not None:
+        raise QueueRefused(
+            "counter_busy", "finish, transfer or set aside the citizen being served first"
+        )
+    mine = Arrival.counter_id == counter.id
+    query = (
+        select(Arrival)
+        .where(
+            Arrival.office_code == counter.office_code,
+            Arrival.day == day,
+            Arrival.state == WAITING,
+            mine | (Arrival.counter_id.is_(None) & Arrival.service.in_(counter.service_list)),
+        )
+        .order_by(
+            case((mine, 0), else_=1),
+            case((Arrival.priority != "", 0), else_=1),
+            Arrival.sequence,
+        )
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    arrival = session.scalar(query)
+    if arrival is None:
+        return None
+    app = session.get_one(Application, arrival.application_id)
+    arrival.state, arrival.counter_id, arrival.calls = CALLED, counter.id, 1
+    arrival.called_at = arrival.called_at or now_wib()
+    record(
+        session, counter.office_code, day, "call", app.queue_number, actor, app.id, counter.number
+    )
+    return app
+
+
+def _current(session: Session, counter: QueueCounter) -> tuple[Arrival, Application]:
+    current = serving(session, counter)
+    if current is None:
+        raise QueueRefused("nobody_called", f"counter {counter.number} is serving nobody")
+    return current
+
+
+def recall(session: Session, counter: QueueCounter, actor: str, day: date) -> Application:
+    """Call the citizen being served once more."""
+    arrival, app = _current(session, counter)
+    arrival.calls += 1
+    record(
+        session, counter.office_code, day, "recall", app.queue_number, actor, app.id,
+        counter.number, note=f"panggilan ke-{arrival.calls}",
+    )  # fmt: skip
+    return app
+
+
+def no_show(session: Session, counter: QueueCounter, actor: str, day: date) -> Application:
+    """Set aside a citizen who did not come after three calls (restorable)."""
+    arrival, app = _current(session, counter)
+    if arrival.calls < NO_SHOW_AFTER_CALLS:
+        raise QueueRefused(
+            "not_enough_calls",
+            f"call {NO_SHOW_AFTER_CALLS} times before setting aside ({arrival.calls} so far)",
+        )
+    arrival.state, arrival.counter_id = NO_SHOW, None
+    record(
+        session,
+        counter.office_code,
+        day,
+        "no_show",
+        app.queue_number,
+        actor,
+        app.id,
+        counter.number,
+    )
+    return app
+
+
+def restore(
+    session: Session, office_code: str, calling_number: str, actor: str, day: date
+) -> Application:
+    """A no-show came after all: back into the queue at their arrival place."""
+    if not numbering.QUEUE_NUMBER_RE.match(calling_number):
+        raise QueueRefused("not_found", "not a calling number", status=404)
+    row = session.execute(
+        select(Arrival, Application)
+        .join(Application, Application.id == Arrival.application_id)
+        .where(
+            Arrival.office_code == office_code,
+            Arrival.day == day,
+            Arrival.state == NO_SHOW,
+            Application.queue_number == calling_number,
+        )
+        .with_for_update(of=Arrival)
+    ).first()
+    if row is None:
+        raise QueueRefused("not_found", f"{calling_number} is not set aside today", status=404)
+    arrival, app = row
+    arrival.state, arrival.calls = WAITING, 0
+    record(session, office_code, day, "restore", app.queue_number, actor, app.id)
+    return app
+
+
+def transfer(
+    session: Session, counter: QueueCounter, target_number: int, actor: str, day: date
+) -> Application:
+    """Send the citizen being served to another open counter, where they are called first."""
+    target = get_counter(session, counter.office_code, target_number)
+    if target.id == counter.id:
+        raise QueueRefused("bad_input", "transfer to another counter", status=422)
+    arrival, app = _current(session, counter)
+    arrival.state, arrival.counter_id, arrival.calls = WAITING, target.id, 0
+    record(
+        session, counter.office_code, day, "transfer", app.queue_number, actor, app.id,
+        counter.number, note=f"ke loket {target.number}",
+    )  # fmt: skip
+    return app
+
+
+def finish(
+    session: Session, counter: QueueCounter, actor: str, day: date, *, notify: Notify | None
+) -> Application:
+    """Verification done at the counter: the application moves on (approved -> verified)."""
+    arrival, app = _current(session, counter)
+    arrival.state, arrival.finished_at = DONE, now_wib()
+    if app.status == State.approved.value:
+        lifecycle.transition(
+            session, app, "verify", actor, f"loket {counter.number}", notify=notify
+        )
+    record(
+        session, counter.office_code, day, "finish", app.queue_number, actor, app.id, counter.number
+    )
+    return app
