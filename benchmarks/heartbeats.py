@@ -9,6 +9,9 @@ alternate in BENCH_ROUNDS rounds (order swapped each round), so a neighbour's lo
 machine falls on both rather than on whichever ran second.
 Last line: {"heartbeats_per_s": .., "p50_ms": .., "p99_ms": .., ..., "nginx_heartbeats_per_s": ..,
 "nginx_p50_ms": .., "nginx_p99_ms": .., "nginx_ratio": ..} (ratio: through nginx / direct).
+"app_cpu_us_per_heartbeat" and "db_cpu_us_per_heartbeat" are the CPU time the app servers and
+PostgreSQL spent per heartbeat on the direct path (from /proc): unlike the rates, they hardly
+move when other jobs load the machine.
 """
 
 from __future__ import annotations
@@ -157,7 +160,7 @@ def request_bytes(port: int, token: str, n: int) -> bytes:
 
 async def connection(
     port: int, requests_: list[bytes], stop_at: float, measure_from: float, out: list[float],
-    errors: list[int], tls: ssl.SSLContext | None = None,
+    errors: list[int], answered: list[int], tls: ssl.SSLContext | None = None,
 ) -> None:  # fmt: skip
     """Send heartbeats back to back on one connection, recording latencies after warm-up."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
@@ -175,6 +178,7 @@ async def connection(
                     length = int(line[15:])
             await reader.readexactly(length)
             elapsed = time.perf_counter() - started
+            answered[0] += 1
             if not head.startswith(b"HTTP/1.1 200"):
                 errors.append(int(head[9:12]))
             elif time.monotonic() >= measure_from:
@@ -186,8 +190,9 @@ async def connection(
 async def load(
     port: int, tokens: list[str], tls: ssl.SSLContext | None = None,
     warmup_s: float = WARMUP_S, duration_s: float = DURATION_S,
-) -> tuple[list[float], list[int], float]:  # fmt: skip
-    """Run CONNECTIONS connections; return latencies, errors and the measured seconds."""
+) -> tuple[list[float], list[int], float, int]:  # fmt: skip
+    """Run CONNECTIONS connections; return latencies, errors, the measured seconds and how
+    many answers came in all (warm-up included)."""
     per_conn = [
         [request_bytes(port, tokens[k], k) for k in range(c, len(tokens), CONNECTIONS)]
         for c in range(CONNECTIONS)
@@ -196,13 +201,37 @@ async def load(
     measure_from, stop_at = start + warmup_s, start + warmup_s + duration_s
     latencies: list[float] = []
     errors: list[int] = []
+    answered = [0]
     await asyncio.gather(
         *(
-            connection(port, reqs, stop_at, measure_from, latencies, errors, tls)
+            connection(port, reqs, stop_at, measure_from, latencies, errors, answered, tls)
             for reqs in per_conn
         )
     )
-    return latencies, errors, min(time.monotonic(), stop_at) - measure_from
+    return latencies, errors, min(time.monotonic(), stop_at) - measure_from, answered[0]
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) of process `root` and its descendants so far, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -241,18 +270,24 @@ def main() -> None:
             tls = ssl.create_default_context(cafile=str(cert)) if NGINX_TLS else None
             latencies, errors, seconds = [], [], 0.0
             via, via_errors, via_seconds = [], [], 0.0
-            client_cpu = 0.0
+            client_cpu = app_cpu = db_cpu = 0.0
+            direct_all = 0
+            postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
             for n in range(ROUNDS):
                 warmup, duration = (WARMUP_S if n == 0 else 0.5), DURATION_S / ROUNDS
                 paths = ["direct", "nginx"] if n % 2 == 0 else ["nginx", "direct"]
                 for path in paths:
                     if path == "direct":
                         started = time.process_time()
+                        app_before, db_before = tree_cpu_s(server.pid), tree_cpu_s(postmaster)
                         got = asyncio.run(load(port, tokens, None, warmup, duration))
+                        app_cpu += tree_cpu_s(server.pid) - app_before
+                        db_cpu += tree_cpu_s(postmaster) - db_before
                         client_cpu += time.process_time() - started
                         latencies += got[0]
                         errors += got[1]
                         seconds += got[2]
+                        direct_all += got[3]
                     else:
                         got = asyncio.run(load(nginx_port, tokens, tls, warmup, duration))
                         via += got[0]
@@ -275,6 +310,9 @@ def main() -> None:
         "requests": len(latencies), "errors": len(errors), "kiosks": KIOSKS,
         "connections": CONNECTIONS, "workers": WORKERS, "seconds": round(seconds, 2),
         "client_cpu_s": round(client_cpu, 2),
+        # per heartbeat answered on the direct path, warm-up included in both
+        "app_cpu_us_per_heartbeat": round(1e6 * app_cpu / direct_all, 1),
+        "db_cpu_us_per_heartbeat": round(1e6 * db_cpu / direct_all, 1),
         "server_cpu_s": round(server_cpu.ru_utime + server_cpu.ru_stime, 2),
         "rounds": ROUNDS, "nginx_tls": NGINX_TLS,
         "nginx_heartbeats_per_s": round(through, 1),
