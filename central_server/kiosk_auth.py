@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 TOKEN_SALT = "anjungan.kiosk-token.v1"
 LEGACY_KEY_NAME = "kiosk_token_key"  # where versions before issue 14 kept the signing key
 CODE_TTL = timedelta(hours=24)
+# Tokens whose signature was checked, per process: a kiosk sends the same token with every
+# heartbeat, and unsigning it (itsdangerous builds its signers per call) was ~14% of a worker's
+# CPU under heartbeat load. Only the signature is remembered: revocation and rotation are still
+# decided in the database on every request (the heartbeat batch compares the token's hash).
+CLAIMS_CACHE_SIZE = 65536
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Error, "description": "Missing or invalid kiosk token"},
 }
@@ -140,6 +145,7 @@ class KioskAuth:
         self.open_enrolment = open_enrolment
         self._secret = secret
         self._serializer: URLSafeSerializer | None = None
+        self._checked: dict[str, tuple[str, str]] = {}  # token -> claims (CLAIMS_CACHE_SIZE)
 
     def signing_key(self) -> str:
         """The token-signing key: a systemd credential, the environment or a development file."""
@@ -176,13 +182,19 @@ class KioskAuth:
 
     def signed_claims(self, token: str) -> tuple[str, str] | None:
         """Like `claims` for signed tokens (CPU only); None when the database must decide."""
+        known = self._checked.get(token)
+        if known is not None:
+            return known
         try:
             claims = self.serializer().loads(token)
         except BadSignature:
             return None
         if not isinstance(claims, dict) or not isinstance(claims.get("k"), str):
             fail(401, "unauthorized", "malformed kiosk token")
-        return claims["k"], hash_secret(token)
+        if len(self._checked) >= CLAIMS_CACHE_SIZE:
+            self._checked.clear()  # a fleet is far smaller; a flood of valid tokens starts over
+        known = self._checked[token] = (claims["k"], hash_secret(token))
+        return known
 
     async def async_claims(self, token: str) -> tuple[str, str]:
         """`claims` for the event loop: signed tokens inline, the database in a thread."""
