@@ -50,7 +50,16 @@ CSP = (
 # What a kiosk uploaded is served under this policy: no script, no plugin, no same origin.
 DOWNLOAD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 HSTS = "max-age=31536000; includeSubDomains"
+DEFAULT_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+HTTPS_HEADERS = (*DEFAULT_HEADERS, (b"strict-transport-security", HSTS.encode()))
 MAX_ERROR_TEXT = 200  # characters of a validation message kept in a 422
+MAX_REMEMBERED_ADDRESSES = 4096  # peers whose proxy verdict is kept (forgotten all at once)
 
 
 def _env_list(name: str) -> list[str]:
@@ -68,10 +77,18 @@ class SecurityOptions:
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
         default=(), init=False, repr=False, compare=False
     )
+    _patterns: tuple[tuple[str, re.Pattern[str], int], ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
+    _verdicts: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )  # address -> trusted, so a request does not parse its peer's address again
 
     def __post_init__(self) -> None:
         networks = tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
         object.__setattr__(self, "_networks", networks)
+        patterns = tuple((m, re.compile(p), n) for m, p, n in self.route_body_limits)
+        object.__setattr__(self, "_patterns", patterns)
 
     @classmethod
     def from_environment(cls, limits: LimitSettings = DEFAULT_LIMITS) -> SecurityOptions:
@@ -101,11 +118,20 @@ class SecurityOptions:
 
     def trusted(self, address: str) -> bool:
         """True when `address` is one of the configured front proxies."""
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+        if not self._networks:
             return False
-        return any(ip in network for network in self._networks)
+        verdict = self._verdicts.get(address)
+        if verdict is None:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                verdict = False
+            else:
+                verdict = any(ip in network for network in self._networks)
+            if len(self._verdicts) >= MAX_REMEMBERED_ADDRESSES:
+                self._verdicts.clear()
+            self._verdicts[address] = verdict
+        return verdict
 
     def client_address(self, peer: str, forwarded_for: str | None) -> str:
         """The peer, or behind a trusted proxy the last X-Forwarded-For hop that is no proxy."""
@@ -119,8 +145,8 @@ class SecurityOptions:
 
     def body_limit(self, method: str, path: str) -> int:
         """The largest request body this route accepts."""
-        for route_method, pattern, limit in self.route_body_limits:
-            if method == route_method and re.fullmatch(pattern, path):
+        for route_method, pattern, limit in self._patterns:
+            if method == route_method and pattern.fullmatch(path):
                 return limit
         return self.default_body_limit
 
@@ -159,12 +185,20 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # Only the three headers read here are decoded (ASGI servers give names in lower case).
+        declared = forwarded_for = forwarded_proto = b""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"x-forwarded-for":
+                forwarded_for = value
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = value
         peer = scope["client"][0] if scope.get("client") else ""
         if self.options.trusted(peer):
-            client = self.options.client_address(peer, headers.get("x-forwarded-for"))
+            client = self.options.client_address(peer, forwarded_for.decode("latin-1") or None)
             scope["client"] = (client, 0)
-            proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+            proto = forwarded_proto.decode("latin-1").split(",")[0].strip().lower()
             if proto in ("http", "https"):
                 scope["scheme"] = proto
         https = scope.get("scheme") == "https"
@@ -198,7 +232,6 @@ class SecurityMiddleware:
             )
             await send({"type": "http.response.body", "body": body})
 
-        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             await reject()
             return
@@ -223,21 +256,15 @@ class SecurityMiddleware:
 def _secured(headers: list[Any], https: bool, secure_cookies: bool) -> list[Any]:
     """The response headers plus the security headers (a route's own CSP is kept)."""
     names = {bytes(k).lower() for k, _ in headers}
-    out: list[Any] = []
-    for key, value in headers:
-        if bytes(key).lower() == b"set-cookie" and secure_cookies:
-            if b"secure" not in [p.strip().lower() for p in bytes(value).split(b";")]:
-                value = bytes(value) + b"; Secure"
-        out.append((key, value))
-    defaults = [
-        (b"content-security-policy", CSP.encode()),
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"no-referrer"),
-        (b"cross-origin-opener-policy", b"same-origin"),
-    ]
-    if https:
-        defaults.append((b"strict-transport-security", HSTS.encode()))
+    out: list[Any] = headers
+    if secure_cookies and b"set-cookie" in names:
+        out = []
+        for key, value in headers:
+            if bytes(key).lower() == b"set-cookie":
+                if b"secure" not in [p.strip().lower() for p in bytes(value).split(b";")]:
+                    value = bytes(value) + b"; Secure"
+            out.append((key, value))
+    defaults = HTTPS_HEADERS if https else DEFAULT_HEADERS
     out.extend((k, v) for k, v in defaults if k not in names)
     return out
 
