@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from central_server.db import Database
 from central_server.fleet.access import Staff, StaffAccess
@@ -44,15 +45,17 @@ class Fleet:
         self.fast_claims = fast_claims
         self.lease_clock = lease_clock  # the clock slot leases expire by (the dashboard)
 
-    def install_middleware(self, app: FastAPI) -> None:
-        """The heartbeat fast path (when `fast_claims` is given) and the login redirect."""
-        if self.fast_claims is not None:  # heartbeats are most traffic: skip the router
-            app.add_middleware(
-                HeartbeatFastPath,
-                claims=self.fast_claims,
-                writer=self.writer,
-                interval_s=self.heartbeat_interval_s,
-            )
+    def heartbeat_path(self, app: ASGIApp) -> ASGIApp | None:
+        """The heartbeat fast path in front of `app` (None without `fast_claims`)."""
+        if self.fast_claims is None:
+            return None
+        return HeartbeatFastPath(
+            app, claims=self.fast_claims, writer=self.writer, interval_s=self.heartbeat_interval_s
+        )
+
+    @staticmethod
+    def install_handlers(app: FastAPI) -> None:
+        """The dashboard's login redirect."""
         install_handlers(app)
 
     async def aclose(self) -> None:
