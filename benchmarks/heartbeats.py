@@ -270,7 +270,7 @@ def main() -> None:
             tls = ssl.create_default_context(cafile=str(cert)) if NGINX_TLS else None
             latencies, errors, seconds = [], [], 0.0
             via, via_errors, via_seconds = [], [], 0.0
-            client_cpu = app_cpu = db_cpu = 0.0
+            client_cpu = app_cpu = db_cpu = nginx_client_cpu = 0.0
             direct_all = 0
             postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
             for n in range(ROUNDS):
@@ -289,7 +289,9 @@ def main() -> None:
                         seconds += got[2]
                         direct_all += got[3]
                     else:
+                        started = time.process_time()
                         got = asyncio.run(load(nginx_port, tokens, tls, warmup, duration))
+                        nginx_client_cpu += time.process_time() - started
                         via += got[0]
                         via_errors += got[1]
                         via_seconds += got[2]
@@ -319,6 +321,7 @@ def main() -> None:
         "nginx_p50_ms": percentile(via, 0.50),
         "nginx_p99_ms": percentile(via, 0.99),
         "nginx_errors": len(via_errors),
+        "nginx_client_cpu_s": round(nginx_client_cpu, 2),
         "nginx_ratio": round(through / direct, 3),
     }))  # fmt: skip
 
