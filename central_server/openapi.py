@@ -57,6 +57,35 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
             responses.setdefault("400", _error("Idempotency-Key missing"))
 
 
+def _restate(node: Any) -> None:
+    """Say in the document what validation really does, where FastAPI's rendering loses it.
+
+    Dicts whose keys have a pattern: pydantic writes `patternProperties`, which leaves keys
+    missing the pattern free though validation refuses them; `propertyNames` says it. Integer
+    bounds come out as floats (2**62 as 4.611686018427388e+18, whose decimal digits lie above
+    2**62): written back as the integers they are.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _restate(item)
+        return
+    if not isinstance(node, dict):
+        return
+    patterns = node.get("patternProperties")
+    if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+        ((pattern, values),) = patterns.items()
+        del node["patternProperties"]
+        node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": pattern}
+        node["additionalProperties"] = values
+    if node.get("type") == "integer":
+        for bound in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            value = node.get(bound)
+            if isinstance(value, float) and value.is_integer():
+                node[bound] = int(value)
+    for value in node.values():
+        _restate(value)
+
+
 def install(app: FastAPI) -> None:
     """Replace app.openapi with the completed document (built once)."""
 
@@ -79,6 +108,7 @@ def install(app: FastAPI) -> None:
             for path, operations in document.get("paths", {}).items():
                 for method, operation in operations.items():
                     _complete(path, method, operation)
+            _restate(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -15,6 +15,16 @@ from central_server.review_models import ApplicationScan
 from central_server.settings import now_wib
 
 SCAN_TYPES = {"image/png", "image/jpeg", "application/pdf"}
+SCAN_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+# The body is the file itself (read from the request, so FastAPI cannot document it); it must
+# also start the way its type does (central_server.downloads), which JSON Schema cannot say.
+SCAN_BODY = {
+    "required": True,
+    "content": {
+        kind: {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+        for kind in sorted(SCAN_TYPES)
+    },
+}
 
 
 def upload_router(db: Database, kiosk_dependency: KioskGuard, max_bytes: int) -> APIRouter:
@@ -27,16 +37,18 @@ def upload_router(db: Database, kiosk_dependency: KioskGuard, max_bytes: int) ->
         "/api/v1/applications/{registration_number}/scans/{name}",
         status_code=204,
         responses={404: {"description": "unknown application"}, 413: {}, 415: {}},
+        openapi_extra={"requestBody": SCAN_BODY},
     )
     async def upload_scan(
-        request: Request, registration_number: str, name: str, kiosk: Kiosk
+        request: Request,
+        registration_number: str,
+        name: Annotated[str, Path(pattern=SCAN_NAME)],
+        kiosk: Kiosk,
     ) -> Response:
         """Store (or replace) one scan of an application sent by a kiosk of the same office."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         if content_type not in SCAN_TYPES:
             raise TransitionRefused("unsupported_type", f"send one of {sorted(SCAN_TYPES)}", 415)
-        if not (1 <= len(name) <= 64 and name.replace("_", "").replace("-", "").isalnum()):
-            raise TransitionRefused("bad_name", "scan names are 1-64 of A-Z a-z 0-9 _ -", 422)
         content = await request.body()
         if not content or len(content) > max_bytes:
             raise TransitionRefused("too_large", f"scans are 1 byte to {max_bytes} bytes", 413)

@@ -166,7 +166,15 @@ def kiosk_router(
         "/api/v1/surveys",
         status_code=201,
         response_model=SurveyOut,
-        responses={401: {"model": Error}, 409: {"model": Error}, 422: {"model": Error}},
+        responses={
+            200: {
+                "model": SurveyOut,
+                "description": "The survey stored earlier with this Idempotency-Key, replayed",
+            },
+            401: {"model": Error},
+            409: {"model": Error},
+            422: {"model": Error},
+        },
     )
     def submit_survey(
         body: SurveyIn,

@@ -15,6 +15,7 @@ from central_server.schemas import PLAIN, TEXT, LeaseId
 Short = Annotated[str, StringConstraints(max_length=40, pattern=PLAIN)]
 Word = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PLAIN)]
 Detail = Annotated[str, StringConstraints(max_length=200, pattern=PLAIN)]
+DeviceState = Annotated[dict[Word, Detail], Field(max_length=20)]  # at most 20 keys a device
 MAX_ARGS_BYTES = 16_384
 MAX_ATTACHMENT_B64 = 8_000_000  # ~6 MB: a compressed log bundle or a screenshot
 
@@ -41,7 +42,7 @@ class HeartbeatIn(BaseModel):
     last_transaction_at: datetime | None = None
     outbox_depth: int = Field(default=0, ge=0, le=10**9)
     held_submissions: int = Field(default=0, ge=0, le=10**9)  # waiting for an attendant
-    devices: dict[Word, dict[Word, Detail]] = Field(default_factory=dict, max_length=12)
+    devices: dict[Word, DeviceState] = Field(default_factory=dict, max_length=12)
     # Slot leases the kiosk holds: lease id -> places booked from it so far (None: a kiosk
     # that does not report them; central_server.lease_reports)
     leases: dict[LeaseId, Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
@@ -60,13 +61,6 @@ class HeartbeatIn(BaseModel):
         if not 2000 <= value.year <= 2100:
             raise ValueError("year outside 2000-2100")
         return value.astimezone(UTC) if offset is not None else value.replace(tzinfo=UTC)
-
-    @field_validator("devices")
-    @classmethod
-    def _few_keys(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        if any(len(state) > 20 for state in value.values()):
-            raise ValueError("at most 20 keys per device")
-        return value
 
     @property
     def disk_free_pct(self) -> float:
