@@ -89,6 +89,20 @@ def last_seen(conn: Connection, kiosk_ids: Iterable[str]) -> dict[str, Before]:
     }
 
 
+def changed(
+    problems: Mapping[str, Iterable[str]], before: Mapping[str, Before], now: datetime
+) -> dict[str, set[str]]:
+    """The kiosks whose history `record` must look at: codes changed, new, or back after a
+    spell offline (none in the steady state, so no connection is needed to find that out)."""
+    return {
+        kiosk_id: set(codes)
+        for kiosk_id, codes in problems.items()
+        if kiosk_id not in before
+        or before[kiosk_id].codes != set(codes)
+        or now - before[kiosk_id].seen >= alerts.OFFLINE_ALERT_AFTER
+    }
+
+
 def record(
     conn: Connection,
     problems: Mapping[str, Iterable[str]],
@@ -100,13 +114,7 @@ def record(
     Kiosks whose codes did not change since their last heartbeat are skipped (no read): the
     steady state costs nothing but the one read of `last_seen`."""
     table = KioskAlert.__table__
-    current = {
-        kiosk_id: set(codes)
-        for kiosk_id, codes in problems.items()
-        if kiosk_id not in before
-        or before[kiosk_id].codes != set(codes)
-        or now - before[kiosk_id].seen >= alerts.OFFLINE_ALERT_AFTER
-    }
+    current = changed(problems, before, now)
     if not current:
         return 0
     opened = conn.execute(

@@ -62,6 +62,7 @@ class HeartbeatWriter:
         self._task: asyncio.Task[None] | None = None
         self._upsert = _upsert_statement(sqlite_insert)  # PostgreSQL: see pgbatch
         self._autocommit = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._pg = pgbatch.AsyncBatches(db.url) if db.is_postgresql else None
 
     async def submit(
         self, kiosk_id: str, token_hash: str, heartbeat: HeartbeatIn
@@ -90,6 +91,8 @@ class HeartbeatWriter:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._pg is not None:
+            await self._pg.aclose()
         for item in self._pending:
             if not item.future.done():
                 item.future.set_exception(RuntimeError("server shutting down"))
@@ -118,9 +121,13 @@ class HeartbeatWriter:
                 task.cancel()
 
     async def _flush(self, batch: list[_Pending]) -> None:
-        """Write one batch in a worker thread and answer its waiters."""
+        """Write one batch (PostgreSQL on the event loop, SQLite in a worker thread) and answer
+        its waiters."""
         try:
-            commands, current = await to_thread.run_sync(self.write, batch)
+            if self._pg is not None:
+                commands, current = await self._write_pg_async(batch, self.clock())
+            else:
+                commands, current = await to_thread.run_sync(self.write, batch)
         except asyncio.CancelledError:
             for item in batch:
                 if not item.future.done():
@@ -213,46 +220,59 @@ class HeartbeatWriter:
         self, batch: list[_Pending], now: datetime
     ) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
         """`write` on PostgreSQL: the whole batch in one autocommit statement."""
-        pairs = {(item.kiosk_id, item.token_hash): item.heartbeat for item in batch}
-        rows = [
-            self._state_row(kiosk_id, hb, now) | {"token_hash": token_hash}
-            for (kiosk_id, token_hash), hb in sorted(pairs.items(), key=lambda p: p[0])
-        ]
-        params = pgbatch.parameters(rows, now, now - self.sample_every)
+        pairs, params = self._pg_batch(batch, now)
         with self._autocommit.connect() as conn:
             driver = conn.connection.driver_connection  # psycopg, in autocommit mode
             assert driver is not None
             with driver.cursor() as cursor:
                 result = cursor.execute(pgbatch.BATCH_SQL, params, prepare=True).fetchall()
-            current: dict[str, str] = {}
-            commands: dict[str, list[CommandOut]] = {}
-            seen: dict[str, alert_history.Before] = {}
-            for kiosk_id, cid, kind, value in sorted(
-                result, key=lambda r: (r[1] is not None, r[1])
-            ):
-                if cid == pgbatch.BEFORE_ROW:  # the state before this batch, same statement
-                    seen[kiosk_id] = alert_history.Before(
-                        datetime.fromtimestamp(float(value), UTC), frozenset(alerts.decode(kind))
-                    )
-                elif cid is None:
-                    current[kiosk_id] = value
-                    commands.setdefault(kiosk_id, [])
-                else:
-                    commands.setdefault(kiosk_id, []).append(
-                        CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
-                    )
-                    log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
-            valid = {
-                kiosk_id: pairs[(kiosk_id, token)]
-                for kiosk_id, token in current.items()
-                if (kiosk_id, token) in pairs
-            }
-            if valid:  # one more read; writes only when an alert opens or clears
-                alert_history.record(conn, _problems(valid), seen, now)
-            usage = _lease_usage(valid)
-            if usage:  # kiosks reporting slot leases: two more statements
-                lease_reports.record(conn, usage, self.lease_clock())
+            commands, current, seen, valid = _pg_outcome(result, pairs)
+            self._pg_history(conn, valid, seen, now)
         return commands, current
+
+    async def _write_pg_async(
+        self, batch: list[_Pending], now: datetime
+    ) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
+        """`_write_pg` on the event loop; the history and lease reports, when there is
+        anything to write (rarely: an alert opening or clearing, leases reported), in a thread."""
+        assert self._pg is not None
+        pairs, params = self._pg_batch(batch, now)
+        result = await self._pg.run(params)
+        commands, current, seen, valid = _pg_outcome(result, pairs)
+        if alert_history.changed(_problems(valid), seen, now) or _lease_usage(valid):
+            await to_thread.run_sync(self._pg_history_in_thread, valid, seen, now)
+        return commands, current
+
+    def _pg_batch(
+        self, batch: list[_Pending], now: datetime
+    ) -> tuple[dict[tuple[str, str], HeartbeatIn], dict[str, Any]]:
+        """The batch's (kiosk, token hash) pairs and the statement's parameters."""
+        pairs = {(item.kiosk_id, item.token_hash): item.heartbeat for item in batch}
+        rows = [
+            self._state_row(kiosk_id, hb, now) | {"token_hash": token_hash}
+            for (kiosk_id, token_hash), hb in sorted(pairs.items(), key=lambda p: p[0])
+        ]
+        return pairs, pgbatch.parameters(rows, now, now - self.sample_every)
+
+    def _pg_history(
+        self,
+        conn: Any,
+        valid: dict[str, HeartbeatIn],
+        seen: dict[str, alert_history.Before],
+        now: datetime,
+    ) -> None:
+        """Alert history and slot lease usage of the kiosks whose heartbeat was stored."""
+        if valid:  # one more read; writes only when an alert opens or clears
+            alert_history.record(conn, _problems(valid), seen, now)
+        usage = _lease_usage(valid)
+        if usage:  # kiosks reporting slot leases: two more statements
+            lease_reports.record(conn, usage, self.lease_clock())
+
+    def _pg_history_in_thread(
+        self, valid: dict[str, HeartbeatIn], seen: dict[str, alert_history.Before], now: datetime
+    ) -> None:
+        with self._autocommit.connect() as conn:
+            self._pg_history(conn, valid, seen, now)
 
     @staticmethod
     def _state_row(kiosk_id: str, hb: HeartbeatIn, now: datetime) -> dict[str, Any]:
@@ -285,6 +305,40 @@ class HeartbeatWriter:
             "held_submissions": hb.held_submissions,
             "severity": alerts.severity(alerts.device_problems(hb)),
         }
+
+
+def _pg_outcome(
+    result: list[tuple[Any, ...]], pairs: dict[tuple[str, str], HeartbeatIn]
+) -> tuple[
+    dict[str, list[CommandOut]],
+    dict[str, str],
+    dict[str, alert_history.Before],
+    dict[str, HeartbeatIn],
+]:
+    """Commands per kiosk, current token hashes, the states before and the stored heartbeats,
+    from the rows of the batch statement."""
+    current: dict[str, str] = {}
+    commands: dict[str, list[CommandOut]] = {}
+    seen: dict[str, alert_history.Before] = {}
+    for kiosk_id, cid, kind, value in sorted(result, key=lambda r: (r[1] is not None, r[1])):
+        if cid == pgbatch.BEFORE_ROW:  # the state before this batch, same statement
+            seen[kiosk_id] = alert_history.Before(
+                datetime.fromtimestamp(float(value), UTC), frozenset(alerts.decode(kind))
+            )
+        elif cid is None:
+            current[kiosk_id] = value
+            commands.setdefault(kiosk_id, [])
+        else:
+            commands.setdefault(kiosk_id, []).append(
+                CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
+            )
+            log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
+    valid = {
+        kiosk_id: pairs[(kiosk_id, token)]
+        for kiosk_id, token in current.items()
+        if (kiosk_id, token) in pairs
+    }
+    return commands, current, seen, valid
 
 
 def _problems(latest: dict[str, HeartbeatIn]) -> dict[str, list[str]]:
