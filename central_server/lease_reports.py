@@ -150,7 +150,17 @@ def release(session: Session, kiosk_id: str, now: datetime, actor: str) -> int:
     that still arrives from them is honoured and, when the place was taken, flagged."""
     now = utc(now)
     places = 0
-    for lease in doubtful(session, kiosk_id, now):
+    # Locked as read (PostgreSQL re-checks `in_doubt` on the newest row): a report or booking
+    # that committed since the technician's page was drawn leaves its lease alone. Lease id
+    # order, the order heartbeat reports write them in.
+    locked = (
+        select(SlotLease)
+        .where(SlotLease.kiosk_id == kiosk_id, in_doubt(now))
+        .order_by(SlotLease.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for lease in session.scalars(locked):
         spare = lease.places - lease.used
         lease.returned += spare
         lease.places = lease.used
@@ -174,18 +184,26 @@ _REPORT = (
     .where(
         SlotLease.id == bindparam("lid"),
         SlotLease.kiosk_id == bindparam("kid"),
-        # Only what changes something: a new count, or the first report after the booking
+        # Only what changes something: a higher count, or the first report after the booking
         # time (the one that makes the count final); the steady state writes nothing.
         or_(
             SlotLease.reported_used.is_(None),
-            SlotLease.reported_used != bindparam("n"),
+            SlotLease.reported_used < bindparam("n"),
             and_(
                 SlotLease.reported_at <= SlotLease.book_until,
                 SlotLease.book_until < bindparam("at", type_=SlotLease.reported_at.type),
             ),
         ),
     )
-    .values(reported_used=bindparam("n"), reported_at=bindparam("at"))
+    # Places booked from a lease only grow: a lower count is an old heartbeat replayed late or
+    # a kiosk lying after its final report, and would free places a booking on its way holds.
+    .values(
+        reported_used=case(
+            (SlotLease.reported_used > bindparam("n"), SlotLease.reported_used),
+            else_=bindparam("n"),
+        ),
+        reported_at=bindparam("at"),
+    )
 )
 
 

@@ -44,8 +44,9 @@ class HeartbeatIn(BaseModel):
     held_submissions: int = Field(default=0, ge=0, le=10**9)  # waiting for an attendant
     devices: dict[Word, DeviceState] = Field(default_factory=dict, max_length=12)
     # Slot leases the kiosk holds: lease id -> places booked from it so far (None: a kiosk
-    # that does not report them; central_server.lease_reports)
-    leases: dict[LeaseId, Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
+    # that does not report them; central_server.lease_reports). A whole JSON number: "1",
+    # true or 1.0 are a broken or hostile client, not a count.
+    leases: dict[LeaseId, Annotated[int, Field(ge=0, le=100_000, strict=True)]] | None = Field(
         default=None, max_length=2000
     )
 
