@@ -30,6 +30,10 @@ LISTEN_RETRY_S = 1.0
 QUEUE_SIZE = 200  # messages a slow display may lag behind before it is dropped (it reconnects)
 LOOKBACK = 200  # event ids before the newest sent that are read again (late commits)
 MAX_REPLAYED_CALLS = 3  # calls a reconnecting display announces again, newest last
+# Open streams a process serves: an office has a few TVs (and their reconnects); past these a
+# new stream is refused (503, the browser retries) instead of each costing a queue and a read.
+MAX_STREAMS_PER_OFFICE = 50
+MAX_STREAMS = 500
 
 
 def sse(kind: str, event_id: int, data: dict[str, Any]) -> str:
@@ -181,6 +185,11 @@ class DisplayHub:
     def connected(self) -> int:
         """Display streams open in this process."""
         return sum(len(s) for s in self._streams.values())
+
+    def full(self, office_code: str) -> bool:
+        """True when this process serves as many streams as it may (of the office, or all)."""
+        mine = len(self._streams.get(office_code, ()))
+        return mine >= MAX_STREAMS_PER_OFFICE or self.connected() >= MAX_STREAMS
 
     # --- PostgreSQL LISTEN ---------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """The verification day's queue over HTTP: kiosk check-in and the attendant's priority lane
 (kiosk token), and the waiting-room displays (public: calling numbers only, no personal data)."""
 
+import logging
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -10,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
@@ -33,6 +36,10 @@ TEMPLATES = Jinja2Templates(
     directory=str(Path(__file__).resolve().parent.parent / "queue" / "templates")
 )
 MAX_COUNTER = 99
+EVENT_ID_RE = re.compile(r"^[0-9]{1,18}$")  # a display's Last-Event-ID (a sequence value)
+OFFICE_CODE_RE = re.compile(r"^[0-9]{4}$")
+UNKNOWN_OFFICE = "kantor tidak dikenal / unknown office"  # the path is not quoted back
+log = logging.getLogger("central_server.queue")
 
 
 class SealIn(BaseModel):
@@ -155,18 +162,22 @@ def router(
         hub.committed(kiosk.office_code)
         return ticket
 
-    def known_office(office_code: str) -> None:
+    def known_office(office_code: str) -> Office:
+        """The office of a display's path (a 404 for anything else: never looked up unless
+        four digits, PostgreSQL refuses a NUL in text)."""
+        if not OFFICE_CODE_RE.match(office_code):
+            fail(404, "unknown_office", UNKNOWN_OFFICE)
         with db.transaction() as session:
-            if session.get(Office, office_code) is None:
-                fail(404, "unknown_office", f"office {office_code[:8]} is not configured")
+            office = session.get(Office, office_code)
+            if office is None:
+                fail(404, "unknown_office", UNKNOWN_OFFICE)
+            return office
 
     @r.get("/display/{office_code}", response_class=HTMLResponse, include_in_schema=False)
     def display(request: Request, office_code: str) -> Response:
         """The waiting room's full-screen display (Chromium in kiosk mode on a TV)."""
+        office = known_office(office_code)
         with db.transaction() as session:
-            office = session.get(Office, office_code)
-            if office is None:
-                fail(404, "unknown_office", f"office {office_code[:8]} is not configured")
             state = queue_display.display_state(session, office_code, today())
         return TEMPLATES.TemplateResponse(
             request, "display.html", {"office": office, "state": state}
@@ -184,9 +195,15 @@ def router(
         office_code: str, last_event_id: Annotated[str | None, Header()] = None
     ) -> StreamingResponse:
         """Server-sent events: `state` on connect and on every change, `call` for each call."""
-        if not office_code.isdigit() or len(office_code) != 4:
-            fail(404, "unknown_office", "unknown office")
-        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        await run_in_threadpool(known_office, office_code)
+        if hub.full(office_code):
+            log.warning(
+                "display stream of office %s refused: %d stream(s) open in this process",
+                office_code,
+                hub.connected(),
+            )
+            fail(503, "too_many_displays", "terlalu banyak layar tersambung / too many displays")
+        after = int(last_event_id) if last_event_id and EVENT_ID_RE.match(last_event_id) else None
         return StreamingResponse(
             hub.stream(office_code, after),
             media_type="text/event-stream",
