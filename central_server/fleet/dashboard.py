@@ -68,6 +68,12 @@ COMMAND_STATUS_LABELS = {
     "failed": "Gagal / failed",
 }
 ALERT_STATE_LABELS = {"open": "Masih aktif / open", "cleared": "Sudah selesai / cleared"}
+# Why a kiosk page's form was refused (the redirect's ?error=): only these texts are shown,
+# never the query's own text.
+FORM_ERRORS = {
+    "csrf": "formulir kedaluwarsa, muat ulang halaman / form expired, reload the page",
+    "bad_command": "perintah tidak dikenal / unknown command",
+}
 
 
 def alert_text(code: str) -> str:
@@ -206,9 +212,9 @@ def build_dashboard(
             lease_total=lease_total,
             doubtful=doubtful,
             in_doubt=sum(x.places - x.used for x in doubtful),
-            released=request.query_params.get("released"),
+            released=_count(request.query_params.get("released")),
             csrf=access.csrf_token(staff),
-            error=request.query_params.get("error"),
+            error=FORM_ERRORS.get(request.query_params.get("error") or ""),
         )
 
     @router.post("/kiosks/{kiosk_id}/commands")
@@ -272,6 +278,15 @@ def build_dashboard(
         return download(data, content_type, f"command-{command_id}{extension}")
 
     return router
+
+
+def _count(text: str | None) -> int | None:
+    """A count the page's own redirect put in the query (None for anything else)."""
+    return (
+        int(text)
+        if text is not None and text.isascii() and text.isdigit() and len(text) < 10
+        else None
+    )
 
 
 def redirect_to_login(_request: Request, _exc: Exception) -> Response:

@@ -13,8 +13,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from central_server.auth import create_user
 from central_server.models import SlotLease
-from tests.central.conftest import ADMIN_TOKEN
+from tests.central.conftest import ADMIN_TOKEN, OFFICE
 from tests.central.fleet.helpers import heartbeat_body
 from tests.central.lease_rig import (
     SERVICE,
@@ -24,6 +25,7 @@ from tests.central.lease_rig import (
     over_quota,
     seed_office,
 )
+from tests.central.officer.conftest import PASSWORD, Staff
 
 MONDAY = date(2026, 11, 23)
 MORNING = "08.00-11.00"
@@ -123,3 +125,31 @@ def test_a_release_confirmed_after_the_kiosk_reported_releases_nothing(
 def _leases(rig: LeaseServer, kiosk: LeaseKiosk) -> list[SlotLease]:
     with rig.app.state.db.transaction() as session:
         return list(session.scalars(select(SlotLease).where(SlotLease.kiosk_id == kiosk.kiosk_id)))
+
+
+def test_the_kiosk_page_quotes_no_query_text_and_an_officer_cannot_release(
+    rig: LeaseServer,
+) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    lease = monday_morning(kiosk)
+    rig.clock.now = datetime.fromisoformat(str(lease["expires_at"])) + timedelta(hours=1)
+    technician = requests.Session()
+    technician.post(f"{rig.base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
+    page = f"{rig.base_url}/fleet/kiosks/{kiosk.kiosk_id}"
+    lure = technician.get(
+        page, params={"error": "HUBUNGI 0812-0000 SEGERA", "released": "semua"}, timeout=10
+    ).text
+    assert "HUBUNGI" not in lure and "semua" not in lure
+    assert 'id="command-error"' not in lure and 'id="lease-released"' not in lure
+    refused = technician.get(page, params={"error": "csrf"}, timeout=10).text
+    assert "formulir kedaluwarsa" in refused
+    # an officer's session (not a technician) and a forged form: nothing released
+    create_user(rig.app.state.db, "petugas", PASSWORD, "officer", office_code=OFFICE)
+    officer = Staff(rig.base_url, "petugas")
+    release = f"{page}/leases/release"
+    for session in (officer.http, requests.Session()):
+        r = session.post(release, data={"csrf": "x", "confirmed": "1"}, timeout=10)
+        assert r.status_code in (200, 401, 403) and "Dilepas" not in r.text
+    forged = technician.post(release, data={"csrf": "forged", "confirmed": "1"}, timeout=10)
+    assert "formulir kedaluwarsa" in forged.text
+    assert row(rig, str(lease["lease_id"])).released_by is None
