@@ -16,7 +16,7 @@ from sqlalchemy import DateTime, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.concurrency import run_in_threadpool
 
-from central_server import keys
+from central_server import keys, seals
 from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.errors import fail
@@ -267,18 +267,18 @@ class KioskAuth:
                 session.add(kiosk)
             kiosk.office_code, kiosk.name = body.office_code, body.name
             if body.signing_key is not None:
-                kiosk.signing_key = body.signing_key
+                seals.register_key(session, kiosk, body.signing_key, now, "enrolment")
             token = self.issue(kiosk)
         log.info("kiosk %s enrolled at office %s", body.kiosk_id, body.office_code)
         return KioskOut(kiosk_id=body.kiosk_id, token=token)
 
     def set_signing_key(self, kiosk_id: str, signing_key: str) -> None:
-        """Register (or replace) the public key of the receipts an enrolled kiosk seals."""
+        """Register (or replace) the public key of the receipts an enrolled kiosk seals from
+        now on (seals.register_key: earlier seals keep the key they were signed with)."""
         with self.db.transaction() as session:
-            session.execute(
-                update(Kiosk).where(Kiosk.kiosk_id == kiosk_id).values(signing_key=signing_key)
-            )
-        log.info("kiosk %s registered its receipt signing key", kiosk_id)
+            kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+            if kiosk is not None:
+                seals.register_key(session, kiosk, signing_key, datetime.now(UTC), "kiosk")
 
     def _redeem(self, session: Any, body: EnrolIn, now: datetime) -> None:
         if body.enrolment_code is None:

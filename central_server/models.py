@@ -39,8 +39,23 @@ class Kiosk(Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[str] = mapped_column(String(40))
-    # Ed25519 public key of the receipts it seals (receipt_seal.public_key_text), None = unknown
+    # Ed25519 public key of the receipts it seals (receipt_seal.public_key_text), None = unknown;
+    # the current one of KioskSigningKey
     signing_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class KioskSigningKey(Base):
+    """Every receipt signing key a kiosk registered, and from when it signs: a seal is
+    checked with the key in force when it was issued, so a key replaced later (a kiosk's key
+    file lost, or a stolen token) neither voids old seals nor can forge them
+    (central_server.seals)."""
+
+    __tablename__ = "kiosk_signing_keys"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    registered_by: Mapped[str] = mapped_column(String(40))  # "enrolment" or "kiosk"
 
 
 class Quota(Base):

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from central_server.lease_reports import utc
 from central_server.lifecycle import STATUS_TEXTS
-from central_server.models import Application, Kiosk, Office
+from central_server.models import Application, Kiosk, KioskSigningKey, Office
 from central_server.server_seal import SERVER_ID, ServerSealer
 from central_server.settings import WIB
 from kiosk_app.domain.catalogue import SERVICES
@@ -25,10 +27,12 @@ from kiosk_app.services import receipt_seal
 from kiosk_app.services.receipt_seal import ReceiptClaims, SealInvalid
 
 log = logging.getLogger("central_server.seals")
+audit = logging.getLogger("central_server.audit")
 
 VALID, ALTERED, UNKNOWN_KIOSK, MALFORMED = "valid", "bad_signature", "unknown_kiosk", "malformed"
 SUPERSEDED = "superseded"  # genuine, but its application was moved to another date or window
 MAX_TYPED = 700  # what a verification page reads of a scanned or pasted code
+CLOCK_SKEW = timedelta(minutes=10)  # a seal this near a key change is tried with both keys
 
 
 @dataclass(frozen=True)
@@ -49,33 +53,89 @@ class SealCheck:
         return self.status == VALID
 
 
-def public_key_of(session: Session, kiosk_id: str) -> bytes | None:
-    """The raw Ed25519 public key a kiosk registered, None when it has none (or a bad one)."""
-    text = session.scalar(select(Kiosk.signing_key).where(Kiosk.kiosk_id == kiosk_id))
-    if not text:
-        return None
-    try:
-        return receipt_seal.public_key_from_text(text)
-    except SealInvalid:
-        log.warning("kiosk %s has an unusable signing key", kiosk_id)
-        return None
+def register_key(session: Session, kiosk: Kiosk, public_key: str, now: datetime, by: str) -> bool:
+    """Make `public_key` the kiosk's receipt signing key from `now` on; False when it was
+    already. Seals issued before stay checked with the key then in force (`keys_at`), so a
+    replaced key (a lost key file, or a stolen token) neither voids nor forges them; a
+    replacement is audit-logged and listed on the fleet dashboard's kiosk page."""
+    if kiosk.signing_key == public_key:
+        return False
+    previous, kiosk.signing_key = kiosk.signing_key, public_key
+    session.add(
+        KioskSigningKey(
+            kiosk_id=kiosk.kiosk_id, public_key=public_key, valid_from=now, registered_by=by
+        )
+    )
+    if previous is None:
+        log.info("kiosk %s registered receipt signing key %s", kiosk.kiosk_id, public_key[:8])
+    else:
+        audit.warning(
+            "kiosk %s replaced receipt signing key %s with %s (%s): seals issued from %s on"
+            " verify with the new key only",
+            kiosk.kiosk_id,
+            previous[:8],
+            public_key[:8],
+            by,
+            now.isoformat(timespec="seconds"),
+        )
+    return True
+
+
+def key_history(session: Session, kiosk_id: str) -> list[KioskSigningKey]:
+    """Every signing key the kiosk registered, oldest first."""
+    return list(
+        session.scalars(
+            select(KioskSigningKey)
+            .where(KioskSigningKey.kiosk_id == kiosk_id)
+            .order_by(KioskSigningKey.valid_from, KioskSigningKey.id)
+        )
+    )
+
+
+def keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]:
+    """The raw public keys a kiosk's seal issued at `issued_at` may be signed with: the one in
+    force then (the first one for an earlier time), and a neighbour registered within
+    CLOCK_SKEW of it (the kiosk's clock is its own)."""
+    history = [(k.public_key, utc(k.valid_from)) for k in key_history(session, kiosk_id)]
+    if not history:  # a key stored before history was kept
+        current = session.scalar(select(Kiosk.signing_key).where(Kiosk.kiosk_id == kiosk_id))
+        history = [(current, utc(issued_at))] if current else []
+    at = utc(issued_at)
+    chosen = max([i for i, (_k, since) in enumerate(history) if since <= at], default=0)
+    picked = [
+        key
+        for i, (key, since) in enumerate(history)
+        if i == chosen
+        or (i == chosen + 1 and since - CLOCK_SKEW <= at)
+        or (i == chosen - 1 and at - CLOCK_SKEW < history[chosen][1])
+    ]
+    raw: list[bytes] = []
+    for text in picked:
+        try:
+            raw.append(receipt_seal.public_key_from_text(text))
+        except SealInvalid:
+            log.warning("kiosk %s has an unusable signing key", kiosk_id)
+    return raw
 
 
 def check(session: Session, sealed: str, server: ServerSealer | None = None) -> SealCheck:
-    """Verify `sealed` with the key of the kiosk it names, or the server's (`server`) for a
-    server seal (the signature only, no lookups)."""
-
-    def key_of(kiosk_id: str) -> bytes | None:
-        if kiosk_id == SERVER_ID:
-            return server.public_key() if server is not None else None
-        return public_key_of(session, kiosk_id)
-
+    """Verify `sealed` with the key the kiosk it names held when the seal says it was issued
+    (`keys_at`), or the server's (`server`) for a server seal (the signature only)."""
     try:
-        return SealCheck(VALID, receipt_seal.verify(sealed, key_of))
-    except SealInvalid as exc:
-        if exc.reason == MALFORMED:
-            return SealCheck(MALFORMED, None)
-        return SealCheck(exc.reason, receipt_seal.read(sealed))
+        claims = receipt_seal.read(sealed)
+    except SealInvalid:
+        return SealCheck(MALFORMED, None)
+    if claims.kiosk_id == SERVER_ID:
+        candidates = [server.public_key()] if server is not None else []
+    else:
+        candidates = keys_at(session, claims.kiosk_id, claims.issued_at)
+    status = UNKNOWN_KIOSK
+    for raw in candidates:
+        try:
+            return SealCheck(VALID, receipt_seal.verify(sealed, lambda _kiosk: raw))  # noqa: B023
+        except SealInvalid as exc:
+            status = exc.reason
+    return SealCheck(status, claims)
 
 
 def find(session: Session, sealed: str, server: ServerSealer | None = None) -> SealCheck:

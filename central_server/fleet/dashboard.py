@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from central_server import lease_reports, leases
+from central_server import lease_reports, leases, seals
 from central_server.downloads import download
 from central_server.fleet import alerts
 from central_server.fleet.access import (
@@ -179,6 +179,7 @@ def build_dashboard(
             held = leases.of_kiosk(session, kiosk_id, lease_now())
             lease_total = leases.totals(session, lease_now()).get(kiosk_id, leases.LeaseTotals())
             doubtful = lease_reports.doubtful(session, kiosk_id, lease_now())
+            signing_keys = seals.key_history(session, kiosk_id)
         end = service.clock()
         start = end - timedelta(hours=24)
 
@@ -213,6 +214,7 @@ def build_dashboard(
             doubtful=doubtful,
             in_doubt=sum(x.places - x.used for x in doubtful),
             released=_count(request.query_params.get("released")),
+            signing_keys=signing_keys,
             csrf=access.csrf_token(staff),
             error=FORM_ERRORS.get(request.query_params.get("error") or ""),
         )

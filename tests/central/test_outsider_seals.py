@@ -1,0 +1,113 @@
+"""Receipt seals attacked from outside, over HTTP on SQLite and PostgreSQL: a stolen kiosk
+token replacing the kiosk's signing key can neither forge seals dated before the change nor
+void the genuine ones (each seal is checked with the key in force when it was issued); the
+change is audit-logged and shown on the fleet dashboard; a revoked kiosk's seals still verify
+and its token registers nothing; garbage seals are refused without a 500."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from central_server.models import KioskSigningKey
+from kiosk_app.services import receipt_seal
+from tests.central.conftest import ADMIN_TOKEN
+from tests.central.fleet.helpers import STAFF
+from tests.central.lease_rig import SERVICE, LeaseKiosk, LeaseServer, lease_server, seed_office
+
+
+@pytest.fixture
+def rig(database_url: str) -> Iterator[LeaseServer]:
+    with lease_server(database_url) as running:
+        yield running
+
+
+def verdict(rig: LeaseServer, sealed: str) -> requests.Response:
+    return requests.get(
+        f"{rig.base_url}/r/{sealed}", headers={"Accept": "application/json"}, timeout=10
+    )
+
+
+def keys(rig: LeaseServer, kiosk: LeaseKiosk) -> list[str]:
+    with rig.app.state.db.transaction() as session:
+        return list(
+            session.scalars(
+                select(KioskSigningKey.public_key)
+                .where(KioskSigningKey.kiosk_id == kiosk.kiosk_id)
+                .order_by(KioskSigningKey.valid_from)
+            )
+        )
+
+
+def test_a_replaced_signing_key_neither_voids_nor_forges_earlier_seals(
+    rig: LeaseServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    [lease, *_] = kiosk.leases(days=4)
+    issued = datetime.now(UTC) - timedelta(hours=2)
+    genuine = kiosk.offline_booking(lease, issued)  # sealed with the enrolment key
+    genuine_seal = genuine["lease"]["seal"]
+    assert verdict(rig, genuine_seal).json()["status"] == "valid"
+    # a thief with the kiosk's token registers a key of their own
+    thief = receipt_seal.new_key()
+    with caplog.at_level(logging.WARNING, logger="central_server.audit"):
+        r = kiosk.call(
+            "PUT",
+            "/api/v1/kiosk/signing-key",
+            json={"signing_key": receipt_seal.public_key_text(thief)},
+        )
+    assert r.status_code == 204
+    audit = [m.getMessage() for m in caplog.records if m.name == "central_server.audit"]
+    assert any(f"kiosk {kiosk.kiosk_id} replaced receipt signing key" in m for m in audit)
+    # the genuine seal still verifies; one forged for the same past moment does not
+    assert verdict(rig, genuine_seal).json()["status"] == "valid"
+    forged = replace(kiosk, key=thief).offline_booking(lease, issued)
+    assert verdict(rig, forged["lease"]["seal"]).json()["status"] == "bad_signature"
+    # the genuine offline booking still arrives from the outbox and is admitted
+    assert kiosk.submit(genuine).status_code == 201
+    refused = kiosk.submit(forged)
+    assert refused.status_code != 201, refused.text
+    # the same key again changes nothing; the dashboard shows the replacement
+    again = receipt_seal.public_key_text(thief)
+    kiosk.call("PUT", "/api/v1/kiosk/signing-key", json={"signing_key": again})
+    assert len(keys(rig, kiosk)) == 2
+    technician = requests.Session()
+    technician.post(f"{rig.base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
+    page = technician.get(f"{rig.base_url}/fleet/kiosks/{kiosk.kiosk_id}", timeout=10).text
+    assert 'id="key-replaced"' in page and "diganti 1 kali" in page
+    assert re.search(r"<td>kiosk</td>", page)  # registered with the kiosk's token
+
+
+def test_a_revoked_kiosks_seals_still_verify_and_its_token_registers_no_key(
+    rig: LeaseServer,
+) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    [lease, *_] = kiosk.leases(days=4)
+    sealed = kiosk.offline_booking(lease, datetime.now(UTC))["lease"]["seal"]
+    r = requests.delete(
+        f"{rig.base_url}/api/v1/kiosks/{kiosk.kiosk_id}/token", headers=STAFF, timeout=10
+    )
+    assert r.status_code == 204
+    stolen = receipt_seal.public_key_text(receipt_seal.new_key())
+    r = kiosk.call("PUT", "/api/v1/kiosk/signing-key", json={"signing_key": stolen})
+    assert r.status_code == 401
+    assert verdict(rig, sealed).json()["status"] == "valid"
+    assert len(keys(rig, kiosk)) == 1
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["x", "%00", "a.b", "A" * 4000, "é" * 50, "LOK~~~.sig", "<script>alert(1)<"],
+)
+def test_garbage_seals_are_refused_without_a_500(rig: LeaseServer, garbage: str) -> None:
+    r = verdict(rig, garbage)
+    assert r.status_code == 404 and r.json()["status"] == "malformed"
+    page = requests.get(f"{rig.base_url}/r/{garbage}", timeout=10)
+    assert page.status_code == 404 and "<script>alert" not in page.text
