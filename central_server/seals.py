@@ -52,6 +52,12 @@ class SealCheck:
         """True when the named kiosk's key signed exactly these claims."""
         return self.status == VALID
 
+    @property
+    def genuine(self) -> bool:
+        """True when the seal is genuine: valid, or superseded (its application moved since;
+        the application's own date and window hold)."""
+        return self.status in (VALID, SUPERSEDED)
+
 
 def register_key(session: Session, kiosk: Kiosk, public_key: str, now: datetime, by: str) -> bool:
     """Make `public_key` the kiosk's receipt signing key from `now` on; False when it was

@@ -29,6 +29,7 @@ from central_server.queue.core import (
 )
 from central_server.queue.counters import open_counters
 from central_server.review_models import Arrival
+from central_server.server_seal import ServerSealer
 from central_server.settings import WIB
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.services import receipt_seal
@@ -61,11 +62,16 @@ def _slot_extra(app: Application) -> dict[str, str]:
 
 
 def find_application(
-    session: Session, office_code: str, lookup: Lookup, today: date
+    session: Session,
+    office_code: str,
+    lookup: Lookup,
+    today: date,
+    sealer: ServerSealer | None = None,
 ) -> Application:
     """The booking a kiosk's check-in names (404 not_found when there is none). A scanned QR
-    is a signed seal (issue 16: the kiosk's key must have signed it, 409 bad_seal otherwise)
-    or, on older tickets, the bare registration number."""
+    is a signed seal (issue 16: the kiosk's key, or the server's for a booking moved by an
+    officer, must have signed it, 409 bad_seal otherwise; a kiosk seal superseded by the move
+    still names its booking) or, on older tickets, the bare registration number."""
     if lookup.nik is not None:
         return _booking_of_holder(session, office_code, lookup.nik.strip(), today)
     number = lookup.registration_number
@@ -74,8 +80,8 @@ def find_application(
         if sealed is None:
             number = lookup.seal
         else:
-            found = seals.find(session, sealed)
-            if not found.valid:
+            found = seals.find(session, sealed, sealer)
+            if not found.genuine:
                 raise QueueRefused(
                     "bad_seal", f"the ticket's seal does not verify ({found.status})"
                 )
@@ -120,13 +126,18 @@ def _booking_of_holder(session: Session, office_code: str, nik: str, today: date
 
 
 def check_in(
-    session: Session, office_code: str, lookup: Lookup, now: datetime, actor: str
+    session: Session,
+    office_code: str,
+    lookup: Lookup,
+    now: datetime,
+    actor: str,
+    sealer: ServerSealer | None = None,
 ) -> dict[str, Any]:
     """Check a citizen in at a kiosk of `office_code` at `now` (WIB) and answer their calling
     ticket; a second check-in answers the same ticket (repeat)."""
     now = now.astimezone(WIB)  # the windows are in WIB
     today = now.date()
-    app = find_application(session, office_code, lookup, today)
+    app = find_application(session, office_code, lookup, today, sealer)
     extra = _slot_extra(app)
     if app.office_code != office_code:
         raise QueueRefused(

@@ -128,7 +128,12 @@ def router(
         try:
             with db.transaction() as session:
                 ticket = queue_checkin.check_in(
-                    session, kiosk.office_code, lookup, clock(), f"kiosk:{kiosk.kiosk_id}"
+                    session,
+                    kiosk.office_code,
+                    lookup,
+                    clock(),
+                    f"kiosk:{kiosk.kiosk_id}",
+                    pages.sealer,
                 )
         except QueueRefused as exc:
             refuse(exc)

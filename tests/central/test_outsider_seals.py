@@ -10,17 +10,23 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import requests
 from sqlalchemy import select
 
-from central_server.models import KioskSigningKey
+from central_server.auth import create_user
+from central_server.models import Application, KioskSigningKey
+from central_server.settings import WIB
 from kiosk_app.services import receipt_seal
-from tests.central.conftest import ADMIN_TOKEN
+from tests.central.conftest import ADMIN_TOKEN, OFFICE
 from tests.central.fleet.helpers import STAFF
 from tests.central.lease_rig import SERVICE, LeaseKiosk, LeaseServer, lease_server, seed_office
+from tests.central.officer.conftest import PASSWORD, Staff
+
+MONDAY, TUESDAY = date(2026, 11, 23), date(2026, 11, 24)
+MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
 
 
 @pytest.fixture
@@ -111,3 +117,42 @@ def test_garbage_seals_are_refused_without_a_500(rig: LeaseServer, garbage: str)
     assert r.status_code == 404 and r.json()["status"] == "malformed"
     page = requests.get(f"{rig.base_url}/r/{garbage}", timeout=10)
     assert page.status_code == 404 and "<script>alert" not in page.text
+
+
+def test_check_in_with_the_seal_of_a_moved_booking_old_or_new(database_url: str) -> None:
+    with lease_server(database_url, seal_secret="5e" * 32) as rig:
+        create_user(rig.app.state.db, "petugas", PASSWORD, "officer", office_code=OFFICE)
+        officer = Staff(rig.base_url, "petugas")
+        [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 8})
+        lease = next(
+            x for x in kiosk.leases(days=4) if (x["date"], x["window"]) == (str(MONDAY), MORNING)
+        )
+        booking = kiosk.offline_booking(lease, rig.clock(), nik="3517089999850001")  # held
+        kiosk_seal = booking["lease"]["seal"]
+        number = kiosk.submit(booking).json()["registration_number"]
+        assert officer.act(number, "release").status_code == 303
+        assert officer.act(number, "approve", slot=f"{TUESDAY}|{AFTERNOON}").status_code == 303
+        with rig.app.state.db.transaction() as session:
+            server_seal = session.scalar(
+                select(Application.server_seal).where(Application.registration_number == number)
+            )
+        assert server_seal is not None
+
+        def check_in(sealed: str) -> requests.Response:
+            qr = receipt_seal.qr_text(sealed, rig.base_url)
+            return kiosk.call("POST", "/api/v1/checkin", json={"seal": qr})
+
+        # on Monday (the old receipt's day) the old seal names the booking: it is on Tuesday
+        rig.clock.now = datetime.combine(MONDAY, time(8, 30), WIB)
+        r = check_in(kiosk_seal)
+        assert r.status_code == 409 and r.json()["detail"]["code"] == "other_day", r.text
+        # on Tuesday afternoon either receipt checks the citizen in, once
+        rig.clock.now = datetime.combine(TUESDAY, time(13, 5), WIB)
+        first = check_in(server_seal)
+        assert first.status_code == 200, first.text
+        again = check_in(kiosk_seal)
+        assert again.status_code == 200 and again.json()["repeat"] is True
+        assert again.json()["calling_number"] == first.json()["calling_number"]
+        # a server seal altered by one character is still refused
+        altered = server_seal[:-2] + ("A" if server_seal[-2] != "A" else "B") + server_seal[-1]
+        assert check_in(altered).json()["detail"]["code"] in ("bad_seal", "not_found")
