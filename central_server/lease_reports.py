@@ -150,17 +150,7 @@ def release(session: Session, kiosk_id: str, now: datetime, actor: str) -> int:
     that still arrives from them is honoured and, when the place was taken, flagged."""
     now = utc(now)
     places = 0
-    # Locked as read (PostgreSQL re-checks `in_doubt` on the newest row): a report or booking
-    # that committed since the technician's page was drawn leaves its lease alone. Lease id
-    # order, the order heartbeat reports write them in.
-    locked = (
-        select(SlotLease)
-        .where(SlotLease.kiosk_id == kiosk_id, in_doubt(now))
-        .order_by(SlotLease.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    for lease in session.scalars(locked):
+    for lease in doubtful(session, kiosk_id, now):
         spare = lease.places - lease.used
         lease.returned += spare
         lease.places = lease.used
