@@ -18,6 +18,10 @@ Detail = Annotated[str, StringConstraints(max_length=200, pattern=PLAIN)]
 DeviceState = Annotated[dict[Word, Detail], Field(max_length=20)]  # at most 20 keys a device
 MAX_ARGS_BYTES = 16_384
 MAX_ATTACHMENT_B64 = 8_000_000  # ~6 MB: a compressed log bundle or a screenshot
+# Leases one heartbeat may name: a kiosk holds one per service and window over the 14-day
+# horizon (6 services x 19 windows = 114). Each named lease costs the heartbeat's batch an
+# UPDATE (2000 unknown ids: ~100 ms on PostgreSQL), so a hostile kiosk's count is bounded.
+MAX_LEASES = 300
 
 
 class CommandKind(StrEnum):
@@ -47,7 +51,7 @@ class HeartbeatIn(BaseModel):
     # that does not report them; central_server.lease_reports). A whole JSON number: "1",
     # true or 1.0 are a broken or hostile client, not a count.
     leases: dict[LeaseId, Annotated[int, Field(ge=0, le=100_000, strict=True)]] | None = Field(
-        default=None, max_length=2000
+        default=None, max_length=MAX_LEASES
     )
 
     @field_validator("last_transaction_at")

@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import select
 
 from central_server.auth import create_user
+from central_server.fleet.schemas import MAX_LEASES
 from central_server.models import SlotLease
 from tests.central.conftest import ADMIN_TOKEN, OFFICE
 from tests.central.fleet.helpers import heartbeat_body
@@ -89,7 +90,11 @@ def test_another_kiosks_or_offices_lease_ids_and_odd_counts_change_nothing(
         r = a.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(leases={mine: odd}))
         assert r.status_code == 422, (odd, r.text)
     assert row(rig, mine).reported_used is None
-    too_many = {f"x{i}": 0 for i in range(2001)}
+    # a heartbeat names at most MAX_LEASES leases (each costs its batch an UPDATE)
+    most = {f"x{i}": 0 for i in range(MAX_LEASES)}
+    r = a.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(leases=most))
+    assert r.status_code == 200, r.text
+    too_many = most | {"one-more": 0}
     r = a.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(leases=too_many))
     assert r.status_code == 422
 
