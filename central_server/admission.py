@@ -34,16 +34,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from central_server import lifecycle, numbering, quota, reconcile, submission_notice
+from central_server import numbering, quota, reconcile, submission_notice
 from central_server.kiosk_auth import KioskRef
 from central_server.lifecycle import daily_quota
 from central_server.models import Application
 from central_server.schemas import ApplicationIn, SlotIn, SubmissionOut
 from central_server.settings import now_wib
+from central_server.slot_room import first_free, occupied
 from kiosk_app.domain.identity import mask_name, mask_nik
 
 log = logging.getLogger("central_server")
@@ -95,62 +96,6 @@ def request_hash(body: ApplicationIn) -> str:
     return hashlib.sha256(
         json.dumps(body.model_dump(mode="json", exclude=left_out), sort_keys=True).encode()
     ).hexdigest()
-
-
-def booked(session: Session, office_code: str, service: str, days: list[date]) -> dict[Slot, int]:
-    """Applications per (day, window) of an office's service on `days`."""
-    rows = session.execute(
-        select(Application.slot_date, Application.slot_window, func.count())
-        .where(
-            Application.office_code == office_code,
-            Application.service == service,
-            Application.slot_date.in_(days),
-        )
-        .group_by(Application.slot_date, Application.slot_window)
-    )
-    return {(d, w): n for d, w, n in rows}
-
-
-leased = lifecycle.leased_places  # places lent to kiosks and not used yet, per (day, window)
-
-
-def occupied(
-    session: Session, office_code: str, service: str, days: list[date], now: datetime
-) -> dict[Slot, int]:
-    """Places of each slot that are not free: bookings plus places lent and not used yet."""
-    counts = Tally(booked(session, office_code, service, days))
-    counts.update(leased(session, office_code, service, days, now))
-    return dict(counts)
-
-
-def first_free(
-    session: Session,
-    office: str,
-    service: str,
-    wanted: Slot,
-    today: date,
-    now: datetime,
-    taken: Mapping[tuple[str, date, str], int] | None = None,
-) -> Slot | None:
-    """The earliest slot after the full `wanted` one (quota.later_slots) with a place left,
-    locked for this transaction; None when the whole horizon is full. `taken`: places this
-    transaction already holds but has not inserted yet (the batch)."""
-    candidates = list(quota.later_slots(today, *wanted))
-    if not candidates:
-        return None
-    daily = daily_quota(session, office, service)
-    held = taken or {}
-    # A slot full before locking rarely frees up (only a lease given back or expiring), so
-    # it is skipped; one with room is locked, then counted again under the lock.
-    seen = occupied(session, office, service, sorted({d for d, _ in candidates}), now)
-    for day, window in candidates:
-        room = quota.window_capacity(daily, window) - held.get((service, day, window), 0)
-        if seen.get((day, window), 0) >= room:
-            continue
-        numbering.lock_slot(session, office, service, day, window)
-        if occupied(session, office, service, [day], now).get((day, window), 0) < room:
-            return day, window
-    return None
 
 
 @dataclass(frozen=True)
@@ -229,9 +174,14 @@ class Admission:
                 new.append(_New(r, digest))
                 if seal is not None:
                     fresh.add(seal)
-        created = self._create_in_bulk(session, kiosk, new) if len(new) > 1 else None
+        # The lock order (central_server.leases): every slot first, in slot order (a moved
+        # item's later slot after them), the leases' rows last, in id order (`uses`).
+        numbering.lock_slots(session, kiosk.office_code, self._slots(new))
+        uses: Tally[str] = Tally()  # places taken from each lease, written at the end
+        created = self._create_in_bulk(session, kiosk, new, uses) if len(new) > 1 else None
         if created is None:
-            created = [self._admit_one(session, kiosk, item) for item in new]
+            created = [self._admit_one(session, kiosk, item, uses) for item in new]
+        reconcile.use_leases(session, uses)
         answers = iter(created)
         result = [
             o if o is not None or i in later else next(answers) for i, o in enumerate(outcomes)
@@ -245,22 +195,40 @@ class Admission:
             )
         return [o for o in result if o is not None]
 
+    def _slots(self, new: list[_New]) -> list[tuple[str, date, str]]:
+        """The slots the items name that can be booked (sealed ones whatever their day)."""
+        today, slots = self.today(), set()
+        for item in new:
+            body = item.submission.body
+            day, window = body.slot.date, body.slot.window
+            if body.lease is not None or quota.slot_problem(today, day, window) is None:
+                slots.add((body.service.value, day, window))
+        return sorted(slots)
+
     def _create_in_bulk(
-        self, session: Session, kiosk: KioskRef, new: list[_New]
+        self, session: Session, kiosk: KioskRef, new: list[_New], uses: Tally[str]
     ) -> list[Outcome] | None:
         """All new items with a few statements; None when they must go one by one."""
+        mine: Tally[str] = Tally()
         try:
             with session.begin_nested():
-                return self._create(session, kiosk, new)
+                outcomes = self._create(session, kiosk, new, uses, mine)
         except (numbering.SequenceExhausted, IntegrityError) as exc:
             log.info("batch of kiosk %s goes item by item: %s", kiosk.kiosk_id, type(exc).__name__)
             return None
+        uses.update(mine)
+        return outcomes
 
-    def _admit_one(self, session: Session, kiosk: KioskRef, item: _New) -> Outcome:
+    def _admit_one(
+        self, session: Session, kiosk: KioskRef, item: _New, uses: Tally[str]
+    ) -> Outcome:
         """One new item in its own savepoint: a refusal or a lost race spoils nothing else."""
+        mine: Tally[str] = Tally()
         try:
             with session.begin_nested():
-                return self._create(session, kiosk, [item])[0]
+                [outcome] = self._create(session, kiosk, [item], uses, mine)
+            uses.update(mine)
+            return outcome
         except numbering.SequenceExhausted as exc:
             return Refused(409, "sequence_exhausted", str(exc))
         except IntegrityError:
@@ -281,8 +249,16 @@ class Admission:
                     return _same_seal(same)
             raise
 
-    def _create(self, session: Session, kiosk: KioskRef, items: list[_New]) -> list[Outcome]:
-        """Book, number, store and record `items`; raises SequenceExhausted or IntegrityError."""
+    def _create(
+        self,
+        session: Session,
+        kiosk: KioskRef,
+        items: list[_New],
+        earlier: Mapping[str, int],
+        uses: Tally[str],
+    ) -> list[Outcome]:
+        """Book, number, store and record `items`; raises SequenceExhausted or IntegrityError.
+        The places taken from leases are added to `uses` (with `earlier`'s, not written yet)."""
         today, office, now = self.today(), kiosk.office_code, self.clock()
         outcomes: list[Outcome | None] = []
         taken: Tally[tuple[str, date, str]] = Tally()
@@ -301,7 +277,10 @@ class Admission:
                 # The sealed slot, whatever its quota: the place was lent for it.
                 numbering.lock_slot(session, office, service, day, window)
                 over = False
-                if not reconcile.use_lease(session, body.lease.lease_id):
+                lease_id = body.lease.lease_id
+                left = reconcile.spare(session, lease_id) - earlier.get(lease_id, 0)
+                uses[lease_id] += 1
+                if left < uses[lease_id]:
                     # its place went back to the pool meanwhile: one more in the slot
                     slot = (service, day, window)
                     taken[slot] += 1

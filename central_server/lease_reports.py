@@ -101,11 +101,18 @@ def reclaim(session: Session, now: datetime, office: str | None = None) -> int:
     back to the pool (they stopped counting at expiry already), and those in doubt whose day
     has begun; places in doubt of later days stay. Returns how many leases gave places back."""
     now = utc(now)
-    query = update(SlotLease).where(
-        SlotLease.expires_at <= now, _reported_final(), SlotLease.places > _owed()
+    final = and_(_reported_final(), SlotLease.places > _owed())
+    begun_in_doubt = and_(
+        SlotLease.day <= day_begun(now), SlotLease.places > SlotLease.used, ~_reported_final()
     )
+    # The lock order (central_server.leases): every row first, in id order; no slot lock.
+    locking = select(SlotLease.id).where(SlotLease.expires_at <= now, or_(final, begun_in_doubt))
     if office is not None:
-        query = query.where(SlotLease.office_code == office)
+        locking = locking.where(SlotLease.office_code == office)
+    ids = list(session.scalars(locking.order_by(SlotLease.id).with_for_update(key_share=True)))
+    if not ids:
+        return 0
+    query = update(SlotLease).where(SlotLease.id.in_(ids), SlotLease.expires_at <= now, final)
     done = session.execute(
         query.values(
             returned=SlotLease.returned + SlotLease.places - _owed(), places=_owed()
@@ -114,13 +121,8 @@ def reclaim(session: Session, now: datetime, office: str | None = None) -> int:
     count = int(getattr(done, "rowcount", 0) or 0)
     # In doubt until their day began: they no longer count (`counted`); written down too.
     begun = update(SlotLease).where(
-        SlotLease.expires_at <= now,
-        SlotLease.day <= day_begun(now),
-        SlotLease.places > SlotLease.used,
-        ~_reported_final(),
+        SlotLease.id.in_(ids), SlotLease.expires_at <= now, begun_in_doubt
     )
-    if office is not None:
-        begun = begun.where(SlotLease.office_code == office)
     done = session.execute(
         begun.values(
             returned=SlotLease.returned + SlotLease.places - SlotLease.used,
@@ -150,7 +152,13 @@ def release(session: Session, kiosk_id: str, now: datetime, actor: str) -> int:
     that still arrives from them is honoured and, when the place was taken, flagged."""
     now = utc(now)
     places = 0
-    for lease in doubtful(session, kiosk_id, now):
+    locked = (  # the lock order (central_server.leases): by id, no slot lock
+        select(SlotLease)
+        .where(SlotLease.kiosk_id == kiosk_id, in_doubt(now))
+        .order_by(SlotLease.id)
+        .with_for_update(key_share=True)
+    )
+    for lease in session.scalars(locked):
         spare = lease.places - lease.used
         lease.returned += spare
         lease.places = lease.used
@@ -204,14 +212,25 @@ _REPORT = (
 # count the kiosk gave if it ever named it (its lease file lost since: the safer count). Runs
 # after _REPORT, which makes every named lease past its booking time final first, so exactly
 # the unnamed ones are left; the first final report is the only write (then never again).
+def _unnamed(at: object, begun: object) -> ColumnElement[bool]:
+    """Leases past their booking time at `at` with no final report yet, whose day has not
+    begun (`begun`) and with places unused (values or bound parameters)."""
+    return and_(
+        SlotLease.book_until < at,
+        or_(SlotLease.reported_at.is_(None), SlotLease.reported_at <= SlotLease.book_until),
+        SlotLease.day > begun,
+        SlotLease.places > SlotLease.used,
+    )
+
+
 _UNNAMED = (
     update(SlotLease)
     .where(
-        SlotLease.kiosk_id == bindparam("kid"),
-        SlotLease.book_until < bindparam("at", type_=SlotLease.reported_at.type),
-        or_(SlotLease.reported_at.is_(None), SlotLease.reported_at <= SlotLease.book_until),
-        SlotLease.day > bindparam("begun", type_=SlotLease.day.type),
-        SlotLease.places > SlotLease.used,
+        SlotLease.id == bindparam("lid"),
+        _unnamed(
+            bindparam("at", type_=SlotLease.reported_at.type),
+            bindparam("begun", type_=SlotLease.day.type),
+        ),
     )
     .values(reported_used=func.coalesce(SlotLease.reported_used, 0), reported_at=bindparam("at"))
     .execution_options(synchronize_session=False)
@@ -222,20 +241,29 @@ def record(conn: Connection, reports: Mapping[str, Mapping[str, int]], now: date
     """Store the lease usage kiosks reported at `now` (kiosk id -> lease id -> places used,
     every lease the kiosk holds; an empty mapping: it holds none); leases of other kiosks or
     unknown ones are ignored. A kiosk's lease past its booking time that its report does not
-    name was never received by it: reported unused, final (`_UNNAMED`)."""
+    name was never received by it: reported unused, final (`_UNNAMED`). Each statement
+    updates one lease, in lease id order whichever kiosks they belong to (the lock order,
+    central_server.leases)."""
     at = utc(now)
-    rows = [
-        {"lid": lease_id, "kid": kiosk_id, "n": int(used), "at": at}
-        for kiosk_id, usage in sorted(reports.items())
-        for lease_id, used in sorted(usage.items())
-    ]
+    rows = sorted(
+        (
+            {"lid": lease_id, "kid": kiosk_id, "n": int(used), "at": at}
+            for kiosk_id, usage in reports.items()
+            for lease_id, used in usage.items()
+        ),
+        key=lambda row: (row["lid"], row["kid"]),
+    )
     if rows:
         conn.execute(_REPORT, rows)
     if reports:
         begun = day_begun(at)
-        conn.execute(
-            _UNNAMED, [{"kid": kiosk_id, "at": at, "begun": begun} for kiosk_id in sorted(reports)]
-        )
+        unnamed = conn.scalars(  # read without a lock; _UNNAMED checks each again
+            select(SlotLease.id)
+            .where(SlotLease.kiosk_id.in_(sorted(reports)), _unnamed(at, begun))
+            .order_by(SlotLease.id)
+        ).all()
+        if unnamed:
+            conn.execute(_UNNAMED, [{"lid": lid, "at": at, "begun": begun} for lid in unnamed])
 
 
 def live(now: datetime) -> ColumnElement[bool]:

@@ -8,10 +8,25 @@ and its times renewed. The kiosk books from a lease until `book_until` (at most 
 a booking is always for a later day); at `expires_at`, a margin later, the unused places go
 back to the pool once the kiosk has reported its final use, else they stay in doubt
 (central_server.lease_reports), so an offline booking made in time and sent late is honoured
-and never overbooks. Unused places count as taken for everyone else (admission.occupied): for
+and never overbooks. Unused places count as taken for everyone else (slot_room.occupied): for
 every slot, places leased and not used plus places booked never exceed the quota. Each slot is
 topped up in its own short transaction under the slot's lock (numbering.lock_slot, the one the
-booking path takes), so a grant never holds two slot locks and cannot deadlock with a batch.
+booking path takes).
+
+The lock order (PostgreSQL; SQLite runs one transaction at a time). Slot locks
+(numbering.lock_slot) and lease rows (slot_leases) are taken in one global order, so no two
+transactions wait for each other in a circle:
+1. slot locks first, in slot order (service, day, window): a batch locks all the slots its
+   items name at once, sorted (numbering.lock_slots); an item moved to a later free slot
+   (slot_room.first_free) locks that one after them, still before any lease row;
+2. lease rows last, in lease id order: a batch writes the places it used (reconcile.use_leases)
+   after its last slot lock; a top-up writes the one row of the slot it has locked;
+3. a transaction that locks lease rows without holding a slot lock (renewal, return, heartbeat
+   usage reports, reclaim and the lease sweep, a technician's release) takes no slot lock at
+   all, locks its rows in id order (SELECT ... ORDER BY id FOR NO KEY UPDATE, or one UPDATE per
+   id in id order) and is short: a grant reclaims, renews and tops up in separate transactions.
+Row locks are FOR NO KEY UPDATE (what an UPDATE of these columns takes), so the key-share locks
+an application's foreign key takes on its lease never conflict with them.
 """
 
 import logging
@@ -26,7 +41,6 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from central_server import numbering, quota
-from central_server.admission import booked, leased, occupied
 from central_server.config import LeaseSettings
 from central_server.db import Database
 from central_server.kiosk_auth import ERRORS, KioskGuard, KioskRef
@@ -35,6 +49,7 @@ from central_server.lifecycle import daily_quota
 from central_server.models import Application, Kiosk, SlotLease
 from central_server.schemas import LeaseOut, LeaseReturn, LeaseReturnsIn, LeasesIn, LeasesOut
 from central_server.settings import WIB
+from central_server.slot_room import booked, leased, occupied
 from kiosk_app.domain.catalogue import SERVICES
 
 log = logging.getLogger("central_server.leases")
@@ -98,9 +113,12 @@ class Leases:
         """Grant, top up and renew the kiosk's leases over the next `days` days."""
         now, today = utc(self.clock()), self.today()
         candidates = [d for d in quota.verification_days(today, days) if day_start(d) > now]
+        # Each step its own transaction (the lock order, above): rows locked by id, no slot lock.
         with self.db.transaction() as session:
             reclaim(session, now, kiosk.office_code)
+        with self.db.transaction() as session:
             self._renew(session, kiosk, candidates, now)
+        with self.db.transaction() as session:  # reads only
             wanted, kiosks = self._top_ups(session, kiosk, candidates, now, today)
         # PostgreSQL: one transaction per slot, so a grant holds one slot lock at a time;
         # SQLite serializes whole transactions anyway: one for all (a commit each is slow).
@@ -116,7 +134,7 @@ class Leases:
         """Return unused places (used ones stay); unknown or foreign leases are skipped."""
         now = utc(self.clock())
         with self.db.transaction() as session:
-            for item in returns:
+            for item in sorted(returns, key=lambda r: r.lease_id):  # the lock order: by id
                 spare = SlotLease.places - SlotLease.used
                 back = case((spare < item.places, spare), else_=item.places)
                 done = session.execute(
@@ -151,13 +169,16 @@ class Leases:
         self, session: Session, kiosk: KioskRef, candidates: list[date], now: datetime
     ) -> None:
         """Move the times of the kiosk's unexpired leases on (never back): holding them longer
-        changes no count now, so no slot lock is needed."""
+        changes no count now, so no slot lock is needed; the rows are locked in id order."""
         for lease in session.scalars(
-            select(SlotLease).where(
+            select(SlotLease)
+            .where(
                 SlotLease.kiosk_id == kiosk.kiosk_id,
                 SlotLease.day.in_(candidates),
                 SlotLease.expires_at > now,
             )
+            .order_by(SlotLease.id)
+            .with_for_update(key_share=True)  # FOR NO KEY UPDATE, as an UPDATE locks
         ):
             until, expires = self.times(lease.day, now)
             lease.book_until = max(utc(lease.book_until), until)

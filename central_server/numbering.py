@@ -71,3 +71,10 @@ def lock_slot(session: Session, office_code: str, service: str, day: date, windo
         return
     key = f"slot:{office_code}:{service}:{day}:{window}"
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
+def lock_slots(session: Session, office_code: str, slots: list[tuple[str, date, str]]) -> None:
+    """lock_slot each of `slots` ((service, day, window)), in that order: callers pass them
+    sorted, so two transactions locking several slots take them in the same order."""
+    for service, day, window in slots:
+        lock_slot(session, office_code, service, day, window)

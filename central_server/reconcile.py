@@ -96,23 +96,29 @@ def open_applications(session: Session, bodies: Sequence[ApplicationIn]) -> dict
     }
 
 
-def use_lease(session: Session, lease_id: str) -> bool:
-    """One place of the lease is now a booking (one atomic UPDATE: returns and renewals of the
-    same row cannot lose it); True when the lease still had that place. A place booked after
-    it went back to the pool (released by a technician, the day begun) is honoured all the
-    same: the lease grows to cover it, and False says the slot holds one more."""
-    spare = session.scalar(
-        select(SlotLease.places - SlotLease.used).where(SlotLease.id == lease_id)
-    )
-    session.execute(
-        update(SlotLease)
-        .where(SlotLease.id == lease_id)
-        .values(
-            used=SlotLease.used + 1,
-            places=case(
-                (SlotLease.used + 1 > SlotLease.places, SlotLease.used + 1),
-                else_=SlotLease.places,
-            ),
+def spare(session: Session, lease_id: str) -> int:
+    """Places of the lease not used yet, read without a row lock: the caller holds the slot's
+    lock, so only returns, reclaims and releases can change it meanwhile, and the places they
+    free are the booking's to take (no one else books the slot until the caller commits)."""
+    left = session.scalar(select(SlotLease.places - SlotLease.used).where(SlotLease.id == lease_id))
+    return int(left or 0)
+
+
+def use_leases(session: Session, uses: Mapping[str, int]) -> None:
+    """Places of leases that are now bookings (lease id -> how many), each one atomic UPDATE,
+    in lease id order (the lock order, central_server.leases), after every slot lock the
+    transaction takes. A place booked after it went back to the pool (released by a technician,
+    the day begun) is honoured all the same: the lease grows to cover it."""
+    for lease_id, n in sorted(uses.items()):
+        session.execute(
+            update(SlotLease)
+            .where(SlotLease.id == lease_id)
+            .values(
+                used=SlotLease.used + n,
+                places=case(
+                    (SlotLease.used + n > SlotLease.places, SlotLease.used + n),
+                    else_=SlotLease.places,
+                ),
+            )
+            .execution_options(synchronize_session=False)
         )
-    )
-    return spare is not None and spare > 0

@@ -19,7 +19,7 @@ from central_server import (
     scans,
     surveys,
 )
-from central_server.admission import Admission, Refused, Submission, occupied
+from central_server.admission import Admission, Refused, Submission
 from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
@@ -36,6 +36,7 @@ from central_server.schemas import (
     SlotOut,
     SubmissionOut,
 )
+from central_server.slot_room import occupied
 from central_server.status import StatusLookup
 from central_server.throttle import DatabaseRateLimiter
 
