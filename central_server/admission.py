@@ -29,7 +29,7 @@ import hmac
 import json
 import logging
 from collections import Counter as Tally
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -177,11 +177,11 @@ class Admission:
         # The lock order (central_server.leases): every slot first, in slot order (a moved
         # item's later slot after them), the leases' rows last, in id order (`uses`).
         numbering.lock_slots(session, kiosk.office_code, self._slots(new))
-        uses: Tally[str] = Tally()  # places taken from each lease, written at the end
+        uses = reconcile.LeaseUses()  # places taken from leases, written at the end
         created = self._create_in_bulk(session, kiosk, new, uses) if len(new) > 1 else None
         if created is None:
             created = [self._admit_one(session, kiosk, item, uses) for item in new]
-        reconcile.use_leases(session, uses)
+        reconcile.use_leases(session, uses.leases)
         answers = iter(created)
         result = [
             o if o is not None or i in later else next(answers) for i, o in enumerate(outcomes)
@@ -206,10 +206,10 @@ class Admission:
         return sorted(slots)
 
     def _create_in_bulk(
-        self, session: Session, kiosk: KioskRef, new: list[_New], uses: Tally[str]
+        self, session: Session, kiosk: KioskRef, new: list[_New], uses: reconcile.LeaseUses
     ) -> list[Outcome] | None:
         """All new items with a few statements; None when they must go one by one."""
-        mine: Tally[str] = Tally()
+        mine = reconcile.LeaseUses()
         try:
             with session.begin_nested():
                 outcomes = self._create(session, kiosk, new, uses, mine)
@@ -220,10 +220,10 @@ class Admission:
         return outcomes
 
     def _admit_one(
-        self, session: Session, kiosk: KioskRef, item: _New, uses: Tally[str]
+        self, session: Session, kiosk: KioskRef, item: _New, uses: reconcile.LeaseUses
     ) -> Outcome:
         """One new item in its own savepoint: a refusal or a lost race spoils nothing else."""
-        mine: Tally[str] = Tally()
+        mine = reconcile.LeaseUses()
         try:
             with session.begin_nested():
                 [outcome] = self._create(session, kiosk, [item], uses, mine)
@@ -254,12 +254,18 @@ class Admission:
         session: Session,
         kiosk: KioskRef,
         items: list[_New],
-        earlier: Mapping[str, int],
-        uses: Tally[str],
+        earlier: reconcile.LeaseUses,
+        uses: reconcile.LeaseUses,
     ) -> list[Outcome]:
         """Book, number, store and record `items`; raises SequenceExhausted or IntegrityError.
-        The places taken from leases are added to `uses` (with `earlier`'s, not written yet)."""
+        The places taken from leases go to `uses`; `earlier`: those of items stored before in
+        this transaction, not written yet (their slots count them twice: booked, and unused)."""
         today, office, now = self.today(), kiosk.office_code, self.clock()
+
+        def count(service: str, day: date) -> dict[Slot, int]:
+            seen = occupied(session, office, service, [day], now)
+            return {(d, w): n - earlier.slots[(service, d, w)] for (d, w), n in seen.items()}
+
         outcomes: list[Outcome | None] = []
         taken: Tally[tuple[str, date, str]] = Tally()
         capacity: dict[str, int] = {}
@@ -278,9 +284,9 @@ class Admission:
                 numbering.lock_slot(session, office, service, day, window)
                 over = False
                 lease_id = body.lease.lease_id
-                left = reconcile.spare(session, lease_id) - earlier.get(lease_id, 0)
-                uses[lease_id] += 1
-                if left < uses[lease_id]:
+                left = reconcile.spare(session, lease_id) - earlier.leases[lease_id]
+                uses.add(lease_id, (service, day, window))
+                if left < uses.leases[lease_id]:
                     # its place went back to the pool meanwhile: one more in the slot
                     slot = (service, day, window)
                     taken[slot] += 1
@@ -288,7 +294,7 @@ class Admission:
                         capacity[service] = daily_quota(session, office, service)
                         used[service] = {}
                     room = quota.window_capacity(capacity[service], window)
-                    seen = occupied(session, office, service, [day], now).get((day, window), 0)
+                    seen = count(service, day).get((day, window), 0)
                     over = seen + taken[slot] > room
                 hold = reconcile.content_problem(body, today)
                 accepted.append(_Accepted(item, day, window, status, hold, over))
@@ -304,7 +310,7 @@ class Admission:
                     numbering.lock_slot(session, office, service, day, window)
                     locked.add(slot)
                     # counted under the lock: a concurrent submission may have booked
-                    used[service].update(occupied(session, office, service, [day], now))
+                    used[service].update(count(service, day))
                 room = quota.window_capacity(capacity[service], window) - used[service].get(
                     (day, window), 0
                 )
@@ -313,8 +319,10 @@ class Admission:
             if problem is not None:
                 # A queued row whose slot is full or no longer bookable (its day passed while
                 # the kiosk was offline) moves to the first free slot after it.
+                held = Tally(taken)
+                held.subtract(earlier.slots)  # counted twice by first_free's count
                 moved = (
-                    first_free(session, office, service, (day, window), today, now, taken)
+                    first_free(session, office, service, (day, window), today, now, held)
                     if body.if_slot_full == "next_free"
                     else None
                 )
@@ -324,7 +332,7 @@ class Admission:
                 day, window = moved
                 slot = (service, day, window)
                 locked.add(slot)  # first_free locked it and counted it under the lock
-                used[service].update(occupied(session, office, service, [day], now))
+                used[service].update(count(service, day))
             taken[slot] += 1
             accepted.append(_Accepted(item, day, window))
             outcomes.append(None)  # filled below

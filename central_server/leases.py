@@ -18,7 +18,9 @@ The lock order (PostgreSQL; SQLite runs one transaction at a time). Slot locks
 transactions wait for each other in a circle:
 1. slot locks first, in slot order (service, day, window): a batch locks all the slots its
    items name at once, sorted (numbering.lock_slots); an item moved to a later free slot
-   (slot_room.first_free) locks that one after them, still before any lease row;
+   (slot_room.first_free) locks that one after them, still before any lease row (out of slot
+   order: two batches moving items into slots the other holds at once can still meet there;
+   PostgreSQL then fails one, which the kiosk's outbox sends again);
 2. lease rows last, in lease id order: a batch writes the places it used (reconcile.use_leases)
    after its last slot lock; a top-up writes the one row of the slot it has locked;
 3. a transaction that locks lease rows without holding a slot lock (renewal, return, heartbeat

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter as Tally
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import case, select, update
@@ -102,6 +104,25 @@ def spare(session: Session, lease_id: str) -> int:
     free are the booking's to take (no one else books the slot until the caller commits)."""
     left = session.scalar(select(SlotLease.places - SlotLease.used).where(SlotLease.id == lease_id))
     return int(left or 0)
+
+
+@dataclass
+class LeaseUses:
+    """Places bookings of this transaction took from leases, not written yet (use_leases
+    writes them last): per lease, and per slot (service, day, window)."""
+
+    leases: Tally[str] = field(default_factory=Tally)
+    slots: Tally[tuple[str, date, str]] = field(default_factory=Tally)
+
+    def add(self, lease_id: str, slot: tuple[str, date, str]) -> None:
+        """One more place taken from `lease_id`, on its slot."""
+        self.leases[lease_id] += 1
+        self.slots[slot] += 1
+
+    def update(self, other: LeaseUses) -> None:
+        """Add `other`'s places (an item admitted in its own savepoint)."""
+        self.leases.update(other.leases)
+        self.slots.update(other.slots)
 
 
 def use_leases(session: Session, uses: Mapping[str, int]) -> None:

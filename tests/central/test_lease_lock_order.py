@@ -19,16 +19,22 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from central_server.lease_reports import LeaseSweep
 from central_server.models import SlotLease
-from tests.central.conftest import OFFICE, wait_for
+from tests.central.conftest import OFFICE, TODAY, wait_for
 from tests.central.fleet.helpers import heartbeat_body
-from tests.central.lease_rig import SERVICE, LeaseKiosk, LeaseServer, lease_server, seed_office
+from tests.central.lease_rig import (
+    SERVICE,
+    LeaseKiosk,
+    LeaseServer,
+    lease_server,
+    online_booking,
+    seed_office,
+)
 
 MONDAY = date(2026, 11, 23)
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 @pytest.fixture
@@ -90,6 +96,7 @@ def _sweep(rig: LeaseServer, kiosk: LeaseKiosk, low: dict[str, Any], high: dict[
     return run
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("other", [_renew, _report, _give_back, _sweep])
 def test_a_batch_and_the_kiosks_other_lease_writes_never_deadlock(
     rig: LeaseServer, database_url: str, other: Any, caplog: pytest.LogCaptureFixture
@@ -137,3 +144,32 @@ def test_a_batch_and_the_kiosks_other_lease_writes_never_deadlock(
     with rig.app.state.db.transaction() as session:
         used = dict(session.execute(select(SlotLease.id, SlotLease.used)).all())
     assert used[low["lease_id"]] == used[high["lease_id"]] == 1
+
+
+def test_a_batch_gone_item_by_item_counts_its_lease_places_once(rig: LeaseServer) -> None:
+    """The places a batch takes from leases are written at its end: when it falls back to
+    one item at a time (here: registration numbers run out), an item stored before is booked
+    and still unused in its lease until then, and must not count twice."""
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})  # 2 a window
+    [lease] = [x for x in kiosk.leases(days=4) if (x["date"], x["places"]) == (str(MONDAY), 1)][:1]
+    [other] = {"08.00-11.00", "13.00-15.00"} - {lease["window"]}
+    engine = create_engine(rig.app.state.db.engine.url)
+    try:
+        with engine.begin() as conn:  # two registration numbers left today
+            conn.execute(
+                text("INSERT INTO counters (name, value) VALUES (:n, 9997)"),
+                {"n": f"reg:{OFFICE}:{TODAY}"},
+            )
+    finally:
+        engine.dispose()
+    items = [
+        kiosk.offline_booking(lease, rig.clock()),
+        online_booking(MONDAY, lease["window"], nik="3517081208850002"),  # the slot's last place
+        online_booking(MONDAY, other, nik="3517081208850003"),
+    ]
+    results = kiosk.submit_batch([(f"item-by-item-{n}", a) for n, a in enumerate(items)])
+    assert [x["status"] for x in results] == [201, 201, 409]
+    assert results[2]["error"]["code"] == "sequence_exhausted"
+    with rig.app.state.db.transaction() as session:
+        assert session.scalar(select(SlotLease.used).where(SlotLease.id == lease["lease_id"])) == 1
+    assert not any(a["application"] and a["application"]["moved_from"] for a in results[:2])
