@@ -76,6 +76,8 @@ class AnjunganApp(App):
         self._started = False
         self._shown: str | None = None
         self._to_prepare: list[str] = []
+        self._prepare_event: Any = None
+        self._flush: Callable[..., None] | None = None
         # A cold start speaks once the kiosk (and its audio guidance) is built.
         audio: Any = kiosk.audio if kiosk is not None else _NotBuiltYet("audio")
         self.a11y = Accessibility(audio)
@@ -99,7 +101,8 @@ class AnjunganApp(App):
             # Flush as a display's swap does, so each frame is drawn when it is shown.
             from kivy.graphics.opengl import glFlush
 
-            Window.bind(on_flip=lambda *_: glFlush())
+            self._flush = lambda *_: glFlush()
+            Window.bind(on_flip=self._flush)  # unbound in on_stop: one per app, not per run
         self.a11y.start()
         transition = FadeTransition(duration=0.15) if self.animate else NoTransition()
         manager = ScreenManager(transition=transition)
@@ -109,7 +112,7 @@ class AnjunganApp(App):
         manager.current = SessionState.ATTRACT.value
         self._to_prepare = [s.value for s in SessionState if s is not SessionState.ATTRACT]
         if self._build_kiosk is None:
-            Clock.schedule_once(self._prepare_next_screen, 0.2)
+            self._prepare_event = Clock.schedule_once(self._prepare_next_screen, 0.2)
         return manager
 
     def screen(self, name: str) -> KioskScreen:
@@ -123,7 +126,7 @@ class AnjunganApp(App):
         # One screen per frame after start-up, so the first touches find them ready.
         if self._to_prepare and self.root is not None:
             self.screen(self._to_prepare.pop(0))
-            Clock.schedule_once(self._prepare_next_screen, 0)
+            self._prepare_event = Clock.schedule_once(self._prepare_next_screen, 0)
 
     def on_start(self) -> None:
         """Listen to the session (a cold start: once built), tick its timers, count touches."""
@@ -145,7 +148,7 @@ class AnjunganApp(App):
         self.session = self.kiosk.session
         self.a11y.audio = self.kiosk.audio
         self._listen()
-        Clock.schedule_once(self._prepare_next_screen, 0.2)
+        self._prepare_event = Clock.schedule_once(self._prepare_next_screen, 0.2)
 
     def _listen(self) -> None:
         Window.bind(on_touch_down=self._on_any_touch)
@@ -168,6 +171,13 @@ class AnjunganApp(App):
         """Stop listening; the kiosk itself is closed by whoever built it."""
         self._started = False
         Window.unbind(on_flip=self._after_first_frame)
+        if self._flush is not None:
+            Window.unbind(on_flip=self._flush)
+            self._flush = None
+        self._to_prepare = []  # a stopped app builds no more screens (nor stays alive for it)
+        if self._prepare_event is not None:
+            self._prepare_event.cancel()
+            self._prepare_event = None
         if self._bridge is not None:
             self._bridge.close()
         overlay = getattr(self, "attendant_overlay", None)

@@ -36,10 +36,13 @@ class SessionBridge:
             self._session.subscribe(self._receive)
 
     def close(self) -> None:
-        """Stop delivering views (the service offers no unsubscribe, so we go deaf)."""
+        """Stop delivering views and let go of the service (and it of the app)."""
         with self._lock:
             self._closed = True
             self._queue.clear()
+        if self._subscribed:
+            self._subscribed = False
+            self._session.unsubscribe(self._receive)
 
     def _receive(self, view: SessionView) -> None:
         """Called from any thread: queue the view and wake the main thread once."""

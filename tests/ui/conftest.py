@@ -26,49 +26,67 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture
-def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Start a kiosk (simulators + embedded server) and its app; returns a Pilot."""
-    started: list[tuple[Any, Any]] = []
+def launch(
+    folder: Path,
+    timeouts: Timeouts | None = None,
+    language: str = "id",
+    card_read_delay_s: float = 0.3,
+    **settings: Any,
+) -> Any:
+    """Start a kiosk (simulators + embedded server, its files in `folder`) and its app; a
+    Pilot on the attract screen (its `.kiosk` too). `settings`: further KioskConfig fields
+    (e.g. attendant=...). Stop it with shut()."""
+    from kiosk_app.bootstrap import build_kiosk
+    from kiosk_app.config import load_config
+    from kiosk_app.ui.app import AnjunganApp
+    from kiosk_app.ui.pilot import Pilot
 
-    def start(
-        timeouts: Timeouts | None = None,
-        language: str = "id",
-        card_read_delay_s: float = 0.3,
-        **settings: Any,
-    ) -> Any:
-        """`settings`: further KioskConfig fields (e.g. attendant=...)."""
-        from kiosk_app.bootstrap import build_kiosk
-        from kiosk_app.config import load_config
-        from kiosk_app.ui.app import AnjunganApp
-        from kiosk_app.ui.pilot import Pilot
-
-        config = load_config(
-            None,
-            data_dir=tmp_path / "data",
-            output_dir=tmp_path / "printed",
-            headless=True,
-            fullscreen=False,
-            language=language,
-            timeouts=timeouts or Timeouts(goodbye_s=3.0),  # long enough to see on a slow machine
-            **settings,
-        )
-        config.devices.card_read_delay_s = card_read_delay_s
-        kiosk = build_kiosk(config)
-        app = AnjunganApp(kiosk, animate=False)
-        started.append((app, kiosk))
+    config = load_config(
+        None,
+        data_dir=folder / "data",
+        output_dir=folder / "printed",
+        headless=True,
+        fullscreen=False,
+        language=language,
+        timeouts=timeouts or Timeouts(goodbye_s=3.0),  # long enough to see on a slow machine
+        **settings,
+    )
+    config.devices.card_read_delay_s = card_read_delay_s
+    kiosk = build_kiosk(config)
+    app = AnjunganApp(kiosk, animate=False)
+    try:
         app.start_embedded()
         pilot = Pilot(app)
         pilot.kiosk = kiosk
         pilot.wait_for_state("attract")
+    except BaseException:
+        shut(app, kiosk)
+        raise
+    return pilot
+
+
+def shut(app: Any, kiosk: Any) -> None:
+    """Stop a launched app, then its kiosk."""
+    try:
+        app.stop_embedded()
+    finally:
+        kiosk.close()
+
+
+@pytest.fixture
+def start_kiosk(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start a kiosk (simulators + embedded server) and its app; returns a Pilot."""
+    started: list[Any] = []
+
+    def start(*args: Any, **kwargs: Any) -> Any:
+        """launch() in this test's folder; stopped after the test."""
+        pilot = launch(tmp_path, *args, **kwargs)
+        started.append(pilot)
         return pilot
 
     yield start
-    for app, kiosk in reversed(started):
-        try:
-            app.stop_embedded()
-        finally:
-            kiosk.close()
+    for pilot in reversed(started):
+        shut(pilot.app, pilot.kiosk)
 
 
 def fill_birth_form(pilot: Any) -> None:

@@ -15,13 +15,18 @@ pytestmark = pytest.mark.ui
 
 
 class OneListenerSession:
-    """Stands for SessionService's subscribe(): the bridge's only contact with it."""
+    """Stands for SessionService's subscribe() and unsubscribe(): the bridge's only contact
+    with it."""
 
     def __init__(self) -> None:
         self.listener: Callable[[Any], None] | None = None
 
     def subscribe(self, listener: Callable[[Any], None]) -> None:
         self.listener = listener
+
+    def unsubscribe(self, listener: Callable[[Any], None]) -> None:
+        assert listener == self.listener
+        self.listener = None
 
 
 def test_a_view_that_fails_to_show_is_logged_and_the_next_is_shown(
@@ -46,3 +51,4 @@ def test_a_view_that_fails_to_show_is_logged_and_the_next_is_shown(
     assert shown == [SessionState.ATTRACT]
     assert "showing the status view failed" in caplog.text
     bridge.close()
+    assert session.listener is None  # a closed bridge lets go of the session (and it of the app)

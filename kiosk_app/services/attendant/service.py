@@ -142,6 +142,12 @@ class AttendantService:
             self._listeners.append(listener)
         listener(self.view())
 
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling `listener`."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
     def view(self) -> AttendantView:
         """The current view (session-dependent fields are read fresh)."""
         with self._lock:
@@ -158,9 +164,11 @@ class AttendantService:
         )
 
     def close(self) -> None:
-        """Lock and stop the worker."""
+        """Lock and stop the worker; tell nobody of later views."""
         self.lock("kiosk stopping")
         self._worker.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._listeners.clear()
 
     def in_background(self, method: str, *args: Any) -> None:
         """Run a blocking action (PIN check, device check, reprint) on the worker thread."""

@@ -64,6 +64,7 @@ class TicketReprint:
         self._reference: str | None = None
         self._offer: ReprintOffer | None = None
         self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
         self._on_change: Callable[[], None] = lambda: None
 
     def pending_ticket(self, reference: str) -> PrintJob | None:
@@ -82,9 +83,10 @@ class TicketReprint:
             self._reference, self._on_change = reference, on_change
             self._offer = ReprintOffer(printer_ready=False)
             self._stop = stop = threading.Event()
-        threading.Thread(
-            target=self._watch, args=(stop,), name="reprint-watch", daemon=True
-        ).start()
+            self._watcher = threading.Thread(
+                target=self._watch, args=(stop,), name="reprint-watch", daemon=True
+            )
+            self._watcher.start()
         return True
 
     def withdraw(self) -> None:
@@ -92,6 +94,14 @@ class TicketReprint:
         with self._lock:
             self._stop.set()
             self._reference, self._offer = None, None
+
+    def close(self, timeout: float = 5.0) -> None:
+        """The kiosk stops: withdraw any offer and wait for the watcher to end."""
+        self.withdraw()
+        with self._lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.join(timeout)
 
     def view(self) -> ReprintOffer | None:
         """The current offer, or None."""

@@ -476,11 +476,11 @@ class CheckinJourney:
         )
 
     def close(self) -> None:
-        """Stop the worker (a running check-in's answer is dropped)."""
+        """Stop the worker and wait for it (a running check-in's answer is dropped)."""
         with self._core.lock:
             self._generation += 1
         self._closed.set()
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        self._worker.shutdown(wait=True, cancel_futures=True)
 
     def _activity(self) -> bool:
         if self._core.state() is not SessionState.CHECKIN:

@@ -156,6 +156,13 @@ class SessionCore:
             self._listeners.append(listener)
         listener(self.view)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling `listener` (an app that stops lets go of the session, and the session
+        of the app: a stopped kiosk keeps no screen alive)."""
+        with self.lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
     def publish(self) -> None:
         """Render a new view and hand it to every listener."""
         with self.lock:
@@ -168,5 +175,8 @@ class SessionCore:
                 log.exception("session listener failed")
 
     def close(self) -> None:
-        """Stop the worker (queued work is dropped; running work finishes)."""
+        """Stop the worker (queued work is dropped; running work finishes); tell nobody of
+        later views."""
         self._worker.shutdown(wait=True, cancel_futures=True)
+        with self.lock:
+            self._listeners.clear()

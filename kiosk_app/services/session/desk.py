@@ -105,9 +105,9 @@ class CardHolderDesk:
         self._print(nik, registration_number=registration_number, code=code)
 
     def close(self) -> None:
-        """Stop the worker (running work is dropped)."""
+        """Stop the worker and wait for it (running work finishes, its answer is dropped)."""
         self.clear()
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        self._worker.shutdown(wait=True, cancel_futures=True)
 
     # -- jobs ----------------------------------------------------------------------------------
     def _print(self, nik: str, **what: str) -> None:

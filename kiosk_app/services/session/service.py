@@ -86,6 +86,7 @@ class SessionService:
             render=self._render,
         )
         self.core = core  # shared machinery: tests and the UI pilot hold its clock
+        self._reprint = reprint
         self.regions = regions  # the region list REGION fields pick from (None: built-in sample)
         hours = OpeningHoursJourney(core, opening_hours, wall_clock)
         assisted = AssistedJourney(core)
@@ -145,10 +146,16 @@ class SessionService:
         if self._scan is not None:
             self._scan.close()
         self.core.cancel()
+        if self._reprint is not None:
+            self._reprint.close()  # after the visit's end withdrew its offer
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every new view, from whichever thread made the change."""
         self.core.subscribe(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling `listener`."""
+        self.core.unsubscribe(listener)
 
     @property
     def view(self) -> SessionView:

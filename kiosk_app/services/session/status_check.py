@@ -167,10 +167,10 @@ class StatusCheck:
             )
 
     def close(self) -> None:
-        """Stop the worker (a running look-up is dropped)."""
+        """Stop the worker and wait for it (a running look-up's answer is dropped)."""
         with self._lock:
             self._generation += 1
-        self._worker.shutdown(wait=False, cancel_futures=True)
+        self._worker.shutdown(wait=True, cancel_futures=True)
 
 
 def unavailable_message(exc: CentralUnavailable) -> Text:

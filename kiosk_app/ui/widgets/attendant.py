@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from kivy.clock import Clock
@@ -136,8 +137,10 @@ class AttendantOverlay(BoxLayout):
         self._tick = Clock.schedule_interval(lambda _dt: self.service.tick(), 1.0)
         Window.bind(on_touch_down=self._touched, size=self._place)
         self.bind(size=self._place)
-        service.subscribe(lambda view: self._later(self._render, view))
-        session.subscribe(lambda view: self._later(self._session_view, view))
+        self._on_service: Callable[[Any], None] = lambda view: self._later(self._render, view)
+        self._on_session: Callable[[Any], None] = lambda view: self._later(self._session_view, view)
+        service.subscribe(self._on_service)
+        session.subscribe(self._on_session)
 
     # -- opening ----------------------------------------------------------------------------
     def open(self) -> None:
@@ -200,6 +203,8 @@ class AttendantOverlay(BoxLayout):
     def close(self) -> None:
         """Stop following the services and take the widgets off the window."""
         self._closed = True
+        self.service.unsubscribe(self._on_service)
+        self.session.unsubscribe(self._on_session)
         self._tick.cancel()
         Window.unbind(on_touch_down=self._touched, size=self._place)
         for modal in (self.pad, self.panel):

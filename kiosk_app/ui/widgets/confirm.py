@@ -61,14 +61,23 @@ def ask(
     dialog.pilot_id = "confirm"
     dialog.ids.yes.pilot_id = "confirm_yes"
     dialog.ids.no.pilot_id = "confirm_no"
-    dialog.bind(on_yes=lambda *_: on_yes())
+
+    def said_yes(*_args: Any) -> None:
+        on_yes()
+
+    def screen_changed(*_args: Any) -> None:
+        dialog.dismiss(animation=False)
+
+    def closed(*_args: Any) -> None:
+        # A closed dialog holds nothing of the visit: Kivy may keep the widget a while, and
+        # its answer would keep the session (and through it the whole app) alive with it.
+        dialog.unbind(on_yes=said_yes, on_dismiss=closed)
+        if manager is not None:
+            manager.unbind(current=screen_changed)
+
+    dialog.bind(on_yes=said_yes, on_dismiss=closed)
     if manager is not None:
-
-        def screen_changed(*_args: Any) -> None:
-            dialog.dismiss(animation=False)
-
         manager.bind(current=screen_changed)
-        dialog.bind(on_dismiss=lambda *_: manager.unbind(current=screen_changed))
     dialog.open(animation=False)
     return dialog
 
