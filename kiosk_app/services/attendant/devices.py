@@ -20,6 +20,7 @@ from kiosk_app.services.printing.journal import (
     JournalError,
     PrintJob,
     PrintJournal,
+    calling_from_payload,
     ticket_from_payload,
 )
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer, SealError
@@ -52,7 +53,7 @@ class ReprintItem:
     state: str  # failed | interrupted | last
     created_at: str
     reason: str = ""
-    kind: str = "ticket"  # ticket | receipt (the A4 receipt, kept sealed for a few hours)
+    kind: str = "ticket"  # ticket | receipt (the A4 receipt, kept sealed) | calling (check-in)
 
 
 def device_lines(devices: Mapping[str, Any]) -> tuple[DeviceLine, ...]:
@@ -131,7 +132,8 @@ class TicketReprinter:
         pending = [
             j
             for j in self._journal.pending()
-            if j.payload and (j.kind == "ticket" or (j.kind == "receipt" and self._receipt_kept(j)))
+            if j.payload
+            and (j.kind in ("ticket", "calling") or (j.kind == "receipt" and self._receipt_kept(j)))
         ]
         items = [
             ReprintItem(j.id, j.reference, j.state, j.created_at, j.reason, j.kind) for j in pending
@@ -142,12 +144,12 @@ class TicketReprinter:
         return tuple(items)
 
     def kind_of(self, job_id: int) -> str:
-        """ "ticket" or "receipt" (for the audit line); "ticket" when unknown."""
+        """ "ticket", "receipt" or "calling" (for the audit line); "ticket" when unknown."""
         try:
             kind = self._journal.get(job_id).kind if self._journal is not None else "ticket"
         except KeyError:
             return "ticket"
-        return kind if kind in ("ticket", "receipt") else "ticket"
+        return kind if kind in ("ticket", "receipt", "calling") else "ticket"
 
     def expire(self) -> int:
         """Wipe kept receipts past their window (blocking: a journal write)."""
@@ -165,8 +167,8 @@ class TicketReprinter:
             return False, T.NOTHING_TO_REPRINT, ""
         if old.kind == "receipt":
             return self._reprint_receipt(old, actor)
-        ticket = self._ticket_of(old)
-        if ticket is None:
+        send = self._sender_of(old)
+        if send is None:
             log.warning(
                 "attendant reprint of job %d (%s, %s) refused: nothing to print",
                 job_id,
@@ -180,7 +182,7 @@ class TicketReprinter:
             log.warning("attendant reprint of job %d refused: %s", job_id, exc)
             return False, T.ALREADY_REPRINTED, old.reference
         try:
-            self._printer.print_ticket(ticket)
+            send()
         except DeviceError as exc:
             self._journal.mark_failed(job.id, type(exc).__name__)
             log.warning(
@@ -271,6 +273,23 @@ class TicketReprinter:
             return ""
         self._journal.dismiss(job_id, actor)
         return reference
+
+    def _sender_of(self, job: PrintJob) -> Callable[[], None] | None:
+        """What prints `job` again on the ticket printer (None: nothing to print): a ticket,
+        or a check-in's calling ticket that did not print (its journalled payload)."""
+        if job.kind == "calling":
+            if job.state not in UNRESOLVED or not job.payload:
+                return None
+            try:
+                calling = calling_from_payload(job.payload)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("print job %d: unreadable payload: %s", job.id, exc)
+                return None
+            return lambda: self._printer.print_calling_ticket(calling)
+        ticket = self._ticket_of(job)
+        if ticket is None:
+            return None
+        return lambda: self._printer.print_ticket(ticket)
 
     def _ticket_of(self, job: PrintJob) -> Ticket | None:
         """The ticket to print for `job`: its journalled payload, or the in-memory last one."""

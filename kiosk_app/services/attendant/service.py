@@ -467,7 +467,7 @@ class AttendantService:
             "assisted_sessions": str(
                 counts.get("assist_form", 0) + counts.get("continue_uid_card", 0)
             ),
-            "reprints": str(counts.get("reprint_ticket", 0)),
+            "reprints": str(counts.get("reprint_ticket", 0) + counts.get("reprint_calling", 0)),
             "receipt_reprints": str(counts.get("reprint_receipt", 0)),
             "a4_resumes": str(counts.get("resume_a4", 0)),
             "actions": str(sum(counts.values())),

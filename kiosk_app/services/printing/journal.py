@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk_app.domain.text import Text
-from kiosk_app.domain.ticket import Slot, Ticket
+from kiosk_app.domain.ticket import CallingTicket, Slot, Ticket
 from kiosk_app.services.durable import StorageError, immediate, open_durable
 
 # States: printing -> done | failed; printing found at start-up -> interrupted.
@@ -26,7 +26,7 @@ _NIK_LIKE = re.compile(r"\d{16}")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS print_jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,            -- ticket | receipt | document
+    kind TEXT NOT NULL,            -- ticket | receipt | document | calling
     reference TEXT NOT NULL,       -- registration or document number, never a NIK
     actor TEXT NOT NULL,           -- citizen | officer id that asked for it
     kiosk_id TEXT NOT NULL,
@@ -158,15 +158,36 @@ class PrintJournal:
         self._finish(job_id, "failed", reason, wipe=False)
 
     @contextmanager
-    def track(self, kind: str, reference: str, **kwargs: Any) -> Iterator[PrintJob]:
-        """Record, run the body (the printing), then mark done, or failed if it raises."""
-        job = self.record(kind, reference, **kwargs)
+    def track(
+        self, kind: str, reference: str, *, retry: bool = False, **kwargs: Any
+    ) -> Iterator[PrintJob]:
+        """Record, run the body (the printing), then mark done, or failed if it raises.
+        `retry`: the same thing journalled before but not printed (failed, interrupted) is
+        printed as its reprint instead of refused (DuplicatePrint still when it printed)."""
+        job = self._retry(kind, reference, kwargs.get("actor", "citizen")) if retry else None
+        if job is None:
+            job = self.record(kind, reference, **kwargs)
         try:
             yield job
         except BaseException as exc:
             self.mark_failed(job.id, type(exc).__name__)
             raise
         self.mark_done(job.id)
+
+    def _retry(self, kind: str, reference: str, actor: str) -> PrintJob | None:
+        """The reprint of `kind` `reference`'s newest unprinted job, or None when none waits."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT id FROM print_jobs WHERE kind=? AND reference=? AND state IN (?, ?)"
+                " ORDER BY id DESC LIMIT 1",
+                (kind, reference, *UNRESOLVED),
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            return self.reprint(row["id"], actor)
+        except DuplicatePrint:  # an attendant reprinted or dismissed it meanwhile
+            return None
 
     # -- after a crash, and the attendant's choices ---------------------------------------------
 
@@ -322,6 +343,23 @@ def ticket_from_payload(payload: str) -> Ticket:
         **{
             **data,
             "slot": slot,
+            "service": Text(**data["service"]),
+            "notes": tuple(Text(**n) for n in data["notes"]),
+        }
+    )
+
+
+def calling_payload(ticket: CallingTicket) -> str:
+    """Serialise a check-in's calling ticket for a later reprint (it holds no name at all)."""
+    return json.dumps(asdict(ticket), ensure_ascii=False)
+
+
+def calling_from_payload(payload: str) -> CallingTicket:
+    """Rebuild the calling ticket a payload was made from."""
+    data = json.loads(payload)
+    return CallingTicket(
+        **{
+            **data,
             "service": Text(**data["service"]),
             "notes": tuple(Text(**n) for n in data["notes"]),
         }

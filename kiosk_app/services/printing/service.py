@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from drivers.document_printer.protocol import DocumentPrinter
 from drivers.errors import DeviceError
@@ -16,7 +16,12 @@ from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text, as_language
 from kiosk_app.domain.ticket import NOTES, CallingTicket, Letterhead, Receipt, Slot, Ticket
-from kiosk_app.services.printing.journal import DuplicatePrint, PrintJournal, ticket_payload
+from kiosk_app.services.printing.journal import (
+    DuplicatePrint,
+    PrintJournal,
+    calling_payload,
+    ticket_payload,
+)
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,10 @@ CALLING_TICKET_FAILED = Text(
     "itu. Petugas sudah diberi tahu.",
     "The calling number was not printed. Note the number on screen; you will still be called "
     "by it. An attendant has been told.",
+)
+CALLING_TICKET_PRINTED_BEFORE = Text(
+    "Nomor antrean ini sudah dicetak tadi dan tidak dicetak lagi; nomornya tetap seperti di layar.",
+    "This calling number was printed before and is not printed again; it stays as on screen.",
 )
 NOT_STORED = "TIDAK TERSIMPAN"  # where a refusal slip's registration number would be
 NOT_BOOKED = Text(
@@ -214,8 +223,11 @@ class PrintingService:
     def print_calling_ticket(
         self, answer: CheckinAnswer, *, service: Text, language: str
     ) -> Text | None:
-        """Print a check-in's calling ticket (not journalled: a repeat check-in prints the same
-        number again); None when it printed, else what to tell the citizen."""
+        """Print a check-in's calling ticket, journalled like every ticket: once per calling
+        number (a repeat check-in does not print it again, an attendant may), and one that
+        did not print is printed by the next check-in of it or an attendant's reprint; None
+        when it printed, else what to tell the citizen (CALLING_TICKET_FAILED: the printer)."""
+        now = self._now()
         ticket = CallingTicket(
             calling_number=answer.calling_number,
             registration_number=answer.registration_number,
@@ -224,21 +236,25 @@ class PrintingService:
             people_ahead=answer.people_ahead,
             estimated_wait_minutes=answer.estimated_wait_minutes,
             office_name=self._office_name,
-            issued_at=self._now().strftime("%d-%m-%Y %H.%M"),
+            issued_at=now.strftime("%d-%m-%Y %H.%M"),
             language=language,
         )
+        reference = calling_reference(ticket, now.date())
         try:
-            self._ticket_printer.print_calling_ticket(ticket)
+            if self._journal is None:
+                self._ticket_printer.print_calling_ticket(ticket)
+            else:
+                payload = calling_payload(ticket)
+                with self._journal.track("calling", reference, retry=True, payload=payload):
+                    self._ticket_printer.print_calling_ticket(ticket)
+        except DuplicatePrint as exc:
+            log.info("calling ticket %s not printed again: %s", reference, exc)
+            return CALLING_TICKET_PRINTED_BEFORE
         except DeviceError as exc:
-            log.warning(
-                "calling ticket %s not printed: %s: %s",
-                ticket.calling_number,
-                type(exc).__name__,
-                exc,
-            )
+            log.warning("calling ticket %s not printed: %s: %s", reference, type(exc).__name__, exc)
             return CALLING_TICKET_FAILED
         except Exception:
-            log.exception("calling ticket %s printing crashed", ticket.calling_number)
+            log.exception("calling ticket %s printing crashed", reference)
             return CALLING_TICKET_FAILED
         return None
 
@@ -297,6 +313,12 @@ class PrintingService:
             messages.append(DeviceError.citizen_message)
             return False
         return True
+
+
+def calling_reference(ticket: CallingTicket, day: date) -> str:
+    """A calling ticket's journal reference: its number, the application's and the day
+    ("A-012/AKTA-35.17.261119.0001/2026-12-07"; a rebooked verification day prints anew)."""
+    return f"{ticket.calling_number}/{ticket.registration_number}/{day.isoformat()}"
 
 
 def _address(identity: Identity) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
@@ -32,7 +33,7 @@ from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.terbilang import calling_number_words
 from kiosk_app.domain.text import Text
 from kiosk_app.services.background import watched
-from kiosk_app.services.printing.service import PrintingService
+from kiosk_app.services.printing.service import CALLING_TICKET_FAILED, PrintingService
 from kiosk_app.services.receipt_seal import SealInvalid, parse_qr
 from kiosk_app.services.receipt_seal import read as read_seal
 from kiosk_app.services.session.core import SessionCore
@@ -136,6 +137,8 @@ MSG_NO_NUMBER_SHOWN = T(
     "Belum ada nomor antrean di layar: warga perlu mengambil nomor dahulu.",
     "No calling number is on screen: the citizen must get one first.",
 )
+# The refusals that still mean the verification is today: the check-in screen says them.
+DUE_TODAY = frozenset({"too_early", "too_late"})
 ANNOUNCEMENT_REPEAT = T(
     "Anda sudah mengambil nomor antrean tadi; nomornya tetap sama.",
     "You already have a calling number; it stays the same.",
@@ -277,6 +280,7 @@ class CheckinJourney:
         self._message: Text | None = None
         self._called = False
         self._closed = threading.Event()
+        self._not_today: Callable[[str | None], None] | None = None
         core.on_visit_end(self._wipe)
 
     # -- opening and leaving -------------------------------------------------------------------
@@ -352,6 +356,32 @@ class CheckinJourney:
         core.publish()
         return True
 
+    def arrived(self, event: Scanned, not_today: Callable[[str | None], None]) -> bool:
+        """Scanner thread, the attract or goodbye screen: a ticket's or receipt's QR is first
+        a check-in, since the server knows whether its verification is today. A calling
+        number, or "too early" or "too late" today, is the check-in's answer; any other (a
+        booking on another day, not approved yet, verified, unknown, no server) hands the
+        QR's number to `not_today` (the status check). True when taken."""
+        core = self._core
+        text = event.text.strip()
+        reference = qr_reference(text)
+        if reference is None and parse_qr(text) is None:
+            return False  # not one of ours: the status check says so
+        with core.lock:
+            if core.state() not in (SessionState.ATTRACT, SessionState.GOODBYE):
+                return False
+            core.end_visit()
+            if not core.machine.open_checkin(core.now()):
+                return False
+            self._wipe()
+            core.message = None
+            self._entry.fill(reference)
+            self._not_today = not_today
+        log.info("QR read on the attract screen: check-in first (%s)", reference or "sealed")
+        self._start("seal", text, arrival=reference or "")
+        core.publish()
+        return True
+
     def card_event(self, event: CardEvent) -> bool:
         """A card on the reader during an anonymous check-in: a tap that checks in the holder's
         booking for today, without opening a visit (True when consumed; lock held)."""
@@ -375,8 +405,10 @@ class CheckinJourney:
         return True
 
     # -- the check-in itself -----------------------------------------------------------------
-    def _start(self, field: str, value: str) -> None:
-        """Ask the server on the worker (one check-in at a time), then print and show."""
+    def _start(self, field: str, value: str, arrival: str | None = None) -> None:
+        """Ask the server on the worker (one check-in at a time), then print and show;
+        `arrival`: a QR read on the attract screen (its number), shown as a status unless
+        the check-in is due today."""
         with self._core.lock:
             if self._loading or self._closed.is_set():
                 return
@@ -385,12 +417,22 @@ class CheckinJourney:
             language = self._core.language
             self._loading, self._result, self._message, self._called = True, None, None, False
         try:
-            watched(self._worker.submit(self._job, field, value, generation, visit, language))
+            watched(
+                self._worker.submit(self._job, field, value, generation, visit, language, arrival)
+            )
         except RuntimeError:  # closed while the kiosk stops
             with self._core.lock:
                 self._loading = False
 
-    def _job(self, field: str, value: str, generation: int, visit: int, language: str) -> None:
+    def _job(
+        self,
+        field: str,
+        value: str,
+        generation: int,
+        visit: int,
+        language: str,
+        arrival: str | None = None,
+    ) -> None:
         shown = mask_nik(value) if field == "nik" else value[:40]
         result: CheckinResult | None = None
         message: Text | None = None
@@ -401,6 +443,9 @@ class CheckinJourney:
         except CentralError as exc:
             message, call = refusal_message(exc, field, value)
             log.info("check-in %s=%s refused: %s (%s)", field, shown, exc.code or exc.status, exc)
+            if arrival is not None and exc.code not in DUE_TODAY:
+                self._hand_to_status(generation, visit, arrival)
+                return
         except Exception:
             log.exception("check-in %s=%s crashed", field, shown)
             message = MSG_FAILED
@@ -415,10 +460,23 @@ class CheckinJourney:
         failed = self._printing.print_calling_ticket(
             answer, service=result.service, language=language
         )
-        if failed is not None:
+        broken = failed is CALLING_TICKET_FAILED  # the printer, not a repeat's refusal
+        if broken:
             self._attendant.call_attendant(f"calling ticket {answer.calling_number} not printed")
         printed = replace(result, printed=failed is None)
-        self._show(generation, visit, printed, failed, failed is not None)
+        self._show(generation, visit, printed, failed, broken)
+
+    def _hand_to_status(self, generation: int, visit: int, number: str) -> None:
+        """An attract screen's QR that is not due today: its status instead (unless the
+        citizen left meanwhile)."""
+        core = self._core
+        with core.lock:
+            if generation != self._generation or not core.is_current(visit):
+                return
+            self._loading = False
+            not_today, self._not_today = self._not_today, None
+        if not_today is not None:
+            not_today(number or None)
 
     def _show(
         self,

@@ -105,3 +105,7 @@ class CheckinScans(Protocol):
 
     def scanned(self, event: Scanned) -> bool:
         """A QR read during the check-in: True when the check-in took it."""
+
+    def arrived(self, event: Scanned, not_today: Callable[[str | None], None]) -> bool:
+        """A ticket's QR read on the attract or goodbye screen: True when it went to the
+        check-in, which hands its number to `not_today` unless it is due today."""

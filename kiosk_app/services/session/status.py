@@ -97,18 +97,29 @@ class StatusJourney:
         if not isinstance(event, Scanned):
             log.info("barcode scanner available=%s: %s", event.available, event.detail)
             return
-        if self._checkin is not None and self._checkin.scanned(event):
+        checkin = self._checkin
+        if checkin is not None and (
+            checkin.scanned(event) or checkin.arrived(event, self._status_of)
+        ):
             return
-        number = event.registration_number
+        self._status_of(event.registration_number, scanned=True)
+
+    def _status_of(self, number: str | None, *, scanned: bool = False) -> None:
+        """Open the status check of a QR's `number` (None: not one of ours): a read on the
+        scanner (`scanned`), or a check-in that found it is not due today."""
         core = self._core
         with core.lock:
             state = core.state()
-            if state not in QR_OPENS:
+            if scanned and state not in QR_OPENS:
                 log.info("QR read in state %s ignored", state.value)
                 return
+            if not scanned and state is not SessionState.CHECKIN:
+                return  # the citizen left the check-in meanwhile
             if state is SessionState.STATUS:
                 core.touch()
             else:
+                if state is SessionState.CHECKIN:
+                    core.machine.close_checkin(core.now())
                 if state is not SessionState.MENU:
                     core.end_visit()
                 core.machine.open_status(core.now())

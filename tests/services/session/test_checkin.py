@@ -32,7 +32,12 @@ from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState, Timeouts
 from kiosk_app.domain.ticket import Letterhead
 from kiosk_app.services import receipt_seal
-from kiosk_app.services.printing.service import CALLING_TICKET_FAILED, PrintingService
+from kiosk_app.services.printing.journal import PrintJournal
+from kiosk_app.services.printing.service import (
+    CALLING_TICKET_FAILED,
+    CALLING_TICKET_PRINTED_BEFORE,
+    PrintingService,
+)
 from kiosk_app.services.session import checkin as ck
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.views import SessionView
@@ -167,11 +172,13 @@ class Rig(Watched):
         scanner: BarcodeScannerEmulator,
         driver: EscposSerialTicketPrinter,
         calls: Calls,
+        journal: PrintJournal,
     ) -> None:
         super().__init__(service)
         self.server, self.central, self.clock = server, server.central, server.clock
         self.book, self.at = server.book, server.at
         self.printer, self.scanner, self.driver, self.calls = printer, scanner, driver, calls
+        self.journal = journal
 
     def scan(self, text: str) -> SessionView:
         """Read `text` with the serial scanner (its bytes on the pty); the check-in's answer."""
@@ -198,6 +205,7 @@ def checkin_rig(tmp_path: Path, printer_baud: int | None = None) -> Iterator[Rig
     driver = EscposSerialTicketPrinter(
         str(tmp_path / "ttyPRINTER"), baudrate=printer_baud or 115200, status_timeout_s=1.0
     )
+    journal = PrintJournal(tmp_path / "print-journal.db", KIOSK)
     try:
         with central_server(tmp_path) as server:
             service = SessionService(
@@ -207,6 +215,7 @@ def checkin_rig(tmp_path: Path, printer_baud: int | None = None) -> Iterator[Rig
                     driver,
                     SimulatedDocumentPrinter(),
                     kiosk_id=KIOSK,
+                    journal=journal,
                     letterhead=Letterhead(office="DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL"),
                 ),
                 timeouts=Timeouts(inactivity_s=60, warning_s=25, goodbye_s=5),
@@ -214,7 +223,7 @@ def checkin_rig(tmp_path: Path, printer_baud: int | None = None) -> Iterator[Rig
             )
             calls = Calls()
             service.attach_attendant(calls)  # type: ignore[arg-type]  # call_attendant only
-            rig = Rig(service, server, printer, scanner, driver, calls)
+            rig = Rig(service, server, printer, scanner, driver, calls, journal)
             service.start()
             try:
                 wait_for(lambda: barcode.status()["state"] == "online", what="the scanner port")
@@ -225,6 +234,7 @@ def checkin_rig(tmp_path: Path, printer_baud: int | None = None) -> Iterator[Rig
         driver.close()
         scanner.stop()
         printer.stop()
+        journal.close()
 
 
 @pytest.fixture
@@ -307,8 +317,18 @@ def test_the_tickets_qr_over_the_serial_scanner_checks_in_and_again_gives_the_sa
     view = rig.scan(first)
     assert view.checkin.result.repeat and view.checkin.result.calling_number == "A-001"
     assert view.checkin.result.announcement.id.startswith(ck.ANNOUNCEMENT_REPEAT.id)
-    wait_for(lambda: len(rig.calling_tickets()) == 3, what="three calling tickets")
+    # journalled like every ticket: the same calling number is not printed twice unasked
+    assert view.checkin.result.printed is False
+    assert view.checkin.message == CALLING_TICKET_PRINTED_BEFORE and rig.calls.reasons == []
+    jobs = [j for j in rig.journal.log() if j.kind == "calling"]
+    assert [(j.reference.split("/")[:2], j.state) for j in jobs] == [
+        (["A-002", second], "done"),
+        (["A-001", first], "done"),
+    ]
+    assert len(rig.calling_tickets()) == 2
 
+    rig.service.checkin_key("clear")  # the repeat's message goes
+    rig.wait(lambda v: v.checkin is not None and v.checkin.message is None, "cleared")
     rig.scanner.scan("WIFI:S:lobby;;")  # someone's other QR: not even asked
     view = rig.wait(lambda v: v.checkin is not None and v.checkin.message is not None)
     assert view.checkin.message == ck.MSG_NOT_OUR_CODE and view.checkin.result is None
@@ -398,6 +418,52 @@ def test_paper_out_keeps_the_number_on_screen_and_calls_the_attendant(rig: Rig) 
     assert view.checkin.result.printed is False
     assert view.checkin.message == CALLING_TICKET_FAILED
     wait_for(lambda: any("not printed" in r for r in rig.calls.reasons), what="attendant call")
+    [failed] = rig.journal.pending()
+    assert (failed.kind, failed.state, failed.reason) == ("calling", "failed", "PaperOut")
+    assert failed.reference == f"A-001/{number}/{datetime.now().date().isoformat()}"
+    assert rig.calling_tickets() == []
+
+    # paper loaded: checking in again prints the owed ticket, as the failed job's reprint
+    rig.printer.set_fault("paper_out", False)
+    rig.service.close_checkin()
+    rig.service.open_checkin()
+    view = rig.scan(number)
+    assert view.checkin.result is not None and view.checkin.result.repeat
+    assert view.checkin.result.printed is True and view.checkin.message is None
+    wait_for(lambda: len(rig.calling_tickets()) == 1, what="the owed calling ticket")
+    assert "A-001" in rig.calling_tickets()[0].text
+    assert rig.journal.pending() == []
+    jobs = [j for j in rig.journal.log() if j.kind == "calling"]
+    assert [(j.state, j.reprint_of) for j in jobs] == [("reprinted", None), ("done", failed.id)]
+
+
+def test_a_calling_ticket_lost_to_paper_out_is_reprinted_by_the_attendant(rig: Rig) -> None:
+    from kiosk_app.services.attendant.devices import TicketReprinter
+
+    number, day = rig.book()
+    rig.at(day, 9)
+    rig.printer.set_fault("paper_out", True)
+    rig.service.open_checkin()
+    assert rig.scan(number).checkin.result.printed is False
+    reprinter = TicketReprinter(rig.journal, rig.driver)
+    [item] = reprinter.items()
+    assert (item.kind, item.state) == ("calling", "failed")
+    assert item.reference.startswith(f"A-001/{number}/")
+    assert reprinter.kind_of(item.job_id) == "calling"
+
+    printed, _message, _ref = reprinter.reprint(item.job_id, "attendant:PTG-07")
+    assert not printed  # still no paper: failed again, still owed
+    [again] = reprinter.items()
+    assert again.state == "failed" and again.job_id != item.job_id
+
+    rig.printer.set_fault("paper_out", False)
+    printed, _message, reference = reprinter.reprint(again.job_id, "attendant:PTG-07")
+    assert printed and reference == item.reference
+    wait_for(lambda: len(rig.calling_tickets()) == 1, what="the reprinted calling ticket")
+    paper = rig.calling_tickets()[0].text
+    assert "A-001" in paper and number in paper and "Pencatatan Sipil" in paper
+    assert reprinter.items() == () and rig.journal.pending() == []
+    assert reprinter.reprint(again.job_id, "attendant:PTG-07")[0] is False  # never twice
 
 
 def test_the_e_ktp_tapped_on_real_pcscd_checks_in_the_holders_booking(
@@ -496,3 +562,86 @@ def test_a_receipts_signed_seal_checks_in(rig: Rig) -> None:
     rig.service.open_checkin()
     view = rig.scan(forged)
     assert view.checkin.message == ck.MSG_BAD_SEAL and view.checkin.result is None
+
+
+def on_attract_scan(rig: Rig, text: str) -> SessionView:
+    """Read `text` with the serial scanner on the attract screen; the view it ends in (the
+    check-in's answer, or the status check's)."""
+    rig.wait(lambda v: v.state is SessionState.ATTRACT, "the attract screen")
+    rig.scanner.scan(text)
+    return rig.wait(
+        lambda v: (
+            (
+                v.checkin is not None
+                and not v.checkin.loading
+                and (v.checkin.result is None or v.checkin.result.printed is not None)
+                and (v.checkin.result is not None or v.checkin.message is not None)
+            )
+            or (
+                v.status_check is not None
+                and not v.status_check.loading
+                and (v.status_check.result is not None or v.status_check.message is not None)
+            )
+        ),
+        "the check-in's or the status check's answer",
+    )
+
+
+def test_a_qr_on_the_attract_screen_checks_in_when_due_today_and_shows_the_status_otherwise(
+    rig: Rig,
+) -> None:
+    number, day = rig.book()
+    other, other_day = rig.book(AFTERNOON)
+
+    rig.at(BOOKED_ON, 10)  # the day it was booked, not its verification day: the status
+    view = on_attract_scan(rig, "]Q1" + number)
+    assert view.state is SessionState.STATUS and view.checkin is None
+    assert view.status_check.result is not None
+    assert (view.status_check.result.registration_number, view.status_check.result.status) == (
+        number,
+        "approved",
+    )
+    assert view.status_check.result.slot is not None
+    assert view.status_check.result.slot.date == day
+    rig.service.close_status()
+
+    rig.at(day, 9)  # the verification morning: the same QR gives the calling number
+    sealed = sealed_receipt(number, day, KIOSK, rig.server.key)
+    view = on_attract_scan(rig, receipt_seal.qr_text(sealed, "https://anjungan.example.go.id"))
+    assert view.state is SessionState.CHECKIN and view.status_check is None
+    assert view.checkin.result is not None and view.checkin.result.calling_number == "A-001"
+    assert view.checkin.result.printed is True and view.checkin.entry == number
+    wait_for(lambda: len(rig.calling_tickets()) == 1, what="the calling ticket on paper")
+    rig.service.close_checkin()
+    assert rig.service.view.state is SessionState.ATTRACT
+
+    # due today but before its window opens: the check-in says when to come back
+    rig.at(other_day, 9)
+    view = on_attract_scan(rig, other)
+    assert view.state is SessionState.CHECKIN and view.checkin.result is None
+    assert view.checkin.message == ck.MSG_TOO_EARLY.format(window=AFTERNOON, come_back_at="12.00")
+    rig.service.close_checkin()
+
+    # not one of ours, or unknown: the status check says so, as before
+    view = on_attract_scan(rig, "WIFI:S:lobby;;")
+    assert view.state is SessionState.STATUS
+    assert view.status_check.message == ck.MSG_NOT_OUR_CODE
+    rig.service.close_status()
+    view = on_attract_scan(rig, "AKTA-35.17.261119.9999")
+    assert view.state is SessionState.STATUS
+    assert view.status_check.message == ck.MSG_NOT_FOUND.format(number="AKTA-35.17.261119.9999")
+    assert len(rig.calling_tickets()) == 1 and rig.calls.reasons == []
+
+
+def test_a_qr_on_the_attract_screen_with_the_server_down_shows_the_status_message(
+    rig: Rig,
+) -> None:
+    from kiosk_app.services.session import status_check as sc
+
+    number, day = rig.book()
+    rig.at(day, 9)
+    rig.central.base_url = "http://127.0.0.1:9"  # nothing listens there
+    view = on_attract_scan(rig, number)
+    assert view.state is SessionState.STATUS
+    assert view.status_check.message == sc.MSG_SERVER_DOWN
+    assert rig.calls.reasons == []  # a status check calls nobody
