@@ -551,3 +551,4 @@ class CheckinJourney:
         self._generation += 1
         self._entry.reset()
         self._loading, self._result, self._message, self._called = False, None, None, False
+        self._not_today = None
