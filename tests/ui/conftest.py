@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,11 +67,14 @@ def launch(
 
 
 def shut(app: Any, kiosk: Any) -> None:
-    """Stop a launched app, then its kiosk."""
+    """Stop a launched app, then its kiosk, then reclaim the app: its screens are cycles of
+    Kivy widgets (~200,000 objects) that only a full garbage collection frees, and one that
+    comes later falls inside the next test's waits (seconds on a loaded machine)."""
     try:
         app.stop_embedded()
     finally:
         kiosk.close()
+        gc.collect()
 
 
 @pytest.fixture
