@@ -40,7 +40,7 @@ class Pilot:
             EventLoop.idle()
 
     def wait_until(
-        self, condition: Callable[[], bool], timeout: float = 30, what: str = ""
+        self, condition: Callable[[], bool], timeout: float = 20, what: str = ""
     ) -> None:
         """Pump frames until `condition()` holds; TimeoutError after `timeout` seconds."""
         deadline = time.monotonic() + timeout
@@ -51,7 +51,7 @@ class Pilot:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}")
 
-    def wait_for_state(self, state: SessionState | str, timeout: float = 30) -> None:
+    def wait_for_state(self, state: SessionState | str, timeout: float = 20) -> None:
         """Wait until the screen for `state` is shown and laid out."""
         name = state.value if isinstance(state, SessionState) else str(state)
 
