@@ -63,7 +63,8 @@ def launch(
         pilot.kiosk = kiosk
         pilot.wait_for_state("attract")
         if prepared:
-            pilot.wait_until(lambda: not app._to_prepare, what="every screen built")
+            # Set-up, not a hang check: ~25 screens on software GL take a while under load.
+            pilot.wait_until(lambda: not app._to_prepare, 120, "every screen built")
             # The kiosk's screens live as long as it does: out of the collector's way until
             # shut() (a full collection walking them costs 0.4 s of CPU, far more wall time
             # on a loaded machine).
