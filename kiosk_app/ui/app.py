@@ -265,15 +265,20 @@ class AnjunganApp(App):
             self.warning = InactivityWarning(seconds_left=seconds, lang=view.language)
             self.warning.pilot_id = "inactivity_warning"
             self.warning.still_here_button.pilot_id = "still_here"
-            self.warning.bind(on_still_here=lambda *_: self.session.still_here())
+            self.warning.bind(on_still_here=self._still_here)
             self.warning.open(animation=False)
         else:
             self.warning.seconds_left = seconds
             self.warning.lang = view.language
 
+    def _still_here(self, *_args: Any) -> None:
+        self.session.still_here()
+
     def _close_warning(self) -> None:
         if self.warning is not None:
             warning, self.warning = self.warning, None
+            # Kivy may keep a dismissed modal a while: it must not hold the app (see confirm.py)
+            warning.unbind(on_still_here=self._still_here)
             warning.dismiss(animation=False)
 
     # -- input and timers --------------------------------------------------------------------

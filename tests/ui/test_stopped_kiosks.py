@@ -40,8 +40,6 @@ def test_kiosks_started_and_stopped_leave_no_app_session_or_thread_behind(
 ) -> None:
     from kivy.base import EventLoop
 
-    from kiosk_app.ui.app import AnjunganApp
-
     apps: list[weakref.ref[Any]] = []
     sessions: list[weakref.ref[Any]] = []
     before: set[threading.Thread] = set()
@@ -66,7 +64,5 @@ def test_kiosks_started_and_stopped_leave_no_app_session_or_thread_behind(
         EventLoop.idle()
     caplog.clear()  # a logged exception's record holds its frames (an HTTP timeout under load)
     gc.collect()
-    alive = [o for o in gc.get_objects() if type(o) is AnjunganApp]
-    assert alive == [], f"{len(alive)} stopped app(s) still alive"
-    assert [r() is None for r in apps] == [True] * 3
+    assert [r() is None for r in apps] == [True] * 3, "a stopped app is still alive"
     assert [r() is None for r in sessions] == [True] * 3
