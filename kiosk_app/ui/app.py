@@ -168,6 +168,10 @@ class AnjunganApp(App):
         """Stop listening; the kiosk itself is closed by whoever built it."""
         self._started = False
         Window.unbind(on_flip=self._after_first_frame)
+        # No more screens built ahead: a pending step would build a stopped app's screens (and
+        # keep it alive) in whatever runs Kivy's loop next.
+        self._to_prepare = []
+        Clock.unschedule(self._prepare_next_screen)
         if self._bridge is not None:
             self._bridge.close()
         overlay = getattr(self, "attendant_overlay", None)
