@@ -61,13 +61,15 @@ class DemoRecorder:
             self.journey_taps["total"] = self.pilot.taps
 
 
-def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, str]) -> None:
-    """Enter every empty field of `page` (values prefilled from the e-KTP are kept)."""
+def fill_page(pilot: Any, page: Any, values: dict[str, str]) -> None:
+    """Enter every empty field of `page` (values prefilled from the e-KTP, or filled from a
+    NIK typed above, are kept)."""
     from kiosk_app.domain.formkit import same_as
     from kiosk_app.domain.forms import FieldKind
 
     for spec in page.fields:
         wanted = values.get(spec.name, "")
+        shown = dict(pilot.app.view.values)
         if not wanted or shown.get(spec.name, ""):
             continue
         offer = same_as(spec.name, shown)
@@ -82,6 +84,8 @@ def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, st
             pilot.set_date(spec.name, wanted)
         elif spec.kind is FieldKind.TIME:
             pilot.set_time(spec.name, wanted)
+        elif spec.kind is FieldKind.LIST:
+            pilot.pick_listed(spec.name, wanted)
         elif spec.kind is FieldKind.REGION:  # type the place's name, touch it among the matches
             from kiosk_app.ui.widgets.regionpicker import current_regions
 
@@ -159,7 +163,7 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
         with rec.step(f"form-{page.key}"):
             pilot.wait_until(lambda i=index: app.view.page == i, what=f"form page {index}")
             pilot.idle(2)
-            fill_page(pilot, page, values, dict(app.view.values))
+            fill_page(pilot, page, values)
             pilot.idle(2)
             rec.shot(f"form-{page.key}")
             pilot.tap("next")

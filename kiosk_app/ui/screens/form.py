@@ -29,8 +29,9 @@ from kiosk_app.ui.widgets.dategrid import DateGrid
 from kiosk_app.ui.widgets.datepicker import parse_iso_date
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
+from kiosk_app.ui.widgets.listpicker import ListPicker
 from kiosk_app.ui.widgets.regionpicker import RegionField, region_text
-from kiosk_app.ui.widgets.timepicker import TimePicker
+from kiosk_app.ui.widgets.timegrid import TimeGrid
 
 KEYBOARD_MODES = {
     FieldKind.TEXT: "text",
@@ -45,6 +46,7 @@ YEARS_BACK = {"deceased_birth_date": 70}
 RECENT_DATES = ("child", "death", "move", "police", "member_birth")
 FUTURE_DATES = frozenset({"move_date"})
 COUNT_SUFFIX = "_count"  # a NUMBER field named so sizes a list: a +/- picker, not a keyboard
+FROM_LIST = Text("Pilih dari daftar", "Pick from the list")
 
 
 class FieldInput(TextInput):
@@ -95,6 +97,7 @@ class FormScreen(KioskScreen):
         self.editing: str | None = None
         self.editor: Any = None
         self._editors: dict[str, Any] = {}
+        self._typing_other: str | None = None  # a LIST field whose answer is being typed
         self.view: SessionView | None = None
 
     def prompt(self, view: SessionView) -> Text | None:
@@ -197,6 +200,8 @@ class FormScreen(KioskScreen):
         spec = next((f for f in self._shown if f.name == name), None)
         if spec is None or name not in self._rows:
             return
+        if name != self._typing_other:
+            self._typing_other = None
         self.selected = name
         for field_name, row in self._rows.items():
             row.selected = field_name == name
@@ -234,8 +239,20 @@ class FormScreen(KioskScreen):
         self.tall_editor = spec.kind in KEYBOARD_MODES or spec.kind in (
             FieldKind.DATE,
             FieldKind.TIME,
+            FieldKind.LIST,
         )
-        if spec.kind is FieldKind.NUMBER and spec.name.endswith(COUNT_SUFFIX):
+        listed = {c.key for c in spec.choices}
+        typing = spec.kind is FieldKind.LIST and (
+            self._typing_other == spec.name or (value and value not in listed)
+        )
+        if spec.kind is FieldKind.LIST and not typing:
+            picker = self._cached("list", self._make_list_picker)
+            picker.value, picker.lang = value, lang
+            picker.choices = [(c.key, c.label) for c in spec.choices]
+            picker.show_value()
+            area.add_widget(picker)
+            self.editor = picker
+        elif spec.kind is FieldKind.NUMBER and spec.name.endswith(COUNT_SUFFIX):
             # a count that sizes a list of rows (the members who move): "+" adds a row, "-"
             # takes the last one away
             picker = self._cached("count", self._make_count_picker)
@@ -243,8 +260,8 @@ class FormScreen(KioskScreen):
             area.add_widget(picker)
             area.add_widget(Widget())
             self.editor = picker
-        elif spec.kind in KEYBOARD_MODES:
-            field_input, keyboard = self._keyboard(KEYBOARD_MODES[spec.kind])
+        elif spec.kind in KEYBOARD_MODES or typing:
+            field_input, keyboard = self._keyboard(KEYBOARD_MODES.get(spec.kind, "text"))
             field_input.max_length = spec.max_length
             field_input.text = value
             keyboard.lang = lang
@@ -272,9 +289,11 @@ class FormScreen(KioskScreen):
             self.editor = picker
         elif spec.kind is FieldKind.TIME:
             picker = self._cached("time", self._make_time_picker)
-            picker.start_value = value or "08:00"
-            picker.value = value
-            picker.lang = lang
+            service = self.view.service.key if self.view and self.view.service else ""
+            values = self.view.values if self.view else {}
+            picker.optional = not required_now(service, spec.name, values, spec.required)
+            picker.value, picker.lang = value, lang
+            picker.reset()
             area.add_widget(picker)
             self.editor = picker
         else:
@@ -333,7 +352,10 @@ class FormScreen(KioskScreen):
         row.size_hint_y, row.height = None, field_input.height
         row.add_widget(field_input)
         offer = same_as(spec.name, self.view.values) if self.view is not None else None
-        if offer is not None:
+        if spec.kind is FieldKind.LIST:  # typing an answer not in the list: back to it
+            copy.source, copy.text = "", f"‹  {tr(FROM_LIST, lang)}"
+            row.add_widget(copy)
+        elif offer is not None:
             copy.source, copy.text = offer[0], tr(offer[1], lang)
             row.add_widget(copy)
         return row
@@ -346,12 +368,19 @@ class FormScreen(KioskScreen):
         return button
 
     def _copy_same(self, button: Any) -> None:
-        """Copy the offered field's value into the field being edited."""
+        """Copy the offered field's value into the field being edited, then move on (a LIST
+        field being typed: back to its list)."""
         if self.view is None or self.editing is None:
+            return
+        name = self.editing
+        if not button.source:
+            self._typing_other = None
+            self._show_editor(self.editor_spec, self.view.values.get(name, ""))
             return
         field_input = self._editors.get("input")
         if field_input is not None:
             field_input.text = str(self.view.values.get(button.source, ""))
+            Clock.schedule_once(lambda _dt: self._move_on(name), 0)
 
     def _make_keyboard(self, mode: str) -> OnScreenKeyboard:
         keyboard = OnScreenKeyboard(mode=mode, size_hint_y=None)
@@ -360,8 +389,22 @@ class FormScreen(KioskScreen):
 
     def _make_date_picker(self) -> DateGrid:
         picker = DateGrid()
-        picker.bind(value=self._picked)
+        picker.bind(value=self._picked, on_done=self._done)
         return picker
+
+    def _make_list_picker(self) -> ListPicker:
+        picker = ListPicker()
+        picker.bind(value=self._picked, on_done=self._done, on_other=self._type_other)
+        return picker
+
+    def _type_other(self, _picker: Any) -> None:
+        """ "Lainnya (ketik)": the keyboard for an answer not in the list."""
+        if self.editing is None or self.view is None:
+            return
+        self._typing_other = self.editing
+        value = self.view.values.get(self.editing, "")
+        listed = {c.key for c in self.editor_spec.choices}
+        self._show_editor(self.editor_spec, "" if value in listed else value)
 
     def _make_count_picker(self) -> CountPicker:
         picker = CountPicker()
@@ -373,9 +416,9 @@ class FormScreen(KioskScreen):
         field.bind(value=self._picked)
         return field
 
-    def _make_time_picker(self) -> TimePicker:
-        picker = TimePicker()
-        picker.bind(value=self._picked)
+    def _make_time_picker(self) -> TimeGrid:
+        picker = TimeGrid()
+        picker.bind(value=self._picked, on_done=self._done)
         return picker
 
     def _refresh_editor_texts(self) -> None:
@@ -398,8 +441,18 @@ class FormScreen(KioskScreen):
         return today.replace(year=today.year - years, day=min(today.day, 28)).isoformat()
 
     def _typed(self, _input: Any, text: str) -> None:
-        if self.editing is not None:
-            self.session.set_value(self.editing, text)
+        name = self.editing
+        if name is None:
+            return
+        self.session.set_value(name, text)
+        spec, view = getattr(self, "editor_spec", None), self.view
+        if spec is None or spec.kind is not FieldKind.DIGITS or len(text) != spec.max_length:
+            return
+        # a number of fixed length (NIK, KK) complete and right: on to the next field
+        form = view.service.form if view is not None and view.service else None
+        if view is not None and form is not None:
+            if name not in form.validate({**view.values, name: text}).errors:
+                Clock.schedule_once(lambda _dt: self._move_on(name, page=False), 0)
 
     def _picked(self, _picker: Any, value: str) -> None:
         if self.editing is not None:
@@ -413,14 +466,21 @@ class FormScreen(KioskScreen):
         self.session.set_value(name, value)
         Clock.schedule_once(lambda _dt: self._move_on(name), 0)
 
-    def _move_on(self, name: str) -> None:
-        """After `name` was answered by a choice: the next field of the page, or the next page
-        when it is the page's only field (one touch fewer each time)."""
+    def _done(self, _picker: Any) -> None:
+        """A date, a time or an answer of a list complete: on, as after a choice."""
+        name = self.editing
+        if name is not None:
+            Clock.schedule_once(lambda _dt: self._move_on(name), 0)
+
+    def _move_on(self, name: str, page: bool = True) -> None:
+        """After `name` was answered with a touch: the next field of the page, or the next page
+        when it is the page's only field and `page` (one touch fewer each time)."""
         if self.editing != name or self.view is None:
             return  # the citizen moved on already, or the screen changed
         names = [f.name for f in self._shown]
         if names == [name]:
-            self.go_next()
+            if page:
+                self.go_next()
         elif name in names and names.index(name) + 1 < len(names):
             self.select(names[names.index(name) + 1])
 
@@ -464,6 +524,7 @@ class FormScreen(KioskScreen):
         self._shown = []
         self.editor = None
         self.selected = None
+        self._typing_other = None
 
 
 load_kv("form")

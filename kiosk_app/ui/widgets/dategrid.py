@@ -98,6 +98,7 @@ class DateGrid(BoxLayout):
     digits = StringProperty("")  # typed so far
     prompt = StringProperty("")
     error = StringProperty("")
+    __events__ = ("on_done",)  # a date was chosen (a day touched, or 8 digits typed)
 
     def __init__(self, **kwargs: Any) -> None:
         """Build the parts once (cells are reused from stage to stage)."""
@@ -134,6 +135,9 @@ class DateGrid(BoxLayout):
 
     def _bar_height(self, *_args: Any) -> None:
         self.bar.height = self.grid.row_default_height = theme.touch
+
+    def on_done(self) -> None:
+        """A date was chosen: the form moves on to its next field."""
 
     def _cell(self) -> GridCell:
         cell = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)
@@ -184,6 +188,7 @@ class DateGrid(BoxLayout):
         elif kind == "day":
             self.value = datetime.date(self.year, self.month, n).isoformat()
             self._show()
+            self.dispatch("on_done")
         else:
             raise ValueError(f"unknown date action {action!r}")
 
@@ -217,6 +222,7 @@ class DateGrid(BoxLayout):
             self.error = problem(self.lang) if problem else ""
             if day is not None:
                 self.value = day.isoformat()
+                self.dispatch("on_done")
 
     # -- showing -----------------------------------------------------------------------------
     def _show(self, *_args: Any) -> None:
