@@ -204,6 +204,7 @@ class Pilot:
         box = self.find("editor_input")
         # Keys are tapped one after the other without waiting for a frame in between (as
         # a quick typist would); software GL makes every redraw expensive in tests.
+        before = "" if clear else box.text
         if clear:
             for _ in range(len(box.text)):
                 self._tap_attr("key", "backspace", keyboard, settle=0)
@@ -215,7 +216,7 @@ class Pilot:
                 key = ","
             self._tap_attr("key", key, keyboard, settle=0)
         self.idle(2)
-        expected = {"text": text.upper(), "email": text.lower()}.get(
+        expected = before + {"text": text.upper(), "email": text.lower()}.get(
             keyboard.mode, text.replace(".", ",")
         )
         self.wait_until(

@@ -128,7 +128,8 @@ def test_same_as_copies_what_the_form_holds_with_one_touch(
     pilot.tap("same_as")
     assert pilot.taps - before == 1
     assert app.view.values["kk_head_name"] == app.view.values["father_name"] != ""
-    assert pilot.find("editor_input").text == app.view.values["father_name"]
-    # A field with nothing to copy offers no button.
-    pilot.select_field("kk_number")
+    # The answer is complete: the next field is open, and it has nothing to copy (no button).
+    screen = app.root.get_screen("form")
+    pilot.wait_until(lambda: screen.selected == "kk_number", what="moved on to the KK number")
+    assert pilot.find("editor_input").text == ""
     assert not pilot.exists("same_as")

@@ -13,7 +13,7 @@ from kivy.uix.widget import Widget
 
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.form_variants import hidden_fields, required_now
-from kiosk_app.domain.formkit import same_as
+from kiosk_app.domain.formkit import offer
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
@@ -30,7 +30,7 @@ from kiosk_app.ui.widgets.datepicker import parse_iso_date
 from kiosk_app.ui.widgets.field import FieldRow
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
 from kiosk_app.ui.widgets.listpicker import ListPicker
-from kiosk_app.ui.widgets.regionpicker import RegionField, region_text
+from kiosk_app.ui.widgets.regionpicker import RegionField, office_town, region_text
 from kiosk_app.ui.widgets.timegrid import TimeGrid
 
 KEYBOARD_MODES = {
@@ -47,6 +47,13 @@ RECENT_DATES = ("child", "death", "move", "police", "member_birth")
 FUTURE_DATES = frozenset({"move_date"})
 COUNT_SUFFIX = "_count"  # a NUMBER field named so sizes a list: a +/- picker, not a keyboard
 FROM_LIST = Text("Pilih dari daftar", "Pick from the list")
+
+
+def _choice_columns(spec: FieldSpec) -> int:
+    """Two columns for a few options, three for more, five for many short ones (numbers)."""
+    if len(spec.choices) > 6 and all(len(c.label.id) <= 3 for c in spec.choices):
+        return 5
+    return 2 if len(spec.choices) <= 4 else 3
 
 
 class FieldInput(TextInput):
@@ -98,6 +105,7 @@ class FormScreen(KioskScreen):
         self.editor: Any = None
         self._editors: dict[str, Any] = {}
         self._typing_other: str | None = None  # a LIST field whose answer is being typed
+        self._listing: str | None = None  # a LIST field holding a typed answer, list shown
         self.view: SessionView | None = None
 
     def prompt(self, view: SessionView) -> Text | None:
@@ -200,8 +208,8 @@ class FormScreen(KioskScreen):
         spec = next((f for f in self._shown if f.name == name), None)
         if spec is None or name not in self._rows:
             return
-        if name != self._typing_other:
-            self._typing_other = None
+        if name not in (self._typing_other, self._listing):
+            self._typing_other = self._listing = None
         self.selected = name
         for field_name, row in self._rows.items():
             row.selected = field_name == name
@@ -243,7 +251,8 @@ class FormScreen(KioskScreen):
         )
         listed = {c.key for c in spec.choices}
         typing = spec.kind is FieldKind.LIST and (
-            self._typing_other == spec.name or (value and value not in listed)
+            self._typing_other == spec.name
+            or (value and value not in listed and self._listing != spec.name)
         )
         if spec.kind is FieldKind.LIST and not typing:
             picker = self._cached("list", self._make_list_picker)
@@ -301,7 +310,7 @@ class FormScreen(KioskScreen):
                 choices=[(c.key, c.label) for c in spec.choices],
                 value=value,
                 lang=lang,
-                max_cols=2 if len(spec.choices) <= 4 else 3,
+                max_cols=_choice_columns(spec),
             )
             choices.pilot_id = "choices"
             choices.bind(value=self._chose)
@@ -341,8 +350,9 @@ class FormScreen(KioskScreen):
         return field_input, keyboard
 
     def _input_row(self, spec: FieldSpec, field_input: FieldInput, lang: str) -> Any:
-        """The text box, beside it a button copying what another field holds when the answer
-        is often the same (formkit.SAME_AS: one touch instead of typing it again)."""
+        """The text box, beside it one button for what the kiosk already knows (formkit.offer):
+        another field's value (SAME_AS), the office's own kabupaten/kota for a place, a
+        parent's last name to add to a child's; a list field being typed: back to its list."""
         row = self._cached("input_row", lambda: BoxLayout(spacing=theme.spacing * 2))
         copy = self._cached("same_as", self._make_copy_button)
         copy.pilot_id = "same_as"
@@ -351,36 +361,45 @@ class FormScreen(KioskScreen):
             field_input.parent.remove_widget(field_input)
         row.size_hint_y, row.height = None, field_input.height
         row.add_widget(field_input)
-        offer = same_as(spec.name, self.view.values) if self.view is not None else None
+        values = self.view.values if self.view is not None else {}
+        found = offer(spec.name, values, office_town())
         if spec.kind is FieldKind.LIST:  # typing an answer not in the list: back to it
-            copy.source, copy.text = "", f"‹  {tr(FROM_LIST, lang)}"
+            copy.mode, copy.fill, copy.text = "list", "", f"‹  {tr(FROM_LIST, lang)}"
             row.add_widget(copy)
-        elif offer is not None:
-            copy.source, copy.text = offer[0], tr(offer[1], lang)
+        elif found is not None:
+            copy.mode, copy.fill, copy.text = found.mode, found.value, tr(found.label, lang)
             row.add_widget(copy)
         return row
 
     def _make_copy_button(self) -> BigButton:
         button = BigButton(kind="secondary", size_hint=(0.5, 1), auto_height=False)
         button.font_role = "small"
-        button.source = ""
+        button.mode, button.fill = "", ""
         button.bind(on_release=self._copy_same)
         return button
 
     def _copy_same(self, button: Any) -> None:
-        """Copy the offered field's value into the field being edited, then move on (a LIST
-        field being typed: back to its list)."""
+        """Fill in (or add) what the button offers, then move on (a list field being typed:
+        back to its list)."""
         if self.view is None or self.editing is None:
             return
         name = self.editing
-        if not button.source:
-            self._typing_other = None
+        if button.mode == "list":
+            self._typing_other, self._listing = None, name
             self._show_editor(self.editor_spec, self.view.values.get(name, ""))
             return
         field_input = self._editors.get("input")
-        if field_input is not None:
-            field_input.text = str(self.view.values.get(button.source, ""))
-            Clock.schedule_once(lambda _dt: self._move_on(name), 0)
+        if field_input is None:
+            return
+        typed = field_input.text.strip()
+        if button.mode == "prefix":  # the first digits: the citizen types the rest
+            field_input.text = button.fill
+            return
+        if button.mode == "fill":
+            field_input.text = button.fill
+        elif not typed.endswith(button.fill):  # "append": a parent's name after the first ones
+            field_input.text = f"{typed} {button.fill}".strip()
+        Clock.schedule_once(lambda _dt: self._move_on(name), 0)
 
     def _make_keyboard(self, mode: str) -> OnScreenKeyboard:
         keyboard = OnScreenKeyboard(mode=mode, size_hint_y=None)
@@ -524,7 +543,7 @@ class FormScreen(KioskScreen):
         self._shown = []
         self.editor = None
         self.selected = None
-        self._typing_other = None
+        self._typing_other = self._listing = None
 
 
 load_kv("form")

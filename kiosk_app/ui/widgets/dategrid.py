@@ -114,9 +114,10 @@ class DateGrid(BoxLayout):
         self.grid.bind(minimum_height=self.grid.setter("height"))
         self.filler = Widget()
         self.cells = [self._cell() for _ in range(31)]
-        self.display = ThemedLabel(font_role="title")
+        self.display = ThemedLabel(font_role="heading", size_hint_y=None)
+        self.display.bind(texture_size=lambda label, size: setattr(label, "height", size[1]))
         self.display.pilot_id = "date_typed"
-        self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None)
+        self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None, compact=True)
         self.pad.pilot_id = "date_pad"
         self.pad.bind(on_key=self._key)
         self.up = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)

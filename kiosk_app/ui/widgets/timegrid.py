@@ -87,9 +87,10 @@ class TimeGrid(BoxLayout):
         self.grid.bind(minimum_height=self.grid.setter("height"))
         self.filler = Widget()
         self.cells = [self._button(self.choose) for _ in range(24)]
-        self.display = ThemedLabel(font_role="title")
+        self.display = ThemedLabel(font_role="heading", size_hint_y=None)
+        self.display.bind(texture_size=lambda label, size: setattr(label, "height", size[1]))
         self.display.pilot_id = "time_typed"
-        self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None)
+        self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None, compact=True)
         self.pad.pilot_id = "time_pad"
         self.pad.bind(on_key=self._key)
         self.up = self._button(lambda _a: self.go_up(), "time_up")
@@ -106,8 +107,8 @@ class TimeGrid(BoxLayout):
     def _button(self, then: Any, pilot_id: str = "") -> GridCell:
         cell = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)
         cell.bind(on_release=lambda b: then(b.action))
-        if pilot_id:
-            cell.pilot_id = pilot_id
+        if pilot_id:  # a bar button: three may share the bar's width
+            cell.pilot_id, cell.font_role = pilot_id, "small"
         return cell
 
     def _bar_height(self, *_args: Any) -> None:
