@@ -87,7 +87,7 @@ class TimeGrid(BoxLayout):
         self.grid.bind(minimum_height=self.grid.setter("height"))
         self.filler = Widget()
         self.cells = [self._button(self.choose) for _ in range(24)]
-        self.display = ThemedLabel(font_role="heading", size_hint_y=None)
+        self.display = ThemedLabel(font_role="key", size_hint_y=None)
         self.display.bind(texture_size=lambda label, size: setattr(label, "height", size[1]))
         self.display.pilot_id = "time_typed"
         self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None, compact=True)
@@ -183,6 +183,8 @@ class TimeGrid(BoxLayout):
         self.prompt_label.text = self.prompt
         self.prompt_label.color = theme.danger if self.error else theme.text
         self.add_widget(self.prompt_label)
+        # the pad is tall: in large text, prompt, digits and pad fit with tighter gaps
+        self.spacing = theme.spacing * (1 if stage == "typed" else 2)
         if stage == "typed":
             self.display.text = typed_display(self.digits)
             self.pad.lang = lang
