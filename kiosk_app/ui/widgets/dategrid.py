@@ -238,6 +238,7 @@ class DateGrid(BoxLayout):
         self.add_widget(self.prompt_label)
         # the pad is tall: in large text, prompt, digits and pad fit with tighter gaps
         self.spacing = theme.spacing * (1 if stage == "typed" else 2)
+        self.prompt_label.font_role = "small" if stage == "typed" else "body"
         if stage == "typed":
             self.display.text = typed_display(self.digits)
             self.pad.lang = lang
