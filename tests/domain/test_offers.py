@@ -7,9 +7,9 @@ from datetime import date
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain import akta_kelahiran as ak
 from kiosk_app.domain.akta_kematian import RULES as KEMATIAN
-from kiosk_app.domain.formkit import area_code, offer
 from kiosk_app.domain.forms import FieldKind
 from kiosk_app.domain.occupations import COMMON, OCCUPATIONS
+from kiosk_app.domain.offers import area_code, offer
 
 
 def test_the_register_list_holds_each_occupation_once_in_capitals() -> None:

@@ -13,8 +13,8 @@ from kivy.uix.widget import Widget
 
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.form_variants import hidden_fields, required_now
-from kiosk_app.domain.formkit import offer
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
+from kiosk_app.domain.offers import offer
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session.views import SessionView
