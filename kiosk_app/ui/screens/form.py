@@ -11,7 +11,6 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
-from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.form_variants import hidden_fields, required_now
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
 from kiosk_app.domain.offers import offer
@@ -21,67 +20,24 @@ from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.screens.endings import back_to_menu
+from kiosk_app.ui.screens.form_editors import (
+    COUNT_SUFFIX,
+    FROM_LIST,
+    FUTURE_DATES,
+    KEYBOARD_MODES,
+    EditorParts,
+    FieldInput,
+    choice_columns,
+    display_value,
+)
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
-from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons
-from kiosk_app.ui.widgets.countpicker import CountPicker
-from kiosk_app.ui.widgets.dategrid import DateGrid
-from kiosk_app.ui.widgets.datepicker import parse_iso_date
+from kiosk_app.ui.widgets.buttons import ChoiceButtons
 from kiosk_app.ui.widgets.field import FieldRow
-from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
-from kiosk_app.ui.widgets.listpicker import ListPicker
-from kiosk_app.ui.widgets.regionpicker import RegionField, office_town, region_text
-from kiosk_app.ui.widgets.timegrid import TimeGrid
-
-KEYBOARD_MODES = {
-    FieldKind.TEXT: "text",
-    FieldKind.EMAIL: "email",
-    FieldKind.DIGITS: "digits",
-    FieldKind.NUMBER: "number",
-}
+from kiosk_app.ui.widgets.regionpicker import office_town
 
 
-# Where a date field's picker starts (see FormScreen._date_start).
-YEARS_BACK = {"deceased_birth_date": 70}
-RECENT_DATES = ("child", "death", "move", "police", "member_birth")
-FUTURE_DATES = frozenset({"move_date"})
-COUNT_SUFFIX = "_count"  # a NUMBER field named so sizes a list: a +/- picker, not a keyboard
-FROM_LIST = Text("Pilih dari daftar", "Pick from the list")
-
-
-def _choice_columns(spec: FieldSpec) -> int:
-    """Two columns for a few options, three for more, five for many short ones (numbers)."""
-    if len(spec.choices) > 6 and all(len(c.label.id) <= 3 for c in spec.choices):
-        return 5
-    return 2 if len(spec.choices) <= 4 else 3
-
-
-class FieldInput(TextInput):
-    """The text box the on-screen keyboard types into (the keyboard honours max_length)."""
-
-    max_length: int | None = None
-
-
-def display_value(spec: FieldSpec, value: str, lang: str) -> str:
-    """How a stored value reads in the field row (choice label, long date, grouped digits)."""
-    if not value:
-        return ""
-    if spec.kind is FieldKind.CHOICE:
-        for choice in spec.choices:
-            if choice.key == value:
-                return tr(choice.label, lang)
-        return value
-    if spec.kind is FieldKind.REGION:
-        return region_text(value)
-    if spec.kind is FieldKind.DATE:
-        day = parse_iso_date(value)
-        return long_date(day, lang) if day else value
-    if spec.kind is FieldKind.DIGITS and value.isdigit() and len(value) > 8:
-        return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
-    return value
-
-
-class FormScreen(KioskScreen):
+class FormScreen(KioskScreen, EditorParts):
     """Fills one FormPage; every change goes straight to session.set_value."""
 
     overflow = BooleanProperty(False)  # more fields than fit: show the ▲/▼ buttons
@@ -310,7 +266,7 @@ class FormScreen(KioskScreen):
                 choices=[(c.key, c.label) for c in spec.choices],
                 value=value,
                 lang=lang,
-                max_cols=_choice_columns(spec),
+                max_cols=choice_columns(spec),
             )
             choices.pilot_id = "choices"
             choices.bind(value=self._chose)
@@ -319,35 +275,6 @@ class FormScreen(KioskScreen):
             self.editor = choices
         self.editing = spec.name
         self._refresh_editor_texts()
-
-    def _cached(self, key: str, make: Any) -> Any:
-        if key not in self._editors:
-            editor = make()
-            editor.pilot_id = f"{key}_picker"
-            self._editors[key] = editor
-        return self._editors[key]
-
-    def _keyboard(self, mode: str) -> tuple[FieldInput, OnScreenKeyboard]:
-        """The text box (shared) and the keyboard for `mode` (one per mode)."""
-        field_input = self._cached(
-            "input",
-            lambda: FieldInput(
-                multiline=False,
-                write_tab=False,
-                size_hint_y=None,
-                font_size=theme.sp_heading,
-                font_name=theme.font_name,
-                height=theme.touch * 1.2,
-                padding=[theme.padding] * 2,
-            ),
-        )
-        if not field_input.pilot_id == "editor_input":
-            field_input.pilot_id = "editor_input"
-            field_input.bind(text=self._typed)
-            theme.bind(sp_heading=field_input.setter("font_size"))  # large text, live
-        keyboard = self._cached(f"keyboard_{mode}", lambda: self._make_keyboard(mode))
-        keyboard.pilot_id = "keyboard"
-        return field_input, keyboard
 
     def _input_row(self, spec: FieldSpec, field_input: FieldInput, lang: str) -> Any:
         """The text box, beside it one button for what the kiosk already knows (formkit.offer):
@@ -370,13 +297,6 @@ class FormScreen(KioskScreen):
             copy.mode, copy.fill, copy.text = found.mode, found.value, tr(found.label, lang)
             row.add_widget(copy)
         return row
-
-    def _make_copy_button(self) -> BigButton:
-        button = BigButton(kind="secondary", size_hint=(0.5, 1), auto_height=False)
-        button.font_role = "small"
-        button.mode, button.fill = "", ""
-        button.bind(on_release=self._copy_same)
-        return button
 
     def _copy_same(self, button: Any) -> None:
         """Fill in (or add) what the button offers, then move on (a list field being typed:
@@ -401,21 +321,6 @@ class FormScreen(KioskScreen):
             field_input.text = f"{typed} {button.fill}".strip()
         Clock.schedule_once(lambda _dt: self._move_on(name), 0)
 
-    def _make_keyboard(self, mode: str) -> OnScreenKeyboard:
-        keyboard = OnScreenKeyboard(mode=mode, size_hint_y=None)
-        keyboard.bind(on_key=self._on_key)
-        return keyboard
-
-    def _make_date_picker(self) -> DateGrid:
-        picker = DateGrid()
-        picker.bind(value=self._picked, on_done=self._done)
-        return picker
-
-    def _make_list_picker(self) -> ListPicker:
-        picker = ListPicker()
-        picker.bind(value=self._picked, on_done=self._done, on_other=self._type_other)
-        return picker
-
     def _type_other(self, _picker: Any) -> None:
         """ "Lainnya (ketik)": the keyboard for an answer not in the list."""
         if self.editing is None or self.view is None:
@@ -425,39 +330,12 @@ class FormScreen(KioskScreen):
         listed = {c.key for c in self.editor_spec.choices}
         self._show_editor(self.editor_spec, "" if value in listed else value)
 
-    def _make_count_picker(self) -> CountPicker:
-        picker = CountPicker()
-        picker.bind(value=self._picked)
-        return picker
-
-    def _make_region_field(self) -> RegionField:
-        field = RegionField()
-        field.bind(value=self._picked)
-        return field
-
-    def _make_time_picker(self) -> TimeGrid:
-        picker = TimeGrid()
-        picker.bind(value=self._picked, on_done=self._done)
-        return picker
-
     def _refresh_editor_texts(self) -> None:
         spec = getattr(self, "editor_spec", None)
         if spec is None:
             return
         self.editor_label = tr(spec.label, self.lang)
         self.editor_hint = tr(spec.hint, self.lang) if spec.hint else ""
-
-    @staticmethod
-    def _date_start(spec: FieldSpec) -> str:
-        """Where the date picker starts: near the date the field most likely holds (today's
-        month for events; 30 years back for adults' births, 70 for a deceased person's birth,
-        where the picker starts at the decades: a birth year is picked first)."""
-        today = datetime.date.today()
-        years = YEARS_BACK.get(spec.name)
-        if years is None:
-            recent = spec.name.startswith(RECENT_DATES)
-            years = 0 if recent else 30
-        return today.replace(year=today.year - years, day=min(today.day, 28)).isoformat()
 
     def _typed(self, _input: Any, text: str) -> None:
         name = self.editing

@@ -114,8 +114,7 @@ class DateGrid(BoxLayout):
         self.grid.bind(minimum_height=self.grid.setter("height"))
         self.filler = Widget()
         self.cells = [self._cell() for _ in range(31)]
-        self.display = ThemedLabel(font_role="key", size_hint_y=None)
-        self.display.bind(texture_size=lambda label, size: setattr(label, "height", size[1]))
+        self.display = ThemedLabel(font_role="key")
         self.display.pilot_id = "date_typed"
         self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None, compact=True)
         self.pad.pilot_id = "date_pad"
@@ -242,7 +241,9 @@ class DateGrid(BoxLayout):
         if stage == "typed":
             self.display.text = typed_display(self.digits)
             self.pad.lang = lang
-            self.add_widget(self.display)
+            # the digits beside the switch, above the pad: the pad keeps its room
+            self.bar.add_widget(self.display)
+            self.add_widget(self.bar)
             self.add_widget(self.pad)
         else:
             self._fill_grid(stage, lang)
@@ -254,7 +255,8 @@ class DateGrid(BoxLayout):
         self.switch.text = (PICK_IT if stage == "typed" else TYPE_IT)(lang)
         self.switch.action = "grid" if stage == "typed" else "typed"
         self.bar.add_widget(self.switch)
-        self.add_widget(self.bar)
+        if self.bar.parent is None:
+            self.add_widget(self.bar)
 
     def _fill_grid(self, stage: str, lang: str) -> None:
         low, high = int(self.min_year), int(self.max_year)

@@ -87,8 +87,7 @@ class TimeGrid(BoxLayout):
         self.grid.bind(minimum_height=self.grid.setter("height"))
         self.filler = Widget()
         self.cells = [self._button(self.choose) for _ in range(24)]
-        self.display = ThemedLabel(font_role="key", size_hint_y=None)
-        self.display.bind(texture_size=lambda label, size: setattr(label, "height", size[1]))
+        self.display = ThemedLabel(font_role="key")
         self.display.pilot_id = "time_typed"
         self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None, compact=True)
         self.pad.pilot_id = "time_pad"
@@ -189,7 +188,9 @@ class TimeGrid(BoxLayout):
         if stage == "typed":
             self.display.text = typed_display(self.digits)
             self.pad.lang = lang
-            self.add_widget(self.display)
+            # the digits beside the switch, above the pad: the pad keeps its room
+            self.bar.add_widget(self.display)
+            self.add_widget(self.bar)
             self.add_widget(self.pad)
         else:
             self._fill_grid(stage)
@@ -204,7 +205,8 @@ class TimeGrid(BoxLayout):
         if self.optional:
             self.unknown.text, self.unknown.action = UNKNOWN(lang), "unknown"
             self.bar.add_widget(self.unknown)
-        self.add_widget(self.bar)
+        if self.bar.parent is None:
+            self.add_widget(self.bar)
 
     def _fill_grid(self, stage: str) -> None:
         chosen = parse_hhmm(self.value)
