@@ -37,6 +37,7 @@ from kiosk_app.domain.forms import (
 )
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import parse_nik
+from kiosk_app.domain.occupations import occupation_field
 from kiosk_app.domain.text import Language, Text
 
 T = Text
@@ -61,6 +62,7 @@ _ATTENDANTS = (
     Choice("dukun", T("Dukun", "Traditional birth attendant")),
     Choice("lainnya", T("Lainnya", "Other")),
 )
+_ORDERS = tuple(Choice(str(n), T(str(n), str(n))) for n in range(1, 21))  # one touch, not a pad
 K = FieldKind
 _f = make_field
 
@@ -70,7 +72,7 @@ def _parent(who: str, id_: str, en: str) -> tuple[FieldSpec, ...]:
         _f(f"{who}_nik", f"NIK {id_}", f"{en}'s NIK", K.DIGITS),
         _f(f"{who}_name", f"Nama lengkap {id_}", f"{en}'s full name", K.TEXT),
         _f(f"{who}_birth_date", f"Tanggal lahir {id_}", f"{en}'s date of birth", K.DATE),
-        _f(f"{who}_occupation", f"Pekerjaan {id_}", f"{en}'s occupation", K.TEXT),
+        occupation_field(f"{who}_occupation", f"Pekerjaan {id_}", f"{en}'s occupation"),
         _f(f"{who}_address", f"Alamat {id_}", f"{en}'s address", K.TEXT, max_length=150),
         _f(
             f"{who}_citizenship",
@@ -96,7 +98,14 @@ _ANAK_2 = (
     _f("child_birth_date", "Tanggal lahir anak", "Child's date of birth", K.DATE),
     _f("child_birth_time", "Pukul lahir", "Time of birth", K.TIME),
     _f("birth_type", "Jenis kelahiran", "Type of birth", K.CHOICE, choices=_BIRTH_TYPES),
-    _f("birth_order", "Kelahiran anak ke-", "Birth order (child number)", K.NUMBER, max_length=2),
+    _f(
+        "birth_order",
+        "Kelahiran anak ke-",
+        "Birth order (child number)",
+        K.CHOICE,
+        choices=_ORDERS,
+        max_length=2,
+    ),
     _f("birth_attendant", "Penolong kelahiran", "Birth attendant", K.CHOICE, choices=_ATTENDANTS),
 )
 _KG, _CM = T("Contoh 3,2", "E.g. 3.2"), T("Contoh 49", "E.g. 49")
@@ -195,6 +204,9 @@ def _check_field(spec: FieldSpec, value: str, today: date) -> Text | None:
     name = spec.name
     if spec.kind is FieldKind.TEXT and spec.max_length and len(value) > spec.max_length:
         return MSG["too_long"].format(n=spec.max_length)
+    if name == "birth_order":
+        ok = len(value) <= 2 and value.isascii() and value.isdigit() and 1 <= int(value) <= 20
+        return None if ok else MSG["order"]
     if spec.kind is FieldKind.CHOICE:
         return check_choice(spec, value, today)
     if name in NAME_FIELDS:
@@ -220,9 +232,6 @@ def _check_field(spec: FieldSpec, value: str, today: date) -> Text | None:
         return check_past_date(spec, value, today)
     if name == "child_birth_time":
         return check_time(spec, value, today)
-    if name == "birth_order":
-        ok = len(value) <= 2 and value.isascii() and value.isdigit() and 1 <= int(value) <= 20
-        return None if ok else MSG["order"]
     if name in ("child_weight_kg", "child_length_cm"):
         low, high, key = (0.3, 8.0, "weight") if name == "child_weight_kg" else (20, 70, "length")
         number = parse_decimal(value)

@@ -22,6 +22,7 @@ from kiosk_app.domain.formkit import (
 )
 from kiosk_app.domain.forms import Choice, FieldKind, FormPage, ValidationResult
 from kiosk_app.domain.identity import Identity
+from kiosk_app.domain.occupations import occupation_field
 from kiosk_app.domain.text import Language, Text
 
 T = Text
@@ -110,7 +111,7 @@ PAGES: tuple[FormPage, ...] = (
                 hint=T("16 angka di bagian atas KK", "16 digits at the top of the family card"),
             ),
             f("deceased_birth_place", "Tempat lahir", "Place of birth", K.TEXT),
-            f("deceased_occupation", "Pekerjaan terakhir", "Last occupation", K.TEXT),
+            occupation_field("deceased_occupation", "Pekerjaan terakhir", "Last occupation"),
             f("deceased_address", "Alamat terakhir", "Last address", K.TEXT, max_length=150),
         ),
     ),
@@ -126,8 +127,8 @@ PAGES: tuple[FormPage, ...] = (
                 K.TIME,
                 required=False,
                 hint=T(
-                    "Jam:menit, contoh 14:30 (kosongkan bila tidak tahu)",
-                    "Hours:minutes, e.g. 14:30 (leave empty if unknown)",
+                    "Pilih jam, lalu menit (atau Tidak tahu)",
+                    "Pick the hour, then the minutes (or Not known)",
                 ),
             ),
             f("death_place_type", "Meninggal di", "Died at", K.CHOICE, choices=PLACES),

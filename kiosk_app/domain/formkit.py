@@ -30,7 +30,7 @@ Check = Callable[[FieldSpec, str, date], Text | None]
 NIK_HINT = T("16 angka, lihat e-KTP atau KK", "16 digits, see the e-KTP or family card")
 KK_HINT = T("16 angka di bagian atas KK", "16 digits at the top of the family card")
 DATE_HINT = T("Tanggal-bulan-tahun", "Day-month-year")
-TIME_HINT = T("Jam:menit, contoh 14:30", "Hours:minutes, e.g. 14:30")
+TIME_HINT = T("Pilih jamnya, lalu menitnya", "Pick the hour, then the minutes")
 REGION_HINT = T("Ketik nama wilayah, lalu pilih", "Type the area's name, then pick it")
 _DEFAULT_LIMITS = {K.DIGITS: 16, K.NUMBER: 3, K.DATE: 10, K.TIME: 5, K.REGION: 10}
 _DEFAULT_HINTS = {K.DIGITS: NIK_HINT, K.DATE: DATE_HINT, K.TIME: TIME_HINT, K.REGION: REGION_HINT}
@@ -250,6 +250,7 @@ DEFAULT_CHECKS: dict[FieldKind, Check] = {
     K.TIME: check_time,
     K.CHOICE: check_choice,
     K.REGION: check_region,
+    K.LIST: check_text,
 }
 
 

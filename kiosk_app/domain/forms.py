@@ -20,6 +20,8 @@ class FieldKind(Enum):
     CHOICE = "choice"  # big buttons, value is the choice key
     EMAIL = "email"  # email keyboard (small letters, "@"), value as typed
     REGION = "region"  # region picker (search as you type), value is a Kemendagri code
+    LIST = "list"  # a long list of usual answers (choices, paged), "Lainnya" types another;
+    # the value is the answer's text (a choice's key, or what was typed)
 
 
 @dataclass(frozen=True)

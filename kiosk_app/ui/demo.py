@@ -61,33 +61,59 @@ class DemoRecorder:
             self.journey_taps["total"] = self.pilot.taps
 
 
-def fill_page(pilot: Any, page: Any, values: dict[str, str], shown: dict[str, str]) -> None:
-    """Enter every empty field of `page` (values prefilled from the e-KTP are kept)."""
-    from kiosk_app.domain.formkit import same_as
+def fill_page(pilot: Any, page: Any, values: dict[str, str]) -> None:
+    """Enter every empty field of `page` (values prefilled from the e-KTP, or filled from a
+    NIK typed above, are kept)."""
     from kiosk_app.domain.forms import FieldKind
 
     for spec in page.fields:
         wanted = values.get(spec.name, "")
-        if not wanted or shown.get(spec.name, ""):
+        if not wanted or pilot.app.view.values.get(spec.name, ""):
             continue
-        offer = same_as(spec.name, shown)
-        if offer is not None and values.get(offer[0]) == wanted:  # the same as a field above
-            pilot.select_field(spec.name)
-            pilot.tap("same_as")
-        elif spec.kind is FieldKind.NUMBER and spec.name.endswith("_count"):
+        if spec.kind is FieldKind.NUMBER and spec.name.endswith("_count"):
             pilot.set_count(spec.name, int(wanted))  # a +/- picker sizes the list below it
         elif spec.kind in (FieldKind.TEXT, FieldKind.EMAIL, FieldKind.DIGITS, FieldKind.NUMBER):
-            pilot.type_into(spec.name, wanted)
+            type_or_offer(pilot, spec.name, wanted, values)
         elif spec.kind is FieldKind.DATE:
             pilot.set_date(spec.name, wanted)
         elif spec.kind is FieldKind.TIME:
             pilot.set_time(spec.name, wanted)
+        elif spec.kind is FieldKind.LIST:
+            pilot.pick_listed(spec.name, wanted)
         elif spec.kind is FieldKind.REGION:  # type the place's name, touch it among the matches
             from kiosk_app.ui.widgets.regionpicker import current_regions
 
             pilot.pick_region(spec.name, current_regions().name(wanted) or wanted, wanted)
         else:
             pilot.choose(spec.name, wanted)
+
+
+def type_or_offer(pilot: Any, name: str, wanted: str, values: dict[str, str]) -> None:
+    """Type `wanted`, or touch the button beside the box when it offers it (another field's
+    value the script gives the same, the office's town) or its last word (a parent's name
+    after the child's first names)."""
+    from kiosk_app.domain.formkit import same_as
+
+    pilot.select_field(name)
+    button = pilot.find("same_as") if pilot.exists("same_as") else None
+    mode, fill = getattr(button, "mode", ""), getattr(button, "fill", "")
+    copy = same_as(name, pilot.app.view.values)
+    if copy is not None and values.get(copy[0]) == wanted:  # the same as a field above
+        pilot.tap("same_as")
+        return
+    if mode == "prefix" and fill and wanted.startswith(fill):
+        pilot.tap("same_as")
+        pilot.type_into(name, wanted[len(fill) :], clear=False)
+        return
+    if mode == "fill" and fill == wanted:
+        pilot.tap("same_as")
+    elif mode == "append" and fill and wanted.endswith(f" {fill}"):
+        pilot.type_into(name, wanted[: -len(fill) - 1])
+        pilot.tap("same_as")
+    else:
+        pilot.type_into(name, wanted)
+        return
+    pilot.wait_until(lambda: pilot.app.view.values.get(name) == wanted, what=f"{name} offered")
 
 
 def scan_one_document(pilot: Any, rec: DemoRecorder) -> None:
@@ -159,7 +185,7 @@ def drive_journey(pilot: Any, rec: DemoRecorder, values: dict[str, str]) -> str:
         with rec.step(f"form-{page.key}"):
             pilot.wait_until(lambda i=index: app.view.page == i, what=f"form page {index}")
             pilot.idle(2)
-            fill_page(pilot, page, values, dict(app.view.values))
+            fill_page(pilot, page, values)
             pilot.idle(2)
             rec.shot(f"form-{page.key}")
             pilot.tap("next")

@@ -194,12 +194,17 @@ class Pilot:
             raise PilotError(f"field {field_name!r} did not become selected")
 
     def type_into(self, field_name: str, text: str, clear: bool = True) -> None:
-        """Select a text field, then type `text` key by key on the on-screen keyboard."""
+        """Select a text field, then type `text` key by key on the on-screen keyboard (a list
+        field: after "Lainnya (ketik)"). A complete NIK moves on by itself: the value is
+        checked where the field keeps it."""
         self.select_field(field_name)
+        if self.exists("list_picker") and self.find("list_picker").parent is not None:
+            self.tap("list_other")
         keyboard = self.find("keyboard")
         box = self.find("editor_input")
         # Keys are tapped one after the other without waiting for a frame in between (as
         # a quick typist would); software GL makes every redraw expensive in tests.
+        before = "" if clear else box.text
         if clear:
             for _ in range(len(box.text)):
                 self._tap_attr("key", "backspace", keyboard, settle=0)
@@ -211,11 +216,14 @@ class Pilot:
                 key = ","
             self._tap_attr("key", key, keyboard, settle=0)
         self.idle(2)
-        expected = {"text": text.upper(), "email": text.lower()}.get(
+        expected = before + {"text": text.upper(), "email": text.lower()}.get(
             keyboard.mode, text.replace(".", ",")
         )
-        if box.text != expected:
-            raise PilotError(f"typed {text!r} into {field_name!r} but the box shows {box.text!r}")
+        self.wait_until(
+            lambda: self.app.view.values.get(field_name) == expected,
+            timeout=5,
+            what=f"{expected!r} in {field_name!r} (the box shows {box.text!r})",
+        )
 
     def set_date(self, field_name: str, iso: str) -> None:
         """Select a date field and pick `iso` on its grid: one level up until the target lies
@@ -258,30 +266,29 @@ class Pilot:
             raise PilotError(f"typed {iso} into {field_name!r}; the picker shows {picker.value!r}")
 
     def set_time(self, field_name: str, hhmm: str) -> None:
-        """Select a time field and tap hour/minute buttons until it shows `hhmm`."""
+        """Select a time field and pick `hhmm` on its grids: the hour, then the minute (a
+        minute off the 5-minute steps is typed as four digits on the pad)."""
         hour, minute = (int(p) for p in hhmm.split(":"))
         self.select_field(field_name)
         picker = self.find("time_picker")
-        for _ in range(100):
-            value = picker.value or picker.start_value or "08:00"
-            h, m = (int(p) for p in value.split(":"))
-            if picker.value and (h, m) == (hour, minute):
-                self.idle(2)
-                return
-            if (h, m) == (hour, minute):  # untouched but already right: touch it once
-                self._tap_attr("action", "hour+", picker)
-                self._tap_attr("action", "hour-", picker)
-                continue
-            if h != hour:
-                action = "hour+" if (hour - h) % 24 <= 12 else "hour-"
-            else:
-                forward = (minute - m) % 60
-                if forward <= 30:
-                    action = "minute+10" if forward >= 10 else "minute+"
-                else:
-                    action = "minute-10" if 60 - forward >= 10 else "minute-"
-            self._tap_attr("action", action, picker, settle=0)
-        raise PilotError(f"time picker did not reach {hhmm}")
+        if picker.value == hhmm:
+            return
+        if minute % 5:
+            if picker.stage != "typed":
+                self._tap_attr("action", "typed", picker)
+            for char in f"{hour:02d}{minute:02d}":
+                self._tap_attr("key", char, picker.pad, settle=0)
+        else:
+            if picker.stage == "typed":
+                self._tap_attr("action", "grid", picker)
+            if picker.stage == "minute" and picker.hour != hour:
+                self._tap_attr("action", "up", picker)
+            if picker.stage == "hour":
+                self._tap_attr("action", f"hour:{hour}", picker)
+            self._tap_attr("action", f"minute:{minute}", picker)
+        self.wait_until(
+            lambda: self.app.view.values.get(field_name) == hhmm, timeout=5, what=f"time {hhmm}"
+        )
 
     def set_count(self, field_name: str, count: int) -> None:
         """Select a count field and tap "+" or "-" until it shows `count`."""
@@ -300,6 +307,21 @@ class Pilot:
         """Select a choice field and tap the option `key`."""
         self.select_field(field_name)
         self._tap_attr("choice_key", key, self.find("choices"))
+
+    def pick_listed(self, field_name: str, key: str) -> None:
+        """Select a list field (an occupation) and touch `key`, paging on with ▶ until it shows;
+        an answer not in the list is typed after "Lainnya (ketik)"."""
+        self.select_field(field_name)
+        picker = self.find("list_picker")
+        if key not in [k for k, _label in picker.choices]:
+            self.type_into(field_name, key)
+            return
+        for _ in range(picker.pages):
+            if any(c.choice_key == key for c in picker.grid.children):
+                self._tap_attr("choice_key", key, picker.grid)
+                return
+            self.tap("list_next")
+        raise PilotError(f"{key!r} is not on any page of {field_name!r}")
 
     # -- region picker -----------------------------------------------------------------------
     def pick_region(self, field_name: str, query: str, code: str) -> None:

@@ -78,7 +78,7 @@ def test_form_spec_shape() -> None:
         assert page.title.id and page.title.en
         for spec in page.fields:
             assert spec.name and spec.label.id.strip() and spec.label.en.strip()
-            if spec.kind is FieldKind.CHOICE:
+            if spec.kind in (FieldKind.CHOICE, FieldKind.LIST):
                 assert spec.choices and all(
                     c.key and c.label.id and c.label.en for c in spec.choices
                 )

@@ -17,6 +17,7 @@ from typing import Any
 from kiosk_app.central import SlotAvailability
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.forms import FieldKind
 from kiosk_app.domain.session import GOODBYE_TEXT, EndReason, SessionState
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
@@ -361,11 +362,13 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                         form.render(view)
                         for spec in page.fields:
                             form.select(spec.name)
-                            for _ in range(3):
-                                EventLoop.idle()
-                            FORM_LAYOUTS[(f"form:{key}:{index + 1}:{spec.name}", mode, lang)] = (
-                                check_layout(form, Window.size)
-                            )
+                            for stage, go in [("", None), *_EDITOR_STAGES.get(spec.kind, [])]:
+                                if go is not None:
+                                    go(form)
+                                for _ in range(3):
+                                    EventLoop.idle()
+                                name = f"form:{key}:{index + 1}:{spec.name}{stage}"
+                                FORM_LAYOUTS[(name, mode, lang)] = check_layout(form, Window.size)
     finally:
         theme.large_text = False
         for screen in screens.values():
@@ -374,6 +377,19 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
         EventLoop.quit = False
     return results
 
+
+# The further stages of an editor, checked after its first one: (suffix, what leads there).
+_EDITOR_STAGES: dict[FieldKind, list[tuple[str, Callable[[Any], None]]]] = {
+    FieldKind.TIME: [
+        (":minute", lambda form: form.editor.choose("hour:14")),
+        (":typed", lambda form: form.editor.toggle_typing()),
+    ],
+    FieldKind.DATE: [(":typed", lambda form: form.editor.toggle_typing())],
+    FieldKind.LIST: [
+        (":page2", lambda form: form.editor.turn(1)),
+        (":other", lambda form: form.editor.dispatch("on_other")),
+    ],
+}
 
 ALTERED = ("result", MODES[-1], LANGS[-1])
 # (form:<service>:<page>:<field being edited>, mode, lang) -> its layout findings

@@ -128,7 +128,13 @@ def test_same_as_copies_what_the_form_holds_with_one_touch(
     pilot.tap("same_as")
     assert pilot.taps - before == 1
     assert app.view.values["kk_head_name"] == app.view.values["father_name"] != ""
-    assert pilot.find("editor_input").text == app.view.values["father_name"]
-    # A field with nothing to copy offers no button.
-    pilot.select_field("kk_number")
-    assert not pilot.exists("same_as")
+    # The answer is complete: the next field is open; an empty KK number is offered the area
+    # code it likely starts with (the card holder's NIK's), the rest is typed.
+    screen = app.root.get_screen("form")
+    pilot.wait_until(lambda: screen.selected == "kk_number", what="moved on to the KK number")
+    assert pilot.find("editor_input").text == ""
+    area = app.view.values["father_nik"][:6]
+    assert pilot.find("same_as").text == f"{area[:4]} {area[4:]} \u2026 (kode wilayah)"
+    pilot.tap("same_as")
+    pilot.wait_until(lambda: app.view.values.get("kk_number") == area, what="the area code")
+    assert screen.selected == "kk_number"  # not complete: the keyboard stays

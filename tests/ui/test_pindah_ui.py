@@ -29,7 +29,7 @@ def test_members_who_move_get_one_row_each(
     form = app.view.service.form
     while form.pages[app.view.page].key != "anggota":
         index = app.view.page
-        fill_page(pilot, form.pages[index], values, dict(app.view.values))
+        fill_page(pilot, form.pages[index], values)
         pilot.tap("next")
         pilot.wait_until(lambda i=index: app.view.page > i, what=f"past page {index + 1}")
         assert not app.view.errors, app.view.errors

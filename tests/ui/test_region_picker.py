@@ -144,7 +144,7 @@ def test_region_field_in_the_pindah_form(start_kiosk: Callable[..., Any], artifa
     pilot.wait_for_state("form")
     values = pindah_out()
     form = pilot.app.view.service.form
-    fill_page(pilot, form.pages[0], values, dict(pilot.app.view.values))
+    fill_page(pilot, form.pages[0], values)
     pilot.tap("next")
     pilot.wait_until(lambda: pilot.app.view.page == 1, what="the destination page")
     pilot.idle(3)

@@ -11,68 +11,33 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
-from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.form_variants import hidden_fields, required_now
-from kiosk_app.domain.formkit import same_as
 from kiosk_app.domain.forms import FieldKind, FieldSpec, FormPage
+from kiosk_app.domain.offers import offer
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
 from kiosk_app.services.session.views import SessionView
 from kiosk_app.ui.screens import texts
 from kiosk_app.ui.screens.base import KioskScreen, load_kv, scroll_by, tr
 from kiosk_app.ui.screens.endings import back_to_menu
+from kiosk_app.ui.screens.form_editors import (
+    COUNT_SUFFIX,
+    FROM_LIST,
+    FUTURE_DATES,
+    KEYBOARD_MODES,
+    EditorParts,
+    FieldInput,
+    choice_columns,
+    display_value,
+)
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
-from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButtons
-from kiosk_app.ui.widgets.countpicker import CountPicker
-from kiosk_app.ui.widgets.dategrid import DateGrid
-from kiosk_app.ui.widgets.datepicker import parse_iso_date
+from kiosk_app.ui.widgets.buttons import ChoiceButtons
 from kiosk_app.ui.widgets.field import FieldRow
-from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
-from kiosk_app.ui.widgets.regionpicker import RegionField, region_text
-from kiosk_app.ui.widgets.timepicker import TimePicker
-
-KEYBOARD_MODES = {
-    FieldKind.TEXT: "text",
-    FieldKind.EMAIL: "email",
-    FieldKind.DIGITS: "digits",
-    FieldKind.NUMBER: "number",
-}
+from kiosk_app.ui.widgets.regionpicker import office_town
 
 
-# Where a date field's picker starts (see FormScreen._date_start).
-YEARS_BACK = {"deceased_birth_date": 70}
-RECENT_DATES = ("child", "death", "move", "police", "member_birth")
-FUTURE_DATES = frozenset({"move_date"})
-COUNT_SUFFIX = "_count"  # a NUMBER field named so sizes a list: a +/- picker, not a keyboard
-
-
-class FieldInput(TextInput):
-    """The text box the on-screen keyboard types into (the keyboard honours max_length)."""
-
-    max_length: int | None = None
-
-
-def display_value(spec: FieldSpec, value: str, lang: str) -> str:
-    """How a stored value reads in the field row (choice label, long date, grouped digits)."""
-    if not value:
-        return ""
-    if spec.kind is FieldKind.CHOICE:
-        for choice in spec.choices:
-            if choice.key == value:
-                return tr(choice.label, lang)
-        return value
-    if spec.kind is FieldKind.REGION:
-        return region_text(value)
-    if spec.kind is FieldKind.DATE:
-        day = parse_iso_date(value)
-        return long_date(day, lang) if day else value
-    if spec.kind is FieldKind.DIGITS and value.isdigit() and len(value) > 8:
-        return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
-    return value
-
-
-class FormScreen(KioskScreen):
+class FormScreen(KioskScreen, EditorParts):
     """Fills one FormPage; every change goes straight to session.set_value."""
 
     overflow = BooleanProperty(False)  # more fields than fit: show the ▲/▼ buttons
@@ -95,6 +60,8 @@ class FormScreen(KioskScreen):
         self.editing: str | None = None
         self.editor: Any = None
         self._editors: dict[str, Any] = {}
+        self._typing_other: str | None = None  # a LIST field whose answer is being typed
+        self._listing: str | None = None  # a LIST field holding a typed answer, list shown
         self.view: SessionView | None = None
 
     def prompt(self, view: SessionView) -> Text | None:
@@ -197,6 +164,8 @@ class FormScreen(KioskScreen):
         spec = next((f for f in self._shown if f.name == name), None)
         if spec is None or name not in self._rows:
             return
+        if name not in (self._typing_other, self._listing):
+            self._typing_other = self._listing = None
         self.selected = name
         for field_name, row in self._rows.items():
             row.selected = field_name == name
@@ -234,8 +203,21 @@ class FormScreen(KioskScreen):
         self.tall_editor = spec.kind in KEYBOARD_MODES or spec.kind in (
             FieldKind.DATE,
             FieldKind.TIME,
+            FieldKind.LIST,
         )
-        if spec.kind is FieldKind.NUMBER and spec.name.endswith(COUNT_SUFFIX):
+        listed = {c.key for c in spec.choices}
+        typing = spec.kind is FieldKind.LIST and (
+            self._typing_other == spec.name
+            or (value and value not in listed and self._listing != spec.name)
+        )
+        if spec.kind is FieldKind.LIST and not typing:
+            picker = self._cached("list", self._make_list_picker)
+            picker.value, picker.lang = value, lang
+            picker.choices = [(c.key, c.label) for c in spec.choices]
+            picker.show_value()
+            area.add_widget(picker)
+            self.editor = picker
+        elif spec.kind is FieldKind.NUMBER and spec.name.endswith(COUNT_SUFFIX):
             # a count that sizes a list of rows (the members who move): "+" adds a row, "-"
             # takes the last one away
             picker = self._cached("count", self._make_count_picker)
@@ -243,8 +225,8 @@ class FormScreen(KioskScreen):
             area.add_widget(picker)
             area.add_widget(Widget())
             self.editor = picker
-        elif spec.kind in KEYBOARD_MODES:
-            field_input, keyboard = self._keyboard(KEYBOARD_MODES[spec.kind])
+        elif spec.kind in KEYBOARD_MODES or typing:
+            field_input, keyboard = self._keyboard(KEYBOARD_MODES.get(spec.kind, "text"))
             field_input.max_length = spec.max_length
             field_input.text = value
             keyboard.lang = lang
@@ -272,9 +254,11 @@ class FormScreen(KioskScreen):
             self.editor = picker
         elif spec.kind is FieldKind.TIME:
             picker = self._cached("time", self._make_time_picker)
-            picker.start_value = value or "08:00"
-            picker.value = value
-            picker.lang = lang
+            service = self.view.service.key if self.view and self.view.service else ""
+            values = self.view.values if self.view else {}
+            picker.optional = not required_now(service, spec.name, values, spec.required)
+            picker.value, picker.lang = value, lang
+            picker.reset()
             area.add_widget(picker)
             self.editor = picker
         else:
@@ -282,7 +266,7 @@ class FormScreen(KioskScreen):
                 choices=[(c.key, c.label) for c in spec.choices],
                 value=value,
                 lang=lang,
-                max_cols=2 if len(spec.choices) <= 4 else 3,
+                max_cols=choice_columns(spec),
             )
             choices.pilot_id = "choices"
             choices.bind(value=self._chose)
@@ -292,38 +276,10 @@ class FormScreen(KioskScreen):
         self.editing = spec.name
         self._refresh_editor_texts()
 
-    def _cached(self, key: str, make: Any) -> Any:
-        if key not in self._editors:
-            editor = make()
-            editor.pilot_id = f"{key}_picker"
-            self._editors[key] = editor
-        return self._editors[key]
-
-    def _keyboard(self, mode: str) -> tuple[FieldInput, OnScreenKeyboard]:
-        """The text box (shared) and the keyboard for `mode` (one per mode)."""
-        field_input = self._cached(
-            "input",
-            lambda: FieldInput(
-                multiline=False,
-                write_tab=False,
-                size_hint_y=None,
-                font_size=theme.sp_heading,
-                font_name=theme.font_name,
-                height=theme.touch * 1.2,
-                padding=[theme.padding] * 2,
-            ),
-        )
-        if not field_input.pilot_id == "editor_input":
-            field_input.pilot_id = "editor_input"
-            field_input.bind(text=self._typed)
-            theme.bind(sp_heading=field_input.setter("font_size"))  # large text, live
-        keyboard = self._cached(f"keyboard_{mode}", lambda: self._make_keyboard(mode))
-        keyboard.pilot_id = "keyboard"
-        return field_input, keyboard
-
     def _input_row(self, spec: FieldSpec, field_input: FieldInput, lang: str) -> Any:
-        """The text box, beside it a button copying what another field holds when the answer
-        is often the same (formkit.SAME_AS: one touch instead of typing it again)."""
+        """The text box, beside it one button for what the kiosk already knows (formkit.offer):
+        another field's value (SAME_AS), the office's own kabupaten/kota for a place, a
+        parent's last name to add to a child's; a list field being typed: back to its list."""
         row = self._cached("input_row", lambda: BoxLayout(spacing=theme.spacing * 2))
         copy = self._cached("same_as", self._make_copy_button)
         copy.pilot_id = "same_as"
@@ -332,51 +288,47 @@ class FormScreen(KioskScreen):
             field_input.parent.remove_widget(field_input)
         row.size_hint_y, row.height = None, field_input.height
         row.add_widget(field_input)
-        offer = same_as(spec.name, self.view.values) if self.view is not None else None
-        if offer is not None:
-            copy.source, copy.text = offer[0], tr(offer[1], lang)
+        values = self.view.values if self.view is not None else {}
+        found = offer(spec.name, values, office_town())
+        if spec.kind is FieldKind.LIST:  # typing an answer not in the list: back to it
+            copy.mode, copy.fill, copy.text = "list", "", f"‹  {tr(FROM_LIST, lang)}"
+            row.add_widget(copy)
+        elif found is not None:
+            copy.mode, copy.fill, copy.text = found.mode, found.value, tr(found.label, lang)
             row.add_widget(copy)
         return row
 
-    def _make_copy_button(self) -> BigButton:
-        button = BigButton(kind="secondary", size_hint=(0.5, 1), auto_height=False)
-        button.font_role = "small"
-        button.source = ""
-        button.bind(on_release=self._copy_same)
-        return button
-
     def _copy_same(self, button: Any) -> None:
-        """Copy the offered field's value into the field being edited."""
+        """Fill in (or add) what the button offers, then move on (a list field being typed:
+        back to its list)."""
         if self.view is None or self.editing is None:
             return
+        name = self.editing
+        if button.mode == "list":
+            self._typing_other, self._listing = None, name
+            self._show_editor(self.editor_spec, self.view.values.get(name, ""))
+            return
         field_input = self._editors.get("input")
-        if field_input is not None:
-            field_input.text = str(self.view.values.get(button.source, ""))
+        if field_input is None:
+            return
+        typed = field_input.text.strip()
+        if button.mode == "prefix":  # the first digits: the citizen types the rest
+            field_input.text = button.fill
+            return
+        if button.mode == "fill":
+            field_input.text = button.fill
+        elif not typed.endswith(button.fill):  # "append": a parent's name after the first ones
+            field_input.text = f"{typed} {button.fill}".strip()
+        Clock.schedule_once(lambda _dt: self._move_on(name), 0)
 
-    def _make_keyboard(self, mode: str) -> OnScreenKeyboard:
-        keyboard = OnScreenKeyboard(mode=mode, size_hint_y=None)
-        keyboard.bind(on_key=self._on_key)
-        return keyboard
-
-    def _make_date_picker(self) -> DateGrid:
-        picker = DateGrid()
-        picker.bind(value=self._picked)
-        return picker
-
-    def _make_count_picker(self) -> CountPicker:
-        picker = CountPicker()
-        picker.bind(value=self._picked)
-        return picker
-
-    def _make_region_field(self) -> RegionField:
-        field = RegionField()
-        field.bind(value=self._picked)
-        return field
-
-    def _make_time_picker(self) -> TimePicker:
-        picker = TimePicker()
-        picker.bind(value=self._picked)
-        return picker
+    def _type_other(self, _picker: Any) -> None:
+        """ "Lainnya (ketik)": the keyboard for an answer not in the list."""
+        if self.editing is None or self.view is None:
+            return
+        self._typing_other = self.editing
+        value = self.view.values.get(self.editing, "")
+        listed = {c.key for c in self.editor_spec.choices}
+        self._show_editor(self.editor_spec, "" if value in listed else value)
 
     def _refresh_editor_texts(self) -> None:
         spec = getattr(self, "editor_spec", None)
@@ -385,21 +337,19 @@ class FormScreen(KioskScreen):
         self.editor_label = tr(spec.label, self.lang)
         self.editor_hint = tr(spec.hint, self.lang) if spec.hint else ""
 
-    @staticmethod
-    def _date_start(spec: FieldSpec) -> str:
-        """Where the date picker starts: near the date the field most likely holds (today's
-        month for events; 30 years back for adults' births, 70 for a deceased person's birth,
-        where the picker starts at the decades: a birth year is picked first)."""
-        today = datetime.date.today()
-        years = YEARS_BACK.get(spec.name)
-        if years is None:
-            recent = spec.name.startswith(RECENT_DATES)
-            years = 0 if recent else 30
-        return today.replace(year=today.year - years, day=min(today.day, 28)).isoformat()
-
     def _typed(self, _input: Any, text: str) -> None:
-        if self.editing is not None:
-            self.session.set_value(self.editing, text)
+        name = self.editing
+        if name is None:
+            return
+        self.session.set_value(name, text)
+        spec, view = getattr(self, "editor_spec", None), self.view
+        if spec is None or spec.kind is not FieldKind.DIGITS or len(text) != spec.max_length:
+            return
+        # a number of fixed length (NIK, KK) complete and right: on to the next field
+        form = view.service.form if view is not None and view.service else None
+        if view is not None and form is not None:
+            if name not in form.validate({**view.values, name: text}).errors:
+                Clock.schedule_once(lambda _dt: self._move_on(name, page=False), 0)
 
     def _picked(self, _picker: Any, value: str) -> None:
         if self.editing is not None:
@@ -413,14 +363,21 @@ class FormScreen(KioskScreen):
         self.session.set_value(name, value)
         Clock.schedule_once(lambda _dt: self._move_on(name), 0)
 
-    def _move_on(self, name: str) -> None:
-        """After `name` was answered by a choice: the next field of the page, or the next page
-        when it is the page's only field (one touch fewer each time)."""
+    def _done(self, _picker: Any) -> None:
+        """A date, a time or an answer of a list complete: on, as after a choice."""
+        name = self.editing
+        if name is not None:
+            Clock.schedule_once(lambda _dt: self._move_on(name), 0)
+
+    def _move_on(self, name: str, page: bool = True) -> None:
+        """After `name` was answered with a touch: the next field of the page, or the next page
+        when it is the page's only field and `page` (one touch fewer each time)."""
         if self.editing != name or self.view is None:
             return  # the citizen moved on already, or the screen changed
         names = [f.name for f in self._shown]
         if names == [name]:
-            self.go_next()
+            if page:
+                self.go_next()
         elif name in names and names.index(name) + 1 < len(names):
             self.select(names[names.index(name) + 1])
 
@@ -464,6 +421,7 @@ class FormScreen(KioskScreen):
         self._shown = []
         self.editor = None
         self.selected = None
+        self._typing_other = self._listing = None
 
 
 load_kv("form")

@@ -173,7 +173,7 @@ class Accessibility:
             value = view.values.get(spec.name, "")
             if not value or value == self._values.get(spec.name, ""):
                 continue
-            if spec.kind is FieldKind.CHOICE:
+            if spec.kind in (FieldKind.CHOICE, FieldKind.LIST):
                 label = next((c.label for c in spec.choices if c.key == value), None)
                 if label is not None:
                     return Text(

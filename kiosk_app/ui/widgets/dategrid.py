@@ -98,6 +98,7 @@ class DateGrid(BoxLayout):
     digits = StringProperty("")  # typed so far
     prompt = StringProperty("")
     error = StringProperty("")
+    __events__ = ("on_done",)  # a date was chosen (a day touched, or 8 digits typed)
 
     def __init__(self, **kwargs: Any) -> None:
         """Build the parts once (cells are reused from stage to stage)."""
@@ -113,9 +114,9 @@ class DateGrid(BoxLayout):
         self.grid.bind(minimum_height=self.grid.setter("height"))
         self.filler = Widget()
         self.cells = [self._cell() for _ in range(31)]
-        self.display = ThemedLabel(font_role="title")
+        self.display = ThemedLabel(font_role="key")
         self.display.pilot_id = "date_typed"
-        self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None)
+        self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None, compact=True)
         self.pad.pilot_id = "date_pad"
         self.pad.bind(on_key=self._key)
         self.up = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)
@@ -134,6 +135,9 @@ class DateGrid(BoxLayout):
 
     def _bar_height(self, *_args: Any) -> None:
         self.bar.height = self.grid.row_default_height = theme.touch
+
+    def on_done(self) -> None:
+        """A date was chosen: the form moves on to its next field."""
 
     def _cell(self) -> GridCell:
         cell = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)
@@ -184,6 +188,7 @@ class DateGrid(BoxLayout):
         elif kind == "day":
             self.value = datetime.date(self.year, self.month, n).isoformat()
             self._show()
+            self.dispatch("on_done")
         else:
             raise ValueError(f"unknown date action {action!r}")
 
@@ -217,6 +222,7 @@ class DateGrid(BoxLayout):
             self.error = problem(self.lang) if problem else ""
             if day is not None:
                 self.value = day.isoformat()
+                self.dispatch("on_done")
 
     # -- showing -----------------------------------------------------------------------------
     def _show(self, *_args: Any) -> None:
@@ -229,10 +235,15 @@ class DateGrid(BoxLayout):
         self.prompt_label.text = self.prompt
         self.prompt_label.color = theme.danger if self.error else theme.text
         self.add_widget(self.prompt_label)
+        # the pad is tall: in large text, prompt, digits and pad fit with tighter gaps
+        self.spacing = theme.spacing * (1 if stage == "typed" else 2)
+        self.prompt_label.font_role = "small" if stage == "typed" else "body"
         if stage == "typed":
             self.display.text = typed_display(self.digits)
             self.pad.lang = lang
-            self.add_widget(self.display)
+            # the digits beside the switch, above the pad: the pad keeps its room
+            self.bar.add_widget(self.display)
+            self.add_widget(self.bar)
             self.add_widget(self.pad)
         else:
             self._fill_grid(stage, lang)
@@ -244,7 +255,8 @@ class DateGrid(BoxLayout):
         self.switch.text = (PICK_IT if stage == "typed" else TYPE_IT)(lang)
         self.switch.action = "grid" if stage == "typed" else "typed"
         self.bar.add_widget(self.switch)
-        self.add_widget(self.bar)
+        if self.bar.parent is None:
+            self.add_widget(self.bar)
 
     def _fill_grid(self, stage: str, lang: str) -> None:
         low, high = int(self.min_year), int(self.max_year)

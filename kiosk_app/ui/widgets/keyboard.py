@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.properties import (
+    BooleanProperty,
     ListProperty,
     NumericProperty,
     ObjectProperty,
@@ -60,6 +61,7 @@ class OnScreenKeyboard(BoxLayout):
     target = ObjectProperty(None, allownone=True)
     key_height = NumericProperty(0)
     keys = ListProperty([])
+    compact = BooleanProperty(False)  # keys one touch target high (a pad under a prompt)
 
     __events__ = ("on_key",)
 
@@ -72,6 +74,7 @@ class OnScreenKeyboard(BoxLayout):
             lang=self._relabel,
             width=self._fit_width,
             size_hint_y=self._fit_height,
+            compact=self._rebuild,
         )
         theme.follow(touch=self._rebuild, window_height=self._rebuild, spacing=self._rebuild)
         self._pad: BoxLayout | None = None
@@ -122,7 +125,8 @@ class OnScreenKeyboard(BoxLayout):
         rows = self._row_count()
         gap = theme.spacing
         budget = theme.window_height * MAX_HEIGHT_RATIO - 2 * gap - (rows - 1) * gap
-        self.key_height = max(theme.touch, min(1.25 * theme.touch, budget / rows))
+        tallest = theme.touch if self.compact else 1.25 * theme.touch
+        self.key_height = max(theme.touch, min(tallest, budget / rows))
         if self.size_hint_y is None:
             self.height = rows * self.key_height + (rows - 1) * gap + 2 * gap
 

@@ -72,6 +72,18 @@ def current_regions() -> Any:
     return _builtin
 
 
+def office_town() -> tuple[str, str]:
+    """(name, label) of the kabupaten/kota the running kiosk's office serves ("Jombang",
+    "Kab. Jombang"), or ("", "") outside a kiosk or for an unknown code."""
+    app = App.get_running_app()
+    central = getattr(getattr(app, "kiosk", None), "central", None)
+    code = str(getattr(central, "office_code", "") or "")[:4]
+    if len(code) != 4:
+        return "", ""
+    regions = current_regions()
+    return regions.name(code), regions.label(code)
+
+
 def region_text(code: str) -> str:
     """How a picked code reads ("Desa Cukir, Kec. Diwek, Kab. Jombang, Prov. Jawa Timur")."""
     if not code:
