@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from central_server import lease_reports
 from central_server.db import Database
 from central_server.fleet import alert_history, alerts, pgbatch
+from central_server.fleet.lease_memo import LeaseMemo
 from central_server.fleet.models import FleetCommand, KioskSample, KioskState
 from central_server.fleet.schemas import CommandKind, CommandOut, HeartbeatIn
 from central_server.models import Kiosk
@@ -63,6 +64,7 @@ class HeartbeatWriter:
         self._upsert = _upsert_statement(sqlite_insert)  # PostgreSQL: see pgbatch
         self._autocommit = db.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._pg = pgbatch.AsyncBatches(db.url) if db.is_postgresql else None
+        self._lease_memo = LeaseMemo()
 
     async def submit(
         self, kiosk_id: str, token_hash: str, heartbeat: HeartbeatIn
@@ -233,15 +235,37 @@ class HeartbeatWriter:
     async def _write_pg_async(
         self, batch: list[_Pending], now: datetime
     ) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
-        """`_write_pg` on the event loop; the history and lease reports, when there is
-        anything to write (rarely: an alert opening or clearing, leases reported), in a thread."""
+        """`_write_pg` on the event loop: slot lease usage too, when the memo finds anything
+        new in it (one more statement); the alert history, when an alert opens or clears
+        (rarely), in a thread."""
         assert self._pg is not None
         pairs, params = self._pg_batch(batch, now)
         result = await self._pg.run(params)
         commands, current, seen, valid = _pg_outcome(result, pairs)
-        if alert_history.changed(_problems(valid), seen, now) or _lease_usage(valid):
+        usage = _lease_usage(valid)
+        if usage:
+            await self._report_leases(usage)
+        if alert_history.changed(_problems(valid), seen, now):
             await to_thread.run_sync(self._pg_history_in_thread, valid, seen, now)
         return commands, current
+
+    async def _report_leases(self, usage: dict[str, dict[str, int]]) -> None:
+        """lease_reports.record on the event loop, for the reports the memo cannot skip."""
+        assert self._pg is not None
+        at = lease_reports.utc(self.lease_clock())
+        named, kiosks = self._lease_memo.due(usage, at)
+        if not named and not kiosks:
+            return
+        rows = await self._pg.run(
+            {
+                "named": json.dumps(named),
+                "kiosks": json.dumps([{"kid": k} for k in kiosks]),
+                "at": at,
+                "begun": lease_reports.day_begun(at),
+            },
+            pgbatch.LEASE_SQL,
+        )
+        self._lease_memo.learn(rows, named, kiosks, at)
 
     def _pg_batch(
         self, batch: list[_Pending], now: datetime
@@ -272,7 +296,7 @@ class HeartbeatWriter:
         self, valid: dict[str, HeartbeatIn], seen: dict[str, alert_history.Before], now: datetime
     ) -> None:
         with self._autocommit.connect() as conn:
-            self._pg_history(conn, valid, seen, now)
+            alert_history.record(conn, _problems(valid), seen, now)
 
     @staticmethod
     def _state_row(kiosk_id: str, hb: HeartbeatIn, now: datetime) -> dict[str, Any]:

@@ -76,6 +76,35 @@ BATCH_STATEMENT = _statement()
 BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=PSYCOPG))
 
 
+# Slot lease usage reports (central_server.lease_reports.record, in one autocommit statement on
+# the writer's connection): `named` the reported counts the writer's memo could not skip
+# (fleet/lease_memo.py), `kiosks` those whose unnamed leases are due a look (all their named
+# leases are in `named` then). A named lease is written when its count changed or this is the
+# first report after its booking time; a kiosk's lease past its booking time that its report
+# does not name is settled (final, unused or its last count). Both updates see the same
+# snapshot, so the second leaves out the named leases itself. Rows back: each named lease found
+# with its book_until, and per kiosk looked at the next book_until still ahead of `at` (until
+# then nothing more can fall due unnamed).
+LEASE_SQL = (
+    "WITH r AS (SELECT * FROM json_to_recordset(CAST(%(named)s AS json)) "
+    "AS r(kid VARCHAR, lid VARCHAR, n INTEGER)), "
+    "k AS (SELECT * FROM json_to_recordset(CAST(%(kiosks)s AS json)) AS k(kid VARCHAR)), "
+    "reported AS (UPDATE slot_leases l SET reported_used = r.n, reported_at = %(at)s FROM r "
+    "WHERE l.id = r.lid AND l.kiosk_id = r.kid AND (l.reported_used IS NULL "
+    "OR l.reported_used <> r.n OR (l.reported_at <= l.book_until AND l.book_until < %(at)s)) "
+    "RETURNING l.id), "
+    "unnamed AS (UPDATE slot_leases l SET reported_used = coalesce(l.reported_used, 0), "
+    "reported_at = %(at)s FROM k WHERE l.kiosk_id = k.kid AND l.book_until < %(at)s "
+    "AND (l.reported_at IS NULL OR l.reported_at <= l.book_until) AND l.day > %(begun)s "
+    "AND l.places > l.used "
+    "AND NOT EXISTS (SELECT 1 FROM r WHERE r.kid = l.kiosk_id AND r.lid = l.id) RETURNING l.id) "
+    "SELECT r.kid, r.lid, l.book_until FROM r JOIN slot_leases l "
+    "ON l.id = r.lid AND l.kiosk_id = r.kid "
+    "UNION ALL SELECT k.kid, NULL, (SELECT min(l.book_until) FROM slot_leases l "
+    "WHERE l.kiosk_id = k.kid AND l.book_until >= %(at)s) FROM k"
+)
+
+
 def parameters(rows: list[dict[str, Any]], now: datetime, cutoff: datetime) -> dict[str, Any]:
     """State rows (each with its token_hash) as one JSON array, plus the batch's times."""
     return {"rows": json.dumps(rows, default=_iso), "now": now, "cutoff": cutoff}
@@ -102,8 +131,8 @@ class AsyncBatches:
         self._idle: list[AsyncConnection[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def run(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Execute BATCH_SQL (autocommit) and return its rows."""
+    async def run(self, params: dict[str, Any], sql: str = BATCH_SQL) -> list[tuple[Any, ...]]:
+        """Execute `sql` (BATCH_SQL or LEASE_SQL, autocommit) and return its rows."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # connections stay with the loop they were used on (tests)
             for idle in self._idle:
@@ -115,7 +144,7 @@ class AsyncBatches:
             conn = await AsyncConnection.connect(self.conninfo, autocommit=True)
         try:
             async with conn.cursor() as cursor:
-                await cursor.execute(BATCH_SQL, params, prepare=True)
+                await cursor.execute(sql, params, prepare=True)
                 rows = await cursor.fetchall()
         except BaseException:
             await conn.close()
