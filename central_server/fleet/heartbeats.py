@@ -253,9 +253,10 @@ class HeartbeatWriter:
         """lease_reports.record on the event loop, for the reports the memo cannot skip."""
         assert self._pg is not None
         at = lease_reports.utc(self.lease_clock())
-        named, kiosks = self._lease_memo.due(usage, at)
-        if not named and not kiosks:
+        kiosks = self._lease_memo.due(usage, at)
+        if not kiosks:
             return
+        named = [{"kid": k, "lid": lid, "n": n} for k in kiosks for lid, n in usage[k].items()]
         rows = await self._pg.run(
             {
                 "named": json.dumps(named),
@@ -265,7 +266,7 @@ class HeartbeatWriter:
             },
             pgbatch.LEASE_SQL,
         )
-        self._lease_memo.learn(rows, named, kiosks, at)
+        self._lease_memo.learn(rows, usage, at)
 
     def _pg_batch(
         self, batch: list[_Pending], now: datetime

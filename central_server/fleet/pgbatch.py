@@ -76,15 +76,13 @@ BATCH_STATEMENT = _statement()
 BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=PSYCOPG))
 
 
-# Slot lease usage reports (central_server.lease_reports.record, in one autocommit statement on
-# the writer's connection): `named` the reported counts the writer's memo could not skip
-# (fleet/lease_memo.py), `kiosks` those whose unnamed leases are due a look (all their named
-# leases are in `named` then). A named lease is written when its count changed or this is the
-# first report after its booking time; a kiosk's lease past its booking time that its report
-# does not name is settled (final, unused or its last count). Both updates see the same
-# snapshot, so the second leaves out the named leases itself. Rows back: each named lease found
-# with its book_until, and per kiosk looked at the next book_until still ahead of `at` (until
-# then nothing more can fall due unnamed).
+# Slot lease usage reports (central_server.lease_reports.record in one autocommit statement on
+# the writer's connection, for the kiosks whose report the memo cannot skip: fleet/lease_memo.py):
+# `named` their reported counts, `kiosks` their ids. A named lease is written when its count
+# changed or this is the first report after its booking time; a kiosk's lease past its booking
+# time that its report does not name is settled (final: unused, or its last count). Both updates
+# see the same snapshot, so the second leaves out the named leases itself. Rows back: per kiosk
+# its next booking time still ahead of `at` (until then the same report changes nothing).
 LEASE_SQL = (
     "WITH r AS (SELECT * FROM json_to_recordset(CAST(%(named)s AS json)) "
     "AS r(kid VARCHAR, lid VARCHAR, n INTEGER)), "
@@ -98,9 +96,7 @@ LEASE_SQL = (
     "AND (l.reported_at IS NULL OR l.reported_at <= l.book_until) AND l.day > %(begun)s "
     "AND l.places > l.used "
     "AND NOT EXISTS (SELECT 1 FROM r WHERE r.kid = l.kiosk_id AND r.lid = l.id) RETURNING l.id) "
-    "SELECT r.kid, r.lid, l.book_until FROM r JOIN slot_leases l "
-    "ON l.id = r.lid AND l.kiosk_id = r.kid "
-    "UNION ALL SELECT k.kid, NULL, (SELECT min(l.book_until) FROM slot_leases l "
+    "SELECT k.kid, (SELECT min(l.book_until) FROM slot_leases l "
     "WHERE l.kiosk_id = k.kid AND l.book_until >= %(at)s) FROM k"
 )
 
