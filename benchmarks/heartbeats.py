@@ -148,8 +148,9 @@ def enrol_all(port: int) -> list[str]:
 
 def grant_leases(url: str, count: int) -> list[dict[str, int]]:
     """Give kiosk BENCH-n (n < count) the leases a grant over the default horizon gives it
-    (COPY into slot_leases: 2 places each, none admitted yet); return each kiosk's usage
-    report (lease id -> places it booked: one in every ninth lease)."""
+    (COPY into slot_leases: 2 places each, none admitted yet, the kiosk's count reported a
+    minute ago: the steady state); return each kiosk's usage report (lease id -> places it
+    booked: one in every ninth lease)."""
     from datetime import UTC, datetime, timedelta
 
     import psycopg
@@ -173,7 +174,7 @@ def grant_leases(url: str, count: int) -> list[dict[str, int]]:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
     with psycopg.connect(conninfo) as conn, conn.cursor() as cursor:
         columns = 'id, kiosk_id, office_code, service, day, "window", places, used, returned, '
-        columns += "book_until, expires_at, granted_at"
+        columns += "book_until, expires_at, granted_at, reported_used, reported_at"
         with cursor.copy(f"COPY slot_leases ({columns}) FROM STDIN") as copy:
             for k in range(count):
                 report: dict[str, int] = {}
@@ -181,9 +182,10 @@ def grant_leases(url: str, count: int) -> list[dict[str, int]]:
                     lease_id = f"{k:08x}{n:08x}"  # token_hex(8), as granted
                     until = min(now + timedelta(hours=policy.hours), day_start(day))
                     expires = until + timedelta(hours=policy.margin_hours)
-                    copy.write_row((lease_id, f"BENCH-{k:06d}", "3517", service, day, window,
-                                    2, 0, 0, until, expires, now))  # fmt: skip
                     report[lease_id] = 1 if (k + n) % 9 == 0 else 0
+                    copy.write_row((lease_id, f"BENCH-{k:06d}", "3517", service, day, window,
+                                    2, 0, 0, until, expires, now, report[lease_id],
+                                    now - timedelta(minutes=1)))  # fmt: skip
                 reports.append(report)
     return reports
 

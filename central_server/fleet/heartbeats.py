@@ -260,7 +260,7 @@ class HeartbeatWriter:
         rows = await self._pg.run(
             {
                 "named": json.dumps(named),
-                "kiosks": json.dumps([{"kid": k} for k in kiosks]),
+                "kiosks": kiosks,  # a few at most: psycopg's array dumper is slow, not here
                 "at": at,
                 "begun": lease_reports.day_begun(at),
             },

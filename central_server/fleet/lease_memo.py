@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-TRUST = timedelta(minutes=10)
+TRUST = timedelta(minutes=30)
 
 
 class LeaseMemo:

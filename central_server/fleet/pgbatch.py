@@ -86,13 +86,16 @@ BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=PSYCOPG))
 LEASE_SQL = (
     "WITH r AS (SELECT * FROM json_to_recordset(CAST(%(named)s AS json)) "
     "AS r(kid VARCHAR, lid VARCHAR, n INTEGER)), "
-    "k AS (SELECT * FROM json_to_recordset(CAST(%(kiosks)s AS json)) AS k(kid VARCHAR)), "
+    "k AS (SELECT unnest(CAST(%(kiosks)s AS VARCHAR[])) AS kid), "
     "reported AS (UPDATE slot_leases l SET reported_used = r.n, reported_at = %(at)s FROM r "
     "WHERE l.id = r.lid AND l.kiosk_id = r.kid AND (l.reported_used IS NULL "
     "OR l.reported_used <> r.n OR (l.reported_at <= l.book_until AND l.book_until < %(at)s)) "
     "RETURNING l.id), "
     "unnamed AS (UPDATE slot_leases l SET reported_used = coalesce(l.reported_used, 0), "
-    "reported_at = %(at)s FROM k WHERE l.kiosk_id = k.kid AND l.book_until < %(at)s "
+    # `= ANY` of the array, not a join with `k`: the planner then walks each kiosk's leases by
+    # index (joined, it scanned the whole table)
+    "reported_at = %(at)s WHERE l.kiosk_id = ANY(CAST(%(kiosks)s AS VARCHAR[])) "
+    "AND l.book_until < %(at)s "
     "AND (l.reported_at IS NULL OR l.reported_at <= l.book_until) AND l.day > %(begun)s "
     "AND l.places > l.used "
     "AND NOT EXISTS (SELECT 1 FROM r WHERE r.kid = l.kiosk_id AND r.lid = l.id) RETURNING l.id) "
