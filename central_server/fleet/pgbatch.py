@@ -79,7 +79,7 @@ BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=PSYCOPG))
 # Slot lease usage reports (central_server.lease_reports.record in one autocommit statement on
 # the writer's connection, for the kiosks whose report the memo cannot skip: fleet/lease_memo.py):
 # `named` their reported counts, `kiosks` their ids. A named lease is written when its count
-# changed or this is the first report after its booking time; a kiosk's lease past its booking
+# grew or this is the first report after its booking time; a kiosk's lease past its booking
 # time that its report does not name is settled (final: unused, or its last count). Both updates
 # see the same snapshot, so the second leaves out the named leases itself. Rows back: per kiosk
 # its next booking time still ahead of `at` (until then the same report changes nothing).
@@ -87,9 +87,11 @@ LEASE_SQL = (
     "WITH r AS (SELECT * FROM json_to_recordset(CAST(%(named)s AS json)) "
     "AS r(kid VARCHAR, lid VARCHAR, n INTEGER)), "
     "k AS (SELECT unnest(CAST(%(kiosks)s AS VARCHAR[])) AS kid), "
-    "reported AS (UPDATE slot_leases l SET reported_used = r.n, reported_at = %(at)s FROM r "
+    # counts only grow (GREATEST skips a NULL): as lease_reports._REPORT
+    "reported AS (UPDATE slot_leases l SET reported_used = GREATEST(l.reported_used, r.n), "
+    "reported_at = %(at)s FROM r "
     "WHERE l.id = r.lid AND l.kiosk_id = r.kid AND (l.reported_used IS NULL "
-    "OR l.reported_used <> r.n OR (l.reported_at <= l.book_until AND l.book_until < %(at)s)) "
+    "OR l.reported_used < r.n OR (l.reported_at <= l.book_until AND l.book_until < %(at)s)) "
     "RETURNING l.id), "
     "unnamed AS (UPDATE slot_leases l SET reported_used = coalesce(l.reported_used, 0), "
     # `= ANY` of the array, not a join with `k`: the planner then walks each kiosk's leases by
