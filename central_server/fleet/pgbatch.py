@@ -83,24 +83,33 @@ BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=PSYCOPG))
 # time that its report does not name is settled (final: unused, or its last count). Both updates
 # see the same snapshot, so the second leaves out the named leases itself. Rows back: per kiosk
 # its next booking time still ahead of `at` (until then the same report changes nothing).
+_NAMED_DUE = (  # as lease_reports._REPORT: a higher count, or the first report past book_until
+    "(l.reported_used IS NULL OR l.reported_used < r.n "
+    "OR (l.reported_at <= l.book_until AND l.book_until < %(at)s))"
+)
+_UNNAMED_DUE = (  # as lease_reports._unnamed
+    "(l.book_until < %(at)s AND (l.reported_at IS NULL OR l.reported_at <= l.book_until) "
+    "AND l.day > %(begun)s AND l.places > l.used)"
+)
 LEASE_SQL = (
     "WITH r AS (SELECT * FROM json_to_recordset(CAST(%(named)s AS json)) "
     "AS r(kid VARCHAR, lid VARCHAR, n INTEGER)), "
     "k AS (SELECT unnest(CAST(%(kiosks)s AS VARCHAR[])) AS kid), "
-    # counts only grow (GREATEST skips a NULL): as lease_reports._REPORT
-    "reported AS (UPDATE slot_leases l SET reported_used = GREATEST(l.reported_used, r.n), "
-    "reported_at = %(at)s FROM r "
-    "WHERE l.id = r.lid AND l.kiosk_id = r.kid AND (l.reported_used IS NULL "
-    "OR l.reported_used < r.n OR (l.reported_at <= l.book_until AND l.book_until < %(at)s)) "
-    "RETURNING l.id), "
-    "unnamed AS (UPDATE slot_leases l SET reported_used = coalesce(l.reported_used, 0), "
+    # The lock order (central_server.leases): the rows to write locked first, in id order.
     # `= ANY` of the array, not a join with `k`: the planner then walks each kiosk's leases by
-    # index (joined, it scanned the whole table)
-    "reported_at = %(at)s WHERE l.kiosk_id = ANY(CAST(%(kiosks)s AS VARCHAR[])) "
-    "AND l.book_until < %(at)s "
-    "AND (l.reported_at IS NULL OR l.reported_at <= l.book_until) AND l.day > %(begun)s "
-    "AND l.places > l.used "
-    "AND NOT EXISTS (SELECT 1 FROM r WHERE r.kid = l.kiosk_id AND r.lid = l.id) RETURNING l.id) "
+    # index (joined, it scanned the whole table).
+    "locked AS (SELECT l.id, r.n FROM slot_leases l LEFT JOIN r "
+    "ON r.lid = l.id AND r.kid = l.kiosk_id "
+    "WHERE l.kiosk_id = ANY(CAST(%(kiosks)s AS VARCHAR[])) "
+    f"AND ((r.lid IS NOT NULL AND {_NAMED_DUE}) OR (r.lid IS NULL AND {_UNNAMED_DUE})) "
+    "ORDER BY l.id FOR NO KEY UPDATE OF l), "
+    # counts only grow (GREATEST skips a NULL)
+    "reported AS (UPDATE slot_leases l SET reported_used = GREATEST(l.reported_used, r.n), "
+    f"reported_at = %(at)s FROM locked r WHERE l.id = r.id AND r.n IS NOT NULL "
+    f"AND {_NAMED_DUE} RETURNING l.id), "
+    "unnamed AS (UPDATE slot_leases l SET reported_used = coalesce(l.reported_used, 0), "
+    f"reported_at = %(at)s FROM locked r WHERE l.id = r.id AND r.n IS NULL AND {_UNNAMED_DUE} "
+    "RETURNING l.id) "
     "SELECT k.kid, (SELECT min(l.book_until) FROM slot_leases l "
     "WHERE l.kiosk_id = k.kid AND l.book_until >= %(at)s) FROM k"
 )
