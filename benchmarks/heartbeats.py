@@ -9,6 +9,11 @@ alternate in BENCH_ROUNDS rounds (order swapped each round), so a neighbour's lo
 machine falls on both rather than on whichever ran second.
 Last line: {"heartbeats_per_s": .., "p50_ms": .., "p99_ms": .., ..., "nginx_heartbeats_per_s": ..,
 "nginx_p50_ms": .., "nginx_p99_ms": .., "nginx_ratio": ..} (ratio: through nginx / direct).
+Each heartbeat is shaped like a real kiosk's: it names every slot lease the kiosk holds with
+the places booked from it (kiosk_app LeaseStore.usage_report). The benchmark grants each kiosk
+what the server grants a kiosk asking for the default horizon (central_server.leases: every
+open window of every leasable service over 14 days, about a hundred leases; written straight
+into the database, the grants' own cost is not measured here); BENCH_LEASES=0 sends none.
 "app_cpu_us_per_heartbeat" and "db_cpu_us_per_heartbeat" are the CPU time the app servers and
 PostgreSQL spent per heartbeat on the direct path (from /proc): unlike the rates, they hardly
 move when other jobs load the machine.
@@ -43,6 +48,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "200000"))
 ADMIN = "bench-admin-token-0123456789"
 NGINX_TLS = os.environ.get("BENCH_NGINX_TLS", "1") != "0"
+LEASES = os.environ.get("BENCH_LEASES", "1") != "0"
 
 
 def app() -> object:
@@ -140,7 +146,51 @@ def enrol_all(port: int) -> list[str]:
     return tokens
 
 
-def request_bytes(port: int, token: str, n: int) -> bytes:
+def grant_leases(url: str, count: int) -> list[dict[str, int]]:
+    """Give kiosk BENCH-n (n < count) the leases a grant over the default horizon gives it
+    (COPY into slot_leases: 2 places each, none admitted yet, the kiosk's count reported a
+    minute ago: the steady state); return each kiosk's usage report (lease id -> places it
+    booked: one in every ninth lease)."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    from central_server import quota
+    from central_server.config import LeaseSettings
+    from central_server.leases import day_start, leasable
+    from central_server.schemas import LeasesIn
+    from central_server.settings import WIB
+
+    now = datetime.now(UTC)
+    policy = LeaseSettings()
+    slots = [
+        (service, day, window)
+        for day in quota.verification_days(now.astimezone(WIB).date(), LeasesIn().days)
+        for window in quota.windows_on(day)
+        for service in leasable()
+    ]
+    reports: list[dict[str, int]] = []
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cursor:
+        columns = 'id, kiosk_id, office_code, service, day, "window", places, used, returned, '
+        columns += "book_until, expires_at, granted_at, reported_used, reported_at"
+        with cursor.copy(f"COPY slot_leases ({columns}) FROM STDIN") as copy:
+            for k in range(count):
+                report: dict[str, int] = {}
+                for n, (service, day, window) in enumerate(slots):
+                    lease_id = f"{k:08x}{n:08x}"  # token_hex(8), as granted
+                    until = min(now + timedelta(hours=policy.hours), day_start(day))
+                    expires = until + timedelta(hours=policy.margin_hours)
+                    report[lease_id] = 1 if (k + n) % 9 == 0 else 0
+                    copy.write_row((lease_id, f"BENCH-{k:06d}", "3517", service, day, window,
+                                    2, 0, 0, until, expires, now, report[lease_id],
+                                    now - timedelta(minutes=1)))  # fmt: skip
+                reports.append(report)
+    return reports
+
+
+def request_bytes(port: int, token: str, n: int, leases: dict[str, int] | None = None) -> bytes:
     """One pre-built heartbeat request (HTTP/1.1, keep-alive)."""
     body = json.dumps({
         "app_version": "0.1.0", "uptime_s": 1000.0 + n, "disk_free_bytes": 40 << 30,
@@ -149,7 +199,7 @@ def request_bytes(port: int, token: str, n: int) -> bytes:
                     "ticket_printer": {"state": "online", "paper": "ok"},
                     "document_printer": {"state": "online", "paper": "ok"},
                     "scanner": {"state": "ready"}},
-    }).encode()  # fmt: skip
+    } | ({} if leases is None else {"leases": leases})).encode()  # fmt: skip
     head = (
         f"POST /api/v1/fleet/heartbeat HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
@@ -190,11 +240,15 @@ async def connection(
 async def load(
     port: int, tokens: list[str], tls: ssl.SSLContext | None = None,
     warmup_s: float = WARMUP_S, duration_s: float = DURATION_S,
+    leases: list[dict[str, int]] | None = None,
 ) -> tuple[list[float], list[int], float, int]:  # fmt: skip
     """Run CONNECTIONS connections; return latencies, errors, the measured seconds and how
     many answers came in all (warm-up included)."""
     per_conn = [
-        [request_bytes(port, tokens[k], k) for k in range(c, len(tokens), CONNECTIONS)]
+        [
+            request_bytes(port, tokens[k], k, leases[k] if leases else None)
+            for k in range(c, len(tokens), CONNECTIONS)
+        ]
         for c in range(CONNECTIONS)
     ]
     start = time.monotonic()
@@ -260,6 +314,7 @@ def main() -> None:
         nginx: subprocess.Popen[bytes] | None = None
         try:
             tokens = enrol_all(port)
+            leases = grant_leases(url, len(tokens)) if LEASES else None
             nginx, nginx_port, cert = start_nginx(workdir, port)
             try:
                 import uvloop
@@ -280,7 +335,7 @@ def main() -> None:
                     if path == "direct":
                         started = time.process_time()
                         app_before, db_before = tree_cpu_s(server.pid), tree_cpu_s(postmaster)
-                        got = asyncio.run(load(port, tokens, None, warmup, duration))
+                        got = asyncio.run(load(port, tokens, None, warmup, duration, leases))
                         app_cpu += tree_cpu_s(server.pid) - app_before
                         db_cpu += tree_cpu_s(postmaster) - db_before
                         client_cpu += time.process_time() - started
@@ -290,7 +345,7 @@ def main() -> None:
                         direct_all += got[3]
                     else:
                         started = time.process_time()
-                        got = asyncio.run(load(nginx_port, tokens, tls, warmup, duration))
+                        got = asyncio.run(load(nginx_port, tokens, tls, warmup, duration, leases))
                         nginx_client_cpu += time.process_time() - started
                         via += got[0]
                         via_errors += got[1]
@@ -317,6 +372,7 @@ def main() -> None:
         "db_cpu_us_per_heartbeat": round(1e6 * db_cpu / direct_all, 1),
         "server_cpu_s": round(server_cpu.ru_utime + server_cpu.ru_stime, 2),
         "rounds": ROUNDS, "nginx_tls": NGINX_TLS,
+        "leases_per_kiosk": len(leases[0]) if leases else 0,
         "nginx_heartbeats_per_s": round(through, 1),
         "nginx_p50_ms": percentile(via, 0.50),
         "nginx_p99_ms": percentile(via, 0.99),

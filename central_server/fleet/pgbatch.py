@@ -76,6 +76,45 @@ BATCH_STATEMENT = _statement()
 BATCH_SQL = str(BATCH_STATEMENT.compile(dialect=PSYCOPG))
 
 
+# Slot lease usage reports (central_server.lease_reports.record in one autocommit statement on
+# the writer's connection, for the kiosks whose report the memo cannot skip: fleet/lease_memo.py):
+# `named` their reported counts, `kiosks` their ids. A named lease is written when its count
+# grew or this is the first report after its booking time; a kiosk's lease past its booking
+# time that its report does not name is settled (final: unused, or its last count). Both updates
+# see the same snapshot, so the second leaves out the named leases itself. Rows back: per kiosk
+# its next booking time still ahead of `at` (until then the same report changes nothing).
+_NAMED_DUE = (  # as lease_reports._REPORT: a higher count, or the first report past book_until
+    "(l.reported_used IS NULL OR l.reported_used < r.n "
+    "OR (l.reported_at <= l.book_until AND l.book_until < %(at)s))"
+)
+_UNNAMED_DUE = (  # as lease_reports._unnamed
+    "(l.book_until < %(at)s AND (l.reported_at IS NULL OR l.reported_at <= l.book_until) "
+    "AND l.day > %(begun)s AND l.places > l.used)"
+)
+LEASE_SQL = (
+    "WITH r AS (SELECT * FROM json_to_recordset(CAST(%(named)s AS json)) "
+    "AS r(kid VARCHAR, lid VARCHAR, n INTEGER)), "
+    "k AS (SELECT unnest(CAST(%(kiosks)s AS VARCHAR[])) AS kid), "
+    # The lock order (central_server.leases): the rows to write locked first, in id order.
+    # `= ANY` of the array, not a join with `k`: the planner then walks each kiosk's leases by
+    # index (joined, it scanned the whole table).
+    "locked AS (SELECT l.id, r.n FROM slot_leases l LEFT JOIN r "
+    "ON r.lid = l.id AND r.kid = l.kiosk_id "
+    "WHERE l.kiosk_id = ANY(CAST(%(kiosks)s AS VARCHAR[])) "
+    f"AND ((r.lid IS NOT NULL AND {_NAMED_DUE}) OR (r.lid IS NULL AND {_UNNAMED_DUE})) "
+    "ORDER BY l.id FOR NO KEY UPDATE OF l), "
+    # counts only grow (GREATEST skips a NULL)
+    "reported AS (UPDATE slot_leases l SET reported_used = GREATEST(l.reported_used, r.n), "
+    f"reported_at = %(at)s FROM locked r WHERE l.id = r.id AND r.n IS NOT NULL "
+    f"AND {_NAMED_DUE} RETURNING l.id), "
+    "unnamed AS (UPDATE slot_leases l SET reported_used = coalesce(l.reported_used, 0), "
+    f"reported_at = %(at)s FROM locked r WHERE l.id = r.id AND r.n IS NULL AND {_UNNAMED_DUE} "
+    "RETURNING l.id) "
+    "SELECT k.kid, (SELECT min(l.book_until) FROM slot_leases l "
+    "WHERE l.kiosk_id = k.kid AND l.book_until >= %(at)s) FROM k"
+)
+
+
 def parameters(rows: list[dict[str, Any]], now: datetime, cutoff: datetime) -> dict[str, Any]:
     """State rows (each with its token_hash) as one JSON array, plus the batch's times."""
     return {"rows": json.dumps(rows, default=_iso), "now": now, "cutoff": cutoff}
@@ -102,8 +141,8 @@ class AsyncBatches:
         self._idle: list[AsyncConnection[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def run(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Execute BATCH_SQL (autocommit) and return its rows."""
+    async def run(self, params: dict[str, Any], sql: str = BATCH_SQL) -> list[tuple[Any, ...]]:
+        """Execute `sql` (BATCH_SQL or LEASE_SQL, autocommit) and return its rows."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # connections stay with the loop they were used on (tests)
             for idle in self._idle:
@@ -115,7 +154,7 @@ class AsyncBatches:
             conn = await AsyncConnection.connect(self.conninfo, autocommit=True)
         try:
             async with conn.cursor() as cursor:
-                await cursor.execute(BATCH_SQL, params, prepare=True)
+                await cursor.execute(sql, params, prepare=True)
                 rows = await cursor.fetchall()
         except BaseException:
             await conn.close()
