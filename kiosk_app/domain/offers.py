@@ -1,12 +1,14 @@
 """One touch for what the kiosk already knows, offered beside a text field's box: the area code
-an empty NIK/KK likely starts with, another field's value (formkit.SAME_AS), the office's own
-kabupaten/kota for a place, a parent's last name for a child's."""
+an empty NIK/KK likely starts with, the 08 an empty mobile number starts with, another field's
+value (formkit.SAME_AS), the office's own kabupaten/kota for a place, a parent's last name for
+a child's."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kiosk_app.domain.contact import PHONE
 from kiosk_app.domain.formkit import same_as
 from kiosk_app.domain.regions import is_known_province
 from kiosk_app.domain.text import Text
@@ -18,6 +20,8 @@ T = Text
 # happened there); a child's name often ends with a parent's last name: both one touch.
 PLACE_HERE = frozenset({"birth_place_town", "deceased_birth_place", "death_place"})
 FAMILY_NAME: dict[str, tuple[str, ...]] = {"child_name": ("father_name", "mother_name")}
+# Every Indonesian mobile number written the local way starts with 08 (contact.MSG["phone"]).
+MOBILE_PREFIX = "08"
 
 
 def _is_number_of_16(name: str) -> bool:
@@ -51,13 +55,17 @@ class Offer:
 
 def offer(name: str, values: Mapping[str, str], town: tuple[str, str] = ("", "")) -> Offer | None:
     """What the editor of text field `name` offers with one touch, or None: the area code an
-    empty NIK/KK likely starts with, another field's value (SAME_AS), the office's
-    kabupaten/kota `town` (name, label) for a place, a parent's last name for a child's."""
+    empty NIK/KK likely starts with, 08 for an empty mobile number, another field's value
+    (SAME_AS), the office's kabupaten/kota `town` (name, label) for a place, a parent's last
+    name for a child's."""
     if _is_number_of_16(name) and not str(values.get(name, "")).strip():
         area = area_code(values)
         if area:
             label = T(f"{area[:4]} {area[4:]} \u2026 (kode wilayah)", f"{area} \u2026 (area code)")
             return Offer("prefix", area, label)
+    if name == PHONE and not str(values.get(name, "")).strip():
+        label = T(f"{MOBILE_PREFIX} \u2026 (nomor HP)", f"{MOBILE_PREFIX} \u2026 (mobile)")
+        return Offer("prefix", MOBILE_PREFIX, label)
     copy = same_as(name, values)
     if copy is not None:
         return Offer("fill", str(values.get(copy[0], "")).strip(), copy[1])

@@ -193,6 +193,31 @@ class Pilot:
         if not self.find(f"field_{field_name}").selected:
             raise PilotError(f"field {field_name!r} did not become selected")
 
+    @staticmethod
+    def _keys_for(keyboard: Any, text: str) -> list[str]:
+        """The keys typing `text`: one per character, except that an e-mail keyboard's key for
+        a whole ending ("@gmail.com", ".id") is touched where the text goes on with it."""
+        from kiosk_app.ui.widgets.keyboard import SPECIAL_KEYS
+
+        endings = sorted(
+            (b.key for b in keyboard.keys if len(b.key) > 1 and b.key not in SPECIAL_KEYS),
+            key=len,
+            reverse=True,
+        )
+        keys: list[str] = []
+        i = 0
+        while i < len(text):
+            char = text[i]
+            if keyboard.mode == "email":
+                ending = next((e for e in endings if text.lower().startswith(e, i)), None)
+                keys.append(ending or char.lower())
+                i += len(ending or char)
+                continue
+            key = "space" if char == " " else char.upper() if char.isalpha() else char
+            keys.append("," if char == "." and keyboard.mode == "number" else key)
+            i += 1
+        return keys
+
     def type_into(self, field_name: str, text: str, clear: bool = True) -> None:
         """Select a text field, then type `text` key by key on the on-screen keyboard (a list
         field: after "Lainnya (ketik)"). A complete NIK moves on by itself: the value is
@@ -208,12 +233,7 @@ class Pilot:
         if clear:
             for _ in range(len(box.text)):
                 self._tap_attr("key", "backspace", keyboard, settle=0)
-        for char in text:
-            key = "space" if char == " " else char.upper() if char.isalpha() else char
-            if keyboard.mode == "email":
-                key = char.lower()
-            if char == "." and keyboard.mode == "number":
-                key = ","
+        for key in self._keys_for(keyboard, text):
             self._tap_attr("key", key, keyboard, settle=0)
         self.idle(2)
         expected = before + {"text": text.upper(), "email": text.lower()}.get(

@@ -62,3 +62,10 @@ def test_offers_fill_prefix_or_append() -> None:
     child = offer("child_name", values)
     assert child is not None and (child.mode, child.value) == ("append", "SANTOSO")
     assert offer("child_name", {"father_name": "SUKARNO"}) is None  # one word: no last name
+
+
+def test_an_empty_mobile_number_is_offered_its_08() -> None:
+    start = offer("contact_phone", {})
+    assert start is not None and (start.mode, start.value) == ("prefix", "08")
+    assert start.label.id == "08 \u2026 (nomor HP)" and start.label.en == "08 \u2026 (mobile)"
+    assert offer("contact_phone", {"contact_phone": "0"}) is None  # typing started

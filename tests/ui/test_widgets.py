@@ -462,3 +462,14 @@ def test_email_keyboard_types_small_letters_and_at(mount: Callable[[Widget], Wid
         tap(key(keyboard, name))
     assert target.text == "si@x.com"
     assert keyboard.height <= 0.5 * Window.height + 1
+    # the common endings: one touch each, each key at least one touch target
+    for name in (".co.id", ".id"):
+        assert key(keyboard, name).width >= theme.touch - 0.01
+        assert key(keyboard, name).height >= theme.touch - 0.01
+    target.text = ""
+    for name in ("d", "@", "x", ".co.id"):
+        tap(key(keyboard, name))
+    assert target.text == "d@x.co.id"
+    target.text = "d@x"
+    tap(key(keyboard, ".id"))
+    assert target.text == "d@x.id"

@@ -35,13 +35,22 @@ _TEXT_ROWS: tuple[tuple[tuple[str, float], ...], ...] = (
     tuple((c, 1.0) for c in "ZXCVBNM'-/"),
     ((".", 1.0), (",", 1.0), ("space", 3.0), ("backspace", 2.5), ("done", 2.5)),
 )
-# Email layout: small letters (addresses are written that way) and what addresses contain.
+# Email layout: small letters (addresses are written that way) and what addresses contain; the
+# common endings one touch each (".co.id", ".id": Indonesian domains).
 _EMAIL_ROWS: tuple[tuple[tuple[str, float], ...], ...] = (
     tuple((c, 1.0) for c in "1234567890"),
     tuple((c, 1.0) for c in "qwertyuiop"),
     (("", 0.5), *((c, 1.0) for c in "asdfghjkl"), ("", 0.5)),
     (*((c, 1.0) for c in "zxcvbnm"), ("_", 1.0), ("-", 1.0), ("+", 1.0)),
-    (("@", 1.5), (".", 1.0), (".com", 1.5), ("backspace", 3.0), ("done", 3.0)),
+    (
+        ("@", 1.0),
+        (".", 1.0),
+        (".com", 1.5),
+        (".co.id", 1.5),
+        (".id", 1.0),
+        ("backspace", 2.0),
+        ("done", 2.0),
+    ),
 )
 _LAYOUTS = {"text": _TEXT_ROWS, "email": _EMAIL_ROWS}
 _PAD_ROWS: tuple[tuple[str, ...], ...] = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"))
@@ -141,7 +150,7 @@ class OnScreenKeyboard(BoxLayout):
         """Return a key button sending `key`."""
         typed = len(key) == 1 or key not in SPECIAL_KEYS  # ".com" types text too
         kind = "accent" if key == "done" else "secondary" if typed else "primary"
-        role = "key" if typed else "body"
+        role = "key" if len(key) == 1 else "body"  # an ending ("@gmail.com") in text size
         button = KeyButton(key=key, kind=kind, size_hint=(units, 1), font_role=role)
         button.bind(on_release=lambda b: self.press(b.key))
         self.keys.append(button)
