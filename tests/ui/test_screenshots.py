@@ -207,6 +207,9 @@ SAME_IN_BOTH = {
     "WNA",
     "PDF",
     "QR",
+    # Occupations of the SIAK register spelt the same in English
+    "Pilot",
+    "Paranormal",
 }
 # Shown as is in every language: the language buttons name the language itself.
 ALWAYS_ALLOWED = {"Bahasa Indonesia"}
