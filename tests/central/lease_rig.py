@@ -31,6 +31,8 @@ SERVICE = "kia"
 NIK, NAME = "3517081208850001", "BUDI SANTOSO"
 DATA = with_contact(SERVICE, CASES[6][2]) | {"contact_channel": "sms", "contact_email": ""}
 SERVICES = ("akta_kelahiran", "akta_kematian", "cetak_ulang_ktp", "kia", "perubahan_kk", "pindah")
+MONDAY = date(2026, 11, 23)  # the slot day the lease tests book
+MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
 
 
 @dataclass

@@ -30,6 +30,9 @@ from central_server.runtime import run_worker
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, wait_for
 from tests.central.fleet.helpers import STAFF, heartbeat_body
 from tests.central.lease_rig import (
+    AFTERNOON,
+    MONDAY,
+    MORNING,
     SERVICE,
     LeaseKiosk,
     LeaseServer,
@@ -40,9 +43,6 @@ from tests.central.lease_rig import (
 )
 from tests.central.officer.conftest import PASSWORD, Staff
 from tests.services.faultproxy import FaultProxy
-
-MONDAY = date(2026, 11, 23)
-MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
 
 
 @pytest.fixture

@@ -26,7 +26,10 @@ from central_server.models import Application, SlotLease
 from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, wait_for
 from tests.central.lease_rig import (
+    AFTERNOON,
     DATA,
+    MONDAY,
+    MORNING,
     NIK,
     SERVICE,
     LeaseKiosk,
@@ -39,9 +42,6 @@ from tests.central.lease_rig import (
     set_quota,
 )
 from tests.central.officer.conftest import PASSWORD, Staff
-
-MONDAY = date(2026, 11, 23)
-MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
 
 
 @pytest.fixture
