@@ -10,17 +10,21 @@ from typing import Any
 import pytest
 
 from kiosk_app.domain.nik import make_nik
-from tests.ui.test_journey import to_menu
+from tests.ui.test_journey import open_service
 
 pytestmark = pytest.mark.ui
 
 
+def _birth_date_picker(pilot: Any) -> tuple[Any, Any]:
+    """The death form's birth-date picker, open; the app and the picker."""
+    app = open_service(pilot, "akta_kematian")
+    pilot.select_field("deceased_birth_date")
+    return app, pilot.find("date_picker")
+
+
 def test_a_typed_nik_fills_sex_and_birth_date(start_kiosk: Callable[..., Any]) -> None:
     pilot = start_kiosk()
-    app = pilot.app
-    to_menu(pilot)
-    pilot.tap("service_akta_kematian")
-    pilot.wait_for_state("form")
+    app = open_service(pilot, "akta_kematian")
     nik = make_nik("35", "17", "08", datetime.date(1941, 3, 4), "P", 7)
     pilot.type_into("deceased_nik", nik)
     pilot.wait_until(lambda: app.view.values.get("deceased_sex") == "P", what="sex from the NIK")
@@ -42,10 +46,7 @@ def test_a_typed_nik_fills_sex_and_birth_date(start_kiosk: Callable[..., Any]) -
 
 def test_choosing_an_option_moves_on(start_kiosk: Callable[..., Any]) -> None:
     pilot = start_kiosk()
-    app = pilot.app
-    to_menu(pilot)
-    pilot.tap("service_cetak_ulang_ktp")
-    pilot.wait_for_state("form")
+    app = open_service(pilot, "cetak_ulang_ktp")
     form = app.view.service.form
     screen = pilot.app.root.get_screen("form")
     pilot.type_into("kk_number", "3517080101100007")
@@ -65,12 +66,7 @@ def test_choosing_an_option_moves_on(start_kiosk: Callable[..., Any]) -> None:
 def test_a_birth_year_like_1945_takes_four_touches(start_kiosk: Callable[..., Any]) -> None:
     """Year first: the decade, the year, the month, the day; typed: 8 digits on the pad."""
     pilot = start_kiosk()
-    app = pilot.app
-    to_menu(pilot)
-    pilot.tap("service_akta_kematian")
-    pilot.wait_for_state("form")
-    pilot.select_field("deceased_birth_date")
-    picker = pilot.find("date_picker")
+    app, picker = _birth_date_picker(pilot)
     assert picker.stage == "decade" and not picker.value
     before = pilot.taps
     pilot.set_date("deceased_birth_date", "1945-03-04")
@@ -91,12 +87,7 @@ def test_a_typed_date_that_does_not_exist_is_refused_in_words(
     start_kiosk: Callable[..., Any],
 ) -> None:
     pilot = start_kiosk()
-    app = pilot.app
-    to_menu(pilot)
-    pilot.tap("service_akta_kematian")
-    pilot.wait_for_state("form")
-    pilot.select_field("deceased_birth_date")
-    picker = pilot.find("date_picker")
+    app, picker = _birth_date_picker(pilot)
     pilot.touch(next(w for w in pilot._walk(picker) if getattr(w, "action", "") == "typed"))
     for key in "31021945":  # no 31 February
         pilot.touch(next(w for w in pilot._walk(picker.pad) if getattr(w, "key", "") == key), 0)
@@ -118,10 +109,7 @@ def test_same_as_copies_what_the_form_holds_with_one_touch(
     start_kiosk: Callable[..., Any],
 ) -> None:
     pilot = start_kiosk()  # the card holder is the father: his name and address are prefilled
-    app = pilot.app
-    to_menu(pilot)
-    pilot.tap("service_akta_kelahiran")
-    pilot.wait_for_state("form")
+    app = open_service(pilot, "akta_kelahiran")
     pilot.select_field("kk_head_name")
     assert pilot.find("same_as").text == "Sama dengan nama ayah"
     before = pilot.taps

@@ -11,27 +11,30 @@ import pytest
 
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.nik import make_nik
-from tests.ui.test_journey import to_menu
+from tests.ui.test_journey import open_service
 
 pytestmark = pytest.mark.ui
 
 
-def _birth_form(pilot: Any, page_key: str, *empty: str) -> Any:
-    """The birth form open on page `page_key`, the pages before filled (the demo's values),
-    the fields `empty` (and those the card fills) left as they are."""
+def _to_page(pilot: Any, page_key: str) -> None:
+    """Lanjut, page by page, up to page `page_key` (none may show an error)."""
     app = pilot.app
-    to_menu(pilot)
-    pilot.tap("service_akta_kelahiran")
-    pilot.wait_for_state("form")
-    for name, value in sample_birth_values().items():
-        if name not in empty and not app.view.values.get(name):
-            app.session.set_value(name, value)
     form = app.view.service.form
     while form.pages[app.view.page].key != page_key:
         page = app.view.page
         pilot.tap("next")
         pilot.wait_until(lambda p=page: app.view.page != p or bool(app.view.errors), what="page")
         assert not app.view.errors, dict(app.view.errors)
+
+
+def _birth_form(pilot: Any, page_key: str, *empty: str) -> Any:
+    """The birth form open on page `page_key`, the pages before filled (the demo's values),
+    the fields `empty` (and those the card fills) left as they are."""
+    app = open_service(pilot, "akta_kelahiran")
+    for name, value in sample_birth_values().items():
+        if name not in empty and not app.view.values.get(name):
+            app.session.set_value(name, value)
+    _to_page(pilot, page_key)
     pilot.idle(3)
     return app.root.get_screen("form")
 
@@ -102,10 +105,7 @@ def test_a_time_of_birth_is_two_touches_or_typed_exactly(
 
 def test_an_unknown_time_of_death_is_one_touch(start_kiosk: Callable[..., Any]) -> None:
     pilot = start_kiosk()
-    app = pilot.app
-    to_menu(pilot)
-    pilot.tap("service_akta_kematian")
-    pilot.wait_for_state("form")
+    app = open_service(pilot, "akta_kematian")
     nik = make_nik("35", "17", "08", datetime.date(1941, 3, 4), "P", 7)
     for name, value in {
         "deceased_nik": nik,
@@ -120,12 +120,7 @@ def test_an_unknown_time_of_death_is_one_touch(start_kiosk: Callable[..., Any]) 
     }.items():
         app.session.set_value(name, value)
     screen = app.root.get_screen("form")
-    form = app.view.service.form
-    while form.pages[app.view.page].key != "kematian":
-        page = app.view.page
-        pilot.tap("next")
-        pilot.wait_until(lambda p=page: app.view.page != p or bool(app.view.errors), what="page")
-        assert not app.view.errors, dict(app.view.errors)
+    _to_page(pilot, "kematian")
     pilot.select_field("death_time")
     assert pilot.find("time_picker").stage == "minute"  # opens on the chosen hour
     pilot.tap("time_unknown")

@@ -59,11 +59,17 @@ def to_menu(pilot: Any) -> None:
     pilot.wait_for_state("menu")
 
 
+def open_service(pilot: Any, service: str) -> Any:
+    """Up to the first page of the form of `service` (e.g. "akta_kematian"); the app."""
+    to_menu(pilot)
+    pilot.tap(f"service_{service}")
+    pilot.wait_for_state("form")
+    return pilot.app
+
+
 def to_form(pilot: Any) -> None:
     """Up to the first page of the birth-certificate form."""
-    to_menu(pilot)
-    pilot.tap("service_akta_kelahiran")
-    pilot.wait_for_state("form")
+    open_service(pilot, "akta_kelahiran")
 
 
 def demo_values() -> dict[str, str]:

@@ -11,17 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, OptionProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.gridlayout import GridLayout
-from kivy.uix.widget import Widget
+from kivy.properties import BooleanProperty, OptionProperty
 
 from kiosk_app.domain.text import Text
-from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets._kv import load_kv
-from kiosk_app.ui.widgets.dategrid import GridCell
-from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
-from kiosk_app.ui.widgets.stepper import ThemedLabel
+from kiosk_app.ui.widgets.stagegrid import StageGrid
 from kiosk_app.ui.widgets.timepicker import parse_hhmm
 
 STAGES = ("hour", "minute", "typed")
@@ -62,59 +56,26 @@ def typed_display(digits: str) -> str:
     return f"{shown[:2]} . {shown[2:]}"
 
 
-class TimeGrid(BoxLayout):
+class TimeGrid(StageGrid):
     """A prompt, the grid of hours or of minutes (or the typed digits and their pad), and the
     buttons to another hour, to typing, and "Tidak tahu" where the time is optional."""
 
-    value = StringProperty("")
-    lang = StringProperty("id")
     optional = BooleanProperty(False)
     stage = OptionProperty("hour", options=STAGES)
-    digits = StringProperty("")
-    prompt = StringProperty("")
-    error = StringProperty("")
-    __events__ = ("on_done",)
+
+    pilot_prefix = "time"
+    digit_count = DIGITS
+    type_it = TYPE_IT
+    pick_it = PICK_IT
+    bar_font = "small"  # three bar buttons may share the bar's width
 
     def __init__(self, **kwargs: Any) -> None:
         """Build the parts once (cells are reused from stage to stage)."""
-        theme.track_window()
-        super().__init__(**kwargs)
+        super().__init__(columns=6, cells=24, **kwargs)
         self.hour = 8
-        self.prompt_label = ThemedLabel(font_role="body")
-        self.prompt_label.pilot_id = "time_prompt"
-        self.grid = GridLayout(cols=6, spacing=theme.spacing, size_hint_y=None)
-        self.grid.row_force_default = True
-        self.grid.bind(minimum_height=self.grid.setter("height"))
-        self.filler = Widget()
-        self.cells = [self._button(self.choose) for _ in range(24)]
-        self.display = ThemedLabel(font_role="key")
-        self.display.pilot_id = "time_typed"
-        self.pad = OnScreenKeyboard(mode="digits", size_hint_y=None, compact=True)
-        self.pad.pilot_id = "time_pad"
-        self.pad.bind(on_key=self._key)
-        self.up = self._button(lambda _a: self.go_up(), "time_up")
-        self.switch = self._button(lambda _a: self.toggle_typing(), "time_switch")
         self.unknown = self._button(lambda _a: self.not_known(), "time_unknown")
-        self.bar = BoxLayout(orientation="horizontal", spacing=theme.spacing * 2)
-        self.bar.size_hint_y = None
-        self._bar_height()
-        theme.follow(touch=self._bar_height, revision=self._show)
-        self.bind(value=self._show, lang=self._show, stage=self._show, digits=self._show)
-        self.bind(error=self._show, optional=self._show)
-        self.reset()
-
-    def _button(self, then: Any, pilot_id: str = "") -> GridCell:
-        cell = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)
-        cell.bind(on_release=lambda b: then(b.action))
-        if pilot_id:  # a bar button: three may share the bar's width
-            cell.pilot_id, cell.font_role = pilot_id, "small"
-        return cell
-
-    def _bar_height(self, *_args: Any) -> None:
-        self.bar.height = self.grid.row_default_height = theme.touch
-
-    def on_done(self) -> None:
-        """The time is complete (or declared unknown)."""
+        self.bind(optional=self._show)
+        self._start()
 
     # -- state -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -123,92 +84,52 @@ class TimeGrid(BoxLayout):
         self.digits, self.error = "", ""
         if parsed is not None:
             self.hour = parsed[0]
-        stage = "minute" if parsed is not None else "hour"
-        if self.stage == stage:
-            self._show()
-        self.stage = stage
+        self._open_on("minute" if parsed is not None else "hour")
 
     # -- touches -----------------------------------------------------------------------------
-    def choose(self, action: str) -> None:
+    def pick(self, kind: str, n: int) -> bool:
         """One touch on a cell: an hour opens its minutes, a minute completes the time."""
-        kind, _, number = action.partition(":")
-        n = int(number)
         if kind == "hour":
             self.hour, self.stage = n, "minute"
         elif kind == "minute":
             self.value = f"{self.hour:02d}:{n:02d}"
             self.dispatch("on_done")
         else:
-            raise ValueError(f"unknown time action {action!r}")
+            return False
+        return True
 
     def go_up(self) -> None:
         """From the minutes back to the hours."""
         self.stage = "hour"
-
-    def toggle_typing(self) -> None:
-        """Between typing the digits and picking on the grid."""
-        if self.stage == "typed":
-            self.reset()
-        else:
-            self.digits, self.error = "", ""
-            self.stage = "typed"
 
     def not_known(self) -> None:
         """ "Tidak tahu": no time (only offered where the time is optional)."""
         self.value = ""
         self.dispatch("on_done")
 
-    def _key(self, _pad: Any, key: str) -> None:
-        if key == "backspace":
-            self.digits, self.error = self.digits[:-1], ""
-        elif key.isdigit() and len(self.digits) < DIGITS:
-            self.digits, self.error = self.digits + key, ""
-        elif key != "done":
-            return
-        if len(self.digits) == DIGITS or key == "done":  # 4 digits: no OK needed
-            value, problem = typed_time(self.digits)
-            self.error = problem(self.lang) if problem else ""
-            if value is not None:
-                self.value = value
-                self.dispatch("on_done")
+    def typed_value(self, digits: str) -> tuple[str | None, Text | None]:
+        """'HH:MM' of the typed digits, or the citizen's message why it is none."""
+        return typed_time(digits)
+
+    def typed_text(self, digits: str) -> str:
+        """The digits typed so far in their places."""
+        return typed_display(digits)
 
     # -- showing -----------------------------------------------------------------------------
-    def _show(self, *_args: Any) -> None:
-        lang, stage = self.lang, self.stage
-        self.clear_widgets()
-        self.bar.clear_widgets()
-        prompt = PROMPTS[stage].format(hour=f"{self.hour:02d}")
-        self.prompt = self.error or prompt(lang)
-        self.prompt_label.text = self.prompt
-        self.prompt_label.color = theme.danger if self.error else theme.text
-        self.add_widget(self.prompt_label)
-        # the pad is tall: in large text, prompt, digits and pad fit with tighter gaps
-        self.spacing = theme.spacing * (1 if stage == "typed" else 2)
-        self.prompt_label.font_role = "small" if stage == "typed" else "body"
-        if stage == "typed":
-            self.display.text = typed_display(self.digits)
-            self.pad.lang = lang
-            # the digits beside the switch, above the pad: the pad keeps its room
-            self.bar.add_widget(self.display)
-            self.add_widget(self.bar)
-            self.add_widget(self.pad)
-        else:
-            self._fill_grid(stage)
-            self.add_widget(self.grid)
-            self.add_widget(self.filler)
-        if stage == "minute":
-            self.up.text, self.up.action = f"‹  {OTHER_HOUR(lang)}", "up"
-            self.bar.add_widget(self.up)
-        self.switch.text = (PICK_IT if stage == "typed" else TYPE_IT)(lang)
-        self.switch.action = "grid" if stage == "typed" else "typed"
-        self.bar.add_widget(self.switch)
+    def prompt_text(self, stage: str, lang: str) -> str:
+        """What the prompt asks at this stage."""
+        return PROMPTS[stage].format(hour=f"{self.hour:02d}")(lang)
+
+    def up_text(self, stage: str, lang: str) -> str | None:
+        """From the minutes, another hour."""
+        return OTHER_HOUR(lang) if stage == "minute" else None
+
+    def _more_buttons(self, lang: str) -> None:
         if self.optional:
             self.unknown.text, self.unknown.action = UNKNOWN(lang), "unknown"
             self.bar.add_widget(self.unknown)
-        if self.bar.parent is None:
-            self.add_widget(self.bar)
 
-    def _fill_grid(self, stage: str) -> None:
+    def _fill_grid(self, stage: str, lang: str) -> None:
         chosen = parse_hhmm(self.value)
         items: list[tuple[str, str, bool]] = []  # (action, text, chosen)
         if stage == "hour":
@@ -219,13 +140,8 @@ class TimeGrid(BoxLayout):
             for minute in range(0, 60, MINUTE_STEP):
                 mark = chosen == (self.hour, minute)
                 items.append((f"minute:{minute}", f"{self.hour:02d}.{minute:02d}", mark))
-        self.grid.clear_widgets()
         self.grid.cols = _COLUMNS[stage]
-        for cell, (action, text, mark) in zip(self.cells, items, strict=False):
-            cell.action, cell.text = action, text
-            cell.kind = "primary" if mark else "secondary"
-            cell.font_role = "key"
-            self.grid.add_widget(cell)
+        self._place_cells(items, "key")
 
 
 load_kv(__file__)
