@@ -64,11 +64,8 @@ def launch(
         pilot.wait_for_state("attract")
         if prepared:
             # Set-up, not a hang check: ~25 screens on software GL take a while under load.
+            # (the app then keeps its screens out of the collector until it stops: gc.freeze)
             pilot.wait_until(lambda: not app._to_prepare, 120, "every screen built")
-            # The kiosk's screens live as long as it does: out of the collector's way until
-            # shut() (a full collection walking them costs 0.4 s of CPU, far more wall time
-            # on a loaded machine).
-            gc.freeze()
     except BaseException:
         shut(app, kiosk)
         raise
@@ -83,7 +80,6 @@ def shut(app: Any, kiosk: Any) -> None:
         app.stop_embedded()
     finally:
         kiosk.close()
-        gc.unfreeze()
         gc.collect()
 
 
