@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from smartcard import scard
 
@@ -180,7 +179,7 @@ class PcscCardReader:
         """One turn: get a context, find readers, wait for a change, act on it."""
         if self._ctx is None:
             try:
-                hr, ctx = self._pcsc(
+                hr, ctx = self._questions().ask(
                     lambda: scard.SCardEstablishContext(scard.SCARD_SCOPE_USER), 0.0,
                     "SCardEstablishContext", dispose=_release_late_context,
                 )  # fmt: skip
@@ -194,7 +193,9 @@ class PcscCardReader:
             self._ctx = ctx
             self._card_reader = self._sam.reader = None
         ctx = self._ctx
-        hr, readers = self._pcsc(lambda: scard.SCardListReaders(ctx, []), 0.0, "SCardListReaders")
+        hr, readers = self._questions().ask(
+            lambda: scard.SCardListReaders(ctx, []), 0.0, "SCardListReaders"
+        )
         if hr == scard.SCARD_E_NO_READERS_AVAILABLE:
             readers = []
         elif hr != scard.SCARD_S_SUCCESS:
@@ -208,7 +209,7 @@ class PcscCardReader:
             self._set_state(ReaderState.NO_READER, "no contactless reader connected")
         timeout = int(self.settings.poll_s * 1000)
         query = [(r, scard.SCARD_STATE_UNAWARE) for r in watch] or [(PNP, 0)]
-        hr, states = self._pcsc(
+        hr, states = self._questions().ask(
             lambda: scard.SCardGetStatusChange(ctx, timeout, query), timeout / 1000,
             "SCardGetStatusChange",
         )  # fmt: skip
@@ -243,7 +244,7 @@ class PcscCardReader:
             self._stop.wait(self.settings.poll_s)
             return
         ctx, wait_ms = self._ctx, int(self.settings.poll_s * 1000)
-        hr, _ = self._pcsc(
+        hr, _ = self._questions().ask(
             lambda: scard.SCardGetStatusChange(ctx, wait_ms, known), self.settings.poll_s,
             "SCardGetStatusChange",
         )  # fmt: skip
@@ -319,16 +320,6 @@ class PcscCardReader:
     def _questions(self) -> PcscQuestions:
         """Questions to pcscd about the card reader now (through the probe thread)."""
         return PcscQuestions(self._ctx, self._card_reader, self._probe, self._stop)
-
-    def _pcsc(
-        self,
-        fn: Callable[[], Any],
-        wait_s: float,
-        what: str,
-        dispose: Callable[[Any], None] | None = None,
-    ) -> Any:
-        """Ask pcscd through the probe thread (PcscQuestions.ask)."""
-        return self._questions().ask(fn, wait_s, what, dispose)
 
     def _card_left(self) -> Exception | None:
         """While waiting for an answer: why to stop waiting (PcscQuestions.card_left)."""
