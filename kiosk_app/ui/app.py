@@ -133,8 +133,9 @@ class AnjunganApp(App):
             # Every screen is built and lives as long as the app (~240,000 objects of Kivy
             # widget cycles): keep them out of the collector, whose full passes walking them
             # cost ~0.4 s of CPU each, a stutter under a citizen's finger. Unfrozen in on_stop.
+            # (No collection first: that would be the very pause, and start-up's little garbage
+            # is freed at stop.)
             self._prepare_event = None
-            gc.collect()
             gc.freeze()
 
     def on_start(self) -> None:
