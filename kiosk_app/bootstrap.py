@@ -12,7 +12,8 @@ from drivers.registry import Devices, build_devices
 from kiosk_app import __version__
 from kiosk_app.central import CentralClient
 from kiosk_app.config import KioskConfig
-from kiosk_app.services.attendant.service import AttendantService, AttendantView
+from kiosk_app.services.attendant.core import AttendantView
+from kiosk_app.services.attendant.service import AttendantService
 from kiosk_app.services.audio import AudioGuidance, guidance_from_config
 from kiosk_app.services.durable import NO_KEY, STORAGE
 from kiosk_app.services.health import (

@@ -53,7 +53,7 @@ def test_pin_pad_lockout_panel_assist_devices_and_lock(
 ) -> None:
     pilot = start()
     later = [0.0]  # moves the lockout's clock on, instead of waiting a minute
-    pilot.kiosk.attendant._checker._clock = lambda: time.monotonic() + later[0]
+    pilot.kiosk.attendant._core.checker._clock = lambda: time.monotonic() + later[0]
     assert text_of(pilot, "attendant_button") == "Petugas"
     pilot.tap("attendant_button")
     pilot.wait_until(lambda: pilot.exists("attendant_pinpad"), what="PIN pad")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from drivers.document_printer.protocol import ResumeRefused
@@ -17,20 +15,16 @@ from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.nik import parse_nik, validate_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.services.attendant import texts as T
-from kiosk_app.services.attendant.auth import (
-    Attendant,
-    AttendantSettings,
-    CredentialChecker,
-)
+from kiosk_app.services.attendant.auth import Attendant, AttendantSettings
+from kiosk_app.services.attendant.core import AttendantCore, AttendantView, Listener
 from kiosk_app.services.attendant.devices import (
     OK_STATES,
     DeviceLine,
-    ReprintItem,
     TicketReprinter,
     device_lines,
     queue_stopped,
 )
-from kiosk_app.services.attendant.held import HeldItem, HeldSubmissions
+from kiosk_app.services.attendant.held import HeldSubmissions
 from kiosk_app.services.durable import StorageError
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.printing.journal import PrintJournal
@@ -56,30 +50,6 @@ BACKGROUND = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class AttendantView:
-    """What the PIN pad and the attendant panel show."""
-
-    unlocked: bool = False
-    attendant_id: str = ""
-    message: Text | None = None
-    message_ok: bool = False  # a confirmation (green) rather than a problem (red)
-    busy: bool = False
-    pin_locked_for_s: int = 0
-    devices: tuple[DeviceLine, ...] = ()
-    reprints: tuple[ReprintItem, ...] = ()
-    held: tuple[HeldItem, ...] = ()  # outbox rows refused or with no place, for the attendant
-    can_assist: bool = False
-    uid_card_waiting: bool = False
-    session_assisted_by: str = ""
-    unlocked_by: str = ""  # "pin" | "card"
-    called: str = ""  # why the kiosk calls an attendant (a device fault); kept until one has
-    # signed in and out again (lock() starts a fresh view)
-
-
-Listener = Callable[[AttendantView], None]
-
-
 class AttendantService:
     """The attendant's side of the kiosk; every assisted action is written to the audit log."""
 
@@ -100,11 +70,11 @@ class AttendantService:
         """`session`: the SessionService; `devices`: name -> driver with status();
         `receipts`: opens the A4 receipts the printing service kept sealed, for a reprint;
         `outbox`: the OutboxSender, whose held rows the attendant retries or marks handled."""
+        self._core = AttendantCore(settings, kiosk_id=kiosk_id, session=session, clock=clock)
         self.settings = settings
         self.kiosk_id = kiosk_id
         self._session = session
         self._clock = clock
-        self._checker = CredentialChecker(settings, clock=clock)
         self._devices = dict(devices or {})
         self._reprinter = TicketReprinter(
             journal,
@@ -115,16 +85,7 @@ class AttendantService:
             receipts=receipts,
         )
         self._held = HeldSubmissions(outbox)
-        self._lock = threading.RLock()
-        self._listeners: list[Listener] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attendant")
-        self._attendant: Attendant | None = None
-        self._unlocked_by = ""
-        self._last_activity = clock()
-        self._pin_was_locked = False  # so the pad hears when a lockout ends
-        self._called_at = ""
-        self._view = AttendantView()
-        self.counts: dict[str, int] = {}
         self._next_expiry = clock() + EXPIRE_EVERY_S
         self.attach()
         # Kept receipts a previous run left past their window are wiped first.
@@ -138,43 +99,27 @@ class AttendantService:
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener` with every new view, from whichever thread made the change."""
-        with self._lock:
-            self._listeners.append(listener)
-        listener(self.view())
+        self._core.subscribe(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
         """Stop calling `listener`."""
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+        self._core.unsubscribe(listener)
 
     def view(self) -> AttendantView:
         """The current view (session-dependent fields are read fresh)."""
-        with self._lock:
-            view = self._view
-        s = self._session
-        if s is None or not view.unlocked:
-            return replace(view, pin_locked_for_s=int(self._checker.locked_for() + 0.999))
-        return replace(
-            view,
-            can_assist=s.view.masked_nik != "" and not s.assisted_by,
-            uid_card_waiting=s.uid_card_waiting(),
-            session_assisted_by=s.assisted_by,
-            pin_locked_for_s=0,
-        )
+        return self._core.view()
 
     def close(self) -> None:
         """Lock and stop the worker; tell nobody of later views."""
         self.lock("kiosk stopping")
         self._worker.shutdown(wait=True, cancel_futures=True)
-        with self._lock:
-            self._listeners.clear()
+        self._core.clear_listeners()
 
     def in_background(self, method: str, *args: Any) -> None:
         """Run a blocking action (PIN check, device check, reprint) on the worker thread."""
         if method not in BACKGROUND:
             raise ValueError(f"{method} is not an attendant action")
-        self._update(busy=True, message=None)
+        self._core.update(busy=True, message=None)
         self._worker.submit(self._run, getattr(self, method), args)
 
     def _run(self, action: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -182,14 +127,14 @@ class AttendantService:
             action(*args)
         except Exception:  # the attendant's worker must survive any bug
             log.exception("attendant action %s failed", getattr(action, "__name__", action))
-            self._update(message=T.ACTION_FAILED)
+            self._core.update(message=T.ACTION_FAILED)
         finally:
-            self._update(busy=False)
+            self._core.update(busy=False)
 
     # -- unlocking ---------------------------------------------------------------------------
     def unlock_with_pin(self, pin: str) -> bool:
         """Check a PIN (blocking: scrypt); unlock on a match, say why not otherwise."""
-        result = self._checker.check_pin(pin)
+        result = self._core.checker.check_pin(pin)
         if result.attendant is not None:
             self._unlock(result.attendant, "pin")
             return True
@@ -206,23 +151,21 @@ class AttendantService:
         else:
             log.info("attendant PIN wrong on %s (%d tries left)", self.kiosk_id, result.tries_left)
             message = T.WRONG_PIN.format(tries=result.tries_left)
-        self._update(message=message, message_ok=False)
+        self._core.update(message=message, message_ok=False)
         return False
 
     def card_presented(self, uid: str) -> bool:
         """Card thread: an attendant's card unlocks (True); any other card is a citizen's."""
-        attendant = self._checker.check_card(uid)
+        attendant = self._core.checker.check_card(uid)
         if attendant is None:
             return False
         self._unlock(attendant, "card")
         return True
 
     def _unlock(self, attendant: Attendant, how: str) -> None:
-        with self._lock:
-            self._attendant, self._unlocked_by = attendant, how
-            self._last_activity = self._clock()
-        self._audit("unlock", detail=f"by={how}")
-        self._update(
+        self._core.sign_in(attendant)
+        self._core.audit("unlock", detail=f"by={how}")
+        self._core.update(
             unlocked=True,
             attendant_id=attendant.id,
             unlocked_by=how,
@@ -235,30 +178,21 @@ class AttendantService:
 
     def lock(self, reason: str = "left") -> None:
         """Leave attendant mode (the attendant's button, or idle too long)."""
-        with self._lock:
-            attendant, self._attendant = self._attendant, None
+        attendant = self._core.sign_out()
         if attendant is None:
             return
-        self._audit("lock", attendant=attendant.id, detail=f"reason={reason}")
-        with self._lock:
-            self._view = AttendantView()
-        self._publish()
+        self._core.audit("lock", attendant=attendant.id, detail=f"reason={reason}")
+        self._core.publish()
 
     def activity(self) -> None:
         """A touch anywhere: attendant mode stays open."""
-        with self._lock:
-            self._last_activity = self._clock()
+        self._core.activity()
 
     def tick(self) -> None:
         """Lock after `idle_lock_s` without a touch; refresh a PIN lockout countdown; now and
         then wipe kept receipts past their window (on the worker)."""
-        with self._lock:
-            idle = (
-                self._attendant is not None
-                and self._clock() - self._last_activity >= self.settings.idle_lock_s
-            )
-            locked = self._checker.locked_for() > 0
-            counting, self._pin_was_locked = locked or self._pin_was_locked, locked
+        idle, counting = self._core.idle_and_counting()
+        with self._core.lock:
             expire = self._clock() >= self._next_expiry
             if expire:
                 self._next_expiry = self._clock() + EXPIRE_EVERY_S
@@ -270,35 +204,39 @@ class AttendantService:
         if idle:
             self.lock("idle")
         elif counting:
-            self._publish()
+            self._core.publish()
 
     @property
     def attendant_id(self) -> str:
         """The attendant now signed in, or ""."""
-        with self._lock:
-            return self._attendant.id if self._attendant else ""
+        return self._core.attendant_id
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How often each audited action happened (for the health report and tests)."""
+        return self._core.counts
 
     # -- assisting a citizen -----------------------------------------------------------------
     def assist(self) -> bool:
         """Mark the running citizen session as assisted by this attendant."""
-        attendant = self._require()
+        attendant = self._core.require()
         if attendant is None:
             return False
         masked = self._session.assist(attendant) if self._session is not None else None
         if masked is None:
-            self._update(message=T.NO_CITIZEN, message_ok=False)
+            self._core.update(message=T.NO_CITIZEN, message_ok=False)
             return False
-        self._audit("assist_form", nik=masked)
-        self._update(message=T.ASSISTING, message_ok=True)
+        self._core.audit("assist_form", nik=masked)
+        self._core.update(message=T.ASSISTING, message_ok=True)
         return True
 
     def continue_uid_card(self, nik: str, name: str) -> dict[str, Text]:
         """Continue a UID-only card with the NIK and name typed from it; {} or field errors."""
-        attendant = self._require()
+        attendant = self._core.require()
         if attendant is None:
             return {"nik": T.LOCKED}
         if self._session is None or not self._session.uid_card_waiting():
-            self._update(message=T.NO_UID_CARD, message_ok=False)
+            self._core.update(message=T.NO_UID_CARD, message_ok=False)
             return {"nik": T.NO_UID_CARD}
         nik, name = "".join(nik.split()), " ".join(name.upper().split())
         errors: dict[str, Text] = {}
@@ -311,76 +249,76 @@ class AttendantService:
         if parts is None:
             errors.setdefault("nik", problems[0] if problems else T.NIK_UNREADABLE)
         if errors:
-            self._update(message=next(iter(errors.values())), message_ok=False)
+            self._core.update(message=next(iter(errors.values())), message_ok=False)
             return errors
         assert parts is not None
         identity = _typed_identity(nik, name, parts.birth_date, parts.sex)
         if not self._session.continue_uid_card(identity, attendant):
-            self._update(message=T.SESSION_BUSY, message_ok=False)
+            self._core.update(message=T.SESSION_BUSY, message_ok=False)
             return {"nik": T.SESSION_BUSY}
-        self._audit("continue_uid_card", nik=mask_nik(nik))
-        self._update(message=T.UID_CONTINUED, message_ok=True)
+        self._core.audit("continue_uid_card", nik=mask_nik(nik))
+        self._core.update(message=T.UID_CONTINUED, message_ok=True)
         return {}
 
     # -- the verification day's priority lane ------------------------------------------------
     def grant_priority(self, reason: str) -> bool:
         """Lansia, disabilitas or ibu hamil: the calling number on screen goes to the priority
         lane (blocking: run it in the background); audited."""
-        attendant = self._require()
+        attendant = self._core.require()
         if attendant is None or self._session is None:
             return False
         refused = self._session.grant_priority(reason, attendant)
         if refused is not None:
-            self._update(message=refused, message_ok=False)
+            self._core.update(message=refused, message_ok=False)
             return False
-        self._audit("queue_priority", detail=reason)
-        self._update(message=T.PRIORITY_GIVEN, message_ok=True)
+        self._core.audit("queue_priority", detail=reason)
+        self._core.update(message=T.PRIORITY_GIVEN, message_ok=True)
         return True
 
     # -- devices and reprints ----------------------------------------------------------------
     def check_devices(self) -> tuple[DeviceLine, ...]:
         """Ask every device again (DLE EOT, CUPS, ...) and show what is still wrong (blocking)."""
-        if self._require() is None:
+        if self._core.require() is None:
             return ()
         lines = device_lines(self._devices)
         bad = [line.name for line in lines if not line.ok]
-        self._audit("check_devices", detail="problems=" + (",".join(bad) or "none"))
+        self._core.audit("check_devices", detail="problems=" + (",".join(bad) or "none"))
         message = T.DEVICES_OK if not bad else T.DEVICES_NOT_OK.format(count=len(bad))
-        self._update(
+        self._core.update(
             devices=lines, reprints=self._reprinter.items(), message=message, message_ok=not bad
         )
         return lines
 
     def reprint(self, job_id: int) -> bool:
         """Reprint a failed, interrupted or the last ticket (blocking; journalled)."""
-        attendant = self._require()
+        attendant = self._core.require()
         if attendant is None:
             return False
         kind = self._reprinter.kind_of(job_id)
         ok, message, reference = self._reprinter.reprint(job_id, f"attendant:{attendant}")
-        self._audit(
+        self._core.audit(
             f"reprint_{kind}", detail=f"job={job_id} ref={reference or '-'} ok={str(ok).lower()}"
         )
-        self._update(message=message, message_ok=ok, reprints=self._reprinter.items())
+        self._core.update(message=message, message_ok=ok, reprints=self._reprinter.items())
         return ok
 
     def dismiss(self, job_id: int) -> None:
         """Give up on a failed or interrupted ticket (the citizen has gone)."""
-        attendant = self._require()
+        attendant = self._core.require()
         if attendant is None:
             return
         reference = self._reprinter.dismiss(job_id, f"attendant:{attendant}")
-        self._audit("dismiss_print", detail=f"job={job_id} ref={reference or '-'}")
-        self._update(message=T.DISMISSED, message_ok=True, reprints=self._reprinter.items())
+        self._core.audit("dismiss_print", detail=f"job={job_id} ref={reference or '-'}")
+        self._core.update(message=T.DISMISSED, message_ok=True, reprints=self._reprinter.items())
 
     def resume_a4(self) -> bool:
         """Restart the A4 printer's stopped queue (blocking: IPP); True when it prints again."""
-        attendant = self._require()
+        attendant = self._core.require()
         if attendant is None:
             return False
         printer = self._devices.get("document_printer")
         if printer is None or not hasattr(printer, "resume"):
-            self._update(message=T.NO_A4_PRINTER, message_ok=False)
+            self._core.update(message=T.NO_A4_PRINTER, message_ok=False)
             return False
         outcome = "error"
         try:
@@ -404,36 +342,38 @@ class AttendantService:
             else:
                 outcome, message = "ok", T.A4_RESUMED
         ok = outcome == "ok"
-        self._audit("resume_a4", detail=f"outcome={outcome}")
-        self._update(message=message, message_ok=ok, devices=device_lines(self._devices))
+        self._core.audit("resume_a4", detail=f"outcome={outcome}")
+        self._core.update(message=message, message_ok=ok, devices=device_lines(self._devices))
         return ok
 
     def retry_held(self, entry_id: int) -> bool:
         """Send a held row that found no place again now (blocking: HTTP); True when it was
         sent or is queued for the background sender (server unreachable)."""
-        if self._require() is None:
+        if self._core.require() is None:
             return False
         ok, message, reference, outcome = self._held.retry(entry_id)
-        self._audit("retry_held", detail=f"row={entry_id} ref={reference or '-'} outcome={outcome}")
-        self._update(message=message, message_ok=ok, held=self._held.items())
+        self._core.audit(
+            "retry_held", detail=f"row={entry_id} ref={reference or '-'} outcome={outcome}"
+        )
+        self._core.update(message=message, message_ok=ok, held=self._held.items())
         return ok
 
     def mark_handled(self, entry_id: int) -> bool:
         """The attendant dealt with a held row (e.g. called the citizen): kept, out of the list."""
-        attendant = self._require()
+        attendant = self._core.require()
         if attendant is None:
             return False
         ok, message, reference = self._held.handled(entry_id, attendant)
-        self._audit(
+        self._core.audit(
             "handled_held", detail=f"row={entry_id} ref={reference or '-'} ok={str(ok).lower()}"
         )
-        self._update(message=message, message_ok=ok, held=self._held.items())
+        self._core.update(message=message, message_ok=ok, held=self._held.items())
         return ok
 
     def refresh(self) -> None:
         """Reload the reprint and held lists (blocking: print journal and outbox reads)."""
-        if self._require() is not None:
-            self._update(reprints=self._reprinter.items(), held=self._held.items())
+        if self._core.require() is not None:
+            self._core.update(reprints=self._reprinter.items(), held=self._held.items())
 
     def refresh_later(self) -> None:
         """Reload the lists on the worker thread (the panel opening, on the UI thread);
@@ -456,84 +396,18 @@ class AttendantService:
 
     # -- health and audit --------------------------------------------------------------------
     def status(self) -> dict[str, str]:
-        """For the health report: locked or not, and counts of attendant actions (held rows
-        travel as the heartbeat's own `held_submissions`, see HealthReporter)."""
-        with self._lock:
-            counts = dict(self.counts)
-            state = "unlocked" if self._attendant else "locked"
-            called, called_at = self._view.called, self._called_at
-        return {
-            "state": state,
-            "assisted_sessions": str(
-                counts.get("assist_form", 0) + counts.get("continue_uid_card", 0)
-            ),
-            "reprints": str(counts.get("reprint_ticket", 0) + counts.get("reprint_calling", 0)),
-            "receipt_reprints": str(counts.get("reprint_receipt", 0)),
-            "a4_resumes": str(counts.get("resume_a4", 0)),
-            "actions": str(sum(counts.values())),
-            "pin_failures": str(self._checker.failures),
-            "pin_lockouts": str(self._checker.lockouts),
-            "called": called,
-            "called_at": called_at if called else "",
-        }
+        """For the health report: locked or not, and counts of attendant actions."""
+        return self._core.status()
 
     def call_attendant(self, reason: str) -> None:
         """AssistHooks: the kiosk needs an attendant (shown, audited, in the health report)."""
-        with self._lock:
-            first = self._view.called != reason
-            self._called_at = datetime.now(UTC).isoformat(timespec="seconds")
-        if first:
-            self._audit("attendant_called", attendant="-", detail=reason.replace(" ", "_"))
-        self._update(called=reason)
+        self._core.call_attendant(reason)
 
     def audit(
         self, action: str, *, attendant: str | None = None, nik: str = "-", detail: str = ""
     ) -> None:
         """AssistHooks: an audit line on the session's behalf (an assisted submission)."""
-        self._audit(action, attendant=attendant, nik=nik, detail=detail)
-
-    def _audit(
-        self, action: str, *, attendant: str | None = None, nik: str = "-", detail: str = ""
-    ) -> None:
-        """One audit line: attendant id, action, masked NIK, kiosk id (never a name)."""
-        who = attendant or self.attendant_id or "-"
-        with self._lock:
-            self.counts[action] = self.counts.get(action, 0) + 1
-        audit_log.info(
-            "AUDIT kiosk=%s attendant=%s action=%s nik=%s%s",
-            self.kiosk_id,
-            who,
-            action,
-            nik,
-            f" {detail}" if detail else "",
-        )
-
-    # -- helpers -----------------------------------------------------------------------------
-    def _require(self) -> str | None:
-        """The signed-in attendant's id, or None (and say the mode is locked)."""
-        with self._lock:
-            attendant = self._attendant
-            if attendant is not None:
-                self._last_activity = self._clock()
-        if attendant is None:
-            self._update(message=T.LOCKED, message_ok=False)
-            return None
-        return attendant.id
-
-    def _update(self, **changes: Any) -> None:
-        with self._lock:
-            self._view = replace(self._view, **changes)
-        self._publish()
-
-    def _publish(self) -> None:
-        view = self.view()
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(view)
-            except Exception:
-                log.exception("attendant listener failed")
+        self._core.audit(action, attendant=attendant, nik=nik, detail=detail)
 
 
 def _typed_identity(nik: str, name: str, birth_date: date, sex: str) -> Identity:

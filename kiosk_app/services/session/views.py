@@ -14,9 +14,9 @@ from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.domain.timeline import Timeline
 from kiosk_app.services.attendant.auth import PIN_MAX
+from kiosk_app.services.attendant.core import AttendantView
 from kiosk_app.services.attendant.devices import ReprintItem
 from kiosk_app.services.attendant.held import HeldItem
-from kiosk_app.services.attendant.service import AttendantView
 from kiosk_app.services.attendant.texts import PIN_LOCKED
 from kiosk_app.services.printing.issued import CODE_LETTERS
 from kiosk_app.services.printing.reprint import ReprintOffer
