@@ -1,6 +1,6 @@
 """Check-in to printed calling number at the kiosk: a ticket's QR read to the calling ticket cut.
 
-The rig of tests/services/session/test_checkin.py: the central server on loopback (its clock on
+The rig of tests/services/session/checkin_rig.py: the central server on loopback (its clock on
 the booked morning), the session service, the serial barcode scanner driver reading the QR's
 bytes from its pty emulator, and the ESC/POS serial driver printing into the printer emulator,
 which reads no faster than a 38400-baud wire would carry the bytes. The clock runs from the
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.pop(0)  # not benchmarks/: its queue.py would hide the standard library's queue
 sys.path.insert(0, str(ROOT))
 
-from tests.services.session.test_checkin import checkin_rig  # noqa: E402
+from tests.services.session.checkin_rig import checkin_rig  # noqa: E402
 
 RUNS = int(os.environ.get("CHECKIN_RUNS", "12"))
 BAUD = 38400
