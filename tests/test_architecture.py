@@ -191,7 +191,7 @@ SESSION_HELPERS = {
     "card_holder": {"desk"},
     "status": {"status_check"},
     "desk": {"status_check"},
-    "checkin": {"number_entry"},
+    "checkin": {"number_entry", "checkin_words"},
 }
 SESSION_JOURNEYS = (
     "assisted",

@@ -16,7 +16,7 @@ from central_server.db import Database
 from central_server.sidecar import DEV_CLOCK_ENV
 from drivers.card_reader.citizens import citizen
 from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
-from kiosk_app.services.session import checkin as ck
+from kiosk_app.services.session import checkin_words as ck
 from tests.central.officer.conftest import Staff
 from tests.ui.conftest import file_birth_application, type_number
 from tests.ui.test_status_ui import wait_for_central

@@ -34,7 +34,7 @@ from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.service import (
     PrintingService,
 )
-from kiosk_app.services.session import checkin as ck
+from kiosk_app.services.session import checkin_words as ck
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.views import SessionView
 from tests.central.officer.conftest import Staff

@@ -21,7 +21,8 @@ from kiosk_app.services.printing.service import (
     CALLING_TICKET_PRINTED_BEFORE,
     PrintingService,
 )
-from kiosk_app.services.session import checkin as ck
+from kiosk_app.services.session import checkin_words as ck
+from kiosk_app.services.session import number_entry as ne
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.session.views import SessionView
 from tests.central.officer.conftest import sealed_receipt
@@ -51,7 +52,7 @@ def test_typed_number_gives_the_calling_number_printed_and_said_in_words(rig: Ri
     assert view.state is SessionState.CHECKIN and view.checkin is not None
     assert view.checkin.entry == "AKTA-35.17.______.____"  # the office's digits pre-typed
     rig.service.checkin_key("done")
-    assert rig.service.view.checkin.message == ck.MSG_INCOMPLETE.format(missing=10)
+    assert rig.service.view.checkin.message == ne.MSG_INCOMPLETE.format(missing=10)
     prefix, digits = number.split("-", 1)
     rig.service.checkin_prefix(prefix)
     rig.service.checkin_key("clear")
@@ -131,7 +132,7 @@ def test_the_tickets_qr_over_the_serial_scanner_checks_in_and_again_gives_the_sa
     rig.wait(lambda v: v.checkin is not None and v.checkin.message is None, "cleared")
     rig.scanner.scan("WIFI:S:lobby;;")  # someone's other QR: not even asked
     view = rig.wait(lambda v: v.checkin is not None and v.checkin.message is not None)
-    assert view.checkin.message == ck.MSG_NOT_OUR_CODE and view.checkin.result is None
+    assert view.checkin.message == ne.MSG_NOT_OUR_CODE and view.checkin.result is None
 
 
 def test_too_early_another_day_too_late_and_not_found_are_said_with_what_to_do(
@@ -158,7 +159,7 @@ def test_too_early_another_day_too_late_and_not_found_are_said_with_what_to_do(
     assert view.checkin.message == ck.MSG_TOO_LATE.format(window=AFTERNOON)
 
     view = rig.scan("AKTA-35.17.261119.9999")
-    assert view.checkin.message == ck.MSG_NOT_FOUND.format(number="AKTA-35.17.261119.9999")
+    assert view.checkin.message == ne.MSG_NOT_FOUND.format(number="AKTA-35.17.261119.9999")
     assert rig.calling_tickets() == [] and rig.calls.reasons == []
 
 
@@ -425,11 +426,11 @@ def test_a_qr_on_the_attract_screen_checks_in_when_due_today_and_shows_the_statu
     # not one of ours, or unknown: the status check says so, as before
     view = on_attract_scan(rig, "WIFI:S:lobby;;")
     assert view.state is SessionState.STATUS
-    assert view.status_check.message == ck.MSG_NOT_OUR_CODE
+    assert view.status_check.message == ne.MSG_NOT_OUR_CODE
     rig.service.close_status()
     view = on_attract_scan(rig, "AKTA-35.17.261119.9999")
     assert view.state is SessionState.STATUS
-    assert view.status_check.message == ck.MSG_NOT_FOUND.format(number="AKTA-35.17.261119.9999")
+    assert view.status_check.message == ne.MSG_NOT_FOUND.format(number="AKTA-35.17.261119.9999")
     assert len(rig.calling_tickets()) == 1 and rig.calls.reasons == []
 
 
