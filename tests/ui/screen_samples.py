@@ -1,38 +1,28 @@
-"""A sample SessionView for every screen, and a harness rendering each in both modes and languages.
-
-A new session state needs one line in STATE_SAMPLES (what its view holds beyond the common sample);
-the screenshot and accessibility tests fail loudly until it has one.
-"""
+"""A harness rendering every screen's sample view (tests/ui/sample_views.py) in both modes and
+languages, checking its layout and taking its screenshot."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk_app.central import SlotAvailability
-from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.forms import FieldKind
-from kiosk_app.domain.session import GOODBYE_TEXT, EndReason, SessionState
 from kiosk_app.domain.text import Text
-from kiosk_app.domain.ticket import Slot
-from kiosk_app.services.scanning.step import DocStatus, DocumentView, ScanView
-from kiosk_app.services.session.views import (
-    CardHolderView,
-    CheckinResult,
-    CheckinView,
-    Outcome,
-    SessionView,
-    StatusCheckView,
-    StatusResult,
-    SurveyView,
-)
+from tests.ui import sample_views
 from tests.ui.layout_check import Layout, check_layout
+from tests.ui.sample_views import (
+    SERVICE,
+    STATE_SAMPLES,
+    MissingSample,
+    common_values,
+    sample_view,
+)
+from tests.ui.screenshot_compare import compare_images
 
 MODES = ("normal", "large")
 LANGS = ("id", "en")
@@ -40,160 +30,6 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 UPDATE = os.environ.get("UPDATE_SCREENSHOTS", "") not in ("", "0")
 SHOT_SIZE = (640, 400)  # half of the 1280x800 window: small files, still readable
 MAX_SHOT_BYTES = 60_000
-
-TODAY = datetime.date(2026, 11, 23)  # fixed: screenshots must not change with the calendar
-SLOT = Slot(datetime.date(2026, 11, 30), "08.00-11.00")
-SERVICE = SERVICES["akta_kelahiran"]
-
-
-def _survey(lang: str) -> dict[str, Any]:
-    return {"survey": SurveyView(service="akta_kelahiran", answers={})}
-
-
-def _documents(lang: str) -> dict[str, Any]:
-    return {"card_holder": CardHolderView(loaded=True, code="ACEF")}
-
-
-def _common(lang: str) -> dict[str, Any]:
-    """What every sample view holds: a card holder in the middle of an akta kelahiran."""
-    values = sample_birth_values(TODAY)
-    return {
-        "language": lang,
-        "reader_available": True,
-        "simulated_reader": True,
-        "name": "SITI AMINAH",
-        "masked_nik": "3517**********01",
-        "holder_sex": "P",
-        "services": tuple(SERVICES.values()),
-        "service": SERVICE,
-        "values": values,
-        "slot": SLOT,
-    }
-
-
-# state -> extra fields of its sample view (beyond _common), as a function of the language.
-STATE_SAMPLES: dict[str, Callable[[str], dict[str, Any]]] = {
-    "attract": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {}},
-    "reading_card": lambda lang: {"name": "", "masked_nik": "", "service": None, "values": {}},
-    "identity": lambda lang: {"service": None, "values": {}},
-    "menu": lambda lang: {"service": None, "values": {}},
-    "form": lambda lang: {
-        "page": 0,
-        "errors": {
-            "kk_number": Text("Nomor KK harus 16 angka.", "The KK number must have 16 digits.")
-        },
-    },
-    "scan": lambda lang: {
-        "scan": ScanView(
-            documents=tuple(
-                DocumentView(t, f"doc{i}", DocStatus.PENDING, 0)
-                for i, t in enumerate(SERVICE.required_documents)
-            ),
-            index=0,
-        )
-    },
-    "schedule": lambda lang: {
-        "slots": tuple(
-            SlotAvailability(Slot(SLOT.date + datetime.timedelta(days=d), w), 12 - d)
-            for d in range(3)
-            for w in ("08.00-11.00", "13.00-15.00")
-        )
-    },
-    "review": lambda lang: {"summary": tuple(SERVICE.summary(sample_birth_values(TODAY), lang))},  # type: ignore[arg-type]
-    "submitting": lambda lang: {"busy": True},
-    "result": lambda lang: {
-        "outcome": Outcome(
-            registration_number="AKTA-35.17.261123.0007",
-            queue_number="A-007",
-            slot=SLOT,
-            offline=False,
-            ticket_printed=True,
-            receipt_printed=True,
-        )
-    },
-    "goodbye": lambda lang: {
-        "name": "",
-        "masked_nik": "",
-        "service": None,
-        "values": {},
-        "goodbye": GOODBYE_TEXT[EndReason.COMPLETED],
-    },
-    "status": lambda lang: {
-        "status_check": StatusCheckView(
-            prefix="AKTA",
-            digits="35172611230007",
-            entry="AKTA-35.17.261123.0007",
-            result=StatusResult(
-                registration_number="AKTA-35.17.261123.0007",
-                service=SERVICE.title,
-                status="submitted",
-                status_text=Text(
-                    "Diterima, menunggu verifikasi", "Received, waiting for verification"
-                ),
-                next_step=Text(
-                    "Datang pada tanggal verifikasi dengan dokumen asli.",
-                    "Come on the verification date with the original documents.",
-                ),
-                slot=SLOT,
-                office_name="Disdukcapil Kabupaten Jombang",
-                masked_name="S*** A*****",
-            ),
-        )
-    },
-    "survey": _survey,
-    "documents": _documents,
-    "checkin": lambda lang: {
-        "name": "",
-        "masked_nik": "",
-        "service": None,
-        "values": {},
-        "checkin": CheckinView(
-            prefix="AKTA",
-            digits="35172611230007",
-            entry="AKTA-35.17.261123.0007",
-            result=CheckinResult(
-                calling_number="A-012",
-                registration_number="AKTA-35.17.261123.0007",
-                service=SERVICE.title,
-                counter_group="Pencatatan Sipil",
-                people_ahead=3,
-                estimated_wait_minutes=30,
-                repeat=False,
-                announcement=Text(
-                    "Nomor antrean Anda A dua belas.", "Your calling number is A-012."
-                ),
-                printed=True,
-            ),
-        ),
-    },
-    "closed": lambda lang: {
-        "name": "",
-        "masked_nik": "",
-        "service": None,
-        "values": {},
-        "reopens": Text(
-            "Buka lagi Senin, 30 November 2026 pukul 08.00",
-            "Opens again Monday, 30 November 2026 at 08.00",
-        ),
-    },
-}
-
-
-class MissingSample(AssertionError):
-    """A screen has no sample view: add one line to STATE_SAMPLES."""
-
-
-def sample_view(state: str, lang: str) -> SessionView:
-    """The sample view of `state` in `lang`."""
-    extra = STATE_SAMPLES.get(state)
-    if extra is None:
-        raise MissingSample(
-            f"screen {state!r} has no sample view: add it to STATE_SAMPLES in {__file__}"
-        )
-    fields = {f.name for f in dataclasses.fields(SessionView)}
-    values = {**_common(lang), **extra(lang)}
-    known = {k: v for k, v in values.items() if k in fields}
-    return SessionView(state=SessionState(state), **known)
 
 
 @dataclass
@@ -271,7 +107,8 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     missing = sorted(set(classes) - set(STATE_SAMPLES))
     if missing:
         raise MissingSample(
-            f"no sample view for screen(s) {missing}: add them to STATE_SAMPLES in {__file__}"
+            f"no sample view for screen(s) {missing}: add them to STATE_SAMPLES in "
+            f"{sample_views.__file__}"
         )
 
     class ShotApp(App):  # type: ignore[misc]
@@ -355,7 +192,7 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                             service=service,
                             page=index,
                             errors={},
-                            values=_common(lang)["values"] if service is SERVICE else {},
+                            values=common_values(lang)["values"] if service is SERVICE else {},
                         )
                         app.root.current = "form"
                         form.left()
@@ -575,72 +412,3 @@ def _screenshot(target: Path, record: Rendered | None = None) -> Path:
             kept.parent.mkdir(parents=True, exist_ok=True)
             small.save(kept, optimize=True)
     return target
-
-
-# -- comparing a rendered screen with its kept screenshot --------------------------------------
-
-# Both images are first smoothed by a 3x3 box (a 1-px line that another rasteriser splits over
-# two rows, or half-covers, then looks the same). A pixel differs when one of its channels lies
-# further than PIXEL_TOLERANCE outside the range of the 3x3 neighbourhood of the same place in
-# the other image (checked both ways): shading a few levels off, antialiased edges that moved by
-# a pixel and the 64-colour palette picking a neighbouring shade stay inside it. A screen differs
-# when more than MAX_DIFFERING of its 256,000 pixels differ: one digit of the result screen's
-# queue number is about 50, a 12 px box about 200, a recoloured button all of its face. The
-# same code gives 0 here, with llvmpipe's 128-bit or 1-thread paths, and under Mesa's other
-# software rasteriser (GALLIUM_DRIVER=softpipe) on all 60 screens.
-PIXEL_TOLERANCE = 64
-MAX_DIFFERING = 24
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """How far a rendered screenshot is from its kept image."""
-
-    differing: int  # pixels beyond PIXEL_TOLERANCE
-    size_mismatch: str = ""
-
-    @property
-    def passed(self) -> bool:
-        """Within the tolerance: the same screen, give or take rendering noise."""
-        return not self.size_mismatch and self.differing <= MAX_DIFFERING
-
-
-def _excess(image: Any, other: Any) -> Any:
-    """Per pixel, how far `image` lies outside the 3x3 range of `other` (greyscale, 0..255)."""
-    from PIL import ImageChops, ImageFilter
-
-    low = other.filter(ImageFilter.MinFilter(3))
-    high = other.filter(ImageFilter.MaxFilter(3))
-    excess = ImageChops.lighter(ImageChops.subtract(low, image), ImageChops.subtract(image, high))
-    red, green, blue = excess.split()
-    return ImageChops.lighter(ImageChops.lighter(red, green), blue)
-
-
-def difference_mask(rendered: Any, kept: Any) -> Any:
-    """A mode "1" image, set where the two RGB images differ beyond the tolerance."""
-    from PIL import ImageChops, ImageFilter
-
-    rendered = rendered.filter(ImageFilter.BoxBlur(1))
-    kept = kept.filter(ImageFilter.BoxBlur(1))
-    excess = ImageChops.lighter(_excess(rendered, kept), _excess(kept, rendered))
-    return excess.point(lambda v: 255 if v > PIXEL_TOLERANCE else 0).convert("1")
-
-
-def compare_images(rendered: Any, kept: Any, diff_path: Path | None = None) -> Comparison:
-    """Compare two screenshots (paths or images); a difference goes to `diff_path` if given."""
-    # The diff image: the kept image faded, the differing pixels in red.
-    from PIL import Image
-
-    a = (Image.open(rendered) if isinstance(rendered, Path) else rendered).convert("RGB")
-    b = (Image.open(kept) if isinstance(kept, Path) else kept).convert("RGB")
-    if a.size != b.size:
-        return Comparison(0, f"rendered {a.size[0]}x{a.size[1]}, kept {b.size[0]}x{b.size[1]}")
-    mask = difference_mask(a, b)
-    differing = mask.histogram()[-1]
-    result = Comparison(differing)
-    if diff_path is not None and not result.passed:
-        faded = Image.blend(b, Image.new("RGB", b.size, "white"), 0.7)
-        faded.paste(Image.new("RGB", b.size, (230, 0, 0)), mask=mask)
-        diff_path.parent.mkdir(parents=True, exist_ok=True)
-        faded.save(diff_path)
-    return result

@@ -11,7 +11,8 @@ import pytest
 
 from kiosk_app.domain.session import SessionState, Timeouts
 from kiosk_app.domain.speech import join, speakable
-from tests.ui.screen_samples import LANGS, render_all, sample_view
+from tests.ui.sample_views import sample_view
+from tests.ui.screen_samples import LANGS, render_all
 
 UI = Path(__file__).resolve().parents[2] / "kiosk_app" / "ui"
 

@@ -12,24 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.sample_views import MissingSample, sample_view
 from tests.ui.screen_samples import (
     ALTERED,
     LANGS,
-    MAX_DIFFERING,
     MAX_SHOT_BYTES,
     MODES,
-    PIXEL_TOLERANCE,
     SCREENSHOTS,
-    MissingSample,
-    compare_images,
     kept_path,
     render_again,
     render_all,
     render_altered,
     render_restored,
-    sample_view,
     shot_path,
 )
+from tests.ui.screenshot_compare import MAX_DIFFERING, PIXEL_TOLERANCE, compare_images
 
 UPDATE_COMMAND = "UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py"
 
