@@ -167,21 +167,32 @@ def router(
         hub.committed(kiosk.office_code)
         return ticket
 
-    def known_office(office_code: str) -> Office:
-        """The office of a display's path (a 404 for anything else: never looked up unless
-        four digits, PostgreSQL refuses a NUL in text)."""
+    def find_office(office_code: str) -> Office | None:
+        """The office of a display's path, or None (never looked up unless four digits:
+        PostgreSQL refuses a NUL in text)."""
         if not OFFICE_CODE_RE.match(office_code):
-            fail(404, "unknown_office", UNKNOWN_OFFICE)
+            return None
         with db.transaction() as session:
-            office = session.get(Office, office_code)
-            if office is None:
-                fail(404, "unknown_office", UNKNOWN_OFFICE)
-            return office
+            return session.get(Office, office_code)
+
+    def known_office(office_code: str) -> Office:
+        """The office of a display's path (a JSON 404 for anything else)."""
+        office = find_office(office_code)
+        if office is None:
+            fail(404, "unknown_office", UNKNOWN_OFFICE)
+        return office
 
     @r.get("/display/{office_code}", response_class=HTMLResponse, include_in_schema=False)
     def display(request: Request, office_code: str) -> Response:
-        """The waiting room's full-screen display (Chromium in kiosk mode on a TV)."""
-        office = known_office(office_code)
+        """The waiting room's full-screen display (Chromium in kiosk mode on a TV). For an
+        unknown office, a page telling the technician to check the address (the path is not
+        quoted back); the JSON 404 when JSON is asked for."""
+        office = find_office(office_code)
+        if office is None:
+            if "application/json" in request.headers.get("accept", ""):  # scripts, the tests
+                fail(404, "unknown_office", UNKNOWN_OFFICE)
+            log.warning("display page for an unknown office code %r refused", office_code[:8])
+            return TEMPLATES.TemplateResponse(request, "display_unknown.html", {}, 404)
         with db.transaction() as session:
             state = queue_display.display_state(session, office_code, today())
         return TEMPLATES.TemplateResponse(
