@@ -206,17 +206,22 @@ def build_calling_ticket(ticket: CallingTicket, profile: TicketProfile | None = 
     w.line(words.CALLING_TITLE(lang), align="center")
     number_size = max(2, min(8, w.columns // max(1, len(ticket.calling_number))))
     w.line(ticket.calling_number, align="center", bold=True, size=number_size)
+    if ticket.reprint:
+        w.style(invert=True)
+        w.line(words.CALLING_REPRINT(lang), align="center", bold=True)
+        w.style(invert=False)
     w.rule()
+    ahead = words.CALLING_AHEAD_VALUE.format(people=ticket.people_ahead)(lang)
+    wait = (
+        words.CALLING_WAIT_VALUE.format(minutes=ticket.estimated_wait_minutes)(lang)
+        if ticket.people_ahead
+        else words.CALLING_WAIT_SOON(lang)
+    )
     for label, value in (
         (words.TICKET_SERVICE, ticket.service(lang)),
         (words.CALLING_COUNTER, ticket.counter_group),
-        (words.CALLING_AHEAD, words.CALLING_AHEAD_VALUE.format(people=ticket.people_ahead)(lang)),
-        (
-            words.CALLING_WAIT,
-            words.CALLING_WAIT_VALUE.format(minutes=ticket.estimated_wait_minutes)(lang)
-            if ticket.people_ahead
-            else words.CALLING_WAIT_SOON(lang),
-        ),
+        (words.CALLING_AHEAD, "" if ticket.reprint else ahead),  # stale by a reprint
+        (words.CALLING_WAIT, "" if ticket.reprint else wait),
         (words.TICKET_REGISTRATION, ticket.registration_number),
     ):
         if value:

@@ -43,6 +43,7 @@ CALLING_AHEAD_VALUE = Text("{people} orang", "{people} people")
 CALLING_WAIT = Text("Perkiraan waktu tunggu", "Estimated wait")
 CALLING_WAIT_VALUE = Text("+/- {minutes} menit", "about {minutes} minutes")
 CALLING_WAIT_SOON = Text("Segera dipanggil", "Called shortly")
+CALLING_REPRINT = Text("CETAK ULANG", "REPRINT")  # an attendant's reprint: no queue position
 CALLING_NOTES: tuple[Text, ...] = (
     Text(
         "Tunggu hingga nomor Anda dipanggil di layar dan melalui pengeras suara.",
@@ -94,6 +95,7 @@ class CallingTicket:
     issued_at: str  # "23-11-2026 08.41"
     language: str = "id"
     notes: tuple[Text, ...] = CALLING_NOTES
+    reprint: bool = False  # an attendant's reprint: people ahead and the wait are not printed
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,26 @@ def test_check_in_by_keypad_qr_and_card_tap(
         what="the lane given",
     )
     pilot.screenshot(artifacts / "checkin-priority-panel.png")
+
+    # The citizen lost the printed ticket: the attendant reprints it, once, from the list.
+    [job] = [j for j in pilot.kiosk.journal.log() if j.kind == "calling"]
+    pilot.tap("act_reprints")
+    pilot.wait_until(lambda: pilot.exists(f"reprint_{job.id}"), what="the calling ticket's row")
+    assert not pilot.exists(f"dismiss_{job.id}")  # it printed: nothing to give up on
+    pilot.screenshot(artifacts / "checkin-reprint-panel.png")
+    pilot.tap(f"reprint_{job.id}")
+    pilot.wait_until(
+        lambda: "dicetak ulang" in pilot.find("panel_message").text, what="the reprint"
+    )
+    assert [(t.calling_number, t.reprint) for t in printer.calling_tickets] == [
+        ("A-001", False),
+        ("A-001", True),
+    ]
+    machine.feed(printer.printed_bytes[-1])
+    paper = machine.tickets[-1].text
+    assert "A-001" in paper and "CETAK ULANG" in paper and number not in paper
+    assert not pilot.exists(f"reprint_{job.id}")  # once only
+    assert pilot.kiosk.attendant.status()["reprints"] == "1"
     pilot.tap("panel_close")
     pilot.wait_until(
         lambda: "jalur prioritas lansia" in pilot.find("checkin_ahead").text, what="lane shown"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from drivers.document_printer.protocol import DocumentPrinter
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 OK_STATES = {"online", "ready", "card_present", "reading"}
 LAST_TICKET_WINDOW = timedelta(hours=12)  # "the last ticket" means one printed today
+CALLING_SHOWN = 5  # today's printed calling tickets offered for a reprint: the last check-ins
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ReprintItem:
 
     job_id: int
     reference: str  # the registration number (or LOK-... reference)
-    state: str  # failed | interrupted | last
+    state: str  # failed | interrupted | last | printed (today's calling ticket, reprinted once)
     created_at: str
     reason: str = ""
     kind: str = "ticket"  # ticket | receipt (the A4 receipt, kept sealed) | calling (check-in)
@@ -136,6 +137,10 @@ class TicketReprinter:
             and (j.kind in ("ticket", "calling") or (j.kind == "receipt" and self._receipt_kept(j)))
         ]
         items = [
+            ReprintItem(j.id, j.reference, "printed", j.created_at, kind="calling")
+            for j in self._printed_calling()
+        ]
+        items += [
             ReprintItem(j.id, j.reference, j.state, j.created_at, j.reason, j.kind) for j in pending
         ]
         last = self._last_job()
@@ -152,10 +157,14 @@ class TicketReprinter:
         return kind if kind in ("ticket", "receipt", "calling") else "ticket"
 
     def expire(self) -> int:
-        """Wipe kept receipts past their window (blocking: a journal write)."""
-        if self._journal is None or self._receipts is None:
+        """Wipe kept receipts past their window and what calling tickets of days before
+        kept (blocking: journal writes); how many."""
+        if self._journal is None:
             return 0
-        return self._receipts.expire(self._journal)
+        wiped = self._journal.drop_kept("calling", _start_of_today())
+        if self._receipts is not None:
+            wiped += self._receipts.expire(self._journal)
+        return wiped
 
     def reprint(self, job_id: int, actor: str) -> tuple[bool, Text, str]:
         """Print job `job_id`'s ticket (or receipt) again (blocking): (printed, message, ref)."""
@@ -278,7 +287,8 @@ class TicketReprinter:
         """What prints `job` again on the ticket printer (None: nothing to print): a ticket,
         or a check-in's calling ticket that did not print (its journalled payload)."""
         if job.kind == "calling":
-            if job.state not in UNRESOLVED or not job.payload:
+            printed_today = job.state == "done" and job.reference.endswith(f"/{date.today()}")
+            if not job.payload or not (job.state in UNRESOLVED or printed_today):
                 return None
             try:
                 calling = calling_from_payload(job.payload)
@@ -290,6 +300,14 @@ class TicketReprinter:
         if ticket is None:
             return None
         return lambda: self._printer.print_ticket(ticket)
+
+    def _printed_calling(self) -> list[PrintJob]:
+        """Today's printed calling tickets that may still be reprinted once, the last few."""
+        if self._journal is None:
+            return []
+        today = f"/{date.today()}"  # the journal reference ends with the check-in's day
+        jobs = self._journal.kept("calling", _start_of_today())
+        return [j for j in jobs if j.reference.endswith(today)][-CALLING_SHOWN:]
 
     def _ticket_of(self, job: PrintJob) -> Ticket | None:
         """The ticket to print for `job`: its journalled payload, or the in-memory last one."""
@@ -321,3 +339,8 @@ class TicketReprinter:
         if not jobs or jobs[-1].reference != last.registration_number:
             return None
         return jobs[-1] if jobs[-1].state in ("done", "failed", "interrupted") else None
+
+
+def _start_of_today() -> datetime:
+    """Local midnight today, aware (the journal compares it with its UTC stamps)."""
+    return datetime.combine(date.today(), time()).astimezone()

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,9 @@ from kiosk_app.services.durable import StorageError, immediate, open_durable
 # States: printing -> done | failed; printing found at start-up -> interrupted.
 # failed/interrupted -> reprinted (a new job) | dismissed.  done may be reprinted on request.
 UNRESOLVED = ("failed", "interrupted")
+# Kinds whose printed job keeps a payload with nothing personal for one asked-for reprint
+# (keep_for_reprint); the reprint takes it, so a second one finds nothing.
+KEPT_ONCE = ("calling",)
 _NIK_LIKE = re.compile(r"\d{16}")
 
 _SCHEMA = """
@@ -222,11 +225,46 @@ class PrintJournal:
             old = self._get(db, job_id)
             if old.state not in (*UNRESOLVED, "done"):
                 raise DuplicatePrint(f"job {job_id} is {old.state}: nothing to reprint")
+            if old.state == "done" and old.kind in KEPT_ONCE and not old.payload:
+                raise DuplicatePrint(f"job {job_id} was reprinted before: not printed twice")
             if old.state in UNRESOLVED:
                 db.execute(
                     "UPDATE print_jobs SET state='reprinted', payload=NULL WHERE id=?", (job_id,)
                 )
+            elif old.payload:  # a printed job's kept payload goes to its one reprint
+                db.execute("UPDATE print_jobs SET payload=NULL WHERE id=?", (job_id,))
             return self._insert(db, old.kind, old.reference, actor, old.payload, None, job_id)
+
+    def keep_for_reprint(self, job_id: int, payload: str) -> None:
+        """A printed job of a KEPT_ONCE kind keeps `payload` (nothing personal) for one
+        asked-for reprint, until that reprint or drop_kept."""
+        _no_personal_data(payload)
+        with self._tx() as db:
+            db.execute(
+                "UPDATE print_jobs SET payload=? WHERE id=? AND state='done' AND kind IN"
+                f" ({','.join('?' * len(KEPT_ONCE))})",
+                (payload, job_id, *KEPT_ONCE),
+            )
+
+    def kept(self, kind: str, since: datetime) -> list[PrintJob]:
+        """Printed jobs of `kind` created since `since` that still keep a reprint payload."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id FROM print_jobs WHERE kind=? AND state='done' AND payload IS NOT NULL"
+                " AND created_at >= ? ORDER BY id",
+                (kind, _stamp_of(since)),
+            ).fetchall()
+            return [self._get(db, r["id"]) for r in rows]
+
+    def drop_kept(self, kind: str, before: datetime) -> int:
+        """Wipe what printed jobs of `kind` created before `before` kept; how many."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE print_jobs SET payload=NULL WHERE kind=? AND state='done' AND"
+                " payload IS NOT NULL AND created_at < ?",
+                (kind, _stamp_of(before)),
+            )
+            return cur.rowcount
 
     def dismiss(self, job_id: int, actor: str) -> None:
         """Give up on a failed or interrupted job (e.g. the citizen has left)."""
@@ -240,9 +278,7 @@ class PrintJournal:
 
     def purge_payloads(self, older_than: datetime, kind: str | None = None) -> int:
         """Wipe reprint payloads of jobs (of `kind`) created before `older_than`; how many."""
-        if older_than.tzinfo is not None:  # stamps are UTC: compare like with like
-            older_than = older_than.astimezone(UTC)
-        stamp = older_than.isoformat(timespec="seconds")
+        stamp = _stamp_of(older_than)
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE print_jobs SET payload=NULL WHERE payload IS NOT NULL AND "
@@ -312,6 +348,13 @@ class PrintJournal:
         return self._now().isoformat(timespec="seconds")
 
 
+def _stamp_of(moment: datetime) -> str:
+    """`moment` as the stamps are stored (UTC when it is aware: compare like with like)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")
+
+
 def _hash(code: str) -> str:
     """The stored form of a one-time print code."""
     return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
@@ -352,6 +395,17 @@ def ticket_from_payload(payload: str) -> Ticket:
 def calling_payload(ticket: CallingTicket) -> str:
     """Serialise a check-in's calling ticket for a later reprint (it holds no name at all)."""
     return json.dumps(asdict(ticket), ensure_ascii=False)
+
+
+def kept_calling_payload(ticket: CallingTicket) -> str:
+    """What a printed calling ticket keeps for one reprint: the calling number, service,
+    counter group, office and time; no registration number, and no place in the queue (stale
+    by then: the reprint says CETAK ULANG instead)."""
+    return calling_payload(
+        replace(
+            ticket, registration_number="", people_ahead=0, estimated_wait_minutes=0, reprint=True
+        )
+    )
 
 
 def calling_from_payload(payload: str) -> CallingTicket:

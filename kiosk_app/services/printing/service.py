@@ -16,10 +16,12 @@ from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.identity import Identity, mask_name, mask_nik
 from kiosk_app.domain.text import Text, as_language
 from kiosk_app.domain.ticket import NOTES, CallingTicket, Letterhead, Receipt, Slot, Ticket
+from kiosk_app.services.durable import StorageError
 from kiosk_app.services.printing.journal import (
     DuplicatePrint,
     PrintJournal,
     calling_payload,
+    kept_calling_payload,
     ticket_payload,
 )
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
@@ -245,8 +247,9 @@ class PrintingService:
                 self._ticket_printer.print_calling_ticket(ticket)
             else:
                 payload = calling_payload(ticket)
-                with self._journal.track("calling", reference, retry=True, payload=payload):
+                with self._journal.track("calling", reference, retry=True, payload=payload) as job:
                     self._ticket_printer.print_calling_ticket(ticket)
+                self._keep_calling(job.id, ticket)
         except DuplicatePrint as exc:
             log.info("calling ticket %s not printed again: %s", reference, exc)
             return CALLING_TICKET_PRINTED_BEFORE
@@ -257,6 +260,15 @@ class PrintingService:
             log.exception("calling ticket %s printing crashed", reference)
             return CALLING_TICKET_FAILED
         return None
+
+    def _keep_calling(self, job_id: int, ticket: CallingTicket) -> None:
+        """A printed calling ticket keeps what one attendant's reprint needs (nothing personal);
+        a journal that cannot keep it costs only that reprint."""
+        assert self._journal is not None
+        try:
+            self._journal.keep_for_reprint(job_id, kept_calling_payload(ticket))
+        except StorageError as exc:
+            log.warning("calling ticket job %d: kept nothing for a reprint: %s", job_id, exc)
 
     def print_refusal(
         self, *, info: ServiceInfo, identity: Identity, slot: Slot, language: str, why: Text

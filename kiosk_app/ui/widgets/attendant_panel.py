@@ -60,12 +60,14 @@ RESUME_A4 = Text("Lanjutkan printer A4", "Resume the A4 printer")
 REPRINT = Text("Cetak ulang", "Reprint")
 REPRINT_RECEIPT = Text("Cetak ulang bukti", "Reprint receipt")
 RECEIPT = Text("bukti A4", "A4 receipt")
+CALLING = Text("nomor panggilan", "calling number")
 DISMISS = Text("Hapus", "Remove")
 NO_REPRINTS = Text("Tidak ada tiket yang perlu dicetak ulang.", "No ticket needs a reprint.")
 STATES = {
     "failed": Text("gagal", "failed"),
     "interrupted": Text("terputus", "interrupted"),
     "last": Text("tiket terakhir", "last ticket"),
+    "printed": Text("sudah tercetak", "printed"),
 }
 HELD = Text("Kiriman tertahan", "Held submissions")
 HELD_COUNTED = Text("Kiriman tertahan ({count})", "Held submissions ({count})")
@@ -351,10 +353,12 @@ class AttendantPanel(ModalView):
         state = self.t(STATES.get(item.state, Text(item.state, item.state)))
         when = item.created_at[11:16]
         receipt = item.kind == "receipt"
-        what = f" \u00b7 {self.t(RECEIPT)}" if receipt else ""
+        reference, what = item.reference, f" \u00b7 {self.t(RECEIPT)}" if receipt else ""
+        if item.kind == "calling":  # "A-012/AKTA-.../2026-12-07": the number is what is asked
+            reference, what = item.reference.split("/")[0], f" \u00b7 {self.t(CALLING)}"
         row.add_widget(
             ThemedLabel(
-                text=f"{item.reference}{what} \u00b7 {state} \u00b7 {when}",
+                text=f"{reference}{what} \u00b7 {state} \u00b7 {when}",
                 halign="left",
                 size_hint_y=1,
             )
@@ -366,7 +370,7 @@ class AttendantPanel(ModalView):
         again.pilot_id = f"reprint_{item.job_id}"
         again.bind(on_release=lambda _b, j=item.job_id: self.reprint(j))
         row.add_widget(again)
-        if item.state != "last":
+        if item.state not in ("last", "printed"):
             drop = BigButton(text=self.t(DISMISS), kind="secondary", size_hint=(0.16, 1))
             drop.pilot_id = f"dismiss_{item.job_id}"
             drop.bind(on_release=lambda _b, j=item.job_id: self.dismiss_job(j))
