@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from kiosk_app.domain.text import Text, as_language
 
@@ -36,3 +36,12 @@ def long_date(day: date, lang: str = "id") -> str:
     """Format a date with day and month names: "Senin, 23 November 2026"."""
     code = as_language(lang)
     return f"{DAYS[day.weekday()](code)}, {day.day} {MONTHS[day.month - 1](code)} {day.year}"
+
+
+def local_time(stamp: str, fmt: str = "%d-%m-%Y %H:%M") -> str:
+    """A stored ISO stamp (UTC) in the kiosk's local time, as `fmt`; the stamp as it is when
+    it does not parse."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime(fmt)
+    except ValueError:
+        return stamp

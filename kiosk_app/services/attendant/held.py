@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 from kiosk_app.domain.catalogue import SERVICES
-from kiosk_app.domain.dates import long_date
+from kiosk_app.domain.dates import local_time, long_date
 from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.speech import join
 from kiosk_app.domain.text import Text
@@ -62,13 +61,6 @@ def _promised(entry: Entry) -> Text:
     )
 
 
-def _local_time(utc_iso: str) -> str:
-    try:
-        return datetime.fromisoformat(utc_iso).astimezone().strftime("%d-%m-%Y %H:%M")
-    except ValueError:
-        return utc_iso
-
-
 class HeldSubmissions:
     """Reads and acts on the held rows of the outbox (blocking: call on a worker thread)."""
 
@@ -100,7 +92,7 @@ class HeldSubmissions:
                     entry.id,
                     entry.local_reference,
                     service,
-                    _local_time(entry.created_at),
+                    local_time(entry.created_at),
                     "no_place" if entry.status == NEEDS_SLOT else "refused",
                     reason,
                     nik,

@@ -10,6 +10,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.widget import Widget
 
+from kiosk_app.domain.dates import local_time
 from kiosk_app.domain.text import Text
 from kiosk_app.services.attendant.service import AttendantService
 from kiosk_app.services.session.views import AttendantView, HeldItem, ReprintItem
@@ -351,7 +352,7 @@ class AttendantPanel(ModalView):
             orientation="horizontal", spacing=theme.spacing, size_hint_y=None, height=theme.touch
         )
         state = self.t(STATES.get(item.state, Text(item.state, item.state)))
-        when = item.created_at[11:16]
+        when = local_time(item.created_at, "%H:%M")
         receipt = item.kind == "receipt"
         reference, what = item.reference, f" \u00b7 {self.t(RECEIPT)}" if receipt else ""
         if item.kind == "calling":  # "A-012/AKTA-.../2026-12-07": the number is what is asked
