@@ -179,3 +179,29 @@ def test_concurrent_records_are_serialised(journal: PrintJournal) -> None:
     for t in threads:
         t.join(timeout=30)
     assert errors == [] and len(journal.log()) == 80
+
+
+def test_a_printed_calling_job_keeps_one_reprint_and_nothing_personal(
+    journal: PrintJournal,
+) -> None:
+    reference = f"A-001/{REG}/2026-12-07"
+    job = journal.record("calling", reference, payload='{"full": "ticket"}')
+    journal.mark_done(job.id)
+    assert journal.get(job.id).payload is None  # wiped like every job's
+    with pytest.raises(ValueError):
+        journal.keep_for_reprint(job.id, '{"nik": "3517014501950001"}')
+    journal.keep_for_reprint(job.id, '{"calling_number": "A-001"}')
+    assert [j.id for j in journal.kept("calling", datetime.now(UTC) - timedelta(hours=1))] == [
+        job.id
+    ]
+    ticket = journal.record("ticket", REG)
+    journal.mark_done(ticket.id)
+    journal.keep_for_reprint(ticket.id, "{}")  # a ticket keeps nothing once printed
+    assert journal.get(ticket.id).payload is None
+
+    again = journal.reprint(job.id, "attendant:PTG-07")
+    assert again.payload == '{"calling_number": "A-001"}' and again.reprint_of == job.id
+    assert journal.get(job.id).payload is None  # the reprint took it
+    with pytest.raises(DuplicatePrint):
+        journal.reprint(job.id, "attendant:PTG-07")  # not twice
+    assert journal.drop_kept("calling", datetime.now(UTC) + timedelta(hours=1)) == 0
