@@ -162,6 +162,27 @@ def test_the_target_restarts_and_stops_its_app_servers_and_worker(
     wait_for(all_up(server), timeout_s=60)
 
 
+def test_while_postgresql_is_down_the_app_servers_keep_trying_and_come_back_with_it(
+    server: SystemdMachine,
+) -> None:
+    """After= orders, nothing Requires= PostgreSQL (Debian's postgresql.service is a oneshot
+    umbrella, and database_url may name another machine): an app server started while the
+    database is down exits, is restarted until the database is back, then serves, with no one
+    typing systemctl."""
+    assert server.run("systemctl", "stop", "postgresql.service").returncode == 0
+    # the cluster is PartOf= it (and stops after it: its own job ends first)
+    wait_for(lambda: server.show(CLUSTER, "ActiveState")["ActiveState"] == "inactive", 60)
+    restarts = int(server.show(APP, "NRestarts")["NRestarts"])
+    assert server.run("systemctl", "restart", TARGET).returncode == 0
+    wait_for(lambda: int(server.show(APP, "NRestarts")["NRestarts"]) >= restarts + 2, 60)
+    assert not answers(server, THROUGH_NGINX)
+    assert server.run("systemctl", "start", "postgresql.service").returncode == 0
+    wait_for(all_up(server), timeout_s=60)
+    assert server.show(APP, "ActiveState")["ActiveState"] == "active"
+    died = server.run("journalctl", "-b", "--no-pager", "-o", "cat", "-u", APP).stdout
+    assert 'connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed' in died
+
+
 def test_a_service_sees_only_what_its_unit_allows(server: SystemdMachine) -> None:
     """ProtectHome=, ProtectSystem=strict, PrivateTmp=, LoadCredential=, NoNewPrivileges=,
     applied by systemd and looked at from inside the running app server's mount namespace."""
