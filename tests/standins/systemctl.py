@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """A stand-in `systemctl` for provisioning's --system tests (tests/test_provisioning_system.py).
 
-Why a stand-in: the test machines (a developer's container, CI's) are Debian 12 containers where
-systemd is not PID 1, so the real systemctl has no manager to talk to. Booting systemd ourselves
-is no way out: as PID 1 of a new PID namespace over the host's file system it runs
-systemd-tmpfiles --boot, which empties the host's /tmp (tried once: it did).
+Why a stand-in: the test machines (a developer's container, CI's) are Debian 12 machines where
+systemd is not PID 1, so the real systemctl has no manager to talk to. The central server's
+units do run under the real systemd in tests/test_systemd_real.py, booted as a container's PID 1
+over a root of its own (tests/systemd_machine.py; booted over the host's file system instead,
+its systemd-tmpfiles --boot once emptied the host's /tmp). This stand-in remains for the kiosk
+and the two-machine enrolment test: the kiosk's `udevadm control --reload-rules` needs udevd,
+which does not run in a container (/sys is read-only there), and its unit is only enabled.
 
 It does what systemd would do for the few verbs provisioning uses, from the unit files as
 installed, so a wrong unit fails here as it would on a kiosk or a server:
