@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "standins"
 PR_SET_PDEATHSIG = 1
+CLONE_NEWNET = 0x40000000
 PATH = "/run/standin/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Runs as the sandbox's first process: mounts, then reaps orphans until killed.
@@ -87,6 +88,16 @@ while True:
 def _die_with_parent() -> None:
     """SIGKILL this child when the test process dies, whatever way it dies."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def join_network(pid: int) -> None:
+    """This thread (only) into the network namespace of process `pid`: loopback is its."""
+    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+    try:
+        if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+    finally:
+        os.close(fd)
 
 
 class Sandbox:

@@ -38,7 +38,14 @@ import sys
 import sysconfig
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
+
+from tests.system_sandbox import join_network
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 PR_SET_PDEATHSIG = 1
@@ -55,8 +62,10 @@ MASKED = (
     "systemd-logind.service", "systemd-journal-flush.service",
 )  # fmt: skip
 # Capabilities no container should have (nspawn drops them too): the host kernel's modules,
-# clock, raw devices and log.
-DROPPED_CAPS = "-sys_module,-sys_time,-sys_rawio,-syslog,-wake_alarm,-mac_admin,-mac_override"
+# clock, raw devices, log and audit rules.
+DROPPED_CAPS = (
+    "-sys_module,-sys_time,-sys_rawio,-syslog,-wake_alarm,-mac_admin,-mac_override,-audit_control"
+)
 
 # Runs as the new PID namespace's first process: builds the root, pivots into it, execs systemd.
 SETUP = r"""
@@ -184,6 +193,7 @@ class SystemdMachine:
         self.pid = 0
         self.process: subprocess.Popen[str] | None = None
         self.cgroup: Path | None = None
+        self._loopback: ThreadPoolExecutor | None = None
 
     def _enter_cgroup(self) -> None:
         _die_with_parent()
@@ -267,8 +277,17 @@ class SystemdMachine:
         """A file inside, as seen from outside (the machine's root through /proc)."""
         return Path(f"/proc/{self.pid}/root") / inside.lstrip("/")
 
+    def on_loopback(self, call: Callable[[], T]) -> T:
+        """`call()` in a thread of this process that is in the machine's network namespace."""
+        if self._loopback is None:
+            self._loopback = ThreadPoolExecutor(1, initializer=join_network, initargs=(self.pid,))
+        return self._loopback.submit(call).result(timeout=120)
+
     def close(self) -> None:
         """Kill systemd (every process inside goes with it), then remove the sub-cgroup."""
+        if self._loopback is not None:
+            self._loopback.shutdown()
+            self._loopback = None
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)

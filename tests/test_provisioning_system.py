@@ -15,7 +15,6 @@ code, the kiosk enrols with it, and a second run of each script changes nothing.
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import json
 import os
@@ -38,7 +37,7 @@ from kiosk_app.central import CentralClient
 from tests.central.conftest import wait_for
 from tests.central.officer.conftest import Staff
 from tests.central.postgres import TemporaryPostgres, find_binary
-from tests.system_sandbox import ROOT, Sandbox
+from tests.system_sandbox import ROOT, Sandbox, join_network
 
 T = TypeVar("T")
 SERVER = "anjungan.test"
@@ -61,7 +60,6 @@ KIOSK_COMMAND = [
     "--central-ca", "/root/central-ca.pem", "--printer-usb", "0416:5011",
     "--cups-uri", "ipp://localhost:8631/ipp/print",
 ]  # fmt: skip
-CLONE_NEWNET = 0x40000000
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0
@@ -87,16 +85,6 @@ def script_module(name: str) -> ModuleType:
         return module
     finally:
         sys.path.remove(str(ROOT / "provisioning"))
-
-
-def _join_network(pid: int) -> None:
-    """This thread (only) into the sandbox's network namespace: loopback is the sandbox's."""
-    fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-    try:
-        if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns")
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture
@@ -138,7 +126,7 @@ def kiosk(central: Sandbox, tmp_path: Path) -> Iterator[Sandbox]:
 @pytest.fixture
 def on_loopback(central: Sandbox) -> Iterator[Callable[[Callable[[], T]], T]]:
     """Run a call in a thread that is inside the sandboxes' network namespace."""
-    with ThreadPoolExecutor(1, initializer=_join_network, initargs=(central.pid,)) as thread:
+    with ThreadPoolExecutor(1, initializer=join_network, initargs=(central.pid,)) as thread:
         yield lambda call: thread.submit(call).result(timeout=120)
 
 
