@@ -7,7 +7,8 @@ are two sandboxes sharing one loopback. PostgreSQL is the test server of tests/c
 at Debian's socket path. Only systemctl and udevadm are stand-ins (systemd is not PID 1 in these
 containers: see tests/standins/): the stand-in enables units from their [Install] sections after
 `systemd-analyze verify`, and starts them as the unit files say (User=, LoadCredential=,
-StateDirectory=...), nginx as Debian's nginx.service does.
+StateDirectory=...), nginx as Debian's nginx.service does. The central server's units under the
+real systemd (ordering, Restart=, ProtectHome=...): tests/test_systemd_real.py.
 
 Then the server answers over TLS through the installed nginx, a technician makes an enrolment
 code, the kiosk enrols with it, and a second run of each script changes nothing.
