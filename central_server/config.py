@@ -42,6 +42,10 @@ class ServerSettings:
     # True: this process also runs the background loops (notification delivery). Production
     # sets false and runs them once per deployment in anjungan-central-worker.service.
     background_loops: bool = True
+    # True: kiosks enrol (and re-enrol, taking over an enrolled kiosk's id) without a one-time
+    # code. Only for development: unset, a server run from a config file wants codes, the
+    # development defaults (no config file) follow ANJUNGAN_OPEN_ENROLMENT or the admin token.
+    open_enrolment: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,14 @@ class CentralConfig:
         if self.cookies.secure is not None:
             return self.cookies.secure
         return self.server.public_url.lower().startswith("https://")
+
+    @property
+    def open_enrolment(self) -> bool | None:
+        """Enrolment without a code: as [server] says, else off for a config file (None: the
+        development defaults, create_app decides)."""
+        if self.server.open_enrolment is not None:
+            return self.server.open_enrolment
+        return None if self.source is None else False
 
 
 def load_central_config(path: Path | None = None) -> CentralConfig:

@@ -92,6 +92,7 @@ def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
         "offices": [(office.code, office.name) for office in config.offices],
         "channels": channels,
         "background_loops": config.server.background_loops,
+        "open_enrolment": config.open_enrolment,
         "secure_cookies": config.secure_cookies,
         # X-Forwarded-* only from the configured proxies; Secure cookies forced, else over https
         "security": SecurityOptions.with_limits(

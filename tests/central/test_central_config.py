@@ -281,6 +281,7 @@ def test_app_servers_without_background_loops_leave_delivery_to_the_worker(
 [server]
 database_url = "sqlite:///{tmp_path / "c.db"}"
 background_loops = false
+open_enrolment = true  # the kiosk below enrols without a code
 [notify.file]
 directory = "{tmp_path / "messages"}"
 """,

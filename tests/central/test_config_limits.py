@@ -99,3 +99,20 @@ def test_public_url_comes_from_a_config_file_only(tmp_path: Path) -> None:
     )
     app = build_app(load_central_config(path))
     assert app.state.public_url == "https://anjungan.example.go.id/"
+
+
+def test_a_server_run_from_a_config_file_enrols_kiosks_with_a_code_only(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """A config without an admin token (production: provisioning/central.py's) once ran open
+    enrolment: anyone could take over an enrolled kiosk's id, its real token going 401."""
+    enrol = f"{server.base_url}/api/v1/kiosks"
+    body = {"kiosk_id": "KIOSK-LOBI", "office_code": "3517", "name": "Anjungan lobi"}
+    for _ in range(2):  # a first enrolment, then a takeover of the same id
+        refused = requests.post(enrol, json=body, timeout=10)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["detail"]["code"] == "enrolment_code_required"
+    path = tmp_path / "central.toml"
+    path.write_text(path.read_text().replace("[server]\n", "[server]\nopen_enrolment = true\n"))
+    assert load_central_config(path).open_enrolment is True  # development, asked for
+    assert load_central_config(None).open_enrolment is None  # the defaults: create_app decides

@@ -25,8 +25,11 @@ import pytest
 import requests
 
 from central_server.app import STATIC_DIR
+from central_server.auth import create_user
+from central_server.db import Database
 from kiosk_app.central import CentralClient, CentralError
 from tests.central.conftest import OFFICE, wait_for
+from tests.central.officer.conftest import LOGIN_CSRF_RE, PASSWORD
 from tests.central.postgres import TemporaryPostgres, find_binary
 from tests.domain.service_values import CASES, with_contact
 
@@ -83,6 +86,7 @@ class Deployment:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.pg = TemporaryPostgres().start()
         self.db_dsn = self.pg.dsn(database := self.pg.create_database())
+        self.db_url = self.pg.url(database)
         self.https, self.http = free_port(), free_port()
         self.app_ports = (free_port(), free_port())
         prov = provisioning()
@@ -91,7 +95,7 @@ class Deployment:
         self.config = tmp / "central.toml"
         self.config.write_text(f"""
 [server]
-database_url = "{self.pg.url(database)}"
+database_url = "{self.db_url}"
 public_url = "https://127.0.0.1:{self.https}/"
 trusted_proxies = ["127.0.0.1"]
 background_loops = false
@@ -152,6 +156,33 @@ directory = "{tmp / "messages"}"
 
             wait_for(up, timeout_s=60)
 
+    def enrol(self, kiosk_id: str) -> str:
+        """A kiosk's token, got as in production: a technician's one-time code, then enrolment
+        with it (a deployment's config runs no open enrolment)."""
+        with self.session() as session:
+            if not self.query("SELECT 1 FROM users WHERE username = 'teknisi'"):
+                db = Database(self.db_url)
+                create_user(db, "teknisi", PASSWORD, "technician")
+                db.dispose()
+            form = LOGIN_CSRF_RE.search(session.get(f"{self.base_url}/login", timeout=10).text)
+            assert form is not None
+            login = {"username": "teknisi", "password": PASSWORD, "login_csrf": form.group(1)}
+            session.post(f"{self.base_url}/login", data=login, timeout=10)
+            code = session.post(
+                f"{self.base_url}/api/v1/enrolment-codes",
+                json={"office_code": OFFICE, "kiosk_id": kiosk_id},
+                timeout=10,
+            )
+            assert code.status_code == 201, code.text
+            enrolled = session.post(
+                f"{self.base_url}/api/v1/kiosks",
+                json={"kiosk_id": kiosk_id, "office_code": OFFICE, "name": "Anjungan lobi",
+                      "enrolment_code": code.json()["code"]},
+                timeout=10,
+            )  # fmt: skip
+            assert enrolled.status_code == 201, enrolled.text
+            return str(enrolled.json()["token"])
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.db_dsn) as conn:
             return list(conn.execute(sql).fetchall())
@@ -180,6 +211,7 @@ class Kiosk:
             timeout=10,
             session=deployment.session(),
         )
+        self.client.token = deployment.enrol(self.client.kiosk_id)
         self.tries = [0]
         self.last_heartbeat = -1
         self.numbers: list[str] = []
@@ -187,7 +219,6 @@ class Kiosk:
 
     def run(self, acknowledged: Callable[[], None]) -> None:
         try:
-            retried(lambda: self.client.register("Anjungan lobi"), self.tries)
             slot = retried(lambda: self.client.slots("kia", days=14), self.tries)[0].slot
             for n in range(ROUNDS):
                 report = {
@@ -274,6 +305,7 @@ def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
             f"http://127.0.0.1:{deployment.http}/health", timeout=10, allow_redirects=False
         )
         assert plain.status_code == 301
+        answers = [plain]
         assert plain.headers["Location"].startswith("https://127.0.0.1")
         huge = session.post(
             f"{deployment.base_url}/api/v1/kiosks",
@@ -282,14 +314,30 @@ def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
             timeout=30,
         )
         assert huge.status_code == 413 and len(huge.content) < 1000
+        answers.append(huge)  # nginx's own 413 (over client_max_body_size)
         # X-Forwarded-Proto from a trusted proxy: the app's own redirects stay on https
         slash = session.get(f"{deployment.base_url}/fleet", timeout=10, allow_redirects=False)
         assert slash.status_code == 307
         assert slash.headers["Location"] == f"{deployment.base_url}/fleet/"
+        answers.append(slash)  # an app server's: its headers, not doubled by nginx's
         css = (STATIC_DIR / "fleet.css").read_bytes()
         for app in deployment.apps:
             app.send_signal(signal.SIGKILL)
             app.wait(timeout=10)
-        assert session.get(f"{deployment.base_url}/health", timeout=10).status_code == 502
+        dead = session.get(f"{deployment.base_url}/health", timeout=10)
+        assert dead.status_code == 502
         static = session.get(f"{deployment.base_url}/static/fleet.css", timeout=10)
         assert static.status_code == 200 and static.content == css  # no app server needed
+        missing = session.get(f"{deployment.base_url}/static/none.css", timeout=10)
+        assert missing.status_code == 404
+    # What nginx answers itself has the headers an app server's answers have, once each.
+    for answer in [*answers, dead, static, missing]:
+        headers = answer.raw.headers
+        assert headers.getlist("X-Content-Type-Options") == ["nosniff"], answer.url
+        assert headers.getlist("X-Frame-Options") == ["DENY"]
+        assert headers.getlist("Referrer-Policy") == ["no-referrer"]
+        [policy] = headers.getlist("Content-Security-Policy")
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src 'self'" in policy if answer is slash else "script" not in policy
+        assert ("Strict-Transport-Security" in headers) == answer.url.startswith("https")
+        assert headers["Server"] == "nginx"  # no version
