@@ -49,6 +49,38 @@ SERVER_SECRETS = ("token-signing-key", "session-key", "print-code-pepper", "seal
 # Above the largest body any route accepts (a kiosk's command result with its logs, [limits]
 # max_command_result_bytes = 8 MiB + 64 KiB); the app servers enforce each route's own limit.
 CLIENT_MAX_BODY = "9m"
+# The headers of what nginx answers itself (static files, its 301/404/413/502 pages); an app
+# server's answers carry their own (central_server/security.py), so these are added only to
+# responses without them. Nothing nginx serves runs script or is framed.
+NGINX_HEADERS = (
+    ("Content-Security-Policy", "default-src 'none'; style-src 'self'; frame-ancestors 'none'; "
+     "base-uri 'none'; form-action 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)  # fmt: skip
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+def _header_maps() -> str:
+    """One variable per header: its value when the upstream sent no such header, else empty
+    (nginx's add_header skips empty values)."""
+    maps = []
+    for name, value in (*NGINX_HEADERS, HSTS):
+        var = name.lower().replace("-", "_")
+        maps.append(
+            f'map $upstream_http_{var} $anjungan_{var} {{\n    "" "{value}";\n    default "";\n}}'
+        )
+    return "\n".join(maps)
+
+
+def _add_headers(headers: tuple[tuple[str, str], ...]) -> str:
+    """The add_header lines of a server block (`always`: error answers too)."""
+    return "\n    ".join(
+        f"add_header {name} $anjungan_{name.lower().replace('-', '_')} always;"
+        for name, _ in headers
+    )
 
 
 def nginx_site(
@@ -78,11 +110,15 @@ def nginx_site(
 server {{
     listen {http_listen};
     server_name {server_name};
+    server_tokens off;
+    {_add_headers(NGINX_HEADERS)}
     return 301 https://$host$request_uri;
 }}
 """
     )
     return f"""# Anjungan central server (provisioning/central.py); app servers on loopback only.
+{_header_maps()}
+
 upstream anjungan_central {{
 {upstreams}
     keepalive 64;               # reuse connections to the app servers (no connect per request)
@@ -101,6 +137,8 @@ server {{
     keepalive_timeout 75s;
     keepalive_requests 100000;  # a kiosk keeps one connection for its heartbeats
     client_max_body_size {CLIENT_MAX_BODY};
+    server_tokens off;
+    {_add_headers((*NGINX_HEADERS, HSTS))}
     {log}
 
     location /static/ {{
