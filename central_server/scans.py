@@ -1,4 +1,4 @@
-"""Scans of supporting documents: a kiosk uploads them to an application of its own office."""
+"""Scans of supporting documents: a kiosk uploads them to the applications it submitted."""
 
 from typing import Annotated
 
@@ -45,7 +45,8 @@ def upload_router(db: Database, kiosk_dependency: KioskGuard, max_bytes: int) ->
         name: Annotated[str, Path(pattern=SCAN_NAME)],
         kiosk: Kiosk,
     ) -> Response:
-        """Store (or replace) one scan of an application sent by a kiosk of the same office."""
+        """Store (or replace) one scan of an application this kiosk submitted (another kiosk,
+        even of the same office, must not replace the documents an officer checks)."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         if content_type not in SCAN_TYPES:
             raise TransitionRefused("unsupported_type", f"send one of {sorted(SCAN_TYPES)}", 415)
@@ -58,7 +59,11 @@ def upload_router(db: Database, kiosk_dependency: KioskGuard, max_bytes: int) ->
             app = session.scalar(
                 select(Application).where(Application.registration_number == registration_number)
             )
-            if app is None or app.office_code != kiosk.office_code:
+            if (
+                app is None
+                or app.kiosk_id != kiosk.kiosk_id
+                or app.office_code != kiosk.office_code
+            ):
                 raise TransitionRefused("not_found", "unknown registration number", 404)
             row = session.scalar(
                 select(ApplicationScan).where(

@@ -109,13 +109,13 @@ def test_kiosk_scans_are_shown_to_the_officer(central: Central, officer: Staff) 
         requests.put(url, data=png, headers={"Content-Type": "image/png"}, timeout=10).status_code
         == 401
     )
-    other = central.kiosk("kiosk-sby", "3578")
-    assert (
-        requests.put(
-            url, data=png, headers={**other, "Content-Type": "image/png"}, timeout=10
-        ).status_code
-        == 404
-    )
+    # Another office's kiosk, and another kiosk of the same office: neither replaces a scan
+    for other in (central.kiosk("kiosk-sby", "3578"), central.kiosk("kiosk-02")):
+        refused = requests.put(
+            url, data=b"\x89PNG\r\n\x1a\n" + png[8:] + b"evil", timeout=10,
+            headers={**other, "Content-Type": "image/png"},
+        )  # fmt: skip
+        assert refused.status_code == 404, refused.text
     page = officer.get(f"/officer/applications/{number}").text
     assert f'/officer/applications/{number}/scans/kk"' in page
     scan = officer.get(f"/officer/applications/{number}/scans/kk")
