@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from central_server import lease_reports, leases, seals
+from central_server.auth import SESSION_COOKIE
 from central_server.downloads import download
 from central_server.fleet import alerts
 from central_server.fleet.access import (
@@ -135,10 +136,16 @@ def build_dashboard(
         return response
 
     @router.post("/logout")
-    def logout() -> Response:
-        """Forget the session cookie."""
-        response = RedirectResponse(LOGIN_PATH, status_code=303)
+    def logout(request: Request) -> Response:
+        """Forget the session cookie; a staff login's session ends (as /logout ends it)."""
+        staff_auth = access.staff_auth
+        user = staff_auth.user(request) if staff_auth is not None else None
+        if user is not None:  # else its cookie still opened every page afterwards
+            staff_auth.end_sessions(user.id)
+        response = RedirectResponse(LOGIN_PATH if user is None else "/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
+        if user is not None:
+            response.delete_cookie(SESSION_COOKIE)
         return response
 
     @router.get("/", response_class=HTMLResponse)

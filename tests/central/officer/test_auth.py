@@ -35,6 +35,21 @@ def test_login_then_logout_ends_the_session(central: Central, officer: Staff) ->
     assert replay.status_code == 303  # the old cookie no longer opens pages
 
 
+def test_the_fleet_dashboards_logout_ends_a_staff_login(central: Central) -> None:
+    """ "Keluar" on /fleet once dropped only the fleet token's cookie: the staff session (and a
+    copy of its cookie) still opened the dashboard afterwards."""
+    technician = Staff(central.url, "teknisi")
+    cookie = technician.http.cookies[auth.SESSION_COOKIE]
+    assert technician.get("/fleet/", allow_redirects=False).status_code == 200
+    out = technician.http.post(f"{central.url}/fleet/logout", allow_redirects=False, timeout=10)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    for cookies in (technician.http.cookies, {auth.SESSION_COOKIE: cookie}):
+        again = requests.get(
+            f"{central.url}/fleet/", cookies=cookies, allow_redirects=False, timeout=10
+        )
+        assert again.status_code == 303 and again.headers["location"] == "/fleet/login"
+
+
 def test_login_form_is_protected_against_csrf(central: Central) -> None:
     r = requests.post(
         f"{central.url}/login",
