@@ -4,12 +4,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from central_server.fleet.access import Staff
 from central_server.fleet.alerts import PROBLEM_CODES
 from central_server.fleet.heartbeats import HeartbeatWriter
 from central_server.fleet.schemas import (
+    CommandId,
     CommandIn,
     CommandResultIn,
     CommandStatusOut,
@@ -26,7 +27,6 @@ STAFF_ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": Error}, 403: {"m
 Problem = Annotated[str | None, Query(pattern=f"^({'|'.join((*PROBLEM_CODES, 'any'))})$")]
 Status = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")]
 Office = Annotated[str | None, Query(pattern=r"^\d{4}$")]
-CommandId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def build_api(

@@ -23,7 +23,7 @@ from central_server.fleet.access import (
     StaffAccess,
 )
 from central_server.fleet.chart import Series, history_svg
-from central_server.fleet.schemas import CommandIn, CommandKind
+from central_server.fleet.schemas import CommandId, CommandIn, CommandKind
 from central_server.fleet.service import STATUSES, Filters, FleetService, utc
 from central_server.ratelimit import client_ip
 from central_server.throttle import DatabaseRateLimiter
@@ -280,7 +280,7 @@ def build_dashboard(
         return RedirectResponse(f"{target}?released={places}", status_code=303)
 
     @router.get("/commands/{command_id}/attachment")
-    def attachment(command_id: int, _staff: StaffDep) -> Response:
+    def attachment(command_id: CommandId, _staff: StaffDep) -> Response:
         """Download what a command produced (logs, blurred screenshot)."""
         data, content_type = service.attachment(command_id)
         extension = {"application/gzip": ".tar.gz", "image/png": ".png"}.get(content_type, "")

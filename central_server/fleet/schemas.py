@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from central_server.downloads import UploadType as AttachmentType
@@ -17,6 +18,7 @@ Word = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PLA
 Detail = Annotated[str, StringConstraints(max_length=200, pattern=PLAIN)]
 DeviceState = Annotated[dict[Word, Detail], Field(max_length=20)]  # at most 20 keys a device
 MAX_ARGS_BYTES = 16_384
+CommandId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # a command's id in a URL
 MAX_ATTACHMENT_B64 = 8_000_000  # ~6 MB: a compressed log bundle or a screenshot
 # Leases one heartbeat may name: a kiosk holds one per service and window over the 14-day
 # horizon (6 services x 19 windows = 114). Each named lease costs the heartbeat's batch an

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -138,6 +139,15 @@ def add_exception_handlers(app: FastAPI, ctx: PageContext) -> None:
         log.warning("CSRF check failed on %s from %s", request.url.path, request.client)
         message = "Formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi."
         return ctx.render(request, "error.html", ctx.auth.user(request), 403, message=message)
+
+    @app.exception_handler(DataError)
+    def _unstorable(request: Request, exc: DataError) -> Response:
+        # Input the database refuses as data (PostgreSQL: a NUL character, a number beyond
+        # its column) is the client's fault, wherever validation let it through: no 500.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else ""  # no values
+        log.warning("input refused by the database on %s: %s", request.url.path, reason)
+        message = "input holds characters or numbers the server cannot store"
+        return _refused(request, TransitionRefused("bad_input", message, 422))
 
     @app.exception_handler(TransitionRefused)
     def _refused(request: Request, exc: TransitionRefused) -> Response:

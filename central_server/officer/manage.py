@@ -243,7 +243,8 @@ def router(ctx: PageContext) -> APIRouter:
         deactivate = field_value(form, "deactivate")
         if deactivate:
             with ctx.db.transaction() as session:
-                target = session.get(User, int(deactivate)) if deactivate.isdigit() else None
+                known = deactivate.isascii() and deactivate.isdigit() and len(deactivate) < 10
+                target = session.get(User, int(deactivate)) if known else None
                 if target is None or target.id == user.id:
                     raise lifecycle.TransitionRefused(
                         "bad_input", "cannot deactivate that user", 422

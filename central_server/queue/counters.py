@@ -22,6 +22,7 @@ from central_server.review_models import Arrival
 from central_server.settings import now_wib
 from kiosk_app.domain.catalogue import SERVICES
 
+MAX_COUNTER = 99  # counters are numbered 1-99 (the display speaks "loket" and the number)
 NO_SHOW_AFTER_CALLS = 3
 
 
@@ -43,8 +44,8 @@ def open_counter(
     chosen = [s for s in services if s in SERVICES]
     if not chosen:
         raise QueueRefused("bad_input", "choose at least one service for the counter", status=422)
-    if not 1 <= number <= 99:
-        raise QueueRefused("bad_input", "counter numbers are 1-99", status=422)
+    if not 1 <= number <= MAX_COUNTER:
+        raise QueueRefused("bad_input", f"counter numbers are 1-{MAX_COUNTER}", status=422)
     counter = session.scalar(
         select(QueueCounter).where(
             QueueCounter.office_code == office_code, QueueCounter.number == number
@@ -60,7 +61,9 @@ def open_counter(
 
 
 def get_counter(session: Session, office_code: str, number: int) -> QueueCounter:
-    """An open counter of the office (404 when it is not open)."""
+    """An open counter of the office (404 when it is not open, or no counter's number)."""
+    if not 1 <= number <= MAX_COUNTER:  # never beyond the column's integers
+        raise QueueRefused("not_found", f"counter {number} is not open", status=404)
     counter = session.scalar(
         select(QueueCounter).where(
             QueueCounter.office_code == office_code,

@@ -27,6 +27,7 @@ from central_server.queue import display as queue_display
 from central_server.queue.audio import call_wav
 from central_server.queue.checkin import Lookup
 from central_server.queue.core import QueueRefused
+from central_server.queue.counters import MAX_COUNTER
 from central_server.queue.hub import DisplayHub
 from central_server.schemas import Error
 from central_server.settings import WIB
@@ -35,7 +36,6 @@ from kiosk_app.domain.terbilang import call_sentence
 TEMPLATES = Jinja2Templates(
     directory=str(Path(__file__).resolve().parent.parent / "queue" / "templates")
 )
-MAX_COUNTER = 99
 EVENT_ID_RE = re.compile(r"^[0-9]{1,18}$")  # a display's Last-Event-ID (a sequence value)
 OFFICE_CODE_RE = re.compile(r"^[0-9]{4}$")
 UNKNOWN_OFFICE = "kantor tidak dikenal / unknown office"  # the path is not quoted back
