@@ -125,11 +125,19 @@ directory = "{tmp / "messages"}"
         return self.spawn([sys.executable, "-m", "kiosk_app", *args, "--config", str(self.config)])
 
     def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            command, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        """Start `command`; its stderr goes to a file (journald's part: a pipe nobody read
+        filled after a few tracebacks and hung the app server writing its log)."""
+        log = self.tmp / f"process-{len(self.processes)}.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                command, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=stderr
+            )
         self.processes.append(process)
         return process
+
+    def log_of(self, process: subprocess.Popen[bytes]) -> str:
+        """What a process started here wrote to stderr."""
+        return (self.tmp / f"process-{self.processes.index(process)}.log").read_text()
 
     def session(self) -> requests.Session:
         session = requests.Session()
@@ -142,7 +150,7 @@ directory = "{tmp / "messages"}"
 
             def up() -> bool:
                 for process in self.processes:
-                    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                    assert process.poll() is None, self.log_of(process)
                 try:
                     return (
                         all(
