@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from central_server.downloads import UploadType as AttachmentType
 from central_server.schemas import PLAIN, TEXT, LeaseId
@@ -24,6 +31,20 @@ MAX_ATTACHMENT_B64 = 8_000_000  # ~6 MB: a compressed log bundle or a screenshot
 # horizon (6 services x 19 windows = 114). Each named lease costs the heartbeat's batch an
 # UPDATE (2000 unknown ids: ~100 ms on PostgreSQL), so a hostile kiosk's count is bounded.
 MAX_LEASES = 300
+# A lease count: an integer, also written 1.0 or 1e2 (JSON's integers, as the document's
+# "integer" says); never a string, a bool or a fraction. The float branch only runs for them.
+if TYPE_CHECKING:  # what validation hands on: always an int
+    LeaseCount = int
+else:
+    LeaseCount = Annotated[
+        Annotated[int, Field(strict=True, ge=0, le=100_000)]
+        | Annotated[
+            float,
+            Field(strict=True, ge=0, le=100_000, multiple_of=1, allow_inf_nan=False),
+            AfterValidator(int),
+        ],
+        WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 100_000}),
+    ]
 
 
 class CommandKind(StrEnum):
@@ -50,11 +71,9 @@ class HeartbeatIn(BaseModel):
     held_submissions: int = Field(default=0, ge=0, le=10**9)  # waiting for an attendant
     devices: dict[Word, DeviceState] = Field(default_factory=dict, max_length=12)
     # Slot leases the kiosk holds: lease id -> places booked from it so far (None: a kiosk
-    # that does not report them; central_server.lease_reports). A whole JSON number: "1",
-    # true or 1.0 are a broken or hostile client, not a count.
-    leases: dict[LeaseId, Annotated[int, Field(ge=0, le=100_000, strict=True)]] | None = Field(
-        default=None, max_length=MAX_LEASES
-    )
+    # that does not report them; central_server.lease_reports). A whole JSON number: "1" or
+    # true are a broken or hostile client, not a count.
+    leases: dict[LeaseId, LeaseCount] | None = Field(default=None, max_length=MAX_LEASES)
 
     @field_validator("last_transaction_at")
     @classmethod

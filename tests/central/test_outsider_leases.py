@@ -5,6 +5,7 @@ reported meanwhile."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -28,6 +29,7 @@ from tests.central.lease_rig import (
 )
 from tests.central.officer.conftest import PASSWORD, Staff
 
+JSON = {"Content-Type": "application/json"}
 MONDAY = date(2026, 11, 23)
 MORNING = "08.00-11.00"
 OTHER_OFFICE = "3578"
@@ -90,6 +92,13 @@ def test_another_kiosks_or_offices_lease_ids_and_odd_counts_change_nothing(
         r = a.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(leases={mine: odd}))
         assert r.status_code == 422, (odd, r.text)
     assert row(rig, mine).reported_used is None
+    # 0.0 is JSON's integer 0, as the document's "integer" says (schemathesis sends it)
+    r = a.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(leases={mine: 0.0}))
+    assert r.status_code == 200, r.text
+    assert row(rig, mine).reported_used == 0
+    huge = json.dumps(heartbeat_body(leases={mine: 0})).replace(f'"{mine}": 0', f'"{mine}": 1e309')
+    r = a.call("POST", "/api/v1/fleet/heartbeat", data=huge, headers=JSON)
+    assert r.status_code == 422, r.text  # infinity is no count (and no 500 converting it)
     # a heartbeat names at most MAX_LEASES leases (each costs its batch an UPDATE)
     most = {f"x{i}": 0 for i in range(MAX_LEASES)}
     r = a.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(leases=most))
