@@ -30,7 +30,8 @@ Name = Annotated[
         strip_whitespace=True,
         min_length=1,
         max_length=100,
-        pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$",
+        # the one visible character is no control character either (\S alone let a NUL in)
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
     ),
 ]  # not blank
 SigningKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]

@@ -205,3 +205,23 @@ def test_an_error_quoting_a_long_path_stays_short(server: EmbeddedServer) -> Non
         timeout=10,
     )
     assert r.status_code == 404 and len(r.content) < 500
+
+
+def test_a_nul_in_a_name_is_a_field_error(server: EmbeddedServer) -> None:
+    """Names had a NUL let through (the pattern's one visible character could be it): SQLite
+    stored it, PostgreSQL answered 500."""
+    enrolled = requests.post(
+        f"{server.base_url}/api/v1/kiosks",
+        json={"kiosk_id": "kiosk-nul", "office_code": OFFICE, "name": "Lobi\x00"},
+        timeout=10,
+    )
+    assert enrolled.status_code == 422, enrolled.text
+    auth = enrol(server, "kiosk-nul")
+    r = requests.post(
+        f"{server.base_url}/api/v1/applications",
+        json={"applicant_name": "BU\x00DI"},
+        headers={**auth, "Idempotency-Key": "nul-in-a-name-1"},
+        timeout=10,
+    )
+    assert r.status_code == 422
+    assert ["body", "applicant_name"] in [error["loc"] for error in r.json()["detail"]]
