@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from central_server.fleet.heartbeats import HeartbeatWriter
 from central_server.fleet.schemas import HeartbeatIn, HeartbeatOut
+from central_server.security import validation_error_body
 
 HEARTBEAT_PATH = "/api/v1/fleet/heartbeat"
 MAX_BODY_BYTES = 64 * 1024  # a heartbeat is ~400 bytes; devices are capped at 12 x 20 keys
@@ -71,13 +72,10 @@ class HeartbeatFastPath:
             )
         try:
             heartbeat = HeartbeatIn.model_validate_json(body)
-        except ValidationError as exc:
-            return _invalid(
-                [
-                    {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
-                    for e in exc.errors(include_url=False, include_input=False)
-                ]
-            )
+        except ValidationError as exc:  # shortened as every 422 is: a 60 KB key stays home
+            errors = exc.errors(include_url=False, include_input=False)
+            located = ({**e, "loc": ("body", *e["loc"])} for e in errors)
+            return _json(422, validation_error_body(located))
         try:
             commands = await self.writer.submit(kiosk_id, token_hash, heartbeat)
         except HTTPException as exc:

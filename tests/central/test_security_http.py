@@ -12,7 +12,7 @@ import requests
 from central_server.embedded import EmbeddedServer, start_embedded
 from central_server.security import SecurityOptions
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
-from tests.central.fleet.helpers import enrol
+from tests.central.fleet.helpers import enrol, heartbeat_body
 
 MIB = 1024 * 1024
 
@@ -225,3 +225,18 @@ def test_a_nul_in_a_name_is_a_field_error(server: EmbeddedServer) -> None:
     )
     assert r.status_code == 422
     assert ["body", "applicant_name"] in [error["loc"] for error in r.json()["detail"]]
+
+
+def test_a_heartbeats_422_never_echoes_a_long_key(server: EmbeddedServer) -> None:
+    """The heartbeat fast path formats its own 422: a 60 KB device name came back whole."""
+    auth = enrol(server, "kiosk-long-key")
+    key = "K" * 60_000
+    for field, value in (("devices", {key: {"state": "ok"}}), ("leases", {key: 1})):
+        r = requests.post(
+            f"{server.base_url}/api/v1/fleet/heartbeat",
+            json=heartbeat_body(**{field: value}),
+            headers=auth,
+            timeout=10,
+        )
+        assert r.status_code == 422 and len(r.content) < 2000, len(r.content)
+        assert r.json()["detail"][0]["loc"][:2] == ["body", field]  # still says where
