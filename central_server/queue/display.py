@@ -27,6 +27,7 @@ from central_server.review_models import Arrival
 from kiosk_app.domain.terbilang import call_sentence
 
 NEXT_SHOWN = 8  # numbers the display lists as next
+CALL_KINDS = ("call", "recall")  # the events a display announces (and speaks)
 
 
 def waiting_rows(session: Session, office_code: str, day: date, state: str = WAITING) -> list[Any]:
@@ -74,8 +75,28 @@ def call_message(event: QueueEvent) -> dict[str, Any]:
         "calling_number": event.calling_number,
         "counter": counter,
         "text": call_sentence(event.calling_number, counter),
-        "audio": f"/display/audio/{event.calling_number}/{counter}.wav",
+        "audio": f"/display/{event.office_code}/audio/{event.calling_number}/{counter}.wav",
     }
+
+
+def was_called(
+    session: Session, office_code: str, calling_number: str, counter: int, day: date
+) -> bool:
+    """True when `calling_number` was called or recalled to `counter` at the office on `day`:
+    the only sentences a display asks the voice of (anyone may ask; espeak-ng costs ~80 ms of
+    CPU and the answer ~320 KB, so no other number/counter pair is synthesised)."""
+    found = session.scalar(
+        select(QueueEvent.id)
+        .where(
+            QueueEvent.office_code == office_code,
+            QueueEvent.day == day,
+            QueueEvent.kind.in_(CALL_KINDS),
+            QueueEvent.calling_number == calling_number,
+            QueueEvent.counter_number == counter,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def calls_since(session: Session, office_code: str, after_id: int, day: date) -> list[QueueEvent]:
@@ -87,7 +108,7 @@ def calls_since(session: Session, office_code: str, after_id: int, day: date) ->
                 QueueEvent.office_code == office_code,
                 QueueEvent.id > after_id,
                 QueueEvent.day == day,
-                QueueEvent.kind.in_(("call", "recall")),
+                QueueEvent.kind.in_(CALL_KINDS),
             )
             .order_by(QueueEvent.id)
         )

@@ -226,10 +226,17 @@ def router(
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    @r.get("/display/audio/{calling_number}/{counter}.wav", include_in_schema=False)
-    def audio(calling_number: str, counter: int) -> Response:
-        """The chime and the spoken call (espeak-ng, Bahasa Indonesia), cached per sentence."""
+    @r.get("/display/{office_code}/audio/{calling_number}/{counter}.wav", include_in_schema=False)
+    def audio(office_code: str, calling_number: str, counter: int) -> Response:
+        """The chime and the spoken call (espeak-ng, Bahasa Indonesia), cached per sentence:
+        only for a call the office made today (the URL its call event carries)."""
         if not QUEUE_NUMBER_RE.match(calling_number) or not 1 <= counter <= MAX_COUNTER:
+            fail(404, "not_found", "no such call")
+        with db.transaction() as session:
+            called = queue_display.was_called(
+                session, office_code, calling_number, counter, today()
+            )
+        if not called:
             fail(404, "not_found", "no such call")
         wav = call_wav(call_sentence(calling_number, counter))
         return Response(

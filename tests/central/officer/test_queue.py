@@ -359,8 +359,15 @@ def test_a_call_reaches_the_display_stream_and_a_reconnect_replays_it(
     assert not display.thread.is_alive()
 
 
-def test_the_spoken_call_is_a_chime_then_espeak_in_indonesian(central: Central) -> None:
-    r = requests.get(f"{central.url}/display/audio/A-012/3.wav", timeout=60)
+def test_the_spoken_call_is_a_chime_then_espeak_in_indonesian(
+    central: Central, officer: Staff, display: Events
+) -> None:
+    arrived(central, officer, 1)
+    open_counter(officer, 3, "akta_kelahiran")
+    assert call_next(officer, 3) == "A-001"
+    audio = display.wait("call")["audio"]
+    assert audio == f"/display/{OFFICE}/audio/A-001/3.wav"
+    r = requests.get(f"{central.url}{audio}", timeout=60)
     assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
     with wave.open(io.BytesIO(r.content)) as wav:
         rate, frames = wav.getframerate(), wav.readframes(wav.getnframes())
@@ -369,9 +376,13 @@ def test_the_spoken_call_is_a_chime_then_espeak_in_indonesian(central: Central) 
     voice = samples[chime_samples:]
     assert len(voice) > rate  # more than a second of speech after the chime
     assert max(abs(s) for s in voice) > 3000  # espeak-ng's voice, not silence
-    assert requests.get(f"{central.url}/display/audio/A-012/3.wav", timeout=10).content == r.content
-    assert requests.get(f"{central.url}/display/audio/bad/3.wav", timeout=10).status_code == 404
-    assert requests.get(f"{central.url}/display/audio/A-012/100.wav", timeout=10).status_code == 404
+    assert requests.get(f"{central.url}{audio}", timeout=10).content == r.content
+    # Only a call made today is spoken: anyone may ask, and each new sentence costs espeak-ng
+    for other in ("A-002/3", "A-001/4", "bad/3", "A-001/100", "B-999/99"):
+        refused = requests.get(f"{central.url}/display/{OFFICE}/audio/{other}.wav", timeout=10)
+        assert refused.status_code == 404, other
+    elsewhere = requests.get(f"{central.url}/display/3578/audio/A-001/3.wav", timeout=10)
+    assert elsewhere.status_code == 404
 
 
 def test_the_display_page_has_no_inline_script(central: Central) -> None:
