@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from central_server.fleet.heartbeats import HeartbeatWriter
 from central_server.fleet.schemas import HeartbeatIn, HeartbeatOut
-from central_server.security import validation_error_body
+from central_server.security import BodyTooLarge, validation_error_body
 
 HEARTBEAT_PATH = "/api/v1/fleet/heartbeat"
 MAX_BODY_BYTES = 64 * 1024  # a heartbeat is ~400 bytes; devices are capped at 12 x 20 keys
@@ -58,8 +58,8 @@ class HeartbeatFastPath:
         if token is None:
             return _error(HTTPException(401, _detail("missing bearer token"), _CHALLENGE))
         body = await _read_body(receive)
-        if body is None:
-            return _json(413, {"detail": "Request body too large"})
+        if body is None:  # the documented 413 (a [limits] max_body_bytes above this one)
+            return _error(BodyTooLarge(MAX_BODY_BYTES))
         try:
             kiosk_id, token_hash = await self.claims(token)
         except HTTPException as exc:

@@ -240,3 +240,21 @@ def test_a_heartbeats_422_never_echoes_a_long_key(server: EmbeddedServer) -> Non
         )
         assert r.status_code == 422 and len(r.content) < 2000, len(r.content)
         assert r.json()["detail"][0]["loc"][:2] == ["body", field]  # still says where
+
+
+def test_a_heartbeat_over_the_fast_paths_own_limit_gets_the_documented_413(
+    database_url: str,
+) -> None:
+    """With [limits] max_body_bytes above 64 KiB the fast path's own cap answers; its 413 was
+    {"detail": "Request body too large"}, not the documented {"detail": {code, message}}."""
+    options = SecurityOptions(default_body_limit=256 * 1024)
+    with start_embedded(
+        database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN, security=options
+    ) as server:
+        auth = enrol(server, "kiosk-roomy")
+        body = heartbeat_body(app_version="1" * (100 * 1024))
+        r = requests.post(
+            f"{server.base_url}/api/v1/fleet/heartbeat", json=body, headers=auth, timeout=10
+        )
+    assert r.status_code == 413
+    assert r.json()["detail"]["code"] == "too_large" and len(r.content) < 300
