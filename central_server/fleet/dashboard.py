@@ -318,7 +318,8 @@ def build_dashboard(
             seals.decide(
                 session, kiosk_id, key_id, decision == "approve", staff.name, service.clock()
             )
-        return RedirectResponse(f"{target}?key={decision}d", status_code=303)
+        done = "approved" if decision == "approve" else "rejected"
+        return RedirectResponse(f"{target}?key={done}", status_code=303)
 
     @router.get("/commands/{command_id}/attachment")
     def attachment(command_id: int, _staff: StaffDep) -> Response:
