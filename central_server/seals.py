@@ -202,20 +202,19 @@ def key_history(session: Session, kiosk_id: str, state: str | None = None) -> li
 
 def keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]:
     """The raw public keys a kiosk's seal issued at `issued_at` may be signed with: the one in
-    force then (the first one for an earlier time), and a neighbour registered within
-    CLOCK_SKEW of it (the kiosk's clock is its own)."""
+    force then (the first one for an earlier time), and any other in force within CLOCK_SKEW
+    of it (the kiosk's clock is its own; keys replaced within seconds of each other)."""
     history = [(k.public_key, utc(k.valid_from)) for k in key_history(session, kiosk_id, IN_FORCE)]
     if not history:  # a key stored before history was kept
         current = session.scalar(select(Kiosk.signing_key).where(Kiosk.kiosk_id == kiosk_id))
         history = [(current, utc(issued_at))] if current else []
     at = utc(issued_at)
-    chosen = max([i for i, (_k, since) in enumerate(history) if since <= at], default=0)
+    last = len(history) - 1
     picked = [
         key
         for i, (key, since) in enumerate(history)
-        if i == chosen
-        or (i == chosen + 1 and since - CLOCK_SKEW <= at)
-        or (i == chosen - 1 and at - CLOCK_SKEW < history[chosen][1])
+        if (i == 0 or since - CLOCK_SKEW <= at)  # in force from then (the first: always)
+        and (i == last or at < history[i + 1][1] + CLOCK_SKEW)  # until its successor
     ]
     raw: list[bytes] = []
     for text in picked:

@@ -7,7 +7,6 @@ replacement proven with the key in force is in force at once; a replayed proof i
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from central_server.models import Application, Kiosk, KioskSigningKey
 from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN
+from tests.central.fleet.helpers import Technician
 from tests.central.lease_rig import SERVICE, LeaseKiosk, LeaseServer, lease_server, seed_office
 
 KEY_PATH = "/api/v1/kiosk/signing-key"
@@ -69,28 +69,6 @@ def proven(kiosk: LeaseKiosk, old: Ed25519PrivateKey, new: Ed25519PrivateKey) ->
     return {"signing_key": text(new), "proof": {"nonce": nonce, "signature": signature}}
 
 
-class Technician:
-    """A technician logged in to the fleet dashboard, posting its forms with their CSRF."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.http = requests.Session()
-        r = self.http.post(f"{base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
-        assert r.status_code == 200, r.text
-
-    def page(self, kiosk_id: str) -> str:
-        return self.http.get(f"{self.base_url}/fleet/kiosks/{kiosk_id}", timeout=10).text
-
-    def decide(self, kiosk_id: str, decision: str) -> requests.Response:
-        page = self.page(kiosk_id)
-        [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', page))
-        [key_id] = re.findall(r'id="key-pending-(\d+)"', page)
-        action = f"{self.base_url}/fleet/kiosks/{kiosk_id}/signing-keys/{key_id}/{decision}"
-        asked = self.http.post(action, data={"csrf": csrf}, timeout=10)
-        assert asked.status_code == 200 and 'id="confirm-key"' in asked.text  # confirm first
-        return self.http.post(action, data={"csrf": csrf, "confirmed": "1"}, timeout=10)
-
-
 def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     rig: LeaseServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -126,7 +104,7 @@ def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     r = kiosk.call("POST", "/api/v1/checkin", json={"seal": receipt_seal.qr_text(forged_seal)})
     assert r.status_code == 409 and r.json()["detail"]["code"] == "seal_pending", r.text
     # the technician rejects it: its seals are forged from now on, the page says so
-    technician = Technician(rig.base_url)
+    technician = Technician(rig.base_url, ADMIN_TOKEN)
     assert "Kunci segel baru menunggu persetujuan" in technician.page(kiosk.kiosk_id)
     with caplog.at_level(logging.WARNING, logger="central_server.audit"):
         decided = technician.decide(kiosk.kiosk_id, "reject")
