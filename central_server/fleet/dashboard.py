@@ -264,6 +264,14 @@ def build_dashboard(
         service.queue(kiosk_id, body, staff.name)
         return RedirectResponse(target, status_code=303)
 
+    def stale_form(kiosk_id: str, staff: Staff, csrf: str) -> Response | None:
+        """A kiosk page form that may not act: back to the page for a stale CSRF token, 404
+        for an unknown kiosk; None when it may."""
+        if not access.csrf_ok(staff, csrf):
+            return RedirectResponse(f"/fleet/kiosks/{kiosk_id}?error=csrf", status_code=303)
+        service.kiosk(kiosk_id)  # 404 for an unknown kiosk before anything else
+        return None
+
     @router.post("/kiosks/{kiosk_id}/leases/release")
     def release_leases(
         request: Request,
@@ -274,9 +282,9 @@ def build_dashboard(
     ) -> Response:
         """Give a silent kiosk's places in doubt back to the pool, after a confirmation."""
         target = f"/fleet/kiosks/{kiosk_id}"
-        if not access.csrf_ok(staff, csrf):
-            return RedirectResponse(f"{target}?error=csrf", status_code=303)
-        service.kiosk(kiosk_id)  # 404 for an unknown kiosk before anything else
+        stale = stale_form(kiosk_id, staff, csrf)
+        if stale is not None:
+            return stale
         if confirmed != "1":
             with service.db.transaction() as session:
                 doubtful = lease_reports.doubtful(session, kiosk_id, lease_now())
@@ -301,9 +309,9 @@ def build_dashboard(
         """Approve or reject a seal key the kiosk submitted without proof, after a
         confirmation; audited with the technician's name."""
         target = f"/fleet/kiosks/{kiosk_id}"
-        if not access.csrf_ok(staff, csrf):
-            return RedirectResponse(f"{target}?error=csrf", status_code=303)
-        service.kiosk(kiosk_id)  # 404 for an unknown kiosk before anything else
+        stale = stale_form(kiosk_id, staff, csrf)
+        if stale is not None:
+            return stale
         if decision not in ("approve", "reject"):
             return RedirectResponse(f"{target}?error=bad_command", status_code=303)
         with service.db.transaction() as session:
