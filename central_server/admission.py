@@ -296,7 +296,7 @@ class Admission:
                     room = quota.window_capacity(capacity[service], window)
                     seen = count(service, day).get((day, window), 0)
                     over = seen + taken[slot] > room
-                hold = reconcile.content_problem(body, today)
+                hold = reconcile.hold_reason(body, today, status)
                 accepted.append(_Accepted(item, day, window, status, hold, over))
                 outcomes.append(None)
                 continue

@@ -272,14 +272,6 @@ class KioskAuth:
         log.info("kiosk %s enrolled at office %s", body.kiosk_id, body.office_code)
         return KioskOut(kiosk_id=body.kiosk_id, token=token)
 
-    def set_signing_key(self, kiosk_id: str, signing_key: str) -> None:
-        """Register (or replace) the public key of the receipts an enrolled kiosk seals from
-        now on (seals.register_key: earlier seals keep the key they were signed with)."""
-        with self.db.transaction() as session:
-            kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
-            if kiosk is not None:
-                seals.register_key(session, kiosk, signing_key, datetime.now(UTC), "kiosk")
-
     def _redeem(self, session: Any, body: EnrolIn, now: datetime) -> None:
         if body.enrolment_code is None:
             fail(401, "enrolment_code_required", "an enrolment code from a technician is required")

@@ -42,6 +42,10 @@ class Kiosk(Base):
     # Ed25519 public key of the receipts it seals (receipt_seal.public_key_text), None = unknown;
     # the current one of KioskSigningKey
     signing_key: Mapped[str | None] = mapped_column(String(64))
+    # The one-time nonce a key replacement's proof of possession must sign, and until when
+    # (POST /api/v1/kiosk/signing-key/challenge; used up by the PUT that carries it).
+    key_nonce: Mapped[str | None] = mapped_column(String(64))
+    key_nonce_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class KioskSigningKey(Base):
@@ -55,7 +59,12 @@ class KioskSigningKey(Base):
     kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"), index=True)
     public_key: Mapped[str] = mapped_column(String(64))
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    registered_by: Mapped[str] = mapped_column(String(40))  # "enrolment" or "kiosk"
+    registered_by: Mapped[str] = mapped_column(String(40))  # "enrolment", "kiosk", "kiosk+proof"
+    # in_force; pending (replaced without proof of the old key: a technician approves it, in
+    # force from valid_from then, or rejects it); rejected. central_server.seals
+    state: Mapped[str] = mapped_column(String(20), server_default="in_force", default="in_force")
+    decided_by: Mapped[str | None] = mapped_column(String(100))  # the technician, for pending
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Quota(Base):

@@ -35,6 +35,27 @@ def content_problem(body: ApplicationIn, today: date) -> str | None:
     return None
 
 
+SEAL_PENDING_HOLD = (
+    "segel dibuat dengan kunci anjungan baru yang menunggu persetujuan teknisi"
+    " / sealed with a new kiosk key awaiting a technician's approval"
+)
+
+
+def hold_reason(body: ApplicationIn, today: date, seal_status: str) -> str | None:
+    """Why an offline booking is admitted held for an officer: its content (content_problem)
+    and a seal signed with a key still pending approval (the citizen holds a printed
+    receipt: admitted, never refused, but not processed before an officer looked)."""
+    reasons = [
+        reason
+        for reason in (
+            content_problem(body, today),
+            SEAL_PENDING_HOLD if seal_status == seals.PENDING_APPROVAL else None,
+        )
+        if reason is not None
+    ]
+    return "; ".join(reasons) if reasons else None
+
+
 def lease_problem(
     session: Session, kiosk: KioskRef, body: ApplicationIn
 ) -> tuple[Problem | None, str]:

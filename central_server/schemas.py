@@ -65,10 +65,43 @@ class KioskIn(BaseModel):
     )
 
 
+class KeyProof(BaseModel):
+    """Proof that the kiosk holds the key in force: the Ed25519 signature by that key of
+    ``AJK1.<kiosk_id>~<new signing_key>~<nonce>`` (receipt_seal.sign_key_change), the nonce
+    being the one POST /api/v1/kiosk/signing-key/challenge gave (one use, 5 minutes)."""
+
+    nonce: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")] = Field(
+        description="the one-time nonce from POST /api/v1/kiosk/signing-key/challenge"
+    )
+    signature: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")] = Field(
+        description="Ed25519 signature (64 bytes, base64url) by the key in force"
+    )
+
+
 class SigningKeyIn(BaseModel):
-    """A kiosk's Ed25519 public key for its receipt seals (receipt_seal.public_key_text)."""
+    """A kiosk's Ed25519 public key for its receipt seals (receipt_seal.public_key_text). The
+    first key is taken with the kiosk token; a replacement is in force at once only with
+    `proof` (signed with the key in force), otherwise it waits for a technician's approval."""
 
     signing_key: SigningKey
+    proof: KeyProof | None = Field(
+        None, description="proof of possession of the key in force (needed to replace it at once)"
+    )
+
+
+class SigningKeyOut(BaseModel):
+    """A replacement key recorded but not in force: a technician approves or rejects it on
+    the fleet dashboard; seals signed with it verify as pending approval meanwhile."""
+
+    state: Literal["pending"]
+    message: str
+
+
+class KeyChallengeOut(BaseModel):
+    """A one-time nonce for a key replacement's proof (KeyProof), valid until `expires_at`."""
+
+    nonce: str
+    expires_at: dt.datetime
 
 
 class KioskOut(BaseModel):

@@ -1,7 +1,9 @@
 """Receipt seals checked on the server: the kiosk's registered key, and what a seal vouches for.
 
 The kiosk signs every ticket's and receipt's QR (kiosk_app.services.receipt_seal); the server
-keeps each kiosk's public key (enrolment, or PUT /api/v1/kiosk/signing-key) and checks a seal
+keeps each kiosk's public key (enrolment, or PUT /api/v1/kiosk/signing-key: a replacement is
+in force at once only with proof of the current key, pending a technician's approval otherwise)
+and checks a seal
 for admission (offline bookings), the officer pages and the public page GET /r/{seal}. An
 application moved to another slot is sealed again by the server (server_seal); the seal it
 replaced then verifies as superseded, "moved to <date, window>".
@@ -31,6 +33,10 @@ audit = logging.getLogger("central_server.audit")
 
 VALID, ALTERED, UNKNOWN_KIOSK, MALFORMED = "valid", "bad_signature", "unknown_kiosk", "malformed"
 SUPERSEDED = "superseded"  # genuine, but its application was moved to another date or window
+# Signed with a key the kiosk submitted without proof of its old one: neither valid nor
+# forged until a technician approves the key (then valid) or rejects it (then bad_signature).
+PENDING_APPROVAL = "pending_approval"
+IN_FORCE, PENDING, REJECTED = "in_force", "pending", "rejected"  # KioskSigningKey.state
 MAX_TYPED = 700  # what a verification page reads of a scanned or pasted code
 CLOCK_SKEW = timedelta(minutes=10)  # a seal this near a key change is tried with both keys
 
@@ -39,7 +45,8 @@ CLOCK_SKEW = timedelta(minutes=10)  # a seal this near a key change is tried wit
 class SealCheck:
     """How a seal verified: `status` is VALID, SUPERSEDED (genuine, but the application was
     moved since: its date and window are the application's now), ALTERED (altered or forged),
-    UNKNOWN_KIOSK (no key registered for the kiosk it names) or MALFORMED; `claims` unless
+    UNKNOWN_KIOSK (no key registered for the kiosk it names), PENDING_APPROVAL (signed with a
+    key still waiting for a technician's approval) or MALFORMED; `claims` unless
     malformed (unverified unless VALID or SUPERSEDED); `application` the row it vouches for,
     None when it has not arrived (yet)."""
 
@@ -59,13 +66,42 @@ class SealCheck:
         return self.status in (VALID, SUPERSEDED)
 
 
-def register_key(session: Session, kiosk: Kiosk, public_key: str, now: datetime, by: str) -> bool:
-    """Make `public_key` the kiosk's receipt signing key from `now` on; False when it was
-    already. Seals issued before stay checked with the key then in force (`keys_at`), so a
-    replaced key (a lost key file, or a stolen token) neither voids nor forges them; a
-    replacement is audit-logged and listed on the fleet dashboard's kiosk page."""
+def register_key(
+    session: Session,
+    kiosk: Kiosk,
+    public_key: str,
+    now: datetime,
+    by: str,
+    state: str = IN_FORCE,
+) -> bool:
+    """Record `public_key` as the kiosk's receipt signing key from `now` on: in force (the
+    first key, enrolment with a technician's code, or a replacement proven with the current
+    key) or PENDING (a replacement without that proof: a technician approves or rejects it on
+    the fleet page). False when nothing changed (the key already in force, or already
+    pending). Seals issued before stay checked with the key then in force (`keys_at`)."""
     if kiosk.signing_key == public_key:
         return False
+    if state == PENDING:
+        if public_key in _keys_in(session, kiosk.kiosk_id, PENDING):
+            return False
+        session.add(
+            KioskSigningKey(
+                kiosk_id=kiosk.kiosk_id,
+                public_key=public_key,
+                valid_from=now,
+                registered_by=by,
+                state=PENDING,
+            )
+        )
+        audit.warning(
+            "kiosk %s submitted receipt signing key %s without proof of its key %s (%s):"
+            " pending a technician's approval; its seals verify as pending meanwhile",
+            kiosk.kiosk_id,
+            public_key[:8],
+            (kiosk.signing_key or "-")[:8],
+            by,
+        )
+        return True
     previous, kiosk.signing_key = kiosk.signing_key, public_key
     session.add(
         KioskSigningKey(
@@ -87,33 +123,98 @@ def register_key(session: Session, kiosk: Kiosk, public_key: str, now: datetime,
     return True
 
 
-def key_history(session: Session, kiosk_id: str) -> list[KioskSigningKey]:
-    """Every signing key the kiosk registered, oldest first."""
+def key_state(session: Session, kiosk_id: str, public_key: str) -> str | None:
+    """The newest state of `public_key` among the kiosk's keys (None: never submitted)."""
+    return session.scalar(
+        select(KioskSigningKey.state)
+        .where(KioskSigningKey.kiosk_id == kiosk_id, KioskSigningKey.public_key == public_key)
+        .order_by(KioskSigningKey.id.desc())
+        .limit(1)
+    )
+
+
+def decide(
+    session: Session, kiosk_id: str, key_id: int, approve: bool, by: str, now: datetime
+) -> bool:
+    """A technician's decision on a pending key: approved, it is in force from when it was
+    submitted (the seals the kiosk printed meanwhile become valid) and the kiosk's current
+    key if none newer is; rejected, its seals verify as forged. Audited with `by`; False when
+    the key is not pending (decided already, or not this kiosk's)."""
+    row = session.get(KioskSigningKey, key_id, with_for_update=True)
+    if row is None or row.kiosk_id != kiosk_id or row.state != PENDING:
+        return False
+    row.state, row.decided_by, row.decided_at = (IN_FORCE if approve else REJECTED), by, now
+    if approve:
+        session.flush()
+        kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+        newest = session.scalar(
+            select(KioskSigningKey.public_key)
+            .where(KioskSigningKey.kiosk_id == kiosk_id, KioskSigningKey.state == IN_FORCE)
+            .order_by(KioskSigningKey.valid_from.desc(), KioskSigningKey.id.desc())
+            .limit(1)
+        )
+        if kiosk is not None:
+            kiosk.signing_key = newest
+    audit.warning(
+        "technician %s %s receipt signing key %s of kiosk %s (submitted %s)%s",
+        by,
+        "approved" if approve else "rejected",
+        row.public_key[:8],
+        kiosk_id,
+        utc(row.valid_from).isoformat(timespec="seconds"),
+        ": in force from then on" if approve else ": seals signed with it verify as forged",
+    )
+    return True
+
+
+def _keys_in(session: Session, kiosk_id: str, state: str) -> list[str]:
     return list(
         session.scalars(
-            select(KioskSigningKey)
-            .where(KioskSigningKey.kiosk_id == kiosk_id)
-            .order_by(KioskSigningKey.valid_from, KioskSigningKey.id)
+            select(KioskSigningKey.public_key).where(
+                KioskSigningKey.kiosk_id == kiosk_id, KioskSigningKey.state == state
+            )
         )
     )
 
 
+def pending_keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]:
+    """The raw pending keys a seal issued at `issued_at` may be signed with: those submitted
+    before it (CLOCK_SKEW allowed)."""
+    rows = session.execute(
+        select(KioskSigningKey.public_key, KioskSigningKey.valid_from).where(
+            KioskSigningKey.kiosk_id == kiosk_id, KioskSigningKey.state == PENDING
+        )
+    )
+    return [
+        receipt_seal.public_key_from_text(key)
+        for key, since in rows
+        if utc(since) - CLOCK_SKEW <= utc(issued_at)
+    ]
+
+
+def key_history(session: Session, kiosk_id: str, state: str | None = None) -> list[KioskSigningKey]:
+    """Every signing key the kiosk registered (or those in `state`), oldest first."""
+    query = select(KioskSigningKey).where(KioskSigningKey.kiosk_id == kiosk_id)
+    if state is not None:
+        query = query.where(KioskSigningKey.state == state)
+    return list(session.scalars(query.order_by(KioskSigningKey.valid_from, KioskSigningKey.id)))
+
+
 def keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]:
     """The raw public keys a kiosk's seal issued at `issued_at` may be signed with: the one in
-    force then (the first one for an earlier time), and a neighbour registered within
-    CLOCK_SKEW of it (the kiosk's clock is its own)."""
-    history = [(k.public_key, utc(k.valid_from)) for k in key_history(session, kiosk_id)]
+    force then (the first one for an earlier time), and any other in force within CLOCK_SKEW
+    of it (the kiosk's clock is its own; keys replaced within seconds of each other)."""
+    history = [(k.public_key, utc(k.valid_from)) for k in key_history(session, kiosk_id, IN_FORCE)]
     if not history:  # a key stored before history was kept
         current = session.scalar(select(Kiosk.signing_key).where(Kiosk.kiosk_id == kiosk_id))
         history = [(current, utc(issued_at))] if current else []
     at = utc(issued_at)
-    chosen = max([i for i, (_k, since) in enumerate(history) if since <= at], default=0)
+    last = len(history) - 1
     picked = [
         key
         for i, (key, since) in enumerate(history)
-        if i == chosen
-        or (i == chosen + 1 and since - CLOCK_SKEW <= at)
-        or (i == chosen - 1 and at - CLOCK_SKEW < history[chosen][1])
+        if (i == 0 or since - CLOCK_SKEW <= at)  # in force from then (the first: always)
+        and (i == last or at < history[i + 1][1] + CLOCK_SKEW)  # until its successor
     ]
     raw: list[bytes] = []
     for text in picked:
@@ -141,6 +242,13 @@ def check(session: Session, sealed: str, server: ServerSealer | None = None) -> 
             return SealCheck(VALID, receipt_seal.verify(sealed, lambda _kiosk: raw))  # noqa: B023
         except SealInvalid as exc:
             status = exc.reason
+    if claims.kiosk_id != SERVER_ID:
+        for raw in pending_keys_at(session, claims.kiosk_id, claims.issued_at):
+            try:
+                receipt_seal.verify(sealed, lambda _kiosk: raw)  # noqa: B023
+            except SealInvalid:
+                continue
+            return SealCheck(PENDING_APPROVAL, claims)
     return SealCheck(status, claims)
 
 
@@ -148,8 +256,12 @@ def find(session: Session, sealed: str, server: ServerSealer | None = None) -> S
     """`check`, and for a valid seal the application it vouches for: the one admitted with this
     seal, the kiosk's application of that local reference, or the registration number itself
     (an online booking is sealed after the server answered, a server seal names it). An
-    application now on another date or window than the seal's makes it SUPERSEDED."""
+    application now on another date or window than the seal's makes it SUPERSEDED. A seal
+    pending approval names only the booking admitted with that very seal."""
     result = check(session, sealed, server)
+    if result.status == PENDING_APPROVAL and result.claims is not None:
+        admitted = session.scalars(select(Application).where(Application.seal == sealed)).first()
+        return SealCheck(PENDING_APPROVAL, result.claims, admitted)
     if not result.valid or result.claims is None:
         return result
     claims = result.claims

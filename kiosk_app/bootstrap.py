@@ -31,7 +31,8 @@ from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 from kiosk_app.services.printing.reprint import TicketReprint, report_interrupted
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.regions import RegionCache
-from kiosk_app.services.sealing import OutboxError, load_key, load_signing_key
+from kiosk_app.services.seal_key import SealKeyFile, SealKeyRegistrar, load_or_renew
+from kiosk_app.services.sealing import OutboxError, load_key
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.surveys import SurveyQueue, SurveySender
 
@@ -98,7 +99,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         base_url = embedded.base_url
         log.info("embedded central server starting at %s", base_url)
     try:
-        signer = _signer(config, base_url if embedded is None else None)
+        signer, key_file = _signer(config, base_url if embedded is None else None)
         central = CentralClient(
             base_url,
             config.kiosk_id,
@@ -136,6 +137,16 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         regions = RegionCache(central, config.data_dir, first_delay_s=8.0)  # after 1st heartbeat
         # Places set aside for this kiosk, booked while the server cannot be reached (no
         # signing key: nothing offline can be sealed, so no lease is taken either).
+        registrar = (
+            SealKeyRegistrar(
+                central,
+                signer.public_key,
+                previous_file=key_file.previous,
+                renewed=key_file.renewed,
+            )
+            if signer is not None and key_file is not None
+            else None
+        )
         leases = (
             LeaseKeeper(
                 LeaseStore(config.data_dir / "leases.db"),
@@ -143,6 +154,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
                 public_key=signer.public_key,
                 opening_hours=config.opening_hours,
                 first_delay_s=6.0,  # after the first heartbeat
+                registrar=registrar,
             )
             if signer is not None
             else None
@@ -187,7 +199,12 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         health = HealthReporter(
             central=central,
             # attendant: assisted-action counts; storage: damaged or unwritable durable files
-            devices={**device_map, "attendant": attendant, "storage": STORAGE},
+            devices={
+                **device_map,
+                "attendant": attendant,
+                "storage": STORAGE,
+                **({"seal_key": registrar} if registrar is not None else {}),
+            },
             app_version=__version__,
             data_dir=config.data_dir,
             # A development kiosk on its embedded server must not reboot the developer's machine.
@@ -244,20 +261,25 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
     )
 
 
-def _signer(config: KioskConfig, central_url: str | None) -> ReceiptSigner | None:
-    """The kiosk's seal signer, or None (reported as the storage fault naming the key file)."""
+def _signer(
+    config: KioskConfig, central_url: str | None
+) -> tuple[ReceiptSigner, SealKeyFile] | tuple[None, None]:
+    """The kiosk's seal signer and its key file (a missing or damaged one replaced by a new
+    key, seal_key.load_or_renew), or None (reported as the storage fault naming the key
+    file: no new key could be written)."""
     try:
-        key = load_signing_key(config.signing_key_file, config.data_dir)
+        key_file = load_or_renew(config.signing_key_file, config.data_dir)
     except (OutboxError, OSError, ValueError) as exc:
         path = config.signing_key_file or config.data_dir / "signing.key"
         STORAGE.report(Path(path), NO_KEY, f"{type(exc).__name__}: {exc}")
-        return None
-    return ReceiptSigner(
-        key,
+        return None, None
+    signer = ReceiptSigner(
+        key_file.key,
         kiosk_id=config.kiosk_id,
         office_code=config.office_code,
         verify_base=config.verify_url or central_url or "",
     )
+    return signer, key_file
 
 
 def _outbox_key(config: KioskConfig) -> bytes | None:

@@ -195,14 +195,28 @@ class CentralClient(CentralTransport, CardHolderApi):
         """Return if the server answers /health, else raise CentralError."""
         self._call("GET", "/health", auth=False)
 
-    def put_signing_key(self, public_key: str) -> None:
-        """(Re)register this kiosk's public seal key with the server (kiosk token auth)."""
-        self._call(
-            "PUT",
-            "/api/v1/kiosk/signing-key",
-            json={"signing_key": public_key},
-            what="register signing key",
+    def put_signing_key(self, public_key: str, proof: dict[str, str] | None = None) -> str:
+        """(Re)register this kiosk's public seal key with the server (kiosk token auth), with
+        `proof` ({"nonce", "signature"}: receipt_seal.sign_key_change) of the key in force:
+        "in_force", or "pending" (a replacement without proof: a technician approves it)."""
+        body: dict[str, object] = {"signing_key": public_key}
+        if proof is not None:
+            body["proof"] = proof
+        answer = self._call(
+            "PUT", "/api/v1/kiosk/signing-key", json=body, what="register signing key"
         )
+        return (
+            "pending"
+            if isinstance(answer, dict) and answer.get("state") == "pending"
+            else "in_force"
+        )
+
+    def signing_key_challenge(self) -> str:
+        """A one-time nonce for the proof of a seal key replacement."""
+        answer = self._call(
+            "POST", "/api/v1/kiosk/signing-key/challenge", what="signing key challenge"
+        )
+        return str(answer["nonce"])
 
     def leases(self, days: int | None = None) -> list[Lease]:
         """Grant or renew this kiosk's slot leases (idempotent): every lease it holds now."""

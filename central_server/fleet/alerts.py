@@ -60,6 +60,17 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         "kuota, warga tetap dilayani / An offline booking arrived for a place released and "
         "taken meanwhile: the slot is over its quota, the citizen is still served",
     ),
+    "seal_key_pending": (
+        WARNING,
+        "Kunci segel baru menunggu persetujuan teknisi: setujui atau tolak di halaman anjungan "
+        "/ New seal key awaiting a technician's approval: approve or reject it on the kiosk's page",
+    ),
+    "seal_key_rejected": (
+        CRITICAL,
+        "Kunci segel anjungan ditolak teknisi: segel dengan kunci itu tidak sah, anjungan perlu "
+        "kunci baru / The kiosk's seal key was rejected: its seals are not valid, the kiosk needs "
+        "a new key",
+    ),
     "offline_too_long": (
         CRITICAL,
         "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes",
@@ -108,6 +119,9 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
     storage = devices.get("storage")
     if storage is not None and storage.get("state") in STORAGE_FAULT_STATES:
         found.append("storage_fault")
+    seal_key = (devices.get("seal_key") or {}).get("state")
+    if seal_key in ("pending", "rejected"):  # kiosk_app.services.seal_key
+        found.append(f"seal_key_{seal_key}")
     if hb.disk_free_pct < DISK_LOW_PCT or hb.disk_free_bytes < DISK_LOW_BYTES:
         found.append("disk_low")
     if hb.cpu_temp_c is not None and hb.cpu_temp_c >= CPU_HOT_C:

@@ -69,11 +69,23 @@ COMMAND_STATUS_LABELS = {
     "failed": "Gagal / failed",
 }
 ALERT_STATE_LABELS = {"open": "Masih aktif / open", "cleared": "Sudah selesai / cleared"}
+KEY_STATE_LABELS = {
+    "in_force": "Berlaku / in force",
+    "pending": "Menunggu persetujuan / pending approval",
+    "rejected": "Ditolak / rejected",
+}
 # Why a kiosk page's form was refused (the redirect's ?error=): only these texts are shown,
 # never the query's own text.
 FORM_ERRORS = {
     "csrf": "formulir kedaluwarsa, muat ulang halaman / form expired, reload the page",
     "bad_command": "perintah tidak dikenal / unknown command",
+    "key_decided": "kunci segel itu sudah diputuskan / that seal key was decided already",
+}
+KEY_DECISIONS = {  # the kiosk page's notice after a decision (?key=)
+    "approved": "Kunci segel disetujui: berlaku sejak diajukan / Seal key approved: in force "
+    "from when it was submitted",
+    "rejected": "Kunci segel ditolak: segel dengan kunci itu tidak sah / Seal key rejected: "
+    "seals signed with it are not valid",
 }
 
 
@@ -88,6 +100,7 @@ TEMPLATES.env.globals.update(
     colour_label=COLOUR_LABELS.get,
     command_status_label=COMMAND_STATUS_LABELS.get,
     alert_state_label=ALERT_STATE_LABELS.get,
+    key_state_label=KEY_STATE_LABELS.get,
 )
 
 
@@ -222,6 +235,9 @@ def build_dashboard(
             in_doubt=sum(x.places - x.used for x in doubtful),
             released=_count(request.query_params.get("released")),
             signing_keys=signing_keys,
+            pending_keys=[k for k in signing_keys if k.state == seals.PENDING],
+            rejected_keys=[k for k in signing_keys if k.state == seals.REJECTED],
+            key_decision=KEY_DECISIONS.get(request.query_params.get("key") or ""),
             csrf=access.csrf_token(staff),
             error=FORM_ERRORS.get(request.query_params.get("error") or ""),
         )
@@ -255,6 +271,14 @@ def build_dashboard(
         service.queue(kiosk_id, body, staff.name)
         return RedirectResponse(target, status_code=303)
 
+    def stale_form(kiosk_id: str, staff: Staff, csrf: str) -> Response | None:
+        """A kiosk page form that may not act: back to the page for a stale CSRF token, 404
+        for an unknown kiosk; None when it may."""
+        if not access.csrf_ok(staff, csrf):
+            return RedirectResponse(f"/fleet/kiosks/{kiosk_id}?error=csrf", status_code=303)
+        service.kiosk(kiosk_id)  # 404 for an unknown kiosk before anything else
+        return None
+
     @router.post("/kiosks/{kiosk_id}/leases/release")
     def release_leases(
         request: Request,
@@ -265,9 +289,9 @@ def build_dashboard(
     ) -> Response:
         """Give a silent kiosk's places in doubt back to the pool, after a confirmation."""
         target = f"/fleet/kiosks/{kiosk_id}"
-        if not access.csrf_ok(staff, csrf):
-            return RedirectResponse(f"{target}?error=csrf", status_code=303)
-        service.kiosk(kiosk_id)  # 404 for an unknown kiosk before anything else
+        stale = stale_form(kiosk_id, staff, csrf)
+        if stale is not None:
+            return stale
         if confirmed != "1":
             with service.db.transaction() as session:
                 doubtful = lease_reports.doubtful(session, kiosk_id, lease_now())
@@ -278,6 +302,39 @@ def build_dashboard(
         with service.db.transaction() as session:
             places = lease_reports.release(session, kiosk_id, lease_now(), staff.name)
         return RedirectResponse(f"{target}?released={places}", status_code=303)
+
+    @router.post("/kiosks/{kiosk_id}/signing-keys/{key_id}/{decision}")
+    def decide_signing_key(
+        request: Request,
+        kiosk_id: str,
+        key_id: int,
+        decision: str,
+        staff: StaffDep,
+        csrf: Annotated[str, Form(max_length=200)],
+        confirmed: Annotated[str, Form(max_length=1)] = "",
+    ) -> Response:
+        """Approve or reject a seal key the kiosk submitted without proof, after a
+        confirmation; audited with the technician's name."""
+        target = f"/fleet/kiosks/{kiosk_id}"
+        stale = stale_form(kiosk_id, staff, csrf)
+        if stale is not None:
+            return stale
+        if decision not in ("approve", "reject"):
+            return RedirectResponse(f"{target}?error=bad_command", status_code=303)
+        with service.db.transaction() as session:
+            pending = {k.id: k for k in seals.key_history(session, kiosk_id, seals.PENDING)}
+            if key_id not in pending:
+                return RedirectResponse(f"{target}?error=key_decided", status_code=303)
+            if confirmed != "1":
+                return render(
+                    request, "signing_key_confirm.html", staff=staff, kiosk_id=kiosk_id,
+                    key=pending[key_id], decision=decision, csrf=csrf,
+                )  # fmt: skip
+            seals.decide(
+                session, kiosk_id, key_id, decision == "approve", staff.name, service.clock()
+            )
+        done = "approved" if decision == "approve" else "rejected"
+        return RedirectResponse(f"{target}?key={done}", status_code=303)
 
     @router.get("/commands/{command_id}/attachment")
     def attachment(command_id: CommandId, _staff: StaffDep) -> Response:

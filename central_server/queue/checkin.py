@@ -71,7 +71,8 @@ def find_application(
     """The booking a kiosk's check-in names (404 not_found when there is none). A scanned QR
     is a signed seal (issue 16: the kiosk's key, or the server's for a booking moved by an
     officer, must have signed it, 409 bad_seal otherwise; a kiosk seal superseded by the move
-    still names its booking) or, on older tickets, the bare registration number."""
+    still names its booking; one signed with a key pending approval is 409 seal_pending, for
+    an attendant) or, on older tickets, the bare registration number."""
     if lookup.nik is not None:
         return _booking_of_holder(session, office_code, lookup.nik.strip(), today)
     number = lookup.registration_number
@@ -81,6 +82,12 @@ def find_application(
             number = lookup.seal
         else:
             found = seals.find(session, sealed, sealer)
+            if found.status == seals.PENDING_APPROVAL:
+                # Neither valid nor forged: an officer checks the citizen in by hand.
+                raise QueueRefused(
+                    "seal_pending",
+                    "the ticket was sealed with a kiosk key awaiting a technician's approval",
+                )
             if not found.genuine:
                 raise QueueRefused(
                     "bad_seal", f"the ticket's seal does not verify ({found.status})"

@@ -2,7 +2,7 @@
 card holder and print codes, the region list. Every route but enrolment takes a kiosk token."""
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central_server import (
     batch_submit,
+    key_change,
     leases,
     lifecycle,
     print_api,
@@ -31,8 +32,10 @@ from central_server.schemas import (
     ApplicationIn,
     ApplicationStatusOut,
     Error,
+    KeyChallengeOut,
     Service,
     SigningKeyIn,
+    SigningKeyOut,
     SlotOut,
     SubmissionOut,
 )
@@ -60,10 +63,45 @@ def router(
     admission = Admission(today, clock=clock)
     r.include_router(build_enrolment_router(kiosk_auth, require_technician, limits))
 
-    @r.put("/api/v1/kiosk/signing-key", status_code=204, responses=ERRORS)
+    @r.post(
+        "/api/v1/kiosk/signing-key/challenge",
+        response_model=KeyChallengeOut,
+        responses=ERRORS,
+    )
+    def signing_key_challenge(kiosk: KioskDep) -> KeyChallengeOut:
+        """A one-time nonce for the proof a seal key replacement carries (5 minutes)."""
+        with db.transaction() as session:
+            nonce, expires = key_change.challenge(session, kiosk.kiosk_id, datetime.now(UTC))
+        return KeyChallengeOut(nonce=nonce, expires_at=expires)
+
+    @r.put(
+        "/api/v1/kiosk/signing-key",
+        status_code=204,
+        responses={
+            **ERRORS,
+            202: {
+                "model": SigningKeyOut,
+                "description": "A replacement without proof: pending a technician's approval",
+            },
+            409: {"model": Error, "description": "proof_invalid or key_rejected"},
+        },
+    )
     def register_signing_key(body: SigningKeyIn, kiosk: KioskDep) -> Response:
-        """Register (or replace) the Ed25519 public key of the kiosk's receipt seals."""
-        kiosk_auth.set_signing_key(kiosk.kiosk_id, body.signing_key)
+        """Register the Ed25519 public key of the kiosk's receipt seals: the first key, or a
+        replacement proven with the key in force (`proof`), is in force at once (204); a
+        replacement without proof waits for a technician's approval (202)."""
+        with db.transaction() as session:
+            outcome = key_change.submit(
+                session, kiosk.kiosk_id, body.signing_key, body.proof, datetime.now(UTC)
+            )
+        if isinstance(outcome, key_change.KeyRefused):
+            fail(409, outcome.code, outcome.message)
+        if outcome == key_change.PENDING:
+            answer = SigningKeyOut(
+                state="pending",
+                message="recorded, pending a technician's approval on the fleet dashboard",
+            )
+            return JSONResponse(answer.model_dump(), 202)
         return Response(status_code=204)
 
     r.include_router(leases.build_router(lease_book, current_kiosk))

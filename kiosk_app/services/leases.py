@@ -22,13 +22,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk_app.central import CentralClient, CentralError, CentralRejected, Lease
+from kiosk_app.central import CentralClient, CentralError, Lease
 from kiosk_app.domain.opening_hours import OpeningHours
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.drain_loop import DrainLoop
 from kiosk_app.services.durable import StorageError, immediate, open_durable
 from kiosk_app.services.outbox.sender import Backoff
+from kiosk_app.services.seal_key import SealKeyRegistrar
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ REFRESH_S = 300.0  # renew the leases this often while the server answers
 # While the server cannot be reached, look again at least this often: its first answer ends
 # every sender's backoff (CentralClient.on_answer), so offline bookings reconcile in seconds.
 PROBE_S = 4.0
-KEY_REGISTERED = "signing_key_registered"  # meta: the public key the server has
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
@@ -331,13 +331,16 @@ class LeaseKeeper(DrainLoop):
         probe_s: float = PROBE_S,
         backoff: Backoff | None = None,
         first_delay_s: float = 0.0,
+        registrar: SealKeyRegistrar | None = None,
     ) -> None:
-        """`public_key`: the kiosk's public seal key (public_key_text); `probe_s`: the longest
+        """`public_key`: the kiosk's public seal key (public_key_text), registered by
+        `registrar` (default: one without a previous key to prove it with); `probe_s`: the longest
         wait between two tries while the server cannot be reached; `first_delay_s`: let the
         kiosk finish starting first (the leases held are in the file meanwhile)."""
         self.store = store
         self.central = central
         self.public_key = public_key
+        self.registrar = registrar or SealKeyRegistrar(central, public_key)
         self.hours = opening_hours or OpeningHours.always()
         self.refresh_s = refresh_s
         self.probe_s = probe_s
@@ -393,19 +396,8 @@ class LeaseKeeper(DrainLoop):
             return True
 
     def _register_key(self) -> None:
-        """PUT the public seal key once the server lacks it (a kiosk enrolled by provisioning,
-        or an older enrolment); remembered durably once the server took it."""
-        if self.store.meta(KEY_REGISTERED) == self.public_key:
-            return
-        try:
-            self.central.put_signing_key(self.public_key)
-        except CentralRejected as exc:
-            if exc.status in (404, 405):  # an older server: its seals show unknown_kiosk
-                log.warning("the central server cannot register seal keys yet: %s", exc)
-                return
-            raise
-        self.store.set_meta(KEY_REGISTERED, self.public_key)
-        log.info("seal key registered with the central server")
+        """The seal key until the server has it in force (SealKeyRegistrar)."""
+        self.registrar.register(self.store.meta, self.store.set_meta)
 
     def _loop(self) -> None:
         if self._stop.wait(self.first_delay_s):

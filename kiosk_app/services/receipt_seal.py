@@ -179,6 +179,35 @@ def verify(sealed: str, public_key_of: Callable[[str], bytes | None]) -> Receipt
     return claims
 
 
+KEY_CHANGE = "AJK1"  # a key replacement's proof: never the bytes of a seal ("AJ1.")
+
+
+def _key_change_bytes(kiosk_id: str, new_public_key: str, nonce: str) -> bytes:
+    return f"{KEY_CHANGE}.{kiosk_id}{SEPARATOR}{new_public_key}{SEPARATOR}{nonce}".encode()
+
+
+def sign_key_change(
+    old_key: Ed25519PrivateKey, kiosk_id: str, new_public_key: str, nonce: str
+) -> str:
+    """Proof that the holder of `old_key` (the key the server has) hands kiosk `kiosk_id`'s
+    seals over to `new_public_key` (public_key_text); `nonce`: the server's one-time nonce."""
+    return _b64(old_key.sign(_key_change_bytes(kiosk_id, new_public_key, nonce)))
+
+
+def key_change_signed(
+    old_public_key: bytes, kiosk_id: str, new_public_key: str, nonce: str, signature: str
+) -> bool:
+    """True when `signature` is `sign_key_change` of these by the key `old_public_key`."""
+    try:
+        raw = _unb64(signature)
+        Ed25519PublicKey.from_public_bytes(old_public_key).verify(
+            raw, _key_change_bytes(kiosk_id, new_public_key, nonce)
+        )
+    except (SealInvalid, InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def new_key() -> Ed25519PrivateKey:
     """A fresh kiosk signing key (made at provisioning)."""
     return Ed25519PrivateKey.generate()

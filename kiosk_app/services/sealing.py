@@ -42,19 +42,35 @@ def load_signing_key(key_file: Path | None, data_dir: Path) -> Ed25519PrivateKey
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
+def signing_key_path(key_file: Path | None, data_dir: Path) -> Path:
+    """Where the kiosk's signing key is: `key_file`, else /etc/anjungan/signing.key when it
+    exists, else the development file in `data_dir`."""
+    if key_file is not None:
+        return Path(key_file)
+    if DEFAULT_SIGNING_KEY_FILE.exists():
+        return DEFAULT_SIGNING_KEY_FILE
+    return Path(data_dir) / "signing.key"
+
+
 def _load_secret(key_file: Path | None, default: Path, dev: Path, what: str) -> bytes:
     """32 secret bytes from `key_file`, else `default`, else a development file `dev`."""
     for path in (key_file, default):
         if path is not None and Path(path).exists():
-            return _read_key(Path(path), what)
+            return read_key(Path(path), what)
     if key_file is not None:
         raise OutboxError(f"{what} file {key_file} does not exist")
     if dev.exists():
-        return _read_key(dev, what)
+        return read_key(dev, what)
     log.warning("no provisioned %s; generating a development key in %s", what, dev)
-    dev.parent.mkdir(parents=True, exist_ok=True)
+    return write_new_secret(dev)
+
+
+def write_new_secret(path: Path) -> bytes:
+    """32 random bytes written to a new file `path` (0600, base64, synced; never over an
+    existing file), its folder made if need be."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     key = AESGCM.generate_key(bit_length=256)  # 32 random bytes from the OS
-    fd = os.open(dev, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.urlsafe_b64encode(key).decode() + "\n")
         handle.flush()
@@ -73,7 +89,7 @@ def unseal(aead: AESGCM, blob: bytes, bound_to: bytes) -> bytes:
     return aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], bound_to)
 
 
-def _read_key(path: Path, what: str = "outbox key") -> bytes:
+def read_key(path: Path, what: str = "outbox key") -> bytes:
     """A key file holds the 32 raw bytes, or their base64 on a line."""
     if path.stat().st_mode & 0o077:
         log.warning("%s %s is readable by group/others; chmod 600 it", what, path)

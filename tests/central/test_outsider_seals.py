@@ -1,7 +1,8 @@
 """Receipt seals attacked from outside, over HTTP on SQLite and PostgreSQL: a stolen kiosk
-token replacing the kiosk's signing key can neither forge seals dated before the change nor
-void the genuine ones (each seal is checked with the key in force when it was issued); the
-change is audit-logged and shown on the fleet dashboard; a revoked kiosk's seals still verify
+token submitting a signing key of its own (pending a technician's approval, see
+test_seal_key_change.py) can neither forge seals dated before it nor void the genuine ones
+(each seal is checked with the key in force when it was issued); the submission is
+audit-logged and shown on the fleet dashboard; a revoked kiosk's seals still verify
 and its token registers nothing; garbage seals are refused without a 500."""
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_a_replaced_signing_key_neither_voids_nor_forges_earlier_seals(
     genuine = kiosk.offline_booking(lease, issued)  # sealed with the enrolment key
     genuine_seal = genuine["lease"]["seal"]
     assert verdict(rig, genuine_seal).json()["status"] == "valid"
-    # a thief with the kiosk's token registers a key of their own
+    # a thief with the kiosk's token submits a key of their own: pending, not in force
     thief = receipt_seal.new_key()
     with caplog.at_level(logging.WARNING, logger="central_server.audit"):
         r = kiosk.call(
@@ -69,9 +70,9 @@ def test_a_replaced_signing_key_neither_voids_nor_forges_earlier_seals(
             "/api/v1/kiosk/signing-key",
             json={"signing_key": receipt_seal.public_key_text(thief)},
         )
-    assert r.status_code == 204
+    assert r.status_code == 202 and r.json()["state"] == "pending", r.text
     audit = [m.getMessage() for m in caplog.records if m.name == "central_server.audit"]
-    assert any(f"kiosk {kiosk.kiosk_id} replaced receipt signing key" in m for m in audit)
+    assert any(f"kiosk {kiosk.kiosk_id} submitted receipt signing key" in m for m in audit)
     # the genuine seal still verifies; one forged for the same past moment does not
     assert verdict(rig, genuine_seal).json()["status"] == "valid"
     forged = replace(kiosk, key=thief).offline_booking(lease, issued)
@@ -80,14 +81,14 @@ def test_a_replaced_signing_key_neither_voids_nor_forges_earlier_seals(
     assert kiosk.submit(genuine).status_code == 201
     refused = kiosk.submit(forged)
     assert refused.status_code != 201, refused.text
-    # the same key again changes nothing; the dashboard shows the replacement
+    # the same key again changes nothing; the dashboard shows the key waiting for approval
     again = receipt_seal.public_key_text(thief)
     kiosk.call("PUT", "/api/v1/kiosk/signing-key", json={"signing_key": again})
     assert len(keys(rig, kiosk)) == 2
     technician = requests.Session()
     technician.post(f"{rig.base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
     page = technician.get(f"{rig.base_url}/fleet/kiosks/{kiosk.kiosk_id}", timeout=10).text
-    assert 'id="key-replaced"' in page and "diganti 1 kali" in page
+    assert 'id="key-replaced"' not in page and "Kunci segel baru menunggu persetujuan" in page
     assert re.search(r"<td>kiosk</td>", page)  # registered with the kiosk's token
 
 

@@ -93,7 +93,8 @@ CHILD = textwrap.dedent("""
     view = wait(lambda v: v.status_check is not None and v.status_check.result is not None,
                 "the status result")
     result["status_found"] = view.status_check.result.registration_number
-    result["storage"] = kiosk.health.collect()["devices"]["storage"]
+    devices = kiosk.health.collect()["devices"]
+    result["storage"], result["seal_key"] = devices["storage"], devices.get("seal_key")
     kiosk.close()
     print(json.dumps(result))
 """)
@@ -202,11 +203,35 @@ def test_no_usable_outbox_key(tmp_path: Path, server: tuple[EmbeddedServer, str]
     assert "outbox.key" in storage["files"]
 
 
-def test_no_usable_signing_key(tmp_path: Path, server: tuple[EmbeddedServer, str]) -> None:
+def test_a_damaged_signing_key_is_replaced_by_a_new_one(
+    tmp_path: Path, server: tuple[EmbeddedServer, str]
+) -> None:
     signing = tmp_path / "signing.key"
     signing.write_bytes(b"not a key at all\n")
     result = kiosk_in_namespace(
         tmp_path, server, "", key_file=_key(tmp_path), extra=f'signing_key_file = "{signing}"\n'
+    )
+    # The damaged file is kept aside, a new key made: the booking's QR carries a seal, and
+    # the health report says the key was made anew (its state: what the server said).
+    assert result["state"] == "result" and result["outcome"] is True
+    assert "/r/AJ1." in str(result["qr"])
+    assert (tmp_path / "signing.key.damaged").read_bytes() == b"not a key at all\n"
+    seal_key = result["seal_key"]
+    assert isinstance(seal_key, dict) and seal_key["renewed"] == "key file damaged: new key made"
+    storage = result["storage"]
+    assert isinstance(storage, dict) and storage["state"] == "ok"
+
+
+def test_no_signing_key_can_be_written(tmp_path: Path, server: tuple[EmbeddedServer, str]) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    signing = folder / "signing.key"  # missing, in a read-only folder
+    result = kiosk_in_namespace(
+        tmp_path,
+        server,
+        f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}",
+        key_file=_key(tmp_path),
+        extra=f'signing_key_file = "{signing}"\n',
     )
     # The kiosk serves all the same: the booking goes through, its QR the bare number (no
     # seal, no lease taken), and the health report names the key file.

@@ -71,6 +71,13 @@ MSG_BAD_SEAL = T(
     "The QR code on this ticket could not be verified. Please type its registration number "
     "or ask an attendant.",
 )
+MSG_SEAL_PENDING = T(
+    "Segel tiket ini dibuat dengan kunci anjungan baru yang masih menunggu persetujuan "
+    "teknisi. Petugas sudah dipanggil dan akan mendaftarkan kedatangan Anda; tunggu di sini "
+    "sebentar.",
+    "This ticket's seal was made with a new kiosk key still awaiting a technician's "
+    "approval. An attendant has been called and will check you in; please wait here.",
+)
 MSG_SERVER_DOWN = T(
     "Pengambilan nomor antrean memerlukan server pusat, yang sedang tidak dapat dihubungi. "
     "Petugas sudah dipanggil; silakan tunggu di sini sebentar.",
@@ -179,6 +186,8 @@ def refusal_message(error: CentralError, field: str, value: str) -> tuple[Text, 
         return MSG_ALREADY_SERVED, False
     if code == "bad_seal":
         return MSG_BAD_SEAL, False
+    if code == "seal_pending":  # neither valid nor forged: a person checks it
+        return MSG_SEAL_PENDING, True
     if code == "other_office":
         return MSG_OTHER_OFFICE.format(office=detail.get("office_code", "-")), False
     if error.status == 404 or error.status == 405:  # a server without check-in (older)

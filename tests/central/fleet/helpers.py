@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import requests
@@ -78,3 +79,26 @@ def kiosks(server: EmbeddedServer, **params: str) -> dict[str, dict[str, Any]]:
     )
     assert r.status_code == 200, r.text
     return {k["kiosk_id"]: k for k in r.json()}
+
+
+class Technician:
+    """A technician logged in to the fleet dashboard, posting its forms with their CSRF."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        r = self.http.post(f"{base_url}/fleet/login", data={"token": token}, timeout=10)
+        assert r.status_code == 200, r.text
+
+    def page(self, kiosk_id: str) -> str:
+        return self.http.get(f"{self.base_url}/fleet/kiosks/{kiosk_id}", timeout=10).text
+
+    def decide(self, kiosk_id: str, decision: str) -> requests.Response:
+        """Approve or reject the kiosk's one pending seal key, confirming when asked."""
+        page = self.page(kiosk_id)
+        [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', page))
+        [key_id] = re.findall(r'id="key-pending-(\d+)"', page)
+        action = f"{self.base_url}/fleet/kiosks/{kiosk_id}/signing-keys/{key_id}/{decision}"
+        asked = self.http.post(action, data={"csrf": csrf}, timeout=10)
+        assert asked.status_code == 200 and 'id="confirm-key"' in asked.text  # confirm first
+        return self.http.post(action, data={"csrf": csrf, "confirmed": "1"}, timeout=10)

@@ -1,9 +1,11 @@
-"""The technicians' dashboard in headless Chromium: log in, filter, send a command, get a code."""
+"""The technicians' dashboard in headless Chromium: log in, filter, send a command, get a code,
+approve a seal key a kiosk submitted without proof of its old one."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,11 @@ from central_server.embedded import EmbeddedServer
 from drivers.card_reader.simulator import SimulatedCardReader
 from drivers.ticket_printer.simulator import SimulatedTicketPrinter
 from kiosk_app.central import CentralClient
+from kiosk_app.services import receipt_seal
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions, make_test_ticket
 from tests.central.conftest import ADMIN_TOKEN, OFFICE
-from tests.central.fleet.helpers import beat, enrol
+from tests.central.fleet.helpers import beat, enrol, heartbeat_body
+from tests.central.lease_rig import SERVICE, lease_server, seed_office
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -183,3 +187,54 @@ def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
         ("reboot", {}),
         ("push_config", {"config": {"timeouts": {"inactivity_s": 120}}}),
     ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_technician_approves_a_pending_seal_key_and_its_receipts_become_valid(
+    database_url: str, browser: Any, tmp_path: Path
+) -> None:
+    with lease_server(database_url) as rig:
+        [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+        [lease, *_] = kiosk.leases(days=4)
+        new_key = receipt_seal.new_key()  # the kiosk lost its key file and made a new one
+        new_text = receipt_seal.public_key_text(new_key)
+        r = kiosk.call("PUT", "/api/v1/kiosk/signing-key", json={"signing_key": new_text})
+        assert r.status_code == 202, r.text
+        pending = {"card_reader": {"state": "ready"}, "seal_key": {"state": "pending"}}
+        kiosk.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(devices=pending))
+        printed = replace(kiosk, key=new_key).offline_booking(lease, datetime.now(UTC))
+        receipt = f"{rig.base_url}/r/{printed['lease']['seal']}"
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        try:
+            page.goto(receipt)  # the citizen's phone, before the approval
+            status = page.locator("#seal-status")
+            assert status.get_attribute("data-status") == "pending_approval"
+            assert "MENUNGGU PERSETUJUAN" in status.inner_text()
+            page.goto(f"{rig.base_url}/fleet/login")
+            page.fill("#token", ADMIN_TOKEN)
+            page.click("#login")
+            page.wait_for_url("**/fleet/")
+            row = page.locator(f'tr[data-kiosk="{kiosk.kiosk_id}"]')
+            assert "Kunci segel baru menunggu persetujuan" in row.inner_text()
+            page.click(f"text={kiosk.kiosk_id}")
+            page.wait_for_url(f"**/fleet/kiosks/{kiosk.kiosk_id}")
+            waiting = page.locator('[id^="key-pending-"]')
+            assert waiting.get_attribute("data-key") == new_text[:8]
+            waiting.locator('button[id^="approve-key-"]').click()
+            page.locator("#confirm-warning").wait_for()  # asked first
+            page.click("#cancel-key")
+            page.wait_for_url(f"**/fleet/kiosks/{kiosk.kiosk_id}")
+            assert page.locator('tr[data-state="pending"]').count() == 1
+            page.locator('button[id^="approve-key-"]').click()
+            page.click("#confirm-key")
+            page.wait_for_url("**key=approved")
+            assert "Kunci segel disetujui" in page.locator("#key-decision").inner_text()
+            assert page.locator('tr[data-state="pending"]').count() == 0
+            assert page.locator('tr[data-state="in_force"]').count() == 2
+            assert "(technician)" in page.locator("#signing-keys").inner_text()
+            page.screenshot(path=str(tmp_path / "fleet-seal-key.png"), full_page=True)
+            page.goto(receipt)  # printed while pending: valid from its submission on
+            assert page.locator("#seal-status").get_attribute("data-status") == "valid"
+        finally:
+            page.close()

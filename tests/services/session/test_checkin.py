@@ -6,7 +6,7 @@ and the real pcscd with the virtual e-KTP for the card tap."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -363,6 +363,30 @@ def test_a_receipts_signed_seal_checks_in(rig: Rig) -> None:
     rig.service.open_checkin()
     view = rig.scan(forged)
     assert view.checkin.message == ck.MSG_BAD_SEAL and view.checkin.result is None
+
+
+def test_a_seal_of_a_key_pending_approval_calls_the_attendant(rig: Rig) -> None:
+    number, day = rig.book()
+    rig.at(day, 9)
+    lost_and_remade = receipt_seal.new_key()  # submitted without proof of the old key
+    public = receipt_seal.public_key_text(lost_and_remade)
+    assert rig.central.put_signing_key(public) == "pending"
+    claims = receipt_seal.ReceiptClaims(  # printed after the new key was submitted
+        reference=number,
+        office="3517",
+        service="akta_kelahiran",
+        day=day,
+        window="08.00-11.00",
+        issued_at=datetime.now(UTC).replace(microsecond=0),
+        kiosk_id=KIOSK,
+    )
+    sealed = receipt_seal.seal(claims, lost_and_remade)
+    rig.service.open_checkin()
+    view = rig.scan(sealed)
+    assert view.checkin.message == ck.MSG_SEAL_PENDING and view.checkin.result is None
+    assert view.checkin.attendant_called and "menunggu persetujuan" in view.checkin.message.id
+    wait_for(lambda: len(rig.calls.reasons) == 1, what="the attendant call")
+    assert rig.calling_tickets() == []
 
 
 def on_attract_scan(rig: Rig, text: str) -> SessionView:

@@ -1,0 +1,100 @@
+"""A kiosk replacing its receipt seal key (PUT /api/v1/kiosk/signing-key).
+
+The first key is taken with the kiosk's token. A replacement is in force at once only with
+proof of possession of the key in force: the old key's signature over the kiosk id, the new
+key and a one-time nonce the server issued (POST /api/v1/kiosk/signing-key/challenge), so a
+stolen token alone cannot hand the kiosk's seals to a key of its own, and a captured proof
+cannot be replayed. Without the proof (the kiosk lost its key file: a damaged disk, a
+reinstall) the key is recorded PENDING: its seals verify as "pending approval" until a
+technician approves it on the fleet page (central_server.seals.decide).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from central_server import seals
+from central_server.lease_reports import utc
+from central_server.models import Kiosk
+from central_server.schemas import KeyProof
+from kiosk_app.services import receipt_seal
+from kiosk_app.services.receipt_seal import SealInvalid
+
+audit = logging.getLogger("central_server.audit")
+
+NONCE_VALID = timedelta(minutes=5)
+IN_FORCE, PENDING = seals.IN_FORCE, seals.PENDING
+
+
+@dataclass(frozen=True)
+class KeyRefused:
+    """Why a key was not taken: an error code and an English message (HTTP 409)."""
+
+    code: str
+    message: str
+
+
+def challenge(session: Session, kiosk_id: str, now: datetime) -> tuple[str, datetime]:
+    """A new one-time nonce for the kiosk's next key replacement (the previous one lapses)."""
+    kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+    assert kiosk is not None  # the caller authenticated it
+    kiosk.key_nonce = secrets.token_urlsafe(24)
+    kiosk.key_nonce_expires = now + NONCE_VALID
+    return kiosk.key_nonce, kiosk.key_nonce_expires
+
+
+def submit(
+    session: Session, kiosk_id: str, public_key: str, proof: KeyProof | None, now: datetime
+) -> str | KeyRefused:
+    """Take `public_key` for the kiosk's seals: IN_FORCE (first key, the key already in force,
+    or a valid proof), PENDING (a replacement without proof), or a KeyRefused (a proof that
+    does not verify, its nonce used or expired; a key a technician rejected). A proof's nonce
+    is used up whatever the outcome: the caller commits before answering."""
+    kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+    assert kiosk is not None
+    if proof is not None:
+        refused = _check_proof(kiosk, public_key, proof, now)
+        if refused is not None:
+            audit.warning(
+                "kiosk %s: seal key replacement by %s refused: %s",
+                kiosk_id,
+                public_key[:8],
+                refused.message,
+            )
+            return refused
+        seals.register_key(session, kiosk, public_key, now, "kiosk+proof")
+        return IN_FORCE
+    if kiosk.signing_key is None or kiosk.signing_key == public_key:
+        seals.register_key(session, kiosk, public_key, now, "kiosk")
+        return IN_FORCE
+    if seals.key_state(session, kiosk_id, public_key) == seals.REJECTED:
+        return KeyRefused("key_rejected", "a technician rejected this key: make a new one")
+    seals.register_key(session, kiosk, public_key, now, "kiosk", state=PENDING)
+    return PENDING
+
+
+def _check_proof(
+    kiosk: Kiosk, public_key: str, proof: KeyProof, now: datetime
+) -> KeyRefused | None:
+    nonce, expires = kiosk.key_nonce, kiosk.key_nonce_expires
+    kiosk.key_nonce = kiosk.key_nonce_expires = None  # one use, whatever the outcome
+    if nonce is None or expires is None or not secrets.compare_digest(nonce, proof.nonce):
+        return KeyRefused("proof_invalid", "unknown or used nonce: ask for a new challenge")
+    if utc(expires) <= now:
+        return KeyRefused("proof_invalid", "the nonce expired: ask for a new challenge")
+    if kiosk.signing_key is None:
+        return None  # nothing to prove yet: the first key
+    try:
+        current = receipt_seal.public_key_from_text(kiosk.signing_key)
+    except SealInvalid:
+        return KeyRefused("proof_invalid", "the key in force is unusable")
+    if not receipt_seal.key_change_signed(
+        current, kiosk.kiosk_id, public_key, proof.nonce, proof.signature
+    ):
+        return KeyRefused("proof_invalid", "the proof is not signed with the key in force")
+    return None

@@ -1,0 +1,165 @@
+"""Replacing a kiosk's seal key, over HTTP on loopback against the real server on SQLite and
+PostgreSQL: a stolen token's key without proof of the key in force stays pending (its seals
+verify as pending approval, never valid; its offline bookings are admitted held; check-in
+sends the citizen to an attendant) until a technician decides on the fleet page; a
+replacement proven with the key in force is in force at once; a replayed proof is refused."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+from central_server.models import Application, Kiosk, KioskSigningKey
+from kiosk_app.services import receipt_seal
+from tests.central.conftest import ADMIN_TOKEN
+from tests.central.fleet.helpers import Technician
+from tests.central.lease_rig import SERVICE, LeaseKiosk, LeaseServer, lease_server, seed_office
+
+KEY_PATH = "/api/v1/kiosk/signing-key"
+
+
+@pytest.fixture
+def rig(database_url: str) -> Iterator[LeaseServer]:
+    with lease_server(database_url) as running:
+        yield running
+
+
+def status_of(rig: LeaseServer, sealed: str) -> str:
+    r = requests.get(
+        f"{rig.base_url}/r/{sealed}", headers={"Accept": "application/json"}, timeout=10
+    )
+    status: str = r.json()["status"]
+    return status
+
+
+def states(rig: LeaseServer, kiosk: LeaseKiosk) -> list[tuple[str, str]]:
+    """(first 8 characters of the key, state) of every key the kiosk submitted, oldest first."""
+    with rig.app.state.db.transaction() as session:
+        rows = session.execute(
+            select(KioskSigningKey.public_key, KioskSigningKey.state)
+            .where(KioskSigningKey.kiosk_id == kiosk.kiosk_id)
+            .order_by(KioskSigningKey.valid_from, KioskSigningKey.id)
+        )
+        return [(key[:8], state) for key, state in rows]
+
+
+def current_key(rig: LeaseServer, kiosk: LeaseKiosk) -> str | None:
+    with rig.app.state.db.transaction() as session:
+        return session.scalar(select(Kiosk.signing_key).where(Kiosk.kiosk_id == kiosk.kiosk_id))
+
+
+def text(key: Ed25519PrivateKey) -> str:
+    return receipt_seal.public_key_text(key)
+
+
+def proven(kiosk: LeaseKiosk, old: Ed25519PrivateKey, new: Ed25519PrivateKey) -> dict[str, Any]:
+    """The body of a replacement signed with `old` over a fresh challenge."""
+    r = kiosk.call("POST", f"{KEY_PATH}/challenge")
+    assert r.status_code == 200, r.text
+    nonce = r.json()["nonce"]
+    signature = receipt_seal.sign_key_change(old, kiosk.kiosk_id, text(new), nonce)
+    return {"signing_key": text(new), "proof": {"nonce": nonce, "signature": signature}}
+
+
+def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
+    rig: LeaseServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    [lease, *_] = kiosk.leases(days=4)
+    genuine_key = kiosk.key
+    assert genuine_key is not None
+    thief_key = receipt_seal.new_key()
+    r = kiosk.call("PUT", KEY_PATH, json={"signing_key": text(thief_key)})
+    assert r.status_code == 202 and r.json()["state"] == "pending", r.text
+    assert current_key(rig, kiosk) == text(genuine_key)  # not in force
+    thief = replace(kiosk, key=thief_key)
+    forged = thief.offline_booking(lease, datetime.now(UTC))
+    forged_seal = forged["lease"]["seal"]
+    assert status_of(rig, forged_seal) == "pending_approval"
+    page = requests.get(f"{rig.base_url}/r/{forged_seal}", timeout=10).text
+    assert 'data-status="pending_approval"' in page
+    assert "MENUNGGU PERSETUJUAN" in page and "tidak dinyatakan palsu" in page
+    # the kiosk's own seals, issued after the thief's key, are still valid
+    genuine = kiosk.offline_booking(lease, datetime.now(UTC))
+    assert status_of(rig, genuine["lease"]["seal"]) == "valid"
+    # the booking a citizen holds a pending receipt for is admitted, held for an officer
+    admitted = kiosk.submit(forged)
+    assert admitted.status_code == 201, admitted.text
+    number = admitted.json()["registration_number"]
+    with rig.app.state.db.transaction() as session:
+        app = session.scalars(
+            select(Application).where(Application.registration_number == number)
+        ).one()
+        assert app.seal_status == "pending_approval"
+        assert app.hold_reason is not None and "menunggu persetujuan teknisi" in app.hold_reason
+    # check-in with that ticket: an attendant, neither "valid" nor "forged"
+    r = kiosk.call("POST", "/api/v1/checkin", json={"seal": receipt_seal.qr_text(forged_seal)})
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "seal_pending", r.text
+    # the technician rejects it: its seals are forged from now on, the page says so
+    technician = Technician(rig.base_url, ADMIN_TOKEN)
+    assert "Kunci segel baru menunggu persetujuan" in technician.page(kiosk.kiosk_id)
+    with caplog.at_level(logging.WARNING, logger="central_server.audit"):
+        decided = technician.decide(kiosk.kiosk_id, "reject")
+    assert decided.status_code == 200 and 'id="key-decision"' in decided.text
+    audit = [m.getMessage() for m in caplog.records if m.name == "central_server.audit"]
+    assert any(m.startswith("technician technician rejected receipt signing key") for m in audit), (
+        audit
+    )
+    assert 'id="key-rejected-' in decided.text and "ditolak oleh technician" in decided.text
+    assert status_of(rig, forged_seal) == "bad_signature"
+    assert states(rig, kiosk) == [
+        (text(genuine_key)[:8], "in_force"),
+        (text(thief_key)[:8], "rejected"),
+    ]
+    again = kiosk.call("PUT", KEY_PATH, json={"signing_key": text(thief_key)})
+    assert again.status_code == 409 and again.json()["detail"]["code"] == "key_rejected"
+    # a second decision on the same key is refused in words
+    page = technician.page(kiosk.kiosk_id)
+    assert 'id="key-pending-' not in page
+
+
+def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refused(
+    rig: LeaseServer,
+) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    [lease, *_] = kiosk.leases(days=4)
+    first = kiosk.key
+    assert first is not None
+    second = receipt_seal.new_key()
+    to_second = proven(kiosk, first, second)
+    r = kiosk.call("PUT", KEY_PATH, json=to_second)
+    assert r.status_code == 204, r.text
+    assert current_key(rig, kiosk) == text(second)
+    sealed = replace(kiosk, key=second).offline_booking(lease, datetime.now(UTC))
+    assert status_of(rig, sealed["lease"]["seal"]) == "valid"
+    # back to the first key, proven with the second
+    r = kiosk.call("PUT", KEY_PATH, json=proven(kiosk, second, first))
+    assert r.status_code == 204, r.text
+    # the captured first proof, replayed: its signer (the first key) is in force again, but
+    # its nonce was used
+    replayed = kiosk.call("PUT", KEY_PATH, json=to_second)
+    assert replayed.status_code == 409, replayed.text
+    assert replayed.json()["detail"]["code"] == "proof_invalid"
+    assert current_key(rig, kiosk) == text(first)
+    # a proof signed with another key than the one in force, on a fresh nonce
+    thief = receipt_seal.new_key()
+    r = kiosk.call("PUT", KEY_PATH, json=proven(kiosk, thief, thief))
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "proof_invalid"
+    # a nonce the server never gave
+    body = proven(kiosk, first, thief)
+    body["proof"]["nonce"] = "A" * 32
+    r = kiosk.call("PUT", KEY_PATH, json=body)
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "proof_invalid"
+    assert states(rig, kiosk) == [
+        (text(first)[:8], "in_force"),
+        (text(second)[:8], "in_force"),
+        (text(first)[:8], "in_force"),
+    ]
