@@ -70,7 +70,7 @@ DROPPED_CAPS = (
 # Runs as the new PID namespace's first process: builds the root, pivots into it, execs systemd.
 SETUP = r"""
 set -euo pipefail
-scratch=$1 project=$2 site=$3 masked=$4 caps=$5
+scratch=$1 project=$2 site=$3 masked=$4 caps=$5 target=$6
 fresh=yes
 [ -d "$scratch/etc.upper" ] && fresh=no  # booted before: its changes are kept (a reboot)
 new=$scratch/root
@@ -152,7 +152,7 @@ mount --make-rshared /
 exec </dev/null >/dev/console 2>&1
 exec setpriv --bounding-set "$caps" -- /usr/bin/env -i container=anjungan-test \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  /lib/systemd/systemd systemd.unit=multi-user.target systemd.show_status=0 \
+  /lib/systemd/systemd "systemd.unit=$target" systemd.show_status=0 \
   systemd.log_level=info
 """
 
@@ -186,10 +186,15 @@ def cannot_boot() -> str | None:
 class SystemdMachine:
     """Boot with start(), run commands with run(), read its files at path(), end with close().
 
-    `scratch` (on disk) keeps the machine's changes across reboot(); remove it when done."""
+    `scratch` (on disk) keeps the machine's changes across reboot(); remove it when done.
+    `masked`: the units not started at all (set at the first boot); `target`: what it boots."""
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(
+        self, scratch: Path, *, masked: tuple[str, ...] = MASKED, target: str = "multi-user.target"
+    ) -> None:
         self.scratch = scratch
+        self.masked = masked
+        self.target = target
         self.pid = 0
         self.process: subprocess.Popen[str] | None = None
         self.cgroup: Path | None = None
@@ -209,7 +214,7 @@ class SystemdMachine:
             "unshare", "--mount", "--propagation=private", "--pid", "--fork", "--net", "--uts",
             "--ipc", "--cgroup", "--kill-child",
             "bash", "-c", SETUP, "setup", str(self.scratch), str(ROOT),
-            sysconfig.get_paths()["purelib"], " ".join(MASKED), DROPPED_CAPS,
+            sysconfig.get_paths()["purelib"], " ".join(self.masked), DROPPED_CAPS, self.target,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
