@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         default="pre_application",
         help="arrival: also the verification day (check-in, calling ticket, counter, display)",
     )
+    relaying = sub.add_parser(
+        "notify-relay",
+        help="run a command (cage and the kiosk), passing its systemd notifications on",
+    )
+    relaying.add_argument("relayed", nargs=argparse.REMAINDER, metavar="-- COMMAND")
     pin = sub.add_parser("attendant-pin", help="print the config lines for an attendant's PIN")
     pin.add_argument("--id", required=True, help="the attendant's id, e.g. PTG-07")
     args = parser.parse_args(argv)
@@ -64,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
                 Path("var").mkdir(exist_ok=True)
             return run_import(args.import_regions, db)
         return run(args)
+    if args.command == "notify-relay":
+        from kiosk_app.systemd_notify import relay
+
+        command = args.relayed[1:] if args.relayed[:1] == ["--"] else args.relayed
+        if not command:
+            parser.error("notify-relay: a command to run is needed")
+        return relay(command)
     if args.command == "attendant-pin":
         return _attendant_pin(args.id)
     if args.command == "demo":

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +37,8 @@ def watchdog_interval_s() -> float | None:
     """How often to feed the watchdog (half of WatchdogSec), or None when there is none.
 
     The watchdog is meant for us when systemd started us, or started the compositor (cage) whose
-    child we are: WATCHDOG_PID is then our own or our parent's pid (the unit has NotifyAccess=all).
+    child we are: WATCHDOG_PID is then our own or our parent's pid, or not set (relay() removes
+    it: the app is its grandchild).
     """
     usec = os.environ.get("WATCHDOG_USEC")
     pid = os.environ.get("WATCHDOG_PID")
@@ -39,3 +47,72 @@ def watchdog_interval_s() -> float | None:
     if pid and pid.isdigit() and int(pid) not in (os.getpid(), os.getppid()):
         return None
     return int(usec) / 2_000_000
+
+
+RELAY_GRACE_S = 5.0  # how long the relayed session has to end after a stop signal
+
+
+def relay(command: list[str]) -> int:
+    """Run `command` (cage and the app under it) and pass its notifications on as our own.
+
+    The kiosk unit has PAMName=login (cage needs the logind session for the screen and the
+    touch panel); logind then moves the unit's processes into a session scope, and systemd
+    accepts notifications only from the unit's main process, which this is: READY=1 and
+    WATCHDOG=1 from the app (not in the unit's cgroup any more) would be dropped (systemd
+    #6932, "expected behaviour"). So the app sends them to our socket and we send them on. A
+    stop signal (SIGTERM; the watchdog's SIGABRT) goes to the whole session's process group,
+    frozen members included, and we die of it as systemd expects."""
+    env = dict(os.environ)
+    env.pop("WATCHDOG_PID", None)  # the app is cage's child: the watchdog is its to feed
+    if not env.get("NOTIFY_SOCKET"):
+        os.execvpe(command[0], command, env)
+    folder = Path(env.get("XDG_RUNTIME_DIR") or tempfile.mkdtemp(prefix="anjungan-notify-"))
+    path = folder / f"anjungan-notify-{os.getpid()}"
+    path.unlink(missing_ok=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as inbox:
+        inbox.bind(str(path))
+        env["NOTIFY_SOCKET"] = str(path)
+        # its own process group (stopped as one), killed should this process be killed
+        child = subprocess.Popen(command, env=env, process_group=0, preexec_fn=_die_with_parent)
+        stopped: list[int] = []
+
+        def stop(signum: int, _frame: object) -> None:
+            stopped.append(signum)
+            for sig in (signum, signal.SIGCONT):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, sig)
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGABRT):
+            signal.signal(sig, stop)
+        threading.Thread(target=_forward, args=(inbox,), daemon=True).start()
+        deadline = None
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopped and deadline is None:
+                    deadline = time.monotonic() + RELAY_GRACE_S
+                if deadline is not None and time.monotonic() > deadline:  # no more waiting
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(child.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # what cage left (Xwayland, a frozen app)
+            os.killpg(child.pid, signal.SIGKILL)
+        path.unlink(missing_ok=True)
+    if stopped:
+        signal.signal(stopped[0], signal.SIG_DFL)
+        os.kill(os.getpid(), stopped[0])
+    return code if code >= 0 else 128 - code
+
+
+def _forward(inbox: socket.socket) -> None:
+    while True:
+        message = inbox.recv(4096)
+        notify(message.decode(errors="replace"))
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this (forked) process when its parent dies: cage must not outlive the relay."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -39,6 +39,7 @@ from tests.central.conftest import wait_for
 from tests.central.officer.conftest import Staff
 from tests.central.postgres import TemporaryPostgres, find_binary
 from tests.system_sandbox import ROOT, Sandbox, join_network
+from tests.systemd_machine import SystemdMachine
 
 T = TypeVar("T")
 SERVER = "anjungan.test"
@@ -258,21 +259,26 @@ def check_kiosk_machine(kiosk: Sandbox, steps: dict[str, str]) -> None:
     assert refused.returncode != 0 and "forbidden" in refused.stderr, refused.stderr
 
 
-def enrolment_code(central: Sandbox) -> Callable[[], str]:
+def enrolment_code(
+    central: Sandbox | SystemdMachine,
+    *,
+    as_user: str = "anjungan-central",
+    db: str = "postgresql+psycopg://anjungan-central@/anjungan?host=/run/postgresql",
+    base: str = BASE,
+) -> Callable[[], str]:
     """A technician, made as the README says, asks the server for a one-time code."""
     made = central.run(
-        "runuser", "-u", "anjungan-central", "--", "env", "PYTHONPATH=/opt/anjungan",
-        "/opt/anjungan/.venv/bin/python", "-m", "central_server.auth",
-        "--db", "postgresql+psycopg://anjungan-central@/anjungan?host=/run/postgresql",
+        "runuser", "-u", as_user, "--", "env", "PYTHONPATH=/opt/anjungan",
+        "/opt/anjungan/.venv/bin/python", "-m", "central_server.auth", "--db", db,
         "create-user", "teknisi", "--role", "technician", "--password", TECH_PASSWORD,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
 
     def code() -> str:
-        tech = Staff(BASE, "teknisi", TECH_PASSWORD)  # verify: REQUESTS_CA_BUNDLE
+        tech = Staff(base, "teknisi", TECH_PASSWORD)  # verify: REQUESTS_CA_BUNDLE
         assert tech.login_response.status_code == 303, tech.login_response.text
         answer = tech.http.post(
-            f"{BASE}/api/v1/enrolment-codes",
+            f"{base}/api/v1/enrolment-codes",
             json={"office_code": OFFICE, "kiosk_id": KIOSK},
             timeout=10,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -59,8 +60,10 @@ def test_kiosk_unit_is_a_watched_notify_service_that_restarts() -> None:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.read(ROOT / "systemd/anjungan-kiosk.service")
     service = parser["Service"]
-    assert service["Type"] == "notify" and service["NotifyAccess"] == "all"
+    # the relay is the main process (tests/test_systemd_kiosk.py: why, under the real systemd)
+    assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
     assert int(service["WatchdogSec"]) > 0 and service["Restart"] == "always"
+    assert service["ExecStart"].startswith("/opt/anjungan/.venv/bin/anjungan notify-relay -- ")
     assert "cage" in service["ExecStart"] and "anjungan kiosk" in service["ExecStart"]
 
 
@@ -102,6 +105,63 @@ def test_watchdog_interval_is_half_of_watchdog_sec(monkeypatch: pytest.MonkeyPat
     assert watchdog_interval_s() is None
     monkeypatch.delenv("WATCHDOG_USEC")
     assert watchdog_interval_s() is None
+
+
+RELAYED = """
+import os, subprocess, sys, time
+from kiosk_app.systemd_notify import notify, watchdog_interval_s
+frozen = subprocess.Popen(["sleep", "600"])
+os.kill(frozen.pid, 19)  # SIGSTOP: a frozen member of the session
+with open(sys.argv[1], "w") as out:
+    out.write(str(frozen.pid))
+notify("READY=1")
+notify(f"STATUS=watchdog every {watchdog_interval_s()} s")
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
+    except (OSError, IndexError):
+        return True
+
+
+def test_the_notify_relay_passes_messages_on_and_stops_its_whole_group(tmp_path: Path) -> None:
+    """What the kiosk unit's main process does (kiosk_app.systemd_notify.relay): the app's
+    messages leave from the relay, WATCHDOG_PID (the relay's) is not passed down, and a stop
+    signal ends every process of the relayed group, a stopped one too; the relay dies of it."""
+    import os
+    import sys
+    import time
+
+    path, pid_file = tmp_path / "notify.sock", tmp_path / "frozen.pid"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "NOTIFY_SOCKET": str(path),
+        "WATCHDOG_USEC": "30000000",
+        "XDG_RUNTIME_DIR": str(tmp_path),
+    }
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(path))
+        listener.settimeout(60)
+        command = [sys.executable, "-m", "kiosk_app", "notify-relay", "--", sys.executable]
+        relay = subprocess.Popen([*command, "-c", RELAYED, str(pid_file)], env=env)
+        try:
+            assert listener.recv(64) == b"READY=1"
+            assert listener.recv(64) == b"STATUS=watchdog every 15.0 s"
+            frozen = int(pid_file.read_text())
+            assert not _gone(frozen)
+            relay.send_signal(signal.SIGTERM)
+            assert relay.wait(timeout=60) == -signal.SIGTERM
+        finally:
+            relay.kill()
+    deadline = time.monotonic() + 30
+    while not _gone(frozen):  # killed (SIGKILL after the grace) and reaped by whoever adopted it
+        assert time.monotonic() < deadline, "the frozen member outlived the relay"
+        time.sleep(0.1)
+    assert not list(tmp_path.glob("anjungan-notify-*"))  # its socket removed
 
 
 def test_app_servers_load_every_server_secret_as_a_credential() -> None:
