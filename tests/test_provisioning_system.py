@@ -8,7 +8,8 @@ at Debian's socket path. Only systemctl and udevadm are stand-ins (systemd is no
 containers: see tests/standins/): the stand-in enables units from their [Install] sections after
 `systemd-analyze verify`, and starts them as the unit files say (User=, LoadCredential=,
 StateDirectory=...), nginx as Debian's nginx.service does. The central server's units under the
-real systemd (ordering, Restart=, ProtectHome=...): tests/test_systemd_real.py.
+real systemd (ordering, Restart=, ProtectHome=...): tests/test_systemd_real.py; the kiosk's
+unit (cage and the app, Type=notify, the watchdog, the sandbox): tests/test_systemd_kiosk.py.
 
 Then the server answers over TLS through the installed nginx, a technician makes an enrolment
 code, the kiosk enrols with it, and a second run of each script changes nothing.

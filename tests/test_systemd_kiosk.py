@@ -182,37 +182,6 @@ def test_at_boot_the_kiosk_starts_after_its_services_and_says_it_is_ready(
     assert udevd == {"ConditionResult": "no", "ActiveState": "inactive"}
 
 
-def test_a_frozen_app_is_killed_by_the_watchdog_and_started_again(kiosk: SystemdMachine) -> None:
-    """SIGSTOP on the app (what feeds the watchdog): after WatchdogSec systemd kills the unit,
-    the relay takes cage and the frozen app down with it, and Restart= starts a new one."""
-    before = state(kiosk)
-    frozen = app_pid(kiosk)
-    assert kiosk.run("kill", "-STOP", str(frozen)).returncode == 0
-    wait_for(lambda: int(state(kiosk)["NRestarts"]) > int(before["NRestarts"]), timeout_s=120)
-    wait_for(lambda: ready(kiosk), timeout_s=120)
-    after = state(kiosk)
-    assert int(after["MainPID"]) != int(before["MainPID"])
-    assert app_pid(kiosk) != frozen and not kiosk.path(f"/proc/{frozen}").exists()
-    said = journal(kiosk, "-u", UNIT)
-    assert f"{UNIT}: Watchdog timeout (limit 30s)!" in said
-
-
-def test_a_crashing_app_is_started_again_every_time(kiosk: SystemdMachine) -> None:
-    """SIGKILL on the app, again and again: systemd's default start limit (and the unit's old
-    10 starts in 5 minutes) would leave the kiosk failed for good; a lobby kiosk must return."""
-    restarts = int(state(kiosk)["NRestarts"])
-    killed = [0]
-    for _ in range(11):  # each as soon as the new app exists: 11 starts in about 30 s
-        wait_for(lambda: app_pid(kiosk) not in (0, killed[-1]), timeout_s=60)
-        killed.append(app_pid(kiosk))
-        kiosk.run("kill", "-KILL", str(killed[-1]))
-    wait_for(lambda: ready(kiosk), timeout_s=120)
-    after = state(kiosk)
-    assert (after["ActiveState"], after["Result"]) == ("active", "success")
-    assert int(after["NRestarts"]) == restarts + 11
-    assert kiosk.show(UNIT, "StartLimitIntervalUSec")["StartLimitIntervalUSec"] == "0"
-
-
 def test_the_app_sees_only_what_its_unit_allows(kiosk: SystemdMachine) -> None:
     """User=, SupplementaryGroups=, ProtectSystem=full, PrivateTmp=, /home and /root closed,
     NoNewPrivileges=, looked at from inside the running app's mount namespace."""
@@ -257,3 +226,39 @@ def test_the_app_sees_only_what_its_unit_allows(kiosk: SystemdMachine) -> None:
     assert re.search(r"^0::/user\.slice/user-\d+\.slice/session-\d+\.scope$", cgroup, re.M)
     main = kiosk.path(f"/proc/{state(kiosk)['MainPID']}/cmdline").read_bytes().split(b"\0")
     assert main[1:3] == [b"/opt/anjungan/.venv/bin/anjungan", b"notify-relay"]
+
+
+def test_a_frozen_app_is_killed_by_the_watchdog_and_started_again(kiosk: SystemdMachine) -> None:
+    """SIGSTOP on the app (what feeds the watchdog): after WatchdogSec systemd kills the unit,
+    the relay takes cage and the frozen app down with it, and Restart= starts a new one."""
+    before = state(kiosk)
+    frozen = app_pid(kiosk)
+    assert kiosk.run("kill", "-STOP", str(frozen)).returncode == 0
+    wait_for(lambda: int(state(kiosk)["NRestarts"]) > int(before["NRestarts"]), timeout_s=120)
+    wait_for(lambda: ready(kiosk), timeout_s=120)
+    after = state(kiosk)
+    assert int(after["MainPID"]) != int(before["MainPID"])
+    assert app_pid(kiosk) != frozen and not kiosk.path(f"/proc/{frozen}").exists()
+    said = journal(kiosk, "-u", UNIT)
+    assert f"{UNIT}: Watchdog timeout (limit 30s)!" in said
+
+
+def test_a_crashing_app_is_started_again_every_time(kiosk: SystemdMachine) -> None:
+    """SIGKILL on the app, again and again: systemd's default start limit (and the unit's old
+    10 starts in 5 minutes) would leave the kiosk failed for good; a lobby kiosk must return."""
+    restarts = int(state(kiosk)["NRestarts"])
+    killed = [0]
+
+    def new_app() -> bool:
+        assert state(kiosk)["ActiveState"] != "failed", journal(kiosk, "-u", UNIT)[-2000:]
+        return app_pid(kiosk) not in (0, killed[-1])
+
+    for _ in range(11):  # each as soon as the new app exists: 11 starts in about 30 s
+        wait_for(new_app, timeout_s=60)
+        killed.append(app_pid(kiosk))
+        kiosk.run("kill", "-KILL", str(killed[-1]))
+    wait_for(lambda: ready(kiosk), timeout_s=120)
+    after = state(kiosk)
+    assert (after["ActiveState"], after["Result"]) == ("active", "success")
+    assert int(after["NRestarts"]) == restarts + 11
+    assert kiosk.show(UNIT, "StartLimitIntervalUSec")["StartLimitIntervalUSec"] == "0"

@@ -5,9 +5,11 @@ Why a stand-in: the test machines (a developer's container, CI's) are Debian 12 
 systemd is not PID 1, so the real systemctl has no manager to talk to. The central server's
 units do run under the real systemd in tests/test_systemd_real.py, booted as a container's PID 1
 over a root of its own (tests/systemd_machine.py; booted over the host's file system instead,
-its systemd-tmpfiles --boot once emptied the host's /tmp). This stand-in remains for the kiosk
-and the two-machine enrolment test: the kiosk's `udevadm control --reload-rules` needs udevd,
-which does not run in a container (/sys is read-only there), and its unit is only enabled.
+its systemd-tmpfiles --boot once emptied the host's /tmp), and so does the kiosk's in
+tests/test_systemd_kiosk.py. This stand-in remains for the two-machine enrolment test (the
+central server's TLS through nginx, a kiosk enrolled by a technician's code): there the kiosk's
+unit is only enabled. udevd does not run in a container either (/sys is read-only there), so
+`udevadm` is a stand-in in both.
 
 It does what systemd would do for the few verbs provisioning uses, from the unit files as
 installed, so a wrong unit fails here as it would on a kiosk or a server:
