@@ -16,7 +16,8 @@ lease ("lease": {"lease_id", "seal"}) is admitted on exactly its sealed date and
 its lease (used += 1), never moved and never refused for quota; its seal must verify with the
 kiosk's key (a kiosk with no key registered yet is admitted, noted "unknown_kiosk"), and the same
 seal twice is the same application. Its content refused (an impossible NIK) does not turn the
-citizen away: it is admitted held for an officer, and the citizen told. Any new application of a
+citizen away: it is admitted held for an officer, and the citizen told; so is any application
+whose form values the server acts on fail the kiosk's rules (central_server.content). Any new application of a
 citizen who already has an open one for the same service is admitted and flagged (those checks
 live in central_server.reconcile). A place booked from a lease after it went back to the pool
 (released by a technician) is honoured, and flagged over_quota when the slot is then over.
@@ -334,7 +335,8 @@ class Admission:
                 locked.add(slot)  # first_free locked it and counted it under the lock
                 used[service].update(count(service, day))
             taken[slot] += 1
-            accepted.append(_Accepted(item, day, window))
+            hold = reconcile.content_problem(body, today)
+            accepted.append(_Accepted(item, day, window, hold_reason=hold))
             outcomes.append(None)  # filled below
         created = iter(self._store(session, kiosk, accepted, today))
         return [o if o is not None else next(created) for o in outcomes]

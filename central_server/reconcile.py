@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from central_server import seals
+from central_server import content, seals
 from central_server.kiosk_auth import KioskRef
 from central_server.lifecycle import TERMINAL
 from central_server.models import Application, SlotLease
@@ -28,11 +28,16 @@ Problem = tuple[str, str]  # (error code, message) of a refused offline booking
 
 
 def content_problem(body: ApplicationIn, today: date) -> str | None:
-    """Why the server refuses an application's content, or None (checked on offline bookings,
-    which the kiosk could not have checked with the server)."""
-    if parse_nik(body.applicant_nik, today) is None:
-        return "NIK tidak sah (tanggal lahir atau kode wilayah mustahil) / impossible NIK"
-    return None
+    """Why an officer must check an application's content before it goes on, or None: values
+    the server acts on that fail the kiosk's rules (central_server.content), and on an offline
+    booking, which the kiosk could not have checked with the server, an impossible NIK."""
+    reasons = []
+    if body.lease is not None and parse_nik(body.applicant_nik, today) is None:
+        reasons.append("NIK tidak sah (tanggal lahir atau kode wilayah mustahil) / impossible NIK")
+    fields = content.hold_reason(body.service.value, body.data, today)
+    if fields is not None:
+        reasons.append(fields)
+    return "; ".join(reasons)[: content.MAX_REASON] or None
 
 
 SEAL_PENDING_HOLD = (

@@ -122,6 +122,9 @@ class IssuedDocument(Base):
     delivery_tracking: Mapped[str] = mapped_column(String(60), default="")
 
 
+MAX_RECIPIENT = 200  # characters of a notification's address (a longer e-mail is not used)
+
+
 class OutboxMessage(Base):
     """A notification waiting to be sent (durable: written in the transition's transaction)."""
 
@@ -130,7 +133,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
     channel: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(MAX_RECIPIENT))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sent|failed

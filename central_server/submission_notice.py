@@ -9,12 +9,12 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_server.lifecycle import STATUS_TEXTS
+from central_server import content
+from central_server.lifecycle import STATUS_TEXTS, data_of
 from central_server.models import Application
 from central_server.notify.outbox import enqueue, recipients
 from central_server.review_models import ApplicationEvent
 from central_server.settings import now_wib
-from kiosk_app.domain.contact import is_email, normalize_phone
 from kiosk_app.domain.dates import long_date
 
 log = logging.getLogger("central_server.submission")
@@ -73,20 +73,6 @@ def compose_submitted(
     return f"Disdukcapil: permohonan {app.registration_number}{moved}{checked}", "\n".join(lines)
 
 
-def usable_recipients(app: Application) -> list[tuple[str, str]]:
-    """The form's contacts that pass the kiosk's own rules (kiosk_app.domain.contact)."""
-    usable = []
-    for channel, address in recipients(app):
-        ok = is_email(address) if channel == "email" else normalize_phone(address) is not None
-        if ok:
-            usable.append((channel, address))
-        else:
-            log.warning(
-                "application %s: unusable %s contact ignored", app.registration_number, channel
-            )
-    return usable
-
-
 def record_submission(
     session: Session,
     app: Application,
@@ -99,8 +85,11 @@ def record_submission(
     `held`: why the content waits for an officer (noted and told).
 
     Runs inside the submission's transaction, so the message exists exactly when the application
-    does (an idempotent replay of the same request queues nothing again).
+    does (an idempotent replay of the same request queues nothing again). A contact failing
+    the kiosk's rules is not used; the history says which and why (central_server.content).
     """
+    unused = content.unused_contacts(data_of(app))
+    unused_note = content.unused_note(app.service, unused)
     session.add(
         ApplicationEvent(
             application_id=app.id,
@@ -111,11 +100,18 @@ def record_submission(
             note="; ".join(
                 ([moved_note(moved_from)] if moved_from is not None else [])
                 + ([held_note(held)] if held is not None else [])
+                + ([unused_note] if unused_note is not None else [])
             ),
             at=app.created_at or now_wib(),
         )
     )
-    contacts = usable_recipients(app)
+    if unused:
+        log.warning(
+            "application %s: contact %s fails the kiosk's rules, not used",
+            app.registration_number,
+            ", ".join(unused),
+        )
+    contacts = recipients(app)
     if contacts:
         subject, body = compose_submitted(app, moved_from, held)
         for channel, address in contacts:

@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from central_server import content
 from central_server.db import Database
 from central_server.lifecycle import STATUS_TEXTS, data_of, open_fix_notes, wants_delivery
 from central_server.models import Application
 from central_server.notify.channels import Channel, DeliveryError
 from central_server.review_models import ApplicationEvent, OutboxMessage
+from kiosk_app.domain.contact import is_email, normalize_phone
 from kiosk_app.domain.dates import long_date
 from kiosk_app.services import receipt_seal
 
@@ -84,17 +86,18 @@ def enqueue(
 
 
 def recipients(app: Application) -> list[tuple[str, str]]:
-    """(channel, address) pairs from the form: contact_phone via contact_channel, contact_email."""
-    data = data_of(app)
-    found = []
-    phone = data.get("contact_phone", "").strip()
-    if phone:
-        channel = data.get("contact_channel", "sms").strip().lower()
-        found.append(("whatsapp" if channel == "whatsapp" else "sms", phone))
-    email = data.get("contact_email", "").strip()
-    if email:
-        found.append(("email", email))
-    return found
+    """(channel, address) pairs from the form that pass the kiosk's contact rules
+    (central_server.content): contact_phone via contact_channel, contact_email."""
+    return content.recipients(data_of(app))
+
+
+def sendable(channel: str, recipient: str) -> bool:
+    """Whether `recipient` may be handed to a channel: an e-mail address, or a mobile number
+    for the others, passing the kiosk's rules (kiosk_app.domain.contact), and no control
+    character at all (a CR or LF never reaches an SMTP header or a gateway)."""
+    if not recipient.isprintable():
+        return False
+    return is_email(recipient) if channel == "email" else normalize_phone(recipient) is not None
 
 
 def compose(
@@ -208,6 +211,9 @@ class OutboxWorker:
         sent = 0
         for message in self._claim():
             error: DeliveryError | None = None
+            if not sendable(message.channel, message.recipient):  # logged as failed for good
+                self._finish(message.id, DeliveryError("unusable recipient", permanent=True))
+                continue
             try:
                 self.channels[message.channel].send(
                     message.recipient, message.subject, for_sending(message.body)

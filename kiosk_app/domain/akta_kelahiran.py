@@ -336,14 +336,9 @@ def summary(
     return rows
 
 
-def _validate_today(values: Mapping[str, str]) -> ValidationResult:
-    """FormSpec.validate takes only the values: check them against today's date."""
-    return validate(values)
-
-
 AKTA_KELAHIRAN = FormSpec(
     service="akta_kelahiran",
     title=T("Akta Kelahiran", "Birth certificate"),
     pages=PAGES,
-    validate=_validate_today,
+    check=validate,
 )

@@ -214,13 +214,13 @@ def with_contact(form: FormSpec, delivery: bool = True) -> FormSpec:
     """`form` with the contact page appended and its rules added to the form's validation."""
     contact = rules(delivery)
 
-    def validate_all(values: Mapping[str, str]) -> ValidationResult:
+    def validate_all(values: Mapping[str, str], today: date) -> ValidationResult:
         """The service's own rules, then the contact page's."""
-        errors = dict(form.validate(values).errors)
-        errors.update(contact.validate(values, date.today()).errors)
+        errors = dict(form.validate(values, today).errors)
+        errors.update(contact.validate(values, today).errors)
         return ValidationResult(errors)
 
-    return replace(form, pages=form.pages + contact.pages, validate=validate_all)
+    return replace(form, pages=form.pages + contact.pages, check=validate_all)
 
 
 def with_contact_summary(summarize: Summarize, delivery: bool = True) -> Summarize:

@@ -327,12 +327,8 @@ class FormRules:
         return {f.name: f for page in self.pages for f in page.fields}
 
     def form(self, service: str, title: Text) -> FormSpec:
-        """The FormSpec the kiosk renders; it validates against today's date."""
-        return FormSpec(service=service, title=title, pages=self.pages, validate=self.check_today)
-
-    def check_today(self, values: Mapping[str, str]) -> ValidationResult:
-        """validate() on today's date (FormSpec.validate takes only the values)."""
-        return self.validate(values, date.today())
+        """The FormSpec the kiosk renders (and the central server checks with)."""
+        return FormSpec(service=service, title=title, pages=self.pages, check=self.validate)
 
     def applicable(self, values: Mapping[str, str]) -> frozenset[str]:
         """The fields that apply to the chosen variant (all common fields, none of the others)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 
 from kiosk_app.domain.text import Text
@@ -68,7 +69,7 @@ class ValidationResult:
         return not self.errors
 
 
-Validator = Callable[[Mapping[str, str]], ValidationResult]
+Validator = Callable[[Mapping[str, str], date], ValidationResult]  # values, the day checked on
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,12 @@ class FormSpec:
     service: str  # e.g. "akta_kelahiran"
     title: Text
     pages: tuple[FormPage, ...]
-    validate: Validator  # validates all values; callers filter by page
+    check: Validator  # validates all values on a given day; callers filter by page
+
+    def validate(self, values: Mapping[str, str], today: date | None = None) -> ValidationResult:
+        """Every value and the rules between them, on `today` (the kiosk's date by default;
+        the central server passes its own)."""
+        return self.check(values, today or date.today())
 
     def page_fields(self, index: int) -> tuple[str, ...]:
         """Names of the fields on page `index`."""

@@ -44,7 +44,7 @@ def db(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-def queue(db: Database, channel: str = "sms", recipient: str = "0812") -> int:
+def queue(db: Database, channel: str = "sms", recipient: str = "081234567890") -> int:
     """Put one message in the outbox."""
     with db.transaction() as session:
         message = notify.enqueue(session, channel, recipient, "Subjek", "Isi pesan ✓")
@@ -94,6 +94,39 @@ def test_gives_up_after_max_attempts_and_on_permanent_errors(db: Database) -> No
     other = queue(db, "whatsapp")
     notify.OutboxWorker(db, {"whatsapp": Refusing()}, clock=clock).run_once()
     assert row(db, other).status == "failed" and row(db, other).attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "recipient"),
+    [
+        ("email", "siti@example.test\r\nBcc: all@example.test"),  # SMTP header injection
+        ("email", "siti@example.test\n"),
+        ("email", "not-an-address"),
+        ("email", "a" * 65 + "@example.test"),  # a local part over 64 characters
+        ("sms", "0812\r\n34567890"),  # the kiosk's rule would strip the line break: not here
+        ("sms", "0812"),
+        ("whatsapp", "+44 20 7946 0000"),
+        ("whatsapp", "08123456789012345678"),
+    ],
+)
+def test_the_worker_never_hands_an_unusable_recipient_to_a_channel(
+    db: Database, channel: str, recipient: str
+) -> None:
+    """Rows written before the server checked contacts, or by a future bug, are refused for
+    good by the worker itself (kiosk_app.domain.contact rules, no control characters)."""
+    clock, recording = Clock(), notify.RecordingChannel()
+    worker = notify.OutboxWorker(db, {channel: recording}, clock=clock)
+    bad = queue(db, channel, recipient)
+    good = queue(db, channel, "dewi@contoh.id" if channel == "email" else "+6281234567890")
+    assert worker.run_once() == 1
+    assert len(recording.sent) == 1 and recording.sent[0].recipient != recipient
+    failed = row(db, bad)
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        "failed",
+        1,
+        "unusable recipient",
+    )
+    assert row(db, good).status == "sent"
 
 
 def test_unconfigured_channels_wait_and_crashed_workers_are_retried(db: Database) -> None:
