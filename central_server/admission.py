@@ -17,10 +17,11 @@ its lease (used += 1), never moved and never refused for quota; its seal must ve
 kiosk's key (a kiosk with no key registered yet is admitted, noted "unknown_kiosk"), and the same
 seal twice is the same application. Its content refused (an impossible NIK) does not turn the
 citizen away: it is admitted held for an officer, and the citizen told; so is any application
-whose form values the server acts on fail the kiosk's rules (central_server.content). Any new application of a
-citizen who already has an open one for the same service is admitted and flagged (those checks
-live in central_server.reconcile). A place booked from a lease after it went back to the pool
-(released by a technician) is honoured, and flagged over_quota when the slot is then over.
+whose form values the server acts on fail the kiosk's rules (central_server.content). Any new
+application of a citizen who already has an open one for the same service is admitted and
+flagged (those checks live in central_server.reconcile). A place booked from a lease after it
+went back to the pool (released by a technician) is honoured, and flagged over_quota when the
+slot is then over.
 """
 
 from __future__ import annotations

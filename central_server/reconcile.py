@@ -53,12 +53,12 @@ def hold_reason(body: ApplicationIn, today: date, seal_status: str) -> str | Non
     reasons = [
         reason
         for reason in (
-            content_problem(body, today),
             SEAL_PENDING_HOLD if seal_status == seals.PENDING_APPROVAL else None,
+            content_problem(body, today),  # may run long: last, cut to the column
         )
         if reason is not None
     ]
-    return "; ".join(reasons) if reasons else None
+    return "; ".join(reasons)[: content.MAX_REASON] or None
 
 
 def lease_problem(
