@@ -16,11 +16,13 @@ import pytest
 from sqlalchemy import select
 
 from central_server import lifecycle
+from central_server.auth import create_user
 from central_server.models import Application
 from central_server.review_models import OutboxMessage
 from kiosk_app.demo_data import sample_birth_values
 from kiosk_app.domain.nik import make_nik
-from tests.central.conftest import TODAY, wait_for
+from tests.central.conftest import OFFICE, TODAY, wait_for
+from tests.central.officer.conftest import PASSWORD, Staff
 from tests.central.test_services_submission import APPLICANT, APPLICANT_NIK, Rig, rig
 from tests.domain.service_values import CONTACT
 
@@ -191,3 +193,15 @@ def test_queued_sends_are_held_never_refused(rig: Rig) -> None:
     wait_for(lambda: len(rig.whatsapp.sent) == 4 and len(rig.email.sent) == 3)
     quiet(rig)
     assert all(m.recipient == "siti@example.test" for m in rig.email.sent)
+
+
+def test_the_officer_reads_what_was_held_and_what_was_not_used(rig: Rig) -> None:
+    number = rig.submit(
+        "akta_kelahiran", GOOD | {"witness2_nik": "123", "contact_email": "x@y\r\nBcc: z@y.id"}
+    )
+    db = rig.app.state.db  # type: ignore[attr-defined]
+    create_user(db, "petugas", PASSWORD, "officer", office_code=OFFICE)
+    officer = Staff(rig.client.base_url, "petugas")
+    page = officer.get(f"/officer/applications/{number}").text
+    assert 'id="hold-reason"' in page and "NIK saksi 2 (witness2_nik)" in page
+    assert "kontak tidak dipakai untuk kabar: Email (contact_email)" in page
