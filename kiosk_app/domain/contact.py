@@ -2,7 +2,8 @@
 
 The data keys are the ones the central server reads (central_server/notify/outbox.py and
 central_server/lifecycle.py): contact_phone, contact_channel (sms|whatsapp), contact_email,
-delivery ("office"|"pos") and delivery_address.
+delivery ("office"|"pos") and delivery_address. The server checks them with these same rules
+(central_server/content.py).
 """
 
 from __future__ import annotations
