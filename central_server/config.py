@@ -74,6 +74,8 @@ class LimitSettings:
     enrolment_burst_per_ip: int = 20
     print_lookups_per_minute: float = 20.0  # card-holder lists and print reservations, per NIK
     print_lookup_burst: int = 10
+    key_challenges_per_minute: float = 2.0  # seal key challenges, per kiosk and client address
+    key_challenge_burst: int = 5
 
 
 @dataclass(frozen=True)

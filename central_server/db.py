@@ -97,6 +97,7 @@ class Database:
             metadata.create_all(self.engine)
             with self.engine.begin() as connection:
                 _add_missing_columns(connection, metadata)
+                _add_missing_indexes(connection, metadata)
         with self.transaction() as session:
             for code, name in offices:
                 if session.get(Office, code) is None:
@@ -168,6 +169,17 @@ def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
                 ddl = CreateColumn(column).compile(dialect=connection.dialect)
                 connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
                 log.info("added column %s.%s", table.name, column.name)
+
+
+def _add_missing_indexes(connection: Connection, metadata: MetaData) -> None:
+    """SQLite has no migrations: indexes added later are made on an existing database file
+    (create_all makes a table's indexes only with the table), as the migrations add them."""
+    for table in metadata.sorted_tables:
+        have = {index["name"] for index in inspect(connection).get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in have:
+                index.create(connection)
+                log.info("added index %s on %s", index.name, table.name)
 
 
 def _serialize_sqlite_transactions(engine: Any, *, wal: bool) -> None:

@@ -40,9 +40,14 @@ class KeyRefused:
 
 
 def challenge(session: Session, kiosk_id: str, now: datetime) -> tuple[str, datetime]:
-    """A new one-time nonce for the kiosk's next key replacement (the previous one lapses)."""
+    """The one-time nonce for the kiosk's next key replacement: the one outstanding until it is
+    used or expires, else a new one. Given again rather than replaced, a stolen token asking
+    cannot void the nonce the kiosk is signing (its rotation would fall back to pending)."""
     kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
     assert kiosk is not None  # the caller authenticated it
+    nonce, expires = kiosk.key_nonce, kiosk.key_nonce_expires
+    if nonce is not None and expires is not None and utc(expires) > now:
+        return nonce, utc(expires)
     kiosk.key_nonce = secrets.token_urlsafe(24)
     kiosk.key_nonce_expires = now + NONCE_VALID
     return kiosk.key_nonce, kiosk.key_nonce_expires
@@ -54,7 +59,9 @@ def submit(
     """Take `public_key` for the kiosk's seals: IN_FORCE (first key, the key already in force,
     or a valid proof), PENDING (a replacement without proof), or a KeyRefused (a proof that
     does not verify, its nonce used or expired; a key a technician rejected). A proof's nonce
-    is used up whatever the outcome: the caller commits before answering."""
+    is used up when the proof verifies (never replayed) or has expired; a refused proof leaves
+    it for the kiosk (a thief given the nonce cannot void it with a bogus proof; a signature
+    cannot be guessed). The caller commits before answering."""
     kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
     assert kiosk is not None
     if proof is not None:
@@ -82,19 +89,19 @@ def _check_proof(
     kiosk: Kiosk, public_key: str, proof: KeyProof, now: datetime
 ) -> KeyRefused | None:
     nonce, expires = kiosk.key_nonce, kiosk.key_nonce_expires
-    kiosk.key_nonce = kiosk.key_nonce_expires = None  # one use, whatever the outcome
     if nonce is None or expires is None or not secrets.compare_digest(nonce, proof.nonce):
         return KeyRefused("proof_invalid", "unknown or used nonce: ask for a new challenge")
     if utc(expires) <= now:
+        kiosk.key_nonce = kiosk.key_nonce_expires = None
         return KeyRefused("proof_invalid", "the nonce expired: ask for a new challenge")
-    if kiosk.signing_key is None:
-        return None  # nothing to prove yet: the first key
-    try:
-        current = receipt_seal.public_key_from_text(kiosk.signing_key)
-    except SealInvalid:
-        return KeyRefused("proof_invalid", "the key in force is unusable")
-    if not receipt_seal.key_change_signed(
-        current, kiosk.kiosk_id, public_key, proof.nonce, proof.signature
-    ):
-        return KeyRefused("proof_invalid", "the proof is not signed with the key in force")
+    if kiosk.signing_key is not None:  # else nothing to prove yet: the first key
+        try:
+            current = receipt_seal.public_key_from_text(kiosk.signing_key)
+        except SealInvalid:
+            return KeyRefused("proof_invalid", "the key in force is unusable")
+        if not receipt_seal.key_change_signed(
+            current, kiosk.kiosk_id, public_key, proof.nonce, proof.signature
+        ):
+            return KeyRefused("proof_invalid", "the proof is not signed with the key in force")
+    kiosk.key_nonce = kiosk.key_nonce_expires = None  # used: never replayed
     return None

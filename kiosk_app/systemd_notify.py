@@ -50,6 +50,48 @@ def watchdog_interval_s() -> float | None:
 
 
 RELAY_GRACE_S = 5.0  # how long the relayed session has to end after a stop signal
+STOPPED = "Tt"  # /proc/<pid>/stat states: stopped by a signal, by a tracer
+ZOMBIE = "Z"
+
+
+class SessionWatch:
+    """Whether every process of the relayed session's group (cage, the app, Xwayland) is alive
+    and running: a frozen cage with the app still pinging must not feed the watchdog."""
+
+    def __init__(self, pgrp: int) -> None:
+        self.pgrp = pgrp
+        self._zombies: set[int] = set()  # seen at the previous ping
+
+    def fault(self) -> str | None:
+        """Which member is stopped, or a zombie already at the previous ping (one reaped late,
+        a printing command's, is no fault); None when all run."""
+        members = group_members(self.pgrp)
+        zombies = {pid for pid, (_, state, _) in members.items() if state in ZOMBIE}
+        lingering, self._zombies = zombies & self._zombies, zombies
+        for pid, (name, state, parent) in sorted(members.items()):
+            if state in STOPPED:
+                return f"{name} (pid {pid}) of the kiosk session is stopped (state {state})"
+            if pid in lingering:
+                return (
+                    f"{name} (pid {pid}, child of pid {parent}) of the kiosk session is a zombie "
+                    "its parent has not reaped since the previous ping (the parent is hung)"
+                )
+        return None
+
+
+def group_members(pgrp: int) -> dict[int, tuple[str, str, int]]:
+    """pid -> (name, state, parent pid) of every process in process group `pgrp` (/proc)."""
+    found: dict[int, tuple[str, str, int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name, _, rest = text.partition(" (")[2].rpartition(") ")  # the name may hold ") "
+        fields = rest.split()
+        if len(fields) > 2 and fields[2] == str(pgrp):
+            found[int(stat.parent.name)] = (name, fields[0], int(fields[1]))
+    return found
 
 
 def relay(command: list[str]) -> int:
@@ -59,7 +101,9 @@ def relay(command: list[str]) -> int:
     touch panel); logind then moves the unit's processes into a session scope, and systemd
     accepts notifications only from the unit's main process, which this is: READY=1 and
     WATCHDOG=1 from the app (not in the unit's cgroup any more) would be dropped (systemd
-    #6932, "expected behaviour"). So the app sends them to our socket and we send them on. A
+    #6932, "expected behaviour"). So the app sends them to our socket and we send them on,
+    WATCHDOG=1 only while the whole session runs (SessionWatch: a frozen cage is a frozen
+    screen, whatever the app says), so that systemd restarts the kiosk. A
     stop signal (SIGTERM; the watchdog's SIGABRT) goes to the whole session's process group,
     frozen members included, and we die of it as systemd expects."""
     env = dict(os.environ)
@@ -84,7 +128,8 @@ def relay(command: list[str]) -> int:
 
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGABRT):
             signal.signal(sig, stop)
-        threading.Thread(target=_forward, args=(inbox,), daemon=True).start()
+        watch = SessionWatch(child.pid)
+        threading.Thread(target=_forward, args=(inbox, watch), daemon=True).start()
         deadline = None
         while True:
             try:
@@ -105,10 +150,20 @@ def relay(command: list[str]) -> int:
     return code if code >= 0 else 128 - code
 
 
-def _forward(inbox: socket.socket) -> None:
+def _forward(inbox: socket.socket, watch: SessionWatch) -> None:
     while True:
-        message = inbox.recv(4096)
-        notify(message.decode(errors="replace"))
+        lines = inbox.recv(4096).decode(errors="replace").split("\n")
+        if "WATCHDOG=1" in lines:
+            fault = watch.fault()
+            if fault is not None:
+                log.error(
+                    "watchdog ping withheld: %s; systemd restarts the kiosk when no ping comes "
+                    "within WatchdogSec",
+                    fault,
+                )
+                lines = [line for line in lines if line != "WATCHDOG=1"]
+        if any(lines):
+            notify("\n".join(lines))
 
 
 def _die_with_parent() -> None:

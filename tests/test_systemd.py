@@ -172,3 +172,100 @@ def test_app_servers_load_every_server_secret_as_a_credential() -> None:
     unit = (ROOT / "systemd" / "anjungan-central@.service").read_text()
     for name in keys.ENVIRONMENT:
         assert f"LoadCredential={name}:/etc/anjungan/credentials/{name}\n" in unit
+
+
+SESSION = """
+import subprocess, sys, time
+from kiosk_app.systemd_notify import notify
+member = subprocess.Popen(["sleep", "600"])  # a member of the session, standing for cage
+with open(sys.argv[1], "w") as out:
+    out.write(str(member.pid))
+notify("READY=1")
+sys.stdin.readline()
+zombie = subprocess.Popen(["true"])  # never waited for: it stays a zombie
+with open(sys.argv[2], "w") as out:
+    out.write(str(zombie.pid))
+time.sleep(600)
+"""
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(") ")[2][0]
+
+
+def _until(pid: int, states: str, *, within_s: float = 30) -> None:
+    """Wait until process `pid` is in one of `states` (a signal's effect is not immediate)."""
+    import time
+
+    deadline = time.monotonic() + within_s
+    while _state(pid) not in states:
+        assert time.monotonic() < deadline, f"pid {pid} stayed {_state(pid)}"
+        time.sleep(0.05)
+
+
+def test_the_relay_withholds_watchdog_pings_while_its_session_has_a_stopped_or_zombie_member(
+    tmp_path: Path,
+) -> None:
+    """The app may keep pinging while cage is frozen (the citizen sees a frozen screen): the
+    relay passes WATCHDOG=1 on only while every process of its session's group is alive and
+    running, says in the log which one is not, and passes pings on again once it runs. A
+    zombie withholds the ping when it is still there at the next ping (one its parent reaps
+    late, a printing command's, is no fault)."""
+    import os
+    import sys
+    import time
+
+    path, member_file, zombie_file = (tmp_path / n for n in ("notify.sock", "member", "zombie"))
+    log_file = tmp_path / "relay.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(path)}
+    env["XDG_RUNTIME_DIR"] = str(tmp_path)
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener,
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as app,
+        log_file.open("w") as log,
+    ):
+        listener.bind(str(path))
+        listener.settimeout(60)
+        command = [sys.executable, "-m", "kiosk_app", "notify-relay", "--", sys.executable]
+        script = ["-c", SESSION, str(member_file), str(zombie_file)]
+        relay = subprocess.Popen(
+            [*command, *script], env=env, stdin=subprocess.PIPE, stderr=log, text=True
+        )
+        assert relay.stdin is not None
+        try:
+            assert listener.recv(64) == b"READY=1"
+            inbox = str(tmp_path / f"anjungan-notify-{relay.pid}")
+
+            def passed_on(*messages: str) -> bytes:
+                """Send `messages` as the app would; the first the relay passes on."""
+                for message in messages:
+                    app.sendto(message.encode(), inbox)
+                return listener.recv(64)
+
+            assert passed_on("WATCHDOG=1") == b"WATCHDOG=1"
+            member = int(member_file.read_text())
+            os.kill(member, signal.SIGSTOP)  # cage frozen, the app still pinging
+            _until(member, "Tt")
+            assert passed_on("WATCHDOG=1", "STATUS=after the ping") == b"STATUS=after the ping"
+            os.kill(member, signal.SIGCONT)
+            _until(member, "RSD")
+            assert passed_on("WATCHDOG=1") == b"WATCHDOG=1"
+            relay.stdin.write("zombie\n")
+            relay.stdin.flush()
+            deadline = time.monotonic() + 30
+            while not zombie_file.exists() or not zombie_file.read_text():
+                assert time.monotonic() < deadline, "no zombie made"
+                time.sleep(0.05)
+            zombie = int(zombie_file.read_text())
+            _until(zombie, "Z")
+            assert passed_on("WATCHDOG=1") == b"WATCHDOG=1"  # first seen: may be reaped yet
+            assert passed_on("WATCHDOG=1", "STATUS=still a zombie") == b"STATUS=still a zombie"
+            relay.send_signal(signal.SIGTERM)
+            assert relay.wait(timeout=60) == -signal.SIGTERM
+        finally:
+            relay.kill()
+    lines = log_file.read_text().splitlines()
+    withheld = [line for line in lines if "watchdog ping withheld" in line]
+    assert len(withheld) == 2, lines
+    assert f"sleep (pid {member}) of the kiosk session is stopped (state T)" in withheld[0]
+    assert f"true (pid {zombie}, child of pid " in withheld[1] and "zombie" in withheld[1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from central_server.models import Application
@@ -85,7 +85,13 @@ def was_called(
     """True when `calling_number` was called or recalled to `counter` at the office on `day`:
     the only sentences a display asks the voice of (anyone may ask; espeak-ng costs ~80 ms of
     CPU and the answer ~320 KB, so no other number/counter pair is synthesised)."""
-    found = session.scalar(
+    return session.scalar(call_lookup(office_code, calling_number, counter, day)) is not None
+
+
+def call_lookup(office_code: str, calling_number: str, counter: int, day: date) -> Select[Any]:
+    """The query of `was_called`: one event id, read through ix_queue_events_call (office,
+    day, calling number; tests/central/test_migrations.py checks the plan on PostgreSQL)."""
+    return (
         select(QueueEvent.id)
         .where(
             QueueEvent.office_code == office_code,
@@ -96,7 +102,6 @@ def was_called(
         )
         .limit(1)
     )
-    return found is not None
 
 
 def calls_since(session: Session, office_code: str, after_id: int, day: date) -> list[QueueEvent]:

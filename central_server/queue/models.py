@@ -37,7 +37,11 @@ class QueueEvent(Base):
     priority): the log of who did what, and what the waiting-room displays replay by id."""
 
     __tablename__ = "queue_events"
-    __table_args__ = (Index("ix_queue_events_office", "office_code", "id"),)
+    __table_args__ = (
+        Index("ix_queue_events_office", "office_code", "id"),  # a display's replay by id
+        # the display voice's lookup (queue.display.call_lookup), asked by every waiting room
+        Index("ix_queue_events_call", "office_code", "day", "calling_number"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
     day: Mapped[date] = mapped_column(Date)

@@ -27,7 +27,7 @@ from central_server.errors import UNAUTHORIZED as ERRORS
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskAuth, KioskGuard, KioskRef
 from central_server.kiosk_auth import build_router as build_enrolment_router
-from central_server.ratelimit import StatusLookupLimiter
+from central_server.ratelimit import StatusLookupLimiter, check_all, client_ip
 from central_server.schemas import (
     ApplicationIn,
     ApplicationStatusOut,
@@ -63,13 +63,24 @@ def router(
     admission = Admission(today, clock=clock)
     r.include_router(build_enrolment_router(kiosk_auth, require_technician, limits))
 
+    challenges = DatabaseRateLimiter(
+        db,
+        per_minute=limits.key_challenges_per_minute,
+        burst=limits.key_challenge_burst,
+        prefix="key-challenge:",
+    )
+
     @r.post(
         "/api/v1/kiosk/signing-key/challenge",
         response_model=KeyChallengeOut,
-        responses=ERRORS,
+        responses={**ERRORS, 429: {"model": Error, "description": "rate_limited (Retry-After)"}},
     )
-    def signing_key_challenge(kiosk: KioskDep) -> KeyChallengeOut:
-        """A one-time nonce for the proof a seal key replacement carries (5 minutes)."""
+    def signing_key_challenge(kiosk: KioskDep, request: Request) -> KeyChallengeOut:
+        """The one-time nonce for the proof a seal key replacement carries (5 minutes; the
+        outstanding one again until it is used). Rate-limited per kiosk and client address
+        ([limits] key_challenges_per_minute), so a stolen token asking from elsewhere cannot
+        use up the kiosk's own allowance."""
+        check_all(challenges, [f"{kiosk.kiosk_id}:{client_ip(request)}"], "key challenges")
         with db.transaction() as session:
             nonce, expires = key_change.challenge(session, kiosk.kiosk_id, datetime.now(UTC))
         return KeyChallengeOut(nonce=nonce, expires_at=expires)

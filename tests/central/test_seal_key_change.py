@@ -6,6 +6,8 @@ replacement proven with the key in force is in force at once; a replayed proof i
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +19,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
+from central_server.config import LimitSettings
 from central_server.models import Application, Kiosk, KioskSigningKey
 from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN
@@ -163,3 +166,51 @@ def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refuse
         (text(second)[:8], "in_force"),
         (text(first)[:8], "in_force"),
     ]
+
+
+def challenge_from(rig: LeaseServer, kiosk: LeaseKiosk, source: str) -> tuple[int, Any, str]:
+    """POST the challenge from the loopback address `source`: (status, JSON, Retry-After)."""
+    host, port = rig.base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+    try:
+        connection.request("POST", f"{KEY_PATH}/challenge", headers=kiosk.headers)
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read()), answer.getheader("Retry-After") or ""
+    finally:
+        connection.close()
+
+
+def test_a_stolen_token_asking_for_challenges_neither_blocks_nor_starves_the_kiosks_rotation(
+    rig: LeaseServer,
+) -> None:
+    """The nonce outstanding is given again (asking gains a thief nothing), a refused proof
+    leaves it for the kiosk, and the challenges are rate-limited per kiosk and client address
+    in the database (429 with Retry-After), so a thief asking from elsewhere cannot use up the
+    kiosk's own allowance."""
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    first, second, thief = kiosk.key, receipt_seal.new_key(), receipt_seal.new_key()
+    assert first is not None
+    status, asked, _ = challenge_from(rig, kiosk, "127.0.0.1")  # the kiosk, rotating
+    assert status == 200, asked
+    burst = LimitSettings().key_challenge_burst
+    for _ in range(burst):  # the thief, holding the same token, from another address
+        status, again, _ = challenge_from(rig, kiosk, "127.0.0.2")
+        assert status == 200 and again == asked  # the same nonce, the same expiry
+    status, refused, retry_after = challenge_from(rig, kiosk, "127.0.0.2")
+    assert status == 429 and refused["detail"]["code"] == "rate_limited", refused
+    assert int(retry_after) >= 1
+    # the thief uses the nonce it was given with a key of its own: refused, the nonce kept
+    forged = receipt_seal.sign_key_change(thief, kiosk.kiosk_id, text(thief), asked["nonce"])
+    body = {"signing_key": text(thief), "proof": {"nonce": asked["nonce"], "signature": forged}}
+    r = kiosk.call("PUT", KEY_PATH, json=body)
+    assert r.status_code == 409 and r.json()["detail"]["code"] == "proof_invalid", r.text
+    # the kiosk's own address still has its allowance, and its proof takes the key at once
+    assert challenge_from(rig, kiosk, "127.0.0.1")[:2] == (200, asked)
+    signature = receipt_seal.sign_key_change(first, kiosk.kiosk_id, text(second), asked["nonce"])
+    body = {"signing_key": text(second), "proof": {"nonce": asked["nonce"], "signature": signature}}
+    r = kiosk.call("PUT", KEY_PATH, json=body)
+    assert r.status_code == 204, r.text
+    assert current_key(rig, kiosk) == text(second)
+    # used: the next challenge is a new nonce
+    status, fresh, _ = challenge_from(rig, kiosk, "127.0.0.1")
+    assert status == 200 and fresh["nonce"] != asked["nonce"]
