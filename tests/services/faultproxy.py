@@ -16,6 +16,11 @@ HOSTILE: dict[str, tuple[str, bytes, bool]] = {
     "huge": ("Content-Type: application/json\r\n", b"[" + b"0," * (8 << 20) + b"0]", False),
 }
 MODES = ("forward", "down", "slow", "500", "429", "reset", "reset_after_forward", *HOSTILE)
+# A client's idle connection is closed after IDLE_S, as production's nginx closes a kiosk's
+# (keepalive_timeout 75s): the client, not the proxy, decides how long it waits for an answer,
+# so the server gets UPSTREAM_S, longer than any client here waits.
+IDLE_S = 75.0
+UPSTREAM_S = 120.0
 
 
 def _read_request(conn: socket.socket) -> bytes:
@@ -116,8 +121,7 @@ class FaultProxy:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(10)
-        upstream: socket.socket | None = None
+        conn.settimeout(IDLE_S)
         with self._lock:
             self._open.add(conn)
         try:
@@ -156,14 +160,9 @@ class FaultProxy:
                     continue
                 if mode == "slow":
                     time.sleep(self.slow_s)
-                if upstream is None:
-                    upstream = socket.create_connection(self.upstream, timeout=10)
-                    with self._lock:
-                        self._open.add(upstream)
-                upstream.sendall(request)
-                response = _read_response(upstream)
-                with self._lock:
-                    self.forwarded += 1
+                response = self._forward(request)
+                if not response:  # the server closed without answering: so does the proxy
+                    return
                 if mode == "reset_after_forward":  # the server did the work; the answer is lost
                     _reset(conn)
                     return
@@ -173,10 +172,26 @@ class FaultProxy:
         finally:
             with self._lock:
                 self._open.discard(conn)
-                self._open.discard(upstream)  # type: ignore[arg-type]
-            if upstream is not None:
-                upstream.close()
             try:
                 conn.close()
             except OSError:
                 pass
+
+    def _forward(self, request: bytes) -> bytes:
+        """The server's answer to `request`, on a connection of its own: a kept-alive one
+        would be closed by the server's own idle timeout (uvicorn: 5 s) while the client's
+        stays open, and the next request sent on it would get no answer."""
+        upstream = socket.create_connection(self.upstream, timeout=UPSTREAM_S)
+        with self._lock:
+            self._open.add(upstream)
+        try:
+            upstream.sendall(request)
+            response = _read_response(upstream)
+        finally:
+            with self._lock:
+                self._open.discard(upstream)
+            upstream.close()
+        if response:
+            with self._lock:
+                self.forwarded += 1
+        return response
