@@ -218,16 +218,18 @@ class CentralClient(CentralTransport, CardHolderApi):
         )
         return str(answer["nonce"])
 
-    def leases(self, days: int | None = None) -> list[Lease]:
+    def leases(self, days: int | None = None, timeout: float | None = None) -> list[Lease]:
         """Grant or renew this kiosk's slot leases (idempotent): every lease it holds now."""
         body = {} if days is None else {"days": days}
-        answer = self._call("POST", "/api/v1/leases", json=body, what="leases")
+        answer = self._call("POST", "/api/v1/leases", json=body, what="leases", timeout=timeout)
         return _leases(answer)
 
-    def return_leases(self, returns: dict[str, int]) -> list[Lease]:
+    def return_leases(self, returns: dict[str, int], timeout: float | None = None) -> list[Lease]:
         """Give unused places back (lease id -> places): the leases the kiosk still holds."""
         body = {"returns": [{"lease_id": k, "places": n} for k, n in returns.items()]}
-        answer = self._call("POST", "/api/v1/leases/return", json=body, what="return leases")
+        answer = self._call(
+            "POST", "/api/v1/leases/return", json=body, what="return leases", timeout=timeout
+        )
         return _leases(answer)
 
     def slots(self, service: str, days: int = 10) -> list[SlotAvailability]:

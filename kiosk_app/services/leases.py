@@ -37,6 +37,12 @@ REFRESH_S = 300.0  # renew the leases this often while the server answers
 # While the server cannot be reached, look again at least this often: its first answer ends
 # every sender's backoff (CentralClient.on_answer), so offline bookings reconcile in seconds.
 PROBE_S = 4.0
+# How long a renewal or a return waits for the server's answer. No citizen waits on them, and
+# a busy server's first grant tops up every open slot of the horizon in its own transaction each
+# (108 here): 4-7 s on a loaded 2-core test machine, before a slow link's round trips. Given up
+# sooner, the server's work is done but the kiosk never hears of the places, and tries again;
+# the cheap probe (health) keeps the client's short default.
+CALL_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
@@ -332,11 +338,13 @@ class LeaseKeeper(DrainLoop):
         backoff: Backoff | None = None,
         first_delay_s: float = 0.0,
         registrar: SealKeyRegistrar | None = None,
+        call_timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
         """`public_key`: the kiosk's public seal key (public_key_text), registered by
         `registrar` (default: one without a previous key to prove it with); `probe_s`: the longest
         wait between two tries while the server cannot be reached; `first_delay_s`: let the
-        kiosk finish starting first (the leases held are in the file meanwhile)."""
+        kiosk finish starting first (the leases held are in the file meanwhile);
+        `call_timeout_s`: how long a renewal or a return waits for its answer."""
         self.store = store
         self.central = central
         self.public_key = public_key
@@ -345,6 +353,7 @@ class LeaseKeeper(DrainLoop):
         self.refresh_s = refresh_s
         self.probe_s = probe_s
         self.first_delay_s = first_delay_s
+        self.call_timeout_s = call_timeout_s
         self.backoff = backoff or Backoff(base_s=2.0, cap_s=refresh_s)
         self._failures = 0
         self._round = threading.Lock()
@@ -375,9 +384,11 @@ class LeaseKeeper(DrainLoop):
                 returns = self.store.give_back(self.hours)
                 if returns:
                     log.info("giving back %d unused place(s)", sum(returns.values()))
-                    self.store.replace(self.central.return_leases(returns))
+                    self.store.replace(
+                        self.central.return_leases(returns, timeout=self.call_timeout_s)
+                    )
                 if self.hours.is_open(self.store.now()):  # closed: no booking, no new places
-                    self.store.replace(self.central.leases())
+                    self.store.replace(self.central.leases(timeout=self.call_timeout_s))
             except CentralError as exc:
                 # One warning per outage; the probes after it are routine.
                 (log.info if self._failures else log.warning)("leases not renewed: %s", exc)

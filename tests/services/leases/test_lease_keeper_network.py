@@ -1,0 +1,49 @@
+"""The lease keeper over a slow network to the real central server (a fault proxy between):
+a renewal waits for the server's answer beyond the client's short default timeout (no citizen
+waits on it), so a busy server's grant reaches the kiosk instead of being done for nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk_app.central import CentralClient, CentralUnavailable
+from kiosk_app.services import receipt_seal
+from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
+from tests.services.faultproxy import FaultProxy
+from tests.services.outbox_rig import KIOSK_ID, SERVICE, start_server
+
+DEFAULT_TIMEOUT_S = 0.5  # the client's own: a citizen-facing call gives up this soon
+SLOW_S = 1.0  # every answer comes this much later: past the default, well within the keeper's
+
+
+def test_a_renewal_outwaits_a_slow_answer_that_the_short_default_would_give_up(
+    tmp_path: Path,
+) -> None:
+    server = start_server(tmp_path / "central.db")
+    proxy = FaultProxy(server.port, slow_s=SLOW_S)
+    signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
+    central = CentralClient(
+        proxy.base_url,
+        KIOSK_ID,
+        "3517",
+        enrol_as="lease kiosk",
+        signing_key=signer.public_key,
+        timeout=DEFAULT_TIMEOUT_S,
+    )
+    store = LeaseStore(tmp_path / "leases.db")
+    try:
+        keeper = LeaseKeeper(store, central, public_key=signer.public_key)
+        assert keeper.drain_once()  # enrolled, its seal key registered, before the slowness
+        store.replace([])  # as if the grant's answer had been lost: the kiosk holds nothing
+        proxy.set_mode("slow")
+        with pytest.raises(CentralUnavailable, match="timed out"):
+            central.leases()  # what the keeper's renewal would do with the client's default
+        assert keeper.drain_once()
+        assert store.offer(SERVICE), "the slow renewal never reached the kiosk"
+    finally:
+        store.close()
+        central.close()
+        proxy.close()
+        server.stop()
