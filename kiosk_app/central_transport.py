@@ -199,12 +199,12 @@ class CentralTransport:
         if self._session is not None:
             self._session.close()
 
-    def register(self, name: str) -> str:
+    def register(self, name: str, timeout: float | None = None) -> str:
         """Enrol this kiosk (rotating any previous token); store and return the token."""
         body = {"kiosk_id": self.kiosk_id, "office_code": self.office_code, "name": name}
         if self.signing_key:
             body["signing_key"] = self.signing_key
-        answer = self._call("POST", "/api/v1/kiosks", json=body, auth=False)
+        answer = self._call("POST", "/api/v1/kiosks", json=body, auth=False, timeout=timeout)
         self.token = str(answer["token"])
         return self.token
 
@@ -227,7 +227,7 @@ class CentralTransport:
             if not self.token and self.enrol_as:
                 with self._enrol_lock:
                     if not self.token:
-                        self.register(self.enrol_as)
+                        self.register(self.enrol_as, timeout)  # the caller's patience
             if not self.token:
                 raise CentralRejected(f"{what}: kiosk not registered (no token)", code="no_token")
             headers["Authorization"] = f"Bearer {self.token}"
