@@ -19,6 +19,9 @@ from kivy.uix.widget import Widget
 from kiosk_app.domain.session import SessionState
 
 _DATE_LIMIT = 12  # taps; a date on the grid needs at most eight
+# How long a wait for a screen or condition lasts before it fails: a hang detector, never a speed
+# check (a passing wait ends as soon as its condition holds), sized for a busy 2-core CI machine.
+WAIT_S = 60.0
 
 
 class PilotError(AssertionError):
@@ -40,7 +43,7 @@ class Pilot:
             EventLoop.idle()
 
     def wait_until(
-        self, condition: Callable[[], bool], timeout: float = 20, what: str = ""
+        self, condition: Callable[[], bool], timeout: float = WAIT_S, what: str = ""
     ) -> None:
         """Pump frames until `condition()` holds; TimeoutError after `timeout` seconds."""
         deadline = time.monotonic() + timeout
@@ -51,7 +54,7 @@ class Pilot:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}")
 
-    def wait_for_state(self, state: SessionState | str, timeout: float = 20) -> None:
+    def wait_for_state(self, state: SessionState | str, timeout: float = WAIT_S) -> None:
         """Wait until the screen for `state` is shown and laid out."""
         name = state.value if isinstance(state, SessionState) else str(state)
 

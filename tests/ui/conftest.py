@@ -126,7 +126,7 @@ def choose_first_slot(pilot: Any) -> None:
     pilot.wait_until(lambda: session.view.state.value in ("scan", "schedule"), what="form done")
     if session.view.state.value == "scan":  # the optional document scanning step
         session.scan_skip_all()
-    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
+    pilot.wait_until(lambda: bool(app.view.slots), what="slots")
     session.choose_slot(app.view.slots[0].slot)
 
 

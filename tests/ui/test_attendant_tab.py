@@ -49,11 +49,11 @@ def test_the_attendant_tab_covers_no_button_on_scan_and_survey(
     assert pilot.find("scan_retake").parent.opacity == 0  # no grey "-" placeholders
     pilot.tap("scan_skip_all")
     pilot.wait_for_state("schedule")
-    pilot.wait_until(lambda: bool(app.view.slots), timeout=20, what="slots")
+    pilot.wait_until(lambda: bool(app.view.slots), what="slots")
     app.session.choose_slot(app.view.slots[0].slot)
     pilot.wait_for_state("review")
     pilot.tap("submit")
-    pilot.wait_for_state("result", timeout=60)
+    pilot.wait_for_state("result")
     pilot.tap("finish")
     pilot.wait_for_state("survey")
     pilot.idle(3)

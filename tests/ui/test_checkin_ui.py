@@ -75,7 +75,7 @@ def test_check_in_by_keypad_qr_and_card_tap(
     )
     pilot.tap("checkin_go")
     big = pilot.find("checkin_number")
-    pilot.wait_until(lambda: big.text == "A-001", timeout=15, what="the calling number")
+    pilot.wait_until(lambda: big.text == "A-001", what="the calling number")
     pilot.wait_until(lambda: "Ambil tiket" in pilot.find("checkin_printed").text, what="printed")
     assert "Pencatatan Sipil" in pilot.find("checkin_service").text
     assert pilot.find("checkin_ahead").text == "Tidak ada antrean di depan Anda"
@@ -145,7 +145,7 @@ def test_check_in_by_keypad_qr_and_card_tap(
     pilot.wait_for_state("checkin")
     assert pilot.find("checkin_number").text == ""  # nothing of the last citizen stays
     assert pilot.kiosk.devices.barcode_scanner.scan("]Q1" + number)
-    pilot.wait_until(lambda: big.text == "A-001", timeout=15, what="the number again")
+    pilot.wait_until(lambda: big.text == "A-001", what="the number again")
     pilot.wait_until(
         lambda: any(ck.ANNOUNCEMENT_REPEAT.id in w for w in audio.spoken_words()),
         what="said as a repeat",
@@ -157,7 +157,7 @@ def test_check_in_by_keypad_qr_and_card_tap(
     pilot.tap("checkin_open")
     pilot.wait_for_state("checkin")
     pilot.app.session.simulate_card_tap(0)
-    pilot.wait_until(lambda: big.text == "A-001", timeout=15, what="the card's booking")
+    pilot.wait_until(lambda: big.text == "A-001", what="the card's booking")
     assert pilot.state == "checkin"
     pilot.app.session.simulate_card_removal()
 

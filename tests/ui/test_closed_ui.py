@@ -65,7 +65,7 @@ def test_closed_screen_says_when_it_opens_and_ignores_cards(
     closed_kiosk: Any, artifacts: Path
 ) -> None:
     pilot = closed_kiosk
-    pilot.wait_for_state("closed", timeout=20)
+    pilot.wait_for_state("closed")
     tomorrow = datetime.now(UTC).astimezone(ZONES["WITA"]).date() + timedelta(days=1)
     expected = pilot.kiosk.config.opening_hours.reopening_text(datetime.now(UTC))
     assert expected.id.startswith("Buka lagi ") and f" {tomorrow.day} " in expected.id
@@ -89,4 +89,4 @@ def test_closed_screen_says_when_it_opens_and_ignores_cards(
     pilot.tap("closed_status")  # the status check works after hours
     pilot.wait_for_state("status")
     pilot.tap("status_back")
-    pilot.wait_for_state("closed", timeout=20)
+    pilot.wait_for_state("closed")

@@ -86,7 +86,7 @@ def test_the_result_says_what_to_bring_and_ending_with_unsent_work_is_told(
     pilot.wait_for_state("review")
     pilot.kiosk.embedded_server.stop()  # the central server goes away: the outbox keeps it
     pilot.tap("submit")
-    pilot.wait_for_state("result", timeout=60)
+    pilot.wait_for_state("result")
     outcome = app.view.outcome
     assert outcome is not None and outcome.offline and outcome.local_reference
     assert "tersimpan di anjungan" in "\n".join(pilot.texts())  # not "berhasil dikirim"

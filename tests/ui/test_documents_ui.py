@@ -78,7 +78,7 @@ def test_own_timeline_then_print_once_by_touch(
     pilot.tap("service_status")
     pilot.wait_for_state("status")
     pilot.tap("status_mine")
-    pilot.wait_until(lambda: pilot.exists("own_next_0"), timeout=15, what="own timeline")
+    pilot.wait_until(lambda: pilot.exists("own_next_0"), what="own timeline")
     assert pilot.find("own_next_0").text == f"Berikutnya: {PRINT_HERE.id}"
     assert not pilot.exists("own_code_0")  # the server never tells a kiosk the print code
     code = re.fullmatch(r"([A-Z0-9]{4})-([A-Z0-9]{4})", sent)
@@ -106,7 +106,7 @@ def test_own_timeline_then_print_once_by_touch(
         pilot.tap(f"code_key_{char}")
     pilot.tap(f"print_{registration}")
     notice = pilot.find("documents_notice")
-    pilot.wait_until(lambda: "sudah dicetak" in notice.text, timeout=20, what="printed")
+    pilot.wait_until(lambda: "sudah dicetak" in notice.text, what="printed")
     assert document_number in notice.text
     assert len(printer.printed) == printed_before + 1
     title, pdf = printer.printed[-1]
@@ -127,7 +127,7 @@ def test_own_timeline_then_print_once_by_touch(
     assert pilot.find("documents_code").text == f"{code.group(1)}-{code.group(2)}"
     pilot.tap("documents_print_code")
     already = ALREADY_PRINTED.id.split("{")[0]
-    pilot.wait_until(lambda: notice.text.startswith(already), timeout=20, what="refused")
+    pilot.wait_until(lambda: notice.text.startswith(already), what="refused")
     assert len(printer.printed) == printed_before + 1  # nothing printed twice
     pilot.screenshot(artifacts / "documents-already-printed.png")
 

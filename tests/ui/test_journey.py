@@ -177,7 +177,7 @@ def test_card_removal_mid_form_says_goodbye_and_clears(
         pilot.wait_for_state("goodbye")
         assert pilot.find("goodbye").text == GOODBYE_TEXT[EndReason.CARD_REMOVED].id
         pilot.screenshot(artifacts / "card-removed.png")
-    pilot.wait_for_state("attract", timeout=10)
+    pilot.wait_for_state("attract")
     time.sleep(0.1)
     pilot.idle(3)
     texts = all_texts(pilot)

@@ -58,7 +58,7 @@ def test_offline_booking_from_the_lease_by_touch(start_kiosk: Callable[..., Any]
     pilot.tap("slot_1")
     pilot.wait_for_state("review")
     pilot.tap("submit")
-    pilot.wait_for_state("result", timeout=30)
+    pilot.wait_for_state("result")
 
     outcome = app.view.outcome
     assert outcome.offline and outcome.local_reference.startswith("LOK-")

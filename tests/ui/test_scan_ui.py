@@ -60,9 +60,9 @@ def test_scan_preview_retake_remove_then_skip_by_touch(
     assert pilot.find("scan_caption").text.startswith("Pratinjau")
 
     pilot.tap("scan_page")
-    pilot.wait_until(lambda: pilot.app.view.scan.current.pages == 1, timeout=15, what="page")
+    pilot.wait_until(lambda: pilot.app.view.scan.current.pages == 1, what="page")
     pilot.tap("scan_page")
-    pilot.wait_until(lambda: pilot.app.view.scan.current.pages == 2, timeout=15, what="page 2")
+    pilot.wait_until(lambda: pilot.app.view.scan.current.pages == 2, what="page 2")
     scan_idle(pilot)
     assert pilot.find("pages_scanned").text == "2 halaman terpindai"
     pilot.tap("page_0")
@@ -84,7 +84,7 @@ def test_scan_preview_retake_remove_then_skip_by_touch(
     assert pilot.find("scan_page").disabled and not pilot.find("scan_skip").disabled
     pilot.screenshot(artifacts / "scan-no-scanner.png")
     pilot.tap("scan_next")  # the page already scanned is kept as this document's PDF
-    pilot.wait_until(lambda: pilot.app.view.scan.index == 1, timeout=15, what="next document")
+    pilot.wait_until(lambda: pilot.app.view.scan.index == 1, what="next document")
     pilot.tap("scan_skip")
     pilot.wait_until(lambda: pilot.app.view.scan.index == 2, what="skipped")
     pilot.tap("scan_skip_all")

@@ -46,7 +46,7 @@ def answer_page(pilot: Any, value: int) -> list[str]:
 def said_goodbye(pilot: Any) -> None:
     """The survey ended in the goodbye, then the attract screen (the goodbye lasts 3 s in tests:
     under load a poll can miss it, so the screens shown are checked instead)."""
-    pilot.wait_for_state("attract", timeout=20)
+    pilot.wait_for_state("attract")
     seen = pilot.app.screens_seen
     assert seen[-3:] == ["survey", "goodbye", "attract"], seen[-6:]
 
@@ -58,7 +58,7 @@ def test_survey_after_a_status_check_is_sent_over_http(
     number = file_application(pilot)
     assert pilot.kiosk.devices.barcode_scanner.scan("]Q1" + number)  # no card: a receipt's QR
     pilot.wait_for_state("status")
-    pilot.wait_until(lambda: pilot.find("status_text").text != "", timeout=10, what="status")
+    pilot.wait_until(lambda: pilot.find("status_text").text != "", what="status")
     pilot.tap("status_back")
     pilot.wait_for_state("survey")
     assert pilot.find("survey_title").text == "Survei kepuasan · halaman 1 dari 3"
@@ -86,7 +86,7 @@ def test_survey_after_a_status_check_is_sent_over_http(
     said_goodbye(pilot)
 
     expected = ("status", "3517", pilot.kiosk.config.kiosk_id, 3, 3, 3, 4, 4, 2, 4, 4, 4)
-    pilot.wait_until(lambda: server_surveys(pilot) == [expected], timeout=15, what="stored")
+    pilot.wait_until(lambda: server_surveys(pilot) == [expected], what="stored")
     queue = pilot.kiosk.surveys.queue
     assert [(r.status, r.service) for r in queue.entries()] == [(SENT, "status")]
 
