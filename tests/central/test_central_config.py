@@ -258,7 +258,7 @@ def test_anjungan_central_without_a_config_writes_each_message_under_var(tmp_pat
             except Exception:
                 return False
 
-        wait_for(up, timeout_s=30)
+        wait_for(up, timeout_s=120)
         client.close()
         number = _submit(f"http://127.0.0.1:{port}")
         wait_for(lambda: any(number in m for m in _messages(tmp_path / "var/messages")), 20)

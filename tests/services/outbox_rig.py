@@ -51,7 +51,7 @@ def start_server(db: Path) -> EmbeddedServer:
 def start_sidecar(db: Path) -> SidecarServer:
     """A central server in a child process (no GIL shared with the kiosk), maximum quotas."""
     server = SidecarServer(f"sqlite:///{db}")
-    server.wait_healthy(30)
+    server.wait_healthy(120)
     with sqlite3.connect(db, timeout=10) as conn:
         conn.executemany(
             "INSERT OR REPLACE INTO quotas (office_code, service, daily_quota)"

@@ -37,7 +37,7 @@ CHILD = textwrap.dedent("""
     s = kiosk.session
 
     def wait(predicate, what):
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a hang detector: slow only on a busy machine
         while not predicate(s.view):
             if time.monotonic() > deadline:
                 raise SystemExit(f"timed out waiting for {what}; state {s.view.state}")

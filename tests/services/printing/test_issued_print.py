@@ -86,7 +86,7 @@ def issued_application(central: Central) -> tuple[str, str]:
     officer.act(number, "verify")
     r = officer.act(number, "issue", holder_name="Budi Santoso", holder_nik="3517010101260001")
     assert r.status_code == 303, r.text
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         codes = [m.group(1) for s in central.sms.sent if (m := CODE_RE.search(s.body))]
         if codes:
