@@ -15,7 +15,8 @@ from pathlib import Path
 import psycopg
 
 SUPERUSER = "anjungan"
-START_TIMEOUT_S = 30
+# initdb, and pg_ctl waiting for the server: deadlines, slow only on a busy machine
+START_TIMEOUT_S = 120
 
 
 def find_binary(name: str) -> str | None:
