@@ -110,8 +110,9 @@ def count_rows(db: Path | str, table: str = "applications") -> int:
         engine.dispose()
 
 
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Poll until predicate() holds (the notification outbox worker runs on its own thread)."""
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    """Poll until predicate() holds (the notification outbox worker runs on its own thread);
+    the deadline is a hang detector for a busy machine: a passing wait ends when it holds."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"

@@ -128,10 +128,6 @@ def test_a_batch_and_the_kiosks_other_lease_writes_never_deadlock(
             ),
         )
         booking.start()
-        import time
-
-        time.sleep(3)
-        print("ANSWERS", answers, key)
         wait_for(lambda: _locks_waited(dsn) >= 1)  # the batch waits for the second slot
         writing = threading.Thread(target=_call, args=(answers, "other", request))
         writing.start()
