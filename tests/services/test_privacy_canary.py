@@ -58,7 +58,7 @@ class Rig:
     proxy: FaultProxy
     outbox: OutboxSender
 
-    def wait(self, predicate, timeout: float = 20.0) -> None:
+    def wait(self, predicate, timeout: float = 60.0) -> None:
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.service.view), timeout)
         assert ok, f"timed out in state {self.service.view.state}"

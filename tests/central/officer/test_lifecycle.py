@@ -19,7 +19,7 @@ def status_of(central: Central, number: str) -> dict[str, object]:
     return r.json()
 
 
-def wait_for(predicate: object, timeout_s: float = 15.0) -> None:
+def wait_for(predicate: object, timeout_s: float = 60.0) -> None:
     """Poll until predicate() is true (the outbox worker runs on its own thread)."""
     deadline = time.monotonic() + timeout_s
     while not predicate():  # type: ignore[operator]

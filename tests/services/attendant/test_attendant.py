@@ -138,7 +138,7 @@ class Rig:
     db_path: Path
     changed: threading.Condition
 
-    def wait(self, predicate, timeout: float = 10.0) -> SessionView:
+    def wait(self, predicate, timeout: float = 60.0) -> SessionView:
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.session.view), timeout)
         assert ok, f"timed out; last view state {self.session.view.state}"

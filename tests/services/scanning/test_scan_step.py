@@ -50,7 +50,7 @@ class StepRig:
             self.finished += finished
             self.changed.notify_all()
 
-    def wait(self, predicate: Callable[[ScanView], bool], timeout: float = 10) -> ScanView:
+    def wait(self, predicate: Callable[[ScanView], bool], timeout: float = 60.0) -> ScanView:
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.step.view()), timeout)
         assert ok, f"timed out; view {self.step.view()}"
@@ -230,7 +230,7 @@ class Session:
         with self.changed:
             self.changed.notify_all()
 
-    def wait(self, predicate: Callable[[SessionView], bool], timeout: float = 15) -> SessionView:
+    def wait(self, predicate: Callable[[SessionView], bool], timeout: float = 60.0) -> SessionView:
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.service.view), timeout)
         assert ok, f"timed out in {self.service.view.state}: {self.service.view.scan}"

@@ -45,7 +45,7 @@ OFFICE = "3517"
 PASSWORD = "rahasia-petugas-123"
 BOOKED_ON = date(2026, 11, 19)  # a Thursday: the server's day when the citizen books
 MORNING, AFTERNOON = "08.00-11.00", "13.00-15.00"
-WAIT_S = 20.0
+WAIT_S = 60.0  # a hang detector for a busy machine: a passing wait ends when its view comes
 
 
 @dataclass

@@ -44,7 +44,7 @@ class Rig:
     clocks: Clocks
     changed: threading.Condition
 
-    def wait(self, predicate, timeout: float = 10.0) -> SessionView:
+    def wait(self, predicate, timeout: float = 60.0) -> SessionView:
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.service.view), timeout)
         assert ok, f"timed out; last view state {self.service.view.state}"

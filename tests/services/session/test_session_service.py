@@ -49,7 +49,7 @@ class Rig:
     changed: threading.Condition
     central: CentralClient | None = None
 
-    def wait(self, predicate, timeout: float = 10.0) -> SessionView:
+    def wait(self, predicate, timeout: float = 60.0) -> SessionView:
         """Wait until a published view satisfies `predicate`."""
         with self.changed:
             ok = self.changed.wait_for(lambda: predicate(self.service.view), timeout)
