@@ -30,7 +30,12 @@ def test_own_leased_places_are_offered_and_booked_online(tmp_path: Path) -> None
         receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517", verify_base="https://x.id"
     )
     central = CentralClient(
-        server.base_url, KIOSK_ID, "3517", enrol_as="lease kiosk", signing_key=signer.public_key
+        server.base_url,
+        KIOSK_ID,
+        "3517",
+        enrol_as="lease kiosk",
+        signing_key=signer.public_key,
+        timeout=30.0,  # its server shares this busy process: enrolment and first grant
     )
     leases = LeaseStore(tmp_path / "leases.db")
     with outbox_session(

@@ -46,7 +46,12 @@ def test_heartbeats_carry_each_leases_usage_to_the_server(tmp_path: Path) -> Non
     try:
         signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
         central = CentralClient(
-            server.base_url, KIOSK_ID, "3517", enrol_as="lease kiosk", signing_key=signer.public_key
+            server.base_url,
+            KIOSK_ID,
+            "3517",
+            enrol_as="lease kiosk",
+            signing_key=signer.public_key,
+            timeout=30.0,  # its server shares this busy process: enrolment and first grant
         )
         store = LeaseStore(tmp_path / "leases.db")
         assert LeaseKeeper(store, central, public_key=signer.public_key).drain_once()

@@ -26,7 +26,12 @@ def test_offline_bookings_are_admitted_once_on_their_slot_and_a_refusal_is_held(
     server = start_server(tmp_path / "central.db")
     signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
     central = CentralClient(
-        server.base_url, KIOSK_ID, "3517", enrol_as="lease kiosk", signing_key=signer.public_key
+        server.base_url,
+        KIOSK_ID,
+        "3517",
+        enrol_as="lease kiosk",
+        signing_key=signer.public_key,
+        timeout=30.0,  # its server shares this busy process: enrolment and first grant
     )
     store = LeaseStore(tmp_path / "leases.db")
     keeper = LeaseKeeper(store, central, public_key=signer.public_key)
@@ -88,7 +93,12 @@ def test_places_of_days_the_kiosk_will_not_reach_go_back_to_the_server(tmp_path:
     server = start_server(tmp_path / "central.db")
     signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
     central = CentralClient(
-        server.base_url, KIOSK_ID, "3517", enrol_as="lease kiosk", signing_key=signer.public_key
+        server.base_url,
+        KIOSK_ID,
+        "3517",
+        enrol_as="lease kiosk",
+        signing_key=signer.public_key,
+        timeout=30.0,  # its server shares this busy process: enrolment and first grant
     )
     store = LeaseStore(tmp_path / "leases.db")
     try:
