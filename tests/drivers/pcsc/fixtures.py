@@ -132,7 +132,10 @@ class PcscCardReaderHarness:
         reset_bed(bed)
         harness = cls(PcscCardReader(), bed)
         harness.reader.start(harness.events.put)
-        wait_for(lambda: harness.reader.status()["pcsc_state"] == "no_card", what="reader ready")
+        # Ready as the contract starts: the card slot watched AND the SAM seen. The driver is in
+        # no_card as soon as the card reader appears and sees the SAM at its next status query,
+        # so on a busy machine no_card alone could still say "unavailable" (SAM missing).
+        wait_for(lambda: harness.reader.status()["state"] == "ready", what="reader ready")
         try:
             yield harness
         finally:
