@@ -174,14 +174,14 @@ class HeartbeatWriter:
             item.future.set_result(commands[item.kiosk_id] if mine else [])
 
     def write(self, batch: list[_Pending]) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
-        """Store a batch (last heartbeat per kiosk wins) and hand out queued commands.
+        """Store a batch on SQLite (last heartbeat per kiosk wins) and hand out queued commands
+        (PostgreSQL: `_write_pg_async`).
 
         Returns the commands per kiosk and each kiosk's current token hash: heartbeats with
         another token (rotated, revoked, unknown kiosk) were not stored.
         """
+        assert self._pg is None, "PostgreSQL batches are written on the event loop"
         now = self.clock()
-        if self.db.is_postgresql:
-            return self._write_pg(batch, now)
         with self.db.transaction() as session:
             current = dict(
                 session.execute(
@@ -233,24 +233,11 @@ class HeartbeatWriter:
             log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
         return commands, current
 
-    def _write_pg(
-        self, batch: list[_Pending], now: datetime
-    ) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
-        """`write` on PostgreSQL: the whole batch in one autocommit statement."""
-        pairs, params = self._pg_batch(batch, now)
-        with self._autocommit.connect() as conn:
-            driver = conn.connection.driver_connection  # psycopg, in autocommit mode
-            assert driver is not None
-            with driver.cursor() as cursor:
-                result = cursor.execute(pgbatch.BATCH_SQL, params, prepare=True).fetchall()
-            commands, current, seen, valid = _pg_outcome(result, pairs)
-            self._pg_history(conn, valid, seen, now)
-        return commands, current
-
     async def _write_pg_async(
         self, batch: list[_Pending], now: datetime
     ) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
-        """`_write_pg` on the event loop: slot lease usage too, when the memo finds anything
+        """`write` on PostgreSQL, on the event loop: the whole batch in one autocommit
+        statement; slot lease usage too, when the memo finds anything
         new in it (one more statement); the alert history, when an alert opens or clears
         (rarely), in a thread."""
         assert self._pg is not None
@@ -260,8 +247,9 @@ class HeartbeatWriter:
         usage = _lease_usage(valid)
         if usage:
             await self._report_leases(usage)
-        if alert_history.changed(_problems(valid), seen, now):
-            await to_thread.run_sync(self._pg_history_in_thread, valid, seen, now)
+        problems = _problems(valid)
+        if alert_history.changed(problems, seen, now):
+            await to_thread.run_sync(self._pg_history_in_thread, problems, seen, now)
         return commands, current
 
     async def _report_leases(self, usage: dict[str, dict[str, int]]) -> None:
@@ -294,25 +282,11 @@ class HeartbeatWriter:
         ]
         return pairs, pgbatch.parameters(rows, now, now - self.sample_every)
 
-    def _pg_history(
-        self,
-        conn: Any,
-        valid: dict[str, HeartbeatIn],
-        seen: dict[str, alert_history.Before],
-        now: datetime,
-    ) -> None:
-        """Alert history and slot lease usage of the kiosks whose heartbeat was stored."""
-        if valid:  # one more read; writes only when an alert opens or clears
-            alert_history.record(conn, _problems(valid), seen, now)
-        usage = _lease_usage(valid)
-        if usage:  # kiosks reporting slot leases: two more statements
-            lease_reports.record(conn, usage, self.lease_clock())
-
     def _pg_history_in_thread(
-        self, valid: dict[str, HeartbeatIn], seen: dict[str, alert_history.Before], now: datetime
+        self, problems: dict[str, list[str]], seen: dict[str, alert_history.Before], now: datetime
     ) -> None:
         with self._autocommit.connect() as conn:
-            alert_history.record(conn, _problems(valid), seen, now)
+            alert_history.record(conn, problems, seen, now)
 
     @staticmethod
     def _state_row(kiosk_id: str, hb: HeartbeatIn, now: datetime) -> dict[str, Any]:
