@@ -174,8 +174,9 @@ def _add_missing_columns(connection: Connection, metadata: MetaData) -> None:
 def _add_missing_indexes(connection: Connection, metadata: MetaData) -> None:
     """SQLite has no migrations: indexes added later are made on an existing database file
     (create_all makes a table's indexes only with the table), as the migrations add them."""
+    inspector = inspect(connection)
     for table in metadata.sorted_tables:
-        have = {index["name"] for index in inspect(connection).get_indexes(table.name)}
+        have = {index["name"] for index in inspector.get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in have:
                 index.create(connection)
