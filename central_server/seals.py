@@ -81,18 +81,18 @@ def register_key(
     pending). Seals issued before stay checked with the key then in force (`keys_at`)."""
     if kiosk.signing_key == public_key:
         return False
-    if state == PENDING:
-        if public_key in _keys_in(session, kiosk.kiosk_id, PENDING):
-            return False
-        session.add(
-            KioskSigningKey(
-                kiosk_id=kiosk.kiosk_id,
-                public_key=public_key,
-                valid_from=now,
-                registered_by=by,
-                state=PENDING,
-            )
+    if state == PENDING and public_key in _keys_in(session, kiosk.kiosk_id, PENDING):
+        return False
+    session.add(
+        KioskSigningKey(
+            kiosk_id=kiosk.kiosk_id,
+            public_key=public_key,
+            valid_from=now,
+            registered_by=by,
+            state=state,
         )
+    )
+    if state == PENDING:
         audit.warning(
             "kiosk %s submitted receipt signing key %s without proof of its key %s (%s):"
             " pending a technician's approval; its seals verify as pending meanwhile",
@@ -103,11 +103,6 @@ def register_key(
         )
         return True
     previous, kiosk.signing_key = kiosk.signing_key, public_key
-    session.add(
-        KioskSigningKey(
-            kiosk_id=kiosk.kiosk_id, public_key=public_key, valid_from=now, registered_by=by
-        )
-    )
     if previous is None:
         log.info("kiosk %s registered receipt signing key %s", kiosk.kiosk_id, public_key[:8])
     else:
