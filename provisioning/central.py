@@ -63,24 +63,24 @@ NGINX_HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
+def _var(name: str) -> str:
+    """A header's name as nginx spells it in variables ($upstream_http_..., $anjungan_...)."""
+    return name.lower().replace("-", "_")
+
+
 def _header_maps() -> str:
     """One variable per header: its value when the upstream sent no such header, else empty
     (nginx's add_header skips empty values)."""
-    maps = []
-    for name, value in (*NGINX_HEADERS, HSTS):
-        var = name.lower().replace("-", "_")
-        maps.append(
-            f'map $upstream_http_{var} $anjungan_{var} {{\n    "" "{value}";\n    default "";\n}}'
-        )
-    return "\n".join(maps)
+    return "\n".join(
+        f'map $upstream_http_{_var(name)} $anjungan_{_var(name)} {{\n    "" "{value}";\n'
+        '    default "";\n}'
+        for name, value in (*NGINX_HEADERS, HSTS)
+    )
 
 
 def _add_headers(headers: tuple[tuple[str, str], ...]) -> str:
     """The add_header lines of a server block (`always`: error answers too)."""
-    return "\n    ".join(
-        f"add_header {name} $anjungan_{name.lower().replace('-', '_')} always;"
-        for name, _ in headers
-    )
+    return "\n    ".join(f"add_header {name} $anjungan_{_var(name)} always;" for name, _ in headers)
 
 
 def nginx_site(
