@@ -66,10 +66,14 @@ def unused_note(service: str, unused: Mapping[str, Text]) -> str | None:
     return _describe(service, unused, "kontak tidak dipakai untuk kabar")
 
 
-def recipients(data: Mapping[str, str]) -> list[tuple[str, str]]:
+def recipients(
+    data: Mapping[str, str], unused: Mapping[str, Text] | None = None
+) -> list[tuple[str, str]]:
     """(channel, address) pairs to tell the citizen through: the phone (national form) via
-    the channel chosen (SMS when none is given) and the e-mail address, those that pass."""
-    unused = unused_contacts(data)
+    the channel chosen (SMS when none is given) and the e-mail address, those that pass
+    (`unused`: unused_contacts(data) when the caller has it already)."""
+    if unused is None:
+        unused = unused_contacts(data)
     found = []
     phone = normalize_phone(data.get(PHONE, "")) if PHONE not in unused else None
     if phone and CHANNEL not in unused:

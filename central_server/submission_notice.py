@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from central_server import content
 from central_server.lifecycle import STATUS_TEXTS, data_of
 from central_server.models import Application
-from central_server.notify.outbox import enqueue, recipients
+from central_server.notify.outbox import enqueue
 from central_server.review_models import ApplicationEvent
 from central_server.settings import now_wib
 from kiosk_app.domain.dates import long_date
@@ -88,7 +88,8 @@ def record_submission(
     does (an idempotent replay of the same request queues nothing again). A contact failing
     the kiosk's rules is not used; the history says which and why (central_server.content).
     """
-    unused = content.unused_contacts(data_of(app))
+    data = data_of(app)
+    unused = content.unused_contacts(data)
     unused_note = content.unused_note(app.service, unused)
     session.add(
         ApplicationEvent(
@@ -111,7 +112,7 @@ def record_submission(
             app.registration_number,
             ", ".join(unused),
         )
-    contacts = recipients(app)
+    contacts = content.recipients(data, unused)  # the contact rules run once
     if contacts:
         subject, body = compose_submitted(app, moved_from, held)
         for channel, address in contacts:
