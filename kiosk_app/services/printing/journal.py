@@ -382,14 +382,7 @@ def ticket_from_payload(payload: str) -> Ticket:
     """Rebuild the ticket a payload was made from."""
     data = json.loads(payload)
     slot = Slot(date.fromisoformat(data["slot"]["date"]), data["slot"]["window"])
-    return Ticket(
-        **{
-            **data,
-            "slot": slot,
-            "service": Text(**data["service"]),
-            "notes": tuple(Text(**n) for n in data["notes"]),
-        }
-    )
+    return Ticket(**{**_with_texts(data), "slot": slot})
 
 
 def calling_payload(ticket: CallingTicket) -> str:
@@ -410,11 +403,13 @@ def kept_calling_payload(ticket: CallingTicket) -> str:
 
 def calling_from_payload(payload: str) -> CallingTicket:
     """Rebuild the calling ticket a payload was made from."""
-    data = json.loads(payload)
-    return CallingTicket(
-        **{
-            **data,
-            "service": Text(**data["service"]),
-            "notes": tuple(Text(**n) for n in data["notes"]),
-        }
-    )
+    return CallingTicket(**_with_texts(json.loads(payload)))
+
+
+def _with_texts(data: dict[str, Any]) -> dict[str, Any]:
+    """A ticket payload's fields with its service and notes made Text again."""
+    return {
+        **data,
+        "service": Text(**data["service"]),
+        "notes": tuple(Text(**n) for n in data["notes"]),
+    }
