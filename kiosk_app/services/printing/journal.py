@@ -385,6 +385,17 @@ def ticket_from_payload(payload: str) -> Ticket:
     return Ticket(**{**_with_texts(data), "slot": slot})
 
 
+def calling_reference(ticket: CallingTicket, day: date) -> str:
+    """A calling ticket's journal reference: its number, the application's and the day
+    ("A-012/AKTA-35.17.261119.0001/2026-12-07"; a rebooked verification day prints anew)."""
+    return f"{ticket.calling_number}/{ticket.registration_number}/{day.isoformat()}"
+
+
+def calling_of_day(reference: str, day: date) -> bool:
+    """Whether a calling ticket's journal reference (calling_reference) is of `day`."""
+    return reference.endswith(f"/{day.isoformat()}")
+
+
 def calling_payload(ticket: CallingTicket) -> str:
     """Serialise a check-in's calling ticket for a later reprint (it holds no name at all)."""
     return json.dumps(asdict(ticket), ensure_ascii=False)
