@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from kiosk_app.domain.text import Text, as_language
@@ -25,6 +26,25 @@ MONTHS: tuple[Text, ...] = tuple(
         strict=True,
     )
 )
+
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_iso_date(value: str) -> date | None:
+    """Return the date of a 'YYYY-MM-DD' string, or None when it is not one."""
+    try:
+        if len(value) != 10:
+            return None
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_hhmm(value: str) -> tuple[int, int] | None:
+    """Return (hour, minute) of an 'HH:MM' string, or None when it is not one."""
+    match = _HHMM.match(value or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def day_name(day: date) -> Text:

@@ -33,3 +33,7 @@ class Text:
             return {k: v(lang) if isinstance(v, Text) else v for k, v in values.items()}
 
         return Text(self.id.format(**filled("id")), self.en.format(**filled("en")))
+
+    def then(self, other: Text) -> Text:
+        """Return this message followed by `other` (a space between), in both languages."""
+        return Text(f"{self.id} {other.id}", f"{self.en} {other.en}")

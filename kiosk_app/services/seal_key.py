@@ -49,7 +49,12 @@ class SealKeyFile:
     @property
     def previous(self) -> Path:
         """Where a replaced key waits until the server took its successor with proof."""
-        return self.path.with_name(self.path.name + PREVIOUS)
+        return beside(self.path, PREVIOUS)
+
+
+def beside(path: Path, suffix: str) -> Path:
+    """The file kept beside the key file `path` (PREVIOUS, DAMAGED)."""
+    return path.with_name(path.name + suffix)
 
 
 def load_or_renew(key_file: Path | None, data_dir: Path) -> SealKeyFile:
@@ -62,7 +67,7 @@ def load_or_renew(key_file: Path | None, data_dir: Path) -> SealKeyFile:
             seed = read_key(path, "signing key")
             return SealKeyFile(Ed25519PrivateKey.from_private_bytes(seed), path)
         except (OutboxError, ValueError) as exc:
-            aside = path.with_name(path.name + DAMAGED)
+            aside = beside(path, DAMAGED)
             os.replace(path, aside)
             log.error("seal key %s is damaged (%s); kept as %s, making a new key", path, exc, aside)
             renewed = "damaged"
@@ -76,8 +81,7 @@ def load_or_renew(key_file: Path | None, data_dir: Path) -> SealKeyFile:
 def rotate(path: Path) -> Ed25519PrivateKey:
     """Replace the key at `path` by a new one, keeping the old as `<name>.previous`: the
     next registration proves the new key with it, so it is in force at once."""
-    previous = path.with_name(path.name + PREVIOUS)
-    os.replace(path, previous)
+    os.replace(path, beside(path, PREVIOUS))
     return Ed25519PrivateKey.from_private_bytes(write_new_secret(path))
 
 

@@ -21,6 +21,7 @@ from kiosk_app.services.printing.journal import (
     PrintJob,
     PrintJournal,
     calling_from_payload,
+    calling_of_day,
     ticket_from_payload,
 )
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer, SealError
@@ -287,7 +288,7 @@ class TicketReprinter:
         """What prints `job` again on the ticket printer (None: nothing to print): a ticket,
         or a check-in's calling ticket that did not print (its journalled payload)."""
         if job.kind == "calling":
-            printed_today = job.state == "done" and job.reference.endswith(f"/{date.today()}")
+            printed_today = job.state == "done" and calling_of_day(job.reference, date.today())
             if not job.payload or not (job.state in UNRESOLVED or printed_today):
                 return None
             try:
@@ -305,9 +306,9 @@ class TicketReprinter:
         """Today's printed calling tickets that may still be reprinted once, the last few."""
         if self._journal is None:
             return []
-        today = f"/{date.today()}"  # the journal reference ends with the check-in's day
+        today = date.today()
         jobs = self._journal.kept("calling", _start_of_today())
-        return [j for j in jobs if j.reference.endswith(today)][-CALLING_SHOWN:]
+        return [j for j in jobs if calling_of_day(j.reference, today)][-CALLING_SHOWN:]
 
     def _ticket_of(self, job: PrintJob) -> Ticket | None:
         """The ticket to print for `job`: its journalled payload, or the in-memory last one."""

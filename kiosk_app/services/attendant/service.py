@@ -336,9 +336,7 @@ class AttendantService:
             elif state not in OK_STATES:
                 outcome = state
                 advice = T.ADVICE.get(state, T.ADVICE_UNKNOWN.format(state=state))
-                message = Text(
-                    f"{T.A4_RESUMED_BUT.id} {advice.id}", f"{T.A4_RESUMED_BUT.en} {advice.en}"
-                )
+                message = T.A4_RESUMED_BUT.then(advice)
             else:
                 outcome, message = "ok", T.A4_RESUMED
         ok = outcome == "ok"

@@ -382,14 +382,18 @@ def ticket_from_payload(payload: str) -> Ticket:
     """Rebuild the ticket a payload was made from."""
     data = json.loads(payload)
     slot = Slot(date.fromisoformat(data["slot"]["date"]), data["slot"]["window"])
-    return Ticket(
-        **{
-            **data,
-            "slot": slot,
-            "service": Text(**data["service"]),
-            "notes": tuple(Text(**n) for n in data["notes"]),
-        }
-    )
+    return Ticket(**{**_with_texts(data), "slot": slot})
+
+
+def calling_reference(ticket: CallingTicket, day: date) -> str:
+    """A calling ticket's journal reference: its number, the application's and the day
+    ("A-012/AKTA-35.17.261119.0001/2026-12-07"; a rebooked verification day prints anew)."""
+    return f"{ticket.calling_number}/{ticket.registration_number}/{day.isoformat()}"
+
+
+def calling_of_day(reference: str, day: date) -> bool:
+    """Whether a calling ticket's journal reference (calling_reference) is of `day`."""
+    return reference.endswith(f"/{day.isoformat()}")
 
 
 def calling_payload(ticket: CallingTicket) -> str:
@@ -410,11 +414,13 @@ def kept_calling_payload(ticket: CallingTicket) -> str:
 
 def calling_from_payload(payload: str) -> CallingTicket:
     """Rebuild the calling ticket a payload was made from."""
-    data = json.loads(payload)
-    return CallingTicket(
-        **{
-            **data,
-            "service": Text(**data["service"]),
-            "notes": tuple(Text(**n) for n in data["notes"]),
-        }
-    )
+    return CallingTicket(**_with_texts(json.loads(payload)))
+
+
+def _with_texts(data: dict[str, Any]) -> dict[str, Any]:
+    """A ticket payload's fields with its service and notes made Text again."""
+    return {
+        **data,
+        "service": Text(**data["service"]),
+        "notes": tuple(Text(**n) for n in data["notes"]),
+    }

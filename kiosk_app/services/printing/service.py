@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from drivers.document_printer.protocol import DocumentPrinter
 from drivers.errors import DeviceError
@@ -21,6 +21,7 @@ from kiosk_app.services.printing.journal import (
     DuplicatePrint,
     PrintJournal,
     calling_payload,
+    calling_reference,
     kept_calling_payload,
     ticket_payload,
 )
@@ -325,12 +326,6 @@ class PrintingService:
             messages.append(DeviceError.citizen_message)
             return False
         return True
-
-
-def calling_reference(ticket: CallingTicket, day: date) -> str:
-    """A calling ticket's journal reference: its number, the application's and the day
-    ("A-012/AKTA-35.17.261119.0001/2026-12-07"; a rebooked verification day prints anew)."""
-    return f"{ticket.calling_number}/{ticket.registration_number}/{day.isoformat()}"
 
 
 def _address(identity: Identity) -> str:

@@ -209,7 +209,7 @@ def announcement(answer: CheckinAnswer, group: str) -> Text:
         group=group,
     )
     if answer.repeat:
-        return T(f"{ANNOUNCEMENT_REPEAT.id} {said.id}", f"{ANNOUNCEMENT_REPEAT.en} {said.en}")
+        return ANNOUNCEMENT_REPEAT.then(said)
     return said
 
 
@@ -220,7 +220,7 @@ def describe(answer: CheckinAnswer) -> CheckinResult:
     said = announcement(answer, answer.counter_group or service.id)
     lane = PRIORITY_LANES.get(answer.priority)
     if lane is not None:
-        said = T(f"{lane.id} {said.id}", f"{lane.en} {said.en}")
+        said = lane.then(said)
     return CheckinResult(
         calling_number=answer.calling_number,
         registration_number=answer.registration_number,

@@ -410,10 +410,7 @@ class SubmissionJourney:
         )
         message = STORAGE_REFUSED
         if printed:
-            message = Text(
-                f"{STORAGE_REFUSED.id} {REFUSAL_PRINTED.id}",
-                f"{STORAGE_REFUSED.en} {REFUSAL_PRINTED.en}",
-            )
+            message = STORAGE_REFUSED.then(REFUSAL_PRINTED)
         self._failed(generation, message)
 
     def _failed(self, generation: int, message: Text, reload_slots: bool = False) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from kivy.uix.textinput import TextInput
 
-from kiosk_app.domain.dates import long_date
+from kiosk_app.domain.dates import long_date, parse_iso_date
 from kiosk_app.domain.forms import FieldKind, FieldSpec
 from kiosk_app.domain.text import Text
 from kiosk_app.ui.screens.base import tr
@@ -17,7 +17,6 @@ from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets.buttons import BigButton
 from kiosk_app.ui.widgets.countpicker import CountPicker
 from kiosk_app.ui.widgets.dategrid import DateGrid
-from kiosk_app.ui.widgets.datepicker import parse_iso_date
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
 from kiosk_app.ui.widgets.listpicker import ListPicker
 from kiosk_app.ui.widgets.regionpicker import RegionField, region_text

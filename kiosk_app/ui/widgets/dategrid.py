@@ -13,11 +13,11 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, NumericProperty, OptionProperty, StringProperty
 
+from kiosk_app.domain.dates import parse_iso_date
 from kiosk_app.domain.text import Text
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import strings
 from kiosk_app.ui.widgets._kv import load_kv
-from kiosk_app.ui.widgets.datepicker import parse_iso_date
 from kiosk_app.ui.widgets.stagegrid import StageGrid
 
 STAGES = ("decade", "year", "month", "day", "typed")

@@ -9,6 +9,7 @@ from typing import Any
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk_app.domain.dates import parse_iso_date
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import strings
 from kiosk_app.ui.widgets._kv import load_kv
@@ -26,16 +27,6 @@ DATE_ACTIONS = (
     "year-10",
 )
 EMPTY = "\u2013"
-
-
-def parse_iso_date(value: str) -> datetime.date | None:
-    """Return the date of a 'YYYY-MM-DD' string, or None when it is not one."""
-    try:
-        if len(value) != 10:
-            return None
-        return datetime.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def step_date(current: datetime.date, action: str, min_year: int, max_year: int) -> datetime.date:

@@ -13,10 +13,10 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, OptionProperty
 
+from kiosk_app.domain.dates import parse_hhmm
 from kiosk_app.domain.text import Text
 from kiosk_app.ui.widgets._kv import load_kv
 from kiosk_app.ui.widgets.stagegrid import StageGrid
-from kiosk_app.ui.widgets.timepicker import parse_hhmm
 
 STAGES = ("hour", "minute", "typed")
 DIGITS = 4  # HHMM

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk_app.domain.dates import parse_hhmm
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import strings
 from kiosk_app.ui.widgets._kv import load_kv
 from kiosk_app.ui.widgets.stepper import StepColumn, minus_caption, plus_caption
 
 TIME_ACTIONS = ("hour+", "hour-", "minute+", "minute-", "minute+10", "minute-10")
-_TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 EMPTY = "\u2013\u2013"
-
-
-def parse_hhmm(value: str) -> tuple[int, int] | None:
-    """Return (hour, minute) of an 'HH:MM' string, or None when it is not one."""
-    match = _TIME_RE.match(value or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def step_time(hour: int, minute: int, action: str) -> tuple[int, int]:
