@@ -32,7 +32,7 @@ from kiosk_app.services.printing.reprint import TicketReprint, report_interrupte
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.regions import RegionCache
 from kiosk_app.services.seal_key import SealKeyFile, SealKeyRegistrar, load_or_renew
-from kiosk_app.services.sealing import OutboxError, load_key
+from kiosk_app.services.sealing import OutboxError, load_key, signing_key_path
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.surveys import SurveyQueue, SurveySender
 
@@ -270,8 +270,8 @@ def _signer(
     try:
         key_file = load_or_renew(config.signing_key_file, config.data_dir)
     except (OutboxError, OSError, ValueError) as exc:
-        path = config.signing_key_file or config.data_dir / "signing.key"
-        STORAGE.report(Path(path), NO_KEY, f"{type(exc).__name__}: {exc}")
+        path = signing_key_path(config.signing_key_file, config.data_dir)
+        STORAGE.report(path, NO_KEY, f"{type(exc).__name__}: {exc}")
         return None, None
     signer = ReceiptSigner(
         key_file.key,
