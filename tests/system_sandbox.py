@@ -85,7 +85,7 @@ while True:
 """
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """SIGKILL this child when the test process dies, whatever way it dies."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -123,7 +123,7 @@ class Sandbox:
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -29,7 +29,6 @@ sys.path holds /opt/anjungan (this checkout) and the test venv's site-packages (
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -43,12 +42,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from tests.system_sandbox import join_network
+from tests.system_sandbox import die_with_parent, join_network
 
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
-PR_SET_PDEATHSIG = 1
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CGROUP2 = Path("/sys/fs/cgroup/unified")  # the hybrid hierarchy's v2 part (or the unified one)
 SYSTEMD = Path("/lib/systemd/systemd")
@@ -157,11 +155,6 @@ exec setpriv --bounding-set "$caps" -- /usr/bin/env -i container=anjungan-test \
 """
 
 
-def _die_with_parent() -> None:
-    """SIGKILL this child when the test process dies, whatever way it dies."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def cgroup2_root() -> Path:
     """Where the host's cgroup2 hierarchy is mounted (hybrid: /sys/fs/cgroup/unified)."""
     return CGROUP2 if (CGROUP2 / "cgroup.procs").exists() else Path("/sys/fs/cgroup")
@@ -201,7 +194,7 @@ class SystemdMachine:
         self._loopback: ThreadPoolExecutor | None = None
 
     def _enter_cgroup(self) -> None:
-        _die_with_parent()
+        die_with_parent()
         assert self.cgroup is not None
         (self.cgroup / "cgroup.procs").write_text(f"{os.getpid()}\n")
 

@@ -157,7 +157,7 @@ def mode(sandbox: Sandbox, path: str) -> tuple[int, str, str]:
     return stat.S_IMODE(info.st_mode), names[info.st_uid], groups[info.st_gid]
 
 
-def https(sandbox: Sandbox) -> requests.Session:
+def https(sandbox: Sandbox | SystemdMachine) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.verify = str(sandbox.path("/etc/anjungan/tls/central.crt"))

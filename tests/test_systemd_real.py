@@ -21,7 +21,7 @@ import requests
 
 from tests.central.conftest import wait_for
 from tests.systemd_machine import SystemdMachine, cannot_boot
-from tests.test_provisioning_system import CENTRAL, CENTRAL_UNITS, PORTS
+from tests.test_provisioning_system import CENTRAL, CENTRAL_UNITS, PORTS, https
 
 WHY_NOT = cannot_boot()
 pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=f"cannot boot systemd: {WHY_NOT}")
@@ -37,11 +37,9 @@ def answers(machine: SystemdMachine, url: str) -> bool:
     """One GET over the machine's loopback: 2xx or not (refused, 502 from nginx...)."""
 
     def get() -> bool:
-        with requests.Session() as session:
-            session.trust_env = False
-            ca = machine.path("/etc/anjungan/tls/central.crt")
+        with https(machine) as session:
             try:
-                return session.get(url, timeout=5, verify=str(ca)).ok
+                return session.get(url, timeout=5).ok
             except requests.RequestException:
                 return False
 

@@ -47,15 +47,7 @@ def storage_matrix(results: list[dict[str, Any]]) -> None:
                 try:
                     got = kiosk_in_namespace(case, (server, number), mount, key_file=key, fill=fill)
                 except Exception as exc:  # a kiosk that did not start or answer is a finding
-                    results.append(
-                        {
-                            "fault": name,
-                            "kind": "storage",
-                            "verdict": "hung",
-                            "error": str(exc)[:300],
-                            "time_to_message_s": HANG_S,
-                        }
-                    )
+                    results.append(_hung(name, "storage", exc))
                     continue
                 lost = bool(got["outcome"])  # acknowledged although nothing could be stored
                 message = str(got["message_en"] or "")
@@ -112,15 +104,7 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
                 try:
                     got = kiosk_in_namespace(case, (server, number), "", key_file=key)
                 except Exception as exc:
-                    results.append(
-                        {
-                            "fault": name,
-                            "kind": "damaged file",
-                            "verdict": "hung",
-                            "error": str(exc)[:300],
-                            "time_to_message_s": HANG_S,
-                        }
-                    )
+                    results.append(_hung(name, "damaged file", exc))
                     continue
                 verdict = "told" if got["outcome"] and got["status_found"] == number else "untold"
                 # lost: a row any reader gets from the damaged file that the kiosk did not bring
@@ -143,6 +127,17 @@ def damaged_file_matrix(results: list[dict[str, Any]]) -> None:
                 )
         finally:
             server.stop()
+
+
+def _hung(fault: str, kind: str, exc: Exception) -> dict[str, Any]:
+    """The row of a case whose kiosk did not start or answer: a finding, not a crash."""
+    return {
+        "fault": fault,
+        "kind": kind,
+        "verdict": "hung",
+        "error": str(exc)[:300],
+        "time_to_message_s": HANG_S,
+    }
 
 
 def _readable_refs(path: Path) -> set[str]:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import URL, create_engine, text
 
 from central_server.db import Database
 from central_server.embedded import EmbeddedServer, start_embedded
@@ -106,6 +106,19 @@ def count_rows(db: Path | str, table: str = "applications") -> int:
     try:
         with engine.connect() as conn:
             return int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def two_numbers_left_today(db: str | URL) -> None:
+    """Set OFFICE's registration-number counter for TODAY two short of its last number (9999)."""
+    engine = create_engine(db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO counters (name, value) VALUES (:n, 9997)"),
+                {"n": f"reg:{OFFICE}:{TODAY}"},
+            )
     finally:
         engine.dispose()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from central_server.embedded import EmbeddedServer
-from tests.central.conftest import ADMIN_TOKEN, OFFICE, count_rows
+from tests.central.conftest import ADMIN_TOKEN, OFFICE, count_rows, two_numbers_left_today
 from tests.central.test_server_http import FRIDAY, MONDAY, body, enrol
 
 
@@ -115,19 +115,7 @@ def test_batch_needs_a_kiosk_token_and_valid_items(server: EmbeddedServer) -> No
 def test_a_running_out_sequence_falls_back_to_item_by_item(
     server: EmbeddedServer, db_path: str
 ) -> None:
-    from sqlalchemy import create_engine, text
-
-    from tests.central.conftest import TODAY
-
-    engine = create_engine(db_path)
-    try:
-        with engine.begin() as conn:  # two registration numbers left today
-            conn.execute(
-                text("INSERT INTO counters (name, value) VALUES (:n, 9997)"),
-                {"n": f"reg:{OFFICE}:{TODAY}"},
-            )
-    finally:
-        engine.dispose()
+    two_numbers_left_today(db_path)
     auth = enrol(server)
     items = [(f"key-last-{n:04d}", body(data={"child_name": f"Anak {n}"})) for n in range(3)]
     results = batch(server, auth, items)

@@ -19,11 +19,11 @@ from typing import Any
 import psycopg
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from central_server.lease_reports import LeaseSweep
 from central_server.models import SlotLease
-from tests.central.conftest import OFFICE, TODAY, wait_for
+from tests.central.conftest import OFFICE, two_numbers_left_today, wait_for
 from tests.central.fleet.helpers import heartbeat_body
 from tests.central.lease_rig import (
     SERVICE,
@@ -149,15 +149,7 @@ def test_a_batch_gone_item_by_item_counts_its_lease_places_once(rig: LeaseServer
     [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})  # 2 a window
     [lease] = [x for x in kiosk.leases(days=4) if (x["date"], x["places"]) == (str(MONDAY), 1)][:1]
     [other] = {"08.00-11.00", "13.00-15.00"} - {lease["window"]}
-    engine = create_engine(rig.app.state.db.engine.url)
-    try:
-        with engine.begin() as conn:  # two registration numbers left today
-            conn.execute(
-                text("INSERT INTO counters (name, value) VALUES (:n, 9997)"),
-                {"n": f"reg:{OFFICE}:{TODAY}"},
-            )
-    finally:
-        engine.dispose()
+    two_numbers_left_today(rig.app.state.db.engine.url)
     items = [
         kiosk.offline_booking(lease, rig.clock()),
         online_booking(MONDAY, lease["window"], nik="3517081208850002"),  # the slot's last place

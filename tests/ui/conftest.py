@@ -33,12 +33,14 @@ def launch(
     language: str = "id",
     card_read_delay_s: float = 0.3,
     prepared: bool = True,
+    first_state: str = "attract",
     **settings: Any,
 ) -> Any:
     """Start a kiosk (simulators + embedded server, its files in `folder`) and its app; a
-    Pilot on the attract screen (its `.kiosk` too), once every screen is built (`prepared`
-    False: at once, the others still being built one per frame). `settings`: further
-    KioskConfig fields (e.g. attendant=...). Stop it with shut()."""
+    Pilot on its first screen (`first_state`: attract, or closed outside opening hours; its
+    `.kiosk` too), once every screen is built (`prepared` False: at once, the others still
+    being built one per frame). `settings`: further KioskConfig fields (e.g. attendant=...).
+    Stop it with shut()."""
     from kiosk_app.bootstrap import build_kiosk
     from kiosk_app.config import load_config
     from kiosk_app.ui.app import AnjunganApp
@@ -61,7 +63,7 @@ def launch(
         app.start_embedded()
         pilot = Pilot(app)
         pilot.kiosk = kiosk
-        pilot.wait_for_state("attract")
+        pilot.wait_for_state(first_state)
         if prepared:
             # Set-up, not a hang check: ~25 screens on software GL take a while under load.
             # (the app then keeps its screens out of the collector until it stops: gc.freeze)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,35 +30,14 @@ def hours_closed_today() -> Any:
 
 
 @pytest.fixture
-def closed_kiosk(tmp_path: Path) -> Iterator[Any]:
+def closed_kiosk(start_kiosk: Callable[..., Any]) -> Any:
     """A kiosk (simulators, embedded server) whose office is closed all day today."""
-    from kiosk_app.bootstrap import build_kiosk
-    from kiosk_app.config import load_config
-    from kiosk_app.ui.app import AnjunganApp
-    from kiosk_app.ui.pilot import Pilot
-
-    config = load_config(
-        None,
-        data_dir=tmp_path / "data",
-        output_dir=tmp_path / "printed",
-        headless=True,
-        fullscreen=False,
+    return start_kiosk(
         timeouts=Timeouts(goodbye_s=1.0),
+        prepared=False,
+        first_state="closed",
         opening_hours=hours_closed_today(),
     )
-    config.devices.card_read_delay_s = 0.3
-    kiosk = build_kiosk(config)
-    app = AnjunganApp(kiosk, animate=False)
-    app.start_embedded()
-    pilot = Pilot(app)
-    pilot.kiosk = kiosk
-    try:
-        yield pilot
-    finally:
-        try:
-            app.stop_embedded()
-        finally:
-            kiosk.close()
 
 
 def test_closed_screen_says_when_it_opens_and_ignores_cards(

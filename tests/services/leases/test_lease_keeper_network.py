@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk_app.central import CentralClient, CentralUnavailable
-from kiosk_app.services import receipt_seal
-from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
+from kiosk_app.central import CentralUnavailable
+from kiosk_app.services.leases import LeaseKeeper, LeaseStore
 from tests.services.faultproxy import FaultProxy
-from tests.services.outbox_rig import KIOSK_ID, SERVICE, start_server
+from tests.services.leases.lease_rig import lease_kiosk
+from tests.services.outbox_rig import SERVICE, start_server
 
 DEFAULT_TIMEOUT_S = 0.5  # the client's own: a citizen-facing call gives up this soon
 SLOW_S = 1.0  # every answer comes this much later: past the default, well within the keeper's
@@ -23,15 +23,7 @@ def test_a_renewal_outwaits_a_slow_answer_that_the_short_default_would_give_up(
 ) -> None:
     server = start_server(tmp_path / "central.db")
     proxy = FaultProxy(server.port, slow_s=SLOW_S)
-    signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
-    central = CentralClient(
-        proxy.base_url,
-        KIOSK_ID,
-        "3517",
-        enrol_as="lease kiosk",
-        signing_key=signer.public_key,
-        timeout=DEFAULT_TIMEOUT_S,
-    )
+    signer, central = lease_kiosk(proxy.base_url, timeout=DEFAULT_TIMEOUT_S)
     store = LeaseStore(tmp_path / "leases.db")
     try:
         keeper = LeaseKeeper(store, central, public_key=signer.public_key)

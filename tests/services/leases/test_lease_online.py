@@ -8,12 +8,12 @@ from pathlib import Path
 
 import requests
 
-from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
 from kiosk_app.domain.ticket import LEASE_NOTE
 from kiosk_app.services import receipt_seal
-from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
+from kiosk_app.services.leases import LeaseKeeper, LeaseStore
 from kiosk_app.services.outbox.sender import Backoff
+from tests.services.leases.lease_rig import lease_kiosk
 from tests.services.outbox_rig import ADMIN, KIOSK_ID, SERVICE, start_server
 from tests.services.session.session_rig import outbox_session
 
@@ -26,17 +26,7 @@ def test_own_leased_places_are_offered_and_booked_online(tmp_path: Path) -> None
         headers={"Authorization": f"Bearer {ADMIN}"},
         timeout=10,
     ).raise_for_status()
-    signer = ReceiptSigner(
-        receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517", verify_base="https://x.id"
-    )
-    central = CentralClient(
-        server.base_url,
-        KIOSK_ID,
-        "3517",
-        enrol_as="lease kiosk",
-        signing_key=signer.public_key,
-        timeout=30.0,  # its server shares this busy process: enrolment and first grant
-    )
+    signer, central = lease_kiosk(server.base_url, verify_base="https://x.id")
     leases = LeaseStore(tmp_path / "leases.db")
     with outbox_session(
         tmp_path,

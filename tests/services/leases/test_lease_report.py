@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from kiosk_app.central import CentralClient, Lease
+from kiosk_app.central import Lease
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services import receipt_seal
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
-from kiosk_app.services.leases import LeaseExhausted, LeaseKeeper, LeaseStore, ReceiptSigner
-from tests.services.outbox_rig import KIOSK_ID, SERVICE, start_server
+from kiosk_app.services.leases import LeaseExhausted, LeaseKeeper, LeaseStore
+from tests.services.leases.lease_rig import lease_kiosk
+from tests.services.outbox_rig import SERVICE, start_server
 
 UNTIL = datetime(2030, 1, 6, 17, 0, tzinfo=UTC)
 
@@ -44,15 +44,7 @@ def test_the_kiosk_stops_booking_from_a_lease_at_book_until_by_its_own_clock(
 def test_heartbeats_carry_each_leases_usage_to_the_server(tmp_path: Path) -> None:
     server = start_server(tmp_path / "central.db")
     try:
-        signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
-        central = CentralClient(
-            server.base_url,
-            KIOSK_ID,
-            "3517",
-            enrol_as="lease kiosk",
-            signing_key=signer.public_key,
-            timeout=30.0,  # its server shares this busy process: enrolment and first grant
-        )
+        signer, central = lease_kiosk(server.base_url)
         store = LeaseStore(tmp_path / "leases.db")
         assert LeaseKeeper(store, central, public_key=signer.public_key).drain_once()
         held = store.offer(SERVICE)

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import requests
 
-from kiosk_app.central import CentralClient
 from kiosk_app.domain.opening_hours import WEEKDAYS, parse_opening_hours
-from kiosk_app.services import receipt_seal
 from kiosk_app.services.attendant.held import HeldSubmissions
-from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
+from kiosk_app.services.leases import LeaseKeeper, LeaseStore
 from kiosk_app.services.outbox.records import REJECTED, SENT, Entry
 from kiosk_app.services.outbox.sender import Backoff, OutboxSender
 from kiosk_app.services.outbox.store import Outbox
+from tests.services.leases.lease_rig import lease_kiosk
 from tests.services.outbox_rig import KIOSK_ID, SERVICE, start_server, submission
 
 
@@ -24,15 +23,7 @@ def test_offline_bookings_are_admitted_once_on_their_slot_and_a_refusal_is_held(
     tmp_path: Path,
 ) -> None:
     server = start_server(tmp_path / "central.db")
-    signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
-    central = CentralClient(
-        server.base_url,
-        KIOSK_ID,
-        "3517",
-        enrol_as="lease kiosk",
-        signing_key=signer.public_key,
-        timeout=30.0,  # its server shares this busy process: enrolment and first grant
-    )
+    signer, central = lease_kiosk(server.base_url)
     store = LeaseStore(tmp_path / "leases.db")
     keeper = LeaseKeeper(store, central, public_key=signer.public_key)
     box = Outbox(tmp_path / "outbox.db", bytes(32), KIOSK_ID)
@@ -91,15 +82,7 @@ def test_offline_bookings_are_admitted_once_on_their_slot_and_a_refusal_is_held(
 
 def test_places_of_days_the_kiosk_will_not_reach_go_back_to_the_server(tmp_path: Path) -> None:
     server = start_server(tmp_path / "central.db")
-    signer = ReceiptSigner(receipt_seal.new_key(), kiosk_id=KIOSK_ID, office_code="3517")
-    central = CentralClient(
-        server.base_url,
-        KIOSK_ID,
-        "3517",
-        enrol_as="lease kiosk",
-        signing_key=signer.public_key,
-        timeout=30.0,  # its server shares this busy process: enrolment and first grant
-    )
+    signer, central = lease_kiosk(server.base_url)
     store = LeaseStore(tmp_path / "leases.db")
     try:
         assert LeaseKeeper(store, central, public_key=signer.public_key).drain_once()
