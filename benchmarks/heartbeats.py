@@ -14,9 +14,12 @@ the places booked from it (kiosk_app LeaseStore.usage_report). The benchmark gra
 what the server grants a kiosk asking for the default horizon (central_server.leases: every
 open window of every leasable service over 14 days, about a hundred leases; written straight
 into the database, the grants' own cost is not measured here); BENCH_LEASES=0 sends none.
-"app_cpu_us_per_heartbeat" and "db_cpu_us_per_heartbeat" are the CPU time the app servers and
-PostgreSQL spent per heartbeat on the direct path (from /proc): unlike the rates, they hardly
-move when other jobs load the machine.
+CPU per heartbeat, from /proc, from the second round on (the first fills each app server's
+per-process memos): "app_cpu_us_per_heartbeat", "db_cpu_us_per_heartbeat" and
+"client_cpu_us_per_heartbeat" (this load generator) on the direct path; "nginx_app_cpu_...",
+"nginx_db_cpu_...", "nginx_cpu_us_per_heartbeat" (nginx itself) and "nginx_client_cpu_..."
+through nginx. Unlike the rates they hardly move when other jobs load the machine, and they
+say where the path through nginx spends what it costs more.
 """
 
 from __future__ import annotations
@@ -294,6 +297,45 @@ def percentile(values: list[float], q: float) -> float:
     return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
+class PathFigures:
+    """One path's figures over the rounds: latencies and errors measured after warm-up; CPU
+    seconds per part (app servers, PostgreSQL, nginx, this client) from the second round on,
+    per heartbeat answered then (the first round fills each app server's per-process memos)."""
+
+    def __init__(self, port: int, tls: ssl.SSLContext | None) -> None:
+        self.port, self.tls = port, tls
+        self.latencies: list[float] = []
+        self.errors: list[int] = []
+        self.seconds = self.client_cpu = 0.0
+        self.cpu: dict[str, float] = {}
+        self.answered = 0
+
+    def add(
+        self,
+        got: tuple[list[float], list[int], float, int],
+        round_: int,
+        client_cpu: float,
+        cpu: dict[str, float],
+    ) -> None:
+        """One round's `load` result, this client's CPU seconds and the parts' CPU seconds."""
+        self.latencies += got[0]
+        self.errors += got[1]
+        self.seconds += got[2]
+        self.client_cpu += client_cpu
+        if round_ > 0 or ROUNDS == 1:
+            self.answered += got[3]
+            for part, seconds in (cpu | {"client": client_cpu}).items():
+                self.cpu[part] = self.cpu.get(part, 0.0) + seconds
+
+    def rate(self) -> float:
+        """Heartbeats per second after warm-up."""
+        return round(len(self.latencies) / self.seconds, 1)
+
+    def cpu_us(self, part: str) -> float:
+        """CPU microseconds of `part` per heartbeat answered."""
+        return round(1e6 * self.cpu.get(part, 0.0) / max(1, self.answered), 1)
+
+
 def main() -> None:
     """Start everything, measure both paths, stop everything, print the JSON line."""
     from central_server.db import Database
@@ -323,33 +365,19 @@ def main() -> None:
             except ImportError:
                 pass
             tls = ssl.create_default_context(cafile=str(cert)) if NGINX_TLS else None
-            latencies, errors, seconds = [], [], 0.0
-            via, via_errors, via_seconds = [], [], 0.0
-            client_cpu = app_cpu = db_cpu = nginx_client_cpu = 0.0
-            direct_all = 0
             postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+            cpu_of = {"app": server.pid, "db": postmaster, "nginx": nginx.pid}
+            paths = {"direct": PathFigures(port, None), "nginx": PathFigures(nginx_port, tls)}
             for n in range(ROUNDS):
                 warmup, duration = (WARMUP_S if n == 0 else 0.5), DURATION_S / ROUNDS
-                paths = ["direct", "nginx"] if n % 2 == 0 else ["nginx", "direct"]
-                for path in paths:
-                    if path == "direct":
-                        started = time.process_time()
-                        app_before, db_before = tree_cpu_s(server.pid), tree_cpu_s(postmaster)
-                        got = asyncio.run(load(port, tokens, None, warmup, duration, leases))
-                        app_cpu += tree_cpu_s(server.pid) - app_before
-                        db_cpu += tree_cpu_s(postmaster) - db_before
-                        client_cpu += time.process_time() - started
-                        latencies += got[0]
-                        errors += got[1]
-                        seconds += got[2]
-                        direct_all += got[3]
-                    else:
-                        started = time.process_time()
-                        got = asyncio.run(load(nginx_port, tokens, tls, warmup, duration, leases))
-                        nginx_client_cpu += time.process_time() - started
-                        via += got[0]
-                        via_errors += got[1]
-                        via_seconds += got[2]
+                for name in ["direct", "nginx"] if n % 2 == 0 else ["nginx", "direct"]:
+                    path = paths[name]
+                    before = {part: tree_cpu_s(pid) for part, pid in cpu_of.items()}
+                    started = time.process_time()
+                    got = asyncio.run(load(path.port, tokens, path.tls, warmup, duration, leases))
+                    client = time.process_time() - started
+                    used = {part: tree_cpu_s(pid) - before[part] for part, pid in cpu_of.items()}
+                    path.add(got, n, client, used)
         finally:
             if nginx is not None:
                 nginx.terminate()
@@ -358,27 +386,30 @@ def main() -> None:
             server.wait(timeout=30)
             shutil.rmtree(workdir, ignore_errors=True)
         server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-    direct = len(latencies) / seconds
-    through = len(via) / via_seconds
+    direct, via = paths["direct"], paths["nginx"]
     print(json.dumps({
-        "heartbeats_per_s": round(direct, 1),
-        "p50_ms": percentile(latencies, 0.50),
-        "p99_ms": percentile(latencies, 0.99),
-        "requests": len(latencies), "errors": len(errors), "kiosks": KIOSKS,
-        "connections": CONNECTIONS, "workers": WORKERS, "seconds": round(seconds, 2),
-        "client_cpu_s": round(client_cpu, 2),
-        # per heartbeat answered on the direct path, warm-up included in both
-        "app_cpu_us_per_heartbeat": round(1e6 * app_cpu / direct_all, 1),
-        "db_cpu_us_per_heartbeat": round(1e6 * db_cpu / direct_all, 1),
+        "heartbeats_per_s": direct.rate(),
+        "p50_ms": percentile(direct.latencies, 0.50),
+        "p99_ms": percentile(direct.latencies, 0.99),
+        "requests": len(direct.latencies), "errors": len(direct.errors), "kiosks": KIOSKS,
+        "connections": CONNECTIONS, "workers": WORKERS, "seconds": round(direct.seconds, 2),
+        "client_cpu_s": round(direct.client_cpu, 2),
+        "app_cpu_us_per_heartbeat": direct.cpu_us("app"),
+        "db_cpu_us_per_heartbeat": direct.cpu_us("db"),
+        "client_cpu_us_per_heartbeat": direct.cpu_us("client"),
         "server_cpu_s": round(server_cpu.ru_utime + server_cpu.ru_stime, 2),
         "rounds": ROUNDS, "nginx_tls": NGINX_TLS,
         "leases_per_kiosk": len(leases[0]) if leases else 0,
-        "nginx_heartbeats_per_s": round(through, 1),
-        "nginx_p50_ms": percentile(via, 0.50),
-        "nginx_p99_ms": percentile(via, 0.99),
-        "nginx_errors": len(via_errors),
-        "nginx_client_cpu_s": round(nginx_client_cpu, 2),
-        "nginx_ratio": round(through / direct, 3),
+        "nginx_heartbeats_per_s": via.rate(),
+        "nginx_p50_ms": percentile(via.latencies, 0.50),
+        "nginx_p99_ms": percentile(via.latencies, 0.99),
+        "nginx_errors": len(via.errors),
+        "nginx_client_cpu_s": round(via.client_cpu, 2),
+        "nginx_app_cpu_us_per_heartbeat": via.cpu_us("app"),
+        "nginx_db_cpu_us_per_heartbeat": via.cpu_us("db"),
+        "nginx_cpu_us_per_heartbeat": via.cpu_us("nginx"),
+        "nginx_client_cpu_us_per_heartbeat": via.cpu_us("client"),
+        "nginx_ratio": round(via.rate() / direct.rate(), 3),
     }))  # fmt: skip
 
 
