@@ -74,6 +74,11 @@ class LimitSettings:
     enrolment_burst_per_ip: int = 20
     print_lookups_per_minute: float = 20.0  # card-holder lists and print reservations, per NIK
     print_lookup_burst: int = 10
+    # ...and per kiosk, whatever the NIK (so one kiosk, or its stolen token, cannot walk
+    # through NIKs): this many within kiosk_lookup_window_minutes; a kiosk serving a citizen
+    # every minute or two needs a few per citizen (own applications, a print, the list again)
+    kiosk_lookups_per_window: int = 30
+    kiosk_lookup_window_minutes: float = 10.0
     key_challenges_per_minute: float = 2.0  # seal key challenges, per kiosk and client address
     key_challenge_burst: int = 5
 

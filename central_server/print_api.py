@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_server import issued, lifecycle, print_codes
+from central_server.card_holder_audit import LISTS, RESERVES, CardHolderGate
 from central_server.db import Database
 from central_server.errors import fail
-from central_server.kiosk_auth import KioskGuard, KioskRef, hash_secret
+from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.models import Application, Office
-from central_server.ratelimit import Limiter, check_all
 from central_server.review_models import ApplicationEvent, IssuedDocument
 from central_server.schemas import PLAIN, TEXT, Error
 
@@ -27,7 +27,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": Error},
     410: {"model": Error},
     422: {"model": Error},
-    429: {"model": Error},
+    429: {
+        "model": Error,
+        "description": "rate_limited (this NIK asked too often) or kiosk_lookup_budget (this "
+        "kiosk's card-holder look-ups, any NIK, are used up); Retry-After says when to try again",
+    },
 }
 
 
@@ -50,12 +54,6 @@ class ReleaseIn(CardHolderIn):
     """Why printing failed (an error class name: no personal data)."""
 
     reason: Annotated[str, StringConstraints(max_length=200, pattern=TEXT)] = ""
-
-
-def _limit(limiter: Limiter, kiosk: KioskRef, nik: str) -> None:
-    """429 when the kiosk or this card asks too often (codes cannot be guessed)."""
-    card = hash_secret(nik)
-    check_all(limiter, [f"print:kiosk:{kiosk.kiosk_id}", f"print:nik:{card}"], "requests")
 
 
 def application_summary(session: Session, app: Application) -> dict[str, Any]:
@@ -95,16 +93,16 @@ def application_summary(session: Session, app: Application) -> dict[str, Any]:
     }
 
 
-def build_router(db: Database, kiosk_dependency: KioskGuard, limits: Limiter) -> APIRouter:
-    """The card holder's applications and the print-code reservation cycle; `limits` per NIK
-    ([limits] print_lookups_per_minute, shared by every app server)."""
+def build_router(db: Database, kiosk_dependency: KioskGuard, gate: CardHolderGate) -> APIRouter:
+    """The card holder's applications and the print-code reservation cycle; `gate` audits
+    each look-up and reservation and limits them per kiosk and per NIK (card_holder_audit)."""
     router = APIRouter(tags=["card holder"])
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
 
     @router.post("/api/v1/card-holder/applications", responses=ERRORS)
     def my_applications(body: CardHolderIn, kiosk: KioskDep) -> dict[str, Any]:
         """The newest applications filed with the NIK of the card in the kiosk's reader."""
-        _limit(limits, kiosk, body.nik)
+        gate.admit(kiosk.kiosk_id, body.nik, LISTS)
         with db.transaction() as session:
             apps = session.scalars(
                 select(Application)
@@ -117,7 +115,7 @@ def build_router(db: Database, kiosk_dependency: KioskGuard, limits: Limiter) ->
     @router.post("/api/v1/print-codes/reserve", responses=ERRORS)
     def reserve(body: ReserveIn, kiosk: KioskDep, request: Request) -> dict[str, Any]:
         """Hold a document for printing at this kiosk; answers with its PDF (verification QR)."""
-        _limit(limits, kiosk, body.nik)
+        gate.admit(kiosk.kiosk_id, body.nik, RESERVES)
         base = issued.public_base(request)
         with db.transaction() as session:
             found = _find(session, body)

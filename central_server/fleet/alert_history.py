@@ -21,6 +21,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, insert, select, upda
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
+from central_server import card_holder_audit
 from central_server.db import Database
 from central_server.fleet import alerts
 from central_server.fleet.access import Staff, StaffAccess
@@ -198,6 +199,8 @@ class AlertHistory:
                 found += [
                     e for e in _over_quota_events(session, filters, now) if _state_ok(e, filters)
                 ]
+            if filters.code in (None, card_holder_audit.ALERT_CODE):
+                found += [e for e in _budget_events(session, filters, now) if _state_ok(e, filters)]
         found.sort(key=lambda e: e.raised_at, reverse=True)
         return found[:limit]
 
@@ -248,6 +251,18 @@ def _over_quota_events(session: Any, filters: HistoryFilters, now: datetime) -> 
             )
         )  # fmt: skip
     return found
+
+
+def _budget_events(session: Any, filters: HistoryFilters, now: datetime) -> list[AlertEventOut]:
+    """Spells of card-holder look-ups refused for the kiosk's budget (card_holder_audit)."""
+    offices = dict(session.execute(select(Kiosk.kiosk_id, Kiosk.office_code)).all())
+    return [
+        _event(kiosk_id, offices.get(kiosk_id, ""), card_holder_audit.ALERT_CODE, raised, cleared)
+        for kiosk_id, raised, cleared in card_holder_audit.spells(
+            session, filters.kiosk_id, now, MAX_ROWS
+        )
+        if not filters.office or offices.get(kiosk_id) == filters.office
+    ]
 
 
 def _event(kiosk_id: str, office: str, code: str, raised: Any, cleared: Any) -> AlertEventOut:

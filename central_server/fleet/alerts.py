@@ -71,6 +71,16 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         "kunci baru / The kiosk's seal key was rejected: its seals are not valid, the kiosk needs "
         "a new key",
     ),
+    "lookup_budget": (  # central_server.card_holder_audit: raised by the server, not a heartbeat
+        CRITICAL,
+        "Anjungan melampaui batas pencarian data pemegang kartu (NIK): pencarian dan cetak "
+        "dokumen ditolak sementara. Wajar bila antrean warga sangat ramai; bila tidak, token "
+        "anjungan mungkin disalahgunakan untuk menelusuri NIK: periksa log audit, cabut token "
+        "dan daftarkan ulang / The kiosk went over its card-holder look-up budget (NIK): "
+        "look-ups and document printing are refused for now. Normal only in a very busy queue; "
+        "otherwise its token may be misused to walk through NIKs: check the audit log, revoke "
+        "the token and re-enrol",
+    ),
     "offline_too_long": (
         CRITICAL,
         "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes",

@@ -225,6 +225,7 @@ def build_dashboard(
             staff=staff,
             kiosk=kiosk,
             alert_texts={code: alerts.ALERTS.get(code, (1, code))[1] for code in kiosk.alerts},
+            refusals=service.over_budget(kiosk_id),
             chart=history_svg(series, start, end),
             sample_count=len(samples),
             commands=service.commands(kiosk_id),

@@ -13,6 +13,7 @@ from typing import overload
 
 from sqlalchemy import Select, and_, or_, select
 
+from central_server import card_holder_audit
 from central_server.db import Database
 from central_server.downloads import FALLBACK_TYPE, looks_like, served_type
 from central_server.errors import fail
@@ -79,9 +80,16 @@ class FleetService:
             query = query.where(or_(seen.is_(None), seen < now - alerts.MISSING_AFTER))
         if filters.problem == "offline_too_long":
             query = query.where(or_(seen.is_(None), seen < now - alerts.OFFLINE_ALERT_AFTER))
+        elif filters.problem == card_holder_audit.ALERT_CODE:  # the server's, not a heartbeat's
+            query = query.where(Kiosk.kiosk_id.in_(card_holder_audit.over_budget_ids(now)))
         elif filters.problem == "any":
             query = query.where(
-                or_(KioskState.severity > 0, seen.is_(None), seen < now - alerts.ONLINE_WITHIN)
+                or_(
+                    KioskState.severity > 0,
+                    seen.is_(None),
+                    seen < now - alerts.ONLINE_WITHIN,
+                    Kiosk.kiosk_id.in_(card_holder_audit.over_budget_ids(now)),
+                )
             )
         elif filters.problem:
             query = query.where(KioskState.problems.like(f"% {filters.problem} %"))
@@ -92,7 +100,8 @@ class FleetService:
         now = self.clock()
         with self.db.transaction() as session:
             rows = session.execute(self._query(filters, now)).all()
-        return [self._health(kiosk, state, now) for kiosk, state in rows]
+            over = card_holder_audit.over_budget(session, now)
+        return [self._health(kiosk, state, now, kiosk.kiosk_id in over) for kiosk, state in rows]
 
     def kiosk(self, kiosk_id: str) -> KioskHealthOut:
         """One kiosk's health, or 404."""
@@ -101,12 +110,23 @@ class FleetService:
             if kiosk is None:
                 fail(404, "unknown_kiosk", f"kiosk {kiosk_id} is not enrolled")
             state = session.get(KioskState, kiosk_id)
-        return self._health(kiosk, state, self.clock())
+            now = self.clock()
+            over = card_holder_audit.over_budget(session, now, [kiosk_id])
+        return self._health(kiosk, state, now, kiosk_id in over)
 
-    def _health(self, kiosk: Kiosk, state: KioskState | None, now: datetime) -> KioskHealthOut:
+    def over_budget(self, kiosk_id: str) -> card_holder_audit.Refusals | None:
+        """The kiosk's card-holder look-ups refused for its budget lately, or None."""
+        with self.db.transaction() as session:
+            return card_holder_audit.over_budget(session, self.clock(), [kiosk_id]).get(kiosk_id)
+
+    def _health(
+        self, kiosk: Kiosk, state: KioskState | None, now: datetime, over_budget: bool = False
+    ) -> KioskHealthOut:
         seen = utc(state.last_seen) if state else None
         status = alerts.connectivity(seen, now)
         codes = alerts.current_alerts(state.problems if state else None, seen, now)
+        if over_budget:  # raised by the server (card_holder_audit), not by a heartbeat
+            codes.append(card_holder_audit.ALERT_CODE)
         return KioskHealthOut(
             kiosk_id=kiosk.kiosk_id,
             name=kiosk.name,

@@ -21,6 +21,7 @@ from central_server import (
     surveys,
 )
 from central_server.admission import Admission, Refused, Submission
+from central_server.card_holder_audit import CardHolderGate
 from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
@@ -185,9 +186,7 @@ def router(
 
     r.include_router(scans.upload_router(db, current_kiosk, limits.max_scan_bytes))
     r.include_router(surveys.kiosk_router(db, current_kiosk, today))
-    print_limiter = DatabaseRateLimiter(
-        db, per_minute=limits.print_lookups_per_minute, burst=limits.print_lookup_burst
-    )
-    r.include_router(print_api.build_router(db, current_kiosk, print_limiter))  # print codes
+    gate = CardHolderGate(db, limits)  # per kiosk and per NIK, audited
+    r.include_router(print_api.build_router(db, current_kiosk, gate))  # print codes
     r.include_router(regions.build_router(db, current_kiosk))  # region master list
     return r
