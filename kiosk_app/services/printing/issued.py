@@ -75,6 +75,15 @@ RATE_LIMITED = Text(
     "Terlalu banyak percobaan. Silakan coba lagi dalam {seconds} detik.",
     "Too many tries. Please try again in {seconds} seconds.",
 )
+KIOSK_BUDGET = Text(
+    "Demi perlindungan data pribadi, anjungan ini sementara tidak dapat membuka data "
+    "permohonan atau mencetak dokumen. Silakan coba lagi dalam {wait}, atau tanyakan ke "
+    "petugas. Permohonan dan kode cetak Anda tetap aman.",
+    "To protect personal data, this kiosk cannot open application data or print documents "
+    "for a while. Please try again in {wait}, or ask an attendant. Your applications and "
+    "print code are safe.",
+)
+BUDGET_CODE = "kiosk_lookup_budget"  # central_server.card_holder_audit: the kiosk's, any NIK
 SERVER_DOWN = Text(
     "Server pusat tidak dapat dihubungi, jadi dokumen belum bisa dicetak. Kode "
     "cetak Anda tetap berlaku; coba lagi nanti.",
@@ -85,6 +94,34 @@ FAILED = Text(
     "Dokumen tidak dapat dicetak saat ini. Silakan tanyakan ke petugas.",
     "The document cannot be printed right now. Please ask an attendant.",
 )
+
+
+def wait_words(seconds: float | None) -> Text:
+    """ "45 detik" / "45 seconds", or whole minutes from two minutes on (rounded up)."""
+    wait = max(1, math.ceil(seconds if seconds is not None else 60))
+    if wait < 120:
+        return Text(f"{wait} detik", f"{wait} seconds")
+    minutes = math.ceil(wait / 60)
+    return Text(f"{minutes} menit", f"{minutes} minutes")
+
+
+def budget_refusal(exc: CentralError, what: str) -> Text | None:
+    """The citizen's words when the server refused `what` because this kiosk's card-holder
+    look-ups are used up (429 kiosk_lookup_budget; None for any other error), after the
+    technician's log line: the kiosk, not the citizen, asked too often."""
+    if exc.status != 429 or exc.code != BUDGET_CODE:
+        return None
+    seconds = exc.retry_after if isinstance(exc, CentralUnavailable) else None
+    wait = wait_words(seconds)
+    log.error(
+        "%s refused: this kiosk's card-holder look-up budget on the central server is used "
+        "up (429 %s, retry after %s); the fleet dashboard shows alert lookup_budget. Many "
+        "look-ups in a short time: check who used the kiosk (or its token)",
+        what,
+        BUDGET_CODE,
+        wait.en,
+    )
+    return KIOSK_BUDGET.format(wait=wait)
 
 
 @dataclass(frozen=True)
@@ -136,7 +173,8 @@ class IssuedDocumentPrint:
                 nik, code=code, registration_number=registration_number
             )
         except CentralError as exc:
-            return IssuedPrintResult(False, "", (self._refusal(exc),))
+            refusal = budget_refusal(exc, f"reserving a document print for nik={who}")
+            return IssuedPrintResult(False, "", (refusal or self._refusal(exc),))
         except Exception:
             log.exception("reserving a document print for nik=%s crashed", who)
             return IssuedPrintResult(False, "", (FAILED,))
@@ -190,7 +228,7 @@ class IssuedDocumentPrint:
     def _refusal(exc: CentralError) -> Text:
         """The server's refusal in the citizen's words."""
         if isinstance(exc, CentralUnavailable):
-            if exc.status == 429:
+            if exc.status == 429:  # this card's own limit (budget_refusal: the kiosk's)
                 return RATE_LIMITED.format(seconds=max(1, math.ceil(exc.retry_after or 30)))
             return SERVER_DOWN
         if exc.code == "already_printed":

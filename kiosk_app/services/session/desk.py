@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
+from kiosk_app.domain.identity import mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.timeline import Timeline, timeline
 from kiosk_app.services.background import watched
@@ -17,6 +18,7 @@ from kiosk_app.services.printing.issued import (
     CODE_LETTERS,
     FAILED,
     IssuedDocumentPrint,
+    budget_refusal,
 )
 from kiosk_app.services.session.status_check import unavailable_message
 from kiosk_app.services.session.views import CardHolderView, ReadyDocument
@@ -146,11 +148,13 @@ class CardHolderDesk:
             timelines = tuple(timeline(r) for r in self._central.my_applications(nik))
             if not timelines:
                 message = NONE_FILED
-        except CentralUnavailable as exc:
-            message = unavailable_message(exc)
         except CentralError as exc:
-            log.warning("own applications not loaded: %s", exc)
-            message = FAILED
+            message = budget_refusal(exc, f"loading own applications of nik={mask_nik(nik)}")
+            if message is None and isinstance(exc, CentralUnavailable):
+                message = unavailable_message(exc)
+            elif message is None:
+                log.warning("own applications not loaded: %s", exc)
+                message = FAILED
         except Exception:
             log.exception("loading own applications crashed")
             message = FAILED
