@@ -14,6 +14,12 @@ with meaning:
   holds the application for an officer (`hold_reason`): it is admitted, its place is kept,
   nothing is refused, since a queued send arrives after the citizen has left.
 
+- fields outside the form: names no field of the service's form takes for the variant the
+  values choose (the kiosk leaves out what was typed for another variant) and that are not the
+  kiosk's own stamps (who assisted). A value in one holds the application for an officer,
+  naming the fields (a few names, bounded); the values are stored as sent (nothing a citizen
+  filed is lost) and the officer's page shows them apart from the form, escaped.
+
 Only values present are judged: a missing field is the kiosk's business (older kiosks send
 fewer), and names and places are shown as typed (the schema keeps control characters out).
 """
@@ -24,7 +30,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from central_server.review_models import MAX_RECIPIENT
-from kiosk_app.domain import contact
+from kiosk_app.domain import contact, form_variants
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.contact import CHANNEL, DELIVERY_ADDRESS, EMAIL, PHONE, normalize_phone
 from kiosk_app.domain.forms import FieldKind
@@ -32,6 +38,8 @@ from kiosk_app.domain.text import Text
 
 CONTACT = frozenset({PHONE, CHANNEL, EMAIL})
 MAX_REASON = 300  # Application.hold_reason
+NAMED_OUTSIDE = 5  # field names a hold for fields outside the form names (then "+N lainnya")
+MAX_NAME = 40  # characters of each
 TOO_LONG = Text(
     f"Alamat email lebih dari {MAX_RECIPIENT} huruf, tidak dapat dikirimi kabar.",
     f"The e-mail address is longer than {MAX_RECIPIENT} characters and cannot be used for news.",
@@ -49,6 +57,28 @@ def hold_reason(service: str, data: Mapping[str, str], today: date) -> str | Non
     failing = _present(data, info.form.validate(data, today).errors)
     held = {n: m for n, m in failing.items() if n in acted - CONTACT}
     return _describe(service, held, "isian tidak lolos aturan anjungan")
+
+
+def outside_form(service: str, data: Mapping[str, str]) -> list[str]:
+    """Names in `data` that no field of the service's form takes for the variant the values
+    choose, and no kiosk stamp (who assisted), sorted; [] for a service without a form."""
+    info = SERVICES.get(service)
+    if info is None or info.form is None:
+        return []
+    names = {f.name for page in info.form.pages for f in page.fields} | form_variants.STAMPS
+    other = form_variants.outside_variant(service, names, data)
+    return sorted(n for n in data if n not in names or n in other)
+
+
+def outside_reason(service: str, data: Mapping[str, str]) -> str | None:
+    """Why an officer must look first: values given in fields outside the form (names only,
+    the first NAMED_OUTSIDE), or None (blank ones hold nothing: the officer sees them apart)."""
+    given = [n for n in outside_form(service, data) if str(data[n]).strip()]
+    if not given:
+        return None
+    named = ", ".join(n[:MAX_NAME] for n in given[:NAMED_OUTSIDE])
+    more = f" (+{len(given) - NAMED_OUTSIDE} lainnya)" if len(given) > NAMED_OUTSIDE else ""
+    return f"isian di luar formulir layanan ini: {named}{more}"
 
 
 def unused_contacts(data: Mapping[str, str]) -> dict[str, Text]:

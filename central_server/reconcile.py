@@ -29,11 +29,15 @@ Problem = tuple[str, str]  # (error code, message) of a refused offline booking
 
 def content_problem(body: ApplicationIn, today: date) -> str | None:
     """Why an officer must check an application's content before it goes on, or None: values
-    the server acts on that fail the kiosk's rules (central_server.content), and on an offline
-    booking, which the kiosk could not have checked with the server, an impossible NIK."""
+    in fields outside the service's form, values the server acts on that fail the kiosk's rules
+    (central_server.content), and on an offline booking, which the kiosk could not have checked
+    with the server, an impossible NIK."""
     reasons = []
     if body.lease is not None and parse_nik(body.applicant_nik, today) is None:
         reasons.append("NIK tidak sah (tanggal lahir atau kode wilayah mustahil) / impossible NIK")
+    outside = content.outside_reason(body.service.value, body.data)
+    if outside is not None:  # bounded: before the rule failures, which may run long
+        reasons.append(outside)
     fields = content.hold_reason(body.service.value, body.data, today)
     if fields is not None:
         reasons.append(fields)

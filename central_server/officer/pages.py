@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from central_server import issued, lifecycle, quota, seals
+from central_server import content, issued, lifecycle, quota, seals
 from central_server.auth import StaffUser
 from central_server.downloads import download
 from central_server.lifecycle import State, TransitionRefused
@@ -29,6 +29,7 @@ from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import mask_nik
 
 PAGE_SIZE = 50
+SHOWN_CHARS = 200  # of a value outside the form, before "selengkapnya"
 
 
 @dataclass(frozen=True)
@@ -130,10 +131,15 @@ def router(ctx: PageContext) -> APIRouter:
                 .order_by(ApplicationScan.name)
             ).all()
             document = issued.document_for(session, app)
+            data = lifecycle.data_of(app)
+            outside = content.outside_form(app.service, data)
             context: dict[str, Any] = {
                 "app": app,
                 "office": office,
-                "data": lifecycle.data_of(app),
+                "data": {k: v for k, v in data.items() if k not in outside},
+                # stored as sent, shown apart and cut (the whole value behind a <details>)
+                "outside": {k: data[k] for k in outside},
+                "shown_chars": SHOWN_CHARS,
                 "labels": field_labels(app.service),
                 "title": issued.document_title(app.service),
                 "masked_nik": mask_nik(app.applicant_nik),

@@ -6,11 +6,15 @@ all belong to other variants can be skipped (the session may use `skipped_pages`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from kiosk_app.domain import akta_kematian, kia, kk_change, ktp_reprint, pindah
 from kiosk_app.domain.formkit import FormRules
 from kiosk_app.domain.forms import FormSpec
+
+# What a kiosk adds to the form's values when it sends them: who assisted the citizen.
+ASSISTED_BY, ASSISTED_KIND = "assisted_by", "assisted_kind"
+STAMPS = frozenset({ASSISTED_BY, ASSISTED_KIND})
 
 RULES: dict[str, FormRules] = {
     "akta_kematian": akta_kematian.RULES,
@@ -57,10 +61,19 @@ def skipped_pages(service: str, form: FormSpec, values: Mapping[str, str]) -> fr
     )
 
 
-def submitted_values(service: str, values: Mapping[str, str]) -> dict[str, str]:
-    """The values to send: those typed for another variant (then changed) are left out."""
+def outside_variant(
+    service: str, names: Collection[str], values: Mapping[str, str]
+) -> frozenset[str]:
+    """Of `names`, the service's own fields that do not apply to the variant (and list rows)
+    the values choose."""
     rules = RULES.get(service)
     if rules is None:
-        return dict(values)
-    own, applicable = rules.fields, rules.applicable(values)
-    return {k: v for k, v in values.items() if k not in own or k in applicable}
+        return frozenset()
+    applicable = rules.applicable(values)
+    return frozenset(n for n in names if n in rules.fields and n not in applicable)
+
+
+def submitted_values(service: str, values: Mapping[str, str]) -> dict[str, str]:
+    """The values to send: those typed for another variant (then changed) are left out."""
+    other = outside_variant(service, values.keys(), values)
+    return {k: v for k, v in values.items() if k not in other}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from kiosk_app.domain.form_variants import ASSISTED_BY, ASSISTED_KIND
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.session import SessionState
 from kiosk_app.services.session.core import SessionCore
@@ -104,7 +105,7 @@ class AssistedJourney:
                 nik=mask_nik(identity.nik),
                 detail=f"kind={self._kind}",
             )
-        return {**values, "assisted_by": self._by, "assisted_kind": self._kind}
+        return {**values, ASSISTED_BY: self._by, ASSISTED_KIND: self._kind}
 
     def card_presented(self, uid: str, now: float) -> bool:
         """Card thread, lock held: an attendant's card unlocks attendant mode (True)."""
