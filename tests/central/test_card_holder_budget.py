@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +14,12 @@ import requests
 from sqlalchemy import create_engine, text
 
 from central_server.card_holder_audit import ALERT_CODE, BUDGET_CODE
-from central_server.config import LimitSettings
+from central_server.config import LimitSettings, load_central_config
 from central_server.embedded import EmbeddedServer, start_embedded
+from central_server.runtime import build_app
 from tests.central.conftest import ADMIN_TOKEN, TODAY
 from tests.central.fleet.helpers import STAFF, beat, enrol, kiosks
+from tests.central.test_central_config import write
 
 BUDGET = 4
 # A refill too slow to matter during a test: 4 per 10 hours
@@ -157,3 +160,32 @@ def test_a_kiosk_over_its_budget_shows_on_the_fleet_dashboard_in_words(
     assert 'id="lookup-refusals" data-count="1"' in page and "ditolak 1 kali" in page
     calm = browser.get(f"{second.base_url}/fleet/kiosks/kiosk-q", timeout=10).text
     assert ALERT_CODE not in calm and "lookup-refusals" not in calm
+
+
+def test_the_budget_comes_from_central_toml(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        f"""
+[server]
+database_url = "sqlite:///{tmp_path / "c.db"}"
+open_enrolment = true
+background_loops = false
+
+[notify.file]
+directory = "{tmp_path / "messages"}"
+
+[limits]
+kiosk_lookups_per_window = 2
+kiosk_lookup_window_minutes = 600
+""",
+    )
+    app = build_app(load_central_config(config))
+    with EmbeddedServer(app, "127.0.0.1", 0).start() as server:
+        r = requests.post(
+            f"{server.base_url}/api/v1/kiosks",
+            json={"kiosk_id": "kiosk-t", "office_code": "3517", "name": "Lobi"},
+            timeout=10,
+        )
+        kiosk = {"Authorization": f"Bearer {r.json()['token']}"}
+        codes = [ask(server, kiosk, 2 * n).status_code for n in range(3)]
+        assert codes == [200, 200, 429]
