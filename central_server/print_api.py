@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_server import issued, lifecycle, print_codes
+from central_server.addresses import public_base
 from central_server.db import Database
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskGuard, KioskRef, hash_secret
@@ -118,7 +119,7 @@ def build_router(db: Database, kiosk_dependency: KioskGuard, limits: Limiter) ->
     def reserve(body: ReserveIn, kiosk: KioskDep, request: Request) -> dict[str, Any]:
         """Hold a document for printing at this kiosk; answers with its PDF (verification QR)."""
         _limit(limits, kiosk, body.nik)
-        base = issued.public_base(request)
+        base = public_base(request)
         with db.transaction() as session:
             found = _find(session, body)
             row, document = found
