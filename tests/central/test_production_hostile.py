@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -27,39 +28,25 @@ def test_an_app_servers_500_reaches_the_client_and_the_connection_keeps_working(
         auth = {"Authorization": f"Bearer {deployment.enrol('KIOSK-FAULT')}"}
         deployment.execute("ALTER TABLE applications RENAME TO applications_away")
         with deployment.session() as session:
-            for n in range(ROUNDS):
-                failed = session.post(
-                    f"{deployment.base_url}/api/v1/card-holder/applications",
-                    json={"nik": "3517081208850001"},
-                    headers=auth,
-                    timeout=10,
+
+            def post(path: str, body: dict[str, Any]) -> requests.Response:
+                return session.post(
+                    f"{deployment.base_url}{path}", json=body, headers=auth, timeout=10
                 )
+
+            for n in range(ROUNDS):
+                failed = post("/api/v1/card-holder/applications", {"nik": "3517081208850001"})
                 assert failed.status_code == 500, (n, failed.status_code, failed.text)
                 assert failed.json()["detail"]["code"] == "server_error"
                 assert "Traceback" not in failed.text and "applications" not in failed.text
-                beat = session.post(
-                    f"{deployment.base_url}/api/v1/fleet/heartbeat",
-                    json=heartbeat_body(),
-                    headers=auth,
-                    timeout=10,
-                )
+                beat = post("/api/v1/fleet/heartbeat", heartbeat_body())
                 assert beat.status_code == 200, (n, beat.status_code, beat.text)
             # the heartbeat fast path's own fault: the same 500, the connection kept
             deployment.execute("ALTER TABLE kiosk_states RENAME TO kiosk_states_away")
-            beat = session.post(
-                f"{deployment.base_url}/api/v1/fleet/heartbeat",
-                json=heartbeat_body(),
-                headers=auth,
-                timeout=10,
-            )
+            beat = post("/api/v1/fleet/heartbeat", heartbeat_body())
             assert beat.status_code == 500 and beat.json()["detail"]["code"] == "server_error"
             deployment.execute("ALTER TABLE kiosk_states_away RENAME TO kiosk_states")
-            beat = session.post(
-                f"{deployment.base_url}/api/v1/fleet/heartbeat",
-                json=heartbeat_body(),
-                headers=auth,
-                timeout=10,
-            )
+            beat = post("/api/v1/fleet/heartbeat", heartbeat_body())
             assert beat.status_code == 200, beat.text
         log = deployment.log_of(deployment.apps[0])
         assert "UndefinedTable" in log  # the technician's traceback stays in the log
