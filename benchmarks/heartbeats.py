@@ -118,7 +118,7 @@ def start_nginx(workdir: Path, app_port: int) -> tuple[subprocess.Popen[bytes], 
         http_listen=None, access_log="off",
     )  # fmt: skip
     if not NGINX_TLS:  # the same site, plain HTTP (to see what TLS costs)
-        site = site.replace(f"listen 127.0.0.1:{port} ssl;", f"listen 127.0.0.1:{port};")
+        site = site.replace(f"listen 127.0.0.1:{port} ssl", f"listen 127.0.0.1:{port}")
     conf = prefix / "nginx.conf"
     user = "root" if os.geteuid() == 0 else None
     workers = os.environ.get("BENCH_NGINX_WORKERS", "auto")

@@ -10,9 +10,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from central_server.addresses import relative_slash_redirects
 from central_server.auth import Auth
 from central_server.config import LimitSettings
 from central_server.db import Database
+from central_server.faults import answer_then_log, server_error
 from central_server.fleet import Fleet, StaffAccess
 from central_server.fleet.fastpath import HEARTBEAT_PATH
 from central_server.kiosk_auth import KioskAuth, kiosk_claims_guard, kiosk_guard
@@ -70,7 +72,8 @@ def create_app(
     runs them once per deployment: `anjungan central --worker`, runtime.run_worker).
     `limits` are the [limits] table (body sizes, rate limits, lockout); `admin_addresses` who is
     told of a staff lockout (default: ANJUNGAN_ADMIN_NOTIFY); `public_url` where citizens reach
-    the server, for verification QR codes (default: ANJUNGAN_PUBLIC_URL, else the request's).
+    the server, for verification QR codes and kiosk enrolment (default: ANJUNGAN_PUBLIC_URL,
+    else the address of the socket a request came in on: central_server.addresses).
     `seal_secret`: the server's receipt-seal key (default: keys.SEAL_SIGNING_KEY's sources).
     """
     limits = limits or LimitSettings()
@@ -143,6 +146,7 @@ def create_app(
     app.state.review = review
     app.state.lease_sweep = lease_sweep
     app.state.displays = displays
+    app.add_exception_handler(Exception, server_error)  # a short 500, never the traceback
     add_exception_handlers(app, pages)  # officer pages and the API's refused transitions
     app.include_router(officer.router(pages, admin_secret))
     app.include_router(public.router(db, sealer))
@@ -163,6 +167,7 @@ def create_app(
             lease_book=lease_book,
         )
     )
+    relative_slash_redirects(app)  # Location: /fleet/, never built from the Host header
     document_responses(app)  # the OpenAPI document as the server really answers
     options = security or SecurityOptions.from_environment(limits)
     install_security(app, options)  # last: outermost
@@ -193,11 +198,15 @@ class CentralApp(FastAPI):
         ):
             await self.heartbeats(scope, receive, send)
         else:
-            await super().__call__(scope, receive, send)
+            await self.stack(scope, receive, send)
 
     async def stack(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """FastAPI's whole stack (what the fast path passes everything else to)."""
-        await super().__call__(scope, receive, send)
+        """FastAPI's whole stack (what the fast path passes everything else to); a fault after
+        its 500 went out is logged here, the connection kept (central_server.faults)."""
+        if scope["type"] == "http":
+            await answer_then_log(super().__call__, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def on_day(day: date) -> datetime:

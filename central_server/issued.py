@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import secrets
 from datetime import date
 from pathlib import Path
@@ -153,13 +152,6 @@ def render_pdf(document: IssuedDocument, office_name: str, verify_url: str) -> b
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
-
-
-def public_base(request: Request) -> str:
-    """Where citizens reach this server (the verification QR's address): the config's
-    public_url, else ANJUNGAN_PUBLIC_URL, else the address the request came to."""
-    configured = getattr(request.app.state, "public_url", None)
-    return str(configured or os.environ.get("ANJUNGAN_PUBLIC_URL") or request.base_url)
 
 
 def verify_url(base_url: str, document: IssuedDocument) -> str:

@@ -2,7 +2,8 @@
 
 Routes declare their own answers; this adds what the whole app does around them: 413 from the
 body limits, 422 in both shapes (FastAPI's validation list, or our {"detail": {code, message}}),
-401 behind credentials, 404 for a path naming something, and Idempotency-Key as required.
+401 behind credentials, 404 for a path naming something, 500 as central_server.faults answers it,
+and Idempotency-Key as required.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
         responses.setdefault("401", _error("Missing or invalid credentials"))
     if "{" in path:
         responses.setdefault("404", _error("Not found"))
+    fault = _error("Unexpected fault on the server (logged; the answer holds no detail)")
+    if not path.startswith("/api/"):  # a browser (Accept: text/html) gets a page instead
+        fault["content"]["text/html"] = {"schema": {"type": "string"}}
+    responses.setdefault("500", fault)
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "header" and parameter.get("name", "").lower() == (
             "idempotency-key"

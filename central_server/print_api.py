@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central_server import issued, lifecycle, print_codes
+from central_server.addresses import public_base
 from central_server.card_holder_audit import LISTS, RESERVES, CardHolderGate
 from central_server.db import Database
 from central_server.errors import fail
@@ -116,7 +117,7 @@ def build_router(db: Database, kiosk_dependency: KioskGuard, gate: CardHolderGat
     def reserve(body: ReserveIn, kiosk: KioskDep, request: Request) -> dict[str, Any]:
         """Hold a document for printing at this kiosk; answers with its PDF (verification QR)."""
         gate.admit(kiosk.kiosk_id, body.nik, RESERVES)
-        base = issued.public_base(request)
+        base = public_base(request)
         with db.transaction() as session:
             found = _find(session, body)
             row, document = found

@@ -88,6 +88,11 @@ def build_app(config: CentralConfig, **overrides: Any) -> FastAPI:
     from central_server.security import SecurityOptions
 
     channels = build_channels(config) if config.server.background_loops else {}
+    if config.server.trusted_proxies and not config.server.public_url:
+        log.warning(
+            "[server] public_url is not set: verification QR codes, messages and enrolment "
+            "commands name this app server's own address, not the proxy's"
+        )
     options: dict[str, Any] = {
         "offices": [(office.code, office.name) for office in config.offices],
         "channels": channels,

@@ -40,6 +40,7 @@ SERVICE_USER = "anjungan-central"
 DATABASE = "anjungan"
 INSTALLED_ANJUNGAN = Path("/opt/anjungan/.venv/bin/anjungan")  # what the units start
 SITE_AVAILABLE = Path("/etc/nginx/sites-available/anjungan-central")
+DEBIAN_DEFAULT_SITE = Path("/etc/nginx/sites-enabled/default")
 TARGET = "anjungan-central.target"
 UNITS = ("anjungan-central@.service", "anjungan-central-worker.service", TARGET)
 DEFAULT_PORTS = (8001, 8002)
@@ -94,7 +95,14 @@ def nginx_site(
     http_listen: str | None = "80",
     access_log: str = "/var/log/nginx/anjungan-central.access.log",
 ) -> str:
-    """The http-level part of nginx's config: the upstream app servers and the servers."""
+    """The http-level part of nginx's config: the upstream app servers and the servers.
+
+    Only requests for `server_name` or 127.0.0.1 (the names self_signed_cert certifies: a check
+    on the machine itself) reach the app servers: any other Host, or none, lands on a default
+    server that closes the connection unanswered (444). The plain-HTTP redirect goes to
+    `server_name`, never to the Host the client sent.
+    """
+    names = " ".join(dict.fromkeys((server_name, "127.0.0.1")))
     upstreams = "\n".join(
         f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in app_ports
     )
@@ -103,16 +111,33 @@ def nginx_site(
         if access_log == "off"
         else (f"access_log {access_log} combined buffer=64k flush=5s;")
     )
+    # the TLS settings of a handshake without SNI (clients naming an IP address) are the
+    # default server's: both servers carry the same
+    tls = f"""ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:anjungan:10m;
+    ssl_session_timeout 1h;"""
+    https_port = https_listen.split()[0].rsplit(":", 1)[-1]
+    https_origin = f"https://{server_name}" + ("" if https_port == "443" else f":{https_port}")
     redirect = (
         ""
         if http_listen is None
         else f"""
 server {{
+    listen {http_listen} default_server;
+    server_name "";
+    server_tokens off;
+    {log}
+    return 444;                 # a Host name that is not this site's (or none): no answer
+}}
+
+server {{
     listen {http_listen};
-    server_name {server_name};
+    server_name {names};
     server_tokens off;
     {_add_headers(NGINX_HEADERS)}
-    return 301 https://$host$request_uri;
+    return 301 {https_origin}$request_uri;
 }}
 """
     )
@@ -127,13 +152,18 @@ upstream anjungan_central {{
 }}
 {redirect}
 server {{
+    listen {https_listen} ssl default_server;
+    server_name "";
+    {tls}
+    server_tokens off;
+    {log}
+    return 444;                 # a Host name that is not this site's (or none): no answer
+}}
+
+server {{
     listen {https_listen} ssl;
-    server_name {server_name};
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:anjungan:10m;
-    ssl_session_timeout 1h;
+    server_name {names};
+    {tls}
     keepalive_timeout 75s;
     keepalive_requests 100000;  # a kiosk keeps one connection for its heartbeats
     client_max_body_size {CLIENT_MAX_BODY};
@@ -151,7 +181,7 @@ server {{
         proxy_pass http://anjungan_central;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        proxy_set_header Host $http_host;  # with its port, for absolute redirects
+        proxy_set_header Host $host;  # the name matched above (the app builds no URL from it)
         # replaced, not appended: a client cannot plant an address the app servers believe
         proxy_set_header X-Forwarded-For $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;
@@ -280,6 +310,13 @@ def nginx_steps(step: Step, *, changed: bool) -> None:
         site.unlink(missing_ok=True)
         site.symlink_to(SITE_AVAILABLE)
         step.done("nginx site", "changed")
+    # Debian's welcome page answers any Host on :80 as its default server; ours refuses them
+    if DEBIAN_DEFAULT_SITE.is_symlink():
+        DEBIAN_DEFAULT_SITE.unlink()
+        linked = False  # reload
+        step.done("nginx default site", "changed (disabled)")
+    else:
+        step.done("nginx default site", "unchanged")
     run(["nginx", "-t"], None, "nginx check")
     if (
         changed

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from central_server.addresses import public_base
 from central_server.fleet.access import Staff, StaffAccess
 from central_server.fleet.service import utc
 from central_server.kiosk_auth import EnrolmentCode, EnrolmentCodeIn, EnrolmentCodeOut, KioskAuth
@@ -129,7 +130,7 @@ def build_router(
                 "local": local_time,
                 "error": ERRORS.get(error or ""),
                 "form": form or {"valid_hours": str(DEFAULT_HOURS)},
-                "central_url": str(request.base_url).rstrip("/"),
+                "central_url": public_base(request),  # never from the Host header
             },
             status_code=status_code,
         )

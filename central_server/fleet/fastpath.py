@@ -8,6 +8,7 @@ with pydantic's JSON parser, hand the heartbeat to the group-commit writer, answ
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from central_server.faults import SERVER_ERROR
 from central_server.fleet.heartbeats import HeartbeatWriter
 from central_server.fleet.schemas import HeartbeatIn, HeartbeatOut
 from central_server.security import BodyTooLarge, validation_error_body
@@ -23,6 +25,7 @@ from central_server.security import BodyTooLarge, validation_error_body
 HEARTBEAT_PATH = "/api/v1/fleet/heartbeat"
 MAX_BODY_BYTES = 64 * 1024  # a heartbeat is ~400 bytes; devices are capped at 12 x 20 keys
 JSON = (b"content-type", b"application/json")
+log = logging.getLogger(__name__)
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -47,7 +50,13 @@ class HeartbeatFastPath:
         if scope["type"] != "http" or scope["path"] != HEARTBEAT_PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        status, body, headers = await self.handle(scope, receive)
+        try:
+            status, body, headers = await self.handle(scope, receive)
+        except HTTPException:
+            raise  # the body limit's 413, answered by central_server.security
+        except Exception:  # a fault (the database): the documented 500, the connection kept
+            log.exception("heartbeat not answered")
+            status, body, headers = _json(500, SERVER_ERROR)
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

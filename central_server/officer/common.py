@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from central_server.addresses import local_path, referer_path
 from central_server.auth import Auth, CsrfFailed, Forbidden, LoginRequired, StaffUser
 from central_server.config import LimitSettings
 from central_server.db import Database
@@ -126,8 +127,9 @@ def add_exception_handlers(app: FastAPI, ctx: PageContext) -> None:
 
     @app.exception_handler(LoginRequired)
     def _login(request: Request, _exc: LoginRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return redirect(f"/login?next={quote(target)}")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        target = local_path(quote(request.scope["path"]) + (f"?{query}" if query else ""))
+        return redirect(f"/login?next={quote(target)}" if target else "/login")  # too long: none
 
     @app.exception_handler(Forbidden)
     def _forbidden(request: Request, _exc: Forbidden) -> Response:
@@ -166,5 +168,5 @@ def add_exception_handlers(app: FastAPI, ctx: PageContext) -> None:
             exc.status,
             message=message,
             detail=exc.message,
-            back=request.headers.get("referer", ""),
+            back=referer_path(request),  # a path on this server, whatever the header said
         )

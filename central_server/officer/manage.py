@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from central_server import lifecycle, quota
+from central_server.addresses import local_path
 from central_server.auth import (
     LOGIN_CSRF_COOKIE,
     ROLES,
@@ -55,11 +56,6 @@ def admin_addresses(configured: Sequence[str] | None) -> Callable[[], Sequence[s
     return addresses
 
 
-def _safe_next(target: str, default: str) -> str:
-    """Only local paths: no open redirect to another site after login."""
-    return target if target.startswith("/") and not target.startswith("//") else default
-
-
 def router(ctx: PageContext) -> APIRouter:
     """Routes for login, queue, quotas and users."""
     r = APIRouter(include_in_schema=False)
@@ -87,7 +83,10 @@ def router(ctx: PageContext) -> APIRouter:
     def login_form(request: Request, next: str = "") -> Response:
         """The login form; a random cookie + hidden field pair guards it against login CSRF."""
         token = secrets.token_urlsafe(16)
-        response = ctx.render(request, "login.html", None, next=next, login_csrf=token, error="")
+        # only a local path, and never much of what the link said, goes back into the page
+        response = ctx.render(
+            request, "login.html", None, next=local_path(next), login_csrf=token, error=""
+        )
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
             token,
@@ -104,7 +103,7 @@ def router(ctx: PageContext) -> APIRouter:
         token, cookie = field_value(form, "login_csrf"), request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not token or not secrets.compare_digest(token, cookie):
             raise CsrfFailed()
-        username, nxt = field_value(form, "username")[:64], field_value(form, "next")
+        username, nxt = field_value(form, "username")[:64], local_path(field_value(form, "next"))
         client = client_ip(request)  # resolved through the trusted proxies only
         locked = lockouts.locked_for(username)
         wait = locked or per_client.acquire(client)
@@ -132,7 +131,7 @@ def router(ctx: PageContext) -> APIRouter:
             if wait:
                 response.headers["Retry-After"] = str(max(1, round(wait)))
             return response
-        response = redirect(_safe_next(nxt, home_of(user)))
+        response = redirect(nxt or home_of(user))
         response.set_cookie(
             SESSION_COOKIE,
             ctx.auth.session_cookie(user),

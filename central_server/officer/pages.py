@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from central_server import content, issued, lifecycle, quota, seals
+from central_server.addresses import public_base
 from central_server.auth import StaffUser
 from central_server.downloads import download
 from central_server.lifecycle import State, TransitionRefused
@@ -187,7 +188,7 @@ def router(ctx: PageContext) -> APIRouter:
             if document is None:
                 raise TransitionRefused("not_found", "no document issued yet", 404)
             office = session.get_one(Office, app.office_code)
-            base = issued.public_base(request)
+            base = public_base(request)
             pdf = issued.render_pdf(document, office.name, issued.verify_url(base, document))
         filename = f"{document.document_number}.pdf"
         return Response(
@@ -207,7 +208,7 @@ def router(ctx: PageContext) -> APIRouter:
         form = await ctx.form(request, user)
         with ctx.db.transaction() as session:
             app = load_application(session, user, registration_number)
-            tell = partial(enqueue_for_transition, verify_base=issued.public_base(request))
+            tell = partial(enqueue_for_transition, verify_base=public_base(request))
             moves = Moves(tell, ctx.sealer)
             _apply(session, app, action, user.username, form, ctx.today(), ctx.clock(), moves)
         return redirect(f"/officer/applications/{registration_number}?ok={action}")

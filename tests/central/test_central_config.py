@@ -357,3 +357,18 @@ def test_the_development_kiosks_own_server_writes_messages_beside_its_database(
         wait_for(lambda: any(number in m for m in _messages(tmp_path / "messages")), 20)
     finally:
         server.stop()
+
+
+def test_an_app_server_behind_a_proxy_without_a_public_url_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind nginx without [server] public_url, QR codes would name 127.0.0.1:8001."""
+    database = f'database_url = "sqlite:///{tmp_path / "c.db"}"'
+    for extra, warned in (("", False), ('trusted_proxies = ["127.0.0.1"]', True)):
+        caplog.clear()
+        build_app(load_central_config(write(tmp_path, f"[server]\n{database}\n{extra}\n")))
+        assert ("public_url is not set" in caplog.text) == warned
+    proxied = f'[server]\n{database}\ntrusted_proxies = ["127.0.0.1"]\npublic_url = "https://a.b/"'
+    caplog.clear()
+    build_app(load_central_config(write(tmp_path, proxied)))
+    assert "public_url is not set" not in caplog.text

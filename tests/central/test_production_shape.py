@@ -1,39 +1,27 @@
 """The production shape, for real on loopback: nginx (TLS) -> two app servers -> PostgreSQL,
 one notification worker; an app server SIGKILLed under load loses nothing the kiosks were told.
 
-nginx's config comes from provisioning/central.py, the units' command lines from systemd/.
+nginx's config comes from provisioning/central.py, the units' command lines from systemd/
+(tests/central/deployment.py starts them).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import psycopg
 import pytest
-import requests
 
 from central_server.app import STATIC_DIR
-from central_server.auth import create_user
-from central_server.db import Database
 from kiosk_app.central import CentralClient, CentralError
 from tests.central.conftest import OFFICE, wait_for
-from tests.central.officer.conftest import LOGIN_CSRF_RE, PASSWORD
-from tests.central.postgres import TemporaryPostgres, find_binary
+from tests.central.deployment import Deployment, deployed, needs_a_deployment
 from tests.domain.service_values import CASES, with_contact
 
-ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 4
 ROUNDS = 12  # each client: a heartbeat and a submission per round
 KILL_AFTER = CLIENTS * ROUNDS // 3  # acknowledged submissions before one app server dies
@@ -41,30 +29,7 @@ MAX_TRIES = 200
 DATA = with_contact("kia", CASES[6][2]) | {"contact_channel": "sms", "contact_email": ""}
 T = TypeVar("T")
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0
-    or shutil.which("nginx") is None
-    or shutil.which("openssl") is None
-    or find_binary("initdb") is None,
-    reason="needs root, nginx (apt: nginx-light), openssl and PostgreSQL",
-)
-
-
-def provisioning() -> ModuleType:
-    """provisioning/central.py (a script, not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "central_provisioning", ROOT / "provisioning" / "central.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+pytestmark = needs_a_deployment
 
 
 def retried(call: Callable[[], T], tries: list[int]) -> T:
@@ -76,136 +41,6 @@ def retried(call: Callable[[], T], tries: list[int]) -> T:
             tries[0] += 1
             threading.Event().wait(0.02)
     raise AssertionError(f"no answer after {MAX_TRIES} tries")
-
-
-class Deployment:
-    """PostgreSQL, app servers, the worker and nginx, started here and stopped in close()."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.pg = TemporaryPostgres().start()
-        self.db_dsn = self.pg.dsn(database := self.pg.create_database())
-        self.db_url = self.pg.url(database)
-        self.https, self.http = free_port(), free_port()
-        self.app_ports = (free_port(), free_port())
-        prov = provisioning()
-        self.cert, key = tmp / "tls/central.crt", tmp / "tls/central.key"
-        prov.self_signed_cert(self.cert, key, "127.0.0.1")
-        self.config = tmp / "central.toml"
-        self.config.write_text(f"""
-[server]
-database_url = "{self.db_url}"
-public_url = "https://127.0.0.1:{self.https}/"
-trusted_proxies = ["127.0.0.1"]
-background_loops = false
-[notify.file]
-directory = "{tmp / "messages"}"
-""")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANJUNGAN_")}
-        env["PYTHONPATH"] = str(ROOT)
-        self.env = env
-        self.apps = [self.start("central", "--port", str(port)) for port in self.app_ports]
-        self.worker = self.start("central", "--worker")
-        prefix = tmp / "nginx"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (prefix / "tmp" / kind).mkdir(parents=True)
-        site = prov.nginx_site(
-            server_name="127.0.0.1", app_ports=self.app_ports, cert=self.cert, key=key,
-            static_dir=STATIC_DIR, https_listen=f"127.0.0.1:{self.https}",
-            http_listen=f"127.0.0.1:{self.http}", access_log="off",
-        )  # fmt: skip
-        conf = prefix / "nginx.conf"
-        conf.write_text(prov.nginx_main_conf(prefix, site, user="root"))
-        self.nginx = self.spawn(["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"])
-        self.base_url = f"https://127.0.0.1:{self.https}"
-
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
-        """`anjungan central --config ... <args>` as its systemd unit runs it."""
-        return self.spawn([sys.executable, "-m", "kiosk_app", *args, "--config", str(self.config)])
-
-    def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
-        """Start `command`; its stderr goes to a file (journald's part: a pipe nobody read
-        filled after a few tracebacks and hung the app server writing its log)."""
-        log = self.tmp / f"process-{len(self.processes)}.log"
-        with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                command, cwd=self.tmp, env=self.env, stdout=subprocess.DEVNULL, stderr=stderr
-            )
-        self.processes.append(process)
-        return process
-
-    def log_of(self, process: subprocess.Popen[bytes]) -> str:
-        """What a process started here wrote to stderr."""
-        return (self.tmp / f"process-{self.processes.index(process)}.log").read_text()
-
-    def session(self) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify (requests#3829)
-        session.verify = str(self.cert)
-        return session
-
-    def wait_ready(self) -> None:
-        with self.session() as session:
-
-            def up() -> bool:
-                for process in self.processes:
-                    assert process.poll() is None, self.log_of(process)
-                try:
-                    return (
-                        all(
-                            session.get(f"http://127.0.0.1:{port}/health", timeout=2).ok
-                            for port in self.app_ports
-                        )
-                        and session.get(f"{self.base_url}/health", timeout=2).ok
-                    )
-                except requests.RequestException:
-                    return False
-
-            wait_for(up, timeout_s=60)
-
-    def enrol(self, kiosk_id: str) -> str:
-        """A kiosk's token, got as in production: a technician's one-time code, then enrolment
-        with it (a deployment's config runs no open enrolment)."""
-        with self.session() as session:
-            if not self.query("SELECT 1 FROM users WHERE username = 'teknisi'"):
-                db = Database(self.db_url)
-                create_user(db, "teknisi", PASSWORD, "technician")
-                db.dispose()
-            form = LOGIN_CSRF_RE.search(session.get(f"{self.base_url}/login", timeout=10).text)
-            assert form is not None
-            login = {"username": "teknisi", "password": PASSWORD, "login_csrf": form.group(1)}
-            session.post(f"{self.base_url}/login", data=login, timeout=10)
-            code = session.post(
-                f"{self.base_url}/api/v1/enrolment-codes",
-                json={"office_code": OFFICE, "kiosk_id": kiosk_id},
-                timeout=10,
-            )
-            assert code.status_code == 201, code.text
-            enrolled = session.post(
-                f"{self.base_url}/api/v1/kiosks",
-                json={"kiosk_id": kiosk_id, "office_code": OFFICE, "name": "Anjungan lobi",
-                      "enrolment_code": code.json()["code"]},
-                timeout=10,
-            )  # fmt: skip
-            assert enrolled.status_code == 201, enrolled.text
-            return str(enrolled.json()["token"])
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.db_dsn) as conn:
-            return list(conn.execute(sql).fetchall())
-
-    def close(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
-        self.pg.stop()
 
 
 class Kiosk:
@@ -259,14 +94,9 @@ class Kiosk:
 
 
 @pytest.fixture
-def deployment(tmp_path: Path) -> Any:
-    tmp_path.chmod(0o755)
-    deployment = Deployment(tmp_path)
-    try:
-        deployment.wait_ready()
-        yield deployment
-    finally:
-        deployment.close()
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    with deployed(tmp_path) as running:
+        yield running
 
 
 def test_killing_an_app_server_under_load_loses_no_heartbeat_or_submission(
@@ -314,7 +144,7 @@ def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
         )
         assert plain.status_code == 301
         answers = [plain]
-        assert plain.headers["Location"].startswith("https://127.0.0.1")
+        assert plain.headers["Location"] == f"{deployment.base_url}/health"
         huge = session.post(
             f"{deployment.base_url}/api/v1/kiosks",
             data=b"x" * (10 << 20),
@@ -323,10 +153,10 @@ def test_nginx_terminates_tls_limits_bodies_and_serves_static_files_itself(
         )
         assert huge.status_code == 413 and len(huge.content) < 1000
         answers.append(huge)  # nginx's own 413 (over client_max_body_size)
-        # X-Forwarded-Proto from a trusted proxy: the app's own redirects stay on https
+        # the app's own slash redirect: relative (never built from Host), so it stays on https
         slash = session.get(f"{deployment.base_url}/fleet", timeout=10, allow_redirects=False)
         assert slash.status_code == 307
-        assert slash.headers["Location"] == f"{deployment.base_url}/fleet/"
+        assert slash.headers["Location"] == "/fleet/"  # relative: never built from Host
         answers.append(slash)  # an app server's: its headers, not doubled by nginx's
         css = (STATIC_DIR / "fleet.css").read_bytes()
         for app in deployment.apps:
