@@ -68,7 +68,8 @@ class Database:
                 Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
         elif self.is_postgresql:
             kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800, pool_timeout=10)
-        self.engine = create_engine(url, **kwargs)
+        # An error's message carries no bound values (a NIK, a name): tracebacks reach the log.
+        self.engine = create_engine(url, hide_parameters=True, **kwargs)
         if self.is_sqlite:
             _serialize_sqlite_transactions(self.engine, wal=not in_memory)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
