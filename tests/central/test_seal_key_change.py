@@ -11,16 +11,16 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from central_server.config import LimitSettings
 from central_server.models import Application, Kiosk, KioskSigningKey
+from central_server.throttle import RateBucket
 from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN
 from tests.central.fleet.helpers import Technician
@@ -84,14 +84,14 @@ def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     assert r.status_code == 202 and r.json()["state"] == "pending", r.text
     assert current_key(rig, kiosk) == text(genuine_key)  # not in force
     thief = replace(kiosk, key=thief_key)
-    forged = thief.offline_booking(lease, datetime.now(UTC))
+    forged = thief.offline_booking(lease, rig.clock())
     forged_seal = forged["lease"]["seal"]
     assert status_of(rig, forged_seal) == "pending_approval"
     page = requests.get(f"{rig.base_url}/r/{forged_seal}", timeout=10).text
     assert 'data-status="pending_approval"' in page
     assert "MENUNGGU PERSETUJUAN" in page and "tidak dinyatakan palsu" in page
     # the kiosk's own seals, issued after the thief's key, are still valid
-    genuine = kiosk.offline_booking(lease, datetime.now(UTC))
+    genuine = kiosk.offline_booking(lease, rig.clock())
     assert status_of(rig, genuine["lease"]["seal"]) == "valid"
     # the booking a citizen holds a pending receipt for is admitted, held for an officer
     admitted = kiosk.submit(forged)
@@ -141,7 +141,7 @@ def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refuse
     r = kiosk.call("PUT", KEY_PATH, json=to_second)
     assert r.status_code == 204, r.text
     assert current_key(rig, kiosk) == text(second)
-    sealed = replace(kiosk, key=second).offline_booking(lease, datetime.now(UTC))
+    sealed = replace(kiosk, key=second).offline_booking(lease, rig.clock())
     assert status_of(rig, sealed["lease"]["seal"]) == "valid"
     # back to the first key, proven with the second
     r = kiosk.call("PUT", KEY_PATH, json=proven(kiosk, second, first))
@@ -168,16 +168,35 @@ def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refuse
     ]
 
 
-def challenge_from(rig: LeaseServer, kiosk: LeaseKiosk, source: str) -> tuple[int, Any, str]:
-    """POST the challenge from the loopback address `source`: (status, JSON, Retry-After)."""
+def call_from(
+    rig: LeaseServer,
+    kiosk: LeaseKiosk,
+    source: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+) -> tuple[int, Any, str]:
+    """Call `path` from the loopback address `source`: (status, JSON or None, Retry-After)."""
     host, port = rig.base_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+    headers = kiosk.headers | ({"Content-Type": "application/json"} if body is not None else {})
     try:
-        connection.request("POST", f"{KEY_PATH}/challenge", headers=kiosk.headers)
+        payload = json.dumps(body) if body is not None else None
+        connection.request(method, path, body=payload, headers=headers)
         answer = connection.getresponse()
-        return answer.status, json.loads(answer.read()), answer.getheader("Retry-After") or ""
+        data = answer.read()
+        return (
+            answer.status,
+            json.loads(data) if data else None,
+            answer.getheader("Retry-After") or "",
+        )
     finally:
         connection.close()
+
+
+def challenge_from(rig: LeaseServer, kiosk: LeaseKiosk, source: str) -> tuple[int, Any, str]:
+    """POST the challenge from the loopback address `source`: (status, JSON, Retry-After)."""
+    return call_from(rig, kiosk, source, "POST", f"{KEY_PATH}/challenge")
 
 
 def test_a_stolen_token_asking_for_challenges_neither_blocks_nor_starves_the_kiosks_rotation(
@@ -214,3 +233,29 @@ def test_a_stolen_token_asking_for_challenges_neither_blocks_nor_starves_the_kio
     # used: the next challenge is a new nonce
     status, fresh, _ = challenge_from(rig, kiosk, "127.0.0.1")
     assert status == 200 and fresh["nonce"] != asked["nonce"]
+
+
+def test_key_submissions_are_rate_limited_per_kiosk_and_address(rig: LeaseServer) -> None:
+    """PUT of the signing key is rate-limited in the database like the challenge: a stolen
+    token hammering it from elsewhere gets 429 with Retry-After (the documented error body),
+    and the kiosk's own address keeps its allowance."""
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    assert kiosk.key is not None
+    own = {"signing_key": text(kiosk.key)}  # the key in force again: 204, changes nothing
+    burst = LimitSettings().key_submission_burst
+    for _ in range(burst):  # a thief holding the token, from another address
+        status, _, _ = call_from(rig, kiosk, "127.0.0.2", "PUT", KEY_PATH, own)
+        assert status == 204
+    status, refused, retry_after = call_from(rig, kiosk, "127.0.0.2", "PUT", KEY_PATH, own)
+    assert status == 429 and refused["detail"]["code"] == "rate_limited", refused
+    assert int(retry_after) >= 1
+    assert call_from(rig, kiosk, "127.0.0.1", "PUT", KEY_PATH, own)[0] == 204
+    with rig.app.state.db.transaction() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(RateBucket)
+                .where(RateBucket.key.like("key-submission:%"))
+            )
+            == 2
+        )  # one bucket per kiosk and address, in the shared database
