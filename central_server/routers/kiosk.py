@@ -76,7 +76,9 @@ def router(
         burst=limits.key_submission_burst,
         prefix="key-submission:",
     )
-    rate_limited = {429: {"model": Error, "description": "rate_limited (Retry-After)"}}
+    rate_limited: dict[int | str, dict[str, Any]] = {
+        429: {"model": Error, "description": "rate_limited (Retry-After)"}
+    }
 
     @r.post(
         "/api/v1/kiosk/signing-key/challenge",

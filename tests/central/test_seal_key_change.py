@@ -20,10 +20,12 @@ from sqlalchemy import func, select
 
 from central_server.config import LimitSettings
 from central_server.models import Application, Kiosk, KioskSigningKey
+from central_server.reconcile import SEAL_PENDING_HOLD
+from central_server.review_models import ApplicationEvent
 from central_server.throttle import RateBucket
 from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN
-from tests.central.fleet.helpers import Technician
+from tests.central.fleet.helpers import Technician, heartbeat_body
 from tests.central.lease_rig import SERVICE, LeaseKiosk, LeaseServer, lease_server, seed_office
 
 KEY_PATH = "/api/v1/kiosk/signing-key"
@@ -118,6 +120,11 @@ def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     )
     assert 'id="key-rejected-' in decided.text and "ditolak oleh technician" in decided.text
     assert status_of(rig, forged_seal) == "bad_signature"
+    # the booking admitted with it stays held for an officer, its history saying why
+    held, history = application(rig, number)
+    assert held.hold_reason is not None and "menunggu persetujuan teknisi" in held.hold_reason
+    assert history[-1].action == "hold" and history[-1].actor == "technician"
+    assert "kunci segel anjungan ditolak teknisi" in history[-1].note
     assert states(rig, kiosk) == [
         (text(genuine_key)[:8], "in_force"),
         (text(thief_key)[:8], "rejected"),
@@ -127,6 +134,62 @@ def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     # a second decision on the same key is refused in words
     page = technician.page(kiosk.kiosk_id)
     assert 'id="key-pending-' not in page
+
+
+def application(rig: LeaseServer, number: str) -> tuple[Application, list[ApplicationEvent]]:
+    """The application of registration `number` and its history, oldest first."""
+    with rig.app.state.db.transaction() as session:
+        app = session.scalars(
+            select(Application).where(Application.registration_number == number)
+        ).one()
+        events = session.scalars(
+            select(ApplicationEvent)
+            .where(ApplicationEvent.application_id == app.id)
+            .order_by(ApplicationEvent.id)
+        ).all()
+        session.expunge_all()
+        return app, list(events)
+
+
+IMPOSSIBLE_NIK = "3517087208850001"  # born on the 32nd (a woman's day + 40)
+
+
+def test_approving_a_pending_key_admits_the_bookings_held_only_for_it(rig: LeaseServer) -> None:
+    """Bookings held because their seal's key was pending are admitted when the technician
+    approves that key (their history says why); a hold for the content stays, and a booking
+    held for its content alone is left as it was. The kiosk is told with its next heartbeat
+    (a check_seal_key command)."""
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    [lease, *_] = kiosk.leases(days=4)
+    new_key = receipt_seal.new_key()  # the kiosk lost its key file and made a new one
+    r = kiosk.call("PUT", KEY_PATH, json={"signing_key": text(new_key)})
+    assert r.status_code == 202, r.text
+    renewed = replace(kiosk, key=new_key)
+    numbers = []
+    for booker, nik in ((renewed, None), (renewed, IMPOSSIBLE_NIK), (kiosk, IMPOSSIBLE_NIK)):
+        body = booker.offline_booking(lease, rig.clock(), **({"nik": nik} if nik else {}))
+        admitted = booker.submit(body)
+        assert admitted.status_code == 201, admitted.text
+        numbers.append(admitted.json()["registration_number"])
+    only_key, key_and_content, content_only = numbers
+    assert application(rig, only_key)[0].hold_reason == SEAL_PENDING_HOLD
+    content_hold = application(rig, content_only)[0].hold_reason
+    assert content_hold is not None and "NIK tidak sah" in content_hold
+    before = len(application(rig, content_only)[1])
+
+    assert Technician(rig.base_url, ADMIN_TOKEN).decide(kiosk.kiosk_id, "approve").ok
+
+    app, history = application(rig, only_key)
+    assert app.hold_reason is None and app.seal_status == "valid"
+    assert history[-1].action == "release" and history[-1].actor == "technician"
+    assert "kunci segel anjungan disetujui teknisi" in history[-1].note
+    app, history = application(rig, key_and_content)
+    assert app.hold_reason == content_hold  # held still, for its content alone
+    assert history[-1].action == "hold" and "masih ditahan" in history[-1].note
+    app, history = application(rig, content_only)
+    assert app.hold_reason == content_hold and len(history) == before  # untouched
+    beat = kiosk.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body())
+    assert [c["kind"] for c in beat.json()["commands"]] == ["check_seal_key"]
 
 
 def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refused(
