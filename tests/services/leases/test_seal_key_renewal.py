@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from central_server.embedded import EmbeddedServer
+from central_server.config import LimitSettings
+from central_server.embedded import EmbeddedServer, start_embedded
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services import seal_key
@@ -201,3 +202,26 @@ def test_a_rejected_key_is_replaced_at_once_and_its_successor_waits_for_approval
     assert kiosk.verdict(pending_seal) == "valid"
     kiosk.beat(registrar)
     assert "anjungan berhenti memakainya" not in technician.page(KIOSK_ID)
+
+
+def test_a_rate_limited_key_submission_waits_for_the_next_round_without_stopping_the_leases(
+    tmp_path: Path,
+) -> None:
+    """The server's rate limit on key PUTs (429) defers the registration to the next round;
+    the round still renews the leases."""
+    tight = LimitSettings(key_submissions_per_minute=0.01, key_submission_burst=1)
+    server = start_embedded(
+        f"sqlite:///{tmp_path / 'central.db'}", admin_token=ADMIN, open_enrolment=True, limits=tight
+    )
+    try:
+        key_file = tmp_path / "signing.key"
+        write_new_secret(key_file)
+        kiosk = Kiosk(server, tmp_path, key_file)
+        _, registrar, keeper = kiosk.start()
+        assert keeper.drain_once() and registrar.status()["state"] == "in_force"
+        key_file.unlink()
+        _, registrar, keeper = kiosk.start()
+        assert keeper.drain_once()  # the leases renewed all the same
+        assert registrar.status()["state"] == "unregistered"  # tried again next round
+    finally:
+        server.stop()
