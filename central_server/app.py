@@ -89,7 +89,7 @@ def create_app(
     if open_enrolment is None:
         flag = os.environ.get("ANJUNGAN_OPEN_ENROLMENT")
         open_enrolment = flag == "1" if flag is not None else not admin_secret
-    kiosk_auth = KioskAuth(db, secret=token_secret, open_enrolment=open_enrolment)
+    kiosk_auth = KioskAuth(db, secret=token_secret, open_enrolment=open_enrolment, clock=clock_fn)
     current_kiosk = kiosk_guard(kiosk_auth)  # kiosk tokens only; staff credentials get 401
     auth = Auth(db, secret_key, secure_cookie=secure_cookies)
     sealer = ServerSealer(db.url, seal_secret, clock_fn)  # applications moved to another slot

@@ -81,6 +81,8 @@ class LimitSettings:
     kiosk_lookup_window_minutes: float = 10.0
     key_challenges_per_minute: float = 2.0  # seal key challenges, per kiosk and client address
     key_challenge_burst: int = 5
+    key_submissions_per_minute: float = 2.0  # seal key PUTs, per kiosk and client address
+    key_submission_burst: int = 5
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ key and a one-time nonce the server issued (POST /api/v1/kiosk/signing-key/chall
 stolen token alone cannot hand the kiosk's seals to a key of its own, and a captured proof
 cannot be replayed. Without the proof (the kiosk lost its key file: a damaged disk, a
 reinstall) the key is recorded PENDING: its seals verify as "pending approval" until a
-technician approves it on the fleet page (central_server.seals.decide).
+technician approves it on the fleet page (`decide`). The offline bookings admitted held only
+because their seal's key was pending are admitted when it is approved; rejected, they stay
+held for an officer; their history says why either way.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_server import seals
+from central_server import lifecycle, seals
 from central_server.lease_reports import utc
-from central_server.models import Kiosk
+from central_server.models import Application, Kiosk, KioskSigningKey
+from central_server.reconcile import SEAL_PENDING_HOLD
 from central_server.schemas import KeyProof
+from central_server.settings import WIB
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.receipt_seal import SealInvalid
 
@@ -29,6 +34,16 @@ audit = logging.getLogger("central_server.audit")
 
 NONCE_VALID = timedelta(minutes=5)
 IN_FORCE, PENDING = seals.IN_FORCE, seals.PENDING
+KEY_APPROVED = (
+    "kunci segel anjungan disetujui teknisi: segel sah, tahanan karena kunci dilepas"
+    " / the kiosk's seal key was approved: the seal is valid, its hold released"
+)
+STILL_HELD = "masih ditahan / still held: {reason}"
+KEY_REJECTED = (
+    "kunci segel anjungan ditolak teknisi: segel tidak sah, tetap ditahan untuk diperiksa"
+    " petugas / the kiosk's seal key was rejected: the seal is not valid, still held for an"
+    " officer's check"
+)
 
 
 @dataclass(frozen=True)
@@ -105,3 +120,68 @@ def _check_proof(
             return KeyRefused("proof_invalid", "the proof is not signed with the key in force")
     kiosk.key_nonce = kiosk.key_nonce_expires = None  # used: never replayed
     return None
+
+
+def decide(
+    session: Session, kiosk_id: str, key_id: int, approve: bool, by: str, now: datetime
+) -> bool:
+    """A technician's decision on a pending key (seals.decide), and the offline bookings held
+    because their seal was signed with it: approved, those whose seal now verifies valid are
+    admitted (the hold for the key lifted; a hold for their content stays); rejected, they
+    stay held for an officer. Each one's history says why, with `by`. False when the key is
+    not pending (decided already, or not this kiosk's)."""
+    row = session.get(KioskSigningKey, key_id)
+    if row is None or not seals.decide(session, kiosk_id, key_id, approve, by, now):
+        return False
+    session.flush()
+    try:
+        raw = receipt_seal.public_key_from_text(row.public_key)
+    except SealInvalid:
+        return True  # no seal verifies with it: nothing was admitted with it
+    at = now.astimezone(WIB).isoformat(timespec="seconds")
+    held = session.scalars(
+        select(Application)
+        .where(
+            Application.kiosk_id == kiosk_id,
+            Application.seal_status == seals.PENDING_APPROVAL,
+            Application.hold_reason.startswith(SEAL_PENDING_HOLD, autoescape=True),
+        )
+        .order_by(Application.id)
+        .with_for_update()
+    )
+    released = kept = 0
+    for app in held:
+        if app.seal is None or not _signed_with(app.seal, raw):
+            continue  # another key's pending seal
+        reason = app.hold_reason or ""
+        if not approve:
+            app.seal_status = seals.ALTERED
+            lifecycle.note_hold(session, app, by, KEY_REJECTED, reason, at)
+            kept += 1
+            continue
+        if not seals.check(session, app.seal).valid:
+            continue  # not within the key's time in force (another key took over)
+        rest = reason.removeprefix(SEAL_PENDING_HOLD).removeprefix("; ") or None
+        note = KEY_APPROVED + ("; " + STILL_HELD.format(reason=rest) if rest else "")
+        app.seal_status = seals.VALID
+        lifecycle.note_hold(session, app, by, note, rest, at)
+        released, kept = released + (rest is None), kept + (rest is not None)
+    audit.warning(
+        "kiosk %s: seal key %s %s by %s: %d offline booking(s) sealed with it admitted, %d"
+        " still held for an officer",
+        kiosk_id,
+        row.public_key[:8],
+        "approved" if approve else "rejected",
+        by,
+        released,
+        kept,
+    )
+    return True
+
+
+def _signed_with(sealed: str, raw: bytes) -> bool:
+    try:
+        receipt_seal.verify(sealed, lambda _kiosk: raw)
+    except SealInvalid:
+        return False
+    return True

@@ -139,9 +139,17 @@ class KioskAuth:
     """Issues and checks kiosk tokens: HMAC-signed {kiosk, nonce}, whose hash the DB holds."""
 
     def __init__(
-        self, db: Database, *, secret: str | None = None, open_enrolment: bool = False
+        self,
+        db: Database,
+        *,
+        secret: str | None = None,
+        open_enrolment: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`clock`: the server's (injected) clock, for the time an enrolment's seal key takes
+        effect: the same clock as its replacements (routers.kiosk) and the seals checked."""
         self.db = db
+        self.clock = clock
         self.open_enrolment = open_enrolment
         self._secret = secret
         self._serializer: URLSafeSerializer | None = None
@@ -267,7 +275,7 @@ class KioskAuth:
                 session.add(kiosk)
             kiosk.office_code, kiosk.name = body.office_code, body.name
             if body.signing_key is not None:
-                seals.register_key(session, kiosk, body.signing_key, now, "enrolment")
+                seals.register_key(session, kiosk, body.signing_key, self.clock(), "enrolment")
             token = self.issue(kiosk)
         log.info("kiosk %s enrolled at office %s", body.kiosk_id, body.office_code)
         return KioskOut(kiosk_id=body.kiosk_id, token=token)

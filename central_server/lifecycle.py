@@ -256,18 +256,28 @@ def release_hold(session: Session, app: Application, actor: str) -> ApplicationE
     not accept as it was): the hold ends, the application goes on as any other."""
     if not app.hold_reason:
         raise TransitionRefused("not_held", "the application is not held")
+    note = f"isian diperiksa, tahanan dilepas (was held: {app.hold_reason})"
+    return note_hold(session, app, actor, note, None, now_wib())
+
+
+def note_hold(
+    session: Session, app: Application, actor: str, note: str, reason: str | None, at: str
+) -> ApplicationEvent:
+    """Record in the application's history why its hold changed or stays (`note`): `reason`
+    is the hold from now on, None when released (the application goes on as any other)."""
     event = ApplicationEvent(
         application_id=app.id,
-        action="release",
+        action="release" if reason is None else "hold",
         from_status=app.status,
         to_status=app.status,
         actor=actor,
-        note=f"isian diperiksa, tahanan dilepas (was held: {app.hold_reason})"[:500],
-        at=now_wib(),
+        note=note[:500],
+        at=at,
     )
     session.add(event)
-    app.hold_reason = None
-    log.info("application %s: hold released by %s", app.registration_number, actor)
+    app.hold_reason = reason
+    if reason is None:
+        log.info("application %s: hold released by %s", app.registration_number, actor)
     return event
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from drivers.registry import Devices, build_devices
 from kiosk_app import __version__
 from kiosk_app.central import CentralClient
@@ -143,6 +145,8 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
                 signer.public_key,
                 previous_file=key_file.previous,
                 renewed=key_file.renewed,
+                key_file=key_file.path,
+                use_key=lambda key: _seal_with(key, signer, central),
             )
             if signer is not None and key_file is not None
             else None
@@ -216,6 +220,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             print_test_ticket=lambda: devices.ticket_printer.print_ticket(
                 make_test_ticket(config.kiosk_id, datetime.now())
             ),
+            check_seal_key=leases.check_seal_key if leases is not None else None,
             first_delay_s=5.0,
         )
         # Anything reaching the server again (a heartbeat, a status check) ends the senders'
@@ -280,6 +285,12 @@ def _signer(
         verify_base=config.verify_url or central_url or "",
     )
     return signer, key_file
+
+
+def _seal_with(key: Ed25519PrivateKey, signer: ReceiptSigner, central: CentralClient) -> None:
+    """Seal with `key` from now on, and enrol with it (the key in use was rejected)."""
+    signer.use(key)
+    central.signing_key = signer.public_key
 
 
 def _outbox_key(config: KioskConfig) -> bytes | None:

@@ -81,6 +81,13 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         "otherwise its token may be misused to walk through NIKs: check the audit log, revoke "
         "the token and re-enrol",
     ),
+    "seal_key_replaced": (
+        WARNING,
+        "Kunci segel anjungan ditolak teknisi: anjungan berhenti memakainya dan membuat kunci "
+        "baru yang menunggu persetujuan; setujui atau tolak di halaman anjungan / The kiosk's "
+        "seal key was rejected: the kiosk stopped using it and made a new key awaiting approval; "
+        "approve or reject it on the kiosk's page",
+    ),
     "offline_too_long": (
         CRITICAL,
         "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes",
@@ -129,9 +136,11 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
     storage = devices.get("storage")
     if storage is not None and storage.get("state") in STORAGE_FAULT_STATES:
         found.append("storage_fault")
-    seal_key = (devices.get("seal_key") or {}).get("state")
-    if seal_key in ("pending", "rejected"):  # kiosk_app.services.seal_key
-        found.append(f"seal_key_{seal_key}")
+    seal_key = devices.get("seal_key") or {}  # kiosk_app.services.seal_key
+    if seal_key.get("rejected") and seal_key.get("state") != "in_force":
+        found.append("seal_key_replaced")  # a rejected key replaced, the new one not in force
+    elif seal_key.get("state") in ("pending", "rejected"):
+        found.append(f"seal_key_{seal_key['state']}")
     if hb.disk_free_pct < DISK_LOW_PCT or hb.disk_free_bytes < DISK_LOW_BYTES:
         found.append("disk_low")
     if hb.cpu_temp_c is not None and hb.cpu_temp_c >= CPU_HOT_C:

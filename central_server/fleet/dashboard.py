@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from central_server import lease_reports, leases, seals
+from central_server import key_change, lease_reports, leases, seals
 from central_server.auth import SESSION_COOKIE
 from central_server.downloads import download
 from central_server.fleet import alerts
@@ -34,6 +34,7 @@ COMMAND_LABELS = {
     CommandKind.upload_logs: "Unggah log / Upload logs",
     CommandKind.screenshot: "Tangkapan layar (data pribadi dikaburkan) / Screenshot (blurred)",
     CommandKind.push_config: "Kirim pengaturan / Push config",
+    CommandKind.check_seal_key: "Periksa kunci segel / Check the seal key",
     CommandKind.restart_app: "Mulai ulang aplikasi / Restart app",
     CommandKind.reboot: "Nyalakan ulang anjungan / Reboot kiosk",
 }
@@ -331,9 +332,12 @@ def build_dashboard(
                     request, "signing_key_confirm.html", staff=staff, kiosk_id=kiosk_id,
                     key=pending[key_id], decision=decision, csrf=csrf,
                 )  # fmt: skip
-            seals.decide(
+            key_change.decide(
                 session, kiosk_id, key_id, decision == "approve", staff.name, service.clock()
             )
+        # The kiosk learns the decision with its next heartbeat: a rejected key is replaced at
+        # once (kiosk_app.services.seal_key), an approved one shown in force.
+        service.queue(kiosk_id, CommandIn(kind=CommandKind.check_seal_key), staff.name)
         done = "approved" if decision == "approve" else "rejected"
         return RedirectResponse(f"{target}?key={done}", status_code=303)
 

@@ -56,6 +56,7 @@ class CommandKind(StrEnum):
     upload_logs = "upload_logs"
     screenshot = "screenshot"
     push_config = "push_config"
+    check_seal_key = "check_seal_key"  # queued by a decision on a pending seal key
 
 
 class HeartbeatIn(BaseModel):

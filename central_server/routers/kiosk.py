@@ -2,7 +2,7 @@
 card holder and print codes, the region list. Every route but enrolment takes a kiosk token."""
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -70,11 +70,20 @@ def router(
         burst=limits.key_challenge_burst,
         prefix="key-challenge:",
     )
+    submissions = DatabaseRateLimiter(
+        db,
+        per_minute=limits.key_submissions_per_minute,
+        burst=limits.key_submission_burst,
+        prefix="key-submission:",
+    )
+    rate_limited: dict[int | str, dict[str, Any]] = {
+        429: {"model": Error, "description": "rate_limited (Retry-After)"}
+    }
 
     @r.post(
         "/api/v1/kiosk/signing-key/challenge",
         response_model=KeyChallengeOut,
-        responses={**ERRORS, 429: {"model": Error, "description": "rate_limited (Retry-After)"}},
+        responses={**ERRORS, **rate_limited},
     )
     def signing_key_challenge(kiosk: KioskDep, request: Request) -> KeyChallengeOut:
         """The one-time nonce for the proof a seal key replacement carries (5 minutes; the
@@ -83,7 +92,7 @@ def router(
         use up the kiosk's own allowance."""
         check_all(challenges, [f"{kiosk.kiosk_id}:{client_ip(request)}"], "key challenges")
         with db.transaction() as session:
-            nonce, expires = key_change.challenge(session, kiosk.kiosk_id, datetime.now(UTC))
+            nonce, expires = key_change.challenge(session, kiosk.kiosk_id, clock())
         return KeyChallengeOut(nonce=nonce, expires_at=expires)
 
     @r.put(
@@ -96,15 +105,18 @@ def router(
                 "description": "A replacement without proof: pending a technician's approval",
             },
             409: {"model": Error, "description": "proof_invalid or key_rejected"},
+            **rate_limited,
         },
     )
-    def register_signing_key(body: SigningKeyIn, kiosk: KioskDep) -> Response:
+    def register_signing_key(body: SigningKeyIn, kiosk: KioskDep, request: Request) -> Response:
         """Register the Ed25519 public key of the kiosk's receipt seals: the first key, or a
         replacement proven with the key in force (`proof`), is in force at once (204); a
-        replacement without proof waits for a technician's approval (202)."""
+        replacement without proof waits for a technician's approval (202). Rate-limited per
+        kiosk and client address ([limits] key_submissions_per_minute), as the challenge is."""
+        check_all(submissions, [f"{kiosk.kiosk_id}:{client_ip(request)}"], "key submissions")
         with db.transaction() as session:
             outcome = key_change.submit(
-                session, kiosk.kiosk_id, body.signing_key, body.proof, datetime.now(UTC)
+                session, kiosk.kiosk_id, body.signing_key, body.proof, clock()
             )
         if isinstance(outcome, key_change.KeyRefused):
             fail(409, outcome.code, outcome.message)

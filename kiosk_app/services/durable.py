@@ -264,13 +264,13 @@ def _replace_damaged(
     return db
 
 
-def keep_aside(path: Path) -> Path | None:
-    """Move a damaged file (with SQLite's -wal and -shm) to `<name>.damaged-<UTC time>`, never
-    deleting it; the new name, or None when there was nothing to move."""
+def keep_aside(path: Path, why: str = DAMAGED) -> Path | None:
+    """Move a damaged file (with SQLite's -wal and -shm) to `<name>.<why>-<UTC time>`, never
+    deleting it (nor one kept before); the new name, or None when there was nothing to move."""
     if not path.exists():
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    kept = path.with_name(f"{path.name}.damaged-{stamp}")
+    kept = path.with_name(f"{path.name}.{why}-{stamp}")
     for suffix in ("", "-wal", "-shm"):
         source = _sidecar(path, suffix)
         if source.exists():

@@ -127,6 +127,7 @@ class HealthReporter:
     print_test_ticket: Callable[[], None] | None = None
     screenshot: Callable[[], bytes] | None = None  # PNG with personal fields blurred (UI)
     apply_config: Callable[[dict[str, Any]], str] | None = None
+    check_seal_key: Callable[[], str] | None = None  # LeaseKeeper.check_seal_key
     interval_s: float = DEFAULT_INTERVAL_S
     first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -204,6 +205,10 @@ class HealthReporter:
             if self.screenshot is None:
                 return False, "screenshot not available on this kiosk", None, None
             return True, "screenshot (personal fields blurred)", self.screenshot(), "image/png"
+        if kind == "check_seal_key":
+            if self.check_seal_key is None:
+                return False, "no seal key on this kiosk", None, None
+            return True, self.check_seal_key(), None, None
         if kind == "push_config":
             config = args.get("config")
             if not isinstance(config, dict):

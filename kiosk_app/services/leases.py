@@ -113,6 +113,10 @@ class ReceiptSigner:
         self._now = now
         self.public_key = receipt_seal.public_key_text(key)
 
+    def use(self, key: Ed25519PrivateKey) -> None:
+        """Seal with `key` from now on (the key in use was rejected: seal_key)."""
+        self._key, self.public_key = key, receipt_seal.public_key_text(key)
+
     def seal(self, reference: str, service: str, slot: Slot) -> str:
         """The seal of `reference` for `service` on `slot`, issued now (SealInvalid when a
         field cannot be carried)."""
@@ -409,6 +413,15 @@ class LeaseKeeper(DrainLoop):
     def _register_key(self) -> None:
         """The seal key until the server has it in force (SealKeyRegistrar)."""
         self.registrar.register(self.store.meta, self.store.set_meta)
+
+    def check_seal_key(self) -> str:
+        """Register the seal key now (the fleet's check_seal_key command, sent when a
+        technician decided on it): a rejected key is replaced at once. What became of it, for
+        the technician; CentralError when the server cannot be reached."""
+        with self._round:
+            self._register_key()
+        status = self.registrar.status()
+        return ", ".join(f"{name}={value}" for name, value in status.items())
 
     def _loop(self) -> None:
         if self._stop.wait(self.first_delay_s):

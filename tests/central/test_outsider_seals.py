@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import requests
@@ -58,7 +58,7 @@ def test_a_replaced_signing_key_neither_voids_nor_forges_earlier_seals(
 ) -> None:
     [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
     [lease, *_] = kiosk.leases(days=4)
-    issued = datetime.now(UTC) - timedelta(hours=2)
+    issued = rig.clock() - timedelta(hours=2)
     genuine = kiosk.offline_booking(lease, issued)  # sealed with the enrolment key
     genuine_seal = genuine["lease"]["seal"]
     assert verdict(rig, genuine_seal).json()["status"] == "valid"
@@ -97,7 +97,7 @@ def test_a_revoked_kiosks_seals_still_verify_and_its_token_registers_no_key(
 ) -> None:
     [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
     [lease, *_] = kiosk.leases(days=4)
-    sealed = kiosk.offline_booking(lease, datetime.now(UTC))["lease"]["seal"]
+    sealed = kiosk.offline_booking(lease, rig.clock())["lease"]["seal"]
     r = requests.delete(
         f"{rig.base_url}/api/v1/kiosks/{kiosk.kiosk_id}/token", headers=STAFF, timeout=10
     )

@@ -11,19 +11,21 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from central_server.config import LimitSettings
 from central_server.models import Application, Kiosk, KioskSigningKey
+from central_server.reconcile import SEAL_PENDING_HOLD
+from central_server.review_models import ApplicationEvent
+from central_server.throttle import RateBucket
 from kiosk_app.services import receipt_seal
 from tests.central.conftest import ADMIN_TOKEN
-from tests.central.fleet.helpers import Technician
+from tests.central.fleet.helpers import Technician, heartbeat_body
 from tests.central.lease_rig import SERVICE, LeaseKiosk, LeaseServer, lease_server, seed_office
 
 KEY_PATH = "/api/v1/kiosk/signing-key"
@@ -84,14 +86,14 @@ def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     assert r.status_code == 202 and r.json()["state"] == "pending", r.text
     assert current_key(rig, kiosk) == text(genuine_key)  # not in force
     thief = replace(kiosk, key=thief_key)
-    forged = thief.offline_booking(lease, datetime.now(UTC))
+    forged = thief.offline_booking(lease, rig.clock())
     forged_seal = forged["lease"]["seal"]
     assert status_of(rig, forged_seal) == "pending_approval"
     page = requests.get(f"{rig.base_url}/r/{forged_seal}", timeout=10).text
     assert 'data-status="pending_approval"' in page
     assert "MENUNGGU PERSETUJUAN" in page and "tidak dinyatakan palsu" in page
     # the kiosk's own seals, issued after the thief's key, are still valid
-    genuine = kiosk.offline_booking(lease, datetime.now(UTC))
+    genuine = kiosk.offline_booking(lease, rig.clock())
     assert status_of(rig, genuine["lease"]["seal"]) == "valid"
     # the booking a citizen holds a pending receipt for is admitted, held for an officer
     admitted = kiosk.submit(forged)
@@ -118,6 +120,11 @@ def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     )
     assert 'id="key-rejected-' in decided.text and "ditolak oleh technician" in decided.text
     assert status_of(rig, forged_seal) == "bad_signature"
+    # the booking admitted with it stays held for an officer, its history saying why
+    held, history = application(rig, number)
+    assert held.hold_reason is not None and "menunggu persetujuan teknisi" in held.hold_reason
+    assert history[-1].action == "hold" and history[-1].actor == "technician"
+    assert "kunci segel anjungan ditolak teknisi" in history[-1].note
     assert states(rig, kiosk) == [
         (text(genuine_key)[:8], "in_force"),
         (text(thief_key)[:8], "rejected"),
@@ -127,6 +134,62 @@ def test_a_stolen_tokens_key_stays_pending_its_seals_never_valid_until_rejected(
     # a second decision on the same key is refused in words
     page = technician.page(kiosk.kiosk_id)
     assert 'id="key-pending-' not in page
+
+
+def application(rig: LeaseServer, number: str) -> tuple[Application, list[ApplicationEvent]]:
+    """The application of registration `number` and its history, oldest first."""
+    with rig.app.state.db.transaction() as session:
+        app = session.scalars(
+            select(Application).where(Application.registration_number == number)
+        ).one()
+        events = session.scalars(
+            select(ApplicationEvent)
+            .where(ApplicationEvent.application_id == app.id)
+            .order_by(ApplicationEvent.id)
+        ).all()
+        session.expunge_all()
+        return app, list(events)
+
+
+IMPOSSIBLE_NIK = "3517087208850001"  # born on the 32nd (a woman's day + 40)
+
+
+def test_approving_a_pending_key_admits_the_bookings_held_only_for_it(rig: LeaseServer) -> None:
+    """Bookings held because their seal's key was pending are admitted when the technician
+    approves that key (their history says why); a hold for the content stays, and a booking
+    held for its content alone is left as it was. The kiosk is told with its next heartbeat
+    (a check_seal_key command)."""
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    [lease, *_] = kiosk.leases(days=4)
+    new_key = receipt_seal.new_key()  # the kiosk lost its key file and made a new one
+    r = kiosk.call("PUT", KEY_PATH, json={"signing_key": text(new_key)})
+    assert r.status_code == 202, r.text
+    renewed = replace(kiosk, key=new_key)
+    numbers = []
+    for booker, nik in ((renewed, None), (renewed, IMPOSSIBLE_NIK), (kiosk, IMPOSSIBLE_NIK)):
+        body = booker.offline_booking(lease, rig.clock(), **({"nik": nik} if nik else {}))
+        admitted = booker.submit(body)
+        assert admitted.status_code == 201, admitted.text
+        numbers.append(admitted.json()["registration_number"])
+    only_key, key_and_content, content_only = numbers
+    assert application(rig, only_key)[0].hold_reason == SEAL_PENDING_HOLD
+    content_hold = application(rig, content_only)[0].hold_reason
+    assert content_hold is not None and "NIK tidak sah" in content_hold
+    before = len(application(rig, content_only)[1])
+
+    assert Technician(rig.base_url, ADMIN_TOKEN).decide(kiosk.kiosk_id, "approve").ok
+
+    app, history = application(rig, only_key)
+    assert app.hold_reason is None and app.seal_status == "valid"
+    assert history[-1].action == "release" and history[-1].actor == "technician"
+    assert "kunci segel anjungan disetujui teknisi" in history[-1].note
+    app, history = application(rig, key_and_content)
+    assert app.hold_reason == content_hold  # held still, for its content alone
+    assert history[-1].action == "hold" and "masih ditahan" in history[-1].note
+    app, history = application(rig, content_only)
+    assert app.hold_reason == content_hold and len(history) == before  # untouched
+    beat = kiosk.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body())
+    assert [c["kind"] for c in beat.json()["commands"]] == ["check_seal_key"]
 
 
 def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refused(
@@ -141,7 +204,7 @@ def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refuse
     r = kiosk.call("PUT", KEY_PATH, json=to_second)
     assert r.status_code == 204, r.text
     assert current_key(rig, kiosk) == text(second)
-    sealed = replace(kiosk, key=second).offline_booking(lease, datetime.now(UTC))
+    sealed = replace(kiosk, key=second).offline_booking(lease, rig.clock())
     assert status_of(rig, sealed["lease"]["seal"]) == "valid"
     # back to the first key, proven with the second
     r = kiosk.call("PUT", KEY_PATH, json=proven(kiosk, second, first))
@@ -168,16 +231,35 @@ def test_a_proven_replacement_is_in_force_at_once_and_a_replayed_proof_is_refuse
     ]
 
 
-def challenge_from(rig: LeaseServer, kiosk: LeaseKiosk, source: str) -> tuple[int, Any, str]:
-    """POST the challenge from the loopback address `source`: (status, JSON, Retry-After)."""
+def call_from(
+    rig: LeaseServer,
+    kiosk: LeaseKiosk,
+    source: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+) -> tuple[int, Any, str]:
+    """Call `path` from the loopback address `source`: (status, JSON or None, Retry-After)."""
     host, port = rig.base_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+    headers = kiosk.headers | ({"Content-Type": "application/json"} if body is not None else {})
     try:
-        connection.request("POST", f"{KEY_PATH}/challenge", headers=kiosk.headers)
+        payload = json.dumps(body) if body is not None else None
+        connection.request(method, path, body=payload, headers=headers)
         answer = connection.getresponse()
-        return answer.status, json.loads(answer.read()), answer.getheader("Retry-After") or ""
+        data = answer.read()
+        return (
+            answer.status,
+            json.loads(data) if data else None,
+            answer.getheader("Retry-After") or "",
+        )
     finally:
         connection.close()
+
+
+def challenge_from(rig: LeaseServer, kiosk: LeaseKiosk, source: str) -> tuple[int, Any, str]:
+    """POST the challenge from the loopback address `source`: (status, JSON, Retry-After)."""
+    return call_from(rig, kiosk, source, "POST", f"{KEY_PATH}/challenge")
 
 
 def test_a_stolen_token_asking_for_challenges_neither_blocks_nor_starves_the_kiosks_rotation(
@@ -214,3 +296,29 @@ def test_a_stolen_token_asking_for_challenges_neither_blocks_nor_starves_the_kio
     # used: the next challenge is a new nonce
     status, fresh, _ = challenge_from(rig, kiosk, "127.0.0.1")
     assert status == 200 and fresh["nonce"] != asked["nonce"]
+
+
+def test_key_submissions_are_rate_limited_per_kiosk_and_address(rig: LeaseServer) -> None:
+    """PUT of the signing key is rate-limited in the database like the challenge: a stolen
+    token hammering it from elsewhere gets 429 with Retry-After (the documented error body),
+    and the kiosk's own address keeps its allowance."""
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    assert kiosk.key is not None
+    own = {"signing_key": text(kiosk.key)}  # the key in force again: 204, changes nothing
+    burst = LimitSettings().key_submission_burst
+    for _ in range(burst):  # a thief holding the token, from another address
+        status, _, _ = call_from(rig, kiosk, "127.0.0.2", "PUT", KEY_PATH, own)
+        assert status == 204
+    status, refused, retry_after = call_from(rig, kiosk, "127.0.0.2", "PUT", KEY_PATH, own)
+    assert status == 429 and refused["detail"]["code"] == "rate_limited", refused
+    assert int(retry_after) >= 1
+    assert call_from(rig, kiosk, "127.0.0.1", "PUT", KEY_PATH, own)[0] == 204
+    with rig.app.state.db.transaction() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(RateBucket)
+                .where(RateBucket.key.like("key-submission:%"))
+            )
+            == 2
+        )  # one bucket per kiosk and address, in the shared database

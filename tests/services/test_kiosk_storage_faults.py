@@ -215,7 +215,8 @@ def test_a_damaged_signing_key_is_replaced_by_a_new_one(
     # the health report says the key was made anew (its state: what the server said).
     assert result["state"] == "result" and result["outcome"] is True
     assert "/r/AJ1." in str(result["qr"])
-    assert (tmp_path / "signing.key.damaged").read_bytes() == b"not a key at all\n"
+    [kept] = tmp_path.glob("signing.key.damaged-*")  # time-stamped: durable.keep_aside
+    assert kept.read_bytes() == b"not a key at all\n"
     seal_key = result["seal_key"]
     assert isinstance(seal_key, dict) and seal_key["renewed"] == "key file damaged: new key made"
     storage = result["storage"]

@@ -202,7 +202,7 @@ def test_a_technician_approves_a_pending_seal_key_and_its_receipts_become_valid(
         assert r.status_code == 202, r.text
         pending = {"card_reader": {"state": "ready"}, "seal_key": {"state": "pending"}}
         kiosk.call("POST", "/api/v1/fleet/heartbeat", json=heartbeat_body(devices=pending))
-        printed = replace(kiosk, key=new_key).offline_booking(lease, datetime.now(UTC))
+        printed = replace(kiosk, key=new_key).offline_booking(lease, rig.clock())
         receipt = f"{rig.base_url}/r/{printed['lease']['seal']}"
         page = browser.new_page()
         page.set_default_timeout(10_000)
