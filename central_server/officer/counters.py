@@ -1,7 +1,6 @@
 """Officer pages for the counters (loket): open a counter with its services, call the next
 citizen, recall, set aside a no-show, restore, transfer, finish; today's waiting times."""
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,8 +25,8 @@ def _int(value: str) -> int:
         raise TransitionRefused("bad_input", "a counter number is required", 422) from None
 
 
-def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
-    """Routes under /officer/counters; `committed(office)` wakes the displays after a change."""
+def router(ctx: PageContext) -> APIRouter:
+    """Routes under /officer/counters (each step wakes the displays: queue.core.record)."""
     r = APIRouter(prefix="/officer/counters", include_in_schema=False)
     Officer = Annotated[StaffUser, Depends(ctx.auth.require("officer", "admin"))]
 
@@ -74,8 +73,7 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
             office, _ = office_of(session, user, field_value(form, "office"))
             number = _int(field_value(form, "number"))
             services = [s for s in form.getlist("service") if isinstance(s, str)]
-            calling.open_counter(session, office, number, services, user.username)
-        committed(office)
+            calling.open_counter(session, office, number, services, user.username, ctx.today())
         return redirect(f"/officer/counters?office={office}&ok=open")
 
     @r.post("/{number}/{action}")
@@ -105,7 +103,6 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
                 )
             else:
                 calling.close_counter(session, counter, user.username, today)
-        committed(office)
         return redirect(f"/officer/counters?office={office}&ok={ok}")
 
     @r.post("/restore")
@@ -117,7 +114,6 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
             calling.restore(
                 session, office, field_value(form, "calling_number"), user.username, ctx.today()
             )
-        committed(office)
         return redirect(f"/officer/counters?office={office}&ok=restore")
 
     @r.post("/priority")
@@ -136,7 +132,6 @@ def router(ctx: PageContext, committed: Callable[[str], None]) -> APIRouter:
             if app.office_code != office:
                 raise TransitionRefused("not_found", "unknown registration number", 404)
             checkin.grant_priority(session, app, field_value(form, "reason"), user.username, today)
-        committed(office)
         return redirect(f"/officer/counters?office={office}&ok=priority")
 
     return r

@@ -24,6 +24,7 @@ from kiosk_app.domain.catalogue import SERVICES
 log = logging.getLogger("central_server.queue")
 
 CHANNEL = "anjungan_queue"  # PostgreSQL NOTIFY channel; the payload is the office code
+CHANGED = "queue_changed"  # session.info key: offices whose queue this transaction changed
 PRIORITY_REASONS: dict[str, str] = {
     "lansia": "Lansia",
     "disabilitas": "Penyandang disabilitas",
@@ -80,8 +81,9 @@ def record(
     counter_number: int | None = None,
     note: str = "",
 ) -> QueueEvent:
-    """Log one queue step and wake the displays (NOTIFY is delivered when the transaction
-    commits; on SQLite the caller wakes the in-process hub after the commit)."""
+    """Log one queue step and wake the displays once the transaction commits: on PostgreSQL
+    its NOTIFY reaches every app server; the office is also noted in the session (`CHANGED`),
+    which the in-process hub reads after the commit on SQLite (queue.hub.DisplayHub)."""
     event = QueueEvent(
         office_code=office_code,
         day=day,
@@ -95,6 +97,7 @@ def record(
     )
     session.add(event)
     session.flush()
+    session.info.setdefault(CHANGED, set()).add(office_code)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": office_code})
     log.info(

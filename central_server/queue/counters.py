@@ -38,9 +38,9 @@ def open_counters(session: Session, office_code: str) -> list[QueueCounter]:
 
 
 def open_counter(
-    session: Session, office_code: str, number: int, services: list[str], officer: str
+    session: Session, office_code: str, number: int, services: list[str], officer: str, day: date
 ) -> QueueCounter:
-    """Open (or re-open) counter `number` for `services`, worked by `officer`."""
+    """Open (or re-open) counter `number` for `services`, worked by `officer` on `day`."""
     chosen = [s for s in services if s in SERVICES]
     if not chosen:
         raise QueueRefused("bad_input", "choose at least one service for the counter", status=422)
@@ -57,6 +57,8 @@ def open_counter(
     counter.services, counter.officer, counter.is_open = ",".join(chosen), officer, True
     counter.opened_at = now_wib()
     session.flush()
+    # Logged like every other step: the displays show the counter at once (NOTIFY included).
+    record(session, office_code, day, "open", "", officer, counter_number=number)
     return counter
 
 

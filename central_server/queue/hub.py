@@ -2,8 +2,11 @@
 
 A change is committed to the database by any app server; on PostgreSQL its NOTIFY (sent in the
 same transaction) reaches every process's LISTEN connection, on SQLite the process that made it
-wakes its own hub. Woken, the hub reads the office's new calls and state once and fans them out
-to every display stream of that office in this process (server-sent events).
+wakes its own hub: every queue step is logged by queue.core.record, which notes the office in
+the session, and the hub reads that note after each commit of the process's sessions (so no
+route has to remember to wake the displays). Woken, the hub reads the office's new calls and
+state once and fans them out to every display stream of that office in this process
+(server-sent events).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from central_server.db import Database
@@ -55,8 +60,19 @@ class DisplayHub:
         self._listener: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # set while the LISTEN connection is up (tests)
         self._closing = False
+        if not db.is_postgresql:
+            event.listen(db.sessions, "after_commit", self._after_commit)
 
     # --- waking --------------------------------------------------------------------------
+
+    def _after_commit(self, session: Session) -> None:
+        """A session of this process committed: wake the displays of the offices whose queue
+        it changed (a savepoint's release waits for the transaction's own commit; a session
+        rolled back is discarded with its note)."""
+        if session.in_nested_transaction():
+            return
+        for office_code in sorted(session.info.pop(core.CHANGED, ())):
+            self.committed(office_code)
 
     def committed(self, office_code: str) -> None:
         """A request thread committed a change: on SQLite wake this process's displays (on
@@ -222,6 +238,8 @@ class DisplayHub:
 
     async def aclose(self) -> None:
         """Stop listening and end the streams (server shutdown)."""
+        if event.contains(self.db.sessions, "after_commit", self._after_commit):
+            event.remove(self.db.sessions, "after_commit", self._after_commit)
         self.drop_streams()
         tasks = [t for t in (self._listener, *self._pumps.values()) if t is not None]
         for task in tasks:

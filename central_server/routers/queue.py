@@ -105,7 +105,7 @@ def router(
     """POST /api/v1/checkin, POST /api/v1/queue/priority, the /display pages and the
     officers' counter pages."""
     r = APIRouter()
-    r.include_router(counters.router(pages, hub.committed))
+    r.include_router(counters.router(pages))
 
     def today() -> date:
         return clock().astimezone(WIB).date()
@@ -137,8 +137,6 @@ def router(
                 )
         except QueueRefused as exc:
             refuse(exc)
-        if not ticket["repeat"]:
-            hub.committed(kiosk.office_code)
         return ticket
 
     @r.post(
@@ -164,7 +162,6 @@ def router(
                 ticket = queue_checkin.ticket(session, app, arrival, repeat=True)
         except QueueRefused as exc:
             refuse(exc)
-        hub.committed(kiosk.office_code)
         return ticket
 
     def find_office(office_code: str) -> Office | None:

@@ -68,3 +68,24 @@ def test_display_shows_and_plays_a_call_and_reconnects_after_a_drop(
     page.wait_for_selector('#played li[data-kind="ended"]:nth-child(2)', state="attached")
     assert page.locator("#connection").inner_text() == "Terhubung"
     page.close()
+
+
+def test_display_shows_an_officers_tandai_hadir_and_a_counter_opened_at_once(
+    central: Central, officer: Staff, kiosk_browser: Any
+) -> None:
+    """The old queue page's "Tandai hadir" and a counter opened with nobody called yet reach
+    the TV without a later queue change (SQLite: the process's hub; PostgreSQL: NOTIFY)."""
+    [number] = book(central, officer, 1)
+    central.at(MONDAY, 8)
+    page = kiosk_browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.set_default_timeout(15_000)
+    page.goto(f"{central.url}/display/{OFFICE}")
+    page.wait_for_selector('body[data-connects="1"]')
+    queue_page = officer.get(f"/officer/queue?office={OFFICE}").text
+    assert f"/officer/applications/{number}/arrive" in queue_page  # the button's form
+    assert officer.act(number, "arrive").status_code == 303
+    page.wait_for_function("() => document.querySelectorAll('#next-list li').length === 1")
+    assert page.locator("#next-list li").all_inner_texts() == ["A-001"]
+    open_counter(officer, 4, "akta_kelahiran")
+    page.wait_for_selector('#counter-list li[data-counter="4"]')
+    page.close()
