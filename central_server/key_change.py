@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central_server import lifecycle, seals
+from central_server import hold_notice, lifecycle, seals
 from central_server.lease_reports import utc
 from central_server.models import Application, Kiosk, KioskSigningKey
 from central_server.reconcile import SEAL_PENDING_HOLD
@@ -130,10 +130,10 @@ def decide(
     admitted (the hold for the key lifted; a hold for their content stays); rejected, they
     stay held for an officer. Each one's history says why, with `by`. False when the key is
     not pending (decided already, or not this kiosk's)."""
-    row = session.get(KioskSigningKey, key_id)
-    if row is None or not seals.decide(session, kiosk_id, key_id, approve, by, now):
+    if not seals.decide(session, kiosk_id, key_id, approve, by, now):
         return False
     session.flush()
+    row = session.get_one(KioskSigningKey, key_id)  # locked and read by seals.decide
     try:
         raw = receipt_seal.public_key_from_text(row.public_key)
     except SealInvalid:
@@ -165,6 +165,8 @@ def decide(
         note = KEY_APPROVED + ("; " + STILL_HELD.format(reason=rest) if rest else "")
         app.seal_status = seals.VALID
         lifecycle.note_hold(session, app, by, note, rest, at)
+        if rest is None:  # admitted: the citizen is told, in this decision's transaction
+            hold_notice.tell(session, app, hold_notice.Decision.admitted)
         released, kept = released + (rest is None), kept + (rest is not None)
     audit.warning(
         "kiosk %s: seal key %s %s by %s: %d offline booking(s) sealed with it admitted, %d"

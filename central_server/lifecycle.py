@@ -230,33 +230,68 @@ def approve(
         raise TransitionRefused(
             "content_held", f"the content is held for an officer's check: {app.hold_reason}"
         )
-    moved = (day, window) != (app.slot_date, app.slot_window)
-    if moved:
-        problem = quota.slot_problem(today, day, window)
-        if problem:
-            raise TransitionRefused("slot_unavailable", problem)
-    capacity = quota.window_capacity(daily_quota(session, app.office_code, app.service), window)
-    if moved:  # counted under the slot's lock, as kiosks' bookings and lease grants are
-        numbering.lock_slot(session, app.office_code, app.service, day, window)
-    if places_taken(session, app, day, window, now) >= capacity:
-        raise TransitionRefused("slot_full", f"slot {day} {window} is full (quota {capacity})")
-    if moved:
-        seq = numbering.next_value(session, f"queue:{app.office_code}:{day}:{window}")
-        app.queue_number = numbering.queue_number(quota.WINDOW_LETTERS[window], seq)
-        app.slot_date, app.slot_window = day, window
-        if reseal is not None:
-            app.server_seal = reseal(app)
+    if (day, window) != (app.slot_date, app.slot_window):
+        move_slot(session, app, day, window, today, now, reseal)
+    else:
+        _check_room(session, app, day, window, now)
     return transition(
         session, app, "approve", actor, f"jadwal {day.isoformat()} {window}", notify=notify
     )
 
 
-def release_hold(session: Session, app: Application, actor: str) -> ApplicationEvent:
+def _check_room(
+    session: Session, app: Application, day: date, window: str, now: datetime | None
+) -> None:
+    capacity = quota.window_capacity(daily_quota(session, app.office_code, app.service), window)
+    if places_taken(session, app, day, window, now) >= capacity:
+        raise TransitionRefused("slot_full", f"slot {day} {window} is full (quota {capacity})")
+
+
+def move_slot(
+    session: Session,
+    app: Application,
+    day: date,
+    window: str,
+    today: date,
+    now: datetime | None = None,
+    reseal: Callable[[Application], str] | None = None,
+) -> None:
+    """Book `app` on another slot that is open and within the office's quota (counted under
+    the slot's lock, as kiosks' bookings and lease grants are), with a new queue number, sealed
+    again by `reseal` (the server's key: the kiosk's seal no longer tells the truth)."""
+    problem = quota.slot_problem(today, day, window)
+    if problem:
+        raise TransitionRefused("slot_unavailable", problem)
+    numbering.lock_slot(session, app.office_code, app.service, day, window)
+    _check_room(session, app, day, window, now)
+    seq = numbering.next_value(session, f"queue:{app.office_code}:{day}:{window}")
+    app.queue_number = numbering.queue_number(quota.WINDOW_LETTERS[window], seq)
+    app.slot_date, app.slot_window = day, window
+    if reseal is not None:
+        app.server_seal = reseal(app)
+
+
+def release_hold(
+    session: Session,
+    app: Application,
+    actor: str,
+    to: tuple[date, str] | None = None,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+    reseal: Callable[[Application], str] | None = None,
+) -> ApplicationEvent:
     """An officer checked the content held at admission (an offline booking the server could
-    not accept as it was): the hold ends, the application goes on as any other."""
+    not accept as it was): the hold ends, the application goes on as any other; on another
+    slot when `to` names one (its own day passed meanwhile, or it is over its quota: see
+    move_slot, `today` required then)."""
     if not app.hold_reason:
         raise TransitionRefused("not_held", "the application is not held")
     note = f"isian diperiksa, tahanan dilepas (was held: {app.hold_reason})"
+    if to is not None and to != (app.slot_date, app.slot_window):
+        day, window = to
+        move_slot(session, app, day, window, today or day, now, reseal)
+        note = f"jadwal dipindah ke {day.isoformat()} {window}; {note}"
     return note_hold(session, app, actor, note, None, now_wib())
 
 

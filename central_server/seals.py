@@ -135,7 +135,9 @@ def decide(
     submitted (the seals the kiosk printed meanwhile become valid) and the kiosk's current
     key if none newer is; rejected, its seals verify as forged. Audited with `by`; False when
     the key is not pending (decided already, or not this kiosk's)."""
-    row = session.get(KioskSigningKey, key_id, with_for_update=True)
+    # Read again under the lock (populate_existing): a decision committed meanwhile by another
+    # app server is seen, so a key is decided, and its bookings admitted, once.
+    row = session.get(KioskSigningKey, key_id, with_for_update=True, populate_existing=True)
     if row is None or row.kiosk_id != kiosk_id or row.state != PENDING:
         return False
     row.state, row.decided_by, row.decided_at = (IN_FORCE if approve else REJECTED), by, now

@@ -101,11 +101,13 @@ def offices_for(session: Session, user: StaffUser) -> list[Office]:
     return [o for o in rows if user.may_see_office(o.code)]
 
 
-def load_application(session: Session, user: StaffUser, registration_number: str) -> Application:
-    """The application if it exists and the user may see it (404 otherwise: no existence leak)."""
-    app = session.scalar(
-        select(Application).where(Application.registration_number == registration_number)
-    )
+def load_application(
+    session: Session, user: StaffUser, registration_number: str, *, lock: bool = False
+) -> Application:
+    """The application if it exists and the user may see it (404 otherwise: no existence leak);
+    `lock`: its row locked for the transaction (an action on it)."""
+    query = select(Application).where(Application.registration_number == registration_number)
+    app = session.scalar(query.with_for_update() if lock else query)
     if app is None or not user.may_see_office(app.office_code):
         raise TransitionRefused("not_found", "unknown registration number", 404)
     return app

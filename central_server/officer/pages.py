@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from central_server import content, issued, lifecycle, quota, seals
+from central_server import content, hold_notice, issued, lifecycle, quota, seals
 from central_server.addresses import public_base
 from central_server.auth import StaffUser
 from central_server.downloads import download
+from central_server.hold_notice import Decision
 from central_server.lifecycle import State, TransitionRefused
 from central_server.models import Application, Office
 from central_server.notify.outbox import enqueue_for_transition
@@ -39,6 +40,7 @@ class Moves:
 
     tell: lifecycle.Notify
     sealer: ServerSealer | None = None
+    verify_base: str = ""  # where citizens reach the server (a new seal's link)
 
 
 CONTACT_LABELS = {
@@ -207,9 +209,12 @@ def router(ctx: PageContext) -> APIRouter:
         """Apply an officer action, then show the application again (post/redirect/get)."""
         form = await ctx.form(request, user)
         with ctx.db.transaction() as session:
-            app = load_application(session, user, registration_number)
-            tell = partial(enqueue_for_transition, verify_base=public_base(request))
-            moves = Moves(tell, ctx.sealer)
+            # Locked: two officers (or app servers) deciding at once decide one after the
+            # other, the second seeing the first's outcome (a hold released once, told once).
+            app = load_application(session, user, registration_number, lock=True)
+            base = public_base(request)
+            tell = partial(enqueue_for_transition, verify_base=base)
+            moves = Moves(tell, ctx.sealer, base)
             _apply(session, app, action, user.username, form, ctx.today(), ctx.clock(), moves)
         return redirect(f"/officer/applications/{registration_number}?ok={action}")
 
@@ -230,14 +235,9 @@ def _apply(
     (`moves`: how, and who seals an application moved to another slot)."""
     moves = moves or Moves(enqueue_for_transition)
     tell = moves.tell
+    reseal = moves.sealer.seal if moves.sealer is not None else None
     if action == "approve":
-        slot = field_value(form, "slot")
-        day_text, _, window = slot.partition("|")
-        try:
-            day = date.fromisoformat(day_text)
-        except ValueError:
-            raise TransitionRefused("bad_input", "pick a verification slot", 422) from None
-        reseal = moves.sealer.seal if moves.sealer is not None else None
+        day, window = _slot_field(form)
         lifecycle.approve(
             session, app, actor, day, window, today, notify=tell, now=now, reseal=reseal
         )
@@ -246,14 +246,29 @@ def _apply(
         notes = form.getlist("note")
         lifecycle.ask_fix(session, app, actor, list(zip(targets, notes, strict=False)), notify=tell)
     elif action == "reject":
-        lifecycle.reject(session, app, actor, field_value(form, "reason"), notify=tell)
+        held = bool(app.hold_reason)  # the hold's end: told as such (hold_notice), once
+        event = lifecycle.reject(
+            session, app, actor, field_value(form, "reason"), notify=None if held else tell
+        )
+        if held:
+            hold_notice.tell(session, app, Decision.rejected, reason=event.note)
     elif action == "resubmit":
         lifecycle.resubmit(session, app, actor, notify=tell)
     elif action == "arrive":  # marked by an officer: into the counters' queue like a check-in
         lifecycle.check_in(session, app, actor, today)
         queue.record(session, app.office_code, today, "checkin", app.queue_number, actor, app.id)
-    elif action == "release":
-        lifecycle.release_hold(session, app, actor)
+    elif action == "release":  # as booked, or onto the slot picked ("" keeps it)
+        was = (app.slot_date, app.slot_window)
+        to = _slot_field(form) if field_value(form, "slot") else None
+        lifecycle.release_hold(session, app, actor, to, today=today, now=now, reseal=reseal)
+        moved = (app.slot_date, app.slot_window) != was
+        hold_notice.tell(
+            session,
+            app,
+            Decision.moved if moved else Decision.admitted,
+            moved_from=was if moved else None,
+            verify_base=moves.verify_base,
+        )
     elif action == "issue":
         issued.issue_document(
             session,
@@ -283,6 +298,15 @@ def _apply(
         )
     else:
         raise TransitionRefused("not_found", f"unknown action {action}", 404)
+
+
+def _slot_field(form: Any) -> tuple[date, str]:
+    """The verification slot a form picked ("<date>|<window>")."""
+    day_text, _, window = field_value(form, "slot").partition("|")
+    try:
+        return date.fromisoformat(day_text), window
+    except ValueError:
+        raise TransitionRefused("bad_input", "pick a verification slot", 422) from None
 
 
 def _slot_choices(
