@@ -143,7 +143,6 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             SealKeyRegistrar(
                 central,
                 signer.public_key,
-                previous_file=key_file.previous,
                 renewed=key_file.renewed,
                 key_file=key_file.path,
                 use_key=lambda key: _seal_with(key, signer, central),
@@ -159,6 +158,8 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
                 opening_hours=config.opening_hours,
                 first_delay_s=6.0,  # after the first heartbeat
                 registrar=registrar,
+                rotate_after_days=config.sealing.rotate_after_days,
+                idle=lambda: session.idle(),
             )
             if signer is not None
             else None
@@ -221,6 +222,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
                 make_test_ticket(config.kiosk_id, datetime.now())
             ),
             check_seal_key=leases.check_seal_key if leases is not None else None,
+            rotate_seal_key=leases.rotate_seal_key if leases is not None else None,
             first_delay_s=5.0,
         )
         # Anything reaching the server again (a heartbeat, a status check) ends the senders'

@@ -12,6 +12,7 @@ from kiosk_app.domain.opening_hours import OpeningHours, parse_opening_hours
 from kiosk_app.domain.session import Timeouts
 from kiosk_app.domain.ticket import Letterhead
 from kiosk_app.services.attendant.auth import AttendantSettings
+from kiosk_app.services.seal_key import SealingSettings
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -58,6 +59,7 @@ class KioskConfig:
     devices: DeviceConfig = field(default_factory=DeviceConfig)
     opening_hours: OpeningHours = field(default_factory=OpeningHours.always)
     attendant: AttendantSettings = field(default_factory=AttendantSettings)  # [attendant]
+    sealing: SealingSettings = field(default_factory=SealingSettings)  # [sealing]
     office: Letterhead = DEVELOPMENT_OFFICE  # [office]: the A4 receipt's kop surat
 
 
@@ -89,6 +91,7 @@ def load_config(path: Path | None = None, **overrides: Any) -> KioskConfig:
     except ValueError as exc:
         raise ConfigError(f"bad value in [opening_hours]: {exc}") from exc
     config.attendant = _build(AttendantSettings, raw.get("attendant", {}), "attendant")
+    config.sealing = _build(SealingSettings, raw.get("sealing", {}), "sealing")
     if "office" in raw:
         config.office = _office(_build(Letterhead, raw["office"], "office"))
     elif config.central_url is not None:

@@ -35,10 +35,12 @@ COMMAND_LABELS = {
     CommandKind.screenshot: "Tangkapan layar (data pribadi dikaburkan) / Screenshot (blurred)",
     CommandKind.push_config: "Kirim pengaturan / Push config",
     CommandKind.check_seal_key: "Periksa kunci segel / Check the seal key",
+    CommandKind.rotate_seal_key: "Ganti kunci segel / Rotate the seal key",
     CommandKind.restart_app: "Mulai ulang aplikasi / Restart app",
     CommandKind.reboot: "Nyalakan ulang anjungan / Reboot kiosk",
 }
-# Commands that end a citizen's session on the kiosk: asked again on a confirmation page.
+# Commands asked again on a confirmation page: those that end a citizen's session on the kiosk,
+# and the seal key's rotation (the key that signs every offline ticket changes).
 DISRUPTIVE = {
     CommandKind.restart_app: (
         "Aplikasi anjungan akan dimulai ulang (sekitar 30 detik). Warga yang sedang dilayani "
@@ -49,6 +51,13 @@ DISRUPTIVE = {
         "Anjungan akan dinyalakan ulang (beberapa menit tidak bisa dipakai). Warga yang sedang "
         "dilayani kehilangan isian yang belum dikirim. / The kiosk reboots (unusable for a few "
         "minutes); a citizen being served loses what was not sent yet."
+    ),
+    CommandKind.rotate_seal_key: (
+        "Anjungan membuat kunci segel baru dan mendaftarkannya dengan bukti kunci lamanya: "
+        "kunci baru langsung berlaku, tiket yang disegel sebelumnya tetap sah. Warga yang sedang "
+        "dilayani tidak terganggu. / The kiosk makes a new seal key and registers it proven "
+        "with its old one: the new key is in force at once, tickets sealed before stay valid. "
+        "A citizen being served is not interrupted."
     ),
 }
 STATUS_LABELS = {

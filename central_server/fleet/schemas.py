@@ -57,6 +57,7 @@ class CommandKind(StrEnum):
     screenshot = "screenshot"
     push_config = "push_config"
     check_seal_key = "check_seal_key"  # queued by a decision on a pending seal key
+    rotate_seal_key = "rotate_seal_key"  # a new seal key proven with the old, in force at once
 
 
 class HeartbeatIn(BaseModel):

@@ -29,6 +29,7 @@ from central_server.fleet.schemas import (
 from central_server.models import Kiosk, Office
 
 log = logging.getLogger(__name__)
+audit = logging.getLogger("central_server.audit")
 MAX_LIST = 1000
 STATUSES = ("online", "offline", "missing")
 
@@ -176,6 +177,13 @@ class FleetService:
         log.info(
             "command %d (%s) queued for kiosk %s by %s", out.id, out.kind, kiosk_id, created_by
         )
+        if body.kind is CommandKind.rotate_seal_key:
+            audit.warning(
+                "%s asked kiosk %s to rotate its receipt seal key (command %d)",
+                created_by,
+                kiosk_id,
+                out.id,
+            )
         return out
 
     def commands(self, kiosk_id: str, limit: int = 50) -> list[CommandStatusOut]:

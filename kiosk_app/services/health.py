@@ -128,6 +128,7 @@ class HealthReporter:
     screenshot: Callable[[], bytes] | None = None  # PNG with personal fields blurred (UI)
     apply_config: Callable[[dict[str, Any]], str] | None = None
     check_seal_key: Callable[[], str] | None = None  # LeaseKeeper.check_seal_key
+    rotate_seal_key: Callable[[], str] | None = None  # LeaseKeeper.rotate_seal_key
     interval_s: float = DEFAULT_INTERVAL_S
     first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -209,6 +210,12 @@ class HealthReporter:
             if self.check_seal_key is None:
                 return False, "no seal key on this kiosk", None, None
             return True, self.check_seal_key(), None, None
+        if kind == "rotate_seal_key":
+            if self.rotate_seal_key is None:
+                return False, "no seal key on this kiosk", None, None
+            done = self.rotate_seal_key()
+            self.beat_soon()  # the fleet sees the new key in the next heartbeat, at once
+            return True, done, None, None
         if kind == "push_config":
             config = args.get("config")
             if not isinstance(config, dict):

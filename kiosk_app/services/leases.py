@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,7 +29,7 @@ from kiosk_app.services import receipt_seal
 from kiosk_app.services.drain_loop import DrainLoop
 from kiosk_app.services.durable import StorageError, immediate, open_durable
 from kiosk_app.services.outbox.sender import Backoff
-from kiosk_app.services.seal_key import SealKeyRegistrar
+from kiosk_app.services.seal_key import SealKeyRegistrar, key_age
 
 log = logging.getLogger(__name__)
 
@@ -343,12 +343,16 @@ class LeaseKeeper(DrainLoop):
         first_delay_s: float = 0.0,
         registrar: SealKeyRegistrar | None = None,
         call_timeout_s: float = CALL_TIMEOUT_S,
+        rotate_after_days: int = 0,
+        idle: Callable[[], bool] = lambda: True,
     ) -> None:
         """`public_key`: the kiosk's public seal key (public_key_text), registered by
-        `registrar` (default: one without a previous key to prove it with); `probe_s`: the longest
-        wait between two tries while the server cannot be reached; `first_delay_s`: let the
-        kiosk finish starting first (the leases held are in the file meanwhile);
-        `call_timeout_s`: how long a renewal or a return waits for its answer."""
+        `registrar` (default: one without a key file, which cannot rotate); `probe_s`: the
+        longest wait between two tries while the server cannot be reached; `first_delay_s`:
+        let the kiosk finish starting first (the leases held are in the file meanwhile);
+        `call_timeout_s`: how long a renewal or a return waits for its answer;
+        `rotate_after_days`: a seal key older than this is rotated in a round where `idle`
+        (no citizen being served) says so; 0: never by age."""
         self.store = store
         self.central = central
         self.public_key = public_key
@@ -358,6 +362,8 @@ class LeaseKeeper(DrainLoop):
         self.probe_s = probe_s
         self.first_delay_s = first_delay_s
         self.call_timeout_s = call_timeout_s
+        self.rotate_after = timedelta(days=rotate_after_days) if rotate_after_days else None
+        self.idle = idle
         self.backoff = backoff or Backoff(base_s=2.0, cap_s=refresh_s)
         self._failures = 0
         self._round = threading.Lock()
@@ -385,6 +391,7 @@ class LeaseKeeper(DrainLoop):
                     # (on_answer) before the heavier renewal below.
                     self.central.health()
                 self._register_key()
+                self._rotate_if_old()
                 returns = self.store.give_back(self.hours)
                 if returns:
                     log.info("giving back %d unused place(s)", sum(returns.values()))
@@ -413,6 +420,30 @@ class LeaseKeeper(DrainLoop):
     def _register_key(self) -> None:
         """The seal key until the server has it in force (SealKeyRegistrar)."""
         self.registrar.register(self.store.meta, self.store.set_meta)
+
+    def _rotate_if_old(self) -> None:
+        """Rotate the seal key once it is older than `rotate_after`, while nobody is served."""
+        key_file = self.registrar.key_file
+        if self.rotate_after is None or key_file is None or not key_file.exists():
+            return
+        age = key_age(key_file, self.store.now().astimezone(UTC))
+        if age < self.rotate_after or self.registrar.status()["state"] != "in_force":
+            return  # a key not in force yet (pending) cannot prove a successor
+        if not self.idle():
+            return  # a citizen is being served: at a quieter round
+        log.info("seal key %d days old: rotating it", age.days)
+        try:
+            log.info("%s", self.registrar.rotate(self.store.meta, self.store.set_meta))
+        except CentralError as exc:
+            if exc.retriable:
+                raise  # the server is away: the round is tried again, the rotation with it
+            log.error("seal key rotation refused: %s; the old key stays in use", exc)
+
+    def rotate_seal_key(self) -> str:
+        """Rotate the seal key now (the fleet's rotate_seal_key command): what became of it,
+        for the technician; CentralError when the server cannot be reached or refuses."""
+        with self._round:
+            return self.registrar.rotate(self.store.meta, self.store.set_meta)
 
     def check_seal_key(self) -> str:
         """Register the seal key now (the fleet's check_seal_key command, sent when a

@@ -11,8 +11,17 @@ A key the technician rejects (the server answers its PUT 409 key_rejected; the f
 check_seal_key command asks at once) is no longer used from that moment: it is kept aside as
 `<name>.rejected-<UTC time>`, a new key seals from then on and is submitted (pending again), and
 the health report names the rejected key meanwhile ("rejected"), for the fleet's alert.
-A planned replacement (`rotate`) keeps the old key as `<name>.previous` until the server took
-the new one proven with it.
+A planned replacement (`SealKeyRegistrar.rotate`: the fleet's rotate_seal_key command, or a
+key older than `[sealing] rotate_after_days` at a quiet moment) writes the new key beside the
+old one as `<name>.next` and keeps sealing with the old key until the server has taken the new
+one, proven with the old (so it is in force at once, never pending). Only then is the old file
+kept aside (durable.keep_aside, `<name>.retired-<UTC time>`), the new one moved in its place,
+sealed with, and the retired file removed. A kiosk stopped anywhere in between carries on at
+its next start with whichever key the server has in force: a `.next` file the server has not
+taken is proven again; one it took (its answer lost) is proven with itself and moved in; a key
+file missing beside a `.next` is the swap cut short, finished. Sealing with the new key before
+the server confirms it would print seals the server cannot verify when its answer is late by
+more than seals.CLOCK_SKEW.
 """
 
 from __future__ import annotations
@@ -22,11 +31,12 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk_app.central import CentralClient, CentralRejected, CentralUnavailable
+from kiosk_app.central import CentralClient, CentralError, CentralRejected, CentralUnavailable
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.durable import STORAGE, UNWRITABLE, keep_aside
 from kiosk_app.services.sealing import (
@@ -39,13 +49,26 @@ from kiosk_app.services.sealing import (
 log = logging.getLogger(__name__)
 
 KEY_REGISTERED = "signing_key_registered"  # lease file meta: the public key the server has
-PREVIOUS = ".previous"  # beside the key file
+NEXT = ".next"  # beside the key file: a planned successor the server has not confirmed yet
+RETIRED = "retired"  # durable.keep_aside's `why` for a key replaced by a confirmed successor
 IN_FORCE, PENDING, REJECTED, UNREGISTERED = "in_force", "pending", "rejected", "unregistered"
 RENEWED = {  # why the key in use was made anew (the health report's "renewed")
     "missing": "key file missing: new key made",
     "damaged": "key file damaged: new key made",
     REJECTED: "key rejected by a technician: new key made",
 }
+
+
+@dataclass(frozen=True)
+class SealingSettings:
+    """[sealing]: `rotate_after_days`, the age at which the seal key is replaced by a new one
+    at the next quiet moment (no citizen being served); 0: never by age."""
+
+    rotate_after_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rotate_after_days, int) or self.rotate_after_days < 0:
+            raise ValueError("rotate_after_days must be a whole number of days, 0 or more")
 
 
 @dataclass(frozen=True)
@@ -58,14 +81,32 @@ class SealKeyFile:
     renewed: str = ""
 
     @property
-    def previous(self) -> Path:
-        """Where a replaced key waits until the server took its successor with proof."""
-        return beside(self.path, PREVIOUS)
+    def next(self) -> Path:
+        """Where a planned successor waits until the server confirmed it (NEXT)."""
+        return beside(self.path, NEXT)
 
 
 def beside(path: Path, suffix: str) -> Path:
-    """The file kept beside the key file `path` (PREVIOUS)."""
+    """The file kept beside the key file `path` (NEXT)."""
     return path.with_name(path.name + suffix)
+
+
+def key_age(path: Path, now: datetime) -> timedelta:
+    """How old the key at `path` is: since its file was written (write_new_secret; a file
+    moved in by a rotation keeps the time it was made)."""
+    return now - datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def _finish_swap(path: Path) -> None:
+    """A rotation stopped half-way through its swap (the server had confirmed the successor):
+    move the successor in where the key file is missing, and remove retired files."""
+    nxt = beside(path, NEXT)
+    if not path.exists() and nxt.exists():
+        os.replace(nxt, path)
+        log.warning("seal key rotation was cut short after the server confirmed it: finished")
+    if not nxt.exists():
+        for retired in path.parent.glob(f"{path.name}.{RETIRED}-*"):
+            retired.unlink()
 
 
 def load_or_renew(key_file: Path | None, data_dir: Path) -> SealKeyFile:
@@ -73,6 +114,7 @@ def load_or_renew(key_file: Path | None, data_dir: Path) -> SealKeyFile:
     replaced by a new key (the damaged one kept aside). OSError when no file can be written
     (the caller reports the storage fault and the kiosk serves without seals)."""
     path = signing_key_path(key_file, data_dir)
+    _finish_swap(path)
     if path.exists():
         try:
             seed = read_key(path, "signing key")
@@ -96,63 +138,77 @@ def renew_rejected(path: Path) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(write_new_secret(path))
 
 
-def rotate(path: Path) -> Ed25519PrivateKey:
-    """Replace the key at `path` by a new one, keeping the old as `<name>.previous`: the
-    next registration proves the new key with it, so it is in force at once."""
-    os.replace(path, beside(path, PREVIOUS))
-    return Ed25519PrivateKey.from_private_bytes(write_new_secret(path))
-
-
 class SealKeyRegistrar:
     """Registers the kiosk's public seal key with the server until it is in force (the lease
-    keeper calls `register` each round); its `status()` is the health report's "seal_key"."""
+    keeper calls `register` each round) and carries out planned rotations (`rotate`); its
+    `status()` is the health report's "seal_key"."""
 
     def __init__(
         self,
         central: CentralClient,
         public_key: str,
         *,
-        previous_file: Path | None = None,
         renewed: str = "",
         key_file: Path | None = None,
         use_key: Callable[[Ed25519PrivateKey], None] | None = None,
+        step: Callable[[str], None] = lambda _step: None,
     ) -> None:
-        """`previous_file`: a replaced key (rotate) to prove the new one with, if present;
-        `renewed`: why the key was made anew at start ("missing", "damaged" or "");
+        """`renewed`: why the key was made anew at start ("missing", "damaged" or "");
         `key_file` and `use_key`: where the key lives and what seals with it, so that a key
-        a technician rejected is replaced at once (without them it is only reported)."""
+        a technician rejected is replaced at once and a rotation can take place (without them
+        a rejection is only reported); `step`: told each step of a rotation as it is done
+        ("written", "confirmed", "aside", "swapped"; a crash test stops the kiosk there)."""
         self.central = central
         self.public_key = public_key
-        self.previous_file = previous_file
         self.renewed = renewed
         self.key_file = key_file
         self.use_key = use_key
+        self.step = step
         self.rejected = ""  # the key a technician rejected, replaced by this one
+        self.rotated = ""  # the key a planned rotation replaced, and when (UTC, minutes)
+        self.rotation_failed = ""  # why the last try to confirm a successor failed
         self._state = UNREGISTERED
         self._lock = threading.Lock()
 
     def status(self) -> dict[str, str]:
         """state in_force | pending (waiting for a technician) | rejected | unregistered;
-        "renewed": why the key was made anew; "rejected": the key it replaced, rejected."""
+        "renewed": why the key was made anew; "rejected": the key it replaced, rejected;
+        "rotating": a successor waiting for the server's confirmation (and "rotation_failed"
+        why the last try failed); "rotated": the key a planned rotation replaced, and when."""
         with self._lock:
             found = {"state": self._state, "key": self.public_key[:8]}
             if self.renewed:
                 found["renewed"] = RENEWED.get(self.renewed, self.renewed)
             if self.rejected:
                 found["rejected"] = self.rejected[:8]
+            if self.rotated:
+                found["rotated"] = self.rotated
+        successor = self._next_file()
+        if successor is not None and successor.exists():
+            found["rotating"] = "new key waiting for the server's confirmation"
+            if self.rotation_failed:
+                found["rotation_failed"] = self.rotation_failed
         return found
 
     def register(
         self, meta: Callable[[str], str | None], set_meta: Callable[[str, str], None]
     ) -> None:
-        """PUT the key unless the server has it in force (remembered with `set_meta`), with
-        proof of the previous key when the kiosk still has it. CentralError when the server
-        cannot be reached (tried next round)."""
+        """PUT the key unless the server has it in force (remembered with `set_meta`); a
+        rotation under way is carried on first. CentralError when the server cannot be
+        reached (tried next round)."""
+        try:
+            if self._confirm_successor(set_meta):
+                return
+        except CentralUnavailable as exc:
+            if exc.status != 429:
+                raise
+            log.warning("seal key rotation deferred: %s", exc)  # rate-limited: next round
+            return
         if meta(KEY_REGISTERED) == self.public_key:
             self._set(IN_FORCE)
             return
         try:
-            answer = self._put()
+            answer = self.central.put_signing_key(self.public_key)
         except CentralRejected as exc:
             if exc.status in (404, 405):  # an older server: its seals show unknown_kiosk
                 log.warning("the central server cannot register seal keys yet: %s", exc)
@@ -179,9 +235,109 @@ class SealKeyRegistrar:
             return
         set_meta(KEY_REGISTERED, self.public_key)
         self._set(IN_FORCE)
-        if self.previous_file is not None and self.previous_file.exists():
-            self.previous_file.unlink()  # proven and in force: the old key is no longer needed
         log.info("seal key %s in force on the central server", self.public_key[:8])
+
+    def rotate(
+        self, meta: Callable[[str], str | None], set_meta: Callable[[str, str], None]
+    ) -> str:
+        """Replace the key in force by a new one proven with it (in force at once): what
+        became of it, for the technician. CentralError when the server cannot be reached or
+        refuses (the successor is kept and confirmed in a later round); RotationRefused when
+        the kiosk cannot rotate (no key file, its key not in force)."""
+        successor = self._next_file()
+        if successor is None or self.key_file is None:
+            raise RotationRefused("no seal key file on this kiosk: nothing to rotate")
+        if not successor.exists():
+            self.register(meta, set_meta)
+            if self.status()["state"] != IN_FORCE:
+                raise RotationRefused(
+                    f"seal key {self.public_key[:8]} is not in force on the server "
+                    f"({self._state}): register it first"
+                )
+            write_new_secret(successor)
+            self.step("written")
+        old = self.public_key
+        if not self._confirm_successor(set_meta):
+            raise RotationRefused("the new seal key could not be confirmed")
+        return f"seal key rotated: {old[:8]} -> {self.public_key[:8]}, in force on the server"
+
+    def _confirm_successor(self, set_meta: Callable[[str, str], None]) -> bool:
+        """Carry on a rotation under way: have the server take the successor proven with the
+        key file's key, or, when that proof is refused, find it took the successor already
+        (an answer lost), proven with the successor itself; then swap. False when no rotation
+        is under way; CentralError when neither proof was taken (tried again next round)."""
+        successor = self._next_file()
+        if successor is None or self.key_file is None or not successor.exists():
+            return False
+        try:
+            current = _private_key(self.key_file)
+            new = _private_key(successor)
+        except (OutboxError, OSError, ValueError) as exc:
+            aside = keep_aside(successor, "damaged")
+            log.error("seal key successor %s unusable (%s): kept as %s", successor, exc, aside)
+            return False
+        new_public = receipt_seal.public_key_text(new)
+        try:
+            nonce = self.central.signing_key_challenge()
+            try:
+                self._prove(new_public, current, nonce)
+            except CentralRejected as exc:
+                if exc.code != "proof_invalid":
+                    raise
+                # the server may hold the successor in force already (its answer was lost)
+                self._prove(new_public, new, nonce)
+        except CentralError as exc:
+            with self._lock:
+                self.rotation_failed = f"{type(exc).__name__}: {exc}"[:200]
+            log.warning(
+                "seal key rotation to %s not confirmed (%s): sealing with %s still, tried"
+                " again next round",
+                new_public[:8],
+                exc,
+                self.public_key[:8],
+            )
+            raise
+        self.step("confirmed")
+        self._swap(new, new_public, set_meta)
+        return True
+
+    def _prove(self, new_public: str, signer: Ed25519PrivateKey, nonce: str) -> None:
+        proof = {
+            "nonce": nonce,
+            "signature": receipt_seal.sign_key_change(
+                signer, self.central.kiosk_id, new_public, nonce
+            ),
+        }
+        if self.central.put_signing_key(new_public, proof) != IN_FORCE:
+            raise RotationRefused("the server did not take the proven key in force")
+
+    def _swap(
+        self, new: Ed25519PrivateKey, new_public: str, set_meta: Callable[[str, str], None]
+    ) -> None:
+        """The server took `new` in force: seal with it, its file in the key file's place."""
+        assert self.key_file is not None
+        aside = keep_aside(self.key_file, RETIRED)
+        self.step("aside")
+        os.replace(beside(self.key_file, NEXT), self.key_file)
+        if self.use_key is not None:
+            self.use_key(new)
+        with self._lock:
+            old, self.public_key = self.public_key, new_public
+            self.rotated = f"{old[:8]} {datetime.now(UTC):%Y-%m-%dT%H:%MZ}"
+            self.rotation_failed, self.renewed, self._state = "", "", IN_FORCE
+        set_meta(KEY_REGISTERED, new_public)
+        self.step("swapped")
+        if aside is not None:
+            aside.unlink()  # confirmed and in use: the old key is no longer needed
+        log.warning(
+            "seal key rotated: %s replaced by %s, in force on the central server; seals made"
+            " with the old key before stay valid",
+            old[:8],
+            new_public[:8],
+        )
+
+    def _next_file(self) -> Path | None:
+        return beside(self.key_file, NEXT) if self.key_file is not None else None
 
     def _replace_rejected(self) -> bool:
         """A technician rejected the key in use: stop sealing with it at once (`use_key`),
@@ -215,41 +371,16 @@ class SealKeyRegistrar:
         )
         return True
 
-    def _put(self) -> str:
-        previous = self._previous_key()
-        if previous is not None:
-            try:
-                nonce = self.central.signing_key_challenge()
-                proof = {
-                    "nonce": nonce,
-                    "signature": receipt_seal.sign_key_change(
-                        previous, self.central.kiosk_id, self.public_key, nonce
-                    ),
-                }
-                return self.central.put_signing_key(self.public_key, proof)
-            except CentralRejected as exc:
-                if exc.code != "proof_invalid" and exc.status not in (404, 405):
-                    raise
-                log.warning(
-                    "the server took no proof with the previous seal key (%s); registering "
-                    "the new key for a technician's approval",
-                    exc,
-                )
-        return self.central.put_signing_key(self.public_key)
-
-    def _previous_key(self) -> Ed25519PrivateKey | None:
-        if self.previous_file is None or not self.previous_file.exists():
-            return None
-        try:
-            return Ed25519PrivateKey.from_private_bytes(
-                read_key(self.previous_file, "previous signing key")
-            )
-        except (OutboxError, OSError, ValueError) as exc:
-            log.error("previous seal key %s unusable: %s", self.previous_file, exc)
-            return None
-
     def _set(self, state: str) -> bool:
         """Set the state; True when it changed."""
         with self._lock:
             changed, self._state = self._state != state, state
         return changed
+
+
+class RotationRefused(CentralError):
+    """The kiosk cannot rotate its seal key now (the command's result says why)."""
+
+
+def _private_key(path: Path) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(read_key(path, "signing key"))

@@ -162,6 +162,11 @@ class SessionService:
         """The latest view."""
         return self.core.view
 
+    def idle(self) -> bool:
+        """True when no citizen is being served (the attract or closed screen): a quiet
+        moment for background work a citizen should not wait on (a seal key rotation)."""
+        return self.core.state() in (SessionState.ATTRACT, SessionState.CLOSED)
+
     @property
     def simulated_reader(self) -> bool:
         """True when the card reader is the simulator (the attract screen offers a tap button)."""

@@ -18,7 +18,6 @@ from central_server.config import LimitSettings
 from central_server.embedded import EmbeddedServer, start_embedded
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services import seal_key
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
 from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
 from kiosk_app.services.seal_key import SealKeyFile, SealKeyRegistrar, load_or_renew
@@ -52,7 +51,6 @@ class Kiosk:
         registrar = SealKeyRegistrar(
             self.central,
             public,
-            previous_file=loaded.previous,
             renewed=loaded.renewed,
             key_file=loaded.path,
             use_key=self.signer.use,
@@ -105,12 +103,14 @@ def test_a_rotated_key_is_proven_and_a_lost_one_waits_for_the_technician(
     assert kiosk.verdict(kiosk.seal()) == "valid"
 
     # a planned replacement: the old key proves the new one, in force at once
-    seal_key.rotate(key_file)
-    second, registrar, keeper = kiosk.start()
-    assert second.previous.exists() and keeper.drain_once()
+    before = kiosk.seal()
+    assert "rotated" in keeper.rotate_seal_key()
     assert registrar.status()["state"] == "in_force"
-    assert not second.previous.exists()  # the old key is gone once the new one is in force
+    assert not first.next.exists() and sorted(p.name for p in key_file.parent.iterdir()) == [
+        "signing.key"  # the old key is gone once the new one is in force
+    ]
     assert kiosk.verdict(kiosk.seal()) == "valid"
+    assert kiosk.verdict(before) == "valid"
 
     # the key file is lost (a damaged disk, a reinstall): a new key, pending approval
     key_file.unlink()
