@@ -278,14 +278,29 @@ class SealKeyRegistrar:
             return False
         new_public = receipt_seal.public_key_text(new)
         try:
-            nonce = self.central.signing_key_challenge()
             try:
-                self._prove(new_public, current, nonce)
+                self._prove(new_public, current)
             except CentralRejected as exc:
                 if exc.code != "proof_invalid":
                     raise
                 # the server may hold the successor in force already (its answer was lost)
-                self._prove(new_public, new, nonce)
+                self._prove(new_public, new)
+        except CentralRejected as exc:
+            if exc.code != "proof_invalid":
+                raise
+            # Neither key proves itself with a fresh nonce: the server holds another key (the
+            # key file was lost or damaged mid-rotation, or a technician decided on another).
+            # The successor cannot be confirmed: kept aside, the key file registered as usual.
+            aside = keep_aside(successor, "unconfirmed")
+            log.error(
+                "seal key successor %s taken by the server neither as the successor of %s nor"
+                " as its key in force (%s): kept as %s",
+                new_public[:8],
+                self.public_key[:8],
+                exc,
+                aside,
+            )
+            return False
         except CentralError as exc:
             with self._lock:
                 self.rotation_failed = f"{type(exc).__name__}: {exc}"[:200]
@@ -301,7 +316,10 @@ class SealKeyRegistrar:
         self._swap(new, new_public, set_meta)
         return True
 
-    def _prove(self, new_public: str, signer: Ed25519PrivateKey, nonce: str) -> None:
+    def _prove(self, new_public: str, signer: Ed25519PrivateKey) -> None:
+        """PUT `new_public` with `signer`'s proof over a nonce asked now (the outstanding one
+        until used: a nonce that expired is replaced)."""
+        nonce = self.central.signing_key_challenge()
         proof = {
             "nonce": nonce,
             "signature": receipt_seal.sign_key_change(

@@ -24,6 +24,7 @@ import requests
 
 from central_server.config import LimitSettings
 from central_server.embedded import EmbeddedServer, start_embedded
+from kiosk_app.bootstrap import build_kiosk
 from kiosk_app.central import CentralClient, CentralError
 from kiosk_app.config import ConfigError, load_config
 from kiosk_app.domain.ticket import Slot
@@ -45,7 +46,8 @@ STEPS = ("written", "confirmed", "aside", "swapped")  # SealKeyRegistrar's rotat
 class Kiosk:
     """A kiosk's seal-key pieces in this process, on its key file, at `base_url`."""
 
-    def __init__(self, base_url: str, work: Path, **keeper: Any) -> None:
+    def __init__(self, base_url: str, work: Path, token: str | None = None, **keeper: Any) -> None:
+        """Enrols on first use without `token` (open enrolment, development)."""
         self.work = work
         loaded = load_or_renew(work / "signing.key", work)
         self.signer = ReceiptSigner(loaded.key, kiosk_id=KIOSK_ID, office_code="3517")
@@ -53,6 +55,7 @@ class Kiosk:
             base_url,
             KIOSK_ID,
             "3517",
+            token=token,
             enrol_as="rotating kiosk",
             signing_key=self.signer.public_key,
         )
@@ -258,10 +261,13 @@ def test_an_old_key_is_rotated_at_an_idle_round_only(server: EmbeddedServer, wor
     os.utime(work / "signing.key", (year_ago, year_ago))
     idle = [False]
     never = Kiosk(server.base_url, work, rotate_after_days=0)
-    never.keeper.drain_once()
     old = never.signer.public_key
+    never.keeper.drain_once()
+    assert never.signer.public_key == old  # 0: never by age
     assert never.registrar.status()["state"] == "in_force"
-    kiosk = Kiosk(server.base_url, work, rotate_after_days=365, idle=lambda: idle[0])
+    kiosk = Kiosk(
+        server.base_url, work, never.central.token, rotate_after_days=365, idle=lambda: idle[0]
+    )
     kiosk.keeper.drain_once()
     assert kiosk.signer.public_key == old  # a citizen is being served: not now
     before = kiosk.seal()
@@ -283,3 +289,70 @@ def test_the_rotation_age_is_read_from_the_sealing_table(tmp_path: Path) -> None
         path.write_text(f"[sealing]\nrotate_after_days = {bad}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=r"\[sealing\]"):
             load_config(path)
+
+
+def test_a_key_file_damaged_mid_rotation_sets_the_successor_aside_and_waits_for_approval(
+    server: EmbeddedServer, work: Path
+) -> None:
+    """The new key was written but never taken (the server away), then the key file is
+    damaged: neither key proves itself to the server, so the successor is kept aside (never
+    deleted) and the kiosk's new key goes pending as any key made after a loss does."""
+    proxy = FaultProxy(server.port)
+    try:
+        kiosk = Kiosk(proxy.base_url, work)
+        kiosk.keeper.check_seal_key()
+        proxy.set_mode("down")
+        with pytest.raises(CentralError):
+            kiosk.keeper.rotate_seal_key()
+        proxy.set_mode("forward")
+    finally:
+        proxy.close()
+    (work / "signing.key").write_bytes(b"damaged\n")
+    again = Kiosk(server.base_url, work, token=kiosk.central.token)
+    again.keeper.check_seal_key()
+    assert again.registrar.status()["state"] == "pending"
+    assert not (work / "signing.key.next").exists()
+    assert len(list(work.glob("signing.key.next.unconfirmed-*"))) == 1
+    assert verdict(server.base_url, again.seal()) == "pending_approval"
+
+
+def test_a_whole_kiosk_rotates_its_key_when_the_fleet_asks(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """The composition root wires the command to the lease keeper: a kiosk built from its
+    configuration rotates when the technician's command arrives with a heartbeat."""
+    key_file = tmp_path / "etc" / "signing.key"
+    write_new_secret(key_file)
+    config = load_config(
+        None,
+        data_dir=tmp_path / "data",
+        output_dir=tmp_path / "out",
+        central_url=server.base_url,
+        signing_key_file=key_file,
+    )
+    kiosk = build_kiosk(config)
+    try:
+        assert kiosk.health is not None and kiosk.leases is not None
+        assert kiosk.session.idle()  # the attract screen: a quiet moment
+        kiosk.health.beat_once()  # enrolled, the first key registered
+        old = file_key(key_file)
+        technician = Technician(server.base_url, ADMIN_TOKEN)
+        [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', technician.page(config.kiosk_id)))
+        technician.http.post(
+            f"{server.base_url}/fleet/kiosks/{config.kiosk_id}/commands",
+            data={"csrf": csrf, "kind": "rotate_seal_key", "confirmed": "1"},
+            timeout=10,
+        )
+        for _ in range(60):  # the background reporter may run it first
+            kiosk.health.beat_once()
+            if 'data-status="done"' in technician.page(config.kiosk_id):
+                break
+            time.sleep(0.5)
+        new = file_key(key_file)
+        # use_key moved the signer and the client to the new key (bootstrap._seal_with)
+        assert new != old and kiosk.central.signing_key == new
+        assert kiosk.leases.registrar.status()["key"] == new[:8]
+        page = technician.page(config.kiosk_id)
+        assert keys_on_page(page) == [("in_force", old[:8]), ("in_force", new[:8])]
+    finally:
+        kiosk.close()
