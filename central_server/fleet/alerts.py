@@ -88,6 +88,12 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         "seal key was rejected: the kiosk stopped using it and made a new key awaiting approval; "
         "approve or reject it on the kiosk's page",
     ),
+    "seal_key_rotating": (
+        WARNING,
+        "Penggantian kunci segel belum dikonfirmasi server: anjungan tetap menyegel dengan kunci "
+        "lama dan mencoba lagi / The seal key rotation is not confirmed by the server yet: the "
+        "kiosk keeps sealing with its old key and tries again",
+    ),
     "offline_too_long": (
         CRITICAL,
         "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes",
@@ -141,6 +147,8 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
         found.append("seal_key_replaced")  # a rejected key replaced, the new one not in force
     elif seal_key.get("state") in ("pending", "rejected"):
         found.append(f"seal_key_{seal_key['state']}")
+    if seal_key.get("rotation_failed"):  # a planned rotation the server has not confirmed
+        found.append("seal_key_rotating")
     if hb.disk_free_pct < DISK_LOW_PCT or hb.disk_free_bytes < DISK_LOW_BYTES:
         found.append("disk_low")
     if hb.cpu_temp_c is not None and hb.cpu_temp_c >= CPU_HOT_C:

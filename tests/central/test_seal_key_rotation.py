@@ -233,6 +233,10 @@ def test_a_rotation_survives_a_server_away_rate_limited_or_losing_its_answer(
         assert status["state"] == "in_force" and status["key"] == old[:8]
         assert "rotating" in status and status["rotation_failed"].startswith("CentralUnavailable")
         seals.append(kiosk.seal())
+        proxy.set_mode("forward")
+        kiosk.beat()  # the fleet reads that the rotation waits (the next round carries it on)
+        technician = Technician(server.base_url, ADMIN_TOKEN)
+        assert 'data-code="seal_key_rotating"' in technician.page(KIOSK_ID)
 
         proxy.only, proxy.mode = b"PUT /api/v1/kiosk/signing-key", "429"
         kiosk.keeper.check_seal_key()  # rate-limited: deferred to the next round, no error
@@ -249,9 +253,11 @@ def test_a_rotation_survives_a_server_away_rate_limited_or_losing_its_answer(
         assert kiosk.signer.public_key != old and not (work / "signing.key.next").exists()
         assert "rotation_failed" not in kiosk.registrar.status()
         seals.append(kiosk.seal())
+        kiosk.beat()
     finally:
         proxy.close()
-    page = Technician(server.base_url, ADMIN_TOKEN).page(KIOSK_ID)
+    page = technician.page(KIOSK_ID)
+    assert 'data-code="seal_key_rotating"' not in page  # the alert ends
     assert [state for state, _ in keys_on_page(page)] == ["in_force", "in_force"]
     assert [verdict(server.base_url, s) for s in seals] == ["valid"] * 4
 
