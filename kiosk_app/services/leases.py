@@ -437,6 +437,9 @@ class LeaseKeeper(DrainLoop):
         except CentralError as exc:
             if exc.retriable:
                 raise  # the server is away: the round is tried again, the rotation with it
+            # Refused (the key file's folder not writable, the server's refusal): not tried
+            # again by age until the next start, so the leases are renewed every round.
+            self.rotate_after = None
             log.error("seal key rotation refused: %s; the old key stays in use", exc)
 
     def rotate_seal_key(self) -> str:

@@ -254,7 +254,14 @@ class SealKeyRegistrar:
                     f"seal key {self.public_key[:8]} is not in force on the server "
                     f"({self._state}): register it first"
                 )
-            write_new_secret(successor)
+            try:
+                write_new_secret(successor)
+            except OSError as exc:  # e.g. a read-only /etc (the unit's ProtectSystem)
+                STORAGE.report(successor, UNWRITABLE, f"{type(exc).__name__}: {exc}")
+                raise RotationRefused(
+                    f"the new seal key cannot be written beside {self.key_file}: {exc}; the"
+                    " old key stays in use"
+                ) from exc
             self.step("written")
         old = self.public_key
         if not self._confirm_successor(set_meta):

@@ -46,10 +46,18 @@ STEPS = ("written", "confirmed", "aside", "swapped")  # SealKeyRegistrar's rotat
 class Kiosk:
     """A kiosk's seal-key pieces in this process, on its key file, at `base_url`."""
 
-    def __init__(self, base_url: str, work: Path, token: str | None = None, **keeper: Any) -> None:
-        """Enrols on first use without `token` (open enrolment, development)."""
+    def __init__(
+        self,
+        base_url: str,
+        work: Path,
+        token: str | None = None,
+        key_file: Path | None = None,
+        **keeper: Any,
+    ) -> None:
+        """Enrols on first use without `token` (open enrolment, development); its key file
+        `key_file`, else signing.key in `work`."""
         self.work = work
-        loaded = load_or_renew(work / "signing.key", work)
+        loaded = load_or_renew(key_file or work / "signing.key", work)
         self.signer = ReceiptSigner(loaded.key, kiosk_id=KIOSK_ID, office_code="3517")
         self.central = CentralClient(
             base_url,
@@ -169,11 +177,26 @@ def test_the_technician_rotates_the_seal_key_from_the_fleet_page(
     assert f"key={new[:8]}" in page and f"rotated={old[:8]} " in page
 
 
-def run_child(base_url: str, work: Path, token: str, stop_at: str = "") -> list[str]:
-    """The kiosk process's output lines; killed with SIGKILL once it printed STOPPED."""
+def run_child(
+    base_url: str,
+    work: Path,
+    token: str,
+    stop_at: str = "",
+    *,
+    key_file: Path | None = None,
+    mount: str = "",
+) -> list[str]:
+    """The kiosk process's output lines; killed with SIGKILL once it printed STOPPED. With
+    `mount`, it runs in its own mount namespace after that shell command (root ignores file
+    modes: a read-only folder is a read-only mount)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, str(CHILD), base_url, str(work), token, stop_at]
+    argv += [str(key_file)] if key_file is not None else []
+    if mount:
+        script = f'{mount} && exec "$@"'
+        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), base_url, str(work), token, stop_at],
+        argv,
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -362,3 +385,32 @@ def test_a_whole_kiosk_rotates_its_key_when_the_fleet_asks(
         assert keys_on_page(page) == [("in_force", old[:8]), ("in_force", new[:8])]
     finally:
         kiosk.close()
+
+
+def test_a_key_folder_that_cannot_be_written_refuses_the_rotation_and_keeps_the_key(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """A provisioned kiosk's /etc is read-only to its unit (ProtectSystem=full): the command
+    fails saying so, the storage fault is reported, the old key seals on, valid."""
+    keys = tmp_path / "etc"
+    write_new_secret(keys / "signing.key")
+    data = tmp_path / "data"
+    data.mkdir()
+    first = Kiosk(server.base_url, data, key_file=keys / "signing.key")
+    first.keeper.check_seal_key()  # enrolled, its key in force
+    assert first.central.token is not None
+    old = file_key(keys / "signing.key")
+    read_only = f"mount --bind {keys} {keys} && mount -o remount,bind,ro {keys}"
+    lines = run_child(
+        server.base_url,
+        data,
+        first.central.token,
+        "never",
+        key_file=keys / "signing.key",
+        mount=read_only,
+    )
+    [refused] = [line for line in lines if line.startswith("REFUSED")]
+    assert "cannot be written" in refused and "old key stays in use" in refused
+    assert lines[-1] == f"KEY {old}" and sorted(p.name for p in keys.iterdir()) == ["signing.key"]
+    seals = [line.removeprefix("SEAL ") for line in lines if line.startswith("SEAL ")]
+    assert len(seals) == 3 and {verdict(server.base_url, s) for s in seals} == {"valid"}
