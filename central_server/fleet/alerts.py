@@ -90,9 +90,9 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
     ),
     "seal_key_rotating": (
         WARNING,
-        "Penggantian kunci segel belum dikonfirmasi server: anjungan tetap menyegel dengan kunci "
-        "lama dan mencoba lagi / The seal key rotation is not confirmed by the server yet: the "
-        "kiosk keeps sealing with its old key and tries again",
+        "Penggantian kunci segel belum berhasil: anjungan tetap menyegel dengan kunci lama "
+        "(lihat hasil perintah dan log anjungan) / The seal key rotation has not succeeded yet: "
+        "the kiosk keeps sealing with its old key (see the command's result and its log)",
     ),
     "offline_too_long": (
         CRITICAL,
@@ -147,7 +147,7 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
         found.append("seal_key_replaced")  # a rejected key replaced, the new one not in force
     elif seal_key.get("state") in ("pending", "rejected"):
         found.append(f"seal_key_{seal_key['state']}")
-    if seal_key.get("rotation_failed"):  # a planned rotation the server has not confirmed
+    if seal_key.get("rotation_failed"):  # a planned rotation not done (yet)
         found.append("seal_key_rotating")
     if hb.disk_free_pct < DISK_LOW_PCT or hb.disk_free_bytes < DISK_LOW_BYTES:
         found.append("disk_low")

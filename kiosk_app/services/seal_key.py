@@ -183,11 +183,11 @@ class SealKeyRegistrar:
                 found["rejected"] = self.rejected[:8]
             if self.rotated:
                 found["rotated"] = self.rotated
+            if self.rotation_failed:
+                found["rotation_failed"] = self.rotation_failed
         successor = self._next_file()
         if successor is not None and successor.exists():
             found["rotating"] = "new key waiting for the server's confirmation"
-            if self.rotation_failed:
-                found["rotation_failed"] = self.rotation_failed
         return found
 
     def register(
@@ -257,7 +257,8 @@ class SealKeyRegistrar:
             try:
                 write_new_secret(successor)
             except OSError as exc:  # e.g. a read-only /etc (the unit's ProtectSystem)
-                STORAGE.report(successor, UNWRITABLE, f"{type(exc).__name__}: {exc}")
+                with self._lock:
+                    self.rotation_failed = f"new key not written: {type(exc).__name__}"
                 raise RotationRefused(
                     f"the new seal key cannot be written beside {self.key_file}: {exc}; the"
                     " old key stays in use"
@@ -299,6 +300,8 @@ class SealKeyRegistrar:
             # key file was lost or damaged mid-rotation, or a technician decided on another).
             # The successor cannot be confirmed: kept aside, the key file registered as usual.
             aside = keep_aside(successor, "unconfirmed")
+            with self._lock:
+                self.rotation_failed = "new key taken by the server neither way: set aside"
             log.error(
                 "seal key successor %s taken by the server neither as the successor of %s nor"
                 " as its key in force (%s): kept as %s",
