@@ -204,6 +204,8 @@ class SealKeyRegistrar:
                 raise
             log.warning("seal key rotation deferred: %s", exc)  # rate-limited: next round
             return
+        except CentralRejected:
+            pass  # in rotation_failed; the key in use stays registered, tried next round
         if meta(KEY_REGISTERED) == self.public_key:
             self._set(IN_FORCE)
             return
@@ -295,6 +297,7 @@ class SealKeyRegistrar:
                 self._prove(new_public, new)
         except CentralRejected as exc:
             if exc.code != "proof_invalid":
+                self._not_confirmed(new_public, exc)
                 raise
             # Neither key proves itself with a fresh nonce: the server holds another key (the
             # key file was lost or damaged mid-rotation, or a technician decided on another).
@@ -312,19 +315,22 @@ class SealKeyRegistrar:
             )
             return False
         except CentralError as exc:
-            with self._lock:
-                self.rotation_failed = f"{type(exc).__name__}: {exc}"[:200]
-            log.warning(
-                "seal key rotation to %s not confirmed (%s): sealing with %s still, tried"
-                " again next round",
-                new_public[:8],
-                exc,
-                self.public_key[:8],
-            )
+            self._not_confirmed(new_public, exc)
             raise
         self.step("confirmed")
         self._swap(new, new_public, set_meta)
         return True
+
+    def _not_confirmed(self, new_public: str, exc: CentralError) -> None:
+        with self._lock:
+            self.rotation_failed = f"{type(exc).__name__}: {exc}"[:200]
+        log.warning(
+            "seal key rotation to %s not confirmed (%s): sealing with %s still, tried again"
+            " next round",
+            new_public[:8],
+            exc,
+            self.public_key[:8],
+        )
 
     def _prove(self, new_public: str, signer: Ed25519PrivateKey) -> None:
         """PUT `new_public` with `signer`'s proof over a nonce asked now (the outstanding one
