@@ -165,6 +165,7 @@ def create_app(
             limits=limits,
             clock=clock_fn,
             lease_book=lease_book,
+            sealer=sealer,
         )
     )
     relative_slash_redirects(app)  # Location: /fleet/, never built from the Host header

@@ -79,6 +79,7 @@ class LimitSettings:
     # every minute or two needs a few per citizen (own applications, a print, the list again)
     kiosk_lookups_per_window: int = 30
     kiosk_lookup_window_minutes: float = 10.0
+    receipt_copies_per_day: int = 3  # a pre-application's receipt printed again, a WIB day
     key_challenges_per_minute: float = 2.0  # seal key challenges, per kiosk and client address
     key_challenge_burst: int = 5
     key_submissions_per_minute: float = 2.0  # seal key PUTs, per kiosk and client address

@@ -25,6 +25,22 @@ class PrintReservation:
     pdf: bytes = field(repr=False)
 
 
+@dataclass(frozen=True)
+class ReceiptCopyData:
+    """A pre-application's receipt as the central server holds it now, sealed by the server."""
+
+    registration_number: str
+    queue_number: str
+    service: str
+    status: str
+    slot: Slot
+    office_name: str
+    values: dict[str, str] = field(repr=False)  # the form's values (the receipt masks them)
+    qr: str  # the server's seal as the QR carries it
+    copied_at: str
+    copies_left_today: int
+
+
 def record_from(raw: dict[str, Any]) -> ApplicationRecord:
     """One application of the server's answer as the domain's record."""
     doc = raw.get("document")
@@ -86,6 +102,27 @@ class CardHolderApi:
             print_ref=str(answer["print_ref"]),
             office_name=str(answer["office_name"]),
             pdf=base64.b64decode(answer["pdf_base64"]),
+        )
+
+    def receipt_copy(self, nik: str, registration_number: str) -> ReceiptCopyData:
+        """The receipt of the card holder's own application, to print again (server-sealed)."""
+        answer = self._call(
+            "POST",
+            "/api/v1/card-holder/receipt-copy",
+            json={"nik": nik, "registration_number": registration_number},
+            what=f"receipt copy of {registration_number} for nik={mask_nik(nik)}",
+        )
+        return ReceiptCopyData(
+            registration_number=str(answer["registration_number"]),
+            queue_number=str(answer["queue_number"]),
+            service=str(answer["service"]),
+            status=str(answer["status"]),
+            slot=Slot(date.fromisoformat(answer["slot"]["date"]), str(answer["slot"]["window"])),
+            office_name=str(answer["office_name"]),
+            values={str(k): str(v) for k, v in dict(answer.get("data") or {}).items()},
+            qr=str(answer["qr"]),
+            copied_at=str(answer["copied_at"]),
+            copies_left_today=int(answer["copies_left_today"]),
         )
 
     def confirm_print(self, token: str, nik: str) -> None:

@@ -16,6 +16,7 @@ from central_server import (
     lifecycle,
     print_api,
     quota,
+    receipt_copies,
     regions,
     scans,
     surveys,
@@ -40,6 +41,7 @@ from central_server.schemas import (
     SlotOut,
     SubmissionOut,
 )
+from central_server.server_seal import ServerSealer
 from central_server.slot_room import occupied
 from central_server.status import StatusLookup
 from central_server.throttle import DatabaseRateLimiter
@@ -57,6 +59,7 @@ def router(
     limits: LimitSettings,
     clock: Callable[[], datetime],
     lease_book: leases.Leases,
+    sealer: ServerSealer,
 ) -> APIRouter:
     """Every route a kiosk calls; `require_technician` guards the enrolment codes."""
     r = APIRouter()
@@ -200,5 +203,10 @@ def router(
     r.include_router(surveys.kiosk_router(db, current_kiosk, today))
     gate = CardHolderGate(db, limits)  # per kiosk and per NIK, audited
     r.include_router(print_api.build_router(db, current_kiosk, gate))  # print codes
+    r.include_router(  # a lost receipt printed again, sealed by the server
+        receipt_copies.build_router(
+            db, current_kiosk, gate, sealer, clock, limits.receipt_copies_per_day
+        )
+    )
     r.include_router(regions.build_router(db, current_kiosk))  # region master list
     return r

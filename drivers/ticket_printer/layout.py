@@ -170,6 +170,10 @@ def build_ticket(ticket: Ticket, profile: TicketProfile | None = None) -> bytes:
     w.line(words.TICKET_QUEUE(lang), align="center")
     queue_size = 4 if len(ticket.queue_number) * 4 <= w.columns else 2
     w.line(ticket.queue_number, align="center", bold=True, size=queue_size)
+    if ticket.copied_at:
+        w.style(invert=True)
+        w.line(words.COPY_MARK.format(at=ticket.copied_at)(lang), align="center", bold=True)
+        w.style(invert=False)
     w.rule()
     for label, value in (
         (words.TICKET_REGISTRATION, ticket.registration_number),

@@ -35,6 +35,13 @@ LEASE_NOTE = Text(
     "The number above is the kiosk's local number (LOK-...). The final registration number "
     "comes by SMS or WhatsApp. The verification date and time are certain.",
 )
+# A receipt the card holder had printed again from the central server's data (lost receipt).
+COPY_MARK = Text("CETAK ULANG {at}", "CETAK ULANG / REPRINT {at}")
+COPY_NOTE = Text(
+    "Salinan tanda terima, dicetak ulang dari data server pusat; kode QR disegel server.",
+    "A copy of the receipt, printed again from the central server's data; the QR is sealed "
+    "by the server.",
+)
 # The calling ticket of the verification day (check-in at the kiosk).
 CALLING_TITLE = Text("NOMOR PANGGILAN VERIFIKASI", "VERIFICATION CALLING NUMBER")
 CALLING_COUNTER = Text("Loket", "Counter")
@@ -79,6 +86,7 @@ class Ticket:
     offline: bool = False
     notes: tuple[Text, ...] = NOTES
     language: str = "id"  # the citizen's language; Indonesian is always printed too where needed
+    copied_at: str = ""  # a copy printed again (COPY_MARK with this time); "" the original
 
 
 @dataclass(frozen=True)
@@ -131,3 +139,4 @@ class Receipt:
     queue_number: str = ""
     originals: tuple[Text, ...] = ()  # the original documents to bring to the counter
     letterhead: Letterhead = Letterhead()
+    copied_at: str = ""  # a copy printed again (COPY_MARK with this time); "" the original

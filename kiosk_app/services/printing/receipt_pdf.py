@@ -31,7 +31,7 @@ from reportlab.platypus import (
 
 from kiosk_app.domain.dates import long_date
 from kiosk_app.domain.text import Language, Text, as_language
-from kiosk_app.domain.ticket import Letterhead, Receipt
+from kiosk_app.domain.ticket import COPY_MARK, Letterhead, Receipt
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +317,19 @@ def _footer(receipt: Receipt, lang: Language, s: _Styles) -> list[Flowable]:
     return story
 
 
+def _copy_banner(receipt: Receipt, lang: Language, s: _Styles) -> Table:
+    """ "CETAK ULANG <time>" in white on black: a copy printed again, not the original."""
+    banner = Table(
+        [[_p(COPY_MARK.format(at=receipt.copied_at)(lang), s.notice)]], colWidths=[WIDTH]
+    )
+    banner.setStyle(
+        TableStyle(
+            [("BACKGROUND", (0, 0), (-1, -1), colors.black), ("ALIGN", (0, 0), (-1, -1), "CENTER")]
+        )
+    )
+    return banner
+
+
 def render_receipt_pdf(
     receipt: Receipt, language: str = "id", summary: list[tuple[str, str]] | None = None
 ) -> bytes:
@@ -327,6 +340,8 @@ def render_receipt_pdf(
     story += [Spacer(1, 4 * mm), _p(TITLE, s.title)]
     if lang == "en":
         story.append(_p(SUBTITLE_EN, s.centered))
+    if receipt.copied_at:
+        story += [Spacer(1, 2 * mm), _copy_banner(receipt, lang, s)]
     story += [
         Spacer(1, 4 * mm),
         _numbers(receipt, lang, s),

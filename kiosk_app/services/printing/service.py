@@ -64,6 +64,16 @@ NOT_BOOKED = Text(
 
 
 @dataclass(frozen=True)
+class CopyMark:
+    """A receipt printed again: when ("07-12-2026 10.15"), the status it shows, and the tag
+    that keeps the copy's journal jobs apart from the original's ("salinan <time>")."""
+
+    at: str
+    status: Text
+    journal_tag: str
+
+
+@dataclass(frozen=True)
 class PrintResult:
     """What got printed, and what to tell the citizen about what did not."""
 
@@ -117,6 +127,7 @@ class PrintingService:
         assisted_by: str = "",
         qr_payload: str | None = None,
         extra_notes: tuple[Text, ...] = (),
+        copied: CopyMark | None = None,
     ) -> PrintResult:
         """Print the ticket then the receipt; a failure of one never stops the other.
 
@@ -124,12 +135,16 @@ class PrintingService:
         `assisted_by`: the attendant who filled in for the citizen ("dibantu petugas" is printed).
         `qr_payload`: what the QR carries (the kiosk's seal; None: the registration number);
         `extra_notes`: printed first (e.g. that the number is local and the date certain).
+        `copied`: a copy the card holder asked for again ("CETAK ULANG" and its time, the
+        application's status now); journalled as its own jobs, so a failed copy is an
+        attendant's reprint like any other and a copy never counts as the original printed twice.
         """
         notes = (*extra_notes, *NOTES)
         if assisted_by:
             notes = (*notes, ASSISTED_NOTE.format(attendant=assisted_by))
         qr = receipt.registration_number if qr_payload is None else qr_payload
         issued_at = self._issued_at(language)
+        copied_at = copied.at if copied is not None else ""
         ticket = Ticket(
             registration_number=receipt.registration_number,
             queue_number=receipt.queue_number,
@@ -142,6 +157,7 @@ class PrintingService:
             offline=offline,
             language=language,
             notes=notes,
+            copied_at=copied_at,
         )
         self.last_ticket = ticket  # an attendant may reprint the last ticket (masked name only)
         a4 = Receipt(
@@ -151,7 +167,7 @@ class PrintingService:
             applicant_nik_masked=mask_nik(identity.nik),
             applicant_name=identity.name,
             address=_address(identity),
-            status=STATUS_SUBMITTED,
+            status=copied.status if copied is not None else STATUS_SUBMITTED,
             slot=receipt.slot,
             purpose=info.purpose,
             office_name=receipt.office_name,
@@ -163,9 +179,13 @@ class PrintingService:
             queue_number=receipt.queue_number,
             originals=info.required_documents,
             letterhead=self._letterhead,
+            copied_at=copied_at,
         )
         messages: list[Text] = []
         reference = receipt.registration_number
+        title = f"receipt-{reference}"
+        if copied is not None:
+            reference, title = f"{reference} {copied.journal_tag}", f"receipt-copy-{reference}"
         ticket_ok = self._attempt(
             "ticket",
             reference,
@@ -200,12 +220,12 @@ class PrintingService:
                 if pdf is None:
                     assert failure is not None
                     raise failure
-                self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+                self._document_printer.print_pdf(pdf, title)
         else:
 
             def print_receipt() -> None:
                 pdf = render()
-                self._document_printer.print_pdf(pdf, f"receipt-{receipt.registration_number}")
+                self._document_printer.print_pdf(pdf, title)
 
         receipt_ok = self._attempt("receipt", reference, print_receipt, messages, payload=sealed)
         if not receipt_ok:

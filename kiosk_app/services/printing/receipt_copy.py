@@ -1,0 +1,185 @@
+"""A lost pre-application receipt printed again from the central server's data.
+
+The kiosk keeps no printed receipt (personal data is wiped after each visit): the card holder's
+own application is fetched again, bound to the NIK on the e-KTP in the reader, with a fresh
+seal of the server's key (central_server.receipt_copies), then printed as the original was
+(thermal ticket and A4 receipt, through PrintingService and its journal) marked "CETAK ULANG"
+with the time of the copy. The server limits the copies of one application a day and audits
+each one; what fails to print is journalled like any receipt, for an attendant's reprint.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from kiosk_app.central import CentralClient, CentralError, CentralUnavailable, SubmissionReceipt
+from kiosk_app.domain.catalogue import SERVICES
+from kiosk_app.domain.identity import Identity, mask_nik
+from kiosk_app.domain.text import Text
+from kiosk_app.domain.ticket import COPY_NOTE
+from kiosk_app.services.printing.issued import RATE_LIMITED, budget_refusal
+from kiosk_app.services.printing.service import STATUS_SUBMITTED, CopyMark, PrintingService
+
+log = logging.getLogger(__name__)
+
+# The statuses whose receipt is printed again (central_server.receipt_copies.COPYABLE).
+COPYABLE = frozenset({"submitted", "under_review", "needs_fixing", "approved"})
+
+COPIED = Text(
+    "Tanda terima {number} sudah dicetak ulang. Ambil tiket dan kertas A4 di bawah layar.",
+    "Receipt {number} has been printed again. Take the ticket and the A4 sheet from below "
+    "the screen.",
+)
+COPIES_LEFT = Text(
+    "Tanda terima ini masih dapat dicetak ulang {left} kali hari ini.",
+    "This receipt can be printed again {left} more times today.",
+)
+COPY_LIMIT = Text(
+    "Tanda terima ini sudah dicetak ulang {limit} kali hari ini, batas per hari. Silakan coba "
+    "lagi besok, atau tanyakan ke petugas di loket. Permohonan Anda tetap tercatat.",
+    "This receipt was already printed again {limit} times today, the daily limit. Please try "
+    "again tomorrow, or ask an officer at the counter. Your application stays recorded.",
+)
+NOT_COPYABLE = Text(
+    "Tanda terima permohonan ini tidak dicetak ulang: verifikasinya sudah selesai atau "
+    "permohonan ditolak. Lihat langkah berikutnya di layar.",
+    "This application's receipt is not printed again: its verification is done or it was "
+    "rejected. See the next step on the screen.",
+)
+NOT_FOUND = Text(
+    "Permohonan ini tidak ditemukan untuk e-KTP ini.",
+    "This application was not found for this e-KTP.",
+)
+SERVER_DOWN = Text(
+    "Server pusat tidak dapat dihubungi, jadi tanda terima belum bisa dicetak ulang. Coba "
+    "lagi nanti; permohonan Anda tetap tercatat.",
+    "The central server cannot be reached, so the receipt cannot be printed again now. Try "
+    "again later; your application stays recorded.",
+)
+FAILED = Text(
+    "Tanda terima tidak dapat dicetak ulang saat ini. Silakan tanyakan ke petugas.",
+    "The receipt cannot be printed again right now. Please ask an attendant.",
+)
+ATTENDANT_CALLED = Text(
+    "Petugas sudah dipanggil dan dapat mencetaknya untuk Anda setelah printer diperbaiki.",
+    "An attendant has been called and can print it for you once the printer is fixed.",
+)
+STATUS_WORDS = {
+    "approved": Text(
+        "Disetujui; datang pada jadwal verifikasi dengan dokumen asli",
+        "Approved; come at the verification time with the originals",
+    ),
+    "needs_fixing": Text(
+        "Perlu perbaikan data; lihat pesan dari petugas",
+        "Data to be fixed; see the officer's message",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """How a copy ended: what printed, the citizen's words, and why an attendant is called."""
+
+    ticket_printed: bool
+    receipt_printed: bool
+    messages: tuple[Text, ...]
+    attendant_reason: str = ""  # not "": a printer failed, call an attendant
+
+
+def copy_stamp(moment: datetime) -> str:
+    """The copy's time as printed: "07-12-2026 10.15"."""
+    return moment.strftime("%d-%m-%Y %H.%M")
+
+
+class ReceiptCopyPrint:
+    """Fetches the card holder's receipt from the central server and prints it again."""
+
+    def __init__(
+        self,
+        central: CentralClient,
+        printing: PrintingService,
+        now: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self._central = central
+        self._printing = printing
+        self._now = now
+
+    def print_copy(self, identity: Identity, registration_number: str, language: str) -> CopyResult:
+        """Ask the server for the receipt (bound to the card's NIK) and print ticket and A4."""
+        who = mask_nik(identity.nik)
+        try:
+            data = self._central.receipt_copy(identity.nik, registration_number)
+        except CentralError as exc:
+            what = f"receipt copy of {registration_number} for nik={who}"
+            refusal = budget_refusal(exc, what)
+            if refusal is None:
+                log.warning("%s refused: %s", what, exc)
+            return CopyResult(False, False, (refusal or self._refusal(exc),))
+        except Exception:
+            log.exception("receipt copy of %s for nik=%s crashed", registration_number, who)
+            return CopyResult(False, False, (FAILED,))
+        info = SERVICES.get(data.service)
+        if info is None:
+            log.error("receipt copy of %s: unknown service %r", registration_number, data.service)
+            return CopyResult(False, False, (FAILED,))
+        stamp = copy_stamp(self._now())
+        log.info("printing a receipt copy of %s for nik=%s", registration_number, who)
+        result = self._printing.print_pre_application(
+            receipt=SubmissionReceipt(
+                registration_number=data.registration_number,
+                queue_number=data.queue_number,
+                status=data.status,
+                service=data.service,
+                office_code="",
+                office_name=data.office_name,
+                slot=data.slot,
+                created_at="",
+            ),
+            info=info,
+            identity=identity,
+            values=data.values,
+            language=language,
+            qr_payload=data.qr,
+            extra_notes=(COPY_NOTE,),
+            copied=CopyMark(
+                at=stamp,
+                status=STATUS_WORDS.get(data.status, STATUS_SUBMITTED),
+                journal_tag=f"salinan {stamp}",
+            ),
+        )
+        if result.ticket_printed and result.receipt_printed:
+            messages = [COPIED.format(number=data.registration_number)]
+            if data.copies_left_today > 0:
+                messages.append(COPIES_LEFT.format(left=data.copies_left_today))
+            return CopyResult(True, True, tuple(messages))
+        failed = [
+            kind
+            for kind, ok in (
+                ("ticket", result.ticket_printed),
+                ("A4 receipt", result.receipt_printed),
+            )
+            if not ok
+        ]
+        reason = f"receipt copy of {data.registration_number}: {' and '.join(failed)} not printed"
+        log.warning("%s (journalled for an attendant's reprint)", reason)
+        return CopyResult(
+            result.ticket_printed,
+            result.receipt_printed,
+            (*result.messages, ATTENDANT_CALLED),
+            attendant_reason=reason,
+        )
+
+    @staticmethod
+    def _refusal(exc: CentralError) -> Text:
+        """The server's refusal in the citizen's words."""
+        if isinstance(exc, CentralUnavailable):
+            if exc.status == 429:  # this card's own limit (budget_refusal: the kiosk's)
+                return RATE_LIMITED.format(seconds=max(1, math.ceil(exc.retry_after or 30)))
+            return SERVER_DOWN
+        if exc.code == "copy_limit":
+            return COPY_LIMIT.format(limit=exc.extra.get("limit", 3))
+        return {"not_copyable": NOT_COPYABLE, "not_found": NOT_FOUND}.get(exc.code or "", FAILED)
