@@ -148,7 +148,7 @@ class ReceiptCopyPrint:
             copied=CopyMark(
                 at=stamp,
                 status=STATUS_WORDS.get(data.status, STATUS_SUBMITTED),
-                journal_tag=f"salinan {stamp}",
+                journal_tag=f"salinan {data.copied_at}",  # the server's time: one a copy
             ),
         )
         if result.ticket_printed and result.receipt_printed:

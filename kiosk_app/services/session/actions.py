@@ -268,6 +268,9 @@ class CardHolderActions(Protocol):
     def show_own(self) -> None:
         """Load the card holder's own applications."""
 
+    def copy_receipt(self, registration_number: str) -> None:
+        """Print the lost receipt of one of the card holder's applications again."""
+
     def view(self) -> CardHolderView | None:
         """The desk's snapshot."""
 

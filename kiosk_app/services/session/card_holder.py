@@ -7,9 +7,11 @@ from collections.abc import Callable
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
 from kiosk_app.services.printing.issued import IssuedDocumentPrint
+from kiosk_app.services.printing.receipt_copy import ReceiptCopyPrint
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.session.core import SessionCore
 from kiosk_app.services.session.desk import CardHolderDesk
+from kiosk_app.services.session.ports import AttendantCall
 from kiosk_app.services.session.views import CardHolderView
 
 
@@ -23,11 +25,20 @@ class CardHolderJourney:
         central: CentralClient,
         printing: PrintingService,
         on_printed: Callable[[], None],
+        attendant: AttendantCall | None = None,
     ) -> None:
-        """`on_printed`: a document printed (e.g. the survey is offered at the end)."""
+        """`on_printed`: a document printed (e.g. the survey is offered at the end);
+        `attendant`: called when a printer fails on a receipt copy."""
         self._core = core
         printer = IssuedDocumentPrint(central, printing)
-        self._desk = CardHolderDesk(central, printer, core.publish, on_printed=on_printed)
+        self._desk = CardHolderDesk(
+            central,
+            printer,
+            core.publish,
+            on_printed=on_printed,
+            copier=ReceiptCopyPrint(central, printing),
+            on_fault=attendant.call_attendant if attendant is not None else None,
+        )
         core.on_visit_end(self._desk.clear)  # own applications and a typed print code
 
     def open_documents(self) -> None:
@@ -68,6 +79,17 @@ class CardHolderJourney:
         nik = self._activity(SessionState.DOCUMENTS)
         if nik:
             self._desk.print_own(nik, registration_number)
+
+    def copy_receipt(self, registration_number: str) -> None:
+        """On the status screen: print the lost receipt of an own application again."""
+        with self._core.lock:
+            if self._core.state() is not SessionState.STATUS:
+                return
+            self._core.touch()
+            identity = self._core.machine.identity
+            language = self._core.language
+        if identity is not None:
+            self._desk.copy_receipt(identity, registration_number, language)
 
     def show_own(self) -> None:
         """On the status screen: load the timelines of the card holder's own applications."""

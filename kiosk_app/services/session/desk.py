@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
-from kiosk_app.domain.identity import mask_nik
+from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.timeline import Timeline, timeline
 from kiosk_app.services.background import watched
@@ -20,6 +20,8 @@ from kiosk_app.services.printing.issued import (
     IssuedDocumentPrint,
     budget_refusal,
 )
+from kiosk_app.services.printing.receipt_copy import COPYABLE, ReceiptCopyPrint
+from kiosk_app.services.printing.receipt_copy import FAILED as COPY_FAILED
 from kiosk_app.services.session.status_check import unavailable_message
 from kiosk_app.services.session.views import CardHolderView, ReadyDocument
 
@@ -45,8 +47,14 @@ class CardHolderDesk:
         printer: IssuedDocumentPrint,
         on_change: Callable[[], None],
         on_printed: Callable[[], None] | None = None,
+        copier: ReceiptCopyPrint | None = None,
+        on_fault: Callable[[str], None] | None = None,
     ) -> None:
+        """`copier`: prints a lost receipt again from the server's data; `on_fault(reason)`:
+        a printer failed on it (an attendant is called)."""
         self._on_printed = on_printed  # e.g. offer the satisfaction survey at the end
+        self._copier = copier
+        self._on_fault = on_fault
         self._central = central
         self._printer = printer
         self._on_change = on_change
@@ -106,6 +114,23 @@ class CardHolderDesk:
             code = self._view.code
         self._print(nik, registration_number=registration_number, code=code)
 
+    def copy_receipt(self, identity: Identity, registration_number: str, language: str) -> None:
+        """Print the card holder's lost receipt of `registration_number` again (ticket and A4)."""
+        with self._lock:
+            if (
+                self._copier is None
+                or self._view.printing
+                or self._view.loading
+                or registration_number not in self._view.copyable
+            ):
+                return
+            self._view = replace(
+                self._view, printing=True, printed=False, messages=(), copying=registration_number
+            )
+            generation = self._generation
+        self._on_change()
+        self._submit(self._copy_job, identity, registration_number, language, generation)
+
     def close(self) -> None:
         """Stop the worker and wait for it (running work finishes, its answer is dropped)."""
         self.clear()
@@ -141,11 +166,40 @@ class CardHolderDesk:
                 self._on_printed()
             self.load(nik)
 
+    def _copy_job(
+        self, identity: Identity, registration_number: str, language: str, generation: int
+    ) -> None:
+        assert self._copier is not None
+        reason = ""
+        try:
+            result = self._copier.print_copy(identity, registration_number, language)
+            printed, messages, reason = (
+                result.ticket_printed,
+                result.messages,
+                result.attendant_reason,
+            )
+            printed = printed and result.receipt_printed
+        except Exception:  # never let the worker die silently
+            log.exception("receipt copy of %s crashed", registration_number)
+            printed, messages = False, (COPY_FAILED,)
+        if reason and self._on_fault is not None:
+            self._on_fault(reason)  # a printer failed: an attendant is called
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._view = replace(
+                self._view, printing=False, printed=printed, messages=messages, copying=""
+            )
+        self._on_change()
+
     def _load_job(self, nik: str, generation: int) -> None:
         timelines: tuple[Timeline, ...] = ()
+        copyable: tuple[str, ...] = ()
         message: Text | None = None
         try:
-            timelines = tuple(timeline(r) for r in self._central.my_applications(nik))
+            records = self._central.my_applications(nik)
+            timelines = tuple(timeline(r) for r in records)
+            copyable = tuple(r.registration_number for r in records if r.status in COPYABLE)
             if not timelines:
                 message = NONE_FILED
         except CentralError as exc:
@@ -173,6 +227,7 @@ class CardHolderDesk:
                 loaded=True,
                 timelines=timelines,
                 ready=ready,
+                copyable=copyable,
                 messages=messages,
             )
         self._on_change()
@@ -182,4 +237,4 @@ class CardHolderDesk:
             watched(self._worker.submit(job, *args))
         except RuntimeError:  # closed while the kiosk stops
             with self._lock:
-                self._view = replace(self._view, loading=False, printing=False)
+                self._view = replace(self._view, loading=False, printing=False, copying="")

@@ -125,7 +125,11 @@ class SessionService:
         self._survey: SurveyActions = survey
         self._status: StatusActions = StatusJourney(core, central, barcode_scanner, checkin)
         self._card_holder: CardHolderActions = CardHolderJourney(
-            core, central=central, printing=printing, on_printed=lambda: survey.note_visit("print")
+            core,
+            central=central,
+            printing=printing,
+            on_printed=lambda: survey.note_visit("print"),
+            attendant=assisted,
         )
         self._services = tuple(SERVICES.values())
         core.publish()  # the first view: only now does every journey _render reads exist
@@ -385,6 +389,10 @@ class SessionService:
     def show_own_applications(self) -> None:
         """On the status screen: load the timelines of the card holder's own applications."""
         self._card_holder.show_own()
+
+    def copy_receipt(self, registration_number: str) -> None:
+        """On the status screen: print the lost receipt of an own application again."""
+        self._card_holder.copy_receipt(registration_number)
 
     # -- survey ------------------------------------------------------------------------------
     def note_visit_for_survey(self, service: str) -> None:

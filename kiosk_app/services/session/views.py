@@ -173,6 +173,9 @@ class CardHolderView:
     printing: bool = False
     printed: bool = False
     messages: tuple[Text, ...] = ()
+    # registration numbers whose lost receipt can be printed again (not verified or rejected)
+    copyable: tuple[str, ...] = ()
+    copying: str = ""  # the registration number whose receipt copy is printing
 
 
 @dataclass(frozen=True)

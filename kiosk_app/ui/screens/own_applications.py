@@ -23,6 +23,8 @@ BRING = T("Yang perlu dibawa", "What to bring")
 CODE = T("Kode cetak (rahasia, sekali pakai)", "Print code (secret, works once)")
 NUMBER = T("Nomor registrasi", "Registration number")
 BACK = T("Kembali", "Back")
+COPY = T("Cetak ulang tanda terima", "Print the receipt again")
+COPYING = T("Mencetak ulang tanda terima...", "Printing the receipt again...")
 SCROLL_SHARE = 0.8
 
 
@@ -32,10 +34,13 @@ class OwnApplicationsPanel(BoxLayout):
     lang = StringProperty("id")
     busy_text = StringProperty("")
     notice = StringProperty("")
-    __events__ = ("on_close",)
+    __events__ = ("on_close", "on_copy")
 
     def on_close(self) -> None:
         """The Back button: the status screen hides the panel."""
+
+    def on_copy(self, registration_number: str) -> None:
+        """A "Cetak ulang tanda terima" button: the status screen asks the session."""
 
     def __init__(self, **kwargs: Any) -> None:
         """Empty until shown."""
@@ -48,19 +53,22 @@ class OwnApplicationsPanel(BoxLayout):
         if view is None:
             self.clear()
             return
-        self.busy_text = tr(LOADING, lang) if view.loading else ""
+        busy = LOADING if view.loading else COPYING if view.copying else None
+        self.busy_text = tr(busy, lang) if busy is not None else ""
         self.notice = "\n".join(tr(m, lang) for m in view.messages)
-        shown = (lang, view.timelines)
+        shown = (lang, view.timelines, view.copyable)
         if shown == self._shown:
             return
         self._shown = shown
         rows = self.ids.rows
         rows.clear_widgets()
         for index, line in enumerate(view.timelines):
-            self._add_timeline(rows, index, line, lang)
+            self._add_timeline(rows, index, line, lang, line.registration_number in view.copyable)
         self.ids.scroll.scroll_y = 1
 
-    def _add_timeline(self, rows: Any, index: int, line: Timeline, lang: str) -> None:
+    def _add_timeline(
+        self, rows: Any, index: int, line: Timeline, lang: str, copyable: bool
+    ) -> None:
         def label(text: str, kind: str = "KLabel", **kw: Any) -> Any:
             widget = getattr(Factory, kind)(text=text, **kw)
             rows.add_widget(widget)
@@ -80,6 +88,12 @@ class OwnApplicationsPanel(BoxLayout):
             label(f"{tr(BRING, lang)}:{items}").pilot_id = f"own_bring_{index}"
         if line.print_code:
             label(f"{tr(CODE, lang)}: {line.print_code}", "KTitle").pilot_id = f"own_code_{index}"
+        if copyable:  # a lost receipt, printed again from the server's data
+            number = line.registration_number
+            button = Factory.BigButton(text=tr(COPY, lang), kind="secondary")
+            button.pilot_id = f"own_copy_{index}"
+            button.bind(on_release=lambda *_: self.dispatch("on_copy", number))
+            rows.add_widget(button)
         label(" ")
 
     def scroll(self, direction: int) -> None:

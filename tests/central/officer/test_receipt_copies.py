@@ -18,7 +18,9 @@ from tests.central.officer.test_queue import check_in
 COPY = "/api/v1/card-holder/receipt-copy"
 
 
-def ask(central: Central, number: str, nik: str = NIK, kiosk: str = "kiosk-01") -> requests.Response:
+def ask(
+    central: Central, number: str, nik: str = NIK, kiosk: str = "kiosk-01"
+) -> requests.Response:
     return requests.post(
         central.url + COPY,
         json={"nik": nik, "registration_number": number},

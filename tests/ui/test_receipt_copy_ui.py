@@ -1,0 +1,101 @@
+"""A lost receipt printed again by touch on the real app: card tap, "Cek status", "Permohonan
+saya", "Cetak ulang tanda terima"; the ticket and the A4 receipt say CETAK ULANG and carry the
+server's seal (genuine on the kiosk's central server); a ticket printer out of paper calls an
+attendant and the copy waits in the journal; the day's fourth copy is refused in words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+import zxingcpp
+
+from drivers.card_reader.citizens import citizen
+from kiosk_app.domain.ticket import COPY_MARK
+from kiosk_app.services import receipt_seal
+from kiosk_app.services.printing.receipt_copy import ATTENDANT_CALLED, COPIED, COPY_LIMIT
+from tests.services.printing.test_receipt_pdf import first_page, needs_pdftotext, pdf_text
+from tests.ui.test_documents_ui import to_menu
+from tests.ui.test_status_ui import wait_for_central
+
+pytestmark = pytest.mark.ui
+
+
+def copy_once(pilot: Any) -> str:
+    """Tap the first application's copy button; the notice once the copy is done."""
+    pilot.tap("own_copy_0")  # the desk is printing when the tap returns
+
+    def done() -> Any:
+        desk = pilot.app.session.view.card_holder
+        return desk if desk is not None and not desk.printing and desk.messages else None
+
+    pilot.wait_until(lambda: done() is not None, timeout=30, what="the copy's outcome")
+    expected = "\n".join(m.id for m in done().messages)
+    notice = pilot.find("own_notice")
+    pilot.wait_until(lambda: notice.text == expected, what="the outcome on screen")
+    return expected
+
+
+@needs_pdftotext
+def test_a_lost_receipt_printed_again_by_touch(start_kiosk: Callable[..., Any]) -> None:
+    pilot = start_kiosk()
+    central = wait_for_central(pilot)
+    person = citizen(0)
+    slot = central.slots("akta_kelahiran")[0].slot
+    number = central.submit(
+        service="akta_kelahiran",
+        applicant_nik=person.nik,
+        applicant_name=person.name,
+        data={"child_name": "Budi"},
+        slot=slot,
+        idempotency_key="ui-receipt-copy-0001",
+    ).registration_number
+    to_menu(pilot)
+    pilot.tap("service_status")
+    pilot.wait_for_state("status")
+    pilot.tap("status_mine")
+    pilot.wait_until(lambda: pilot.exists("own_copy_0"), what="the copy button")
+    button = pilot.find("own_copy_0")
+    assert button.height >= pilot.app.root.height * 0.07  # a big touch target
+    tickets = pilot.kiosk.devices.ticket_printer
+    sheets = pilot.kiosk.devices.document_printer
+    before = (len(tickets.printed), len(sheets.printed))
+
+    said = copy_once(pilot)
+    assert said.startswith(COPIED.format(number=number).id)
+    assert (len(tickets.printed), len(sheets.printed)) == (before[0] + 1, before[1] + 1)
+    mark = COPY_MARK.id.split("{")[0].strip()
+    ticket = tickets.tickets[-1]
+    assert ticket.registration_number == number and ticket.copied_at
+    title, pdf = sheets.printed[-1]
+    assert title == f"receipt-copy-{number}"
+    text = pdf_text(pdf)
+    assert f"{mark} {ticket.copied_at}" in text and number in text
+    on_ticket = [r.text for r in zxingcpp.read_barcodes(tickets.printed[-1].convert("L"))]
+    on_paper = [r.text for r in zxingcpp.read_barcodes(first_page(pdf))]
+    assert on_ticket == on_paper and len(on_paper) == 1
+    sealed = receipt_seal.parse_qr(on_paper[0])
+    assert sealed is not None
+    verdict = requests.get(
+        f"{central.base_url}/r/{sealed}", headers={"Accept": "application/json"}, timeout=10
+    ).json()
+    assert verdict["status"] == "valid" and verdict["claims"]["kiosk_id"] == "server:pusat"
+    assert verdict["application"]["registration_number"] == number
+
+    tickets.set_paper(False)  # the ticket printer runs out of paper: told, attendant called
+    said = copy_once(pilot)
+    assert ATTENDANT_CALLED.id in said
+    assert "not printed" in pilot.kiosk.attendant.view().called
+    failed = [j for j in pilot.kiosk.journal.pending() if j.kind == "ticket"]
+    assert [j.reference.split(" ")[0] for j in failed] == [number]  # kept for a reprint
+    tickets.set_paper(True)
+    assert copy_once(pilot).startswith(COPIED.format(number=number).id)
+    printed = len(sheets.printed)
+    said = copy_once(pilot)  # the day's fourth: refused by the server
+    assert said == COPY_LIMIT.format(limit=3).id
+    assert len(sheets.printed) == printed
+    pilot.tap("own_close")
+    pilot.tap("status_back")
+    pilot.wait_for_state("menu")
