@@ -9,7 +9,6 @@ receipt. Limits: the card-holder gate (the kiosk's budget and the NIK's rate, au
 request kept here (kiosk, time, masked NIK, outcome).
 """
 
-
 import json
 import logging
 from collections.abc import Callable
