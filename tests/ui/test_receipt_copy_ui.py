@@ -6,6 +6,7 @@ attendant and the copy waits in the journal; the day's fourth copy is refused in
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,7 +40,9 @@ def copy_once(pilot: Any) -> str:
 
 
 @needs_pdftotext
-def test_a_lost_receipt_printed_again_by_touch(start_kiosk: Callable[..., Any]) -> None:
+def test_a_lost_receipt_printed_again_by_touch(
+    start_kiosk: Callable[..., Any], artifacts: Path
+) -> None:
     pilot = start_kiosk()
     central = wait_for_central(pilot)
     person = citizen(0)
@@ -64,6 +67,7 @@ def test_a_lost_receipt_printed_again_by_touch(start_kiosk: Callable[..., Any]) 
     before = (len(tickets.printed), len(sheets.printed))
 
     said = copy_once(pilot)
+    pilot.screenshot(artifacts / "status-own-receipt-copy.png")
     assert said.startswith(COPIED.format(number=number).id)
     assert (len(tickets.printed), len(sheets.printed)) == (before[0] + 1, before[1] + 1)
     mark = COPY_MARK.id.split("{")[0].strip()

@@ -319,14 +319,9 @@ def _footer(receipt: Receipt, lang: Language, s: _Styles) -> list[Flowable]:
 
 def _copy_banner(receipt: Receipt, lang: Language, s: _Styles) -> Table:
     """ "CETAK ULANG <time>" in white on black: a copy printed again, not the original."""
-    banner = Table(
-        [[_p(COPY_MARK.format(at=receipt.copied_at)(lang), s.notice)]], colWidths=[WIDTH]
-    )
-    banner.setStyle(
-        TableStyle(
-            [("BACKGROUND", (0, 0), (-1, -1), colors.black), ("ALIGN", (0, 0), (-1, -1), "CENTER")]
-        )
-    )
+    style = ParagraphStyle("copy", parent=s.notice, alignment=TA_CENTER)
+    banner = Table([[_p(COPY_MARK.format(at=receipt.copied_at)(lang), style)]], colWidths=[WIDTH])
+    banner.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.black)]))
     return banner
 
 

@@ -77,6 +77,12 @@ class OwnApplicationsPanel(BoxLayout):
         heading = label(f"{tr(line.title, lang)}", "KHeading")
         heading.pilot_id = f"own_title_{index}"
         label(f"{tr(NUMBER, lang)}: {line.registration_number}")
+        if copyable:  # a lost receipt, printed again from the server's data (at the top)
+            number = line.registration_number
+            button = Factory.BigButton(text=tr(COPY, lang), kind="secondary")
+            button.pilot_id = f"own_copy_{index}"
+            button.bind(on_release=lambda *_: self.dispatch("on_copy", number))
+            rows.add_widget(button)
         for step in line.steps:
             label(f"•  {tr(step.when, lang)}  —  {tr(step.what, lang)}")
         nxt = label(f"{tr(NEXT, lang)}: {tr(line.next, lang)}", "KHeading")
@@ -88,12 +94,6 @@ class OwnApplicationsPanel(BoxLayout):
             label(f"{tr(BRING, lang)}:{items}").pilot_id = f"own_bring_{index}"
         if line.print_code:
             label(f"{tr(CODE, lang)}: {line.print_code}", "KTitle").pilot_id = f"own_code_{index}"
-        if copyable:  # a lost receipt, printed again from the server's data
-            number = line.registration_number
-            button = Factory.BigButton(text=tr(COPY, lang), kind="secondary")
-            button.pilot_id = f"own_copy_{index}"
-            button.bind(on_release=lambda *_: self.dispatch("on_copy", number))
-            rows.add_widget(button)
         label(" ")
 
     def scroll(self, direction: int) -> None:
