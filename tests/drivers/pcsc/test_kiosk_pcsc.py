@@ -44,7 +44,9 @@ def _pcsc_kiosk(bed: Testbed, tmp_path: Path, timeouts: Timeouts) -> Iterator[Ki
         reset_bed(pcsc_testbed)
 
 
-def _state(kiosk: Kiosk, state: SessionState, timeout: float = 10.0) -> None:
+def _state(kiosk: Kiosk, state: SessionState, timeout: float = 30.0) -> None:
+    # Generous: it ends as soon as the state shows; a loaded machine (two suite streams and
+    # more) once took over 10 s to free the link after a mute card.
     wait_for(lambda: kiosk.session.view.state is state, timeout, what=f"state {state.value}")
 
 
