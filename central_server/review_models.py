@@ -142,3 +142,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# Arrival.counter_id names queue_counters: a process that loads these tables (a script, a test
+# acting on the database directly) must know that table too, or flushing an Arrival fails.
+from central_server.queue import models as _queue_models  # noqa: E402, F401
