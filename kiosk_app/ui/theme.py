@@ -64,6 +64,7 @@ NORMAL_COLOURS: dict[str, RGBA] = {
     "selected_text": hex_rgba("#ffffff"),
     "overlay": hex_rgba("#000000", 0.6),
     "success": hex_rgba("#1a7326"),
+    "success_background": hex_rgba("#e8f5e9"),
 }
 
 # High contrast for low vision: white and yellow on black (every text pair >= 7:1, WCAG AAA).
@@ -95,6 +96,7 @@ HIGH_CONTRAST_COLOURS: dict[str, RGBA] = {
     "selected_text": hex_rgba("#000000"),
     "overlay": hex_rgba("#000000", 0.85),
     "success": hex_rgba("#8cff8c"),
+    "success_background": hex_rgba("#002400"),
 }
 
 # Symbols with ASCII fallbacks for fonts without them (Kivy's Roboto lacks some).
@@ -159,6 +161,7 @@ class Theme(EventDispatcher):
     selected_text = ObjectProperty(NORMAL_COLOURS["selected_text"])
     overlay = ObjectProperty(NORMAL_COLOURS["overlay"])
     success = ObjectProperty(NORMAL_COLOURS["success"])
+    success_background = ObjectProperty(NORMAL_COLOURS["success_background"])
 
     def __init__(self, **kwargs: Any) -> None:
         """Create the theme with sizes for the reference window height."""

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from drivers.card_reader.citizens import citizen
 from kiosk_app.domain.timeline import PRINT_HERE
 from kiosk_app.services.printing.issued import ALREADY_PRINTED
+from kiosk_app.ui.theme import get_theme
 from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui
@@ -108,6 +109,7 @@ def test_own_timeline_then_print_once_by_touch(
     notice = pilot.find("documents_notice")
     pilot.wait_until(lambda: "sudah dicetak" in notice.text, what="printed")
     assert document_number in notice.text
+    assert notice.ok and tuple(notice.color) == tuple(get_theme().success)
     assert len(printer.printed) == printed_before + 1
     title, pdf = printer.printed[-1]
     assert title == f"document-{document_number}" and pdf.startswith(b"%PDF")

@@ -17,6 +17,7 @@ from drivers.card_reader.citizens import citizen
 from kiosk_app.domain.ticket import COPY_MARK
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.printing.receipt_copy import ATTENDANT_CALLED, COPIED, COPY_LIMIT
+from kiosk_app.ui.theme import get_theme
 from tests.services.printing.test_receipt_pdf import first_page, needs_pdftotext, pdf_text
 from tests.ui.test_documents_ui import to_menu
 from tests.ui.test_status_ui import wait_for_central
@@ -69,6 +70,9 @@ def test_a_lost_receipt_printed_again_by_touch(
     said = copy_once(pilot)
     pilot.screenshot(artifacts / "status-own-receipt-copy.png")
     assert said.startswith(COPIED.format(number=number).id)
+    notice = pilot.find("own_notice")
+    theme = get_theme()
+    assert notice.ok and tuple(notice.color) == tuple(theme.success)  # good news in green
     assert (len(tickets.printed), len(sheets.printed)) == (before[0] + 1, before[1] + 1)
     mark = COPY_MARK.id.split("{")[0].strip()
     ticket = tickets.tickets[-1]
@@ -91,6 +95,7 @@ def test_a_lost_receipt_printed_again_by_touch(
     tickets.set_paper(False)  # the ticket printer runs out of paper: told, attendant called
     said = copy_once(pilot)
     assert ATTENDANT_CALLED.id in said
+    assert not notice.ok and tuple(notice.color) == tuple(theme.error)  # a fault in red
     assert "not printed" in pilot.kiosk.attendant.view().called
     failed = [j for j in pilot.kiosk.journal.pending() if j.kind == "ticket"]
     assert [j.reference.split(" ")[0] for j in failed] == [number]  # kept for a reprint

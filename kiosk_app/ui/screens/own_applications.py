@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.factory import Factory
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk_app.domain.text import Text
@@ -34,6 +34,7 @@ class OwnApplicationsPanel(BoxLayout):
     lang = StringProperty("id")
     busy_text = StringProperty("")
     notice = StringProperty("")
+    notice_ok = BooleanProperty(False)  # the notice says a receipt copy printed (green, not red)
     __events__ = ("on_close", "on_copy")
 
     def on_close(self) -> None:
@@ -56,6 +57,7 @@ class OwnApplicationsPanel(BoxLayout):
         busy = LOADING if view.loading else COPYING if view.copying else None
         self.busy_text = tr(busy, lang) if busy is not None else ""
         self.notice = "\n".join(tr(m, lang) for m in view.messages)
+        self.notice_ok = view.printed
         shown = (lang, view.timelines, view.copyable)
         if shown == self._shown:
             return
