@@ -46,7 +46,9 @@ class KioskConfig:
     central_ca_file: Path | None = None
     data_dir: Path = field(default_factory=lambda: Path("var"))
     outbox_key_file: Path | None = None  # set at provisioning; None: /etc/anjungan/outbox.key
-    signing_key_file: Path | None = None  # set at provisioning; None: /etc/anjungan/signing.key
+    # None (provisioning leaves it unset): signing.key in data_dir, where provisioning writes it
+    # (an old kiosk's /etc/anjungan/signing.key until provisioning moves it; sealing.py)
+    signing_key_file: Path | None = None
     # The central server's public address printed in the seal's QR (a phone opens
     # <verify_url>/r/<seal>); None: central_url, or the bare seal on an embedded server.
     verify_url: str | None = None

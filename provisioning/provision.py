@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Provision a kiosk: packages, user, /etc/anjungan config, udev names, CUPS queue, enrolment.
+"""Provision a kiosk: packages, user, config and keys, udev names, CUPS queue, enrolment.
 
 Idempotent: every step compares what is there with what should be and only changes the
 difference; a second run reports every step "unchanged" (the one-time enrolment code is used once:
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +48,11 @@ PACKAGES = [
 ]
 KIOSK_USER = "anjungan"
 KIOSK_UNIT = "anjungan-kiosk.service"
+# The kiosk's data dir: its unit's StateDirectory=anjungan (0700, the kiosk user's), writable
+# to the kiosk, unlike /etc (ProtectSystem=full). The seal key lives there: the kiosk rewrites it.
+DATA_DIR = "/var/lib/anjungan"
+SIGNING_KEY = "signing.key"  # in DATA_DIR (kiosk_app.services.sealing.SIGNING_KEY_NAME)
+OLD_SIGNING_KEY = "/etc/anjungan/signing.key"  # where provisioning wrote it before: moved
 KIOSK_GROUPS = ["video", "input", "render", "dialout", "lp", "scanner"]
 CENTRAL_CA = "/etc/anjungan/central-ca.pem"  # the central server's CA, given with --central-ca
 CUPS_POLICY = "anjungan"  # the A4 queue's operation policy: see cups_policy()
@@ -66,12 +72,18 @@ class Step:
         print(f"{name}: {outcome}")
 
 
-def write_file(path: Path, content: str, mode: int, step: Step, name: str) -> None:
+def write_file(path: Path, content: str | bytes, mode: int, step: Step, name: str) -> None:
     """Write `content` atomically with `mode` unless the file already says exactly that."""
-    data = content.encode()
+    data = content.encode() if isinstance(content, str) else content
     if path.exists() and path.read_bytes() == data and (path.stat().st_mode & 0o777) == mode:
         step.done(name, "unchanged")
         return
+    write_atomic(path, data, mode)
+    step.done(name, "changed")
+
+
+def write_atomic(path: Path, data: bytes, mode: int, owner: str | None = None) -> None:
+    """`data` in `path` with `mode` (and `owner` as user and group), whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -80,8 +92,61 @@ def write_file(path: Path, content: str, mode: int, step: Step, name: str) -> No
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(tmp, mode)
+    if owner is not None:
+        shutil.chown(tmp, owner, owner)
     os.replace(tmp, path)
-    step.done(name, "changed")
+    sync_dir(path.parent)
+
+
+def sync_dir(path: Path) -> None:
+    """fsync a directory: the names made or removed in it survive a power cut."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def state_dir(path: Path, step: Step) -> None:
+    """The kiosk's state directory, 0700 (systemd makes it so at the unit's start too, and
+    gives it to the kiosk user): made now, so that the seal key can be written into it."""
+    if path.is_dir() and path.stat().st_mode & 0o777 == 0o700:
+        step.done("state directory", "unchanged")
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    step.done("state directory", "changed")
+
+
+def signing_key(key: Path, old: Path, step: Step, owner: str | None) -> None:
+    """The kiosk's seal key in its state directory, 0600 (`owner`'s with --system).
+
+    Ed25519: the private key is 32 random bytes; it never leaves the kiosk, which sends the
+    public half to the central server itself. The kiosk rewrites the file (a planned rotation
+    writes `signing.key.next` beside it, a rejected or damaged key is kept aside and replaced),
+    so it cannot live in /etc, read-only to the kiosk's unit. A key an earlier provisioning
+    wrote to `old` (/etc/anjungan/signing.key) is MOVED here, the same bytes: the server has it
+    in force, and a new key would wait for a technician's approval. Never a new key over one.
+    """
+    if not old.exists():
+        if key.exists():
+            step.done("signing key", "unchanged")
+        else:
+            write_atomic(key, (secrets.token_urlsafe(32) + "\n").encode(), 0o600, owner)
+            step.done("signing key", "changed")
+        return
+    moved = old.read_bytes()
+    if not key.exists() or key.read_bytes() != moved:
+        target = key
+        if key.exists():  # the kiosk seals with the state directory's key (sealing.py): kept
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            target = key.with_name(f"{key.name}.etc-{stamp}")
+            print(f"signing key: {key} differs from {old}: the latter kept as {target}")
+        write_atomic(target, moved, 0o600, owner)
+    old.unlink()  # only once the copy is on disk (write_atomic synced it and its folder)
+    sync_dir(old.parent)
+    print(f"signing key: moved from {old} to {key}")
+    step.done("signing key", "changed")
 
 
 def udev_rules(args: argparse.Namespace) -> str:
@@ -120,7 +185,7 @@ def kiosk_toml(args: argparse.Namespace, token: str | None) -> str:
     if args.central_ca:
         lines.append(f"central_ca_file = {q(CENTRAL_CA)}")
     lines += [
-        'data_dir = "/var/lib/anjungan"',
+        f"data_dir = {q(DATA_DIR)}",
         'language = "id"',
         "fullscreen = true",
         "",
@@ -345,7 +410,8 @@ def system_files_steps(step: Step, config: Path, key: Path, signing: Path) -> No
     owners = {
         config: ("root", KIOSK_USER),
         key: (KIOSK_USER, KIOSK_USER),
-        signing: (KIOSK_USER, KIOSK_USER),
+        signing.parent: (KIOSK_USER, KIOSK_USER),  # the state directory
+        **{path: (KIOSK_USER, KIOSK_USER) for path in signing.parent.glob(f"{signing.name}*")},
     }
     wrong = [
         path
@@ -447,13 +513,13 @@ def main(argv: list[str] | None = None) -> int:
         step.done("outbox key", "unchanged")
     else:
         write_file(key, secrets.token_urlsafe(32) + "\n", 0o600, step, "outbox key")
-    # Seals tickets and receipts (Ed25519: the private key is 32 random bytes); the kiosk sends
-    # its public key to the central server itself on start. Never leaves the kiosk either.
-    signing = etc / "anjungan" / "signing.key"
-    if signing.exists():
-        step.done("signing key", "unchanged")
-    else:
-        write_file(signing, secrets.token_urlsafe(32) + "\n", 0o600, step, "signing key")
+    # Seals tickets and receipts: in the state directory, which the kiosk may write
+    data = args.root / DATA_DIR.lstrip("/")
+    state_dir(data, step)
+    signing = data / SIGNING_KEY
+    signing_key(
+        signing, args.root / OLD_SIGNING_KEY.lstrip("/"), step, KIOSK_USER if args.system else None
+    )
     write_file(
         etc / "udev" / "rules.d" / "60-anjungan.rules", udev_rules(args), 0o644, step, "udev rules"
     )

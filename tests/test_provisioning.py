@@ -21,7 +21,12 @@ from central_server.embedded import EmbeddedServer, start_embedded
 from kiosk_app.central import CentralClient, CentralUnavailable
 from kiosk_app.config import load_config
 from kiosk_app.services.receipt_seal import public_key_text
-from kiosk_app.services.sealing import load_key, load_signing_key
+from kiosk_app.services.sealing import (
+    load_key,
+    load_signing_key,
+    signing_key_path,
+    write_new_secret,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "provisioning" / "provision.py"
@@ -79,12 +84,22 @@ def test_provisions_enrols_and_is_idempotent(server: EmbeddedServer, tmp_path: P
     config_path = root / "etc/anjungan/kiosk.toml"
     assert config_path.stat().st_mode & 0o777 == 0o640
     assert (root / "etc/anjungan/outbox.key").stat().st_mode & 0o777 == 0o600
-    assert (root / "etc/anjungan/signing.key").stat().st_mode & 0o777 == 0o600
+    # the seal key in the kiosk's state directory (the kiosk rewrites it; /etc is read-only to
+    # its unit), where the kiosk finds it by the data_dir of its configuration
+    state = root / "var/lib/anjungan"
+    assert (state.stat().st_mode & 0o777, (state / "signing.key").stat().st_mode & 0o777) == (
+        0o700,
+        0o600,
+    )
+    assert not (root / "etc/anjungan/signing.key").exists()
     # the kiosk loads both keys as provisioning wrote them
     assert len(load_key(root / "etc/anjungan/outbox.key", tmp_path / "data")) == 32
-    signing = load_signing_key(root / "etc/anjungan/signing.key", tmp_path / "data")
+    data_dir = load_config(config_path).data_dir
+    assert data_dir == Path("/var/lib/anjungan")
+    assert signing_key_path(None, root / data_dir.relative_to("/")) == state / "signing.key"
+    signing = load_signing_key(None, root / data_dir.relative_to("/"))
     assert len(public_key_text(signing)) == 43
-    assert not (tmp_path / "data").exists()  # no development key was made instead
+    assert sorted(p.name for p in state.iterdir()) == ["signing.key"]  # none made instead
     rules = (root / "etc/udev/rules.d/60-anjungan.rules").read_text()
     assert 'ATTRS{idVendor}=="0416"' in rules and 'SYMLINK+="anjungan-printer"' in rules
     assert (root / "etc/systemd/system/anjungan-kiosk.service").read_text() == (
@@ -100,13 +115,65 @@ def test_provisions_enrols_and_is_idempotent(server: EmbeddedServer, tmp_path: P
     assert client.slots("akta_kelahiran")  # the enrolled token opens the kiosk API
 
     key = (root / "etc/anjungan/outbox.key").read_bytes()
-    signing_bytes = (root / "etc/anjungan/signing.key").read_bytes()
+    signing_bytes = (state / "signing.key").read_bytes()
     again = _provision(root, server)  # no code needed: the kiosk already holds a token
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout.splitlines()[-1])
     assert summary["changed"] == 0, summary
     assert (root / "etc/anjungan/outbox.key").read_bytes() == key  # never rotated by a re-run
-    assert (root / "etc/anjungan/signing.key").read_bytes() == signing_bytes
+    assert (state / "signing.key").read_bytes() == signing_bytes
+
+
+def test_a_seal_key_in_etc_is_moved_to_the_state_directory_once(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """A kiosk provisioned when the seal key lived in /etc (read-only to the kiosk's unit, so
+    it could never rotate nor replace it): provisioning moves that very key (the server has it
+    in force) into the state directory, 0600, and a second run changes nothing."""
+    root = tmp_path / "root"
+    first = _provision(root, server, f"--enrolment-code={_code(server, 'KIOSK-3517-07')}")
+    assert first.returncode == 0, first.stderr
+    state = root / "var/lib/anjungan"
+    old = root / "etc/anjungan/signing.key"
+    (state / "signing.key").rename(old)  # as the earlier provisioning left it
+    old.chmod(0o600)
+    key = old.read_bytes()
+    moved = _provision(root, server)
+    assert moved.returncode == 0, moved.stderr
+    summary = json.loads(moved.stdout.splitlines()[-1])
+    assert summary == {"changed": 1, "steps": summary["steps"]}
+    assert summary["steps"]["signing key"] == "changed"
+    assert f"signing key: moved from {old} to {state / 'signing.key'}" in moved.stdout
+    assert not old.exists() and (state / "signing.key").read_bytes() == key  # the same key
+    assert (state / "signing.key").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in state.iterdir()) == ["signing.key"]
+    again = _provision(root, server)
+    assert json.loads(again.stdout.splitlines()[-1])["changed"] == 0, again.stdout
+    assert (state / "signing.key").read_bytes() == key and not old.exists()
+
+
+def test_a_seal_key_in_etc_beside_another_in_the_state_directory_is_kept_aside(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """Both places hold a key (a development key made in the data dir before provisioning):
+    the kiosk seals with the state directory's (sealing.signing_key_path), so that one stays;
+    the /etc one is kept beside it, never deleted, and /etc no longer holds a key."""
+    root = tmp_path / "root"
+    first = _provision(root, server, f"--enrolment-code={_code(server, 'KIOSK-3517-07')}")
+    assert first.returncode == 0, first.stderr
+    state = root / "var/lib/anjungan"
+    in_use = (state / "signing.key").read_bytes()
+    old = root / "etc/anjungan/signing.key"
+    write_new_secret(old)
+    other = old.read_bytes()
+    done = _provision(root, server)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["steps"]["signing key"] == "changed"
+    assert not old.exists() and (state / "signing.key").read_bytes() == in_use
+    [kept] = state.glob("signing.key.etc-*")
+    assert kept.read_bytes() == other and kept.stat().st_mode & 0o777 == 0o600
+    again = _provision(root, server)
+    assert json.loads(again.stdout.splitlines()[-1])["changed"] == 0, again.stdout
 
 
 def test_a_bad_enrolment_code_stops_before_writing_anything(

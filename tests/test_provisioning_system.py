@@ -240,6 +240,10 @@ def check_kiosk_machine(kiosk: Sandbox, steps: dict[str, str]) -> None:
     assert not [u for u in Path("/etc/passwd").read_text().splitlines() if u[:9] == "anjungan:"]
     assert mode(kiosk, "/etc/anjungan/kiosk.toml") == (0o640, "root", "anjungan")
     assert mode(kiosk, "/etc/anjungan/outbox.key") == (0o600, "anjungan", "anjungan")
+    # the seal key in the state directory, where the kiosk may rewrite it (not in /etc)
+    assert mode(kiosk, "/var/lib/anjungan") == (0o700, "anjungan", "anjungan")
+    assert mode(kiosk, "/var/lib/anjungan/signing.key") == (0o600, "anjungan", "anjungan")
+    assert not kiosk.path("/etc/anjungan/signing.key").exists()
     groups = [
         line.split(":")[0]
         for line in kiosk.path("/etc/group").read_text().splitlines()

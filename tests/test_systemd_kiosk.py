@@ -5,8 +5,10 @@ this machine, with what a kiosk runs beside the app: CUPS (cups.socket, cups.ser
 (pcscd.socket, with the vpcd reader of /etc/reader.conf.d) and systemd-logind (the unit's
 PAMName=login session). A central server (SQLite) runs there as a unit of its own on loopback;
 its technician's code enrols the kiosk as provisioning/provision.py --system does it, with the
-real systemctl. Then the machine reboots into graphical.target and systemd starts the shipped
-anjungan-kiosk.service: the notify relay, the real cage, Xwayland and the Kivy app.
+real systemctl (and moves the seal key an earlier provisioning left in /etc, read-only to the
+unit, into the state directory). Then the machine reboots into graphical.target and systemd
+starts the shipped anjungan-kiosk.service: the notify relay, the real cage, Xwayland and the
+Kivy app; a technician's rotate_seal_key command rotates that key inside the unit's sandbox.
 
 What the test changes, in a drop-in of its own: cage's wlroots back end is the headless one
 (the container has no screen, GPU or input devices: WLR_BACKENDS=headless, pixman rendering) and
@@ -18,6 +20,7 @@ with the real `udevadm test`). Skipped only where such a machine cannot be boote
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -25,16 +28,24 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk_app.services.receipt_seal import public_key_text
+from kiosk_app.services.sealing import read_key
 from tests.central.conftest import wait_for
+from tests.central.officer.conftest import Staff
 from tests.systemd_machine import MASKED, SystemdMachine, cannot_boot
-from tests.test_provisioning_system import KIOSK, OFFICE, enrolment_code
+from tests.test_provisioning_system import KIOSK, OFFICE, TECH_PASSWORD, enrolment_code
 
 WHY_NOT = cannot_boot()
 pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=f"cannot boot systemd: {WHY_NOT}")
 
 UNIT = "anjungan-kiosk.service"
 USER = "anjungan"
+STATE = "/var/lib/anjungan"  # the unit's StateDirectory= and the kiosk's data_dir
+OLD_KEY = "/etc/anjungan/signing.key"
+# 43 base64url characters, 32 bytes: a key as provisioning makes them (secrets.token_urlsafe)
+OLD_KEY_TEXT = "kiosk-seal-key-from-an-earlier-provisioning\n"
 CENTRAL = "http://127.0.0.1:8000"
 CENTRAL_DB = "sqlite:////var/lib/test-central/central.db"
 # a kiosk's machine runs CUPS, pcscd and logind; the rest stays masked as for the central server
@@ -99,6 +110,27 @@ def heartbeat(machine: SystemdMachine) -> str | None:
     return done.stdout.strip() or None
 
 
+def signing_keys(machine: SystemdMachine) -> list[tuple[str, str, str]]:
+    """The kiosk's seal keys as the central server holds them: (key, state, registered by)."""
+    query = (
+        "import json, sqlite3, sys; print(json.dumps(sqlite3.connect(sys.argv[1]).execute("
+        "'SELECT public_key, state, registered_by FROM kiosk_signing_keys WHERE kiosk_id = ?"
+        " ORDER BY id', [sys.argv[2]]).fetchall()))"
+    )
+    done = machine.run("/usr/bin/python3", "-c", query, "/var/lib/test-central/central.db", KIOSK)
+    return [tuple(row) for row in json.loads(done.stdout or "[]")]
+
+
+def seal_key_files(machine: SystemdMachine) -> dict[str, tuple[str, str]]:
+    """The state directory and the seal key files in it: mode and owner (user:group)."""
+    listed = machine.run("sh", "-c", f"stat -c '%n %a %U:%G' {STATE} {STATE}/signing.key*")
+    return {name: (mode, owner) for name, mode, owner in map(str.split, listed.stdout.splitlines())}
+
+
+def public_key_in(machine: SystemdMachine, path: str) -> str:
+    return public_key_text(Ed25519PrivateKey.from_private_bytes(read_key(machine.path(path))))
+
+
 def write(machine: SystemdMachine, path: str, text: str, mode: int = 0o644) -> None:
     target = machine.path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,9 +152,12 @@ def kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemdMachine]:
         code = machine.on_loopback(enrolment_code(machine, as_user="root", db=CENTRAL_DB,
                                                   base=CENTRAL))  # fmt: skip
         write(machine, "/usr/local/sbin/udevadm", UDEVADM, 0o755)
+        # a seal key where provisioning used to write it, read-only to the kiosk: moved
+        write(machine, OLD_KEY, OLD_KEY_TEXT, 0o600)
         done = machine.run(*PROVISION, f"--enrolment-code={code}")
         assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-        for step in ("user", "enrolment", "udev reload", "enable units"):
+        assert f"signing key: moved from {OLD_KEY} to {STATE}/signing.key" in done.stdout
+        for step in ("user", "enrolment", "signing key", "udev reload", "enable units"):
             assert f"{step}: changed" in done.stdout, done.stdout
         calls = machine.path("/run/standin/calls.log").read_text()  # /run: gone at the reboot
         assert '["udevadm", "control", "--reload-rules"]' in calls
@@ -226,6 +261,49 @@ def test_the_app_sees_only_what_its_unit_allows(kiosk: SystemdMachine) -> None:
     assert re.search(r"^0::/user\.slice/user-\d+\.slice/session-\d+\.scope$", cgroup, re.M)
     main = kiosk.path(f"/proc/{state(kiosk)['MainPID']}/cmdline").read_bytes().split(b"\0")
     assert main[1:3] == [b"/opt/anjungan/.venv/bin/anjungan", b"notify-relay"]
+
+
+def test_the_fleet_rotates_the_seal_key_of_the_sandboxed_kiosk(kiosk: SystemdMachine) -> None:
+    """The fleet's "Ganti kunci segel": the technician's rotate_seal_key command reaches the
+    running app with a heartbeat; under ProtectSystem=full it writes the new key beside the old
+    one in its state directory, proves it with the old, and the server holds it in force. Every
+    key file is the kiosk user's, 0600, in its 0700 state directory; /etc holds none (the
+    key an earlier provisioning left there was moved, and is the one rotated)."""
+    key = f"{STATE}/signing.key"
+    owned = (("700", f"{USER}:{USER}"), ("600", f"{USER}:{USER}"))
+    assert seal_key_files(kiosk) == dict(zip((STATE, key), owned, strict=True))
+    assert not kiosk.path(OLD_KEY).exists()
+    old = public_key_in(kiosk, key)
+    seed = base64.urlsafe_b64decode(OLD_KEY_TEXT.strip() + "=")  # provisioning moved that key
+    assert old == public_key_text(Ed25519PrivateKey.from_private_bytes(seed))
+
+    def queue() -> tuple[Staff, str]:
+        tech = Staff(CENTRAL, "teknisi", TECH_PASSWORD)
+        assert tech.login_response.status_code == 303, tech.login_response.text
+        queued = tech.http.post(
+            f"{CENTRAL}/api/v1/fleet/kiosks/{KIOSK}/commands",
+            json={"kind": "rotate_seal_key"},
+            timeout=10,
+        )
+        assert queued.status_code == 201, queued.text
+        return tech, f"{CENTRAL}/api/v1/fleet/commands/{queued.json()['id']}"
+
+    tech, command = kiosk.on_loopback(queue)
+
+    def result() -> dict[str, str]:
+        return dict(kiosk.on_loopback(lambda: tech.http.get(command, timeout=10).json()))
+
+    wait_for(lambda: result()["finished_at"] is not None, timeout_s=180)  # next heartbeat: 60 s
+    done = result()
+    new = public_key_in(kiosk, key)
+    assert (done["status"], done["result_detail"]) == (
+        "done",
+        f"seal key rotated: {old[:8]} -> {new[:8]}, in force on the server",
+    ), journal(kiosk, "-u", UNIT)[-3000:]
+    assert new != old
+    assert signing_keys(kiosk) == [(old, "in_force", "kiosk"), (new, "in_force", "kiosk+proof")]
+    # the old key's file kept aside and removed once the new one was in use: only the new key
+    assert seal_key_files(kiosk) == dict(zip((STATE, key), owned, strict=True))
 
 
 def test_a_frozen_app_is_killed_by_the_watchdog_and_started_again(kiosk: SystemdMachine) -> None:

@@ -1,9 +1,11 @@
 """The kiosk's seal key on disk and with the central server.
 
 The key file (kiosk_app.services.sealing: 32 bytes, base64, 0600, like the outbox key) is made
-at provisioning. When it is gone or damaged (a damaged disk, a reinstall) the kiosk makes a new
-one at the same place (a damaged file is kept aside as `<name>.damaged-<UTC time>`,
-durable.keep_aside: a second one never overwrites the first) and keeps sealing.
+at provisioning in the kiosk's state directory (/var/lib/anjungan: the unit may write there, not
+in /etc), and every file below is written beside it. When it is gone or damaged (a damaged
+disk, a reinstall) the kiosk makes a new one at the same place (a damaged file is kept aside
+as `<name>.damaged-<UTC time>`, durable.keep_aside: a second one never overwrites the first) and
+keeps sealing.
 The server takes a replacement at once only with proof of the key in force; a kiosk whose key
 file was lost cannot give it, so its new key waits for a technician's approval on the fleet
 page, and the health report says so ("seal_key": pending) until the server has it in force.
@@ -258,7 +260,7 @@ class SealKeyRegistrar:
                 )
             try:
                 write_new_secret(successor)
-            except OSError as exc:  # e.g. a read-only /etc (the unit's ProtectSystem)
+            except OSError as exc:  # e.g. an old kiosk's key still in its read-only /etc
                 with self._lock:
                     self.rotation_failed = f"new key not written: {type(exc).__name__}"
                 raise RotationRefused(

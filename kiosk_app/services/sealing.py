@@ -1,7 +1,10 @@
 """The kiosk's keys and AES-GCM sealing: personal data at rest on the kiosk (the outbox, the sealed
-receipt copies) is encrypted with a 256-bit key set at provisioning, never in the repository; the
-Ed25519 signing key that seals tickets and receipts (kiosk_app/services/receipt_seal.py) lies beside
-it, made the same way (32 random bytes: an Ed25519 private key is its 32-byte seed)."""
+receipt copies) is encrypted with a 256-bit key set at provisioning, never in the repository. The
+Ed25519 signing key that seals tickets and receipts (kiosk_app/services/receipt_seal.py) is made
+the same way (32 random bytes: an Ed25519 private key is its 32-byte seed) but lives in the data
+dir, the unit's state directory (/var/lib/anjungan, 0700, the kiosk user's), not in /etc: the
+kiosk rewrites it (rotation, a rejected or damaged key; kiosk_app/services/seal_key.py) and the
+unit's /etc is read-only (ProtectSystem=full)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY_FILE = Path("/etc/anjungan/outbox.key")
-DEFAULT_SIGNING_KEY_FILE = Path("/etc/anjungan/signing.key")
+SIGNING_KEY_NAME = "signing.key"  # in the data dir: provisioning writes it there
+# Where provisioning wrote the signing key before it moved to the data dir: read (an old kiosk
+# keeps sealing with it) until provisioning moves it; never written by the kiosk.
+OLD_SIGNING_KEY_FILE = Path("/etc/anjungan/signing.key")
 NONCE_BYTES = 12
 
 
@@ -34,22 +40,28 @@ def load_key(key_file: Path | None, data_dir: Path) -> bytes:
 
 
 def load_signing_key(key_file: Path | None, data_dir: Path) -> Ed25519PrivateKey:
-    """The kiosk's Ed25519 signing key, found like the outbox key (`key_file`, else
-    /etc/anjungan/signing.key, else a development key in `data_dir`, 0600, with a warning)."""
-    seed = _load_secret(
-        key_file, DEFAULT_SIGNING_KEY_FILE, Path(data_dir) / "signing.key", "signing key"
-    )
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    """The kiosk's Ed25519 signing key at `signing_key_path`; when there is none yet (a
+    development kiosk: provisioning writes one) a new key is made in `data_dir` (0600)."""
+    path = signing_key_path(key_file, data_dir)
+    if path.exists():
+        return Ed25519PrivateKey.from_private_bytes(read_key(path, "signing key"))
+    if key_file is not None:
+        raise OutboxError(f"signing key file {key_file} does not exist")
+    log.info("no signing key yet: making a new one in %s", path)
+    return Ed25519PrivateKey.from_private_bytes(write_new_secret(path))
 
 
 def signing_key_path(key_file: Path | None, data_dir: Path) -> Path:
-    """Where the kiosk's signing key is: `key_file`, else /etc/anjungan/signing.key when it
-    exists, else the development file in `data_dir`."""
+    """Where the kiosk's signing key is: `key_file` (`signing_key_file`), else signing.key in
+    `data_dir` (a provisioned kiosk's /var/lib/anjungan), else OLD_SIGNING_KEY_FILE when only
+    it exists (a kiosk provisioned before the key moved: sealing goes on, rotation waits for
+    provisioning to move it), else signing.key in `data_dir`, where a new key is made."""
     if key_file is not None:
         return Path(key_file)
-    if DEFAULT_SIGNING_KEY_FILE.exists():
-        return DEFAULT_SIGNING_KEY_FILE
-    return Path(data_dir) / "signing.key"
+    path = Path(data_dir) / SIGNING_KEY_NAME
+    if not path.exists() and OLD_SIGNING_KEY_FILE.exists():
+        return OLD_SIGNING_KEY_FILE
+    return path
 
 
 def _load_secret(key_file: Path | None, default: Path, dev: Path, what: str) -> bytes:

@@ -390,8 +390,9 @@ def test_a_whole_kiosk_rotates_its_key_when_the_fleet_asks(
 def test_a_key_folder_that_cannot_be_written_refuses_the_rotation_and_keeps_the_key(
     server: EmbeddedServer, tmp_path: Path
 ) -> None:
-    """A provisioned kiosk's /etc is read-only to its unit (ProtectSystem=full): the command
-    fails saying so, the storage fault is reported, the old key seals on, valid."""
+    """A kiosk whose key is still in /etc (provisioned before the key moved to the state
+    directory; /etc is read-only to its unit, ProtectSystem=full): the command fails saying
+    so, the storage fault is reported, the old key seals on, valid."""
     keys = tmp_path / "etc"
     write_new_secret(keys / "signing.key")
     data = tmp_path / "data"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
@@ -17,9 +18,10 @@ import pytest
 from kiosk_app.central import Lease
 from kiosk_app.domain.opening_hours import parse_opening_hours
 from kiosk_app.domain.ticket import Slot
-from kiosk_app.services import receipt_seal
+from kiosk_app.services import receipt_seal, sealing
 from kiosk_app.services.leases import LeaseExhausted, LeaseStore, ReceiptSigner
-from kiosk_app.services.sealing import load_signing_key
+from kiosk_app.services.seal_key import load_or_renew
+from kiosk_app.services.sealing import load_signing_key, signing_key_path, write_new_secret
 from tests.services.leases.crash_child import LEASE_ID
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -119,6 +121,30 @@ def test_the_signing_key_is_made_once_0600_and_seals_verify(tmp_path: Path) -> N
     assert signer.qr(sealed) == f"https://x.id/r/{sealed}"
     raw = receipt_seal.public_key_from_text(signer.public_key)
     assert receipt_seal.verify(sealed, lambda _k: raw).reference == "LOK-K-1-300107-0001"
+
+
+def test_the_seal_key_is_in_the_data_dir_else_in_an_old_kiosks_etc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The data dir (a provisioned kiosk's state directory) first; a kiosk provisioned when
+    the key lived in /etc seals with that one, read only, until provisioning moves it; no
+    warning on either, and no second key made beside the old one."""
+    old = tmp_path / "etc" / "signing.key"
+    monkeypatch.setattr(sealing, "OLD_SIGNING_KEY_FILE", old)
+    data = tmp_path / "data"
+    write_new_secret(old)
+    assert signing_key_path(None, data) == old
+    in_etc = receipt_seal.public_key_text(load_signing_key(None, data))
+    assert in_etc == receipt_seal.public_key_text(load_or_renew(None, data).key)
+    assert not data.exists() and sorted(p.name for p in old.parent.iterdir()) == ["signing.key"]
+    data.mkdir()
+    (data / "signing.key").write_bytes(old.read_bytes())  # what provisioning does, 0600
+    (data / "signing.key").chmod(0o600)
+    assert signing_key_path(None, data) == data / "signing.key"
+    assert receipt_seal.public_key_text(load_signing_key(None, data)) == in_etc
+    given = tmp_path / "elsewhere.key"
+    assert signing_key_path(given, data) == given  # signing_key_file wins
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 @pytest.mark.parametrize("seed", [1])
