@@ -25,6 +25,7 @@ from central_server.officer.common import (
     redirect,
 )
 from central_server.queue import core as queue
+from central_server.queue import counters as calling
 from central_server.review_models import ApplicationScan, Arrival
 from central_server.server_seal import ServerSealer
 from kiosk_app.domain.catalogue import SERVICES
@@ -210,12 +211,20 @@ def router(ctx: PageContext) -> APIRouter:
         form = await ctx.form(request, user)
         with ctx.db.transaction() as session:
             # Locked: two officers (or app servers) deciding at once decide one after the
-            # other, the second seeing the first's outcome (a hold released once, told once).
+            # other, the second seeing the first's outcome (a hold released once, told once);
+            # its place in the counters' queue first, in the counters' order.
+            calling.lock_place(session, registration_number)
             app = load_application(session, user, registration_number, lock=True)
             base = public_base(request)
             tell = partial(enqueue_for_transition, verify_base=base)
             moves = Moves(tell, ctx.sealer, base)
             _apply(session, app, action, user.username, form, ctx.today(), ctx.clock(), moves)
+            # Verified or rejected here (or moved on from verified): a checked-in citizen
+            # leaves the waiting line and any counter calling them, nobody calls them again.
+            label = lifecycle.STATE_LABELS.get(app.status, app.status)
+            calling.end_place(
+                session, app, user.username, f"{action} di halaman permohonan: {label}"
+            )
         return redirect(f"/officer/applications/{registration_number}?ok={action}")
 
     return r

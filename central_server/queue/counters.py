@@ -220,12 +220,55 @@ def finish(
 ) -> Application:
     """Verification done at the counter: the application moves on (approved -> verified)."""
     arrival, app = _current(session, counter)
-    arrival.state, arrival.finished_at = DONE, now_wib()
     if app.status == State.approved.value:
         lifecycle.transition(
             session, app, "verify", actor, f"loket {counter.number}", notify=notify
         )
-    record(
-        session, counter.office_code, day, "finish", app.queue_number, actor, app.id, counter.number
-    )
+    _end(session, arrival, app, actor, counter.number)
     return app
+
+
+def lock_place(session: Session, registration_number: str) -> None:
+    """Lock the application's place in the queue, if it has one, before the application's own
+    row is locked: the counters lock the place first too (`serving`, then `finish` writes the
+    application), so an officer deciding on the application's page while a counter finishes
+    or calls the same citizen waits instead of deadlocking; a counter's "Panggil berikutnya"
+    passes over a place being decided (SKIP LOCKED)."""
+    session.execute(
+        select(Arrival.application_id)
+        .join(Application, Application.id == Arrival.application_id)
+        .where(Application.registration_number == registration_number)
+        .with_for_update(of=Arrival)
+    )
+
+
+def end_place(session: Session, app: Application, actor: str, why: str) -> Arrival | None:
+    """The application was decided outside the counters (verified or rejected on its page, or
+    any action that leaves it no longer approved): a citizen still waiting, called to a counter
+    or set aside leaves the queue as "Selesai verifikasi" would end it, logged as a finish with
+    `actor` and `why`; a counter that had called them is free. Nothing when the citizen has not
+    checked in, is already done, or the application still awaits verification. Call it with
+    the place locked (`lock_place`)."""
+    arrival = session.get(Arrival, app.id)
+    if arrival is None or arrival.state == DONE or app.status == State.approved.value:
+        return None
+    at = None
+    if arrival.state == CALLED and arrival.counter_id is not None:
+        at = session.get_one(QueueCounter, arrival.counter_id).number
+    _end(session, arrival, app, actor, at, why)
+    return arrival
+
+
+def _end(
+    session: Session,
+    arrival: Arrival,
+    app: Application,
+    actor: str,
+    counter_number: int | None,
+    note: str = "",
+) -> None:
+    arrival.state, arrival.finished_at = DONE, now_wib()
+    record(
+        session, arrival.office_code, arrival.day, "finish", app.queue_number, actor, app.id,
+        counter_number, note=note,
+    )  # fmt: skip
