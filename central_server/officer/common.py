@@ -56,6 +56,7 @@ ERROR_TEXTS: dict[str, str] = {
     "nobody_called": "Loket ini belum memanggil siapa pun.",
     "not_enough_calls": "Panggil pemohon tiga kali sebelum menandai tidak hadir.",
     "not_checked_in": "Pemohon belum check-in hari ini.",
+    "already_served": "Pemohon sudah selesai dilayani; tidak lagi dalam antrean.",
 }
 
 

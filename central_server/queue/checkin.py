@@ -261,6 +261,8 @@ def grant_priority(
     arrival = session.get(Arrival, app.id, with_for_update=True)
     if arrival is None or arrival.day != day:
         raise QueueRefused("not_checked_in", "the citizen has not checked in today")
+    if arrival.state == DONE:  # finished at a counter, or verified or rejected on the page
+        raise QueueRefused("already_served", "the citizen's place in the queue has ended")
     arrival.priority = reason
     record(
         session, app.office_code, day, "priority", app.queue_number, actor, app.id,

@@ -7,6 +7,7 @@ for nothing. A citizen who has not checked in leaves the queue untouched."""
 
 from __future__ import annotations
 
+import requests
 from sqlalchemy import select
 
 from central_server.models import Application
@@ -70,6 +71,20 @@ def test_verified_on_its_page_a_waiting_citizen_leaves_the_line(
     assert (ended.kind, ended.actor, ended.counter_number) == ("finish", "petugas", None)
     assert ended.note == "verify di halaman permohonan: Terverifikasi"
     assert arrival_state(central, first) == "done"
+    # Out of the queue: no priority lane any more, from the kiosk's attendant or an officer.
+    r = requests.post(
+        f"{central.url}/api/v1/queue/priority",
+        json={"registration_number": first, "reason": "lansia", "attendant": "Rina"},
+        headers=central.kiosk(),
+        timeout=10,
+    )
+    assert (r.status_code, r.json()["detail"]["code"]) == (409, "already_served")
+    r = officer.post(
+        "/officer/counters/priority",
+        {"office": OFFICE, "registration_number": first, "reason": "lansia"},
+    )
+    assert r.status_code == 409
+    assert [e.kind for e in queue_events(central, first)] == ["checkin", "finish"]
     # The counter calls the next one, never the verified citizen again.
     assert call_next(officer, 1) == "A-002"
     assert counter(officer, 1, "finish").status_code == 303
