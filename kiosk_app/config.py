@@ -12,12 +12,26 @@ from kiosk_app.domain.opening_hours import OpeningHours, parse_opening_hours
 from kiosk_app.domain.session import Timeouts
 from kiosk_app.domain.ticket import Letterhead
 from kiosk_app.services.attendant.auth import AttendantSettings
-from kiosk_app.services.seal_key import SealingSettings
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 Settings = TypeVar("Settings", bound="DataclassInstance")
+
+
+@dataclass(frozen=True)
+class SealingSettings:
+    """[sealing]: `rotate_after_days`, the age at which the seal key is replaced by a new one
+    at the next quiet moment (no citizen being served); 0: never by age. Here, not beside the
+    key code (kiosk_app.services.seal_key): the config is read before the first frame, which
+    must not wait for cryptography to load (tests/ui/test_cold_start.py)."""
+
+    rotate_after_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rotate_after_days, int) or self.rotate_after_days < 0:
+            raise ValueError("rotate_after_days must be a whole number of days, 0 or more")
+
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 # The development kiosk's kop surat. A real kiosk's [office] table replaces all of it, logo

@@ -62,18 +62,6 @@ RENEWED = {  # why the key in use was made anew (the health report's "renewed")
 
 
 @dataclass(frozen=True)
-class SealingSettings:
-    """[sealing]: `rotate_after_days`, the age at which the seal key is replaced by a new one
-    at the next quiet moment (no citizen being served); 0: never by age."""
-
-    rotate_after_days: int = 365
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.rotate_after_days, int) or self.rotate_after_days < 0:
-            raise ValueError("rotate_after_days must be a whole number of days, 0 or more")
-
-
-@dataclass(frozen=True)
 class SealKeyFile:
     """The kiosk's signing key, its file, and why it was made anew ("" when it was not:
     "missing" or "damaged")."""
