@@ -105,6 +105,14 @@ def wait_words(seconds: float | None) -> Text:
     return Text(f"{minutes} menit", f"{minutes} minutes")
 
 
+def unavailable_refusal(exc: CentralUnavailable, server_down: Text) -> Text:
+    """What to tell the citizen when the server did not act: its 429 (this card's own limit;
+    `budget_refusal` tells the kiosk's) with the wait, else `server_down`."""
+    if exc.status == 429:
+        return RATE_LIMITED.format(seconds=max(1, math.ceil(exc.retry_after or 30)))
+    return server_down
+
+
 def budget_refusal(exc: CentralError, what: str) -> Text | None:
     """The citizen's words when the server refused `what` because this kiosk's card-holder
     look-ups are used up (429 kiosk_lookup_budget; None for any other error), after the
@@ -228,9 +236,7 @@ class IssuedDocumentPrint:
     def _refusal(exc: CentralError) -> Text:
         """The server's refusal in the citizen's words."""
         if isinstance(exc, CentralUnavailable):
-            if exc.status == 429:  # this card's own limit (budget_refusal: the kiosk's)
-                return RATE_LIMITED.format(seconds=max(1, math.ceil(exc.retry_after or 30)))
-            return SERVER_DOWN
+            return unavailable_refusal(exc, SERVER_DOWN)
         if exc.code == "already_printed":
             when = when_text(str(exc.extra.get("printed_at", "")))
             office = short_office(str(exc.extra.get("office_name") or ""))

@@ -11,7 +11,6 @@ each one; what fails to print is journalled like any receipt, for an attendant's
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,7 @@ from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import COPY_NOTE
-from kiosk_app.services.printing.issued import RATE_LIMITED, budget_refusal
+from kiosk_app.services.printing.issued import budget_refusal, unavailable_refusal
 from kiosk_app.services.printing.service import STATUS_SUBMITTED, CopyMark, PrintingService
 
 log = logging.getLogger(__name__)
@@ -177,9 +176,7 @@ class ReceiptCopyPrint:
     def _refusal(exc: CentralError) -> Text:
         """The server's refusal in the citizen's words."""
         if isinstance(exc, CentralUnavailable):
-            if exc.status == 429:  # this card's own limit (budget_refusal: the kiosk's)
-                return RATE_LIMITED.format(seconds=max(1, math.ceil(exc.retry_after or 30)))
-            return SERVER_DOWN
+            return unavailable_refusal(exc, SERVER_DOWN)
         if exc.code == "copy_limit":
             return COPY_LIMIT.format(limit=exc.extra.get("limit", 3))
         return {"not_copyable": NOT_COPYABLE, "not_found": NOT_FOUND}.get(exc.code or "", FAILED)
