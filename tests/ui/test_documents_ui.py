@@ -21,6 +21,21 @@ pytestmark = pytest.mark.ui
 HOLDER_NIK = "3517010101260001"
 
 
+def file_for_citizen_0(pilot: Any, idempotency_key: str) -> Any:
+    """An akta kelahiran filed on the kiosk's server for the card of citizen 0, on the first
+    slot offered; its SubmissionReceipt."""
+    central = wait_for_central(pilot)
+    person = citizen(0)
+    return central.submit(
+        service="akta_kelahiran",
+        applicant_nik=person.nik,
+        applicant_name=person.name,
+        data={"child_name": "Budi"},
+        slot=central.slots("akta_kelahiran")[0].slot,
+        idempotency_key=idempotency_key,
+    )
+
+
 def issue_on_the_kiosks_server(pilot: Any, tmp_path: Path) -> tuple[str, str, str]:
     """File an application for the card of citizen 0 and take it to document_ready; return
     its registration number, document number and print code (as the citizen's SMS has it)."""
@@ -28,17 +43,7 @@ def issue_on_the_kiosks_server(pilot: Any, tmp_path: Path) -> tuple[str, str, st
     from central_server.db import Database
     from central_server.models import Application
 
-    central = wait_for_central(pilot)
-    person = citizen(0)
-    slot = central.slots("akta_kelahiran")[0].slot
-    receipt = central.submit(
-        service="akta_kelahiran",
-        applicant_nik=person.nik,
-        applicant_name=person.name,
-        data={"child_name": "Budi"},
-        slot=slot,
-        idempotency_key="ui-documents-0001",
-    )
+    receipt = file_for_citizen_0(pilot, "ui-documents-0001")
     db = Database(f"sqlite:///{(tmp_path / 'data' / 'central.db').resolve()}")
     try:
         with db.transaction() as session:

@@ -13,13 +13,12 @@ import pytest
 import requests
 import zxingcpp
 
-from drivers.card_reader.citizens import citizen
 from kiosk_app.domain.ticket import COPY_MARK
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.printing.receipt_copy import ATTENDANT_CALLED, COPIED, COPY_LIMIT
 from kiosk_app.ui.theme import get_theme
 from tests.services.printing.test_receipt_pdf import first_page, needs_pdftotext, pdf_text
-from tests.ui.test_documents_ui import to_menu
+from tests.ui.test_documents_ui import file_for_citizen_0, to_menu
 from tests.ui.test_status_ui import wait_for_central
 
 pytestmark = pytest.mark.ui
@@ -46,16 +45,7 @@ def test_a_lost_receipt_printed_again_by_touch(
 ) -> None:
     pilot = start_kiosk()
     central = wait_for_central(pilot)
-    person = citizen(0)
-    slot = central.slots("akta_kelahiran")[0].slot
-    number = central.submit(
-        service="akta_kelahiran",
-        applicant_nik=person.nik,
-        applicant_name=person.name,
-        data={"child_name": "Budi"},
-        slot=slot,
-        idempotency_key="ui-receipt-copy-0001",
-    ).registration_number
+    number = file_for_citizen_0(pilot, "ui-receipt-copy-0001").registration_number
     to_menu(pilot)
     pilot.tap("service_status")
     pilot.wait_for_state("status")
