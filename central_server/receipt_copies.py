@@ -12,7 +12,7 @@ request kept here (kiosk, time, masked NIK, outcome).
 import json
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -25,6 +25,7 @@ from central_server.card_holder_audit import CardHolderGate
 from central_server.db import Database
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskGuard, KioskRef
+from central_server.lease_reports import utc
 from central_server.lifecycle import State
 from central_server.models import Application, Base, Office
 from central_server.print_api import ERRORS, CardHolderIn
@@ -93,9 +94,11 @@ class ReceiptCopyOut(BaseModel):
 
 
 def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
-    """The WIB day of `now` as aware datetimes."""
-    day = now.astimezone(WIB).date()
-    start = datetime.combine(day, time(0), WIB)
+    """The WIB day of `now`, its bounds in UTC: rows are stored in UTC, and SQLite compares
+    the stored text without its offset (WIB bounds there counted a UTC day, so after WIB
+    midnight, 17:00 UTC, a day's copies were forgotten)."""
+    day = utc(now).astimezone(WIB).date()
+    start = datetime.combine(day, time(0), WIB).astimezone(UTC)
     return start, start + timedelta(days=1)
 
 
@@ -202,7 +205,7 @@ def build_router(
                 ReceiptCopy(
                     application_id=app.id if app is not None else None,
                     kiosk_id=kiosk.kiosk_id,
-                    at=now,
+                    at=utc(now),
                     masked_nik=masked,
                     outcome=outcome,
                 )

@@ -5,7 +5,7 @@ audited with the NIK masked."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import requests
 from sqlalchemy import create_engine, text
@@ -110,3 +110,16 @@ def test_copies_are_the_holders_sealed_limited_daily_and_audited(
         database_url, "SELECT masked_nik FROM card_holder_lookups WHERE kind = 'receipt_copy'"
     )
     assert len(lookups) == len(audited) and NIK not in str(lookups)
+
+
+def test_the_daily_limit_counts_the_wib_day_on_a_utc_clock(central: Central) -> None:
+    """The production clock is UTC: a WIB day runs from 17:00 UTC to 17:00 UTC."""
+    number = central.submit()
+    day = central.calendar["today"]
+    central.clock["now"] = datetime.combine(day, time(17, 30), UTC)  # 00.30 WIB, the next day
+    assert [ask(central, number).status_code for _ in range(3)] == [200, 200, 200]
+    assert ask(central, number).json()["detail"]["code"] == "copy_limit"
+    central.clock["now"] = datetime.combine(day + timedelta(days=1), time(16, 59), UTC)
+    assert ask(central, number).status_code == 409  # 23.59 WIB: still that day
+    central.clock["now"] = datetime.combine(day + timedelta(days=1), time(17, 1), UTC)
+    assert ask(central, number).json()["copies_left_today"] == 2  # 00.01 WIB: a new day
