@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.kiosk_auth import hash_secret
+from central_server.lease_reports import utc
 from central_server.models import Base
 from central_server.ratelimit import Limiter
 from central_server.throttle import DatabaseRateLimiter
@@ -145,11 +146,6 @@ class Refusals:
     last: datetime
 
 
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were stored as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def over_budget(
     session: Session, now: datetime, kiosk_ids: Iterable[str] | None = None
 ) -> dict[str, Refusals]:
@@ -167,7 +163,7 @@ def over_budget(
     if kiosk_ids is not None:
         query = query.where(CardHolderLookup.kiosk_id.in_(sorted(set(kiosk_ids))))
     return {
-        kiosk_id: Refusals(int(count), _aware(first), _aware(last))
+        kiosk_id: Refusals(int(count), utc(first), utc(last))
         for kiosk_id, count, first, last in session.execute(query)
     }
 
@@ -200,7 +196,7 @@ def spells(
         found.append((kiosk, first, cleared if cleared <= now else None))
 
     for kiosk, at in rows:  # newest first
-        at = _aware(at)
+        at = utc(at)
         spell = current.get(kiosk)
         if spell is not None and spell[0] - at >= ALERT_HOLD:
             close(kiosk, *spell)

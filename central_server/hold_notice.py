@@ -21,10 +21,8 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from central_server import content
-from central_server.lifecycle import data_of
 from central_server.models import Application
-from central_server.notify.outbox import enqueue
+from central_server.notify.outbox import enqueue, recipients
 from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.dates import long_date
 from kiosk_app.services import receipt_seal
@@ -130,7 +128,7 @@ def tell(
 ) -> int:
     """Queue the decision's message to each usable contact of `app` in the caller's
     transaction (the decision's); returns how many were queued."""
-    contacts = content.recipients(data_of(app))
+    contacts = recipients(app)
     if contacts:
         subject, body = compose(
             app, decision, reason=reason, moved_from=moved_from, verify_base=verify_base

@@ -12,7 +12,7 @@ request kept here (kiosk, time, masked NIK, outcome).
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,7 +29,7 @@ from central_server.lease_reports import utc
 from central_server.lifecycle import State
 from central_server.models import Application, Base, Office
 from central_server.print_api import ERRORS, CardHolderIn
-from central_server.schemas import PLAIN
+from central_server.schemas import PLAIN, SlotIn
 from central_server.server_seal import ServerSealer
 from central_server.settings import WIB
 from kiosk_app.domain.identity import mask_nik
@@ -70,13 +70,6 @@ class ReceiptCopyIn(CardHolderIn):
     ]
 
 
-class SlotRef(BaseModel):
-    """The booked verification date and window."""
-
-    date: date
-    window: str
-
-
 class ReceiptCopyOut(BaseModel):
     """What the kiosk prints on the copy: the application as the server holds it now."""
 
@@ -84,7 +77,7 @@ class ReceiptCopyOut(BaseModel):
     queue_number: str
     service: str
     status: str
-    slot: SlotRef
+    slot: SlotIn  # the booked verification date and window
     office_name: str
     data: dict[str, str]  # the form's values (the receipt shows its first rows, masked)
     seal: str  # the server's seal of the application as it stands
@@ -193,7 +186,7 @@ def build_router(
                     queue_number=app.queue_number,
                     service=app.service,
                     status=app.status,
-                    slot=SlotRef(date=app.slot_date, window=app.slot_window),
+                    slot=SlotIn(date=app.slot_date, window=app.slot_window),
                     office_name=office.name,
                     data=_values(app.data_json),
                     seal=seal,
