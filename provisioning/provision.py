@@ -28,6 +28,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
+sys.path.insert(0, str(HERE))
+from kiosk_cups import (  # noqa: E402  (a sibling module, not a package)
+    CUPS_POLICY,
+    KIOSK_USER,
+    queue_op_policy,
+    with_cups_policy,
+)
+
 PACKAGES = [
     "python3",
     "python3-venv",
@@ -46,7 +54,6 @@ PACKAGES = [
     "libgl1-mesa-dri",
     "libmtdev1",
 ]
-KIOSK_USER = "anjungan"
 KIOSK_UNIT = "anjungan-kiosk.service"
 # The kiosk's data dir: its unit's StateDirectory=anjungan (0700, the kiosk user's), writable
 # to the kiosk, unlike /etc (ProtectSystem=full). The seal key lives there: the kiosk rewrites it.
@@ -55,9 +62,6 @@ SIGNING_KEY = "signing.key"  # in DATA_DIR (kiosk_app.services.sealing.SIGNING_K
 OLD_SIGNING_KEY = "/etc/anjungan/signing.key"  # where provisioning wrote it before: moved
 KIOSK_GROUPS = ["video", "input", "render", "dialout", "lp", "scanner"]
 CENTRAL_CA = "/etc/anjungan/central-ca.pem"  # the central server's CA, given with --central-ca
-CUPS_POLICY = "anjungan"  # the A4 queue's operation policy: see cups_policy()
-_POLICY_BEGIN = "# BEGIN anjungan policy (provisioning/provision.py)"
-_POLICY_END = "# END anjungan policy"
 
 
 class Step:
@@ -201,74 +205,6 @@ def kiosk_toml(args: argparse.Namespace, token: str | None) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def cups_policy(user: str = KIOSK_USER) -> str:
-    """cupsd.conf's `<Policy anjungan>`: CUPS's default policy, plus `user` may resume.
-
-    After a jam or an empty tray CUPS stops the queue (and may reject jobs); the attendant's
-    "Resume the A4 printer" sends Resume-Printer and CUPS-Accept-Jobs as the kiosk user over the
-    local socket (authenticated by peer credentials). Only those two operations are opened up:
-    the kiosk user cannot stop, reconfigure or delete queues (it is not in SystemGroup).
-    """
-    admin = (
-        "CUPS-Add-Modify-Printer CUPS-Delete-Printer CUPS-Add-Modify-Class CUPS-Delete-Class "
-        "CUPS-Set-Default CUPS-Get-Devices Pause-Printer Disable-Printer "
-        "Pause-Printer-After-Current-Job Hold-New-Jobs Release-Held-New-Jobs "
-        "Deactivate-Printer Activate-Printer Restart-Printer Shutdown-Printer "
-        "Startup-Printer Promote-Job Schedule-Job-After Cancel-Jobs CUPS-Reject-Jobs"
-    )
-    owner = (
-        "Send-Document Send-URI Hold-Job Release-Job Restart-Job Purge-Jobs "
-        "Set-Job-Attributes Create-Job-Subscription Renew-Subscription Cancel-Subscription "
-        "Get-Notifications Reprocess-Job Cancel-Current-Job Suspend-Current-Job Resume-Job "
-        "Cancel-My-Jobs Close-Job CUPS-Move-Job CUPS-Get-Document"
-    )
-    return "\n".join(
-        [
-            _POLICY_BEGIN,
-            f"<Policy {CUPS_POLICY}>",
-            "  JobPrivateAccess default",
-            "  JobPrivateValues default",
-            "  SubscriptionPrivateAccess default",
-            "  SubscriptionPrivateValues default",
-            "  <Limit Create-Job Print-Job Print-URI Validate-Job>",
-            "    Order deny,allow",
-            "  </Limit>",
-            f"  <Limit {owner}>",
-            "    Require user @OWNER @SYSTEM",
-            "    Order deny,allow",
-            "  </Limit>",
-            "  <Limit Resume-Printer Enable-Printer CUPS-Accept-Jobs>",
-            "    AuthType Default",
-            f"    Require user @SYSTEM {user}",
-            "    Order deny,allow",
-            "  </Limit>",
-            f"  <Limit {admin}>",
-            "    AuthType Default",
-            "    Require user @SYSTEM",
-            "    Order deny,allow",
-            "  </Limit>",
-            "  <Limit Cancel-Job CUPS-Authenticate-Job>",
-            "    Require user @OWNER @SYSTEM",
-            "    Order deny,allow",
-            "  </Limit>",
-            "  <Limit All>",
-            "    Order deny,allow",
-            "  </Limit>",
-            "</Policy>",
-            _POLICY_END,
-            "",
-        ]
-    )
-
-
-def with_cups_policy(conf: str) -> str:
-    """`conf` (a cupsd.conf) with our policy block appended, or replaced where it already is."""
-    start, end = conf.find(_POLICY_BEGIN), conf.find(_POLICY_END)
-    if start != -1 and end > start:
-        conf = conf[:start] + conf[end + len(_POLICY_END) :].lstrip("\n")
-    return conf.rstrip("\n") + "\n\n" + cups_policy()
 
 
 def existing_token(path: Path) -> str | None:
@@ -424,22 +360,6 @@ def system_files_steps(step: Step, config: Path, key: Path, signing: Path) -> No
     if "udev rules" in changed:
         run(["udevadm", "control", "--reload-rules"], step, "udev reload")
     enable_units([KIOSK_UNIT], step, reload=KIOSK_UNIT in changed)
-
-
-def queue_op_policy(printers_conf: Path, queue: str) -> str | None:
-    """The OpPolicy cupsd saved for `queue` in printers.conf (None: not set or not readable)."""
-    try:
-        lines = printers_conf.read_text().splitlines()
-    except OSError:
-        return None
-    inside = False
-    for line in lines:
-        words = line.strip().rstrip(">").split()
-        if words[:1] in (["<Printer"], ["<DefaultPrinter"]):
-            inside = words[1:2] == [queue]
-        elif inside and words[:1] == ["OpPolicy"]:
-            return " ".join(words[1:])
-    return None
 
 
 def cups_queue_policy(args: argparse.Namespace, step: Step, *, restart: bool) -> None:

@@ -82,9 +82,10 @@ exit 0
 
 
 def kiosk_policy(user: str = POLICY_USER) -> str:
-    """provisioning/provision.py's cupsd.conf policy for the A4 queue, with `user` as the kiosk."""
-    path = Path(__file__).resolve().parents[3] / "provisioning" / "provision.py"
-    spec = importlib.util.spec_from_file_location("anjungan_provision", path)
+    """provisioning's cupsd.conf policy for the A4 queue (kiosk_cups.py, which provision.py
+    writes), with `user` as the kiosk."""
+    path = Path(__file__).resolve().parents[3] / "provisioning" / "kiosk_cups.py"
+    spec = importlib.util.spec_from_file_location("anjungan_kiosk_cups", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
