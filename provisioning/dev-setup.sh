@@ -22,6 +22,7 @@ APT_PACKAGES=(
   postgresql-15                               # production database; server tests run on it too
   nginx-light openssl                         # the central server's front (TLS, static files)
   espeak-ng                                   # audio guidance (Bahasa Indonesia voice)
+  strace                                      # tests see the kiosk's fsyncs in its system calls
   cage xwayland libccid                       # the rest of a kiosk's packages (provision.py):
                                               # its --system test finds them all installed
 )

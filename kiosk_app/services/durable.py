@@ -10,6 +10,7 @@ memory, every write raises `StorageError` naming the file, and the health report
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
 import threading
@@ -262,6 +263,41 @@ def _replace_damaged(
     )
     STORAGE.report(path, DAMAGED, detail)
     return db
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so that names made, moved or removed in it survive a power cut (an
+    fsync of a file makes its bytes durable, not its name)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace(source: Path, target: Path) -> None:
+    """`os.replace(source, target)`, durable: the folders of both names are synced after."""
+    os.replace(source, target)
+    sync_folder(target.parent)
+    if source.parent.resolve() != target.parent.resolve():
+        sync_folder(source.parent)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` whole or not at all, durably: a temporary file beside it is
+    written and synced, then renamed over it and the folder synced. A failed write (full disk)
+    removes the temporary file and raises."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a half-written copy on a full disk frees its space
+        raise
 
 
 def keep_aside(path: Path, why: str = DAMAGED) -> Path | None:

@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import logging
-import os
 import shutil
 import subprocess
 import tarfile
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from kiosk_app.central import CentralClient, CentralError
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
+from kiosk_app.services.durable import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -227,9 +227,8 @@ class HealthReporter:
     def _save_config(self, config: dict[str, Any]) -> str:
         """Default push_config: keep the pushed settings for the next start."""
         target = self.data_dir / "config.pushed.json"
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, target)
+        text = json.dumps(config, indent=2, sort_keys=True)
+        write_atomically(target, text.encode("utf-8"))  # a power cut leaves old or new
         return f"saved to {target.name}; applied at the next restart"
 
     def _log_bundle(self) -> tuple[bytes, int]:

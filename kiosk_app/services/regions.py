@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import threading
 import zlib
 from collections.abc import Callable
@@ -21,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from kiosk_app.domain.region_search import RegionTree, SearchResult, tree_from_payload
 from kiosk_app.domain.regions import sample_regions
-from kiosk_app.services.durable import DAMAGED, STORAGE, UNWRITABLE, keep_aside, write_problem
+from kiosk_app.services.durable import (
+    DAMAGED,
+    STORAGE,
+    UNWRITABLE,
+    keep_aside,
+    write_atomically,
+    write_problem,
+)
 
 if TYPE_CHECKING:
     from kiosk_app.central import CentralClient
@@ -230,18 +236,8 @@ class RegionCache:
         return "updated"
 
     def _store(self, blob: bytes) -> None:
-        """Write the download atomically (temporary file, fsync, rename)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                handle.write(blob)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)  # a half-written copy on a full disk frees its space
-            raise
+        """Write the download whole or not at all, durably (durable.write_atomically)."""
+        write_atomically(self.path, blob)
 
     # -- background thread ---------------------------------------------------------------------
     def start(self) -> None:

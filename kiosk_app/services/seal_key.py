@@ -29,7 +29,6 @@ more than seals.CLOCK_SKEW.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk_app.central import CentralClient, CentralError, CentralRejected, CentralUnavailable
-from kiosk_app.services import receipt_seal
+from kiosk_app.services import durable, receipt_seal
 from kiosk_app.services.durable import STORAGE, UNWRITABLE, keep_aside
 from kiosk_app.services.sealing import (
     OutboxError,
@@ -92,7 +91,7 @@ def _finish_swap(path: Path) -> None:
     move the successor in where the key file is missing, and remove retired files."""
     nxt = beside(path, NEXT)
     if not path.exists() and nxt.exists():
-        os.replace(nxt, path)
+        durable.replace(nxt, path)
         log.warning("seal key rotation was cut short after the server confirmed it: finished")
     if not nxt.exists():
         for retired in path.parent.glob(f"{path.name}.{RETIRED}-*"):
@@ -342,7 +341,7 @@ class SealKeyRegistrar:
         assert self.key_file is not None
         aside = keep_aside(self.key_file, RETIRED)
         self.step("aside")
-        os.replace(beside(self.key_file, NEXT), self.key_file)
+        durable.replace(beside(self.key_file, NEXT), self.key_file)
         if self.use_key is not None:
             self.use_key(new)
         with self._lock:

@@ -16,6 +16,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kiosk_app.services.durable import sync_folder
+
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY_FILE = Path("/etc/anjungan/outbox.key")
@@ -87,6 +89,7 @@ def write_new_secret(path: Path) -> bytes:
         handle.write(base64.urlsafe_b64encode(key).decode() + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+    sync_folder(path.parent)  # the new name too: a key lost in a power cut orphans seals
     return key
 
 
