@@ -23,12 +23,14 @@ TOKEN_SIGNING_KEY = "token-signing-key"
 SESSION_KEY = "session-key"
 PRINT_CODE_PEPPER = "print-code-pepper"
 SEAL_SIGNING_KEY = "seal-signing-key"  # the server's Ed25519 receipt seals (server_seal)
+NIK_AUDIT_KEY = "nik-audit-key"  # keys the NIKs of the card-holder audit (card_holder_audit)
 # name: the environment variables that may hold it (the first one is the documented one)
 ENVIRONMENT: dict[str, tuple[str, ...]] = {
     TOKEN_SIGNING_KEY: ("ANJUNGAN_TOKEN_SIGNING_KEY", "ANJUNGAN_TOKEN_SECRET"),
     SESSION_KEY: ("ANJUNGAN_SESSION_KEY", "ANJUNGAN_SECRET_KEY"),
     PRINT_CODE_PEPPER: ("ANJUNGAN_PRINT_CODE_PEPPER",),
     SEAL_SIGNING_KEY: ("ANJUNGAN_SEAL_SIGNING_KEY",),
+    NIK_AUDIT_KEY: ("ANJUNGAN_NIK_AUDIT_KEY",),
 }
 MIN_LENGTH = 32
 

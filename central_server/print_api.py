@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from central_server import issued, lifecycle, print_codes
 from central_server.addresses import public_base
-from central_server.card_holder_audit import LISTS, RESERVES, CardHolderGate
+from central_server.card_holder_audit import LISTS, RESERVES
+from central_server.card_holder_gate import CardHolderGate
 from central_server.db import Database
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskGuard, KioskRef
@@ -96,7 +97,7 @@ def application_summary(session: Session, app: Application) -> dict[str, Any]:
 
 def build_router(db: Database, kiosk_dependency: KioskGuard, gate: CardHolderGate) -> APIRouter:
     """The card holder's applications and the print-code reservation cycle; `gate` audits
-    each look-up and reservation and limits them per kiosk and per NIK (card_holder_audit)."""
+    each look-up and reservation and limits them per kiosk and per NIK (card_holder_gate)."""
     router = APIRouter(tags=["card holder"])
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
 

@@ -21,7 +21,7 @@ from sqlalchemy import DateTime, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central_server.addresses import public_base
-from central_server.card_holder_audit import CardHolderGate
+from central_server.card_holder_gate import CardHolderGate
 from central_server.db import Database
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskGuard, KioskRef

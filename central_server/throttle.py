@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -91,25 +92,51 @@ class DatabaseRateLimiter:
 
     def acquire(self, key: str) -> float | None:
         """Take one token for `key`: None when allowed, else seconds until one is available."""
-        key = f"{self.prefix}{key}"[:200]
-        now = self._clock()
         with self.db.transaction() as session:
-            row = _row_for_update(
-                session,
-                self.db,
-                RateBucket,
-                key,
-                {"key": key, "tokens": float(self.burst), "updated_at": now},
-            )
-            tokens = min(
-                float(self.burst), row.tokens + max(0.0, now - row.updated_at) * self.rate_per_s
-            )
-            allowed = tokens >= 1.0
-            row.tokens, row.updated_at = (tokens - 1.0 if allowed else tokens), now
-            if random.random() < 0.001:  # now and then: forget buckets idle for an hour
-                idle = RateBucket.updated_at < now - BUCKET_IDLE_S
-                session.execute(delete(RateBucket).where(idle))
-        return None if allowed else (1.0 - tokens) / self.rate_per_s
+            bucket = self.hold(session, key)
+            if bucket.wait is None:
+                bucket.spend()
+            else:  # refilled so far: the same tokens later, whether stored now or not
+                bucket.row.tokens, bucket.row.updated_at = bucket.tokens, bucket.now
+        return bucket.wait
+
+    def hold(self, session: Session, key: str, now: float | None = None) -> Held:
+        """The bucket of `key` locked until `session`'s transaction ends, refilled to `now`:
+        a caller decides within that transaction whether to spend a token (Held.spend)."""
+        key = f"{self.prefix}{key}"[:200]
+        now = self._clock() if now is None else now
+        row = _row_for_update(
+            session,
+            self.db,
+            RateBucket,
+            key,
+            {"key": key, "tokens": float(self.burst), "updated_at": now},
+        )
+        tokens = min(
+            float(self.burst), row.tokens + max(0.0, now - row.updated_at) * self.rate_per_s
+        )
+        if random.random() < 0.001:  # now and then: forget buckets idle for an hour
+            session.execute(delete(RateBucket).where(RateBucket.updated_at < now - BUCKET_IDLE_S))
+        return Held(row, tokens, now, self.rate_per_s)
+
+
+@dataclass
+class Held:
+    """A locked token bucket refilled to `now`: what it has, and taking one token from it."""
+
+    row: RateBucket
+    tokens: float
+    now: float
+    rate_per_s: float
+
+    @property
+    def wait(self) -> float | None:
+        """None when a token is there, else seconds until one is."""
+        return None if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate_per_s
+
+    def spend(self) -> None:
+        """Take one token (written with the transaction)."""
+        self.row.tokens, self.row.updated_at = self.tokens - 1.0, self.now
 
 
 def utcnow() -> datetime:

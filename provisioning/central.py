@@ -46,7 +46,13 @@ UNITS = ("anjungan-central@.service", "anjungan-central-worker.service", TARGET)
 DEFAULT_PORTS = (8001, 8002)
 CREDENTIALS_DIR = Path("/etc/anjungan/credentials")  # root-only; units LoadCredential= them
 # central_server/keys.py's names: the app servers' LoadCredential= lines name the same files
-SERVER_SECRETS = ("token-signing-key", "session-key", "print-code-pepper", "seal-signing-key")
+SERVER_SECRETS = (
+    "token-signing-key",
+    "session-key",
+    "print-code-pepper",
+    "seal-signing-key",
+    "nik-audit-key",
+)
 # Above the largest body any route accepts (a kiosk's command result with its logs, [limits]
 # max_command_result_bytes = 8 MiB + 64 KiB); the app servers enforce each route's own limit.
 CLIENT_MAX_BODY = "9m"

@@ -56,7 +56,13 @@ CENTRAL_UNITS = [f"anjungan-central@{port}.service" for port in PORTS] + [
 ]
 BASE = "https://127.0.0.1"  # the certificate names 127.0.0.1 too
 CREDENTIALS = "/etc/anjungan/credentials"
-SECRETS = ("token-signing-key", "session-key", "print-code-pepper", "seal-signing-key")
+SECRETS = (
+    "token-signing-key",
+    "session-key",
+    "print-code-pepper",
+    "seal-signing-key",
+    "nik-audit-key",
+)
 KIOSK_COMMAND = [
     "/usr/bin/python3", "/opt/anjungan/provisioning/provision.py", "--system",
     "--kiosk-id", KIOSK, "--office-code", OFFICE, "--central-url", f"https://{SERVER}",

@@ -22,7 +22,7 @@ from central_server import (
     surveys,
 )
 from central_server.admission import Admission, Refused, Submission
-from central_server.card_holder_audit import CardHolderGate
+from central_server.card_holder_gate import CardHolderGate
 from central_server.config import LimitSettings
 from central_server.db import Database
 from central_server.errors import UNAUTHORIZED as ERRORS
@@ -201,7 +201,7 @@ def router(
 
     r.include_router(scans.upload_router(db, current_kiosk, limits.max_scan_bytes))
     r.include_router(surveys.kiosk_router(db, current_kiosk, today))
-    gate = CardHolderGate(db, limits)  # per kiosk and per NIK, audited
+    gate = CardHolderGate(db, limits)  # per kiosk (citizens) and per NIK, audited; real time
     r.include_router(print_api.build_router(db, current_kiosk, gate))  # print codes
     r.include_router(  # a lost receipt printed again, sealed by the server
         receipt_copies.build_router(

@@ -13,7 +13,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from central_server.card_holder_audit import ALERT_CODE, BUDGET_CODE
+from central_server.card_holder_audit import ALERT_CODE
+from central_server.card_holder_gate import BUDGET_CODE
 from central_server.config import LimitSettings, load_central_config
 from central_server.embedded import EmbeddedServer, start_embedded
 from central_server.runtime import build_app
@@ -57,13 +58,13 @@ def ask(server: EmbeddedServer, kiosk: dict[str, str], n: int) -> requests.Respo
 
 
 def audit_rows(url: str) -> list[tuple[Any, ...]]:
-    """The audit table as stored: (kiosk, masked NIK, kind, outcome), oldest first."""
+    """The audit table as stored: (kiosk, masked NIK, kind, outcome, attempts), oldest first."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
                 text(
-                    "SELECT kiosk_id, masked_nik, kind, outcome"
+                    "SELECT kiosk_id, masked_nik, kind, outcome, attempts"
                     " FROM card_holder_lookups ORDER BY id"
                 )
             ).all()
@@ -89,7 +90,7 @@ def test_two_app_servers_share_one_kiosk_budget_and_the_walk_is_audited(
     assert ask(first, other, 0).status_code == 200
     rows = audit_rows(database_url)
     assert [r[3] for r in rows] == ["allowed"] * BUDGET + ["kiosk_budget"] * 2 + ["allowed"]
-    assert rows[0] == ("kiosk-a", "3517********0000", "applications", "allowed")
+    assert rows[0] == ("kiosk-a", "3517********0000", "applications", "allowed", 1)
     assert rows[1][2] == "print_reserve"
     assert all("*" * 8 in r[1] for r in rows)
     stored = repr(rows)
@@ -119,7 +120,8 @@ def test_the_nik_limit_still_holds_apart_from_the_kiosk_budget(database_url: str
             third.base_url + LISTS, json={"nik": nik(8)}, headers=kiosk, timeout=10
         )
         assert other.status_code == 200  # the kiosk's budget (30 by default) is not spent
-    assert [r[3] for r in audit_rows(database_url)][-3:] == ["nik_limit", "nik_limit", "allowed"]
+    # the NIK's two refusals: one row counting them (card_holder_audit.record_refusal)
+    assert [r[3:] for r in audit_rows(database_url)][-2:] == [("nik_limit", 2), ("allowed", 1)]
 
 
 def test_a_kiosk_over_its_budget_shows_on_the_fleet_dashboard_in_words(

@@ -83,7 +83,7 @@ KIOSK_BUDGET = Text(
     "for a while. Please try again in {wait}, or ask an attendant. Your applications and "
     "print code are safe.",
 )
-BUDGET_CODE = "kiosk_lookup_budget"  # central_server.card_holder_audit: the kiosk's, any NIK
+BUDGET_CODE = "kiosk_lookup_budget"  # central_server.card_holder_gate: the kiosk's, in citizens
 SERVER_DOWN = Text(
     "Server pusat tidak dapat dihubungi, jadi dokumen belum bisa dicetak. Kode "
     "cetak Anda tetap berlaku; coba lagi nanti.",
