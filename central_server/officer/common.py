@@ -47,6 +47,7 @@ ERROR_TEXTS: dict[str, str] = {
     "datang pada hari jadwalnya.",
     "holder_name": "Nama pemilik dokumen wajib diisi.",
     "holder_nik": "NIK pemilik dokumen harus 16 angka.",
+    "search_nik": "NIK yang dicari harus 16 angka. / The NIK searched for must have 16 digits.",
     "bad_input": "Isian formulir tidak lengkap atau tidak sah.",
     "content_held": "Isian permohonan ini ditahan untuk diperiksa. Periksa isiannya lalu lepas "
     "tahanan, atau minta perbaikan.",

@@ -1,4 +1,5 @@
-"""Officer and admin pages (login, queue, applications, quotas, users, IKM) and the admin API."""
+"""Officer and admin pages (login, queue, applications, quotas, users, IKM, the card-holder
+audit) and the admin API."""
 
 import hmac
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from central_server import surveys
 from central_server.errors import UNAUTHORIZED as ERRORS
 from central_server.errors import fail
 from central_server.models import Office, Quota
-from central_server.officer import manage, pages
+from central_server.officer import lookups, manage, pages
 from central_server.officer.common import PageContext
 from central_server.schemas import Error, QuotaIn, QuotaOut, Service
 
@@ -38,6 +39,7 @@ def router(ctx: PageContext, admin_secret: str | None) -> APIRouter:
     r.include_router(manage.router(ctx))
     r.include_router(pages.router(ctx))
     r.include_router(surveys.officer_router(ctx))
+    r.include_router(lookups.router(ctx))  # the card-holder audit (admins)
 
     @r.put(
         "/api/v1/offices/{office_code}/quotas/{service}",

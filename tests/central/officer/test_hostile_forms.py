@@ -26,6 +26,7 @@ def test_hostile_staff_input_is_refused_without_a_server_error(central: Central)
         ("/officer/counters/1/transfer", {"target": HUGE}),
         ("/officer/counters/restore", {"number": HUGE}),
         ("/officer/quotas", {"office": NUL, "kia": "5"}),
+        ("/officer/card-holder-lookups", {"kiosk": NUL, "nik": NUL, "nik_hash": HUGE}),
     ]
     answers = {f"{path} {data}": admin.post(path, data).status_code for path, data in forms}
     answers["fleet attachment"] = technician.get(f"/fleet/commands/{HUGE}/attachment").status_code
