@@ -74,9 +74,9 @@ class LimitSettings:
     enrolment_burst_per_ip: int = 20
     print_lookups_per_minute: float = 20.0  # card-holder lists and print reservations, per NIK
     print_lookup_burst: int = 10
-    # ...and per kiosk, whatever the NIK (so one kiosk, or its stolen token, cannot walk
-    # through NIKs): this many within kiosk_lookup_window_minutes; a kiosk serving a citizen
-    # every minute or two needs a few per citizen (own applications, a print, the list again)
+    # ...and per kiosk in distinct citizens (so one kiosk, or its stolen token, cannot walk
+    # through NIKs): this many NIKs within kiosk_lookup_window_minutes; a NIK asked again
+    # within the window (own applications, a print, the list again) costs nothing more
     kiosk_lookups_per_window: int = 30
     kiosk_lookup_window_minutes: float = 10.0
     receipt_copies_per_day: int = 3  # a pre-application's receipt printed again, a WIB day

@@ -32,7 +32,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {
         "model": Error,
         "description": "rate_limited (this NIK asked too often) or kiosk_lookup_budget (this "
-        "kiosk's card-holder look-ups, any NIK, are used up); Retry-After says when to try again",
+        "kiosk's card-holder look-ups, counted in distinct NIKs, are used up); Retry-After says "
+        "when to try again",
     },
 }
 
