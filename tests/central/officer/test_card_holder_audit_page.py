@@ -129,6 +129,12 @@ def test_only_an_admin_may_open_the_audit(looked_up: Central, officer: Staff) ->
     assert technician.get(PAGE).status_code == 403
     assert "3517****" not in technician.get(PAGE).text
     assert officer.post(PAGE, {"nik": NIK}).status_code == 403
+    # The fleet page of the kiosk over its budget counts its 5 refusals (one row) for both;
+    # the admin's has a link to its audit.
+    calm = technician.get("/fleet/kiosks/kiosk-sby").text
+    assert 'id="lookup-refusals" data-count="5"' in calm and "lookup-audit-link" not in calm
+    fleet = Staff(looked_up.url, "admin").get("/fleet/kiosks/kiosk-sby").text
+    assert f'id="lookup-audit-link" href="{PAGE}?kiosk=kiosk-sby"' in fleet
     stranger = requests.get(looked_up.url + PAGE, allow_redirects=False, timeout=10)
     assert stranger.status_code == 303 and stranger.headers["location"].startswith("/login")
 
