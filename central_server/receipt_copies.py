@@ -7,6 +7,12 @@ seal format the kiosks use, so the check-in and `/r/` verify it). The kiosk keep
 receipt. Limits: the card-holder gate (the kiosk's budget and the NIK's rate, audited in
 `card_holder_lookups`) and RECEIPT_COPIES_PER_DAY copies of one application a WIB day, every
 request kept here (kiosk, time, masked NIK, outcome).
+
+A copy the kiosk reports as not printed at all (neither the ticket nor the A4 receipt came
+out: paper out, a jam, a pulled cable) is given back: it stays here with its print outcome,
+for a supervisor, but no longer counts toward the day's limit
+(central_server.receipt_copy_outcomes). A copy whose outcome never arrives (the kiosk died
+while printing) counts, as one that printed.
 """
 
 import json
@@ -17,7 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, StringConstraints
-from sqlalchemy import DateTime, Index, Integer, String, func, select
+from sqlalchemy import DateTime, Index, Integer, String, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central_server.addresses import public_base
@@ -47,6 +53,8 @@ ALLOWED, DAILY_LIMIT, NOT_COPYABLE, NOT_FOUND = (
     "not_copyable",
     "not_found",
 )
+# An allowed copy's print outcome as its kiosk reported it (None: never reported, counts).
+PRINTED, PARTLY_PRINTED, NOT_PRINTED = "printed", "partly_printed", "not_printed"
 
 
 class ReceiptCopy(Base):
@@ -60,6 +68,12 @@ class ReceiptCopy(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     masked_nik: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(20))  # allowed | daily_limit | not_copyable ...
+    # What the kiosk reported of an allowed copy: printed | partly_printed | not_printed;
+    # None: no report (yet, or ever: the kiosk died mid-print), so it counts.
+    print_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    print_failure: Mapped[str | None] = mapped_column(String(200), nullable=True)  # which device
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    report_key: Mapped[str | None] = mapped_column(String(128), nullable=True)  # Idempotency-Key
 
 
 class ReceiptCopyIn(CardHolderIn):
@@ -84,6 +98,7 @@ class ReceiptCopyOut(BaseModel):
     qr: str  # what the QR carries: <public url>/r/<seal>
     copied_at: datetime
     copies_left_today: int
+    copy_id: int  # the audit row: the kiosk reports the copy's print outcome on it
 
 
 def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
@@ -95,13 +110,16 @@ def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _copies_today(session: Session, application_id: int, now: datetime) -> int:
+def copies_today(session: Session, application_id: int, now: datetime) -> int:
+    """The application's copies counted today: allowed ones, less those given back because
+    nothing printed (NOT_PRINTED)."""
     start, end = _day_bounds(now)
     return int(
         session.scalar(
             select(func.count()).where(
                 ReceiptCopy.application_id == application_id,
                 ReceiptCopy.outcome == ALLOWED,
+                or_(ReceiptCopy.print_outcome.is_(None), ReceiptCopy.print_outcome != NOT_PRINTED),
                 ReceiptCopy.at >= start,
                 ReceiptCopy.at < end,
             )
@@ -169,7 +187,7 @@ def build_router(
                 session.execute(
                     select(Application.id).where(Application.id == app.id).with_for_update()
                 )
-                left = per_day - _copies_today(session, app.id, now)
+                left = per_day - copies_today(session, app.id, now)
                 outcome = ALLOWED if left > 0 else DAILY_LIMIT
             if outcome == DAILY_LIMIT:
                 refusal = (
@@ -178,7 +196,16 @@ def build_router(
                     f"this application's receipt was printed again {per_day} times today",
                     {"limit": per_day},
                 )
-            elif app is not None and outcome == ALLOWED:
+            row = ReceiptCopy(
+                application_id=app.id if app is not None else None,
+                kiosk_id=kiosk.kiosk_id,
+                at=utc(now),
+                masked_nik=masked,
+                outcome=outcome,
+            )
+            session.add(row)
+            if app is not None and outcome == ALLOWED:
+                session.flush()  # the row's id: the copy the kiosk reports on
                 office = session.get_one(Office, app.office_code)
                 seal = sealer.seal(app)
                 answer = ReceiptCopyOut(
@@ -193,16 +220,8 @@ def build_router(
                     qr=receipt_seal.qr_text(seal, base),
                     copied_at=now,
                     copies_left_today=left - 1,
+                    copy_id=row.id,
                 )
-            session.add(
-                ReceiptCopy(
-                    application_id=app.id if app is not None else None,
-                    kiosk_id=kiosk.kiosk_id,
-                    at=utc(now),
-                    masked_nik=masked,
-                    outcome=outcome,
-                )
-            )
         audit.info(
             "receipt copy %s: kiosk %s, nik=%s, %s",
             body.registration_number,

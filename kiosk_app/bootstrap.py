@@ -28,6 +28,7 @@ from kiosk_app.services.health import (
 from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.outbox.store import Outbox
+from kiosk_app.services.printing.copy_outcomes import CopyOutcomes
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.receipt_vault import ReceiptSealer
 from kiosk_app.services.printing.reprint import TicketReprint, report_interrupted
@@ -54,6 +55,7 @@ class Kiosk:
     health: HealthReporter | None = None
     outbox: OutboxSender | None = None
     surveys: SurveySender | None = None
+    copy_outcomes: CopyOutcomes | None = None
     attendant: AttendantService | None = None
     regions: RegionCache | None = None
     leases: LeaseKeeper | None = None
@@ -82,6 +84,8 @@ class Kiosk:
         if self.surveys is not None:
             self.surveys.stop()
             self.surveys.queue.close()
+        if self.copy_outcomes is not None:
+            self.copy_outcomes.close()
         if self.journal is not None:
             self.journal.close()
         if self.embedded_server is not None:
@@ -136,6 +140,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             central,
         )
         surveys = SurveySender(SurveyQueue(config.data_dir / "surveys.db"), central)
+        copy_outcomes = CopyOutcomes(config.data_dir / "copy-outcomes.db", central)
         regions = RegionCache(central, config.data_dir, first_delay_s=8.0)  # after 1st heartbeat
         # Places set aside for this kiosk, booked while the server cannot be reached (no
         # signing key: nothing offline can be sealed, so no lease is taken either).
@@ -179,6 +184,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             opening_hours=config.opening_hours,
             leases=leases.store if leases is not None else None,
             signer=signer,
+            copy_outcomes=copy_outcomes,
         )
         device_map: dict[str, StatusSource] = {
             "card_reader": devices.card_reader,
@@ -229,6 +235,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         # backoff at once: after an outage the queue drains in seconds, not minutes.
         central.on_answer(outbox.server_answered)
         central.on_answer(surveys.server_answered)
+        central.on_answer(copy_outcomes.server_answered)
         if leases is not None:
             central.on_answer(leases.server_answered)
             central.on_no_answer(leases.server_silent)
@@ -245,6 +252,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         if key is not None:  # without the key its rows stay sealed and pending, never refused
             outbox.start()
         surveys.start()
+        copy_outcomes.start()
         if leases is not None:
             leases.start()
     except BaseException:
@@ -261,6 +269,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         health,
         outbox=outbox,
         surveys=surveys,
+        copy_outcomes=copy_outcomes,
         attendant=attendant,
         regions=regions,
         leases=leases,

@@ -39,6 +39,16 @@ class ReceiptCopyData:
     qr: str  # the server's seal as the QR carries it
     copied_at: str
     copies_left_today: int
+    copy_id: int = 0  # the server's audit row of this copy (0: a server that reports none)
+
+
+@dataclass(frozen=True)
+class CopyOutcomeAnswer:
+    """The server's answer to a copy's print outcome: counted or given back."""
+
+    print_outcome: str  # printed | partly_printed | not_printed
+    counted: bool
+    copies_left_today: int
 
 
 def record_from(raw: dict[str, Any]) -> ApplicationRecord:
@@ -122,6 +132,37 @@ class CardHolderApi:
             values={str(k): str(v) for k, v in dict(answer.get("data") or {}).items()},
             qr=str(answer["qr"]),
             copied_at=str(answer["copied_at"]),
+            copies_left_today=int(answer["copies_left_today"]),
+            copy_id=int(answer.get("copy_id") or 0),
+        )
+
+    def report_copy_outcome(
+        self,
+        copy_id: int,
+        *,
+        ticket_printed: bool,
+        receipt_printed: bool,
+        failure: str,
+        idempotency_key: str,
+        timeout: float | None = None,
+    ) -> CopyOutcomeAnswer:
+        """Tell the server how copy `copy_id` printed (no personal data); a resent key is
+        applied once. Nothing printed: the server gives the copy back."""
+        answer = self._call(
+            "POST",
+            f"/api/v1/card-holder/receipt-copy/{copy_id}/outcome",
+            json={
+                "ticket_printed": ticket_printed,
+                "receipt_printed": receipt_printed,
+                "failure": failure[:200],
+            },
+            headers={"Idempotency-Key": idempotency_key},
+            what=f"receipt copy {copy_id} outcome key={idempotency_key[:8]}",
+            timeout=timeout,
+        )
+        return CopyOutcomeAnswer(
+            print_outcome=str(answer["print_outcome"]),
+            counted=bool(answer["counted"]),
             copies_left_today=int(answer["copies_left_today"]),
         )
 

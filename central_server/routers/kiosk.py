@@ -17,6 +17,7 @@ from central_server import (
     print_api,
     quota,
     receipt_copies,
+    receipt_copy_outcomes,
     regions,
     scans,
     surveys,
@@ -206,6 +207,11 @@ def router(
     r.include_router(  # a lost receipt printed again, sealed by the server
         receipt_copies.build_router(
             db, current_kiosk, gate, sealer, clock, limits.receipt_copies_per_day
+        )
+    )
+    r.include_router(  # how the copy came out: one that did not print is given back
+        receipt_copy_outcomes.build_router(
+            db, current_kiosk, limits, clock, limits.receipt_copies_per_day
         )
     )
     r.include_router(regions.build_router(db, current_kiosk))  # region master list

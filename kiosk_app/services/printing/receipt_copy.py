@@ -6,6 +6,12 @@ seal of the server's key (central_server.receipt_copies), then printed as the or
 (thermal ticket and A4 receipt, through PrintingService and its journal) marked "CETAK ULANG"
 with the time of the copy. The server limits the copies of one application a day and audits
 each one; what fails to print is journalled like any receipt, for an attendant's reprint.
+
+The kiosk reports how each copy printed (kiosk_app.services.printing.copy_outcomes: durable,
+sent once by its key). Nothing came out (neither the ticket nor the A4): the server gives the
+copy back, it does not count toward the day's limit, and the citizen is told so. One of the two
+came out: the citizen holds a sealed receipt (the ticket's QR or the A4), the copy counts, and
+the missing part waits in the print journal for the attendant.
 """
 
 from __future__ import annotations
@@ -20,8 +26,14 @@ from kiosk_app.domain.catalogue import SERVICES
 from kiosk_app.domain.identity import Identity, mask_nik
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import COPY_NOTE
+from kiosk_app.services.printing.copy_outcomes import CopyOutcomes
 from kiosk_app.services.printing.issued import budget_refusal, unavailable_refusal
-from kiosk_app.services.printing.service import STATUS_SUBMITTED, CopyMark, PrintingService
+from kiosk_app.services.printing.service import (
+    STATUS_SUBMITTED,
+    CopyMark,
+    PrintingService,
+    PrintResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +75,26 @@ FAILED = Text(
     "Tanda terima tidak dapat dicetak ulang saat ini. Silakan tanyakan ke petugas.",
     "The receipt cannot be printed again right now. Please ask an attendant.",
 )
+NOT_COUNTED = Text(
+    "Tanda terima tidak tercetak karena gangguan printer kios, jadi cetak ulang ini tidak "
+    "dihitung dalam batas harian. Silakan coba lagi di kios lain atau minta bantuan petugas.",
+    "The receipt did not print because of a kiosk printer fault, so this copy does not count "
+    "toward the daily limit. Please try again at another kiosk or ask the attendant.",
+)
+NOT_COUNTED_LATER = Text(
+    "Tanda terima tidak tercetak karena gangguan printer kios. Cetak ulang ini tidak akan "
+    "dihitung dalam batas harian begitu kios tersambung lagi ke server pusat. Silakan minta "
+    "bantuan petugas.",
+    "The receipt did not print because of a kiosk printer fault. This copy will not count "
+    "toward the daily limit once the kiosk reaches the central server again. Please ask the "
+    "attendant.",
+)
+PARTLY_COUNTED = Text(
+    "Sebagian tanda terima sudah tercetak, jadi cetak ulang ini tetap dihitung. Bagian yang "
+    "belum tercetak dapat dicetak petugas tanpa mengurangi jatah Anda.",
+    "Part of the receipt did print, so this copy counts. The part that did not print can be "
+    "printed by the attendant without using up another copy.",
+)
 ATTENDANT_CALLED = Text(
     "Petugas sudah dipanggil dan dapat mencetaknya untuk Anda setelah printer diperbaiki.",
     "An attendant has been called and can print it for you once the printer is fixed.",
@@ -102,10 +134,14 @@ class ReceiptCopyPrint:
         central: CentralClient,
         printing: PrintingService,
         now: Callable[[], datetime] = datetime.now,
+        outcomes: CopyOutcomes | None = None,
     ) -> None:
+        """`outcomes`: where each copy's print outcome goes to the server (None: not
+        reported, so every copy counts)."""
         self._central = central
         self._printing = printing
         self._now = now
+        self._outcomes = outcomes
 
     def print_copy(self, identity: Identity, registration_number: str, language: str) -> CopyResult:
         """Ask the server for the receipt (bound to the card's NIK) and print ticket and A4."""
@@ -150,6 +186,7 @@ class ReceiptCopyPrint:
                 journal_tag=f"salinan {data.copied_at}",  # the server's time: one a copy
             ),
         )
+        given_back = self._report(data.copy_id, result)
         if result.ticket_printed and result.receipt_printed:
             messages = [COPIED.format(number=data.registration_number)]
             if data.copies_left_today > 0:
@@ -164,13 +201,46 @@ class ReceiptCopyPrint:
             if not ok
         ]
         reason = f"receipt copy of {data.registration_number}: {' and '.join(failed)} not printed"
-        log.warning("%s (journalled for an attendant's reprint)", reason)
+        if result.ticket_printed or result.receipt_printed:
+            counted: tuple[Text, ...] = (PARTLY_COUNTED,)
+        elif given_back is None:
+            counted = ()  # not reported (no queue, or a server that keeps no copy id)
+        else:
+            counted = (NOT_COUNTED,) if given_back else (NOT_COUNTED_LATER,)
+        log.warning(
+            "%s (copy %d, %s; %s; journalled for an attendant's reprint)",
+            reason,
+            data.copy_id,
+            "; ".join(result.failures) or "no detail",
+            _counted_words(result, given_back),
+        )
         return CopyResult(
             result.ticket_printed,
             result.receipt_printed,
-            (*result.messages, ATTENDANT_CALLED),
+            (*result.messages, *counted, ATTENDANT_CALLED),
             attendant_reason=reason,
         )
+
+    def _report(self, copy_id: int, result: PrintResult) -> bool | None:
+        """Report the copy's outcome; for a copy that printed nothing, whether the server
+        gave it back already (False: queued, it will be), else None."""
+        if self._outcomes is None or copy_id <= 0:
+            return None
+        nothing = not result.ticket_printed and not result.receipt_printed
+        try:
+            answer = self._outcomes.report(
+                copy_id,
+                ticket_printed=result.ticket_printed,
+                receipt_printed=result.receipt_printed,
+                failure="; ".join(result.failures),
+                wait=nothing,  # the citizen is told whether it counts
+            )
+        except Exception:  # a report must never cost the citizen the screen
+            log.exception("receipt copy %d: reporting its outcome crashed", copy_id)
+            return False if nothing else None
+        if not nothing:
+            return None
+        return answer is not None and not answer.counted
 
     @staticmethod
     def _refusal(exc: CentralError) -> Text:
@@ -180,3 +250,12 @@ class ReceiptCopyPrint:
         if exc.code == "copy_limit":
             return COPY_LIMIT.format(limit=exc.extra.get("limit", 3))
         return {"not_copyable": NOT_COPYABLE, "not_found": NOT_FOUND}.get(exc.code or "", FAILED)
+
+
+def _counted_words(result: PrintResult, given_back: bool | None) -> str:
+    """The technician's words for what the copy costs the citizen."""
+    if result.ticket_printed or result.receipt_printed:
+        return "counted: part of it printed"
+    if given_back is None:
+        return "counted: outcome not reported"
+    return "given back by the server" if given_back else "give-back queued for the server"

@@ -80,6 +80,7 @@ class PrintResult:
     ticket_printed: bool
     receipt_printed: bool
     messages: tuple[Text, ...]
+    failures: tuple[str, ...] = ()  # what failed, for the technician: "ticket: PaperOut"
 
 
 class PrintingService:
@@ -182,6 +183,7 @@ class PrintingService:
             copied_at=copied_at,
         )
         messages: list[Text] = []
+        failures: list[str] = []
         reference = receipt.registration_number
         title = f"receipt-{reference}"
         if copied is not None:
@@ -192,6 +194,7 @@ class PrintingService:
             lambda: self._ticket_printer.print_ticket(ticket),
             messages,
             payload=ticket_payload(ticket),
+            failures=failures,
         )
         if not ticket_ok:
             messages.append(TICKET_FAILED_HINT)
@@ -227,10 +230,12 @@ class PrintingService:
                 pdf = render()
                 self._document_printer.print_pdf(pdf, title)
 
-        receipt_ok = self._attempt("receipt", reference, print_receipt, messages, payload=sealed)
+        receipt_ok = self._attempt(
+            "receipt", reference, print_receipt, messages, payload=sealed, failures=failures
+        )
         if not receipt_ok:
             messages.append(RECEIPT_FAILED_HINT)
-        return PrintResult(ticket_ok, receipt_ok, tuple(messages))
+        return PrintResult(ticket_ok, receipt_ok, tuple(messages), tuple(failures))
 
     def print_issued_document(
         self, pdf: bytes, document_number: str, *, actor: str, code_ref: str
@@ -325,8 +330,10 @@ class PrintingService:
         job: Callable[[], None],
         messages: list[Text],
         payload: str | None = None,
+        failures: list[str] | None = None,
     ) -> bool:
-        """Run one print, journalled before it is sent so a crash never loses or doubles it."""
+        """Run one print, journalled before it is sent so a crash never loses or doubles it;
+        what failed is added to `failures` ("ticket: PaperOut")."""
         try:
             if self._journal is None:
                 job()
@@ -336,16 +343,20 @@ class PrintingService:
         except DuplicatePrint as exc:
             log.warning("%s not printed again: %s", kind, exc)  # a reprint is the attendant's call
             messages.append(exc.citizen_message)
-            return False
+            failure = f"{kind}: {type(exc).__name__}"
         except DeviceError as exc:
             log.warning("%s printing failed: %s: %s", kind, type(exc).__name__, exc)
             messages.append(exc.citizen_message)
-            return False
-        except Exception:
+            failure = f"{kind}: {type(exc).__name__}"
+        except Exception as exc:
             log.exception("%s printing crashed", kind)
             messages.append(DeviceError.citizen_message)
-            return False
-        return True
+            failure = f"{kind}: crashed ({type(exc).__name__})"
+        else:
+            return True
+        if failures is not None:
+            failures.append(failure)
+        return False
 
 
 def _address(identity: Identity) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.session import SessionState
+from kiosk_app.services.printing.copy_outcomes import CopyOutcomes
 from kiosk_app.services.printing.issued import IssuedDocumentPrint
 from kiosk_app.services.printing.receipt_copy import ReceiptCopyPrint
 from kiosk_app.services.printing.service import PrintingService
@@ -26,9 +27,11 @@ class CardHolderJourney:
         printing: PrintingService,
         on_printed: Callable[[], None],
         attendant: AttendantCall | None = None,
+        copy_outcomes: CopyOutcomes | None = None,
     ) -> None:
         """`on_printed`: a document printed (e.g. the survey is offered at the end);
-        `attendant`: called when a printer fails on a receipt copy."""
+        `attendant`: called when a printer fails on a receipt copy; `copy_outcomes`: where a
+        copy's print outcome goes to the server (one that printed nothing is given back)."""
         self._core = core
         printer = IssuedDocumentPrint(central, printing)
         self._desk = CardHolderDesk(
@@ -36,7 +39,7 @@ class CardHolderJourney:
             printer,
             core.publish,
             on_printed=on_printed,
-            copier=ReceiptCopyPrint(central, printing),
+            copier=ReceiptCopyPrint(central, printing, outcomes=copy_outcomes),
             on_fault=attendant.call_attendant if attendant is not None else None,
         )
         core.on_visit_end(self._desk.clear)  # own applications and a typed print code

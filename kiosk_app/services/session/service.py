@@ -19,6 +19,7 @@ from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services.leases import LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import OutboxSender
+from kiosk_app.services.printing.copy_outcomes import CopyOutcomes
 from kiosk_app.services.printing.reprint import TicketReprint
 from kiosk_app.services.printing.service import PrintingService
 from kiosk_app.services.regions import RegionCache
@@ -77,6 +78,7 @@ class SessionService:
         wall_clock: Callable[[], datetime] | None = None,  # aware "now" for the opening hours
         leases: LeaseStore | None = None,  # booked from while the server cannot be reached
         signer: ReceiptSigner | None = None,  # seals the ticket's and receipt's QR
+        copy_outcomes: CopyOutcomes | None = None,  # receipt copies' print outcomes
     ) -> None:
         """Build the core and every journey with only the collaborators it needs."""
         core = SessionCore(
@@ -130,6 +132,7 @@ class SessionService:
             printing=printing,
             on_printed=lambda: survey.note_visit("print"),
             attendant=assisted,
+            copy_outcomes=copy_outcomes,
         )
         self._services = tuple(SERVICES.values())
         core.publish()  # the first view: only now does every journey _render reads exist

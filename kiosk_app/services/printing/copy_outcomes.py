@@ -1,0 +1,281 @@
+"""How each receipt copy printed, on its way to the central server: committed to a small
+durable queue (SQLite WAL, synchronous=FULL) before it is sent with its idempotency key, tried
+at once while the citizen waits, then retried in the background with backoff (as the surveys
+are), so a network drop loses no report and the server applies each once. A copy that printed
+nothing is given back by the server (central_server.receipt_copy_outcomes). Nothing personal is
+stored: the server's copy id, what printed, and which device failed."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
+from kiosk_app.central_documents import CopyOutcomeAnswer
+from kiosk_app.services.drain_loop import DrainLoop
+from kiosk_app.services.durable import StorageError, immediate, open_durable
+from kiosk_app.services.outbox.sender import Backoff
+from kiosk_app.services.surveys import IDLE_POLL_S, KEEP_SENT_DAYS, RETRY_LATER
+
+log = logging.getLogger(__name__)
+
+PENDING, SENT, REJECTED = "pending", "sent", "rejected"
+NOW_TIMEOUT_S = 3.0  # the try while the citizen waits for the message
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS copy_outcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    copy_id INTEGER NOT NULL UNIQUE,        -- the server's copy: one report each
+    ticket_printed INTEGER NOT NULL,
+    receipt_printed INTEGER NOT NULL,
+    failure TEXT NOT NULL,                  -- "ticket: PaperOut": no personal data
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,  -- epoch seconds
+    last_error TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS copy_outcomes_due ON copy_outcomes(status, next_attempt_at);
+"""
+
+
+@dataclass(frozen=True)
+class CopyOutcome:
+    """One copy's report, as queued."""
+
+    id: int
+    idempotency_key: str
+    copy_id: int
+    ticket_printed: bool
+    receipt_printed: bool
+    failure: str
+    status: str
+    attempts: int
+    last_error: str
+
+
+class CopyOutcomes(DrainLoop):
+    """The kiosk's queue of copy reports and its sender (one connection behind a lock)."""
+
+    thread_name = "copy-outcome-sender"
+    backoff: Backoff
+
+    def __init__(
+        self,
+        path: Path | str,
+        central: CentralClient,
+        *,
+        backoff: Backoff | None = None,
+        rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.path = Path(path)
+        self.central = central
+        self.backoff = backoff or Backoff()
+        self._rng, self._clock, self._timeout_s = rng, clock, timeout_s
+        self._lock = threading.Lock()  # the connection
+        self._send_lock = threading.Lock()  # one sender at a time: a row is never sent twice
+        self._failures = 0
+        self._db = open_durable(path, _SCHEMA)
+        super().__init__()
+
+    def close(self) -> None:
+        """Stop sending and close the database."""
+        self.stop()
+        with self._lock:
+            self._db.close()
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def report(
+        self,
+        copy_id: int,
+        *,
+        ticket_printed: bool,
+        receipt_printed: bool,
+        failure: str = "",
+        wait: bool = False,
+    ) -> CopyOutcomeAnswer | None:
+        """Commit the report of copy `copy_id` durably, then send it: now (`wait`, the citizen
+        is told the answer) or in the background. None: not applied yet (queued, or refused)."""
+        try:
+            row = self._enqueue(copy_id, ticket_printed, receipt_printed, failure)
+        except StorageError as exc:  # a full or damaged disk: still try once, unqueued
+            log.error("receipt copy %d outcome not queued (%s): sent once now", copy_id, exc)
+            row = CopyOutcome(
+                0, uuid.uuid4().hex, copy_id, ticket_printed, receipt_printed, failure, "", 0, ""
+            )
+            return self._send(row, NOW_TIMEOUT_S)[1] if wait else None
+        if not wait:
+            self.wake()
+            return None
+        with self._send_lock:
+            return self._send(row, NOW_TIMEOUT_S)[1]
+
+    def entries(self) -> list[CopyOutcome]:
+        """Every row, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM copy_outcomes ORDER BY id").fetchall()
+        return [_outcome(r) for r in rows]
+
+    def _enqueue(
+        self, copy_id: int, ticket_printed: bool, receipt_printed: bool, failure: str
+    ) -> CopyOutcome:
+        now = datetime.now(UTC)
+        with self._lock, immediate(self._db):  # its COMMIT reports a full disk (StorageError)
+            self._db.execute(  # a second report of one copy keeps the first (its key)
+                "INSERT OR IGNORE INTO copy_outcomes (idempotency_key, copy_id, ticket_printed,"
+                " receipt_printed, failure, status, created_at) VALUES (?,?,?,?,?,?,?)",
+                (
+                    uuid.uuid4().hex,
+                    copy_id,
+                    int(ticket_printed),
+                    int(receipt_printed),
+                    failure[:200],
+                    PENDING,
+                    now.isoformat(timespec="seconds"),
+                ),
+            )
+            old = (now - timedelta(days=KEEP_SENT_DAYS)).isoformat(timespec="seconds")
+            self._db.execute("DELETE FROM copy_outcomes WHERE status=? AND sent_at<?", (SENT, old))
+            found = self._db.execute(
+                "SELECT * FROM copy_outcomes WHERE copy_id=?", (copy_id,)
+            ).fetchone()
+        return _outcome(found)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def drain_once(self) -> int:
+        """Send every due row until none is due or the server stops answering; return sent."""
+        sent = 0
+        with self._send_lock:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT * FROM copy_outcomes WHERE status=? AND next_attempt_at<=?"
+                    " ORDER BY id LIMIT 50",
+                    (PENDING, self._clock()),
+                ).fetchall()
+            for row in map(_outcome, rows):
+                if self._stop.is_set():
+                    break
+                status, _ = self._send(row, self._timeout_s)
+                if status == PENDING:
+                    break  # the server is down: wait for the backoff
+                sent += status == SENT
+        return sent
+
+    def _send(self, row: CopyOutcome, timeout: float) -> tuple[str, CopyOutcomeAnswer | None]:
+        where = f"receipt copy {row.copy_id} outcome (key {row.idempotency_key[:8]})"
+        if row.status and row.status != PENDING:
+            return row.status, None  # sent or refused before: the server has its answer
+        try:
+            answer = self.central.report_copy_outcome(
+                row.copy_id,
+                ticket_printed=row.ticket_printed,
+                receipt_printed=row.receipt_printed,
+                failure=row.failure,
+                idempotency_key=row.idempotency_key,
+                timeout=timeout,
+            )
+        except CentralError as exc:
+            unavailable = isinstance(exc, CentralUnavailable)
+            retry_after = exc.retry_after if isinstance(exc, CentralUnavailable) else None
+            if unavailable or exc.status in RETRY_LATER or exc.status == 429:
+                if unavailable and retry_after is None:
+                    self.server_unreachable()
+                self._failures += 1
+                delay = self.backoff.delay(self._failures, retry_after, self._rng)
+                self._update(
+                    "UPDATE copy_outcomes SET attempts=attempts+1, next_attempt_at=?,"
+                    " last_error=? WHERE id=? AND status=?",
+                    (self._clock() + delay, str(exc)[:300], row.id, PENDING),
+                )
+                log.info("%s not sent (%s); retry in %.1f s", where, exc.status or "-", delay)
+                return PENDING, None
+            self._failures = 0
+            self._update(
+                "UPDATE copy_outcomes SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
+                (REJECTED, str(exc)[:300], row.id),
+            )
+            log.warning("%s refused by the server: %s", where, exc)
+            return REJECTED, None
+        except Exception as exc:  # a bug must not lose the row: keep it and back off
+            log.exception("%s: sending crashed", where)
+            self._failures += 1
+            self._update(
+                "UPDATE copy_outcomes SET attempts=attempts+1, next_attempt_at=?, last_error=?"
+                " WHERE id=? AND status=?",
+                (
+                    self._clock() + self.backoff.delay(self._failures, None, self._rng),
+                    type(exc).__name__,
+                    row.id,
+                    PENDING,
+                ),
+            )
+            return PENDING, None
+        self._failures = 0
+        self._update(
+            "UPDATE copy_outcomes SET status=?, last_error='', sent_at=? WHERE id=?",
+            (SENT, datetime.now(UTC).isoformat(timespec="seconds"), row.id),
+        )
+        log.info(
+            "%s applied: %s, %s",
+            where,
+            answer.print_outcome,
+            "counted" if answer.counted else "given back (not counted today)",
+        )
+        return SENT, answer
+
+    def _update(self, sql: str, params: tuple[object, ...]) -> None:
+        try:
+            with self._lock, immediate(self._db):
+                self._db.execute(sql, params)
+        except StorageError as exc:  # the server has the report (or will by its key)
+            log.error("copy outcome queue not updated: %s", exc)
+
+    def _bring_forward(self) -> int:
+        """After an outage: every pending report is due now."""
+        self._failures = 0
+        now = self._clock()
+        with self._lock, immediate(self._db):
+            return int(
+                self._db.execute(
+                    "UPDATE copy_outcomes SET next_attempt_at=? WHERE status=? AND"
+                    " next_attempt_at>?",
+                    (now, PENDING, now),
+                ).rowcount
+            )
+
+    def _next_wait(self) -> float:
+        """Seconds until the next queued report is due (at most IDLE_POLL_S)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT min(next_attempt_at) FROM copy_outcomes WHERE status=?", (PENDING,)
+            ).fetchone()
+        wait = IDLE_POLL_S if row[0] is None else float(row[0]) - time.time()
+        return min(IDLE_POLL_S, max(0.01, wait))
+
+
+def _outcome(row: sqlite3.Row) -> CopyOutcome:
+    return CopyOutcome(
+        id=row["id"],
+        idempotency_key=row["idempotency_key"],
+        copy_id=row["copy_id"],
+        ticket_printed=bool(row["ticket_printed"]),
+        receipt_printed=bool(row["receipt_printed"]),
+        failure=row["failure"],
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
