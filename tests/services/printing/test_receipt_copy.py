@@ -17,6 +17,7 @@ from drivers.card_reader.citizens import citizen
 from kiosk_app.central import CentralClient
 from kiosk_app.domain.identity import Identity
 from kiosk_app.domain.ticket import COPY_MARK
+from kiosk_app.services.printing.copy_outcomes import CopyOutcomes
 from kiosk_app.services.printing.journal import PrintJournal
 from kiosk_app.services.printing.receipt_copy import (
     ATTENDANT_CALLED,
@@ -62,15 +63,22 @@ class Rig:
     """The kiosk's copy path: central client, ESC/POS on a pty, CUPS, journal and vault."""
 
     def __init__(
-        self, server: Central, cups: CupsTestbed, tickets: TicketPrinterHarness, data: Path
+        self,
+        server: Central,
+        cups: CupsTestbed,
+        tickets: TicketPrinterHarness,
+        data: Path,
+        url: str | None = None,  # e.g. a fault proxy's in front of the server
     ) -> None:
-        self.client = CentralClient(server.url, KIOSK, OFFICE, timeout=30)
+        self.client = CentralClient(url or server.url, KIOSK, OFFICE, timeout=30)
         self.client.register("Lobi")
         self.journal = PrintJournal(data / "print-journal.db", KIOSK)
         self.vault = ReceiptSealer(AESGCM.generate_key(bit_length=256), KIOSK)
         self.cups, self.tickets = cups, tickets
 
-    def copier(self, queue: str = PDF_QUEUE) -> ReceiptCopyPrint:
+    def copier(
+        self, queue: str = PDF_QUEUE, outcomes: CopyOutcomes | None = None
+    ) -> ReceiptCopyPrint:
         printing = PrintingService(
             self.tickets.printer,
             make_printer(self.cups, queue, job_timeout_s=60.0),
@@ -78,7 +86,7 @@ class Rig:
             journal=self.journal,
             receipts=self.vault,
         )
-        return ReceiptCopyPrint(self.client, printing)
+        return ReceiptCopyPrint(self.client, printing, outcomes=outcomes)
 
 
 def file_for(server: Central, holder: Identity) -> str:
