@@ -1,7 +1,8 @@
 """A lost receipt printed again by touch on the real app: card tap, "Cek status", "Permohonan
 saya", "Cetak ulang tanda terima"; the ticket and the A4 receipt say CETAK ULANG and carry the
 server's seal (genuine on the kiosk's central server); a ticket printer out of paper calls an
-attendant and the copy waits in the journal; the day's fourth copy is refused in words."""
+attendant and the copy waits in the journal; a copy that printed nothing is given back and
+said so; the day's fourth copy is refused in words."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ import zxingcpp
 
 from kiosk_app.domain.ticket import COPY_MARK
 from kiosk_app.services import receipt_seal
-from kiosk_app.services.printing.receipt_copy import ATTENDANT_CALLED, COPIED, COPY_LIMIT
+from kiosk_app.services.printing.receipt_copy import (
+    ATTENDANT_CALLED,
+    COPIED,
+    COPY_LIMIT,
+    NOT_COUNTED,
+)
 from kiosk_app.ui.theme import get_theme
 from tests.services.printing.test_receipt_pdf import first_page, needs_pdftotext, pdf_text
 from tests.ui.test_documents_ui import file_for_citizen_0, to_menu
@@ -90,7 +96,17 @@ def test_a_lost_receipt_printed_again_by_touch(
     failed = [j for j in pilot.kiosk.journal.pending() if j.kind == "ticket"]
     assert [j.reference.split(" ")[0] for j in failed] == [number]  # kept for a reprint
     tickets.set_paper(True)
-    assert copy_once(pilot).startswith(COPIED.format(number=number).id)
+    # Both printers fail: nothing printed, the copy is given back and the citizen told so.
+    tickets.set_paper(False)
+    sheets.set_paper(False)
+    try:
+        said = copy_once(pilot)
+    finally:
+        tickets.set_paper(True)
+        sheets.set_paper(True)
+    assert NOT_COUNTED.id in said and said.endswith(ATTENDANT_CALLED.id)
+    pilot.screenshot(artifacts / "status-own-receipt-copy-not-counted.png")
+    assert copy_once(pilot).startswith(COPIED.format(number=number).id)  # the third
     printed = len(sheets.printed)
     said = copy_once(pilot)  # the day's fourth: refused by the server
     assert said == COPY_LIMIT.format(limit=3).id

@@ -201,12 +201,11 @@ class ReceiptCopyPrint:
             if not ok
         ]
         reason = f"receipt copy of {data.registration_number}: {' and '.join(failed)} not printed"
+        said: tuple[Text, ...] = result.messages  # what failed, device by device
         if result.ticket_printed or result.receipt_printed:
-            counted: tuple[Text, ...] = (PARTLY_COUNTED,)
-        elif given_back is None:
-            counted = ()  # not reported (no queue, or a server that keeps no copy id)
-        else:
-            counted = (NOT_COUNTED,) if given_back else (NOT_COUNTED_LATER,)
+            said = (*said, PARTLY_COUNTED)
+        elif given_back is not None:  # nothing printed: that it does not count says it all
+            said = (NOT_COUNTED,) if given_back else (NOT_COUNTED_LATER,)
         log.warning(
             "%s (copy %d, %s; %s; journalled for an attendant's reprint)",
             reason,
@@ -217,7 +216,7 @@ class ReceiptCopyPrint:
         return CopyResult(
             result.ticket_printed,
             result.receipt_printed,
-            (*result.messages, *counted, ATTENDANT_CALLED),
+            (*said, ATTENDANT_CALLED),
             attendant_reason=reason,
         )
 
