@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk_app.domain.identity import Identity
-from kiosk_app.services.printing.copy_outcomes import PENDING, SENT, CopyOutcomes
+from kiosk_app.services.printing.copy_outcomes import PENDING, REJECTED, SENT, CopyOutcomes
 from kiosk_app.services.printing.receipt_copy import (
     ATTENDANT_CALLED,
     COPIED,
@@ -163,6 +163,15 @@ def test_a_report_lost_to_the_network_is_queued_and_applied_once(
         assert rig.copier(IPP_QUEUE, outcomes).print_copy(holder, number, "id").messages == (
             COPY_LIMIT.format(limit=3),
         )
+        assert outcomes.drain_once() == 2  # the printed copies' reports, in the background
+        # A report the server refuses for good (no such copy of this kiosk) is kept, not retried.
+        assert (
+            outcomes.report(99999, ticket_printed=False, receipt_printed=False, wait=True) is None
+        )
+        refused = outcomes.entries()[-1]
+        assert refused.copy_id == 99999 and refused.status == REJECTED
+        assert "not_found" in refused.last_error or "404" in refused.last_error
+        assert outcomes.drain_once() == 0 and outcomes.entries()[-1].attempts == 1
     finally:
         outcomes.close()
         proxy.close()
