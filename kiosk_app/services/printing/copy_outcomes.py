@@ -21,13 +21,20 @@ from pathlib import Path
 from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
 from kiosk_app.central_documents import CopyOutcomeAnswer
 from kiosk_app.services.drain_loop import DrainLoop
-from kiosk_app.services.durable import StorageError, immediate, open_durable
+from kiosk_app.services.durable import (
+    DAMAGED,
+    STORAGE,
+    StorageError,
+    immediate,
+    open_durable,
+)
 from kiosk_app.services.outbox.sender import Backoff
 from kiosk_app.services.surveys import IDLE_POLL_S, KEEP_SENT_DAYS, RETRY_LATER
 
 log = logging.getLogger(__name__)
 
 PENDING, SENT, REJECTED = "pending", "sent", "rejected"
+UNREADABLE = "unreadable"  # damaged columns: kept, never sent, no longer blocking the queue
 NOW_TIMEOUT_S = 3.0  # the try while the citizen waits for the message
 
 _SCHEMA = """
@@ -124,9 +131,11 @@ class CopyOutcomes(DrainLoop):
             return self._send(row, NOW_TIMEOUT_S)[1]
 
     def entries(self) -> list[CopyOutcome]:
-        """Every row, oldest first."""
+        """Every readable row, oldest first."""
         with self._lock:
-            rows = self._db.execute("SELECT * FROM copy_outcomes ORDER BY id").fetchall()
+            rows = self._db.execute(
+                "SELECT * FROM copy_outcomes WHERE status!=? ORDER BY id", (UNREADABLE,)
+            ).fetchall()
         return [_outcome(r) for r in rows]
 
     def _enqueue(
@@ -166,14 +175,31 @@ class CopyOutcomes(DrainLoop):
                     " ORDER BY id LIMIT 50",
                     (PENDING, self._clock()),
                 ).fetchall()
-            for row in map(_outcome, rows):
+            for raw in rows:
                 if self._stop.is_set():
                     break
+                row = self._readable(raw)
+                if row is None:
+                    continue
                 status, _ = self._send(row, self._timeout_s)
                 if status == PENDING:
                     break  # the server is down: wait for the backoff
                 sent += status == SENT
         return sent
+
+    def _readable(self, raw: sqlite3.Row) -> CopyOutcome | None:
+        """The row, or None: its columns no longer decode (damaged storage), so it is set
+        aside (kept, named in the health report) and no longer blocks the rows behind it."""
+        try:
+            return _outcome(raw)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            self._update(
+                "UPDATE copy_outcomes SET status=?, last_error=? WHERE id=?",
+                (UNREADABLE, type(exc).__name__, raw["id"]),
+            )
+            log.error("copy outcome row %s is unreadable (%s): set aside", raw["id"], exc)
+            STORAGE.report(self.path, DAMAGED, f"copy outcome row {raw['id']} unreadable, kept")
+            return None
 
     def _send(self, row: CopyOutcome, timeout: float) -> tuple[str, CopyOutcomeAnswer | None]:
         where = f"receipt copy {row.copy_id} outcome (key {row.idempotency_key[:8]})"
@@ -268,13 +294,15 @@ class CopyOutcomes(DrainLoop):
 
 
 def _outcome(row: sqlite3.Row) -> CopyOutcome:
+    if not isinstance(row["idempotency_key"], str) or not isinstance(row["copy_id"], int):
+        raise ValueError(f"copy outcome row {row['id']} holds damaged columns")
     return CopyOutcome(
         id=row["id"],
         idempotency_key=row["idempotency_key"],
         copy_id=row["copy_id"],
         ticket_printed=bool(row["ticket_printed"]),
         receipt_printed=bool(row["receipt_printed"]),
-        failure=row["failure"],
+        failure=str(row["failure"]),
         status=row["status"],
         attempts=row["attempts"],
         last_error=row["last_error"],

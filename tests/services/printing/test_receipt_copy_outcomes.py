@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk_app.central import CentralClient
 from kiosk_app.domain.identity import Identity
+from kiosk_app.services.durable import STORAGE, open_durable
 from kiosk_app.services.printing.copy_outcomes import PENDING, REJECTED, SENT, CopyOutcomes
 from kiosk_app.services.printing.receipt_copy import (
     ATTENDANT_CALLED,
@@ -27,16 +29,16 @@ from kiosk_app.services.printing.receipt_copy import (
 from tests.central.conftest import database_url as database_url
 from tests.central.conftest import pg_database as pg_database
 from tests.central.conftest import postgres as postgres
-from tests.central.officer.conftest import Central
+from tests.central.officer.conftest import OFFICE, Central
 from tests.central.officer.conftest import central as central
 from tests.central.officer.conftest import cheap_password_hashing as cheap_password_hashing
-from tests.central.officer.test_receipt_copies import rows
+from tests.central.officer.test_receipt_copies import ask, rows
 from tests.drivers.cups.fixtures import IppFaults, cups_testbed  # noqa: F401 (session fixture)
 from tests.drivers.cups.testbed import IPP_QUEUE, CupsTestbed
 from tests.drivers.escpos.harness import TicketPrinterHarness
 from tests.services.faultproxy import FaultProxy
 from tests.services.printing.test_issued_print import paper
-from tests.services.printing.test_receipt_copy import MARK, Rig, file_for, holder, tickets
+from tests.services.printing.test_receipt_copy import KIOSK, MARK, Rig, file_for, holder, tickets
 
 __all__ = ["holder", "tickets"]  # fixtures used by name
 
@@ -175,3 +177,27 @@ def test_a_report_lost_to_the_network_is_queued_and_applied_once(
     finally:
         outcomes.close()
         proxy.close()
+
+
+def test_a_damaged_report_is_set_aside_and_the_next_is_sent(
+    central: Central, tmp_path: Path, database_url: str
+) -> None:
+    number = central.submit()
+    first, second = (ask(central, number, kiosk=KIOSK).json()["copy_id"] for _ in range(2))
+    client = CentralClient(central.url, KIOSK, OFFICE, timeout=30)
+    client.register("Lobi")
+    path = tmp_path / "copy-outcomes.db"
+    outcomes = CopyOutcomes(path, client)
+    try:
+        for copy_id in (first, second):
+            outcomes.report(copy_id, ticket_printed=False, receipt_printed=False)
+        db = open_durable(path, "")
+        db.execute("UPDATE copy_outcomes SET idempotency_key=x'00ff' WHERE copy_id=?", (first,))
+        db.close()
+        assert outcomes.drain_once() == 1  # the damaged row no longer blocks the one behind
+        assert [(e.copy_id, e.status) for e in outcomes.entries()] == [(second, SENT)]
+        assert "copy-outcomes.db" in STORAGE.status()["files"]
+    finally:
+        outcomes.close()
+    audited = rows(database_url, "SELECT id, print_outcome FROM receipt_copies ORDER BY id")
+    assert audited == [(first, None), (second, "not_printed")]  # the damaged one still counts
