@@ -58,6 +58,9 @@ class StorageEvent:
     at: str
 
 
+FILES_FIT = 200  # characters of a device's status value the health report keeps
+
+
 class StorageHealth:
     """The kiosk's durable files as one health-report entry ("storage")."""
 
@@ -99,10 +102,10 @@ class StorageHealth:
             (p for p in (FULL, UNWRITABLE, NO_KEY, DAMAGED) if any(e.problem == p for e in events)),
             DAMAGED,
         )
-        return {
-            "state": worst,
-            "files": "; ".join(f"{e.file}: {e.problem}: {e.detail}" for e in events),
-        }
+        files = "; ".join(f"{e.file}: {e.problem}: {e.detail}" for e in events)
+        if len(files) > FILES_FIT:  # the heartbeat keeps 200 characters: every file's name first
+            files = "; ".join(f"{e.file}: {e.problem}" for e in events) + f" | {files}"
+        return {"state": worst, "files": files}
 
     def clear(self) -> None:
         """Forget every problem (a test's fresh start; a technician's repair)."""
