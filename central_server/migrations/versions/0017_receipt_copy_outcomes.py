@@ -1,7 +1,7 @@
 """receipt copy outcomes: the kiosk reports how a copy printed; one that did not is given back
 
-Revision ID: 0016_receipt_copy_outcomes
-Revises: 0015_receipt_copies
+Revision ID: 0017_receipt_copy_outcomes
+Revises: 0016_card_holder_audit_keys
 Create Date: 2026-12-06 18:40:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_receipt_copy_outcomes"
-down_revision: str | None = "0015_receipt_copies"
+revision: str = "0017_receipt_copy_outcomes"
+down_revision: str | None = "0016_card_holder_audit_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
