@@ -1,0 +1,149 @@
+"""Queue places left open by the code before an application decided on its page ended its
+citizen's place (queue.counters.end_place): a citizen still waiting, called to a counter or set
+aside whose application was already verified or rejected (or moved on since). Ended here as
+end_place ends them: the arrival done, one "finish" queue event with the deciding officer, the
+decision ("verify/reject di halaman permohonan: <label>") and the counter that had called them,
+so the displays, the counters' list and today's figures agree; the counter is free again.
+
+Run by migration 0016 on PostgreSQL and at every start of a SQLite server (which has no
+migrations, queue.db's create_all); idempotent: a second run finds nothing. Written against the
+tables as they are at revision 0016 (Core, not the ORM models, which may gain columns later).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from central_server.settings import now_wib
+
+log = logging.getLogger("central_server.queue")
+
+CHANNEL = "anjungan_queue"  # queue.core.CHANNEL, named here as at revision 0016
+OPEN_STATES = ("waiting", "called", "no_show")
+LABELS = {"verify": "Terverifikasi", "reject": "Ditolak"}  # lifecycle.STATE_LABELS of each
+ACTOR = "sistem"  # when no decision is found in the application's history
+NOTE_SUFFIX = "; ditutup saat pembaruan server"
+
+arrivals = sa.table(
+    "arrivals",
+    sa.column("application_id", sa.Integer()),
+    sa.column("office_code", sa.String()),
+    sa.column("day", sa.Date()),
+    sa.column("state", sa.String()),
+    sa.column("counter_id", sa.Integer()),
+    sa.column("arrived_at", sa.String()),
+    sa.column("called_at", sa.String()),
+    sa.column("finished_at", sa.String()),
+)
+applications = sa.table(
+    "applications",
+    sa.column("id", sa.Integer()),
+    sa.column("status", sa.String()),
+    sa.column("queue_number", sa.String()),
+)
+counters = sa.table("queue_counters", sa.column("id", sa.Integer()), sa.column("number"))
+application_events = sa.table(
+    "application_events",
+    sa.column("id", sa.Integer()),
+    sa.column("application_id", sa.Integer()),
+    sa.column("action", sa.String()),
+    sa.column("from_status", sa.String()),
+    sa.column("actor", sa.String()),
+    sa.column("at", sa.String()),
+)
+queue_events = sa.table(
+    "queue_events",
+    sa.column("office_code", sa.String()),
+    sa.column("day", sa.Date()),
+    sa.column("kind", sa.String()),
+    sa.column("application_id", sa.Integer()),
+    sa.column("calling_number", sa.String()),
+    sa.column("counter_number", sa.Integer()),
+    sa.column("actor", sa.String()),
+    sa.column("note", sa.String()),
+    sa.column("at", sa.String()),
+)
+
+
+def end_decided_places(connection: Connection) -> int:
+    """End every open place whose application no longer awaits verification; how many. On
+    PostgreSQL the places are locked (arrivals, in the counters' order: the place before
+    anything of its application) and each office's displays are woken by NOTIFY at commit,
+    so app servers still running during an upgrade show the change at once."""
+    stale = (
+        sa.select(
+            arrivals.c.application_id,
+            arrivals.c.office_code,
+            arrivals.c.day,
+            arrivals.c.state,
+            arrivals.c.counter_id,
+            arrivals.c.arrived_at,
+            arrivals.c.called_at,
+            applications.c.queue_number,
+        )
+        .join(applications, applications.c.id == arrivals.c.application_id)
+        .where(arrivals.c.state.in_(OPEN_STATES), applications.c.status != "approved")
+        .order_by(arrivals.c.application_id)
+    )
+    if connection.dialect.name == "postgresql":
+        stale = stale.with_for_update(of=arrivals)
+    rows = connection.execute(stale).all()
+    ended: Counter[str] = Counter()
+    for row in rows:
+        decision = connection.execute(
+            sa.select(application_events.c.action, application_events.c.actor,
+                      application_events.c.at)
+            .where(
+                application_events.c.application_id == row.application_id,
+                application_events.c.from_status == "approved",
+            )
+            .order_by(application_events.c.id.desc())
+            .limit(1)
+        ).first()  # fmt: skip
+        counter_number = None
+        if row.state == "called" and row.counter_id is not None:
+            counter_number = connection.scalar(
+                sa.select(counters.c.number).where(counters.c.id == row.counter_id)
+            )
+        if decision is None:
+            actor, note, at = ACTOR, "diputuskan di luar loket", now_wib()
+        else:
+            label = LABELS.get(decision.action, decision.action)
+            actor, at = decision.actor, decision.at
+            note = f"{decision.action} di halaman permohonan: {label}"
+        # Never before the citizen came or was called (a decided citizen called again later).
+        at = max(t for t in (at, row.arrived_at, row.called_at) if t)
+        connection.execute(
+            arrivals.update()
+            .where(arrivals.c.application_id == row.application_id)
+            .values(state="done", finished_at=at)
+        )
+        connection.execute(
+            queue_events.insert().values(
+                office_code=row.office_code,
+                day=row.day,
+                kind="finish",
+                application_id=row.application_id,
+                calling_number=row.queue_number,
+                counter_number=counter_number,
+                actor=actor[:64],
+                note=(note + NOTE_SUFFIX)[:200],
+                at=at,
+            )
+        )
+        ended[row.office_code] += 1
+    for office_code, count in sorted(ended.items()):
+        log.warning(
+            "queue %s: %d place(s) of applications already verified or rejected ended",
+            office_code,
+            count,
+        )
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": office_code}
+            )
+    return sum(ended.values())
