@@ -52,6 +52,7 @@ application_events = sa.table(
     sa.column("application_id", sa.Integer()),
     sa.column("action", sa.String()),
     sa.column("from_status", sa.String()),
+    sa.column("to_status", sa.String()),
     sa.column("actor", sa.String()),
     sa.column("at", sa.String()),
 )
@@ -100,6 +101,7 @@ def end_decided_places(connection: Connection) -> int:
             .where(
                 application_events.c.application_id == row.application_id,
                 application_events.c.from_status == "approved",
+                application_events.c.to_status != "approved",  # not the arrival
             )
             .order_by(application_events.c.id.desc())
             .limit(1)

@@ -26,7 +26,14 @@ from central_server.queue.models import QueueEvent
 from central_server.review_models import Arrival
 from tests.central.officer.conftest import OFFICE, Central, Staff
 from tests.central.officer.test_display_updates import Display, serving
-from tests.central.officer.test_queue import Events, arrived, call_next, counter, open_counter
+from tests.central.officer.test_queue import (
+    Events,
+    arrived,
+    call_next,
+    check_in,
+    counter,
+    open_counter,
+)
 from tests.central.officer.test_queue import serving as counter_serving
 from tests.central.officer.test_queue_review import arrival_state, queue_events
 from tests.central.test_migrations import alembic
@@ -95,6 +102,20 @@ def test_places_left_open_by_the_old_code_are_ended_as_end_place_ends_them(
     assert serving(before) == {1: "A-001", 2: ""}  # counter 1 busy with a rejected citizen
     assert before["next"] == ["A-003", "A-004", "A-006"]
     assert "A-002" in officer.get(f"/officer/counters?office={OFFICE}").text  # set aside
+    # Even before the migration: not restored, no priority lane, no second check-in.
+    r = officer.post("/officer/counters/restore", {"office": OFFICE, "calling_number": "A-002"})
+    assert r.status_code == 404
+    r = requests.post(
+        f"{central.url}/api/v1/queue/priority",
+        json={"registration_number": waiting, "reason": "lansia", "attendant": "Rina"},
+        headers=central.kiosk(),
+        timeout=10,
+    )
+    assert (r.status_code, r.json()["detail"]["code"]) == (409, "already_served")
+    r = check_in(central, registration_number=waiting)
+    assert (r.status_code, r.json()["detail"]["code"]) == (409, "already_served")
+    r = check_in(central, registration_number=called)
+    assert (r.status_code, r.json()["detail"]["code"]) == (409, "rejected")
     events = Events(f"{central.url}/display/{OFFICE}/events")
     try:
         display = Display(events)
