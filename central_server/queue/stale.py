@@ -5,9 +5,13 @@ end_place ends them: the arrival done, one "finish" queue event with the decidin
 decision ("verify/reject di halaman permohonan: <label>") and the counter that had called them,
 so the displays, the counters' list and today's figures agree; the counter is free again.
 
-Run by migration 0016 on PostgreSQL and at every start of a SQLite server (which has no
-migrations, queue.db's create_all); idempotent: a second run finds nothing. Written against the
-tables as they are at revision 0016 (Core, not the ORM models, which may gain columns later).
+Run by migration 0016 and again at every server start (central_server.db.Database.create_all:
+a SQLite file has no migrations, and during a rolling upgrade an app server still on the older
+code may leave more such places after the migration ran); idempotent: a second run finds
+nothing. Written against the tables as they are at revision 0016 (Core, not the ORM models,
+which may gain columns later). Whether a display needs waking: a display reads the whole state
+when it (re)connects, so a restarted server's displays show the change anyway; the NOTIFY at
+commit reaches the displays of app servers that keep running (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -28,46 +32,26 @@ LABELS = {"verify": "Terverifikasi", "reject": "Ditolak"}  # lifecycle.STATE_LAB
 ACTOR = "sistem"  # when no decision is found in the application's history
 NOTE_SUFFIX = "; ditutup saat pembaruan server"
 
-arrivals = sa.table(
-    "arrivals",
-    sa.column("application_id", sa.Integer()),
-    sa.column("office_code", sa.String()),
-    sa.column("day", sa.Date()),
-    sa.column("state", sa.String()),
-    sa.column("counter_id", sa.Integer()),
-    sa.column("arrived_at", sa.String()),
-    sa.column("called_at", sa.String()),
-    sa.column("finished_at", sa.String()),
-)
-applications = sa.table(
-    "applications",
-    sa.column("id", sa.Integer()),
-    sa.column("status", sa.String()),
-    sa.column("queue_number", sa.String()),
-)
-counters = sa.table("queue_counters", sa.column("id", sa.Integer()), sa.column("number"))
-application_events = sa.table(
-    "application_events",
-    sa.column("id", sa.Integer()),
-    sa.column("application_id", sa.Integer()),
-    sa.column("action", sa.String()),
-    sa.column("from_status", sa.String()),
-    sa.column("to_status", sa.String()),
-    sa.column("actor", sa.String()),
-    sa.column("at", sa.String()),
-)
-queue_events = sa.table(
-    "queue_events",
-    sa.column("office_code", sa.String()),
-    sa.column("day", sa.Date()),
-    sa.column("kind", sa.String()),
-    sa.column("application_id", sa.Integer()),
-    sa.column("calling_number", sa.String()),
-    sa.column("counter_number", sa.Integer()),
-    sa.column("actor", sa.String()),
-    sa.column("note", sa.String()),
-    sa.column("at", sa.String()),
-)
+
+def _table(name: str, *columns: str) -> sa.TableClause:
+    """A table as this module reads and writes it (a day is a date on SQLite too)."""
+    return sa.table(name, *(sa.column(c, sa.Date() if c == "day" else None) for c in columns))
+
+
+arrivals = _table(
+    "arrivals", "application_id", "office_code", "day", "state", "counter_id", "arrived_at",
+    "called_at", "finished_at",
+)  # fmt: skip
+applications = _table("applications", "id", "status", "queue_number")
+counters = _table("queue_counters", "id", "number")
+application_events = _table(
+    "application_events", "id", "application_id", "action", "from_status", "to_status", "actor",
+    "at",
+)  # fmt: skip
+queue_events = _table(
+    "queue_events", "office_code", "day", "kind", "application_id", "calling_number",
+    "counter_number", "actor", "note", "at",
+)  # fmt: skip
 
 
 def end_decided_places(connection: Connection) -> int:

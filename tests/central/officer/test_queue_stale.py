@@ -19,7 +19,6 @@ import requests
 from sqlalchemy import func, select
 
 from central_server.db import Database
-from central_server.models import Application
 from central_server.queue import core, stale
 from central_server.queue import counters as calling
 from central_server.queue.models import QueueEvent
@@ -35,7 +34,11 @@ from tests.central.officer.test_queue import (
     open_counter,
 )
 from tests.central.officer.test_queue import serving as counter_serving
-from tests.central.officer.test_queue_review import arrival_state, queue_events
+from tests.central.officer.test_queue_review import (
+    arrival_state,
+    assert_no_priority_lane,
+    queue_events,
+)
 from tests.central.test_migrations import alembic
 
 BEFORE = "0015_receipt_copies"
@@ -105,13 +108,7 @@ def test_places_left_open_by_the_old_code_are_ended_as_end_place_ends_them(
     # Even before the migration: not restored, no priority lane, no second check-in.
     r = officer.post("/officer/counters/restore", {"office": OFFICE, "calling_number": "A-002"})
     assert r.status_code == 404
-    r = requests.post(
-        f"{central.url}/api/v1/queue/priority",
-        json={"registration_number": waiting, "reason": "lansia", "attendant": "Rina"},
-        headers=central.kiosk(),
-        timeout=10,
-    )
-    assert (r.status_code, r.json()["detail"]["code"]) == (409, "already_served")
+    assert_no_priority_lane(central, officer, waiting)
     r = check_in(central, registration_number=waiting)
     assert (r.status_code, r.json()["detail"]["code"]) == (409, "already_served")
     r = check_in(central, registration_number=called)
@@ -149,17 +146,16 @@ def test_places_left_open_by_the_old_code_are_ended_as_end_place_ends_them(
         assert (ended.office_code, ended.day) == (new.office_code, new.day)
         assert (ended.calling_number, ended.counter_number) == (calling_number, counter_number)
     for number in (called, set_aside, waiting):
-        assert finished_at(central, number) == queue_events(central, number)[-1].at
+        assert (
+            arrival_state(central, number, Arrival.finished_at)
+            == queue_events(central, number)[-1].at
+        )
     kinds = [e.kind for e in queue_events(central, set_aside)]
     assert kinds == ["checkin", "call", "recall", "recall", "no_show", "finish"]
     # Nobody is called or restored for nothing; the priority lane is refused.
     r = officer.post("/officer/counters/restore", {"office": OFFICE, "calling_number": "A-002"})
     assert r.status_code == 404
-    r = officer.post(
-        "/officer/counters/priority",
-        {"office": OFFICE, "registration_number": waiting, "reason": "lansia"},
-    )
-    assert r.status_code == 409
+    assert_no_priority_lane(central, officer, waiting)
     # Idempotent: a second run changes nothing.
     count = all_queue_events(central)
     migrate(central)
@@ -176,12 +172,3 @@ def test_places_left_open_by_the_old_code_are_ended_as_end_place_ends_them(
     assert call_next(officer, 1) == "A-004"
     assert counter(officer, 1, "finish").status_code == 303
     assert call_next(officer, 1) is None
-
-
-def finished_at(central: Central, number: str) -> str | None:
-    with central.app.state.db.transaction() as session:
-        return session.scalar(
-            select(Arrival.finished_at)
-            .join(Application, Application.id == Arrival.application_id)
-            .where(Application.registration_number == number)
-        )
