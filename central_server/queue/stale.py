@@ -5,10 +5,10 @@ end_place ends them: the arrival done, one "finish" queue event with the decidin
 decision ("verify/reject di halaman permohonan: <label>") and the counter that had called them,
 so the displays, the counters' list and today's figures agree; the counter is free again.
 
-Run by migration 0016 and again at every server start (central_server.db.Database.create_all:
+Run by migration 0017 and again at every server start (central_server.db.Database.create_all:
 a SQLite file has no migrations, and during a rolling upgrade an app server still on the older
 code may leave more such places after the migration ran); idempotent: a second run finds
-nothing. Written against the tables as they are at revision 0016 (Core, not the ORM models,
+nothing. Written against the tables as they are at revision 0017 (Core, not the ORM models,
 which may gain columns later). Whether a display needs waking: a display reads the whole state
 when it (re)connects, so a restarted server's displays show the change anyway; the NOTIFY at
 commit reaches the displays of app servers that keep running (PostgreSQL).
@@ -26,7 +26,7 @@ from central_server.settings import now_wib
 
 log = logging.getLogger("central_server.queue")
 
-CHANNEL = "anjungan_queue"  # queue.core.CHANNEL, named here as at revision 0016
+CHANNEL = "anjungan_queue"  # queue.core.CHANNEL, named here as at revision 0017
 OPEN_STATES = ("waiting", "called", "no_show")
 LABELS = {"verify": "Terverifikasi", "reject": "Ditolak"}  # lifecycle.STATE_LABELS of each
 ACTOR = "sistem"  # when no decision is found in the application's history
