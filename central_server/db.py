@@ -94,11 +94,13 @@ class Database:
                 if _current_revision(connection) != head_revision():
                     upgrade(connection)
                 _create_missing_tables(connection, metadata)
+                _fix_data(connection)
         else:
             metadata.create_all(self.engine)
             with self.engine.begin() as connection:
                 _add_missing_columns(connection, metadata)
                 _add_missing_indexes(connection, metadata)
+                _fix_data(connection)
         with self.transaction() as session:
             for code, name in offices:
                 if session.get(Office, code) is None:
@@ -182,6 +184,17 @@ def _add_missing_indexes(connection: Connection, metadata: MetaData) -> None:
             if index.name not in have:
                 index.create(connection)
                 log.info("added index %s on %s", index.name, table.name)
+
+
+def _fix_data(connection: Connection) -> None:
+    """What a data migration fixes, fixed again at each start (idempotent, finding nothing the
+    second time): a SQLite file has no migrations, and during a rolling upgrade an app server
+    still running the older code may have made more such rows after the migration ran. Now:
+    0017's queue places left open by code from before an application decided on its page
+    ended them."""
+    from central_server.queue.stale import end_decided_places
+
+    end_decided_places(connection)
 
 
 def _serialize_sqlite_transactions(engine: Any, *, wal: bool) -> None:

@@ -107,9 +107,11 @@ def load_application(
     session: Session, user: StaffUser, registration_number: str, *, lock: bool = False
 ) -> Application:
     """The application if it exists and the user may see it (404 otherwise: no existence leak);
-    `lock`: its row locked for the transaction (an action on it)."""
+    `lock`: its row locked for the transaction (an action on it), FOR NO KEY UPDATE as an
+    UPDATE of it locks: another action waits, a row referring to it (a counter's queue event
+    on its citizen) does not (the lock order: queue.counters)."""
     query = select(Application).where(Application.registration_number == registration_number)
-    app = session.scalar(query.with_for_update() if lock else query)
+    app = session.scalar(query.with_for_update(key_share=True) if lock else query)
     if app is None or not user.may_see_office(app.office_code):
         raise TransitionRefused("not_found", "unknown registration number", 404)
     return app

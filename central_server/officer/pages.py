@@ -211,8 +211,10 @@ def router(ctx: PageContext) -> APIRouter:
         form = await ctx.form(request, user)
         with ctx.db.transaction() as session:
             # Locked: two officers (or app servers) deciding at once decide one after the
-            # other, the second seeing the first's outcome (a hold released once, told once);
-            # its place in the counters' queue first, in the counters' order.
+            # other, the second seeing the first's outcome (a hold released once, told once).
+            # The citizen's place in the counters' queue first, then the application: the
+            # counters' order (queue.counters' docstring), so a counter finishing, recalling
+            # or setting aside the same citizen waits for this decision or it for them.
             calling.lock_place(session, registration_number)
             app = load_application(session, user, registration_number, lock=True)
             base = public_base(request)

@@ -261,7 +261,9 @@ def grant_priority(
     arrival = session.get(Arrival, app.id, with_for_update=True)
     if arrival is None or arrival.day != day:
         raise QueueRefused("not_checked_in", "the citizen has not checked in today")
-    if arrival.state == DONE:  # finished at a counter, or verified or rejected on the page
+    # Finished at a counter, or verified or rejected on the page (a place the code before
+    # end_place left open is ended at the server's start: queue.stale).
+    if arrival.state == DONE or app.status != State.approved.value:
         raise QueueRefused("already_served", "the citizen's place in the queue has ended")
     arrival.priority = reason
     record(

@@ -4,6 +4,18 @@ among the services it handles), calling again, setting aside a no-show, restorin
 and finishing. On PostgreSQL the next citizen is taken with SELECT ... FOR UPDATE SKIP LOCKED,
 so two officers pressing "Panggil berikutnya" together never get the same one; SQLite
 transactions are serial. Every function works inside the caller's transaction.
+
+Lock order (PostgreSQL): a citizen's place (their `arrivals` row) before their application's
+row, on every path. The counters lock the place (`serving`, `call_next`, `restore`, the
+priority lane) and only then write the application ("Selesai verifikasi": approved ->
+verified) or log a queue event (whose foreign key takes a key-share lock on the application);
+a decision on the application's page (officer.pages) locks the place (`lock_place`), then the
+application (FOR NO KEY UPDATE: a counter logging an event on that citizen never waits for
+it), then ends the place (`end_place`). A counter's own row is written after the place
+(closing) or alone (opening), never locked before a place. A kiosk's check-in locks the
+application and creates the place, a new row nobody can be waiting for. The other order
+deadlocks a counter's finish or recall against the page (tests/central/officer/
+test_queue_lock_order.py holds the place to make them meet).
 """
 
 from __future__ import annotations
@@ -188,6 +200,7 @@ def restore(
             Arrival.day == day,
             Arrival.state == NO_SHOW,
             Application.queue_number == calling_number,
+            Application.status == State.approved.value,  # not decided meanwhile (queue.stale)
         )
         .with_for_update(of=Arrival)
     ).first()
@@ -248,8 +261,10 @@ def end_place(session: Session, app: Application, actor: str, why: str) -> Arriv
     or set aside leaves the queue as "Selesai verifikasi" would end it, logged as a finish with
     `actor` and `why`; a counter that had called them is free. Nothing when the citizen has not
     checked in, is already done, or the application still awaits verification. Call it with
-    the place locked (`lock_place`)."""
-    arrival = session.get(Arrival, app.id)
+    the place locked (`lock_place`); locked again here, read afresh: a place a kiosk made
+    while the page waited for the application (`lock_place` found none) may have been
+    called meanwhile, and its finish names that counter."""
+    arrival = session.get(Arrival, app.id, with_for_update=True, populate_existing=True)
     if arrival is None or arrival.state == DONE or app.status == State.approved.value:
         return None
     at = None

@@ -7,6 +7,8 @@ for nothing. A citizen who has not checked in leaves the queue untouched."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from sqlalchemy import select
 
@@ -44,13 +46,30 @@ def queue_events(central: Central, number: str) -> list[QueueEvent]:
         return rows
 
 
-def arrival_state(central: Central, number: str) -> str | None:
+def arrival_state(central: Central, number: str, column: Any = Arrival.state) -> Any:
+    """A column of the application `number`'s place in the queue (None: not checked in)."""
     with central.app.state.db.transaction() as session:
         return session.scalar(
-            select(Arrival.state)
+            select(column)
             .join(Application, Application.id == Arrival.application_id)
             .where(Application.registration_number == number)
         )
+
+
+def assert_no_priority_lane(central: Central, officer: Staff, number: str) -> None:
+    """The kiosk's attendant and an officer are refused the priority lane for `number`."""
+    r = requests.post(
+        f"{central.url}/api/v1/queue/priority",
+        json={"registration_number": number, "reason": "lansia", "attendant": "Rina"},
+        headers=central.kiosk(),
+        timeout=10,
+    )
+    assert (r.status_code, r.json()["detail"]["code"]) == (409, "already_served")
+    r = officer.post(
+        "/officer/counters/priority",
+        {"office": OFFICE, "registration_number": number, "reason": "lansia"},
+    )
+    assert r.status_code == 409
 
 
 def test_verified_on_its_page_a_waiting_citizen_leaves_the_line(
@@ -72,18 +91,7 @@ def test_verified_on_its_page_a_waiting_citizen_leaves_the_line(
     assert ended.note == "verify di halaman permohonan: Terverifikasi"
     assert arrival_state(central, first) == "done"
     # Out of the queue: no priority lane any more, from the kiosk's attendant or an officer.
-    r = requests.post(
-        f"{central.url}/api/v1/queue/priority",
-        json={"registration_number": first, "reason": "lansia", "attendant": "Rina"},
-        headers=central.kiosk(),
-        timeout=10,
-    )
-    assert (r.status_code, r.json()["detail"]["code"]) == (409, "already_served")
-    r = officer.post(
-        "/officer/counters/priority",
-        {"office": OFFICE, "registration_number": first, "reason": "lansia"},
-    )
-    assert r.status_code == 409
+    assert_no_priority_lane(central, officer, first)
     assert [e.kind for e in queue_events(central, first)] == ["checkin", "finish"]
     # The counter calls the next one, never the verified citizen again.
     assert call_next(officer, 1) == "A-002"
