@@ -41,7 +41,7 @@ from tests.central.officer.test_queue_review import (
 )
 from tests.central.test_migrations import alembic
 
-BEFORE = "0016_card_holder_audit_keys"
+BEFORE = "0017_receipt_copy_outcomes"
 
 
 def display_state(central: Central) -> dict[str, Any]:

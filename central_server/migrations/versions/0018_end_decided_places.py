@@ -5,8 +5,8 @@ queue when their application was decided on its page: shown on the waiting-room 
 the counters' list, callable and restorable, and a counter that had called them stayed busy.
 They are ended as queue.counters.end_place ends them now (central_server.queue.stale).
 
-Revision ID: 0017_end_decided_places
-Revises: 0016_card_holder_audit_keys
+Revision ID: 0018_end_decided_places
+Revises: 0017_receipt_copy_outcomes
 Create Date: 2026-12-06 18:30:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from central_server.queue.stale import end_decided_places
 
-revision: str = "0017_end_decided_places"
-down_revision: str | None = "0016_card_holder_audit_keys"
+revision: str = "0018_end_decided_places"
+down_revision: str | None = "0017_receipt_copy_outcomes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
