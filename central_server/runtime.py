@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -128,7 +129,7 @@ def uvicorn_options(config: CentralConfig) -> dict[str, Any]:
         "access_log": False,
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": ",".join(proxies) if proxies else "",
-        "timeout_keep_alive": 75,  # longer than nginx's upstream keepalive_timeout (60 s)
+        "timeout_keep_alive": 75,  # longer than nginx's upstream keepalive_timeout (15 s)
         "timeout_graceful_shutdown": 10,
     }
 
@@ -139,14 +140,25 @@ def serve(config: CentralConfig, host: str | None = None, port: int | None = Non
 
     if config.server.database_url.startswith("sqlite:///./"):
         Path("var").mkdir(exist_ok=True)
-    app = build_app(config)
-    uvicorn.run(
+    from uvicorn.config import STARTUP_FAILURE
+
+    from central_server.drain import Closing, DrainingServer
+
+    app = Closing(build_app(config))  # a SIGTERM drains before it stops (central_server.drain)
+    server = DrainingServer(
+        uvicorn.Config(
+            app,
+            host=host or config.server.host,
+            port=port if port is not None else config.server.port,
+            log_level="info",
+            **uvicorn_options(config),
+        ),
         app,
-        host=host or config.server.host,
-        port=port if port is not None else config.server.port,
-        log_level="info",
-        **uvicorn_options(config),
     )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stopped as asked (as uvicorn.run)
+        server.run()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)  # uvicorn.run's exit status
 
 
 def run_worker(config: CentralConfig, stop: threading.Event | None = None) -> int:

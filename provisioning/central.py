@@ -10,6 +10,8 @@ Idempotent like provision.py: files are rewritten only when they differ, the cer
 central.toml only when absent. Standard library only. `--root DIR` writes into a throwaway root;
 `--system` (with --root /) also installs packages, creates the user and database, enables units.
 The tests build their nginx from the same functions (nginx_site, nginx_main_conf).
+`--rolling-restart` only restarts the app servers one after the other, then the worker
+(central_restart.py): after an upgrade, without a request answered 502.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from central_restart import FAIL_TIMEOUT_S, restart_steps  # noqa: E402  (a sibling module)
 from provision import (  # noqa: E402  (a sibling script, not a package)
     Step,
     enable_units,
@@ -67,6 +70,9 @@ NGINX_HEADERS = (
     ("Referrer-Policy", "no-referrer"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )  # fmt: skip
+# nginx closes an upstream connection idle this long (central_server/drain.py: a stopping app
+# server waits for that, DRAIN_S at most, before closing any itself)
+UPSTREAM_KEEPALIVE_S = 15
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
@@ -110,7 +116,8 @@ def nginx_site(
     """
     names = " ".join(dict.fromkeys((server_name, "127.0.0.1")))
     upstreams = "\n".join(
-        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in app_ports
+        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout={FAIL_TIMEOUT_S}s;"
+        for port in app_ports
     )
     log = (
         "access_log off;"
@@ -154,7 +161,9 @@ upstream anjungan_central {{
 {upstreams}
     keepalive 64;               # reuse connections to the app servers (no connect per request)
     keepalive_requests 100000;
-    keepalive_timeout 60s;      # below the app servers' own keep-alive (75 s)
+    # below the app servers' own keep-alive (75 s) and their drain on stop (25 s): nginx, not
+    # the app server, ends an idle connection, so it never writes a request onto a closing one
+    keepalive_timeout {UPSTREAM_KEEPALIVE_S}s;
 }}
 {redirect}
 server {{
@@ -368,8 +377,8 @@ def system_steps(args: argparse.Namespace, ports: tuple[int, ...], step: Step) -
     enable_units(units, step, reload=unit_changed)
     if not succeeds(["systemctl", "is-active", "--quiet", *units]):
         run(["systemctl", "start", *units], step, "start")
-    elif unit_changed:  # PartOf=: the target's restart restarts the app servers and the worker
-        run(["systemctl", "restart", TARGET], step, "restart")
+    elif unit_changed:  # one app server after the other (not the target's: all at once)
+        restart_steps(ports, step)
     else:
         step.done("start", "unchanged (running)")
 
@@ -381,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--server-name", required=True, help="e.g. anjungan.jombangkab.go.id")
+    parser.add_argument("--server-name", help="e.g. anjungan.jombangkab.go.id (required)")
     parser.add_argument(
         "--app-ports",
         default=",".join(map(str, DEFAULT_PORTS)),
@@ -400,10 +409,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smtp-host", help="SMTP server for email")
     parser.add_argument("--root", type=Path, default=Path("/"))
     parser.add_argument("--system", action="store_true", help="also change the running system")
+    parser.add_argument(
+        "--rolling-restart",
+        action="store_true",
+        help="only restart the app servers one by one, then the worker (after an upgrade)",
+    )
     args = parser.parse_args(argv)
+    ports = tuple(int(p) for p in args.app_ports.split(","))
+    if args.rolling_restart:
+        if args.root != Path("/") or args.system:
+            parser.error("--rolling-restart restarts this machine's units: use it alone")
+        restart_steps(ports, Step())
+        return 0
+    if not args.server_name:
+        parser.error("--server-name is required")
     if args.system and args.root != Path("/"):
         parser.error("--system changes the running machine: use it with --root / only")
-    ports = tuple(int(p) for p in args.app_ports.split(","))
     root, step = args.root, Step()
     config = root / "etc/anjungan/central.toml"
     if config.exists():

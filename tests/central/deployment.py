@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -101,6 +102,15 @@ directory = "{tmp / "messages"}"
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         """`anjungan central --config ... <args>` as its systemd unit runs it."""
         return self.spawn([sys.executable, "-m", "kiosk_app", *args, "--config", str(self.config)])
+
+    def restart_app(self, port: int) -> None:
+        """`systemctl restart anjungan-central@PORT`: SIGTERM (systemd's stop), the process's
+        exit, a new one on the same port (not waited for: provisioning's rolling_restart is)."""
+        index = self.app_ports.index(port)
+        old = self.apps[index]
+        old.terminate()  # uvicorn ends by raising the signal again: systemd counts it clean
+        assert old.wait(timeout=120) in (0, -signal.SIGTERM), self.log_of(old)
+        self.apps[index] = self.start("central", "--port", str(port))
 
     def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
         """Start `command`; its stderr goes to a file (journald's part: a pipe nobody read

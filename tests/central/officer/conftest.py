@@ -97,9 +97,15 @@ class Central:
 class Staff:
     """A logged-in browser-like session (cookies) that posts forms with their CSRF token."""
 
-    def __init__(self, base_url: str, username: str, password: str = PASSWORD) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str = PASSWORD,
+        http: requests.Session | None = None,
+    ) -> None:
         self.base_url = base_url
-        self.http = requests.Session()
+        self.http = http or requests.Session()
         page = self.http.get(f"{base_url}/login", timeout=10)
         token = LOGIN_CSRF_RE.search(page.text)
         assert token, page.text

@@ -1,0 +1,212 @@
+"""A rolling restart under load, for real on loopback: nginx (TLS) -> two app servers ->
+PostgreSQL, each app server stopped gracefully (SIGTERM, as `systemctl restart` does) and
+started again while kiosks and an officer keep POSTing. Nothing may be answered 502.
+
+nginx keeps idle connections to the app servers and does not send a POST it has written once
+to another server (proxy_next_upstream without non_idempotent): an app server that closed an
+idle kept-alive connection as it stopped, while nginx was writing a POST onto it, made nginx
+answer that POST 502 (central_server/drain.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+
+from central_server.auth import create_user
+from central_server.db import Database
+from central_server.quota import MAX_DAILY_QUOTA
+from kiosk_app.central import CentralClient, CentralError
+from tests.central.conftest import OFFICE
+from tests.central.deployment import Deployment, deployed, needs_a_deployment, provisioning
+from tests.central.officer.conftest import PASSWORD, Staff
+from tests.domain.service_values import CASES, with_contact
+
+KIOSKS = 4
+ROUNDS = 2  # rolling restarts: each restarts every app server once, one after the other
+PROGRESS = 12  # POSTs answered before, between and after them (the load goes on throughout)
+SUBMIT_EVERY = 4  # heartbeats per submission
+MAX_TRIES = 200
+DATA = with_contact("kia", CASES[6][2]) | {"contact_channel": "sms", "contact_email": ""}
+T = TypeVar("T")
+
+pytestmark = needs_a_deployment
+
+
+class Answers:
+    """Every answer nginx gave, by status (a response hook on each client's session)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failed: list[tuple[str, str, int]] = []
+        self.posts = threading.Semaphore(0)  # one release per POST answered 2xx/3xx
+
+    def hook(self, response: requests.Response, *_: Any, **__: Any) -> None:
+        request = response.request
+        if response.status_code >= 500:
+            with self.lock:
+                self.failed.append(
+                    (str(request.method), str(request.path_url), response.status_code)
+                )
+        elif request.method == "POST" and response.status_code < 400:
+            self.posts.release()
+
+    def session(self, deployment: Deployment) -> requests.Session:
+        session = deployment.session()
+        session.hooks["response"].append(self.hook)
+        return session
+
+
+def retried(call: Callable[[], T]) -> T:
+    """The kiosk's retry: the same request (same idempotency key) until the server answers."""
+    for _ in range(MAX_TRIES):
+        try:
+            return call()
+        except CentralError:
+            threading.Event().wait(0.02)
+    raise AssertionError(f"no answer after {MAX_TRIES} tries")
+
+
+class Kiosk:
+    """A kiosk heartbeating and submitting through nginx until told to stop."""
+
+    def __init__(self, deployment: Deployment, n: int, answers: Answers) -> None:
+        self.client = CentralClient(
+            deployment.base_url,
+            f"KIOSK-ROLL-{n:02d}",
+            OFFICE,
+            timeout=30,
+            session=answers.session(deployment),
+        )
+        self.client.token = deployment.enrol(self.client.kiosk_id)
+        self.beats = 0
+        self.numbers: list[str] = []
+        self.error: BaseException | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            slot = retried(lambda: self.client.slots("kia", days=14))[0].slot
+            while not stop.is_set():
+                report = {
+                    "app_version": "0.1.0",
+                    "uptime_s": float(self.beats),
+                    "disk_free_bytes": 10 << 30,
+                    "disk_total_bytes": 64 << 30,
+                }
+                retried(lambda r=report: self.client.heartbeat(r))  # type: ignore[misc]
+                self.beats += 1
+                if self.beats % SUBMIT_EVERY:
+                    continue
+                key = uuid.uuid4().hex  # one key per submission, kept across its retries
+                receipt = retried(
+                    lambda k=key: self.client.submit(  # type: ignore[misc]
+                        service="kia",
+                        applicant_nik="3517081208850001",
+                        applicant_name="BUDI SANTOSO",
+                        data=DATA,
+                        slot=slot,
+                        idempotency_key=k,
+                        if_slot_full="next_free",
+                    )
+                )
+                self.numbers.append(receipt.registration_number)
+        except BaseException as exc:  # reported by the test thread
+            self.error = exc
+        finally:
+            self.client.close()
+
+
+class Admin:
+    """An administrator creating staff accounts through the officer pages' form (CSRF, cookie
+    session), one POST per account, never resent."""
+
+    def __init__(self, deployment: Deployment, answers: Answers) -> None:
+        db = Database(deployment.db_url)
+        create_user(db, "admin", PASSWORD, "admin")
+        db.dispose()
+        self.staff = Staff(deployment.base_url, "admin", http=answers.session(deployment))
+        assert self.staff.login_response.status_code == 303
+        self.created: list[str] = []
+        self.refused: list[tuple[str, int]] = []
+        self.error: BaseException | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                name = f"petugas{len(self.created) + len(self.refused):04d}"
+                answer = self.staff.post(
+                    "/officer/users",
+                    {"username": name, "password": PASSWORD, "role": "officer",
+                     "office": OFFICE, "full_name": "Petugas Bergilir"},
+                )  # fmt: skip
+                if answer.status_code == 303:
+                    self.created.append(name)
+                else:
+                    self.refused.append((name, answer.status_code))
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.staff.http.close()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    with deployed(tmp_path) as running:
+        yield running
+
+
+def test_a_rolling_restart_under_post_load_answers_no_post_502(deployment: Deployment) -> None:
+    answers = Answers()
+    deployment.execute(  # room for every submission in the fortnight the kiosks book
+        f"INSERT INTO quotas VALUES ('{OFFICE}', 'kia', {MAX_DAILY_QUOTA}) "
+        f"ON CONFLICT (office_code, service) DO UPDATE SET daily_quota = {MAX_DAILY_QUOTA}"
+    )
+    kiosks = [Kiosk(deployment, n, answers) for n in range(KIOSKS)]
+    admin = Admin(deployment, answers)
+    stop = threading.Event()
+    threads = [threading.Thread(target=c.run, args=(stop,)) for c in [*kiosks, admin]]
+    for thread in threads:
+        thread.start()
+
+    def progress() -> None:
+        for _ in range(PROGRESS):
+            assert answers.posts.acquire(timeout=120), [c.error for c in [*kiosks, admin]]
+
+    prov = provisioning()
+
+    def healthy(port: int) -> bool:
+        for process in deployment.apps:
+            assert process.poll() is None, deployment.log_of(process)
+        return bool(prov.answers_health(port))
+
+    try:
+        progress()
+        for _ in range(ROUNDS):  # what `provisioning/central.py --rolling-restart` does
+            prov.rolling_restart(deployment.app_ports, deployment.restart_app, healthy)
+            progress()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=300)
+    assert [c.error for c in [*kiosks, admin]] == [None] * (KIOSKS + 1)
+    assert answers.failed == []  # no 502 (nor any 5xx), for the kiosks or the officer
+    assert admin.refused == []
+
+    # Every POST's effect once: each submission stored once (its retries replayed), each
+    # account the officer was told was created exists once, and no other.
+    told = sorted(number for k in kiosks for number in k.numbers)
+    assert len(told) == len(set(told))
+    stored = sorted(
+        row[0] for row in deployment.query("SELECT registration_number FROM applications")
+    )
+    assert stored == told
+    users = sorted(row[0] for row in deployment.query("SELECT username FROM users"))
+    assert users == sorted(["admin", "teknisi", *admin.created])
+    states = dict(deployment.query("SELECT kiosk_id, uptime_s FROM kiosk_states"))
+    assert states == {k.client.kiosk_id: float(k.beats - 1) for k in kiosks}
