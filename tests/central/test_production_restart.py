@@ -10,11 +10,11 @@ answer that POST 502 (central_server/drain.py).
 
 from __future__ import annotations
 
+import importlib
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -22,19 +22,15 @@ import requests
 from central_server.auth import create_user
 from central_server.db import Database
 from central_server.quota import MAX_DAILY_QUOTA
-from kiosk_app.central import CentralClient, CentralError
 from tests.central.conftest import OFFICE
 from tests.central.deployment import Deployment, deployed, needs_a_deployment, provisioning
 from tests.central.officer.conftest import PASSWORD, Staff
-from tests.domain.service_values import CASES, with_contact
+from tests.central.test_production_shape import Kiosk
 
 KIOSKS = 4
 ROUNDS = 2  # rolling restarts: each restarts every app server once, one after the other
 PROGRESS = 12  # POSTs answered before, between and after them (the load goes on throughout)
 SUBMIT_EVERY = 4  # heartbeats per submission
-MAX_TRIES = 200
-DATA = with_contact("kia", CASES[6][2]) | {"contact_channel": "sms", "contact_email": ""}
-T = TypeVar("T")
 
 pytestmark = needs_a_deployment
 
@@ -63,59 +59,22 @@ class Answers:
         return session
 
 
-def retried(call: Callable[[], T]) -> T:
-    """The kiosk's retry: the same request (same idempotency key) until the server answers."""
-    for _ in range(MAX_TRIES):
-        try:
-            return call()
-        except CentralError:
-            threading.Event().wait(0.02)
-    raise AssertionError(f"no answer after {MAX_TRIES} tries")
-
-
-class Kiosk:
-    """A kiosk heartbeating and submitting through nginx until told to stop."""
+class RollingKiosk(Kiosk):
+    """test_production_shape's kiosk (its retries, same idempotency key), heartbeating until
+    told to stop and submitting every SUBMIT_EVERY heartbeats."""
 
     def __init__(self, deployment: Deployment, n: int, answers: Answers) -> None:
-        self.client = CentralClient(
-            deployment.base_url,
-            f"KIOSK-ROLL-{n:02d}",
-            OFFICE,
-            timeout=30,
-            session=answers.session(deployment),
-        )
-        self.client.token = deployment.enrol(self.client.kiosk_id)
+        super().__init__(deployment, n, answers.session(deployment))
         self.beats = 0
-        self.numbers: list[str] = []
-        self.error: BaseException | None = None
 
-    def run(self, stop: threading.Event) -> None:
+    def run_until(self, stop: threading.Event) -> None:
         try:
-            slot = retried(lambda: self.client.slots("kia", days=14))[0].slot
+            slot = self.slot()
             while not stop.is_set():
-                report = {
-                    "app_version": "0.1.0",
-                    "uptime_s": float(self.beats),
-                    "disk_free_bytes": 10 << 30,
-                    "disk_total_bytes": 64 << 30,
-                }
-                retried(lambda r=report: self.client.heartbeat(r))  # type: ignore[misc]
+                self.beat(self.beats)
                 self.beats += 1
-                if self.beats % SUBMIT_EVERY:
-                    continue
-                key = uuid.uuid4().hex  # one key per submission, kept across its retries
-                receipt = retried(
-                    lambda k=key: self.client.submit(  # type: ignore[misc]
-                        service="kia",
-                        applicant_nik="3517081208850001",
-                        applicant_name="BUDI SANTOSO",
-                        data=DATA,
-                        slot=slot,
-                        idempotency_key=k,
-                        if_slot_full="next_free",
-                    )
-                )
-                self.numbers.append(receipt.registration_number)
+                if self.beats % SUBMIT_EVERY == 0:
+                    self.submit(slot)
         except BaseException as exc:  # reported by the test thread
             self.error = exc
         finally:
@@ -167,10 +126,11 @@ def test_a_rolling_restart_under_post_load_answers_no_post_502(deployment: Deplo
         f"INSERT INTO quotas VALUES ('{OFFICE}', 'kia', {MAX_DAILY_QUOTA}) "
         f"ON CONFLICT (office_code, service) DO UPDATE SET daily_quota = {MAX_DAILY_QUOTA}"
     )
-    kiosks = [Kiosk(deployment, n, answers) for n in range(KIOSKS)]
+    kiosks = [RollingKiosk(deployment, n, answers) for n in range(KIOSKS)]
     admin = Admin(deployment, answers)
     stop = threading.Event()
-    threads = [threading.Thread(target=c.run, args=(stop,)) for c in [*kiosks, admin]]
+    runs = [*(k.run_until for k in kiosks), admin.run]
+    threads = [threading.Thread(target=run, args=(stop,)) for run in runs]
     for thread in threads:
         thread.start()
 
@@ -178,7 +138,8 @@ def test_a_rolling_restart_under_post_load_answers_no_post_502(deployment: Deplo
         for _ in range(PROGRESS):
             assert answers.posts.acquire(timeout=120), [c.error for c in [*kiosks, admin]]
 
-    prov = provisioning()
+    provisioning()  # puts provisioning/ on sys.path, as the script does for its siblings
+    prov = importlib.import_module("central_restart")
 
     def healthy(port: int) -> bool:
         for process in deployment.apps:

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import requests
 
 from central_server.app import STATIC_DIR
 from kiosk_app.central import CentralClient, CentralError
+from kiosk_app.domain.ticket import Slot
 from tests.central.conftest import OFFICE, wait_for
 from tests.central.deployment import Deployment, deployed, needs_a_deployment
 from tests.domain.service_values import CASES, with_contact
@@ -46,13 +48,15 @@ def retried(call: Callable[[], T], tries: list[int]) -> T:
 class Kiosk:
     """One kiosk's client through nginx, and what the server told it."""
 
-    def __init__(self, deployment: Deployment, n: int) -> None:
+    def __init__(
+        self, deployment: Deployment, n: int, session: requests.Session | None = None
+    ) -> None:
         self.client = CentralClient(
             deployment.base_url,
             f"KIOSK-PROD-{n:02d}",
             OFFICE,
             timeout=10,
-            session=deployment.session(),
+            session=session or deployment.session(),
         )
         self.client.token = deployment.enrol(self.client.kiosk_id)
         self.tries = [0]
@@ -62,35 +66,46 @@ class Kiosk:
 
     def run(self, acknowledged: Callable[[], None]) -> None:
         try:
-            slot = retried(lambda: self.client.slots("kia", days=14), self.tries)[0].slot
+            slot = self.slot()
             for n in range(ROUNDS):
-                report = {
-                    "app_version": "0.1.0",
-                    "uptime_s": float(n),
-                    "disk_free_bytes": 10 << 30,
-                    "disk_total_bytes": 64 << 30,
-                }
-                retried(lambda r=report: self.client.heartbeat(r), self.tries)  # type: ignore[misc]
-                self.last_heartbeat = n
-                key = uuid.uuid4().hex  # one key per submission, kept across its retries
-                receipt = retried(
-                    lambda k=key: self.client.submit(  # type: ignore[misc]
-                        service="kia",
-                        applicant_nik="3517081208850001",
-                        applicant_name="BUDI SANTOSO",
-                        data=DATA,
-                        slot=slot,
-                        idempotency_key=k,
-                        if_slot_full="next_free",
-                    ),
-                    self.tries,
-                )
-                self.numbers.append(receipt.registration_number)
+                self.beat(n)
+                self.submit(slot)
                 acknowledged()
         except BaseException as exc:  # reported by the test thread
             self.error = exc
         finally:
             self.client.close()
+
+    def slot(self) -> Slot:
+        return retried(lambda: self.client.slots("kia", days=14), self.tries)[0].slot
+
+    def beat(self, n: int) -> None:
+        """The n-th heartbeat (uptime n), until answered."""
+        report = {
+            "app_version": "0.1.0",
+            "uptime_s": float(n),
+            "disk_free_bytes": 10 << 30,
+            "disk_total_bytes": 64 << 30,
+        }
+        retried(lambda: self.client.heartbeat(report), self.tries)
+        self.last_heartbeat = n
+
+    def submit(self, slot: Slot) -> None:
+        """A submission, resent with its idempotency key until answered."""
+        key = uuid.uuid4().hex  # one key per submission, kept across its retries
+        receipt = retried(
+            lambda: self.client.submit(
+                service="kia",
+                applicant_nik="3517081208850001",
+                applicant_name="BUDI SANTOSO",
+                data=DATA,
+                slot=slot,
+                idempotency_key=key,
+                if_slot_full="next_free",
+            ),
+            self.tries,
+        )
+        self.numbers.append(receipt.registration_number)
 
 
 @pytest.fixture
