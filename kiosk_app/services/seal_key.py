@@ -141,18 +141,21 @@ class SealKeyRegistrar:
         key_file: Path | None = None,
         use_key: Callable[[Ed25519PrivateKey], None] | None = None,
         step: Callable[[str], None] = lambda _step: None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """`renewed`: why the key was made anew at start ("missing", "damaged" or "");
         `key_file` and `use_key`: where the key lives and what seals with it, so that a key
         a technician rejected is replaced at once and a rotation can take place (without them
         a rejection is only reported); `step`: told each step of a rotation as it is done
-        ("written", "confirmed", "aside", "swapped"; a crash test stops the kiosk there)."""
+        ("written", "confirmed", "aside", "swapped"; a crash test stops the kiosk there);
+        `now`: the kiosk's clock, the one its seals are dated by."""
         self.central = central
         self.public_key = public_key
         self.renewed = renewed
         self.key_file = key_file
         self.use_key = use_key
         self.step = step
+        self.now = now
         self.rejected = ""  # the key a technician rejected, replaced by this one
         self.rotated = ""  # the key a planned rotation replaced, and when (UTC, minutes)
         self.rotation_failed = ""  # why the last try to confirm a successor failed
@@ -346,7 +349,7 @@ class SealKeyRegistrar:
             self.use_key(new)
         with self._lock:
             old, self.public_key = self.public_key, new_public
-            self.rotated = f"{old[:8]} {datetime.now(UTC):%Y-%m-%dT%H:%MZ}"
+            self.rotated = f"{old[:8]} {self.now():%Y-%m-%dT%H:%MZ}"
             self.rotation_failed, self.renewed, self._state = "", "", IN_FORCE
         set_meta(KEY_REGISTERED, new_public)
         self.step("swapped")
