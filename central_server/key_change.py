@@ -116,7 +116,6 @@ def acknowledge(
     public_key: str,
     sealing_since: datetime,
     signature: str,
-    now: datetime,
 ) -> KeyRefused | None:
     """The kiosk says it seals with `public_key` from `sealing_since` (its clock) on, signed
     with that key (receipt_seal.sign_key_swap): the key a proven rotation replaced stops
@@ -134,7 +133,7 @@ def acknowledge(
         return KeyRefused("proof_invalid", "the acknowledgment is not signed with that key")
     if kiosk.signing_key != public_key:  # a key replaced since: its successor's proof ended it
         return KeyRefused("key_not_in_force", "that key is not the kiosk's key in force")
-    seals.swap_seen(session, kiosk_id, public_key, sealing_since, now)
+    seals.swap_seen(session, kiosk_id, public_key, sealing_since)
     return None
 
 

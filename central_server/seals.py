@@ -89,7 +89,7 @@ def register_key(
         return False
     if state == IN_FORCE and kiosk.signing_key is not None and by.endswith("+proof"):
         # Proven with the key in force: the kiosk seals with that one, so it swapped to it.
-        swap_seen(session, kiosk.kiosk_id, kiosk.signing_key, now, now)
+        swap_seen(session, kiosk.kiosk_id, kiosk.signing_key, now)
     session.add(
         KioskSigningKey(
             kiosk_id=kiosk.kiosk_id,
@@ -210,7 +210,11 @@ def keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]
     force then (the first one for an earlier time), and any other in force within CLOCK_SKEW
     of it (the kiosk's clock is its own; keys replaced within seconds of each other)."""
     history = [
-        (k.public_key, utc(k.valid_from), None if k.predecessor_until is None else utc(k.predecessor_until))
+        (
+            k.public_key,
+            utc(k.valid_from),
+            None if k.predecessor_until is None else utc(k.predecessor_until),
+        )
         for k in key_history(session, kiosk_id, IN_FORCE)
     ]
     if not history:  # a key stored before history was kept
@@ -247,12 +251,12 @@ def _in_force_until(history: list[tuple[str, datetime, datetime | None]], i: int
 
 
 def swap_seen(
-    session: Session, kiosk_id: str, public_key: str, sealing_since: datetime, now: datetime
+    session: Session, kiosk_id: str, public_key: str, sealing_since: datetime
 ) -> KioskSigningKey | None:
-    """Evidence the kiosk seals with `public_key` from `sealing_since` (its clock) on: the
-    key's predecessor, waiting for it, verifies seals issued until then (never before the
-    key's valid_from, never past `now` or the wait's bound) and no later. The newest in-force
-    row of the key; None when there is none. Only the first evidence counts."""
+    """Evidence the kiosk seals with `public_key` from `sealing_since` (its clock, the one its
+    seals are dated by) on: the key's predecessor, waiting for it, verifies seals issued until
+    then (never before the key's valid_from, never past the wait's bound) and no later. The
+    newest in-force row of the key; None when there is none. Only the first evidence counts."""
     row = session.scalars(
         select(KioskSigningKey)
         .where(
@@ -269,7 +273,7 @@ def swap_seen(
     row.swapped_at = sealing_since
     if row.predecessor_until is not None:
         since = utc(row.valid_from)
-        cut = min(utc(row.predecessor_until), max(since, min(utc(sealing_since), now)))
+        cut = min(utc(row.predecessor_until), max(since, utc(sealing_since)))
         row.predecessor_until = cut
         audit.warning(
             "kiosk %s seals with key %s since %s: its predecessor verifies seals issued until"

@@ -162,7 +162,6 @@ def router(
                 body.signing_key,
                 body.sealing_since,
                 body.signature,
-                clock(),
             )
         if refused is not None:
             fail(409, refused.code, refused.message)

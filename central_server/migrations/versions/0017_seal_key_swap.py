@@ -22,9 +22,7 @@ def upgrade() -> None:
     """Apply this revision (rotations recorded so far keep their predecessor's end at the
     successor's valid_from: both columns null)."""
     with op.batch_alter_table("kiosk_signing_keys") as batch:
-        batch.add_column(
-            sa.Column("predecessor_until", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch.add_column(sa.Column("predecessor_until", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("swapped_at", sa.DateTime(timezone=True), nullable=True))
 
 
