@@ -208,7 +208,10 @@ def key_history(session: Session, kiosk_id: str, state: str | None = None) -> li
 def keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]:
     """The raw public keys a kiosk's seal issued at `issued_at` may be signed with: the one in
     force then (the first one for an earlier time), and any other in force within CLOCK_SKEW
-    of it (the kiosk's clock is its own; keys replaced within seconds of each other)."""
+    of it (the kiosk's clock is its own; keys replaced within seconds of each other). A key a
+    proven rotation replaced signs until the kiosk's acknowledged swap, or while none came, as
+    long as a lease renewed at the rotation let the kiosk book (`_in_force_until`): the kiosk
+    seals with it until it hears the server's answer, which may have been lost."""
     history = [
         (
             k.public_key,

@@ -23,7 +23,11 @@ its next start with whichever key the server has in force: a `.next` file the se
 taken is proven again; one it took (its answer lost) is proven with itself and moved in; a key
 file missing beside a `.next` is the swap cut short, finished. Sealing with the new key before
 the server confirms it would print seals the server cannot verify when its answer is late by
-more than seals.CLOCK_SKEW.
+more than seals.CLOCK_SKEW. The server lets the old key verify seals until the kiosk says it
+swapped (its answer may have been lost, the kiosk sealing on with the old key): after the swap
+the kiosk sends that acknowledgment, signed with the new key and the time it swapped, written
+in the lease file first (SWAP_UNACKNOWLEDGED) and sent again each round until the server
+answered, across restarts.
 """
 
 from __future__ import annotations
