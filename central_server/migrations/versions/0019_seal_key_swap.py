@@ -1,7 +1,7 @@
 """seal key rotations: the predecessor verifies until the kiosk acknowledged its swap
 
-Revision ID: 0017_seal_key_swap
-Revises: 0016_card_holder_audit_keys
+Revision ID: 0019_seal_key_swap
+Revises: 0018_end_decided_places
 Create Date: 2026-12-06 18:50:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_seal_key_swap"
-down_revision: str | None = "0016_card_holder_audit_keys"
+revision: str = "0019_seal_key_swap"
+down_revision: str | None = "0018_end_decided_places"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
