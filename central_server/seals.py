@@ -273,7 +273,7 @@ def swap_seen(
     ).first()
     if row is None or row.swapped_at is not None:
         return row
-    row.swapped_at = sealing_since
+    row.swapped_at = utc(sealing_since)  # stored in UTC: SQLite keeps no offset
     if row.predecessor_until is not None:
         since = utc(row.valid_from)
         cut = min(utc(row.predecessor_until), max(since, utc(sealing_since)))

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from central_server.config import LeaseSettings, LimitSettings
 from central_server.lease_reports import utc
 from central_server.models import Application, KioskSigningKey
+from central_server.settings import WIB
 from kiosk_app.central import CentralClient, CentralError
 from kiosk_app.domain.ticket import Slot
 from kiosk_app.services import receipt_seal
@@ -345,3 +346,34 @@ def test_an_old_key_waiting_for_a_kiosk_that_never_returns_ends_with_its_leases(
     )
     successor = replace(kiosk, key=new_key)
     assert verdict(rig, successor.seal_for(lease, "LOK-4", late)) == "valid"
+
+
+def test_an_acknowledgment_in_another_time_zone_ends_the_old_key_at_that_moment(
+    rig: LeaseServer,
+) -> None:
+    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
+    [lease, *_] = kiosk.leases(days=4)
+    old_key, new_key = kiosk.key, receipt_seal.new_key()
+    assert old_key is not None
+    nonce = kiosk.call("POST", f"{KEY_PATH}/challenge").json()["nonce"]
+    new = receipt_seal.public_key_text(new_key)
+    proof = receipt_seal.sign_key_change(old_key, kiosk.kiosk_id, new, nonce)
+    body = {"signing_key": new, "proof": {"nonce": nonce, "signature": proof}}
+    assert kiosk.call("PUT", KEY_PATH, json=body).status_code == 204
+    technician = Technician(rig.base_url, ADMIN_TOKEN)
+    assert 'data-swap="waiting"' in technician.page(kiosk.kiosk_id)  # the fleet sees it wait
+    swap = rig.clock() + timedelta(minutes=40)
+    signature = receipt_seal.sign_key_swap(new_key, kiosk.kiosk_id, swap)
+    ack = {
+        "signing_key": new,
+        "sealing_since": swap.astimezone(WIB).isoformat(),
+        "signature": signature,
+    }
+    r = kiosk.call("POST", f"{KEY_PATH}/swapped", json=ack)
+    assert r.status_code == 204, r.text
+    page = technician.page(kiosk.kiosk_id)
+    assert 'data-swap="acknowledged"' in page and 'data-swap="waiting"' not in page
+    assert f"{swap:%Y-%m-%d %H:%M}" in page  # shown in UTC, as the key table's times
+    seal = kiosk.seal_for
+    assert verdict(rig, seal(lease, "LOK-1", swap - timedelta(minutes=1))) == "valid"
+    assert verdict(rig, seal(lease, "LOK-2", swap + timedelta(minutes=11))) == "bad_signature"
