@@ -81,7 +81,7 @@ def register_key(
     the fleet page). False when nothing changed (the key already in force, or already
     pending). Seals issued before stay checked with the key then in force (`keys_at`).
     `predecessor_for` (a proven rotation): how long after `now` the key replaced still
-    verifies seals until the kiosk acknowledges its swap (`acknowledge_swap`): the kiosk
+    verifies seals until the kiosk acknowledges its swap (`swap_seen`): the kiosk
     seals with it until it hears this answer, which may be lost."""
     if kiosk.signing_key == public_key:
         return False
