@@ -69,14 +69,22 @@ def challenge(session: Session, kiosk_id: str, now: datetime) -> tuple[str, date
 
 
 def submit(
-    session: Session, kiosk_id: str, public_key: str, proof: KeyProof | None, now: datetime
+    session: Session,
+    kiosk_id: str,
+    public_key: str,
+    proof: KeyProof | None,
+    now: datetime,
+    predecessor_for: timedelta = timedelta(0),
 ) -> str | KeyRefused:
     """Take `public_key` for the kiosk's seals: IN_FORCE (first key, the key already in force,
     or a valid proof), PENDING (a replacement without proof), or a KeyRefused (a proof that
     does not verify, its nonce used or expired; a key a technician rejected). A proof's nonce
     is used up when the proof verifies (never replayed) or has expired; a refused proof leaves
     it for the kiosk (a thief given the nonce cannot void it with a bogus proof; a signature
-    cannot be guessed). The caller commits before answering."""
+    cannot be guessed). A proven replacement leaves the key it replaces verifying seals for
+    `predecessor_for` more, or until the kiosk acknowledges its swap (`acknowledge`): the
+    kiosk seals with the old key until it hears this answer, which may be lost. The caller
+    commits before answering."""
     kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
     assert kiosk is not None
     if proof is not None:
@@ -89,7 +97,9 @@ def submit(
                 refused.message,
             )
             return refused
-        seals.register_key(session, kiosk, public_key, now, "kiosk+proof")
+        seals.register_key(
+            session, kiosk, public_key, now, "kiosk+proof", predecessor_for=predecessor_for
+        )
         return IN_FORCE
     if kiosk.signing_key is None or kiosk.signing_key == public_key:
         seals.register_key(session, kiosk, public_key, now, "kiosk")
@@ -98,6 +108,33 @@ def submit(
         return KeyRefused("key_rejected", "a technician rejected this key: make a new one")
     seals.register_key(session, kiosk, public_key, now, "kiosk", state=PENDING)
     return PENDING
+
+
+def acknowledge(
+    session: Session,
+    kiosk_id: str,
+    public_key: str,
+    sealing_since: datetime,
+    signature: str,
+) -> KeyRefused | None:
+    """The kiosk says it seals with `public_key` from `sealing_since` (its clock) on, signed
+    with that key (receipt_seal.sign_key_swap): the key a proven rotation replaced stops
+    verifying seals issued after then (seals.swap_seen). Only the first acknowledgment of a key
+    counts; one signed otherwise (a stolen token, the old key) is refused and changes nothing,
+    so neither can cut the old key short nor keep it alive."""
+    kiosk = session.get(Kiosk, kiosk_id, with_for_update=True)
+    assert kiosk is not None
+    if not receipt_seal.key_swap_signed(public_key, kiosk_id, sealing_since, signature):
+        audit.warning(
+            "kiosk %s: acknowledgment of seal key %s refused: not signed with that key",
+            kiosk_id,
+            public_key[:8],
+        )
+        return KeyRefused("proof_invalid", "the acknowledgment is not signed with that key")
+    if kiosk.signing_key != public_key:  # a key replaced since: its successor's proof ended it
+        return KeyRefused("key_not_in_force", "that key is not the kiosk's key in force")
+    seals.swap_seen(session, kiosk_id, public_key, sealing_since)
+    return None
 
 
 def _check_proof(

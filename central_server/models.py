@@ -65,6 +65,15 @@ class KioskSigningKey(Base):
     state: Mapped[str] = mapped_column(String(20), server_default="in_force", default="in_force")
     decided_by: Mapped[str | None] = mapped_column(String(100))  # the technician, for pending
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A key proven with its predecessor (registered_by "kiosk+proof"): the predecessor still
+    # verifies seals issued before this time (the kiosk seals with it until it hears the
+    # server's answer, which may be lost), at first as long as a lease renewed at the
+    # rotation lets the kiosk book, then from the kiosk's acknowledgment of its swap up to the
+    # time it says it swapped. None: the predecessor ends at valid_from. central_server.seals
+    predecessor_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the kiosk says it began sealing with this key (its acknowledgment, signed with this
+    # key; the kiosk's clock); None until it acknowledged.
+    swapped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Quota(Base):

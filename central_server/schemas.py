@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 
 class Service(StrEnum):
@@ -86,6 +86,18 @@ class SigningKeyIn(BaseModel):
     signing_key: SigningKey
     proof: KeyProof | None = Field(
         None, description="proof of possession of the key in force (needed to replace it at once)"
+    )
+
+
+class SigningKeySwapIn(BaseModel):
+    """The kiosk's acknowledgment, after a rotation the server confirmed, that it seals with
+    `signing_key` from `sealing_since` (its clock) on: the key replaced stops verifying seals
+    issued after then. Signed with `signing_key` itself (receipt_seal.sign_key_swap)."""
+
+    signing_key: SigningKey
+    sealing_since: AwareDatetime = Field(description="when the kiosk began sealing with the key")
+    signature: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")] = Field(
+        description="Ed25519 signature (64 bytes, base64url) by `signing_key`"
     )
 
 

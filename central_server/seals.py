@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -73,16 +73,23 @@ def register_key(
     now: datetime,
     by: str,
     state: str = IN_FORCE,
+    predecessor_for: timedelta | None = None,
 ) -> bool:
     """Record `public_key` as the kiosk's receipt signing key from `now` on: in force (the
     first key, enrolment with a technician's code, or a replacement proven with the current
     key) or PENDING (a replacement without that proof: a technician approves or rejects it on
     the fleet page). False when nothing changed (the key already in force, or already
-    pending). Seals issued before stay checked with the key then in force (`keys_at`)."""
+    pending). Seals issued before stay checked with the key then in force (`keys_at`).
+    `predecessor_for` (a proven rotation): how long after `now` the key replaced still
+    verifies seals until the kiosk acknowledges its swap (`swap_seen`): the kiosk
+    seals with it until it hears this answer, which may be lost."""
     if kiosk.signing_key == public_key:
         return False
     if state == PENDING and public_key in _keys_in(session, kiosk.kiosk_id, PENDING):
         return False
+    if state == IN_FORCE and kiosk.signing_key is not None and by.endswith("+proof"):
+        # Proven with the key in force: the kiosk seals with that one, so it swapped to it.
+        swap_seen(session, kiosk.kiosk_id, kiosk.signing_key, now)
     session.add(
         KioskSigningKey(
             kiosk_id=kiosk.kiosk_id,
@@ -90,6 +97,7 @@ def register_key(
             valid_from=now,
             registered_by=by,
             state=state,
+            predecessor_until=None if predecessor_for is None else now + predecessor_for,
         )
     )
     if state == PENDING:
@@ -200,18 +208,27 @@ def key_history(session: Session, kiosk_id: str, state: str | None = None) -> li
 def keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]:
     """The raw public keys a kiosk's seal issued at `issued_at` may be signed with: the one in
     force then (the first one for an earlier time), and any other in force within CLOCK_SKEW
-    of it (the kiosk's clock is its own; keys replaced within seconds of each other)."""
-    history = [(k.public_key, utc(k.valid_from)) for k in key_history(session, kiosk_id, IN_FORCE)]
+    of it (the kiosk's clock is its own; keys replaced within seconds of each other). A key a
+    proven rotation replaced signs until the kiosk's acknowledged swap, or while none came, as
+    long as a lease renewed at the rotation let the kiosk book (`_in_force_until`): the kiosk
+    seals with it until it hears the server's answer, which may have been lost."""
+    history = [
+        (
+            k.public_key,
+            utc(k.valid_from),
+            None if k.predecessor_until is None else utc(k.predecessor_until),
+        )
+        for k in key_history(session, kiosk_id, IN_FORCE)
+    ]
     if not history:  # a key stored before history was kept
         current = session.scalar(select(Kiosk.signing_key).where(Kiosk.kiosk_id == kiosk_id))
-        history = [(current, utc(issued_at))] if current else []
+        history = [(current, utc(issued_at), None)] if current else []
     at = utc(issued_at)
-    last = len(history) - 1
     picked = [
         key
-        for i, (key, since) in enumerate(history)
+        for i, (key, since, _) in enumerate(history)
         if (i == 0 or since - CLOCK_SKEW <= at)  # in force from then (the first: always)
-        and (i == last or at < history[i + 1][1] + CLOCK_SKEW)  # until its successor
+        and at < _in_force_until(history, i) + CLOCK_SKEW  # until its successor took over
     ]
     raw: list[bytes] = []
     for text in picked:
@@ -220,6 +237,56 @@ def keys_at(session: Session, kiosk_id: str, issued_at: datetime) -> list[bytes]
         except SealInvalid:
             log.warning("kiosk %s has an unusable signing key", kiosk_id)
     return raw
+
+
+def _in_force_until(history: list[tuple[str, datetime, datetime | None]], i: int) -> datetime:
+    """Until when the i-th key of `history` signs: its successor's valid_from, or when its
+    successor was a proven rotation, the successor's predecessor_until (the kiosk's swap,
+    acknowledged, or the lease-bounded wait for it), never past the key after the successor."""
+    if i + 1 == len(history):
+        return datetime.max.replace(tzinfo=UTC) - CLOCK_SKEW
+    _, since, extended = history[i + 1]
+    if extended is None or extended <= since:
+        return since
+    if i + 2 < len(history):  # a later key took over: the kiosk swapped before it
+        extended = min(extended, history[i + 2][1])
+    return max(since, extended)
+
+
+def swap_seen(
+    session: Session, kiosk_id: str, public_key: str, sealing_since: datetime
+) -> KioskSigningKey | None:
+    """Evidence the kiosk seals with `public_key` from `sealing_since` (its clock, the one its
+    seals are dated by) on: the key's predecessor, waiting for it, verifies seals issued until
+    then (never before the key's valid_from, never past the wait's bound) and no later. The
+    newest in-force row of the key; None when there is none. Only the first evidence counts."""
+    row = session.scalars(
+        select(KioskSigningKey)
+        .where(
+            KioskSigningKey.kiosk_id == kiosk_id,
+            KioskSigningKey.public_key == public_key,
+            KioskSigningKey.state == IN_FORCE,
+        )
+        .order_by(KioskSigningKey.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if row is None or row.swapped_at is not None:
+        return row
+    row.swapped_at = utc(sealing_since)  # stored in UTC: SQLite keeps no offset
+    if row.predecessor_until is not None:
+        since = utc(row.valid_from)
+        cut = min(utc(row.predecessor_until), max(since, utc(sealing_since)))
+        row.predecessor_until = cut
+        audit.warning(
+            "kiosk %s seals with key %s since %s: its predecessor verifies seals issued until"
+            " %s only",
+            kiosk_id,
+            public_key[:8],
+            utc(sealing_since).isoformat(timespec="seconds"),
+            cut.isoformat(timespec="seconds"),
+        )
+    return row
 
 
 def check(session: Session, sealed: str, server: ServerSealer | None = None) -> SealCheck:

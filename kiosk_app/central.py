@@ -211,6 +211,12 @@ class CentralClient(CentralTransport, CardHolderApi):
             else "in_force"
         )
 
+    def signing_key_swapped(self, public_key: str, sealing_since: str, signature: str) -> None:
+        """Tell the server this kiosk seals with `public_key` since `sealing_since` (ISO time;
+        `signature`: receipt_seal.sign_key_swap), ending the key it replaced."""
+        body = {"signing_key": public_key, "sealing_since": sealing_since, "signature": signature}
+        self._call("POST", "/api/v1/kiosk/signing-key/swapped", json=body, what="seal key swapped")
+
     def signing_key_challenge(self) -> str:
         """A one-time nonce for the proof of a seal key replacement."""
         answer = self._call(

@@ -2,7 +2,7 @@
 card holder and print codes, the region list. Every route but enrolment takes a kiosk token."""
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -39,6 +39,7 @@ from central_server.schemas import (
     Service,
     SigningKeyIn,
     SigningKeyOut,
+    SigningKeySwapIn,
     SlotOut,
     SubmissionOut,
 )
@@ -120,7 +121,12 @@ def router(
         check_all(submissions, [f"{kiosk.kiosk_id}:{client_ip(request)}"], "key submissions")
         with db.transaction() as session:
             outcome = key_change.submit(
-                session, kiosk.kiosk_id, body.signing_key, body.proof, clock()
+                session,
+                kiosk.kiosk_id,
+                body.signing_key,
+                body.proof,
+                clock(),
+                predecessor_for=timedelta(hours=lease_book.policy.hours),
             )
         if isinstance(outcome, key_change.KeyRefused):
             fail(409, outcome.code, outcome.message)
@@ -130,6 +136,35 @@ def router(
                 message="recorded, pending a technician's approval on the fleet dashboard",
             )
             return JSONResponse(answer.model_dump(), 202)
+        return Response(status_code=204)
+
+    @r.post(
+        "/api/v1/kiosk/signing-key/swapped",
+        status_code=204,
+        responses={
+            **ERRORS,
+            409: {"model": Error, "description": "proof_invalid or key_not_in_force"},
+            **rate_limited,
+        },
+    )
+    def signing_key_swapped(body: SigningKeySwapIn, kiosk: KioskDep, request: Request) -> Response:
+        """The kiosk seals with `signing_key` from `sealing_since` on (after a rotation the
+        server confirmed; signed with that key): the key it replaced, which verifies seals
+        until this acknowledgment (the server's answer to the rotation may have been lost;
+        at most as long as a lease renewed at the rotation lets the kiosk book), verifies
+        none issued after then. Only the first acknowledgment counts. Rate-limited with the
+        key submissions."""
+        check_all(submissions, [f"{kiosk.kiosk_id}:{client_ip(request)}"], "key submissions")
+        with db.transaction() as session:
+            refused = key_change.acknowledge(
+                session,
+                kiosk.kiosk_id,
+                body.signing_key,
+                body.sealing_since,
+                body.signature,
+            )
+        if refused is not None:
+            fail(409, refused.code, refused.message)
         return Response(status_code=204)
 
     r.include_router(leases.build_router(lease_book, current_kiosk))

@@ -208,6 +208,28 @@ def key_change_signed(
     return True
 
 
+def _swap_marker(sealing_since: datetime) -> str:
+    # In the nonce's place: "@" is never in a nonce, so an acknowledgment is never a proof.
+    return "swapped@" + sealing_since.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def sign_key_swap(key: Ed25519PrivateKey, kiosk_id: str, sealing_since: datetime) -> str:
+    """The kiosk's acknowledgment that it seals with `key` from `sealing_since` on (after a
+    rotation, once the server took the key in force), signed with that key itself."""
+    return sign_key_change(key, kiosk_id, public_key_text(key), _swap_marker(sealing_since))
+
+
+def key_swap_signed(
+    public_key: str, kiosk_id: str, sealing_since: datetime, signature: str
+) -> bool:
+    """True when `signature` is `sign_key_swap` of these by `public_key` (public_key_text)."""
+    try:
+        raw = public_key_from_text(public_key)
+    except SealInvalid:
+        return False
+    return key_change_signed(raw, kiosk_id, public_key, _swap_marker(sealing_since), signature)
+
+
 def new_key() -> Ed25519PrivateKey:
     """A fresh kiosk signing key (made at provisioning)."""
     return Ed25519PrivateKey.generate()

@@ -23,7 +23,11 @@ its next start with whichever key the server has in force: a `.next` file the se
 taken is proven again; one it took (its answer lost) is proven with itself and moved in; a key
 file missing beside a `.next` is the swap cut short, finished. Sealing with the new key before
 the server confirms it would print seals the server cannot verify when its answer is late by
-more than seals.CLOCK_SKEW.
+more than seals.CLOCK_SKEW. The server lets the old key verify seals until the kiosk says it
+swapped (its answer may have been lost, the kiosk sealing on with the old key): after the swap
+the kiosk sends that acknowledgment, signed with the new key and the time it swapped, written
+in the lease file first (SWAP_UNACKNOWLEDGED) and sent again each round until the server
+answered, across restarts.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from kiosk_app.services.sealing import (
 log = logging.getLogger(__name__)
 
 KEY_REGISTERED = "signing_key_registered"  # lease file meta: the public key the server has
+# lease file meta: "<public key> <ISO time>" of a swap the server has not acknowledged yet
+SWAP_UNACKNOWLEDGED = "signing_key_swap_unacknowledged"
 NEXT = ".next"  # beside the key file: a planned successor the server has not confirmed yet
 RETIRED = "retired"  # durable.keep_aside's `why` for a key replaced by a confirmed successor
 IN_FORCE, PENDING, REJECTED, UNREGISTERED = "in_force", "pending", "rejected", "unregistered"
@@ -141,18 +147,21 @@ class SealKeyRegistrar:
         key_file: Path | None = None,
         use_key: Callable[[Ed25519PrivateKey], None] | None = None,
         step: Callable[[str], None] = lambda _step: None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """`renewed`: why the key was made anew at start ("missing", "damaged" or "");
         `key_file` and `use_key`: where the key lives and what seals with it, so that a key
         a technician rejected is replaced at once and a rotation can take place (without them
         a rejection is only reported); `step`: told each step of a rotation as it is done
-        ("written", "confirmed", "aside", "swapped"; a crash test stops the kiosk there)."""
+        ("written", "confirmed", "aside", "swapped"; a crash test stops the kiosk there);
+        `now`: the kiosk's clock, the one its seals are dated by."""
         self.central = central
         self.public_key = public_key
         self.renewed = renewed
         self.key_file = key_file
         self.use_key = use_key
         self.step = step
+        self.now = now
         self.rejected = ""  # the key a technician rejected, replaced by this one
         self.rotated = ""  # the key a planned rotation replaced, and when (UTC, minutes)
         self.rotation_failed = ""  # why the last try to confirm a successor failed
@@ -187,6 +196,7 @@ class SealKeyRegistrar:
         reached (tried next round)."""
         try:
             if self._confirm_successor(set_meta):
+                self._acknowledge(meta, set_meta)
                 return
         except CentralUnavailable as exc:
             if exc.status != 429:
@@ -195,6 +205,7 @@ class SealKeyRegistrar:
             return
         except CentralRejected:
             pass  # in rotation_failed; the key in use stays registered, tried next round
+        self._acknowledge(meta, set_meta)
         if meta(KEY_REGISTERED) == self.public_key:
             self._set(IN_FORCE)
             return
@@ -258,6 +269,7 @@ class SealKeyRegistrar:
         old = self.public_key
         if not self._confirm_successor(set_meta):
             raise RotationRefused("the new seal key could not be confirmed")
+        self._acknowledge(meta, set_meta)
         return f"seal key rotated: {old[:8]} -> {self.public_key[:8]}, in force on the server"
 
     def _confirm_successor(self, set_meta: Callable[[str, str], None]) -> bool:
@@ -337,8 +349,12 @@ class SealKeyRegistrar:
     def _swap(
         self, new: Ed25519PrivateKey, new_public: str, set_meta: Callable[[str, str], None]
     ) -> None:
-        """The server took `new` in force: seal with it, its file in the key file's place."""
+        """The server took `new` in force: seal with it, its file in the key file's place.
+        The acknowledgment the server waits for is written first (SWAP_UNACKNOWLEDGED), so
+        a kiosk stopped after the swap sends it at its next round (`_acknowledge`); a swap
+        stopped before its end is redone, with a new time, from the `.next` file."""
         assert self.key_file is not None
+        set_meta(SWAP_UNACKNOWLEDGED, f"{new_public} {self.now().isoformat(timespec='seconds')}")
         aside = keep_aside(self.key_file, RETIRED)
         self.step("aside")
         durable.replace(beside(self.key_file, NEXT), self.key_file)
@@ -346,7 +362,7 @@ class SealKeyRegistrar:
             self.use_key(new)
         with self._lock:
             old, self.public_key = self.public_key, new_public
-            self.rotated = f"{old[:8]} {datetime.now(UTC):%Y-%m-%dT%H:%MZ}"
+            self.rotated = f"{old[:8]} {self.now():%Y-%m-%dT%H:%MZ}"
             self.rotation_failed, self.renewed, self._state = "", "", IN_FORCE
         set_meta(KEY_REGISTERED, new_public)
         self.step("swapped")
@@ -358,6 +374,41 @@ class SealKeyRegistrar:
             old[:8],
             new_public[:8],
         )
+
+    def _acknowledge(
+        self, meta: Callable[[str], str | None], set_meta: Callable[[str, str], None]
+    ) -> None:
+        """Tell the server the kiosk swapped (SWAP_UNACKNOWLEDGED), signed with the key file's
+        key: the key the rotation replaced, which the server lets verify seals until then
+        (its answer may have been lost meanwhile), stops there. Kept for the next round when
+        the server cannot be reached; dropped when it refuses, or the key is not the one in
+        use any more."""
+        pending = meta(SWAP_UNACKNOWLEDGED) or ""
+        successor = self._next_file()
+        if not pending or self.key_file is None or successor is None or successor.exists():
+            return  # nothing to say, or a swap to (re)do first
+        public_key, _, since = pending.partition(" ")
+        try:
+            key = _private_key(self.key_file)
+            sealing_since = datetime.fromisoformat(since)
+        except (OutboxError, OSError, ValueError) as exc:
+            log.error("seal key swap not acknowledged: %s", exc)
+            set_meta(SWAP_UNACKNOWLEDGED, "")
+            return
+        if receipt_seal.public_key_text(key) != public_key:
+            set_meta(SWAP_UNACKNOWLEDGED, "")  # replaced since (rejected, lost): moot
+            return
+        signature = receipt_seal.sign_key_swap(key, self.central.kiosk_id, sealing_since)
+        try:
+            self.central.signing_key_swapped(public_key, since, signature)
+        except CentralRejected as exc:
+            log.error("the server refused this kiosk's seal key swap of %s: %s", since, exc)
+        except CentralError as exc:
+            log.warning("seal key swap not acknowledged yet (%s): tried next round", exc)
+            return
+        else:
+            log.info("seal key swap to %s acknowledged by the server", public_key[:8])
+        set_meta(SWAP_UNACKNOWLEDGED, "")
 
     def _next_file(self) -> Path | None:
         return beside(self.key_file, NEXT) if self.key_file is not None else None

@@ -21,9 +21,11 @@ from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import create_engine, select
 
 from central_server.config import LimitSettings
 from central_server.embedded import EmbeddedServer, start_embedded
+from central_server.models import KioskSigningKey
 from kiosk_app.bootstrap import build_kiosk
 from kiosk_app.central import CentralClient, CentralError
 from kiosk_app.config import ConfigError, load_config
@@ -215,7 +217,7 @@ def run_child(
 
 
 def test_a_kiosk_killed_at_any_step_of_a_rotation_carries_on_with_the_key_in_force(
-    server: EmbeddedServer, work: Path
+    server: EmbeddedServer, work: Path, database_url: str
 ) -> None:
     first = Kiosk(server.base_url, work)  # enrols; its token goes to the kiosk process
     first.keeper.check_seal_key()
@@ -236,6 +238,19 @@ def test_a_kiosk_killed_at_any_step_of_a_rotation_carries_on_with_the_key_in_for
     assert keys[-1][1] == in_use[:8]  # the server's key in force is the kiosk's
     assert len(seals) == 4 * len(STEPS)  # 2 in each killed life, 2 in each restart
     assert {verdict(server.base_url, s) for s in seals} == {"valid"}
+    # every swap was acknowledged (at the next start at the latest): no old key waits on
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(
+                select(KioskSigningKey.swapped_at, KioskSigningKey.predecessor_until).where(
+                    KioskSigningKey.registered_by == "kiosk+proof"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == len(STEPS)
+    assert all(swapped is not None and until is not None for swapped, until in rows), rows
 
 
 def test_a_rotation_survives_a_server_away_rate_limited_or_losing_its_answer(
