@@ -190,6 +190,7 @@ class SaneScanner:
                             info.update(reply[1])
                         return pages
                     if reply[0] == "sane":
+                        worker.faulted = True
                         raise sane_error(reply[1], where)
                     raise ScannerUnavailable(str(reply[1]))
             except DeviceError:
@@ -205,6 +206,11 @@ class SaneScanner:
                 problem = f"had ended (exit {worker.process.returncode})"
             elif not worker.settle(CLOSE_S):
                 problem = f"did not close the device within {CLOSE_S:.0f} s: killed"
+            elif worker.faulted:
+                # libsane may have cancelled a reader thread inside malloc on that fault
+                # (sane_worker's docstring): the allocator's lock can stay held and the next
+                # scan in the same process hang. A fresh process costs a second, once.
+                problem = "answered a fault (a cancelled reader thread may hold a lock)"
             else:
                 return worker
             log.warning("SANE worker for %s %s; starting a new one", self.device or "auto", problem)
@@ -225,6 +231,7 @@ class _Worker:
         self.replies = replies
         self.busy = False  # a request sent whose ("idle",) has not come yet
         self.alive = True
+        self.faulted = False  # SANE answered a fault: not used for another scan
         self._finalizer = weakref.finalize(self, _kill, process, requests, replies)
 
     @classmethod
