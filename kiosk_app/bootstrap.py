@@ -209,11 +209,13 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
         regions.start()
         health = HealthReporter(
             central=central,
-            # attendant: assisted-action counts; storage: damaged or unwritable durable files
+            # attendant: assisted-action counts; storage: damaged or unwritable durable files;
+            # copy_reports: receipt-copy print reports waiting for or refused by the server
             devices={
                 **device_map,
                 "attendant": attendant,
                 "storage": STORAGE,
+                "copy_reports": copy_outcomes,
                 **({"seal_key": registrar} if registrar is not None else {}),
             },
             app_version=__version__,

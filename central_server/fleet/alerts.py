@@ -14,6 +14,7 @@ DISK_LOW_PCT = 10.0
 DISK_LOW_BYTES = 1 << 30
 CPU_HOT_C = 85.0
 OUTBOX_BACKLOG = 20
+COPY_REPORTS_LATE_S = 30 * 60  # a receipt-copy print report waiting this long is an alert
 
 OK, WARNING, CRITICAL = 0, 1, 2
 ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
@@ -49,6 +50,21 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
     "held_submissions": (
         WARNING,
         "Kiriman tertahan menunggu petugas / Held submissions waiting for an attendant",
+    ),
+    "copy_reports_waiting": (
+        WARNING,
+        "Laporan hasil cetak salinan tanda terima tertahan di anjungan lebih dari 30 menit: "
+        "salinan yang gagal dicetak belum dikembalikan ke jatah harian warga sampai laporan "
+        "terkirim / Receipt-copy print reports have waited on the kiosk for more than 30 "
+        "minutes: a copy that did not print is not given back to the citizen's daily allowance "
+        "until its report is sent",
+    ),
+    "copy_reports_refused": (
+        WARNING,
+        "Laporan hasil cetak salinan tanda terima ditolak server: jatah salinan harian warga "
+        "mungkin terhitung salah; periksa log anjungan dan daftar salinan di server / "
+        "Receipt-copy print reports were refused by the server: a citizen's daily copy "
+        "allowance may be counted wrongly; check the kiosk's log and the server's copy records",
     ),
     "storage_fault": (
         CRITICAL,
@@ -142,6 +158,7 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
     storage = devices.get("storage")
     if storage is not None and storage.get("state") in STORAGE_FAULT_STATES:
         found.append("storage_fault")
+    found.extend(_copy_report_problems(devices.get("copy_reports") or {}))
     seal_key = devices.get("seal_key") or {}  # kiosk_app.services.seal_key
     if seal_key.get("rejected") and seal_key.get("state") != "in_force":
         found.append("seal_key_replaced")  # a rejected key replaced, the new one not in force
@@ -158,6 +175,23 @@ def device_problems(hb: HeartbeatIn) -> list[str]:
     if hb.held_submissions > 0:
         found.append("held_submissions")
     return found
+
+
+def _copy_report_problems(reports: dict[str, str]) -> list[str]:
+    """kiosk_app.services.printing.copy_outcomes status(): waiting long, refused."""
+    found = []
+    if _count(reports.get("waiting")) and _count(reports.get("oldest_waiting_s")) >= (
+        COPY_REPORTS_LATE_S
+    ):
+        found.append("copy_reports_waiting")
+    if _count(reports.get("refused")):
+        found.append("copy_reports_refused")
+    return found
+
+
+def _count(value: str | None) -> int:
+    """A device field's count (the heartbeat's device fields are text): 0 if not a count."""
+    return int(value) if value is not None and value.isdigit() else 0
 
 
 def severity(codes: Iterable[str]) -> int:

@@ -24,11 +24,13 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
             "attendant",  # attendant mode: locked or not, and counts of assisted actions
             "storage",  # the durable files: ok, or which one is damaged, unwritable or full
             "seal_key",  # the receipt seal key: in force, or waiting for a technician's approval
+            "copy_reports",  # receipt-copy print reports waiting for or refused by the server
         }
         # a first key needs no approval: registered with the kiosk's token, or not yet sent
         assert report["devices"]["seal_key"]["state"] in ("unregistered", "in_force")
         assert report["devices"]["attendant"]["state"] == "locked"
         assert report["devices"]["storage"] == {"state": "ok"}
+        assert report["devices"]["copy_reports"] == {"state": "ok", "waiting": "0", "refused": "0"}
         assert report["devices"]["ticket_printer"]["state"] == "online"
         assert kiosk.health.beat_once() == []  # delivered; no remote command queued
         assert kiosk.central.token  # enrolled on first use

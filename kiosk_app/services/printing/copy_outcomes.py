@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PENDING, SENT, REJECTED = "pending", "sent", "rejected"
 UNREADABLE = "unreadable"  # damaged columns: kept, never sent, no longer blocking the queue
 NOW_TIMEOUT_S = 3.0  # the try while the citizen waits for the message
+REFUSED_SHOWN_DAYS = 7  # a refused report stays in the health report this long (kept on disk)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS copy_outcomes (
@@ -137,6 +138,31 @@ class CopyOutcomes(DrainLoop):
                 "SELECT * FROM copy_outcomes WHERE status!=? ORDER BY id", (UNREADABLE,)
             ).fetchall()
         return [_outcome(r) for r in rows]
+
+    def status(self) -> dict[str, str]:
+        """For the health report (the heartbeat's devices): reports waiting to be sent, how
+        long the oldest has waited, and reports the server refused in the last
+        REFUSED_SHOWN_DAYS days. state: ok | waiting | refused (refused is the worse: that
+        citizen's allowance is not corrected by a resend)."""
+        since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=REFUSED_SHOWN_DAYS)
+        with self._lock:
+            waiting, oldest = self._db.execute(
+                "SELECT count(*), min(created_at) FROM copy_outcomes WHERE status=?", (PENDING,)
+            ).fetchone()
+            (refused,) = self._db.execute(
+                "SELECT count(*) FROM copy_outcomes WHERE status=? AND created_at>=?",
+                (REJECTED, since.isoformat(timespec="seconds")),
+            ).fetchone()
+        state = "refused" if refused else "waiting" if waiting else "ok"
+        report = {"state": state, "waiting": str(waiting), "refused": str(refused)}
+        if waiting and isinstance(oldest, str):
+            try:
+                waited = self._clock() - datetime.fromisoformat(oldest).timestamp()
+            except ValueError:  # a damaged timestamp: the count still tells
+                pass
+            else:
+                report["oldest_waiting_s"] = str(max(0, int(waited)))
+        return report
 
     def _enqueue(
         self, copy_id: int, ticket_printed: bool, receipt_printed: bool, failure: str

@@ -1,0 +1,157 @@
+"""Receipt-copy print reports (kiosk_app.services.printing.copy_outcomes) waiting on the kiosk or
+refused by the server reach the technician: the kiosk's health report counts them from the real
+queue file, the heartbeat carries them to the real central server over HTTP on loopback (a fault
+proxy keeps the reports from it), and the fleet dashboard raises an alert in words (a copy that
+did not print is given back to the citizen's daily allowance only once its report is applied)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from central_server.embedded import EmbeddedServer
+from central_server.fleet.alerts import COPY_REPORTS_LATE_S
+from kiosk_app.central import CentralClient
+from kiosk_app.services.health import HealthReporter, RecordingSystemActions
+from kiosk_app.services.printing.copy_outcomes import PENDING, REJECTED, CopyOutcomes
+from tests.central.conftest import ADMIN_TOKEN, OFFICE
+from tests.central.fleet.helpers import beat, enrol, heartbeat_body, kiosks
+from tests.services.faultproxy import FaultProxy
+
+OUTCOME = b"POST /api/v1/card-holder/receipt-copy/"  # the report's request line
+WAITING = "Laporan hasil cetak salinan tanda terima tertahan di anjungan lebih dari 30 menit"
+REFUSED = "Laporan hasil cetak salinan tanda terima ditolak server"
+NO_SUCH_COPY = 987_654  # a copy this kiosk never made: the server refuses its report (404)
+
+
+def dashboard(server: EmbeddedServer, kiosk_id: str) -> tuple[str, str]:
+    """The fleet overview's row of the kiosk and the kiosk's page, as a technician reads them."""
+    staff = requests.Session()
+    login = staff.post(f"{server.base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
+    assert login.status_code == 200
+    overview = staff.get(f"{server.base_url}/fleet/", timeout=10).text
+    row = overview.split(f'data-kiosk="{kiosk_id}"')[1].split("</tr>")[0]
+    page = staff.get(f"{server.base_url}/fleet/kiosks/{kiosk_id}", timeout=10).text
+    return row, page
+
+
+def copy_alerts(server: EmbeddedServer, kiosk_id: str) -> list[str]:
+    return [a for a in kiosks(server)[kiosk_id]["alerts"] if a.startswith("copy_reports")]
+
+
+def test_waiting_then_refused_reports_reach_the_fleet_from_the_queue_file(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    proxy = FaultProxy(int(server.base_url.rsplit(":", 1)[1]))
+    proxy.only = OUTCOME  # the reports are the ones held up
+    central = CentralClient(proxy.base_url, "kiosk-c", OFFICE, timeout=10)
+    central.register("Lobi")
+    # The heartbeats go straight to the server (a dropped proxy also drops kept-alive ones).
+    direct = CentralClient(server.base_url, "kiosk-c", OFFICE, timeout=10, token=central.token)
+    now = [time.time()]  # the queue's clock: "waited an hour" without waiting an hour
+    path = tmp_path / "copy-outcomes.db"
+    outcomes = CopyOutcomes(path, central, clock=lambda: now[0])
+
+    def health() -> HealthReporter:
+        return HealthReporter(
+            central=direct,
+            devices={"copy_reports": outcomes},
+            app_version="test",
+            data_dir=tmp_path,
+            system=RecordingSystemActions(),
+        )
+
+    try:
+        assert outcomes.status() == {"state": "ok", "waiting": "0", "refused": "0"}
+        proxy.set_mode("down")  # the network drops before the report
+        answer = outcomes.report(
+            NO_SUCH_COPY, ticket_printed=False, receipt_printed=False, failure="ticket: PaperOut"
+        )
+        assert answer is None
+        outcomes.drain_once()
+        assert [e.status for e in outcomes.entries()] == [PENDING]
+        health().beat_once()
+        reported = kiosks(server)["kiosk-c"]["devices"]["copy_reports"]
+        assert (reported["state"], reported["waiting"], reported["refused"]) == (
+            "waiting",
+            "1",
+            "0",
+        )
+        assert copy_alerts(server, "kiosk-c") == []  # waiting a moment is not an alert yet
+        # An hour on, after a restart of the kiosk: the report is still on disk, still waiting.
+        outcomes.close()
+        now[0] += 3600
+        outcomes = CopyOutcomes(path, central, clock=lambda: now[0])
+        outcomes.drain_once()  # the network is still down
+        health().beat_once()
+        reported = kiosks(server)["kiosk-c"]["devices"]["copy_reports"]
+        assert reported["waiting"] == "1" and int(reported["oldest_waiting_s"]) >= 3600
+        assert copy_alerts(server, "kiosk-c") == ["copy_reports_waiting"]
+        row, page = dashboard(server, "kiosk-c")
+        assert WAITING in row and WAITING in page
+        # The network is back: the server refuses the report (no such copy of this kiosk).
+        proxy.set_mode("forward")
+        now[0] += 3600  # past any backoff
+        outcomes.drain_once()
+        assert [e.status for e in outcomes.entries()] == [REJECTED]
+        health().beat_once()
+        reported = kiosks(server)["kiosk-c"]["devices"]["copy_reports"]
+        assert (reported["state"], reported["waiting"], reported["refused"]) == (
+            "refused",
+            "0",
+            "1",
+        )
+        assert "oldest_waiting_s" not in reported
+        assert copy_alerts(server, "kiosk-c") == ["copy_reports_refused"]
+        row, page = dashboard(server, "kiosk-c")
+        assert REFUSED in row and WAITING not in row
+        assert 'data-code="copy_reports_refused">' + REFUSED in page
+        assert "copy_reports" in page and "refused=1" in page  # the devices table
+        # A refused report stays in the health report a week (kept on disk longer).
+        now[0] += 8 * 86400
+        assert outcomes.status()["refused"] == "0"
+        assert [e.status for e in outcomes.entries()] == [REJECTED]
+    finally:
+        outcomes.close()
+        central.close()
+        direct.close()
+        proxy.close()
+
+
+@pytest.mark.parametrize(
+    ("reports", "alerts"),
+    [
+        ({"state": "ok", "waiting": "0", "refused": "0"}, []),
+        ({"state": "waiting", "waiting": "3", "refused": "0", "oldest_waiting_s": "60"}, []),
+        (
+            {"state": "waiting", "waiting": "3", "refused": "0",
+             "oldest_waiting_s": str(COPY_REPORTS_LATE_S)},
+            ["copy_reports_waiting"],
+        ),
+        (
+            {"state": "refused", "waiting": "2", "refused": "1", "oldest_waiting_s": "99999"},
+            ["copy_reports_waiting", "copy_reports_refused"],
+        ),
+        ({"state": "refused", "waiting": "x", "refused": "-1", "oldest_waiting_s": "9e9"}, []),
+    ],
+)  # fmt: skip
+def test_the_fleet_reads_copy_reports_from_any_heartbeat(
+    server: EmbeddedServer, reports: dict[str, Any], alerts: list[str]
+) -> None:
+    auth = enrol(server, "kiosk-r")
+    devices = heartbeat_body()["devices"] | {"copy_reports": reports}
+    assert beat(server, auth, devices=devices).status_code == 200
+    k = kiosks(server)["kiosk-r"]
+    assert (k["alerts"], k["colour"]) == (alerts, "amber" if alerts else "green")
+    row, page = dashboard(server, "kiosk-r")
+    assert (WAITING in row, REFUSED in row) == (
+        "copy_reports_waiting" in alerts,
+        "copy_reports_refused" in alerts,
+    )
+    if alerts:
+        assert set(kiosks(server, problem=alerts[-1])) == {"kiosk-r"}
+        assert f'data-code="{alerts[-1]}"' in page
