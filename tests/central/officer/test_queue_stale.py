@@ -42,6 +42,7 @@ from tests.central.officer.test_queue_review import (
 from tests.central.test_migrations import alembic
 
 BEFORE = "0017_receipt_copy_outcomes"
+MIGRATION = "0018_end_decided_places"
 
 
 def display_state(central: Central) -> dict[str, Any]:
@@ -52,10 +53,12 @@ def display_state(central: Central) -> dict[str, Any]:
 
 
 def migrate(central: Central) -> None:
-    """The database as an upgrade finds it (at 0015), then `alembic upgrade head`."""
+    """The database as an upgrade finds it (at BEFORE), then `alembic upgrade` through the
+    migration under test; the later revisions' schema is there already (create_all)."""
     url = central.app.state.db.url
     alembic(url, "stamp", BEFORE)
-    alembic(url, "upgrade", "head")
+    alembic(url, "upgrade", MIGRATION)
+    alembic(url, "stamp", "head")
 
 
 def all_queue_events(central: Central) -> int:
