@@ -227,7 +227,9 @@ class CentralClient(CentralTransport, CardHolderApi):
     def leases(self, days: int | None = None, timeout: float | None = None) -> list[Lease]:
         """Grant or renew this kiosk's slot leases (idempotent): every lease it holds now."""
         body = {} if days is None else {"days": days}
-        answer = self._call("POST", "/api/v1/leases", json=body, what="leases", timeout=timeout)
+        answer = self._call(
+            "POST", "/api/v1/leases", json=body, what="leases", timeout=timeout, idempotent=True
+        )
         return _leases(answer)
 
     def return_leases(self, returns: dict[str, int], timeout: float | None = None) -> list[Lease]:
@@ -397,9 +399,12 @@ class CentralClient(CentralTransport, CardHolderApi):
         return answer
 
     def heartbeat(self, report: dict[str, Any]) -> dict[str, Any]:
-        """Send the kiosk's health report; the answer carries queued remote commands."""
+        """Send the kiosk's health report; the answer carries queued remote commands.
+
+        Sent twice, a report has the effect of once (the latest report wins, lease usage is a
+        count, not an increment): resent when its connection closed before any answer."""
         answer: dict[str, Any] = self._call(
-            "POST", "/api/v1/fleet/heartbeat", json=report, what="heartbeat"
+            "POST", "/api/v1/fleet/heartbeat", json=report, what="heartbeat", idempotent=True
         )
         return answer
 

@@ -127,9 +127,42 @@ def _read_capped(response: requests.Response, what: str) -> None:
     response._content = bytes(body)  # what .content, .json() and .text read from now on
 
 
+def closed_before_answer(exc: BaseException) -> bool:
+    """Whether `exc` is a connection the server closed or reset before any byte of its answer
+    came: what a client sees that sends a request onto a kept-alive connection just as nginx
+    ends it (a reload's old workers close their idle connections at once). Not a timeout, a
+    refused connection nor a refused certificate: resending would not help those."""
+    import ssl
+    from http.client import RemoteDisconnected
+
+    from urllib3.exceptions import NewConnectionError
+
+    dropped, seen, pending = False, set(), [exc]
+    while pending:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, NewConnectionError | ssl.SSLCertVerificationError | TimeoutError):
+            return False
+        dropped |= isinstance(
+            error,
+            RemoteDisconnected
+            | ConnectionResetError
+            | ConnectionAbortedError
+            | BrokenPipeError
+            | ssl.SSLEOFError
+            | ssl.SSLZeroReturnError,
+        )
+        causes = (*error.args, getattr(error, "reason", None), error.__cause__, error.__context__)
+        pending += [cause for cause in causes if isinstance(cause, BaseException)]
+    return dropped
+
+
 class CentralTransport:
     """One kiosk's connection to one central server: token, session, listeners and `_call`;
-    no retries here (the outbox retries later)."""
+    no retries here (the outbox retries later), but for one: an idempotent request the server
+    closed its kept-alive connection on before answering is sent again at once, once."""
 
     def __init__(
         self,
@@ -217,10 +250,18 @@ class CentralTransport:
         headers: dict[str, str] | None = None,
         what: str | None = None,
         timeout: float | None = None,
+        idempotent: bool = False,
         _retried: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Send one request; return the decoded JSON or raise the matching CentralError."""
+        """Send one request; return the decoded JSON or raise the matching CentralError.
+
+        A request that got no answer because the server closed or reset its connection
+        first (nginx reloading ends its kept-alive connections) is sent again, once, on a new
+        connection when that is safe: a GET, a request with an Idempotency-Key (the server
+        answers a resent key with the first answer), or one the caller declares `idempotent`
+        (sent twice, it has the effect of once). Any other POST may have been applied: it is
+        not resent, and its error says so (the caller resends it knowingly, or not)."""
         what = what or f"{method} {path}"
         headers = dict(headers or {})
         if auth:
@@ -236,15 +277,26 @@ class CentralTransport:
         timeout = self.timeout if timeout is None else timeout
         if self.verify is not None:
             kwargs.setdefault("verify", self.verify)
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                headers=headers,
-                timeout=timeout,
-                stream=True,
+
+        def send() -> requests.Response:
+            return self.session.request(
+                method, self.base_url + path, headers=headers, timeout=timeout, stream=True,
                 **kwargs,
-            )
+            )  # fmt: skip
+
+        try:
+            try:
+                response = send()
+            except requests.ConnectionError as exc:
+                if isinstance(exc, requests.Timeout) or not closed_before_answer(exc):
+                    raise
+                if not (idempotent or method in ("GET", "HEAD") or "Idempotency-Key" in headers):
+                    raise requests.ConnectionError(
+                        f"connection closed before any answer; not resent (a {method} without "
+                        f"an idempotency key may have been applied): {exc}"
+                    ) from exc
+                log.info("%s: connection closed before any answer (%s); sent again", what, exc)
+                response = send()
             _read_capped(response, what)
         except requests.Timeout as exc:
             self._notify(self._silence_listeners)
@@ -270,6 +322,7 @@ class CentralTransport:
                 headers=headers,
                 what=what,
                 timeout=timeout,
+                idempotent=idempotent,
                 _retried=True,
                 **kwargs,
             )

@@ -1,5 +1,6 @@
-"""A small fault-injecting TCP proxy on loopback: forward, down, slow, 500, 429, reset, and
-hostile answers (a 200 that is not JSON, JSON of another shape, a body cut short, a huge body)."""
+"""A small fault-injecting TCP proxy on loopback: forward, down, slow, 500, 429, reset (every
+request or the next one only), and hostile answers (a 200 that is not JSON, JSON of another
+shape, a body cut short, a huge body)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ HOSTILE: dict[str, tuple[str, bytes, bool]] = {
     "truncated": ("Content-Type: application/json\r\n", b'{"registration_number": "AK', True),
     "huge": ("Content-Type: application/json\r\n", b"[" + b"0," * (8 << 20) + b"0]", False),
 }
-MODES = ("forward", "down", "slow", "500", "429", "reset", "reset_after_forward", *HOSTILE)
+MODES = (
+    "forward", "down", "slow", "500", "429", "reset", "reset_once", "reset_after_forward",
+    *HOSTILE,
+)  # fmt: skip
 # A client's idle connection is closed after IDLE_S, as production's nginx closes a kiosk's
 # (keepalive_timeout 75s): the client, not the proxy, decides how long it waits for an answer,
 # so the server gets UPSTREAM_S, longer than any client here waits.
@@ -135,6 +139,11 @@ class FaultProxy:
                 if self.only is not None and not request.startswith(self.only):
                     mode = "forward"
                 if mode in ("down", "reset"):
+                    _reset(conn)
+                    return
+                if mode == "reset_once":  # the next request only, unread: an nginx reload's
+                    with self._lock:  # old worker closing the kept-alive connection it came on
+                        self.mode = "forward" if self.mode == "reset_once" else self.mode
                     _reset(conn)
                     return
                 if mode in ("500", "429"):
