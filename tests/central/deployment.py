@@ -21,10 +21,12 @@ from typing import Any
 import psycopg
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from central_server.app import STATIC_DIR
 from central_server.auth import create_user
 from central_server.db import Database
+from kiosk_app.central_transport import closed_before_answer
 from tests.central.conftest import OFFICE, wait_for
 from tests.central.officer.conftest import LOGIN_CSRF_RE, PASSWORD
 from tests.central.postgres import TemporaryPostgres, find_binary
@@ -51,6 +53,21 @@ def provisioning() -> ModuleType:
     return module
 
 
+class BrowserResend(HTTPAdapter):
+    """A browser's resend: a request (any method) whose kept-alive connection the server
+    closed before any byte of the answer came is sent again, once, on a new connection
+    (Chromium's HttpNetworkTransaction::ShouldResendRequest; Firefox does the same). A
+    browser does so only on a reused connection; here on any, which only loopback reaches."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().send(request, *args, **kwargs)
+        except requests.ConnectionError as exc:
+            if isinstance(exc, requests.Timeout) or not closed_before_answer(exc):
+                raise
+            return super().send(request, *args, **kwargs)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -71,6 +88,7 @@ class Deployment:
         prov = provisioning()
         self.cert, key = tmp / "tls/central.crt", tmp / "tls/central.key"
         prov.self_signed_cert(self.cert, key, "127.0.0.1")
+        self.trust = self.cert  # what the clients' sessions verify the server's certificate by
         self.config = tmp / "central.toml"
         self.config.write_text(f"""
 [server]
@@ -96,7 +114,8 @@ directory = "{tmp / "messages"}"
         )  # fmt: skip
         conf = prefix / "nginx.conf"
         conf.write_text(prov.nginx_main_conf(prefix, site, user="root"))
-        self.nginx = self.spawn(["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"])
+        self.nginx_command = ["nginx", "-p", str(prefix), "-c", str(conf)]
+        self.nginx = self.spawn([*self.nginx_command, "-g", "daemon off;"])
         self.base_url = f"https://127.0.0.1:{self.https}"
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
@@ -111,6 +130,27 @@ directory = "{tmp / "messages"}"
         old.terminate()  # uvicorn ends by raising the signal again: systemd counts it clean
         assert old.wait(timeout=120) in (0, -signal.SIGTERM), self.log_of(old)
         self.apps[index] = self.start("central", "--port", str(port))
+
+    def nginx_workers(self) -> set[int]:
+        """The process ids of nginx's workers (its master's children)."""
+        children = Path(f"/proc/{self.nginx.pid}/task/{self.nginx.pid}/children").read_text()
+        return {int(pid) for pid in children.split()}
+
+    def reload_nginx(self) -> None:
+        """`nginx -s reload` (what `systemctl reload nginx` runs), waited for: new workers
+        with the config and certificate read again, the old ones gone (each closes its idle
+        connections at once and every other after the request on it is answered)."""
+        old = self.nginx_workers()
+        subprocess.run(
+            [*self.nginx_command, "-s", "reload"], check=True, capture_output=True, timeout=60
+        )
+
+        def reloaded() -> bool:
+            assert self.nginx.poll() is None, self.log_of(self.nginx)
+            workers = self.nginx_workers()
+            return bool(workers) and not workers & old
+
+        wait_for(reloaded, timeout_s=120)
 
     def spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
         """Start `command`; its stderr goes to a file (journald's part: a pipe nobody read
@@ -127,10 +167,14 @@ directory = "{tmp / "messages"}"
         """What a process started here wrote to stderr."""
         return (self.tmp / f"process-{self.processes.index(process)}.log").read_text()
 
-    def session(self) -> requests.Session:
+    def session(self, browser: bool = False) -> requests.Session:
+        """A client's session trusting the server's certificate; `browser`: one resending a
+        request whose connection closed before any answer, as a browser does."""
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify (requests#3829)
-        session.verify = str(self.cert)
+        session.verify = str(self.trust)
+        if browser:
+            session.mount("https://", BrowserResend())
         return session
 
     def wait_ready(self) -> None:

@@ -53,8 +53,8 @@ class Answers:
         elif request.method == "POST" and response.status_code < 400:
             self.posts.release()
 
-    def session(self, deployment: Deployment) -> requests.Session:
-        session = deployment.session()
+    def session(self, deployment: Deployment, browser: bool = False) -> requests.Session:
+        session = deployment.session(browser)
         session.hooks["response"].append(self.hook)
         return session
 
@@ -83,13 +83,15 @@ class RollingKiosk(Kiosk):
 
 class Admin:
     """An administrator creating staff accounts through the officer pages' form (CSRF, cookie
-    session), one POST per account, never resent."""
+    session) in a browser, one POST per account, resent only as a browser resends it (its
+    connection closed before any answer: deployment.BrowserResend)."""
 
     def __init__(self, deployment: Deployment, answers: Answers) -> None:
         db = Database(deployment.db_url)
         create_user(db, "admin", PASSWORD, "admin")
         db.dispose()
-        self.staff = Staff(deployment.base_url, "admin", http=answers.session(deployment))
+        http = answers.session(deployment, browser=True)
+        self.staff = Staff(deployment.base_url, "admin", http=http)
         assert self.staff.login_response.status_code == 303
         self.created: list[str] = []
         self.refused: list[tuple[str, int]] = []
@@ -120,24 +122,61 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         yield running
 
 
-def test_a_rolling_restart_under_post_load_answers_no_post_502(deployment: Deployment) -> None:
-    answers = Answers()
-    deployment.execute(  # room for every submission in the fortnight the kiosks book
-        f"INSERT INTO quotas VALUES ('{OFFICE}', 'kia', {MAX_DAILY_QUOTA}) "
-        f"ON CONFLICT (office_code, service) DO UPDATE SET daily_quota = {MAX_DAILY_QUOTA}"
-    )
-    kiosks = [RollingKiosk(deployment, n, answers) for n in range(KIOSKS)]
-    admin = Admin(deployment, answers)
-    stop = threading.Event()
-    runs = [*(k.run_until for k in kiosks), admin.run]
-    threads = [threading.Thread(target=run, args=(stop,)) for run in runs]
-    for thread in threads:
-        thread.start()
+class Load:
+    """KIOSKS kiosks heartbeating and submitting and an administrator creating accounts, all
+    through nginx from start() until end(); check() then finds every POST took effect once."""
 
-    def progress() -> None:
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.answers = Answers()
+        deployment.execute(  # room for every submission in the fortnight the kiosks book
+            f"INSERT INTO quotas VALUES ('{OFFICE}', 'kia', {MAX_DAILY_QUOTA}) "
+            f"ON CONFLICT (office_code, service) DO UPDATE SET daily_quota = {MAX_DAILY_QUOTA}"
+        )
+        self.kiosks = [RollingKiosk(deployment, n, self.answers) for n in range(KIOSKS)]
+        self.admin = Admin(deployment, self.answers)
+        self.stop = threading.Event()
+        runs = [*(k.run_until for k in self.kiosks), self.admin.run]
+        self.threads = [threading.Thread(target=run, args=(self.stop,)) for run in runs]
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+
+    def progress(self) -> None:
+        """Wait for PROGRESS more POSTs answered (the load goes on meanwhile)."""
         for _ in range(PROGRESS):
-            assert answers.posts.acquire(timeout=120), [c.error for c in [*kiosks, admin]]
+            assert self.answers.posts.acquire(timeout=120), self.errors()
 
+    def errors(self) -> list[BaseException | None]:
+        return [c.error for c in [*self.kiosks, self.admin]]
+
+    def end(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=300)
+
+    def check(self) -> None:
+        """No client failed, nothing was answered 5xx, every POST took effect once: each
+        submission stored once (its retries replayed), each account the officer was told was
+        created exists once, and no other."""
+        assert self.errors() == [None] * (KIOSKS + 1)
+        assert self.answers.failed == []  # no 502 (nor any 5xx), for the kiosks or the officer
+        assert self.admin.refused == []
+        told = sorted(number for k in self.kiosks for number in k.numbers)
+        assert len(told) == len(set(told))
+        stored = sorted(
+            row[0] for row in self.deployment.query("SELECT registration_number FROM applications")
+        )
+        assert stored == told
+        users = sorted(row[0] for row in self.deployment.query("SELECT username FROM users"))
+        assert users == sorted(["admin", "teknisi", *self.admin.created])
+        states = dict(self.deployment.query("SELECT kiosk_id, uptime_s FROM kiosk_states"))
+        assert states == {k.client.kiosk_id: float(k.beats - 1) for k in self.kiosks}
+
+
+def test_a_rolling_restart_under_post_load_answers_no_post_502(deployment: Deployment) -> None:
+    load = Load(deployment)
     provisioning()  # puts provisioning/ on sys.path, as the script does for its siblings
     prov = importlib.import_module("central_restart")
 
@@ -146,28 +185,12 @@ def test_a_rolling_restart_under_post_load_answers_no_post_502(deployment: Deplo
             assert process.poll() is None, deployment.log_of(process)
         return bool(prov.answers_health(port))
 
+    load.start()
     try:
-        progress()
+        load.progress()
         for _ in range(ROUNDS):  # what `provisioning/central.py --rolling-restart` does
             prov.rolling_restart(deployment.app_ports, deployment.restart_app, healthy)
-            progress()
+            load.progress()
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=300)
-    assert [c.error for c in [*kiosks, admin]] == [None] * (KIOSKS + 1)
-    assert answers.failed == []  # no 502 (nor any 5xx), for the kiosks or the officer
-    assert admin.refused == []
-
-    # Every POST's effect once: each submission stored once (its retries replayed), each
-    # account the officer was told was created exists once, and no other.
-    told = sorted(number for k in kiosks for number in k.numbers)
-    assert len(told) == len(set(told))
-    stored = sorted(
-        row[0] for row in deployment.query("SELECT registration_number FROM applications")
-    )
-    assert stored == told
-    users = sorted(row[0] for row in deployment.query("SELECT username FROM users"))
-    assert users == sorted(["admin", "teknisi", *admin.created])
-    states = dict(deployment.query("SELECT kiosk_id, uptime_s FROM kiosk_states"))
-    assert states == {k.client.kiosk_id: float(k.beats - 1) for k in kiosks}
+        load.end()
+    load.check()
