@@ -44,6 +44,10 @@ DATABASE = "anjungan"
 INSTALLED_ANJUNGAN = Path("/opt/anjungan/.venv/bin/anjungan")  # what the units start
 SITE_AVAILABLE = Path("/etc/nginx/sites-available/anjungan-central")
 DEBIAN_DEFAULT_SITE = Path("/etc/nginx/sites-enabled/default")
+TLS_DIR = Path("/etc/anjungan/tls")  # central.crt and central.key: what nginx serves
+# certbot runs every executable here after each renewal (its deploy hooks)
+RENEWAL_HOOK = Path("/etc/letsencrypt/renewal-hooks/deploy/anjungan-central")
+RELOAD_NGINX = "nginx -t -q && systemctl reload nginx.service"
 TARGET = "anjungan-central.target"
 UNITS = ("anjungan-central@.service", "anjungan-central-worker.service", TARGET)
 DEFAULT_PORTS = (8001, 8002)
@@ -294,6 +298,34 @@ def self_signed_cert(cert: Path, key: Path, server_name: str) -> None:
     key.chmod(0o600)
 
 
+def renewal_hook(
+    server_name: str,
+    *,
+    lineage: Path | None = None,
+    tls_dir: Path = TLS_DIR,
+    reload: str = RELOAD_NGINX,
+) -> str:
+    """certbot's deploy hook: the renewed certificate of `server_name` (certbot's `lineage`,
+    /etc/letsencrypt/live/NAME) replaces the one nginx serves, then nginx reloads: new workers
+    read it, the old ones finish the requests they are answering and close their idle
+    connections (the kiosks resend on a new one). Never a restart: nginx would answer
+    nothing while down and cut the requests in flight."""
+    lineage = lineage or Path("/etc/letsencrypt/live") / server_name
+    new_key, new_cert = tls_dir / ".central.key.new", tls_dir / ".central.crt.new"
+    return f"""#!/bin/sh
+# Written by provisioning/central.py: certbot runs it after each renewal.
+set -eu
+[ "${{RENEWED_LINEAGE:-}}" = "{lineage}" ] || exit 0  # another site's certificate
+umask 077
+cp "$RENEWED_LINEAGE/privkey.pem" "{new_key}"
+cp "$RENEWED_LINEAGE/fullchain.pem" "{new_cert}"
+chmod 0644 "{new_cert}"
+mv -f "{new_key}" "{tls_dir / "central.key"}"
+mv -f "{new_cert}" "{tls_dir / "central.crt"}"
+{reload}
+"""
+
+
 def psql(sql: str) -> str:
     """One query as the cluster's superuser over the local socket (peer authentication)."""
     return run(["runuser", "-u", "postgres", "--", "psql", "-tAc", sql], None, "database").strip()
@@ -431,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         step.done("central.toml", "unchanged (kept as edited)")
     else:
         write_file(config, central_toml(args), 0o640, step, "central.toml")
-    cert, key = Path("/etc/anjungan/tls/central.crt"), Path("/etc/anjungan/tls/central.key")
+    cert, key = TLS_DIR / "central.crt", TLS_DIR / "central.key"
     if (root / cert.relative_to("/")).exists():
         step.done("tls certificate", "unchanged")
     else:
@@ -448,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
             write_file(secret, secrets.token_hex(32) + "\n", 0o600, step, f"secret {name}")
     site = nginx_site(server_name=args.server_name, app_ports=ports, cert=cert, key=key)
     write_file(root / "etc/nginx/sites-available/anjungan-central", site, 0o644, step, "nginx")
+    hook = renewal_hook(args.server_name)
+    write_file(root / RENEWAL_HOOK.relative_to("/"), hook, 0o755, step, "certificate renewal hook")
     for unit in UNITS:
         text = (PROJECT / "systemd" / unit).read_text()
         write_file(root / "etc/systemd/system" / unit, text, 0o644, step, unit)

@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -136,14 +136,18 @@ directory = "{tmp / "messages"}"
         children = Path(f"/proc/{self.nginx.pid}/task/{self.nginx.pid}/children").read_text()
         return {int(pid) for pid in children.split()}
 
-    def reload_nginx(self) -> None:
-        """`nginx -s reload` (what `systemctl reload nginx` runs), waited for: new workers
-        with the config and certificate read again, the old ones gone (each closes its idle
-        connections at once and every other after the request on it is answered)."""
+    def reload_nginx(self, reload: Callable[[], object] | None = None) -> None:
+        """`nginx -s reload` (what `systemctl reload nginx` runs), or `reload`, waited for:
+        new workers with the config and certificate read again, the old ones gone (each
+        closes its idle connections at once and every other after the request on it is
+        answered), the master the same process (a reload, not a restart)."""
         old = self.nginx_workers()
-        subprocess.run(
-            [*self.nginx_command, "-s", "reload"], check=True, capture_output=True, timeout=60
-        )
+        if reload is None:
+            subprocess.run(
+                [*self.nginx_command, "-s", "reload"], check=True, capture_output=True, timeout=60
+            )
+        else:
+            reload()
 
         def reloaded() -> bool:
             assert self.nginx.poll() is None, self.log_of(self.nginx)

@@ -327,6 +327,13 @@ def test_provisioning_writes_a_production_config_once_and_keeps_an_edited_one(
     assert config.notify.routes() == {"sms": "gateway", "whatsapp": "file", "email": "file"}
     site = (tmp_path / "etc/nginx/sites-available/anjungan-central").read_text()
     assert all(f"server 127.0.0.1:{port} " in site for port in (8001, 8002, 8003))
+    # certbot's deploy hook (run in tests/central/test_production_reload.py): a reload
+    hook = tmp_path / "etc/letsencrypt/renewal-hooks/deploy/anjungan-central"
+    assert hook.stat().st_mode & 0o777 == 0o755
+    assert '"/etc/letsencrypt/live/anjungan.jombangkab.go.id"' in hook.read_text()
+    assert (
+        "systemctl reload nginx.service" in hook.read_text() and "restart" not in hook.read_text()
+    )
     secrets = {p.name: p for p in (tmp_path / "etc/anjungan/credentials").iterdir()}
     assert sorted(secrets) == sorted(keys.ENVIRONMENT)  # every secret the server loads
     for path in secrets.values():

@@ -1,8 +1,9 @@
 """nginx reloaded under load, for real on loopback: nginx (TLS) -> two app servers ->
 PostgreSQL, `nginx -s reload` (what `systemctl reload nginx` runs after a provisioning change)
-and a reload after a certificate renewal (new key and certificate written over the old files,
-as a renewal's deploy hook does), several times while kiosks (CentralClient, one kept-alive
-connection each) heartbeat and submit and an officer's browser-like session POSTs forms.
+and a certificate renewal (provisioning's certbot deploy hook: the renewed key and
+certificate over the old files, then a reload), several times while kiosks (CentralClient,
+one kept-alive connection each) heartbeat and submit and an officer's browser-like session
+POSTs forms.
 
 On a reload nginx's old workers close their idle client connections at once and every other
 one after the request on it is answered: a client that sends a request onto such a
@@ -14,8 +15,11 @@ submission and account stored once.
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import ssl
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,29 +56,53 @@ def test_nginx_reloads_and_certificate_renewals_under_load_fail_no_request(
     prov = provisioning()
     renewals = []
     for n in range(RELOADS):
-        cert, key = (
-            deployment.tmp / f"renewal-{n}/central.crt",
-            deployment.tmp / f"renewal-{n}/central.key",
-        )
-        prov.self_signed_cert(cert, key, "127.0.0.1")
-        renewals.append((cert, key))
+        cert = deployment.tmp / f"renewal-{n}/fullchain.pem"
+        prov.self_signed_cert(cert, cert.with_name("privkey.pem"), "127.0.0.1")
+        renewals.append(cert.parent)
     trust = deployment.tmp / "trust.pem"
-    trust.write_text("".join(c.read_text() for c in [deployment.cert, *(c for c, _ in renewals)]))
+    trust.write_text(
+        "".join(c.read_text() for c in [deployment.cert, *(d / "fullchain.pem" for d in renewals)])
+    )
     deployment.trust = trust
-    live_key = deployment.cert.with_name("central.key")
+    assert served_certificate(deployment) == der(deployment.cert)
+
+    # provisioning's certbot deploy hook, reloading this nginx (not systemd's)
+    hook = deployment.tmp / "renewal-hook"
+    nginx = shlex.join(deployment.nginx_command)
+    lineage = deployment.tmp / "letsencrypt/live/127.0.0.1"
+    hook.write_text(
+        prov.renewal_hook(
+            "127.0.0.1", lineage=lineage, tls_dir=deployment.cert.parent,
+            reload=f"{nginx} -t -q && {nginx} -s reload",
+        )
+    )  # fmt: skip
+    hook.chmod(0o755)
+
+    def renewed(by: Path) -> Callable[[], object]:
+        """certbot renewing (`by`'s files in its lineage), then running its deploy hooks."""
+
+        def renew() -> object:
+            shutil.copytree(by, lineage, dirs_exist_ok=True)
+            env = {"PATH": os.environ["PATH"], "RENEWED_LINEAGE": str(lineage)}
+            return subprocess.run([hook], env=env, check=True, capture_output=True, timeout=60)
+
+        return renew
+
+    other = {"PATH": os.environ["PATH"], "RENEWED_LINEAGE": str(renewals[0])}
+    subprocess.run([hook], env=other, check=True, timeout=60)  # another site's renewal
     assert served_certificate(deployment) == der(deployment.cert)
 
     load = Load(deployment)
     load.start()
     try:
         load.progress()
-        for cert, key in renewals:
+        for renewal in renewals:
             deployment.reload_nginx()  # a provisioning change: same certificate
             load.progress()
-            for new, live in ((key, live_key), (cert, deployment.cert)):  # the renewal
-                os.replace(new, live)
-            deployment.reload_nginx()  # its deploy hook
+            deployment.reload_nginx(renewed(renewal))
+            assert der(deployment.cert) == der(renewal / "fullchain.pem")
             assert served_certificate(deployment) == der(deployment.cert)
+            assert deployment.cert.with_name("central.key").stat().st_mode & 0o777 == 0o600
             load.progress()
     finally:
         load.end()
