@@ -300,8 +300,13 @@ class CentralClient(CentralTransport, CardHolderApi):
             ]
         }
         what = f"submit batch of {len(items)}"
-        answer = self._call(
-            "POST", "/api/v1/applications/batch", json=body, what=what, timeout=timeout
+        answer = self._call(  # each item's key makes a resent batch replay its receipts
+            "POST",
+            "/api/v1/applications/batch",
+            json=body,
+            what=what,
+            timeout=timeout,
+            idempotent=True,
         )
         results: list[SubmissionReceipt | CentralError] = []
         for (key, kw), item in zip(items, answer["results"], strict=True):
