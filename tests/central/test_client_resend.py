@@ -2,8 +2,7 @@
 before any byte of the answer came (an nginx reload's old worker closes its idle connections
 at once: tests/central/test_production_reload.py), when resending is safe: a GET, a POST with
 an Idempotency-Key, a call whose contract makes it idempotent (the heartbeat, a batch of
-keyed submissions). A POST without
-one is not resent, and its error says so."""
+keyed submissions). A POST without one is not resent, and its error says so."""
 
 from __future__ import annotations
 
