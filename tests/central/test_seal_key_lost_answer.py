@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -314,9 +315,9 @@ def test_a_kiosk_stopped_before_its_acknowledgment_sends_it_at_its_next_start(
     assert verdict(rig, genuine) == "valid"
 
 
-def test_an_old_key_waiting_for_a_kiosk_that_never_returns_ends_with_its_leases(
-    rig: LeaseServer,
-) -> None:
+def rotated_unheard(rig: LeaseServer) -> tuple[LeaseKiosk, dict[str, Any], Ed25519PrivateKey]:
+    """A kiosk with a lease whose key was replaced by a new one proven with it (the server's
+    answer never heard): the kiosk, its lease and the new key."""
     [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
     [lease, *_] = kiosk.leases(days=4)
     old_key, new_key = kiosk.key, receipt_seal.new_key()
@@ -324,10 +325,15 @@ def test_an_old_key_waiting_for_a_kiosk_that_never_returns_ends_with_its_leases(
     nonce = kiosk.call("POST", f"{KEY_PATH}/challenge").json()["nonce"]
     new = receipt_seal.public_key_text(new_key)
     proof = receipt_seal.sign_key_change(old_key, kiosk.kiosk_id, new, nonce)
-    r = kiosk.call(
-        "PUT", KEY_PATH, json={"signing_key": new, "proof": {"nonce": nonce, "signature": proof}}
-    )
-    assert r.status_code == 204, r.text  # the answer the kiosk never hears
+    body = {"signing_key": new, "proof": {"nonce": nonce, "signature": proof}}
+    assert kiosk.call("PUT", KEY_PATH, json=body).status_code == 204
+    return kiosk, lease, new_key
+
+
+def test_an_old_key_waiting_for_a_kiosk_that_never_returns_ends_with_its_leases(
+    rig: LeaseServer,
+) -> None:
+    kiosk, lease, new_key = rotated_unheard(rig)
     rotated = rig.clock()
     # a key submitted without proof meanwhile (a thief's) and rejected is never extended
     thief_key = receipt_seal.new_key()
@@ -351,15 +357,8 @@ def test_an_old_key_waiting_for_a_kiosk_that_never_returns_ends_with_its_leases(
 def test_an_acknowledgment_in_another_time_zone_ends_the_old_key_at_that_moment(
     rig: LeaseServer,
 ) -> None:
-    [kiosk] = seed_office(rig.base_url, 1, {SERVICE: 4})
-    [lease, *_] = kiosk.leases(days=4)
-    old_key, new_key = kiosk.key, receipt_seal.new_key()
-    assert old_key is not None
-    nonce = kiosk.call("POST", f"{KEY_PATH}/challenge").json()["nonce"]
+    kiosk, lease, new_key = rotated_unheard(rig)
     new = receipt_seal.public_key_text(new_key)
-    proof = receipt_seal.sign_key_change(old_key, kiosk.kiosk_id, new, nonce)
-    body = {"signing_key": new, "proof": {"nonce": nonce, "signature": proof}}
-    assert kiosk.call("PUT", KEY_PATH, json=body).status_code == 204
     technician = Technician(rig.base_url, ADMIN_TOKEN)
     assert 'data-swap="waiting"' in technician.page(kiosk.kiosk_id)  # the fleet sees it wait
     swap = rig.clock() + timedelta(minutes=40)
