@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import wave
 from array import array
@@ -317,8 +318,16 @@ class Events:
         return found
 
     def close(self) -> None:
-        """Hang up."""
+        """Hang up: the socket shut first, so the reading thread's blocked read ends at once
+        (closing the response alone waits for that read, until the next keep-alive comes)."""
+        sock = getattr(getattr(self.response.raw, "_connection", None), "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.response.close()
+        self.thread.join(timeout=10)
 
 
 @pytest.fixture
