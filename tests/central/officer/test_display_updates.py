@@ -11,8 +11,8 @@ from typing import Any
 import requests
 
 from tests.central.officer.conftest import MONDAY, OFFICE, Central, Staff
+from tests.central.officer.display_stream import Events
 from tests.central.officer.test_queue import (
-    Events,
     book,
     call_next,
     check_in,

@@ -12,7 +12,7 @@ import requests
 from central_server.queue import hub
 from tests.central.conftest import wait_for
 from tests.central.officer.conftest import OFFICE, Central
-from tests.central.officer.test_queue import Events
+from tests.central.officer.display_stream import Events
 
 
 @pytest.mark.parametrize("office", ["9999", "351%2F..", "3517%00", "x" * 300])

@@ -23,9 +23,9 @@ from sqlalchemy import select
 from central_server.models import Application
 from tests.central.conftest import wait_for
 from tests.central.officer.conftest import MONDAY, OFFICE, Central, Staff
+from tests.central.officer.display_stream import Events
 from tests.central.officer.test_display_updates import serving
 from tests.central.officer.test_queue import (
-    Events,
     book,
     call_next,
     check_in,

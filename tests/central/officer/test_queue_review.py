@@ -16,9 +16,9 @@ from central_server.models import Application
 from central_server.queue.models import QueueEvent
 from central_server.review_models import Arrival
 from tests.central.officer.conftest import MONDAY, OFFICE, Central, Staff
+from tests.central.officer.display_stream import Events
 from tests.central.officer.test_display_updates import Display, serving
 from tests.central.officer.test_queue import (
-    Events,
     arrived,
     book,
     call_next,

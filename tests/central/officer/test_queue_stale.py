@@ -24,9 +24,9 @@ from central_server.queue import counters as calling
 from central_server.queue.models import QueueEvent
 from central_server.review_models import Arrival
 from tests.central.officer.conftest import OFFICE, Central, Staff
+from tests.central.officer.display_stream import Events
 from tests.central.officer.test_display_updates import Display, serving
 from tests.central.officer.test_queue import (
-    Events,
     arrived,
     call_next,
     check_in,
