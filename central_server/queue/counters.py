@@ -6,7 +6,7 @@ so two officers pressing "Panggil berikutnya" together never get the same one; S
 transactions are serial. Every function works inside the caller's transaction.
 
 Lock order (PostgreSQL): a citizen's place (their `arrivals` row) before their application's
-row, on every path. The counters' actions lock the place (`_serving_locked`, `call_next`,
+row, on every path. The counters' actions lock the place (`serving(lock=True)`, `call_next`,
 `restore`, the priority lane) and only then write the application ("Selesai verifikasi":
 approved -> verified) or log a queue event (whose foreign key takes a key-share lock on the
 application); a decision on the application's page (officer.pages) locks the place
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from central_server import lifecycle, numbering
@@ -92,33 +92,27 @@ def get_counter(session: Session, office_code: str, number: int) -> QueueCounter
     return counter
 
 
-def serving(session: Session, counter: QueueCounter) -> tuple[Arrival, Application] | None:
-    """Who the counter has called and is serving now, as read (no row lock): what the displays
-    and the counters page show. A decision on the application's page holds the place while it
-    runs; a read that locked it would wait for that decision (and lock a place it never
-    writes). The state read may be a change behind: the change's own notice re-reads it."""
-    row = session.execute(_called_at(counter)).first()
-    return None if row is None else (row[0], row[1])
-
-
-def _serving_locked(session: Session, counter: QueueCounter) -> tuple[Arrival, Application] | None:
-    """Who the counter is serving, its place locked (FOR UPDATE of arrivals): the counters'
-    write paths, which then write the place and the application, in the documented order."""
-    row = session.execute(_called_at(counter).with_for_update(of=Arrival)).first()
-    return None if row is None else (row[0], row[1])
-
-
-def _called_at(counter: QueueCounter) -> Select[Arrival, Application]:
-    return (
+def serving(
+    session: Session, counter: QueueCounter, *, lock: bool = False
+) -> tuple[Arrival, Application] | None:
+    """Who the counter has called and is serving now. As read (no row lock) by default: what
+    the displays and the counters page show. A decision on the application's page holds the
+    place while it runs; a read that locked it would wait for that decision (and lock a place
+    it never writes). The state read may be a change behind: the change's own notice re-reads
+    it. `lock`: the place locked (FOR UPDATE of arrivals), for the counters' write paths, which
+    then write the place and the application, in the documented order."""
+    query = (
         select(Arrival, Application)
         .join(Application, Application.id == Arrival.application_id)
         .where(Arrival.counter_id == counter.id, Arrival.state == CALLED)
     )
+    row = session.execute(query.with_for_update(of=Arrival) if lock else query).first()
+    return None if row is None else (row[0], row[1])
 
 
 def close_counter(session: Session, counter: QueueCounter, actor: str, day: date) -> None:
     """Close a counter; whoever it was serving goes back to the queue at their place."""
-    current = _serving_locked(session, counter)
+    current = serving(session, counter, lock=True)
     if current is not None:
         arrival, _app = current
         arrival.state, arrival.counter_id = WAITING, None
@@ -128,7 +122,7 @@ def close_counter(session: Session, counter: QueueCounter, actor: str, day: date
 
 def call_next(session: Session, counter: QueueCounter, actor: str, day: date) -> Application | None:
     """Call the next citizen to `counter` (None when nobody waits for it)."""
-    if _serving_locked(session, counter) is not None:
+    if serving(session, counter, lock=True) is not None:
         raise QueueRefused(
             "counter_busy", "finish, transfer or set aside the citizen being served first"
         )
@@ -162,7 +156,7 @@ def call_next(session: Session, counter: QueueCounter, actor: str, day: date) ->
 
 
 def _current(session: Session, counter: QueueCounter) -> tuple[Arrival, Application]:
-    current = _serving_locked(session, counter)
+    current = serving(session, counter, lock=True)
     if current is None:
         raise QueueRefused("nobody_called", f"counter {counter.number} is serving nobody")
     return current
@@ -258,7 +252,7 @@ def finish(
 
 def lock_place(session: Session, registration_number: str) -> None:
     """Lock the application's place in the queue, if it has one, before the application's own
-    row is locked: the counters lock the place first too (`_serving_locked`, then `finish`
+    row is locked: the counters lock the place first too (`serving(lock=True)`, then `finish`
     writes the application), so an officer deciding on the application's page while a counter
     finishes or calls the same citizen waits instead of deadlocking; a counter's "Panggil
     berikutnya" passes over a place being decided (SKIP LOCKED)."""
