@@ -5,7 +5,7 @@ end_place ends them: the arrival done, one "finish" queue event with the decidin
 decision ("verify/reject di halaman permohonan: <label>") and the counter that had called them,
 so the displays, the counters' list and today's figures agree; the counter is free again.
 
-Run by migration 0017 and again at every server start (central_server.db.Database.create_all:
+Run by migration 0018 and again at every server start (central_server.db.Database.create_all:
 a SQLite file has no migrations, and during a rolling upgrade an app server still on the older
 code may leave more such places after the migration ran); idempotent: a second run finds
 nothing. Written against the tables as they are at revision 0017 (Core, not the ORM models,
