@@ -190,7 +190,7 @@ def _fix_data(connection: Connection) -> None:
     """What a data migration fixes, fixed again at each start (idempotent, finding nothing the
     second time): a SQLite file has no migrations, and during a rolling upgrade an app server
     still running the older code may have made more such rows after the migration ran. Now:
-    0017's queue places left open by code from before an application decided on its page
+    migration 0018's queue places left open by code from before an application decided on its page
     ended them."""
     from central_server.queue.stale import end_decided_places
 

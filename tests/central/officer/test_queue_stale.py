@@ -1,5 +1,5 @@
 """Queue places left open by the code before an application decided on its page ended them
-(migration 0017, central_server.queue.stale), on SQLite and PostgreSQL over HTTP on loopback.
+(migration 0018, central_server.queue.stale), on SQLite and PostgreSQL over HTTP on loopback.
 
 The old rows are made by running the old flow: the same server with the page's end of the
 place (queue.counters.end_place) taken out, as the code was before it existed. A citizen called
