@@ -71,9 +71,9 @@ def build_router(
     kiosk_dependency: KioskGuard,
     limits: LimitSettings,
     clock: Callable[[], datetime],
-    per_day: int,
 ) -> APIRouter:
     """The kiosk's report of a copy's print outcome, applied once per copy."""
+    per_day = limits.receipt_copies_per_day
     router = APIRouter(tags=["card holder"])
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
     # A report touches only a copy the kiosk made, once; the budget bounds a kiosk (or its
