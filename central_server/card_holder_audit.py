@@ -19,7 +19,7 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     DateTime,
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from central_server import keys
 from central_server.lease_reports import utc
+from central_server.leases import day_start
 from central_server.models import Base, Kiosk
 from central_server.settings import WIB
 from kiosk_app.domain.identity import mask_nik
@@ -191,11 +192,6 @@ class Entry:
     attempts: int
 
 
-def _bound(day: date) -> datetime:
-    """The start of a WIB day, in UTC (rows are stored in UTC: SQLite keeps no zone)."""
-    return datetime.combine(day, time(0), WIB).astimezone(UTC)
-
-
 def search(session: Session, filters: Search, offset: int, limit: int) -> list[Entry]:
     """Rows matching `filters`, newest first."""
     office = func.coalesce(Kiosk.office_code, "")
@@ -207,9 +203,9 @@ def search(session: Session, filters: Search, offset: int, limit: int) -> list[E
     if filters.office:
         query = query.where(Kiosk.office_code == filters.office)
     if filters.start is not None:
-        query = query.where(CardHolderLookup.at >= _bound(filters.start))
+        query = query.where(CardHolderLookup.at >= day_start(filters.start))
     if filters.end is not None:
-        query = query.where(CardHolderLookup.at < _bound(filters.end + timedelta(days=1)))
+        query = query.where(CardHolderLookup.at < day_start(filters.end + timedelta(days=1)))
     if filters.nik_hash:
         query = query.where(CardHolderLookup.nik_hash == filters.nik_hash)
     if filters.outcome == "answered":

@@ -18,7 +18,7 @@ while printing) counts, as one that printed.
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -32,6 +32,7 @@ from central_server.db import Database
 from central_server.errors import fail
 from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.lease_reports import utc
+from central_server.leases import day_start
 from central_server.lifecycle import State
 from central_server.models import Application, Base, Office
 from central_server.print_api import ERRORS, CardHolderIn
@@ -106,8 +107,7 @@ def _day_bounds(now: datetime) -> tuple[datetime, datetime]:
     the stored text without its offset (WIB bounds there counted a UTC day, so after WIB
     midnight, 17:00 UTC, a day's copies were forgotten)."""
     day = utc(now).astimezone(WIB).date()
-    start = datetime.combine(day, time(0), WIB).astimezone(UTC)
-    return start, start + timedelta(days=1)
+    return day_start(day), day_start(day + timedelta(days=1))
 
 
 def copies_today(session: Session, application_id: int, now: datetime) -> int:

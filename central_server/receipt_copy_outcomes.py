@@ -11,7 +11,6 @@ on its own copies (another kiosk's copy is not_found), within its own request bu
 """
 
 import logging
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
@@ -26,6 +25,7 @@ from central_server.errors import fail
 from central_server.kiosk_auth import KioskGuard, KioskRef
 from central_server.lease_reports import utc
 from central_server.print_api import ERRORS
+from central_server.ratelimit import check_all
 from central_server.receipt_copies import (
     ALLOWED,
     NOT_PRINTED,
@@ -71,9 +71,9 @@ def build_router(
     kiosk_dependency: KioskGuard,
     limits: LimitSettings,
     clock: Callable[[], datetime],
-    per_day: int,
 ) -> APIRouter:
     """The kiosk's report of a copy's print outcome, applied once per copy."""
+    per_day = limits.receipt_copies_per_day
     router = APIRouter(tags=["card holder"])
     KioskDep = Annotated[KioskRef, Depends(kiosk_dependency)]
     # A report touches only a copy the kiosk made, once; the budget bounds a kiosk (or its
@@ -101,12 +101,11 @@ def build_router(
         409 already_reported: another report was applied first)."""
         if idempotency_key is None:
             fail(400, "idempotency_key_required", "Idempotency-Key header of 8-128 chars required")
-        wait = budget.acquire(kiosk.kiosk_id)
-        if wait is not None:
-            retry = max(1, math.ceil(wait))
+        try:
+            check_all(budget, [kiosk.kiosk_id], "reports")
+        except HTTPException:
             audit.warning("receipt copy outcome refused: kiosk %s over its budget", kiosk.kiosk_id)
-            detail = {"code": "rate_limited", "message": f"too many reports; retry after {retry} s"}
-            raise HTTPException(429, detail, headers={"Retry-After": str(retry)})
+            raise
         outcome = print_outcome(body)
         now = clock()
         replayed = False

@@ -245,9 +245,7 @@ def router(
         )
     )
     r.include_router(  # how the copy came out: one that did not print is given back
-        receipt_copy_outcomes.build_router(
-            db, current_kiosk, limits, clock, limits.receipt_copies_per_day
-        )
+        receipt_copy_outcomes.build_router(db, current_kiosk, limits, clock)
     )
     r.include_router(regions.build_router(db, current_kiosk))  # region master list
     return r
