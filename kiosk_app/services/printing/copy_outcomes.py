@@ -241,9 +241,9 @@ class CopyOutcomes(DrainLoop):
                 timeout=timeout,
             )
         except CentralError as exc:
-            unavailable = isinstance(exc, CentralUnavailable)
+            unavailable = isinstance(exc, CentralUnavailable)  # a 429 too (CentralTransport)
             retry_after = exc.retry_after if isinstance(exc, CentralUnavailable) else None
-            if unavailable or exc.status in RETRY_LATER or exc.status == 429:
+            if unavailable or exc.status in RETRY_LATER:
                 if unavailable and retry_after is None:
                     self.server_unreachable()
                 self._failures += 1

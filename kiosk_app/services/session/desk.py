@@ -170,18 +170,15 @@ class CardHolderDesk:
         self, identity: Identity, registration_number: str, language: str, generation: int
     ) -> None:
         assert self._copier is not None
-        reason = ""
+        messages: tuple[Text, ...]
         try:
             result = self._copier.print_copy(identity, registration_number, language)
-            printed, messages, reason = (
-                result.ticket_printed,
-                result.messages,
-                result.attendant_reason,
-            )
-            printed = printed and result.receipt_printed
         except Exception:  # never let the worker die silently
             log.exception("receipt copy of %s crashed", registration_number)
-            printed, messages = False, (COPY_FAILED,)
+            printed, messages, reason = False, (COPY_FAILED,), ""
+        else:
+            printed = result.ticket_printed and result.receipt_printed
+            messages, reason = result.messages, result.attendant_reason
         if reason and self._on_fault is not None:
             self._on_fault(reason)  # a printer failed: an attendant is called
         with self._lock:
