@@ -29,6 +29,16 @@ IDLE_POLL_S = 60.0
 KEEP_SENT_DAYS = 30
 RETRY_LATER = (401, 403, 408)  # a token being rotated or a proxy timing out: not the survey
 
+
+def send_later(exc: CentralError) -> bool:
+    """True when a queued report failed for a reason of the moment, not its own: the server
+    unreachable or busy (a 429 is a CentralUnavailable), a token being rotated, a proxy timing
+    out, the kiosk without its token yet (enrolment under way). Kept and sent again."""
+    return (
+        isinstance(exc, CentralUnavailable) or exc.status in RETRY_LATER or exc.code == "no_token"
+    )
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS surveys (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -255,11 +265,7 @@ class SurveySender(DrainLoop):
             )
         except CentralError as exc:
             retry_after = exc.retry_after if isinstance(exc, CentralUnavailable) else None
-            if (
-                isinstance(exc, CentralUnavailable)
-                or exc.status in RETRY_LATER
-                or (exc.code == "no_token")
-            ):
+            if send_later(exc):
                 if isinstance(exc, CentralUnavailable) and retry_after is None:
                     self.server_unreachable()
                 self._failures += 1

@@ -29,7 +29,7 @@ from kiosk_app.services.durable import (
     open_durable,
 )
 from kiosk_app.services.outbox.sender import Backoff
-from kiosk_app.services.surveys import IDLE_POLL_S, KEEP_SENT_DAYS, RETRY_LATER
+from kiosk_app.services.surveys import IDLE_POLL_S, KEEP_SENT_DAYS, send_later
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class CopyOutcomes(DrainLoop):
         except CentralError as exc:
             unavailable = isinstance(exc, CentralUnavailable)  # a 429 too (CentralTransport)
             retry_after = exc.retry_after if isinstance(exc, CentralUnavailable) else None
-            if unavailable or exc.status in RETRY_LATER:
+            if send_later(exc):
                 if unavailable and retry_after is None:
                     self.server_unreachable()
                 self._failures += 1

@@ -201,3 +201,28 @@ def test_a_damaged_report_is_set_aside_and_the_next_is_sent(
         outcomes.close()
     audited = rows(database_url, "SELECT id, print_outcome FROM receipt_copies ORDER BY id")
     assert audited == [(first, None), (second, "not_printed")]  # the damaged one still counts
+
+
+def test_a_report_made_while_the_kiosk_has_no_token_waits_for_one(
+    central: Central, tmp_path: Path, database_url: str
+) -> None:
+    """A kiosk without its token (re-enrolment under way) keeps the report and sends it once
+    it has one: a refusal for good would leave the citizen's copy counted."""
+    number = central.submit()
+    copy_id = ask(central, number, kiosk=KIOSK).json()["copy_id"]
+    client = CentralClient(central.url, KIOSK, OFFICE, timeout=30)  # not registered yet
+    now = [1_000_000.0]
+    outcomes = CopyOutcomes(tmp_path / "copy-outcomes.db", client, clock=lambda: now[0])
+    try:
+        assert (
+            outcomes.report(copy_id, ticket_printed=False, receipt_printed=False, wait=True) is None
+        )
+        assert [(e.copy_id, e.status) for e in outcomes.entries()] == [(copy_id, PENDING)]
+        client.register("Lobi")
+        now[0] += 3600
+        assert outcomes.drain_once() == 1
+        assert [(e.copy_id, e.status) for e in outcomes.entries()] == [(copy_id, SENT)]
+    finally:
+        outcomes.close()
+    audited = rows(database_url, "SELECT id, print_outcome FROM receipt_copies ORDER BY id")
+    assert audited == [(copy_id, "not_printed")]
