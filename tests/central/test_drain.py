@@ -103,7 +103,10 @@ background_loops = false
             server.kill()
             server.wait(timeout=30)
     text = log.read_text()
-    assert "draining: 2 connection(s) open" in text, text
+    # the two held here; a probe of `refused` that reached the listener just before it
+    # closed may be counted too (closed by its client, not yet seen closed by the server)
+    [open_at_drain] = re.findall(r"draining: (\d+) connection\(s\) open", text)
+    assert int(open_at_drain) >= 2, text
     assert "drain ended with" not in text  # every connection was closed by its client
 
 
