@@ -12,6 +12,8 @@ central.toml only when absent. Standard library only. `--root DIR` writes into a
 The tests build their nginx from the same functions (nginx_site, nginx_main_conf).
 `--rolling-restart` only restarts the app servers one after the other, then the worker
 (central_restart.py): after an upgrade, without a request answered 502.
+`--certbot EMAIL` (with --system) then obtains the first Let's Encrypt certificate through
+nginx's plain-HTTP server and installs it as every renewal is (central_certbot.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from central_certbot import (  # noqa: E402  (a sibling module)
+    ACME_WEBROOT,
+    LETSENCRYPT_LIVE,
+    acme_webroot,
+    certbot_steps,
+)
 from central_restart import FAIL_TIMEOUT_S, restart_steps  # noqa: E402  (a sibling module)
 from provision import (  # noqa: E402  (a sibling script, not a package)
     Step,
@@ -110,13 +118,15 @@ def nginx_site(
     https_listen: str = "443",
     http_listen: str | None = "80",
     access_log: str = "/var/log/nginx/anjungan-central.access.log",
+    acme_webroot: Path = ACME_WEBROOT,
 ) -> str:
     """The http-level part of nginx's config: the upstream app servers and the servers.
 
     Only requests for `server_name` or 127.0.0.1 (the names self_signed_cert certifies: a check
     on the machine itself) reach the app servers: any other Host, or none, lands on a default
     server that closes the connection unanswered (444). The plain-HTTP redirect goes to
-    `server_name`, never to the Host the client sent.
+    `server_name`, never to the Host the client sent; only an ACME challenge's file in
+    `acme_webroot` is answered over plain HTTP (certbot's webroot: `--certbot`).
     """
     names = " ".join(dict.fromkeys((server_name, "127.0.0.1")))
     upstreams = "\n".join(
@@ -154,7 +164,19 @@ server {{
     server_name {names};
     server_tokens off;
     {_add_headers(NGINX_HEADERS)}
-    return 301 {https_origin}$request_uri;
+
+    # certbot's HTTP-01 challenges (--certbot, and its renewals): a token's file in the
+    # webroot, nothing else (no listing, no directory, no symbolic link, no other path)
+    location ~ "^/\\.well-known/acme-challenge/[A-Za-z0-9_-]+$" {{
+        root {acme_webroot};
+        default_type text/plain;
+        disable_symlinks on;
+        try_files $uri =404;
+    }}
+
+    location / {{
+        return 301 {https_origin}$request_uri;
+    }}
 }}
 """
     )
@@ -310,7 +332,7 @@ def renewal_hook(
     read it, the old ones finish the requests they are answering and close their idle
     connections (the kiosks resend on a new one). Never a restart: nginx would answer
     nothing while down and cut the requests in flight."""
-    lineage = lineage or Path("/etc/letsencrypt/live") / server_name
+    lineage = lineage or LETSENCRYPT_LIVE / server_name
     new_key, new_cert = tls_dir / ".central.key.new", tls_dir / ".central.crt.new"
     return f"""#!/bin/sh
 # Written by provisioning/central.py: certbot runs it after each renewal.
@@ -442,6 +464,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("/"))
     parser.add_argument("--system", action="store_true", help="also change the running system")
     parser.add_argument(
+        "--certbot",
+        metavar="EMAIL",
+        help="with --system: obtain and install Let's Encrypt's certificate for --server-name "
+        "(EMAIL: the CA's expiry notices); run again any time, it keeps a valid one",
+    )
+    parser.add_argument(
+        "--acme-server",
+        metavar="URL",
+        help="the ACME directory --certbot asks (default certbot's: Let's Encrypt; its "
+        "staging directory for a trial run)",
+    )
+    parser.add_argument(
         "--rolling-restart",
         action="store_true",
         help="only restart the app servers one by one, then the worker (after an upgrade)",
@@ -457,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--server-name is required")
     if args.system and args.root != Path("/"):
         parser.error("--system changes the running machine: use it with --root / only")
+    if args.certbot and not args.system:
+        parser.error("--certbot needs --system: nginx must serve the site's challenge path")
     root, step = args.root, Step()
     config = root / "etc/anjungan/central.toml"
     if config.exists():
@@ -482,11 +518,17 @@ def main(argv: list[str] | None = None) -> int:
     write_file(root / "etc/nginx/sites-available/anjungan-central", site, 0o644, step, "nginx")
     hook = renewal_hook(args.server_name)
     write_file(root / RENEWAL_HOOK.relative_to("/"), hook, 0o755, step, "certificate renewal hook")
+    acme_webroot(root / ACME_WEBROOT.relative_to("/"), step)
     for unit in UNITS:
         text = (PROJECT / "systemd" / unit).read_text()
         write_file(root / "etc/systemd/system" / unit, text, 0o644, step, unit)
     if args.system:
         system_steps(args, ports, step)
+    if args.certbot:
+        certbot_steps(
+            args.server_name, args.certbot, step, tls_dir=TLS_DIR, hook=RENEWAL_HOOK,
+            acme_server=args.acme_server,
+        )  # fmt: skip
     return 0
 
 

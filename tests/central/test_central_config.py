@@ -334,6 +334,10 @@ def test_provisioning_writes_a_production_config_once_and_keeps_an_edited_one(
     assert (
         "systemctl reload nginx.service" in hook.read_text() and "restart" not in hook.read_text()
     )
+    # certbot's webroot (--certbot): made, the only thing nginx serves over plain HTTP
+    webroot = tmp_path / "var/lib/anjungan-acme"
+    assert webroot.is_dir() and webroot.stat().st_mode & 0o777 == 0o755
+    assert "root /var/lib/anjungan-acme;" in site
     secrets = {p.name: p for p in (tmp_path / "etc/anjungan/credentials").iterdir()}
     assert sorted(secrets) == sorted(keys.ENVIRONMENT)  # every secret the server loads
     for path in secrets.values():
