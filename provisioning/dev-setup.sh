@@ -21,6 +21,7 @@ APT_PACKAGES=(
   chromium chromium-driver                    # officer/dashboard pages in headless Chromium
   postgresql-15                               # production database; server tests run on it too
   nginx-light openssl                         # the central server's front (TLS, static files)
+  certbot pebble                              # its first certificate (--certbot) from a test CA
   espeak-ng                                   # audio guidance (Bahasa Indonesia voice)
   strace                                      # tests see the kiosk's fsyncs in its system calls
   cage xwayland libccid                       # the rest of a kiosk's packages (provision.py):

@@ -139,8 +139,10 @@ def on_loopback(central: Sandbox) -> Iterator[Callable[[Callable[[], T]], T]]:
         yield lambda call: thread.submit(call).result(timeout=120)
 
 
-def provision(sandbox: Sandbox, command: list[str]) -> dict[str, str]:
-    done = sandbox.run(*command)
+def provision(
+    sandbox: Sandbox, command: list[str], env: dict[str, str] | None = None
+) -> dict[str, str]:
+    done = sandbox.run(*command, env=env)
     log = sandbox.path("/run/standin/log")
     journal = {p.name: p.read_text()[-1500:] for p in log.iterdir()} if log.is_dir() else {}
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n{journal}"
@@ -177,6 +179,7 @@ def test_dev_setup_installs_every_package_provisioning_installs() -> None:
     packages = {word for line in listed.splitlines() for word in line.split("#")[0].split()}
     for name in ("central.py", "provision.py"):
         assert set(script_module(name).PACKAGES) <= packages, name
+    assert set(script_module("central_certbot.py").CERTBOT_PACKAGES) <= packages  # --certbot
 
 
 def test_central_system_steps_refuse_a_throwaway_root(tmp_path: Path) -> None:

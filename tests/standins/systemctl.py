@@ -17,7 +17,7 @@ installed, so a wrong unit fails here as it would on a kiosk or a server:
   enable UNIT...            the unit file must exist and pass `systemd-analyze verify`; the
                             [Install] WantedBy=/RequiredBy= symlinks are made as systemd makes them
   is-enabled / is-active    from those symlinks / from the running process
-  start, restart, stop, reload-or-restart UNIT...
+  start, restart, stop, reload, reload-or-restart UNIT...
                             a target starts what it wants (its .wants/ directory); a service's
                             ExecStartPre= and ExecStart= run as the unit says: User=, Group=,
                             the user's groups, SupplementaryGroups=, Environment=, LoadCredential=
@@ -391,13 +391,22 @@ def start(name: str) -> None:
     start_service(name)
 
 
+def reload(name: str) -> None:
+    """ExecReload= of a running service (systemd refuses a stopped one, or one without)."""
+    command = parse(name).get("Service", {}).get("ExecReload", [])
+    if main_pid(name) is None:
+        raise Failed(f"{name} is not active, cannot reload.")
+    if not command:
+        raise Failed(f"Failed to reload {name}: Job type reload is not applicable for unit.")
+    argv, _ = command_line(command[-1])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise Failed(f"{name}: ExecReload= failed: {done.stderr.strip()}")
+
+
 def reload_or_restart(name: str) -> None:
-    reload = parse(name).get("Service", {}).get("ExecReload", [])
-    if reload and main_pid(name) is not None:
-        argv, _ = command_line(reload[-1])
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            raise Failed(f"{name}: ExecReload= failed: {done.stderr.strip()}")
+    if parse(name).get("Service", {}).get("ExecReload") and main_pid(name) is not None:
+        reload(name)
         return
     stop(name)
     start(name)
@@ -436,6 +445,7 @@ def main(argv: list[str]) -> int:
             "start": start,
             "stop": stop,
             "restart": lambda unit: (stop(unit), start(unit)),
+            "reload": reload,
             "reload-or-restart": reload_or_restart,
         }
         if verb in actions:
