@@ -165,12 +165,13 @@ def certbot_steps(
         step.done("certbot package", "unchanged")
     check_dns(server_name)
     check_challenge_path(server_name, webroot)
-    lineage = live / server_name
-    before = (lineage / "fullchain.pem").read_bytes() if lineage.exists() else None
+    chain = live / server_name / "fullchain.pem"
+    before = chain.read_bytes() if chain.exists() else None
     request_certificate(
         certbot_command(server_name, email, webroot=webroot, acme_server=acme_server),
         server_name,
     )
-    after = (lineage / "fullchain.pem").read_bytes()
-    step.done("certificate", "unchanged (not yet due)" if after == before else "changed")
-    install_certificate(lineage, tls_dir, hook, step)
+    step.done(
+        "certificate", "unchanged (not yet due)" if chain.read_bytes() == before else "changed"
+    )
+    install_certificate(chain.parent, tls_dir, hook, step)
