@@ -48,8 +48,8 @@ def router(ctx: PageContext) -> APIRouter:
         with ctx.db.transaction() as session:
             office, offices = office_of(session, user, office)
             open_counters = [
-                {"counter": c, "serving": calling.serving(session, c)}
-                for c in calling.open_counters(session, office)
+                {"counter": c, "serving": current}
+                for c, current in calling.serving_at_open_counters(session, office)
             ]
             context: dict[str, Any] = {
                 "offices": offices,

@@ -15,9 +15,10 @@ citizen never waits for it), then ends the place (`end_place`). A counter's own 
 after the place (closing) or alone (opening), never locked before a place. A kiosk's check-in
 locks the application and creates the place, a new row nobody can be waiting for. The other
 order deadlocks a counter's finish or recall against the page (tests/central/officer/
-test_queue_lock_order.py holds the place to make them meet). The reads (`serving` for the
-displays' state and the counters page) lock nothing: they neither wait for a decision nor hold
-one up (tests/central/officer/test_queue_read_locks.py).
+test_queue_lock_order.py holds the place to make them meet). The reads (what the displays'
+state and the counters page show: `serving_at_open_counters`, `serving` without `lock`) lock
+nothing: they neither wait for a decision nor hold one up (tests/central/officer/
+test_queue_read_locks.py).
 """
 
 from __future__ import annotations
@@ -108,6 +109,26 @@ def serving(
     )
     row = session.execute(query.with_for_update(of=Arrival) if lock else query).first()
     return None if row is None else (row[0], row[1])
+
+
+def serving_at_open_counters(
+    session: Session, office_code: str
+) -> list[tuple[QueueCounter, tuple[Arrival, Application] | None]]:
+    """The office's open counters by number (`open_counters`), each with who it serves now
+    (`serving`, as read: no row lock), in one query however many counters are open: the
+    displays' state and the counters page read it on every change."""
+    rows = session.execute(
+        select(QueueCounter, Arrival, Application)
+        .outerjoin(Arrival, (Arrival.counter_id == QueueCounter.id) & (Arrival.state == CALLED))
+        .outerjoin(Application, Application.id == Arrival.application_id)
+        .where(QueueCounter.office_code == office_code, QueueCounter.is_open.is_(True))
+        .order_by(QueueCounter.number)
+    ).all()
+    found: dict[int, tuple[QueueCounter, tuple[Arrival, Application] | None]] = {}
+    for counter, arrival, app in rows:  # one row a counter (a second call: `serving`'s first)
+        if counter.id not in found:
+            found[counter.id] = (counter, None if arrival is None else (arrival, app))
+    return list(found.values())
 
 
 def close_counter(session: Session, counter: QueueCounter, actor: str, day: date) -> None:

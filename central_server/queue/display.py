@@ -21,7 +21,7 @@ from central_server.queue.core import (
     order_key,
     service_name,
 )
-from central_server.queue.counters import open_counters, serving
+from central_server.queue.counters import serving_at_open_counters
 from central_server.queue.models import QueueEvent
 from central_server.review_models import Arrival
 from kiosk_app.domain.terbilang import call_sentence
@@ -43,16 +43,14 @@ def waiting_rows(session: Session, office_code: str, day: date, state: str = WAI
 def display_state(session: Session, office_code: str, day: date) -> dict[str, Any]:
     """What every display of the office shows: each open counter's number being served and
     the next numbers; `event_id` is the office's latest queue event."""
-    counters = []
-    for counter in open_counters(session, office_code):
-        current = serving(session, counter)
-        counters.append(
-            {
-                "number": counter.number,
-                "serving": current[1].queue_number if current else "",
-                "services": [service_name(s) for s in counter.service_list],
-            }
-        )
+    counters = [
+        {
+            "number": counter.number,
+            "serving": current[1].queue_number if current else "",
+            "services": [service_name(s) for s in counter.service_list],
+        }
+        for counter, current in serving_at_open_counters(session, office_code)
+    ]
     waiting = waiting_rows(session, office_code, day)
     latest = session.scalar(
         select(func.max(QueueEvent.id)).where(QueueEvent.office_code == office_code)
