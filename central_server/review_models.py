@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,6 +82,9 @@ class ApplicationScan(Base):
     uploaded_at: Mapped[str] = mapped_column(String(40))
 
 
+OPEN_PLACE = text("state = 'waiting' OR state = 'called' OR state = 'no_show'")  # not done
+
+
 class Arrival(Base):
     """A citizen checked in on their verification day (first-come order) and where they stand
     in the counters' queue (central_server.queue): waiting, called to a counter, set aside as
@@ -90,6 +94,13 @@ class Arrival(Base):
     __table_args__ = (
         Index("ix_arrivals_day", "office_code", "day", "sequence"),
         Index("ix_arrivals_queue", "office_code", "day", "state", "sequence"),
+        # The open places only (migration 0021): the start-up clean-up (queue.stale) reads
+        # them without reading every arrival ever recorded, and who each counter serves
+        # (queue.counters.serving) is found by counter. Written as OR-ed terms so that
+        # SQLite uses it for `state = 'called'` too (PostgreSQL proves either form).
+        Index(
+            "ix_arrivals_open", "counter_id", postgresql_where=OPEN_PLACE, sqlite_where=OPEN_PLACE
+        ),
     )
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))

@@ -9,7 +9,10 @@ Run by migration 0018 and again at every server start (central_server.db.Databas
 a SQLite file has no migrations, and during a rolling upgrade an app server still on the older
 code may leave more such places after the migration ran); idempotent: a second run finds
 nothing. Written against the tables as they are at revision 0017 (Core, not the ORM models,
-which may gain columns later). Whether a display needs waking: a display reads the whole state
+which may gain columns later). The start-up run reads only the open places, through the
+partial index of migration 0021 (ix_arrivals_open), not every arrival ever recorded: it runs
+under the migration lock on PostgreSQL, so app servers starting together wait for it in turn
+(migration 0018 itself runs before that index exists and reads the table, once). Whether a display needs waking: a display reads the whole state
 when it (re)connects, so a restarted server's displays show the change anyway; the NOTIFY at
 commit reaches the displays of app servers that keep running (PostgreSQL).
 """
@@ -54,6 +57,12 @@ queue_events = _table(
 )  # fmt: skip
 
 
+# The places not done, as the partial index ix_arrivals_open (migration 0021) is written:
+# PostgreSQL and SQLite then read that index alone, not every arrival ever recorded (on SQLite
+# only a term as the index's own is matched).
+open_place = sa.or_(*(arrivals.c.state == state for state in OPEN_STATES))
+
+
 def end_decided_places(connection: Connection) -> int:
     """End every open place whose application no longer awaits verification; how many. On
     PostgreSQL the places are locked (arrivals, in the counters' order: the place before
@@ -71,12 +80,13 @@ def end_decided_places(connection: Connection) -> int:
             applications.c.queue_number,
         )
         .join(applications, applications.c.id == arrivals.c.application_id)
-        .where(arrivals.c.state.in_(OPEN_STATES), applications.c.status != "approved")
-        .order_by(arrivals.c.application_id)
+        .where(open_place, applications.c.status != "approved")
     )
-    if connection.dialect.name == "postgresql":
-        stale = stale.with_for_update(of=arrivals)
-    rows = connection.execute(stale).all()
+    if connection.dialect.name == "postgresql":  # locked in the places' order
+        stale = stale.order_by(arrivals.c.application_id).with_for_update(of=arrivals)
+    # Sorted here on SQLite (serial, no row locks): an ORDER BY makes SQLite scan the whole
+    # table for its order, without ANALYZE's figures, rather than read the index.
+    rows = sorted(connection.execute(stale).all(), key=lambda row: row.application_id)
     ended: Counter[str] = Counter()
     for row in rows:
         decision = connection.execute(
