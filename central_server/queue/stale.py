@@ -12,9 +12,10 @@ nothing. Written against the tables as they are at revision 0017 (Core, not the 
 which may gain columns later). The start-up run reads only the open places, through the
 partial index of migration 0021 (ix_arrivals_open), not every arrival ever recorded: it runs
 under the migration lock on PostgreSQL, so app servers starting together wait for it in turn
-(migration 0018 itself runs before that index exists and reads the table, once). Whether a display needs waking: a display reads the whole state
-when it (re)connects, so a restarted server's displays show the change anyway; the NOTIFY at
-commit reaches the displays of app servers that keep running (PostgreSQL).
+(migration 0018 itself runs before that index exists and reads the table, once). Whether a
+display needs waking: a display reads the whole state when it (re)connects, so a restarted
+server's displays show the change anyway; the NOTIFY at commit reaches the displays of app
+servers that keep running (PostgreSQL).
 """
 
 from __future__ import annotations
