@@ -34,6 +34,7 @@ from kiosk_app.services.surveys import IDLE_POLL_S, KEEP_SENT_DAYS, send_later
 log = logging.getLogger(__name__)
 
 PENDING, SENT, REJECTED = "pending", "sent", "rejected"
+CLEARED = "cleared"  # refused, then cleared by a technician (fleet command): kept, not shown
 UNREADABLE = "unreadable"  # damaged columns: kept, never sent, no longer blocking the queue
 NOW_TIMEOUT_S = 3.0  # the try while the citizen waits for the message
 REFUSED_SHOWN_DAYS = 7  # a refused report stays in the health report this long (kept on disk)
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS copy_outcomes (
     next_attempt_at REAL NOT NULL DEFAULT 0,  -- epoch seconds
     last_error TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
-    sent_at TEXT
+    sent_at TEXT                            -- sent, or cleared by a technician (CLEARED)
 );
 CREATE INDEX IF NOT EXISTS copy_outcomes_due ON copy_outcomes(status, next_attempt_at);
 """
@@ -142,19 +143,23 @@ class CopyOutcomes(DrainLoop):
     def status(self) -> dict[str, str]:
         """For the health report (the heartbeat's devices): reports waiting to be sent, how
         long the oldest has waited, and reports the server refused in the last
-        REFUSED_SHOWN_DAYS days. state: ok | waiting | refused (refused is the worse: that
-        citizen's allowance is not corrected by a resend)."""
+        REFUSED_SHOWN_DAYS days, with the newest refused report's row (refused_through: the
+        technician's clear_copy_reports command clears those up to it, none refused after the
+        page was read). state: ok | waiting | refused (refused is the worse: that citizen's
+        allowance is not corrected by a resend)."""
         since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=REFUSED_SHOWN_DAYS)
         with self._lock:
             waiting, oldest = self._db.execute(
                 "SELECT count(*), min(created_at) FROM copy_outcomes WHERE status=?", (PENDING,)
             ).fetchone()
-            (refused,) = self._db.execute(
-                "SELECT count(*) FROM copy_outcomes WHERE status=? AND created_at>=?",
+            refused, through = self._db.execute(
+                "SELECT count(*), max(id) FROM copy_outcomes WHERE status=? AND created_at>=?",
                 (REJECTED, since.isoformat(timespec="seconds")),
             ).fetchone()
         state = "refused" if refused else "waiting" if waiting else "ok"
         report = {"state": state, "waiting": str(waiting), "refused": str(refused)}
+        if refused:
+            report["refused_through"] = str(through)
         if waiting and isinstance(oldest, str):
             try:
                 waited = self._clock() - datetime.fromisoformat(oldest).timestamp()
@@ -163,6 +168,33 @@ class CopyOutcomes(DrainLoop):
             else:
                 report["oldest_waiting_s"] = str(max(0, int(waited)))
         return report
+
+    def clear_refused(self, through: int | None = None) -> int:
+        """A technician has read the refused reports (the fleet's clear_copy_reports command):
+        those up to row `through` (every one if None) leave the health report. Kept aside as
+        CLEARED, then dropped with the sent ones after KEEP_SENT_DAYS; they hold no personal
+        data (the server's copy id, what printed, the failed device, the server's answer).
+        Returns how many were cleared."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        last = through if through is not None else (1 << 63) - 1
+        with self._lock, immediate(self._db):  # its COMMIT reports a full disk (StorageError)
+            copies = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT copy_id FROM copy_outcomes WHERE status=? AND id<=? ORDER BY id",
+                    (REJECTED, last),
+                )
+            ]
+            self._db.execute(
+                "UPDATE copy_outcomes SET status=?, sent_at=? WHERE status=? AND id<=?",
+                (CLEARED, now, REJECTED, last),
+            )
+        log.warning(
+            "%d refused receipt copy outcome report(s) cleared by a technician (copies %s)",
+            len(copies),
+            ", ".join(map(str, copies)) or "none",
+        )
+        return len(copies)
 
     def _enqueue(
         self, copy_id: int, ticket_printed: bool, receipt_printed: bool, failure: str
@@ -183,7 +215,10 @@ class CopyOutcomes(DrainLoop):
                 ),
             )
             old = (now - timedelta(days=KEEP_SENT_DAYS)).isoformat(timespec="seconds")
-            self._db.execute("DELETE FROM copy_outcomes WHERE status=? AND sent_at<?", (SENT, old))
+            self._db.execute(
+                "DELETE FROM copy_outcomes WHERE status IN (?,?) AND sent_at<?",
+                (SENT, CLEARED, old),
+            )
             found = self._db.execute(
                 "SELECT * FROM copy_outcomes WHERE copy_id=?", (copy_id,)
             ).fetchone()
