@@ -231,6 +231,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             ),
             check_seal_key=leases.check_seal_key if leases is not None else None,
             rotate_seal_key=leases.rotate_seal_key if leases is not None else None,
+            clear_copy_reports=copy_outcomes.clear_refused,
             first_delay_s=5.0,
         )
         # Anything reaching the server again (a heartbeat, a status check) ends the senders'

@@ -36,6 +36,9 @@ COMMAND_LABELS = {
     CommandKind.push_config: "Kirim pengaturan / Push config",
     CommandKind.check_seal_key: "Periksa kunci segel / Check the seal key",
     CommandKind.rotate_seal_key: "Ganti kunci segel / Rotate the seal key",
+    CommandKind.clear_copy_reports: (
+        "Hapus laporan salinan yang ditolak / Clear refused receipt-copy reports"
+    ),
     CommandKind.restart_app: "Mulai ulang aplikasi / Restart app",
     CommandKind.reboot: "Nyalakan ulang anjungan / Reboot kiosk",
 }
@@ -60,6 +63,8 @@ DISRUPTIVE = {
         "A citizen being served is not interrupted."
     ),
 }
+# Commands only a page action queues (with its own confirmation), not the command form.
+PAGE_ACTIONS = {CommandKind.clear_copy_reports}
 STATUS_LABELS = {
     "online": "Terhubung / online",
     "offline": "Terputus / offline",
@@ -90,6 +95,8 @@ FORM_ERRORS = {
     "csrf": "formulir kedaluwarsa, muat ulang halaman / form expired, reload the page",
     "bad_command": "perintah tidak dikenal / unknown command",
     "key_decided": "kunci segel itu sudah diputuskan / that seal key was decided already",
+    "no_refused": "anjungan tidak melaporkan laporan salinan yang ditolak / the kiosk reports "
+    "no refused receipt-copy reports",
 }
 KEY_DECISIONS = {  # the kiosk page's notice after a decision (?key=)
     "approved": "Kunci segel disetujui: berlaku sejak diajukan / Seal key approved: in force "
@@ -240,6 +247,9 @@ def build_dashboard(
             sample_count=len(samples),
             commands=service.commands(kiosk_id),
             command_labels=COMMAND_LABELS,
+            command_choices={k: v for k, v in COMMAND_LABELS.items() if k not in PAGE_ACTIONS},
+            refused_copies=_refused_copies(kiosk.devices),
+            copies_cleared=request.query_params.get("copies") == "cleared",
             leases=held,
             lease_total=lease_total,
             doubtful=doubtful,
@@ -272,6 +282,8 @@ def build_dashboard(
             args = {"config": tomllib.loads(config)} if command is CommandKind.push_config else {}
             body = CommandIn(kind=command, args=args)
         except (ValueError, tomllib.TOMLDecodeError):
+            return RedirectResponse(f"{target}?error=bad_command", status_code=303)
+        if command in PAGE_ACTIONS:  # asked on its own form, with what the page showed
             return RedirectResponse(f"{target}?error=bad_command", status_code=303)
         if command in DISRUPTIVE and confirmed != "1":
             service.kiosk(kiosk_id)  # 404 for an unknown kiosk before asking anything
@@ -350,6 +362,36 @@ def build_dashboard(
         done = "approved" if decision == "approve" else "rejected"
         return RedirectResponse(f"{target}?key={done}", status_code=303)
 
+    @router.post("/kiosks/{kiosk_id}/copy-reports/clear")
+    def clear_copy_reports(
+        request: Request,
+        kiosk_id: str,
+        staff: StaffDep,
+        csrf: Annotated[str, Form(max_length=200)],
+        through: Annotated[str, Form(max_length=20)] = "",
+        confirmed: Annotated[str, Form(max_length=1)] = "",
+    ) -> Response:
+        """The technician has read the refused receipt-copy reports: after a confirmation, the
+        kiosk is told to set aside those up to the newest the page showed (`through`; one
+        refused later keeps the alert), and the alert clears with its next heartbeat."""
+        target = f"/fleet/kiosks/{kiosk_id}"
+        stale = stale_form(kiosk_id, staff, csrf)
+        if stale is not None:
+            return stale
+        last = _count(through)
+        refused = _refused_copies(service.kiosk(kiosk_id).devices)
+        if refused is None or (last is None and through):
+            return RedirectResponse(f"{target}?error=no_refused", status_code=303)
+        if confirmed != "1":
+            return render(
+                request, "clear_copy_reports.html", staff=staff, kiosk_id=kiosk_id, csrf=csrf,
+                refused=refused[0], through=through,
+            )  # fmt: skip
+        args = {} if last is None else {"through": last}
+        body = CommandIn(kind=CommandKind.clear_copy_reports, args=args)
+        service.queue(kiosk_id, body, staff.name)
+        return RedirectResponse(f"{target}?copies=cleared", status_code=303)
+
     @router.get("/commands/{command_id}/attachment")
     def attachment(command_id: CommandId, _staff: StaffDep) -> Response:
         """Download what a command produced (logs, blurred screenshot)."""
@@ -367,6 +409,18 @@ def _count(text: str | None) -> int | None:
         if text is not None and text.isascii() and text.isdigit() and len(text) < 10
         else None
     )
+
+
+def _refused_copies(devices: dict[str, dict[str, str]]) -> tuple[int, str] | None:
+    """The kiosk's last heartbeat's refused receipt-copy reports (kiosk_app.services.printing.
+    copy_outcomes status()): how many, and the newest one's row ("" from a kiosk that does not
+    name it); None when it reports none."""
+    reports = devices.get("copy_reports") or {}
+    refused = _count(reports.get("refused"))
+    if not refused:
+        return None
+    through = reports.get("refused_through") or ""
+    return refused, through if _count(through) is not None else ""
 
 
 def redirect_to_login(_request: Request, _exc: Exception) -> Response:

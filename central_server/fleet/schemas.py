@@ -58,6 +58,8 @@ class CommandKind(StrEnum):
     push_config = "push_config"
     check_seal_key = "check_seal_key"  # queued by a decision on a pending seal key
     rotate_seal_key = "rotate_seal_key"  # a new seal key proven with the old, in force at once
+    # refused receipt-copy reports read by a technician: args {"through": row} (the kiosk page)
+    clear_copy_reports = "clear_copy_reports"
 
 
 class HeartbeatIn(BaseModel):

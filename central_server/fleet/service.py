@@ -184,6 +184,15 @@ class FleetService:
                 kiosk_id,
                 out.id,
             )
+        elif body.kind is CommandKind.clear_copy_reports:
+            audit.warning(
+                "%s cleared the refused receipt-copy reports of kiosk %s (through row %s, "
+                "command %d): the citizens' copy allowances they concerned stay as counted",
+                created_by,
+                kiosk_id,
+                body.args.get("through", "all"),
+                out.id,
+            )
         return out
 
     def commands(self, kiosk_id: str, limit: int = 50) -> list[CommandStatusOut]:

@@ -129,6 +129,8 @@ class HealthReporter:
     apply_config: Callable[[dict[str, Any]], str] | None = None
     check_seal_key: Callable[[], str] | None = None  # LeaseKeeper.check_seal_key
     rotate_seal_key: Callable[[], str] | None = None  # LeaseKeeper.rotate_seal_key
+    # CopyOutcomes.clear_refused: refused receipt-copy reports up to a row cleared, or all
+    clear_copy_reports: Callable[[int | None], int] | None = None
     interval_s: float = DEFAULT_INTERVAL_S
     first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -216,6 +218,15 @@ class HealthReporter:
             done = self.rotate_seal_key()
             self.beat_soon()  # the fleet sees the new key in the next heartbeat, at once
             return True, done, None, None
+        if kind == "clear_copy_reports":
+            if self.clear_copy_reports is None:
+                return False, "no receipt-copy reports on this kiosk", None, None
+            through = args.get("through")
+            if through is not None and (type(through) is not int or through < 0):
+                return False, "clear_copy_reports: through must be a row number", None, None
+            cleared = self.clear_copy_reports(through)
+            self.beat_soon()  # the fleet's alert clears with the next heartbeat, at once
+            return True, f"{cleared} refused receipt-copy report(s) cleared", None, None
         if kind == "push_config":
             config = args.get("config")
             if not isinstance(config, dict):

@@ -7,54 +7,47 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from kiosk_app.central import CentralClient, CentralError, CentralUnavailable
+from kiosk_app.central import CentralClient
 from kiosk_app.domain import ikm
-from kiosk_app.services.drain_loop import DrainLoop
-from kiosk_app.services.durable import DAMAGED, STORAGE, immediate, open_durable
+from kiosk_app.services.durable import immediate
 from kiosk_app.services.outbox.sender import Backoff
+from kiosk_app.services.report_queue import (
+    PENDING,
+    REJECTED,
+    SENT,
+    UNREADABLE,
+    ReportSender,
+    ReportTable,
+    report_schema,
+)
+
+__all__ = [  # the queue's states and rules, as they were named here first
+    "PENDING",
+    "REJECTED",
+    "SENT",
+    "UNREADABLE",
+    "QueuedSurvey",
+    "SurveyQueue",
+    "SurveySender",
+]
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, REJECTED = "pending", "sent", "rejected"
-UNREADABLE = "unreadable"  # damaged columns: kept, never sent, no longer blocking the queue
-IDLE_POLL_S = 60.0
-KEEP_SENT_DAYS = 30
-RETRY_LATER = (401, 403, 408)  # a token being rotated or a proxy timing out: not the survey
-
-
-def send_later(exc: CentralError) -> bool:
-    """True when a queued report failed for a reason of the moment, not its own: the server
-    unreachable or busy (a 429 is a CentralUnavailable), a token being rotated, a proxy timing
-    out, the kiosk without its token yet (enrolment under way). Kept and sent again."""
-    return (
-        isinstance(exc, CentralUnavailable) or exc.status in RETRY_LATER or exc.code == "no_token"
-    )
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS surveys (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    service TEXT NOT NULL,
+_SCHEMA = report_schema(
+    "surveys",
+    """    service TEXT NOT NULL,
     survey_date TEXT NOT NULL,
-    answers TEXT NOT NULL,                  -- JSON {"U1": 1..4, ...}: no personal data
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL DEFAULT 0,  -- epoch seconds
-    last_error TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    sent_at TEXT
-);
-CREATE INDEX IF NOT EXISTS surveys_due ON surveys(status, next_attempt_at);
-"""
+    answers TEXT NOT NULL,                  -- JSON {"U1": 1..4, ...}: no personal data""",
+)
 
 
 @dataclass(frozen=True)
@@ -71,20 +64,14 @@ class QueuedSurvey:
     last_error: str
 
 
-class SurveyQueue:
+class SurveyQueue(ReportTable[QueuedSurvey]):
     """The kiosk's durable queue of surveys; thread-safe (one connection behind a lock)."""
+
+    table, noun, logger = "surveys", "survey", log
 
     def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         """Open (or create) the queue at `path`."""
-        self.path = Path(path)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._db = open_durable(path, _SCHEMA)
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
+        super().__init__(path, _SCHEMA, clock)
 
     def enqueue(
         self,
@@ -114,37 +101,8 @@ class SurveyQueue:
                         now.isoformat(timespec="seconds"),
                     ),
                 )
-                old = (now - timedelta(days=KEEP_SENT_DAYS)).isoformat(timespec="seconds")
-                self._db.execute("DELETE FROM surveys WHERE status=? AND sent_at<?", (SENT, old))
+                self._drop_settled(now)
             return self._get(key)
-
-    def due(self, limit: int = 50) -> list[QueuedSurvey]:
-        """Pending rows whose next attempt is now or past, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, idempotency_key FROM surveys WHERE status=? AND next_attempt_at<=?"
-                " ORDER BY id LIMIT ?",
-                (PENDING, self._clock(), limit),
-            ).fetchall()
-            found = []
-            for row in rows:
-                try:
-                    found.append(self._get(row[1]))
-                except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                    self._db.execute(
-                        "UPDATE surveys SET status=?, last_error=? WHERE id=?",
-                        (UNREADABLE, type(exc).__name__, row[0]),
-                    )
-                    STORAGE.report(self.path, DAMAGED, f"survey row {row[0]} unreadable, kept")
-            return found
-
-    def next_due_at(self) -> float | None:
-        """When the earliest pending row becomes due (epoch seconds), or None."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT min(next_attempt_at) FROM surveys WHERE status=?", (PENDING,)
-            ).fetchone()
-            return None if row[0] is None else float(row[0])
 
     def counts(self) -> dict[str, int]:
         """Rows per status."""
@@ -158,62 +116,30 @@ class SurveyQueue:
             keys = self._db.execute("SELECT idempotency_key FROM surveys ORDER BY id").fetchall()
             return [self._get(k[0]) for k in keys]
 
-    def mark_sent(self, survey_id: int) -> None:
-        """The server holds it (a resend after a lost update is replayed by its key)."""
-        self._update(
-            "UPDATE surveys SET status=?, last_error='', sent_at=? WHERE id=?",
-            (SENT, datetime.now(UTC).isoformat(timespec="seconds"), survey_id),
-        )
-
-    def mark_retry(self, survey_id: int, delay_s: float, error: str) -> None:
-        """A transient failure: try again after `delay_s`."""
-        self._update(
-            "UPDATE surveys SET attempts=attempts+1, next_attempt_at=?, last_error=?"
-            " WHERE id=? AND status=?",
-            (self._clock() + delay_s, error[:300], survey_id, PENDING),
-        )
-
-    def bring_forward(self) -> int:
-        """Every pending survey waiting out a backoff is due now; return how many."""
-        now = self._clock()
-        with self._lock, immediate(self._db):
-            return int(
-                self._db.execute(
-                    "UPDATE surveys SET next_attempt_at=? WHERE status=? AND next_attempt_at>?",
-                    (now, PENDING, now),
-                ).rowcount
-            )
-
-    def mark_rejected(self, survey_id: int, error: str) -> None:
-        """The server refused it for good: keep the row and the reason for the technician."""
-        self._update(
-            "UPDATE surveys SET status=?, attempts=attempts+1, last_error=? WHERE id=?",
-            (REJECTED, error[:300], survey_id),
-        )
-
-    def _update(self, sql: str, params: tuple[object, ...]) -> None:
-        with self._lock, immediate(self._db):
-            self._db.execute(sql, params)
-
     def _get(self, key: str) -> QueuedSurvey:
-        row = self._db.execute("SELECT * FROM surveys WHERE idempotency_key=?", (key,)).fetchone()
+        return self._row(
+            self._db.execute("SELECT * FROM surveys WHERE idempotency_key=?", (key,)).fetchone()
+        )
+
+    def _row(self, raw: sqlite3.Row) -> QueuedSurvey:
         return QueuedSurvey(
-            id=row["id"],
-            idempotency_key=row["idempotency_key"],
-            service=row["service"],
-            survey_date=date.fromisoformat(row["survey_date"]),
-            answers={k: int(v) for k, v in json.loads(row["answers"]).items()},
-            status=row["status"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
+            id=raw["id"],
+            idempotency_key=raw["idempotency_key"],
+            service=raw["service"],
+            survey_date=date.fromisoformat(raw["survey_date"]),
+            answers={k: int(v) for k, v in json.loads(raw["answers"]).items()},
+            status=raw["status"],
+            attempts=raw["attempts"],
+            last_error=raw["last_error"],
         )
 
 
-class SurveySender(DrainLoop):
+class SurveySender(ReportSender[QueuedSurvey, Any]):
     """Sends queued surveys on a background thread; `submit()` commits one and wakes it."""
 
     thread_name = "survey-sender"
-    backoff: Backoff
+    logger = log
+    queue: SurveyQueue
 
     def __init__(
         self,
@@ -224,14 +150,8 @@ class SurveySender(DrainLoop):
         rng: Callable[[], float] = random.random,
         timeout_s: float = 5.0,
     ) -> None:
-        self.queue = queue
         self.central = central
-        self.backoff = backoff or Backoff()
-        self._rng = rng
-        self._timeout_s = timeout_s
-        self._failures = 0
-        self._send_lock = threading.Lock()  # one sender at a time: a row is never sent twice
-        super().__init__()
+        super().__init__(queue, backoff=backoff, rng=rng, timeout_s=timeout_s)
 
     def submit(self, service: str, survey_date: date, answers: Mapping[str, int]) -> QueuedSurvey:
         """Commit a survey durably, then let the background thread send it."""
@@ -240,62 +160,19 @@ class SurveySender(DrainLoop):
         self._wake.set()
         return row
 
-    def drain_once(self) -> int:
-        """Send every due row until none is due or the server stops answering; return sent."""
-        sent = 0
-        with self._send_lock:
-            for row in self.queue.due():
-                if self._stop.is_set():
-                    break
-                outcome = self._send(row)
-                if outcome == PENDING:
-                    break  # the server is down: wait for the backoff
-                sent += outcome == SENT
-        return sent
-
-    def _send(self, row: QueuedSurvey) -> str:
+    def _send(self, row: QueuedSurvey, timeout: float) -> tuple[str, Any]:
         where = f"survey {row.idempotency_key[:8]}"
-        try:
-            self.central.submit_survey(
+        status, _ = self._attempt(
+            row.id,
+            where,
+            lambda: self.central.submit_survey(
                 service=row.service,
                 survey_date=row.survey_date,
                 answers=row.answers,
                 idempotency_key=row.idempotency_key,
-                timeout=self._timeout_s,
-            )
-        except CentralError as exc:
-            retry_after = exc.retry_after if isinstance(exc, CentralUnavailable) else None
-            if send_later(exc):
-                if isinstance(exc, CentralUnavailable) and retry_after is None:
-                    self.server_unreachable()
-                self._failures += 1
-                delay = self.backoff.delay(self._failures, retry_after, self._rng)
-                self.queue.mark_retry(row.id, delay, str(exc))
-                log.info("%s not sent (%s); retry in %.1f s", where, exc.status or "-", delay)
-                return PENDING
-            self._failures = 0
-            self.queue.mark_rejected(row.id, str(exc))
-            log.warning("%s refused by the server: %s", where, exc)
-            return REJECTED
-        except Exception as exc:  # a bug must not lose the row: keep it and back off
-            log.exception("%s: sending crashed", where)
-            self._failures += 1
-            self.queue.mark_retry(
-                row.id, self.backoff.delay(self._failures, None, self._rng), type(exc).__name__
-            )
-            return PENDING
-        self._failures = 0
-        self.queue.mark_sent(row.id)
-        log.info("%s sent", where)
-        return SENT
-
-    def _bring_forward(self) -> int:
-        """After an outage: every pending survey is due now."""
-        self._failures = 0
-        return self.queue.bring_forward()
-
-    def _next_wait(self) -> float:
-        """Seconds until the next queued survey is due (at most IDLE_POLL_S)."""
-        due_at = self.queue.next_due_at()
-        wait = IDLE_POLL_S if due_at is None else due_at - time.time()
-        return min(IDLE_POLL_S, max(0.01, wait))
+                timeout=timeout,
+            ),
+        )
+        if status == SENT:
+            log.info("%s sent", where)
+        return status, None

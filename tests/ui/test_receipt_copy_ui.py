@@ -24,6 +24,7 @@ from kiosk_app.services.printing.receipt_copy import (
 )
 from kiosk_app.ui.theme import get_theme
 from tests.services.printing.test_receipt_pdf import first_page, needs_pdftotext, pdf_text
+from tests.ui.layout_check import check_label, check_layout
 from tests.ui.test_documents_ui import file_for_citizen_0, to_menu
 from tests.ui.test_status_ui import wait_for_central
 
@@ -111,6 +112,69 @@ def test_a_lost_receipt_printed_again_by_touch(
     said = copy_once(pilot)  # the day's fourth: refused by the server
     assert said == COPY_LIMIT.format(limit=3).id
     assert len(sheets.printed) == printed
+    pilot.tap("own_close")
+    pilot.tap("status_back")
+    pilot.wait_for_state("menu")
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_not_counted_notice_fits_in_large_text(
+    start_kiosk: Callable[..., Any], artifacts: Path, lang: str
+) -> None:
+    """The longest copy outcome (nothing printed: not counted, attendant called) in large text,
+    in English and in Bahasa Indonesia (the longer), both chosen by touch: every word of it on
+    screen inside its label, nothing drawn over another, every button of the panel still a
+    touch target of TOUCH_MM."""
+    from kivy.core.window import Window
+    from kivy.metrics import mm
+
+    from kiosk_app.ui.theme import TOUCH_MM
+
+    pilot = start_kiosk()
+    wait_for_central(pilot)
+    file_for_citizen_0(pilot, "ui-receipt-copy-large-0001")
+    if lang == "en":
+        pilot.tap("lang_en")
+    pilot.tap("a11y_large_text")
+    theme = get_theme()
+    assert theme.large_text
+    to_menu(pilot)
+    pilot.tap("service_status")
+    pilot.wait_for_state("status")
+    pilot.tap("status_mine")
+    pilot.wait_until(lambda: pilot.exists("own_copy_0"), what="the copy button")
+    tickets = pilot.kiosk.devices.ticket_printer
+    sheets = pilot.kiosk.devices.document_printer
+    tickets.set_paper(False)
+    sheets.set_paper(False)
+    try:
+        pilot.tap("own_copy_0")
+
+        def done() -> Any:
+            desk = pilot.app.session.view.card_holder
+            return desk if desk is not None and not desk.printing and desk.messages else None
+
+        pilot.wait_until(lambda: done() is not None, timeout=30, what="the copy's outcome")
+    finally:
+        tickets.set_paper(True)
+        sheets.set_paper(True)
+    notice = pilot.find("own_notice")
+    expected = "\n".join(m(lang) for m in done().messages)
+    assert NOT_COUNTED(lang) in expected and expected.endswith(ATTENDANT_CALLED(lang))
+    pilot.wait_until(lambda: notice.text == expected, what="the outcome on screen")
+    pilot.idle(5)  # the layout settles on the new text
+    pilot.screenshot(artifacts / f"status-own-receipt-copy-not-counted-large-{lang}.png")
+    assert theme.large_text and float(notice.font_size) == theme.sp_body
+    panel = pilot.app.root.get_screen("status").ids.own
+    layout = check_layout(panel, Window.size)
+    assert not check_label(notice), check_label(notice)  # every word inside the label
+    assert not layout.clipped, layout.clipped
+    assert not layout.off_window, layout.off_window
+    assert not layout.covered, layout.covered
+    minimum = mm(TOUCH_MM) - 0.5
+    for name in ("own_copy_0", "own_up", "own_down", "own_close"):
+        button = pilot.find(name)
+        assert button.width >= minimum and button.height >= minimum, (name, button.size)
     pilot.tap("own_close")
     pilot.tap("status_back")
     pilot.wait_for_state("menu")

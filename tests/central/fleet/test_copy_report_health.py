@@ -6,6 +6,9 @@ did not print is given back to the citizen's daily allowance only once its repor
 
 from __future__ import annotations
 
+import logging
+import re
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -17,9 +20,9 @@ from central_server.embedded import EmbeddedServer
 from central_server.fleet.alerts import COPY_REPORTS_LATE_S
 from kiosk_app.central import CentralClient
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
-from kiosk_app.services.printing.copy_outcomes import PENDING, REJECTED, CopyOutcomes
+from kiosk_app.services.printing.copy_outcomes import CLEARED, PENDING, REJECTED, CopyOutcomes
 from tests.central.conftest import ADMIN_TOKEN, OFFICE
-from tests.central.fleet.helpers import beat, enrol, heartbeat_body, kiosks
+from tests.central.fleet.helpers import Technician, beat, enrol, heartbeat_body, kiosks
 from tests.services.faultproxy import FaultProxy
 
 OUTCOME = b"POST /api/v1/card-holder/receipt-copy/"  # the report's request line
@@ -155,3 +158,92 @@ def test_the_fleet_reads_copy_reports_from_any_heartbeat(
     if alerts:
         assert set(kiosks(server, problem=alerts[-1])) == {"kiosk-r"}
         assert f'data-code="{alerts[-1]}"' in page
+
+
+def test_a_technician_clears_refused_reports_and_the_alert_goes(
+    server: EmbeddedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The alert of refused reports cannot go by itself (a resend changes nothing): the
+    technician confirms on the kiosk's page that they were read, the kiosk takes the command
+    with its next heartbeat and sets them aside in its queue file (kept, nothing personal), and
+    the alert clears. One refused after the page was read keeps the alert until it is read."""
+    central = CentralClient(server.base_url, "kiosk-k", OFFICE, timeout=10)
+    central.register("Lobi")
+    path = tmp_path / "copy-outcomes.db"
+    outcomes = CopyOutcomes(path, central)
+    health = HealthReporter(
+        central=central,
+        devices={"copy_reports": outcomes},
+        app_version="test",
+        data_dir=tmp_path,
+        system=RecordingSystemActions(),
+        clear_copy_reports=outcomes.clear_refused,
+    )
+    tech = Technician(server.base_url, ADMIN_TOKEN)
+    action = f"{server.base_url}/fleet/kiosks/kiosk-k/copy-reports/clear"
+    try:
+        [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', tech.page("kiosk-k")))
+        none = tech.http.post(action, data={"csrf": csrf}, timeout=10)  # nothing refused yet
+        assert 'id="command-error"' in none.text and "no refused" in none.text
+        outcomes.report(NO_SUCH_COPY, ticket_printed=False, receipt_printed=False, wait=True)
+        assert [e.status for e in outcomes.entries()] == [REJECTED]
+        health.beat_once()
+        assert copy_alerts(server, "kiosk-k") == ["copy_reports_refused"]
+        page = tech.page("kiosk-k")
+        assert 'id="clear-copies-form" data-refused="1"' in page
+        seen = dict(
+            re.findall(r'name="(csrf|through)" value="([^"]*)"', page.split("clear-copies-form")[1])
+        )
+        # The generic command form does not take it: it would skip the confirmation.
+        forged = tech.http.post(
+            f"{server.base_url}/fleet/kiosks/kiosk-k/commands",
+            data={"csrf": csrf, "kind": "clear_copy_reports", "confirmed": "1"},
+            timeout=10,
+        )
+        assert 'id="command-error"' in forged.text and 'data-status="queued"' not in forged.text
+        asked = tech.http.post(action, data=seen, timeout=10)
+        assert asked.status_code == 200 and 'id="confirm-clear-copies"' in asked.text
+        assert "tidak dikoreksi" in asked.text and "not corrected" in asked.text
+        assert 'data-status="queued"' not in tech.page("kiosk-k")  # asked first, nothing queued
+        stale = tech.http.post(action, data=seen | {"csrf": "forged", "confirmed": "1"}, timeout=10)
+        assert 'id="command-error"' in stale.text and 'data-status="queued"' not in stale.text
+        # Another copy's report is refused after the technician read the page.
+        outcomes.report(NO_SUCH_COPY + 1, ticket_printed=False, receipt_printed=False, wait=True)
+        with caplog.at_level(logging.WARNING, logger="central_server.audit"):
+            done = tech.http.post(action, data=seen | {"confirmed": "1"}, timeout=10)
+        assert done.status_code == 200 and 'id="copies-cleared"' in done.text
+        assert 'data-status="queued"' in done.text
+        assert any(
+            "technician cleared the refused receipt-copy reports of kiosk kiosk-k" in r.getMessage()
+            for r in caplog.records
+            if r.name == "central_server.audit"
+        )
+        assert [c["kind"] for c in health.beat_once()] == ["clear_copy_reports"]
+        assert [e.status for e in outcomes.entries()] == [CLEARED, REJECTED]
+        health.beat_once()  # beat_soon's heartbeat: the second refusal is still shown
+        assert copy_alerts(server, "kiosk-k") == ["copy_reports_refused"]
+        page = tech.page("kiosk-k")
+        assert "1 refused receipt-copy report(s) cleared" in page  # the command's result
+        seen = dict(
+            re.findall(r'name="(csrf|through)" value="([^"]*)"', page.split("clear-copies-form")[1])
+        )
+        assert tech.http.post(action, data=seen | {"confirmed": "1"}, timeout=10).status_code == 200
+        health.beat_once()
+        health.beat_once()
+        assert copy_alerts(server, "kiosk-k") == []
+        assert 'id="clear-copies-form"' not in tech.page("kiosk-k")
+        assert 'data-code="copy_reports_refused"' not in tech.page("kiosk-k")
+        # Kept aside on disk, through a restart of the kiosk: no longer in its health report.
+        outcomes.close()
+        outcomes = CopyOutcomes(path, central)
+        assert outcomes.status() == {"state": "ok", "waiting": "0", "refused": "0"}
+        assert [(e.copy_id, e.status) for e in outcomes.entries()] == [
+            (NO_SUCH_COPY, CLEARED),
+            (NO_SUCH_COPY + 1, CLEARED),
+        ]
+        with sqlite3.connect(path) as db:  # what it keeps: the server's copy id, what printed,
+            columns = [d[1] for d in db.execute("PRAGMA table_info(copy_outcomes)")]
+        assert "nik" not in columns and "name" not in columns  # the failed device, the answer
+    finally:
+        outcomes.close()
+        central.close()

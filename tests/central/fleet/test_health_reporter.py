@@ -138,6 +138,29 @@ def test_failures_are_reported_not_raised(server: EmbeddedServer, reporter: Heal
     assert "paper_out" in kiosks(server)["kiosk-01"]["alerts"]
 
 
+def test_clear_copy_reports_takes_only_a_row_number(
+    server: EmbeddedServer, reporter: HealthReporter
+) -> None:
+    """The kiosk's side of the dashboard's "clear refused copy reports": a row number, or
+    none (every refused report); anything else is a failed command, nothing cleared."""
+    asked: list[int | None] = []
+    none = queue(server, "clear_copy_reports")
+    reporter.beat_once()  # this reporter has no copy reports: failed, said so
+    assert command(server, none)["status"] == "failed"
+    reporter.clear_copy_reports = lambda through: asked.append(through) or 2
+    bad = [queue(server, "clear_copy_reports", {"through": x}) for x in ("7", -1, True, 1.5)]
+    good = [
+        queue(server, "clear_copy_reports", {"through": 7}),
+        queue(server, "clear_copy_reports"),
+    ]
+    reporter.beat_once()
+    assert [command(server, c)["status"] for c in bad] == ["failed"] * 4
+    assert [command(server, c)["result_detail"] for c in good] == [
+        "2 refused receipt-copy report(s) cleared"
+    ] * 2
+    assert asked == [7, None]
+
+
 def test_background_loop_survives_a_dead_server(
     server: EmbeddedServer, reporter: HealthReporter
 ) -> None:
