@@ -24,7 +24,13 @@ from central_server.fleet.access import (
 )
 from central_server.fleet.chart import Series, history_svg
 from central_server.fleet.schemas import CommandId, CommandIn, CommandKind
-from central_server.fleet.service import STATUSES, Filters, FleetService, utc
+from central_server.fleet.service import (
+    STATUSES,
+    UNACKNOWLEDGED_AFTER,
+    Filters,
+    FleetService,
+    utc,
+)
 from central_server.ratelimit import client_ip
 from central_server.throttle import DatabaseRateLimiter
 
@@ -78,8 +84,10 @@ COLOUR_LABELS = {
 }
 
 COMMAND_STATUS_LABELS = {
-    "queued": "Menunggu anjungan / queued",
-    "sent": "Diterima anjungan / sent",
+    "queued": "Menunggu heartbeat anjungan / queued, waiting for the kiosk's next heartbeat",
+    # handed out, not acknowledged yet: the answer may have been lost (handed out again)
+    "sent": "Dikirim, menunggu anjungan / sent, awaiting the kiosk",
+    "received": "Diterima anjungan, hasil belum masuk / received by the kiosk, no result yet",
     "done": "Selesai / done",
     "failed": "Gagal / failed",
 }
@@ -212,6 +220,7 @@ def build_dashboard(
         """One kiosk: devices, alerts, a 24-hour chart, commands and their results."""
         kiosk = service.kiosk(kiosk_id)
         samples = service.samples(kiosk_id)
+        commands = service.commands(kiosk_id)
         with service.db.transaction() as session:
             held = leases.of_kiosk(session, kiosk_id, lease_now())
             lease_total = leases.totals(session, lease_now()).get(kiosk_id, leases.LeaseTotals())
@@ -245,7 +254,9 @@ def build_dashboard(
             refusals=service.over_budget(kiosk_id),
             chart=history_svg(series, start, end),
             sample_count=len(samples),
-            commands=service.commands(kiosk_id),
+            commands=commands,
+            unacknowledged=[c for c in commands if c.unacknowledged],
+            unacknowledged_minutes=int(UNACKNOWLEDGED_AFTER.total_seconds() // 60),
             command_labels=COMMAND_LABELS,
             command_choices={k: v for k, v in COMMAND_LABELS.items() if k not in PAGE_ACTIONS},
             refused_copies=_refused_copies(kiosk.devices),

@@ -1,4 +1,27 @@
-"""Heartbeat ingestion with group commit: many heartbeats, one transaction, few round trips."""
+"""Heartbeat ingestion with group commit: many heartbeats, one transaction, few round trips.
+
+Remote commands ride on the heartbeat's answer, at least once. An answer can be lost after the
+server committed it (a connection reset, an nginx reload, a proxy dropping it, the kiosk
+killed before it ran the command), so handing a command out is not the kiosk having it:
+
+- A command is `queued` until a heartbeat's answer carries it; then `sent` (`sent_at`: the
+  first time, `deliveries`: how many times it was handed out).
+- A kiosk's heartbeat names, in `received_commands`, the commands it received whose result
+  it has not got through yet (usually none: it reports each result at once). The server marks
+  those `received`; every other command of the kiosk still without a result (`sent` or
+  `received`) goes out again with this answer. A lost answer's commands therefore arrive with
+  the next heartbeat (or the same one, re-sent by the kiosk's client).
+- `done` / `failed`: the kiosk's result (fleet.service.record_result) ends the deliveries.
+- The kiosk runs each command once: it records a command's id durably before running it
+  (kiosk_app/services/command_record.py); one it receives again is not run again, its
+  recorded result is reported again (a reboot redelivered never reboots twice).
+- An older kiosk sends no `received_commands`: it gets each command once, as before. If that
+  answer is lost the command stays `sent`; the dashboard shows it unacknowledged once it is
+  older than fleet.service.UNACKNOWLEDGED_AFTER, and the technician may queue it again.
+
+On PostgreSQL the hand-out is part of the batch's one statement (pgbatch), no query more per
+heartbeat.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +35,7 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import HTTPException
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from central_server import lease_reports
@@ -40,6 +63,7 @@ MAX_IN_FLIGHT_PG = 6
 GATHER_S = 0.003
 GATHER_TARGET = 32
 SAMPLE_EVERY = timedelta(minutes=5)
+UNFINISHED = ("queued", "sent", "received")  # a command's states before its result
 
 
 @dataclass
@@ -84,8 +108,8 @@ class HeartbeatWriter:
     ) -> list[CommandOut]:
         """Store one heartbeat (HTTP 401 if the token is not the kiosk's current one).
 
-        Returns the kiosk's newly delivered commands. The token check happens in the batch:
-        one query per batch instead of one per heartbeat.
+        Returns the commands handed out to the kiosk (module docstring). The token check
+        happens in the batch: one query per batch instead of one per heartbeat.
         """
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
@@ -157,7 +181,7 @@ class HeartbeatWriter:
                     item.future.set_exception(exc)
             return
         valid = [item for item in batch if current.get(item.kiosk_id) == item.token_hash]
-        last = {item.kiosk_id: item for item in valid}  # commands go out exactly once
+        last = {item.kiosk_id: item for item in valid}  # commands go with the last one
         for item in batch:
             if item.future.done():
                 continue
@@ -175,7 +199,7 @@ class HeartbeatWriter:
 
     def write(self, batch: list[_Pending]) -> tuple[dict[str, list[CommandOut]], dict[str, str]]:
         """Store a batch on SQLite (last heartbeat per kiosk wins) and hand out queued commands
-        (PostgreSQL: `_write_pg_async`).
+        (PostgreSQL: `_write_pg_async`; the module docstring says which).
 
         Returns the commands per kiosk and each kiosk's current token hash: heartbeats with
         another token (rotated, revoked, unknown kiosk) were not stored.
@@ -214,23 +238,13 @@ class HeartbeatWriter:
                     insert(KioskSample),
                     [self._sample_row(k, latest[k], now) for k in sampled],
                 )
-            delivered = session.execute(
-                update(FleetCommand)
-                .where(FleetCommand.status == "queued", FleetCommand.kiosk_id.in_(list(latest)))
-                .values(status="sent", sent_at=now)
-                .returning(
-                    FleetCommand.id,
-                    FleetCommand.kiosk_id,
-                    FleetCommand.kind,
-                    FleetCommand.args_json,
-                )
-            ).all()
+            delivered = _hand_out(conn, latest, now)
         commands: dict[str, list[CommandOut]] = {kiosk_id: [] for kiosk_id in latest}
         for cid, kiosk_id, kind, args in sorted(delivered):
             commands.setdefault(kiosk_id, []).append(
                 CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(args))
             )
-            log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
+            log.info("command %d (%s) handed out to kiosk %s", cid, kind, kiosk_id)
         return commands, current
 
     async def _write_pg_async(
@@ -277,7 +291,8 @@ class HeartbeatWriter:
         """The batch's (kiosk, token hash) pairs and the statement's parameters."""
         pairs = {(item.kiosk_id, item.token_hash): item.heartbeat for item in batch}
         rows = [
-            self._state_row(kiosk_id, hb, now) | {"token_hash": token_hash}
+            self._state_row(kiosk_id, hb, now)
+            | {"token_hash": token_hash, "received": hb.received_commands}
             for (kiosk_id, token_hash), hb in sorted(pairs.items(), key=lambda p: p[0])
         ]
         return pairs, pgbatch.parameters(rows, now, now - self.sample_every)
@@ -346,13 +361,46 @@ def _pg_outcome(
             commands.setdefault(kiosk_id, []).append(
                 CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
             )
-            log.info("command %d (%s) delivered to kiosk %s", cid, kind, kiosk_id)
+            log.info("command %d (%s) handed out to kiosk %s", cid, kind, kiosk_id)
     valid = {
         kiosk_id: pairs[(kiosk_id, token)]
         for kiosk_id, token in current.items()
         if (kiosk_id, token) in pairs
     }
     return commands, current, seen, valid
+
+
+def _hand_out(
+    conn: Connection, latest: dict[str, HeartbeatIn], now: datetime
+) -> list[tuple[int, str, str, str]]:
+    """SQLite: mark the commands the kiosks say they hold `received`; hand out the queued ones
+    and those without a result the kiosks do not hold (pgbatch's `sent` and `held` CTEs).
+    Returns (id, kiosk, kind, args) of the commands handed out."""
+    c = FleetCommand
+    open_ = conn.execute(
+        select(c.id, c.kiosk_id, c.kind, c.args_json, c.status)
+        .where(c.kiosk_id.in_(list(latest)), c.status.in_(UNFINISHED))
+        .order_by(c.id)
+    ).all()
+    out: list[tuple[int, str, str, str]] = []
+    held: list[int] = []
+    for cid, kiosk_id, kind, args, status in open_:
+        names = latest[kiosk_id].received_commands
+        if status == "queued" or (names is not None and cid not in names):
+            out.append((cid, kiosk_id, kind, args))
+        elif names is not None and status == "sent":
+            held.append(cid)
+    if held:
+        conn.execute(update(c).where(c.id.in_(held)).values(status="received"))
+    if out:
+        conn.execute(
+            update(c)
+            .where(c.id.in_([row[0] for row in out]))
+            .values(
+                status="sent", sent_at=func.coalesce(c.sent_at, now), deliveries=c.deliveries + 1
+            )
+        )
+    return out
 
 
 def _problems(latest: dict[str, HeartbeatIn]) -> dict[str, list[str]]:

@@ -57,7 +57,8 @@ class KioskSample(Base):
 
 
 class FleetCommand(Base):
-    """A remote command queued for a kiosk, delivered with its next heartbeat."""
+    """A remote command queued for a kiosk, delivered with its next heartbeat (again until the
+    kiosk acknowledges it, when the kiosk says what it received)."""
 
     __tablename__ = "fleet_commands"
     __table_args__ = (Index("ix_fleet_commands_kiosk_status", "kiosk_id", "status"),)
@@ -65,10 +66,13 @@ class FleetCommand(Base):
     kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
     kind: Mapped[str] = mapped_column(String(40))
     args_json: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))  # queued, sent, done, failed
+    # queued, sent (handed out), received (the kiosk said so, no result yet), done, failed
+    status: Mapped[str] = mapped_column(String(20))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first time
+    # times handed out: more than one when answers were lost (central_server.fleet.heartbeats)
+    deliveries: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     result_detail: Mapped[str | None] = mapped_column(Text)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,4 +1,4 @@
-"""PostgreSQL heartbeat batch in ONE statement: token check, upsert, sample, command pick-up.
+"""PostgreSQL heartbeat batch in ONE statement: token check, upsert, sample, command hand-out.
 
 A batch used to cost six round trips (BEGIN, token SELECT, upsert, sample INSERT, command
 UPDATE, COMMIT); under CPU contention every round trip waits for the scheduler. Data-modifying
@@ -28,13 +28,13 @@ def _statement() -> TextClause:
     names = [c.name for c in table.columns]
     types = ", ".join(f"{c.name} {c.type.compile(dialect=dialect)}" for c in table.columns)
     cols = ", ".join(names)
-    picked = ", ".join(f"b.{n}" for n in ("token_hash", *names))
+    picked = ", ".join(f"b.{n}" for n in ("token_hash", "received", *names))
     updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names if n not in ("kiosk_id", "history_at"))
     return text(
         # The batch arrives as one JSON array of rows: psycopg dumps one string instead of a
         # list per column (its array dumper, pure Python, was ~15% of a worker's CPU).
         f"WITH batch AS (SELECT * FROM json_to_recordset(CAST(:rows AS json)) "
-        f"AS b(token_hash VARCHAR, {types})), "
+        f"AS b(token_hash VARCHAR, received INTEGER[], {types})), "
         f"valid AS (SELECT {picked} FROM batch b JOIN kiosks k "
         "ON k.kiosk_id = b.kiosk_id AND k.token_hash = b.token_hash), "
         # The states before this batch, for the alert history: every part of one statement sees
@@ -50,13 +50,24 @@ def _statement() -> TextClause:
         "SELECT v.kiosk_id, :now, v.disk_free_pct, v.cpu_temp_c, v.outbox_depth, "
         "v.held_submissions, v.severity "
         "FROM valid v JOIN up ON up.kiosk_id = v.kiosk_id WHERE up.history_at = :now), "
-        "sent AS (UPDATE fleet_commands SET status = 'sent', sent_at = :now "
-        "WHERE status = 'queued' AND kiosk_id IN (SELECT kiosk_id FROM valid) "
-        "RETURNING id, kiosk_id, kind, args_json), "
+        # Commands (heartbeats.py's docstring): those a kiosk names as received are marked so
+        # (`held`, only for kiosks naming any); the queued ones and, for a kiosk that names what
+        # it holds (`received` not NULL), those without a result it does not name go out
+        # (again). Disjoint rows: one statement may not update a row twice. `status IN` keeps
+        # the (kiosk_id, status) index walking the unfinished commands only.
+        "held AS (UPDATE fleet_commands c SET status = 'received' FROM valid v "
+        "WHERE cardinality(v.received) > 0 AND c.kiosk_id = v.kiosk_id AND c.status = 'sent' "
+        "AND c.id = ANY(v.received)), "
+        "sent AS (UPDATE fleet_commands c SET status = 'sent', "
+        "sent_at = coalesce(c.sent_at, :now), deliveries = c.deliveries + 1 FROM valid v "
+        "WHERE c.kiosk_id = v.kiosk_id AND c.status IN ('queued', 'sent', 'received') "
+        "AND (c.status = 'queued' OR NOT c.id = ANY(v.received)) "
+        "RETURNING c.id, c.kiosk_id, c.kind, c.args_json), "
         # A batch that hands out no command commits without waiting for its WAL flush: kiosks
         # send a heartbeat every minute and retry, so a crash losing the last moments of
         # kiosk states and samples costs nothing (the next heartbeat writes them again). A
-        # batch that marks commands sent waits as usual: a lost `sent` would run them twice.
+        # batch that hands out commands waits as usual: a lost `sent` would hand them out as
+        # new (an older kiosk, which keeps no record of what it ran, would run them twice).
         "durability AS (SELECT set_config('synchronous_commit', "
         "CASE WHEN EXISTS (SELECT 1 FROM sent) THEN 'on' ELSE 'off' END, true) AS mode) "
         "SELECT kiosk_id, NULL::integer, NULL::varchar, token_hash::text FROM valid "

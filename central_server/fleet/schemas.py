@@ -31,6 +31,9 @@ MAX_ATTACHMENT_B64 = 8_000_000  # ~6 MB: a compressed log bundle or a screenshot
 # horizon (6 services x 19 windows = 114). Each named lease costs the heartbeat's batch an
 # UPDATE (2000 unknown ids: ~100 ms on PostgreSQL), so a hostile kiosk's count is bounded.
 MAX_LEASES = 300
+# Commands a kiosk says it holds without a confirmed result (heartbeats.py: at-least-once
+# delivery). Normally none: a kiosk reports each result at once; a few while the server is away.
+MAX_RECEIVED = 64
 # A lease count: an integer, also written 1.0 or 1e2 (JSON's integers, as the document's
 # "integer" says); never a string, a bool or a fraction. The float branch only runs for them.
 if TYPE_CHECKING:  # what validation hands on: always an int
@@ -78,6 +81,13 @@ class HeartbeatIn(BaseModel):
     # that does not report them; central_server.lease_reports). A whole JSON number: "1" or
     # true are a broken or hostile client, not a count.
     leases: dict[LeaseId, LeaseCount] | None = Field(default=None, max_length=MAX_LEASES)
+    # The ids of commands the kiosk received whose result it has not got through yet. Sent
+    # (even empty) by a kiosk that keeps a record of the commands it ran: every command
+    # without a result it does not name is handed out again. None: an older kiosk, which gets
+    # each command once (central_server.fleet.heartbeats).
+    received_commands: list[Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, max_length=MAX_RECEIVED
+    )
 
     @field_validator("last_transaction_at")
     @classmethod
@@ -149,7 +159,9 @@ class CommandStatusOut(BaseModel):
     status: str
     created_by: str
     created_at: datetime
-    sent_at: datetime | None
+    sent_at: datetime | None  # first handed out
+    deliveries: int  # times handed out (more than once: answers lost on the way)
+    unacknowledged: bool  # sent long ago (service.UNACKNOWLEDGED_AFTER), the kiosk silent on it
     finished_at: datetime | None
     result_detail: str | None
     has_attachment: bool

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 audit = logging.getLogger("central_server.audit")
 MAX_LIST = 1000
 STATUSES = ("online", "offline", "missing")
+# A command handed out this long ago that the kiosk has neither acknowledged nor answered is
+# shown as unacknowledged: a kiosk that names what it received (heartbeats.py) gets it again
+# with every heartbeat (one a minute), an older kiosk never does.
+UNACKNOWLEDGED_AFTER = timedelta(minutes=10)
 
 
 @overload
@@ -246,8 +250,8 @@ class FleetService:
                 row.attachment_type = body.attachment_type or FALLBACK_TYPE
         log.info("command %d on kiosk %s: %s %s", command_id, kiosk_id, row.status, body.detail)
 
-    @staticmethod
-    def _command_out(row: FleetCommand) -> CommandStatusOut:
+    def _command_out(self, row: FleetCommand) -> CommandStatusOut:
+        sent_at = utc(row.sent_at)
         return CommandStatusOut(
             id=row.id,
             kiosk_id=row.kiosk_id,
@@ -256,7 +260,11 @@ class FleetService:
             status=row.status,
             created_by=row.created_by,
             created_at=utc(row.created_at) or row.created_at,
-            sent_at=utc(row.sent_at),
+            sent_at=sent_at,
+            deliveries=row.deliveries or 0,
+            unacknowledged=row.status == "sent"
+            and sent_at is not None
+            and sent_at < self.clock() - UNACKNOWLEDGED_AFTER,
             finished_at=utc(row.finished_at),
             result_detail=row.result_detail,
             has_attachment=row.attachment is not None,
