@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from kiosk_app.central import CentralClient, CentralError
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
+from kiosk_app.services.command_record import FILE_NAME, RAN, CommandRecord, Entry
 from kiosk_app.services.durable import write_atomically
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 60.0
 MAX_LOG_BYTES = 2_000_000  # per file: the tail is what a technician needs
 THERMAL_ZONES = Path("/sys/class/thermal")
+# A command result the server refuses with these keeps being refused: not reported again (404
+# not this kiosk's command, 409 already reported, 413 and 422 a bad body).
+FINAL_REFUSALS = (404, 409, 413, 422)
 
 
 class StatusSource(Protocol):
@@ -136,6 +140,12 @@ class HealthReporter:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _soon: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
+    _record: CommandRecord = field(init=False, repr=False)
+    # files of results not reported yet, while this process lives: command id -> (bytes, type)
+    _unsent_files: dict[int, tuple[bytes, str | None]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._record = CommandRecord(self.data_dir / FILE_NAME)
 
     def collect(self) -> dict[str, Any]:
         """The heartbeat body: device states, disk, temperature, uptime, version, queue."""
@@ -165,10 +175,15 @@ class HealthReporter:
             "outbox_depth": self.outbox_depth(),
             "held_submissions": self.held_submissions(),
             "devices": devices,
+            # commands held without a reported result: the server hands out every other
+            # unfinished one again (command_record.py)
+            "received_commands": self._record.unreported(),
         }
 
     def beat_once(self) -> list[dict[str, Any]]:
-        """Send one heartbeat and run the commands it brought; return those commands."""
+        """Report the results still unreported, send one heartbeat and run the commands it
+        brought (each once: command_record.py); return those commands."""
+        self._report_unreported()
         answer = self.central.heartbeat(self.collect())
         next_s = answer.get("next_heartbeat_s")
         if isinstance(next_s, int | float) and 5 <= next_s <= 3600:
@@ -179,19 +194,58 @@ class HealthReporter:
         return commands
 
     def run_command(self, command: dict[str, Any]) -> None:
-        """Run one command and report its result (restart and reboot report first)."""
+        """Run one command once and report its result (restart and reboot report first): a
+        command this kiosk has started before is not run again, its result is reported again."""
         cid, kind, args = int(command["id"]), str(command["kind"]), command.get("args") or {}
+        known = self._record.get(cid)
+        if known is not None:
+            log.info("health: command %d (%s) received again: not run again", cid, kind)
+            if known.state != RAN or self._send(cid, known):
+                self._record.reported(cid)
+            return
+        try:
+            self._record.start(cid, kind)
+        except OSError as exc:  # unrecorded, a second delivery would run it again
+            log.error("health: command %d (%s) not run: cannot record it: %s", cid, kind, exc)
+            self._send(cid, Entry(kind, RAN, False, f"not run: the kiosk cannot record it: {exc}"))
+            return
         log.info("health: running command %d (%s)", cid, kind)
         try:
             if kind in ("restart_app", "reboot"):
-                self._report(cid, True, f"{kind} requested")
+                self._finish(cid, True, f"{kind} requested")
                 getattr(self.system, kind)()
                 return
             ok, detail, attachment, content_type = self._execute(kind, args)
         except Exception as exc:  # the technician needs to see every failure
             log.warning("health: command %d (%s) failed: %s", cid, kind, exc)
             ok, detail, attachment, content_type = False, f"{type(exc).__name__}: {exc}", None, None
-        self._report(cid, ok, detail, attachment, content_type)
+        self._finish(cid, ok, detail, attachment, content_type)
+
+    def _finish(
+        self,
+        cid: int,
+        ok: bool,
+        detail: str,
+        attachment: bytes | None = None,
+        content_type: str | None = None,
+    ) -> None:
+        """Record a command's result, then report it."""
+        entry = self._record.ran(cid, ok, detail[:2000], file=attachment is not None)
+        if attachment is not None:
+            self._unsent_files[cid] = (attachment, content_type)
+        if self._send(cid, entry):
+            self._record.reported(cid)
+
+    def _report_unreported(self) -> None:
+        """Report again the results the server did not take (lost answers, a server away, an
+        interrupted command found at start); stop at the first the server cannot take now."""
+        for cid in self._record.unreported():
+            entry = self._record.get(cid)
+            if entry is None or entry.state != RAN:
+                continue
+            if not self._send(cid, entry):
+                return
+            self._record.reported(cid)
 
     def _execute(
         self, kind: str, args: dict[str, Any]
@@ -258,22 +312,25 @@ class HealthReporter:
                 count += 1
         return buffer.getvalue(), count
 
-    def _report(
-        self,
-        cid: int,
-        ok: bool,
-        detail: str,
-        attachment: bytes | None = None,
-        content_type: str | None = None,
-    ) -> None:
-        body: dict[str, Any] = {"ok": ok, "detail": detail[:2000]}
-        if attachment is not None:
+    def _send(self, cid: int, entry: Entry) -> bool:
+        """Report a command's result; True when the server has it (or refused it for good)."""
+        body: dict[str, Any] = {"ok": entry.ok, "detail": entry.detail[:2000]}
+        if cid in self._unsent_files:
+            attachment, content_type = self._unsent_files[cid]
             body["attachment_b64"] = base64.b64encode(attachment).decode()
             body["attachment_type"] = content_type
+        elif entry.file:  # made by a process that ended before its report got through
+            body["detail"] = f"{entry.detail[:1900]}; its file was lost with a restart, ask again"
         try:
             self.central.report_command(cid, body)
         except CentralError as exc:
-            log.warning("health: could not report command %d: %s", cid, exc)
+            if exc.status not in FINAL_REFUSALS:  # unreachable, 5xx, a token being renewed
+                log.warning("health: command %d result not delivered (%s); sent again", cid, exc)
+                return False
+            if exc.code != "already_reported":
+                log.warning("health: command %d result refused for good: %s", cid, exc)
+        self._unsent_files.pop(cid, None)
+        return True
 
     def start(self) -> None:
         """Report in the background until stop()."""

@@ -1,0 +1,151 @@
+"""The kiosk's record of the remote commands it ran: each runs once, however often it arrives.
+
+The fleet hands a command out again until the kiosk acknowledges it
+(central_server/fleet/heartbeats.py), because a heartbeat's answer can be lost after the server
+committed it. So a command can arrive twice, and the kiosk can be killed (power cut, a restart,
+the reboot it was asked for) between receiving a command and reporting its result. This record,
+one small JSON file in the kiosk's data directory written whole (durable.write_atomically),
+keeps each command's id:
+
+- `started` before the command runs (not writable: the command is not run at all);
+- `ran` with its result (ok, detail) once it ran, before the result is reported (restart and
+  reboot: before they act);
+- `reported` once the server has the result.
+
+A command found in the record is never run again: a result not reported yet is reported again
+(an attachment only while the process that made it lives), a result reported already is
+reported again too (the server answers 409 and nothing changes, or takes it back if it lost
+it). One found `started` at the next start was interrupted: it is not run again, its result
+says so. The heartbeat names the commands without a reported result (`unreported`), so the
+server stops handing them out. The newest KEEP commands are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kiosk_app.services.durable import (
+    DAMAGED,
+    STORAGE,
+    UNWRITABLE,
+    keep_aside,
+    write_atomically,
+    write_problem,
+)
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "fleet-commands.json"
+KEEP = 200  # commands remembered: months of a technician's commands on one kiosk
+MAX_NAMED = 64  # unreported commands one heartbeat names (the server's MAX_RECEIVED)
+STARTED, RAN, REPORTED = "started", "ran", "reported"
+INTERRUPTED = (
+    "interrupted: the kiosk app stopped while running it (restart, power cut); "
+    "not run again, queue it again if it is still needed"
+)
+
+
+@dataclass
+class Entry:
+    """One command as the kiosk knows it."""
+
+    kind: str
+    state: str
+    ok: bool = False
+    detail: str = ""
+    file: bool = False  # the result came with a file (logs, screenshot)
+
+
+class CommandRecord:
+    """Remote commands this kiosk started, ran and reported, kept in `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._entries = self._load()
+        for cid, entry in self._entries.items():
+            if entry.state == STARTED:  # the process running it ended before its result
+                log.warning("commands: command %d (%s) was interrupted", cid, entry.kind)
+                entry.state, entry.ok, entry.detail = RAN, False, INTERRUPTED
+
+    def get(self, cid: int) -> Entry | None:
+        """The command's entry, or None when this kiosk never started it."""
+        with self._lock:
+            return self._entries.get(cid)
+
+    def start(self, cid: int, kind: str) -> None:
+        """Record that the command is about to run; OSError when that cannot be written (the
+        command must not run then: a second delivery could not be recognised)."""
+        with self._lock:
+            self._entries[cid] = Entry(kind, STARTED)
+            try:
+                self._save()
+            except OSError:
+                del self._entries[cid]
+                raise
+
+    def ran(self, cid: int, ok: bool, detail: str, *, file: bool = False) -> Entry:
+        """Record the command's result (kept in memory if the disk refuses it)."""
+        with self._lock:
+            entry = self._entries[cid]
+            entry.state, entry.ok, entry.detail, entry.file = RAN, ok, detail, file
+            self._save_or_log()
+            return entry
+
+    def reported(self, cid: int) -> None:
+        """The server has the command's result."""
+        with self._lock:
+            entry = self._entries.get(cid)
+            if entry is None or entry.state == REPORTED:
+                return
+            entry.state = REPORTED
+            self._save_or_log()
+
+    def unreported(self) -> list[int]:
+        """Ids of the commands received whose result the server does not have yet, oldest
+        first (at most MAX_NAMED, the newest)."""
+        with self._lock:
+            ids = sorted(cid for cid, e in self._entries.items() if e.state != REPORTED)
+        return ids[-MAX_NAMED:]
+
+    def _load(self) -> dict[int, Entry]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            STORAGE.report(self.path, DAMAGED, f"unreadable: {exc}")
+            return {}
+        try:
+            document = json.loads(raw)
+            return {int(cid): Entry(**entry) for cid, entry in document["commands"].items()}
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            kept = keep_aside(self.path)
+            STORAGE.report(
+                self.path,
+                DAMAGED,
+                f"{type(exc).__name__}: {exc}; kept as {kept.name if kept else '-'}; "
+                "commands received again may run again",
+            )
+            return {}
+
+    def _save(self) -> None:
+        newest = sorted(self._entries)[-KEEP:]
+        self._entries = {cid: self._entries[cid] for cid in newest}
+        document = {"commands": {str(cid): asdict(self._entries[cid]) for cid in newest}}
+        try:
+            write_atomically(self.path, json.dumps(document, sort_keys=True).encode())
+        except OSError as exc:
+            STORAGE.report(self.path, write_problem(exc) or UNWRITABLE, str(exc))
+            raise
+        STORAGE.writable_again(self.path)
+
+    def _save_or_log(self) -> None:
+        try:
+            self._save()
+        except OSError as exc:  # STORAGE logged it; the entry stays right in memory
+            log.warning("commands: record not written (%s); kept in memory", exc)
