@@ -140,6 +140,7 @@ def create_app(
         title="Anjungan central server", version="1.0", lifespan=lifespan, docs_url=None
     )
     app.state.db = db
+    app.state.fleet = fleet  # its service's clock: what the dashboard takes for now (tests)
     app.state.public_url = public_url
     # nginx serves the same folder at /static/ in production (provisioning/central.py)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,5 +1,6 @@
 """A small fault-injecting TCP proxy on loopback: forward, down, slow, 500, 429, reset (every
-request or the next one only), and hostile answers (a 200 that is not JSON, JSON of another
+request or the next one only), the answer lost after the server did the work (every request or
+the next one only), and hostile answers (a 200 that is not JSON, JSON of another
 shape, a body cut short, a huge body)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ HOSTILE: dict[str, tuple[str, bytes, bool]] = {
 }
 MODES = (
     "forward", "down", "slow", "500", "429", "reset", "reset_once", "reset_after_forward",
-    *HOSTILE,
+    "reset_after_forward_once", *HOSTILE,
 )  # fmt: skip
 # A client's idle connection is closed after IDLE_S, as production's nginx closes a kiosk's
 # (keepalive_timeout 75s): the client, not the proxy, decides how long it waits for an answer,
@@ -173,6 +174,11 @@ class FaultProxy:
                 if not response:  # the server closed without answering: so does the proxy
                     return
                 if mode == "reset_after_forward":  # the server did the work; the answer is lost
+                    _reset(conn)
+                    return
+                if mode == "reset_after_forward_once":  # as above, for this request only
+                    with self._lock:
+                        self.mode = "forward" if self.mode == mode else self.mode
                     _reset(conn)
                     return
                 conn.sendall(response)

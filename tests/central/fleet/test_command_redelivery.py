@@ -1,0 +1,263 @@
+"""Remote commands whose answer is lost reach the kiosk and run there once, against the real
+central server over HTTP on loopback (SQLite and PostgreSQL) and the kiosk's real health
+reporter, through a fault proxy that loses the heartbeat's answer after the server committed
+it, or the command's result: commands are handed out again until acknowledged, a kiosk
+restarted before reporting does not run them again, a reboot handed out again never reboots
+twice, and the dashboard says which state each command is in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from fastapi import FastAPI
+from sqlalchemy import update
+
+from central_server.app import create_app
+from central_server.embedded import EmbeddedServer
+from central_server.fleet.models import FleetCommand
+from kiosk_app.central import CentralClient, CentralError
+from kiosk_app.services.health import HealthReporter, RecordingSystemActions
+from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
+from tests.central.fleet.helpers import STAFF, Technician, beat, enrol
+from tests.services.faultproxy import FaultProxy
+
+KIOSK = "kiosk-01"
+HEARTBEAT = b"POST /api/v1/fleet/heartbeat"
+RESULTS = b"POST /api/v1/fleet/commands/"
+
+
+@pytest.fixture
+def app(database_url: str) -> FastAPI:
+    """The central server's app (as conftest's server runs): its database and fleet at hand."""
+    return create_app(
+        database_url, today=lambda: TODAY, admin_token=ADMIN_TOKEN, open_enrolment=True
+    )
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[EmbeddedServer]:
+    with EmbeddedServer(app, "127.0.0.1", 0).start() as running:
+        yield running
+
+
+class Killed(BaseException):
+    """The kiosk app dying mid-command (SIGKILL, power cut): nothing after it runs."""
+
+
+@dataclass
+class Kiosk:
+    """One kiosk's data directory and machine; `start()` is the kiosk app (re)starting."""
+
+    proxy: FaultProxy
+    data_dir: Path
+    system: RecordingSystemActions = field(default_factory=RecordingSystemActions)
+    printed: int = 0
+    die_printing: bool = False
+    token: str | None = None
+    running: list[HealthReporter] = field(default_factory=list)
+
+    def start(self) -> HealthReporter:
+        central = CentralClient(self.proxy.base_url, KIOSK, OFFICE, token=self.token, timeout=10)
+        if self.token is None:
+            central.register("Lobi")
+            self.token = central.token
+        health = HealthReporter(
+            central=central,
+            devices={},
+            app_version="0.2.0",
+            data_dir=self.data_dir,
+            system=self.system,
+            print_test_ticket=self.print_ticket,
+        )
+        self.running.append(health)
+        return health
+
+    def print_ticket(self) -> None:
+        if self.die_printing:
+            raise Killed
+        self.printed += 1
+
+
+@pytest.fixture
+def kiosk(server: EmbeddedServer, tmp_path: Path) -> Iterator[Kiosk]:
+    (tmp_path / "kiosk").mkdir()
+    proxy = FaultProxy(server.port)
+    rig = Kiosk(proxy, tmp_path / "kiosk")
+    try:
+        yield rig
+    finally:
+        for health in rig.running:
+            health.central.close()
+        proxy.close()
+
+
+def queue(server: EmbeddedServer, kind: str, kiosk_id: str = KIOSK) -> int:
+    r = requests.post(
+        f"{server.base_url}/api/v1/fleet/kiosks/{kiosk_id}/commands",
+        json={"kind": kind},
+        headers=STAFF,
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def command(server: EmbeddedServer, cid: int) -> dict[str, object]:
+    r = requests.get(f"{server.base_url}/api/v1/fleet/commands/{cid}", headers=STAFF, timeout=10)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def status_on_page(server: EmbeddedServer, cid: int, kiosk_id: str = KIOSK) -> str:
+    """The command's row on the kiosk's dashboard page."""
+    page = Technician(server.base_url, ADMIN_TOKEN).page(kiosk_id)
+    start = page.index(f'data-id="{cid}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_a_lost_answer_is_handed_out_again_and_the_command_runs_once(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, "print_test_ticket")
+    kiosk.proxy.only, kiosk.proxy.mode = HEARTBEAT, "reset_after_forward"
+    with pytest.raises(CentralError):  # the answer and the resent heartbeat's answer: lost
+        health.beat_once()
+    assert kiosk.printed == 0
+    lost = command(server, cid)
+    assert (lost["status"], lost.get("deliveries")) == ("sent", 2)
+    assert "Dikirim, menunggu anjungan" in status_on_page(server, cid)
+
+    kiosk.proxy.mode = "forward"
+    assert [c["id"] for c in health.beat_once()] == [cid]  # handed out again
+    assert kiosk.printed == 1
+    done = command(server, cid)
+    assert (done["status"], done["result_detail"], done.get("deliveries")) == (
+        "done",
+        "test ticket printed",
+        3,
+    )
+    assert health.beat_once() == [] and kiosk.printed == 1
+    assert 'data-status="done"' in status_on_page(server, cid)
+
+
+def test_the_resent_heartbeat_brings_the_command_of_the_lost_answer(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, "print_test_ticket")
+    kiosk.proxy.only, kiosk.proxy.mode = HEARTBEAT, "reset_after_forward_once"
+    assert [c["id"] for c in health.beat_once()] == [cid]  # the client's resend got it again
+    assert kiosk.printed == 1
+    assert (command(server, cid)["status"], command(server, cid).get("deliveries")) == ("done", 2)
+
+
+@pytest.mark.parametrize("kind", ["print_test_ticket", "reboot"])
+def test_a_kiosk_restarted_before_its_report_got_through_does_not_run_it_again(
+    server: EmbeddedServer, kiosk: Kiosk, kind: str
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, kind)
+    kiosk.proxy.only, kiosk.proxy.mode = RESULTS, "reset"  # every result report lost
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    ran = (kiosk.printed, kiosk.system.calls)
+    assert ran == ((1, []) if kind == "print_test_ticket" else (0, ["reboot"]))
+    assert command(server, cid)["status"] == "sent"
+    assert health.beat_once() == []  # it names the command: not handed out again
+    held = command(server, cid)
+    assert (held["status"], held.get("deliveries")) == ("received", 1)
+    assert "Diterima anjungan" in status_on_page(server, cid)
+
+    again = kiosk.start()  # killed and started again (or rebooted): the same data directory
+    assert again.beat_once() == []
+    assert (command(server, cid)["status"], command(server, cid).get("deliveries")) == (
+        "received",
+        1,
+    )
+    kiosk.proxy.mode = "forward"
+    assert again.beat_once() == []  # the result reported first, from the record
+    assert (kiosk.printed, kiosk.system.calls) == ran
+    done = command(server, cid)
+    assert (done["status"], done.get("deliveries")) == ("done", 1)
+    assert done["result_detail"] == ("test ticket printed" if ran[0] else "reboot requested")
+
+
+def test_a_command_interrupted_by_the_kiosk_dying_is_not_run_again(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, "print_test_ticket")
+    kiosk.die_printing = True
+    with pytest.raises(Killed):
+        health.beat_once()
+    kiosk.die_printing = False
+    assert command(server, cid)["status"] == "sent"
+
+    again = kiosk.start()
+    assert again.beat_once() == [] and again.beat_once() == []
+    assert kiosk.printed == 0  # not run again: half a run may have happened
+    failed = command(server, cid)
+    assert failed["status"] == "failed" and "interrupted" in str(failed["result_detail"])
+
+
+def test_a_reboot_handed_out_again_does_not_reboot_twice(
+    app: FastAPI, server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, "reboot")
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    assert kiosk.system.calls == ["reboot"] and command(server, cid)["status"] == "done"
+    rebooted = kiosk.start()
+    assert rebooted.beat_once() == []
+    # The central database restored from a backup taken before the result: the reboot is
+    # unfinished there again and goes out again with the next heartbeat.
+    with app.state.db.transaction() as session:
+        session.execute(
+            update(FleetCommand)
+            .where(FleetCommand.id == cid)
+            .values(status="sent", finished_at=None, result_detail=None)
+        )
+    assert [c["id"] for c in rebooted.beat_once()] == [cid]
+    assert kiosk.system.calls == ["reboot"]  # acknowledged again, not run again
+    done = command(server, cid)
+    assert (done["status"], done["result_detail"], done.get("deliveries")) == (
+        "done",
+        "reboot requested",
+        2,
+    )
+    assert rebooted.beat_once() == [] and kiosk.system.calls == ["reboot"]
+
+
+def test_an_older_kiosk_gets_each_command_once_and_the_dashboard_flags_it_unacknowledged(
+    app: FastAPI, server: EmbeddedServer
+) -> None:
+    old, new = enrol(server, "kiosk-old"), enrol(server, "kiosk-new")
+    lost, held = queue(server, "upload_logs", "kiosk-old"), queue(server, "screenshot", "kiosk-new")
+    assert [c["id"] for c in beat(server, old).json()["commands"]] == [lost]
+    assert beat(server, old).json()["commands"] == []  # no received_commands: once, as before
+    for _ in range(2):  # a kiosk naming nothing gets it again; then names it
+        assert [c["id"] for c in beat(server, new, received_commands=[]).json()["commands"]] == [
+            held
+        ]
+    assert beat(server, new, received_commands=[held]).json()["commands"] == []
+    assert (command(server, held)["status"], command(server, held).get("deliveries")) == (
+        "received",
+        2,
+    )
+    assert 'data-unacknowledged="1"' not in status_on_page(server, lost, "kiosk-old")
+
+    app.state.fleet.service.clock = lambda: datetime.now(UTC) + timedelta(minutes=11)
+    row = status_on_page(server, lost, "kiosk-old")
+    assert 'data-unacknowledged="1"' in row and "Belum dikonfirmasi anjungan sejak" in row
+    assert "not acknowledged by the kiosk" in row
+    assert command(server, lost)["unacknowledged"] is True
+    page = Technician(server.base_url, ADMIN_TOKEN).page("kiosk-old")
+    assert 'id="commands-unacknowledged" data-count="1"' in page
+    received = status_on_page(server, held, "kiosk-new")  # acknowledged: not flagged
+    assert "Diterima anjungan" in received and "data-unacknowledged" not in received
+    assert "(dikirim 2 kali / sent 2 times)" in received
