@@ -21,6 +21,8 @@ from central_server.app import create_app
 from central_server.embedded import EmbeddedServer
 from central_server.fleet.models import FleetCommand
 from kiosk_app.central import CentralClient, CentralError
+from kiosk_app.services.command_record import FILE_NAME
+from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
 from tests.central.fleet.helpers import STAFF, Technician, beat, enrol
@@ -261,3 +263,32 @@ def test_an_older_kiosk_gets_each_command_once_and_the_dashboard_flags_it_unackn
     received = status_on_page(server, held, "kiosk-new")  # acknowledged: not flagged
     assert "Diterima anjungan" in received and "data-unacknowledged" not in received
     assert "(dikirim 2 kali / sent 2 times)" in received
+
+
+def test_a_record_that_cannot_be_written_runs_nothing_and_a_damaged_one_is_kept_aside(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    health = kiosk.start()
+    health.devices = {"storage": STORAGE}
+    (kiosk.data_dir / f"{FILE_NAME}.tmp").mkdir()  # the disk refuses the record's new copy
+    cid = queue(server, "reboot")
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    assert kiosk.system.calls == []  # unrecorded, a second delivery could reboot again
+    refused = command(server, cid)
+    assert refused["status"] == "failed" and "cannot record" in str(refused["result_detail"])
+
+    (kiosk.data_dir / f"{FILE_NAME}.tmp").rmdir()
+    (kiosk.data_dir / FILE_NAME).write_bytes(b'{"commands": {"1": ')  # cut short
+    again = kiosk.start()
+    again.devices = {"storage": STORAGE}
+    assert STORAGE.status()["state"] == "damaged" and FILE_NAME in STORAGE.status()["files"]
+    assert [p.name.startswith(f"{FILE_NAME}.damaged-") for p in kiosk.data_dir.iterdir()].count(
+        True
+    ) == 1
+    second = queue(server, "reboot")
+    assert [c["id"] for c in again.beat_once()] == [second]
+    assert kiosk.system.calls == ["reboot"]
+    assert command(server, second)["status"] == "done"
+    fleet = requests.get(f"{server.base_url}/api/v1/fleet/kiosks", headers=STAFF, timeout=10)
+    mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK]
+    assert "storage_fault" in mine["alerts"]
