@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from kiosk_app.central import CentralClient, CentralError
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
-from kiosk_app.services.command_record import FILE_NAME, RAN, CommandRecord, Entry
+from kiosk_app.services.command_record import FILE_NAME, RAN, STARTED, CommandRecord, Entry
 from kiosk_app.services.durable import write_atomically
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class HealthReporter:
         known = self._record.get(cid)
         if known is not None:
             log.info("health: command %d (%s) received again: not run again", cid, kind)
-            if known.state != RAN or self._send(cid, known):
+            if known.state != STARTED and self._send(cid, known):  # reported again
                 self._record.reported(cid)
             return
         try:
