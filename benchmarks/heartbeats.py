@@ -13,7 +13,8 @@ Each heartbeat is shaped like a real kiosk's: it names every slot lease the kios
 the places booked from it (kiosk_app LeaseStore.usage_report). The benchmark grants each kiosk
 what the server grants a kiosk asking for the default horizon (central_server.leases: every
 open window of every leasable service over 14 days, about a hundred leases; written straight
-into the database, the grants' own cost is not measured here); BENCH_LEASES=0 sends none.
+into the database, the grants' own cost is not measured here); BENCH_LEASES=0 sends none. It
+names the commands it holds without a result (none), as a current kiosk does.
 CPU per heartbeat, from /proc, from the second round on (the first fills each app server's
 per-process memos): "app_cpu_us_per_heartbeat", "db_cpu_us_per_heartbeat" and
 "client_cpu_us_per_heartbeat" (this load generator) on the direct path; "nginx_app_cpu_...",
@@ -198,6 +199,7 @@ def request_bytes(port: int, token: str, n: int, leases: dict[str, int] | None =
     body = json.dumps({
         "app_version": "0.1.0", "uptime_s": 1000.0 + n, "disk_free_bytes": 40 << 30,
         "disk_total_bytes": 64 << 30, "cpu_temp_c": 50.0, "outbox_depth": 0, "held_submissions": 0,
+        "received_commands": [],  # a current kiosk holds no command without a reported result
         "devices": {"card_reader": {"state": "ready"},
                     "ticket_printer": {"state": "online", "paper": "ok"},
                     "document_printer": {"state": "online", "paper": "ok"},

@@ -240,10 +240,8 @@ class HeartbeatWriter:
                 )
             delivered = _hand_out(conn, latest, now)
         commands: dict[str, list[CommandOut]] = {kiosk_id: [] for kiosk_id in latest}
-        for cid, kiosk_id, kind, args in sorted(delivered):
-            commands.setdefault(kiosk_id, []).append(
-                CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(args))
-            )
+        for cid, kiosk_id, kind, args, created in sorted(delivered):
+            commands.setdefault(kiosk_id, []).append(_command(cid, kind, args, created))
             log.info("command %d (%s) handed out to kiosk %s", cid, kind, kiosk_id)
         return commands, current
 
@@ -349,7 +347,9 @@ def _pg_outcome(
     current: dict[str, str] = {}
     commands: dict[str, list[CommandOut]] = {}
     seen: dict[str, alert_history.Before] = {}
-    for kiosk_id, cid, kind, value in sorted(result, key=lambda r: (r[1] is not None, r[1])):
+    for kiosk_id, cid, kind, value, created in sorted(
+        result, key=lambda r: (r[1] is not None, r[1])
+    ):
         if cid == pgbatch.BEFORE_ROW:  # the state before this batch, same statement
             seen[kiosk_id] = alert_history.Before(
                 datetime.fromtimestamp(float(value), UTC), frozenset(alerts.decode(kind))
@@ -358,9 +358,7 @@ def _pg_outcome(
             current[kiosk_id] = value
             commands.setdefault(kiosk_id, [])
         else:
-            commands.setdefault(kiosk_id, []).append(
-                CommandOut(id=cid, kind=CommandKind(kind), args=json.loads(value))
-            )
+            commands.setdefault(kiosk_id, []).append(_command(cid, kind, value, created))
             log.info("command %d (%s) handed out to kiosk %s", cid, kind, kiosk_id)
     valid = {
         kiosk_id: pairs[(kiosk_id, token)]
@@ -370,24 +368,32 @@ def _pg_outcome(
     return commands, current, seen, valid
 
 
+def _command(cid: int, kind: str, args: str, created: datetime) -> CommandOut:
+    """A command for the answer (created_at in UTC: SQLite returns naive UTC times)."""
+    created = created if created.tzinfo else created.replace(tzinfo=UTC)
+    return CommandOut(
+        id=cid, kind=CommandKind(kind), args=json.loads(args), created_at=created.astimezone(UTC)
+    )
+
+
 def _hand_out(
     conn: Connection, latest: dict[str, HeartbeatIn], now: datetime
-) -> list[tuple[int, str, str, str]]:
+) -> list[tuple[int, str, str, str, datetime]]:
     """SQLite: mark the commands the kiosks say they hold `received`; hand out the queued ones
     and those without a result the kiosks do not hold (pgbatch's `sent` and `held` CTEs).
-    Returns (id, kiosk, kind, args) of the commands handed out."""
+    Returns (id, kiosk, kind, args, created_at) of the commands handed out."""
     c = FleetCommand
     open_ = conn.execute(
-        select(c.id, c.kiosk_id, c.kind, c.args_json, c.status)
+        select(c.id, c.kiosk_id, c.kind, c.args_json, c.created_at, c.status)
         .where(c.kiosk_id.in_(list(latest)), c.status.in_(UNFINISHED))
         .order_by(c.id)
     ).all()
-    out: list[tuple[int, str, str, str]] = []
+    out: list[tuple[int, str, str, str, datetime]] = []
     held: list[int] = []
-    for cid, kiosk_id, kind, args, status in open_:
+    for cid, kiosk_id, kind, args, created, status in open_:
         names = latest[kiosk_id].received_commands
         if status == "queued" or (names is not None and cid not in names):
-            out.append((cid, kiosk_id, kind, args))
+            out.append((cid, kiosk_id, kind, args, created))
         elif names is not None and status == "sent":
             held.append(cid)
     if held:

@@ -62,7 +62,7 @@ def _statement() -> TextClause:
         "sent_at = coalesce(c.sent_at, :now), deliveries = c.deliveries + 1 FROM valid v "
         "WHERE c.kiosk_id = v.kiosk_id AND c.status IN ('queued', 'sent', 'received') "
         "AND (c.status = 'queued' OR NOT c.id = ANY(v.received)) "
-        "RETURNING c.id, c.kiosk_id, c.kind, c.args_json), "
+        "RETURNING c.id, c.kiosk_id, c.kind, c.args_json, c.created_at), "
         # A batch that hands out no command commits without waiting for its WAL flush: kiosks
         # send a heartbeat every minute and retry, so a crash losing the last moments of
         # kiosk states and samples costs nothing (the next heartbeat writes them again). A
@@ -70,11 +70,12 @@ def _statement() -> TextClause:
         # new (an older kiosk, which keeps no record of what it ran, would run them twice).
         "durability AS (SELECT set_config('synchronous_commit', "
         "CASE WHEN EXISTS (SELECT 1 FROM sent) THEN 'on' ELSE 'off' END, true) AS mode) "
-        "SELECT kiosk_id, NULL::integer, NULL::varchar, token_hash::text FROM valid "
+        "SELECT kiosk_id, NULL::integer, NULL::varchar, token_hash::text, NULL::timestamptz "
+        "FROM valid "
         "CROSS JOIN durability "
-        "UNION ALL SELECT kiosk_id, id, kind, args_json FROM sent "
+        "UNION ALL SELECT kiosk_id, id, kind, args_json, created_at FROM sent "
         f"UNION ALL SELECT kiosk_id, {BEFORE_ROW}, problems, "
-        "CAST(extract(epoch FROM last_seen) AS text) FROM old"
+        "CAST(extract(epoch FROM last_seen) AS text), NULL FROM old"
     ).bindparams(
         bindparam("cutoff", type_=table.c.history_at.type),
         bindparam("now", type_=table.c.history_at.type),

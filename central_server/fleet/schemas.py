@@ -109,11 +109,13 @@ class HeartbeatIn(BaseModel):
 
 
 class CommandOut(BaseModel):
-    """A command delivered to a kiosk."""
+    """A command handed out to a kiosk (maybe again: heartbeats.py). `created_at` tells two
+    commands of one id apart: a database restored from a backup hands out ids again."""
 
     id: int
     kind: CommandKind
     args: dict[str, Any]
+    created_at: datetime
 
 
 class HeartbeatOut(BaseModel):

@@ -12,7 +12,8 @@ keeps each command's id:
   reboot: before they act);
 - `reported` once the server has the result.
 
-A command found in the record is never run again: a result not reported yet is reported again
+A command found in the record (the same id and creation time: a server database restored
+from a backup hands an id out again, to another command) is never run again: a result not reported yet is reported again
 (an attachment only while the process that made it lives), a result reported already is
 reported again too (the server answers 409 and nothing changes, or takes it back if it lost
 it). One found `started` at the next start was interrupted: it is not run again, its result
@@ -58,6 +59,7 @@ class Entry:
     ok: bool = False
     detail: str = ""
     file: bool = False  # the result came with a file (logs, screenshot)
+    created: str = ""  # when the server created it: a restored server database reuses ids
 
 
 class CommandRecord:
@@ -72,16 +74,27 @@ class CommandRecord:
                 log.warning("commands: command %d (%s) was interrupted", cid, entry.kind)
                 entry.state, entry.ok, entry.detail = RAN, False, INTERRUPTED
 
-    def get(self, cid: int) -> Entry | None:
-        """The command's entry, or None when this kiosk never started it."""
+    def get(self, cid: int, created: str = "") -> Entry | None:
+        """The command's entry, or None when this kiosk never started it (`created`, when
+        known on both sides, tells another command of the same id apart)."""
         with self._lock:
-            return self._entries.get(cid)
+            entry = self._entries.get(cid)
+        if entry is not None and created and entry.created and entry.created != created:
+            log.warning(
+                "commands: command %d created %s is not the one of that id run before (created "
+                "%s): the central database was restored or replaced; it runs",
+                cid,
+                created,
+                entry.created,
+            )
+            return None
+        return entry
 
-    def start(self, cid: int, kind: str) -> None:
+    def start(self, cid: int, kind: str, created: str = "") -> None:
         """Record that the command is about to run; OSError when that cannot be written (the
         command must not run then: a second delivery could not be recognised)."""
         with self._lock:
-            self._entries[cid] = Entry(kind, STARTED)
+            self._entries[cid] = Entry(kind, STARTED, created=created)
             try:
                 self._save()
             except OSError:

@@ -197,14 +197,15 @@ class HealthReporter:
         """Run one command once and report its result (restart and reboot report first): a
         command this kiosk has started before is not run again, its result is reported again."""
         cid, kind, args = int(command["id"]), str(command["kind"]), command.get("args") or {}
-        known = self._record.get(cid)
+        created = str(command.get("created_at") or "")
+        known = self._record.get(cid, created)
         if known is not None:
             log.info("health: command %d (%s) received again: not run again", cid, kind)
             if known.state != STARTED and self._send(cid, known):  # reported again
                 self._record.reported(cid)
             return
         try:
-            self._record.start(cid, kind)
+            self._record.start(cid, kind, created)
         except OSError as exc:  # unrecorded, a second delivery would run it again
             log.error("health: command %d (%s) not run: cannot record it: %s", cid, kind, exc)
             self._send(cid, Entry(kind, RAN, False, f"not run: the kiosk cannot record it: {exc}"))

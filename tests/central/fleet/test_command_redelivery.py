@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import delete, text, update
 
 from central_server.app import create_app
 from central_server.embedded import EmbeddedServer
@@ -233,6 +233,15 @@ def test_a_reboot_handed_out_again_does_not_reboot_twice(
         2,
     )
     assert rebooted.beat_once() == [] and kiosk.system.calls == ["reboot"]
+    # Restored from an older backup still, the reboot lost: its id goes to the next command,
+    # which is another one (created later) and runs.
+    with app.state.db.transaction() as session:
+        session.execute(delete(FleetCommand).where(FleetCommand.id == cid))
+        if app.state.db.is_postgresql:
+            session.execute(text(f"ALTER SEQUENCE fleet_commands_id_seq RESTART WITH {cid}"))
+    assert queue(server, "reboot") == cid
+    assert [c["id"] for c in rebooted.beat_once()] == [cid]
+    assert kiosk.system.calls == ["reboot", "reboot"]
 
 
 def test_an_older_kiosk_gets_each_command_once_and_the_dashboard_flags_it_unacknowledged(

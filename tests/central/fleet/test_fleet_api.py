@@ -111,9 +111,15 @@ def test_command_round_trip_with_attachment(server: EmbeddedServer) -> None:
     command_id = r.json()["id"]
     assert r.json()["status"] == "queued"
     assert beat(server, other).json()["commands"] == []
-    delivered = beat(server, auth).json()["commands"]
-    assert delivered == [{"id": command_id, "kind": "upload_logs", "args": {}}]
-    assert beat(server, auth).json()["commands"] == []  # delivered once
+    [delivered] = beat(server, auth).json()["commands"]
+    assert delivered["created_at"] == r.json()["created_at"]
+    assert delivered | {"created_at": None} == {
+        "id": command_id,
+        "kind": "upload_logs",
+        "args": {},
+        "created_at": None,
+    }
+    assert beat(server, auth).json()["commands"] == []  # an older kiosk's: delivered once
     assert requests.get(f"{base}/commands/{command_id}", headers=STAFF).json()["status"] == "sent"
     result = {
         "ok": True,
