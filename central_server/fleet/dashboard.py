@@ -84,7 +84,7 @@ COLOUR_LABELS = {
 }
 
 COMMAND_STATUS_LABELS = {
-    "queued": "Menunggu heartbeat anjungan / queued, waiting for the kiosk's next heartbeat",
+    "queued": "Antre, belum dikirim / queued, not sent yet",
     # handed out, not acknowledged yet: the answer may have been lost (handed out again)
     "sent": "Dikirim, menunggu anjungan / sent, awaiting the kiosk",
     "received": "Diterima anjungan, hasil belum masuk / received by the kiosk, no result yet",

@@ -172,7 +172,10 @@ def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
         assert [r.get_attribute("data-status") for r in page.locator("tr.command").all()] == [
             "queued"
         ]
-        assert page.locator("tr.command td.status").inner_text() == "Menunggu anjungan / queued"
+        assert (
+            page.locator("tr.command td.status").inner_text()
+            == "Antre, belum dikirim / queued, not sent yet"
+        )
 
         page.select_option("#kind", "push_config")  # settings typed as TOML, not JSON
         page.fill("#config", "[timeouts]\ninactivity_s = 120\n")
