@@ -6,7 +6,7 @@ with the state. This partial index holds only the places not done, by counter: t
 reads it alone, and who each counter serves (queue.counters) is found through it.
 
 Revision ID: 0021_arrivals_open_index
-Revises: 0019_seal_key_swap
+Revises: 0020_command_redelivery
 Create Date: 2026-12-06 21:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_arrivals_open_index"
-down_revision: str | None = "0019_seal_key_swap"
+down_revision: str | None = "0020_command_redelivery"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
