@@ -13,12 +13,12 @@ keeps each command's id:
 - `reported` once the server has the result.
 
 A command found in the record (the same id and creation time: a server database restored
-from a backup hands an id out again, to another command) is never run again: a result not reported yet is reported again
-(an attachment only while the process that made it lives), a result reported already is
-reported again too (the server answers 409 and nothing changes, or takes it back if it lost
-it). One found `started` at the next start was interrupted: it is not run again, its result
-says so. The heartbeat names the commands without a reported result (`unreported`), so the
-server stops handing them out. The newest KEEP commands are kept.
+from a backup hands an id out again, to another command) is never run again: a result not
+reported yet is reported again (an attachment only while the process that made it lives), a
+result reported already is reported again too (the server answers 409 and nothing changes, or
+takes it back if it lost it). One found `started` at the next start was interrupted: it is
+not run again, its result says so. The heartbeat names the commands without a reported result
+(`unreported`), so the server stops handing them out. The newest KEEP commands are kept.
 """
 
 from __future__ import annotations
