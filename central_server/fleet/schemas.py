@@ -34,20 +34,29 @@ MAX_LEASES = 300
 # Commands a kiosk says it holds without a confirmed result (heartbeats.py: at-least-once
 # delivery). Normally none: a kiosk reports each result at once; a few while the server is away.
 MAX_RECEIVED = 64
-# A lease count: an integer, also written 1.0 or 1e2 (JSON's integers, as the document's
-# "integer" says); never a string, a bool or a fraction. The float branch only runs for them.
-if TYPE_CHECKING:  # what validation hands on: always an int
-    LeaseCount = int
-else:
-    LeaseCount = Annotated[
-        Annotated[int, Field(strict=True, ge=0, le=100_000)]
+
+
+def _whole(low: int, high: int) -> Any:
+    """An integer from `low` to `high`, also written 1.0 or 1e2 (JSON's integers, as the
+    document's "integer" says); never a string, a bool or a fraction. The float branch only
+    runs for them."""
+    return Annotated[
+        Annotated[int, Field(strict=True, ge=low, le=high)]
         | Annotated[
             float,
-            Field(strict=True, ge=0, le=100_000, multiple_of=1, allow_inf_nan=False),
+            Field(strict=True, ge=low, le=high, multiple_of=1, allow_inf_nan=False),
             AfterValidator(int),
         ],
-        WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 100_000}),
+        WithJsonSchema({"type": "integer", "minimum": low, "maximum": high}),
     ]
+
+
+if TYPE_CHECKING:  # what validation hands on: always an int
+    LeaseCount = int
+    ReceivedId = int
+else:
+    LeaseCount = _whole(0, 100_000)  # places booked from a lease
+    ReceivedId = _whole(1, 2**31 - 1)  # a command's id
 
 
 class CommandKind(StrEnum):
@@ -85,9 +94,7 @@ class HeartbeatIn(BaseModel):
     # (even empty) by a kiosk that keeps a record of the commands it ran: every command
     # without a result it does not name is handed out again. None: an older kiosk, which gets
     # each command once (central_server.fleet.heartbeats).
-    received_commands: list[Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]] | None = Field(
-        default=None, max_length=MAX_RECEIVED
-    )
+    received_commands: list[ReceivedId] | None = Field(default=None, max_length=MAX_RECEIVED)
 
     @field_validator("last_transaction_at")
     @classmethod
