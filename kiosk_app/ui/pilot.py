@@ -17,6 +17,7 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.session import SessionState
+from kiosk_app.ui import reach
 
 _DATE_LIMIT = 12  # taps; a date on the grid needs at most eight
 # How long a wait for a screen or condition lasts before it fails: a hang detector, never a speed
@@ -117,10 +118,13 @@ class Pilot:
         return [w for w in self.widgets() if match(w)]
 
     def find(self, pilot_id: str) -> Widget:
-        """The displayed widget whose `pilot_id` is `pilot_id`."""
+        """The displayed widget whose `pilot_id` is `pilot_id`: of several (the accessibility
+        buttons of a screen and of a panel over it), the one a touch reaches."""
         found = self.find_all(lambda w: getattr(w, "pilot_id", None) == pilot_id)
         if not found:
             raise PilotError(f"no widget {pilot_id!r} on screen {self.state!r}")
+        if len(found) > 1:
+            found.sort(key=lambda w: (reach.hidden_why(w) is not None, not reach.reaches(w)))
         return found[0]
 
     def exists(self, pilot_id: str) -> bool:
@@ -138,14 +142,30 @@ class Pilot:
         if getattr(widget, "disabled", False):
             raise PilotError(f"widget {name!r} is disabled")
         self._reveal(widget)
-        x, y = widget.to_window(*widget.center)
+        x, y = reach.window_centre(widget)
         if not (0 <= x < Window.width and 0 <= y < Window.height):
             raise PilotError(f"widget {name!r} is off screen")
+        self._check_reached(widget, name, x, y)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         touch.touch_up()
         self.taps += 1
         self.idle(settle)
+
+    @staticmethod
+    def _check_reached(widget: Widget, name: Any, x: float, y: float) -> None:
+        """A citizen sees the widget and a finger at its centre would reach it: not hidden
+        (opacity 0), nor under an overlay or a modal view, nor under another button."""
+        hidden = reach.hidden_why(widget)
+        if hidden is not None:
+            raise PilotError(f"widget {name!r} is hidden ({hidden})")
+        taker = reach.taker_at(x, y)
+        if reach.lands_on(widget, taker) or (
+            taker is None and not isinstance(widget, reach.TAKERS)
+        ):
+            return
+        other = getattr(taker, "pilot_id", None) or getattr(taker, "text", None) or taker
+        raise PilotError(f"widget {name!r} is covered: a touch at its centre goes to {other!r}")
 
     def _reveal(self, widget: Widget) -> None:
         """Scroll a widget inside a ScrollView into view (what the ▲/▼ buttons do for people)."""

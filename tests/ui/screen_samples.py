@@ -15,6 +15,7 @@ from kiosk_app.domain.forms import FieldKind
 from kiosk_app.domain.text import Text
 from tests.ui import sample_views
 from tests.ui.layout_check import Layout, check_layout
+from tests.ui.reach_check import hidden_but_reached
 from tests.ui.sample_views import (
     SERVICE,
     STATE_SAMPLES,
@@ -51,6 +52,7 @@ class Rendered:
     prompt: Text | None = None
     shot: Path | None = None
     layout: Layout | None = None  # labels that do not fit, widgets off the window, covered
+    hidden_reached: list[str] = field(default_factory=list)  # hidden, yet a tap reaches them
 
 
 def visible_widgets(root: Any) -> Iterator[Any]:
@@ -136,6 +138,8 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
             EventLoop.idle()
         record = _inspect(screen, name, mode, lang)
         record.layout = check_layout(screen, Window.size)
+        if keep:
+            record.hidden_reached = hidden_but_reached()
         record.prompt = screen.prompt(view)
         _hold_still(screen)
         for _ in range(2):
@@ -151,6 +155,7 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                     results[(name, mode, lang)] = show(
                         name, mode, lang, artifacts / "screenshots", keep=True
                     )
+                OVERLAYS[("status:own", mode, lang)] = _with_own_panel(screens["status"], lang)
         # Once more in the last mode and language, seconds later: the same pixels.
         for name in classes:
             shot = show(name, MODES[-1], LANGS[-1], artifacts / "again", keep=False).shot
@@ -214,6 +219,30 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
         EventLoop.quit = False
     return results
 
+
+def _with_own_panel(status: Any, lang: str) -> list[str]:
+    """The status screen with the card holder's own applications shown over its keypad: what
+    hidden under the panel a tap still reaches."""
+    from kivy.app import App
+    from kivy.base import EventLoop
+
+    from kiosk_app.services.session.views import CardHolderView
+
+    App.get_running_app().root.current = "status"
+    view = dataclasses.replace(sample_view("status", lang), card_holder=CardHolderView(loaded=True))
+    status.render(view)
+    status.own_shown = True
+    try:
+        for _ in range(3):
+            EventLoop.idle()
+        return hidden_but_reached()
+    finally:
+        status.own_shown = False
+        status.left()
+
+
+# (screen:overlay, mode, lang) -> the hidden widgets a tap reaches with that overlay shown
+OVERLAYS: dict[tuple[str, str, str], list[str]] = {}
 
 # The further stages of an editor, checked after its first one: (suffix, what leads there).
 _EDITOR_STAGES: dict[FieldKind, list[tuple[str, Callable[[Any], None]]]] = {

@@ -12,6 +12,7 @@ from kiosk_app.domain.text import Text
 from kiosk_app.domain.timeline import Timeline
 from kiosk_app.services.session.views import CardHolderView
 from kiosk_app.ui.screens.base import load_kv, scroll_by, tr
+from kiosk_app.ui.widgets.shield import TouchShield
 
 T = Text
 TITLE = T("Permohonan saya", "My applications")
@@ -28,8 +29,10 @@ COPYING = T("Mencetak ulang tanda terima...", "Printing the receipt again...")
 SCROLL_SHARE = 0.8
 
 
-class OwnApplicationsPanel(BoxLayout):
-    """Timelines of the card holder's applications; scrolled with ▲/▼ buttons, never a swipe."""
+class OwnApplicationsPanel(TouchShield, BoxLayout):
+    """Timelines of the card holder's applications; scrolled with ▲/▼ buttons, never a swipe.
+    Shown over the status screen's keypad: a touch on it never reaches what it covers, and its
+    title bar has the accessibility buttons (attach_a11y_bar puts them in every title bar)."""
 
     lang = StringProperty("id")
     busy_text = StringProperty("")

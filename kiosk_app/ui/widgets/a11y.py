@@ -60,13 +60,15 @@ class A11yBar(BoxLayout):
 
 
 def attach_a11y_bar(screen: Widget) -> Widget:
-    """Put the buttons in the screen's title bar, or in a strip above its content."""
-    top_bar = next((w for w in screen.walk(restrict=True) if type(w).__name__ == "KTopBar"), None)
-    if top_bar is not None:
+    """Put the buttons in each of the screen's title bars (its own, and a panel's shown over
+    it: every view the citizen sees keeps them), or in a strip above its content."""
+    top_bars = [w for w in screen.walk(restrict=True) if type(w).__name__ == "KTopBar"]
+    for top_bar in top_bars:
         buttons = A11yButtons(lang=getattr(screen, "lang", "id"), size_hint_y=1)
         top_bar.add_widget(buttons)
         screen.bind(lang=buttons.setter("lang"))
-        return buttons
+    if top_bars:
+        return top_bars[0].children[0]
     content = list(reversed(screen.children))
     for child in content:
         screen.remove_widget(child)

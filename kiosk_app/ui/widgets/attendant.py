@@ -22,6 +22,7 @@ from kiosk_app.ui.widgets import buttons as _buttons  # noqa: F401  (BigButton's
 from kiosk_app.ui.widgets import keyboard as _keyboard  # noqa: F401  (OnScreenKeyboard)
 from kiosk_app.ui.widgets import stepper as _stepper  # noqa: F401  (ThemedLabel's kv rule)
 from kiosk_app.ui.widgets._kv import load_kv
+from kiosk_app.ui.widgets.shield import TouchShield
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,9 @@ class AttendantPinPad(ModalView):
             self.message = ""
 
 
-class AttendantOverlay(BoxLayout):
-    """Sits on top of every screen: the assisted badge and the attendant button."""
+class AttendantOverlay(TouchShield, BoxLayout):
+    """Sits on top of every screen: the assisted badge and the attendant button (a touch on
+    the badge ends on it, never on the screen's widget underneath)."""
 
     lang = StringProperty("id")
     attendant_id = StringProperty("")
