@@ -12,7 +12,7 @@ import pytest
 from kiosk_app.domain.session import SessionState, Timeouts
 from kiosk_app.domain.speech import join, speakable
 from tests.ui.sample_views import sample_view
-from tests.ui.screen_samples import LANGS, render_all
+from tests.ui.screen_samples import LANGS, MODES, render_all
 
 UI = Path(__file__).resolve().parents[2] / "kiosk_app" / "ui"
 
@@ -37,6 +37,25 @@ def test_touch_targets_at_least_15mm_on_every_screen_in_both_modes(artifacts: Pa
     assert not small, f"touch targets under {TOUCH_MM} mm ({minimum:.0f} px):\n" + "\n".join(small)
     assert not clipped, "buttons off the screen:\n" + "\n".join(clipped)
     assert not unscrollable, "lists that need a swipe (no ▲/▼ buttons):\n" + "\n".join(unscrollable)
+
+
+def test_no_tap_reaches_a_hidden_widget_on_any_screen(artifacts: Path) -> None:
+    """On every screen in both modes and languages, and on the status screen with the card
+    holder's own applications shown over it: each enabled button, text box or list that does
+    not show (opacity 0, off the window, under an overlay) never takes a tap at its centre."""
+    from tests.ui.screen_samples import OVERLAYS
+
+    rendered = render_all(artifacts)
+    found = [
+        f"{s}/{m}/{lang}: {item}"
+        for (s, m, lang), r in rendered.items()
+        for item in r.hidden_reached
+    ]
+    found += [
+        f"{s}/{m}/{lang}: {item}" for (s, m, lang), items in OVERLAYS.items() for item in items
+    ]
+    assert len(OVERLAYS) == len(MODES) * len(LANGS)
+    assert not found, "hidden widgets a tap reaches:\n" + "\n".join(found)
 
 
 def test_every_screen_follows_the_theme_live(artifacts: Path) -> None:
