@@ -155,7 +155,7 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                     results[(name, mode, lang)] = show(
                         name, mode, lang, artifacts / "screenshots", keep=True
                     )
-                OVERLAYS[("status:own", mode, lang)] = _with_own_panel(screens["status"], lang)
+                REACH[("status:own", mode, lang)] = _with_own_panel(screens["status"], lang)
         # Once more in the last mode and language, seconds later: the same pixels.
         for name in classes:
             shot = show(name, MODES[-1], LANGS[-1], artifacts / "again", keep=False).shot
@@ -211,6 +211,8 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                                     EventLoop.idle()
                                 name = f"form:{key}:{index + 1}:{spec.name}{stage}"
                                 FORM_LAYOUTS[(name, mode, lang)] = check_layout(form, Window.size)
+                                if lang == LANGS[0]:  # hidden parts differ by mode, not language
+                                    REACH[(name, mode, lang)] = hidden_but_reached()
     finally:
         theme.large_text = False
         for screen in screens.values():
@@ -241,8 +243,9 @@ def _with_own_panel(status: Any, lang: str) -> list[str]:
         status.left()
 
 
-# (screen:overlay, mode, lang) -> the hidden widgets a tap reaches with that overlay shown
-OVERLAYS: dict[tuple[str, str, str], list[str]] = {}
+# (status:own, or form:<service>:<page>:<field being edited>, mode, lang) -> the hidden widgets
+# a tap reaches with that overlay or editor shown (the sample screens' are in each Rendered)
+REACH: dict[tuple[str, str, str], list[str]] = {}
 
 # The further stages of an editor, checked after its first one: (suffix, what leads there).
 _EDITOR_STAGES: dict[FieldKind, list[tuple[str, Callable[[Any], None]]]] = {

@@ -2,7 +2,8 @@
 card holder's "Permohonan saya" panel covers the status screen's keypad and buttons, takes
 every touch on it (none types a digit or starts a check underneath), and has its own working
 "Ulangi" and "Huruf besar" buttons; the guard finds no hidden widget a tap reaches, and does
-find the status screen's keys once the panel lets touches through (as it did)."""
+find the status screen's buttons once the panel lets touches through (as it did), or a button
+made invisible but left enabled."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kiosk_app.ui.pilot import PilotError
 from kiosk_app.ui.reach import ancestors, window_rect
 from kiosk_app.ui.theme import get_theme
 from tests.ui.layout_check import check_layout
@@ -165,3 +167,14 @@ def test_the_guard_finds_what_an_overlay_lets_through(start_kiosk: Callable[...,
     assert any("status_check" in f for f in found), found
     assert any("status_mine" in f for f in found), found
     assert hidden_but_reached() == []
+    # A button made invisible but left enabled is found too.
+    pilot.tap("own_close")
+    back = pilot.find("status_back")
+    back.opacity = 0
+    try:
+        found = hidden_but_reached()
+        with pytest.raises(PilotError, match="hidden"):
+            pilot.tap("status_back")
+    finally:
+        back.opacity = 1
+    assert any(f.startswith("'status_back' (opacity 0)") for f in found), found
