@@ -12,7 +12,9 @@ import pytest
 
 from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
 from kiosk_app.services.printing.journal import ticket_payload
+from kiosk_app.ui.reach import taker_at, window_rect
 from tests.drivers.test_ticket_printer_contract import make_ticket
+from tests.ui.reach_check import hidden_but_reached
 
 PIN = "482913"
 CARD = "04A1B2C3D4"
@@ -93,6 +95,17 @@ def test_pin_pad_lockout_panel_assist_devices_and_lock(
     pilot.wait_for_state("menu")
     assert text_of(pilot, "assisted_badge") == "Dibantu petugas PTG-07"  # stays visible
     pilot.screenshot(artifacts / "attendant-assisted-menu.png")
+    # The badge is drawn over the screen's bottom bar: a touch anywhere on it ends there.
+    left, bottom, right, top = window_rect(pilot.find("assisted_badge"))
+    reached = {
+        getattr(
+            taker_at(left + (right - left) * i / 20, bottom + (top - bottom) * j / 4), "text", ""
+        )
+        for i in range(1, 20)
+        for j in range(1, 4)
+    }
+    assert reached == {""}, reached
+    assert hidden_but_reached() == []
 
     # (c) devices: paper out, then cleared.
     printer = pilot.kiosk.devices.ticket_printer

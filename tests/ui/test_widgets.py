@@ -473,3 +473,45 @@ def test_email_keyboard_types_small_letters_and_at(mount: Callable[[Widget], Wid
     target.text = "d@x"
     tap(key(keyboard, ".id"))
     assert target.text == "d@x.id"
+
+
+@pytest.mark.parametrize("shielded", [True, False])
+def test_an_overlay_takes_every_touch_on_it(
+    mount: Callable[[Widget], Widget], shielded: bool
+) -> None:
+    """A panel over a button: its own button works; a tap, or a finger slid, on the rest of
+    it never reaches the button underneath (a plain layout lets both through)."""
+    from kivy.uix.floatlayout import FloatLayout
+
+    from kiosk_app.ui.reach import taker_at
+    from kiosk_app.ui.widgets.shield import TouchShield
+
+    class Shielded(TouchShield, BoxLayout):  # type: ignore[misc]
+        pass
+
+    stack = FloatLayout()
+    under = BigButton(text="under", kind="secondary", size_hint=(1, 1), auto_height=False)
+    stack.add_widget(under)
+    over = Shielded() if shielded else BoxLayout()
+    inner = BigButton(text="inner", size_hint_x=0.3)
+    over.add_widget(inner)
+    over.add_widget(Widget())  # the panel's empty part
+    stack.add_widget(over)
+    mount(stack)
+    seen: list[str] = []
+    under.bind(on_press=lambda *_: seen.append("under pressed"))
+    under.bind(on_release=lambda *_: seen.append("under"))
+    inner.bind(on_release=lambda *_: seen.append("inner"))
+    x, y = over.to_window(over.x + over.width * 0.75, over.center_y)
+    assert (taker_at(x, y) is None) == shielded
+    tap_at(x, y)
+    slide = UnitTestTouch(x, y)
+    slide.touch_down()
+    slide.touch_move(x - 40, y + 10)
+    slide.touch_up()
+    idle(1)
+    tap(inner)
+    if shielded:
+        assert seen == ["inner"]
+    else:
+        assert "under" in seen and seen[-1] == "inner"
