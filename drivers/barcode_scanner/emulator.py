@@ -51,11 +51,20 @@ class BarcodeScannerEmulator:
         os.write(self._port.master, data)
 
     def scan_image(self, image: Image.Image | Path | str) -> list[str]:
-        """Decode the codes in a picture (e.g. a printed ticket) and send each; return them."""
+        """Decode the QR codes in a picture (e.g. a printed ticket) and send each; return them.
+
+        QR codes only, as the kiosk's scanner is set up: every code the kiosk and the server
+        print is one, and a ticket's text and rules once decoded as a GS1 DataBar too.
+        """
         import zxingcpp  # the emulator's camera: only needed when scanning pictures
 
         picture = image if isinstance(image, Image.Image) else Image.open(image)
-        texts = [r.text for r in zxingcpp.read_barcodes(picture.convert("L"))]
+        texts = [
+            r.text
+            for r in zxingcpp.read_barcodes(
+                picture.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            )
+        ]
         for text in texts:
             self.scan(text)
         return texts

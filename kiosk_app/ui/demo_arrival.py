@@ -169,7 +169,13 @@ def drive_arrival(
         from PIL import Image
 
         ticket_png = out_dir / "ticket.png"
-        codes = [r.text for r in zxingcpp.read_barcodes(Image.open(ticket_png).convert("L"))]
+        codes = [
+            r.text
+            for r in zxingcpp.read_barcodes(
+                Image.open(ticket_png).convert("L"),
+                formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+            )
+        ]
         if not codes:
             raise RuntimeError("no QR code could be read off ticket.png")
         printed_before = len(printer.calling_tickets)

@@ -55,7 +55,9 @@ def qr_of(pdf: bytes, tmp_path: Path) -> str:
          str(tmp_path / "page")],
         timeout=30, check=True,
     )  # fmt: skip
-    (code,) = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png").convert("L"))
+    (code,) = zxingcpp.read_barcodes(
+        Image.open(tmp_path / "page.png").convert("L"), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     return str(code.text)
 
 

@@ -22,7 +22,10 @@ RASTER = b"\x1dv0"
 
 def decode(image: Image.Image) -> list[str]:
     """What a phone or scanner reads off the printed paper."""
-    return [r.text for r in zxingcpp.read_barcodes(image.convert("L"))]
+    return [
+        r.text
+        for r in zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+    ]
 
 
 def run(data: bytes) -> EscposMachine:
@@ -104,7 +107,7 @@ def test_an_odd_module_size_goes_at_full_density(dots: int) -> None:
 
 def qr_width(image: Image.Image) -> int:
     """Width in dots of the printed QR symbol, as the decoder located it."""
-    [found] = zxingcpp.read_barcodes(image.convert("L"))
+    [found] = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
     pos = found.position
     return max(pos.top_right.x, pos.bottom_right.x) - min(pos.top_left.x, pos.bottom_left.x)
 
