@@ -182,7 +182,12 @@ directory = "{tmp / "messages"}"
         return session
 
     def wait_ready(self) -> None:
+        """Every app server answers /health on its own port, and nginx through TLS. The probes
+        to the app servers keep no connection: an app server's drain on stop waits for every
+        open connection to close (central_server/drain.py), and one left kept-alive here would
+        hold close() for its whole timeout."""
         with self.session() as session:
+            direct = {"Connection": "close"}
 
             def up() -> bool:
                 for process in self.processes:
@@ -190,7 +195,9 @@ directory = "{tmp / "messages"}"
                 try:
                     return (
                         all(
-                            session.get(f"http://127.0.0.1:{port}/health", timeout=2).ok
+                            session.get(
+                                f"http://127.0.0.1:{port}/health", headers=direct, timeout=2
+                            ).ok
                             for port in self.app_ports
                         )
                         and session.get(f"{self.base_url}/health", timeout=2).ok
