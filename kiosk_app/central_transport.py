@@ -228,9 +228,22 @@ class CentralTransport:
         return str(self.ca_file) if self.ca_file is not None else None
 
     def close(self) -> None:
-        """Close pooled connections."""
-        if self._session is not None:
-            self._session.close()
+        """Close pooled connections, now: urllib3's PoolManager.clear (what Session.close
+        calls) only forgets its pools since 2.8, their idle connections closing when a pool is
+        collected, which a reference cycle (a failed request's traceback holds its pool)
+        delays to the next full collection. An app server stopping meanwhile waits for the
+        connection (central_server/drain.py)."""
+        if self._session is None:
+            return
+        pools = []
+        for adapter in self._session.adapters.values():
+            managers = [getattr(adapter, "poolmanager", None)]
+            managers += list(getattr(adapter, "proxy_manager", {}).values())
+            for manager in filter(None, managers):
+                pools += [manager.pools.get(key) for key in manager.pools.keys()]
+        self._session.close()
+        for pool in filter(None, pools):
+            pool.close()
 
     def register(self, name: str, timeout: float | None = None) -> str:
         """Enrol this kiosk (rotating any previous token); store and return the token."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -213,3 +214,36 @@ def test_timeout_is_unavailable(stub: ThreadingHTTPServer) -> None:
     )
     with pytest.raises(CentralUnavailable, match="timed out"):
         client.slots("kia")
+
+
+def test_close_ends_the_kept_alive_connection_at_once_after_a_refused_request() -> None:
+    """A stopping app server waits for every open connection (central_server/drain.py), so
+    close() must end them itself: a refused request's traceback keeps its urllib3 pool alive
+    in a reference cycle, and Session.close (urllib3 2.8) left that pool's connection to the
+    garbage collector, open until its next full collection (none here)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))  # bound, not yet listening: a connection is refused
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    client = CentralClient(base_url, "kiosk-01", OFFICE, token="t", timeout=10)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(CentralUnavailable, match="Connection refused"):
+            client.health()
+        listener.listen(1)
+        answered = threading.Thread(target=client.health)
+        answered.start()
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            assert conn.recv(65536).startswith(b"GET /health ")
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            conn.sendall(b"Content-Length: 2\r\n\r\n{}")
+            answered.join(timeout=10)
+            assert not answered.is_alive()
+            client.close()
+            assert conn.recv(65536) == b""  # closed by the client (a timeout raises instead)
+    finally:
+        listener.close()
+        if collecting:
+            gc.enable()
