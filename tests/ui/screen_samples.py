@@ -97,6 +97,7 @@ def render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
 def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     from kivy.app import App
     from kivy.base import EventLoop, runTouchApp
+    from kivy.clock import Clock
     from kivy.core.window import Window
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
@@ -124,6 +125,10 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     runTouchApp(embedded=True)
     screens: dict[str, Any] = {}
     results: dict[tuple[str, str, str], Rendered] = {}
+    # These ~3000 frames wait for nothing but their own drawing: Kivy's frame pacing (a sleep
+    # before each frame, up to 1/maxfps s since the last one) was a third of this render's
+    # time. Off here only: a Pilot's waits for other threads and processes keep it.
+    paced, Clock._max_fps = Clock._max_fps, 0
 
     def show(name: str, mode: str, lang: str, shots: Path, keep: bool) -> Rendered:
         if name not in screens:
@@ -214,6 +219,7 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                                 if lang == LANGS[0]:  # hidden parts differ by mode, not language
                                     REACH[(name, mode, lang)] = hidden_but_reached()
     finally:
+        Clock._max_fps = paced
         theme.large_text = False
         for screen in screens.values():
             screen.halt()
