@@ -1,0 +1,37 @@
+"""CI's parts (.ci/pytest-parallel): every test file of the suite runs in exactly one of them."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_test_file_is_in_exactly_one_part() -> None:
+    listed = subprocess.run(
+        ["bash", ROOT / ".ci" / "pytest-parallel", "--list-parts"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    parts = []
+    for line in listed:
+        words = line.split()
+        ignored = [ROOT / w.removeprefix("--ignore=") for w in words if w.startswith("--ignore=")]
+        paths = [ROOT / w for w in words if not w.startswith("-")]
+        assert paths and all(p.exists() for p in [*paths, *ignored]), line
+        parts.append((line, paths, ignored))
+
+    def runs(part: tuple[str, list[Path], list[Path]], test: Path) -> bool:
+        _, paths, ignored = part
+        inside = [test, *test.parents]
+        return any(p in inside for p in paths) and not any(i in inside for i in ignored)
+
+    # pytest's default python_files (pyproject.toml sets none) under its testpaths
+    tests = sorted({*ROOT.glob("tests/**/test_*.py"), *ROOT.glob("tests/**/*_test.py")})
+    assert len(tests) > 100
+    placed = {t.relative_to(ROOT): [p[0] for p in parts if runs(p, t)] for t in tests}
+    assert {t: where for t, where in placed.items() if len(where) != 1} == {}
