@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -14,6 +15,38 @@ from fastapi import FastAPI
 from central_server.app import create_app
 
 STARTUP_TIMEOUT_S = 10.0
+TICK_S = 0.1  # uvicorn's main loop: the Date header, max_requests, should_exit
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, told to exit from another thread without waiting for its next tick
+    (every stop waited up to 0.1 s for it: a test's server fixture stops hundreds a run)."""
+
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        """uvicorn's Server.main_loop, its sleep between ticks cut short by exit()."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            try:
+                await asyncio.wait_for(self._wake.wait(), TICK_S)
+            except TimeoutError:
+                pass
+            should_exit = await self.on_tick(counter)
+
+    def exit(self) -> None:
+        """Set should_exit and wake the main loop (any thread)."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop has closed: the server is gone already
+                pass
 
 
 class EmbeddedServer:
@@ -42,7 +75,7 @@ class EmbeddedServer:
             ssl_keyfile=str(tls[1]) if tls else None,
         )
         self.scheme = "https" if tls else "http"
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._socket]},
@@ -72,7 +105,7 @@ class EmbeddedServer:
         displays = getattr(self._app.state, "displays", None)
         if displays is not None:
             displays.close_soon()  # open display streams would hold the graceful shutdown
-        self._server.should_exit = True
+        self._server.exit()
         if self._thread.is_alive():
             self._thread.join(timeout=STARTUP_TIMEOUT_S)
         self._socket.close()
