@@ -18,7 +18,7 @@ STARTUP_TIMEOUT_S = 10.0
 TICK_S = 0.1  # uvicorn's main loop: the Date header, max_requests, should_exit
 
 
-class _Server(uvicorn.Server):
+class WakeableServer(uvicorn.Server):
     """uvicorn's server, told to exit from another thread without waiting for its next tick
     (every stop waited up to 0.1 s for it: a test's server fixture stops hundreds a run)."""
 
@@ -75,7 +75,7 @@ class EmbeddedServer:
             ssl_keyfile=str(tls[1]) if tls else None,
         )
         self.scheme = "https" if tls else "http"
-        self._server = _Server(config)
+        self._server = WakeableServer(config)
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._socket]},

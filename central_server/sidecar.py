@@ -147,6 +147,7 @@ def _serve(fd: int, database_url: str) -> None:
     # Only the child imports the server: the kiosk that starts it stays light.
     import uvicorn
 
+    from central_server.embedded import WakeableServer
     from central_server.runtime import build_app
 
     listener = socket.socket(fileno=fd)
@@ -162,11 +163,11 @@ def _serve(fd: int, database_url: str) -> None:
         proxy_headers=False,
         timeout_graceful_shutdown=5,
     )
-    server = uvicorn.Server(config)
+    server = WakeableServer(config)
 
     def watch_parent() -> None:
         sys.stdin.buffer.read()  # returns at EOF: the kiosk stopped or died
-        server.should_exit = True
+        server.exit()
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     server.run(sockets=[listener])
