@@ -13,6 +13,14 @@ from kiosk_app.ui.kivy_env import prepare_kivy
 # Must run at import time: pytest imports this conftest before the UI test modules.
 prepare_kivy(headless=True, kivy_home=Path(tempfile.mkdtemp(prefix="anjungan-kivy-test-")))
 
+from kivy.config import Config  # noqa: E402
+
+# Kivy paces frames at maxfps (60) by sleeping before one until 1/60 s has passed since the
+# last: a Pilot's wait, one frame per look, noticed what it waited for up to 17 ms late, each
+# time, and a settle of a few frames slept that long too. Frames that draw take longer than
+# that on software GL anyway; the ones that do not now end after 5 ms.
+Config.set("graphics", "maxfps", "200")
+
 import pytest  # noqa: E402
 
 from kiosk_app.domain.session import Timeouts  # noqa: E402
