@@ -64,3 +64,43 @@ def test_a_dismissed_dialog_is_freed() -> None:
     del owner, dialog, warning
     gc.collect()
     assert [ref() for ref in gone] == [None, None, None]
+
+
+def test_the_typed_field_box_follows_large_text_and_is_freed_with_its_editors() -> None:
+    """The form's text box follows the heading size live; the theme (which lives as long as
+    the process) held it through a setter() partial, and with it its editors and their screen:
+    one more form's worth of widgets for every app, every collection slower."""
+    import weakref
+
+    from kivy.clock import Clock
+
+    from kiosk_app.ui.screens.form_editors import EditorParts
+    from kiosk_app.ui.theme import theme
+
+    class Parts(EditorParts):
+        """What FormScreen gives the editors: their cache and the typing callbacks."""
+
+        def __init__(self) -> None:
+            self._editors = {}
+
+        def _typed(self, _input: object, text: str) -> None:
+            """Typed text (not used here)."""
+
+        def _on_key(self, _keyboard: object, key: str) -> None:
+            """A key (not used here)."""
+
+    parts = Parts()
+    box, keyboard = parts._keyboard("digits")
+    try:
+        theme.large_text = True
+        assert box.font_size == theme.sp_heading
+    finally:
+        theme.large_text = False
+    assert box.font_size == theme.sp_heading
+    freed = weakref.ref(box)
+    del parts, box, keyboard
+    # a second form's editors: Kivy's own text box refreshes keep the latest box until they run
+    later = Parts()._keyboard("digits")
+    Clock.tick()
+    gc.collect()
+    assert freed() is None and later[0].font_size == theme.sp_heading

@@ -50,6 +50,11 @@ class FieldInput(TextInput):
 
     max_length: int | None = None
 
+    def follow_heading(self, _theme: Any, size: float) -> None:
+        """Large text, live: the theme's heading size (theme.follow holds this weakly; a
+        setter() partial held the box, its editor and their screen for ever, one per app)."""
+        self.font_size = size
+
 
 def display_value(spec: FieldSpec, value: str, lang: str) -> str:
     """How a stored value reads in the field row (choice label, long date, grouped digits)."""
@@ -118,7 +123,7 @@ class EditorParts:
         if not field_input.pilot_id == "editor_input":
             field_input.pilot_id = "editor_input"
             field_input.bind(text=self._typed)
-            theme.bind(sp_heading=field_input.setter("font_size"))  # large text, live
+            theme.follow(sp_heading=field_input.follow_heading)
         keyboard = self._cached(f"keyboard_{mode}", lambda: self._make_keyboard(mode))
         keyboard.pilot_id = "keyboard"
         return field_input, keyboard
