@@ -113,8 +113,8 @@ class SurveyQueue(ReportTable[QueuedSurvey]):
     def entries(self) -> list[QueuedSurvey]:
         """Every row, oldest first."""
         with self._lock:
-            keys = self._db.execute("SELECT idempotency_key FROM surveys ORDER BY id").fetchall()
-            return [self._get(k[0]) for k in keys]
+            rows = self._db.execute("SELECT * FROM surveys ORDER BY id").fetchall()
+        return [self._row(r) for r in rows]
 
     def _get(self, key: str) -> QueuedSurvey:
         return self._row(
