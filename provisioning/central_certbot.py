@@ -21,7 +21,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from provision import Step, missing_packages, run
+from provision import Step, directory, install_packages
 
 # certbot --webroot writes its HTTP-01 challenges under here; nginx serves only those (port 80)
 ACME_WEBROOT = Path("/var/lib/anjungan-acme")
@@ -34,12 +34,7 @@ UNCHANGED = "Nothing was changed: nginx keeps serving the certificate it has."
 
 def acme_webroot(webroot: Path, step: Step) -> None:
     """The webroot, root's and readable by nginx's workers (certbot writes into it as root)."""
-    if webroot.is_dir() and webroot.stat().st_mode & 0o777 == 0o755:
-        step.done("acme webroot", "unchanged")
-        return
-    webroot.mkdir(parents=True, exist_ok=True)
-    webroot.chmod(0o755)
-    step.done("acme webroot", "changed")
+    directory(webroot, 0o755, step, "acme webroot")
 
 
 def certbot_command(
@@ -71,13 +66,13 @@ def check_dns(server_name: str) -> None:
 def check_challenge_path(server_name: str, webroot: Path, port: int = 80) -> None:
     """nginx on this machine answers a file put where certbot puts its tokens (over loopback,
     Host: the server name): else the site is not nginx's yet, and the CA would fail too."""
-    directory = webroot / CHALLENGES
-    directory.mkdir(parents=True, exist_ok=True)
-    for part in (webroot / ".well-known", directory):
+    challenges = webroot / CHALLENGES
+    challenges.mkdir(parents=True, exist_ok=True)
+    for part in (webroot / ".well-known", challenges):
         part.chmod(0o755)
     token = f"anjungan-probe-{secrets.token_urlsafe(16)}"
     content = secrets.token_urlsafe(32).encode()
-    probe = directory / token
+    probe = challenges / token
     probe.write_bytes(content)
     probe.chmod(0o644)
     try:
@@ -157,12 +152,7 @@ def certbot_steps(
 ) -> None:
     """`--certbot EMAIL`: certbot installed, the name's DNS and nginx checked, the certificate
     obtained (once: afterwards certbot's timer renews it) and installed by the deploy hook."""
-    missing = missing_packages(CERTBOT_PACKAGES)
-    if missing:
-        command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
-        run(command, step, "certbot package")
-    else:
-        step.done("certbot package", "unchanged")
+    install_packages(CERTBOT_PACKAGES, step, "certbot package")
     check_dns(server_name)
     check_challenge_path(server_name, webroot)
     chain = live / server_name / "fullchain.pem"
