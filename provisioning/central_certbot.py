@@ -29,6 +29,7 @@ LETSENCRYPT_LIVE = Path("/etc/letsencrypt/live")  # certbot's lineages: live/NAM
 CERTBOT_PACKAGES = ["certbot"]
 CHALLENGES = Path(".well-known/acme-challenge")
 CERTBOT_TIMEOUT_S = 600  # certbot's own requests time out sooner: this only bounds a hang
+HOOK_TIMEOUT_S = 120  # the deploy hook: two copies and nginx's reload
 UNCHANGED = "Nothing was changed: nginx keeps serving the certificate it has."
 
 
@@ -54,7 +55,7 @@ def check_dns(server_name: str) -> None:
     """The CA finds the server by its name: stop here when the name has no address."""
     try:
         socket.getaddrinfo(server_name, 80, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: no name DNS can hold (a..b)
         raise SystemExit(
             f"certificate: {server_name} has no address in DNS ({exc}). Let's Encrypt "
             f"reaches this server by that name: ask for an A record of {server_name} pointing "
@@ -75,16 +76,17 @@ def check_challenge_path(server_name: str, webroot: Path, port: int = 80) -> Non
     probe = challenges / token
     probe.write_bytes(content)
     probe.chmod(0o644)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", f"/{CHALLENGES}/{token}", headers={"Host": server_name})
         answer = conn.getresponse()
         body = answer.read()
-        conn.close()
         seen = f"HTTP {answer.status}"
-    except OSError as exc:
+    # HTTPException: something else than an HTTP server on the port (BadStatusLine)
+    except (OSError, http.client.HTTPException) as exc:
         body, seen = b"", f"{type(exc).__name__}: {exc}"
     finally:
+        conn.close()
         probe.unlink(missing_ok=True)
     if body != content:
         raise SystemExit(
@@ -126,10 +128,17 @@ def install_certificate(lineage: Path, tls_dir: Path, hook: Path, step: Step) ->
         step.done("certificate installed", "unchanged")
         return
     env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
-    done = subprocess.run(
-        [str(hook)], env={**env, "RENEWED_LINEAGE": str(lineage)},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [str(hook)], env={**env, "RENEWED_LINEAGE": str(lineage)},
+            capture_output=True, text=True, timeout=HOOK_TIMEOUT_S,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise SystemExit(
+            f"certificate: obtained ({lineage}) but its deploy hook did not finish within "
+            f"{HOOK_TIMEOUT_S} s: {hook}. Check `nginx -t` and `systemctl status nginx`, then "
+            "run this again (it installs the same certificate)."
+        ) from exc
     if done.returncode != 0:
         detail = (done.stderr.strip() or done.stdout.strip())[-2000:]
         raise SystemExit(
