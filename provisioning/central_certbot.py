@@ -21,7 +21,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from provision import Step, missing_packages, run
+from provision import Step, directory, install_packages
 
 # certbot --webroot writes its HTTP-01 challenges under here; nginx serves only those (port 80)
 ACME_WEBROOT = Path("/var/lib/anjungan-acme")
@@ -29,17 +29,13 @@ LETSENCRYPT_LIVE = Path("/etc/letsencrypt/live")  # certbot's lineages: live/NAM
 CERTBOT_PACKAGES = ["certbot"]
 CHALLENGES = Path(".well-known/acme-challenge")
 CERTBOT_TIMEOUT_S = 600  # certbot's own requests time out sooner: this only bounds a hang
+HOOK_TIMEOUT_S = 120  # the deploy hook: two copies and nginx's reload
 UNCHANGED = "Nothing was changed: nginx keeps serving the certificate it has."
 
 
 def acme_webroot(webroot: Path, step: Step) -> None:
     """The webroot, root's and readable by nginx's workers (certbot writes into it as root)."""
-    if webroot.is_dir() and webroot.stat().st_mode & 0o777 == 0o755:
-        step.done("acme webroot", "unchanged")
-        return
-    webroot.mkdir(parents=True, exist_ok=True)
-    webroot.chmod(0o755)
-    step.done("acme webroot", "changed")
+    directory(webroot, 0o755, step, "acme webroot")
 
 
 def certbot_command(
@@ -59,7 +55,7 @@ def check_dns(server_name: str) -> None:
     """The CA finds the server by its name: stop here when the name has no address."""
     try:
         socket.getaddrinfo(server_name, 80, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: no name DNS can hold (a..b)
         raise SystemExit(
             f"certificate: {server_name} has no address in DNS ({exc}). Let's Encrypt "
             f"reaches this server by that name: ask for an A record of {server_name} pointing "
@@ -71,25 +67,26 @@ def check_dns(server_name: str) -> None:
 def check_challenge_path(server_name: str, webroot: Path, port: int = 80) -> None:
     """nginx on this machine answers a file put where certbot puts its tokens (over loopback,
     Host: the server name): else the site is not nginx's yet, and the CA would fail too."""
-    directory = webroot / CHALLENGES
-    directory.mkdir(parents=True, exist_ok=True)
-    for part in (webroot / ".well-known", directory):
+    challenges = webroot / CHALLENGES
+    challenges.mkdir(parents=True, exist_ok=True)
+    for part in (webroot / ".well-known", challenges):
         part.chmod(0o755)
     token = f"anjungan-probe-{secrets.token_urlsafe(16)}"
     content = secrets.token_urlsafe(32).encode()
-    probe = directory / token
+    probe = challenges / token
     probe.write_bytes(content)
     probe.chmod(0o644)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", f"/{CHALLENGES}/{token}", headers={"Host": server_name})
         answer = conn.getresponse()
         body = answer.read()
-        conn.close()
         seen = f"HTTP {answer.status}"
-    except OSError as exc:
+    # HTTPException: something else than an HTTP server on the port (BadStatusLine)
+    except (OSError, http.client.HTTPException) as exc:
         body, seen = b"", f"{type(exc).__name__}: {exc}"
     finally:
+        conn.close()
         probe.unlink(missing_ok=True)
     if body != content:
         raise SystemExit(
@@ -131,10 +128,17 @@ def install_certificate(lineage: Path, tls_dir: Path, hook: Path, step: Step) ->
         step.done("certificate installed", "unchanged")
         return
     env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
-    done = subprocess.run(
-        [str(hook)], env={**env, "RENEWED_LINEAGE": str(lineage)},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [str(hook)], env={**env, "RENEWED_LINEAGE": str(lineage)},
+            capture_output=True, text=True, timeout=HOOK_TIMEOUT_S,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise SystemExit(
+            f"certificate: obtained ({lineage}) but its deploy hook did not finish within "
+            f"{HOOK_TIMEOUT_S} s: {hook}. Check `nginx -t` and `systemctl status nginx`, then "
+            "run this again (it installs the same certificate)."
+        ) from exc
     if done.returncode != 0:
         detail = (done.stderr.strip() or done.stdout.strip())[-2000:]
         raise SystemExit(
@@ -157,12 +161,7 @@ def certbot_steps(
 ) -> None:
     """`--certbot EMAIL`: certbot installed, the name's DNS and nginx checked, the certificate
     obtained (once: afterwards certbot's timer renews it) and installed by the deploy hook."""
-    missing = missing_packages(CERTBOT_PACKAGES)
-    if missing:
-        command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
-        run(command, step, "certbot package")
-    else:
-        step.done("certbot package", "unchanged")
+    install_packages(CERTBOT_PACKAGES, step, "certbot package")
     check_dns(server_name)
     check_challenge_path(server_name, webroot)
     chain = live / server_name / "fullchain.pem"

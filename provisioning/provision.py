@@ -111,15 +111,20 @@ def sync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def directory(path: Path, mode: int, step: Step, name: str) -> None:
+    """A directory with `mode`, made (with its parents) or set when it is not so already."""
+    if path.is_dir() and path.stat().st_mode & 0o777 == mode:
+        step.done(name, "unchanged")
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, mode)
+    step.done(name, "changed")
+
+
 def state_dir(path: Path, step: Step) -> None:
     """The kiosk's state directory, 0700 (systemd makes it so at the unit's start too, and
     gives it to the kiosk user): made now, so that the seal key can be written into it."""
-    if path.is_dir() and path.stat().st_mode & 0o777 == 0o700:
-        step.done("state directory", "unchanged")
-        return
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    step.done("state directory", "changed")
+    directory(path, 0o700, step, "state directory")
 
 
 def signing_key(key: Path, old: Path, step: Step, owner: str | None) -> None:
@@ -276,13 +281,13 @@ def missing_packages(packages: list[str]) -> list[str]:
     ]
 
 
-def install_packages(packages: list[str], step: Step) -> None:
+def install_packages(packages: list[str], step: Step, name: str = "packages") -> None:
     """apt-get install what is missing (nothing, and no network, when all are there)."""
     missing = missing_packages(packages)
     if missing:
-        run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, "packages")
+        run(["apt-get", "install", "-y", "--no-install-recommends", *missing], step, name)
     else:
-        step.done("packages", "unchanged")
+        step.done(name, "unchanged")
 
 
 def enable_units(units: list[str], step: Step, *, reload: bool) -> None:

@@ -370,9 +370,8 @@ def _pg_outcome(
 
 def _command(cid: int, kind: str, args: str, created: datetime) -> CommandOut:
     """A command for the answer (created_at in UTC: SQLite returns naive UTC times)."""
-    created = created if created.tzinfo else created.replace(tzinfo=UTC)
     return CommandOut(
-        id=cid, kind=CommandKind(kind), args=json.loads(args), created_at=created.astimezone(UTC)
+        id=cid, kind=CommandKind(kind), args=json.loads(args), created_at=lease_reports.utc(created)
     )
 
 
