@@ -110,6 +110,12 @@ ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
         "(lihat hasil perintah dan log anjungan) / The seal key rotation has not succeeded yet: "
         "the kiosk keeps sealing with its old key (see the command's result and its log)",
     ),
+    "commands_unacknowledged": (  # fleet.service: raised by the server, not a heartbeat
+        WARNING,
+        "Perintah dikirim lebih dari 10 menit lalu belum dikonfirmasi anjungan: lihat halaman "
+        "anjungan / Commands sent more than 10 minutes ago not acknowledged by the kiosk: see "
+        "the kiosk's page",
+    ),
     "offline_too_long": (
         CRITICAL,
         "Tidak terhubung lebih dari 15 menit / Offline for more than 15 minutes",

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import overload
 
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
 
 from central_server import card_holder_audit
 from central_server.db import Database
@@ -36,6 +37,7 @@ STATUSES = ("online", "offline", "missing")
 # shown as unacknowledged: a kiosk that names what it received (heartbeats.py) gets it again
 # with every heartbeat (one a minute), an older kiosk never does.
 UNACKNOWLEDGED_AFTER = timedelta(minutes=10)
+UNACKNOWLEDGED = "commands_unacknowledged"  # its alert (alerts.ALERTS), raised by the server
 
 
 @overload
@@ -87,6 +89,8 @@ class FleetService:
             query = query.where(or_(seen.is_(None), seen < now - alerts.OFFLINE_ALERT_AFTER))
         elif filters.problem == card_holder_audit.ALERT_CODE:  # the server's, not a heartbeat's
             query = query.where(Kiosk.kiosk_id.in_(card_holder_audit.over_budget_ids(now)))
+        elif filters.problem == UNACKNOWLEDGED:  # the server's too
+            query = query.where(Kiosk.kiosk_id.in_(_unacknowledged(now)))
         elif filters.problem == "any":
             query = query.where(
                 or_(
@@ -94,6 +98,7 @@ class FleetService:
                     seen.is_(None),
                     seen < now - alerts.ONLINE_WITHIN,
                     Kiosk.kiosk_id.in_(card_holder_audit.over_budget_ids(now)),
+                    Kiosk.kiosk_id.in_(_unacknowledged(now)),
                 )
             )
         elif filters.problem:
@@ -106,7 +111,12 @@ class FleetService:
         with self.db.transaction() as session:
             rows = session.execute(self._query(filters, now)).all()
             over = card_holder_audit.over_budget(session, now)
-        return [self._health(kiosk, state, now, kiosk.kiosk_id in over) for kiosk, state in rows]
+            ids = [kiosk.kiosk_id for kiosk, _state in rows]
+            stuck = _stuck(session, now, ids)  # one statement for the whole list
+        return [
+            self._health(kiosk, state, now, kiosk.kiosk_id in over, kiosk.kiosk_id in stuck)
+            for kiosk, state in rows
+        ]
 
     def kiosk(self, kiosk_id: str) -> KioskHealthOut:
         """One kiosk's health, or 404."""
@@ -117,7 +127,8 @@ class FleetService:
             state = session.get(KioskState, kiosk_id)
             now = self.clock()
             over = card_holder_audit.over_budget(session, now, [kiosk_id])
-        return self._health(kiosk, state, now, kiosk_id in over)
+            stuck = _stuck(session, now, [kiosk_id])
+        return self._health(kiosk, state, now, kiosk_id in over, kiosk_id in stuck)
 
     def over_budget(self, kiosk_id: str) -> card_holder_audit.Refusals | None:
         """The kiosk's card-holder look-ups refused for its budget lately, or None."""
@@ -125,13 +136,20 @@ class FleetService:
             return card_holder_audit.over_budget(session, self.clock(), [kiosk_id]).get(kiosk_id)
 
     def _health(
-        self, kiosk: Kiosk, state: KioskState | None, now: datetime, over_budget: bool = False
+        self,
+        kiosk: Kiosk,
+        state: KioskState | None,
+        now: datetime,
+        over_budget: bool = False,
+        unacknowledged: bool = False,
     ) -> KioskHealthOut:
         seen = utc(state.last_seen) if state else None
         status = alerts.connectivity(seen, now)
         codes = alerts.current_alerts(state.problems if state else None, seen, now)
         if over_budget:  # raised by the server (card_holder_audit), not by a heartbeat
             codes.append(card_holder_audit.ALERT_CODE)
+        if unacknowledged:  # commands handed out and not acknowledged (_command_out)
+            codes.append(UNACKNOWLEDGED)
         return KioskHealthOut(
             kiosk_id=kiosk.kiosk_id,
             name=kiosk.name,
@@ -264,8 +282,26 @@ class FleetService:
             deliveries=row.deliveries or 0,
             unacknowledged=row.status == "sent"
             and sent_at is not None
-            and sent_at < self.clock() - UNACKNOWLEDGED_AFTER,
+            and sent_at < self.clock() - UNACKNOWLEDGED_AFTER,  # as _unacknowledged selects
             finished_at=utc(row.finished_at),
             result_detail=row.result_detail,
             has_attachment=row.attachment is not None,
         )
+
+
+def _unacknowledged(now: datetime) -> Select[str]:
+    """The kiosks holding a command handed out before UNACKNOWLEDGED_AFTER that they have
+    neither acknowledged nor answered (as CommandStatusOut.unacknowledged says of one)."""
+    return (
+        select(FleetCommand.kiosk_id)
+        .where(FleetCommand.status == "sent", FleetCommand.sent_at < now - UNACKNOWLEDGED_AFTER)
+        .distinct()
+    )
+
+
+def _stuck(session: Session, now: datetime, kiosk_ids: list[str]) -> set[str]:
+    """Those of `kiosk_ids` with unacknowledged commands, in one statement (none without ids)."""
+    if not kiosk_ids:
+        return set()
+    query = _unacknowledged(now).where(FleetCommand.kiosk_id.in_(sorted(set(kiosk_ids))))
+    return set(session.scalars(query))

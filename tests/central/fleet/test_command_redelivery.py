@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from fastapi import FastAPI
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, event, text, update
 
 from central_server.app import create_app
 from central_server.embedded import EmbeddedServer
@@ -25,7 +25,7 @@ from kiosk_app.services.command_record import FILE_NAME
 from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
-from tests.central.fleet.helpers import STAFF, Technician, beat, enrol
+from tests.central.fleet.helpers import STAFF, Technician, beat, enrol, kiosks
 from tests.services.faultproxy import FaultProxy
 
 KIOSK = "kiosk-01"
@@ -301,3 +301,83 @@ def test_a_record_that_cannot_be_written_runs_nothing_and_a_damaged_one_is_kept_
     fleet = requests.get(f"{server.base_url}/api/v1/fleet/kiosks", headers=STAFF, timeout=10)
     mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK]
     assert "storage_fault" in mine["alerts"]
+
+
+def overview_rows(technician: Technician, **params: str) -> dict[str, str]:
+    """The fleet overview's rows (as HTML) by kiosk."""
+    r = technician.http.get(f"{technician.base_url}/fleet/", params=params, timeout=10)
+    assert r.status_code == 200, r.text
+    rows = r.text.split('<tr class="kiosk" data-kiosk="')[1:]
+    return {row.split('"', 1)[0]: row.split("</tr>", 1)[0] for row in rows}
+
+
+def test_the_fleet_overview_names_kiosks_holding_unacknowledged_commands(
+    app: FastAPI, server: EmbeddedServer
+) -> None:
+    stuck, fine = enrol(server, "kiosk-stuck"), enrol(server, "kiosk-fine")
+    lost = queue(server, "upload_logs", "kiosk-stuck")
+    done = queue(server, "print_test_ticket", "kiosk-fine")
+    assert [c["id"] for c in beat(server, stuck).json()["commands"]] == [lost]  # never answered
+    assert [c["id"] for c in beat(server, fine).json()["commands"]] == [done]
+    r = requests.post(
+        f"{server.base_url}/api/v1/fleet/commands/{done}/result",
+        json={"ok": True, "detail": "printed"},
+        headers=fine,
+        timeout=10,
+    )
+    assert r.status_code == 204, r.text
+    technician = Technician(server.base_url, ADMIN_TOKEN)
+    assert "commands_unacknowledged" not in "".join(overview_rows(technician).values())
+
+    app.state.fleet.service.clock = lambda: datetime.now(UTC) + timedelta(minutes=11)
+    rows = overview_rows(technician)
+    assert (
+        'data-code="commands_unacknowledged">Perintah dikirim lebih dari 10 menit'
+        in (rows["kiosk-stuck"])
+    )
+    assert "not acknowledged by the kiosk" in rows["kiosk-stuck"]
+    assert "commands_unacknowledged" not in rows["kiosk-fine"]
+    assert set(overview_rows(technician, problem="commands_unacknowledged")) == {"kiosk-stuck"}
+    listed = kiosks(server, problem="commands_unacknowledged")
+    assert set(listed) == {"kiosk-stuck"}
+    assert "commands_unacknowledged" in listed["kiosk-stuck"]["alerts"]
+
+    assert beat(server, stuck, received_commands=[lost]).status_code == 200  # acknowledged
+    assert "commands_unacknowledged" not in overview_rows(technician)["kiosk-stuck"]
+    assert overview_rows(technician, problem="commands_unacknowledged") == {}
+
+
+def test_the_fleet_overview_reads_unacknowledged_commands_in_one_statement(
+    app: FastAPI, server: EmbeddedServer
+) -> None:
+    """The overview sends as many statements for 6 kiosks as for 2, each holding a command
+    unacknowledged (the server's background loops stopped: every statement is the page's)."""
+    app.state.review.stop()
+    app.state.lease_sweep.stop()
+    technician = Technician(server.base_url, ADMIN_TOKEN)
+    engine = app.state.db.engine
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    counts, made = [], 0
+    for n in (2, 6):
+        for i in range(made, n):
+            auth = enrol(server, f"kiosk-{i}")
+            queue(server, "upload_logs", f"kiosk-{i}")
+            assert len(beat(server, auth).json()["commands"]) == 1
+        made = n
+        app.state.fleet.service.clock = lambda: datetime.now(UTC) + timedelta(minutes=11)
+        sent.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            rows = overview_rows(technician)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        app.state.fleet.service.clock = lambda: datetime.now(UTC)
+        assert len(rows) == n
+        assert all('data-code="commands_unacknowledged"' in row for row in rows.values())
+        assert any("fleet_commands" in s for s in sent), sent
+        counts.append(len(sent))
+    assert counts[0] == counts[1], counts
