@@ -6,11 +6,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from sqlalchemy import create_engine, text
 
 from central_server.embedded import EmbeddedServer
 from drivers.card_reader.simulator import SimulatedCardReader
@@ -19,7 +21,7 @@ from kiosk_app.central import CentralClient
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions, make_test_ticket
 from tests.central.conftest import ADMIN_TOKEN, OFFICE
-from tests.central.fleet.helpers import beat, enrol, heartbeat_body
+from tests.central.fleet.helpers import STAFF, beat, enrol, heartbeat_body
 from tests.central.lease_rig import SERVICE, lease_server, seed_office
 
 CHROMIUM = "/usr/bin/chromium"
@@ -241,3 +243,47 @@ def test_a_technician_approves_a_pending_seal_key_and_its_receipts_become_valid(
             assert page.locator("#seal-status").get_attribute("data-status") == "valid"
         finally:
             page.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_technician_filters_the_kiosks_holding_unacknowledged_commands(
+    server: EmbeddedServer, database_url: str, browser: Any
+) -> None:
+    stuck, fine = enrol(server, "kiosk-stuck"), enrol(server, "kiosk-fine")
+    r = requests.post(
+        f"{server.base_url}/api/v1/fleet/kiosks/kiosk-stuck/commands",
+        json={"kind": "upload_logs"},
+        headers=STAFF,
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    assert len(beat(server, stuck).json()["commands"]) == 1  # handed out, never acknowledged
+    assert beat(server, fine).status_code == 200
+    engine = create_engine(database_url)
+    try:  # handed out 11 minutes ago
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE fleet_commands SET sent_at = :t"),
+                {"t": datetime.now(UTC) - timedelta(minutes=11)},
+            )
+    finally:
+        engine.dispose()
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{server.base_url}/fleet/login")
+        page.fill("#token", ADMIN_TOKEN)
+        page.click("#login")
+        page.wait_for_url("**/fleet/")
+        alert = page.locator('tr[data-kiosk="kiosk-stuck"] [data-code="commands_unacknowledged"]')
+        assert "belum dikonfirmasi anjungan" in alert.inner_text()
+        assert "not acknowledged by the kiosk" in alert.inner_text()
+        assert page.locator('tr[data-kiosk="kiosk-stuck"]').get_attribute("data-colour") == "amber"
+        assert page.locator('tr[data-kiosk="kiosk-fine"] [data-code]').count() == 0
+        page.select_option("#problem", "commands_unacknowledged")
+        page.click("#apply-filters")
+        page.wait_for_url("**problem=commands_unacknowledged**")
+        kiosks = [r.get_attribute("data-kiosk") for r in page.locator("tr.kiosk").all()]
+        assert kiosks == ["kiosk-stuck"]
+    finally:
+        page.close()
