@@ -285,5 +285,10 @@ def test_a_technician_filters_the_kiosks_holding_unacknowledged_commands(
         page.wait_for_url("**problem=commands_unacknowledged**")
         kiosks = [r.get_attribute("data-kiosk") for r in page.locator("tr.kiosk").all()]
         assert kiosks == ["kiosk-stuck"]
+        page.select_option("#problem", "any")  # a problem like any other
+        page.click("#apply-filters")
+        page.wait_for_url("**problem=any**")
+        kiosks = [r.get_attribute("data-kiosk") for r in page.locator("tr.kiosk").all()]
+        assert kiosks == ["kiosk-stuck"]
     finally:
         page.close()
