@@ -52,6 +52,14 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def log_in(page: Any, base_url: str) -> None:
+    """Sign in to the fleet dashboard with the admin token; wait for the overview."""
+    page.goto(f"{base_url}/fleet/login")
+    page.fill("#token", ADMIN_TOKEN)
+    page.click("#login")
+    page.wait_for_url("**/fleet/")
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_technician_filters_and_sends_a_test_print(
     server: EmbeddedServer, browser: Any, tmp_path: Path
@@ -142,10 +150,7 @@ def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        page.goto(f"{server.base_url}/fleet/login")
-        page.fill("#token", ADMIN_TOKEN)
-        page.click("#login")
-        page.wait_for_url("**/fleet/")
+        log_in(page, server.base_url)
         width = page.evaluate("document.documentElement.scrollWidth")
         wide = page.evaluate(WIDER_THAN_VIEWPORT)
         assert width <= PHONE["width"], f"the overview is {width} px wide on a phone: {wide}"
@@ -216,10 +221,7 @@ def test_a_technician_approves_a_pending_seal_key_and_its_receipts_become_valid(
             status = page.locator("#seal-status")
             assert status.get_attribute("data-status") == "pending_approval"
             assert "MENUNGGU PERSETUJUAN" in status.inner_text()
-            page.goto(f"{rig.base_url}/fleet/login")
-            page.fill("#token", ADMIN_TOKEN)
-            page.click("#login")
-            page.wait_for_url("**/fleet/")
+            log_in(page, rig.base_url)
             row = page.locator(f'tr[data-kiosk="{kiosk.kiosk_id}"]')
             assert "Kunci segel baru menunggu persetujuan" in row.inner_text()
             page.click(f"text={kiosk.kiosk_id}")
@@ -271,10 +273,7 @@ def test_a_technician_filters_the_kiosks_holding_unacknowledged_commands(
     page = browser.new_page()
     page.set_default_timeout(10_000)
     try:
-        page.goto(f"{server.base_url}/fleet/login")
-        page.fill("#token", ADMIN_TOKEN)
-        page.click("#login")
-        page.wait_for_url("**/fleet/")
+        log_in(page, server.base_url)
         alert = page.locator('tr[data-kiosk="kiosk-stuck"] [data-code="commands_unacknowledged"]')
         assert "belum dikonfirmasi anjungan" in alert.inner_text()
         assert "not acknowledged by the kiosk" in alert.inner_text()
