@@ -18,13 +18,7 @@ from kiosk_app.services.attendant.core import AttendantView
 from kiosk_app.services.attendant.service import AttendantService
 from kiosk_app.services.audio import AudioGuidance, guidance_from_config
 from kiosk_app.services.durable import NO_KEY, STORAGE
-from kiosk_app.services.health import (
-    HealthReporter,
-    RecordingSystemActions,
-    StatusSource,
-    SystemdActions,
-    make_test_ticket,
-)
+from kiosk_app.services.health import HealthReporter, StatusSource, make_test_ticket
 from kiosk_app.services.leases import LeaseKeeper, LeaseStore, ReceiptSigner
 from kiosk_app.services.outbox.sender import OutboxSender
 from kiosk_app.services.outbox.store import Outbox
@@ -38,6 +32,7 @@ from kiosk_app.services.seal_key import SealKeyFile, SealKeyRegistrar, load_or_r
 from kiosk_app.services.sealing import OutboxError, load_key, signing_key_path
 from kiosk_app.services.session.service import SessionService
 from kiosk_app.services.surveys import SurveyQueue, SurveySender
+from kiosk_app.services.system_actions import RecordingSystemActions, SystemdActions
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +227,7 @@ def build_kiosk(config: KioskConfig) -> Kiosk:
             check_seal_key=leases.check_seal_key if leases is not None else None,
             rotate_seal_key=leases.rotate_seal_key if leases is not None else None,
             clear_copy_reports=copy_outcomes.clear_refused,
+            attachment_key=key,  # unsent logs and screenshots sealed at rest
             first_delay_s=5.0,
         )
         # Anything reaching the server again (a heartbeat, a status check) ends the senders'

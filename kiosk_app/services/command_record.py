@@ -8,8 +8,9 @@ one small JSON file in the kiosk's data directory written whole (durable.write_a
 keeps each command's id:
 
 - `started` before the command runs (not writable: the command is not run at all);
-- `ran` with its result (ok, detail) once it ran, before the result is reported (restart and
-  reboot: before they act);
+- `acting` instead, for a restart or reboot, with the machine's boot id and the process that
+  asks, before it asks (system_actions.py): its result is known once the app is back;
+- `ran` with its result (ok, detail) once it ran, before the result is reported;
 - `reported` once the server has the result.
 
 A command found in the record (the same id and creation time: a server database restored
@@ -17,7 +18,8 @@ from a backup hands an id out again, to another command) is never run again: a r
 reported yet is reported again (an attachment only while the process that made it lives), a
 result reported already is reported again too (the server answers 409 and nothing changes, or
 takes it back if it lost it). One found `started` at the next start was interrupted: it is
-not run again, its result says so. The heartbeat names the commands without a reported result
+not run again, its result says so; one found `acting` waits for its verdict (the health
+reporter's next heartbeat). The heartbeat names the commands without a reported result
 (`unreported`), so the server stops handing them out. The newest KEEP commands are kept.
 """
 
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 FILE_NAME = "fleet-commands.json"
 KEEP = 200  # commands remembered: months of a technician's commands on one kiosk
 MAX_NAMED = 64  # unreported commands one heartbeat names (the server's MAX_RECEIVED)
-STARTED, RAN, REPORTED = "started", "ran", "reported"
+STARTED, ACTING, RAN, REPORTED = "started", "acting", "ran", "reported"
 INTERRUPTED = (
     "interrupted: the kiosk app stopped while running it (restart, power cut); "
     "not run again, queue it again if it is still needed"
@@ -60,6 +62,10 @@ class Entry:
     detail: str = ""
     file: bool = False  # the result came with a file (logs, screenshot)
     created: str = ""  # when the server created it: a restored server database reuses ids
+    # a restart or reboot asked for (ACTING): the boot and process that asked, and when
+    boot_id: str = ""
+    process: str = ""
+    acted_at: str = ""
 
 
 class CommandRecord:
@@ -90,11 +96,23 @@ class CommandRecord:
             return None
         return entry
 
-    def start(self, cid: int, kind: str, created: str = "") -> None:
-        """Record that the command is about to run; OSError when that cannot be written (the
+    def start(
+        self,
+        cid: int,
+        kind: str,
+        created: str = "",
+        *,
+        acting: tuple[str, str, str] | None = None,
+    ) -> None:
+        """Record that the command is about to run (`acting`: a restart or reboot about to be
+        asked for by (boot id, process, ISO time)); OSError when that cannot be written (the
         command must not run then: a second delivery could not be recognised)."""
+        entry = Entry(kind, STARTED, created=created)
+        if acting is not None:
+            entry.state = ACTING
+            entry.boot_id, entry.process, entry.acted_at = acting
         with self._lock:
-            self._entries[cid] = Entry(kind, STARTED, created=created)
+            self._entries[cid] = entry
             try:
                 self._save()
             except OSError:
@@ -108,6 +126,15 @@ class CommandRecord:
             entry.state, entry.ok, entry.detail, entry.file = RAN, ok, detail, file
             self._save_or_log()
             return entry
+
+    def file_lost(self, cid: int, why: str) -> None:
+        """The result's file is gone (`why`: dropped for space, damaged): its report says so."""
+        with self._lock:
+            entry = self._entries.get(cid)
+            if entry is None or not entry.file:
+                return
+            entry.file, entry.detail = False, f"{entry.detail[:1700]}; {why}"
+            self._save_or_log()
 
     def reported(self, cid: int) -> None:
         """The server has the command's result."""

@@ -7,21 +7,39 @@ import io
 import json
 import logging
 import shutil
-import subprocess
 import tarfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk_app.central import CentralClient, CentralError
 from kiosk_app.domain.text import Text
 from kiosk_app.domain.ticket import Slot, Ticket
-from kiosk_app.services.command_record import FILE_NAME, RAN, STARTED, CommandRecord, Entry
+from kiosk_app.services.command_record import (
+    ACTING,
+    FILE_NAME,
+    RAN,
+    REPORTED,
+    CommandRecord,
+    Entry,
+)
 from kiosk_app.services.durable import write_atomically
+from kiosk_app.services.result_files import DROPPED, FOLDER, MAX_STORED_BYTES, ResultFiles
+from kiosk_app.services.system_actions import (
+    SYSTEM_KINDS,
+    Incarnation,
+    SystemActionError,
+    SystemActions,
+    SystemdActions,
+    verdict,
+)
+from kiosk_app.services.system_actions import (  # where the kiosk's tests and simulators look
+    RecordingSystemActions as RecordingSystemActions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,46 +56,6 @@ class StatusSource(Protocol):
 
     def status(self) -> dict[str, str]:
         """Return the device's state for the health report."""
-
-
-class SystemActions(Protocol):
-    """What the kiosk's operating system does for remote commands."""
-
-    def restart_app(self) -> None:
-        """Restart the kiosk application."""
-
-    def reboot(self) -> None:
-        """Reboot the machine."""
-
-
-class SystemdActions:
-    """Real actions on a provisioned kiosk: the app runs as a systemd unit."""
-
-    def __init__(self, unit: str = "anjungan-kiosk.service") -> None:
-        self.unit = unit
-
-    def restart_app(self) -> None:
-        """Ask systemd to restart the kiosk unit (this process ends)."""
-        subprocess.run(["systemctl", "restart", "--no-block", self.unit], check=True, timeout=10)
-
-    def reboot(self) -> None:
-        """Ask systemd to reboot the machine."""
-        subprocess.run(["systemctl", "reboot"], check=True, timeout=10)
-
-
-@dataclass
-class RecordingSystemActions:
-    """Records restart and reboot requests instead of doing them (tests, simulators)."""
-
-    calls: list[str] = field(default_factory=list)
-
-    def restart_app(self) -> None:
-        """Record a restart."""
-        self.calls.append("restart_app")
-
-    def reboot(self) -> None:
-        """Record a reboot."""
-        self.calls.append("reboot")
 
 
 def cpu_temperature(root: Path = THERMAL_ZONES) -> float | None:
@@ -135,17 +113,28 @@ class HealthReporter:
     rotate_seal_key: Callable[[], str] | None = None  # LeaseKeeper.rotate_seal_key
     # CopyOutcomes.clear_refused: refused receipt-copy reports up to a row cleared, or all
     clear_copy_reports: Callable[[int | None], int] | None = None
+    # the outbox key: seals the files of results not reported yet (result_files.py); None:
+    # they are kept in memory only
+    attachment_key: bytes | None = None
+    attachment_cap_bytes: int = MAX_STORED_BYTES
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     interval_s: float = DEFAULT_INTERVAL_S
     first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _soon: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _record: CommandRecord = field(init=False, repr=False)
-    # files of results not reported yet, while this process lives: command id -> (bytes, type)
-    _unsent_files: dict[int, tuple[bytes, str | None]] = field(default_factory=dict, repr=False)
+    _files: ResultFiles = field(init=False, repr=False)  # of results not reported yet
 
     def __post_init__(self) -> None:
         self._record = CommandRecord(self.data_dir / FILE_NAME)
+        folder = self.data_dir / FOLDER
+        self._files = ResultFiles(folder, self.attachment_key, self.attachment_cap_bytes)
+        self._files.prune({cid for cid in self._record.unreported() if self._awaits_file(cid)})
+
+    def _awaits_file(self, cid: int) -> bool:
+        entry = self._record.get(cid)
+        return entry is not None and entry.state == RAN and entry.file
 
     def collect(self) -> dict[str, Any]:
         """The heartbeat body: device states, disk, temperature, uptime, version, queue."""
@@ -183,6 +172,7 @@ class HealthReporter:
     def beat_once(self) -> list[dict[str, Any]]:
         """Report the results still unreported, send one heartbeat and run the commands it
         brought (each once: command_record.py); return those commands."""
+        self._confirm_system_actions()
         self._report_unreported()
         answer = self.central.heartbeat(self.collect())
         next_s = answer.get("next_heartbeat_s")
@@ -194,29 +184,41 @@ class HealthReporter:
         return commands
 
     def run_command(self, command: dict[str, Any]) -> None:
-        """Run one command once and report its result (restart and reboot report first): a
-        command this kiosk has started before is not run again, its result is reported again."""
+        """Run one command once and report its result (a restart or reboot: once the app is
+        back, system_actions.py): a command this kiosk has started before is not run again, its
+        result is reported again."""
         cid, kind, args = int(command["id"]), str(command["kind"]), command.get("args") or {}
         created = str(command.get("created_at") or "")
         known = self._record.get(cid, created)
         if known is not None:
             log.info("health: command %d (%s) received again: not run again", cid, kind)
-            if known.state != STARTED and self._send(cid, known):  # reported again
+            if known.state in (RAN, REPORTED) and self._send(cid, known):  # reported again
                 self._record.reported(cid)
             return
         try:
-            self._record.start(cid, kind, created)
+            acting = None
+            if kind in SYSTEM_KINDS:  # this process may end: the next one tells what happened
+                now = self.system.incarnation()
+                acting = (now.boot_id, now.process, self.clock().isoformat(timespec="seconds"))
+            self._record.start(cid, kind, created, acting=acting)
         except OSError as exc:  # unrecorded, a second delivery would run it again
             log.error("health: command %d (%s) not run: cannot record it: %s", cid, kind, exc)
             self._send(cid, Entry(kind, RAN, False, f"not run: the kiosk cannot record it: {exc}"))
             return
         log.info("health: running command %d (%s)", cid, kind)
         try:
-            if kind in ("restart_app", "reboot"):
-                self._finish(cid, True, f"{kind} requested")
+            if kind in SYSTEM_KINDS:
                 getattr(self.system, kind)()
+                log.info(
+                    "health: command %d (%s) asked of the system; confirmed when the app is back",
+                    cid,
+                    kind,
+                )
                 return
             ok, detail, attachment, content_type = self._execute(kind, args)
+        except SystemActionError as exc:
+            log.error("health: command %d (%s) not done: %s", cid, kind, exc)
+            ok, detail, attachment, content_type = False, f"{kind} not done: {exc}", None, None
         except Exception as exc:  # the technician needs to see every failure
             log.warning("health: command %d (%s) failed: %s", cid, kind, exc)
             ok, detail, attachment, content_type = False, f"{type(exc).__name__}: {exc}", None, None
@@ -230,12 +232,30 @@ class HealthReporter:
         attachment: bytes | None = None,
         content_type: str | None = None,
     ) -> None:
-        """Record a command's result, then report it."""
+        """Record a command's result, keep its file (result_files.py), then report it."""
         entry = self._record.ran(cid, ok, detail[:2000], file=attachment is not None)
         if attachment is not None:
-            self._unsent_files[cid] = (attachment, content_type)
+            for old in self._files.keep(cid, attachment, content_type):
+                self._record.file_lost(old, DROPPED.format(cap=self._files.cap_bytes))
         if self._send(cid, entry):
             self._record.reported(cid)
+
+    def _confirm_system_actions(self) -> None:
+        """Give each restart or reboot asked for its result, once the app is back (or the
+        process that asked has outlived it: system_actions.verdict)."""
+        now: Incarnation | None = None
+        for cid in self._record.unreported():
+            entry = self._record.get(cid)
+            if entry is None or entry.state != ACTING:
+                continue
+            now = now or self.system.incarnation()
+            before = Incarnation(entry.boot_id, entry.process)
+            found = verdict(entry.kind, before, entry.acted_at, now, self.clock())
+            if found is None:
+                continue
+            ok, detail = found
+            (log.info if ok else log.error)("health: command %d (%s): %s", cid, entry.kind, detail)
+            self._record.ran(cid, ok, detail[:2000])  # reported next (_report_unreported)
 
     def _report_unreported(self) -> None:
         """Report again the results the server did not take (lost answers, a server away, an
@@ -316,12 +336,14 @@ class HealthReporter:
     def _send(self, cid: int, entry: Entry) -> bool:
         """Report a command's result; True when the server has it (or refused it for good)."""
         body: dict[str, Any] = {"ok": entry.ok, "detail": entry.detail[:2000]}
-        if cid in self._unsent_files:
-            attachment, content_type = self._unsent_files[cid]
-            body["attachment_b64"] = base64.b64encode(attachment).decode()
-            body["attachment_type"] = content_type
-        elif entry.file:  # made by a process that ended before its report got through
-            body["detail"] = f"{entry.detail[:1900]}; its file was lost with a restart, ask again"
+        if entry.file:
+            kept = self._files.get(cid)
+            if isinstance(kept, str):  # lost with a restart, damaged on disk
+                body["detail"] = f"{entry.detail[:1700]}; {kept}"
+                self._record.file_lost(cid, kept)
+            else:
+                body["attachment_b64"] = base64.b64encode(kept[0]).decode()
+                body["attachment_type"] = kept[1]
         try:
             self.central.report_command(cid, body)
         except CentralError as exc:
@@ -330,7 +352,7 @@ class HealthReporter:
                 return False
             if exc.code != "already_reported":
                 log.warning("health: command %d result refused for good: %s", cid, exc)
-        self._unsent_files.pop(cid, None)
+        self._files.remove(cid)
         return True
 
     def start(self) -> None:

@@ -106,8 +106,13 @@ def test_every_command_runs_and_reports(server: EmbeddedServer, reporter: Health
     }
     assert len(reporter.beat_once()) == 6
     assert reporter.system.calls == ["restart_app", "reboot"]  # type: ignore[attr-defined]
+    # a restart or reboot is done once the app is back: its next heartbeat says so
+    assert {command(server, ids[k])["status"] for k in ("restart_app", "reboot")} == {"sent"}
+    assert reporter.beat_once() == []
     for cid in ids.values():
         assert command(server, cid)["status"] == "done", command(server, cid)
+    assert str(command(server, ids["restart_app"])["result_detail"]).startswith("restarted")
+    assert str(command(server, ids["reboot"])["result_detail"]).startswith("rebooted")
     ticket = reporter.devices["ticket_printer"]
     assert ticket.tickets[0].registration_number.startswith("TES-")  # type: ignore[attr-defined]
     assert (reporter.data_dir / "config.pushed.json").read_text().count("inactivity_s") == 1

@@ -1,0 +1,165 @@
+"""The files of remote-command results (log bundles, screenshots) the server has not taken yet,
+kept across a restart of the kiosk app.
+
+A screenshot can show personal data (blurred fields, still) and a log bundle masked personal
+data, so a file is kept sealed at rest: AES-GCM with the kiosk's outbox key (sealing.py), bound
+to its command's id, one file per command under the data dir, written whole
+(durable.write_atomically). Without the key nothing is written: the file lives only in memory,
+as long as the process that made it. The files kept are bounded (`cap_bytes`): the oldest
+commands' files are dropped to make room, with a log line, and their results say so
+(CommandRecord.file_lost). A file removed once its result is reported. A stored file that does
+not open (damaged, another key) is removed and its result says it was lost: never a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kiosk_app.services.durable import write_atomically
+from kiosk_app.services.sealing import seal, unseal
+
+log = logging.getLogger(__name__)
+
+FOLDER = "fleet-results"  # in the kiosk's data dir
+SUFFIX = ".sealed"
+MAX_STORED_BYTES = 24_000_000  # four of the largest files the server takes (~6 MB each)
+LOST = "its file was lost with a restart, ask again"
+DAMAGED = "its file was lost: the kiosk's stored copy does not open ({why}), ask again"
+DROPPED = (
+    "its file was dropped: the kiosk keeps at most {cap} bytes of files the server has not "
+    "taken, newer ones came; ask again"
+)
+
+
+class ResultFiles:
+    """Unsent result files by command id: in memory, and sealed in `folder` with `key`."""
+
+    def __init__(self, folder: Path, key: bytes | None, cap_bytes: int = MAX_STORED_BYTES):
+        self.folder = folder
+        self.cap_bytes = cap_bytes
+        self._aead = AESGCM(key) if key is not None else None
+        self._lock = threading.Lock()
+        self._memory: dict[int, tuple[bytes, str | None]] = {}  # made by this process
+        self._sizes: dict[int, int] = {}  # what each kept file costs
+        for path in folder.glob(f"*{SUFFIX}") if folder.is_dir() else ():
+            try:
+                self._sizes[int(path.name.removesuffix(SUFFIX))] = path.stat().st_size
+            except (ValueError, OSError):
+                continue
+
+    def keep(self, cid: int, data: bytes, content_type: str | None) -> list[int]:
+        """Keep command `cid`'s file until `remove`; the commands whose files were dropped to
+        stay within `cap_bytes`, oldest first (their results must say so)."""
+        with self._lock:
+            self._memory[cid] = (data, content_type)
+            sealed = None
+            if self._aead is not None:
+                plain = (content_type or "").encode() + b"\n" + data
+                sealed = seal(self._aead, plain, self._aad(cid))
+            size = len(sealed) if sealed is not None else len(data)
+            if size > self.cap_bytes:
+                log.warning(
+                    "health: the file of command %d (%d bytes) is larger than the %d bytes kept "
+                    "for the server: kept in memory only",
+                    cid,
+                    size,
+                    self.cap_bytes,
+                )
+                return []
+            dropped = self._make_room(cid, size)
+            self._sizes[cid] = size
+            if sealed is None:
+                return dropped
+            try:
+                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                write_atomically(self._path(cid), sealed)
+            except OSError as exc:
+                log.warning(
+                    "health: the file of command %d not stored (%s): kept in memory only, lost "
+                    "if the kiosk app restarts before the server takes it",
+                    cid,
+                    exc,
+                )
+            return dropped
+
+    def get(self, cid: int) -> tuple[bytes, str | None] | str:
+        """Command `cid`'s file and its type, or why it is not there (its result says it)."""
+        with self._lock:
+            if cid in self._memory:
+                return self._memory[cid]
+            path = self._path(cid)
+            if self._aead is None or not path.exists():
+                return LOST
+            try:
+                plain = unseal(self._aead, path.read_bytes(), self._aad(cid))
+                content_type, data = plain.split(b"\n", 1)
+                kept = (data, content_type.decode("ascii") or None)
+            except (OSError, InvalidTag, ValueError) as exc:
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                log.error(
+                    "health: the stored file of command %d (%s) does not open (%s): removed, "
+                    "its result says it was lost",
+                    cid,
+                    path,
+                    why,
+                )
+                self._drop(cid)
+                return DAMAGED.format(why=why)
+            self._memory[cid] = kept
+            return kept
+
+    def remove(self, cid: int) -> None:
+        """The server has command `cid`'s result: its file goes."""
+        with self._lock:
+            self._drop(cid)
+
+    def prune(self, keep: set[int]) -> None:
+        """Remove the stored files of every command but `keep` (a record kept aside as
+        damaged, results reported by a process killed before removing their file)."""
+        with self._lock:
+            for cid in sorted(set(self._sizes) - keep):
+                log.info("health: stored file of command %d no longer awaited: removed", cid)
+                self._drop(cid)
+            for stale in self.folder.glob(f"*{SUFFIX}.tmp") if self.folder.is_dir() else ():
+                stale.unlink(missing_ok=True)  # a write cut short
+
+    def stored(self) -> list[int]:
+        """The commands whose files are kept, oldest first."""
+        with self._lock:
+            return sorted(self._sizes)
+
+    def _make_room(self, cid: int, size: int) -> list[int]:
+        dropped = []
+        for old in sorted(c for c in self._sizes if c != cid):
+            if sum(self._sizes.values()) - self._sizes.get(cid, 0) + size <= self.cap_bytes:
+                break
+            log.warning(
+                "health: the file of command %d (%d bytes) dropped to keep the files the server "
+                "has not taken within %d bytes; its result says so",
+                old,
+                self._sizes[old],
+                self.cap_bytes,
+            )
+            self._drop(old)
+            dropped.append(old)
+        return dropped
+
+    def _drop(self, cid: int) -> None:
+        self._memory.pop(cid, None)
+        self._sizes.pop(cid, None)
+        try:
+            self._path(cid).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("health: stored file of command %d not removed: %s", cid, exc)
+
+    def _path(self, cid: int) -> Path:
+        return self.folder / f"{cid}{SUFFIX}"
+
+    @staticmethod
+    def _aad(cid: int) -> bytes:
+        return f"fleet-result|{cid}".encode()
