@@ -75,10 +75,12 @@ class SystemdActions:
         *,
         timeout_s: float = SYSTEMCTL_TIMEOUT_S,
         proc: Path = PROC,
+        boot_id: Path | None = None,
     ) -> None:
         self.unit = unit
         self.timeout_s = timeout_s
         self.proc = proc
+        self.boot_id = boot_id or proc / BOOT_ID
 
     def restart_app(self) -> None:
         """Ask systemd to restart the kiosk unit (this process ends)."""
@@ -91,7 +93,7 @@ class SystemdActions:
     def incarnation(self) -> Incarnation:
         """From /proc: the boot id, this process's pid and start time ("unknown" unreadable)."""
         try:
-            boot_id = (self.proc / BOOT_ID).read_text().strip() or UNKNOWN
+            boot_id = self.boot_id.read_text().strip() or UNKNOWN
         except OSError as exc:
             log.warning("system: boot id unreadable: %s", exc)
             boot_id = UNKNOWN

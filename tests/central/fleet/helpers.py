@@ -1,4 +1,4 @@
-"""Shared helpers of the fleet tests: enrolment, heartbeat bodies, staff headers."""
+"""Shared helpers of the fleet tests: enrolment, heartbeat bodies, staff headers, commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tests.central.conftest import ADMIN_TOKEN, OFFICE
 
 STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 GIB = 1 << 30
+KIOSK = "kiosk-01"
 
 
 def enrol(
@@ -102,3 +103,29 @@ class Technician:
         asked = self.http.post(action, data={"csrf": csrf}, timeout=10)
         assert asked.status_code == 200 and 'id="confirm-key"' in asked.text  # confirm first
         return self.http.post(action, data={"csrf": csrf, "confirmed": "1"}, timeout=10)
+
+
+def queue(server: EmbeddedServer, kind: str, kiosk_id: str = KIOSK) -> int:
+    """Queue a command for the kiosk as a technician; its id."""
+    r = requests.post(
+        f"{server.base_url}/api/v1/fleet/kiosks/{kiosk_id}/commands",
+        json={"kind": kind},
+        headers=STAFF,
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def command(server: EmbeddedServer, cid: int) -> dict[str, object]:
+    """A command's status as the fleet API shows it."""
+    r = requests.get(f"{server.base_url}/api/v1/fleet/commands/{cid}", headers=STAFF, timeout=10)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def status_on_page(server: EmbeddedServer, cid: int, kiosk_id: str = KIOSK) -> str:
+    """The command's row on the kiosk's dashboard page."""
+    page = Technician(server.base_url, ADMIN_TOKEN).page(kiosk_id)
+    start = page.index(f'data-id="{cid}"')
+    return page[start : page.index("</tr>", start)]

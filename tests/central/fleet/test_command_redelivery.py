@@ -25,10 +25,19 @@ from kiosk_app.services.command_record import FILE_NAME
 from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
 from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
-from tests.central.fleet.helpers import STAFF, Technician, beat, enrol, kiosks
+from tests.central.fleet.helpers import (
+    KIOSK,
+    STAFF,
+    Technician,
+    beat,
+    command,
+    enrol,
+    kiosks,
+    queue,
+    status_on_page,
+)
 from tests.services.faultproxy import FaultProxy
 
-KIOSK = "kiosk-01"
 HEARTBEAT = b"POST /api/v1/fleet/heartbeat"
 RESULTS = b"POST /api/v1/fleet/commands/"
 
@@ -96,30 +105,6 @@ def kiosk(server: EmbeddedServer, tmp_path: Path) -> Iterator[Kiosk]:
         for health in rig.running:
             health.central.close()
         proxy.close()
-
-
-def queue(server: EmbeddedServer, kind: str, kiosk_id: str = KIOSK) -> int:
-    r = requests.post(
-        f"{server.base_url}/api/v1/fleet/kiosks/{kiosk_id}/commands",
-        json={"kind": kind},
-        headers=STAFF,
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
-
-
-def command(server: EmbeddedServer, cid: int) -> dict[str, object]:
-    r = requests.get(f"{server.base_url}/api/v1/fleet/commands/{cid}", headers=STAFF, timeout=10)
-    assert r.status_code == 200, r.text
-    return dict(r.json())
-
-
-def status_on_page(server: EmbeddedServer, cid: int, kiosk_id: str = KIOSK) -> str:
-    """The command's row on the kiosk's dashboard page."""
-    page = Technician(server.base_url, ADMIN_TOKEN).page(kiosk_id)
-    start = page.index(f'data-id="{cid}"')
-    return page[start : page.index("</tr>", start)]
 
 
 def test_a_lost_answer_is_handed_out_again_and_the_command_runs_once(

@@ -1,0 +1,190 @@
+"""The files of command results (screenshots, log bundles) survive a restart of the kiosk app
+while the server is away, against the real central server over HTTP on loopback (SQLite and
+PostgreSQL) behind the fault proxy, and the kiosk's real health reporter discarded and made
+again on the same data directory: the file reaches the technician byte for byte and leaves
+the kiosk's disk, it is never on disk in the clear, the files kept are bounded (the oldest
+dropped, its result says so) and a damaged one is reported lost, never a crash."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from central_server.embedded import EmbeddedServer
+from kiosk_app.central import CentralClient
+from kiosk_app.services.health import HealthReporter
+from kiosk_app.services.result_files import FOLDER
+from kiosk_app.services.system_actions import RecordingSystemActions
+from tests.central.conftest import ADMIN_TOKEN, OFFICE
+from tests.central.fleet.helpers import KIOSK, command, queue
+from tests.services.faultproxy import FaultProxy
+
+RESULTS = b"POST /api/v1/fleet/commands/"
+SECRET = b"NIK 3517012345670001 SITI AMINAH"  # what a screenshot may show, blurred or not
+
+
+@dataclass
+class Kiosk:
+    """A kiosk's data directory and outbox key; `start()` is its app (re)starting."""
+
+    proxy: FaultProxy
+    data_dir: Path
+    key: bytes = field(default_factory=lambda: AESGCM.generate_key(bit_length=256))
+    token: str | None = None
+    cap_bytes: int = 24_000_000
+    shots: list[bytes] = field(default_factory=list)
+    running: list[HealthReporter] = field(default_factory=list)
+
+    def start(self) -> HealthReporter:
+        central = CentralClient(self.proxy.base_url, KIOSK, OFFICE, token=self.token, timeout=10)
+        if self.token is None:
+            central.register("Lobi")
+            self.token = central.token
+        (self.data_dir / "logs").mkdir(exist_ok=True)
+        (self.data_dir / "logs" / "kiosk.log").write_bytes(b"INFO started\n" + SECRET)
+        health = HealthReporter(
+            central=central,
+            devices={},
+            app_version="0.2.0",
+            data_dir=self.data_dir,
+            log_dir=self.data_dir / "logs",
+            system=RecordingSystemActions(),
+            screenshot=self.screenshot,
+            attachment_key=self.key,
+            attachment_cap_bytes=self.cap_bytes,
+        )
+        self.running.append(health)
+        return health
+
+    def screenshot(self) -> bytes:
+        shot = b"\x89PNG\r\n\x1a\n" + SECRET + os.urandom(50_000)
+        self.shots.append(shot)
+        return shot
+
+    def stored(self) -> list[Path]:
+        folder = self.data_dir / FOLDER
+        return sorted(folder.iterdir()) if folder.exists() else []
+
+    def restart(self) -> HealthReporter:
+        """The app killed and started again: its reporter (and all it held in memory) gone."""
+        for health in self.running:
+            health.central.close()
+        self.running.clear()
+        return self.start()
+
+
+@pytest.fixture
+def kiosk(server: EmbeddedServer, tmp_path: Path) -> Iterator[Kiosk]:
+    (tmp_path / "kiosk").mkdir()
+    proxy = FaultProxy(server.port)
+    rig = Kiosk(proxy, tmp_path / "kiosk")
+    try:
+        yield rig
+    finally:
+        for health in rig.running:
+            health.central.close()
+        proxy.close()
+
+
+def attachment(server: EmbeddedServer, cid: int) -> requests.Response:
+    """The command's file as a technician downloads it from the dashboard."""
+    staff = requests.Session()
+    login = staff.post(f"{server.base_url}/fleet/login", data={"token": ADMIN_TOKEN}, timeout=10)
+    assert login.status_code == 200
+    return staff.get(f"{server.base_url}/fleet/commands/{cid}/attachment", timeout=10)
+
+
+def test_a_file_kept_across_a_restart_reaches_the_technician_and_leaves_the_disk(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    health = kiosk.start()
+    shot, logs = queue(server, "screenshot"), queue(server, "upload_logs")
+    kiosk.proxy.only, kiosk.proxy.mode = RESULTS, "reset"  # the server away for results
+    assert [c["id"] for c in health.beat_once()] == [shot, logs]
+    assert command(server, shot)["status"] == "sent"
+    stored = kiosk.stored()
+    assert [p.name for p in stored] == [f"{shot}.sealed", f"{logs}.sealed"]
+    assert not any(SECRET in p.read_bytes() for p in stored)  # sealed at rest
+    assert not any(b"PNG" in p.read_bytes()[:32] for p in stored)
+
+    again = kiosk.restart()
+    assert again.beat_once() == []  # still away: kept
+    assert [p.name for p in kiosk.stored()] == [f"{shot}.sealed", f"{logs}.sealed"]
+    kiosk.proxy.mode = "forward"
+    assert again.beat_once() == []
+    for cid in (shot, logs):
+        done = command(server, cid)
+        assert (done["status"], done["has_attachment"]) == ("done", True), done
+        assert "lost" not in str(done["result_detail"])
+    got = attachment(server, shot)
+    assert (got.content, got.headers["content-type"]) == (kiosk.shots[0], "image/png")
+    with tarfile.open(fileobj=io.BytesIO(attachment(server, logs).content)) as tar:
+        member = tar.extractfile("kiosk.log")
+        assert member is not None and member.read() == b"INFO started\n" + SECRET
+    assert kiosk.stored() == []  # the server has them: gone from the kiosk
+
+
+def test_a_damaged_stored_file_is_reported_lost(
+    server: EmbeddedServer, kiosk: Kiosk, caplog: pytest.LogCaptureFixture
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, "screenshot")
+    kiosk.proxy.only, kiosk.proxy.mode = RESULTS, "reset"
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    [stored] = kiosk.stored()
+    damaged = bytearray(stored.read_bytes())
+    damaged[100] ^= 0xFF  # one bit rotted on the disk
+    stored.write_bytes(bytes(damaged))
+
+    again = kiosk.restart()
+    kiosk.proxy.mode = "forward"
+    with caplog.at_level(logging.INFO, logger="kiosk_app.services.result_files"):
+        assert again.beat_once() == []
+    lost = command(server, cid)
+    assert (lost["status"], lost["has_attachment"]) == ("done", False)
+    assert "its file was lost: the kiosk's stored copy does not open (InvalidTag)" in str(
+        lost["result_detail"]
+    )
+    assert any(
+        r.levelno == logging.ERROR and f"stored file of command {cid}" in r.getMessage()
+        for r in caplog.records
+    )
+    assert kiosk.stored() == []
+    assert again.beat_once() == []
+
+
+def test_the_oldest_file_is_dropped_beyond_the_cap_and_its_result_says_so(
+    server: EmbeddedServer, kiosk: Kiosk, caplog: pytest.LogCaptureFixture
+) -> None:
+    kiosk.cap_bytes = 150_000  # two screenshots of ~50 kB sealed, not three
+    health = kiosk.start()
+    kiosk.proxy.only, kiosk.proxy.mode = RESULTS, "reset"
+    first, second, third = (queue(server, "screenshot") for _ in range(3))
+    with caplog.at_level(logging.INFO, logger="kiosk_app.services.result_files"):
+        assert len(health.beat_once()) == 3
+    assert [p.name for p in kiosk.stored()] == [f"{second}.sealed", f"{third}.sealed"]
+    assert any(
+        r.levelno == logging.WARNING and f"file of command {first} " in r.getMessage()
+        for r in caplog.records
+    )
+
+    again = kiosk.restart()
+    kiosk.proxy.mode = "forward"
+    assert again.beat_once() == []
+    dropped = command(server, first)
+    assert (dropped["status"], dropped["has_attachment"]) == ("done", False)
+    assert "its file was dropped: the kiosk keeps at most 150000 bytes" in str(
+        dropped["result_detail"]
+    )
+    for n, cid in ((1, second), (2, third)):
+        assert attachment(server, cid).content == kiosk.shots[n]
+    assert kiosk.stored() == []

@@ -1,0 +1,212 @@
+"""A restart or reboot is reported as it happened, against the real central server over HTTP
+(SQLite and PostgreSQL), the kiosk's real health reporter and its real SystemdActions running
+a `systemctl` of the test's making first on PATH: refused (a non-zero exit with polkit's words,
+an unknown unit), hanging past its timeout, or missing, the command fails with systemctl's own
+reason on the technician's dashboard and in a log line, and runs once; asked for and not done,
+it fails once overdue; done, the kiosk app that comes back (another process, on real /proc)
+confirms it, and a reboot whose boot id did not change is reported as not done."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from central_server.embedded import EmbeddedServer
+from kiosk_app.central import CentralClient
+from kiosk_app.services.health import HealthReporter
+from kiosk_app.services.system_actions import SystemdActions
+from tests.central.conftest import OFFICE
+from tests.central.fleet.helpers import KIOSK, command, queue, status_on_page
+
+REFUSED = 'echo "Failed to reboot: Access denied" >&2; echo "(polkit said no)" >&2; exit 1'
+NO_UNIT = 'echo "Failed to restart anjungan-kiosk.service: Unit not found." >&2; exit 5'
+
+
+@dataclass
+class Machine:
+    """A kiosk's data directory, and a folder first on PATH for its `systemctl`."""
+
+    central: CentralClient
+    data_dir: Path
+    bin: Path
+    boot_id: Path  # the machine's boot id as the kiosk reads it (a reboot writes a new one)
+
+    def systemctl(self, script: str) -> None:
+        """Install a `systemctl` that logs its arguments to calls.log, then runs `script`."""
+        path = self.bin / "systemctl"
+        path.write_text(f'#!/bin/sh\necho "$*" >> {self.calls_log}\n{script}\n')
+        path.chmod(0o755)
+
+    @property
+    def calls_log(self) -> Path:
+        return self.bin.parent / "calls.log"
+
+    def calls(self) -> list[str]:
+        return self.calls_log.read_text().splitlines() if self.calls_log.exists() else []
+
+    def reporter(self, timeout_s: float = 10) -> HealthReporter:
+        system = SystemdActions(timeout_s=timeout_s, boot_id=self.boot_id)
+        return HealthReporter(
+            central=self.central,
+            devices={},
+            app_version="0.2.0",
+            data_dir=self.data_dir,
+            system=system,
+        )
+
+
+@pytest.fixture
+def machine(
+    server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Machine]:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "kiosk").mkdir()
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    boot_id = tmp_path / "boot_id"
+    boot_id.write_text(f"{uuid.uuid4()}\n")
+    central = CentralClient(server.base_url, KIOSK, OFFICE, timeout=10)
+    central.register("Lobi")
+    try:
+        yield Machine(central, tmp_path / "kiosk", tmp_path / "bin", boot_id)
+    finally:
+        central.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "script", "reason"),
+    [
+        (
+            "reboot",
+            REFUSED,
+            "reboot not done: `systemctl reboot` exited 1: Failed to reboot: Access denied "
+            "(polkit said no)",
+        ),
+        (
+            "restart_app",
+            NO_UNIT,
+            "restart_app not done: `systemctl restart --no-block anjungan-kiosk.service` "
+            "exited 5: Failed to restart anjungan-kiosk.service: Unit not found.",
+        ),
+        (
+            "reboot",
+            "exec sleep 60",
+            "reboot not done: `systemctl reboot` did not answer within 1 s",
+        ),
+    ],
+    ids=["polkit-refusal", "unknown-unit", "hangs"],
+)
+def test_a_restart_or_reboot_the_system_refuses_is_reported_failed_with_its_reason(
+    server: EmbeddedServer,
+    machine: Machine,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    script: str,
+    reason: str,
+) -> None:
+    machine.systemctl(script)
+    health = machine.reporter(timeout_s=1)
+    cid = queue(server, kind)
+    with caplog.at_level(logging.INFO, logger="kiosk_app.services.health"):
+        assert [c["id"] for c in health.beat_once()] == [cid]
+    failed = command(server, cid)
+    assert failed["status"] == "failed", failed
+    assert str(failed["result_detail"]).startswith(reason), failed["result_detail"]
+    assert reason.split(": ", 1)[1] in status_on_page(server, cid)  # the technician reads it
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(f"command {cid} ({kind}) not done: `systemctl" in e for e in errors), errors
+    assert health.beat_once() == [] and machine.reporter().beat_once() == []
+    assert len(machine.calls()) == 1  # asked once, never again
+    assert command(server, cid)["status"] == "failed"
+
+
+def test_a_missing_systemctl_is_reported(
+    server: EmbeddedServer, machine: Machine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(machine.bin))  # no systemctl anywhere on it
+    health = machine.reporter()
+    cid = queue(server, "reboot")
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    failed = command(server, cid)
+    assert failed["status"] == "failed"
+    assert "`systemctl reboot` could not run: [Errno 2]" in str(failed["result_detail"])
+
+
+def test_a_reboot_asked_for_and_never_done_fails_once_overdue(
+    server: EmbeddedServer, machine: Machine
+) -> None:
+    machine.systemctl("exit 0")  # taken, and nothing happens (a stuck shutdown job)
+    health = machine.reporter()
+    cid = queue(server, "reboot")
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    assert health.beat_once() == []
+    waiting = command(server, cid)
+    assert (waiting["status"], waiting["result_detail"]) == ("received", None)
+    assert "Diterima anjungan" in status_on_page(server, cid)
+
+    health.clock = lambda: datetime.now(UTC) + timedelta(minutes=6)
+    assert health.beat_once() == []
+    failed = command(server, cid)
+    assert failed["status"] == "failed"
+    assert "but the machine did not reboot: the kiosk app that asked was still running" in str(
+        failed["result_detail"]
+    )
+    assert machine.calls() == ["reboot"]
+
+
+def kiosk_process(server: EmbeddedServer, machine: Machine) -> subprocess.CompletedProcess[str]:
+    """The kiosk app as a process of its own: one heartbeat (tests/central/fleet/kiosk_process)."""
+    assert machine.central.token is not None
+    args = [server.base_url, machine.central.token, str(machine.data_dir), str(machine.boot_id)]
+    return subprocess.run(
+        [sys.executable, "-m", "tests.central.fleet.kiosk_process", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "reboots", "status", "detail"),
+    [
+        ("restart_app", False, "done", "restarted at "),
+        ("reboot", True, "done", "rebooted at "),
+        ("reboot", False, "failed", "but the machine did not reboot: the kiosk app restarted at "),
+    ],
+    ids=["restart", "reboot", "reboot-not-done"],
+)
+def test_the_app_that_comes_back_confirms_what_happened(
+    server: EmbeddedServer,
+    machine: Machine,
+    kind: str,
+    reboots: bool,
+    status: str,
+    detail: str,
+) -> None:
+    # systemd's part: a reboot gives the machine a new boot id; either ends the kiosk app
+    new_boot = f"cat /proc/sys/kernel/random/uuid > {machine.boot_id}" if reboots else ":"
+    machine.systemctl(f"{new_boot}\nkill -TERM $PPID")
+    cid = queue(server, kind)
+    asked = kiosk_process(server, machine)
+    assert asked.returncode == -15, asked.stderr  # ended by the restart it asked for
+    assert asked.stdout == ""
+    assert command(server, cid)["status"] == "sent"
+
+    back = kiosk_process(server, machine)  # systemd starts the kiosk app again
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout.splitlines()[-1]) == []  # not run again
+    result = command(server, cid)
+    assert result["status"] == status, result
+    assert detail in str(result["result_detail"]), result["result_detail"]
+    unit = "restart --no-block anjungan-kiosk.service"
+    assert machine.calls() == ([kind] if kind == "reboot" else [unit])
