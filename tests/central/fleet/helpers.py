@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 import requests
 
 from central_server.embedded import EmbeddedServer
+from kiosk_app.central import CentralClient
+from kiosk_app.services.health import HealthReporter
 from tests.central.conftest import ADMIN_TOKEN, OFFICE
+from tests.services.faultproxy import FaultProxy
 
 STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 GIB = 1 << 30
@@ -129,3 +135,47 @@ def status_on_page(server: EmbeddedServer, cid: int, kiosk_id: str = KIOSK) -> s
     page = Technician(server.base_url, ADMIN_TOKEN).page(kiosk_id)
     start = page.index(f'data-id="{cid}"')
     return page[start : page.index("</tr>", start)]
+
+
+@dataclass
+class KioskRig:
+    """One kiosk's data directory, reaching the server through a fault proxy; each
+    `reporter()` is its app (re)starting: a new health reporter on the same directory."""
+
+    proxy: FaultProxy
+    data_dir: Path
+    token: str | None = None
+    running: list[HealthReporter] = field(default_factory=list)
+
+    def reporter(self, **fields: Any) -> HealthReporter:
+        """A health reporter of the kiosk (enrolled on the first), without devices."""
+        central = CentralClient(self.proxy.base_url, KIOSK, OFFICE, token=self.token, timeout=10)
+        if self.token is None:
+            central.register("Lobi")
+            self.token = central.token
+        health = HealthReporter(
+            central=central, devices={}, app_version="0.2.0", data_dir=self.data_dir, **fields
+        )
+        self.running.append(health)
+        return health
+
+    def close(self) -> None:
+        """Close every reporter's connection and the proxy."""
+        for health in self.running:
+            health.central.close()
+        self.running.clear()
+
+
+Rig = TypeVar("Rig", bound=KioskRig)
+
+
+def kiosk_rig(kind: type[Rig], server: EmbeddedServer, tmp_path: Path) -> Iterator[Rig]:
+    """A fixture's body: a `kind` rig on a fresh data directory, closed after the test."""
+    (tmp_path / "kiosk").mkdir()
+    proxy = FaultProxy(server.port)
+    rig = kind(proxy, tmp_path / "kiosk")
+    try:
+        yield rig
+    finally:
+        rig.close()
+        proxy.close()

@@ -20,23 +20,24 @@ from sqlalchemy import delete, event, text, update
 from central_server.app import create_app
 from central_server.embedded import EmbeddedServer
 from central_server.fleet.models import FleetCommand
-from kiosk_app.central import CentralClient, CentralError
+from kiosk_app.central import CentralError
 from kiosk_app.services.command_record import FILE_NAME
 from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions
-from tests.central.conftest import ADMIN_TOKEN, OFFICE, TODAY
+from tests.central.conftest import ADMIN_TOKEN, TODAY
 from tests.central.fleet.helpers import (
     KIOSK,
     STAFF,
+    KioskRig,
     Technician,
     beat,
     command,
     enrol,
+    kiosk_rig,
     kiosks,
     queue,
     status_on_page,
 )
-from tests.services.faultproxy import FaultProxy
 
 HEARTBEAT = b"POST /api/v1/fleet/heartbeat"
 RESULTS = b"POST /api/v1/fleet/commands/"
@@ -61,32 +62,15 @@ class Killed(BaseException):
 
 
 @dataclass
-class Kiosk:
-    """One kiosk's data directory and machine; `start()` is the kiosk app (re)starting."""
+class Kiosk(KioskRig):
+    """A kiosk whose test ticket printing can die midway; `start()` is its app (re)starting."""
 
-    proxy: FaultProxy
-    data_dir: Path
     system: RecordingSystemActions = field(default_factory=RecordingSystemActions)
     printed: int = 0
     die_printing: bool = False
-    token: str | None = None
-    running: list[HealthReporter] = field(default_factory=list)
 
     def start(self) -> HealthReporter:
-        central = CentralClient(self.proxy.base_url, KIOSK, OFFICE, token=self.token, timeout=10)
-        if self.token is None:
-            central.register("Lobi")
-            self.token = central.token
-        health = HealthReporter(
-            central=central,
-            devices={},
-            app_version="0.2.0",
-            data_dir=self.data_dir,
-            system=self.system,
-            print_test_ticket=self.print_ticket,
-        )
-        self.running.append(health)
-        return health
+        return self.reporter(system=self.system, print_test_ticket=self.print_ticket)
 
     def print_ticket(self) -> None:
         if self.die_printing:
@@ -96,15 +80,7 @@ class Kiosk:
 
 @pytest.fixture
 def kiosk(server: EmbeddedServer, tmp_path: Path) -> Iterator[Kiosk]:
-    (tmp_path / "kiosk").mkdir()
-    proxy = FaultProxy(server.port)
-    rig = Kiosk(proxy, tmp_path / "kiosk")
-    try:
-        yield rig
-    finally:
-        for health in rig.running:
-            health.central.close()
-        proxy.close()
+    yield from kiosk_rig(Kiosk, server, tmp_path)
 
 
 def test_a_lost_answer_is_handed_out_again_and_the_command_runs_once(

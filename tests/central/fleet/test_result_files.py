@@ -20,50 +20,34 @@ import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from central_server.embedded import EmbeddedServer
-from kiosk_app.central import CentralClient
 from kiosk_app.services.health import HealthReporter
 from kiosk_app.services.result_files import FOLDER
 from kiosk_app.services.system_actions import RecordingSystemActions
-from tests.central.conftest import ADMIN_TOKEN, OFFICE
-from tests.central.fleet.helpers import KIOSK, command, queue
-from tests.services.faultproxy import FaultProxy
+from tests.central.conftest import ADMIN_TOKEN
+from tests.central.fleet.helpers import KioskRig, command, kiosk_rig, queue
 
 RESULTS = b"POST /api/v1/fleet/commands/"
 SECRET = b"NIK 3517012345670001 SITI AMINAH"  # what a screenshot may show, blurred or not
 
 
 @dataclass
-class Kiosk:
-    """A kiosk's data directory and outbox key; `start()` is its app (re)starting."""
+class Kiosk(KioskRig):
+    """A kiosk with a screen and logs, and its outbox key; `start()` is its app (re)starting."""
 
-    proxy: FaultProxy
-    data_dir: Path
     key: bytes = field(default_factory=lambda: AESGCM.generate_key(bit_length=256))
-    token: str | None = None
     cap_bytes: int = 24_000_000
     shots: list[bytes] = field(default_factory=list)
-    running: list[HealthReporter] = field(default_factory=list)
 
     def start(self) -> HealthReporter:
-        central = CentralClient(self.proxy.base_url, KIOSK, OFFICE, token=self.token, timeout=10)
-        if self.token is None:
-            central.register("Lobi")
-            self.token = central.token
         (self.data_dir / "logs").mkdir(exist_ok=True)
         (self.data_dir / "logs" / "kiosk.log").write_bytes(b"INFO started\n" + SECRET)
-        health = HealthReporter(
-            central=central,
-            devices={},
-            app_version="0.2.0",
-            data_dir=self.data_dir,
+        return self.reporter(
             log_dir=self.data_dir / "logs",
             system=RecordingSystemActions(),
             screenshot=self.screenshot,
             attachment_key=self.key,
             attachment_cap_bytes=self.cap_bytes,
         )
-        self.running.append(health)
-        return health
 
     def screenshot(self) -> bytes:
         shot = b"\x89PNG\r\n\x1a\n" + SECRET + os.urandom(50_000)
@@ -76,23 +60,13 @@ class Kiosk:
 
     def restart(self) -> HealthReporter:
         """The app killed and started again: its reporter (and all it held in memory) gone."""
-        for health in self.running:
-            health.central.close()
-        self.running.clear()
+        self.close()
         return self.start()
 
 
 @pytest.fixture
 def kiosk(server: EmbeddedServer, tmp_path: Path) -> Iterator[Kiosk]:
-    (tmp_path / "kiosk").mkdir()
-    proxy = FaultProxy(server.port)
-    rig = Kiosk(proxy, tmp_path / "kiosk")
-    try:
-        yield rig
-    finally:
-        for health in rig.running:
-            health.central.close()
-        proxy.close()
+    yield from kiosk_rig(Kiosk, server, tmp_path)
 
 
 def attachment(server: EmbeddedServer, cid: int) -> requests.Response:
