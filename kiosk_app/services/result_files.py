@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk_app.services.durable import write_atomically
+from kiosk_app.services.durable import STORAGE, UNWRITABLE, write_atomically, write_problem
 from kiosk_app.services.sealing import seal, unseal
 
 log = logging.getLogger(__name__)
@@ -78,13 +78,17 @@ class ResultFiles:
             try:
                 self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 write_atomically(self._path(cid), sealed)
-            except OSError as exc:
+            except OSError as exc:  # the storage health names the folder and why
+                STORAGE.report(self.folder, write_problem(exc) or UNWRITABLE, str(exc))
                 log.warning(
                     "health: the file of command %d not stored (%s): kept in memory only, lost "
                     "if the kiosk app restarts before the server takes it",
                     cid,
                     exc,
                 )
+                self._sizes.pop(cid, None)
+                return dropped
+            STORAGE.writable_again(self.folder)
             return dropped
 
     def get(self, cid: int) -> tuple[bytes, str | None] | str:

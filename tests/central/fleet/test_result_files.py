@@ -20,6 +20,7 @@ import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from central_server.embedded import EmbeddedServer
+from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import HealthReporter
 from kiosk_app.services.result_files import FOLDER
 from kiosk_app.services.system_actions import RecordingSystemActions
@@ -162,3 +163,18 @@ def test_the_oldest_file_is_dropped_beyond_the_cap_and_its_result_says_so(
     for n, cid in ((1, second), (2, third)):
         assert attachment(server, cid).content == kiosk.shots[n]
     assert kiosk.stored() == []
+
+
+def test_a_file_the_disk_refuses_is_still_sent_by_the_process_that_made_it(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    (kiosk.data_dir / FOLDER).write_bytes(b"")  # a file where the folder goes: unwritable
+    health = kiosk.start()
+    health.devices = {"storage": STORAGE}
+    cid = queue(server, "screenshot")
+    kiosk.proxy.only, kiosk.proxy.mode = RESULTS, "reset"
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    assert STORAGE.status()["state"] == "unwritable" and FOLDER in STORAGE.status()["files"]
+    kiosk.proxy.mode = "forward"
+    assert health.beat_once() == []  # from memory
+    assert attachment(server, cid).content == kiosk.shots[0]
