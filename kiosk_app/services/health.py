@@ -34,6 +34,7 @@ from kiosk_app.services.system_actions import (
     Incarnation,
     SystemActionError,
     SystemActions,
+    SystemActionUnanswered,
     SystemdActions,
     verdict,
 )
@@ -216,6 +217,9 @@ class HealthReporter:
                 )
                 return
             ok, detail, attachment, content_type = self._execute(kind, args)
+        except SystemActionUnanswered as exc:  # it may still happen: the next start tells
+            log.warning("health: command %d (%s) unconfirmed: %s", cid, kind, exc)
+            return
         except SystemActionError as exc:
             log.error("health: command %d (%s) not done: %s", cid, kind, exc)
             ok, detail, attachment, content_type = False, f"{kind} not done: {exc}", None, None

@@ -6,8 +6,10 @@ health reporter never reports one as done when it asks for it. Before acting it 
 command with this machine's boot id (/proc/sys/kernel/random/boot_id, new at every boot) and
 this process's identity (pid and start time); then:
 
-- the request fails (systemctl missing, refused by polkit, a non-zero exit, no answer within
-  its timeout): the command's result is that failure, with systemctl's own words;
+- the request fails (systemctl missing, refused by polkit, a non-zero exit): the command's
+  result is that failure, with systemctl's own words;
+- systemctl does not answer within its timeout: it is stopped, but a job systemd already
+  queued may still run, so the command waits as if taken (below) and the log says so;
 - the request is taken: the first heartbeat of the app that comes back compares (`verdict`):
   a new boot id is a reboot done, a new process a restart done; a reboot whose boot id did not
   change after the app came back did not happen. While the process that asked still runs, the
@@ -40,7 +42,12 @@ UNKNOWN = "unknown"
 
 
 class SystemActionError(Exception):
-    """A restart or reboot the system refused or did not answer; says why, precisely."""
+    """A restart or reboot the system refused or could not be asked for; says why, precisely."""
+
+
+class SystemActionUnanswered(SystemActionError):
+    """systemctl did not answer in time. Killing it does not cancel a job systemd has already
+    queued, so the restart or reboot may still happen: the next start tells (`verdict`)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ class SystemdActions:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise SystemActionError(
+            raise SystemActionUnanswered(
                 f"`{command}` did not answer within {self.timeout_s:g} s (stopped)"
                 + _said(exc.stderr)
             ) from exc
