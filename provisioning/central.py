@@ -58,7 +58,8 @@ DEBIAN_DEFAULT_SITE = Path("/etc/nginx/sites-enabled/default")
 TLS_DIR = Path("/etc/anjungan/tls")  # central.crt and central.key: what nginx serves
 # certbot runs every executable here after each renewal (its deploy hooks)
 RENEWAL_HOOK = Path("/etc/letsencrypt/renewal-hooks/deploy/anjungan-central")
-RELOAD_NGINX = "nginx -t -q && systemctl reload nginx.service"
+CHECK_NGINX = "nginx -t -q"  # the whole config, with the certificate and key it names
+RELOAD_NGINX = "systemctl reload nginx.service"
 TARGET = "anjungan-central.target"
 UNITS = ("anjungan-central@.service", "anjungan-central-worker.service", TARGET)
 DEFAULT_PORTS = (8001, 8002)
@@ -133,25 +134,48 @@ def renewal_hook(
     *,
     lineage: Path | None = None,
     tls_dir: Path = TLS_DIR,
+    check: str = CHECK_NGINX,
     reload: str = RELOAD_NGINX,
 ) -> str:
     """certbot's deploy hook: the renewed certificate of `server_name` (certbot's `lineage`,
     /etc/letsencrypt/live/NAME) replaces the one nginx serves, then nginx reloads: new workers
     read it, the old ones finish the requests they are answering and close their idle
     connections (the kiosks resend on a new one). Never a restart: nginx would answer
-    nothing while down and cut the requests in flight."""
+    nothing while down and cut the requests in flight.
+
+    nginx never keeps a pair it refuses (a key not matching the certificate, a truncated file):
+    the new pair is written beside the served one and renamed over it, the served one kept
+    under a second name (a hard link: no copy to fail); when `check` (nginx -t) refuses the
+    new pair the old one is renamed back, nginx is not reloaded and keeps serving it, and the
+    hook says why on stderr and exits 1 (certbot logs both; a later renewal installs again).
+    A copy that fails (a full disk) stops before anything nginx reads changed."""
     lineage = lineage or LETSENCRYPT_LIVE / server_name
-    new_key, new_cert = tls_dir / ".central.key.new", tls_dir / ".central.crt.new"
+    key, crt = tls_dir / "central.key", tls_dir / "central.crt"
+    new_key, new_crt = tls_dir / ".central.key.new", tls_dir / ".central.crt.new"
+    old_key, old_crt = tls_dir / ".central.key.old", tls_dir / ".central.crt.old"
     return f"""#!/bin/sh
 # Written by provisioning/central.py: certbot runs it after each renewal.
 set -eu
 [ "${{RENEWED_LINEAGE:-}}" = "{lineage}" ] || exit 0  # another site's certificate
 umask 077
+trap 'rm -f "{new_key}" "{new_crt}"' EXIT
 cp "$RENEWED_LINEAGE/privkey.pem" "{new_key}"
-cp "$RENEWED_LINEAGE/fullchain.pem" "{new_cert}"
-chmod 0644 "{new_cert}"
-mv -f "{new_key}" "{tls_dir / "central.key"}"
-mv -f "{new_cert}" "{tls_dir / "central.crt"}"
+cp "$RENEWED_LINEAGE/fullchain.pem" "{new_crt}"
+chmod 0644 "{new_crt}"
+sync "{new_key}" "{new_crt}"  # on disk before they replace the served pair
+ln -f "{key}" "{old_key}"  # the served pair, kept under a second name
+ln -f "{crt}" "{old_crt}"
+mv -f "{new_key}" "{key}"
+mv -f "{new_crt}" "{crt}"
+if ! refused=$({check} 2>&1); then
+    mv -f "{old_key}" "{key}"
+    mv -f "{old_crt}" "{crt}"
+    echo "anjungan-central deploy hook: nginx refused the certificate of $RENEWED_LINEAGE;" \
+        "the previous certificate and key are back in {tls_dir}, nginx was not reloaded and" \
+        "keeps serving them. nginx -t said: $(printf %s "$refused" | tr '\\n' ' ')" >&2
+    exit 1
+fi
+rm -f "{old_key}" "{old_crt}"
 {reload}
 """
 

@@ -4,12 +4,13 @@ certbot's HTTP-01 challenge through nginx's plain-HTTP server: `certbot certonly
 writes a token's file under ACME_WEBROOT, nginx answers it on port 80 (the only thing it
 answers there besides the redirect to https: central.nginx_site), the CA fetches it. The
 certificate is then installed the way every renewal is: certbot's deploy hook
-(central.renewal_hook) copies it over /etc/anjungan/tls/central.{crt,key}, checks nginx's
-config and reloads nginx. certbot keeps the webroot in its renewal config, so its timer renews
-the same way. Each check that can fail before a request reaches the CA (no DNS record for the
-name, nginx not answering the challenge path) stops with what to do; a refused challenge stops
-with the CA's words. Nothing changes then: nginx keeps serving the certificate it had (the
-self-signed one). Standard library only, like central.py.
+(central.renewal_hook) swaps it in for /etc/anjungan/tls/central.{crt,key}, checks nginx's
+config (putting the previous pair back if nginx refuses the new one) and reloads nginx. certbot
+keeps the webroot in its renewal config, so its timer renews the same way. Each check that can
+fail before a request reaches the CA (no DNS record for the name, nginx not answering the
+challenge path) stops with what to do; a refused challenge stops with the CA's words. Nothing
+changes then: nginx keeps serving the certificate it had (the self-signed one). Standard
+library only, like central.py.
 """
 
 from __future__ import annotations

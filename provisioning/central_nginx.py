@@ -64,6 +64,8 @@ def nginx_site(
     http_listen: str | None = "80",
     access_log: str = "/var/log/nginx/anjungan-central.access.log",
     acme_webroot: Path = ACME_WEBROOT,
+    fail_timeout_s: int = FAIL_TIMEOUT_S,
+    upstream_keepalive_s: int = UPSTREAM_KEEPALIVE_S,
 ) -> str:
     """The http-level part of nginx's config: the upstream app servers and the servers.
 
@@ -72,10 +74,14 @@ def nginx_site(
     server that closes the connection unanswered (444). The plain-HTTP redirect goes to
     `server_name`, never to the Host the client sent; only an ACME challenge's file in
     `acme_webroot` is answered over plain HTTP (certbot's webroot: `--certbot`).
+    `fail_timeout_s`: how long an app server that refused a connection gets no request (a
+    rolling restart waits it out after each one: central_restart.rolling_restart's settle_s);
+    `upstream_keepalive_s`: how long nginx keeps an idle connection to an app server (a
+    stopping one waits until nginx closed every one: central_server/drain.py).
     """
     names = " ".join(dict.fromkeys((server_name, "127.0.0.1")))
     upstreams = "\n".join(
-        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout={FAIL_TIMEOUT_S}s;"
+        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout={fail_timeout_s}s;"
         for port in app_ports
     )
     log = (
@@ -134,7 +140,7 @@ upstream anjungan_central {{
     keepalive_requests 100000;
     # below the app servers' own keep-alive (75 s) and their drain on stop (25 s): nginx, not
     # the app server, ends an idle connection, so it never writes a request onto a closing one
-    keepalive_timeout {UPSTREAM_KEEPALIVE_S}s;
+    keepalive_timeout {upstream_keepalive_s}s;
 }}
 {redirect}
 server {{

@@ -220,6 +220,30 @@ def test_the_first_certificate_from_an_acme_server_after_the_failures_a_technici
         assert again["certificate"] == "unchanged (not yet due)"
         assert central.path(TLS).read_bytes() == issued
 
+        # a renewal whose chain was cut short (a full disk as certbot wrote it: a deploy hook
+        # running before provisioning's truncates it): nginx -t refuses it, the hook puts the
+        # served pair back and certbot reports the hook's failure; nothing nginx reads changed
+        hooks = central.path("/etc/letsencrypt/renewal-hooks/deploy")
+        cut = hooks / "00-disk-full"
+        cut.write_text('#!/bin/sh\ntruncate -s 400 "$RENEWED_LINEAGE/fullchain.pem"\n')
+        cut.chmod(0o755)
+        key = central.path("/etc/anjungan/tls/central.key").read_bytes()
+        broken = central.run(
+            "certbot", "renew", "--force-renewal", "--no-random-sleep-on-renew",
+            env=CA_ENV, timeout=300,
+        )  # fmt: skip
+        cut.unlink()
+        assert "Hook 'deploy-hook' reported error code 1" in broken.stderr, broken.stderr
+        assert "nginx refused the certificate of /etc/letsencrypt/live/" in broken.stderr
+        assert "nginx was not reloaded and keeps serving them" in broken.stderr
+        assert central.path(TLS).read_bytes() == issued
+        assert central.path("/etc/anjungan/tls/central.key").read_bytes() == key
+        assert sorted(p.name for p in central.path("/etc/anjungan/tls").iterdir()) == [
+            "central.crt", "central.key"
+        ]  # fmt: skip
+        assert central.run("nginx", "-t", "-q").returncode == 0  # a reboot would bring it up
+        assert served(central, on_loopback) == first_der(issued)
+
         # certbot's timer renewing (forced: not due yet) with what the first request stored
         # (webroot, server): its deploy hook installs the new certificate, nginx reloads
         renewal = central.run(

@@ -77,7 +77,7 @@ def free_port() -> int:
 class Deployment:
     """PostgreSQL, app servers, the worker and nginx, started here and stopped in close()."""
 
-    def __init__(self, tmp: Path, apps: int = 2) -> None:
+    def __init__(self, tmp: Path, apps: int = 2, **timers: int) -> None:
         self.tmp = tmp
         self.processes: list[subprocess.Popen[bytes]] = []
         self.pg = TemporaryPostgres().start()
@@ -86,6 +86,11 @@ class Deployment:
         self.https, self.http = free_port(), free_port()
         self.app_ports = tuple(free_port() for _ in range(apps))
         prov = provisioning()
+        # nginx's timers (nginx_site's fail_timeout_s, upstream_keepalive_s): production's
+        # unless given; a rolling restart waits fail_timeout out after each app server
+        self.fail_timeout_s: int = timers.get(
+            "fail_timeout_s", importlib.import_module("central_restart").FAIL_TIMEOUT_S
+        )
         self.cert, key = tmp / "tls/central.crt", tmp / "tls/central.key"
         prov.self_signed_cert(self.cert, key, "127.0.0.1")
         self.trust = self.cert  # what the clients' sessions verify the server's certificate by
@@ -111,6 +116,7 @@ directory = "{tmp / "messages"}"
             server_name="127.0.0.1", app_ports=self.app_ports, cert=self.cert, key=key,
             static_dir=STATIC_DIR, https_listen=f"127.0.0.1:{self.https}",
             http_listen=f"127.0.0.1:{self.http}", access_log="off",
+            **timers,
         )  # fmt: skip
         conf = prefix / "nginx.conf"
         conf.write_text(prov.nginx_main_conf(prefix, site, user="root"))
@@ -257,10 +263,11 @@ directory = "{tmp / "messages"}"
 
 
 @contextmanager
-def deployed(tmp: Path, apps: int = 2) -> Iterator[Deployment]:
-    """A deployment with `apps` app servers under `tmp`, ready, stopped on leaving."""
+def deployed(tmp: Path, apps: int = 2, **timers: int) -> Iterator[Deployment]:
+    """A deployment with `apps` app servers under `tmp`, ready, stopped on leaving; `timers`:
+    nginx_site's (fail_timeout_s, upstream_keepalive_s), production's unless given."""
     tmp.chmod(0o755)
-    deployment = Deployment(tmp, apps)
+    deployment = Deployment(tmp, apps, **timers)
     try:
         deployment.wait_ready()
         yield deployment

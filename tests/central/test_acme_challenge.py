@@ -24,29 +24,30 @@ KEY_AUTHORIZATION = f"{TOKEN}.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0bA3Q8lNKbMz1E"
 
 
 class Nginx:
-    """nginx with the production site on two loopback ports, the webroot under `tmp`."""
+    """nginx with the production site on two loopback ports, the webroot under `tmp`
+    (also tests/central/test_renewal_hook.py's: its certificate and key, its command line)."""
 
     def __init__(self, tmp: Path) -> None:
         prov = provisioning()
         self.webroot = tmp / "acme"
         self.challenges = self.webroot / ".well-known/acme-challenge"
         self.challenges.mkdir(parents=True)
-        cert, key = tmp / "tls/central.crt", tmp / "tls/central.key"
-        prov.self_signed_cert(cert, key, NAME)
-        self.http = free_port()
+        self.cert, self.key = tmp / "tls/central.crt", tmp / "tls/central.key"
+        prov.self_signed_cert(self.cert, self.key, NAME)
+        self.http, self.https = free_port(), free_port()
         prefix = tmp / "nginx"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (prefix / "tmp" / kind).mkdir(parents=True)
         site = prov.nginx_site(
-            server_name=NAME, app_ports=(free_port(),), cert=cert, key=key,
-            https_listen=f"127.0.0.1:{free_port()}", http_listen=f"127.0.0.1:{self.http}",
+            server_name=NAME, app_ports=(free_port(),), cert=self.cert, key=self.key,
+            https_listen=f"127.0.0.1:{self.https}", http_listen=f"127.0.0.1:{self.http}",
             access_log="off", acme_webroot=self.webroot,
         )  # fmt: skip
         conf = prefix / "nginx.conf"
         conf.write_text(prov.nginx_main_conf(prefix, site, user="root", workers="1"))
+        self.command = ["nginx", "-p", str(prefix), "-c", str(conf)]
         self.process = subprocess.Popen(
-            ["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-            stderr=subprocess.PIPE,
+            [*self.command, "-g", "daemon off;"], stderr=subprocess.PIPE
         )
 
     def get(self, path: str, host: str = NAME) -> http.client.HTTPResponse:

@@ -73,7 +73,7 @@ def test_nginx_reloads_and_certificate_renewals_under_load_fail_no_request(
     hook.write_text(
         prov.renewal_hook(
             "127.0.0.1", lineage=lineage, tls_dir=deployment.cert.parent,
-            reload=f"{nginx} -t -q && {nginx} -s reload",
+            check=f"{nginx} -t -q", reload=f"{nginx} -s reload",
         )
     )  # fmt: skip
     hook.chmod(0o755)

@@ -31,6 +31,13 @@ KIOSKS = 4
 ROUNDS = 2  # rolling restarts: each restarts every app server once, one after the other
 PROGRESS = 12  # POSTs answered before, between and after them (the load goes on throughout)
 SUBMIT_EVERY = 4  # heartbeats per submission
+# nginx's timers here, shorter than production's (provisioning/central_nginx.py), for the same
+# order of events in less time: the upstream fail_timeout (5 s), and so the wait after each app
+# server (rolling_restart's settle_s, fail_timeout + 1 as in production: 2 s instead of 6;
+# nginx counts it in whole seconds), and the upstream keepalive_timeout (15 s), which a
+# stopping app server's drain waits for when a worker the load does not use holds an idle
+# connection to it (up to 15 s per restart instead of 2)
+TIMERS = {"fail_timeout_s": 1, "upstream_keepalive_s": 2}
 
 pytestmark = needs_a_deployment
 
@@ -118,7 +125,7 @@ class Admin:
 
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    with deployed(tmp_path) as running:
+    with deployed(tmp_path, **TIMERS) as running:
         yield running
 
 
@@ -189,7 +196,10 @@ def test_a_rolling_restart_under_post_load_answers_no_post_502(deployment: Deplo
     try:
         load.progress()
         for _ in range(ROUNDS):  # what `provisioning/central.py --rolling-restart` does
-            prov.rolling_restart(deployment.app_ports, deployment.restart_app, healthy)
+            prov.rolling_restart(
+                deployment.app_ports, deployment.restart_app, healthy,
+                settle_s=deployment.fail_timeout_s + 1,
+            )  # fmt: skip
             load.progress()
     finally:
         load.end()
