@@ -26,6 +26,7 @@ from central_server.officer.common import PageContext, add_exception_handlers
 from central_server.openapi import install as document_responses
 from central_server.queue.hub import DisplayHub
 from central_server.ratelimit import StatusLookupLimiter
+from central_server.route_build import BUILDING, build_routes
 from central_server.routers import fleet as fleet_routes
 from central_server.routers import kiosk, officer, public
 from central_server.routers import queue as queue_routes
@@ -136,46 +137,48 @@ def create_app(
         await status_lookup.aclose()
         db.dispose()
 
-    app = CentralApp(
-        title="Anjungan central server", version="1.0", lifespan=lifespan, docs_url=None
-    )
-    app.state.db = db
-    app.state.fleet = fleet  # its service's clock: what the dashboard takes for now (tests)
-    app.state.public_url = public_url
-    # nginx serves the same folder at /static/ in production (provisioning/central.py)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.state.review = review
-    app.state.lease_sweep = lease_sweep
-    app.state.displays = displays
-    app.add_exception_handler(Exception, server_error)  # a short 500, never the traceback
-    add_exception_handlers(app, pages)  # officer pages and the API's refused transitions
-    app.include_router(officer.router(pages, admin_secret))
-    app.include_router(public.router(db, sealer))
-    app.include_router(queue_routes.router(db, displays, current_kiosk, clock_fn, pages))
-    app.include_router(fleet_routes.router(fleet, kiosk_auth))
-    fleet.install_handlers(app)  # the dashboard's login redirect
-    app.include_router(
-        kiosk.router(
-            db,
-            kiosk_auth=kiosk_auth,
-            current_kiosk=current_kiosk,
-            require_technician=staff_access.api,
-            today=today_fn,
-            status_lookup=status_lookup,
-            status_limiter=review.status_limiter,
-            limits=limits,
-            clock=clock_fn,
-            lease_book=lease_book,
-            sealer=sealer,
+    with BUILDING:  # FastAPI builds routes under catch_warnings (route_build)
+        app = CentralApp(
+            title="Anjungan central server", version="1.0", lifespan=lifespan, docs_url=None
         )
-    )
-    relative_slash_redirects(app)  # Location: /fleet/, never built from the Host header
-    document_responses(app)  # the OpenAPI document as the server really answers
-    options = security or SecurityOptions.from_environment(limits)
-    install_security(app, options)  # last: outermost
-    fast = fleet.heartbeat_path(app.stack)
-    if fast is not None:  # heartbeats are most traffic: skip the router and FastAPI's stack
-        app.heartbeats = SecurityMiddleware(fast, options)
+        app.state.db = db
+        app.state.fleet = fleet  # its service's clock: what the dashboard takes for now (tests)
+        app.state.public_url = public_url
+        # nginx serves the same folder at /static/ in production (provisioning/central.py)
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+        app.state.review = review
+        app.state.lease_sweep = lease_sweep
+        app.state.displays = displays
+        app.add_exception_handler(Exception, server_error)  # a short 500, never the traceback
+        add_exception_handlers(app, pages)  # officer pages and the API's refused transitions
+        app.include_router(officer.router(pages, admin_secret))
+        app.include_router(public.router(db, sealer))
+        app.include_router(queue_routes.router(db, displays, current_kiosk, clock_fn, pages))
+        app.include_router(fleet_routes.router(fleet, kiosk_auth))
+        fleet.install_handlers(app)  # the dashboard's login redirect
+        app.include_router(
+            kiosk.router(
+                db,
+                kiosk_auth=kiosk_auth,
+                current_kiosk=current_kiosk,
+                require_technician=staff_access.api,
+                today=today_fn,
+                status_lookup=status_lookup,
+                status_limiter=review.status_limiter,
+                limits=limits,
+                clock=clock_fn,
+                lease_book=lease_book,
+                sealer=sealer,
+            )
+        )
+        relative_slash_redirects(app)  # Location: /fleet/, never built from the Host header
+        document_responses(app)  # the OpenAPI document as the server really answers
+        options = security or SecurityOptions.from_environment(limits)
+        install_security(app, options)  # last: outermost
+        fast = fleet.heartbeat_path(app.stack)
+        if fast is not None:  # heartbeats are most traffic: skip the router and FastAPI's stack
+            app.heartbeats = SecurityMiddleware(fast, options)
+        build_routes(app)  # last: every route built before the app serves
     return app
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from central_server.route_build import BUILDING
 from central_server.schemas import Error
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -95,27 +96,33 @@ def install(app: FastAPI) -> None:
     """Replace app.openapi with the completed document (built once)."""
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            schemas.setdefault(
-                "Error", Error.model_json_schema(ref_template="#/components/schemas/{model}")
-            )
-            for name, definition in schemas["Error"].pop("$defs", {}).items():
-                schemas.setdefault(name, definition)
-            schemas.setdefault(
-                "HTTPValidationError",
-                {
-                    "type": "object",
-                    "properties": {"detail": {"type": "array", "items": {"type": "object"}}},
-                },
-            )
-            for path, operations in document.get("paths", {}).items():
-                for method, operation in operations.items():
-                    _complete(path, method, operation)
-            _restate(document)
-            app.openapi_schema = document
+        with BUILDING:  # FastAPI builds model fields for it (route_build)
+            if app.openapi_schema is None:
+                app.openapi_schema = _document(app)
         return app.openapi_schema
 
     # FastAPI's documented way to customise the schema is replacing this method.
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of `app`'s routes, completed."""
+    document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Error", Error.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    for name, definition in schemas["Error"].pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault(
+        "HTTPValidationError",
+        {
+            "type": "object",
+            "properties": {"detail": {"type": "array", "items": {"type": "object"}}},
+        },
+    )
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            _complete(path, method, operation)
+    _restate(document)
+    return document
