@@ -6,6 +6,13 @@ present opens a row, a code gone closes it). The migration opens rows for the co
 had when the table arrived. "Offline too long" comes from the
 gap itself: a heartbeat arriving after more than 15 minutes records the offline spell from
 last_seen + 15 min until now; a kiosk silent right now shows an open spell at read time.
+
+"Commands unacknowledged", raised by the server, is kept the same way, one spell per command:
+a command handed out (`sent_at`) and acknowledged or answered more than
+alerts.UNACKNOWLEDGED_AFTER later records its spell from sent_at + 10 min until then (the
+heartbeat writer, fleet.pgbatch's `late`, FleetService.record_result); one still unacknowledged
+shows an open spell at read time. Look-up budget spells and over-quota bookings are read from
+their own records.
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -17,38 +24,22 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
-from sqlalchemy import DateTime, ForeignKey, Index, String, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, mapped_column
 
 from central_server import card_holder_audit
 from central_server.db import Database
 from central_server.fleet import alerts
 from central_server.fleet.access import Staff, StaffAccess
-from central_server.fleet.models import KioskState
-from central_server.fleet.service import utc
-from central_server.models import Application, Base, Kiosk
+from central_server.fleet.models import FleetCommand, KioskAlert, KioskState
+from central_server.fleet.service import unacknowledged, utc
+from central_server.models import Application, Kiosk
 from central_server.settings import WIB
 
 OFFLINE = "offline_too_long"
 OVER_QUOTA = "over_quota"
 MAX_ROWS = 500
 STATES = ("open", "cleared")
-
-
-class KioskAlert(Base):
-    """One alert of one kiosk: raised at, cleared at (NULL while it lasts)."""
-
-    __tablename__ = "kiosk_alerts"
-    __table_args__ = (
-        Index("ix_kiosk_alerts_kiosk_open", "kiosk_id", "cleared_at"),
-        Index("ix_kiosk_alerts_raised", "raised_at"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
-    code: Mapped[str] = mapped_column(String(40))
-    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AlertEventOut(BaseModel):
@@ -195,6 +186,8 @@ class AlertHistory:
             ]
             if filters.state != "cleared" and filters.code in (None, OFFLINE):
                 found += self._silent(session, filters, now)
+            if filters.state != "cleared" and filters.code in (None, alerts.UNACKNOWLEDGED):
+                found += _unacknowledged_now(session, filters, now)
             if filters.code in (None, OVER_QUOTA):
                 found += [
                     e for e in _over_quota_events(session, filters, now) if _state_ok(e, filters)
@@ -221,6 +214,29 @@ class AlertHistory:
             _event(kiosk_id, office, OFFLINE, utc(seen) + alerts.OFFLINE_ALERT_AFTER, None)
             for kiosk_id, office, seen in session.execute(query.limit(MAX_ROWS))
         ]
+
+
+def _unacknowledged_now(
+    session: Any, filters: HistoryFilters, now: datetime
+) -> list[AlertEventOut]:
+    """Commands unacknowledged right now (as the fleet overview finds them): an open spell
+    since sent_at + 10 min."""
+    query = (
+        select(FleetCommand.kiosk_id, Kiosk.office_code, FleetCommand.sent_at)
+        .join(Kiosk, Kiosk.kiosk_id == FleetCommand.kiosk_id)
+        .where(unacknowledged(now))
+    )
+    if filters.kiosk_id:
+        query = query.where(FleetCommand.kiosk_id == filters.kiosk_id)
+    if filters.office:
+        query = query.where(Kiosk.office_code == filters.office)
+    query = query.order_by(FleetCommand.sent_at.desc()).limit(MAX_ROWS)
+    return [
+        _event(
+            kiosk_id, office, alerts.UNACKNOWLEDGED, utc(sent) + alerts.UNACKNOWLEDGED_AFTER, None
+        )
+        for kiosk_id, office, sent in session.execute(query)
+    ]
 
 
 def _state_ok(event: AlertEventOut, filters: HistoryFilters) -> bool:

@@ -15,6 +15,11 @@ DISK_LOW_BYTES = 1 << 30
 CPU_HOT_C = 85.0
 OUTBOX_BACKLOG = 20
 COPY_REPORTS_LATE_S = 30 * 60  # a receipt-copy print report waiting this long is an alert
+# A command handed out this long ago that the kiosk has neither acknowledged nor answered is
+# unacknowledged (fleet.service): a kiosk that names what it received (fleet.heartbeats) gets
+# it again with every heartbeat (one a minute), an older kiosk never does.
+UNACKNOWLEDGED_AFTER = timedelta(minutes=10)
+UNACKNOWLEDGED = "commands_unacknowledged"  # raised by the server from its commands
 
 OK, WARNING, CRITICAL = 0, 1, 2
 ALERTS: dict[str, tuple[int, str]] = {  # texts: Indonesian / English
@@ -241,3 +246,10 @@ def colour(status: str, alerts: list[str]) -> str:
     if level == WARNING or status == "offline":
         return "amber"
     return "green"
+
+
+def unacknowledged_spell(sent_at: datetime, now: datetime) -> tuple[datetime, datetime] | None:
+    """When a command handed out at `sent_at` and acknowledged (or answered) at `now` was
+    unacknowledged (raised, cleared), or None if it was acknowledged in time."""
+    raised = sent_at + UNACKNOWLEDGED_AFTER
+    return (raised, now) if raised < now else None

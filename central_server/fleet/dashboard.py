@@ -24,13 +24,7 @@ from central_server.fleet.access import (
 )
 from central_server.fleet.chart import Series, history_svg
 from central_server.fleet.schemas import CommandId, CommandIn, CommandKind
-from central_server.fleet.service import (
-    STATUSES,
-    UNACKNOWLEDGED_AFTER,
-    Filters,
-    FleetService,
-    utc,
-)
+from central_server.fleet.service import STATUSES, Filters, FleetService, utc
 from central_server.ratelimit import client_ip
 from central_server.throttle import DatabaseRateLimiter
 
@@ -256,7 +250,7 @@ def build_dashboard(
             sample_count=len(samples),
             commands=commands,
             unacknowledged=[c for c in commands if c.unacknowledged],
-            unacknowledged_minutes=int(UNACKNOWLEDGED_AFTER.total_seconds() // 60),
+            unacknowledged_minutes=int(alerts.UNACKNOWLEDGED_AFTER.total_seconds() // 60),
             command_labels=COMMAND_LABELS,
             command_choices={k: v for k, v in COMMAND_LABELS.items() if k not in PAGE_ACTIONS},
             refused_copies=_refused_copies(kiosk.devices),

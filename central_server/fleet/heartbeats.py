@@ -17,7 +17,9 @@ killed before it ran the command), so handing a command out is not the kiosk hav
   recorded result is reported again (a reboot redelivered never reboots twice).
 - An older kiosk sends no `received_commands`: it gets each command once, as before. If that
   answer is lost the command stays `sent`; the dashboard shows it unacknowledged once it is
-  older than fleet.service.UNACKNOWLEDGED_AFTER, and the technician may queue it again.
+  older than alerts.UNACKNOWLEDGED_AFTER, and the technician may queue it again. A command
+  acknowledged (or answered) later than that leaves its spell in the alert history
+  (fleet.alert_history).
 
 On PostgreSQL the hand-out is part of the batch's one statement (pgbatch), no query more per
 heartbeat.
@@ -42,7 +44,7 @@ from central_server import lease_reports
 from central_server.db import Database
 from central_server.fleet import alert_history, alerts, pgbatch
 from central_server.fleet.lease_memo import LeaseMemo
-from central_server.fleet.models import FleetCommand, KioskSample, KioskState
+from central_server.fleet.models import FleetCommand, KioskAlert, KioskSample, KioskState
 from central_server.fleet.schemas import CommandKind, CommandOut, HeartbeatIn
 from central_server.models import Kiosk
 
@@ -293,7 +295,9 @@ class HeartbeatWriter:
             | {"token_hash": token_hash, "received": hb.received_commands}
             for (kiosk_id, token_hash), hb in sorted(pairs.items(), key=lambda p: p[0])
         ]
-        return pairs, pgbatch.parameters(rows, now, now - self.sample_every)
+        return pairs, pgbatch.parameters(
+            rows, now, now - self.sample_every, now - alerts.UNACKNOWLEDGED_AFTER
+        )
 
     def _pg_history_in_thread(
         self, problems: dict[str, list[str]], seen: dict[str, alert_history.Before], now: datetime
@@ -383,20 +387,32 @@ def _hand_out(
     Returns (id, kiosk, kind, args, created_at) of the commands handed out."""
     c = FleetCommand
     open_ = conn.execute(
-        select(c.id, c.kiosk_id, c.kind, c.args_json, c.created_at, c.status)
+        select(c.id, c.kiosk_id, c.kind, c.args_json, c.created_at, c.status, c.sent_at)
         .where(c.kiosk_id.in_(list(latest)), c.status.in_(UNFINISHED))
         .order_by(c.id)
     ).all()
     out: list[tuple[int, str, str, str, datetime]] = []
     held: list[int] = []
-    for cid, kiosk_id, kind, args, created, status in open_:
+    late: list[dict[str, Any]] = []  # acknowledged now, unacknowledged for a while: history
+    for cid, kiosk_id, kind, args, created, status, sent_at in open_:
         names = latest[kiosk_id].received_commands
         if status == "queued" or (names is not None and cid not in names):
             out.append((cid, kiosk_id, kind, args, created))
         elif names is not None and status == "sent":
             held.append(cid)
+            spell = (
+                alerts.unacknowledged_spell(lease_reports.utc(sent_at), now) if sent_at else None
+            )
+            if spell is not None:
+                raised, cleared = spell
+                late.append(
+                    {"kiosk_id": kiosk_id, "code": alerts.UNACKNOWLEDGED, "raised_at": raised}
+                    | {"cleared_at": cleared}
+                )
     if held:
         conn.execute(update(c).where(c.id.in_(held)).values(status="received"))
+    if late:  # as pgbatch's `late`
+        conn.execute(insert(KioskAlert), late)
     if out:
         conn.execute(
             update(c)

@@ -1,4 +1,5 @@
-"""Fleet tables: each kiosk's current state, its sampled history, and remote commands."""
+"""Fleet tables: each kiosk's current state, its sampled history, its alert history (read by
+fleet.alert_history) and remote commands."""
 
 from __future__ import annotations
 
@@ -77,3 +78,19 @@ class FleetCommand(Base):
     result_detail: Mapped[str | None] = mapped_column(Text)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     attachment_type: Mapped[str | None] = mapped_column(String(60))
+
+
+class KioskAlert(Base):
+    """One alert of one kiosk: raised at, cleared at (NULL while it lasts). fleet.alert_history
+    says how rows are written and read."""
+
+    __tablename__ = "kiosk_alerts"
+    __table_args__ = (
+        Index("ix_kiosk_alerts_kiosk_open", "kiosk_id", "cleared_at"),
+        Index("ix_kiosk_alerts_raised", "raised_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
+    code: Mapped[str] = mapped_column(String(40))
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

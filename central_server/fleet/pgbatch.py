@@ -15,6 +15,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from sqlalchemy import TextClause, bindparam, make_url, text
 
+from central_server.fleet.alerts import UNACKNOWLEDGED
 from central_server.fleet.models import KioskState
 
 BEFORE_ROW = -1  # the command id column's marker for a row of `old` (seen, problems before)
@@ -57,7 +58,12 @@ def _statement() -> TextClause:
         # the (kiosk_id, status) index walking the unfinished commands only.
         "held AS (UPDATE fleet_commands c SET status = 'received' FROM valid v "
         "WHERE cardinality(v.received) > 0 AND c.kiosk_id = v.kiosk_id AND c.status = 'sent' "
-        "AND c.id = ANY(v.received)), "
+        "AND c.id = ANY(v.received) RETURNING c.kiosk_id, c.sent_at), "
+        # Those handed out before :late (alerts.UNACKNOWLEDGED_AFTER ago) were unacknowledged
+        # until now: the spell goes into the alert history (alerts.unacknowledged_spell).
+        "late AS (INSERT INTO kiosk_alerts (kiosk_id, code, raised_at, cleared_at) "
+        f"SELECT kiosk_id, '{UNACKNOWLEDGED}', sent_at + (:now - :late), :now FROM held "
+        "WHERE sent_at < :late), "
         "sent AS (UPDATE fleet_commands c SET status = 'sent', "
         "sent_at = coalesce(c.sent_at, :now), deliveries = c.deliveries + 1 FROM valid v "
         "WHERE c.kiosk_id = v.kiosk_id AND c.status IN ('queued', 'sent', 'received') "
@@ -79,6 +85,7 @@ def _statement() -> TextClause:
     ).bindparams(
         bindparam("cutoff", type_=table.c.history_at.type),
         bindparam("now", type_=table.c.history_at.type),
+        bindparam("late", type_=table.c.history_at.type),
     )
 
 
@@ -127,9 +134,12 @@ LEASE_SQL = (
 )
 
 
-def parameters(rows: list[dict[str, Any]], now: datetime, cutoff: datetime) -> dict[str, Any]:
-    """State rows (each with its token_hash) as one JSON array, plus the batch's times."""
-    return {"rows": json.dumps(rows, default=_iso), "now": now, "cutoff": cutoff}
+def parameters(
+    rows: list[dict[str, Any]], now: datetime, cutoff: datetime, late: datetime
+) -> dict[str, Any]:
+    """State rows (each with its token_hash) as one JSON array, plus the batch's times:
+    `cutoff` for samples, `late` for commands unacknowledged."""
+    return {"rows": json.dumps(rows, default=_iso), "now": now, "cutoff": cutoff, "late": late}
 
 
 def _iso(value: object) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import overload
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from central_server import card_holder_audit
@@ -19,7 +19,8 @@ from central_server.db import Database
 from central_server.downloads import FALLBACK_TYPE, looks_like, served_type
 from central_server.errors import fail
 from central_server.fleet import alerts
-from central_server.fleet.models import FleetCommand, KioskSample, KioskState
+from central_server.fleet.alerts import UNACKNOWLEDGED, UNACKNOWLEDGED_AFTER
+from central_server.fleet.models import FleetCommand, KioskAlert, KioskSample, KioskState
 from central_server.fleet.schemas import (
     CommandIn,
     CommandKind,
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 audit = logging.getLogger("central_server.audit")
 MAX_LIST = 1000
 STATUSES = ("online", "offline", "missing")
-# A command handed out this long ago that the kiosk has neither acknowledged nor answered is
-# shown as unacknowledged: a kiosk that names what it received (heartbeats.py) gets it again
-# with every heartbeat (one a minute), an older kiosk never does.
-UNACKNOWLEDGED_AFTER = timedelta(minutes=10)
-UNACKNOWLEDGED = "commands_unacknowledged"  # its alert (alerts.ALERTS), raised by the server
 
 
 @overload
@@ -70,13 +66,18 @@ class FleetService:
         with self.db.transaction() as session:
             return [(o.code, o.name) for o in session.scalars(select(Office).order_by(Office.code))]
 
-    def _query(self, filters: Filters, now: datetime) -> Select[Kiosk, KioskState]:
-        query = select(Kiosk, KioskState).outerjoin(
+    def _query(self, filters: Filters, now: datetime) -> Select[Kiosk, KioskState, bool, bool]:
+        """The kiosks matching `filters`, the most troubled first, each with whether the server
+        raises lookup_budget and commands_unacknowledged for it: one statement."""
+        over = Kiosk.kiosk_id.in_(card_holder_audit.over_budget_ids(now))
+        stuck = Kiosk.kiosk_id.in_(_unacknowledged(now))
+        seen = KioskState.last_seen
+        long_offline = or_(seen.is_(None), seen < now - alerts.OFFLINE_ALERT_AFTER)
+        query = select(Kiosk, KioskState, over, stuck).outerjoin(
             KioskState, KioskState.kiosk_id == Kiosk.kiosk_id
         )
         if filters.office:
             query = query.where(Kiosk.office_code == filters.office)
-        seen = KioskState.last_seen
         if filters.status == "online":
             query = query.where(seen >= now - alerts.ONLINE_WITHIN)
         elif filters.status == "offline":
@@ -86,36 +87,41 @@ class FleetService:
         elif filters.status == "missing":
             query = query.where(or_(seen.is_(None), seen < now - alerts.MISSING_AFTER))
         if filters.problem == "offline_too_long":
-            query = query.where(or_(seen.is_(None), seen < now - alerts.OFFLINE_ALERT_AFTER))
+            query = query.where(long_offline)
         elif filters.problem == card_holder_audit.ALERT_CODE:  # the server's, not a heartbeat's
-            query = query.where(Kiosk.kiosk_id.in_(card_holder_audit.over_budget_ids(now)))
+            query = query.where(over)
         elif filters.problem == UNACKNOWLEDGED:  # the server's too
-            query = query.where(Kiosk.kiosk_id.in_(_unacknowledged(now)))
+            query = query.where(stuck)
         elif filters.problem == "any":
             query = query.where(
                 or_(
                     KioskState.severity > 0,
                     seen.is_(None),
                     seen < now - alerts.ONLINE_WITHIN,
-                    Kiosk.kiosk_id.in_(card_holder_audit.over_budget_ids(now)),
-                    Kiosk.kiosk_id.in_(_unacknowledged(now)),
+                    over,
+                    stuck,
                 )
             )
         elif filters.problem:
             query = query.where(KioskState.problems.like(f"% {filters.problem} %"))
-        return query.order_by(KioskState.severity.desc(), Kiosk.kiosk_id).limit(MAX_LIST)
+        level = _severity(
+            {
+                "offline_too_long": long_offline,
+                card_holder_audit.ALERT_CODE: over,
+                UNACKNOWLEDGED: stuck,
+            }
+        )
+        return query.order_by(level.desc(), Kiosk.kiosk_id).limit(MAX_LIST)
 
     def kiosks(self, filters: Filters = Filters()) -> list[KioskHealthOut]:
-        """Kiosks matching the filters, the most troubled first."""
+        """Kiosks matching the filters, the most troubled first (the worst of each kiosk's
+        alerts, whoever raised them: its heartbeat or the server)."""
         now = self.clock()
         with self.db.transaction() as session:
-            rows = session.execute(self._query(filters, now)).all()
-            over = card_holder_audit.over_budget(session, now)
-            ids = [kiosk.kiosk_id for kiosk, _state in rows]
-            stuck = _stuck(session, now, ids)  # one statement for the whole list
+            rows = session.execute(self._query(filters, now)).all()  # one statement
         return [
-            self._health(kiosk, state, now, kiosk.kiosk_id in over, kiosk.kiosk_id in stuck)
-            for kiosk, state in rows
+            self._health(kiosk, state, now, bool(over), bool(stuck))
+            for kiosk, state, over, stuck in rows
         ]
 
     def kiosk(self, kiosk_id: str) -> KioskHealthOut:
@@ -260,8 +266,18 @@ class FleetService:
                 fail(404, "unknown_command", f"no command {command_id} for this kiosk")
             if row.status in ("done", "failed"):
                 fail(409, "already_reported", f"command {command_id} already has a result")
+            now = self.clock()
+            sent_at = utc(row.sent_at) if row.status == "sent" else None
+            spell = alerts.unacknowledged_spell(sent_at, now) if sent_at is not None else None
+            if spell is not None:  # unacknowledged until this answer: a spell of its history
+                raised, cleared = spell
+                session.add(
+                    KioskAlert(
+                        kiosk_id=kiosk_id, code=UNACKNOWLEDGED, raised_at=raised, cleared_at=cleared
+                    )
+                )
             row.status = "done" if body.ok else "failed"
-            row.finished_at = self.clock()
+            row.finished_at = now
             row.result_detail = body.detail
             if data is not None:
                 row.attachment = data
@@ -289,14 +305,15 @@ class FleetService:
         )
 
 
+def unacknowledged(now: datetime) -> ColumnElement[bool]:
+    """A command handed out before UNACKNOWLEDGED_AFTER that its kiosk has neither
+    acknowledged nor answered (as CommandStatusOut.unacknowledged says of one)."""
+    return and_(FleetCommand.status == "sent", FleetCommand.sent_at < now - UNACKNOWLEDGED_AFTER)
+
+
 def _unacknowledged(now: datetime) -> Select[str]:
-    """The kiosks holding a command handed out before UNACKNOWLEDGED_AFTER that they have
-    neither acknowledged nor answered (as CommandStatusOut.unacknowledged says of one)."""
-    return (
-        select(FleetCommand.kiosk_id)
-        .where(FleetCommand.status == "sent", FleetCommand.sent_at < now - UNACKNOWLEDGED_AFTER)
-        .distinct()
-    )
+    """The kiosks holding an unacknowledged command."""
+    return select(FleetCommand.kiosk_id).where(unacknowledged(now)).distinct()
 
 
 def _stuck(session: Session, now: datetime, kiosk_ids: list[str]) -> set[str]:
@@ -305,3 +322,17 @@ def _stuck(session: Session, now: datetime, kiosk_ids: list[str]) -> set[str]:
         return set()
     query = _unacknowledged(now).where(FleetCommand.kiosk_id.in_(sorted(set(kiosk_ids))))
     return set(session.scalars(query))
+
+
+def _severity(raised: dict[str, ColumnElement[bool]]) -> ColumnElement[int]:
+    """A kiosk's severity in SQL: the worst of its last heartbeat's alerts (its stored
+    severity) and of those whose condition in `raised` holds (the alerts the server raises:
+    _health adds them to the heartbeat's), as alerts.severity rates their codes."""
+    stored = KioskState.severity
+    critical = [c for code, c in raised.items() if alerts.severity([code]) >= alerts.CRITICAL]
+    warning = [c for code, c in raised.items() if alerts.severity([code]) >= alerts.WARNING]
+    return case(
+        (or_(stored >= alerts.CRITICAL, *critical), alerts.CRITICAL),
+        (or_(stored >= alerts.WARNING, *warning), alerts.WARNING),
+        else_=alerts.OK,
+    )
