@@ -262,6 +262,17 @@ def test_a_record_that_cannot_be_written_runs_nothing_and_a_damaged_one_is_kept_
     assert "storage_fault" in mine["alerts"]
 
 
+def answer(server: EmbeddedServer, auth: dict[str, str], cid: int, detail: str) -> None:
+    """The kiosk reports the command done."""
+    r = requests.post(
+        f"{server.base_url}/api/v1/fleet/commands/{cid}/result",
+        json={"ok": True, "detail": detail},
+        headers=auth,
+        timeout=10,
+    )
+    assert r.status_code == 204, r.text
+
+
 def overview_rows(technician: Technician, **params: str) -> dict[str, str]:
     """The fleet overview's rows (as HTML) by kiosk."""
     r = technician.http.get(f"{technician.base_url}/fleet/", params=params, timeout=10)
@@ -278,13 +289,7 @@ def test_the_fleet_overview_names_kiosks_holding_unacknowledged_commands(
     done = queue(server, "print_test_ticket", "kiosk-fine")
     assert [c["id"] for c in beat(server, stuck).json()["commands"]] == [lost]  # never answered
     assert [c["id"] for c in beat(server, fine).json()["commands"]] == [done]
-    r = requests.post(
-        f"{server.base_url}/api/v1/fleet/commands/{done}/result",
-        json={"ok": True, "detail": "printed"},
-        headers=fine,
-        timeout=10,
-    )
-    assert r.status_code == 204, r.text
+    answer(server, fine, done, "printed")
     technician = Technician(server.base_url, ADMIN_TOKEN)
     assert "commands_unacknowledged" not in "".join(overview_rows(technician).values())
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
 from fastapi import FastAPI
 from sqlalchemy import update
 
@@ -18,7 +17,7 @@ from central_server.fleet.models import FleetCommand
 from tests.central.conftest import ADMIN_TOKEN
 from tests.central.fleet.helpers import GIB, Technician, beat, enrol, kiosks
 from tests.central.fleet.test_alert_history import PAPER_OUT, history, when
-from tests.central.fleet.test_command_redelivery import app, overview_rows, queue, server
+from tests.central.fleet.test_command_redelivery import answer, app, overview_rows, queue, server
 
 __all__ = ["app", "server"]  # the fixtures: the app (its database at hand) and its server
 CODE = "commands_unacknowledged"
@@ -100,13 +99,7 @@ def test_the_alert_history_shows_when_commands_went_unacknowledged_and_when_they
     assert [e["kiosk_id"] for e in history(server, office="3578", code=CODE)] == []
 
     answered = datetime.now(UTC)
-    r = requests.post(
-        f"{server.base_url}/api/v1/fleet/commands/{lost}/result",
-        json={"ok": True, "detail": "uploaded"},
-        headers=old,
-        timeout=10,
-    )
-    assert r.status_code == 204, r.text
+    answer(server, old, lost, "uploaded")
     assert beat(server, new, received_commands=[late]).status_code == 200  # acknowledged
     for kiosk_id, spell in (("kiosk-old", open_old), ("kiosk-new", open_new)):
         [cleared] = spells(server, kiosk_id)
