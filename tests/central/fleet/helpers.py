@@ -123,6 +123,17 @@ def queue(server: EmbeddedServer, kind: str, kiosk_id: str = KIOSK) -> int:
     return int(r.json()["id"])
 
 
+def answer(server: EmbeddedServer, auth: dict[str, str], cid: int, detail: str) -> None:
+    """The kiosk (`auth`) reports the command done."""
+    r = requests.post(
+        f"{server.base_url}/api/v1/fleet/commands/{cid}/result",
+        json={"ok": True, "detail": detail},
+        headers=auth,
+        timeout=10,
+    )
+    assert r.status_code == 204, r.text
+
+
 def command(server: EmbeddedServer, cid: int) -> dict[str, object]:
     """A command's status as the fleet API shows it."""
     r = requests.get(f"{server.base_url}/api/v1/fleet/commands/{cid}", headers=STAFF, timeout=10)

@@ -30,6 +30,7 @@ from tests.central.fleet.helpers import (
     STAFF,
     KioskRig,
     Technician,
+    answer,
     beat,
     command,
     enrol,
@@ -260,17 +261,6 @@ def test_a_record_that_cannot_be_written_runs_nothing_and_a_damaged_one_is_kept_
     fleet = requests.get(f"{server.base_url}/api/v1/fleet/kiosks", headers=STAFF, timeout=10)
     mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK]
     assert "storage_fault" in mine["alerts"]
-
-
-def answer(server: EmbeddedServer, auth: dict[str, str], cid: int, detail: str) -> None:
-    """The kiosk reports the command done."""
-    r = requests.post(
-        f"{server.base_url}/api/v1/fleet/commands/{cid}/result",
-        json={"ok": True, "detail": detail},
-        headers=auth,
-        timeout=10,
-    )
-    assert r.status_code == 204, r.text
 
 
 def overview_rows(technician: Technician, **params: str) -> dict[str, str]:

@@ -15,9 +15,9 @@ from sqlalchemy import update
 from central_server.embedded import EmbeddedServer
 from central_server.fleet.models import FleetCommand
 from tests.central.conftest import ADMIN_TOKEN
-from tests.central.fleet.helpers import GIB, Technician, beat, enrol, kiosks
+from tests.central.fleet.helpers import GIB, Technician, answer, beat, enrol, kiosks, queue
 from tests.central.fleet.test_alert_history import PAPER_OUT, history, when
-from tests.central.fleet.test_command_redelivery import answer, app, overview_rows, queue, server
+from tests.central.fleet.test_command_redelivery import app, overview_rows, server
 
 __all__ = ["app", "server"]  # the fixtures: the app (its database at hand) and its server
 CODE = "commands_unacknowledged"
