@@ -9,8 +9,9 @@ last_seen + 15 min until now; a kiosk silent right now shows an open spell at re
 
 "Commands unacknowledged", raised by the server, is kept the same way, one spell per command:
 a command handed out (`sent_at`) and acknowledged or answered more than
-alerts.UNACKNOWLEDGED_AFTER later records its spell from sent_at + 10 min until then (the
-heartbeat writer, fleet.pgbatch's `late`, FleetService.record_result); one still unacknowledged
+alerts.UNACKNOWLEDGED_AFTER later, or cancelled by a technician then, records its spell from
+sent_at + 10 min until then (the heartbeat writer, fleet.pgbatch's `late`,
+FleetService.record_result and .cancel); one still unacknowledged
 shows an open spell at read time. Look-up budget spells and over-quota bookings are read from
 their own records.
 """

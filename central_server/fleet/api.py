@@ -100,6 +100,19 @@ def build_api(
         service.kiosk(kiosk_id)
         return service.commands(kiosk_id)
 
+    @router.post(
+        "/commands/{command_id}/cancel",
+        response_model=CommandStatusOut,
+        responses={**STAFF_ERRORS, 404: {"model": Error}, 409: {"model": Error}},
+    )
+    def cancel_command(command_id: CommandId, staff: StaffDep) -> CommandStatusOut:
+        """Cancel a command without a result (queued, sent or received): never handed out
+        (again), no longer unacknowledged. One handed out already (`sent_at`) may have run on
+        the kiosk: a result it reports later is kept (status done or failed, `cancelled_at`
+        kept). 409 `already_finished` for a command with a result, `already_cancelled` for one
+        cancelled already (nothing changes)."""
+        return service.cancel(command_id, staff.name)
+
     @router.get(
         "/commands/{command_id}",
         response_model=CommandStatusOut,

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from central_server import key_change, lease_reports, leases, seals
 from central_server.auth import SESSION_COOKIE
 from central_server.downloads import download
-from central_server.fleet import alerts
+from central_server.fleet import alerts, cancel_page
 from central_server.fleet.access import (
     COOKIE,
     LOGIN_PATH,
@@ -84,6 +84,7 @@ COMMAND_STATUS_LABELS = {
     "received": "Diterima anjungan, hasil belum masuk / received by the kiosk, no result yet",
     "done": "Selesai / done",
     "failed": "Gagal / failed",
+    "cancelled": "Dibatalkan teknisi / cancelled by a technician",
 }
 ALERT_STATE_LABELS = {"open": "Masih aktif / open", "cleared": "Sudah selesai / cleared"}
 KEY_STATE_LABELS = {
@@ -99,6 +100,7 @@ FORM_ERRORS = {
     "key_decided": "kunci segel itu sudah diputuskan / that seal key was decided already",
     "no_refused": "anjungan tidak melaporkan laporan salinan yang ditolak / the kiosk reports "
     "no refused receipt-copy reports",
+    **cancel_page.ERRORS,
 }
 KEY_DECISIONS = {  # the kiosk page's notice after a decision (?key=)
     "approved": "Kunci segel disetujui: berlaku sejak diajukan / Seal key approved: in force "
@@ -120,6 +122,8 @@ TEMPLATES.env.globals.update(
     command_status_label=COMMAND_STATUS_LABELS.get,
     alert_state_label=ALERT_STATE_LABELS.get,
     key_state_label=KEY_STATE_LABELS.get,
+    cancel_note=cancel_page.cancel_note,
+    cancellable=lambda c: cancel_page.refusal(c) is None,
 )
 
 
@@ -260,6 +264,7 @@ def build_dashboard(
             doubtful=doubtful,
             in_doubt=sum(x.places - x.used for x in doubtful),
             released=_count(request.query_params.get("released")),
+            cancelled=_count(request.query_params.get("cancelled")),
             signing_keys=signing_keys,
             pending_keys=[k for k in signing_keys if k.state == seals.PENDING],
             rejected_keys=[k for k in signing_keys if k.state == seals.REJECTED],
@@ -306,6 +311,8 @@ def build_dashboard(
             return RedirectResponse(f"/fleet/kiosks/{kiosk_id}?error=csrf", status_code=303)
         service.kiosk(kiosk_id)  # 404 for an unknown kiosk before anything else
         return None
+
+    cancel_page.add_routes(router, service, access, render, stale_form, COMMAND_LABELS)
 
     @router.post("/kiosks/{kiosk_id}/leases/release")
     def release_leases(

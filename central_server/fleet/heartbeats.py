@@ -12,14 +12,21 @@ killed before it ran the command), so handing a command out is not the kiosk hav
   `received`) goes out again with this answer. A lost answer's commands therefore arrive with
   the next heartbeat (or the same one, re-sent by the kiosk's client).
 - `done` / `failed`: the kiosk's result (fleet.service.record_result) ends the deliveries.
+- `cancelled`: a technician withdrew it before any result (fleet.service.cancel): never handed
+  out (again), and no longer unacknowledged. A cancellation and a hand-out of the same command
+  are one after the other: the cancellation locks the row (FOR UPDATE) and the hand-out only
+  takes rows still unfinished (on PostgreSQL the batch statement's UPDATE checks `status` again
+  on the row a concurrent cancellation committed; SQLite writes one transaction at a time). A
+  command cancelled after its hand-out may have run: a result the kiosk reports later is kept
+  (`done` / `failed`, `cancelled_at` kept).
 - The kiosk runs each command once: it records a command's id durably before running it
   (kiosk_app/services/command_record.py); one it receives again is not run again, its
   recorded result is reported again (a reboot redelivered never reboots twice).
 - An older kiosk sends no `received_commands`: it gets each command once, as before. If that
   answer is lost the command stays `sent`; the dashboard shows it unacknowledged once it is
-  older than alerts.UNACKNOWLEDGED_AFTER, and the technician may queue it again. A command
-  acknowledged (or answered) later than that leaves its spell in the alert history
-  (fleet.alert_history).
+  older than alerts.UNACKNOWLEDGED_AFTER, and the technician may queue it again, or cancel it.
+  A command acknowledged, answered or cancelled later than that leaves its spell in the alert
+  history (fleet.alert_history).
 
 On PostgreSQL the hand-out is part of the batch's one statement (pgbatch), no query more per
 heartbeat.
@@ -44,7 +51,13 @@ from central_server import lease_reports
 from central_server.db import Database
 from central_server.fleet import alert_history, alerts, pgbatch
 from central_server.fleet.lease_memo import LeaseMemo
-from central_server.fleet.models import FleetCommand, KioskAlert, KioskSample, KioskState
+from central_server.fleet.models import (
+    UNFINISHED,
+    FleetCommand,
+    KioskAlert,
+    KioskSample,
+    KioskState,
+)
 from central_server.fleet.schemas import CommandKind, CommandOut, HeartbeatIn
 from central_server.models import Kiosk
 
@@ -65,7 +78,6 @@ MAX_IN_FLIGHT_PG = 6
 GATHER_S = 0.003
 GATHER_TARGET = 32
 SAMPLE_EVERY = timedelta(minutes=5)
-UNFINISHED = ("queued", "sent", "received")  # a command's states before its result
 
 
 @dataclass

@@ -57,9 +57,13 @@ class KioskSample(Base):
     severity: Mapped[int] = mapped_column(Integer)
 
 
+UNFINISHED = ("queued", "sent", "received")  # a command's states before its result, cancellable
+
+
 class FleetCommand(Base):
     """A remote command queued for a kiosk, delivered with its next heartbeat (again until the
-    kiosk acknowledges it, when the kiosk says what it received)."""
+    kiosk acknowledges it, when the kiosk says what it received), unless a technician cancels it
+    first (fleet.service.FleetService.cancel)."""
 
     __tablename__ = "fleet_commands"
     __table_args__ = (Index("ix_fleet_commands_kiosk_status", "kiosk_id", "status"),)
@@ -67,7 +71,8 @@ class FleetCommand(Base):
     kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))
     kind: Mapped[str] = mapped_column(String(40))
     args_json: Mapped[str] = mapped_column(Text)
-    # queued, sent (handed out), received (the kiosk said so, no result yet), done, failed
+    # queued, sent (handed out), received (the kiosk said so, no result yet), done, failed;
+    # cancelled (by a technician before any result: never handed out again)
     status: Mapped[str] = mapped_column(String(20))
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -78,6 +83,10 @@ class FleetCommand(Base):
     result_detail: Mapped[str | None] = mapped_column(Text)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     attachment_type: Mapped[str | None] = mapped_column(String(60))
+    # A technician's cancellation: kept when the kiosk reports a result afterwards (done or
+    # failed then, its result came after the cancellation).
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class KioskAlert(Base):

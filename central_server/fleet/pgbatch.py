@@ -55,7 +55,9 @@ def _statement() -> TextClause:
         # (`held`, only for kiosks naming any); the queued ones and, for a kiosk that names what
         # it holds (`received` not NULL), those without a result it does not name go out
         # (again). Disjoint rows: one statement may not update a row twice. `status IN` keeps
-        # the (kiosk_id, status) index walking the unfinished commands only.
+        # the (kiosk_id, status) index walking the unfinished commands only, and leaves out the
+        # cancelled ones: a cancellation holding the row (FleetService.cancel) makes the UPDATE
+        # wait, and PostgreSQL checks `status` again on the row it committed.
         "held AS (UPDATE fleet_commands c SET status = 'received' FROM valid v "
         "WHERE cardinality(v.received) > 0 AND c.kiosk_id = v.kiosk_id AND c.status = 'sent' "
         "AND c.id = ANY(v.received) RETURNING c.kiosk_id, c.sent_at), "

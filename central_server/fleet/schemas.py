@@ -174,6 +174,10 @@ class CommandStatusOut(BaseModel):
     finished_at: datetime | None
     result_detail: str | None
     has_attachment: bool
+    # A technician's cancellation (status `cancelled`; `done` / `failed` when the kiosk's result
+    # came after it). Handed out before it (`sent_at`), the kiosk may have run it.
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
 
 
 class KioskHealthOut(BaseModel):

@@ -20,7 +20,13 @@ from central_server.downloads import FALLBACK_TYPE, looks_like, served_type
 from central_server.errors import fail
 from central_server.fleet import alerts
 from central_server.fleet.alerts import UNACKNOWLEDGED, UNACKNOWLEDGED_AFTER
-from central_server.fleet.models import FleetCommand, KioskAlert, KioskSample, KioskState
+from central_server.fleet.models import (
+    UNFINISHED,
+    FleetCommand,
+    KioskAlert,
+    KioskSample,
+    KioskState,
+)
 from central_server.fleet.schemas import (
     CommandIn,
     CommandKind,
@@ -261,28 +267,55 @@ class FleetService:
             if not looks_like(body.attachment_type or FALLBACK_TYPE, data):
                 fail(422, "bad_attachment", "the attachment is not what attachment_type says")
         with self.db.transaction() as session:
-            row = session.get(FleetCommand, command_id)
+            # locked: a technician's cancellation (`cancel`) is before or after it, not between
+            row = session.get(FleetCommand, command_id, with_for_update=True)
             if row is None or row.kiosk_id != kiosk_id:  # never reveal other kiosks' commands
                 fail(404, "unknown_command", f"no command {command_id} for this kiosk")
             if row.status in ("done", "failed"):
                 fail(409, "already_reported", f"command {command_id} already has a result")
             now = self.clock()
-            sent_at = utc(row.sent_at) if row.status == "sent" else None
-            spell = alerts.unacknowledged_spell(sent_at, now) if sent_at is not None else None
-            if spell is not None:  # unacknowledged until this answer: a spell of its history
-                raised, cleared = spell
-                session.add(
-                    KioskAlert(
-                        kiosk_id=kiosk_id, code=UNACKNOWLEDGED, raised_at=raised, cleared_at=cleared
-                    )
-                )
+            _end_spell(session, row, now)  # unacknowledged until this answer
             row.status = "done" if body.ok else "failed"
             row.finished_at = now
             row.result_detail = body.detail
             if data is not None:
                 row.attachment = data
                 row.attachment_type = body.attachment_type or FALLBACK_TYPE
-        log.info("command %d on kiosk %s: %s %s", command_id, kiosk_id, row.status, body.detail)
+        late = " (after its cancellation)" if row.cancelled_at is not None else ""
+        log.info(
+            "command %d on kiosk %s: %s%s %s", command_id, kiosk_id, row.status, late, body.detail
+        )
+
+    def cancel(
+        self, command_id: int, cancelled_by: str, kiosk_id: str | None = None
+    ) -> CommandStatusOut:
+        """Cancel a command without a result: never handed out (again), no longer
+        unacknowledged (heartbeats' module docstring). 404 for an unknown command (or another
+        kiosk's, given `kiosk_id`), 409 for one with a result or cancelled already."""
+        with self.db.transaction() as session:
+            # Locked: two cancellations, or a cancellation and a hand-out or a result, are one
+            # after the other (the second sees what the first committed).
+            row = session.get(FleetCommand, command_id, with_for_update=True)
+            if row is None or (kiosk_id is not None and row.kiosk_id != kiosk_id):
+                fail(404, "unknown_command", f"no command {command_id}")
+            if row.cancelled_at is not None:
+                fail(409, "already_cancelled", f"command {command_id} was cancelled already")
+            if row.status not in UNFINISHED:
+                fail(409, "already_finished", f"command {command_id} already has a result")
+            was, now = row.status, self.clock()
+            _end_spell(session, row, now)  # unacknowledged until this cancellation
+            row.status, row.cancelled_at, row.cancelled_by = "cancelled", now, cancelled_by
+            out = self._command_out(row)
+        audit.warning(
+            "%s cancelled command %d (%s) of kiosk %s while %s%s",
+            cancelled_by,
+            command_id,
+            out.kind.value,
+            out.kiosk_id,
+            was,
+            "" if was == "queued" else ": the kiosk may have run it already",
+        )
+        return out
 
     def _command_out(self, row: FleetCommand) -> CommandStatusOut:
         sent_at = utc(row.sent_at)
@@ -302,6 +335,22 @@ class FleetService:
             finished_at=utc(row.finished_at),
             result_detail=row.result_detail,
             has_attachment=row.attachment is not None,
+            cancelled_at=utc(row.cancelled_at),
+            cancelled_by=row.cancelled_by,
+        )
+
+
+def _end_spell(session: Session, row: FleetCommand, now: datetime) -> None:
+    """A command `sent` and not acknowledged in time ends its unacknowledged spell now (its
+    result came, or a technician cancelled it): the spell goes into the alert history."""
+    sent_at = utc(row.sent_at) if row.status == "sent" else None
+    spell = alerts.unacknowledged_spell(sent_at, now) if sent_at is not None else None
+    if spell is not None:
+        raised, cleared = spell
+        session.add(
+            KioskAlert(
+                kiosk_id=row.kiosk_id, code=UNACKNOWLEDGED, raised_at=raised, cleared_at=cleared
+            )
         )
 
 
