@@ -291,3 +291,57 @@ def test_a_technician_filters_the_kiosks_holding_unacknowledged_commands(
         assert kiosks == ["kiosk-stuck"]
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_technician_cancels_a_queued_reboot_and_a_command_the_kiosk_may_have_run(
+    server: EmbeddedServer, browser: Any
+) -> None:
+    old = enrol(server, "kiosk-lobi")  # an older kiosk: names nothing it received
+    queued = {}
+    for kind in ("upload_logs", "reboot"):
+        r = requests.post(
+            f"{server.base_url}/api/v1/fleet/kiosks/kiosk-lobi/commands",
+            json={"kind": kind},
+            headers=STAFF,
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        queued[kind] = r.json()["id"]
+        if kind == "upload_logs":  # handed out, its answer lost
+            assert len(beat(server, old).json()["commands"]) == 1
+    reboot, logs = queued["reboot"], queued["upload_logs"]
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        log_in(page, server.base_url)
+        page.goto(f"{server.base_url}/fleet/kiosks/kiosk-lobi")
+        row = page.locator(f'tr.command[data-id="{reboot}"]')
+        assert (
+            row.locator("td.status").inner_text() == "Antre, belum dikirim / queued, not sent yet"
+        )
+        page.click(f"#cancel-command-{reboot}")
+        warning = page.locator("#confirm-warning")  # asked first, nothing cancelled yet
+        assert "tidak akan pernah dikirim" in warning.inner_text()
+        page.click("#keep-command")
+        page.wait_for_url("**/fleet/kiosks/kiosk-lobi")
+        assert row.get_attribute("data-status") == "queued"
+        page.click(f"#cancel-command-{reboot}")
+        page.click("#confirm-cancel-command")
+        page.wait_for_url("**/fleet/kiosks/kiosk-lobi?cancelled=*")
+        assert "dibatalkan" in page.locator("#command-cancelled").inner_text()
+        assert row.get_attribute("data-status") == "cancelled"
+        state = row.locator("td.status").inner_text()
+        assert state.startswith("Dibatalkan teknisi") and "Tidak pernah dikirim" in state
+        assert page.locator(f"#cancel-command-{reboot}").count() == 0
+
+        page.click(f"#cancel-command-{logs}")
+        assert "Mungkin sudah dijalankan anjungan" in page.locator("#confirm-warning").inner_text()
+        page.click("#confirm-cancel-command")
+        page.wait_for_url("**/fleet/kiosks/kiosk-lobi?cancelled=*")
+        row = page.locator(f'tr.command[data-id="{logs}"]')
+        assert "Mungkin sudah dijalankan anjungan" in row.locator("td.status").inner_text()
+        assert page.locator(".cancel-command").count() == 0  # nothing left to cancel
+    finally:
+        page.close()
+    assert beat(server, old).json()["commands"] == []
