@@ -42,16 +42,21 @@ def in_order(dsn: str, cid: int, first: Callable[[], Any], second: Callable[[], 
     answers: list[Any] = [None, None]
 
     def run(i: int, request: Callable[[], Any]) -> threading.Thread:
-        thread = threading.Thread(target=lambda: answers.__setitem__(i, request()), daemon=True)
+        def call() -> None:
+            try:
+                answers[i] = request()
+            except Exception as exc:  # asserted by the test, not lost in a thread
+                answers[i] = exc
+
+        thread = threading.Thread(target=call, daemon=True)
         thread.start()
+        wait_for(lambda: not thread.is_alive() or _locks_waited(dsn) >= i + 1)
+        assert thread.is_alive(), f"request {i + 1} did not wait for the row: {answers[i]!r}"
         return thread
 
     with psycopg.connect(dsn) as gate:
         gate.execute("SELECT 1 FROM fleet_commands WHERE id = %s FOR UPDATE", (cid,))
-        threads = [run(0, first)]
-        wait_for(lambda: _locks_waited(dsn) >= 1)
-        threads.append(run(1, second))
-        wait_for(lambda: _locks_waited(dsn) >= 2)
+        threads = [run(0, first), run(1, second)]
         gate.commit()
     for thread in threads:
         thread.join(timeout=60)
