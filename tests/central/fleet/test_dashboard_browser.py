@@ -189,6 +189,11 @@ def test_a_technician_on_a_phone_reads_words_and_confirms_a_reboot(
         page.click("#send-command")
         page.wait_for_url("**/fleet/kiosks/kiosk-lobi")
         assert page.locator("tr.command").count() == 2  # queued without a confirmation
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"with commands the kiosk page is {width} px wide"
+        for button in page.locator("tr.command button", has_text="Batalkan").all():
+            box = button.bounding_box()  # in sight on the phone, no sideways scrolling
+            assert box is not None and box["x"] + box["width"] <= PHONE["width"], box
         page.screenshot(path=str(tmp_path / "fleet-kiosk-phone.png"), full_page=True)
     finally:
         context.close()
