@@ -99,6 +99,8 @@ FORM_ERRORS = {
     "key_decided": "kunci segel itu sudah diputuskan / that seal key was decided already",
     "no_refused": "anjungan tidak melaporkan laporan salinan yang ditolak / the kiosk reports "
     "no refused receipt-copy reports",
+    "copies_unseen": "laporan salinan yang ditolak tidak sesuai halaman, muat ulang halaman / "
+    "the refused receipt-copy reports do not match the page, reload it",
 }
 KEY_DECISIONS = {  # the kiosk page's notice after a decision (?key=)
     "approved": "Kunci segel disetujui: berlaku sejak diajukan / Seal key approved: in force "
@@ -387,6 +389,11 @@ def build_dashboard(
         refused = _refused_copies(service.kiosk(kiosk_id).devices)
         if refused is None or (last is None and through):
             return RedirectResponse(f"{target}?error=no_refused", status_code=303)
+        newest = _count(refused[1])
+        if newest is not None and (last is None or last > newest):
+            # none, or past the newest the kiosk named (a forged or mistyped form): it would
+            # set aside reports refused after the page was read, which nobody saw
+            return RedirectResponse(f"{target}?error=copies_unseen", status_code=303)
         if confirmed != "1":
             return render(
                 request, "clear_copy_reports.html", staff=staff, kiosk_id=kiosk_id, csrf=csrf,

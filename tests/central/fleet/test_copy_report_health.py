@@ -247,3 +247,44 @@ def test_a_technician_clears_refused_reports_and_the_alert_goes(
     finally:
         outcomes.close()
         central.close()
+
+
+@pytest.mark.parametrize(
+    "through",
+    [
+        "8",  # one past the newest the page showed: a report refused after it, never read
+        "999999999",  # the largest the route reads
+        "",  # none at all, from a kiosk that names its newest: it would clear every one
+        "-1",
+        "7 ",
+        "0x7",
+        "7" * 40,
+    ],
+)
+def test_a_clear_never_goes_past_the_newest_refused_report_the_kiosk_named(
+    server: EmbeddedServer, through: str
+) -> None:
+    """A forged or replayed form (a larger `through`, none, garbage) queues nothing: the
+    kiosk would set aside reports refused after the page was read, which nobody saw."""
+    auth = enrol(server, "kiosk-f")
+    reports = {"state": "ok", "waiting": "0", "refused": "2", "refused_through": "7"}
+    devices = heartbeat_body()["devices"] | {"copy_reports": reports}
+    assert beat(server, auth, devices=devices).status_code == 200
+    tech = Technician(server.base_url, ADMIN_TOKEN)
+    [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', tech.page("kiosk-f")))
+    action = f"{server.base_url}/fleet/kiosks/kiosk-f/copy-reports/clear"
+    for confirmed in ("", "1"):
+        answer = tech.http.post(
+            action, data={"csrf": csrf, "through": through, "confirmed": confirmed}, timeout=10
+        )
+        assert answer.status_code in (200, 422), answer.status_code
+        assert 'id="confirm-clear-copies"' not in answer.text
+        assert answer.status_code == 422 or 'id="command-error"' in answer.text
+    assert 'data-status="queued"' not in tech.page("kiosk-f")
+    # What the page showed is taken (and one before it: the page of an earlier heartbeat).
+    for shown in ("7", "5"):
+        done = tech.http.post(
+            action, data={"csrf": csrf, "through": shown, "confirmed": "1"}, timeout=10
+        )
+        assert done.status_code == 200 and 'id="copies-cleared"' in done.text
+    assert tech.page("kiosk-f").count('data-status="queued"') == 2
