@@ -44,12 +44,16 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "fleet-commands.json"
 KEEP = 200  # commands remembered: months of a technician's commands on one kiosk
+MAX_BYTES = 8 << 20  # KEEP commands with their details fit many times over: more is damage
 MAX_NAMED = 64  # unreported commands one heartbeat names (the server's MAX_RECEIVED)
 STARTED, ACTING, RAN, REPORTED = "started", "acting", "ran", "reported"
 INTERRUPTED = (
     "interrupted: the kiosk app stopped while running it (restart, power cut); "
     "not run again, queue it again if it is still needed"
 )
+
+
+UNREADABLE = "its entry in the kiosk's command record was damaged; not run again"
 
 
 @dataclass
@@ -154,24 +158,47 @@ class CommandRecord:
 
     def _load(self) -> dict[int, Entry]:
         try:
-            raw = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
         except FileNotFoundError:
             return {}
         except OSError as exc:
             STORAGE.report(self.path, DAMAGED, f"unreadable: {exc}")
             return {}
         try:
-            document = json.loads(raw)
-            return {int(cid): Entry(**entry) for cid, entry in document["commands"].items()}
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            kept = keep_aside(self.path)
-            STORAGE.report(
-                self.path,
-                DAMAGED,
-                f"{type(exc).__name__}: {exc}; kept as {kept.name if kept else '-'}; "
-                "commands received again may run again",
+            if len(raw) > MAX_BYTES:
+                raise ValueError(f"over {MAX_BYTES} bytes")
+            commands = json.loads(raw)["commands"]
+            if not isinstance(commands, dict):
+                raise TypeError(f"commands is a {type(commands).__name__}")
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            return self._damaged(f"{type(exc).__name__}: {exc}", {})
+        entries, wrong = {}, []
+        for key, value in commands.items():
+            cid = _command_id(key)
+            if cid is None:  # nothing to tell a second delivery by: dropped
+                wrong.append(repr(key)[:20])
+                continue
+            entry = _entry(value)
+            if entry is None:  # known, so never run again; reported as not known for sure
+                wrong.append(key)
+                entry = Entry("?", RAN, False, UNREADABLE)
+            entries[cid] = entry
+        if wrong:
+            return self._damaged(
+                f"{len(wrong)} unreadable command(s): {', '.join(wrong[:5])}", entries
             )
-            return {}
+        return entries
+
+    def _damaged(self, why: str, entries: dict[int, Entry]) -> dict[int, Entry]:
+        """Keep the file aside, report it, and write what was read of it in its place."""
+        kept = keep_aside(self.path)
+        lost = "" if entries else "; commands received again may run again"
+        STORAGE.report(self.path, DAMAGED, f"{why}; kept as {kept.name if kept else '-'}{lost}")
+        if entries:
+            self._entries = entries
+            self._save_or_log()
+        return entries
 
     def _save(self) -> None:
         newest = sorted(self._entries)[-KEEP:]
@@ -189,3 +216,24 @@ class CommandRecord:
             self._save()
         except OSError as exc:  # STORAGE logged it; the entry stays right in memory
             log.warning("commands: record not written (%s); kept in memory", exc)
+
+
+def _command_id(key: str) -> int | None:
+    """A command id as the record writes it (decimal digits, as the server's ids), else None."""
+    if key.isascii() and key.isdigit() and len(key) <= 18:
+        return int(key)
+    return None
+
+
+_TYPES = {"kind": str, "state": str, "ok": bool, "detail": str, "file": bool, "created": str}
+
+
+def _entry(value: object) -> Entry | None:
+    """An entry as the record writes it, else None (a wrong type would break its report)."""
+    if not isinstance(value, dict) or not {"kind", "state"} <= value.keys() <= _TYPES.keys():
+        return None
+    if any(type(v) is not _TYPES[k] for k, v in value.items()):
+        return None
+    if value["state"] not in (STARTED, RAN, REPORTED):
+        return None
+    return Entry(**value)

@@ -7,6 +7,7 @@ twice, and the dashboard says which state each command is in."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -261,6 +262,61 @@ def test_a_record_that_cannot_be_written_runs_nothing_and_a_damaged_one_is_kept_
     fleet = requests.get(f"{server.base_url}/api/v1/fleet/kiosks", headers=STAFF, timeout=10)
     mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK]
     assert "storage_fault" in mine["alerts"]
+
+
+WRONG_TYPES = {  # one field of the reboot's entry as no kiosk writes it
+    "detail": {"a": 1},  # every heartbeat stopped on its report (detail[:2000])
+    "ok": "no",
+    "created": 5,  # told apart from the reboot of that id: it rebooted again
+    "state": "rebooted",
+    "kind": None,
+}
+
+
+@pytest.mark.parametrize("field_name", WRONG_TYPES)
+def test_a_record_entry_of_a_wrong_type_stops_no_heartbeat_and_runs_nothing_again(
+    app: FastAPI, server: EmbeddedServer, kiosk: Kiosk, field_name: str
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, "reboot")
+    assert [c["id"] for c in health.beat_once()] == [cid] and kiosk.system.calls == ["reboot"]
+    path = kiosk.data_dir / FILE_NAME
+    document = json.loads(path.read_bytes())
+    document["commands"][str(cid)][field_name] = WRONG_TYPES[field_name]
+    path.write_text(json.dumps(document))
+    with app.state.db.transaction() as session:  # handed out again (a restored database)
+        session.execute(
+            update(FleetCommand)
+            .where(FleetCommand.id == cid)
+            .values(status="sent", finished_at=None, result_detail=None)
+        )
+    again = kiosk.start()
+    assert STORAGE.status()["state"] == "damaged" and FILE_NAME in STORAGE.status()["files"]
+    assert again.beat_once() == []  # held: its result goes first, the heartbeat names it
+    assert kiosk.system.calls == ["reboot"]  # not rebooted twice
+    reported = command(server, cid)
+    assert reported["status"] == "failed" and "damaged" in str(reported["result_detail"])
+    second = queue(server, "print_test_ticket")
+    assert [c["id"] for c in again.beat_once()] == [second] and kiosk.printed == 1
+    assert again.beat_once() == [] and kiosk.printed == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000, b'{"commands": ' + b'{"1": ' * 100_000, b" " * (9 << 20) + b"{}"],
+    ids=["nested-arrays", "nested-objects", "nine-megabytes"],
+)
+def test_a_record_too_deep_or_too_large_is_kept_aside_not_a_crash_at_start(
+    server: EmbeddedServer, kiosk: Kiosk, content: bytes
+) -> None:
+    (kiosk.data_dir / FILE_NAME).write_bytes(content)
+    health = kiosk.start()  # the kiosk app starts
+    assert STORAGE.status()["state"] == "damaged" and FILE_NAME in STORAGE.status()["files"]
+    kept = [p for p in kiosk.data_dir.iterdir() if p.name.startswith(f"{FILE_NAME}.damaged-")]
+    assert len(kept) == 1 and kept[0].read_bytes() == content
+    cid = queue(server, "print_test_ticket")
+    assert [c["id"] for c in health.beat_once()] == [cid] and kiosk.printed == 1
+    assert command(server, cid)["status"] == "done"
 
 
 def overview_rows(technician: Technician, **params: str) -> dict[str, str]:
