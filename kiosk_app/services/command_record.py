@@ -21,13 +21,23 @@ takes it back if it lost it). One found `started` at the next start was interrup
 not run again, its result says so; one found `acting` waits for its verdict (the health
 reporter's next heartbeat). The heartbeat names the commands without a reported result
 (`unreported`), so the server stops handing them out. The newest KEEP commands are kept.
+
+One kiosk app process at a time runs commands from a data directory: it holds a lock on
+`fleet-commands.json.lock` (a POSIX lock: the process's, whichever record took it). A second
+process (an old one not yet ended after a restart, a second copy started by mistake) waits for
+it up to LOCK_WAIT_S before a command, then runs nothing (the storage alert says why); once it
+holds the lock it reads the record again, so a command the other process started is not run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import threading
+import time
+import typing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,6 +54,8 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "fleet-commands.json"
 KEEP = 200  # commands remembered: months of a technician's commands on one kiosk
+LOCK_WAIT_S = 3.0  # a restarted kiosk app's old process ending
+HELD_ELSEWHERE = "held by another kiosk app process on this data directory"
 MAX_BYTES = 8 << 20  # KEEP commands with their details fit many times over: more is damage
 MAX_NAMED = 64  # unreported commands one heartbeat names (the server's MAX_RECEIVED)
 STARTED, ACTING, RAN, REPORTED = "started", "acting", "ran", "reported"
@@ -78,11 +90,33 @@ class CommandRecord:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._entries = self._load()
+        self._entries: dict[int, Entry] = {}
+        self._owner = False  # this process holds the record's lock (or none can be taken)
+        if not self._take(0.0):
+            STORAGE.report(path, UNWRITABLE, f"{HELD_ELSEWHERE}: no command runs here meanwhile")
+            self._entries = self._load(owner=False)
+
+    def _take(self, wait_s: float) -> bool:
+        """Hold the record's lock for this process, waiting up to `wait_s`; once taken, read
+        the record (the process before may have written it) and mark the commands it left
+        started as interrupted. False while another process holds it."""
+        if self._owner:
+            return True
+        deadline = time.monotonic() + wait_s
+        while not _lock_process(self.path.with_name(self.path.name + ".lock")):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        self._owner = True
+        mine, self._entries = self._entries, {}
+        self._entries = self._load(owner=True) | {
+            cid: e for cid, e in mine.items() if cid not in self._entries
+        }
         for cid, entry in self._entries.items():
             if entry.state == STARTED:  # the process running it ended before its result
                 log.warning("commands: command %d (%s) was interrupted", cid, entry.kind)
                 entry.state, entry.ok, entry.detail = RAN, False, INTERRUPTED
+        return True
 
     def get(self, cid: int, created: str = "") -> Entry | None:
         """The command's entry, or None when this kiosk never started it (`created`, when
@@ -116,6 +150,14 @@ class CommandRecord:
             entry.state = ACTING
             entry.boot_id, entry.process, entry.acted_at = acting
         with self._lock:
+            if not self._take(LOCK_WAIT_S):
+                STORAGE.report(self.path, UNWRITABLE, HELD_ELSEWHERE)
+                raise OSError(f"{self.path} is {HELD_ELSEWHERE}")
+            known = self._entries.get(cid)
+            if known is not None and (not created or not known.created or known.created == created):
+                raise OSError(  # read again once the lock was taken: the other process's
+                    f"command {cid} was started by another kiosk app process; not run again"
+                )
             self._entries[cid] = entry
             try:
                 self._save()
@@ -156,7 +198,8 @@ class CommandRecord:
             ids = sorted(cid for cid, e in self._entries.items() if e.state != REPORTED)
         return ids[-MAX_NAMED:]
 
-    def _load(self) -> dict[int, Entry]:
+    def _load(self, owner: bool) -> dict[int, Entry]:
+        """The record on disk; a damaged one is kept aside and reported by its owner only."""
         try:
             with self.path.open("rb") as handle:
                 raw = handle.read(MAX_BYTES + 1)
@@ -172,7 +215,7 @@ class CommandRecord:
             if not isinstance(commands, dict):
                 raise TypeError(f"commands is a {type(commands).__name__}")
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
-            return self._damaged(f"{type(exc).__name__}: {exc}", {})
+            return self._damaged(f"{type(exc).__name__}: {exc}", {}) if owner else {}
         entries, wrong = {}, []
         for key, value in commands.items():
             cid = _command_id(key)
@@ -184,7 +227,7 @@ class CommandRecord:
                 wrong.append(key)
                 entry = Entry("?", RAN, False, UNREADABLE)
             entries[cid] = entry
-        if wrong:
+        if wrong and owner:
             return self._damaged(
                 f"{len(wrong)} unreadable command(s): {', '.join(wrong[:5])}", entries
             )
@@ -201,6 +244,8 @@ class CommandRecord:
         return entries
 
     def _save(self) -> None:
+        if not self._owner:  # never over the record of the process that runs the commands
+            raise OSError(f"{self.path} is {HELD_ELSEWHERE}")
         newest = sorted(self._entries)[-KEEP:]
         self._entries = {cid: self._entries[cid] for cid in newest}
         document = {"commands": {str(cid): asdict(self._entries[cid]) for cid in newest}}
@@ -225,7 +270,7 @@ def _command_id(key: str) -> int | None:
     return None
 
 
-_TYPES = {"kind": str, "state": str, "ok": bool, "detail": str, "file": bool, "created": str}
+_TYPES: dict[str, type] = typing.get_type_hints(Entry)  # each field's type, as written
 
 
 def _entry(value: object) -> Entry | None:
@@ -234,6 +279,32 @@ def _entry(value: object) -> Entry | None:
         return None
     if any(type(v) is not _TYPES[k] for k, v in value.items()):
         return None
-    if value["state"] not in (STARTED, RAN, REPORTED):
+    if value["state"] not in (STARTED, ACTING, RAN, REPORTED):
         return None
     return Entry(**value)
+
+
+_HELD: dict[Path, int] = {}  # lock file -> this process's descriptor holding its lock
+_HELD_GUARD = threading.Lock()
+
+
+def _lock_process(lock_path: Path) -> bool:
+    """Take the POSIX lock of `lock_path` for this process (kept until it ends; every record of
+    the process shares it); True when held, or when none can be taken (a read-only data
+    directory: the record's write fails and says why)."""
+    with _HELD_GUARD:
+        if lock_path in _HELD:
+            return True
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            log.warning("commands: no lock file %s (%s)", lock_path, exc)
+            return True
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        _HELD[lock_path] = fd
+        return True

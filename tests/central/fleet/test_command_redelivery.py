@@ -8,6 +8,9 @@ twice, and the dashboard says which state each command is in."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -317,6 +320,109 @@ def test_a_record_too_deep_or_too_large_is_kept_aside_not_a_crash_at_start(
     cid = queue(server, "print_test_ticket")
     assert [c["id"] for c in health.beat_once()] == [cid] and kiosk.printed == 1
     assert command(server, cid)["status"] == "done"
+
+
+# Another kiosk app process on the same data directory: its command record, told by a line on
+# stdin to start a command (and to run and report it, with "ran"), says "ok" after each step.
+OTHER_PROCESS = """
+import sys
+from pathlib import Path
+from kiosk_app.services.command_record import CommandRecord
+record = CommandRecord(Path(sys.argv[1]))
+print("ok", flush=True)
+for line in sys.stdin:
+    step, number = line.split()
+    cid = int(number)
+    if step == "start":
+        record.start(cid, "print_test_ticket")
+    else:
+        record.ran(cid, True, "ran " + "x" * 1500)
+        record.reported(cid)
+    print("ok", flush=True)
+"""
+
+
+def other_process(data_dir: Path) -> subprocess.Popen[str]:
+    """A second kiosk app process's command record on `data_dir`, started."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, str(data_dir / FILE_NAME)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline() == "ok\n"
+    return child
+
+
+def tell(child: subprocess.Popen[str], line: str) -> None:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(line + "\n")
+    child.stdin.flush()
+    assert child.stdout.readline() == "ok\n"
+
+
+def test_two_kiosk_processes_on_one_data_directory_never_run_a_command_twice(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    """The kiosk app started while another process of it still holds the data directory (an
+    old one ending after a restart, a second copy): a command the other process started, handed
+    to this one too, is not run; this one runs nothing while the other lives (the storage alert
+    says why), and everything once the other ended, killed in the middle of its command."""
+    child = other_process(kiosk.data_dir)
+    try:
+        health = kiosk.start()
+        health.devices = {"storage": STORAGE}
+        assert STORAGE.status()["state"] == "unwritable"
+        assert "another kiosk app process" in STORAGE.status()["files"]
+        cid = queue(server, "print_test_ticket")
+        tell(child, f"start {cid}")  # the other process got it first and is running it
+        assert [c["id"] for c in health.beat_once()] == [cid]
+        assert kiosk.printed == 0  # not run twice
+        refused = command(server, cid)
+        assert refused["status"] == "failed" and "another kiosk app process" in str(
+            refused["result_detail"]
+        )
+    finally:
+        child.send_signal(signal.SIGKILL)  # dies in the middle of the command
+        child.wait()
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.close()
+        child.stdout.close()
+    second = queue(server, "print_test_ticket")
+    assert [c["id"] for c in health.beat_once()] == [second]
+    assert kiosk.printed == 1  # this process holds the record now
+    assert health.beat_once() == [] and kiosk.printed == 1
+    assert STORAGE.status()["state"] == "ok"
+    record = json.loads((kiosk.data_dir / FILE_NAME).read_bytes())["commands"]
+    assert record[str(cid)]["detail"].startswith("interrupted")  # read again: the other's
+    assert record[str(second)]["state"] == "reported"
+
+
+def test_a_kiosk_process_killed_while_writing_its_record_leaves_it_whole(
+    kiosk: Kiosk,
+) -> None:
+    """SIGKILL at any moment of the record's writes (each replaces the file whole): the record
+    the next process reads is never damaged and holds every command acknowledged before."""
+    cid = 0
+    for _round in range(6):
+        child = other_process(kiosk.data_dir)
+        assert child.stdin is not None and child.stdout is not None
+        for _ in range(15 + 7 * _round):  # acknowledged
+            cid += 1
+            tell(child, f"start {cid}")
+            tell(child, f"ran {cid}")
+        for extra in range(1, 40):  # in flight: the kill lands somewhere in these writes
+            child.stdin.write(f"start {cid + extra}\nran {cid + extra}\n")
+        child.stdin.flush()
+        child.stdout.readline()
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdin.close()
+        child.stdout.close()
+        record = json.loads((kiosk.data_dir / FILE_NAME).read_bytes())["commands"]
+        assert all(str(n) in record for n in range(max(1, cid - 150), cid + 1))
+        cid = max(int(n) for n in record)
+    assert not [p for p in kiosk.data_dir.iterdir() if ".damaged-" in p.name]
 
 
 def overview_rows(technician: Technician, **params: str) -> dict[str, str]:
