@@ -38,6 +38,7 @@ import os
 import threading
 import time
 import typing
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -103,10 +104,12 @@ class CommandRecord:
         if self._owner:
             return True
         deadline = time.monotonic() + wait_s
-        while not _lock_process(self.path.with_name(self.path.name + ".lock")):
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        while not _lock_process(lock_path):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
+        weakref.finalize(self, _unlock_process, lock_path)
         self._owner = True
         mine, self._entries = self._entries, {}
         self._entries = self._load(owner=True) | {
@@ -284,16 +287,17 @@ def _entry(value: object) -> Entry | None:
     return Entry(**value)
 
 
-_HELD: dict[Path, int] = {}  # lock file -> this process's descriptor holding its lock
+_HELD: dict[Path, list[int]] = {}  # lock file -> [descriptor holding its lock, records]
 _HELD_GUARD = threading.Lock()
 
 
 def _lock_process(lock_path: Path) -> bool:
-    """Take the POSIX lock of `lock_path` for this process (kept until it ends; every record of
-    the process shares it); True when held, or when none can be taken (a read-only data
+    """Take the POSIX lock of `lock_path` for this process (every record of the process shares
+    it, until the last is gone); True when held, or when none can be taken (a read-only data
     directory: the record's write fails and says why)."""
     with _HELD_GUARD:
         if lock_path in _HELD:
+            _HELD[lock_path][1] += 1
             return True
         try:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,5 +310,17 @@ def _lock_process(lock_path: Path) -> bool:
         except OSError:
             os.close(fd)
             return False
-        _HELD[lock_path] = fd
+        _HELD[lock_path] = [fd, 1]
         return True
+
+
+def _unlock_process(lock_path: Path) -> None:
+    """A record holding the lock is gone: the last one of the process lets it go."""
+    with _HELD_GUARD:
+        held = _HELD.get(lock_path)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] <= 0:
+            del _HELD[lock_path]
+            os.close(held[0])  # closing the descriptor ends the process's POSIX lock
