@@ -23,6 +23,7 @@ from central_server.fleet.access import (
     StaffAccess,
 )
 from central_server.fleet.chart import Series, history_svg
+from central_server.fleet.heartbeats import UNFINISHED
 from central_server.fleet.schemas import CommandId, CommandIn, CommandKind
 from central_server.fleet.service import STATUSES, Filters, FleetService, utc
 from central_server.ratelimit import client_ip
@@ -400,8 +401,12 @@ def build_dashboard(
                 refused=refused[0], through=through,
             )  # fmt: skip
         args = {} if last is None else {"through": last}
-        body = CommandIn(kind=CommandKind.clear_copy_reports, args=args)
-        service.queue(kiosk_id, body, staff.name)
+        if not any(  # the same clear not taken by the kiosk yet: a double click, a replay
+            c.kind is CommandKind.clear_copy_reports and c.status in UNFINISHED and c.args == args
+            for c in service.commands(kiosk_id, limit=20)
+        ):
+            body = CommandIn(kind=CommandKind.clear_copy_reports, args=args)
+            service.queue(kiosk_id, body, staff.name)
         return RedirectResponse(f"{target}?copies=cleared", status_code=303)
 
     @router.get("/commands/{command_id}/attachment")

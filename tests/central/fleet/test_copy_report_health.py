@@ -288,3 +288,33 @@ def test_a_clear_never_goes_past_the_newest_refused_report_the_kiosk_named(
         )
         assert done.status_code == 200 and 'id="copies-cleared"' in done.text
     assert tech.page("kiosk-f").count('data-status="queued"') == 2
+
+
+def test_a_confirmed_clear_sent_twice_queues_one_command(server: EmbeddedServer) -> None:
+    """A double click on "Ya, hapus", or the confirmed form replayed (back, resend): while the
+    kiosk has not taken the first command, the same clear is not queued and audited again."""
+    auth = enrol(server, "kiosk-d")
+    reports = {"state": "ok", "waiting": "0", "refused": "1", "refused_through": "4"}
+    devices = heartbeat_body()["devices"] | {"copy_reports": reports}
+    assert beat(server, auth, devices=devices).status_code == 200
+    tech = Technician(server.base_url, ADMIN_TOKEN)
+    [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', tech.page("kiosk-d")))
+    form = {"csrf": csrf, "through": "4", "confirmed": "1"}
+    action = f"{server.base_url}/fleet/kiosks/kiosk-d/copy-reports/clear"
+    for _ in range(3):
+        done = tech.http.post(action, data=form, timeout=10)
+        assert done.status_code == 200 and 'id="copies-cleared"' in done.text
+    assert tech.page("kiosk-d").count('data-status="queued"') == 1
+    # Handed out and done, the kiosk still naming a refused report: the next clear is queued.
+    [command] = beat(server, auth, devices=devices).json()["commands"]
+    assert command["kind"] == "clear_copy_reports" and command["args"] == {"through": 4}
+    result = {"ok": True, "detail": "1 refused receipt-copy report(s) cleared"}
+    answer = requests.post(
+        f"{server.base_url}/api/v1/fleet/commands/{command['id']}/result",
+        json=result,
+        headers=auth,
+        timeout=10,
+    )
+    assert answer.status_code == 204, answer.text
+    assert tech.http.post(action, data=form, timeout=10).status_code == 200
+    assert tech.page("kiosk-d").count('data-status="queued"') == 1
