@@ -238,7 +238,11 @@ class CommandRecord:
 
     def _damaged(self, why: str, entries: dict[int, Entry]) -> dict[int, Entry]:
         """Keep the file aside, report it, and write what was read of it in its place."""
-        kept = keep_aside(self.path)
+        try:
+            kept = keep_aside(self.path)
+        except OSError as exc:  # a read-only data folder: it stays, and so nothing is written
+            STORAGE.report(self.path, DAMAGED, f"{why}; not kept aside: {exc}")
+            return entries
         lost = "" if entries else "; commands received again may run again"
         STORAGE.report(self.path, DAMAGED, f"{why}; kept as {kept.name if kept else '-'}{lost}")
         if entries:
