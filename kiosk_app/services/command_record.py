@@ -46,7 +46,7 @@ from kiosk_app.services.durable import (
     DAMAGED,
     STORAGE,
     UNWRITABLE,
-    keep_aside,
+    set_aside_damaged,
     write_atomically,
     write_problem,
 )
@@ -238,13 +238,9 @@ class CommandRecord:
 
     def _damaged(self, why: str, entries: dict[int, Entry]) -> dict[int, Entry]:
         """Keep the file aside, report it, and write what was read of it in its place."""
-        try:
-            kept = keep_aside(self.path)
-        except OSError as exc:  # a read-only data folder: it stays, and so nothing is written
-            STORAGE.report(self.path, DAMAGED, f"{why}; not kept aside: {exc}")
-            return entries
         lost = "" if entries else "; commands received again may run again"
-        STORAGE.report(self.path, DAMAGED, f"{why}; kept as {kept.name if kept else '-'}{lost}")
+        if set_aside_damaged(self.path, why, lost) is None:
+            return entries  # left where it was (a read-only folder): nothing written over it
         if entries:
             self._entries = entries
             self._save_or_log()

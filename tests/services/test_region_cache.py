@@ -202,6 +202,25 @@ def test_a_read_only_data_folder_keeps_the_old_cache_and_uses_the_download(
     assert again.load() and again.edition == old.edition_id  # and still usable after
 
 
+def test_a_damaged_cache_on_a_read_only_data_folder_is_left_and_the_download_used(
+    central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
+) -> None:
+    """A damaged cache that cannot be moved aside (the folder is read-only): the kiosk starts
+    (no OSError out of load), says the file is damaged, and uses the download."""
+    server, db, _client = central
+    folder = tmp_path / "kiosk"
+    folder.mkdir()
+    (folder / CACHE_FILE).write_bytes(b"\x00 not a region edition")
+    new = import_edition(db, write_edition(tmp_path / "2022", NEW))
+    readonly = f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
+    result = _in_namespace(folder, readonly, REFRESH_CHILD, server.base_url, "keep")
+    assert result["loaded_before"] is False
+    assert (result["outcome"], result["edition"]) == ("updated", new.edition_id)
+    assert result["found"] == 1
+    assert CACHE_FILE in result["health"]["files"]
+    assert (folder / CACHE_FILE).read_bytes() == b"\x00 not a region edition"
+
+
 def test_a_full_disk_uses_the_download_and_leaves_no_half_written_file(
     central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
 ) -> None:
