@@ -107,6 +107,18 @@ def test_the_assisted_badge_and_the_open_tab_leave_every_control_in_reach(
     pilot = assisting(start_kiosk, lang, large)
     session = pilot.app.session
     found: dict[str, list[str]] = {"menu": under_the_badge(pilot, "menu")}
+    pilot.tap("service_status")  # the status screen's own bar: below
+    pilot.wait_for_state("status")
+    pilot.tap("status_mine")
+    status = pilot.app.root.get_screen("status")
+    pilot.wait_until(lambda: status.own_shown, what="own applications")
+    found["status:own"] = under_the_badge(pilot, "status:own")
+    assert pilot.find("own_close") in {w for w in status.ids.own.walk(restrict=True)}
+    pilot.tap("own_close")
+    pilot.tap("status_back")
+    pilot.wait_for_state("menu")
+    # Leaving the status check ends the visit's journeys, the assisted mark with them.
+    pilot.wait_until(pilot.kiosk.attendant.assist, what="assisted again")
     values = sample_birth_values()
     session.choose_service("akta_kelahiran")
     form = session.view.service.form
