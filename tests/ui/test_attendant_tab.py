@@ -161,18 +161,12 @@ def test_the_assisted_badge_and_the_open_tab_leave_every_control_in_reach(
 def test_the_scan_and_status_bars_leave_their_controls_in_reach_of_an_assisted_visit(
     start_kiosk: Callable[..., Any], lang: str, large: bool, where: str
 ) -> None:
-    from kiosk_app.demo_data import sample_birth_values
+    from tests.ui.conftest import fill_birth_pages
 
     pilot = assisting(start_kiosk, lang, large)
     if where == "status":
         pilot.tap("service_status")
     else:
-        session, values = pilot.app.session, sample_birth_values()
-        session.choose_service("akta_kelahiran")
-        form = session.view.service.form
-        for index in range(len(form.pages)):
-            for name in form.page_fields(index):
-                session.set_value(name, values[name])
-            session.next_page()
+        fill_birth_pages(pilot)
     pilot.wait_for_state(where)
     assert under_the_badge(pilot, where) == []

@@ -249,6 +249,22 @@ def test_a_technician_clears_refused_reports_and_the_alert_goes(
         central.close()
 
 
+def refusing(
+    server: EmbeddedServer, kiosk_id: str, refused: int, through: int
+) -> tuple[dict[str, str], dict[str, Any], Technician, str]:
+    """A kiosk whose heartbeat reports `refused` refused copy reports, the newest row
+    `through`; its auth, the heartbeat's devices, a technician on its page and the CSRF."""
+    auth = enrol(server, kiosk_id)
+    reports = {"state": "ok", "waiting": "0", "refused": str(refused)}
+    devices = heartbeat_body()["devices"] | {
+        "copy_reports": reports | {"refused_through": str(through)}
+    }
+    assert beat(server, auth, devices=devices).status_code == 200
+    tech = Technician(server.base_url, ADMIN_TOKEN)
+    [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', tech.page(kiosk_id)))
+    return auth, devices, tech, csrf
+
+
 @pytest.mark.parametrize(
     "through",
     [
@@ -266,12 +282,7 @@ def test_a_clear_never_goes_past_the_newest_refused_report_the_kiosk_named(
 ) -> None:
     """A forged or replayed form (a larger `through`, none, garbage) queues nothing: the
     kiosk would set aside reports refused after the page was read, which nobody saw."""
-    auth = enrol(server, "kiosk-f")
-    reports = {"state": "ok", "waiting": "0", "refused": "2", "refused_through": "7"}
-    devices = heartbeat_body()["devices"] | {"copy_reports": reports}
-    assert beat(server, auth, devices=devices).status_code == 200
-    tech = Technician(server.base_url, ADMIN_TOKEN)
-    [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', tech.page("kiosk-f")))
+    _auth, _devices, tech, csrf = refusing(server, "kiosk-f", refused=2, through=7)
     action = f"{server.base_url}/fleet/kiosks/kiosk-f/copy-reports/clear"
     for confirmed in ("", "1"):
         answer = tech.http.post(
@@ -293,12 +304,7 @@ def test_a_clear_never_goes_past_the_newest_refused_report_the_kiosk_named(
 def test_a_confirmed_clear_sent_twice_queues_one_command(server: EmbeddedServer) -> None:
     """A double click on "Ya, hapus", or the confirmed form replayed (back, resend): while the
     kiosk has not taken the first command, the same clear is not queued and audited again."""
-    auth = enrol(server, "kiosk-d")
-    reports = {"state": "ok", "waiting": "0", "refused": "1", "refused_through": "4"}
-    devices = heartbeat_body()["devices"] | {"copy_reports": reports}
-    assert beat(server, auth, devices=devices).status_code == 200
-    tech = Technician(server.base_url, ADMIN_TOKEN)
-    [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', tech.page("kiosk-d")))
+    auth, devices, tech, csrf = refusing(server, "kiosk-d", refused=1, through=4)
     form = {"csrf": csrf, "through": "4", "confirmed": "1"}
     action = f"{server.base_url}/fleet/kiosks/kiosk-d/copy-reports/clear"
     for _ in range(3):
