@@ -23,6 +23,7 @@ from central_server.fleet.access import (
     StaffAccess,
 )
 from central_server.fleet.chart import Series, history_svg
+from central_server.fleet.heartbeats import UNFINISHED
 from central_server.fleet.schemas import CommandId, CommandIn, CommandKind
 from central_server.fleet.service import STATUSES, Filters, FleetService, utc
 from central_server.ratelimit import client_ip
@@ -100,6 +101,8 @@ FORM_ERRORS = {
     "key_decided": "kunci segel itu sudah diputuskan / that seal key was decided already",
     "no_refused": "anjungan tidak melaporkan laporan salinan yang ditolak / the kiosk reports "
     "no refused receipt-copy reports",
+    "copies_unseen": "laporan salinan yang ditolak tidak sesuai halaman, muat ulang halaman / "
+    "the refused receipt-copy reports do not match the page, reload it",
     **cancel_page.ERRORS,
 }
 KEY_DECISIONS = {  # the kiosk page's notice after a decision (?key=)
@@ -394,14 +397,23 @@ def build_dashboard(
         refused = _refused_copies(service.kiosk(kiosk_id).devices)
         if refused is None or (last is None and through):
             return RedirectResponse(f"{target}?error=no_refused", status_code=303)
+        newest = _count(refused[1])
+        if newest is not None and (last is None or last > newest):
+            # none, or past the newest the kiosk named (a forged or mistyped form): it would
+            # set aside reports refused after the page was read, which nobody saw
+            return RedirectResponse(f"{target}?error=copies_unseen", status_code=303)
         if confirmed != "1":
             return render(
                 request, "clear_copy_reports.html", staff=staff, kiosk_id=kiosk_id, csrf=csrf,
                 refused=refused[0], through=through,
             )  # fmt: skip
         args = {} if last is None else {"through": last}
-        body = CommandIn(kind=CommandKind.clear_copy_reports, args=args)
-        service.queue(kiosk_id, body, staff.name)
+        if not any(  # the same clear not taken by the kiosk yet: a double click, a replay
+            c.kind is CommandKind.clear_copy_reports and c.status in UNFINISHED and c.args == args
+            for c in service.commands(kiosk_id, limit=20)
+        ):
+            body = CommandIn(kind=CommandKind.clear_copy_reports, args=args)
+            service.queue(kiosk_id, body, staff.name)
         return RedirectResponse(f"{target}?copies=cleared", status_code=303)
 
     @router.get("/commands/{command_id}/attachment")

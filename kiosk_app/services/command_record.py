@@ -21,13 +21,24 @@ takes it back if it lost it). One found `started` at the next start was interrup
 not run again, its result says so; one found `acting` waits for its verdict (the health
 reporter's next heartbeat). The heartbeat names the commands without a reported result
 (`unreported`), so the server stops handing them out. The newest KEEP commands are kept.
+
+One kiosk app process at a time runs commands from a data directory: it holds a lock on
+`fleet-commands.json.lock` (a POSIX lock: the process's, whichever record took it). A second
+process (an old one not yet ended after a restart, a second copy started by mistake) waits for
+it up to LOCK_WAIT_S before a command, then runs nothing (the storage alert says why); once it
+holds the lock it reads the record again, so a command the other process started is not run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import threading
+import time
+import typing
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,7 +46,7 @@ from kiosk_app.services.durable import (
     DAMAGED,
     STORAGE,
     UNWRITABLE,
-    keep_aside,
+    set_aside_damaged,
     write_atomically,
     write_problem,
 )
@@ -44,12 +55,18 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = "fleet-commands.json"
 KEEP = 200  # commands remembered: months of a technician's commands on one kiosk
+LOCK_WAIT_S = 3.0  # a restarted kiosk app's old process ending
+HELD_ELSEWHERE = "held by another kiosk app process on this data directory"
+MAX_BYTES = 8 << 20  # KEEP commands with their details fit many times over: more is damage
 MAX_NAMED = 64  # unreported commands one heartbeat names (the server's MAX_RECEIVED)
 STARTED, ACTING, RAN, REPORTED = "started", "acting", "ran", "reported"
 INTERRUPTED = (
     "interrupted: the kiosk app stopped while running it (restart, power cut); "
     "not run again, queue it again if it is still needed"
 )
+
+
+UNREADABLE = "its entry in the kiosk's command record was damaged; not run again"
 
 
 @dataclass
@@ -74,11 +91,35 @@ class CommandRecord:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._entries = self._load()
+        self._entries: dict[int, Entry] = {}
+        self._owner = False  # this process holds the record's lock (or none can be taken)
+        if not self._take(0.0):
+            STORAGE.report(path, UNWRITABLE, f"{HELD_ELSEWHERE}: no command runs here meanwhile")
+            self._entries = self._load(owner=False)
+
+    def _take(self, wait_s: float) -> bool:
+        """Hold the record's lock for this process, waiting up to `wait_s`; once taken, read
+        the record (the process before may have written it) and mark the commands it left
+        started as interrupted. False while another process holds it."""
+        if self._owner:
+            return True
+        deadline = time.monotonic() + wait_s
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        while not _lock_process(lock_path):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        weakref.finalize(self, _unlock_process, lock_path)
+        self._owner = True
+        mine, self._entries = self._entries, {}
+        self._entries = self._load(owner=True) | {
+            cid: e for cid, e in mine.items() if cid not in self._entries
+        }
         for cid, entry in self._entries.items():
             if entry.state == STARTED:  # the process running it ended before its result
                 log.warning("commands: command %d (%s) was interrupted", cid, entry.kind)
                 entry.state, entry.ok, entry.detail = RAN, False, INTERRUPTED
+        return True
 
     def get(self, cid: int, created: str = "") -> Entry | None:
         """The command's entry, or None when this kiosk never started it (`created`, when
@@ -112,6 +153,14 @@ class CommandRecord:
             entry.state = ACTING
             entry.boot_id, entry.process, entry.acted_at = acting
         with self._lock:
+            if not self._take(LOCK_WAIT_S):
+                STORAGE.report(self.path, UNWRITABLE, HELD_ELSEWHERE)
+                raise OSError(f"{self.path} is {HELD_ELSEWHERE}")
+            known = self._entries.get(cid)
+            if known is not None and (not created or not known.created or known.created == created):
+                raise OSError(  # read again once the lock was taken: the other process's
+                    f"command {cid} was started by another kiosk app process; not run again"
+                )
             self._entries[cid] = entry
             try:
                 self._save()
@@ -152,28 +201,54 @@ class CommandRecord:
             ids = sorted(cid for cid, e in self._entries.items() if e.state != REPORTED)
         return ids[-MAX_NAMED:]
 
-    def _load(self) -> dict[int, Entry]:
+    def _load(self, owner: bool) -> dict[int, Entry]:
+        """The record on disk; a damaged one is kept aside and reported by its owner only."""
         try:
-            raw = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
         except FileNotFoundError:
             return {}
         except OSError as exc:
             STORAGE.report(self.path, DAMAGED, f"unreadable: {exc}")
             return {}
         try:
-            document = json.loads(raw)
-            return {int(cid): Entry(**entry) for cid, entry in document["commands"].items()}
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            kept = keep_aside(self.path)
-            STORAGE.report(
-                self.path,
-                DAMAGED,
-                f"{type(exc).__name__}: {exc}; kept as {kept.name if kept else '-'}; "
-                "commands received again may run again",
+            if len(raw) > MAX_BYTES:
+                raise ValueError(f"over {MAX_BYTES} bytes")
+            commands = json.loads(raw)["commands"]
+            if not isinstance(commands, dict):
+                raise TypeError(f"commands is a {type(commands).__name__}")
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            return self._damaged(f"{type(exc).__name__}: {exc}", {}) if owner else {}
+        entries, wrong = {}, []
+        for key, value in commands.items():
+            cid = _command_id(key)
+            if cid is None:  # nothing to tell a second delivery by: dropped
+                wrong.append(repr(key)[:20])
+                continue
+            entry = _entry(value)
+            if entry is None:  # known, so never run again; reported as not known for sure
+                wrong.append(key)
+                entry = Entry("?", RAN, False, UNREADABLE)
+            entries[cid] = entry
+        if wrong and owner:
+            return self._damaged(
+                f"{len(wrong)} unreadable command(s): {', '.join(wrong[:5])}", entries
             )
-            return {}
+        return entries
+
+    def _damaged(self, why: str, entries: dict[int, Entry]) -> dict[int, Entry]:
+        """Keep the file aside, report it, and write what was read of it in its place."""
+        lost = "" if entries else "; commands received again may run again"
+        if set_aside_damaged(self.path, why, lost) is None:
+            return entries  # left where it was (a read-only folder): nothing written over it
+        if entries:
+            self._entries = entries
+            self._save_or_log()
+        return entries
 
     def _save(self) -> None:
+        if not self._owner:  # never over the record of the process that runs the commands
+            raise OSError(f"{self.path} is {HELD_ELSEWHERE}")
         newest = sorted(self._entries)[-KEEP:]
         self._entries = {cid: self._entries[cid] for cid in newest}
         document = {"commands": {str(cid): asdict(self._entries[cid]) for cid in newest}}
@@ -189,3 +264,63 @@ class CommandRecord:
             self._save()
         except OSError as exc:  # STORAGE logged it; the entry stays right in memory
             log.warning("commands: record not written (%s); kept in memory", exc)
+
+
+def _command_id(key: str) -> int | None:
+    """A command id as the record writes it (decimal digits, as the server's ids), else None."""
+    if key.isascii() and key.isdigit() and len(key) <= 18:
+        return int(key)
+    return None
+
+
+_TYPES: dict[str, type] = typing.get_type_hints(Entry)  # each field's type, as written
+
+
+def _entry(value: object) -> Entry | None:
+    """An entry as the record writes it, else None (a wrong type would break its report)."""
+    if not isinstance(value, dict) or not {"kind", "state"} <= value.keys() <= _TYPES.keys():
+        return None
+    if any(type(v) is not _TYPES[k] for k, v in value.items()):
+        return None
+    if value["state"] not in (STARTED, ACTING, RAN, REPORTED):
+        return None
+    return Entry(**value)
+
+
+_HELD: dict[Path, list[int]] = {}  # lock file -> [descriptor holding its lock, records]
+_HELD_GUARD = threading.Lock()
+
+
+def _lock_process(lock_path: Path) -> bool:
+    """Take the POSIX lock of `lock_path` for this process (every record of the process shares
+    it, until the last is gone); True when held, or when none can be taken (a read-only data
+    directory: the record's write fails and says why)."""
+    with _HELD_GUARD:
+        if lock_path in _HELD:
+            _HELD[lock_path][1] += 1
+            return True
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            log.warning("commands: no lock file %s (%s)", lock_path, exc)
+            return True
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        _HELD[lock_path] = [fd, 1]
+        return True
+
+
+def _unlock_process(lock_path: Path) -> None:
+    """A record holding the lock is gone: the last one of the process lets it go."""
+    with _HELD_GUARD:
+        held = _HELD.get(lock_path)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] <= 0:
+            del _HELD[lock_path]
+            os.close(held[0])  # closing the descriptor ends the process's POSIX lock

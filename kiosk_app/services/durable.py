@@ -317,6 +317,19 @@ def keep_aside(path: Path, why: str = DAMAGED) -> Path | None:
     return kept
 
 
+def set_aside_damaged(path: Path, why: str, then: str = "") -> Path | None:
+    """Keep a damaged file aside (keep_aside) and report it DAMAGED, saying where it went and
+    `then`, what follows; a folder refusing the move (read-only) leaves it where it is, reported
+    so, never an OSError at the kiosk's start. The new name, or None when it was not moved."""
+    try:
+        kept = keep_aside(path)
+    except OSError as exc:
+        STORAGE.report(path, DAMAGED, f"{why}; not kept aside: {exc}")
+        return None
+    STORAGE.report(path, DAMAGED, f"{why}; kept as {kept.name if kept else '-'}{then}")
+    return kept
+
+
 def _salvage(kept: Path, db: sqlite3.Connection) -> tuple[dict[str, int], int]:
     """Copy every row still readable in `kept` into `db`; (rows per table, rows unreadable).
 

@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING
 from kiosk_app.domain.region_search import RegionTree, SearchResult, tree_from_payload
 from kiosk_app.domain.regions import sample_regions
 from kiosk_app.services.durable import (
-    DAMAGED,
     STORAGE,
     UNWRITABLE,
-    keep_aside,
+    set_aside_damaged,
     write_atomically,
     write_problem,
 )
@@ -132,13 +131,7 @@ class RegionCache:
             log.warning(
                 "regions: cached file %s unusable (%s); using the built-in sample", self.path, exc
             )
-            kept = keep_aside(self.path)
-            STORAGE.report(
-                self.path,
-                DAMAGED,
-                f"{exc}; kept as {kept.name if kept else '-'};"
-                " the next refresh downloads the edition again",
-            )
+            set_aside_damaged(self.path, str(exc), "; the next refresh downloads the edition again")
             return False
         finally:
             self.loaded.set()

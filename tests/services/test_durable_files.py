@@ -463,3 +463,41 @@ def test_the_journal_the_survey_queue_and_the_leases_refuse_writes_naming_their_
     assert result["refused"] == {"problem": problem, "names_file": file}
     assert (result["stored"] == 0) == (mount == "read_only")  # a full disk took some first
     assert result["health"]["state"] == problem and file in result["health"]["files"]
+
+
+RECORD_CHILD = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from kiosk_app.services.command_record import FILE_NAME, CommandRecord
+    from kiosk_app.services.durable import STORAGE
+    record = CommandRecord(Path(sys.argv[1]) / FILE_NAME)
+    result = {"known": sorted(record._entries), "refused": None}
+    try:
+        record.start(99, "reboot")
+    except OSError as exc:
+        result["refused"] = str(exc)
+    result["health"] = STORAGE.status()
+    print(json.dumps(result))
+""")
+
+
+@pytest.mark.parametrize("record", [b'{"commands": {"7": {"kind": "reboot"', b'{"commands": {}}'])
+def test_a_read_only_data_folder_starts_the_command_record_and_runs_nothing(
+    tmp_path: Path, record: bytes
+) -> None:
+    """The fleet command record (kiosk_app.services.command_record) on a read-only data folder,
+    damaged (it cannot be moved aside) or not: the kiosk starts, no command runs (it could not
+    be recorded), and the health report says why, naming the file."""
+    folder = tmp_path / "var"
+    folder.mkdir()
+    (folder / "fleet-commands.json").write_bytes(record)
+    result = _in_namespace(
+        folder,
+        f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}",
+        RECORD_CHILD,
+    )
+    assert result["known"] == [] and "Read-only file system" in str(result["refused"])
+    health = result["health"]
+    assert isinstance(health, dict) and "fleet-commands.json" in health["files"]
+    assert health["state"] == "unwritable"
+    assert (folder / "fleet-commands.json").read_bytes() == record  # left as it was

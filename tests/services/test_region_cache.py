@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,17 +203,46 @@ def test_a_read_only_data_folder_keeps_the_old_cache_and_uses_the_download(
     assert again.load() and again.edition == old.edition_id  # and still usable after
 
 
-def test_a_full_disk_uses_the_download_and_leaves_no_half_written_file(
-    central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
-) -> None:
+def _refresh_mounted(
+    central: tuple[EmbeddedServer, Database, CentralClient],
+    tmp_path: Path,
+    mount: str,
+    fill: str,
+    cache: bytes | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """A kiosk folder (holding `cache` as its cached edition) re-mounted by `mount` ({folder}
+    in it), refreshed by a child process while a new edition is out: it uses the download."""
     server, db, _client = central
     folder = tmp_path / "kiosk"
     folder.mkdir()
+    if cache is not None:
+        (folder / CACHE_FILE).write_bytes(cache)
     new = import_edition(db, write_edition(tmp_path / "2022", NEW))
-    tiny = f"mount -t tmpfs -o size=64k tmpfs {folder}"
-    result = _in_namespace(folder, tiny, REFRESH_CHILD, server.base_url, "fill")
+    result = _in_namespace(
+        folder, mount.format(folder=folder), REFRESH_CHILD, server.base_url, fill
+    )
     assert result["loaded_before"] is False
     assert (result["outcome"], result["edition"]) == ("updated", new.edition_id)
     assert result["found"] == 1
+    return result, folder
+
+
+def test_a_damaged_cache_on_a_read_only_data_folder_is_left_and_the_download_used(
+    central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
+) -> None:
+    """A damaged cache that cannot be moved aside (the folder is read-only): the kiosk starts
+    (no OSError out of load), says the file is damaged, and uses the download."""
+    damaged = b"\x00 not a region edition"
+    readonly = "mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}"
+    result, folder = _refresh_mounted(central, tmp_path, readonly, "keep", damaged)
+    assert CACHE_FILE in result["health"]["files"]
+    assert (folder / CACHE_FILE).read_bytes() == damaged
+
+
+def test_a_full_disk_uses_the_download_and_leaves_no_half_written_file(
+    central: tuple[EmbeddedServer, Database, CentralClient], tmp_path: Path
+) -> None:
+    tiny = "mount -t tmpfs -o size=64k tmpfs {folder}"
+    result, _folder = _refresh_mounted(central, tmp_path, tiny, "fill")
     assert result["health"]["state"] == "full" and CACHE_FILE in result["health"]["files"]
     assert result["left_over"] == []  # no half-written regions.json.tmp holding the space

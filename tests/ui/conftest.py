@@ -113,12 +113,19 @@ def fill_birth_form(pilot: Any) -> None:
     """Once the central server answers: card tap to the menu, the birth certificate chosen and
     every page filled through the session service (the form's touches are covered by
     test_journey)."""
-    from kiosk_app.demo_data import sample_birth_values
     from tests.ui.test_journey import to_menu
     from tests.ui.test_status_ui import wait_for_central
 
     wait_for_central(pilot)
     to_menu(pilot)
+    fill_birth_pages(pilot)
+
+
+def fill_birth_pages(pilot: Any) -> None:
+    """From the menu: the birth certificate chosen and every page filled through the session
+    service."""
+    from kiosk_app.demo_data import sample_birth_values
+
     session, values = pilot.app.session, sample_birth_values()
     session.choose_service("akta_kelahiran")
     form = session.view.service.form

@@ -118,3 +118,43 @@ def hidden_but_reached() -> list[str]:
         if taker is widget or (taker is not None and widget in set(ancestors(taker))):
             found.append(f"{_name(widget)!r} ({why}) takes a touch at {x:.0f},{y:.0f}")
     return found
+
+
+def under_window_overlays() -> list[str]:
+    """Each enabled touchable widget of the screens that shows (its part not clipped away) and
+    lies partly under a widget added to the window over them (the attendant's tab and assisted
+    badge; a modal view covers everything on purpose and is left out): a touch on that part
+    ends on the overlay, never on the widget."""
+    from kivy.app import App
+    from kivy.uix.modalview import ModalView
+
+    nodes = _nodes()
+    root = App.get_running_app().root
+    screens = {id(w) for w in root.walk(restrict=True)}
+    over = [
+        n
+        for n in nodes
+        if id(n.widget) not in screens
+        and n.shown
+        and _paints(n.widget)
+        and not any(isinstance(a, ModalView) for a in (n.widget, *ancestors(n.widget)))
+    ]
+    found = []
+    for index, node in enumerate(nodes):
+        widget, rect = node.widget, node.rect
+        if id(widget) not in screens or not isinstance(widget, TAKERS) or widget.disabled:
+            continue
+        if not node.shown or rect[2] - rect[0] < 1 or rect[3] - rect[1] < 1:
+            continue
+        cover = _cover(nodes, index, *window_centre(widget))
+        if cover is not None and id(cover) in screens:
+            continue  # hidden by the screen itself (a panel over it): hidden_but_reached's
+        for top in over:
+            part = _cut(rect, top.rect)
+            if part[2] - part[0] >= 1 and part[3] - part[1] >= 1:
+                found.append(
+                    f"{_name(widget)!r} under {_name(top.widget)!r} "
+                    f"({part[2] - part[0]:.0f}x{part[3] - part[1]:.0f} px)"
+                )
+                break
+    return found

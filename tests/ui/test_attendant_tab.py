@@ -58,3 +58,115 @@ def test_the_attendant_tab_covers_no_button_on_scan_and_survey(
     pilot.wait_for_state("survey")
     pilot.idle(3)
     assert covered_buttons(pilot) == []
+
+
+STAFF_PIN = "482913"
+
+
+def assisting(start_kiosk: Callable[..., Any], lang: str, large: bool) -> Any:
+    """A card holder on the menu, an attendant assisting with the panel unlocked (the widest
+    tab, the badge beside it), in `lang` and large text or not; the pilot."""
+    from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
+    from tests.ui.test_journey import to_menu
+    from tests.ui.test_status_ui import wait_for_central
+
+    staff = [Attendant("PTG-07", hash_pin(STAFF_PIN), ())]
+    pilot = start_kiosk(attendant=AttendantSettings(staff=staff))
+    wait_for_central(pilot)
+    to_menu(pilot)
+    assert pilot.kiosk.attendant.unlock_with_pin(STAFF_PIN)
+    pilot.wait_until(lambda: pilot.exists("attendant_panel"), what="attendant panel")
+    pilot.tap("act_assist")
+    pilot.wait_until(lambda: pilot.app.session.view.assisted_by == "PTG-07", what="assisted")
+    pilot.app.session.set_language(lang)
+    if large:
+        pilot.tap("a11y_large_text")
+    return pilot
+
+
+def under_the_badge(pilot: Any, where: str, assisted: bool = True) -> list[str]:
+    """The controls of the screen on display partly under the attendant's tab or badge."""
+    from tests.ui.reach_check import under_window_overlays
+
+    pilot.idle(4)
+    badge = pilot.find("assisted_badge")
+    if assisted:
+        pilot.wait_until(lambda: badge.width > 0, what=f"the assisted badge on {where}")
+    return under_window_overlays()
+
+
+@pytest.mark.parametrize(("lang", "large"), [("id", False), ("en", True)])
+def test_the_assisted_badge_and_the_open_tab_leave_every_control_in_reach(
+    start_kiosk: Callable[..., Any], lang: str, large: bool
+) -> None:
+    """An attendant assisting with the panel unlocked: the badge and the widest tab at the
+    bottom centre take every touch on them, so no button or text box of a screen of the visit
+    may lie under them, not even an edge (the scan screen: below)."""
+    from kiosk_app.demo_data import sample_birth_values
+
+    pilot = assisting(start_kiosk, lang, large)
+    session = pilot.app.session
+    found: dict[str, list[str]] = {"menu": under_the_badge(pilot, "menu")}
+    pilot.tap("service_status")  # the status screen's own bar: below
+    pilot.wait_for_state("status")
+    pilot.tap("status_mine")
+    status = pilot.app.root.get_screen("status")
+    pilot.wait_until(lambda: status.own_shown, what="own applications")
+    found["status:own"] = under_the_badge(pilot, "status:own")
+    assert pilot.find("own_close") in {w for w in status.ids.own.walk(restrict=True)}
+    pilot.tap("own_close")
+    pilot.tap("status_back")
+    pilot.wait_for_state("menu")
+    # Leaving the status check ends the visit's journeys, the assisted mark with them.
+    pilot.wait_until(pilot.kiosk.attendant.assist, what="assisted again")
+    values = sample_birth_values()
+    session.choose_service("akta_kelahiran")
+    form = session.view.service.form
+    for index in range(len(form.pages)):
+        pilot.wait_for_state("form")
+        found[f"form:{index}"] = under_the_badge(pilot, f"form:{index}")
+        for name in form.page_fields(index):
+            session.set_value(name, values[name])
+        session.next_page()
+    pilot.wait_for_state("scan")
+    session.scan_skip_all()
+    pilot.wait_for_state("schedule")
+    pilot.wait_until(lambda: bool(pilot.app.view.slots), what="slots")
+    found["schedule"] = under_the_badge(pilot, "schedule")
+    session.choose_slot(pilot.app.view.slots[0].slot)
+    pilot.wait_for_state("review")
+    found["review"] = under_the_badge(pilot, "review")
+    pilot.tap("submit")
+    pilot.wait_for_state("result")
+    found["result"] = under_the_badge(pilot, "result")
+    pilot.tap("finish")
+    pilot.wait_for_state("survey")
+    found["survey"] = under_the_badge(pilot, "survey", assisted=False)
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+# Left for a design decision (H38's report): the badge beside the tab makes the overlay
+# 567 px wide (Indonesian, normal text) to 660 px (English, large text) where the bars leave
+# 307 px (KTabGap), and the status screen's bar leaves nothing. A gap that follows the overlay's
+# width squeezes "Lewati semua" and "Lewati dokumen ini" to 38-74 px (tried), so the overlay has
+# to shrink (the badge elsewhere, or inside the tab) rather than the bars make room.
+@pytest.mark.xfail(
+    strict=True,
+    reason="the assisted badge beside the tab covers the bottom strip (22-27 px) of the scan "
+    "screen's Lewati semua / Lewati dokumen ini and of the status screen's Hapus semua (and, in "
+    "large text, Kembali ke menu and Periksa): taps there end on the badge",
+)
+@pytest.mark.parametrize("where", ["scan", "status"])
+@pytest.mark.parametrize(("lang", "large"), [("id", False), ("en", True)])
+def test_the_scan_and_status_bars_leave_their_controls_in_reach_of_an_assisted_visit(
+    start_kiosk: Callable[..., Any], lang: str, large: bool, where: str
+) -> None:
+    from tests.ui.conftest import fill_birth_pages
+
+    pilot = assisting(start_kiosk, lang, large)
+    if where == "status":
+        pilot.tap("service_status")
+    else:
+        fill_birth_pages(pilot)
+    pilot.wait_for_state(where)
+    assert under_the_badge(pilot, where) == []

@@ -178,3 +178,70 @@ def test_the_guard_finds_what_an_overlay_lets_through(start_kiosk: Callable[...,
     finally:
         back.opacity = 1
     assert any(f.startswith("'status_back' (opacity 0)") for f in found), found
+
+
+def _tap_around(dialog: Any, pilot: Any) -> int:
+    """Tap a grid over the whole window, away from the dialog's own buttons; how many taps."""
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+    from kivy.uix.behaviors import ButtonBehavior
+
+    buttons = [window_rect(w) for w in dialog.walk(restrict=True) if isinstance(w, ButtonBehavior)]
+    taps = 0
+    for row in range(10):
+        for column in range(16):
+            x, y = (column + 0.5) * Window.width / 16, (row + 0.5) * Window.height / 10
+            if any(
+                r[0] - MARGIN <= x <= r[2] + MARGIN and r[1] - MARGIN <= y <= r[3] + MARGIN
+                for r in buttons
+            ):
+                continue
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            touch.touch_up()
+            pilot.idle()
+            taps += 1
+    return taps
+
+
+def test_taps_around_a_confirmation_or_the_still_there_warning_reach_nothing_under_them(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    """The menu's "end the visit?" question and the "are you still there?" warning (Kivy
+    modal views) take every touch on the window while they show: taps on the question's text,
+    its frame and all around it press no tile, no "Ulangi" and no "Huruf besar" underneath,
+    and it stays until answered; the warning goes with any touch (activity), which presses
+    nothing under it either."""
+    from kivy.tests.common import UnitTestTouch
+
+    from kiosk_app.domain.session import Timeouts
+    from kiosk_app.ui.reach import window_centre
+
+    pilot = start_kiosk(timeouts=Timeouts(inactivity_s=1.5, warning_s=600, goodbye_s=3.0))
+    to_menu(pilot)
+    said = len(_spoken(pilot))
+    pilot.tap("finish")
+    dialog = pilot.find("confirm")
+    assert hidden_but_reached() == []
+    assert _tap_around(dialog, pilot) > 100
+    pilot.idle(3)
+    assert pilot.state == "menu" and pilot.exists("confirm") and dialog.parent is not None
+    assert not get_theme().large_text
+    assert len(_spoken(pilot)) == said + 1  # the question only, no "Ulangi" underneath
+    pilot.tap("confirm_no")
+    pilot.wait_until(lambda: pilot.app.warning is not None, what="the still-there warning")
+    warning = pilot.app.warning
+    assert hidden_but_reached() == []
+    # A touch anywhere is the citizen's activity: the warning goes, and that touch presses
+    # nothing it covered ("Huruf besar" here, outside the warning's frame).
+    large = pilot.find("a11y_large_text")
+    x, y = window_centre(large)
+    left, bottom, right, top = window_rect(warning.children[0])
+    assert not (left <= x <= right and bottom <= y <= top)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    pilot.idle()
+    touch.touch_up()
+    pilot.wait_until(lambda: warning.parent is None, what="the warning closed by the touch")
+    pilot.idle(3)
+    assert pilot.state == "menu" and not get_theme().large_text and not pilot.exists("confirm")

@@ -7,6 +7,10 @@ twice, and the dashboard says which state each command is in."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -261,6 +265,164 @@ def test_a_record_that_cannot_be_written_runs_nothing_and_a_damaged_one_is_kept_
     fleet = requests.get(f"{server.base_url}/api/v1/fleet/kiosks", headers=STAFF, timeout=10)
     mine = {k["kiosk_id"]: k for k in fleet.json()}[KIOSK]
     assert "storage_fault" in mine["alerts"]
+
+
+WRONG_TYPES = {  # one field of the reboot's entry as no kiosk writes it
+    "detail": {"a": 1},  # every heartbeat stopped on its report (detail[:2000])
+    "ok": "no",
+    "created": 5,  # told apart from the reboot of that id: it rebooted again
+    "state": "rebooted",
+    "kind": None,
+}
+
+
+@pytest.mark.parametrize("field_name", WRONG_TYPES)
+def test_a_record_entry_of_a_wrong_type_stops_no_heartbeat_and_runs_nothing_again(
+    app: FastAPI, server: EmbeddedServer, kiosk: Kiosk, field_name: str
+) -> None:
+    health = kiosk.start()
+    cid = queue(server, "reboot")
+    assert [c["id"] for c in health.beat_once()] == [cid] and kiosk.system.calls == ["reboot"]
+    path = kiosk.data_dir / FILE_NAME
+    document = json.loads(path.read_bytes())
+    document["commands"][str(cid)][field_name] = WRONG_TYPES[field_name]
+    path.write_text(json.dumps(document))
+    with app.state.db.transaction() as session:  # handed out again (a restored database)
+        session.execute(
+            update(FleetCommand)
+            .where(FleetCommand.id == cid)
+            .values(status="sent", finished_at=None, result_detail=None)
+        )
+    again = kiosk.start()
+    assert STORAGE.status()["state"] == "damaged" and FILE_NAME in STORAGE.status()["files"]
+    assert again.beat_once() == []  # held: its result goes first, the heartbeat names it
+    assert kiosk.system.calls == ["reboot"]  # not rebooted twice
+    reported = command(server, cid)
+    assert reported["status"] == "failed" and "damaged" in str(reported["result_detail"])
+    second = queue(server, "print_test_ticket")
+    assert [c["id"] for c in again.beat_once()] == [second] and kiosk.printed == 1
+    assert again.beat_once() == [] and kiosk.printed == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000, b'{"commands": ' + b'{"1": ' * 100_000, b" " * (9 << 20) + b"{}"],
+    ids=["nested-arrays", "nested-objects", "nine-megabytes"],
+)
+def test_a_record_too_deep_or_too_large_is_kept_aside_not_a_crash_at_start(
+    server: EmbeddedServer, kiosk: Kiosk, content: bytes
+) -> None:
+    (kiosk.data_dir / FILE_NAME).write_bytes(content)
+    health = kiosk.start()  # the kiosk app starts
+    assert STORAGE.status()["state"] == "damaged" and FILE_NAME in STORAGE.status()["files"]
+    kept = [p for p in kiosk.data_dir.iterdir() if p.name.startswith(f"{FILE_NAME}.damaged-")]
+    assert len(kept) == 1 and kept[0].read_bytes() == content
+    cid = queue(server, "print_test_ticket")
+    assert [c["id"] for c in health.beat_once()] == [cid] and kiosk.printed == 1
+    assert command(server, cid)["status"] == "done"
+
+
+# Another kiosk app process on the same data directory: its command record, told by a line on
+# stdin to start a command (and to run and report it, with "ran"), says "ok" after each step.
+OTHER_PROCESS = """
+import sys
+from pathlib import Path
+from kiosk_app.services.command_record import CommandRecord
+record = CommandRecord(Path(sys.argv[1]))
+print("ok", flush=True)
+for line in sys.stdin:
+    step, number = line.split()
+    cid = int(number)
+    if step == "start":
+        record.start(cid, "print_test_ticket")
+    else:
+        record.ran(cid, True, "ran " + "x" * 1500)
+        record.reported(cid)
+    print("ok", flush=True)
+"""
+
+
+def other_process(data_dir: Path) -> subprocess.Popen[str]:
+    """A second kiosk app process's command record on `data_dir`, started."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, str(data_dir / FILE_NAME)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline() == "ok\n"
+    return child
+
+
+def tell(child: subprocess.Popen[str], line: str) -> None:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(line + "\n")
+    child.stdin.flush()
+    assert child.stdout.readline() == "ok\n"
+
+
+def test_two_kiosk_processes_on_one_data_directory_never_run_a_command_twice(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    """The kiosk app started while another process of it still holds the data directory (an
+    old one ending after a restart, a second copy): a command the other process started, handed
+    to this one too, is not run; this one runs nothing while the other lives (the storage alert
+    says why), and everything once the other ended, killed in the middle of its command."""
+    child = other_process(kiosk.data_dir)
+    try:
+        health = kiosk.start()
+        health.devices = {"storage": STORAGE}
+        assert STORAGE.status()["state"] == "unwritable"
+        assert "another kiosk app process" in STORAGE.status()["files"]
+        cid = queue(server, "print_test_ticket")
+        tell(child, f"start {cid}")  # the other process got it first and is running it
+        assert [c["id"] for c in health.beat_once()] == [cid]
+        assert kiosk.printed == 0  # not run twice
+        refused = command(server, cid)
+        assert refused["status"] == "failed" and "another kiosk app process" in str(
+            refused["result_detail"]
+        )
+    finally:
+        child.send_signal(signal.SIGKILL)  # dies in the middle of the command
+        child.wait()
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.close()
+        child.stdout.close()
+    second = queue(server, "print_test_ticket")
+    assert [c["id"] for c in health.beat_once()] == [second]
+    assert kiosk.printed == 1  # this process holds the record now
+    assert health.beat_once() == [] and kiosk.printed == 1
+    assert STORAGE.status()["state"] == "ok"
+    record = json.loads((kiosk.data_dir / FILE_NAME).read_bytes())["commands"]
+    assert record[str(cid)]["detail"].startswith("interrupted")  # read again: the other's
+    assert record[str(second)]["state"] == "reported"
+
+
+def test_a_kiosk_process_killed_while_writing_its_record_leaves_it_whole(
+    kiosk: Kiosk,
+) -> None:
+    """SIGKILL at any moment of the record's writes (each replaces the file whole): the record
+    the next process reads is never damaged and holds every command acknowledged before."""
+    cid = 0
+    for _round in range(6):
+        child = other_process(kiosk.data_dir)
+        assert child.stdin is not None and child.stdout is not None
+        for _ in range(15 + 7 * _round):  # acknowledged
+            cid += 1
+            tell(child, f"start {cid}")
+            tell(child, f"ran {cid}")
+        for extra in range(1, 40):  # in flight: the kill lands somewhere in these writes
+            child.stdin.write(f"start {cid + extra}\nran {cid + extra}\n")
+        child.stdin.flush()
+        child.stdout.readline()
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdin.close()
+        child.stdout.close()
+        record = json.loads((kiosk.data_dir / FILE_NAME).read_bytes())["commands"]
+        assert all(str(n) in record for n in range(max(1, cid - 150), cid + 1))
+        cid = max(int(n) for n in record)
+    assert not [p for p in kiosk.data_dir.iterdir() if ".damaged-" in p.name]
 
 
 def overview_rows(technician: Technician, **params: str) -> dict[str, str]:

@@ -247,3 +247,80 @@ def test_a_technician_clears_refused_reports_and_the_alert_goes(
     finally:
         outcomes.close()
         central.close()
+
+
+def refusing(
+    server: EmbeddedServer, kiosk_id: str, refused: int, through: int
+) -> tuple[dict[str, str], dict[str, Any], Technician, str]:
+    """A kiosk whose heartbeat reports `refused` refused copy reports, the newest row
+    `through`; its auth, the heartbeat's devices, a technician on its page and the CSRF."""
+    auth = enrol(server, kiosk_id)
+    reports = {"state": "ok", "waiting": "0", "refused": str(refused)}
+    devices = heartbeat_body()["devices"] | {
+        "copy_reports": reports | {"refused_through": str(through)}
+    }
+    assert beat(server, auth, devices=devices).status_code == 200
+    tech = Technician(server.base_url, ADMIN_TOKEN)
+    [csrf] = set(re.findall(r'name="csrf" value="([^"]+)"', tech.page(kiosk_id)))
+    return auth, devices, tech, csrf
+
+
+@pytest.mark.parametrize(
+    "through",
+    [
+        "8",  # one past the newest the page showed: a report refused after it, never read
+        "999999999",  # the largest the route reads
+        "",  # none at all, from a kiosk that names its newest: it would clear every one
+        "-1",
+        "7 ",
+        "0x7",
+        "7" * 40,
+    ],
+)
+def test_a_clear_never_goes_past_the_newest_refused_report_the_kiosk_named(
+    server: EmbeddedServer, through: str
+) -> None:
+    """A forged or replayed form (a larger `through`, none, garbage) queues nothing: the
+    kiosk would set aside reports refused after the page was read, which nobody saw."""
+    _auth, _devices, tech, csrf = refusing(server, "kiosk-f", refused=2, through=7)
+    action = f"{server.base_url}/fleet/kiosks/kiosk-f/copy-reports/clear"
+    for confirmed in ("", "1"):
+        answer = tech.http.post(
+            action, data={"csrf": csrf, "through": through, "confirmed": confirmed}, timeout=10
+        )
+        assert answer.status_code in (200, 422), answer.status_code
+        assert 'id="confirm-clear-copies"' not in answer.text
+        assert answer.status_code == 422 or 'id="command-error"' in answer.text
+    assert 'data-status="queued"' not in tech.page("kiosk-f")
+    # What the page showed is taken (and one before it: the page of an earlier heartbeat).
+    for shown in ("7", "5"):
+        done = tech.http.post(
+            action, data={"csrf": csrf, "through": shown, "confirmed": "1"}, timeout=10
+        )
+        assert done.status_code == 200 and 'id="copies-cleared"' in done.text
+    assert tech.page("kiosk-f").count('data-status="queued"') == 2
+
+
+def test_a_confirmed_clear_sent_twice_queues_one_command(server: EmbeddedServer) -> None:
+    """A double click on "Ya, hapus", or the confirmed form replayed (back, resend): while the
+    kiosk has not taken the first command, the same clear is not queued and audited again."""
+    auth, devices, tech, csrf = refusing(server, "kiosk-d", refused=1, through=4)
+    form = {"csrf": csrf, "through": "4", "confirmed": "1"}
+    action = f"{server.base_url}/fleet/kiosks/kiosk-d/copy-reports/clear"
+    for _ in range(3):
+        done = tech.http.post(action, data=form, timeout=10)
+        assert done.status_code == 200 and 'id="copies-cleared"' in done.text
+    assert tech.page("kiosk-d").count('data-status="queued"') == 1
+    # Handed out and done, the kiosk still naming a refused report: the next clear is queued.
+    [command] = beat(server, auth, devices=devices).json()["commands"]
+    assert command["kind"] == "clear_copy_reports" and command["args"] == {"through": 4}
+    result = {"ok": True, "detail": "1 refused receipt-copy report(s) cleared"}
+    answer = requests.post(
+        f"{server.base_url}/api/v1/fleet/commands/{command['id']}/result",
+        json=result,
+        headers=auth,
+        timeout=10,
+    )
+    assert answer.status_code == 204, answer.text
+    assert tech.http.post(action, data=form, timeout=10).status_code == 200
+    assert tech.page("kiosk-d").count('data-status="queued"') == 1
