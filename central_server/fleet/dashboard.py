@@ -23,7 +23,7 @@ from central_server.fleet.access import (
     StaffAccess,
 )
 from central_server.fleet.chart import Series, history_svg
-from central_server.fleet.heartbeats import UNFINISHED
+from central_server.fleet.models import UNFINISHED
 from central_server.fleet.schemas import CommandId, CommandIn, CommandKind
 from central_server.fleet.service import STATUSES, Filters, FleetService, utc
 from central_server.ratelimit import client_ip
