@@ -160,7 +160,6 @@ def touch_to_frame(folder: Path) -> list[float]:
     from kivy.base import EventLoop
     from kivy.core.window import Window
     from kivy.graphics.opengl import glFinish
-    from kivy.tests.common import UnitTestTouch
 
     from kiosk_app.bootstrap import build_kiosk
     from kiosk_app.config import load_config
@@ -201,7 +200,7 @@ def touch_to_frame(folder: Path) -> list[float]:
             key = keys["backspace"] if len(box.text) >= 12 else keys["ABCDEFGHIJ"[index % 10]]
             before = box.text
             x, y = key.to_window(*key.center)
-            touch = UnitTestTouch(x, y)
+            touch = pilot.new_touch(x, y)  # a deliberate tap (kiosk_app/ui/settle.py)
             started = time.perf_counter()
             touch.touch_down()
             touch.touch_up()

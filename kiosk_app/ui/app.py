@@ -18,6 +18,7 @@ from kiosk_app.systemd_notify import notify, watchdog_interval_s
 from kiosk_app.ui.bridge import SessionBridge
 from kiosk_app.ui.screens import screen_class
 from kiosk_app.ui.screens.base import KioskScreen
+from kiosk_app.ui.settle import TouchSettle
 from kiosk_app.ui.theme import get_theme
 from kiosk_app.ui.widgets.a11y import Accessibility
 
@@ -79,6 +80,8 @@ class AnjunganApp(App):
         self._to_prepare: list[str] = []
         self._prepare_event: Any = None
         self._flush: Callable[..., None] | None = None
+        # Touches right after a screen or dialog change reach nothing (a double tap's second).
+        self.settle = TouchSettle()
         # A cold start speaks once the kiosk (and its audio guidance) is built.
         audio: Any = kiosk.audio if kiosk is not None else _NotBuiltYet("audio")
         self.a11y = Accessibility(audio)
@@ -107,6 +110,7 @@ class AnjunganApp(App):
         self.a11y.start()
         transition = FadeTransition(duration=0.15) if self.animate else NoTransition()
         manager = ScreenManager(transition=transition)
+        manager.bind(current=self.settle.changed)
         attract = screen_class(SessionState.ATTRACT.value)(name=SessionState.ATTRACT.value)
         attract.simulated = self._simulated_reader
         manager.add_widget(attract)
@@ -161,6 +165,14 @@ class AnjunganApp(App):
         self._prepare_event = Clock.schedule_once(self._prepare_next_screen, 0.2)
 
     def _listen(self) -> None:
+        # The settle gate first: handlers bound later run before it, so every touch still
+        # counts as activity (here and on the attendant's button) before it may be held back.
+        Window.bind(
+            children=self.settle.changed,  # a dialog (modal view) opened or closed
+            on_touch_down=self.settle.on_touch,
+            on_touch_move=self.settle.on_touch,
+            on_touch_up=self.settle.on_touch,
+        )
         Window.bind(on_touch_down=self._on_any_touch)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
         # systemd: ready once the first frame is up and the session listens; the watchdog is fed
@@ -202,6 +214,12 @@ class AnjunganApp(App):
             self._watchdog_event.cancel()
             self._watchdog_event = None
         Window.unbind(on_touch_down=self._on_any_touch)
+        Window.unbind(
+            children=self.settle.changed,
+            on_touch_down=self.settle.on_touch,
+            on_touch_move=self.settle.on_touch,
+            on_touch_up=self.settle.on_touch,
+        )
         self._close_warning()
         self.a11y.close()
         if self.root is not None:

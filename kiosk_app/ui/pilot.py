@@ -146,11 +146,19 @@ class Pilot:
         if not (0 <= x < Window.width and 0 <= y < Window.height):
             raise PilotError(f"widget {name!r} is off screen")
         self._check_reached(widget, name, x, y)
-        touch = UnitTestTouch(x, y)
+        touch = self.new_touch(x, y)
         touch.touch_down()
         touch.touch_up()
         self.taps += 1
         self.idle(settle)
+
+    def new_touch(self, x: float, y: float) -> UnitTestTouch:
+        """A touch at window point (x, y), not yet down, made as a deliberate tap: it comes down
+        once the app's settle interval after the last screen or dialog change is over. Its time
+        is moved on to then (a touch's time is the finger's to choose), nobody sleeps."""
+        touch = UnitTestTouch(x, y)
+        touch.time_start = max(touch.time_start, self.app.settle.settled_at())
+        return touch
 
     @staticmethod
     def _check_reached(widget: Widget, name: Any, x: float, y: float) -> None:

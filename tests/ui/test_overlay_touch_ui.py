@@ -82,8 +82,6 @@ def _status(pilot: Any) -> tuple[Any, ...]:
 def test_taps_on_the_open_panel_never_reach_the_status_screen(
     start_kiosk: Callable[..., Any], artifacts: Path
 ) -> None:
-    from kivy.tests.common import UnitTestTouch
-
     pilot = start_kiosk()
     panel = open_panel(pilot, "ui-overlay-taps-0001")
     pilot.screenshot(artifacts / "status-own-panel.png")
@@ -91,7 +89,7 @@ def test_taps_on_the_open_panel_never_reach_the_status_screen(
     points = list(_open_points(panel))
     assert len(points) > GRID[0] * GRID[1] // 2  # most of the panel is not a button
     for x, y in points:  # title bar, notice, timeline, the gap beside "Kembali"
-        touch = UnitTestTouch(x, y)
+        touch = pilot.new_touch(x, y)
         touch.touch_down()
         touch.touch_up()
         pilot.idle()
@@ -183,7 +181,6 @@ def test_the_guard_finds_what_an_overlay_lets_through(start_kiosk: Callable[...,
 def _tap_around(dialog: Any, pilot: Any) -> int:
     """Tap a grid over the whole window, away from the dialog's own buttons; how many taps."""
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
     from kivy.uix.behaviors import ButtonBehavior
 
     buttons = [window_rect(w) for w in dialog.walk(restrict=True) if isinstance(w, ButtonBehavior)]
@@ -196,7 +193,7 @@ def _tap_around(dialog: Any, pilot: Any) -> int:
                 for r in buttons
             ):
                 continue
-            touch = UnitTestTouch(x, y)
+            touch = pilot.new_touch(x, y)
             touch.touch_down()
             touch.touch_up()
             pilot.idle()
@@ -212,8 +209,6 @@ def test_taps_around_a_confirmation_or_the_still_there_warning_reach_nothing_und
     its frame and all around it press no tile, no "Ulangi" and no "Huruf besar" underneath,
     and it stays until answered; the warning goes with any touch (activity), which presses
     nothing under it either."""
-    from kivy.tests.common import UnitTestTouch
-
     from kiosk_app.domain.session import Timeouts
     from kiosk_app.ui.reach import window_centre
 
@@ -238,7 +233,7 @@ def test_taps_around_a_confirmation_or_the_still_there_warning_reach_nothing_und
     x, y = window_centre(large)
     left, bottom, right, top = window_rect(warning.children[0])
     assert not (left <= x <= right and bottom <= y <= top)
-    touch = UnitTestTouch(x, y)
+    touch = pilot.new_touch(x, y)
     touch.touch_down()
     pilot.idle()
     touch.touch_up()

@@ -1,0 +1,144 @@
+"""A double tap never crosses a screen or dialog change (kiosk_app/ui/settle.py), on the real app.
+
+The second tap of a double tap comes down at a chosen time after the change (the touch's own
+`time_start`, on the clock the app stamps its changes with): nothing sleeps, nothing depends on
+how fast the machine is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kivy.core.window import Window
+from kivy.uix.behaviors import ButtonBehavior
+
+from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
+from kiosk_app.ui.reach import taker_at, window_centre
+from kiosk_app.ui.settle import SETTLE_S
+
+pytestmark = pytest.mark.ui
+
+SECOND_TAP_S = 0.25  # an elderly citizen's double tap: the second tap after the change
+
+
+def _watch_presses(pilot: Any) -> list[str]:
+    """Record every press of a button now on the window (screens, dialogs, overlays)."""
+    pressed: list[str] = []
+    for root in Window.children:
+        for widget in root.walk(restrict=True):
+            if isinstance(widget, ButtonBehavior):
+                name = getattr(widget, "pilot_id", None) or getattr(widget, "text", "") or widget
+                widget.fbind("on_press", lambda *_a, n=name: pressed.append(str(n)))
+    return pressed
+
+
+def _tap_at(pilot: Any, x: float, y: float, at: float) -> None:
+    """Touch down and up at window point (x, y), coming down at time `at`."""
+    touch = pilot.new_touch(x, y)
+    touch.time_start = at
+    touch.touch_down()
+    touch.touch_up()
+    pilot.idle(3)
+
+
+def double_tap(pilot: Any, pilot_id: str, changed: Callable[[], bool]) -> Any:
+    """Double-tap `pilot_id`: its first tap makes the change (`changed()` holds), the second
+    comes down SECOND_TAP_S after the change at the same point. Return what sits there now,
+    which the second tap must not have pressed (nor anything else)."""
+    settle = pilot.app.settle
+    x, y = window_centre(pilot.find(pilot_id))
+    before = settle.changed_at
+    held = settle.held
+    pilot.tap(pilot_id)
+    pilot.wait_until(changed, what=f"the change made by {pilot_id!r}")
+    assert settle.changed_at > before  # the change was stamped
+    underneath = taker_at(x, y)
+    assert isinstance(underneath, ButtonBehavior), (pilot_id, underneath)  # it could be pressed
+    pressed = _watch_presses(pilot)
+    _tap_at(pilot, x, y, settle.changed_at + SECOND_TAP_S)
+    assert pressed == []
+    assert settle.held == held + 1
+    return underneath
+
+
+def tap_after_settling(pilot: Any, widget: Any) -> list[str]:
+    """A deliberate tap on `widget`, coming down just as the settle interval ends; what it
+    pressed."""
+    pressed = _watch_presses(pilot)
+    _tap_at(pilot, *window_centre(widget), pilot.app.settle.changed_at + SETTLE_S)
+    return pressed
+
+
+def test_double_tap_on_lanjut_does_not_end_the_visit(start_kiosk: Callable[..., Any]) -> None:
+    pilot = start_kiosk()
+    session = pilot.app.session
+    pilot.tap("sim_tap")
+    pilot.wait_for_state("identity")
+    pilot.app.a11y.audio.wait_idle(20)
+    spoken = len(pilot.app.a11y.audio.spoken_words())
+    underneath = double_tap(pilot, "next", lambda: pilot.app.root.current == "menu")
+    assert getattr(underneath, "pilot_id", None) == "finish"  # "Akhiri kunjungan"
+    pilot.wait_for_state("menu")
+    assert not pilot.exists("confirm")  # no "end the visit?" question
+    assert pilot.screens_seen[-2:] == ["identity", "menu"]
+    assert session.view.state.value == "menu" and session.view.name  # the visit goes on
+    # The guidance: the menu's prompt, said once; nothing of a question nobody asked.
+    pilot.app.a11y.audio.wait_idle(20)
+    said = pilot.app.a11y.audio.spoken_words()[spoken:]
+    assert len(said) == 1 and said[0].startswith("Pilih layanan"), said
+
+    # A deliberate tap once the menu settled works as always.
+    assert tap_after_settling(pilot, underneath) == ["finish"]
+    pilot.wait_until(lambda: pilot.exists("confirm"), what="the end-the-visit question")
+
+
+def test_double_taps_on_a_dialog_close_a_tile_and_back(start_kiosk: Callable[..., Any]) -> None:
+    from tests.ui.test_attendant_ui import CARD, PIN, enter_pin
+
+    settings = AttendantSettings(staff=[Attendant("PTG-07", hash_pin(PIN), (CARD,))])
+    pilot = start_kiosk(card_read_delay_s=0.05, attendant=settings)
+    root, audio = pilot.app.root, pilot.app.a11y.audio
+    pilot.tap("sim_tap")
+    pilot.wait_for_state("identity")
+
+    # A dialog closed: the attendant panel's "Tutup" sits over the screen's "Ulangi suara".
+    pilot.tap("attendant_button")
+    pilot.wait_until(lambda: pilot.exists("attendant_pinpad"), what="PIN pad")
+    enter_pin(pilot, PIN)
+    pilot.wait_until(lambda: pilot.exists("attendant_panel"), what="attendant panel")
+    audio.wait_idle(20)
+    spoken = len(audio.spoken_words())
+    underneath = double_tap(pilot, "panel_close", lambda: not pilot.exists("attendant_panel"))
+    assert getattr(underneath, "pilot_id", None) == "a11y_repeat"
+    audio.wait_idle(20)
+    assert audio.spoken_words()[spoken:] == []  # nothing repeated
+    assert pilot.state == "identity"
+
+    pilot.tap("next")
+    pilot.wait_for_state("menu")
+    # A screen-changing tile: the status check; the second tap lands on its keypad or prefixes.
+    underneath = double_tap(pilot, "service_status", lambda: root.current == "status")
+    pilot.wait_for_state("status")
+    assert pilot.find("status_entry").text == "AKTA-35.17.______.____"  # nothing typed
+    assert pilot.find("message").text == ""
+    assert pilot.app.view.status_check.result is None
+    # After the interval the same point works as always.
+    pressed = tap_after_settling(pilot, underneath)
+    assert len(pressed) == 1, pressed
+
+
+def test_a_touch_from_before_the_change_reaches_nothing(start_kiosk: Callable[..., Any]) -> None:
+    """A second tap that came down before the change but reaches the window after it (the
+    app was busy building the new screen) presses nothing on the new screen either."""
+    pilot = start_kiosk()
+    pilot.tap("sim_tap")
+    pilot.wait_for_state("identity")
+    double_tap_at = window_centre(pilot.find("next"))
+    pilot.tap("next")
+    pilot.wait_for_state("menu")
+    assert getattr(taker_at(*double_tap_at), "pilot_id", None) == "finish"
+    pressed = _watch_presses(pilot)
+    _tap_at(pilot, *double_tap_at, pilot.app.settle.changed_at - 0.05)
+    assert pressed == [] and not pilot.exists("confirm")
