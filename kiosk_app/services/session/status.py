@@ -63,11 +63,16 @@ class StatusJourney:
         core.publish()
 
     def close_status(self) -> None:
-        """Leave the status check: to the menu with a card, to the attract screen without."""
+        """Leave the status check: to the menu with a card, to the attract screen without.
+        Only the look-up is wiped (a number typed, someone's status): with a card the visit
+        goes on (its form, its attendant's "assisted" mark); without one it ends here."""
         core = self._core
         with core.lock:
             if core.machine.close_status(core.now()):
-                core.end_visit()
+                if core.state() is SessionState.MENU:
+                    self._check.clear()
+                else:
+                    core.end_visit()
                 core.message = None
         core.publish()
 
