@@ -34,13 +34,10 @@ def stored_data(pilot: Any, registration_number: str) -> dict[str, str]:
     return data
 
 
-def test_leaving_the_status_check_keeps_the_visit_assisted(
-    start_kiosk: Callable[..., Any],
-) -> None:
+def assisted_on_the_menu(start_kiosk: Callable[..., Any]) -> Any:
+    """A card holder on the menu, marked assisted by an attendant, all by touches; the pilot."""
     settings = AttendantSettings(staff=[Attendant("PTG-07", hash_pin(PIN), (CARD,))])
     pilot = start_kiosk(card_read_delay_s=0.05, attendant=settings)
-    session = pilot.app.session
-    number = file_application(pilot)  # someone's application, looked up below
     to_menu(pilot)
     pilot.tap("attendant_button")
     pilot.wait_until(lambda: pilot.exists("attendant_pinpad"), what="PIN pad")
@@ -48,6 +45,15 @@ def test_leaving_the_status_check_keeps_the_visit_assisted(
     pilot.wait_until(lambda: pilot.exists("attendant_panel"), what="attendant panel")
     pilot.tap("act_assist")
     pilot.wait_until(lambda: text_of(pilot, "assisted_badge") == BADGE, what="assisted badge")
+    return pilot
+
+
+def test_leaving_the_status_check_keeps_the_visit_assisted(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    pilot = assisted_on_the_menu(start_kiosk)
+    session = pilot.app.session
+    number = file_application(pilot)  # someone's application, looked up below
 
     # A status check by touches, then back to the menu.
     pilot.tap("service_status")
@@ -83,3 +89,17 @@ def test_leaving_the_status_check_keeps_the_visit_assisted(
     assert outcome is not None and outcome.registration_number
     data = stored_data(pilot, outcome.registration_number)
     assert (data.get("assisted_by"), data.get("assisted_kind")) == ("PTG-07", "form")
+
+
+def test_leaving_the_check_in_keeps_the_visit_assisted(start_kiosk: Callable[..., Any]) -> None:
+    pilot = assisted_on_the_menu(start_kiosk)
+    session = pilot.app.session
+    pilot.tap("service_checkin")
+    pilot.wait_for_state("checkin")
+    pilot.wait_until(lambda: pilot.find("message").text != "", what="the card's booking looked up")
+    pilot.tap("checkin_back")
+    pilot.wait_for_state("menu")
+    assert session.view.assisted_by == "PTG-07" and session.view.name
+    pilot.wait_until(lambda: text_of(pilot, "assisted_badge") == BADGE, what="badge kept")
+    checkin = session._checkin  # the check-in journey's own state is wiped
+    assert (checkin._result, checkin._message, checkin._called) == (None, None, False)

@@ -86,11 +86,15 @@ class CheckinJourney:
         core.publish()
 
     def close_checkin(self) -> None:
-        """Back to the menu (card holder) or the attract screen."""
+        """Back to the menu (card holder: the visit and its "assisted" mark go on, only the
+        check-in is wiped) or the attract screen (the visit ends)."""
         core = self._core
         with core.lock:
             if core.machine.close_checkin(core.now()):
-                core.end_visit()
+                if core.state() is SessionState.MENU:
+                    self._wipe()
+                else:
+                    core.end_visit()
                 core.message = None
         core.publish()
 
