@@ -167,12 +167,7 @@ class AnjunganApp(App):
     def _listen(self) -> None:
         # The settle gate first: handlers bound later run before it, so every touch still
         # counts as activity (here and on the attendant's button) before it may be held back.
-        Window.bind(
-            children=self.settle.changed,  # a dialog (modal view) opened or closed
-            on_touch_down=self.settle.on_touch,
-            on_touch_move=self.settle.on_touch,
-            on_touch_up=self.settle.on_touch,
-        )
+        self.settle.listen(Window)
         Window.bind(on_touch_down=self._on_any_touch)
         self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
         # systemd: ready once the first frame is up and the session listens; the watchdog is fed
@@ -214,12 +209,7 @@ class AnjunganApp(App):
             self._watchdog_event.cancel()
             self._watchdog_event = None
         Window.unbind(on_touch_down=self._on_any_touch)
-        Window.unbind(
-            children=self.settle.changed,
-            on_touch_down=self.settle.on_touch,
-            on_touch_move=self.settle.on_touch,
-            on_touch_up=self.settle.on_touch,
-        )
+        self.settle.stop(Window)
         self._close_warning()
         self.a11y.close()
         if self.root is not None:

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # the first, the change ~0.1 s after the first), shorter than anyone reads a new screen.
 SETTLE_S = 0.5
 
+# The window events a touch goes through (none of them a gesture: the gate only drops them).
+_EVENTS = ("on_touch_down", "on_touch_move", "on_touch_up")
 _HELD = "settle_held"  # in a held touch's `ud`: its move and up events are dropped too
 
 
@@ -66,3 +68,13 @@ class TouchSettle:
     def on_touch(self, _window: Any, touch: Any) -> bool:
         """A Window touch handler: True (the touch is consumed) while it must reach nothing."""
         return self.holds(touch)
+
+    def listen(self, window: Any) -> None:
+        """Hold touches back at `window` (Kivy's Window) and stamp its dialogs opening and
+        closing (a modal view is a child of the window). Bind before the window's other touch
+        handlers: those bound later run first and so still see every touch."""
+        window.bind(children=self.changed, **dict.fromkeys(_EVENTS, self.on_touch))
+
+    def stop(self, window: Any) -> None:
+        """Counterpart of listen."""
+        window.unbind(children=self.changed, **dict.fromkeys(_EVENTS, self.on_touch))
