@@ -145,3 +145,56 @@ def test_a_touch_from_before_the_change_reaches_nothing(start_kiosk: Callable[..
     pressed = _watch_presses(pilot)
     _tap_at(pilot, *double_tap_at, pilot.app.settle.changed_at - 0.05)
     assert pressed == [] and not pilot.exists("confirm")
+
+
+def test_double_tap_on_a_form_page_lanjut_advances_one_page(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    """A change inside one screen is stamped too: the form's next page (whose fields are all
+    filled, so nothing would stop a second "Lanjut") shows, and a double tap's second tap lands
+    on its "Lanjut" without pressing it. A deliberate tap after the interval advances again."""
+    from kiosk_app.demo_data import sample_birth_values
+    from tests.ui.test_journey import to_menu
+
+    pilot = start_kiosk()
+    to_menu(pilot)
+    pilot.tap("service_akta_kelahiran")
+    pilot.wait_for_state("form")
+    session, values = pilot.app.session, sample_birth_values()
+    form = session.view.service.form
+    for index in (0, 1):  # pages 1 and 2 complete: "Lanjut" would pass both
+        for name in form.page_fields(index):
+            session.set_value(name, values[name])
+    pilot.idle(3)
+    assert pilot.app.view.page == 0
+
+    underneath = double_tap(pilot, "next", lambda: pilot.app.view.page == 1)
+    assert getattr(underneath, "pilot_id", None) == "next"
+    pilot.idle(3)
+    assert pilot.app.view.page == 1 and pilot.state == "form"  # one page, not two
+    assert pilot.app.root.get_screen("form").step_text.startswith("Langkah 2 ")
+
+    assert tap_after_settling(pilot, underneath) == ["next"]
+    pilot.wait_until(lambda: pilot.app.view.page == 2, what="the third page")
+
+
+def test_double_tap_on_the_own_panel_close_reaches_nothing_underneath(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    """The status screen's "Permohonan saya" panel closing (no screen change, no dialog): the
+    second tap on its "Kembali" presses nothing of the status screen it uncovered."""
+    from tests.ui.test_overlay_touch_ui import open_panel
+
+    pilot = start_kiosk()
+    status = pilot.app.root.get_screen("status")
+    open_panel(pilot, "ui-settle-panel-0001")
+    check = pilot.app.session.view.status_check
+    before = (check.entry, check.loading, check.result, status.entry)
+    underneath = double_tap(pilot, "own_close", lambda: not status.own_shown)
+    assert not status.own_shown and pilot.state == "status"
+    check = pilot.app.session.view.status_check
+    assert (check.entry, check.loading, check.result, status.entry) == before
+    assert getattr(underneath, "pilot_id", None) == "status_back"  # the visit's menu
+    # After the interval the uncovered button works as always.
+    assert tap_after_settling(pilot, underneath) == ["status_back"]
+    pilot.wait_for_state("menu")

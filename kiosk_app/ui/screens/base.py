@@ -133,3 +133,12 @@ class KioskScreen(Screen):
     def call(self, method: str, *args: Any) -> None:
         """Call a session method by name (kv handlers stay one-liners)."""
         getattr(self.session, method)(*args)
+
+    def changed_in_place(self, *_args: Any) -> None:
+        """What this screen shows changed without a screen change (a form page, a field's
+        editor, a panel opening or closing): stamp it on the app's settle gate, so the second
+        tap of a double tap reaches nothing of what now shows (kiosk_app/ui/settle.py).
+        A Kivy property callback too."""
+        settle = getattr(App.get_running_app(), "settle", None)
+        if settle is not None:
+            settle.changed()

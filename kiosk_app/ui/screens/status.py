@@ -67,6 +67,8 @@ class StatusScreen(NumberPadScreen):
         )
         self.bind(lang=lambda *_: relabel_prefixes(self.ids.prefixes, self._prefix_text))
         label_done_key(self.ids.keypad, CHECK)
+        # The panel opening or closing: a double tap reaches nothing of what then shows.
+        self.fbind("own_shown", self.changed_in_place)
 
     def _prefix_text(self, prefix: str) -> str:
         word = PREFIX_WORDS.get(prefix)
