@@ -43,20 +43,22 @@ def _tap_at(pilot: Any, x: float, y: float, at: float) -> None:
     pilot.idle(3)
 
 
-def double_tap(pilot: Any, pilot_id: str, changed: Callable[[], bool]) -> Any:
-    """Double-tap `pilot_id`: its first tap makes the change (`changed()` holds), the second
-    comes down SECOND_TAP_S after the change at the same point. Return what sits there now,
-    which the second tap must not have pressed (nor anything else)."""
+def double_tap(pilot: Any, target: Any, changed: Callable[[], bool]) -> Any:
+    """Double-tap `target` (a pilot_id or a widget): its first tap makes the change
+    (`changed()` holds), the second comes down SECOND_TAP_S after the change at the same point.
+    Return what sits there now, which the second tap must not have pressed (nor anything
+    else)."""
     settle = pilot.app.settle
-    x, y = window_centre(pilot.find(pilot_id))
+    widget = pilot.find(target) if isinstance(target, str) else target
+    x, y = window_centre(widget)
     before = settle.changed_at
     held = settle.held
-    pilot.tap(pilot_id)
-    pilot.wait_until(changed, what=f"the change made by {pilot_id!r}")
+    pilot.touch(widget)
+    pilot.wait_until(changed, what=f"the change made by {target!r}")
     pilot.idle(3)  # laid out: what sits under the point now
     assert settle.changed_at > before  # the change was stamped
     underneath = taker_at(x, y)
-    assert isinstance(underneath, ButtonBehavior), (pilot_id, underneath)  # it could be pressed
+    assert isinstance(underneath, ButtonBehavior), (target, underneath)  # it could be pressed
     pressed = _watch_presses(pilot)
     _tap_at(pilot, x, y, settle.changed_at + SECOND_TAP_S)
     assert pressed == []
@@ -198,3 +200,28 @@ def test_double_tap_on_the_own_panel_close_reaches_nothing_underneath(
     # After the interval the uncovered button works as always.
     assert tap_after_settling(pilot, underneath) == ["status_back"]
     pilot.wait_for_state("menu")
+
+
+def test_double_tap_on_a_choice_reaches_nothing_of_the_next_editor(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    """A choice moves on to the next field, whose editor replaces the choices: the second tap
+    on "Laki-laki" picks nothing in the place-of-birth editor now there."""
+    from tests.ui.test_journey import demo_values, to_form
+
+    pilot = start_kiosk()
+    to_form(pilot)
+    form = pilot.app.root.get_screen("form")
+    session, view = pilot.app.session, pilot.app.view
+    for name in view.service.form.page_fields(0):  # on to the child's page
+        session.set_value(name, demo_values()[name])
+    pilot.tap("next")
+    pilot.wait_until(lambda: pilot.app.view.page == 1, what="the child's page")
+    pilot.select_field("child_sex")
+    male = next(w for w in pilot.find("choices").walk() if getattr(w, "choice_key", "") == "L")
+    underneath = double_tap(pilot, male, lambda: form.editing == "birth_place_type")
+    assert getattr(underneath, "choice_key", None) in {"rs_rb", "puskesmas", "polindes"}
+    pilot.idle(3)
+    assert pilot.app.view.values.get("child_sex") == "L"
+    assert pilot.app.view.values.get("birth_place_type", "") == ""  # nothing picked
+    assert form.editing == "birth_place_type" and pilot.app.view.page == 1
