@@ -122,6 +122,7 @@ class Theme(EventDispatcher):
     sp_small = NumericProperty(0)
     sp_key = NumericProperty(0)
     touch = NumericProperty(0)
+    tab_height = NumericProperty(0)  # the attendant's tab over every screen's bottom centre
     spacing = NumericProperty(0)
     padding = NumericProperty(0)
     radius = NumericProperty(0)
@@ -221,6 +222,7 @@ class Theme(EventDispatcher):
         self.sp_key = round(h / 24.0 * s)
         # Targets keep their size in large-text mode (already >= 15 mm): layouts still fit.
         self.touch = round(max(mm(TOUCH_MM), h * TOUCH_HEIGHT_RATIO))
+        self.tab_height = round(self.touch * 0.55)
         self.spacing = round(h / 100.0)
         self.padding = round(h / 60.0)
         self.radius = round(h / 80.0)

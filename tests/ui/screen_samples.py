@@ -15,7 +15,7 @@ from kiosk_app.domain.forms import FieldKind
 from kiosk_app.domain.text import Text
 from tests.ui import sample_views
 from tests.ui.layout_check import Layout, check_layout
-from tests.ui.reach_check import hidden_but_reached
+from tests.ui.reach_check import hidden_but_reached, under_window_overlays
 from tests.ui.sample_views import (
     SERVICE,
     STATE_SAMPLES,
@@ -130,14 +130,16 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     # time. Off here only: a Pilot's waits for other threads and processes keep it.
     paced, Clock._max_fps = Clock._max_fps, 0
 
-    def show(name: str, mode: str, lang: str, shots: Path, keep: bool) -> Rendered:
+    def show(
+        name: str, mode: str, lang: str, shots: Path, keep: bool, view: Any = None
+    ) -> Rendered:
         if name not in screens:
             screens[name] = classes[name](name=name)
             app.root.add_widget(screens[name])
         screen = screens[name]
         app.root.current = name
         screen.left()  # as when the citizen comes to it from another screen
-        view = sample_view(name, lang)
+        view = view or sample_view(name, lang)
         screen.render(view)
         for _ in range(4):
             EventLoop.idle()
@@ -161,6 +163,7 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                         name, mode, lang, artifacts / "screenshots", keep=True
                     )
                 REACH[("status:own", mode, lang)] = _with_own_panel(screens["status"], lang)
+        _attended(show, list(classes), artifacts / "attended")
         # Once more in the last mode and language, seconds later: the same pixels.
         for name in classes:
             shot = show(name, MODES[-1], LANGS[-1], artifacts / "again", keep=False).shot
@@ -228,6 +231,56 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
     return results
 
 
+ATTENDANT = "PTG-07"
+
+
+def _attended(show: Callable[..., Rendered], names: list[str], shots: Path) -> None:
+    """Every screen in both modes and languages under the attendant's tab, opened (its widest,
+    "Petugas · PTG-07"), in a visit nobody assists and in an assisted one (the badge showing):
+    what of the screen lies under the tab (UNDER_OVERLAY), and the assisted layout
+    (ASSISTED_LAYOUTS). The real overlay, told what the services would tell it."""
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
+    from kiosk_app.services.attendant.service import AttendantService
+    from kiosk_app.ui.theme import theme
+    from kiosk_app.ui.widgets.attendant import AttendantOverlay
+
+    staff = [Attendant(ATTENDANT, hash_pin("482913"), ())]
+    service = AttendantService(
+        AttendantSettings(staff=staff),
+        kiosk_id="K-1",
+        session=None,
+        journal=None,
+        ticket_printer=None,
+    )
+    overlay = AttendantOverlay(service, _SessionStub())
+    Window.add_widget(overlay)
+    try:
+        assert service.unlock_with_pin("482913")  # the tab opens its panel: closed again
+        for _ in range(3):
+            EventLoop.idle()
+        overlay.panel.dismiss(animation=False)
+        assert overlay.attendant_id == ATTENDANT
+        for mode in MODES:
+            theme.large_text = mode == "large"
+            for lang in LANGS:
+                for name in names:
+                    for assisted in ("", ATTENDANT):
+                        view = dataclasses.replace(sample_view(name, lang), assisted_by=assisted)
+                        overlay._session_view(view)  # as the session's listener does
+                        record = show(name, mode, lang, shots, keep=False, view=view)
+                        key = (f"{name}:assisted" if assisted else name, mode, lang)
+                        UNDER_OVERLAY[key] = under_window_overlays()
+                        if assisted:
+                            record.hidden_reached = hidden_but_reached()
+                            ASSISTED[key] = record
+    finally:
+        overlay.close()
+        service.close()
+
+
 def _with_own_panel(status: Any, lang: str) -> list[str]:
     """The status screen with the card holder's own applications shown over its keypad: what
     hidden under the panel a tap still reaches."""
@@ -248,6 +301,11 @@ def _with_own_panel(status: Any, lang: str) -> list[str]:
         status.own_shown = False
         status.left()
 
+
+# (screen, or screen:assisted, mode, lang) -> its controls partly under the attendant's tab
+UNDER_OVERLAY: dict[tuple[str, str, str], list[str]] = {}
+# (screen:assisted, mode, lang) -> the screen in an assisted visit (its layout, its texts)
+ASSISTED: dict[tuple[str, str, str], Rendered] = {}
 
 # (status:own, or form:<service>:<page>:<field being edited>, mode, lang) -> the hidden widgets
 # a tap reaches with that overlay or editor shown (the sample screens' are in each Rendered)

@@ -145,22 +145,14 @@ def test_the_assisted_badge_and_the_open_tab_leave_every_control_in_reach(
     assert {k: v for k, v in found.items() if v} == {}
 
 
-# Left for a design decision (H38's report): the badge beside the tab makes the overlay
-# 567 px wide (Indonesian, normal text) to 660 px (English, large text) where the bars leave
-# 307 px (KTabGap), and the status screen's bar leaves nothing. A gap that follows the overlay's
-# width squeezes "Lewati semua" and "Lewati dokumen ini" to 38-74 px (tried), so the overlay has
-# to shrink (the badge elsewhere, or inside the tab) rather than the bars make room.
-@pytest.mark.xfail(
-    strict=True,
-    reason="the assisted badge beside the tab covers the bottom strip (22-27 px) of the scan "
-    "screen's Lewati semua / Lewati dokumen ini and of the status screen's Hapus semua (and, in "
-    "large text, Kembali ke menu and Periksa): taps there end on the badge",
-)
 @pytest.mark.parametrize("where", ["scan", "status"])
 @pytest.mark.parametrize(("lang", "large"), [("id", False), ("en", True)])
 def test_the_scan_and_status_bars_leave_their_controls_in_reach_of_an_assisted_visit(
     start_kiosk: Callable[..., Any], lang: str, large: bool, where: str
 ) -> None:
+    """The assisted badge once stood beside the tab, over the bottom strip of the scan screen's
+    Lewati semua / Lewati dokumen ini and the status screen's Hapus semua (in large English
+    text also Kembali ke menu and Periksa): it is in the title bar now, the tab alone below."""
     from tests.ui.conftest import fill_birth_pages
 
     pilot = assisting(start_kiosk, lang, large)

@@ -40,6 +40,30 @@ def test_large_text_never_makes_a_text_smaller(artifacts: Path) -> None:
     assert all(len(layout.sizes) >= 2 for layout in layouts.values())
 
 
+def test_every_screen_of_an_assisted_visit_shows_the_badge_and_still_fits(
+    artifacts: Path,
+) -> None:
+    """An attendant assisting: every screen shows "Dibantu petugas PTG-07" in its own title bar
+    (the layout makes room for it), whole, and its texts and controls still fit, in both modes
+    and languages."""
+    from kiosk_app.ui.widgets.a11y_texts import ASSISTED as BADGE
+    from tests.ui.screen_samples import ASSISTED, ATTENDANT
+
+    rendered = render_all(artifacts)
+    assert len(ASSISTED) == len(rendered)
+    missing = [
+        f"{lang}-{mode}/{screen}"
+        for (screen, mode, lang), record in ASSISTED.items()
+        if BADGE.format(attendant=ATTENDANT)(lang) not in record.texts
+    ]
+    assert not missing, "no assisted badge on the screen:\n" + "\n".join(missing)
+    layouts = {key: record.layout for key, record in ASSISTED.items() if record.layout}
+    assert len(layouts) == len(ASSISTED)
+    counts, lines = count(layouts)
+    assert counts["clipped"] + counts["covered"] + counts["off_window"] == 0, "\n".join(lines)
+    assert counts["shrunk_in_large"] == 0, "\n".join(lines)
+
+
 def test_every_form_page_with_each_editor_fits(artifacts: Path) -> None:
     render_all(artifacts)
     # every page of every form was checked, with each field's editor, in both modes and languages

@@ -79,6 +79,7 @@ class KioskScreen(Screen):
 
     lang = StringProperty("id")
     message = StringProperty("")
+    assisted_by = StringProperty("")  # the attendant assisting (the title bar's badge shows it)
     prompt_text: Text | None = None  # what audio guidance says when the screen shows
 
     def __init__(self, **kwargs: Any) -> None:
@@ -93,6 +94,7 @@ class KioskScreen(Screen):
     def render(self, view: SessionView) -> None:
         """Show `view`; subclasses extend `update`."""
         self.lang = view.language
+        self.assisted_by = view.assisted_by
         self.message = tr(view.message, view.language)
         self.update(view)
 

@@ -33,10 +33,37 @@ def _controller() -> Accessibility | None:
     return controller if isinstance(controller, Accessibility) else None
 
 
+class AssistedBadge(Label):
+    """ "Dibantu petugas PTG-07" while an attendant assists the visit (nothing otherwise): in
+    the screen's own title bar, so the layout makes room for it and no control lies under it
+    (a badge drawn over the screens took the touches on the buttons' lower edges)."""
+
+    def role_size(self) -> float:
+        """Its font size (FIT measures it as it does a button's)."""
+        return float(theme.sp_small)
+
+
 class A11yButtons(BoxLayout):
-    """ "Ulangi suara" and the large-text toggle, side by side."""
+    """ "Ulangi suara" and the large-text toggle, side by side (after the assisted badge)."""
 
     lang = StringProperty("id")
+    assisted_by = StringProperty("")  # the attendant assisting the visit, "" when nobody
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        """The badge is in the row only while somebody assists (an empty one would still take
+        the row's spacing from the title)."""
+        self._badge = self.ids.badge.__self__  # held: the ids keep only a weak proxy
+        self.on_assisted_by(self, self.assisted_by)
+
+    def on_assisted_by(self, _widget: Any, attendant: str) -> None:
+        """Show the badge, first in the row, or take it away."""
+        badge = getattr(self, "_badge", None)
+        if badge is None:
+            return
+        if attendant and badge.parent is None:
+            self.add_widget(badge, index=len(self.children))
+        elif not attendant and badge.parent is self:
+            self.remove_widget(badge)
 
     def repeat(self) -> None:
         """Say the last prompt again."""
@@ -57,16 +84,18 @@ class A11yBar(BoxLayout):
     """A strip holding the buttons, for screens without a title bar."""
 
     lang = StringProperty("id")
+    assisted_by = StringProperty("")
 
 
 def attach_a11y_bar(screen: Widget) -> Widget:
     """Put the buttons in each of the screen's title bars (its own, and a panel's shown over
-    it: every view the citizen sees keeps them), or in a strip above its content."""
+    it: every view the citizen sees keeps them), or in a strip above its content; the
+    assisted badge goes with them."""
     top_bars = [w for w in screen.walk(restrict=True) if type(w).__name__ == "KTopBar"]
     for top_bar in top_bars:
         buttons = A11yButtons(lang=getattr(screen, "lang", "id"), size_hint_y=1)
         top_bar.add_widget(buttons)
-        screen.bind(lang=buttons.setter("lang"))
+        screen.bind(lang=buttons.setter("lang"), assisted_by=buttons.setter("assisted_by"))
     if top_bars:
         return top_bars[0].children[0]
     content = list(reversed(screen.children))
@@ -78,7 +107,7 @@ def attach_a11y_bar(screen: Widget) -> Widget:
     for child in content:
         box.add_widget(child)
     screen.add_widget(box)
-    screen.bind(lang=bar.setter("lang"))
+    screen.bind(lang=bar.setter("lang"), assisted_by=bar.setter("assisted_by"))
     return bar
 
 

@@ -10,6 +10,8 @@ REPEAT = T("Ulangi suara", "Repeat")
 LARGE_TEXT = T("Teks besar", "Large text")
 LARGE_ON = T("Teks besar dan warna kontras aktif.", "Large text and high contrast on.")
 LARGE_OFF = T("Teks besar dimatikan.", "Large text off.")
+# The badge of an assisted visit, in the title bar beside these buttons.
+ASSISTED = T("Dibantu petugas {attendant}", "Assisted by {attendant}")
 CHOSEN = T("{value} dipilih.", "{value} chosen.")
 STILL_HERE_HINT = T(
     "Sentuh tombol Saya masih di sini untuk melanjutkan.",

@@ -1,4 +1,5 @@
-"""Attendant mode on screen: the small always-visible button, the assisted badge, the PIN pad."""
+"""Attendant mode on screen: the small always-visible button and the PIN pad (the assisted badge
+is in each screen's title bar: kiosk_app/ui/widgets/a11y.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 BUTTON = Text("Petugas", "Attendant")
 BUTTON_OPEN = Text("Petugas \u00b7 {attendant}", "Attendant \u00b7 {attendant}")
-BADGE = Text("Dibantu petugas {attendant}", "Assisted by {attendant}")
 PIN_TITLE = Text("PIN petugas", "Attendant PIN")
 PIN_HINT = Text(
     "Masukkan PIN lalu sentuh OK, atau tempelkan kartu petugas.",
@@ -118,12 +118,12 @@ class AttendantPinPad(ModalView):
 
 
 class AttendantOverlay(TouchShield, BoxLayout):
-    """Sits on top of every screen: the assisted badge and the attendant button (a touch on
-    the badge ends on it, never on the screen's widget underneath)."""
+    """Sits on top of every screen at the bottom centre, where the screens' bars leave room
+    (KTabGap): the attendant button (a touch on it never reaches the screen underneath). Only
+    the tab: anything wider would lie over the bars' buttons."""
 
     lang = StringProperty("id")
     attendant_id = StringProperty("")
-    assisted_by = StringProperty("")
 
     def __init__(self, service: AttendantService, session: Any, **kwargs: Any) -> None:
         """Follow `service` and `session` (their listeners run on any thread)."""
@@ -189,7 +189,6 @@ class AttendantOverlay(TouchShield, BoxLayout):
 
     def _session_view(self, view: Any) -> None:
         self.lang = view.language
-        self.assisted_by = view.assisted_by
         for modal in (self.pad, self.panel):
             if modal is not None:
                 modal.lang = view.language

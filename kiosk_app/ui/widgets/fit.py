@@ -50,6 +50,34 @@ def two_lines(button: Any, *_depends: Any) -> float:
     return float(best * SPARE + 2 * theme.padding)
 
 
+def in_lines(button: Any, lines: int, *_depends: Any) -> float:
+    """Narrowest width at which the text wraps (between words) into at most `lines` lines at
+    its role's size."""
+    words = str(button.text).split()
+    font, size = str(button.font_name), button.role_size()
+    widths = sorted(
+        {
+            text_width(" ".join(words[i:j]), font, size)
+            for i in range(len(words))
+            for j in range(i + 1, len(words) + 1)
+        }
+    )
+    widest_word = max((text_width(word, font, size) for word in words), default=0.0)
+    for room in widths:  # some line is exactly as wide as the narrowest wrapping
+        if room < widest_word:
+            continue  # a word is never broken
+        count, line = 0, ""
+        for word in words:
+            wider = f"{line} {word}".strip()
+            if line and text_width(wider, font, size) > room:
+                count, line = count + 1, word
+            else:
+                line = wider
+        if count + 1 <= lines:
+            return float(room * SPARE + 2 * theme.padding)
+    return float(text_width(str(button.text), font, size) * SPARE + 2 * theme.padding)
+
+
 MIN_SHARE = 0.8  # a value shrinks to stay on one line, never below this share of its role's size
 
 
