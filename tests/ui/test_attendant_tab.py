@@ -89,9 +89,11 @@ def under_the_badge(pilot: Any, where: str, assisted: bool = True) -> list[str]:
     from tests.ui.reach_check import under_window_overlays
 
     pilot.idle(4)
-    badge = pilot.find("assisted_badge")
     if assisted:
-        pilot.wait_until(lambda: badge.width > 0, what=f"the assisted badge on {where}")
+        pilot.wait_until(
+            lambda: pilot.exists("assisted_badge") and pilot.find("assisted_badge").width > 0,
+            what=f"the assisted badge on {where}",
+        )
     return under_window_overlays()
 
 
