@@ -163,7 +163,6 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                         name, mode, lang, artifacts / "screenshots", keep=True
                     )
                 REACH[("status:own", mode, lang)] = _with_own_panel(screens["status"], lang)
-        _attended(show, list(classes), artifacts / "attended")
         # Once more in the last mode and language, seconds later: the same pixels.
         for name in classes:
             shot = show(name, MODES[-1], LANGS[-1], artifacts / "again", keep=False).shot
@@ -192,6 +191,9 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
             EventLoop.idle()
         if numbers:
             _SECOND["altered"] = _screenshot(shot_path(artifacts / "altered", name, mode, lang))
+        # Under the attendant's tab, assisted or not (after the grabs compared above: it shows
+        # other services' forms in between).
+        _attended(show, list(classes), artifacts / "attended")
         # Every page of every form with each of its fields' editors, for the layout check.
         form = screens["form"]
         for mode in MODES:
@@ -276,9 +278,50 @@ def _attended(show: Callable[..., Rendered], names: list[str], shots: Path) -> N
                         if assisted:
                             record.hidden_reached = hidden_but_reached()
                             ASSISTED[key] = record
+                for key, record in _assisted_extras(show, mode, lang, shots):
+                    UNDER_OVERLAY[key] = under_window_overlays()
+                    record.hidden_reached = hidden_but_reached()
+                    ASSISTED[key] = record
     finally:
         overlay.close()
         service.close()
+
+
+def _assisted_extras(
+    show: Callable[..., Rendered], mode: str, lang: str, shots: Path
+) -> Iterator[tuple[tuple[str, str, str], Rendered]]:
+    """In an assisted visit, beyond the sample screens: each service's form on its first page
+    (the title bar holds the service's name beside the badge) and the status screen with the
+    card holder's own applications over it (their title bar holds a badge too)."""
+    from kivy.app import App
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from kiosk_app.services.session.views import CardHolderView
+
+    for key, service in SERVICES.items():
+        if service.form is None or service is SERVICE:
+            continue
+        view = dataclasses.replace(
+            sample_view("form", lang), service=service, page=0, errors={}, values={}
+        )
+        view = dataclasses.replace(view, assisted_by=ATTENDANT)
+        yield (f"form:{key}:assisted", mode, lang), show("form", mode, lang, shots, False, view)
+    status = App.get_running_app().root.get_screen("status")
+    view = dataclasses.replace(
+        sample_view("status", lang), card_holder=CardHolderView(loaded=True), assisted_by=ATTENDANT
+    )
+    show("status", mode, lang, shots, False, view)
+    status.own_shown = True
+    try:
+        for _ in range(3):
+            EventLoop.idle()
+        record = _inspect(status, "status:own", mode, lang)
+        record.layout = check_layout(status.ids.own, Window.size)  # it covers the rest
+        yield ("status:own:assisted", mode, lang), record
+    finally:
+        status.own_shown = False
+        status.left()
 
 
 def _with_own_panel(status: Any, lang: str) -> list[str]:

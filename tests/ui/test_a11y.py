@@ -67,7 +67,11 @@ def test_no_control_of_any_screen_lies_under_the_attendant_tab(artifacts: Path) 
     from tests.ui.screen_samples import ASSISTED, UNDER_OVERLAY
 
     render_all(artifacts)
-    assert len(UNDER_OVERLAY) == len(screen_classes()) * 2 * len(MODES) * len(LANGS)
+    from kiosk_app.domain.catalogue import SERVICES
+
+    forms = sum(service.form is not None for service in SERVICES.values())
+    # each screen unassisted and assisted, each other service's form and the own applications
+    assert len(UNDER_OVERLAY) == (len(screen_classes()) * 2 + forms) * len(MODES) * len(LANGS)
     found = [
         f"{s}/{m}/{lang}: {item}" for (s, m, lang), items in UNDER_OVERLAY.items() for item in items
     ]

@@ -64,18 +64,22 @@ def in_lines(button: Any, lines: int, *_depends: Any) -> float:
     )
     widest_word = max((text_width(word, font, size) for word in words), default=0.0)
     for room in widths:  # some line is exactly as wide as the narrowest wrapping
-        if room < widest_word:
-            continue  # a word is never broken
-        count, line = 0, ""
-        for word in words:
-            wider = f"{line} {word}".strip()
-            if line and text_width(wider, font, size) > room:
-                count, line = count + 1, word
-            else:
-                line = wider
-        if count + 1 <= lines:
+        # a word is never broken
+        if room >= widest_word and wrapped_lines(str(button.text), font, size, room) <= lines:
             return float(room * SPARE + 2 * theme.padding)
     return float(text_width(str(button.text), font, size) * SPARE + 2 * theme.padding)
+
+
+def wrapped_lines(text: str, font_name: str, size: float, room: float) -> int:
+    """How many lines `text` takes wrapped between words in `room` pixels."""
+    count, line = 0, ""
+    for word in text.split():
+        wider = f"{line} {word}".strip()
+        if line and text_width(wider, font_name, size) > room:
+            count, line = count + 1, word
+        else:
+            line = wider
+    return count + 1 if line else count
 
 
 MIN_SHARE = 0.8  # a value shrinks to stay on one line, never below this share of its role's size
@@ -118,7 +122,9 @@ def shrink_to(text: str, font_name: str, size: float, room: float, *_depends: An
 
 def heading_or_body(text: str, font_name: str, room: float, *_depends: Any) -> float:
     """The heading size when `text` fits one line in `room` pixels, else the body size (two
-    lines of it fit a top bar: a header keeps its section name and step whole)."""
+    lines of it fit a top bar: a header keeps its section name and step whole); in large text,
+    where two lines at that size would not hold it (a long title beside the assisted badge),
+    the small size (still larger than the normal mode's body size)."""
     fits = text_width(text, font_name, theme.sp_heading) <= room
     # in large text never below the normal mode's heading (its body size is a little smaller)
     wrapped = (
@@ -126,7 +132,11 @@ def heading_or_body(text: str, font_name: str, room: float, *_depends: Any) -> f
         if theme.large_text
         else theme.sp_body
     )
-    return float(theme.sp_heading if fits or room <= 1 else wrapped)
+    if fits or room <= 1:
+        return float(theme.sp_heading)
+    if theme.large_text and wrapped_lines(text, font_name, wrapped, room) > 2:
+        return float(theme.sp_small)
+    return float(wrapped)
 
 
 def heading_or_key(text: str, font_name: str, room: float, *_depends: Any) -> float:
