@@ -49,6 +49,7 @@ def test_every_screen_of_an_assisted_visit_shows_the_badge_and_still_fits(
     from kiosk_app.domain.catalogue import SERVICES
     from kiosk_app.ui.widgets.a11y_texts import ASSISTED as BADGE
     from tests.ui.screen_samples import ASSISTED, ATTENDANT
+    from tests.ui.test_large_text_layout import MIN_LARGE_FIT
 
     rendered = render_all(artifacts)
     forms = sum(service.form is not None for service in SERVICES.values())
@@ -60,6 +61,15 @@ def test_every_screen_of_an_assisted_visit_shows_the_badge_and_still_fits(
         if BADGE.format(attendant=ATTENDANT)(lang) not in record.texts
     ]
     assert not missing, "no assisted badge on the screen:\n" + "\n".join(missing)
+    # the badge takes its room from the title, not from the text of the buttons beside it
+    beside = {"a11y_repeat", "a11y_large_text", "status_mine"}
+    squeezed = [
+        f"{lang}-{mode}/{screen}: {name!r} fit {fit:.2f}"
+        for (screen, mode, lang), record in ASSISTED.items()
+        for name, fit in record.fits
+        if (name in beside and fit < 0.9) or (mode == "large" and fit < MIN_LARGE_FIT)
+    ]
+    assert not squeezed, "button text squeezed beside the badge:\n" + "\n".join(squeezed)
     layouts = {key: record.layout for key, record in ASSISTED.items() if record.layout}
     assert len(layouts) == len(ASSISTED)
     counts, lines = count(layouts)
