@@ -65,7 +65,7 @@ STAFF_PIN = "482913"
 
 def assisting(start_kiosk: Callable[..., Any], lang: str, large: bool) -> Any:
     """A card holder on the menu, an attendant assisting with the panel unlocked (the widest
-    tab, the badge beside it), in `lang` and large text or not; the pilot."""
+    tab; the badge in the title bar), in `lang` and large text or not; the pilot."""
     from kiosk_app.services.attendant.auth import Attendant, AttendantSettings, hash_pin
     from tests.ui.test_journey import to_menu
     from tests.ui.test_status_ui import wait_for_central
@@ -101,9 +101,9 @@ def under_the_badge(pilot: Any, where: str, assisted: bool = True) -> list[str]:
 def test_the_assisted_badge_and_the_open_tab_leave_every_control_in_reach(
     start_kiosk: Callable[..., Any], lang: str, large: bool
 ) -> None:
-    """An attendant assisting with the panel unlocked: the badge and the widest tab at the
-    bottom centre take every touch on them, so no button or text box of a screen of the visit
-    may lie under them, not even an edge (the scan screen: below)."""
+    """An attendant assisting with the panel unlocked: the widest tab at the bottom centre takes
+    every touch on it, so no button or text box of a screen of the visit may lie under it (nor
+    under anything else drawn over the screens), not even an edge (the scan screen: below)."""
     from kiosk_app.demo_data import sample_birth_values
 
     pilot = assisting(start_kiosk, lang, large)

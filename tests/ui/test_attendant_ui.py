@@ -95,7 +95,7 @@ def test_pin_pad_lockout_panel_assist_devices_and_lock(
     pilot.wait_for_state("menu")
     assert text_of(pilot, "assisted_badge") == "Dibantu petugas PTG-07"  # stays visible
     pilot.screenshot(artifacts / "attendant-assisted-menu.png")
-    # The badge is drawn over the screen's bottom bar: a touch anywhere on it ends there.
+    # The badge (in the title bar) is a notice: a touch anywhere on it presses nothing.
     left, bottom, right, top = window_rect(pilot.find("assisted_badge"))
     reached = {
         getattr(
