@@ -191,9 +191,6 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
             EventLoop.idle()
         if numbers:
             _SECOND["altered"] = _screenshot(shot_path(artifacts / "altered", name, mode, lang))
-        # Under the attendant's tab, assisted or not (after the grabs compared above: it shows
-        # other services' forms in between).
-        _attended(show, list(classes), artifacts / "attended")
         # Every page of every form with each of its fields' editors, for the layout check.
         form = screens["form"]
         for mode in MODES:
@@ -223,6 +220,11 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
                                 FORM_LAYOUTS[(name, mode, lang)] = check_layout(form, Window.size)
                                 if lang == LANGS[0]:  # hidden parts differ by mode, not language
                                     REACH[(name, mode, lang)] = hidden_but_reached()
+        # Under the attendant's tab, assisted or not; then the other services' forms and the
+        # own applications, assisted (last: the grabs compared above stay as the citizen's
+        # screens alone give them).
+        _attended(show, list(classes), artifacts / "attended")
+        _attended(show, list(classes), artifacts / "attended", extras=True)
     finally:
         Clock._max_fps = paced
         theme.large_text = False
@@ -236,11 +238,14 @@ def _render_all(artifacts: Path) -> dict[tuple[str, str, str], Rendered]:
 ATTENDANT = "PTG-07"
 
 
-def _attended(show: Callable[..., Rendered], names: list[str], shots: Path) -> None:
+def _attended(
+    show: Callable[..., Rendered], names: list[str], shots: Path, extras: bool = False
+) -> None:
     """Every screen in both modes and languages under the attendant's tab, opened (its widest,
-    "Petugas · PTG-07"), in a visit nobody assists and in an assisted one (the badge showing):
-    what of the screen lies under the tab (UNDER_OVERLAY), and the assisted layout
-    (ASSISTED_LAYOUTS). The real overlay, told what the services would tell it."""
+    "Petugas · PTG-07"), in a visit nobody assists and in an assisted one (the badge showing);
+    `extras`: instead, the other services' forms and the own applications, assisted: what of
+    the screen lies under the tab (UNDER_OVERLAY), and the assisted screen (ASSISTED). The
+    real overlay, told what the services would tell it."""
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -268,7 +273,7 @@ def _attended(show: Callable[..., Rendered], names: list[str], shots: Path) -> N
         for mode in MODES:
             theme.large_text = mode == "large"
             for lang in LANGS:
-                for name in names:
+                for name in [] if extras else names:
                     for assisted in ("", ATTENDANT):
                         view = dataclasses.replace(sample_view(name, lang), assisted_by=assisted)
                         overlay._session_view(view)  # as the session's listener does
@@ -278,7 +283,7 @@ def _attended(show: Callable[..., Rendered], names: list[str], shots: Path) -> N
                         if assisted:
                             record.hidden_reached = hidden_but_reached()
                             ASSISTED[key] = record
-                for key, record in _assisted_extras(show, mode, lang, shots):
+                for key, record in _assisted_extras(show, mode, lang, shots) if extras else ():
                     UNDER_OVERLAY[key] = under_window_overlays()
                     record.hidden_reached = hidden_but_reached()
                     ASSISTED[key] = record

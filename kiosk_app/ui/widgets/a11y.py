@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
@@ -38,6 +38,10 @@ class AssistedBadge(Label):
     the screen's own title bar, so the layout makes room for it and no control lies under it
     (a badge drawn over the screens took the touches on the buttons' lower edges)."""
 
+    lang = StringProperty("id")
+    attendant = StringProperty("")
+    two_line = BooleanProperty(True)
+
     def role_size(self) -> float:
         """Its font size (FIT measures it as it does a button's)."""
         return float(theme.sp_small)
@@ -49,17 +53,18 @@ class A11yButtons(BoxLayout):
     lang = StringProperty("id")
     assisted_by = StringProperty("")  # the attendant assisting the visit, "" when nobody
 
-    def on_kv_post(self, base_widget: Any) -> None:
-        """The badge is in the row only while somebody assists (an empty one would still take
-        the row's spacing from the title)."""
-        self._badge = self.ids.badge.__self__  # held: the ids keep only a weak proxy
-        self.on_assisted_by(self, self.assisted_by)
+    _badge: AssistedBadge | None = None
 
     def on_assisted_by(self, _widget: Any, attendant: str) -> None:
-        """Show the badge, first in the row, or take it away."""
-        badge = getattr(self, "_badge", None)
+        """Show the badge, first in the row, or take it away (built on first need; an empty
+        one would still take the row's spacing from the title)."""
+        badge = self._badge
+        if attendant and badge is None:
+            badge = self._badge = AssistedBadge(lang=self.lang, two_line=self.two_line)
+            self.bind(lang=badge.setter("lang"), two_line=badge.setter("two_line"))
         if badge is None:
             return
+        badge.attendant = attendant
         if attendant and badge.parent is None:
             self.add_widget(badge, index=len(self.children))
         elif not attendant and badge.parent is self:
