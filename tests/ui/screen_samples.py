@@ -283,6 +283,8 @@ def _attended(
                         if assisted:
                             record.hidden_reached = hidden_but_reached()
                             ASSISTED[key] = record
+                if extras:  # the tab in the language of the screens below
+                    overlay._session_view(sample_view("menu", lang))
                 for key, record in _assisted_extras(show, mode, lang, shots) if extras else ():
                     UNDER_OVERLAY[key] = under_window_overlays()
                     record.hidden_reached = hidden_but_reached()
