@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kivy.app import App
+
 log = logging.getLogger(__name__)
 
 # How long after a screen or dialog change a touch still counts as part of the gesture that
@@ -30,6 +32,15 @@ SETTLE_S = 0.5
 # The window events a touch goes through (none of them a gesture: the gate only drops them).
 _EVENTS = ("on_touch_down", "on_touch_move", "on_touch_up")
 _HELD = "settle_held"  # in a held touch's `ud`: its move and up events are dropped too
+
+
+def changed_in_place(*_args: Any) -> None:
+    """What shows changed without a screen or dialog change (a form page, a field's editor, a
+    panel, a picker's next step or page): stamp it on the running app's settle gate, so the
+    second tap of a double tap reaches nothing of what now shows. A Kivy property callback too."""
+    settle = getattr(App.get_running_app(), "settle", None)
+    if settle is not None:
+        settle.changed()
 
 
 class TouchSettle:

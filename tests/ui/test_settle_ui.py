@@ -225,3 +225,71 @@ def test_double_tap_on_a_choice_reaches_nothing_of_the_next_editor(
     assert pilot.app.view.values.get("child_sex") == "L"
     assert pilot.app.view.values.get("birth_place_type", "") == ""  # nothing picked
     assert form.editing == "birth_place_type" and pilot.app.view.page == 1
+
+
+def _cell(picker: Any, action: str) -> Any:
+    """The date picker's button for `action` ("decade:1940", "typed", ...)."""
+    return next(w for w in picker.walk(restrict=True) if getattr(w, "action", "") == action)
+
+
+def test_double_taps_on_the_date_grid_go_one_step_each(start_kiosk: Callable[..., Any]) -> None:
+    """Each step of the date grid (decade to its years, a year to the months, a month to its
+    days) shows other cells where the finger was: the second tap picks none of them."""
+    from tests.ui.test_journey import open_service
+
+    pilot = start_kiosk()
+    app = open_service(pilot, "akta_kematian")
+    pilot.select_field("deceased_birth_date")
+    picker = pilot.find("date_picker")
+    assert picker.stage == "decade"
+    underneath = double_tap(pilot, _cell(picker, "decade:1940"), lambda: picker.stage == "year")
+    assert underneath.action.startswith("year:") and picker.stage == "year"
+    underneath = double_tap(pilot, _cell(picker, "year:1945"), lambda: picker.stage == "month")
+    assert underneath.action.startswith("month:") and picker.stage == "month"
+    assert picker.year == 1945
+    underneath = double_tap(pilot, _cell(picker, "month:3"), lambda: picker.stage == "day")
+    assert underneath.action.startswith("day:") and picker.stage == "day"
+    assert (picker.year, picker.month) == (1945, 3)
+    assert not picker.value and not app.view.values.get("deceased_birth_date")
+    # After the interval a day is picked as always.
+    assert tap_after_settling(pilot, underneath) == [underneath.text]
+    pilot.wait_until(lambda: bool(app.view.values.get("deceased_birth_date")), what="the date")
+
+
+def test_double_tap_on_type_the_date_types_nothing(start_kiosk: Callable[..., Any]) -> None:
+    """ "Ketik tanggal" puts the number pad where the grid was: the second tap types nothing
+    on it (nor switches back)."""
+    from tests.ui.test_journey import open_service
+
+    pilot = start_kiosk()
+    open_service(pilot, "akta_kematian")
+    pilot.select_field("deceased_birth_date")
+    picker = pilot.find("date_picker")
+    underneath = double_tap(pilot, _cell(picker, "typed"), lambda: picker.stage == "typed")
+    assert getattr(underneath, "key", "") == "0"  # a key of the number pad
+    pilot.idle(3)
+    assert picker.stage == "typed" and picker.digits == ""
+    # After the interval the key types as always.
+    tap_after_settling(pilot, underneath)
+    pilot.wait_until(lambda: picker.digits == "0", what="the digit typed")
+
+
+def test_double_tap_on_the_next_list_page_turns_one_page(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    """▶ shows the list's next page: the second tap of a double tap on it turns no further."""
+    from tests.ui.test_effort_lists import _birth_form
+
+    pilot = start_kiosk()
+    _birth_form(pilot, "ibu_2", "mother_occupation")
+    pilot.select_field("mother_occupation")
+    picker = pilot.find("list_picker")
+    assert picker.page == 0
+    underneath = double_tap(pilot, "list_next", lambda: picker.page == 1)
+    assert getattr(underneath, "pilot_id", None) == "list_next"
+    pilot.idle(3)
+    assert picker.page == 1 and pilot.find("list_page").text == "2 / 11"
+    assert not pilot.app.view.values.get("mother_occupation")
+    # A deliberate tap after the interval turns on as always.
+    assert tap_after_settling(pilot, underneath) == ["list_next"]
+    pilot.wait_until(lambda: picker.page == 2, what="the third page")

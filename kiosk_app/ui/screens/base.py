@@ -13,6 +13,7 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
+from kiosk_app.ui.settle import changed_in_place
 from kiosk_app.ui.widgets.a11y import attach_a11y_bar, visible_title
 
 if TYPE_CHECKING:  # the attract screen shows before the services are imported
@@ -141,6 +142,4 @@ class KioskScreen(Screen):
         editor, a panel opening or closing): stamp it on the app's settle gate, so the second
         tap of a double tap reaches nothing of what now shows (kiosk_app/ui/settle.py).
         A Kivy property callback too."""
-        settle = getattr(App.get_running_app(), "settle", None)
-        if settle is not None:
-            settle.changed()
+        changed_in_place()

@@ -15,6 +15,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
+from kiosk_app.ui.settle import changed_in_place
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets._kv import load_kv
 from kiosk_app.ui.widgets.buttons import BigButton, ChoiceButton
@@ -104,6 +105,7 @@ class ListPicker(BoxLayout):
     def turn(self, step: int) -> None:
         """One page on (+1) or back (-1), going round at the ends."""
         self.page = (int(self.page) + step) % self.pages
+        changed_in_place()  # a double tap on ▶ turns one page, and picks nothing on it
 
     def _chosen(self, cell: ChoiceButton) -> None:
         self.value = cell.choice_key

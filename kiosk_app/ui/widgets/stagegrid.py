@@ -17,6 +17,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
+from kiosk_app.ui.settle import changed_in_place
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets.buttons import BigButton
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard
@@ -78,6 +79,9 @@ class StageGrid(BoxLayout):
         self.bind(value=self._on_value, lang=self._show, stage=self._show, digits=self._show)
         self.bind(error=self._show)
         self.reset()
+        # Each next stage (decade to years, a month to its days, the grid to the number pad)
+        # shows other buttons where the finger was: a double tap's second tap reaches none.
+        self.bind(stage=changed_in_place)
 
     def _button(self, then: Callable[[str], Any], pilot_id: str = "") -> GridCell:
         cell = GridCell(kind="secondary", size_hint=(1, 1), auto_height=False)
