@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import create_engine, text
 
 from central_server.embedded import EmbeddedServer
@@ -21,7 +20,7 @@ from kiosk_app.central import CentralClient
 from kiosk_app.services import receipt_seal
 from kiosk_app.services.health import HealthReporter, RecordingSystemActions, make_test_ticket
 from tests.central.conftest import ADMIN_TOKEN, OFFICE
-from tests.central.fleet.helpers import STAFF, beat, enrol, heartbeat_body
+from tests.central.fleet.helpers import beat, enrol, heartbeat_body, queue
 from tests.central.lease_rig import SERVICE, lease_server, seed_office
 
 CHROMIUM = "/usr/bin/chromium"
@@ -257,13 +256,7 @@ def test_a_technician_filters_the_kiosks_holding_unacknowledged_commands(
     server: EmbeddedServer, database_url: str, browser: Any
 ) -> None:
     stuck, fine = enrol(server, "kiosk-stuck"), enrol(server, "kiosk-fine")
-    r = requests.post(
-        f"{server.base_url}/api/v1/fleet/kiosks/kiosk-stuck/commands",
-        json={"kind": "upload_logs"},
-        headers=STAFF,
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
+    queue(server, "upload_logs", "kiosk-stuck")
     assert len(beat(server, stuck).json()["commands"]) == 1  # handed out, never acknowledged
     assert beat(server, fine).status_code == 200
     engine = create_engine(database_url)
@@ -305,14 +298,7 @@ def test_a_technician_cancels_a_queued_reboot_and_a_command_the_kiosk_may_have_r
     old = enrol(server, "kiosk-lobi")  # an older kiosk: names nothing it received
     queued = {}
     for kind in ("upload_logs", "reboot"):
-        r = requests.post(
-            f"{server.base_url}/api/v1/fleet/kiosks/kiosk-lobi/commands",
-            json={"kind": kind},
-            headers=STAFF,
-            timeout=10,
-        )
-        assert r.status_code == 201, r.text
-        queued[kind] = r.json()["id"]
+        queued[kind] = queue(server, kind, "kiosk-lobi")
         if kind == "upload_logs":  # handed out, its answer lost
             assert len(beat(server, old).json()["commands"]) == 1
     reboot, logs = queued["reboot"], queued["upload_logs"]
