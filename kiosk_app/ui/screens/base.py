@@ -13,7 +13,6 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 from kiosk_app.domain.text import Text
-from kiosk_app.ui.settle import changed_in_place
 from kiosk_app.ui.widgets.a11y import attach_a11y_bar, visible_title
 
 if TYPE_CHECKING:  # the attract screen shows before the services are imported
@@ -136,10 +135,3 @@ class KioskScreen(Screen):
     def call(self, method: str, *args: Any) -> None:
         """Call a session method by name (kv handlers stay one-liners)."""
         getattr(self.session, method)(*args)
-
-    def changed_in_place(self, *_args: Any) -> None:
-        """What this screen shows changed without a screen change (a form page, a field's
-        editor, a panel opening or closing): stamp it on the app's settle gate, so the second
-        tap of a double tap reaches nothing of what now shows (kiosk_app/ui/settle.py).
-        A Kivy property callback too."""
-        changed_in_place()

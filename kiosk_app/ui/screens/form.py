@@ -30,6 +30,7 @@ from kiosk_app.ui.screens.form_editors import (
     choice_columns,
     display_value,
 )
+from kiosk_app.ui.settle import changed_in_place
 from kiosk_app.ui.theme import theme
 from kiosk_app.ui.widgets import a11y_texts
 from kiosk_app.ui.widgets.buttons import ChoiceButtons
@@ -94,7 +95,7 @@ class FormScreen(KioskScreen, EditorParts):
         if new_page:
             self._build_rows(page, fields)
             self._page_key = key
-            self.changed_in_place()  # a double tap on "Lanjut" advances one page, not two
+            changed_in_place()  # a double tap on "Lanjut" advances one page, not two
         elif [f.name for f in fields] != list(self._rows):
             self._rebuild_rows(page, fields)  # a row added or removed: keep the selection
         new_errors = set(view.errors) - self._errors
@@ -277,7 +278,7 @@ class FormScreen(KioskScreen, EditorParts):
         self.editing = spec.name
         self._refresh_editor_texts()
         # Another editor (a choice's second tap would pick in the next field's): settle.
-        self.changed_in_place()
+        changed_in_place()
 
     def _input_row(self, spec: FieldSpec, field_input: FieldInput, lang: str) -> Any:
         """The text box, beside it one button for what the kiosk already knows (formkit.offer):

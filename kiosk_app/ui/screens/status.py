@@ -18,6 +18,7 @@ from kiosk_app.ui.screens.number_pad import (
     relabel_prefixes,
 )
 from kiosk_app.ui.screens.own_applications import OwnApplicationsPanel  # noqa: F401 - the .kv
+from kiosk_app.ui.settle import changed_in_place
 from kiosk_app.ui.widgets.keyboard import OnScreenKeyboard  # noqa: F401 - used by the .kv
 
 T = Text
@@ -68,7 +69,7 @@ class StatusScreen(NumberPadScreen):
         self.bind(lang=lambda *_: relabel_prefixes(self.ids.prefixes, self._prefix_text))
         label_done_key(self.ids.keypad, CHECK)
         # The panel opening or closing: a double tap reaches nothing of what then shows.
-        self.fbind("own_shown", self.changed_in_place)
+        self.fbind("own_shown", changed_in_place)
 
     def _prefix_text(self, prefix: str) -> str:
         word = PREFIX_WORDS.get(prefix)
