@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import faulthandler
 import logging
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import pytest
 # the whole suite, so every package that uses it shares one daemon instead of starting a second.
 from tests.drivers.pcsc.fixtures import pcsc_testbed  # noqa: F401  (session fixture)
 
-HUNG_TEST_S = 900  # far above the slowest test (the CI crash soak, about two minutes)
 SIGPIPE_BIT = 1 << 12  # signal 13 in /proc/self/status's SigIgn mask
 
 
@@ -36,19 +33,6 @@ def _sigpipe_stays_ignored(request: pytest.FixtureRequest) -> Iterator[None]:
 
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         logging.getLogger(__name__).warning("%s left SIGPIPE at its default", request.node.nodeid)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
-    """A test that hangs ends the run with every thread's stack, instead of using up CI's 90
-    minutes in silence. faulthandler's watchdog is a C thread: it fires even while a C library
-    blocks with the GIL held (as libsane once did), where a Python timer could not."""
-    sys.stderr.flush()
-    faulthandler.dump_traceback_later(HUNG_TEST_S, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(autouse=True)
