@@ -16,8 +16,20 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def notify(message: str) -> bool:
-    """Send `message` to systemd; False when not run by systemd or the socket is gone."""
+_unsent = 0  # notifications not sent since the last one that was (one warning a streak)
+
+
+def notify(message: str, wait_s: float = 0.0) -> bool:
+    """Send `message` to systemd; False when not run by systemd, the socket is gone, or the
+    receiver's queue stays full for `wait_s` (0: not at all).
+
+    A Unix datagram socket makes a sender wait while the receiver's queue is full (ten
+    datagrams by default, net.unix.max_dgram_qlen). The app sends from Kivy's main loop, which
+    must never wait on a receiver that is not reading (the relay or systemd busy, a test that
+    has not read yet): a ping that cannot go now is dropped (the next one follows), and READY=1
+    is sent again by its caller.
+    """
+    global _unsent
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False
@@ -26,10 +38,29 @@ def notify(message: str) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(address)
-            sock.sendall(message.encode())
-    except OSError as exc:
-        log.warning("systemd notify %r failed: %s", message, exc)
+            if wait_s > 0:
+                sock.settimeout(wait_s)
+                sock.sendall(message.encode())
+            else:
+                sock.send(message.encode(), socket.MSG_DONTWAIT)
+    except (BlockingIOError, TimeoutError):
+        if not _unsent:
+            log.warning(
+                "systemd notify %r not sent: the receiver at %s is not reading (its queue is "
+                "full); later notifications are dropped until it reads again",
+                message,
+                address,
+            )
+        _unsent += 1
         return False
+    except OSError as exc:
+        if not _unsent:
+            log.warning("systemd notify %r failed: %s", message, exc)
+        _unsent += 1
+        return False
+    if _unsent:
+        log.info("systemd notify works again (%d notifications were not sent)", _unsent)
+        _unsent = 0
     return True
 
 
@@ -49,7 +80,8 @@ def watchdog_interval_s() -> float | None:
     return int(usec) / 2_000_000
 
 
-RELAY_GRACE_S = 5.0  # how long the relayed session has to end after a stop signal
+RELAY_GRACE_S = 5.0
+RELAY_FORWARD_WAIT_S = 5.0  # how long the relay waits for systemd to take one notification  # how long the relayed session has to end after a stop signal
 STOPPED = "Tt"  # /proc/<pid>/stat states: stopped by a signal, by a tracer
 ZOMBIE = "Z"
 
@@ -163,7 +195,8 @@ def _forward(inbox: socket.socket, watch: SessionWatch) -> None:
                 )
                 lines = [line for line in lines if line != "WATCHDOG=1"]
         if any(lines):
-            notify("\n".join(lines))
+            # This thread may wait for systemd (the app's own pings queue up meanwhile).
+            notify("\n".join(lines), wait_s=RELAY_FORWARD_WAIT_S)
 
 
 def _die_with_parent() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import configparser
+import logging
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,38 @@ def test_notify_reaches_systemd_socket(tmp_path: Path, monkeypatch: pytest.Monke
         assert listener.recv(64) == b"READY=1"
     monkeypatch.delenv("NOTIFY_SOCKET")
     assert notify("WATCHDOG=1") is False  # not under systemd: nothing to do
+
+
+def test_notify_never_waits_on_a_receiver_that_is_not_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app pings from Kivy's main loop: with the receiver's queue full (it is not reading),
+    a send must come back at once (False), not wait until it reads (the main loop frozen)."""
+    caplog.set_level(logging.INFO, "kiosk_app.systemd_notify")
+    path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(path))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        sent: list[bool] = []
+        pinging = threading.Thread(
+            target=lambda: sent.extend(notify("WATCHDOG=1") for _ in range(30)), daemon=True
+        )
+        pinging.start()
+        pinging.join(30)  # a hang guard: 30 sends take milliseconds unless one waits
+        assert not pinging.is_alive(), f"notify waited on a full queue after {len(sent)} sends"
+        queue_length = sent.count(True)
+        dropped = 30 - queue_length
+        assert 0 < queue_length < 30 and sent == [True] * queue_length + [False] * dropped
+        warnings = [r for r in caplog.records if "not reading" in r.getMessage()]
+        assert len(warnings) == 1, "one warning a streak, not one a ping"
+        assert notify("READY=1", wait_s=0.2) is False  # the relay's bounded wait, then no
+        listener.settimeout(5)
+        for _ in range(queue_length):
+            assert listener.recv(64) == b"WATCHDOG=1"
+        assert notify("READY=1")  # read again: sent, and the streak is over
+        assert listener.recv(64) == b"READY=1"
+        again = f"works again ({dropped + 1} notifications were not sent)"
+        assert any(again in r.getMessage() for r in caplog.records)
 
 
 def test_watchdog_interval_is_half_of_watchdog_sec(monkeypatch: pytest.MonkeyPatch) -> None:

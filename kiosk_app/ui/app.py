@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # a cold start shows the attract screen before importing the 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.5
+READY_RETRY_S = 0.5  # while systemd (or the relay) is not reading our READY=1
 
 
 # Kivy keeps rendered text input lines (keyed by their text) in its Cache for a minute.
@@ -172,17 +173,27 @@ class AnjunganApp(App):
         self._tick_event = Clock.schedule_interval(self._tick, TICK_S)
         # systemd: ready once the first frame is up and the session listens; the watchdog is fed
         # from the main loop, so a frozen UI stops feeding it and systemd restarts the kiosk.
-        Clock.schedule_once(lambda _dt: notify("READY=1"), 0)
+        Clock.schedule_once(self._ready, 0)
         interval = watchdog_interval_s()
         if interval is not None:
-            self._watchdog_event = Clock.schedule_interval(
-                lambda _dt: notify("WATCHDOG=1"), interval
-            )
+            self._watchdog_event = Clock.schedule_interval(self._feed_watchdog, interval)
         self._bridge = SessionBridge(self.session, self.show)
         self._bridge.start()
         from kiosk_app.ui.widgets.attendant import attach_attendant
 
         self.attendant_overlay = attach_attendant(self)  # the "Petugas" button on every screen
+
+    def _ready(self, _dt: float = 0.0) -> None:
+        """READY=1 to systemd; sent again a little later while its receiver is not reading
+        (notify never waits on the main loop). Without it systemd would restart the kiosk."""
+        if self._started and os.environ.get("NOTIFY_SOCKET") and not notify("READY=1"):
+            Clock.schedule_once(self._ready, READY_RETRY_S)
+
+    @staticmethod
+    def _feed_watchdog(_dt: float) -> None:
+        """WATCHDOG=1; one not sent is dropped. Returns None on purpose: Kivy unschedules an
+        interval whose callback returns False, and one unsent ping once ended the feeding."""
+        notify("WATCHDOG=1")
 
     def on_stop(self) -> None:
         """Stop listening; the kiosk itself is closed by whoever built it."""
