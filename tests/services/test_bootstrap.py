@@ -32,6 +32,10 @@ def test_default_kiosk_runs_on_simulators_and_reports_health(tmp_path: Path) -> 
         assert report["devices"]["storage"] == {"state": "ok"}
         assert report["devices"]["copy_reports"] == {"state": "ok", "waiting": "0", "refused": "0"}
         assert report["devices"]["ticket_printer"]["state"] == "online"
+        # The embedded server is a child process; its socket accepts at once, but it answers
+        # once started (2 s on a loaded machine; CI once saw the first beat's 5 s read timeout
+        # pass). A kiosk's reporter beats again later; this test's one beat waits for it.
+        kiosk.embedded_server.wait_healthy(120)
         assert kiosk.health.beat_once() == []  # delivered; no remote command queued
         assert kiosk.central.token  # enrolled on first use
         assert (tmp_path / "print-journal.db").exists()
