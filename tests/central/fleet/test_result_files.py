@@ -3,7 +3,8 @@ while the server is away, against the real central server over HTTP on loopback 
 PostgreSQL) behind the fault proxy, and the kiosk's real health reporter discarded and made
 again on the same data directory: the file reaches the technician byte for byte and leaves
 the kiosk's disk, it is never on disk in the clear, the files kept are bounded (the oldest
-dropped, its result says so) and a damaged one is reported lost, never a crash."""
+dropped, its result says so) and a damaged one is reported lost and kept aside for the
+technician (the newest few, outside the cap), never a crash."""
 
 from __future__ import annotations
 
@@ -108,7 +109,15 @@ def test_a_file_kept_across_a_restart_reaches_the_technician_and_leaves_the_disk
     assert kiosk.stored() == []  # the server has them: gone from the kiosk
 
 
-def test_a_damaged_stored_file_is_reported_lost(
+def damage(path: Path) -> bytes:
+    """One bit rotted on the disk: the file's new bytes."""
+    damaged = bytearray(path.read_bytes())
+    damaged[100] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    return bytes(damaged)
+
+
+def test_a_damaged_stored_file_is_kept_aside_and_reported_lost(
     server: EmbeddedServer, kiosk: Kiosk, caplog: pytest.LogCaptureFixture
 ) -> None:
     health = kiosk.start()
@@ -116,11 +125,10 @@ def test_a_damaged_stored_file_is_reported_lost(
     kiosk.proxy.only, kiosk.proxy.mode = RESULTS, "reset"
     assert [c["id"] for c in health.beat_once()] == [cid]
     [stored] = kiosk.stored()
-    damaged = bytearray(stored.read_bytes())
-    damaged[100] ^= 0xFF  # one bit rotted on the disk
-    stored.write_bytes(bytes(damaged))
+    damaged = damage(stored)
 
     again = kiosk.restart()
+    again.devices = {"storage": STORAGE}
     kiosk.proxy.mode = "forward"
     with caplog.at_level(logging.INFO, logger="kiosk_app.services.result_files"):
         assert again.beat_once() == []
@@ -129,12 +137,52 @@ def test_a_damaged_stored_file_is_reported_lost(
     assert "its file was lost: the kiosk's stored copy does not open (InvalidTag)" in str(
         lost["result_detail"]
     )
+    # the evidence is kept for the technician, byte for byte, and named in an ERROR line and
+    # in the storage health the fleet shows
+    [kept] = kiosk.stored()
+    assert kept.name.startswith(f"{cid}.sealed.damaged-") and kept.read_bytes() == damaged
     assert any(
-        r.levelno == logging.ERROR and f"stored file of command {cid}" in r.getMessage()
+        r.levelno == logging.ERROR
+        and f"stored file of command {cid}" in r.getMessage()
+        and kept.name in r.getMessage()
         for r in caplog.records
     )
-    assert kiosk.stored() == []
-    assert again.beat_once() == []
+    assert STORAGE.status()["state"] == "damaged" and f"{cid}.sealed" in STORAGE.status()["files"]
+    caplog.clear()
+    assert kiosk.restart().beat_once() == []  # never read again
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert kiosk.stored() == [kept]
+
+
+def test_damaged_files_kept_aside_do_not_count_against_the_cap_and_stay_bounded(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    kiosk.cap_bytes = 200_000  # three screenshots of ~50 kB sealed, not four
+    health = kiosk.start()
+    kiosk.proxy.only, kiosk.proxy.mode = RESULTS, "reset"
+    first = [queue(server, "screenshot") for _ in range(3)]
+    assert len(health.beat_once()) == 3
+    for path in kiosk.stored():
+        damage(path)
+    health = kiosk.restart()
+    kiosk.proxy.mode = "forward"
+    assert health.beat_once() == []  # the three set aside, reported lost
+    assert len(kiosk.stored()) == 3 and all(".damaged-" in p.name for p in kiosk.stored())
+
+    kiosk.proxy.mode = "reset"
+    later = [queue(server, "screenshot") for _ in range(3)]
+    assert len(health.beat_once()) == 3
+    fresh = [p.name for p in kiosk.stored() if ".damaged-" not in p.name]
+    assert fresh == sorted(f"{cid}.sealed" for cid in later)  # the cap is for these alone
+    damage(kiosk.data_dir / FOLDER / f"{later[0]}.sealed")
+    health = kiosk.restart()
+    kiosk.proxy.mode = "forward"
+    assert health.beat_once() == []
+    aside = sorted(p.name.split(".")[0] for p in kiosk.stored())
+    assert aside == sorted(str(cid) for cid in [*first[1:], later[0]])  # the oldest went
+    assert "lost" in str(command(server, later[0])["result_detail"])
+    for n, cid in enumerate(later[1:], start=4):
+        assert attachment(server, cid).content == kiosk.shots[n]
 
 
 def test_the_oldest_file_is_dropped_beyond_the_cap_and_its_result_says_so(
