@@ -5,13 +5,16 @@ an unknown unit) or missing, the command fails with systemctl's own reason on th
 dashboard and in a log line, and runs once; asked for and not done, it fails once overdue;
 done, the kiosk app that comes back (another process, on real /proc) confirms it, and a reboot
 whose boot id did not change is reported as not done; a systemctl hanging past its timeout
-leaves it to the app that comes back (systemd may still act on a job it queued)."""
+leaves it to the app that comes back (systemd may still act on a job it queued); without /proc
+and on the same pid (a pid namespace of its own) the app back is still told from the one that
+asked, and a reboot without a boot id is not reported done."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -30,6 +33,7 @@ from tests.central.conftest import OFFICE
 from tests.central.fleet.helpers import KIOSK, command, queue, status_on_page
 
 REFUSED = 'echo "Failed to reboot: Access denied" >&2; echo "(polkit said no)" >&2; exit 1'
+UNSHARE = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--"]
 NO_UNIT = 'echo "Failed to restart anjungan-kiosk.service: Unit not found." >&2; exit 5'
 
 
@@ -159,12 +163,20 @@ def test_a_reboot_asked_for_and_never_done_fails_once_overdue(
     assert machine.calls() == ["reboot"]
 
 
-def kiosk_process(server: EmbeddedServer, machine: Machine) -> subprocess.CompletedProcess[str]:
-    """The kiosk app as a process of its own: one heartbeat (tests/central/fleet/kiosk_process)."""
+def kiosk_process(
+    server: EmbeddedServer, machine: Machine, *extra: str, same_pid: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The kiosk app as a process of its own: one heartbeat (tests/central/fleet/kiosk_process,
+    `extra`: its PROC). `same_pid`: in a pid namespace of its own (unshare, in a user namespace),
+    the second process there, as every run: the same pid each time, as a restarted app in a
+    container gets."""
     assert machine.central.token is not None
     args = [server.base_url, machine.central.token, str(machine.data_dir), str(machine.boot_id)]
+    command = [sys.executable, "-m", "tests.central.fleet.kiosk_process", *args, *extra]
+    if same_pid:  # sh as the namespace's pid 1 (which ignores SIGTERM), the kiosk app pid 2
+        command = [*UNSHARE, "sh", "-c", '"$@"; exit $?', "sh", *command]
     return subprocess.run(
-        [sys.executable, "-m", "tests.central.fleet.kiosk_process", *args],
+        command,
         capture_output=True,
         text=True,
         timeout=120,
@@ -234,3 +246,48 @@ def test_a_reboot_systemctl_never_answered_is_confirmed_by_the_next_start(
     assert result["status"] == "done", result
     assert "rebooted at " in str(result["result_detail"])
     assert machine.calls() == ["reboot"]
+
+
+@pytest.mark.skipif(
+    subprocess.run([*UNSHARE, "true"], capture_output=True, check=False).returncode != 0,
+    reason="no user and pid namespaces here (unshare refused)",
+)
+@pytest.mark.parametrize(
+    ("kind", "boot_id", "status", "detail"),
+    [
+        ("restart_app", True, "done", "restarted (confirmed: a new app process)"),
+        ("reboot", False, "failed", "so whether the machine rebooted is not known"),
+    ],
+    ids=["restart", "reboot-without-boot-id"],
+)
+def test_without_proc_the_app_back_on_the_same_pid_is_known_as_a_new_process(
+    server: EmbeddedServer,
+    machine: Machine,
+    tmp_path: Path,
+    kind: str,
+    boot_id: bool,
+    status: str,
+    detail: str,
+) -> None:
+    """/proc/self/stat unreadable and the pid the same after the restart: the process that asked
+    is not mistaken for the one back (a restart waiting 5 minutes, then reported failed). With
+    no boot id either, a reboot is not reported done on no evidence."""
+    no_proc = tmp_path / "no-proc"  # nothing under it: /proc unreadable
+    no_proc.mkdir()
+    if not boot_id:
+        machine.boot_id.unlink()
+    machine.systemctl("kill -TERM $PPID")
+    cid = queue(server, kind)
+    asked = kiosk_process(server, machine, str(no_proc), same_pid=True)
+    assert asked.returncode == 128 + 15, asked.stderr  # ended by the restart it asked for
+    back = kiosk_process(server, machine, str(no_proc), same_pid=True)
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout.splitlines()[-1]) == []  # not run again
+    for run in (asked, back):  # the same pid, both times
+        assert set(re.findall(r"^(\d+) (?:INFO|WARNING|ERROR) ", run.stderr, re.M)) == {"2"}
+    assert "process start time unreadable" in asked.stderr
+    result = command(server, cid)
+    assert result["status"] == status, result
+    assert detail in str(result["result_detail"]), result["result_detail"]
+    if not boot_id:
+        assert f"2 ERROR health: command {cid} (reboot): reboot requested" in back.stderr
