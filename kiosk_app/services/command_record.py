@@ -22,6 +22,10 @@ not run again, its result says so; one found `acting` waits for its verdict (the
 reporter's next heartbeat). The heartbeat names the commands without a reported result
 (`unreported`), so the server stops handing them out. The newest KEEP commands are kept.
 
+A field this version does not know (in an entry or beside "commands"), as a newer kiosk app
+writes it before a rollback, is kept as it was and ignored: the entry is not damage. Only a
+field this version knows is checked for its type.
+
 One kiosk app process at a time runs commands from a data directory: it holds a lock on
 `fleet-commands.json.lock` (a POSIX lock: the process's, whichever record took it). A second
 process (an old one not yet ended after a restart, a second copy started by mistake) waits for
@@ -39,8 +43,9 @@ import threading
 import time
 import typing
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kiosk_app.services.durable import (
     DAMAGED,
@@ -83,6 +88,13 @@ class Entry:
     boot_id: str = ""
     process: str = ""
     acted_at: str = ""
+    # fields a newer version wrote: written back as they were, never read
+    unknown: dict[str, Any] = field(default_factory=dict)
+
+    def written(self) -> dict[str, Any]:
+        """The entry as the record holds it."""
+        known = {k: v for k, v in asdict(self).items() if k != "unknown"}
+        return self.unknown | known
 
 
 class CommandRecord:
@@ -92,6 +104,7 @@ class CommandRecord:
         self.path = path
         self._lock = threading.Lock()
         self._entries: dict[int, Entry] = {}
+        self._unknown: dict[str, Any] = {}  # the document's keys beside "commands" (newer)
         self._owner = False  # this process holds the record's lock (or none can be taken)
         if not self._take(0.0):
             STORAGE.report(path, UNWRITABLE, f"{HELD_ELSEWHERE}: no command runs here meanwhile")
@@ -214,11 +227,14 @@ class CommandRecord:
         try:
             if len(raw) > MAX_BYTES:
                 raise ValueError(f"over {MAX_BYTES} bytes")
-            commands = json.loads(raw)["commands"]
+            document = json.loads(raw)
+            commands = document["commands"]
             if not isinstance(commands, dict):
                 raise TypeError(f"commands is a {type(commands).__name__}")
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return self._damaged(f"{type(exc).__name__}: {exc}", {}) if owner else {}
+        if owner:
+            self._unknown = {k: v for k, v in document.items() if k != "commands"}
         entries, wrong = {}, []
         for key, value in commands.items():
             cid = _command_id(key)
@@ -251,7 +267,8 @@ class CommandRecord:
             raise OSError(f"{self.path} is {HELD_ELSEWHERE}")
         newest = sorted(self._entries)[-KEEP:]
         self._entries = {cid: self._entries[cid] for cid in newest}
-        document = {"commands": {str(cid): asdict(self._entries[cid]) for cid in newest}}
+        commands = {str(cid): self._entries[cid].written() for cid in newest}
+        document = self._unknown | {"commands": commands}
         try:
             write_atomically(self.path, json.dumps(document, sort_keys=True).encode())
         except OSError as exc:
@@ -273,18 +290,22 @@ def _command_id(key: str) -> int | None:
     return None
 
 
-_TYPES: dict[str, type] = typing.get_type_hints(Entry)  # each field's type, as written
+_TYPES: dict[str, type] = {  # each field's type, as written
+    k: t for k, t in typing.get_type_hints(Entry).items() if k != "unknown"
+}
 
 
 def _entry(value: object) -> Entry | None:
-    """An entry as the record writes it, else None (a wrong type would break its report)."""
-    if not isinstance(value, dict) or not {"kind", "state"} <= value.keys() <= _TYPES.keys():
+    """An entry as the record writes it, else None (a wrong type would break its report);
+    fields this version does not know are kept aside in it (Entry.unknown)."""
+    if not isinstance(value, dict) or not {"kind", "state"} <= value.keys():
         return None
-    if any(type(v) is not _TYPES[k] for k, v in value.items()):
+    known = {k: v for k, v in value.items() if k in _TYPES}
+    if any(type(v) is not _TYPES[k] for k, v in known.items()):
         return None
-    if value["state"] not in (STARTED, ACTING, RAN, REPORTED):
+    if known["state"] not in (STARTED, ACTING, RAN, REPORTED):
         return None
-    return Entry(**value)
+    return Entry(**known, unknown={k: v for k, v in value.items() if k not in _TYPES})
 
 
 _HELD: dict[Path, list[int]] = {}  # lock file -> [descriptor holding its lock, records]

@@ -27,6 +27,7 @@ import pytest
 
 from central_server.embedded import EmbeddedServer
 from kiosk_app.central import CentralClient
+from kiosk_app.services.command_record import FILE_NAME
 from kiosk_app.services.health import HealthReporter
 from kiosk_app.services.system_actions import SystemdActions
 from tests.central.conftest import OFFICE
@@ -291,3 +292,30 @@ def test_without_proc_the_app_back_on_the_same_pid_is_known_as_a_new_process(
     assert detail in str(result["result_detail"]), result["result_detail"]
     if not boot_id:
         assert f"2 ERROR health: command {cid} (reboot): reboot requested" in back.stderr
+
+
+def test_fields_a_newer_version_wrote_in_the_record_are_kept_and_ignored(
+    server: EmbeddedServer, machine: Machine
+) -> None:
+    """A kiosk rolled back after a newer version asked for a reboot: the entry with a field this
+    version does not know is not damage (reported "damaged", kept aside), and the field stays."""
+    machine.systemctl(f"cat /proc/sys/kernel/random/uuid > {machine.boot_id}\nkill -TERM $PPID")
+    cid = queue(server, "reboot")
+    assert kiosk_process(server, machine).returncode == -15
+    path = machine.data_dir / FILE_NAME
+    document = json.loads(path.read_bytes())
+    newer = {"acted_boottime_s": 4321.5, "asked_by": {"unit": "anjungan-kiosk.service"}}
+    document["commands"][str(cid)] |= newer
+    document["format"] = 2
+    path.write_text(json.dumps(document))
+
+    back = kiosk_process(server, machine)  # the older version, after the reboot
+    assert back.returncode == 0, back.stderr
+    result = command(server, cid)
+    assert result["status"] == "done" and "rebooted at " in str(result["result_detail"]), result
+    assert [p.name for p in machine.data_dir.iterdir() if ".damaged-" in p.name] == []
+    written = json.loads(path.read_bytes())
+    assert written["format"] == 2
+    assert written["commands"][str(cid)]["state"] == "reported"
+    assert newer.items() <= written["commands"][str(cid)].items()
+    assert machine.calls() == ["reboot"]
