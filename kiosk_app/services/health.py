@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -119,6 +119,9 @@ class HealthReporter:
     attachment_key: bytes | None = None
     attachment_cap_bytes: int = MAX_STORED_BYTES
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # how long this process has waited for a restart or reboot it asked for: a clock no wall
+    # clock change moves (NTP setting the clock of a kiosk without a battery-backed one)
+    monotonic: Callable[[], float] = time.monotonic
     interval_s: float = DEFAULT_INTERVAL_S
     first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -126,6 +129,8 @@ class HealthReporter:
     _thread: threading.Thread | None = field(default=None, repr=False)
     _record: CommandRecord = field(init=False, repr=False)
     _files: ResultFiles = field(init=False, repr=False)  # of results not reported yet
+    # restarts and reboots this process asked for: command id -> `monotonic()` then
+    _asked: dict[int, float] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._record = CommandRecord(self.data_dir / FILE_NAME)
@@ -202,6 +207,8 @@ class HealthReporter:
                 now = self.system.incarnation()
                 acting = (now.boot_id, now.process, self.clock().isoformat(timespec="seconds"))
             self._record.start(cid, kind, created, acting=acting)
+            if acting is not None:
+                self._asked[cid] = self.monotonic()
         except OSError as exc:  # unrecorded, a second delivery would run it again
             log.error("health: command %d (%s) not run: cannot record it: %s", cid, kind, exc)
             self._send(cid, Entry(kind, RAN, False, f"not run: the kiosk cannot record it: {exc}"))
@@ -254,7 +261,14 @@ class HealthReporter:
                 continue
             now = now or self.system.incarnation()
             before = Incarnation(entry.boot_id, entry.process)
-            found = verdict(entry.kind, before, entry.acted_at, now, self.clock())
+            at = self.clock()
+            if cid in self._asked:  # asked by this process: waited by its monotonic clock
+                try:
+                    waited = timedelta(seconds=self.monotonic() - self._asked[cid])
+                    at = datetime.fromisoformat(entry.acted_at) + waited
+                except ValueError:
+                    pass
+            found = verdict(entry.kind, before, entry.acted_at, now, at)
             if found is None:
                 continue
             ok, detail = found

@@ -18,10 +18,11 @@ against a restart) and the times the technician reads; then:
 - the request is taken: the first heartbeat of the app that comes back compares (`verdict`):
   a new boot id is a reboot done, a new process a restart done; a reboot whose boot id did not
   change after the app came back did not happen. While the process that asked still runs, the
-  command waits; past CONFIRM_WITHIN it failed (systemd did not act on it). Without a boot id
-  (unreadable before or after) a restart is confirmed by the new process alone, and a reboot
-  cannot be: it is reported failed, "not known whether the machine rebooted", with an ERROR
-  line, rather than done on no evidence.
+  command waits; past CONFIRM_WITHIN it failed (systemd did not act on it), counted by that
+  process's monotonic clock (health.py), which a wall clock set forward or back does not move.
+  Without a boot id (unreadable before or after) a restart is confirmed by the new process
+  alone, and a reboot cannot be: it is reported failed, "not known whether the machine
+  rebooted", with an ERROR line, rather than done on no evidence.
 
 Until then the server shows the command as received (the heartbeat names it), and only the
 one true result is ever reported: an older server, which takes one result per command, works.

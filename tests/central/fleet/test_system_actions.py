@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,13 +155,18 @@ def test_a_reboot_asked_for_and_never_done_fails_once_overdue(
     assert (waiting["status"], waiting["result_detail"]) == ("received", None)
     assert "Diterima anjungan" in status_on_page(server, cid)
 
-    health.clock = lambda: datetime.now(UTC) + timedelta(minutes=6)
+    health.clock = lambda: datetime.now(UTC) + timedelta(days=1)  # NTP set the kiosk's clock
+    assert health.beat_once() == []
+    assert command(server, cid)["status"] == "received"  # waited by the process's own clock
+    health.monotonic = lambda: time.monotonic() + 6 * 60
     assert health.beat_once() == []
     failed = command(server, cid)
     assert failed["status"] == "failed"
-    assert "but the machine did not reboot: the kiosk app that asked was still running" in str(
-        failed["result_detail"]
+    waited = re.search(
+        r"but the machine did not reboot: the kiosk app that asked was still running (\d+) s",
+        str(failed["result_detail"]),
     )
+    assert waited and 360 <= int(waited[1]) < 3600, failed  # not the day the clock moved
     assert machine.calls() == ["reboot"]
 
 
