@@ -134,6 +134,11 @@ class CommandRecord:
                 entry.state, entry.ok, entry.detail = RAN, False, INTERRUPTED
         return True
 
+    @property
+    def owner(self) -> bool:
+        """This process holds the record (and the files of its results): it runs commands."""
+        return self._owner
+
     def get(self, cid: int, created: str = "") -> Entry | None:
         """The command's entry, or None when this kiosk never started it (`created`, when
         known on both sides, tells another command of the same id apart)."""

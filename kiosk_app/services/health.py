@@ -136,7 +136,9 @@ class HealthReporter:
         self._record = CommandRecord(self.data_dir / FILE_NAME)
         folder = self.data_dir / FOLDER
         self._files = ResultFiles(folder, self.attachment_key, self.attachment_cap_bytes)
-        self._files.prune({cid for cid in self._record.unreported() if self._awaits_file(cid)})
+        if self._record.owner:  # never the files of the process that holds the record (being
+            # written, of results it has not recorded yet)
+            self._files.prune({cid for cid in self._record.unreported() if self._awaits_file(cid)})
 
     def _awaits_file(self, cid: int) -> bool:
         entry = self._record.get(cid)

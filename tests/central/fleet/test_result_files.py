@@ -26,7 +26,7 @@ from kiosk_app.services.health import HealthReporter
 from kiosk_app.services.result_files import FOLDER
 from kiosk_app.services.system_actions import RecordingSystemActions
 from tests.central.conftest import ADMIN_TOKEN
-from tests.central.fleet.helpers import KioskRig, command, kiosk_rig, queue
+from tests.central.fleet.helpers import KioskRig, command, kiosk_rig, other_process, queue
 
 RESULTS = b"POST /api/v1/fleet/commands/"
 SECRET = b"NIK 3517012345670001 SITI AMINAH"  # what a screenshot may show, blurred or not
@@ -226,3 +226,25 @@ def test_a_file_the_disk_refuses_is_still_sent_by_the_process_that_made_it(
     kiosk.proxy.mode = "forward"
     assert health.beat_once() == []  # from memory
     assert attachment(server, cid).content == kiosk.shots[0]
+
+
+def test_a_second_kiosk_process_leaves_the_files_of_the_one_holding_the_record_alone(
+    kiosk: Kiosk,
+) -> None:
+    """A second copy of the kiosk app started on the data directory (by mistake, or while the
+    old one ends) does not remove the result files of the process that holds the record: one
+    being written, one of a result that process has not recorded yet."""
+    folder = kiosk.data_dir / FOLDER
+    folder.mkdir()
+    theirs = [folder / "7.sealed", folder / "8.sealed.tmp"]
+    for path in theirs:
+        path.write_bytes(os.urandom(1000))
+    child = other_process(kiosk.data_dir)
+    try:
+        kiosk.start()
+        assert kiosk.stored() == sorted(theirs)
+    finally:
+        child.kill()
+        child.wait()
+    kiosk.restart()  # now this process holds the record: files no command awaits go
+    assert kiosk.stored() == []
