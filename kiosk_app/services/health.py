@@ -28,7 +28,14 @@ from kiosk_app.services.command_record import (
     Entry,
 )
 from kiosk_app.services.durable import write_atomically
-from kiosk_app.services.result_files import DROPPED, FOLDER, MAX_STORED_BYTES, ResultFiles
+from kiosk_app.services.result_files import (
+    DROPPED,
+    FOLDER,
+    MAX_SENT_BYTES,
+    MAX_STORED_BYTES,
+    TOO_LARGE,
+    ResultFiles,
+)
 from kiosk_app.services.system_actions import (
     SYSTEM_KINDS,
     Incarnation,
@@ -297,8 +304,13 @@ class HealthReporter:
             self.print_test_ticket()
             return True, "test ticket printed", None, None
         if kind == "upload_logs":
-            bundle, count = self._log_bundle()
-            return True, f"{count} log file(s)", bundle, "application/gzip"
+            bundle, count, left_out = self._log_bundle()
+            detail = f"{count} log file(s)" + (
+                f", {left_out} older left out (the server takes {MAX_SENT_BYTES} bytes)"
+                if left_out
+                else ""
+            )
+            return True, detail, bundle, "application/gzip"
         if kind == "screenshot":
             if self.screenshot is None:
                 return False, "screenshot not available on this kiosk", None, None
@@ -337,43 +349,70 @@ class HealthReporter:
         write_atomically(target, text.encode("utf-8"))  # a power cut leaves old or new
         return f"saved to {target.name}; applied at the next restart"
 
-    def _log_bundle(self) -> tuple[bytes, int]:
-        """A tar.gz of the tails of the kiosk's *.log files."""
-        buffer, count = io.BytesIO(), 0
+    def _log_bundle(self) -> tuple[bytes, int, int]:
+        """A tar.gz of the tails of the kiosk's *.log files, within what the server takes (the
+        oldest files left out until it fits); (bundle, files in it, files left out)."""
+        paths = [p for p in (self.log_dir or self.data_dir).glob("*.log*") if p.is_file()]
+        paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)  # newest first
+        count = len(paths)
+        while True:
+            bundle = self._tar(sorted(paths[:count]))
+            if len(bundle) <= MAX_SENT_BYTES or count == 0:
+                return bundle, count, len(paths) - count
+            # fewer files, in proportion to the excess (a rebuild per file is slow)
+            count = min(count - 1, count * MAX_SENT_BYTES // len(bundle))
+
+    @staticmethod
+    def _tar(paths: list[Path]) -> bytes:
+        buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for path in sorted((self.log_dir or self.data_dir).glob("*.log*")):
-                if not path.is_file():
-                    continue
+            for path in paths:
                 with path.open("rb") as handle:
                     handle.seek(max(0, path.stat().st_size - MAX_LOG_BYTES))
                     data = handle.read()
                 info = tarfile.TarInfo(path.name)
                 info.size, info.mtime = len(data), int(path.stat().st_mtime)
                 tar.addfile(info, io.BytesIO(data))
-                count += 1
-        return buffer.getvalue(), count
+        return buffer.getvalue()
 
     def _send(self, cid: int, entry: Entry) -> bool:
         """Report a command's result; True when the server has it (or refused it for good)."""
         body: dict[str, Any] = {"ok": entry.ok, "detail": entry.detail[:2000]}
         if entry.file:
             kept = self._files.get(cid)
-            if isinstance(kept, str):  # lost with a restart, damaged on disk
+            if not isinstance(kept, str) and len(kept[0]) > MAX_SENT_BYTES:  # never taken
+                kept = TOO_LARGE.format(size=len(kept[0]), most=MAX_SENT_BYTES)
+            if isinstance(kept, str):  # lost with a restart, damaged on disk, too large
                 body["detail"] = f"{entry.detail[:1700]}; {kept}"
                 self._record.file_lost(cid, kept)
             else:
                 body["attachment_b64"] = base64.b64encode(kept[0]).decode()
                 body["attachment_type"] = kept[1]
+        fault = self._post(cid, body)
+        if fault is not None and fault.status in (413, 422) and "attachment_b64" in body:
+            # the file refused for good (too large, not what its type says): without the result
+            # the command would stay unfinished on the dashboard; the result goes without it
+            why = f"its file was refused by the server ({fault.code or fault.status})"
+            log.warning("health: command %d: %s: its result is sent without it", cid, fault)
+            detail = f"{entry.detail[:1700]}; {why}"
+            self._record.file_lost(cid, why)
+            fault = self._post(cid, {"ok": entry.ok, "detail": detail})
+        if fault is not None:
+            if fault.status not in FINAL_REFUSALS:  # unreachable, 5xx, a token renewed
+                log.warning("health: command %d result not delivered (%s); sent again", cid, fault)
+                return False
+            if fault.code != "already_reported":
+                log.warning("health: command %d result refused for good: %s", cid, fault)
+        self._files.remove(cid)
+        return True
+
+    def _post(self, cid: int, body: dict[str, Any]) -> CentralError | None:
+        """POST a command's result: None when the server took it, else why not."""
         try:
             self.central.report_command(cid, body)
         except CentralError as exc:
-            if exc.status not in FINAL_REFUSALS:  # unreachable, 5xx, a token being renewed
-                log.warning("health: command %d result not delivered (%s); sent again", cid, exc)
-                return False
-            if exc.code != "already_reported":
-                log.warning("health: command %d result refused for good: %s", cid, exc)
-        self._files.remove(cid)
-        return True
+            return exc
+        return None
 
     def start(self) -> None:
         """Report in the background until stop()."""

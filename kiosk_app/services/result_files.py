@@ -39,9 +39,13 @@ log = logging.getLogger(__name__)
 FOLDER = "fleet-results"  # in the kiosk's data dir
 SUFFIX = ".sealed"
 MAX_STORED_BYTES = 24_000_000  # four of the largest files the server takes (~6 MB each)
+# the largest file the server takes (central_server/fleet/schemas.py MAX_ATTACHMENT_B64, base64
+# characters): a larger one is refused (413, often by closing the connection mid-upload)
+MAX_SENT_BYTES = 6_000_000
 KEEP_DAMAGED = 3  # files kept aside as damaged: the newest, for the technician
 LOST = "its file was lost with a restart, ask again"
 DAMAGED = "its file was lost: the kiosk's stored copy does not open ({why}), ask again"
+TOO_LARGE = "its file ({size} bytes) is larger than the server takes ({most} bytes)"
 DROPPED = (
     "its file was dropped: the kiosk keeps at most {cap} bytes of files the server has not "
     "taken, newer ones came; ask again"

@@ -21,9 +21,10 @@ import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from central_server.embedded import EmbeddedServer
+from central_server.fleet.schemas import MAX_ATTACHMENT_B64
 from kiosk_app.services.durable import STORAGE
 from kiosk_app.services.health import HealthReporter
-from kiosk_app.services.result_files import FOLDER
+from kiosk_app.services.result_files import FOLDER, MAX_SENT_BYTES
 from kiosk_app.services.system_actions import RecordingSystemActions
 from tests.central.conftest import ADMIN_TOKEN
 from tests.central.fleet.helpers import KioskRig, command, kiosk_rig, other_process, queue
@@ -248,3 +249,49 @@ def test_a_second_kiosk_process_leaves_the_files_of_the_one_holding_the_record_a
         child.wait()
     kiosk.restart()  # now this process holds the record: files no command awaits go
     assert kiosk.stored() == []
+
+
+def test_a_log_bundle_is_kept_within_what_the_server_takes(
+    server: EmbeddedServer, kiosk: Kiosk
+) -> None:
+    """Rotated logs that do not compress, over the server's ~6 MB: the oldest files are left out
+    (the result says how many), not a bundle the server refuses (and the kiosk sent again)."""
+    assert MAX_SENT_BYTES == MAX_ATTACHMENT_B64 * 3 // 4  # the kiosk knows the server's limit
+    health = kiosk.start()
+    logs = kiosk.data_dir / "logs"
+    for n in range(1, 5):  # each file's 2 MB tail goes in the bundle: 8 MB
+        (logs / f"kiosk.log.{n}").write_bytes(os.urandom(2_000_000))
+        os.utime(logs / f"kiosk.log.{n}", (1_700_000_000 - n, 1_700_000_000 - n))
+    cid = queue(server, "upload_logs")
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    done = command(server, cid)
+    assert (done["status"], done["has_attachment"]) == ("done", True), done
+    assert str(done["result_detail"]).startswith("3 log file(s), 2 older left out"), done
+    with tarfile.open(fileobj=io.BytesIO(attachment(server, cid).content)) as tar:
+        assert tar.getnames() == ["kiosk.log", "kiosk.log.1", "kiosk.log.2"]
+    assert kiosk.stored() == []
+
+
+@pytest.mark.parametrize(
+    ("shot", "why"),
+    [
+        (b"GIF89a" + SECRET, "its file was refused by the server (bad_attachment)"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(6_100_000), "its file (6100008 bytes) is larger than"),
+    ],
+    ids=["not-a-png", "too-large"],
+)
+def test_a_file_the_server_never_takes_still_finishes_its_command(
+    server: EmbeddedServer, kiosk: Kiosk, shot: bytes, why: str
+) -> None:
+    """A screenshot that is no PNG (422) or over the server's ~6 MB (413, the connection often
+    closed mid-upload): the result goes without the file and says so, instead of the command
+    left unfinished on the dashboard, or the file sent again at every heartbeat."""
+    health = kiosk.start()
+    health.screenshot = lambda: shot
+    cid = queue(server, "screenshot")
+    assert [c["id"] for c in health.beat_once()] == [cid]
+    done = command(server, cid)
+    assert (done["status"], done["has_attachment"]) == ("done", False), done
+    assert why in str(done["result_detail"])
+    assert kiosk.stored() == []
+    assert health.beat_once() == [] and kiosk.restart().beat_once() == []
