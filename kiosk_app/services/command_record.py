@@ -29,8 +29,11 @@ field this version knows is checked for its type.
 One kiosk app process at a time runs commands from a data directory: it holds a lock on
 `fleet-commands.json.lock` (a POSIX lock: the process's, whichever record took it). A second
 process (an old one not yet ended after a restart, a second copy started by mistake) waits for
-it up to LOCK_WAIT_S before a command, then runs nothing (the storage alert says why); once it
+it up to LOCK_WAIT_S before a command, then runs nothing (the storage alert says why), and
+reports no result of the other's commands (the health reporter tries the lock at each heartbeat
+first: a second copy is not the app come back after a restart the other asked for); once it
 holds the lock it reads the record again, so a command the other process started is not run.
+A kiosk app stopping its health reporter lets the lock go (`release`).
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ class CommandRecord:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
-        weakref.finalize(self, _unlock_process, lock_path)
+        self._release = weakref.finalize(self, _unlock_process, lock_path)
         self._owner = True
         mine, self._entries = self._entries, {}
         self._entries = self._load(owner=True) | {
@@ -138,6 +141,18 @@ class CommandRecord:
     def owner(self) -> bool:
         """This process holds the record (and the files of its results): it runs commands."""
         return self._owner
+
+    def release(self) -> None:
+        """Let the record go (the kiosk app stopping): another process may take it at once."""
+        with self._lock:
+            if self._owner:
+                self._release()
+                self._owner = False
+
+    def take_over(self) -> bool:
+        """Hold the record now if no other process does (it ended): True when this one does."""
+        with self._lock:
+            return self._take(0.0)
 
     def get(self, cid: int, created: str = "") -> Entry | None:
         """The command's entry, or None when this kiosk never started it (`created`, when

@@ -187,8 +187,9 @@ class HealthReporter:
     def beat_once(self) -> list[dict[str, Any]]:
         """Report the results still unreported, send one heartbeat and run the commands it
         brought (each once: command_record.py); return those commands."""
-        self._confirm_system_actions()
-        self._report_unreported()
+        if self._record.take_over():  # else the results are the other process's to give
+            self._confirm_system_actions()
+            self._report_unreported()
         answer = self.central.heartbeat(self.collect())
         next_s = answer.get("next_heartbeat_s")
         if isinstance(next_s, int | float) and 5 <= next_s <= 3600:
@@ -431,6 +432,7 @@ class HealthReporter:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._record.release()  # the next kiosk app process may hold it (a beat takes it back)
 
     def _loop(self) -> None:
         if self._stop.wait(self.first_delay_s):

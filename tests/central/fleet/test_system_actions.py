@@ -32,7 +32,7 @@ from kiosk_app.services.command_record import FILE_NAME
 from kiosk_app.services.health import HealthReporter
 from kiosk_app.services.system_actions import SystemdActions
 from tests.central.conftest import OFFICE
-from tests.central.fleet.helpers import KIOSK, command, queue, status_on_page
+from tests.central.fleet.helpers import KIOSK, command, other_process, queue, status_on_page
 
 REFUSED = 'echo "Failed to reboot: Access denied" >&2; echo "(polkit said no)" >&2; exit 1'
 UNSHARE = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--"]
@@ -247,6 +247,7 @@ def test_a_reboot_systemctl_never_answered_is_confirmed_by_the_next_start(
     assert (waiting["status"], waiting["result_detail"]) == ("received", None)
 
     machine.boot_id.write_text(f"{uuid.uuid4()}\n")  # systemd's queued job rebooted the machine
+    health.stop()  # the kiosk app that asked ends with it, and lets its command record go
     back = kiosk_process(server, machine)
     assert back.returncode == 0, back.stderr
     result = command(server, cid)
@@ -325,3 +326,28 @@ def test_fields_a_newer_version_wrote_in_the_record_are_kept_and_ignored(
     assert written["commands"][str(cid)]["state"] == "reported"
     assert newer.items() <= written["commands"][str(cid)].items()
     assert machine.calls() == ["reboot"]
+
+
+def test_a_second_kiosk_process_gives_no_verdict_on_the_restart_another_one_asked_for(
+    server: EmbeddedServer, machine: Machine
+) -> None:
+    """A second copy of the kiosk app on the data directory (started by mistake) while the one
+    that asked for a restart still runs: it is another process, but not the app come back; the
+    restart is not reported done by it. Once the other is gone, it is the app that came back."""
+    cid = queue(server, "restart_app")
+    asked = {"kind": "restart_app", "state": "acting", "boot_id": machine.boot_id.read_text()}
+    asked |= {"process": "4242@77#0123456789abcdef", "acted_at": datetime.now(UTC).isoformat()}
+    machine.data_dir.mkdir(exist_ok=True)
+    (machine.data_dir / FILE_NAME).write_text(json.dumps({"commands": {str(cid): asked}}))
+    child = other_process(machine.data_dir)  # the one that asked, still running
+    try:
+        health = machine.reporter()
+        assert [c["id"] for c in health.beat_once()] == [cid]  # known: not run
+        assert health.beat_once() == []
+        assert command(server, cid)["status"] == "received"  # named by the heartbeat, no result
+    finally:
+        child.kill()
+        child.wait()
+    assert health.beat_once() == []
+    done = command(server, cid)
+    assert done["status"] == "done" and "restarted" in str(done["result_detail"]), done
