@@ -22,11 +22,18 @@ not run again, its result says so; one found `acting` waits for its verdict (the
 reporter's next heartbeat). The heartbeat names the commands without a reported result
 (`unreported`), so the server stops handing them out. The newest KEEP commands are kept.
 
+A field this version does not know (in an entry or beside "commands"), as a newer kiosk app
+writes it before a rollback, is kept as it was and ignored: the entry is not damage. Only a
+field this version knows is checked for its type.
+
 One kiosk app process at a time runs commands from a data directory: it holds a lock on
 `fleet-commands.json.lock` (a POSIX lock: the process's, whichever record took it). A second
 process (an old one not yet ended after a restart, a second copy started by mistake) waits for
-it up to LOCK_WAIT_S before a command, then runs nothing (the storage alert says why); once it
+it up to LOCK_WAIT_S before a command, then runs nothing (the storage alert says why), and
+reports no result of the other's commands (the health reporter tries the lock at each heartbeat
+first: a second copy is not the app come back after a restart the other asked for); once it
 holds the lock it reads the record again, so a command the other process started is not run.
+A kiosk app stopping its health reporter lets the lock go (`release`).
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ import threading
 import time
 import typing
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kiosk_app.services.durable import (
     DAMAGED,
@@ -83,6 +91,13 @@ class Entry:
     boot_id: str = ""
     process: str = ""
     acted_at: str = ""
+    # fields a newer version wrote: written back as they were, never read
+    unknown: dict[str, Any] = field(default_factory=dict)
+
+    def written(self) -> dict[str, Any]:
+        """The entry as the record holds it."""
+        known = {k: v for k, v in asdict(self).items() if k != "unknown"}
+        return self.unknown | known
 
 
 class CommandRecord:
@@ -92,6 +107,7 @@ class CommandRecord:
         self.path = path
         self._lock = threading.Lock()
         self._entries: dict[int, Entry] = {}
+        self._unknown: dict[str, Any] = {}  # the document's keys beside "commands" (newer)
         self._owner = False  # this process holds the record's lock (or none can be taken)
         if not self._take(0.0):
             STORAGE.report(path, UNWRITABLE, f"{HELD_ELSEWHERE}: no command runs here meanwhile")
@@ -109,7 +125,7 @@ class CommandRecord:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
-        weakref.finalize(self, _unlock_process, lock_path)
+        self._release = weakref.finalize(self, _unlock_process, lock_path)
         self._owner = True
         mine, self._entries = self._entries, {}
         self._entries = self._load(owner=True) | {
@@ -120,6 +136,23 @@ class CommandRecord:
                 log.warning("commands: command %d (%s) was interrupted", cid, entry.kind)
                 entry.state, entry.ok, entry.detail = RAN, False, INTERRUPTED
         return True
+
+    @property
+    def owner(self) -> bool:
+        """This process holds the record (and the files of its results): it runs commands."""
+        return self._owner
+
+    def release(self) -> None:
+        """Let the record go (the kiosk app stopping): another process may take it at once."""
+        with self._lock:
+            if self._owner:
+                self._release()
+                self._owner = False
+
+    def take_over(self) -> bool:
+        """Hold the record now if no other process does (it ended): True when this one does."""
+        with self._lock:
+            return self._take(0.0)
 
     def get(self, cid: int, created: str = "") -> Entry | None:
         """The command's entry, or None when this kiosk never started it (`created`, when
@@ -214,11 +247,14 @@ class CommandRecord:
         try:
             if len(raw) > MAX_BYTES:
                 raise ValueError(f"over {MAX_BYTES} bytes")
-            commands = json.loads(raw)["commands"]
+            document = json.loads(raw)
+            commands = document["commands"]
             if not isinstance(commands, dict):
                 raise TypeError(f"commands is a {type(commands).__name__}")
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return self._damaged(f"{type(exc).__name__}: {exc}", {}) if owner else {}
+        if owner:
+            self._unknown = {k: v for k, v in document.items() if k != "commands"}
         entries, wrong = {}, []
         for key, value in commands.items():
             cid = _command_id(key)
@@ -251,7 +287,8 @@ class CommandRecord:
             raise OSError(f"{self.path} is {HELD_ELSEWHERE}")
         newest = sorted(self._entries)[-KEEP:]
         self._entries = {cid: self._entries[cid] for cid in newest}
-        document = {"commands": {str(cid): asdict(self._entries[cid]) for cid in newest}}
+        commands = {str(cid): self._entries[cid].written() for cid in newest}
+        document = self._unknown | {"commands": commands}
         try:
             write_atomically(self.path, json.dumps(document, sort_keys=True).encode())
         except OSError as exc:
@@ -273,18 +310,22 @@ def _command_id(key: str) -> int | None:
     return None
 
 
-_TYPES: dict[str, type] = typing.get_type_hints(Entry)  # each field's type, as written
+_TYPES: dict[str, type] = {  # each field's type, as written
+    k: t for k, t in typing.get_type_hints(Entry).items() if k != "unknown"
+}
 
 
 def _entry(value: object) -> Entry | None:
-    """An entry as the record writes it, else None (a wrong type would break its report)."""
-    if not isinstance(value, dict) or not {"kind", "state"} <= value.keys() <= _TYPES.keys():
+    """An entry as the record writes it, else None (a wrong type would break its report);
+    fields this version does not know are kept aside in it (Entry.unknown)."""
+    if not isinstance(value, dict) or not {"kind", "state"} <= value.keys():
         return None
-    if any(type(v) is not _TYPES[k] for k, v in value.items()):
+    known = {k: v for k, v in value.items() if k in _TYPES}
+    if any(type(v) is not _TYPES[k] for k, v in known.items()):
         return None
-    if value["state"] not in (STARTED, ACTING, RAN, REPORTED):
+    if known["state"] not in (STARTED, ACTING, RAN, REPORTED):
         return None
-    return Entry(**value)
+    return Entry(**known, unknown={k: v for k, v in value.items() if k not in _TYPES})
 
 
 _HELD: dict[Path, list[int]] = {}  # lock file -> [descriptor holding its lock, records]

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +28,14 @@ from kiosk_app.services.command_record import (
     Entry,
 )
 from kiosk_app.services.durable import write_atomically
-from kiosk_app.services.result_files import DROPPED, FOLDER, MAX_STORED_BYTES, ResultFiles
+from kiosk_app.services.result_files import (
+    DROPPED,
+    FOLDER,
+    MAX_SENT_BYTES,
+    MAX_STORED_BYTES,
+    TOO_LARGE,
+    ResultFiles,
+)
 from kiosk_app.services.system_actions import (
     SYSTEM_KINDS,
     Incarnation,
@@ -119,6 +126,9 @@ class HealthReporter:
     attachment_key: bytes | None = None
     attachment_cap_bytes: int = MAX_STORED_BYTES
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # how long this process has waited for a restart or reboot it asked for: a clock no wall
+    # clock change moves (NTP setting the clock of a kiosk without a battery-backed one)
+    monotonic: Callable[[], float] = time.monotonic
     interval_s: float = DEFAULT_INTERVAL_S
     first_delay_s: float = 0.0  # let the kiosk finish starting before the first heartbeat
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -126,12 +136,16 @@ class HealthReporter:
     _thread: threading.Thread | None = field(default=None, repr=False)
     _record: CommandRecord = field(init=False, repr=False)
     _files: ResultFiles = field(init=False, repr=False)  # of results not reported yet
+    # restarts and reboots this process asked for: command id -> `monotonic()` then
+    _asked: dict[int, float] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._record = CommandRecord(self.data_dir / FILE_NAME)
         folder = self.data_dir / FOLDER
         self._files = ResultFiles(folder, self.attachment_key, self.attachment_cap_bytes)
-        self._files.prune({cid for cid in self._record.unreported() if self._awaits_file(cid)})
+        if self._record.owner:  # never the files of the process that holds the record (being
+            # written, of results it has not recorded yet)
+            self._files.prune({cid for cid in self._record.unreported() if self._awaits_file(cid)})
 
     def _awaits_file(self, cid: int) -> bool:
         entry = self._record.get(cid)
@@ -173,8 +187,9 @@ class HealthReporter:
     def beat_once(self) -> list[dict[str, Any]]:
         """Report the results still unreported, send one heartbeat and run the commands it
         brought (each once: command_record.py); return those commands."""
-        self._confirm_system_actions()
-        self._report_unreported()
+        if self._record.take_over():  # else the results are the other process's to give
+            self._confirm_system_actions()
+            self._report_unreported()
         answer = self.central.heartbeat(self.collect())
         next_s = answer.get("next_heartbeat_s")
         if isinstance(next_s, int | float) and 5 <= next_s <= 3600:
@@ -202,6 +217,8 @@ class HealthReporter:
                 now = self.system.incarnation()
                 acting = (now.boot_id, now.process, self.clock().isoformat(timespec="seconds"))
             self._record.start(cid, kind, created, acting=acting)
+            if acting is not None:
+                self._asked[cid] = self.monotonic()
         except OSError as exc:  # unrecorded, a second delivery would run it again
             log.error("health: command %d (%s) not run: cannot record it: %s", cid, kind, exc)
             self._send(cid, Entry(kind, RAN, False, f"not run: the kiosk cannot record it: {exc}"))
@@ -254,7 +271,14 @@ class HealthReporter:
                 continue
             now = now or self.system.incarnation()
             before = Incarnation(entry.boot_id, entry.process)
-            found = verdict(entry.kind, before, entry.acted_at, now, self.clock())
+            at = self.clock()
+            if cid in self._asked:  # asked by this process: waited by its monotonic clock
+                try:
+                    waited = timedelta(seconds=self.monotonic() - self._asked[cid])
+                    at = datetime.fromisoformat(entry.acted_at) + waited
+                except ValueError:
+                    pass
+            found = verdict(entry.kind, before, entry.acted_at, now, at)
             if found is None:
                 continue
             ok, detail = found
@@ -281,8 +305,13 @@ class HealthReporter:
             self.print_test_ticket()
             return True, "test ticket printed", None, None
         if kind == "upload_logs":
-            bundle, count = self._log_bundle()
-            return True, f"{count} log file(s)", bundle, "application/gzip"
+            bundle, count, left_out = self._log_bundle()
+            detail = f"{count} log file(s)" + (
+                f", {left_out} older left out (the server takes {MAX_SENT_BYTES} bytes)"
+                if left_out
+                else ""
+            )
+            return True, detail, bundle, "application/gzip"
         if kind == "screenshot":
             if self.screenshot is None:
                 return False, "screenshot not available on this kiosk", None, None
@@ -321,43 +350,70 @@ class HealthReporter:
         write_atomically(target, text.encode("utf-8"))  # a power cut leaves old or new
         return f"saved to {target.name}; applied at the next restart"
 
-    def _log_bundle(self) -> tuple[bytes, int]:
-        """A tar.gz of the tails of the kiosk's *.log files."""
-        buffer, count = io.BytesIO(), 0
+    def _log_bundle(self) -> tuple[bytes, int, int]:
+        """A tar.gz of the tails of the kiosk's *.log files, within what the server takes (the
+        oldest files left out until it fits); (bundle, files in it, files left out)."""
+        paths = [p for p in (self.log_dir or self.data_dir).glob("*.log*") if p.is_file()]
+        paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)  # newest first
+        count = len(paths)
+        while True:
+            bundle = self._tar(sorted(paths[:count]))
+            if len(bundle) <= MAX_SENT_BYTES or count == 0:
+                return bundle, count, len(paths) - count
+            # fewer files, in proportion to the excess (a rebuild per file is slow)
+            count = min(count - 1, count * MAX_SENT_BYTES // len(bundle))
+
+    @staticmethod
+    def _tar(paths: list[Path]) -> bytes:
+        buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for path in sorted((self.log_dir or self.data_dir).glob("*.log*")):
-                if not path.is_file():
-                    continue
+            for path in paths:
                 with path.open("rb") as handle:
                     handle.seek(max(0, path.stat().st_size - MAX_LOG_BYTES))
                     data = handle.read()
                 info = tarfile.TarInfo(path.name)
                 info.size, info.mtime = len(data), int(path.stat().st_mtime)
                 tar.addfile(info, io.BytesIO(data))
-                count += 1
-        return buffer.getvalue(), count
+        return buffer.getvalue()
 
     def _send(self, cid: int, entry: Entry) -> bool:
         """Report a command's result; True when the server has it (or refused it for good)."""
         body: dict[str, Any] = {"ok": entry.ok, "detail": entry.detail[:2000]}
         if entry.file:
             kept = self._files.get(cid)
-            if isinstance(kept, str):  # lost with a restart, damaged on disk
+            if not isinstance(kept, str) and len(kept[0]) > MAX_SENT_BYTES:  # never taken
+                kept = TOO_LARGE.format(size=len(kept[0]), most=MAX_SENT_BYTES)
+            if isinstance(kept, str):  # lost with a restart, damaged on disk, too large
                 body["detail"] = f"{entry.detail[:1700]}; {kept}"
                 self._record.file_lost(cid, kept)
             else:
                 body["attachment_b64"] = base64.b64encode(kept[0]).decode()
                 body["attachment_type"] = kept[1]
+        fault = self._post(cid, body)
+        if fault is not None and fault.status in (413, 422) and "attachment_b64" in body:
+            # the file refused for good (too large, not what its type says): without the result
+            # the command would stay unfinished on the dashboard; the result goes without it
+            why = f"its file was refused by the server ({fault.code or fault.status})"
+            log.warning("health: command %d: %s: its result is sent without it", cid, fault)
+            detail = f"{entry.detail[:1700]}; {why}"
+            self._record.file_lost(cid, why)
+            fault = self._post(cid, {"ok": entry.ok, "detail": detail})
+        if fault is not None:
+            if fault.status not in FINAL_REFUSALS:  # unreachable, 5xx, a token renewed
+                log.warning("health: command %d result not delivered (%s); sent again", cid, fault)
+                return False
+            if fault.code != "already_reported":
+                log.warning("health: command %d result refused for good: %s", cid, fault)
+        self._files.remove(cid)
+        return True
+
+    def _post(self, cid: int, body: dict[str, Any]) -> CentralError | None:
+        """POST a command's result: None when the server took it, else why not."""
         try:
             self.central.report_command(cid, body)
         except CentralError as exc:
-            if exc.status not in FINAL_REFUSALS:  # unreachable, 5xx, a token being renewed
-                log.warning("health: command %d result not delivered (%s); sent again", cid, exc)
-                return False
-            if exc.code != "already_reported":
-                log.warning("health: command %d result refused for good: %s", cid, exc)
-        self._files.remove(cid)
-        return True
+            return exc
+        return None
 
     def start(self) -> None:
         """Report in the background until stop()."""
@@ -376,6 +432,7 @@ class HealthReporter:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self._record.release()  # the next kiosk app process may hold it (a beat takes it back)
 
     def _loop(self) -> None:
         if self._stop.wait(self.first_delay_s):

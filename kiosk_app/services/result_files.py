@@ -8,7 +8,12 @@ to its command's id, one file per command under the data dir, written whole
 as long as the process that made it. The files kept are bounded (`cap_bytes`): the oldest
 commands' files are dropped to make room, with a log line, and their results say so
 (CommandRecord.file_lost). A file removed once its result is reported. A stored file that does
-not open (damaged, another key) is removed and its result says it was lost: never a crash.
+not open (damaged, another key, a newer kiosk app's format) is kept aside for the technician as
+`<id>.sealed.damaged-<UTC time>` (durable.set_aside_damaged: an ERROR line and the storage
+health name it) and its result says it was lost: never a crash, never read again, not counted
+in `cap_bytes`. The newest KEEP_DAMAGED files kept aside stay (within `cap_bytes` together),
+older ones are removed. A folder that refuses the move (read-only) leaves the file where it is,
+forgotten until the next start (which removes it if it can: its result was reported lost).
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kiosk_app.services.durable import STORAGE, UNWRITABLE, write_atomically, write_problem
+from kiosk_app.services.durable import (
+    STORAGE,
+    UNWRITABLE,
+    set_aside_damaged,
+    write_atomically,
+    write_problem,
+)
 from kiosk_app.services.sealing import seal, unseal
 
 log = logging.getLogger(__name__)
@@ -28,8 +39,13 @@ log = logging.getLogger(__name__)
 FOLDER = "fleet-results"  # in the kiosk's data dir
 SUFFIX = ".sealed"
 MAX_STORED_BYTES = 24_000_000  # four of the largest files the server takes (~6 MB each)
+# the largest file the server takes (central_server/fleet/schemas.py MAX_ATTACHMENT_B64, base64
+# characters): a larger one is refused (413, often by closing the connection mid-upload)
+MAX_SENT_BYTES = 6_000_000
+KEEP_DAMAGED = 3  # files kept aside as damaged: the newest, for the technician
 LOST = "its file was lost with a restart, ask again"
 DAMAGED = "its file was lost: the kiosk's stored copy does not open ({why}), ask again"
+TOO_LARGE = "its file ({size} bytes) is larger than the server takes ({most} bytes)"
 DROPPED = (
     "its file was dropped: the kiosk keeps at most {cap} bytes of files the server has not "
     "taken, newer ones came; ask again"
@@ -105,14 +121,7 @@ class ResultFiles:
                 kept = (data, content_type.decode("ascii") or None)
             except (OSError, InvalidTag, ValueError) as exc:
                 why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                log.error(
-                    "health: the stored file of command %d (%s) does not open (%s): removed, "
-                    "its result says it was lost",
-                    cid,
-                    path,
-                    why,
-                )
-                self._drop(cid)
+                self._set_aside(cid, why)
                 return DAMAGED.format(why=why)
             self._memory[cid] = kept
             return kept
@@ -152,6 +161,43 @@ class ResultFiles:
             self._drop(old)
             dropped.append(old)
         return dropped
+
+    def _set_aside(self, cid: int, why: str) -> None:
+        """Keep command `cid`'s damaged file aside (forgotten here: never read again nor counted
+        in the cap) and the newest KEEP_DAMAGED files kept aside only."""
+        self._memory.pop(cid, None)
+        self._sizes.pop(cid, None)
+        path = self._path(cid)
+        kept = set_aside_damaged(path, f"does not open ({why})", "; its result says it was lost")
+        log.error(
+            "health: the stored file of command %d (%s) does not open (%s): %s, its result "
+            "says it was lost",
+            cid,
+            path,
+            why,
+            f"kept aside as {kept}" if kept else "left where it is (not movable)",
+        )
+        # the one just kept aside first (whatever the clock says), then the newest by name
+        found = self.folder.glob(f"*{SUFFIX}.damaged-*") if self.folder.is_dir() else ()
+        others = sorted(
+            (old for old in found if old != kept),
+            key=lambda old: old.name.rsplit("-", 1)[-1],
+            reverse=True,
+        )
+        aside = ([kept] if kept else []) + others
+        total = 0
+        for n, old in enumerate(aside):
+            try:
+                total += old.stat().st_size
+            except OSError:
+                continue
+            if n == 0 or (n < KEEP_DAMAGED and total <= self.cap_bytes):
+                continue
+            log.warning("health: damaged result file %s removed (newer ones kept aside)", old)
+            try:
+                old.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("health: damaged result file %s not removed: %s", old, exc)
 
     def _drop(self, cid: int) -> None:
         self._memory.pop(cid, None)

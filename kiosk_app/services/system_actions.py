@@ -4,7 +4,12 @@ tells afterwards whether they happened.
 A restart or reboot cannot report its own success: the process asking for it ends. So the
 health reporter never reports one as done when it asks for it. Before acting it records the
 command with this machine's boot id (/proc/sys/kernel/random/boot_id, new at every boot) and
-this process's identity (pid and start time); then:
+this process's identity: a random id drawn when the process starts (INSTANCE, in memory only,
+drawn again in a forked child), with its pid and start time from /proc for the technician. A
+pid alone is no identity (the restarted app can get the same one: a container, a reboot), and
+/proc/self/stat may be unreadable; the random id is new in every process whatever /proc says,
+and the process that asked recognises its own. /proc is still read for the boot id (a reboot
+against a restart) and the times the technician reads; then:
 
 - the request fails (systemctl missing, refused by polkit, a non-zero exit): the command's
   result is that failure, with systemctl's own words;
@@ -13,7 +18,11 @@ this process's identity (pid and start time); then:
 - the request is taken: the first heartbeat of the app that comes back compares (`verdict`):
   a new boot id is a reboot done, a new process a restart done; a reboot whose boot id did not
   change after the app came back did not happen. While the process that asked still runs, the
-  command waits; past CONFIRM_WITHIN it failed (systemd did not act on it).
+  command waits; past CONFIRM_WITHIN it failed (systemd did not act on it), counted by that
+  process's monotonic clock (health.py), which a wall clock set forward or back does not move.
+  Without a boot id (unreadable before or after) a restart is confirmed by the new process
+  alone, and a reboot cannot be: it is reported failed, "not known whether the machine
+  rebooted", with an ERROR line, rather than done on no evidence.
 
 Until then the server shows the command as received (the heartbeat names it), and only the
 one true result is ever reported: an older server, which takes one result per command, works.
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +49,15 @@ SYSTEMCTL_TIMEOUT_S = 10.0
 # not act on it (a unit stops within its TimeoutStopSec, 90 s by default).
 CONFIRM_WITHIN = timedelta(minutes=5)
 UNKNOWN = "unknown"
+INSTANCE = secrets.token_hex(8)  # this process's identity (never reused: 64 random bits)
+
+
+def _new_instance() -> None:
+    global INSTANCE
+    INSTANCE = secrets.token_hex(8)
+
+
+os.register_at_fork(after_in_child=_new_instance)  # a forked child is another process
 
 
 class SystemActionError(Exception):
@@ -55,7 +74,7 @@ class Incarnation:
     """Which boot of the machine and which run of the kiosk app this is."""
 
     boot_id: str
-    process: str  # pid and start time: a pid alone comes back after a reboot
+    process: str  # "pid@start ticks#INSTANCE": the random INSTANCE tells processes apart
     booted_at: str = ""  # ISO UTC, for the technician
     started_at: str = ""
 
@@ -98,7 +117,8 @@ class SystemdActions:
         self._systemctl("reboot")
 
     def incarnation(self) -> Incarnation:
-        """From /proc: the boot id, this process's pid and start time ("unknown" unreadable)."""
+        """The boot id and this process's pid and start time from /proc ("unknown"
+        unreadable), and INSTANCE, this process's identity whatever /proc says."""
         try:
             boot_id = self.boot_id.read_text().strip() or UNKNOWN
         except OSError as exc:
@@ -118,7 +138,7 @@ class SystemdActions:
             started_at = _iso(datetime.fromtimestamp(started, UTC))
         except (OSError, ValueError, IndexError, StopIteration) as exc:
             log.warning("system: process start time unreadable: %s", exc)
-        return Incarnation(boot_id, f"{os.getpid()}@{ticks}", booted_at, started_at)
+        return Incarnation(boot_id, f"{os.getpid()}@{ticks}#{INSTANCE}", booted_at, started_at)
 
     def _systemctl(self, *args: str) -> None:
         command = " ".join(("systemctl", *args))
@@ -202,7 +222,17 @@ def verdict(
             f"running {int(waited.total_seconds())} s later (see journalctl on the kiosk)"
         )
     if UNKNOWN in (now.boot_id, before.boot_id):
-        return True, f"{kind} requested; the app came back (the boot id is unreadable)"
+        since = f" at {now.started_at}" if now.started_at else ""
+        if kind == "reboot":
+            return False, (
+                f"reboot requested at {acted_at}, not confirmed: the kiosk app came back (a new "
+                f"process{since}) but the kiosk cannot read its boot id ({PROC / BOOT_ID}), "
+                "so whether the machine rebooted is not known (check `uptime` on the kiosk)"
+            )
+        return True, (
+            f"restarted{since} (confirmed: a new app process; whether the machine also "
+            "rebooted is not known, its boot id is unreadable)"
+        )
     if now.boot_id != before.boot_id:
         since = f" at {now.booted_at}" if now.booted_at else ""
         if kind == "reboot":

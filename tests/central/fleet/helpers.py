@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +14,7 @@ import requests
 
 from central_server.embedded import EmbeddedServer
 from kiosk_app.central import CentralClient
+from kiosk_app.services.command_record import FILE_NAME
 from kiosk_app.services.health import HealthReporter
 from tests.central.conftest import ADMIN_TOKEN, OFFICE
 from tests.services.faultproxy import FaultProxy
@@ -190,3 +193,42 @@ def kiosk_rig(kind: type[Rig], server: EmbeddedServer, tmp_path: Path) -> Iterat
     finally:
         rig.close()
         proxy.close()
+
+
+# Another kiosk app process on the same data directory: its command record, told by a line on
+# stdin to start a command (and to run and report it, with "ran"), says "ok" after each step.
+OTHER_PROCESS = """
+import sys
+from pathlib import Path
+from kiosk_app.services.command_record import CommandRecord
+record = CommandRecord(Path(sys.argv[1]))
+print("ok", flush=True)
+for line in sys.stdin:
+    step, number = line.split()
+    cid = int(number)
+    if step == "start":
+        record.start(cid, "print_test_ticket")
+    else:
+        record.ran(cid, True, "ran " + "x" * 1500)
+        record.reported(cid)
+    print("ok", flush=True)
+"""
+
+
+def other_process(data_dir: Path) -> subprocess.Popen[str]:
+    """A second kiosk app process's command record on `data_dir`, started."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", OTHER_PROCESS, str(data_dir / FILE_NAME)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline() == "ok\n"
+    return child
+
+
+def tell(child: subprocess.Popen[str], line: str) -> None:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(line + "\n")
+    child.stdin.flush()
+    assert child.stdout.readline() == "ok\n"

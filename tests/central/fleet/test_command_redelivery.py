@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,8 +38,10 @@ from tests.central.fleet.helpers import (
     enrol,
     kiosk_rig,
     kiosks,
+    other_process,
     queue,
     status_on_page,
+    tell,
 )
 
 HEARTBEAT = b"POST /api/v1/fleet/heartbeat"
@@ -320,45 +320,6 @@ def test_a_record_too_deep_or_too_large_is_kept_aside_not_a_crash_at_start(
     cid = queue(server, "print_test_ticket")
     assert [c["id"] for c in health.beat_once()] == [cid] and kiosk.printed == 1
     assert command(server, cid)["status"] == "done"
-
-
-# Another kiosk app process on the same data directory: its command record, told by a line on
-# stdin to start a command (and to run and report it, with "ran"), says "ok" after each step.
-OTHER_PROCESS = """
-import sys
-from pathlib import Path
-from kiosk_app.services.command_record import CommandRecord
-record = CommandRecord(Path(sys.argv[1]))
-print("ok", flush=True)
-for line in sys.stdin:
-    step, number = line.split()
-    cid = int(number)
-    if step == "start":
-        record.start(cid, "print_test_ticket")
-    else:
-        record.ran(cid, True, "ran " + "x" * 1500)
-        record.reported(cid)
-    print("ok", flush=True)
-"""
-
-
-def other_process(data_dir: Path) -> subprocess.Popen[str]:
-    """A second kiosk app process's command record on `data_dir`, started."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", OTHER_PROCESS, str(data_dir / FILE_NAME)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stdout.readline() == "ok\n"
-    return child
-
-
-def tell(child: subprocess.Popen[str], line: str) -> None:
-    assert child.stdin is not None and child.stdout is not None
-    child.stdin.write(line + "\n")
-    child.stdin.flush()
-    assert child.stdout.readline() == "ok\n"
 
 
 def test_two_kiosk_processes_on_one_data_directory_never_run_a_command_twice(
