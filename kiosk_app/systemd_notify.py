@@ -80,8 +80,8 @@ def watchdog_interval_s() -> float | None:
     return int(usec) / 2_000_000
 
 
-RELAY_GRACE_S = 5.0
-RELAY_FORWARD_WAIT_S = 5.0  # how long the relay waits for systemd to take one notification  # how long the relayed session has to end after a stop signal
+RELAY_GRACE_S = 5.0  # how long the relayed session has to end after a stop signal
+RELAY_FORWARD_WAIT_S = 5.0  # how long the relay waits for systemd to take one notification
 STOPPED = "Tt"  # /proc/<pid>/stat states: stopped by a signal, by a tracer
 ZOMBIE = "Z"
 
