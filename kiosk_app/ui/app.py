@@ -241,6 +241,11 @@ class AnjunganApp(App):
         self.stop()
         EventLoop.quit = False  # stopTouchApp sets it, and idle() then skips layout and drawing
         self._cancel_animations()
+        # Kivy's App.stop removes the window's children while iterating over them, so with a
+        # dialog open one was left: the screen manager, every screen drawn under the next app
+        # and in reach of its touches. Everything on the window is this app's.
+        for child in list(Window.children):
+            Window.remove_widget(child)
 
     def _cancel_animations(self) -> None:
         """Cancel the animations still running on this app's widgets (a ScrollView's fading bar):

@@ -105,3 +105,23 @@ def test_the_result_says_what_to_bring_and_ending_with_unsent_work_is_told(
     pilot.tap("confirm_yes")
     pilot.wait_until(lambda: pilot.state in ("survey", "goodbye", "attract"), what="the end")
     assert not pilot.exists("confirm")
+
+
+def test_an_app_stopped_with_a_question_open_leaves_nothing_on_the_window(
+    start_kiosk: Callable[..., Any],
+) -> None:
+    """Kivy's App.stop removes the window's children while iterating over them: with the
+    question open, the app's screen manager stayed on the window (drawn under the next app,
+    in reach of its touches, every screen kept alive)."""
+    from kivy.core.window import Window
+
+    from tests.ui.conftest import shut
+
+    pilot = start_kiosk()
+    to_form(pilot)
+    pilot.type_into("kk_number", "3517010101010001")
+    pilot.tap("back")
+    assert pilot.exists("confirm")
+    assert len(Window.children) >= 3  # the question, the attendant's tab, the screens
+    shut(pilot.app, pilot.kiosk)
+    assert Window.children == []
