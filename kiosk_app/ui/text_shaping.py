@@ -43,14 +43,17 @@ def _loaded_library(prefix: str) -> str | None:
 
 def shape_as_drawn() -> bool:
     """Make SDL_ttf shape the text it measures with the script Kivy's labels draw it with;
-    once per process. False when the text provider is not SDL2 or SDL_ttf cannot be told
-    (built without HarfBuzz: then nothing is shaped by script, measured or drawn)."""
+    once per process. False when the text provider is not SDL2, or SDL_ttf cannot be told (a
+    warning; built without HarfBuzz it shapes by no script, measured or drawn alike)."""
     if "result" in _done:
         return _done["result"]
     from kivy.core.text import Label as CoreLabel  # loads the provider and its SDL_ttf
 
+    if CoreLabel.__name__ != "LabelSDL2":  # another provider: no shared SDL_ttf font objects
+        _done["result"] = False
+        return False
     done = False
-    path = _loaded_library("libSDL2_ttf") if CoreLabel.__name__ == "LabelSDL2" else None
+    path = _loaded_library("libSDL2_ttf")
     if path is not None:
         try:
             set_script = ctypes.CDLL(path).TTF_SetScript  # the library already loaded

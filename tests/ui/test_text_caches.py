@@ -59,8 +59,10 @@ def test_a_font_just_opened_lays_out_a_heading_as_it_is_drawn() -> None:
     from kivy.core.window import Window
     from kivy.uix.label import Label
 
+    from kiosk_app.ui.text_shaping import shape_as_drawn
     from kiosk_app.ui.theme import theme
 
+    assert shape_as_drawn()  # SDL_ttf found and told (a Kivy upgrade may move it)
     EventLoop.ensure_window()
     size = 65.015625  # opened at 65 px under a key (str(size)) no other test uses
     for other in range(64):  # every other font object the cache held goes first
