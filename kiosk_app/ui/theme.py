@@ -14,9 +14,13 @@ from kivy.properties import (
     StringProperty,
 )
 
+from kiosk_app.ui.text_shaping import shape_as_drawn
+
 RGBA = tuple[float, float, float, float]
 
 FONTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
+# Every label is measured with the shaping it is drawn with, whatever was shown before it.
+shape_as_drawn()
 _REGULAR = FONTS_DIR / "DejaVuSans.ttf"
 _BOLD = FONTS_DIR / "DejaVuSans-Bold.ttf"
 

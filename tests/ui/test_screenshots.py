@@ -9,7 +9,6 @@ are missing or differ beyond the tolerance, so noise never churns the repository
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,15 +29,6 @@ from tests.ui.screen_samples import (
 from tests.ui.screenshot_compare import MAX_DIFFERING, PIXEL_TOLERANCE, compare_images
 
 UPDATE_COMMAND = "UPDATE_SCREENSHOTS=1 pytest tests/ui/test_screenshots.py"
-# Bands not compared, with why (lang, mode, screen -> left, top, right, bottom): the kept
-# image's pixels stand in for the rendered ones there, everything else is compared as always.
-UNSTABLE_BANDS = {
-    # Large English "closed": the first line of the centred, wrapped "Opens again Monday, 30 /
-    # November 2026 at 08.00" renders up to 2 px to either side in about 2 of 7 whole ui runs
-    # (session 20; the second line and every other screen identical). Not root-caused: Kivy's
-    # wrap of that line appears to depend on state left by earlier renders in the process.
-    ("en", "large", "closed"): (0, 138, 640, 182),
-}
 
 
 def test_every_screen_has_a_sample_view() -> None:
@@ -83,14 +73,7 @@ def test_every_screen_matches_its_kept_screenshot(artifacts: Path) -> None:
         assert record.shot is not None and record.shot.is_file()
         diff = shot_path(artifacts / "screenshot-diffs", record.screen, record.mode, record.lang)
         diff.unlink(missing_ok=True)  # a diff left by an earlier run must not mislead
-        shot: Any = record.shot
-        band = UNSTABLE_BANDS.get((record.lang, record.mode, record.screen))
-        if band is not None:
-            from PIL import Image
-
-            shot = Image.open(record.shot).convert("RGB")
-            shot.paste(Image.open(kept).convert("RGB").crop(band), band[:2])
-        result = compare_images(shot, kept, diff_path=diff)
+        result = compare_images(record.shot, kept, diff_path=diff)
         if not result.passed:
             why = result.size_mismatch or f"{result.differing} pixels differ"
             differ.append(
