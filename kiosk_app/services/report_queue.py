@@ -125,11 +125,15 @@ class ReportTable(Generic[Row]):
             ).fetchone()
             return None if row[0] is None else float(row[0])
 
+    def _now(self) -> datetime:
+        """The queue's clock as a time of day: what it stamps is measured by the same clock."""
+        return datetime.fromtimestamp(self._clock(), UTC)
+
     def mark_sent(self, row_id: int) -> None:
         """The server holds it (a resend after a lost update is replayed by its key)."""
         self._update(
             f"UPDATE {self.table} SET status=?, last_error='', sent_at=? WHERE id=?",
-            (SENT, datetime.now(UTC).isoformat(timespec="seconds"), row_id),
+            (SENT, self._now().isoformat(timespec="seconds"), row_id),
         )
 
     def mark_retry(self, row_id: int, delay_s: float, error: str) -> None:

@@ -80,7 +80,7 @@ class CopyOutcomeQueue(ReportTable[CopyOutcome]):
     ) -> CopyOutcome:
         """Commit the report of copy `copy_id` (a second report of one copy keeps the first,
         its key)."""
-        now = datetime.now(UTC)
+        now = self._now()
         with self._lock, immediate(self._db):  # its COMMIT reports a full disk (StorageError)
             self._db.execute(
                 "INSERT OR IGNORE INTO copy_outcomes (idempotency_key, copy_id, ticket_printed,"
@@ -135,7 +135,7 @@ class CopyOutcomeQueue(ReportTable[CopyOutcome]):
 
     def clear_refused(self, through: int | None = None) -> int:
         """See CopyOutcomes.clear_refused."""
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = self._now().isoformat(timespec="seconds")
         last = through if through is not None else (1 << 63) - 1
         with self._lock, immediate(self._db):  # its COMMIT reports a full disk (StorageError)
             copies = [

@@ -220,6 +220,9 @@ def test_a_report_made_while_the_kiosk_has_no_token_waits_for_one(
         assert [(e.copy_id, e.status) for e in outcomes.entries()] == [(copy_id, PENDING)]
         client.register("Lobi")
         now[0] += 3600
+        # Stamped and measured by the queue's one clock (the stamp was once the wall clock's:
+        # an hour on this clock read as none, or as 3599 s on a slow machine).
+        assert outcomes.status()["oldest_waiting_s"] == "3600"
         assert outcomes.drain_once() == 1
         assert [(e.copy_id, e.status) for e in outcomes.entries()] == [(copy_id, SENT)]
     finally:
