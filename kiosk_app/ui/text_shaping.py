@@ -18,6 +18,7 @@ Latin, a font never drawn yet measures as a Label draws it.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 from pathlib import Path
 
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 # HarfBuzz's script tag for Latin: HB_TAG('L', 'a', 't', 'n'), Kivy Label's font_script_name.
 HB_SCRIPT_LATIN = int.from_bytes(b"Latn", "big")
-_done: dict[str, bool] = {}
 
 
 def _loaded_library(prefix: str) -> str | None:
@@ -41,29 +41,25 @@ def _loaded_library(prefix: str) -> str | None:
     return None
 
 
+@functools.cache
 def shape_as_drawn() -> bool:
     """Make SDL_ttf shape the text it measures with the script Kivy's labels draw it with;
     once per process. False when the text provider is not SDL2, or SDL_ttf cannot be told (a
     warning; built without HarfBuzz it shapes by no script, measured or drawn alike)."""
-    if "result" in _done:
-        return _done["result"]
     from kivy.core.text import Label as CoreLabel  # loads the provider and its SDL_ttf
 
     if CoreLabel.__name__ != "LabelSDL2":  # another provider: no shared SDL_ttf font objects
-        _done["result"] = False
         return False
-    done = False
     path = _loaded_library("libSDL2_ttf")
-    if path is not None:
-        try:
-            set_script = ctypes.CDLL(path).TTF_SetScript  # the library already loaded
-        except (OSError, AttributeError):
-            set_script = None
-        if set_script is not None:
-            set_script.argtypes = [ctypes.c_int]
-            set_script.restype = ctypes.c_int
-            done = set_script(HB_SCRIPT_LATIN) == 0
+    try:
+        set_script = ctypes.CDLL(path).TTF_SetScript if path else None  # the one loaded
+    except (OSError, AttributeError):
+        set_script = None
+    done = False
+    if set_script is not None:
+        set_script.argtypes = [ctypes.c_int]
+        set_script.restype = ctypes.c_int
+        done = set_script(HB_SCRIPT_LATIN) == 0
     if not done:
         log.warning("text is measured without the script it is drawn with (%s)", path)
-    _done["result"] = done
     return done
